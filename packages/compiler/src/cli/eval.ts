@@ -1,0 +1,99 @@
+/** `armorc eval FILE --input INPUT.json [--explain]`: decide one input with the compiled policy. */
+import { compileSource, emit } from "../compile.js";
+import { catalog } from "../diagnostics/catalog.js";
+import { makeDiagnostic } from "../diagnostics/diagnostic.js";
+import { evaluatePolicy, type RuleExplanation } from "../interpreter.js";
+import { loadModule } from "../load.js";
+import { SourceFile, span } from "../syntax/source.js";
+import type { Command } from "./main.js";
+import { colors, type Io, printDiagnostics, readSource, sourcesOf, UsageError } from "./io.js";
+
+/** Parses JSON input; a syntax error becomes a diagnostic at the offending position. */
+export function parseJsonInput(name: string, text: string): { ok: true; value: unknown } | { ok: false; diagnostic: ReturnType<typeof makeDiagnostic> } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (e) {
+    const message = (e as Error).message;
+    const at = /position (\d+)/.exec(message);
+    const offset = at ? Number(at[1]) : text.length;
+    return {
+      ok: false,
+      diagnostic: makeDiagnostic(catalog.inputInvalidJson, name, span(offset, Math.min(offset + 1, text.length)), `the input is not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, "")}`, {
+        help: 'an input is a JSON object such as `{ "action": { "type": "send_email" } }`',
+      }),
+    };
+  }
+}
+
+function show(v: unknown): string {
+  const s = JSON.stringify(v);
+  if (s === undefined) return "null";
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+export function explain(io: Io, source: SourceFile, explanations: readonly RuleExplanation[]): string {
+  const c = colors(io, io.stderr);
+  const lines: string[] = [];
+  for (const { rule, fired, error, trace } of explanations) {
+    const status = error !== null ? c.red(`error: ${error}`) : fired ? c.green("fired") : c.dim("did not fire");
+    lines.push(`${c.bold(`rule ${rule.id}`)} (${rule.effect.kind}, line ${rule.line}): ${status}`);
+    for (const t of trace) {
+      if (t.expr.kind === "and" || t.expr.kind === "or" || t.expr.kind === "not") continue;
+      const text = source.text.slice(t.expr.span.start, t.expr.span.end).replace(/\s+/g, " ");
+      const values = t.operands ? `  ${c.dim(`with ${t.operands.map(show).join(", ")}`)}` : "";
+      const verdict = t.value === true ? c.green("true") : c.yellow(String(t.value));
+      lines.push(`  ${text}  ->  ${verdict}${values}`);
+    }
+    if (trace.length === 0 && error === null) lines.push(`  ${c.dim("(condition is constant)")}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+export const runEval: Command = {
+  name: "eval",
+  summary: "decide one input with a policy and print the decision as JSON",
+  usage: "armorc eval FILE --input INPUT.json|- [--explain]",
+  help: [
+    "The input is { action, user?, context?, time?, history? } as JSON, from a file or - for stdin.",
+    "The decision is printed to stdout as JSON: decision, rules, approval, action, errors.",
+    "",
+    "Options:",
+    "  -i, --input FILE   the input (required); - reads stdin",
+    "  --explain          also print, to stderr, every rule's conditions with the values that",
+    "                     made them true or false",
+  ].join("\n"),
+  options: { input: { type: "string", short: "i" }, explain: { type: "boolean" } },
+  async run({ values, positionals }, io) {
+    if (positionals.length !== 1) throw new UsageError("name exactly one policy file");
+    const inputName = values["input"] as string | undefined;
+    if (inputName === undefined) throw new UsageError("--input is required (a JSON file, or - for stdin)");
+    const file = positionals[0]!;
+    const read = readSource(file);
+    if (!read.ok) {
+      printDiagnostics(io, io.stderr, [read.diagnostic], new Map(), "text");
+      return 2;
+    }
+    const inputText = inputName === "-" ? { ok: true as const, text: await io.readStdin() } : readSource(inputName);
+    if (!inputText.ok) {
+      printDiagnostics(io, io.stderr, [inputText.diagnostic], new Map(), "text");
+      return 2;
+    }
+    const shownInputName = inputName === "-" ? "<stdin>" : inputName;
+    const input = parseJsonInput(shownInputName, inputText.text);
+    if (!input.ok) {
+      printDiagnostics(io, io.stderr, [input.diagnostic], sourcesOf([[shownInputName, inputText.text]]), "text");
+      return 2;
+    }
+    const compilation = compileSource(file, read.text);
+    printDiagnostics(io, io.stderr, compilation.diagnostics, sourcesOf([[file, read.text]]), "text");
+    if (!compilation.ok) return 1;
+    const module = await loadModule(emit(compilation).js);
+    const decision = module.decide(input.value);
+    if (values["explain"] === true) {
+      const { explanations } = evaluatePolicy(compilation.policy, input.value, { explain: true });
+      io.stderr.write(explain(io, compilation.source, explanations));
+    }
+    io.stdout.write(`${JSON.stringify(decision, null, 2)}\n`);
+    return 0;
+  },
+};

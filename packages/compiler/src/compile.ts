@@ -1,0 +1,106 @@
+/**
+ * The pipeline, as an ordered list of stages. Every tool (the CLI, the test runner, the language
+ * server, the runtime's on-load compilation) goes through `compileSource`; there is no other path
+ * from text to a decision function.
+ *
+ *   parse      text → tokens → CST → AST                 (syntax/parse.ts)
+ *   schema     `schema "file.json"` → action types        (semantic/schema.ts; needs the AST)
+ *   check      AST → checked IR, names and types          (semantic/checker.ts; needs the schema)
+ *   analyze    IR → never-firing and shadowed rules       (semantic/analysis.ts; only on error-free IR)
+ *   emit       IR → JavaScript module                     (codegen/emit.ts; only without errors)
+ */
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { emitModule, type EmitOptions, type EmitOutput } from "./codegen/emit.js";
+import { catalog } from "./diagnostics/catalog.js";
+import { type Diagnostic, DiagnosticBag, hasErrors, sortDiagnostics } from "./diagnostics/diagnostic.js";
+import type * as IR from "./ir.js";
+import { analyzeRules } from "./semantic/analysis.js";
+import { checkFile, type SemanticModel } from "./semantic/checker.js";
+import { type ActionSchema, loadActionSchema } from "./semantic/schema.js";
+import type { FileNode } from "./syntax/ast.js";
+import { parse } from "./syntax/parse.js";
+import { SourceFile } from "./syntax/source.js";
+import { VERSION } from "./version.js";
+
+/** How the compiler reads files other than the policy itself (the schema). */
+export interface CompilerHost {
+  /** Returns the file's text, or `undefined` when it cannot be read. */
+  readFile(path: string): string | undefined;
+}
+
+export const nodeHost: CompilerHost = {
+  readFile(path) {
+    try {
+      return readFileSync(path, "utf8");
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+export interface Compilation {
+  readonly source: SourceFile;
+  readonly ast: FileNode;
+  readonly schema: ActionSchema | null;
+  /** Absolute or host path of the schema file, when the policy names one. */
+  readonly schemaPath: string | null;
+  readonly model: SemanticModel;
+  /** The checked IR; present even with errors (for tools), but only emit it without errors. */
+  readonly policy: IR.Policy;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly ok: boolean;
+}
+
+export function compileSource(fileName: string, text: string, host: CompilerHost = nodeHost): Compilation {
+  const source = new SourceFile(fileName, text);
+  const parsed = parse(fileName, text);
+  const bag = new DiagnosticBag(fileName);
+
+  let schema: ActionSchema | null = null;
+  let schemaPath: string | null = null;
+  const schemaDecl = parsed.ast.items.find((i) => i.kind === "schema");
+  if (schemaDecl?.kind === "schema" && schemaDecl.path) {
+    const named = schemaDecl.path.value;
+    schemaPath = isAbsolute(named) ? named : resolve(dirname(fileName), named);
+    const schemaText = host.readFile(schemaPath);
+    if (schemaText === undefined) {
+      bag.report(catalog.schemaNotFound, schemaDecl.path.span, `cannot read the schema \`${named}\``, {
+        help: "the path is relative to the policy file; check that the file exists",
+      });
+    } else {
+      const loaded = loadActionSchema(named, schemaText);
+      if (loaded.ok) {
+        schema = loaded.schema;
+        if (schema.types.size === 0) {
+          bag.report(catalog.schemaNoActionTypes, schemaDecl.path.span, `the schema \`${named}\` names no action types`, {
+            help: 'describe each action as an object schema with `"properties": { "type": { "const": "name" } }`, under `oneOf`',
+          });
+        }
+      } else {
+        bag.report(loaded.problem === "invalid-json" ? catalog.schemaInvalidJson : catalog.schemaInvalid, schemaDecl.path.span, loaded.message, { help: loaded.help });
+      }
+    }
+  }
+
+  const checked = checkFile({ ast: parsed.ast, source, schema, bag });
+  const errorsSoFar = hasErrors(parsed.diagnostics) || hasErrors(bag.items);
+  if (!errorsSoFar) analyzeRules(checked.policy, bag);
+  const diagnostics = sortDiagnostics([...parsed.diagnostics, ...bag.items]);
+  return {
+    source,
+    ast: parsed.ast,
+    schema,
+    schemaPath,
+    model: checked.model,
+    policy: checked.policy,
+    diagnostics,
+    ok: !hasErrors(diagnostics),
+  };
+}
+
+/** Emits the decision module of an error-free compilation. */
+export function emit(compilation: Compilation, options: EmitOptions = {}): EmitOutput {
+  if (!compilation.ok) throw new Error("cannot emit a policy with errors");
+  return emitModule(compilation.policy, { compilerVersion: VERSION, ...options });
+}

@@ -1,0 +1,81 @@
+/**
+ * The diagnostic catalog: every diagnostic the compiler can report, with a stable code.
+ *
+ * Codes are grouped by the stage that reports them:
+ *   A1xx syntax, A2xx names, A3xx types and schema, A4xx rule analysis, A5xx files and inputs.
+ * A code is never reused for a different meaning. Messages follow one style: lowercase, no final
+ * period, user input in backticks, one line; advice goes in `help`.
+ * Each entry's anchor is the heading for the code in docs/diagnostics.md.
+ */
+
+export type Severity = "error" | "warning" | "info" | "hint";
+
+export interface CatalogEntry {
+  readonly code: string;
+  /** A short kebab-case name, stable like the code. */
+  readonly name: string;
+  readonly severity: Severity;
+  /** One line describing the diagnostic, used in docs and SARIF rule metadata. */
+  readonly summary: string;
+}
+
+function entry(code: string, name: string, severity: Severity, summary: string): CatalogEntry {
+  return { code, name, severity, summary };
+}
+
+export const catalog = {
+  // syntax
+  unexpectedToken: entry("A101", "unexpected-token", "error", "the parser found a token it did not expect"),
+  unexpectedCharacter: entry("A102", "unexpected-character", "error", "the lexer found a character that starts no token"),
+  unterminatedString: entry("A103", "unterminated-string", "error", "a string literal has no closing quote"),
+  invalidEscape: entry("A104", "invalid-escape", "error", "a string literal contains an unknown escape sequence"),
+  invalidNumber: entry("A105", "invalid-number", "error", "a number literal is malformed"),
+  invalidDuration: entry("A106", "invalid-duration", "error", "a duration literal is malformed or out of range"),
+  invalidRegex: entry("A107", "invalid-regex", "error", "a regular expression is malformed or uses an unsupported feature"),
+  duplicateHeader: entry("A108", "duplicate-header", "error", "a file-level declaration (policy, schema, default, timezone) appears twice"),
+
+  // names
+  unknownName: entry("A201", "unknown-name", "error", "a name refers to nothing in scope"),
+  duplicateRule: entry("A202", "duplicate-rule", "error", "two rules have the same id"),
+  duplicateLet: entry("A203", "duplicate-let", "error", "two lets have the same name"),
+  letCycle: entry("A204", "let-cycle", "error", "a let refers to itself, directly or through other lets"),
+  letShadowsField: entry("A205", "let-shadows-field", "warning", "a let has the name of an action field, so the bare name no longer reads the field"),
+  unknownRoot: entry("A206", "unknown-root", "error", "a path starts with something other than action, user, context or time"),
+  unknownTimeField: entry("A207", "unknown-time-field", "error", "a `time.` member is not one the language defines"),
+  historyScope: entry("A208", "history-scope", "error", "a history condition reads something other than the earlier action"),
+  unknownFunction: entry("A209", "unknown-function", "error", "a call names a function the language does not define"),
+
+  // types and schema
+  typeMismatch: entry("A301", "type-mismatch", "error", "an operand has a type the operator cannot use"),
+  unknownField: entry("A302", "unknown-field", "warning", "a field is not in the schema of the action types in scope"),
+  unknownActionType: entry("A303", "unknown-action-type", "warning", "an action type is not in the schema"),
+  schemaNotFound: entry("A304", "schema-not-found", "error", "the schema file cannot be read"),
+  schemaInvalidJson: entry("A305", "schema-invalid-json", "error", "the schema file is not valid JSON"),
+  schemaInvalid: entry("A306", "schema-invalid", "error", "the schema file is not a valid JSON Schema"),
+  schemaNoActionTypes: entry("A307", "schema-no-action-types", "warning", "the schema names no action types"),
+  nonConstantLet: entry("A308", "non-constant-let", "error", "a let's value is not a constant"),
+  invalidTimezone: entry("A309", "invalid-timezone", "error", "the timezone is not a known IANA time zone"),
+  invalidRedactPath: entry("A310", "invalid-redact-path", "error", "a redaction names a path that cannot be rewritten"),
+  valueNotInEnum: entry("A311", "value-not-in-enum", "warning", "a comparison uses a value the schema does not allow for the field"),
+
+  // analysis
+  neverFires: entry("A401", "never-fires", "warning", "a rule's condition can never be true"),
+  shadowedEffect: entry("A402", "shadowed-effect", "warning", "a rule's effect never matters because a broader rule always overrides it"),
+  unusedLet: entry("A403", "unused-let", "warning", "a let is never used"),
+  missingDefault: entry("A404", "missing-default", "hint", "the policy has no `default`, so actions no rule decides are denied"),
+  alwaysTrue: entry("A405", "always-true", "info", "a condition is always true"),
+  noRules: entry("A406", "no-rules", "warning", "the policy has no rules"),
+
+  // files and inputs
+  fileNotFound: entry("A501", "file-not-found", "error", "a file named on the command line cannot be read"),
+  inputInvalidJson: entry("A502", "input-invalid-json", "error", "an input is not valid JSON"),
+  inputInvalid: entry("A503", "input-invalid", "error", "an input does not have the shape of a decision input"),
+} as const satisfies Record<string, CatalogEntry>;
+
+export type CatalogKey = keyof typeof catalog;
+
+export const allEntries: readonly CatalogEntry[] = Object.values(catalog);
+
+export function docsAnchor(entry: CatalogEntry): string {
+  return `docs/diagnostics.md#${entry.code.toLowerCase()}-${entry.name}`;
+}

@@ -1,0 +1,93 @@
+import type { Span } from "../syntax/source.js";
+import { type CatalogEntry, type Severity, docsAnchor } from "./catalog.js";
+
+/** A related location, for example the first definition of a duplicated rule. */
+export interface RelatedInfo {
+  readonly file: string;
+  readonly span: Span;
+  readonly message: string;
+}
+
+/** A text edit that a tool may apply to act on a diagnostic (a did-you-mean, a removal). */
+export interface SuggestedEdit {
+  readonly title: string;
+  readonly file: string;
+  readonly span: Span;
+  readonly newText: string;
+}
+
+export interface Diagnostic {
+  readonly code: string;
+  readonly name: string;
+  readonly severity: Severity;
+  readonly message: string;
+  readonly help?: string;
+  readonly file: string;
+  readonly span: Span;
+  readonly docs: string;
+  readonly related?: readonly RelatedInfo[];
+  readonly suggestions?: readonly SuggestedEdit[];
+  /** Structured data for tools, e.g. `{ suggestion: "amount" }` for a did-you-mean. */
+  readonly data?: Readonly<Record<string, unknown>>;
+}
+
+export interface DiagnosticExtras {
+  help?: string;
+  related?: RelatedInfo[];
+  suggestions?: SuggestedEdit[];
+  data?: Record<string, unknown>;
+  /** Overrides the catalog severity (e.g. an unknown field in a closed schema is an error). */
+  severity?: Severity;
+}
+
+export function makeDiagnostic(
+  entry: CatalogEntry,
+  file: string,
+  span: Span,
+  message: string,
+  extras: DiagnosticExtras = {},
+): Diagnostic {
+  const d: Diagnostic = {
+    code: entry.code,
+    name: entry.name,
+    severity: extras.severity ?? entry.severity,
+    message,
+    file,
+    span,
+    docs: docsAnchor(entry),
+    ...(extras.help !== undefined ? { help: extras.help } : {}),
+    ...(extras.related !== undefined && extras.related.length > 0 ? { related: extras.related } : {}),
+    ...(extras.suggestions !== undefined && extras.suggestions.length > 0 ? { suggestions: extras.suggestions } : {}),
+    ...(extras.data !== undefined ? { data: extras.data } : {}),
+  };
+  return d;
+}
+
+/** Collects diagnostics for one file. */
+export class DiagnosticBag {
+  readonly items: Diagnostic[] = [];
+  constructor(readonly file: string) {}
+
+  report(entry: CatalogEntry, span: Span, message: string, extras?: DiagnosticExtras): Diagnostic {
+    const d = makeDiagnostic(entry, this.file, span, message, extras);
+    this.items.push(d);
+    return d;
+  }
+}
+
+export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
+  return diagnostics.some((d) => d.severity === "error");
+}
+
+const severityRank: Record<Severity, number> = { error: 0, warning: 1, info: 2, hint: 3 };
+
+/** Sorts by file, then position, then severity; stable for equal keys. */
+export function sortDiagnostics(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  return [...diagnostics].sort(
+    (a, b) =>
+      (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
+      a.span.start - b.span.start ||
+      severityRank[a.severity] - severityRank[b.severity] ||
+      (a.code < b.code ? -1 : a.code > b.code ? 1 : 0),
+  );
+}

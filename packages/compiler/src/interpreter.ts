@@ -1,0 +1,238 @@
+/**
+ * The reference interpreter: the definition of the language's semantics. It walks the checked
+ * IR directly and is written for clarity, not speed. Compiled decision functions must agree with
+ * it on every input (see test/differential.test.ts). With `explain`, it records the value of every
+ * condition so that `armorc eval --explain` and the test runner can show why a rule did or did not
+ * fire.
+ */
+import { readInput, type ReadInput, timeParts, type TimeParts } from "./decision-input.js";
+import type * as IR from "./ir.js";
+import { REDACTED } from "./ir.js";
+import { regexReplace, regexTest } from "./regex/index.js";
+import * as sem from "./semantics.js";
+
+export interface Trace {
+  readonly expr: IR.Expr;
+  readonly value: unknown;
+  /** Operand values of a comparison, in order. */
+  readonly operands?: readonly unknown[];
+  readonly error?: string;
+}
+
+export interface RuleExplanation {
+  readonly rule: IR.Rule;
+  readonly fired: boolean;
+  readonly error: string | null;
+  /** Every condition evaluated, innermost first; conditions skipped by `and`/`or` are absent. */
+  readonly trace: readonly Trace[];
+}
+
+export interface EvaluateOptions {
+  /** The clock for inputs without `time`. */
+  readonly now?: () => number;
+  /** Record an explanation of every rule. */
+  readonly explain?: boolean;
+}
+
+export interface Evaluation {
+  readonly result: IR.DecisionResult;
+  readonly explanations: readonly RuleExplanation[];
+}
+
+class Context {
+  private time: TimeParts | undefined;
+  private readonly trackerValues = new Map<number, number | boolean>();
+  trace: Trace[] | null = null;
+
+  constructor(
+    readonly policy: IR.Policy,
+    readonly input: ReadInput,
+  ) {}
+
+  timePart(field: IR.TimeField): number | string {
+    this.time ??= timeParts(this.input.now(), this.policy.timezone);
+    return this.time[field];
+  }
+
+  tracker(index: number): number | boolean {
+    let v = this.trackerValues.get(index);
+    if (v === undefined) {
+      const t = this.policy.trackers[index]!;
+      let n = 0;
+      const history = this.input.history();
+      const now = t.withinMs !== null ? this.input.now() : 0;
+      for (const entry of history) {
+        if (t.withinMs !== null && entry.time !== null && now - entry.time >= t.withinMs) continue;
+        if (sem.truth(evaluate(this, t.condition, entry.action, false))) {
+          n++;
+          if (t.kind === "seen") break;
+        }
+      }
+      v = t.kind === "count" ? n : n > 0;
+      this.trackerValues.set(index, v);
+    }
+    return v;
+  }
+}
+
+function readPath(ctx: Context, e: IR.PathExpr, item: Record<string, unknown> | null): unknown {
+  let v: unknown = e.root === "action" ? ctx.input.action : e.root === "item" ? item : e.root === "user" ? ctx.input.user : ctx.input.context;
+  for (const f of e.fields) v = sem.readField(v, f);
+  return v ?? null;
+}
+
+function evaluate(ctx: Context, e: IR.Expr, item: Record<string, unknown> | null, record: boolean): unknown {
+  const trace = record ? ctx.trace : null;
+  const note = (value: unknown, operands?: unknown[]): unknown => {
+    trace?.push(operands ? { expr: e, value, operands } : { expr: e, value });
+    return value;
+  };
+  const sub = (x: IR.Expr): unknown => evaluate(ctx, x, item, record);
+  const regex = (i: number): IR.RegexDef => ctx.policy.regexes[i]!;
+  switch (e.kind) {
+    case "literal":
+      return e.value;
+    case "path":
+      return readPath(ctx, e, item);
+    case "time":
+      return ctx.timePart(e.field);
+    case "and": {
+      for (const a of e.args) if (!sem.truth(sub(a))) return note(false);
+      return note(true);
+    }
+    case "or": {
+      for (const a of e.args) if (sem.truth(sub(a))) return note(true);
+      return note(false);
+    }
+    case "not":
+      return note(!sem.truth(sub(e.arg)));
+    case "compare": {
+      const l = sub(e.left);
+      const r = sub(e.right);
+      const v = e.op === "==" ? sem.equals(l, r) : e.op === "!=" ? !sem.equals(l, r) : sem.order(e.op, l, r);
+      return note(v, [l, r]);
+    }
+    case "in": {
+      const l = sub(e.left);
+      const list = sub(e.list);
+      return note(sem.inList(l, list), [l, list]);
+    }
+    case "between": {
+      const v = sub(e.value);
+      const lo = sub(e.low);
+      const hi = sub(e.high);
+      return note(sem.between(v, lo, hi), [v, lo, hi]);
+    }
+    case "matches": {
+      const v = sub(e.value);
+      const s = sem.matchSubject(v);
+      const r = regex(e.regex);
+      return note(s === null || r.program === null ? false : regexTest(r.program, s), [v]);
+    }
+    case "stringOp": {
+      const l = sub(e.left);
+      const r = sub(e.right);
+      return note(sem.stringOp(e.op, l, r), [l, r]);
+    }
+    case "exists": {
+      const v = readPath(ctx, e.path, item);
+      return note(v !== null, [v]);
+    }
+    case "count":
+    case "seen":
+      return note(ctx.tracker(e.tracker));
+  }
+}
+
+function ruleFires(ctx: Context, rule: IR.Rule): boolean {
+  return sem.truth(evaluate(ctx, rule.condition, null, true));
+}
+
+/** Applies a redaction to a copy of the action; returns the new action. */
+export function redact(action: Record<string, unknown>, effect: Extract<IR.Effect, { kind: "redact" }>, policy: IR.Policy): Record<string, unknown> {
+  const path = effect.path;
+  const copy = (o: Record<string, unknown>, depth: number): Record<string, unknown> => {
+    const key = path[depth]!;
+    const current = sem.readField(o, key);
+    if (current === null) return o;
+    let next: unknown;
+    if (depth === path.length - 1) {
+      if (effect.regex === null) next = REDACTED;
+      else {
+        if (typeof current !== "string") throw new sem.EvaluationError(`\`redact ${path.join(".")} matching\` needs a string, got ${sem.kindOf(current)}`);
+        const program = policy.regexes[effect.regex]!.program;
+        next = program === null ? current : regexReplace(program, current, REDACTED);
+      }
+    } else {
+      if (current === null || typeof current !== "object" || Array.isArray(current)) return o;
+      next = copy(current as Record<string, unknown>, depth + 1);
+      if (next === current) return o;
+    }
+    return { ...o, [key]: next };
+  };
+  return copy(action, 0);
+}
+
+/** Decides an input with the reference semantics. */
+export function evaluatePolicy(policy: IR.Policy, input: unknown, options: EvaluateOptions = {}): Evaluation {
+  const read = readInput(input, options.now ?? Date.now);
+  if (typeof read === "string") {
+    const action = input !== null && typeof input === "object" ? sem.readField(input, "action") : null;
+    return {
+      result: { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message: read }] },
+      explanations: [],
+    };
+  }
+  const ctx = new Context(policy, read);
+  const fired: IR.Rule[] = [];
+  let action: Record<string, unknown> = read.action;
+  const errors: IR.DecisionError[] = [];
+  const explanations: RuleExplanation[] = [];
+  for (const rule of policy.rules) {
+    ctx.trace = options.explain ? [] : null;
+    let fires = false;
+    let error: string | null = null;
+    try {
+      fires = ruleFires(ctx, rule);
+    } catch (e) {
+      if (!(e instanceof sem.EvaluationError)) throw e;
+      error = e.message;
+      errors.push({ rule: rule.id, message: e.message });
+    }
+    if (fires) {
+      fired.push(rule);
+      // redactions apply in source order, to a copy; conditions always read the original action
+      if (rule.effect.kind === "redact") {
+        try {
+          action = redact(action, rule.effect, policy);
+        } catch (e) {
+          if (!(e instanceof sem.EvaluationError)) throw e;
+          errors.push({ rule: rule.id, message: e.message });
+        }
+      }
+    }
+    if (options.explain) explanations.push({ rule, fired: fires, error, trace: ctx.trace ?? [] });
+  }
+  return { result: combine(policy, fired, errors, action), explanations };
+}
+
+/** How fired rules combine into one decision; see docs/language.md, "How rules combine". */
+export function combine(policy: IR.Policy, fired: readonly IR.Rule[], errors: IR.DecisionError[], action: unknown): IR.DecisionResult {
+  let decision: IR.Decision;
+  let approval: IR.DecisionResult["approval"] = null;
+  const has = (k: IR.EffectKind): boolean => fired.some((r) => r.effect.kind === k);
+  if (errors.length > 0 || has("deny")) decision = "deny";
+  else if (has("require_approval")) {
+    decision = "require_approval";
+    const first = fired.find((r) => r.effect.kind === "require_approval")!.effect as Extract<IR.Effect, { kind: "require_approval" }>;
+    approval = { from: first.from, timeoutMs: first.timeoutMs };
+  } else if (has("allow") || has("redact")) decision = "allow";
+  else decision = policy.defaultDecision;
+  return {
+    decision,
+    rules: fired.map((r) => ({ id: r.id, effect: r.effect.kind, reason: r.reason })),
+    approval,
+    action,
+    errors,
+  };
+}

@@ -1,0 +1,212 @@
+/**
+ * The checked intermediate representation: what the checker produces and what codegen and the
+ * reference interpreter consume. It carries no syntax: no tokens, no CST, no AST nodes; spans
+ * are kept only to name rules and conditions in decisions, errors and explanations.
+ *
+ * Every name is resolved (lets are folded into literals), every regex is validated and hoisted,
+ * and every history predicate is hoisted into a tracker.
+ */
+import type { RegexProgram } from "./regex/index.js";
+import type { Span } from "./syntax/source.js";
+
+/** A JSON value as the language sees it. A missing field reads as `null`. */
+export type Value = null | boolean | number | string | readonly Value[] | { readonly [key: string]: Value };
+
+export type EffectKind = "allow" | "deny" | "require_approval" | "redact";
+export type Decision = "allow" | "deny" | "require_approval";
+
+/** Where a path starts. `item` is the earlier action inside `count(...)` and `seen(...)`. */
+export type PathRoot = "action" | "user" | "context" | "item";
+export type TimeField = "hour" | "minute" | "weekday" | "date";
+export type CompareOp = "==" | "!=" | "<" | "<=" | ">" | ">=";
+export type StringOp = "contains" | "starts_with" | "ends_with";
+
+interface Node {
+  /** The source text this condition came from, for explanations and errors. */
+  readonly span: Span;
+}
+
+export type Expr =
+  | LiteralExpr
+  | PathExpr
+  | TimeExpr
+  | AndExpr
+  | OrExpr
+  | NotExpr
+  | CompareExpr
+  | InExpr
+  | BetweenExpr
+  | MatchesExpr
+  | StringOpExpr
+  | ExistsExpr
+  | CountExpr
+  | SeenExpr;
+
+export interface LiteralExpr extends Node {
+  readonly kind: "literal";
+  readonly value: Value;
+}
+export interface PathExpr extends Node {
+  readonly kind: "path";
+  readonly root: PathRoot;
+  /** Never empty for `action`/`item` paths; may be empty for `user`/`context` (the whole object). */
+  readonly fields: readonly string[];
+}
+export interface TimeExpr extends Node {
+  readonly kind: "time";
+  readonly field: TimeField;
+}
+export interface AndExpr extends Node {
+  readonly kind: "and";
+  readonly args: readonly Expr[];
+}
+export interface OrExpr extends Node {
+  readonly kind: "or";
+  readonly args: readonly Expr[];
+}
+export interface NotExpr extends Node {
+  readonly kind: "not";
+  readonly arg: Expr;
+}
+export interface CompareExpr extends Node {
+  readonly kind: "compare";
+  readonly op: CompareOp;
+  readonly left: Expr;
+  readonly right: Expr;
+}
+/** `left in list`; `not in` is `not` around it. */
+export interface InExpr extends Node {
+  readonly kind: "in";
+  readonly left: Expr;
+  readonly list: Expr;
+}
+/** `value between low and high`, inclusive. */
+export interface BetweenExpr extends Node {
+  readonly kind: "between";
+  readonly value: Expr;
+  readonly low: Expr;
+  readonly high: Expr;
+}
+export interface MatchesExpr extends Node {
+  readonly kind: "matches";
+  readonly value: Expr;
+  /** Index into `Policy.regexes`. */
+  readonly regex: number;
+}
+export interface StringOpExpr extends Node {
+  readonly kind: "stringOp";
+  readonly op: StringOp;
+  readonly left: Expr;
+  readonly right: Expr;
+}
+export interface ExistsExpr extends Node {
+  readonly kind: "exists";
+  readonly path: PathExpr;
+}
+export interface CountExpr extends Node {
+  readonly kind: "count";
+  /** Index into `Policy.trackers`. */
+  readonly tracker: number;
+}
+export interface SeenExpr extends Node {
+  readonly kind: "seen";
+  /** Index into `Policy.trackers`. */
+  readonly tracker: number;
+}
+
+export interface RegexDef {
+  readonly index: number;
+  /** The pattern as written between the slashes. */
+  readonly source: string;
+  readonly flags: string;
+  readonly span: Span;
+  /** The linear-time matcher program; `null` when the pattern was rejected (an error was reported). */
+  readonly program: RegexProgram | null;
+  /** The pattern as a plain string when it has no metacharacters, so `includes` can test it. */
+  readonly literal: string | null;
+}
+
+/** A history predicate: how many (or whether any) earlier actions satisfy `condition`. */
+export interface Tracker {
+  readonly index: number;
+  readonly kind: "count" | "seen";
+  /** Reads only `item` paths and literals. */
+  readonly condition: Expr;
+  /** The window in milliseconds; `null` means the whole session. */
+  readonly withinMs: number | null;
+  readonly span: Span;
+}
+
+export type Effect =
+  | { readonly kind: "allow" }
+  | { readonly kind: "deny" }
+  | { readonly kind: "require_approval"; readonly from: string | null; readonly timeoutMs: number | null }
+  | {
+      readonly kind: "redact";
+      /** Field path inside the action, never empty. */
+      readonly path: readonly string[];
+      /** Index into `Policy.regexes`; `null` redacts the whole field. */
+      readonly regex: number | null;
+    };
+
+export interface Rule {
+  readonly index: number;
+  readonly id: string;
+  /** Anonymous rules get the id `<file>:<line>`. */
+  readonly anonymous: boolean;
+  readonly condition: Expr;
+  readonly effect: Effect;
+  readonly reason: string | null;
+  readonly span: Span;
+  /** 1-based line and column of the rule, for metadata. */
+  readonly line: number;
+  readonly column: number;
+  /**
+   * The action types for which the rule can fire, derived from top-level conjuncts such as
+   * `action.type == "x"` or `action.type in [...]`; `null` when the rule applies to any type.
+   * Codegen dispatches on these.
+   */
+  readonly actionTypes: readonly string[] | null;
+}
+
+export interface Policy {
+  readonly name: string;
+  readonly version: string | null;
+  readonly file: string;
+  /** SHA-256 of the source text, hex. */
+  readonly sourceHash: string;
+  readonly defaultDecision: "allow" | "deny";
+  /** Whether the policy states its default. */
+  readonly defaultExplicit: boolean;
+  /** IANA zone for `time.*`; `null` means UTC. */
+  readonly timezone: string | null;
+  readonly rules: readonly Rule[];
+  readonly regexes: readonly RegexDef[];
+  readonly trackers: readonly Tracker[];
+  /** The schema file as named in the policy, if any. */
+  readonly schema: string | null;
+}
+
+/** The decision as data, the shape every decide function returns. */
+export interface DecisionResult {
+  decision: Decision;
+  rules: FiredRule[];
+  approval: { from: string | null; timeoutMs: number | null } | null;
+  action: unknown;
+  errors: DecisionError[];
+}
+
+export interface FiredRule {
+  id: string;
+  effect: EffectKind;
+  reason: string | null;
+}
+
+export interface DecisionError {
+  /** The rule whose evaluation failed, or `null` for an error in the input itself. */
+  rule: string | null;
+  message: string;
+}
+
+/** The text a redaction writes in place of what it removes. */
+export const REDACTED = "[REDACTED]";

@@ -1,0 +1,61 @@
+/**
+ * The regex matcher for use inside the compiler (the reference interpreter and tests): it
+ * instantiates `REGEX_VM_SOURCE` once, so the compiler runs exactly the code that compiled
+ * policies embed, and exposes it with types.
+ */
+import { parseRegex, type RegexProgram } from "./parse.js";
+import { REGEX_VM_SOURCE } from "./vm-source.js";
+
+interface RegexVm {
+  test(program: RegexProgram, input: string): boolean;
+  replace(program: RegexProgram, input: string, replacement: string): string;
+}
+
+// The source is our own constant text (see vm-source.ts), never user input.
+const vm = new Function(`${REGEX_VM_SOURCE}\nreturn { test: __reTest, replace: __reReplace };`)() as RegexVm;
+
+/** Like `new RegExp(source, flags).test(input)`, in linear time. */
+export function regexTest(program: RegexProgram, input: string): boolean {
+  return vm.test(program, input);
+}
+
+/**
+ * Like `input.replace(new RegExp(source, flags + "g"), () => replacement)`, in linear time: every
+ * leftmost-first match is replaced by `replacement` verbatim (`$` is not special).
+ */
+export function regexReplace(program: RegexProgram, input: string, replacement: string): string {
+  return vm.replace(program, input, replacement);
+}
+
+/** A parse error thrown by `compileRegex`; `offset` is a UTF-16 offset into the source. */
+export class RegexSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly offset: number,
+    readonly help: string | undefined,
+  ) {
+    super(message);
+    this.name = "RegexSyntaxError";
+  }
+}
+
+export interface CompiledRegex {
+  readonly program: RegexProgram;
+  /** The fixed string the regex matches, when it is a plain literal without flags. */
+  readonly literal: string | null;
+  test(input: string): boolean;
+  replace(input: string, replacement: string): string;
+}
+
+/** Parses and compiles a regex, throwing `RegexSyntaxError` if it is invalid or unsupported. */
+export function compileRegex(source: string, flags = ""): CompiledRegex {
+  const result = parseRegex(source, flags);
+  if (!result.ok) throw new RegexSyntaxError(result.message, result.offset, result.help);
+  const { program, literal } = result;
+  return {
+    program,
+    literal,
+    test: (input) => regexTest(program, input),
+    replace: (input, replacement) => regexReplace(program, input, replacement),
+  };
+}

@@ -1,0 +1,808 @@
+/**
+ * The checker: resolves names, loads the action schema, gives every expression a type, lowers
+ * the AST to the checked IR (folding lets and constants, hoisting regexes and history trackers)
+ * and reports name and type diagnostics. Rule analysis over the IR lives in `analysis.ts`.
+ */
+import { createHash } from "node:crypto";
+import { catalog } from "../diagnostics/catalog.js";
+import type { Diagnostic, DiagnosticBag } from "../diagnostics/diagnostic.js";
+import type * as IR from "../ir.js";
+import { parseRegex } from "../regex/index.js";
+import * as sem from "../semantics.js";
+import type * as A from "../syntax/ast.js";
+import { type SourceFile, type Span, span } from "../syntax/source.js";
+import { closest } from "./names.js";
+import type { ActionSchema, FieldInfo } from "./schema.js";
+import { ANY, BOOL, LIST, NULL, NUM, OBJ, STR, type Type, typeName, typeOfValue } from "./types.js";
+
+export interface LetSymbol {
+  readonly name: string;
+  readonly decl: A.LetDecl;
+  value: IR.Value | undefined;
+  type: Type;
+  readonly references: Span[];
+}
+
+export interface RuleSymbol {
+  readonly id: string;
+  readonly decl: A.RuleDecl;
+  readonly references: Span[];
+}
+
+/** A field read, recorded for hover, completion and go-to-definition. */
+export interface FieldReference {
+  readonly span: Span;
+  readonly root: "action" | "item";
+  readonly path: readonly string[];
+  /** Action types in scope where the field was read (`null`: all). */
+  readonly actionTypes: readonly string[] | null;
+  readonly info: FieldInfo | null;
+}
+
+/** What the checker knows about a file, for the language server and the test runner. */
+export interface SemanticModel {
+  readonly lets: ReadonlyMap<string, LetSymbol>;
+  readonly rules: ReadonlyMap<string, RuleSymbol>;
+  readonly fieldReferences: readonly FieldReference[];
+  readonly schema: ActionSchema | null;
+}
+
+export interface CheckInput {
+  readonly ast: A.FileNode;
+  readonly source: SourceFile;
+  readonly schema: ActionSchema | null;
+  readonly bag: DiagnosticBag;
+}
+
+interface Scope {
+  /** Inside `count(...)`/`seen(...)`: names refer to the earlier action. */
+  readonly history: boolean;
+  /** The action types the subject can have here, narrowed by `action.type == "..."`. */
+  types: ReadonlySet<string> | null;
+}
+
+interface Lowered {
+  readonly expr: IR.Expr;
+  readonly type: Type;
+  /** Action types this expression, when true, restricts the subject to. */
+  readonly narrows?: ReadonlySet<string>;
+}
+
+const timeFields: Record<string, { field: IR.TimeField; type: Type; doc: string }> = {
+  hour: { field: "hour", type: NUM, doc: "0..23" },
+  minute: { field: "minute", type: NUM, doc: "0..59" },
+  weekday: { field: "weekday", type: STR, doc: '"mon".."sun"' },
+  date: { field: "date", type: STR, doc: '"YYYY-MM-DD"' },
+};
+
+export interface CheckOutput {
+  readonly policy: IR.Policy;
+  readonly model: SemanticModel;
+}
+
+export function checkFile(input: CheckInput): CheckOutput {
+  return new Checker(input).run();
+}
+
+class Checker {
+  private readonly lets = new Map<string, LetSymbol>();
+  private readonly rules = new Map<string, RuleSymbol>();
+  private readonly fieldReferences: FieldReference[] = [];
+  private readonly regexes: IR.RegexDef[] = [];
+  private readonly trackers: IR.Tracker[] = [];
+  private readonly trackerKeys = new Map<string, number>();
+  private readonly ast: A.FileNode;
+  private readonly source: SourceFile;
+  private readonly schema: ActionSchema | null;
+  private readonly bag: DiagnosticBag;
+  private readonly resolving = new Set<string>();
+
+  constructor(input: CheckInput) {
+    this.ast = input.ast;
+    this.source = input.source;
+    this.schema = input.schema;
+    this.bag = input.bag;
+  }
+
+  private report(entry: (typeof catalog)[keyof typeof catalog], at: Span, message: string, extras?: Parameters<DiagnosticBag["report"]>[3]): Diagnostic {
+    return this.bag.report(entry, at, message, extras);
+  }
+
+  run(): CheckOutput {
+    const headers = this.headers();
+    this.declareLets();
+    const rules = this.lowerRules();
+    for (const sym of this.lets.values()) {
+      this.resolveLet(sym);
+      if (sym.references.length === 0 && sym.decl.name) {
+        this.report(catalog.unusedLet, sym.decl.name.span, `let \`${sym.name}\` is never used`, {
+          help: "remove it, or use it in a rule",
+          suggestions: [{ title: `remove \`${sym.name}\``, file: this.bag.file, span: lineSpan(this.source, sym.decl.span), newText: "" }],
+        });
+      }
+      if (sym.decl.name && this.schema && [...this.schema.types.values()].some((t) => t.fields.has(sym.name))) {
+        this.report(catalog.letShadowsField, sym.decl.name.span, `let \`${sym.name}\` has the name of an action field`, {
+          help: `a bare \`${sym.name}\` now means the let; write \`action.${sym.name}\` for the field, or rename the let`,
+        });
+      }
+    }
+    this.checkTests();
+    const policy: IR.Policy = {
+      name: headers.name,
+      version: headers.version,
+      file: this.bag.file,
+      sourceHash: createHash("sha256").update(this.source.text).digest("hex"),
+      defaultDecision: headers.defaultDecision ?? "deny",
+      defaultExplicit: headers.defaultDecision !== null,
+      timezone: headers.timezone,
+      rules,
+      regexes: this.regexes,
+      trackers: this.trackers,
+      schema: headers.schema,
+    };
+    return {
+      policy,
+      model: { lets: this.lets, rules: this.rules, fieldReferences: this.fieldReferences, schema: this.schema },
+    };
+  }
+
+  // ---- headers ---------------------------------------------------------------------------
+
+  private headers(): { name: string; version: string | null; defaultDecision: "allow" | "deny" | null; timezone: string | null; schema: string | null } {
+    const seen = new Map<string, A.Item>();
+    const out = { name: baseName(this.bag.file), version: null as string | null, defaultDecision: null as "allow" | "deny" | null, timezone: null as string | null, schema: null as string | null };
+    for (const item of this.ast.items) {
+      if (item.kind === "let" || item.kind === "rule" || item.kind === "test") continue;
+      const first = seen.get(item.kind);
+      if (first) {
+        this.report(catalog.duplicateHeader, item.span, `\`${item.kind}\` is declared twice`, {
+          help: "keep one declaration",
+          related: [{ file: this.bag.file, span: first.span, message: "first declared here" }],
+        });
+        continue;
+      }
+      seen.set(item.kind, item);
+      switch (item.kind) {
+        case "policy":
+          if (item.name) out.name = item.name.name;
+          out.version = item.version?.value ?? null;
+          break;
+        case "default":
+          out.defaultDecision = item.effect;
+          break;
+        case "schema":
+          out.schema = item.path?.value ?? null;
+          break;
+        case "timezone":
+          if (item.zone) {
+            if (isTimeZone(item.zone.value)) out.timezone = item.zone.value === "UTC" ? null : item.zone.value;
+            else {
+              const suggestion = closest(item.zone.value, supportedZones());
+              this.report(catalog.invalidTimezone, item.zone.span, `\`${item.zone.value}\` is not a known time zone`, {
+                help: suggestion ? `did you mean \`${suggestion}\`?` : 'use an IANA zone name such as "Europe/Zurich" or "UTC"',
+                ...(suggestion ? { suggestions: [{ title: `use \`${suggestion}\``, file: this.bag.file, span: item.zone.span, newText: JSON.stringify(suggestion) }], data: { suggestion } } : {}),
+              });
+            }
+          }
+          break;
+      }
+    }
+    if (!seen.has("default")) {
+      this.report(catalog.missingDefault, span(0, 0), "the policy has no `default`, so actions that no rule decides are denied", {
+        help: "add `default deny` to say so, or `default allow` to allow them",
+        suggestions: [{ title: "add `default deny`", file: this.bag.file, span: span(0, 0), newText: "default deny\n" }],
+      });
+    }
+    return out;
+  }
+
+  // ---- lets ------------------------------------------------------------------------------
+
+  private declareLets(): void {
+    for (const item of this.ast.items) {
+      if (item.kind !== "let" || !item.name) continue;
+      const existing = this.lets.get(item.name.name);
+      if (existing) {
+        this.report(catalog.duplicateLet, item.name.span, `let \`${item.name.name}\` is declared twice`, {
+          help: "rename one of them",
+          related: [{ file: this.bag.file, span: existing.decl.span, message: "first declared here" }],
+        });
+        continue;
+      }
+      this.lets.set(item.name.name, { name: item.name.name, decl: item, value: undefined, type: ANY, references: [] });
+    }
+  }
+
+  private resolveLet(sym: LetSymbol): void {
+    if (sym.value !== undefined) return;
+    if (this.resolving.has(sym.name)) {
+      this.report(catalog.letCycle, sym.decl.name?.span ?? sym.decl.span, `let \`${sym.name}\` refers to itself`, {
+        help: "a let's value must be a constant that does not depend on itself",
+      });
+      sym.value = null;
+      sym.type = ANY;
+      return;
+    }
+    this.resolving.add(sym.name);
+    const lowered = this.lower(sym.decl.value, { history: false, types: null }, true);
+    this.resolving.delete(sym.name);
+    if (lowered.expr.kind === "literal") {
+      sym.value = lowered.expr.value;
+      sym.type = typeOfValue(lowered.expr.value);
+    } else {
+      if (sym.decl.value.kind !== "missing") {
+        this.report(catalog.nonConstantLet, sym.decl.value.span, `the value of \`${sym.name}\` is not a constant`, {
+          help: "a let holds a literal, a list of literals, or another let; write conditions on fields in the rules",
+        });
+      }
+      sym.value = null;
+      sym.type = ANY;
+    }
+  }
+
+  // ---- rules -----------------------------------------------------------------------------
+
+  private lowerRules(): IR.Rule[] {
+    const out: IR.Rule[] = [];
+    for (const item of this.ast.items) {
+      if (item.kind !== "rule") continue;
+      const pos = this.source.positionAt(item.span.start);
+      const id = item.name ? item.name.name : `${baseName(this.bag.file)}:${pos.line + 1}`;
+      const existing = this.rules.get(id);
+      if (existing) {
+        this.report(catalog.duplicateRule, item.name?.span ?? item.span, `rule \`${id}\` is declared twice`, {
+          help: "rule ids must be unique within a policy; rename one",
+          related: [{ file: this.bag.file, span: existing.decl.name?.span ?? existing.decl.span, message: "first declared here" }],
+        });
+      } else this.rules.set(id, { id, decl: item, references: [] });
+
+      const scope: Scope = { history: false, types: null };
+      const cond = this.lower(item.condition, scope, false);
+      this.expectCondition(cond, item.condition.span);
+      if (!item.effect) continue;
+      const effect = this.lowerEffect(item.effect, scope);
+      out.push({
+        index: out.length,
+        id,
+        anonymous: item.anonymous,
+        condition: cond.expr,
+        effect,
+        reason: item.effect.reason?.value ?? null,
+        span: item.span,
+        line: pos.line + 1,
+        column: pos.column + 1,
+        actionTypes: cond.narrows ? [...cond.narrows].sort() : null,
+      });
+    }
+    return out;
+  }
+
+  private lowerEffect(e: A.EffectNode, scope: Scope): IR.Effect {
+    switch (e.kind) {
+      case "allow":
+      case "deny":
+        return { kind: e.kind };
+      case "require_approval":
+        return { kind: "require_approval", from: e.from?.value ?? null, timeoutMs: e.timeout?.ms ?? null };
+      case "redact": {
+        const segments = e.path?.segments ?? [];
+        let fields = segments.map((s) => s.name);
+        if (fields[0] === "action") fields = fields.slice(1);
+        if (fields.length === 0 || (fields.length === 1 && fields[0] === "type") || ["user", "context", "time"].includes(segments[0]?.name ?? "")) {
+          if (e.path) {
+            this.report(catalog.invalidRedactPath, e.path.span, `cannot redact \`${segments.map((s) => s.name).join(".")}\``, {
+              help: "redact a field of the action other than `type`, e.g. `redact body`",
+            });
+          }
+        } else if (e.path) {
+          this.fieldInfo("action", fields, scope, e.path.segments[segments[0]?.name === "action" ? 1 : 0]!.span.start, e.path.span);
+        }
+        const regex = e.regex ? this.regex(e.regex) : null;
+        return { kind: "redact", path: fields, regex };
+      }
+    }
+  }
+
+  // ---- expressions -----------------------------------------------------------------------
+
+  private expectCondition(l: Lowered, at: Span): void {
+    if ((l.type & (BOOL | NULL)) === 0) {
+      this.report(catalog.typeMismatch, at, `a condition must be true or false, but this is ${typeName(l.type)}`, {
+        help: "compare the value, e.g. `amount > 100` or `exists(amount)`",
+      });
+    }
+  }
+
+  private lower(e: A.Expr, scope: Scope, constant: boolean): Lowered {
+    switch (e.kind) {
+      case "missing":
+        return { expr: { kind: "literal", value: false, span: e.span }, type: ANY };
+      case "literal":
+        return { expr: { kind: "literal", value: e.value, span: e.span }, type: typeOfValue(e.value) };
+      case "paren":
+        return this.lower(e.expr, scope, constant);
+      case "list": {
+        const items = e.elements.map((x) => this.lower(x, scope, constant));
+        if (items.every((i) => i.expr.kind === "literal")) {
+          return { expr: { kind: "literal", value: items.map((i) => (i.expr as IR.LiteralExpr).value), span: e.span }, type: LIST };
+        }
+        const bad = items.find((i) => i.expr.kind !== "literal");
+        this.report(catalog.typeMismatch, bad?.expr.span ?? e.span, "list elements must be constants", {
+          help: "write literals or lets in a list; compare fields with `==` or `in`",
+        });
+        return { expr: { kind: "literal", value: [], span: e.span }, type: LIST };
+      }
+      case "path":
+        return this.path(e, scope, constant);
+      case "not": {
+        const inner = this.lower(e.operand, scope, constant);
+        this.expectCondition(inner, e.operand.span);
+        if (inner.expr.kind === "literal" && isBoolOrNull(inner.expr.value)) {
+          return { expr: { kind: "literal", value: !sem.truth(inner.expr.value), span: e.span }, type: BOOL };
+        }
+        return { expr: { kind: "not", arg: inner.expr, span: e.span }, type: BOOL };
+      }
+      case "and":
+      case "or":
+        return this.logical(e, scope, constant);
+      case "compare":
+        return this.compare(e, scope, constant);
+      case "between": {
+        const v = this.lower(e.value, scope, constant);
+        const lo = this.lower(e.low, scope, constant);
+        const hi = this.lower(e.high, scope, constant);
+        const common = orderable(v.type) & orderable(lo.type) & orderable(hi.type);
+        if (common === 0) {
+          this.report(catalog.typeMismatch, e.span, `\`between\` needs three numbers or three strings, got ${typeName(v.type)}, ${typeName(lo.type)} and ${typeName(hi.type)}`, {
+            help: "write e.g. `time.hour between 9 and 17`",
+          });
+        }
+        const expr: IR.Expr = { kind: "between", value: v.expr, low: lo.expr, high: hi.expr, span: e.span };
+        return this.fold(expr, BOOL);
+      }
+      case "matches": {
+        const v = this.lower(e.value, scope, constant);
+        if ((v.type & (STR | NULL)) === 0 || v.type === NULL) {
+          this.report(catalog.typeMismatch, e.value.span, `\`matches\` needs a string, but this is ${typeName(v.type)}`, { help: "match a string field, e.g. `path matches /secret/`" });
+        }
+        if (!e.regex) return { expr: { kind: "literal", value: false, span: e.span }, type: BOOL };
+        const regex = this.regex(e.regex);
+        return { expr: { kind: "matches", value: v.expr, regex, span: e.span }, type: BOOL };
+      }
+      case "call":
+        return this.call(e, scope, constant);
+    }
+  }
+
+  private logical(e: A.LogicalExpr, scope: Scope, constant: boolean): Lowered {
+    const args: IR.Expr[] = [];
+    const outer = scope.types;
+    let narrows: Set<string> | undefined;
+    const branchNarrows: (ReadonlySet<string> | undefined)[] = [];
+    for (const operand of e.operands) {
+      const branchScope: Scope = e.kind === "and" ? scope : { history: scope.history, types: outer };
+      const l = this.lower(operand, branchScope, constant);
+      this.expectCondition(l, operand.span);
+      branchNarrows.push(l.narrows);
+      if (e.kind === "and" && l.narrows) {
+        narrows = intersect(narrows, l.narrows);
+        scope.types = intersect(scope.types ?? undefined, l.narrows);
+      }
+      // fold constants: `true and x` is x, `false and x` is false; likewise for `or`
+      if (l.expr.kind === "literal" && isBoolOrNull(l.expr.value)) {
+        const b = sem.truth(l.expr.value);
+        if (e.kind === "and" ? !b : b) {
+          if (e.kind === "or") scope.types = outer;
+          return { expr: { kind: "literal", value: b, span: e.span }, type: BOOL };
+        }
+        continue;
+      }
+      args.push(l.expr);
+    }
+    if (e.kind === "or") {
+      scope.types = outer;
+      if (branchNarrows.every((n) => n !== undefined)) {
+        narrows = new Set(branchNarrows.flatMap((n) => [...n!]));
+      }
+    }
+    if (args.length === 0) return { expr: { kind: "literal", value: e.kind === "and", span: e.span }, type: BOOL };
+    if (args.length === 1) return { expr: args[0]!, type: BOOL, ...(narrows ? { narrows } : {}) };
+    return { expr: { kind: e.kind, args, span: e.span }, type: BOOL, ...(narrows ? { narrows } : {}) };
+  }
+
+  private compare(e: A.CompareExpr, scope: Scope, constant: boolean): Lowered {
+    const left = this.lower(e.left, scope, constant);
+    const right = this.lower(e.right, scope, constant);
+    const lt = left.type;
+    const rt = right.type;
+    const mismatch = (message: string, help: string): void => {
+      this.report(catalog.typeMismatch, e.span, message, { help });
+    };
+    let expr: IR.Expr;
+    switch (e.op) {
+      case "==":
+      case "!=": {
+        if ((lt & rt) === 0 && lt !== ANY && rt !== ANY) {
+          mismatch(`\`${sourceText(this.source, e.left.span)}\` is ${typeName(lt)} and \`${sourceText(this.source, e.right.span)}\` is ${typeName(rt)}, so they are never equal`, "compare values of the same type");
+        }
+        this.checkEnum(e.left, right, scope);
+        this.checkEnum(e.right, left, scope);
+        expr = { kind: "compare", op: e.op, left: left.expr, right: right.expr, span: e.span };
+        const folded = this.fold(expr, BOOL);
+        const narrows = e.op === "==" ? this.typeNarrowing(left, right) ?? this.typeNarrowing(right, left) : undefined;
+        return narrows ? { ...folded, narrows } : folded;
+      }
+      case "<":
+      case "<=":
+      case ">":
+      case ">=":
+        if ((orderable(lt) & orderable(rt)) === 0) {
+          mismatch(
+            `\`${e.op}\` needs two numbers or two strings, but \`${sourceText(this.source, e.left.span)}\` is ${typeName(lt)} and \`${sourceText(this.source, e.right.span)}\` is ${typeName(rt)}`,
+            (orderable(lt) & NUM) !== 0 ? "compare with a number, e.g. `amount > 10000`" : "compare numbers with numbers and strings with strings",
+          );
+        }
+        expr = { kind: "compare", op: e.op, left: left.expr, right: right.expr, span: e.span };
+        return this.fold(expr, BOOL);
+      case "in":
+      case "not in": {
+        if ((rt & (LIST | NULL)) === 0 || rt === NULL) mismatch(`\`${e.op}\` needs a list on its right, but this is ${typeName(rt)}`, 'write a list such as `["a", "b"]` or the name of a let that holds one');
+        if (right.expr.kind === "literal" && Array.isArray(right.expr.value)) {
+          this.checkEnumList(e.left, right.expr.value as IR.Value[], scope);
+        }
+        const inExpr: IR.Expr = { kind: "in", left: left.expr, list: right.expr, span: e.span };
+        const folded = this.fold(inExpr, BOOL);
+        if (e.op === "not in") {
+          if (folded.expr.kind === "literal") return { expr: { kind: "literal", value: !folded.expr.value, span: e.span }, type: BOOL };
+          return { expr: { kind: "not", arg: folded.expr, span: e.span }, type: BOOL };
+        }
+        const narrows = this.typeListNarrowing(left, right);
+        return narrows ? { ...folded, narrows } : folded;
+      }
+      case "contains":
+      case "starts_with":
+      case "ends_with": {
+        const leftOk = e.op === "contains" ? (lt & (STR | LIST)) !== 0 : (lt & STR) !== 0;
+        if (!leftOk || ((lt & LIST) === 0 && (rt & STR) === 0)) {
+          mismatch(
+            `\`${e.op}\` needs ${e.op === "contains" ? "a string or a list" : "a string"} on its left and a string on its right, got ${typeName(lt)} and ${typeName(rt)}`,
+            `write e.g. \`command ${e.op} "rm -rf"\``,
+          );
+        }
+        expr = { kind: "stringOp", op: e.op, left: left.expr, right: right.expr, span: e.span };
+        return this.fold(expr, BOOL);
+      }
+    }
+  }
+
+  /** `action.type == "x"` narrows the subject to type x. */
+  private typeNarrowing(subject: Lowered, value: Lowered): ReadonlySet<string> | undefined {
+    if (!isTypePath(subject.expr) || value.expr.kind !== "literal" || typeof value.expr.value !== "string") return undefined;
+    return new Set([value.expr.value]);
+  }
+
+  private typeListNarrowing(subject: Lowered, list: Lowered): ReadonlySet<string> | undefined {
+    if (!isTypePath(subject.expr) || list.expr.kind !== "literal" || !Array.isArray(list.expr.value)) return undefined;
+    const values = list.expr.value as IR.Value[];
+    if (!values.every((v) => typeof v === "string")) return undefined;
+    return new Set(values as string[]);
+  }
+
+  /** Warns when a literal compared with a field is outside the field's enum (or not an action type). */
+  private checkEnum(subjectAst: A.Expr, value: Lowered, scope: Scope): void {
+    if (value.expr.kind !== "literal") return;
+    this.checkEnumList(subjectAst, [value.expr.value], scope, value.expr.span);
+  }
+
+  private checkEnumList(subjectAst: A.Expr, values: IR.Value[], scope: Scope, at?: Span): void {
+    if (subjectAst.kind !== "path" || !this.schema) return;
+    const names = subjectAst.segments.map((s) => s.name);
+    const isType = (names.length === 1 && names[0] === "type" && !this.lets.has("type")) || (names.length === 2 && names[0] === "action" && names[1] === "type");
+    if (isType) {
+      for (const v of values) {
+        if (typeof v !== "string" || this.schema.types.has(v)) continue;
+        const suggestion = closest(v, this.schema.types.keys());
+        this.report(catalog.unknownActionType, at ?? subjectAst.span, `\`${v}\` is not an action type in the schema`, {
+          help: suggestion ? `did you mean \`${suggestion}\`?` : `the schema's action types are ${[...this.schema.types.keys()].map((t) => `\`${t}\``).join(", ")}`,
+          ...(suggestion && at ? { suggestions: [{ title: `use \`${suggestion}\``, file: this.bag.file, span: at, newText: JSON.stringify(suggestion) }], data: { suggestion } } : {}),
+        });
+      }
+      return;
+    }
+    const ref = this.fieldReferences.find((r) => r.span.start === subjectAst.span.start && r.span.end === subjectAst.span.end);
+    const allowed = ref?.info?.values;
+    if (!allowed || scope.types === null) return;
+    for (const v of values) {
+      if (allowed.some((a) => sem.equals(a, v))) continue;
+      this.report(catalog.valueNotInEnum, at ?? subjectAst.span, `\`${JSON.stringify(v)}\` is not one of the values the schema allows for \`${names.join(".")}\``, {
+        help: `allowed: ${allowed.map((a) => `\`${JSON.stringify(a)}\``).join(", ")}`,
+      });
+    }
+  }
+
+  private call(e: A.CallExpr, scope: Scope, constant: boolean): Lowered {
+    const name = e.callee.name;
+    if (constant) {
+      this.report(catalog.nonConstantLet, e.span, `\`${name}(...)\` is not a constant`, { help: "use it in a rule's condition instead" });
+      return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
+    }
+    if (name === "exists") {
+      if (e.window) this.report(catalog.unknownFunction, e.window.span, "`exists` takes no window", { help: "write `exists(PATH)`" });
+      const arg = e.argument.kind === "paren" ? e.argument.expr : e.argument;
+      const l = this.lower(arg, scope, false);
+      if (l.expr.kind !== "path") {
+        this.report(catalog.typeMismatch, e.argument.span, "`exists` needs a field, e.g. `exists(action.memo)`", { help: "pass the path of a field" });
+        return { expr: { kind: "literal", value: false, span: e.span }, type: BOOL };
+      }
+      return { expr: { kind: "exists", path: l.expr, span: e.span }, type: BOOL };
+    }
+    if (name !== "count" && name !== "seen") {
+      const suggestion = closest(name, ["count", "seen", "exists"]);
+      this.report(catalog.unknownFunction, e.callee.span, `\`${name}\` is not a function`, {
+        help: suggestion ? `did you mean \`${suggestion}\`?` : "the functions are `count(COND within D)`, `seen(COND [within D])` and `exists(PATH)`",
+        ...(suggestion ? { suggestions: [{ title: `use \`${suggestion}\``, file: this.bag.file, span: e.callee.span, newText: suggestion }], data: { suggestion } } : {}),
+      });
+      return { expr: { kind: "literal", value: false, span: e.span }, type: ANY };
+    }
+    if (scope.history) {
+      this.report(catalog.historyScope, e.span, `\`${name}\` cannot be nested inside another history condition`, { help: "write the conditions side by side with `and`" });
+      return { expr: { kind: "literal", value: false, span: e.span }, type: name === "count" ? NUM : BOOL };
+    }
+    if (name === "count" && !e.window) {
+      this.report(catalog.unknownFunction, e.span, "`count` needs a window", { help: 'write e.g. `count(type == "send_email" within 1h)`' });
+    }
+    const inner: Scope = { history: true, types: null };
+    const cond = this.lower(e.argument, inner, false);
+    this.expectCondition(cond, e.argument.span);
+    const kind = name as "count" | "seen";
+    const withinMs = e.window?.ms ?? null;
+    const key = `${kind}|${withinMs}|${JSON.stringify(stripSpans(cond.expr))}`;
+    let index = this.trackerKeys.get(key);
+    if (index === undefined) {
+      index = this.trackers.length;
+      this.trackers.push({ index, kind, condition: cond.expr, withinMs, span: e.span });
+      this.trackerKeys.set(key, index);
+    }
+    return kind === "count" ? { expr: { kind: "count", tracker: index, span: e.span }, type: NUM } : { expr: { kind: "seen", tracker: index, span: e.span }, type: BOOL };
+  }
+
+  private path(e: A.PathExpr, scope: Scope, constant: boolean): Lowered {
+    const segs = e.segments;
+    const head = segs[0];
+    if (!head) return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
+    const names = segs.map((s) => s.name);
+    const let_ = segs.length === 1 ? this.lets.get(head.name) : undefined;
+    if (let_) {
+      let_.references.push(head.span);
+      this.resolveLet(let_);
+      return { expr: { kind: "literal", value: let_.value ?? null, span: e.span }, type: let_.type };
+    }
+    if (constant) {
+      const suggestion = closest(head.name, this.lets.keys());
+      this.report(catalog.nonConstantLet, e.span, `\`${names.join(".")}\` is not a constant`, {
+        help: suggestion ? `did you mean the let \`${suggestion}\`?` : "a let's value is a literal, a list of literals, or another let",
+      });
+      return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
+    }
+    const root = head.name;
+    if (root === "user" || root === "context") {
+      if (scope.history) {
+        this.report(catalog.historyScope, e.span, `\`${root}\` cannot be read inside a history condition`, {
+          help: "inside `count(...)` and `seen(...)`, conditions read the earlier action; move this condition outside",
+        });
+        return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
+      }
+      return { expr: { kind: "path", root, fields: names.slice(1), span: e.span }, type: ANY };
+    }
+    if (root === "time") {
+      if (scope.history) {
+        this.report(catalog.historyScope, e.span, "`time` cannot be read inside a history condition", { help: "use `within DURATION` to limit the window" });
+        return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
+      }
+      const member = segs[1];
+      const info = member && segs.length === 2 ? timeFields[member.name] : undefined;
+      if (!info) {
+        const suggestion = member ? closest(member.name, Object.keys(timeFields)) : null;
+        this.report(catalog.unknownTimeField, e.span, `\`${names.join(".")}\` is not a time value`, {
+          help: `${suggestion ? `did you mean \`time.${suggestion}\`? ` : ""}the time values are time.hour, time.minute, time.weekday and time.date`,
+          ...(suggestion && member ? { suggestions: [{ title: `use \`time.${suggestion}\``, file: this.bag.file, span: member.span, newText: suggestion }], data: { suggestion } } : {}),
+        });
+        return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
+      }
+      return { expr: { kind: "time", field: info.field, span: e.span }, type: info.type };
+    }
+    const explicit = root === "action";
+    const fields = explicit ? names.slice(1) : names;
+    const pathRoot: IR.PathRoot = scope.history ? "item" : "action";
+    if (fields.length === 0) {
+      this.report(catalog.unknownRoot, e.span, "`action` alone is not a value", { help: "read a field, e.g. `action.type`" });
+      return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
+    }
+    const firstField = explicit ? segs[1]! : head;
+    const type = this.fieldInfo(pathRoot, fields, scope, firstField.span.start, e.span);
+    return { expr: { kind: "path", root: pathRoot, fields, span: e.span }, type };
+  }
+
+  /** The type of an action field; reports unknown fields against the schema. */
+  private fieldInfo(root: "action" | "item", fields: string[], scope: Scope, fieldStart: number, pathSpan: Span): Type {
+    const record = (info: FieldInfo | null): void => {
+      this.fieldReferences.push({ span: pathSpan, root, path: fields, actionTypes: scope.types ? [...scope.types] : null, info });
+    };
+    if (fields.length === 1 && fields[0] === "type") {
+      record(null);
+      return STR;
+    }
+    if (!this.schema || this.schema.types.size === 0) {
+      record(null);
+      return ANY;
+    }
+    const types = scope.types ? [...scope.types].map((t) => this.schema!.types.get(t)).filter((t) => t !== undefined) : [...this.schema.types.values()];
+    if (types.length === 0) {
+      record(null);
+      return ANY;
+    }
+    let type: Type = 0;
+    let found: FieldInfo | null = null;
+    let anyOpen = false;
+    const candidates = new Set<string>();
+    let depthReached = 0;
+    for (const t of types) {
+      let map: ReadonlyMap<string, FieldInfo> | null = t.fields;
+      let open = t.open;
+      let info: FieldInfo | undefined;
+      for (let i = 0; i < fields.length; i++) {
+        info = map?.get(fields[i]!);
+        if (!info) {
+          if (map && i >= depthReached) {
+            if (i > depthReached) candidates.clear();
+            depthReached = i;
+            for (const k of map.keys()) candidates.add(k);
+          }
+          if (open || map === null) anyOpen = true;
+          break;
+        }
+        if (i < fields.length - 1) {
+          if ((info.type & OBJ) === 0) {
+            info = undefined;
+            break;
+          }
+          open = info.open;
+          map = info.fields;
+          if (map === null) {
+            anyOpen = true;
+            info = undefined;
+            type |= ANY;
+            break;
+          }
+        }
+      }
+      if (info) {
+        type |= info.type | NULL;
+        found ??= info;
+      }
+    }
+    record(found);
+    if (type !== 0) return type;
+    if (anyOpen && types.every((t) => t.open)) return ANY;
+    const missing = fields[depthReached] ?? fields[0]!;
+    const suggestion = closest(missing, candidates);
+    const where = scope.types ? `\`${[...scope.types].join("`, `")}\`` : "any action type";
+    let offset = fieldStart;
+    for (let i = 0; i < depthReached; i++) offset += (fields[i]?.length ?? 0) + 1;
+    const at = span(offset, offset + missing.length);
+    this.report(catalog.unknownField, at, `\`${missing}\` is not a field of ${where} in the schema`, {
+      help: suggestion ? `did you mean \`${suggestion}\`?` : candidates.size > 0 ? `the fields are ${[...candidates].slice(0, 12).map((c) => `\`${c}\``).join(", ")}` : "add the field to the schema",
+      severity: anyOpen ? "warning" : "error",
+      ...(suggestion ? { suggestions: [{ title: `use \`${suggestion}\``, file: this.bag.file, span: at, newText: suggestion }], data: { suggestion } } : {}),
+    });
+    return ANY;
+  }
+
+  private regex(r: A.RegexNode): number {
+    const parsed = parseRegex(r.source, r.flags);
+    if (!parsed.ok) {
+      const at = Math.min(r.sourceStart + parsed.offset, r.span.end);
+      this.report(catalog.invalidRegex, span(at, Math.min(at + 1, r.span.end)), parsed.message, parsed.help ? { help: parsed.help } : {});
+    }
+    const existing = this.regexes.find((x) => x.source === r.source && x.flags === r.flags);
+    if (existing) return existing.index;
+    const index = this.regexes.length;
+    this.regexes.push({ index, source: r.source, flags: r.flags, span: r.span, program: parsed.ok ? parsed.program : null, literal: parsed.ok ? parsed.literal : null });
+    return index;
+  }
+
+  /** Folds an operator whose operands are all literals, using the language's own semantics. */
+  private fold(expr: IR.Expr, type: Type): Lowered {
+    const operands: IR.Expr[] =
+      expr.kind === "compare" || expr.kind === "stringOp" ? [expr.left, expr.right] : expr.kind === "in" ? [expr.left, expr.list] : expr.kind === "between" ? [expr.value, expr.low, expr.high] : [];
+    if (operands.length === 0 || !operands.every((o) => o.kind === "literal")) return { expr, type };
+    const v = operands.map((o) => (o as IR.LiteralExpr).value);
+    try {
+      let value: boolean;
+      if (expr.kind === "compare") value = expr.op === "==" ? sem.equals(v[0], v[1]) : expr.op === "!=" ? !sem.equals(v[0], v[1]) : sem.order(expr.op, v[0], v[1]);
+      else if (expr.kind === "stringOp") value = sem.stringOp(expr.op, v[0], v[1]);
+      else if (expr.kind === "in") value = sem.inList(v[0], v[1]);
+      else value = sem.between(v[0], v[1], v[2]);
+      return { expr: { kind: "literal", value, span: expr.span }, type: BOOL };
+    } catch {
+      // a type error between constants is already reported; keep the node so it fails at run time too
+      return { expr, type };
+    }
+  }
+
+  // ---- tests -----------------------------------------------------------------------------
+
+  private checkTests(): void {
+    for (const item of this.ast.items) {
+      if (item.kind !== "test") continue;
+      for (const step of item.steps) {
+        if (step.kind !== "expect") continue;
+        for (const r of step.by) {
+          const sym = this.rules.get(r.name);
+          if (sym) sym.references.push(r.span);
+          else {
+            const suggestion = closest(r.name, this.rules.keys());
+            this.report(catalog.unknownName, r.span, `there is no rule \`${r.name}\``, {
+              help: suggestion ? `did you mean \`${suggestion}\`?` : "name a rule of this policy",
+              ...(suggestion ? { suggestions: [{ title: `use \`${suggestion}\``, file: this.bag.file, span: r.span, newText: suggestion }], data: { suggestion } } : {}),
+            });
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---- helpers -----------------------------------------------------------------------------
+
+function isTypePath(e: IR.Expr): boolean {
+  return e.kind === "path" && (e.root === "action" || e.root === "item") && e.fields.length === 1 && e.fields[0] === "type";
+}
+
+function orderable(t: Type): Type {
+  return t === ANY ? NUM | STR : t & (NUM | STR);
+}
+
+function isBoolOrNull(v: IR.Value): v is boolean | null {
+  return v === true || v === false || v === null;
+}
+
+function intersect(a: ReadonlySet<string> | undefined, b: ReadonlySet<string>): Set<string> {
+  if (a === undefined) return new Set(b);
+  return new Set([...a].filter((x) => b.has(x)));
+}
+
+function stripSpans(e: unknown): unknown {
+  return JSON.parse(JSON.stringify(e, (k, v: unknown) => (k === "span" ? undefined : v)));
+}
+
+function sourceText(source: SourceFile, s: Span): string {
+  const t = source.text.slice(s.start, s.end);
+  return t.length > 40 ? `${t.slice(0, 37)}...` : t;
+}
+
+function lineSpan(source: SourceFile, s: Span): Span {
+  const startLine = source.positionAt(s.start).line;
+  const endLine = source.positionAt(s.end).line;
+  return span(source.offsetAt({ line: startLine, column: 0 }), source.offsetAt({ line: endLine + 1, column: 0 }));
+}
+
+export function baseName(file: string): string {
+  const parts = file.split(/[\\/]/);
+  return parts[parts.length - 1] ?? file;
+}
+
+let zones: string[] | undefined;
+function supportedZones(): string[] {
+  zones ??= typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+  return zones;
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

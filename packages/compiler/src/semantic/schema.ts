@@ -1,0 +1,169 @@
+/**
+ * Action schemas. A policy's `schema "file.json"` names a JSON Schema of the actions, shaped as a
+ * discriminated union on `type`: `oneOf`/`anyOf` of object schemas (directly or through `$ref`),
+ * each with `properties.type` set to a `const` or an `enum`. The schema is validated with ajv
+ * (a broken schema is a diagnostic, never a crash) and read into a table of action types and
+ * their fields, which the checker, completion and hover use.
+ */
+import { Ajv, type ErrorObject } from "ajv";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { type Type, typeFromJsonSchema, ANY, OBJ } from "./types.js";
+
+export interface FieldInfo {
+  readonly name: string;
+  readonly type: Type;
+  readonly description: string | null;
+  /** Allowed values, from `enum` or `const`. */
+  readonly values: readonly unknown[] | null;
+  readonly required: boolean;
+  /** Fields of an object-typed field. */
+  readonly fields: ReadonlyMap<string, FieldInfo> | null;
+  /** Whether fields beyond `fields` are allowed (false when `additionalProperties: false`). */
+  readonly open: boolean;
+  /** JSON pointer of the property's schema within the file, for go-to-definition. */
+  readonly pointer: string;
+}
+
+export interface ActionTypeInfo {
+  readonly name: string;
+  readonly description: string | null;
+  readonly fields: ReadonlyMap<string, FieldInfo>;
+  readonly open: boolean;
+  readonly pointer: string;
+}
+
+export interface ActionSchema {
+  readonly path: string;
+  readonly types: ReadonlyMap<string, ActionTypeInfo>;
+  /** The ajv validation function for actions, compiled once. */
+  readonly validate: ((action: unknown) => boolean) & { errors?: ErrorObject[] | null };
+}
+
+export type SchemaLoad =
+  | { readonly ok: true; readonly schema: ActionSchema }
+  | { readonly ok: false; readonly problem: "invalid-json" | "invalid-schema"; readonly message: string; readonly help: string };
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+export function loadActionSchema(path: string, text: string): SchemaLoad {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, problem: "invalid-json", message: `\`${path}\` is not valid JSON: ${(e as Error).message}`, help: "fix the JSON syntax of the schema file" };
+  }
+  if (!isObject(doc)) {
+    return { ok: false, problem: "invalid-schema", message: `\`${path}\` is not a JSON Schema object`, help: "a schema file holds one JSON object" };
+  }
+  const draft2020 = typeof doc["$schema"] === "string" && doc["$schema"].includes("2020-12");
+  const ajv = draft2020 ? new Ajv2020({ allErrors: true, strict: false }) : new Ajv({ allErrors: true, strict: false });
+  let validate: ActionSchema["validate"];
+  try {
+    validate = ajv.compile(doc);
+  } catch (e) {
+    return {
+      ok: false,
+      problem: "invalid-schema",
+      message: `\`${path}\` is not a valid JSON Schema: ${(e as Error).message}`,
+      help: "check the schema against its `$schema` draft; every `$ref` must resolve",
+    };
+  }
+  const types = new Map<string, ActionTypeInfo>();
+  collectVariants(doc, doc, "", types, new Set());
+  return { ok: true, schema: { path, types, validate } };
+}
+
+function resolveRef(root: Json, ref: string): { node: unknown; pointer: string } | null {
+  if (!ref.startsWith("#")) return null;
+  const pointer = ref.slice(1);
+  let node: unknown = root;
+  for (const raw of pointer.split("/").slice(1)) {
+    const key = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
+    if (!isObject(node) || !Object.prototype.hasOwnProperty.call(node, key)) return null;
+    node = node[key];
+  }
+  return { node, pointer };
+}
+
+function deref(root: Json, node: unknown, pointer: string, seen: Set<string>): { node: unknown; pointer: string } {
+  let current = { node, pointer };
+  while (isObject(current.node) && typeof current.node["$ref"] === "string") {
+    const ref = current.node["$ref"];
+    if (seen.has(ref)) break;
+    seen.add(ref);
+    const next = resolveRef(root, ref);
+    if (next === null) break;
+    current = next;
+  }
+  return current;
+}
+
+function collectVariants(root: Json, node: unknown, pointer: string, out: Map<string, ActionTypeInfo>, seen: Set<string>): void {
+  const r = deref(root, node, pointer, new Set(seen));
+  if (!isObject(r.node)) return;
+  for (const key of ["oneOf", "anyOf"] as const) {
+    const list = r.node[key];
+    if (Array.isArray(list)) list.forEach((v, i) => collectVariants(root, v, `${r.pointer}/${key}/${i}`, out, seen));
+  }
+  const props = r.node["properties"];
+  if (!isObject(props)) return;
+  const typeProp = deref(root, props["type"], `${r.pointer}/properties/type`, new Set()).node;
+  if (!isObject(typeProp)) return;
+  const names: string[] =
+    typeof typeProp["const"] === "string"
+      ? [typeProp["const"]]
+      : Array.isArray(typeProp["enum"])
+        ? typeProp["enum"].filter((x): x is string => typeof x === "string")
+        : [];
+  const fields = readFields(root, r.node, r.pointer);
+  for (const name of names) {
+    if (out.has(name)) continue;
+    out.set(name, {
+      name,
+      description: typeof r.node["description"] === "string" ? r.node["description"] : null,
+      fields,
+      open: r.node["additionalProperties"] !== false,
+      pointer: r.pointer,
+    });
+  }
+}
+
+function readFields(root: Json, objectSchema: Json, pointer: string, depth = 0): Map<string, FieldInfo> {
+  const fields = new Map<string, FieldInfo>();
+  const props = objectSchema["properties"];
+  const required = new Set(Array.isArray(objectSchema["required"]) ? objectSchema["required"] : []);
+  if (!isObject(props) || depth > 8) return fields;
+  for (const [name, raw] of Object.entries(props)) {
+    const p = deref(root, raw, `${pointer}/properties/${name.replace(/~/g, "~0").replace(/\//g, "~1")}`, new Set());
+    const s = isObject(p.node) ? p.node : {};
+    let type: Type = typeFromJsonSchema(s["type"]);
+    let values: unknown[] | null = null;
+    if ("const" in s) values = [s["const"]];
+    else if (Array.isArray(s["enum"])) values = s["enum"];
+    if (values !== null && s["type"] === undefined) {
+      type = values.reduce((acc: Type, v) => acc | typeFromJsonSchema(jsonKind(v)), 0) || ANY;
+    }
+    const nested = (type & OBJ) !== 0 && isObject(s["properties"]) ? readFields(root, s, p.pointer, depth + 1) : null;
+    fields.set(name, {
+      name,
+      type,
+      description: typeof s["description"] === "string" ? s["description"] : null,
+      values,
+      required: required.has(name),
+      fields: nested,
+      open: s["additionalProperties"] !== false,
+      pointer: p.pointer,
+    });
+  }
+  return fields;
+}
+
+function jsonKind(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  return typeof v === "number" ? "number" : typeof v;
+}

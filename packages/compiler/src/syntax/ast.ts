@@ -1,0 +1,228 @@
+/**
+ * The abstract syntax tree. Every node has a half-open span. Where the input is broken the tree
+ * has holes: a `missing` expression, or a `null` name, so that later stages can still work on the
+ * rest of the file (the language server answers hover and completion in broken files).
+ */
+import type { Span } from "./source.js";
+
+export interface Ident {
+  readonly name: string;
+  readonly span: Span;
+}
+
+export interface StringNode {
+  readonly value: string;
+  readonly span: Span;
+}
+
+export interface DurationNode {
+  readonly ms: number;
+  readonly raw: string;
+  readonly span: Span;
+}
+
+export interface RegexNode {
+  /** The pattern between the slashes, exactly as written. */
+  readonly source: string;
+  readonly flags: string;
+  readonly span: Span;
+  /** Offset of the pattern's first character in the file (after the opening slash). */
+  readonly sourceStart: number;
+}
+
+export type Expr =
+  | MissingExpr
+  | LiteralExpr
+  | ListExpr
+  | PathExpr
+  | CallExpr
+  | NotExpr
+  | LogicalExpr
+  | CompareExpr
+  | BetweenExpr
+  | MatchesExpr
+  | ParenExpr;
+
+export interface MissingExpr {
+  readonly kind: "missing";
+  readonly span: Span;
+}
+export interface LiteralExpr {
+  readonly kind: "literal";
+  readonly value: string | number | boolean | null;
+  readonly raw: string;
+  readonly span: Span;
+}
+export interface ListExpr {
+  readonly kind: "list";
+  readonly elements: readonly Expr[];
+  readonly span: Span;
+}
+/** A dotted name: `action.type`, `user.role`, `time.hour`, a bare field, or a let. */
+export interface PathExpr {
+  readonly kind: "path";
+  readonly segments: readonly Ident[];
+  readonly span: Span;
+}
+export interface CallExpr {
+  readonly kind: "call";
+  readonly callee: Ident;
+  readonly argument: Expr;
+  readonly window: DurationNode | null;
+  readonly span: Span;
+}
+export interface NotExpr {
+  readonly kind: "not";
+  readonly operand: Expr;
+  readonly span: Span;
+}
+export interface LogicalExpr {
+  readonly kind: "and" | "or";
+  readonly operands: readonly Expr[];
+  readonly span: Span;
+}
+export type CompareOperator = "==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "not in" | "contains" | "starts_with" | "ends_with";
+export interface CompareExpr {
+  readonly kind: "compare";
+  readonly op: CompareOperator;
+  readonly opSpan: Span;
+  readonly left: Expr;
+  readonly right: Expr;
+  readonly span: Span;
+}
+export interface BetweenExpr {
+  readonly kind: "between";
+  readonly value: Expr;
+  readonly low: Expr;
+  readonly high: Expr;
+  readonly span: Span;
+}
+export interface MatchesExpr {
+  readonly kind: "matches";
+  readonly value: Expr;
+  readonly regex: RegexNode | null;
+  readonly span: Span;
+}
+export interface ParenExpr {
+  readonly kind: "paren";
+  readonly expr: Expr;
+  readonly span: Span;
+}
+
+export type EffectNode =
+  | { readonly kind: "allow" | "deny"; readonly span: Span; readonly reason: StringNode | null }
+  | {
+      readonly kind: "require_approval";
+      readonly from: StringNode | null;
+      readonly timeout: DurationNode | null;
+      readonly span: Span;
+      readonly reason: StringNode | null;
+    }
+  | {
+      readonly kind: "redact";
+      readonly path: PathExpr | null;
+      readonly regex: RegexNode | null;
+      readonly span: Span;
+      readonly reason: StringNode | null;
+    };
+
+export type Item = PolicyDecl | SchemaDecl | DefaultDecl | TimezoneDecl | LetDecl | RuleDecl | TestDecl;
+
+export interface PolicyDecl {
+  readonly kind: "policy";
+  readonly name: Ident | null;
+  readonly version: StringNode | null;
+  readonly span: Span;
+}
+export interface SchemaDecl {
+  readonly kind: "schema";
+  readonly path: StringNode | null;
+  readonly span: Span;
+}
+export interface DefaultDecl {
+  readonly kind: "default";
+  readonly effect: "allow" | "deny" | null;
+  readonly span: Span;
+}
+export interface TimezoneDecl {
+  readonly kind: "timezone";
+  readonly zone: StringNode | null;
+  readonly span: Span;
+}
+export interface LetDecl {
+  readonly kind: "let";
+  readonly name: Ident | null;
+  readonly value: Expr;
+  readonly span: Span;
+}
+export interface RuleDecl {
+  readonly kind: "rule";
+  /** `null` for an anonymous rule (`when ... deny`). */
+  readonly name: Ident | null;
+  readonly anonymous: boolean;
+  readonly condition: Expr;
+  readonly effect: EffectNode | null;
+  readonly span: Span;
+}
+
+export type DataValue = DataObject | DataList | DataLiteral;
+export interface DataObject {
+  readonly kind: "object";
+  readonly entries: readonly { readonly key: Ident; readonly value: DataValue }[];
+  readonly span: Span;
+}
+export interface DataList {
+  readonly kind: "list";
+  readonly elements: readonly DataValue[];
+  readonly span: Span;
+}
+export interface DataLiteral {
+  readonly kind: "literal";
+  readonly value: string | number | boolean | null;
+  readonly raw: string;
+  readonly span: Span;
+}
+
+export type TestStep =
+  | { readonly kind: "given"; readonly key: Ident; readonly value: DataValue | null; readonly span: Span }
+  | {
+      readonly kind: "history";
+      readonly repeat: number | null;
+      readonly entry: DataObject | null;
+      /** `within D` spreads entries over the last D; `ago D` places one D before; `at "ISO"`. */
+      readonly placement:
+        | { readonly kind: "within" | "ago"; readonly duration: DurationNode | null; readonly span: Span }
+        | { readonly kind: "at"; readonly time: StringNode | null; readonly span: Span }
+        | null;
+      readonly span: Span;
+    }
+  | {
+      readonly kind: "expect";
+      readonly outcome:
+        | { readonly kind: "decision"; readonly decision: Ident }
+        | { readonly kind: "error" }
+        | { readonly kind: "approval"; readonly group: StringNode | null }
+        | { readonly kind: "field"; readonly path: PathExpr; readonly expected: DataValue | null };
+      readonly by: readonly Ident[];
+      readonly span: Span;
+    };
+
+export interface TestDecl {
+  readonly kind: "test";
+  readonly name: StringNode | null;
+  readonly steps: readonly TestStep[];
+  readonly span: Span;
+}
+
+export interface Comment {
+  readonly text: string;
+  readonly span: Span;
+  readonly block: boolean;
+}
+
+export interface FileNode {
+  readonly kind: "file";
+  readonly items: readonly Item[];
+  readonly comments: readonly Comment[];
+  readonly span: Span;
+}

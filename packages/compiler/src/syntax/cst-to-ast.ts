@@ -1,0 +1,485 @@
+/**
+ * CST to AST. Reads the Chevrotain CST and builds the typed AST with spans, decoding literals
+ * (string escapes, number separators, durations, regex slashes) and reporting literal errors.
+ * A token that the parser inserted during recovery, or a sub-rule that is absent, becomes a hole.
+ */
+import type { CstNode, IToken } from "chevrotain";
+import { catalog } from "../diagnostics/catalog.js";
+import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
+import type * as A from "./ast.js";
+import { type Span, span } from "./source.js";
+import { parseDuration } from "./literals.js";
+
+type Child = CstNode | IToken;
+
+function isToken(c: Child): c is IToken {
+  return (c as IToken).image !== undefined;
+}
+
+function real(t: IToken | undefined): IToken | undefined {
+  return t !== undefined && !t.isInsertedInRecovery && !Number.isNaN(t.startOffset) ? t : undefined;
+}
+
+function tok(node: CstNode, label: string, i = 0): IToken | undefined {
+  const c = node.children[label]?.[i];
+  return c !== undefined && isToken(c) ? real(c) : undefined;
+}
+
+function toks(node: CstNode, label: string): IToken[] {
+  return (node.children[label] ?? []).filter(isToken).filter((t) => real(t) !== undefined);
+}
+
+function sub(node: CstNode, label: string, i = 0): CstNode | undefined {
+  const c = node.children[label]?.[i];
+  return c !== undefined && !isToken(c) ? c : undefined;
+}
+
+function subs(node: CstNode, label: string): CstNode[] {
+  return (node.children[label] ?? []).filter((c): c is CstNode => !isToken(c));
+}
+
+function tokenSpan(t: IToken): Span {
+  return span(t.startOffset, (t.endOffset ?? t.startOffset) + 1);
+}
+
+/** The span of a node from its real tokens; falls back to `fallback` when it has none. */
+function nodeSpan(node: CstNode, fallback: number): Span {
+  let start = Infinity;
+  let end = -Infinity;
+  const visit = (n: CstNode): void => {
+    for (const list of Object.values(n.children)) {
+      for (const c of list) {
+        if (isToken(c)) {
+          if (real(c) === undefined) continue;
+          start = Math.min(start, c.startOffset);
+          end = Math.max(end, (c.endOffset ?? c.startOffset) + 1);
+        } else visit(c);
+      }
+    }
+  };
+  visit(node);
+  return start === Infinity ? span(fallback, fallback) : span(start, end);
+}
+
+export class AstBuilder {
+  constructor(private readonly bag: DiagnosticBag) {}
+
+  /** Offset where the last real token so far ended, used to place holes. */
+  private lastEnd = 0;
+
+  private see(t: IToken | undefined): void {
+    if (t !== undefined) this.lastEnd = Math.max(this.lastEnd, (t.endOffset ?? t.startOffset) + 1);
+  }
+
+  private hole(): A.MissingExpr {
+    return { kind: "missing", span: span(this.lastEnd, this.lastEnd) };
+  }
+
+  file(node: CstNode, text: string, comments: A.Comment[]): A.FileNode {
+    const items: A.Item[] = [];
+    for (const itemNode of subs(node, "item")) {
+      const item = this.item(itemNode);
+      if (item !== null) items.push(item);
+    }
+    return { kind: "file", items, comments, span: span(0, text.length) };
+  }
+
+  private item(node: CstNode): A.Item | null {
+    const [name, children] = Object.entries(node.children)[0] ?? [];
+    const inner = children?.[0];
+    if (name === undefined || inner === undefined || isToken(inner)) return null;
+    const s = nodeSpan(inner, this.lastEnd);
+    switch (name) {
+      case "policyDecl": {
+        const n = tok(inner, "name");
+        const v = tok(inner, "version");
+        return { kind: "policy", name: n ? this.ident(n) : null, version: v ? this.string(v) : null, span: s };
+      }
+      case "schemaDecl": {
+        const p = tok(inner, "path");
+        return { kind: "schema", path: p ? this.string(p) : null, span: s };
+      }
+      case "defaultDecl": {
+        const e = tok(inner, "effect");
+        return { kind: "default", effect: e ? (e.image as "allow" | "deny") : null, span: s };
+      }
+      case "timezoneDecl": {
+        const z = tok(inner, "zone");
+        return { kind: "timezone", zone: z ? this.string(z) : null, span: s };
+      }
+      case "letDecl": {
+        const n = tok(inner, "name");
+        if (n) this.see(n);
+        const v = sub(inner, "value");
+        return { kind: "let", name: n ? this.ident(n) : null, value: v ? this.expression(v) : this.hole(), span: s };
+      }
+      case "ruleDecl":
+      case "anonymousRule": {
+        const n = tok(inner, "name");
+        this.see(tok(inner, "When") ?? n ?? tok(inner, "Rule"));
+        const c = sub(inner, "condition");
+        const condition = c ? this.expression(c) : this.hole();
+        const e = sub(inner, "effect");
+        const effect = e ? this.effect(e) : null;
+        return {
+          kind: "rule",
+          name: n ? this.ident(n) : null,
+          anonymous: name === "anonymousRule",
+          condition,
+          effect,
+          span: s,
+        };
+      }
+      case "testDecl":
+        return this.test(inner, s);
+      default:
+        return null;
+    }
+  }
+
+  private ident(t: IToken): A.Ident {
+    this.see(t);
+    return { name: t.image, span: tokenSpan(t) };
+  }
+
+  private string(t: IToken): A.StringNode {
+    this.see(t);
+    return { value: this.decodeString(t), span: tokenSpan(t) };
+  }
+
+  private duration(t: IToken): A.DurationNode {
+    this.see(t);
+    const ms = parseDuration(t.image);
+    if (ms === null) {
+      this.bag.report(catalog.invalidDuration, tokenSpan(t), `\`${t.image}\` is not a valid duration`, {
+        help: "write a whole number followed by ms, s, m, h or d, e.g. `15m`; at most 10 years",
+      });
+    }
+    return { ms: ms ?? 0, raw: t.image, span: tokenSpan(t) };
+  }
+
+  private regex(t: IToken): A.RegexNode {
+    this.see(t);
+    const text = t.image;
+    const close = text.lastIndexOf("/");
+    const s = tokenSpan(t);
+    if (close <= 0) {
+      this.bag.report(catalog.invalidRegex, s, "regex literal has no closing `/`", {
+        help: "end the pattern with `/`, e.g. `/secret/i`; write `\\/` for a slash inside it",
+      });
+      return { source: text.slice(1), flags: "", span: s, sourceStart: s.start + 1 };
+    }
+    return { source: text.slice(1, close), flags: text.slice(close + 1), span: s, sourceStart: s.start + 1 };
+  }
+
+  private decodeString(t: IToken): string {
+    const raw = t.image;
+    const s = tokenSpan(t);
+    const closed = raw.length >= 2 && raw.endsWith('"') && !isEscapedQuote(raw);
+    if (!closed) {
+      this.bag.report(catalog.unterminatedString, s, "string literal has no closing quote", {
+        help: 'end the string with `"` on the same line; write `\\n` for a line break',
+      });
+    }
+    const body = raw.slice(1, closed ? -1 : undefined);
+    let out = "";
+    for (let i = 0; i < body.length; i++) {
+      const c = body[i];
+      if (c !== "\\") {
+        out += c;
+        continue;
+      }
+      const e = body[i + 1];
+      const at = s.start + 1 + i;
+      switch (e) {
+        case "n": out += "\n"; i++; break;
+        case "t": out += "\t"; i++; break;
+        case "r": out += "\r"; i++; break;
+        case "0": out += "\0"; i++; break;
+        case '"': case "\\": case "/": out += e; i++; break;
+        case "u": {
+          const braced = /^\{([0-9a-fA-F]{1,6})\}/.exec(body.slice(i + 2));
+          const plain = /^[0-9a-fA-F]{4}/.exec(body.slice(i + 2));
+          if (braced && parseInt(braced[1] ?? "", 16) <= 0x10ffff) {
+            out += String.fromCodePoint(parseInt(braced[1] ?? "0", 16));
+            i += 1 + braced[0].length;
+          } else if (plain) {
+            out += String.fromCharCode(parseInt(plain[0], 16));
+            i += 5;
+          } else {
+            this.bag.report(catalog.invalidEscape, span(at, at + 2), "invalid unicode escape", {
+              help: "write `\\u` followed by four hex digits, or `\\u{...}` with one to six",
+            });
+            i++;
+          }
+          break;
+        }
+        default:
+          this.bag.report(catalog.invalidEscape, span(at, Math.min(at + 2, s.end)), `unknown escape \`\\${e ?? ""}\``, {
+            help: 'the escapes are \\n \\t \\r \\0 \\" \\\\ \\/ \\uXXXX and \\u{X...}',
+          });
+          i++;
+      }
+    }
+    return out;
+  }
+
+  private number(t: IToken, negative: boolean): number {
+    this.see(t);
+    const raw = t.image;
+    if (/__|_$|_\.|\._|_[eE]/.test(raw)) {
+      this.bag.report(catalog.invalidNumber, tokenSpan(t), `\`${raw}\` has a misplaced \`_\``, {
+        help: "use `_` only between digits, e.g. `10_000`",
+      });
+    }
+    const value = Number(raw.replace(/_/g, ""));
+    if (!Number.isFinite(value)) {
+      this.bag.report(catalog.invalidNumber, tokenSpan(t), `\`${raw}\` is too large`, {
+        help: "numbers are 64-bit floating point; write a smaller value",
+      });
+      return 0;
+    }
+    return negative ? -value : value;
+  }
+
+  private effect(node: CstNode): A.EffectNode | null {
+    const s = nodeSpan(node, this.lastEnd);
+    const reasonTok = tok(node, "reason");
+    const approval = sub(node, "approvalEffect");
+    const redact = sub(node, "redactEffect");
+    let effect: A.EffectNode;
+    if (approval) {
+      const from = tok(approval, "group");
+      const timeout = tok(approval, "timeout");
+      effect = {
+        kind: "require_approval",
+        from: from ? this.string(from) : null,
+        timeout: timeout ? this.duration(timeout) : null,
+        span: s,
+        reason: null,
+      };
+    } else if (redact) {
+      const p = sub(redact, "path");
+      const r = tok(redact, "regex");
+      effect = { kind: "redact", path: p ? this.path(p) : null, regex: r ? this.regex(r) : null, span: s, reason: null };
+    } else {
+      const t = tok(node, "Allow") ?? tok(node, "Deny");
+      if (t === undefined) return null;
+      this.see(t);
+      effect = { kind: t?.image === "allow" ? "allow" : "deny", span: s, reason: null };
+    }
+    return { ...effect, reason: reasonTok ? this.string(reasonTok) : null };
+  }
+
+  private path(node: CstNode): A.PathExpr {
+    const head = tok(node, "head");
+    const segments: A.Ident[] = [];
+    if (head) segments.push(this.ident(head));
+    for (const t of toks(node, "segment")) segments.push(this.ident(t));
+    const s = segments.length > 0 ? span(segments[0]!.span.start, segments[segments.length - 1]!.span.end) : span(this.lastEnd, this.lastEnd);
+    return { kind: "path", segments, span: s };
+  }
+
+  expression(node: CstNode): A.Expr {
+    const operands = subs(node, "operands").map((n) => this.andExpr(n));
+    return this.logical("or", operands);
+  }
+
+  private logical(kind: "and" | "or", operands: A.Expr[]): A.Expr {
+    if (operands.length === 0) return this.hole();
+    if (operands.length === 1) return operands[0]!;
+    return { kind, operands, span: span(operands[0]!.span.start, operands[operands.length - 1]!.span.end) };
+  }
+
+  private andExpr(node: CstNode): A.Expr {
+    return this.logical("and", subs(node, "operands").map((n) => this.notExpr(n)));
+  }
+
+  private notExpr(node: CstNode): A.Expr {
+    const not = tok(node, "Not");
+    const operandNode = sub(node, "operand");
+    if (not) {
+      this.see(not);
+      const operand = operandNode ? this.notExpr(operandNode) : this.hole();
+      return { kind: "not", operand, span: span(not.startOffset, Math.max(operand.span.end, not.startOffset + 3)) };
+    }
+    const c = sub(node, "comparison");
+    return c ? this.comparison(c) : this.hole();
+  }
+
+  private comparison(node: CstNode): A.Expr {
+    const leftNode = sub(node, "left");
+    const left = leftNode ? this.operand(leftNode) : this.hole();
+    const opTok = tok(node, "op");
+    if (node.children["op"] === undefined) return left;
+    const operandOrHole = (label: string): A.Expr => {
+      const n = sub(node, label);
+      return n ? this.operand(n) : this.hole();
+    };
+    if (opTok === undefined) {
+      // the operator itself was inserted by recovery
+      const right = operandOrHole("right");
+      return { kind: "compare", op: "==", opSpan: span(left.span.end, left.span.end), left, right, span: span(left.span.start, right.span.end) };
+    }
+    this.see(opTok);
+    if (opTok.image === "between") {
+      const low = operandOrHole("low");
+      this.see(tok(node, "And"));
+      const high = operandOrHole("high");
+      return { kind: "between", value: left, low, high, span: span(left.span.start, Math.max(high.span.end, opTok.endOffset! + 1)) };
+    }
+    if (opTok.image === "matches") {
+      const r = tok(node, "regex");
+      const regex = r ? this.regex(r) : null;
+      return { kind: "matches", value: left, regex, span: span(left.span.start, regex ? regex.span.end : opTok.endOffset! + 1) };
+    }
+    const negation = tok(node, "negation");
+    const op = (negation ? "not in" : opTok.image) as A.CompareOperator;
+    const right = operandOrHole("right");
+    const opSpan = span((negation ?? opTok).startOffset, opTok.endOffset! + 1);
+    return { kind: "compare", op, opSpan, left, right, span: span(left.span.start, Math.max(right.span.end, opSpan.end)) };
+  }
+
+  private operand(node: CstNode): A.Expr {
+    const lit = tok(node, "literal");
+    if (lit) return this.literal(lit, tok(node, "Minus"));
+    const list = sub(node, "list");
+    if (list) {
+      const open = tok(list, "LBracket");
+      this.see(open);
+      const elements = subs(list, "elements").map((e) => this.expression(e));
+      const close = tok(list, "RBracket");
+      this.see(close);
+      return { kind: "list", elements, span: nodeSpan(list, this.lastEnd) };
+    }
+    const call = sub(node, "call");
+    if (call) {
+      const callee = this.ident(tok(call, "callee")!);
+      const argNode = sub(call, "argument");
+      const argument = argNode ? this.expression(argNode) : this.hole();
+      const w = tok(call, "window");
+      const window = w ? this.duration(w) : null;
+      this.see(tok(call, "RParen"));
+      return { kind: "call", callee, argument, window, span: nodeSpan(call, this.lastEnd) };
+    }
+    const path = sub(node, "path");
+    if (path) return this.path(path);
+    const paren = sub(node, "parenthesized");
+    if (paren) {
+      this.see(tok(paren, "LParen"));
+      const e = sub(paren, "expression");
+      const expr = e ? this.expression(e) : this.hole();
+      this.see(tok(paren, "RParen"));
+      return { kind: "paren", expr, span: nodeSpan(paren, this.lastEnd) };
+    }
+    return this.hole();
+  }
+
+  private literal(t: IToken, minus: IToken | undefined): A.LiteralExpr {
+    const s = minus ? span(minus.startOffset, t.endOffset! + 1) : tokenSpan(t);
+    const raw = minus ? `-${t.image}` : t.image;
+    switch (t.tokenType.name) {
+      case "StringLiteral":
+        return { kind: "literal", value: this.decodeString(t), raw, span: s };
+      case "NumberLiteral":
+        return { kind: "literal", value: this.number(t, minus !== undefined), raw, span: s };
+      default:
+        this.see(t);
+        return { kind: "literal", value: t.image === "true" ? true : t.image === "false" ? false : null, raw, span: s };
+    }
+  }
+
+  // ---- tests -----------------------------------------------------------------------------
+
+  private test(node: CstNode, s: Span): A.TestDecl {
+    const n = tok(node, "name");
+    const steps: A.TestStep[] = [];
+    for (const stepNode of subs(node, "testStep")) {
+      const step = this.testStep(stepNode);
+      if (step) steps.push(step);
+    }
+    this.see(tok(node, "RBrace"));
+    return { kind: "test", name: n ? this.string(n) : null, steps, span: s };
+  }
+
+  private testStep(node: CstNode): A.TestStep | null {
+    const s = nodeSpan(node, this.lastEnd);
+    const history = sub(node, "historyStep");
+    if (history) {
+      const repeatTok = tok(history, "repeat");
+      const entryNode = sub(history, "entry");
+      const entry = entryNode ? (this.data(entryNode, "objectValue") as A.DataObject) : null;
+      const placementTok = tok(history, "placement");
+      let placement: Extract<A.TestStep, { kind: "history" }>["placement"] = null;
+      if (placementTok) {
+        const d = tok(history, "duration");
+        const at = tok(history, "at");
+        const ps = span(placementTok.startOffset, ((d ?? at)?.endOffset ?? placementTok.endOffset!) + 1);
+        placement =
+          placementTok.image === "at"
+            ? { kind: "at", time: at ? this.string(at) : null, span: ps }
+            : { kind: placementTok.image === "ago" ? "ago" : "within", duration: d ? this.duration(d) : null, span: ps };
+      }
+      return { kind: "history", repeat: repeatTok ? this.number(repeatTok, false) : null, entry, placement, span: s };
+    }
+    const expect = sub(node, "expectStep");
+    if (expect) {
+      const outcomeTok = tok(expect, "outcome");
+      const by = toks(expect, "rules").map((t) => this.ident(t));
+      let outcome: Extract<A.TestStep, { kind: "expect" }>["outcome"];
+      if (outcomeTok?.image === "error") outcome = { kind: "error" };
+      else if (outcomeTok?.image === "approval") {
+        const g = tok(expect, "group");
+        outcome = { kind: "approval", group: g ? this.string(g) : null };
+      } else if (outcomeTok) outcome = { kind: "decision", decision: this.ident(outcomeTok) };
+      else {
+        const p = sub(expect, "path");
+        const path: A.PathExpr = p ? this.path(p) : { kind: "path", segments: [], span: span(this.lastEnd, this.lastEnd) };
+        const v = sub(expect, "expected");
+        if (!v && path.segments.length === 1) outcome = { kind: "decision", decision: path.segments[0]! };
+        else outcome = { kind: "field", path, expected: v ? this.data(v, "value") : null };
+      }
+      return { kind: "expect", outcome, by, span: s };
+    }
+    const key = tok(node, "key");
+    if (!key) return null;
+    const v = sub(node, "value");
+    return { kind: "given", key: this.ident(key), value: v ? this.data(v, "value") : null, span: s };
+  }
+
+  private data(node: CstNode, rule: "value" | "objectValue" | "listValue"): A.DataValue {
+    const s = nodeSpan(node, this.lastEnd);
+    if (rule === "value") {
+      const o = sub(node, "objectValue");
+      if (o) return this.data(o, "objectValue");
+      const l = sub(node, "listValue");
+      if (l) return this.data(l, "listValue");
+      const lit = tok(node, "literal");
+      if (lit) {
+        const e = this.literal(lit, tok(node, "Minus"));
+        return { kind: "literal", value: e.value, raw: e.raw, span: e.span };
+      }
+      return { kind: "literal", value: null, raw: "", span: s };
+    }
+    if (rule === "listValue") {
+      return { kind: "list", elements: subs(node, "elements").map((e) => this.data(e, "value")), span: s };
+    }
+    const entries: { key: A.Ident; value: A.DataValue }[] = [];
+    for (const e of subs(node, "entries")) {
+      const k = tok(e, "key");
+      const v = sub(e, "value");
+      if (!k) continue;
+      const key = k.tokenType.name === "StringLiteral" ? { name: this.decodeString(k), span: tokenSpan(k) } : this.ident(k);
+      entries.push({ key, value: v ? this.data(v, "value") : { kind: "literal", value: null, raw: "", span: span(this.lastEnd, this.lastEnd) } });
+    }
+    this.see(tok(node, "RBrace"));
+    return { kind: "object", entries, span: s };
+  }
+}
+
+function isEscapedQuote(raw: string): boolean {
+  // `"abc\"` is unterminated: the final quote is escaped when preceded by an odd run of backslashes
+  let n = 0;
+  for (let i = raw.length - 2; i >= 1 && raw[i] === "\\"; i--) n++;
+  return n % 2 === 1;
+}

@@ -1,0 +1,450 @@
+/**
+ * The grammar of .armor, as a Chevrotain CstParser with error recovery.
+ *
+ * The parser is pure grammar: it builds a CST and records syntax errors; it reports nothing and
+ * resolves nothing. `cst-to-ast.ts` turns the CST into the AST, filling holes where the input is
+ * broken. Precedence, from loosest to tightest: `or`, `and`, `not`, comparisons.
+ */
+import { CstParser, EOF, type IParserErrorMessageProvider, type IToken, type TokenType } from "chevrotain";
+import * as T from "./tokens.js";
+
+/** What each grammar rule expects, in words, for "expected ..." messages. */
+const ruleDescriptions: Record<string, string> = {
+  file: "a declaration (`policy`, `schema`, `default`, `timezone`, `let`, `rule`, `when` or `test`)",
+  item: "a declaration (`policy`, `schema`, `default`, `timezone`, `let`, `rule`, `when` or `test`)",
+  effect: "an effect (`allow`, `deny`, `require approval` or `redact`)",
+  defaultDecl: "`allow` or `deny`",
+  operand: "a value, a field or `(`",
+  notExpr: "a condition",
+  comparison: "an operator",
+  testStep: "a test step (`action`, `user`, `context`, `time`, `history` or `expect`)",
+  expectStep: "an expectation (`allow`, `deny`, `require_approval`, `error`, `approval from` or a field)",
+  value: "a value",
+  objectValue: "an object `{ key: value }`",
+  objectEntry: "a key",
+};
+
+function describeToken(t: IToken): string {
+  if (t.tokenType === EOF) return "end of file";
+  return `\`${t.image}\``;
+}
+
+function tokenLabel(t: TokenType): string {
+  if (t === T.Identifier || t === T.Name) return "a name";
+  return t.LABEL ?? t.name;
+}
+
+const messages: IParserErrorMessageProvider = {
+  buildMismatchTokenMessage({ expected, actual }) {
+    return `expected ${tokenLabel(expected)}, found ${describeToken(actual)}`;
+  },
+  buildNotAllInputParsedMessage({ firstRedundant }) {
+    return `unexpected ${describeToken(firstRedundant)}`;
+  },
+  buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName }) {
+    const words = ruleDescriptions[ruleName] ?? firstTokens(expectedPathsPerAlt.flat());
+    return `expected ${words}, found ${describeToken(actual[0]!)}`;
+  },
+  buildEarlyExitMessage({ expectedIterationPaths, actual, ruleName }) {
+    const words = ruleDescriptions[ruleName] ?? firstTokens(expectedIterationPaths);
+    return `expected ${words}, found ${describeToken(actual[0]!)}`;
+  },
+};
+
+function firstTokens(paths: TokenType[][]): string {
+  const labels = [...new Set(paths.map((p) => (p[0] ? tokenLabel(p[0]) : "")).filter((l) => l !== ""))];
+  if (labels.length <= 1) return labels[0] ?? "something else";
+  return `${labels.slice(0, -1).join(", ")} or ${labels[labels.length - 1]}`;
+}
+
+export class ArmorParser extends CstParser {
+  constructor() {
+    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, nodeLocationTracking: "full", errorMessageProvider: messages });
+    this.performSelfAnalysis();
+  }
+
+  file = this.RULE("file", () => {
+    this.MANY(() => this.SUBRULE(this.item));
+  });
+
+  item = this.RULE("item", () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.policyDecl) },
+      { ALT: () => this.SUBRULE(this.schemaDecl) },
+      { ALT: () => this.SUBRULE(this.defaultDecl) },
+      { ALT: () => this.SUBRULE(this.timezoneDecl) },
+      { ALT: () => this.SUBRULE(this.letDecl) },
+      { ALT: () => this.SUBRULE(this.ruleDecl) },
+      { ALT: () => this.SUBRULE(this.anonymousRule) },
+      { ALT: () => this.SUBRULE(this.testDecl) },
+    ]);
+  });
+
+  policyDecl = this.RULE("policyDecl", () => {
+    this.CONSUME(T.Policy);
+    this.CONSUME(T.Name, { LABEL: "name" });
+    this.OPTION(() => {
+      this.CONSUME(T.Version);
+      this.CONSUME(T.StringLiteral, { LABEL: "version" });
+    });
+  });
+
+  schemaDecl = this.RULE("schemaDecl", () => {
+    this.CONSUME(T.Schema);
+    this.CONSUME(T.StringLiteral, { LABEL: "path" });
+  });
+
+  defaultDecl = this.RULE("defaultDecl", () => {
+    this.CONSUME(T.Default);
+    this.OR([{ ALT: () => this.CONSUME(T.Allow, { LABEL: "effect" }) }, { ALT: () => this.CONSUME(T.Deny, { LABEL: "effect" }) }]);
+  });
+
+  timezoneDecl = this.RULE("timezoneDecl", () => {
+    this.CONSUME(T.Timezone);
+    this.CONSUME(T.StringLiteral, { LABEL: "zone" });
+  });
+
+  letDecl = this.RULE("letDecl", () => {
+    this.CONSUME(T.Let);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.Assign);
+    this.SUBRULE(this.expression, { LABEL: "value" });
+  });
+
+  ruleDecl = this.RULE("ruleDecl", () => {
+    this.CONSUME(T.Rule);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.When);
+    this.SUBRULE(this.expression, { LABEL: "condition" });
+    this.SUBRULE(this.effect);
+  });
+
+  anonymousRule = this.RULE("anonymousRule", () => {
+    this.CONSUME(T.When);
+    this.SUBRULE(this.expression, { LABEL: "condition" });
+    this.SUBRULE(this.effect);
+  });
+
+  effect = this.RULE("effect", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.Allow) },
+      { ALT: () => this.CONSUME(T.Deny) },
+      { ALT: () => this.SUBRULE(this.approvalEffect) },
+      { ALT: () => this.SUBRULE(this.redactEffect) },
+    ]);
+    this.OPTION(() => {
+      this.CONSUME(T.Because);
+      this.CONSUME(T.StringLiteral, { LABEL: "reason" });
+    });
+  });
+
+  approvalEffect = this.RULE("approvalEffect", () => {
+    this.CONSUME(T.Require);
+    this.CONSUME(T.Approval);
+    this.OPTION(() => {
+      this.CONSUME(T.From);
+      this.CONSUME(T.StringLiteral, { LABEL: "group" });
+    });
+    this.OPTION2(() => {
+      this.CONSUME(T.Timeout);
+      this.CONSUME(T.DurationLiteral, { LABEL: "timeout" });
+    });
+  });
+
+  redactEffect = this.RULE("redactEffect", () => {
+    this.CONSUME(T.Redact);
+    this.SUBRULE(this.path);
+    this.OPTION(() => {
+      this.CONSUME(T.Matching);
+      this.CONSUME(T.RegexLiteral, { LABEL: "regex" });
+    });
+  });
+
+  path = this.RULE("path", () => {
+    this.CONSUME(T.Identifier, { LABEL: "head" });
+    this.MANY(() => {
+      this.CONSUME(T.Dot);
+      this.CONSUME(T.Name, { LABEL: "segment" });
+    });
+  });
+
+  expression = this.RULE("expression", () => {
+    this.SUBRULE(this.andExpr, { LABEL: "operands" });
+    this.MANY(() => {
+      this.CONSUME(T.Or);
+      this.SUBRULE2(this.andExpr, { LABEL: "operands" });
+    });
+  });
+
+  andExpr = this.RULE("andExpr", () => {
+    this.SUBRULE(this.notExpr, { LABEL: "operands" });
+    this.MANY(() => {
+      this.CONSUME(T.And);
+      this.SUBRULE2(this.notExpr, { LABEL: "operands" });
+    });
+  });
+
+  notExpr = this.RULE("notExpr", () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Not);
+          this.SUBRULE(this.notExpr, { LABEL: "operand" });
+        },
+      },
+      { ALT: () => this.SUBRULE(this.comparison) },
+    ]);
+  });
+
+  comparison = this.RULE("comparison", () => {
+    this.SUBRULE(this.operand, { LABEL: "left" });
+    this.OPTION(() => {
+      this.OR([
+        {
+          ALT: () => {
+            this.OR2([
+              { ALT: () => this.CONSUME(T.Eq, { LABEL: "op" }) },
+              { ALT: () => this.CONSUME(T.NotEq, { LABEL: "op" }) },
+              { ALT: () => this.CONSUME(T.LtEq, { LABEL: "op" }) },
+              { ALT: () => this.CONSUME(T.GtEq, { LABEL: "op" }) },
+              { ALT: () => this.CONSUME(T.Lt, { LABEL: "op" }) },
+              { ALT: () => this.CONSUME(T.Gt, { LABEL: "op" }) },
+              { ALT: () => this.CONSUME(T.Contains, { LABEL: "op" }) },
+              { ALT: () => this.CONSUME(T.StartsWith, { LABEL: "op" }) },
+              { ALT: () => this.CONSUME(T.EndsWith, { LABEL: "op" }) },
+              { ALT: () => this.CONSUME(T.In, { LABEL: "op" }) },
+            ]);
+            this.SUBRULE2(this.operand, { LABEL: "right" });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Not, { LABEL: "negation" });
+            this.CONSUME2(T.In, { LABEL: "op" });
+            this.SUBRULE3(this.operand, { LABEL: "right" });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Between, { LABEL: "op" });
+            this.SUBRULE4(this.operand, { LABEL: "low" });
+            this.CONSUME(T.And);
+            this.SUBRULE5(this.operand, { LABEL: "high" });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Matches, { LABEL: "op" });
+            this.CONSUME(T.RegexLiteral, { LABEL: "regex" });
+          },
+        },
+      ]);
+    });
+  });
+
+  operand = this.RULE("operand", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.StringLiteral, { LABEL: "literal" }) },
+      { ALT: () => this.CONSUME(T.NumberLiteral, { LABEL: "literal" }) },
+      { ALT: () => this.CONSUME(T.True, { LABEL: "literal" }) },
+      { ALT: () => this.CONSUME(T.False, { LABEL: "literal" }) },
+      { ALT: () => this.CONSUME(T.Null, { LABEL: "literal" }) },
+      {
+        ALT: () => {
+          this.CONSUME(T.Minus);
+          this.CONSUME2(T.NumberLiteral, { LABEL: "literal" });
+        },
+      },
+      { ALT: () => this.SUBRULE(this.list) },
+      { ALT: () => this.SUBRULE(this.call) },
+      { ALT: () => this.SUBRULE(this.path) },
+      { ALT: () => this.SUBRULE(this.parenthesized) },
+    ]);
+  });
+
+  parenthesized = this.RULE("parenthesized", () => {
+    this.CONSUME(T.LParen);
+    this.SUBRULE(this.expression);
+    this.CONSUME(T.RParen);
+  });
+
+  list = this.RULE("list", () => {
+    this.CONSUME(T.LBracket);
+    this.OPTION(() => {
+      this.SUBRULE(this.expression, { LABEL: "elements" });
+      this.MANY({
+        GATE: () => this.LA(2).tokenType !== T.RBracket,
+        DEF: () => {
+          this.CONSUME(T.Comma);
+          this.SUBRULE2(this.expression, { LABEL: "elements" });
+        },
+      });
+      this.OPTION2(() => this.CONSUME2(T.Comma, { LABEL: "trailingComma" }));
+    });
+    this.CONSUME(T.RBracket);
+  });
+
+  /** `count(COND within D)`, `seen(COND [within D])`, `exists(PATH)`. */
+  call = this.RULE("call", () => {
+    this.CONSUME(T.Identifier, { LABEL: "callee" });
+    this.CONSUME(T.LParen);
+    this.SUBRULE(this.expression, { LABEL: "argument" });
+    this.OPTION(() => {
+      this.CONSUME(T.Within);
+      this.CONSUME(T.DurationLiteral, { LABEL: "window" });
+    });
+    this.CONSUME(T.RParen);
+  });
+
+  // ---- tests -----------------------------------------------------------------------------
+
+  testDecl = this.RULE("testDecl", () => {
+    this.CONSUME(T.Test);
+    this.CONSUME(T.StringLiteral, { LABEL: "name" });
+    this.CONSUME(T.LBrace);
+    this.MANY(() => this.SUBRULE(this.testStep));
+    this.CONSUME(T.RBrace);
+  });
+
+  testStep = this.RULE("testStep", () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.historyStep) },
+      { ALT: () => this.SUBRULE(this.expectStep) },
+      {
+        // `action {...}`, `user {...}`, `context {...}`, `time "..."`
+        ALT: () => {
+          this.CONSUME(T.Identifier, { LABEL: "key" });
+          this.SUBRULE(this.value);
+        },
+      },
+    ]);
+  });
+
+  /** `history N of {...} [within D]` or `history {...} [at "time" | ago D]`. */
+  historyStep = this.RULE("historyStep", () => {
+    this.CONSUME(T.History);
+    this.OPTION(() => {
+      this.CONSUME(T.NumberLiteral, { LABEL: "repeat" });
+      this.CONSUME(T.Of);
+    });
+    this.SUBRULE(this.objectValue, { LABEL: "entry" });
+    this.OPTION2({
+      GATE: () => this.LA(1).tokenType === T.Within || this.LA(1).image === "at" || this.LA(1).image === "ago",
+      DEF: () => this.OR([
+        {
+          ALT: () => {
+            this.CONSUME(T.Within, { LABEL: "placement" });
+            this.CONSUME(T.DurationLiteral, { LABEL: "duration" });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Identifier, { LABEL: "placement" });
+            this.OR2([
+              { ALT: () => this.CONSUME2(T.DurationLiteral, { LABEL: "duration" }) },
+              { ALT: () => this.CONSUME(T.StringLiteral, { LABEL: "at" }) },
+            ]);
+          },
+        },
+      ]),
+    });
+  });
+
+  /** `expect allow|deny|require_approval [by R, ...]`, `expect error`, `expect approval from "g"`, `expect action.F == V`. */
+  expectStep = this.RULE("expectStep", () => {
+    this.CONSUME(T.Expect);
+    this.OR([
+      { ALT: () => this.CONSUME(T.Allow, { LABEL: "outcome" }) },
+      { ALT: () => this.CONSUME(T.Deny, { LABEL: "outcome" }) },
+      { ALT: () => this.CONSUME(T.Error, { LABEL: "outcome" }) },
+      {
+        ALT: () => {
+          this.CONSUME(T.Approval, { LABEL: "outcome" });
+          this.CONSUME(T.From);
+          this.CONSUME(T.StringLiteral, { LABEL: "group" });
+        },
+      },
+      {
+        ALT: () => {
+          this.SUBRULE(this.path);
+          this.OPTION(() => {
+            this.CONSUME(T.Eq);
+            this.SUBRULE(this.value, { LABEL: "expected" });
+          });
+        },
+      },
+    ]);
+    this.OPTION2(() => {
+      this.CONSUME(T.By);
+      this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.CONSUME(T.Name, { LABEL: "rules" }) });
+    });
+  });
+
+  /** JSON-like data in tests: literals, lists and objects with bare or quoted keys. */
+  value = this.RULE("value", () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.objectValue) },
+      { ALT: () => this.SUBRULE(this.listValue) },
+      { ALT: () => this.CONSUME(T.StringLiteral, { LABEL: "literal" }) },
+      { ALT: () => this.CONSUME(T.NumberLiteral, { LABEL: "literal" }) },
+      {
+        ALT: () => {
+          this.CONSUME(T.Minus);
+          this.CONSUME2(T.NumberLiteral, { LABEL: "literal" });
+        },
+      },
+      { ALT: () => this.CONSUME(T.True, { LABEL: "literal" }) },
+      { ALT: () => this.CONSUME(T.False, { LABEL: "literal" }) },
+      { ALT: () => this.CONSUME(T.Null, { LABEL: "literal" }) },
+    ]);
+  });
+
+  objectValue = this.RULE("objectValue", () => {
+    this.CONSUME(T.LBrace);
+    this.OPTION(() => {
+      this.SUBRULE(this.objectEntry, { LABEL: "entries" });
+      this.MANY({
+        GATE: () => this.LA(2).tokenType !== T.RBrace,
+        DEF: () => {
+          this.CONSUME(T.Comma);
+          this.SUBRULE2(this.objectEntry, { LABEL: "entries" });
+        },
+      });
+      this.OPTION2(() => this.CONSUME2(T.Comma, { LABEL: "trailingComma" }));
+    });
+    this.CONSUME(T.RBrace);
+  });
+
+  objectEntry = this.RULE("objectEntry", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.Name, { LABEL: "key" }) },
+      { ALT: () => this.CONSUME(T.StringLiteral, { LABEL: "key" }) },
+    ]);
+    this.CONSUME(T.Colon);
+    this.SUBRULE(this.value);
+  });
+
+  listValue = this.RULE("listValue", () => {
+    this.CONSUME(T.LBracket);
+    this.OPTION(() => {
+      this.SUBRULE(this.value, { LABEL: "elements" });
+      this.MANY({
+        GATE: () => this.LA(2).tokenType !== T.RBracket,
+        DEF: () => {
+          this.CONSUME(T.Comma);
+          this.SUBRULE2(this.value, { LABEL: "elements" });
+        },
+      });
+      this.OPTION2(() => this.CONSUME2(T.Comma, { LABEL: "trailingComma" }));
+    });
+    this.CONSUME(T.RBracket);
+  });
+}
+
+/** One parser instance, reused: Chevrotain parsers are stateful but reset on each `input`. */
+let shared: ArmorParser | undefined;
+export function parserInstance(): ArmorParser {
+  shared ??= new ArmorParser();
+  return shared;
+}
+

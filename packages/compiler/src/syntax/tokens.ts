@@ -1,0 +1,143 @@
+/**
+ * Tokens of the .armor language.
+ *
+ * Keywords are declared with `longer_alt: Identifier` so that `allowance` is one identifier, and
+ * all of them belong to the `Name` category so that they may appear as field names after a dot
+ * (`action.from`). Comments are kept in a separate group so that the formatter can put them back.
+ */
+import { createToken, Lexer, type TokenType } from "chevrotain";
+
+export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
+/** Anything usable as a field name after a dot: identifiers and every keyword. */
+export const Name = createToken({ name: "Name", pattern: Lexer.NA });
+Identifier.CATEGORIES = [Name];
+
+const keywords: TokenType[] = [];
+/**
+ * A soft keyword is also an Identifier, so it can be a bare field name (`from == "ceo@x.com"`,
+ * `version matches /.../`); the grammar asks for it by its own token type where it is a keyword.
+ */
+function keyword(word: string, soft = false): TokenType {
+  const t = createToken({
+    name: word.charAt(0).toUpperCase() + word.slice(1).replace(/_(\w)/g, (_m, c: string) => c.toUpperCase()),
+    pattern: new RegExp(word),
+    longer_alt: Identifier,
+    categories: soft ? [Name, Identifier] : [Name],
+    label: `'${word}'`,
+  });
+  keywords.push(t);
+  return t;
+}
+
+export const Policy = keyword("policy");
+export const Version = keyword("version", true);
+export const Schema = keyword("schema");
+export const Default = keyword("default");
+export const Timezone = keyword("timezone");
+export const Let = keyword("let");
+export const Rule = keyword("rule");
+export const When = keyword("when");
+export const Allow = keyword("allow");
+export const Deny = keyword("deny");
+export const Require = keyword("require");
+export const Approval = keyword("approval", true);
+export const From = keyword("from", true);
+export const Timeout = keyword("timeout", true);
+export const Redact = keyword("redact");
+export const Matching = keyword("matching", true);
+export const Because = keyword("because");
+export const And = keyword("and");
+export const Or = keyword("or");
+export const Not = keyword("not");
+export const In = keyword("in");
+export const Between = keyword("between");
+export const Matches = keyword("matches");
+export const Contains = keyword("contains");
+export const StartsWith = keyword("starts_with");
+export const EndsWith = keyword("ends_with");
+export const Within = keyword("within");
+export const True = keyword("true");
+export const False = keyword("false");
+export const Null = keyword("null");
+export const Test = keyword("test");
+export const Expect = keyword("expect");
+export const By = keyword("by", true);
+export const Of = keyword("of", true);
+export const History = keyword("history");
+export const Error = keyword("error");
+
+export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n\f\v\u00a0\ufeff]+/, group: Lexer.SKIPPED });
+export const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n\r]*/, group: "comments" });
+export const BlockComment = createToken({
+  name: "BlockComment",
+  pattern: /\/\*(?:[^*]|\*(?!\/))*(?:\*\/)?/,
+  group: "comments",
+  line_breaks: true,
+});
+
+/** `30s`, `15m`, `1h`, `7d`, `250ms`. Must come before NumberLiteral. */
+export const DurationLiteral = createToken({ name: "DurationLiteral", pattern: /\d[\d_]*(?:ms|s|m|h|d)(?![A-Za-z0-9_])/, label: "a duration" });
+export const NumberLiteral = createToken({
+  name: "NumberLiteral",
+  pattern: /\d[\d_]*(?:\.\d[\d_]*)?(?:[eE][+-]?\d+)?(?![A-Za-z_])/,
+  label: "a number",
+});
+/** A string literal; an unterminated one runs to the end of the line and is reported by the lexer stage. */
+export const StringLiteral = createToken({ name: "StringLiteral", pattern: /"(?:[^"\\\n\r]|\\.)*"?/, label: "a string" });
+/** `/regex/flags`. There is no division in the language, so a slash always starts a regex. */
+export const RegexLiteral = createToken({
+  name: "RegexLiteral",
+  pattern: /\/(?![*/])(?:[^/\\\n\r[]|\\[^\n\r]|\[(?:[^\]\\\n\r]|\\[^\n\r])*\]?)*\/?[A-Za-z]*/,
+  label: "a regex",
+});
+
+export const Eq = createToken({ name: "Eq", pattern: /==/, label: "'=='" });
+export const NotEq = createToken({ name: "NotEq", pattern: /!=/, label: "'!='" });
+export const LtEq = createToken({ name: "LtEq", pattern: /<=/, label: "'<='" });
+export const GtEq = createToken({ name: "GtEq", pattern: />=/, label: "'>='" });
+export const Lt = createToken({ name: "Lt", pattern: /</, label: "'<'" });
+export const Gt = createToken({ name: "Gt", pattern: />/, label: "'>'" });
+export const Assign = createToken({ name: "Assign", pattern: /=/, label: "'='" });
+export const LParen = createToken({ name: "LParen", pattern: /\(/, label: "'('" });
+export const RParen = createToken({ name: "RParen", pattern: /\)/, label: "')'" });
+export const LBracket = createToken({ name: "LBracket", pattern: /\[/, label: "'['" });
+export const RBracket = createToken({ name: "RBracket", pattern: /\]/, label: "']'" });
+export const LBrace = createToken({ name: "LBrace", pattern: /\{/, label: "'{'" });
+export const RBrace = createToken({ name: "RBrace", pattern: /\}/, label: "'}'" });
+export const Comma = createToken({ name: "Comma", pattern: /,/, label: "','" });
+export const Colon = createToken({ name: "Colon", pattern: /:/, label: "':'" });
+export const Dot = createToken({ name: "Dot", pattern: /\./, label: "'.'" });
+export const Minus = createToken({ name: "Minus", pattern: /-/, label: "'-'" });
+
+export const allTokens: TokenType[] = [
+  WhiteSpace,
+  LineComment,
+  BlockComment,
+  RegexLiteral,
+  DurationLiteral,
+  NumberLiteral,
+  StringLiteral,
+  Eq,
+  NotEq,
+  LtEq,
+  GtEq,
+  Lt,
+  Gt,
+  Assign,
+  LParen,
+  RParen,
+  LBracket,
+  RBracket,
+  LBrace,
+  RBrace,
+  Comma,
+  Colon,
+  Dot,
+  Minus,
+  ...keywords,
+  Identifier,
+  Name,
+];
+
+export const keywordTokens: readonly TokenType[] = keywords;
+export const keywordNames: ReadonlySet<string> = new Set(keywords.map((k) => (k.PATTERN as RegExp).source));

@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// The main job on the bundled examples: check and compile every policy in examples/, write the
+// decision modules to out/examples/, and print the decision for every sample input beside the
+// expected one. Exits 1 if a policy has errors or a decision differs from examples/*/expected.json.
+import { readdirSync, readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { compileSource, emit, loadModule, renderText } from "../packages/compiler/dist/index.js";
+
+const root = new URL("..", import.meta.url).pathname;
+const examples = join(root, "examples");
+const color = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code, s) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+let failures = 0;
+
+for (const name of readdirSync(examples).sort()) {
+  const file = join(examples, name, "policy.armor");
+  if (!existsSync(file)) continue;
+  const rel = `examples/${name}/policy.armor`;
+  const text = readFileSync(file, "utf8");
+  const compilation = compileSource(rel, text, { readFile: (p) => (existsSync(p) ? readFileSync(p, "utf8") : undefined) });
+  // schema paths resolve against the relative name; run from the repository root
+  if (compilation.diagnostics.length > 0) {
+    process.stdout.write(renderText(compilation.diagnostics, new Map([[rel, compilation.source]]), { color }) + "\n");
+  }
+  if (!compilation.ok) {
+    failures++;
+    continue;
+  }
+  const { js, dts } = emit(compilation);
+  const outDir = join(root, "out", "examples", name);
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, "policy.js"), js);
+  writeFileSync(join(outDir, "policy.d.ts"), dts);
+  const module = await loadModule(js);
+  const p = compilation.policy;
+  process.stdout.write(`\n${paint("1", `${p.name} ${p.version ?? ""}`)}  ${rel}  ${p.rules.length} rules, default ${p.defaultDecision} -> out/examples/${name}/policy.js\n`);
+  const expected = JSON.parse(readFileSync(join(examples, name, "expected.json"), "utf8"));
+  const inputsDir = join(examples, name, "inputs");
+  for (const inputFile of readdirSync(inputsDir).filter((f) => f.endsWith(".json")).sort()) {
+    const input = JSON.parse(readFileSync(join(inputsDir, inputFile), "utf8"));
+    const d = module.decide(input);
+    const want = expected[inputFile];
+    const ok = want !== undefined && want.decision === d.decision && JSON.stringify(want.rules) === JSON.stringify(d.rules.map((r) => r.id));
+    if (!ok) failures++;
+    const mark = ok ? paint("32", "ok  ") : paint("31", "FAIL");
+    const rules = d.rules.map((r) => r.id).join(", ") || "(default)";
+    process.stdout.write(`  ${mark} ${inputFile.padEnd(44)} ${d.decision.padEnd(17)} ${rules}\n`);
+    if (!ok) process.stdout.write(`       expected ${want ? `${want.decision} by ${want.rules.join(", ") || "(default)"}` : "an entry in expected.json"}\n`);
+    if (d.errors.length > 0) process.stdout.write(`       errors: ${d.errors.map((e) => `${e.rule ?? "input"}: ${e.message}`).join("; ")}\n`);
+  }
+}
+process.stdout.write(failures === 0 ? "\nall example decisions match their expectations\n" : `\n${failures} problem(s)\n`);
+process.exitCode = failures === 0 ? 0 : 1;
