@@ -147,6 +147,10 @@ class Emitter {
       }
       return `${neg}${this.use("$eq")}(${this.value(left, item)}, ${this.value(right, item)})`;
     }
+    if (left.kind === "count" && right.kind === "literal" && typeof right.value === "number") {
+      // a count is always a number
+      return `($k${left.tracker}() ${op} ${jsValue(right.value)})`;
+    }
     if (right.kind === "literal" && typeof right.value === "number") {
       const t = this.temp();
       this.use("$ordErr");
@@ -183,7 +187,9 @@ class Emitter {
 
   private ruleFunction(rule: IR.Rule): string {
     this.temps = 0;
-    const body = this.cond(this.specialize(rule), "$item");
+    const condition = this.specialize(rule);
+    if (isTrue(condition)) return jsComment(`rule ${rule.id}, line ${rule.line}: always fires for its action types`);
+    const body = this.cond(condition, "$item");
     const temps = Array.from({ length: this.temps }, (_, i) => `t${i}`);
     return [
       jsComment(`rule ${rule.id}, line ${rule.line}`),
@@ -234,6 +240,10 @@ class Emitter {
           : effect.kind === "allow"
             ? "eff |= 1;"
             : `eff |= 2; O = ${this.use("$redact")}(O, $X${i}, 0${effect.regex === null ? "" : `, ${this.regexProgram(effect.regex)}`});`;
+    if (isTrue(this.specialize(rule))) {
+      if (effect.kind !== "redact") return `  F.push($R${i}); ${mark}`;
+      return `  F.push($R${i}); try { ${mark} } catch (e) { E = $err(E, e, ${jsString(rule.id)}); }`;
+    }
     return `  try { if ($r${i}()) { F.push($R${i}); ${mark} } } catch (e) { E = $err(E, e, ${jsString(rule.id)}); }`;
   }
 
@@ -392,6 +402,10 @@ function $time() {
   }
   return $timeValue;
 }`;
+}
+
+function isTrue(e: IR.Expr): boolean {
+  return e.kind === "literal" && e.value === true;
 }
 
 function usesTime(e: IR.Expr): boolean {

@@ -2,12 +2,13 @@
  * The one path by which user text reaches emitted JavaScript. Every string, field name, rule id,
  * reason, regex program and literal value from a policy is written through `jsValue`, which
  * produces a JavaScript expression that evaluates to exactly that value and can break out of
- * nothing: strings are JSON-quoted with the line and paragraph separators and `<` escaped; object
+ * nothing: strings are JSON-quoted with the line and paragraph separators and `<` escaped (so no `</script>`
+ * or `<!--` can appear); object
  * keys are computed keys (so `__proto__` is an ordinary field); numbers are finite or rejected.
  */
 
 export function jsString(s: string): string {
-  return JSON.stringify(s).replace(/[\u2028\u2029<>]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(s).replace(/[\u2028\u2029<]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 export function jsValue(v: unknown): string {

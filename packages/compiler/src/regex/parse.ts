@@ -14,19 +14,24 @@
  * set to its case variants, `s` decides what `.` matches, and `m` picks the kind of `^`/`$`
  * assertion, so the matcher needs nothing but the program.
  *
- * Program layout (pc = index into the array; instructions are followed by a pool of classes):
+ * Program layout. Word 0 is the number of thread-list entries the matcher needs (`states`,
+ * see `Emitter`); instructions start at pc 1, the entry point, and end with the only MATCH; a pool
+ * of character classes follows them.
  *
- *   [0]                  MATCH          the match succeeds here
- *   [1, c]               CHAR c         consume the code unit c
- *   [2, at]              CLASS at       consume a code unit in the class stored at `at`:
- *                                       [count, lo1, hi1, lo2, hi2, ...], sorted and disjoint
- *   [3, x]               JMP x          continue at x
- *   [4, x, y]            SPLIT x, y     continue at x, and with lower priority at y
- *   [5, k]               ASSERT k       continue if assertion k holds (see `Assertion`)
- *   [6, l]               CHECK l        continue unless the loop entry `l` was already visited
- *                                       at this input position (see `emitRepeat`)
+ *   [0]          MATCH          the match succeeds here
+ *   [1, c]       CHAR c         consume the code unit c
+ *   [2, at]      CLASS at       consume a code unit in the class stored at `at`:
+ *                               [count, lo1, hi1, lo2, hi2, ...], sorted and disjoint
+ *   [3, x]       JMP x          continue at x
+ *   [4, x, y]    SPLIT x, y     continue at x, and with lower priority at y
+ *   [5, k]       ASSERT k       continue if assertion k holds (see `Assertion`)
+ *   [6, l]       ENTER l        start an iteration of the empty-checked loop at nesting level l
+ *   [7, l]       CHECK l        continue only if that iteration consumed input
  *
- * Instruction 0 is the entry point. Threads that reach MATCH end the search.
+ * ENTER and CHECK implement JavaScript's rule that an optional iteration matching the empty
+ * string fails (see `Emitter.repeat`). Each thread carries the level of the outermost checked
+ * loop whose current iteration has not consumed anything yet; that is the only state besides the
+ * pc, and levels are small, so the matcher stays linear.
  */
 
 /** A compiled regex: plain integers, safe to embed with `JSON.stringify`. */
@@ -44,7 +49,8 @@ export const Op = {
   Jmp: 3,
   Split: 4,
   Assert: 5,
-  Check: 6,
+  Enter: 6,
+  Check: 7,
 } as const;
 
 /** Operands of `Op.Assert`. The multiline forms are what `^` and `$` compile to under `m`. */
@@ -65,7 +71,11 @@ export const Assertion = {
 
 /** The largest count allowed in `{n}`, `{n,}` and `{n,m}`. */
 export const MAX_REPEAT = 1000;
-/** The largest program, in instructions, a regex may compile to. */
+/**
+ * The largest program a regex may compile to, counted in matcher states: one per instruction, plus
+ * one per level of empty-checked loops around each non-consuming instruction. The matcher's work
+ * per input character is proportional to it.
+ */
 export const MAX_PROGRAM_INSTRUCTIONS = 20_000;
 /** The largest program, in array elements (instructions, operands and the class pool). */
 export const MAX_PROGRAM_WORDS = 200_000;
@@ -197,7 +207,10 @@ function nullable(node: Node): boolean {
 /** The instruction count of `body{min,max}`, matching `Emitter.repeat`. */
 function repeatSize(body: Node, min: number, max: number): number {
   if (max === 0) return 0;
-  if (max === Infinity) return min === 0 ? body.size + 2 : min * body.size + 1;
+  if (max === Infinity) {
+    if (min === 0) return body.size + 2;
+    return nullable(body) ? (min + 1) * body.size + 2 : min * body.size + 1;
+  }
   const optional = body.size + 1 + (nullable(body) ? 1 : 0);
   return min * body.size + (max - min) * optional;
 }
@@ -757,34 +770,52 @@ function tooLarge(instructions: number, offset: number): RegexError {
 // ---------------------------------------------------------------------------------------------
 // Code generation
 
-/** Emits the program for `root`, followed by MATCH and the class pool. */
+/** Emits the program for `root`: the state count, the code ending with MATCH, the class pool. */
 function emitProgram(root: Node): RegexProgram {
   const emitter = new Emitter();
   emitter.node(root);
-  const code = emitter.finish();
-  if (code.length > MAX_PROGRAM_WORDS) {
+  const { program, states } = emitter.finish();
+  if (states > MAX_PROGRAM_INSTRUCTIONS) throw tooLarge(states, 0);
+  if (program.length > MAX_PROGRAM_WORDS) {
     throw new RegexError(
-      `the regex is too large: its program has ${code.length} elements, above the limit of ${MAX_PROGRAM_WORDS}`,
+      `the regex is too large: its program has ${program.length} elements, above the limit of ${MAX_PROGRAM_WORDS}`,
       0,
       "simplify it: use fewer or smaller character classes, especially with the `i` flag",
     );
   }
-  return code;
+  return program;
 }
 
 class Emitter {
-  private readonly code: number[] = [];
+  /** Word 0 is patched with the state count by `finish`. */
+  private readonly code: number[] = [0];
   /** Class pool: ranges by key, with the operand slots that must point at them. */
   private readonly classes = new Map<string, { ranges: readonly number[]; uses: number[] }>();
+  /** How many empty-checked loop iterations enclose the code being emitted. */
+  private level = 0;
+  /**
+   * Thread-list entries the matcher may need at one input position: a consuming instruction or
+   * MATCH is held once, a non-consuming one once per possible level (0..`level`) of its thread.
+   */
+  private states = 0;
 
-  finish(): number[] {
-    this.code.push(Op.Match);
+  finish(): { program: number[]; states: number } {
+    this.emit(Op.Match);
     for (const { ranges, uses } of this.classes.values()) {
       const at = this.code.length;
       for (const use of uses) this.code[use] = at;
       this.code.push(ranges.length / 2, ...ranges);
     }
-    return this.code;
+    this.code[0] = this.states;
+    return { program: this.code, states: this.states };
+  }
+
+  /** Appends one instruction; returns its pc. */
+  private emit(op: number, ...operands: number[]): number {
+    const pc = this.code.length;
+    this.code.push(op, ...operands);
+    this.states += op === Op.Match || op === Op.Char || op === Op.Class ? 1 : this.level + 1;
+    return pc;
   }
 
   node(node: Node): void {
@@ -794,7 +825,7 @@ class Emitter {
       case "set":
         return this.set(node.ranges);
       case "assert":
-        this.code.push(Op.Assert, node.assertion);
+        this.emit(Op.Assert, node.assertion);
         return;
       case "concat":
         for (const item of node.items) this.node(item);
@@ -808,7 +839,7 @@ class Emitter {
 
   private set(ranges: readonly number[]): void {
     if (ranges.length === 2 && ranges[0] === ranges[1]) {
-      this.code.push(Op.Char, ranges[0] ?? 0);
+      this.emit(Op.Char, ranges[0] ?? 0);
       return;
     }
     const key = ranges.join(",");
@@ -817,8 +848,7 @@ class Emitter {
       entry = { ranges, uses: [] };
       this.classes.set(key, entry);
     }
-    entry.uses.push(this.code.length + 1);
-    this.code.push(Op.Class, -1);
+    entry.uses.push(this.emit(Op.Class, -1) + 1);
   }
 
   /** `a|b|c`: SPLIT L1, L2; L1: a; JMP end; L2: SPLIT L2a, L3; L2a: b; JMP end; L3: c; end: */
@@ -829,64 +859,63 @@ class Emitter {
         this.node(item);
         return;
       }
-      const split = this.code.length;
-      this.code.push(Op.Split, split + 3, -1);
+      const split = this.emit(Op.Split, -1, -1);
+      this.code[split + 1] = this.code.length;
       this.node(item);
-      jumps.push(this.code.length + 1);
-      this.code.push(Op.Jmp, -1);
+      jumps.push(this.emit(Op.Jmp, -1) + 1);
       this.code[split + 2] = this.code.length;
     });
     for (const jump of jumps) this.code[jump] = this.code.length;
   }
 
   /**
-   * Repetition. JavaScript fails any optional iteration (one beyond `min`) that matches the empty
-   * string, and tries the next alternative instead. The matcher gets this for free in loops: an
-   * empty iteration jumps back to a loop entry already visited at this position, and the matcher
-   * drops threads that revisit an instruction. Bounded optional copies have no back edge, so
-   * when the body can match empty each copy ends with CHECK on its own entry, which drops the
-   * thread when the copy started at the current position.
+   * Repetition. JavaScript fails an optional iteration (one beyond `min`) that matches the empty
+   * string and backtracks into the body for another way to match; a mandatory iteration may be
+   * empty. When the body can match empty, each optional iteration is wrapped in ENTER/CHECK so
+   * the matcher applies the same rule; otherwise no iteration can be empty and nothing is needed.
    *
-   *   x{n,m}    n copies of x, then m-n times:  Li: SPLIT Bi, end; Bi: x; [CHECK Li]
-   *   x{0,}     L: SPLIT B, end; B: x; JMP L; end:
-   *   x{n,}     n-1 copies of x, then  B: x; SPLIT B, end; end:
+   *   x{n,m}   n copies of x, then m-n times:   Li: SPLIT Bi, end; Bi: [ENTER l] x [CHECK l]
+   *   x{n,}    n copies of x, then:             L: SPLIT B, end; B: [ENTER l] x [CHECK l] JMP L
+   *   x{n,}    when x cannot match empty and n > 0: n-1 copies of x, then B: x; SPLIT B, end
    *
-   * Lazy forms swap the SPLIT targets.
+   * Lazy forms swap the SPLIT targets. Copies are emitted separately, so a program grows with
+   * the counts; the parser bounds them.
    */
   private repeat(body: Node, min: number, max: number, greedy: boolean): void {
     if (max === 0) return;
-    const split = (first: number, second: number): void => {
-      this.code.push(Op.Split, greedy ? first : second, greedy ? second : first);
-    };
-    if (max === Infinity) {
-      if (min === 0) {
-        const loop = this.code.length;
-        this.code.push(Op.Split, -1, -1);
-        this.node(body);
-        this.code.push(Op.Jmp, loop);
-        const end = this.code.length;
-        this.code[loop + (greedy ? 1 : 2)] = loop + 3;
-        this.code[loop + (greedy ? 2 : 1)] = end;
-        return;
-      }
+    const checked = nullable(body);
+    const split = (first: number, second: number): number =>
+      greedy ? this.emit(Op.Split, first, second) : this.emit(Op.Split, second, first);
+    if (max === Infinity && min > 0 && !checked) {
       for (let i = 1; i < min; i++) this.node(body);
       const start = this.code.length;
       this.node(body);
-      const end = this.code.length + 3;
-      split(start, end);
+      split(start, this.code.length + 3);
       return;
     }
     for (let i = 0; i < min; i++) this.node(body);
-    const check = nullable(body);
     const exits: number[] = [];
-    for (let i = min; i < max; i++) {
-      const entry = this.code.length;
-      this.code.push(Op.Split, -1, -1);
-      this.code[entry + (greedy ? 1 : 2)] = entry + 3;
+    const count = max === Infinity ? 1 : max - min;
+    for (let i = 0; i < count; i++) {
+      const entry = split(-1, -1);
+      this.code[entry + (greedy ? 1 : 2)] = this.code.length;
       exits.push(entry + (greedy ? 2 : 1));
-      this.node(body);
-      if (check) this.code.push(Op.Check, entry);
+      this.iteration(body, checked);
+      if (max === Infinity) this.emit(Op.Jmp, entry);
     }
     for (const exit of exits) this.code[exit] = this.code.length;
+  }
+
+  /** One optional iteration of `body`, empty-checked if it can match empty. */
+  private iteration(body: Node, checked: boolean): void {
+    if (!checked) {
+      this.node(body);
+      return;
+    }
+    this.level++;
+    this.emit(Op.Enter, this.level);
+    this.node(body);
+    this.emit(Op.Check, this.level);
+    this.level--;
   }
 }

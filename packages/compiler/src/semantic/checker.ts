@@ -228,7 +228,8 @@ class Checker {
     this.resolving.delete(sym.name);
     if (lowered.expr.kind === "literal") {
       sym.value = lowered.expr.value;
-      sym.type = typeOfValue(lowered.expr.value);
+      // a value that could not be resolved (already reported) stays untyped, so uses do not cascade
+      sym.type = lowered.type === ANY ? ANY : typeOfValue(lowered.expr.value);
     } else {
       if (sym.decl.value.kind !== "missing") {
         this.report(catalog.nonConstantLet, sym.decl.value.span, `the value of \`${sym.name}\` is not a constant`, {
@@ -683,7 +684,6 @@ class Checker {
     }
     record(found);
     if (type !== 0) return type;
-    if (anyOpen && types.every((t) => t.open)) return ANY;
     const missing = fields[depthReached] ?? fields[0]!;
     const suggestion = closest(missing, candidates);
     const where = scope.types ? `\`${[...scope.types].join("`, `")}\`` : "any action type";

@@ -9,6 +9,7 @@ import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
 import type * as A from "./ast.js";
 import { type Span, span } from "./source.js";
 import { parseDuration } from "./literals.js";
+import { closedString } from "./parse.js";
 
 type Child = CstNode | IToken;
 
@@ -175,8 +176,13 @@ export class AstBuilder {
   private decodeString(t: IToken): string {
     const raw = t.image;
     const s = tokenSpan(t);
-    const closed = raw.length >= 2 && raw.endsWith('"') && !isEscapedQuote(raw);
-    if (!closed) {
+    const closed = closedString(raw);
+    if (raw.startsWith("'")) {
+      this.bag.report(catalog.unexpectedCharacter, s, "strings use double quotes", {
+        help: `write ${JSON.stringify(raw.slice(1, closed ? -1 : undefined))}`,
+        suggestions: [{ title: "use double quotes", file: this.bag.file, span: s, newText: JSON.stringify(raw.slice(1, closed ? -1 : undefined)) }],
+      });
+    } else if (!closed) {
       this.bag.report(catalog.unterminatedString, s, "string literal has no closing quote", {
         help: 'end the string with `"` on the same line; write `\\n` for a line break',
       });
@@ -380,6 +386,7 @@ export class AstBuilder {
     const raw = minus ? `-${t.image}` : t.image;
     switch (t.tokenType.name) {
       case "StringLiteral":
+      case "SingleQuotedString":
         return { kind: "literal", value: this.decodeString(t), raw, span: s };
       case "NumberLiteral":
         return { kind: "literal", value: this.number(t, minus !== undefined), raw, span: s };
@@ -469,17 +476,10 @@ export class AstBuilder {
       const k = tok(e, "key");
       const v = sub(e, "value");
       if (!k) continue;
-      const key = k.tokenType.name === "StringLiteral" ? { name: this.decodeString(k), span: tokenSpan(k) } : this.ident(k);
+      const key = k.tokenType.name === "StringLiteral" || k.tokenType.name === "SingleQuotedString" ? { name: this.decodeString(k), span: tokenSpan(k) } : this.ident(k);
       entries.push({ key, value: v ? this.data(v, "value") : { kind: "literal", value: null, raw: "", span: span(this.lastEnd, this.lastEnd) } });
     }
     this.see(tok(node, "RBrace"));
     return { kind: "object", entries, span: s };
   }
-}
-
-function isEscapedQuote(raw: string): boolean {
-  // `"abc\"` is unterminated: the final quote is escaped when preceded by an odd run of backslashes
-  let n = 0;
-  for (let i = raw.length - 2; i >= 1 && raw[i] === "\\"; i--) n++;
-  return n % 2 === 1;
 }

@@ -44,7 +44,12 @@ export function parse(fileName: string, text: string): ParseResult {
   const parser = parserInstance();
   parser.input = lexed.tokens;
   const cst = parser.file();
-  reportSyntaxErrors(bag, lexed.tokens, parser.errors, text.length, lexed.errors.map((e) => e.offset));
+  // offsets where the lexer already found a problem: parse errors they cause are not reported again
+  const lexProblems = [
+    ...lexed.errors.map((e) => e.offset),
+    ...lexed.tokens.filter((t) => t.tokenType === T.StringLiteral && !closedString(t.image)).map((t) => t.startOffset),
+  ].sort((a, b) => a - b);
+  reportSyntaxErrors(bag, lexed.tokens, parser.errors, text.length, lexProblems);
 
   const comments: Comment[] = (lexed.groups["comments"] ?? []).map((t) => ({
     text: t.image,
@@ -112,6 +117,14 @@ function helpFor(ruleStack: string[], t: IToken): { help?: string } {
   return {};
 }
 
+/** Whether a string token ends with its (unescaped) opening quote. */
+export function closedString(image: string): boolean {
+  if (image.length < 2 || image[image.length - 1] !== image[0]) return false;
+  let backslashes = 0;
+  for (let i = image.length - 2; i >= 1 && image[i] === "\\"; i--) backslashes++;
+  return backslashes % 2 === 0;
+}
+
 function offsetOf(t: IToken, eof: number): number {
   return Number.isNaN(t.startOffset) || t.tokenType.name === "EOF" ? eof : t.startOffset;
 }
@@ -120,7 +133,7 @@ function itemStartBetween(tokens: IToken[], from: number, to: number): boolean {
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (t.startOffset <= from) continue;
-    if (t.startOffset > to) break;
+    if (t.startOffset >= to) break;
     if (itemStarts.has(t.tokenType)) return true;
     if (t.tokenType === T.When && tokens[i - 2]?.tokenType !== T.Rule) return true;
   }

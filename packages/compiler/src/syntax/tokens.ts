@@ -84,6 +84,8 @@ export const NumberLiteral = createToken({
 });
 /** A string literal; an unterminated one runs to the end of the line and is reported by the lexer stage. */
 export const StringLiteral = createToken({ name: "StringLiteral", pattern: /"(?:[^"\\\n\r]|\\.)*"?/, label: "a string" });
+/** A single-quoted string: not part of the language, but read as a string so one error is reported. */
+export const SingleQuotedString = createToken({ name: "SingleQuotedString", pattern: /'(?:[^'\\\n\r]|\\.)*'?/, categories: [StringLiteral], label: "a string" });
 /** `/regex/flags`. There is no division in the language, so a slash always starts a regex. */
 export const RegexLiteral = createToken({
   name: "RegexLiteral",
@@ -117,6 +119,7 @@ export const allTokens: TokenType[] = [
   DurationLiteral,
   NumberLiteral,
   StringLiteral,
+  SingleQuotedString,
   Eq,
   NotEq,
   LtEq,

@@ -5,8 +5,8 @@
  * scripts and styles are inlined, so it opens offline.
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createSyntaxDiagramsCode } from "chevrotain";
 import { parserInstance } from "../syntax/parser.js";
 
@@ -15,8 +15,8 @@ const base = "armor-diagrams:/";
 export function railroadHtml(): string {
   const productions = parserInstance().getSerializedGastProductions();
   const html = createSyntaxDiagramsCode(productions, { resourceBase: base, css: `${base}diagrams.css` });
-  const require = createRequire(import.meta.url);
-  const root = join(dirname(require.resolve("chevrotain/package.json")), "diagrams");
+  const entry = fileURLToPath(import.meta.resolve("chevrotain"));
+  const root = join(entry.slice(0, entry.lastIndexOf(`${sep}lib${sep}`)), "diagrams");
   const inline = (rel: string): string => readFileSync(join(root, rel), "utf8").replace(/<\/script/gi, "<\\/script");
   return html
     .replace(/<script src='armor-diagrams:\/([^']+)'><\/script>/g, (_m, rel: string) => `<script>\n${inline(rel)}\n</script>`)

@@ -1,0 +1,703 @@
+/**
+ * The canonical formatter (`armorc fmt`).
+ *
+ * It prints the layout from the AST, never from the text: the file is parsed, and a file with
+ * syntax errors is refused. Each item becomes a small document (text, groups that either fit on
+ * one line or break, indentation, line breaks) printed with a Wadler-style pretty printer at
+ * 100 columns; the formatter itself decides the blank lines between items.
+ *
+ * Comments are not in the tree, so they are put back by position. Every comment lies in a gap
+ * between two anchors of the tree (the spans of names, literals, sub-expressions, steps); the
+ * printer emits the gap's comments at that same place between the same anchors, so a second
+ * run finds every comment in the gap it came from and prints it the same way (idempotence).
+ * A comment on the same line as the code before it stays trailing (`deny  // why`); a comment
+ * on its own line stays on its own line. A line comment always ends its line; a comment that
+ * forces a line break inside a group makes that group break.
+ */
+import type { IToken } from "chevrotain";
+import type { Diagnostic } from "../diagnostics/diagnostic.js";
+import type * as A from "../syntax/ast.js";
+import { parse } from "../syntax/parse.js";
+import type { Span } from "../syntax/source.js";
+
+export type FormatResult = { ok: true; text: string } | { ok: false; diagnostics: Diagnostic[] };
+
+/** The column limit. */
+export const FORMAT_WIDTH = 100;
+
+/** Formats one `.armor` file; refuses (with the syntax diagnostics) a file that does not parse. */
+export function formatSource(fileName: string, text: string): FormatResult {
+  const parsed = parse(fileName, text);
+  if (parsed.diagnostics.some((d) => d.severity === "error")) return { ok: false, diagnostics: [...parsed.diagnostics] };
+  return { ok: true, text: new Formatter(text, parsed.ast, parsed.tokens).file() };
+}
+
+// ---- documents ------------------------------------------------------------------------------
+
+type Doc = string | Doc[] | GroupDoc | IndentDoc | LineDoc | IfBreakDoc | CommentDoc | SepDoc;
+interface GroupDoc {
+  readonly t: "group";
+  readonly c: Doc;
+  broken: boolean;
+}
+interface IndentDoc {
+  readonly t: "indent";
+  readonly n: number;
+  readonly c: Doc;
+}
+/** `line`: a space when flat; `soft`: nothing when flat; `hard`: always a line break. */
+interface LineDoc {
+  readonly t: "line";
+  readonly kind: "line" | "soft" | "hard";
+}
+interface IfBreakDoc {
+  readonly t: "ifBreak";
+  readonly broken: Doc;
+  readonly flat: Doc;
+}
+/** A comment's text: printed verbatim, zero width when deciding whether a group fits. */
+interface CommentDoc {
+  readonly t: "comment";
+  readonly text: string;
+}
+/**
+ * Spacing around comments: `space` adds one space unless the line is empty or already ends in
+ * one; `two` makes exactly two spaces before a trailing line comment; `pending` asks for a space
+ * before the next text unless that text starts with a space or closes something.
+ */
+interface SepDoc {
+  readonly t: "sep";
+  readonly kind: "space" | "two" | "pending";
+}
+
+const line: LineDoc = { t: "line", kind: "line" };
+const softline: LineDoc = { t: "line", kind: "soft" };
+const hardline: LineDoc = { t: "line", kind: "hard" };
+const group = (c: Doc): GroupDoc => ({ t: "group", c, broken: false });
+const indent = (n: number, c: Doc): IndentDoc => ({ t: "indent", n, c });
+const ifBreak = (broken: Doc, flat: Doc = ""): IfBreakDoc => ({ t: "ifBreak", broken, flat });
+const sep = (kind: SepDoc["kind"]): SepDoc => ({ t: "sep", kind });
+
+/** Marks every group that contains a hard line break as broken; returns whether `d` has one. */
+function propagateBreaks(d: Doc): boolean {
+  if (typeof d === "string") return false;
+  if (Array.isArray(d)) {
+    let hard = false;
+    for (const c of d) hard = propagateBreaks(c) || hard;
+    return hard;
+  }
+  switch (d.t) {
+    case "group": {
+      const hard = propagateBreaks(d.c);
+      if (hard) d.broken = true;
+      return hard;
+    }
+    case "indent":
+      return propagateBreaks(d.c);
+    case "line":
+      return d.kind === "hard";
+    case "ifBreak":
+      return propagateBreaks(d.broken) || propagateBreaks(d.flat);
+    case "comment":
+      return d.text.includes("\n");
+    case "sep":
+      return false;
+  }
+}
+
+/** The output, line by line. Line breaks never stack: a break on an empty line only re-indents it. */
+class Output {
+  readonly lines: string[] = [];
+  private indentation = 0;
+  private content = "";
+  private pending = false;
+
+  column(): number {
+    return this.indentation + this.content.length;
+  }
+
+  text(s: string): void {
+    if (s === "") return;
+    if (this.content === "") {
+      s = s.replace(/^ +/, "");
+      if (s === "") return;
+    } else if (this.pending && !/^[ ),\]]/.test(s)) {
+      this.content += " ";
+    }
+    this.pending = false;
+    this.content += s;
+  }
+
+  /** A comment; the lines after the first of a block comment are kept exactly as written. */
+  comment(text: string): void {
+    const parts = text.split("\n");
+    this.text(parts[0] ?? "");
+    for (const part of parts.slice(1)) {
+      this.lines.push((" ".repeat(this.indentation) + this.content).trimEnd());
+      this.indentation = 0;
+      this.content = part;
+    }
+    this.pending = false;
+  }
+
+  newline(indentation: number): void {
+    if (this.content !== "") this.lines.push((" ".repeat(this.indentation) + this.content).trimEnd());
+    this.content = "";
+    this.indentation = indentation;
+    this.pending = false;
+  }
+
+  sep(kind: SepDoc["kind"]): void {
+    if (kind === "pending") {
+      this.pending = true;
+      return;
+    }
+    this.pending = false;
+    if (this.content === "") return;
+    if (kind === "two") this.content = this.content.trimEnd() + "  ";
+    else if (!this.content.endsWith(" ")) this.content += " ";
+  }
+
+  finish(): string[] {
+    this.newline(0);
+    return this.lines;
+  }
+}
+
+type Mode = "flat" | "break";
+type Command = readonly [indentation: number, mode: Mode, doc: Doc];
+
+function printDoc(doc: Doc): string[] {
+  propagateBreaks(doc);
+  const out = new Output();
+  const stack: Command[] = [[0, "break", doc]];
+  while (stack.length > 0) {
+    const [ind, mode, d] = stack.pop()!;
+    if (typeof d === "string") {
+      out.text(d);
+      continue;
+    }
+    if (Array.isArray(d)) {
+      for (let i = d.length - 1; i >= 0; i--) stack.push([ind, mode, d[i]!]);
+      continue;
+    }
+    switch (d.t) {
+      case "indent":
+        stack.push([ind + d.n, mode, d.c]);
+        break;
+      case "group":
+        if (d.broken) stack.push([ind, "break", d.c]);
+        else if (mode === "flat") stack.push([ind, "flat", d.c]);
+        else stack.push([ind, fits([ind, "flat", d.c], stack, FORMAT_WIDTH - out.column()) ? "flat" : "break", d.c]);
+        break;
+      case "line":
+        if (d.kind === "hard" || mode === "break") out.newline(ind);
+        else if (d.kind === "line") out.text(" ");
+        break;
+      case "ifBreak":
+        stack.push([ind, mode, mode === "break" ? d.broken : d.flat]);
+        break;
+      case "comment":
+        out.comment(d.text);
+        break;
+      case "sep":
+        out.sep(d.kind);
+        break;
+    }
+  }
+  return out.finish();
+}
+
+/** Whether `next` printed flat, and what follows it up to the next line break, fits in `width`. */
+function fits(next: Command, rest: readonly Command[], width: number): boolean {
+  const todo: Command[] = [next];
+  let restIndex = rest.length;
+  while (width >= 0) {
+    const cmd = todo.pop() ?? (restIndex > 0 ? rest[--restIndex] : undefined);
+    if (cmd === undefined) return true;
+    const [ind, mode, d] = cmd;
+    if (typeof d === "string") {
+      width -= d.length;
+      continue;
+    }
+    if (Array.isArray(d)) {
+      for (let i = d.length - 1; i >= 0; i--) todo.push([ind, mode, d[i]!]);
+      continue;
+    }
+    switch (d.t) {
+      case "indent":
+        todo.push([ind, mode, d.c]);
+        break;
+      case "group":
+        todo.push([ind, d.broken ? "break" : mode, d.c]);
+        break;
+      case "line":
+        if (d.kind === "hard" || mode === "break") return true;
+        if (d.kind === "line") width -= 1;
+        break;
+      case "ifBreak":
+        todo.push([ind, mode, mode === "break" ? d.broken : d.flat]);
+        break;
+      case "comment":
+        if (d.text.includes("\n")) return true;
+        break;
+      case "sep":
+        break;
+    }
+  }
+  return false;
+}
+
+// ---- literals -------------------------------------------------------------------------------
+
+/** A string literal for `value`: JSON escaping, spelled with the language's escapes (no `\b`, `\f`). */
+export function quoteString(value: string): string {
+  return JSON.stringify(value).replace(/\\(.)/g, (m, c: string) => (c === "b" ? "\\u0008" : c === "f" ? "\\u000c" : m));
+}
+
+const bareKey = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function regexText(r: A.RegexNode): string {
+  return `/${r.source}/${r.flags}`;
+}
+
+// ---- comments -------------------------------------------------------------------------------
+
+interface PlacedComment {
+  readonly start: number;
+  readonly end: number;
+  /** The text to print: line breaks normalized to `\n`, a line comment without trailing blanks. */
+  readonly text: string;
+  readonly block: boolean;
+  /** A line break between the previous token or comment (or the file's start) and this comment. */
+  readonly newlineBefore: boolean;
+  /** At least one empty line between the previous token or comment and this comment. */
+  readonly blankBefore: boolean;
+  /** A line break between this comment and the next token or comment (or the file's end). */
+  readonly newlineAfter: boolean;
+}
+
+function lineBreaks(s: string): number {
+  return s.match(/\r\n|\r|\n/g)?.length ?? 0;
+}
+
+function placeComments(text: string, comments: readonly A.Comment[], tokens: readonly IToken[]): PlacedComment[] {
+  const marks: { start: number; end: number; comment: A.Comment | null }[] = [
+    ...tokens.map((t) => ({ start: t.startOffset, end: t.startOffset + t.image.length, comment: null })),
+    ...comments.map((c) => ({ start: c.span.start, end: c.span.end, comment: c })),
+  ].sort((a, b) => a.start - b.start);
+  const placed: PlacedComment[] = [];
+  marks.forEach((m, i) => {
+    const c = m.comment;
+    if (c === null) return;
+    const prev = marks[i - 1];
+    const next = marks[i + 1];
+    const before = lineBreaks(text.slice(prev?.end ?? 0, m.start));
+    const normalized = c.text.replace(/\r\n?/g, "\n");
+    placed.push({
+      start: m.start,
+      end: m.end,
+      text: c.block ? normalized : normalized.trimEnd(),
+      block: c.block,
+      newlineBefore: prev === undefined || before > 0,
+      blankBefore: before > 1,
+      newlineAfter: next === undefined || lineBreaks(text.slice(m.end, next.start)) > 0,
+    });
+  });
+  return placed;
+}
+
+// ---- the formatter --------------------------------------------------------------------------
+
+type ItemGroup = "header" | "let" | "rule" | "test";
+
+function itemGroup(item: A.Item): ItemGroup {
+  switch (item.kind) {
+    case "let":
+    case "rule":
+    case "test":
+      return item.kind;
+    default:
+      return "header";
+  }
+}
+
+class Formatter {
+  private readonly comments: PlacedComment[];
+  /** The next comment not yet printed. Documents are built in source order, so it only moves on. */
+  private next = 0;
+
+  constructor(
+    private readonly text: string,
+    private readonly ast: A.FileNode,
+    private readonly tokens: readonly IToken[],
+  ) {
+    this.comments = placeComments(text, ast.comments, tokens);
+  }
+
+  file(): string {
+    const lines: string[] = [];
+    const appendTrailing = (c: PlacedComment): void => {
+      const last = lines.length - 1;
+      if (last < 0) {
+        lines.push(c.text);
+        return;
+      }
+      lines[last] = lines[last]!.trimEnd() + (c.block ? " " : "  ") + c.text;
+    };
+    let prev: A.Item | null = null;
+    let prevEnd = 0;
+    for (const item of this.ast.items) {
+      if (prev !== null) {
+        for (let c = this.peek(item.span.start); c !== undefined && !c.newlineBefore; c = this.peek(item.span.start)) {
+          appendTrailing(c);
+          prevEnd = c.end;
+          this.next++;
+        }
+      }
+      const leading = this.take(item.span.start);
+      if (prev !== null) {
+        const userBlank = lineBreaks(this.text.slice(prevEnd, leading[0]?.start ?? item.span.start)) > 1;
+        const g = itemGroup(item);
+        if (g !== itemGroup(prev) || g === "rule" || g === "test" || userBlank) lines.push("");
+      }
+      leading.forEach((c, i) => {
+        if (i > 0 && c.blankBefore) lines.push("");
+        if (i === 0 || c.newlineBefore) lines.push(c.text);
+        else appendTrailing(c);
+      });
+      const lastLeading = leading[leading.length - 1];
+      if (lastLeading !== undefined && lineBreaks(this.text.slice(lastLeading.end, item.span.start)) > 1) lines.push("");
+      lines.push(...printDoc(this.item(item)));
+      prev = item;
+      prevEnd = item.span.end;
+    }
+    // comments after the last item: trailing on its last line, then on their own lines
+    this.take(Infinity).forEach((c, i) => {
+      if (prev !== null && i === 0 && !c.newlineBefore) appendTrailing(c);
+      else if (lines.length > 0 && !c.newlineBefore && i > 0) appendTrailing(c);
+      else {
+        if (lines.length > 0 && c.blankBefore) lines.push("");
+        lines.push(c.text);
+      }
+    });
+    const out = lines.join("\n").split("\n").map((l) => l.trimEnd());
+    while (out.length > 0 && out[out.length - 1] === "") out.pop();
+    return out.length === 0 ? "" : out.join("\n") + "\n";
+  }
+
+  // ---- comment gaps ----
+
+  private peek(before: number): PlacedComment | undefined {
+    const c = this.comments[this.next];
+    return c !== undefined && c.start < before ? c : undefined;
+  }
+
+  private take(before: number): PlacedComment[] {
+    const taken: PlacedComment[] = [];
+    for (let c = this.peek(before); c !== undefined; c = this.peek(before)) {
+      taken.push(c);
+      this.next++;
+    }
+    return taken;
+  }
+
+  /** A comment that continues the line it is on. */
+  private trailing(c: PlacedComment): Doc {
+    const text: CommentDoc = { t: "comment", text: c.text };
+    return c.block ? [sep("space"), text, c.newlineAfter ? hardline : sep("pending")] : [sep("two"), text, hardline];
+  }
+
+  /** A comment that starts its own line. */
+  private ownLine(c: PlacedComment): Doc {
+    const text: CommentDoc = { t: "comment", text: c.text };
+    return [hardline, text, !c.block || c.newlineAfter ? hardline : sep("pending")];
+  }
+
+  /** The comments before `pos` that sit on the same line as the code before them. */
+  private gapTrailing(pos: number): Doc {
+    const docs: Doc[] = [];
+    for (let c = this.peek(pos); c !== undefined && !c.newlineBefore; c = this.peek(pos)) {
+      docs.push(this.trailing(c));
+      this.next++;
+    }
+    return docs;
+  }
+
+  /** All remaining comments before `pos`; the first of them starts its own line. */
+  private gapOwn(pos: number): Doc {
+    return this.take(pos).map((c) => (c.newlineBefore ? this.ownLine(c) : this.trailing(c)));
+  }
+
+  private gap(pos: number): Doc {
+    return [this.gapTrailing(pos), this.gapOwn(pos)];
+  }
+
+  // ---- items ----
+
+  private item(item: A.Item): Doc {
+    return [this.itemBody(item), this.gap(item.span.end)];
+  }
+
+  private itemBody(item: A.Item): Doc {
+    switch (item.kind) {
+      case "policy":
+        return [
+          "policy",
+          item.name ? [this.gap(item.name.span.start), " ", item.name.name] : "",
+          item.version ? [this.gap(item.version.span.start), " version ", quoteString(item.version.value)] : "",
+        ];
+      case "schema":
+        return ["schema", item.path ? [this.gap(item.path.span.start), " ", quoteString(item.path.value)] : ""];
+      case "default":
+        return ["default", item.effect ? ` ${item.effect}` : ""];
+      case "timezone":
+        return ["timezone", item.zone ? [this.gap(item.zone.span.start), " ", quoteString(item.zone.value)] : ""];
+      case "let":
+        return [
+          "let",
+          item.name ? [this.gap(item.name.span.start), " ", item.name.name] : "",
+          this.gap(item.value.span.start),
+          " = ",
+          this.expr(item.value, 2),
+        ];
+      case "rule":
+        return this.rule(item);
+      case "test":
+        return this.test(item);
+    }
+  }
+
+  private rule(r: A.RuleDecl): Doc {
+    const condStart = r.condition.span.start;
+    const effectStart = r.effect?.span.start ?? r.span.end;
+    if (r.anonymous || r.name === null) {
+      const condition = [this.gap(condStart), this.expr(r.condition, 4)];
+      return group([
+        "when ",
+        condition,
+        indent(2, [this.gapTrailing(effectStart), line, this.gapOwn(effectStart), this.effect(r.effect)]),
+      ]);
+    }
+    return [
+      "rule",
+      this.gap(r.name.span.start),
+      " ",
+      r.name.name,
+      indent(2, [
+        this.gapTrailing(condStart),
+        hardline,
+        this.gapOwn(condStart),
+        "when ",
+        this.expr(r.condition, 2),
+        this.gapTrailing(effectStart),
+        hardline,
+        this.gapOwn(effectStart),
+        this.effect(r.effect),
+      ]),
+    ];
+  }
+
+  private effect(e: A.EffectNode | null): Doc {
+    if (e === null) return "";
+    let body: Doc;
+    switch (e.kind) {
+      case "allow":
+      case "deny":
+        body = e.kind;
+        break;
+      case "require_approval":
+        body = [
+          "require approval",
+          e.from ? [this.gap(e.from.span.start), " from ", quoteString(e.from.value)] : "",
+          e.timeout ? [this.gap(e.timeout.span.start), " timeout ", e.timeout.raw] : "",
+        ];
+        break;
+      case "redact":
+        body = [
+          "redact",
+          e.path ? [this.gap(e.path.span.start), " ", this.path(e.path)] : "",
+          e.regex ? [this.gap(e.regex.span.start), " matching ", regexText(e.regex)] : "",
+        ];
+        break;
+    }
+    return [body, e.reason ? [this.gap(e.reason.span.start), " because ", quoteString(e.reason.value)] : ""];
+  }
+
+  // ---- expressions ----
+
+  /** `chainIndent`: how far the lines of a broken `and`/`or` chain at the top of `e` are indented. */
+  private expr(e: A.Expr, chainIndent: number): Doc {
+    switch (e.kind) {
+      case "missing":
+        return "";
+      case "literal":
+        return [typeof e.value === "string" ? quoteString(e.value) : e.raw, this.gap(e.span.end)];
+      case "list":
+        return this.list(e.elements, e.span, (el) => this.expr(el, 2));
+      case "path":
+        return this.path(e);
+      case "call":
+        return [
+          e.callee.name,
+          "(",
+          this.gap(e.argument.span.start),
+          this.expr(e.argument, 2),
+          e.window ? [this.gap(e.window.span.start), " within ", e.window.raw] : "",
+          this.gap(e.span.end),
+          ")",
+        ];
+      case "not":
+        return ["not ", this.gap(e.operand.span.start), this.expr(e.operand, 2)];
+      case "and":
+      case "or": {
+        const [first, ...rest] = e.operands;
+        const head = first ? this.expr(first, 2) : "";
+        const tail = rest.map((op): Doc => [
+          this.gapTrailing(op.span.start),
+          line,
+          this.gapOwn(op.span.start),
+          e.kind,
+          " ",
+          this.expr(op, 2),
+        ]);
+        return group([head, indent(chainIndent, tail)]);
+      }
+      case "compare":
+        return [this.expr(e.left, 2), this.gap(e.right.span.start), ` ${e.op} `, this.expr(e.right, 2)];
+      case "between":
+        return [
+          this.expr(e.value, 2),
+          this.gap(e.low.span.start),
+          " between ",
+          this.expr(e.low, 2),
+          this.gap(e.high.span.start),
+          " and ",
+          this.expr(e.high, 2),
+        ];
+      case "matches":
+        return [this.expr(e.value, 2), e.regex ? [this.gap(e.regex.span.start), " matches ", regexText(e.regex)] : " matches"];
+      case "paren":
+        return ["(", this.gap(e.expr.span.start), this.expr(e.expr, 2), this.gap(e.span.end), ")"];
+    }
+  }
+
+  private path(p: A.PathExpr): Doc {
+    return p.segments.map((s, i): Doc => (i === 0 ? s.name : [this.gap(s.span.start), ".", s.name]));
+  }
+
+  /** `[a, b]`, or one element a line with a trailing comma when it does not fit. */
+  private list<T extends { readonly span: Span }>(elements: readonly T[], s: Span, print: (el: T) => Doc): Doc {
+    if (elements.length === 0 && this.peek(s.end) === undefined) return "[]";
+    const body = elements.map((el, i): Doc => [
+      i > 0 ? "," : "",
+      this.gapTrailing(el.span.start),
+      i > 0 ? line : softline,
+      this.gapOwn(el.span.start),
+      print(el),
+    ]);
+    return group([
+      "[",
+      indent(2, [body, elements.length > 0 ? ifBreak(",") : "", this.gapTrailing(s.end), this.gapOwn(s.end)]),
+      softline,
+      "]",
+    ]);
+  }
+
+  // ---- tests ----
+
+  private test(t: A.TestDecl): Doc {
+    const head: Doc = ["test", t.name ? [this.gap(t.name.span.start), " ", quoteString(t.name.value)] : "", " {"];
+    if (t.steps.length === 0 && this.peek(t.span.end) === undefined) return [head, "}"];
+    const steps = t.steps.map((s): Doc => [
+      this.gapTrailing(s.span.start),
+      hardline,
+      this.gapOwn(s.span.start),
+      this.step(s),
+    ]);
+    return [head, indent(2, [steps, this.gapTrailing(t.span.end), this.gapOwn(t.span.end)]), hardline, "}"];
+  }
+
+  private step(s: A.TestStep): Doc {
+    switch (s.kind) {
+      case "given":
+        return [s.key.name, s.value ? [this.gap(s.value.span.start), " ", this.data(s.value)] : ""];
+      case "history": {
+        const repeat = s.repeat !== null ? this.repeatToken(s) : undefined;
+        const p = s.placement;
+        let placement: Doc = "";
+        if (p !== null) {
+          const target = p.kind === "at" ? p.time : p.duration;
+          const targetText = target === null ? "" : "raw" in target ? target.raw : quoteString(target.value);
+          placement = [this.gap(p.span.start), " ", p.kind, target ? [this.gap(target.span.start), " ", targetText] : ""];
+        }
+        return [
+          "history",
+          repeat ? [this.gap(repeat.startOffset), " ", repeat.image, " of"] : s.repeat !== null ? [" ", String(s.repeat), " of"] : "",
+          s.entry ? [this.gap(s.entry.span.start), " ", this.data(s.entry)] : "",
+          placement,
+        ];
+      }
+      case "expect": {
+        const o = s.outcome;
+        let outcome: Doc;
+        switch (o.kind) {
+          case "decision":
+            outcome = [this.gap(o.decision.span.start), " ", o.decision.name];
+            break;
+          case "error":
+            outcome = " error";
+            break;
+          case "approval":
+            outcome = [" approval from", o.group ? [this.gap(o.group.span.start), " ", quoteString(o.group.value)] : ""];
+            break;
+          case "field":
+            outcome = [
+              this.gap(o.path.span.start),
+              " ",
+              this.path(o.path),
+              o.expected ? [this.gap(o.expected.span.start), " == ", this.data(o.expected)] : "",
+            ];
+            break;
+        }
+        const by = s.by.map((b, i): Doc => [this.gap(b.span.start), i === 0 ? " by " : ", ", b.name]);
+        return ["expect", outcome, by];
+      }
+    }
+  }
+
+  /** The number token of `history N of`, to print it as written. */
+  private repeatToken(s: Extract<A.TestStep, { kind: "history" }>): IToken | undefined {
+    const i = this.tokens.findIndex((t) => t.startOffset === s.span.start);
+    const t = i >= 0 ? this.tokens[i + 1] : undefined;
+    return t !== undefined && t.tokenType.name === "NumberLiteral" ? t : undefined;
+  }
+
+  private data(v: A.DataValue): Doc {
+    switch (v.kind) {
+      case "literal":
+        return [typeof v.value === "string" ? quoteString(v.value) : v.raw, this.gap(v.span.end)];
+      case "list":
+        return this.list(v.elements, v.span, (el) => this.data(el));
+      case "object": {
+        if (v.entries.length === 0 && this.peek(v.span.end) === undefined) return "{}";
+        const body = v.entries.map((e, i): Doc => [
+          i > 0 ? "," : "",
+          this.gapTrailing(e.key.span.start),
+          line,
+          this.gapOwn(e.key.span.start),
+          bareKey.test(e.key.name) ? e.key.name : quoteString(e.key.name),
+          this.gap(e.value.span.start),
+          ": ",
+          this.data(e.value),
+        ]);
+        return group([
+          "{",
+          indent(2, [body, v.entries.length > 0 ? ifBreak(",") : "", this.gapTrailing(v.span.end), this.gapOwn(v.span.end)]),
+          line,
+          "}",
+        ]);
+      }
+    }
+  }
+}

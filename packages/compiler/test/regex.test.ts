@@ -1,0 +1,411 @@
+/**
+ * Tests for the linear-time regex engine: a table of supported features checked against expected
+ * results (and against JavaScript's RegExp, which every accepted pattern must agree with), a table
+ * of rejected patterns, a differential property test against RegExp, and patterns that make
+ * backtracking matchers take exponential or quadratic time.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  MAX_PROGRAM_INSTRUCTIONS,
+  REGEX_VM_SOURCE,
+  RegexSyntaxError,
+  compileRegex,
+  parseRegex,
+  regexReplace,
+  regexTest,
+} from "../src/regex/index.js";
+
+/** Replaces every match like `s.replace(/p/fg, () => "#")`. */
+function jsReplace(pattern: string, flags: string, input: string, replacement = "#"): string {
+  return input.replace(new RegExp(pattern, `${flags}g`), () => replacement);
+}
+
+interface MatchCase {
+  readonly pattern: string;
+  readonly flags?: string;
+  readonly input: string;
+  readonly test: boolean;
+  /** The input with every match replaced by `#`. */
+  readonly replaced: string;
+}
+
+const matchCases: readonly MatchCase[] = [
+  // literals and escapes
+  { pattern: "secret", input: "top secret file", test: true, replaced: "top # file" },
+  { pattern: "secret", input: "s3cret", test: false, replaced: "s3cret" },
+  { pattern: "a\\.b", input: "a.b axb", test: true, replaced: "# axb" },
+  { pattern: "\\/etc\\/passwd", input: "cat /etc/passwd", test: true, replaced: "cat #" },
+  { pattern: "\\(\\)\\[\\]\\{\\}\\*\\+\\?\\|\\^\\$\\\\", input: "x()[]{}*+?|^$\\y", test: true, replaced: "x#y" },
+  { pattern: "\\n\\r\\t\\v\\f\\0", input: "a\n\r\t\v\f\0b", test: true, replaced: "a#b" },
+  { pattern: "\\x41\\u00e9\\cJ", input: "Aé\n", test: true, replaced: "#" },
+  { pattern: "]}{", input: "a]}{b", test: true, replaced: "a#b" },
+  { pattern: "\u00e9t\u00e9", input: "\u00e9t\u00e9!", test: true, replaced: "#!" },
+  // SSNs
+  {
+    pattern: "\\b\\d{3}-\\d{2}-\\d{4}\\b",
+    input: "call 123-45-6789 or 987-65-4321",
+    test: true,
+    replaced: "call # or #",
+  },
+  { pattern: "\\b\\d{3}-\\d{2}-\\d{4}\\b", input: "id 1123-45-6789", test: false, replaced: "id 1123-45-6789" },
+  // classes
+  { pattern: "\\d+", input: "a12b345", test: true, replaced: "a#b#" },
+  { pattern: "\\D+", input: "a12b345", test: true, replaced: "#12#345" },
+  { pattern: "\\w+", input: "hi, you_2!", test: true, replaced: "#, #!" },
+  { pattern: "\\W", input: "a-b c", test: true, replaced: "a#b#c" },
+  { pattern: "\\s+", input: "a \t\n\u00a0\u2028\ufeffb", test: true, replaced: "a#b" },
+  { pattern: "\\S+", input: "ab  cd", test: true, replaced: "#  #" },
+  { pattern: "[a-c]+", input: "abcd", test: true, replaced: "#d" },
+  { pattern: "[^a-c]", input: "abcd", test: true, replaced: "abc#" },
+  { pattern: "[\\d.]+", input: "v1.2.3!", test: true, replaced: "v#!" },
+  { pattern: "[\\w-]+", input: "foo-bar baz", test: true, replaced: "# #" },
+  { pattern: "[a\\-z]", input: "b-", test: true, replaced: "b#" },
+  { pattern: "[-a]", input: "-a", test: true, replaced: "##" },
+  { pattern: "[a-]", input: "-a", test: true, replaced: "##" },
+  { pattern: "[\\]\\\\]", input: "a]\\", test: true, replaced: "a##" },
+  { pattern: "[\\b]", input: "a\bb", test: true, replaced: "a#b" },
+  { pattern: "[\\s\\S]", input: "a\n", test: true, replaced: "##" },
+  { pattern: "[^\\s]", input: "a b", test: true, replaced: "# #" },
+  { pattern: "[]", input: "abc", test: false, replaced: "abc" },
+  { pattern: "[^]", input: "a\n", test: true, replaced: "##" },
+  { pattern: "[\\x41-\\x43]", input: "ABCD", test: true, replaced: "###D" },
+  // dot and dotAll
+  { pattern: "a.c", input: "abc a\nc", test: true, replaced: "# a\nc" },
+  { pattern: "a.c", flags: "s", input: "abc a\nc", test: true, replaced: "# #" },
+  { pattern: ".+", input: "ab\r\ncd\u2028e", test: true, replaced: "#\r\n#\u2028#" },
+  // anchors, with and without m
+  { pattern: "^a", input: "ab\nab", test: true, replaced: "#b\nab" },
+  { pattern: "^a", flags: "m", input: "ab\nab", test: true, replaced: "#b\n#b" },
+  { pattern: "b$", input: "ab\nab", test: true, replaced: "ab\na#" },
+  { pattern: "b$", flags: "m", input: "ab\nab", test: true, replaced: "a#\na#" },
+  { pattern: "^$", input: "", test: true, replaced: "#" },
+  { pattern: "^$", flags: "m", input: "a\n\nb", test: true, replaced: "a\n#\nb" },
+  { pattern: "^", flags: "m", input: "a\r\nb", test: true, replaced: "#a\r#\n#b" },
+  { pattern: "\\bcat\\b", input: "cat concat cat.", test: true, replaced: "# concat #." },
+  { pattern: "\\Bcat", input: "cat concat", test: true, replaced: "cat con#" },
+  { pattern: "\\b", input: "ab cd", test: true, replaced: "#ab# #cd#" },
+  // alternation priority and groups
+  { pattern: "a|ab", input: "abab", test: true, replaced: "#b#b" },
+  { pattern: "ab|a", input: "abab", test: true, replaced: "##" },
+  { pattern: "(a|ab)(c|bcd)", input: "abcd", test: true, replaced: "#" },
+  { pattern: "(?:cat|dog)s?", input: "cats and dog", test: true, replaced: "# and #" },
+  { pattern: "(?<word>ab)+", input: "ababa", test: true, replaced: "#a" },
+  { pattern: "x(|y)", input: "xy", test: true, replaced: "#y" },
+  // greedy and lazy
+  { pattern: "<.+>", input: "<a><b>", test: true, replaced: "#" },
+  { pattern: "<.+?>", input: "<a><b>", test: true, replaced: "##" },
+  { pattern: "a{2,3}", input: "aaaaaaa", test: true, replaced: "##a" },
+  { pattern: "a{2,3}?", input: "aaaaaaa", test: true, replaced: "###a" },
+  { pattern: "a{2}", input: "aaaaa", test: true, replaced: "##a" },
+  { pattern: "a{2,}", input: "a aa aaaaa", test: true, replaced: "a # #" },
+  { pattern: "a{2,}?", input: "aaaaa", test: true, replaced: "##a" },
+  { pattern: "a??b", input: "ab b", test: true, replaced: "# #" },
+  { pattern: "a*?b", input: "aab", test: true, replaced: "#" },
+  { pattern: "a+?", input: "aaa", test: true, replaced: "###" },
+  { pattern: "a{0}b", input: "ab", test: true, replaced: "a#" },
+  // empty matches
+  { pattern: "", input: "abc", test: true, replaced: "#a#b#c#" },
+  { pattern: "", input: "", test: true, replaced: "#" },
+  { pattern: "a*", input: "baaa", test: true, replaced: "#b##" },
+  { pattern: "a*?", input: "aa", test: true, replaced: "#a#a#" },
+  { pattern: "(?:)*", input: "ab", test: true, replaced: "#a#b#" },
+  // JavaScript rejects empty optional iterations and tries the next alternative
+  { pattern: "(?:|a)?", input: "a", test: true, replaced: "##" },
+  { pattern: "(?:|a)*", input: "aab", test: true, replaced: "##b#" },
+  { pattern: "(?:|a){0,2}", input: "aab", test: true, replaced: "##b#" },
+  { pattern: "(a*)*b", input: "aab", test: true, replaced: "#" },
+  { pattern: "(?:a?)+?b", input: "aab", test: true, replaced: "#" },
+  // case-insensitivity
+  { pattern: "secret", flags: "i", input: "SeCrEt", test: true, replaced: "#" },
+  { pattern: "[a-c]+", flags: "i", input: "xAbCx", test: true, replaced: "x#x" },
+  { pattern: "[^a-c]", flags: "i", input: "aBd", test: true, replaced: "aB#" },
+  { pattern: "\u00e9", flags: "i", input: "\u00c9", test: true, replaced: "#" },
+  { pattern: "\u00b5", flags: "i", input: "\u03bc\u039c", test: true, replaced: "##" },
+  { pattern: "s", flags: "i", input: "\u017f", test: false, replaced: "\u017f" },
+  { pattern: "k", flags: "i", input: "\u212a", test: false, replaced: "\u212a" },
+  { pattern: "\u00df", flags: "i", input: "SS", test: false, replaced: "SS" },
+  { pattern: "\\w", flags: "i", input: "\u017f\u212a", test: false, replaced: "\u017f\u212a" },
+];
+
+interface RejectCase {
+  readonly pattern: string;
+  readonly flags?: string;
+  /** A fragment of the expected message. */
+  readonly message: string;
+  readonly offset: number;
+}
+
+const rejectCases: readonly RejectCase[] = [
+  { pattern: "(a)\\1", message: "backreference", offset: 3 },
+  { pattern: "(?<n>a)\\k<n>", message: "backreference", offset: 7 },
+  { pattern: "a(?=b)", message: "lookahead", offset: 1 },
+  { pattern: "a(?!b)", message: "lookahead", offset: 1 },
+  { pattern: "(?<=a)b", message: "lookbehind", offset: 0 },
+  { pattern: "(?<!a)b", message: "lookbehind", offset: 0 },
+  { pattern: "\\p{L}", message: "unicode property escapes", offset: 0 },
+  { pattern: "[\\P{L}]", message: "unicode property escapes", offset: 1 },
+  { pattern: "a", flags: "g", message: "flag `g`", offset: 2 },
+  { pattern: "ab", flags: "iy", message: "flag `y`", offset: 4 },
+  { pattern: "a", flags: "u", message: "flag `u`", offset: 2 },
+  { pattern: "a", flags: "v", message: "flag `v`", offset: 2 },
+  { pattern: "a", flags: "d", message: "flag `d`", offset: 2 },
+  { pattern: "a", flags: "x", message: "unknown regex flag `x`", offset: 2 },
+  { pattern: "a", flags: "ii", message: "duplicate regex flag `i`", offset: 3 },
+  { pattern: "a{1001}", message: "above the limit of 1000", offset: 1 },
+  { pattern: "a{2,5000}", message: "above the limit of 1000", offset: 1 },
+  { pattern: "(?:a{1000}){1000}", message: "too large", offset: 11 },
+  { pattern: "(?:(?:ab|cd){100}x){300}", message: "too large", offset: 19 },
+  { pattern: "a{3,2}", message: "out of order", offset: 1 },
+  { pattern: "*a", message: "nothing to repeat", offset: 0 },
+  { pattern: "a|+", message: "nothing to repeat", offset: 2 },
+  { pattern: "(?)", message: "unsupported group syntax", offset: 0 },
+  { pattern: "(*)", message: "nothing to repeat", offset: 1 },
+  { pattern: "a**", message: "nothing to repeat", offset: 2 },
+  { pattern: "a{2}{3}", message: "nothing to repeat", offset: 4 },
+  { pattern: "a???", message: "nothing to repeat", offset: 3 },
+  { pattern: "{2}", message: "nothing to repeat", offset: 0 },
+  { pattern: "^*", message: "cannot be repeated", offset: 1 },
+  { pattern: "\\b+", message: "cannot be repeated", offset: 2 },
+  { pattern: "a{,3}x", message: "`{,3}` is not a quantifier", offset: 1 },
+  { pattern: "(ab", message: "unclosed group", offset: 0 },
+  { pattern: "a(b(c)", message: "unclosed group", offset: 1 },
+  { pattern: "ab)", message: "unmatched `)`", offset: 2 },
+  { pattern: "[ab", message: "unclosed character class", offset: 0 },
+  { pattern: "x[^", message: "unclosed character class", offset: 1 },
+  { pattern: "[z-a]", message: "out of order", offset: 1 },
+  { pattern: "[\\d-z]", message: "cannot bound a range", offset: 3 },
+  { pattern: "[\\B]", message: "inside a character class", offset: 1 },
+  { pattern: "ab\\", message: "lone backslash", offset: 2 },
+  { pattern: "\\q", message: "unknown escape `\\q`", offset: 0 },
+  { pattern: "\\xZ1", message: "two hex digits", offset: 0 },
+  { pattern: "\\u12", message: "four hex digits", offset: 0 },
+  { pattern: "\\u{1F600}", message: "`\\u{...}`", offset: 0 },
+  { pattern: "\\c1", message: "followed by a letter", offset: 0 },
+  { pattern: "\\01", message: "legacy octal", offset: 0 },
+  { pattern: "[\\1]", message: "legacy octal", offset: 1 },
+  { pattern: "(?<1a>x)", message: "invalid group name", offset: 0 },
+  { pattern: "(?<a>x)(?<a>y)", message: "duplicate group name `a`", offset: 7 },
+  { pattern: "(?i:a)", message: "unsupported group syntax", offset: 0 },
+  { pattern: `${"(".repeat(300)}a${")".repeat(300)}`, message: "nested", offset: 200 },
+];
+
+describe("regex matching", () => {
+  it.each(matchCases)("/$pattern/$flags on $input", ({ pattern, flags = "", input, test, replaced }) => {
+    const re = compileRegex(pattern, flags);
+    expect(re.test(input)).toBe(test);
+    expect(re.replace(input, "#")).toBe(replaced);
+    // The table itself must agree with JavaScript.
+    expect(new RegExp(pattern, flags).test(input)).toBe(test);
+    expect(jsReplace(pattern, flags, input)).toBe(replaced);
+  });
+
+  it("inserts the replacement verbatim", () => {
+    expect(compileRegex("\\d+").replace("a1b22", "$&[$1]")).toBe("a$&[$1]b$&[$1]");
+    expect(compileRegex("x").replace("axbx", "")).toBe("ab");
+  });
+
+  it("runs programs that went through JSON", () => {
+    const result = parseRegex("\\b[a-z]+@[a-z]+\\.com\\b", "i");
+    if (!result.ok) throw new Error(result.message);
+    const program = JSON.parse(JSON.stringify(result.program)) as number[];
+    expect(program.every((word) => Number.isInteger(word))).toBe(true);
+    expect(regexReplace(program, "mail Bob@Example.com now", "[email]")).toBe("mail [email] now");
+    expect(regexTest(program, "no address")).toBe(false);
+  });
+
+  it("reports literals so callers can use includes", () => {
+    const literal = (source: string, flags = ""): string | null => {
+      const result = parseRegex(source, flags);
+      if (!result.ok) throw new Error(result.message);
+      return result.literal;
+    };
+    expect(literal("secret")).toBe("secret");
+    expect(literal("a\\.b\\/c")).toBe("a.b/c");
+    expect(literal("")).toBe("");
+    expect(literal("secret", "i")).toBeNull();
+    expect(literal("secret", "m")).toBeNull();
+    expect(literal("^secret")).toBeNull();
+    expect(literal("secrets?")).toBeNull();
+    expect(literal("a|b")).toBeNull();
+    expect(literal("a.b")).toBeNull();
+    expect(literal("\\d")).toBeNull();
+  });
+
+  // Compare every UTF-16 code unit at once: one replace over a string holding all of them.
+  const everyUnit = Array.from({ length: 0x10000 }, (_, c) => String.fromCharCode(c)).join("");
+  it.each([
+    ["a", "i"],
+    ["K", "i"],
+    ["s", "i"],
+    ["[a-z]", "i"],
+    ["[^a-z]", "i"],
+    ["[A-Z\\d]", "i"],
+    ["\\w", "i"],
+    ["\\W", "i"],
+    ["[\\u00c0-\\u024f]", "i"],
+    ["[\\u0370-\\u052f]", "i"],
+    ["[^\\u0100-\\uffff]", "i"],
+    ["[\\u1e00-\\u1fff\\u2c00-\\u2dff\\ua640-\\uabff\\uff00-\\uffff]", "i"],
+    ["\\u0130|\\u0131|\\u00df|\\u1e9e|\\u01c5|\\u03c2", "i"],
+    [".", "i"],
+    [".", ""],
+    [".", "s"],
+    ["\\s", ""],
+    ["\\S", ""],
+    ["\\d", "i"],
+    ["\\b", ""],
+    ["^|$", "m"],
+  ])("agrees with RegExp on every code unit for /%s/%s", (pattern, flags) => {
+    expect(compileRegex(pattern, flags).replace(everyUnit, "#")).toBe(jsReplace(pattern, flags, everyUnit));
+  });
+});
+
+describe("rejected regexes", () => {
+  it.each(rejectCases)("/$pattern/$flags: $message", ({ pattern, flags = "", message, offset }) => {
+    const result = parseRegex(pattern, flags);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.message).toContain(message);
+    expect(result.offset).toBe(offset);
+    // Messages are one lowercase line without a final period; advice goes in help.
+    expect(result.message).toMatch(/^[a-z`]/);
+    expect(result.message).not.toMatch(/[.\n]$/);
+    expect(result.message).not.toContain("\n");
+    expect(result.help).toBeTruthy();
+    expect(() => compileRegex(pattern, flags)).toThrow(RegexSyntaxError);
+  });
+
+  it("explains that every match is found anyway for redaction", () => {
+    const result = parseRegex("x", "g");
+    expect(!result.ok && result.help).toContain("every match");
+  });
+
+  it("accepts a program just under the size limit", () => {
+    const result = parseRegex("a{1000}b{1000}", "");
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.program.length).toBeLessThan(3 * MAX_PROGRAM_INSTRUCTIONS);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Differential testing against RegExp
+
+const ALPHABET = ["a", "b", "c", "A", "1", "2", " ", "\n"] as const;
+
+const quantifier = fc
+  .tuple(fc.constantFrom("", "", "", "*", "+", "?", "{2}", "{0,2}", "{1,3}", "{0}", "{2,}", "{0,1}"), fc.boolean())
+  .map(([q, lazy]) => (q !== "" && lazy ? `${q}?` : q));
+
+const classItem = fc.constantFrom("a", "b", "A", "1", " ", "a-c", "0-9", "A-Z", "\\d", "\\w", "\\s", "\\n", "\\-", "\\W");
+const charClass = fc
+  .tuple(fc.boolean(), fc.array(classItem, { maxLength: 3 }))
+  .map(([negated, items]) => `[${negated ? "^" : ""}${items.join("")}]`);
+
+const simpleAtom = fc.oneof(
+  fc.constantFrom("a", "b", "c", "A", "1", " ", "\\n", "-"),
+  fc.constantFrom("\\d", "\\D", "\\w", "\\W", "\\s", "\\S", "."),
+  charClass,
+);
+
+const { pattern } = fc.letrec<{ pattern: string; sequence: string; term: string; atom: string }>((tie) => ({
+  pattern: fc.array(tie("sequence"), { minLength: 1, maxLength: 3 }).map((alternatives) => alternatives.join("|")),
+  sequence: fc.array(tie("term"), { maxLength: 4 }).map((terms) => terms.join("")),
+  term: fc.oneof(
+    { weight: 1, arbitrary: fc.constantFrom("^", "$", "\\b", "\\B") },
+    { weight: 5, arbitrary: fc.tuple(tie("atom"), quantifier).map(([atom, q]) => atom + q) },
+  ),
+  atom: fc.oneof(
+    { maxDepth: 3, depthSize: "small" },
+    simpleAtom,
+    fc.tuple(fc.constantFrom("(", "(?:"), tie("pattern")).map(([open, body]) => `${open}${body})`),
+  ),
+}));
+
+const flags = fc.subarray(["i", "m", "s"]).map((list) => list.join(""));
+const input = fc.string({ unit: fc.constantFrom(...ALPHABET), maxLength: 12 });
+
+function checkAgainstRegExp(source: string, flagText: string, inputs: readonly string[]): void {
+  const result = parseRegex(source, flagText);
+  if (!result.ok) throw new Error(`/${source}/${flagText} rejected: ${result.message}`);
+  const reference = new RegExp(source, flagText);
+  for (const text of inputs) {
+    expect(regexTest(result.program, text), `test /${source}/${flagText} on ${JSON.stringify(text)}`).toBe(
+      reference.test(text),
+    );
+    expect(regexReplace(result.program, text, "#"), `replace /${source}/${flagText} on ${JSON.stringify(text)}`).toBe(
+      jsReplace(source, flagText, text),
+    );
+  }
+}
+
+describe("regex differential testing against RegExp", () => {
+  it("agrees on random patterns and inputs", () => {
+    fc.assert(
+      fc.property(pattern, flags, fc.array(input, { minLength: 1, maxLength: 4 }), (source, flagText, inputs) => {
+        checkAgainstRegExp(source, flagText, inputs);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  // Nested, possibly empty repetitions are where a Pike VM most easily departs from JavaScript's
+  // backtracking order (empty iterations, lazy loops, counted copies).
+  const emptyish = fc.constantFrom("", "a", "b", "a?", "b*", "a*?", "(?:a|)", "(?:|b)", "\\b", "$", "^", "(?:a|b?)");
+  const nested = fc
+    .tuple(emptyish, emptyish, quantifier, emptyish, quantifier, fc.constantFrom("", "b", "a", "$", "ab"))
+    .map(([x, y, q1, z, q2, tail]) => `(?:(?:${x}${y})${q1 === "" ? "*" : q1}${z})${q2 === "" ? "+" : q2}${tail}`);
+
+  it("agrees on nested repetitions of empty-matching bodies", () => {
+    fc.assert(
+      fc.property(nested, flags, fc.array(input, { minLength: 1, maxLength: 4 }), (source, flagText, inputs) => {
+        checkAgainstRegExp(source, flagText, inputs);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Patterns that are exponential (or quadratic, for replace) with backtracking
+
+describe("hostile regexes", () => {
+  const n = 30_000;
+  const cases: readonly { pattern: string; input: string; test: boolean; replaced: string }[] = [
+    { pattern: "(a+)+$", input: `${"a".repeat(n)}b`, test: false, replaced: `${"a".repeat(n)}b` },
+    { pattern: "(a+)+$", input: "a".repeat(n), test: true, replaced: "#" },
+    { pattern: "(a|a)*b", input: "a".repeat(n), test: false, replaced: "a".repeat(n) },
+    { pattern: "(a*)*b", input: "a".repeat(n), test: false, replaced: "a".repeat(n) },
+    { pattern: "\\d*\\d*\\d*\\d*x", input: "1".repeat(n), test: false, replaced: "1".repeat(n) },
+    { pattern: "(x+x+)+y", input: "x".repeat(n), test: false, replaced: "x".repeat(n) },
+    { pattern: "(x+x+)+y", input: `${"x".repeat(n)}y`, test: true, replaced: "#" },
+    { pattern: "(.*a){20}", input: "a".repeat(n), test: true, replaced: "#" },
+    { pattern: "(?:a|aa)+c", input: "a".repeat(n), test: false, replaced: "a".repeat(n) },
+    // Quadratic for engines that restart after each match: the first alternative reads to the end.
+    { pattern: "[a-z]*X|a", input: "a".repeat(n), test: true, replaced: "#".repeat(n) },
+    { pattern: "(?:a+b)?a", input: "a".repeat(n), test: true, replaced: "#".repeat(n) },
+    { pattern: "\\b\\d{3}-\\d{2}-\\d{4}\\b", input: "123-45-6789 ".repeat(n / 10), test: true, replaced: "# ".repeat(n / 10) },
+  ];
+
+  it.each(cases)("/$pattern/ on a long input", ({ pattern, input, test, replaced }) => {
+    const re = compileRegex(pattern);
+    expect(re.test(input)).toBe(test);
+    expect(re.replace(input, "#")).toBe(replaced);
+  });
+});
+
+describe("matcher source", () => {
+  it("declares exactly __reTest and __reReplace and runs in strict mode", () => {
+    const declared = [...REGEX_VM_SOURCE.matchAll(/^function (\w+)\(/gm)].map((m) => m[1]);
+    expect(declared).toEqual(["__reTest", "__reReplace"]);
+    expect(REGEX_VM_SOURCE).not.toMatch(/\b(eval|Function|require|import|globalThis|window|process)\b/);
+    const vm = new Function(`"use strict";\n${REGEX_VM_SOURCE}\nreturn [__reTest, __reReplace];`)() as [
+      (program: readonly number[], input: string) => boolean,
+      (program: readonly number[], input: string, replacement: string) => string,
+    ];
+    const result = parseRegex("b+", "");
+    if (!result.ok) throw new Error(result.message);
+    expect(vm[0](result.program, "abbc")).toBe(true);
+    expect(vm[1](result.program, "abbc", "-")).toBe("a-c");
+  });
+});

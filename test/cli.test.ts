@@ -1,0 +1,232 @@
+/**
+ * The armorc binary, run as a user runs it: a child process on the built package, checked by
+ * exit code, stdout and stderr. `npm test` builds before testing.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { repoRoot } from "./support/baseline.js";
+
+const bin = join(repoRoot, "packages", "compiler", "bin", "armorc.js");
+
+function armorc(args: string[], options: { input?: string; cwd?: string; env?: Record<string, string> } = {}): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    cwd: options.cwd ?? repoRoot,
+    input: options.input ?? "",
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1", ...options.env },
+  });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+let work: string;
+const payments = "examples/payments/policy.armor";
+
+beforeAll(() => {
+  expect(existsSync(join(repoRoot, "packages", "compiler", "dist", "cli", "main.js")), "run `npm run build` first").toBe(true);
+  work = mkdtempSync(join(tmpdir(), "armorc-cli-"));
+  cpSync(join(repoRoot, "test", "cases", "check", "actions.schema.json"), join(work, "actions.schema.json"));
+  writeFileSync(join(work, "bad.armor"), 'default allow\nschema "./actions.schema.json"\nrule r when action.type == "wire_transfer" and amount > "x" deny\n');
+  writeFileSync(join(work, "warn.armor"), "default allow\nlet UNUSED = 1\nrule r when action.type == \"x\" deny\n");
+  writeFileSync(join(work, "syntax.armor"), "rule r when amount > deny\n");
+  writeFileSync(join(work, "ugly.armor"), "default   allow\nrule r when action.type==\"x\"   deny\n");
+});
+
+describe("armorc", () => {
+  it("prints its version and help", () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, "packages", "compiler", "package.json"), "utf8")) as { version: string };
+    expect(armorc(["--version"]).stdout.trim()).toBe(pkg.version);
+    const help = armorc(["--help"]);
+    expect(help.status).toBe(0);
+    for (const c of ["compile", "check", "eval", "fmt"]) {
+      expect(help.stdout).toContain(c);
+      const sub = armorc([c, "--help"]);
+      expect(sub.status).toBe(0);
+      expect(sub.stdout).toMatch(new RegExp(`^Usage: armorc ${c}`));
+    }
+  });
+
+  it("rejects unknown commands and options with exit code 2", () => {
+    const unknown = armorc(["chek", "x.armor"]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain("did you mean `check`");
+    const badOption = armorc(["check", "--frobnicate", payments]);
+    expect(badOption.status).toBe(2);
+    expect(badOption.stderr).toContain("usage: armorc check");
+  });
+
+  it("is reachable as npx armorc from the repository root", () => {
+    const out = execFileSync("npx", ["--no-install", "armorc", "--version"], { cwd: repoRoot, encoding: "utf8" });
+    expect(out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
+
+describe("armorc check", () => {
+  it("exits 0 on clean policies", () => {
+    const r = armorc(["check", ...["payments", "email", "coding-agent", "data-access"].map((e) => `examples/${e}/policy.armor`)]);
+    expect(r.stderr).toContain("no errors");
+    expect(r.status).toBe(0);
+  });
+
+  it("exits 1 on errors and renders file:line:col, the source line and carets", () => {
+    const r = armorc(["check", join(work, "bad.armor")]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("error[A301]");
+    expect(r.stderr).toMatch(/bad\.armor:3:\d+/);
+    expect(r.stderr).toContain('amount > "x"');
+    expect(r.stderr).toMatch(/\^{3,}/);
+    expect(r.stderr).not.toMatch(/\u001b\[/);
+  });
+
+  it("fails on warnings only with --deny-warnings", () => {
+    expect(armorc(["check", join(work, "warn.armor")]).status).toBe(0);
+    const strict = armorc(["check", "--deny-warnings", join(work, "warn.armor")]);
+    expect(strict.status).toBe(1);
+    expect(strict.stderr).toContain("A403");
+  });
+
+  it("emits the same diagnostics as JSON and SARIF", () => {
+    const json = armorc(["check", "--format", "json", join(work, "bad.armor")]);
+    expect(json.status).toBe(1);
+    const items = JSON.parse(json.stdout) as { code: string; range: { start: { line: number } } }[];
+    expect(items.map((d) => d.code)).toEqual(["A301"]);
+    expect(items[0]!.range.start.line).toBe(3);
+    const sarif = JSON.parse(armorc(["check", "--format", "sarif", join(work, "bad.armor")]).stdout) as {
+      version: string;
+      runs: { results: { ruleId: string; locations: { physicalLocation: { region: { startLine: number } } }[] }[] }[];
+    };
+    expect(sarif.version).toBe("2.1.0");
+    expect(sarif.runs[0]!.results.map((r) => r.ruleId)).toEqual(["A301"]);
+    expect(sarif.runs[0]!.results[0]!.locations[0]!.physicalLocation.region.startLine).toBe(3);
+  });
+
+  it("reports a missing file with exit code 2 and no stack trace", () => {
+    const r = armorc(["check", "does/not/exist.armor"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("A501");
+    expect(r.stderr).toContain("no such file");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("reports syntax errors with a location and a hint", () => {
+    const r = armorc(["check", join(work, "syntax.armor")]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("error[A101]");
+    expect(r.stderr).toMatch(/syntax\.armor:1:\d+/);
+  });
+});
+
+describe("armorc compile", () => {
+  it("writes an ES module and its declarations that decide like the sketch says", async () => {
+    const out = join(work, "esm");
+    const r = armorc(["compile", payments, "-o", `${out}/`]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(join(out, "policy.d.ts"))).toBe(true);
+    const mod = (await import(pathToFileURL(join(out, "policy.js")).href)) as { decide(i: unknown): { decision: string }; policy: { name: string; sourceHash: string } };
+    expect(mod.policy.name).toBe("payments");
+    expect(mod.policy.sourceHash).toMatch(/^[0-9a-f]{64}$/);
+    const input = JSON.parse(readFileSync(join(repoRoot, "examples/payments/inputs/balance-check-allowed.json"), "utf8")) as unknown;
+    const expected = JSON.parse(readFileSync(join(repoRoot, "examples/payments/expected.json"), "utf8")) as Record<string, { decision: string }>;
+    expect(mod.decide(input).decision).toBe(expected["balance-check-allowed.json"]!.decision);
+  });
+
+  it("writes CommonJS with --format cjs", () => {
+    const target = join(work, "cjs", "payments.cjs");
+    const r = armorc(["compile", payments, "--format", "cjs", "-o", target]);
+    expect(r.status, r.stderr).toBe(0);
+    const mod = createRequire(import.meta.url)(target) as { decide(i: unknown): { decision: string }; policy: { name: string } };
+    expect(mod.policy.name).toBe("payments");
+    expect(mod.decide({ action: { type: 42 } }).decision).toBe("deny");
+    expect(existsSync(join(work, "cjs", "payments.d.cts"))).toBe(true);
+  });
+
+  it("refuses to emit a policy with errors", () => {
+    const target = join(work, "bad.js");
+    const r = armorc(["compile", join(work, "bad.armor"), "-o", target]);
+    expect(r.status).toBe(1);
+    expect(existsSync(target)).toBe(false);
+  });
+});
+
+describe("armorc eval", () => {
+  const inputFile = "examples/payments/inputs/balance-check-allowed.json";
+
+  it("prints the decision as JSON in the documented shape", () => {
+    const r = armorc(["eval", payments, "--input", inputFile]);
+    expect(r.status, r.stderr).toBe(0);
+    const d = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(Object.keys(d)).toEqual(["decision", "rules", "approval", "action", "errors"]);
+  });
+
+  it("reads the input from stdin with -", () => {
+    const r = armorc(["eval", payments, "--input", "-"], { input: '{"action":{"type":"no_such_tool"}}' });
+    expect(r.status, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { decision: string }).decision).toBe("deny");
+  });
+
+  it("explains every rule with the values that decided it", () => {
+    const r = armorc(["eval", "test/cases/emit/sketch-full.armor", "--explain", "--input", "-"], {
+      input: JSON.stringify({ action: { type: "wire_transfer", amount: 25000, recipient: "bob" }, time: "2026-03-02T10:00:00Z" }),
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/rule wire_review .*fired/);
+    expect(r.stderr).toContain("amount > HIGH_VALUE  ->  true  with 25000, 10000");
+    expect(r.stderr).toMatch(/rule no_exfiltration .*did not fire/);
+    expect((JSON.parse(r.stdout) as { decision: string }).decision).toBe("require_approval");
+  });
+
+  it("reports an input that is not JSON with its location", () => {
+    const r = armorc(["eval", payments, "--input", "-"], { input: '{"action": {"type": "x",}}' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("A502");
+    expect(r.stderr).toContain("<stdin>:1:");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("denies an input of the wrong shape and says why", () => {
+    const r = armorc(["eval", payments, "--input", "-"], { input: '{"action": "wire"}' });
+    expect(r.status).toBe(0);
+    const d = JSON.parse(r.stdout) as { decision: string; errors: { rule: string | null; message: string }[] };
+    expect(d.decision).toBe("deny");
+    expect(d.errors[0]!.rule).toBeNull();
+    expect(d.errors[0]!.message).toContain("`action` must be an object");
+  });
+
+  it("requires --input", () => {
+    const r = armorc(["eval", payments]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("--input is required");
+  });
+});
+
+describe("armorc fmt", () => {
+  it("prints, checks and writes the canonical layout", () => {
+    const file = join(work, "ugly.armor");
+    const printed = armorc(["fmt", file]);
+    expect(printed.status).toBe(0);
+    expect(printed.stdout).toContain('default allow');
+    expect(printed.stdout).toContain('action.type == "x"');
+    const check = armorc(["fmt", "--check", file]);
+    expect(check.status).toBe(1);
+    expect(check.stdout.trim()).toBe(file);
+    expect(armorc(["fmt", "--write", file]).status).toBe(0);
+    expect(readFileSync(file, "utf8")).toBe(printed.stdout);
+    expect(armorc(["fmt", "--check", file]).status).toBe(0);
+  });
+
+  it("refuses to format a file with syntax errors", () => {
+    const r = armorc(["fmt", join(work, "syntax.armor")]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("A101");
+  });
+
+  it("keeps the examples formatted", () => {
+    const r = armorc(["fmt", "--check", ...["payments", "email", "coding-agent", "data-access"].map((e) => `examples/${e}/policy.armor`)]);
+    expect(r.stdout).toBe("");
+    expect(r.status).toBe(0);
+  });
+});
