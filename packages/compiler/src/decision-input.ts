@@ -27,8 +27,14 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
+/**
+ * ISO-8601 date-times with an explicit offset (`Z` or `+02:00`), so that a decision never depends
+ * on the host's time zone.
+ */
+export const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+
 export function parseTime(v: unknown): number | null {
-  if (typeof v !== "string") return null;
+  if (typeof v !== "string" || !ISO_DATE_TIME.test(v)) return null;
   const t = Date.parse(v);
   return Number.isNaN(t) ? null : t;
 }
@@ -51,7 +57,7 @@ export function readInput(input: unknown, clock: () => number): ReadInput | stri
         if (raw === null) now = clock();
         else {
           const parsed = parseTime(raw);
-          if (parsed === null) throw new EvaluationError("`time` must be an ISO-8601 date-time");
+          if (parsed === null) throw new EvaluationError("`time` must be an ISO-8601 date-time with an offset, such as 2026-03-02T10:00:00Z");
           now = parsed;
         }
       }
@@ -74,7 +80,7 @@ function readHistory(raw: unknown): HistoryEntry[] {
     if (!isRecord(a)) throw new EvaluationError(`\`history[${i}].action\` must be an object`);
     const et = readField(entry, "time");
     const parsed = et === null ? null : parseTime(et);
-    if (et !== null && parsed === null) throw new EvaluationError(`\`history[${i}].time\` must be an ISO-8601 date-time`);
+    if (et !== null && parsed === null) throw new EvaluationError(`\`history[${i}].time\` must be an ISO-8601 date-time with an offset`);
     out.push({ action: a, time: parsed });
   }
   return out;

@@ -51,7 +51,7 @@ function $so(op, a, b) {
 }
 
 // decision state, reset by decide(); decide is synchronous, so one set of slots suffices
-let $I = null, $A = null, $nowValue = undefined, $timeValue = null, $historyRead = false;
+let $I = null, $A = null, $nowValue = undefined, $timeRead = false, $historyRead = false;
 const $historyActions = [], $historyTimes = [], $trackerValues = new Array(0);
 
 const $R0 = Object.freeze({ id: "reads", effect: "allow", reason: null });
@@ -151,7 +151,7 @@ export function decide(input) {
   $I = input;
   $A = action;
   $nowValue = undefined;
-  $timeValue = null;
+  $timeRead = false;
   $historyRead = false;
   const run = $dispatch.get(type) ?? $tOther;
   try {
@@ -164,5 +164,5 @@ export function decide(input) {
 
 export const policy = Object.freeze({["name"]: "dispatch", ["version"]: "0.1.0", ["sourceHash"]: "017147089636cbde1c4881bba0fa8a23aaabc00c1da5da273a3607a419224773", ["file"]: "test/cases/emit/dispatch.armor", ["default"]: "deny", ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "reads", ["effect"]: "allow", ["reason"]: null, ["line"]: 5, ["column"]: 1, ["span"]: {["start"]: 175, ["end"]: 222}, ["actionTypes"]: ["list_dir", "read_file", "search"]}, {["id"]: "writes", ["effect"]: "deny", ["reason"]: "outside the workspace", ["line"]: 6, ["column"]: 1, ["span"]: {["start"]: 223, ["end"]: 379}, ["actionTypes"]: ["delete_file", "write_file"]}, {["id"]: "any_admin", ["effect"]: "allow", ["reason"]: null, ["line"]: 7, ["column"]: 1, ["span"]: {["start"]: 380, ["end"]: 426}, ["actionTypes"]: null}, {["id"]: "tagged", ["effect"]: "allow", ["reason"]: null, ["line"]: 8, ["column"]: 1, ["span"]: {["start"]: 427, ["end"]: 539}, ["actionTypes"]: ["write_file"]}], ["trackers"]: []});
 
-/** History predicates, for runtimes that keep their own counters: whether an executed action counts. */
+/** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */
 export const trackers = Object.freeze([]);

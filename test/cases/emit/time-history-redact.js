@@ -22,13 +22,6 @@ function $kind(v) {
   if (t === "number" || t === "string" || t === "boolean") return t;
   return "unsupported value";
 }
-function $btw(v, lo, hi) {
-  if (v === null || lo === null || hi === null) return false;
-  const n = typeof v === "number" && typeof lo === "number" && typeof hi === "number";
-  const s = typeof v === "string" && typeof lo === "string" && typeof hi === "string";
-  if (!n && !s) throw new $E("`between` needs three numbers or three strings, got " + $kind(v) + ", " + $kind(lo) + " and " + $kind(hi));
-  return v >= lo && v <= hi;
-}
 function $ordErr(op, a, b) {
   throw new $E("`" + op + "` needs two numbers or two strings, got " + $kind(a) + " and " + $kind(b));
 }
@@ -69,6 +62,7 @@ function $so(op, a, b) {
   }
   return op === "contains" ? a.includes(b) : op === "starts_with" ? a.startsWith(b) : a.endsWith(b);
 }
+const $iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 function $history() {
   if ($historyRead) return $historyActions;
   const raw = $f($I, "history");
@@ -81,8 +75,8 @@ function $history() {
       const et = $f(raw[i], "time");
       let t = null;
       if (et !== null) {
-        t = typeof et === "string" ? Date.parse(et) : NaN;
-        if (Number.isNaN(t)) throw new $E("`history[" + i + "].time` must be an ISO-8601 date-time");
+        t = typeof et === "string" && $iso.test(et) ? Date.parse(et) : NaN;
+        if (Number.isNaN(t)) throw new $E("`history[" + i + "].time` must be an ISO-8601 date-time with an offset");
       }
       $historyActions[n] = a;
       $historyTimes[n] = t;
@@ -99,8 +93,8 @@ function $now() {
     const raw = $f($I, "time");
     if (raw === null) $nowValue = Date.now();
     else {
-      const t = typeof raw === "string" ? Date.parse(raw) : NaN;
-      if (Number.isNaN(t)) throw new $E("`time` must be an ISO-8601 date-time");
+      const t = typeof raw === "string" && $iso.test(raw) ? Date.parse(raw) : NaN;
+      if (Number.isNaN(t)) throw new $E("`time` must be an ISO-8601 date-time with an offset, such as 2026-03-02T10:00:00Z");
       $nowValue = t;
     }
   }
@@ -127,58 +121,67 @@ function $redact(o, path, depth, program, literal) {
   return copy;
 }
 function __reTest(p, s, spans) {
-  const m = p.length, n = s.length, all = spans !== undefined, anch = p[0] === 5 && p[1] === 0;
-  const list = () => ({ d: new Int32Array(m), x: new Int32Array(m), st: new Int32Array(m), id: new Int32Array(m), pa: new Int32Array(m), n: 0 });
-  const stk = new Int32Array(2 * m + 4);
-  let C = list(), N = list(), T, seed = 0, cur = 0, i, j, k, o, pc, op, c, lo, hi, mid, st;
-  const has = (L, q) => { const e = L.x[q]; return e < L.n && L.d[e] === q; };
+  const n = s.length, all = spans !== undefined, cap = 2 * p[0] + 2, G = 1 << 30, f = p[1], anch = f === 5 && p[2] === 0;
+  const first = f === 1 ? String.fromCharCode(p[2]) : "";
+  const list = () => ({ d: new Int32Array(cap), g: new Int32Array(cap), st: new Int32Array(cap), id: new Int32Array(cap), pa: new Int32Array(cap), x: new Int32Array(p.length), n: 0 });
+  const stk = new Int32Array(6 * cap + 6);
+  let C = list(), N = list(), T, seed = 0, cur = 0, k = 0, i, j, o, pc, op, c, st;
+  // The level of the best finished visit of q in L, or a negative number; g[e] is ~level while
+  // entry e is being visited, so a stale x[q] pointing at an unfinished entry is ignored.
+  const best = (L, q) => { const e = L.x[q]; return e < L.n && L.d[e] === q ? L.g[e] : -1; };
+  const cls = (o, c) => { let lo = 0, hi = p[o] - 1, m; while (lo <= hi) { m = (lo + hi) >> 1; if (c < p[o + 1 + 2 * m]) hi = m - 1; else if (c > p[o + 2 + 2 * m]) lo = m + 1; else return true; } return false; };
   const word = (q) => { if (q < 0 || q >= n) return false; const u = s.charCodeAt(q); return u < 58 ? u > 47 : u < 91 ? u > 64 : u === 95 || (u > 96 && u < 123); };
   const nl = (u) => u === 10 || u === 13 || u === 8232 || u === 8233;
   const holds = (a, q) => a === 0 ? q === 0 : a === 1 ? q === n : a === 2 ? q === 0 || nl(s.charCodeAt(q - 1)) : a === 3 ? q === n || nl(s.charCodeAt(q)) : (word(q - 1) !== word(q)) === (a === 4);
-  // Follows epsilon instructions from q in priority order (depth first), adding every instruction
-  // reached to list L for input position at; threads are the CHAR, CLASS and MATCH entries.
-  const add = (L, q, at, from, sid) => {
-    let sp = 2, e, t;
-    stk[0] = q; stk[1] = -1;
-    while (sp) {
-      t = stk[--sp]; q = stk[--sp];
-      if (has(L, q)) continue;
-      e = L.n++; L.x[q] = e; L.d[e] = q; L.st[e] = from; L.id[e] = sid; L.pa[e] = t;
-      switch (p[q]) {
-        case 3: stk[sp++] = p[q + 1]; stk[sp++] = e; break;
-        case 4: stk[sp++] = p[q + 2]; stk[sp++] = e; stk[sp++] = p[q + 1]; stk[sp++] = e; break;
-        case 5: if (holds(p[q + 1], at)) { stk[sp++] = q + 2; stk[sp++] = e; } break;
-        case 6: if (!has(L, p[q + 1])) { stk[sp++] = q + 2; stk[sp++] = e; } break;
-      }
+  const push = (q, g, e) => { stk[k++] = q; stk[k++] = g; stk[k++] = e; };
+  // Visits the states reachable from (q, g) without consuming input, depth first in priority
+  // order, adding them to list L for input position at; a frame with q < 0 finishes entry ~q.
+  const add = (L, q, at, from, sid, g) => {
+    let e, t, op = p[q];
+    if (op < 3) {
+      if (best(L, q) < 0) { e = L.n++; L.d[e] = q; L.g[e] = G; L.st[e] = from; L.id[e] = sid; L.pa[e] = -1; L.x[q] = e; }
+      return;
+    }
+    push(q, g, -1);
+    while (k > 0) {
+      t = stk[--k]; g = stk[--k]; q = stk[--k];
+      if (q < 0) { e = ~q; q = L.d[e]; g = L.g[e] = ~L.g[e]; if (g > best(L, q)) L.x[q] = e; continue; }
+      op = p[q];
+      if (op < 3) g = G;
+      if (g <= best(L, q)) continue;
+      e = L.n++; L.d[e] = q; L.st[e] = from; L.id[e] = sid; L.pa[e] = t;
+      if (op < 3) { L.g[e] = g; L.x[q] = e; continue; }
+      L.g[e] = ~g;
+      push(~e, 0, 0);
+      if (op === 3) push(p[q + 1], g, e);
+      else if (op === 4) { push(p[q + 2], g, e); push(p[q + 1], g, e); }
+      else if (op === 5) { if (holds(p[q + 1], at)) push(q + 2, g, e); }
+      else if (op === 6) push(q + 2, g < p[q + 1] ? g : p[q + 1], e);
+      else if (g > p[q + 1]) push(q + 2, g, e);
     }
   };
   for (j = 0; j <= n; j++) {
-    if (j >= seed && (j === 0 || !anch)) add(C, 0, j, j, cur);
+    if (C.n === 0 && j >= seed) {
+      // No thread is running: skip to where the first instruction, if it consumes, can match.
+      if (f === 1) { j = s.indexOf(first, j); if (j < 0) break; }
+      else if (f === 2) { while (j < n && !cls(p[2], s.charCodeAt(j))) j++; if (j === n) break; }
+    }
+    if (j >= seed && (j === 0 || !anch)) add(C, 1, j, j, cur, G);
     if (C.n === 0) { if (anch) break; continue; }
     N.n = 0;
     c = j < n ? s.charCodeAt(j) : -1;
     for (i = 0; i < C.n; i++) {
       pc = C.d[i]; op = p[pc];
-      if (op === 1) {
-        if (c === p[pc + 1]) add(N, pc + 2, j + 1, C.st[i], C.id[i]);
-      } else if (op === 2) {
-        if (c < 0) continue;
-        o = p[pc + 1]; lo = 0; hi = p[o] - 1;
-        while (lo <= hi) {
-          mid = (lo + hi) >> 1; k = o + 1 + 2 * mid;
-          if (c < p[k]) hi = mid - 1;
-          else if (c > p[k + 1]) lo = mid + 1;
-          else { add(N, pc + 2, j + 1, C.st[i], C.id[i]); break; }
-        }
-      } else if (op === 0) {
+      if (op === 1 ? c === p[pc + 1] : op === 2 ? c >= 0 && cls(p[pc + 1], c) : false) add(N, pc + 2, j + 1, C.st[i], C.id[i], G);
+      else if (op === 0) {
         if (!all) return true;
         // A tentative match for search k: it replaces k's earlier one and discards later searches
         // and every lower-priority thread; the next search starts here (or one unit further).
-        st = C.st[i]; k = C.id[i];
-        spans.length = 2 * k; spans.push(st, j); cur = k + 1;
-        for (o = C.pa[i]; o >= 0; o = C.pa[o]) C.x[C.d[o]] = m;
+        st = C.st[i]; o = C.id[i];
+        spans.length = 2 * o; spans.push(st, j); cur = o + 1;
+        for (o = C.pa[i]; o >= 0; o = C.pa[o]) C.x[C.d[o]] = cap;
         C.n = i; seed = st === j ? j + 1 : j;
-        if (seed === j && !anch) add(C, 0, j, j, cur);
+        if (seed === j && !anch) add(C, 1, j, j, cur, G);
         i--;
       }
     }
@@ -196,20 +199,24 @@ function __reReplace(p, s, r) {
 
 
 // decision state, reset by decide(); decide is synchronous, so one set of slots suffices
-let $I = null, $A = null, $nowValue = undefined, $timeValue = null, $historyRead = false;
+let $I = null, $A = null, $nowValue = undefined, $timeRead = false, $historyRead = false;
 const $historyActions = [], $historyTimes = [], $trackerValues = new Array(1);
 
 const $clock = new Intl.DateTimeFormat("en-US", { timeZone: "Europe/Zurich", hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", weekday: "short" });
+let $hour = 0, $minute = 0, $weekday = "", $date = "";
 function $time() {
-  if ($timeValue === null) {
+  if (!$timeRead) {
     const p = {};
     for (const part of $clock.formatToParts($now())) p[part.type] = part.value;
-    $timeValue = { hour: Number(p.hour) % 24, minute: Number(p.minute), weekday: p.weekday.slice(0, 3).toLowerCase(), date: p.year + "-" + p.month + "-" + p.day };
+    $hour = Number(p.hour) % 24;
+    $minute = Number(p.minute);
+    $weekday = p.weekday.slice(0, 3).toLowerCase();
+    $date = p.year + "-" + p.month + "-" + p.day;
+    $timeRead = true;
   }
-  return $timeValue;
 }
 const $S0 = new Set(["sat", "sun"]);
-const $P1 = [5, 4, 2, 27, 2, 27, 2, 27, 1, 45, 2, 27, 2, 27, 1, 45, 2, 27, 2, 27, 2, 27, 2, 27, 5, 4, 0, 1, 48, 57];
+const $P1 = [14, 5, 4, 2, 28, 2, 28, 2, 28, 1, 45, 2, 28, 2, 28, 1, 45, 2, 28, 2, 28, 2, 28, 2, 28, 5, 4, 0, 1, 48, 57];
 const $R0 = Object.freeze({ id: "night", effect: "deny", reason: null });
 const $R1 = Object.freeze({ id: "burst", effect: "deny", reason: null });
 const $R2 = Object.freeze({ id: "card", effect: "redact", reason: null });
@@ -239,7 +246,7 @@ function $k0() {
 // rule night, line 4
 function $r0() {
   let t0, t1;
-  return (!((t0 = $time().hour) === null ? false : typeof t0 === "number" ? t0 >= 8 && t0 <= 18 : $btw(t0, 8, 18)) && ((t1 = $time().weekday) !== null && $S0.has(t1)));
+  return (!((t0 = ($time(), $hour)) >= 8 && t0 <= 18) && ((t1 = ($time(), $weekday)) !== null && $S0.has(t1)));
 }
 // rule burst, line 5
 function $r1() {
@@ -249,7 +256,7 @@ function $r1() {
 // rule ssn, line 7: always fires for its action types
 // rule dates, line 8
 function $r4() {
-  return ($ord(">=", $time().date, "2026-01-01") && $ord(">", $f($A, "level"), $f($f($I, "context"), "max_level")));
+  return ($ord(">=", ($time(), $date), "2026-01-01") && $ord(">", $f($A, "level"), $f($f($I, "context"), "max_level")));
 }
 
 function $result(F, E, eff, ap, O) {
@@ -301,7 +308,7 @@ export function decide(input) {
   $I = input;
   $A = action;
   $nowValue = undefined;
-  $timeValue = null;
+  $timeRead = false;
   $historyRead = false;
   $trackerValues.fill(undefined);
   const run = $dispatch.get(type) ?? $tOther;
@@ -315,5 +322,5 @@ export function decide(input) {
 
 export const policy = Object.freeze({["name"]: "outreach", ["version"]: null, ["sourceHash"]: "617beefdbe26ad34039987c2f494645e2f59b830fcecbdd849729ba80ebefab0", ["file"]: "test/cases/emit/time-history-redact.armor", ["default"]: "allow", ["timezone"]: "Europe/Zurich", ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "night", ["effect"]: "deny", ["reason"]: null, ["line"]: 4, ["column"]: 1, ["span"]: {["start"]: 55, ["end"]: 175}, ["actionTypes"]: ["send_email"]}, {["id"]: "burst", ["effect"]: "deny", ["reason"]: null, ["line"]: 5, ["column"]: 1, ["span"]: {["start"]: 176, ["end"]: 306}, ["actionTypes"]: ["send_email"]}, {["id"]: "card", ["effect"]: "redact", ["reason"]: null, ["line"]: 6, ["column"]: 1, ["span"]: {["start"]: 307, ["end"]: 369}, ["actionTypes"]: ["send_email"]}, {["id"]: "ssn", ["effect"]: "redact", ["reason"]: "no SSNs", ["line"]: 7, ["column"]: 1, ["span"]: {["start"]: 370, ["end"]: 475}, ["actionTypes"]: ["send_email"]}, {["id"]: "dates", ["effect"]: "deny", ["reason"]: null, ["line"]: 8, ["column"]: 1, ["span"]: {["start"]: 476, ["end"]: 587}, ["actionTypes"]: ["report"]}], ["trackers"]: [{["kind"]: "count", ["withinMs"]: 600000}]});
 
-/** History predicates, for runtimes that keep their own counters: whether an executed action counts. */
-export const trackers = Object.freeze([Object.freeze({ kind: "count", withinMs: 600000, matches: (action) => { try { return $m0(action); } catch { return false; } } })]);
+/** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */
+export const trackers = Object.freeze([Object.freeze({ kind: "count", withinMs: 600000, matches: (action) => $m0(action) })]);

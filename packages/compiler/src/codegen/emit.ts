@@ -14,6 +14,7 @@
  */
 import type * as IR from "../ir.js";
 import { REGEX_VM_SOURCE } from "../regex/index.js";
+import { readsOnlyType } from "../semantic/dispatch.js";
 import * as sem from "../semantics.js";
 import { jsComment, jsString, jsValue } from "./escape.js";
 import { helperClosure, helpers } from "./prelude.js";
@@ -74,7 +75,7 @@ class Emitter {
         return code;
       }
       case "time":
-        return `$time().${e.field}`;
+        return `($time(), $${e.field})`;
       case "count":
       case "seen":
         return `$k${e.tracker}()`;
@@ -106,6 +107,10 @@ class Emitter {
       case "in":
         return this.inList(e, item);
       case "between": {
+        if (knownNumber(e.value) && e.low.kind === "literal" && e.high.kind === "literal" && typeof e.low.value === "number" && typeof e.high.value === "number") {
+          const t = this.temp();
+          return `((${t} = ${this.value(e.value, item)}) >= ${jsValue(e.low.value)} && ${t} <= ${jsValue(e.high.value)})`;
+        }
         if (e.low.kind === "literal" && e.high.kind === "literal" && typeof e.low.value === "number" && typeof e.high.value === "number") {
           const t = this.temp();
           this.use("$btw");
@@ -147,9 +152,8 @@ class Emitter {
       }
       return `${neg}${this.use("$eq")}(${this.value(left, item)}, ${this.value(right, item)})`;
     }
-    if (left.kind === "count" && right.kind === "literal" && typeof right.value === "number") {
-      // a count is always a number
-      return `($k${left.tracker}() ${op} ${jsValue(right.value)})`;
+    if (knownNumber(left) && right.kind === "literal" && typeof right.value === "number") {
+      return `(${this.value(left, item)} ${op} ${jsValue(right.value)})`;
     }
     if (right.kind === "literal" && typeof right.value === "number") {
       const t = this.temp();
@@ -324,7 +328,7 @@ class Emitter {
       ...(this.usesRegexVm ? [REGEX_VM_SOURCE] : []),
       "",
       `// decision state, reset by decide(); decide is synchronous, so one set of slots suffices`,
-      `let $I = null, $A = null, $nowValue = undefined, $timeValue = null, $historyRead = false;`,
+      `let $I = null, $A = null, $nowValue = undefined, $timeRead = false, $historyRead = false;`,
       `const $historyActions = [], $historyTimes = [], $trackerValues = new Array(${p.trackers.length});`,
       "",
       ...(usesTimeParts ? [timeFunction(p.timezone)] : []),
@@ -360,7 +364,7 @@ class Emitter {
       `  $I = input;`,
       `  $A = action;`,
       `  $nowValue = undefined;`,
-      `  $timeValue = null;`,
+      `  $timeRead = false;`,
       `  $historyRead = false;`,
       ...(p.trackers.length > 0 ? [`  $trackerValues.fill(undefined);`] : []),
       `  const run = $dispatch.get(type) ?? $tOther;`,
@@ -374,34 +378,48 @@ class Emitter {
       "",
       `${exportKw}const policy = Object.freeze(${jsValue(meta)});`,
       "",
-      `/** History predicates, for runtimes that keep their own counters: whether an executed action counts. */`,
-      `${exportKw}const trackers = Object.freeze([${p.trackers.map((t) => `Object.freeze({ kind: ${jsString(t.kind)}, withinMs: ${jsValue(t.withinMs)}, matches: (action) => { try { return $m${t.index}(action); } catch { return false; } } })`).join(", ")}]);`,
+      `/** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */`,
+      `${exportKw}const trackers = Object.freeze([${p.trackers.map((t) => `Object.freeze({ kind: ${jsString(t.kind)}, withinMs: ${jsValue(t.withinMs)}, matches: (action) => $m${t.index}(action) })`).join(", ")}]);`,
     ];
     if (format === "cjs") out.push("", "module.exports = { decide, policy, trackers };");
     return { js: out.join("\n") + "\n", dts: declarations() };
   }
 }
 
+/** `$time()` fills the time slots once per decision; the reads are `$hour` etc. afterwards. */
 function timeFunction(zone: string | null): string {
   if (zone === null) {
     return `const $weekdays = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+let $hour = 0, $minute = 0, $weekday = "", $date = "";
 function $time() {
-  if ($timeValue === null) {
+  if (!$timeRead) {
     const d = new Date($now());
-    $timeValue = { hour: d.getUTCHours(), minute: d.getUTCMinutes(), weekday: $weekdays[d.getUTCDay()], date: d.toISOString().slice(0, 10) };
+    $hour = d.getUTCHours();
+    $minute = d.getUTCMinutes();
+    $weekday = $weekdays[d.getUTCDay()];
+    $date = d.toISOString().slice(0, 10);
+    $timeRead = true;
   }
-  return $timeValue;
 }`;
   }
   return `const $clock = new Intl.DateTimeFormat("en-US", { timeZone: ${jsString(zone)}, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", weekday: "short" });
+let $hour = 0, $minute = 0, $weekday = "", $date = "";
 function $time() {
-  if ($timeValue === null) {
+  if (!$timeRead) {
     const p = {};
     for (const part of $clock.formatToParts($now())) p[part.type] = part.value;
-    $timeValue = { hour: Number(p.hour) % 24, minute: Number(p.minute), weekday: p.weekday.slice(0, 3).toLowerCase(), date: p.year + "-" + p.month + "-" + p.day };
+    $hour = Number(p.hour) % 24;
+    $minute = Number(p.minute);
+    $weekday = p.weekday.slice(0, 3).toLowerCase();
+    $date = p.year + "-" + p.month + "-" + p.day;
+    $timeRead = true;
   }
-  return $timeValue;
 }`;
+}
+
+/** Expressions that always evaluate to a number: counts, `time.hour`, `time.minute`. */
+function knownNumber(e: IR.Expr): boolean {
+  return e.kind === "count" || (e.kind === "time" && (e.field === "hour" || e.field === "minute"));
 }
 
 function isTrue(e: IR.Expr): boolean {
@@ -426,26 +444,6 @@ function usesTime(e: IR.Expr): boolean {
       return usesTime(e.value) || usesTime(e.low) || usesTime(e.high);
     case "matches":
       return usesTime(e.value);
-    default:
-      return false;
-  }
-}
-
-function readsOnlyType(e: IR.Expr): boolean {
-  switch (e.kind) {
-    case "literal":
-      return true;
-    case "path":
-      return e.root === "action" && e.fields.length === 1 && e.fields[0] === "type";
-    case "and":
-    case "or":
-      return e.args.every(readsOnlyType);
-    case "not":
-      return readsOnlyType(e.arg);
-    case "compare":
-      return readsOnlyType(e.left) && readsOnlyType(e.right);
-    case "in":
-      return readsOnlyType(e.left) && readsOnlyType(e.list);
     default:
       return false;
   }

@@ -32,7 +32,10 @@ export function jsValue(v: unknown): string {
   }
 }
 
-/** A comment line that user text cannot end early. */
+/**
+ * A comment line that user text cannot end early: line terminators become spaces, and `<` is
+ * written `\u003c` so that no `</script>` or `<!--` appears even in comments.
+ */
 export function jsComment(text: string): string {
-  return `// ${text.replace(/[\r\n\u2028\u2029]+/g, " ")}`;
+  return `// ${text.replace(/[\r\n\u2028\u2029]+/g, " ").replace(/</g, "\\u003c")}`;
 }

@@ -126,15 +126,19 @@ export const helpers: Record<string, Helper> = {
   return errors;
 }`,
   },
+  $iso: {
+    // the same pattern as ISO_DATE_TIME in decision-input.ts
+    source: `const $iso = /^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(?::\\d{2}(?:\\.\\d{1,9})?)?(?:Z|[+-]\\d{2}:\\d{2})$/;`,
+  },
   $now: {
-    needs: ["$E", "$f"],
+    needs: ["$E", "$f", "$iso"],
     source: `function $now() {
   if ($nowValue === undefined) {
     const raw = $f($I, "time");
     if (raw === null) $nowValue = Date.now();
     else {
-      const t = typeof raw === "string" ? Date.parse(raw) : NaN;
-      if (Number.isNaN(t)) throw new $E("\`time\` must be an ISO-8601 date-time");
+      const t = typeof raw === "string" && $iso.test(raw) ? Date.parse(raw) : NaN;
+      if (Number.isNaN(t)) throw new $E("\`time\` must be an ISO-8601 date-time with an offset, such as 2026-03-02T10:00:00Z");
       $nowValue = t;
     }
   }
@@ -142,7 +146,7 @@ export const helpers: Record<string, Helper> = {
 }`,
   },
   $history: {
-    needs: ["$E", "$f"],
+    needs: ["$E", "$f", "$iso"],
     source: `function $history() {
   if ($historyRead) return $historyActions;
   const raw = $f($I, "history");
@@ -155,8 +159,8 @@ export const helpers: Record<string, Helper> = {
       const et = $f(raw[i], "time");
       let t = null;
       if (et !== null) {
-        t = typeof et === "string" ? Date.parse(et) : NaN;
-        if (Number.isNaN(t)) throw new $E("\`history[" + i + "].time\` must be an ISO-8601 date-time");
+        t = typeof et === "string" && $iso.test(et) ? Date.parse(et) : NaN;
+        if (Number.isNaN(t)) throw new $E("\`history[" + i + "].time\` must be an ISO-8601 date-time with an offset");
       }
       $historyActions[n] = a;
       $historyTimes[n] = t;

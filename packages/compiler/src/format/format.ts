@@ -116,6 +116,10 @@ class Output {
     return this.indentation + this.content.length;
   }
 
+  lineHasContent(): boolean {
+    return this.content !== "";
+  }
+
   text(s: string): void {
     if (s === "") return;
     if (this.content === "") {
@@ -167,7 +171,8 @@ class Output {
 type Mode = "flat" | "break";
 type Command = readonly [indentation: number, mode: Mode, doc: Doc];
 
-function printDoc(doc: Doc): string[] {
+/** The printed lines; `open` when the last line may be continued (it does not end in a line comment). */
+function printDoc(doc: Doc): { lines: string[]; open: boolean } {
   propagateBreaks(doc);
   const out = new Output();
   const stack: Command[] = [[0, "break", doc]];
@@ -205,7 +210,8 @@ function printDoc(doc: Doc): string[] {
         break;
     }
   }
-  return out.finish();
+  const open = out.lineHasContent();
+  return { lines: out.finish(), open };
 }
 
 /** Whether `next` printed flat, and what follows it up to the next line break, fits in `width`. */
@@ -337,19 +343,22 @@ class Formatter {
 
   file(): string {
     const lines: string[] = [];
+    /** Whether a comment may still be appended to the last line (it does not end in a line comment). */
+    let open = false;
     const appendTrailing = (c: PlacedComment): void => {
       const last = lines.length - 1;
-      if (last < 0) {
-        lines.push(c.text);
-        return;
-      }
       lines[last] = lines[last]!.trimEnd() + (c.block ? " " : "  ") + c.text;
+      open = c.block;
+    };
+    const ownLine = (c: PlacedComment): void => {
+      lines.push(c.text);
+      open = c.block;
     };
     let prev: A.Item | null = null;
     let prevEnd = 0;
     for (const item of this.ast.items) {
       if (prev !== null) {
-        for (let c = this.peek(item.span.start); c !== undefined && !c.newlineBefore; c = this.peek(item.span.start)) {
+        for (let c = this.peek(item.span.start); open && c !== undefined && !c.newlineBefore; c = this.peek(item.span.start)) {
           appendTrailing(c);
           prevEnd = c.end;
           this.next++;
@@ -363,22 +372,23 @@ class Formatter {
       }
       leading.forEach((c, i) => {
         if (i > 0 && c.blankBefore) lines.push("");
-        if (i === 0 || c.newlineBefore) lines.push(c.text);
-        else appendTrailing(c);
+        if (i > 0 && !c.newlineBefore && open) appendTrailing(c);
+        else ownLine(c);
       });
       const lastLeading = leading[leading.length - 1];
       if (lastLeading !== undefined && lineBreaks(this.text.slice(lastLeading.end, item.span.start)) > 1) lines.push("");
-      lines.push(...printDoc(this.item(item)));
+      const printed = printDoc(this.item(item));
+      lines.push(...printed.lines);
+      open = printed.open;
       prev = item;
       prevEnd = item.span.end;
     }
     // comments after the last item: trailing on its last line, then on their own lines
     this.take(Infinity).forEach((c, i) => {
-      if (prev !== null && i === 0 && !c.newlineBefore) appendTrailing(c);
-      else if (lines.length > 0 && !c.newlineBefore && i > 0) appendTrailing(c);
+      if (lines.length > 0 && !c.newlineBefore && open && (i > 0 || prev !== null)) appendTrailing(c);
       else {
         if (lines.length > 0 && c.blankBefore) lines.push("");
-        lines.push(c.text);
+        ownLine(c);
       }
     });
     const out = lines.join("\n").split("\n").map((l) => l.trimEnd());
@@ -433,6 +443,16 @@ class Formatter {
     return [this.gapTrailing(pos), this.gapOwn(pos)];
   }
 
+  /** `text` preceded by the comments before the token at `pos` (a keyword without a node). */
+  private keyword(pos: number, text: string): Doc {
+    return [this.gap(pos), text];
+  }
+
+  /** A keyword followed by its operand: comments keep their side of the keyword. */
+  private keywordThen(anchor: number, text: string, operand: () => Doc): Doc {
+    return [this.gap(this.tokenBefore(anchor)), text, this.gap(anchor), " ", operand()];
+  }
+
   // ---- items ----
 
   private item(item: A.Item): Doc {
@@ -445,21 +465,19 @@ class Formatter {
         return [
           "policy",
           item.name ? [this.gap(item.name.span.start), " ", item.name.name] : "",
-          item.version ? [this.gap(item.version.span.start), " version ", quoteString(item.version.value)] : "",
+          item.version ? this.keywordThen(item.version.span.start, " version", () => quoteString(item.version!.value)) : "",
         ];
       case "schema":
         return ["schema", item.path ? [this.gap(item.path.span.start), " ", quoteString(item.path.value)] : ""];
       case "default":
-        return ["default", item.effect ? ` ${item.effect}` : ""];
+        return ["default", item.effect ? [this.gap(this.lastTokenStart(item.span)), " ", item.effect] : ""];
       case "timezone":
         return ["timezone", item.zone ? [this.gap(item.zone.span.start), " ", quoteString(item.zone.value)] : ""];
       case "let":
         return [
           "let",
           item.name ? [this.gap(item.name.span.start), " ", item.name.name] : "",
-          this.gap(item.value.span.start),
-          " = ",
-          this.expr(item.value, 2),
+          this.keywordThen(item.value.span.start, " =", () => this.expr(item.value, 2)),
         ];
       case "rule":
         return this.rule(item);
@@ -472,23 +490,26 @@ class Formatter {
     const condStart = r.condition.span.start;
     const effectStart = r.effect?.span.start ?? r.span.end;
     if (r.anonymous || r.name === null) {
-      const condition = [this.gap(condStart), this.expr(r.condition, 4)];
+      const condition = [this.gap(condStart), " ", this.expr(r.condition, 4)];
       return group([
-        "when ",
+        "when",
         condition,
         indent(2, [this.gapTrailing(effectStart), line, this.gapOwn(effectStart), this.effect(r.effect)]),
       ]);
     }
+    const whenStart = this.lineStartAnchor(condStart);
     return [
       "rule",
       this.gap(r.name.span.start),
       " ",
       r.name.name,
       indent(2, [
-        this.gapTrailing(condStart),
+        this.gapTrailing(whenStart),
         hardline,
-        this.gapOwn(condStart),
-        "when ",
+        this.gapOwn(whenStart),
+        "when",
+        this.gap(condStart),
+        " ",
         this.expr(r.condition, 2),
         this.gapTrailing(effectStart),
         hardline,
@@ -508,20 +529,21 @@ class Formatter {
         break;
       case "require_approval":
         body = [
-          "require approval",
-          e.from ? [this.gap(e.from.span.start), " from ", quoteString(e.from.value)] : "",
-          e.timeout ? [this.gap(e.timeout.span.start), " timeout ", e.timeout.raw] : "",
+          "require",
+          this.keyword(this.lastTokenStart({ start: e.span.start, end: e.span.start + 1 }, 1), " approval"),
+          e.from ? this.keywordThen(e.from.span.start, " from", () => quoteString(e.from!.value)) : "",
+          e.timeout ? this.keywordThen(e.timeout.span.start, " timeout", () => e.timeout!.raw) : "",
         ];
         break;
       case "redact":
         body = [
           "redact",
           e.path ? [this.gap(e.path.span.start), " ", this.path(e.path)] : "",
-          e.regex ? [this.gap(e.regex.span.start), " matching ", regexText(e.regex)] : "",
+          e.regex ? this.keywordThen(e.regex.span.start, " matching", () => regexText(e.regex!)) : "",
         ];
         break;
     }
-    return [body, e.reason ? [this.gap(e.reason.span.start), " because ", quoteString(e.reason.value)] : ""];
+    return [body, e.reason ? this.keywordThen(e.reason.span.start, " because", () => quoteString(e.reason!.value)) : ""];
   }
 
   // ---- expressions ----
@@ -532,7 +554,7 @@ class Formatter {
       case "missing":
         return "";
       case "literal":
-        return [typeof e.value === "string" ? quoteString(e.value) : e.raw, this.gap(e.span.end)];
+        return this.literal(e);
       case "list":
         return this.list(e.elements, e.span, (el) => this.expr(el, 2));
       case "path":
@@ -540,50 +562,56 @@ class Formatter {
       case "call":
         return [
           e.callee.name,
-          "(",
+          this.keyword(this.tokenBefore(e.argument.span.start), "("),
           this.gap(e.argument.span.start),
           this.expr(e.argument, 2),
-          e.window ? [this.gap(e.window.span.start), " within ", e.window.raw] : "",
+          e.window ? this.keywordThen(e.window.span.start, " within", () => e.window!.raw) : "",
           this.gap(e.span.end),
           ")",
         ];
       case "not":
-        return ["not ", this.gap(e.operand.span.start), this.expr(e.operand, 2)];
+        return ["not", this.gap(e.operand.span.start), " ", this.expr(e.operand, 2)];
       case "and":
       case "or": {
         const [first, ...rest] = e.operands;
-        const head = first ? this.expr(first, 2) : "";
-        const tail = rest.map((op): Doc => [
-          this.gapTrailing(op.span.start),
-          line,
-          this.gapOwn(op.span.start),
-          e.kind,
-          " ",
-          this.expr(op, 2),
-        ]);
+        // a chain nested in the first operand breaks deeper than this chain's own operators
+        const head = first ? this.expr(first, chainIndent + 2) : "";
+        const tail = rest.map((op): Doc => {
+          const at = this.lineStartAnchor(op.span.start);
+          return [this.gapTrailing(at), line, this.gapOwn(at), e.kind, this.gap(op.span.start), " ", this.expr(op, 2)];
+        });
         return group([head, indent(chainIndent, tail)]);
       }
       case "compare":
-        return [this.expr(e.left, 2), this.gap(e.right.span.start), ` ${e.op} `, this.expr(e.right, 2)];
+        return [
+          this.expr(e.left, 2),
+          this.gap(e.opSpan.start),
+          ` ${e.op}`,
+          this.gap(e.right.span.start),
+          " ",
+          this.expr(e.right, 2),
+        ];
       case "between":
         return [
           this.expr(e.value, 2),
-          this.gap(e.low.span.start),
-          " between ",
-          this.expr(e.low, 2),
-          this.gap(e.high.span.start),
-          " and ",
-          this.expr(e.high, 2),
+          this.keywordThen(e.low.span.start, " between", () => this.expr(e.low, 2)),
+          this.keywordThen(e.high.span.start, " and", () => this.expr(e.high, 2)),
         ];
       case "matches":
-        return [this.expr(e.value, 2), e.regex ? [this.gap(e.regex.span.start), " matches ", regexText(e.regex)] : " matches"];
+        return [this.expr(e.value, 2), e.regex ? this.keywordThen(e.regex.span.start, " matches", () => regexText(e.regex!)) : " matches"];
       case "paren":
         return ["(", this.gap(e.expr.span.start), this.expr(e.expr, 2), this.gap(e.span.end), ")"];
     }
   }
 
+  private literal(l: A.LiteralExpr | A.DataLiteral): Doc {
+    if (typeof l.value === "string") return quoteString(l.value);
+    if (l.raw.startsWith("-")) return ["-", this.gap(l.span.end - (l.raw.length - 1)), l.raw.slice(1)];
+    return l.raw;
+  }
+
   private path(p: A.PathExpr): Doc {
-    return p.segments.map((s, i): Doc => (i === 0 ? s.name : [this.gap(s.span.start), ".", s.name]));
+    return p.segments.map((s, i): Doc => (i === 0 ? s.name : [this.gap(this.tokenBefore(s.span.start)), ".", this.gap(s.span.start), s.name]));
   }
 
   /** `[a, b]`, or one element a line with a trailing comma when it does not fit. */
@@ -631,10 +659,12 @@ class Formatter {
           const targetText = target === null ? "" : "raw" in target ? target.raw : quoteString(target.value);
           placement = [this.gap(p.span.start), " ", p.kind, target ? [this.gap(target.span.start), " ", targetText] : ""];
         }
+        const entry = s.entry;
         return [
           "history",
-          repeat ? [this.gap(repeat.startOffset), " ", repeat.image, " of"] : s.repeat !== null ? [" ", String(s.repeat), " of"] : "",
-          s.entry ? [this.gap(s.entry.span.start), " ", this.data(s.entry)] : "",
+          repeat ? [this.gap(repeat.startOffset), " ", repeat.image] : s.repeat !== null ? [" ", String(s.repeat)] : "",
+          s.repeat !== null && entry ? this.keyword(this.tokenBefore(entry.span.start), " of") : "",
+          entry ? [this.gap(entry.span.start), " ", this.data(entry)] : "",
           placement,
         ];
       }
@@ -646,37 +676,86 @@ class Formatter {
             outcome = [this.gap(o.decision.span.start), " ", o.decision.name];
             break;
           case "error":
-            outcome = " error";
+            outcome = this.keyword(this.lastTokenStart(s.span, 1), " error");
             break;
           case "approval":
-            outcome = [" approval from", o.group ? [this.gap(o.group.span.start), " ", quoteString(o.group.value)] : ""];
+            outcome = [
+              this.keyword(this.lastTokenStart(s.span, 1), " approval"),
+              o.group ? this.keywordThen(o.group.span.start, " from", () => quoteString(o.group!.value)) : "",
+            ];
             break;
           case "field":
             outcome = [
               this.gap(o.path.span.start),
               " ",
               this.path(o.path),
-              o.expected ? [this.gap(o.expected.span.start), " == ", this.data(o.expected)] : "",
+              o.expected ? this.keywordThen(o.expected.span.start, " ==", () => this.data(o.expected!)) : "",
             ];
             break;
         }
-        const by = s.by.map((b, i): Doc => [this.gap(b.span.start), i === 0 ? " by " : ", ", b.name]);
+        const by = s.by.map((b, i): Doc =>
+          i === 0 ? this.keywordThen(b.span.start, " by", () => b.name) : [",", this.gap(b.span.start), " ", b.name],
+        );
         return ["expect", outcome, by];
       }
     }
   }
 
+  /**
+   * Where the comments before `anchor` split around a keyword that starts a line of its own
+   * (`when`, the `and` of a broken chain): comments after the keyword stay after it only when all
+   * of them are inline block comments; otherwise every comment goes before the keyword, so that a
+   * line comment after `and` does not leave the `and` alone on its line.
+   */
+  private lineStartAnchor(anchor: number): number {
+    const keyword = this.tokenBefore(anchor);
+    for (let i = this.next; i < this.comments.length; i++) {
+      const c = this.comments[i]!;
+      if (c.start >= anchor) break;
+      if (c.start > keyword && (!c.block || c.newlineBefore || c.newlineAfter)) return anchor;
+    }
+    return keyword;
+  }
+
+  /** The start of the last token before `pos`: the keyword or operator in front of a node. */
+  private tokenBefore(pos: number): number {
+    const i = this.firstTokenAt(pos) - 1;
+    return this.tokens[i]?.startOffset ?? pos;
+  }
+
+  /** The index of the first token starting at or after `pos`. */
+  private firstTokenAt(pos: number): number {
+    let lo = 0;
+    let hi = this.tokens.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.tokens[mid]!.startOffset < pos) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * The start of the last token in `s`, or with `after` of the `after`-th token after the first
+   * one in `s`: for the keywords that have no node of their own (`allow` in `default allow`,
+   * `approval` in `require approval`), so that comments before them keep their place.
+   */
+  private lastTokenStart(s: Span, after?: number): number {
+    const first = this.firstTokenAt(s.start);
+    if (after !== undefined) return this.tokens[first + after]?.startOffset ?? s.end;
+    return this.tokenBefore(s.end);
+  }
+
   /** The number token of `history N of`, to print it as written. */
   private repeatToken(s: Extract<A.TestStep, { kind: "history" }>): IToken | undefined {
-    const i = this.tokens.findIndex((t) => t.startOffset === s.span.start);
-    const t = i >= 0 ? this.tokens[i + 1] : undefined;
+    const t = this.tokens[this.firstTokenAt(s.span.start) + 1];
     return t !== undefined && t.tokenType.name === "NumberLiteral" ? t : undefined;
   }
 
   private data(v: A.DataValue): Doc {
     switch (v.kind) {
       case "literal":
-        return [typeof v.value === "string" ? quoteString(v.value) : v.raw, this.gap(v.span.end)];
+        return this.literal(v);
       case "list":
         return this.list(v.elements, v.span, (el) => this.data(el));
       case "object": {
@@ -687,8 +766,9 @@ class Formatter {
           line,
           this.gapOwn(e.key.span.start),
           bareKey.test(e.key.name) ? e.key.name : quoteString(e.key.name),
+          ":",
           this.gap(e.value.span.start),
-          ": ",
+          " ",
           this.data(e.value),
         ]);
         return group([

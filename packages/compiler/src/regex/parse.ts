@@ -207,12 +207,12 @@ function nullable(node: Node): boolean {
 /** The instruction count of `body{min,max}`, matching `Emitter.repeat`. */
 function repeatSize(body: Node, min: number, max: number): number {
   if (max === 0) return 0;
+  const checks = nullable(body) ? 2 : 0;
   if (max === Infinity) {
-    if (min === 0) return body.size + 2;
-    return nullable(body) ? (min + 1) * body.size + 2 : min * body.size + 1;
+    if (min > 0 && checks === 0) return min * body.size + 1;
+    return (min + 1) * body.size + 2 + checks;
   }
-  const optional = body.size + 1 + (nullable(body) ? 1 : 0);
-  return min * body.size + (max - min) * optional;
+  return min * body.size + (max - min) * (body.size + 1 + checks);
 }
 
 /** The fixed string the node matches, if it is a plain sequence of single characters. */
@@ -321,16 +321,43 @@ function getCaseTable(): CaseTable {
   return caseTable;
 }
 
+/** Closed sets by key: classes such as `\W` or `.` recur and are costly to close. */
+const closedSets = new Map<string, readonly number[]>();
+const MAX_CLOSED_SETS = 1000;
+
 /** Adds to a set every code unit that matches one of its members case-insensitively. */
-function caseClose(ranges: readonly number[]): number[] {
+function caseClose(ranges: readonly number[]): readonly number[] {
+  const key = ranges.join(",");
+  let closed = closedSets.get(key);
+  if (closed === undefined) {
+    closed = computeCaseClose(ranges);
+    if (closedSets.size >= MAX_CLOSED_SETS) closedSets.clear();
+    closedSets.set(key, closed);
+  }
+  return closed;
+}
+
+function computeCaseClose(ranges: readonly number[]): readonly number[] {
   const { orbit, folding } = getCaseTable();
   const extra: number[] = [];
-  let r = 0;
-  for (const c of folding) {
-    while (r + 1 < ranges.length && (ranges[r + 1] ?? 0) < c) r += 2;
-    if (r + 1 >= ranges.length) break;
-    if ((ranges[r] ?? 0) > c) continue;
+  const addOrbit = (c: number): void => {
     for (let d = orbit[c] ?? c; d !== c; d = orbit[d] ?? c) extra.push(d, d);
+  };
+  let units = 0;
+  for (let i = 0; i + 1 < ranges.length; i += 2) units += (ranges[i + 1] ?? 0) - (ranges[i] ?? 0) + 1;
+  if (units <= folding.length) {
+    // Small sets (single characters, most classes): walk their members.
+    for (let i = 0; i + 1 < ranges.length; i += 2) {
+      for (let c = ranges[i] ?? 0; c <= (ranges[i + 1] ?? 0); c++) addOrbit(c);
+    }
+  } else {
+    // Large sets: walk the units that have case variants, in step with the ranges.
+    let r = 0;
+    for (const c of folding) {
+      while (r + 1 < ranges.length && (ranges[r + 1] ?? 0) < c) r += 2;
+      if (r + 1 >= ranges.length) break;
+      if ((ranges[r] ?? 0) <= c) addOrbit(c);
+    }
   }
   return extra.length === 0 ? [...ranges] : normalize([...ranges, ...extra]);
 }
@@ -616,7 +643,7 @@ class Parser {
         pairs.push(...first.set);
       }
     }
-    let ranges = normalize(pairs);
+    let ranges: readonly number[] = normalize(pairs);
     // Case folding applies to the members before a class is negated, as in JavaScript.
     if (this.flags.ignoreCase) ranges = caseClose(ranges);
     return setNode(negated ? complement(ranges) : ranges);

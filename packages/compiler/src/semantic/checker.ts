@@ -11,6 +11,7 @@ import { parseRegex } from "../regex/index.js";
 import * as sem from "../semantics.js";
 import type * as A from "../syntax/ast.js";
 import { type SourceFile, type Span, span } from "../syntax/source.js";
+import { dispatchTypes } from "./dispatch.js";
 import { closest } from "./names.js";
 import type { ActionSchema, FieldInfo } from "./schema.js";
 import { ANY, BOOL, LIST, NULL, NUM, OBJ, STR, type Type, typeName, typeOfValue } from "./types.js";
@@ -150,7 +151,7 @@ class Checker {
 
   private headers(): { name: string; version: string | null; defaultDecision: "allow" | "deny" | null; timezone: string | null; schema: string | null } {
     const seen = new Map<string, A.Item>();
-    const out = { name: baseName(this.bag.file), version: null as string | null, defaultDecision: null as "allow" | "deny" | null, timezone: null as string | null, schema: null as string | null };
+    const out = { name: baseName(this.bag.file).replace(/\.armor$/, ""), version: null as string | null, defaultDecision: null as "allow" | "deny" | null, timezone: null as string | null, schema: null as string | null };
     for (const item of this.ast.items) {
       if (item.kind === "let" || item.kind === "rule" || item.kind === "test") continue;
       const first = seen.get(item.kind);
@@ -257,11 +258,16 @@ class Checker {
         });
       } else this.rules.set(id, { id, decl: item, references: [] });
 
-      const scope: Scope = { history: false, types: null };
-      const cond = this.lower(item.condition, scope, false);
+      const cond = this.lower(item.condition, { history: false, types: null }, false);
       this.expectCondition(cond, item.condition.span);
+      if (cond.expr.kind === "literal" && cond.expr.value === true && !(item.condition.kind === "literal" && item.condition.value === true)) {
+        this.report(catalog.alwaysTrue, item.condition.span, "this condition is always true, so the rule fires for every action", {
+          help: "write `when true` if that is meant; otherwise check the constants in the condition",
+        });
+      }
       if (!item.effect) continue;
-      const effect = this.lowerEffect(item.effect, scope);
+      // the effect sees the action types the whole condition narrows to
+      const effect = this.lowerEffect(item.effect, { history: false, types: cond.narrows ?? null });
       out.push({
         index: out.length,
         id,
@@ -272,7 +278,7 @@ class Checker {
         span: item.span,
         line: pos.line + 1,
         column: pos.column + 1,
-        actionTypes: cond.narrows ? [...cond.narrows].sort() : null,
+        actionTypes: dispatchTypes(cond.expr),
       });
     }
     return out;
@@ -375,36 +381,37 @@ class Checker {
     }
   }
 
+  /**
+   * `and` chains narrow the action types for the conjuncts after a type test; `or` narrows only
+   * when every branch does. Scopes are never mutated: narrowing flows through return values, so
+   * a type test inside `not (...)` or one `or` branch cannot leak out.
+   */
   private logical(e: A.LogicalExpr, scope: Scope, constant: boolean): Lowered {
     const args: IR.Expr[] = [];
-    const outer = scope.types;
-    let narrows: Set<string> | undefined;
+    let local: Scope = scope;
+    let narrows: ReadonlySet<string> | undefined;
     const branchNarrows: (ReadonlySet<string> | undefined)[] = [];
+    let decided: boolean | undefined;
     for (const operand of e.operands) {
-      const branchScope: Scope = e.kind === "and" ? scope : { history: scope.history, types: outer };
-      const l = this.lower(operand, branchScope, constant);
+      const l = this.lower(operand, local, constant);
       this.expectCondition(l, operand.span);
+      // operands after a constant that decides the result are still checked, then dropped
+      if (decided !== undefined) continue;
       branchNarrows.push(l.narrows);
       if (e.kind === "and" && l.narrows) {
         narrows = intersect(narrows, l.narrows);
-        scope.types = intersect(scope.types ?? undefined, l.narrows);
+        local = { history: scope.history, types: intersect(local.types ?? undefined, l.narrows) };
       }
-      // fold constants: `true and x` is x, `false and x` is false; likewise for `or`
       if (l.expr.kind === "literal" && isBoolOrNull(l.expr.value)) {
         const b = sem.truth(l.expr.value);
-        if (e.kind === "and" ? !b : b) {
-          if (e.kind === "or") scope.types = outer;
-          return { expr: { kind: "literal", value: b, span: e.span }, type: BOOL };
-        }
+        if (e.kind === "and" ? !b : b) decided = b;
         continue;
       }
       args.push(l.expr);
     }
+    if (decided !== undefined) return { expr: { kind: "literal", value: decided, span: e.span }, type: BOOL };
     if (e.kind === "or") {
-      scope.types = outer;
-      if (branchNarrows.every((n) => n !== undefined)) {
-        narrows = new Set(branchNarrows.flatMap((n) => [...n!]));
-      }
+      narrows = branchNarrows.every((n) => n !== undefined) ? new Set(branchNarrows.flatMap((n) => [...n!])) : undefined;
     }
     if (args.length === 0) return { expr: { kind: "literal", value: e.kind === "and", span: e.span }, type: BOOL };
     if (args.length === 1) return { expr: args[0]!, type: BOOL, ...(narrows ? { narrows } : {}) };

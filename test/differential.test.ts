@@ -1,0 +1,824 @@
+/**
+ * The differential test: the definition of correctness for the code generator. For random
+ * policies (generated as source text from the grammar) and random decision inputs, the emitted
+ * decision function and the reference interpreter (`interpreter.ts`) must return the same
+ * decision, deep-equal: decision, fired rules, approval, (redacted) action and errors with their
+ * messages. Neither may mutate the input.
+ *
+ * Both sides see one clock: `Date.now` is stubbed for the compiled module while it decides, and
+ * the interpreter gets the same instant through `now`.
+ *
+ * Below the property test, a table of examples pins down corners of the semantics; each example
+ * is also checked compiled-vs-interpreted.
+ */
+import fc from "fast-check";
+import { isDeepStrictEqual } from "node:util";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { type Compilation, compileSource, emit } from "../packages/compiler/src/compile.js";
+import { evaluatePolicy } from "../packages/compiler/src/interpreter.js";
+import type * as IR from "../packages/compiler/src/ir.js";
+import { type LoadedPolicy, loadModule } from "../packages/compiler/src/load.js";
+
+// ---- one clock for both sides ----------------------------------------------------------------
+
+const realNow = Date.now.bind(Date);
+const clock: { fixed: number | null } = { fixed: null };
+
+beforeAll(() => {
+  vi.spyOn(Date, "now").mockImplementation(() => clock.fixed ?? realNow());
+});
+afterAll(() => {
+  vi.restoreAllMocks();
+});
+
+const noFiles = { readFile: (): undefined => undefined };
+
+// ---- compiling and running ---------------------------------------------------------------------
+
+interface Compiled {
+  readonly compilation: Compilation;
+  readonly module: LoadedPolicy | null;
+}
+
+const compiledCache = new Map<string, Promise<Compiled>>();
+
+/** Compiles and loads a policy once per source text (fast-check's shrinking revisits policies). */
+function compileAndLoad(source: string, fileName = "p.armor"): Promise<Compiled> {
+  const key = `${fileName}\u0000${source}`;
+  let p = compiledCache.get(key);
+  if (!p) {
+    p = (async () => {
+      const compilation = compileSource(fileName, source, noFiles);
+      if (!compilation.ok) return { compilation, module: null };
+      return { compilation, module: await loadModule(emit(compilation).js) };
+    })();
+    compiledCache.set(key, p);
+  }
+  return p;
+}
+
+type Outcome = { ok: true; result: IR.DecisionResult } | { ok: false; thrown: string };
+
+function show(v: unknown): string {
+  try {
+    return JSON.stringify(v, (_k, x: unknown) => (x === undefined ? "<undefined>" : typeof x === "bigint" ? `${x}n` : x), 2) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/** A stable text of an input, to check that deciding did not mutate it. */
+function snapshot(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? "undefined";
+  } catch {
+    return "<unserializable>";
+  }
+}
+
+function thrownText(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ""}` : String(e);
+}
+
+function runCompiled(module: LoadedPolicy, input: unknown, nowMs: number): Outcome {
+  clock.fixed = nowMs;
+  try {
+    return { ok: true, result: module.decide(input) };
+  } catch (e) {
+    return { ok: false, thrown: thrownText(e) };
+  } finally {
+    clock.fixed = null;
+  }
+}
+
+function runInterpreter(policy: IR.Policy, input: unknown, nowMs: number): Outcome {
+  try {
+    return { ok: true, result: evaluatePolicy(policy, input, { now: () => nowMs }).result };
+  } catch (e) {
+    return { ok: false, thrown: thrownText(e) };
+  }
+}
+
+/** Decides `input` both ways; throws a report (policy, input, both decisions) when they differ. */
+function checkAgreement(source: string, c: Compiled, input: unknown, nowMs: number, inputText?: string): IR.DecisionResult {
+  const before = snapshot(input);
+  const compiled = runCompiled(c.module!, input, nowMs);
+  const afterCompiled = snapshot(input);
+  const interpreted = runInterpreter(c.compilation.policy, input, nowMs);
+  const afterInterpreted = snapshot(input);
+  const problems: string[] = [];
+  if (!compiled.ok) problems.push("the compiled decide threw");
+  if (!interpreted.ok) problems.push("the interpreter threw");
+  if (compiled.ok && interpreted.ok && !isDeepStrictEqual(compiled.result, interpreted.result)) problems.push("the decisions differ");
+  if (afterCompiled !== before) problems.push("the compiled decide mutated the input");
+  if (afterInterpreted !== afterCompiled) problems.push("the interpreter mutated the input");
+  if (problems.length > 0) {
+    throw new Error(
+      [
+        `compiled code and interpreter disagree: ${problems.join("; ")}`,
+        "--- policy ---",
+        source,
+        "--- input ---",
+        inputText ?? show(input),
+        `--- clock (Date.now / now) --- ${nowMs} (${new Date(nowMs).toISOString()})`,
+        "--- compiled ---",
+        compiled.ok ? show(compiled.result) : compiled.thrown,
+        "--- interpreter ---",
+        interpreted.ok ? show(interpreted.result) : interpreted.thrown,
+      ].join("\n"),
+    );
+  }
+  return (compiled as { ok: true; result: IR.DecisionResult }).result;
+}
+
+// ---- policy generator (source text) ------------------------------------------------------------
+
+const pick = <T,>(values: readonly T[]): fc.Arbitrary<T> => fc.constantFrom(...values);
+const q = (s: string): string => JSON.stringify(s);
+
+/** Action types rules dispatch on; the inputs use the same pool plus a few others. */
+const TYPES = ["send_email", "wire_transfer", "http_post", "read_file", "toString", "__proto__"];
+const INPUT_TYPES = [...TYPES, "drop_database", "constructor", "", "SEND_EMAIL"];
+
+/** Fields of the current action (bare or `action.`), never `type`: see `typeAtom`. */
+const ACTION_PATHS = [
+  "amount", "amount", "recipient", "body", "memo", "path", "command", "tags", "flag", "payload", "payload.card", "payload.card.number",
+  "action.amount", "action.body", "action.payload.card", "action.tags", "toString", "constructor", "__proto__", "action.valueOf",
+  "hasOwnProperty", "from", "version", "action.default", "payload.and",
+];
+const USER_PATHS = ["user", "user.role", "user.role", "user.id", "user.groups", "user.admin", "user.level", "user.toString"];
+const CONTEXT_PATHS = ["context", "context.env", "context.tenant", "context.payee_age_days", "context.labels", "context.__proto__"];
+/** Inside count/seen: fields of the earlier action. */
+const ITEM_PATHS = ["amount", "path", "recipient", "body", "tags", "payload.card", "action.amount", "action.path", "toString", "__proto__"];
+
+const NUM_LITS = ["0", "-1", "1", "0.5", "10_000", "10001", "1e21", "3", "-0", "1.5e3", "9", "17", "50"];
+const STR_LITS = [
+  '""', '"a"', '"b"', '"admin"', '"clerk"', '"secret/x"', '"123-45-6789"', '"rm -rf /"', '"send_email"', '"mon"', '"sat"',
+  '"2026-03-02"', '"__proto__"', '"toString"', '"\\u2028"', '"x\\ny"', '"\\"\'\\\\"', '"😀"', '"10"', '"20000"', '"</script>"', '"${x}"',
+];
+const LIST_LITS = ['["a", "b"]', "[1, 2, 10_000]", '["admin", null]', "[]", '[[1, 2], "a"]', '["sat", "sun"]', "[true, false]", '["admin", "clerk",]'];
+
+/** Lets the rules may name; a policy declares the ones its rules use, plus a few unused ones. */
+const LETS: Record<string, { text: string; needs?: string }> = {
+  LIMIT: { text: "10_000" },
+  SMALL: { text: "-1" },
+  HALF: { text: "0.5" },
+  BIG: { text: "1e21" },
+  ADMIN: { text: '"admin"' },
+  SECRET: { text: '"secret/x"' },
+  EMPTY: { text: '""' },
+  ROLES: { text: '["admin", "clerk", null]' },
+  NUMS: { text: "[0, 1, 10_000, -1]" },
+  MIXED: { text: '["a", 1, true, null, [1, 2]]' },
+  NONE: { text: "[]" },
+  ALIAS: { text: "ROLES", needs: "ROLES" },
+  WEEKEND: { text: '["sat", "sun"]' },
+  TYPES: { text: '["send_email", "http_post"]' },
+};
+const LET_NUM = ["LIMIT", "SMALL", "HALF", "BIG"];
+const LET_STR = ["ADMIN", "SECRET", "EMPTY"];
+const LET_LIST = ["ROLES", "NUMS", "MIXED", "NONE", "ALIAS", "WEEKEND"];
+
+/** Literal-only patterns become `includes`; the rest run on the regex VM. */
+const REGEXES = [
+  "/secret/", "/secret/i", "/^rm\\s+-rf/", "/\\b\\d{3}-\\d{2}-\\d{4}\\b/", "/a|b/i", "/x*y/", "/^$/", "/\\./", "/[A-Z]{2}\\d{2}/",
+  "/^.*$/s", "/^b/m", "/é/i", "/secret\\/x/", "/<\\/script>/", "/(?:ab)+c/i", "/[^a-z]/", "/\\d+/",
+];
+const REDACT_REGEXES = ["/\\d+/", "/secret/", "/\\b\\d{3}-\\d{2}-\\d{4}\\b/", "/a*/", "/x*y/", "/^rm\\s+-rf/", "/./s", "/E/i"];
+const REDACT_PATHS = ["body", "body", "memo", "payload.card", "action.payload.card", "payload.card.number", "amount", "tags", "toString", "__proto__", "constructor", "command", "path"];
+const DURATIONS = ["30s", "15m", "30m", "1h", "24h", "7d", "250ms", "1_000ms"];
+const REASONS = [
+  '"wires above 10k need a second pair of eyes"', '""', '"quote \\" backslash \\\\ newline \\n tab \\t"', '"</script><!--"',
+  '"\\u2028\\u2029"', '"${x} `y` */"', '"\\u{1F600} \\0"',
+];
+const GROUPS = ['"finance"', '"security"', '""', '"a\\"b"'];
+
+const numValue = fc.oneof({ weight: 3, arbitrary: pick(NUM_LITS) }, { weight: 1, arbitrary: pick(LET_NUM) });
+const strValue = fc.oneof({ weight: 3, arbitrary: pick(STR_LITS) }, { weight: 1, arbitrary: pick(LET_STR) });
+const listValue = fc.oneof({ weight: 2, arbitrary: pick(LIST_LITS) }, { weight: 2, arbitrary: pick(LET_LIST) });
+const scalarLit = fc.oneof(pick(NUM_LITS), pick(STR_LITS), pick(["true", "false", "null"]));
+
+function pathArb(history: boolean): fc.Arbitrary<string> {
+  if (history) return pick(ITEM_PATHS);
+  return fc.oneof({ weight: 6, arbitrary: pick(ACTION_PATHS) }, { weight: 2, arbitrary: pick(USER_PATHS) }, { weight: 2, arbitrary: pick(CONTEXT_PATHS) });
+}
+
+/**
+ * Tests of `action.type`. Most rules start with one, which narrows the rule to some types (codegen
+ * dispatches on them); `typeAtom` puts more of them anywhere in a condition, after conjuncts that
+ * may fail, inside `or`, `not` and parentheses, and contradicting the leading one.
+ */
+const typeTest = fc.oneof(
+  pick(TYPES).map((t) => `action.type == ${q(t)}`),
+  pick(TYPES).map((t) => `type == ${q(t)}`),
+  fc.subarray(TYPES, { minLength: 1, maxLength: 3 }).map((ts) => `action.type in [${ts.map(q).join(", ")}]`),
+  fc.tuple(pick(TYPES), pick(TYPES)).map(([a, b]) => `(action.type == ${q(a)} or type == ${q(b)})`),
+  fc.constant("action.type in TYPES"),
+);
+
+function typeAtom(history: boolean): fc.Arbitrary<string> {
+  const t = pick(INPUT_TYPES).map(q);
+  if (history) {
+    return fc.oneof(
+      t.map((x) => `type == ${x}`),
+      t.map((x) => `action.type == ${x}`),
+      fc.subarray(TYPES, { minLength: 1, maxLength: 3 }).map((ts) => `type in [${ts.map(q).join(", ")}]`),
+      t.map((x) => `type != ${x}`),
+    );
+  }
+  return fc.oneof(
+    t.map((x) => `action.type != ${x}`),
+    t.map((x) => `not (action.type == ${x})`),
+    fc.constant('action.type starts_with "send"'),
+    fc.constant("type matches /mail|post/"),
+    fc.constant('action.type < "m"'),
+    t.map((x) => `${x} == action.type`),
+    typeTest,
+  );
+}
+
+const cmpOps = ["==", "!=", "<", "<=", ">", ">="] as const;
+
+function atom(history: boolean): fc.Arbitrary<string> {
+  const path = pathArb(history);
+  const orderOperand = fc.oneof({ weight: 3, arbitrary: numValue }, { weight: 2, arbitrary: strValue }, { weight: 1, arbitrary: path });
+  const eqOperand = fc.oneof({ weight: 2, arbitrary: numValue }, { weight: 3, arbitrary: strValue }, { weight: 1, arbitrary: scalarLit }, { weight: 1, arbitrary: path }, { weight: 1, arbitrary: listValue });
+  const compare = fc.oneof(
+    fc.tuple(path, pick(["==", "!="]), eqOperand).map(([p, op, v]) => `${p} ${op} ${v}`),
+    fc.tuple(path, pick(["<", "<=", ">", ">="]), orderOperand).map(([p, op, v]) => `${p} ${op} ${v}`),
+    fc.tuple(fc.oneof(numValue, strValue), pick(cmpOps), path).map(([v, op, p]) => `${v} ${op} ${p}`),
+  );
+  const inList = fc.oneof(
+    fc.tuple(path, pick(["in", "not in"]), fc.oneof({ weight: 3, arbitrary: listValue }, { weight: 1, arbitrary: path })).map(([p, op, l]) => `${p} ${op} ${l}`),
+    fc.tuple(fc.oneof(pick(STR_LITS), pick(NUM_LITS)), pick(["in", "not in"]), path).map(([v, op, p]) => `${v} ${op} ${p}`),
+  );
+  const between = fc
+    .tuple(path, fc.oneof(fc.tuple(numValue, numValue), fc.tuple(strValue, strValue)))
+    .map(([p, [lo, hi]]) => `${p} between ${lo} and ${hi}`);
+  const matches = fc.tuple(path, pick(REGEXES)).map(([p, r]) => `${p} matches ${r}`);
+  const stringOp = fc
+    .tuple(path, pick(["contains", "starts_with", "ends_with"]), fc.oneof({ weight: 4, arbitrary: strValue }, { weight: 1, arbitrary: path }, { weight: 1, arbitrary: numValue }))
+    .map(([p, op, v]) => `${p} ${op} ${v}`);
+  const exists = path.map((p) => `exists(${p})`);
+  const common: fc.WeightedArbitrary<string>[] = [
+    { weight: 6, arbitrary: compare },
+    { weight: 3, arbitrary: inList },
+    { weight: 2, arbitrary: between },
+    { weight: 2, arbitrary: matches },
+    { weight: 2, arbitrary: stringOp },
+    { weight: 1, arbitrary: exists },
+    { weight: 1, arbitrary: path },
+    { weight: 2, arbitrary: typeAtom(history) },
+    { weight: 1, arbitrary: pick(["true", "false", "null"]) },
+  ];
+  if (history) return fc.oneof(...common);
+  const timeAtom = fc.oneof(
+    fc.constant("time.hour between 9 and 17"),
+    fc.tuple(pick(["hour", "minute"]), pick(cmpOps), pick(["0", "9", "12", "17", "23", "30", "59"])).map(([f, op, n]) => `time.${f} ${op} ${n}`),
+    fc.constant("time.weekday in WEEKEND"),
+    pick(['"mon"', '"sat"', '"sun"', '"wed"']).map((d) => `time.weekday == ${d}`),
+    fc.constant('time.weekday in ["sat", "sun"]'),
+    pick(['"2026-03-02"', '"2026-03-07"', '"2026-03-29"', '"1970-01-01"']).map((d) => `time.date == ${d}`),
+    fc.constant('time.date >= "2026-03-07"'),
+    fc.constant('time.date between "2026-01-01" and "2026-06-30"'),
+  );
+  const hcond = cond(true, 1);
+  const countExpr = fc.tuple(hcond, pick(DURATIONS)).map(([c, d]) => `count(${c} within ${d})`);
+  const count = fc.oneof(
+    { weight: 6, arbitrary: fc.tuple(countExpr, pick(cmpOps), pick(["0", "1", "2", "3", "5", "50", "LIMIT"]), fc.boolean()).map(([c, op, n, flip]) => (flip ? `${n} ${op} ${c}` : `${c} ${op} ${n}`)) },
+    { weight: 1, arbitrary: countExpr.map((c) => `${c} between 1 and 3`) },
+    { weight: 1, arbitrary: countExpr.map((c) => `${c} in [0, 2, 4]`) },
+    { weight: 1, arbitrary: fc.tuple(countExpr, pick(cmpOps), countExpr).map(([a, op, b]) => `${a} ${op} ${b}`) },
+    { weight: 1, arbitrary: fc.tuple(countExpr, pick(["amount", "context.payee_age_days", "user.level"])).map(([c, p]) => `${c} >= ${p}`) },
+  );
+  const seen = fc.tuple(hcond, fc.option(pick(DURATIONS), { nil: null })).map(([c, d]) => `seen(${c}${d ? ` within ${d}` : ""})`);
+  return fc.oneof(...common, { weight: 2, arbitrary: timeAtom }, { weight: 2, arbitrary: count }, { weight: 2, arbitrary: seen });
+}
+
+const condCache = new Map<string, fc.Arbitrary<string>>();
+
+/** A condition of bounded depth: atoms combined with and/or/not/parentheses. */
+function cond(history: boolean, depth: number): fc.Arbitrary<string> {
+  const key = `${history}|${depth}`;
+  const cached = condCache.get(key);
+  if (cached) return cached;
+  let arb: fc.Arbitrary<string>;
+  if (depth <= 0) arb = atom(history);
+  else {
+    const sub = cond(history, depth - 1);
+    arb = fc.oneof(
+      { weight: 5, arbitrary: atom(history) },
+      { weight: 2, arbitrary: fc.tuple(sub, sub).map(([a, b]) => `${a} and ${b}`) },
+      { weight: 2, arbitrary: fc.tuple(sub, sub).map(([a, b]) => `${a} or ${b}`) },
+      { weight: 1, arbitrary: sub.map((a) => `not ${a}`) },
+      { weight: 2, arbitrary: sub.map((a) => `(${a})`) },
+      { weight: 1, arbitrary: fc.tuple(sub, sub, sub).map(([a, b, c]) => `(${a} or ${b}) and not (${c})`) },
+    );
+  }
+  condCache.set(key, arb);
+  return arb;
+}
+
+const effectArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constant("allow") },
+  { weight: 3, arbitrary: fc.constant("deny") },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(fc.option(pick(GROUPS), { nil: null }), fc.option(pick(["15m", "1h", "30s", "7d"]), { nil: null }))
+      .map(([g, t]) => `require approval${g !== null ? ` from ${g}` : ""}${t !== null ? ` timeout ${t}` : ""}`),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.tuple(pick(REDACT_PATHS), fc.option(pick(REDACT_REGEXES), { nil: null })).map(([p, r]) => `redact ${p}${r !== null ? ` matching ${r}` : ""}`),
+  },
+);
+
+interface RuleShape {
+  named: boolean;
+  idStyle: number;
+  typed: boolean;
+  typeTest: string;
+  cond: string | null;
+  effect: string;
+  reason: string | null;
+  layout: number;
+}
+
+const ruleArb: fc.Arbitrary<RuleShape> = fc.record({
+  named: fc.boolean(),
+  idStyle: fc.nat(3),
+  typed: fc.nat(9).map((n) => n < 6),
+  typeTest,
+  cond: fc.option(cond(false, 2), { nil: null, freq: 6 }),
+  effect: effectArb,
+  reason: fc.option(pick(REASONS), { nil: null }),
+  layout: fc.nat(2),
+});
+
+function ruleText(r: RuleShape, i: number): string {
+  const condition = r.typed ? (r.cond === null ? r.typeTest : `${r.typeTest} and ${r.cond}`) : r.cond ?? "true";
+  const effect = r.reason === null ? r.effect : `${r.effect} because ${r.reason}`;
+  const id = ["r", "_r", "rule_", "R"][r.idStyle]! + i;
+  const head = r.named ? `rule ${id}` : "";
+  switch (r.layout) {
+    case 0:
+      return `${head ? `${head} ` : ""}when ${condition} ${effect}`;
+    case 1:
+      return `${head ? `${head}\n  ` : ""}when ${condition}\n  ${effect}`;
+    default:
+      return `${head ? `${head} /* c */\n` : ""}when ${condition} // trailing\n  ${effect}`;
+  }
+}
+
+const policyArb: fc.Arbitrary<string> = fc
+  .record({
+    header: fc.option(fc.tuple(pick(["payments", "p", "_x"]), fc.option(pick(['"1.0.0"', '""']), { nil: null })), { nil: null }),
+    default: pick(["default allow", "default deny", ""]),
+    timezone: pick(["", "", 'timezone "Europe/Zurich"', 'timezone "America/New_York"', 'timezone "UTC"']),
+    rules: fc.array(ruleArb, { minLength: 1, maxLength: 7 }),
+    extraLets: fc.subarray(Object.keys(LETS), { maxLength: 2 }),
+    letsAtEnd: fc.boolean(),
+    comment: fc.boolean(),
+  })
+  .map((p) => {
+    const rules = p.rules.map(ruleText);
+    const body = rules.join("\n\n");
+    const lets = new Set(Object.keys(LETS).filter((name) => new RegExp(`\\b${name}\\b`).test(body)).concat(p.extraLets));
+    for (const name of [...lets]) if (LETS[name]!.needs) lets.add(LETS[name]!.needs!);
+    const letLines = [...lets].map((name) => `let ${name} = ${LETS[name]!.text}`);
+    const lines: string[] = [];
+    if (p.comment) lines.push("// a generated policy", "/* block", "   comment */");
+    if (p.header) lines.push(`policy ${p.header[0]}${p.header[1] !== null ? ` version ${p.header[1]}` : ""}`);
+    if (p.default) lines.push(p.default);
+    if (p.timezone) lines.push(p.timezone);
+    if (!p.letsAtEnd) lines.push(...letLines);
+    lines.push("", body);
+    if (p.letsAtEnd) lines.push("", ...letLines);
+    return lines.join("\n") + "\n";
+  });
+
+// ---- input generator (JSON text) --------------------------------------------------------------
+
+/** Builds JSON object text from entries whose values are JSON text; keys may repeat or be `__proto__`. */
+const obj = (entries: readonly (readonly [string, string])[]): string => `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(",")}}`;
+const j = (v: unknown): string => JSON.stringify(v);
+
+const NUMS = [0, -1, 1, 1e21, 0.5, 10000, 10001, 3, 9, 17, 17.5, 1.5, 50, Number.MAX_SAFE_INTEGER, -0.0001];
+const STRS = [
+  "", "a", "b", "B", "ab", "admin", "clerk", "secret/x", "my secret", "SECRET", "123-45-6789", "call 123-45-6789 now", "rm -rf /",
+  "rm  -rf /tmp", "xxxy", "aaa", "__proto__", "constructor", "toString", "\u2028", "</script>", "${x}", "\"'\\", "😀", "é", "É",
+  "x".repeat(5000), "send_email", "mon", "sat", "2026-03-02", "10", "20000", "a\nb", "\u0000", "\ud800", "DE44500105175407324931",
+];
+const LISTS: unknown[] = [[], ["a", "b"], [1, 2], ["admin", null], [[1, 2], "a"], ["sat"], [true], ["x", 1, null], ["secret/x"]];
+
+const scalarJson: fc.Arbitrary<string> = fc.oneof(
+  { weight: 4, arbitrary: pick(NUMS).map(j) },
+  { weight: 6, arbitrary: pick(STRS).map(j) },
+  { weight: 1, arbitrary: fc.boolean().map(j) },
+  { weight: 2, arbitrary: fc.constant("null") },
+  { weight: 2, arbitrary: pick(LISTS).map(j) },
+  { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 8 }).map(j) },
+  { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }).map(j) },
+);
+const nestedJson: fc.Arbitrary<string> = fc.oneof(
+  { weight: 3, arbitrary: scalarJson },
+  { weight: 2, arbitrary: fc.array(fc.tuple(pick(["card", "number", "and", "__proto__", "toString"]), scalarJson), { maxLength: 3 }).map(obj) },
+);
+const payloadJson: fc.Arbitrary<string> = fc.oneof(
+  { weight: 1, arbitrary: scalarJson },
+  { weight: 4, arbitrary: fc.array(fc.tuple(pick(["card", "card", "number", "and", "__proto__", "toString"]), nestedJson), { maxLength: 3 }).map(obj) },
+);
+
+const FIELDS = [
+  "amount", "amount", "recipient", "body", "body", "memo", "path", "command", "tags", "flag", "from", "version", "default",
+  "toString", "constructor", "__proto__", "valueOf", "hasOwnProperty",
+];
+
+const actionJson = (types: fc.Arbitrary<string>, maxFields: number): fc.Arbitrary<string> =>
+  fc
+    .record({
+      type: types,
+      typeAt: fc.nat(maxFields),
+      fields: fc.array(fc.tuple(pick(FIELDS), scalarJson), { maxLength: maxFields }),
+      payload: fc.option(payloadJson, { nil: null }),
+    })
+    .map((a) => {
+      const entries: [string, string][] = a.fields.map(([k, v]) => [k, v]);
+      if (a.payload !== null) entries.push(["payload", a.payload]);
+      entries.splice(Math.min(a.typeAt, entries.length), 0, ["type", j(a.type)]);
+      return obj(entries);
+    });
+
+const recordJson = (keys: readonly string[], values: fc.Arbitrary<string>): fc.Arbitrary<string> =>
+  fc.oneof(
+    { weight: 8, arbitrary: fc.array(fc.tuple(pick(keys), values), { maxLength: 4 }).map(obj) },
+    { weight: 1, arbitrary: scalarJson },
+  );
+
+const userJson = recordJson(
+  ["role", "role", "id", "groups", "admin", "level", "toString", "__proto__"],
+  fc.oneof(pick(["admin", "clerk", "intern", ""]).map(j), pick([["admin"], ["ops", "admin"], [], "admin"]).map(j), fc.boolean().map(j), scalarJson),
+);
+const contextJson = recordJson(["env", "tenant", "payee_age_days", "labels", "__proto__"], fc.oneof(pick([0, 29, 30, 31, "30"]).map(j), pick([["pii"], [], "prod"]).map(j), scalarJson));
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+/** Instants near weekday, date and DST boundaries in UTC, Zurich and New York. */
+const BASES = [
+  "2026-03-02T10:00:00Z", "2026-03-07T23:30:00Z", "2026-03-29T00:59:59.999Z", "2026-03-29T01:00:00Z", "2026-11-01T05:59:00Z",
+  "2026-03-08T07:00:00Z", "2025-12-31T23:59:59Z", "2026-06-15T17:00:00Z", "1970-01-01T00:00:00Z", "2026-03-06T22:59:00Z",
+].map((s) => Date.parse(s));
+const baseArb = fc.oneof({ weight: 3, arbitrary: pick(BASES) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 4_102_444_800_000 }) });
+/** How long before the current time a history entry happened (negative: after it). */
+const OFFSETS = [0, 1, 999, 1000, 29_999, 30_000, 30_001, 15 * MINUTE - 1, 15 * MINUTE, 30 * MINUTE - 1, 30 * MINUTE, 30 * MINUTE + 1, HOUR - 1, HOUR, DAY - 1, DAY, 7 * DAY, -MINUTE, -1];
+const offsetArb = fc.oneof({ weight: 3, arbitrary: pick(OFFSETS) }, { weight: 2, arbitrary: fc.integer({ min: -HOUR, max: 10 * DAY }) });
+
+/**
+ * An ISO time in one of several spellings: 0-5 are date-times with an offset; 6 and up are
+ * spellings the language rejects (no offset, so the host's zone would matter; lowercase; a space).
+ */
+function iso(ms: number, style: number): string {
+  const d = new Date(ms);
+  const at = (offsetMinutes: number): string => {
+    const sign = offsetMinutes < 0 ? "-" : "+";
+    const abs = Math.abs(offsetMinutes);
+    const off = `${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
+    return new Date(ms + offsetMinutes * MINUTE).toISOString().replace(/Z$/, off);
+  };
+  switch (style) {
+    case 1:
+      return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+    case 2:
+      return at(330);
+    case 3:
+      return at(-300);
+    case 4:
+      return d.toISOString().replace(/:\d{2}\.\d{3}Z$/, "Z");
+    case 5:
+      return d.toISOString().replace(/Z$/, "123Z");
+    case 6:
+      return d.toISOString().replace(/Z$/, "");
+    case 7:
+      return d.toISOString().toLowerCase();
+    case 8:
+      return d.toISOString().replace("T", " ");
+    default:
+      return d.toISOString();
+  }
+}
+const inputTimeStyle = fc.oneof({ weight: 40, arbitrary: fc.nat(5) }, { weight: 1, arbitrary: fc.integer({ min: 6, max: 8 }) });
+const historyTimeStyle = fc.oneof({ weight: 400, arbitrary: fc.nat(5) }, { weight: 1, arbitrary: fc.integer({ min: 6, max: 8 }) });
+
+const historyEntry = fc.record({
+  action: actionJson(fc.oneof({ weight: 5, arbitrary: pick(TYPES) }, { weight: 1, arbitrary: pick(INPUT_TYPES) }), 3),
+  offset: fc.option(offsetArb, { nil: null, freq: 8 }),
+  style: historyTimeStyle,
+});
+const MALFORMED_HISTORY = ['"nope"', "{}", "[null]", '[{"action":[]}]', '[{"time":"2026-03-02T10:00:00Z"}]', "5", '[{"action":{"type":"x"},"time":5}]'];
+const badEntries = ['{"action":{"type":"read_file"},"time":"not a time"}', '{"time":"2026-03-02T10:00:00Z"}', '"entry"', '{"action":"x"}'];
+
+interface HistoryShape {
+  readonly entries: readonly { action: string; offset: number | null; style: number }[];
+  /** JSON text of a malformed `history`, or "absent" for none. */
+  readonly malformed: string | null;
+  /** JSON text of a malformed entry to put among well-formed ones. */
+  readonly bad: string | null;
+}
+
+const historyArb: fc.Arbitrary<HistoryShape> = fc.oneof(
+  { weight: 10, arbitrary: fc.array(historyEntry, { maxLength: 12 }).map((entries): HistoryShape => ({ entries, malformed: null, bad: null })) },
+  { weight: 4, arbitrary: fc.array(historyEntry, { maxLength: 60, size: "max" }).map((entries): HistoryShape => ({ entries, malformed: null, bad: null })) },
+  { weight: 1, arbitrary: pick(MALFORMED_HISTORY).map((malformed): HistoryShape => ({ entries: [], malformed, bad: null })) },
+  { weight: 1, arbitrary: fc.tuple(fc.array(historyEntry, { maxLength: 5 }), pick(badEntries)).map(([entries, bad]): HistoryShape => ({ entries, malformed: null, bad })) },
+  { weight: 3, arbitrary: fc.constant<HistoryShape>({ entries: [], malformed: "absent", bad: null }) },
+);
+
+const MALFORMED_INPUTS = [
+  "null", '"str"', "42", "[]", "{}", '{"action":null}', '{"action":[]}', '{"action":{"type":5}}', '{"action":{}}', '{"action":"x"}',
+  '{"__proto__":{"action":{"type":"send_email"}}}', '[{"action":{"type":"send_email"}}]', '{"action":{"__proto__":{"type":"send_email"}}}',
+];
+
+interface GeneratedInput {
+  /** The input as JSON text, parsed anew for every decision. */
+  readonly text: string;
+  /** The clock both sides see. */
+  readonly nowMs: number;
+}
+
+const wellFormedInput: fc.Arbitrary<GeneratedInput> = fc
+  .record({
+    action: actionJson(pick(INPUT_TYPES), 7),
+    user: fc.option(userJson, { nil: null }),
+    context: fc.option(contextJson, { nil: null }),
+    base: baseArb,
+    timeMode: pick(["iso", "iso", "iso", "iso", "iso", "none", "bad"] as const),
+    timeStyle: inputTimeStyle,
+    badTime: pick(['"yesterday"', "12345", '"2026-13-45T00:00:00Z"', '""', "null", '"2026-03-02"', '"2026-03-02T10:00:00"', '"Mon, 02 Mar 2026 10:00:00 GMT"', '"2026-03-02T24:00:00Z"', '"2026-02-30T10:00:00Z"']),
+    history: historyArb,
+    protoKey: fc.nat(20).map((n) => n === 0),
+  })
+  .map((r) => {
+    const entries: [string, string][] = [["action", r.action]];
+    if (r.user !== null) entries.push(["user", r.user]);
+    if (r.context !== null) entries.push(["context", r.context]);
+    if (r.timeMode === "iso") entries.push(["time", j(iso(r.base, r.timeStyle))]);
+    else if (r.timeMode === "bad") entries.push(["time", r.badTime]);
+    const h = r.history;
+    if (h.malformed !== null) {
+      if (h.malformed !== "absent") entries.push(["history", h.malformed]);
+    } else {
+      const items = h.entries.map((e) => {
+        const es: [string, string][] = [["action", e.action]];
+        if (e.offset !== null) es.push(["time", j(iso(r.base - e.offset, e.style))]);
+        return obj(es);
+      });
+      if (h.bad !== null) items.splice(items.length >> 1, 0, h.bad);
+      entries.push(["history", `[${items.join(",")}]`]);
+    }
+    if (r.protoKey) entries.push(["__proto__", '{"time":"not a time","action":{"type":"x"}}']);
+    // without `time`, the clock is the base instant, so that history windows still mean something
+    return { text: obj(entries), nowMs: r.base };
+  });
+
+const inputArb: fc.Arbitrary<GeneratedInput> = fc.oneof(
+  { weight: 30, arbitrary: wellFormedInput },
+  { weight: 1, arbitrary: fc.tuple(pick(MALFORMED_INPUTS), pick(BASES)).map(([text, nowMs]) => ({ text, nowMs })) },
+);
+
+// ---- the property --------------------------------------------------------------------------------
+
+const POLICIES = 450;
+const INPUTS_PER_POLICY = 30;
+const MIN_PAIRS = 10_000;
+
+describe("compiled decision functions agree with the reference interpreter", () => {
+  it(`on at least ${MIN_PAIRS} random (policy, input) pairs (${POLICIES} policies × ${INPUTS_PER_POLICY} inputs)`, async () => {
+    const stats = { policies: 0, compiled: 0, pairs: 0, allow: 0, deny: 0, approval: 0, ruleErrors: 0, inputErrors: 0, redacted: 0, fired: 0, diagnostics: new Map<string, number>() };
+    await fc.assert(
+      fc.asyncProperty(policyArb, fc.array(inputArb, { minLength: INPUTS_PER_POLICY, maxLength: INPUTS_PER_POLICY }), async (source, inputs) => {
+        const c = await compileAndLoad(source);
+        stats.policies++;
+        if (!c.module) {
+          for (const d of c.compilation.diagnostics) if (d.severity === "error") stats.diagnostics.set(d.code, (stats.diagnostics.get(d.code) ?? 0) + 1);
+          return;
+        }
+        stats.compiled++;
+        for (const { text, nowMs } of inputs) {
+          const input: unknown = JSON.parse(text);
+          const result = checkAgreement(source, c, input, nowMs, text);
+          stats.pairs++;
+          if (result.decision === "allow") stats.allow++;
+          else if (result.decision === "deny") stats.deny++;
+          else stats.approval++;
+          if (result.errors.some((e) => e.rule !== null)) stats.ruleErrors++;
+          if (result.errors.some((e) => e.rule === null)) stats.inputErrors++;
+          if (result.rules.length > 0) stats.fired++;
+          const original = input !== null && typeof input === "object" && Object.hasOwn(input, "action") ? (input as { action: unknown }).action : undefined;
+          if (result.action !== original) stats.redacted++;
+        }
+      }),
+      { numRuns: POLICIES },
+    );
+    if (process.env["ARMOR_DIFF_STATS"]) console.log(JSON.stringify({ ...stats, diagnostics: [...stats.diagnostics] }));
+    // the generators must not degenerate: most policies compile, and every outcome occurs
+    const rate = stats.compiled / stats.policies;
+    const errorCodes = [...stats.diagnostics.entries()].sort((a, b) => b[1] - a[1]);
+    expect(rate, `only ${(rate * 100).toFixed(1)}% of generated policies compiled; errors by code: ${JSON.stringify(errorCodes)}`).toBeGreaterThanOrEqual(0.5);
+    expect(stats.pairs).toBeGreaterThanOrEqual(MIN_PAIRS);
+    const share = (n: number): number => n / stats.pairs;
+    expect(share(stats.allow)).toBeGreaterThan(0.05);
+    expect(share(stats.deny)).toBeGreaterThan(0.05);
+    expect(share(stats.approval)).toBeGreaterThan(0.01);
+    expect(share(stats.fired)).toBeGreaterThan(0.2);
+    expect(share(stats.ruleErrors)).toBeGreaterThan(0.01);
+    expect(share(stats.inputErrors)).toBeGreaterThan(0.005);
+    expect(share(stats.redacted)).toBeGreaterThan(0.005);
+  });
+});
+
+// ---- focused examples -------------------------------------------------------------------------------
+
+interface Example {
+  readonly name: string;
+  readonly policy: string;
+  readonly input: unknown;
+  /** The clock when the input has no `time`. */
+  readonly now?: string;
+  /** Parts of the decision to check, beyond agreement with the interpreter. */
+  readonly expect: Partial<{
+    decision: IR.Decision;
+    rules: string[];
+    errors: { rule: string | null; message: string }[];
+    approval: IR.DecisionResult["approval"];
+    action: unknown;
+  }>;
+  /** Extra checks on the decision and the input after deciding. */
+  readonly check?: (result: IR.DecisionResult, input: unknown) => void;
+}
+
+const T = "2026-03-02T10:00:00Z"; // a Monday
+
+const examples: Example[] = [
+  // null and missing
+  { name: "a missing field equals null", policy: "default allow\nrule r when memo == null deny", input: { action: { type: "a" } }, expect: { decision: "deny", rules: ["r"] } },
+  { name: "an explicit null equals null", policy: "default allow\nrule r when memo == null deny", input: { action: { type: "a", memo: null } }, expect: { decision: "deny", rules: ["r"] } },
+  { name: "an empty string is not null", policy: "default allow\nrule r when memo == null deny", input: { action: { type: "a", memo: "" } }, expect: { decision: "allow", rules: [] } },
+  { name: "a missing field is != a string", policy: 'default allow\nrule r when memo != "x" deny', input: { action: { type: "a" } }, expect: { decision: "deny", rules: ["r"] } },
+  { name: "ordering with a missing field is false, not an error", policy: "default allow\nrule r when amount > 10 deny\nrule s when not (amount <= 10) deny", input: { action: { type: "a" } }, expect: { decision: "deny", rules: ["s"], errors: [] } },
+  { name: "a missing nested field reads as null", policy: "default allow\nrule r when payload.card.number == null deny", input: { action: { type: "a", payload: "flat" } }, expect: { decision: "deny", rules: ["r"] } },
+  { name: "exists is false for null", policy: "default allow\nrule r when exists(memo) deny", input: { action: { type: "a", memo: null } }, expect: { decision: "allow", rules: [] } },
+  { name: "exists is true for false and 0", policy: "default allow\nrule r when exists(memo) and exists(n) deny", input: { action: { type: "a", memo: false, n: 0 } }, expect: { decision: "deny", rules: ["r"] } },
+  // in / not in
+  { name: "`not in` is true for a missing field", policy: 'default allow\nrule r when currency not in ["USD", "EUR"] deny', input: { action: { type: "a" } }, expect: { decision: "deny", rules: ["r"] } },
+  { name: "`in` is false for a missing field even when the list has null", policy: 'default allow\nrule r when currency in ["USD", null] deny', input: { action: { type: "a" } }, expect: { decision: "allow", rules: [] } },
+  { name: "`not in` is false for a member", policy: 'default allow\nrule r when currency not in ["USD", "EUR"] deny', input: { action: { type: "a", currency: "EUR" } }, expect: { decision: "allow", rules: [] } },
+  { name: "`in` compares structurally", policy: "default allow\nrule r when pair in [[1, 2], [3]] deny", input: { action: { type: "a", pair: [1, 2] } }, expect: { decision: "deny", rules: ["r"] } },
+  { name: "`in` does not convert types", policy: "default allow\nrule r when n in [1, 2] deny", input: { action: { type: "a", n: "1" } }, expect: { decision: "allow", rules: [] } },
+  { name: "`in` a field that is not a list is an error", policy: 'default allow\nrule r when "admin" in user.groups deny', input: { action: { type: "a" }, user: { groups: "admin" } }, expect: { decision: "deny", rules: [], errors: [{ rule: "r", message: "`in` needs a list on its right, got string" }] } },
+  // ordering
+  { name: "strings order by code unit: lowercase after uppercase", policy: 'default allow\nrule r when name < "b" deny', input: { action: { type: "a", name: "B" } }, expect: { decision: "deny", rules: ["r"] } },
+  { name: "strings order lexicographically, not numerically", policy: 'default allow\nrule r when n < "9" deny', input: { action: { type: "a", n: "10" } }, expect: { decision: "deny", rules: ["r"] } },
+  { name: "a longer string orders after its prefix", policy: 'default allow\nrule r when name > "b" deny', input: { action: { type: "a", name: "ba" } }, expect: { decision: "deny", rules: ["r"] } },
+  { name: "a string compared with a number is an error naming the rule", policy: "default allow\nrule big when amount > 10000 deny", input: { action: { type: "a", amount: "20000" } }, expect: { decision: "deny", rules: [], errors: [{ rule: "big", message: "`>` needs two numbers or two strings, got string and number" }] } },
+  { name: "two fields of different types are an error", policy: "default allow\nrule r when amount >= limit allow", input: { action: { type: "a", amount: 1, limit: true } }, expect: { decision: "deny", rules: [], errors: [{ rule: "r", message: "`>=` needs two numbers or two strings, got number and boolean" }] } },
+  // between
+  { name: "between includes its low end", policy: "default allow\nrule r when n between 9 and 17 deny", input: { action: { type: "a", n: 9 } }, expect: { decision: "deny", rules: ["r"] } },
+  { name: "between includes its high end", policy: "default allow\nrule r when n between 9 and 17 deny", input: { action: { type: "a", n: 17 } }, expect: { decision: "deny", rules: ["r"] } },
+  { name: "between excludes what is above", policy: "default allow\nrule r when n between 9 and 17 deny", input: { action: { type: "a", n: 17.5 } }, expect: { decision: "allow", rules: [] } },
+  { name: "between on strings is inclusive", policy: 'default allow\nrule r when s between "a" and "c" deny', input: { action: { type: "a", s: "c" } }, expect: { decision: "deny", rules: ["r"] } },
+  { name: "between on strings excludes longer strings past the end", policy: 'default allow\nrule r when s between "a" and "c" deny', input: { action: { type: "a", s: "ca" } }, expect: { decision: "allow", rules: [] } },
+  { name: "between with a string value and number bounds is an error", policy: "default allow\nrule r when n between 9 and 17 deny", input: { action: { type: "a", n: "10" } }, expect: { decision: "deny", errors: [{ rule: "r", message: "`between` needs three numbers or three strings, got string, number and number" }] } },
+  { name: "between with lets as bounds", policy: "default allow\nlet LO = 9\nlet HI = 17\nrule r when n between LO and HI deny", input: { action: { type: "a", n: 17 } }, expect: { decision: "deny", rules: ["r"] } },
+  // contains / starts_with / ends_with
+  { name: "contains on a list tests membership", policy: 'default allow\nrule r when tags contains "x" deny', input: { action: { type: "a", tags: ["y", "x"] } }, expect: { decision: "deny", rules: ["r"] } },
+  { name: "contains on a list does not look inside elements", policy: 'default allow\nrule r when tags contains "x" deny', input: { action: { type: "a", tags: ["xy"] } }, expect: { decision: "allow", rules: [] } },
+  { name: "contains on a list compares without conversion", policy: 'default allow\nrule r when tags contains "1" deny', input: { action: { type: "a", tags: [1] } }, expect: { decision: "allow", rules: [] } },
+  { name: "contains on a string tests a substring", policy: 'default allow\nrule r when tags contains "x" deny', input: { action: { type: "a", tags: "axb" } }, expect: { decision: "deny", rules: ["r"] } },
+  { name: "contains on a number is an error", policy: 'default allow\nrule r when tags contains "x" deny', input: { action: { type: "a", tags: 5 } }, expect: { decision: "deny", errors: [{ rule: "r", message: "`contains` needs a string or a list and a string, got number and string" }] } },
+  { name: "starts_with on a list is an error", policy: 'default allow\nrule r when tags starts_with "x" deny', input: { action: { type: "a", tags: ["x"] } }, expect: { decision: "deny", errors: [{ rule: "r", message: "`starts_with` needs two strings, got list and string" }] } },
+  { name: "ends_with with a missing field is false", policy: 'default allow\nrule r when path ends_with ".env" deny', input: { action: { type: "a" } }, expect: { decision: "allow", rules: [], errors: [] } },
+  // matches and conditions
+  { name: "matches on a number is an error", policy: "default allow\nrule r when code matches /\\d+/ deny", input: { action: { type: "a", code: 123 } }, expect: { decision: "deny", errors: [{ rule: "r", message: "`matches` needs a string, got number" }] } },
+  { name: "a literal pattern is a substring test", policy: "default allow\nrule r when path matches /secret/ deny", input: { action: { type: "a", path: "/etc/secret/x" } }, expect: { decision: "deny", rules: ["r"] } },
+  { name: "a case-insensitive literal pattern", policy: "default allow\nrule r when path matches /secret/i deny", input: { action: { type: "a", path: "/etc/SeCrEt" } }, expect: { decision: "deny", rules: ["r"] } },
+  { name: "a field used as a condition must be a boolean", policy: "default allow\nrule r when flag deny", input: { action: { type: "a", flag: "yes" } }, expect: { decision: "deny", rules: [], errors: [{ rule: "r", message: "a condition must be true or false, got string" }] } },
+  { name: "a missing field used as a condition is false", policy: "default allow\nrule r when flag deny", input: { action: { type: "a" } }, expect: { decision: "allow", rules: [] } },
+  { name: "and stops at the first false operand", policy: 'default allow\nrule r when action.type == "wire" and amount > 10000 deny', input: { action: { type: "email", amount: "lots" } }, expect: { decision: "allow", rules: [], errors: [] } },
+  { name: "or stops at the first true operand", policy: "default allow\nrule r when flag == true or amount > 10000 deny", input: { action: { type: "a", flag: true, amount: "lots" } }, expect: { decision: "deny", rules: ["r"], errors: [] } },
+  { name: "an error in one rule does not stop the others", policy: "default deny\nrule bad when amount > 1 deny\nrule good when true allow", input: { action: { type: "a", amount: "x" } }, expect: { decision: "deny", rules: ["good"], errors: [{ rule: "bad", message: "`>` needs two numbers or two strings, got string and number" }] } },
+  {
+    name: "a type test after a failing conjunct: the failing conjunct is still evaluated (and left to right)",
+    policy: 'default allow\nrule r when amount > 5 and action.type == "wire" deny',
+    input: { action: { type: "email", amount: "x" } },
+    expect: { decision: "deny", rules: [], errors: [{ rule: "r", message: "`>` needs two numbers or two strings, got string and number" }] },
+  },
+  {
+    name: "a type test in a later disjunct after a failing one",
+    policy: 'default allow\nrule r when (amount > 5 and action.type == "wire") or action.type == "email" deny',
+    input: { action: { type: "sms", amount: "x" } },
+    expect: { decision: "deny", rules: [], errors: [{ rule: "r", message: "`>` needs two numbers or two strings, got string and number" }] },
+  },
+  // history
+  { name: "an error in a history condition names the rule", policy: "default allow\nrule r when seen(amount > 5) deny", input: { action: { type: "a" }, history: [{ action: { type: "b", amount: "x" } }] }, expect: { decision: "deny", rules: [], errors: [{ rule: "r", message: "`>` needs two numbers or two strings, got string and number" }] } },
+  { name: "history that is not a list is an error of the rule that reads it", policy: "default allow\nrule r when count(type == \"b\" within 1h) > 0 deny\nrule s when amount == 1 deny", input: { action: { type: "a", amount: 1 }, time: T, history: { length: 1 } }, expect: { decision: "deny", rules: ["s"], errors: [{ rule: "r", message: "`history` must be a list" }] } },
+  { name: "a history entry without an action is an error", policy: "default allow\nrule r when seen(true) deny", input: { action: { type: "a" }, history: [{ action: { type: "b" } }, { time: T }] }, expect: { decision: "deny", errors: [{ rule: "r", message: "`history[1].action` must be an object" }] } },
+  { name: "a history entry with a bad time is an error even without a window", policy: "default allow\nrule r when seen(true) deny", input: { action: { type: "a" }, history: [{ action: { type: "b" }, time: "yesterday" }] }, expect: { decision: "deny", errors: [{ rule: "r", message: expect.stringMatching(/^`history\[0\]\.time` must be an ISO-8601 date-time/) }] } },
+  { name: "a bad input time is an error of a rule with a window", policy: 'default allow\nrule r when count(type == "b" within 1h) >= 1 deny', input: { action: { type: "a" }, time: "noon", history: [{ action: { type: "b" } }] }, expect: { decision: "deny", errors: [{ rule: "r", message: expect.stringMatching(/^`time` must be an ISO-8601 date-time/) }] } },
+  { name: "a window excludes an entry exactly its length ago", policy: 'default allow\nrule r when count(type == "b" within 1h) >= 1 deny', input: { action: { type: "a" }, time: T, history: [{ action: { type: "b" }, time: "2026-03-02T09:00:00Z" }] }, expect: { decision: "allow", rules: [] } },
+  { name: "a window includes an entry just inside it", policy: 'default allow\nrule r when count(type == "b" within 1h) >= 1 deny', input: { action: { type: "a" }, time: T, history: [{ action: { type: "b" }, time: "2026-03-02T09:00:00.001Z" }] }, expect: { decision: "deny", rules: ["r"] } },
+  { name: "an entry without a time counts in every window", policy: 'default allow\nrule r when count(type == "b" within 30s) >= 2 deny', input: { action: { type: "a" }, time: T, history: [{ action: { type: "b" } }, { action: { type: "b" }, time: "2026-03-02T09:59:59Z" }] }, expect: { decision: "deny", rules: ["r"] } },
+  { name: "seen without a window sees the whole session", policy: "default allow\nrule r when seen(path matches /secret/) deny", input: { action: { type: "a" }, history: [{ action: { type: "read_file", path: "/secret" }, time: "2001-01-01T00:00:00Z" }] }, expect: { decision: "deny", rules: ["r"] } },
+  // time
+  { name: "time is read in the policy's zone", policy: 'default allow\ntimezone "Europe/Zurich"\nrule r when time.weekday == "sun" and time.hour == 0 deny', input: { action: { type: "a" }, time: "2026-03-07T23:30:00Z" }, expect: { decision: "deny", rules: ["r"] } },
+  { name: "without a time the clock is used", policy: 'default allow\nrule r when time.date == "2026-03-02" and time.minute == 7 deny', input: { action: { type: "a" } }, now: "2026-03-02T10:07:00Z", expect: { decision: "deny", rules: ["r"] } },
+  // prototype fields
+  { name: "toString is missing on a plain action", policy: "default allow\nrule r when exists(toString) deny\nrule s when toString == null allow because \"missing\"", input: { action: { type: "a" } }, expect: { decision: "allow", rules: ["s"] } },
+  { name: "constructor is missing on a plain action", policy: "default allow\nrule r when constructor != null deny", input: { action: { type: "a" } }, expect: { decision: "allow", rules: [] } },
+  { name: "__proto__ is missing on a plain action", policy: "default allow\nrule r when exists(__proto__) or action.__proto__ != null deny", input: { action: { type: "a" } }, expect: { decision: "allow", rules: [] } },
+  { name: "an own __proto__ field (from JSON) is read", policy: "default allow\nrule r when __proto__ == 5 deny", input: JSON.parse('{"action":{"type":"a","__proto__":5}}'), expect: { decision: "deny", rules: ["r"] } },
+  { name: "user.toString and context.constructor are missing", policy: "default allow\nrule r when user.toString == null and context.constructor == null deny", input: { action: { type: "a" }, user: {}, context: {} }, expect: { decision: "deny", rules: ["r"] } },
+  { name: "an inherited action is not an action", policy: "default allow\nrule r when true allow", input: Object.create({ action: { type: "a" } }), expect: { decision: "deny", rules: [], errors: [{ rule: null, message: "`action` must be an object" }] } },
+  { name: "an inherited type is not a type", policy: "default allow\nrule r when true allow", input: { action: Object.create({ type: "a" }) }, expect: { decision: "deny", errors: [{ rule: null, message: "`action.type` must be a string" }] } },
+  { name: "an action type named like a prototype member dispatches normally", policy: 'default allow\nrule r when action.type == "toString" deny\nrule s when action.type == "constructor" deny', input: { action: { type: "hasOwnProperty" } }, expect: { decision: "allow", rules: [] } },
+  // redaction
+  {
+    name: "redaction copies: the input is not mutated",
+    policy: "default deny\nrule r when true redact payload.card",
+    input: { action: { type: "a", payload: { card: "4111 1111 1111 1111", other: { keep: 1 } } } },
+    expect: { decision: "allow", rules: ["r"], action: { type: "a", payload: { card: "[REDACTED]", other: { keep: 1 } } } },
+    check: (result, input) => {
+      const original = (input as { action: { payload: { card: string; other: unknown } } }).action;
+      expect(original.payload.card).toBe("4111 1111 1111 1111");
+      expect(result.action).not.toBe(original);
+      expect((result.action as typeof original).payload).not.toBe(original.payload);
+      expect((result.action as typeof original).payload.other).toBe(original.payload.other);
+    },
+  },
+  { name: "redacting a missing field leaves the action as it is", policy: "default deny\nrule r when true redact memo", input: { action: { type: "a" } }, expect: { decision: "allow", rules: ["r"], action: { type: "a" } }, check: (result, input) => expect(result.action).toBe((input as { action: unknown }).action) },
+  {
+    name: "redactions on one field apply in source order",
+    policy: "default deny\nrule first when true redact body matching /a/\nrule second when true redact body matching /ED/",
+    input: { action: { type: "a", body: "xay" } },
+    expect: { decision: "allow", rules: ["first", "second"], action: { type: "a", body: "x[R[REDACTED]ACT[REDACTED]]y" } },
+  },
+  {
+    name: "redactions across dispatch apply in source order",
+    policy: 'default deny\nrule first when action.type == "a" redact body matching /a/\nrule second when true redact body matching /ED/\nrule third when action.type == "a" redact body',
+    input: { action: { type: "a", body: "xay" } },
+    expect: { decision: "allow", rules: ["first", "second", "third"], action: { type: "a", body: "[REDACTED]" } },
+  },
+  { name: "redact matching on a number is an error, and the rule still fired", policy: "default allow\nrule r when true redact amount matching /\\d/", input: { action: { type: "a", amount: 12 } }, expect: { decision: "deny", rules: ["r"], errors: [{ rule: "r", message: "`redact amount matching` needs a string, got number" }] } },
+  { name: "redacting an own __proto__ field keeps it an own field", policy: "default deny\nrule r when true redact __proto__", input: JSON.parse('{"action":{"type":"a","__proto__":{"x":1}}}'), expect: { decision: "allow", rules: ["r"] }, check: (result) => { expect(Object.getPrototypeOf(result.action)).toBe(Object.prototype); expect(Object.getOwnPropertyDescriptor(result.action, "__proto__")?.value).toBe("[REDACTED]"); } },
+  { name: "conditions read the original action, not the redacted one", policy: 'default deny\nrule r when true redact body\nrule s when body == "secret" require approval', input: { action: { type: "a", body: "secret" } }, expect: { decision: "require_approval", rules: ["r", "s"], action: { type: "a", body: "[REDACTED]" } } },
+  // combining
+  {
+    name: "approval comes from the first approval rule in source order",
+    policy: 'default allow\nrule one when true require approval from "a" timeout 15m\nrule two when true require approval from "b" timeout 1h',
+    input: { action: { type: "x" } },
+    expect: { decision: "require_approval", rules: ["one", "two"], approval: { from: "a", timeoutMs: 900_000 } },
+  },
+  {
+    name: "approval comes from the first approval rule across dispatch",
+    policy: 'default allow\nrule typed when action.type == "x" require approval from "typed"\nrule generic when true require approval from "generic" timeout 1h',
+    input: { action: { type: "x" } },
+    expect: { decision: "require_approval", rules: ["typed", "generic"], approval: { from: "typed", timeoutMs: null } },
+  },
+  {
+    name: "approval comes from the first approval rule across dispatch (generic first)",
+    policy: 'default allow\nrule generic when true require approval timeout 1h\nrule typed when action.type == "x" require approval from "typed"',
+    input: { action: { type: "x" } },
+    expect: { decision: "require_approval", rules: ["generic", "typed"], approval: { from: null, timeoutMs: 3_600_000 } },
+  },
+  {
+    name: "rules are listed in source order, typed and generic interleaved",
+    policy: 'default deny\nrule g1 when true allow\nrule t1 when action.type == "x" allow\nrule g2 when amount == 1 allow\nrule t2 when action.type in ["x", "y"] allow because "two"\nrule t3 when action.type == "y" allow',
+    input: { action: { type: "x", amount: 1 } },
+    expect: { decision: "allow", rules: ["g1", "t1", "g2", "t2"] },
+    check: (result) => expect(result.rules[3]).toEqual({ id: "t2", effect: "allow", reason: "two" }),
+  },
+  { name: "deny beats approval and allow", policy: "default allow\nrule a when true allow\nrule b when true require approval\nrule c when true deny", input: { action: { type: "x" } }, expect: { decision: "deny", rules: ["a", "b", "c"], approval: null } },
+  { name: "approval beats allow", policy: "default deny\nrule a when true allow\nrule b when true require approval", input: { action: { type: "x" } }, expect: { decision: "require_approval", rules: ["a", "b"] } },
+  { name: "a redaction counts as allow", policy: "default deny\nrule a when true redact body", input: { action: { type: "x", body: "b" } }, expect: { decision: "allow", rules: ["a"] } },
+  { name: "no default means deny", policy: "rule a when false allow", input: { action: { type: "x" } }, expect: { decision: "deny", rules: [], errors: [] } },
+  { name: "an anonymous rule is named by file and line", policy: "default allow\n\nwhen true deny because \"why\"", input: { action: { type: "x" } }, expect: { decision: "deny", rules: ["p.armor:3"] }, check: (r) => expect(r.rules[0]!.reason).toBe("why") },
+  { name: "a malformed input names no rule", policy: "default allow", input: { action: { type: 5 } }, expect: { decision: "deny", rules: [], errors: [{ rule: null, message: "`action.type` must be a string" }], action: { type: 5 } } },
+  { name: "an input that is a list is malformed", policy: "default allow", input: [{ action: { type: "a" } }], expect: { decision: "deny", errors: [{ rule: null, message: "the input must be an object with an `action`" }], action: null } },
+];
+
+describe("semantics corners (compiled and interpreted)", () => {
+  it.each(examples.map((e) => [e.name, e] as const))("%s", async (_name, ex) => {
+    const c = await compileAndLoad(ex.policy);
+    expect(c.compilation.diagnostics.filter((d) => d.severity === "error").map((d) => `${d.code} ${d.message}`)).toEqual([]);
+    const nowMs = Date.parse(ex.now ?? T);
+    const result = checkAgreement(ex.policy, c, ex.input, nowMs);
+    const picked: Record<string, unknown> = {};
+    for (const key of Object.keys(ex.expect)) {
+      const v = (result as unknown as Record<string, unknown>)[key];
+      picked[key] = key === "rules" ? (v as IR.FiredRule[]).map((r) => r.id) : v;
+    }
+    expect(picked).toEqual(ex.expect);
+    ex.check?.(result, ex.input);
+  });
+});
