@@ -189,18 +189,38 @@ function domainImplies(d: Domain | undefined, c: Conjunct): boolean {
   return false;
 }
 
-/** Whether the condition `a` implies the condition `b` (b is broader). */
-function implies(a: Conjunct[], aDomains: Map<string, Domain>, b: Conjunct[]): boolean {
-  const texts = new Set(a.map((c) => c.text));
-  return b.every((c) => texts.has(c.text) || (c.key !== null && domainImplies(aDomains.get(c.key), c)));
+interface RuleFacts {
+  readonly rule: IR.Rule;
+  readonly cs: Conjunct[];
+  readonly ds: Map<string, Domain>;
+  readonly texts: Set<string>;
+}
+
+/** Whether the condition of `a` implies the condition of `b` (b is broader). */
+function implies(a: RuleFacts, b: RuleFacts): boolean {
+  return b.cs.every((c) => a.texts.has(c.text) || (c.key !== null && domainImplies(a.ds.get(c.key), c)));
+}
+
+/**
+ * The rules that could be broader than `a`: a rule dispatched on action types can only be implied
+ * by rules that apply to all of its types. Indexing by type keeps the analysis near-linear for
+ * policies with thousands of rules over many action types.
+ */
+function candidates(a: RuleFacts, generic: RuleFacts[], byType: Map<string, RuleFacts[]>): Iterable<RuleFacts> {
+  const types = a.rule.actionTypes;
+  if (types === null || types.length === 0) return generic;
+  const first = byType.get(types[0]!) ?? [];
+  const rest = types.slice(1);
+  const typed = first.filter((b) => rest.every((t) => b.rule.actionTypes!.includes(t)));
+  return [...generic, ...typed];
 }
 
 const strength: Record<IR.EffectKind, number> = { deny: 3, require_approval: 2, allow: 1, redact: 0 };
 
 export function analyzeRules(policy: IR.Policy, bag: DiagnosticBag): void {
-  const info = policy.rules.map((rule) => {
+  const info: RuleFacts[] = policy.rules.map((rule) => {
     const cs = conjuncts(rule.condition);
-    return { rule, cs, ds: domains(cs) };
+    return { rule, cs, ds: domains(cs), texts: new Set(cs.map((c) => c.text)) };
   });
   const live = new Set<number>();
   for (const { rule, cs, ds } of info) {
@@ -221,13 +241,30 @@ export function analyzeRules(policy: IR.Policy, bag: DiagnosticBag): void {
     }
     live.add(rule.index);
   }
+  // rules that can override others (deny, require approval), indexed by their dispatch types
+  const generic: RuleFacts[] = [];
+  const byType = new Map<string, RuleFacts[]>();
+  for (const b of info) {
+    if (!live.has(b.rule.index) || strength[b.rule.effect.kind] < strength.require_approval) continue;
+    if (b.rule.actionTypes === null) generic.push(b);
+    else {
+      for (const t of b.rule.actionTypes) {
+        const list = byType.get(t);
+        if (list) list.push(b);
+        else byType.set(t, [b]);
+      }
+    }
+  }
   for (const a of info) {
     if (!live.has(a.rule.index)) continue;
     const ka = a.rule.effect.kind;
     if (ka === "deny" || ka === "redact") continue;
-    const over = info.find(
-      (b) => b !== a && live.has(b.rule.index) && strength[b.rule.effect.kind] > strength[ka] && implies(a.cs, a.ds, b.cs),
-    );
+    let over: RuleFacts | undefined;
+    for (const b of candidates(a, generic, byType)) {
+      if (b !== a && strength[b.rule.effect.kind] > strength[ka] && implies(a, b)) {
+        if (over === undefined || b.rule.index < over.rule.index) over = b;
+      }
+    }
     if (!over) continue;
     const what = ka === "allow" ? "`allow`" : "`require approval`";
     const by = over.rule.effect.kind === "deny" ? "denies" : "requires approval for";

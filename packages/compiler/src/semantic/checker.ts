@@ -89,6 +89,7 @@ class Checker {
   private readonly lets = new Map<string, LetSymbol>();
   private readonly rules = new Map<string, RuleSymbol>();
   private readonly fieldReferences: FieldReference[] = [];
+  private readonly fieldReferenceAt = new Map<string, FieldReference>();
   private readonly regexes: IR.RegexDef[] = [];
   private readonly trackers: IR.Tracker[] = [];
   private readonly trackerKeys = new Map<string, number>();
@@ -517,7 +518,7 @@ class Checker {
       }
       return;
     }
-    const ref = this.fieldReferences.find((r) => r.span.start === subjectAst.span.start && r.span.end === subjectAst.span.end);
+    const ref = this.fieldReferenceAt.get(`${subjectAst.span.start}:${subjectAst.span.end}`);
     const allowed = ref?.info?.values;
     if (!allowed || scope.types === null) return;
     for (const v of values) {
@@ -634,7 +635,9 @@ class Checker {
   /** The type of an action field; reports unknown fields against the schema. */
   private fieldInfo(root: "action" | "item", fields: string[], scope: Scope, fieldStart: number, pathSpan: Span): Type {
     const record = (info: FieldInfo | null): void => {
-      this.fieldReferences.push({ span: pathSpan, root, path: fields, actionTypes: scope.types ? [...scope.types] : null, info });
+      const ref: FieldReference = { span: pathSpan, root, path: fields, actionTypes: scope.types ? [...scope.types] : null, info };
+      this.fieldReferences.push(ref);
+      this.fieldReferenceAt.set(`${pathSpan.start}:${pathSpan.end}`, ref);
     };
     if (fields.length === 1 && fields[0] === "type") {
       record(null);

@@ -45,6 +45,11 @@ function tokenSpan(t: IToken): Span {
 
 /** The span of a node from its real tokens; falls back to `fallback` when it has none. */
 function nodeSpan(node: CstNode, fallback: number): Span {
+  // the parser tracks offsets; tokens inserted by recovery leave them NaN, then walk the tokens
+  const loc = node.location;
+  if (loc !== undefined && Number.isFinite(loc.startOffset) && Number.isFinite(loc.endOffset)) {
+    return span(loc.startOffset, (loc.endOffset ?? loc.startOffset) + 1);
+  }
   let start = Infinity;
   let end = -Infinity;
   const visit = (n: CstNode): void => {

@@ -59,7 +59,7 @@ function firstTokens(paths: TokenType[][]): string {
 
 export class ArmorParser extends CstParser {
   constructor() {
-    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, nodeLocationTracking: "full", errorMessageProvider: messages });
+    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, nodeLocationTracking: "onlyOffset", errorMessageProvider: messages });
     this.performSelfAnalysis();
   }
 
