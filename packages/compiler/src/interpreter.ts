@@ -32,6 +32,8 @@ export interface EvaluateOptions {
   readonly now?: () => number;
   /** Record an explanation of every rule. */
   readonly explain?: boolean;
+  /** Values of the history predicates, replacing the scan of `input.history` (as in emitted `decide`). */
+  readonly trackerValues?: readonly (number | boolean | undefined)[];
 }
 
 export interface Evaluation {
@@ -47,6 +49,7 @@ class Context {
   constructor(
     readonly policy: IR.Policy,
     readonly input: ReadInput,
+    readonly given: readonly (number | boolean | undefined)[] | undefined,
   ) {}
 
   timePart(field: IR.TimeField): number | string {
@@ -55,6 +58,8 @@ class Context {
   }
 
   tracker(index: number): number | boolean {
+    const given = this.given?.[index];
+    if (given !== undefined) return this.policy.trackers[index]!.kind === "count" ? Number(given) : given === true;
     let v = this.trackerValues.get(index);
     if (v === undefined) {
       const t = this.policy.trackers[index]!;
@@ -183,7 +188,7 @@ export function evaluatePolicy(policy: IR.Policy, input: unknown, options: Evalu
       explanations: [],
     };
   }
-  const ctx = new Context(policy, read);
+  const ctx = new Context(policy, read, options.trackerValues);
   const fired: IR.Rule[] = [];
   let action: Record<string, unknown> = read.action;
   const errors: IR.DecisionError[] = [];

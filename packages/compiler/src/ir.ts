@@ -185,6 +185,8 @@ export interface Policy {
   readonly trackers: readonly Tracker[];
   /** The schema file as named in the policy, if any. */
   readonly schema: string | null;
+  /** The schema document itself (JSON), so that runtimes can validate actions; `null` without one. */
+  readonly actionSchema: unknown;
 }
 
 /** The decision as data, the shape every decide function returns. */

@@ -5,9 +5,10 @@
 import type * as IR from "./ir.js";
 
 export interface LoadedPolicy {
-  decide(input: unknown): IR.DecisionResult;
+  decide(input: unknown, trackerValues?: readonly (number | boolean | undefined)[]): IR.DecisionResult;
   readonly policy: Record<string, unknown>;
-  readonly trackers: readonly { kind: string; withinMs: number | null; matches(action: unknown): boolean }[];
+  readonly trackers: readonly { kind: "count" | "seen"; withinMs: number | null; matches(action: unknown): boolean }[];
+  readonly actionSchema: Readonly<Record<string, unknown>> | null;
 }
 
 export async function loadModule(js: string): Promise<LoadedPolicy> {

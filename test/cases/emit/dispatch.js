@@ -53,6 +53,7 @@ function $so(op, a, b) {
 // decision state, reset by decide(); decide is synchronous, so one set of slots suffices
 let $I = null, $A = null, $nowValue = undefined, $timeRead = false, $historyRead = false;
 const $historyActions = [], $historyTimes = [], $trackerValues = new Array(0);
+const $trackerKinds = [];
 
 const $R0 = Object.freeze({ id: "reads", effect: "allow", reason: null });
 const $R1 = Object.freeze({ id: "writes", effect: "deny", reason: "outside the workspace" });
@@ -141,8 +142,12 @@ function $inputError(input, message) {
   return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };
 }
 
-/** Decides one input: { action, user?, context?, time?, history? }. Never throws. */
-export function decide(input) {
+/**
+ * Decides one input: { action, user?, context?, time?, history? }. Never throws.
+ * trackerValues, when given, holds the value of each history predicate (see `trackers`) and
+ * replaces the scan of input.history, for runtimes that keep their own counters.
+ */
+export function decide(input, trackerValues) {
   if (input === null || typeof input !== "object" || Array.isArray(input)) return $inputError(input, "the input must be an object with an `action`");
   const action = $f(input, "action");
   if (action === null || typeof action !== "object" || Array.isArray(action)) return $inputError(input, "`action` must be an object");
@@ -166,3 +171,6 @@ export const policy = Object.freeze({["name"]: "dispatch", ["version"]: "0.1.0",
 
 /** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */
 export const trackers = Object.freeze([]);
+
+/** The JSON Schema of the actions, as the policy's `schema` names it, or null. */
+export const actionSchema = null;

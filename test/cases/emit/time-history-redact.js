@@ -201,6 +201,7 @@ function __reReplace(p, s, r) {
 // decision state, reset by decide(); decide is synchronous, so one set of slots suffices
 let $I = null, $A = null, $nowValue = undefined, $timeRead = false, $historyRead = false;
 const $historyActions = [], $historyTimes = [], $trackerValues = new Array(1);
+const $trackerKinds = ["count"];
 
 const $clock = new Intl.DateTimeFormat("en-US", { timeZone: "Europe/Zurich", hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", weekday: "short" });
 let $hour = 0, $minute = 0, $weekday = "", $date = "";
@@ -298,8 +299,12 @@ function $inputError(input, message) {
   return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };
 }
 
-/** Decides one input: { action, user?, context?, time?, history? }. Never throws. */
-export function decide(input) {
+/**
+ * Decides one input: { action, user?, context?, time?, history? }. Never throws.
+ * trackerValues, when given, holds the value of each history predicate (see `trackers`) and
+ * replaces the scan of input.history, for runtimes that keep their own counters.
+ */
+export function decide(input, trackerValues) {
   if (input === null || typeof input !== "object" || Array.isArray(input)) return $inputError(input, "the input must be an object with an `action`");
   const action = $f(input, "action");
   if (action === null || typeof action !== "object" || Array.isArray(action)) return $inputError(input, "`action` must be an object");
@@ -310,7 +315,10 @@ export function decide(input) {
   $nowValue = undefined;
   $timeRead = false;
   $historyRead = false;
-  $trackerValues.fill(undefined);
+  for (let i = 0; i < 1; i++) {
+    const v = trackerValues == null ? undefined : trackerValues[i];
+    $trackerValues[i] = v === undefined ? undefined : $trackerKinds[i] === "count" ? Number(v) : v === true;
+  }
   const run = $dispatch.get(type) ?? $tOther;
   try {
     return run();
@@ -324,3 +332,6 @@ export const policy = Object.freeze({["name"]: "outreach", ["version"]: null, ["
 
 /** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */
 export const trackers = Object.freeze([Object.freeze({ kind: "count", withinMs: 600000, matches: (action) => $m0(action) })]);
+
+/** The JSON Schema of the actions, as the policy's `schema` names it, or null. */
+export const actionSchema = null;

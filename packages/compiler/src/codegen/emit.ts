@@ -330,6 +330,7 @@ class Emitter {
       `// decision state, reset by decide(); decide is synchronous, so one set of slots suffices`,
       `let $I = null, $A = null, $nowValue = undefined, $timeRead = false, $historyRead = false;`,
       `const $historyActions = [], $historyTimes = [], $trackerValues = new Array(${p.trackers.length});`,
+      `const $trackerKinds = ${jsValue(p.trackers.map((t) => t.kind))};`,
       "",
       ...(usesTimeParts ? [timeFunction(p.timezone)] : []),
       ...this.constants,
@@ -354,8 +355,12 @@ class Emitter {
       `  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };`,
       `}`,
       "",
-      `/** Decides one input: { action, user?, context?, time?, history? }. Never throws. */`,
-      `${exportKw}function decide(input) {`,
+      `/**`,
+      ` * Decides one input: { action, user?, context?, time?, history? }. Never throws.`,
+      ` * trackerValues, when given, holds the value of each history predicate (see \`trackers\`) and`,
+      ` * replaces the scan of input.history, for runtimes that keep their own counters.`,
+      ` */`,
+      `${exportKw}function decide(input, trackerValues) {`,
       `  if (input === null || typeof input !== "object" || Array.isArray(input)) return $inputError(input, "the input must be an object with an \`action\`");`,
       `  const action = $f(input, "action");`,
       `  if (action === null || typeof action !== "object" || Array.isArray(action)) return $inputError(input, "\`action\` must be an object");`,
@@ -366,7 +371,14 @@ class Emitter {
       `  $nowValue = undefined;`,
       `  $timeRead = false;`,
       `  $historyRead = false;`,
-      ...(p.trackers.length > 0 ? [`  $trackerValues.fill(undefined);`] : []),
+      ...(p.trackers.length > 0
+        ? [
+            `  for (let i = 0; i < ${p.trackers.length}; i++) {`,
+            `    const v = trackerValues == null ? undefined : trackerValues[i];`,
+            `    $trackerValues[i] = v === undefined ? undefined : $trackerKinds[i] === "count" ? Number(v) : v === true;`,
+            `  }`,
+          ]
+        : []),
       `  const run = $dispatch.get(type) ?? $tOther;`,
       `  try {`,
       `    return run();`,
@@ -381,7 +393,12 @@ class Emitter {
       `/** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */`,
       `${exportKw}const trackers = Object.freeze([${p.trackers.map((t) => `Object.freeze({ kind: ${jsString(t.kind)}, withinMs: ${jsValue(t.withinMs)}, matches: (action) => $m${t.index}(action) })`).join(", ")}]);`,
     ];
-    if (format === "cjs") out.push("", "module.exports = { decide, policy, trackers };");
+    out.push(
+      "",
+      `/** The JSON Schema of the actions, as the policy's \`schema\` names it, or null. */`,
+      `${exportKw}const actionSchema = ${p.actionSchema === null ? "null" : `Object.freeze(${jsValue(p.actionSchema)})`};`,
+    );
+    if (format === "cjs") out.push("", "module.exports = { decide, policy, trackers, actionSchema };");
     return { js: out.join("\n") + "\n", dts: declarations() };
   }
 }
@@ -534,9 +551,11 @@ export interface Tracker {
 }
 
 /** Decides one input. Never throws: an input or rule that cannot be evaluated yields deny. */
-export declare function decide(input: DecisionInput): Decision;
+export declare function decide(input: DecisionInput, trackerValues?: readonly (number | boolean | undefined)[]): Decision;
 export declare const policy: PolicyMetadata;
 export declare const trackers: readonly Tracker[];
+/** The JSON Schema of the actions named by the policy's \`schema\`, or null. */
+export declare const actionSchema: Readonly<Record<string, unknown>> | null;
 `;
 }
 

@@ -141,6 +141,7 @@ class Checker {
       regexes: this.regexes,
       trackers: this.trackers,
       schema: headers.schema,
+      actionSchema: this.schema?.document ?? null,
     };
     return {
       policy,

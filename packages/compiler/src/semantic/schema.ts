@@ -34,6 +34,8 @@ export interface ActionTypeInfo {
 
 export interface ActionSchema {
   readonly path: string;
+  /** The parsed schema document. */
+  readonly document: unknown;
   readonly types: ReadonlyMap<string, ActionTypeInfo>;
   /** The ajv validation function for actions, compiled once. */
   readonly validate: ((action: unknown) => boolean) & { errors?: ErrorObject[] | null };
@@ -49,7 +51,21 @@ function isObject(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** Loaded schemas by path and text: ajv compiles a schema once per process, however often it is checked. */
+const cache = new Map<string, SchemaLoad>();
+const CACHE_LIMIT = 64;
+
 export function loadActionSchema(path: string, text: string): SchemaLoad {
+  const key = `${path}\u0000${text}`;
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
+  const loaded = loadUncached(path, text);
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+  cache.set(key, loaded);
+  return loaded;
+}
+
+function loadUncached(path: string, text: string): SchemaLoad {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -74,7 +90,7 @@ export function loadActionSchema(path: string, text: string): SchemaLoad {
   }
   const types = new Map<string, ActionTypeInfo>();
   collectVariants(doc, doc, "", types, new Set());
-  return { ok: true, schema: { path, types, validate } };
+  return { ok: true, schema: { path, document: doc, types, validate } };
 }
 
 function resolveRef(root: Json, ref: string): { node: unknown; pointer: string } | null {
