@@ -4,6 +4,7 @@
 // expected one. Exits 1 if a policy has errors or a decision differs from examples/*/expected.json.
 import { readdirSync, readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
 import { compileSource, emit, loadModule, renderText } from "../packages/compiler/dist/index.js";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -14,7 +15,7 @@ let failures = 0;
 
 for (const name of readdirSync(examples).sort()) {
   const file = join(examples, name, "policy.armor");
-  if (!existsSync(file)) continue;
+  if (!existsSync(file) || !existsSync(join(examples, name, "expected.json"))) continue;
   const rel = `examples/${name}/policy.armor`;
   const text = readFileSync(file, "utf8");
   const compilation = compileSource(rel, text, { readFile: (p) => (existsSync(p) ? readFileSync(p, "utf8") : undefined) });
@@ -50,4 +51,9 @@ for (const name of readdirSync(examples).sort()) {
   }
 }
 process.stdout.write(failures === 0 ? "\nall example decisions match their expectations\n" : `\n${failures} problem(s)\n`);
+
+// the runtime at work: a scripted agent guarded by an enforcer, with its audit log
+process.stdout.write(`\n${paint("1", "examples/agent")}  a support agent guarded by @agent-armor/runtime\n\n`);
+const agent = spawnSync(process.execPath, [join(examples, "agent", "agent.mjs")], { stdio: "inherit" });
+if (agent.status !== 0) failures++;
 process.exitCode = failures === 0 ? 0 : 1;

@@ -7,7 +7,7 @@ import type * as IR from "./ir.js";
 export interface LoadedPolicy {
   decide(input: unknown, trackerValues?: readonly (number | boolean | undefined)[]): IR.DecisionResult;
   readonly policy: Record<string, unknown>;
-  readonly trackers: readonly { kind: "count" | "seen"; withinMs: number | null; matches(action: unknown): boolean }[];
+  readonly trackers: readonly { kind: "count" | "seen"; withinMs: number | null; key: string; matches(action: unknown): boolean }[];
   readonly actionSchema: Readonly<Record<string, unknown>> | null;
 }
 

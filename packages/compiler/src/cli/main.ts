@@ -7,6 +7,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { VERSION } from "../version.js";
+import { runAudit } from "./audit.js";
 import { runCheck } from "./check.js";
 import { runCompile } from "./compile.js";
 import { runEval } from "./eval.js";
@@ -22,7 +23,7 @@ export interface Command {
   run(args: { values: Record<string, unknown>; positionals: string[] }, io: Io): Promise<number>;
 }
 
-const commands: Command[] = [runCompile, runCheck, runEval, runFmt];
+const commands: Command[] = [runCompile, runCheck, runEval, runFmt, runAudit];
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

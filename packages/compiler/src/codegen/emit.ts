@@ -12,6 +12,7 @@
  *
  * User text reaches the output only through `escape.ts`.
  */
+import { createHash } from "node:crypto";
 import type * as IR from "../ir.js";
 import { REGEX_VM_SOURCE } from "../regex/index.js";
 import { readsOnlyType } from "../semantic/dispatch.js";
@@ -391,7 +392,7 @@ class Emitter {
       `${exportKw}const policy = Object.freeze(${jsValue(meta)});`,
       "",
       `/** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */`,
-      `${exportKw}const trackers = Object.freeze([${p.trackers.map((t) => `Object.freeze({ kind: ${jsString(t.kind)}, withinMs: ${jsValue(t.withinMs)}, matches: (action) => $m${t.index}(action) })`).join(", ")}]);`,
+      `${exportKw}const trackers = Object.freeze([${p.trackers.map((t) => `Object.freeze({ kind: ${jsString(t.kind)}, withinMs: ${jsValue(t.withinMs)}, key: ${jsString(trackerKey(t))}, matches: (action) => $m${t.index}(action) })`).join(", ")}]);`,
     ];
     out.push(
       "",
@@ -432,6 +433,15 @@ function $time() {
     $timeRead = true;
   }
 }`;
+}
+
+/**
+ * A tracker's identity across policy versions: the same kind, window and condition give the same
+ * key, so a runtime can keep a predicate's counters when a policy is reloaded.
+ */
+function trackerKey(t: IR.Tracker): string {
+  const condition = JSON.stringify(t.condition, (k, v: unknown) => (k === "span" ? undefined : v));
+  return createHash("sha256").update(`${t.kind}|${t.withinMs}|${condition}`).digest("hex").slice(0, 32);
 }
 
 /** Expressions that always evaluate to a number: counts, `time.hour`, `time.minute`. */
@@ -547,6 +557,8 @@ export interface PolicyMetadata {
 export interface Tracker {
   readonly kind: "count" | "seen";
   readonly withinMs: number | null;
+  /** Identity of the predicate (kind, window, condition) across policy versions. */
+  readonly key: string;
   matches(action: Record<string, unknown>): boolean;
 }
 

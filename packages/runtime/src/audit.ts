@@ -1,0 +1,418 @@
+/**
+ * The tamper-evident audit log: a hash chain of records written as JSON Lines.
+ *
+ * Every record carries `seq` (0, 1, 2, … across process restarts), `kind`, `decisionId`, `time`,
+ * the caller's other fields, `prev` (the `hash` of the previous record, or 64 zeros for the
+ * first) and `hash` = sha256(canonicalJson(record without `hash`)). A line is the canonical JSON
+ * of the whole record, so the stored text is deterministic. Editing, deleting, inserting or
+ * reordering records breaks the chain, and `verifyAuditLog` (audit-verify.ts) says where.
+ * (Truncating the newest records cannot be detected from the file alone: anchor the latest hash
+ * elsewhere when that matters.)
+ *
+ * The core imports nothing Node-only: `fileSink` loads node:fs/promises on first use, so the log
+ * with stream or callback sinks runs in Deno, Bun and edge runtimes (hash.ts uses node:crypto,
+ * which they provide). One writer per chain: two processes appending to one file fork it.
+ */
+import type { FileHandle } from "node:fs/promises";
+import { canonicalJson, sha256 } from "./hash.js";
+import type { AuditRecord } from "./types.js";
+
+/** The `prev` of the first record. */
+export const GENESIS_HASH = "0".repeat(64);
+
+/** What the caller gives `append`: everything but `seq`, `prev` and `hash`, which the log adds. */
+export interface AuditFields {
+  kind: "decision" | "outcome";
+  decisionId: string;
+  /** ISO-8601 time. */
+  time: string;
+  [field: string]: unknown;
+}
+
+/** Where a chain continues: the next record's `seq` and `prev`. */
+export interface ChainState {
+  seq: number;
+  prev: string;
+}
+
+export interface AuditSink {
+  /** Names the sink in errors ("file audit.jsonl"); optional. */
+  readonly name?: string;
+  /**
+   * Stores one record. `line` is its canonical JSON without a newline (JSON Lines sinks add
+   * one). Resolves once the record is stored as durably as the sink promises; rejects or throws
+   * if it is not.
+   */
+  write(line: string): Promise<void> | void;
+  close?(): Promise<void> | void;
+  /** Chain state to continue from, if the sink already holds records. */
+  resume?(): Promise<ChainState | null> | ChainState | null;
+}
+
+export interface SinkFailure {
+  sink: string;
+  error: unknown;
+}
+
+/** A record (or the chain state) could not be written to, read from, or closed on a sink. */
+export class AuditWriteError extends Error {
+  override readonly name = "AuditWriteError";
+  /** The first sink that failed. */
+  readonly sink: string;
+  /** Every sink that failed, with its error; `cause` is the first error. */
+  readonly failures: readonly SinkFailure[];
+  /** The record that was not stored everywhere (null for resume and close failures). */
+  readonly record: AuditRecord | null;
+
+  constructor(message: string, failures: readonly SinkFailure[], record: AuditRecord | null) {
+    super(message, { cause: failures[0]?.error });
+    this.sink = failures[0]?.sink ?? "unknown sink";
+    this.failures = failures;
+    this.record = record;
+  }
+}
+
+export interface AuditLogOptions {
+  sinks: readonly AuditSink[];
+  /** Called with every AuditWriteError (in addition to the rejection), e.g. to raise an alarm. */
+  onError?: (error: AuditWriteError) => void;
+}
+
+export interface AuditLog {
+  /** Appends one record; resolves with it as stored, once every sink has stored it. */
+  append(fields: AuditFields): Promise<AuditRecord>;
+  /** Resolves when every append made so far has settled. */
+  flush(): Promise<void>;
+  /** Flushes, then closes every sink; later appends reject. */
+  close(): Promise<void>;
+}
+
+const HASH_RE = /^[0-9a-f]{64}$/;
+const RESERVED = ["seq", "prev", "hash"] as const;
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function isChainState(v: unknown): v is ChainState {
+  if (typeof v !== "object" || v === null) return false;
+  const { seq, prev } = v as Record<string, unknown>;
+  return Number.isSafeInteger(seq) && (seq as number) >= 0 && typeof prev === "string" && HASH_RE.test(prev);
+}
+
+/** Validates the caller's fields and snapshots them as plain JSON, so later mutation cannot leak in. */
+function snapshotFields(fields: AuditFields): Record<string, unknown> {
+  if (typeof fields !== "object" || fields === null || Array.isArray(fields)) throw new TypeError("audit fields must be an object");
+  if (fields.kind !== "decision" && fields.kind !== "outcome") throw new TypeError(`audit record kind must be "decision" or "outcome", not ${JSON.stringify(fields.kind)}`);
+  if (typeof fields.decisionId !== "string" || fields.decisionId === "") throw new TypeError("audit record decisionId must be a non-empty string");
+  if (typeof fields.time !== "string") throw new TypeError("audit record time must be a string");
+  for (const k of RESERVED) {
+    if (Object.prototype.hasOwnProperty.call(fields, k)) throw new TypeError(`audit fields must not set \`${k}\`: the log assigns it`);
+  }
+  return JSON.parse(canonicalJson(fields)) as Record<string, unknown>;
+}
+
+/** The record for `fields` at a chain position, and its line. */
+export function buildAuditRecord(fields: Record<string, unknown>, seq: number, prev: string): { record: AuditRecord; line: string } {
+  const body: Record<string, unknown> = { ...fields, seq, prev };
+  delete body["hash"];
+  const hash = sha256(canonicalJson(body));
+  const line = canonicalJson({ ...body, hash });
+  return { record: JSON.parse(line) as AuditRecord, line };
+}
+
+export function createAuditLog(options: AuditLogOptions): AuditLog {
+  const sinks = [...options.sinks];
+  if (sinks.length === 0) throw new TypeError("an audit log needs at least one sink");
+  const names = sinks.map((s, i) => s.name ?? `sink ${i}`);
+  let state: ChainState | null = null;
+  // Appends run one after another on this chain; it never rejects.
+  let tail: Promise<unknown> = Promise.resolve();
+  let closing: Promise<void> | null = null;
+
+  const report = (e: unknown): void => {
+    if (e instanceof AuditWriteError && options.onError) {
+      try {
+        options.onError(e);
+      } catch {
+        // an alarm that throws must not change what append reports
+      }
+    }
+  };
+
+  async function init(): Promise<ChainState> {
+    if (state) return state;
+    const i = sinks.findIndex((s) => typeof s.resume === "function");
+    const sink = sinks[i];
+    if (i < 0 || !sink?.resume) return (state = { seq: 0, prev: GENESIS_HASH });
+    const name = names[i] ?? `sink ${i}`;
+    let resumed: unknown;
+    try {
+      resumed = await sink.resume();
+    } catch (error) {
+      // state stays unset: the next append tries again
+      throw new AuditWriteError(`cannot resume the audit log from ${name}: ${messageOf(error)}`, [{ sink: name, error }], null);
+    }
+    if (resumed !== null && resumed !== undefined && !isChainState(resumed)) {
+      const error = new TypeError(`resume() returned ${JSON.stringify(resumed)}, not { seq, prev } or null`);
+      throw new AuditWriteError(`cannot resume the audit log from ${name}: ${error.message}`, [{ sink: name, error }], null);
+    }
+    return (state = (resumed as ChainState | null | undefined) ?? { seq: 0, prev: GENESIS_HASH });
+  }
+
+  async function write(fields: Record<string, unknown>): Promise<AuditRecord> {
+    const at = await init();
+    const { record, line } = buildAuditRecord(fields, at.seq, at.prev);
+    // The record is part of the chain from here on, whatever the sinks say. A sink that failed
+    // may still have stored it (a write that reached the disk before fsync failed, a partial
+    // write), so reusing its seq could fork the chain: two different records at one position,
+    // indistinguishable from forgery. Consuming it instead leaves, in any sink that missed it, a
+    // gap exactly where the AuditWriteError was reported, which verification names as a deleted
+    // record: the loss stays visible and the sinks that stored it keep one consistent chain.
+    state = { seq: at.seq + 1, prev: record.hash };
+    const results = await Promise.allSettled(sinks.map((s) => Promise.resolve().then(() => s.write(line))));
+    const failures: SinkFailure[] = [];
+    results.forEach((r, i) => {
+      if (r.status === "rejected") failures.push({ sink: names[i] ?? `sink ${i}`, error: r.reason });
+    });
+    if (failures.length > 0) {
+      const which = failures.map((f) => `${f.sink} (${messageOf(f.error)})`).join(", ");
+      throw new AuditWriteError(`audit record ${record.seq} was not stored by ${which}`, failures, record);
+    }
+    return record;
+  }
+
+  return {
+    append(fields) {
+      if (closing) return Promise.reject(new Error("the audit log is closed"));
+      let snapshot: Record<string, unknown>;
+      try {
+        snapshot = snapshotFields(fields);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      const result = tail.then(() => write(snapshot));
+      tail = result.catch(() => undefined);
+      return result.catch((e: unknown) => {
+        report(e);
+        throw e;
+      });
+    },
+    flush() {
+      return tail.then(() => undefined);
+    },
+    close() {
+      closing ??= (async () => {
+        await tail;
+        const results = await Promise.allSettled(sinks.map((s) => Promise.resolve().then(() => s.close?.())));
+        const failures: SinkFailure[] = [];
+        results.forEach((r, i) => {
+          if (r.status === "rejected") failures.push({ sink: names[i] ?? `sink ${i}`, error: r.reason });
+        });
+        if (failures.length > 0) {
+          const e = new AuditWriteError(`cannot close ${failures.map((f) => `${f.sink} (${messageOf(f.error)})`).join(", ")}`, failures, null);
+          report(e);
+          throw e;
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+// ---- sinks -------------------------------------------------------------------------------
+
+export interface FileSinkOptions {
+  /** Sync every record to disk (`handle.sync()`) before its write resolves. */
+  fsync?: boolean;
+}
+
+type Fs = typeof import("node:fs/promises");
+
+let fsModule: Promise<Fs> | null = null;
+function loadFs(): Promise<Fs> {
+  fsModule ??= import("node:fs/promises");
+  return fsModule;
+}
+
+function isEnoent(e: unknown): boolean {
+  return (e as { code?: unknown } | null)?.code === "ENOENT";
+}
+
+/** True when the file is missing, empty, or ends with a newline. */
+async function endsAtLineStart(fs: Fs, path: string): Promise<boolean> {
+  let fh: FileHandle;
+  try {
+    fh = await fs.open(path, "r");
+  } catch (e) {
+    if (isEnoent(e)) return true;
+    throw e;
+  }
+  try {
+    const { size } = await fh.stat();
+    if (size === 0) return true;
+    const b = Buffer.alloc(1);
+    await fh.read(b, 0, 1, size - 1);
+    return b[0] === 0x0a;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The chain state after the last whole record of a file, reading backwards from its end. */
+async function resumeFromFile(fs: Fs, path: string): Promise<ChainState | null> {
+  let fh: FileHandle;
+  try {
+    fh = await fs.open(path, "r");
+  } catch (e) {
+    if (isEnoent(e)) return null;
+    throw e;
+  }
+  try {
+    const { size } = await fh.stat();
+    let data = Buffer.alloc(0); // the bytes [pos, size)
+    let pos = size;
+    let chunk = 64 * 1024;
+    // `end` is the (absolute) end of the next line to examine, without its newline. A final line
+    // without a newline is examined too: it is whole if it parses, a torn write if it does not.
+    let end = size;
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      await fh.read(last, 0, 1, size - 1);
+      if (last[0] === 0x0a) end = size - 1;
+    }
+    while (end > 0) {
+      const rel = end - pos; // the line ends at data[rel] (exclusive)
+      const nl = rel > 0 ? data.lastIndexOf(0x0a, rel - 1) : -1;
+      if (nl < 0 && pos > 0) {
+        const len = Math.min(chunk, pos);
+        const more = Buffer.alloc(len);
+        await fh.read(more, 0, len, pos - len);
+        pos -= len;
+        data = Buffer.concat([more, data]);
+        chunk = Math.min(chunk * 2, 16 * 1024 * 1024);
+        continue;
+      }
+      const start = nl < 0 ? 0 : nl + 1; // relative to pos
+      const text = data.subarray(start, rel).toString("utf8");
+      const record = parseRecordLine(text);
+      if (record) return { seq: record.seq + 1, prev: record.hash };
+      end = nl < 0 ? 0 : pos + nl;
+    }
+    return null;
+  } finally {
+    await fh.close();
+  }
+}
+
+function parseRecordLine(text: string): { seq: number; hash: string } | null {
+  if (!text.startsWith("{")) return null;
+  try {
+    const v = JSON.parse(text) as Record<string, unknown>;
+    const { seq, hash } = v;
+    if (Number.isSafeInteger(seq) && (seq as number) >= 0 && typeof hash === "string" && HASH_RE.test(hash)) return { seq: seq as number, hash };
+  } catch {
+    // not a whole record
+  }
+  return null;
+}
+
+/**
+ * Appends records to a JSON Lines file (Node only): one write per record through a handle
+ * opened with "a", and with `fsync`, `handle.sync()` before the write resolves. `resume()`
+ * continues the chain from the last whole record in the file. A torn final line (a write cut by
+ * a crash) is left as evidence, and the next record starts on a fresh line after it.
+ */
+export function fileSink(path: string, options: FileSinkOptions = {}): AuditSink {
+  let opening: Promise<FileHandle> | null = null;
+  // Before the next write, check whether the file ends mid-line (a torn write by a crashed
+  // process, or a failed write of ours) and if so start the record on a fresh line.
+  let checkLineStart = true;
+
+  const open = (): Promise<FileHandle> => {
+    opening ??= loadFs()
+      .then((fs) => fs.open(path, "a"))
+      .catch((e: unknown) => {
+        opening = null;
+        throw e;
+      });
+    return opening;
+  };
+
+  return {
+    name: `file ${path}`,
+    async write(line) {
+      const fh = await open();
+      let prefix = "";
+      if (checkLineStart) {
+        if (!(await endsAtLineStart(await loadFs(), path))) prefix = "\n";
+        checkLineStart = false;
+      }
+      const data = Buffer.from(`${prefix}${line}\n`, "utf8");
+      try {
+        let off = 0;
+        while (off < data.length) {
+          const { bytesWritten } = await fh.write(data, off, data.length - off);
+          off += bytesWritten;
+        }
+        if (options.fsync) await fh.sync();
+      } catch (e) {
+        checkLineStart = true;
+        throw e;
+      }
+    },
+    async resume() {
+      return resumeFromFile(await loadFs(), path);
+    },
+    async close() {
+      const pending = opening;
+      opening = null;
+      checkLineStart = true;
+      if (pending) await (await pending).close();
+    },
+  };
+}
+
+/** Anything with a Node-style `write(chunk, callback)`: a Writable, a socket, a custom object. */
+export interface WritableLike {
+  write(chunk: string, callback: (error?: Error | null) => void): unknown;
+  on?(event: "error", listener: (error: Error) => void): unknown;
+}
+
+/**
+ * Writes each record as a line (with "\n") to a stream; resolves when the stream reports the
+ * chunk flushed, rejects on error. If the stream has `on`, an "error" listener is added so that a
+ * failing stream rejects appends instead of crashing the process. Closing the log does not end
+ * the stream: its owner does.
+ */
+export function streamSink(writable: WritableLike, name = "stream"): AuditSink {
+  let failed: Error | null = null;
+  if (typeof writable.on === "function") {
+    writable.on("error", (e) => {
+      failed ??= e;
+    });
+  }
+  return {
+    name,
+    write(line) {
+      if (failed) return Promise.reject(failed);
+      return new Promise<void>((resolve, reject) => {
+        try {
+          writable.write(`${line}\n`, (e) => (e ? reject(e) : resolve()));
+        } catch (e) {
+          reject(e);
+        }
+      });
+    },
+  };
+}
+
+/** Hands each record (a fresh copy) and its line (without newline) to a function. */
+export function callbackSink(fn: (record: AuditRecord, line: string) => void | Promise<void>, name = "callback"): AuditSink {
+  return {
+    name,
+    async write(line) {
+      await fn(JSON.parse(line) as AuditRecord, line);
+    },
+  };
+}

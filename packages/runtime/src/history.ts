@@ -1,0 +1,160 @@
+/**
+ * Session history without scans. Every history predicate of a policy (`count(... within D)`,
+ * `seen(...)`) becomes a tracker: when an executed action is recorded, each tracker whose
+ * condition it matches notes the time; a decision reads each tracker's value after dropping the
+ * times that left its window. Both are O(1) amortized per tracker, whatever the length of the
+ * session, and a tracker holds only the times inside its own window.
+ *
+ * Trackers are keyed by their predicate (kind, window, condition), so a reloaded policy keeps the
+ * counters of the predicates it shares with the old one. Predicates it adds start from the
+ * recent actions the session still holds (as far back as the longest window of the policies in
+ * force), so a reload cannot be used to reset a rate limit.
+ */
+import type { HistoryStore, PolicyTracker, SessionHistory, TrackerState } from "./types.js";
+
+/** At most this many recent actions are kept per session to seed new trackers. */
+export const RECENT_LIMIT = 10_000;
+
+export function memoryHistoryStore(): HistoryStore {
+  const sessions = new Map<string, SessionHistory>();
+  return {
+    get: (s) => sessions.get(s),
+    set: (s, state) => void sessions.set(s, state),
+    delete: (s) => void sessions.delete(s),
+  };
+}
+
+function newTracker(): TrackerState {
+  return { times: [], head: 0, total: 0 };
+}
+
+/** Drops times at or before `now - window`; compacts the array when half of it is dead. */
+function expire(state: TrackerState, windowMs: number, now: number): void {
+  const times = state.times;
+  let head = state.head;
+  while (head < times.length && now - times[head]! >= windowMs) head++;
+  if (head > 32 && head * 2 > times.length) {
+    times.splice(0, head);
+    head = 0;
+  }
+  state.head = head;
+}
+
+function valueOf(t: PolicyTracker, state: TrackerState | undefined, now: number): number | boolean {
+  if (state === undefined) return t.kind === "count" ? 0 : false;
+  let n: number;
+  if (t.withinMs === null) n = state.total;
+  else {
+    expire(state, t.withinMs, now);
+    n = state.times.length - state.head;
+  }
+  return t.kind === "count" ? n : n > 0;
+}
+
+/** Something recorded into a session that can be taken back (an allowed action that never ran). */
+export interface Reservation {
+  cancel(): void;
+}
+
+export class SessionTrackers {
+  constructor(private readonly store: HistoryStore) {}
+
+  private session(id: string): SessionHistory {
+    let s = this.store.get(id);
+    if (s === undefined) {
+      s = { trackers: new Map(), recent: [] };
+      this.store.set(id, s);
+    }
+    return s;
+  }
+
+  /** The value of each tracker for a decision in `session` at `now`, in the policy's order. */
+  values(session: string, trackers: readonly PolicyTracker[], now: number): (number | boolean)[] {
+    if (trackers.length === 0) return [];
+    const s = this.store.get(session);
+    this.ensure(s, trackers, now);
+    return trackers.map((t) => valueOf(t, s?.trackers.get(t.key), now));
+  }
+
+  /**
+   * Records an action that is about to run (or ran) at `now` into every tracker of `policies`.
+   * Recording happens synchronously right after an allow, so concurrent decisions in a session
+   * see actions still in flight and cannot race past a limit together.
+   */
+  record(session: string, action: unknown, now: number, policies: readonly (readonly PolicyTracker[])[]): Reservation {
+    const s = this.session(session);
+    const touched: TrackerState[] = [];
+    const seenKeys = new Set<string>();
+    let longest = 0;
+    for (const trackers of policies) {
+      this.ensure(s, trackers, now);
+      for (const t of trackers) {
+        if (t.withinMs === null) longest = Infinity;
+        else longest = Math.max(longest, t.withinMs);
+        if (seenKeys.has(t.key)) continue;
+        seenKeys.add(t.key);
+        let matches: boolean;
+        try {
+          matches = t.matches(action);
+        } catch {
+          // an action the predicate cannot evaluate counts: erring toward the limit is safe
+          matches = true;
+        }
+        if (!matches) continue;
+        const state = s.trackers.get(t.key)!;
+        state.total++;
+        if (t.withinMs !== null) state.times.push(now);
+        touched.push(state);
+      }
+    }
+    const entry = { time: now, action };
+    if (longest > 0) {
+      s.recent.push(entry);
+      const keepFor = Number.isFinite(longest) ? longest : Infinity;
+      let drop = 0;
+      while (drop < s.recent.length && (now - s.recent[drop]!.time >= keepFor || s.recent.length - drop > RECENT_LIMIT)) drop++;
+      if (drop > 0) s.recent.splice(0, drop);
+    }
+    this.store.set(session, s);
+    let cancelled = false;
+    return {
+      cancel: () => {
+        if (cancelled) return;
+        cancelled = true;
+        for (const state of touched) {
+          state.total--;
+          const i = state.times.lastIndexOf(now);
+          if (i >= state.head) state.times.splice(i, 1);
+        }
+        const i = s.recent.lastIndexOf(entry);
+        if (i >= 0) s.recent.splice(i, 1);
+      },
+    };
+  }
+
+  /** Creates the state of trackers the session has not seen yet, from its recent actions. */
+  private ensure(s: SessionHistory | undefined, trackers: readonly PolicyTracker[], now: number): void {
+    if (s === undefined) return;
+    for (const t of trackers) {
+      if (s.trackers.has(t.key)) continue;
+      const state = newTracker();
+      for (const r of s.recent) {
+        if (t.withinMs !== null && now - r.time >= t.withinMs) continue;
+        let matches: boolean;
+        try {
+          matches = t.matches(r.action);
+        } catch {
+          matches = true;
+        }
+        if (!matches) continue;
+        state.total++;
+        if (t.withinMs !== null) state.times.push(r.time);
+      }
+      s.trackers.set(t.key, state);
+    }
+  }
+
+  forget(session: string): void {
+    this.store.delete(session);
+  }
+}

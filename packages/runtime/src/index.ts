@@ -1,0 +1,10 @@
+/** The public API of @agent-armor/runtime. */
+export { ActionDenied, createEnforcer, type ApprovalOutcome, type AuditOption, type Enforcer, type EnforcerOptions, type LoadResult, type RunResult, type ShadowFlip, type ShadowReport } from "./enforcer.js";
+export { memoryHistoryStore, RECENT_LIMIT, type Reservation } from "./history.js";
+export { loadPolicy, PolicyLoadError, type LoadedPolicy, type PolicyDiagnostic, type PolicySource } from "./load.js";
+export { compileValidator, type ActionValidator } from "./validate.js";
+export * from "./approvals.js";
+export * from "./audit.js";
+export * from "./audit-verify.js";
+export * from "./hash.js";
+export type * from "./types.js";

@@ -1,0 +1,109 @@
+/**
+ * Loading policies: a compiled module object as it is, a `.js`/`.mjs`/`.cjs` file by import, or
+ * a `.armor` file (or source text) compiled on load. Compiling needs `@agent-armor/compiler`, an
+ * optional peer dependency imported only then, so agents that ship compiled modules do not
+ * carry the compiler.
+ */
+import type { PolicyModule } from "./types.js";
+
+export type PolicySource = PolicyModule | string | { source: string; fileName?: string };
+
+/** A compiler diagnostic, as data. */
+export interface PolicyDiagnostic {
+  code: string;
+  severity: "error" | "warning" | "info" | "hint";
+  message: string;
+  file: string;
+  line: number;
+  column: number;
+  help?: string;
+}
+
+export class PolicyLoadError extends Error {
+  constructor(
+    message: string,
+    readonly diagnostics: PolicyDiagnostic[],
+  ) {
+    super(message);
+    this.name = "PolicyLoadError";
+  }
+}
+
+export interface LoadedPolicy {
+  module: PolicyModule;
+  diagnostics: PolicyDiagnostic[];
+}
+
+function isModule(v: unknown): v is PolicyModule {
+  const m = v as Partial<PolicyModule> | null;
+  return m !== null && typeof m === "object" && typeof m.decide === "function" && typeof m.policy === "object" && Array.isArray(m.trackers);
+}
+
+interface CompilerApi {
+  compileSource(fileName: string, text: string): {
+    ok: boolean;
+    diagnostics: readonly { code: string; severity: PolicyDiagnostic["severity"]; message: string; file: string; span: { start: number }; help?: string }[];
+    source: { positionAt(offset: number): { line: number; column: number } };
+  };
+  emit(c: unknown): { js: string };
+  loadModule(js: string): Promise<unknown>;
+  renderText(d: readonly unknown[], sources: ReadonlyMap<string, unknown>, o: { color: boolean }): string;
+}
+
+/** Named through a variable so that the runtime builds and type-checks without the compiler. */
+const COMPILER = "@agent-armor/compiler";
+
+async function compiler(): Promise<CompilerApi> {
+  try {
+    return (await import(COMPILER)) as CompilerApi;
+  } catch (e) {
+    throw new PolicyLoadError(`loading a .armor policy needs @agent-armor/compiler: ${(e as Error).message}`, []);
+  }
+}
+
+async function compileText(fileName: string, text: string): Promise<LoadedPolicy> {
+  const c = await compiler();
+  const compilation = c.compileSource(fileName, text);
+  const diagnostics = compilation.diagnostics.map((d) => {
+    const pos = compilation.source.positionAt(d.span.start);
+    return { code: d.code, severity: d.severity, message: d.message, file: d.file, line: pos.line + 1, column: pos.column + 1, ...(d.help !== undefined ? { help: d.help } : {}) };
+  });
+  if (!compilation.ok) {
+    const rendered = c.renderText(compilation.diagnostics, new Map([[fileName, compilation.source]]), { color: false });
+    throw new PolicyLoadError(`the policy ${fileName} does not compile:\n${rendered}`, diagnostics);
+  }
+  const module = await c.loadModule(c.emit(compilation).js);
+  if (!isModule(module)) throw new PolicyLoadError(`the compiled policy ${fileName} is not a decision module`, diagnostics);
+  return { module, diagnostics };
+}
+
+export async function loadPolicy(source: PolicySource): Promise<LoadedPolicy> {
+  if (typeof source === "string") {
+    if (source.endsWith(".armor")) {
+      const { readFile } = await import("node:fs/promises");
+      let text: string;
+      try {
+        text = await readFile(source, "utf8");
+      } catch (e) {
+        throw new PolicyLoadError(`cannot read the policy ${source}: ${(e as Error).message}`, []);
+      }
+      return compileText(source, text);
+    }
+    const { pathToFileURL } = await import("node:url");
+    const { resolve } = await import("node:path");
+    let module: unknown;
+    try {
+      module = await import(pathToFileURL(resolve(source)).href);
+    } catch (e) {
+      throw new PolicyLoadError(`cannot load the compiled policy ${source}: ${(e as Error).message}`, []);
+    }
+    if (!isModule(module)) throw new PolicyLoadError(`${source} is not a module compiled by armorc`, []);
+    return { module, diagnostics: [] };
+  }
+  if (isModule(source)) return { module: source, diagnostics: [] };
+  if (typeof source === "object" && source !== null && typeof (source as { source?: unknown }).source === "string") {
+    const s = source as { source: string; fileName?: string };
+    return compileText(s.fileName ?? "policy.armor", s.source);
+  }
+  throw new PolicyLoadError("a policy is a compiled module, the path of a .armor or compiled .js file, or { source }", []);
+}

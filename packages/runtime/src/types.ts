@@ -1,0 +1,152 @@
+/**
+ * The runtime's public types: the compiled policy module it enforces, decisions, contexts, and
+ * the interfaces of its pluggable parts (approval handlers, history stores, audit sinks).
+ */
+
+export type DecisionKind = "allow" | "deny" | "require_approval";
+export type EffectKind = "allow" | "deny" | "require_approval" | "redact";
+
+/** An action an agent proposes: a tool name in `type` and its arguments. */
+export interface Action {
+  type: string;
+  [field: string]: unknown;
+}
+
+export interface FiredRule {
+  id: string;
+  effect: EffectKind;
+  reason: string | null;
+}
+
+/** What the compiled `decide` returns (see docs/language.md, "The decision"). */
+export interface PolicyDecision {
+  decision: DecisionKind;
+  rules: FiredRule[];
+  approval: { from: string | null; timeoutMs: number | null } | null;
+  action: unknown;
+  errors: { rule: string | null; message: string }[];
+}
+
+export interface PolicyMetadata {
+  readonly name: string;
+  readonly version: string | null;
+  readonly sourceHash: string;
+  readonly default: "allow" | "deny";
+  readonly rules: readonly { readonly id: string; readonly effect: EffectKind; readonly reason: string | null }[];
+  readonly [key: string]: unknown;
+}
+
+export interface PolicyTracker {
+  readonly kind: "count" | "seen";
+  readonly withinMs: number | null;
+  /** Identity across policy versions: same kind, window and condition. */
+  readonly key: string;
+  matches(action: unknown): boolean;
+}
+
+/** A module emitted by `armorc compile`. */
+export interface PolicyModule {
+  decide(input: unknown, trackerValues?: readonly (number | boolean | undefined)[]): PolicyDecision;
+  readonly policy: PolicyMetadata;
+  readonly trackers: readonly PolicyTracker[];
+  readonly actionSchema?: Readonly<Record<string, unknown>> | null;
+}
+
+/** Who and where: passed with every action. */
+export interface ActionContext {
+  /** The session whose history rate limits and `seen` rules read; "default" when absent. */
+  session?: string;
+  user?: Record<string, unknown>;
+  context?: Record<string, unknown>;
+}
+
+/** A decision as the runtime reports it: the policy's decision plus identity and provenance. */
+export interface Decision extends PolicyDecision {
+  /** Unique id of this decision; audit records carry it. */
+  id: string;
+  /** ISO-8601 time of the decision. */
+  time: string;
+  policy: { name: string; version: string | null; sourceHash: string };
+  session: string;
+  /** SHA-256 of the canonical JSON of the action as decided (after redaction). */
+  actionHash: string;
+}
+
+// ---- approvals ---------------------------------------------------------------------------
+
+export interface ApprovalRequest {
+  /** The decision id; a queue handler uses it as the request id. */
+  id: string;
+  /** The action to approve, after redaction: exactly what will run. */
+  action: unknown;
+  /** Binds the approval to this exact action. */
+  actionHash: string;
+  /** The approval rules that fired, with their reasons. */
+  rules: FiredRule[];
+  reason: string | null;
+  /** The group named by `require approval from "..."`, if any. */
+  from: string | null;
+  /** The timeout named by the policy, if any; the runtime enforces it. */
+  timeoutMs: number | null;
+  session: string;
+  user: Record<string, unknown> | undefined;
+  policy: Decision["policy"];
+  /** Aborted when the runtime stops waiting (timeout). */
+  signal: AbortSignal;
+}
+
+export interface ApprovalResponse {
+  approved: boolean;
+  approver?: string;
+  note?: string;
+}
+
+export interface ApprovalHandler {
+  request(req: ApprovalRequest): Promise<ApprovalResponse>;
+}
+
+// ---- history -----------------------------------------------------------------------------
+
+/**
+ * Where sessions' history state lives. The in-memory store ships; others implement the same
+ * interface. The state of a session is owned by the enforcer; a store only keeps it.
+ */
+export interface HistoryStore {
+  get(session: string): SessionHistory | undefined;
+  set(session: string, state: SessionHistory): void;
+  delete(session: string): void;
+}
+
+/**
+ * One session's state: for each history predicate (by tracker key) the times of matching
+ * actions still inside its window, or a running total when it has none; and the recent executed
+ * actions, kept only as long as the longest window, to start the counters of predicates that a
+ * reloaded policy adds.
+ */
+export interface SessionHistory {
+  trackers: Map<string, TrackerState>;
+  recent: { time: number; action: unknown }[];
+}
+
+export interface TrackerState {
+  /** Times (ms) of matching actions inside the window, oldest first, from index `head`. */
+  times: number[];
+  head: number;
+  /** Matching actions in the whole session (used by predicates without a window). */
+  total: number;
+}
+
+// ---- audit -------------------------------------------------------------------------------
+
+export interface AuditRecord {
+  /** Position in the log, from 0. */
+  seq: number;
+  kind: "decision" | "outcome";
+  decisionId: string;
+  time: string;
+  [field: string]: unknown;
+  /** The `hash` of the previous record, or 64 zeros for the first. */
+  prev: string;
+  /** SHA-256 of this record without `hash`. */
+  hash: string;
+}

@@ -1,0 +1,291 @@
+/**
+ * The enforcer end to end, on policies compiled from source: decisions, running and wrapping
+ * tools, approvals, redaction, session history, audit failures, validation, fail-closed
+ * behaviour, hot reload and shadow mode.
+ */
+import { describe, expect, it, vi } from "vitest";
+import { ActionDenied, type ApprovalHandler, type AuditSink, createEnforcer, type EnforcerOptions } from "../src/index.js";
+
+const POLICY = `
+policy mail version "1.0.0"
+default allow
+rule big_wire when action.type == "wire" and amount > 1000 require approval from "finance" timeout 1s because "big wires need a second pair of eyes"
+rule sanctioned when action.type == "wire" and recipient == "evil-corp" deny because "sanctioned"
+rule email_rate when action.type == "send_email" and count(type == "send_email" within 1h) >= 3 deny because "at most 3 emails an hour"
+rule exfil when action.type == "http_post" and seen(type == "read_file" and path contains "secret" within 30m) deny because "a secret was read"
+rule ssn when action.type == "send_email" redact body matching /\\d{3}-\\d{2}-\\d{4}/
+rule role when action.type == "drop_table" and user.role != "dba" deny
+`;
+
+function clockAt(start = Date.parse("2026-03-02T10:00:00Z")) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => void (now += ms) };
+}
+
+async function enforcer(extra: Partial<EnforcerOptions> = {}) {
+  const clock = clockAt();
+  const e = await createEnforcer({ policy: { source: POLICY, fileName: "mail.armor" }, clock: clock.now, ...extra });
+  return { e, clock };
+}
+
+const approveAll: ApprovalHandler = { request: async () => ({ approved: true, approver: "alice" }) };
+const rejectAll: ApprovalHandler = { request: async () => ({ approved: false, approver: "bob", note: "no" }) };
+
+describe("decide", () => {
+  it("returns the decision with id, time, policy and action hash, and records nothing", async () => {
+    const { e } = await enforcer();
+    const d = await e.decide({ type: "send_email", body: "hi" }, { session: "s1" });
+    expect(d.decision).toBe("allow");
+    expect(d.policy).toEqual({ name: "mail", version: "1.0.0", sourceHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(d.session).toBe("s1");
+    expect(d.actionHash).toMatch(/^[0-9a-f]{64}$/);
+    for (let i = 0; i < 5; i++) expect((await e.decide({ type: "send_email", body: "hi" }, { session: "s1" })).decision).toBe("allow");
+  });
+});
+
+describe("run", () => {
+  it("runs allowed actions with the redacted arguments", async () => {
+    const { e } = await enforcer();
+    const execute = vi.fn(async (a: { body?: unknown }) => `sent ${String(a.body)}`);
+    const r = await e.run({ type: "send_email", body: "ssn 123-45-6789" }, { session: "s" }, execute);
+    expect(r.result).toBe("sent ssn [REDACTED]");
+    expect(execute).toHaveBeenCalledWith({ type: "send_email", body: "ssn [REDACTED]" });
+    expect(r.decision.rules.map((x) => x.id)).toEqual(["ssn"]);
+  });
+
+  it("throws ActionDenied with the decision, and never runs a denied action", async () => {
+    const { e } = await enforcer();
+    const execute = vi.fn();
+    const error = await e.run({ type: "wire", amount: 5, recipient: "evil-corp" }, {}, execute).catch((x: unknown) => x);
+    expect(error).toBeInstanceOf(ActionDenied);
+    expect((error as ActionDenied).decision.rules.map((r) => r.id)).toEqual(["sanctioned"]);
+    expect((error as ActionDenied).message).toContain("sanctioned");
+    expect(execute).not.toHaveBeenCalled();
+  });
+
+  it("returns the decision instead of throwing with throwOnDeny: false", async () => {
+    const { e } = await enforcer({ throwOnDeny: false });
+    const r = await e.run({ type: "drop_table" }, { user: { role: "intern" } }, () => "dropped");
+    expect(r.decision.decision).toBe("deny");
+    expect(r.result).toBeUndefined();
+  });
+
+  it("denies whatever the policy cannot evaluate, naming the cause", async () => {
+    const { e } = await enforcer({ throwOnDeny: false });
+    const r = await e.run({ type: "wire", amount: "lots", recipient: "bob" }, {}, () => "sent");
+    expect(r.decision.decision).toBe("deny");
+    expect(r.decision.errors[0]).toEqual({ rule: "big_wire", message: expect.stringContaining("needs two numbers") });
+    const notAnAction = await e.run("wire everything", {}, () => "sent");
+    expect(notAnAction.decision.decision).toBe("deny");
+  });
+});
+
+describe("approvals", () => {
+  it("runs an approved action and records the approver in the audit log", async () => {
+    const records: Record<string, unknown>[] = [];
+    const { e } = await enforcer({ approvals: approveAll, audit: { callback: (r) => void records.push(r) } });
+    const r = await e.run({ type: "wire", amount: 5000, recipient: "bob" }, {}, () => "sent");
+    expect(r.result).toBe("sent");
+    expect(r.decision.decision).toBe("allow");
+    const decision = records.find((x) => x["kind"] === "decision")!;
+    expect(decision["approval"]).toMatchObject({ required: true, from: "finance", outcome: "approved", approver: "alice" });
+  });
+
+  it("passes the rule, reason, group, timeout and the exact action to the handler", async () => {
+    const request = vi.fn(approveAll.request);
+    const { e } = await enforcer({ approvals: { request } });
+    await e.run({ type: "wire", amount: 5000, recipient: "bob" }, { session: "s", user: { id: "u1" } }, () => "sent");
+    const req = request.mock.calls[0]![0];
+    expect(req).toMatchObject({ from: "finance", timeoutMs: 1000, reason: "big wires need a second pair of eyes", session: "s", user: { id: "u1" } });
+    expect(req.rules.map((r) => r.id)).toEqual(["big_wire"]);
+    expect(req.action).toEqual({ type: "wire", amount: 5000, recipient: "bob" });
+  });
+
+  it("denies on rejection, on a failing handler, on timeout, and without a handler", async () => {
+    for (const [approvals, why] of [
+      [rejectAll, "approval rejected by bob: no"],
+      [{ request: async () => Promise.reject(new Error("pager down")) }, "the approval handler failed: pager down"],
+      [{ request: () => new Promise<never>(() => {}) }, "approval timed out after 1000 ms"],
+      [undefined, "approval required, but no approval handler is configured"],
+    ] as const) {
+      const { e } = await enforcer({ approvals, throwOnDeny: false, onError: () => {} });
+      const execute = vi.fn();
+      const r = await e.run({ type: "wire", amount: 5000, recipient: "bob" }, {}, execute);
+      expect(r.decision.decision).toBe("deny");
+      expect(r.decision.errors.map((x) => x.message)).toContain(why);
+      expect(execute).not.toHaveBeenCalled();
+    }
+  });
+
+  it("aborts the handler's signal on timeout", async () => {
+    let signal: AbortSignal | undefined;
+    const { e } = await enforcer({ approvals: { request: (req) => ((signal = req.signal), new Promise<never>(() => {})) }, throwOnDeny: false });
+    await e.run({ type: "wire", amount: 5000, recipient: "bob" }, {}, () => "sent");
+    expect(signal?.aborted).toBe(true);
+  });
+
+  it("decides again after approval: a limit reached meanwhile still denies", async () => {
+    let release: (() => void) | undefined;
+    const slow: ApprovalHandler = { request: () => new Promise((resolve) => (release = () => resolve({ approved: true, approver: "a" }))) };
+    const { e } = await enforcer({ approvals: slow, throwOnDeny: false });
+    await e.reload({ source: `${POLICY}\nrule frozen when action.type == "wire" and seen(type == "freeze") deny because "account frozen"`, fileName: "mail.armor" });
+    const pending = e.run({ type: "wire", amount: 5000, recipient: "bob" }, { session: "s" }, () => "sent");
+    await vi.waitFor(() => expect(release).toBeDefined());
+    await e.run({ type: "freeze" }, { session: "s" }, () => "frozen");
+    release!();
+    const r = await pending;
+    expect(r.decision.decision).toBe("deny");
+    expect(r.decision.rules.map((x) => x.id)).toContain("frozen");
+  });
+});
+
+describe("session history", () => {
+  it("rate-limits per session with a sliding window", async () => {
+    const { e, clock } = await enforcer({ throwOnDeny: false });
+    const send = (session: string) => e.run({ type: "send_email", body: "x" }, { session }, () => "ok");
+    for (let i = 0; i < 3; i++) expect((await send("a")).decision.decision).toBe("allow");
+    expect((await send("a")).decision.decision).toBe("deny");
+    expect((await send("b")).decision.decision).toBe("allow");
+    clock.advance(3_600_000);
+    expect((await send("a")).decision.decision).toBe("allow");
+  });
+
+  it("counts in-flight actions, so concurrent runs cannot race past a limit", async () => {
+    const { e } = await enforcer({ throwOnDeny: false });
+    const slow = () => new Promise((resolve) => setTimeout(() => resolve("ok"), 20));
+    const results = await Promise.all(Array.from({ length: 10 }, () => e.run({ type: "send_email", body: "x" }, { session: "s" }, slow)));
+    expect(results.filter((r) => r.decision.decision === "allow")).toHaveLength(3);
+  });
+
+  it("remembers a secret read for 30 minutes", async () => {
+    const { e, clock } = await enforcer({ throwOnDeny: false });
+    await e.run({ type: "read_file", path: "/etc/secret/key" }, { session: "s" }, () => "key");
+    expect((await e.run({ type: "http_post" }, { session: "s" }, () => "posted")).decision.decision).toBe("deny");
+    clock.advance(30 * 60_000);
+    expect((await e.run({ type: "http_post" }, { session: "s" }, () => "posted")).decision.decision).toBe("allow");
+  });
+
+  it("keeps memory bounded by the window however long the session runs", async () => {
+    const store = new Map<string, import("../src/types.js").SessionHistory>();
+    const { e, clock } = await enforcer({ throwOnDeny: false, history: { get: (s) => store.get(s), set: (s, v) => void store.set(s, v), delete: (s) => void store.delete(s) } });
+    for (let i = 0; i < 5000; i++) {
+      clock.advance(60_000);
+      await e.run({ type: "read_file", path: "/tmp/x" }, { session: "s" }, () => "ok");
+    }
+    const state = store.get("s")!;
+    const inWindow = [...state.trackers.values()].map((t) => t.times.length - t.head);
+    expect(Math.max(...inWindow)).toBeLessThanOrEqual(60);
+    expect(state.recent.length).toBeLessThanOrEqual(60);
+  });
+
+  it("does not count an allowed action that the audit log refused", async () => {
+    let fail = true;
+    const sink: AuditSink = { write: () => (fail ? Promise.reject(new Error("disk full")) : undefined) };
+    const { e } = await enforcer({ throwOnDeny: false, audit: { sinks: [sink] }, onError: () => {} });
+    for (let i = 0; i < 5; i++) expect((await e.run({ type: "send_email", body: "x" }, { session: "s" }, () => "ok")).decision.decision).toBe("deny");
+    fail = false;
+    for (let i = 0; i < 3; i++) expect((await e.run({ type: "send_email", body: "x" }, { session: "s" }, () => "ok")).decision.decision).toBe("allow");
+  });
+});
+
+describe("audit", () => {
+  it("writes a decision record before running and an outcome record after", async () => {
+    const records: Record<string, unknown>[] = [];
+    const { e } = await enforcer({ audit: { callback: (r) => void records.push(r) } });
+    await e.run({ type: "send_email", body: "123-45-6789" }, { session: "s", user: { id: "u" } }, () => {
+      expect(records.map((r) => r["kind"])).toEqual(["decision"]);
+      return "sent";
+    });
+    expect(records.map((r) => r["kind"])).toEqual(["decision", "outcome"]);
+    expect(records[0]).toMatchObject({ decision: "allow", session: "s", user: { id: "u" }, action: { type: "send_email", body: "[REDACTED]" }, policy: { name: "mail" } });
+    expect(records[1]).toMatchObject({ outcome: "ok", decisionId: records[0]!["decisionId"] });
+    await expect(e.run({ type: "send_email", body: "x" }, {}, () => Promise.reject(new Error("smtp down")))).rejects.toThrow("smtp down");
+    expect(records[records.length - 1]).toMatchObject({ kind: "outcome", outcome: "error", error: "smtp down" });
+  });
+
+  it("denies when the audit sink fails, unless told otherwise, and reports the failure", async () => {
+    const failing: AuditSink = { write: () => Promise.reject(new Error("disk full")) };
+    const errors: Error[] = [];
+    const { e } = await enforcer({ audit: { sinks: [failing] }, onError: (x) => void errors.push(x), throwOnDeny: false });
+    const execute = vi.fn();
+    const r = await e.run({ type: "send_email", body: "x" }, {}, execute);
+    expect(r.decision.decision).toBe("deny");
+    expect(r.decision.errors.map((x) => x.message).join()).toContain("disk full");
+    expect(execute).not.toHaveBeenCalled();
+    expect(errors.length).toBeGreaterThan(0);
+    const lenient = await enforcer({ audit: { sinks: [failing] }, onAuditFailure: "allow", onError: () => {} });
+    expect((await lenient.e.run({ type: "send_email", body: "x" }, {}, () => "sent")).result).toBe("sent");
+  });
+});
+
+describe("wrap", () => {
+  it("guards plain async tool functions", async () => {
+    const { e } = await enforcer();
+    const tools = e.wrapTools(
+      {
+        send_email: async (args: { to: string; body: string }) => `to ${args.to}: ${args.body}`,
+        drop_table: async (args: { table: string }) => `dropped ${args.table}`,
+      },
+      { session: "w", user: { role: "intern" } },
+    );
+    expect(await tools.send_email({ to: "a@b.c", body: "call 123-45-6789" })).toBe("to a@b.c: call [REDACTED]");
+    await expect(tools.drop_table({ table: "users" })).rejects.toBeInstanceOf(ActionDenied);
+  });
+});
+
+describe("validation", () => {
+  it("denies actions that do not match the policy's schema", async () => {
+    const { loadPolicy } = await import("../src/load.js");
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "armor-validate-"));
+    writeFileSync(
+      join(dir, "actions.schema.json"),
+      JSON.stringify({
+        oneOf: [{ type: "object", properties: { type: { const: "wire" }, amount: { type: "number" } }, required: ["type", "amount"], additionalProperties: false }],
+      }),
+    );
+    writeFileSync(join(dir, "p.armor"), 'schema "./actions.schema.json"\ndefault allow\nrule r when action.type == "wire" and amount > 5 deny\n');
+    const loaded = await loadPolicy(join(dir, "p.armor"));
+    expect(loaded.module.actionSchema).not.toBeNull();
+    const e = await createEnforcer({ policy: loaded.module, throwOnDeny: false });
+    const r = await e.run({ type: "wire", amount: "5", extra: 1 }, {}, () => "sent");
+    expect(r.decision.decision).toBe("deny");
+    expect(r.decision.errors.map((x) => x.message).join("\n")).toMatch(/invalid action: .*(unexpected field `extra`|`amount` must be number)/);
+    expect((await e.run({ type: "wire", amount: 1 }, {}, () => "sent")).result).toBe("sent");
+  });
+});
+
+describe("reload and shadow", () => {
+  it("swaps policies atomically and keeps the old one when the new one does not compile", async () => {
+    const { e } = await enforcer({ throwOnDeny: false, onError: () => {} });
+    const bad = await e.reload({ source: "rule broken when amount > deny", fileName: "next.armor" });
+    expect(bad.ok).toBe(false);
+    expect(bad.diagnostics.map((d) => d.code)).toContain("A101");
+    expect(e.policy.name).toBe("mail");
+    const good = await e.reload({ source: 'policy strict version "2.0.0"\ndefault deny', fileName: "next.armor" });
+    expect(good.ok).toBe(true);
+    expect(e.policy.name).toBe("strict");
+    expect((await e.decide({ type: "send_email" })).decision).toBe("deny");
+  });
+
+  it("keeps rate-limit counters across a reload", async () => {
+    const { e } = await enforcer({ throwOnDeny: false });
+    for (let i = 0; i < 3; i++) await e.run({ type: "send_email", body: "x" }, { session: "s" }, () => "ok");
+    await e.reload({ source: `${POLICY}\nrule extra when action.type == "noop" deny`, fileName: "mail.armor" });
+    expect((await e.run({ type: "send_email", body: "x" }, { session: "s" }, () => "ok")).decision.decision).toBe("deny");
+    // a new predicate starts from the session's recent actions
+    await e.reload({ source: 'default allow\nrule tighter when action.type == "send_email" and count(type == "send_email" within 2h) >= 2 deny', fileName: "t.armor" });
+    expect((await e.run({ type: "send_email", body: "x" }, { session: "s" }, () => "ok")).decision.decision).toBe("deny");
+  });
+
+  it("reports the decisions a candidate policy would flip, without enforcing them", async () => {
+    const flips: unknown[] = [];
+    const { e } = await enforcer({ throwOnDeny: false, shadow: { source: 'default deny\nrule mail_ok when action.type == "send_email" allow', fileName: "candidate.armor" }, onShadowFlip: (f) => void flips.push(f) });
+    expect((await e.run({ type: "send_email", body: "x" }, {}, () => "ok")).decision.decision).toBe("allow");
+    expect((await e.run({ type: "wire", amount: 1, recipient: "bob" }, {}, () => "ok")).decision.decision).toBe("allow");
+    expect(flips).toEqual([expect.objectContaining({ enforced: "allow", candidate: "deny", action: { type: "wire", amount: 1, recipient: "bob" } })]);
+    expect(e.shadowReport()).toMatchObject({ decisions: 2, flips: 1, byKind: { "allow->deny": 1 } });
+  });
+});
