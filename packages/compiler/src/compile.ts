@@ -18,7 +18,8 @@ import type * as IR from "./ir.js";
 import { analyzeRules } from "./semantic/analysis.js";
 import { checkFile, type SemanticModel } from "./semantic/checker.js";
 import { type ActionSchema, loadActionSchema } from "./semantic/schema.js";
-import type { FileNode } from "./syntax/ast.js";
+import type { FileNode, TestDecl } from "./syntax/ast.js";
+import { buildTestCases, type TestCase } from "./testing/cases.js";
 import { parse } from "./syntax/parse.js";
 import { SourceFile } from "./syntax/source.js";
 import { VERSION } from "./version.js";
@@ -50,6 +51,8 @@ export interface Compilation {
   readonly policy: IR.Policy;
   readonly diagnostics: readonly Diagnostic[];
   readonly ok: boolean;
+  /** The policy file's own tests (tests in a `.test.armor` file come from `compileTests`). */
+  readonly tests: readonly TestCase[];
 }
 
 export function compileSource(fileName: string, text: string, host: CompilerHost = nodeHost): Compilation {
@@ -96,7 +99,46 @@ export function compileSource(fileName: string, text: string, host: CompilerHost
     policy: checked.policy,
     diagnostics,
     ok: !hasErrors(diagnostics),
+    tests: checked.tests,
   };
+}
+
+export interface TestFileCompilation {
+  readonly source: SourceFile;
+  readonly ast: FileNode;
+  readonly tests: readonly TestCase[];
+  readonly diagnostics: readonly Diagnostic[];
+  readonly ok: boolean;
+}
+
+/**
+ * Checks a `.test.armor` file against the policy it tests: its `by` names resolve to the
+ * policy's rules, its actions are checked against the policy's schema. A test file holds only
+ * tests (and comments); anything else in it is reported.
+ */
+export function compileTests(fileName: string, text: string, policy: Compilation): TestFileCompilation {
+  const source = new SourceFile(fileName, text);
+  const parsed = parse(fileName, text);
+  const bag = new DiagnosticBag(fileName);
+  for (const item of parsed.ast.items) {
+    if (item.kind !== "test") {
+      bag.report(catalog.testInvalidStep, item.span, `a test file holds only tests, not \`${item.kind}\``, {
+        help: `move it to ${policy.source.name}`,
+      });
+    }
+  }
+  const tests = buildTestCases(
+    parsed.ast.items.filter((i): i is TestDecl => i.kind === "test"),
+    fileName,
+    {
+      bag,
+      rules: new Set(policy.model.rules.keys()),
+      schema: policy.schema,
+      lineOf: (offset) => source.positionAt(offset).line + 1,
+    },
+  );
+  const diagnostics = sortDiagnostics([...parsed.diagnostics, ...bag.items]);
+  return { source, ast: parsed.ast, tests, diagnostics, ok: !hasErrors(diagnostics) };
 }
 
 /** Emits the decision module of an error-free compilation. */

@@ -336,54 +336,66 @@ const input = fc.string({ unit: fc.constantFrom(...ALPHABET), maxLength: 12 });
  * through shared memory, so the property stays synchronous.
  */
 class RegExpOracle {
+  /**
+   * Shared memory: `ctl` = [request number, request length, answered number, response length];
+   * `req` and `res` hold the request and response JSON as UTF-16 code units.
+   */
   private static readonly WORKER_SOURCE = `
-    const { workerData } = require("node:worker_threads");
-    const ctl = new Int32Array(workerData.ctl);
-    const data = new Uint16Array(workerData.data);
-    const read = () => { let t = ""; for (let i = 0; i < ctl[1]; i++) t += String.fromCharCode(data[i]); return t; };
-    const write = (t) => { for (let i = 0; i < t.length; i++) data[i] = t.charCodeAt(i); ctl[1] = t.length; };
+    const { ctl: c, req: q, res: r } = require("node:worker_threads").workerData;
+    const ctl = new Int32Array(c), req = new Uint16Array(q), res = new Uint16Array(r);
+    let seen = 0;
     for (;;) {
-      Atomics.wait(ctl, 0, 0);
-      const { source, flags, inputs } = JSON.parse(read());
-      write(JSON.stringify(inputs.map((s) => [
+      Atomics.wait(ctl, 0, seen);
+      const seq = Atomics.load(ctl, 0);
+      if (seq === seen) continue;
+      seen = seq;
+      let text = "";
+      for (let i = 0; i < ctl[1]; i++) text += String.fromCharCode(req[i]);
+      const { source, flags, inputs } = JSON.parse(text);
+      const answer = JSON.stringify(inputs.map((s) => [
         new RegExp(source, flags).test(s),
         s.replace(new RegExp(source, flags + "g"), () => "#"),
-      ])));
-      Atomics.store(ctl, 0, 2);
-      Atomics.notify(ctl, 0);
-      Atomics.wait(ctl, 0, 2);
+      ]));
+      for (let i = 0; i < answer.length; i++) res[i] = answer.charCodeAt(i);
+      ctl[3] = answer.length;
+      Atomics.store(ctl, 2, seq);
+      Atomics.notify(ctl, 2);
     }`;
   private worker: Worker | null = null;
-  private ctl = new Int32Array(0);
-  private data = new Uint16Array(0);
+  private ctl = new Int32Array(4);
+  private req = new Uint16Array(0);
+  private res = new Uint16Array(0);
+  private seq = 0;
   skipped = 0;
 
   /** `[test, replaced]` per input, or null if RegExp took longer than `budgetMs`. */
   run(source: string, flagText: string, inputs: readonly string[], budgetMs = 250): [boolean, string][] | null {
     if (this.worker === null) {
-      const ctl = new SharedArrayBuffer(8);
-      const data = new SharedArrayBuffer(1 << 20);
+      const ctl = new SharedArrayBuffer(16);
+      const req = new SharedArrayBuffer(1 << 20);
+      const res = new SharedArrayBuffer(1 << 20);
       this.ctl = new Int32Array(ctl);
-      this.data = new Uint16Array(data);
-      this.worker = new Worker(RegExpOracle.WORKER_SOURCE, { eval: true, workerData: { ctl, data } });
+      this.req = new Uint16Array(req);
+      this.res = new Uint16Array(res);
+      this.seq = 0;
+      this.worker = new Worker(RegExpOracle.WORKER_SOURCE, { eval: true, workerData: { ctl, req, res } });
       this.worker.unref();
       budgetMs = Math.max(budgetMs, 10_000); // includes the worker's start-up
     }
     const request = JSON.stringify({ source, flags: flagText, inputs });
-    for (let i = 0; i < request.length; i++) this.data[i] = request.charCodeAt(i);
+    for (let i = 0; i < request.length; i++) this.req[i] = request.charCodeAt(i);
     this.ctl[1] = request.length;
-    Atomics.store(this.ctl, 0, 1);
+    const seq = ++this.seq;
+    Atomics.store(this.ctl, 0, seq);
     Atomics.notify(this.ctl, 0);
-    Atomics.wait(this.ctl, 0, 1, budgetMs);
-    if (Atomics.load(this.ctl, 0) !== 2) {
+    Atomics.wait(this.ctl, 2, seq - 1, budgetMs);
+    if (Atomics.load(this.ctl, 2) !== seq) {
       this.stop();
       this.skipped++;
       return null;
     }
     let response = "";
-    for (let i = 0; i < (this.ctl[1] ?? 0); i++) response += String.fromCharCode(this.data[i] ?? 0);
-    Atomics.store(this.ctl, 0, 0);
-    Atomics.notify(this.ctl, 0);
+    for (let i = 0; i < (this.ctl[3] ?? 0); i++) response += String.fromCharCode(this.res[i] ?? 0);
     return JSON.parse(response) as [boolean, string][];
   }
 

@@ -2,9 +2,10 @@
 import { compileSource, emit } from "../compile.js";
 import { catalog } from "../diagnostics/catalog.js";
 import { makeDiagnostic } from "../diagnostics/diagnostic.js";
-import { evaluatePolicy, type RuleExplanation } from "../interpreter.js";
+import { explainRules } from "../explain.js";
+import { evaluatePolicy } from "../interpreter.js";
 import { loadModule } from "../load.js";
-import { SourceFile, span } from "../syntax/source.js";
+import { span } from "../syntax/source.js";
 import type { Command } from "./main.js";
 import { colors, type Io, printDiagnostics, readSource, sourcesOf, UsageError } from "./io.js";
 
@@ -23,30 +24,6 @@ export function parseJsonInput(name: string, text: string): { ok: true; value: u
       }),
     };
   }
-}
-
-function show(v: unknown): string {
-  const s = JSON.stringify(v);
-  if (s === undefined) return "null";
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-}
-
-export function explain(io: Io, source: SourceFile, explanations: readonly RuleExplanation[]): string {
-  const c = colors(io, io.stderr);
-  const lines: string[] = [];
-  for (const { rule, fired, error, trace } of explanations) {
-    const status = error !== null ? c.red(`error: ${error}`) : fired ? c.green("fired") : c.dim("did not fire");
-    lines.push(`${c.bold(`rule ${rule.id}`)} (${rule.effect.kind}, line ${rule.line}): ${status}`);
-    for (const t of trace) {
-      if (t.expr.kind === "and" || t.expr.kind === "or" || t.expr.kind === "not") continue;
-      const text = source.text.slice(t.expr.span.start, t.expr.span.end).replace(/\s+/g, " ");
-      const values = t.operands ? `  ${c.dim(`with ${t.operands.map(show).join(", ")}`)}` : "";
-      const verdict = t.value === true ? c.green("true") : c.yellow(String(t.value));
-      lines.push(`  ${text}  ->  ${verdict}${values}`);
-    }
-    if (trace.length === 0 && error === null) lines.push(`  ${c.dim("(condition is constant)")}`);
-  }
-  return `${lines.join("\n")}\n`;
 }
 
 export const runEval: Command = {
@@ -91,7 +68,7 @@ export const runEval: Command = {
     const decision = module.decide(input.value);
     if (values["explain"] === true) {
       const { explanations } = evaluatePolicy(compilation.policy, input.value, { explain: true });
-      io.stderr.write(explain(io, compilation.source, explanations));
+      io.stderr.write(explainRules(compilation.source, explanations, colors(io, io.stderr)));
     }
     io.stdout.write(`${JSON.stringify(decision, null, 2)}\n`);
     return 0;

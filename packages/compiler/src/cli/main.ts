@@ -12,6 +12,7 @@ import { runCheck } from "./check.js";
 import { runCompile } from "./compile.js";
 import { runEval } from "./eval.js";
 import { runFmt } from "./fmt.js";
+import { runTest } from "./test.js";
 import { type Io, nodeIo, UsageError } from "./io.js";
 
 export interface Command {
@@ -23,7 +24,7 @@ export interface Command {
   run(args: { values: Record<string, unknown>; positionals: string[] }, io: Io): Promise<number>;
 }
 
-const commands: Command[] = [runCompile, runCheck, runEval, runFmt, runAudit];
+const commands: Command[] = [runCompile, runCheck, runEval, runTest, runFmt, runAudit];
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -2,7 +2,8 @@
  * The diagnostic catalog: every diagnostic the compiler can report, with a stable code.
  *
  * Codes are grouped by the stage that reports them:
- *   A1xx syntax, A2xx names, A3xx types and schema, A4xx rule analysis, A5xx files and inputs.
+ *   A1xx syntax, A2xx names, A3xx types and schema, A4xx rule analysis, A5xx files and inputs,
+ *   A6xx policy tests.
  * A code is never reused for a different meaning. Messages follow one style: lowercase, no final
  * period, user input in backticks, one line; advice goes in `help`.
  * Each entry's anchor is the heading for the code in docs/diagnostics.md.
@@ -70,6 +71,15 @@ export const catalog = {
   fileNotFound: entry("A501", "file-not-found", "error", "a file named on the command line cannot be read"),
   inputInvalidJson: entry("A502", "input-invalid-json", "error", "an input is not valid JSON"),
   inputInvalid: entry("A503", "input-invalid", "error", "an input does not have the shape of a decision input"),
+
+  // policy tests
+  testInvalidStep: entry("A601", "test-invalid-step", "error", "a test step is not one the test syntax defines, or is malformed"),
+  testMissingAction: entry("A602", "test-missing-action", "error", "a test has no `action`, or more than one"),
+  testInvalidTime: entry("A603", "test-invalid-time", "error", "a time in a test is not an ISO-8601 date-time with an offset"),
+  testNoExpectation: entry("A604", "test-no-expectation", "error", "a test has no `expect` step"),
+  testWithoutPolicy: entry("A605", "test-without-policy", "error", "a `.test.armor` file has no policy beside it"),
+  testActionInvalid: entry("A606", "test-action-invalid", "error", "a test's action does not match the policy's schema"),
+  duplicateTest: entry("A607", "duplicate-test", "error", "two tests of a policy have the same name"),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type CatalogKey = keyof typeof catalog;

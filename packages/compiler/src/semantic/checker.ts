@@ -11,6 +11,7 @@ import { parseRegex } from "../regex/index.js";
 import * as sem from "../semantics.js";
 import type * as A from "../syntax/ast.js";
 import { type SourceFile, type Span, span } from "../syntax/source.js";
+import { buildTestCases, type TestCase } from "../testing/cases.js";
 import { dispatchTypes } from "./dispatch.js";
 import { closest } from "./names.js";
 import type { ActionSchema, FieldInfo } from "./schema.js";
@@ -78,6 +79,8 @@ const timeFields: Record<string, { field: IR.TimeField; type: Type; doc: string 
 
 export interface CheckOutput {
   readonly policy: IR.Policy;
+  /** The file's own `test` blocks, checked and lowered. */
+  readonly tests: readonly TestCase[];
   readonly model: SemanticModel;
 }
 
@@ -128,7 +131,7 @@ class Checker {
         });
       }
     }
-    this.checkTests();
+    const tests = this.checkTests();
     const policy: IR.Policy = {
       name: headers.name,
       version: headers.version,
@@ -145,6 +148,7 @@ class Checker {
     };
     return {
       policy,
+      tests,
       model: { lets: this.lets, rules: this.rules, fieldReferences: this.fieldReferences, schema: this.schema },
     };
   }
@@ -249,7 +253,9 @@ class Checker {
   private lowerRules(): IR.Rule[] {
     const out: IR.Rule[] = [];
     for (const item of this.ast.items) {
-      if (item.kind !== "rule") continue;
+      // a named rule whose name is missing is broken; its syntax error says so, and an id made
+      // up for it would only collide with the rules that recovery found after it
+      if (item.kind !== "rule" || (!item.anonymous && item.name === null)) continue;
       const pos = this.source.positionAt(item.span.start);
       const id = item.name ? item.name.name : `${baseName(this.bag.file)}:${pos.line + 1}`;
       const existing = this.rules.get(id);
@@ -743,24 +749,15 @@ class Checker {
 
   // ---- tests -----------------------------------------------------------------------------
 
-  private checkTests(): void {
-    for (const item of this.ast.items) {
-      if (item.kind !== "test") continue;
-      for (const step of item.steps) {
-        if (step.kind !== "expect") continue;
-        for (const r of step.by) {
-          const sym = this.rules.get(r.name);
-          if (sym) sym.references.push(r.span);
-          else {
-            const suggestion = closest(r.name, this.rules.keys());
-            this.report(catalog.unknownName, r.span, `there is no rule \`${r.name}\``, {
-              help: suggestion ? `did you mean \`${suggestion}\`?` : "name a rule of this policy",
-              ...(suggestion ? { suggestions: [{ title: `use \`${suggestion}\``, file: this.bag.file, span: r.span, newText: suggestion }], data: { suggestion } } : {}),
-            });
-          }
-        }
-      }
-    }
+  private checkTests(): TestCase[] {
+    const tests = this.ast.items.filter((i): i is A.TestDecl => i.kind === "test");
+    return buildTestCases(tests, this.bag.file, {
+      bag: this.bag,
+      rules: new Set(this.rules.keys()),
+      schema: this.schema,
+      lineOf: (offset) => this.source.positionAt(offset).line + 1,
+      onRuleReference: (rule, at) => this.rules.get(rule)?.references.push(at),
+    });
   }
 }
 

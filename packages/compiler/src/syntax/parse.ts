@@ -106,10 +106,13 @@ function reportSyntaxErrors(bag: DiagnosticBag, tokens: IToken[], errors: IRecog
 function helpFor(ruleStack: string[], t: IToken): { help?: string } {
   const rule = ruleStack[ruleStack.length - 1] ?? "";
   if (t.image === "=") return { help: "compare with `==`; `=` only appears in `let NAME = VALUE`" };
+  if (T.keywordNames.has(t.image) && (rule === "ruleDecl" || rule === "letDecl") && !ruleStack.includes("expression")) {
+    return { help: `\`${t.image}\` is a keyword, so it cannot name a ${rule === "ruleDecl" ? "rule" : "let"}; choose another name` };
+  }
   if ((rule === "ruleDecl" || rule === "anonymousRule" || rule === "effect") && !ruleStack.includes("expression")) {
     return { help: 'a rule reads `rule NAME when CONDITION EFFECT`, e.g. `rule big when amount > 100 deny because "too large"`' };
   }
-  if (T.keywordNames.has(t.image) && (rule === "path" || rule === "letDecl" || rule === "ruleDecl")) {
+  if (T.keywordNames.has(t.image) && rule === "path") {
     return { help: `\`${t.image}\` is a keyword; a field with that name is read as \`action.${t.image}\`` };
   }
   if (rule === "approvalEffect") return { help: 'write `require approval [from "group"] [timeout 15m]`' };

@@ -1,0 +1,153 @@
+/** `armorc test [PATH...]`: run policy tests against the compiled policies. */
+import { watch } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { catalog } from "../diagnostics/catalog.js";
+import { makeDiagnostic } from "../diagnostics/diagnostic.js";
+import { span } from "../syntax/source.js";
+import { discover } from "../testing/discover.js";
+import { coverageTable, humanReport, jsonReport, junitReport, percent, totals } from "../testing/report.js";
+import { runSuite, type Suite } from "../testing/runner.js";
+import type { Command } from "./main.js";
+import { colors, type Io, printDiagnostics, readSource, UsageError } from "./io.js";
+
+type Reporter = "human" | "json" | "junit";
+
+interface TestOptions {
+  paths: string[];
+  reporter: Reporter;
+  coverage: boolean;
+  threshold: number | null;
+  filter: string | RegExp | undefined;
+}
+
+function parseFilter(f: string | undefined): string | RegExp | undefined {
+  if (f === undefined) return undefined;
+  const m = /^\/(.*)\/([a-z]*)$/.exec(f);
+  if (!m) return f;
+  try {
+    return new RegExp(m[1]!, m[2]);
+  } catch (e) {
+    throw new UsageError(`--filter ${f} is not a valid regex: ${(e as Error).message}`);
+  }
+}
+
+/** Runs every suite once and prints the report; returns the exit code. */
+async function runOnce(io: Io, o: TestOptions): Promise<number> {
+  const found = discover(o.paths, io.cwd);
+  for (const m of found.missing) io.stderr.write(`armorc test: \`${m}\` does not exist\n`);
+  const suites: Suite[] = [];
+  let status = found.missing.length > 0 ? 2 : 0;
+  for (const orphan of found.orphans) {
+    const d = makeDiagnostic(catalog.testWithoutPolicy, orphan, span(0, 0), `\`${orphan}\` has no policy \`${orphan.replace(/\.test\.armor$/, ".armor")}\` beside it`, {
+      help: "a NAME.test.armor file tests NAME.armor in the same folder",
+    });
+    printDiagnostics(io, io.stderr, [d], new Map(), "text");
+    status = Math.max(status, 1);
+  }
+  for (const target of found.targets) {
+    const policy = readSource(resolve(io.cwd, target.policy));
+    if (!policy.ok) {
+      printDiagnostics(io, io.stderr, [policy.diagnostic], new Map(), "text");
+      status = 2;
+      continue;
+    }
+    const testFiles: { name: string; text: string }[] = [];
+    if (target.testFile !== null) {
+      const t = readSource(resolve(io.cwd, target.testFile));
+      if (t.ok) testFiles.push({ name: target.testFile, text: t.text });
+    }
+    const suite = await runSuite(
+      { policyFile: target.policy, policyText: policy.text, testFiles },
+      { ...(o.filter !== undefined ? { filter: o.filter } : {}), host: { readFile: (p) => { const r = readSource(resolve(io.cwd, p)); return r.ok ? r.text : undefined; } }, paint: o.reporter === "human" ? colors(io, io.stdout) : undefined },
+    );
+    const errors = suite.diagnostics.filter((d) => d.severity === "error");
+    if (errors.length > 0) printDiagnostics(io, io.stderr, errors, suite.sources, "text");
+    if (suite.results.length > 0 || errors.length > 0) suites.push(suite);
+  }
+  if (suites.length === 0) {
+    if (found.missing.length > 0) return status;
+    io.stderr.write("armorc test: no tests found (write `test \"name\" { ... }` blocks in a policy or in NAME.test.armor beside it)\n");
+    return Math.max(status, 1);
+  }
+  const t = totals(suites);
+  if (o.reporter === "json") io.stdout.write(`${JSON.stringify(jsonReport(suites), null, 2)}\n`);
+  else if (o.reporter === "junit") io.stdout.write(junitReport(suites));
+  else io.stdout.write(humanReport(suites, { paint: colors(io, io.stdout), coverage: o.coverage || o.threshold !== null }));
+  if (o.reporter !== "human" && (o.coverage || o.threshold !== null)) io.stderr.write(coverageTable(suites));
+  if (t.failed > 0 || t.broken > 0) status = Math.max(status, 1);
+  if (o.threshold !== null) {
+    const covered = percent(t.rulesFired, t.rules);
+    if (covered < o.threshold) {
+      io.stderr.write(`coverage ${covered}% is below the threshold of ${o.threshold}%\n`);
+      status = Math.max(status, 1);
+    }
+  }
+  return status;
+}
+
+async function watchMode(io: Io, o: TestOptions): Promise<number> {
+  await runOnce(io, o);
+  const dirs = new Set((o.paths.length > 0 ? o.paths : ["."]).map((p) => (p.endsWith(".armor") ? dirname(join(io.cwd, p)) : join(io.cwd, p))));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running = Promise.resolve();
+  const rerun = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      running = running.then(async () => {
+        io.stdout.write(`\n${new Date().toLocaleTimeString()} change detected, running again\n`);
+        await runOnce(io, o);
+      });
+    }, 100);
+  };
+  const watchers = [...dirs].map((d) =>
+    watch(d, { recursive: true }, (_event, file) => {
+      if (file !== null && /\.(armor|json)$/.test(String(file))) rerun();
+    }),
+  );
+  io.stderr.write("watching for changes (Ctrl-C to stop)\n");
+  return new Promise<number>((resolve) => {
+    process.once("SIGINT", () => {
+      for (const w of watchers) w.close();
+      clearTimeout(timer);
+      resolve(0);
+    });
+  });
+}
+
+export const runTest: Command = {
+  name: "test",
+  summary: "run policy tests against the compiled policies",
+  usage: "armorc test [PATH...] [--coverage] [--coverage-threshold P] [--reporter human|json|junit] [--filter PATTERN] [--watch]",
+  help: [
+    "Finds tests in policies (`test \"name\" { ... }` blocks) and in NAME.test.armor files beside",
+    "NAME.armor, in the given files and folders (default: the current folder, recursively), and",
+    "decides each with the compiled policy. A failing test shows the expected and actual decision,",
+    "the rules that fired, and every rule's conditions with the values that decided them.",
+    "",
+    "Options:",
+    "  --coverage               print which rules fired in some test, and which were also seen",
+    "                           not firing (printed even when tests fail)",
+    "  --coverage-threshold P   exit 1 when fewer than P percent of the rules fired in a test",
+    "  --reporter R             human (default), json, or junit (XML for CI systems)",
+    "  --filter PATTERN         run only tests whose name contains PATTERN (or matches /regex/)",
+    "  --watch                  run again whenever a .armor or .json file changes",
+    "",
+    "Exit code 0 when every test passes, 1 on failures, errors or low coverage, 2 on bad paths.",
+  ].join("\n"),
+  options: {
+    coverage: { type: "boolean" },
+    "coverage-threshold": { type: "string" },
+    reporter: { type: "string" },
+    filter: { type: "string" },
+    watch: { type: "boolean" },
+  },
+  async run({ values, positionals }, io) {
+    const reporter = ((values["reporter"] as string | undefined) ?? "human") as Reporter;
+    if (!["human", "json", "junit"].includes(reporter)) throw new UsageError(`--reporter must be human, json or junit, not \`${reporter}\``);
+    const rawThreshold = values["coverage-threshold"] as string | undefined;
+    const threshold = rawThreshold === undefined ? null : Number(rawThreshold);
+    if (threshold !== null && (!Number.isFinite(threshold) || threshold < 0 || threshold > 100)) throw new UsageError("--coverage-threshold takes a percentage from 0 to 100");
+    const o: TestOptions = { paths: positionals, reporter, coverage: values["coverage"] === true, threshold, filter: parseFilter(values["filter"] as string | undefined) };
+    return values["watch"] === true ? watchMode(io, o) : runOnce(io, o);
+  },
+};

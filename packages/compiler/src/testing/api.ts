@@ -1,0 +1,131 @@
+/**
+ * Policy tests from JavaScript, for people who test in vitest or jest:
+ *
+ *   import { loadPolicyForTests } from "@agent-armor/compiler/testing";
+ *   const payments = await loadPolicyForTests("policies/payments.armor");
+ *   payments.expect({ action: { type: "wire_transfer", amount: 25000 } }, { decision: "require_approval", by: ["wire_review"] });
+ *
+ * Decisions come from the compiled module; a failed expectation throws a `PolicyAssertionError`
+ * whose message shows the expected and actual decision and every rule's conditions with their
+ * values, and whose `expected`/`actual` let test runners print a diff.
+ */
+import { readFileSync } from "node:fs";
+import { compileSource, emit, nodeHost, type Compilation } from "../compile.js";
+import { renderText } from "../diagnostics/render.js";
+import { explainRules } from "../explain.js";
+import { evaluatePolicy } from "../interpreter.js";
+import type { DecisionResult } from "../ir.js";
+import { loadModule, type LoadedPolicy } from "../load.js";
+import { equals } from "../semantics.js";
+import { decidingRules, describeDecision, runSuite, type Suite } from "./runner.js";
+
+export interface Expected {
+  decision?: "allow" | "deny" | "require_approval";
+  /** Exactly the rules the decision was made by (see `expect ... by` in docs/language.md). */
+  by?: string[];
+  /** The approval group of a require_approval decision. */
+  approvalFrom?: string | null;
+  /** Fields the (rewritten) action must have; others are not compared. */
+  action?: Record<string, unknown>;
+  /** Whether the decision must (or must not) carry evaluation errors. */
+  error?: boolean;
+}
+
+export class PolicyAssertionError extends Error {
+  /** Lets vitest and jest print a diff of the compared values. */
+  readonly showDiff = true;
+  constructor(
+    message: string,
+    readonly expected: unknown,
+    readonly actual: unknown,
+  ) {
+    super(message);
+    this.name = "PolicyAssertionError";
+  }
+}
+
+export interface PolicyUnderTest {
+  readonly compilation: Compilation;
+  readonly policy: LoadedPolicy["policy"];
+  /** The compiled policy's decision. */
+  decide(input: unknown): DecisionResult;
+  /** Every rule's conditions with the values that made them true or false for this input. */
+  explain(input: unknown): string;
+  /** Throws a PolicyAssertionError unless the decision meets every stated expectation. */
+  expect(input: unknown, expected: Expected): DecisionResult;
+  /** Runs the policy's own `test` blocks (and its NAME.test.armor file, if given). */
+  runTests(options?: { testFile?: { name: string; text: string }; filter?: string | RegExp }): Promise<Suite>;
+}
+
+export class PolicyCompileError extends Error {
+  constructor(readonly compilation: Compilation) {
+    super(`${compilation.source.name} does not compile:\n${renderText(compilation.diagnostics, new Map([[compilation.source.name, compilation.source]]), { color: false })}`);
+    this.name = "PolicyCompileError";
+  }
+}
+
+function actualShape(d: DecisionResult, expected: Expected): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (expected.decision !== undefined) out["decision"] = d.decision;
+  if (expected.by !== undefined) out["by"] = decidingRules(d);
+  if (expected.approvalFrom !== undefined) out["approvalFrom"] = d.approval?.from ?? null;
+  if (expected.action !== undefined) {
+    const a = (d.action ?? {}) as Record<string, unknown>;
+    out["action"] = Object.fromEntries(Object.keys(expected.action).map((k) => [k, Object.prototype.hasOwnProperty.call(a, k) ? a[k] : undefined]));
+  }
+  if (expected.error !== undefined) out["error"] = d.errors.length > 0;
+  return out;
+}
+
+function normalized(expected: Expected): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...expected };
+  if (expected.by) out["by"] = [...expected.by];
+  return out;
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+export async function policyForTests(fileName: string, text: string): Promise<PolicyUnderTest> {
+  const compilation = compileSource(fileName, text, nodeHost);
+  if (!compilation.ok) throw new PolicyCompileError(compilation);
+  const module = await loadModule(emit(compilation).js);
+  const explain = (input: unknown): string => explainRules(compilation.source, evaluatePolicy(compilation.policy, input, { explain: true }).explanations);
+  return {
+    compilation,
+    policy: module.policy,
+    decide: (input) => module.decide(input),
+    explain,
+    expect(input, expected) {
+      const d = module.decide(input);
+      const actual = actualShape(d, expected);
+      const want = normalized(expected);
+      const ok =
+        (expected.decision === undefined || d.decision === expected.decision) &&
+        (expected.by === undefined || sameSet(actual["by"] as string[], expected.by)) &&
+        (expected.approvalFrom === undefined || actual["approvalFrom"] === expected.approvalFrom) &&
+        (expected.action === undefined || equals(actual["action"], expected.action)) &&
+        (expected.error === undefined || actual["error"] === expected.error);
+      if (!ok) {
+        if (expected.by !== undefined && sameSet(actual["by"] as string[], expected.by)) actual["by"] = expected.by;
+        throw new PolicyAssertionError(
+          `the policy decided ${describeDecision(d)}\nexpected ${JSON.stringify(want)}\nactual   ${JSON.stringify(actual)}\n\n${explain(input)}`,
+          want,
+          actual,
+        );
+      }
+      return d;
+    },
+    runTests: (options = {}) =>
+      runSuite(
+        { policyFile: fileName, policyText: text, testFiles: options.testFile ? [options.testFile] : [] },
+        options.filter !== undefined ? { filter: options.filter } : {},
+      ),
+  };
+}
+
+/** Compiles and loads a policy file for tests. */
+export async function loadPolicyForTests(path: string): Promise<PolicyUnderTest> {
+  return policyForTests(path, readFileSync(path, "utf8"));
+}

@@ -1,0 +1,280 @@
+/**
+ * Policy tests, checked and lowered: each `test "name" { ... }` block becomes a `TestCase` with
+ * the decision input it builds and the expectations it states. Steps are checked like policy
+ * code: unknown steps, malformed times, missing actions, unknown rules, and actions that do not
+ * match the policy's schema are diagnostics with spans.
+ *
+ * Time in tests is fixed: without a `time` step a test runs at DEFAULT_TEST_TIME, so a test
+ * never depends on when or where it runs.
+ */
+import { catalog } from "../diagnostics/catalog.js";
+import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
+import { ISO_DATE_TIME } from "../decision-input.js";
+import type { Decision } from "../ir.js";
+import { closest } from "../semantic/names.js";
+import type { ActionSchema } from "../semantic/schema.js";
+import type * as A from "../syntax/ast.js";
+import { type Span, span } from "../syntax/source.js";
+
+/** A Monday at noon, UTC. */
+export const DEFAULT_TEST_TIME = "2026-01-05T12:00:00Z";
+
+export type Expectation =
+  | { kind: "decision"; decision: Decision; rules: string[] | null; span: Span }
+  | { kind: "error"; span: Span }
+  | { kind: "approval"; from: string; span: Span }
+  | { kind: "field"; path: string[]; value: unknown; span: Span };
+
+export interface TestCase {
+  name: string;
+  /** The file the test is written in (the policy, or its `.test.armor`). */
+  file: string;
+  span: Span;
+  line: number;
+  input: { action: Record<string, unknown>; user?: unknown; context?: unknown; time: string; history: { action: unknown; time: string }[] };
+  expectations: Expectation[];
+}
+
+export interface TestContext {
+  readonly bag: DiagnosticBag;
+  /** Rule ids of the policy under test. */
+  readonly rules: ReadonlySet<string>;
+  readonly schema: ActionSchema | null;
+  readonly lineOf: (offset: number) => number;
+  /** Called for each `by` reference to a rule, for find-references and rename. */
+  readonly onRuleReference?: (rule: string, at: Span) => void;
+}
+
+export function dataValue(v: A.DataValue): unknown {
+  switch (v.kind) {
+    case "literal":
+      return v.value;
+    case "list":
+      return v.elements.map(dataValue);
+    case "object": {
+      const o: Record<string, unknown> = {};
+      for (const e of v.entries) Object.defineProperty(o, e.key.name, { value: dataValue(e.value), enumerable: true, writable: true, configurable: true });
+      return o;
+    }
+  }
+}
+
+const decisions = new Set(["allow", "deny", "require_approval"]);
+const givenKeys = ["action", "user", "context", "time"];
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** Finds the span of the data at a JSON pointer-like path inside an object literal. */
+function spanAt(value: A.DataValue, path: string[]): Span {
+  let node: A.DataValue = value;
+  for (const key of path) {
+    if (node.kind === "object") {
+      const e = node.entries.find((x) => x.key.name === key);
+      if (!e) return node.span;
+      node = e.value;
+    } else if (node.kind === "list") {
+      const el = node.elements[Number(key)];
+      if (!el) return node.span;
+      node = el;
+    } else return node.span;
+  }
+  return node.span;
+}
+
+export function buildTestCases(tests: readonly A.TestDecl[], file: string, ctx: TestContext): TestCase[] {
+  const out: TestCase[] = [];
+  const names = new Map<string, Span>();
+  for (const t of tests) {
+    const test = buildOne(t, file, ctx);
+    if (t.name) {
+      const first = names.get(t.name.value);
+      if (first) {
+        ctx.bag.report(catalog.duplicateTest, t.name.span, `there is already a test named \`${t.name.value}\``, {
+          help: "give each test its own name",
+          related: [{ file, span: first, message: "the first test with this name" }],
+        });
+      } else names.set(t.name.value, t.name.span);
+    }
+    if (test) out.push(test);
+  }
+  return out;
+}
+
+function buildOne(t: A.TestDecl, file: string, ctx: TestContext): TestCase | null {
+  const { bag } = ctx;
+  let ok = true;
+  const fail = (entry: (typeof catalog)[keyof typeof catalog], at: Span, message: string, help?: string): void => {
+    bag.report(entry, at, message, help ? { help } : {});
+    ok = false;
+  };
+  let action: { value: Record<string, unknown>; node: A.DataValue } | null = null;
+  let user: unknown;
+  let context: unknown;
+  let time = DEFAULT_TEST_TIME;
+  const historySteps: Extract<A.TestStep, { kind: "history" }>[] = [];
+  const expectations: Expectation[] = [];
+
+  for (const step of t.steps) {
+    if (step.kind === "given") {
+      const key = step.key.name;
+      if (!givenKeys.includes(key)) {
+        const suggestion = closest(key, [...givenKeys, "history", "expect"]);
+        fail(catalog.testInvalidStep, step.key.span, `\`${key}\` is not a test step`, suggestion ? `did you mean \`${suggestion}\`?` : "the steps are action, user, context, time, history and expect");
+        continue;
+      }
+      if (step.value === null) continue;
+      if (key === "time") {
+        if (step.value.kind !== "literal" || typeof step.value.value !== "string" || !ISO_DATE_TIME.test(step.value.value)) {
+          fail(catalog.testInvalidTime, step.value.span, "`time` needs an ISO-8601 date-time with an offset", 'write e.g. `time "2026-03-02T10:00:00Z"`');
+        } else time = step.value.value;
+        continue;
+      }
+      if (step.value.kind !== "object") {
+        fail(catalog.testInvalidStep, step.value.span, `\`${key}\` needs an object`, `write e.g. \`${key} { type: "send_email" }\``.replace('type: "send_email"', key === "action" ? 'type: "send_email"' : 'role: "admin"'));
+        continue;
+      }
+      const value = dataValue(step.value) as Record<string, unknown>;
+      if (key === "action") {
+        if (action !== null) fail(catalog.testMissingAction, step.span, "a test has one `action`", "split it into two tests");
+        else action = { value, node: step.value };
+      } else if (key === "user") user = value;
+      else context = value;
+    } else if (step.kind === "history") historySteps.push(step);
+    else {
+      const e = expectation(step, ctx);
+      if (e === null) ok = false;
+      else expectations.push(e);
+    }
+  }
+
+  const nameSpan = t.name?.span ?? t.span;
+  if (action === null) fail(catalog.testMissingAction, nameSpan, "the test has no `action`", 'add `action { type: "...", ... }`: it is what the policy decides');
+  else if (typeof action.value["type"] !== "string") fail(catalog.testMissingAction, action.node.span, "the action needs a string `type`", 'add e.g. `type: "send_email"`');
+  if (!t.steps.some((s) => s.kind === "expect")) fail(catalog.testNoExpectation, nameSpan, "the test has no `expect`", "add e.g. `expect deny by RULE`");
+
+  const now = Date.parse(time);
+  const history: { action: unknown; time: string }[] = [];
+  for (const h of historySteps) {
+    if (h.entry === null) continue;
+    const entry = dataValue(h.entry);
+    const n = h.repeat ?? 1;
+    if (!Number.isInteger(n) || n < 1 || n > 100_000) {
+      fail(catalog.testInvalidStep, h.span, "`history N of` needs a whole number from 1 to 100000");
+      continue;
+    }
+    const p = h.placement;
+    if (p === null) {
+      for (let k = n; k >= 1; k--) history.push({ action: entry, time: iso(now - k * 1000) });
+    } else if (p.kind === "at") {
+      if (p.time === null || !ISO_DATE_TIME.test(p.time.value)) {
+        fail(catalog.testInvalidTime, p.time?.span ?? p.span, "`at` needs an ISO-8601 date-time with an offset", 'write e.g. `at "2026-03-02T09:00:00Z"`');
+        continue;
+      }
+      for (let k = 0; k < n; k++) history.push({ action: entry, time: p.time.value });
+    } else {
+      if (p.duration === null) continue;
+      const d = p.duration.ms;
+      if (p.kind === "ago") for (let k = 0; k < n; k++) history.push({ action: entry, time: iso(now - d) });
+      else for (let k = n; k >= 1; k--) history.push({ action: entry, time: iso(now - Math.floor((k * d) / (n + 1))) });
+    }
+  }
+  history.sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+
+  if (action !== null && ctx.schema !== null) {
+    const expectsError = expectations.some((e) => e.kind === "error");
+    checkAgainstSchema(action, ctx.schema, bag, expectsError);
+    for (const h of historySteps) if (h.entry) checkAgainstSchema({ value: dataValue(h.entry) as Record<string, unknown>, node: h.entry }, ctx.schema, bag, expectsError);
+  }
+
+  if (!ok || action === null || t.name === null) return null;
+  return {
+    name: t.name.value,
+    file,
+    span: t.span,
+    line: ctx.lineOf(t.span.start),
+    input: { action: action.value, ...(user !== undefined ? { user } : {}), ...(context !== undefined ? { context } : {}), time, history },
+    expectations,
+  };
+}
+
+function checkAgainstSchema(action: { value: Record<string, unknown>; node: A.DataValue }, schema: ActionSchema, bag: DiagnosticBag, expectsError: boolean): void {
+  if (schema.validate(action.value)) return;
+  const type = action.value["type"];
+  if (typeof type === "string" && !schema.types.has(type)) {
+    const suggestion = closest(type, schema.types.keys());
+    bag.report(catalog.testActionInvalid, spanAt(action.node, ["type"]), `\`${type}\` is not an action type in the schema`, {
+      help: suggestion ? `did you mean \`${suggestion}\`?` : `the action types are ${[...schema.types.keys()].map((k) => `\`${k}\``).join(", ")}`,
+      severity: expectsError ? "warning" : "error",
+    });
+    return;
+  }
+  const errors = (schema.validate.errors ?? []).filter((e) => e.keyword !== "oneOf" && e.keyword !== "anyOf" && !(e.keyword === "const" && e.instancePath === "/type"));
+  const seen = new Set<string>();
+  for (const e of errors) {
+    const path = e.instancePath.split("/").slice(1);
+    const field = e.keyword === "additionalProperties" ? String(e.params["additionalProperty"]) : null;
+    const at = spanAt(action.node, field ? [...path, field] : path);
+    const where = path.length > 0 ? `\`${path.join(".")}\`` : "the action";
+    const message =
+      e.keyword === "additionalProperties"
+        ? `\`${field}\` is not a field of \`${String(type)}\` in the schema`
+        : e.keyword === "required"
+          ? `the action lacks the required field \`${String(e.params["missingProperty"])}\``
+          : `${where} ${e.message ?? "is invalid"}`;
+    if (seen.has(message)) continue;
+    seen.add(message);
+    bag.report(catalog.testActionInvalid, at, message, {
+      help: expectsError ? "the test expects an error, so this may be on purpose" : "make the test's action match the schema, or `expect error`",
+      severity: expectsError ? "warning" : "error",
+    });
+  }
+}
+
+function expectation(step: Extract<A.TestStep, { kind: "expect" }>, ctx: TestContext): Expectation | null {
+  const { bag } = ctx;
+  const o = step.outcome;
+  const byIds: string[] = [];
+  for (const r of step.by) {
+    if (ctx.rules.has(r.name)) {
+      ctx.onRuleReference?.(r.name, r.span);
+      byIds.push(r.name);
+    } else {
+      const suggestion = closest(r.name, ctx.rules);
+      bag.report(catalog.unknownName, r.span, `there is no rule \`${r.name}\``, {
+        help: suggestion ? `did you mean \`${suggestion}\`?` : "name a rule of the policy under test",
+        ...(suggestion ? { suggestions: [{ title: `use \`${suggestion}\``, file: bag.file, span: r.span, newText: suggestion }], data: { suggestion } } : {}),
+      });
+      return null;
+    }
+  }
+  if (o.kind === "decision") {
+    const name = o.decision.name;
+    if (!decisions.has(name)) {
+      const suggestion = closest(name, decisions);
+      bag.report(catalog.testInvalidStep, o.decision.span, `\`${name}\` is not a decision`, {
+        help: suggestion ? `did you mean \`${suggestion}\`?` : "expect allow, deny, require_approval, error, `approval from \"group\"` or `action.FIELD == VALUE`",
+      });
+      return null;
+    }
+    return { kind: "decision", decision: name as Decision, rules: step.by.length > 0 ? byIds : null, span: step.span };
+  }
+  if (step.by.length > 0) {
+    bag.report(catalog.testInvalidStep, span(step.by[0]!.span.start, step.by[step.by.length - 1]!.span.end), "`by` follows a decision", { help: "write `expect deny by RULE`" });
+    return null;
+  }
+  if (o.kind === "error") return { kind: "error", span: step.span };
+  if (o.kind === "approval") {
+    if (o.group === null) return null;
+    return { kind: "approval", from: o.group.value, span: step.span };
+  }
+  const names = o.path.segments.map((s) => s.name);
+  if (names[0] !== "action" || names.length < 2 || o.expected === null) {
+    bag.report(catalog.testInvalidStep, o.path.span, "a field expectation reads `expect action.FIELD == VALUE`", {
+      help: 'e.g. `expect action.body == "[REDACTED]"`',
+    });
+    return null;
+  }
+  return { kind: "field", path: names.slice(1), value: dataValue(o.expected), span: step.span };
+}

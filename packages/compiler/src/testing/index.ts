@@ -1,0 +1,5 @@
+/** `@agent-armor/compiler/testing`: policy tests from JavaScript, and the test runner's parts. */
+export { loadPolicyForTests, policyForTests, PolicyAssertionError, PolicyCompileError, type Expected, type PolicyUnderTest } from "./api.js";
+export { DEFAULT_TEST_TIME, type Expectation, type TestCase } from "./cases.js";
+export { decidingRules, runSuite, type RuleCoverage, type Suite, type TestResult } from "./runner.js";
+export { humanReport, jsonReport, junitReport } from "./report.js";

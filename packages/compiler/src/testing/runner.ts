@@ -1,0 +1,157 @@
+/**
+ * Running policy tests: a policy and its tests (its own `test` blocks and those of its
+ * `.test.armor` file) are checked, the policy is compiled and loaded, and every test is decided
+ * by the compiled module, the code that runs in production. A failing test is explained with the
+ * reference interpreter's trace. Coverage counts, for every rule, the tests where it fired and
+ * the tests where it did not.
+ */
+import { compileSource, compileTests, emit, type CompilerHost, nodeHost } from "../compile.js";
+import type { Diagnostic } from "../diagnostics/diagnostic.js";
+import { hasErrors } from "../diagnostics/diagnostic.js";
+import { explainRules, type Paint, noPaint, showValue } from "../explain.js";
+import { evaluatePolicy } from "../interpreter.js";
+import type { DecisionResult, EffectKind } from "../ir.js";
+import { loadModule } from "../load.js";
+import { equals } from "../semantics.js";
+import type { SourceFile } from "../syntax/source.js";
+import type { Expectation, TestCase } from "./cases.js";
+
+export interface TestResult {
+  readonly test: TestCase;
+  readonly passed: boolean;
+  /** One line per expectation that did not hold. */
+  readonly failures: readonly string[];
+  readonly decision: DecisionResult;
+  /** For failing tests: every rule's conditions with their values. */
+  readonly explanation: string | null;
+  readonly durationMs: number;
+}
+
+export interface RuleCoverage {
+  readonly id: string;
+  readonly effect: EffectKind;
+  readonly line: number;
+  /** Tests in which the rule fired. */
+  readonly fired: number;
+  /** Tests in which it did not fire. */
+  readonly notFired: number;
+}
+
+export interface Suite {
+  readonly policyFile: string;
+  readonly testFiles: readonly string[];
+  readonly sources: ReadonlyMap<string, SourceFile>;
+  /** Diagnostics of the policy and its test files; with errors, no test runs. */
+  readonly diagnostics: readonly Diagnostic[];
+  readonly results: readonly TestResult[];
+  readonly coverage: readonly RuleCoverage[];
+  /** How many tests the filter left out. */
+  readonly filteredOut: number;
+}
+
+export interface SuiteInput {
+  readonly policyFile: string;
+  readonly policyText: string;
+  readonly testFiles: readonly { name: string; text: string }[];
+}
+
+export interface RunOptions {
+  /** Only tests whose name contains this text (or matches this regex). */
+  readonly filter?: string | RegExp;
+  readonly host?: CompilerHost;
+  readonly paint?: Paint;
+}
+
+function matches(filter: string | RegExp | undefined, name: string): boolean {
+  if (filter === undefined) return true;
+  return typeof filter === "string" ? name.includes(filter) : filter.test(name);
+}
+
+/**
+ * The rules a decision was made by: the deny rules of a deny, the approval rules of a
+ * require_approval, the allow and redact rules of an allow. `expect D by R` names exactly these.
+ */
+export function decidingRules(d: DecisionResult): string[] {
+  const effects = d.decision === "deny" ? ["deny"] : d.decision === "require_approval" ? ["require_approval"] : ["allow", "redact"];
+  return d.rules.filter((r) => effects.includes(r.effect)).map((r) => r.id);
+}
+
+export function describeDecision(d: DecisionResult): string {
+  const by = decidingRules(d);
+  const others = d.rules.map((r) => r.id).filter((id) => !by.includes(id));
+  const errors = d.errors.length > 0 ? `; errors: ${d.errors.map((e) => (e.rule ? `${e.rule}: ${e.message}` : e.message)).join("; ")}` : "";
+  return `${d.decision}${by.length > 0 ? ` by ${by.join(", ")}` : d.rules.length === 0 && d.errors.length === 0 ? " (the default; no rule fired)" : ""}${others.length > 0 ? ` (also fired: ${others.join(", ")})` : ""}${errors}`;
+}
+
+function fieldOf(action: unknown, path: readonly string[]): unknown {
+  let v: unknown = action;
+  for (const k of path) {
+    if (v === null || typeof v !== "object" || !Object.prototype.hasOwnProperty.call(v, k)) return null;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v ?? null;
+}
+
+/** What did not hold, one line per expectation; empty when the test passes. */
+export function checkExpectations(expectations: readonly Expectation[], d: DecisionResult): string[] {
+  const failures: string[] = [];
+  for (const e of expectations) {
+    switch (e.kind) {
+      case "decision": {
+        const by = decidingRules(d);
+        const sameRules = e.rules === null || (e.rules.length === by.length && e.rules.every((r) => by.includes(r)));
+        if (d.decision !== e.decision || !sameRules) {
+          failures.push(`expected ${e.decision}${e.rules ? ` by ${e.rules.join(", ") || "no rule"}` : ""}, got ${describeDecision(d)}`);
+        }
+        break;
+      }
+      case "error":
+        if (d.errors.length === 0) failures.push(`expected an evaluation error, got ${describeDecision(d)}`);
+        break;
+      case "approval":
+        if (d.decision !== "require_approval" || d.approval?.from !== e.from) {
+          failures.push(`expected approval from ${JSON.stringify(e.from)}, got ${d.decision === "require_approval" ? `approval from ${JSON.stringify(d.approval?.from ?? null)}` : describeDecision(d)}`);
+        }
+        break;
+      case "field": {
+        const actual = fieldOf(d.action, e.path);
+        if (!equals(actual, e.value)) failures.push(`expected action.${e.path.join(".")} == ${showValue(e.value)}, got ${showValue(actual)} (decision: ${describeDecision(d)})`);
+        break;
+      }
+    }
+  }
+  return failures;
+}
+
+export async function runSuite(input: SuiteInput, options: RunOptions = {}): Promise<Suite> {
+  const host = options.host ?? nodeHost;
+  const compilation = compileSource(input.policyFile, input.policyText, host);
+  const testCompilations = input.testFiles.map((f) => compileTests(f.name, f.text, compilation));
+  const sources = new Map<string, SourceFile>([[input.policyFile, compilation.source], ...testCompilations.map((t) => [t.source.name, t.source] as [string, SourceFile])]);
+  const diagnostics = [...compilation.diagnostics, ...testCompilations.flatMap((t) => t.diagnostics)];
+  const base = { policyFile: input.policyFile, testFiles: input.testFiles.map((f) => f.name), sources, diagnostics };
+  const coverage = (results: readonly TestResult[]): RuleCoverage[] =>
+    compilation.policy.rules.map((r) => {
+      const fired = results.filter((t) => t.decision.rules.some((x) => x.id === r.id)).length;
+      return { id: r.id, effect: r.effect.kind, line: r.line, fired, notFired: results.length - fired };
+    });
+  if (hasErrors(diagnostics)) return { ...base, results: [], coverage: coverage([]), filteredOut: 0 };
+
+  const all = [...compilation.tests, ...testCompilations.flatMap((t) => t.tests)];
+  const selected = all.filter((t) => matches(options.filter, t.name));
+  const module = await loadModule(emit(compilation).js);
+  const results: TestResult[] = [];
+  for (const test of selected) {
+    const started = performance.now();
+    const decision = module.decide(test.input);
+    const durationMs = performance.now() - started;
+    const failures = checkExpectations(test.expectations, decision);
+    let explanation: string | null = null;
+    if (failures.length > 0) {
+      const { explanations } = evaluatePolicy(compilation.policy, test.input, { explain: true });
+      explanation = explainRules(compilation.source, explanations, options.paint ?? noPaint, "    ");
+    }
+    results.push({ test, passed: failures.length === 0, failures, decision, explanation, durationMs });
+  }
+  return { ...base, results, coverage: coverage(results), filteredOut: all.length - selected.length };
+}
