@@ -437,7 +437,9 @@ export class AstBuilder {
     const expect = sub(node, "expectStep");
     if (expect) {
       const outcomeTok = tok(expect, "outcome");
-      const by = toks(expect, "rules").map((t) => this.ident(t));
+      const by = toks(expect, "rules").map((t) =>
+        t.tokenType.name === "StringLiteral" || t.tokenType.name === "SingleQuotedString" ? { name: this.decodeString(t), span: tokenSpan(t) } : this.ident(t),
+      );
       let outcome: Extract<A.TestStep, { kind: "expect" }>["outcome"];
       if (outcomeTok?.image === "error") outcome = { kind: "error" };
       else if (outcomeTok?.image === "approval") {

@@ -376,7 +376,11 @@ export class ArmorParser extends CstParser {
     ]);
     this.OPTION2(() => {
       this.CONSUME(T.By);
-      this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.CONSUME(T.Name, { LABEL: "rules" }) });
+      // anonymous rules have ids like "policy.armor:12", written as strings
+      this.AT_LEAST_ONE_SEP({
+        SEP: T.Comma,
+        DEF: () => this.OR3([{ ALT: () => this.CONSUME2(T.Name, { LABEL: "rules" }) }, { ALT: () => this.CONSUME2(T.StringLiteral, { LABEL: "rules" }) }]),
+      });
     });
   });
 
