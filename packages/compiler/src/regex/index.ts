@@ -5,7 +5,7 @@
  */
 export {
   Assertion,
-  MAX_PROGRAM_INSTRUCTIONS,
+  MAX_PROGRAM_SIZE,
   MAX_PROGRAM_WORDS,
   MAX_REPEAT,
   Op,

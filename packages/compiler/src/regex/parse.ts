@@ -14,9 +14,10 @@
  * set to its case variants, `s` decides what `.` matches, and `m` picks the kind of `^`/`$`
  * assertion, so the matcher needs nothing but the program.
  *
- * Program layout. Word 0 is the number of thread-list entries the matcher needs (`states`,
- * see `Emitter`); instructions start at pc 1, the entry point, and end with the only MATCH; a pool
- * of character classes follows them.
+ * Program layout. Word 0 is the number of thread-list entries the matcher needs (`states`, see
+ * `Emitter`) and word 1 the deepest nesting of ENTER/CHECK loops (0 if there are none).
+ * Instructions start at pc 2, the entry point, and end with the only MATCH; a pool of character
+ * classes follows them.
  *
  *   [0]          MATCH          the match succeeds here
  *   [1, c]       CHAR c         consume the code unit c
@@ -38,8 +39,26 @@
 export type RegexProgram = readonly number[];
 
 export type RegexParseResult =
-  | { ok: true; program: RegexProgram; literal: string | null }
-  | { ok: false; message: string; offset: number; help?: string };
+  | {
+      ok: true;
+      program: RegexProgram;
+      /**
+       * When the regex has no flags and matches exactly one fixed string (`/secret/`, `/a\.b/`),
+       * that string, so callers can use `includes` instead of the matcher; otherwise null.
+       */
+      literal: string | null;
+    }
+  | {
+      ok: false;
+      /** One lowercase line without a final period; user text is in backticks. */
+      message: string;
+      /**
+       * UTF-16 offset into the source where the problem is. Flag errors point past the closing
+       * slash: `source.length + 1 + index in flags`.
+       */
+      offset: number;
+      help?: string;
+    };
 
 /** Opcodes of a `RegexProgram`; `vm-source.ts` hard-codes the same numbers. */
 export const Op = {
@@ -73,10 +92,10 @@ export const Assertion = {
 export const MAX_REPEAT = 1000;
 /**
  * The largest program a regex may compile to, counted in matcher states: one per instruction, plus
- * one per level of empty-checked loops around each non-consuming instruction. The matcher's work
- * per input character is proportional to it.
+ * one per level of empty-checked loops around each non-consuming instruction (so usually just the
+ * instruction count). The matcher's work and memory per input character are proportional to it.
  */
-export const MAX_PROGRAM_INSTRUCTIONS = 20_000;
+export const MAX_PROGRAM_SIZE = 20_000;
 /** The largest program, in array elements (instructions, operands and the class pool). */
 export const MAX_PROGRAM_WORDS = 200_000;
 /** The deepest nesting of groups; it bounds recursion in the parser and the emitter. */
@@ -283,7 +302,9 @@ function complement(ranges: readonly number[]): number[] {
  * their canonical forms are equal, where the canonical form is the single-unit upper case of the
  * unit, except that a non-ASCII unit never maps to ASCII. `orbit` links every unit to the next
  * unit with the same canonical form (a cycle; a unit alone points to itself), and `folding` lists
- * the units whose cycle has more than one member, in ascending order.
+ * the units whose cycle has more than one member, in ascending order. The table comes from the
+ * compiler's `toUpperCase`; programs carry the folded sets, so matching never depends on the
+ * runtime's Unicode data.
  */
 interface CaseTable {
   readonly orbit: Uint16Array;
@@ -391,7 +412,7 @@ class Parser {
       // Only an unmatched `)` stops the top-level disjunction early.
       throw new RegexError("unmatched `)`", this.pos, "remove it, or write `\\)` to match a parenthesis");
     }
-    if (root.size + 1 > MAX_PROGRAM_INSTRUCTIONS) throw tooLarge(root.size + 1, 0);
+    if (root.size + 1 > MAX_PROGRAM_SIZE) throw tooLarge(root.size + 1, 0);
     return root;
   }
 
@@ -475,7 +496,7 @@ class Parser {
       );
     }
     const size = repeatSize(atom, q.min, q.max);
-    if (size + 1 > MAX_PROGRAM_INSTRUCTIONS) throw tooLarge(size + 1, start);
+    if (size + 1 > MAX_PROGRAM_SIZE) throw tooLarge(size + 1, start);
     return { kind: "repeat", body: atom, min: q.min, max: q.max, greedy, size };
   }
 
@@ -786,9 +807,9 @@ function octalEscape(offset: number, text: string): RegexError {
   );
 }
 
-function tooLarge(instructions: number, offset: number): RegexError {
+function tooLarge(size: number, offset: number): RegexError {
   return new RegexError(
-    `the regex is too large: it compiles to ${instructions} instructions, above the limit of ${MAX_PROGRAM_INSTRUCTIONS}`,
+    `the regex is too large: it compiles to a program of size ${size}, above the limit of ${MAX_PROGRAM_SIZE}`,
     offset,
     "simplify it: use smaller counts in `{n,m}` or fewer nested repetitions, or split it into several conditions",
   );
@@ -802,7 +823,7 @@ function emitProgram(root: Node): RegexProgram {
   const emitter = new Emitter();
   emitter.node(root);
   const { program, states } = emitter.finish();
-  if (states > MAX_PROGRAM_INSTRUCTIONS) throw tooLarge(states, 0);
+  if (states > MAX_PROGRAM_SIZE) throw tooLarge(states, 0);
   if (program.length > MAX_PROGRAM_WORDS) {
     throw new RegexError(
       `the regex is too large: its program has ${program.length} elements, above the limit of ${MAX_PROGRAM_WORDS}`,
@@ -814,12 +835,13 @@ function emitProgram(root: Node): RegexProgram {
 }
 
 class Emitter {
-  /** Word 0 is patched with the state count by `finish`. */
-  private readonly code: number[] = [0];
+  /** Words 0 and 1 are patched with the state count and the deepest level by `finish`. */
+  private readonly code: number[] = [0, 0];
   /** Class pool: ranges by key, with the operand slots that must point at them. */
   private readonly classes = new Map<string, { ranges: readonly number[]; uses: number[] }>();
   /** How many empty-checked loop iterations enclose the code being emitted. */
   private level = 0;
+  private maxLevel = 0;
   /**
    * Thread-list entries the matcher may need at one input position: a consuming instruction or
    * MATCH is held once, a non-consuming one once per possible level (0..`level`) of its thread.
@@ -834,6 +856,7 @@ class Emitter {
       this.code.push(ranges.length / 2, ...ranges);
     }
     this.code[0] = this.states;
+    this.code[1] = this.maxLevel;
     return { program: this.code, states: this.states };
   }
 
@@ -940,6 +963,7 @@ class Emitter {
       return;
     }
     this.level++;
+    this.maxLevel = Math.max(this.maxLevel, this.level);
     this.emit(Op.Enter, this.level);
     this.node(body);
     this.emit(Op.Check, this.level);
