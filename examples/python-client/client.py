@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""A client of the Agent Armor decision service (`armor serve`), standard library only.
+
+    from client import ArmorClient, ActionDenied
+
+    armor = ArmorClient("http://127.0.0.1:8470")
+    decision = armor.decide({"type": "send_email", "to": "a@example.com", "body": "hi"},
+                            session="conv-42", user={"id": "u1", "role": "clerk"})
+    if decision["decision"] == "allow":
+        result = send_email(**armor.arguments(decision))   # the action after redaction
+        armor.record(decision["action"], session="conv-42", decision_id=decision["id"])
+
+Or let `guard` do the three steps (decide, run with the rewritten arguments, record):
+
+    result = armor.guard("send_email", send_email, {"to": ..., "body": ...}, session="conv-42")
+
+Run as a script, it exercises a live service: `python3 client.py http://127.0.0.1:8470`.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import urllib.error
+import urllib.request
+from typing import Any, Callable, Dict, Optional
+
+__all__ = ["ArmorClient", "ArmorError", "ActionDenied"]
+
+
+class ArmorError(Exception):
+    """The service answered with an HTTP error: `status`, `code` and `message` from its body."""
+
+    def __init__(self, status: int, code: str, message: str, body: Optional[dict] = None):
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.body = body or {}
+
+
+class ActionDenied(Exception):
+    """`guard` refused to run an action; `decision` is the service's decision."""
+
+    def __init__(self, decision: dict):
+        rules = [r["id"] + (": " + r["reason"] if r.get("reason") else "") for r in decision.get("rules", []) if r.get("effect") in ("deny", "require_approval")]
+        errors = [e["message"] for e in decision.get("errors", [])]
+        action_type = (decision.get("action") or {}).get("type", "?")
+        super().__init__(f"action `{action_type}` {decision.get('decision')}: " + "; ".join(rules + errors))
+        self.decision = decision
+
+
+class ArmorClient:
+    def __init__(self, base_url: str = "http://127.0.0.1:8470", timeout: float = 10.0):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, body: Optional[dict] = None) -> dict:
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        req = urllib.request.Request(self.base_url + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as res:
+                return json.loads(res.read().decode("utf-8"))
+        except urllib.error.HTTPError as e:
+            raw = e.read().decode("utf-8", "replace")
+            try:
+                err = json.loads(raw)["error"]
+                raise ArmorError(e.code, err.get("code", "error"), err.get("message", raw), err) from None
+            except (ValueError, KeyError, TypeError):
+                raise ArmorError(e.code, "error", raw or str(e)) from None
+
+    @staticmethod
+    def _body(action: Any, session: Optional[str], user: Optional[dict], context: Optional[dict]) -> dict:
+        body: Dict[str, Any] = {"action": action}
+        if session is not None:
+            body["session"] = session
+        if user is not None:
+            body["user"] = user
+        if context is not None:
+            body["context"] = context
+        return body
+
+    def health(self) -> dict:
+        """GET /healthz: `{"status": "ok", "policy": {...}}`."""
+        return self._call("GET", "/healthz")
+
+    def decide(self, action: dict, session: Optional[str] = None, user: Optional[dict] = None, context: Optional[dict] = None) -> dict:
+        """POST /v1/decide: the decision (allow, deny or require_approval), without recording it."""
+        return self._call("POST", "/v1/decide", self._body(action, session, user, context))
+
+    def record(self, action: dict, session: Optional[str] = None, user: Optional[dict] = None, context: Optional[dict] = None,
+               decision_id: Optional[str] = None, outcome: str = "ok", error: Optional[str] = None) -> dict:
+        """POST /v1/record: report an action that ran, for the session's history and the audit log."""
+        body = self._body(action, session, user, context)
+        if decision_id is not None:
+            body["decisionId"] = decision_id
+        body["outcome"] = outcome
+        if error is not None:
+            body["error"] = error
+        return self._call("POST", "/v1/record", body)
+
+    @staticmethod
+    def arguments(decision: dict) -> dict:
+        """The arguments to run with: the decided action (after redaction) without its `type`."""
+        return {k: v for k, v in decision["action"].items() if k != "type"}
+
+    def guard(self, tool: str, fn: Callable[..., Any], args: dict, session: Optional[str] = None,
+              user: Optional[dict] = None, context: Optional[dict] = None) -> Any:
+        """Decides `{type: tool, **args}`; runs `fn(**rewritten args)` only on allow, then records it."""
+        decision = self.decide({**args, "type": tool}, session, user, context)
+        if decision["decision"] != "allow":
+            raise ActionDenied(decision)
+        try:
+            result = fn(**self.arguments(decision))
+        except Exception as e:
+            self.record(decision["action"], session, user, context, decision_id=decision["id"], outcome="error", error=str(e))
+            raise
+        self.record(decision["action"], session, user, context, decision_id=decision["id"])
+        return result
+
+
+def _demo(base_url: str) -> int:
+    """Exercises a live service; prints one JSON line per step (the test reads them)."""
+    armor = ArmorClient(base_url)
+    out = lambda step, value: print(json.dumps({"step": step, "value": value}, sort_keys=True), flush=True)
+
+    out("health", armor.health()["status"])
+    d = armor.decide({"type": "wire_transfer", "amount": 50, "recipient": "bob"}, session="py", user={"role": "clerk"})
+    out("small_wire", d["decision"])
+    d = armor.decide({"type": "wire_transfer", "amount": 50_000, "recipient": "bob"}, session="py", user={"role": "clerk"})
+    out("large_wire", [d["decision"], d["approval"]["from"]])
+    d = armor.decide({"type": "wire_transfer", "amount": 5}, user={"role": "intern"})
+    out("intern_wire", [d["decision"], [r["id"] for r in d["rules"]]])
+
+    sent = []
+    send_email = lambda body: sent.append(body) or "sent"
+    for i in range(3):
+        try:
+            out(f"mail_{i}", armor.guard("send_email", send_email, {"body": f"card 1234-5678-9012-3456 #{i}"}, session="py-mail"))
+        except ActionDenied as e:
+            out(f"mail_{i}", ["denied", [r["id"] for r in e.decision["rules"] if r["effect"] == "deny"]])
+    out("sent", sent)
+
+    try:
+        armor._call("POST", "/v1/decide", None)
+    except ArmorError as e:
+        out("empty_body", [e.status, e.code])
+    try:
+        armor._call("GET", "/v1/nope")
+    except ArmorError as e:
+        out("unknown_route", [e.status, e.code])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_demo(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8470"))
