@@ -103,6 +103,19 @@ export interface LoadResult {
   error?: string;
 }
 
+export interface RecordInfo {
+  /** The decision the action ran under, if known; a new id otherwise. */
+  decisionId?: string;
+  outcome?: "ok" | "error";
+  error?: string;
+}
+
+export interface RecordResult {
+  decisionId: string;
+  session: string;
+  actionHash: string;
+}
+
 export interface RunResult<T> {
   decision: Decision;
   /** Present when the action ran. */
@@ -119,6 +132,13 @@ export interface Enforcer {
   decide(action: unknown, ctx?: ActionContext): Promise<Decision>;
   /** Decides, asks for approval when required, runs `execute` with the (rewritten) action when allowed. */
   run<T>(action: unknown, ctx: ActionContext | undefined, execute: (action: Action) => T | Promise<T>): Promise<RunResult<T>>;
+  /**
+   * Records an action that was executed outside `run` (e.g. reported to a decision service after
+   * the fact): it counts in the session's history whatever a decision now would say, and an
+   * `outcome` record (`mode: "record"`) goes to the audit log. Rejects if the audit log fails;
+   * the history keeps the action either way, since it ran.
+   */
+  record(action: unknown, ctx?: ActionContext, info?: RecordInfo): Promise<RecordResult>;
   /** Guards a tool function `(args) => result`: the action is `{ type: name, ...args }`. */
   wrap<A extends Record<string, unknown>, R>(name: string, fn: (args: A) => R | Promise<R>, ctx?: ActionContext | (() => ActionContext)): (args: A) => Promise<R>;
   /** Wraps every function of an object of tools, by key. */
@@ -403,6 +423,27 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
       return record(decision, ctx, "decide", null, shadowInfo);
     },
     run,
+    async record(action, ctx = {}, info = {}) {
+      const now = clock();
+      const session = ctx.session ?? "default";
+      const hash = actionHash(action);
+      trackers.record(session, action, now, shadow ? [active.module.trackers, shadow.module.trackers] : [active.module.trackers]);
+      const id = info.decisionId ?? decisionId(now);
+      const failure = await write({
+        kind: "outcome",
+        decisionId: id,
+        time: new Date(now).toISOString(),
+        mode: "record",
+        session,
+        user: ctx.user ?? null,
+        action,
+        actionHash: hash,
+        outcome: info.outcome ?? "ok",
+        ...(info.error !== undefined ? { error: info.error } : {}),
+      });
+      if (failure !== null) throw failure;
+      return { decisionId: id, session, actionHash: hash };
+    },
     wrap(name, fn, ctx) {
       return async (args) => {
         const action = { ...(args ?? {}), type: name };

@@ -1,5 +1,5 @@
 /** The public API of @agent-armor/runtime. */
-export { ActionDenied, createEnforcer, type ApprovalOutcome, type AuditOption, type Enforcer, type EnforcerOptions, type LoadResult, type RunResult, type ShadowFlip, type ShadowReport } from "./enforcer.js";
+export { ActionDenied, createEnforcer, type ApprovalOutcome, type AuditOption, type Enforcer, type EnforcerOptions, type LoadResult, type RecordInfo, type RecordResult, type RunResult, type ShadowFlip, type ShadowReport } from "./enforcer.js";
 export { memoryHistoryStore, RECENT_LIMIT, type Reservation } from "./history.js";
 export { loadPolicy, PolicyLoadError, type LoadedPolicy, type PolicyDiagnostic, type PolicySource } from "./load.js";
 export { compileValidator, type ActionValidator } from "./validate.js";

@@ -289,3 +289,20 @@ describe("reload and shadow", () => {
     expect(e.shadowReport()).toMatchObject({ decisions: 2, flips: 1, byKind: { "allow->deny": 1 } });
   });
 });
+
+describe("record", () => {
+  it("counts an action that ran elsewhere, whatever a decision now would say, and audits it", async () => {
+    const records: Record<string, unknown>[] = [];
+    const { e } = await enforcer({ throwOnDeny: false, audit: { callback: (r) => void records.push(r) } });
+    for (let i = 0; i < 4; i++) await e.record({ type: "send_email", body: "x" }, { session: "s" }, { decisionId: `ext-${i}` });
+    expect((await e.run({ type: "send_email", body: "x" }, { session: "s" }, () => "ok")).decision.decision).toBe("deny");
+    expect(records.slice(0, 4).map((r) => [r["kind"], r["mode"], r["decisionId"], r["outcome"]])).toEqual([0, 1, 2, 3].map((i) => ["outcome", "record", `ext-${i}`, "ok"]));
+  });
+
+  it("rejects when the audit log fails, keeping the action in the history", async () => {
+    const failing: AuditSink = { write: () => Promise.reject(new Error("disk full")) };
+    const { e } = await enforcer({ throwOnDeny: false, audit: { sinks: [failing] }, onError: () => {}, onAuditFailure: "allow" });
+    for (let i = 0; i < 3; i++) await expect(e.record({ type: "send_email" }, { session: "s" })).rejects.toThrow("disk full");
+    expect((await e.decide({ type: "send_email" }, { session: "s" })).decision).toBe("deny");
+  });
+});

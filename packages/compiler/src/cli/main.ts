@@ -13,6 +13,7 @@ import { runCompile } from "./compile.js";
 import { runEval } from "./eval.js";
 import { runFmt } from "./fmt.js";
 import { runTest } from "./test.js";
+import { runSchema } from "./schema.js";
 import { type Io, nodeIo, UsageError } from "./io.js";
 
 export interface Command {
@@ -24,7 +25,7 @@ export interface Command {
   run(args: { values: Record<string, unknown>; positionals: string[] }, io: Io): Promise<number>;
 }
 
-const commands: Command[] = [runCompile, runCheck, runEval, runTest, runFmt, runAudit];
+const commands: Command[] = [runCompile, runCheck, runEval, runTest, runFmt, runAudit, runSchema];
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// `armor`: the Agent Armor gateway (`armor mcp`) and decision service (`armor serve`).
+import { main } from "../dist/cli.js";
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== null) process.exitCode = code;
+  },
+  (e) => {
+    process.stderr.write(`armor: internal error: ${e instanceof Error ? (process.env.ARMOR_DEBUG ? e.stack : e.message) : String(e)}\n`);
+    process.exitCode = 70;
+  },
+);

@@ -1,0 +1,241 @@
+/**
+ * `armor`: the command line of @agent-armor/gateway.
+ *
+ *   armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P]
+ *             [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)
+ *   armor serve --policy POLICY [--port P] [--host H] [--audit FILE] [--max-body BYTES]
+ *
+ * Exit codes: 0 clean exit, 1 startup failure (policy does not compile, upstream unreachable,
+ * port in use), 2 usage errors, 70 internal errors. Logs go to stderr only.
+ */
+import { parseArgs } from "node:util";
+import { runMcpGateway } from "./mcp.js";
+import { DEFAULT_MAX_BODY, startDecisionService } from "./serve.js";
+import { VERSION } from "./version.js";
+
+class UsageError extends Error {}
+
+const MCP_USAGE = "armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P] [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)";
+const SERVE_USAGE = "armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--max-body BYTES]";
+
+const HELP = `armor ${VERSION}: Agent Armor where agents already are
+
+Usage:
+  ${MCP_USAGE}
+  ${SERVE_USAGE}
+
+Commands:
+  mcp    an MCP gateway on stdio: every tools/call is decided by the policy before it reaches
+         the upstream server (denied calls come back as tool errors naming the rules)
+  serve  a decision service over HTTP: POST /v1/decide, POST /v1/record, GET /healthz
+         (loopback only unless --host says otherwise; see packages/gateway/openapi.yaml)
+
+Options of mcp:
+  --policy POLICY         a .armor file (compiled on load) or a module from \`armorc compile\`
+  --audit FILE            append hash-chained audit records (JSON Lines) to FILE
+  --approvals MODE        terminal: a prompt on /dev/tty; queue: pending approvals over HTTP
+                          (GET /approvals, POST /approvals/:id); default: approvals are denied
+  --approvals-port P      port of the approval queue on 127.0.0.1 (default: any free port)
+  --hide-denied-tools     leave tools the policy always denies out of tools/list
+  --session ID            the session for history rules (default: one per gateway process)
+  --upstream-url URL      a streamable HTTP upstream instead of a command
+
+Options of serve:
+  --policy POLICY         as above
+  --port P                default 8470 (0: any free port; the address is logged)
+  --host H                default 127.0.0.1
+  --audit FILE            as above
+  --max-body BYTES        largest request body (default ${DEFAULT_MAX_BODY}); larger ones get 413
+
+Docs: packages/gateway/README.md
+`;
+
+export interface McpArgs {
+  policy: string;
+  audit?: string;
+  approvals?: "terminal" | "queue";
+  approvalsPort?: number;
+  hideDeniedTools: boolean;
+  session?: string;
+  upstreamUrl?: string;
+  command: string[];
+}
+
+const MCP_VALUE_OPTIONS = new Set(["--policy", "--audit", "--approvals", "--approvals-port", "--upstream-url", "--session"]);
+
+function port(text: string, name: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535) throw new UsageError(`${name} must be a port number (0-65535), not \`${text}\``);
+  return n;
+}
+
+/**
+ * Options come first; the upstream command starts after `--` or at the first argument that is
+ * not an option (MCP Inspector's CLI swallows `--`), so the upstream's own flags are never ours.
+ */
+export function parseMcpArgs(argv: readonly string[]): McpArgs {
+  const values = new Map<string, string>();
+  let hide = false;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") {
+      i++;
+      break;
+    }
+    if (!a.startsWith("--")) break;
+    const eq = a.indexOf("=");
+    const name = eq >= 0 ? a.slice(0, eq) : a;
+    if (name === "--hide-denied-tools") {
+      if (eq >= 0) throw new UsageError("--hide-denied-tools takes no value");
+      hide = true;
+      continue;
+    }
+    if (!MCP_VALUE_OPTIONS.has(name)) throw new UsageError(`unknown option ${name}`);
+    let v: string | undefined;
+    if (eq >= 0) v = a.slice(eq + 1);
+    else v = argv[++i];
+    if (v === undefined) throw new UsageError(`${name} needs a value`);
+    values.set(name, v);
+  }
+  const command = argv.slice(i);
+  const policy = values.get("--policy");
+  if (policy === undefined) throw new UsageError("--policy is required");
+  const approvals = values.get("--approvals");
+  if (approvals !== undefined && approvals !== "terminal" && approvals !== "queue") throw new UsageError(`--approvals is terminal or queue, not \`${approvals}\``);
+  const upstreamUrl = values.get("--upstream-url");
+  if (upstreamUrl !== undefined && command.length > 0) throw new UsageError("give either --upstream-url or an upstream command, not both");
+  if (upstreamUrl === undefined && command.length === 0) throw new UsageError("name the upstream MCP server: -- COMMAND ARGS... or --upstream-url URL");
+  if (upstreamUrl !== undefined) {
+    try {
+      new URL(upstreamUrl);
+    } catch {
+      throw new UsageError(`--upstream-url is not a URL: \`${upstreamUrl}\``);
+    }
+  }
+  const ap = values.get("--approvals-port");
+  if (ap !== undefined && approvals !== "queue") throw new UsageError("--approvals-port needs --approvals queue");
+  return {
+    policy,
+    hideDeniedTools: hide,
+    command,
+    ...(values.has("--audit") ? { audit: values.get("--audit")! } : {}),
+    ...(approvals !== undefined ? { approvals } : {}),
+    ...(ap !== undefined ? { approvalsPort: port(ap, "--approvals-port") } : {}),
+    ...(values.has("--session") ? { session: values.get("--session")! } : {}),
+    ...(upstreamUrl !== undefined ? { upstreamUrl } : {}),
+  };
+}
+
+async function mcp(argv: string[]): Promise<number | null> {
+  const a = parseMcpArgs(argv);
+  const [command, ...args] = a.command;
+  let gateway: Awaited<ReturnType<typeof runMcpGateway>>;
+  try {
+    gateway = await runMcpGateway({
+      policy: a.policy,
+      upstream: a.upstreamUrl !== undefined ? { url: a.upstreamUrl } : { command: command!, args },
+      ...(a.audit !== undefined ? { audit: a.audit } : {}),
+      ...(a.approvals !== undefined ? { approvals: a.approvals } : {}),
+      ...(a.approvalsPort !== undefined ? { approvalsPort: a.approvalsPort } : {}),
+      ...(a.session !== undefined ? { session: a.session } : {}),
+      hideDeniedTools: a.hideDeniedTools,
+    });
+  } catch (e) {
+    process.stderr.write(`armor mcp: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const stop = (): void => void gateway.close();
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+  await gateway.closed;
+  // child streams and the stdio transport keep handles open; the gateway is done
+  process.exit(0);
+}
+
+async function serve(argv: string[]): Promise<number | null> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        policy: { type: "string" },
+        port: { type: "string" },
+        host: { type: "string" },
+        audit: { type: "string" },
+        "max-body": { type: "string" },
+      },
+      allowPositionals: false,
+      strict: true,
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const v = parsed.values;
+  if (v.policy === undefined) throw new UsageError("--policy is required");
+  let maxBody: number | undefined;
+  if (v["max-body"] !== undefined) {
+    maxBody = Number(v["max-body"]);
+    if (!/^\d+$/.test(v["max-body"]) || maxBody < 1) throw new UsageError(`--max-body must be a positive number of bytes, not \`${v["max-body"]}\``);
+  }
+  let service: Awaited<ReturnType<typeof startDecisionService>>;
+  try {
+    service = await startDecisionService({
+      policy: v.policy,
+      ...(v.port !== undefined ? { port: port(v.port, "--port") } : {}),
+      ...(v.host !== undefined ? { host: v.host } : {}),
+      ...(v.audit !== undefined ? { audit: v.audit } : {}),
+      ...(maxBody !== undefined ? { maxBody } : {}),
+    });
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    process.stderr.write(`armor serve: ${(e as Error).message}\n`);
+    return 1;
+  }
+  process.stderr.write(`armor serve: policy ${service.enforcer.policy.name} listening on ${service.url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      process.stderr.write(`armor serve: ${signal}: finishing requests in flight\n`);
+      void service.close().then(resolve, (e: Error) => {
+        process.stderr.write(`armor serve: shutdown: ${e.message}\n`);
+        resolve();
+      });
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+  process.stderr.write("armor serve: stopped\n");
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number | null> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === "-h" || cmd === "--help" || cmd === "help") {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (cmd === "-v" || cmd === "--version") {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const usage = cmd === "mcp" ? MCP_USAGE : cmd === "serve" ? SERVE_USAGE : null;
+  if (usage === null) {
+    process.stderr.write(`armor: unknown command \`${cmd}\`; the commands are mcp and serve\n`);
+    return 2;
+  }
+  // for mcp, only our options (before the upstream command) can ask for help
+  const own = cmd === "mcp" ? rest.slice(0, Math.max(0, rest.indexOf("--")) || rest.length) : rest;
+  if (own.includes("--help") || own.includes("-h")) {
+    process.stdout.write(`Usage: ${usage}\n\n${HELP}`);
+    return 0;
+  }
+  try {
+    return cmd === "mcp" ? await mcp(rest) : await serve(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`armor ${cmd}: ${e.message}\nusage: ${usage}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,196 @@
+/** Small node:http helpers shared by the decision service and the approval queue endpoint. */
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), "cache-control": "no-store", ...headers });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, e: HttpError, headers: Record<string, string> = {}): void {
+  sendJson(res, e.status, { error: { code: e.code, message: e.message, ...e.details } }, headers);
+}
+
+/** Line and column (1-based) of a UTF-16 offset in a text. */
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let start = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      start = i + 1;
+    }
+  }
+  return { line, column: offset - start + 1 };
+}
+
+/**
+ * The offset of the first syntax error in a JSON text (JSON.parse has failed on it). V8's
+ * messages name the position only in some versions, so the text is scanned here.
+ */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const ws = (): void => {
+    while (i < text.length && " \t\n\r".includes(text[i]!)) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const lit = (word: string): void => {
+    for (const ch of word) {
+      if (text[i] !== ch) fail();
+      i++;
+    }
+  };
+  const str = (): void => {
+    if (text[i] !== '"') fail();
+    i++;
+    for (;;) {
+      if (i >= text.length) fail();
+      const c = text.charCodeAt(i);
+      if (c === 34) {
+        i++;
+        return;
+      }
+      if (c < 0x20) fail();
+      if (c === 92) {
+        i++;
+        const e = text[i];
+        if (e === "u") {
+          for (let k = 1; k <= 4; k++) if (!/[0-9a-fA-F]/.test(text[i + k] ?? "")) ((i += k), fail());
+          i += 5;
+        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i++;
+        else fail();
+      } else i++;
+    }
+  };
+  const num = (): void => {
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+    if (!m || m[0] === "" || m[0] === "-") fail();
+    i += m![0].length;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      ws();
+      if (text[i] === "}") return void i++;
+      for (;;) {
+        ws();
+        str();
+        ws();
+        if (text[i] !== ":") fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "}") return void i++;
+        fail();
+      }
+    } else if (c === "[") {
+      i++;
+      ws();
+      if (text[i] === "]") return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "]") return void i++;
+        fail();
+      }
+    } else if (c === '"') str();
+    else if (c === "t") lit("true");
+    else if (c === "f") lit("false");
+    else if (c === "n") lit("null");
+    else num();
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail();
+    return Math.min(i, text.length);
+  } catch (at) {
+    return typeof at === "number" ? Math.min(at, text.length) : text.length;
+  }
+}
+
+/** Parses a request body as JSON; a 400 naming the line, column and offset of the problem. */
+export function parseJsonBody(text: string): unknown {
+  if (text.trim() === "") throw new HttpError(400, "invalid_json", "the request body is empty; send a JSON object");
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const offset = jsonErrorOffset(text);
+    const { line, column } = lineColumn(text, offset);
+    const what = offset >= text.length ? "unexpected end of input" : `unexpected ${JSON.stringify(String.fromCodePoint(text.codePointAt(offset)!))}`;
+    throw new HttpError(400, "invalid_json", `the request body is not valid JSON: ${what} at line ${line}, column ${column} (offset ${offset})`, {
+      location: { line, column, offset },
+      detail: (e as Error).message,
+    });
+  }
+}
+
+/**
+ * Reads a request body of at most `maxBytes`; rejects with a 413 as soon as the declared length
+ * or the bytes received exceed it (and stops reading).
+ */
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = req.headers["content-length"];
+    const tooLarge = (): HttpError => new HttpError(413, "payload_too_large", `the request body is larger than the limit of ${maxBytes} bytes`, { limit: maxBytes });
+    if (declared !== undefined && Number(declared) > maxBytes) {
+      req.resume();
+      reject(tooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on("data", (c: Buffer) => {
+      if (done) return;
+      size += c.length;
+      if (size > maxBytes) {
+        done = true;
+        req.resume();
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => {
+      if (done) return;
+      done = true;
+      const buf = Buffer.concat(chunks);
+      try {
+        resolve(new TextDecoder("utf-8", { fatal: true }).decode(buf));
+      } catch {
+        reject(new HttpError(400, "invalid_encoding", "the request body is not valid UTF-8"));
+      }
+    });
+    req.on("error", (e) => {
+      if (done) return;
+      done = true;
+      reject(e);
+    });
+  });
+}
+
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -1,0 +1,273 @@
+/**
+ * `armor mcp`: an MCP server on stdio in front of an upstream MCP server (a stdio command or a
+ * streamable HTTP URL). Every `tools/call` becomes the action `{ type: <tool>, ...arguments }`,
+ * decided by the runtime's enforcer before it reaches the upstream:
+ *
+ * - allow: the call is forwarded with the (possibly redacted) arguments, its result returned
+ *   unchanged;
+ * - deny: a tool result with `isError: true` whose text names the rules and reasons;
+ * - require approval: the approval handler (a prompt on /dev/tty, or a queue over loopback HTTP)
+ *   decides; approved calls run, others come back as denied.
+ *
+ * `tools/list` passes through (optionally hiding tools the policy always denies); resources and
+ * prompts pass through untouched when the upstream has them. Every call lands in the audit log
+ * (the enforcer writes a decision record and, for calls that ran, an outcome record).
+ *
+ * stdout is the MCP channel: every log line goes to stderr.
+ */
+import { randomUUID } from "node:crypto";
+import { closeSync, createReadStream, createWriteStream, openSync } from "node:fs";
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import {
+  CallToolRequestSchema,
+  CallToolResultSchema,
+  type CallToolResult,
+  CompleteRequestSchema,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  PromptListChangedNotificationSchema,
+  ReadResourceRequestSchema,
+  ResourceListChangedNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+import { type ApprovalHandler, type ApprovalQueue, createApprovalQueue, createEnforcer, type Decision, type Enforcer, loadPolicy, terminalApprovals } from "@agent-armor/runtime";
+import { type ApprovalEndpoint, serveApprovals } from "./approvals-http.js";
+import { alwaysDeniedTools, type RuleMeta } from "./hidden.js";
+import { connectUpstream, describeUpstream, type Upstream, type UpstreamSpec } from "./upstream.js";
+import { VERSION } from "./version.js";
+
+export interface McpGatewayOptions {
+  policy: string;
+  upstream: UpstreamSpec;
+  audit?: string;
+  approvals?: "terminal" | "queue" | "none";
+  approvalsPort?: number;
+  hideDeniedTools?: boolean;
+  /** The session id for the enforcer's history; default one per gateway process. */
+  session?: string;
+  log?: (line: string) => void;
+}
+
+/** The text of a denied call's tool result: the rules and reasons that decided, and the errors. */
+export function denialText(d: Decision): string {
+  const type = String((d.action as { type?: unknown } | null)?.type ?? "?");
+  const denying = d.rules.filter((r) => r.effect === "deny");
+  const deciding = denying.length > 0 ? denying : d.rules.filter((r) => r.effect === "require_approval");
+  const lines = [`Agent Armor denied the call to \`${type}\` (policy ${d.policy.name}${d.policy.version ? ` ${d.policy.version}` : ""}).`];
+  for (const r of deciding) lines.push(`rule ${r.id}${r.reason ? `: ${r.reason}` : ""}`);
+  for (const e of d.errors) lines.push(e.rule ? `rule ${e.rule}: ${e.message}` : e.message);
+  if (deciding.length === 0 && d.errors.length === 0) lines.push("no rule allowed it (the policy's default is deny)");
+  lines.push(`decision ${d.id}`);
+  return lines.join("\n");
+}
+
+function openTerminalApprovals(): ApprovalHandler & { close(): void } {
+  // the prompt goes to the controlling terminal, never to stdin/stdout (the MCP channel)
+  let fdIn: number;
+  let fdOut: number;
+  try {
+    fdIn = openSync("/dev/tty", "r");
+    fdOut = openSync("/dev/tty", "w");
+  } catch (e) {
+    throw new Error(`--approvals terminal needs a controlling terminal (/dev/tty): ${(e as Error).message}; use --approvals queue`);
+  }
+  const input = createReadStream("", { fd: fdIn });
+  const output = createWriteStream("", { fd: fdOut });
+  const handler = terminalApprovals({ input, output });
+  return {
+    request: (req) => handler.request(req),
+    close() {
+      handler.close();
+      input.destroy();
+      output.end();
+      try {
+        closeSync(fdIn);
+      } catch {
+        // closed by the stream
+      }
+    },
+  };
+}
+
+export interface RunningGateway {
+  enforcer: Enforcer;
+  approvals: ApprovalEndpoint | null;
+  queue: ApprovalQueue | null;
+  hidden: ReadonlySet<string>;
+  /** Closes the client side, the upstream, the approval endpoint and the audit log. */
+  close(): Promise<void>;
+  /** Resolves when the gateway has shut down. */
+  closed: Promise<void>;
+}
+
+export async function runMcpGateway(options: McpGatewayOptions): Promise<RunningGateway> {
+  const log = options.log ?? ((line: string) => void process.stderr.write(`armor mcp: ${line}\n`));
+  const session = options.session ?? `mcp-${randomUUID()}`;
+
+  let queue: ApprovalQueue | null = null;
+  let endpoint: ApprovalEndpoint | null = null;
+  let terminal: (ApprovalHandler & { close(): void }) | null = null;
+  let handler: ApprovalHandler | undefined;
+  if (options.approvals === "queue") {
+    queue = createApprovalQueue({
+      onRequest: (p) => log(`approval ${p.id} pending for \`${String((p.action as { type?: unknown }).type)}\`${p.from ? ` (from ${p.from})` : ""}: ${endpoint?.url ?? ""}`),
+    });
+    handler = queue;
+  } else if (options.approvals === "terminal") {
+    terminal = openTerminalApprovals();
+    handler = terminal;
+  }
+
+  const loaded = await loadPolicy(options.policy);
+  for (const d of loaded.diagnostics) log(`${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`);
+  const enforcer = await createEnforcer({
+    policy: loaded.module,
+    ...(handler ? { approvals: handler } : {}),
+    ...(options.audit ? { audit: { file: options.audit, fsync: false } } : {}),
+    throwOnDeny: false,
+    onError: (e) => log(`error: ${e.message}`),
+  });
+  if (queue) {
+    endpoint = await serveApprovals(queue, { ...(options.approvalsPort !== undefined ? { port: options.approvalsPort } : {}), log });
+    log(`approvals queue at ${endpoint.url}`);
+  }
+
+  let upstream: Upstream;
+  try {
+    upstream = await connectUpstream(options.upstream);
+  } catch (e) {
+    await endpoint?.close();
+    await enforcer.close();
+    throw new Error(`cannot connect to the upstream MCP server ${describeUpstream(options.upstream)}: ${(e as Error).message}`);
+  }
+  const upstreamCaps = upstream.client.getServerCapabilities() ?? {};
+  const info = upstream.client.getServerVersion();
+
+  // which tools to hide: decided once, from the policy (not from any call)
+  let hidden = new Set<string>();
+  if (options.hideDeniedTools) {
+    const metaRules = loaded.module.policy.rules as unknown as RuleMeta[];
+    const named = new Set<string>();
+    for (const r of metaRules) for (const t of r.actionTypes ?? []) named.add(t);
+    hidden = alwaysDeniedTools(metaRules, [...named]);
+    if (!metaRules.some((r) => typeof r.typeOnly === "boolean")) log("--hide-denied-tools: the policy was compiled by an armorc that does not mark type-only rules; no tool is hidden");
+    else if (hidden.size > 0) log(`hiding tools the policy always denies: ${[...hidden].join(", ")}`);
+  }
+
+  const server = new Server(
+    { name: `agent-armor (${info?.name ?? "upstream"})`, version: VERSION },
+    {
+      capabilities: {
+        tools: { listChanged: true },
+        ...(upstreamCaps.resources ? { resources: { listChanged: upstreamCaps.resources.listChanged ?? false } } : {}),
+        ...(upstreamCaps.prompts ? { prompts: { listChanged: upstreamCaps.prompts.listChanged ?? false } } : {}),
+        ...(upstreamCaps.completions ? { completions: {} } : {}),
+      },
+      ...(upstream.client.getInstructions() ? { instructions: upstream.client.getInstructions()! } : {}),
+    },
+  );
+
+  const context = (): Record<string, unknown> => {
+    const client = server.getClientVersion();
+    return {
+      client: client ? { name: client.name, version: client.version } : null,
+      gateway: "mcp",
+      upstream: info ? { name: info.name, version: info.version } : null,
+    };
+  };
+
+  server.setRequestHandler(ListToolsRequestSchema, async (req, extra) => {
+    const result = await upstream.client.listTools(req.params, { signal: extra.signal });
+    if (hidden.size === 0) return result;
+    return { ...result, tools: result.tools.filter((t) => !hidden.has(t.name)) };
+  });
+
+  server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
+    const { name, arguments: args, ...restParams } = req.params;
+    const given = (args ?? {}) as Record<string, unknown>;
+    // the action type is the tool name; a tool argument that is itself called `type` cannot be
+    // seen by the policy under that name and is forwarded as given
+    const action = { ...given, type: name };
+    const progressToken = req.params._meta?.progressToken;
+    const result = await enforcer.run(action, { session, context: context() }, async (rewritten) => {
+      const { type: _type, ...forwarded } = rewritten;
+      if (Object.prototype.hasOwnProperty.call(given, "type")) forwarded["type"] = given["type"];
+      return (await upstream.client.callTool({ ...restParams, name, arguments: forwarded }, CallToolResultSchema, {
+        signal: extra.signal,
+        ...(progressToken !== undefined
+          ? { onprogress: (p) => void extra.sendNotification({ method: "notifications/progress", params: { ...p, progressToken } }).catch(() => undefined), resetTimeoutOnProgress: true }
+          : {}),
+      })) as CallToolResult;
+    }).catch((e: unknown) => ({ error: e as Error }));
+
+    if ("error" in result) {
+      // the upstream failed (the outcome record says so): report it as a tool error
+      log(`${name}: upstream error: ${result.error.message}`);
+      return { isError: true, content: [{ type: "text", text: `the upstream server failed: ${result.error.message}` }] };
+    }
+    const d = result.decision;
+    const fired = d.rules.map((r) => r.id).join(", ");
+    log(`${name}: ${d.decision}${fired ? ` (${fired})` : ""} ${d.id}`);
+    if (d.decision !== "allow" || !("result" in result)) {
+      return {
+        isError: true,
+        content: [{ type: "text", text: denialText(d) }],
+        _meta: { "agent-armor/decision": { id: d.id, decision: d.decision, rules: d.rules, errors: d.errors, policy: d.policy } },
+      };
+    }
+    return result.result as CallToolResult;
+  });
+
+  if (upstreamCaps.resources) {
+    server.setRequestHandler(ListResourcesRequestSchema, (req, extra) => upstream.client.listResources(req.params, { signal: extra.signal }));
+    server.setRequestHandler(ListResourceTemplatesRequestSchema, (req, extra) => upstream.client.listResourceTemplates(req.params, { signal: extra.signal }));
+    server.setRequestHandler(ReadResourceRequestSchema, (req, extra) => upstream.client.readResource(req.params, { signal: extra.signal }));
+    upstream.client.setNotificationHandler(ResourceListChangedNotificationSchema, () => void server.sendResourceListChanged());
+  }
+  if (upstreamCaps.prompts) {
+    server.setRequestHandler(ListPromptsRequestSchema, (req, extra) => upstream.client.listPrompts(req.params, { signal: extra.signal }));
+    server.setRequestHandler(GetPromptRequestSchema, (req, extra) => upstream.client.getPrompt(req.params, { signal: extra.signal }));
+    upstream.client.setNotificationHandler(PromptListChangedNotificationSchema, () => void server.sendPromptListChanged());
+  }
+  if (upstreamCaps.completions) {
+    server.setRequestHandler(CompleteRequestSchema, (req, extra) => upstream.client.complete(req.params, { signal: extra.signal }));
+  }
+  upstream.client.setNotificationHandler(ToolListChangedNotificationSchema, () => void server.sendToolListChanged());
+
+  let closing: Promise<void> | null = null;
+  let markClosed!: () => void;
+  const closed = new Promise<void>((r) => (markClosed = r));
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      try {
+        await server.close();
+      } catch {
+        // already closed
+      }
+      await upstream.close();
+      await endpoint?.close();
+      terminal?.close();
+      await enforcer.close().catch((e: Error) => log(`closing the audit log failed: ${e.message}`));
+      markClosed();
+    })();
+    return closing;
+  };
+  // the upstream went away: nothing more can be served
+  upstream.client.onclose = () => {
+    if (!closing) log("the upstream server closed the connection");
+    void close();
+  };
+
+  const transport = new StdioServerTransport();
+  server.onclose = () => void close();
+  await server.connect(transport);
+  // exit when the client closes our stdin, or the client waits ~2 s and then SIGTERMs us
+  process.stdin.once("end", () => void close());
+  process.stdin.once("close", () => void close());
+  log(`policy ${loaded.module.policy.name}${loaded.module.policy.version ? ` ${loaded.module.policy.version}` : ""} in front of ${describeUpstream(options.upstream)}; session ${session}${options.audit ? `; audit ${options.audit}` : ""}`);
+  return { enforcer, approvals: endpoint, queue, hidden, close, closed };
+}
