@@ -10,3 +10,14 @@ export { parse } from "./syntax/parse.js";
 export { SourceFile, type Span, type Position } from "./syntax/source.js";
 export type * as IR from "./ir.js";
 export { VERSION } from "./version.js";
+
+// ---- for the language server (@agent-armor/lsp): re-exports only, no new code ------------------
+export { compileTests, type TestFileCompilation } from "./compile.js";
+export { formatSource, type FormatResult } from "./format/format.js";
+export type { SemanticModel, LetSymbol, RuleSymbol, FieldReference } from "./semantic/checker.js";
+export type { ActionSchema, ActionTypeInfo, FieldInfo } from "./semantic/schema.js";
+export { typeName, type Type } from "./semantic/types.js";
+export type { RelatedInfo, SuggestedEdit } from "./diagnostics/diagnostic.js";
+export type * as AST from "./syntax/ast.js";
+export { keywordNames } from "./syntax/tokens.js";
+export type { TestCase } from "./testing/cases.js";

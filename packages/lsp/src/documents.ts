@@ -1,0 +1,90 @@
+/**
+ * Open documents and files on disk, by URI. Everything the server reads goes through here: an
+ * open document wins over the file on disk (a schema or a sibling policy being edited).
+ */
+import { readFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { CompilerHost } from "@agent-armor/compiler";
+import { TextDocument } from "vscode-languageserver-textdocument";
+
+export interface DocumentText {
+  readonly uri: string;
+  /** The editor's version for open documents; `null` for a file read from disk. */
+  readonly version: number | null;
+  readonly text: string;
+}
+
+export function uriToPath(uri: string): string {
+  return uri.startsWith("file:") ? fileURLToPath(uri) : uri;
+}
+
+export function pathToUri(path: string): string {
+  return pathToFileURL(path).href;
+}
+
+export function isTestFile(uri: string): boolean {
+  return uri.endsWith(".test.armor");
+}
+
+/** `dir/NAME.test.armor` → `dir/NAME.armor` */
+export function policyUriOf(testUri: string): string {
+  return testUri.replace(/\.test\.armor$/, ".armor");
+}
+
+/** `dir/NAME.armor` → `dir/NAME.test.armor` */
+export function testUriOf(policyUri: string): string {
+  return policyUri.replace(/\.armor$/, ".test.armor");
+}
+
+export function siblingPath(path: string, name: string): string {
+  return join(dirname(path), name);
+}
+
+export { basename };
+
+export class Documents {
+  private readonly open = new Map<string, TextDocument>();
+
+  openDocument(uri: string, version: number, text: string): TextDocument {
+    const doc = TextDocument.create(uri, "armor", version, text);
+    this.open.set(uri, doc);
+    return doc;
+  }
+
+  change(uri: string, version: number, changes: Parameters<typeof TextDocument.update>[1]): TextDocument | undefined {
+    const doc = this.open.get(uri);
+    if (!doc) return undefined;
+    const updated = TextDocument.update(doc, changes, version);
+    this.open.set(uri, updated);
+    return updated;
+  }
+
+  close(uri: string): void {
+    this.open.delete(uri);
+  }
+
+  isOpen(uri: string): boolean {
+    return this.open.has(uri);
+  }
+
+  openUris(): string[] {
+    return [...this.open.keys()];
+  }
+
+  /** The text of an open document, or of the file on disk; `undefined` when neither exists. */
+  get(uri: string): DocumentText | undefined {
+    const doc = this.open.get(uri);
+    if (doc) return { uri, version: doc.version, text: doc.getText() };
+    try {
+      return { uri, version: null, text: readFileSync(uriToPath(uri), "utf8") };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The compiler's view of files (the schema): open documents first, then the disk. */
+  host(): CompilerHost {
+    return { readFile: (path) => this.get(pathToUri(path))?.text };
+  }
+}

@@ -1,0 +1,292 @@
+/**
+ * Completion from the analysis: the cursor's context is read from the text just before it (what
+ * is being typed, which the tree of a half-typed file cannot yet hold) and everything offered
+ * comes from the compiler's model: the schema's action types and fields, narrowed by the
+ * `action.type` tests earlier in the same rule; lets; rules; members of `time`.
+ */
+import { type AST, type FieldInfo, typeName } from "@agent-armor/compiler";
+import { type CompletionItem, CompletionItemKind, InsertTextFormat, MarkupKind } from "vscode-languageserver";
+import type { Analysis, PolicyAnalysis, Project } from "../analysis.js";
+import { keywordDocs, timeMembers } from "./docs.js";
+import { itemAt } from "./locate.js";
+
+const itemKeywords = ["policy", "schema", "default", "timezone", "let", "rule", "when", "test"];
+const effects = ["allow", "deny", "require approval", "redact"];
+const operators = ["and", "or", "not", "in", "not in", "between", "matches", "contains", "starts_with", "ends_with", "within"];
+const testSteps = ["action", "user", "context", "time", "history", "expect"];
+
+function keyword(label: string, sortText = "2"): CompletionItem {
+  const doc = keywordDocs[label.split(" ")[0]!];
+  return { label, kind: CompletionItemKind.Keyword, sortText: `${sortText}${label}`, ...(doc ? { documentation: { kind: MarkupKind.Markdown, value: doc } } : {}) };
+}
+
+function snippet(label: string, body: string, detail: string): CompletionItem {
+  return { label, kind: CompletionItemKind.Snippet, insertText: body, insertTextFormat: InsertTextFormat.Snippet, detail, sortText: `0${label}` };
+}
+
+const ruleSnippet = snippet("rule", 'rule ${1:name}\n  when ${2:action.type == "${3:type}"}\n  ${4|deny,allow,require approval|} because "${5:reason}"', "a named rule");
+const testSnippet = snippet("test", 'test "${1:name}" {\n  action { type: "${2:type}" }\n  expect ${3|allow,deny,require_approval|}\n}', "a policy test");
+
+/** A JSON-ish string of the value a let folds to, for details. */
+function showValue(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s === undefined ? "?" : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+function fieldItem(name: string, info: FieldInfo | null, types: readonly string[]): CompletionItem {
+  const lines: string[] = [];
+  if (info?.description) lines.push(info.description);
+  if (info?.values) lines.push(`values: ${info.values.map((v) => JSON.stringify(v)).join(", ")}`);
+  if (types.length > 0) lines.push(`in ${types.map((t) => `\`${t}\``).join(", ")}`);
+  return {
+    label: name,
+    kind: CompletionItemKind.Field,
+    detail: info ? typeName(info.type) : "a string",
+    sortText: `1${name}`,
+    ...(lines.length > 0 ? { documentation: { kind: MarkupKind.Markdown, value: lines.join("\n\n") } } : {}),
+  };
+}
+
+/** The fields under `path` of the given action types (all types when `null`). */
+function fieldsOf(policy: PolicyAnalysis, types: ReadonlySet<string> | null, path: readonly string[]): CompletionItem[] {
+  const schema = policy.compilation.schema;
+  const found = new Map<string, { info: FieldInfo | null; types: string[] }>();
+  if (path.length === 0) found.set("type", { info: null, types: [] });
+  if (schema) {
+    for (const t of schema.types.values()) {
+      if (types && !types.has(t.name)) continue;
+      let map: ReadonlyMap<string, FieldInfo> | null = t.fields;
+      for (const seg of path) map = map?.get(seg)?.fields ?? null;
+      for (const [name, info] of map ?? []) {
+        if (path.length === 0 && name === "type") continue;
+        const entry = found.get(name) ?? { info, types: [] };
+        entry.types.push(t.name);
+        found.set(name, entry);
+      }
+    }
+  }
+  const all = schema ? schema.types.size : 0;
+  return [...found].map(([name, e]) => fieldItem(name, e.info, e.types.length === all && types === null ? [] : e.types));
+}
+
+function actionTypeItems(policy: PolicyAnalysis | null): CompletionItem[] {
+  return [...(policy?.compilation.schema?.types.values() ?? [])].map((t) => ({
+    label: t.name,
+    kind: CompletionItemKind.EnumMember,
+    detail: "action type",
+    ...(t.description ? { documentation: t.description } : {}),
+  }));
+}
+
+function letItems(policy: PolicyAnalysis): CompletionItem[] {
+  return [...policy.compilation.model.lets.values()].map((l) => ({
+    label: l.name,
+    kind: CompletionItemKind.Constant,
+    detail: `let ${l.name} = ${showValue(l.value)}`,
+    sortText: `1${l.name}`,
+  }));
+}
+
+function ruleItems(policy: PolicyAnalysis | null): CompletionItem[] {
+  const out: CompletionItem[] = [];
+  for (const r of policy?.compilation.policy.rules ?? []) {
+    if (r.anonymous) continue;
+    out.push({ label: r.id, kind: CompletionItemKind.Function, detail: `${r.effect.kind}${r.reason ? ` because ${JSON.stringify(r.reason)}` : ""}` });
+  }
+  return out;
+}
+
+// ---- narrowing ------------------------------------------------------------------------------
+
+function isTypePath(e: AST.Expr): boolean {
+  if (e.kind !== "path") return false;
+  const names = e.segments.map((s) => s.name);
+  return (names.length === 2 && names[0] === "action" && names[1] === "type") || (names.length === 1 && names[0] === "type");
+}
+
+/** The action types a completed `action.type == "x"` / `in [...]` test restricts to. */
+function typeTest(e: AST.Expr, policy: PolicyAnalysis): Set<string> | null {
+  if (e.kind === "paren") return typeTest(e.expr, policy);
+  if (e.kind !== "compare" || !isTypePath(e.left)) return null;
+  if (e.op === "==" && e.right.kind === "literal" && typeof e.right.value === "string") return new Set([e.right.value]);
+  if (e.op === "in") {
+    let values: unknown[] | null = null;
+    if (e.right.kind === "list") values = e.right.elements.map((x) => (x.kind === "literal" ? x.value : null));
+    else if (e.right.kind === "path" && e.right.segments.length === 1) {
+      const v = policy.compilation.model.lets.get(e.right.segments[0]!.name)?.value;
+      if (Array.isArray(v)) values = v;
+    }
+    if (values) return new Set(values.filter((v): v is string => typeof v === "string"));
+  }
+  return null;
+}
+
+function intersect(a: Set<string> | null, b: Set<string>): Set<string> {
+  return a === null ? b : new Set([...a].filter((x) => b.has(x)));
+}
+
+/** The action types in scope at `offset` inside a condition: the `and` conjuncts before it narrow. */
+function narrowAt(e: AST.Expr, offset: number, policy: PolicyAnalysis, acc: Set<string> | null): Set<string> | null {
+  switch (e.kind) {
+    case "and": {
+      let types = acc;
+      for (const op of e.operands) {
+        if (op.span.start <= offset && offset <= op.span.end && op.span.end !== offset) return narrowAt(op, offset, policy, types);
+        if (op.span.end <= offset) {
+          const t = typeTest(op, policy);
+          if (t) types = intersect(types, t);
+        }
+      }
+      return types;
+    }
+    case "or":
+      for (const op of e.operands) if (op.span.start <= offset && offset <= op.span.end) return narrowAt(op, offset, policy, acc);
+      return acc;
+    case "paren":
+      return narrowAt(e.expr, offset, policy, acc);
+    case "not":
+      return narrowAt(e.operand, offset, policy, acc);
+    case "call":
+      // inside count(...)/seen(...) the subject is an earlier action, with its own narrowing
+      if (e.argument.span.start <= offset && offset <= e.argument.span.end) return narrowAt(e.argument, offset, policy, null);
+      return acc;
+    default:
+      return acc;
+  }
+}
+
+function typesInScope(policy: PolicyAnalysis, item: AST.Item | null, offset: number): Set<string> | null {
+  if (item?.kind !== "rule") return null;
+  return narrowAt(item.condition, offset, policy, null);
+}
+
+/** The names read after `user.` or `context.` elsewhere in the file. */
+function membersOf(ast: AST.FileNode, root: string, path: readonly string[], offset: number): string[] {
+  const found = new Set<string>();
+  const visit = (e: AST.Expr): void => {
+    switch (e.kind) {
+      case "path": {
+        const names = e.segments.map((s) => s.name);
+        // not the path being typed (`user.` + the next line's word)
+        if (e.span.start <= offset && offset <= e.span.end) break;
+        if (names[0] === root && names.length > path.length + 1 && path.every((p, i) => names[i + 1] === p)) found.add(names[path.length + 1]!);
+        break;
+      }
+      case "list":
+        e.elements.forEach(visit);
+        break;
+      case "call":
+        visit(e.argument);
+        break;
+      case "not":
+        visit(e.operand);
+        break;
+      case "and":
+      case "or":
+        e.operands.forEach(visit);
+        break;
+      case "compare":
+        visit(e.left);
+        visit(e.right);
+        break;
+      case "between":
+        visit(e.value);
+        visit(e.low);
+        visit(e.high);
+        break;
+      case "matches":
+        visit(e.value);
+        break;
+      case "paren":
+        visit(e.expr);
+        break;
+    }
+  };
+  for (const item of ast.items) if (item.kind === "rule") visit(item.condition);
+  return [...found].sort();
+}
+
+// ---- contexts -------------------------------------------------------------------------------
+
+const operandBefore = /(?:\bwhen|\band|\bor|\bnot|\bin|\bcontains|\bstarts_with|\bends_with|\bbetween|==|!=|<=|>=|<|>|\(|\[|,)\s*$/;
+
+function memberCompletion(a: Analysis, policy: PolicyAnalysis | null, item: AST.Item | null, offset: number, path: string[]): CompletionItem[] {
+  const root = path[0]!;
+  if (root === "time" && path.length === 1) {
+    return Object.entries(timeMembers).map(([name, m]) => ({ label: name, kind: CompletionItemKind.Property, detail: m.type, documentation: m.doc }));
+  }
+  if (root === "user" || root === "context") {
+    return membersOf(a.kind === "policy" ? a.compilation.ast : policy?.compilation.ast ?? a.ast, root, path.slice(1), offset).map((name) => ({ label: name, kind: CompletionItemKind.Property, detail: `used in this policy` }));
+  }
+  if (!policy) return [];
+  if (root === "action") return fieldsOf(policy, a.kind === "policy" ? typesInScope(policy, item, offset) : null, path.slice(1));
+  // a bare field with members (`beneficiary.`)
+  return fieldsOf(policy, a.kind === "policy" ? typesInScope(policy, item, offset) : null, path);
+}
+
+function testCompletion(a: Analysis, policy: PolicyAnalysis | null, before: string, lineBefore: string): CompletionItem[] {
+  if (/\bexpect\s+(?:allow|deny|require_approval)\s+by\s+(?:\w+\s*,\s*)*\w*$/.test(before)) return ruleItems(policy);
+  if (/\bexpect\s+(?:allow|deny|require_approval)\s+\w*$/.test(lineBefore)) return [keyword("by")];
+  if (/\bexpect\s+\w*$/.test(lineBefore)) return ["allow", "deny", "require_approval", "error", "approval from", "action"].map((k) => keyword(k, "1"));
+  if (/^\s*\w*$/.test(lineBefore)) {
+    const insideTest = a.ast.items.some((i) => i.kind === "test" && i.span.start < before.length && before.length <= i.span.end) || /^\s+\w*$/.test(lineBefore);
+    return insideTest ? testSteps.map((s) => keyword(s, "1")) : [testSnippet, keyword("test")];
+  }
+  return [];
+}
+
+export function completion(a: Analysis, project: Project, offset: number): CompletionItem[] {
+  const text = a.text;
+  const before = text.slice(0, offset);
+  const lineBefore = before.slice(before.lastIndexOf("\n") + 1);
+  const policy = project.policyOf(a);
+  const ast = a.kind === "policy" ? a.compilation.ast : a.ast;
+  // the item being edited: the one around the cursor, or the last one before it on an indented line
+  let item = itemAt(ast, offset);
+  if (!item && /^\s/.test(lineBefore)) item = [...ast.items].reverse().find((i) => i.span.start <= offset) ?? null;
+
+  // inside a string: action type names after `type ==`, `type in [`, `type:`
+  const quotes = (lineBefore.replace(/\\./g, "").match(/"/g) ?? []).length;
+  if (quotes % 2 === 1) {
+    if (/\btype\s*(?:==|!=)\s*"[^"]*$/.test(lineBefore) || /\btype\s+(?:not\s+)?in\s*\[[^\]]*"[^"]*$/.test(lineBefore) || /\btype\s*:\s*"[^"]*$/.test(lineBefore)) {
+      return actionTypeItems(policy);
+    }
+    return [];
+  }
+  if (/\/\/.*$/.test(lineBefore)) return [];
+
+  const member = /\b([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.(\w*)$/.exec(lineBefore);
+  if (member) return memberCompletion(a, policy, item, offset, member[1]!.split("."));
+
+  if (a.kind === "tests" || item?.kind === "test") return testCompletion(a, policy, before, lineBefore);
+  if (!policy || a.kind !== "policy") return [];
+
+  if (/^\w*$/.test(lineBefore)) return [ruleSnippet, testSnippet, ...itemKeywords.map((k) => keyword(k))];
+  if (/\bdefault\s+\w*$/.test(lineBefore)) return [keyword("allow", "1"), keyword("deny", "1")];
+  if (/\brequire\s+\w*$/.test(lineBefore)) return [keyword("approval", "1")];
+
+  const typed = /\w*$/.exec(before)![0];
+  const head = before.slice(0, before.length - typed.length);
+  if (item?.kind === "rule" || item?.kind === "let") {
+    if (item.kind === "rule" && item.name && head.trimEnd().endsWith(item.name.name) && /^\s*rule\s+\w+\s*$/.test(text.slice(item.span.start, head.length))) return [keyword("when", "1")];
+    if (item.kind === "let" || operandBefore.test(head)) {
+      const out: CompletionItem[] = [...letItems(policy)];
+      if (item.kind === "rule") {
+        out.push(...fieldsOf(policy, typesInScope(policy, item, offset), []));
+        for (const root of ["action", "user", "context", "time"]) out.push({ label: root, kind: CompletionItemKind.Module, sortText: `3${root}`, documentation: keywordDocs[root]! });
+        for (const fn of ["count", "seen", "exists"]) {
+          out.push({ label: fn, kind: CompletionItemKind.Function, insertText: fn === "count" ? `${fn}(\${1} within \${2:1h})` : `${fn}(\${1})`, insertTextFormat: InsertTextFormat.Snippet, sortText: `3${fn}`, documentation: keywordDocs[fn]! });
+        }
+        out.push(keyword("not", "4"));
+      }
+      out.push(keyword("true", "4"), keyword("false", "4"), keyword("null", "4"));
+      return out;
+    }
+    if (item.kind === "rule") {
+      const afterEffect = item.effect !== null && item.effect.span.end <= head.length;
+      if (afterEffect) return [keyword("because", "1"), ...(item.effect?.kind === "require_approval" ? [keyword("from"), keyword("timeout")] : []), ...(item.effect?.kind === "redact" ? [keyword("matching")] : [])];
+      return [...effects.map((e) => keyword(e, "1")), keyword("because", "2"), ...operators.map((o) => keyword(o, "3"))];
+    }
+  }
+  return [ruleSnippet, testSnippet, ...itemKeywords.map((k) => keyword(k))];
+}

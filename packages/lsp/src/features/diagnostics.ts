@@ -1,0 +1,59 @@
+/** Compiler diagnostics as LSP diagnostics, with codes, docs links, related locations and data. */
+import type { Diagnostic as ArmorDiagnostic } from "@agent-armor/compiler";
+import { type Diagnostic, DiagnosticSeverity, DiagnosticTag } from "vscode-languageserver";
+import type { Analysis } from "../analysis.js";
+import { pathToUri } from "../documents.js";
+import { SourceFile, toRange } from "../positions.js";
+
+const severities = {
+  error: DiagnosticSeverity.Error,
+  warning: DiagnosticSeverity.Warning,
+  info: DiagnosticSeverity.Information,
+  hint: DiagnosticSeverity.Hint,
+} as const;
+
+/** The data an LSP diagnostic carries back to code actions. */
+export interface DiagnosticData {
+  readonly name: string;
+  readonly suggestions?: ArmorDiagnostic["suggestions"];
+  readonly data?: ArmorDiagnostic["data"];
+}
+
+/** `docs/diagnostics.md#a101-...` under the configured base URL; `null` without one. */
+export function docsHref(docs: string, base: string | null): string | null {
+  if (base === null) return null;
+  return base.endsWith("/") ? base + docs : `${base}/${docs}`;
+}
+
+export function toLspDiagnostic(d: ArmorDiagnostic, source: SourceFile, docsBaseUrl: string | null, sources?: ReadonlyMap<string, SourceFile>): Diagnostic {
+  const href = docsHref(d.docs, docsBaseUrl);
+  const data: DiagnosticData = { name: d.name, ...(d.suggestions ? { suggestions: d.suggestions } : {}), ...(d.data ? { data: d.data } : {}) };
+  const out: Diagnostic = {
+    range: toRange(source, d.span),
+    severity: severities[d.severity],
+    code: d.code,
+    source: "armor",
+    message: d.help ? `${d.message}\n${d.help}` : d.message,
+    data,
+  };
+  if (href) out.codeDescription = { href };
+  if (d.code === "A403") out.tags = [DiagnosticTag.Unnecessary];
+  if (d.related && d.related.length > 0) {
+    out.relatedInformation = d.related.map((r) => {
+      const relSource = r.file === d.file ? source : sources?.get(r.file);
+      return {
+        location: { uri: r.file === d.file ? "" : pathToUri(r.file), range: relSource ? toRange(relSource, r.span) : { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } },
+        message: r.message,
+      };
+    });
+  }
+  return out;
+}
+
+export function diagnostics(a: Analysis, docsBaseUrl: string | null): Diagnostic[] {
+  const out = a.diagnostics
+    .filter((d) => d.file === a.source.name)
+    .map((d) => toLspDiagnostic(d, a.source, docsBaseUrl));
+  for (const d of out) for (const r of d.relatedInformation ?? []) if (r.location.uri === "") r.location.uri = a.uri;
+  return out;
+}

@@ -1,0 +1,82 @@
+/** Hover: field types and schema descriptions, let values, rule summaries, keyword docs. */
+import { keywordNames, typeName } from "@agent-armor/compiler";
+import { type Hover, MarkupKind } from "vscode-languageserver";
+import type { Analysis, PolicyAnalysis, Project } from "../analysis.js";
+import { toRange } from "../positions.js";
+import { keywordDocs, operatorDocs, timeMembers } from "./docs.js";
+import { targetAt } from "./locate.js";
+
+function md(value: string, a: Analysis, span: { start: number; end: number }): Hover {
+  return { contents: { kind: MarkupKind.Markdown, value }, range: toRange(a.source, span) };
+}
+
+function duration(ms: number): string {
+  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
+export function ruleSummary(policy: PolicyAnalysis, id: string): string | null {
+  const rule = policy.compilation.policy.rules.find((r) => r.id === id);
+  if (!rule) return null;
+  const e = rule.effect;
+  const effect =
+    e.kind === "require_approval"
+      ? `require approval${e.from ? ` from ${JSON.stringify(e.from)}` : ""}${e.timeoutMs !== null ? ` timeout ${duration(e.timeoutMs)}` : ""}`
+      : e.kind === "redact"
+        ? `redact ${e.path.join(".")}`
+        : e.kind;
+  const lines = [`**rule** \`${rule.id}\`: ${effect}`];
+  if (rule.reason) lines.push(`because ${JSON.stringify(rule.reason)}`);
+  if (rule.actionTypes) lines.push(`for ${rule.actionTypes.map((t) => `\`${t}\``).join(", ")}`);
+  lines.push(`line ${rule.line}${policy.kind === "policy" ? ` of ${policy.source.name.split(/[\\/]/).pop()}` : ""}`);
+  return lines.join("\n\n");
+}
+
+export function hover(a: Analysis, project: Project, offset: number): Hover | null {
+  const target = targetAt(a, offset);
+  const policy = project.policyOf(a);
+  if (target) {
+    switch (target.kind) {
+      case "let": {
+        const sym = policy?.compilation.model.lets.get(target.name);
+        if (!sym) return null;
+        const valueText = a.kind === "policy" ? a.text.slice(sym.decl.value.span.start, sym.decl.value.span.end) : JSON.stringify(sym.value);
+        return md(`\`\`\`armor\nlet ${sym.name} = ${valueText}\n\`\`\`\n${typeName(sym.type)}${sym.value !== undefined ? `: \`${JSON.stringify(sym.value)}\`` : ""}`, a, target.span);
+      }
+      case "rule": {
+        const summary = policy ? ruleSummary(policy, target.name) : null;
+        return summary ? md(summary, a, target.span) : null;
+      }
+      case "field": {
+        const { ref } = target;
+        const name = `${ref.root === "item" ? "earlier action" : "action"}.${ref.path.join(".")}`;
+        if (ref.path.length === 1 && ref.path[0] === "type") return md(`\`${name}\`: a string\n\nthe action type`, a, target.span);
+        const lines = [`\`${name}\`: ${ref.info ? typeName(ref.info.type) : "any value (not in the schema)"}`];
+        if (ref.info?.description) lines.push(ref.info.description);
+        if (ref.info?.values) lines.push(`values: ${ref.info.values.map((v) => `\`${JSON.stringify(v)}\``).join(", ")}`);
+        if (ref.info && !ref.info.required) lines.push("optional: a missing field reads as `null`");
+        if (ref.actionTypes) lines.push(`in ${ref.actionTypes.map((t) => `\`${t}\``).join(", ")}`);
+        return md(lines.join("\n\n"), a, target.span);
+      }
+      case "word": {
+        const w = target.word;
+        // `time.hour`: the member after `time.`
+        if (a.text.slice(Math.max(0, target.span.start - 5), target.span.start) === "time." && timeMembers[w]) {
+          return md(`\`time.${w}\`: a ${timeMembers[w].type}\n\n${timeMembers[w].doc}`, a, target.span);
+        }
+        const afterDot = a.text[target.span.start - 1] === ".";
+        if (!afterDot && keywordDocs[w] && (keywordNames.has(w) || ["count", "seen", "exists", "action", "user", "context", "time"].includes(w))) {
+          return md(keywordDocs[w], a, target.span);
+        }
+        return null;
+      }
+    }
+  }
+  // operators
+  for (const op of ["==", "!=", "<=", ">=", "<", ">"]) {
+    for (let start = offset - op.length; start <= offset; start++) {
+      if (start >= 0 && a.text.startsWith(op, start)) return md(operatorDocs[op]!, a, { start, end: start + op.length });
+    }
+  }
+  return null;
+}

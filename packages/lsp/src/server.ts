@@ -1,0 +1,157 @@
+/**
+ * The server: wires the connection to the documents, the analysis cache and the features. It
+ * holds no language logic; every request is `feature(analysis, position)` on the cached analysis
+ * of the document's current version (computed at most once per version, on the first request or
+ * the debounced diagnostics, whichever comes first).
+ */
+import {
+  CodeActionKind,
+  type Connection,
+  type InitializeResult,
+  ResponseError,
+  TextDocumentSyncKind,
+} from "vscode-languageserver";
+import { Analyses, type Analysis } from "./analysis.js";
+import { settingsFrom, type Settings } from "./config.js";
+import { Documents, isTestFile, testUriOf } from "./documents.js";
+import { codeActions } from "./features/code-actions.js";
+import { completion } from "./features/completion.js";
+import { diagnostics } from "./features/diagnostics.js";
+import { formatting } from "./features/formatting.js";
+import { hover } from "./features/hover.js";
+import { definition, prepareRename, references, rename } from "./features/navigation.js";
+import { legend, semanticTokens } from "./features/semantic-tokens.js";
+import { documentSymbols, foldingRanges } from "./features/symbols.js";
+import { codeLenses, resultKey, RUN_TEST, runTest, type TestOutcome } from "./features/tests.js";
+import { toOffset } from "./positions.js";
+
+export function startServer(connection: Connection): void {
+  const documents = new Documents();
+  let settings: Settings = settingsFrom(undefined);
+  let analyses = new Analyses(documents, settings.docsBaseUrl);
+  const results = new Map<string, TestOutcome>();
+  const timers = new Map<string, NodeJS.Timeout>();
+  let canRefreshLenses = false;
+
+  const analysisOf = (uri: string): Analysis | undefined => (uri.endsWith(".armor") ? analyses.analysis(uri) : undefined);
+  const at = <T>(uri: string, position: { line: number; character: number }, f: (a: Analysis, offset: number) => T, empty: T): T => {
+    const a = analysisOf(uri);
+    return a ? f(a, toOffset(a.source, position)) : empty;
+  };
+
+  const publish = (uri: string): void => {
+    timers.delete(uri);
+    if (!documents.isOpen(uri)) return;
+    const a = analysisOf(uri);
+    if (!a) return;
+    void connection.sendDiagnostics({ uri, ...(a.version !== null ? { version: a.version } : {}), diagnostics: diagnostics(a, settings.docsBaseUrl) });
+  };
+  /** Diagnostics for a document and the documents that depend on it (a policy's test file). */
+  const schedule = (uri: string, delay: number): void => {
+    const targets = [uri];
+    if (uri.endsWith(".armor") && !isTestFile(uri)) targets.push(testUriOf(uri));
+    if (uri.endsWith(".json")) {
+      analyses = new Analyses(documents, settings.docsBaseUrl);
+      targets.push(...documents.openUris().filter((u) => u.endsWith(".armor")));
+    }
+    for (const t of targets) {
+      if (!documents.isOpen(t) || !t.endsWith(".armor")) continue;
+      clearTimeout(timers.get(t));
+      if (delay === 0) publish(t);
+      else timers.set(t, setTimeout(() => publish(t), delay));
+    }
+  };
+
+  connection.onInitialize((params): InitializeResult => {
+    settings = settingsFrom(params.initializationOptions);
+    analyses = new Analyses(documents, settings.docsBaseUrl);
+    canRefreshLenses = params.capabilities.workspace?.codeLens?.refreshSupport === true;
+    return {
+      capabilities: {
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
+        completionProvider: { triggerCharacters: [".", '"', " "] },
+        hoverProvider: true,
+        definitionProvider: true,
+        referencesProvider: true,
+        renameProvider: { prepareProvider: true },
+        documentSymbolProvider: true,
+        foldingRangeProvider: true,
+        semanticTokensProvider: { legend, full: true },
+        documentFormattingProvider: true,
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+        codeLensProvider: { resolveProvider: false },
+        executeCommandProvider: { commands: [RUN_TEST] },
+      },
+      serverInfo: { name: "armor-lsp", version: "0.1.0" },
+    };
+  });
+
+  connection.onDidOpenTextDocument(({ textDocument: d }) => {
+    documents.openDocument(d.uri, d.version, d.text);
+    schedule(d.uri, 0);
+  });
+  connection.onDidChangeTextDocument(({ textDocument: d, contentChanges }) => {
+    documents.change(d.uri, d.version, contentChanges);
+    schedule(d.uri, settings.debounceMs);
+  });
+  connection.onDidCloseTextDocument(({ textDocument: d }) => {
+    documents.close(d.uri);
+    analyses.forget(d.uri);
+    clearTimeout(timers.get(d.uri));
+    timers.delete(d.uri);
+    if (d.uri.endsWith(".armor")) void connection.sendDiagnostics({ uri: d.uri, diagnostics: [] });
+    if (d.uri.endsWith(".json")) schedule(d.uri, 0);
+  });
+  connection.onDidChangeWatchedFiles(({ changes }) => {
+    analyses = new Analyses(documents, settings.docsBaseUrl);
+    for (const c of changes) schedule(c.uri, 0);
+    for (const u of documents.openUris()) schedule(u, 0);
+  });
+
+  connection.onCompletion(({ textDocument, position }) => at(textDocument.uri, position, (a, o) => completion(a, analyses, o), []));
+  connection.onHover(({ textDocument, position }) => at(textDocument.uri, position, (a, o) => hover(a, analyses, o), null));
+  connection.onDefinition(({ textDocument, position }) =>
+    at(textDocument.uri, position, (a, o) => definition(a, analyses, o, { readText: (uri) => documents.get(uri)?.text }), []),
+  );
+  connection.onReferences(({ textDocument, position, context }) => at(textDocument.uri, position, (a, o) => references(a, analyses, o, context.includeDeclaration), []));
+  connection.onPrepareRename(({ textDocument, position }) => at(textDocument.uri, position, (a, o) => prepareRename(a, analyses, o), null));
+  connection.onRenameRequest(({ textDocument, position, newName }) =>
+    at(textDocument.uri, position, (a, o) => rename(a, analyses, o, newName), { changes: {} }),
+  );
+  connection.onDocumentSymbol(({ textDocument }) => {
+    const a = analysisOf(textDocument.uri);
+    return a ? documentSymbols(a) : [];
+  });
+  connection.onFoldingRanges(({ textDocument }) => {
+    const a = analysisOf(textDocument.uri);
+    return a ? foldingRanges(a) : [];
+  });
+  connection.languages.semanticTokens.on(({ textDocument }) => {
+    const a = analysisOf(textDocument.uri);
+    return a ? semanticTokens(a) : { data: [] };
+  });
+  connection.onDocumentFormatting(({ textDocument }) => {
+    const a = analysisOf(textDocument.uri);
+    return a ? formatting(a) : [];
+  });
+  connection.onCodeAction(({ textDocument, range }) => {
+    const a = analysisOf(textDocument.uri);
+    return a ? codeActions(a, range, settings.docsBaseUrl) : [];
+  });
+  connection.onCodeLens(({ textDocument }) => {
+    const a = analysisOf(textDocument.uri);
+    return a ? codeLenses(a, results) : [];
+  });
+  connection.onExecuteCommand(async ({ command, arguments: args }) => {
+    if (command !== RUN_TEST) throw new ResponseError(-32601, `unknown command ${command}`);
+    const [uri, name] = args ?? [];
+    if (typeof uri !== "string" || typeof name !== "string") throw new ResponseError(-32602, `${RUN_TEST} takes a document URI and a test name`);
+    const outcome = await runTest(uri, name, documents);
+    results.set(resultKey(uri, name), outcome);
+    if (canRefreshLenses) void connection.sendRequest("workspace/codeLens/refresh").catch(() => undefined);
+    return outcome;
+  });
+
+  connection.listen();
+}
+
