@@ -297,6 +297,8 @@ class Emitter {
       column: r.column,
       span: { start: r.span.start, end: r.span.end },
       actionTypes: r.actionTypes,
+      /** The rule fires for every action of its types: its condition is only the type test. */
+      typeOnly: r.actionTypes !== null && isTrue(this.specialize(r)),
     }));
     const meta = {
       name: p.name,
@@ -550,6 +552,8 @@ export interface PolicyMetadata {
     readonly column: number;
     readonly span: { readonly start: number; readonly end: number };
     readonly actionTypes: readonly string[] | null;
+    /** Whether the condition is only a test of the action type (the rule fires for every action of its types). */
+    readonly typeOnly: boolean;
   }[];
   readonly trackers: readonly { readonly kind: "count" | "seen"; readonly withinMs: number | null }[];
 }
