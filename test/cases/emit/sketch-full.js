@@ -89,52 +89,53 @@ function $redact(o, path, depth, program, literal) {
   return copy;
 }
 function __reTest(p, s, spans) {
-  const n = s.length, all = spans !== undefined, cap = 2 * p[0] + 2, G = 1 << 30, f = p[1], anch = f === 5 && p[2] === 0;
-  const first = f === 1 ? String.fromCharCode(p[2]) : "";
+  const n = s.length, all = spans !== undefined, cap = 2 * p[0] + 2, deep = p[1] > 0, G = 1 << 30, f = p[2], anch = f === 5 && p[3] === 0;
+  const first = f === 1 ? String.fromCharCode(p[3]) : "";
   const list = () => ({ d: new Int32Array(cap), g: new Int32Array(cap), st: new Int32Array(cap), id: new Int32Array(cap), pa: new Int32Array(cap), x: new Int32Array(p.length), n: 0 });
   const stk = new Int32Array(6 * cap + 6);
-  let C = list(), N = list(), T, seed = 0, cur = 0, k = 0, i, j, o, pc, op, c, st;
-  // The level of the best finished visit of q in L, or a negative number; g[e] is ~level while
-  // entry e is being visited, so a stale x[q] pointing at an unfinished entry is ignored.
-  const best = (L, q) => { const e = L.x[q]; return e < L.n && L.d[e] === q ? L.g[e] : -1; };
+  let C = list(), N = list(), T, seed = 0, cur = 0, i, j, o, pc, op, c, st;
   const cls = (o, c) => { let lo = 0, hi = p[o] - 1, m; while (lo <= hi) { m = (lo + hi) >> 1; if (c < p[o + 1 + 2 * m]) hi = m - 1; else if (c > p[o + 2 + 2 * m]) lo = m + 1; else return true; } return false; };
   const word = (q) => { if (q < 0 || q >= n) return false; const u = s.charCodeAt(q); return u < 58 ? u > 47 : u < 91 ? u > 64 : u === 95 || (u > 96 && u < 123); };
   const nl = (u) => u === 10 || u === 13 || u === 8232 || u === 8233;
   const holds = (a, q) => a === 0 ? q === 0 : a === 1 ? q === n : a === 2 ? q === 0 || nl(s.charCodeAt(q - 1)) : a === 3 ? q === n || nl(s.charCodeAt(q)) : (word(q - 1) !== word(q)) === (a === 4);
-  const push = (q, g, e) => { stk[k++] = q; stk[k++] = g; stk[k++] = e; };
   // Visits the states reachable from (q, g) without consuming input, depth first in priority
   // order, adding them to list L for input position at; a frame with q < 0 finishes entry ~q.
+  // x[q] is the best finished visit of q if it is below the length, holds q and is finished
+  // (g[e] is ~level while entry e is being visited, so stale or unfinished entries do not count).
   const add = (L, q, at, from, sid, g) => {
-    let e, t, op = p[q];
+    const d = L.d, x = L.x, gl = L.g;
+    let m = L.n, e = x[q], t, k = 0, op = p[q];
     if (op < 3) {
-      if (best(L, q) < 0) { e = L.n++; L.d[e] = q; L.g[e] = G; L.st[e] = from; L.id[e] = sid; L.pa[e] = -1; L.x[q] = e; }
+      if (!(e < m && d[e] === q)) { d[m] = q; gl[m] = G; L.st[m] = from; L.id[m] = sid; L.pa[m] = -1; x[q] = m; L.n = m + 1; }
       return;
     }
-    push(q, g, -1);
+    stk[k++] = q; stk[k++] = g; stk[k++] = -1;
     while (k > 0) {
       t = stk[--k]; g = stk[--k]; q = stk[--k];
-      if (q < 0) { e = ~q; q = L.d[e]; g = L.g[e] = ~L.g[e]; if (g > best(L, q)) L.x[q] = e; continue; }
+      if (q < 0) { e = ~q; q = d[e]; g = gl[e] = ~gl[e]; t = x[q]; if (!(t < m && d[t] === q && gl[t] >= g)) x[q] = e; continue; }
       op = p[q];
       if (op < 3) g = G;
-      if (g <= best(L, q)) continue;
-      e = L.n++; L.d[e] = q; L.st[e] = from; L.id[e] = sid; L.pa[e] = t;
-      if (op < 3) { L.g[e] = g; L.x[q] = e; continue; }
-      L.g[e] = ~g;
-      push(~e, 0, 0);
-      if (op === 3) push(p[q + 1], g, e);
-      else if (op === 4) { push(p[q + 2], g, e); push(p[q + 1], g, e); }
-      else if (op === 5) { if (holds(p[q + 1], at)) push(q + 2, g, e); }
-      else if (op === 6) push(q + 2, g < p[q + 1] ? g : p[q + 1], e);
-      else if (g > p[q + 1]) push(q + 2, g, e);
+      e = x[q];
+      if (e < m && d[e] === q && gl[e] >= g) continue;
+      e = m++; d[e] = q; L.st[e] = from; L.id[e] = sid; L.pa[e] = t;
+      if (op < 3 || !deep) { gl[e] = g; x[q] = e; if (op < 3) continue; }
+      else { gl[e] = ~g; stk[k++] = ~e; stk[k++] = 0; stk[k++] = 0; }
+      if (op === 4) { stk[k++] = p[q + 2]; stk[k++] = g; stk[k++] = e; q = p[q + 1]; }
+      else if (op === 3) q = p[q + 1];
+      else if (op === 5) q = holds(p[q + 1], at) ? q + 2 : -1;
+      else if (op === 6) { q += 2; if (g > p[q - 1]) g = p[q - 1]; }
+      else q = g > p[q + 1] ? q + 2 : -1;
+      if (q >= 0) { stk[k++] = q; stk[k++] = g; stk[k++] = e; }
     }
+    L.n = m;
   };
   for (j = 0; j <= n; j++) {
     if (C.n === 0 && j >= seed) {
       // No thread is running: skip to where the first instruction, if it consumes, can match.
       if (f === 1) { j = s.indexOf(first, j); if (j < 0) break; }
-      else if (f === 2) { while (j < n && !cls(p[2], s.charCodeAt(j))) j++; if (j === n) break; }
+      else if (f === 2) { while (j < n && !cls(p[3], s.charCodeAt(j))) j++; if (j === n) break; }
     }
-    if (j >= seed && (j === 0 || !anch)) add(C, 1, j, j, cur, G);
+    if (j >= seed && (j === 0 || !anch)) add(C, 2, j, j, cur, G);
     if (C.n === 0) { if (anch) break; continue; }
     N.n = 0;
     c = j < n ? s.charCodeAt(j) : -1;
@@ -146,16 +147,17 @@ function __reTest(p, s, spans) {
         // A tentative match for search k: it replaces k's earlier one and discards later searches
         // and every lower-priority thread; the next search starts here (or one unit further).
         st = C.st[i]; o = C.id[i];
-        spans.length = 2 * o; spans.push(st, j); cur = o + 1;
+        spans[2 * o] = st; spans[2 * o + 1] = j; cur = o + 1;
         for (o = C.pa[i]; o >= 0; o = C.pa[o]) C.x[C.d[o]] = cap;
         C.n = i; seed = st === j ? j + 1 : j;
-        if (seed === j && !anch) add(C, 1, j, j, cur, G);
+        if (seed === j && !anch) add(C, 2, j, j, cur, G);
         i--;
       }
     }
     T = C; C = N; N = T;
   }
-  return all && spans.length > 0;
+  if (all) spans.length = 2 * cur;
+  return cur > 0;
 }
 function __reReplace(p, s, r) {
   const sp = [];
@@ -171,7 +173,7 @@ let $I = null, $A = null, $nowValue = undefined, $timeRead = false, $historyRead
 const $historyActions = [], $historyTimes = [], $trackerValues = new Array(1);
 const $trackerKinds = ["seen"];
 
-const $P0 = [14, 5, 4, 2, 28, 2, 28, 2, 28, 1, 45, 2, 28, 2, 28, 1, 45, 2, 28, 2, 28, 2, 28, 2, 28, 5, 4, 0, 1, 48, 57];
+const $P0 = [14, 0, 5, 4, 2, 29, 2, 29, 2, 29, 1, 45, 2, 29, 2, 29, 1, 45, 2, 29, 2, 29, 2, 29, 2, 29, 5, 4, 0, 1, 48, 57];
 const $R0 = Object.freeze({ id: "wire_review", effect: "require_approval", reason: "wires above 10k need a second pair of eyes" });
 const $AP0 = Object.freeze({ from: "finance", timeoutMs: 900000 });
 const $R1 = Object.freeze({ id: "no_exfiltration", effect: "deny", reason: "a secret was read earlier in this session" });
@@ -291,7 +293,7 @@ export function decide(input, trackerValues) {
   }
 }
 
-export const policy = Object.freeze({["name"]: "payments", ["version"]: "1.2.0", ["sourceHash"]: "91841118115849f001281b8da7c5fd651645c2975df2b21b1c43cb302075f6de", ["file"]: "test/cases/emit/sketch-full.armor", ["default"]: "allow", ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "wire_review", ["effect"]: "require_approval", ["reason"]: "wires above 10k need a second pair of eyes", ["line"]: 8, ["column"]: 1, ["span"]: {["start"]: 210, ["end"]: 389}, ["actionTypes"]: ["wire_transfer"]}, {["id"]: "no_exfiltration", ["effect"]: "deny", ["reason"]: "a secret was read earlier in this session", ["line"]: 13, ["column"]: 1, ["span"]: {["start"]: 391, ["end"]: 571}, ["actionTypes"]: ["http_post"]}, {["id"]: "redact_ssn", ["effect"]: "redact", ["reason"]: null, ["line"]: 17, ["column"]: 1, ["span"]: {["start"]: 573, ["end"]: 670}, ["actionTypes"]: ["send_email"]}, {["id"]: "sketch-full.armor:21", ["effect"]: "deny", ["reason"]: null, ["line"]: 21, ["column"]: 1, ["span"]: {["start"]: 672, ["end"]: 712}, ["actionTypes"]: ["drop_database"]}], ["trackers"]: [{["kind"]: "seen", ["withinMs"]: 1800000}]});
+export const policy = Object.freeze({["name"]: "payments", ["version"]: "1.2.0", ["sourceHash"]: "91841118115849f001281b8da7c5fd651645c2975df2b21b1c43cb302075f6de", ["file"]: "test/cases/emit/sketch-full.armor", ["default"]: "allow", ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "wire_review", ["effect"]: "require_approval", ["reason"]: "wires above 10k need a second pair of eyes", ["line"]: 8, ["column"]: 1, ["span"]: {["start"]: 210, ["end"]: 389}, ["actionTypes"]: ["wire_transfer"], ["typeOnly"]: false}, {["id"]: "no_exfiltration", ["effect"]: "deny", ["reason"]: "a secret was read earlier in this session", ["line"]: 13, ["column"]: 1, ["span"]: {["start"]: 391, ["end"]: 571}, ["actionTypes"]: ["http_post"], ["typeOnly"]: false}, {["id"]: "redact_ssn", ["effect"]: "redact", ["reason"]: null, ["line"]: 17, ["column"]: 1, ["span"]: {["start"]: 573, ["end"]: 670}, ["actionTypes"]: ["send_email"], ["typeOnly"]: true}, {["id"]: "sketch-full.armor:21", ["effect"]: "deny", ["reason"]: null, ["line"]: 21, ["column"]: 1, ["span"]: {["start"]: 672, ["end"]: 712}, ["actionTypes"]: ["drop_database"], ["typeOnly"]: true}], ["trackers"]: [{["kind"]: "seen", ["withinMs"]: 1800000}]});
 
 /** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */
 export const trackers = Object.freeze([Object.freeze({ kind: "seen", withinMs: 1800000, key: "d53248a9b1fd261a1073b4c5cb6fccf1", matches: (action) => $m0(action) })]);
