@@ -6,7 +6,7 @@
  * arbitrary values.
  */
 import fc from "fast-check";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type Compilation, type CompilerHost, compileSource, emit, nodeHost } from "../packages/compiler/src/compile.js";
@@ -80,7 +80,7 @@ interface Corpus {
 }
 
 const examples: Corpus[] = readdirSync(examplesDir, { withFileTypes: true })
-  .filter((d) => d.isDirectory())
+  .filter((d) => d.isDirectory() && existsSync(join(examplesDir, d.name, "policy.armor")))
   .map((d) => {
     const dir = join(examplesDir, d.name);
     const inputsDir = join(dir, "inputs");
