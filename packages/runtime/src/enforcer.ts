@@ -6,8 +6,8 @@
  * It fails closed: an exception anywhere while deciding, approving or auditing becomes a deny
  * that names the cause, and nothing runs on a deny.
  */
+import { type AuditLog, type AuditSink, appendNow, callbackSink, createAuditLog, fileSink, streamSink } from "./audit.js";
 import { actionHash } from "./hash.js";
-import { type AuditLog, type AuditSink, callbackSink, createAuditLog, fileSink, streamSink } from "./audit.js";
 import { memoryHistoryStore, type Reservation, SessionTrackers } from "./history.js";
 import { loadPolicy, PolicyLoadError, type PolicyDiagnostic, type PolicySource } from "./load.js";
 import type { Action, ActionContext, ApprovalHandler, ApprovalResponse, Decision, HistoryStore, PolicyDecision, PolicyModule } from "./types.js";
@@ -179,6 +179,17 @@ function meta(m: PolicyModule): Decision["policy"] {
   return { name: m.policy.name, version: m.policy.version, sourceHash: m.policy.sourceHash };
 }
 
+/** ISO-8601 text of a time; the last one is kept, since a decision formats the same instant twice. */
+let isoMs = NaN;
+let isoText = "";
+function isoTime(ms: number): string {
+  if (ms !== isoMs) {
+    isoText = new Date(ms).toISOString();
+    isoMs = ms;
+  }
+  return isoText;
+}
+
 /** Decision ids sort by time and are unique: a time prefix and a random UUID. */
 function decisionId(now: number): string {
   return `${now.toString(36)}-${globalThis.crypto.randomUUID()}`;
@@ -213,7 +224,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
         }
       }
       const values = trackers.values(session, policy.module.trackers, now);
-      const input = { action, user: ctx.user, context: ctx.context, time: new Date(now).toISOString() };
+      const input = { action, user: ctx.user, context: ctx.context, time: isoTime(now) };
       return policy.module.decide(input, values);
     } catch (e) {
       return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message: `the policy failed: ${(e as Error).message}` }] };
@@ -228,7 +239,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
       hash = "";
       d = { ...d, decision: "deny", errors: [...d.errors, { rule: null, message: `the action cannot be hashed: ${(e as Error).message}` }] };
     }
-    return { ...d, id, time: new Date(now).toISOString(), policy: meta(active.module), session: ctx.session ?? "default", actionHash: hash };
+    return { ...d, id, time: isoTime(now), policy: meta(active.module), session: ctx.session ?? "default", actionHash: hash };
   }
 
   function shadowDecide(decision: Decision, action: unknown, ctx: ActionContext, now: number): Record<string, unknown> | undefined {
@@ -255,21 +266,32 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     return { decision: candidate.decision, flipped: true, rules: flip.candidateRules };
   }
 
-  async function write(fields: Record<string, unknown> & { kind: "decision" | "outcome"; decisionId: string; time: string }): Promise<Error | null> {
+  const auditFailed = (e: unknown): Error => {
+    const error = e instanceof Error ? e : new Error(String(e));
+    report(error);
+    return error;
+  };
+
+  /**
+   * Appends a record; `defer` for the outcome records of run(), which nothing waits on (see
+   * appendQuietly). Returns the failure (or null) directly when the record was written
+   * synchronously, so that run() does not yield to the event loop between writing the decision
+   * record and calling the tool.
+   */
+  function write(fields: Record<string, unknown> & { kind: "decision" | "outcome"; decisionId: string; time: string }, defer = false): Error | null | Promise<Error | null> {
     if (audit === null) return null;
+    let pending: Promise<void> | null;
     try {
-      await audit.append(fields);
-      return null;
+      pending = appendNow(audit, fields, defer);
     } catch (e) {
-      const error = e instanceof Error ? e : new Error(String(e));
-      report(error);
-      return error;
+      return auditFailed(e);
     }
+    return pending === null ? null : pending.then(() => null, auditFailed);
   }
 
   /** Writes the decision record; on a failing sink the decision becomes deny unless configured otherwise. */
-  async function record(decision: Decision, ctx: ActionContext, mode: "decide" | "run", approval: ApprovalOutcome | null, shadowInfo: Record<string, unknown> | undefined): Promise<Decision> {
-    const failure = await write({
+  function record(decision: Decision, ctx: ActionContext, mode: "decide" | "run", approval: ApprovalOutcome | null, shadowInfo: Record<string, unknown> | undefined): Decision | Promise<Decision> {
+    const written = write({
       kind: "decision",
       decisionId: decision.id,
       time: decision.time,
@@ -285,6 +307,10 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
       approval,
       ...(shadowInfo ? { shadow: shadowInfo } : {}),
     });
+    return written instanceof Promise ? written.then((failure) => recorded(decision, failure)) : recorded(decision, written);
+  }
+
+  function recorded(decision: Decision, failure: Error | null): Decision {
     let final = decision;
     if (failure !== null && (options.onAuditFailure ?? "deny") === "deny" && decision.decision !== "deny") {
       final = { ...decision, decision: "deny", errors: [...decision.errors, { rule: null, message: `the audit log failed, so nothing runs: ${failure.message}` }] };
@@ -388,7 +414,8 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
       // record before anything awaits, so concurrent decisions in the session count this one
       reservation = trackers.record(session, decision.action, now, shadow ? [active.module.trackers, shadow.module.trackers] : [active.module.trackers]);
     }
-    const final = await record(decision, ctx, "run", approval, shadowInfo);
+    const recording = record(decision, ctx, "run", approval, shadowInfo);
+    const final = recording instanceof Promise ? await recording : recording;
     if (final.decision !== "allow") {
       reservation?.cancel();
       if (throwOnDeny) throw new ActionDenied(final);
@@ -398,17 +425,18 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     const started = clock();
     try {
       const result = await execute(final.action as Action);
-      await write({ kind: "outcome", decisionId: final.id, time: new Date(clock()).toISOString(), outcome: "ok", durationMs: clock() - started });
+      const outcome = write({ kind: "outcome", decisionId: final.id, time: isoTime(clock()), outcome: "ok", durationMs: clock() - started }, true);
+      if (outcome !== null && outcome instanceof Promise) await outcome;
       return { decision: final, result };
     } catch (e) {
       await write({
         kind: "outcome",
         decisionId: final.id,
-        time: new Date(clock()).toISOString(),
+        time: isoTime(clock()),
         outcome: "error",
         error: e instanceof Error ? e.message : String(e),
         durationMs: clock() - started,
-      });
+      }, true);
       throw e;
     }
   }

@@ -6,48 +6,85 @@
  * functions omitted as JSON.stringify does, non-finite numbers as null. Two structurally equal
  * actions always have the same text, whatever the order their fields were written in.
  */
+import * as crypto from "node:crypto";
 import { createHash } from "node:crypto";
 
 export function canonicalJson(value: unknown): string {
-  const seen = new Set<unknown>();
-  const write = (v: unknown): string | undefined => {
-    if (v === null) return "null";
-    switch (typeof v) {
-      case "string":
-        return JSON.stringify(v);
-      case "number":
-        return Number.isFinite(v) ? JSON.stringify(v) : "null";
-      case "boolean":
-        return v ? "true" : "false";
-      case "bigint":
-        return JSON.stringify(v.toString());
-      case "object": {
-        if (seen.has(v)) throw new TypeError("cannot hash a value that contains itself");
-        const toJSON = (v as { toJSON?: unknown }).toJSON;
-        if (typeof toJSON === "function") return write((toJSON as () => unknown).call(v));
-        seen.add(v);
-        let out: string;
-        if (Array.isArray(v)) out = `[${v.map((x) => write(x) ?? "null").join(",")}]`;
-        else {
-          const parts: string[] = [];
-          for (const k of Object.keys(v).sort()) {
-            const x = write((v as Record<string, unknown>)[k]);
-            if (x !== undefined) parts.push(`${JSON.stringify(k)}:${x}`);
-          }
-          out = `{${parts.join(",")}}`;
-        }
-        seen.delete(v);
-        return out;
-      }
-      default:
-        return undefined;
-    }
-  };
-  return write(value) ?? "null";
+  return canonicalJsonOrUndefined(value) ?? "null";
 }
 
+/**
+ * The canonical JSON of a value, or `undefined` for what JSON.stringify omits (functions,
+ * symbols, undefined). One pass, without per-call closures: it is on the path of every audited
+ * decision.
+ */
+export function canonicalJsonOrUndefined(v: unknown, stack: unknown[] = []): string | undefined {
+  if (v === null) return "null";
+  switch (typeof v) {
+    case "string":
+      return JSON.stringify(v);
+    case "number":
+      return Number.isFinite(v) ? JSON.stringify(v) : "null";
+    case "boolean":
+      return v ? "true" : "false";
+    case "bigint":
+      return JSON.stringify(v.toString());
+    case "object": {
+      if (stack.includes(v)) throw new TypeError("cannot hash a value that contains itself");
+      const toJSON = (v as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON === "function") return canonicalJsonOrUndefined((toJSON as () => unknown).call(v), stack);
+      stack.push(v);
+      let out: string;
+      if (Array.isArray(v)) {
+        out = "[";
+        for (let i = 0; i < v.length; i++) {
+          if (i > 0) out += ",";
+          out += canonicalJsonOrUndefined(v[i], stack) ?? "null";
+        }
+        out += "]";
+      } else {
+        const keys = Object.keys(v);
+        // sort by UTF-16 code units, only when not sorted already
+        for (let i = 1; i < keys.length; i++) {
+          if (keys[i - 1]! > keys[i]!) {
+            keys.sort();
+            break;
+          }
+        }
+        out = "{";
+        let first = true;
+        for (const k of keys) {
+          const x = canonicalJsonOrUndefined((v as Record<string, unknown>)[k], stack);
+          if (x === undefined) continue;
+          out += first ? `${quoteKey(k)}:${x}` : `,${quoteKey(k)}:${x}`;
+          first = false;
+        }
+        out += "}";
+      }
+      stack.pop();
+      return out;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** JSON.stringify of an object key, remembered for the keys records keep repeating. */
+const quotedKeys = new Map<string, string>();
+export function quoteKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    if (quotedKeys.size < 4096 && k.length <= 64) quotedKeys.set(k, q);
+  }
+  return q;
+}
+
+/** node:crypto's one-shot hash where it exists (Node 20.12 and later), else createHash. */
+const oneShot = (crypto as { hash?: (alg: string, data: string, enc: "hex") => string }).hash;
+
 export function sha256(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
+  return oneShot !== undefined ? oneShot("sha256", text, "hex") : createHash("sha256").update(text, "utf8").digest("hex");
 }
 
 /** The hash that binds an approval to one exact action. */

@@ -51,91 +51,91 @@ function $so(op, a, b) {
 }
 
 // decision state, reset by decide(); decide is synchronous, so one set of slots suffices
-let $I = null, $A = null, $nowValue = undefined, $timeRead = false, $historyRead = false;
+let $I = null, $A = null, $plain = false, $nowValue = undefined, $timeRead = false, $historyRead = false;
+const $NONE = Object.freeze([]);
 const $historyActions = [], $historyTimes = [], $trackerValues = new Array(0);
 const $trackerKinds = [];
 
 const $R0 = Object.freeze({ id: "reads", effect: "allow", reason: null });
 const $R1 = Object.freeze({ id: "writes", effect: "deny", reason: "outside the workspace" });
 const $R2 = Object.freeze({ id: "any_admin", effect: "allow", reason: null });
+const $F2 = Object.freeze([$R2]);
 const $R3 = Object.freeze({ id: "tagged", effect: "allow", reason: null });
 
-// rule reads, line 5: always fires for its action types
-// rule writes, line 6
-function $r1() {
-  let t0;
-  return !((t0 = $f($A, "path")) === null ? false : typeof t0 === "string" ? t0.startsWith("/workspace/") : $so("starts_with", t0, "/workspace/"));
+// condition of rule writes, line 6
+function $g0($D, $o) {
+  let t0, t1;
+  return !((t0 = ($plain ? ((t1 = $A["path"]) === undefined ? null : t1) : $f($A, "path"))) === null ? false : typeof t0 === "string" ? t0.startsWith("/workspace/") : $so("starts_with", t0, "/workspace/"));
 }
-// rule any_admin, line 7
-function $r2() {
-  return ($f($f($I, "user"), "role") === "admin");
+// condition of rule any_admin, line 7, and of the rules of the same shape
+function $g1($D, $o) {
+  let t0, t1, t2;
+  return (((t2 = ($plain ? ((t0 = $I["user"]) === undefined ? null : t0) : $f($I, "user"))) !== null && $plain && typeof t2 === "object" && t2.__proto__ === Object.prototype ? ((t1 = t2["role"]) === undefined ? null : t1) : $f(t2, "role")) === $D[$o + 0]);
 }
-// rule tagged, line 8
-function $r3() {
-  return ($so("contains", $f($A, "tags"), "generated") && ($f($A, "owner") !== null));
+// condition of rule tagged, line 8
+function $g2($D, $o) {
+  let t0, t1;
+  return ($so("contains", ($plain ? ((t0 = $A["tags"]) === undefined ? null : t0) : $f($A, "tags")), "generated") && (($plain ? ((t1 = $A["owner"]) === undefined ? null : t1) : $f($A, "owner")) !== null));
 }
 
 function $result(F, E, eff, ap, O) {
   const decision = E !== null || (eff & 8) !== 0 ? "deny" : (eff & 4) !== 0 ? "require_approval" : (eff & 3) !== 0 ? "allow" : "deny";
-  return { decision, rules: F, approval: decision === "require_approval" ? { from: ap.from, timeoutMs: ap.timeoutMs } : null, action: O, errors: E ?? [] };
+  return { decision, rules: F, approval: decision === "require_approval" ? ap : null, action: O, errors: E ?? $NONE };
+}
+/** The frozen list of the rules whose bits are set in m, in source order; cached in the entry. */
+function $rules(D, m) {
+  const offsets = D[2], F = [];
+  for (let s = 0; s < 30 && s < offsets.length; s++) if ((m & (1 << s)) !== 0) F.push(D[offsets[s]]);
+  return (D[1][m] = Object.freeze(F));
+}
+function $rulesOver30(D, m, rest) {
+  if (rest === null) return m === 0 ? $NONE : D[1][m] ?? $rules(D, m);
+  const F = m === 0 ? [] : [...(D[1][m] ?? $rules(D, m))];
+  for (const r of rest) F.push(r);
+  return F;
 }
 
-// action type delete_file
-function $t0() {
-  const F = [];
-  let E = null, eff = 0, ap = null, O = $A;
-  try { if ($r1()) { F.push($R1); eff |= 8; } } catch (e) { E = $err(E, e, "writes"); }
-  try { if ($r2()) { F.push($R2); eff |= 1; } } catch (e) { E = $err(E, e, "any_admin"); }
-  return $result(F, E, eff, ap, O);
+// action type delete_file, and every type whose rules have the same shapes
+const $O0 = [3, 7];
+function $t0(D) {
+  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
+  try { if ($g0(D, 7)) { m |= 1; eff |= 8; } } catch (e) { E = $err(E, e, D[4]); }
+  try { if ($g1(D, 11)) { m |= 2; eff |= 1; } } catch (e) { E = $err(E, e, D[8]); }
+  return $result(m === 0 ? $NONE : D[1][m] ?? $rules(D, m), E, eff, ap, O);
 }
-// action type list_dir
-function $t1() {
-  const F = [];
-  let E = null, eff = 0, ap = null, O = $A;
-  F.push($R0); eff |= 1;
-  try { if ($r2()) { F.push($R2); eff |= 1; } } catch (e) { E = $err(E, e, "any_admin"); }
-  return $result(F, E, eff, ap, O);
+// action type list_dir, and every type whose rules have the same shapes
+const $O1 = [3, 7];
+function $t1(D) {
+  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
+  m |= 1; eff |= 1;
+  try { if ($g1(D, 11)) { m |= 2; eff |= 1; } } catch (e) { E = $err(E, e, D[8]); }
+  return $result(m === 0 ? $NONE : D[1][m] ?? $rules(D, m), E, eff, ap, O);
 }
-// action type read_file
-function $t2() {
-  const F = [];
-  let E = null, eff = 0, ap = null, O = $A;
-  F.push($R0); eff |= 1;
-  try { if ($r2()) { F.push($R2); eff |= 1; } } catch (e) { E = $err(E, e, "any_admin"); }
-  return $result(F, E, eff, ap, O);
-}
-// action type search
-function $t3() {
-  const F = [];
-  let E = null, eff = 0, ap = null, O = $A;
-  F.push($R0); eff |= 1;
-  try { if ($r2()) { F.push($R2); eff |= 1; } } catch (e) { E = $err(E, e, "any_admin"); }
-  return $result(F, E, eff, ap, O);
-}
-// action type write_file
-function $t4() {
-  const F = [];
-  let E = null, eff = 0, ap = null, O = $A;
-  try { if ($r1()) { F.push($R1); eff |= 8; } } catch (e) { E = $err(E, e, "writes"); }
-  try { if ($r2()) { F.push($R2); eff |= 1; } } catch (e) { E = $err(E, e, "any_admin"); }
-  try { if ($r3()) { F.push($R3); eff |= 1; } } catch (e) { E = $err(E, e, "tagged"); }
-  return $result(F, E, eff, ap, O);
+// action type write_file, and every type whose rules have the same shapes
+const $O2 = [3, 7, 12];
+function $t2(D) {
+  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
+  try { if ($g0(D, 7)) { m |= 1; eff |= 8; } } catch (e) { E = $err(E, e, D[4]); }
+  try { if ($g1(D, 11)) { m |= 2; eff |= 1; } } catch (e) { E = $err(E, e, D[8]); }
+  try { if ($g2(D, 16)) { m |= 4; eff |= 1; } } catch (e) { E = $err(E, e, D[13]); }
+  return $result(m === 0 ? $NONE : D[1][m] ?? $rules(D, m), E, eff, ap, O);
 }
 // any other action type
-function $tOther() {
-  const F = [];
-  let E = null, eff = 0, ap = null, O = $A;
-  try { if ($r2()) { F.push($R2); eff |= 1; } } catch (e) { E = $err(E, e, "any_admin"); }
-  return $result(F, E, eff, ap, O);
+const $O3 = [4];
+function $t3(D) {
+  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
+  try { if ($g1(D, 8)) { m |= 1; eff |= 1; } } catch (e) { E = $err(E, e, D[5]); }
+  return $result(m === 0 ? $NONE : D[3], E, eff, ap, O);
 }
 
 const $dispatch = new Map([
-  ["delete_file", $t0],
-  ["list_dir", $t1],
-  ["read_file", $t2],
-  ["search", $t3],
-  ["write_file", $t4],
+  ["delete_file", [$t0, [], $O0, $R1, "writes", null, null, $R2, "any_admin", null, null, "admin"]],
+  ["list_dir", [$t1, [], $O1, $R0, "reads", null, null, $R2, "any_admin", null, null, "admin"]],
+  ["read_file", [$t1, [], $O1, $R0, "reads", null, null, $R2, "any_admin", null, null, "admin"]],
+  ["search", [$t1, [], $O1, $R0, "reads", null, null, $R2, "any_admin", null, null, "admin"]],
+  ["write_file", [$t2, [], $O2, $R1, "writes", null, null, $R2, "any_admin", null, null, "admin", $R3, "tagged", null, null]],
 ]);
+const $other = [$t3, [], $O3, $F2, $R2, "any_admin", null, null, "admin"];
 
 function $inputError(input, message) {
   const action = input !== null && typeof input === "object" ? $f(input, "action") : null;
@@ -149,21 +149,28 @@ function $inputError(input, message) {
  */
 export function decide(input, trackerValues) {
   if (input === null || typeof input !== "object" || Array.isArray(input)) return $inputError(input, "the input must be an object with an `action`");
-  const action = $f(input, "action");
+  // plain objects (`__proto__` is read as decide() always read it: an own `__proto__` field is
+  // never Object.prototype in JSON input), and no key the policy reads is on Object.prototype:
+  // then reading a field is reading an own field
+  const plainInput = input.__proto__ === Object.prototype && !("action" in Object.prototype) && !("owner" in Object.prototype) && !("path" in Object.prototype) && !("role" in Object.prototype) && !("tags" in Object.prototype) && !("type" in Object.prototype) && !("user" in Object.prototype);
+  let t;
+  const action = plainInput ? ((t = input.action) === undefined ? null : t) : $f(input, "action");
   if (action === null || typeof action !== "object" || Array.isArray(action)) return $inputError(input, "`action` must be an object");
-  const type = $f(action, "type");
+  const plain = plainInput && action.__proto__ === Object.prototype;
+  const type = plain ? ((t = action.type) === undefined ? null : t) : $f(action, "type");
   if (typeof type !== "string") return $inputError(input, "`action.type` must be a string");
   $I = input;
   $A = action;
+  $plain = plain;
   $nowValue = undefined;
   $timeRead = false;
   $historyRead = false;
-  const run = $dispatch.get(type) ?? $tOther;
+  const run = $dispatch.get(type) ?? $other;
   try {
-    return run();
+    return run[0](run);
   } finally {
     $I = $A = null;
-    $historyActions.length = 0;
+    $plain = false;
   }
 }
 

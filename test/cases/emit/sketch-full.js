@@ -169,17 +169,22 @@ function __reReplace(p, s, r) {
 
 
 // decision state, reset by decide(); decide is synchronous, so one set of slots suffices
-let $I = null, $A = null, $nowValue = undefined, $timeRead = false, $historyRead = false;
+let $I = null, $A = null, $plain = false, $nowValue = undefined, $timeRead = false, $historyRead = false;
+const $NONE = Object.freeze([]);
 const $historyActions = [], $historyTimes = [], $trackerValues = new Array(1);
 const $trackerKinds = ["seen"];
 
 const $P0 = [14, 0, 5, 4, 2, 29, 2, 29, 2, 29, 1, 45, 2, 29, 2, 29, 1, 45, 2, 29, 2, 29, 2, 29, 2, 29, 5, 4, 0, 1, 48, 57];
 const $R0 = Object.freeze({ id: "wire_review", effect: "require_approval", reason: "wires above 10k need a second pair of eyes" });
+const $F0 = Object.freeze([$R0]);
 const $AP0 = Object.freeze({ from: "finance", timeoutMs: 900000 });
 const $R1 = Object.freeze({ id: "no_exfiltration", effect: "deny", reason: "a secret was read earlier in this session" });
+const $F1 = Object.freeze([$R1]);
 const $R2 = Object.freeze({ id: "redact_ssn", effect: "redact", reason: null });
+const $F2 = Object.freeze([$R2]);
 const $X2 = Object.freeze(["body"]);
 const $R3 = Object.freeze({ id: "sketch-full.armor:21", effect: "deny", reason: null });
+const $F3 = Object.freeze([$R3]);
 
 function $m0($item) {
   let t0;
@@ -200,64 +205,75 @@ function $k0() {
   }
   return ($trackerValues[0] = n > 0);
 }
-// rule wire_review, line 8
-function $r0() {
-  let t0;
-  return ((t0 = $f($A, "amount")) === null ? false : typeof t0 === "number" ? t0 > 10000 : $ordErr(">", t0, 10000));
+// condition of rule wire_review, line 8, and of the rules of the same shape
+function $g0($D, $o) {
+  let t0, t1;
+  return ((t0 = ($plain ? ((t1 = $A["amount"]) === undefined ? null : t1) : $f($A, "amount"))) === null ? false : typeof t0 === "number" ? t0 > $D[$o + 0] : $ordErr(">", t0, $D[$o + 0]));
 }
-// rule no_exfiltration, line 13
-function $r1() {
+// condition of rule no_exfiltration, line 13
+function $g1($D, $o) {
   return $k0();
 }
-// rule redact_ssn, line 17: always fires for its action types
-// rule sketch-full.armor:21, line 21: always fires for its action types
 
 function $result(F, E, eff, ap, O) {
   const decision = E !== null || (eff & 8) !== 0 ? "deny" : (eff & 4) !== 0 ? "require_approval" : (eff & 3) !== 0 ? "allow" : "allow";
-  return { decision, rules: F, approval: decision === "require_approval" ? { from: ap.from, timeoutMs: ap.timeoutMs } : null, action: O, errors: E ?? [] };
+  return { decision, rules: F, approval: decision === "require_approval" ? ap : null, action: O, errors: E ?? $NONE };
+}
+/** The frozen list of the rules whose bits are set in m, in source order; cached in the entry. */
+function $rules(D, m) {
+  const offsets = D[2], F = [];
+  for (let s = 0; s < 30 && s < offsets.length; s++) if ((m & (1 << s)) !== 0) F.push(D[offsets[s]]);
+  return (D[1][m] = Object.freeze(F));
+}
+function $rulesOver30(D, m, rest) {
+  if (rest === null) return m === 0 ? $NONE : D[1][m] ?? $rules(D, m);
+  const F = m === 0 ? [] : [...(D[1][m] ?? $rules(D, m))];
+  for (const r of rest) F.push(r);
+  return F;
 }
 
-// action type drop_database
-function $t0() {
-  const F = [];
-  let E = null, eff = 0, ap = null, O = $A;
-  F.push($R3); eff |= 8;
-  return $result(F, E, eff, ap, O);
+// action type drop_database, and every type whose rules have the same shapes
+const $O0 = [4];
+function $t0(D) {
+  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
+  m |= 1; eff |= 8;
+  return $result(m === 0 ? $NONE : D[3], E, eff, ap, O);
 }
-// action type http_post
-function $t1() {
-  const F = [];
-  let E = null, eff = 0, ap = null, O = $A;
-  try { if ($r1()) { F.push($R1); eff |= 8; } } catch (e) { E = $err(E, e, "no_exfiltration"); }
-  return $result(F, E, eff, ap, O);
+// action type http_post, and every type whose rules have the same shapes
+const $O1 = [4];
+function $t1(D) {
+  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
+  try { if ($g1(D, 8)) { m |= 1; eff |= 8; } } catch (e) { E = $err(E, e, D[5]); }
+  return $result(m === 0 ? $NONE : D[3], E, eff, ap, O);
 }
-// action type send_email
-function $t2() {
-  const F = [];
-  let E = null, eff = 0, ap = null, O = $A;
-  F.push($R2); try { eff |= 2; O = $redact(O, $X2, 0, $P0); } catch (e) { E = $err(E, e, "redact_ssn"); }
-  return $result(F, E, eff, ap, O);
+// action type send_email, and every type whose rules have the same shapes
+const $O2 = [4];
+function $t2(D) {
+  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
+  m |= 1; try { eff |= 2; O = $redact(O, D[6], 0, D[7]); } catch (e) { E = $err(E, e, D[5]); }
+  return $result(m === 0 ? $NONE : D[3], E, eff, ap, O);
 }
-// action type wire_transfer
-function $t3() {
-  const F = [];
-  let E = null, eff = 0, ap = null, O = $A;
-  try { if ($r0()) { F.push($R0); eff |= 4; ap ??= $AP0; } } catch (e) { E = $err(E, e, "wire_review"); }
-  return $result(F, E, eff, ap, O);
+// action type wire_transfer, and every type whose rules have the same shapes
+const $O3 = [4];
+function $t3(D) {
+  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
+  try { if ($g0(D, 8)) { m |= 1; eff |= 4; ap ??= D[6]; } } catch (e) { E = $err(E, e, D[5]); }
+  return $result(m === 0 ? $NONE : D[3], E, eff, ap, O);
 }
 // any other action type
-function $tOther() {
-  const F = [];
-  let E = null, eff = 0, ap = null, O = $A;
-  return $result(F, E, eff, ap, O);
+const $O4 = [];
+function $t4(D) {
+  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
+  return $result(m === 0 ? $NONE : D[1][m] ?? $rules(D, m), E, eff, ap, O);
 }
 
 const $dispatch = new Map([
-  ["drop_database", $t0],
-  ["http_post", $t1],
-  ["send_email", $t2],
-  ["wire_transfer", $t3],
+  ["drop_database", [$t0, [], $O0, $F3, $R3, "sketch-full.armor:21", null, null]],
+  ["http_post", [$t1, [], $O1, $F1, $R1, "no_exfiltration", null, null]],
+  ["send_email", [$t2, [], $O2, $F2, $R2, "redact_ssn", $X2, $P0]],
+  ["wire_transfer", [$t3, [], $O3, $F0, $R0, "wire_review", $AP0, null, 10000]],
 ]);
+const $other = [$t4, [], $O4];
 
 function $inputError(input, message) {
   const action = input !== null && typeof input === "object" ? $f(input, "action") : null;
@@ -271,12 +287,19 @@ function $inputError(input, message) {
  */
 export function decide(input, trackerValues) {
   if (input === null || typeof input !== "object" || Array.isArray(input)) return $inputError(input, "the input must be an object with an `action`");
-  const action = $f(input, "action");
+  // plain objects (`__proto__` is read as decide() always read it: an own `__proto__` field is
+  // never Object.prototype in JSON input), and no key the policy reads is on Object.prototype:
+  // then reading a field is reading an own field
+  const plainInput = input.__proto__ === Object.prototype && !("action" in Object.prototype) && !("amount" in Object.prototype) && !("type" in Object.prototype);
+  let t;
+  const action = plainInput ? ((t = input.action) === undefined ? null : t) : $f(input, "action");
   if (action === null || typeof action !== "object" || Array.isArray(action)) return $inputError(input, "`action` must be an object");
-  const type = $f(action, "type");
+  const plain = plainInput && action.__proto__ === Object.prototype;
+  const type = plain ? ((t = action.type) === undefined ? null : t) : $f(action, "type");
   if (typeof type !== "string") return $inputError(input, "`action.type` must be a string");
   $I = input;
   $A = action;
+  $plain = plain;
   $nowValue = undefined;
   $timeRead = false;
   $historyRead = false;
@@ -284,12 +307,13 @@ export function decide(input, trackerValues) {
     const v = trackerValues == null ? undefined : trackerValues[i];
     $trackerValues[i] = v === undefined ? undefined : $trackerKinds[i] === "count" ? Number(v) : v === true;
   }
-  const run = $dispatch.get(type) ?? $tOther;
+  const run = $dispatch.get(type) ?? $other;
   try {
-    return run();
+    return run[0](run);
   } finally {
     $I = $A = null;
-    $historyActions.length = 0;
+    $plain = false;
+    if ($historyActions.length !== 0) $historyActions.length = 0;
   }
 }
 

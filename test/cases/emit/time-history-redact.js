@@ -201,7 +201,8 @@ function __reReplace(p, s, r) {
 
 
 // decision state, reset by decide(); decide is synchronous, so one set of slots suffices
-let $I = null, $A = null, $nowValue = undefined, $timeRead = false, $historyRead = false;
+let $I = null, $A = null, $plain = false, $nowValue = undefined, $timeRead = false, $historyRead = false;
+const $NONE = Object.freeze([]);
 const $historyActions = [], $historyTimes = [], $trackerValues = new Array(1);
 const $trackerKinds = ["count"];
 
@@ -227,6 +228,7 @@ const $X2 = Object.freeze(["payload", "card"]);
 const $R3 = Object.freeze({ id: "ssn", effect: "redact", reason: "no SSNs" });
 const $X3 = Object.freeze(["body"]);
 const $R4 = Object.freeze({ id: "dates", effect: "deny", reason: null });
+const $F4 = Object.freeze([$R4]);
 
 function $m0($item) {
   let t0;
@@ -246,55 +248,67 @@ function $k0() {
   }
   return ($trackerValues[0] = n);
 }
-// rule night, line 4
-function $r0() {
+// condition of rule night, line 4, and of the rules of the same shape
+function $g0($D, $o) {
   let t0, t1;
-  return (!((t0 = ($time(), $hour)) >= 8 && t0 <= 18) && ((t1 = ($time(), $weekday)) !== null && $S0.has(t1)));
+  return (!((t0 = ($time(), $hour)) >= $D[$o + 0] && t0 <= $D[$o + 1]) && ((t1 = ($time(), $weekday)) !== null && $S0.has(t1)));
 }
-// rule burst, line 5
-function $r1() {
-  return ($k0() >= 20);
+// condition of rule burst, line 5, and of the rules of the same shape
+function $g1($D, $o) {
+  return ($k0() >= $D[$o + 0]);
 }
-// rule card, line 6: always fires for its action types
-// rule ssn, line 7: always fires for its action types
-// rule dates, line 8
-function $r4() {
-  return ($ord(">=", ($time(), $date), "2026-01-01") && $ord(">", $f($A, "level"), $f($f($I, "context"), "max_level")));
+// condition of rule dates, line 8
+function $g2($D, $o) {
+  let t0, t1, t2, t3;
+  return ($ord(">=", ($time(), $date), "2026-01-01") && $ord(">", ($plain ? ((t0 = $A["level"]) === undefined ? null : t0) : $f($A, "level")), ((t3 = ($plain ? ((t1 = $I["context"]) === undefined ? null : t1) : $f($I, "context"))) !== null && $plain && typeof t3 === "object" && t3.__proto__ === Object.prototype ? ((t2 = t3["max_level"]) === undefined ? null : t2) : $f(t3, "max_level"))));
 }
 
 function $result(F, E, eff, ap, O) {
   const decision = E !== null || (eff & 8) !== 0 ? "deny" : (eff & 4) !== 0 ? "require_approval" : (eff & 3) !== 0 ? "allow" : "allow";
-  return { decision, rules: F, approval: decision === "require_approval" ? { from: ap.from, timeoutMs: ap.timeoutMs } : null, action: O, errors: E ?? [] };
+  return { decision, rules: F, approval: decision === "require_approval" ? ap : null, action: O, errors: E ?? $NONE };
+}
+/** The frozen list of the rules whose bits are set in m, in source order; cached in the entry. */
+function $rules(D, m) {
+  const offsets = D[2], F = [];
+  for (let s = 0; s < 30 && s < offsets.length; s++) if ((m & (1 << s)) !== 0) F.push(D[offsets[s]]);
+  return (D[1][m] = Object.freeze(F));
+}
+function $rulesOver30(D, m, rest) {
+  if (rest === null) return m === 0 ? $NONE : D[1][m] ?? $rules(D, m);
+  const F = m === 0 ? [] : [...(D[1][m] ?? $rules(D, m))];
+  for (const r of rest) F.push(r);
+  return F;
 }
 
-// action type report
-function $t0() {
-  const F = [];
-  let E = null, eff = 0, ap = null, O = $A;
-  try { if ($r4()) { F.push($R4); eff |= 8; } } catch (e) { E = $err(E, e, "dates"); }
-  return $result(F, E, eff, ap, O);
+// action type report, and every type whose rules have the same shapes
+const $O0 = [4];
+function $t0(D) {
+  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
+  try { if ($g2(D, 8)) { m |= 1; eff |= 8; } } catch (e) { E = $err(E, e, D[5]); }
+  return $result(m === 0 ? $NONE : D[3], E, eff, ap, O);
 }
-// action type send_email
-function $t1() {
-  const F = [];
-  let E = null, eff = 0, ap = null, O = $A;
-  try { if ($r0()) { F.push($R0); eff |= 8; } } catch (e) { E = $err(E, e, "night"); }
-  try { if ($r1()) { F.push($R1); eff |= 8; } } catch (e) { E = $err(E, e, "burst"); }
-  F.push($R2); try { eff |= 2; O = $redact(O, $X2, 0); } catch (e) { E = $err(E, e, "card"); }
-  F.push($R3); try { eff |= 2; O = $redact(O, $X3, 0, $P1); } catch (e) { E = $err(E, e, "ssn"); }
-  return $result(F, E, eff, ap, O);
+// action type send_email, and every type whose rules have the same shapes
+const $O1 = [3, 9, 14, 18];
+function $t1(D) {
+  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
+  try { if ($g0(D, 7)) { m |= 1; eff |= 8; } } catch (e) { E = $err(E, e, D[4]); }
+  try { if ($g1(D, 13)) { m |= 2; eff |= 8; } } catch (e) { E = $err(E, e, D[10]); }
+  m |= 4; try { eff |= 2; O = $redact(O, D[16], 0); } catch (e) { E = $err(E, e, D[15]); }
+  m |= 8; try { eff |= 2; O = $redact(O, D[20], 0, D[21]); } catch (e) { E = $err(E, e, D[19]); }
+  return $result(m === 0 ? $NONE : D[1][m] ?? $rules(D, m), E, eff, ap, O);
 }
 // any other action type
-function $tOther() {
-  const F = [];
-  let E = null, eff = 0, ap = null, O = $A;
-  return $result(F, E, eff, ap, O);
+const $O2 = [];
+function $t2(D) {
+  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
+  return $result(m === 0 ? $NONE : D[1][m] ?? $rules(D, m), E, eff, ap, O);
 }
 
 const $dispatch = new Map([
-  ["report", $t0],
-  ["send_email", $t1],
+  ["report", [$t0, [], $O0, $F4, $R4, "dates", null, null]],
+  ["send_email", [$t1, [], $O1, $R0, "night", null, null, 8, 18, $R1, "burst", null, null, 20, $R2, "card", $X2, null, $R3, "ssn", $X3, $P1]],
 ]);
+const $other = [$t2, [], $O2];
 
 function $inputError(input, message) {
   const action = input !== null && typeof input === "object" ? $f(input, "action") : null;
@@ -308,12 +322,19 @@ function $inputError(input, message) {
  */
 export function decide(input, trackerValues) {
   if (input === null || typeof input !== "object" || Array.isArray(input)) return $inputError(input, "the input must be an object with an `action`");
-  const action = $f(input, "action");
+  // plain objects (`__proto__` is read as decide() always read it: an own `__proto__` field is
+  // never Object.prototype in JSON input), and no key the policy reads is on Object.prototype:
+  // then reading a field is reading an own field
+  const plainInput = input.__proto__ === Object.prototype && !("action" in Object.prototype) && !("context" in Object.prototype) && !("level" in Object.prototype) && !("max_level" in Object.prototype) && !("type" in Object.prototype);
+  let t;
+  const action = plainInput ? ((t = input.action) === undefined ? null : t) : $f(input, "action");
   if (action === null || typeof action !== "object" || Array.isArray(action)) return $inputError(input, "`action` must be an object");
-  const type = $f(action, "type");
+  const plain = plainInput && action.__proto__ === Object.prototype;
+  const type = plain ? ((t = action.type) === undefined ? null : t) : $f(action, "type");
   if (typeof type !== "string") return $inputError(input, "`action.type` must be a string");
   $I = input;
   $A = action;
+  $plain = plain;
   $nowValue = undefined;
   $timeRead = false;
   $historyRead = false;
@@ -321,12 +342,13 @@ export function decide(input, trackerValues) {
     const v = trackerValues == null ? undefined : trackerValues[i];
     $trackerValues[i] = v === undefined ? undefined : $trackerKinds[i] === "count" ? Number(v) : v === true;
   }
-  const run = $dispatch.get(type) ?? $tOther;
+  const run = $dispatch.get(type) ?? $other;
   try {
-    return run();
+    return run[0](run);
   } finally {
     $I = $A = null;
-    $historyActions.length = 0;
+    $plain = false;
+    if ($historyActions.length !== 0) $historyActions.length = 0;
   }
 }
 

@@ -40,6 +40,15 @@ class Emitter {
   private readonly constantKeys = new Map<string, string>();
   private usesRegexVm = false;
   private temps = 0;
+  /** Keys read straight off the input or the action on the plain-object fast path (see `plainRead`). */
+  private readonly plainKeys = new Set<string>(["action", "type"]);
+  /** Inside tracker functions, which the runtime also calls outside `decide`: no fast path. */
+  private inTracker = false;
+  /** While emitting a rule function: the literals it reads from `$c`, in order. */
+  private templateConsts: string[] | null = null;
+  /** Rule function templates by text: their names. */
+  private readonly ruleTemplates = new Map<string, string>();
+  private readonly ruleTemplateFns: string[] = [];
 
   constructor(private readonly policy: IR.Policy) {}
 
@@ -63,6 +72,40 @@ class Emitter {
     return `t${this.temps++}`;
   }
 
+  /**
+   * A primitive literal of a rule's condition. Rule functions are templates: their literals are
+   * read from the type's dispatch entry (\`$D[$o + k]\`), so rules that differ only in literals (and in their
+   * action types) share one function, and the per-type functions that run them share code too.
+   * The values are the same; only where the code reads them from changes.
+   */
+  private lit(v: string | number | boolean | null): string {
+    if (this.templateConsts === null) return jsValue(v);
+    this.templateConsts.push(jsValue(v));
+    return `$D[$o + ${this.templateConsts.length - 1}]`;
+  }
+
+  /**
+   * `$f(obj, key)` for the input or the action, which decide() has checked are objects. When
+   * decide() has found that both are plain objects (their prototype is Object.prototype) and
+   * that Object.prototype has none of the keys the policy reads off them (\`$plain\`), an own
+   * field and an ordinary property read are the same thing, and the read skips hasOwnProperty.
+   */
+  /** `$f(o, key)` for a value read from the input: the fast path when it is a plain object too. */
+  private nestedRead(o: string, key: string): string {
+    this.plainKeys.add(key);
+    const t = this.temp(), u = this.temp();
+    const k = jsString(key);
+    return `((${u} = ${o}) !== null && $plain && typeof ${u} === "object" && ${u}.__proto__ === Object.prototype ? ((${t} = ${u}[${k}]) === undefined ? null : ${t}) : $f(${u}, ${k}))`;
+  }
+
+  private plainRead(obj: "$A" | "$I", key: string): string {
+    this.use("$f");
+    this.plainKeys.add(key);
+    const t = this.temp();
+    const k = jsString(key);
+    return `($plain ? ((${t} = ${obj}[${k}]) === undefined ? null : ${t}) : $f(${obj}, ${k}))`;
+  }
+
   // ---- expressions -----------------------------------------------------------------------
 
   /** A JS expression for the value of `e`. `item` names the history entry's action inside trackers. */
@@ -71,8 +114,17 @@ class Emitter {
       case "literal":
         return isPrimitive(e.value) ? jsValue(e.value) : this.constant("$L", `Object.freeze(${jsValue(e.value)})`);
       case "path": {
-        let code = e.root === "action" ? "$A" : e.root === "item" ? item : `${this.use("$f")}($I, ${jsString(e.root)})`;
-        for (const f of e.fields) code = `$f(${code}, ${jsString(f)})`;
+        let code: string;
+        let from = 0;
+        if (e.root === "item") code = item;
+        else if (e.root === "action") {
+          code = "$A";
+          if (e.fields.length > 0 && !this.inTracker) {
+            code = this.plainRead("$A", e.fields[0]!);
+            from = 1;
+          }
+        } else code = this.inTracker ? `${this.use("$f")}($I, ${jsString(e.root)})` : this.plainRead("$I", e.root);
+        for (let i = from; i < e.fields.length; i++) code = this.inTracker ? `$f(${code}, ${jsString(e.fields[i]!)})` : this.nestedRead(code, e.fields[i]!);
         return code;
       }
       case "time":
@@ -110,12 +162,13 @@ class Emitter {
       case "between": {
         if (knownNumber(e.value) && e.low.kind === "literal" && e.high.kind === "literal" && typeof e.low.value === "number" && typeof e.high.value === "number") {
           const t = this.temp();
-          return `((${t} = ${this.value(e.value, item)}) >= ${jsValue(e.low.value)} && ${t} <= ${jsValue(e.high.value)})`;
+          return `((${t} = ${this.value(e.value, item)}) >= ${this.lit(e.low.value)} && ${t} <= ${this.lit(e.high.value)})`;
         }
         if (e.low.kind === "literal" && e.high.kind === "literal" && typeof e.low.value === "number" && typeof e.high.value === "number") {
           const t = this.temp();
           this.use("$btw");
-          return `((${t} = ${this.value(e.value, item)}) === null ? false : typeof ${t} === "number" ? ${t} >= ${jsValue(e.low.value)} && ${t} <= ${jsValue(e.high.value)} : $btw(${t}, ${jsValue(e.low.value)}, ${jsValue(e.high.value)}))`;
+          const lo = this.lit(e.low.value), hi = this.lit(e.high.value);
+          return `((${t} = ${this.value(e.value, item)}) === null ? false : typeof ${t} === "number" ? ${t} >= ${lo} && ${t} <= ${hi} : $btw(${t}, ${lo}, ${hi}))`;
         }
         return `${this.use("$btw")}(${this.value(e.value, item)}, ${this.value(e.low, item)}, ${this.value(e.high, item)})`;
       }
@@ -149,17 +202,17 @@ class Emitter {
       const litSide = right.kind === "literal" && isPrimitive(right.value) ? right : left.kind === "literal" && isPrimitive(left.value) ? left : null;
       if (litSide) {
         const other = litSide === right ? left : right;
-        return `${neg}(${this.value(other, item)} === ${jsValue((litSide as IR.LiteralExpr).value)})`;
+        return `${neg}(${this.value(other, item)} === ${this.lit((litSide as IR.LiteralExpr).value as string | number | boolean | null)})`;
       }
       return `${neg}${this.use("$eq")}(${this.value(left, item)}, ${this.value(right, item)})`;
     }
     if (knownNumber(left) && right.kind === "literal" && typeof right.value === "number") {
-      return `(${this.value(left, item)} ${op} ${jsValue(right.value)})`;
+      return `(${this.value(left, item)} ${op} ${this.lit(right.value)})`;
     }
     if (right.kind === "literal" && typeof right.value === "number") {
       const t = this.temp();
       this.use("$ordErr");
-      const lit = jsValue(right.value);
+      const lit = this.lit(right.value);
       return `((${t} = ${this.value(left, item)}) === null ? false : typeof ${t} === "number" ? ${t} ${op} ${lit} : $ordErr(${jsString(op)}, ${t}, ${lit}))`;
     }
     return `${this.use("$ord")}(${jsString(op)}, ${this.value(left, item)}, ${this.value(right, item)})`;
@@ -190,24 +243,35 @@ class Emitter {
     return keep(rule.condition) ? rule.condition : { kind: "literal", value: true, span: rule.condition.span };
   }
 
-  private ruleFunction(rule: IR.Rule): string {
+  /**
+   * The rule's condition as a shared template function `$g<n>($D, $o)` (its literals are
+   * `$D[$o]`, `$D[$o + 1]`, … of a dispatch entry) and this rule's literals, or null when the
+   * condition is always true for the rule's action types.
+   */
+  private ruleFunction(rule: IR.Rule): { fn: string; consts: string[] } | null {
     this.temps = 0;
     const condition = this.specialize(rule);
-    if (isTrue(condition)) return jsComment(`rule ${rule.id}, line ${rule.line}: always fires for its action types`);
+    if (isTrue(condition)) return null;
+    const consts: string[] = [];
+    this.templateConsts = consts;
     const body = this.cond(condition, "$item");
+    this.templateConsts = null;
     const temps = Array.from({ length: this.temps }, (_, i) => `t${i}`);
-    return [
-      jsComment(`rule ${rule.id}, line ${rule.line}`),
-      `function $r${rule.index}() {`,
-      ...(temps.length > 0 ? [`  let ${temps.join(", ")};`] : []),
-      `  return ${body};`,
-      `}`,
-    ].join("\n");
+    const text = [`($D, $o) {`, ...(temps.length > 0 ? [`  let ${temps.join(", ")};`] : []), `  return ${body};`, `}`].join("\n");
+    let fn = this.ruleTemplates.get(text);
+    if (fn === undefined) {
+      fn = `$g${this.ruleTemplates.size}`;
+      this.ruleTemplates.set(text, fn);
+      this.ruleTemplateFns.push(`${jsComment(`condition of rule ${rule.id}, line ${rule.line}${consts.length > 0 ? ", and of the rules of the same shape" : ""}`)}\nfunction ${fn}${text}`);
+    }
+    return { fn, consts };
   }
 
   private trackerFunction(t: IR.Tracker): string {
     this.temps = 0;
+    this.inTracker = true;
     const cond = this.cond(t.condition, "$item");
+    this.inTracker = false;
     const temps = Array.from({ length: this.temps }, (_, i) => `t${i}`);
     this.use("$history");
     if (t.withinMs !== null) this.use("$now");
@@ -234,22 +298,38 @@ class Emitter {
     return lines.join("\n");
   }
 
-  private ruleStep(rule: IR.Rule): string {
-    const i = rule.index;
+  /**
+   * One rule inside a per-type function. Its data is in the type's dispatch entry \`D\` from
+   * offset \`at\` (see ruleSlots): rule descriptor, rule id, approval or redaction path,
+   * redaction regex, then the literals of its condition.
+   */
+  private ruleStep(rule: IR.Rule, fn: { fn: string; consts: string[] } | null, slot: number, at: number): string {
     const effect = rule.effect;
     const mark =
       effect.kind === "deny"
         ? "eff |= 8;"
         : effect.kind === "require_approval"
-          ? `eff |= 4; ap ??= $AP${i};`
+          ? `eff |= 4; ap ??= D[${at + 2}];`
           : effect.kind === "allow"
             ? "eff |= 1;"
-            : `eff |= 2; O = ${this.use("$redact")}(O, $X${i}, 0${effect.regex === null ? "" : `, ${this.regexProgram(effect.regex)}`});`;
-    if (isTrue(this.specialize(rule))) {
-      if (effect.kind !== "redact") return `  F.push($R${i}); ${mark}`;
-      return `  F.push($R${i}); try { ${mark} } catch (e) { E = $err(E, e, ${jsString(rule.id)}); }`;
+            : `eff |= 2; O = ${this.use("$redact")}(O, D[${at + 2}], 0${effect.regex === null ? "" : `, D[${at + 3}]`});`;
+    // which rules fired: a bit per slot (the list of fired rules is looked up once per decision,
+    // see \`$rules\`), or past 30 rules for one type, a list
+    const push = slot < 30 ? `m |= ${2 ** slot};` : `(F ??= []).push(D[${at}]);`;
+    if (fn === null) {
+      if (effect.kind !== "redact") return `  ${push} ${mark}`;
+      return `  ${push} try { ${mark} } catch (e) { E = $err(E, e, D[${at + 1}]); }`;
     }
-    return `  try { if ($r${i}()) { F.push($R${i}); ${mark} } } catch (e) { E = $err(E, e, ${jsString(rule.id)}); }`;
+    return `  try { if (${fn.fn}(D, ${at + 4})) { ${push} ${mark} } } catch (e) { E = $err(E, e, D[${at + 1}]); }`;
+  }
+
+  /** A rule's data in a dispatch entry (see ruleStep). */
+  private ruleSlots(rule: IR.Rule, fn: { fn: string; consts: string[] } | null): string[] {
+    const i = rule.index;
+    const effect = rule.effect;
+    const extra = effect.kind === "require_approval" ? `$AP${i}` : effect.kind === "redact" ? `$X${i}` : "null";
+    const program = effect.kind === "redact" && effect.regex !== null ? this.regexProgram(effect.regex) : "null";
+    return [`$R${i}`, jsString(rule.id), extra, program, ...(fn?.consts ?? [])];
   }
 
   private regexProgram(index: number): string {
@@ -262,32 +342,64 @@ class Emitter {
     const format = options.format ?? "esm";
     const ruleFns = p.rules.map((r) => this.ruleFunction(r));
     const trackerFns = p.trackers.map((t) => this.trackerFunction(t));
-    const steps = p.rules.map((r) => this.ruleStep(r));
     if (p.rules.some((r) => usesTime(r.condition))) this.use("$now");
 
     // dispatch: one function per action type named by some rule, and one for all other types
     const generic = p.rules.filter((r) => r.actionTypes === null).map((r) => r.index);
     const byType = new Map<string, number[]>();
     for (const r of p.rules) for (const t of r.actionTypes ?? []) byType.set(t, [...(byType.get(t) ?? []), r.index]);
+    // Per-type functions are templates too: types whose rules have the same shapes (the same
+    // condition templates and effects, in the same order) share one function, and each type's
+    // dispatch entry carries the data of its own rules, in one flat array:
+    //   [type function, cache of the frozen lists of fired rules by bit mask, offsets of the
+    //    rules' descriptors, then for each rule: descriptor, id, approval or redaction path,
+    //    redaction regex, the literals of its condition]
+    // The entries are module-private and never handed out, so they are not frozen (V8 reads
+    // frozen arrays more slowly).
     const dispatchFns: string[] = [];
+    const typeTemplates = new Map<string, string>();
+    const singleRuleTypes = new Set<number>();
+    const entry = (indices: number[], comment: string): string => {
+      const sorted = [...indices].sort((a, b) => a - b);
+      const slots: string[] = [];
+      const offsets: number[] = [];
+      const stepTexts: string[] = [];
+      // a type with one rule keeps its frozen one-rule list at D[3]; rules start after it
+      const first = sorted.length === 1 ? 4 : 3;
+      if (sorted.length === 1) {
+        slots.push(`$F${sorted[0]}`);
+        singleRuleTypes.add(sorted[0]!);
+      }
+      sorted.forEach((i, slot) => {
+        const at = first + slots.length - (first - 3);
+        offsets.push(at);
+        stepTexts.push(this.ruleStep(p.rules[i]!, ruleFns[i]!, slot, at));
+        slots.push(...this.ruleSlots(p.rules[i]!, ruleFns[i]!));
+      });
+      const steps = stepTexts.join("\n");
+      let name = typeTemplates.get(steps);
+      if (name === undefined) {
+        name = `$t${typeTemplates.size}`;
+        typeTemplates.set(steps, name);
+        dispatchFns.push(
+          [
+            jsComment(comment),
+            `const $O${name.slice(2)} = ${jsValue(offsets)};`,
+            `function ${name}(D) {`,
+            `  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;`,
+            ...(steps ? [steps] : []),
+            `  return $result(${sorted.length > 30 ? "$rulesOver30(D, m, F)" : sorted.length === 1 ? "m === 0 ? $NONE : D[3]" : "m === 0 ? $NONE : D[1][m] ?? $rules(D, m)"}, E, eff, ap, O);`,
+            `}`,
+          ].join("\n"),
+        );
+      }
+      return `[${[name, "[]", `$O${name.slice(2)}`, ...slots].join(", ")}]`;
+    };
     const dispatchEntries: string[] = [];
-    const typeFunction = (name: string, indices: number[], comment: string): string =>
-      [
-        jsComment(comment),
-        `function ${name}() {`,
-        `  const F = [];`,
-        `  let E = null, eff = 0, ap = null, O = $A;`,
-        ...indices.sort((a, b) => a - b).map((i) => steps[i]!),
-        `  return $result(F, E, eff, ap, O);`,
-        `}`,
-      ].join("\n");
-    let n = 0;
     for (const [type, indices] of [...byType.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      const name = `$t${n++}`;
-      dispatchFns.push(typeFunction(name, [...indices, ...generic], `action type ${type}`));
-      dispatchEntries.push(`  [${jsString(type)}, ${name}],`);
+      dispatchEntries.push(`  [${jsString(type)}, ${entry([...indices, ...generic], `action type ${type}, and every type whose rules have the same shapes`)}],`);
     }
-    dispatchFns.push(typeFunction("$tOther", [...generic], "any other action type"));
+    const otherEntry = entry([...generic], "any other action type");
 
     const rulesMeta = p.rules.map((r) => ({
       id: r.id,
@@ -316,6 +428,7 @@ class Emitter {
     const perRule: string[] = [];
     for (const r of p.rules) {
       perRule.push(`const $R${r.index} = Object.freeze({ id: ${jsString(r.id)}, effect: ${jsString(r.effect.kind)}, reason: ${jsValue(r.reason)} });`);
+      if (singleRuleTypes.has(r.index)) perRule.push(`const $F${r.index} = Object.freeze([$R${r.index}]);`);
       if (r.effect.kind === "require_approval") perRule.push(`const $AP${r.index} = Object.freeze({ from: ${jsValue(r.effect.from)}, timeoutMs: ${jsValue(r.effect.timeoutMs)} });`);
       if (r.effect.kind === "redact") perRule.push(`const $X${r.index} = Object.freeze(${jsValue(r.effect.path)});`);
     }
@@ -331,7 +444,8 @@ class Emitter {
       ...(this.usesRegexVm ? [REGEX_VM_SOURCE] : []),
       "",
       `// decision state, reset by decide(); decide is synchronous, so one set of slots suffices`,
-      `let $I = null, $A = null, $nowValue = undefined, $timeRead = false, $historyRead = false;`,
+      `let $I = null, $A = null, $plain = false, $nowValue = undefined, $timeRead = false, $historyRead = false;`,
+      `const $NONE = Object.freeze([]);`,
       `const $historyActions = [], $historyTimes = [], $trackerValues = new Array(${p.trackers.length});`,
       `const $trackerKinds = ${jsValue(p.trackers.map((t) => t.kind))};`,
       "",
@@ -340,11 +454,23 @@ class Emitter {
       ...perRule,
       "",
       ...trackerFns,
-      ...ruleFns,
+      ...this.ruleTemplateFns,
       "",
       `function $result(F, E, eff, ap, O) {`,
       `  const decision = E !== null || (eff & 8) !== 0 ? "deny" : (eff & 4) !== 0 ? "require_approval" : (eff & 3) !== 0 ? "allow" : ${jsString(p.defaultDecision)};`,
-      `  return { decision, rules: F, approval: decision === "require_approval" ? { from: ap.from, timeoutMs: ap.timeoutMs } : null, action: O, errors: E ?? [] };`,
+      `  return { decision, rules: F, approval: decision === "require_approval" ? ap : null, action: O, errors: E ?? $NONE };`,
+      `}`,
+      `/** The frozen list of the rules whose bits are set in m, in source order; cached in the entry. */`,
+      `function $rules(D, m) {`,
+      `  const offsets = D[2], F = [];`,
+      `  for (let s = 0; s < 30 && s < offsets.length; s++) if ((m & (1 << s)) !== 0) F.push(D[offsets[s]]);`,
+      `  return (D[1][m] = Object.freeze(F));`,
+      `}`,
+      `function $rulesOver30(D, m, rest) {`,
+      `  if (rest === null) return m === 0 ? $NONE : D[1][m] ?? $rules(D, m);`,
+      `  const F = m === 0 ? [] : [...(D[1][m] ?? $rules(D, m))];`,
+      `  for (const r of rest) F.push(r);`,
+      `  return F;`,
       `}`,
       "",
       ...dispatchFns,
@@ -352,6 +478,7 @@ class Emitter {
       `const $dispatch = new Map([`,
       ...dispatchEntries,
       `]);`,
+      `const $other = ${otherEntry};`,
       "",
       `function $inputError(input, message) {`,
       `  const action = input !== null && typeof input === "object" ? $f(input, "action") : null;`,
@@ -365,12 +492,19 @@ class Emitter {
       ` */`,
       `${exportKw}function decide(input, trackerValues) {`,
       `  if (input === null || typeof input !== "object" || Array.isArray(input)) return $inputError(input, "the input must be an object with an \`action\`");`,
-      `  const action = $f(input, "action");`,
+      `  // plain objects (\`__proto__\` is read as decide() always read it: an own \`__proto__\` field is`,
+      `  // never Object.prototype in JSON input), and no key the policy reads is on Object.prototype:`,
+      `  // then reading a field is reading an own field`,
+      `  const plainInput = input.__proto__ === Object.prototype && ${[...this.plainKeys].sort().map((k) => `!(${jsString(k)} in Object.prototype)`).join(" && ")};`,
+      `  let t;`,
+      `  const action = plainInput ? ((t = input.action) === undefined ? null : t) : $f(input, "action");`,
       `  if (action === null || typeof action !== "object" || Array.isArray(action)) return $inputError(input, "\`action\` must be an object");`,
-      `  const type = $f(action, "type");`,
+      `  const plain = plainInput && action.__proto__ === Object.prototype;`,
+      `  const type = plain ? ((t = action.type) === undefined ? null : t) : $f(action, "type");`,
       `  if (typeof type !== "string") return $inputError(input, "\`action.type\` must be a string");`,
       `  $I = input;`,
       `  $A = action;`,
+      `  $plain = plain;`,
       `  $nowValue = undefined;`,
       `  $timeRead = false;`,
       `  $historyRead = false;`,
@@ -382,12 +516,13 @@ class Emitter {
             `  }`,
           ]
         : []),
-      `  const run = $dispatch.get(type) ?? $tOther;`,
+      `  const run = $dispatch.get(type) ?? $other;`,
       `  try {`,
-      `    return run();`,
+      `    return run[0](run);`,
       `  } finally {`,
       `    $I = $A = null;`,
-      `    $historyActions.length = 0;`,
+      `    $plain = false;`,
+      ...(p.trackers.length > 0 ? [`    if ($historyActions.length !== 0) $historyActions.length = 0;`] : []),
       `  }`,
       `}`,
       "",

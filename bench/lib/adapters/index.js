@@ -1,0 +1,16 @@
+// Engine registry (the peer harness's adapter interface, /work/shared/bench/peerbench/src/adapters):
+//   { name, kind, packages, async, notes, create(spec) -> { decide(action), prepare?(action), info? } }
+export const ENGINES = {
+  handwritten: "handwritten.js",
+  "agent-armor": "armor-compiled.js",
+  "agent-armor-interpreter": "armor-interpreter.js",
+  "cedar-preparsed": "cedar-preparsed.js",
+  "json-rules-engine": "json-rules-engine.js",
+  casbin: "casbin.js",
+};
+
+export async function loadEngine(name) {
+  const file = ENGINES[name];
+  if (!file) throw new Error(`no engine ${name}; known: ${Object.keys(ENGINES).join(", ")}`);
+  return (await import(new URL(`./${file}`, import.meta.url))).default;
+}

@@ -1,0 +1,107 @@
+// `npm run bench`: the peer workload through every engine at N = 10, 100, 1,000 and 10,000 rules
+// (each engine and N in a fresh process, checked against the hand-written function before it is
+// timed), then the runtime's run() overhead, the 10,000-rule compile, history predicates as a
+// session grows, and the language server's re-check (bench/lsp-recheck.mjs, when present).
+// Writes bench/RESULTS.md, bench/latency.svg and bench/results/latest.json.
+//   node bench/run.mjs [--n 10,100,1000,10000] [--engines a,b] [--full-verify] [--verify-cap-s 40]
+//                      [--skip-extras] [--quick]
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ENGINES } from "./lib/adapters/index.js";
+import { BENCH, ROOT, parseArgs, pkgVersion } from "./lib/util.js";
+import { writeReport } from "./lib/report.js";
+
+const args = parseArgs(process.argv.slice(2));
+const QUICK = args.quick === true;
+const Ns = String(args.n ?? (QUICK ? "10,100" : "10,100,1000,10000")).split(",").map(Number);
+const engines = args.engines ? String(args.engines).split(",") : Object.keys(ENGINES);
+const FULL_VERIFY = args["full-verify"] === true;
+const VERIFY_CAP_S = Number(args["verify-cap-s"] ?? 40);
+const started = Date.now();
+const log = (s) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${s}`);
+
+function runNode(script, argv, { expose = true, timeoutMs = 20 * 60_000 } = {}) {
+  const r = spawnSync(process.execPath, [...(expose ? ["--expose-gc"] : []), path.join(BENCH, script), ...argv], {
+    cwd: ROOT, encoding: "utf8", maxBuffer: 256 << 20, timeout: timeoutMs,
+  });
+  const line = (r.stdout || "").split("\n").find((l) => l.startsWith("RESULT "));
+  if (r.status !== 0 || !line) return { status: "failed", exit: r.status, signal: r.signal, stderr: (r.stderr || "").slice(-3000) };
+  return JSON.parse(line.slice(7));
+}
+
+// ---- the peer matrix ---------------------------------------------------------------------
+const results = [];
+for (const N of Ns) {
+  for (const engine of engines) {
+    // at N = 10,000 the peers take 20-90 ms per decision: their differential check stops after
+    // VERIFY_CAP_S seconds (unless --full-verify), and their timing repeats need only 4 decisions
+    const capped = !FULL_VERIFY && N >= 10000 && !["handwritten", "agent-armor", "agent-armor-interpreter"].includes(engine);
+    log(`${engine} N=${N}${capped ? ` (check capped at ${VERIFY_CAP_S}s)` : ""} ... `);
+    const argv = ["--engine", engine, "--n", String(N), ...(capped ? ["--verify-cap-s", String(VERIFY_CAP_S)] : [])];
+    if (QUICK) argv.push("--repeats", "3", "--target-ms", "100", "--warmup-ms", "200", "--verify-count", "10000");
+    const r = runNode("one.mjs", argv);
+    if (r.status === "failed") {
+      process.stderr.write(`FAILED (exit ${r.exit}${r.signal ? `, ${r.signal}` : ""})\n${r.stderr}\n`);
+      results.push({ engine, N, status: "failed", stderr: r.stderr });
+      continue;
+    }
+    results.push(r);
+    if (r.status === "ok") process.stderr.write(`${r.nsPerDecision.median.toFixed(1)} ns/decision (checked ${r.verify.checked} actions)\n`);
+    else process.stderr.write(`${r.status}: ${r.reason ?? JSON.stringify(r.verify?.examples?.[0])}\n`);
+  }
+}
+
+// ---- the other measurements ----------------------------------------------------------------
+const extras = {};
+if (args["skip-extras"] !== true) {
+  log("runtime run() ... ");
+  extras.run = runNode("runtime-run.mjs", QUICK ? ["--count", "5000", "--repeats", "3"] : []);
+  process.stderr.write(`${extras.run.status === "failed" ? "FAILED\n" + extras.run.stderr : "done"}\n`);
+  log("compile 10,000 rules ... ");
+  extras.compile = runNode("compile-10k.mjs", [], { expose: false });
+  process.stderr.write(`${extras.compile.status === "failed" ? "FAILED\n" + extras.compile.stderr : `${extras.compile.first.compileMs.toFixed(0)} ms`}\n`);
+  log("history predicates ...\n");
+  extras.history = runNode("history.mjs", QUICK ? ["--sizes", "10,1000,100000"] : []);
+  if (extras.history.status === "failed") process.stderr.write(`FAILED\n${extras.history.stderr}\n`);
+  const lspScript = path.join(BENCH, "lsp-recheck.mjs");
+  if (fs.existsSync(lspScript)) {
+    log("language server re-check (bench/lsp-recheck.mjs) ... ");
+    const r = spawnSync(process.execPath, [lspScript], { cwd: ROOT, encoding: "utf8", timeout: 10 * 60_000, maxBuffer: 64 << 20 });
+    extras.lsp = { ran: true, exit: r.status, stderr: (r.stderr || "").slice(-2000) };
+    process.stderr.write(r.status === 0 ? "done\n" : `exit ${r.status}\n${(r.stderr || "").slice(-1500)}\n`);
+  } else extras.lsp = { ran: false };
+}
+
+// ---- machine and versions ------------------------------------------------------------------
+const cpus = os.cpus();
+const machine = {
+  cpu: cpus[0]?.model ?? "unknown",
+  cores: cpus.length,
+  memoryBytes: os.totalmem(),
+  platform: `${os.type()} ${os.release()} ${os.arch()}`,
+  node: process.version,
+  v8: process.versions.v8,
+  loadavgAtEnd: os.loadavg(),
+};
+const versions = {
+  "@agent-armor/compiler": pkgVersion("@agent-armor/compiler"),
+  "@agent-armor/runtime": pkgVersion("@agent-armor/runtime"),
+  "@cedar-policy/cedar-wasm": pkgVersion("@cedar-policy/cedar-wasm"),
+  "json-rules-engine": pkgVersion("json-rules-engine"),
+  casbin: pkgVersion("casbin"),
+};
+const out = {
+  date: new Date().toISOString(),
+  durationS: (Date.now() - started) / 1000,
+  machine,
+  versions,
+  options: { Ns, engines, fullVerify: FULL_VERIFY, verifyCapS: VERIFY_CAP_S, quick: QUICK },
+  results,
+  extras,
+};
+fs.mkdirSync(path.join(BENCH, "results"), { recursive: true });
+fs.writeFileSync(path.join(BENCH, "results", "latest.json"), JSON.stringify(out, null, 2) + "\n");
+writeReport(out);
+log(`wrote bench/RESULTS.md, bench/latency.svg, bench/results/latest.json\n`);

@@ -1,0 +1,76 @@
+// (a) The runtime's full run() per action -- decide with tracker values, decision id and time,
+// action hash, decision record, execute, outcome record -- against calling the tool directly.
+// Fresh process; the peer workload at N=100 compiled and enforced by createEnforcer.
+//   node --expose-gc bench/runtime-run.mjs [--count 20000] [--repeats 7]
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { compileSource, emit, loadModule } from "@agent-armor/compiler";
+import { createEnforcer } from "@agent-armor/runtime";
+import { makeSpec } from "./lib/spec.js";
+import { makeActions } from "./lib/actions.js";
+import { specToArmor, prepareInput } from "./lib/gen-armor.js";
+import handwritten from "./lib/adapters/handwritten.js";
+import { emitResult, median, parseArgs, percentile } from "./lib/util.js";
+
+const args = parseArgs(process.argv.slice(2));
+const COUNT = Number(args.count ?? 20000);
+const REPEATS = Number(args.repeats ?? 7);
+const N = 100;
+const gc = globalThis.gc ?? (() => {});
+
+const spec = makeSpec(N);
+const c = compileSource("peer-N100.armor", specToArmor(spec));
+const module = await loadModule(emit(c).js);
+const ref = (await handwritten.create(spec)).decide;
+// allowed actions only: those run the whole path (decision record, execute, outcome record)
+const pool = makeActions(N, 4242, 4096, (a) => ref(a) === "allow").map(prepareInput);
+const mixed = makeActions(N, 4243, 4096).map(prepareInput);
+
+// the tool: a small synchronous function, as a real tool's cheapest case
+let toolCalls = 0;
+const tool = (action) => { toolCalls++; return action.amount ?? 0; };
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "armor-bench-run-"));
+const configs = {
+  "tool called directly": null,
+  "run(), no audit": { audit: false },
+  "run(), audit to a file (fsync off)": { audit: { file: path.join(dir, "audit.jsonl") } },
+  "run(), audit to a file (fsync on)": { audit: { file: path.join(dir, "audit-fsync.jsonl"), fsync: true } },
+};
+
+async function measure(name, options, actions, count) {
+  let call;
+  let enforcer = null;
+  if (options === null) call = async (a) => tool(a.action);
+  else {
+    enforcer = await createEnforcer({ policy: module, throwOnDeny: false, ...options });
+    call = (a) => enforcer.run(a.action, { session: "s1", user: a.user }, tool);
+  }
+  // warm-up
+  for (let i = 0; i < Math.min(count, 3000); i++) await call(actions[i & 4095]);
+  const perRepeat = [], perCall = [];
+  for (let r = 0; r < REPEATS; r++) {
+    gc();
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < count; i++) {
+      const s = process.hrtime.bigint();
+      await call(actions[i & 4095]);
+      if ((i & 15) === 0) perCall.push(Number(process.hrtime.bigint() - s));
+    }
+    perRepeat.push(Number(process.hrtime.bigint() - t0) / count);
+  }
+  if (enforcer) await enforcer.close();
+  return { name, count, repeats: REPEATS, nsPerAction: { median: median(perRepeat), min: Math.min(...perRepeat), max: Math.max(...perRepeat), p50call: percentile(perCall, 50), p99call: percentile(perCall, 99) } };
+}
+
+const rows = [];
+for (const [name, options] of Object.entries(configs)) {
+  const fsync = options?.audit?.fsync === true;
+  rows.push(await measure(name, options, pool, fsync ? Math.min(2000, COUNT) : COUNT));
+}
+rows.push({ ...(await measure("run(), audit to a file (fsync off), mixed actions (denials included)", { audit: { file: path.join(dir, "audit-mixed.jsonl") } }, mixed, COUNT)), mixed: true });
+const auditBytes = fs.statSync(path.join(dir, "audit.jsonl")).size;
+const auditLines = fs.readFileSync(path.join(dir, "audit.jsonl"), "utf8").split("\n").length - 1;
+fs.rmSync(dir, { recursive: true, force: true });
+emitResult({ kind: "runtime-run", N, rows, auditBytesPerRecord: auditBytes / auditLines, toolCalls });
