@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, extname, isAbsolute, join, sep } from "node:path";
 import * as vscode from "vscode";
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from "vscode-languageclient/node";
-import { compileSource, emit, renderText, type Diagnostic as ArmorDiagnostic } from "@agent-armor/compiler";
+import { compileSource, emit, renderText, SourceFile, type Diagnostic as ArmorDiagnostic } from "@agent-armor/compiler";
 import { humanReport, runSuite } from "@agent-armor/compiler/testing";
 
 let client: LanguageClient | undefined;
@@ -128,19 +128,12 @@ function toSeverity(s: ArmorDiagnostic["severity"]): vscode.DiagnosticSeverity {
   }
 }
 
-/** Spans are half-open UTF-16 offsets into the text they came from. */
+/** Spans are half-open UTF-16 offsets into the text they came from; the compiler's SourceFile maps them. */
 function toVscodeDiagnostics(text: string, diagnostics: readonly ArmorDiagnostic[]): vscode.Diagnostic[] {
-  const lineStarts = [0];
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lineStarts.push(i + 1);
+  const source = new SourceFile("", text);
   const position = (offset: number): vscode.Position => {
-    let lo = 0;
-    let hi = lineStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((lineStarts[mid] ?? 0) <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return new vscode.Position(lo, offset - (lineStarts[lo] ?? 0));
+    const p = source.positionAt(offset);
+    return new vscode.Position(p.line, p.column);
   };
   return diagnostics.map((d) => {
     const v = new vscode.Diagnostic(new vscode.Range(position(d.span.start), position(d.span.end)), d.message + (d.help ? `\n${d.help}` : ""), toSeverity(d.severity));
