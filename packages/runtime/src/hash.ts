@@ -6,8 +6,9 @@
  * functions omitted as JSON.stringify does, non-finite numbers as null. Two structurally equal
  * actions always have the same text, whatever the order their fields were written in.
  */
-import * as crypto from "node:crypto";
-import { createHash } from "node:crypto";
+import { sha256 } from "./sha256.js";
+
+export { sha256 };
 
 export function canonicalJson(value: unknown): string {
   return canonicalJsonOrUndefined(value) ?? "null";
@@ -78,13 +79,6 @@ export function quoteKey(k: string): string {
     if (quotedKeys.size < 4096 && k.length <= 64) quotedKeys.set(k, q);
   }
   return q;
-}
-
-/** node:crypto's one-shot hash where it exists (Node 20.12 and later), else createHash. */
-const oneShot = (crypto as { hash?: (alg: string, data: string, enc: "hex") => string }).hash;
-
-export function sha256(text: string): string {
-  return oneShot !== undefined ? oneShot("sha256", text, "hex") : createHash("sha256").update(text, "utf8").digest("hex");
 }
 
 /** The hash that binds an approval to one exact action. */
