@@ -20,7 +20,7 @@ import { checkFile, type SemanticModel } from "./semantic/checker.js";
 import { type ActionSchema, loadActionSchema } from "./semantic/schema.js";
 import type { FileNode, TestDecl } from "./syntax/ast.js";
 import { buildTestCases, type TestCase } from "./testing/cases.js";
-import { parse } from "./syntax/parse.js";
+import { parse, type ParseResult } from "./syntax/parse.js";
 import { SourceFile } from "./syntax/source.js";
 import { VERSION } from "./version.js";
 
@@ -53,11 +53,18 @@ export interface Compilation {
   readonly ok: boolean;
   /** The policy file's own tests (tests in a `.test.armor` file come from `compileTests`). */
   readonly tests: readonly TestCase[];
+  /** The syntax stage's result, which a later compilation of the same file can start from. */
+  readonly syntax: ParseResult;
 }
 
-export function compileSource(fileName: string, text: string, host: CompilerHost = nodeHost): Compilation {
+/**
+ * Compiles a policy. `previous`, an earlier compilation of the same file (an editor re-checking
+ * after an edit), lets the parser reuse the items whose text did not change; the result is the
+ * same as without it.
+ */
+export function compileSource(fileName: string, text: string, host: CompilerHost = nodeHost, previous?: Compilation): Compilation {
   const source = new SourceFile(fileName, text);
-  const parsed = parse(fileName, text);
+  const parsed = parse(fileName, text, previous?.syntax);
   const bag = new DiagnosticBag(fileName);
 
   let schema: ActionSchema | null = null;
@@ -100,6 +107,7 @@ export function compileSource(fileName: string, text: string, host: CompilerHost
     diagnostics,
     ok: !hasErrors(diagnostics),
     tests: checked.tests,
+    syntax: parsed,
   };
 }
 
@@ -109,16 +117,18 @@ export interface TestFileCompilation {
   readonly tests: readonly TestCase[];
   readonly diagnostics: readonly Diagnostic[];
   readonly ok: boolean;
+  /** The syntax stage's result, which a later compilation of the same file can start from. */
+  readonly syntax: ParseResult;
 }
 
 /**
  * Checks a `.test.armor` file against the policy it tests: its `by` names resolve to the
  * policy's rules, its actions are checked against the policy's schema. A test file holds only
- * tests (and comments); anything else in it is reported.
+ * tests (and comments); anything else in it is reported. `previous`, as for `compileSource`.
  */
-export function compileTests(fileName: string, text: string, policy: Compilation): TestFileCompilation {
+export function compileTests(fileName: string, text: string, policy: Compilation, previous?: TestFileCompilation): TestFileCompilation {
   const source = new SourceFile(fileName, text);
-  const parsed = parse(fileName, text);
+  const parsed = parse(fileName, text, previous?.syntax);
   const bag = new DiagnosticBag(fileName);
   for (const item of parsed.ast.items) {
     if (item.kind !== "test") {
@@ -138,7 +148,7 @@ export function compileTests(fileName: string, text: string, policy: Compilation
     },
   );
   const diagnostics = sortDiagnostics([...parsed.diagnostics, ...bag.items]);
-  return { source, ast: parsed.ast, tests, diagnostics, ok: !hasErrors(diagnostics) };
+  return { source, ast: parsed.ast, tests, diagnostics, ok: !hasErrors(diagnostics), syntax: parsed };
 }
 
 /** Emits the decision module of an error-free compilation. */

@@ -6,7 +6,7 @@ export { type Diagnostic, hasErrors, sortDiagnostics } from "./diagnostics/diagn
 export { renderText, toJson, toSarif } from "./diagnostics/render.js";
 export { evaluatePolicy, type Evaluation, type RuleExplanation, type Trace } from "./interpreter.js";
 export { loadModule, type LoadedPolicy } from "./load.js";
-export { parse } from "./syntax/parse.js";
+export { parse, type ParseResult, type Token } from "./syntax/parse.js";
 export { SourceFile, type Span, type Position } from "./syntax/source.js";
 export type * as IR from "./ir.js";
 export { VERSION } from "./version.js";

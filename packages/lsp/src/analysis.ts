@@ -44,12 +44,13 @@ export interface Project {
   readonly docsBaseUrl: string | null;
 }
 
-function policyAnalysis(uri: string, version: number | null, text: string, documents: Documents): PolicyAnalysis {
-  const compilation = compileSource(uriToPath(uri), text, documents.host());
+/** `previous`: the document's last analysis, whose unchanged items the parser reuses. */
+function policyAnalysis(uri: string, version: number | null, text: string, documents: Documents, previous: PolicyAnalysis | undefined): PolicyAnalysis {
+  const compilation = compileSource(uriToPath(uri), text, documents.host(), previous?.compilation);
   return { kind: "policy", uri, version, text, source: compilation.source, compilation, ast: compilation.ast, diagnostics: compilation.diagnostics };
 }
 
-function testAnalysis(uri: string, version: number | null, text: string, policy: PolicyAnalysis | null): TestAnalysis {
+function testAnalysis(uri: string, version: number | null, text: string, policy: PolicyAnalysis | null, previous: TestAnalysis | undefined): TestAnalysis {
   const path = uriToPath(uri);
   if (policy === null) {
     const empty = compileTests(path, text, compileSource(`${path}.policy.armor`, "default deny\n", { readFile: () => undefined }));
@@ -66,7 +67,7 @@ function testAnalysis(uri: string, version: number | null, text: string, policy:
     const syntax = empty.diagnostics.filter((d) => d.code.startsWith("A1"));
     return { kind: "tests", uri, version, text, source: empty.source, policy, tests: null, ast: empty.ast, diagnostics: [missing, ...syntax] };
   }
-  const tests = compileTests(path, text, policy.compilation);
+  const tests = compileTests(path, text, policy.compilation, previous?.tests ?? undefined);
   return { kind: "tests", uri, version, text, source: tests.source, policy, tests, ast: tests.ast, diagnostics: tests.diagnostics };
 }
 
@@ -91,13 +92,13 @@ export class Analyses implements Project {
     if (isTestFile(uri)) {
       const policy = this.policyAnalysis(policyUriOf(uri));
       if (cached && cached.kind === "tests" && cached.text === doc.text && cached.policy === policy) return this.sameText(uri, cached, doc.version);
-      const fresh = testAnalysis(uri, doc.version, doc.text, policy);
+      const fresh = testAnalysis(uri, doc.version, doc.text, policy, cached?.kind === "tests" ? cached : undefined);
       this.cache.set(uri, fresh);
       return fresh;
     }
     if (cached && cached.text === doc.text) return this.sameText(uri, cached, doc.version);
     const started = performance.now();
-    const fresh = policyAnalysis(uri, doc.version, doc.text, this.documents);
+    const fresh = policyAnalysis(uri, doc.version, doc.text, this.documents, cached?.kind === "policy" ? cached : undefined);
     this.lastCheckMs = performance.now() - started;
     this.cache.set(uri, fresh);
     return fresh;

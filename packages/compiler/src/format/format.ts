@@ -14,10 +14,9 @@
  * on its own line stays on its own line. A line comment always ends its line; a comment that
  * forces a line break inside a group makes that group break.
  */
-import type { IToken } from "chevrotain";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import type * as A from "../syntax/ast.js";
-import { parse } from "../syntax/parse.js";
+import { parse, type Token } from "../syntax/parse.js";
 import type { Span } from "../syntax/source.js";
 
 export type FormatResult = { ok: true; text: string } | { ok: false; diagnostics: Diagnostic[] };
@@ -287,7 +286,7 @@ function lineBreaks(s: string): number {
   return s.match(/\r\n|\r|\n/g)?.length ?? 0;
 }
 
-function placeComments(text: string, comments: readonly A.Comment[], tokens: readonly IToken[]): PlacedComment[] {
+function placeComments(text: string, comments: readonly A.Comment[], tokens: readonly Token[]): PlacedComment[] {
   const marks: { start: number; end: number; comment: A.Comment | null }[] = [
     ...tokens.map((t) => ({ start: t.startOffset, end: t.startOffset + t.image.length, comment: null })),
     ...comments.map((c) => ({ start: c.span.start, end: c.span.end, comment: c })),
@@ -336,7 +335,7 @@ class Formatter {
   constructor(
     private readonly text: string,
     private readonly ast: A.FileNode,
-    private readonly tokens: readonly IToken[],
+    private readonly tokens: readonly Token[],
   ) {
     this.comments = placeComments(text, ast.comments, tokens);
   }
@@ -749,7 +748,7 @@ class Formatter {
   }
 
   /** The number token of `history N of`, to print it as written. */
-  private repeatToken(s: Extract<A.TestStep, { kind: "history" }>): IToken | undefined {
+  private repeatToken(s: Extract<A.TestStep, { kind: "history" }>): Token | undefined {
     const t = this.tokens[this.firstTokenAt(s.span.start) + 1];
     return t !== undefined && t.tokenType.name === "NumberLiteral" ? t : undefined;
   }

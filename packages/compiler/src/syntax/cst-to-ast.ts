@@ -68,10 +68,16 @@ function nodeSpan(node: CstNode, fallback: number): Span {
 }
 
 export class AstBuilder {
-  constructor(private readonly bag: DiagnosticBag) {}
-
   /** Offset where the last real token so far ended, used to place holes. */
-  private lastEnd = 0;
+  private lastEnd: number;
+
+  /** `start`: the offset of the parsed text, where a hole goes before any token. */
+  constructor(
+    private readonly bag: DiagnosticBag,
+    start = 0,
+  ) {
+    this.lastEnd = start;
+  }
 
   private see(t: IToken | undefined): void {
     if (t !== undefined) this.lastEnd = Math.max(this.lastEnd, (t.endOffset ?? t.startOffset) + 1);
@@ -81,13 +87,14 @@ export class AstBuilder {
     return { kind: "missing", span: span(this.lastEnd, this.lastEnd) };
   }
 
-  file(node: CstNode, text: string, comments: A.Comment[]): A.FileNode {
+  /** The items of a `file` CST node. */
+  items(node: CstNode): A.Item[] {
     const items: A.Item[] = [];
     for (const itemNode of subs(node, "item")) {
       const item = this.item(itemNode);
       if (item !== null) items.push(item);
     }
-    return { kind: "file", items, comments, span: span(0, text.length) };
+    return items;
   }
 
   private item(node: CstNode): A.Item | null {

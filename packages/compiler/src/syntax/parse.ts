@@ -1,14 +1,21 @@
 /**
  * The syntax stage: text → tokens → CST → AST, with every lexical and syntax error of the file
  * as diagnostics. It never throws on any input.
+ *
+ * A file is parsed item by item. A line that starts, at column 0, with `policy`, `schema`,
+ * `default`, `timezone`, `let`, `rule` or `test` begins a new top-level item (docs/language.md,
+ * "Items"), so the text between two such lines is lexed and parsed on its own: a syntax error
+ * never reaches past the next item, and re-parsing after an edit (`previous`) only lexes and
+ * parses the stretches whose text changed. Unchanged stretches keep their AST, moved by the
+ * length the edit added or removed before them.
  */
-import { Lexer, type ILexingError, type IRecognitionException, type IToken } from "chevrotain";
+import { type ILexingError, type IRecognitionException, type IToken, Lexer } from "chevrotain";
 import { catalog } from "../diagnostics/catalog.js";
 import { type Diagnostic, DiagnosticBag } from "../diagnostics/diagnostic.js";
-import type { Comment, FileNode } from "./ast.js";
+import type { Comment, FileNode, Item } from "./ast.js";
 import { AstBuilder } from "./cst-to-ast.js";
-import { parserInstance } from "./parser.js";
-import { span } from "./source.js";
+import { parseItemTokens } from "./parser.js";
+import { type Span, span } from "./source.js";
 import * as T from "./tokens.js";
 
 let lexer: Lexer | undefined;
@@ -17,10 +24,40 @@ function lexerInstance(): Lexer {
   return lexer;
 }
 
+/** A token of the file. Only offsets are kept: lines and columns come from a `SourceFile`. */
+export interface Token {
+  readonly image: string;
+  readonly startOffset: number;
+  readonly endOffset?: number | undefined;
+  readonly tokenType: IToken["tokenType"];
+}
+
 export interface ParseResult {
+  readonly fileName: string;
   readonly ast: FileNode;
-  readonly tokens: readonly IToken[];
+  /** Every token of the file, comments excluded, in order (computed on first use). */
+  readonly tokens: readonly Token[];
   readonly diagnostics: readonly Diagnostic[];
+  /** The file as separately parsed stretches, for re-parsing after an edit (`parse`'s `previous`). */
+  readonly chunks: readonly Chunk[];
+}
+
+/**
+ * A stretch of the file from one item-starting line to the next (or from the start of the file
+ * to the first one), parsed on its own. Everything in it is a function of `text` and `next`,
+ * with spans at `start`.
+ */
+export interface Chunk {
+  readonly start: number;
+  readonly text: string;
+  /** The item keyword that follows the stretch, `null` at the end of the file. */
+  readonly next: string | null;
+  readonly items: readonly Item[];
+  readonly comments: readonly Comment[];
+  readonly diagnostics: readonly Diagnostic[];
+  /** Tokens with offsets at `tokenStart`, moved to `start` only when `ParseResult.tokens` is read. */
+  readonly tokens: readonly IToken[];
+  readonly tokenStart: number;
 }
 
 const characterHelp: Record<string, string> = {
@@ -36,24 +73,97 @@ const characterHelp: Record<string, string> = {
 /** Tokens that can only start a top-level item: an error before one does not hide errors after it. */
 const itemStarts = new Set([T.Policy, T.Schema, T.Default, T.Timezone, T.Let, T.Rule, T.Test]);
 
-export function parse(fileName: string, text: string): ParseResult {
-  const bag = new DiagnosticBag(fileName);
-  const lexed = lexerInstance().tokenize(text);
-  reportLexErrors(bag, text, lexed.errors);
+/** A line that begins a top-level item: one of these keywords at column 0. */
+const itemLine = /^(?:policy|schema|default|timezone|let|rule|test)(?![A-Za-z0-9_])/gm;
 
-  const parser = parserInstance();
-  parser.input = lexed.tokens;
-  const cst = parser.file();
+/**
+ * Parses `text`. With `previous` (the result for an earlier text of the same file), stretches
+ * whose text is unchanged are taken from it instead of being lexed and parsed again; the result
+ * is the same as without it.
+ */
+export function parse(fileName: string, text: string, previous?: ParseResult): ParseResult {
+  const reusable = new Map<string, Chunk>();
+  if (previous !== undefined && previous.fileName === fileName) {
+    for (const c of previous.chunks) if (!reusable.has(c.text)) reusable.set(c.text, c);
+  }
+  const starts = itemLineStarts(text);
+  const chunks: Chunk[] = [];
+  let i = 0;
+  while (i < starts.length - 1) {
+    const start = starts[i]!;
+    let j = i + 1;
+    const old = reusable.get(text.slice(start, starts[j]));
+    let chunk: Chunk;
+    if (old !== undefined && old.next === keywordAt(text, starts[j]!)) {
+      chunk = moveChunk(old, start);
+    } else {
+      let parsed = parseChunk(fileName, text, start, starts[j]!);
+      // a block comment left open runs on to its `*/`: the stretch goes on to the first item line after it
+      while (parsed === "open-comment") {
+        const close = text.indexOf("*/", starts[j]!);
+        j++;
+        while (j < starts.length - 1 && (close < 0 || starts[j]! < close + 2)) j++;
+        parsed = parseChunk(fileName, text, start, starts[j]!);
+      }
+      chunk = parsed;
+    }
+    chunks.push(chunk);
+    i = j;
+  }
+  return assemble(fileName, text, chunks);
+}
+
+/** Offsets where stretches begin: 0, every item line, and the end of the text. */
+function itemLineStarts(text: string): number[] {
+  const starts = [0];
+  for (const m of text.matchAll(itemLine)) {
+    const at = m.index;
+    if (at === 0) continue;
+    const before = text.charCodeAt(at - 1);
+    // `^` in a multiline pattern also matches after U+2028/U+2029, which are not line breaks here
+    if (before === 10 || before === 13) starts.push(at);
+  }
+  starts.push(text.length);
+  return starts;
+}
+
+/** The item keyword at an item line's start; `null` at the end of the text. */
+function keywordAt(text: string, at: number): string | null {
+  if (at >= text.length) return null;
+  let end = at;
+  while (end < text.length && text.charCodeAt(end) >= 97 && text.charCodeAt(end) <= 122) end++;
+  return text.slice(at, end);
+}
+
+/**
+ * Lexes and parses `text[start, end)`. Returns "open-comment" when the stretch ends inside a
+ * block comment that the rest of the file may close.
+ */
+function parseChunk(fileName: string, text: string, start: number, end: number): Chunk | "open-comment" {
+  const chunkText = text.slice(start, end);
+  const lexed = lexerInstance().tokenize(chunkText);
+  const rawComments = lexed.groups["comments"] ?? [];
+  const last = rawComments[rawComments.length - 1];
+  if (end < text.length && last?.tokenType === T.BlockComment && !last.image.endsWith("*/")) return "open-comment";
+
+  const tokens = lexed.tokens;
+  for (const t of tokens) moveToken(t, start);
+  const bag = new DiagnosticBag(fileName);
+  reportLexErrors(bag, chunkText, start, lexed.errors);
+  const next = keywordAt(text, end);
+  const { cst, errors } = parseItemTokens(tokens, next);
   // offsets where the lexer already found a problem: parse errors they cause are not reported again
   const lexProblems = [
-    ...lexed.errors.map((e) => e.offset),
-    ...lexed.tokens.filter((t) => t.tokenType === T.StringLiteral && !closedString(t.image)).map((t) => t.startOffset),
+    ...lexed.errors.map((e) => e.offset + start),
+    ...tokens.filter((t) => t.tokenType === T.StringLiteral && !closedString(t.image)).map((t) => t.startOffset),
   ].sort((a, b) => a - b);
-  reportSyntaxErrors(bag, lexed.tokens, parser.errors, text.length, lexProblems);
+  // an error at the end of the stretch is at the next item's keyword, or at the end of the file
+  const endSpan = next === null ? span(end, end) : span(end, end + next.length);
+  reportSyntaxErrors(bag, tokens, errors, endSpan, lexProblems);
 
-  const comments: Comment[] = (lexed.groups["comments"] ?? []).map((t) => ({
+  const comments: Comment[] = rawComments.map((t) => ({
     text: t.image,
-    span: span(t.startOffset, t.startOffset + t.image.length),
+    span: span(t.startOffset + start, t.startOffset + start + t.image.length),
     block: t.tokenType === T.BlockComment,
   }));
   for (const c of comments) {
@@ -63,11 +173,80 @@ export function parse(fileName: string, text: string): ParseResult {
       });
     }
   }
-  const ast = new AstBuilder(bag).file(cst, text, comments);
-  return { ast, tokens: lexed.tokens, diagnostics: bag.items };
+  const items = new AstBuilder(bag, start).items(cst);
+  return { start, text: chunkText, next, items, comments, diagnostics: bag.items, tokens, tokenStart: start };
 }
 
-function reportLexErrors(bag: DiagnosticBag, text: string, errors: ILexingError[]): void {
+function assemble(fileName: string, text: string, chunks: Chunk[]): ParseResult {
+  const items: Item[] = [];
+  const comments: Comment[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const c of chunks) {
+    for (const item of c.items) items.push(item);
+    for (const comment of c.comments) comments.push(comment);
+    for (const d of c.diagnostics) diagnostics.push(d);
+  }
+  let tokens: Token[] | undefined;
+  return {
+    fileName,
+    ast: { kind: "file", items, comments, span: span(0, text.length) },
+    get tokens(): readonly Token[] {
+      tokens ??= chunks.flatMap((c): readonly Token[] => {
+        const delta = c.start - c.tokenStart;
+        return delta === 0 ? c.tokens : c.tokens.map((t) => ({ image: t.image, startOffset: t.startOffset + delta, endOffset: (t.endOffset ?? t.startOffset) + delta, tokenType: t.tokenType }));
+      });
+      return tokens;
+    },
+    diagnostics,
+    chunks,
+  };
+}
+
+// ---- moving a parsed stretch --------------------------------------------------------------------
+
+function moveToken(t: IToken, delta: number): void {
+  if (delta === 0) return;
+  t.startOffset += delta;
+  if (t.endOffset !== undefined) t.endOffset += delta;
+}
+
+/** The chunk at a new offset: the same text, so the same tree with every span moved. */
+function moveChunk(c: Chunk, start: number): Chunk {
+  const delta = start - c.start;
+  if (delta === 0) return c;
+  return {
+    start,
+    text: c.text,
+    next: c.next,
+    items: c.items.map((item) => moved(item, delta)),
+    comments: c.comments.map((comment) => moved(comment, delta)),
+    diagnostics: c.diagnostics.map((d) => moved(d, delta)),
+    tokens: c.tokens,
+    tokenStart: c.tokenStart,
+  };
+}
+
+/**
+ * A copy of a syntax tree (or diagnostic) with every offset moved by `delta`. Offsets are the
+ * `start`/`end` of spans (`span`, `opSpan`) and a regex's `sourceStart`; everything else is data.
+ */
+function moved<T>(node: T, delta: number): T {
+  if (node === null || typeof node !== "object") return node;
+  if (Array.isArray(node)) return node.map((x: unknown) => moved(x, delta)) as T;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === "span" || k === "opSpan") out[k] = movedSpan(v as Span, delta);
+    else if (k === "sourceStart") out[k] = (v as number) + delta;
+    else out[k] = moved(v, delta);
+  }
+  return out as T;
+}
+
+function movedSpan(s: Span, delta: number): Span {
+  return span(s.start + delta, s.end + delta);
+}
+
+function reportLexErrors(bag: DiagnosticBag, text: string, base: number, errors: ILexingError[]): void {
   // the lexer reports each bad character; join runs of adjacent ones into one diagnostic
   let i = 0;
   while (i < errors.length) {
@@ -79,12 +258,13 @@ function reportLexErrors(bag: DiagnosticBag, text: string, errors: ILexingError[
     }
     const chars = text.slice(first.offset, end);
     const help = characterHelp[chars.charAt(0)];
-    bag.report(catalog.unexpectedCharacter, span(first.offset, end), `unexpected character${chars.length > 1 ? "s" : ""} \`${chars}\``, help ? { help } : {});
+    bag.report(catalog.unexpectedCharacter, span(base + first.offset, base + end), `unexpected character${chars.length > 1 ? "s" : ""} \`${chars}\``, help ? { help } : {});
     i++;
   }
 }
 
-function reportSyntaxErrors(bag: DiagnosticBag, tokens: IToken[], errors: IRecognitionException[], eof: number, lexErrorOffsets: number[]): void {
+function reportSyntaxErrors(bag: DiagnosticBag, tokens: IToken[], errors: IRecognitionException[], endSpan: Span, lexErrorOffsets: number[]): void {
+  const eof = endSpan.start;
   // One diagnostic per broken item: recovery may report follow-on errors inside the same item,
   // and those cascades say nothing new. A bad character counts as the item's error.
   const sorted = [...errors].sort((a, b) => offsetOf(a.token, eof) - offsetOf(b.token, eof));
@@ -97,7 +277,7 @@ function reportSyntaxErrors(bag: DiagnosticBag, tokens: IToken[], errors: IRecog
     lastOffset = at;
     const t = e.token;
     const isEof = Number.isNaN(t.startOffset) || t.tokenType.name === "EOF";
-    const s = isEof ? span(eof, eof) : span(t.startOffset, (t.endOffset ?? t.startOffset) + 1);
+    const s = isEof ? endSpan : span(t.startOffset, (t.endOffset ?? t.startOffset) + 1);
     const ruleStack = e.context?.ruleStack ?? [];
     bag.report(catalog.unexpectedToken, s, e.message, helpFor(ruleStack, t));
   }

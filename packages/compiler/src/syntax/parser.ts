@@ -5,7 +5,7 @@
  * resolves nothing. `cst-to-ast.ts` turns the CST into the AST, filling holes where the input is
  * broken. Precedence, from loosest to tightest: `or`, `and`, `not`, comparisons.
  */
-import { CstParser, EOF, type IParserErrorMessageProvider, type IToken, type TokenType } from "chevrotain";
+import { type CstNode, CstParser, EOF, type IParserErrorMessageProvider, type IRecognitionException, type IToken, type TokenType } from "chevrotain";
 import * as T from "./tokens.js";
 
 /** What each grammar rule expects, in words, for "expected ..." messages. */
@@ -24,8 +24,15 @@ const ruleDescriptions: Record<string, string> = {
   objectEntry: "a key",
 };
 
+/**
+ * The text of the token after the parser's input, when the input is one item of a larger file
+ * (see `parseItemTokens`): an item cut short by the next item reads "found `rule`", as it would
+ * in the whole file, rather than "found end of file".
+ */
+let following: string | null = null;
+
 function describeToken(t: IToken): string {
-  if (t.tokenType === EOF) return "end of file";
+  if (t.tokenType === EOF) return following === null ? "end of file" : `\`${following}\``;
   return `\`${t.image}\``;
 }
 
@@ -450,5 +457,21 @@ let shared: ArmorParser | undefined;
 export function parserInstance(): ArmorParser {
   shared ??= new ArmorParser();
   return shared;
+}
+
+/**
+ * Parses the tokens of one stretch of a file (one or more whole items) as a `file`.
+ * `next` is the text of the token that follows the stretch in the file (`null` at its end); it
+ * only shows in messages.
+ */
+export function parseItemTokens(tokens: IToken[], next: string | null): { cst: CstNode; errors: IRecognitionException[] } {
+  const parser = parserInstance();
+  parser.input = tokens;
+  following = next;
+  try {
+    return { cst: parser.file(), errors: parser.errors };
+  } finally {
+    following = null;
+  }
 }
 
