@@ -11,6 +11,7 @@ import { catalog } from "../diagnostics/catalog.js";
 import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
 import type * as IR from "../ir.js";
 import * as sem from "../semantics.js";
+import { exprKey } from "./expr-key.js";
 
 /** What a conjunction says about one path's value. */
 interface Domain {
@@ -47,12 +48,8 @@ function safe(f: () => boolean): boolean {
   }
 }
 
-function structural(e: IR.Expr): string {
-  return JSON.stringify(e, (k, v: unknown) => (k === "span" ? undefined : v));
-}
-
 function conjunct(e: IR.Expr): Conjunct {
-  const text = structural(e);
+  const text = exprKey(e);
   if (e.kind === "compare") {
     let subject = e.left;
     let value = e.right;

@@ -13,6 +13,7 @@ import type * as A from "../syntax/ast.js";
 import { type SourceFile, type Span, span } from "../syntax/source.js";
 import { buildTestCases, type TestCase } from "../testing/cases.js";
 import { dispatchTypes } from "./dispatch.js";
+import { exprKey } from "./expr-key.js";
 import { closest } from "./names.js";
 import type { ActionSchema, FieldInfo } from "./schema.js";
 import { ANY, BOOL, LIST, NULL, NUM, OBJ, STR, type Type, typeName, typeOfValue } from "./types.js";
@@ -572,7 +573,7 @@ class Checker {
     this.expectCondition(cond, e.argument.span);
     const kind = name as "count" | "seen";
     const withinMs = e.window?.ms ?? null;
-    const key = `${kind}|${withinMs}|${JSON.stringify(stripSpans(cond.expr))}`;
+    const key = `${kind}|${withinMs}|${exprKey(cond.expr)}`;
     let index = this.trackerKeys.get(key);
     if (index === undefined) {
       index = this.trackers.length;
@@ -778,10 +779,6 @@ function isBoolOrNull(v: IR.Value): v is boolean | null {
 function intersect(a: ReadonlySet<string> | undefined, b: ReadonlySet<string>): Set<string> {
   if (a === undefined) return new Set(b);
   return new Set([...a].filter((x) => b.has(x)));
-}
-
-function stripSpans(e: unknown): unknown {
-  return JSON.parse(JSON.stringify(e, (k, v: unknown) => (k === "span" ? undefined : v)));
 }
 
 function sourceText(source: SourceFile, s: Span): string {
