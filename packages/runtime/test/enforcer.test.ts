@@ -218,6 +218,18 @@ describe("audit", () => {
   });
 });
 
+describe("decision ids", () => {
+  it("gives every decision an id of its own, across enforcers", async () => {
+    const ids = new Set<string>();
+    for (let k = 0; k < 2; k++) {
+      const { e } = await enforcer({ onDecision: (d) => void ids.add(d.id) });
+      for (let i = 0; i < 500; i++) await e.run({ type: "send_email" }, { session: `s${i}` }, () => "ok");
+    }
+    expect(ids.size).toBe(1000);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-z]+-[0-9a-f]{16}-[0-9a-z]+$/);
+  });
+});
+
 describe("wrap", () => {
   it("guards plain async tool functions", async () => {
     const { e } = await enforcer();
