@@ -7,7 +7,8 @@
  * of the whole record, so the stored text is deterministic. Editing, deleting, inserting or
  * reordering records breaks the chain, and `verifyAuditLog` (audit-verify.ts) says where.
  * (Truncating the newest records cannot be detected from the file alone: anchor the latest hash
- * elsewhere when that matters.)
+ * elsewhere when that matters.) A writer on the path of every action (the enforcer) may hand over
+ * records it serialized itself (SerializedRecord); they are stored as the same text.
  *
  * The core imports nothing Node-only: `fileSink` loads node:fs/promises on first use, so the log
  * with stream or callback sinks runs in Deno, Bun and edge runtimes (hash.ts uses node:crypto,
@@ -116,17 +117,53 @@ function snapshotFields(fields: AuditFields): Record<string, unknown> {
   return JSON.parse(canonicalJson(fields)) as Record<string, unknown>;
 }
 
+// ---- records serialized by their writer ------------------------------------------------
+
+/**
+ * A record that its writer serialized itself, for records written on the path of every action
+ * (the enforcer's). Its canonical JSON without `hash` is `head + tail(seq, prev)`: `head` is `{`
+ * and the members that sort before `hash` (`decisionId` is one), each with its comma; the tail
+ * holds the rest (`kind`, `prev` and `seq` among them) and the closing brace. The log hashes
+ * exactly that text and writes `head`, `"hash":"…",`, tail. Nothing is serialized twice.
+ * `head + tail` must be exactly the canonical JSON of `fields()` with `seq` and `prev` added;
+ * records.test.ts holds the enforcer's records to that. `tail` is called synchronously on the
+ * fast path, or later when the append is queued, so a record must hold text, not live objects.
+ */
+export abstract class SerializedRecord {
+  abstract readonly head: string;
+  abstract tail(seq: number, prev: string): string;
+  /** The record as fields, for an AuditLog that serializes its records itself. */
+  abstract fields(): AuditFields;
+}
+
+/** A line and its hash: the record at a chain position. */
+interface ChainedLine {
+  line: string;
+  hash: string;
+}
+
+function serializedLine(record: SerializedRecord, seq: number, prev: string): ChainedLine {
+  const head = record.head;
+  const body = head + record.tail(seq, prev);
+  // Hashing flattens the body (its many small pieces copied into one string, in place); the line
+  // is then cut from that flat text, which is several times cheaper than assembling it again
+  // from the pieces of head and tail, and than encoding such a string for writing.
+  const hash = sha256(body);
+  return { line: `${body.slice(0, head.length)}"hash":"${hash}",${body.slice(head.length)}`, hash };
+}
+
 // ---- the synchronous fast path ----------------------------------------------------------
 //
-// The enforcer appends through `appendQuietly`: when the chain state is known, nothing is queued
-// and every sink can write synchronously (a file sink without fsync, once open), the record is
-// built and handed to the kernel (one write(2) per sink) before `appendQuietly` returns, so the
-// record is in the file before the caller's next step (the tool runs only after that), exactly
-// as durable as an awaited write without fsync, and in the same order. Otherwise it falls back
-// to the queued path that `append` takes. The record text is the same either way.
+// The enforcer appends through `appendNow` (bound once with `appenderFor`), as `appendQuietly`
+// does: when the chain state is known, nothing is queued and every sink can write synchronously
+// (a file sink without fsync, once open), the record is built and handed to the kernel (one
+// write(2) per sink) before `appendNow` returns, so the record is in the file before the caller's
+// next step (the tool runs only after that), exactly as durable as an awaited write without
+// fsync, and in the same order. Otherwise it falls back to the queued path that `append` takes.
+// The record text is the same either way.
 
 /** The line of the record for `fields` at a chain position (the text buildAuditRecord writes), and its hash. */
-function recordLine(fields: Record<string, unknown>, seq: number, prev: string): { line: string; hash: string } {
+function recordLine(fields: Record<string, unknown>, seq: number, prev: string): ChainedLine {
   const keys = Object.keys(fields);
   keys.push("seq", "prev");
   keys.sort();
@@ -153,9 +190,9 @@ interface SyncWriter {
   write(text: string): void;
 }
 const syncWriters = new WeakMap<AuditSink, SyncWriter>();
-const quietAppenders = new WeakMap<AuditLog, (fields: AuditFields, defer: boolean) => Promise<void> | null>();
+const quietAppenders = new WeakMap<AuditLog, (fields: AuditFields | SerializedRecord, defer: boolean) => Promise<void> | null>();
 
-/** Logs holding deferred records: written at process exit at the latest. */
+/** Logs that may hold deferred records (until their end-of-turn flush): written at process exit at the latest. */
 const deferredLogs = new Set<() => void>();
 let exitHook = false;
 function onExitFlush(flush: () => void): void {
@@ -175,14 +212,18 @@ function onExitFlush(flush: () => void): void {
  * and written with the next record, at the end of this event-loop turn, by flush() or close(),
  * or at process exit, whichever comes first; if that write fails, the next append rejects.
  */
-export function appendQuietly(log: AuditLog, fields: AuditFields, defer = false): Promise<void> {
+export function appendQuietly(log: AuditLog, fields: AuditFields | SerializedRecord, defer = false): Promise<void> {
   return appendNow(log, fields, defer) ?? Promise.resolve();
 }
 
 /** appendQuietly, returning null instead of a resolved promise when the record was written (or deferred) synchronously. */
-export function appendNow(log: AuditLog, fields: AuditFields, defer = false): Promise<void> | null {
-  const quiet = quietAppenders.get(log);
-  return quiet ? quiet(fields, defer) : log.append(fields).then(() => undefined);
+export function appendNow(log: AuditLog, fields: AuditFields | SerializedRecord, defer = false): Promise<void> | null {
+  return appenderFor(log)(fields, defer);
+}
+
+/** appendNow bound to one log, for a caller that appends to it on every action. */
+export function appenderFor(log: AuditLog): (fields: AuditFields | SerializedRecord, defer: boolean) => Promise<void> | null {
+  return quietAppenders.get(log) ?? ((fields) => log.append(fields instanceof SerializedRecord ? fields.fields() : fields).then(() => undefined));
 }
 
 /** The record for `fields` at a chain position, and its line. */
@@ -235,16 +276,17 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     return (state = (resumed as ChainState | null | undefined) ?? { seq: 0, prev: GENESIS_HASH });
   }
 
-  async function write(fields: Record<string, unknown>): Promise<AuditRecord> {
+  /** Appends one record on the queue; resolves with its line. */
+  async function write(entry: Record<string, unknown> | SerializedRecord): Promise<string> {
     const at = await init();
-    const { record, line } = buildAuditRecord(fields, at.seq, at.prev);
+    const { line, hash } = entry instanceof SerializedRecord ? serializedLine(entry, at.seq, at.prev) : recordLine(entry, at.seq, at.prev);
     // The record is part of the chain from here on, whatever the sinks say. A sink that failed
     // may still have stored it (a write that reached the disk before fsync failed, a partial
     // write), so reusing its seq could fork the chain: two different records at one position,
     // indistinguishable from forgery. Consuming it instead leaves, in any sink that missed it, a
     // gap exactly where the AuditWriteError was reported, which verification names as a deleted
     // record: the loss stays visible and the sinks that stored it keep one consistent chain.
-    state = { seq: at.seq + 1, prev: record.hash };
+    state = { seq: at.seq + 1, prev: hash };
     const results = await Promise.allSettled(sinks.map((s) => Promise.resolve().then(() => s.write(line))));
     const failures: SinkFailure[] = [];
     results.forEach((r, i) => {
@@ -252,15 +294,15 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     });
     if (failures.length > 0) {
       const which = failures.map((f) => `${f.sink} (${messageOf(f.error)})`).join(", ");
-      throw new AuditWriteError(`audit record ${record.seq} was not stored by ${which}`, failures, record);
+      throw new AuditWriteError(`audit record ${at.seq} was not stored by ${which}`, failures, JSON.parse(line) as AuditRecord);
     }
-    return record;
+    return line;
   }
 
-  function enqueue(snapshot: Record<string, unknown>): Promise<AuditRecord> {
+  function enqueue(entry: Record<string, unknown> | SerializedRecord): Promise<string> {
     flushDeferred();
     queued++;
-    const result = tail.then(() => write(snapshot));
+    const result = tail.then(() => write(entry));
     tail = result.then(
       () => void queued--,
       () => void queued--,
@@ -271,36 +313,49 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     });
   }
 
-  // records chained on the synchronous path but not written yet (see appendQuietly's `defer`)
-  let deferred: string[] = [];
+  // The sinks' synchronous writers, when every sink has one (they are registered when a sink is
+  // made, so before the log); null when some sink can only write asynchronously.
+  const writers: SyncWriter[] | null = sinks.every((s) => syncWriters.has(s)) ? sinks.map((s) => syncWriters.get(s)!) : null;
+  // records chained on the synchronous path but not written yet (see appendQuietly's `defer`):
+  // their lines, each with its newline, and the seq of the first
+  let deferred = "";
+  let deferredCount = 0;
   let deferredFrom = 0;
-  let deferredWriters: SyncWriter[] = [];
   let deferredFailure: AuditWriteError | null = null;
+  // A flush is scheduled for the end of the event-loop turn from the first deferred record on,
+  // and until it runs the log stays registered for the exit flush (rather than registering and
+  // unregistering it around every record, which the enforcer defers one of per action).
   let flushScheduled = false;
 
   /** Writes text (whole lines) to every writer; the error names records first..last. */
   function writeAll(writers: readonly SyncWriter[], text: string, first: number, last: number, record: () => AuditRecord | null): AuditWriteError | null {
-    const failures: SinkFailure[] = [];
-    writers.forEach((w, i) => {
+    let failures: SinkFailure[] | null = null;
+    for (let i = 0; i < writers.length; i++) {
       try {
-        w.write(text);
+        writers[i]!.write(text);
       } catch (error) {
-        failures.push({ sink: names[i] ?? `sink ${i}`, error });
+        (failures ??= []).push({ sink: names[i] ?? `sink ${i}`, error });
       }
-    });
-    if (failures.length === 0) return null;
+    }
+    if (failures === null) return null;
     const which = failures.map((f) => `${f.sink} (${messageOf(f.error)})`).join(", ");
     const what = first === last ? `audit record ${last}` : `audit records ${first} to ${last}`;
     return new AuditWriteError(`${what} ${first === last ? "was" : "were"} not stored by ${which}`, failures, record());
   }
 
+  /** Takes the deferred lines out, for writing. */
+  function takeDeferred(): string {
+    const text = deferred;
+    deferred = "";
+    deferredCount = 0;
+    return text;
+  }
+
   function flushDeferred(): void {
-    if (deferred.length === 0) return;
-    const text = deferred.join("");
-    const first = deferredFrom, last = deferredFrom + deferred.length - 1;
-    deferred = [];
-    deferredLogs.delete(flushDeferred);
-    const e = writeAll(deferredWriters, text, first, last, () => null);
+    if (!flushScheduled) deferredLogs.delete(flushDeferred);
+    if (deferredCount === 0 || writers === null) return;
+    const first = deferredFrom, last = deferredFrom + deferredCount - 1;
+    const e = writeAll(writers, takeDeferred(), first, last, () => null);
     if (e !== null) {
       deferredFailure ??= e;
       report(e);
@@ -308,16 +363,14 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   }
 
   /** The synchronous path of appendQuietly: "done", a rejection, or null when it does not apply now. */
-  function writeNow(fields: AuditFields, defer: boolean): "done" | Promise<void> | null {
-    if (state === null || queued > 0) return null;
-    if (typeof (fields as { toJSON?: unknown }).toJSON === "function") return null;
-    const writers: SyncWriter[] = [];
-    for (const s of sinks) {
-      const w = syncWriters.get(s);
-      if (w === undefined || !w.ready()) return null;
-      writers.push(w);
+  function writeNow(entry: AuditFields | SerializedRecord, defer: boolean): "done" | Promise<void> | null {
+    if (state === null || queued > 0 || writers === null) return null;
+    for (let i = 0; i < writers.length; i++) if (!writers[i]!.ready()) return null;
+    const serialized = entry instanceof SerializedRecord;
+    if (!serialized) {
+      if (typeof (entry as { toJSON?: unknown }).toJSON === "function") return null;
+      validateFields(entry);
     }
-    validateFields(fields);
     if (deferredFailure !== null) {
       // a deferred record was lost: this append fails once, so the caller fails closed
       const e = deferredFailure;
@@ -325,18 +378,16 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       return Promise.reject(e);
     }
     const at = state;
-    const { line, hash } = recordLine(fields, at.seq, at.prev);
+    const { line, hash } = serialized ? serializedLine(entry, at.seq, at.prev) : recordLine(entry, at.seq, at.prev);
     // the record is part of the chain from here on, whatever the sinks say (see write())
     state = { seq: at.seq + 1, prev: hash };
     if (defer) {
-      if (deferred.length === 0) {
-        deferredFrom = at.seq;
-        deferredWriters = writers;
-        onExitFlush(flushDeferred);
-      }
-      deferred.push(`${line}\n`);
+      if (deferredCount === 0) deferredFrom = at.seq;
+      deferred += `${line}\n`;
+      deferredCount++;
       if (!flushScheduled) {
         flushScheduled = true;
+        onExitFlush(flushDeferred);
         setImmediate(() => {
           flushScheduled = false;
           flushDeferred();
@@ -344,12 +395,9 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       }
       return "done";
     }
-    const first = deferred.length > 0 ? deferredFrom : at.seq;
-    const text = deferred.length > 0 ? `${deferred.join("")}${line}\n` : `${line}\n`;
-    if (deferred.length > 0) {
-      deferred = [];
-      deferredLogs.delete(flushDeferred);
-    }
+    // the deferred records go out in the same write, before this one
+    const first = deferredCount > 0 ? deferredFrom : at.seq;
+    const text = deferredCount > 0 ? `${takeDeferred()}${line}\n` : `${line}\n`;
     const e = writeAll(writers, text, first, at.seq, () => JSON.parse(line) as AuditRecord);
     if (e !== null) {
       report(e);
@@ -367,7 +415,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       } catch (e) {
         return Promise.reject(e);
       }
-      return enqueue(snapshot);
+      return enqueue(snapshot).then((line) => JSON.parse(line) as AuditRecord);
     },
     flush() {
       flushDeferred();
@@ -397,7 +445,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       const now = writeNow(fields, defer);
       if (now === "done") return null;
       if (now !== null) return now;
-      return enqueue(snapshotFields(fields)).then(() => undefined);
+      return enqueue(fields instanceof SerializedRecord ? fields : snapshotFields(fields)).then(() => undefined);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -421,6 +469,8 @@ function loadFs(): Promise<Fs> {
 }
 
 type SyncFs = typeof import("node:fs");
+/** The size of a file sink's reusable write buffer. */
+const SCRATCH_BYTES = 64 * 1024;
 let syncFsModule: Promise<SyncFs | null> | null = null;
 function loadSyncFs(): Promise<SyncFs | null> {
   syncFsModule ??= import("node:fs").catch(() => null);
@@ -564,13 +614,25 @@ export function fileSink(path: string, options: FileSinkOptions = {}): AuditSink
       if (pending) await (await pending).close();
     },
   };
+  // Synchronous writes encode into one reused buffer (UTF-8 takes at most 3 bytes per UTF-16 code
+  // unit, so text up to a third of its size always fits): no allocation per record, and the
+  // exact byte count, so that a short write (a full disk) is completed or reported, never left
+  // as a torn line that the next record would be glued onto.
+  let scratch: Buffer | null = null;
   syncWriters.set(sink, {
     ready: () => fd !== null && writeSync !== null && !checkLineStart && asyncWrites === 0 && !options.fsync,
     write(text) {
-      const data = Buffer.from(text, "utf8");
+      let data: Buffer, length: number;
+      if (text.length * 3 <= SCRATCH_BYTES) {
+        data = scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES);
+        length = data.write(text, 0, "utf8");
+      } else {
+        data = Buffer.from(text, "utf8");
+        length = data.length;
+      }
       try {
         let off = 0;
-        while (off < data.length) off += writeSync!(fd!, data, off, data.length - off);
+        while (off < length) off += writeSync!(fd!, data, off, length - off);
       } catch (e) {
         checkLineStart = true;
         throw e;

@@ -6,10 +6,11 @@
  * It fails closed: an exception anywhere while deciding, approving or auditing becomes a deny
  * that names the cause, and nothing runs on a deny.
  */
-import { type AuditLog, type AuditSink, appendNow, callbackSink, createAuditLog, fileSink, streamSink } from "./audit.js";
-import { actionHash } from "./hash.js";
+import { type AuditFields, type AuditLog, type AuditSink, appenderFor, callbackSink, createAuditLog, fileSink, type SerializedRecord, streamSink } from "./audit.js";
+import { actionHash, canonicalJsonOrUndefined, sha256 } from "./hash.js";
 import { memoryHistoryStore, type Reservation, SessionTrackers } from "./history.js";
 import { loadPolicy, PolicyLoadError, type PolicyDiagnostic, type PolicySource } from "./load.js";
+import { DecisionRecord, OutcomeRecord } from "./records.js";
 import type { Action, ActionContext, ApprovalHandler, ApprovalResponse, Decision, HistoryStore, PolicyDecision, PolicyModule } from "./types.js";
 import { type ActionValidator, compileValidator } from "./validate.js";
 
@@ -125,6 +126,23 @@ export interface RunResult<T> {
 interface Active {
   module: PolicyModule;
   validator: ActionValidator | null;
+  /** The policy's name, version and source hash as its decisions carry them (shared, frozen). */
+  meta: Decision["policy"];
+  /** Their canonical JSON, for the audit records. */
+  metaJson: string | undefined;
+}
+
+/**
+ * A decision on its way to the audit log, with the canonical JSON of its action: the text its
+ * `actionHash` is the hash of, which the decision record reuses rather than serializing the action
+ * again. It is undefined when JSON has no text for the action (the record leaves the field out),
+ * or when the action cannot be serialized (it contains itself): then the decision is a deny that
+ * says so, its `actionHash` is empty, and its record is written without the action.
+ */
+interface Decided {
+  decision: Decision;
+  actionJson: string | undefined;
+  policyJson: string | undefined;
 }
 
 export interface Enforcer {
@@ -172,7 +190,8 @@ function auditLogFrom(option: AuditOption | undefined): AuditLog | null {
 
 function activate(module: PolicyModule, validate: boolean | undefined): Active {
   const validator = validate === false ? null : compileValidator(module.actionSchema);
-  return { module, validator };
+  const m = meta(module);
+  return { module, validator, meta: Object.freeze(m), metaJson: canonicalJsonOrUndefined(m) };
 }
 
 function meta(m: PolicyModule): Decision["policy"] {
@@ -190,9 +209,32 @@ function isoTime(ms: number): string {
   return isoText;
 }
 
-/** Decision ids sort by time and are unique: a time prefix and a random UUID. */
-function decisionId(now: number): string {
-  return `${now.toString(36)}-${globalThis.crypto.randomUUID()}`;
+/**
+ * Decision ids are unique and start with the time: the time in base 36, a random tag per
+ * enforcer (64 bits, so enforcers in other processes do not collide), and a counter. They are not
+ * secrets (the approval endpoint lists them), so a counter serves as well as fresh randomness per
+ * decision, at a fraction of the cost. They are made of base-36 digits and dashes only, which the
+ * audit records rely on (records.ts).
+ */
+function idSource(): (now: number) => string {
+  const words = globalThis.crypto.getRandomValues(new Uint32Array(2));
+  const tag = `${words[0]!.toString(16).padStart(8, "0")}${words[1]!.toString(16).padStart(8, "0")}`;
+  let counter = 0;
+  // the prefix changes once a millisecond, and formatting a number in base 36 is not cheap
+  let prefixMs = NaN;
+  let prefix = "";
+  return (now) => {
+    if (now !== prefixMs) {
+      // Number(): a clock that returns something else must not put arbitrary text in an id
+      prefix = `${Number(now).toString(36)}-${tag}-`;
+      prefixMs = now;
+    }
+    return `${prefix}${(++counter).toString(36)}`;
+  };
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === "object" || typeof v === "function") && typeof (v as { then?: unknown }).then === "function";
 }
 
 export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer> {
@@ -211,7 +253,9 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
   const shadowStats: ShadowReport = { candidate: shadow ? meta(shadow.module) : null, decisions: 0, flips: 0, byKind: {} };
   const trackers = new SessionTrackers(options.history ?? memoryHistoryStore());
   const audit = auditLogFrom(options.audit);
+  const append = audit === null ? null : appenderFor(audit);
   const throwOnDeny = options.throwOnDeny ?? true;
+  const decisionId = idSource();
 
   /** The policy's decision for an action, synchronously, never throwing. */
   function evaluate(policy: Active, action: unknown, ctx: ActionContext, now: number): PolicyDecision {
@@ -231,15 +275,32 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     }
   }
 
-  function finish(d: PolicyDecision, ctx: ActionContext, now: number, id = decisionId(now)): Decision {
+  /** The runtime's decision: the policy's, with its id, time, policy, session and action hash. */
+  function finish(policy: Active, d: PolicyDecision, ctx: ActionContext, now: number, id = decisionId(now)): Decided {
+    let actionJson: string | undefined;
     let hash: string;
     try {
-      hash = actionHash(d.action);
+      actionJson = canonicalJsonOrUndefined(d.action);
+      hash = sha256(actionJson ?? "null");
     } catch (e) {
+      actionJson = undefined;
       hash = "";
       d = { ...d, decision: "deny", errors: [...d.errors, { rule: null, message: `the action cannot be hashed: ${(e as Error).message}` }] };
     }
-    return { ...d, id, time: isoTime(now), policy: meta(active.module), session: ctx.session ?? "default", actionHash: hash };
+    // built field by field: an object spread of the policy's decision costs more than all of this
+    const decision: Decision = {
+      decision: d.decision,
+      rules: d.rules,
+      approval: d.approval,
+      action: d.action,
+      errors: d.errors,
+      id,
+      time: isoTime(now),
+      policy: policy.meta,
+      session: ctx.session ?? "default",
+      actionHash: hash,
+    };
+    return { decision, actionJson, policyJson: policy.metaJson };
   }
 
   function shadowDecide(decision: Decision, action: unknown, ctx: ActionContext, now: number): Record<string, unknown> | undefined {
@@ -278,11 +339,11 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
    * synchronously, so that run() does not yield to the event loop between writing the decision
    * record and calling the tool.
    */
-  function write(fields: Record<string, unknown> & { kind: "decision" | "outcome"; decisionId: string; time: string }, defer = false): Error | null | Promise<Error | null> {
-    if (audit === null) return null;
+  function write(entry: AuditFields | SerializedRecord, defer = false): Error | null | Promise<Error | null> {
+    if (append === null) return null;
     let pending: Promise<void> | null;
     try {
-      pending = appendNow(audit, fields, defer);
+      pending = append(entry, defer);
     } catch (e) {
       return auditFailed(e);
     }
@@ -290,23 +351,17 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
   }
 
   /** Writes the decision record; on a failing sink the decision becomes deny unless configured otherwise. */
-  function record(decision: Decision, ctx: ActionContext, mode: "decide" | "run", approval: ApprovalOutcome | null, shadowInfo: Record<string, unknown> | undefined): Decision | Promise<Decision> {
-    const written = write({
-      kind: "decision",
-      decisionId: decision.id,
-      time: decision.time,
-      mode,
-      policy: decision.policy,
-      session: decision.session,
-      user: ctx.user ?? null,
-      action: decision.action,
-      actionHash: decision.actionHash,
-      decision: decision.decision,
-      rules: decision.rules,
-      errors: decision.errors,
-      approval,
-      ...(shadowInfo ? { shadow: shadowInfo } : {}),
-    });
+  function record(decided: Decided, ctx: ActionContext, mode: "decide" | "run", approval: ApprovalOutcome | null, shadowInfo: Record<string, unknown> | undefined): Decision | Promise<Decision> {
+    const decision = decided.decision;
+    if (audit === null) return recorded(decision, null);
+    let entry: DecisionRecord;
+    try {
+      entry = new DecisionRecord(decision, decided.actionJson, decided.policyJson, mode, ctx.user ?? null, approval, shadowInfo);
+    } catch (e) {
+      // a user that cannot be serialized (it contains itself, a getter throws): the record cannot be written
+      return recorded(decision, auditFailed(e));
+    }
+    const written = write(entry);
     return written instanceof Promise ? written.then((failure) => recorded(decision, failure)) : recorded(decision, written);
   }
 
@@ -315,10 +370,12 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     if (failure !== null && (options.onAuditFailure ?? "deny") === "deny" && decision.decision !== "deny") {
       final = { ...decision, decision: "deny", errors: [...decision.errors, { rule: null, message: `the audit log failed, so nothing runs: ${failure.message}` }] };
     }
-    try {
-      options.onDecision?.(final);
-    } catch (e) {
-      report(e);
+    if (options.onDecision !== undefined) {
+      try {
+        options.onDecision(final);
+      } catch (e) {
+        report(e);
+      }
     }
     return final;
   }
@@ -379,66 +436,121 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     return { ...d, decision: "deny", errors: [...d.errors, { rule: null, message: why }] };
   }
 
-  async function run<T>(action: unknown, ctxIn: ActionContext | undefined, execute: (action: Action) => T | Promise<T>): Promise<RunResult<T>> {
-    const ctx = ctxIn ?? {};
-    const session = ctx.session ?? "default";
-    let now = clock();
-    const policy = active;
-    let decision = finish(evaluate(policy, action, ctx, now), ctx, now);
-    const shadowInfo = shadowDecide(decision, action, ctx, now);
-    let approval: ApprovalOutcome | null = null;
-    let reservation: Reservation | null = null;
+  /**
+   * run() returns one promise and, when nothing on the way is asynchronous (no approval, an audit
+   * log that writes synchronously, a tool that returns a value), does all its work before
+   * returning it: decide, record into the trackers, write the decision record, call the tool,
+   * chain the outcome record. Every failure becomes a rejection, as from an async function.
+   */
+  function run<T>(action: unknown, ctxIn: ActionContext | undefined, execute: (action: Action) => T | Promise<T>): Promise<RunResult<T>> {
+    try {
+      const ctx = ctxIn ?? {};
+      const now = clock();
+      const policy = active;
+      const decided = finish(policy, evaluate(policy, action, ctx, now), ctx, now);
+      const shadowInfo = shadowDecide(decided.decision, action, ctx, now);
+      if (decided.decision.decision === "require_approval") return runAfterApproval(decided, action, ctx, now, shadowInfo, execute);
+      return runDecided(decided, ctx, now, null, shadowInfo, execute);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
 
+  /** Asks for approval, then decides again and runs (or denies) as run() does. */
+  async function runAfterApproval<T>(
+    first: Decided,
+    action: unknown,
+    ctx: ActionContext,
+    decidedAt: number,
+    shadowInfo: Record<string, unknown> | undefined,
+    execute: (action: Action) => T | Promise<T>,
+  ): Promise<RunResult<T>> {
+    let decided = first;
+    let approval: ApprovalOutcome | null = null;
+    let now = decidedAt;
     // an approval covers one exact action: after it, the action is decided again, and it runs
     // only if it still needs no more than the approval that was given for that same action
-    for (let round = 0; decision.decision === "require_approval"; round++) {
+    for (let round = 0; decided.decision.decision === "require_approval"; round++) {
+      const decision = decided.decision;
       if (round === 3) {
-        decision = { ...decision, decision: "deny", errors: [...decision.errors, { rule: null, message: "the action kept changing while it was being approved" }] };
+        decided = { ...decided, decision: { ...decision, decision: "deny", errors: [...decision.errors, { rule: null, message: "the action kept changing while it was being approved" }] } };
         break;
       }
       approval = await askApproval(decision, ctx);
       if (approval.outcome !== "approved") {
-        decision = denyAfterApproval(decision, approval);
+        decided = { ...decided, decision: denyAfterApproval(decision, approval) };
         break;
       }
       now = clock();
-      const again = finish(evaluate(active, action, ctx, now), ctx, now, decision.id);
-      if (again.decision === "deny" || again.actionHash !== decision.actionHash) {
-        decision = again;
+      const again = finish(active, evaluate(active, action, ctx, now), ctx, now, decision.id);
+      if (again.decision.decision === "deny" || again.decision.actionHash !== decision.actionHash) {
+        decided = again;
         continue;
       }
-      decision = { ...again, decision: "allow" };
+      decided = { ...again, decision: { ...again.decision, decision: "allow" } };
     }
+    return runDecided(decided, ctx, now, approval, shadowInfo, execute);
+  }
 
-    if (decision.decision === "allow") {
+  /** Records an allowed action into the trackers, writes the decision record, and runs the action if it is still allowed. */
+  function runDecided<T>(
+    decided: Decided,
+    ctx: ActionContext,
+    now: number,
+    approval: ApprovalOutcome | null,
+    shadowInfo: Record<string, unknown> | undefined,
+    execute: (action: Action) => T | Promise<T>,
+  ): Promise<RunResult<T>> {
+    let reservation: Reservation | null = null;
+    if (decided.decision.decision === "allow" && (active.module.trackers.length > 0 || (shadow !== null && shadow.module.trackers.length > 0))) {
       // record before anything awaits, so concurrent decisions in the session count this one
-      reservation = trackers.record(session, decision.action, now, shadow ? [active.module.trackers, shadow.module.trackers] : [active.module.trackers]);
+      reservation = trackers.record(ctx.session ?? "default", decided.decision.action, now, shadow ? [active.module.trackers, shadow.module.trackers] : [active.module.trackers]);
     }
-    const recording = record(decision, ctx, "run", approval, shadowInfo);
-    const final = recording instanceof Promise ? await recording : recording;
+    const recording = record(decided, ctx, "run", approval, shadowInfo);
+    return recording instanceof Promise ? recording.then((final) => perform(final, reservation, execute)) : perform(recording, reservation, execute);
+  }
+
+  /** Runs the action under its recorded decision and chains the outcome record. */
+  function perform<T>(final: Decision, reservation: Reservation | null, execute: (action: Action) => T | Promise<T>): Promise<RunResult<T>> {
     if (final.decision !== "allow") {
       reservation?.cancel();
-      if (throwOnDeny) throw new ActionDenied(final);
-      return { decision: final };
+      return throwOnDeny ? Promise.reject(new ActionDenied(final)) : Promise.resolve({ decision: final });
     }
-
     const started = clock();
+    let result: T | Promise<T>;
     try {
-      const result = await execute(final.action as Action);
-      const outcome = write({ kind: "outcome", decisionId: final.id, time: isoTime(clock()), outcome: "ok", durationMs: clock() - started }, true);
-      if (outcome !== null && outcome instanceof Promise) await outcome;
-      return { decision: final, result };
+      result = execute(final.action as Action);
     } catch (e) {
-      await write({
-        kind: "outcome",
-        decisionId: final.id,
-        time: isoTime(clock()),
-        outcome: "error",
-        error: e instanceof Error ? e.message : String(e),
-        durationMs: clock() - started,
-      }, true);
-      throw e;
+      return failed(final, started, e);
     }
+    if (isThenable(result)) {
+      return Promise.resolve(result).then(
+        (value) => succeeded(final, started, value),
+        (e: unknown) => failed(final, started, e),
+      );
+    }
+    return succeeded(final, started, result);
+  }
+
+  function succeeded<T>(final: Decision, started: number, result: T): Promise<RunResult<T>> {
+    const value: RunResult<T> = { decision: final, result };
+    if (audit === null) return Promise.resolve(value);
+    const end = clock();
+    const written = write(new OutcomeRecord(final.id, isoTime(end), "ok", end - started), true);
+    return written instanceof Promise ? written.then(() => value) : Promise.resolve(value);
+  }
+
+  function failed(final: Decision, started: number, e: unknown): Promise<never> {
+    if (audit === null) return Promise.reject(e);
+    const end = clock();
+    let written: ReturnType<typeof write>;
+    try {
+      written = write(new OutcomeRecord(final.id, isoTime(end), "error", end - started, e instanceof Error ? e.message : String(e)), true);
+    } catch (cannot) {
+      // an error whose message cannot be serialized: reported, and the tool's error still rejects
+      written = auditFailed(cannot);
+    }
+    return written instanceof Promise ? written.then(() => Promise.reject(e)) : Promise.reject(e);
   }
 
   const resolveCtx = (ctx: ActionContext | (() => ActionContext) | undefined): ActionContext | undefined => (typeof ctx === "function" ? ctx() : ctx);
@@ -446,9 +558,10 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
   const enforcer: Enforcer = {
     async decide(action, ctx = {}) {
       const now = clock();
-      const decision = finish(evaluate(active, action, ctx, now), ctx, now);
-      const shadowInfo = shadowDecide(decision, action, ctx, now);
-      return record(decision, ctx, "decide", null, shadowInfo);
+      const policy = active;
+      const decided = finish(policy, evaluate(policy, action, ctx, now), ctx, now);
+      const shadowInfo = shadowDecide(decided.decision, action, ctx, now);
+      return record(decided, ctx, "decide", null, shadowInfo);
     },
     run,
     async record(action, ctx = {}, info = {}) {

@@ -24,6 +24,9 @@ export function memoryHistoryStore(): HistoryStore {
   };
 }
 
+/** The values of a policy without history predicates, shared. */
+const NO_VALUES: readonly (number | boolean)[] = Object.freeze([]);
+
 function newTracker(): TrackerState {
   return { times: [], head: 0, total: 0 };
 }
@@ -69,8 +72,8 @@ export class SessionTrackers {
   }
 
   /** The value of each tracker for a decision in `session` at `now`, in the policy's order. */
-  values(session: string, trackers: readonly PolicyTracker[], now: number): (number | boolean)[] {
-    if (trackers.length === 0) return [];
+  values(session: string, trackers: readonly PolicyTracker[], now: number): readonly (number | boolean)[] {
+    if (trackers.length === 0) return NO_VALUES;
     const s = this.store.get(session);
     this.ensure(s, trackers, now);
     return trackers.map((t) => valueOf(t, s?.trackers.get(t.key), now));

@@ -3,8 +3,11 @@
  * tools, approvals, redaction, session history, audit failures, validation, fail-closed
  * behaviour, hot reload and shadow mode.
  */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { ActionDenied, type ApprovalHandler, type AuditSink, createEnforcer, type EnforcerOptions } from "../src/index.js";
+import { ActionDenied, type ApprovalHandler, type AuditLog, type AuditRecord, type AuditSink, createEnforcer, type EnforcerOptions, verifyAuditLog } from "../src/index.js";
 
 const POLICY = `
 policy mail version "1.0.0"
@@ -215,6 +218,133 @@ describe("audit", () => {
     expect(errors.length).toBeGreaterThan(0);
     const lenient = await enforcer({ audit: { sinks: [failing] }, onAuditFailure: "allow", onError: () => {} });
     expect((await lenient.e.run({ type: "send_email", body: "x" }, {}, () => "sent")).result).toBe("sent");
+  });
+});
+
+describe("audit to a file", () => {
+  const lines = (path: string): Record<string, unknown>[] =>
+    readFileSync(path, "utf8")
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  it("has the decision record in the file when the tool starts, and the outcome after the next record or on close", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "armor-enforcer-")), "audit.jsonl");
+    const { e } = await enforcer({ audit: { file: path } });
+    for (let i = 0; i < 3; i++) {
+      const action = { type: "send_email", body: `mail ${i}` };
+      await e.run(action, { session: "s", user: { id: "u" } }, (a) => {
+        // the first record goes through the queue (the file is opened then), the others are written synchronously
+        const text = readFileSync(path, "utf8");
+        expect(verifyAuditLog(text)).toMatchObject({ ok: true, records: 2 * i + 1 });
+        expect(lines(path).at(-1)).toMatchObject({ kind: "decision", decision: "allow", action: a, user: { id: "u" } });
+      });
+      // the outcome is chained but not written yet
+      expect(lines(path).at(-1)).toMatchObject({ kind: "decision" });
+    }
+    await e.close();
+    const records = lines(path);
+    expect(records.map((r) => r["kind"])).toEqual(["decision", "outcome", "decision", "outcome", "decision", "outcome"]);
+    expect(records.map((r) => r["seq"])).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(verifyAuditLog(readFileSync(path, "utf8"))).toMatchObject({ ok: true, records: 6 });
+  });
+
+  it("records the outcome of a tool that returns a value, a promise or a thenable, or throws, and rejects with what it threw", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "armor-enforcer-")), "audit.jsonl");
+    const { e } = await enforcer({ audit: { file: path } });
+    const ctx = { session: "t" };
+    expect((await e.run({ type: "read_file", path: "notes" }, ctx, () => 1)).result).toBe(1);
+    expect((await e.run({ type: "read_file", path: "notes" }, ctx, async () => 2)).result).toBe(2);
+    expect((await e.run({ type: "read_file", path: "notes" }, ctx, () => ({ then: (resolve: (v: number) => void) => resolve(3) }))).result).toBe(3);
+    const boom = new Error("boom");
+    const thrown = e.run({ type: "read_file", path: "notes" }, ctx, () => {
+      throw boom;
+    });
+    await expect(thrown).rejects.toBe(boom);
+    await expect(e.run({ type: "read_file", path: "notes" }, ctx, () => Promise.reject(new Error("later")))).rejects.toThrow("later");
+    await e.close();
+    const outcomes = lines(path).filter((r) => r["kind"] === "outcome");
+    expect(outcomes.map((r) => [r["outcome"], r["error"]])).toEqual([["ok", undefined], ["ok", undefined], ["ok", undefined], ["error", "boom"], ["error", "later"]]);
+    expect(verifyAuditLog(readFileSync(path, "utf8"))).toMatchObject({ ok: true, records: 10 });
+  });
+
+  it("denies an action whose decision record cannot be written, as for a failing sink, and does not count it", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "armor-enforcer-")), "audit.jsonl");
+    const errors: Error[] = [];
+    const { e } = await enforcer({ throwOnDeny: false, audit: { file: path }, onError: (x) => void errors.push(x) });
+    const user: Record<string, unknown> = { id: "u" };
+    user["self"] = user;
+    const execute = vi.fn();
+    for (let i = 0; i < 4; i++) {
+      const r = await e.run({ type: "send_email" }, { session: "c", user }, execute);
+      expect(r.decision.decision).toBe("deny");
+      expect(r.decision.errors.at(-1)?.message).toMatch(/^the audit log failed, so nothing runs: .*contains itself/);
+    }
+    expect(execute).not.toHaveBeenCalled();
+    expect(errors).toHaveLength(4);
+    // none of them counts: the session may still send its three emails an hour
+    for (let i = 0; i < 3; i++) expect((await e.run({ type: "send_email" }, { session: "c" }, () => "ok")).decision.decision).toBe("allow");
+    await e.close();
+    expect(verifyAuditLog(readFileSync(path, "utf8"))).toMatchObject({ ok: true, records: 6 });
+  });
+
+  it("records the denial of an action that cannot be serialized, without the action", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "armor-enforcer-")), "audit.jsonl");
+    const { e } = await enforcer({ throwOnDeny: false, audit: { file: path } });
+    const action: Record<string, unknown> = { type: "send_email" };
+    action["self"] = action;
+    const r = await e.run(action, { session: "x" }, () => "sent");
+    expect(r.decision).toMatchObject({ decision: "deny", actionHash: "" });
+    expect(r.decision.errors.at(-1)?.message).toMatch(/^the action cannot be hashed: .*contains itself/);
+    await e.close();
+    const [record] = lines(path);
+    expect(record).toMatchObject({ kind: "decision", decision: "deny", actionHash: "", decisionId: r.decision.id });
+    expect(record).not.toHaveProperty("action");
+    expect(verifyAuditLog(readFileSync(path, "utf8"))).toMatchObject({ ok: true, records: 1 });
+  });
+
+  it("hands an audit log of its own the records as fields", async () => {
+    const appended: Record<string, unknown>[] = [];
+    const log: AuditLog = {
+      append: async (fields) => {
+        appended.push(structuredClone(fields));
+        return { ...fields, seq: appended.length - 1, prev: "", hash: "" } as AuditRecord;
+      },
+      flush: async () => {},
+      close: async () => {},
+    };
+    const { e } = await enforcer({ audit: log });
+    const r = await e.run({ type: "send_email", body: "123-45-6789" }, { session: "s", user: { id: "u" } }, () => "sent");
+    expect(appended).toEqual([
+      {
+        kind: "decision",
+        decisionId: r.decision.id,
+        time: r.decision.time,
+        mode: "run",
+        policy: { name: "mail", version: "1.0.0", sourceHash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+        session: "s",
+        user: { id: "u" },
+        action: { type: "send_email", body: "[REDACTED]" },
+        actionHash: r.decision.actionHash,
+        decision: "allow",
+        rules: [{ id: "ssn", effect: "redact", reason: null }],
+        errors: [],
+        approval: null,
+      },
+      { kind: "outcome", decisionId: r.decision.id, time: expect.any(String), outcome: "ok", durationMs: 0 },
+    ]);
+  });
+});
+
+describe("decision ids", () => {
+  it("gives every decision an id of its own, across enforcers", async () => {
+    const ids = new Set<string>();
+    for (let k = 0; k < 2; k++) {
+      const { e } = await enforcer({ onDecision: (d) => void ids.add(d.id) });
+      for (let i = 0; i < 500; i++) await e.run({ type: "send_email" }, { session: `s${i}` }, () => "ok");
+    }
+    expect(ids.size).toBe(1000);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-z]+-[0-9a-f]{16}-[0-9a-z]+$/);
   });
 });
 

@@ -1,0 +1,139 @@
+/**
+ * The enforcer's audit records, serialized field by field.
+ *
+ * Every action writes a `decision` record and, when it ran, an `outcome` record. Their keys are
+ * fixed, so instead of handing the log an object to sort and serialize, each record writes its
+ * canonical JSON directly in key order, split where the log's `hash` goes, with `prev` and `seq`
+ * in their places (see SerializedRecord in audit.ts). Only values from outside (the action, the
+ * user, what the policy module returned) go through the generic canonical JSON, and the action's
+ * text is the one its hash was computed from. The text is exactly `canonicalJson`
+ * of `fields()` with `seq` and `prev` added, corner cases included (a value that JSON has no text
+ * for leaves its field out); records.test.ts checks this on random records.
+ *
+ * The decision's `id`, `time` and `actionHash` are the runtime's own text (base-36 and hex
+ * digits, dashes, an ISO-8601 time), which JSON quotes as they are, so they are not escaped.
+ *
+ * Key order (UTF-16 code units), with the log's fields in brackets:
+ *   decision: action actionHash approval decision decisionId errors [hash] kind mode policy [prev]
+ *             rules [seq] session shadow time user
+ *   outcome:  decisionId durationMs error [hash] kind outcome [prev] [seq] time
+ */
+import { type AuditFields, SerializedRecord } from "./audit.js";
+import { canonicalJsonOfShared, canonicalJsonOrUndefined, numberJson, quoteJson } from "./hash.js";
+import type { Decision } from "./types.js";
+
+/** `,"key":json`, or nothing when the value has no JSON text (as canonicalJson leaves such fields out). */
+function member(key: string, json: string | undefined): string {
+  return json === undefined ? "" : `,"${key}":${json}`;
+}
+
+/**
+ * The canonical JSON of a value that is normally a string and usually the same as last time
+ * (a session, a decision kind), remembering the last one.
+ */
+class RepeatedString {
+  private last: string | null = null;
+  private lastJson = "";
+
+  json(v: unknown): string | undefined {
+    if (typeof v !== "string") return canonicalJsonOrUndefined(v);
+    if (v !== this.last) {
+      this.lastJson = quoteJson(v);
+      this.last = v;
+    }
+    return this.lastJson;
+  }
+}
+const sessions = new RepeatedString();
+const decisions = new RepeatedString();
+
+export class DecisionRecord extends SerializedRecord {
+  readonly head: string;
+  private readonly beforePrev: string;
+  private readonly beforeSeq: string;
+  private readonly afterSeq: string;
+
+  /**
+   * @param actionJson canonicalJsonOrUndefined(decision.action), as computed for its hash
+   * @param policyJson canonicalJsonOrUndefined(decision.policy), computed once per policy
+   */
+  constructor(
+    private readonly decision: Decision,
+    actionJson: string | undefined,
+    policyJson: string | undefined,
+    private readonly mode: "decide" | "run",
+    private readonly user: unknown,
+    private readonly approval: unknown,
+    private readonly shadow: Record<string, unknown> | undefined,
+  ) {
+    super();
+    const d = decision;
+    this.head =
+      (actionJson === undefined ? "{" : `{"action":${actionJson},`) +
+      `"actionHash":"${d.actionHash}"${member("approval", canonicalJsonOrUndefined(approval))}${member("decision", decisions.json(d.decision))},` +
+      `"decisionId":"${d.id}"${member("errors", canonicalJsonOfShared(d.errors))},`;
+    this.beforePrev = `"kind":"decision","mode":"${mode}"${member("policy", policyJson)},"prev":"`;
+    this.beforeSeq = `"${member("rules", canonicalJsonOfShared(d.rules))},"seq":`;
+    this.afterSeq =
+      member("session", sessions.json(d.session)) +
+      (shadow === undefined ? "" : member("shadow", canonicalJsonOrUndefined(shadow))) +
+      `,"time":"${d.time}"${member("user", canonicalJsonOrUndefined(user))}}`;
+  }
+
+  tail(seq: number, prev: string): string {
+    return `${this.beforePrev}${prev}${this.beforeSeq}${seq}${this.afterSeq}`;
+  }
+
+  fields(): AuditFields {
+    const d = this.decision;
+    return {
+      kind: "decision",
+      decisionId: d.id,
+      time: d.time,
+      mode: this.mode,
+      policy: d.policy,
+      session: d.session,
+      user: this.user,
+      action: d.action,
+      actionHash: d.actionHash,
+      decision: d.decision,
+      rules: d.rules,
+      errors: d.errors,
+      approval: this.approval,
+      ...(this.shadow ? { shadow: this.shadow } : {}),
+    };
+  }
+}
+
+export class OutcomeRecord extends SerializedRecord {
+  readonly head: string;
+  private readonly afterSeq: string;
+
+  /** `decisionId` and `time` are the runtime's (see above); `error` is the tool's error message. */
+  constructor(
+    private readonly decisionId: string,
+    private readonly time: string,
+    private readonly outcome: "ok" | "error",
+    private readonly durationMs: number,
+    private readonly error?: unknown,
+  ) {
+    super();
+    this.head = `{"decisionId":"${decisionId}"${member("durationMs", typeof durationMs === "number" ? numberJson(durationMs) : canonicalJsonOrUndefined(durationMs))}${error === undefined ? "" : member("error", typeof error === "string" ? quoteJson(error) : canonicalJsonOrUndefined(error))},`;
+    this.afterSeq = `,"time":"${time}"}`;
+  }
+
+  tail(seq: number, prev: string): string {
+    return `"kind":"outcome","outcome":"${this.outcome}","prev":"${prev}","seq":${seq}${this.afterSeq}`;
+  }
+
+  fields(): AuditFields {
+    return {
+      kind: "outcome",
+      decisionId: this.decisionId,
+      time: this.time,
+      outcome: this.outcome,
+      ...(this.error !== undefined ? { error: this.error } : {}),
+      durationMs: this.durationMs,
+    };
+  }
+}
