@@ -180,12 +180,20 @@ export function decide(input, trackerValues) {
     if (typeof type !== "string") return $inputError(input, "`action.type` must be a string");
     plain = false;
   }
+  // the action types with a per-type function of their own, by their length first
+  switch (type.length) {
+    case 10:
+      if (type === "write_file") return $t2(20, action, input, plain);
+      break;
+    case 11:
+      if (type === "delete_file") return $t0(0, action, input, plain);
+      break;
+  }
+  // every other type through the Map
   const entry = $dispatch.get(type) ?? $other;
   const run = $D[entry];
   switch (run) {
     case $t1: return $t1(entry, action, input, plain);
-    case $t0: return $t0(entry, action, input, plain);
-    case $t2: return $t2(entry, action, input, plain);
     case $t3: return $t3(entry, action, input, plain);
     default: return run(entry, action, input, plain);
   }

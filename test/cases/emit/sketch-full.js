@@ -326,13 +326,23 @@ export function decide(input, trackerValues) {
     $trackerValues[i] = v === undefined ? undefined : $trackerKinds[i] === "count" ? Number(v) : v === true;
   }
   try {
+    // the action types with a per-type function of their own, by their length first
+    switch (type.length) {
+      case 9:
+        if (type === "http_post") return $t1(3, action, input, plain);
+        break;
+      case 10:
+        if (type === "send_email") return $t2(6, action, input, plain);
+        break;
+      case 13:
+        if (type === "wire_transfer") return $t3(11, action, input, plain);
+        if (type === "drop_database") return $t0(0, action, input, plain);
+        break;
+    }
+    // every other type through the Map
     const entry = $dispatch.get(type) ?? $other;
     const run = $D[entry];
     switch (run) {
-      case $t0: return $t0(entry, action, input, plain);
-      case $t1: return $t1(entry, action, input, plain);
-      case $t2: return $t2(entry, action, input, plain);
-      case $t3: return $t3(entry, action, input, plain);
       case $t4: return $t4(entry, action, input, plain);
       default: return run(entry, action, input, plain);
     }

@@ -49,6 +49,8 @@ class Emitter {
   /** Rule function templates by text: their names. */
   private readonly ruleTemplates = new Map<string, string>();
   private readonly ruleTemplateFns: string[] = [];
+  /** The per-type function of the entry added last (see emit). */
+  private lastTypeFunction = "";
 
   constructor(private readonly policy: IR.Policy) {}
 
@@ -416,6 +418,7 @@ class Emitter {
         );
       }
       templateUses.set(name, (templateUses.get(name) ?? 0) + 1);
+      this.lastTypeFunction = name;
       const items = [name, sorted.length === 1 ? `$F${sorted[0]}` : "[]", ...slots];
       const offset = dataLength;
       data.push(`  ${items.join(", ")},`);
@@ -423,18 +426,50 @@ class Emitter {
       return offset;
     };
     const dispatchEntries: string[] = [];
+    const types: { type: string; offset: number; fn: string; firstRule: number }[] = [];
     for (const [type, indices] of [...byType.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      dispatchEntries.push(`  [${jsString(type)}, ${entry([...indices, ...generic], `action type ${type}, and every type whose rules have the same shapes`)}],`);
+      const offset = entry([...indices, ...generic], `action type ${type}, and every type whose rules have the same shapes`);
+      types.push({ type, offset, fn: this.lastTypeFunction, firstRule: indices[0]! });
+      dispatchEntries.push(`  [${jsString(type)}, ${offset}],`);
     }
     const otherEntry = entry([...generic], "any other action type");
+    // Action types with a per-type function of their own (the first few, in source order) are
+    // found by a switch on the type, before the Map: a switch on the length and one string
+    // comparison is cheaper than a Map lookup, and turns other types away without comparing
+    // strings. Types that share a function (families of similar tools) go through the Map.
+    const own = types
+      .filter((t) => templateUses.get(t.fn) === 1)
+      .sort((a, b) => a.firstRule - b.firstRule)
+      .slice(0, OWN_SWITCH);
+    const byLength = new Map<number, typeof own>();
+    for (const t of own) byLength.set(t.type.length, [...(byLength.get(t.type.length) ?? []), t]);
+    const ownSwitch =
+      own.length === 0
+        ? []
+        : [
+            `// the action types with a per-type function of their own, by their length first`,
+            `switch (type.length) {`,
+            ...[...byLength.entries()]
+              .sort(([a], [b]) => a - b)
+              .flatMap(([length, ts]) => [
+                `  case ${length}:`,
+                ...ts.map((t) => `    if (type === ${jsString(t.type)}) return ${t.fn}(${t.offset}, action, input, plain);`),
+                `    break;`,
+              ]),
+            `}`,
+          ];
     // decide calls the per-type functions that the most types use directly (V8 can inline a
     // direct call), and the others through the entry
+    const ownFns = new Set(own.map((t) => t.fn));
     const direct = [...templateUses.entries()]
+      .filter(([name]) => !ownFns.has(name))
       .sort(([, a], [, b]) => b - a)
       .slice(0, DIRECT_CALLS)
       .map(([name]) => name);
     const call = (fn: string): string => `${fn}(entry, action, input, plain)`;
     const dispatchCall = [
+      ...ownSwitch,
+      `// every other type through the Map`,
       `const entry = $dispatch.get(type) ?? $other;`,
       `const run = $D[entry];`,
       `switch (run) {`,
@@ -650,6 +685,9 @@ function trackerKey(t: IR.Tracker): string {
   const condition = JSON.stringify(t.condition, (k, v: unknown) => (k === "span" ? undefined : v));
   return createHash("sha256").update(`${t.kind}|${t.withinMs}|${condition}`).digest("hex").slice(0, 32);
 }
+
+/** How many action types with a function of their own decide finds by a switch on the type. */
+const OWN_SWITCH = 8;
 
 /** How many per-type functions decide calls directly, in a switch (one comparison each). */
 const DIRECT_CALLS = 8;
