@@ -126,7 +126,7 @@ function $t2(o, $A, $I, $plain) {
 function $t3(o, $A, $I, $plain) {
   const D = $D;
   let m = 0, E = null, eff = 0, ap = null, O = $A;
-  try { if ($g1(D, o + 3, $A, $I, $plain)) { m |= 1; eff |= 1; } } catch (e) { E = $err(E, e, D[o + 2].id); }
+  try { if ($g1(D, o + 2, $A, $I, $plain)) { m |= 1; eff |= 1; } } catch (e) { E = $err(E, e, D[o + 1][0].id); }
   return $result(m === 0 ? $NONE : D[o + 1], E, eff, ap, O);
 }
 
@@ -137,7 +137,7 @@ const $D = [
   $t1, [], $R0, $R2, "admin",
   $t1, [], $R0, $R2, "admin",
   $t2, [], $R1, $R2, "admin", $R3,
-  $t3, $F2, $R2, "admin",
+  $t3, $F2, "admin",
 ];
 // where each action type's entry starts in $D
 const $dispatch = new Map([

@@ -247,21 +247,21 @@ function $t0(o, $A, $I, $plain) {
 function $t1(o, $A, $I, $plain) {
   const D = $D;
   let m = 0, E = null, eff = 0, ap = null, O = $A;
-  try { if ($g1(D, o + 3, $A, $I, $plain)) { m |= 1; eff |= 8; } } catch (e) { E = $err(E, e, D[o + 2].id); }
+  try { if ($g1(D, o + 2, $A, $I, $plain)) { m |= 1; eff |= 8; } } catch (e) { E = $err(E, e, D[o + 1][0].id); }
   return $result(m === 0 ? $NONE : D[o + 1], E, eff, ap, O);
 }
 // action type send_email, and every type whose rules have the same shapes
 function $t2(o, $A, $I, $plain) {
   const D = $D;
   let m = 0, E = null, eff = 0, ap = null, O = $A;
-  m |= 1; try { eff |= 2; O = $redact(O, D[o + 3], 0, D[o + 4]); } catch (e) { E = $err(E, e, D[o + 2].id); }
+  m |= 1; try { eff |= 2; O = $redact(O, D[o + 2], 0, D[o + 3]); } catch (e) { E = $err(E, e, D[o + 1][0].id); }
   return $result(m === 0 ? $NONE : D[o + 1], E, eff, ap, O);
 }
 // action type wire_transfer, and every type whose rules have the same shapes
 function $t3(o, $A, $I, $plain) {
   const D = $D;
   let m = 0, E = null, eff = 0, ap = null, O = $A;
-  try { if ($g0(D, o + 4, $A, $I, $plain)) { m |= 1; eff |= 4; ap ??= D[o + 3]; } } catch (e) { E = $err(E, e, D[o + 2].id); }
+  try { if ($g0(D, o + 3, $A, $I, $plain)) { m |= 1; eff |= 4; ap ??= D[o + 2]; } } catch (e) { E = $err(E, e, D[o + 1][0].id); }
   return $result(m === 0 ? $NONE : D[o + 1], E, eff, ap, O);
 }
 // any other action type
@@ -271,20 +271,20 @@ function $t4(o, $A, $I, $plain) {
 
 // the entries of the action types: the data of their rules (see the per-type functions)
 const $D = [
-  $t0, $F3, $R3,
-  $t1, $F1, $R1,
-  $t2, $F2, $R2, $X2, $P0,
-  $t3, $F0, $R0, $AP0, 10000,
+  $t0, $F3,
+  $t1, $F1,
+  $t2, $F2, $X2, $P0,
+  $t3, $F0, $AP0, 10000,
   $t4, [],
 ];
 // where each action type's entry starts in $D
 const $dispatch = new Map([
   ["drop_database", 0],
-  ["http_post", 3],
-  ["send_email", 6],
-  ["wire_transfer", 11],
+  ["http_post", 2],
+  ["send_email", 4],
+  ["wire_transfer", 8],
 ]);
-const $other = 16;
+const $other = 12;
 
 function $inputError(input, message) {
   const action = input !== null && typeof input === "object" ? $f(input, "action") : null;
@@ -329,13 +329,13 @@ export function decide(input, trackerValues) {
     // the action types with a per-type function of their own, by their length first
     switch (type.length) {
       case 9:
-        if (type === "http_post") return $t1(3, action, input, plain);
+        if (type === "http_post") return $t1(2, action, input, plain);
         break;
       case 10:
-        if (type === "send_email") return $t2(6, action, input, plain);
+        if (type === "send_email") return $t2(4, action, input, plain);
         break;
       case 13:
-        if (type === "wire_transfer") return $t3(11, action, input, plain);
+        if (type === "wire_transfer") return $t3(8, action, input, plain);
         if (type === "drop_database") return $t0(0, action, input, plain);
         break;
     }

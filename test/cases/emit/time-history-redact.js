@@ -288,7 +288,7 @@ function $rulesOver30(D, o, m, rest, offsets) {
 function $t0(o, $A, $I, $plain) {
   const D = $D;
   let m = 0, E = null, eff = 0, ap = null, O = $A;
-  try { if ($g2(D, o + 3, $A, $I, $plain)) { m |= 1; eff |= 8; } } catch (e) { E = $err(E, e, D[o + 2].id); }
+  try { if ($g2(D, o + 2, $A, $I, $plain)) { m |= 1; eff |= 8; } } catch (e) { E = $err(E, e, D[o + 1][0].id); }
   return $result(m === 0 ? $NONE : D[o + 1], E, eff, ap, O);
 }
 // action type send_email, and every type whose rules have the same shapes
@@ -309,16 +309,16 @@ function $t2(o, $A, $I, $plain) {
 
 // the entries of the action types: the data of their rules (see the per-type functions)
 const $D = [
-  $t0, $F4, $R4,
+  $t0, $F4,
   $t1, [], $R0, 8, 18, $R1, 20, $R2, $X2, $R3, $X3, $P1,
   $t2, [],
 ];
 // where each action type's entry starts in $D
 const $dispatch = new Map([
   ["report", 0],
-  ["send_email", 3],
+  ["send_email", 2],
 ]);
-const $other = 15;
+const $other = 14;
 
 function $inputError(input, message) {
   const action = input !== null && typeof input === "object" ? $f(input, "action") : null;
@@ -366,7 +366,7 @@ export function decide(input, trackerValues) {
         if (type === "report") return $t0(0, action, input, plain);
         break;
       case 10:
-        if (type === "send_email") return $t1(3, action, input, plain);
+        if (type === "send_email") return $t1(2, action, input, plain);
         break;
     }
     // every other type through the Map

@@ -307,34 +307,37 @@ class Emitter {
    * One rule inside a per-type function. Its data is in the type's entry of \`$D\` (\`D\`), at
    * \`o + at\` (see ruleSlots): rule descriptor (whose \`id\` names the rule in errors), the
    * approval or the redaction path and regex when the effect has them, then the literals of its
-   * condition.
+   * condition. The only rule of a type has no descriptor slot: it is the one element of the
+   * type's frozen list of fired rules, \`D[o + 1]\`.
    */
-  private ruleStep(rule: IR.Rule, fn: { fn: string; consts: string[] } | null, slot: number, at: number): string {
+  private ruleStep(rule: IR.Rule, fn: { fn: string; consts: string[] } | null, slot: number, at: number, only: boolean): string {
     const effect = rule.effect;
+    const descriptor = only ? "D[o + 1][0]" : `D[o + ${at}]`;
+    const x = only ? at : at + 1; // the approval, or the redaction path and regex
     const mark =
       effect.kind === "deny"
         ? "eff |= 8;"
         : effect.kind === "require_approval"
-          ? `eff |= 4; ap ??= D[o + ${at + 1}];`
+          ? `eff |= 4; ap ??= D[o + ${x}];`
           : effect.kind === "allow"
             ? "eff |= 1;"
-            : `eff |= 2; O = ${this.use("$redact")}(O, D[o + ${at + 1}], 0${effect.regex === null ? "" : `, D[o + ${at + 2}]`});`;
+            : `eff |= 2; O = ${this.use("$redact")}(O, D[o + ${x}], 0${effect.regex === null ? "" : `, D[o + ${x + 1}]`});`;
     // which rules fired: a bit per slot (the list of fired rules is looked up once per decision,
     // see \`$rules\`), or past 30 rules for one type, a list
-    const push = slot < 30 ? `m |= ${2 ** slot};` : `(F ??= []).push(D[o + ${at}]);`;
+    const push = slot < 30 ? `m |= ${2 ** slot};` : `(F ??= []).push(${descriptor});`;
     if (fn === null) {
       if (effect.kind !== "redact") return `  ${push} ${mark}`;
-      return `  ${push} try { ${mark} } catch (e) { E = $err(E, e, D[o + ${at}].id); }`;
+      return `  ${push} try { ${mark} } catch (e) { E = $err(E, e, ${descriptor}.id); }`;
     }
-    const consts = at + ruleDataSize(rule);
-    return `  try { if (${fn.fn}(D, o + ${consts}, $A, $I, $plain)) { ${push} ${mark} } } catch (e) { E = $err(E, e, D[o + ${at}].id); }`;
+    const consts = x + effectDataSize(rule);
+    return `  try { if (${fn.fn}(D, o + ${consts}, $A, $I, $plain)) { ${push} ${mark} } } catch (e) { E = $err(E, e, ${descriptor}.id); }`;
   }
 
   /** A rule's data in a dispatch entry (see ruleStep). */
-  private ruleSlots(rule: IR.Rule, fn: { fn: string; consts: string[] } | null): string[] {
+  private ruleSlots(rule: IR.Rule, fn: { fn: string; consts: string[] } | null, only: boolean): string[] {
     const i = rule.index;
     const effect = rule.effect;
-    const data = [`$R${i}`];
+    const data = only ? [] : [`$R${i}`];
     if (effect.kind === "require_approval") data.push(`$AP${i}`);
     if (effect.kind === "redact") data.push(`$X${i}`);
     if (effect.kind === "redact" && effect.regex !== null) data.push(this.regexProgram(effect.regex));
@@ -361,9 +364,9 @@ class Emitter {
     // condition templates and effects, in the same order) share one function, and each type has
     // an entry in one flat array of data, \`$D\`, which the function reads from the entry's offset:
     //   [type function, the frozen list of the one rule (a type with one rule) or a cache of the
-    //    frozen lists of fired rules by bit mask, then for each rule: descriptor, approval or
-    //    redaction path and redaction regex when the effect has them, the literals of its
-    //    condition]
+    //    frozen lists of fired rules by bit mask, then for each rule: descriptor (except for the
+    //    one rule of a type, whose descriptor is in the list), approval or redaction path and
+    //    redaction regex when the effect has them, the literals of its condition]
     // One array keeps the data of a type together in memory, whatever the number of types. It is
     // module-private and never handed out, so it is not frozen (V8 reads frozen arrays more slowly).
     const dispatchFns: string[] = [];
@@ -383,8 +386,8 @@ class Emitter {
       sorted.forEach((i, slot) => {
         const at = 2 + slots.length;
         offsets.push(at);
-        stepTexts.push(this.ruleStep(p.rules[i]!, ruleFns[i]!, slot, at));
-        slots.push(...this.ruleSlots(p.rules[i]!, ruleFns[i]!));
+        stepTexts.push(this.ruleStep(p.rules[i]!, ruleFns[i]!, slot, at, sorted.length === 1));
+        slots.push(...this.ruleSlots(p.rules[i]!, ruleFns[i]!, sorted.length === 1));
       });
       const steps = stepTexts.join("\n");
       let name = typeTemplates.get(steps);
@@ -692,10 +695,10 @@ const OWN_SWITCH = 8;
 /** How many per-type functions decide calls directly, in a switch (one comparison each). */
 const DIRECT_CALLS = 8;
 
-/** How many slots of a dispatch entry a rule's descriptor, approval, redaction path and regex take. */
-function ruleDataSize(rule: IR.Rule): number {
+/** How many slots of a dispatch entry a rule's approval, or redaction path and regex, take. */
+function effectDataSize(rule: IR.Rule): number {
   const e = rule.effect;
-  return e.kind === "require_approval" ? 2 : e.kind === "redact" ? (e.regex === null ? 2 : 3) : 1;
+  return e.kind === "require_approval" ? 1 : e.kind === "redact" ? (e.regex === null ? 1 : 2) : 0;
 }
 
 /** Expressions that always evaluate to a number: counts, `time.hour`, `time.minute`. */
