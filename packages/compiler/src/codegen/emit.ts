@@ -49,8 +49,6 @@ class Emitter {
   /** Rule function templates by text: their names. */
   private readonly ruleTemplates = new Map<string, string>();
   private readonly ruleTemplateFns: string[] = [];
-  /** The per-type function of the entry added last (see emit). */
-  private lastTypeFunction = "";
 
   constructor(private readonly policy: IR.Policy) {}
 
@@ -376,8 +374,8 @@ class Emitter {
     const singleRuleTypes = new Set<number>();
     const data: string[] = [];
     let dataLength = 0;
-    /** Adds the entry of a type with these rules to \`$D\`; returns its offset. */
-    const entry = (indices: number[], comment: string): number => {
+    /** Adds the entry of a type with these rules to \`$D\`; returns its offset and its per-type function. */
+    const entry = (indices: number[], comment: string): { offset: number; fn: string } => {
       const sorted = [...indices].sort((a, b) => a - b);
       const slots: string[] = [];
       const offsets: number[] = [];
@@ -421,21 +419,20 @@ class Emitter {
         );
       }
       templateUses.set(name, (templateUses.get(name) ?? 0) + 1);
-      this.lastTypeFunction = name;
       const items = [name, sorted.length === 1 ? `$F${sorted[0]}` : "[]", ...slots];
       const offset = dataLength;
       data.push(`  ${items.join(", ")},`);
       dataLength += items.length;
-      return offset;
+      return { offset, fn: name };
     };
     const dispatchEntries: string[] = [];
     const types: { type: string; offset: number; fn: string; firstRule: number }[] = [];
     for (const [type, indices] of [...byType.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      const offset = entry([...indices, ...generic], `action type ${type}, and every type whose rules have the same shapes`);
-      types.push({ type, offset, fn: this.lastTypeFunction, firstRule: indices[0]! });
+      const { offset, fn } = entry([...indices, ...generic], `action type ${type}, and every type whose rules have the same shapes`);
+      types.push({ type, offset, fn, firstRule: indices[0]! });
       dispatchEntries.push(`  [${jsString(type)}, ${offset}],`);
     }
-    const otherEntry = entry([...generic], "any other action type");
+    const otherEntry = entry([...generic], "any other action type").offset;
     // Action types with a per-type function of their own (the first few, in source order) are
     // found by a switch on the type, before the Map: a switch on the length and one string
     // comparison is cheaper than a Map lookup, and turns other types away without comparing
