@@ -822,3 +822,49 @@ describe("semantics corners (compiled and interpreted)", () => {
     ex.check?.(result, ex.input);
   });
 });
+
+describe("Object.prototype modified after the module is loaded", () => {
+  // decide reads fields with plain property loads once it has checked that Object.prototype has
+  // none of the keys the policy reads; that check must hold in optimized code too, whenever
+  // Object.prototype changes
+  const policy = [
+    "default allow",
+    'rule big when action.type == "pay" and amount > 100 deny',
+    'rule admin when action.type == "pay" and user.role == "admin" require approval',
+    'rule tagged when context.env == "prod" and action.type in ["pay", "ship"] deny',
+  ].join("\n");
+  const keys = ["amount", "role", "env", "type", "action", "user", "context"] as const;
+
+  it("never reads an inherited field, before, during and after the pollution", async () => {
+    const c = await compileAndLoad(policy);
+    const decide = c.module!.decide;
+    const warm = (): void => {
+      for (let i = 0; i < 30_000; i++) {
+        const d = decide({ action: { type: i % 3 === 0 ? "ship" : "pay", amount: i % 200 }, user: { role: i % 7 === 0 ? "admin" : "clerk" }, context: { env: "dev" } });
+        if (d.errors.length !== 0) throw new Error("unexpected error while warming up");
+      }
+    };
+    const bare = { action: { type: "pay" }, user: {}, context: {} };
+    warm();
+    expect(checkAgreement(policy, c, bare, Date.parse(T))).toMatchObject({ decision: "allow", rules: [] });
+    const proto = Object.prototype as Record<string, unknown>;
+    try {
+      proto["amount"] = 1000;
+      proto["role"] = "admin";
+      proto["env"] = "prod";
+      expect(checkAgreement(policy, c, bare, Date.parse(T))).toMatchObject({ decision: "allow", rules: [] });
+      warm();
+      expect(checkAgreement(policy, c, bare, Date.parse(T))).toMatchObject({ decision: "allow", rules: [] });
+      // own fields still count
+      expect(checkAgreement(policy, c, { action: { type: "pay", amount: 101 } }, Date.parse(T))).toMatchObject({ decision: "deny" });
+      proto["type"] = "pay";
+      proto["action"] = { type: "pay", amount: 1000 };
+      expect(checkAgreement(policy, c, { action: {} }, Date.parse(T))).toMatchObject({ decision: "deny", errors: [{ rule: null, message: "`action.type` must be a string" }] });
+      expect(checkAgreement(policy, c, {}, Date.parse(T))).toMatchObject({ decision: "deny", errors: [{ rule: null, message: "`action` must be an object" }] });
+    } finally {
+      for (const k of keys) delete proto[k];
+    }
+    warm();
+    expect(checkAgreement(policy, c, { action: { type: "pay", amount: 101 }, user: { role: "admin" } }, Date.parse(T))).toMatchObject({ decision: "deny", rules: [{ id: "big" }, { id: "admin" }] });
+  });
+});

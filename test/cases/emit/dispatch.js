@@ -50,11 +50,7 @@ function $so(op, a, b) {
   return op === "contains" ? a.includes(b) : op === "starts_with" ? a.startsWith(b) : a.endsWith(b);
 }
 
-// decision state, reset by decide(); decide is synchronous, so one set of slots suffices
-let $I = null, $A = null, $plain = false, $nowValue = undefined, $timeRead = false, $historyRead = false;
 const $NONE = Object.freeze([]);
-const $historyActions = [], $historyTimes = [], $trackerValues = new Array(0);
-const $trackerKinds = [];
 
 const $R0 = Object.freeze({ id: "reads", effect: "allow", reason: null });
 const $R1 = Object.freeze({ id: "writes", effect: "deny", reason: "outside the workspace" });
@@ -63,79 +59,95 @@ const $F2 = Object.freeze([$R2]);
 const $R3 = Object.freeze({ id: "tagged", effect: "allow", reason: null });
 
 // condition of rule writes, line 6
-function $g0($D, $o) {
+function $g0($D, $o, $A, $I, $plain) {
   let t0, t1;
   return !((t0 = ($plain ? ((t1 = $A["path"]) === undefined ? null : t1) : $f($A, "path"))) === null ? false : typeof t0 === "string" ? t0.startsWith("/workspace/") : $so("starts_with", t0, "/workspace/"));
 }
 // condition of rule any_admin, line 7, and of the rules of the same shape
-function $g1($D, $o) {
+function $g1($D, $o, $A, $I, $plain) {
   let t0, t1, t2;
   return (((t2 = ($plain ? ((t0 = $I["user"]) === undefined ? null : t0) : $f($I, "user"))) !== null && $plain && typeof t2 === "object" && t2.__proto__ === Object.prototype ? ((t1 = t2["role"]) === undefined ? null : t1) : $f(t2, "role")) === $D[$o + 0]);
 }
 // condition of rule tagged, line 8
-function $g2($D, $o) {
+function $g2($D, $o, $A, $I, $plain) {
   let t0, t1;
   return ($so("contains", ($plain ? ((t0 = $A["tags"]) === undefined ? null : t0) : $f($A, "tags")), "generated") && (($plain ? ((t1 = $A["owner"]) === undefined ? null : t1) : $f($A, "owner")) !== null));
 }
 
+// the decision for the effects that fired (bits of eff: 8 deny, 4 require approval, 2 redact, 1 allow)
+const $DECISIONS = ["deny", "allow", "allow", "allow", "require_approval", "require_approval", "require_approval", "require_approval", "deny", "deny", "deny", "deny", "deny", "deny", "deny", "deny"];
+/** The decision object: one shape for every decision. An evaluation error denies. */
 function $result(F, E, eff, ap, O) {
-  const decision = E !== null || (eff & 8) !== 0 ? "deny" : (eff & 4) !== 0 ? "require_approval" : (eff & 3) !== 0 ? "allow" : "deny";
-  return { decision, rules: F, approval: decision === "require_approval" ? ap : null, action: O, errors: E ?? $NONE };
+  if (E !== null) return { decision: "deny", rules: F, approval: null, action: O, errors: E };
+  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : null, action: O, errors: $NONE };
 }
-/** The frozen list of the rules whose bits are set in m, in source order; cached in the entry. */
-function $rules(D, m) {
-  const offsets = D[2], F = [];
-  for (let s = 0; s < 30 && s < offsets.length; s++) if ((m & (1 << s)) !== 0) F.push(D[offsets[s]]);
-  return (D[1][m] = Object.freeze(F));
+/** The frozen list of the rules whose bits are set in m, in source order (their descriptors are at offsets from o); cached in the entry. */
+function $rules(D, o, m, offsets) {
+  const F = [];
+  for (let s = 0; s < 30 && s < offsets.length; s++) if ((m & (1 << s)) !== 0) F.push(D[o + offsets[s]]);
+  return (D[o + 1][m] = Object.freeze(F));
 }
-function $rulesOver30(D, m, rest) {
-  if (rest === null) return m === 0 ? $NONE : D[1][m] ?? $rules(D, m);
-  const F = m === 0 ? [] : [...(D[1][m] ?? $rules(D, m))];
+function $rulesOver30(D, o, m, rest, offsets) {
+  if (rest === null) return m === 0 ? $NONE : D[o + 1][m] ?? $rules(D, o, m, offsets);
+  const F = m === 0 ? [] : [...(D[o + 1][m] ?? $rules(D, o, m, offsets))];
   for (const r of rest) F.push(r);
   return F;
 }
 
 // action type delete_file, and every type whose rules have the same shapes
-const $O0 = [3, 7];
-function $t0(D) {
-  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
-  try { if ($g0(D, 7)) { m |= 1; eff |= 8; } } catch (e) { E = $err(E, e, D[4]); }
-  try { if ($g1(D, 11)) { m |= 2; eff |= 1; } } catch (e) { E = $err(E, e, D[8]); }
-  return $result(m === 0 ? $NONE : D[1][m] ?? $rules(D, m), E, eff, ap, O);
+const $O0 = [2, 3];
+function $t0(o, $A, $I, $plain) {
+  const D = $D;
+  let m = 0, E = null, eff = 0, ap = null, O = $A;
+  try { if ($g0(D, o + 3, $A, $I, $plain)) { m |= 1; eff |= 8; } } catch (e) { E = $err(E, e, D[o + 2].id); }
+  try { if ($g1(D, o + 4, $A, $I, $plain)) { m |= 2; eff |= 1; } } catch (e) { E = $err(E, e, D[o + 3].id); }
+  return $result(m === 0 ? $NONE : D[o + 1][m] ?? $rules(D, o, m, $O0), E, eff, ap, O);
 }
 // action type list_dir, and every type whose rules have the same shapes
-const $O1 = [3, 7];
-function $t1(D) {
-  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
+const $O1 = [2, 3];
+function $t1(o, $A, $I, $plain) {
+  const D = $D;
+  let m = 0, E = null, eff = 0, ap = null, O = $A;
   m |= 1; eff |= 1;
-  try { if ($g1(D, 11)) { m |= 2; eff |= 1; } } catch (e) { E = $err(E, e, D[8]); }
-  return $result(m === 0 ? $NONE : D[1][m] ?? $rules(D, m), E, eff, ap, O);
+  try { if ($g1(D, o + 4, $A, $I, $plain)) { m |= 2; eff |= 1; } } catch (e) { E = $err(E, e, D[o + 3].id); }
+  return $result(m === 0 ? $NONE : D[o + 1][m] ?? $rules(D, o, m, $O1), E, eff, ap, O);
 }
 // action type write_file, and every type whose rules have the same shapes
-const $O2 = [3, 7, 12];
-function $t2(D) {
-  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
-  try { if ($g0(D, 7)) { m |= 1; eff |= 8; } } catch (e) { E = $err(E, e, D[4]); }
-  try { if ($g1(D, 11)) { m |= 2; eff |= 1; } } catch (e) { E = $err(E, e, D[8]); }
-  try { if ($g2(D, 16)) { m |= 4; eff |= 1; } } catch (e) { E = $err(E, e, D[13]); }
-  return $result(m === 0 ? $NONE : D[1][m] ?? $rules(D, m), E, eff, ap, O);
+const $O2 = [2, 3, 5];
+function $t2(o, $A, $I, $plain) {
+  const D = $D;
+  let m = 0, E = null, eff = 0, ap = null, O = $A;
+  try { if ($g0(D, o + 3, $A, $I, $plain)) { m |= 1; eff |= 8; } } catch (e) { E = $err(E, e, D[o + 2].id); }
+  try { if ($g1(D, o + 4, $A, $I, $plain)) { m |= 2; eff |= 1; } } catch (e) { E = $err(E, e, D[o + 3].id); }
+  try { if ($g2(D, o + 6, $A, $I, $plain)) { m |= 4; eff |= 1; } } catch (e) { E = $err(E, e, D[o + 5].id); }
+  return $result(m === 0 ? $NONE : D[o + 1][m] ?? $rules(D, o, m, $O2), E, eff, ap, O);
 }
 // any other action type
-const $O3 = [4];
-function $t3(D) {
-  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
-  try { if ($g1(D, 8)) { m |= 1; eff |= 1; } } catch (e) { E = $err(E, e, D[5]); }
-  return $result(m === 0 ? $NONE : D[3], E, eff, ap, O);
+function $t3(o, $A, $I, $plain) {
+  const D = $D;
+  let m = 0, E = null, eff = 0, ap = null, O = $A;
+  try { if ($g1(D, o + 2, $A, $I, $plain)) { m |= 1; eff |= 1; } } catch (e) { E = $err(E, e, D[o + 1][0].id); }
+  return $result(m === 0 ? $NONE : D[o + 1], E, eff, ap, O);
 }
 
+// the entries of the action types: the data of their rules (see the per-type functions)
+const $D = [
+  $t0, [], $R1, $R2, "admin",
+  $t1, [], $R0, $R2, "admin",
+  $t1, [], $R0, $R2, "admin",
+  $t1, [], $R0, $R2, "admin",
+  $t2, [], $R1, $R2, "admin", $R3,
+  $t3, $F2, "admin",
+];
+// where each action type's entry starts in $D
 const $dispatch = new Map([
-  ["delete_file", [$t0, [], $O0, $R1, "writes", null, null, $R2, "any_admin", null, null, "admin"]],
-  ["list_dir", [$t1, [], $O1, $R0, "reads", null, null, $R2, "any_admin", null, null, "admin"]],
-  ["read_file", [$t1, [], $O1, $R0, "reads", null, null, $R2, "any_admin", null, null, "admin"]],
-  ["search", [$t1, [], $O1, $R0, "reads", null, null, $R2, "any_admin", null, null, "admin"]],
-  ["write_file", [$t2, [], $O2, $R1, "writes", null, null, $R2, "any_admin", null, null, "admin", $R3, "tagged", null, null]],
+  ["delete_file", 0],
+  ["list_dir", 5],
+  ["read_file", 10],
+  ["search", 15],
+  ["write_file", 20],
 ]);
-const $other = [$t3, [], $O3, $F2, $R2, "any_admin", null, null, "admin"];
+const $other = 26;
 
 function $inputError(input, message) {
   const action = input !== null && typeof input === "object" ? $f(input, "action") : null;
@@ -148,29 +160,42 @@ function $inputError(input, message) {
  * replaces the scan of input.history, for runtimes that keep their own counters.
  */
 export function decide(input, trackerValues) {
-  if (input === null || typeof input !== "object" || Array.isArray(input)) return $inputError(input, "the input must be an object with an `action`");
-  // plain objects (`__proto__` is read as decide() always read it: an own `__proto__` field is
-  // never Object.prototype in JSON input), and no key the policy reads is on Object.prototype:
-  // then reading a field is reading an own field
-  const plainInput = input.__proto__ === Object.prototype && !("action" in Object.prototype) && !("owner" in Object.prototype) && !("path" in Object.prototype) && !("role" in Object.prototype) && !("tags" in Object.prototype) && !("type" in Object.prototype) && !("user" in Object.prototype);
-  let t;
-  const action = plainInput ? ((t = input.action) === undefined ? null : t) : $f(input, "action");
-  if (action === null || typeof action !== "object" || Array.isArray(action)) return $inputError(input, "`action` must be an object");
-  const plain = plainInput && action.__proto__ === Object.prototype;
-  const type = plain ? ((t = action.type) === undefined ? null : t) : $f(action, "type");
-  if (typeof type !== "string") return $inputError(input, "`action.type` must be a string");
-  $I = input;
-  $A = action;
-  $plain = plain;
-  $nowValue = undefined;
-  $timeRead = false;
-  $historyRead = false;
-  const run = $dispatch.get(type) ?? $other;
-  try {
-    return run[0](run);
-  } finally {
-    $I = $A = null;
-    $plain = false;
+  let action, type, plain;
+  // the common case: the input and the action are plain objects (`__proto__` is read as decide()
+  // always read it: an own `__proto__` field is never Object.prototype in JSON input), no key the
+  // policy reads is on Object.prototype, and the type is a string: then reading a field is reading
+  // an own field
+  if (
+    input != null && input.__proto__ === Object.prototype &&
+    !("action" in Object.prototype) && !("owner" in Object.prototype) && !("path" in Object.prototype) && !("role" in Object.prototype) && !("tags" in Object.prototype) && !("type" in Object.prototype) && !("user" in Object.prototype) &&
+    (action = input.action) != null && action.__proto__ === Object.prototype && typeof (type = action.type) === "string"
+  ) {
+    plain = true;
+  } else {
+    // anything else: own fields through hasOwnProperty, and the input errors
+    if (input === null || typeof input !== "object" || Array.isArray(input)) return $inputError(input, "the input must be an object with an `action`");
+    action = $f(input, "action");
+    if (action === null || typeof action !== "object" || Array.isArray(action)) return $inputError(input, "`action` must be an object");
+    type = $f(action, "type");
+    if (typeof type !== "string") return $inputError(input, "`action.type` must be a string");
+    plain = false;
+  }
+  // the action types with a per-type function of their own, by their length first
+  switch (type.length) {
+    case 10:
+      if (type === "write_file") return $t2(20, action, input, plain);
+      break;
+    case 11:
+      if (type === "delete_file") return $t0(0, action, input, plain);
+      break;
+  }
+  // every other type through the Map
+  const entry = $dispatch.get(type) ?? $other;
+  const run = $D[entry];
+  switch (run) {
+    case $t1: return $t1(entry, action, input, plain);
+    case $t3: return $t3(entry, action, input, plain);
+    default: return run(entry, action, input, plain);
   }
 }
 

@@ -168,11 +168,12 @@ function __reReplace(p, s, r) {
 }
 
 
-// decision state, reset by decide(); decide is synchronous, so one set of slots suffices
-let $I = null, $A = null, $plain = false, $nowValue = undefined, $timeRead = false, $historyRead = false;
-const $NONE = Object.freeze([]);
+// decision state of the time and history helpers, set and reset by decide(); decide is
+// synchronous, so one set of slots suffices
+let $I = null, $nowValue = undefined, $timeRead = false, $historyRead = false;
 const $historyActions = [], $historyTimes = [], $trackerValues = new Array(1);
 const $trackerKinds = ["seen"];
+const $NONE = Object.freeze([]);
 
 const $P0 = [14, 0, 5, 4, 2, 29, 2, 29, 2, 29, 1, 45, 2, 29, 2, 29, 1, 45, 2, 29, 2, 29, 2, 29, 2, 29, 5, 4, 0, 1, 48, 57];
 const $R0 = Object.freeze({ id: "wire_review", effect: "require_approval", reason: "wires above 10k need a second pair of eyes" });
@@ -206,74 +207,84 @@ function $k0() {
   return ($trackerValues[0] = n > 0);
 }
 // condition of rule wire_review, line 8, and of the rules of the same shape
-function $g0($D, $o) {
+function $g0($D, $o, $A, $I, $plain) {
   let t0, t1;
-  return ((t0 = ($plain ? ((t1 = $A["amount"]) === undefined ? null : t1) : $f($A, "amount"))) === null ? false : typeof t0 === "number" ? t0 > $D[$o + 0] : $ordErr(">", t0, $D[$o + 0]));
+  return (typeof (t0 = ($plain ? ((t1 = $A["amount"]) === undefined ? null : t1) : $f($A, "amount"))) === "number" ? t0 > $D[$o + 0] : t0 !== null && $ordErr(">", t0, $D[$o + 0]));
 }
 // condition of rule no_exfiltration, line 13
-function $g1($D, $o) {
+function $g1($D, $o, $A, $I, $plain) {
   return $k0();
 }
 
+// the decision for the effects that fired (bits of eff: 8 deny, 4 require approval, 2 redact, 1 allow)
+const $DECISIONS = ["allow", "allow", "allow", "allow", "require_approval", "require_approval", "require_approval", "require_approval", "deny", "deny", "deny", "deny", "deny", "deny", "deny", "deny"];
+/** The decision object: one shape for every decision. An evaluation error denies. */
 function $result(F, E, eff, ap, O) {
-  const decision = E !== null || (eff & 8) !== 0 ? "deny" : (eff & 4) !== 0 ? "require_approval" : (eff & 3) !== 0 ? "allow" : "allow";
-  return { decision, rules: F, approval: decision === "require_approval" ? ap : null, action: O, errors: E ?? $NONE };
+  if (E !== null) return { decision: "deny", rules: F, approval: null, action: O, errors: E };
+  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : null, action: O, errors: $NONE };
 }
-/** The frozen list of the rules whose bits are set in m, in source order; cached in the entry. */
-function $rules(D, m) {
-  const offsets = D[2], F = [];
-  for (let s = 0; s < 30 && s < offsets.length; s++) if ((m & (1 << s)) !== 0) F.push(D[offsets[s]]);
-  return (D[1][m] = Object.freeze(F));
+/** The frozen list of the rules whose bits are set in m, in source order (their descriptors are at offsets from o); cached in the entry. */
+function $rules(D, o, m, offsets) {
+  const F = [];
+  for (let s = 0; s < 30 && s < offsets.length; s++) if ((m & (1 << s)) !== 0) F.push(D[o + offsets[s]]);
+  return (D[o + 1][m] = Object.freeze(F));
 }
-function $rulesOver30(D, m, rest) {
-  if (rest === null) return m === 0 ? $NONE : D[1][m] ?? $rules(D, m);
-  const F = m === 0 ? [] : [...(D[1][m] ?? $rules(D, m))];
+function $rulesOver30(D, o, m, rest, offsets) {
+  if (rest === null) return m === 0 ? $NONE : D[o + 1][m] ?? $rules(D, o, m, offsets);
+  const F = m === 0 ? [] : [...(D[o + 1][m] ?? $rules(D, o, m, offsets))];
   for (const r of rest) F.push(r);
   return F;
 }
 
 // action type drop_database, and every type whose rules have the same shapes
-const $O0 = [4];
-function $t0(D) {
-  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
+function $t0(o, $A, $I, $plain) {
+  const D = $D;
+  let m = 0, E = null, eff = 0, ap = null, O = $A;
   m |= 1; eff |= 8;
-  return $result(m === 0 ? $NONE : D[3], E, eff, ap, O);
+  return $result(m === 0 ? $NONE : D[o + 1], E, eff, ap, O);
 }
 // action type http_post, and every type whose rules have the same shapes
-const $O1 = [4];
-function $t1(D) {
-  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
-  try { if ($g1(D, 8)) { m |= 1; eff |= 8; } } catch (e) { E = $err(E, e, D[5]); }
-  return $result(m === 0 ? $NONE : D[3], E, eff, ap, O);
+function $t1(o, $A, $I, $plain) {
+  const D = $D;
+  let m = 0, E = null, eff = 0, ap = null, O = $A;
+  try { if ($g1(D, o + 2, $A, $I, $plain)) { m |= 1; eff |= 8; } } catch (e) { E = $err(E, e, D[o + 1][0].id); }
+  return $result(m === 0 ? $NONE : D[o + 1], E, eff, ap, O);
 }
 // action type send_email, and every type whose rules have the same shapes
-const $O2 = [4];
-function $t2(D) {
-  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
-  m |= 1; try { eff |= 2; O = $redact(O, D[6], 0, D[7]); } catch (e) { E = $err(E, e, D[5]); }
-  return $result(m === 0 ? $NONE : D[3], E, eff, ap, O);
+function $t2(o, $A, $I, $plain) {
+  const D = $D;
+  let m = 0, E = null, eff = 0, ap = null, O = $A;
+  m |= 1; try { eff |= 2; O = $redact(O, D[o + 2], 0, D[o + 3]); } catch (e) { E = $err(E, e, D[o + 1][0].id); }
+  return $result(m === 0 ? $NONE : D[o + 1], E, eff, ap, O);
 }
 // action type wire_transfer, and every type whose rules have the same shapes
-const $O3 = [4];
-function $t3(D) {
-  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
-  try { if ($g0(D, 8)) { m |= 1; eff |= 4; ap ??= D[6]; } } catch (e) { E = $err(E, e, D[5]); }
-  return $result(m === 0 ? $NONE : D[3], E, eff, ap, O);
+function $t3(o, $A, $I, $plain) {
+  const D = $D;
+  let m = 0, E = null, eff = 0, ap = null, O = $A;
+  try { if ($g0(D, o + 3, $A, $I, $plain)) { m |= 1; eff |= 4; ap ??= D[o + 2]; } } catch (e) { E = $err(E, e, D[o + 1][0].id); }
+  return $result(m === 0 ? $NONE : D[o + 1], E, eff, ap, O);
 }
 // any other action type
-const $O4 = [];
-function $t4(D) {
-  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;
-  return $result(m === 0 ? $NONE : D[1][m] ?? $rules(D, m), E, eff, ap, O);
+function $t4(o, $A, $I, $plain) {
+  return $result($NONE, null, 0, null, $A);
 }
 
+// the entries of the action types: the data of their rules (see the per-type functions)
+const $D = [
+  $t0, $F3,
+  $t1, $F1,
+  $t2, $F2, $X2, $P0,
+  $t3, $F0, $AP0, 10000,
+  $t4, [],
+];
+// where each action type's entry starts in $D
 const $dispatch = new Map([
-  ["drop_database", [$t0, [], $O0, $F3, $R3, "sketch-full.armor:21", null, null]],
-  ["http_post", [$t1, [], $O1, $F1, $R1, "no_exfiltration", null, null]],
-  ["send_email", [$t2, [], $O2, $F2, $R2, "redact_ssn", $X2, $P0]],
-  ["wire_transfer", [$t3, [], $O3, $F0, $R0, "wire_review", $AP0, null, 10000]],
+  ["drop_database", 0],
+  ["http_post", 2],
+  ["send_email", 4],
+  ["wire_transfer", 8],
 ]);
-const $other = [$t4, [], $O4];
+const $other = 12;
 
 function $inputError(input, message) {
   const action = input !== null && typeof input === "object" ? $f(input, "action") : null;
@@ -286,20 +297,27 @@ function $inputError(input, message) {
  * replaces the scan of input.history, for runtimes that keep their own counters.
  */
 export function decide(input, trackerValues) {
-  if (input === null || typeof input !== "object" || Array.isArray(input)) return $inputError(input, "the input must be an object with an `action`");
-  // plain objects (`__proto__` is read as decide() always read it: an own `__proto__` field is
-  // never Object.prototype in JSON input), and no key the policy reads is on Object.prototype:
-  // then reading a field is reading an own field
-  const plainInput = input.__proto__ === Object.prototype && !("action" in Object.prototype) && !("amount" in Object.prototype) && !("type" in Object.prototype);
-  let t;
-  const action = plainInput ? ((t = input.action) === undefined ? null : t) : $f(input, "action");
-  if (action === null || typeof action !== "object" || Array.isArray(action)) return $inputError(input, "`action` must be an object");
-  const plain = plainInput && action.__proto__ === Object.prototype;
-  const type = plain ? ((t = action.type) === undefined ? null : t) : $f(action, "type");
-  if (typeof type !== "string") return $inputError(input, "`action.type` must be a string");
+  let action, type, plain;
+  // the common case: the input and the action are plain objects (`__proto__` is read as decide()
+  // always read it: an own `__proto__` field is never Object.prototype in JSON input), no key the
+  // policy reads is on Object.prototype, and the type is a string: then reading a field is reading
+  // an own field
+  if (
+    input != null && input.__proto__ === Object.prototype &&
+    !("action" in Object.prototype) && !("amount" in Object.prototype) && !("type" in Object.prototype) &&
+    (action = input.action) != null && action.__proto__ === Object.prototype && typeof (type = action.type) === "string"
+  ) {
+    plain = true;
+  } else {
+    // anything else: own fields through hasOwnProperty, and the input errors
+    if (input === null || typeof input !== "object" || Array.isArray(input)) return $inputError(input, "the input must be an object with an `action`");
+    action = $f(input, "action");
+    if (action === null || typeof action !== "object" || Array.isArray(action)) return $inputError(input, "`action` must be an object");
+    type = $f(action, "type");
+    if (typeof type !== "string") return $inputError(input, "`action.type` must be a string");
+    plain = false;
+  }
   $I = input;
-  $A = action;
-  $plain = plain;
   $nowValue = undefined;
   $timeRead = false;
   $historyRead = false;
@@ -307,12 +325,29 @@ export function decide(input, trackerValues) {
     const v = trackerValues == null ? undefined : trackerValues[i];
     $trackerValues[i] = v === undefined ? undefined : $trackerKinds[i] === "count" ? Number(v) : v === true;
   }
-  const run = $dispatch.get(type) ?? $other;
   try {
-    return run[0](run);
+    // the action types with a per-type function of their own, by their length first
+    switch (type.length) {
+      case 9:
+        if (type === "http_post") return $t1(2, action, input, plain);
+        break;
+      case 10:
+        if (type === "send_email") return $t2(4, action, input, plain);
+        break;
+      case 13:
+        if (type === "wire_transfer") return $t3(8, action, input, plain);
+        if (type === "drop_database") return $t0(0, action, input, plain);
+        break;
+    }
+    // every other type through the Map
+    const entry = $dispatch.get(type) ?? $other;
+    const run = $D[entry];
+    switch (run) {
+      case $t4: return $t4(entry, action, input, plain);
+      default: return run(entry, action, input, plain);
+    }
   } finally {
-    $I = $A = null;
-    $plain = false;
+    $I = null;
     if ($historyActions.length !== 0) $historyActions.length = 0;
   }
 }

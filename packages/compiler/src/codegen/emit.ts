@@ -85,10 +85,11 @@ class Emitter {
   }
 
   /**
-   * `$f(obj, key)` for the input or the action, which decide() has checked are objects. When
-   * decide() has found that both are plain objects (their prototype is Object.prototype) and
-   * that Object.prototype has none of the keys the policy reads off them (\`$plain\`), an own
-   * field and an ordinary property read are the same thing, and the read skips hasOwnProperty.
+   * Field reads in rule functions, which get the input (\`$I\`), the action (\`$A\`) and \`$plain\`
+   * as parameters from decide(). \`$plain\` is true when decide() has found that both are plain
+   * objects (their prototype is Object.prototype) and that Object.prototype has none of the keys
+   * the policy reads: then an own field and an ordinary property read are the same thing, and the
+   * read skips hasOwnProperty. Otherwise the read is \`$f(obj, key)\`.
    */
   /** `$f(o, key)` for a value read from the input: the fast path when it is a plain object too. */
   private nestedRead(o: string, key: string): string {
@@ -213,7 +214,8 @@ class Emitter {
       const t = this.temp();
       this.use("$ordErr");
       const lit = this.lit(right.value);
-      return `((${t} = ${this.value(left, item)}) === null ? false : typeof ${t} === "number" ? ${t} ${op} ${lit} : $ordErr(${jsString(op)}, ${t}, ${lit}))`;
+      // a number first (the common case); null is false; anything else is an error
+      return `(typeof (${t} = ${this.value(left, item)}) === "number" ? ${t} ${op} ${lit} : ${t} !== null && $ordErr(${jsString(op)}, ${t}, ${lit}))`;
     }
     return `${this.use("$ord")}(${jsString(op)}, ${this.value(left, item)}, ${this.value(right, item)})`;
   }
@@ -244,8 +246,9 @@ class Emitter {
   }
 
   /**
-   * The rule's condition as a shared template function `$g<n>($D, $o)` (its literals are
-   * `$D[$o]`, `$D[$o + 1]`, … of a dispatch entry) and this rule's literals, or null when the
+   * The rule's condition as a shared template function `$g<n>($D, $o, $A, $I, $plain)` (its
+   * literals are `$D[$o]`, `$D[$o + 1]`, … of a dispatch entry; the action, the input and
+   * whether both are plain objects come from decide) and this rule's literals, or null when the
    * condition is always true for the rule's action types.
    */
   private ruleFunction(rule: IR.Rule): { fn: string; consts: string[] } | null {
@@ -257,7 +260,7 @@ class Emitter {
     const body = this.cond(condition, "$item");
     this.templateConsts = null;
     const temps = Array.from({ length: this.temps }, (_, i) => `t${i}`);
-    const text = [`($D, $o) {`, ...(temps.length > 0 ? [`  let ${temps.join(", ")};`] : []), `  return ${body};`, `}`].join("\n");
+    const text = [`($D, $o, $A, $I, $plain) {`, ...(temps.length > 0 ? [`  let ${temps.join(", ")};`] : []), `  return ${body};`, `}`].join("\n");
     let fn = this.ruleTemplates.get(text);
     if (fn === undefined) {
       fn = `$g${this.ruleTemplates.size}`;
@@ -299,37 +302,44 @@ class Emitter {
   }
 
   /**
-   * One rule inside a per-type function. Its data is in the type's dispatch entry \`D\` from
-   * offset \`at\` (see ruleSlots): rule descriptor, rule id, approval or redaction path,
-   * redaction regex, then the literals of its condition.
+   * One rule inside a per-type function. Its data is in the type's entry of \`$D\` (\`D\`), at
+   * \`o + at\` (see ruleSlots): rule descriptor (whose \`id\` names the rule in errors), the
+   * approval or the redaction path and regex when the effect has them, then the literals of its
+   * condition. The only rule of a type has no descriptor slot: it is the one element of the
+   * type's frozen list of fired rules, \`D[o + 1]\`.
    */
-  private ruleStep(rule: IR.Rule, fn: { fn: string; consts: string[] } | null, slot: number, at: number): string {
+  private ruleStep(rule: IR.Rule, fn: { fn: string; consts: string[] } | null, slot: number, at: number, only: boolean): string {
     const effect = rule.effect;
+    const descriptor = only ? "D[o + 1][0]" : `D[o + ${at}]`;
+    const x = only ? at : at + 1; // the approval, or the redaction path and regex
     const mark =
       effect.kind === "deny"
         ? "eff |= 8;"
         : effect.kind === "require_approval"
-          ? `eff |= 4; ap ??= D[${at + 2}];`
+          ? `eff |= 4; ap ??= D[o + ${x}];`
           : effect.kind === "allow"
             ? "eff |= 1;"
-            : `eff |= 2; O = ${this.use("$redact")}(O, D[${at + 2}], 0${effect.regex === null ? "" : `, D[${at + 3}]`});`;
+            : `eff |= 2; O = ${this.use("$redact")}(O, D[o + ${x}], 0${effect.regex === null ? "" : `, D[o + ${x + 1}]`});`;
     // which rules fired: a bit per slot (the list of fired rules is looked up once per decision,
     // see \`$rules\`), or past 30 rules for one type, a list
-    const push = slot < 30 ? `m |= ${2 ** slot};` : `(F ??= []).push(D[${at}]);`;
+    const push = slot < 30 ? `m |= ${2 ** slot};` : `(F ??= []).push(${descriptor});`;
     if (fn === null) {
       if (effect.kind !== "redact") return `  ${push} ${mark}`;
-      return `  ${push} try { ${mark} } catch (e) { E = $err(E, e, D[${at + 1}]); }`;
+      return `  ${push} try { ${mark} } catch (e) { E = $err(E, e, ${descriptor}.id); }`;
     }
-    return `  try { if (${fn.fn}(D, ${at + 4})) { ${push} ${mark} } } catch (e) { E = $err(E, e, D[${at + 1}]); }`;
+    const consts = x + effectDataSize(rule);
+    return `  try { if (${fn.fn}(D, o + ${consts}, $A, $I, $plain)) { ${push} ${mark} } } catch (e) { E = $err(E, e, ${descriptor}.id); }`;
   }
 
   /** A rule's data in a dispatch entry (see ruleStep). */
-  private ruleSlots(rule: IR.Rule, fn: { fn: string; consts: string[] } | null): string[] {
+  private ruleSlots(rule: IR.Rule, fn: { fn: string; consts: string[] } | null, only: boolean): string[] {
     const i = rule.index;
     const effect = rule.effect;
-    const extra = effect.kind === "require_approval" ? `$AP${i}` : effect.kind === "redact" ? `$X${i}` : "null";
-    const program = effect.kind === "redact" && effect.regex !== null ? this.regexProgram(effect.regex) : "null";
-    return [`$R${i}`, jsString(rule.id), extra, program, ...(fn?.consts ?? [])];
+    const data = only ? [] : [`$R${i}`];
+    if (effect.kind === "require_approval") data.push(`$AP${i}`);
+    if (effect.kind === "redact") data.push(`$X${i}`);
+    if (effect.kind === "redact" && effect.regex !== null) data.push(this.regexProgram(effect.regex));
+    return [...data, ...(fn?.consts ?? [])];
   }
 
   private regexProgram(index: number): string {
@@ -349,57 +359,124 @@ class Emitter {
     const byType = new Map<string, number[]>();
     for (const r of p.rules) for (const t of r.actionTypes ?? []) byType.set(t, [...(byType.get(t) ?? []), r.index]);
     // Per-type functions are templates too: types whose rules have the same shapes (the same
-    // condition templates and effects, in the same order) share one function, and each type's
-    // dispatch entry carries the data of its own rules, in one flat array:
-    //   [type function, cache of the frozen lists of fired rules by bit mask, offsets of the
-    //    rules' descriptors, then for each rule: descriptor, id, approval or redaction path,
-    //    redaction regex, the literals of its condition]
-    // The entries are module-private and never handed out, so they are not frozen (V8 reads
-    // frozen arrays more slowly).
+    // condition templates and effects, in the same order) share one function, and each type has
+    // an entry in one flat array of data, \`$D\`, which the function reads from the entry's offset:
+    //   [type function, the frozen list of the one rule (a type with one rule) or a cache of the
+    //    frozen lists of fired rules by bit mask, then for each rule: descriptor (except for the
+    //    one rule of a type, whose descriptor is in the list), approval or redaction path and
+    //    redaction regex when the effect has them, the literals of its condition]
+    // One array keeps the data of a type together in memory, whatever the number of types. It is
+    // module-private and never handed out, so it is not frozen (V8 reads frozen arrays more slowly).
     const dispatchFns: string[] = [];
     const typeTemplates = new Map<string, string>();
+    /** How many action types use each per-type function, for the order of decide's switch. */
+    const templateUses = new Map<string, number>();
     const singleRuleTypes = new Set<number>();
-    const entry = (indices: number[], comment: string): string => {
+    const data: string[] = [];
+    let dataLength = 0;
+    /** Adds the entry of a type with these rules to \`$D\`; returns its offset and its per-type function. */
+    const entry = (indices: number[], comment: string): { offset: number; fn: string } => {
       const sorted = [...indices].sort((a, b) => a - b);
       const slots: string[] = [];
       const offsets: number[] = [];
       const stepTexts: string[] = [];
-      // a type with one rule keeps its frozen one-rule list at D[3]; rules start after it
-      const first = sorted.length === 1 ? 4 : 3;
-      if (sorted.length === 1) {
-        slots.push(`$F${sorted[0]}`);
-        singleRuleTypes.add(sorted[0]!);
-      }
+      if (sorted.length === 1) singleRuleTypes.add(sorted[0]!);
       sorted.forEach((i, slot) => {
-        const at = first + slots.length - (first - 3);
+        const at = 2 + slots.length;
         offsets.push(at);
-        stepTexts.push(this.ruleStep(p.rules[i]!, ruleFns[i]!, slot, at));
-        slots.push(...this.ruleSlots(p.rules[i]!, ruleFns[i]!));
+        stepTexts.push(this.ruleStep(p.rules[i]!, ruleFns[i]!, slot, at, sorted.length === 1));
+        slots.push(...this.ruleSlots(p.rules[i]!, ruleFns[i]!, sorted.length === 1));
       });
       const steps = stepTexts.join("\n");
       let name = typeTemplates.get(steps);
       if (name === undefined) {
         name = `$t${typeTemplates.size}`;
         typeTemplates.set(steps, name);
+        const offsetsName = `$O${name.slice(2)}`;
+        const fired =
+          sorted.length === 0
+            ? "$NONE"
+            : sorted.length === 1
+              ? "m === 0 ? $NONE : D[o + 1]"
+              : sorted.length > 30
+                ? `$rulesOver30(D, o, m, F, ${offsetsName})`
+                : `m === 0 ? $NONE : D[o + 1][m] ?? $rules(D, o, m, ${offsetsName})`;
         dispatchFns.push(
           [
             jsComment(comment),
-            `const $O${name.slice(2)} = ${jsValue(offsets)};`,
-            `function ${name}(D) {`,
-            `  let m = 0, F = null, E = null, eff = 0, ap = null, O = $A;`,
-            ...(steps ? [steps] : []),
-            `  return $result(${sorted.length > 30 ? "$rulesOver30(D, m, F)" : sorted.length === 1 ? "m === 0 ? $NONE : D[3]" : "m === 0 ? $NONE : D[1][m] ?? $rules(D, m)"}, E, eff, ap, O);`,
+            ...(sorted.length > 1 ? [`const ${offsetsName} = ${jsValue(offsets)};`] : []),
+            `function ${name}(o, $A, $I, $plain) {`,
+            ...(sorted.length === 0
+              ? [`  return $result($NONE, null, 0, null, $A);`]
+              : [
+                  `  const D = $D;`,
+                  `  let m = 0, ${sorted.length > 30 ? "F = null, " : ""}E = null, eff = 0, ap = null, O = $A;`,
+                  steps,
+                  `  return $result(${fired}, E, eff, ap, O);`,
+                ]),
             `}`,
           ].join("\n"),
         );
       }
-      return `[${[name, "[]", `$O${name.slice(2)}`, ...slots].join(", ")}]`;
+      templateUses.set(name, (templateUses.get(name) ?? 0) + 1);
+      const items = [name, sorted.length === 1 ? `$F${sorted[0]}` : "[]", ...slots];
+      const offset = dataLength;
+      data.push(`  ${items.join(", ")},`);
+      dataLength += items.length;
+      return { offset, fn: name };
     };
     const dispatchEntries: string[] = [];
+    const types: { type: string; offset: number; fn: string; firstRule: number }[] = [];
     for (const [type, indices] of [...byType.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      dispatchEntries.push(`  [${jsString(type)}, ${entry([...indices, ...generic], `action type ${type}, and every type whose rules have the same shapes`)}],`);
+      const { offset, fn } = entry([...indices, ...generic], `action type ${type}, and every type whose rules have the same shapes`);
+      types.push({ type, offset, fn, firstRule: indices[0]! });
+      dispatchEntries.push(`  [${jsString(type)}, ${offset}],`);
     }
-    const otherEntry = entry([...generic], "any other action type");
+    const otherEntry = entry([...generic], "any other action type").offset;
+    // Action types with a per-type function of their own (the first few, in source order) are
+    // found by a switch on the type, before the Map: a switch on the length and one string
+    // comparison is cheaper than a Map lookup, and turns other types away without comparing
+    // strings. Types that share a function (families of similar tools) go through the Map.
+    const own = types
+      .filter((t) => templateUses.get(t.fn) === 1)
+      .sort((a, b) => a.firstRule - b.firstRule)
+      .slice(0, OWN_SWITCH);
+    const byLength = new Map<number, typeof own>();
+    for (const t of own) byLength.set(t.type.length, [...(byLength.get(t.type.length) ?? []), t]);
+    const ownSwitch =
+      own.length === 0
+        ? []
+        : [
+            `// the action types with a per-type function of their own, by their length first`,
+            `switch (type.length) {`,
+            ...[...byLength.entries()]
+              .sort(([a], [b]) => a - b)
+              .flatMap(([length, ts]) => [
+                `  case ${length}:`,
+                ...ts.map((t) => `    if (type === ${jsString(t.type)}) return ${t.fn}(${t.offset}, action, input, plain);`),
+                `    break;`,
+              ]),
+            `}`,
+          ];
+    // decide calls the per-type functions that the most types use directly (V8 can inline a
+    // direct call), and the others through the entry
+    const ownFns = new Set(own.map((t) => t.fn));
+    const direct = [...templateUses.entries()]
+      .filter(([name]) => !ownFns.has(name))
+      .sort(([, a], [, b]) => b - a)
+      .slice(0, DIRECT_CALLS)
+      .map(([name]) => name);
+    const call = (fn: string): string => `${fn}(entry, action, input, plain)`;
+    const dispatchCall = [
+      ...ownSwitch,
+      `// every other type through the Map`,
+      `const entry = $dispatch.get(type) ?? $other;`,
+      `const run = $D[entry];`,
+      `switch (run) {`,
+      ...direct.map((fn) => `  case ${fn}: return ${call(fn)};`),
+      `  default: return ${call("run")};`,
+      `}`,
+    ];
 
     const rulesMeta = p.rules.map((r) => ({
       id: r.id,
@@ -434,6 +511,8 @@ class Emitter {
     }
 
     const usesTimeParts = p.rules.some((r) => usesTime(r.condition));
+    // the helpers that read the input lazily (the time and the history) find it in module state
+    const lazyInput = this.used.has("$now") || this.used.has("$history");
     const exportKw = format === "esm" ? "export " : "";
     const out: string[] = [
       jsComment(`Generated by armorc${options.compilerVersion ? ` ${options.compilerVersion}` : ""} from ${p.file}. Do not edit.`),
@@ -443,11 +522,20 @@ class Emitter {
       ...helperClosure(this.used).map((h) => helpers[h]!.source),
       ...(this.usesRegexVm ? [REGEX_VM_SOURCE] : []),
       "",
-      `// decision state, reset by decide(); decide is synchronous, so one set of slots suffices`,
-      `let $I = null, $A = null, $plain = false, $nowValue = undefined, $timeRead = false, $historyRead = false;`,
+      ...(lazyInput
+        ? [
+            `// decision state of the time and history helpers, set and reset by decide(); decide is`,
+            `// synchronous, so one set of slots suffices`,
+            `let $I = null, $nowValue = undefined, $timeRead = false, $historyRead = false;`,
+          ]
+        : []),
+      ...(p.trackers.length > 0
+        ? [
+            `const $historyActions = [], $historyTimes = [], $trackerValues = new Array(${p.trackers.length});`,
+            `const $trackerKinds = ${jsValue(p.trackers.map((t) => t.kind))};`,
+          ]
+        : []),
       `const $NONE = Object.freeze([]);`,
-      `const $historyActions = [], $historyTimes = [], $trackerValues = new Array(${p.trackers.length});`,
-      `const $trackerKinds = ${jsValue(p.trackers.map((t) => t.kind))};`,
       "",
       ...(usesTimeParts ? [timeFunction(p.timezone)] : []),
       ...this.constants,
@@ -456,25 +544,33 @@ class Emitter {
       ...trackerFns,
       ...this.ruleTemplateFns,
       "",
+      `// the decision for the effects that fired (bits of eff: 8 deny, 4 require approval, 2 redact, 1 allow)`,
+      `const $DECISIONS = [${jsString(p.defaultDecision)}, ${[...Array(15)].map((_, i) => ((i + 1) & 8 ? '"deny"' : (i + 1) & 4 ? '"require_approval"' : '"allow"')).join(", ")}];`,
+      `/** The decision object: one shape for every decision. An evaluation error denies. */`,
       `function $result(F, E, eff, ap, O) {`,
-      `  const decision = E !== null || (eff & 8) !== 0 ? "deny" : (eff & 4) !== 0 ? "require_approval" : (eff & 3) !== 0 ? "allow" : ${jsString(p.defaultDecision)};`,
-      `  return { decision, rules: F, approval: decision === "require_approval" ? ap : null, action: O, errors: E ?? $NONE };`,
+      `  if (E !== null) return { decision: "deny", rules: F, approval: null, action: O, errors: E };`,
+      `  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : null, action: O, errors: $NONE };`,
       `}`,
-      `/** The frozen list of the rules whose bits are set in m, in source order; cached in the entry. */`,
-      `function $rules(D, m) {`,
-      `  const offsets = D[2], F = [];`,
-      `  for (let s = 0; s < 30 && s < offsets.length; s++) if ((m & (1 << s)) !== 0) F.push(D[offsets[s]]);`,
-      `  return (D[1][m] = Object.freeze(F));`,
+      `/** The frozen list of the rules whose bits are set in m, in source order (their descriptors are at offsets from o); cached in the entry. */`,
+      `function $rules(D, o, m, offsets) {`,
+      `  const F = [];`,
+      `  for (let s = 0; s < 30 && s < offsets.length; s++) if ((m & (1 << s)) !== 0) F.push(D[o + offsets[s]]);`,
+      `  return (D[o + 1][m] = Object.freeze(F));`,
       `}`,
-      `function $rulesOver30(D, m, rest) {`,
-      `  if (rest === null) return m === 0 ? $NONE : D[1][m] ?? $rules(D, m);`,
-      `  const F = m === 0 ? [] : [...(D[1][m] ?? $rules(D, m))];`,
+      `function $rulesOver30(D, o, m, rest, offsets) {`,
+      `  if (rest === null) return m === 0 ? $NONE : D[o + 1][m] ?? $rules(D, o, m, offsets);`,
+      `  const F = m === 0 ? [] : [...(D[o + 1][m] ?? $rules(D, o, m, offsets))];`,
       `  for (const r of rest) F.push(r);`,
       `  return F;`,
       `}`,
       "",
       ...dispatchFns,
       "",
+      `// the entries of the action types: the data of their rules (see the per-type functions)`,
+      `const $D = [`,
+      ...data,
+      `];`,
+      `// where each action type's entry starts in $D`,
       `const $dispatch = new Map([`,
       ...dispatchEntries,
       `]);`,
@@ -491,39 +587,48 @@ class Emitter {
       ` * replaces the scan of input.history, for runtimes that keep their own counters.`,
       ` */`,
       `${exportKw}function decide(input, trackerValues) {`,
-      `  if (input === null || typeof input !== "object" || Array.isArray(input)) return $inputError(input, "the input must be an object with an \`action\`");`,
-      `  // plain objects (\`__proto__\` is read as decide() always read it: an own \`__proto__\` field is`,
-      `  // never Object.prototype in JSON input), and no key the policy reads is on Object.prototype:`,
-      `  // then reading a field is reading an own field`,
-      `  const plainInput = input.__proto__ === Object.prototype && ${[...this.plainKeys].sort().map((k) => `!(${jsString(k)} in Object.prototype)`).join(" && ")};`,
-      `  let t;`,
-      `  const action = plainInput ? ((t = input.action) === undefined ? null : t) : $f(input, "action");`,
-      `  if (action === null || typeof action !== "object" || Array.isArray(action)) return $inputError(input, "\`action\` must be an object");`,
-      `  const plain = plainInput && action.__proto__ === Object.prototype;`,
-      `  const type = plain ? ((t = action.type) === undefined ? null : t) : $f(action, "type");`,
-      `  if (typeof type !== "string") return $inputError(input, "\`action.type\` must be a string");`,
-      `  $I = input;`,
-      `  $A = action;`,
-      `  $plain = plain;`,
-      `  $nowValue = undefined;`,
-      `  $timeRead = false;`,
-      `  $historyRead = false;`,
-      ...(p.trackers.length > 0
+      `  let action, type, plain;`,
+      `  // the common case: the input and the action are plain objects (\`__proto__\` is read as decide()`,
+      `  // always read it: an own \`__proto__\` field is never Object.prototype in JSON input), no key the`,
+      `  // policy reads is on Object.prototype, and the type is a string: then reading a field is reading`,
+      `  // an own field`,
+      `  if (`,
+      `    input != null && input.__proto__ === Object.prototype &&`,
+      `    ${[...this.plainKeys].sort().map((k) => `!(${jsString(k)} in Object.prototype)`).join(" && ")} &&`,
+      `    (action = input.action) != null && action.__proto__ === Object.prototype && typeof (type = action.type) === "string"`,
+      `  ) {`,
+      `    plain = true;`,
+      `  } else {`,
+      `    // anything else: own fields through hasOwnProperty, and the input errors`,
+      `    if (input === null || typeof input !== "object" || Array.isArray(input)) return $inputError(input, "the input must be an object with an \`action\`");`,
+      `    action = $f(input, "action");`,
+      `    if (action === null || typeof action !== "object" || Array.isArray(action)) return $inputError(input, "\`action\` must be an object");`,
+      `    type = $f(action, "type");`,
+      `    if (typeof type !== "string") return $inputError(input, "\`action.type\` must be a string");`,
+      `    plain = false;`,
+      `  }`,
+      ...(lazyInput
         ? [
-            `  for (let i = 0; i < ${p.trackers.length}; i++) {`,
-            `    const v = trackerValues == null ? undefined : trackerValues[i];`,
-            `    $trackerValues[i] = v === undefined ? undefined : $trackerKinds[i] === "count" ? Number(v) : v === true;`,
+            `  $I = input;`,
+            `  $nowValue = undefined;`,
+            `  $timeRead = false;`,
+            `  $historyRead = false;`,
+            ...(p.trackers.length > 0
+              ? [
+                  `  for (let i = 0; i < ${p.trackers.length}; i++) {`,
+                  `    const v = trackerValues == null ? undefined : trackerValues[i];`,
+                  `    $trackerValues[i] = v === undefined ? undefined : $trackerKinds[i] === "count" ? Number(v) : v === true;`,
+                  `  }`,
+                ]
+              : []),
+            `  try {`,
+            ...dispatchCall.map((l) => `    ${l}`),
+            `  } finally {`,
+            `    $I = null;`,
+            ...(p.trackers.length > 0 ? [`    if ($historyActions.length !== 0) $historyActions.length = 0;`] : []),
             `  }`,
           ]
-        : []),
-      `  const run = $dispatch.get(type) ?? $other;`,
-      `  try {`,
-      `    return run[0](run);`,
-      `  } finally {`,
-      `    $I = $A = null;`,
-      `    $plain = false;`,
-      ...(p.trackers.length > 0 ? [`    if ($historyActions.length !== 0) $historyActions.length = 0;`] : []),
-      `  }`,
+        : dispatchCall.map((l) => `  ${l}`)),
       `}`,
       "",
       `${exportKw}const policy = Object.freeze(${jsValue(meta)});`,
@@ -579,6 +684,18 @@ function $time() {
 function trackerKey(t: IR.Tracker): string {
   const condition = JSON.stringify(t.condition, (k, v: unknown) => (k === "span" ? undefined : v));
   return createHash("sha256").update(`${t.kind}|${t.withinMs}|${condition}`).digest("hex").slice(0, 32);
+}
+
+/** How many action types with a function of their own decide finds by a switch on the type. */
+const OWN_SWITCH = 8;
+
+/** How many per-type functions decide calls directly, in a switch (one comparison each). */
+const DIRECT_CALLS = 8;
+
+/** How many slots of a dispatch entry a rule's approval, or redaction path and regex, take. */
+function effectDataSize(rule: IR.Rule): number {
+  const e = rule.effect;
+  return e.kind === "require_approval" ? 1 : e.kind === "redact" ? (e.regex === null ? 1 : 2) : 0;
 }
 
 /** Expressions that always evaluate to a number: counts, `time.hour`, `time.minute`. */
