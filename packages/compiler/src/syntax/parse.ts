@@ -3,8 +3,8 @@
  * as diagnostics. It never throws on any input.
  *
  * A file is parsed item by item. A line that starts, at column 0, with `policy`, `schema`,
- * `default`, `timezone`, `let`, `rule` or `test` begins a new top-level item (docs/language.md,
- * "Items"), so the text between two such lines is lexed and parsed on its own: a syntax error
+ * `default`, `timezone`, `let`, `rule` or `test` begins a new top-level item (docs/language.md
+ * §3.1, item lines), so the text between two such lines is lexed and parsed on its own: a syntax error
  * never reaches past the next item, and re-parsing after an edit (`previous`) only lexes and
  * parses the stretches whose text changed. Unchanged stretches keep their AST, moved by the
  * length the edit added or removed before them.
