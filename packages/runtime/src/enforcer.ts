@@ -233,6 +233,15 @@ function idSource(): (now: number) => string {
   };
 }
 
+/** What the outcome record says a tool threw; never throws itself. */
+function errorText(e: unknown): string {
+  try {
+    return e instanceof Error ? String(e.message) : String(e);
+  } catch {
+    return "the tool threw a value that has no text";
+  }
+}
+
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && (typeof v === "object" || typeof v === "function") && typeof (v as { then?: unknown }).then === "function";
 }
@@ -518,18 +527,21 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     }
     const started = clock();
     let result: T | Promise<T>;
+    let thenable: boolean;
     try {
       result = execute(final.action as Action);
+      // inside the try: reading `then` of what the tool returned can throw (a getter, a Proxy)
+      thenable = isThenable(result);
     } catch (e) {
       return failed(final, started, e);
     }
-    if (isThenable(result)) {
-      return Promise.resolve(result).then(
+    if (thenable) {
+      return Promise.resolve(result as Promise<T>).then(
         (value) => succeeded(final, started, value),
         (e: unknown) => failed(final, started, e),
       );
     }
-    return succeeded(final, started, result);
+    return succeeded(final, started, result as T);
   }
 
   function succeeded<T>(final: Decision, started: number, result: T): Promise<RunResult<T>> {
@@ -545,9 +557,9 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     const end = clock();
     let written: ReturnType<typeof write>;
     try {
-      written = write(new OutcomeRecord(final.id, isoTime(end), "error", end - started, e instanceof Error ? e.message : String(e)), true);
+      written = write(new OutcomeRecord(final.id, isoTime(end), "error", end - started, errorText(e)), true);
     } catch (cannot) {
-      // an error whose message cannot be serialized: reported, and the tool's error still rejects
+      // a record that cannot be serialized: reported, and the tool's error still rejects
       written = auditFailed(cannot);
     }
     return written instanceof Promise ? written.then(() => Promise.reject(e)) : Promise.reject(e);

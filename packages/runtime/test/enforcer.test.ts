@@ -249,6 +249,30 @@ describe("audit to a file", () => {
     expect(verifyAuditLog(readFileSync(path, "utf8"))).toMatchObject({ ok: true, records: 6 });
   });
 
+  it("records an error outcome when the tool's result throws on reading `then`, or the tool throws a value without text", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "armor-enforcer-")), "audit.jsonl");
+    const { e } = await enforcer({ audit: { file: path } });
+    const ctx = { session: "t" };
+    const trap = new Error("then getter");
+    const hostile = Object.defineProperty({}, "then", {
+      get() {
+        throw trap;
+      },
+    });
+    await expect(e.run({ type: "read_file", path: "notes" }, ctx, () => hostile)).rejects.toBe(trap);
+    const textless = Object.create(null) as object;
+    await expect(e.run({ type: "read_file", path: "notes" }, ctx, () => {
+      throw textless;
+    })).rejects.toBe(textless);
+    await e.close();
+    const outcomes = lines(path).filter((r) => r["kind"] === "outcome");
+    expect(outcomes.map((r) => [r["outcome"], r["error"]])).toEqual([
+      ["error", "then getter"],
+      ["error", "the tool threw a value that has no text"],
+    ]);
+    expect(verifyAuditLog(readFileSync(path, "utf8"))).toMatchObject({ ok: true, records: 4 });
+  });
+
   it("records the outcome of a tool that returns a value, a promise or a thenable, or throws, and rejects with what it threw", async () => {
     const path = join(mkdtempSync(join(tmpdir(), "armor-enforcer-")), "audit.jsonl");
     const { e } = await enforcer({ audit: { file: path } });
