@@ -158,8 +158,9 @@ emitResult({
   itersPerRepeat,
   slow,
   forcedGcBetweenRepeats: gcBetweenRepeats,
-  loadMs,
-  createMs,
+  // an adapter that compiles elsewhere (a worker) reports its own load and compile times
+  loadMs: inst.timings?.loadMs ?? loadMs,
+  createMs: inst.timings?.createMs ?? createMs,
   memory: { afterLoad: diff(m0, m1), afterCreate: diff(m1, m2), rssEnd: mEnd.rss, heapUsedEnd: mEnd.heapUsed },
   sink: sinkAll,
   info: inst.info ?? null,
