@@ -1,7 +1,8 @@
 // Engine registry (the peer harness's adapter interface, /work/shared/bench/peerbench/src/adapters):
-//   { name, kind, packages, async, notes, create(spec) -> { decide(action), prepare?(action), info? } }
+//   { name, kind, packages, async, notes, create(spec) -> { decide(action), prepare?(action), info?, timings? } }
 export const ENGINES = {
   handwritten: "handwritten.js",
+  "handwritten-guarded": "handwritten-guarded.js",
   "agent-armor": "armor-compiled.js",
   "agent-armor-interpreter": "armor-interpreter.js",
   "cedar-preparsed": "cedar-preparsed.js",
