@@ -73,7 +73,7 @@ for (let i = 0; i < vActions.length; i++) {
 const verifyMs = Number(now() - vStart) / 1e6;
 const verify = { checked, requested: VERIFY_COUNT, mismatches, examples, ms: verifyMs, capped, seed: VERIFY_SEED + N };
 if (mismatches > 0) {
-  emitResult({ engine: adapter.name, kind: adapter.kind, packages, N, status: "mismatch", verify, loadMs, createMs });
+  emitResult({ engine: adapter.name, kind: adapter.kind, packages, N, status: "mismatch", verify, loadMs: inst.timings?.loadMs ?? loadMs, createMs: inst.timings?.createMs ?? createMs });
   process.exit(0);
 }
 

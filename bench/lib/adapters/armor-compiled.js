@@ -4,12 +4,13 @@
 // (/work/shared/bench/peerbench/src/adapters/agent-armor.js, "peerbench", which shells out to
 // `armorc compile`): the process that decides never runs the compiler. That matters for the
 // figures: running the compiler in the deciding process leaves its heap and type feedback
-// behind, and the module's guards (the input's prototype, own fields) then cost a few ns more per
-// decision (bench/README.md, "Where the compiler runs").
+// behind, and compiled decide is then measurably slower (the row "compiled in the deciding
+// process", armor-in-process.js, shows by how much).
 //
 // Timings: `load` is importing the compiler in the worker, `compile` is compileSource + emit in
-// the worker plus loading the emitted module here (the worker's start-up is in neither). Memory
-// after create() is the emitted module's, in this process.
+// the worker plus loading the emitted module here (the worker's start-up and handing the text
+// over are in neither). create() returns after the worker has exited: the heap growth after it
+// is the emitted module's; RSS also keeps what the worker's heap left to the allocator.
 // The action pool is converted to the decision input shape once, before timing (prepare).
 import { Worker } from "node:worker_threads";
 import { specToArmor, prepareInput } from "../gen-armor.js";
@@ -33,16 +34,32 @@ const { performance } = require("node:perf_hooks");
 })();
 `;
 
-/** compileSource + emit in a worker thread: the emitted module's text and the worker's timings. */
+const WORKER_TIMEOUT_MS = 10 * 60_000;
+
+/** compileSource + emit in a worker thread: the emitted module's text and the worker's timings; settles once the worker has exited. */
 function compileInWorker(file, text) {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER, { eval: true, workerData: { compiler: import.meta.resolve("@agent-armor/compiler"), file, text } });
-    worker.once("message", (m) => {
+    let reply = null;
+    let failure = null;
+    const timer = setTimeout(() => {
+      failure = new Error(`the compiler worker did not finish in ${WORKER_TIMEOUT_MS / 1000} s`);
       void worker.terminate();
-      if (m.error) reject(new Error(m.error));
-      else resolve(m);
+    }, WORKER_TIMEOUT_MS);
+    worker.once("message", (m) => {
+      reply = m;
+      void worker.terminate();
     });
-    worker.once("error", reject);
+    worker.once("error", (e) => {
+      failure ??= e;
+    });
+    worker.once("exit", (code) => {
+      clearTimeout(timer);
+      if (failure) reject(failure);
+      else if (reply === null) reject(new Error(`the compiler worker exited (code ${code}) without a result`));
+      else if (reply.error) reject(new Error(reply.error));
+      else resolve(reply);
+    });
   });
 }
 

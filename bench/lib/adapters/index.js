@@ -4,6 +4,7 @@ export const ENGINES = {
   handwritten: "handwritten.js",
   "handwritten-guarded": "handwritten-guarded.js",
   "agent-armor": "armor-compiled.js",
+  "agent-armor-in-process": "armor-in-process.js",
   "agent-armor-interpreter": "armor-interpreter.js",
   "cedar-preparsed": "cedar-preparsed.js",
   "json-rules-engine": "json-rules-engine.js",
