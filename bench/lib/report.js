@@ -107,7 +107,7 @@ export function writeReport(out, { mdPath = path.join(BENCH, "RESULTS.md"), svgP
     if (run && runOverhead >= 5000) {
       const noAuditRow = run.rows.find((r) => r.name === "run(), no audit");
       const noAudit = noAuditRow ? noAuditRow.nsPerAction.median - run.rows.find((r) => r.name === "tool called directly").nsPerAction.median : null;
-      const floorText = run.floor ? `On this machine that floor alone (measured by the same script: one \`write(2)\` of an action's ${Math.round(run.floor.bytesPerAction)} bytes of records, three SHA-256 digests and one ISO time, with the records already built) costs **${fmtUs(run.floor.nsPerAction)}** per action, which leaves ${run.floor.nsPerAction >= 5000 ? "nothing" : fmtUs(5000 - run.floor.nsPerAction)} for deciding and building the records within 5 µs${noAudit === null ? "" : ` (the "no audit" row alone is ${fmtUs(noAudit)})`}. ` : "";
+      const floorText = run.floor ? `On this machine that floor alone (measured by the same script: one \`write(2)\` of an action's ${Math.round(run.floor.bytesPerAction)} bytes of records, three SHA-256 digests and one ISO time, with the records already built) costs **${fmtUs(run.floor.nsPerAction)}** per action${run.floor.writeNs != null ? ` (timed on their own, the write(2) ${fmtUs(run.floor.writeNs)} and the three digests ${fmtUs(run.floor.hashesNs)})` : ""}, which leaves ${run.floor.nsPerAction >= 5000 ? "nothing" : fmtUs(5000 - run.floor.nsPerAction)} for deciding and building the records within 5 µs${noAudit === null ? "" : ` (the "no audit" row alone is ${fmtUs(noAudit)})`}. ` : "";
       md += `- **run() with a file audit sink.** The runtime keeps two guarantees on this path: every decision record is handed to the kernel (one synchronous \`write(2)\`) before the tool is called, so no action runs unrecorded even if the process is killed during it; and every record is hash-chained (SHA-256 of the action, of the decision record and of the outcome record). ${floorText}run() itself costs the floor plus the "no audit" row (deciding, ids, trackers) plus building the records' canonical JSON. The work on this path took it from 26 µs to the figure above (records serialized once, by their writer; the action serialized once; one promise per run). Getting under 5 µs would take writing decision records after the tool starts or hashing records in batches; both weaken what the audit log promises, and neither was done.\n`;
     }
     md += `\n`;
@@ -160,6 +160,10 @@ export function writeReport(out, { mdPath = path.join(BENCH, "RESULTS.md"), svgP
     const direct = run.rows[0].nsPerAction.median;
     for (const r of run.rows) md += `| ${r.name}${r.count !== run.rows[1].count ? ` (${r.count.toLocaleString("en-US")} actions)` : ""} | ${fmtUs(r.nsPerAction.median)} | ${r.name === "tool called directly" ? "" : fmtUs(r.nsPerAction.median - direct)} | ${fmtUs(r.nsPerAction.p50call)} | ${fmtUs(r.nsPerAction.p99call)} |\n`;
     if (run.floor) md += `| *the audit floor: one write(2) of an action's records, 3 SHA-256, one ISO time (records prebuilt, no decide)* | | ${fmtUs(run.floor.nsPerAction)} | | |\n`;
+    if (run.floor?.writeNs != null) {
+      md += `| *its write(2) alone (${Math.round(run.floor.bytesPerAction)} bytes)* | | ${fmtUs(run.floor.writeNs)} | | |\n`;
+      md += `| *its three SHA-256 digests alone* | | ${fmtUs(run.floor.hashesNs)} | | |\n`;
+    }
   } else md += `Not measured${extras.run ? `: failed\n\n\`\`\`\n${extras.run.stderr}\n\`\`\`` : ""}.\n`;
 
   md += `\n## Compiling a 10,000-rule policy\n\n`;
