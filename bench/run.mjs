@@ -44,7 +44,7 @@ for (const N of Ns) {
   for (const engine of engines) {
     // at N = 10,000 the peers take 20-90 ms per decision: their differential check stops after
     // VERIFY_CAP_S seconds (unless --full-verify), and their timing repeats need only 4 decisions
-    const capped = !FULL_VERIFY && N >= 10000 && !["handwritten", "handwritten-guarded", "agent-armor", "agent-armor-in-process", "agent-armor-interpreter"].includes(engine);
+    const capped = !FULL_VERIFY && N >= 10000 && ![...FAST, "agent-armor-interpreter"].includes(engine);
     log(`${engine} N=${N}${capped ? ` (check capped at ${VERIFY_CAP_S}s)` : ""} ... `);
     const argv = ["--engine", engine, "--n", String(N), ...(capped ? ["--verify-cap-s", String(VERIFY_CAP_S)] : [])];
     if (QUICK) argv.push("--repeats", "3", "--target-ms", "100", "--warmup-ms", "200", "--verify-count", "10000");

@@ -3,9 +3,8 @@
 // ahead by `armorc compile`, imported by the agent) and how the peer harness's own adapter runs it
 // (/work/shared/bench/peerbench/src/adapters/agent-armor.js, "peerbench", which shells out to
 // `armorc compile`): the process that decides never runs the compiler. That matters for the
-// figures: running the compiler in the deciding process leaves its heap and type feedback
-// behind, and compiled decide is then measurably slower (the row "compiled in the deciding
-// process", armor-in-process.js, shows by how much).
+// figures: after the compiler has run in the deciding process, compiled decide is measurably
+// slower (the row "compiled in the deciding process", armor-in-process.js, shows by how much).
 //
 // Timings: `load` is importing the compiler in the worker, `compile` is compileSource + emit in
 // the worker plus loading the emitted module here (the worker's start-up and handing the text
