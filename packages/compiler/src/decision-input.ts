@@ -4,6 +4,7 @@
  * makes the decision `deny`.
  */
 import { EvaluationError, readField } from "./semantics.js";
+import { ZoneOffsets } from "./zone-offset.js";
 
 export interface HistoryEntry {
   readonly action: Record<string, unknown>;
@@ -29,14 +30,45 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /**
  * ISO-8601 date-times with an explicit offset (`Z` or `+02:00`), so that a decision never depends
- * on the host's time zone.
+ * on the host's time zone. The groups are what `timeProblem` checks.
  */
-export const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+export const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
 
-export function parseTime(v: unknown): number | null {
-  if (typeof v !== "string" || !ISO_DATE_TIME.test(v)) return null;
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? null : t;
+/**
+ * Why a date-time of the right form names no instant (`2026-02-30`, `T24:00`, a leap second,
+ * an offset of `+24:00`), or `null`. Leap seconds are refused because JavaScript time has none:
+ * `23:59:60` would be read as the next minute's `00`.
+ */
+export function timeProblem(m: RegExpExecArray): string | null {
+  const year = Number(m[1]), month = Number(m[2]), day = Number(m[3]);
+  if (month < 1 || month > 12) return `there is no month ${m[2]}`;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  if (day < 1 || day > days) return `there is no day ${m[3]} in ${m[1]}-${m[2]}`;
+  if (Number(m[4]) > 23) return `there is no hour ${m[4]} (hours are 00 to 23; the end of a day is the next day's T00:00)`;
+  if (Number(m[5]) > 59) return `there is no minute ${m[5]}`;
+  if (m[6] === "60") return "leap seconds (second 60) are not accepted; write second 59";
+  if (Number(m[6] ?? 0) > 59) return `there is no second ${m[6]}`;
+  if (m[7] !== undefined && (Number(m[7]) > 23 || Number(m[8]) > 59)) return `the offset ${m[7]}:${m[8]} is out of range (at most 23:59 either way)`;
+  return null;
+}
+
+/**
+ * A date-time as epoch milliseconds, or an error message naming `what` (e.g. `` `time` ``) and
+ * what is wrong with it.
+ */
+export function parseTime(v: unknown, what: string): number | string {
+  const m = typeof v === "string" ? ISO_DATE_TIME.exec(v) : null;
+  if (m === null) return `${what} must be an ISO-8601 date-time with an offset, such as 2026-03-02T10:00:00Z`;
+  const problem = timeProblem(m);
+  if (problem !== null) return `${what} is not a real date-time: ${problem}`;
+  return Date.parse(v as string);
+}
+
+function readTime(v: unknown, what: string): number {
+  const t = parseTime(v, what);
+  if (typeof t === "string") throw new EvaluationError(t);
+  return t;
 }
 
 /** Returns the input's parts, or an error message naming what is wrong. */
@@ -55,11 +87,7 @@ export function readInput(input: unknown, clock: () => number): ReadInput | stri
       if (now === undefined) {
         const raw = readField(input, "time");
         if (raw === null) now = clock();
-        else {
-          const parsed = parseTime(raw);
-          if (parsed === null) throw new EvaluationError("`time` must be an ISO-8601 date-time with an offset, such as 2026-03-02T10:00:00Z");
-          now = parsed;
-        }
+        else now = readTime(raw, "`time`");
       }
       return now;
     },
@@ -79,9 +107,7 @@ function readHistory(raw: unknown): HistoryEntry[] {
     const a = readField(entry, "action");
     if (!isRecord(a)) throw new EvaluationError(`\`history[${i}].action\` must be an object`);
     const et = readField(entry, "time");
-    const parsed = et === null ? null : parseTime(et);
-    if (et !== null && parsed === null) throw new EvaluationError(`\`history[${i}].time\` must be an ISO-8601 date-time with an offset`);
-    out.push({ action: a, time: parsed });
+    out.push({ action: a, time: et === null ? null : readTime(et, `\`history[${i}].time\``) });
   }
   return out;
 }
@@ -95,30 +121,21 @@ export interface TimeParts {
   date: string;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
+const zones = new Map<string, ZoneOffsets>();
 
 /** The wall-clock parts of an instant in a zone (`null`: UTC). */
 export function timeParts(epochMs: number, zone: string | null): TimeParts {
-  if (zone === null) {
-    const d = new Date(epochMs);
-    return {
-      hour: d.getUTCHours(),
-      minute: d.getUTCMinutes(),
-      weekday: weekdays[d.getUTCDay()]!,
-      date: d.toISOString().slice(0, 10),
-    };
+  let local = epochMs;
+  if (zone !== null) {
+    let offsets = zones.get(zone);
+    if (!offsets) zones.set(zone, (offsets = new ZoneOffsets(zone)));
+    local += offsets.offsetAt(epochMs);
   }
-  let f = formatters.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", weekday: "short" });
-    formatters.set(zone, f);
-  }
-  const p: Record<string, string> = {};
-  for (const part of f.formatToParts(epochMs)) p[part.type] = part.value;
+  const d = new Date(local);
   return {
-    hour: Number(p["hour"]) % 24,
-    minute: Number(p["minute"]),
-    weekday: (p["weekday"] ?? "").slice(0, 3).toLowerCase(),
-    date: `${p["year"]}-${p["month"]}-${p["day"]}`,
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    weekday: weekdays[d.getUTCDay()]!,
+    date: d.toISOString().slice(0, 10),
   };
 }

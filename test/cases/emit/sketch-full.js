@@ -30,7 +30,27 @@ function $subj(v) {
   if (typeof v !== "string") throw new $E("`matches` needs a string, got " + $kind(v));
   return v;
 }
-const $iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+const $iso = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+function $timeProblem(m) {
+  const year = Number(m[1]), month = Number(m[2]), day = Number(m[3]);
+  if (month < 1 || month > 12) return "there is no month " + m[2];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  if (day < 1 || day > days) return "there is no day " + m[3] + " in " + m[1] + "-" + m[2];
+  if (Number(m[4]) > 23) return "there is no hour " + m[4] + " (hours are 00 to 23; the end of a day is the next day's T00:00)";
+  if (Number(m[5]) > 59) return "there is no minute " + m[5];
+  if (m[6] === "60") return "leap seconds (second 60) are not accepted; write second 59";
+  if (Number(m[6] ?? 0) > 59) return "there is no second " + m[6];
+  if (m[7] !== undefined && (Number(m[7]) > 23 || Number(m[8]) > 59)) return "the offset " + m[7] + ":" + m[8] + " is out of range (at most 23:59 either way)";
+  return null;
+}
+function $readTime(v, what) {
+  const m = typeof v === "string" ? $iso.exec(v) : null;
+  if (m === null) throw new $E(what + " must be an ISO-8601 date-time with an offset, such as 2026-03-02T10:00:00Z");
+  const problem = $timeProblem(m);
+  if (problem !== null) throw new $E(what + " is not a real date-time: " + problem);
+  return Date.parse(v);
+}
 function $history() {
   if ($historyRead) return $historyActions;
   const raw = $f($I, "history");
@@ -41,11 +61,7 @@ function $history() {
       const a = $f(raw[i], "action");
       if (a === null || typeof a !== "object" || Array.isArray(a)) throw new $E("`history[" + i + "].action` must be an object");
       const et = $f(raw[i], "time");
-      let t = null;
-      if (et !== null) {
-        t = typeof et === "string" && $iso.test(et) ? Date.parse(et) : NaN;
-        if (Number.isNaN(t)) throw new $E("`history[" + i + "].time` must be an ISO-8601 date-time with an offset");
-      }
+      const t = et === null ? null : $readTime(et, "`history[" + i + "].time`");
       $historyActions[n] = a;
       $historyTimes[n] = t;
       n++;
@@ -59,12 +75,7 @@ function $history() {
 function $now() {
   if ($nowValue === undefined) {
     const raw = $f($I, "time");
-    if (raw === null) $nowValue = Date.now();
-    else {
-      const t = typeof raw === "string" && $iso.test(raw) ? Date.parse(raw) : NaN;
-      if (Number.isNaN(t)) throw new $E("`time` must be an ISO-8601 date-time with an offset, such as 2026-03-02T10:00:00Z");
-      $nowValue = t;
-    }
+    $nowValue = raw === null ? Date.now() : $readTime(raw, "`time`");
   }
   return $nowValue;
 }

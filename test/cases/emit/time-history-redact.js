@@ -62,7 +62,27 @@ function $so(op, a, b) {
   }
   return op === "contains" ? a.includes(b) : op === "starts_with" ? a.startsWith(b) : a.endsWith(b);
 }
-const $iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+const $iso = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+function $timeProblem(m) {
+  const year = Number(m[1]), month = Number(m[2]), day = Number(m[3]);
+  if (month < 1 || month > 12) return "there is no month " + m[2];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  if (day < 1 || day > days) return "there is no day " + m[3] + " in " + m[1] + "-" + m[2];
+  if (Number(m[4]) > 23) return "there is no hour " + m[4] + " (hours are 00 to 23; the end of a day is the next day's T00:00)";
+  if (Number(m[5]) > 59) return "there is no minute " + m[5];
+  if (m[6] === "60") return "leap seconds (second 60) are not accepted; write second 59";
+  if (Number(m[6] ?? 0) > 59) return "there is no second " + m[6];
+  if (m[7] !== undefined && (Number(m[7]) > 23 || Number(m[8]) > 59)) return "the offset " + m[7] + ":" + m[8] + " is out of range (at most 23:59 either way)";
+  return null;
+}
+function $readTime(v, what) {
+  const m = typeof v === "string" ? $iso.exec(v) : null;
+  if (m === null) throw new $E(what + " must be an ISO-8601 date-time with an offset, such as 2026-03-02T10:00:00Z");
+  const problem = $timeProblem(m);
+  if (problem !== null) throw new $E(what + " is not a real date-time: " + problem);
+  return Date.parse(v);
+}
 function $history() {
   if ($historyRead) return $historyActions;
   const raw = $f($I, "history");
@@ -73,11 +93,7 @@ function $history() {
       const a = $f(raw[i], "action");
       if (a === null || typeof a !== "object" || Array.isArray(a)) throw new $E("`history[" + i + "].action` must be an object");
       const et = $f(raw[i], "time");
-      let t = null;
-      if (et !== null) {
-        t = typeof et === "string" && $iso.test(et) ? Date.parse(et) : NaN;
-        if (Number.isNaN(t)) throw new $E("`history[" + i + "].time` must be an ISO-8601 date-time with an offset");
-      }
+      const t = et === null ? null : $readTime(et, "`history[" + i + "].time`");
       $historyActions[n] = a;
       $historyTimes[n] = t;
       n++;
@@ -91,14 +107,35 @@ function $history() {
 function $now() {
   if ($nowValue === undefined) {
     const raw = $f($I, "time");
-    if (raw === null) $nowValue = Date.now();
-    else {
-      const t = typeof raw === "string" && $iso.test(raw) ? Date.parse(raw) : NaN;
-      if (Number.isNaN(t)) throw new $E("`time` must be an ISO-8601 date-time with an offset, such as 2026-03-02T10:00:00Z");
-      $nowValue = t;
-    }
+    $nowValue = raw === null ? Date.now() : $readTime(raw, "`time`");
   }
   return $nowValue;
+}
+const $zoneHours = new Float64Array(256).fill(NaN), $zoneOffsets = new Float64Array(256);
+function $zoneOffset(t) {
+  const hour = Math.floor(t / 3600000);
+  const slot = hour & 255;
+  if ($zoneHours[slot] === hour) return $zoneOffsets[slot];
+  const first = $measureOffset(hour * 3600000);
+  if (first !== $measureOffset(hour * 3600000 + 3599000)) return $measureOffset(t);
+  $zoneHours[slot] = hour;
+  $zoneOffsets[slot] = first;
+  return first;
+}
+function $measureOffset(epochMs) {
+  const t = Math.floor(Math.max(epochMs, -5364662400000) / 1000) * 1000;
+  let year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  for (const part of $clock.formatToParts(t)) {
+    switch (part.type) {
+      case "year": year = Number(part.value); break;
+      case "month": month = Number(part.value); break;
+      case "day": day = Number(part.value); break;
+      case "hour": hour = Number(part.value); break;
+      case "minute": minute = Number(part.value); break;
+      case "second": second = Number(part.value); break;
+    }
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second) - t;
 }
 function $redact(o, path, depth, program, literal) {
   const key = path[depth];
@@ -207,16 +244,17 @@ const $historyActions = [], $historyTimes = [], $trackerValues = new Array(1);
 const $trackerKinds = ["count"];
 const $NONE = Object.freeze([]);
 
-const $clock = new Intl.DateTimeFormat("en-US", { timeZone: "Europe/Zurich", hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", weekday: "short" });
+const $clock = new Intl.DateTimeFormat("en-US", { timeZone: "Europe/Zurich", hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" });
+const $weekdays = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 let $hour = 0, $minute = 0, $weekday = "", $date = "";
 function $time() {
   if (!$timeRead) {
-    const p = {};
-    for (const part of $clock.formatToParts($now())) p[part.type] = part.value;
-    $hour = Number(p.hour) % 24;
-    $minute = Number(p.minute);
-    $weekday = p.weekday.slice(0, 3).toLowerCase();
-    $date = p.year + "-" + p.month + "-" + p.day;
+    const t = $now();
+    const d = new Date(t + $zoneOffset(t));
+    $hour = d.getUTCHours();
+    $minute = d.getUTCMinutes();
+    $weekday = $weekdays[d.getUTCDay()];
+    $date = d.toISOString().slice(0, 10);
     $timeRead = true;
   }
 }

@@ -352,7 +352,10 @@ class Emitter {
     const format = options.format ?? "esm";
     const ruleFns = p.rules.map((r) => this.ruleFunction(r));
     const trackerFns = p.trackers.map((t) => this.trackerFunction(t));
-    if (p.rules.some((r) => usesTime(r.condition))) this.use("$now");
+    if (p.rules.some((r) => usesTime(r.condition))) {
+      this.use("$now");
+      if (p.timezone !== null) this.use("$zoneOffset");
+    }
 
     // dispatch: one function per action type named by some rule, and one for all other types
     const generic = p.rules.filter((r) => r.actionTypes === null).map((r) => r.index);
@@ -646,32 +649,23 @@ class Emitter {
   }
 }
 
-/** `$time()` fills the time slots once per decision; the reads are `$hour` etc. afterwards. */
+/**
+ * `$time()` fills the time slots once per decision; the reads are `$hour` etc. afterwards. In a
+ * zone, the instant is shifted by the zone's offset (`$zoneOffset`, cached per hour) and read
+ * as UTC, so local fields cost about what UTC ones do.
+ */
 function timeFunction(zone: string | null): string {
-  if (zone === null) {
-    return `const $weekdays = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+  const shift = zone === null ? "" : " + $zoneOffset(t)";
+  return `${zone === null ? "" : `const $clock = new Intl.DateTimeFormat("en-US", { timeZone: ${jsString(zone)}, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" });\n`}const $weekdays = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 let $hour = 0, $minute = 0, $weekday = "", $date = "";
 function $time() {
   if (!$timeRead) {
-    const d = new Date($now());
+    const t = $now();
+    const d = new Date(t${shift});
     $hour = d.getUTCHours();
     $minute = d.getUTCMinutes();
     $weekday = $weekdays[d.getUTCDay()];
     $date = d.toISOString().slice(0, 10);
-    $timeRead = true;
-  }
-}`;
-  }
-  return `const $clock = new Intl.DateTimeFormat("en-US", { timeZone: ${jsString(zone)}, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", weekday: "short" });
-let $hour = 0, $minute = 0, $weekday = "", $date = "";
-function $time() {
-  if (!$timeRead) {
-    const p = {};
-    for (const part of $clock.formatToParts($now())) p[part.type] = part.value;
-    $hour = Number(p.hour) % 24;
-    $minute = Number(p.minute);
-    $weekday = p.weekday.slice(0, 3).toLowerCase();
-    $date = p.year + "-" + p.month + "-" + p.day;
     $timeRead = true;
   }
 }`;

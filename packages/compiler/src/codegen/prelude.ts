@@ -128,25 +128,76 @@ export const helpers: Record<string, Helper> = {
   },
   $iso: {
     // the same pattern as ISO_DATE_TIME in decision-input.ts
-    source: `const $iso = /^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(?::\\d{2}(?:\\.\\d{1,9})?)?(?:Z|[+-]\\d{2}:\\d{2})$/;`,
+    source: `const $iso = /^(\\d{4})-(\\d{2})-(\\d{2})T(\\d{2}):(\\d{2})(?::(\\d{2})(?:\\.\\d{1,9})?)?(?:Z|[+-](\\d{2}):(\\d{2}))$/;`,
+  },
+  $timeProblem: {
+    // timeProblem in decision-input.ts
+    source: `function $timeProblem(m) {
+  const year = Number(m[1]), month = Number(m[2]), day = Number(m[3]);
+  if (month < 1 || month > 12) return "there is no month " + m[2];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  if (day < 1 || day > days) return "there is no day " + m[3] + " in " + m[1] + "-" + m[2];
+  if (Number(m[4]) > 23) return "there is no hour " + m[4] + " (hours are 00 to 23; the end of a day is the next day's T00:00)";
+  if (Number(m[5]) > 59) return "there is no minute " + m[5];
+  if (m[6] === "60") return "leap seconds (second 60) are not accepted; write second 59";
+  if (Number(m[6] ?? 0) > 59) return "there is no second " + m[6];
+  if (m[7] !== undefined && (Number(m[7]) > 23 || Number(m[8]) > 59)) return "the offset " + m[7] + ":" + m[8] + " is out of range (at most 23:59 either way)";
+  return null;
+}`,
+  },
+  $readTime: {
+    // parseTime in decision-input.ts, throwing
+    needs: ["$E", "$iso", "$timeProblem"],
+    source: `function $readTime(v, what) {
+  const m = typeof v === "string" ? $iso.exec(v) : null;
+  if (m === null) throw new $E(what + " must be an ISO-8601 date-time with an offset, such as 2026-03-02T10:00:00Z");
+  const problem = $timeProblem(m);
+  if (problem !== null) throw new $E(what + " is not a real date-time: " + problem);
+  return Date.parse(v);
+}`,
   },
   $now: {
-    needs: ["$E", "$f", "$iso"],
+    needs: ["$f", "$readTime"],
     source: `function $now() {
   if ($nowValue === undefined) {
     const raw = $f($I, "time");
-    if (raw === null) $nowValue = Date.now();
-    else {
-      const t = typeof raw === "string" && $iso.test(raw) ? Date.parse(raw) : NaN;
-      if (Number.isNaN(t)) throw new $E("\`time\` must be an ISO-8601 date-time with an offset, such as 2026-03-02T10:00:00Z");
-      $nowValue = t;
-    }
+    $nowValue = raw === null ? Date.now() : $readTime(raw, "\`time\`");
   }
   return $nowValue;
 }`,
   },
+  $zoneOffset: {
+    // ZoneOffsets in zone-offset.ts; the module defines $clock, the zone's Intl.DateTimeFormat
+    source: `const $zoneHours = new Float64Array(256).fill(NaN), $zoneOffsets = new Float64Array(256);
+function $zoneOffset(t) {
+  const hour = Math.floor(t / 3600000);
+  const slot = hour & 255;
+  if ($zoneHours[slot] === hour) return $zoneOffsets[slot];
+  const first = $measureOffset(hour * 3600000);
+  if (first !== $measureOffset(hour * 3600000 + 3599000)) return $measureOffset(t);
+  $zoneHours[slot] = hour;
+  $zoneOffsets[slot] = first;
+  return first;
+}
+function $measureOffset(epochMs) {
+  const t = Math.floor(Math.max(epochMs, -5364662400000) / 1000) * 1000;
+  let year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  for (const part of $clock.formatToParts(t)) {
+    switch (part.type) {
+      case "year": year = Number(part.value); break;
+      case "month": month = Number(part.value); break;
+      case "day": day = Number(part.value); break;
+      case "hour": hour = Number(part.value); break;
+      case "minute": minute = Number(part.value); break;
+      case "second": second = Number(part.value); break;
+    }
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second) - t;
+}`,
+  },
   $history: {
-    needs: ["$E", "$f", "$iso"],
+    needs: ["$E", "$f", "$readTime"],
     source: `function $history() {
   if ($historyRead) return $historyActions;
   const raw = $f($I, "history");
@@ -157,11 +208,7 @@ export const helpers: Record<string, Helper> = {
       const a = $f(raw[i], "action");
       if (a === null || typeof a !== "object" || Array.isArray(a)) throw new $E("\`history[" + i + "].action\` must be an object");
       const et = $f(raw[i], "time");
-      let t = null;
-      if (et !== null) {
-        t = typeof et === "string" && $iso.test(et) ? Date.parse(et) : NaN;
-        if (Number.isNaN(t)) throw new $E("\`history[" + i + "].time\` must be an ISO-8601 date-time with an offset");
-      }
+      const t = et === null ? null : $readTime(et, "\`history[" + i + "].time\`");
       $historyActions[n] = a;
       $historyTimes[n] = t;
       n++;
