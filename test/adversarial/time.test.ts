@@ -10,7 +10,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compileSource, compileTests, emit } from "../../packages/compiler/src/compile.js";
-import { timeParts } from "../../packages/compiler/src/decision-input.js";
+import { parseTime, timeParts } from "../../packages/compiler/src/decision-input.js";
 import { evaluatePolicy } from "../../packages/compiler/src/interpreter.js";
 import { type LoadedPolicy, loadModule } from "../../packages/compiler/src/load.js";
 
@@ -86,6 +86,62 @@ describe("impossible dates and times are refused wherever a time enters", () => 
     const found = tests.diagnostics.map((d) => `${d.code} ${d.message}`);
     if (problem === null) expect(found).toEqual([]);
     else expect(found).toEqual([`A603 \`time\` is not a real date-time: ${problem}`, `A603 \`at\` is not a real date-time: ${problem}`]);
+  });
+});
+
+// ---- the scanner against a reference ------------------------------------------------------
+
+/** The form, by a regex; validity, by a round trip through Date's setters; the instant, by Date.parse. */
+const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+function reference(s: string): "form" | "impossible" | number {
+  const m = ISO.exec(s);
+  if (m === null) return "form";
+  const [y, mo, d, h, mi, sec, oh, om] = [1, 2, 3, 4, 5, 6, 7, 8].map((i) => Number(m[i] ?? 0)) as [number, number, number, number, number, number, number, number];
+  const date = new Date(0);
+  date.setUTCFullYear(y, mo - 1, d);
+  date.setUTCHours(h, mi, sec);
+  const real = date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d && date.getUTCHours() === h && date.getUTCMinutes() === mi && date.getUTCSeconds() === sec;
+  if (!real || oh > 23 || om > 59) return "impossible";
+  return Date.parse(s);
+}
+
+const digits = (n: number): fc.Arbitrary<string> => fc.oneof(fc.integer({ min: 0, max: 10 ** n - 1 }).map((v) => String(v).padStart(n, "0")), fc.constantFrom(...["00", "01", "12", "13", "23", "24", "28", "29", "30", "31", "32", "59", "60", "61", "99"].map((x) => x.padStart(n, n === 4 ? "2" : "0").slice(0, n))));
+const timeText = fc
+  .tuple(
+    digits(4), digits(2), digits(2), digits(2), digits(2),
+    fc.option(fc.tuple(digits(2), fc.option(fc.stringMatching(/^[0-9]{0,11}$/)))),
+    fc.oneof(fc.constant("Z"), fc.tuple(fc.constantFrom("+", "-"), digits(2), digits(2)).map(([sg, h, m]) => `${sg}${h}:${m}`), fc.constantFrom("", "z", "+0100", "+01", " Z", "Z ")),
+  )
+  .map(([y, mo, d, h, mi, sec, off]) => `${y}-${mo}-${d}T${h}:${mi}${sec === null ? "" : `:${sec[0]}${sec[1] === null ? "" : `.${sec[1]}`}`}${off}`);
+/** Valid-looking times with one character replaced, inserted or dropped. */
+const mutated = fc.tuple(timeText, fc.nat(), fc.constantFrom("", "0", "9", "-", ":", "T", ".", "Z", "+", "\u0660", " ")).map(([t, at, c]) => {
+  const i = at % (t.length + 1);
+  return at % 3 === 0 ? t.slice(0, i) + c + t.slice(i + 1) : at % 3 === 1 ? t.slice(0, i) + c + t.slice(i) : t.slice(0, i) + t.slice(i + 1);
+});
+
+describe("the time scanner reads exactly ISO-8601 with an offset", () => {
+  it("agrees with a regex, Date's calendar and Date.parse on generated and mutated times", () => {
+    fc.assert(
+      fc.property(fc.oneof(timeText, mutated), (text) => {
+        const want = reference(text);
+        const got = parseTime(text, "`time`");
+        if (want === "form") expect(got).toMatch(/^`time` must be an ISO-8601 date-time with an offset/);
+        else if (want === "impossible") expect(got).toMatch(/^`time` is not a real date-time: /);
+        else expect(got).toBe(want);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it("compiled decide reads them as the interpreter does", async () => {
+    const { policy, module } = await compile('default allow\nrule r when time.hour == 9 or time.date == "2026-03-02" deny');
+    fc.assert(
+      fc.property(fc.oneof(timeText, mutated), (text) => {
+        const input = { action: { type: "a" }, time: text, history: [] };
+        expect(module.decide(input)).toEqual(evaluatePolicy(policy, input).result);
+      }),
+      { numRuns: 5000 },
+    );
   });
 });
 

@@ -129,7 +129,7 @@ class Emitter {
         return code;
       }
       case "time":
-        return `($time(), $${e.field})`;
+        return e.field === "date" ? "$timeDate()" : `($time(), $${e.field})`;
       case "count":
       case "seen":
         return `$k${e.tracker}()`;
@@ -354,6 +354,7 @@ class Emitter {
     const trackerFns = p.trackers.map((t) => this.trackerFunction(t));
     if (p.rules.some((r) => usesTime(r.condition))) {
       this.use("$now");
+      this.use("$dateText");
       if (p.timezone !== null) this.use("$zoneOffset");
     }
 
@@ -650,24 +651,31 @@ class Emitter {
 }
 
 /**
- * `$time()` fills the time slots once per decision; the reads are `$hour` etc. afterwards. In a
- * zone, the instant is shifted by the zone's offset (`$zoneOffset`, cached per hour) and read
- * as UTC, so local fields cost about what UTC ones do.
+ * `$time()` fills the time slots once per decision; the reads are `$hour` etc. afterwards, and
+ * `$timeDate()` for the date, whose text is made only when a rule reads it. In a zone, the instant
+ * is shifted by the zone's offset (`$zoneOffset`, cached per hour); the fields are arithmetic on
+ * the (shifted) instant, as `timeParts` in decision-input.ts computes them.
  */
 function timeFunction(zone: string | null): string {
-  const shift = zone === null ? "" : " + $zoneOffset(t)";
   return `${zone === null ? "" : `const $clock = new Intl.DateTimeFormat("en-US", { timeZone: ${jsString(zone)}, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" });\n`}const $weekdays = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-let $hour = 0, $minute = 0, $weekday = "", $date = "";
+let $hour = 0, $minute = 0, $weekday = "", $days = 0, $date = null;
 function $time() {
   if (!$timeRead) {
     const t = $now();
-    const d = new Date(t${shift});
-    $hour = d.getUTCHours();
-    $minute = d.getUTCMinutes();
-    $weekday = $weekdays[d.getUTCDay()];
-    $date = d.toISOString().slice(0, 10);
+    const local = ${zone === null ? "t" : "t + $zoneOffset(t)"};
+    $days = Math.floor(local / 86400000);
+    const inDay = local - $days * 86400000;
+    $hour = Math.floor(inDay / 3600000);
+    $minute = Math.floor(inDay / 60000) % 60;
+    // 1970-01-01 was a Thursday
+    $weekday = $weekdays[((($days + 4) % 7) + 7) % 7];
+    $date = null;
     $timeRead = true;
   }
+}
+function $timeDate() {
+  $time();
+  return $date ??= $dateText($days);
 }`;
 }
 
