@@ -4,7 +4,7 @@
 //   - the floor: a function that reads the input as decide must (the input, its action and the
 //     action's type) and returns a decision object, timed on the same inputs the same way;
 //   - local time fields against UTC ones: one policy reading time.hour and time.weekday, compiled
-//     with and without a `timezone`, on inputs whose times spread over a week;
+//     with and without a `timezone`, on 64 inputs whose times spread over two days;
 //   - an experiment, what is left besides matching: the same module with V8's RegExp in place of
 //     the linear-time matcher's `__reTest` (unsafe: V8 backtracks; a measurement, not a build).
 // Writes bench/results/examples.md and bench/results/examples.json and prints the figures.
