@@ -43,9 +43,10 @@ function runNode(script, argv, { expose = true, timeoutMs = 20 * 60_000 } = {}) 
 // ---- the peer matrix ---------------------------------------------------------------------
 /** One engine at one N of a workload: in fresh processes, checked, timed; the result row. */
 function measure(engine, N, workload) {
-  // at N = 10,000 the peers take 20-90 ms per decision: their differential check stops after
-  // VERIFY_CAP_S seconds (unless --full-verify), and their timing repeats need only 4 decisions
-  const capped = !FULL_VERIFY && N >= 10000 && ![...FAST, "agent-armor-interpreter"].includes(engine);
+  // at N = 10,000 the peers take 20-90 ms per decision (with patterns, from N = 1,000 on): their
+  // differential check stops after VERIFY_CAP_S seconds (unless --full-verify), and their timing
+  // repeats need only 4 decisions
+  const capped = !FULL_VERIFY && N >= (workload === "patterns" ? 1000 : 10000) && ![...FAST, "agent-armor-interpreter"].includes(engine);
   log(`${workload === "patterns" ? "[patterns] " : ""}${engine} N=${N}${capped ? ` (check capped at ${VERIFY_CAP_S}s)` : ""} ... `);
   const argv = ["--engine", engine, "--n", String(N), "--workload", workload, ...(capped ? ["--verify-cap-s", String(VERIFY_CAP_S)] : [])];
   if (QUICK) argv.push("--repeats", "3", "--target-ms", "100", "--warmup-ms", "200", "--verify-count", "10000");
