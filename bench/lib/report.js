@@ -142,13 +142,17 @@ export function writeReport(out, { mdPath = path.join(BENCH, "RESULTS.md"), svgP
 
   if (patternNs.length) {
     md += `\n## The pattern-heavy workload\n\n`;
-    md += `\`bench/lib/patterns.js\` (not part of the peer harness, whose workload has no patterns): five rules whose conditions are regexes on strings in the actions (a destructive shell command, a download piped to a shell, an exfiltration host in a URL, a secret path, an SSN or card number in an email body of 2–6 sentences), and filler rules \`tool_k and arg matches /^tool_k:(drop|delete|purge)\\b/ => deny\`; 4,096 seeded actions, every engine checked against the hand-written function (a switch on the type and V8's \`RegExp\`, the floor) on 10,000 actions before it is timed. Timing as above.\n\n`;
+    md += `\`bench/lib/patterns.js\` (not part of the peer harness, whose workload has no patterns): five rules whose conditions are regexes on strings in the actions (a destructive shell command, a download piped to a shell, an exfiltration host in a URL, a secret path, an SSN or card number in an email body of 2–6 sentences), and filler rules \`tool_k and arg matches /^tool_k:(drop|delete|purge)\\b/ => deny\`; 4,096 seeded actions, every engine checked against the hand-written function (a switch on the type and V8's \`RegExp\`, the floor) on 10,000 actions before it is timed (one that disagrees is not timed). Timing as above.\n\n`;
     md += `| engine | ${patternNs.map((N) => `N=${N.toLocaleString("en-US")} median`).join(" | ")} | ${patternNs.map((N) => `N=${N.toLocaleString("en-US")} p99`).join(" | ")} | ${patternNs.map((N) => `N=${N.toLocaleString("en-US")} ÷ floor`).join(" | ")} |\n|---|${patternNs.map(() => "---:").join("|")}|${patternNs.map(() => "---:").join("|")}|${patternNs.map(() => "---:").join("|")}|\n`;
     const pcell = (e, N, f) => { const r = getP(e, N); if (r) return f(r); const u = patternResults.find((x) => x.engine === e && x.N === N); return u ? (u.status === "mismatch" ? `disagrees (${u.verify.mismatches} of ${u.verify.checked})` : u.status) : "—"; };
     // engines that cannot express the workload are named below the table instead
     for (const e of engines.filter((x) => patternResults.some((r) => r.engine === x && r.status !== "unavailable"))) {
       md += `| ${LABEL[e]} | ${patternNs.map((N) => pcell(e, N, (r) => fmtNs(r.nsPerDecision.median))).join(" | ")} | ${patternNs.map((N) => pcell(e, N, (r) => fmtNs(r.nsPerDecision.p99))).join(" | ")} | ${patternNs.map((N) => pcell(e, N, (r) => { const f = getP("handwritten", N); return f ? fmtX(r.nsPerDecision.median / f.nsPerDecision.median) : "—"; })).join(" | ")} |\n`;
     }
+    const cappedP = patternResults.filter((r) => r.verify?.capped);
+    if (cappedP.length) md += `\nChecked on fewer actions (time cap ${options.verifyCapS} s): ${cappedP.map((r) => `${LABEL[r.engine] ?? r.engine} at N=${r.N.toLocaleString("en-US")}, ${r.verify.checked.toLocaleString("en-US")} actions, all agreeing`).join("; ")}.\n`;
+    const disagree = patternResults.filter((r) => r.status === "mismatch");
+    for (const r of disagree) md += `\n- ${LABEL[r.engine] ?? r.engine} at N=${r.N} disagrees, for example: \`${JSON.stringify(r.verify.examples[0])}\`\n`;
     const cannot = [...new Map(patternResults.filter((r) => r.status === "unavailable").map((r) => [r.engine, r.reason])).entries()];
     if (cannot.length) md += `\nNot run on this workload: ${cannot.map(([e, why]) => `${LABEL[e] ?? e} (${why})`).join("; ")}.\n`;
   }
