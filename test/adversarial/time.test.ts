@@ -219,10 +219,10 @@ describe.each(zones)("local time fields in %s", (zone, transitions) => {
     );
   });
 
-  it("every ten seconds of the hours around each transition", () => {
+  it("every half minute of the hours around each transition", () => {
     for (const at of transitions) {
       const t0 = Date.parse(at);
-      for (let t = t0 - 3_600_000; t < t0 + 3_600_000; t += 10_000) expect(timeParts(t, zone)).toEqual(intlParts(t, zone));
+      for (let t = t0 - 3_600_000; t < t0 + 3_600_000; t += 30_000) expect(timeParts(t, zone)).toEqual(intlParts(t, zone));
     }
   });
 
@@ -236,7 +236,7 @@ describe.each(zones)("local time fields in %s", (zone, transitions) => {
         expect(compiled).toEqual(evaluatePolicy(policy, input).result);
         expect(spelled(compiled.rules)).toEqual(intlParts(t, zone));
       }),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
   });
 });
