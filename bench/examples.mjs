@@ -66,15 +66,23 @@ async function withV8Regex(policyFile, name) {
     process.stdout.write(JSON.stringify(c.policy.regexes.filter((r) => r.program).map((r) => [JSON.stringify(r.program), r.source, r.flags])));
   })`;
   const regexes = execFileSync(process.execPath, ["-e", script, policyFile], { cwd: ROOT, encoding: "utf8" });
-  const patched = js.replace("function __reTest(p, s, spans) {", `const __v8BySource = new Map(${regexes}.map(([p, src, flags]) => [p, new RegExp(src, flags)]));
+  // the matcher's own __reTest becomes __reTestVm; calls with spans (redaction) still go to it
+  const header = /function __reTest\(p, s(, spans)?\) \{/;
+  if (!header.test(js)) throw new Error(`examples/${name}: the emitted module has no __reTest(p, s) to replace; update withV8Regex`);
+  // a replacer function, so that `$` in the patterns is not read as a replacement pattern
+  const patched = js.replace(header, (_, spans) => `const __v8BySource = new Map(${regexes}.map(([p, src, flags]) => [p, new RegExp(src, flags)]));
 const __v8ByProgram = new WeakMap();
 function __reTest(p, s, spans) {
   if (spans !== undefined) return __reTestVm(p, s, spans);
   let re = __v8ByProgram.get(p);
-  if (re === undefined) __v8ByProgram.set(p, (re = __v8BySource.get(JSON.stringify(p))));
+  if (re === undefined) {
+    re = __v8BySource.get(JSON.stringify(p));
+    if (re === undefined) throw new Error("a program that is not in the policy's regex table");
+    __v8ByProgram.set(p, re);
+  }
   return re.test(s);
 }
-function __reTestVm(p, s, spans) {`).replace("if (!__reTest(p, s, sp)) return s;", "if (!__reTestVm(p, s, sp)) return s;");
+function __reTestVm(p, s${spans ?? ""}) {`);
   const file = path.join(outDir, `${name}.v8.js`);
   fs.writeFileSync(file, patched);
   return import(pathToFileURL(file).href);
