@@ -3,10 +3,11 @@
 // "RESULT {json}". The timing method follows the peer harness's bench-one.js
 // (/work/shared/bench/peerbench/src/bench-one.js, "peerbench"): a loop of decide(pool[i & 4095])
 // over 4096 pre-generated actions, warm-up, repeats of ~1 ms chunks, gc() between repeats.
-//   node --expose-gc bench/one.mjs --engine agent-armor --n 1000
+//   node --expose-gc bench/one.mjs --engine agent-armor --n 1000 [--workload peer|patterns]
 //        [--verify-count 10000] [--verify-cap-s 0] [--repeats 5] [--target-ms 250] [--warmup-ms 500]
 import { makeSpec } from "./lib/spec.js";
 import { makeActions } from "./lib/actions.js";
+import { makePatternActions, makePatternSpec } from "./lib/patterns.js";
 import { loadEngine } from "./lib/adapters/index.js";
 import { emitResult, median, parseArgs, percentile, pkgVersion } from "./lib/util.js";
 
@@ -27,7 +28,11 @@ const mem = () => { gc(); gc(); return process.memoryUsage(); };
 const diff = (a, b) => Object.fromEntries(["rss", "heapUsed", "external", "arrayBuffers"].map((k) => [k, b[k] - a[k]]));
 const now = () => process.hrtime.bigint();
 
-const spec = makeSpec(N);
+// the workload: the peer harness's (default) or the pattern-heavy one (bench/lib/patterns.js)
+const WORKLOAD = String(args.workload ?? "peer");
+if (WORKLOAD !== "peer" && WORKLOAD !== "patterns") throw new Error(`--workload must be peer or patterns, not ${WORKLOAD}`);
+const spec = WORKLOAD === "patterns" ? makePatternSpec(N) : makeSpec(N);
+const actionsFor = WORKLOAD === "patterns" ? makePatternActions : makeActions;
 const m0 = mem();
 let t = now();
 const adapter = await loadEngine(ENGINE);
@@ -38,7 +43,7 @@ t = now();
 try {
   inst = await adapter.create(spec);
 } catch (e) {
-  emitResult({ engine: adapter.name, N, status: "unavailable", reason: e.message });
+  emitResult({ engine: adapter.name, workload: WORKLOAD, N, status: "unavailable", reason: e.message });
   process.exit(0);
 }
 const createMs = Number(now() - t) / 1e6;
@@ -49,7 +54,7 @@ const packages = Object.fromEntries(adapter.packages.map((p) => [p, pkgVersion(p
 // ---- differential check: the same decision as the hand-written function -------------------
 const hw = (await import("./lib/adapters/handwritten.js")).default;
 const ref = (await hw.create(spec)).decide;
-const vActions = makeActions(N, VERIFY_SEED + N, VERIFY_COUNT);
+const vActions = actionsFor(N, VERIFY_SEED + N, VERIFY_COUNT);
 const vInputs = inst.prepare ? vActions.map(inst.prepare) : vActions;
 let checked = 0, mismatches = 0;
 const examples = [];
@@ -73,12 +78,12 @@ for (let i = 0; i < vActions.length; i++) {
 const verifyMs = Number(now() - vStart) / 1e6;
 const verify = { checked, requested: VERIFY_COUNT, mismatches, examples, ms: verifyMs, capped, seed: VERIFY_SEED + N };
 if (mismatches > 0) {
-  emitResult({ engine: adapter.name, kind: adapter.kind, packages, N, status: "mismatch", verify, loadMs: inst.timings?.loadMs ?? loadMs, createMs: inst.timings?.createMs ?? createMs });
+  emitResult({ engine: adapter.name, workload: WORKLOAD, kind: adapter.kind, packages, N, status: "mismatch", verify, loadMs: inst.timings?.loadMs ?? loadMs, createMs: inst.timings?.createMs ?? createMs });
   process.exit(0);
 }
 
 // ---- timing ---------------------------------------------------------------------------------
-const rawPool = makeActions(N, SEED + N, POOL_SIZE);
+const rawPool = actionsFor(N, SEED + N, POOL_SIZE);
 const composition = { allow: 0, deny: 0, require_approval: 0 };
 for (const a of rawPool) composition[ref(a)]++;
 const pool = inst.prepare ? rawPool.map(inst.prepare) : rawPool;
@@ -138,6 +143,7 @@ for (let rep = 0; rep < REPEATS; rep++) {
 const mEnd = process.memoryUsage();
 emitResult({
   engine: adapter.name,
+  workload: WORKLOAD,
   kind: adapter.kind,
   packages,
   node: process.version,

@@ -3,8 +3,10 @@
 // timed), then the runtime's run() overhead, the 10,000-rule compile, history predicates as a
 // session grows, and the language server's re-check (bench/lsp-recheck.mjs, when present).
 // Writes bench/RESULTS.md, bench/latency.svg and bench/results/latest.json.
+// Then the pattern-heavy workload (bench/lib/patterns.js) through the engines that can express
+// it, and every example's policy on its own inputs (bench/examples.mjs).
 //   node bench/run.mjs [--n 10,100,1000,10000] [--engines a,b] [--full-verify] [--verify-cap-s 40]
-//                      [--skip-extras] [--quick] [--processes 3]
+//                      [--skip-extras] [--quick] [--processes 3] [--pattern-n 10,1000] [--skip-patterns]
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -39,41 +41,50 @@ function runNode(script, argv, { expose = true, timeoutMs = 20 * 60_000 } = {}) 
 }
 
 // ---- the peer matrix ---------------------------------------------------------------------
-const results = [];
-for (const N of Ns) {
-  for (const engine of engines) {
-    // at N = 10,000 the peers take 20-90 ms per decision: their differential check stops after
-    // VERIFY_CAP_S seconds (unless --full-verify), and their timing repeats need only 4 decisions
-    const capped = !FULL_VERIFY && N >= 10000 && ![...FAST, "agent-armor-interpreter"].includes(engine);
-    log(`${engine} N=${N}${capped ? ` (check capped at ${VERIFY_CAP_S}s)` : ""} ... `);
-    const argv = ["--engine", engine, "--n", String(N), ...(capped ? ["--verify-cap-s", String(VERIFY_CAP_S)] : [])];
-    if (QUICK) argv.push("--repeats", "3", "--target-ms", "100", "--warmup-ms", "200", "--verify-count", "10000");
-    // the engines that decide in nanoseconds are measured in PROCESSES fresh processes and the
-    // middle one kept: a single process of theirs can land ~10-20% off (JIT decisions vary). A
-    // process that fails or disagrees is what is reported instead, never dropped.
-    let r = runNode("one.mjs", argv);
-    if (FAST.includes(engine) && r.status === "ok" && PROCESSES > 1) {
-      const runs = [r];
-      for (let p = 1; p < PROCESSES && r.status === "ok"; p++) {
-        const again = runNode("one.mjs", argv);
-        if (again.status === "ok") runs.push(again);
-        else r = again;
-      }
-      if (r.status === "ok") {
-        const byMedian = [...runs].sort((x, y) => x.nsPerDecision.median - y.nsPerDecision.median);
-        r = { ...byMedian[(byMedian.length - 1) >> 1], processes: runs.map((x) => x.nsPerDecision.median) };
-      }
+/** One engine at one N of a workload: in fresh processes, checked, timed; the result row. */
+function measure(engine, N, workload) {
+  // at N = 10,000 the peers take 20-90 ms per decision (with patterns, from N = 1,000 on): their
+  // differential check stops after VERIFY_CAP_S seconds (unless --full-verify), and their timing
+  // repeats need only 4 decisions
+  const capped = !FULL_VERIFY && N >= (workload === "patterns" ? 1000 : 10000) && ![...FAST, "agent-armor-interpreter"].includes(engine);
+  log(`${workload === "patterns" ? "[patterns] " : ""}${engine} N=${N}${capped ? ` (check capped at ${VERIFY_CAP_S}s)` : ""} ... `);
+  const argv = ["--engine", engine, "--n", String(N), "--workload", workload, ...(capped ? ["--verify-cap-s", String(VERIFY_CAP_S)] : [])];
+  if (QUICK) argv.push("--repeats", "3", "--target-ms", "100", "--warmup-ms", "200", "--verify-count", "10000");
+  // the engines that decide in nanoseconds are measured in PROCESSES fresh processes and the
+  // middle one kept: a single process of theirs can land ~10-20% off (JIT decisions vary). A
+  // process that fails or disagrees is what is reported instead, never dropped.
+  let r = runNode("one.mjs", argv);
+  if (FAST.includes(engine) && r.status === "ok" && PROCESSES > 1) {
+    const runs = [r];
+    for (let p = 1; p < PROCESSES && r.status === "ok"; p++) {
+      const again = runNode("one.mjs", argv);
+      if (again.status === "ok") runs.push(again);
+      else r = again;
     }
-    if (r.status === "failed") {
-      process.stderr.write(`FAILED (exit ${r.exit}${r.signal ? `, ${r.signal}` : ""})\n${r.stderr}\n`);
-      results.push({ engine, N, status: "failed", stderr: r.stderr });
-      continue;
+    if (r.status === "ok") {
+      const byMedian = [...runs].sort((x, y) => x.nsPerDecision.median - y.nsPerDecision.median);
+      r = { ...byMedian[(byMedian.length - 1) >> 1], processes: runs.map((x) => x.nsPerDecision.median) };
     }
-    results.push(r);
-    if (r.status === "ok") process.stderr.write(`${r.nsPerDecision.median.toFixed(1)} ns/decision (checked ${r.verify.checked} actions)\n`);
-    else process.stderr.write(`${r.status}: ${r.reason ?? JSON.stringify(r.verify?.examples?.[0])}\n`);
   }
+  if (r.status === "failed") {
+    process.stderr.write(`FAILED (exit ${r.exit}${r.signal ? `, ${r.signal}` : ""})\n${r.stderr}\n`);
+    return { engine, N, workload, status: "failed", stderr: r.stderr };
+  }
+  if (r.status === "ok") process.stderr.write(`${r.nsPerDecision.median.toFixed(1)} ns/decision (checked ${r.verify.checked} actions)\n`);
+  else process.stderr.write(`${r.status}: ${r.reason ?? JSON.stringify(r.verify?.examples?.[0])}\n`);
+  return r;
 }
+
+const results = [];
+for (const N of Ns) for (const engine of engines) results.push(measure(engine, N, "peer"));
+
+// ---- the pattern-heavy workload ---------------------------------------------------------------
+// Every engine is tried; those that cannot express regexes report why (status "unavailable").
+// Two sizes by default: the cost per decision of this workload is the patterns of one action
+// type, whatever N, as in the peer workload.
+const PATTERN_NS = String(args["pattern-n"] ?? (QUICK ? "10" : "10,1000")).split(",").map(Number);
+const patternResults = [];
+if (args["skip-patterns"] !== true) for (const N of PATTERN_NS) for (const engine of engines) patternResults.push(measure(engine, N, "patterns"));
 
 // ---- the other measurements ----------------------------------------------------------------
 const extras = {};
@@ -94,6 +105,9 @@ if (args["skip-extras"] !== true) {
     extras.lsp = { ran: true, exit: r.status, stderr: (r.stderr || "").slice(-2000) };
     process.stderr.write(r.status === 0 ? "done\n" : `exit ${r.status}\n${(r.stderr || "").slice(-1500)}\n`);
   } else extras.lsp = { ran: false };
+  log("the examples on their own inputs (bench/examples.mjs) ... ");
+  extras.examples = runNode("examples.mjs", QUICK ? ["--target-ms", "100", "--repeats", "3"] : []);
+  process.stderr.write(`${extras.examples.status === "failed" ? "FAILED\n" + extras.examples.stderr : "done"}\n`);
 }
 
 // ---- machine and versions ------------------------------------------------------------------
@@ -119,8 +133,9 @@ const out = {
   durationS: (Date.now() - started) / 1000,
   machine,
   versions,
-  options: { Ns, engines, fullVerify: FULL_VERIFY, verifyCapS: VERIFY_CAP_S, quick: QUICK, processes: PROCESSES, fastEngines: FAST },
+  options: { Ns, patternNs: args["skip-patterns"] === true ? [] : PATTERN_NS, engines, fullVerify: FULL_VERIFY, verifyCapS: VERIFY_CAP_S, quick: QUICK, processes: PROCESSES, fastEngines: FAST },
   results,
+  patternResults,
   extras,
 };
 fs.mkdirSync(path.join(BENCH, "results"), { recursive: true });

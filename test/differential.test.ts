@@ -375,7 +375,7 @@ const policyArb: fc.Arbitrary<string> = fc
   .record({
     header: fc.option(fc.tuple(pick(["payments", "p", "_x"]), fc.option(pick(['"1.0.0"', '""']), { nil: null })), { nil: null }),
     default: pick(["default allow", "default deny", ""]),
-    timezone: pick(["", "", 'timezone "Europe/Zurich"', 'timezone "America/New_York"', 'timezone "UTC"']),
+    timezone: pick(["", "", 'timezone "Europe/Zurich"', 'timezone "America/New_York"', 'timezone "UTC"', 'timezone "Australia/Lord_Howe"', 'timezone "Asia/Kathmandu"']),
     rules: fc.array(ruleArb, { minLength: 1, maxLength: 7 }),
     extraLets: fc.subarray(Object.keys(LETS), { maxLength: 2 }),
     letsAtEnd: fc.boolean(),

@@ -16,6 +16,8 @@ function cond(c) {
   if (c.any) return "(" + c.any.map(cond).join(" or ") + ")";
   if (c.all) return "(" + c.all.map(cond).join(" and ") + ")";
   if (c.op === "in_set") return `${path(c.path)} in ${c.set}`;
+  // a JavaScript regex source has its slashes escaped, so it is also the text of an .armor regex literal
+  if (c.op === "matches") return `${path(c.path)} matches /${c.pattern}/${c.flags ?? ""}`;
   return `${path(c.path)} ${OPS[c.op]} ${lit(c.value)}`;
 }
 
@@ -31,4 +33,14 @@ export function specToArmor(spec) {
 
 export function prepareInput(a) {
   return { action: { type: a.type, amount: a.amount, recipient: a.recipient, hour: a.hour }, user: a.user };
+}
+
+/** The pattern workload's action (bench/lib/patterns.js) as a decision input. */
+export function preparePatternInput(a) {
+  return { action: { type: a.type, command: a.command, url: a.url, path: a.path, body: a.body, arg: a.arg }, user: a.user };
+}
+
+/** The conversion to the decision input for a spec's workload. */
+export function prepareFor(spec) {
+  return spec.workload === "patterns" ? preparePatternInput : prepareInput;
 }

@@ -12,7 +12,7 @@
 // is the emitted module's; RSS also keeps what the worker's heap left to the allocator.
 // The action pool is converted to the decision input shape once, before timing (prepare).
 import { Worker } from "node:worker_threads";
-import { specToArmor, prepareInput } from "../gen-armor.js";
+import { specToArmor, prepareFor } from "../gen-armor.js";
 
 const WORKER = `
 const { parentPort, workerData } = require("node:worker_threads");
@@ -76,7 +76,7 @@ export default {
     const decide = mod.decide;
     return {
       decide: (input) => decide(input).decision,
-      prepare: prepareInput,
+      prepare: prepareFor(spec),
       timings: { loadMs, createMs: compileMs + moduleLoadMs },
       info: { moduleBytes: js.length, compileMs, moduleLoadMs },
     };

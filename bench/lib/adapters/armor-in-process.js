@@ -8,7 +8,7 @@
 // The action pool is converted to the decision input shape once, before timing (prepare).
 // Adapted from the peer harness's agent-armor adapter (which shelled out to `armorc compile`).
 import { compileSource, emit, loadModule } from "@agent-armor/compiler";
-import { specToArmor, prepareInput } from "../gen-armor.js";
+import { specToArmor, prepareFor } from "../gen-armor.js";
 
 export default {
   name: "agent-armor-in-process",
@@ -23,6 +23,6 @@ export default {
     const { js } = emit(c);
     const mod = await loadModule(js);
     const decide = mod.decide;
-    return { decide: (input) => decide(input).decision, prepare: prepareInput, info: { moduleBytes: js.length } };
+    return { decide: (input) => decide(input).decision, prepare: prepareFor(spec), info: { moduleBytes: js.length } };
   },
 };

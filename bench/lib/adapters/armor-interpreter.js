@@ -1,7 +1,7 @@
 // Agent Armor's reference interpreter (evaluatePolicy over the checked IR): the definition of the
 // semantics, not meant to be fast. create() times compileSource (parse + check + analysis).
 import { compileSource, evaluatePolicy } from "@agent-armor/compiler";
-import { specToArmor, prepareInput } from "../gen-armor.js";
+import { specToArmor, prepareFor } from "../gen-armor.js";
 
 export default {
   name: "agent-armor-interpreter",
@@ -13,6 +13,6 @@ export default {
     const c = compileSource(`${spec.name}.armor`, specToArmor(spec));
     if (!c.ok) throw new Error("does not compile");
     const policy = c.policy;
-    return { decide: (input) => evaluatePolicy(policy, input).result.decision, prepare: prepareInput };
+    return { decide: (input) => evaluatePolicy(policy, input).result.decision, prepare: prepareFor(spec) };
   },
 };

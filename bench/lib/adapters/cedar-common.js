@@ -59,6 +59,7 @@ function cedarCond(c, spec) {
 
 /** Returns { policies: Record<id, text>, effectById: Map<id, effect> } */
 export function translate(spec) {
+  if (spec.workload === "patterns") throw new Error("Cedar has no regular expressions (`like` matches literal text with `*` wildcards only)");
   const policies = { default_allow: "permit(principal, action, resource);" };
   const effectById = new Map();
   for (const r of spec.rules) {

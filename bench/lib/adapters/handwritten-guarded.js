@@ -48,6 +48,7 @@ export default {
   async: false,
   notes: "handwritten.js with the language's guarantees and the full decision object",
   async create(spec) {
+    if (spec.workload === "patterns") throw new Error("written for the peer workload only");
     await handwritten.create(spec); // the same checks that the spec says what the code assumes
     const DENY = new Set(spec.sets.denyList);
     const FROM = BUSINESS_HOURS.from, TO = BUSINESS_HOURS.to, WIRE = WIRE_APPROVAL_THRESHOLD;

@@ -6,6 +6,44 @@
 // Only data (deny list, filler thresholds) is read from the spec; the logic of rules 1-3 is hard-coded,
 // and create() asserts that the spec says what the code assumes.
 import { BUSINESS_HOURS, WIRE_APPROVAL_THRESHOLD } from "../spec.js";
+import { NAMED_PATTERNS } from "../patterns.js";
+
+/**
+ * The pattern workload (bench/lib/patterns.js) by hand: a switch on the type, V8's RegExp for
+ * each pattern; the filler rules' patterns in a Map from type to RegExp.
+ */
+function patternsByHand(spec) {
+  const named = new Map(Object.entries(NAMED_PATTERNS));
+  const FILLER = new Map();
+  for (const r of spec.rules) {
+    const [t, m] = r.when;
+    const mine = named.get(r.id);
+    if (mine && (m.pattern !== mine.re.source || m.flags !== mine.re.flags || t.value !== mine.type || r.effect !== mine.effect)) throw new Error(`handwritten: spec does not match the hand-written rule ${r.id}`);
+    if (!mine) {
+      if (r.effect !== "deny" || r.when.length !== 2 || t.op !== "eq" || m.op !== "matches" || m.path !== "arg") throw new Error(`handwritten: unexpected filler rule shape ${r.id}`);
+      FILLER.set(t.value, new RegExp(m.pattern, m.flags));
+    }
+  }
+  const DESTRUCTIVE = NAMED_PATTERNS.p1_shell_destructive.re, PIPE = NAMED_PATTERNS.p2_pipe_to_shell.re, EXFIL = NAMED_PATTERNS.p3_exfil_host.re;
+  const SECRET = NAMED_PATTERNS.p4_secret_path.re, PII = NAMED_PATTERNS.p5_pii_in_email.re;
+  function decide(a) {
+    switch (a.type) {
+      case "shell":
+        return DESTRUCTIVE.test(a.command) || PIPE.test(a.command) ? "deny" : "allow";
+      case "http_post":
+        return EXFIL.test(a.url) ? "deny" : "allow";
+      case "read_file":
+        return SECRET.test(a.path) ? "require_approval" : "allow";
+      case "send_email":
+        return PII.test(a.body) ? "require_approval" : "allow";
+      default: {
+        const re = FILLER.get(a.type);
+        return re !== undefined && re.test(a.arg) ? "deny" : "allow";
+      }
+    }
+  }
+  return { decide };
+}
 
 export default {
   name: "handwritten",
@@ -14,6 +52,7 @@ export default {
   async: false,
   notes: "switch(type) + plain ifs; filler thresholds in a Map; deny list in a Set",
   async create(spec) {
+    if (spec.workload === "patterns") return patternsByHand(spec);
     const byId = new Map(spec.rules.map((r) => [r.id, r]));
     const r1 = byId.get("r1_wire_large");
     if (!r1 || r1.effect !== "require_approval" || r1.when[1].value !== WIRE_APPROVAL_THRESHOLD)

@@ -10,10 +10,16 @@ const { Engine } = jre;
 
 const OPS = { eq: "equal", ne: "notEqual", gt: "greaterThan", gte: "greaterThanInclusive", lt: "lessThan", lte: "lessThanInclusive", in_set: "in" };
 
-function toCondition(c, spec) {
-  if (c.any) return { any: c.any.map((x) => toCondition(x, spec)) };
-  if (c.all) return { all: c.all.map((x) => toCondition(x, spec)) };
+function toCondition(c, spec, regexes) {
+  if (c.any) return { any: c.any.map((x) => toCondition(x, spec, regexes)) };
+  if (c.all) return { all: c.all.map((x) => toCondition(x, spec, regexes)) };
   const [fact, ...rest] = c.path.split(".");
+  // patterns (bench/lib/patterns.js): a custom operator over V8's RegExp, the engine's documented
+  // way to add an operator; the condition's value is the regex's index
+  if (c.op === "matches") {
+    regexes.push(new RegExp(c.pattern, c.flags));
+    return { fact, operator: "matches", value: regexes.length - 1 };
+  }
   const out = { fact, operator: OPS[c.op], value: c.op === "in_set" ? spec.sets[c.set] : c.value };
   if (rest.length) out.path = "$." + rest.join(".");
   return out;
@@ -27,8 +33,10 @@ export default {
   notes: "one rule per spec rule; await engine.run(action); events reduced by precedence",
   async create(spec) {
     const engine = new Engine([], { allowUndefinedFacts: true });
+    const regexes = [];
+    engine.addOperator("matches", (value, index) => typeof value === "string" && regexes[index].test(value));
     for (const r of spec.rules) {
-      engine.addRule({ name: r.id, conditions: { all: r.when.map((c) => toCondition(c, spec)) }, event: { type: r.effect } });
+      engine.addRule({ name: r.id, conditions: { all: r.when.map((c) => toCondition(c, spec, regexes)) }, event: { type: r.effect } });
     }
     const dflt = spec.default;
     async function decide(action) {

@@ -62,7 +62,65 @@ function $so(op, a, b) {
   }
   return op === "contains" ? a.includes(b) : op === "starts_with" ? a.startsWith(b) : a.endsWith(b);
 }
-const $iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+function $twoDigits(s, i) {
+  const a = s.charCodeAt(i) - 48, b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+function $daysFromCivil(year, month, day) {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
+}
+function $scanTime(s) {
+  const n = s.length;
+  if (n < 17 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58) return "";
+  const century = $twoDigits(s, 0), yy = $twoDigits(s, 2), month = $twoDigits(s, 5), day = $twoDigits(s, 8), hour = $twoDigits(s, 11), minute = $twoDigits(s, 14);
+  if (century < 0 || yy < 0 || month < 0 || day < 0 || hour < 0 || minute < 0) return "";
+  let i = 16, second = 0, ms = 0;
+  if (s.charCodeAt(i) === 58) {
+    second = $twoDigits(s, i + 1);
+    if (second < 0) return "";
+    i += 3;
+    if (s.charCodeAt(i) === 46) {
+      let k = 0;
+      for (i++; k < 10 && i < n; k++, i++) {
+        const v = s.charCodeAt(i) - 48;
+        if (v < 0 || v > 9) break;
+        if (k < 3) ms = ms * 10 + v;
+      }
+      if (k === 0 || k > 9) return "";
+      for (; k < 3; k++) ms *= 10;
+    }
+  }
+  let offset = 0;
+  const sign = s.charCodeAt(i);
+  if (sign === 90 && i + 1 === n) offset = 0;
+  else if ((sign === 43 || sign === 45) && i + 6 === n && s.charCodeAt(i + 3) === 58) {
+    const oh = $twoDigits(s, i + 1), om = $twoDigits(s, i + 4);
+    if (oh < 0 || om < 0) return "";
+    if (oh > 23 || om > 59) offset = NaN;
+    else offset = (sign === 43 ? 1 : -1) * (oh * 60 + om);
+  } else return "";
+  const year = century * 100 + yy;
+  if (month < 1 || month > 12) return "there is no month " + s.slice(5, 7);
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  if (day < 1 || day > days) return "there is no day " + s.slice(8, 10) + " in " + s.slice(0, 7);
+  if (hour > 23) return "there is no hour " + s.slice(11, 13) + " (hours are 00 to 23; the end of a day is the next day's T00:00)";
+  if (minute > 59) return "there is no minute " + s.slice(14, 16);
+  if (second === 60) return "leap seconds (second 60) are not accepted; write second 59";
+  if (second > 59) return "there is no second " + s.slice(17, 19);
+  if (Number.isNaN(offset)) return "the offset " + s.slice(n - 5) + " is out of range (at most 23:59 either way)";
+  return $daysFromCivil(year, month, day) * 86400000 + hour * 3600000 + (minute - offset) * 60000 + second * 1000 + ms;
+}
+function $readTime(v, what) {
+  const t = typeof v === "string" ? $scanTime(v) : "";
+  if (t === "") throw new $E(what + " must be an ISO-8601 date-time with an offset, such as 2026-03-02T10:00:00Z");
+  if (typeof t === "string") throw new $E(what + " is not a real date-time: " + t);
+  return t;
+}
 function $history() {
   if ($historyRead) return $historyActions;
   const raw = $f($I, "history");
@@ -73,11 +131,7 @@ function $history() {
       const a = $f(raw[i], "action");
       if (a === null || typeof a !== "object" || Array.isArray(a)) throw new $E("`history[" + i + "].action` must be an object");
       const et = $f(raw[i], "time");
-      let t = null;
-      if (et !== null) {
-        t = typeof et === "string" && $iso.test(et) ? Date.parse(et) : NaN;
-        if (Number.isNaN(t)) throw new $E("`history[" + i + "].time` must be an ISO-8601 date-time with an offset");
-      }
+      const t = et === null ? null : $readTime(et, "`history[" + i + "].time`");
       $historyActions[n] = a;
       $historyTimes[n] = t;
       n++;
@@ -91,14 +145,48 @@ function $history() {
 function $now() {
   if ($nowValue === undefined) {
     const raw = $f($I, "time");
-    if (raw === null) $nowValue = Date.now();
-    else {
-      const t = typeof raw === "string" && $iso.test(raw) ? Date.parse(raw) : NaN;
-      if (Number.isNaN(t)) throw new $E("`time` must be an ISO-8601 date-time with an offset, such as 2026-03-02T10:00:00Z");
-      $nowValue = t;
-    }
+    $nowValue = raw === null ? Date.now() : $readTime(raw, "`time`");
   }
   return $nowValue;
+}
+function $dateText(days) {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const y = year < 0 ? "-" + String(-year).padStart(4, "0") : String(year).padStart(4, "0");
+  return y + "-" + (month < 10 ? "0" : "") + month + "-" + (day < 10 ? "0" : "") + day;
+}
+const $zoneHours = new Float64Array(256).fill(NaN), $zoneOffsets = new Float64Array(256);
+function $zoneOffset(t) {
+  const hour = Math.floor(t / 3600000);
+  const slot = hour & 255;
+  if ($zoneHours[slot] === hour) return $zoneOffsets[slot];
+  const first = $measureOffset(hour * 3600000);
+  if (first !== $measureOffset(hour * 3600000 + 3599000)) return $measureOffset(t);
+  $zoneHours[slot] = hour;
+  $zoneOffsets[slot] = first;
+  return first;
+}
+function $measureOffset(epochMs) {
+  const t = Math.floor(Math.max(epochMs, -5364662400000) / 1000) * 1000;
+  let year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  for (const part of $clock.formatToParts(t)) {
+    switch (part.type) {
+      case "year": year = Number(part.value); break;
+      case "month": month = Number(part.value); break;
+      case "day": day = Number(part.value); break;
+      case "hour": hour = Number(part.value); break;
+      case "minute": minute = Number(part.value); break;
+      case "second": second = Number(part.value); break;
+    }
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second) - t;
 }
 function $redact(o, path, depth, program, literal) {
   const key = path[depth];
@@ -207,18 +295,26 @@ const $historyActions = [], $historyTimes = [], $trackerValues = new Array(1);
 const $trackerKinds = ["count"];
 const $NONE = Object.freeze([]);
 
-const $clock = new Intl.DateTimeFormat("en-US", { timeZone: "Europe/Zurich", hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", weekday: "short" });
-let $hour = 0, $minute = 0, $weekday = "", $date = "";
+const $clock = new Intl.DateTimeFormat("en-US", { timeZone: "Europe/Zurich", hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" });
+const $weekdays = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+let $hour = 0, $minute = 0, $weekday = "", $days = 0, $date = null;
 function $time() {
   if (!$timeRead) {
-    const p = {};
-    for (const part of $clock.formatToParts($now())) p[part.type] = part.value;
-    $hour = Number(p.hour) % 24;
-    $minute = Number(p.minute);
-    $weekday = p.weekday.slice(0, 3).toLowerCase();
-    $date = p.year + "-" + p.month + "-" + p.day;
+    const t = $now();
+    const local = t + $zoneOffset(t);
+    $days = Math.floor(local / 86400000);
+    const inDay = local - $days * 86400000;
+    $hour = Math.floor(inDay / 3600000);
+    $minute = Math.floor(inDay / 60000) % 60;
+    // 1970-01-01 was a Thursday
+    $weekday = $weekdays[((($days + 4) % 7) + 7) % 7];
+    $date = null;
     $timeRead = true;
   }
+}
+function $timeDate() {
+  $time();
+  return $date ??= $dateText($days);
 }
 const $S0 = new Set(["sat", "sun"]);
 const $P1 = [14, 0, 5, 4, 2, 29, 2, 29, 2, 29, 1, 45, 2, 29, 2, 29, 1, 45, 2, 29, 2, 29, 2, 29, 2, 29, 5, 4, 0, 1, 48, 57];
@@ -261,7 +357,7 @@ function $g1($D, $o, $A, $I, $plain) {
 // condition of rule dates, line 8
 function $g2($D, $o, $A, $I, $plain) {
   let t0, t1, t2, t3;
-  return ($ord(">=", ($time(), $date), "2026-01-01") && $ord(">", ($plain ? ((t0 = $A["level"]) === undefined ? null : t0) : $f($A, "level")), ((t3 = ($plain ? ((t1 = $I["context"]) === undefined ? null : t1) : $f($I, "context"))) !== null && $plain && typeof t3 === "object" && t3.__proto__ === Object.prototype ? ((t2 = t3["max_level"]) === undefined ? null : t2) : $f(t3, "max_level"))));
+  return ($ord(">=", $timeDate(), "2026-01-01") && $ord(">", ($plain ? ((t0 = $A["level"]) === undefined ? null : t0) : $f($A, "level")), ((t3 = ($plain ? ((t1 = $I["context"]) === undefined ? null : t1) : $f($I, "context"))) !== null && $plain && typeof t3 === "object" && t3.__proto__ === Object.prototype ? ((t2 = t3["max_level"]) === undefined ? null : t2) : $f(t3, "max_level"))));
 }
 
 // the decision for the effects that fired (bits of eff: 8 deny, 4 require approval, 2 redact, 1 allow)

@@ -129,7 +129,7 @@ class Emitter {
         return code;
       }
       case "time":
-        return `($time(), $${e.field})`;
+        return e.field === "date" ? "$timeDate()" : `($time(), $${e.field})`;
       case "count":
       case "seen":
         return `$k${e.tracker}()`;
@@ -352,7 +352,11 @@ class Emitter {
     const format = options.format ?? "esm";
     const ruleFns = p.rules.map((r) => this.ruleFunction(r));
     const trackerFns = p.trackers.map((t) => this.trackerFunction(t));
-    if (p.rules.some((r) => usesTime(r.condition))) this.use("$now");
+    if (p.rules.some((r) => usesTime(r.condition))) {
+      this.use("$now");
+      this.use("$dateText");
+      if (p.timezone !== null) this.use("$zoneOffset");
+    }
 
     // dispatch: one function per action type named by some rule, and one for all other types
     const generic = p.rules.filter((r) => r.actionTypes === null).map((r) => r.index);
@@ -646,34 +650,32 @@ class Emitter {
   }
 }
 
-/** `$time()` fills the time slots once per decision; the reads are `$hour` etc. afterwards. */
+/**
+ * `$time()` fills the time slots once per decision; the reads are `$hour` etc. afterwards, and
+ * `$timeDate()` for the date, whose text is made only when a rule reads it. In a zone, the instant
+ * is shifted by the zone's offset (`$zoneOffset`, cached per hour); the fields are arithmetic on
+ * the (shifted) instant, as `timeParts` in decision-input.ts computes them.
+ */
 function timeFunction(zone: string | null): string {
-  if (zone === null) {
-    return `const $weekdays = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-let $hour = 0, $minute = 0, $weekday = "", $date = "";
+  return `${zone === null ? "" : `const $clock = new Intl.DateTimeFormat("en-US", { timeZone: ${jsString(zone)}, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" });\n`}const $weekdays = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+let $hour = 0, $minute = 0, $weekday = "", $days = 0, $date = null;
 function $time() {
   if (!$timeRead) {
-    const d = new Date($now());
-    $hour = d.getUTCHours();
-    $minute = d.getUTCMinutes();
-    $weekday = $weekdays[d.getUTCDay()];
-    $date = d.toISOString().slice(0, 10);
+    const t = $now();
+    const local = ${zone === null ? "t" : "t + $zoneOffset(t)"};
+    $days = Math.floor(local / 86400000);
+    const inDay = local - $days * 86400000;
+    $hour = Math.floor(inDay / 3600000);
+    $minute = Math.floor(inDay / 60000) % 60;
+    // 1970-01-01 was a Thursday
+    $weekday = $weekdays[((($days + 4) % 7) + 7) % 7];
+    $date = null;
     $timeRead = true;
   }
-}`;
-  }
-  return `const $clock = new Intl.DateTimeFormat("en-US", { timeZone: ${jsString(zone)}, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", weekday: "short" });
-let $hour = 0, $minute = 0, $weekday = "", $date = "";
-function $time() {
-  if (!$timeRead) {
-    const p = {};
-    for (const part of $clock.formatToParts($now())) p[part.type] = part.value;
-    $hour = Number(p.hour) % 24;
-    $minute = Number(p.minute);
-    $weekday = p.weekday.slice(0, 3).toLowerCase();
-    $date = p.year + "-" + p.month + "-" + p.day;
-    $timeRead = true;
-  }
+}
+function $timeDate() {
+  $time();
+  return $date ??= $dateText($days);
 }`;
 }
 

@@ -126,27 +126,129 @@ export const helpers: Record<string, Helper> = {
   return errors;
 }`,
   },
-  $iso: {
-    // the same pattern as ISO_DATE_TIME in decision-input.ts
-    source: `const $iso = /^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(?::\\d{2}(?:\\.\\d{1,9})?)?(?:Z|[+-]\\d{2}:\\d{2})$/;`,
+  $scanTime: {
+    // scanTime, twoDigits and daysFromCivil in decision-input.ts
+    source: `function $twoDigits(s, i) {
+  const a = s.charCodeAt(i) - 48, b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+function $daysFromCivil(year, month, day) {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
+}
+function $scanTime(s) {
+  const n = s.length;
+  if (n < 17 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58) return "";
+  const century = $twoDigits(s, 0), yy = $twoDigits(s, 2), month = $twoDigits(s, 5), day = $twoDigits(s, 8), hour = $twoDigits(s, 11), minute = $twoDigits(s, 14);
+  if (century < 0 || yy < 0 || month < 0 || day < 0 || hour < 0 || minute < 0) return "";
+  let i = 16, second = 0, ms = 0;
+  if (s.charCodeAt(i) === 58) {
+    second = $twoDigits(s, i + 1);
+    if (second < 0) return "";
+    i += 3;
+    if (s.charCodeAt(i) === 46) {
+      let k = 0;
+      for (i++; k < 10 && i < n; k++, i++) {
+        const v = s.charCodeAt(i) - 48;
+        if (v < 0 || v > 9) break;
+        if (k < 3) ms = ms * 10 + v;
+      }
+      if (k === 0 || k > 9) return "";
+      for (; k < 3; k++) ms *= 10;
+    }
+  }
+  let offset = 0;
+  const sign = s.charCodeAt(i);
+  if (sign === 90 && i + 1 === n) offset = 0;
+  else if ((sign === 43 || sign === 45) && i + 6 === n && s.charCodeAt(i + 3) === 58) {
+    const oh = $twoDigits(s, i + 1), om = $twoDigits(s, i + 4);
+    if (oh < 0 || om < 0) return "";
+    if (oh > 23 || om > 59) offset = NaN;
+    else offset = (sign === 43 ? 1 : -1) * (oh * 60 + om);
+  } else return "";
+  const year = century * 100 + yy;
+  if (month < 1 || month > 12) return "there is no month " + s.slice(5, 7);
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  if (day < 1 || day > days) return "there is no day " + s.slice(8, 10) + " in " + s.slice(0, 7);
+  if (hour > 23) return "there is no hour " + s.slice(11, 13) + " (hours are 00 to 23; the end of a day is the next day's T00:00)";
+  if (minute > 59) return "there is no minute " + s.slice(14, 16);
+  if (second === 60) return "leap seconds (second 60) are not accepted; write second 59";
+  if (second > 59) return "there is no second " + s.slice(17, 19);
+  if (Number.isNaN(offset)) return "the offset " + s.slice(n - 5) + " is out of range (at most 23:59 either way)";
+  return $daysFromCivil(year, month, day) * 86400000 + hour * 3600000 + (minute - offset) * 60000 + second * 1000 + ms;
+}`,
+  },
+  $readTime: {
+    // parseTime in decision-input.ts, throwing
+    needs: ["$E", "$scanTime"],
+    source: `function $readTime(v, what) {
+  const t = typeof v === "string" ? $scanTime(v) : "";
+  if (t === "") throw new $E(what + " must be an ISO-8601 date-time with an offset, such as 2026-03-02T10:00:00Z");
+  if (typeof t === "string") throw new $E(what + " is not a real date-time: " + t);
+  return t;
+}`,
+  },
+  $dateText: {
+    // dateText in decision-input.ts
+    source: `function $dateText(days) {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const y = year < 0 ? "-" + String(-year).padStart(4, "0") : String(year).padStart(4, "0");
+  return y + "-" + (month < 10 ? "0" : "") + month + "-" + (day < 10 ? "0" : "") + day;
+}`,
   },
   $now: {
-    needs: ["$E", "$f", "$iso"],
+    needs: ["$f", "$readTime"],
     source: `function $now() {
   if ($nowValue === undefined) {
     const raw = $f($I, "time");
-    if (raw === null) $nowValue = Date.now();
-    else {
-      const t = typeof raw === "string" && $iso.test(raw) ? Date.parse(raw) : NaN;
-      if (Number.isNaN(t)) throw new $E("\`time\` must be an ISO-8601 date-time with an offset, such as 2026-03-02T10:00:00Z");
-      $nowValue = t;
-    }
+    $nowValue = raw === null ? Date.now() : $readTime(raw, "\`time\`");
   }
   return $nowValue;
 }`,
   },
+  $zoneOffset: {
+    // ZoneOffsets in zone-offset.ts; the module defines $clock, the zone's Intl.DateTimeFormat
+    source: `const $zoneHours = new Float64Array(256).fill(NaN), $zoneOffsets = new Float64Array(256);
+function $zoneOffset(t) {
+  const hour = Math.floor(t / 3600000);
+  const slot = hour & 255;
+  if ($zoneHours[slot] === hour) return $zoneOffsets[slot];
+  const first = $measureOffset(hour * 3600000);
+  if (first !== $measureOffset(hour * 3600000 + 3599000)) return $measureOffset(t);
+  $zoneHours[slot] = hour;
+  $zoneOffsets[slot] = first;
+  return first;
+}
+function $measureOffset(epochMs) {
+  const t = Math.floor(Math.max(epochMs, -5364662400000) / 1000) * 1000;
+  let year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  for (const part of $clock.formatToParts(t)) {
+    switch (part.type) {
+      case "year": year = Number(part.value); break;
+      case "month": month = Number(part.value); break;
+      case "day": day = Number(part.value); break;
+      case "hour": hour = Number(part.value); break;
+      case "minute": minute = Number(part.value); break;
+      case "second": second = Number(part.value); break;
+    }
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second) - t;
+}`,
+  },
   $history: {
-    needs: ["$E", "$f", "$iso"],
+    needs: ["$E", "$f", "$readTime"],
     source: `function $history() {
   if ($historyRead) return $historyActions;
   const raw = $f($I, "history");
@@ -157,11 +259,7 @@ export const helpers: Record<string, Helper> = {
       const a = $f(raw[i], "action");
       if (a === null || typeof a !== "object" || Array.isArray(a)) throw new $E("\`history[" + i + "].action\` must be an object");
       const et = $f(raw[i], "time");
-      let t = null;
-      if (et !== null) {
-        t = typeof et === "string" && $iso.test(et) ? Date.parse(et) : NaN;
-        if (Number.isNaN(t)) throw new $E("\`history[" + i + "].time\` must be an ISO-8601 date-time with an offset");
-      }
+      const t = et === null ? null : $readTime(et, "\`history[" + i + "].time\`");
       $historyActions[n] = a;
       $historyTimes[n] = t;
       n++;

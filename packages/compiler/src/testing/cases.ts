@@ -9,7 +9,7 @@
  */
 import { catalog } from "../diagnostics/catalog.js";
 import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
-import { ISO_DATE_TIME } from "../decision-input.js";
+import { scanTime } from "../decision-input.js";
 import type { Decision } from "../ir.js";
 import { closest } from "../semantic/names.js";
 import type { ActionSchema } from "../semantic/schema.js";
@@ -126,9 +126,11 @@ function buildOne(t: A.TestDecl, file: string, ctx: TestContext): TestCase | nul
       }
       if (step.value === null) continue;
       if (key === "time") {
-        if (step.value.kind !== "literal" || typeof step.value.value !== "string" || !ISO_DATE_TIME.test(step.value.value)) {
-          fail(catalog.testInvalidTime, step.value.span, "`time` needs an ISO-8601 date-time with an offset", 'write e.g. `time "2026-03-02T10:00:00Z"`');
-        } else time = step.value.value;
+        const text = step.value.kind === "literal" && typeof step.value.value === "string" ? step.value.value : null;
+        const t = text === null ? "" : scanTime(text);
+        if (t === "") fail(catalog.testInvalidTime, step.value.span, "`time` needs an ISO-8601 date-time with an offset", 'write e.g. `time "2026-03-02T10:00:00Z"`');
+        else if (typeof t === "string") fail(catalog.testInvalidTime, step.value.span, `\`time\` is not a real date-time: ${t}`, "write a date and time that exist on a calendar and clock");
+        else time = text!;
         continue;
       }
       if (step.value.kind !== "object") {
@@ -168,8 +170,10 @@ function buildOne(t: A.TestDecl, file: string, ctx: TestContext): TestCase | nul
     if (p === null) {
       for (let k = n; k >= 1; k--) history.push({ action: entry, time: iso(now - k * 1000) });
     } else if (p.kind === "at") {
-      if (p.time === null || !ISO_DATE_TIME.test(p.time.value)) {
-        fail(catalog.testInvalidTime, p.time?.span ?? p.span, "`at` needs an ISO-8601 date-time with an offset", 'write e.g. `at "2026-03-02T09:00:00Z"`');
+      const t = p.time === null ? "" : scanTime(p.time.value);
+      if (p.time === null || typeof t === "string") {
+        if (t !== "") fail(catalog.testInvalidTime, p.time!.span, `\`at\` is not a real date-time: ${t}`, "write a date and time that exist on a calendar and clock");
+        else fail(catalog.testInvalidTime, p.time?.span ?? p.span, "`at` needs an ISO-8601 date-time with an offset", 'write e.g. `at "2026-03-02T09:00:00Z"`');
         continue;
       }
       for (let k = 0; k < n; k++) history.push({ action: entry, time: p.time.value });
