@@ -25,7 +25,7 @@
  */
 import type { FileHandle } from "node:fs/promises";
 import { canonicalJson, canonicalJsonOrUndefined, quoteKey, sha256 } from "./hash.js";
-import { MAX_TIMER_MS } from "./timers.js";
+import { setLongTimeout } from "./timers.js";
 import type { AuditRecord } from "./types.js";
 
 /** The `prev` of the first record. */
@@ -370,16 +370,16 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   /** One sink's write, failing after `timeoutMs` if it has not settled. */
   function writeTo(i: number, line: string): Promise<void> {
     const writing = Promise.resolve().then(() => sinks[i]!.write(line));
-    if (!(timeoutMs > 0) || timeoutMs >= MAX_TIMER_MS) return writing;
+    if (!(timeoutMs > 0) || timeoutMs === Infinity) return writing;
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new AuditSinkTimeout(names[i] ?? `sink ${i}`, timeoutMs)), timeoutMs);
+      const cancel = setLongTimeout(() => reject(new AuditSinkTimeout(names[i] ?? `sink ${i}`, timeoutMs)), timeoutMs);
       writing.then(
         () => {
-          clearTimeout(timer);
+          cancel();
           resolve();
         },
         (e: unknown) => {
-          clearTimeout(timer);
+          cancel();
           reject(e);
         },
       );
@@ -453,6 +453,12 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
 
   function enqueue(entry: Record<string, unknown> | SerializedRecord): Promise<string> {
     flushDeferred();
+    if (deferredFailure !== null) {
+      // a deferred record was lost: this append fails once, so the caller fails closed
+      const e = deferredFailure;
+      deferredFailure = null;
+      return Promise.reject(e);
+    }
     queued++;
     const result = tail.then(() => write(entry));
     tail = result.then(
@@ -721,9 +727,12 @@ function parseRecordLine(text: string): { seq: number; hash: string } | null {
 
 /**
  * Appends records to a JSON Lines file (Node only): one write per record through a handle
- * opened with "a", and with `fsync`, `handle.sync()` before the write resolves. `resume()`
- * continues the chain from the last whole record in the file. A torn final line (a write cut by
- * a crash) is left as evidence, and the next record starts on a fresh line after it.
+ * opened with "a", and with `fsync`, `handle.sync()` before the write resolves. A write that
+ * fails (a full disk) is cut back to the end of the last whole record, so it leaves no fragment;
+ * if even that fails, the next record starts on a fresh line after a gap record. `resume()`
+ * continues the chain from the last whole record in the file and reports the torn lines after
+ * it: a torn final line (a write cut by a crash) is left as evidence, and the log's next record,
+ * on a fresh line after it, is a gap record that says so.
  */
 export function fileSink(path: string, options: FileSinkOptions = {}): AuditSink {
   let opening: Promise<FileHandle> | null = null;
