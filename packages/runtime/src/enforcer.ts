@@ -7,7 +7,7 @@
  * that names the cause, and nothing runs on a deny.
  */
 import { type AuditFields, type AuditLog, type AuditSink, appenderFor, callbackSink, createAuditLog, DEFAULT_WRITE_TIMEOUT_MS, fileSink, type SerializedRecord, streamSink } from "./audit.js";
-import { canonicalJsonOrUndefined, JsonValueError, sha256, strictJson } from "./hash.js";
+import { canonicalJsonOrUndefined, JsonValueError, jsonSnapshot, sha256, strictJson } from "./hash.js";
 import { memoryHistoryStore, type Reservation, SessionTrackers } from "./history.js";
 import { loadPolicy, PolicyLoadError, type PolicyDiagnostic, type PolicySource } from "./load.js";
 import { DecisionRecord, OutcomeRecord } from "./records.js";
@@ -190,6 +190,8 @@ interface Decided {
 interface Subject {
   action: unknown;
   json: string | undefined;
+  /** A second copy of the action, for the tool when it runs the action as it came (not rewritten). */
+  spare: unknown;
   /** False when the action is not JSON (then `json` is undefined and `problem` says why). */
   hashable: boolean;
   userJson: string | undefined;
@@ -262,23 +264,32 @@ function auditLogFrom(option: AuditOption | undefined, writeTimeoutMs: number): 
 /** The subject of a decision (see Subject); never throws. */
 function snapshot(action: unknown, ctx: ActionContext): Subject {
   let json: string | undefined;
+  let copy: unknown;
+  let spare: unknown;
   let userJson: string | undefined;
+  let problem: string | null = null;
   try {
-    json = strictJson(action);
+    // no user is written as null, as before; a user that is not JSON is left out of the record
+    userJson = ctx.user === undefined ? "null" : strictJson(ctx.user);
   } catch (e) {
-    return { action, json: undefined, hashable: false, userJson: undefined, problem: `invalid action: ${inputProblem(e, "the action")}` };
+    problem = `invalid user: ${inputProblem(e, "the user")}`;
   }
-  // a primitive is its own snapshot; objects are parsed back from their text
-  const copy = json !== undefined && typeof action === "object" && action !== null ? JSON.parse(json) : action;
   try {
-    userJson = strictJson(ctx.user);
-    // the context reaches the policy: it must be JSON too
-    if (ctx.context !== undefined) strictJson(ctx.context);
+    ({ json, copy, spare } = jsonSnapshot(action));
   } catch (e) {
-    const which = userJson === undefined && ctx.user !== undefined ? "user" : "context";
-    return { action: copy, json, hashable: true, userJson: undefined, problem: `invalid ${which}: ${inputProblem(e, `the ${which}`)}` };
+    return { action, json: undefined, spare: undefined, hashable: false, userJson, problem: `invalid action: ${inputProblem(e, "the action")}` };
   }
-  return { action: copy, json, hashable: true, userJson, problem: null };
+  // what JSON has no text for (undefined) is decided as it is: the policy denies it
+  if (json === undefined) copy = spare = action;
+  if (problem === null && ctx.context !== undefined) {
+    try {
+      // the context reaches the policy: it must be JSON too
+      strictJson(ctx.context);
+    } catch (e) {
+      problem = `invalid context: ${inputProblem(e, "the context")}`;
+    }
+  }
+  return { action: copy, json, spare, hashable: true, userJson, problem };
 }
 
 function inputProblem(e: unknown, root: string): string {
@@ -498,7 +509,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     if (audit === null) return recorded(decision, null);
     let entry: DecisionRecord;
     try {
-      entry = new DecisionRecord(decision, decided.actionJson, decided.policyJson, mode, subject.userJson ?? "null", approval, shadowInfo, reserved);
+      entry = new DecisionRecord(decision, decided.actionJson, decided.policyJson, mode, subject.userJson, approval, shadowInfo, reserved);
     } catch (e) {
       // a user that cannot be serialized (it contains itself, a getter throws): the record cannot be written
       return recorded(decision, auditFailed(e));
@@ -629,6 +640,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
       now = clock();
       // the same snapshot, afresh: nothing anyone did to the decision's action meanwhile counts
       const same: Subject = subject.json === undefined || subject.action === null || typeof subject.action !== "object" ? subject : { ...subject, action: JSON.parse(subject.json) };
+      subject = same;
       const again = finish(active, evaluate(active, same, ctx, now), same, ctx, now, decision.id);
       if (again.decision.decision === "deny" || again.decision.actionHash !== decision.actionHash) {
         decided = again;
@@ -652,15 +664,24 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     // record before anything awaits, so concurrent decisions in the session count this one
     const reservation = decided.decision.decision === "allow" ? count(decided.decision.session, decided.decision.action, now) : null;
     const recording = record(decided, subject, "run", approval, shadowInfo);
+    // the tool's copy: the spare one made with the snapshot when the policy did not rewrite the
+    // action, otherwise parsed from the rewritten action's text
     const json = decided.actionJson;
-    return recording instanceof Promise ? recording.then((final) => perform(final, json, reservation, execute)) : perform(recording, json, reservation, execute);
+    const own = decided.decision.action === subject.action ? subject.spare : undefined;
+    return recording instanceof Promise ? recording.then((final) => perform(final, json, own, reservation, execute)) : perform(recording, json, own, reservation, execute);
   }
 
   /**
    * Runs the action under its recorded decision and chains the outcome record. The tool gets its
    * own copy of the decided action, parsed from the text that was hashed and audited.
    */
-  function perform<T>(final: Decision, actionJson: string | undefined, reservation: Reservation | null, execute: (action: Action) => T | Promise<T>): Promise<RunResult<T>> {
+  function perform<T>(
+    final: Decision,
+    actionJson: string | undefined,
+    own: unknown,
+    reservation: Reservation | null,
+    execute: (action: Action) => T | Promise<T>,
+  ): Promise<RunResult<T>> {
     if (final.decision !== "allow") {
       reservation?.cancel();
       return throwOnDeny ? Promise.reject(new ActionDenied(final)) : Promise.resolve({ decision: final });
@@ -669,7 +690,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     let result: T | Promise<T>;
     let thenable: boolean;
     try {
-      result = execute((actionJson === undefined ? final.action : JSON.parse(actionJson)) as Action);
+      result = execute((own !== undefined ? own : actionJson === undefined ? final.action : JSON.parse(actionJson)) as Action);
       // inside the try: reading `then` of what the tool returned can throw (a getter, a Proxy)
       thenable = isThenable(result);
     } catch (e) {

@@ -152,6 +152,96 @@ function serialize(v: unknown, stack: unknown[], strict: boolean): string | unde
   }
 }
 
+/** What `jsonSnapshot` takes from a value: its strict canonical JSON and two copies of what it says. */
+export interface JsonSnapshot {
+  /** strictJson of the value. */
+  json: string | undefined;
+  /** The value as JSON.parse(json) would give it, twice, sharing nothing with the value or each other. */
+  copy: unknown;
+  spare: unknown;
+}
+
+/**
+ * strictJson of a value and two copies of it as plain data, in one pass that reads every field
+ * once: the text and the copies cannot disagree, whatever getters or proxies do, and nothing
+ * is parsed. The copies are what JSON.parse(json) gives (keys in canonical order, `__proto__`
+ * an own field like any other).
+ */
+export function jsonSnapshot(v: unknown): JsonSnapshot {
+  const out: [unknown, unknown] = [undefined, undefined];
+  const json = snap(v, [], out);
+  return { json, copy: out[0], spare: out[1] };
+}
+
+function setField(o: Record<string, unknown>, k: string, x: unknown): void {
+  if (k === "__proto__") Object.defineProperty(o, k, { value: x, enumerable: true, writable: true, configurable: true });
+  else o[k] = x;
+}
+
+/** strictJson's serialize, also writing the two copies of the value into `out`. */
+function snap(v: unknown, stack: unknown[], out: [unknown, unknown]): string | undefined {
+  if (typeof v !== "object" || v === null) {
+    const text = serialize(v, stack, true);
+    // -0 is written as 0, and read back as 0
+    out[0] = out[1] = text === undefined ? undefined : v === 0 ? 0 : v;
+    return text;
+  }
+  if (stack.includes(v)) refuse(v);
+  const toJSON = (v as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === "function") return snap((toJSON as () => unknown).call(v), stack, out);
+  stack.push(v);
+  const item: [unknown, unknown] = [undefined, undefined];
+  let text: string;
+  if (Array.isArray(v)) {
+    const a: unknown[] = [];
+    const b: unknown[] = [];
+    text = "[";
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) text += ",";
+      let x: string | undefined;
+      try {
+        x = snap(v[i], stack, item);
+        if (x === undefined && v[i] !== undefined) refuse(v[i]);
+      } catch (e) {
+        within(e, i);
+      }
+      text += x ?? "null";
+      a.push(x === undefined ? null : item[0]);
+      b.push(x === undefined ? null : item[1]);
+    }
+    text += "]";
+    out[0] = a;
+    out[1] = b;
+  } else {
+    const a: Record<string, unknown> = {};
+    const b: Record<string, unknown> = {};
+    const keys = sortedKeys(v);
+    text = "{";
+    let first = true;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const value = (v as Record<string, unknown>)[k];
+      let x: string | undefined;
+      try {
+        x = snap(value, stack, item);
+        if (x === undefined && value !== undefined) refuse(value);
+      } catch (e) {
+        within(e, k);
+      }
+      if (x === undefined) continue;
+      text += first ? `${quoteKey(k)}:${x}` : `,${quoteKey(k)}:${x}`;
+      first = false;
+      setField(a, k, item[0]);
+      setField(b, k, item[1]);
+    }
+    text += "}";
+    out[0] = a;
+    out[1] = b;
+  }
+  stack.pop();
+  return text;
+}
+
 /**
  * An object's own enumerable keys sorted by UTF-16 code units. Objects in actions and contexts
  * have a handful of keys, for which an insertion sort is several times faster than

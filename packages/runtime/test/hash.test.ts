@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, canonicalJsonOfShared, canonicalJsonOrUndefined, JsonValueError, numberJson, quoteJson, strictJson } from "../src/hash.js";
+import { canonicalJson, canonicalJsonOfShared, canonicalJsonOrUndefined, JsonValueError, jsonSnapshot, numberJson, quoteJson, strictJson } from "../src/hash.js";
 import { anyString } from "./arbitraries.js";
 
 /** The definition: keys sorted by UTF-16 code units, JSON.stringify for strings and finite numbers; non-finite numbers refused. */
@@ -121,6 +121,36 @@ describe("canonical JSON", () => {
   it("strictJson leaves out undefined fields and honours toJSON, as canonical JSON does", () => {
     const value = { a: undefined, d: new Date(0) };
     expect(strictJson(value)).toBe(canonicalJson(value));
+  });
+
+  it("jsonSnapshot gives strictJson's text and two copies equal to parsing it, sharing nothing", () => {
+    fc.assert(
+      fc.property(anyValue, (v) => {
+        let expected: string | undefined;
+        try {
+          expected = strictJson(v);
+        } catch (e) {
+          expect(() => jsonSnapshot(v)).toThrow((e as Error).message);
+          return;
+        }
+        const { json, copy, spare } = jsonSnapshot(v);
+        expect(json).toBe(expected);
+        if (json === undefined) return;
+        // (toStrictEqual would compare a `constructor` field as the objects' classes)
+        expect(copy).toEqual(JSON.parse(json));
+        expect(spare).toEqual(JSON.parse(json));
+        expect(canonicalJson(copy)).toBe(json);
+        if (typeof copy === "object" && copy !== null) {
+          expect(copy).not.toBe(spare);
+          expect(copy).not.toBe(v);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    const { copy } = jsonSnapshot(JSON.parse('{"__proto__":{"polluted":true},"a":[-0]}'));
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    expect(Object.keys(copy as object)).toEqual(["__proto__", "a"]);
+    expect(Object.is((copy as { a: number[] }).a[0], 0)).toBe(true);
   });
 
   it("still rejects values that contain themselves", () => {
