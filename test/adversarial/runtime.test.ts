@@ -27,6 +27,8 @@ rule sanctioned when action.type == "wire" and to == "mallory" deny because "san
 rule big when action.type == "wire" and amount > 1000 require approval timeout 30d
 rule rate when action.type == "send" and count(type == "send" within 1h) >= 3 deny because "at most 3 an hour"
 rule ssn when action.type == "note" redact text matching /\\d{3}-\\d{2}-\\d{4}/
+rule dba_only when action.type == "drop" and user.role != "dba" deny
+rule drop_approval when action.type == "drop" require approval
 `;
 
 /** An audit callback that keeps every line, and resolves each write only when told to. */
@@ -112,6 +114,22 @@ describe("row 1: the tool runs exactly the decided, approved and audited action"
     await e.close();
     const decision = sink.records().find((x) => x.kind === "decision")!;
     expect(decision).toMatchObject({ action: ran[0], actionHash: approvals.requests[0]!.actionHash, approval: { outcome: "approved" } });
+  });
+
+  it("decides again after an approval on the user it first decided on, which is the user the log shows", async () => {
+    const approvals = pendingApprovals();
+    const sink = gatedSink();
+    sink.release();
+    const e = await enforcer({ approvals: approvals.handler, audit: { callback: sink.callback } });
+    const user = { id: "u1", role: "dba" };
+    const running = e.run({ type: "drop", table: "t" }, { user }, () => "dropped");
+    await approvals.next();
+    user.role = "intern";
+    approvals.answers[0]!(true);
+    const r = await running;
+    expect(r.decision.decision).toBe("allow");
+    await e.close();
+    expect(sink.records().find((x) => x.kind === "decision")).toMatchObject({ decision: "allow", user: { id: "u1", role: "dba" } });
   });
 
   it("reads an action with getters once: what the policy decided is what runs and what is logged", async () => {

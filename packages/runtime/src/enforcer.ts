@@ -194,6 +194,8 @@ interface Subject {
   spare: unknown;
   /** False when the action is not JSON (then `json` is undefined and `problem` says why). */
   hashable: boolean;
+  /** The user the policy reads: the caller's, and after an approval a copy of the one first decided on. */
+  user: unknown;
   userJson: string | undefined;
   problem: string | null;
 }
@@ -277,7 +279,7 @@ function snapshot(action: unknown, ctx: ActionContext): Subject {
   try {
     ({ json, copy, spare } = jsonSnapshot(action));
   } catch (e) {
-    return { action, json: undefined, spare: undefined, hashable: false, userJson, problem: `invalid action: ${inputProblem(e, "the action")}` };
+    return { action, json: undefined, spare: undefined, hashable: false, user: ctx.user, userJson, problem: `invalid action: ${inputProblem(e, "the action")}` };
   }
   // what JSON has no text for (undefined) is decided as it is: the policy denies it
   if (json === undefined) copy = spare = action;
@@ -289,7 +291,7 @@ function snapshot(action: unknown, ctx: ActionContext): Subject {
       problem = `invalid context: ${inputProblem(e, "the context")}`;
     }
   }
-  return { action: copy, json, spare, hashable: true, userJson, problem };
+  return { action: copy, json, spare, hashable: true, user: ctx.user, userJson, problem };
 }
 
 function inputProblem(e: unknown, root: string): string {
@@ -394,7 +396,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
         }
       }
       const values = trackers.values(session, policy.module.trackers, now);
-      const input = { action, user: ctx.user, context: ctx.context, time: isoTime(now) };
+      const input = { action, user: subject.user, context: ctx.context, time: isoTime(now) };
       return policy.module.decide(input, values);
     } catch (e) {
       return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message: `the policy failed: ${(e as Error).message}` }] };
@@ -639,7 +641,11 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
       }
       now = clock();
       // the same snapshot, afresh: nothing anyone did to the decision's action meanwhile counts
-      const same: Subject = subject.json === undefined || subject.action === null || typeof subject.action !== "object" ? subject : { ...subject, action: JSON.parse(subject.json) };
+      const same: Subject = {
+        ...subject,
+        action: subject.json === undefined || subject.action === null || typeof subject.action !== "object" ? subject.action : JSON.parse(subject.json),
+        user: subject.userJson === undefined || ctx.user === undefined ? ctx.user : JSON.parse(subject.userJson),
+      };
       subject = same;
       const again = finish(active, evaluate(active, same, ctx, now), same, ctx, now, decision.id);
       if (again.decision.decision === "deny" || again.decision.actionHash !== decision.actionHash) {
