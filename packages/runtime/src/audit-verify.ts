@@ -2,12 +2,22 @@
  * Verifies an audit log written by audit.ts: every record's hash, and the chain of `seq` and
  * `prev` from the first record to the last. Reports the first problem, named by kind.
  *
- * Torn writes: a process killed mid-write leaves a final line without a newline that is not
- * valid JSON. That is `tornTail`, not a problem: every whole record before it is accepted. After
- * a restart, `fileSink` continues on a fresh line, so such a fragment can also sit between
- * records; it is accepted (and listed in `tornLines`) only when it starts like a record (`{`),
- * is not valid JSON, and the next record continues the chain exactly where it stood before the
- * fragment, so the fragment cannot hide, replace or reorder a record.
+ * It reads the log line by line and keeps only the position of the last record, so a log of
+ * any size verifies in constant memory (`verifyAuditLogFile` streams a file; `verifyAuditLog`
+ * takes text). Only when a record does not fit the chain is the log read a second time, to say
+ * whether it was edited, deleted, inserted or reordered.
+ *
+ * Gaps: after a sink failure the log writes a `gap` record (see audit.ts). It is chained like
+ * any record; when it declares `missing: [{ from, to }]` and the records from..to are exactly
+ * the ones this log lacks before it, it continues the chain across them. Every gap record is
+ * listed in `gaps`, so the loss stays visible.
+ *
+ * Torn writes: a process killed mid-write leaves a last line without a newline that is not
+ * valid JSON. That is `tornTail`, not a problem: every whole record before it is accepted. A
+ * fragment in the middle of the log (a write torn by a crash, or cut by a failing disk) is
+ * accepted only when the record after it is a gap record that continues the chain, which the
+ * writer puts there when it resumes after a torn write; any other line that is not a record is
+ * a problem.
  *
  * Like any hash chain read on its own, this cannot tell that the newest records were cut off.
  */
@@ -25,6 +35,18 @@ export interface AuditProblem {
   message: string;
 }
 
+/** A gap record: records lost to a failing sink, and the range this log misses, if any. */
+export interface AuditGap {
+  line: number;
+  seq: number;
+  /** Records no sink stored. */
+  lost: number;
+  /** The records this log lacks before the gap record, when it lacks any. */
+  from: number | null;
+  to: number | null;
+  reason: string;
+}
+
 export interface VerifyResult {
   ok: boolean;
   /** Whole records accepted (before the problem, if there is one). */
@@ -32,8 +54,10 @@ export interface VerifyResult {
   problem: AuditProblem | null;
   /** The log ends in a torn write (from a crash); it is ignored. */
   tornTail: boolean;
-  /** 1-based lines of every torn write the chain continues across, including the tail. */
+  /** 1-based lines of every torn write the chain continues across, including the tail (the first 1,000). */
   tornLines: number[];
+  /** The gap records in the log (the first 1,000). */
+  gaps: AuditGap[];
 }
 
 interface ChainRecord {
@@ -61,6 +85,9 @@ interface Position {
 }
 
 const HASH_RE = /^[0-9a-f]{64}$/;
+const START: Position = { seq: -1, hash: GENESIS_HASH, line: 0 };
+/** Lists in a result stop growing here, so that memory stays bounded on any log. */
+const LIST_CAP = 1000;
 
 function parseLine(line: number, text: string): Entry {
   const entry: Entry = { line, text, record: null, error: null, notJson: false };
@@ -92,68 +119,155 @@ function plural(n: number, one: string, many: string): string {
   return n === 1 ? one : many;
 }
 
-export function verifyAuditLog(text: string): VerifyResult {
-  const parts = text.split("\n");
-  const endsWithNewline = text.endsWith("\n");
-  if (endsWithNewline || text === "") parts.pop();
-  const entries = parts.map((p, i) => parseLine(i + 1, p.endsWith("\r") ? p.slice(0, -1) : p));
+const describe = (p: Position): string => (p.line === 0 ? "the start of the log" : `record ${p.seq} (line ${p.line})`);
 
-  // Every record in the file by hash (first occurrence) and every hash some record follows.
-  const byHash = new Map<string, Entry & { record: ChainRecord }>();
-  const followed = new Set<string>();
-  for (const e of entries) {
-    if (!e.record) continue;
-    if (!byHash.has(e.record.hash)) byHash.set(e.record.hash, e as Entry & { record: ChainRecord });
-    followed.add(e.record.prev);
+/** The range a gap record says this log misses right before it, if it names exactly the records after `last`. */
+function declaredRange(r: ChainRecord, last: Position): { from: number; to: number } | null {
+  if (r["kind"] !== "gap" || !Array.isArray(r["missing"])) return null;
+  for (const m of r["missing"] as unknown[]) {
+    if (typeof m !== "object" || m === null) continue;
+    const { from, to } = m as Record<string, unknown>;
+    if (from === last.seq + 1 && to === r.seq - 1 && (to as number) >= (from as number)) return { from, to } as { from: number; to: number };
+  }
+  return null;
+}
+
+/**
+ * The first pass: takes the lines in order, accepts the records that continue the chain, and
+ * stops at the first problem. A record that is whole but does not fit is left for `Classifier`.
+ */
+export class ChainCheck {
+  records = 0;
+  private last: Position = START;
+  private readonly tornLines: number[] = [];
+  private readonly gaps: AuditGap[] = [];
+  /** Lines of fragments waiting for a gap record to continue the chain after them. */
+  private fragments: number[] = [];
+  private tornTail = false;
+  problem: AuditProblem | null = null;
+  /** A record that does not fit the chain, and where the chain stood: for the second pass. */
+  misfit: { line: number; record: ChainRecord; last: Position } | null = null;
+
+  private fail(line: number, seq: number | null, kind: AuditProblemKind, message: string): false {
+    this.problem = { line, seq, kind, message };
+    return false;
   }
 
-  const accepted = new Map<string, Position>();
-  const chain: Position[] = [];
-  let last: Position = { seq: -1, hash: GENESIS_HASH, line: 0 };
-  let records = 0;
-  const tornLines: number[] = [];
-  let fragments: Entry[] = []; // torn-write candidates waiting for the chain to continue
-  let tornTail = false;
+  private note(list: number[] | AuditGap[], item: never): void {
+    if (list.length < LIST_CAP) (list as unknown[]).push(item);
+  }
 
-  const describe = (p: Position): string => (p.line === 0 ? "the start of the log" : `record ${p.seq} (line ${p.line})`);
-  const fail = (line: number, seq: number | null, kind: AuditProblemKind, message: string): VerifyResult => ({
-    ok: false,
-    records,
-    problem: { line, seq, kind, message },
-    tornTail: false,
-    tornLines,
-  });
-  const links = (r: ChainRecord): boolean => r.seq === last.seq + 1 && r.prev === last.hash;
-
-  /** Names the problem with a record that is whole and hashes correctly but does not follow `last`. */
-  const classify = (e: Entry, index: number, r: ChainRecord): VerifyResult => {
-    const { line } = e;
-    const self = `record ${r.seq} (line ${line})`;
-    const dup = accepted.get(r.hash);
-    if (dup) return fail(line, r.seq, "inserted", `${self} was inserted: it is a copy of line ${dup.line}`);
-
-    const pred = byHash.get(r.prev);
-    if (pred && pred.line > line) {
-      return fail(line, r.seq, "reordered", `${self} is out of order: it belongs after record ${pred.record.seq} (line ${pred.line})`);
+  /**
+   * One line, without its newline; `unterminated` when it is the last line and no newline
+   * follows it. False when verification stops here.
+   */
+  line(n: number, text: string, unterminated: boolean): boolean {
+    const e = parseLine(n, text.endsWith("\r") ? text.slice(0, -1) : text);
+    const r = e.record;
+    if (!r) {
+      if (unterminated && e.notJson) {
+        if (this.fragments.length > 0) return this.fragmentProblem(null);
+        this.tornTail = true;
+        this.note(this.tornLines, n as never);
+        return false;
+      }
+      if (e.notJson && e.text.startsWith("{")) {
+        this.fragments.push(n);
+        return true;
+      }
+      return this.fail(n, null, "malformed", e.error ?? `line ${n} is not an audit record`);
     }
-    const before = r.prev === GENESIS_HASH ? { seq: -1, hash: GENESIS_HASH, line: 0 } : accepted.get(r.prev);
+    const { hash, ...body } = r;
+    if (sha256(canonicalJson(body)) !== hash) return this.fail(n, r.seq, "edited", `record ${r.seq} (line ${n}) was edited: its hash does not match its contents`);
+    if (canonicalJson(r) !== e.text) return this.fail(n, r.seq, "edited", `record ${r.seq} (line ${n}) was edited: its text is not the canonical JSON of its contents`);
+    const last = this.last;
+    const links = r.seq === last.seq + 1 && r.prev === last.hash;
+    const range = links ? null : declaredRange(r, last);
+    if (this.fragments.length > 0) {
+      if (r["kind"] !== "gap" || (!links && range === null)) return this.fragmentProblem({ line: n, record: r });
+      for (const f of this.fragments) this.note(this.tornLines, f as never);
+      this.fragments = [];
+    }
+    if (!links && range === null) {
+      this.misfit = { line: n, record: r, last };
+      return false;
+    }
+    if (r["kind"] === "gap") {
+      const lost = typeof r["lost"] === "number" ? r["lost"] : 0;
+      const gap: AuditGap = { line: n, seq: r.seq, lost, from: range?.from ?? null, to: range?.to ?? null, reason: typeof r["reason"] === "string" ? r["reason"] : "" };
+      this.note(this.gaps, gap as never);
+    }
+    this.last = { seq: r.seq, hash, line: n };
+    this.records++;
+    return true;
+  }
+
+  private fragmentProblem(next: { line: number; record: ChainRecord } | null): false {
+    const first = this.fragments[0]!;
+    const after = next === null ? "the log ends after it" : `record ${next.record.seq} (line ${next.line}) after it is not a gap record that continues from ${describe(this.last)}`;
+    return this.fail(first, null, "malformed", `line ${first} is not valid JSON, and only the last line may be a torn write: ${after}`);
+  }
+
+  /** The result once every line was taken (or verification stopped). */
+  result(): VerifyResult {
+    if (this.problem === null && this.misfit === null && this.fragments.length > 0) this.fragmentProblem(null);
+    const ok = this.problem === null && this.misfit === null;
+    return { ok, records: this.records, problem: this.problem, tornTail: ok && this.tornTail, tornLines: this.tornLines, gaps: this.gaps };
+  }
+}
+
+/**
+ * The second pass, after a record that does not fit the chain: finds the few records that say
+ * what happened to it (a copy of it before it, the record it claims to follow, the record that
+ * follows that one, whether any record follows the last accepted one, the next record), keeping
+ * only those, and names the problem as the first pass would have with the whole log in memory.
+ */
+export class Classifier {
+  private copyLine: number | null = null;
+  private pred: Position | null = null;
+  private sibling: Position | null = null;
+  private followed = false;
+  private next: { line: number; record: ChainRecord } | null = null;
+
+  constructor(private readonly misfit: { line: number; record: ChainRecord; last: Position }) {}
+
+  line(n: number, text: string): boolean {
+    const e = parseLine(n, text.endsWith("\r") ? text.slice(0, -1) : text);
+    const r = e.record;
+    if (!r) return true;
+    const { record: m, line: at, last } = this.misfit;
+    if (n < at && this.copyLine === null && r.hash === m.hash) this.copyLine = n;
+    if (this.pred === null && r.hash === m.prev) this.pred = { seq: r.seq, hash: r.hash, line: n };
+    if (n < at && this.sibling === null && r.prev === m.prev) this.sibling = { seq: r.seq, hash: r.hash, line: n };
+    if (r.prev === last.hash) this.followed = true;
+    if (n > at && this.next === null) this.next = { line: n, record: r };
+    return true;
+  }
+
+  problem(): AuditProblem {
+    const { record: r, line, last } = this.misfit;
+    const fail = (l: number, seq: number | null, kind: AuditProblemKind, message: string): AuditProblem => ({ line: l, seq, kind, message });
+    const self = `record ${r.seq} (line ${line})`;
+    if (this.copyLine !== null) return fail(line, r.seq, "inserted", `${self} was inserted: it is a copy of line ${this.copyLine}`);
+    const pred = this.pred;
+    if (pred && pred.line > line) return fail(line, r.seq, "reordered", `${self} is out of order: it belongs after record ${pred.seq} (line ${pred.line})`);
+    const before = r.prev === GENESIS_HASH ? START : pred && pred.line < line ? pred : null;
     if (before) {
       if (before.hash === last.hash) {
         // it follows the previous record, but its own seq was changed (and its hash recomputed)
         return fail(line, r.seq, "edited", `${self} was edited: it follows ${describe(last)} but its seq is ${r.seq}, not ${last.seq + 1}`);
       }
       // Two records claim to follow `before`: the first accepted one after it, and this one.
-      const x = chain.find((p) => p.line > before.line) ?? last;
-      if (followed.has(last.hash)) {
+      const x = this.sibling ?? last;
+      if (this.followed) {
         // the records in between lead on to the rest of the log: this one is the intruder
         return fail(line, r.seq, "inserted", `${self} was inserted: it claims to follow ${describe(before)}, which record ${x.seq} (line ${x.line}) already follows`);
       }
       const what = x.line === last.line ? `record ${x.seq} (line ${x.line}) was inserted` : `records ${x.seq}–${last.seq} (lines ${x.line}–${last.line}) were inserted`;
       return fail(x.line, x.seq, "inserted", `${what}: ${self} follows ${describe(before)} directly`);
     }
-
-    const next = entries.slice(index + 1).find((x) => x.record !== null);
-    if (next?.record && links(next.record)) {
+    const next = this.next;
+    if (next && next.record.seq === last.seq + 1 && next.record.prev === last.hash) {
       return fail(line, r.seq, "inserted", `${self} was inserted: it does not fit the chain, and record ${next.record.seq} (line ${next.line}) follows ${describe(last)} directly`);
     }
     if (r.seq > last.seq + 1) {
@@ -168,46 +282,29 @@ export function verifyAuditLog(text: string): VerifyResult {
     }
     if (r.seq < last.seq) return fail(line, r.seq, "reordered", `${self} is out of order: its seq goes back from ${last.seq} to ${r.seq}`);
     return fail(line, r.seq, "inserted", `${self} was inserted: seq ${r.seq} repeats ${describe(last)}`);
-  };
+  }
+}
 
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]!;
-    const isFinal = i === entries.length - 1;
-    const r = e.record;
-    if (!r) {
-      if (isFinal && !endsWithNewline && e.notJson) {
-        tornTail = true;
-        tornLines.push(...fragments.map((f) => f.line), e.line);
-        fragments = [];
-        break;
-      }
-      if (e.notJson && e.text.startsWith("{")) {
-        fragments.push(e);
-        continue;
-      }
-      return fail(e.line, null, "malformed", e.error ?? `line ${e.line} is not an audit record`);
-    }
-    const first = fragments[0];
-    if (first) {
-      if (!links(r)) {
-        return fail(first.line, null, "malformed", `line ${first.line} is not valid JSON, and the chain does not continue across it: record ${r.seq} (line ${e.line}) does not follow ${describe(last)}`);
-      }
-      tornLines.push(...fragments.map((f) => f.line));
-      fragments = [];
-    }
-    const { hash, ...body } = r;
-    if (sha256(canonicalJson(body)) !== hash) return fail(e.line, r.seq, "edited", `record ${r.seq} (line ${e.line}) was edited: its hash does not match its contents`);
-    if (canonicalJson(r) !== e.text) return fail(e.line, r.seq, "edited", `record ${r.seq} (line ${e.line}) was edited: its text is not the canonical JSON of its contents`);
-    if (!links(r)) return classify(e, i, r);
-    last = { seq: r.seq, hash, line: e.line };
-    accepted.set(hash, last);
-    chain.push(last);
-    records++;
+/** Calls `f` with every line of a text (1-based), and whether it is a last line without a newline; stops when f returns false. */
+function eachLine(text: string, f: (n: number, line: string, unterminated: boolean) => boolean): void {
+  let start = 0;
+  for (let n = 1; start < text.length; n++) {
+    const nl = text.indexOf("\n", start);
+    const end = nl < 0 ? text.length : nl;
+    if (!f(n, text.slice(start, end), nl < 0)) return;
+    start = end + 1;
   }
-  // fragments after the last whole record: torn writes at the end (a crash, possibly twice)
-  if (fragments.length > 0) {
-    tornTail = true;
-    tornLines.push(...fragments.map((f) => f.line));
+}
+
+/** Verifies the text of a whole log. */
+export function verifyAuditLog(text: string): VerifyResult {
+  const check = new ChainCheck();
+  eachLine(text, (n, line, unterminated) => check.line(n, line, unterminated));
+  if (check.misfit !== null) {
+    const classifier = new Classifier(check.misfit);
+    eachLine(text, (n, line) => classifier.line(n, line));
+    check.problem = classifier.problem();
+    check.misfit = null;
   }
-  return { ok: true, records, problem: null, tornTail, tornLines };
+  return check.result();
 }

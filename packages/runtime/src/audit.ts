@@ -7,7 +7,16 @@
  * of the whole record, so the stored text is deterministic. Editing, deleting, inserting or
  * reordering records breaks the chain, and `verifyAuditLog` (audit-verify.ts) says where.
  * (Truncating the newest records cannot be detected from the file alone: anchor the latest hash
- * elsewhere when that matters.) A writer on the path of every action (the enforcer) may hand over
+ * elsewhere when that matters.)
+ *
+ * A sink that fails does not break the chain. A record that no sink stored is taken back (its
+ * `seq` is used by the next record), so the chain continues from the last record that was
+ * stored; a sink that missed records others stored (or may have stored: a write that timed out)
+ * is behind. Before the next record, the log writes a `gap` record, chained normally, that says
+ * how many records were lost and why, and which seq each sink that is behind misses
+ * (`missing: [{ sink, from, to }]`); verification accepts exactly that range as missing there.
+ * A record is only written to sinks that are not behind, so no sink ever holds a record that
+ * does not follow the one before it or a declared gap. A writer on the path of every action (the enforcer) may hand over
  * records it serialized itself (SerializedRecord); they are stored as the same text.
  *
  * The core imports nothing Node-only: `fileSink` loads node:fs/promises on first use, so the log
@@ -16,6 +25,7 @@
  */
 import type { FileHandle } from "node:fs/promises";
 import { canonicalJson, canonicalJsonOrUndefined, quoteKey, sha256 } from "./hash.js";
+import { setLongTimeout } from "./timers.js";
 import type { AuditRecord } from "./types.js";
 
 /** The `prev` of the first record. */
@@ -34,6 +44,8 @@ export interface AuditFields {
 export interface ChainState {
   seq: number;
   prev: string;
+  /** Lines after the last whole record that are not records (a write torn by a crash); resume() only. */
+  torn?: number;
 }
 
 export interface AuditSink {
@@ -53,6 +65,22 @@ export interface AuditSink {
 export interface SinkFailure {
   sink: string;
   error: unknown;
+}
+
+/**
+ * Set on an error thrown by a sink's write when the record may have been stored nonetheless (a
+ * write that timed out, a write whose durability is unknown): the chain then keeps the record.
+ * Without it, a failed write means the record is not in the sink.
+ */
+export const MAY_BE_STORED = "mayBeStored";
+
+/** A sink write that did not settle in time; the sink may still store the record later. */
+export class AuditSinkTimeout extends Error {
+  override readonly name = "AuditSinkTimeout";
+  readonly mayBeStored = true;
+  constructor(readonly sink: string, readonly timeoutMs: number) {
+    super(`${sink} did not store the record within ${timeoutMs} ms`);
+  }
 }
 
 /** A record (or the chain state) could not be written to, read from, or closed on a sink. */
@@ -75,6 +103,12 @@ export class AuditWriteError extends Error {
 
 export interface AuditLogOptions {
   sinks: readonly AuditSink[];
+  /**
+   * How long a sink's write may take before it counts as failed (default 5 seconds): a sink that
+   * never settles cannot stall the log. The record may still arrive there late; it stays in the
+   * chain, and the sink is behind until the next gap record.
+   */
+  writeTimeoutMs?: number;
   /** Called with every AuditWriteError (in addition to the rejection), e.g. to raise an alarm. */
   onError?: (error: AuditWriteError) => void;
 }
@@ -235,11 +269,37 @@ export function buildAuditRecord(fields: Record<string, unknown>, seq: number, p
   return { record: JSON.parse(line) as AuditRecord, line };
 }
 
+/** The default of AuditLogOptions.writeTimeoutMs. */
+export const DEFAULT_WRITE_TIMEOUT_MS = 5_000;
+
+/** A sink's failure to store records, with its index and whether the records may be there anyway. */
+interface Missed extends SinkFailure {
+  index: number;
+  maybe: boolean;
+}
+
+function mayBeStored(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as Record<string, unknown>)[MAY_BE_STORED] === true;
+}
+
+function describeFailures(failures: readonly SinkFailure[]): string {
+  return failures.map((f) => `${f.sink} (${messageOf(f.error)})`).join(", ");
+}
+
 export function createAuditLog(options: AuditLogOptions): AuditLog {
   const sinks = [...options.sinks];
   if (sinks.length === 0) throw new TypeError("an audit log needs at least one sink");
   const names = sinks.map((s, i) => s.name ?? `sink ${i}`);
+  const all = sinks.map((_, i) => i);
+  const timeoutMs = options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
   let state: ChainState | null = null;
+  // Per sink, the seq of the first record of the chain it missed, or -1 when it holds every one;
+  // `behindCount` sinks are behind. A gap record brings a sink back.
+  const behind: number[] = sinks.map(() => -1);
+  let behindCount = 0;
+  // records that no sink stored since the last gap record (taken back from the chain), and why
+  let lost = 0;
+  const lostWhy: string[] = [];
   // Appends run one after another on this chain; it never rejects.
   let tail: Promise<unknown> = Promise.resolve();
   // appends queued on `tail` and not settled yet
@@ -255,6 +315,33 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       }
     }
   };
+
+  const gapDue = (): boolean => lost > 0 || behindCount > 0;
+
+  function noteLoss(count: number, why: readonly string[]): void {
+    lost += count;
+    for (const w of why) if (lostWhy.length < 3 && !lostWhy.includes(w)) lostWhy.push(w);
+  }
+
+  /**
+   * Applies what writing the records from `at` up to `next` to `targets` did. When no target
+   * stored them (or may have), they are taken back: the chain continues from `at`, and the next
+   * record is a gap record that counts them. Otherwise the chain keeps them, and every target
+   * that missed them is behind from `at.seq`.
+   */
+  function settle(at: ChainState, next: ChainState, targets: readonly number[], missed: readonly Missed[]): void {
+    if (missed.length === targets.length && !missed.some((m) => m.maybe)) {
+      state = at;
+      noteLoss(next.seq - at.seq, missed.map((m) => `${m.sink}: ${messageOf(m.error)}`));
+      return;
+    }
+    state = next;
+    for (const m of missed) {
+      if (behind[m.index]! >= 0) continue;
+      behind[m.index] = at.seq;
+      behindCount++;
+    }
+  }
 
   async function init(): Promise<ChainState> {
     if (state) return state;
@@ -273,34 +360,105 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       const error = new TypeError(`resume() returned ${JSON.stringify(resumed)}, not { seq, prev } or null`);
       throw new AuditWriteError(`cannot resume the audit log from ${name}: ${error.message}`, [{ sink: name, error }], null);
     }
-    return (state = (resumed as ChainState | null | undefined) ?? { seq: 0, prev: GENESIS_HASH });
+    const at = (resumed as ChainState | null | undefined) ?? { seq: 0, prev: GENESIS_HASH };
+    const torn = typeof at.torn === "number" && at.torn > 0 ? at.torn : 0;
+    // a torn record left by a crashed writer is lost: the first record of this one says so
+    if (torn > 0) noteLoss(torn, [`${name}: the log ended in ${torn === 1 ? "a write" : `${torn} writes`} torn by a crash`]);
+    return (state = { seq: at.seq, prev: at.prev });
+  }
+
+  /** One sink's write, failing after `timeoutMs` if it has not settled. */
+  function writeTo(i: number, line: string): Promise<void> {
+    const writing = Promise.resolve().then(() => sinks[i]!.write(line));
+    if (!(timeoutMs > 0) || timeoutMs === Infinity) return writing;
+    return new Promise<void>((resolve, reject) => {
+      const cancel = setLongTimeout(() => reject(new AuditSinkTimeout(names[i] ?? `sink ${i}`, timeoutMs)), timeoutMs);
+      writing.then(
+        () => {
+          cancel();
+          resolve();
+        },
+        (e: unknown) => {
+          cancel();
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** Writes a line to the `targets` sinks; the ones that did not store it. */
+  async function store(line: string, targets: readonly number[]): Promise<Missed[]> {
+    const results = await Promise.allSettled(targets.map((i) => writeTo(i, line)));
+    const missed: Missed[] = [];
+    results.forEach((r, k) => {
+      const i = targets[k]!;
+      if (r.status === "rejected") missed.push({ index: i, sink: names[i] ?? `sink ${i}`, error: r.reason, maybe: mayBeStored(r.reason) });
+    });
+    return missed;
+  }
+
+  /** The gap record due at `at`: the records lost, and the range each sink that is behind misses. */
+  function gapLine(at: ChainState): ChainedLine {
+    const missing = all.filter((i) => behind[i]! >= 0).map((i) => ({ sink: names[i] ?? `sink ${i}`, from: behind[i]!, to: at.seq - 1 }));
+    const fields: Record<string, unknown> = { kind: "gap", time: new Date().toISOString(), lost, reason: lostWhy.join("; ") };
+    if (missing.length > 0) fields["missing"] = missing;
+    return recordLine(fields, at.seq, at.prev);
+  }
+
+  /** Writes the gap record to every sink; the failures when no sink kept it. */
+  async function writeGap(): Promise<Missed[] | null> {
+    const at = state!;
+    const { line, hash } = gapLine(at);
+    const missed = await store(line, all);
+    if (missed.length === all.length && !missed.some((m) => m.maybe)) return missed;
+    state = { seq: at.seq + 1, prev: hash };
+    lost = 0;
+    lostWhy.length = 0;
+    for (const i of all) {
+      const failed = missed.some((m) => m.index === i);
+      if (!failed && behind[i]! >= 0) {
+        behind[i] = -1;
+        behindCount--;
+      } else if (failed && behind[i]! < 0) {
+        behind[i] = at.seq;
+        behindCount++;
+      }
+    }
+    return null;
   }
 
   /** Appends one record on the queue; resolves with its line. */
   async function write(entry: Record<string, unknown> | SerializedRecord): Promise<string> {
-    const at = await init();
-    const { line, hash } = entry instanceof SerializedRecord ? serializedLine(entry, at.seq, at.prev) : recordLine(entry, at.seq, at.prev);
-    // The record is part of the chain from here on, whatever the sinks say. A sink that failed
-    // may still have stored it (a write that reached the disk before fsync failed, a partial
-    // write), so reusing its seq could fork the chain: two different records at one position,
-    // indistinguishable from forgery. Consuming it instead leaves, in any sink that missed it, a
-    // gap exactly where the AuditWriteError was reported, which verification names as a deleted
-    // record: the loss stays visible and the sinks that stored it keep one consistent chain.
-    state = { seq: at.seq + 1, prev: hash };
-    const results = await Promise.allSettled(sinks.map((s) => Promise.resolve().then(() => s.write(line))));
-    const failures: SinkFailure[] = [];
-    results.forEach((r, i) => {
-      if (r.status === "rejected") failures.push({ sink: names[i] ?? `sink ${i}`, error: r.reason });
-    });
-    if (failures.length > 0) {
-      const which = failures.map((f) => `${f.sink} (${messageOf(f.error)})`).join(", ");
-      throw new AuditWriteError(`audit record ${at.seq} was not stored by ${which}`, failures, JSON.parse(line) as AuditRecord);
+    await init();
+    if (gapDue()) {
+      const missed = await writeGap();
+      if (missed !== null) {
+        noteLoss(1, missed.map((m) => `${m.sink}: ${messageOf(m.error)}`));
+        throw new AuditWriteError(`audit record ${state!.seq} was not stored: the gap record before it was not stored by ${describeFailures(missed)}`, missed, null);
+      }
     }
+    const at = state!;
+    const { line, hash } = entry instanceof SerializedRecord ? serializedLine(entry, at.seq, at.prev) : recordLine(entry, at.seq, at.prev);
+    // a sink that is behind gets no record until a gap record explains what it missed
+    const targets = all.filter((i) => behind[i]! < 0);
+    const skipped: SinkFailure[] = all
+      .filter((i) => behind[i]! >= 0)
+      .map((i) => ({ sink: names[i] ?? `sink ${i}`, error: new Error(`it missed records from ${behind[i]} on, and the gap record was not stored there`) }));
+    const missed = await store(line, targets);
+    settle(at, { seq: at.seq + 1, prev: hash }, targets, missed);
+    const failures: SinkFailure[] = [...missed.map(({ sink, error }) => ({ sink, error })), ...skipped];
+    if (failures.length > 0) throw new AuditWriteError(`audit record ${at.seq} was not stored by ${describeFailures(failures)}`, failures, JSON.parse(line) as AuditRecord);
     return line;
   }
 
   function enqueue(entry: Record<string, unknown> | SerializedRecord): Promise<string> {
     flushDeferred();
+    if (deferredFailure !== null) {
+      // a deferred record was lost: this append fails once, so the caller fails closed
+      const e = deferredFailure;
+      deferredFailure = null;
+      return Promise.reject(e);
+    }
     queued++;
     const result = tail.then(() => write(entry));
     tail = result.then(
@@ -317,30 +475,35 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   // made, so before the log); null when some sink can only write asynchronously.
   const writers: SyncWriter[] | null = sinks.every((s) => syncWriters.has(s)) ? sinks.map((s) => syncWriters.get(s)!) : null;
   // records chained on the synchronous path but not written yet (see appendQuietly's `defer`):
-  // their lines, each with its newline, and the seq of the first
+  // their lines, each with its newline, and the chain state before the first
   let deferred = "";
   let deferredCount = 0;
-  let deferredFrom = 0;
+  let deferredStart: ChainState = { seq: 0, prev: GENESIS_HASH };
   let deferredFailure: AuditWriteError | null = null;
   // A flush is scheduled for the end of the event-loop turn from the first deferred record on,
   // and until it runs the log stays registered for the exit flush (rather than registering and
   // unregistering it around every record, which the enforcer defers one of per action).
   let flushScheduled = false;
 
-  /** Writes text (whole lines) to every writer; the error names records first..last. */
-  function writeAll(writers: readonly SyncWriter[], text: string, first: number, last: number, record: () => AuditRecord | null): AuditWriteError | null {
-    let failures: SinkFailure[] | null = null;
+  /**
+   * Writes text (whole lines: the records from `at` to the current state) to every writer, and
+   * settles the chain; the error names the records.
+   */
+  function writeAll(writers: readonly SyncWriter[], text: string, at: ChainState, record: () => AuditRecord | null): AuditWriteError | null {
+    let missed: Missed[] | null = null;
     for (let i = 0; i < writers.length; i++) {
       try {
         writers[i]!.write(text);
       } catch (error) {
-        (failures ??= []).push({ sink: names[i] ?? `sink ${i}`, error });
+        (missed ??= []).push({ index: i, sink: names[i] ?? `sink ${i}`, error, maybe: mayBeStored(error) });
       }
     }
-    if (failures === null) return null;
-    const which = failures.map((f) => `${f.sink} (${messageOf(f.error)})`).join(", ");
+    if (missed === null) return null;
+    const next = state!;
+    settle(at, next, all, missed);
+    const first = at.seq, last = next.seq - 1;
     const what = first === last ? `audit record ${last}` : `audit records ${first} to ${last}`;
-    return new AuditWriteError(`${what} ${first === last ? "was" : "were"} not stored by ${which}`, failures, record());
+    return new AuditWriteError(`${what} ${first === last ? "was" : "were"} not stored by ${describeFailures(missed)}`, missed.map(({ sink, error }) => ({ sink, error })), record());
   }
 
   /** Takes the deferred lines out, for writing. */
@@ -354,8 +517,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   function flushDeferred(): void {
     if (!flushScheduled) deferredLogs.delete(flushDeferred);
     if (deferredCount === 0 || writers === null) return;
-    const first = deferredFrom, last = deferredFrom + deferredCount - 1;
-    const e = writeAll(writers, takeDeferred(), first, last, () => null);
+    const e = writeAll(writers, takeDeferred(), deferredStart, () => null);
     if (e !== null) {
       deferredFailure ??= e;
       report(e);
@@ -377,12 +539,13 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       deferredFailure = null;
       return Promise.reject(e);
     }
+    // after a failure, the gap record goes first, on the queued path
+    if (gapDue()) return null;
     const at = state;
     const { line, hash } = serialized ? serializedLine(entry, at.seq, at.prev) : recordLine(entry, at.seq, at.prev);
-    // the record is part of the chain from here on, whatever the sinks say (see write())
     state = { seq: at.seq + 1, prev: hash };
     if (defer) {
-      if (deferredCount === 0) deferredFrom = at.seq;
+      if (deferredCount === 0) deferredStart = at;
       deferred += `${line}\n`;
       deferredCount++;
       if (!flushScheduled) {
@@ -396,9 +559,9 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       return "done";
     }
     // the deferred records go out in the same write, before this one
-    const first = deferredCount > 0 ? deferredFrom : at.seq;
+    const from = deferredCount > 0 ? deferredStart : at;
     const text = deferredCount > 0 ? `${takeDeferred()}${line}\n` : `${line}\n`;
-    const e = writeAll(writers, text, first, at.seq, () => JSON.parse(line) as AuditRecord);
+    const e = writeAll(writers, text, from, () => JSON.parse(line) as AuditRecord);
     if (e !== null) {
       report(e);
       return Promise.reject(e);
@@ -518,6 +681,8 @@ async function resumeFromFile(fs: Fs, path: string): Promise<ChainState | null> 
     // `end` is the (absolute) end of the next line to examine, without its newline. A final line
     // without a newline is examined too: it is whole if it parses, a torn write if it does not.
     let end = size;
+    // lines after the last whole record that are not records
+    let torn = 0;
     if (size > 0) {
       const last = Buffer.alloc(1);
       await fh.read(last, 0, 1, size - 1);
@@ -538,10 +703,11 @@ async function resumeFromFile(fs: Fs, path: string): Promise<ChainState | null> 
       const start = nl < 0 ? 0 : nl + 1; // relative to pos
       const text = data.subarray(start, rel).toString("utf8");
       const record = parseRecordLine(text);
-      if (record) return { seq: record.seq + 1, prev: record.hash };
+      if (record) return torn > 0 ? { seq: record.seq + 1, prev: record.hash, torn } : { seq: record.seq + 1, prev: record.hash };
+      torn++;
       end = nl < 0 ? 0 : pos + nl;
     }
-    return null;
+    return torn > 0 ? { seq: 0, prev: GENESIS_HASH, torn } : null;
   } finally {
     await fh.close();
   }
@@ -561,9 +727,12 @@ function parseRecordLine(text: string): { seq: number; hash: string } | null {
 
 /**
  * Appends records to a JSON Lines file (Node only): one write per record through a handle
- * opened with "a", and with `fsync`, `handle.sync()` before the write resolves. `resume()`
- * continues the chain from the last whole record in the file. A torn final line (a write cut by
- * a crash) is left as evidence, and the next record starts on a fresh line after it.
+ * opened with "a", and with `fsync`, `handle.sync()` before the write resolves. A write that
+ * fails (a full disk) is cut back to the end of the last whole record, so it leaves no fragment;
+ * if even that fails, the next record starts on a fresh line after a gap record. `resume()`
+ * continues the chain from the last whole record in the file and reports the torn lines after
+ * it: a torn final line (a write cut by a crash) is left as evidence, and the log's next record,
+ * on a fresh line after it, is a gap record that says so.
  */
 export function fileSink(path: string, options: FileSinkOptions = {}): AuditSink {
   let opening: Promise<FileHandle> | null = null;
@@ -575,12 +744,20 @@ export function fileSink(path: string, options: FileSinkOptions = {}): AuditSink
   let writeSync: SyncFs["writeSync"] | null = null;
   let asyncWrites = 0;
 
+  // The file's size after the last whole record written through this handle: a write that
+  // fails is cut back to it, so a full disk leaves no fragment of the record behind.
+  let size = 0;
+  let truncateSync: SyncFs["ftruncateSync"] | null = null;
+
   const open = (): Promise<FileHandle> => {
     opening ??= loadFs()
       .then((fs) => fs.open(path, "a"))
       .then(async (fh) => {
+        size = (await fh.stat()).size;
         if (!options.fsync) {
-          writeSync = (await loadSyncFs())?.writeSync ?? null;
+          const syncFs = await loadSyncFs();
+          writeSync = syncFs?.writeSync ?? null;
+          truncateSync = syncFs?.ftruncateSync ?? null;
           fd = fh.fd;
         }
         return fh;
@@ -635,8 +812,14 @@ export function fileSink(path: string, options: FileSinkOptions = {}): AuditSink
         while (off < length) off += writeSync!(fd!, data, off, length - off);
       } catch (e) {
         checkLineStart = true;
+        try {
+          truncateSync?.(fd!, size);
+        } catch {
+          // the fragment stays; the next record starts on a fresh line, after a gap record
+        }
         throw e;
       }
+      size += length;
     },
   });
   return sink;
@@ -649,17 +832,26 @@ export function fileSink(path: string, options: FileSinkOptions = {}): AuditSink
         checkLineStart = false;
       }
       const data = Buffer.from(`${prefix}${line}\n`, "utf8");
+      let whole = false;
       try {
         let off = 0;
         while (off < data.length) {
           const { bytesWritten } = await fh.write(data, off, data.length - off);
           off += bytesWritten;
         }
+        whole = true;
         if (options.fsync) await fh.sync();
       } catch (e) {
         checkLineStart = true;
+        try {
+          await fh.truncate(size);
+        } catch {
+          // a record written whole but not synced may be in the file after all
+          if (whole && typeof e === "object" && e !== null) (e as Record<string, unknown>)[MAY_BE_STORED] = true;
+        }
         throw e;
       }
+      size += data.length;
   }
 }
 

@@ -6,12 +6,13 @@
  * It fails closed: an exception anywhere while deciding, approving or auditing becomes a deny
  * that names the cause, and nothing runs on a deny.
  */
-import { type AuditFields, type AuditLog, type AuditSink, appenderFor, callbackSink, createAuditLog, fileSink, type SerializedRecord, streamSink } from "./audit.js";
-import { actionHash, canonicalJsonOrUndefined, sha256 } from "./hash.js";
+import { type AuditFields, type AuditLog, type AuditSink, appenderFor, callbackSink, createAuditLog, DEFAULT_WRITE_TIMEOUT_MS, fileSink, type SerializedRecord, streamSink } from "./audit.js";
+import { canonicalJsonOrUndefined, JsonValueError, jsonSnapshot, sha256, strictJson } from "./hash.js";
 import { memoryHistoryStore, type Reservation, SessionTrackers } from "./history.js";
 import { loadPolicy, PolicyLoadError, type PolicyDiagnostic, type PolicySource } from "./load.js";
 import { DecisionRecord, OutcomeRecord } from "./records.js";
 import type { Action, ActionContext, ApprovalHandler, ApprovalResponse, Decision, HistoryStore, PolicyDecision, PolicyModule } from "./types.js";
+import { setLongTimeout } from "./timers.js";
 import { type ActionValidator, compileValidator } from "./validate.js";
 
 /** Thrown by `run` (and wrapped tools) when an action is denied; carries the decision. */
@@ -20,6 +21,14 @@ export class ActionDenied extends Error {
     super(describeDenial(decision));
     this.name = "ActionDenied";
   }
+}
+
+/**
+ * Thrown by `record` for an input that is not JSON all the way down (a non-finite number, a
+ * function, a value that contains itself); `decide` and `run` deny such inputs instead.
+ */
+export class InvalidInputError extends TypeError {
+  override readonly name = "InvalidInputError";
 }
 
 function describeDenial(d: Decision): string {
@@ -94,6 +103,26 @@ export interface EnforcerOptions {
   onShadowFlip?: (flip: ShadowFlip) => void;
   /** `run` throws `ActionDenied` on deny (default); with false it returns `{ decision }`. */
   throwOnDeny?: boolean;
+  /**
+   * How long an audit write may take (default 5 seconds); a sink that takes longer (or never
+   * settles) counts as failed, so the action is denied with an error naming it.
+   */
+  auditTimeoutMs?: number;
+  /** How long a reservation (`decide(..., { reserve: true })`) can be settled or released (default 10 minutes). */
+  reservationTtlMs?: number;
+  /**
+   * How many reservations can be pending at once (default 10,000). At the cap, a new reservation
+   * retires the oldest, as its expiry would: it stays counted and can no longer be released.
+   */
+  maxReservations?: number;
+}
+
+export interface DecideOptions {
+  /**
+   * Count an allowed action in the session's history at once, as `run` does, and keep the
+   * reservation under the decision's id until `record` settles it or `release` takes it back.
+   */
+  reserve?: boolean;
 }
 
 export interface LoadResult {
@@ -105,7 +134,11 @@ export interface LoadResult {
 }
 
 export interface RecordInfo {
-  /** The decision the action ran under, if known; a new id otherwise. */
+  /**
+   * The decision the action ran under, if known; a new id otherwise. When it names a pending
+   * reservation of the same session and action, the reservation is settled: the action is not
+   * counted again.
+   */
   decisionId?: string;
   outcome?: "ok" | "error";
   error?: string;
@@ -115,6 +148,8 @@ export interface RecordResult {
   decisionId: string;
   session: string;
   actionHash: string;
+  /** The record settled a reservation, so the history did not count the action again. */
+  settled: boolean;
 }
 
 export interface RunResult<T> {
@@ -145,9 +180,41 @@ interface Decided {
   policyJson: string | undefined;
 }
 
+/**
+ * What a decision is about, snapshotted once when it is asked for: the action parsed back from
+ * its canonical JSON (so the policy, the hash, the audit record, the approver and the tool all
+ * see one value, which the caller can no longer change), and the user's canonical JSON for the
+ * record. `problem` says why the input cannot be decided (it is not JSON), and then the
+ * decision is a deny.
+ */
+interface Subject {
+  action: unknown;
+  json: string | undefined;
+  /** A second copy of the action, for the tool when it runs the action as it came (not rewritten). */
+  spare: unknown;
+  /** False when the action is not JSON (then `json` is undefined and `problem` says why). */
+  hashable: boolean;
+  /** The user the policy reads: the caller's, and after an approval a copy of the one first decided on. */
+  user: unknown;
+  userJson: string | undefined;
+  problem: string | null;
+}
+
+/** A reservation made by `decide(..., { reserve: true })`, kept until settled, released or expired. */
+interface Pending {
+  session: string;
+  actionHash: string;
+  reservation: Reservation | null;
+  expires: number;
+}
+
 export interface Enforcer {
-  /** Decides an action without running it or recording it in the history. */
-  decide(action: unknown, ctx?: ActionContext): Promise<Decision>;
+  /**
+   * Decides an action without running it. With `reserve`, an allowed action is counted in the
+   * session's history at once (before anything is awaited) and the decision says `reserved:
+   * true`; `record` with its id settles the reservation, `release` takes it back.
+   */
+  decide(action: unknown, ctx?: ActionContext, options?: DecideOptions): Promise<Decision>;
   /** Decides, asks for approval when required, runs `execute` with the (rewritten) action when allowed. */
   run<T>(action: unknown, ctx: ActionContext | undefined, execute: (action: Action) => T | Promise<T>): Promise<RunResult<T>>;
   /**
@@ -157,6 +224,12 @@ export interface Enforcer {
    * the history keeps the action either way, since it ran.
    */
   record(action: unknown, ctx?: ActionContext, info?: RecordInfo): Promise<RecordResult>;
+  /**
+   * Takes back a pending reservation: the action no longer counts, and an outcome record
+   * (`outcome: "released"`) says so. False when no reservation with that id is pending (never
+   * made, settled, released, or expired: an expired reservation stays counted).
+   */
+  release(decisionId: string): Promise<boolean>;
   /** Guards a tool function `(args) => result`: the action is `{ type: name, ...args }`. */
   wrap<A extends Record<string, unknown>, R>(name: string, fn: (args: A) => R | Promise<R>, ctx?: ActionContext | (() => ActionContext)): (args: A) => Promise<R>;
   /** Wraps every function of an object of tools, by key. */
@@ -175,9 +248,11 @@ export interface Enforcer {
 }
 
 const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_RESERVATION_TTL_MS = 10 * 60_000;
+const DEFAULT_MAX_RESERVATIONS = 10_000;
 
 /** The audit log for an option; failures are reported once, by the enforcer, when an append rejects. */
-function auditLogFrom(option: AuditOption | undefined): AuditLog | null {
+function auditLogFrom(option: AuditOption | undefined, writeTimeoutMs: number): AuditLog | null {
   if (option === undefined || option === false) return null;
   if ("append" in option) return option;
   let sinks: AuditSink[];
@@ -185,7 +260,42 @@ function auditLogFrom(option: AuditOption | undefined): AuditLog | null {
   else if ("stream" in option) sinks = [streamSink(option.stream)];
   else if ("callback" in option) sinks = [callbackSink(option.callback as Parameters<typeof callbackSink>[0])];
   else sinks = option.sinks;
-  return createAuditLog({ sinks });
+  return createAuditLog({ sinks, writeTimeoutMs });
+}
+
+/** The subject of a decision (see Subject); never throws. */
+function snapshot(action: unknown, ctx: ActionContext): Subject {
+  let json: string | undefined;
+  let copy: unknown;
+  let spare: unknown;
+  let userJson: string | undefined;
+  let problem: string | null = null;
+  try {
+    // no user is written as null, as before; a user that is not JSON is left out of the record
+    userJson = ctx.user === undefined ? "null" : strictJson(ctx.user);
+  } catch (e) {
+    problem = `invalid user: ${inputProblem(e, "the user")}`;
+  }
+  try {
+    ({ json, copy, spare } = jsonSnapshot(action));
+  } catch (e) {
+    return { action, json: undefined, spare: undefined, hashable: false, user: ctx.user, userJson, problem: `invalid action: ${inputProblem(e, "the action")}` };
+  }
+  // what JSON has no text for (undefined) is decided as it is: the policy denies it
+  if (json === undefined) copy = spare = action;
+  if (problem === null && ctx.context !== undefined) {
+    try {
+      // the context reaches the policy: it must be JSON too
+      strictJson(ctx.context);
+    } catch (e) {
+      problem = `invalid context: ${inputProblem(e, "the context")}`;
+    }
+  }
+  return { action: copy, json, spare, hashable: true, user: ctx.user, userJson, problem };
+}
+
+function inputProblem(e: unknown, root: string): string {
+  return e instanceof JsonValueError ? e.describe(root) : `${root} cannot be read: ${errorText(e)}`;
 }
 
 function activate(module: PolicyModule, validate: boolean | undefined): Active {
@@ -261,14 +371,23 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
   let shadow: Active | null = options.shadow !== undefined ? activate((await loadPolicy(options.shadow)).module, options.validate) : null;
   const shadowStats: ShadowReport = { candidate: shadow ? meta(shadow.module) : null, decisions: 0, flips: 0, byKind: {} };
   const trackers = new SessionTrackers(options.history ?? memoryHistoryStore());
-  const audit = auditLogFrom(options.audit);
+  const auditTimeoutMs = options.auditTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
+  const audit = auditLogFrom(options.audit, auditTimeoutMs);
+  // an audit log given ready-made bounds its sinks' writes itself, if at all: the enforcer bounds its appends
+  const boundAppends = options.audit !== undefined && options.audit !== false && "append" in options.audit;
+  const reservationTtlMs = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
+  const maxReservations = Math.max(1, options.maxReservations ?? DEFAULT_MAX_RESERVATIONS);
+  // pending reservations by decision id, oldest first (they all live equally long)
+  const reservations = new Map<string, Pending>();
   const append = audit === null ? null : appenderFor(audit);
   const throwOnDeny = options.throwOnDeny ?? true;
   const decisionId = idSource();
 
   /** The policy's decision for an action, synchronously, never throwing. */
-  function evaluate(policy: Active, action: unknown, ctx: ActionContext, now: number): PolicyDecision {
+  function evaluate(policy: Active, subject: Subject, ctx: ActionContext, now: number): PolicyDecision {
     const session = ctx.session ?? "default";
+    const action = subject.action;
+    if (subject.problem !== null) return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message: subject.problem }] };
     try {
       if (policy.validator !== null) {
         const problems = policy.validator(action);
@@ -277,7 +396,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
         }
       }
       const values = trackers.values(session, policy.module.trackers, now);
-      const input = { action, user: ctx.user, context: ctx.context, time: isoTime(now) };
+      const input = { action, user: subject.user, context: ctx.context, time: isoTime(now) };
       return policy.module.decide(input, values);
     } catch (e) {
       return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message: `the policy failed: ${(e as Error).message}` }] };
@@ -285,12 +404,14 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
   }
 
   /** The runtime's decision: the policy's, with its id, time, policy, session and action hash. */
-  function finish(policy: Active, d: PolicyDecision, ctx: ActionContext, now: number, id = decisionId(now)): Decided {
+  function finish(policy: Active, d: PolicyDecision, subject: Subject, ctx: ActionContext, now: number, id = decisionId(now)): Decided {
     let actionJson: string | undefined;
     let hash: string;
     try {
-      actionJson = canonicalJsonOrUndefined(d.action);
-      hash = sha256(actionJson ?? "null");
+      // the policy's action is the snapshot itself unless it rewrote it (a redacted copy)
+      actionJson = d.action === subject.action ? subject.json : canonicalJsonOrUndefined(d.action);
+      // an action that is not JSON has no hash; the policy's deny already says why
+      hash = d.action === subject.action && !subject.hashable ? "" : sha256(actionJson ?? "null");
     } catch (e) {
       actionJson = undefined;
       hash = "";
@@ -312,9 +433,9 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     return { decision, actionJson, policyJson: policy.metaJson };
   }
 
-  function shadowDecide(decision: Decision, action: unknown, ctx: ActionContext, now: number): Record<string, unknown> | undefined {
+  function shadowDecide(decision: Decision, subject: Subject, ctx: ActionContext, now: number): Record<string, unknown> | undefined {
     if (shadow === null) return undefined;
-    const candidate = evaluate(shadow, action, ctx, now);
+    const candidate = evaluate(shadow, subject, ctx, now);
     shadowStats.decisions++;
     if (candidate.decision === decision.decision) return { decision: candidate.decision, flipped: false };
     shadowStats.flips++;
@@ -356,16 +477,41 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     } catch (e) {
       return auditFailed(e);
     }
-    return pending === null ? null : pending.then(() => null, auditFailed);
+    if (pending === null) return null;
+    return (boundAppends ? bounded(pending) : pending).then(() => null, auditFailed);
+  }
+
+  /** An append of a ready-made audit log, failing after auditTimeoutMs if it has not settled. */
+  function bounded(pending: Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const cancel = setLongTimeout(() => reject(new Error(`the audit log did not store the record within ${auditTimeoutMs} ms`)), auditTimeoutMs);
+      pending.then(
+        () => {
+          cancel();
+          resolve();
+        },
+        (e: unknown) => {
+          cancel();
+          reject(e);
+        },
+      );
+    });
   }
 
   /** Writes the decision record; on a failing sink the decision becomes deny unless configured otherwise. */
-  function record(decided: Decided, ctx: ActionContext, mode: "decide" | "run", approval: ApprovalOutcome | null, shadowInfo: Record<string, unknown> | undefined): Decision | Promise<Decision> {
+  function record(
+    decided: Decided,
+    subject: Subject,
+    mode: "decide" | "run",
+    approval: ApprovalOutcome | null,
+    shadowInfo: Record<string, unknown> | undefined,
+    reserved = false,
+  ): Decision | Promise<Decision> {
     const decision = decided.decision;
     if (audit === null) return recorded(decision, null);
     let entry: DecisionRecord;
     try {
-      entry = new DecisionRecord(decision, decided.actionJson, decided.policyJson, mode, ctx.user ?? null, approval, shadowInfo);
+      entry = new DecisionRecord(decision, decided.actionJson, decided.policyJson, mode, subject.userJson, approval, shadowInfo, reserved);
     } catch (e) {
       // a user that cannot be serialized (it contains itself, a getter throws): the record cannot be written
       return recorded(decision, auditFailed(e));
@@ -389,23 +535,25 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     return final;
   }
 
-  async function askApproval(decision: Decision, ctx: ActionContext): Promise<ApprovalOutcome> {
+  async function askApproval(decided: Decided, ctx: ActionContext): Promise<ApprovalOutcome> {
+    const decision = decided.decision;
     const from = decision.approval?.from ?? null;
     const timeoutMs = decision.approval?.timeoutMs ?? options.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
     const base = { required: true, from, timeoutMs, approver: null, note: null };
     const handler = options.approvals;
     if (handler === undefined) return { ...base, outcome: "unavailable" };
     const controller = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancelTimer: () => void = () => {};
     const timeout = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      cancelTimer = setLongTimeout(() => resolve("timeout"), timeoutMs);
     });
     const approvalRules = decision.rules.filter((r) => r.effect === "require_approval");
     try {
       const response = await Promise.race([
         handler.request({
           id: decision.id,
-          action: decision.action,
+          // a copy of the text that was hashed: what the approver sees cannot change what runs
+          action: decided.actionJson === undefined ? decision.action : JSON.parse(decided.actionJson),
           actionHash: decision.actionHash,
           rules: approvalRules,
           reason: approvalRules.find((r) => r.reason !== null)?.reason ?? null,
@@ -429,7 +577,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
       controller.abort(e);
       return { ...base, outcome: "error", note: (e as Error).message ?? String(e) };
     } finally {
-      clearTimeout(timer);
+      cancelTimer();
     }
   }
 
@@ -456,10 +604,11 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
       const ctx = ctxIn ?? {};
       const now = clock();
       const policy = active;
-      const decided = finish(policy, evaluate(policy, action, ctx, now), ctx, now);
-      const shadowInfo = shadowDecide(decided.decision, action, ctx, now);
-      if (decided.decision.decision === "require_approval") return runAfterApproval(decided, action, ctx, now, shadowInfo, execute);
-      return runDecided(decided, ctx, now, null, shadowInfo, execute);
+      const subject = snapshot(action, ctx);
+      const decided = finish(policy, evaluate(policy, subject, ctx, now), subject, ctx, now);
+      const shadowInfo = shadowDecide(decided.decision, subject, ctx, now);
+      if (decided.decision.decision === "require_approval") return runAfterApproval(decided, subject, ctx, now, shadowInfo, execute);
+      return runDecided(decided, subject, ctx, now, null, shadowInfo, execute);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -468,7 +617,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
   /** Asks for approval, then decides again and runs (or denies) as run() does. */
   async function runAfterApproval<T>(
     first: Decided,
-    action: unknown,
+    subject: Subject,
     ctx: ActionContext,
     decidedAt: number,
     shadowInfo: Record<string, unknown> | undefined,
@@ -485,42 +634,60 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
         decided = { ...decided, decision: { ...decision, decision: "deny", errors: [...decision.errors, { rule: null, message: "the action kept changing while it was being approved" }] } };
         break;
       }
-      approval = await askApproval(decision, ctx);
+      approval = await askApproval(decided, ctx);
       if (approval.outcome !== "approved") {
         decided = { ...decided, decision: denyAfterApproval(decision, approval) };
         break;
       }
       now = clock();
-      const again = finish(active, evaluate(active, action, ctx, now), ctx, now, decision.id);
+      // the same snapshot, afresh: nothing anyone did to the decision's action meanwhile counts
+      const same: Subject = {
+        ...subject,
+        action: subject.json === undefined || subject.action === null || typeof subject.action !== "object" ? subject.action : JSON.parse(subject.json),
+        user: subject.userJson === undefined || ctx.user === undefined ? ctx.user : JSON.parse(subject.userJson),
+      };
+      subject = same;
+      const again = finish(active, evaluate(active, same, ctx, now), same, ctx, now, decision.id);
       if (again.decision.decision === "deny" || again.decision.actionHash !== decision.actionHash) {
         decided = again;
         continue;
       }
       decided = { ...again, decision: { ...again.decision, decision: "allow" } };
     }
-    return runDecided(decided, ctx, now, approval, shadowInfo, execute);
+    return runDecided(decided, subject, ctx, now, approval, shadowInfo, execute);
   }
 
   /** Records an allowed action into the trackers, writes the decision record, and runs the action if it is still allowed. */
   function runDecided<T>(
     decided: Decided,
+    subject: Subject,
     ctx: ActionContext,
     now: number,
     approval: ApprovalOutcome | null,
     shadowInfo: Record<string, unknown> | undefined,
     execute: (action: Action) => T | Promise<T>,
   ): Promise<RunResult<T>> {
-    let reservation: Reservation | null = null;
-    if (decided.decision.decision === "allow" && (active.module.trackers.length > 0 || (shadow !== null && shadow.module.trackers.length > 0))) {
-      // record before anything awaits, so concurrent decisions in the session count this one
-      reservation = trackers.record(ctx.session ?? "default", decided.decision.action, now, shadow ? [active.module.trackers, shadow.module.trackers] : [active.module.trackers]);
-    }
-    const recording = record(decided, ctx, "run", approval, shadowInfo);
-    return recording instanceof Promise ? recording.then((final) => perform(final, reservation, execute)) : perform(recording, reservation, execute);
+    // record before anything awaits, so concurrent decisions in the session count this one
+    const reservation = decided.decision.decision === "allow" ? count(decided.decision.session, decided.decision.action, now) : null;
+    const recording = record(decided, subject, "run", approval, shadowInfo);
+    // the tool's copy: the spare one made with the snapshot when the policy did not rewrite the
+    // action, otherwise parsed from the rewritten action's text
+    const json = decided.actionJson;
+    const own = decided.decision.action === subject.action ? subject.spare : undefined;
+    return recording instanceof Promise ? recording.then((final) => perform(final, json, own, reservation, execute)) : perform(recording, json, own, reservation, execute);
   }
 
-  /** Runs the action under its recorded decision and chains the outcome record. */
-  function perform<T>(final: Decision, reservation: Reservation | null, execute: (action: Action) => T | Promise<T>): Promise<RunResult<T>> {
+  /**
+   * Runs the action under its recorded decision and chains the outcome record. The tool gets its
+   * own copy of the decided action, parsed from the text that was hashed and audited.
+   */
+  function perform<T>(
+    final: Decision,
+    actionJson: string | undefined,
+    own: unknown,
+    reservation: Reservation | null,
+    execute: (action: Action) => T | Promise<T>,
+  ): Promise<RunResult<T>> {
     if (final.decision !== "allow") {
       reservation?.cancel();
       return throwOnDeny ? Promise.reject(new ActionDenied(final)) : Promise.resolve({ decision: final });
@@ -529,7 +696,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     let result: T | Promise<T>;
     let thenable: boolean;
     try {
-      result = execute(final.action as Action);
+      result = execute((own !== undefined ? own : actionJson === undefined ? final.action : JSON.parse(actionJson)) as Action);
       // inside the try: reading `then` of what the tool returned can throw (a getter, a Proxy)
       thenable = isThenable(result);
     } catch (e) {
@@ -567,36 +734,109 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
 
   const resolveCtx = (ctx: ActionContext | (() => ActionContext) | undefined): ActionContext | undefined => (typeof ctx === "function" ? ctx() : ctx);
 
+  /** Counts an allowed action in its session's history (with the shadow policy's trackers too). */
+  function count(session: string, action: unknown, now: number): Reservation | null {
+    if (active.module.trackers.length === 0 && (shadow === null || shadow.module.trackers.length === 0)) return null;
+    return trackers.record(session, action, now, shadow ? [active.module.trackers, shadow.module.trackers] : [active.module.trackers]);
+  }
+
+  /** Forgets reservations past their time; they stay counted (fail closed). */
+  function expireReservations(now: number): void {
+    for (const [id, p] of reservations) {
+      if (p.expires > now) break;
+      reservations.delete(id);
+    }
+  }
+
+  /** Keeps a reservation; at the cap, the oldest one is retired as if it had expired. */
+  function keepReservation(id: string, pending: Pending): void {
+    expireReservations(pending.expires - reservationTtlMs);
+    while (reservations.size >= maxReservations) {
+      const oldest = reservations.keys().next().value as string;
+      reservations.delete(oldest);
+    }
+    reservations.set(id, pending);
+  }
+
+  async function decide(action: unknown, ctx: ActionContext = {}, options: DecideOptions = {}): Promise<Decision> {
+    const now = clock();
+    const policy = active;
+    const subject = snapshot(action, ctx);
+    const decided = finish(policy, evaluate(policy, subject, ctx, now), subject, ctx, now);
+    const shadowInfo = shadowDecide(decided.decision, subject, ctx, now);
+    const session = decided.decision.session;
+    const reserve = options?.reserve === true && decided.decision.decision === "allow";
+    // counted before anything awaits, as run() does: concurrent decisions see it
+    const reservation = reserve ? count(session, decided.decision.action, now) : null;
+    const final = await record(decided, subject, "decide", null, shadowInfo, reserve);
+    if (!reserve) return final;
+    if (final.decision !== "allow") {
+      reservation?.cancel();
+      return final;
+    }
+    keepReservation(final.id, { session, actionHash: final.actionHash, reservation, expires: now + reservationTtlMs });
+    return { ...final, reserved: true };
+  }
+
+  async function recordRan(action: unknown, ctx: ActionContext = {}, info: RecordInfo = {}): Promise<RecordResult> {
+    const now = clock();
+    const session = ctx.session ?? "default";
+    const subject = snapshot(action, ctx);
+    if (subject.problem !== null) throw new InvalidInputError(subject.problem);
+    const hash = sha256(subject.json ?? "null");
+    expireReservations(now);
+    const pending = info.decisionId === undefined ? undefined : reservations.get(info.decisionId);
+    const settled = pending !== undefined && pending.session === session && pending.actionHash === hash;
+    if (settled) reservations.delete(info.decisionId!);
+    else count(session, subject.action, now);
+    const id = info.decisionId ?? decisionId(now);
+    const failure = await write({
+      kind: "outcome",
+      decisionId: id,
+      time: new Date(now).toISOString(),
+      mode: "record",
+      session,
+      user: ctx.user ?? null,
+      action: subject.action,
+      actionHash: hash,
+      outcome: info.outcome ?? "ok",
+      ...(info.error !== undefined ? { error: info.error } : {}),
+      ...(settled ? { reservation: "settled" } : {}),
+    });
+    if (failure !== null) throw failure;
+    return { decisionId: id, session, actionHash: hash, settled };
+  }
+
+  async function release(id: string): Promise<boolean> {
+    const now = clock();
+    expireReservations(now);
+    const pending = typeof id === "string" ? reservations.get(id) : undefined;
+    if (pending === undefined) return false;
+    // taken out first, so that a second release of the same id finds nothing
+    reservations.delete(id);
+    const failure = await write({
+      kind: "outcome",
+      decisionId: id,
+      time: new Date(now).toISOString(),
+      mode: "release",
+      session: pending.session,
+      actionHash: pending.actionHash,
+      outcome: "released",
+    });
+    if (failure !== null) {
+      // not audited, so not taken back: the action stays counted and the reservation pending
+      if (pending.expires > clock()) reservations.set(id, pending);
+      throw failure;
+    }
+    pending.reservation?.cancel();
+    return true;
+  }
+
   const enforcer: Enforcer = {
-    async decide(action, ctx = {}) {
-      const now = clock();
-      const policy = active;
-      const decided = finish(policy, evaluate(policy, action, ctx, now), ctx, now);
-      const shadowInfo = shadowDecide(decided.decision, action, ctx, now);
-      return record(decided, ctx, "decide", null, shadowInfo);
-    },
+    decide,
     run,
-    async record(action, ctx = {}, info = {}) {
-      const now = clock();
-      const session = ctx.session ?? "default";
-      const hash = actionHash(action);
-      trackers.record(session, action, now, shadow ? [active.module.trackers, shadow.module.trackers] : [active.module.trackers]);
-      const id = info.decisionId ?? decisionId(now);
-      const failure = await write({
-        kind: "outcome",
-        decisionId: id,
-        time: new Date(now).toISOString(),
-        mode: "record",
-        session,
-        user: ctx.user ?? null,
-        action,
-        actionHash: hash,
-        outcome: info.outcome ?? "ok",
-        ...(info.error !== undefined ? { error: info.error } : {}),
-      });
-      if (failure !== null) throw failure;
-      return { decisionId: id, session, actionHash: hash };
-    },
+    record: recordRan,
+    release,
     wrap(name, fn, ctx) {
       return async (args) => {
         const action = { ...(args ?? {}), type: name };

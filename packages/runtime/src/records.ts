@@ -15,7 +15,7 @@
  *
  * Key order (UTF-16 code units), with the log's fields in brackets:
  *   decision: action actionHash approval decision decisionId errors [hash] kind mode policy [prev]
- *             rules [seq] session shadow time user
+ *             reserved rules [seq] session shadow time user
  *   outcome:  decisionId durationMs error [hash] kind outcome [prev] [seq] time
  */
 import { type AuditFields, SerializedRecord } from "./audit.js";
@@ -56,15 +56,18 @@ export class DecisionRecord extends SerializedRecord {
   /**
    * @param actionJson canonicalJsonOrUndefined(decision.action), as computed for its hash
    * @param policyJson canonicalJsonOrUndefined(decision.policy), computed once per policy
+   * @param userJson the canonical JSON of the user, snapshotted with the action
+   * @param reserved the decision reserved its action in the history (`decide` with `reserve`)
    */
   constructor(
     private readonly decision: Decision,
     actionJson: string | undefined,
     policyJson: string | undefined,
     private readonly mode: "decide" | "run",
-    private readonly user: unknown,
+    private readonly userJson: string | undefined,
     private readonly approval: unknown,
     private readonly shadow: Record<string, unknown> | undefined,
+    private readonly reserved = false,
   ) {
     super();
     const d = decision;
@@ -73,11 +76,11 @@ export class DecisionRecord extends SerializedRecord {
       `"actionHash":"${d.actionHash}"${member("approval", canonicalJsonOrUndefined(approval))}${member("decision", decisions.json(d.decision))},` +
       `"decisionId":"${d.id}"${member("errors", canonicalJsonOfShared(d.errors))},`;
     this.beforePrev = `"kind":"decision","mode":"${mode}"${member("policy", policyJson)},"prev":"`;
-    this.beforeSeq = `"${member("rules", canonicalJsonOfShared(d.rules))},"seq":`;
+    this.beforeSeq = `"${reserved ? ',"reserved":true' : ""}${member("rules", canonicalJsonOfShared(d.rules))},"seq":`;
     this.afterSeq =
       member("session", sessions.json(d.session)) +
       (shadow === undefined ? "" : member("shadow", canonicalJsonOrUndefined(shadow))) +
-      `,"time":"${d.time}"${member("user", canonicalJsonOrUndefined(user))}}`;
+      `,"time":"${d.time}"${member("user", userJson)}}`;
   }
 
   tail(seq: number, prev: string): string {
@@ -93,7 +96,7 @@ export class DecisionRecord extends SerializedRecord {
       mode: this.mode,
       policy: d.policy,
       session: d.session,
-      user: this.user,
+      user: this.userJson === undefined ? undefined : JSON.parse(this.userJson),
       action: d.action,
       actionHash: d.actionHash,
       decision: d.decision,
@@ -101,6 +104,7 @@ export class DecisionRecord extends SerializedRecord {
       errors: d.errors,
       approval: this.approval,
       ...(this.shadow ? { shadow: this.shadow } : {}),
+      ...(this.reserved ? { reserved: true } : {}),
     };
   }
 }

@@ -70,6 +70,8 @@ export interface Decision extends PolicyDecision {
   session: string;
   /** SHA-256 of the canonical JSON of the action as decided (after redaction). */
   actionHash: string;
+  /** Present on an allowed `decide(..., { reserve: true })`: the action is counted, pending `record` or `release`. */
+  reserved?: true;
 }
 
 // ---- approvals ---------------------------------------------------------------------------
@@ -141,7 +143,8 @@ export interface TrackerState {
 export interface AuditRecord {
   /** Position in the log, from 0. */
   seq: number;
-  kind: "decision" | "outcome";
+  /** `gap`: written by the log itself after records were lost (see audit.ts). */
+  kind: "decision" | "outcome" | "gap";
   decisionId: string;
   time: string;
   [field: string]: unknown;

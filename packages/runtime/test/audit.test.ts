@@ -70,7 +70,7 @@ describe("the chain", () => {
       expect(hash).toBe(sha256(canonicalJson(body)));
     }
     expect(lines).toEqual(records.map((r) => canonicalJson(r)));
-    expect(verifyAuditLog(joined(lines))).toEqual({ ok: true, records: 40, problem: null, tornTail: false, tornLines: [] });
+    expect(verifyAuditLog(joined(lines))).toEqual({ ok: true, records: 40, problem: null, tornTail: false, tornLines: [], gaps: [] });
   });
 
   it("returns the record as stored, snapshotting the fields at call time", async () => {
@@ -121,21 +121,23 @@ describe("the chain", () => {
     expect(other).not.toHaveBeenCalled();
   });
 
-  it("resumes from a file whose last line is torn, keeping the fragment and starting a fresh line", async () => {
+  it("resumes from a file whose last line is torn, keeping the fragment and starting a fresh line with a gap record", async () => {
     const path = tempFile();
     const log = createAuditLog({ sinks: [fileSink(path)] });
     const a = await Promise.all([0, 1, 2].map((i) => log.append(fields(i))));
     await log.close();
     const torn = canonicalJson({ ...fields(3), seq: 3 }).slice(0, 30);
     appendFileSync(path, torn);
-    expect(await fileSink(path).resume!()).toEqual({ seq: 3, prev: a[2]!.hash });
+    expect(await fileSink(path).resume!()).toEqual({ seq: 3, prev: a[2]!.hash, torn: 1 });
     const again = createAuditLog({ sinks: [fileSink(path)] });
     const b = await again.append(fields(3));
     await again.close();
-    expect(b).toMatchObject({ seq: 3, prev: a[2]!.hash });
+    // a gap record after the fragment says a record was lost to the crash; the chain goes on after it
+    expect(b).toMatchObject({ seq: 4 });
     const text = readFileSync(path, "utf8");
     expect(text.split("\n")[3]).toBe(torn);
-    expect(verifyAuditLog(text)).toEqual({ ok: true, records: 4, problem: null, tornTail: false, tornLines: [4] });
+    expect(JSON.parse(text.split("\n")[4]!)).toMatchObject({ kind: "gap", seq: 3, prev: a[2]!.hash, lost: 1, reason: expect.stringContaining("torn by a crash") });
+    expect(verifyAuditLog(text)).toEqual({ ok: true, records: 5, problem: null, tornTail: false, tornLines: [4], gaps: [{ line: 5, seq: 3, lost: 1, from: null, to: null, reason: expect.stringContaining("torn") }] });
   });
 
   it("resumes from a record longer than the read-back chunk, and from a missing or empty file", async () => {
@@ -205,10 +207,11 @@ describe("failing sinks", () => {
 
   it("rejects the append with an AuditWriteError naming the sink, and stays usable", async () => {
     const stored: AuditRecord[] = [];
+    const flaky: string[] = [];
     let fail = true;
     const onError = vi.fn();
     const log = createAuditLog({
-      sinks: [callbackSink((r) => void stored.push(r)), { name: "flaky", write: () => (fail ? Promise.reject(new Error("disk full")) : undefined) }],
+      sinks: [callbackSink((r) => void stored.push(r)), { name: "flaky", write: (line) => (fail ? Promise.reject(new Error("disk full")) : void flaky.push(line)) }],
       onError,
     });
     const error = await log.append(fields(0)).catch((e: unknown) => e);
@@ -220,11 +223,14 @@ describe("failing sinks", () => {
     expect(e.record?.seq).toBe(0);
     expect(onError).toHaveBeenCalledWith(e);
 
-    // the failed record stays in the chain of the sinks that stored it
+    // the record stays in the chain of the sink that stored it; a gap record tells the other what it missed
     fail = false;
     const next = await log.append(fields(1));
-    expect(next).toMatchObject({ seq: 1, prev: stored[0]!.hash });
-    expect(verifyAuditLog(joined(stored.map((r) => canonicalJson(r))))).toMatchObject({ ok: true, records: 2 });
+    expect(stored[1]).toMatchObject({ kind: "gap", seq: 1, prev: stored[0]!.hash, lost: 0, missing: [{ sink: "flaky", from: 0, to: 0 }] });
+    expect(next).toMatchObject({ seq: 2, prev: stored[1]!.hash });
+    expect(verifyAuditLog(joined(stored.map((r) => canonicalJson(r))))).toMatchObject({ ok: true, records: 3 });
+    expect(flaky).toHaveLength(2);
+    expect(verifyAuditLog(joined(flaky))).toMatchObject({ ok: true, records: 2, gaps: [{ line: 1, from: 0, to: 0 }] });
   });
 
   it("reports a sink that throws synchronously, and names every failing sink", async () => {
@@ -379,7 +385,7 @@ describe("verifyAuditLog", () => {
       kind: "malformed",
       line: 4,
       seq: null,
-      message: /^line 4 is not valid JSON, and the chain does not continue across it: record 4 \(line 5\) does not follow record 2 \(line 3\)$/,
+      message: /^line 4 is not valid JSON, and only the last line may be a torn write: record 4 \(line 5\) after it is not a gap record that continues from record 2 \(line 3\)$/,
     },
     {
       name: "JSON that is not a record",
@@ -409,16 +415,16 @@ describe("verifyAuditLog", () => {
   it("accepts a log truncated mid-line at the end as a torn tail", async () => {
     const lines = await tenLines();
     const text = joined(lines.slice(0, 9)) + lines[9]!.slice(0, 57);
-    expect(verifyAuditLog(text)).toEqual({ ok: true, records: 9, problem: null, tornTail: true, tornLines: [10] });
+    expect(verifyAuditLog(text)).toEqual({ ok: true, records: 9, problem: null, tornTail: true, tornLines: [10], gaps: [] });
   });
 
   it("accepts a whole final record without its newline", async () => {
     const text = joined(await tenLines()).slice(0, -1);
-    expect(verifyAuditLog(text)).toEqual({ ok: true, records: 10, problem: null, tornTail: false, tornLines: [] });
+    expect(verifyAuditLog(text)).toEqual({ ok: true, records: 10, problem: null, tornTail: false, tornLines: [], gaps: [] });
   });
 
   it("accepts an empty log", () => {
-    expect(verifyAuditLog("")).toEqual({ ok: true, records: 0, problem: null, tornTail: false, tornLines: [] });
+    expect(verifyAuditLog("")).toEqual({ ok: true, records: 0, problem: null, tornTail: false, tornLines: [], gaps: [] });
   });
 
   it("reports the first problem only, and counts the records verified before it", async () => {

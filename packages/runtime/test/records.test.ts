@@ -22,7 +22,17 @@ const base36 = fc.string({ unit: fc.constantFrom(..."0123456789abcdefghijklmnopq
 const decisionId = fc.tuple(base36, hex(16), base36).map(([t, tag, n]) => `${t}-${tag}-${n}`);
 const isoTime = fc.date({ noInvalidDate: true }).map((d) => d.toISOString());
 
-const value = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.anything({ maxDepth: 2, withBigInt: true, withDate: true, withNullPrototype: true }), anyString, fc.constant(undefined));
+// values canonical JSON can write (it refuses non-finite numbers)
+const value = fc
+  .oneof(fc.jsonValue({ maxDepth: 3 }), fc.anything({ maxDepth: 2, withBigInt: true, withDate: true, withNullPrototype: true }), anyString, fc.constant(undefined))
+  .filter((v) => {
+    try {
+      canonicalJsonOrUndefined(v);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 const rule = fc.record({ id: anyString, effect: fc.constantFrom("allow", "deny", "require_approval", "redact"), reason: fc.option(anyString, { nil: null }) });
 const list = <T>(item: fc.Arbitrary<T>) => fc.oneof(fc.array(item, { maxLength: 3 }), fc.array(item, { maxLength: 3 }).map((xs) => Object.freeze(xs.map((x) => Object.freeze(x)))));
 
@@ -49,15 +59,16 @@ const decisionRecord = fc
       fc.record({ required: fc.constant(true), from: fc.option(anyString, { nil: null }), timeoutMs: fc.option(fc.nat(), { nil: null }), outcome: fc.constantFrom("approved", "rejected", "timeout"), approver: fc.option(anyString, { nil: null }), note: fc.option(anyString, { nil: null }) }),
     ),
     shadow: fc.option(fc.record({ decision: fc.constantFrom("allow", "deny"), flipped: fc.boolean(), rules: fc.array(anyString, { maxLength: 2 }) }, { requiredKeys: ["decision", "flipped"] }), { nil: undefined }),
+    reserved: fc.boolean(),
   })
-  .map(({ decision: d, mode, user, approval, shadow }) => new DecisionRecord(d, canonicalJsonOrUndefined(d.action), canonicalJsonOrUndefined(d.policy), mode, user, approval, shadow));
+  .map(({ decision: d, mode, user, approval, shadow, reserved }) => new DecisionRecord(d, canonicalJsonOrUndefined(d.action), canonicalJsonOrUndefined(d.policy), mode, canonicalJsonOrUndefined(user), approval, shadow, reserved));
 
 const outcomeRecord = fc
   .record({
     id: decisionId,
     time: isoTime,
     outcome: fc.constantFrom("ok" as const, "error" as const),
-    durationMs: fc.oneof(fc.nat(), fc.double(), fc.constantFrom(NaN, -0, Infinity)),
+    durationMs: fc.oneof(fc.nat(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant(-0)),
     error: fc.option(fc.oneof(anyString, value), { nil: undefined }),
   })
   .map(({ id, time, outcome, durationMs, error }) => new OutcomeRecord(id, time, outcome, durationMs, error));

@@ -1,7 +1,6 @@
 /** `armorc audit verify FILE`: check the hash chain of an audit log written by @agent-armor/runtime. */
-import { readFileSync } from "node:fs";
 import type { Command } from "./main.js";
-import { UsageError } from "./io.js";
+import { type Output, UsageError } from "./io.js";
 
 export const runAudit: Command = {
   name: "audit",
@@ -10,7 +9,11 @@ export const runAudit: Command = {
   help: [
     "Checks every record's hash and the chain of seq and prev from the first record to the last,",
     "and names the first record that was edited, deleted, inserted or reordered. A final line cut",
-    "off by a crash (a torn write) is ignored: every whole record before it still counts.",
+    "off by a crash (a torn write) is ignored: every whole record before it still counts. Gap",
+    "records (written after an audit sink failed) are listed with the records they account for.",
+    "",
+    "The file is read in chunks, so logs of any size verify in constant memory; on a terminal, a",
+    "progress bar is drawn on stderr.",
     "",
     "Prints `ok: N records` to stdout, or `FILE:LINE: problem` to stderr.",
     "",
@@ -22,18 +25,20 @@ export const runAudit: Command = {
     if (sub !== "verify") throw new UsageError(sub === undefined ? "name a subcommand: verify" : `unknown subcommand \`${sub}\`; the only one is \`verify\``);
     if (file === undefined) throw new UsageError("name the audit log file to verify");
     if (extra.length > 0) throw new UsageError(`verify takes one file, not ${1 + extra.length}`);
-    let text: string;
+    // loaded here, not at the top, so that the other commands never load the runtime
+    const { verifyAuditLogFile } = await import("@agent-armor/runtime");
+    const progress = io.stderr.isTTY === true ? progressBar(io.stderr) : null;
+    let result: Awaited<ReturnType<typeof verifyAuditLogFile>>;
     try {
-      text = readFileSync(file, "utf8");
+      result = await verifyAuditLogFile(file, progress ? { onProgress: progress.update } : {});
     } catch (e) {
+      progress?.clear();
       const code = (e as NodeJS.ErrnoException).code;
       const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : code === "EACCES" ? "permission denied" : (e as Error).message;
       io.stderr.write(`armorc audit: cannot read \`${file}\`: ${why}\n`);
       return 2;
     }
-    // loaded here, not at the top, so that the other commands never load the runtime
-    const { verifyAuditLog } = await import("@agent-armor/runtime");
-    const result = verifyAuditLog(text);
+    progress?.clear();
     if (result.problem) {
       const { line, message } = result.problem;
       // the location is already in front: drop the message's own "(line N)"
@@ -42,11 +47,36 @@ export const runAudit: Command = {
       return 1;
     }
     const torn = result.tornLines;
-    const note =
-      torn.length === 0
-        ? ""
-        : ` (${torn.length === 1 ? "line" : "lines"} ${torn.join(", ")}: ${torn.length === 1 ? "a write" : "writes"} torn by a crash, ignored)`;
-    io.stdout.write(`ok: ${result.records} ${result.records === 1 ? "record" : "records"}${note}\n`);
+    const notes: string[] = [];
+    if (torn.length > 0) notes.push(`${torn.length === 1 ? "line" : "lines"} ${torn.join(", ")}: ${torn.length === 1 ? "a write" : "writes"} torn by a crash, ignored`);
+    for (const g of result.gaps) {
+      const missing = g.from === null ? "" : `, records ${g.from}–${g.to} missing here`;
+      notes.push(`line ${g.line}: gap record, ${g.lost} lost${missing}${g.reason ? ` (${g.reason})` : ""}`);
+    }
+    io.stdout.write(`ok: ${result.records} ${result.records === 1 ? "record" : "records"}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}\n`);
     return 0;
   },
 };
+
+/** A one-line progress bar on a terminal, redrawn at most ten times a second. */
+function progressBar(out: Output): { update: (done: number, total: number) => void; clear: () => void } {
+  let drawn = false;
+  let lastDraw = 0;
+  return {
+    update(done, total) {
+      const now = Date.now();
+      if (now - lastDraw < 100 && done < total) return;
+      lastDraw = now;
+      const share = total > 0 ? Math.min(1, done / total) : 1;
+      const width = 30;
+      const filled = Math.round(share * width);
+      const mb = (n: number): string => (n / 1e6).toFixed(1);
+      out.write(`\r[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${(share * 100).toFixed(0).padStart(3)}% ${mb(done)}/${mb(total)} MB`);
+      drawn = true;
+    },
+    clear() {
+      if (drawn) out.write("\r\x1b[K");
+      drawn = false;
+    },
+  };
+}
