@@ -142,8 +142,13 @@ describe("a web page next to the service (row 2)", () => {
     expect(refused.headers["access-control-allow-origin"]).toBeUndefined();
   });
 
-  it("refuses to start with an --allowed-origin that is not an origin", async () => {
-    await expect(startDecisionService({ policy: join(fixtures, "hostile.armor"), port: 0, log: quiet, access: { allowedOrigins: ["not an origin"] } })).rejects.toThrow(/not an origin/);
+  it.each([
+    { access: { allowedOrigins: ["not an origin"] }, error: /not an origin: `not an origin`/ },
+    { access: { allowedOrigins: ["null"] }, error: /not an origin/ },
+    { access: { allowedHosts: ["http://armor.internal"] }, error: /not a host name: `http:\/\/armor.internal`/ },
+    { access: { allowedHosts: ["armor.internal:8080"] }, error: /not a host name/ },
+  ])("refuses to start with $access", async ({ access, error }) => {
+    await expect(startDecisionService({ policy: join(fixtures, "hostile.armor"), port: 0, log: quiet, access })).rejects.toThrow(error);
   });
 });
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { verifyAuditLog } from "@agent-armor/runtime";
 import { beforeAll, describe, expect, it } from "vitest";
-import { logLine, logText } from "../../packages/gateway/dist/log-text.js";
+import { logLine, logText } from "@agent-armor/gateway";
 import { armorBin, assertBuilt, connectGateway, fixtures, repoRoot, textOf, waitFor } from "../gateway/support.js";
 
 const upstream = [process.execPath, join(fixtures, "exiting-upstream.mjs")];

@@ -93,7 +93,17 @@ export function readTokenFile(path: string): string {
 
 export function createAccess(options: AccessOptions, bound: { host: string; port: number }): Access {
   const own = ownNames(bound.host);
-  const extra = new Set((options.allowedHosts ?? []).map(hostName));
+  const extra = new Set<string>();
+  for (const h of options.allowedHosts ?? []) {
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(`http://${h}`);
+    } catch {
+      parsed = null;
+    }
+    if (parsed === null || parsed.hostname !== hostName(h)) throw new Error(`not a host name: \`${h}\` (give the name alone, e.g. armor.internal, without a scheme or port)`);
+    extra.add(parsed.hostname);
+  }
   const origins = new Set<string>();
   for (const o of options.allowedOrigins ?? []) {
     const n = normalOrigin(o);
