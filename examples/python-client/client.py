@@ -19,7 +19,7 @@ Or let `guard` do the three steps (decide and reserve, run with the rewritten ar
 
     result = armor.guard("send_email", send_email, {"to": ..., "body": ...}, session="conv-42")
 
-Run as a script, it exercises a live service: `python3 client.py http://127.0.0.1:8470`.
+Run as a script, it exercises a live service: `python3 client.py http://127.0.0.1:8470 [TOKEN_FILE]`.
 """
 from __future__ import annotations
 
@@ -140,9 +140,9 @@ class ArmorClient:
         return result
 
 
-def _demo(base_url: str) -> int:
+def _demo(base_url: str, token: Optional[str] = None) -> int:
     """Exercises a live service; prints one JSON line per step (the test reads them)."""
-    armor = ArmorClient(base_url)
+    armor = ArmorClient(base_url, token=token)
     out = lambda step, value: print(json.dumps({"step": step, "value": value}, sort_keys=True), flush=True)
 
     out("health", armor.health()["status"])
@@ -174,4 +174,9 @@ def _demo(base_url: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_demo(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8470"))
+    # python3 client.py [URL] [TOKEN_FILE]
+    token = None
+    if len(sys.argv) > 2:
+        with open(sys.argv[2], encoding="utf-8") as f:
+            token = f.readline().strip()
+    sys.exit(_demo(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8470", token))
