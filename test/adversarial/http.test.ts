@@ -6,6 +6,7 @@
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ApprovalEndpoint, type DecisionService, serveApprovals, startDecisionService } from "@agent-armor/gateway";
@@ -283,6 +284,27 @@ describe("deep nesting and hostile bodies never give a 5xx (row 12)", () => {
     );
     // a path that is not valid percent-encoding is a 400, not a 500
     expect((await post(queueEndpoint.url, "/approvals/%E0%A4%A", { approved: true })).status).toBe(400);
+  });
+
+  const malformed: { name: string; request: string; status: number }[] = [
+    { name: "a header line without a colon", request: "POST /v1/decide HTTP/1.1\r\nHost: localhost\r\nnot a header\r\n\r\n", status: 400 },
+    { name: "not HTTP at all", request: "\u0000\u0001garbage\r\n\r\n", status: 400 },
+    { name: "a bad chunk size", request: "POST /v1/decide HTTP/1.1\r\nHost: localhost:PORT\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", status: 400 },
+    { name: "headers over 16 KiB", request: `GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`, status: 431 },
+  ];
+  it.each(malformed)("malformed HTTP, $name: $status with a JSON error, on both servers", async ({ request: text, status }) => {
+    for (const base of [svc.url, queueEndpoint.url]) {
+      const u = new URL(base);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(u.port), u.hostname, () => socket.end(text.replace("PORT", u.port)));
+        let got = "";
+        socket.on("data", (d: Buffer) => (got += d.toString()));
+        socket.on("close", () => resolve(got));
+        socket.on("error", reject);
+      });
+      expect(answer.split("\r\n")[0]).toBe(`HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : "Bad Request"}`);
+      expect(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4))).toMatchObject({ error: { code: "bad_http" } });
+    }
   });
 
   it("every decision the fuzzing made is in an intact audit log", () => {

@@ -15,7 +15,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ApprovalQueue } from "@agent-armor/runtime";
 import { type AccessOptions, createAccess } from "./http-access.js";
-import { dispatch, type Route } from "./http-dispatch.js";
+import { answerClientError, dispatch, type Route } from "./http-dispatch.js";
 import { HttpError, isObject, own, sendJson } from "./http-util.js";
 import { logLine } from "./log-text.js";
 
@@ -82,6 +82,7 @@ export async function serveApprovals(queue: ApprovalQueue, options: ApprovalEndp
   const server = createServer((req, res) => {
     void dispatch(req, res, { access, find, notFound: (path) => `no route ${path}; the routes are /approvals and /approvals/:id`, maxBody: MAX_BODY, log: options.log ?? (() => undefined) });
   });
+  server.on("clientError", answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, host, () => {

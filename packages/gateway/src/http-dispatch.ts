@@ -4,6 +4,7 @@
  * token (401), `application/json` bodies (415), then the handler; every error is a JSON body.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import type { Access } from "./http-access.js";
 import { HttpError, parseJsonBody, readBody, requireJson, sendError, sendJson } from "./http-util.js";
 import { logText } from "./log-text.js";
@@ -64,4 +65,19 @@ export async function dispatch(req: IncomingMessage, res: ServerResponse, option
       sendJson(res, 500, { error: { code: "internal", message: "internal error" } }, { ...cors, ...close });
     }
   }
+}
+
+/**
+ * A request node:http could not parse (malformed, headers too large): answered with a JSON
+ * error, as every other refusal is, and the connection closed.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy(err);
+    return;
+  }
+  const [status, reason, message] =
+    err.code === "HPE_HEADER_OVERFLOW" ? [431, "Request Header Fields Too Large", "the request's headers are too large"] : [400, "Bad Request", "the request is not valid HTTP/1.1"];
+  const body = `${JSON.stringify({ error: { code: "bad_http", message } })}\n`;
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }

@@ -21,7 +21,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type ActionContext, actionHash, type AuditLog, createAuditLog, createEnforcer, type Decision, type Enforcer, fileSink, loadPolicy, type PolicyModule } from "@agent-armor/runtime";
 import { type AccessOptions, createAccess } from "./http-access.js";
-import { dispatch, type Route } from "./http-dispatch.js";
+import { answerClientError, dispatch, type Route } from "./http-dispatch.js";
 import { HttpError, isObject, nonFiniteAt, own, sendJson } from "./http-util.js";
 import { logLine } from "./log-text.js";
 import { VERSION } from "./version.js";
@@ -213,10 +213,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
       log,
     });
   });
-  server.on("clientError", (err, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-    else socket.destroy(err);
-  });
+  server.on("clientError", answerClientError);
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
