@@ -4,7 +4,7 @@
  *   armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P]
  *             [--token-file FILE] [--allowed-origin O]... [--allowed-host H]...
  *             [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)
- *   armor serve --policy POLICY [--port P] [--host H] [--audit FILE] [--max-body BYTES]
+ *   armor serve --policy POLICY [--port P] [--host H] [--audit FILE] [--max-body BYTES] [--queue-timeout MS]
  *               [--token-file FILE] [--allowed-origin O]... [--allowed-host H]...
  *
  * Exit codes: 0 clean exit, 1 startup failure (policy does not compile, upstream unreachable,
@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import { type AccessOptions, readTokenFile } from "./http-access.js";
 import { logText } from "./log-text.js";
 import { runMcpGateway } from "./mcp.js";
+import { DEFAULT_QUEUE_TIMEOUT_MS } from "./decider.js";
 import { DEFAULT_MAX_BODY, startDecisionService } from "./serve.js";
 import { VERSION } from "./version.js";
 
@@ -22,7 +23,7 @@ class UsageError extends Error {}
 
 const ACCESS_USAGE = "[--token-file FILE] [--allowed-origin ORIGIN]... [--allowed-host NAME]...";
 const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
-const SERVE_USAGE = `armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--max-body BYTES] ${ACCESS_USAGE}`;
+const SERVE_USAGE = `armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--max-body BYTES] [--queue-timeout MS] ${ACCESS_USAGE}`;
 
 const HELP = `armor ${VERSION}: Agent Armor where agents already are
 
@@ -55,6 +56,8 @@ Options of serve:
   --host H                default 127.0.0.1
   --audit FILE            as above
   --max-body BYTES        largest request body (default ${DEFAULT_MAX_BODY}); larger ones get 413
+  --queue-timeout MS      decisions run in a worker thread, one at a time; a request not started
+                          within MS (default ${DEFAULT_QUEUE_TIMEOUT_MS}) gets 503 busy with Retry-After, undecided
   --token-file FILE       require \`Authorization: Bearer TOKEN\` (the file's first line) on every
                           route but GET /healthz; 401 with WWW-Authenticate otherwise
   --allowed-origin ORIGIN a web origin (http://localhost:3000) whose pages may call the service
@@ -207,6 +210,7 @@ async function serve(argv: string[]): Promise<number | null> {
         host: { type: "string" },
         audit: { type: "string" },
         "max-body": { type: "string" },
+        "queue-timeout": { type: "string" },
         "token-file": { type: "string" },
         "allowed-origin": { type: "string", multiple: true },
         "allowed-host": { type: "string", multiple: true },
@@ -224,9 +228,15 @@ async function serve(argv: string[]): Promise<number | null> {
     maxBody = Number(v["max-body"]);
     if (!/^\d+$/.test(v["max-body"]) || maxBody < 1) throw new UsageError(`--max-body must be a positive number of bytes, not \`${v["max-body"]}\``);
   }
+  let queueTimeoutMs: number | undefined;
+  if (v["queue-timeout"] !== undefined) {
+    queueTimeoutMs = Number(v["queue-timeout"]);
+    if (!/^\d+$/.test(v["queue-timeout"]) || queueTimeoutMs < 1) throw new UsageError(`--queue-timeout must be a positive number of milliseconds, not \`${v["queue-timeout"]}\``);
+  }
   let service: Awaited<ReturnType<typeof startDecisionService>>;
   try {
     service = await startDecisionService({
+      ...(queueTimeoutMs !== undefined ? { queueTimeoutMs } : {}),
       policy: v.policy,
       ...(v.port !== undefined ? { port: port(v.port, "--port") } : {}),
       ...(v.host !== undefined ? { host: v.host } : {}),
@@ -239,7 +249,7 @@ async function serve(argv: string[]): Promise<number | null> {
     process.stderr.write(`armor serve: ${logText((e as Error).message)}\n`);
     return 1;
   }
-  process.stderr.write(`armor serve: policy ${service.enforcer.policy.name} listening on ${service.url}\n`);
+  process.stderr.write(`armor serve: policy ${service.policy.name} listening on ${service.url}\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       process.stderr.write(`armor serve: ${signal}: finishing requests in flight\n`);

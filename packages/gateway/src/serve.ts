@@ -19,7 +19,8 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type ActionContext, actionHash, type AuditLog, createAuditLog, createEnforcer, type Decision, type Enforcer, fileSink, loadPolicy, type PolicyModule } from "@agent-armor/runtime";
+import { type ActionContext, actionHash, type Decision, type RecordResult } from "@agent-armor/runtime";
+import { type Decider, DEFAULT_QUEUE_TIMEOUT_MS, startDecider } from "./decider.js";
 import { type AccessOptions, createAccess } from "./http-access.js";
 import { answerClientError, dispatch, type Route } from "./http-dispatch.js";
 import { HttpError, isObject, nonFiniteAt, own, sendJson } from "./http-util.js";
@@ -38,17 +39,8 @@ export interface ServeOptions {
   shutdownTimeoutMs?: number;
   /** Allowed hosts and origins, and the bearer token (see http-access.ts). */
   access?: AccessOptions;
-}
-
-/**
- * The enforcer's reservations (`decide(..., { reserve: true })`, `release(id)`), as the runtime
- * specifies them. A structural view rather than an extension of `Enforcer`, so that it compiles
- * both before and after the runtime declares them; `release` is absent from runtimes without
- * reservations, and then nothing is reserved.
- */
-interface Reservations {
-  decide(action: unknown, ctx?: ActionContext, options?: { reserve?: boolean }): Promise<Decision>;
-  release?: (decisionId: string) => Promise<boolean>;
+  /** How long a request may wait for its turn to be decided before 503 (default 10 s); see decider.ts. */
+  queueTimeoutMs?: number;
 }
 
 export const DEFAULT_MAX_BODY = 1024 * 1024;
@@ -65,7 +57,8 @@ export interface DecisionService {
   server: Server;
   url: string;
   port: number;
-  enforcer: Enforcer;
+  /** The policy in force (the enforcer itself lives in the decision worker). */
+  policy: { name: string; version: string | null; sourceHash: string };
   /** Stops accepting, waits for requests in flight, closes the audit log. Idempotent. */
   close(): Promise<void>;
 }
@@ -107,19 +100,17 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
   const log = options.log ?? ((line: string) => void process.stderr.write(`armor serve: ${line}\n`));
   const maxBody = options.maxBody ?? DEFAULT_MAX_BODY;
   const host = options.host ?? "127.0.0.1";
-  const loaded = await loadPolicy(options.policy);
-  for (const d of loaded.diagnostics) log(logLine`${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`);
-  const module: PolicyModule = loaded.module;
-  // the service holds the audit log so that /v1/record writes into the same chain as decisions
-  const audit: AuditLog | null = options.audit ? createAuditLog({ sinks: [fileSink(options.audit)] }) : null;
-  const enforcer = await createEnforcer({
-    policy: module,
-    ...(audit ? { audit } : {}),
-    onError: (e) => log(logLine`error: ${e.message}`),
+  // checked first (a bad --allowed-origin fails before anything starts), bound to the real port below
+  let access = createAccess(options.access ?? {}, { host, port: options.port ?? 8470 });
+  // the policy, the enforcer and the audit log live in a worker thread (decider.ts)
+  const decider: Decider = await startDecider({
+    policy: options.policy,
+    ...(options.audit !== undefined ? { audit: options.audit } : {}),
+    queueTimeoutMs: options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
+    log: (line) => log(logLine`${line}`),
   });
-
-  const reservations = enforcer as unknown as Reservations;
-  const canReserve = typeof reservations.release === "function";
+  for (const d of decider.diagnostics) log(logLine`${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`);
+  const audited = options.audit !== undefined;
 
   const routes: Record<string, Route> = {
     "/v1/decide": {
@@ -128,10 +119,10 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
           const b = requestObject(await body());
           const reserve = own(b, "reserve") ?? false;
           if (typeof reserve !== "boolean") throw new HttpError(400, "invalid_request", "`reserve` must be true or false", { location: "/reserve" });
-          if (!reserve) return sendJson(res, 200, await enforcer.decide(own(b, "action"), context(b)));
-          const decision = await reservations.decide(own(b, "action"), context(b), { reserve: true });
+          const decision = (await decider.call("decide", [own(b, "action"), context(b), reserve])) as Decision;
+          if (!reserve) return sendJson(res, 200, decision);
           const given = (decision as { reserved?: unknown }).reserved;
-          const reserved = typeof given === "boolean" ? given : canReserve && decision.decision === "allow";
+          const reserved = typeof given === "boolean" ? given : decider.canReserve && decision.decision === "allow";
           sendJson(res, 200, { ...decision, reserved });
         },
       },
@@ -155,14 +146,15 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
             throw new HttpError(400, "invalid_request", `the action cannot be hashed: ${(e as Error).message}`, { location: "/action" });
           }
           // it ran: it counts, whatever a decision now would say (once, if it was reserved)
-          let recorded;
+          let recorded: RecordResult;
           try {
-            recorded = await enforcer.record(action, ctx, { decisionId, outcome, ...(typeof error === "string" ? { error } : {}) });
+            recorded = (await decider.call("record", [action, ctx, { decisionId, outcome, ...(typeof error === "string" ? { error } : {}) }])) as RecordResult;
           } catch (e) {
+            if (e instanceof HttpError) throw e;
             throw new HttpError(500, "audit_failed", `the action was recorded in the session history, but the audit log failed: ${(e as Error).message}`);
           }
           const { session, actionHash: hash } = recorded;
-          sendJson(res, 200, { recorded: true, session, decisionId, actionHash: hash, audited: audit !== null });
+          sendJson(res, 200, { recorded: true, session, decisionId, actionHash: hash, audited });
         },
       },
     },
@@ -173,7 +165,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
           if (!isObject(b)) throw new HttpError(400, "invalid_request", "the request body must be a JSON object", { location: "" });
           const decisionId = idField(b, "decisionId", true)!;
           // a runtime without reservations holds none: there is nothing to take back
-          const released = canReserve ? await reservations.release!(decisionId) : false;
+          const released = decider.canReserve ? ((await decider.call("release", [decisionId])) as boolean) : false;
           sendJson(res, 200, { decisionId, released });
         },
       },
@@ -185,7 +177,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
           sendJson(res, shuttingDown ? 503 : 200, {
             status: shuttingDown ? "shutting_down" : "ok",
             version: VERSION,
-            policy: { name: module.policy.name, version: module.policy.version, sourceHash: module.policy.sourceHash },
+            policy: decider.policy,
           });
         },
       },
@@ -195,8 +187,6 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
   let shuttingDown = false;
   let inFlight = 0;
   let drained: (() => void) | null = null;
-  // checked now (a bad --allowed-origin fails before listening), bound to the real port below
-  let access = createAccess(options.access ?? {}, { host, port: options.port ?? 8470 });
 
   const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
     inFlight++;
@@ -215,13 +205,18 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
   });
   server.on("clientError", answerClientError);
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 8470, host, () => {
-      server.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 8470, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    await decider.close(1_000);
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
   access = createAccess(options.access ?? {}, { host, port });
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -238,10 +233,10 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
       }
       server.closeAllConnections();
       await stopped;
-      await enforcer.close();
+      await decider.close(options.shutdownTimeoutMs ?? 10_000);
     })();
     return closing;
   };
 
-  return { server, url, port, enforcer, close };
+  return { server, url, port, policy: decider.policy, close };
 }
