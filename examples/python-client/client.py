@@ -5,16 +5,21 @@
 
     armor = ArmorClient("http://127.0.0.1:8470")
     decision = armor.decide({"type": "send_email", "to": "a@example.com", "body": "hi"},
-                            session="conv-42", user={"id": "u1", "role": "clerk"})
+                            session="conv-42", user={"id": "u1", "role": "clerk"}, reserve=True)
     if decision["decision"] == "allow":
         result = send_email(**armor.arguments(decision))   # the action after redaction
         armor.record(decision["action"], session="conv-42", decision_id=decision["id"])
 
-Or let `guard` do the three steps (decide, run with the rewritten arguments, record):
+`reserve=True` counts an allowed action in the session's history at once, so that concurrent
+agents cannot all pass an "at most N an hour" rule; `record` with the decision's id then writes
+the outcome without counting it again, and `release(decision["id"])` takes the reservation back
+when the action does not run after all.
+
+Or let `guard` do the three steps (decide and reserve, run with the rewritten arguments, record):
 
     result = armor.guard("send_email", send_email, {"to": ..., "body": ...}, session="conv-42")
 
-Run as a script, it exercises a live service: `python3 client.py http://127.0.0.1:8470`.
+Run as a script, it exercises a live service: `python3 client.py http://127.0.0.1:8470 [TOKEN_FILE]`.
 """
 from __future__ import annotations
 
@@ -50,15 +55,20 @@ class ActionDenied(Exception):
 
 
 class ArmorClient:
-    def __init__(self, base_url: str = "http://127.0.0.1:8470", timeout: float = 10.0):
+    def __init__(self, base_url: str = "http://127.0.0.1:8470", timeout: float = 10.0, token: Optional[str] = None):
+        """`token`: the bearer token of a service started with `--token-file`."""
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.token = token
 
     def _call(self, method: str, path: str, body: Optional[dict] = None) -> dict:
         data = None if body is None else json.dumps(body).encode("utf-8")
         req = urllib.request.Request(self.base_url + path, data=data, method=method)
-        if data is not None:
+        # the service takes only JSON bodies (415 otherwise), even empty ones
+        if method == "POST":
             req.add_header("Content-Type", "application/json")
+        if self.token is not None:
+            req.add_header("Authorization", "Bearer " + self.token)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as res:
                 return json.loads(res.read().decode("utf-8"))
@@ -85,9 +95,18 @@ class ArmorClient:
         """GET /healthz: `{"status": "ok", "policy": {...}}`."""
         return self._call("GET", "/healthz")
 
-    def decide(self, action: dict, session: Optional[str] = None, user: Optional[dict] = None, context: Optional[dict] = None) -> dict:
-        """POST /v1/decide: the decision (allow, deny or require_approval), without recording it."""
-        return self._call("POST", "/v1/decide", self._body(action, session, user, context))
+    def decide(self, action: dict, session: Optional[str] = None, user: Optional[dict] = None, context: Optional[dict] = None,
+               reserve: bool = False) -> dict:
+        """POST /v1/decide: the decision (allow, deny or require_approval). With `reserve`, an allowed
+        action counts in the history at once (`reserved` in the answer says whether it did)."""
+        body = self._body(action, session, user, context)
+        if reserve:
+            body["reserve"] = True
+        return self._call("POST", "/v1/decide", body)
+
+    def release(self, decision_id: str) -> bool:
+        """POST /v1/release: takes back the reservation of an action that did not run."""
+        return bool(self._call("POST", "/v1/release", {"decisionId": decision_id})["released"])
 
     def record(self, action: dict, session: Optional[str] = None, user: Optional[dict] = None, context: Optional[dict] = None,
                decision_id: Optional[str] = None, outcome: str = "ok", error: Optional[str] = None) -> dict:
@@ -107,8 +126,9 @@ class ArmorClient:
 
     def guard(self, tool: str, fn: Callable[..., Any], args: dict, session: Optional[str] = None,
               user: Optional[dict] = None, context: Optional[dict] = None) -> Any:
-        """Decides `{type: tool, **args}`; runs `fn(**rewritten args)` only on allow, then records it."""
-        decision = self.decide({**args, "type": tool}, session, user, context)
+        """Decides `{type: tool, **args}` and reserves it; runs `fn(**rewritten args)` only on allow,
+        then records it under the reservation (an error outcome if `fn` raised: it ran)."""
+        decision = self.decide({**args, "type": tool}, session, user, context, reserve=True)
         if decision["decision"] != "allow":
             raise ActionDenied(decision)
         try:
@@ -120,9 +140,9 @@ class ArmorClient:
         return result
 
 
-def _demo(base_url: str) -> int:
+def _demo(base_url: str, token: Optional[str] = None) -> int:
     """Exercises a live service; prints one JSON line per step (the test reads them)."""
-    armor = ArmorClient(base_url)
+    armor = ArmorClient(base_url, token=token)
     out = lambda step, value: print(json.dumps({"step": step, "value": value}, sort_keys=True), flush=True)
 
     out("health", armor.health()["status"])
@@ -154,4 +174,9 @@ def _demo(base_url: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_demo(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8470"))
+    # python3 client.py [URL] [TOKEN_FILE]
+    token = None
+    if len(sys.argv) > 2:
+        with open(sys.argv[2], encoding="utf-8") as f:
+            token = f.readline().strip()
+    sys.exit(_demo(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8470", token))

@@ -123,37 +123,45 @@ describe("armor mcp in front of server-everything", () => {
   it("asks the HTTP approval queue and runs the call only when approved", async () => {
     const port = await freePort();
     const audit = join(work, "approvals.audit.jsonl");
-    const gw = await connectGateway(["--policy", policy, "--audit", audit, "--approvals", "queue", "--approvals-port", String(port), "--", process.execPath, ...everything]);
+    const tokenFile = join(work, "approvals.token");
+    writeFileSync(tokenFile, "approver-token-1\n");
+    const gw = await connectGateway(["--policy", policy, "--audit", audit, "--approvals", "queue", "--approvals-port", String(port), "--token-file", tokenFile, "--", process.execPath, ...everything]);
     const base = `http://127.0.0.1:${port}/approvals`;
+    const auth = { authorization: "Bearer approver-token-1" };
+    const json = { ...auth, "content-type": "application/json" };
     try {
-      expect(await (await fetch(base)).json()).toEqual({ pending: [] });
+      // the queue needs the token, and JSON bodies
+      expect((await fetch(base)).status).toBe(401);
+      expect(await (await fetch(base, { headers: auth })).json()).toEqual({ pending: [] });
       const call = gw.client.callTool({ name: "get-tiny-image", arguments: {} });
-      const pending = await waitFor(async () => ((await (await fetch(base)).json()) as { pending: { id: string; action: { type: string }; from: string; actionHash: string }[] }).pending[0], 10_000, "a pending approval");
+      const pending = await waitFor(async () => ((await (await fetch(base, { headers: auth })).json()) as { pending: { id: string; action: { type: string }; from: string; actionHash: string }[] }).pending[0], 10_000, "a pending approval");
       expect(pending.action.type).toBe("get-tiny-image");
       expect(pending.from).toBe("ops");
-      expect((await fetch(`${base}/${pending.id}`)).status).toBe(200);
+      expect((await fetch(`${base}/${pending.id}`, { headers: auth })).status).toBe(200);
+      const plain = await fetch(`${base}/${pending.id}`, { method: "POST", headers: auth, body: JSON.stringify({ approved: true, approver: "mallory" }) });
+      expect(plain.status).toBe(415);
       // a resolution that looked at another action is refused
-      const stale = await fetch(`${base}/${pending.id}`, { method: "POST", body: JSON.stringify({ approved: true, approver: "eve", actionHash: "0".repeat(64) }) });
+      const stale = await fetch(`${base}/${pending.id}`, { method: "POST", headers: json, body: JSON.stringify({ approved: true, approver: "eve", actionHash: "0".repeat(64) }) });
       expect(stale.status).toBe(409);
-      const bad = await fetch(`${base}/${pending.id}`, { method: "POST", body: "{ nope" });
+      const bad = await fetch(`${base}/${pending.id}`, { method: "POST", headers: json, body: "{ nope" });
       expect(bad.status).toBe(400);
-      const ok = await fetch(`${base}/${pending.id}`, { method: "POST", body: JSON.stringify({ approved: true, approver: "alice", note: "fine", actionHash: pending.actionHash }) });
+      const ok = await fetch(`${base}/${pending.id}`, { method: "POST", headers: json, body: JSON.stringify({ approved: true, approver: "alice", note: "fine", actionHash: pending.actionHash }) });
       expect(ok.status).toBe(200);
       const result = await call;
       expect(result.isError).toBeFalsy();
       expect((result.content as { type: string }[]).some((c) => c.type === "image")).toBe(true);
       // answered: gone from the queue
-      expect((await fetch(`${base}/${pending.id}`, { method: "POST", body: JSON.stringify({ approved: true }) })).status).toBe(404);
+      expect((await fetch(`${base}/${pending.id}`, { method: "POST", headers: json, body: JSON.stringify({ approved: true }) })).status).toBe(404);
 
       // rejected: a tool error that says by whom
       const second = gw.client.callTool({ name: "get-tiny-image", arguments: {} });
-      const p2 = await waitFor(async () => ((await (await fetch(base)).json()) as { pending: { id: string }[] }).pending[0], 10_000, "a second pending approval");
-      await fetch(`${base}/${p2.id}`, { method: "POST", body: JSON.stringify({ approved: false, approver: "bob", note: "not now" }) });
+      const p2 = await waitFor(async () => ((await (await fetch(base, { headers: auth })).json()) as { pending: { id: string }[] }).pending[0], 10_000, "a second pending approval");
+      await fetch(`${base}/${p2.id}`, { method: "POST", headers: json, body: JSON.stringify({ approved: false, approver: "bob", note: "not now" }) });
       const denied = await second;
       expect(denied.isError).toBe(true);
       expect(textOf(denied)).toContain("approval rejected by bob: not now");
       expect(textOf(denied)).toContain("image_review");
-      expect((await fetch(`${base}/nope`, { method: "DELETE" })).status).toBe(405);
+      expect((await fetch(`${base}/nope`, { method: "DELETE", headers: auth })).status).toBe(405);
     } finally {
       await gw.close();
     }

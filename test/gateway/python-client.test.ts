@@ -1,6 +1,6 @@
 /** The Python example client (standard library only) against a live `armor serve` on an ephemeral port. */
 import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -17,20 +17,39 @@ try {
 }
 
 let svc: Served;
+let locked: Served;
 let audit: string;
+let tokenFile: string;
 
 beforeAll(async () => {
   if (python === null) return;
   assertBuilt();
-  audit = join(mkdtempSync(join(tmpdir(), "armor-py-")), "audit.jsonl");
+  const work = mkdtempSync(join(tmpdir(), "armor-py-"));
+  audit = join(work, "audit.jsonl");
+  tokenFile = join(work, "token");
+  writeFileSync(tokenFile, "py-client-token\n");
   svc = await startServe(["--policy", join(fixtures, "serve.armor"), "--audit", audit]);
+  locked = await startServe(["--policy", join(fixtures, "serve.armor"), "--token-file", tokenFile]);
 });
 
 afterAll(async () => {
   await svc?.stop();
+  await locked?.stop();
 });
 
 describe.skipIf(python === null)("examples/python-client", () => {
+  it("sends the bearer token to a service started with --token-file", async () => {
+    const client = join(repoRoot, "examples", "python-client", "client.py");
+    const { stdout } = await promisify(execFile)(python!, [client, locked.url, tokenFile], { timeout: 30_000 });
+    expect(stdout).toContain('{"step": "mail_2", "value": ["denied", ["mail_limit"]]}');
+    // without it, the first call is refused
+    const refused = await promisify(execFile)(python!, [client, locked.url], { timeout: 30_000 }).then(
+      () => "",
+      (e: { stderr: string }) => e.stderr,
+    );
+    expect(refused).toContain("401 unauthorized");
+  });
+
   it("decides, guards, records and reports errors against a live service", async () => {
     const { stdout } = await promisify(execFile)(python!, [join(repoRoot, "examples", "python-client", "client.py"), svc.url], { timeout: 30_000 });
     const steps = Object.fromEntries(stdout.trim().split("\n").map((l) => JSON.parse(l) as { step: string; value: unknown }).map((s) => [s.step, s.value]));

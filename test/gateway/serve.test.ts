@@ -171,6 +171,19 @@ describe("armor serve", () => {
     }
   });
 
+  it("openapi.yaml says who may call each operation: every POST answers 401, 403 and 415; /healthz needs no token", () => {
+    const yaml = readFileSync(join(repoRoot, "packages", "gateway", "openapi.yaml"), "utf8");
+    expect(yaml).toMatch(/\nsecurity:\n {2}- \{\}\n {2}- bearerToken: \[\]\n/);
+    expect(yaml).toMatch(/securitySchemes:\n {4}bearerToken:\n {6}type: http\n {6}scheme: bearer/);
+    const paths = yaml.slice(yaml.indexOf("\npaths:\n"), yaml.indexOf("\ncomponents:\n"));
+    const blocks = paths.split(/\n(?= {2}\/)/).slice(1);
+    for (const block of blocks) {
+      const path = block.trim().split(":")[0]!;
+      if (/\n {4}post:/.test(block)) for (const status of ["401", "403", "415"]) expect(block, `${path} ${status}`).toContain(`"${status}":`);
+      else expect(block, path).toContain("security: []");
+    }
+  });
+
   it("writes every decision and record to a verifiable audit log", async () => {
     // the log is flushed per record; read what is there so far
     const text = readFileSync(audit, "utf8");

@@ -6,12 +6,18 @@
  *   POST /approvals/:id    { approved: boolean, approver?: string, note?: string, actionHash?: string }
  *                          → 200 { id, resolved: true, approved } | 404 (unknown or settled) | 409 (hash differs)
  *
- * It binds to 127.0.0.1 only: anyone who can reach it can approve actions.
+ * It binds to 127.0.0.1 only: anyone who can call it can approve actions. Requests are screened
+ * as the decision service's are (http-access.ts): `Host` must name the endpoint, browser origins
+ * are refused unless allowed, the bearer token is required when one is configured (on every
+ * route), and POST bodies are `application/json` only.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ApprovalQueue } from "@agent-armor/runtime";
-import { HttpError, isObject, parseJsonBody, readBody, sendError, sendJson } from "./http-util.js";
+import { type AccessOptions, createAccess } from "./http-access.js";
+import { answerClientError, dispatch, type Route } from "./http-dispatch.js";
+import { HttpError, isObject, own, sendJson } from "./http-util.js";
+import { logLine } from "./log-text.js";
 
 export interface ApprovalEndpoint {
   server: Server;
@@ -20,50 +26,63 @@ export interface ApprovalEndpoint {
   close(): Promise<void>;
 }
 
-export async function serveApprovals(queue: ApprovalQueue, options: { port?: number; host?: string; log?: (line: string) => void } = {}): Promise<ApprovalEndpoint> {
+export interface ApprovalEndpointOptions {
+  port?: number;
+  host?: string;
+  log?: (line: string) => void;
+  /** Allowed hosts and origins, and the bearer token (see http-access.ts). */
+  access?: AccessOptions;
+}
+
+const MAX_BODY = 64 * 1024;
+
+function answer(queue: ApprovalQueue, id: string, body: unknown, log: ((line: string) => void) | undefined): { id: string; resolved: true; approved: boolean } {
+  if (!isObject(body) || typeof own(body, "approved") !== "boolean") throw new HttpError(400, "invalid_request", "the body must be an object with a boolean `approved`");
+  const fields: Record<string, string> = {};
+  for (const k of ["approver", "note", "actionHash"] as const) {
+    const v = own(body, k);
+    if (v !== undefined && typeof v !== "string") throw new HttpError(400, "invalid_request", `\`${k}\` must be a string`, { location: `/${k}` });
+    if (typeof v === "string") fields[k] = v;
+  }
+  const approved = own(body, "approved") as boolean;
+  const pending = queue.get(id);
+  if (!pending) throw new HttpError(404, "not_found", `no pending approval ${id} (unknown, answered or timed out)`);
+  if (fields["actionHash"] !== undefined && fields["actionHash"] !== pending.actionHash) throw new HttpError(409, "hash_mismatch", "the action changed: `actionHash` is not the pending request's");
+  if (!queue.resolve(id, { approved, ...fields })) throw new HttpError(404, "not_found", `approval ${id} was settled meanwhile`);
+  log?.(logLine`approval ${id} ${approved ? "approved" : "rejected"}${fields["approver"] !== undefined ? ` by ${fields["approver"]}` : ""}`);
+  return { id, resolved: true, approved };
+}
+
+export async function serveApprovals(queue: ApprovalQueue, options: ApprovalEndpointOptions = {}): Promise<ApprovalEndpoint> {
   const host = options.host ?? "127.0.0.1";
-  const server = createServer((req, res) => {
-    void (async () => {
-      try {
-        const url = new URL(req.url ?? "/", "http://localhost");
-        const parts = url.pathname.split("/").filter(Boolean);
-        if (parts[0] !== "approvals" || parts.length > 2) throw new HttpError(404, "not_found", `no route ${url.pathname}`);
-        if (parts.length === 1) {
-          if (req.method !== "GET") throw Object.assign(new HttpError(405, "method_not_allowed", `${req.method} is not allowed on /approvals; use GET`), { allow: "GET" });
-          sendJson(res, 200, { pending: queue.pending() });
-          return;
-        }
-        const id = decodeURIComponent(parts[1]!);
-        if (req.method === "GET") {
-          const p = queue.get(id);
-          if (!p) throw new HttpError(404, "not_found", `no pending approval ${id}`);
-          sendJson(res, 200, p);
-          return;
-        }
-        if (req.method !== "POST") throw Object.assign(new HttpError(405, "method_not_allowed", `${req.method} is not allowed on /approvals/:id; use GET or POST`), { allow: "GET, POST" });
-        const body = parseJsonBody(await readBody(req, 64 * 1024));
-        if (!isObject(body) || typeof body["approved"] !== "boolean") throw new HttpError(400, "invalid_request", "the body must be an object with a boolean `approved`");
-        for (const k of ["approver", "note", "actionHash"] as const) {
-          if (body[k] !== undefined && typeof body[k] !== "string") throw new HttpError(400, "invalid_request", `\`${k}\` must be a string`);
-        }
-        const pending = queue.get(id);
-        if (!pending) throw new HttpError(404, "not_found", `no pending approval ${id} (unknown, answered or timed out)`);
-        if (typeof body["actionHash"] === "string" && body["actionHash"] !== pending.actionHash) throw new HttpError(409, "hash_mismatch", "the action changed: `actionHash` is not the pending request's");
-        const ok = queue.resolve(id, {
-          approved: body["approved"] as boolean,
-          ...(typeof body["approver"] === "string" ? { approver: body["approver"] } : {}),
-          ...(typeof body["note"] === "string" ? { note: body["note"] } : {}),
-          ...(typeof body["actionHash"] === "string" ? { actionHash: body["actionHash"] } : {}),
-        });
-        if (!ok) throw new HttpError(404, "not_found", `approval ${id} was settled meanwhile`);
-        options.log?.(`approval ${id} ${body["approved"] ? "approved" : "rejected"}${typeof body["approver"] === "string" ? ` by ${body["approver"]}` : ""}`);
-        sendJson(res, 200, { id, resolved: true, approved: body["approved"] });
-      } catch (e) {
-        if (e instanceof HttpError) sendError(res, e, (e as { allow?: string }).allow ? { allow: (e as unknown as { allow: string }).allow } : {});
-        else sendJson(res, 500, { error: { code: "internal", message: (e as Error).message } });
-      }
-    })();
+  const list: Route = { methods: { GET: async (_req, res) => sendJson(res, 200, { pending: queue.pending() }) } };
+  const one = (id: string): Route => ({
+    methods: {
+      GET: async (_req, res) => {
+        const p = queue.get(id);
+        if (!p) throw new HttpError(404, "not_found", `no pending approval ${id}`);
+        sendJson(res, 200, p);
+      },
+      POST: async (_req, res, body) => sendJson(res, 200, answer(queue, id, await body(), options.log)),
+    },
   });
+  const find = (path: string): Route | undefined => {
+    const parts = path.split("/").filter(Boolean);
+    if (parts[0] !== "approvals" || parts.length > 2) return undefined;
+    if (parts.length === 1) return list;
+    let id: string;
+    try {
+      id = decodeURIComponent(parts[1]!);
+    } catch {
+      throw new HttpError(400, "invalid_request", "the approval id in the path is not valid percent-encoding");
+    }
+    return one(id);
+  };
+  let access = createAccess(options.access ?? {}, { host, port: options.port ?? 0 });
+  const server = createServer((req, res) => {
+    void dispatch(req, res, { access, find, notFound: (path) => `no route ${path}; the routes are /approvals and /approvals/:id`, maxBody: MAX_BODY, log: options.log ?? (() => undefined) });
+  });
+  server.on("clientError", answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, host, () => {
@@ -72,6 +91,7 @@ export async function serveApprovals(queue: ApprovalQueue, options: { port?: num
     });
   });
   const port = (server.address() as AddressInfo).port;
+  access = createAccess(options.access ?? {}, { host, port });
   return {
     server,
     port,

@@ -2,21 +2,28 @@
  * `armor`: the command line of @agent-armor/gateway.
  *
  *   armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P]
+ *             [--token-file FILE] [--allowed-origin O]... [--allowed-host H]...
  *             [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)
- *   armor serve --policy POLICY [--port P] [--host H] [--audit FILE] [--max-body BYTES]
+ *   armor serve --policy POLICY [--port P] [--host H] [--audit FILE] [--max-body BYTES] [--queue-timeout MS]
+ *               [--token-file FILE] [--allowed-origin O]... [--allowed-host H]...
  *
  * Exit codes: 0 clean exit, 1 startup failure (policy does not compile, upstream unreachable,
- * port in use), 2 usage errors, 70 internal errors. Logs go to stderr only.
+ * port in use) or, for mcp, the upstream server went away, 2 usage errors, 70 internal errors.
+ * Logs go to stderr only.
  */
 import { parseArgs } from "node:util";
+import { type AccessOptions, readTokenFile } from "./http-access.js";
+import { logText } from "./log-text.js";
 import { runMcpGateway } from "./mcp.js";
+import { DEFAULT_QUEUE_TIMEOUT_MS } from "./decider.js";
 import { DEFAULT_MAX_BODY, startDecisionService } from "./serve.js";
 import { VERSION } from "./version.js";
 
 class UsageError extends Error {}
 
-const MCP_USAGE = "armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P] [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)";
-const SERVE_USAGE = "armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--max-body BYTES]";
+const ACCESS_USAGE = "[--token-file FILE] [--allowed-origin ORIGIN]... [--allowed-host NAME]...";
+const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
+const SERVE_USAGE = `armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--max-body BYTES] [--queue-timeout MS] ${ACCESS_USAGE}`;
 
 const HELP = `armor ${VERSION}: Agent Armor where agents already are
 
@@ -27,7 +34,7 @@ Usage:
 Commands:
   mcp    an MCP gateway on stdio: every tools/call is decided by the policy before it reaches
          the upstream server (denied calls come back as tool errors naming the rules)
-  serve  a decision service over HTTP: POST /v1/decide, POST /v1/record, GET /healthz
+  serve  a decision service over HTTP: POST /v1/decide, /v1/record, /v1/release, GET /healthz
          (loopback only unless --host says otherwise; see packages/gateway/openapi.yaml)
 
 Options of mcp:
@@ -36,6 +43,9 @@ Options of mcp:
   --approvals MODE        terminal: a prompt on /dev/tty; queue: pending approvals over HTTP
                           (GET /approvals, POST /approvals/:id); default: approvals are denied
   --approvals-port P      port of the approval queue on 127.0.0.1 (default: any free port)
+  --token-file, --allowed-origin, --allowed-host
+                          who may call the approval queue, as for serve (with --approvals queue;
+                          the token is needed on every route of the queue)
   --hide-denied-tools     leave tools the policy always denies out of tools/list
   --session ID            the session for history rules (default: one per gateway process)
   --upstream-url URL      a streamable HTTP upstream instead of a command
@@ -46,12 +56,29 @@ Options of serve:
   --host H                default 127.0.0.1
   --audit FILE            as above
   --max-body BYTES        largest request body (default ${DEFAULT_MAX_BODY}); larger ones get 413
+  --queue-timeout MS      decisions run in a worker thread, one at a time; a request not started
+                          within MS (default ${DEFAULT_QUEUE_TIMEOUT_MS}) gets 503 busy with Retry-After, undecided
+  --token-file FILE       require \`Authorization: Bearer TOKEN\` (the file's first line) on every
+                          route but GET /healthz; 401 with WWW-Authenticate otherwise
+  --allowed-origin ORIGIN a web origin (http://localhost:3000) whose pages may call the service
+                          (CORS); requests with any other Origin header get 403 (repeatable)
+  --allowed-host NAME     a host name, besides localhost and the bound address, that requests may
+                          name in Host (a proxy's); others get 403, against DNS rebinding (repeatable)
+
+Who may call serve: a client that names the service in Host (localhost, the bound address and
+port, or an --allowed-host), sends no browser Origin (or an --allowed-origin), and carries the
+token when --token-file is given. POST bodies must be application/json (415 otherwise) and nest
+at most 64 levels (400). The approval queue of mcp checks the same.
 
 Docs: packages/gateway/README.md
 `;
 
 export interface McpArgs {
   policy: string;
+  /** The token file and allowed origins and hosts of the approval queue. */
+  tokenFile?: string;
+  allowedOrigins: string[];
+  allowedHosts: string[];
   audit?: string;
   approvals?: "terminal" | "queue";
   approvalsPort?: number;
@@ -61,7 +88,8 @@ export interface McpArgs {
   command: string[];
 }
 
-const MCP_VALUE_OPTIONS = new Set(["--policy", "--audit", "--approvals", "--approvals-port", "--upstream-url", "--session"]);
+const MCP_VALUE_OPTIONS = new Set(["--policy", "--audit", "--approvals", "--approvals-port", "--upstream-url", "--session", "--token-file"]);
+const MCP_REPEATED_OPTIONS = new Set(["--allowed-origin", "--allowed-host"]);
 
 function port(text: string, name: string): number {
   const n = Number(text);
@@ -75,6 +103,7 @@ function port(text: string, name: string): number {
  */
 export function parseMcpArgs(argv: readonly string[]): McpArgs {
   const values = new Map<string, string>();
+  const repeated = new Map<string, string[]>([...MCP_REPEATED_OPTIONS].map((o) => [o, []]));
   let hide = false;
   let i = 0;
   for (; i < argv.length; i++) {
@@ -91,12 +120,13 @@ export function parseMcpArgs(argv: readonly string[]): McpArgs {
       hide = true;
       continue;
     }
-    if (!MCP_VALUE_OPTIONS.has(name)) throw new UsageError(`unknown option ${name}`);
+    if (!MCP_VALUE_OPTIONS.has(name) && !MCP_REPEATED_OPTIONS.has(name)) throw new UsageError(`unknown option ${name}`);
     let v: string | undefined;
     if (eq >= 0) v = a.slice(eq + 1);
     else v = argv[++i];
     if (v === undefined) throw new UsageError(`${name} needs a value`);
-    values.set(name, v);
+    if (MCP_REPEATED_OPTIONS.has(name)) repeated.get(name)!.push(v);
+    else values.set(name, v);
   }
   const command = argv.slice(i);
   const policy = values.get("--policy");
@@ -115,8 +145,14 @@ export function parseMcpArgs(argv: readonly string[]): McpArgs {
   }
   const ap = values.get("--approvals-port");
   if (ap !== undefined && approvals !== "queue") throw new UsageError("--approvals-port needs --approvals queue");
+  const allowedOrigins = repeated.get("--allowed-origin")!;
+  const allowedHosts = repeated.get("--allowed-host")!;
+  if (approvals !== "queue" && (values.has("--token-file") || allowedOrigins.length > 0 || allowedHosts.length > 0)) throw new UsageError("--token-file, --allowed-origin and --allowed-host are for the approval queue: they need --approvals queue");
   return {
     policy,
+    allowedOrigins,
+    allowedHosts,
+    ...(values.has("--token-file") ? { tokenFile: values.get("--token-file")! } : {}),
     hideDeniedTools: hide,
     command,
     ...(values.has("--audit") ? { audit: values.get("--audit")! } : {}),
@@ -127,12 +163,22 @@ export function parseMcpArgs(argv: readonly string[]): McpArgs {
   };
 }
 
+/** The access options of an HTTP endpoint from the command line (reads the token file). */
+function accessOptions(tokenFile: string | undefined, allowedOrigins: readonly string[], allowedHosts: readonly string[]): AccessOptions {
+  return {
+    allowedOrigins,
+    allowedHosts,
+    ...(tokenFile !== undefined ? { token: readTokenFile(tokenFile) } : {}),
+  };
+}
+
 async function mcp(argv: string[]): Promise<number | null> {
   const a = parseMcpArgs(argv);
   const [command, ...args] = a.command;
   let gateway: Awaited<ReturnType<typeof runMcpGateway>>;
   try {
     gateway = await runMcpGateway({
+      approvalsAccess: accessOptions(a.tokenFile, a.allowedOrigins, a.allowedHosts),
       policy: a.policy,
       upstream: a.upstreamUrl !== undefined ? { url: a.upstreamUrl } : { command: command!, args },
       ...(a.audit !== undefined ? { audit: a.audit } : {}),
@@ -142,15 +188,15 @@ async function mcp(argv: string[]): Promise<number | null> {
       hideDeniedTools: a.hideDeniedTools,
     });
   } catch (e) {
-    process.stderr.write(`armor mcp: ${(e as Error).message}\n`);
+    process.stderr.write(`armor mcp: ${logText((e as Error).message)}\n`);
     return 1;
   }
   const stop = (): void => void gateway.close();
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
-  await gateway.closed;
+  const { upstreamLost } = await gateway.closed;
   // child streams and the stdio transport keep handles open; the gateway is done
-  process.exit(0);
+  process.exit(upstreamLost ? 1 : 0);
 }
 
 async function serve(argv: string[]): Promise<number | null> {
@@ -164,6 +210,10 @@ async function serve(argv: string[]): Promise<number | null> {
         host: { type: "string" },
         audit: { type: "string" },
         "max-body": { type: "string" },
+        "queue-timeout": { type: "string" },
+        "token-file": { type: "string" },
+        "allowed-origin": { type: "string", multiple: true },
+        "allowed-host": { type: "string", multiple: true },
       },
       allowPositionals: false,
       strict: true,
@@ -178,21 +228,28 @@ async function serve(argv: string[]): Promise<number | null> {
     maxBody = Number(v["max-body"]);
     if (!/^\d+$/.test(v["max-body"]) || maxBody < 1) throw new UsageError(`--max-body must be a positive number of bytes, not \`${v["max-body"]}\``);
   }
+  let queueTimeoutMs: number | undefined;
+  if (v["queue-timeout"] !== undefined) {
+    queueTimeoutMs = Number(v["queue-timeout"]);
+    if (!/^\d+$/.test(v["queue-timeout"]) || queueTimeoutMs < 1) throw new UsageError(`--queue-timeout must be a positive number of milliseconds, not \`${v["queue-timeout"]}\``);
+  }
   let service: Awaited<ReturnType<typeof startDecisionService>>;
   try {
     service = await startDecisionService({
+      ...(queueTimeoutMs !== undefined ? { queueTimeoutMs } : {}),
       policy: v.policy,
       ...(v.port !== undefined ? { port: port(v.port, "--port") } : {}),
       ...(v.host !== undefined ? { host: v.host } : {}),
       ...(v.audit !== undefined ? { audit: v.audit } : {}),
       ...(maxBody !== undefined ? { maxBody } : {}),
+      access: accessOptions(v["token-file"], v["allowed-origin"] ?? [], v["allowed-host"] ?? []),
     });
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    process.stderr.write(`armor serve: ${(e as Error).message}\n`);
+    process.stderr.write(`armor serve: ${logText((e as Error).message)}\n`);
     return 1;
   }
-  process.stderr.write(`armor serve: policy ${service.enforcer.policy.name} listening on ${service.url}\n`);
+  process.stderr.write(`armor serve: policy ${service.policy.name} listening on ${service.url}\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       process.stderr.write(`armor serve: ${signal}: finishing requests in flight\n`);

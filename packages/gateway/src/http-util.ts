@@ -7,6 +7,8 @@ export class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly details: Record<string, unknown> = {},
+    /** Headers the error response carries (`Allow`, `WWW-Authenticate`, ...). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -19,7 +21,59 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 export function sendError(res: ServerResponse, e: HttpError, headers: Record<string, string> = {}): void {
-  sendJson(res, e.status, { error: { code: e.code, message: e.message, ...e.details } }, headers);
+  sendJson(res, e.status, { error: { code: e.code, message: e.message, ...e.details } }, { ...e.headers, ...headers });
+}
+
+/**
+ * Bodies are JSON and only JSON: a web page can send `text/plain` or a form to any address
+ * without a CORS preflight, never `application/json`. 415 for anything else.
+ */
+export function requireJson(req: IncomingMessage): void {
+  const type = req.headers["content-type"];
+  const [media, ...params] = (type ?? "").split(";").map((p) => p.trim().toLowerCase());
+  const charset = params.find((p) => p.startsWith("charset="))?.slice("charset=".length).replace(/^"|"$/g, "");
+  if (media === "application/json" && (charset === undefined || charset === "utf-8")) return;
+  const what = type === undefined ? "no Content-Type" : `Content-Type ${JSON.stringify(type)}`;
+  throw new HttpError(415, "unsupported_media_type", `the request has ${what}; send the body as application/json (UTF-8)`, {}, { "accept-post": "application/json" });
+}
+
+/** How deeply a request body may nest arrays and objects; the body itself is level 1. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * The offset of the first bracket that opens level `MAX_JSON_DEPTH + 1`, or -1. One pass over
+ * the text, no recursion, before anything is parsed: a body of 500,000 nested arrays must not
+ * reach code that recurses over values (serializing, hashing, the policy).
+ */
+export function tooDeepAt(text: string, max = MAX_JSON_DEPTH): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) {
+      if (++depth > max) return i;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return -1;
+}
+
+/**
+ * The JSON pointer of the first number in `value` that is not finite (`1e400` parses to
+ * Infinity, which has no JSON text and would be hashed and logged as `null`), or null. Iterative.
+ */
+export function nonFiniteAt(value: unknown): string | null {
+  const stack: [unknown, string][] = [[value, ""]];
+  while (stack.length > 0) {
+    const [v, at] = stack.pop()!;
+    if (typeof v === "number" && !Number.isFinite(v)) return at;
+    if (typeof v !== "object" || v === null) continue;
+    for (const k of Object.keys(v)) stack.push([(v as Record<string, unknown>)[k], `${at}/${k.replace(/~/g, "~0").replace(/\//g, "~1")}`]);
+  }
+  return null;
 }
 
 /** Line and column (1-based) of a UTF-16 offset in a text. */
@@ -135,6 +189,14 @@ export function jsonErrorOffset(text: string): number {
 /** Parses a request body as JSON; a 400 naming the line, column and offset of the problem. */
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === "") throw new HttpError(400, "invalid_json", "the request body is empty; send a JSON object");
+  const deep = tooDeepAt(text);
+  if (deep >= 0) {
+    const { line, column } = lineColumn(text, deep);
+    throw new HttpError(400, "too_deep", `the request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels (at line ${line}, column ${column}, offset ${deep})`, {
+      location: { line, column, offset: deep },
+      limit: MAX_JSON_DEPTH,
+    });
+  }
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -192,5 +254,8 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<string
     });
   });
 }
+
+/** An own property of a parsed body: fields are never read from `Object.prototype`. */
+export const own = (o: Record<string, unknown>, key: string): unknown => (Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined);
 
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -1,9 +1,12 @@
 /** The public API of @agent-armor/gateway. */
-export { runMcpGateway, denialText, type McpGatewayOptions, type RunningGateway } from "./mcp.js";
+export { runMcpGateway, denialText, type GatewayExit, type McpGatewayOptions, type RunningGateway } from "./mcp.js";
 export { startDecisionService, ROUTES, DEFAULT_MAX_BODY, type DecisionService, type ServeOptions } from "./serve.js";
 export { schemaFromMcp, schemaFromTools } from "./schema.js";
 export { alwaysDeniedTools } from "./hidden.js";
-export { serveApprovals, type ApprovalEndpoint } from "./approvals-http.js";
+export { serveApprovals, type ApprovalEndpoint, type ApprovalEndpointOptions } from "./approvals-http.js";
+export { createAccess, readTokenFile, type Access, type AccessOptions } from "./http-access.js";
+export { MAX_JSON_DEPTH } from "./http-util.js";
+export { logLine, logText } from "./log-text.js";
 export { connectUpstream, type Upstream, type UpstreamSpec } from "./upstream.js";
 export { main } from "./cli.js";
 export { VERSION } from "./version.js";

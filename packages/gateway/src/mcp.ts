@@ -24,11 +24,13 @@ import {
   CallToolResultSchema,
   type CallToolResult,
   CompleteRequestSchema,
+  ErrorCode,
   GetPromptRequestSchema,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
+  McpError,
   PromptListChangedNotificationSchema,
   ReadResourceRequestSchema,
   ResourceListChangedNotificationSchema,
@@ -37,6 +39,8 @@ import {
 import { type ApprovalHandler, type ApprovalQueue, createApprovalQueue, createEnforcer, type Decision, type Enforcer, loadPolicy, terminalApprovals } from "@agent-armor/runtime";
 import { type ApprovalEndpoint, serveApprovals } from "./approvals-http.js";
 import { alwaysDeniedTools, type RuleMeta } from "./hidden.js";
+import type { AccessOptions } from "./http-access.js";
+import { logLine } from "./log-text.js";
 import { connectUpstream, describeUpstream, type Upstream, type UpstreamSpec } from "./upstream.js";
 import { VERSION } from "./version.js";
 
@@ -46,6 +50,8 @@ export interface McpGatewayOptions {
   audit?: string;
   approvals?: "terminal" | "queue" | "none";
   approvalsPort?: number;
+  /** Who may call the approval queue: allowed hosts and origins, the bearer token. */
+  approvalsAccess?: AccessOptions;
   hideDeniedTools?: boolean;
   /** The session id for the enforcer's history; default one per gateway process. */
   session?: string;
@@ -100,9 +106,17 @@ export interface RunningGateway {
   hidden: ReadonlySet<string>;
   /** Closes the client side, the upstream, the approval endpoint and the audit log. */
   close(): Promise<void>;
-  /** Resolves when the gateway has shut down. */
-  closed: Promise<void>;
+  /** Resolves when the gateway has shut down; `upstreamLost` when the upstream went away first. */
+  closed: Promise<GatewayExit>;
 }
+
+export interface GatewayExit {
+  /** The upstream server exited or closed the connection (the gateway did not close it). */
+  upstreamLost: boolean;
+}
+
+/** How long pending calls may take to be answered once the upstream has gone. */
+const ANSWER_PENDING_MS = 5_000;
 
 export async function runMcpGateway(options: McpGatewayOptions): Promise<RunningGateway> {
   const log = options.log ?? ((line: string) => void process.stderr.write(`armor mcp: ${line}\n`));
@@ -114,7 +128,7 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   let handler: ApprovalHandler | undefined;
   if (options.approvals === "queue") {
     queue = createApprovalQueue({
-      onRequest: (p) => log(`approval ${p.id} pending for \`${String((p.action as { type?: unknown }).type)}\`${p.from ? ` (from ${p.from})` : ""}: ${endpoint?.url ?? ""}`),
+      onRequest: (p) => log(logLine`approval ${p.id} pending for \`${(p.action as { type?: unknown }).type}\`${p.from ? ` (from ${p.from})` : ""}: ${endpoint?.url ?? ""}`),
     });
     handler = queue;
   } else if (options.approvals === "terminal") {
@@ -123,17 +137,17 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   }
 
   const loaded = await loadPolicy(options.policy);
-  for (const d of loaded.diagnostics) log(`${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`);
+  for (const d of loaded.diagnostics) log(logLine`${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`);
   const enforcer = await createEnforcer({
     policy: loaded.module,
     ...(handler ? { approvals: handler } : {}),
     ...(options.audit ? { audit: { file: options.audit, fsync: false } } : {}),
     throwOnDeny: false,
-    onError: (e) => log(`error: ${e.message}`),
+    onError: (e) => log(logLine`error: ${e.message}`),
   });
   if (queue) {
-    endpoint = await serveApprovals(queue, { ...(options.approvalsPort !== undefined ? { port: options.approvalsPort } : {}), log });
-    log(`approvals queue at ${endpoint.url}`);
+    endpoint = await serveApprovals(queue, { ...(options.approvalsPort !== undefined ? { port: options.approvalsPort } : {}), ...(options.approvalsAccess ? { access: options.approvalsAccess } : {}), log });
+    log(logLine`approvals queue at ${endpoint.url}`);
   }
 
   let upstream: Upstream;
@@ -155,7 +169,7 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     for (const r of metaRules) for (const t of r.actionTypes ?? []) named.add(t);
     hidden = alwaysDeniedTools(metaRules, [...named]);
     if (!metaRules.some((r) => typeof r.typeOnly === "boolean")) log("--hide-denied-tools: the policy was compiled by an armorc that does not mark type-only rules; no tool is hidden");
-    else if (hidden.size > 0) log(`hiding tools the policy always denies: ${[...hidden].join(", ")}`);
+    else if (hidden.size > 0) log(logLine`hiding tools the policy always denies: ${[...hidden].join(", ")}`);
   }
 
   const server = new Server(
@@ -180,67 +194,93 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     };
   };
 
-  server.setRequestHandler(ListToolsRequestSchema, async (req, extra) => {
-    const result = await upstream.client.listTools(req.params, { signal: extra.signal });
-    if (hidden.size === 0) return result;
-    return { ...result, tools: result.tools.filter((t) => !hidden.has(t.name)) };
-  });
+  // every request in flight; when the upstream goes away, each is answered with a JSON-RPC
+  // error at once, and the gateway waits for them to finish (audit records) before it exits
+  const pending = new Set<Promise<unknown>>();
+  let upstreamLost = false;
+  let markLost!: () => void;
+  const lost = new Promise<void>((r) => (markLost = r));
+  const upstreamGone = (what: string): McpError =>
+    new McpError(ErrorCode.InternalError, `the upstream MCP server exited before answering ${what}; the gateway is shutting down`, { upstream: describeUpstream(options.upstream) });
+  function tracked<Req extends { method: string; params?: unknown }, Extra, R>(fn: (req: Req, extra: Extra) => Promise<R>): (req: Req, extra: Extra) => Promise<R> {
+    return (req, extra) => {
+      const what = req.method === "tools/call" ? `the call to \`${String((req.params as { name?: unknown } | undefined)?.name)}\`` : req.method;
+      if (upstreamLost) return Promise.reject(upstreamGone(what));
+      const work = fn(req, extra);
+      pending.add(work);
+      const forget = (): void => void pending.delete(work);
+      work.then(forget, forget);
+      return Promise.race([work, lost.then(() => Promise.reject(upstreamGone(what)))]);
+    };
+  }
 
-  server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
-    const { name, arguments: args, ...restParams } = req.params;
-    const given = (args ?? {}) as Record<string, unknown>;
-    // the action type is the tool name; a tool argument that is itself called `type` cannot be
-    // seen by the policy under that name and is forwarded as given
-    const action = { ...given, type: name };
-    const progressToken = req.params._meta?.progressToken;
-    const result = await enforcer.run(action, { session, context: context() }, async (rewritten) => {
-      const { type: _type, ...forwarded } = rewritten;
-      if (Object.prototype.hasOwnProperty.call(given, "type")) forwarded["type"] = given["type"];
-      return (await upstream.client.callTool({ ...restParams, name, arguments: forwarded }, CallToolResultSchema, {
-        signal: extra.signal,
-        ...(progressToken !== undefined
-          ? { onprogress: (p) => void extra.sendNotification({ method: "notifications/progress", params: { ...p, progressToken } }).catch(() => undefined), resetTimeoutOnProgress: true }
-          : {}),
-      })) as CallToolResult;
-    }).catch((e: unknown) => ({ error: e as Error }));
+  server.setRequestHandler(
+    ListToolsRequestSchema,
+    tracked(async (req, extra) => {
+      const result = await upstream.client.listTools(req.params, { signal: extra.signal });
+      if (hidden.size === 0) return result;
+      return { ...result, tools: result.tools.filter((t) => !hidden.has(t.name)) };
+    }),
+  );
 
-    if ("error" in result) {
-      // the upstream failed (the outcome record says so): report it as a tool error
-      log(`${name}: upstream error: ${result.error.message}`);
-      return { isError: true, content: [{ type: "text", text: `the upstream server failed: ${result.error.message}` }] };
-    }
-    const d = result.decision;
-    const fired = d.rules.map((r) => r.id).join(", ");
-    log(`${name}: ${d.decision}${fired ? ` (${fired})` : ""} ${d.id}`);
-    if (d.decision !== "allow" || !("result" in result)) {
-      return {
-        isError: true,
-        content: [{ type: "text", text: denialText(d) }],
-        _meta: { "agent-armor/decision": { id: d.id, decision: d.decision, rules: d.rules, errors: d.errors, policy: d.policy } },
-      };
-    }
-    return result.result as CallToolResult;
-  });
+  server.setRequestHandler(
+    CallToolRequestSchema,
+    tracked(async (req, extra): Promise<CallToolResult> => {
+      const { name, arguments: args, ...restParams } = req.params;
+      const given = (args ?? {}) as Record<string, unknown>;
+      // the action type is the tool name; a tool argument that is itself called `type` cannot be
+      // seen by the policy under that name and is forwarded as given
+      const action = { ...given, type: name };
+      const progressToken = req.params._meta?.progressToken;
+      const result = await enforcer.run(action, { session, context: context() }, async (rewritten) => {
+        const { type: _type, ...forwarded } = rewritten;
+        if (Object.prototype.hasOwnProperty.call(given, "type")) forwarded["type"] = given["type"];
+        return (await upstream.client.callTool({ ...restParams, name, arguments: forwarded }, CallToolResultSchema, {
+          signal: extra.signal,
+          ...(progressToken !== undefined
+            ? { onprogress: (p) => void extra.sendNotification({ method: "notifications/progress", params: { ...p, progressToken } }).catch(() => undefined), resetTimeoutOnProgress: true }
+            : {}),
+        })) as CallToolResult;
+      }).catch((e: unknown) => ({ error: e as Error }));
+
+      if ("error" in result) {
+        // the upstream failed (the outcome record says so): report it as a tool error
+        log(logLine`${name}: upstream error: ${result.error.message}`);
+        return { isError: true, content: [{ type: "text", text: `the upstream server failed: ${result.error.message}` }] };
+      }
+      const d = result.decision;
+      const fired = d.rules.map((r) => r.id).join(", ");
+      log(logLine`${name}: ${d.decision}${fired ? ` (${fired})` : ""} ${d.id}`);
+      if (d.decision !== "allow" || !("result" in result)) {
+        return {
+          isError: true,
+          content: [{ type: "text", text: denialText(d) }],
+          _meta: { "agent-armor/decision": { id: d.id, decision: d.decision, rules: d.rules, errors: d.errors, policy: d.policy } },
+        };
+      }
+      return result.result as CallToolResult;
+    }),
+  );
 
   if (upstreamCaps.resources) {
-    server.setRequestHandler(ListResourcesRequestSchema, (req, extra) => upstream.client.listResources(req.params, { signal: extra.signal }));
-    server.setRequestHandler(ListResourceTemplatesRequestSchema, (req, extra) => upstream.client.listResourceTemplates(req.params, { signal: extra.signal }));
-    server.setRequestHandler(ReadResourceRequestSchema, (req, extra) => upstream.client.readResource(req.params, { signal: extra.signal }));
+    server.setRequestHandler(ListResourcesRequestSchema, tracked((req, extra) => upstream.client.listResources(req.params, { signal: extra.signal })));
+    server.setRequestHandler(ListResourceTemplatesRequestSchema, tracked((req, extra) => upstream.client.listResourceTemplates(req.params, { signal: extra.signal })));
+    server.setRequestHandler(ReadResourceRequestSchema, tracked((req, extra) => upstream.client.readResource(req.params, { signal: extra.signal })));
     upstream.client.setNotificationHandler(ResourceListChangedNotificationSchema, () => void server.sendResourceListChanged());
   }
   if (upstreamCaps.prompts) {
-    server.setRequestHandler(ListPromptsRequestSchema, (req, extra) => upstream.client.listPrompts(req.params, { signal: extra.signal }));
-    server.setRequestHandler(GetPromptRequestSchema, (req, extra) => upstream.client.getPrompt(req.params, { signal: extra.signal }));
+    server.setRequestHandler(ListPromptsRequestSchema, tracked((req, extra) => upstream.client.listPrompts(req.params, { signal: extra.signal })));
+    server.setRequestHandler(GetPromptRequestSchema, tracked((req, extra) => upstream.client.getPrompt(req.params, { signal: extra.signal })));
     upstream.client.setNotificationHandler(PromptListChangedNotificationSchema, () => void server.sendPromptListChanged());
   }
   if (upstreamCaps.completions) {
-    server.setRequestHandler(CompleteRequestSchema, (req, extra) => upstream.client.complete(req.params, { signal: extra.signal }));
+    server.setRequestHandler(CompleteRequestSchema, tracked((req, extra) => upstream.client.complete(req.params, { signal: extra.signal })));
   }
   upstream.client.setNotificationHandler(ToolListChangedNotificationSchema, () => void server.sendToolListChanged());
 
   let closing: Promise<void> | null = null;
-  let markClosed!: () => void;
-  const closed = new Promise<void>((r) => (markClosed = r));
+  let markClosed!: (exit: GatewayExit) => void;
+  const closed = new Promise<GatewayExit>((r) => (markClosed = r));
   const close = (): Promise<void> => {
     closing ??= (async () => {
       try {
@@ -251,15 +291,28 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
       await upstream.close();
       await endpoint?.close();
       terminal?.close();
-      await enforcer.close().catch((e: Error) => log(`closing the audit log failed: ${e.message}`));
-      markClosed();
+      await enforcer.close().catch((e: Error) => log(logLine`closing the audit log failed: ${e.message}`));
+      markClosed({ upstreamLost });
     })();
     return closing;
   };
-  // the upstream went away: nothing more can be served
+  /** Lets the requests in flight finish (their errors are already answered), then closes. */
+  const closeAfterPending = async (): Promise<void> => {
+    const deadline = Date.now() + ANSWER_PENDING_MS;
+    while (pending.size > 0 && Date.now() < deadline) {
+      await Promise.race([Promise.allSettled([...pending]), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
+    }
+    // the SDK writes a handler's answer a few promise turns after the handler settles
+    await new Promise((r) => setImmediate(r));
+    await close();
+  };
+  // the upstream went away: answer what is pending with errors, then shut down (non-zero exit)
   upstream.client.onclose = () => {
-    if (!closing) log("the upstream server closed the connection");
-    void close();
+    if (closing || upstreamLost) return;
+    upstreamLost = true;
+    log(`the upstream server closed the connection${pending.size > 0 ? ` with ${pending.size} request(s) pending; answering them with errors` : ""}`);
+    markLost();
+    void closeAfterPending();
   };
 
   const transport = new StdioServerTransport();
@@ -268,6 +321,6 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   // exit when the client closes our stdin, or the client waits ~2 s and then SIGTERMs us
   process.stdin.once("end", () => void close());
   process.stdin.once("close", () => void close());
-  log(`policy ${loaded.module.policy.name}${loaded.module.policy.version ? ` ${loaded.module.policy.version}` : ""} in front of ${describeUpstream(options.upstream)}; session ${session}${options.audit ? `; audit ${options.audit}` : ""}`);
+  log(logLine`policy ${loaded.module.policy.name}${loaded.module.policy.version ? ` ${loaded.module.policy.version}` : ""} in front of ${describeUpstream(options.upstream)}; session ${session}${options.audit ? `; audit ${options.audit}` : ""}`);
   return { enforcer, approvals: endpoint, queue, hidden, close, closed };
 }

@@ -1,21 +1,30 @@
 /**
  * `armor serve`: the decision service. node:http only; loopback by default.
  *
- *   POST /v1/decide   { action, session?, user?, context? } → the runtime's decision
+ *   POST /v1/decide   { action, session?, user?, context?, reserve? } → the runtime's decision;
+ *                     with `reserve: true` an allowed action counts in the history at once
  *   POST /v1/record   { action, session?, user?, context?, decisionId?, outcome?, error? }
- *                     reports an executed action for the session's history
+ *                     reports an executed action (a reservation's id: counted once)
+ *   POST /v1/release  { decisionId } takes a reservation back (the action did not run)
  *   GET  /healthz     { status: "ok", policy }
  *
- * Errors are `{ error: { code, message, ... } }` with 400 (bad JSON, with its line and column,
- * or a bad request shape), 404 (unknown route), 405 (wrong method, with `Allow`), 413 (body over
- * `maxBody`). SIGTERM and SIGINT stop accepting connections, let requests in flight finish, then
- * close the audit log. `openapi.yaml` documents every route (a test keeps the two in step).
+ * Who may call (http-access.ts): requests naming the service in `Host`, without a browser
+ * `Origin` unless allowed, with the bearer token when one is configured (not for /healthz);
+ * POST bodies are `application/json` only. Errors are `{ error: { code, message, ... } }` with
+ * 400 (bad JSON, with its line and column; nesting deeper than 64; a bad request shape), 401,
+ * 403, 404, 405 (with `Allow`), 413 (body over `maxBody`), 415. SIGTERM and SIGINT stop
+ * accepting connections, let requests in flight finish, then close the audit log. `openapi.yaml`
+ * documents every route (a test keeps the two in step).
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type ActionContext, actionHash, type AuditLog, createAuditLog, createEnforcer, type Enforcer, fileSink, loadPolicy, type PolicyModule } from "@agent-armor/runtime";
-import { HttpError, isObject, parseJsonBody, readBody, sendError, sendJson } from "./http-util.js";
+import { type ActionContext, actionHash, type Decision, type RecordResult } from "@agent-armor/runtime";
+import { type Decider, DEFAULT_QUEUE_TIMEOUT_MS, startDecider } from "./decider.js";
+import { type AccessOptions, createAccess } from "./http-access.js";
+import { answerClientError, dispatch, type Route } from "./http-dispatch.js";
+import { HttpError, isObject, nonFiniteAt, own, sendJson } from "./http-util.js";
+import { logLine } from "./log-text.js";
 import { VERSION } from "./version.js";
 
 export interface ServeOptions {
@@ -28,16 +37,19 @@ export interface ServeOptions {
   log?: (line: string) => void;
   /** Milliseconds to wait for requests in flight on shutdown before cutting them (default 10 s). */
   shutdownTimeoutMs?: number;
+  /** Allowed hosts and origins, and the bearer token (see http-access.ts). */
+  access?: AccessOptions;
+  /** How long a request may wait for its turn to be decided before 503 (default 10 s); see decider.ts. */
+  queueTimeoutMs?: number;
 }
 
 export const DEFAULT_MAX_BODY = 1024 * 1024;
-
-type Handler = (req: IncomingMessage, res: ServerResponse, body: () => Promise<unknown>) => Promise<void>;
 
 /** Every route of the service, by path and method (the OpenAPI test reads this). */
 export const ROUTES: Readonly<Record<string, readonly string[]>> = {
   "/v1/decide": ["POST"],
   "/v1/record": ["POST"],
+  "/v1/release": ["POST"],
   "/healthz": ["GET"],
 };
 
@@ -45,21 +57,21 @@ export interface DecisionService {
   server: Server;
   url: string;
   port: number;
-  enforcer: Enforcer;
+  /** The policy in force (the enforcer itself lives in the decision worker). */
+  policy: { name: string; version: string | null; sourceHash: string };
   /** Stops accepting, waits for requests in flight, closes the audit log. Idempotent. */
   close(): Promise<void>;
 }
 
 function context(body: Record<string, unknown>): ActionContext {
   const ctx: ActionContext = {};
-  if (body["session"] !== undefined) {
-    if (typeof body["session"] !== "string" || body["session"] === "") throw new HttpError(400, "invalid_request", "`session` must be a non-empty string", { location: "/session" });
-    ctx.session = body["session"];
-  }
+  const session = idField(body, "session", false);
+  if (session !== undefined) ctx.session = session;
   for (const k of ["user", "context"] as const) {
-    if (body[k] === undefined || body[k] === null) continue;
-    if (!isObject(body[k])) throw new HttpError(400, "invalid_request", `\`${k}\` must be an object`, { location: `/${k}` });
-    ctx[k] = body[k] as Record<string, unknown>;
+    const v = own(body, k);
+    if (v === undefined || v === null) continue;
+    if (!isObject(v)) throw new HttpError(400, "invalid_request", `\`${k}\` must be an object`, { location: `/${k}` });
+    ctx[k] = v;
   }
   return ctx;
 }
@@ -70,64 +82,104 @@ function requestObject(v: unknown): Record<string, unknown> {
   return v;
 }
 
+/** A non-empty string field of the body, or a 400 naming it. */
+function idField(body: Record<string, unknown>, key: string, required: boolean): string | undefined {
+  const v = own(body, key);
+  if (v === undefined && !required) return undefined;
+  if (typeof v !== "string" || v === "") throw new HttpError(400, "invalid_request", `\`${key}\` must be a non-empty string`, { location: `/${key}` });
+  return v;
+}
+
+/** Numbers such as 1e400 parse to Infinity, which has no JSON text: 400 where nothing decides. */
+function rejectNonFinite(body: Record<string, unknown>): void {
+  const at = nonFiniteAt(body);
+  if (at !== null) throw new HttpError(400, "invalid_request", `the number at ${at} is not finite (JSON numbers beyond about ±1.8e308 have no value)`, { location: at });
+}
+
 export async function startDecisionService(options: ServeOptions): Promise<DecisionService> {
   const log = options.log ?? ((line: string) => void process.stderr.write(`armor serve: ${line}\n`));
   const maxBody = options.maxBody ?? DEFAULT_MAX_BODY;
   const host = options.host ?? "127.0.0.1";
-  const loaded = await loadPolicy(options.policy);
-  for (const d of loaded.diagnostics) log(`${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`);
-  const module: PolicyModule = loaded.module;
-  // the service holds the audit log so that /v1/record writes into the same chain as decisions
-  const audit: AuditLog | null = options.audit ? createAuditLog({ sinks: [fileSink(options.audit)] }) : null;
-  const enforcer = await createEnforcer({
-    policy: module,
-    ...(audit ? { audit } : {}),
-    onError: (e) => log(`error: ${e.message}`),
+  // checked first (a bad --allowed-origin fails before anything starts), bound to the real port below
+  let access = createAccess(options.access ?? {}, { host, port: options.port ?? 8470 });
+  // the policy, the enforcer and the audit log live in a worker thread (decider.ts)
+  const decider: Decider = await startDecider({
+    policy: options.policy,
+    ...(options.audit !== undefined ? { audit: options.audit } : {}),
+    queueTimeoutMs: options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
+    log: (line) => log(logLine`${line}`),
   });
+  for (const d of decider.diagnostics) log(logLine`${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`);
+  const audited = options.audit !== undefined;
 
-  const routes: Record<string, Partial<Record<string, Handler>>> = {
+  const routes: Record<string, Route> = {
     "/v1/decide": {
-      POST: async (_req, res, body) => {
-        const b = requestObject(await body());
-        const decision = await enforcer.decide(b["action"], context(b));
-        sendJson(res, 200, decision);
+      methods: {
+        POST: async (_req, res, body) => {
+          const b = requestObject(await body());
+          const reserve = own(b, "reserve") ?? false;
+          if (typeof reserve !== "boolean") throw new HttpError(400, "invalid_request", "`reserve` must be true or false", { location: "/reserve" });
+          const decision = (await decider.call("decide", [own(b, "action"), context(b), reserve])) as Decision;
+          if (!reserve) return sendJson(res, 200, decision);
+          const given = (decision as { reserved?: unknown }).reserved;
+          const reserved = typeof given === "boolean" ? given : decider.canReserve && decision.decision === "allow";
+          sendJson(res, 200, { ...decision, reserved });
+        },
       },
     },
     "/v1/record": {
-      POST: async (_req, res, body) => {
-        const b = requestObject(await body());
-        const action = b["action"];
-        if (!isObject(action) || typeof action["type"] !== "string") throw new HttpError(400, "invalid_request", "`action` must be an object with a string `type`", { location: "/action" });
-        const ctx = context(b);
-        const decisionId = b["decisionId"] ?? `record-${randomUUID()}`;
-        if (typeof decisionId !== "string" || decisionId === "") throw new HttpError(400, "invalid_request", "`decisionId` must be a non-empty string", { location: "/decisionId" });
-        const outcome = b["outcome"] ?? "ok";
-        if (outcome !== "ok" && outcome !== "error") throw new HttpError(400, "invalid_request", '`outcome` must be "ok" or "error"', { location: "/outcome" });
-        if (b["error"] !== undefined && typeof b["error"] !== "string") throw new HttpError(400, "invalid_request", "`error` must be a string", { location: "/error" });
-        try {
-          actionHash(action);
-        } catch (e) {
-          throw new HttpError(400, "invalid_request", `the action cannot be hashed: ${(e as Error).message}`, { location: "/action" });
-        }
-        // it ran: it counts, whatever a decision now would say
-        let recorded;
-        try {
-          recorded = await enforcer.record(action, ctx, { decisionId, outcome, ...(typeof b["error"] === "string" ? { error: b["error"] } : {}) });
-        } catch (e) {
-          throw new HttpError(500, "audit_failed", `the action was recorded in the session history, but the audit log failed: ${(e as Error).message}`);
-        }
-        const { session, actionHash: hash } = recorded;
-        const audited = audit !== null;
-        sendJson(res, 200, { recorded: true, session, decisionId, actionHash: hash, audited });
+      methods: {
+        POST: async (_req, res, body) => {
+          const b = requestObject(await body());
+          const action = own(b, "action");
+          if (!isObject(action) || typeof own(action, "type") !== "string") throw new HttpError(400, "invalid_request", "`action` must be an object with a string `type`", { location: "/action" });
+          rejectNonFinite(b);
+          const ctx = context(b);
+          const decisionId = idField(b, "decisionId", false) ?? `record-${randomUUID()}`;
+          const outcome = own(b, "outcome") ?? "ok";
+          if (outcome !== "ok" && outcome !== "error") throw new HttpError(400, "invalid_request", '`outcome` must be "ok" or "error"', { location: "/outcome" });
+          const error = own(b, "error");
+          if (error !== undefined && typeof error !== "string") throw new HttpError(400, "invalid_request", "`error` must be a string", { location: "/error" });
+          try {
+            actionHash(action);
+          } catch (e) {
+            throw new HttpError(400, "invalid_request", `the action cannot be hashed: ${(e as Error).message}`, { location: "/action" });
+          }
+          // it ran: it counts, whatever a decision now would say (once, if it was reserved)
+          let recorded: RecordResult;
+          try {
+            recorded = (await decider.call("record", [action, ctx, { decisionId, outcome, ...(typeof error === "string" ? { error } : {}) }])) as RecordResult;
+          } catch (e) {
+            if (e instanceof HttpError) throw e;
+            throw new HttpError(500, "audit_failed", `the action was recorded in the session history, but the audit log failed: ${(e as Error).message}`);
+          }
+          const { session, actionHash: hash } = recorded;
+          sendJson(res, 200, { recorded: true, session, decisionId, actionHash: hash, audited });
+        },
+      },
+    },
+    "/v1/release": {
+      methods: {
+        POST: async (_req, res, body) => {
+          const b = await body();
+          if (!isObject(b)) throw new HttpError(400, "invalid_request", "the request body must be a JSON object", { location: "" });
+          const decisionId = idField(b, "decisionId", true)!;
+          // a runtime without reservations holds none: there is nothing to take back
+          const released = decider.canReserve ? ((await decider.call("release", [decisionId])) as boolean) : false;
+          sendJson(res, 200, { decisionId, released });
+        },
       },
     },
     "/healthz": {
-      GET: async (_req, res) => {
-        sendJson(res, shuttingDown ? 503 : 200, {
-          status: shuttingDown ? "shutting_down" : "ok",
-          version: VERSION,
-          policy: { name: module.policy.name, version: module.policy.version, sourceHash: module.policy.sourceHash },
-        });
+      open: true,
+      methods: {
+        GET: async (_req, res) => {
+          sendJson(res, shuttingDown ? 503 : 200, {
+            status: shuttingDown ? "shutting_down" : "ok",
+            version: VERSION,
+            policy: decider.policy,
+          });
+        },
       },
     },
   };
@@ -143,47 +195,30 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
       if (inFlight === 0) drained?.();
     });
     if (shuttingDown) res.setHeader("connection", "close");
-    void (async () => {
-      try {
-        const path = new URL(req.url ?? "/", "http://localhost").pathname;
-        const route = Object.prototype.hasOwnProperty.call(routes, path) ? routes[path] : undefined;
-        if (!route) throw new HttpError(404, "not_found", `no route ${path}; the routes are ${Object.keys(ROUTES).join(", ")}`);
-        const method = req.method ?? "GET";
-        const handler = Object.prototype.hasOwnProperty.call(route, method) ? route[method] : undefined;
-        if (!handler) {
-          const allow = Object.keys(route).join(", ");
-          res.setHeader("allow", allow);
-          throw new HttpError(405, "method_not_allowed", `${method} is not allowed on ${path}; use ${allow}`);
-        }
-        await handler(req, res, async () => parseJsonBody(await readBody(req, maxBody)));
-      } catch (e) {
-        if (res.headersSent) {
-          res.destroy();
-          return;
-        }
-        if (e instanceof HttpError) {
-          // a body we stopped reading: the connection cannot be reused
-          sendError(res, e, e.status === 413 ? { connection: "close" } : {});
-        } else {
-          log(`internal error: ${(e as Error).stack ?? String(e)}`);
-          sendJson(res, 500, { error: { code: "internal", message: "internal error" } });
-        }
-      }
-    })();
-  });
-  server.on("clientError", (err, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-    else socket.destroy(err);
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 8470, host, () => {
-      server.off("error", reject);
-      resolve();
+    void dispatch(req, res, {
+      access,
+      find: (path) => (Object.prototype.hasOwnProperty.call(routes, path) ? routes[path] : undefined),
+      notFound: (path) => `no route ${path}; the routes are ${Object.keys(ROUTES).join(", ")}`,
+      maxBody,
+      log,
     });
   });
+  server.on("clientError", answerClientError);
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 8470, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    await decider.close(1_000);
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
+  access = createAccess(options.access ?? {}, { host, port });
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 
   let closing: Promise<void> | null = null;
@@ -198,10 +233,10 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
       }
       server.closeAllConnections();
       await stopped;
-      await enforcer.close();
+      await decider.close(options.shutdownTimeoutMs ?? 10_000);
     })();
     return closing;
   };
 
-  return { server, url, port, enforcer, close };
+  return { server, url, port, policy: decider.policy, close };
 }

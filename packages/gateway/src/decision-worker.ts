@@ -1,0 +1,79 @@
+/**
+ * The worker thread in which `armor serve` decides (see decider.ts): it owns the policy, the
+ * enforcer with its session history and reservations, and the audit log, so that a slow
+ * decision holds this thread and never the one that answers HTTP.
+ *
+ * Messages in: `{ id, op: "decide" | "record" | "release" | "close", args, flag }`, where
+ * `flag` is an Int32Array over shared memory: 0 queued, 1 started (set here), 2 given up by the
+ * HTTP thread. A request given up before it started is skipped: it is never decided, so it
+ * needs no audit record, and its client was told to retry. Messages out: `ready` (the policy's
+ * name, version, source hash and diagnostics) or `failed` once, then `{ id, ok, value | error }`
+ * per request and `log` lines.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { type ActionContext, type AuditLog, createAuditLog, createEnforcer, type Decision, fileSink, loadPolicy, type RecordInfo } from "@agent-armor/runtime";
+
+export interface WorkerData {
+  policy: string;
+  audit?: string;
+}
+
+export type Op = "decide" | "record" | "release" | "close";
+
+export interface Request {
+  id: number;
+  op: Op;
+  args: unknown[];
+  flag: Int32Array;
+}
+
+export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
+
+export type Event =
+  | { type: "ready"; policy: { name: string; version: string | null; sourceHash: string }; diagnostics: { file: string; line: number; column: number; severity: string; code: string; message: string }[]; canReserve: boolean }
+  | { type: "failed"; error: string }
+  | { type: "log"; line: string };
+
+/** The runtime's reservations, as specified for it; absent from runtimes without them. */
+interface Reservations {
+  decide(action: unknown, ctx?: ActionContext, options?: { reserve?: boolean }): Promise<Decision>;
+  release?: (decisionId: string) => Promise<boolean>;
+}
+
+const QUEUED = 0;
+const STARTED = 1;
+
+async function main(): Promise<void> {
+  const port = parentPort!;
+  const data = workerData as WorkerData;
+  const post = (m: Event | Reply): void => port.postMessage(m);
+  let enforcer: Awaited<ReturnType<typeof createEnforcer>>;
+  try {
+    const loaded = await loadPolicy(data.policy);
+    // the service holds the audit log so that /v1/record writes into the same chain as decisions
+    const audit: AuditLog | null = data.audit ? createAuditLog({ sinks: [fileSink(data.audit)] }) : null;
+    enforcer = await createEnforcer({ policy: loaded.module, ...(audit ? { audit } : {}), onError: (e) => post({ type: "log", line: `error: ${e.message}` }) });
+    const { name, version, sourceHash } = loaded.module.policy;
+    const diagnostics = loaded.diagnostics.map(({ file, line, column, severity, code, message }) => ({ file, line, column, severity, code, message }));
+    post({ type: "ready", policy: { name, version, sourceHash }, diagnostics, canReserve: typeof (enforcer as unknown as Reservations).release === "function" });
+  } catch (e) {
+    post({ type: "failed", error: (e as Error).message });
+    return;
+  }
+  const reservations = enforcer as unknown as Reservations;
+  const ops: Record<Op, (args: unknown[]) => Promise<unknown>> = {
+    decide: ([action, ctx, reserve]) => (reserve === true ? reservations.decide(action, ctx as ActionContext, { reserve: true }) : enforcer.decide(action, ctx as ActionContext)),
+    record: ([action, ctx, info]) => enforcer.record(action, ctx as ActionContext, info as RecordInfo),
+    release: ([id]) => (reservations.release ? reservations.release(id as string) : Promise.resolve(false)),
+    close: () => enforcer.close(),
+  };
+  port.on("message", (m: Request) => {
+    if (Atomics.compareExchange(m.flag, 0, QUEUED, STARTED) !== QUEUED) return;
+    ops[m.op](m.args).then(
+      (value) => post({ id: m.id, ok: true, value }),
+      (e: unknown) => post({ id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) }),
+    );
+  });
+}
+
+void main();
