@@ -24,8 +24,6 @@ export interface DeciderOptions extends WorkerData {
 export interface Decider {
   readonly policy: { name: string; version: string | null; sourceHash: string };
   readonly diagnostics: Extract<Event, { type: "ready" }>["diagnostics"];
-  /** Whether the runtime has reservations (`decide(..., { reserve })`, `release`). */
-  readonly canReserve: boolean;
   /** Runs an enforcer method in the worker; rejects with HttpError 503 if it waited too long. */
   call(op: Exclude<Op, "close">, args: unknown[]): Promise<unknown>;
   /** Closes the enforcer (its audit log) and stops the worker; waits at most `timeoutMs`. */
@@ -81,7 +79,7 @@ export async function startDecider(options: DeciderOptions): Promise<Decider> {
     if (!w) return;
     waiting.delete(m.id);
     if (m.ok) w.resolve(m.value);
-    else w.reject(new Error(m.error));
+    else w.reject(Object.assign(new Error(m.error), { name: m.name }));
   });
   const fail = (why: string): void => {
     gone ??= why;
@@ -122,7 +120,6 @@ export async function startDecider(options: DeciderOptions): Promise<Decider> {
   return {
     policy: ready.policy,
     diagnostics: ready.diagnostics,
-    canReserve: ready.canReserve,
     call: (op, args) => send(op, args, queueTimeout),
     async close(timeoutMs) {
       if (gone === null) {

@@ -11,7 +11,7 @@
  * per request and `log` lines.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { type ActionContext, type AuditLog, createAuditLog, createEnforcer, type Decision, fileSink, loadPolicy, type RecordInfo } from "@agent-armor/runtime";
+import { type ActionContext, type AuditLog, createAuditLog, createEnforcer, fileSink, loadPolicy, type RecordInfo } from "@agent-armor/runtime";
 
 export interface WorkerData {
   policy: string;
@@ -27,18 +27,13 @@ export interface Request {
   flag: Int32Array;
 }
 
-export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
+/** A failure carries the error's name, so that the HTTP thread can tell bad input from a failing audit log. */
+export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string; name: string };
 
 export type Event =
-  | { type: "ready"; policy: { name: string; version: string | null; sourceHash: string }; diagnostics: { file: string; line: number; column: number; severity: string; code: string; message: string }[]; canReserve: boolean }
+  | { type: "ready"; policy: { name: string; version: string | null; sourceHash: string }; diagnostics: { file: string; line: number; column: number; severity: string; code: string; message: string }[] }
   | { type: "failed"; error: string }
   | { type: "log"; line: string };
-
-/** The runtime's reservations, as specified for it; absent from runtimes without them. */
-interface Reservations {
-  decide(action: unknown, ctx?: ActionContext, options?: { reserve?: boolean }): Promise<Decision>;
-  release?: (decisionId: string) => Promise<boolean>;
-}
 
 const QUEUED = 0;
 const STARTED = 1;
@@ -55,23 +50,22 @@ async function main(): Promise<void> {
     enforcer = await createEnforcer({ policy: loaded.module, ...(audit ? { audit } : {}), onError: (e) => post({ type: "log", line: `error: ${e.message}` }) });
     const { name, version, sourceHash } = loaded.module.policy;
     const diagnostics = loaded.diagnostics.map(({ file, line, column, severity, code, message }) => ({ file, line, column, severity, code, message }));
-    post({ type: "ready", policy: { name, version, sourceHash }, diagnostics, canReserve: typeof (enforcer as unknown as Reservations).release === "function" });
+    post({ type: "ready", policy: { name, version, sourceHash }, diagnostics });
   } catch (e) {
     post({ type: "failed", error: (e as Error).message });
     return;
   }
-  const reservations = enforcer as unknown as Reservations;
   const ops: Record<Op, (args: unknown[]) => Promise<unknown>> = {
-    decide: ([action, ctx, reserve]) => (reserve === true ? reservations.decide(action, ctx as ActionContext, { reserve: true }) : enforcer.decide(action, ctx as ActionContext)),
+    decide: ([action, ctx, reserve]) => enforcer.decide(action, ctx as ActionContext, { reserve: reserve === true }),
     record: ([action, ctx, info]) => enforcer.record(action, ctx as ActionContext, info as RecordInfo),
-    release: ([id]) => (reservations.release ? reservations.release(id as string) : Promise.resolve(false)),
+    release: ([id]) => enforcer.release(id as string),
     close: () => enforcer.close(),
   };
   port.on("message", (m: Request) => {
     if (Atomics.compareExchange(m.flag, 0, QUEUED, STARTED) !== QUEUED) return;
     ops[m.op](m.args).then(
       (value) => post({ id: m.id, ok: true, value }),
-      (e: unknown) => post({ id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) }),
+      (e: unknown) => post({ id: m.id, ok: false, error: e instanceof Error ? e.message : String(e), name: e instanceof Error ? e.name : "Error" }),
     );
   });
 }

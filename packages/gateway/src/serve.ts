@@ -121,9 +121,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
           if (typeof reserve !== "boolean") throw new HttpError(400, "invalid_request", "`reserve` must be true or false", { location: "/reserve" });
           const decision = (await decider.call("decide", [own(b, "action"), context(b), reserve])) as Decision;
           if (!reserve) return sendJson(res, 200, decision);
-          const given = (decision as { reserved?: unknown }).reserved;
-          const reserved = typeof given === "boolean" ? given : decider.canReserve && decision.decision === "allow";
-          sendJson(res, 200, { ...decision, reserved });
+          sendJson(res, 200, { ...decision, reserved: decision.reserved === true });
         },
       },
     },
@@ -151,6 +149,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
             recorded = (await decider.call("record", [action, ctx, { decisionId, outcome, ...(typeof error === "string" ? { error } : {}) }])) as RecordResult;
           } catch (e) {
             if (e instanceof HttpError) throw e;
+            if ((e as Error).name === "InvalidInputError") throw new HttpError(400, "invalid_request", (e as Error).message);
             throw new HttpError(500, "audit_failed", `the action was recorded in the session history, but the audit log failed: ${(e as Error).message}`);
           }
           const { session, actionHash: hash } = recorded;
@@ -164,8 +163,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
           const b = await body();
           if (!isObject(b)) throw new HttpError(400, "invalid_request", "the request body must be a JSON object", { location: "" });
           const decisionId = idField(b, "decisionId", true)!;
-          // a runtime without reservations holds none: there is nothing to take back
-          const released = decider.canReserve ? ((await decider.call("release", [decisionId])) as boolean) : false;
+          const released = (await decider.call("release", [decisionId])) as boolean;
           sendJson(res, 200, { decisionId, released });
         },
       },
