@@ -13,5 +13,19 @@ export {
   type RegexParseResult,
   type RegexProgram,
 } from "./parse.js";
-export { REGEX_VM_SOURCE } from "./vm-source.js";
-export { compileRegex, type CompiledRegex, RegexSyntaxError, regexReplace, regexTest } from "./vm.js";
+export {
+  LENGTH_MESSAGE,
+  MAX_MATCH_LENGTH,
+  MAX_MATCH_STEPS,
+  REGEX_LENGTH_SOURCE,
+  REGEX_VM_SOURCE,
+  STEPS_MESSAGE,
+} from "./vm-source.js";
+export {
+  compileRegex,
+  type CompiledRegex,
+  RegexLimitError,
+  RegexSyntaxError,
+  regexReplace,
+  regexTest,
+} from "./vm.js";

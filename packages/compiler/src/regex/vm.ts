@@ -4,24 +4,43 @@
  * policies embed, and exposes it with types.
  */
 import { parseRegex, type RegexProgram } from "./parse.js";
-import { REGEX_VM_SOURCE } from "./vm-source.js";
+import { REGEX_LENGTH_SOURCE, REGEX_VM_SOURCE } from "./vm-source.js";
 
 interface RegexVm {
   test(program: RegexProgram, input: string): boolean;
   replace(program: RegexProgram, input: string, replacement: string): string;
 }
 
-// The source is our own constant text (see vm-source.ts), never user input.
-const vm = new Function(`${REGEX_VM_SOURCE}\nreturn { test: __reTest, replace: __reReplace };`)() as RegexVm;
+/**
+ * Thrown when a string is longer than `MAX_MATCH_LENGTH` or a match needs more than
+ * `MAX_MATCH_STEPS` steps; the message is the one compiled policies report.
+ */
+export class RegexLimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RegexLimitError";
+  }
+}
 
-/** Like `new RegExp(source, flags).test(input)`, in linear time. */
+// The source is our own constant text (see vm-source.ts), never user input; `$E` is the error
+// it throws at a limit.
+const vm = new Function(
+  "$E",
+  `${REGEX_LENGTH_SOURCE}${REGEX_VM_SOURCE}\nreturn { test: __reTest, replace: __reReplace };`,
+)(RegexLimitError) as RegexVm;
+
+/**
+ * Like `new RegExp(source, flags).test(input)`, in linear time; throws `RegexLimitError` past the
+ * limits.
+ */
 export function regexTest(program: RegexProgram, input: string): boolean {
   return vm.test(program, input);
 }
 
 /**
  * Like `input.replace(new RegExp(source, flags + "g"), () => replacement)`, in linear time: every
- * leftmost-first match is replaced by `replacement` verbatim (`$` is not special).
+ * leftmost-first match is replaced by `replacement` verbatim (`$` is not special). Throws
+ * `RegexLimitError` past the limits.
  */
 export function regexReplace(program: RegexProgram, input: string, replacement: string): string {
   return vm.replace(program, input, replacement);
