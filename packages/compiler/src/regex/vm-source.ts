@@ -114,35 +114,74 @@ export const REGEX_LENGTH_SOURCE: string = `function __reLength(s) {
 
 // The matcher with its comments; the pasted text leaves out the lines that are only comments.
 const SOURCE = `let __reCache = new WeakMap(), __reWords = 0, __reCall = 0, __reSteps = 0, __rePU = -1, __reNU = -1, __reStop = 0;
+let __reExact = false, __reLastP = null, __reLastR = null;
 function __reOver() {
   throw new $E(${JSON.stringify(STEPS_MESSAGE)});
 }
 function __reTest(p, s) {
-  const R = __reBegin(p, s), n = s.length, K = R.K, M = R.M, D = R.test;
+  const R = __reBegin(p, s);
   if (R.lit !== "" && s.indexOf(R.lit) < 0) return false;
-  const call = __reCall, stamp = D.stamp;
-  let T = D.T, st = __reStart(R, D, 0, 0), v = 0, k = 0, c = 0;
-  for (let i = 0; i < n; i++) {
+  // States are charged (see __reEnter) only once the DFA holds more than a call may enter; until
+  // then no call can exceed the limit, and the scan needs no bookkeeping. If the DFA grows past
+  // that during the call, the scan starts again, charging every state.
+  let found = __reScan(R, s, R.test.w > ${MAX_MATCH_STEPS});
+  if (found < 0) { __reCall++; __reSteps = 0; found = __reScan(R, s, true); }
+  return found === 1;
+}
+// Whether there is a match: 1 or 0, or -1 when the scan must start again charging states.
+function __reScan(R, s, exact) {
+  const n = s.length, K = R.K, M = R.M, D = R.test, F = R.fs;
+  let T = D.T, st = 0, v = 0, k = 0, c = 0, i = 0, j = 0, skip = F !== null;
+  // Where no thread is running, skip to the next character that can start a match (F is a
+  // RegExp of one character class built from the program: a linear scan in native code).
+  if (skip) { F.lastIndex = 0; if (!F.test(s)) return 0; i = F.lastIndex - 1; }
+  st = __reStart(R, D, i === 0 ? 0 : __reKind(s.charCodeAt(i - 1)), 0, exact);
+  for (; i < n; i++) {
     c = s.charCodeAt(i);
     k = c < 256 ? M[c] : __reClass(R, c);
     v = T[st * K + k];
     if (v < 2) {
-      if (v < 0) { v = __reBuild(R, D, st, k); T = D.T; }
-      if (v < 2) return v === 1;
+      if (v < 0) {
+        v = __reBuild(R, D, st, k);
+        T = D.T;
+        if (!exact && D.w > ${MAX_MATCH_STEPS}) return -1;
+      }
+      if (v < 2) return v;
     }
     st = v >> 1;
-    if (D.stamp[st] !== call) __reEnter(R, D, st);
+    if (exact && D.stamp[st] !== __reCall) __reEnter(R, D, st);
+    if (skip && D.emp[st] === 1) {
+      F.lastIndex = i + 1;
+      if (!F.test(s)) return 0;
+      j = F.lastIndex - 1;
+      // Short jumps cost more than they save: stop skipping for the rest of the call.
+      if (j - i < 16) skip = false;
+      if (j > i + 1) { i = j - 1; st = __reStart(R, D, __reKind(s.charCodeAt(i)), 0, exact); }
+    }
   }
   v = T[st * K + K - 1];
   if (v < 0) v = __reBuild(R, D, st, K - 1);
-  return v === 1;
+  return v;
 }
 function __reReplace(p, s, r) {
-  const R = __reBegin(p, s), n = s.length;
+  const R = __reBegin(p, s);
   if (R.lit !== "" && s.indexOf(R.lit) < 0) return s;
+  __reExact = R.first.w + R.back.w > ${MAX_MATCH_STEPS};
+  let out = __reReplaceAll(R, s, r);
+  if (out === null) {
+    // The DFAs grew past what a call may enter without charging states: start again, charging.
+    __reExact = true; __reCall++; __reSteps = 0;
+    out = __reReplaceAll(R, s, r);
+  }
+  return out;
+}
+// Every match replaced, or null when __reExact must be turned on and the call started again.
+function __reReplaceAll(R, s, r) {
+  const n = s.length;
   let out = "", last = 0, pos = 0, over = 0, e = 0, st = 0, i = 0;
   while (pos <= n) {
     e = __reEnd(R, s, pos);
+    if (e === -2) return null;
     if (e < 0) break;
     over += __reStop - e;
     if (over > 2 * n + 256) {
@@ -154,6 +193,7 @@ function __reReplace(p, s, r) {
       break;
     }
     st = __reBegins(R, s, pos, e);
+    if (st === -2) return null;
     out += s.slice(last, st) + r;
     last = e;
     pos = st === e ? e + 1 : e;
@@ -162,8 +202,12 @@ function __reReplace(p, s, r) {
 }
 function __reBegin(p, s) {
   __reLength(s);
-  let R = __reCache.get(p);
-  if (R === undefined) { R = __rePrep(p); __reCache.set(p, R); }
+  let R = __reLastR;
+  if (p !== __reLastP) {
+    R = __reCache.get(p);
+    if (R === undefined) { R = __rePrep(p); __reCache.set(p, R); }
+    __reLastP = p; __reLastR = R;
+  }
   __reSteps = 0;
   if (++__reCall > 2147483646 || __reWords > ${TOTAL_CACHE_WORDS}) {
     __reCall = 1; __reWords = 0; __reCache = new WeakMap(); __reCache.set(p, R); __reFlush(R);
@@ -206,12 +250,31 @@ function __rePrep(p) {
   rep.push(-1);
   const R = {
     p, K, M, bnd: Int32Array.from(bnd), bcl, rep: Int32Array.from(rep), kind: Int32Array.from(rep, __reKind),
-    lit: __reLiteral(p, end), anch: __reAnchored(p), words: 0, test: null, first: null, back: null,
+    lit: __reLiteral(p, end), fs: null, anch: __reAnchored(p), words: 0, test: null, first: null, back: null,
     fw: __reCtx(p), rv: null, L: null, C: null, N: null,
   };
   R.rv = __reCtx(__reReverse(p, end));
+  if (!R.anch) R.fs = __reFirst(p);
   __reFlush(R);
   return R;
+}
+// A global RegExp of one class: the code units that can start a match, or null when a match can
+// be empty or the class holds most letters (skipping would not pay). Anchored programs die at
+// once without it.
+function __reFirst(p) {
+  const seen = new Set([2]), todo = [2], pairs = [];
+  let i = 0, pc = 0, op = 0, letters = 0;
+  while (todo.length > 0) {
+    pc = todo.pop(); op = p[pc];
+    if (op === 0) return null;
+    if (op === 1) pairs.push([p[pc + 1], p[pc + 1]]);
+    else if (op === 2) for (i = 0; i < p[p[pc + 1]]; i++) pairs.push([p[p[pc + 1] + 1 + 2 * i], p[p[pc + 1] + 2 + 2 * i]]);
+    else for (const q of __reNext(p, pc)) if (!seen.has(q)) { seen.add(q); todo.push(q); }
+  }
+  for (let u = 97; u < 123; u++) if (pairs.some((r) => r[0] <= u && u <= r[1])) letters++;
+  if (letters > 20 || pairs.length === 0) return null;
+  const hex = (u) => String.fromCharCode(92) + "u" + (65536 + u).toString(16).slice(1);
+  return new RegExp("[" + pairs.map((r) => hex(r[0]) + "-" + hex(r[1])).join("") + "]", "g");
 }
 function __reEndPc(p) {
   let pc = 2;
@@ -249,6 +312,7 @@ function __reAnchored(p) {
 // every path to MATCH (a run continues deterministically: CHAR at pc is followed by pc + 2).
 function __reLiteral(p, end) {
   const reach = (skip) => {
+    if (skip === 2) return null;
     const seen = new Uint8Array(end + 1), todo = [2], from = new Int32Array(end + 1).fill(-1);
     seen[2] = 1;
     while (todo.length > 0) {
@@ -260,7 +324,7 @@ function __reLiteral(p, end) {
   };
   const path = reach(-1), runs = [];
   if (path === null) return "";
-  for (let pc = end; pc !== 2 && runs.length < 64; pc = path[pc]) if (p[pc] === 1 && path[pc] !== pc - 2) runs.push(pc);
+  for (let pc = end; pc !== 2 && runs.length < 64; pc = path[pc]) if (p[pc] === 1 && !(path[pc] === pc - 2 && p[pc - 2] === 1)) runs.push(pc);
   if (p[2] === 1) runs.push(2);
   let best = "";
   for (const start of runs.slice(0, 16)) {
@@ -326,7 +390,7 @@ function __reFlush(R) {
 function __reDfa(R, mode, X) {
   const T = new Int32Array(16 * R.K).fill(-1);
   T.fill(0, 0, R.K);
-  return { mode, X, T, lists: [new Int32Array(0)], pk: [3], com: [1], emp: [0], keys: new Map(), stamp: new Int32Array(16), start: [-1, -1, -1, -1] };
+  return { mode, X, T, lists: [new Int32Array(0)], pk: [3], com: [1], emp: [0], keys: new Map(), stamp: new Int32Array(16), start: [-1, -1, -1, -1], w: 0 };
 }
 function __reState(R, D, list, pk, com) {
   const key = (com * 4 + pk) + ":" + list.join(",");
@@ -343,14 +407,15 @@ function __reState(R, D, list, pk, com) {
     stamp.set(D.stamp);
     D.stamp = stamp;
   }
+  D.w += R.K + list.length;
   R.words += R.K + list.length;
   __reWords += R.K + list.length;
   return id;
 }
-function __reStart(R, D, pk, com) {
+function __reStart(R, D, pk, com, exact) {
   let id = D.start[pk + 4 * com];
   if (id === undefined || id < 0) id = D.start[pk + 4 * com] = __reState(R, D, com ? [2] : [], pk, com);
-  if (D.stamp[id] !== __reCall) __reEnter(R, D, id);
+  if (exact && D.stamp[id] !== __reCall) __reEnter(R, D, id);
   return id;
 }
 // The first time a call enters a state it is charged the state's size: this bounds the work of
@@ -430,16 +495,16 @@ function __reAdd(X, L, q, from, sid) {
 // The end of the leftmost-first match that starts at or after "from", or -1. Sets __reStop to
 // where the scan stopped and __reW to a position no thread of that match started before.
 function __reEnd(R, s, from) {
-  const D = R.first, n = s.length, K = R.K, M = R.M;
-  let st = __reStart(R, D, from === 0 ? 0 : __reKind(s.charCodeAt(from - 1)), 0), end = -1, i = from, v = 0, k = 0, c = 0;
+  const D = R.first, n = s.length, K = R.K, M = R.M, exact = __reExact;
+  let st = __reStart(R, D, from === 0 ? 0 : __reKind(s.charCodeAt(from - 1)), 0, exact), end = -1, i = from, v = 0, k = 0, c = 0;
   for (;; i++) {
     if (i < n) { c = s.charCodeAt(i); k = c < 256 ? M[c] : __reClass(R, c); } else k = K - 1;
     v = D.T[st * K + k];
-    if (v < 0) v = __reBuild(R, D, st, k);
+    if (v < 0) { v = __reBuild(R, D, st, k); if (!exact && D.w + R.back.w > ${MAX_MATCH_STEPS}) return -2; }
     if ((v & 1) === 1) end = i;
     st = v >> 1;
     if (st === 0 || i >= n) break;
-    if (D.stamp[st] !== __reCall) __reEnter(R, D, st);
+    if (exact && D.stamp[st] !== __reCall) __reEnter(R, D, st);
   }
   __reStop = i;
   return end;
@@ -447,16 +512,16 @@ function __reEnd(R, s, from) {
 // The start of the leftmost-first match that ends at "end": the leftmost position at or after
 // "from" where some match ending at "end" starts, found by the reverse program read backwards.
 function __reBegins(R, s, from, end) {
-  const D = R.back, K = R.K, M = R.M;
-  let st = __reStart(R, D, end === s.length ? 0 : __reKind(s.charCodeAt(end)), 1), start = end, i = end, v = 0, k = 0, c = 0;
+  const D = R.back, K = R.K, M = R.M, exact = __reExact;
+  let st = __reStart(R, D, end === s.length ? 0 : __reKind(s.charCodeAt(end)), 1, exact), start = end, i = end, v = 0, k = 0, c = 0;
   for (;; i--) {
     if (i > 0) { c = s.charCodeAt(i - 1); k = c < 256 ? M[c] : __reClass(R, c); } else k = K - 1;
     v = D.T[st * K + k];
-    if (v < 0) v = __reBuild(R, D, st, k);
+    if (v < 0) { v = __reBuild(R, D, st, k); if (!exact && D.w + R.first.w > ${MAX_MATCH_STEPS}) return -2; }
     if ((v & 1) === 1) start = i;
     st = v >> 1;
     if (st === 0 || i <= from) break;
-    if (D.stamp[st] !== __reCall) __reEnter(R, D, st);
+    if (exact && D.stamp[st] !== __reCall) __reEnter(R, D, st);
   }
   return start;
 }
@@ -467,7 +532,7 @@ function __rePike(R, s, from, spans) {
   const X = R.fw, p = X.p, n = s.length, all = spans !== undefined, f = p[2], anch = f === 5 && p[3] === 0;
   if (X.C === null) { X.C = X.list(); X.N = X.list(); }
   const first = f === 1 ? String.fromCharCode(p[3]) : "";
-  let C = X.C, N = X.N, T = C, seed = from, cur = 0, i = 0, j = 0, o = 0, pc = 0, op = 0, c = 0, st = 0;
+  let C = X.C, N = X.N, T = C, seed = from, cur = 0, i = 0, j = 0, o = 0, pc = 0, op = 0, c = 0, st = 0, steps = 0;
   C.n = 0;
   for (j = from; j <= n; j++) {
     if (C.n === 0 && j >= seed) {
@@ -479,7 +544,7 @@ function __rePike(R, s, from, spans) {
     __reNU = j < n ? s.charCodeAt(j) : -1;
     if (j >= seed && (j === 0 || !anch)) __reAdd(X, C, 2, j, cur);
     if (C.n === 0) { if (anch) break; continue; }
-    if ((__reSteps += C.n) > ${MAX_MATCH_STEPS}) __reOver();
+    if ((steps += C.n) > ${MAX_MATCH_STEPS}) __reOver();
     N.n = 0;
     c = __reNU;
     __rePU = c;
