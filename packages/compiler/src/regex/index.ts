@@ -14,7 +14,9 @@ export {
   type RegexProgram,
 } from "./parse.js";
 export {
+  DEFAULT_LIMITS,
   LENGTH_MESSAGE,
+  type MatcherLimits,
   MAX_MATCH_LENGTH,
   MAX_MATCH_STEPS,
   REGEX_LENGTH_SOURCE,
@@ -24,6 +26,7 @@ export {
 export {
   compileRegex,
   type CompiledRegex,
+  createMatcher,
   RegexLimitError,
   RegexSyntaxError,
   regexReplace,

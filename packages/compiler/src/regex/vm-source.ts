@@ -100,7 +100,11 @@ const TOTAL_CACHE_WORDS = 6_000_000;
 /** The error text when a string is too long; `LENGTH` is replaced by its length. */
 export const LENGTH_MESSAGE = `a pattern was matched against a string of LENGTH characters, above the limit of ${MAX_MATCH_LENGTH}`;
 /** The error text when a call needs more than `MAX_MATCH_STEPS`. */
-export const STEPS_MESSAGE = `matching a pattern against this string needs more than ${MAX_MATCH_STEPS} steps, the limit for one match`;
+export const STEPS_MESSAGE = stepsMessage(MAX_MATCH_STEPS);
+
+function stepsMessage(maxSteps: number): string {
+  return `matching a pattern against this string needs more than ${maxSteps} steps, the limit for one match`;
+}
 
 /**
  * `__reLength(s)`: returns `s`, or throws `$E` if it is longer than `MAX_MATCH_LENGTH`. Compiled
@@ -112,11 +116,29 @@ export const REGEX_LENGTH_SOURCE: string = `function __reLength(s) {
 }
 `;
 
-// The matcher with its comments; the pasted text leaves out the lines that are only comments.
-const SOURCE = `let __reCache = new WeakMap(), __reWords = 0, __reCall = 0, __reSteps = 0, __rePU = -1, __reNU = -1, __reStop = 0;
+/** Limits of a matcher; compiled policies and the compiler use `DEFAULT_LIMITS`. */
+export interface MatcherLimits {
+  readonly maxSteps: number;
+  readonly cacheWords: number;
+  readonly totalCacheWords: number;
+}
+
+export const DEFAULT_LIMITS: MatcherLimits = {
+  maxSteps: MAX_MATCH_STEPS,
+  cacheWords: CACHE_WORDS,
+  totalCacheWords: TOTAL_CACHE_WORDS,
+};
+
+/**
+ * The matcher's source with the given limits (tests use small ones to exercise cache flushes and
+ * charging); the pasted text leaves out the lines that are only comments.
+ */
+export function matcherSource(limits: MatcherLimits): string {
+  const { maxSteps, cacheWords, totalCacheWords } = limits;
+  return `let __reCache = new WeakMap(), __reWords = 0, __reCall = 0, __reSteps = 0, __rePU = -1, __reNU = -1, __reStop = 0;
 let __reExact = false, __reLastP = null, __reLastR = null;
 function __reOver() {
-  throw new $E(${JSON.stringify(STEPS_MESSAGE)});
+  throw new $E(${JSON.stringify(stepsMessage(maxSteps))});
 }
 function __reTest(p, s) {
   const R = __reBegin(p, s);
@@ -124,7 +146,7 @@ function __reTest(p, s) {
   // States are charged (see __reEnter) only once the DFA holds more than a call may enter; until
   // then no call can exceed the limit, and the scan needs no bookkeeping. If the DFA grows past
   // that during the call, the scan starts again, charging every state.
-  let found = __reScan(R, s, R.test.w > ${MAX_MATCH_STEPS});
+  let found = __reScan(R, s, R.test.w > ${maxSteps});
   if (found < 0) { __reCall++; __reSteps = 0; found = __reScan(R, s, true); }
   return found === 1;
 }
@@ -144,7 +166,7 @@ function __reScan(R, s, exact) {
       if (v < 0) {
         v = __reBuild(R, D, st, k);
         T = D.T;
-        if (!exact && D.w > ${MAX_MATCH_STEPS}) return -1;
+        if (!exact && D.w > ${maxSteps}) return -1;
       }
       if (v < 2) return v;
     }
@@ -166,7 +188,7 @@ function __reScan(R, s, exact) {
 function __reReplace(p, s, r) {
   const R = __reBegin(p, s);
   if (R.lit !== "" && s.indexOf(R.lit) < 0) return s;
-  __reExact = R.first.w + R.back.w > ${MAX_MATCH_STEPS};
+  __reExact = R.first.w + R.back.w > ${maxSteps};
   let out = __reReplaceAll(R, s, r);
   if (out === null) {
     // The DFAs grew past what a call may enter without charging states: start again, charging.
@@ -209,9 +231,9 @@ function __reBegin(p, s) {
     __reLastP = p; __reLastR = R;
   }
   __reSteps = 0;
-  if (++__reCall > 2147483646 || __reWords > ${TOTAL_CACHE_WORDS}) {
+  if (++__reCall > 2147483646 || __reWords > ${totalCacheWords}) {
     __reCall = 1; __reWords = 0; __reCache = new WeakMap(); __reCache.set(p, R); __reFlush(R);
-  } else if (R.words > ${CACHE_WORDS}) { __reWords -= R.words; __reFlush(R); }
+  } else if (R.words > ${cacheWords}) { __reWords -= R.words; __reFlush(R); }
   return R;
 }
 // ---- program analysis: instruction walk, character classes, required literal, anchoring
@@ -422,7 +444,7 @@ function __reStart(R, D, pk, com, exact) {
 // building states in one call whatever the cache holds, and the charge does not depend on it.
 function __reEnter(R, D, id) {
   D.stamp[id] = __reCall;
-  if ((__reSteps += R.K + D.lists[id].length) > ${MAX_MATCH_STEPS}) __reOver();
+  if ((__reSteps += R.K + D.lists[id].length) > ${maxSteps}) __reOver();
 }
 // Computes the transition of state "id" on class k (K - 1: the end of the input): the closure of
 // its threads with the previous and the next character known, then one step. A transition is
@@ -500,7 +522,7 @@ function __reEnd(R, s, from) {
   for (;; i++) {
     if (i < n) { c = s.charCodeAt(i); k = c < 256 ? M[c] : __reClass(R, c); } else k = K - 1;
     v = D.T[st * K + k];
-    if (v < 0) { v = __reBuild(R, D, st, k); if (!exact && D.w + R.back.w > ${MAX_MATCH_STEPS}) return -2; }
+    if (v < 0) { v = __reBuild(R, D, st, k); if (!exact && D.w + R.back.w > ${maxSteps}) return -2; }
     if ((v & 1) === 1) end = i;
     st = v >> 1;
     if (st === 0 || i >= n) break;
@@ -517,7 +539,7 @@ function __reBegins(R, s, from, end) {
   for (;; i--) {
     if (i > 0) { c = s.charCodeAt(i - 1); k = c < 256 ? M[c] : __reClass(R, c); } else k = K - 1;
     v = D.T[st * K + k];
-    if (v < 0) { v = __reBuild(R, D, st, k); if (!exact && D.w + R.first.w > ${MAX_MATCH_STEPS}) return -2; }
+    if (v < 0) { v = __reBuild(R, D, st, k); if (!exact && D.w + R.first.w > ${maxSteps}) return -2; }
     if ((v & 1) === 1) start = i;
     st = v >> 1;
     if (st === 0 || i <= from) break;
@@ -544,7 +566,7 @@ function __rePike(R, s, from, spans) {
     __reNU = j < n ? s.charCodeAt(j) : -1;
     if (j >= seed && (j === 0 || !anch)) __reAdd(X, C, 2, j, cur);
     if (C.n === 0) { if (anch) break; continue; }
-    if ((steps += C.n) > ${MAX_MATCH_STEPS}) __reOver();
+    if ((steps += C.n) > ${maxSteps}) __reOver();
     N.n = 0;
     c = __reNU;
     __rePU = c;
@@ -574,6 +596,7 @@ function __rePike(R, s, from, spans) {
   if (all) spans.length = 2 * cur;
   return cur > 0;
 }
-`;
+`.replace(/^ *\/\/.*\n/gm, "");
+}
 
-export const REGEX_VM_SOURCE: string = SOURCE.replace(/^ *\/\/.*\n/gm, "");
+export const REGEX_VM_SOURCE: string = matcherSource(DEFAULT_LIMITS);

@@ -4,9 +4,9 @@
  * policies embed, and exposes it with types.
  */
 import { parseRegex, type RegexProgram } from "./parse.js";
-import { REGEX_LENGTH_SOURCE, REGEX_VM_SOURCE } from "./vm-source.js";
+import { DEFAULT_LIMITS, type MatcherLimits, REGEX_LENGTH_SOURCE, matcherSource } from "./vm-source.js";
 
-interface RegexVm {
+export interface RegexVm {
   test(program: RegexProgram, input: string): boolean;
   replace(program: RegexProgram, input: string, replacement: string): string;
 }
@@ -22,12 +22,17 @@ export class RegexLimitError extends Error {
   }
 }
 
-// The source is our own constant text (see vm-source.ts), never user input; `$E` is the error
-// it throws at a limit.
-const vm = new Function(
-  "$E",
-  `${REGEX_LENGTH_SOURCE}${REGEX_VM_SOURCE}\nreturn { test: __reTest, replace: __reReplace };`,
-)(RegexLimitError) as RegexVm;
+/**
+ * A matcher instantiated from the source compiled policies embed, with the given limits (the
+ * compiler uses `DEFAULT_LIMITS`; tests use small ones). The source is our own constant text (see
+ * vm-source.ts), never user input; `$E` is the error it throws at a limit.
+ */
+export function createMatcher(limits: MatcherLimits): RegexVm {
+  const source = `${REGEX_LENGTH_SOURCE}${matcherSource(limits)}\nreturn { test: __reTest, replace: __reReplace };`;
+  return new Function("$E", source)(RegexLimitError) as RegexVm;
+}
+
+const vm = createMatcher(DEFAULT_LIMITS);
 
 /**
  * Like `new RegExp(source, flags).test(input)`, in linear time; throws `RegexLimitError` past the
