@@ -94,35 +94,68 @@ function __reLength(s) {
 }
 
 let __reCache = new WeakMap(), __reWords = 0, __reCall = 0, __reSteps = 0, __rePU = -1, __reNU = -1, __reStop = 0;
+let __reExact = false, __reLastP = null, __reLastR = null;
 function __reOver() {
-  throw new $E("matching a pattern against this string needs more than 2000000 steps, the limit for one match");
+  throw new $E("matching a pattern against this string needs more than 5000000 steps, the limit for one match");
 }
 function __reTest(p, s) {
-  const R = __reBegin(p, s), n = s.length, K = R.K, M = R.M, D = R.test;
+  const R = __reBegin(p, s);
   if (R.lit !== "" && s.indexOf(R.lit) < 0) return false;
-  const call = __reCall, stamp = D.stamp;
-  let T = D.T, st = __reStart(R, D, 0, 0), v = 0, k = 0, c = 0;
-  for (let i = 0; i < n; i++) {
+  let found = __reScan(R, s, R.test.w > 5000000);
+  if (found < 0) { __reCall++; __reSteps = 0; found = __reScan(R, s, true); }
+  return found === 1;
+}
+function __reScan(R, s, exact) {
+  const n = s.length, K = R.K, M = R.M, D = R.test, F = R.fs;
+  let T = D.T, st = 0, v = 0, k = 0, c = 0, i = 0, j = 0, x = 0, skip = F !== null;
+  if (skip) { F.lastIndex = 0; if (!F.test(s)) return 0; i = F.lastIndex - 1; }
+  st = __reStart(R, D, i === 0 ? 0 : __reKind(s.charCodeAt(i - 1)), 0);
+  for (; i < n; i++) {
     c = s.charCodeAt(i);
     k = c < 256 ? M[c] : __reClass(R, c);
-    v = T[st * K + k];
+    x = st * K + k;
+    v = T[x];
     if (v < 2) {
-      if (v < 0) { v = __reBuild(R, D, st, k); T = D.T; }
-      if (v < 2) return v === 1;
-    }
+      if (v < 0) {
+        v = __reBuild(R, D, st, k);
+        T = D.T;
+        if (!exact && D.w > 5000000) return -1;
+      }
+      if (exact && D.ts[x] !== __reCall) __reCharge(D, x);
+      if (v < 2) return v;
+    } else if (exact && D.ts[x] !== __reCall) __reCharge(D, x);
     st = v >> 1;
-    if (D.stamp[st] !== call) __reEnter(R, D, st);
+    if (skip && D.emp[st] === 1) {
+      F.lastIndex = i + 1;
+      if (!F.test(s)) return 0;
+      j = F.lastIndex - 1;
+      if (j - i < 16) skip = false;
+      if (j > i + 1) { i = j - 1; st = __reStart(R, D, __reKind(s.charCodeAt(i)), 0); }
+    }
   }
-  v = T[st * K + K - 1];
-  if (v < 0) v = __reBuild(R, D, st, K - 1);
-  return v === 1;
+  x = st * K + K - 1;
+  v = T[x];
+  if (v < 0) { v = __reBuild(R, D, st, K - 1); if (!exact && D.w > 5000000) return -1; }
+  if (exact && D.ts[x] !== __reCall) __reCharge(D, x);
+  return v;
 }
 function __reReplace(p, s, r) {
-  const R = __reBegin(p, s), n = s.length;
+  const R = __reBegin(p, s);
   if (R.lit !== "" && s.indexOf(R.lit) < 0) return s;
-  let out = "", last = 0, pos = 0, over = 0, e = 0, st = 0, i = 0;
+  __reExact = R.first.w + R.back.w > 5000000;
+  let out = __reReplaceAll(R, s, r);
+  if (out === null) {
+    __reExact = true; __reCall++; __reSteps = 0;
+    out = __reReplaceAll(R, s, r);
+  }
+  return out;
+}
+function __reReplaceAll(R, s, r) {
+  const n = s.length;
+  let out = "", last = 0, pos = 0, over = 0, e = 0, st = 0, i = 0, cost = 0;
   while (pos <= n) {
     e = __reEnd(R, s, pos);
+    if (e === -2) return null;
     if (e < 0) break;
     over += __reStop - e;
     if (over > 2 * n + 256) {
@@ -132,6 +165,8 @@ function __reReplace(p, s, r) {
       break;
     }
     st = __reBegins(R, s, pos, e);
+    if (st === -2) return null;
+    if ((cost += 8) > 5000000) __reOver();
     out += s.slice(last, st) + r;
     last = e;
     pos = st === e ? e + 1 : e;
@@ -140,12 +175,16 @@ function __reReplace(p, s, r) {
 }
 function __reBegin(p, s) {
   __reLength(s);
-  let R = __reCache.get(p);
-  if (R === undefined) { R = __rePrep(p); __reCache.set(p, R); }
+  let R = __reLastR;
+  if (p !== __reLastP) {
+    R = __reCache.get(p);
+    if (R === undefined) { R = __rePrep(p); __reCache.set(p, R); }
+    __reLastP = p; __reLastR = R;
+  }
   __reSteps = 0;
-  if (++__reCall > 2147483646 || __reWords > 6000000) {
+  if (++__reCall > 2147483646 || __reWords > 12000000) {
     __reCall = 1; __reWords = 0; __reCache = new WeakMap(); __reCache.set(p, R); __reFlush(R);
-  } else if (R.words > 2000000) { __reWords -= R.words; __reFlush(R); }
+  } else if (R.words > 4000000) { __reWords -= R.words; __reFlush(R); }
   return R;
 }
 function __rePrep(p) {
@@ -182,12 +221,28 @@ function __rePrep(p) {
   rep.push(-1);
   const R = {
     p, K, M, bnd: Int32Array.from(bnd), bcl, rep: Int32Array.from(rep), kind: Int32Array.from(rep, __reKind),
-    lit: __reLiteral(p, end), anch: __reAnchored(p), words: 0, test: null, first: null, back: null,
+    lit: __reLiteral(p, end), fs: null, anch: __reAnchored(p), words: 0, test: null, first: null, back: null,
     fw: __reCtx(p), rv: null, L: null, C: null, N: null,
   };
   R.rv = __reCtx(__reReverse(p, end));
+  if (!R.anch) R.fs = __reFirst(p);
   __reFlush(R);
   return R;
+}
+function __reFirst(p) {
+  const seen = new Set([2]), todo = [2], pairs = [];
+  let i = 0, pc = 0, op = 0, letters = 0;
+  while (todo.length > 0) {
+    pc = todo.pop(); op = p[pc];
+    if (op === 0) return null;
+    if (op === 1) pairs.push([p[pc + 1], p[pc + 1]]);
+    else if (op === 2) for (i = 0; i < p[p[pc + 1]]; i++) pairs.push([p[p[pc + 1] + 1 + 2 * i], p[p[pc + 1] + 2 + 2 * i]]);
+    else for (const q of __reNext(p, pc)) if (!seen.has(q)) { seen.add(q); todo.push(q); }
+  }
+  for (let u = 97; u < 123; u++) if (pairs.some((r) => r[0] <= u && u <= r[1])) letters++;
+  if (letters > 20 || pairs.length === 0) return null;
+  const hex = (u) => String.fromCharCode(92) + "u" + (65536 + u).toString(16).slice(1);
+  return new RegExp("[" + pairs.map((r) => hex(r[0]) + "-" + hex(r[1])).join("") + "]", "g");
 }
 function __reEndPc(p) {
   let pc = 2;
@@ -222,6 +277,7 @@ function __reAnchored(p) {
 }
 function __reLiteral(p, end) {
   const reach = (skip) => {
+    if (skip === 2) return null;
     const seen = new Uint8Array(end + 1), todo = [2], from = new Int32Array(end + 1).fill(-1);
     seen[2] = 1;
     while (todo.length > 0) {
@@ -233,7 +289,7 @@ function __reLiteral(p, end) {
   };
   const path = reach(-1), runs = [];
   if (path === null) return "";
-  for (let pc = end; pc !== 2 && runs.length < 64; pc = path[pc]) if (p[pc] === 1 && path[pc] !== pc - 2) runs.push(pc);
+  for (let pc = end; pc !== 2 && runs.length < 64; pc = path[pc]) if (p[pc] === 1 && !(path[pc] === pc - 2 && p[pc - 2] === 1)) runs.push(pc);
   if (p[2] === 1) runs.push(2);
   let best = "";
   for (const start of runs.slice(0, 16)) {
@@ -283,7 +339,7 @@ function __reReverse(p, end) {
 }
 function __reCtx(p) {
   const cap = 2 * p[0] + 2, list = () => ({ d: new Int32Array(cap), g: new Int32Array(cap), st: new Int32Array(cap), id: new Int32Array(cap), pa: new Int32Array(cap), x: new Int32Array(p.length), n: 0 });
-  return { p, deep: p[1] > 0, stk: new Int32Array(6 * cap + 6), L: list(), C: null, N: null, list, mk: new Int32Array(p.length + 1), epoch: 0 };
+  return { p, deep: p[1] > 0, stk: new Int32Array(6 * cap + 6), L: list(), C: null, N: null, list, mk: new Int32Array(p.length + 1), nx: new Int32Array(p.length + 1), epoch: 0 };
 }
 function __reFlush(R) {
   R.words = 0;
@@ -294,36 +350,38 @@ function __reFlush(R) {
 function __reDfa(R, mode, X) {
   const T = new Int32Array(16 * R.K).fill(-1);
   T.fill(0, 0, R.K);
-  return { mode, X, T, lists: [new Int32Array(0)], pk: [3], com: [1], emp: [0], keys: new Map(), stamp: new Int32Array(16), start: [-1, -1, -1, -1] };
+  return { mode, X, T, tw: new Int32Array(T.length), ts: new Int32Array(T.length), lists: [new Int32Array(0)], pk: [3], com: [1], emp: [0], keys: new Map(), start: [-1, -1, -1, -1, -1, -1, -1, -1], w: 0 };
 }
-function __reState(R, D, list, pk, com) {
-  const key = (com * 4 + pk) + ":" + list.join(",");
-  let id = D.keys.get(key);
-  if (id !== undefined) return id;
-  id = D.lists.length;
-  D.keys.set(key, id);
-  D.lists.push(Int32Array.from(list)); D.pk.push(pk); D.com.push(com); D.emp.push(list.length === 0 && com === 0 ? 1 : 0);
-  if ((id + 1) * R.K > D.T.length) {
-    const T = new Int32Array(2 * D.T.length).fill(-1);
-    T.set(D.T);
-    D.T = T;
-    const stamp = new Int32Array(2 * D.stamp.length);
-    stamp.set(D.stamp);
-    D.stamp = stamp;
+function __reState(R, D, list, n, pk, com) {
+  let h = com * 4 + pk, i = 0, id = 0;
+  for (i = 0; i < n; i++) h = Math.imul(h ^ list[i], 16777619);
+  const e = D.keys.get(h), ids = e === undefined ? [] : typeof e === "number" ? [e] : e;
+  for (id of ids) {
+    const l = D.lists[id];
+    if (D.pk[id] !== pk || D.com[id] !== com || l.length !== n) continue;
+    for (i = 0; i < n && l[i] === list[i]; i++);
+    if (i === n) return id;
   }
-  R.words += R.K + list.length;
-  __reWords += R.K + list.length;
+  id = D.lists.length;
+  if (e === undefined) D.keys.set(h, id); else if (typeof e === "number") D.keys.set(h, [e, id]); else e.push(id);
+  D.lists.push(list.slice(0, n)); D.pk.push(pk); D.com.push(com); D.emp.push(n === 0 && com === 0 ? 1 : 0);
+  if ((id + 1) * R.K > D.T.length) {
+    const T = new Int32Array(2 * D.T.length).fill(-1), tw = new Int32Array(T.length), ts = new Int32Array(T.length);
+    T.set(D.T); tw.set(D.tw); ts.set(D.ts);
+    D.T = T; D.tw = tw; D.ts = ts;
+  }
+  R.words += 3 * R.K + n;
+  __reWords += 3 * R.K + n;
   return id;
 }
 function __reStart(R, D, pk, com) {
   let id = D.start[pk + 4 * com];
-  if (id === undefined || id < 0) id = D.start[pk + 4 * com] = __reState(R, D, com ? [2] : [], pk, com);
-  if (D.stamp[id] !== __reCall) __reEnter(R, D, id);
+  if (id === undefined || id < 0) id = D.start[pk + 4 * com] = __reState(R, D, Int32Array.of(2), com, pk, com);
   return id;
 }
-function __reEnter(R, D, id) {
-  D.stamp[id] = __reCall;
-  if ((__reSteps += R.K + D.lists[id].length) > 2000000) __reOver();
+function __reCharge(D, x) {
+  D.ts[x] = __reCall;
+  if ((__reSteps += D.tw[x]) > 5000000) __reOver();
 }
 function __reBuild(R, D, id, k) {
   const X = D.X, p = X.p, L = X.L, list = D.lists[id], K = R.K, mode = D.mode, nu = R.rep[k];
@@ -332,20 +390,23 @@ function __reBuild(R, D, id, k) {
   L.n = 0;
   for (let i = 0; i < list.length; i++) __reAdd(X, L, list[i], 0, 0);
   if (D.com[id] === 0) __reAdd(X, L, 2, 0, 0);
-  const next = [], mark = ++X.epoch;
-  let m = 0, pc = 0, op = 0, v = 0;
+  const next = X.nx, mark = ++X.epoch;
+  let m = 0, pc = 0, op = 0, v = 0, nn = 0;
   for (let i = 0; i < L.n; i++) {
     pc = L.d[i]; op = p[pc];
-    if (op === 0) { m = 1; if (mode === 1) break; if (mode === 0) { D.T[id * K + k] = 1; return 1; } }
-    else if (nu >= 0 && (op === 1 ? nu === p[pc + 1] : op === 2 && __reIn(p, p[pc + 1], nu)) && X.mk[pc + 2] !== mark) { X.mk[pc + 2] = mark; next.push(pc + 2); }
+    if (op === 0) { m = 1; if (mode === 1) break; if (mode === 0) { nn = 0; v = 1; break; } }
+    else if (nu >= 0 && (op === 1 ? nu === p[pc + 1] : op === 2 && __reIn(p, p[pc + 1], nu)) && X.mk[pc + 2] !== mark) { X.mk[pc + 2] = mark; next[nn++] = pc + 2; }
   }
-  const com = mode === 1 ? D.com[id] | m : D.com[id];
-  if (k === K - 1 || (next.length === 0 && (com === 1 || (R.anch && mode !== 2)))) v = m;
+  const com = mode === 1 ? D.com[id] | m : D.com[id], work = 1 + list.length + L.n + nn;
+  if (v === 1) m = 1;
+  else if (k === K - 1 || (nn === 0 && (com === 1 || (R.anch && mode !== 2)))) v = m;
   else {
-    if (mode !== 1) next.sort((a, b) => a - b);
-    v = 2 * __reState(R, D, next, R.kind[k], com) + m;
+    if (mode !== 1) next.subarray(0, nn).sort();
+    v = 2 * __reState(R, D, next, nn, R.kind[k], com) + m;
   }
   D.T[id * K + k] = v;
+  D.tw[id * K + k] = work;
+  D.w += work;
   return v;
 }
 function __reIn(p, o, c) {
@@ -389,31 +450,33 @@ function __reAdd(X, L, q, from, sid) {
   L.n = m;
 }
 function __reEnd(R, s, from) {
-  const D = R.first, n = s.length, K = R.K, M = R.M;
-  let st = __reStart(R, D, from === 0 ? 0 : __reKind(s.charCodeAt(from - 1)), 0), end = -1, i = from, v = 0, k = 0, c = 0;
+  const D = R.first, n = s.length, K = R.K, M = R.M, exact = __reExact;
+  let st = __reStart(R, D, from === 0 ? 0 : __reKind(s.charCodeAt(from - 1)), 0), end = -1, i = from, v = 0, k = 0, c = 0, x = 0;
   for (;; i++) {
     if (i < n) { c = s.charCodeAt(i); k = c < 256 ? M[c] : __reClass(R, c); } else k = K - 1;
-    v = D.T[st * K + k];
-    if (v < 0) v = __reBuild(R, D, st, k);
+    x = st * K + k;
+    v = D.T[x];
+    if (v < 0) { v = __reBuild(R, D, st, k); if (!exact && D.w + R.back.w > 5000000) return -2; }
+    if (exact && D.ts[x] !== __reCall) __reCharge(D, x);
     if ((v & 1) === 1) end = i;
     st = v >> 1;
     if (st === 0 || i >= n) break;
-    if (D.stamp[st] !== __reCall) __reEnter(R, D, st);
   }
   __reStop = i;
   return end;
 }
 function __reBegins(R, s, from, end) {
-  const D = R.back, K = R.K, M = R.M;
-  let st = __reStart(R, D, end === s.length ? 0 : __reKind(s.charCodeAt(end)), 1), start = end, i = end, v = 0, k = 0, c = 0;
+  const D = R.back, K = R.K, M = R.M, exact = __reExact;
+  let st = __reStart(R, D, end === s.length ? 0 : __reKind(s.charCodeAt(end)), 1), start = end, i = end, v = 0, k = 0, c = 0, x = 0;
   for (;; i--) {
     if (i > 0) { c = s.charCodeAt(i - 1); k = c < 256 ? M[c] : __reClass(R, c); } else k = K - 1;
-    v = D.T[st * K + k];
-    if (v < 0) v = __reBuild(R, D, st, k);
+    x = st * K + k;
+    v = D.T[x];
+    if (v < 0) { v = __reBuild(R, D, st, k); if (!exact && D.w + R.first.w > 5000000) return -2; }
+    if (exact && D.ts[x] !== __reCall) __reCharge(D, x);
     if ((v & 1) === 1) start = i;
     st = v >> 1;
     if (st === 0 || i <= from) break;
-    if (D.stamp[st] !== __reCall) __reEnter(R, D, st);
   }
   return start;
 }
@@ -421,7 +484,7 @@ function __rePike(R, s, from, spans) {
   const X = R.fw, p = X.p, n = s.length, all = spans !== undefined, f = p[2], anch = f === 5 && p[3] === 0;
   if (X.C === null) { X.C = X.list(); X.N = X.list(); }
   const first = f === 1 ? String.fromCharCode(p[3]) : "";
-  let C = X.C, N = X.N, T = C, seed = from, cur = 0, i = 0, j = 0, o = 0, pc = 0, op = 0, c = 0, st = 0;
+  let C = X.C, N = X.N, T = C, seed = from, cur = 0, i = 0, j = 0, o = 0, pc = 0, op = 0, c = 0, st = 0, steps = 0;
   C.n = 0;
   for (j = from; j <= n; j++) {
     if (C.n === 0 && j >= seed) {
@@ -432,7 +495,7 @@ function __rePike(R, s, from, spans) {
     __reNU = j < n ? s.charCodeAt(j) : -1;
     if (j >= seed && (j === 0 || !anch)) __reAdd(X, C, 2, j, cur);
     if (C.n === 0) { if (anch) break; continue; }
-    if ((__reSteps += C.n) > 2000000) __reOver();
+    if ((steps += C.n) > 5000000) __reOver();
     N.n = 0;
     c = __reNU;
     __rePU = c;
@@ -442,6 +505,7 @@ function __rePike(R, s, from, spans) {
       if (op === 1 ? c === p[pc + 1] && c >= 0 : op === 2 ? c >= 0 && __reIn(p, p[pc + 1], c) : false) __reAdd(X, N, pc + 2, C.st[i], C.id[i]);
       else if (op === 0) {
         if (!all) return true;
+        if ((steps += 8) > 5000000) __reOver();
         st = C.st[i]; o = C.id[i];
         spans[2 * o] = st; spans[2 * o + 1] = j; cur = o + 1;
         for (o = C.pa[i]; o >= 0; o = C.pa[o]) C.x[C.d[o]] = X.L.d.length;

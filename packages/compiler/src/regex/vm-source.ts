@@ -49,10 +49,13 @@
  * O(program size), and the Pike VM costs O(program size) per character, so a call is O(n × m)
  * in the worst case, with no backtracking. On top of that every call is bounded by constants: the
  * input may have at most MAX_MATCH_LENGTH code units (`__reLength`), and a call may spend at most
- * MAX_MATCH_STEPS steps, where entering a DFA state for the first time in the call costs the
- * state's size (its pcs plus the class count) and the Pike VM costs one step per thread per
- * character. The charge depends only on the program and the input, never on what the cache
+ * MAX_MATCH_STEPS steps of each of three kinds: in the DFAs, taking a transition for the first
+ * time in the call costs what building it cost (the states its closure visited and the lists),
+ * whether it is built now or was cached; the Pike VM costs one step per thread per character;
+ * and replace costs 8 steps per match (in the Pike VM, per tentative match). The charge depends only on the program and the input, never on what the cache
  * holds, so the compiled module and the interpreter throw (and deny) on exactly the same inputs.
+ * Transitions are only charged once a program's DFAs have cost more than the limit in total
+ * (before that no call can reach it), so the common scan does no bookkeeping.
  * The cache is cleared at the start of a call when a program's DFAs hold more than CACHE_WORDS
  * words, or all programs more than TOTAL_CACHE_WORDS; a call adds at most MAX_MATCH_STEPS.
  *
@@ -92,10 +95,10 @@
 /** The most UTF-16 code units a string matched against a pattern may have (1 MiB). */
 export const MAX_MATCH_LENGTH = 1_048_576;
 /** The most steps one call of the matcher may spend (see the header comment). */
-export const MAX_MATCH_STEPS = 2_000_000;
+export const MAX_MATCH_STEPS = 5_000_000;
 /** Cache budgets, in words (32-bit entries of the DFA tables and state lists). */
-const CACHE_WORDS = 2_000_000;
-const TOTAL_CACHE_WORDS = 6_000_000;
+const CACHE_WORDS = 4_000_000;
+const TOTAL_CACHE_WORDS = 12_000_000;
 
 /** The error text when a string is too long; `LENGTH` is replaced by its length. */
 export const LENGTH_MESSAGE = `a pattern was matched against a string of LENGTH characters, above the limit of ${MAX_MATCH_LENGTH}`;
@@ -143,9 +146,9 @@ function __reOver() {
 function __reTest(p, s) {
   const R = __reBegin(p, s);
   if (R.lit !== "" && s.indexOf(R.lit) < 0) return false;
-  // States are charged (see __reEnter) only once the DFA holds more than a call may enter; until
-  // then no call can exceed the limit, and the scan needs no bookkeeping. If the DFA grows past
-  // that during the call, the scan starts again, charging every state.
+  // Transitions are charged (see __reCharge) only once the DFA's transitions cost more in total
+  // than a call may spend; until then no call can exceed the limit, and the scan needs no
+  // bookkeeping. If the DFA grows past that during the call, the scan starts again, charging.
   let found = __reScan(R, s, R.test.w > ${maxSteps});
   if (found < 0) { __reCall++; __reSteps = 0; found = __reScan(R, s, true); }
   return found === 1;
@@ -153,36 +156,39 @@ function __reTest(p, s) {
 // Whether there is a match: 1 or 0, or -1 when the scan must start again charging states.
 function __reScan(R, s, exact) {
   const n = s.length, K = R.K, M = R.M, D = R.test, F = R.fs;
-  let T = D.T, st = 0, v = 0, k = 0, c = 0, i = 0, j = 0, skip = F !== null;
+  let T = D.T, st = 0, v = 0, k = 0, c = 0, i = 0, j = 0, x = 0, skip = F !== null;
   // Where no thread is running, skip to the next character that can start a match (F is a
   // RegExp of one character class built from the program: a linear scan in native code).
   if (skip) { F.lastIndex = 0; if (!F.test(s)) return 0; i = F.lastIndex - 1; }
-  st = __reStart(R, D, i === 0 ? 0 : __reKind(s.charCodeAt(i - 1)), 0, exact);
+  st = __reStart(R, D, i === 0 ? 0 : __reKind(s.charCodeAt(i - 1)), 0);
   for (; i < n; i++) {
     c = s.charCodeAt(i);
     k = c < 256 ? M[c] : __reClass(R, c);
-    v = T[st * K + k];
+    x = st * K + k;
+    v = T[x];
     if (v < 2) {
       if (v < 0) {
         v = __reBuild(R, D, st, k);
         T = D.T;
         if (!exact && D.w > ${maxSteps}) return -1;
       }
+      if (exact && D.ts[x] !== __reCall) __reCharge(D, x);
       if (v < 2) return v;
-    }
+    } else if (exact && D.ts[x] !== __reCall) __reCharge(D, x);
     st = v >> 1;
-    if (exact && D.stamp[st] !== __reCall) __reEnter(R, D, st);
     if (skip && D.emp[st] === 1) {
       F.lastIndex = i + 1;
       if (!F.test(s)) return 0;
       j = F.lastIndex - 1;
       // Short jumps cost more than they save: stop skipping for the rest of the call.
       if (j - i < 16) skip = false;
-      if (j > i + 1) { i = j - 1; st = __reStart(R, D, __reKind(s.charCodeAt(i)), 0, exact); }
+      if (j > i + 1) { i = j - 1; st = __reStart(R, D, __reKind(s.charCodeAt(i)), 0); }
     }
   }
-  v = T[st * K + K - 1];
-  if (v < 0) v = __reBuild(R, D, st, K - 1);
+  x = st * K + K - 1;
+  v = T[x];
+  if (v < 0) { v = __reBuild(R, D, st, K - 1); if (!exact && D.w > ${maxSteps}) return -1; }
+  if (exact && D.ts[x] !== __reCall) __reCharge(D, x);
   return v;
 }
 function __reReplace(p, s, r) {
@@ -200,7 +206,7 @@ function __reReplace(p, s, r) {
 // Every match replaced, or null when __reExact must be turned on and the call started again.
 function __reReplaceAll(R, s, r) {
   const n = s.length;
-  let out = "", last = 0, pos = 0, over = 0, e = 0, st = 0, i = 0;
+  let out = "", last = 0, pos = 0, over = 0, e = 0, st = 0, i = 0, cost = 0;
   while (pos <= n) {
     e = __reEnd(R, s, pos);
     if (e === -2) return null;
@@ -216,6 +222,7 @@ function __reReplaceAll(R, s, r) {
     }
     st = __reBegins(R, s, pos, e);
     if (st === -2) return null;
+    if ((cost += 8) > ${maxSteps}) __reOver();
     out += s.slice(last, st) + r;
     last = e;
     pos = st === e ? e + 1 : e;
@@ -399,7 +406,7 @@ function __reReverse(p, end) {
 }
 function __reCtx(p) {
   const cap = 2 * p[0] + 2, list = () => ({ d: new Int32Array(cap), g: new Int32Array(cap), st: new Int32Array(cap), id: new Int32Array(cap), pa: new Int32Array(cap), x: new Int32Array(p.length), n: 0 });
-  return { p, deep: p[1] > 0, stk: new Int32Array(6 * cap + 6), L: list(), C: null, N: null, list, mk: new Int32Array(p.length + 1), epoch: 0 };
+  return { p, deep: p[1] > 0, stk: new Int32Array(6 * cap + 6), L: list(), C: null, N: null, list, mk: new Int32Array(p.length + 1), nx: new Int32Array(p.length + 1), epoch: 0 };
 }
 // ---- the lazy DFA: states are thread lists (pcs before their closure) with the kind of the
 // previous character (0 none, 1 word, 2 line terminator, 3 other) and whether a match was found
@@ -412,39 +419,43 @@ function __reFlush(R) {
 function __reDfa(R, mode, X) {
   const T = new Int32Array(16 * R.K).fill(-1);
   T.fill(0, 0, R.K);
-  return { mode, X, T, lists: [new Int32Array(0)], pk: [3], com: [1], emp: [0], keys: new Map(), stamp: new Int32Array(16), start: [-1, -1, -1, -1], w: 0 };
+  return { mode, X, T, tw: new Int32Array(T.length), ts: new Int32Array(T.length), lists: [new Int32Array(0)], pk: [3], com: [1], emp: [0], keys: new Map(), start: [-1, -1, -1, -1, -1, -1, -1, -1], w: 0 };
 }
-function __reState(R, D, list, pk, com) {
-  const key = (com * 4 + pk) + ":" + list.join(",");
-  let id = D.keys.get(key);
-  if (id !== undefined) return id;
-  id = D.lists.length;
-  D.keys.set(key, id);
-  D.lists.push(Int32Array.from(list)); D.pk.push(pk); D.com.push(com); D.emp.push(list.length === 0 && com === 0 ? 1 : 0);
-  if ((id + 1) * R.K > D.T.length) {
-    const T = new Int32Array(2 * D.T.length).fill(-1);
-    T.set(D.T);
-    D.T = T;
-    const stamp = new Int32Array(2 * D.stamp.length);
-    stamp.set(D.stamp);
-    D.stamp = stamp;
+// The state with the first n pcs of list, found by a hash of them (no string keys: states can
+// hold thousands of pcs).
+function __reState(R, D, list, n, pk, com) {
+  let h = com * 4 + pk, i = 0, id = 0;
+  for (i = 0; i < n; i++) h = Math.imul(h ^ list[i], 16777619);
+  const e = D.keys.get(h), ids = e === undefined ? [] : typeof e === "number" ? [e] : e;
+  for (id of ids) {
+    const l = D.lists[id];
+    if (D.pk[id] !== pk || D.com[id] !== com || l.length !== n) continue;
+    for (i = 0; i < n && l[i] === list[i]; i++);
+    if (i === n) return id;
   }
-  D.w += R.K + list.length;
-  R.words += R.K + list.length;
-  __reWords += R.K + list.length;
+  id = D.lists.length;
+  if (e === undefined) D.keys.set(h, id); else if (typeof e === "number") D.keys.set(h, [e, id]); else e.push(id);
+  D.lists.push(list.slice(0, n)); D.pk.push(pk); D.com.push(com); D.emp.push(n === 0 && com === 0 ? 1 : 0);
+  if ((id + 1) * R.K > D.T.length) {
+    const T = new Int32Array(2 * D.T.length).fill(-1), tw = new Int32Array(T.length), ts = new Int32Array(T.length);
+    T.set(D.T); tw.set(D.tw); ts.set(D.ts);
+    D.T = T; D.tw = tw; D.ts = ts;
+  }
+  R.words += 3 * R.K + n;
+  __reWords += 3 * R.K + n;
   return id;
 }
-function __reStart(R, D, pk, com, exact) {
+function __reStart(R, D, pk, com) {
   let id = D.start[pk + 4 * com];
-  if (id === undefined || id < 0) id = D.start[pk + 4 * com] = __reState(R, D, com ? [2] : [], pk, com);
-  if (exact && D.stamp[id] !== __reCall) __reEnter(R, D, id);
+  if (id === undefined || id < 0) id = D.start[pk + 4 * com] = __reState(R, D, Int32Array.of(2), com, pk, com);
   return id;
 }
-// The first time a call enters a state it is charged the state's size: this bounds the work of
-// building states in one call whatever the cache holds, and the charge does not depend on it.
-function __reEnter(R, D, id) {
-  D.stamp[id] = __reCall;
-  if ((__reSteps += R.K + D.lists[id].length) > ${maxSteps}) __reOver();
+// The first time a call takes a transition it is charged what building it cost (the closure's
+// visits and the lists): this bounds the work of one call whatever the cache holds, and the charge
+// does not depend on it, since a transition's cost depends only on its state and class.
+function __reCharge(D, x) {
+  D.ts[x] = __reCall;
+  if ((__reSteps += D.tw[x]) > ${maxSteps}) __reOver();
 }
 // Computes the transition of state "id" on class k (K - 1: the end of the input): the closure of
 // its threads with the previous and the next character known, then one step. A transition is
@@ -456,20 +467,24 @@ function __reBuild(R, D, id, k) {
   L.n = 0;
   for (let i = 0; i < list.length; i++) __reAdd(X, L, list[i], 0, 0);
   if (D.com[id] === 0) __reAdd(X, L, 2, 0, 0);
-  const next = [], mark = ++X.epoch;
-  let m = 0, pc = 0, op = 0, v = 0;
+  const next = X.nx, mark = ++X.epoch;
+  let m = 0, pc = 0, op = 0, v = 0, nn = 0;
   for (let i = 0; i < L.n; i++) {
     pc = L.d[i]; op = p[pc];
-    if (op === 0) { m = 1; if (mode === 1) break; if (mode === 0) { D.T[id * K + k] = 1; return 1; } }
-    else if (nu >= 0 && (op === 1 ? nu === p[pc + 1] : op === 2 && __reIn(p, p[pc + 1], nu)) && X.mk[pc + 2] !== mark) { X.mk[pc + 2] = mark; next.push(pc + 2); }
+    if (op === 0) { m = 1; if (mode === 1) break; if (mode === 0) { nn = 0; v = 1; break; } }
+    else if (nu >= 0 && (op === 1 ? nu === p[pc + 1] : op === 2 && __reIn(p, p[pc + 1], nu)) && X.mk[pc + 2] !== mark) { X.mk[pc + 2] = mark; next[nn++] = pc + 2; }
   }
-  const com = mode === 1 ? D.com[id] | m : D.com[id];
-  if (k === K - 1 || (next.length === 0 && (com === 1 || (R.anch && mode !== 2)))) v = m;
+  const com = mode === 1 ? D.com[id] | m : D.com[id], work = 1 + list.length + L.n + nn;
+  // (v is already 1 when a match ends a test.)
+  if (v === 1) m = 1;
+  else if (k === K - 1 || (nn === 0 && (com === 1 || (R.anch && mode !== 2)))) v = m;
   else {
-    if (mode !== 1) next.sort((a, b) => a - b);
-    v = 2 * __reState(R, D, next, R.kind[k], com) + m;
+    if (mode !== 1) next.subarray(0, nn).sort();
+    v = 2 * __reState(R, D, next, nn, R.kind[k], com) + m;
   }
   D.T[id * K + k] = v;
+  D.tw[id * K + k] = work;
+  D.w += work;
   return v;
 }
 function __reIn(p, o, c) {
@@ -518,15 +533,16 @@ function __reAdd(X, L, q, from, sid) {
 // where the scan stopped and __reW to a position no thread of that match started before.
 function __reEnd(R, s, from) {
   const D = R.first, n = s.length, K = R.K, M = R.M, exact = __reExact;
-  let st = __reStart(R, D, from === 0 ? 0 : __reKind(s.charCodeAt(from - 1)), 0, exact), end = -1, i = from, v = 0, k = 0, c = 0;
+  let st = __reStart(R, D, from === 0 ? 0 : __reKind(s.charCodeAt(from - 1)), 0), end = -1, i = from, v = 0, k = 0, c = 0, x = 0;
   for (;; i++) {
     if (i < n) { c = s.charCodeAt(i); k = c < 256 ? M[c] : __reClass(R, c); } else k = K - 1;
-    v = D.T[st * K + k];
+    x = st * K + k;
+    v = D.T[x];
     if (v < 0) { v = __reBuild(R, D, st, k); if (!exact && D.w + R.back.w > ${maxSteps}) return -2; }
+    if (exact && D.ts[x] !== __reCall) __reCharge(D, x);
     if ((v & 1) === 1) end = i;
     st = v >> 1;
     if (st === 0 || i >= n) break;
-    if (exact && D.stamp[st] !== __reCall) __reEnter(R, D, st);
   }
   __reStop = i;
   return end;
@@ -535,15 +551,16 @@ function __reEnd(R, s, from) {
 // "from" where some match ending at "end" starts, found by the reverse program read backwards.
 function __reBegins(R, s, from, end) {
   const D = R.back, K = R.K, M = R.M, exact = __reExact;
-  let st = __reStart(R, D, end === s.length ? 0 : __reKind(s.charCodeAt(end)), 1, exact), start = end, i = end, v = 0, k = 0, c = 0;
+  let st = __reStart(R, D, end === s.length ? 0 : __reKind(s.charCodeAt(end)), 1), start = end, i = end, v = 0, k = 0, c = 0, x = 0;
   for (;; i--) {
     if (i > 0) { c = s.charCodeAt(i - 1); k = c < 256 ? M[c] : __reClass(R, c); } else k = K - 1;
-    v = D.T[st * K + k];
+    x = st * K + k;
+    v = D.T[x];
     if (v < 0) { v = __reBuild(R, D, st, k); if (!exact && D.w + R.first.w > ${maxSteps}) return -2; }
+    if (exact && D.ts[x] !== __reCall) __reCharge(D, x);
     if ((v & 1) === 1) start = i;
     st = v >> 1;
     if (st === 0 || i <= from) break;
-    if (exact && D.stamp[st] !== __reCall) __reEnter(R, D, st);
   }
   return start;
 }
@@ -578,6 +595,7 @@ function __rePike(R, s, from, spans) {
         if (!all) return true;
         // A tentative match for search k: it replaces k's earlier one and discards later searches
         // and every lower-priority thread; the next search starts here (or one unit further).
+        if ((steps += 8) > ${maxSteps}) __reOver();
         st = C.st[i]; o = C.id[i];
         spans[2 * o] = st; spans[2 * o + 1] = j; cur = o + 1;
         for (o = C.pa[i]; o >= 0; o = C.pa[o]) C.x[C.d[o]] = X.L.d.length;
