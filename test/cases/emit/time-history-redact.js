@@ -198,7 +198,7 @@ function __reReplaceAll(R, s, r) {
     }
     st = __reBegins(R, s, pos, e);
     if (st === -2) return null;
-    if ((cost += 8) > 5000000) __reOver();
+    if ((cost += 40) > 5000000) __reOver();
     out += s.slice(last, st) + r;
     last = e;
     pos = st === e ? e + 1 : e;
@@ -537,7 +537,7 @@ function __rePike(R, s, from, spans) {
       if (op === 1 ? c === p[pc + 1] && c >= 0 : op === 2 ? c >= 0 && __reIn(p, p[pc + 1], c) : false) __reAdd(X, N, pc + 2, C.st[i], C.id[i]);
       else if (op === 0) {
         if (!all) return true;
-        if ((steps += 8) > 5000000) __reOver();
+        if ((steps += 40) > 5000000) __reOver();
         st = C.st[i]; o = C.id[i];
         spans[2 * o] = st; spans[2 * o + 1] = j; cur = o + 1;
         for (o = C.pa[i]; o >= 0; o = C.pa[o]) C.x[C.d[o]] = X.L.d.length;

@@ -52,7 +52,7 @@
  * MAX_MATCH_STEPS steps of each of three kinds: in the DFAs, taking a transition for the first
  * time in the call costs what building it cost (the states its closure visited and the lists),
  * whether it is built now or was cached; the Pike VM costs one step per thread per character;
- * and replace costs 8 steps per match (in the Pike VM, per tentative match). The charge depends only on the program and the input, never on what the cache
+ * and replace costs 40 steps per match (in the Pike VM, per tentative match). The charge depends only on the program and the input, never on what the cache
  * holds, so the compiled module and the interpreter throw (and deny) on exactly the same inputs.
  * Transitions are only charged once a program's DFAs have cost more than the limit in total
  * (before that no call can reach it), so the common scan does no bookkeeping.
@@ -222,7 +222,7 @@ function __reReplaceAll(R, s, r) {
     }
     st = __reBegins(R, s, pos, e);
     if (st === -2) return null;
-    if ((cost += 8) > ${maxSteps}) __reOver();
+    if ((cost += 40) > ${maxSteps}) __reOver();
     out += s.slice(last, st) + r;
     last = e;
     pos = st === e ? e + 1 : e;
@@ -595,7 +595,7 @@ function __rePike(R, s, from, spans) {
         if (!all) return true;
         // A tentative match for search k: it replaces k's earlier one and discards later searches
         // and every lower-priority thread; the next search starts here (or one unit further).
-        if ((steps += 8) > ${maxSteps}) __reOver();
+        if ((steps += 40) > ${maxSteps}) __reOver();
         st = C.st[i]; o = C.id[i];
         spans[2 * o] = st; spans[2 * o + 1] = j; cur = o + 1;
         for (o = C.pa[i]; o >= 0; o = C.pa[o]) C.x[C.d[o]] = X.L.d.length;
