@@ -134,7 +134,8 @@ export const DEFAULT_LIMITS: MatcherLimits = {
 
 /**
  * The matcher's source with the given limits (tests use small ones to exercise cache flushes and
- * charging); the pasted text leaves out the lines that are only comments, and indentation.
+ * charging); the pasted text leaves out the lines that are only comments (indentation stays: it
+ * tells module-level declarations from local ones).
  */
 export function matcherSource(limits: MatcherLimits): string {
   const { maxSteps, cacheWords, totalCacheWords } = limits;
@@ -614,9 +615,7 @@ function __rePike(R, s, from, spans) {
   if (all) spans.length = 2 * cur;
   return cur > 0;
 }
-`
-    .replace(/^ *\/\/.*\n/gm, "")
-    .replace(/^ +/gm, "");
+`.replace(/^ *\/\/.*\n/gm, "");
 }
 
 export const REGEX_VM_SOURCE: string = matcherSource(DEFAULT_LIMITS);
