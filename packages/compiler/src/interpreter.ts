@@ -8,7 +8,7 @@
 import { readInput, type ReadInput, timeParts, type TimeParts } from "./decision-input.js";
 import type * as IR from "./ir.js";
 import { REDACTED } from "./ir.js";
-import { regexReplace, regexTest } from "./regex/index.js";
+import { RegexLimitError, type RegexProgram, regexReplace, regexTest } from "./regex/index.js";
 import * as sem from "./semantics.js";
 
 export interface Trace {
@@ -132,7 +132,7 @@ function evaluate(ctx: Context, e: IR.Expr, item: Record<string, unknown> | null
       const v = sub(e.value);
       const s = sem.matchSubject(v);
       const r = regex(e.regex);
-      return note(s === null || r.program === null ? false : regexTest(r.program, s), [v]);
+      return note(s === null || r.program === null ? false : limited(() => regexTest(r.program as RegexProgram, s)), [v]);
     }
     case "stringOp": {
       const l = sub(e.left);
@@ -153,6 +153,16 @@ function ruleFires(ctx: Context, rule: IR.Rule): boolean {
   return sem.truth(evaluate(ctx, rule.condition, null, true));
 }
 
+/** Runs the matcher; a string or a match past its limits is an evaluation error of the rule. */
+function limited<T>(match: () => T): T {
+  try {
+    return match();
+  } catch (e) {
+    if (e instanceof RegexLimitError) throw new sem.EvaluationError(e.message);
+    throw e;
+  }
+}
+
 /** Applies a redaction to a copy of the action; returns the new action. */
 export function redact(action: Record<string, unknown>, effect: Extract<IR.Effect, { kind: "redact" }>, policy: IR.Policy): Record<string, unknown> {
   const path = effect.path;
@@ -166,7 +176,7 @@ export function redact(action: Record<string, unknown>, effect: Extract<IR.Effec
       else {
         if (typeof current !== "string") throw new sem.EvaluationError(`\`redact ${path.join(".")} matching\` needs a string, got ${sem.kindOf(current)}`);
         const program = policy.regexes[effect.regex]!.program;
-        next = program === null ? current : regexReplace(program, current, REDACTED);
+        next = program === null ? current : limited(() => regexReplace(program, current, REDACTED));
       }
     } else {
       if (current === null || typeof current !== "object" || Array.isArray(current)) return o;

@@ -9,9 +9,13 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   MAX_PROGRAM_SIZE,
+  RegexLimitError,
+  type RegexVm,
+  REGEX_LENGTH_SOURCE,
   REGEX_VM_SOURCE,
   RegexSyntaxError,
   compileRegex,
+  createMatcher,
   parseRegex,
   regexReplace,
   regexTest,
@@ -417,7 +421,7 @@ const oracle = new RegExpOracle();
 afterAll(() => oracle.stop());
 
 /** Throws if the engine and RegExp disagree on any input (plain comparisons keep runs fast). */
-function checkAgainstRegExp(source: string, flagText: string, inputs: readonly string[]): void {
+function checkAgainstRegExp(source: string, flagText: string, inputs: readonly string[], matcher?: RegexVm): void {
   const result = parseRegex(source, flagText);
   if (!result.ok) throw new Error(`/${source}/${flagText} rejected: ${result.message}`);
   new RegExp(source, flagText); // every accepted pattern must be valid JavaScript (compiling is quick)
@@ -426,9 +430,9 @@ function checkAgainstRegExp(source: string, flagText: string, inputs: readonly s
   inputs.forEach((text, i) => {
     const [expectedTest, expectedReplace] = expected[i] ?? [false, ""];
     const where = `/${source}/${flagText} on ${JSON.stringify(text)}`;
-    const tested = regexTest(result.program, text);
+    const tested = matcher ? matcher.test(result.program, text) : regexTest(result.program, text);
     if (tested !== expectedTest) throw new Error(`test ${where}: got ${tested}, RegExp says ${expectedTest}`);
-    const replaced = regexReplace(result.program, text, "#");
+    const replaced = matcher ? matcher.replace(result.program, text, "#") : regexReplace(result.program, text, "#");
     if (replaced !== expectedReplace) {
       throw new Error(`replace ${where}: got ${JSON.stringify(replaced)}, RegExp says ${JSON.stringify(expectedReplace)}`);
     }
@@ -465,6 +469,99 @@ describe("regex differential testing against RegExp", () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// The lazy DFA's paths: long inputs (states reused, replace's forward and reverse scans and the
+// Pike VM fallback), units beyond ASCII (case folding, line terminators, surrogate halves above
+// U+FFFF as code units), tiny cache budgets (a flush at every call) and the charging of states
+
+describe("regex DFA paths against RegExp", () => {
+  /** Inputs of a few hundred to a few thousand units: runs of short random strings. */
+  const longInput = (unit: fc.Arbitrary<string>): fc.Arbitrary<string> =>
+    fc
+      .array(fc.tuple(fc.string({ unit, minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 300 })), { minLength: 1, maxLength: 5 })
+      .map((runs) => runs.map(([text, times]) => text.repeat(times)).join(""));
+  const ascii = fc.constantFrom(...ALPHABET);
+  const WIDE = ["a", "A", "b", "1", "_", " ", "\n", "\r", "\u2028", "\u00e9", "\u00c9", "\u017f", "\u212a", "\ud83d", "\ude00", "-", "."] as const;
+  const wide = fc.constantFrom(...WIDE);
+  const wideAtom = fc.constantFrom("\u00e9", "[\u00c0-\u00ff]", "\ud83d\ude00", "[\ud800-\udbff]", "\u017f", "k", "\\w", "[^\\s]", ".");
+  const widePattern = fc
+    .tuple(pattern, wideAtom, quantifier, pattern)
+    .map(([a, atom, q, b]) => `${a}${atom}${q}|${b}`);
+
+  it("agrees on long inputs", () => {
+    fc.assert(
+      fc.property(pattern, flags, fc.array(longInput(ascii), { minLength: 1, maxLength: 2 }), (source, flagText, inputs) => {
+        checkAgainstRegExp(source, flagText, inputs);
+      }),
+      { numRuns: 1500 * runs },
+    );
+  }, 120_000 * runs);
+
+  it("agrees on units beyond ASCII, case-insensitively and across lines", () => {
+    fc.assert(
+      fc.property(
+        widePattern,
+        flags,
+        fc.array(fc.oneof(fc.string({ unit: wide, maxLength: 16 }), longInput(wide)), { minLength: 1, maxLength: 3 }),
+        (source, flagText, inputs) => {
+          checkAgainstRegExp(source, flagText, inputs);
+        },
+      ),
+      { numRuns: 800 * runs },
+    );
+  }, 120_000 * runs);
+
+  it("agrees when the cache is cleared at every call", () => {
+    const flushing = createMatcher({ maxSteps: 2_000_000, cacheWords: 8, totalCacheWords: 64 });
+    fc.assert(
+      fc.property(pattern, flags, fc.array(fc.oneof(input, longInput(ascii)), { minLength: 1, maxLength: 3 }), (source, flagText, inputs) => {
+        checkAgainstRegExp(source, flagText, inputs, flushing);
+      }),
+      { numRuns: 1000 * runs },
+    );
+  }, 120_000 * runs);
+
+  // With a small step limit, calls hit it; whether a call does must depend only on the program and
+  // the input, never on what earlier calls left in the cache (the compiled module and the
+  // interpreter have different caches and must deny alike).
+  it("charges states the same whatever the cache holds", () => {
+    const limits = { maxSteps: 150, cacheWords: 1_000_000, totalCacheWords: 4_000_000 };
+    const warm = createMatcher(limits);
+    const outcome = (run: () => unknown): unknown => {
+      try {
+        return run();
+      } catch (e) {
+        if (e instanceof RegexLimitError) return `limit: ${e.message}`;
+        throw e;
+      }
+    };
+    let limited = 0;
+    fc.assert(
+      fc.property(pattern, flags, fc.array(fc.oneof(input, longInput(ascii)), { minLength: 1, maxLength: 3 }), (source, flagText, inputs) => {
+        const result = parseRegex(source, flagText);
+        if (!result.ok) throw new Error(result.message);
+        const program = result.program;
+        const expected = oracle.run(source, flagText, inputs);
+        if (expected === null) return;
+        const fresh = createMatcher(limits);
+        for (const [i, text] of inputs.entries()) {
+          for (const op of ["test", "replace"] as const) {
+            const call = (m: RegexVm) => () => (op === "test" ? m.test(program, text) : m.replace(program, text, "#"));
+            const a = outcome(call(warm));
+            const b = outcome(call(fresh));
+            if (a !== b) throw new Error(`${op} /${source}/${flagText} on ${JSON.stringify(text)}: ${String(a)} after other calls, ${String(b)} fresh`);
+            if (typeof a === "string" && a.startsWith("limit: ")) limited++;
+            else if (a !== expected[i]?.[op === "test" ? 0 : 1]) throw new Error(`${op} /${source}/${flagText} on ${JSON.stringify(text)}: got ${String(a)}`);
+          }
+        }
+      }),
+      { numRuns: 400 * runs },
+    );
+    // The limit was reached often enough for the comparison to mean something.
+    expect(limited).toBeGreaterThan(20);
+  }, 120_000 * runs);
+});
+
+// ---------------------------------------------------------------------------------------------
 // Patterns that are exponential (or quadratic, for replace) with backtracking
 
 describe("hostile regexes", () => {
@@ -493,11 +590,18 @@ describe("hostile regexes", () => {
 });
 
 describe("matcher source", () => {
-  it("declares exactly __reTest and __reReplace and runs in strict mode", () => {
-    const declared = [...REGEX_VM_SOURCE.matchAll(/^function (\w+)\(/gm)].map((m) => m[1]);
-    expect(declared).toEqual(["__reTest", "__reReplace"]);
-    expect(REGEX_VM_SOURCE).not.toMatch(/\b(eval|Function|require|import|globalThis|window|process)\b/);
-    const vm = new Function(`"use strict";\n${REGEX_VM_SOURCE}\nreturn [__reTest, __reReplace];`)() as [
+  it("declares only __re names, among them __reTest and __reReplace, and runs in strict mode", () => {
+    const source = REGEX_LENGTH_SOURCE + REGEX_VM_SOURCE;
+    const declared = [...source.matchAll(/^(?:function|let|const) (\w+)/gm)].map((m) => m[1]);
+    expect(declared).toContain("__reTest");
+    expect(declared).toContain("__reReplace");
+    for (const name of declared) expect(name).toMatch(/^__re[A-Z]/);
+    // Module-level lets after the first declare more names on the same line.
+    for (const line of source.split("\n").filter((l) => l.startsWith("let "))) {
+      for (const [, name] of line.matchAll(/(?:let |, )(\w+) =/g)) expect(name).toMatch(/^__re[A-Z]/);
+    }
+    expect(source).not.toMatch(/\b(eval|Function|require|import|globalThis|window|process)\b/);
+    const vm = new Function("$E", `"use strict";\n${source}\nreturn [__reTest, __reReplace];`)(Error) as [
       (program: readonly number[], input: string) => boolean,
       (program: readonly number[], input: string, replacement: string) => string,
     ];

@@ -208,83 +208,441 @@ function $redact(o, path, depth, program, literal) {
   Object.defineProperty(copy, key, { value: next, writable: true, enumerable: true, configurable: true });
   return copy;
 }
-function __reTest(p, s, spans) {
-  const n = s.length, all = spans !== undefined, cap = 2 * p[0] + 2, deep = p[1] > 0, G = 1 << 30, f = p[2], anch = f === 5 && p[3] === 0;
-  const first = f === 1 ? String.fromCharCode(p[3]) : "";
-  const list = () => ({ d: new Int32Array(cap), g: new Int32Array(cap), st: new Int32Array(cap), id: new Int32Array(cap), pa: new Int32Array(cap), x: new Int32Array(p.length), n: 0 });
-  const stk = new Int32Array(6 * cap + 6);
-  let C = list(), N = list(), T, seed = 0, cur = 0, i, j, o, pc, op, c, st;
-  const cls = (o, c) => { let lo = 0, hi = p[o] - 1, m; while (lo <= hi) { m = (lo + hi) >> 1; if (c < p[o + 1 + 2 * m]) hi = m - 1; else if (c > p[o + 2 + 2 * m]) lo = m + 1; else return true; } return false; };
-  const word = (q) => { if (q < 0 || q >= n) return false; const u = s.charCodeAt(q); return u < 58 ? u > 47 : u < 91 ? u > 64 : u === 95 || (u > 96 && u < 123); };
-  const nl = (u) => u === 10 || u === 13 || u === 8232 || u === 8233;
-  const holds = (a, q) => a === 0 ? q === 0 : a === 1 ? q === n : a === 2 ? q === 0 || nl(s.charCodeAt(q - 1)) : a === 3 ? q === n || nl(s.charCodeAt(q)) : (word(q - 1) !== word(q)) === (a === 4);
-  // Visits the states reachable from (q, g) without consuming input, depth first in priority
-  // order, adding them to list L for input position at; a frame with q < 0 finishes entry ~q.
-  // x[q] is the best finished visit of q if it is below the length, holds q and is finished
-  // (g[e] is ~level while entry e is being visited, so stale or unfinished entries do not count).
-  const add = (L, q, at, from, sid, g) => {
-    const d = L.d, x = L.x, gl = L.g;
-    let m = L.n, e = x[q], t, k = 0, op = p[q];
-    if (op < 3) {
-      if (!(e < m && d[e] === q)) { d[m] = q; gl[m] = G; L.st[m] = from; L.id[m] = sid; L.pa[m] = -1; x[q] = m; L.n = m + 1; }
-      return;
+function __reLength(s) {
+  if (s.length > 1048576) throw new $E("a pattern was matched against a string of " + s.length + " characters, above the limit of 1048576");
+  return s;
+}
+
+let __reCache = new WeakMap(), __reWords = 0, __reCall = 0, __reSteps = 0, __rePU = -1, __reNU = -1, __reStop = 0;
+let __reExact = false, __reLastP = null, __reLastR = null;
+function __reOver() {
+  throw new $E("matching a pattern against this string needs more than 5000000 steps, the limit for one match");
+}
+function __reTest(p, s) {
+  const R = __reBegin(p, s);
+  if (R.lit !== "" && s.indexOf(R.lit) < 0) return false;
+  let found = __reScan(R, s, R.test.w > 5000000);
+  if (found < 0) { __reCall++; __reSteps = 0; found = __reScan(R, s, true); }
+  return found === 1;
+}
+function __reScan(R, s, exact) {
+  const n = s.length, K = R.K, M = R.M, D = R.test, F = R.fs;
+  let T = D.T, st = 0, v = 0, k = 0, c = 0, i = 0, j = 0, x = 0, skip = F !== null;
+  if (skip) { F.lastIndex = 0; if (!F.test(s)) return 0; i = F.lastIndex - 1; }
+  st = __reStart(R, D, i === 0 ? 0 : __reKind(s.charCodeAt(i - 1)), 0);
+  for (; i < n; i++) {
+    c = s.charCodeAt(i);
+    k = c < 256 ? M[c] : __reClass(R, c);
+    x = st * K + k;
+    v = T[x];
+    if (v < 2) {
+      if (v < 0) {
+        v = __reBuild(R, D, st, k);
+        T = D.T;
+        if (!exact && D.w > 5000000) return -1;
+      }
+      if (exact && D.ts[x] !== __reCall) __reCharge(D, x);
+      if (v < 2) return v;
+    } else if (exact && D.ts[x] !== __reCall) __reCharge(D, x);
+    st = v >> 1;
+    if (skip && D.emp[st] === 1) {
+      F.lastIndex = i + 1;
+      if (!F.test(s)) return 0;
+      j = F.lastIndex - 1;
+      if (j - i < 16) skip = false;
+      if (j > i + 1) { i = j - 1; st = __reStart(R, D, __reKind(s.charCodeAt(i)), 0); }
     }
-    stk[k++] = q; stk[k++] = g; stk[k++] = -1;
-    while (k > 0) {
-      t = stk[--k]; g = stk[--k]; q = stk[--k];
-      if (q < 0) { e = ~q; q = d[e]; g = gl[e] = ~gl[e]; t = x[q]; if (!(t < m && d[t] === q && gl[t] >= g)) x[q] = e; continue; }
-      op = p[q];
-      if (op < 3) g = G;
-      e = x[q];
-      if (e < m && d[e] === q && gl[e] >= g) continue;
-      e = m++; d[e] = q; L.st[e] = from; L.id[e] = sid; L.pa[e] = t;
-      if (op < 3 || !deep) { gl[e] = g; x[q] = e; if (op < 3) continue; }
-      else { gl[e] = ~g; stk[k++] = ~e; stk[k++] = 0; stk[k++] = 0; }
-      if (op === 4) { stk[k++] = p[q + 2]; stk[k++] = g; stk[k++] = e; q = p[q + 1]; }
-      else if (op === 3) q = p[q + 1];
-      else if (op === 5) q = holds(p[q + 1], at) ? q + 2 : -1;
-      else if (op === 6) { q += 2; if (g > p[q - 1]) g = p[q - 1]; }
-      else q = g > p[q + 1] ? q + 2 : -1;
-      if (q >= 0) { stk[k++] = q; stk[k++] = g; stk[k++] = e; }
+  }
+  x = st * K + K - 1;
+  v = T[x];
+  if (v < 0) { v = __reBuild(R, D, st, K - 1); if (!exact && D.w > 5000000) return -1; }
+  if (exact && D.ts[x] !== __reCall) __reCharge(D, x);
+  return v;
+}
+function __reReplace(p, s, r) {
+  const R = __reBegin(p, s);
+  if (R.lit !== "" && s.indexOf(R.lit) < 0) return s;
+  __reExact = R.first.w + R.back.w > 5000000;
+  let out = __reReplaceAll(R, s, r);
+  if (out === null) {
+    __reExact = true; __reCall++; __reSteps = 0;
+    out = __reReplaceAll(R, s, r);
+  }
+  return out;
+}
+function __reReplaceAll(R, s, r) {
+  const n = s.length;
+  let out = "", last = 0, pos = 0, over = 0, e = 0, st = 0, i = 0, cost = 0;
+  while (pos <= n) {
+    e = __reEnd(R, s, pos);
+    if (e === -2) return null;
+    if (e < 0) break;
+    over += __reStop - e;
+    if (over > 2 * n + 256) {
+      const sp = [];
+      __rePike(R, s, pos, sp);
+      for (i = 0; i < sp.length; i += 2) { out += s.slice(last, sp[i]) + r; last = sp[i + 1]; }
+      break;
     }
-    L.n = m;
+    st = __reBegins(R, s, pos, e);
+    if (st === -2) return null;
+    if ((cost += 40) > 5000000) __reOver();
+    out += s.slice(last, st) + r;
+    last = e;
+    pos = st === e ? e + 1 : e;
+  }
+  return out === "" && last === 0 ? s : out + s.slice(last);
+}
+function __reBegin(p, s) {
+  __reLength(s);
+  let R = __reLastR;
+  if (p !== __reLastP) {
+    R = __reCache.get(p);
+    if (R === undefined) { R = __rePrep(p); __reCache.set(p, R); }
+    __reLastP = p; __reLastR = R;
+  }
+  __reSteps = 0;
+  if (++__reCall > 2147483646 || __reWords > 12000000) {
+    __reCall = 1; __reWords = 0; __reCache = new WeakMap(); __reCache.set(p, R); __reFlush(R);
+  } else if (R.words > 4000000) { __reWords -= R.words; __reFlush(R); }
+  return R;
+}
+function __rePrep(p) {
+  const end = __reEndPc(p), sets = [], seen = new Map();
+  let word = false, nl = false, pc = 2, op = 0, i = 0, j = 0;
+  for (pc = 2; pc < end; pc += op === 4 ? 3 : 2) {
+    op = p[pc];
+    if (op === 1 && !seen.has(-p[pc + 1] - 1)) { seen.set(-p[pc + 1] - 1, 1); sets.push([p[pc + 1], p[pc + 1]]); }
+    else if (op === 2 && !seen.has(p[pc + 1])) {
+      seen.set(p[pc + 1], 1);
+      const at = p[pc + 1], list = [];
+      for (i = 0; i < p[at]; i++) list.push(p[at + 1 + 2 * i], p[at + 2 + 2 * i]);
+      sets.push(list);
+    } else if (op === 5) { if (p[pc + 1] >= 4) word = true; else if (p[pc + 1] >= 2) nl = true; }
+  }
+  if (word) sets.push([48, 57, 65, 90, 95, 95, 97, 122]);
+  if (nl) sets.push([10, 10, 13, 13, 8232, 8233]);
+  const cuts = [0, 65536];
+  for (const list of sets) for (i = 0; i < list.length; i += 2) cuts.push(list[i], list[i + 1] + 1);
+  cuts.sort((a, b) => a - b);
+  const bnd = [];
+  for (i = 0; i < cuts.length - 1; i++) if (cuts[i] !== cuts[i + 1] && cuts[i] < 65536) bnd.push(cuts[i]);
+  const sig = bnd.map(() => "");
+  const find = (u) => { let lo = 0, hi = bnd.length - 1, m = 0; while (lo < hi) { m = (lo + hi + 1) >> 1; if (bnd[m] <= u) lo = m; else hi = m - 1; } return lo; };
+  sets.forEach((list, si) => { for (i = 0; i < list.length; i += 2) for (j = find(list[i]); j < bnd.length && bnd[j] <= list[i + 1]; j++) sig[j] += si + ","; });
+  const ids = new Map(), bcl = new Int32Array(bnd.length), rep = [];
+  for (i = 0; i < bnd.length; i++) {
+    let id = ids.get(sig[i]);
+    if (id === undefined) { id = rep.length; ids.set(sig[i], id); rep.push(bnd[i]); }
+    bcl[i] = id;
+  }
+  const K = rep.length + 1, M = new Uint16Array(256);
+  for (i = 0; i < 256; i++) M[i] = bcl[find(i)];
+  rep.push(-1);
+  const R = {
+    p, K, M, bnd: Int32Array.from(bnd), bcl, rep: Int32Array.from(rep), kind: Int32Array.from(rep, __reKind),
+    lit: __reLiteral(p, end), fs: null, anch: __reAnchored(p), words: 0, test: null, first: null, back: null,
+    fw: __reCtx(p), rv: null, L: null, C: null, N: null,
   };
-  for (j = 0; j <= n; j++) {
-    if (C.n === 0 && j >= seed) {
-      // No thread is running: skip to where the first instruction, if it consumes, can match.
-      if (f === 1) { j = s.indexOf(first, j); if (j < 0) break; }
-      else if (f === 2) { while (j < n && !cls(p[3], s.charCodeAt(j))) j++; if (j === n) break; }
+  R.rv = __reCtx(__reReverse(p, end));
+  if (!R.anch) R.fs = __reFirst(p);
+  __reFlush(R);
+  return R;
+}
+function __reFirst(p) {
+  const seen = new Set([2]), todo = [2], pairs = [];
+  let i = 0, pc = 0, op = 0, letters = 0;
+  while (todo.length > 0) {
+    pc = todo.pop(); op = p[pc];
+    if (op === 0) return null;
+    if (op === 1) pairs.push([p[pc + 1], p[pc + 1]]);
+    else if (op === 2) for (i = 0; i < p[p[pc + 1]]; i++) pairs.push([p[p[pc + 1] + 1 + 2 * i], p[p[pc + 1] + 2 + 2 * i]]);
+    else for (const q of __reNext(p, pc)) if (!seen.has(q)) { seen.add(q); todo.push(q); }
+  }
+  for (let u = 97; u < 123; u++) if (pairs.some((r) => r[0] <= u && u <= r[1])) letters++;
+  if (letters > 20 || pairs.length === 0) return null;
+  const hex = (u) => String.fromCharCode(92) + "u" + (65536 + u).toString(16).slice(1);
+  return new RegExp("[" + pairs.map((r) => hex(r[0]) + "-" + hex(r[1])).join("") + "]", "g");
+}
+function __reEndPc(p) {
+  let pc = 2;
+  while (p[pc] !== 0) pc += p[pc] === 4 ? 3 : 2;
+  return pc;
+}
+function __reKind(u) {
+  return u < 0 ? 0 : __reWord(u) ? 1 : u === 10 || u === 13 || u === 8232 || u === 8233 ? 2 : 3;
+}
+function __reWord(u) {
+  return u < 58 ? u > 47 : u < 91 ? u > 64 : u === 95 || (u > 96 && u < 123);
+}
+function __reClass(R, c) {
+  const b = R.bnd;
+  let lo = 0, hi = b.length - 1, m = 0;
+  while (lo < hi) { m = (lo + hi + 1) >> 1; if (b[m] <= c) lo = m; else hi = m - 1; }
+  return R.bcl[lo];
+}
+function __reNext(p, pc) {
+  const op = p[pc];
+  return op === 0 ? [] : op === 3 ? [p[pc + 1]] : op === 4 ? [p[pc + 1], p[pc + 2]] : [pc + 2];
+}
+function __reAnchored(p) {
+  const seen = new Set([2]), todo = [2];
+  while (todo.length > 0) {
+    const pc = todo.pop(), op = p[pc];
+    if (op < 3) return false;
+    if (op === 5 && p[pc + 1] === 0) continue;
+    for (const q of __reNext(p, pc)) if (!seen.has(q)) { seen.add(q); todo.push(q); }
+  }
+  return true;
+}
+function __reLiteral(p, end) {
+  const reach = (skip) => {
+    if (skip === 2) return null;
+    const seen = new Uint8Array(end + 1), todo = [2], from = new Int32Array(end + 1).fill(-1);
+    seen[2] = 1;
+    while (todo.length > 0) {
+      const pc = todo.pop();
+      if (pc === end) return from;
+      for (const q of __reNext(p, pc)) if (q !== skip && !seen[q]) { seen[q] = 1; from[q] = pc; todo.push(q); }
     }
-    if (j >= seed && (j === 0 || !anch)) add(C, 2, j, j, cur, G);
+    return null;
+  };
+  const path = reach(-1), runs = [];
+  if (path === null) return "";
+  for (let pc = end; pc !== 2 && runs.length < 64; pc = path[pc]) if (p[pc] === 1 && !(path[pc] === pc - 2 && p[pc - 2] === 1)) runs.push(pc);
+  if (p[2] === 1) runs.push(2);
+  let best = "";
+  for (const start of runs.slice(0, 16)) {
+    let text = "";
+    for (let pc = start; p[pc] === 1; pc += 2) text += String.fromCharCode(p[pc + 1]);
+    if (text.length > best.length && reach(start) === null) best = text;
+  }
+  return best;
+}
+function __reReverse(p, end) {
+  const preds = new Map(), add = (q, edge) => { let l = preds.get(q); if (l === undefined) preds.set(q, (l = [])); l.push(edge); };
+  let pc = 2, op = 0;
+  for (pc = 2; pc < end; pc += op === 4 ? 3 : 2) {
+    op = p[pc];
+    if (op === 1 || op === 2) add(pc + 2, [pc, op, p[pc + 1]]);
+    else if (op === 5) add(pc + 2, [pc, 5, [1, 0, 3, 2, 4, 5][p[pc + 1]]]);
+    else for (const q of __reNext(p, pc)) add(q, [pc, 3, 0]);
+  }
+  const out = [0, 0], at = new Map(), fix = [], classes = [];
+  const node = (q) => {
+    at.set(q, out.length);
+    const edges = preds.get(q) ?? [];
+    if (q === 2) edges.push([-1, 0, 0]);
+    edges.forEach((edge, i) => {
+      let split = -1;
+      if (i < edges.length - 1) { split = out.length; out.push(4, out.length + 3, -1); }
+      if (edge[1] === 0) out.push(0);
+      else {
+        if (edge[1] !== 3) { out.push(edge[1], edge[2]); if (edge[1] === 2) classes.push(out.length - 1); }
+        fix.push(out.length + 1, edge[0]);
+        out.push(3, -1);
+      }
+      if (split >= 0) out[split + 2] = out.length;
+    });
+    if (edges.length === 0) out.push(1, 65536);
+  };
+  node(end);
+  for (pc = 2; pc < end; pc += p[pc] === 4 ? 3 : 2) node(pc);
+  for (let i = 0; i < fix.length; i += 2) out[fix[i]] = at.get(fix[i + 1]);
+  const pool = out.length, shift = pool - end - 1;
+  for (const i of classes) out[i] += shift;
+  for (let i = end + 1; i < p.length; i++) out.push(p[i]);
+  let count = 0;
+  for (pc = 2; pc < pool; pc += out[pc] === 4 ? 3 : out[pc] === 0 ? 1 : 2) count++;
+  out[0] = count + 1;
+  return out;
+}
+function __reCtx(p) {
+  const cap = 2 * p[0] + 2, list = () => ({ d: new Int32Array(cap), g: new Int32Array(cap), st: new Int32Array(cap), id: new Int32Array(cap), pa: new Int32Array(cap), x: new Int32Array(p.length), n: 0 });
+  return { p, deep: p[1] > 0, stk: new Int32Array(6 * cap + 6), L: list(), C: null, N: null, list, mk: new Int32Array(p.length + 1), nx: new Int32Array(p.length + 1), epoch: 0 };
+}
+function __reFlush(R) {
+  R.words = 0;
+  R.test = __reDfa(R, 0, R.fw);
+  R.first = __reDfa(R, 1, R.fw);
+  R.back = __reDfa(R, 2, R.rv);
+}
+function __reDfa(R, mode, X) {
+  const T = new Int32Array(16 * R.K).fill(-1);
+  T.fill(0, 0, R.K);
+  return { mode, X, T, tw: new Int32Array(T.length), ts: new Int32Array(T.length), lists: [new Int32Array(0)], pk: [3], com: [1], emp: [0], keys: new Map(), start: [-1, -1, -1, -1, -1, -1, -1, -1], w: 0 };
+}
+function __reState(R, D, list, n, pk, com) {
+  let h = com * 4 + pk, i = 0, id = 0;
+  for (i = 0; i < n; i++) h = Math.imul(h ^ list[i], 16777619);
+  const e = D.keys.get(h), ids = e === undefined ? [] : typeof e === "number" ? [e] : e;
+  for (id of ids) {
+    const l = D.lists[id];
+    if (D.pk[id] !== pk || D.com[id] !== com || l.length !== n) continue;
+    for (i = 0; i < n && l[i] === list[i]; i++);
+    if (i === n) return id;
+  }
+  id = D.lists.length;
+  if (e === undefined) D.keys.set(h, id); else if (typeof e === "number") D.keys.set(h, [e, id]); else e.push(id);
+  D.lists.push(list.slice(0, n)); D.pk.push(pk); D.com.push(com); D.emp.push(n === 0 && com === 0 ? 1 : 0);
+  if ((id + 1) * R.K > D.T.length) {
+    const T = new Int32Array(2 * D.T.length).fill(-1), tw = new Int32Array(T.length), ts = new Int32Array(T.length);
+    T.set(D.T); tw.set(D.tw); ts.set(D.ts);
+    D.T = T; D.tw = tw; D.ts = ts;
+  }
+  R.words += 3 * R.K + n;
+  __reWords += 3 * R.K + n;
+  return id;
+}
+function __reStart(R, D, pk, com) {
+  let id = D.start[pk + 4 * com];
+  if (id === undefined || id < 0) id = D.start[pk + 4 * com] = __reState(R, D, Int32Array.of(2), com, pk, com);
+  return id;
+}
+function __reCharge(D, x) {
+  D.ts[x] = __reCall;
+  if ((__reSteps += D.tw[x]) > 5000000) __reOver();
+}
+function __reBuild(R, D, id, k) {
+  const X = D.X, p = X.p, L = X.L, list = D.lists[id], K = R.K, mode = D.mode, nu = R.rep[k];
+  __rePU = [-1, 97, 10, 32][D.pk[id]];
+  __reNU = nu;
+  L.n = 0;
+  for (let i = 0; i < list.length; i++) __reAdd(X, L, list[i], 0, 0);
+  if (D.com[id] === 0) __reAdd(X, L, 2, 0, 0);
+  const next = X.nx, mark = ++X.epoch;
+  let m = 0, pc = 0, op = 0, v = 0, nn = 0;
+  for (let i = 0; i < L.n; i++) {
+    pc = L.d[i]; op = p[pc];
+    if (op === 0) { m = 1; if (mode === 1) break; if (mode === 0) { nn = 0; v = 1; break; } }
+    else if (nu >= 0 && (op === 1 ? nu === p[pc + 1] : op === 2 && __reIn(p, p[pc + 1], nu)) && X.mk[pc + 2] !== mark) { X.mk[pc + 2] = mark; next[nn++] = pc + 2; }
+  }
+  const com = mode === 1 ? D.com[id] | m : D.com[id], work = 1 + list.length + L.n + nn;
+  if (v === 1) m = 1;
+  else if (k === K - 1 || (nn === 0 && (com === 1 || (R.anch && mode !== 2)))) v = m;
+  else {
+    if (mode !== 1) next.subarray(0, nn).sort();
+    v = 2 * __reState(R, D, next, nn, R.kind[k], com) + m;
+  }
+  D.T[id * K + k] = v;
+  D.tw[id * K + k] = work;
+  D.w += work;
+  return v;
+}
+function __reIn(p, o, c) {
+  let lo = 0, hi = p[o] - 1, m = 0;
+  while (lo <= hi) { m = (lo + hi) >> 1; if (c < p[o + 1 + 2 * m]) hi = m - 1; else if (c > p[o + 2 + 2 * m]) lo = m + 1; else return true; }
+  return false;
+}
+function __reHolds(a) {
+  const u = __rePU, v = __reNU;
+  if (a === 0) return u < 0;
+  if (a === 1) return v < 0;
+  if (a === 2) return u < 0 || u === 10 || u === 13 || u === 8232 || u === 8233;
+  if (a === 3) return v < 0 || v === 10 || v === 13 || v === 8232 || v === 8233;
+  return ((u >= 0 && __reWord(u)) !== (v >= 0 && __reWord(v))) === (a === 4);
+}
+function __reAdd(X, L, q, from, sid) {
+  const p = X.p, stk = X.stk, d = L.d, x = L.x, gl = L.g, deep = X.deep, G = 1073741824;
+  let m = L.n, e = x[q], t = 0, k = 0, op = p[q], g = G;
+  if (op < 3) {
+    if (!(e < m && d[e] === q)) { d[m] = q; gl[m] = G; L.st[m] = from; L.id[m] = sid; L.pa[m] = -1; x[q] = m; L.n = m + 1; }
+    return;
+  }
+  stk[k++] = q; stk[k++] = g; stk[k++] = -1;
+  while (k > 0) {
+    t = stk[--k]; g = stk[--k]; q = stk[--k];
+    if (q < 0) { e = ~q; q = d[e]; g = gl[e] = ~gl[e]; t = x[q]; if (!(t < m && d[t] === q && gl[t] >= g)) x[q] = e; continue; }
+    op = p[q];
+    if (op < 3) g = G;
+    e = x[q];
+    if (e < m && d[e] === q && gl[e] >= g) continue;
+    e = m++; d[e] = q; L.st[e] = from; L.id[e] = sid; L.pa[e] = t;
+    if (op < 3 || !deep) { gl[e] = g; x[q] = e; if (op < 3) continue; }
+    else { gl[e] = ~g; stk[k++] = ~e; stk[k++] = 0; stk[k++] = 0; }
+    if (op === 4) { stk[k++] = p[q + 2]; stk[k++] = g; stk[k++] = e; q = p[q + 1]; }
+    else if (op === 3) q = p[q + 1];
+    else if (op === 5) q = __reHolds(p[q + 1]) ? q + 2 : -1;
+    else if (op === 6) { q += 2; if (g > p[q - 1]) g = p[q - 1]; }
+    else q = g > p[q + 1] ? q + 2 : -1;
+    if (q >= 0) { stk[k++] = q; stk[k++] = g; stk[k++] = e; }
+  }
+  L.n = m;
+}
+function __reEnd(R, s, from) {
+  const D = R.first, n = s.length, K = R.K, M = R.M, exact = __reExact;
+  let st = __reStart(R, D, from === 0 ? 0 : __reKind(s.charCodeAt(from - 1)), 0), end = -1, i = from, v = 0, k = 0, c = 0, x = 0;
+  for (;; i++) {
+    if (i < n) { c = s.charCodeAt(i); k = c < 256 ? M[c] : __reClass(R, c); } else k = K - 1;
+    x = st * K + k;
+    v = D.T[x];
+    if (v < 0) { v = __reBuild(R, D, st, k); if (!exact && D.w + R.back.w > 5000000) return -2; }
+    if (exact && D.ts[x] !== __reCall) __reCharge(D, x);
+    if ((v & 1) === 1) end = i;
+    st = v >> 1;
+    if (st === 0 || i >= n) break;
+  }
+  __reStop = i;
+  return end;
+}
+function __reBegins(R, s, from, end) {
+  const D = R.back, K = R.K, M = R.M, exact = __reExact;
+  let st = __reStart(R, D, end === s.length ? 0 : __reKind(s.charCodeAt(end)), 1), start = end, i = end, v = 0, k = 0, c = 0, x = 0;
+  for (;; i--) {
+    if (i > 0) { c = s.charCodeAt(i - 1); k = c < 256 ? M[c] : __reClass(R, c); } else k = K - 1;
+    x = st * K + k;
+    v = D.T[x];
+    if (v < 0) { v = __reBuild(R, D, st, k); if (!exact && D.w + R.first.w > 5000000) return -2; }
+    if (exact && D.ts[x] !== __reCall) __reCharge(D, x);
+    if ((v & 1) === 1) start = i;
+    st = v >> 1;
+    if (st === 0 || i <= from) break;
+  }
+  return start;
+}
+function __rePike(R, s, from, spans) {
+  const X = R.fw, p = X.p, n = s.length, all = spans !== undefined, f = p[2], anch = f === 5 && p[3] === 0;
+  if (X.C === null) { X.C = X.list(); X.N = X.list(); }
+  const first = f === 1 ? String.fromCharCode(p[3]) : "";
+  let C = X.C, N = X.N, T = C, seed = from, cur = 0, i = 0, j = 0, o = 0, pc = 0, op = 0, c = 0, st = 0, steps = 0;
+  C.n = 0;
+  for (j = from; j <= n; j++) {
+    if (C.n === 0 && j >= seed) {
+      if (f === 1) { j = s.indexOf(first, j); if (j < 0) break; }
+      else if (f === 2) { while (j < n && !__reIn(p, p[3], s.charCodeAt(j))) j++; if (j === n) break; }
+    }
+    __rePU = j > 0 ? s.charCodeAt(j - 1) : -1;
+    __reNU = j < n ? s.charCodeAt(j) : -1;
+    if (j >= seed && (j === 0 || !anch)) __reAdd(X, C, 2, j, cur);
     if (C.n === 0) { if (anch) break; continue; }
+    if ((steps += C.n) > 5000000) __reOver();
     N.n = 0;
-    c = j < n ? s.charCodeAt(j) : -1;
+    c = __reNU;
+    __rePU = c;
+    __reNU = j + 1 < n ? s.charCodeAt(j + 1) : -1;
     for (i = 0; i < C.n; i++) {
       pc = C.d[i]; op = p[pc];
-      if (op === 1 ? c === p[pc + 1] : op === 2 ? c >= 0 && cls(p[pc + 1], c) : false) add(N, pc + 2, j + 1, C.st[i], C.id[i], G);
+      if (op === 1 ? c === p[pc + 1] && c >= 0 : op === 2 ? c >= 0 && __reIn(p, p[pc + 1], c) : false) __reAdd(X, N, pc + 2, C.st[i], C.id[i]);
       else if (op === 0) {
         if (!all) return true;
-        // A tentative match for search k: it replaces k's earlier one and discards later searches
-        // and every lower-priority thread; the next search starts here (or one unit further).
+        if ((steps += 40) > 5000000) __reOver();
         st = C.st[i]; o = C.id[i];
         spans[2 * o] = st; spans[2 * o + 1] = j; cur = o + 1;
-        for (o = C.pa[i]; o >= 0; o = C.pa[o]) C.x[C.d[o]] = cap;
+        for (o = C.pa[i]; o >= 0; o = C.pa[o]) C.x[C.d[o]] = X.L.d.length;
         C.n = i; seed = st === j ? j + 1 : j;
-        if (seed === j && !anch) add(C, 2, j, j, cur, G);
+        if (seed === j && !anch) {
+          __rePU = j > 0 ? s.charCodeAt(j - 1) : -1; __reNU = c;
+          __reAdd(X, C, 2, j, cur);
+          __rePU = c; __reNU = j + 1 < n ? s.charCodeAt(j + 1) : -1;
+        }
         i--;
       }
     }
     T = C; C = N; N = T;
   }
+  X.C = C; X.N = N;
   if (all) spans.length = 2 * cur;
   return cur > 0;
-}
-function __reReplace(p, s, r) {
-  const sp = [];
-  if (!__reTest(p, s, sp)) return s;
-  let out = "", last = 0;
-  for (let i = 0; i < sp.length; i += 2) { out += s.slice(last, sp[i]) + r; last = sp[i + 1]; }
-  return out + s.slice(last);
 }
 
 

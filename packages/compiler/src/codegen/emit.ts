@@ -14,7 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import type * as IR from "../ir.js";
-import { REGEX_VM_SOURCE } from "../regex/index.js";
+import { REGEX_LENGTH_SOURCE, REGEX_VM_SOURCE } from "../regex/index.js";
 import { readsOnlyType } from "../semantic/dispatch.js";
 import * as sem from "../semantics.js";
 import { jsComment, jsString, jsValue } from "./escape.js";
@@ -38,6 +38,8 @@ class Emitter {
   private readonly used = new Set<string>(["$f", "$err"]);
   private readonly constants: string[] = [];
   private readonly constantKeys = new Map<string, string>();
+  /** Whether a pattern is matched (`__reLength` and `$E` are needed) and whether by the matcher. */
+  private usesRegex = false;
   private usesRegexVm = false;
   private temps = 0;
   /** Keys read straight off the input or the action on the plain-object fast path (see `plainRead`). */
@@ -177,7 +179,10 @@ class Emitter {
         const r = this.policy.regexes[e.regex]!;
         const t = this.temp();
         this.use("$subj");
-        if (r.literal !== null) return `((${t} = $subj(${this.value(e.value, item)})) !== null && ${t}.includes(${jsString(r.literal)}))`;
+        this.usesRegex = true;
+        this.use("$E");
+        // the length limit applies to every pattern, literal ones too (docs/language.md)
+        if (r.literal !== null) return `((${t} = $subj(${this.value(e.value, item)})) !== null && __reLength(${t}).includes(${jsString(r.literal)}))`;
         this.usesRegexVm = true;
         const program = this.constant("$P", jsValue(r.program));
         return `((${t} = $subj(${this.value(e.value, item)})) !== null && __reTest(${program}, ${t}))`;
@@ -343,7 +348,9 @@ class Emitter {
   }
 
   private regexProgram(index: number): string {
+    this.usesRegex = true;
     this.usesRegexVm = true;
+    this.use("$E");
     return this.constant("$P", jsValue(this.policy.regexes[index]!.program));
   }
 
@@ -524,6 +531,7 @@ class Emitter {
       `"use strict";`,
       "",
       ...helperClosure(this.used).map((h) => helpers[h]!.source),
+      ...(this.usesRegex ? [REGEX_LENGTH_SOURCE] : []),
       ...(this.usesRegexVm ? [REGEX_VM_SOURCE] : []),
       "",
       ...(lazyInput

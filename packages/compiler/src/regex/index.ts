@@ -13,5 +13,22 @@ export {
   type RegexParseResult,
   type RegexProgram,
 } from "./parse.js";
-export { REGEX_VM_SOURCE } from "./vm-source.js";
-export { compileRegex, type CompiledRegex, RegexSyntaxError, regexReplace, regexTest } from "./vm.js";
+export {
+  DEFAULT_LIMITS,
+  LENGTH_MESSAGE,
+  type MatcherLimits,
+  MAX_MATCH_LENGTH,
+  MAX_MATCH_STEPS,
+  REGEX_LENGTH_SOURCE,
+  REGEX_VM_SOURCE,
+  STEPS_MESSAGE,
+} from "./vm-source.js";
+export {
+  compileRegex,
+  type CompiledRegex,
+  createMatcher,
+  RegexLimitError,
+  RegexSyntaxError,
+  regexReplace,
+  regexTest,
+} from "./vm.js";

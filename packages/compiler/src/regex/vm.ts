@@ -4,24 +4,48 @@
  * policies embed, and exposes it with types.
  */
 import { parseRegex, type RegexProgram } from "./parse.js";
-import { REGEX_VM_SOURCE } from "./vm-source.js";
+import { DEFAULT_LIMITS, type MatcherLimits, REGEX_LENGTH_SOURCE, matcherSource } from "./vm-source.js";
 
-interface RegexVm {
+export interface RegexVm {
   test(program: RegexProgram, input: string): boolean;
   replace(program: RegexProgram, input: string, replacement: string): string;
 }
 
-// The source is our own constant text (see vm-source.ts), never user input.
-const vm = new Function(`${REGEX_VM_SOURCE}\nreturn { test: __reTest, replace: __reReplace };`)() as RegexVm;
+/**
+ * Thrown when a string is longer than `MAX_MATCH_LENGTH` or a match needs more than
+ * `MAX_MATCH_STEPS` steps; the message is the one compiled policies report.
+ */
+export class RegexLimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RegexLimitError";
+  }
+}
 
-/** Like `new RegExp(source, flags).test(input)`, in linear time. */
+/**
+ * A matcher instantiated from the source compiled policies embed, with the given limits (the
+ * compiler uses `DEFAULT_LIMITS`; tests use small ones). The source is our own constant text (see
+ * vm-source.ts), never user input; `$E` is the error it throws at a limit.
+ */
+export function createMatcher(limits: MatcherLimits): RegexVm {
+  const source = `${REGEX_LENGTH_SOURCE}${matcherSource(limits)}\nreturn { test: __reTest, replace: __reReplace };`;
+  return new Function("$E", source)(RegexLimitError) as RegexVm;
+}
+
+const vm = createMatcher(DEFAULT_LIMITS);
+
+/**
+ * Like `new RegExp(source, flags).test(input)`, in linear time; throws `RegexLimitError` past the
+ * limits.
+ */
 export function regexTest(program: RegexProgram, input: string): boolean {
   return vm.test(program, input);
 }
 
 /**
  * Like `input.replace(new RegExp(source, flags + "g"), () => replacement)`, in linear time: every
- * leftmost-first match is replaced by `replacement` verbatim (`$` is not special).
+ * leftmost-first match is replaced by `replacement` verbatim (`$` is not special). Throws
+ * `RegexLimitError` past the limits.
  */
 export function regexReplace(program: RegexProgram, input: string, replacement: string): string {
   return vm.replace(program, input, replacement);
