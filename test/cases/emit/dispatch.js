@@ -81,7 +81,7 @@ function $g0($D, $o, $A, $I, $plain) {
 // condition of rule any_admin, line 7, and of the rules of the same shape
 function $g1($D, $o, $A, $I, $plain) {
   let t0, t1, t2;
-  return (((t2 = ($plain ? ((t0 = $I["user"]) === undefined ? null : t0) : $f($I, "user"))) !== null && $plain && typeof t2 === "object" && Object.getPrototypeOf(t2) === Object.prototype ? ((t1 = t2["role"]) === undefined ? null : t1) : $f(t2, "role")) === $D[$o + 0]);
+  return (((t2 = ($plain ? ((t0 = $I["user"]) === undefined ? null : t0) : $f($I, "user"))) !== null && $plain && typeof t2 === "object" && t2.__proto__ === Object.prototype ? ((t1 = t2["role"]) === undefined ? null : t1) : $f(t2, "role")) === $D[$o + 0]);
 }
 // condition of rule tagged, line 8
 function $g2($D, $o, $A, $I, $plain) {
@@ -175,22 +175,31 @@ function $inputError(input, message) {
  * replaces the scan of input.history, for runtimes that keep their own counters.
  */
 export function decide(input, trackerValues) {
-  // a getter or a Proxy trap that throws while the input is read: deny (rules catch their own)
+  // rules catch their own errors; a getter or a Proxy trap that throws while the input is read
+  // (or a malformed tracker value) ends up here: the input is read again through hasOwnProperty,
+  // as the interpreter reads it (an own `__proto__` getter is then not called), and what still
+  // throws denies
   try {
-    return $decide(input, trackerValues);
-  } catch (e) {
-    return $failed(input, e);
+    return $decide(input, trackerValues, false);
+  } catch {
+    try {
+      return $decide(input, trackerValues, true);
+    } catch (e) {
+      return $failed(input, e);
+    }
   }
 }
-function $decide(input, trackerValues) {
+function $decide(input, trackerValues, careful) {
   let action, type, plain;
-  // the common case: the input and the action are plain objects (their prototype, not an own
-  // `__proto__` field, is Object.prototype), no key the policy reads is on Object.prototype, and
-  // the type is a string: then reading a field is reading an own field
+  // the common case: the input and the action are plain objects (`__proto__` is read as decide()
+  // always read it: an own `__proto__` field is never Object.prototype in JSON input), no key the
+  // policy reads is on Object.prototype, and the type is a string: then reading a field is reading
+  // an own field. (`__proto__` is read rather than Object.getPrototypeOf, which costs more than
+  // the rest of a small decision.) `careful`: a getter or Proxy trap threw here, see decide().
   if (
-    input != null && typeof input === "object" && Object.getPrototypeOf(input) === Object.prototype &&
+    !careful && input != null && input.__proto__ === Object.prototype &&
     !("action" in Object.prototype) && !("owner" in Object.prototype) && !("path" in Object.prototype) && !("role" in Object.prototype) && !("tags" in Object.prototype) && !("type" in Object.prototype) && !("user" in Object.prototype) &&
-    (action = input.action) != null && typeof action === "object" && Object.getPrototypeOf(action) === Object.prototype && typeof (type = action.type) === "string"
+    (action = input.action) != null && action.__proto__ === Object.prototype && typeof (type = action.type) === "string"
   ) {
     plain = true;
   } else {

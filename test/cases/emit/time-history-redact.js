@@ -293,7 +293,7 @@ function $g1($D, $o, $A, $I, $plain) {
 // condition of rule dates, line 8
 function $g2($D, $o, $A, $I, $plain) {
   let t0, t1, t2, t3;
-  return ($ord(">=", ($time(), $date), "2026-01-01") && $ord(">", ($plain ? ((t0 = $A["level"]) === undefined ? null : t0) : $f($A, "level")), ((t3 = ($plain ? ((t1 = $I["context"]) === undefined ? null : t1) : $f($I, "context"))) !== null && $plain && typeof t3 === "object" && Object.getPrototypeOf(t3) === Object.prototype ? ((t2 = t3["max_level"]) === undefined ? null : t2) : $f(t3, "max_level"))));
+  return ($ord(">=", ($time(), $date), "2026-01-01") && $ord(">", ($plain ? ((t0 = $A["level"]) === undefined ? null : t0) : $f($A, "level")), ((t3 = ($plain ? ((t1 = $I["context"]) === undefined ? null : t1) : $f($I, "context"))) !== null && $plain && typeof t3 === "object" && t3.__proto__ === Object.prototype ? ((t2 = t3["max_level"]) === undefined ? null : t2) : $f(t3, "max_level"))));
 }
 
 // the decision for the effects that fired (bits of eff: 8 deny, 4 require approval, 2 redact, 1 allow)
@@ -363,22 +363,31 @@ function $inputError(input, message) {
  * replaces the scan of input.history, for runtimes that keep their own counters.
  */
 export function decide(input, trackerValues) {
-  // a getter or a Proxy trap that throws while the input is read: deny (rules catch their own)
+  // rules catch their own errors; a getter or a Proxy trap that throws while the input is read
+  // (or a malformed tracker value) ends up here: the input is read again through hasOwnProperty,
+  // as the interpreter reads it (an own `__proto__` getter is then not called), and what still
+  // throws denies
   try {
-    return $decide(input, trackerValues);
-  } catch (e) {
-    return $failed(input, e);
+    return $decide(input, trackerValues, false);
+  } catch {
+    try {
+      return $decide(input, trackerValues, true);
+    } catch (e) {
+      return $failed(input, e);
+    }
   }
 }
-function $decide(input, trackerValues) {
+function $decide(input, trackerValues, careful) {
   let action, type, plain;
-  // the common case: the input and the action are plain objects (their prototype, not an own
-  // `__proto__` field, is Object.prototype), no key the policy reads is on Object.prototype, and
-  // the type is a string: then reading a field is reading an own field
+  // the common case: the input and the action are plain objects (`__proto__` is read as decide()
+  // always read it: an own `__proto__` field is never Object.prototype in JSON input), no key the
+  // policy reads is on Object.prototype, and the type is a string: then reading a field is reading
+  // an own field. (`__proto__` is read rather than Object.getPrototypeOf, which costs more than
+  // the rest of a small decision.) `careful`: a getter or Proxy trap threw here, see decide().
   if (
-    input != null && typeof input === "object" && Object.getPrototypeOf(input) === Object.prototype &&
+    !careful && input != null && input.__proto__ === Object.prototype &&
     !("action" in Object.prototype) && !("context" in Object.prototype) && !("level" in Object.prototype) && !("max_level" in Object.prototype) && !("type" in Object.prototype) &&
-    (action = input.action) != null && typeof action === "object" && Object.getPrototypeOf(action) === Object.prototype && typeof (type = action.type) === "string"
+    (action = input.action) != null && action.__proto__ === Object.prototype && typeof (type = action.type) === "string"
   ) {
     plain = true;
   } else {

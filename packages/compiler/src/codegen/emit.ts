@@ -96,7 +96,7 @@ class Emitter {
     this.plainKeys.add(key);
     const t = this.temp(), u = this.temp();
     const k = jsString(key);
-    return `((${u} = ${o}) !== null && $plain && typeof ${u} === "object" && Object.getPrototypeOf(${u}) === Object.prototype ? ((${t} = ${u}[${k}]) === undefined ? null : ${t}) : $f(${u}, ${k}))`;
+    return `((${u} = ${o}) !== null && $plain && typeof ${u} === "object" && ${u}.__proto__ === Object.prototype ? ((${t} = ${u}[${k}]) === undefined ? null : ${t}) : $f(${u}, ${k}))`;
   }
 
   private plainRead(obj: "$A" | "$I", key: string): string {
@@ -590,22 +590,31 @@ class Emitter {
       ` * replaces the scan of input.history, for runtimes that keep their own counters.`,
       ` */`,
       `${exportKw}function decide(input, trackerValues) {`,
-      `  // a getter or a Proxy trap that throws while the input is read: deny (rules catch their own)`,
+      `  // rules catch their own errors; a getter or a Proxy trap that throws while the input is read`,
+      `  // (or a malformed tracker value) ends up here: the input is read again through hasOwnProperty,`,
+      `  // as the interpreter reads it (an own \`__proto__\` getter is then not called), and what still`,
+      `  // throws denies`,
       `  try {`,
-      `    return $decide(input, trackerValues);`,
-      `  } catch (e) {`,
-      `    return $failed(input, e);`,
+      `    return $decide(input, trackerValues, false);`,
+      `  } catch {`,
+      `    try {`,
+      `      return $decide(input, trackerValues, true);`,
+      `    } catch (e) {`,
+      `      return $failed(input, e);`,
+      `    }`,
       `  }`,
       `}`,
-      `function $decide(input, trackerValues) {`,
+      `function $decide(input, trackerValues, careful) {`,
       `  let action, type, plain;`,
-      `  // the common case: the input and the action are plain objects (their prototype, not an own`,
-      `  // \`__proto__\` field, is Object.prototype), no key the policy reads is on Object.prototype, and`,
-      `  // the type is a string: then reading a field is reading an own field`,
+      `  // the common case: the input and the action are plain objects (\`__proto__\` is read as decide()`,
+      `  // always read it: an own \`__proto__\` field is never Object.prototype in JSON input), no key the`,
+      `  // policy reads is on Object.prototype, and the type is a string: then reading a field is reading`,
+      `  // an own field. (\`__proto__\` is read rather than Object.getPrototypeOf, which costs more than`,
+      `  // the rest of a small decision.) \`careful\`: a getter or Proxy trap threw here, see decide().`,
       `  if (`,
-      `    input != null && typeof input === "object" && Object.getPrototypeOf(input) === Object.prototype &&`,
+      `    !careful && input != null && input.__proto__ === Object.prototype &&`,
       `    ${[...this.plainKeys].sort().map((k) => `!(${jsString(k)} in Object.prototype)`).join(" && ")} &&`,
-      `    (action = input.action) != null && typeof action === "object" && Object.getPrototypeOf(action) === Object.prototype && typeof (type = action.type) === "string"`,
+      `    (action = input.action) != null && action.__proto__ === Object.prototype && typeof (type = action.type) === "string"`,
       `  ) {`,
       `    plain = true;`,
       `  } else {`,
