@@ -111,3 +111,25 @@ describe("hostile decision inputs", () => {
     }
   });
 });
+
+describe("two deep input values compared with each other", () => {
+  const deep = (n: number): unknown => {
+    let v: unknown = 1;
+    for (let i = 0; i < n; i++) v = [v];
+    return v;
+  };
+  it.each([
+    [10, []],
+    [999, []],
+    [1001, ["r", "s"]],
+    [200_000, ["r", "s"]],
+  ] as const)("nested %i deep: the rules that compare them err (%j), the same both ways", async (n, erring) => {
+    const c = compileSource("deep.armor", "default allow\nrule r when a == b deny\nrule s when tags contains b deny\n", { readFile: () => undefined });
+    const m = await loadModule(emit(c).js);
+    const input = { action: { type: "x", a: deep(n), b: deep(n), tags: [deep(n)] } };
+    const compiled = m.decide(input);
+    expect(compiled).toEqual(evaluatePolicy(c.policy, input).result);
+    expect(compiled.errors.map((e) => e.rule)).toEqual(erring);
+    for (const e of compiled.errors) expect(e.message).toBe("values nested more than 1000 deep cannot be compared");
+  });
+});

@@ -29,20 +29,21 @@ function $kind(v) {
   if (t === "number" || t === "string" || t === "boolean") return t;
   return "unsupported value";
 }
-function $eq(a, b) {
+function $eq(a, b, depth = 0) {
   if (a === b) return true;
   if (a === undefined) return b === null;
   if (b === undefined) return a === null;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (depth >= 1000) throw new $E("values nested more than 1000 deep cannot be compared");
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!$eq(a[i], b[i])) return false;
+    for (let i = 0; i < a.length; i++) if (!$eq(a[i], b[i], depth + 1)) return false;
     return true;
   }
   if (Array.isArray(b)) return false;
   const ka = Object.keys(a), kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
-  for (const k of ka) if (!$hasOwn.call(b, k) || !$eq(a[k], b[k])) return false;
+  for (const k of ka) if (!$hasOwn.call(b, k) || !$eq(a[k], b[k], depth + 1)) return false;
   return true;
 }
 function $so(op, a, b) {
