@@ -80,10 +80,10 @@ function thrownText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ""}` : String(e);
 }
 
-function runCompiled(module: LoadedPolicy, input: unknown, nowMs: number): Outcome {
+function runCompiled(module: LoadedPolicy, input: unknown, nowMs: number, trackerValues?: unknown): Outcome {
   clock.fixed = nowMs;
   try {
-    return { ok: true, result: module.decide(input) };
+    return { ok: true, result: module.decide(input, trackerValues as never) };
   } catch (e) {
     return { ok: false, thrown: thrownText(e) };
   } finally {
@@ -91,25 +91,25 @@ function runCompiled(module: LoadedPolicy, input: unknown, nowMs: number): Outco
   }
 }
 
-function runInterpreter(policy: IR.Policy, input: unknown, nowMs: number): Outcome {
+function runInterpreter(policy: IR.Policy, input: unknown, nowMs: number, trackerValues?: unknown): Outcome {
   try {
-    return { ok: true, result: evaluatePolicy(policy, input, { now: () => nowMs }).result };
+    return { ok: true, result: evaluatePolicy(policy, input, { now: () => nowMs, trackerValues: trackerValues as never }).result };
   } catch (e) {
     return { ok: false, thrown: thrownText(e) };
   }
 }
 
 /** Decides `input` both ways; throws a report (policy, input, both decisions) when they differ. */
-function checkAgreement(source: string, c: Compiled, input: unknown, nowMs: number, inputText?: string): IR.DecisionResult {
+function checkAgreement(source: string, c: Compiled, input: unknown, nowMs: number, inputText?: string, trackerValues?: unknown): IR.DecisionResult {
   const before = snapshot(input);
-  const compiled = runCompiled(c.module!, input, nowMs);
+  const compiled = runCompiled(c.module!, input, nowMs, trackerValues);
   const afterCompiled = snapshot(input);
-  const interpreted = runInterpreter(c.compilation.policy, input, nowMs);
+  const interpreted = runInterpreter(c.compilation.policy, input, nowMs, trackerValues);
   const afterInterpreted = snapshot(input);
   const problems: string[] = [];
   if (!compiled.ok) problems.push("the compiled decide threw");
   if (!interpreted.ok) problems.push("the interpreter threw");
-  if (compiled.ok && interpreted.ok && !isDeepStrictEqual(compiled.result, interpreted.result)) problems.push("the decisions differ");
+  if (compiled.ok && interpreted.ok && !sameDecision(compiled.result, interpreted.result)) problems.push("the decisions differ");
   if (afterCompiled !== before) problems.push("the compiled decide mutated the input");
   if (afterInterpreted !== afterCompiled) problems.push("the interpreter mutated the input");
   if (problems.length > 0) {
@@ -129,6 +129,87 @@ function checkAgreement(source: string, c: Compiled, input: unknown, nowMs: numb
     );
   }
   return (compiled as { ok: true; result: IR.DecisionResult }).result;
+}
+
+/** Deep equality of two decisions; an action that is the same object (a hostile one, which throws when read) by identity. */
+function sameDecision(a: IR.DecisionResult, b: IR.DecisionResult): boolean {
+  const { action: actionA, ...restA } = a;
+  const { action: actionB, ...restB } = b;
+  return isDeepStrictEqual(restA, restB) && (Object.is(actionA, actionB) || isDeepStrictEqual(actionA, actionB));
+}
+
+// ---- hostile inputs: getters and Proxies that throw, Symbols, non-finite numbers -----------------
+
+const hostileBoom = (): never => {
+  throw new Error("hostile");
+};
+const HOSTILE_VALUES: Record<string, (original: unknown) => unknown> = {
+  throwingProxy: () => new Proxy({}, Object.fromEntries(["get", "has", "ownKeys", "getOwnPropertyDescriptor", "getPrototypeOf", "set", "defineProperty", "deleteProperty", "isExtensible", "preventExtensions", "setPrototypeOf"].map((t) => [t, hostileBoom]))),
+  revokedProxy: () => {
+    const r = Proxy.revocable({}, {});
+    r.revoke();
+    return r.proxy;
+  },
+  forwardingProxy: (original) => (original !== null && typeof original === "object" ? new Proxy(original, {}) : original),
+  nullPrototype: (original) => (original !== null && typeof original === "object" && !Array.isArray(original) ? Object.assign(Object.create(null), original) : original),
+  classInstance: (original) => (original !== null && typeof original === "object" && !Array.isArray(original) ? Object.assign(new (class Box {})(), original) : original),
+  symbol: () => Symbol("hostile"),
+  nan: () => Number.NaN,
+  infinity: () => Number.NEGATIVE_INFINITY,
+};
+const HOSTILE_PLACES = ["input", "action", "action.type", "action.field", "user", "context", "history", "history[0].action"] as const;
+type Hostility = { place: (typeof HOSTILE_PLACES)[number]; kind: keyof typeof HOSTILE_VALUES | "throwingGetter"; field: string };
+
+const hostilityArb: fc.Arbitrary<Hostility | null> = fc.option(
+  fc.record({
+    place: fc.constantFrom(...HOSTILE_PLACES),
+    kind: fc.constantFrom(...(Object.keys(HOSTILE_VALUES) as (keyof typeof HOSTILE_VALUES)[]), "throwingGetter" as const),
+    field: fc.constantFrom("amount", "body", "recipient", "tags", "payload", "memo", "role"),
+  }),
+  { freq: 3 },
+);
+
+/** Replaces one part of a parsed input by a hostile value (or a getter that throws, in place). */
+function makeHostile(input: unknown, h: Hostility): unknown {
+  const replace = (holder: unknown, key: string): void => {
+    if (holder === null || typeof holder !== "object") return;
+    const original = (holder as Record<string, unknown>)[key];
+    if (h.kind === "throwingGetter") Object.defineProperty(holder, key, { get: hostileBoom, enumerable: true, configurable: true });
+    else Object.defineProperty(holder, key, { value: HOSTILE_VALUES[h.kind]!(original), enumerable: true, writable: true, configurable: true });
+  };
+  if (h.place === "input") return h.kind === "throwingGetter" ? input : HOSTILE_VALUES[h.kind]!(input);
+  const root = input as Record<string, unknown>;
+  if (root === null || typeof root !== "object") return input;
+  const action = Object.hasOwn(root, "action") ? root["action"] : undefined;
+  const history = Object.hasOwn(root, "history") ? root["history"] : undefined;
+  switch (h.place) {
+    case "action": replace(root, "action"); break;
+    case "action.type": replace(action, "type"); break;
+    case "action.field": replace(action, h.field); break;
+    case "user": replace(root, "user"); break;
+    case "context": replace(root, "context"); break;
+    case "history": replace(root, "history"); break;
+    case "history[0].action": if (Array.isArray(history) && history.length > 0) replace(history[0], "action"); break;
+  }
+  return input;
+}
+
+/** Tracker values as a runtime might pass them, and hostile ones. */
+const trackerValuesArb: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(undefined) },
+  { weight: 2, arbitrary: fc.array(fc.option(fc.oneof(fc.nat(5), fc.boolean()), { nil: undefined }), { maxLength: 4 }) },
+  {
+    weight: 1,
+    arbitrary: fc.array(fc.oneof(fc.constant(Number.NaN), fc.constant(Number.POSITIVE_INFINITY), fc.constant("2"), fc.constant(null), fc.constant(Symbol("n")), fc.nat(3)), { minLength: 1, maxLength: 4 }),
+  },
+  // made when used (realTrackerValues): fast-check inspects the values it generates
+  { weight: 1, arbitrary: fc.constantFrom("a getter that throws", "a revoked Proxy") },
+);
+
+function realTrackerValues(v: unknown): unknown {
+  if (v === "a getter that throws") return Object.defineProperty([], 0, { get: hostileBoom });
+  if (v === "a revoked Proxy") return HOSTILE_VALUES["revokedProxy"]!(null);
+  return v;
 }
 
 // ---- policy generator (source text) ------------------------------------------------------------
@@ -595,9 +676,9 @@ const MIN_PAIRS = 10_000;
 
 describe("compiled decision functions agree with the reference interpreter", () => {
   it(`on at least ${MIN_PAIRS} random (policy, input) pairs (${POLICIES} policies × ${INPUTS_PER_POLICY} inputs)`, async () => {
-    const stats = { policies: 0, compiled: 0, pairs: 0, allow: 0, deny: 0, approval: 0, ruleErrors: 0, inputErrors: 0, redacted: 0, fired: 0, diagnostics: new Map<string, number>() };
+    const stats = { hostile: 0, policies: 0, compiled: 0, pairs: 0, allow: 0, deny: 0, approval: 0, ruleErrors: 0, inputErrors: 0, redacted: 0, fired: 0, diagnostics: new Map<string, number>() };
     await fc.assert(
-      fc.asyncProperty(policyArb, fc.array(inputArb, { minLength: INPUTS_PER_POLICY, maxLength: INPUTS_PER_POLICY }), async (source, inputs) => {
+      fc.asyncProperty(policyArb, fc.array(fc.tuple(inputArb, hostilityArb, trackerValuesArb), { minLength: INPUTS_PER_POLICY, maxLength: INPUTS_PER_POLICY }), async (source, inputs) => {
         const c = await compileAndLoad(source);
         stats.policies++;
         if (!c.module) {
@@ -605,9 +686,12 @@ describe("compiled decision functions agree with the reference interpreter", () 
           return;
         }
         stats.compiled++;
-        for (const { text, nowMs } of inputs) {
-          const input: unknown = JSON.parse(text);
-          const result = checkAgreement(source, c, input, nowMs, text);
+        for (const [{ text, nowMs }, hostility, plannedTrackerValues] of inputs) {
+          const trackerValues = realTrackerValues(plannedTrackerValues);
+          const input: unknown = hostility === null ? JSON.parse(text) : makeHostile(JSON.parse(text), hostility);
+          const shown = hostility === null ? text : `${text}\nmade hostile: ${JSON.stringify(hostility)}`;
+          const result = checkAgreement(source, c, input, nowMs, `${shown}${plannedTrackerValues === undefined ? "" : `\ntracker values: ${show(plannedTrackerValues)}`}`, trackerValues);
+          if (hostility !== null) stats.hostile++;
           stats.pairs++;
           if (result.decision === "allow") stats.allow++;
           else if (result.decision === "deny") stats.deny++;
@@ -615,8 +699,10 @@ describe("compiled decision functions agree with the reference interpreter", () 
           if (result.errors.some((e) => e.rule !== null)) stats.ruleErrors++;
           if (result.errors.some((e) => e.rule === null)) stats.inputErrors++;
           if (result.rules.length > 0) stats.fired++;
-          const original = input !== null && typeof input === "object" && Object.hasOwn(input, "action") ? (input as { action: unknown }).action : undefined;
-          if (result.action !== original) stats.redacted++;
+          if (hostility === null) {
+            const original = input !== null && typeof input === "object" && Object.hasOwn(input, "action") ? (input as { action: unknown }).action : undefined;
+            if (result.action !== original) stats.redacted++;
+          }
         }
       }),
       { numRuns: POLICIES },
@@ -635,6 +721,7 @@ describe("compiled decision functions agree with the reference interpreter", () 
     expect(share(stats.ruleErrors)).toBeGreaterThan(0.01);
     expect(share(stats.inputErrors)).toBeGreaterThan(0.005);
     expect(share(stats.redacted)).toBeGreaterThan(0.005);
+    expect(share(stats.hostile)).toBeGreaterThan(0.1);
   });
 });
 

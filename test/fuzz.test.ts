@@ -13,6 +13,7 @@ import { type Compilation, type CompilerHost, compileSource, emit, nodeHost } fr
 import { allEntries } from "../packages/compiler/src/diagnostics/catalog.js";
 import type * as IR from "../packages/compiler/src/ir.js";
 import { type LoadedPolicy, loadModule } from "../packages/compiler/src/load.js";
+import { MAX_NESTING } from "../packages/compiler/src/nesting.js";
 
 const root = resolve(import.meta.dirname, "..");
 const examplesDir = join(root, "examples");
@@ -118,10 +119,10 @@ function checkSpan(span: unknown, length: number, what: string, text: string): v
 }
 
 /** Decides must return a well-formed decision and never throw or fail internally. */
-function checkDecision(module: LoadedPolicy, input: unknown, context: string): IR.DecisionResult {
+function checkDecision(module: LoadedPolicy, input: unknown, context: string, trackerValues?: unknown): IR.DecisionResult {
   let result: IR.DecisionResult;
   try {
-    result = module.decide(input);
+    result = module.decide(input, trackerValues as never);
   } catch (e) {
     throw new Error(`decide threw ${String(e)} on ${safeShow(input)}\n${context}`);
   }
@@ -382,6 +383,27 @@ describe("the compiler never throws, only reports diagnostics", () => {
 
 // ---- decide on arbitrary values -------------------------------------------------------------------
 
+const throwing = (): never => {
+  throw new Error("hostile");
+};
+/** An input made only when a test uses it. */
+class Deferred {
+  constructor(
+    readonly make: () => unknown,
+    readonly what: string,
+  ) {}
+}
+const HOSTILE_KINDS = ["getter", "throwingProxy", "revokedProxy", "symbol"] as const;
+function hostile(kind: (typeof HOSTILE_KINDS)[number]): unknown {
+  if (kind === "symbol") return Symbol("hostile");
+  if (kind === "revokedProxy") {
+    const r = Proxy.revocable({}, {});
+    r.revoke();
+    return r.proxy;
+  }
+  return new Proxy({}, { get: throwing, has: throwing, ownKeys: throwing, getOwnPropertyDescriptor: throwing, getPrototypeOf: throwing });
+}
+
 describe("decide never throws on arbitrary inputs", () => {
   const anything = fc.anything({
     withBigInt: true,
@@ -417,6 +439,18 @@ describe("decide never throws on arbitrary inputs", () => {
         if (seed.action !== null && typeof seed.action === "object") Object.defineProperty(seed.action, k, { value: v, enumerable: true, writable: true, configurable: true });
         return seed;
       }),
+      // a real input with one part (the input, the action, a field, user, context, time, history)
+      // replaced by a getter that throws, a Proxy whose traps throw, a revoked Proxy or a Symbol
+      // (made when used: fast-check inspects the values it generates)
+      fc.tuple(fc.nat(seeds.length - 1), fc.constantFrom("input", "action", "type", "amount", "body", "user", "context", "time", "history"), fc.constantFrom(...HOSTILE_KINDS)).map(([i, where, kind]) => new Deferred(() => {
+        const seed = structuredClone(seeds[i]) as { action: Record<string, unknown> } & Record<string, unknown>;
+        if (where === "input") return kind === "getter" ? seed : hostile(kind);
+        const holder = ["type", "amount", "body"].includes(where) ? seed.action : seed;
+        if (holder === null || typeof holder !== "object") return seed;
+        if (kind === "getter") Object.defineProperty(holder, where, { get: throwing, enumerable: true, configurable: true });
+        else Object.defineProperty(holder, where, { value: hostile(kind), enumerable: true, writable: true, configurable: true });
+        return seed;
+      }, `${kind} at ${where}`)),
       // a typed action of the policy with arbitrary fields, user, context, time and history
       fc.record({
         action: fc.tuple(fc.constantFrom(...types, "other"), fc.dictionary(fc.string(), anything, { maxKeys: 4 })).map(([type, fields]) => ({ ...fields, type })),
@@ -426,11 +460,83 @@ describe("decide never throws on arbitrary inputs", () => {
         history: fc.oneof(anything, fc.array(fc.record({ action: fc.oneof(anything, fc.constantFrom(...types).map((type) => ({ type }))), time: anything }), { maxLength: 5 })),
       }),
     );
+    const trackerValues = fc.oneof(fc.constant(undefined), fc.array(fc.oneof(fc.nat(4), fc.boolean(), fc.constant(Number.NaN), fc.constant(Symbol("n")), fc.constant("3")), { maxLength: 4 }));
     await fc.assert(
-      fc.property(arbInput, (input) => {
-        checkDecision(module, input, `policy ${c.name}`);
+      fc.property(arbInput, trackerValues, (input, values) => {
+        checkDecision(module, input instanceof Deferred ? input.make() : input, `policy ${c.name}${input instanceof Deferred ? `, ${input.what}` : ""}`, values);
       }),
       { numRuns: 400 },
     );
+  });
+});
+
+// ---- deep nesting and huge tokens -----------------------------------------------------------------
+
+/**
+ * Every construct that nests, at a depth under, at and over the limit (docs/language.md §3.8):
+ * at most the limit compiles without A109, past it A109 is reported, and nothing throws. `base`
+ * is the nesting the construct's frame adds by itself (a test's braces, the action's object).
+ */
+const NESTING_CONSTRUCTS: { name: string; base: number; text: (n: number) => string }[] = [
+  { name: "parentheses", base: 0, text: (n) => `rule r when ${"(".repeat(n)}amount > 1${")".repeat(n)} deny` },
+  { name: "lists", base: 0, text: (n) => `let L = ${"[".repeat(n)}1${"]".repeat(n)}\nrule r when amount in L deny` },
+  { name: "calls", base: 0, text: (n) => `rule r when ${"seen(".repeat(n)}amount > 1${")".repeat(n)} deny` },
+  { name: "not", base: 0, text: (n) => `rule r when ${"not ".repeat(n)}amount > 1 deny` },
+  { name: "not and parentheses", base: 0, text: (n) => `rule r when ${"not (".repeat(Math.floor(n / 2))}${n % 2 === 1 ? "not " : ""}amount > 1${")".repeat(Math.floor(n / 2))} deny` },
+  { name: "test objects", base: 2, text: (n) => `rule r when amount > 1 deny\ntest "t" {\n  action { type: "x", a: ${"{a:".repeat(n)}1${"}".repeat(n)} }\n  expect deny\n}` },
+  { name: "test lists", base: 2, text: (n) => `rule r when amount > 1 deny\ntest "t" {\n  action { type: "x", a: ${"[".repeat(n)}1${"]".repeat(n)} }\n  expect deny\n}` },
+  { name: "history entries", base: 2, text: (n) => `rule r when amount > 1 deny\ntest "t" {\n  action { type: "x" }\n  history { type: "y", a: ${"[".repeat(n)}1${"]".repeat(n)} }\n  expect deny\n}` },
+  { name: "let chains", base: 0, text: (n) => [...Array.from({ length: n }, (_, i) => `let A${i} = ${i === n - 1 ? "1" : `A${i + 1}`}`), "rule r when amount == A0 deny"].join("\n") },
+  { name: "lists through lets", base: 0, text: (n) => [...Array.from({ length: n }, (_, i) => `let A${i} = ${i === n - 1 ? "[1]" : `[A${i + 1}]`}`), "rule r when amount in A0 deny"].join("\n") },
+];
+
+const HUGE = 2_000_000;
+/** Tokens of a few megabytes, and binary garbage: ordinary diagnostics (or none), never an exception. */
+const HUGE_TOKENS: { name: string; text: (n: number) => string; codes: string[] }[] = [
+  { name: "a line comment", text: (n) => `// ${"x".repeat(n)}\ndefault allow\nrule r when amount > 1 deny`, codes: [] },
+  { name: "a block comment", text: (n) => `/* ${"*x".repeat(n / 2)} */\ndefault allow\nrule r when amount > 1 deny`, codes: [] },
+  { name: "an unclosed block comment", text: (n) => `default allow\nrule r when amount > 1 deny\n/* ${"x\n".repeat(n / 2)}`, codes: ["A101"] },
+  { name: "a string", text: (n) => `default allow\nrule r when body == "${"x".repeat(n)}" deny`, codes: [] },
+  { name: "a string of escapes", text: (n) => `default allow\nrule r when body == "${"\\n".repeat(n / 2)}" deny`, codes: [] },
+  { name: "an unterminated string", text: (n) => `default allow\nrule r when body == "${"x".repeat(n)}`, codes: ["A103"] },
+  { name: "a regex", text: (n) => `default allow\nrule r when body matches /${"[a/]\\/".repeat(n / 8)}/ deny`, codes: ["A107"] }, // the regex engine's size limit
+  { name: "an identifier", text: (n) => `default allow\nrule r when ${"a".repeat(n)} > 1 deny`, codes: [] },
+  { name: "a number", text: (n) => `default allow\nrule r when amount > ${"1".repeat(n)} deny`, codes: ["A105"] },
+];
+
+function garbage(seed: number, n: number): string {
+  let x = seed;
+  let s = "";
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    s += String.fromCharCode(x % 256);
+  }
+  return s;
+}
+
+describe("deep nesting and huge tokens give diagnostics", () => {
+  const LIMIT = MAX_NESTING;
+  it.each(NESTING_CONSTRUCTS.map((c) => [c.name, c] as const))("%s: under, at and past the limit", async (_name, c) => {
+    const depth = fc.oneof(fc.constantFrom(LIMIT - 1, LIMIT, LIMIT + 1, 300, 2000), fc.integer({ min: 1, max: 400 }));
+    await fc.assert(
+      fc.asyncProperty(depth, async (d) => {
+        const n = d - c.base;
+        if (n < 1) return;
+        const compiled = await exercise(`default allow\n${c.text(n)}`, "deep.armor", noFiles, () => [{ action: { type: "x", amount: 2 } }]);
+        expect(compiled.diagnostics.some((x) => x.code === "A109"), `depth ${d}`).toBe(d > LIMIT);
+      }),
+      { numRuns: 12 },
+    );
+  });
+
+  it.each(HUGE_TOKENS.map((t) => [t.name, t] as const))("%s of two megabytes", async (_name, t) => {
+    const compiled = await exercise(t.text(HUGE), "huge.armor", noFiles, () => [{ action: { type: "x", amount: 2, body: "b" } }]);
+    expect([...new Set(compiled.diagnostics.filter((d) => d.severity === "error").map((d) => d.code))]).toEqual(t.codes);
+  });
+
+  it("binary garbage", async () => {
+    const compiled = await exercise(garbage(7, 500_000), "garbage.armor", noFiles, () => []);
+    expect(compiled.ok).toBe(false);
+    expect(compiled.diagnostics.some((d) => d.code === "A102" || d.code === "A101")).toBe(true);
   });
 });

@@ -18,8 +18,9 @@ export interface HistoryEntry {
  */
 export interface ReadInput {
   readonly action: Record<string, unknown>;
-  readonly user: unknown;
-  readonly context: unknown;
+  /** Read when a rule reads them (a getter that throws is that rule's error), on every read. */
+  user(): unknown;
+  context(): unknown;
   now(): number;
   history(): readonly HistoryEntry[];
 }
@@ -121,8 +122,8 @@ export function readInput(input: unknown, clock: () => number): ReadInput | stri
   let history: HistoryEntry[] | undefined;
   return {
     action,
-    user: readField(input, "user"),
-    context: readField(input, "context"),
+    user: () => readField(input, "user"),
+    context: () => readField(input, "context"),
     now() {
       if (now === undefined) {
         const raw = readField(input, "time");
@@ -136,6 +137,51 @@ export function readInput(input: unknown, clock: () => number): ReadInput | stri
       return history;
     },
   };
+}
+
+/**
+ * What a decision says when reading the input threw something other than an evaluation error (a
+ * getter, a Proxy trap, a revoked Proxy, the stack on a deep value): a fixed text, because the
+ * engine's own message depends on which operation met the trap first, and the compiled code
+ * (`$err`, `$failed` in codegen/prelude.ts) and the interpreter must give the same decision.
+ */
+export const FOREIGN_ERROR = "reading the input threw an exception";
+export const INPUT_UNREADABLE = "the input cannot be read: reading it threw an exception";
+
+/** Whether `e` is an evaluation error; `instanceof` on a thrown Proxy can itself throw. */
+export function isEvaluationError(e: unknown): e is EvaluationError {
+  try {
+    return e instanceof EvaluationError;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The tracker values a runtime passed to `decide`, one per tracker: `undefined` (scan the
+ * history), a finite number or a boolean for `count`, a boolean (or a number, which is false) for
+ * `seen`. Anything else, or a value that cannot be read, is an error of the whole input; the
+ * same checks as `$tv` in codegen/prelude.ts.
+ */
+export function readTrackerValues(values: unknown, kinds: readonly ("count" | "seen")[]): (number | boolean | undefined)[] {
+  const out: (number | boolean | undefined)[] = [];
+  for (let i = 0; i < kinds.length; i++) {
+    let v: unknown;
+    try {
+      v = values == null ? undefined : (values as Record<number, unknown>)[i];
+    } catch {
+      throw new EvaluationError(`\`trackerValues[${i}]\` cannot be read`);
+    }
+    if (v === undefined) out.push(undefined);
+    else if (kinds[i] === "count") {
+      if (typeof v === "boolean") out.push(v ? 1 : 0);
+      else if (typeof v === "number" && Number.isFinite(v)) out.push(v);
+      else throw new EvaluationError(`\`trackerValues[${i}]\` must be a finite number`);
+    } else if (typeof v === "boolean") out.push(v);
+    else if (typeof v === "number") out.push(false);
+    else throw new EvaluationError(`\`trackerValues[${i}]\` must be true or false`);
+  }
+  return out;
 }
 
 function readHistory(raw: unknown): HistoryEntry[] {

@@ -5,7 +5,7 @@
  * condition so that `armorc eval --explain` and the test runner can show why a rule did or did not
  * fire.
  */
-import { readInput, type ReadInput, timeParts, type TimeParts } from "./decision-input.js";
+import { FOREIGN_ERROR, INPUT_UNREADABLE, isEvaluationError, readInput, type ReadInput, readTrackerValues, timeParts, type TimeParts } from "./decision-input.js";
 import type * as IR from "./ir.js";
 import { REDACTED } from "./ir.js";
 import { RegexLimitError, type RegexProgram, regexReplace, regexTest } from "./regex/index.js";
@@ -58,8 +58,9 @@ class Context {
   }
 
   tracker(index: number): number | boolean {
+    // checked when the input was read (readTrackerValues)
     const given = this.given?.[index];
-    if (given !== undefined) return this.policy.trackers[index]!.kind === "count" ? Number(given) : given === true;
+    if (given !== undefined) return given;
     let v = this.trackerValues.get(index);
     if (v === undefined) {
       const t = this.policy.trackers[index]!;
@@ -81,7 +82,7 @@ class Context {
 }
 
 function readPath(ctx: Context, e: IR.PathExpr, item: Record<string, unknown> | null): unknown {
-  let v: unknown = e.root === "action" ? ctx.input.action : e.root === "item" ? item : e.root === "user" ? ctx.input.user : ctx.input.context;
+  let v: unknown = e.root === "action" ? ctx.input.action : e.root === "item" ? item : e.root === "user" ? ctx.input.user() : ctx.input.context();
   for (const f of e.fields) v = sem.readField(v, f);
   return v ?? null;
 }
@@ -190,15 +191,18 @@ export function redact(action: Record<string, unknown>, effect: Extract<IR.Effec
 
 /** Decides an input with the reference semantics. */
 export function evaluatePolicy(policy: IR.Policy, input: unknown, options: EvaluateOptions = {}): Evaluation {
-  const read = readInput(input, options.now ?? Date.now);
-  if (typeof read === "string") {
-    const action = input !== null && typeof input === "object" ? sem.readField(input, "action") : null;
-    return {
-      result: { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message: read }] },
-      explanations: [],
-    };
+  let read: ReadInput | string;
+  let given: (number | boolean | undefined)[] | undefined;
+  try {
+    read = readInput(input, options.now ?? Date.now);
+    if (typeof read !== "string" && policy.trackers.length > 0 && options.trackerValues !== undefined) {
+      given = readTrackerValues(options.trackerValues, policy.trackers.map((t) => t.kind));
+    }
+  } catch (e) {
+    read = isEvaluationError(e) ? e.message : INPUT_UNREADABLE;
   }
-  const ctx = new Context(policy, read, options.trackerValues);
+  if (typeof read === "string") return { result: inputError(input, read), explanations: [] };
+  const ctx = new Context(policy, read, given);
   const fired: IR.Rule[] = [];
   let action: Record<string, unknown> = read.action;
   const errors: IR.DecisionError[] = [];
@@ -210,9 +214,9 @@ export function evaluatePolicy(policy: IR.Policy, input: unknown, options: Evalu
     try {
       fires = ruleFires(ctx, rule);
     } catch (e) {
-      if (!(e instanceof sem.EvaluationError)) throw e;
-      error = e.message;
-      errors.push({ rule: rule.id, message: e.message });
+      // an evaluation error, or a getter or Proxy in the input that threw (FOREIGN_ERROR)
+      error = isEvaluationError(e) ? e.message : FOREIGN_ERROR;
+      errors.push({ rule: rule.id, message: error });
     }
     if (fires) {
       fired.push(rule);
@@ -221,14 +225,24 @@ export function evaluatePolicy(policy: IR.Policy, input: unknown, options: Evalu
         try {
           action = redact(action, rule.effect, policy);
         } catch (e) {
-          if (!(e instanceof sem.EvaluationError)) throw e;
-          errors.push({ rule: rule.id, message: e.message });
+          errors.push({ rule: rule.id, message: isEvaluationError(e) ? e.message : FOREIGN_ERROR });
         }
       }
     }
     if (options.explain) explanations.push({ rule, fired: fires, error, trace: ctx.trace ?? [] });
   }
   return { result: combine(policy, fired, errors, action), explanations };
+}
+
+/** The decision for an input that cannot be read; its action, when that can be read at all. */
+function inputError(input: unknown, message: string): IR.DecisionResult {
+  let action: unknown = null;
+  try {
+    action = input !== null && typeof input === "object" ? sem.readField(input, "action") : null;
+  } catch {
+    action = null;
+  }
+  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };
 }
 
 /** How fired rules combine into one decision; see docs/language.md, "How rules combine". */

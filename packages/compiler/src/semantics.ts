@@ -34,15 +34,23 @@ export function kindOf(v: unknown): string {
   return "unsupported value";
 }
 
-/** Structural equality of JSON values. Numbers compare with `===` (so `0 == -0`). */
-export function equals(a: unknown, b: unknown): boolean {
+/** How deep `equals` follows two values that are both nested (two fields of the input can be). */
+export const MAX_COMPARE_DEPTH = 1000;
+
+/**
+ * Structural equality of JSON values. Numbers compare with `===` (so `0 == -0`). Two values that
+ * both nest deeper than MAX_COMPARE_DEPTH are an evaluation error, not a stack overflow whose
+ * depth would differ between the interpreter and compiled code.
+ */
+export function equals(a: unknown, b: unknown, depth = 0): boolean {
   if (a === b) return true;
   if (a === undefined) return b === null;
   if (b === undefined) return a === null;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (depth >= MAX_COMPARE_DEPTH) throw new EvaluationError(`values nested more than ${MAX_COMPARE_DEPTH} deep cannot be compared`);
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!equals(a[i], b[i])) return false;
+    for (let i = 0; i < a.length; i++) if (!equals(a[i], b[i], depth + 1)) return false;
     return true;
   }
   if (Array.isArray(b)) return false;
@@ -50,7 +58,7 @@ export function equals(a: unknown, b: unknown): boolean {
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
   for (const k of ka) {
-    if (!hasOwn.call(b, k) || !equals((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+    if (!hasOwn.call(b, k) || !equals((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], depth + 1)) return false;
   }
   return true;
 }

@@ -9,8 +9,15 @@ function $f(o, k) {
   return v === undefined ? null : v;
 }
 class $E extends Error {}
+function $isE(e) {
+  try {
+    return e instanceof $E;
+  } catch {
+    return false;
+  }
+}
 function $err(errors, e, rule) {
-  const message = e instanceof $E ? e.message : "internal error: " + String(e && e.message || e);
+  const message = $isE(e) ? e.message : "reading the input threw an exception";
   (errors ??= []).push({ rule, message });
   return errors;
 }
@@ -22,20 +29,21 @@ function $kind(v) {
   if (t === "number" || t === "string" || t === "boolean") return t;
   return "unsupported value";
 }
-function $eq(a, b) {
+function $eq(a, b, depth = 0) {
   if (a === b) return true;
   if (a === undefined) return b === null;
   if (b === undefined) return a === null;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (depth >= 1000) throw new $E("values nested more than 1000 deep cannot be compared");
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!$eq(a[i], b[i])) return false;
+    for (let i = 0; i < a.length; i++) if (!$eq(a[i], b[i], depth + 1)) return false;
     return true;
   }
   if (Array.isArray(b)) return false;
   const ka = Object.keys(a), kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
-  for (const k of ka) if (!$hasOwn.call(b, k) || !$eq(a[k], b[k])) return false;
+  for (const k of ka) if (!$hasOwn.call(b, k) || !$eq(a[k], b[k], depth + 1)) return false;
   return true;
 }
 function $so(op, a, b) {
@@ -48,6 +56,14 @@ function $so(op, a, b) {
     throw new $E("`" + op + "` needs " + (op === "contains" ? "a string or a list and a string" : "two strings") + ", got " + $kind(a) + " and " + $kind(b));
   }
   return op === "contains" ? a.includes(b) : op === "starts_with" ? a.startsWith(b) : a.endsWith(b);
+}
+function $failed(input, e) {
+  let action = null;
+  try {
+    action = input !== null && typeof input === "object" ? $f(input, "action") : null;
+  } catch {}
+  const message = $isE(e) ? e.message : "the input cannot be read: reading it threw an exception";
+  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };
 }
 
 const $NONE = Object.freeze([]);
@@ -160,13 +176,29 @@ function $inputError(input, message) {
  * replaces the scan of input.history, for runtimes that keep their own counters.
  */
 export function decide(input, trackerValues) {
+  // rules catch their own errors; a getter or a Proxy trap that throws while the input is read
+  // (or a malformed tracker value) ends up here: the input is read again through hasOwnProperty,
+  // as the interpreter reads it (an own `__proto__` getter is then not called), and what still
+  // throws denies
+  try {
+    return $decide(input, trackerValues, false);
+  } catch {
+    try {
+      return $decide(input, trackerValues, true);
+    } catch (e) {
+      return $failed(input, e);
+    }
+  }
+}
+function $decide(input, trackerValues, careful) {
   let action, type, plain;
   // the common case: the input and the action are plain objects (`__proto__` is read as decide()
   // always read it: an own `__proto__` field is never Object.prototype in JSON input), no key the
   // policy reads is on Object.prototype, and the type is a string: then reading a field is reading
-  // an own field
+  // an own field. (`__proto__` is read rather than Object.getPrototypeOf, which costs more than
+  // the rest of a small decision.) `careful`: a getter or Proxy trap threw here, see decide().
   if (
-    input != null && input.__proto__ === Object.prototype &&
+    !careful && input != null && input.__proto__ === Object.prototype &&
     !("action" in Object.prototype) && !("owner" in Object.prototype) && !("path" in Object.prototype) && !("role" in Object.prototype) && !("tags" in Object.prototype) && !("type" in Object.prototype) && !("user" in Object.prototype) &&
     (action = input.action) != null && action.__proto__ === Object.prototype && typeof (type = action.type) === "string"
   ) {

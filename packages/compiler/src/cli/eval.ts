@@ -5,12 +5,23 @@ import { makeDiagnostic } from "../diagnostics/diagnostic.js";
 import { explainRules } from "../explain.js";
 import { evaluatePolicy } from "../interpreter.js";
 import { loadModule } from "../load.js";
+import { jsonTooDeepAt, MAX_NESTING } from "../nesting.js";
 import { span } from "../syntax/source.js";
 import type { Command } from "./main.js";
 import { colors, type Io, printDiagnostics, readSource, sourcesOf, UsageError } from "./io.js";
 
 /** Parses JSON input; a syntax error becomes a diagnostic at the offending position. */
 export function parseJsonInput(name: string, text: string): { ok: true; value: unknown } | { ok: false; diagnostic: ReturnType<typeof makeDiagnostic> } {
+  // deciding, explaining and printing the input all recurse on its nesting
+  const deep = jsonTooDeepAt(text);
+  if (deep >= 0) {
+    return {
+      ok: false,
+      diagnostic: makeDiagnostic(catalog.nestingTooDeep, name, span(deep, deep + 1), `the input nests deeper than ${MAX_NESTING} levels`, {
+        help: `lists and objects in an input may nest at most ${MAX_NESTING} deep`,
+      }),
+    };
+  }
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (e) {

@@ -32,21 +32,23 @@ export const helpers: Record<string, Helper> = {
 }`,
   },
   $eq: {
-    needs: ["$hasOwn"],
-    source: `function $eq(a, b) {
+    needs: ["$hasOwn", "$E"],
+    // the same depth bound and message as `equals` in semantics.ts
+    source: `function $eq(a, b, depth = 0) {
   if (a === b) return true;
   if (a === undefined) return b === null;
   if (b === undefined) return a === null;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (depth >= 1000) throw new $E("values nested more than 1000 deep cannot be compared");
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!$eq(a[i], b[i])) return false;
+    for (let i = 0; i < a.length; i++) if (!$eq(a[i], b[i], depth + 1)) return false;
     return true;
   }
   if (Array.isArray(b)) return false;
   const ka = Object.keys(a), kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
-  for (const k of ka) if (!$hasOwn.call(b, k) || !$eq(a[k], b[k])) return false;
+  for (const k of ka) if (!$hasOwn.call(b, k) || !$eq(a[k], b[k], depth + 1)) return false;
   return true;
 }`,
   },
@@ -118,10 +120,23 @@ export const helpers: Record<string, Helper> = {
   throw new $E("a condition must be true or false, got " + $kind(v));
 }`,
   },
-  $err: {
+  // what an exception that is not an evaluation error (a getter, a Proxy trap, a revoked Proxy,
+  // a stack overflow on a deep value) says: a fixed text, the same as FOREIGN_ERROR in
+  // decision-input.ts, because the engine's own messages differ with the operation that threw
+  $isE: {
     needs: ["$E"],
+    source: `function $isE(e) {
+  try {
+    return e instanceof $E;
+  } catch {
+    return false;
+  }
+}`,
+  },
+  $err: {
+    needs: ["$isE"],
     source: `function $err(errors, e, rule) {
-  const message = e instanceof $E ? e.message : "internal error: " + String(e && e.message || e);
+  const message = $isE(e) ? e.message : "reading the input threw an exception";
   (errors ??= []).push({ rule, message });
   return errors;
 }`,
@@ -206,6 +221,41 @@ function $scanTime(s) {
   const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
   const y = year < 0 ? "-" + String(-year).padStart(4, "0") : String(year).padStart(4, "0");
   return y + "-" + (month < 10 ? "0" : "") + month + "-" + (day < 10 ? "0" : "") + day;
+}`,
+  },
+  // decide's answer when reading the input (or the tracker values) threw; the action is the
+  // input's, when that can be read at all
+  $failed: {
+    needs: ["$isE", "$f"],
+    source: `function $failed(input, e) {
+  let action = null;
+  try {
+    action = input !== null && typeof input === "object" ? $f(input, "action") : null;
+  } catch {}
+  const message = $isE(e) ? e.message : "the input cannot be read: reading it threw an exception";
+  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };
+}`,
+  },
+  // a tracker value as the runtime passes it: undefined (scan the history), a finite number or a
+  // boolean for count, a boolean or a number (false) for seen; anything else denies
+  $tv: {
+    needs: ["$E"],
+    source: `function $tv(values, i, kind) {
+  let v;
+  try {
+    v = values == null ? undefined : values[i];
+  } catch {
+    throw new $E("\`trackerValues[" + i + "]\` cannot be read");
+  }
+  if (v === undefined) return undefined;
+  if (kind === "count") {
+    if (typeof v === "boolean") return v ? 1 : 0;
+    if (typeof v === "number" && v - v === 0) return v;
+    throw new $E("\`trackerValues[" + i + "]\` must be a finite number");
+  }
+  if (typeof v === "boolean") return v;
+  if (typeof v === "number") return false;
+  throw new $E("\`trackerValues[" + i + "]\` must be true or false");
 }`,
   },
   $now: {

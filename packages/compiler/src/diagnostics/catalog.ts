@@ -34,6 +34,8 @@ export const catalog = {
   invalidDuration: entry("A106", "invalid-duration", "error", "a duration literal is malformed or out of range"),
   invalidRegex: entry("A107", "invalid-regex", "error", "a regular expression is malformed or uses an unsupported feature"),
   duplicateHeader: entry("A108", "duplicate-header", "error", "a file-level declaration (policy, schema, default, timezone) appears twice"),
+  nestingTooDeep: entry("A109", "nesting-too-deep", "error", "parentheses, lists, calls, `not`, objects or lets nest deeper than the limit of 64 levels"),
+  valueTooLarge: entry("A110", "value-too-large", "error", "a constant holds more than 100,000 values"),
 
   // names
   unknownName: entry("A201", "unknown-name", "error", "a name refers to nothing in scope"),

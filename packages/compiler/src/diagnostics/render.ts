@@ -135,13 +135,16 @@ function renderLocation(loc: Located, width: number, color: (s: string) => strin
   const end = source.positionAt(Math.max(loc.span.start, loc.span.end));
   const lines = [`${arrow}${clean(loc.file)}:${start.line + 1}:${start.column + 1}`];
 
-  const text = source.lineText(start.line);
+  // a long line (a minified or binary file) is shown as a window around the span, so that the
+  // output stays proportional to the number of diagnostics
+  const line = clipLine(source.lineText(start.line), start.column);
+  const text = line.text;
   const { display, columns } = layoutLine(text);
   // A span that stops right after the first line's line break covers only that line.
   const multiLine = end.line > start.line && !(end.line === start.line + 1 && end.column === 0);
-  const endColumn = end.line > start.line ? text.length : end.column;
-  const from = columns[Math.min(start.column, text.length)] ?? 0;
-  const to = columns[Math.min(endColumn, text.length)] ?? from;
+  const endColumn = end.line > start.line ? text.length : end.column - line.shift;
+  const from = columns[Math.min(start.column - line.shift, text.length)] ?? 0;
+  const to = columns[Math.max(0, Math.min(endColumn, text.length))] ?? from;
   const carets = "^".repeat(Math.max(1, to - from));
 
   const bar = `${pad} ${c.dim("|")}`;
@@ -151,6 +154,17 @@ function renderLocation(loc: Located, width: number, color: (s: string) => strin
   lines.push(`${bar} ${" ".repeat(from)}${color(carets)}`);
   if (multiLine) lines.push(c.dim("..."));
   return lines;
+}
+
+const SHOWN_LINE = 160;
+
+/** A window of at most SHOWN_LINE characters of `text` around `column`, with `…` where cut; `shift`: columns removed before it, less the `…`. */
+function clipLine(text: string, column: number): { text: string; shift: number } {
+  if (text.length <= SHOWN_LINE) return { text, shift: 0 };
+  const from = Math.max(0, Math.min(column - 40, text.length - SHOWN_LINE));
+  const to = Math.min(text.length, from + SHOWN_LINE);
+  const head = from > 0 ? "…" : "";
+  return { text: `${head}${text.slice(from, to)}${to < text.length ? "…" : ""}`, shift: from - head.length };
 }
 
 /**

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { catalog } from "../diagnostics/catalog.js";
 import type { Diagnostic, DiagnosticBag } from "../diagnostics/diagnostic.js";
 import type * as IR from "../ir.js";
+import { MAX_LITERAL_VALUES, MAX_NESTING, valueTooLarge } from "../nesting.js";
 import { parseRegex } from "../regex/index.js";
 import * as sem from "../semantics.js";
 import type * as A from "../syntax/ast.js";
@@ -231,6 +232,15 @@ class Checker {
       sym.type = ANY;
       return;
     }
+    if (this.resolving.size >= MAX_NESTING) {
+      // resolving a let resolves the lets it names first, recursively: the chain is bounded
+      this.report(catalog.nestingTooDeep, sym.decl.name?.span ?? sym.decl.span, `\`${sym.name}\` is reached through a chain of more than ${MAX_NESTING} lets`, {
+        help: "a let may name another let, which may name another, at most 64 deep; write the value out",
+      });
+      sym.value = null;
+      sym.type = ANY;
+      return;
+    }
     this.resolving.add(sym.name);
     const lowered = this.lower(sym.decl.value, { history: false, types: null }, true);
     this.resolving.delete(sym.name);
@@ -340,7 +350,8 @@ class Checker {
       case "list": {
         const items = e.elements.map((x) => this.lower(x, scope, constant));
         if (items.every((i) => i.expr.kind === "literal")) {
-          return { expr: { kind: "literal", value: items.map((i) => (i.expr as IR.LiteralExpr).value), span: e.span }, type: LIST };
+          const value = items.map((i) => (i.expr as IR.LiteralExpr).value);
+          return { expr: { kind: "literal", value: this.boundedValue(value, e.span), span: e.span }, type: LIST };
         }
         const bad = items.find((i) => i.expr.kind !== "literal");
         this.report(catalog.typeMismatch, bad?.expr.span ?? e.span, "list elements must be constants", {
@@ -581,6 +592,25 @@ class Checker {
       this.trackerKeys.set(key, index);
     }
     return kind === "count" ? { expr: { kind: "count", tracker: index, span: e.span }, type: NUM } : { expr: { kind: "seen", tracker: index, span: e.span }, type: BOOL };
+  }
+
+  /**
+   * A list built from lets can nest deeper than its text, and repeat a large let many times: a
+   * value past the limits is reported and replaced by an empty list (docs/language.md §3.8).
+   */
+  private boundedValue(value: IR.Value[], at: Span): IR.Value[] {
+    const problem = valueTooLarge(value);
+    if (problem === null) return value;
+    if (problem === "deep") {
+      this.report(catalog.nestingTooDeep, at, `this list nests deeper than ${MAX_NESTING} levels`, {
+        help: "lists, including the lists of the lets they name, may nest at most 64 deep",
+      });
+    } else {
+      this.report(catalog.valueTooLarge, at, `this list holds more than ${MAX_LITERAL_VALUES.toLocaleString("en-US")} values`, {
+        help: "lists, counting the elements of the lists inside them, hold at most 100,000 values; check the lets it repeats",
+      });
+    }
+    return [];
   }
 
   private path(e: A.PathExpr, scope: Scope, constant: boolean): Lowered {

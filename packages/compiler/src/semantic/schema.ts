@@ -8,6 +8,7 @@
 import { Ajv, type ErrorObject } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { type Type, typeFromJsonSchema, ANY, OBJ } from "./types.js";
+import { jsonTooDeepAt, MAX_NESTING } from "../nesting.js";
 
 export interface FieldInfo {
   readonly name: string;
@@ -66,6 +67,15 @@ export function loadActionSchema(path: string, text: string): SchemaLoad {
 }
 
 function loadUncached(path: string, text: string): SchemaLoad {
+  // ajv and the walk below recurse on the document's nesting
+  if (jsonTooDeepAt(text) >= 0) {
+    return {
+      ok: false,
+      problem: "invalid-schema",
+      message: `\`${path}\` nests deeper than ${MAX_NESTING} levels`,
+      help: `schemas, like policies and inputs, may nest at most ${MAX_NESTING} deep (docs/language.md §3.8); name deep parts with \`$defs\` and \`$ref\``,
+    };
+  }
   let doc: unknown;
   try {
     doc = JSON.parse(text);

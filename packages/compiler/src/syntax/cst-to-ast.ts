@@ -202,10 +202,12 @@ export class AstBuilder {
     const body = raw.slice(1, closed ? -1 : undefined);
     let out = "";
     for (let i = 0; i < body.length; i++) {
-      const c = body[i];
-      if (c !== "\\") {
-        out += c;
-        continue;
+      // the text up to the next escape is copied as it is
+      const escape = body.indexOf("\\", i);
+      if (escape !== i) {
+        out += body.slice(i, escape < 0 ? body.length : escape);
+        if (escape < 0) break;
+        i = escape;
       }
       const e = body[i + 1];
       const at = s.start + 1 + i;

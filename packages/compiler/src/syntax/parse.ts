@@ -14,6 +14,7 @@ import { catalog } from "../diagnostics/catalog.js";
 import { type Diagnostic, DiagnosticBag } from "../diagnostics/diagnostic.js";
 import type { Comment, FileNode, Item } from "./ast.js";
 import { AstBuilder } from "./cst-to-ast.js";
+import { firstTooDeep, MAX_NESTING } from "../nesting.js";
 import { parseItemTokens } from "./parser.js";
 import { type Span, span } from "./source.js";
 import * as T from "./tokens.js";
@@ -146,26 +147,35 @@ function parseChunk(fileName: string, text: string, start: number, end: number):
   const last = rawComments[rawComments.length - 1];
   if (end < text.length && last?.tokenType === T.BlockComment && !last.image.endsWith("*/")) return "open-comment";
 
-  const tokens = lexed.tokens;
+  const { tokens, errors: lexErrors } = withoutUnknown(lexed.tokens, lexed.errors);
   for (const t of tokens) moveToken(t, start);
   const bag = new DiagnosticBag(fileName);
-  reportLexErrors(bag, chunkText, start, lexed.errors);
+  reportLexErrors(bag, chunkText, start, lexErrors);
   const next = keywordAt(text, end);
+  const comments: Comment[] = rawComments.map((t) => ({
+    text: t.image,
+    span: span(t.startOffset + start, t.startOffset + start + t.image.length),
+    block: t.tokenType === T.BlockComment,
+  }));
+  // the parser and every stage after it recurse on nesting: a stretch that nests too deep is not parsed
+  const tooDeep = firstTooDeep(tokens);
+  if (tooDeep >= 0) {
+    const t = tokens[tooDeep]!;
+    bag.report(catalog.nestingTooDeep, span(t.startOffset, t.startOffset + t.image.length), `this nests deeper than ${MAX_NESTING} levels`, {
+      help: "parentheses, lists, calls, `not` and test objects may nest at most 64 deep; split the condition into several rules or lets",
+    });
+    return { start, text: chunkText, next, items: [], comments, diagnostics: bag.items, tokens, tokenStart: start };
+  }
   const { cst, errors } = parseItemTokens(tokens, next);
   // offsets where the lexer already found a problem: parse errors they cause are not reported again
   const lexProblems = [
-    ...lexed.errors.map((e) => e.offset + start),
+    ...lexErrors.map((e) => e.offset + start),
     ...tokens.filter((t) => t.tokenType === T.StringLiteral && !closedString(t.image)).map((t) => t.startOffset),
   ].sort((a, b) => a - b);
   // an error at the end of the stretch is at the next item's keyword, or at the end of the file
   const endSpan = next === null ? span(end, end) : span(end, end + next.length);
   reportSyntaxErrors(bag, tokens, errors, endSpan, lexProblems);
 
-  const comments: Comment[] = rawComments.map((t) => ({
-    text: t.image,
-    span: span(t.startOffset + start, t.startOffset + start + t.image.length),
-    block: t.tokenType === T.BlockComment,
-  }));
   for (const c of comments) {
     if (c.block && !c.text.endsWith("*/")) {
       bag.report(catalog.unexpectedToken, span(c.span.start, c.span.start + 2), "block comment has no closing `*/`", {
@@ -246,7 +256,19 @@ function movedSpan(s: Span, delta: number): Span {
   return span(s.start + delta, s.end + delta);
 }
 
-function reportLexErrors(bag: DiagnosticBag, text: string, base: number, errors: ILexingError[]): void {
+/** The tokens without the runs of characters that start no token, which become lexing errors. */
+function withoutUnknown(all: IToken[], errors: ILexingError[]): { tokens: IToken[]; errors: { offset: number; length: number }[] } {
+  const tokens: IToken[] = [];
+  const unknown: { offset: number; length: number }[] = [];
+  for (const t of all) {
+    if (t.tokenType === T.Unknown) unknown.push({ offset: t.startOffset, length: t.image.length });
+    else tokens.push(t);
+  }
+  if (unknown.length === 0) return { tokens, errors };
+  return { tokens, errors: [...errors, ...unknown].sort((a, b) => a.offset - b.offset) };
+}
+
+function reportLexErrors(bag: DiagnosticBag, text: string, base: number, errors: readonly { offset: number; length: number }[]): void {
   // the lexer reports each bad character; join runs of adjacent ones into one diagnostic
   let i = 0;
   while (i < errors.length) {
@@ -258,7 +280,9 @@ function reportLexErrors(bag: DiagnosticBag, text: string, base: number, errors:
     }
     const chars = text.slice(first.offset, end);
     const help = characterHelp[chars.charAt(0)];
-    bag.report(catalog.unexpectedCharacter, span(base + first.offset, base + end), `unexpected character${chars.length > 1 ? "s" : ""} \`${chars}\``, help ? { help } : {});
+    // a long run (binary input) is shown by its start
+    const shown = chars.length > 40 ? `${chars.slice(0, 40)}…` : chars;
+    bag.report(catalog.unexpectedCharacter, span(base + first.offset, base + end), `unexpected character${chars.length > 1 ? "s" : ""} \`${shown}\``, help ? { help } : {});
     i++;
   }
 }

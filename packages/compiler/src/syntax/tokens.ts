@@ -6,6 +6,7 @@
  * (`action.from`). Comments are kept in a separate group so that the formatter can put them back.
  */
 import { createToken, Lexer, type TokenType } from "chevrotain";
+import { blockComment, quoted, regexLiteral } from "./scanners.js";
 
 export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
 /** Anything usable as a field name after a dot: identifiers and every keyword. */
@@ -70,7 +71,8 @@ export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n\f
 export const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n\r]*/, group: "comments" });
 export const BlockComment = createToken({
   name: "BlockComment",
-  pattern: /\/\*(?:[^*]|\*(?!\/))*(?:\*\/)?/,
+  pattern: { exec: blockComment },
+  start_chars_hint: ["/"],
   group: "comments",
   line_breaks: true,
 });
@@ -83,13 +85,15 @@ export const NumberLiteral = createToken({
   label: "a number",
 });
 /** A string literal; an unterminated one runs to the end of the line and is reported by the lexer stage. */
-export const StringLiteral = createToken({ name: "StringLiteral", pattern: /"(?:[^"\\\n\r]|\\.)*"?/, label: "a string" });
+export const StringLiteral = createToken({ name: "StringLiteral", pattern: { exec: quoted('"') }, start_chars_hint: ['"'], line_breaks: false, label: "a string" });
 /** A single-quoted string: not part of the language, but read as a string so one error is reported. */
-export const SingleQuotedString = createToken({ name: "SingleQuotedString", pattern: /'(?:[^'\\\n\r]|\\.)*'?/, categories: [StringLiteral], label: "a string" });
+export const SingleQuotedString = createToken({ name: "SingleQuotedString", pattern: { exec: quoted("'") }, start_chars_hint: ["'"], line_breaks: false, categories: [StringLiteral], label: "a string" });
 /** `/regex/flags`. There is no division in the language, so a slash always starts a regex. */
 export const RegexLiteral = createToken({
   name: "RegexLiteral",
-  pattern: /\/(?![*/])(?:[^/\\\n\r[]|\\[^\n\r]|\[(?:[^\]\\\n\r]|\\[^\n\r])*\]?)*\/?[A-Za-z]*/,
+  pattern: { exec: regexLiteral },
+  start_chars_hint: ["/"],
+  line_breaks: false,
   label: "a regex",
 });
 
@@ -110,6 +114,12 @@ export const Comma = createToken({ name: "Comma", pattern: /,/, label: "','" });
 export const Colon = createToken({ name: "Colon", pattern: /:/, label: "':'" });
 export const Dot = createToken({ name: "Dot", pattern: /\./, label: "'.'" });
 export const Minus = createToken({ name: "Minus", pattern: /-/, label: "'-'" });
+/**
+ * A run of characters none of which starts a token. Not part of the language: the syntax stage
+ * reports it (A102) and drops it before parsing. Matching the run as one token, rather than
+ * letting the lexer try every pattern at every bad character, keeps binary input linear.
+ */
+export const Unknown = createToken({ name: "Unknown", pattern: /[^A-Za-z0-9_ \t\r\n\f\v\u00a0\ufeff"'/=!<>()[\]{},:.-]+/, label: "unexpected characters" });
 
 export const allTokens: TokenType[] = [
   WhiteSpace,
@@ -140,6 +150,7 @@ export const allTokens: TokenType[] = [
   ...keywords,
   Identifier,
   Name,
+  Unknown,
 ];
 
 export const keywordTokens: readonly TokenType[] = keywords;
