@@ -41,7 +41,7 @@ const POLICIES: { name: string; text: string; codes: string[] }[] = [
   { name: "a 10 MB line comment", text: `// ${"x".repeat(10_000_000)}\nrule r when amount > 1 deny`, codes: [] },
   { name: "a 10 MB string", text: `rule r when body == "${"x".repeat(10_000_000)}" deny`, codes: [] },
   { name: "a 10 MB unterminated string", text: `rule r when body == "${"x".repeat(10_000_000)}`, codes: ["A103"] },
-  { name: "5 MB of binary garbage", text: garbage(5_000_000), codes: ["A102"] },
+  { name: "5 MB of binary garbage", text: garbage(5_000_000), codes: ["A102", "A111"] },
 ];
 
 /** Hostile test data in a `.test.armor` file. */
@@ -93,6 +93,16 @@ describe("armorc exits with the diagnostics exit code, not 70", () => {
       expect(r.stderr).not.toContain("internal error");
       expect(r.status, args.join(" ")).toBe(1);
     }
+  });
+
+  it("check: 2 MB of bytes that are not UTF-8 report the first 1,000 errors and how many more (A111)", () => {
+    const bytes = Buffer.from(garbage(2_000_000), "latin1");
+    writeFileSync(join(work, "bytes.armor"), bytes);
+    const r = armorc(["check", "bytes.armor"]);
+    expect(r.stderr).not.toContain("internal error");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/error\[A111\]: [\d,]+ more diagnostics not reported/);
+    expect(r.stderr.match(/^error\[A/gm)?.length).toBe(1001);
   });
 
   it.each([

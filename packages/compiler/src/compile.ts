@@ -13,7 +13,7 @@ import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { emitModule, type EmitOptions, type EmitOutput } from "./codegen/emit.js";
 import { catalog } from "./diagnostics/catalog.js";
-import { type Diagnostic, DiagnosticBag, hasErrors, sortDiagnostics } from "./diagnostics/diagnostic.js";
+import { type Diagnostic, DiagnosticBag, hasErrors, reportedDiagnostics } from "./diagnostics/diagnostic.js";
 import type * as IR from "./ir.js";
 import { analyzeRules } from "./semantic/analysis.js";
 import { checkFile, type SemanticModel } from "./semantic/checker.js";
@@ -96,7 +96,7 @@ export function compileSource(fileName: string, text: string, host: CompilerHost
   const checked = checkFile({ ast: parsed.ast, source, schema, bag });
   const errorsSoFar = hasErrors(parsed.diagnostics) || hasErrors(bag.items);
   if (!errorsSoFar) analyzeRules(checked.policy, bag);
-  const diagnostics = sortDiagnostics([...parsed.diagnostics, ...bag.items]);
+  const diagnostics = reportedDiagnostics(fileName, [...parsed.diagnostics, ...bag.items]);
   return {
     source,
     ast: parsed.ast,
@@ -147,7 +147,7 @@ export function compileTests(fileName: string, text: string, policy: Compilation
       lineOf: (offset) => source.positionAt(offset).line + 1,
     },
   );
-  const diagnostics = sortDiagnostics([...parsed.diagnostics, ...bag.items]);
+  const diagnostics = reportedDiagnostics(fileName, [...parsed.diagnostics, ...bag.items]);
   return { source, ast: parsed.ast, tests, diagnostics, ok: !hasErrors(diagnostics), syntax: parsed };
 }
 

@@ -65,7 +65,7 @@ export async function schemaFromMcp(spec: UpstreamSpec, options: { stderr?: "inh
     let cursor: string | undefined;
     do {
       const page = await upstream.client.listTools(cursor !== undefined ? { cursor } : undefined);
-      tools.push(...page.tools);
+      for (const tool of page.tools) tools.push(tool);
       cursor = page.nextCursor;
     } while (cursor !== undefined);
     return schemaFromTools(tools, describeUpstream(spec));

@@ -37,7 +37,7 @@ export const runCheck: Command = {
         continue;
       }
       texts.push([file, read.text]);
-      all.push(...compileSource(file, read.text).diagnostics);
+      for (const d of compileSource(file, read.text).diagnostics) all.push(d);
     }
     const out = format === "text" ? io.stderr : io.stdout;
     printDiagnostics(io, out, all, sourcesOf(texts), format);

@@ -36,6 +36,7 @@ export const catalog = {
   duplicateHeader: entry("A108", "duplicate-header", "error", "a file-level declaration (policy, schema, default, timezone) appears twice"),
   nestingTooDeep: entry("A109", "nesting-too-deep", "error", "parentheses, lists, calls, `not`, objects or lets nest deeper than the limit of 64 levels"),
   valueTooLarge: entry("A110", "value-too-large", "error", "a constant holds more than 100,000 values"),
+  tooManyDiagnostics: entry("A111", "too-many-diagnostics", "error", "a file has more than 1,000 diagnostics; the rest are not reported"),
 
   // names
   unknownName: entry("A201", "unknown-name", "error", "a name refers to nothing in scope"),

@@ -1,5 +1,5 @@
 import type { Span } from "../syntax/source.js";
-import { type CatalogEntry, type Severity, docsAnchor } from "./catalog.js";
+import { type CatalogEntry, catalog, docsAnchor, type Severity } from "./catalog.js";
 
 /** A related location, for example the first definition of a duplicated rule. */
 export interface RelatedInfo {
@@ -73,6 +73,29 @@ export class DiagnosticBag {
     this.items.push(d);
     return d;
   }
+}
+
+/** The most diagnostics reported for one file; a file of binary garbage would otherwise have one per stray run. */
+export const MAX_DIAGNOSTICS = 1000;
+
+/**
+ * Sorts a file's diagnostics and keeps the first `MAX_DIAGNOSTICS`; when some are dropped, an
+ * A111 at the first dropped one says how many. Errors are kept before warnings at the cut, so
+ * a file that fails keeps saying why.
+ */
+export function reportedDiagnostics(file: string, diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  const sorted = sortDiagnostics(diagnostics);
+  if (sorted.length <= MAX_DIAGNOSTICS) return sorted;
+  const errorsFirst = [...sorted.filter((d) => d.severity === "error"), ...sorted.filter((d) => d.severity !== "error")];
+  const kept = sortDiagnostics(errorsFirst.slice(0, MAX_DIAGNOSTICS));
+  const first = errorsFirst[MAX_DIAGNOSTICS]!;
+  const more = sorted.length - MAX_DIAGNOSTICS;
+  kept.push(
+    makeDiagnostic(catalog.tooManyDiagnostics, file, first.span, `${more.toLocaleString("en-US")} more diagnostic${more === 1 ? "" : "s"} not reported (at most ${MAX_DIAGNOSTICS.toLocaleString("en-US")} per file)`, {
+      help: "fix the first ones, or check that this is a policy file: binary or generated text produces one error per stray run of characters",
+    }),
+  );
+  return kept;
 }
 
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {

@@ -377,7 +377,7 @@ class Formatter {
       const lastLeading = leading[leading.length - 1];
       if (lastLeading !== undefined && lineBreaks(this.text.slice(lastLeading.end, item.span.start)) > 1) lines.push("");
       const printed = printDoc(this.item(item));
-      lines.push(...printed.lines);
+      for (const line of printed.lines) lines.push(line);
       open = printed.open;
       prev = item;
       prevEnd = item.span.end;

@@ -28,7 +28,7 @@ function armorFiles(dir: string): string[] {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name.startsWith(".") || skipped.has(entry.name)) continue;
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...armorFiles(path));
+    if (entry.isDirectory()) for (const f of armorFiles(path)) out.push(f);
     else if (entry.name.endsWith(".armor")) out.push(path);
   }
   return out;
