@@ -12,7 +12,7 @@
 
 `reserve=True` counts an allowed action in the session's history at once, so that concurrent
 agents cannot all pass an "at most N an hour" rule; `record` with the decision's id then writes
-the outcome without counting it again, and `release(decision["id"])` takes the reservation back
+the outcome without counting it again, and `release(decision["id"], session)` takes the reservation back
 when the action does not run after all.
 
 Or let `guard` do the three steps (decide and reserve, run with the rewritten arguments, record):
@@ -104,9 +104,13 @@ class ArmorClient:
             body["reserve"] = True
         return self._call("POST", "/v1/decide", body)
 
-    def release(self, decision_id: str) -> bool:
-        """POST /v1/release: takes back the reservation of an action that did not run."""
-        return bool(self._call("POST", "/v1/release", {"decisionId": decision_id})["released"])
+    def release(self, decision_id: str, session: Optional[str] = None) -> bool:
+        """POST /v1/release: takes back the reservation of an action that did not run (in the
+        session that reserved it)."""
+        body: dict = {"decisionId": decision_id}
+        if session is not None:
+            body["session"] = session
+        return bool(self._call("POST", "/v1/release", body)["released"])
 
     def record(self, action: dict, session: Optional[str] = None, user: Optional[dict] = None, context: Optional[dict] = None,
                decision_id: Optional[str] = None, outcome: str = "ok", error: Optional[str] = None) -> dict:

@@ -336,9 +336,12 @@ describe("atomic reservations (row 3)", () => {
     // the first ran: recording it with its id does not count it a second time
     const rec = await post(svc.url, "/v1/record", { action: first!["action"], session, decisionId: first!["id"] });
     expect(rec.status).toBe(200);
-    // the second did not run: its reservation is taken back, once
-    expect((await post(svc.url, "/v1/release", { decisionId: second!["id"] })).json).toEqual({ decisionId: second!["id"], released: true });
+    // another client cannot take it back: not without the session, nor from another session
     expect((await post(svc.url, "/v1/release", { decisionId: second!["id"] })).json?.["released"]).toBe(false);
+    expect((await post(svc.url, "/v1/release", { decisionId: second!["id"], session: "intruder" })).json?.["released"]).toBe(false);
+    // the second did not run: its session takes its reservation back, once
+    expect((await post(svc.url, "/v1/release", { decisionId: second!["id"], session })).json).toEqual({ decisionId: second!["id"], released: true });
+    expect((await post(svc.url, "/v1/release", { decisionId: second!["id"], session })).json?.["released"]).toBe(false);
     // so one more may be reserved, and then none
     const again = await Promise.all(Array.from({ length: 10 }, () => post(svc.url, "/v1/decide", { action: mail, session, reserve: true })));
     expect(again.filter((r) => r.json?.["decision"] === "allow")).toHaveLength(1);

@@ -132,6 +132,78 @@ describe("row 1: the tool runs exactly the decided, approved and audited action"
     expect(sink.records().find((x) => x.kind === "decision")).toMatchObject({ decision: "allow", user: { id: "u1", role: "dba" } });
   });
 
+  it("asks the group the policy names after an approval, when it is no longer the group that approved", async () => {
+    const policy = `
+policy p version "1"
+default allow
+rule night when action.type == "wire" and context.night == true require approval from "security"
+rule review when action.type == "wire" and amount > 10 require approval from "finance"
+`;
+    const asked: (string | null)[] = [];
+    const ctx = { context: { night: false } };
+    const e = await createEnforcer({
+      policy: { source: policy, fileName: "p.armor" },
+      throwOnDeny: false,
+      approvals: {
+        request: async (req) => {
+          asked.push(req.from);
+          ctx.context = { night: true };
+          return { approved: req.from === "finance" };
+        },
+      },
+    });
+    // the context is read when the action is decided: changing it later changes nothing
+    const r = await e.run({ type: "wire", amount: 50 }, ctx, () => "ran");
+    expect(r.decision.decision).toBe("allow");
+    expect(asked).toEqual(["finance"]);
+    // a decision that now needs another group asks that group, which rejects
+    let round = 0;
+    const clock = () => Date.UTC(2026, 0, 5, 12) + round;
+    const f = await createEnforcer({
+      policy: { source: "policy q version \"1\"\ndefault allow\nrule late when action.type == \"wire\" and time.hour >= 12 require approval from \"security\"\nrule review when action.type == \"wire\" and amount > 10 and time.hour < 12 require approval from \"finance\"\n", fileName: "q.armor" },
+      throwOnDeny: false,
+      clock: () => clock() - (round === 0 ? 3_600_000 : 0),
+      approvals: {
+        request: async (req) => {
+          asked.push(req.from);
+          round++;
+          return { approved: req.from === "finance" };
+        },
+      },
+    });
+    const s = await f.run({ type: "wire", amount: 50 }, {}, () => "ran");
+    expect(asked.slice(1)).toEqual(["finance", "security"]);
+    expect(s.decision.decision).toBe("deny");
+    expect(s.result).toBeUndefined();
+  });
+
+  it("decides on the user and the context as they were when asked: getters are read once, approvers edit copies", async () => {
+    let reads = 0;
+    const user = {
+      get role() {
+        return ++reads === 1 ? "intern" : "dba";
+      },
+    };
+    const e = await enforcer();
+    // the first read says intern: the dba-only rule denies, and no later read changes that
+    expect((await e.run({ type: "drop", table: "t" }, { user }, () => "dropped")).decision.decision).toBe("deny");
+    let limitReads = 0;
+    const context = {
+      get limit() {
+        return ++limitReads === 1 ? 5 : Number.POSITIVE_INFINITY;
+      },
+    };
+    const d = await e.decide({ type: "wire", to: "bob", amount: 5 }, { context });
+    expect(limitReads).toBe(1);
+    expect(d.decision).toBe("allow");
+    // an approver that edits the user it was shown changes nothing the next decision reads
+    const f = await enforcer({ approvals: { request: async (req) => ((req.user as { role: string }).role = "dba", { approved: true }) } });
+    const intern = { role: "intern" };
+    await f.run({ type: "wire", to: "bob", amount: 5000 }, { user: intern }, () => "sent");
+    expect(intern.role).toBe("intern");
+    expect((await f.run({ type: "drop", table: "t" }, { user: intern }, () => "dropped")).decision.decision).toBe("deny");
+  });
+
   it("reads an action with getters once: what the policy decided is what runs and what is logged", async () => {
     const sink = gatedSink();
     sink.release();
@@ -289,8 +361,11 @@ describe("row 3: reservations", () => {
     const ds = [];
     for (let i = 0; i < 3; i++) ds.push(await e.decide(send, { session: "s" }, { reserve: true }));
     expect((await e.decide(send, { session: "s" }, { reserve: true })).decision).toBe("deny");
-    expect(await e.release(ds[1]!.id)).toBe(true);
+    // only the session that reserved may take it back
     expect(await e.release(ds[1]!.id)).toBe(false);
+    expect(await e.release(ds[1]!.id, { session: "other" })).toBe(false);
+    expect(await e.release(ds[1]!.id, { session: "s" })).toBe(true);
+    expect(await e.release(ds[1]!.id, { session: "s" })).toBe(false);
     expect(await e.release("no-such-id")).toBe(false);
     expect((await e.decide(send, { session: "s" }, { reserve: true })).decision).toBe("allow");
     expect((await e.decide(send, { session: "s" }, { reserve: true })).decision).toBe("deny");
@@ -303,13 +378,13 @@ describe("row 3: reservations", () => {
     const e = await enforcer({ clock: () => now, reservationTtlMs: 1000, maxReservations: 2 });
     const a = await e.decide(send, { session: "s" }, { reserve: true });
     now += 1500;
-    expect(await e.release(a.id)).toBe(false);
+    expect(await e.release(a.id, { session: "s" })).toBe(false);
     const b = await e.decide(send, { session: "s" }, { reserve: true });
     const c = await e.decide(send, { session: "s" }, { reserve: true });
     expect((await e.decide(send, { session: "t" }, { reserve: true })).decision).toBe("allow");
     // the cap of 2 retired b, the oldest
-    expect(await e.release(b.id)).toBe(false);
-    expect(await e.release(c.id)).toBe(true);
+    expect(await e.release(b.id, { session: "s" })).toBe(false);
+    expect(await e.release(c.id, { session: "s" })).toBe(true);
     // a and b still count: one more is allowed in s
     expect((await e.decide(send, { session: "s" }, { reserve: true })).decision).toBe("allow");
     expect((await e.decide(send, { session: "s" }, { reserve: true })).decision).toBe("deny");

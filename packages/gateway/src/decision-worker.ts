@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const ops: Record<Op, (args: unknown[]) => Promise<unknown>> = {
     decide: ([action, ctx, reserve]) => enforcer.decide(action, ctx as ActionContext, { reserve: reserve === true }),
     record: ([action, ctx, info]) => enforcer.record(action, ctx as ActionContext, info as RecordInfo),
-    release: ([id]) => enforcer.release(id as string),
+    release: ([id, ctx]) => enforcer.release(id as string, ctx as ActionContext),
     close: () => enforcer.close(),
   };
   port.on("message", (m: Request) => {

@@ -163,7 +163,9 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
           const b = await body();
           if (!isObject(b)) throw new HttpError(400, "invalid_request", "the request body must be a JSON object", { location: "" });
           const decisionId = idField(b, "decisionId", true)!;
-          const released = (await decider.call("release", [decisionId])) as boolean;
+          // only the session that reserved may take it back (the same `session` as in its /v1/decide)
+          const session = idField(b, "session", false);
+          const released = (await decider.call("release", [decisionId, session === undefined ? {} : { session }])) as boolean;
           sendJson(res, 200, { decisionId, released });
         },
       },

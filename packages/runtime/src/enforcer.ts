@@ -11,7 +11,7 @@ import { canonicalJsonOrUndefined, JsonValueError, jsonSnapshot, sha256, strictJ
 import { memoryHistoryStore, type Reservation, SessionTrackers } from "./history.js";
 import { loadPolicy, PolicyLoadError, type PolicyDiagnostic, type PolicySource } from "./load.js";
 import { DecisionRecord, OutcomeRecord } from "./records.js";
-import type { Action, ActionContext, ApprovalHandler, ApprovalResponse, Decision, HistoryStore, PolicyDecision, PolicyModule } from "./types.js";
+import type { Action, ActionContext, ApprovalHandler, ApprovalRequest, ApprovalResponse, Decision, HistoryStore, PolicyDecision, PolicyModule } from "./types.js";
 import { setLongTimeout } from "./timers.js";
 import { type ActionValidator, compileValidator } from "./validate.js";
 
@@ -194,10 +194,18 @@ interface Subject {
   spare: unknown;
   /** False when the action is not JSON (then `json` is undefined and `problem` says why). */
   hashable: boolean;
-  /** The user the policy reads: the caller's, and after an approval a copy of the one first decided on. */
+  /** The user the policy reads: a copy parsed from `userJson`, so a getter is read only once. */
   user: unknown;
   userJson: string | undefined;
+  /** The context the policy reads, a copy parsed from `contextJson` as the user is. */
+  context: unknown;
+  contextJson: string | undefined;
   problem: string | null;
+}
+
+/** A fresh copy of a snapshotted value (its canonical JSON), or undefined where JSON has no text. */
+function fresh(json: string | undefined): unknown {
+  return json === undefined ? undefined : JSON.parse(json);
 }
 
 /** A reservation made by `decide(..., { reserve: true })`, kept until settled, released or expired. */
@@ -227,9 +235,10 @@ export interface Enforcer {
   /**
    * Takes back a pending reservation: the action no longer counts, and an outcome record
    * (`outcome: "released"`) says so. False when no reservation with that id is pending (never
-   * made, settled, released, or expired: an expired reservation stays counted).
+   * made, settled, released, or expired: an expired reservation stays counted), and when it is
+   * another session's: only the session that reserved (`ctx.session`) may take it back.
    */
-  release(decisionId: string): Promise<boolean>;
+  release(decisionId: string, ctx?: ActionContext): Promise<boolean>;
   /** Guards a tool function `(args) => result`: the action is `{ type: name, ...args }`. */
   wrap<A extends Record<string, unknown>, R>(name: string, fn: (args: A) => R | Promise<R>, ctx?: ActionContext | (() => ActionContext)): (args: A) => Promise<R>;
   /** Wraps every function of an object of tools, by key. */
@@ -269,6 +278,7 @@ function snapshot(action: unknown, ctx: ActionContext): Subject {
   let copy: unknown;
   let spare: unknown;
   let userJson: string | undefined;
+  let contextJson: string | undefined;
   let problem: string | null = null;
   try {
     // no user is written as null, as before; a user that is not JSON is left out of the record
@@ -276,22 +286,25 @@ function snapshot(action: unknown, ctx: ActionContext): Subject {
   } catch (e) {
     problem = `invalid user: ${inputProblem(e, "the user")}`;
   }
+  // the policy reads copies of the user and the context taken now, as it does of the action:
+  // a getter or Proxy in them is read once, and what the record shows is what was decided on
+  const user = ctx.user === undefined || userJson === undefined ? undefined : fresh(userJson);
   try {
     ({ json, copy, spare } = jsonSnapshot(action));
   } catch (e) {
-    return { action, json: undefined, spare: undefined, hashable: false, user: ctx.user, userJson, problem: `invalid action: ${inputProblem(e, "the action")}` };
+    return { action, json: undefined, spare: undefined, hashable: false, user, userJson, context: undefined, contextJson: undefined, problem: `invalid action: ${inputProblem(e, "the action")}` };
   }
   // what JSON has no text for (undefined) is decided as it is: the policy denies it
   if (json === undefined) copy = spare = action;
   if (problem === null && ctx.context !== undefined) {
     try {
       // the context reaches the policy: it must be JSON too
-      strictJson(ctx.context);
+      contextJson = strictJson(ctx.context);
     } catch (e) {
       problem = `invalid context: ${inputProblem(e, "the context")}`;
     }
   }
-  return { action: copy, json, spare, hashable: true, user: ctx.user, userJson, problem };
+  return { action: copy, json, spare, hashable: true, user, userJson, context: fresh(contextJson), contextJson, problem };
 }
 
 function inputProblem(e: unknown, root: string): string {
@@ -396,7 +409,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
         }
       }
       const values = trackers.values(session, policy.module.trackers, now);
-      const input = { action, user: subject.user, context: ctx.context, time: isoTime(now) };
+      const input = { action, user: subject.user, context: subject.context, time: isoTime(now) };
       return policy.module.decide(input, values);
     } catch (e) {
       return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message: `the policy failed: ${(e as Error).message}` }] };
@@ -535,7 +548,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     return final;
   }
 
-  async function askApproval(decided: Decided, ctx: ActionContext): Promise<ApprovalOutcome> {
+  async function askApproval(decided: Decided, subject: Subject, ctx: ActionContext): Promise<ApprovalOutcome> {
     const decision = decided.decision;
     const from = decision.approval?.from ?? null;
     const timeoutMs = decision.approval?.timeoutMs ?? options.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
@@ -560,7 +573,8 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
           from,
           timeoutMs,
           session: decision.session,
-          user: ctx.user,
+          // a copy too: an approver that edits the user changes nothing the policy reads later
+          user: fresh(subject.userJson) as ApprovalRequest["user"],
           policy: decision.policy,
           signal: controller.signal,
         }),
@@ -579,6 +593,11 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     } finally {
       cancelTimer();
     }
+  }
+
+  /** Whether a decision asks for no approval, or for the one another asked for. */
+  function sameApprover(now: Decision, approved: Decision): boolean {
+    return now.decision !== "require_approval" || (now.approval?.from ?? null) === (approved.approval?.from ?? null);
   }
 
   function denyAfterApproval(d: Decision, outcome: ApprovalOutcome): Decision {
@@ -634,7 +653,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
         decided = { ...decided, decision: { ...decision, decision: "deny", errors: [...decision.errors, { rule: null, message: "the action kept changing while it was being approved" }] } };
         break;
       }
-      approval = await askApproval(decided, ctx);
+      approval = await askApproval(decided, subject, ctx);
       if (approval.outcome !== "approved") {
         decided = { ...decided, decision: denyAfterApproval(decision, approval) };
         break;
@@ -644,11 +663,14 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
       const same: Subject = {
         ...subject,
         action: subject.json === undefined || subject.action === null || typeof subject.action !== "object" ? subject.action : JSON.parse(subject.json),
-        user: subject.userJson === undefined || ctx.user === undefined ? ctx.user : JSON.parse(subject.userJson),
+        user: subject.user === undefined ? undefined : fresh(subject.userJson),
+        context: fresh(subject.contextJson),
       };
       subject = same;
       const again = finish(active, evaluate(active, same, ctx, now), same, ctx, now, decision.id);
-      if (again.decision.decision === "deny" || again.decision.actionHash !== decision.actionHash) {
+      // the approval given holds only for the same action and the same approver group: if the
+      // policy now asks someone else (the time, the history or the policy changed), they are asked
+      if (again.decision.decision === "deny" || again.decision.actionHash !== decision.actionHash || !sameApprover(again.decision, decision)) {
         decided = again;
         continue;
       }
@@ -789,14 +811,15 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     const settled = pending !== undefined && pending.session === session && pending.actionHash === hash;
     if (settled) reservations.delete(info.decisionId!);
     else count(session, subject.action, now);
-    const id = info.decisionId ?? decisionId(now);
+    // another session's pending reservation is not this record's decision: it gets an id of its own
+    const id = pending !== undefined && !settled ? decisionId(now) : (info.decisionId ?? decisionId(now));
     const failure = await write({
       kind: "outcome",
       decisionId: id,
       time: new Date(now).toISOString(),
       mode: "record",
       session,
-      user: ctx.user ?? null,
+      user: subject.user ?? null,
       action: subject.action,
       actionHash: hash,
       outcome: info.outcome ?? "ok",
@@ -807,11 +830,12 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     return { decisionId: id, session, actionHash: hash, settled };
   }
 
-  async function release(id: string): Promise<boolean> {
+  async function release(id: string, ctx: ActionContext = {}): Promise<boolean> {
     const now = clock();
     expireReservations(now);
     const pending = typeof id === "string" ? reservations.get(id) : undefined;
-    if (pending === undefined) return false;
+    // only the session that reserved may take it back: ids are unique, not secret
+    if (pending === undefined || pending.session !== (ctx.session ?? "default")) return false;
     // taken out first, so that a second release of the same id finds nothing
     reservations.delete(id);
     const failure = await write({
