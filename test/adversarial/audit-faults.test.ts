@@ -99,8 +99,35 @@ describe("row 5: the chain after a transient sink failure", () => {
     // while the replica was down, each naming what the replica misses
     expect(verifyAuditLog(joined(a))).toMatchObject({ ok: true, records: 8, gaps: [{ seq: 1, lost: 0, from: null }, { seq: 3, lost: 0, from: null }] });
     expect(records(joined(a)).filter((r) => r.kind === "gap").map((r) => r["missing"])).toEqual([[{ sink: "replica", from: 0, to: 0 }], [{ sink: "replica", from: 0, to: 2 }]]);
-    // the replica lacks seq 0 to 2, which its first record, the second gap record, declares
-    expect(verifyAuditLog(joined(b))).toMatchObject({ ok: true, records: 5, gaps: [{ line: 1, seq: 3, from: 0, to: 2 }] });
+    // the replica lacks seq 0 to 2, which its first record, the second gap record, declares:
+    // accepted when the file is verified as the replica's copy, and only then
+    expect(verifyAuditLog(joined(b), { sink: "replica" })).toMatchObject({ ok: true, records: 5, gaps: [{ line: 1, seq: 3, from: 0, to: 2 }] });
+    expect(verifyAuditLog(joined(b))).toMatchObject({ ok: false, problem: { kind: "deleted", line: 1, message: expect.stringContaining('--sink "replica"') } });
+    expect(verifyAuditLog(joined(b), { sink: "primary" }).ok).toBe(false);
+  });
+
+  it("does not let records be deleted from one sink's copy behind a range declared missing for another", async () => {
+    const a: string[] = [];
+    let down = 3;
+    const log = createAuditLog({
+      sinks: [
+        callbackSink((_r, line) => void a.push(line), "primary"),
+        callbackSink(() => {
+          if (down-- > 0) throw new Error("siem unreachable");
+        }, "siem"),
+      ],
+    });
+    for (let i = 0; i < 8; i++) await log.append({ kind: "decision", decisionId: `d${i}`, time: "2026-01-01T00:00:00.000Z", i }).catch(() => undefined);
+    await log.close();
+    expect(verifyAuditLog(joined(a)).ok).toBe(true);
+    // cut the primary's records that a gap record declares missing from the siem, and the gap
+    // records between them: what is left chains only through the siem's declared range
+    const lastGap = a.map((l) => JSON.parse(l) as AuditRecord).findLastIndex((r) => r.kind === "gap");
+    const firstMissing = (JSON.parse(a[lastGap]!) as { missing: { from: number }[] }).missing[0]!.from;
+    const cut = a.filter((l, i) => i >= lastGap || (JSON.parse(l) as AuditRecord).seq < firstMissing);
+    expect(cut.length).toBeLessThan(a.length);
+    expect(verifyAuditLog(joined(cut))).toMatchObject({ ok: false, problem: { kind: "deleted" } });
+    expect(verifyAuditLog(joined(cut), { sink: "primary" }).ok).toBe(false);
   });
 
   describe("a disk that fills and frees", () => {
@@ -198,9 +225,28 @@ describe("torn writes: only the last line may be torn", () => {
       name: "a fragment followed by a gap record that continues the chain",
       make: (l) => {
         const last = JSON.parse(l[4]!) as AuditRecord;
-        return joined([...l, fragment(l[0]!), buildAuditRecord({ kind: "gap", time: "2026-01-01T00:00:00.000Z", lost: 1, reason: "torn" }, 5, last.hash).line]);
+        return joined([...l, fragment(l[0]!), buildAuditRecord({ kind: "gap", time: "2026-01-01T00:00:00.000Z", lost: 1, reason: "torn", torn: 1 }, 5, last.hash).line]);
       },
       ok: true,
+    },
+    {
+      // any gap record (one after a sink failure) does not excuse lines made up before it
+      name: "made-up lines before a gap record that declares no torn write",
+      make: (l) => {
+        const last = JSON.parse(l[4]!) as AuditRecord;
+        return joined([...l, fragment(l[0]!), buildAuditRecord({ kind: "gap", time: "2026-01-01T00:00:00.000Z", lost: 0, reason: "callback failed" }, 5, last.hash).line]);
+      },
+      ok: false,
+      line: 6,
+    },
+    {
+      name: "two fragments before a gap record that declares one torn write",
+      make: (l) => {
+        const last = JSON.parse(l[4]!) as AuditRecord;
+        return joined([...l, fragment(l[0]!), fragment(l[1]!), buildAuditRecord({ kind: "gap", time: "2026-01-01T00:00:00.000Z", lost: 1, reason: "torn", torn: 1 }, 5, last.hash).line]);
+      },
+      ok: false,
+      line: 6,
     },
     {
       name: "a fragment followed by an ordinary record",

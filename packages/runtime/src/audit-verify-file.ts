@@ -4,9 +4,9 @@
  * here rather than with node:readline, which would hand over every line through an event or a
  * promise: on a log of millions of lines the per-line overhead is what this avoids.
  */
-import { ChainCheck, Classifier, type VerifyResult } from "./audit-verify.js";
+import { ChainCheck, Classifier, type VerifyOptions, type VerifyResult } from "./audit-verify.js";
 
-export interface VerifyFileOptions {
+export interface VerifyFileOptions extends VerifyOptions {
   /** Bytes read at a time (default 1 MiB). */
   chunkBytes?: number;
   /** A line longer than this is a problem rather than a reason to run out of memory (default 64 MiB). */
@@ -74,7 +74,7 @@ async function eachLineOfFile(path: string, options: VerifyFileOptions, f: (n: n
 
 /** Verifies an audit log file as verifyAuditLog verifies its text, reading it in chunks. */
 export async function verifyAuditLogFile(path: string, options: VerifyFileOptions = {}): Promise<VerifyResult> {
-  const check = new ChainCheck();
+  const check = new ChainCheck(options);
   try {
     await eachLineOfFile(path, options, (n, line, unterminated) => check.line(n, line, unterminated));
   } catch (e) {

@@ -121,15 +121,23 @@ function plural(n: number, one: string, many: string): string {
 
 const describe = (p: Position): string => (p.line === 0 ? "the start of the log" : `record ${p.seq} (line ${p.line})`);
 
-/** The range a gap record says this log misses right before it, if it names exactly the records after `last`. */
-function declaredRange(r: ChainRecord, last: Position): { from: number; to: number } | null {
+/**
+ * The range a gap record says this log misses right before it, if it names exactly the records
+ * after `last`, for the sink this log is a copy of (`sink`). A range declared for another sink
+ * does not excuse missing records here: otherwise deleting records behind some other sink's gap
+ * would pass. `other` is the name of such a sink, for the message.
+ */
+function declaredRange(r: ChainRecord, last: Position, sink: string | null): { from: number; to: number; other: string | null } | null {
   if (r["kind"] !== "gap" || !Array.isArray(r["missing"])) return null;
+  let other: string | null = null;
   for (const m of r["missing"] as unknown[]) {
     if (typeof m !== "object" || m === null) continue;
-    const { from, to } = m as Record<string, unknown>;
-    if (from === last.seq + 1 && to === r.seq - 1 && (to as number) >= (from as number)) return { from, to } as { from: number; to: number };
+    const { from, to, sink: named } = m as Record<string, unknown>;
+    if (!(from === last.seq + 1 && to === r.seq - 1 && (to as number) >= (from as number))) continue;
+    if (named === sink) return { from, to, other: null } as { from: number; to: number; other: null };
+    other ??= typeof named === "string" ? named : null;
   }
-  return null;
+  return other === null ? null : { from: -1, to: -1, other };
 }
 
 /**
@@ -137,6 +145,11 @@ function declaredRange(r: ChainRecord, last: Position): { from: number; to: numb
  * stops at the first problem. A record that is whole but does not fit is left for `Classifier`.
  */
 export class ChainCheck {
+  /** The sink this log is a copy of (`options.sink`): only ranges declared missing for it are excused. */
+  private readonly sink: string | null;
+  constructor(options: VerifyOptions = {}) {
+    this.sink = options.sink ?? null;
+  }
   records = 0;
   private last: Position = START;
   private readonly tornLines: number[] = [];
@@ -182,9 +195,21 @@ export class ChainCheck {
     if (canonicalJson(r) !== e.text) return this.fail(n, r.seq, "edited", `record ${r.seq} (line ${n}) was edited: its text is not the canonical JSON of its contents`);
     const last = this.last;
     const links = r.seq === last.seq + 1 && r.prev === last.hash;
-    const range = links ? null : declaredRange(r, last);
+    const declared = links ? null : declaredRange(r, last, this.sink);
+    if (declared !== null && declared.other !== null) {
+      const n0 = r.seq - 1 - last.seq;
+      return this.fail(
+        n,
+        r.seq,
+        "deleted",
+        `${n0 === 1 ? `record ${last.seq + 1} is` : `records ${last.seq + 1}–${r.seq - 1} are`} missing before record ${r.seq} (line ${n}); its gap record declares them missing only from the sink \`${declared.other}\`: if this file is that sink's copy, verify it as such (\`--sink "${declared.other}"\`)`,
+      );
+    }
+    const range = declared;
     if (this.fragments.length > 0) {
-      if (r["kind"] !== "gap" || (!links && range === null)) return this.fragmentProblem({ line: n, record: r });
+      // fragments are torn writes only when the gap record after them declares that many
+      const torn = typeof r["torn"] === "number" ? r["torn"] : 0;
+      if (r["kind"] !== "gap" || (!links && range === null) || torn < this.fragments.length) return this.fragmentProblem({ line: n, record: r });
       for (const f of this.fragments) this.note(this.tornLines, f as never);
       this.fragments = [];
     }
@@ -204,7 +229,7 @@ export class ChainCheck {
 
   private fragmentProblem(next: { line: number; record: ChainRecord } | null): false {
     const first = this.fragments[0]!;
-    const after = next === null ? "the log ends after it" : `record ${next.record.seq} (line ${next.line}) after it is not a gap record that continues from ${describe(this.last)}`;
+    const after = next === null ? "the log ends after it" : `record ${next.record.seq} (line ${next.line}) after it is not a gap record that continues from ${describe(this.last)} and declares ${this.fragments.length === 1 ? "a torn write" : `${this.fragments.length} torn writes`}`;
     return this.fail(first, null, "malformed", `line ${first} is not valid JSON, and only the last line may be a torn write: ${after}`);
   }
 
@@ -297,8 +322,17 @@ function eachLine(text: string, f: (n: number, line: string, unterminated: boole
 }
 
 /** Verifies the text of a whole log. */
-export function verifyAuditLog(text: string): VerifyResult {
-  const check = new ChainCheck();
+export interface VerifyOptions {
+  /**
+   * The name of the sink this log is a copy of (as gap records name sinks, e.g. `file audit.jsonl`).
+   * Records a gap record declares missing from that sink are accepted as missing; without it,
+   * only a log that holds every record verifies.
+   */
+  sink?: string;
+}
+
+export function verifyAuditLog(text: string, options: VerifyOptions = {}): VerifyResult {
+  const check = new ChainCheck(options);
   eachLine(text, (n, line, unterminated) => check.line(n, line, unterminated));
   if (check.misfit !== null) {
     const classifier = new Classifier(check.misfit);

@@ -300,6 +300,9 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   // records that no sink stored since the last gap record (taken back from the chain), and why
   let lost = 0;
   const lostWhy: string[] = [];
+  // of those, the writes a crash left torn in a sink's file: the gap record says how many, and
+  // verification accepts no more fragments than that before it
+  let torn = 0;
   // Appends run one after another on this chain; it never rejects.
   let tail: Promise<unknown> = Promise.resolve();
   // appends queued on `tail` and not settled yet
@@ -361,9 +364,12 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       throw new AuditWriteError(`cannot resume the audit log from ${name}: ${error.message}`, [{ sink: name, error }], null);
     }
     const at = (resumed as ChainState | null | undefined) ?? { seq: 0, prev: GENESIS_HASH };
-    const torn = typeof at.torn === "number" && at.torn > 0 ? at.torn : 0;
+    const tornHere = typeof at.torn === "number" && at.torn > 0 ? at.torn : 0;
     // a torn record left by a crashed writer is lost: the first record of this one says so
-    if (torn > 0) noteLoss(torn, [`${name}: the log ended in ${torn === 1 ? "a write" : `${torn} writes`} torn by a crash`]);
+    if (tornHere > 0) {
+      noteLoss(tornHere, [`${name}: the log ended in ${tornHere === 1 ? "a write" : `${tornHere} writes`} torn by a crash`]);
+      torn += tornHere;
+    }
     return (state = { seq: at.seq, prev: at.prev });
   }
 
@@ -402,6 +408,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     const missing = all.filter((i) => behind[i]! >= 0).map((i) => ({ sink: names[i] ?? `sink ${i}`, from: behind[i]!, to: at.seq - 1 }));
     const fields: Record<string, unknown> = { kind: "gap", time: new Date().toISOString(), lost, reason: lostWhy.join("; ") };
     if (missing.length > 0) fields["missing"] = missing;
+    if (torn > 0) fields["torn"] = torn;
     return recordLine(fields, at.seq, at.prev);
   }
 
@@ -414,6 +421,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     state = { seq: at.seq + 1, prev: hash };
     lost = 0;
     lostWhy.length = 0;
+    torn = 0;
     for (const i of all) {
       const failed = missed.some((m) => m.index === i);
       if (!failed && behind[i]! >= 0) {

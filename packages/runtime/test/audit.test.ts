@@ -230,7 +230,7 @@ describe("failing sinks", () => {
     expect(next).toMatchObject({ seq: 2, prev: stored[1]!.hash });
     expect(verifyAuditLog(joined(stored.map((r) => canonicalJson(r))))).toMatchObject({ ok: true, records: 3 });
     expect(flaky).toHaveLength(2);
-    expect(verifyAuditLog(joined(flaky))).toMatchObject({ ok: true, records: 2, gaps: [{ line: 1, from: 0, to: 0 }] });
+    expect(verifyAuditLog(joined(flaky), { sink: "flaky" })).toMatchObject({ ok: true, records: 2, gaps: [{ line: 1, from: 0, to: 0 }] });
   });
 
   it("reports a sink that throws synchronously, and names every failing sink", async () => {
@@ -385,7 +385,7 @@ describe("verifyAuditLog", () => {
       kind: "malformed",
       line: 4,
       seq: null,
-      message: /^line 4 is not valid JSON, and only the last line may be a torn write: record 4 \(line 5\) after it is not a gap record that continues from record 2 \(line 3\)$/,
+      message: /^line 4 is not valid JSON, and only the last line may be a torn write: record 4 \(line 5\) after it is not a gap record that continues from record 2 \(line 3\) and declares a torn write$/,
     },
     {
       name: "JSON that is not a record",

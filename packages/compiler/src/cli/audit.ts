@@ -5,12 +5,17 @@ import { type Output, UsageError } from "./io.js";
 export const runAudit: Command = {
   name: "audit",
   summary: "verify a tamper-evident audit log",
-  usage: "armorc audit verify FILE",
+  usage: "armorc audit verify FILE [--sink NAME]",
   help: [
     "Checks every record's hash and the chain of seq and prev from the first record to the last,",
     "and names the first record that was edited, deleted, inserted or reordered. A final line cut",
     "off by a crash (a torn write) is ignored: every whole record before it still counts. Gap",
     "records (written after an audit sink failed) are listed with the records they account for.",
+    "",
+    "Options:",
+    "  --sink NAME   this file is the copy of the sink NAME (as gap records name sinks, e.g.",
+    "                `file audit.jsonl`): records a gap record declares missing from that sink",
+    "                are accepted as missing. Without it, only a log holding every record verifies.",
     "",
     "The file is read in chunks, so logs of any size verify in constant memory; on a terminal, a",
     "progress bar is drawn on stderr.",
@@ -19,8 +24,8 @@ export const runAudit: Command = {
     "",
     "Exit code 0 when the log is intact, 1 when it is not, 2 when the file cannot be read.",
   ].join("\n"),
-  options: {},
-  async run({ positionals }, io) {
+  options: { sink: { type: "string" } },
+  async run({ values, positionals }, io) {
     const [sub, file, ...extra] = positionals;
     if (sub !== "verify") throw new UsageError(sub === undefined ? "name a subcommand: verify" : `unknown subcommand \`${sub}\`; the only one is \`verify\``);
     if (file === undefined) throw new UsageError("name the audit log file to verify");
@@ -30,7 +35,8 @@ export const runAudit: Command = {
     const progress = io.stderr.isTTY === true ? progressBar(io.stderr) : null;
     let result: Awaited<ReturnType<typeof verifyAuditLogFile>>;
     try {
-      result = await verifyAuditLogFile(file, progress ? { onProgress: progress.update } : {});
+      const sink = values["sink"] as string | undefined;
+      result = await verifyAuditLogFile(file, { ...(progress ? { onProgress: progress.update } : {}), ...(sink !== undefined ? { sink } : {}) });
     } catch (e) {
       progress?.clear();
       const code = (e as NodeJS.ErrnoException).code;
