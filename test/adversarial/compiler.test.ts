@@ -115,6 +115,21 @@ describe("armorc exits with the diagnostics exit code, not 70", () => {
     expect(r.status).toBe(2);
   });
 
+  it.each([
+    ["-1e400 in the action", `{"action":{"type":"x","amount":-1e400}}`, "-1e400"],
+    ["1e400 in the context", `{"action":{"type":"x"},"context":{"limit":1e400}}`, "1e400"],
+    ["400 digits in the user", `{"action":{"type":"x"},"user":{"n":${"9".repeat(400)}}}`, "999999"],
+  ])("eval: a number with no finite value is invalid input (A503), not Infinity: %s", (_name, input, shown) => {
+    const policy = write("ok.armor", "default allow\nrule r when amount > 1 deny\n");
+    const r = armorc(["eval", policy, "--input", write("input.json", input)]);
+    expect(r.stderr).toContain("error[A503]");
+    expect(r.stderr).toContain(shown);
+    expect(r.status).toBe(2);
+    // a string holding such a number is only text
+    const ok = armorc(["eval", policy, "--input", write("text.json", `{"action":{"type":"x","note":"1e400 \\" 1e400"}}`)]);
+    expect(ok.status).toBe(0);
+  });
+
   it("eval: an input at the limit is decided", () => {
     const policy = write("ok.armor", "default allow\nrule r when amount > 1 deny\n");
     const r = armorc(["eval", policy, "--input", write("input.json", `{"action":{"type":"x","a":${deep("[", "", "]", 62)}}}`)]);

@@ -22,8 +22,9 @@ export function parseJsonInput(name: string, text: string): { ok: true; value: u
       }),
     };
   }
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text) };
+    value = JSON.parse(text);
   } catch (e) {
     const message = (e as Error).message;
     const at = /position (\d+)/.exec(message);
@@ -35,6 +36,40 @@ export function parseJsonInput(name: string, text: string): { ok: true; value: u
       }),
     };
   }
+  // JSON reads 1e400 as Infinity: a number that is not finite is invalid input, as in the runtime
+  const huge = nonFiniteNumber(text);
+  if (huge !== null) {
+    return {
+      ok: false,
+      diagnostic: makeDiagnostic(catalog.inputInvalid, name, span(huge.start, huge.end), `the number \`${huge.text.length > 40 ? `${huge.text.slice(0, 40)}…` : huge.text}\` has no finite value`, {
+        help: "numbers in an input must lie within about ±1.8e308",
+      }),
+    };
+  }
+  return { ok: true, value };
+}
+
+/** The first number token of valid JSON text whose value is not finite (JSON.parse reads it as ±Infinity). */
+function nonFiniteNumber(text: string): { start: number; end: number; text: string } | null {
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+      continue;
+    }
+    if (c === 34) inString = true;
+    else if (c === 45 || (c >= 48 && c <= 57)) {
+      let j = i + 1;
+      // digits, '.', exponent and its sign: the rest of a number token of valid JSON
+      while (j < text.length && /[0-9.eE+-]/.test(text[j]!)) j++;
+      const token = text.slice(i, j);
+      if (!Number.isFinite(Number(token))) return { start: i, end: j, text: token };
+      i = j - 1;
+    }
+  }
+  return null;
 }
 
 export const runEval: Command = {
