@@ -117,4 +117,41 @@ describe("the upstream exits in the middle of calls (row 14)", () => {
     expect(records.filter((r) => r.kind === "decision").map((r) => r.action?.type)).toEqual(["echo", "slow", "exit"]);
     expect(records.filter((r) => r.kind === "outcome").map((r) => r.outcome)).toEqual(["ok", "error", "error"]);
   }, 40_000);
+
+  it("denies and records an action still waiting for approval, which no approver can answer afterwards", async () => {
+    const audit = join(work, "approval-exit.audit.jsonl");
+    const args = [armorBin, "mcp", "--policy", join(fixtures, "approve-echo.armor"), "--audit", audit, "--approvals", "queue", "--", ...upstream];
+    const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ["pipe", "pipe", "pipe"] });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const send = (m: object): boolean => child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", ...m })}\n`);
+    const replies = (): Rpc[] => out.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Rpc);
+    const reply = (id: number): Promise<Rpc> => waitFor(() => replies().find((r) => r.id === id), 15_000, `the reply to request ${id}`);
+    try {
+      send({ id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
+      await reply(1);
+      send({ method: "notifications/initialized" });
+      send({ id: 2, method: "tools/call", params: { name: "echo", arguments: { text: "waits" } } });
+      const queueUrl = await waitFor(() => /approvals queue at (\S+)/.exec(err)?.[1], 10_000, "the approval queue's address");
+      await waitFor(() => (err.includes("approval") && err.includes("pending") ? true : undefined), 10_000, "the approval to be pending");
+      send({ id: 3, method: "tools/call", params: { name: "exit", arguments: {} } });
+      expect((await reply(2)).error?.code).toBe(-32603);
+      // the queue no longer offers the approval (or, drained already, is closed)
+      const listed = await fetch(queueUrl).then(
+        (r) => r.json() as Promise<{ pending: unknown[] }>,
+        () => ({ pending: [] }),
+      );
+      expect(listed.pending).toEqual([]);
+      expect(await exited).toBe(1);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+    const text = readFileSync(audit, "utf8");
+    expect(verifyAuditLog(text).ok).toBe(true);
+    const decisions = text.trim().split("\n").map((l) => JSON.parse(l) as { kind: string; decision?: string; action?: { type: string }; errors?: { message: string }[] }).filter((r) => r.kind === "decision");
+    expect(decisions.find((r) => r.action?.type === "echo")).toMatchObject({ decision: "deny", errors: [expect.objectContaining({ message: expect.stringContaining("upstream MCP server exited while the action waited for approval") })] });
+  }, 40_000);
 });

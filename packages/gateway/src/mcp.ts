@@ -136,11 +136,21 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     handler = terminal;
   }
 
+  // set when the upstream goes away (below)
+  let markLost!: () => void;
+  const lost = new Promise<void>((r) => (markLost = r));
+  // an action still waiting for approval then can no longer run: its approval fails, so it is
+  // denied and recorded, and the queue drops it (an approver can no longer answer it)
+  const inner = handler;
+  const approvals: ApprovalHandler | undefined = inner && {
+    request: (req) => Promise.race([inner.request(req), lost.then(() => Promise.reject(new Error("the upstream MCP server exited while the action waited for approval")))]),
+  };
+
   const loaded = await loadPolicy(options.policy);
   for (const d of loaded.diagnostics) log(logLine`${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`);
   const enforcer = await createEnforcer({
     policy: loaded.module,
-    ...(handler ? { approvals: handler } : {}),
+    ...(approvals ? { approvals } : {}),
     ...(options.audit ? { audit: { file: options.audit, fsync: false } } : {}),
     throwOnDeny: false,
     onError: (e) => log(logLine`error: ${e.message}`),
@@ -198,8 +208,6 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   // error at once, and the gateway waits for them to finish (audit records) before it exits
   const pending = new Set<Promise<unknown>>();
   let upstreamLost = false;
-  let markLost!: () => void;
-  const lost = new Promise<void>((r) => (markLost = r));
   const upstreamGone = (what: string): McpError =>
     new McpError(ErrorCode.InternalError, `the upstream MCP server exited before answering ${what}; the gateway is shutting down`, { upstream: describeUpstream(options.upstream) });
   function tracked<Req extends { method: string; params?: unknown }, Extra, R>(fn: (req: Req, extra: Extra) => Promise<R>): (req: Req, extra: Extra) => Promise<R> {
