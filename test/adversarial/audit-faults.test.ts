@@ -106,6 +106,30 @@ describe("row 5: the chain after a transient sink failure", () => {
     expect(verifyAuditLog(joined(b), { sink: "primary" }).ok).toBe(false);
   });
 
+  it("keeps a sink's copy in chain order when a write that timed out completes late", async () => {
+    const slow: string[] = [];
+    const other: string[] = [];
+    let n = 0;
+    const log = createAuditLog({
+      writeTimeoutMs: 50,
+      sinks: [
+        callbackSink(async (_r, line) => {
+          // the third record is stored, but only after its write timed out
+          if (n++ === 2) await new Promise((r) => setTimeout(r, 200));
+          slow.push(line);
+        }, "slow"),
+        callbackSink((_r, line) => void other.push(line), "other"),
+      ],
+    });
+    for (let i = 0; i < 7; i++) await log.append({ kind: "decision", decisionId: `d${i}`, time: "2026-01-01T00:00:00.000Z", i }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    await log.close();
+    const seqs = slow.map((l) => (JSON.parse(l) as AuditRecord).seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(verifyAuditLog(joined(other)).ok).toBe(true);
+    expect(verifyAuditLog(joined(slow), { sink: "slow" })).toMatchObject({ ok: true });
+  });
+
   it("does not let records be deleted from one sink's copy behind a range declared missing for another", async () => {
     const a: string[] = [];
     let down = 3;

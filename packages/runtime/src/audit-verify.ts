@@ -122,8 +122,8 @@ function plural(n: number, one: string, many: string): string {
 const describe = (p: Position): string => (p.line === 0 ? "the start of the log" : `record ${p.seq} (line ${p.line})`);
 
 /**
- * The range a gap record says this log misses right before it, if it names exactly the records
- * after `last`, for the sink this log is a copy of (`sink`). A range declared for another sink
+ * The range a gap record says this log misses right before it, if it covers the records after
+ * `last` up to the gap, for the sink this log is a copy of (`sink`). A range declared for another sink
  * does not excuse missing records here: otherwise deleting records behind some other sink's gap
  * would pass. `other` is the name of such a sink, for the message.
  */
@@ -133,8 +133,11 @@ function declaredRange(r: ChainRecord, last: Position, sink: string | null): { f
   for (const m of r["missing"] as unknown[]) {
     if (typeof m !== "object" || m === null) continue;
     const { from, to, sink: named } = m as Record<string, unknown>;
-    if (!(from === last.seq + 1 && to === r.seq - 1 && (to as number) >= (from as number))) continue;
-    if (named === sink) return { from, to, other: null } as { from: number; to: number; other: null };
+    // the range may start before the next record: a write that timed out can still have been
+    // stored, late but in order; what it excuses is only what this log lacks, next..to
+    const next = last.seq + 1;
+    if (!(typeof from === "number" && from <= next && to === r.seq - 1 && to >= next)) continue;
+    if (named === sink) return { from: next, to, other: null };
     other ??= typeof named === "string" ? named : null;
   }
   return other === null ? null : { from: -1, to: -1, other };

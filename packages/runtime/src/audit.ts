@@ -373,9 +373,15 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     return (state = { seq: at.seq, prev: at.prev });
   }
 
-  /** One sink's write, failing after `timeoutMs` if it has not settled. */
+  // each sink's latest write as the sink handles it: a write that timed out may still complete,
+  // so the sink's next write waits for it, and a sink never stores records out of chain order
+  const sinkWrites: Promise<unknown>[] = sinks.map(() => Promise.resolve());
+
+  /** One sink's write, after its previous one settled; failing after `timeoutMs` if it has not settled. */
   function writeTo(i: number, line: string): Promise<void> {
-    const writing = Promise.resolve().then(() => sinks[i]!.write(line));
+    const write = (): void | Promise<void> => sinks[i]!.write(line);
+    const writing = sinkWrites[i]!.then(write, write);
+    sinkWrites[i] = writing.catch(() => undefined);
     if (!(timeoutMs > 0) || timeoutMs === Infinity) return writing;
     return new Promise<void>((resolve, reject) => {
       const cancel = setLongTimeout(() => reject(new AuditSinkTimeout(names[i] ?? `sink ${i}`, timeoutMs)), timeoutMs);
