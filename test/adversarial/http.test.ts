@@ -336,6 +336,7 @@ describe("atomic reservations (row 3)", () => {
     // the first ran: recording it with its id does not count it a second time
     const rec = await post(svc.url, "/v1/record", { action: first!["action"], session, decisionId: first!["id"] });
     expect(rec.status).toBe(200);
+    expect(rec.json?.["settled"]).toBe(true);
     // another client cannot take it back: not without the session, nor from another session
     expect((await post(svc.url, "/v1/release", { decisionId: second!["id"] })).json?.["released"]).toBe(false);
     expect((await post(svc.url, "/v1/release", { decisionId: second!["id"], session: "intruder" })).json?.["released"]).toBe(false);

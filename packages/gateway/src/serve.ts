@@ -152,8 +152,9 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
             if ((e as Error).name === "InvalidInputError") throw new HttpError(400, "invalid_request", (e as Error).message);
             throw new HttpError(500, "audit_failed", `the action was recorded in the session history, but the audit log failed: ${(e as Error).message}`);
           }
-          const { session, actionHash: hash } = recorded;
-          sendJson(res, 200, { recorded: true, session, decisionId, actionHash: hash, audited });
+          const { session, actionHash: hash, settled } = recorded;
+          // `settled`: it ran under its reservation and was not counted again
+          sendJson(res, 200, { recorded: true, session, decisionId: recorded.decisionId, actionHash: hash, audited, settled: settled === true });
         },
       },
     },

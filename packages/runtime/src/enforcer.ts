@@ -200,6 +200,8 @@ interface Subject {
   /** The context the policy reads, a copy parsed from `contextJson` as the user is. */
   context: unknown;
   contextJson: string | undefined;
+  /** The session, read once: the history the policy reads and the one the action counts in are the same. */
+  session: string;
   problem: string | null;
 }
 
@@ -280,6 +282,7 @@ function snapshot(action: unknown, ctx: ActionContext): Subject {
   let userJson: string | undefined;
   let contextJson: string | undefined;
   let problem: string | null = null;
+  const session = sessionOf(ctx);
   try {
     // no user is written as null, as before; a user that is not JSON is left out of the record
     userJson = ctx.user === undefined ? "null" : strictJson(ctx.user);
@@ -292,7 +295,7 @@ function snapshot(action: unknown, ctx: ActionContext): Subject {
   try {
     ({ json, copy, spare } = jsonSnapshot(action));
   } catch (e) {
-    return { action, json: undefined, spare: undefined, hashable: false, user, userJson, context: undefined, contextJson: undefined, problem: `invalid action: ${inputProblem(e, "the action")}` };
+    return { action, json: undefined, spare: undefined, hashable: false, user, userJson, context: undefined, contextJson: undefined, session, problem: `invalid action: ${inputProblem(e, "the action")}` };
   }
   // what JSON has no text for (undefined) is decided as it is: the policy denies it
   if (json === undefined) copy = spare = action;
@@ -304,7 +307,13 @@ function snapshot(action: unknown, ctx: ActionContext): Subject {
       problem = `invalid context: ${inputProblem(e, "the context")}`;
     }
   }
-  return { action: copy, json, spare, hashable: true, user, userJson, context: fresh(contextJson), contextJson, problem };
+  return { action: copy, json, spare, hashable: true, user, userJson, context: fresh(contextJson), contextJson, session, problem };
+}
+
+/** The session named by a context, read once; a session that is not a string is "default". */
+function sessionOf(ctx: ActionContext): string {
+  const s = ctx.session;
+  return typeof s === "string" ? s : "default";
 }
 
 function inputProblem(e: unknown, root: string): string {
@@ -389,7 +398,8 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
   // an audit log given ready-made bounds its sinks' writes itself, if at all: the enforcer bounds its appends
   const boundAppends = options.audit !== undefined && options.audit !== false && "append" in options.audit;
   const reservationTtlMs = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
-  const maxReservations = Math.max(1, options.maxReservations ?? DEFAULT_MAX_RESERVATIONS);
+  // a cap that is not a number (NaN) would leave reservations unbounded: the default then
+  const maxReservations = Math.max(1, Number.isFinite(options.maxReservations) ? options.maxReservations! : DEFAULT_MAX_RESERVATIONS);
   // pending reservations by decision id, oldest first (they all live equally long)
   const reservations = new Map<string, Pending>();
   const append = audit === null ? null : appenderFor(audit);
@@ -398,7 +408,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
 
   /** The policy's decision for an action, synchronously, never throwing. */
   function evaluate(policy: Active, subject: Subject, ctx: ActionContext, now: number): PolicyDecision {
-    const session = ctx.session ?? "default";
+    const session = subject.session;
     const action = subject.action;
     if (subject.problem !== null) return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message: subject.problem }] };
     try {
@@ -440,7 +450,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
       id,
       time: isoTime(now),
       policy: policy.meta,
-      session: ctx.session ?? "default",
+      session: subject.session,
       actionHash: hash,
     };
     return { decision, actionJson, policyJson: policy.metaJson };
@@ -802,8 +812,8 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
 
   async function recordRan(action: unknown, ctx: ActionContext = {}, info: RecordInfo = {}): Promise<RecordResult> {
     const now = clock();
-    const session = ctx.session ?? "default";
     const subject = snapshot(action, ctx);
+    const session = subject.session;
     if (subject.problem !== null) throw new InvalidInputError(subject.problem);
     const hash = sha256(subject.json ?? "null");
     expireReservations(now);
@@ -835,7 +845,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     expireReservations(now);
     const pending = typeof id === "string" ? reservations.get(id) : undefined;
     // only the session that reserved may take it back: ids are unique, not secret
-    if (pending === undefined || pending.session !== (ctx.session ?? "default")) return false;
+    if (pending === undefined || pending.session !== sessionOf(ctx)) return false;
     // taken out first, so that a second release of the same id finds nothing
     reservations.delete(id);
     const failure = await write({
