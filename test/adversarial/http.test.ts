@@ -117,6 +117,25 @@ describe("a web page next to the service (row 2)", () => {
     expect(code(r)).toBe(expected);
   });
 
+  it.each([
+    ["two Host headers, the first one ours", (port: string) => `POST /v1/record HTTP/1.1\r\nHost: localhost:${port}\r\nHost: evil.example\r\n`, "invalid_host"],
+    ["an absolute target naming another host", (port: string) => `POST http://evil.example/v1/record HTTP/1.1\r\nHost: localhost:${port}\r\n`, "invalid_target"],
+  ])("refuses %s with 400", async (_name, head, expected) => {
+    const u = new URL(svc.url);
+    const body = JSON.stringify({ action: mail, session: "victim" });
+    const text = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(u.port), u.hostname, () => {
+        socket.end(`${head(u.port)}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      });
+      let got = "";
+      socket.on("data", (d: Buffer) => (got += d.toString()));
+      socket.on("end", () => resolve(got));
+      socket.on("error", reject);
+    });
+    expect(text.split("\r\n")[0]).toBe("HTTP/1.1 400 Bad Request");
+    expect(text).toContain(`"code":"${expected}"`);
+  });
+
   it("answers to localhost, the bound address and --allowed-host names", async () => {
     const port = new URL(svc.url).port;
     for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, "armor.internal", "ARMOR.internal:443"]) {

@@ -115,6 +115,10 @@ export function createAccess(options: AccessOptions, bound: { host: string; port
   function checkHost(req: IncomingMessage): void {
     const header = req.headers.host;
     if (header === undefined || header === "") throw new HttpError(400, "missing_host", "the request has no Host header");
+    // HTTP/1.1 requires exactly one Host (RFC 9112 §3.2); Node keeps the first of several
+    if ((req.headersDistinct["host"]?.length ?? 0) > 1) throw new HttpError(400, "invalid_host", "the request has more than one Host header");
+    // the origin form only (`/v1/decide`): an absolute target names a host of its own
+    if (!(req.url ?? "/").startsWith("/")) throw new HttpError(400, "invalid_target", "the request target must be a path such as /v1/decide");
     let url: URL;
     try {
       url = new URL(`http://${header}`);
