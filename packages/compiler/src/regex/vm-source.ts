@@ -157,12 +157,22 @@ function __reTest(p, s) {
 // Whether there is a match: 1 or 0, or -1 when the scan must start again charging states.
 function __reScan(R, s, exact) {
   const n = s.length, K = R.K, M = R.M, D = R.test, F = R.fs;
-  let T = D.T, st = 0, v = 0, k = 0, c = 0, i = 0, j = 0, x = 0, skip = F !== null;
+  let T = D.T, O = D.O, P = D.P, st = 0, v = 0, k = 0, c = 0, i = 0, j = 0, x = 0, skip = F !== null;
   // Where no thread is running, skip to the next character that can start a match (F is a
   // RegExp of one character class built from the program: a linear scan in native code).
   if (skip) { F.lastIndex = 0; if (!F.test(s)) return 0; i = F.lastIndex - 1; }
   st = __reStart(R, D, i === 0 ? 0 : __reKind(s.charCodeAt(i - 1)), 0);
   for (; i < n; i++) {
+    if (!exact) {
+      // The common case: built transitions to live states, followed through O (the target's row
+      // offset), so each character costs two loads and an add; while skipping, through P, which
+      // leaves out the empty states. Anything else leaves this loop for the one below.
+      const Q = skip ? P : O;
+      x = st * K;
+      for (; i < n; i++) { c = s.charCodeAt(i); j = Q[x + (c < 256 ? M[c] : __reClass(R, c))]; if (j < 0) break; x = j; }
+      st = x / K;
+      if (i === n) break;
+    }
     c = s.charCodeAt(i);
     k = c < 256 ? M[c] : __reClass(R, c);
     x = st * K + k;
@@ -170,7 +180,7 @@ function __reScan(R, s, exact) {
     if (v < 2) {
       if (v < 0) {
         v = __reBuild(R, D, st, k);
-        T = D.T;
+        T = D.T; O = D.O; P = D.P;
         if (!exact && D.w > ${maxSteps}) return -1;
       }
       if (exact && D.ts[x] !== __reCall) __reCharge(D, x);
@@ -420,7 +430,7 @@ function __reFlush(R) {
 function __reDfa(R, mode, X) {
   const T = new Int32Array(16 * R.K).fill(-1);
   T.fill(0, 0, R.K);
-  return { mode, X, T, tw: new Int32Array(T.length), ts: new Int32Array(T.length), lists: [new Int32Array(0)], pk: [3], com: [1], emp: [0], keys: new Map(), start: [-1, -1, -1, -1, -1, -1, -1, -1], w: 0 };
+  return { mode, X, T, O: mode === 0 ? new Int32Array(T.length).fill(-1) : null, P: mode === 0 ? new Int32Array(T.length).fill(-1) : null, tw: new Int32Array(T.length), ts: new Int32Array(T.length), lists: [new Int32Array(0)], pk: [3], com: [1], emp: [0], keys: new Map(), start: [-1, -1, -1, -1, -1, -1, -1, -1], w: 0 };
 }
 // The state with the first n pcs of list, found by a hash of them (no string keys: states can
 // hold thousands of pcs).
@@ -441,9 +451,13 @@ function __reState(R, D, list, n, pk, com) {
     const T = new Int32Array(2 * D.T.length).fill(-1), tw = new Int32Array(T.length), ts = new Int32Array(T.length);
     T.set(D.T); tw.set(D.tw); ts.set(D.ts);
     D.T = T; D.tw = tw; D.ts = ts;
+    if (D.O !== null) {
+      const O = new Int32Array(T.length).fill(-1), P = new Int32Array(T.length).fill(-1);
+      O.set(D.O); P.set(D.P); D.O = O; D.P = P;
+    }
   }
-  R.words += 3 * R.K + n;
-  __reWords += 3 * R.K + n;
+  R.words += (D.O !== null ? 5 : 3) * R.K + n;
+  __reWords += (D.O !== null ? 5 : 3) * R.K + n;
   return id;
 }
 function __reStart(R, D, pk, com) {
@@ -484,6 +498,10 @@ function __reBuild(R, D, id, k) {
     v = 2 * __reState(R, D, next, nn, R.kind[k], com) + m;
   }
   D.T[id * K + k] = v;
+  if (D.O !== null && v >= 2 && (v & 1) === 0) {
+    D.O[id * K + k] = (v >> 1) * K;
+    if (D.emp[v >> 1] === 0) D.P[id * K + k] = (v >> 1) * K;
+  }
   D.tw[id * K + k] = work;
   D.w += work;
   return v;
