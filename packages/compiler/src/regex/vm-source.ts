@@ -146,13 +146,17 @@ function __reOver() {
 }
 function __reTest(p, s) {
   const R = __reBegin(p, s);
-  if (R.lit !== "" && s.indexOf(R.lit) < 0) return false;
+  if (R.lit !== "" ? s.indexOf(R.lit) < 0 : R.lset !== null && !__reAnyOf(R.lset, s)) return false;
   // Transitions are charged (see __reCharge) only once the DFA's transitions cost more in total
   // than a call may spend; until then no call can exceed the limit, and the scan needs no
   // bookkeeping. If the DFA grows past that during the call, the scan starts again, charging.
   let found = __reScan(R, s, R.test.w > ${maxSteps});
   if (found < 0) { __reCall++; __reSteps = 0; found = __reScan(R, s, true); }
   return found === 1;
+}
+function __reAnyOf(re, s) {
+  re.lastIndex = 0;
+  return re.test(s);
 }
 // Whether there is a match: 1 or 0, or -1 when the scan must start again charging states.
 function __reScan(R, s, exact) {
@@ -204,7 +208,7 @@ function __reScan(R, s, exact) {
 }
 function __reReplace(p, s, r) {
   const R = __reBegin(p, s);
-  if (R.lit !== "" && s.indexOf(R.lit) < 0) return s;
+  if (R.lit !== "" ? s.indexOf(R.lit) < 0 : R.lset !== null && !__reAnyOf(R.lset, s)) return s;
   __reExact = R.first.w + R.back.w > ${maxSteps};
   let out = __reReplaceAll(R, s, r);
   if (out === null) {
@@ -290,11 +294,12 @@ function __rePrep(p) {
   rep.push(-1);
   const R = {
     p, K, M, bnd: Int32Array.from(bnd), bcl, rep: Int32Array.from(rep), kind: Int32Array.from(rep, __reKind),
-    lit: __reLiteral(p, end), fs: null, anch: __reAnchored(p), words: 0, test: null, first: null, back: null,
+    lit: __reLiteral(p, end), lset: null, fs: null, anch: __reAnchored(p), words: 0, test: null, first: null, back: null,
     fw: __reCtx(p), rv: null, L: null, C: null, N: null,
   };
   R.rv = __reCtx(__reReverse(p, end));
   if (!R.anch) R.fs = __reFirst(p);
+  if (R.lit === "") R.lset = __reLiteralSet(p, end);
   __reFlush(R);
   return R;
 }
@@ -364,15 +369,52 @@ function __reLiteral(p, end) {
   };
   const path = reach(-1), runs = [];
   if (path === null) return "";
-  for (let pc = end; pc !== 2 && runs.length < 64; pc = path[pc]) if (p[pc] === 1 && !(path[pc] === pc - 2 && p[pc - 2] === 1)) runs.push(pc);
+  // Every CHAR on the path starts a candidate (a run's first one need not lie on every path when
+  // a later one does, as in /(^|x)ab/), the longest first.
+  for (let pc = end; pc !== 2 && runs.length < 64; pc = path[pc]) if (p[pc] === 1) runs.push(pc);
   if (p[2] === 1) runs.push(2);
   let best = "";
-  for (const start of runs.slice(0, 16)) {
-    let text = "";
-    for (let pc = start; p[pc] === 1; pc += 2) text += String.fromCharCode(p[pc + 1]);
-    if (text.length > best.length && reach(start) === null) best = text;
+  for (const start of runs.map((pc) => __reRun(p, pc)).sort((a, b) => b.length - a.length).slice(0, 16)) {
+    if (start.text.length > best.length && reach(start.pc) === null) best = start.text;
   }
   return best;
+}
+// The text of the run of CHAR instructions from pc.
+function __reRun(p, pc) {
+  let text = "";
+  for (let q = pc; p[q] === 1; q += 2) text += String.fromCharCode(p[q + 1]);
+  return { pc, text, length: text.length };
+}
+// For programs without a required literal: a RegExp that finds one of a few strings (at least 2
+// code units each), one of which every match contains, or null. The strings are the texts of
+// runs of CHAR instructions whose first ones together lie on every path to MATCH, found
+// greedily: every CHAR blocked, then each unblocked, shortest run first, unless that opens a
+// path. (Like /curl|wget|ssh/ for /\\b(curl|wget|ssh)\\b/: a search for literals is native code,
+// and on most inputs no match is possible.)
+function __reLiteralSet(p, end) {
+  const runs = [], blocked = new Uint8Array(end + 1);
+  for (let pc = 2; pc < end; pc += p[pc] === 4 ? 3 : 2) if (p[pc] === 1) runs.push(__reRun(p, pc));
+  if (runs.length === 0 || runs.length > 256) return null;
+  const cut = () => {
+    if (blocked[2] === 1) return true;
+    const seen = new Uint8Array(end + 1), todo = [2];
+    seen[2] = 1;
+    while (todo.length > 0) {
+      const pc = todo.pop();
+      if (pc === end) return false;
+      for (const q of __reNext(p, pc)) if (blocked[q] === 0 && seen[q] === 0) { seen[q] = 1; todo.push(q); }
+    }
+    return true;
+  };
+  if (cut()) return null;
+  for (const r of runs) blocked[r.pc] = 1;
+  if (!cut()) return null;
+  runs.sort((a, b) => a.length - b.length);
+  for (const r of runs) { blocked[r.pc] = 0; if (!cut()) blocked[r.pc] = 1; }
+  const texts = [...new Set(runs.filter((r) => blocked[r.pc] === 1).map((r) => r.text))];
+  if (texts.length > 16 || texts.some((t) => t.length < 2)) return null;
+  const hex = (u) => String.fromCharCode(92) + "u" + (65536 + u).toString(16).slice(1);
+  return new RegExp(texts.map((t) => Array.from(t, (ch) => hex(ch.charCodeAt(0))).join("")).join("|"), "g");
 }
 // The reverse program: the same instruction format, reading the input right to left. Node r(q)
 // of forward pc q leads to every predecessor of q; ^ and $ swap. It has no empty checks, which
