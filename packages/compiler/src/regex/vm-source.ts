@@ -146,7 +146,7 @@ function __reOver() {
 }
 function __reTest(p, s) {
   const R = __reBegin(p, s);
-  if (R.lit !== "" ? s.indexOf(R.lit) < 0 : R.lset !== null && !__reAnyOf(R.lset, s)) return false;
+  if (!__rePossible(R, s)) return false;
   // Transitions are charged (see __reCharge) only once the DFA's transitions cost more in total
   // than a call may spend; until then no call can exceed the limit, and the scan needs no
   // bookkeeping. If the DFA grows past that during the call, the scan starts again, charging.
@@ -154,9 +154,12 @@ function __reTest(p, s) {
   if (found < 0) { __reCall++; __reSteps = 0; found = __reScan(R, s, true); }
   return found === 1;
 }
-function __reAnyOf(re, s) {
-  re.lastIndex = 0;
-  return re.test(s);
+// False when s lacks the required literal or every literal of the set: then nothing can match.
+function __rePossible(R, s) {
+  if (R.lit !== "" && s.indexOf(R.lit) < 0) return false;
+  if (R.lset === null) return true;
+  R.lset.lastIndex = 0;
+  return R.lset.test(s);
 }
 // Whether there is a match: 1 or 0, or -1 when the scan must start again charging states.
 function __reScan(R, s, exact) {
@@ -208,7 +211,7 @@ function __reScan(R, s, exact) {
 }
 function __reReplace(p, s, r) {
   const R = __reBegin(p, s);
-  if (R.lit !== "" ? s.indexOf(R.lit) < 0 : R.lset !== null && !__reAnyOf(R.lset, s)) return s;
+  if (!__rePossible(R, s)) return s;
   __reExact = R.first.w + R.back.w > ${maxSteps};
   let out = __reReplaceAll(R, s, r);
   if (out === null) {
@@ -299,7 +302,7 @@ function __rePrep(p) {
   };
   R.rv = __reCtx(__reReverse(p, end));
   if (!R.anch) R.fs = __reFirst(p);
-  if (R.lit === "") R.lset = __reLiteralSet(p, end);
+  if (R.lit.length < 3) R.lset = __reLiteralSet(p, end);
   __reFlush(R);
   return R;
 }
@@ -385,7 +388,7 @@ function __reRun(p, pc) {
   for (let q = pc; p[q] === 1; q += 2) text += String.fromCharCode(p[q + 1]);
   return { pc, text, length: text.length };
 }
-// For programs without a required literal: a RegExp that finds one of a few strings (at least 2
+// For programs without a required literal of 3 units or more: a RegExp that finds one of a few strings (at least 2
 // code units each), one of which every match contains, or null. The strings are the texts of
 // runs of CHAR instructions whose first ones together lie on every path to MATCH, found
 // greedily: every CHAR blocked, then each unblocked, shortest run first, unless that opens a
@@ -414,7 +417,9 @@ function __reLiteralSet(p, end) {
   const texts = [...new Set(runs.filter((r) => blocked[r.pc] === 1).map((r) => r.text))];
   if (texts.length > 16 || texts.some((t) => t.length < 2)) return null;
   const hex = (u) => String.fromCharCode(92) + "u" + (65536 + u).toString(16).slice(1);
-  return new RegExp(texts.map((t) => Array.from(t, (ch) => hex(ch.charCodeAt(0))).join("")).join("|"), "g");
+  // Escaped code unit by code unit (a string's iterator would join surrogate pairs).
+  const unit = (t) => { let e = ""; for (let i = 0; i < t.length; i++) e += hex(t.charCodeAt(i)); return e; };
+  return new RegExp(texts.map(unit).join("|"), "g");
 }
 // The reverse program: the same instruction format, reading the input right to left. Node r(q)
 // of forward pc q leads to every predecessor of q; ^ and $ swap. It has no empty checks, which
