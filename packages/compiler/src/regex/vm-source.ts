@@ -25,11 +25,19 @@
  * program's character sets (plus the word characters and line terminators when assertions need
  * them): a table for code units below 256, a binary search over range boundaries above.
  *
+ * - Prefilters: before either scan, a required literal of the program (the longest text of a run
+ *   of CHAR instructions from one that lies on every path to MATCH) is looked for with `indexOf`,
+ *   and, when there is none of 3 units or more, a set of literals one of which every match
+ *   contains (runs whose first instructions together lie on every path: `curl|wget|ssh` for
+ *   `/\b(curl|wget|ssh)\b/`) with one RegExp alternation; an input without them is decided at
+ *   once. Both depend only on the program and the input.
  * - `test` uses an unordered DFA (a state's pcs sorted): whether a match exists does not depend
  *   on thread priority, nor on the empty checks (ENTER/CHECK), since an iteration that the check
- *   rejects could have been skipped to reach the same pc at the same position. A required literal
- *   of the program (the longest run of CHAR instructions whose first one lies on every path to
- *   MATCH) is looked for with `indexOf` first.
+ *   rejects could have been skipped to reach the same pc at the same position. Its scan follows
+ *   built transitions through tables of the targets' row offsets (O, and P without the empty
+ *   states, used while skipping to characters that can start a match), two loads and an add per
+ *   character; anything else (a transition to build or to charge, a match, a dead or empty state)
+ *   goes through the general step.
  * - `replace` finds JavaScript's leftmost-first matches one by one: an ordered DFA (a state's pcs
  *   in priority order; after a MATCH the lower-priority threads are cut and no new search starts,
  *   exactly as the Pike VM does) reads forward from the search position until no thread is left,
@@ -388,12 +396,12 @@ function __reRun(p, pc) {
   for (let q = pc; p[q] === 1; q += 2) text += String.fromCharCode(p[q + 1]);
   return { pc, text, length: text.length };
 }
-// For programs without a required literal of 3 units or more: a RegExp that finds one of a few strings (at least 2
-// code units each), one of which every match contains, or null. The strings are the texts of
-// runs of CHAR instructions whose first ones together lie on every path to MATCH, found
-// greedily: every CHAR blocked, then each unblocked, shortest run first, unless that opens a
-// path. (Like /curl|wget|ssh/ for /\\b(curl|wget|ssh)\\b/: a search for literals is native code,
-// and on most inputs no match is possible.)
+// For programs without a required literal of 3 units or more: a RegExp that finds one of a few
+// strings (2 to 6 code units each), one of which every match contains, or null. The strings are
+// the texts of runs of CHAR instructions whose first ones together lie on every path to MATCH,
+// found greedily: every CHAR blocked, then each unblocked, shortest run first, unless that opens
+// a path. (Like /curl|wget|ssh/ for /\\b(curl|wget|ssh)\\b/: a search for literals is native
+// code, and on most inputs no match is possible.)
 function __reLiteralSet(p, end) {
   const runs = [], blocked = new Uint8Array(end + 1);
   for (let pc = 2; pc < end; pc += p[pc] === 4 ? 3 : 2) if (p[pc] === 1) runs.push(__reRun(p, pc));
@@ -414,8 +422,10 @@ function __reLiteralSet(p, end) {
   if (!cut()) return null;
   runs.sort((a, b) => a.length - b.length);
   for (const r of runs) { blocked[r.pc] = 0; if (!cut()) blocked[r.pc] = 1; }
-  const texts = [...new Set(runs.filter((r) => blocked[r.pc] === 1).map((r) => r.text))];
-  if (texts.length > 16 || texts.some((t) => t.length < 2)) return null;
+  // Each literal's first 6 units are enough to filter on, and bound what RegExp compares at each
+  // position of the input (a few dozen units, whatever the literals).
+  const texts = [...new Set(runs.filter((r) => blocked[r.pc] === 1).map((r) => r.text.slice(0, 6)))];
+  if (texts.length > 12 || texts.some((t) => t.length < 2)) return null;
   const hex = (u) => String.fromCharCode(92) + "u" + (65536 + u).toString(16).slice(1);
   // Escaped code unit by code unit (a string's iterator would join surrogate pairs).
   const unit = (t) => { let e = ""; for (let i = 0; i < t.length; i++) e += hex(t.charCodeAt(i)); return e; };
