@@ -70,6 +70,9 @@ const cases: readonly HostileCase[] = [
     replace: () => "#\n".repeat(Math.floor(N / 21)),
   },
   { name: "surrogate pairs, no match", pattern: "[\\ud800-\\udbff][\\udc00-\\udfff]{2,}z", input: () => "\ud83d\ude00".repeat(N / 2), test: false, replace: null },
+  // Alternatives with long literals sharing a prefix: the prefilter's alternation keeps only the
+  // first units of each literal, so RegExp compares few units at each position.
+  { name: "long literals sharing a prefix", pattern: "x(?:a{80}b|a{80}c|a{80}d)", input: () => `x${"a".repeat(N - 1)}`, test: false, replace: null },
   // Hundreds of thousands of matches, some of them empty or each read to the end of the input:
   // replacing is over the limit (40 steps a match), testing is immediate.
   { name: "a million empty matches", pattern: "a*", input: () => "b".repeat(N), test: true, replace: LIMIT },

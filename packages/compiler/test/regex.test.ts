@@ -561,6 +561,49 @@ describe("regex DFA paths against RegExp", () => {
   }, 120_000 * runs);
 });
 
+// The prefilters: a required literal (also one that starts inside a run of characters) looked
+// for with indexOf, and a set of literals one of which every match contains, looked for with one
+// alternation. Inputs with and without the literals, at the edges, and next to near misses.
+const prefilterCases: readonly { pattern: string; flags?: string; inputs: readonly string[] }[] = [
+  { pattern: String.raw`\b(curl|wget|nc|ncat|socat|ssh)\b`, inputs: ["curl -s x", "xcurl", "run ncat", "n c", "", "wgetwget", "no tools", "ssh", "s sh nc"] },
+  { pattern: String.raw`(^|\/)\.\.(\/|$)`, inputs: ["../a", "a/../b", "a..b", "/..", "..", ".", "a/./b", "x/.."] },
+  { pattern: String.raw`(^|x)ab`, inputs: ["ab", "xab", "yab", "a b", "zzzxab", "b"] },
+  { pattern: String.raw`(^|\/)\.env(\.[\w-]+)?$|(^|\/)secrets?\/|\.tfstate$|(^|\/)credentials\.json$`, inputs: ["/app/.env", "a.env", "secret/x", "my/secrets/", "s.tfstate", "credentials.json", "credentials.jsonx", "/workspace"] },
+  { pattern: String.raw`\brm\s+-rf|\bmkfs\b|:\(\)\s*\{`, inputs: ["sudo rm -rf /", "format", "mkfs.ext4", ":() {", ": () {", "rm -r"] },
+  { pattern: String.raw`\.(pem|key)$|(^|\/)id_(rsa|dsa)$`, inputs: ["a.pem", "a.pe", "key", "x/id_rsa", "id_dsa.pub", "pem"] },
+  { pattern: String.raw`(?:foo|bar)\d`, flags: "i", inputs: ["FOO1", "Bar2", "baz3", "fo1", "xbar9y"] },
+  { pattern: String.raw`^(?:ab|cd)$`, flags: "m", inputs: ["x\ncd\n", "abc", "ab", "a\nb"] },
+  { pattern: "(?:\u00e9t\u00e9|\ud83d\ude00)x", inputs: ["\u00e9t\u00e9x", "\ud83d\ude00x", "\ud83dx", "\u00e9tex", "ete x"] },
+  { pattern: String.raw`(?:ab)+c|(?:cd)*ef`, inputs: ["ababc", "bc", "ef", "cdcdef", "cde f", "ac"] },
+  { pattern: String.raw`x*(?:ab|a)`, inputs: ["a", "xxb", "", "xab"] },
+];
+
+describe("regex prefilters against RegExp", () => {
+  it.each(prefilterCases.map((c) => ({ flags: "", ...c })))("/$pattern/$flags", ({ pattern, flags, inputs }) => {
+    const re = compileRegex(pattern, flags);
+    for (const input of inputs) {
+      expect([input, re.test(input)]).toEqual([input, new RegExp(pattern, flags).test(input)]);
+      expect(re.replace(input, "#")).toBe(jsReplace(pattern, flags, input));
+    }
+  });
+
+  // An input without any of the literals cannot match, so it is decided without building the
+  // automaton, and does not reach a step limit that an input with one of them reaches.
+  it.each([
+    { input: "ab".repeat(300), limited: false },
+    { input: `${"ab".repeat(300)}foo`, limited: true },
+    { input: `${"ab".repeat(300)}ba`, limited: false },
+  ])("decides a set of literals before the automaton: $limited", ({ input, limited }) => {
+    const matcher = createMatcher({ maxSteps: 150, cacheWords: 1_000_000, totalCacheWords: 4_000_000 });
+    const result = parseRegex("(?:a|b)*a(?:a|b){12}(?:foo|bar)", "");
+    if (!result.ok) throw new Error(result.message);
+    for (const op of [() => matcher.test(result.program, input), () => matcher.replace(result.program, input, "#")]) {
+      if (limited) expect(op).toThrow(RegexLimitError);
+      else expect(op).not.toThrow();
+    }
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // Patterns that are exponential (or quadratic, for replace) with backtracking
 

@@ -253,17 +253,30 @@ function __reOver() {
 }
 function __reTest(p, s) {
   const R = __reBegin(p, s);
-  if (R.lit !== "" && s.indexOf(R.lit) < 0) return false;
+  if (!__rePossible(R, s)) return false;
   let found = __reScan(R, s, R.test.w > 5000000);
   if (found < 0) { __reCall++; __reSteps = 0; found = __reScan(R, s, true); }
   return found === 1;
 }
+function __rePossible(R, s) {
+  if (R.lit !== "" && s.indexOf(R.lit) < 0) return false;
+  if (R.lset === null) return true;
+  R.lset.lastIndex = 0;
+  return R.lset.test(s);
+}
 function __reScan(R, s, exact) {
   const n = s.length, K = R.K, M = R.M, D = R.test, F = R.fs;
-  let T = D.T, st = 0, v = 0, k = 0, c = 0, i = 0, j = 0, x = 0, skip = F !== null;
+  let T = D.T, O = D.O, P = D.P, st = 0, v = 0, k = 0, c = 0, i = 0, j = 0, x = 0, skip = F !== null;
   if (skip) { F.lastIndex = 0; if (!F.test(s)) return 0; i = F.lastIndex - 1; }
   st = __reStart(R, D, i === 0 ? 0 : __reKind(s.charCodeAt(i - 1)), 0);
   for (; i < n; i++) {
+    if (!exact) {
+      const Q = skip ? P : O;
+      x = st * K;
+      for (; i < n; i++) { c = s.charCodeAt(i); j = Q[x + (c < 256 ? M[c] : __reClass(R, c))]; if (j < 0) break; x = j; }
+      st = x / K;
+      if (i === n) break;
+    }
     c = s.charCodeAt(i);
     k = c < 256 ? M[c] : __reClass(R, c);
     x = st * K + k;
@@ -271,7 +284,7 @@ function __reScan(R, s, exact) {
     if (v < 2) {
       if (v < 0) {
         v = __reBuild(R, D, st, k);
-        T = D.T;
+        T = D.T; O = D.O; P = D.P;
         if (!exact && D.w > 5000000) return -1;
       }
       if (exact && D.ts[x] !== __reCall) __reCharge(D, x);
@@ -294,7 +307,7 @@ function __reScan(R, s, exact) {
 }
 function __reReplace(p, s, r) {
   const R = __reBegin(p, s);
-  if (R.lit !== "" && s.indexOf(R.lit) < 0) return s;
+  if (!__rePossible(R, s)) return s;
   __reExact = R.first.w + R.back.w > 5000000;
   let out = __reReplaceAll(R, s, r);
   if (out === null) {
@@ -374,11 +387,12 @@ function __rePrep(p) {
   rep.push(-1);
   const R = {
     p, K, M, bnd: Int32Array.from(bnd), bcl, rep: Int32Array.from(rep), kind: Int32Array.from(rep, __reKind),
-    lit: __reLiteral(p, end), fs: null, anch: __reAnchored(p), words: 0, test: null, first: null, back: null,
+    lit: __reLiteral(p, end), lset: null, fs: null, anch: __reAnchored(p), words: 0, test: null, first: null, back: null,
     fw: __reCtx(p), rv: null, L: null, C: null, N: null,
   };
   R.rv = __reCtx(__reReverse(p, end));
   if (!R.anch) R.fs = __reFirst(p);
+  if (R.lit.length < 3) R.lset = __reLiteralSet(p, end);
   __reFlush(R);
   return R;
 }
@@ -442,15 +456,44 @@ function __reLiteral(p, end) {
   };
   const path = reach(-1), runs = [];
   if (path === null) return "";
-  for (let pc = end; pc !== 2 && runs.length < 64; pc = path[pc]) if (p[pc] === 1 && !(path[pc] === pc - 2 && p[pc - 2] === 1)) runs.push(pc);
+  for (let pc = end; pc !== 2 && runs.length < 64; pc = path[pc]) if (p[pc] === 1) runs.push(pc);
   if (p[2] === 1) runs.push(2);
   let best = "";
-  for (const start of runs.slice(0, 16)) {
-    let text = "";
-    for (let pc = start; p[pc] === 1; pc += 2) text += String.fromCharCode(p[pc + 1]);
-    if (text.length > best.length && reach(start) === null) best = text;
+  for (const start of runs.map((pc) => __reRun(p, pc)).sort((a, b) => b.length - a.length).slice(0, 16)) {
+    if (start.text.length > best.length && reach(start.pc) === null) best = start.text;
   }
   return best;
+}
+function __reRun(p, pc) {
+  let text = "";
+  for (let q = pc; p[q] === 1; q += 2) text += String.fromCharCode(p[q + 1]);
+  return { pc, text, length: text.length };
+}
+function __reLiteralSet(p, end) {
+  const runs = [], blocked = new Uint8Array(end + 1);
+  for (let pc = 2; pc < end; pc += p[pc] === 4 ? 3 : 2) if (p[pc] === 1) runs.push(__reRun(p, pc));
+  if (runs.length === 0 || runs.length > 256) return null;
+  const cut = () => {
+    if (blocked[2] === 1) return true;
+    const seen = new Uint8Array(end + 1), todo = [2];
+    seen[2] = 1;
+    while (todo.length > 0) {
+      const pc = todo.pop();
+      if (pc === end) return false;
+      for (const q of __reNext(p, pc)) if (blocked[q] === 0 && seen[q] === 0) { seen[q] = 1; todo.push(q); }
+    }
+    return true;
+  };
+  if (cut()) return null;
+  for (const r of runs) blocked[r.pc] = 1;
+  if (!cut()) return null;
+  runs.sort((a, b) => a.length - b.length);
+  for (const r of runs) { blocked[r.pc] = 0; if (!cut()) blocked[r.pc] = 1; }
+  const texts = [...new Set(runs.filter((r) => blocked[r.pc] === 1).map((r) => r.text.slice(0, 6)))];
+  if (texts.length > 12 || texts.some((t) => t.length < 2)) return null;
+  const hex = (u) => String.fromCharCode(92) + "u" + (65536 + u).toString(16).slice(1);
+  const unit = (t) => { let e = ""; for (let i = 0; i < t.length; i++) e += hex(t.charCodeAt(i)); return e; };
+  return new RegExp(texts.map(unit).join("|"), "g");
 }
 function __reReverse(p, end) {
   const preds = new Map(), add = (q, edge) => { let l = preds.get(q); if (l === undefined) preds.set(q, (l = [])); l.push(edge); };
@@ -503,7 +546,7 @@ function __reFlush(R) {
 function __reDfa(R, mode, X) {
   const T = new Int32Array(16 * R.K).fill(-1);
   T.fill(0, 0, R.K);
-  return { mode, X, T, tw: new Int32Array(T.length), ts: new Int32Array(T.length), lists: [new Int32Array(0)], pk: [3], com: [1], emp: [0], keys: new Map(), start: [-1, -1, -1, -1, -1, -1, -1, -1], w: 0 };
+  return { mode, X, T, O: mode === 0 ? new Int32Array(T.length).fill(-1) : null, P: mode === 0 ? new Int32Array(T.length).fill(-1) : null, tw: new Int32Array(T.length), ts: new Int32Array(T.length), lists: [new Int32Array(0)], pk: [3], com: [1], emp: [0], keys: new Map(), start: [-1, -1, -1, -1, -1, -1, -1, -1], w: 0 };
 }
 function __reState(R, D, list, n, pk, com) {
   let h = com * 4 + pk, i = 0, id = 0;
@@ -522,9 +565,13 @@ function __reState(R, D, list, n, pk, com) {
     const T = new Int32Array(2 * D.T.length).fill(-1), tw = new Int32Array(T.length), ts = new Int32Array(T.length);
     T.set(D.T); tw.set(D.tw); ts.set(D.ts);
     D.T = T; D.tw = tw; D.ts = ts;
+    if (D.O !== null) {
+      const O = new Int32Array(T.length).fill(-1), P = new Int32Array(T.length).fill(-1);
+      O.set(D.O); P.set(D.P); D.O = O; D.P = P;
+    }
   }
-  R.words += 3 * R.K + n;
-  __reWords += 3 * R.K + n;
+  R.words += (D.O !== null ? 5 : 3) * R.K + n;
+  __reWords += (D.O !== null ? 5 : 3) * R.K + n;
   return id;
 }
 function __reStart(R, D, pk, com) {
@@ -558,6 +605,10 @@ function __reBuild(R, D, id, k) {
     v = 2 * __reState(R, D, next, nn, R.kind[k], com) + m;
   }
   D.T[id * K + k] = v;
+  if (D.O !== null && v >= 2 && (v & 1) === 0) {
+    D.O[id * K + k] = (v >> 1) * K;
+    if (D.emp[v >> 1] === 0) D.P[id * K + k] = (v >> 1) * K;
+  }
   D.tw[id * K + k] = work;
   D.w += work;
   return v;

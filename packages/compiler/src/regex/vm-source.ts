@@ -25,11 +25,19 @@
  * program's character sets (plus the word characters and line terminators when assertions need
  * them): a table for code units below 256, a binary search over range boundaries above.
  *
+ * - Prefilters: before either scan, a required literal of the program (the longest text of a run
+ *   of CHAR instructions from one that lies on every path to MATCH) is looked for with `indexOf`,
+ *   and, when there is none of 3 units or more, a set of literals one of which every match
+ *   contains (runs whose first instructions together lie on every path: `curl|wget|ssh` for
+ *   `/\b(curl|wget|ssh)\b/`) with one RegExp alternation; an input without them is decided at
+ *   once. Both depend only on the program and the input.
  * - `test` uses an unordered DFA (a state's pcs sorted): whether a match exists does not depend
  *   on thread priority, nor on the empty checks (ENTER/CHECK), since an iteration that the check
- *   rejects could have been skipped to reach the same pc at the same position. A required literal
- *   of the program (the longest run of CHAR instructions whose first one lies on every path to
- *   MATCH) is looked for with `indexOf` first.
+ *   rejects could have been skipped to reach the same pc at the same position. Its scan follows
+ *   built transitions through tables of the targets' row offsets (O, and P without the empty
+ *   states, used while skipping to characters that can start a match), two loads and an add per
+ *   character; anything else (a transition to build or to charge, a match, a dead or empty state)
+ *   goes through the general step.
  * - `replace` finds JavaScript's leftmost-first matches one by one: an ordered DFA (a state's pcs
  *   in priority order; after a MATCH the lower-priority threads are cut and no new search starts,
  *   exactly as the Pike VM does) reads forward from the search position until no thread is left,
@@ -146,7 +154,7 @@ function __reOver() {
 }
 function __reTest(p, s) {
   const R = __reBegin(p, s);
-  if (R.lit !== "" && s.indexOf(R.lit) < 0) return false;
+  if (!__rePossible(R, s)) return false;
   // Transitions are charged (see __reCharge) only once the DFA's transitions cost more in total
   // than a call may spend; until then no call can exceed the limit, and the scan needs no
   // bookkeeping. If the DFA grows past that during the call, the scan starts again, charging.
@@ -154,15 +162,32 @@ function __reTest(p, s) {
   if (found < 0) { __reCall++; __reSteps = 0; found = __reScan(R, s, true); }
   return found === 1;
 }
+// False when s lacks the required literal or every literal of the set: then nothing can match.
+function __rePossible(R, s) {
+  if (R.lit !== "" && s.indexOf(R.lit) < 0) return false;
+  if (R.lset === null) return true;
+  R.lset.lastIndex = 0;
+  return R.lset.test(s);
+}
 // Whether there is a match: 1 or 0, or -1 when the scan must start again charging states.
 function __reScan(R, s, exact) {
   const n = s.length, K = R.K, M = R.M, D = R.test, F = R.fs;
-  let T = D.T, st = 0, v = 0, k = 0, c = 0, i = 0, j = 0, x = 0, skip = F !== null;
+  let T = D.T, O = D.O, P = D.P, st = 0, v = 0, k = 0, c = 0, i = 0, j = 0, x = 0, skip = F !== null;
   // Where no thread is running, skip to the next character that can start a match (F is a
   // RegExp of one character class built from the program: a linear scan in native code).
   if (skip) { F.lastIndex = 0; if (!F.test(s)) return 0; i = F.lastIndex - 1; }
   st = __reStart(R, D, i === 0 ? 0 : __reKind(s.charCodeAt(i - 1)), 0);
   for (; i < n; i++) {
+    if (!exact) {
+      // The common case: built transitions to live states, followed through O (the target's row
+      // offset), so each character costs two loads and an add; while skipping, through P, which
+      // leaves out the empty states. Anything else leaves this loop for the one below.
+      const Q = skip ? P : O;
+      x = st * K;
+      for (; i < n; i++) { c = s.charCodeAt(i); j = Q[x + (c < 256 ? M[c] : __reClass(R, c))]; if (j < 0) break; x = j; }
+      st = x / K;
+      if (i === n) break;
+    }
     c = s.charCodeAt(i);
     k = c < 256 ? M[c] : __reClass(R, c);
     x = st * K + k;
@@ -170,7 +195,7 @@ function __reScan(R, s, exact) {
     if (v < 2) {
       if (v < 0) {
         v = __reBuild(R, D, st, k);
-        T = D.T;
+        T = D.T; O = D.O; P = D.P;
         if (!exact && D.w > ${maxSteps}) return -1;
       }
       if (exact && D.ts[x] !== __reCall) __reCharge(D, x);
@@ -194,7 +219,7 @@ function __reScan(R, s, exact) {
 }
 function __reReplace(p, s, r) {
   const R = __reBegin(p, s);
-  if (R.lit !== "" && s.indexOf(R.lit) < 0) return s;
+  if (!__rePossible(R, s)) return s;
   __reExact = R.first.w + R.back.w > ${maxSteps};
   let out = __reReplaceAll(R, s, r);
   if (out === null) {
@@ -280,11 +305,12 @@ function __rePrep(p) {
   rep.push(-1);
   const R = {
     p, K, M, bnd: Int32Array.from(bnd), bcl, rep: Int32Array.from(rep), kind: Int32Array.from(rep, __reKind),
-    lit: __reLiteral(p, end), fs: null, anch: __reAnchored(p), words: 0, test: null, first: null, back: null,
+    lit: __reLiteral(p, end), lset: null, fs: null, anch: __reAnchored(p), words: 0, test: null, first: null, back: null,
     fw: __reCtx(p), rv: null, L: null, C: null, N: null,
   };
   R.rv = __reCtx(__reReverse(p, end));
   if (!R.anch) R.fs = __reFirst(p);
+  if (R.lit.length < 3) R.lset = __reLiteralSet(p, end);
   __reFlush(R);
   return R;
 }
@@ -354,15 +380,56 @@ function __reLiteral(p, end) {
   };
   const path = reach(-1), runs = [];
   if (path === null) return "";
-  for (let pc = end; pc !== 2 && runs.length < 64; pc = path[pc]) if (p[pc] === 1 && !(path[pc] === pc - 2 && p[pc - 2] === 1)) runs.push(pc);
+  // Every CHAR on the path starts a candidate (a run's first one need not lie on every path when
+  // a later one does, as in /(^|x)ab/), the longest first.
+  for (let pc = end; pc !== 2 && runs.length < 64; pc = path[pc]) if (p[pc] === 1) runs.push(pc);
   if (p[2] === 1) runs.push(2);
   let best = "";
-  for (const start of runs.slice(0, 16)) {
-    let text = "";
-    for (let pc = start; p[pc] === 1; pc += 2) text += String.fromCharCode(p[pc + 1]);
-    if (text.length > best.length && reach(start) === null) best = text;
+  for (const start of runs.map((pc) => __reRun(p, pc)).sort((a, b) => b.length - a.length).slice(0, 16)) {
+    if (start.text.length > best.length && reach(start.pc) === null) best = start.text;
   }
   return best;
+}
+// The text of the run of CHAR instructions from pc.
+function __reRun(p, pc) {
+  let text = "";
+  for (let q = pc; p[q] === 1; q += 2) text += String.fromCharCode(p[q + 1]);
+  return { pc, text, length: text.length };
+}
+// For programs without a required literal of 3 units or more: a RegExp that finds one of a few
+// strings (2 to 6 code units each), one of which every match contains, or null. The strings are
+// the texts of runs of CHAR instructions whose first ones together lie on every path to MATCH,
+// found greedily: every CHAR blocked, then each unblocked, shortest run first, unless that opens
+// a path. (Like /curl|wget|ssh/ for /\\b(curl|wget|ssh)\\b/: a search for literals is native
+// code, and on most inputs no match is possible.)
+function __reLiteralSet(p, end) {
+  const runs = [], blocked = new Uint8Array(end + 1);
+  for (let pc = 2; pc < end; pc += p[pc] === 4 ? 3 : 2) if (p[pc] === 1) runs.push(__reRun(p, pc));
+  if (runs.length === 0 || runs.length > 256) return null;
+  const cut = () => {
+    if (blocked[2] === 1) return true;
+    const seen = new Uint8Array(end + 1), todo = [2];
+    seen[2] = 1;
+    while (todo.length > 0) {
+      const pc = todo.pop();
+      if (pc === end) return false;
+      for (const q of __reNext(p, pc)) if (blocked[q] === 0 && seen[q] === 0) { seen[q] = 1; todo.push(q); }
+    }
+    return true;
+  };
+  if (cut()) return null;
+  for (const r of runs) blocked[r.pc] = 1;
+  if (!cut()) return null;
+  runs.sort((a, b) => a.length - b.length);
+  for (const r of runs) { blocked[r.pc] = 0; if (!cut()) blocked[r.pc] = 1; }
+  // Each literal's first 6 units are enough to filter on, and bound what RegExp compares at each
+  // position of the input (a few dozen units, whatever the literals).
+  const texts = [...new Set(runs.filter((r) => blocked[r.pc] === 1).map((r) => r.text.slice(0, 6)))];
+  if (texts.length > 12 || texts.some((t) => t.length < 2)) return null;
+  const hex = (u) => String.fromCharCode(92) + "u" + (65536 + u).toString(16).slice(1);
+  // Escaped code unit by code unit (a string's iterator would join surrogate pairs).
+  const unit = (t) => { let e = ""; for (let i = 0; i < t.length; i++) e += hex(t.charCodeAt(i)); return e; };
+  return new RegExp(texts.map(unit).join("|"), "g");
 }
 // The reverse program: the same instruction format, reading the input right to left. Node r(q)
 // of forward pc q leads to every predecessor of q; ^ and $ swap. It has no empty checks, which
@@ -420,7 +487,7 @@ function __reFlush(R) {
 function __reDfa(R, mode, X) {
   const T = new Int32Array(16 * R.K).fill(-1);
   T.fill(0, 0, R.K);
-  return { mode, X, T, tw: new Int32Array(T.length), ts: new Int32Array(T.length), lists: [new Int32Array(0)], pk: [3], com: [1], emp: [0], keys: new Map(), start: [-1, -1, -1, -1, -1, -1, -1, -1], w: 0 };
+  return { mode, X, T, O: mode === 0 ? new Int32Array(T.length).fill(-1) : null, P: mode === 0 ? new Int32Array(T.length).fill(-1) : null, tw: new Int32Array(T.length), ts: new Int32Array(T.length), lists: [new Int32Array(0)], pk: [3], com: [1], emp: [0], keys: new Map(), start: [-1, -1, -1, -1, -1, -1, -1, -1], w: 0 };
 }
 // The state with the first n pcs of list, found by a hash of them (no string keys: states can
 // hold thousands of pcs).
@@ -441,9 +508,13 @@ function __reState(R, D, list, n, pk, com) {
     const T = new Int32Array(2 * D.T.length).fill(-1), tw = new Int32Array(T.length), ts = new Int32Array(T.length);
     T.set(D.T); tw.set(D.tw); ts.set(D.ts);
     D.T = T; D.tw = tw; D.ts = ts;
+    if (D.O !== null) {
+      const O = new Int32Array(T.length).fill(-1), P = new Int32Array(T.length).fill(-1);
+      O.set(D.O); P.set(D.P); D.O = O; D.P = P;
+    }
   }
-  R.words += 3 * R.K + n;
-  __reWords += 3 * R.K + n;
+  R.words += (D.O !== null ? 5 : 3) * R.K + n;
+  __reWords += (D.O !== null ? 5 : 3) * R.K + n;
   return id;
 }
 function __reStart(R, D, pk, com) {
@@ -484,6 +555,10 @@ function __reBuild(R, D, id, k) {
     v = 2 * __reState(R, D, next, nn, R.kind[k], com) + m;
   }
   D.T[id * K + k] = v;
+  if (D.O !== null && v >= 2 && (v & 1) === 0) {
+    D.O[id * K + k] = (v >> 1) * K;
+    if (D.emp[v >> 1] === 0) D.P[id * K + k] = (v >> 1) * K;
+  }
   D.tw[id * K + k] = work;
   D.w += work;
   return v;
