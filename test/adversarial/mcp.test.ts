@@ -76,22 +76,33 @@ interface Rpc {
   error?: { code: number; message: string };
 }
 
+/** `armor mcp ARGS -- upstream` spoken to as raw JSON-RPC lines over stdio, initialized. */
+async function rawGateway(args: string[]) {
+  const child = spawn(process.execPath, [armorBin, "mcp", ...args, "--", ...upstream], { cwd: repoRoot, stdio: ["pipe", "pipe", "pipe"] });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+  const send = (m: object): boolean => child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", ...m })}\n`);
+  const replies = (): Rpc[] => out.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Rpc);
+  const reply = (id: number): Promise<Rpc> => waitFor(() => replies().find((r) => r.id === id), 15_000, `the reply to request ${id}`);
+  try {
+    send({ id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
+    await reply(1);
+    send({ method: "notifications/initialized" });
+  } catch (e) {
+    child.kill("SIGKILL");
+    throw e;
+  }
+  return { child, exited, send, reply, stderr: () => err };
+}
+
 describe("the upstream exits in the middle of calls (row 14)", () => {
   it("answers every pending call with a JSON-RPC error, keeps the audit log intact, and exits non-zero", async () => {
     const audit = join(work, "exit.audit.jsonl");
-    const child = spawn(process.execPath, [armorBin, "mcp", "--policy", policy, "--audit", audit, "--", ...upstream], { cwd: repoRoot, stdio: ["pipe", "pipe", "pipe"] });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    const send = (m: object): boolean => child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", ...m })}\n`);
-    const replies = (): Rpc[] => out.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Rpc);
-    const reply = (id: number): Promise<Rpc> => waitFor(() => replies().find((r) => r.id === id), 15_000, `the reply to request ${id}`);
+    const { child, exited, send, reply, stderr } = await rawGateway(["--policy", policy, "--audit", audit]);
     try {
-      send({ id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
-      await reply(1);
-      send({ method: "notifications/initialized" });
       send({ id: 2, method: "tools/call", params: { name: "echo", arguments: { text: "before" } } });
       expect(((await reply(2)).result as { content: { text: string }[] }).content[0]!.text).toBe("before");
       // one call that stays pending, then one that makes the upstream exit
@@ -109,7 +120,7 @@ describe("the upstream exits in the middle of calls (row 14)", () => {
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
     }
-    expect(err).toContain("the upstream server closed the connection with 2 request(s) pending");
+    expect(stderr()).toContain("the upstream server closed the connection with 2 request(s) pending");
     // every call has its decision record, and the ones that never returned an error outcome
     const text = readFileSync(audit, "utf8");
     expect(verifyAuditLog(text).ok).toBe(true);
@@ -120,23 +131,11 @@ describe("the upstream exits in the middle of calls (row 14)", () => {
 
   it("denies and records an action still waiting for approval, which no approver can answer afterwards", async () => {
     const audit = join(work, "approval-exit.audit.jsonl");
-    const args = [armorBin, "mcp", "--policy", join(fixtures, "approve-echo.armor"), "--audit", audit, "--approvals", "queue", "--", ...upstream];
-    const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ["pipe", "pipe", "pipe"] });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    const send = (m: object): boolean => child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", ...m })}\n`);
-    const replies = (): Rpc[] => out.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Rpc);
-    const reply = (id: number): Promise<Rpc> => waitFor(() => replies().find((r) => r.id === id), 15_000, `the reply to request ${id}`);
+    const { child, exited, send, reply, stderr } = await rawGateway(["--policy", join(fixtures, "approve-echo.armor"), "--audit", audit, "--approvals", "queue"]);
     try {
-      send({ id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
-      await reply(1);
-      send({ method: "notifications/initialized" });
       send({ id: 2, method: "tools/call", params: { name: "echo", arguments: { text: "waits" } } });
-      const queueUrl = await waitFor(() => /approvals queue at (\S+)/.exec(err)?.[1], 10_000, "the approval queue's address");
-      await waitFor(() => (err.includes("approval") && err.includes("pending") ? true : undefined), 10_000, "the approval to be pending");
+      const queueUrl = await waitFor(() => /approvals queue at (\S+)/.exec(stderr())?.[1], 10_000, "the approval queue's address");
+      await waitFor(() => (stderr().includes("approval") && stderr().includes("pending") ? true : undefined), 10_000, "the approval to be pending");
       send({ id: 3, method: "tools/call", params: { name: "exit", arguments: {} } });
       expect((await reply(2)).error?.code).toBe(-32603);
       // the queue no longer offers the approval (or, drained already, is closed)
