@@ -584,7 +584,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
           timeoutMs,
           session: decision.session,
           // a copy too: an approver that edits the user changes nothing the policy reads later
-          user: fresh(subject.userJson) as ApprovalRequest["user"],
+          user: (subject.user === undefined ? undefined : fresh(subject.userJson)) as ApprovalRequest["user"],
           policy: decision.policy,
           signal: controller.signal,
         }),
