@@ -25,7 +25,7 @@
  */
 import type { FileHandle } from "node:fs/promises";
 import { canonicalJson, canonicalJsonOrUndefined, quoteKey, sha256 } from "./hash.js";
-import { setLongTimeout } from "./timers.js";
+import { withTimeout } from "./timers.js";
 import type { AuditRecord } from "./types.js";
 
 /** The `prev` of the first record. */
@@ -383,19 +383,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     const writing = sinkWrites[i]!.then(write, write);
     sinkWrites[i] = writing.catch(() => undefined);
     if (!(timeoutMs > 0) || timeoutMs === Infinity) return writing;
-    return new Promise<void>((resolve, reject) => {
-      const cancel = setLongTimeout(() => reject(new AuditSinkTimeout(names[i] ?? `sink ${i}`, timeoutMs)), timeoutMs);
-      writing.then(
-        () => {
-          cancel();
-          resolve();
-        },
-        (e: unknown) => {
-          cancel();
-          reject(e);
-        },
-      );
-    });
+    return withTimeout(writing, timeoutMs, () => new AuditSinkTimeout(names[i] ?? `sink ${i}`, timeoutMs));
   }
 
   /** Writes a line to the `targets` sinks; the ones that did not store it. */

@@ -12,7 +12,7 @@ import { memoryHistoryStore, type Reservation, SessionTrackers } from "./history
 import { loadPolicy, PolicyLoadError, type PolicyDiagnostic, type PolicySource } from "./load.js";
 import { DecisionRecord, OutcomeRecord } from "./records.js";
 import type { Action, ActionContext, ApprovalHandler, ApprovalRequest, ApprovalResponse, Decision, HistoryStore, PolicyDecision, PolicyModule } from "./types.js";
-import { setLongTimeout } from "./timers.js";
+import { setLongTimeout, withTimeout } from "./timers.js";
 import { type ActionValidator, compileValidator } from "./validate.js";
 
 /** Thrown by `run` (and wrapped tools) when an action is denied; carries the decision. */
@@ -506,19 +506,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
 
   /** An append of a ready-made audit log, failing after auditTimeoutMs if it has not settled. */
   function bounded(pending: Promise<void>): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const cancel = setLongTimeout(() => reject(new Error(`the audit log did not store the record within ${auditTimeoutMs} ms`)), auditTimeoutMs);
-      pending.then(
-        () => {
-          cancel();
-          resolve();
-        },
-        (e: unknown) => {
-          cancel();
-          reject(e);
-        },
-      );
-    });
+    return withTimeout(pending, auditTimeoutMs, () => new Error(`the audit log did not store the record within ${auditTimeoutMs} ms`));
   }
 
   /** Writes the decision record; on a failing sink the decision becomes deny unless configured otherwise. */

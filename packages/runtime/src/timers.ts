@@ -31,3 +31,23 @@ export function setLongTimeout(fn: () => void, ms: number): () => void {
     if (timer !== undefined) clearTimeout(timer);
   };
 }
+
+/**
+ * `pending`, or a rejection with `timedOut()` if it has not settled within `ms` milliseconds
+ * (any length, as setLongTimeout); the timer is cancelled as soon as it settles.
+ */
+export function withTimeout<T>(pending: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const cancel = setLongTimeout(() => reject(timedOut()), ms);
+    pending.then(
+      (value) => {
+        cancel();
+        resolve(value);
+      },
+      (e: unknown) => {
+        cancel();
+        reject(e);
+      },
+    );
+  });
+}
