@@ -99,10 +99,19 @@ describe("armorc test", () => {
   it("runs again on change with --watch", async () => {
     const child = spawn(process.execPath, [bin, "test", "ok", "--watch"], { cwd: dir, env: { ...process.env, NO_COLOR: "1" } });
     let out = "";
+    let err = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
     try {
       await expect.poll(() => out, { timeout: 20_000 }).toContain("2 passed, 0 failed");
-      writeFileSync(join(dir, "ok", "mail.test.armor"), `test "changed" {\n  action { type: "send_email" }\n  expect deny\n}\n`);
+      await expect.poll(() => err, { timeout: 20_000 }).toContain("watching for changes");
+      // a recursive fs.watch may still be registering its folders after the announcement (Node 20
+      // walks them asynchronously): write again until a re-run shows the change was seen
+      const changed = `test "changed" {\n  action { type: "send_email" }\n  expect deny\n}\n`;
+      for (let i = 0; i < 20 && !out.includes("change detected"); i++) {
+        writeFileSync(join(dir, "ok", "mail.test.armor"), changed);
+        await new Promise((r) => setTimeout(r, 500));
+      }
       await expect.poll(() => out, { timeout: 20_000 }).toContain("0 passed, 1 failed");
       expect(out).toContain("change detected, running again");
     } finally {
