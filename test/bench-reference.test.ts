@@ -31,7 +31,7 @@ async function both(n: number): Promise<{ compiled: Decide; handWritten: Decide 
 /** A value of any kind the language can meet in a field, including ones it must refuse. */
 const value = fc.oneof(
   fc.integer({ min: -5, max: 30_000 }),
-  fc.constantFrom(0, 9, 17, 18, 10_000, 10_001, 1.5, Number.NaN),
+  fc.constantFrom(0, 9, 17, 18, 10_000, 10_001, 1.5, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY),
   fc.constantFrom("acct_blocked_007", "acct_1", "admin", "user", "", "10001"),
   fc.constant(null),
   fc.constant(undefined),

@@ -63,8 +63,10 @@ const CASES: [string, () => unknown, unknown, Expect][] = [
   ["a revoked Proxy as context", () => ({ action: { type: "other" }, context: revoked() }), undefined, { rule: "region", message: FOREIGN_ERROR }],
   ["a getter on the redacted field that throws", () => ({ action: getter({ type: "pay", amount: 1 }, "memo") }), undefined, { rule: "hide", message: FOREIGN_ERROR }],
   ["a Symbol as a field", () => ({ action: { type: "pay", amount: Symbol("1") } }), undefined, { rule: "big", message: /`>` needs two numbers or two strings/ }],
-  ["NaN as a field", () => ({ action: { type: "pay", amount: Number.NaN } }), undefined, "no errors"],
-  ["Infinity as a field", () => ({ action: { type: "pay", amount: Number.POSITIVE_INFINITY } }), undefined, "no errors"],
+  // no JSON holds them, so they are errors, not amounts that pass (or fail) every threshold
+  ["NaN as a field", () => ({ action: { type: "pay", amount: Number.NaN } }), undefined, { rule: "big", message: "`>` needs two numbers or two strings, got non-finite number and number" }],
+  ["Infinity as a field", () => ({ action: { type: "pay", amount: Number.POSITIVE_INFINITY } }), undefined, { rule: "big", message: "`>` needs two numbers or two strings, got non-finite number and number" }],
+  ["-Infinity as a field", () => ({ action: { type: "pay", amount: Number.NEGATIVE_INFINITY } }), undefined, { rule: "big", message: "`>` needs two numbers or two strings, got non-finite number and number" }],
   ["a getter on a history entry that throws", () => ({ action: { type: "pay", amount: 1 }, history: [getter({}, "action")] }), undefined, { rule: "burst", message: FOREIGN_ERROR }],
   // inputs whose prototype is not Object.prototype
   ["a null-prototype input and action", () => Object.assign(Object.create(null), { action: Object.assign(Object.create(null), { type: "pay", amount: 500 }) }), undefined, "no errors"],
@@ -109,6 +111,35 @@ describe("hostile decision inputs", () => {
       if (typeof expected.message === "string") expect(compiled.errors[0]?.message).toBe(expected.message);
       else expect(compiled.errors[0]?.message).toMatch(expected.message);
     }
+  });
+});
+
+describe("non-finite numbers in every ordering form", () => {
+  // literal bound (inlined), two fields ($ord), \`between\` with literal bounds (inlined) and with fields ($btw)
+  const src = "default allow\nrule lit when a < 0 deny\nrule fields when a >= b deny\nrule range when a between 1 and 5 deny\nrule span when b between a and 9 deny\n";
+  const NON_FINITE = "non-finite number";
+  it.each([
+    ["Infinity", { a: Number.POSITIVE_INFINITY, b: 2 }],
+    ["-Infinity", { a: Number.NEGATIVE_INFINITY, b: 2 }],
+    ["NaN", { a: Number.NaN, b: 2 }],
+  ])("%s errs in each rule, compiled and interpreted alike", async (_name, fields) => {
+    const c = compileSource("finite.armor", src, { readFile: () => undefined });
+    expect(c.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const m = await loadModule(emit(c).js);
+    const input = { action: { type: "t", ...fields } };
+    const compiled = m.decide(input);
+    const reference = evaluatePolicy(c.policy, input, { now: () => 0 }).result;
+    expect(compiled).toEqual(reference);
+    expect(compiled.decision).toBe("deny");
+    expect(compiled.errors.map((e) => e.rule)).toEqual(["lit", "fields", "range", "span"]);
+    for (const e of compiled.errors) expect(e.message).toContain(NON_FINITE);
+  });
+  it("finite numbers compare as before", async () => {
+    const c = compileSource("finite.armor", src, { readFile: () => undefined });
+    const m = await loadModule(emit(c).js);
+    const d = m.decide({ action: { type: "t", a: 3, b: 3 } });
+    expect(d.errors).toEqual([]);
+    expect(d.rules.map((r) => r.id)).toEqual(["fields", "range", "span"]);
   });
 });
 

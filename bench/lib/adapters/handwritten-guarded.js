@@ -7,9 +7,9 @@
 //     objects and Object.prototype has none of the keys read, hasOwnProperty otherwise; an input
 //     that is not an object with an object `action` and a string `action.type` is denied with
 //     the language's input error (docs/language.md §10.1);
-//   - an ordering comparison on a missing field (null) is false, and on any other non-number an
-//     evaluation error of its rule (each rule under its own `try`): the decision is then `deny`
-//     and names the rule (§8);
+//   - an ordering comparison on a missing field (null) is false, and on any other value that is
+//     not a finite number an evaluation error of its rule (each rule under its own `try`): the
+//     decision is then `deny` and names the rule (§8);
 //   - the result is the full decision object: decision, the fired rules (frozen, shared),
 //     approval, the caller's action, errors (§10.2).
 // Like handwritten.js, only data (deny list, filler thresholds) is read from the spec.
@@ -29,16 +29,17 @@ function kind(v) {
   if (Array.isArray(v)) return "list";
   const t = typeof v;
   if (t === "object") return "object";
-  return t === "number" || t === "string" || t === "boolean" ? t : "unsupported value";
+  if (t === "number") return v - v === 0 ? t : "non-finite number";
+  return t === "string" || t === "boolean" ? t : "unsupported value";
 }
 class EvaluationError extends Error {}
 const ordered = (op, v) => {
   if (v === null) return false;
   throw new EvaluationError(`\`${op}\` needs two numbers or two strings, got ${kind(v)} and number`);
 };
-/** v > k and v < k for a number constant k, as the language defines them. */
-const gt = (v, k) => (typeof v === "number" ? v > k : ordered(">", v));
-const lt = (v, k) => (typeof v === "number" ? v < k : ordered("<", v));
+/** v > k and v < k for a number constant k, as the language defines them (a non-finite v errs). */
+const gt = (v, k) => (typeof v === "number" && v - v === 0 ? v > k : ordered(">", v));
+const lt = (v, k) => (typeof v === "number" && v - v === 0 ? v < k : ordered("<", v));
 const message = (e) => (e instanceof EvaluationError ? e.message : "internal error: " + String((e && e.message) || e));
 
 export default {

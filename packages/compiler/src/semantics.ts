@@ -30,8 +30,14 @@ export function kindOf(v: unknown): string {
   if (Array.isArray(v)) return "list";
   const t = typeof v;
   if (t === "object") return "object";
-  if (t === "number" || t === "string" || t === "boolean") return t;
+  if (t === "number") return (v as number) - (v as number) === 0 ? t : "non-finite number";
+  if (t === "string" || t === "boolean") return t;
   return "unsupported value";
+}
+
+/** A number that JSON can carry: not `Infinity`, `-Infinity` or `NaN` (`x - x` is `NaN` for those). */
+function finite(v: unknown): v is number {
+  return typeof v === "number" && v - v === 0;
 }
 
 /** How deep `equals` follows two values that are both nested (two fields of the input can be). */
@@ -65,10 +71,14 @@ export function equals(a: unknown, b: unknown, depth = 0): boolean {
 
 export type OrderOp = "<" | "<=" | ">" | ">=";
 
-/** Ordering of two numbers or two strings; null on either side is false. */
+/**
+ * Ordering of two numbers or two strings; null on either side is false. A non-finite number
+ * (which no JSON input holds, but a caller of `decide` can pass) is an error, not a value that
+ * passes every threshold.
+ */
 export function order(op: OrderOp, a: unknown, b: unknown): boolean {
   if (a === null || b === null || a === undefined || b === undefined) return false;
-  if (!((typeof a === "number" && typeof b === "number") || (typeof a === "string" && typeof b === "string"))) {
+  if (!((finite(a) && finite(b)) || (typeof a === "string" && typeof b === "string"))) {
     throw new EvaluationError(`\`${op}\` needs two numbers or two strings, got ${kindOf(a)} and ${kindOf(b)}`);
   }
   switch (op) {
@@ -81,7 +91,7 @@ export function order(op: OrderOp, a: unknown, b: unknown): boolean {
 
 export function between(v: unknown, low: unknown, high: unknown): boolean {
   if (v === null || low === null || high === null || v === undefined || low === undefined || high === undefined) return false;
-  const numbers = typeof v === "number" && typeof low === "number" && typeof high === "number";
+  const numbers = finite(v) && finite(low) && finite(high);
   const strings = typeof v === "string" && typeof low === "string" && typeof high === "string";
   if (!numbers && !strings) {
     throw new EvaluationError(`\`between\` needs three numbers or three strings, got ${kindOf(v)}, ${kindOf(low)} and ${kindOf(high)}`);

@@ -26,7 +26,8 @@ function $kind(v) {
   if (Array.isArray(v)) return "list";
   const t = typeof v;
   if (t === "object") return "object";
-  if (t === "number" || t === "string" || t === "boolean") return t;
+  if (t === "number") return v - v === 0 ? t : "non-finite number";
+  if (t === "string" || t === "boolean") return t;
   return "unsupported value";
 }
 function $eq(a, b, depth = 0) {

@@ -26,7 +26,8 @@ function $kind(v) {
   if (Array.isArray(v)) return "list";
   const t = typeof v;
   if (t === "object") return "object";
-  if (t === "number" || t === "string" || t === "boolean") return t;
+  if (t === "number") return v - v === 0 ? t : "non-finite number";
+  if (t === "string" || t === "boolean") return t;
   return "unsupported value";
 }
 function $ordErr(op, a, b) {
@@ -699,7 +700,7 @@ function $k0() {
 // condition of rule wire_review, line 8, and of the rules of the same shape
 function $g0($D, $o, $A, $I, $plain) {
   let t0, t1;
-  return (typeof (t0 = ($plain ? ((t1 = $A["amount"]) === undefined ? null : t1) : $f($A, "amount"))) === "number" ? t0 > $D[$o + 0] : t0 !== null && $ordErr(">", t0, $D[$o + 0]));
+  return (typeof (t0 = ($plain ? ((t1 = $A["amount"]) === undefined ? null : t1) : $f($A, "amount"))) === "number" && t0 - t0 === 0 ? t0 > $D[$o + 0] : t0 !== null && $ordErr(">", t0, $D[$o + 0]));
 }
 // condition of rule no_exfiltration, line 13
 function $g1($D, $o, $A, $I, $plain) {

@@ -26,7 +26,8 @@ function $kind(v) {
   if (Array.isArray(v)) return "list";
   const t = typeof v;
   if (t === "object") return "object";
-  if (t === "number" || t === "string" || t === "boolean") return t;
+  if (t === "number") return v - v === 0 ? t : "non-finite number";
+  if (t === "string" || t === "boolean") return t;
   return "unsupported value";
 }
 function $ordErr(op, a, b) {
@@ -34,7 +35,7 @@ function $ordErr(op, a, b) {
 }
 function $ord(op, a, b) {
   if (a === null || b === null) return false;
-  if (!((typeof a === "number" && typeof b === "number") || (typeof a === "string" && typeof b === "string"))) $ordErr(op, a, b);
+  if (!((typeof a === "number" && a - a === 0 && typeof b === "number" && b - b === 0) || (typeof a === "string" && typeof b === "string"))) $ordErr(op, a, b);
   switch (op) {
     case "<": return a < b;
     case "<=": return a <= b;

@@ -171,7 +171,7 @@ class Emitter {
           const t = this.temp();
           this.use("$btw");
           const lo = this.lit(e.low.value), hi = this.lit(e.high.value);
-          return `((${t} = ${this.value(e.value, item)}) === null ? false : typeof ${t} === "number" ? ${t} >= ${lo} && ${t} <= ${hi} : $btw(${t}, ${lo}, ${hi}))`;
+          return `((${t} = ${this.value(e.value, item)}) === null ? false : typeof ${t} === "number" && ${t} - ${t} === 0 ? ${t} >= ${lo} && ${t} <= ${hi} : $btw(${t}, ${lo}, ${hi}))`;
         }
         return `${this.use("$btw")}(${this.value(e.value, item)}, ${this.value(e.low, item)}, ${this.value(e.high, item)})`;
       }
@@ -219,8 +219,8 @@ class Emitter {
       const t = this.temp();
       this.use("$ordErr");
       const lit = this.lit(right.value);
-      // a number first (the common case); null is false; anything else is an error
-      return `(typeof (${t} = ${this.value(left, item)}) === "number" ? ${t} ${op} ${lit} : ${t} !== null && $ordErr(${jsString(op)}, ${t}, ${lit}))`;
+      // a finite number first (the common case); null is false; anything else is an error
+      return `(typeof (${t} = ${this.value(left, item)}) === "number" && ${t} - ${t} === 0 ? ${t} ${op} ${lit} : ${t} !== null && $ordErr(${jsString(op)}, ${t}, ${lit}))`;
     }
     return `${this.use("$ord")}(${jsString(op)}, ${this.value(left, item)}, ${this.value(right, item)})`;
   }

@@ -27,7 +27,8 @@ export const helpers: Record<string, Helper> = {
   if (Array.isArray(v)) return "list";
   const t = typeof v;
   if (t === "object") return "object";
-  if (t === "number" || t === "string" || t === "boolean") return t;
+  if (t === "number") return v - v === 0 ? t : "non-finite number";
+  if (t === "string" || t === "boolean") return t;
   return "unsupported value";
 }`,
   },
@@ -62,7 +63,7 @@ export const helpers: Record<string, Helper> = {
     needs: ["$ordErr"],
     source: `function $ord(op, a, b) {
   if (a === null || b === null) return false;
-  if (!((typeof a === "number" && typeof b === "number") || (typeof a === "string" && typeof b === "string"))) $ordErr(op, a, b);
+  if (!((typeof a === "number" && a - a === 0 && typeof b === "number" && b - b === 0) || (typeof a === "string" && typeof b === "string"))) $ordErr(op, a, b);
   switch (op) {
     case "<": return a < b;
     case "<=": return a <= b;
@@ -75,7 +76,7 @@ export const helpers: Record<string, Helper> = {
     needs: ["$E", "$kind"],
     source: `function $btw(v, lo, hi) {
   if (v === null || lo === null || hi === null) return false;
-  const n = typeof v === "number" && typeof lo === "number" && typeof hi === "number";
+  const n = typeof v === "number" && v - v === 0 && typeof lo === "number" && lo - lo === 0 && typeof hi === "number" && hi - hi === 0;
   const s = typeof v === "string" && typeof lo === "string" && typeof hi === "string";
   if (!n && !s) throw new $E("\`between\` needs three numbers or three strings, got " + $kind(v) + ", " + $kind(lo) + " and " + $kind(hi));
   return v >= lo && v <= hi;
