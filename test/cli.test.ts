@@ -59,6 +59,22 @@ describe("armorc", () => {
     expect(badOption.stderr).toContain("usage: armorc check");
   });
 
+  // docs/cli.md: usage errors exit 2; asking for help is not an error
+  const usageCases = [
+    { bin: "armorc", args: [], status: 2, usageOn: "stderr" },
+    { bin: "armorc", args: ["--help"], status: 0, usageOn: "stdout" },
+    { bin: "armor", args: [], status: 2, usageOn: "stderr" },
+    { bin: "armor", args: ["--help"], status: 0, usageOn: "stdout" },
+  ] as const;
+  it.each(usageCases)("$bin $args exits $status with usage on $usageOn", ({ bin: name, args, status, usageOn }) => {
+    const path = join(repoRoot, "packages", name === "armorc" ? "compiler" : "gateway", "bin", `${name}.js`);
+    const r = spawnSync(process.execPath, [path, ...args], { cwd: repoRoot, input: "", encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    expect(r.status).toBe(status);
+    const [shown, other] = usageOn === "stderr" ? [r.stderr, r.stdout] : [r.stdout, r.stderr];
+    expect(shown).toContain("Usage:");
+    expect(other).toBe("");
+  });
+
   it("is reachable as npx armorc from the repository root", () => {
     const out = execFileSync("npx", ["--no-install", "armorc", "--version"], { cwd: repoRoot, encoding: "utf8" });
     expect(out.trim()).toMatch(/^\d+\.\d+\.\d+$/);

@@ -267,7 +267,12 @@ async function serve(argv: string[]): Promise<number | null> {
 
 export async function main(argv: string[]): Promise<number | null> {
   const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === "-h" || cmd === "--help" || cmd === "help") {
+  if (cmd === undefined) {
+    // no command is a usage error: usage on stderr, exit 2 (asking for help is not)
+    process.stderr.write(HELP);
+    return 2;
+  }
+  if (cmd === "-h" || cmd === "--help" || cmd === "help") {
     process.stdout.write(HELP);
     return 0;
   }

@@ -53,7 +53,12 @@ function commandHelp(c: Command): string {
 
 export async function main(argv: string[], io: Io = nodeIo()): Promise<number> {
   const [first, ...rest] = argv;
-  if (first === undefined || first === "-h" || first === "--help" || first === "help") {
+  if (first === undefined) {
+    // no command is a usage error: usage on stderr, exit 2 (asking for help is not)
+    io.stderr.write(mainHelp());
+    return 2;
+  }
+  if (first === "-h" || first === "--help" || first === "help") {
     const topic = first === "help" ? commands.find((c) => c.name === rest[0]) : undefined;
     io.stdout.write(topic ? commandHelp(topic) : mainHelp());
     return 0;
