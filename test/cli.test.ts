@@ -195,11 +195,15 @@ describe("armorc eval", () => {
     expect((JSON.parse(r.stdout) as { decision: string }).decision).toBe("require_approval");
   });
 
-  it("reports an input that is not JSON with its location", () => {
-    const r = armorc(["eval", payments, "--input", "-"], { input: '{"action": {"type": "x",}}' });
+  // the first is docs/diagnostics.md's A502 example; Node 20 names no position for it
+  it.each([
+    { input: '{"action": {"type": "x",}}', at: "<stdin>:1:25" },
+    { input: `{ "action": { "type": 'send_email' } }\n`, at: "<stdin>:1:23" },
+  ])("reports an input that is not JSON at the bad token: $at", ({ input, at }) => {
+    const r = armorc(["eval", payments, "--input", "-"], { input });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("A502");
-    expect(r.stderr).toContain("<stdin>:1:");
+    expect(r.stderr).toContain(`--> ${at}\n`);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 

@@ -5,6 +5,7 @@ import { makeDiagnostic } from "../diagnostics/diagnostic.js";
 import { explainRules } from "../explain.js";
 import { evaluatePolicy } from "../interpreter.js";
 import { loadModule } from "../load.js";
+import { parseJsonText } from "../json-text.js";
 import { jsonTooDeepAt, MAX_NESTING } from "../nesting.js";
 import { span } from "../syntax/source.js";
 import type { Command } from "./main.js";
@@ -22,16 +23,11 @@ export function parseJsonInput(name: string, text: string): { ok: true; value: u
       }),
     };
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    const message = (e as Error).message;
-    const at = /position (\d+)/.exec(message);
-    const offset = at ? Number(at[1]) : text.length;
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) {
     return {
       ok: false,
-      diagnostic: makeDiagnostic(catalog.inputInvalidJson, name, span(offset, Math.min(offset + 1, text.length)), `the input is not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, "")}`, {
+      diagnostic: makeDiagnostic(catalog.inputInvalidJson, name, span(parsed.start, parsed.end), `the input is not valid JSON: ${parsed.message}`, {
         help: 'an input is a JSON object such as `{ "action": { "type": "send_email" } }`',
       }),
     };
@@ -46,7 +42,7 @@ export function parseJsonInput(name: string, text: string): { ok: true; value: u
       }),
     };
   }
-  return { ok: true, value };
+  return { ok: true, value: parsed.value };
 }
 
 /** The first number token of valid JSON text whose value is not finite (JSON.parse reads it as ±Infinity). */

@@ -8,6 +8,7 @@
 import { Ajv, type ErrorObject } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { type Type, typeFromJsonSchema, ANY, OBJ } from "./types.js";
+import { lineAndColumn, parseJsonText } from "../json-text.js";
 import { jsonTooDeepAt, MAX_NESTING } from "../nesting.js";
 
 export interface FieldInfo {
@@ -76,12 +77,12 @@ function loadUncached(path: string, text: string): SchemaLoad {
       help: `schemas, like policies and inputs, may nest at most ${MAX_NESTING} deep (docs/language.md §3.8); name deep parts with \`$defs\` and \`$ref\``,
     };
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    return { ok: false, problem: "invalid-json", message: `\`${path}\` is not valid JSON: ${(e as Error).message}`, help: "fix the JSON syntax of the schema file" };
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) {
+    const at = lineAndColumn(text, parsed.start);
+    return { ok: false, problem: "invalid-json", message: `\`${path}\` is not valid JSON at ${at}: ${parsed.message}`, help: "fix the JSON syntax of the schema file" };
   }
+  const doc: unknown = parsed.value;
   if (!isObject(doc)) {
     return { ok: false, problem: "invalid-schema", message: `\`${path}\` is not a JSON Schema object`, help: "a schema file holds one JSON object" };
   }
