@@ -82,6 +82,32 @@ describe("armorc", () => {
 });
 
 describe("armorc check", () => {
+  it("checks NAME.test.armor as the tests of NAME.armor", () => {
+    const r = armorc(["check", "examples/payments/policy.test.armor"]);
+    expect(r.stderr).not.toContain("error[");
+    expect(r.stderr).toContain("checked 1 file: no errors");
+    expect(r.status).toBe(0);
+  });
+
+  it("reports a test file's and its policy's diagnostics in their own files, each once", () => {
+    const dir = mkdtempSync(join(tmpdir(), "armorc-check-tests-"));
+    writeFileSync(join(dir, "p.armor"), 'default allow\nlet UNUSED = 1\nrule block when action.type == "x" deny\n');
+    writeFileSync(join(dir, "p.test.armor"), 'test "t" {\n  action { type: "x" }\n  expect deny by blok\n}\n');
+    writeFileSync(join(dir, "lonely.test.armor"), 'test "t" {\n  action { type: "x" }\n  expect deny\n}\n');
+    const cases = [
+      { files: ["p.test.armor"], want: ["warning[A403]", "--> p.armor:2:", "--> p.test.armor:3:"], status: 1 },
+      { files: ["p.armor", "p.test.armor"], want: ["--> p.armor:2:", "--> p.test.armor:3:"], status: 1 },
+      { files: ["lonely.test.armor"], want: ["error[A605]", "`lonely.test.armor` has no policy `lonely.armor`"], status: 1 },
+    ];
+    for (const c of cases) {
+      const r = armorc(["check", ...c.files], { cwd: dir });
+      for (const w of c.want) expect(r.stderr, c.files.join(" ")).toContain(w);
+      expect(r.stderr.split("--> p.armor:2:").length - 1, c.files.join(" ")).toBe(c.files[0]!.startsWith("p.") ? 1 : 0);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.status, c.files.join(" ")).toBe(c.status);
+    }
+  });
+
   it("exits 0 on clean policies", () => {
     const r = armorc(["check", ...["payments", "email", "coding-agent", "data-access"].map((e) => `examples/${e}/policy.armor`)]);
     expect(r.stderr).toContain("no errors");

@@ -1,6 +1,11 @@
-/** `armorc check FILE...`: report diagnostics; exit 1 on errors (or warnings with --deny-warnings). */
-import { compileSource } from "../compile.js";
+/**
+ * `armorc check FILE...`: report diagnostics; exit 1 on errors (or warnings with --deny-warnings).
+ * A `NAME.test.armor` file is checked as the tests of `NAME.armor`, which is checked with it.
+ */
+import { existsSync } from "node:fs";
+import { type Compilation, compileSource, compileTests } from "../compile.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
+import { policyOf, testWithoutPolicy } from "../testing/discover.js";
 import type { Command } from "./main.js";
 import { type DiagnosticFormat, printDiagnostics, readSource, sourcesOf, UsageError } from "./io.js";
 
@@ -27,17 +32,38 @@ export const runCheck: Command = {
     const format = diagnosticFormat(values["format"]);
     if (positionals.length === 0) throw new UsageError("name at least one policy file");
     const all: Diagnostic[] = [];
-    const texts: [string, string][] = [];
+    const texts = new Map<string, string>();
+    // each policy is compiled and reported once, also when its test file is named too
+    const policies = new Map<string, Compilation | null>();
+    const policy = (file: string): Compilation | null => {
+      if (!policies.has(file)) {
+        const read = readSource(file);
+        if (read.ok) texts.set(file, read.text);
+        else all.push(read.diagnostic);
+        const compilation = read.ok ? compileSource(file, read.text) : null;
+        if (compilation) all.push(...compilation.diagnostics);
+        policies.set(file, compilation);
+      }
+      return policies.get(file)!;
+    };
     let unreadable = false;
     for (const file of positionals) {
+      if (!file.endsWith(".test.armor")) {
+        if (policy(file) === null) unreadable = true;
+        continue;
+      }
+      // a NAME.test.armor file is the test suite of NAME.armor, read as `armorc test` reads it
       const read = readSource(file);
       if (!read.ok) {
         all.push(read.diagnostic);
         unreadable = true;
         continue;
       }
-      texts.push([file, read.text]);
-      for (const d of compileSource(file, read.text).diagnostics) all.push(d);
+      texts.set(file, read.text);
+      const policyFile = policyOf(file);
+      const tested = existsSync(policyFile) ? policy(policyFile) : null;
+      if (tested === null) all.push(testWithoutPolicy(file));
+      else all.push(...compileTests(file, read.text, tested).diagnostics);
     }
     const out = format === "text" ? io.stderr : io.stdout;
     printDiagnostics(io, out, all, sourcesOf(texts), format);

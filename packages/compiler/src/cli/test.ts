@@ -1,10 +1,7 @@
 /** `armorc test [PATH...]`: run policy tests against the compiled policies. */
 import { watch } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { catalog } from "../diagnostics/catalog.js";
-import { makeDiagnostic } from "../diagnostics/diagnostic.js";
-import { span } from "../syntax/source.js";
-import { discover } from "../testing/discover.js";
+import { discover, testWithoutPolicy } from "../testing/discover.js";
 import { coverageTable, humanReport, jsonReport, junitReport, percent, totals } from "../testing/report.js";
 import { runSuite, type Suite } from "../testing/runner.js";
 import type { Command } from "./main.js";
@@ -38,10 +35,7 @@ async function runOnce(io: Io, o: TestOptions): Promise<number> {
   const suites: Suite[] = [];
   let status = found.missing.length > 0 ? 2 : 0;
   for (const orphan of found.orphans) {
-    const d = makeDiagnostic(catalog.testWithoutPolicy, orphan, span(0, 0), `\`${orphan}\` has no policy \`${orphan.replace(/\.test\.armor$/, ".armor")}\` beside it`, {
-      help: "a NAME.test.armor file tests NAME.armor in the same folder",
-    });
-    printDiagnostics(io, io.stderr, [d], new Map(), "text");
+    printDiagnostics(io, io.stderr, [testWithoutPolicy(orphan)], new Map(), "text");
     status = Math.max(status, 1);
   }
   for (const target of found.targets) {

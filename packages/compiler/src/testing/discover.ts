@@ -5,6 +5,9 @@
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import { catalog } from "../diagnostics/catalog.js";
+import { type Diagnostic, makeDiagnostic } from "../diagnostics/diagnostic.js";
+import { span } from "../syntax/source.js";
 
 export interface TestTarget {
   /** The policy file. */
@@ -36,6 +39,13 @@ function armorFiles(dir: string): string[] {
 
 export function policyOf(testFile: string): string {
   return join(dirname(testFile), `${basename(testFile, ".test.armor")}.armor`);
+}
+
+/** A605: a `.test.armor` file whose policy is not beside it. */
+export function testWithoutPolicy(testFile: string): Diagnostic {
+  return makeDiagnostic(catalog.testWithoutPolicy, testFile, span(0, 0), `\`${testFile}\` has no policy \`${policyOf(testFile)}\` beside it`, {
+    help: "a NAME.test.armor file tests NAME.armor in the same folder",
+  });
 }
 
 export function testFileOf(policy: string): string {
