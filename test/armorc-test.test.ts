@@ -120,6 +120,39 @@ describe("armorc test", () => {
   });
 });
 
+describe("a bare armorc test", () => {
+  it("skips fixture trees (folders holding .armor-fixtures) but reads them when named", () => {
+    const root = mkdtempSync(join(tmpdir(), "armorc-test-bare-"));
+    mkdirSync(join(root, "suite"));
+    writeFileSync(join(root, "suite", "mail.armor"), `${POLICY}\ntest "one email" {\n  action { type: "send_email" }\n  expect allow\n}\n`);
+    mkdirSync(join(root, "fixtures", "deeper"), { recursive: true });
+    writeFileSync(join(root, "fixtures", ".armor-fixtures"), "");
+    writeFileSync(join(root, "fixtures", "broken.armor"), "rule r when amount > deny\n");
+    writeFileSync(join(root, "fixtures", "deeper", "broken.armor"), "rule r when amount > deny\n");
+    const cases = [
+      { args: [], status: 0, shows: "suite/mail.armor", hides: "broken.armor" },
+      { args: ["."], status: 0, shows: "1 passed, 0 failed", hides: "broken.armor" },
+      { args: ["fixtures"], status: 1, shows: "fixtures/broken.armor", hides: "suite/mail.armor" },
+    ];
+    for (const c of cases) {
+      const r = armorc(["test", ...c.args], root);
+      const out = r.stdout + r.stderr;
+      expect(out, `armorc test ${c.args.join(" ")}`).toContain(c.shows);
+      expect(out, `armorc test ${c.args.join(" ")}`).not.toContain(c.hides);
+      expect(r.status, `armorc test ${c.args.join(" ")}`).toBe(c.status);
+    }
+  });
+
+  it("from the repository root runs the examples' suites and no fixtures", () => {
+    const r = armorc(["test"]);
+    expect(r.stderr).not.toContain("with errors");
+    expect(r.stdout).not.toMatch(/test\/(cases|lsp)\//);
+    expect(r.stdout).toContain("examples/payments/policy.armor + examples/payments/policy.test.armor");
+    expect(r.stdout.trim().split("\n").pop()).toMatch(/^\d+ passed, 0 failed$/);
+    expect(r.status).toBe(0);
+  });
+});
+
 describe("the examples' test suites", () => {
   it("pass, and every rule fires in some test and is seen not firing in another", () => {
     const r = armorc(["test", "examples", "--coverage", "--coverage-threshold", "100"]);

@@ -117,6 +117,8 @@ export const runTest: Command = {
     "NAME.armor, in the given files and folders (default: the current folder, recursively), and",
     "decides each with the compiled policy. A failing test shows the expected and actual decision,",
     "the rules that fired, and every rule's conditions with the values that decided them.",
+    "Folder searches skip node_modules, dist, out, coverage, hidden folders, and fixture trees:",
+    "folders holding a file named .armor-fixtures. A path named here is always read.",
     "",
     "Options:",
     "  --coverage               print which rules fired in some test, and which were also seen",

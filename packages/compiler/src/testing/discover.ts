@@ -1,7 +1,9 @@
 /**
  * Finding tests: `NAME.test.armor` tests `NAME.armor` in the same folder; a policy's own `test`
  * blocks are found when the policy is compiled. Folders are searched recursively, skipping
- * node_modules, dist, out and hidden folders.
+ * node_modules, dist, out, coverage, hidden folders and fixture trees (folders holding a
+ * `.armor-fixtures` file: policies that are test data, often broken on purpose). A folder or
+ * file named as a path is always read.
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
@@ -26,12 +28,18 @@ export interface Discovery {
 
 const skipped = new Set(["node_modules", "dist", "out", "coverage"]);
 
+/** A folder holding a file of this name is a tree of fixtures, not of suites. */
+export const FIXTURES_MARKER = ".armor-fixtures";
+
 function armorFiles(dir: string): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name.startsWith(".") || skipped.has(entry.name)) continue;
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) for (const f of armorFiles(path)) out.push(f);
+    if (entry.isDirectory()) {
+      if (existsSync(join(path, FIXTURES_MARKER))) continue;
+      for (const f of armorFiles(path)) out.push(f);
+    }
     else if (entry.name.endsWith(".armor")) out.push(path);
   }
   return out;
