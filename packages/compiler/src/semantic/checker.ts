@@ -527,6 +527,8 @@ class Checker {
     const names = subjectAst.segments.map((s) => s.name);
     const isType = (names.length === 1 && names[0] === "type" && !this.lets.has("type")) || (names.length === 2 && names[0] === "action" && names[1] === "type");
     if (isType) {
+      // a schema without action types is A307 already; it has no types to compare with
+      if (this.schema.types.size === 0) return;
       for (const v of values) {
         if (typeof v !== "string" || this.schema.types.has(v)) continue;
         const suggestion = closest(v, this.schema.types.keys());
