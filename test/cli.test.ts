@@ -233,6 +233,16 @@ describe("armorc eval", () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  // docs/diagnostics.md A503: its example is refused at the number; a wrong shape is decided deny
+  it("refuses the A503 example at its number", () => {
+    const input = '{ "action": { "type": "wire_transfer", "amount": 1e400 } }\n';
+    const r = armorc(["eval", payments, "--input", "-"], { input });
+    expect(r.stderr).toContain("error[A503]: the number `1e400` has no finite value");
+    expect(r.stderr).toContain("--> <stdin>:1:50\n");
+    expect(r.stdout).toBe("");
+    expect(r.status).toBe(2);
+  });
+
   it("denies an input of the wrong shape and says why", () => {
     const r = armorc(["eval", payments, "--input", "-"], { input: '{"action": "wire"}' });
     expect(r.status).toBe(0);

@@ -73,7 +73,7 @@ export const catalog = {
   // files and inputs
   fileNotFound: entry("A501", "file-not-found", "error", "a file named on the command line cannot be read"),
   inputInvalidJson: entry("A502", "input-invalid-json", "error", "an input is not valid JSON"),
-  inputInvalid: entry("A503", "input-invalid", "error", "an input does not have the shape of a decision input"),
+  inputInvalid: entry("A503", "input-invalid", "error", "an input holds a value a decision input cannot have, such as a number with no finite value"),
 
   // policy tests
   testInvalidStep: entry("A601", "test-invalid-step", "error", "a test step is not one the test syntax defines, or is malformed"),
