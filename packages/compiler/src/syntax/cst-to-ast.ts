@@ -8,7 +8,7 @@ import { catalog } from "../diagnostics/catalog.js";
 import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
 import type * as A from "./ast.js";
 import { type Span, span } from "./source.js";
-import { parseDuration } from "./literals.js";
+import { durationProblem, numberProblem, parseDuration } from "./literals.js";
 import { closedString } from "./parse.js";
 
 type Child = CstNode | IToken;
@@ -162,11 +162,10 @@ export class AstBuilder {
 
   private duration(t: IToken): A.DurationNode {
     this.see(t);
-    const ms = parseDuration(t.image);
+    const ms = t.tokenType.name === "DurationLiteral" ? parseDuration(t.image) : null;
     if (ms === null) {
-      this.bag.report(catalog.invalidDuration, tokenSpan(t), `\`${t.image}\` is not a valid duration`, {
-        help: "write a whole number followed by ms, s, m, h or d, e.g. `15m`; at most 10 years",
-      });
+      const problem = durationProblem(t.image);
+      this.bag.report(catalog.invalidDuration, tokenSpan(t), problem.message, { help: problem.help });
     }
     return { ms: ms ?? 0, raw: t.image, span: tokenSpan(t) };
   }
@@ -247,18 +246,10 @@ export class AstBuilder {
   private number(t: IToken, negative: boolean): number {
     this.see(t);
     const raw = t.image;
-    if (/__|_$|_\.|\._|_[eE]/.test(raw)) {
-      this.bag.report(catalog.invalidNumber, tokenSpan(t), `\`${raw}\` has a misplaced \`_\``, {
-        help: "use `_` only between digits, e.g. `10_000`",
-      });
-    }
+    const problem = numberProblem(raw);
+    if (problem !== null) this.bag.report(catalog.invalidNumber, tokenSpan(t), problem.message, { help: problem.help });
     const value = Number(raw.replace(/_/g, ""));
-    if (!Number.isFinite(value)) {
-      this.bag.report(catalog.invalidNumber, tokenSpan(t), `\`${raw}\` is too large`, {
-        help: "numbers are 64-bit floating point; write a smaller value",
-      });
-      return 0;
-    }
+    if (!Number.isFinite(value)) return 0;
     return negative ? -value : value;
   }
 
@@ -403,6 +394,7 @@ export class AstBuilder {
       case "SingleQuotedString":
         return { kind: "literal", value: this.decodeString(t), raw, span: s };
       case "NumberLiteral":
+      case "MalformedNumber":
         return { kind: "literal", value: this.number(t, minus !== undefined), raw, span: s };
       default:
         this.see(t);

@@ -21,3 +21,77 @@ export function formatDuration(ms: number): string {
   }
   return `${ms}ms`;
 }
+
+/** What is wrong with a literal, as a diagnostic's message and help. */
+export interface LiteralProblem {
+  readonly message: string;
+  readonly help: string;
+}
+
+const units = "ms|s|m|h|d";
+const misplacedUnderscore = /__|_$|_\.|\._|_[eE]|(?<![0-9])_|_(?![0-9])/;
+/** The longest prefix of a run that is a number by itself. */
+const numberPrefix = /^\d[\d_]*(?:\.\d[\d_]*)?(?:[eE][+-]?\d+)?/;
+
+/**
+ * Why the text of a number token is not a number (A105), or null when it is one: misplaced `_`,
+ * hexadecimal, a stray `.`, an exponent without digits, letters after the digits, or a value
+ * too large for a double.
+ */
+export function numberProblem(raw: string): LiteralProblem | null {
+  if (/^0[xXbBoO]/.test(raw)) {
+    const value = Number(raw.replace(/_/g, ""));
+    return {
+      message: `\`${raw}\` is not a number: there are no hexadecimal, octal or binary numbers`,
+      help: Number.isFinite(value) ? `write it in decimal: \`${value}\`` : "write it in decimal",
+    };
+  }
+  if (misplacedUnderscore.test(raw)) return { message: `\`${raw}\` has a misplaced \`_\``, help: "use `_` only between digits, e.g. `10_000`" };
+  if ((raw.match(/\./g) ?? []).length > 1) return { message: `\`${raw}\` has more than one \`.\``, help: "a number has at most one `.`, between digits, e.g. `1.5`" };
+  if (raw.endsWith(".") || /\.(?!\d)/.test(raw)) return { message: `\`${raw}\` has no digit after its \`.\``, help: `write \`${raw.slice(0, raw.indexOf("."))}\` or \`${raw.slice(0, raw.indexOf("."))}.0\`` };
+  if (/[eE][+-]?$/.test(raw)) return { message: `\`${raw}\` has an exponent without digits`, help: "write the exponent's digits, e.g. `2.5e-3`" };
+  const prefix = numberPrefix.exec(raw)?.[0] ?? "";
+  if (prefix.length < raw.length) {
+    const rest = raw.slice(prefix.length);
+    const looksLikeDuration = new RegExp(`^\\d[\\d_.]*(?:${units})`).test(raw);
+    return {
+      message: `\`${raw}\` is not a number: \`${rest}\` follows its digits`,
+      help: looksLikeDuration
+        ? "durations such as `15m` go only after `within`, after `timeout` and in test steps; elsewhere, write a number"
+        : "a number may not be followed directly by a letter or `_`; put a space or an operator after it",
+    };
+  }
+  if (!Number.isFinite(Number(raw.replace(/_/g, "")))) return { message: `\`${raw}\` is too large`, help: "numbers are 64-bit floating point; write a smaller value" };
+  return null;
+}
+
+/**
+ * Why the text of a duration token is not a duration (A106): compound (`1h30m`) and fractional
+ * (`1.5h`) durations, with the duration written in one unit when there is one; misplaced `_`;
+ * an unknown unit; more than ten years.
+ */
+export function durationProblem(raw: string): LiteralProblem {
+  const digits = /^[\d_.]*/.exec(raw)![0];
+  if (misplacedUnderscore.test(digits)) return { message: `\`${raw}\` has a misplaced \`_\``, help: "use `_` only between digits, e.g. `10_000ms`" };
+  const parts = [...raw.matchAll(new RegExp(`(\\d[\\d_]*)(${units})`, "g"))];
+  if (parts.length > 1 && parts.map((p) => p[0]).join("") === raw) {
+    const ms = parts.reduce((sum, p) => sum + Number(p[1]!.replace(/_/g, "")) * unitMs[p[2]!]!, 0);
+    return { message: `\`${raw}\` is not a duration: there are no compound durations`, help: oneUnit(ms) };
+  }
+  const fraction = new RegExp(`^(\\d[\\d_]*\\.\\d[\\d_]*)(${units})$`).exec(raw);
+  if (fraction) {
+    const ms = Number(fraction[1]!.replace(/_/g, "")) * unitMs[fraction[2]!]!;
+    return { message: `\`${raw}\` is not a duration: a duration is a whole number of a unit`, help: oneUnit(ms) };
+  }
+  const whole = new RegExp(`^(\\d[\\d_]*)(${units})$`).exec(raw);
+  if (whole) return { message: `\`${raw}\` is longer than ten years`, help: "the longest duration is `3650d`" };
+  const unit = /^\d[\d_]*([A-Za-z]\w*)$/.exec(raw);
+  if (unit) return { message: `\`${raw}\` is not a duration: \`${unit[1]}\` is not a unit`, help: "the units are ms, s, m, h and d, e.g. `15m`" };
+  return { message: `\`${raw}\` is not a valid duration`, help: "write a whole number followed by ms, s, m, h or d, e.g. `15m`; at most 10 years" };
+}
+
+function oneUnit(ms: number): string {
+  if (!Number.isSafeInteger(ms)) return "write a whole number of one unit, e.g. `90m`";
+  if (ms > MAX_DURATION_MS) return "durations are at most ten years, `3650d`";
+  return `write it in one unit: \`${formatDuration(ms)}\``;
+}

@@ -78,10 +78,22 @@ export const BlockComment = createToken({
 });
 
 /** `30s`, `15m`, `1h`, `7d`, `250ms`. Must come before NumberLiteral. */
-export const DurationLiteral = createToken({ name: "DurationLiteral", pattern: /\d[\d_]*(?:ms|s|m|h|d)(?![A-Za-z0-9_])/, label: "a duration" });
+export const DurationLiteral = createToken({ name: "DurationLiteral", pattern: /\d[\d_]*(?:ms|s|m|h|d)(?![A-Za-z0-9_.])/, label: "a duration" });
 export const NumberLiteral = createToken({
   name: "NumberLiteral",
-  pattern: /\d[\d_]*(?:\.\d[\d_]*)?(?:[eE][+-]?\d+)?(?![A-Za-z_])/,
+  pattern: /\d[\d_]*(?:\.\d[\d_]*)?(?:[eE][+-]?\d+)?(?![A-Za-z0-9_.])/,
+  label: "a number",
+});
+/**
+ * A run that starts with a digit but is neither a number nor a duration (`10abc`, `1._5`, `0x10`,
+ * `1h30m`, `1.5h`): one token, accepted where a number or a duration goes, so that the literal
+ * stage reports it whole as A105 or A106 rather than the lexer as stray characters. Tried after
+ * the valid forms; every character is read once.
+ */
+export const MalformedNumber = createToken({
+  name: "MalformedNumber",
+  pattern: /\d(?:[A-Za-z0-9_.]|(?<=\d[eE])[+-](?=\d))*/,
+  categories: [NumberLiteral, DurationLiteral],
   label: "a number",
 });
 /** A string literal; an unterminated one runs to the end of the line and is reported by the lexer stage. */
@@ -128,6 +140,7 @@ export const allTokens: TokenType[] = [
   RegexLiteral,
   DurationLiteral,
   NumberLiteral,
+  MalformedNumber,
   StringLiteral,
   SingleQuotedString,
   Eq,
