@@ -251,7 +251,7 @@ class Checker {
     } else {
       if (sym.decl.value.kind !== "missing") {
         this.report(catalog.nonConstantLet, sym.decl.value.span, `the value of \`${sym.name}\` is not a constant`, {
-          help: "a let holds a literal, a list of literals, or another let; write conditions on fields in the rules",
+          help: "a let holds a literal, a list of constants, another let, or an operator other than `matches` applied to constants (`LIMIT > 0`); write conditions on fields in the rules",
         });
       }
       sym.value = null;
@@ -467,7 +467,7 @@ class Checker {
         if ((orderable(lt) & orderable(rt)) === 0) {
           mismatch(
             `\`${e.op}\` needs two numbers or two strings, but \`${sourceText(this.source, e.left.span)}\` is ${typeName(lt)} and \`${sourceText(this.source, e.right.span)}\` is ${typeName(rt)}`,
-            (orderable(lt) & NUM) !== 0 ? "compare with a number, e.g. `amount > 10000`" : "compare numbers with numbers and strings with strings",
+            this.orderingHelp(e, left, right),
           );
         }
         expr = { kind: "compare", op: e.op, left: left.expr, right: right.expr, span: e.span };
@@ -629,7 +629,7 @@ class Checker {
     if (constant) {
       const suggestion = closest(head.name, this.lets.keys());
       this.report(catalog.nonConstantLet, e.span, `\`${names.join(".")}\` is not a constant`, {
-        help: suggestion ? `did you mean the let \`${suggestion}\`?` : "a let's value is a literal, a list of literals, or another let",
+        help: suggestion ? `did you mean the let \`${suggestion}\`?` : "a let's value is a literal, a list of constants, another let, or an operator applied to constants (`LIMIT > 0`); it cannot read fields",
       });
       return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
     }
@@ -762,6 +762,23 @@ class Checker {
   }
 
   /** Folds an operator whose operands are all literals, using the language's own semantics. */
+  /**
+   * The help of an ordering comparison between a number and something else, naming the operand
+   * that is a number: `time.hour < "9"` gets `time.hour < 9`.
+   */
+  private orderingHelp(e: A.CompareExpr, left: Lowered, right: Lowered): string {
+    const numberOnLeft = (orderable(left.type) & NUM) !== 0;
+    if (!numberOnLeft && (orderable(right.type) & NUM) === 0) return "compare numbers with numbers and strings with strings";
+    const [num, other] = numberOnLeft ? [e.left, right] : [e.right, left];
+    const numText = sourceText(this.source, num.span);
+    const text = other.expr.kind === "literal" && typeof other.expr.value === "string" ? other.expr.value.trim() : "";
+    const written = text === "" ? Number.NaN : Number(text);
+    if (Number.isFinite(written)) {
+      return `compare with a number: \`${numberOnLeft ? `${numText} ${e.op} ${written}` : `${written} ${e.op} ${numText}`}\``;
+    }
+    return `compare \`${numText}\` with a number, or with a field or let that holds one`;
+  }
+
   private fold(expr: IR.Expr, type: Type): Lowered {
     const operands: IR.Expr[] =
       expr.kind === "compare" || expr.kind === "stringOp" ? [expr.left, expr.right] : expr.kind === "in" ? [expr.left, expr.list] : expr.kind === "between" ? [expr.value, expr.low, expr.high] : [];
