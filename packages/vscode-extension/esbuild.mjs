@@ -39,6 +39,9 @@ const common = {
   keepNames: true,
   logLevel: "info",
   define: { "import.meta.url": "__armor_import_meta_url" },
+  // jsonc-parser's "main" is a UMD build whose requires esbuild cannot follow; its ES module build
+  // bundles (esbuild prefers "main" over "module" for platform node)
+  alias: { "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
   banner: { js: 'const __armor_import_meta_url = require("url").pathToFileURL(__filename).href;' },
 };
 
