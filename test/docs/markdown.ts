@@ -82,7 +82,7 @@ export function githubAnchor(text: string): string {
     .replace(/\s/g, "-");
 }
 
-/** Reads `docs-test:` directives, separated by `;` (a `decide` input is JSON and holds no `;`... unless quoted). */
+/** Reads `docs-test:` directives, separated by `;` outside double-quoted strings. */
 export function parseAnnotation(text: string): Annotation {
   const out: { -readonly [K in keyof Annotation]: Annotation[K] } = {};
   // a skip's reason is free text, `;` included
@@ -90,7 +90,7 @@ export function parseAnnotation(text: string): Annotation {
     const d = raw.trim();
     if (d === "") continue;
     let m: RegExpMatchArray | null;
-    if ((m = d.match(/^skip\s*(?::|\()\s*(.*?)\)?$/s))) {
+    if ((m = d.match(/^skip\b\s*(?::|\()?\s*(.*?)\)?$/s))) {
       if (m[1]!.trim().length < 8) throw new Error(`\`skip\` needs a reason: \`skip: why the block is not run\``);
       out.skip = m[1]!.trim();
     } else if ((m = d.match(/^expect\s+(.*)$/s))) {

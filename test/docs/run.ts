@@ -3,7 +3,7 @@
  * scripts as child processes in a workspace per Markdown file, shown output compared with
  * placeholders. See test/docs.test.ts for the conventions.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
@@ -52,9 +52,26 @@ export interface CommandResult {
   readonly stderr: string;
 }
 
-export function runCommand(ws: Workspace, command: string, input = ""): CommandResult {
-  const r = spawnSync("sh", ["-c", command], { cwd: ws.dir, env: ws.env(), input, encoding: "utf8", timeout: 60_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+/** Runs a child to its end (asynchronously, so the documents' tests run side by side). */
+function run(file: string, args: readonly string[], ws: Workspace, input = ""): Promise<CommandResult> {
+  return new Promise((ok, fail) => {
+    const child = spawn(file, args, { cwd: ws.dir, env: ws.env(), stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", fail);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      ok({ status: code ?? -1, stdout, stderr });
+    });
+    child.stdin.end(input);
+  });
+}
+
+export function runCommand(ws: Workspace, command: string, input = ""): Promise<CommandResult> {
+  return run("sh", ["-c", command], ws, input);
 }
 
 /** The commands of an `sh` block: one per line, without comments and blank lines. */
@@ -297,11 +314,10 @@ function __docsExpect(actual, expected, shown) {
 }
 `;
 
-export function runJs(ws: Workspace, block: Block): CommandResult {
+export function runJs(ws: Workspace, block: Block): Promise<CommandResult> {
   const file = join(ws.dir, `docs-block-${block.line}.mjs`);
   writeFileSync(file, instrumentJs(block.content));
-  const r = spawnSync(process.execPath, [file], { cwd: ws.dir, env: ws.env(), encoding: "utf8", timeout: 60_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return run(process.execPath, [file], ws);
 }
 
 export function readRepoFile(path: string): string | undefined {
