@@ -12,7 +12,8 @@
  *   of an `exit N` annotation (for its last command). `armor serve` and `armor mcp` are started,
  *   exercised (healthz and a decision; initialize, tools/list and a call) and stopped.
  * - `js`: run as an ES module in the workspace; a `// => VALUE` line after a statement checks its
- *   value (objects match by the fields shown).
+ *   value (objects match by the fields shown). `python`: run with `python3` (skipped when it is
+ *   not installed); it must exit 0.
  * - `json`: must parse; in docs/diagnostics.md a bad schema or input under `## ANNN` must give
  *   ANNN. With `saves NAME` it is the file NAME that later policies of the document read.
  * - Any block with `run COMMAND` is the output of COMMAND (stdout, or stderr with `stderr`),
@@ -34,13 +35,14 @@
  */
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, normalize, relative, resolve } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { afterAll, describe, expect, it, type TestContext } from "vitest";
 import { readMarkdown, type Block, type MarkdownDoc } from "./docs/markdown.js";
-import { checkPolicy, commandsOf, compareOutput, exerciseMcp, exerciseServe, repoRoot, runCommand, runJs, Workspace } from "./docs/run.js";
+import { checkPolicy, commandsOf, compareOutput, exerciseMcp, exerciseServe, repoRoot, runCommand, runJs, runPython, Workspace } from "./docs/run.js";
 
 /** `file:line` → the bug (issue 13) whose fix makes the block true. */
 const EXPECTED_TO_FAIL: Record<string, string> = {
-  "docs/diagnostics.md:703": "A503 is documented but armorc eval never emits it (issue 13)",
+  "docs/diagnostics.md:706": "A503 is documented but armorc eval never emits it (issue 13)",
 };
 
 const files = [
@@ -69,9 +71,12 @@ function sectionCode(block: Block): string | null {
 const SCHEMA_CODES = new Set(["A305", "A306", "A307"]);
 const INPUT_CODES = new Set(["A109", "A502", "A503"]);
 
+// Documents run side by side (each in its own workspace); the blocks of one document in order,
+// since a later block may use what an earlier command wrote.
+describe.concurrent("docs", () => {
 for (const file of files) {
   const doc = docs.get(file)!;
-  describe(file, () => {
+  describe.sequential(file, () => {
     let ws: Workspace | null = null;
     const workspace = (): Workspace => (ws ??= new Workspace());
     afterAll(() => ws?.dispose());
@@ -93,8 +98,18 @@ for (const file of files) {
     }
   });
 }
+});
 
-function testFor(block: Block, files: ReadonlyMap<string, string>, workspace: () => Workspace): (() => Promise<void> | void) | null {
+describe("expected-to-fail entries", () => {
+  it("each names a block of the docs", () => {
+    const blocks = new Set([...docs.values()].flatMap((d) => d.blocks.map((b) => `${b.file}:${b.line}`)));
+    expect(Object.keys(EXPECTED_TO_FAIL).filter((k) => !blocks.has(k))).toEqual([]);
+  });
+});
+
+const hasPython = spawnSync("python3", ["--version"]).status === 0;
+
+function testFor(block: Block, files: ReadonlyMap<string, string>, workspace: () => Workspace): ((ctx: TestContext) => Promise<void> | void) | null {
   const where = `${block.file}:${block.line}`;
   const a = block.annotation;
   if (block.annotationError) return () => expect.fail(block.annotationError);
@@ -107,12 +122,19 @@ function testFor(block: Block, files: ReadonlyMap<string, string>, workspace: ()
       return () => runCommands(block, workspace());
     case "js":
     case "mjs":
-      return () => {
-        const r = runJs(workspace(), block);
+      return async () => {
+        const r = await runJs(workspace(), block);
         expect(r.status, `${where}: the script failed\n${r.stderr}${r.stdout}`).toBe(0);
       };
     case "json":
       return () => runJson(block, files, workspace);
+    case "python":
+    case "py":
+      return async (ctx) => {
+        if (!hasPython) return ctx.skip("python3 is not installed");
+        const r = await runPython(workspace(), block);
+        expect(r.status, `${where}: the script failed\n${r.stderr}${r.stdout}`).toBe(0);
+      };
     case "":
       return () => expect.fail(`${where}: a block without an info string; say what it is (\`text\` for prose, or a language)`);
     default:
@@ -120,7 +142,7 @@ function testFor(block: Block, files: ReadonlyMap<string, string>, workspace: ()
   }
 }
 
-function runPolicy(block: Block, saved: ReadonlyMap<string, string>, workspace: () => Workspace): void {
+async function runPolicy(block: Block, saved: ReadonlyMap<string, string>, workspace: () => Workspace): Promise<void> {
   const where = `${block.file}:${block.line}`;
   const a = block.annotation;
   const files = new Map(saved);
@@ -153,10 +175,10 @@ function runPolicy(block: Block, saved: ReadonlyMap<string, string>, workspace: 
 }
 
 /** A block that is a `NAME.test.armor` file (its first line says so) runs through `armorc test`, alone in a folder. */
-function runTestFile(block: Block, fileName: string, ws: Workspace): void {
+async function runTestFile(block: Block, fileName: string, ws: Workspace): Promise<void> {
   const where = `${block.file}:${block.line}`;
   const dir = `test-file-${block.line}`;
-  const r = runCommand(ws, `mkdir -p ${dir} && cat > ${dir}/${fileName} && armorc test ${dir}/${fileName}`, block.content);
+  const r = await runCommand(ws, `mkdir -p ${dir} && cat > ${dir}/${fileName} && armorc test ${dir}/${fileName}`, block.content);
   const code = sectionCode(block);
   const shown = r.stdout + r.stderr;
   if (code) expect(shown, `${where}: armorc test on the example of ${code}`).toContain(`[${code}]`);
@@ -171,24 +193,24 @@ async function runCommands(block: Block, ws: Workspace): Promise<void> {
     if (/\barmor serve\b/.test(command)) await exerciseServe(ws, command);
     else if (/\barmor mcp\b/.test(command)) await exerciseMcp(ws, command);
     else {
-      const r = runCommand(ws, command);
+      const r = await runCommand(ws, command);
       const want = i === commands.length - 1 ? (block.annotation.exit ?? 0) : 0;
       expect(r.status, `${where}: \`${command}\` exited with ${r.status}\n${r.stderr.slice(-3000)}${r.stdout.slice(-3000)}`).toBe(want);
     }
   }
 }
 
-function runOutput(block: Block, ws: Workspace): void {
+async function runOutput(block: Block, ws: Workspace): Promise<void> {
   const where = `${block.file}:${block.line}`;
   const a = block.annotation;
   if (a.files) ws.addFiles(a.files);
-  const r = runCommand(ws, a.run!);
+  const r = await runCommand(ws, a.run!);
   expect(r.status, `${where}: \`${a.run}\` exited with ${r.status}\n${r.stderr}${r.stdout}`).toBe(a.exit ?? 0);
   const diff = compareOutput(block, a.stderr ? r.stderr : r.stdout);
   if (diff !== null) expect.fail(`${where}: the output shown is not what \`${a.run}\` prints; ${diff}`);
 }
 
-function runJson(block: Block, saved: ReadonlyMap<string, string>, workspace: () => Workspace): void {
+async function runJson(block: Block, saved: ReadonlyMap<string, string>, workspace: () => Workspace): Promise<void> {
   const where = `${block.file}:${block.line}`;
   const code = sectionCode(block);
   if (code && SCHEMA_CODES.has(code)) {
@@ -199,7 +221,7 @@ function runJson(block: Block, saved: ReadonlyMap<string, string>, workspace: ()
     return;
   }
   if (code && INPUT_CODES.has(code)) {
-    const r = runCommand(workspace(), "armorc eval examples/payments/policy.armor --input -", block.content);
+    const r = await runCommand(workspace(), "armorc eval examples/payments/policy.armor --input -", block.content);
     expect(r.status, `${where}: armorc eval on the input of ${code}\n${r.stderr}`).toBe(2);
     expect(r.stderr + r.stdout, `${where}: armorc eval on the input of ${code}`).toContain(code);
     return;

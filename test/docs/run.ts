@@ -4,7 +4,7 @@
  * placeholders. See test/docs.test.ts for the conventions.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { isDeepStrictEqual } from "node:util";
@@ -320,7 +320,8 @@ export function runJs(ws: Workspace, block: Block): Promise<CommandResult> {
   return run(process.execPath, [file], ws);
 }
 
-export function readRepoFile(path: string): string | undefined {
-  const p = join(repoRoot, path);
-  return existsSync(p) ? readFileSync(p, "utf8") : undefined;
+export function runPython(ws: Workspace, block: Block): Promise<CommandResult> {
+  const file = join(ws.dir, `docs-block-${block.line}.py`);
+  writeFileSync(file, block.content);
+  return run("python3", [file], ws);
 }
