@@ -38,7 +38,7 @@ import { dirname, join, normalize, relative, resolve } from "node:path";
 import { spawnSync } from "node:child_process";
 import { afterAll, describe, expect, it, type TestContext } from "vitest";
 import { readMarkdown, type Block, type MarkdownDoc } from "./docs/markdown.js";
-import { checkPolicy, commandsOf, compareOutput, exerciseMcp, exerciseServe, repoRoot, runCommand, runJs, runPython, Workspace } from "./docs/run.js";
+import { checkPolicy, commandsOf, uncheckedValues, compareOutput, exerciseMcp, exerciseServe, repoRoot, runCommand, runJs, runPython, Workspace } from "./docs/run.js";
 
 /** `file:line` → the bug (issue 13) whose fix makes the block true. */
 const EXPECTED_TO_FAIL: Record<string, string> = {
@@ -123,6 +123,8 @@ function testFor(block: Block, files: ReadonlyMap<string, string>, workspace: ()
     case "js":
     case "mjs":
       return async () => {
+        const unchecked = uncheckedValues(block.content);
+        if (unchecked.length > 0) expect.fail(`${where}: a value shown in a comment is not checked; write it as \`// => VALUE\`: ${unchecked.join(" | ")}`);
         const r = await runJs(workspace(), block);
         expect(r.status, `${where}: the script failed\n${r.stderr}${r.stdout}`).toBe(0);
       };

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { githubAnchor, parseAnnotation, readMarkdown } from "./markdown.js";
-import { instrumentJs, outputPattern } from "./run.js";
+import { instrumentJs, outputPattern, uncheckedValues } from "./run.js";
 
 describe("githubAnchor", () => {
   it.each([
@@ -64,6 +64,15 @@ describe("instrumentJs", () => {
     if (passes) await expect(run(code)).resolves.toBeUndefined();
     else await expect(run(code)).rejects.toThrow(/\/\/ =>/);
   });
+});
+
+describe("uncheckedValues", () => {
+  it.each([
+    ["const d = decide(x);\n// { decision: \"deny\" }", ["// { decision: \"deny\" }"]],
+    ["const d = decide(x);\n// => { decision: \"deny\" }", []],
+    ["// a mismatch throws PolicyAssertionError", []],
+    ["f(); // [1, 2] at the end of a line is prose", []],
+  ])("%j", (code, want) => expect(uncheckedValues(code)).toEqual(want));
 });
 
 describe("readMarkdown", () => {

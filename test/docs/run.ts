@@ -297,6 +297,11 @@ export function instrumentJs(content: string): string {
   return `${HELPER}\n${out.join("\n")}\n`;
 }
 
+/** Comment lines that show a value (an object, a list, a string) without `=>`, so nothing checks them. */
+export function uncheckedValues(content: string): string[] {
+  return content.split("\n").filter((l) => /^\s*\/\/\s*[{["]/.test(l)).map((l) => l.trim());
+}
+
 const HELPER = `
 function __docsMatch(a, e, path) {
   if (e === null || typeof e !== "object") { if (!Object.is(a, e)) throw new Error(path + ": expected " + JSON.stringify(e) + ", got " + JSON.stringify(a)); return; }
