@@ -20,6 +20,8 @@
  *   compared line by line with the placeholders of `outputPattern` in test/docs/run.ts (`<time>`,
  *   `<id>`, `<hash>`, `<duration>`, `<path>`, `<n>`, and `...` alone on a line for any lines),
  *   or as data when the block is `json`.
+ * - `each-line PREFIX` on a block of one-line rules, each ending `// CODE severity: ...`: each
+ *   rule, after PREFIX, shows exactly that diagnostic.
  * - `text` and other languages (`ebnf`, `lua`, `toml`) are prose and not run; a block without an
  *   info string is an error (say what it is).
  *
@@ -114,6 +116,7 @@ function testFor(block: Block, files: ReadonlyMap<string, string>, workspace: ()
   const a = block.annotation;
   if (block.annotationError) return () => expect.fail(block.annotationError);
   if (a.run) return () => runOutput(block, workspace());
+  if (a.eachLine !== undefined) return () => runEachLine(block, files);
   switch (block.lang) {
     case "armor":
       return () => runPolicy(block, files, workspace);
@@ -185,6 +188,22 @@ async function runTestFile(block: Block, fileName: string, ws: Workspace): Promi
   const shown = r.stdout + r.stderr;
   if (code) expect(shown, `${where}: armorc test on the example of ${code}`).toContain(`[${code}]`);
   else expect(r.status, `${where}: armorc test ${fileName}\n${shown}`).toBe(0);
+}
+
+/** An `each-line` block: every line a rule with the diagnostic it shows in a trailing comment. */
+function runEachLine(block: Block, saved: ReadonlyMap<string, string>): void {
+  const where = `${block.file}:${block.line}`;
+  const wrong: string[] = [];
+  for (const [i, line] of block.content.replace(/\n$/, "").split("\n").entries()) {
+    const m = line.match(/^(.*?)\s*\/\/\s*(A\d{3}) (error|warning)\b/);
+    if (!m) {
+      wrong.push(`line ${block.line + 1 + i}: no \`// CODE severity\` comment`);
+      continue;
+    }
+    const c = checkPolicy(`${block.annotation.eachLine}\n${m[1]}\n`, saved);
+    if (c.withSeverity.join(", ") !== `${m[2]} ${m[3]}`) wrong.push(`line ${block.line + 1 + i}: \`${m[1]}\` shows ${c.withSeverity.join(", ") || "nothing"}, not ${m[2]} ${m[3]}`);
+  }
+  expect(wrong, `${where}: the diagnostics shown`).toEqual([]);
 }
 
 async function runCommands(block: Block, ws: Workspace): Promise<void> {

@@ -25,6 +25,7 @@ describe("parseAnnotation", () => {
     ["files cli; run armorc check payments.armor; exit 1; stderr", { files: "cli", run: "armorc check payments.armor", exit: 1, stderr: true }],
     ['decide {"action": {"type": "a;b"}} => deny by r1, r2', { decide: [{ input: '{"action": {"type": "a;b"}}', decision: "deny", by: ["r1", "r2"] }] }],
     ["saves actions.schema.json", { saves: "actions.schema.json" }],
+    ['each-line schema "./a.json"\\ndefault allow', { eachLine: 'schema "./a.json"\ndefault allow' }],
   ])("%s", (text, want) => expect(parseAnnotation(text)).toEqual(want));
 
   it.each([
@@ -33,6 +34,7 @@ describe("parseAnnotation", () => {
     ["expect 301", /diagnostic codes/],
     ["decide {} => maybe", /unknown docs-test directive/],
     ["frobnicate", /unknown docs-test directive/],
+    ["each-line", /unknown docs-test directive/],
   ])("refuses %s", (text, error) => expect(() => parseAnnotation(text)).toThrow(error));
 });
 

@@ -25,6 +25,11 @@ export interface Annotation {
   readonly stderr?: boolean;
   /** `saves NAME`: the block is the file NAME beside the document's later policies (e.g. a schema). */
   readonly saves?: string;
+  /**
+   * `each-line PREFIX`: every line is a rule `RULE // CODE SEVERITY: ...`, checked after the
+   * policy text PREFIX (`\n` for line breaks); it must show exactly that code at that severity.
+   */
+  readonly eachLine?: string;
 }
 
 export interface Block {
@@ -109,10 +114,12 @@ export function parseAnnotation(text: string): Annotation {
       out.exit = Number(m[1]);
     } else if ((m = d.match(/^saves\s+(\S+)$/))) {
       out.saves = m[1]!;
+    } else if ((m = d.match(/^each-line\s+(.+)$/s))) {
+      out.eachLine = m[1]!.trim().replace(/\\n/g, "\n");
     } else if (d === "stderr") {
       out.stderr = true;
     } else {
-      throw new Error(`unknown docs-test directive \`${d}\` (known: skip, expect, schema, decide, run, files, exit, stderr, saves)`);
+      throw new Error(`unknown docs-test directive \`${d}\` (known: skip, expect, schema, decide, run, files, exit, stderr, saves, each-line)`);
     }
   }
   return out;

@@ -196,6 +196,8 @@ export async function exerciseMcp(ws: Workspace, command: string): Promise<void>
 export interface PolicyCheck {
   /** Codes of the errors and warnings, in order. */
   readonly codes: string[];
+  /** `CODE severity` of the errors and warnings. */
+  readonly withSeverity: string[];
   /** Every diagnostic, rendered short, for failure messages. */
   readonly summary: string;
   readonly decide: (input: unknown) => { decision: string; rules: { id: string; effect: string }[] };
@@ -210,9 +212,11 @@ export function checkPolicy(text: string, files: ReadonlyMap<string, string>, fi
   const host: CompilerHost = { readFile: (p) => (dirname(p) === dir ? files.get(basename(p)) : undefined) };
   const c = compileSource(join(dir, fileName), text, host);
   const shown = c.diagnostics.filter((d) => d.severity === "error" || d.severity === "warning");
+  const withSeverity = shown.map((d) => `${d.code} ${d.severity}`);
   const summary = c.diagnostics.map((d) => `${d.severity} ${d.code}: ${d.message}`).join("\n") || "(no diagnostics)";
   return {
     codes: shown.map((d) => d.code),
+    withSeverity,
     summary,
     decide: (input) => {
       const time = (input as { time?: unknown }).time;
