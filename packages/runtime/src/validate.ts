@@ -8,7 +8,9 @@
  * (compiled on first use), so its errors are its own type's, not every other type's, and a valid
  * action costs one alternative rather than the whole union. An action of a type the schema does
  * not know gets one error saying so; anything else (no branches, a type with a null branch, an
- * action without a string `type`) is checked against the whole schema.
+ * action without a string `type`) is checked against the whole schema. "A type the schema does
+ * not know" is said only of a closed union (every type has its branch); otherwise an open
+ * alternative may accept the action, and the whole schema's errors are shown.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020.js";
@@ -87,17 +89,21 @@ export function compileValidator(schema: Readonly<Record<string, unknown>> | nul
   if (whole === undefined) throw new Error(`the action schema cannot be registered as \`${id}\``);
   const table = branchTable(branches);
   const known = table === null ? [] : [...table.keys()];
-  // a type's branch validator, compiled on first use; the whole schema when there is none or it does not compile alone
-  const byType = new Map<string, ValidateFunction>();
-  const validatorFor = (type: string, pointer: string | null): ValidateFunction => {
+  // when every type has its branch, the union is closed: an action of another type cannot be valid
+  const closed = table !== null && [...table.values()].every((pointer) => pointer !== null);
+  // a type's branch validator, compiled on first use; the whole schema when there is none or it
+  // does not compile alone, whose errors may be other types' complaints and so do not name the type
+  const byType = new Map<string, { validate: ValidateFunction; own: boolean }>();
+  const validatorFor = (type: string, pointer: string | null): { validate: ValidateFunction; own: boolean } => {
     let v = byType.get(type);
     if (v === undefined) {
-      v = whole;
+      v = { validate: whole, own: false };
       if (pointer !== null) {
         try {
-          v = ajv.getSchema(`${id}#${pointer}`) ?? whole;
+          const branch = ajv.getSchema(`${id}#${pointer}`);
+          if (branch !== undefined) v = { validate: branch, own: true };
         } catch {
-          v = whole;
+          // the whole schema decides
         }
       }
       byType.set(type, v);
@@ -109,16 +115,15 @@ export function compileValidator(schema: Readonly<Record<string, unknown>> | nul
     if (type !== null && table !== null) {
       const pointer = table.get(type);
       if (pointer === undefined) {
-        // a type no branch admits: the schema may still accept it (an open alternative)
-        return whole(action) ? null : [unknownType(type, known)];
+        if (whole(action)) return null;
+        return closed ? [unknownType(type, known)] : describeAll(whole.errors ?? [], null);
       }
-      const v = validatorFor(type, pointer);
-      // the whole schema's errors may be other types' complaints: they do not name this type
-      return v(action) ? null : describeAll(v.errors ?? [], v === whole ? null : type);
+      const { validate, own } = validatorFor(type, pointer);
+      return validate(action) ? null : describeAll(validate.errors ?? [], own ? type : null);
     }
     if (whole(action)) return null;
     // without a string `type`, every branch complains; what is wrong is the type
-    if (table !== null && typeof action === "object" && action !== null && !Array.isArray(action)) return [noType(known)];
+    if (closed && typeof action === "object" && action !== null && !Array.isArray(action)) return [noType(known)];
     return describeAll(whole.errors ?? [], null);
   };
 }
