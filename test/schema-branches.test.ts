@@ -96,6 +96,8 @@ describe("a test file's action is checked against its type's branch", () => {
     ],
     ["a nested object", inlineAnyOf, `{ type: "http_post", url: "u", payload: { headers: { } } }`, ["`payload.headers` lacks the required field `auth`"]],
     ["a union nested in $defs", nestedDefs, `{ type: "write_file", path: "p" }`, ["`write_file` lacks the required field `data`"]],
+    // no branch decides `b`: the whole schema's errors, which name no type
+    ["a type in two alternatives", sharedType, `{ type: "b", s: 1 }`, ["the action lacks the required field `n`", "`s` must be string"]],
   ];
   it.each(cases)("%s", (_name, schema, action, expected) => {
     const t = compileTests("p.test.armor", `test "t" {\n  action ${action}\n  expect allow\n}\n`, compileWith(schema));

@@ -215,19 +215,21 @@ function checkAgainstSchema(action: { value: Record<string, unknown>; node: A.Da
     });
     return;
   }
-  // only the complaints of the type's own branch of the union, when it has one
+  // only the complaints of the type's own branch of the union, when it has one; the whole
+  // schema's may be other types' complaints, so they do not name the type
   const branch = typeof type === "string" ? schema.validatorFor(type) : schema.validate;
-  const errors = (branch !== schema.validate && !branch(action.value) ? branch.errors : schema.validate.errors) ?? [];
+  const own = branch !== schema.validate && !branch(action.value);
+  const errors = (own ? branch.errors : schema.validate.errors) ?? [];
   const specific = errors.filter((e) => e.keyword !== "oneOf" && e.keyword !== "anyOf" && !(e.keyword === "const" && e.instancePath === "/type"));
   const seen = new Set<string>();
   for (const e of specific.length > 0 ? specific : errors) {
     const path = e.instancePath.split("/").slice(1);
     const field = e.keyword === "additionalProperties" ? String(e.params["additionalProperty"]) : null;
     const at = spanAt(action.node, field ? [...path, field] : path);
-    const where = path.length > 0 ? `\`${path.join(".")}\`` : typeof type === "string" ? `\`${type}\`` : "the action";
+    const where = path.length > 0 ? `\`${path.join(".")}\`` : own ? `\`${String(type)}\`` : "the action";
     const message =
       e.keyword === "additionalProperties"
-        ? `\`${field}\` is not a field of ${path.length > 0 ? where : `\`${String(type)}\``} in the schema`
+        ? `\`${field}\` is not a field of ${where} in the schema`
         : e.keyword === "required"
           ? `${where} lacks the required field \`${String(e.params["missingProperty"])}\``
           : `${where} ${e.message ?? "is invalid"}`;
