@@ -4,10 +4,10 @@
     from client import ArmorClient, ActionDenied
 
     armor = ArmorClient("http://127.0.0.1:8470")
-    decision = armor.decide({"type": "send_email", "to": "a@example.com", "body": "hi"},
-                            session="conv-42", user={"id": "u1", "role": "clerk"}, reserve=True)
+    decision = armor.decide({"type": "wire_transfer", "amount": 1500, ...}, session="conv-42",
+                            user={"id": "u-7", "role": "treasury"}, reserve=True)
     if decision["decision"] == "allow":
-        result = send_email(**armor.arguments(decision))   # the action after redaction
+        result = wire_transfer(**armor.arguments(decision))   # the action after redaction
         armor.record(decision["action"], session="conv-42", decision_id=decision["id"])
 
 `reserve=True` counts an allowed action in the session's history at once, so that concurrent
@@ -17,7 +17,7 @@ when the action does not run after all.
 
 Or let `guard` do the three steps (decide and reserve, run with the rewritten arguments, record):
 
-    result = armor.guard("send_email", send_email, {"to": ..., "body": ...}, session="conv-42")
+    result = armor.guard("wire_transfer", wire_transfer, {"amount": 1500, ...}, session="conv-42")
 
 Run as a script, it exercises a live service: `python3 client.py http://127.0.0.1:8470 [TOKEN_FILE]`.
 """
@@ -144,27 +144,46 @@ class ArmorClient:
         return result
 
 
+def _wire(amount: int, recipient: str = "globex-supplies", memo: Optional[str] = None) -> dict:
+    """A wire of `examples/payments`, with every field its schema requires."""
+    wire = {"type": "wire_transfer", "from_account": "ops-usd-01", "recipient": recipient, "recipient_country": "US",
+            "recipient_account": "021000021-4402", "amount": amount, "currency": "USD"}
+    if memo is not None:
+        wire["memo"] = memo
+    return wire
+
+
 def _demo(base_url: str, token: Optional[str] = None) -> int:
-    """Exercises a live service; prints one JSON line per step (the test reads them)."""
+    """Exercises a live service running `examples/payments/policy.armor`; prints one JSON line per
+    step (the test reads them). Amounts stay at or under the policy's weekend limit, so every
+    step decides the same on any day."""
     armor = ArmorClient(base_url, token=token)
     out = lambda step, value: print(json.dumps({"step": step, "value": value}, sort_keys=True), flush=True)
+    treasury = {"id": "u-7", "role": "treasury"}
+    known_payee = {"payee_age_days": 400}
 
     out("health", armor.health()["status"])
-    d = armor.decide({"type": "wire_transfer", "amount": 50, "recipient": "bob"}, session="py", user={"role": "clerk"})
+    d = armor.decide(_wire(50), session="py", user=treasury, context=known_payee)
     out("small_wire", d["decision"])
-    d = armor.decide({"type": "wire_transfer", "amount": 50_000, "recipient": "bob"}, session="py", user={"role": "clerk"})
-    out("large_wire", [d["decision"], d["approval"]["from"]])
-    d = armor.decide({"type": "wire_transfer", "amount": 5}, user={"role": "intern"})
-    out("intern_wire", [d["decision"], [r["id"] for r in d["rules"]]])
+    # no payee age from the vendor master: the payee counts as new, and finance confirms it
+    d = armor.decide(_wire(1_500), session="py", user=treasury)
+    out("new_payee", [d["decision"], (d["approval"] or {}).get("from"), [r["id"] for r in d["rules"] if r["effect"] == "require_approval"]])
+    d = armor.decide(_wire(50, recipient="evil-corp"), session="py", user=treasury, context=known_payee)
+    out("sanctioned", [d["decision"], [r["id"] for r in d["rules"] if r["effect"] == "deny"]])
+    d = armor.decide({"type": "wire_transfer", "amount": 50}, session="py", user=treasury, context=known_payee)
+    out("invalid_wire", [d["decision"], len(d["errors"]) > 0])
 
+    # guard reserves each wire as it decides it: the sixth in an hour is over the limit
     sent = []
-    send_email = lambda body: sent.append(body) or "sent"
-    for i in range(3):
+    wire_transfer = lambda **args: sent.append(args.get("memo")) or "sent"
+    for i in range(6):
         try:
-            out(f"mail_{i}", armor.guard("send_email", send_email, {"body": f"card 1234-5678-9012-3456 #{i}"}, session="py-mail"))
+            out(f"wire_{i}", armor.guard("wire_transfer", wire_transfer, {k: v for k, v in _wire(100, memo=f"invoice {i} to DE44500105175407324931").items() if k != "type"},
+                                         session="py-wires", user=treasury, context=known_payee))
         except ActionDenied as e:
-            out(f"mail_{i}", ["denied", [r["id"] for r in e.decision["rules"] if r["effect"] == "deny"]])
-    out("sent", sent)
+            out(f"wire_{i}", ["denied", [r["id"] for r in e.decision["rules"] if r["effect"] == "deny"]])
+    # the tool got the memos with the account number cut out
+    out("memos", sent[:2])
 
     try:
         armor._call("POST", "/v1/decide", None)

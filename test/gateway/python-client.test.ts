@@ -1,4 +1,7 @@
-/** The Python example client (standard library only) against a live `armor serve` on an ephemeral port. */
+/**
+ * The Python example client (standard library only) against a live `armor serve` running the
+ * payments example, as examples/python-client/README.md tells a reader to start it.
+ */
 import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,7 +9,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { verifyAuditLog } from "@agent-armor/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, fixtures, repoRoot, type Served, startServe } from "./support.js";
+import { assertBuilt, repoRoot, type Served, startServe } from "./support.js";
 
 let python: string | null = null;
 try {
@@ -28,8 +31,9 @@ beforeAll(async () => {
   audit = join(work, "audit.jsonl");
   tokenFile = join(work, "token");
   writeFileSync(tokenFile, "py-client-token\n");
-  svc = await startServe(["--policy", join(fixtures, "serve.armor"), "--audit", audit]);
-  locked = await startServe(["--policy", join(fixtures, "serve.armor"), "--token-file", tokenFile]);
+  const payments = join(repoRoot, "examples", "payments", "policy.armor");
+  svc = await startServe(["--policy", payments, "--audit", audit]);
+  locked = await startServe(["--policy", payments, "--token-file", tokenFile]);
 });
 
 afterAll(async () => {
@@ -41,7 +45,7 @@ describe.skipIf(python === null)("examples/python-client", () => {
   it("sends the bearer token to a service started with --token-file", async () => {
     const client = join(repoRoot, "examples", "python-client", "client.py");
     const { stdout } = await promisify(execFile)(python!, [client, locked.url, tokenFile], { timeout: 30_000 });
-    expect(stdout).toContain('{"step": "mail_2", "value": ["denied", ["mail_limit"]]}');
+    expect(stdout).toContain('{"step": "wire_5", "value": ["denied", ["wire_velocity"]]}');
     // without it, the first call is refused
     const refused = await promisify(execFile)(python!, [client, locked.url], { timeout: 30_000 }).then(
       () => "",
@@ -56,19 +60,24 @@ describe.skipIf(python === null)("examples/python-client", () => {
     expect(steps).toEqual({
       health: "ok",
       small_wire: "allow",
-      large_wire: ["require_approval", "finance"],
-      intern_wire: ["deny", ["clerks_only_small"]],
-      mail_0: "sent",
-      mail_1: "sent",
-      // the two recorded mails count: the third is over the limit
-      mail_2: ["denied", ["mail_limit"]],
+      new_payee: ["require_approval", "finance", ["new_payee"]],
+      sanctioned: ["deny", ["sanctioned_party"]],
+      // the schema's errors come back as the decision's errors
+      invalid_wire: ["deny", true],
+      wire_0: "sent",
+      wire_1: "sent",
+      wire_2: "sent",
+      wire_3: "sent",
+      wire_4: "sent",
+      // the five reserved and recorded wires count: the sixth is over the hourly limit
+      wire_5: ["denied", ["wire_velocity"]],
       // the tool got the redacted arguments
-      sent: ["card [REDACTED] #0", "card [REDACTED] #1"],
+      memos: ["invoice 0 to [REDACTED]", "invoice 1 to [REDACTED]"],
       empty_body: [400, "invalid_json"],
       unknown_route: [404, "not_found"],
     });
     const text = readFileSync(audit, "utf8");
     expect(verifyAuditLog(text).ok).toBe(true);
-    expect(text.trim().split("\n").filter((l) => l.includes('"mode":"record"'))).toHaveLength(2);
+    expect(text.trim().split("\n").filter((l) => l.includes('"mode":"record"'))).toHaveLength(5);
   });
 });

@@ -187,6 +187,12 @@ export interface Policy {
   readonly schema: string | null;
   /** The schema document itself (JSON), so that runtimes can validate actions; `null` without one. */
   readonly actionSchema: unknown;
+  /**
+   * For each action type of the schema, the JSON pointer (within `actionSchema`) of the union
+   * alternative that alone decides whether an action of that type is valid, or null when the whole
+   * schema must be checked; `null` without a schema.
+   */
+  readonly actionBranches: Readonly<Record<string, string | null>> | null;
 }
 
 /** The decision as data, the shape every decide function returns. */

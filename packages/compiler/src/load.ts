@@ -9,6 +9,7 @@ export interface LoadedPolicy {
   readonly policy: Record<string, unknown>;
   readonly trackers: readonly { kind: "count" | "seen"; withinMs: number | null; key: string; matches(action: unknown): boolean }[];
   readonly actionSchema: Readonly<Record<string, unknown>> | null;
+  readonly actionBranches: Readonly<Record<string, string | null>> | null;
 }
 
 export async function loadModule(js: string): Promise<LoadedPolicy> {

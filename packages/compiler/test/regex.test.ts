@@ -510,6 +510,39 @@ describe("regex DFA paths against RegExp", () => {
     );
   }, 120_000 * runs);
 
+  // A DFA's tables start with room for 16 states and double when a state does not fit. A start
+  // state is built when an input first starts after a character of a new kind (none, word, line
+  // terminator, other); when that is the state that grows the tables, the scan must read the new
+  // ones. Literal-like patterns have one state per unit, so lengths around 16 and 32 reach it.
+  it("agrees when a new start state grows the tables (literals of every length, inputs in every order)", () => {
+    const units = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ";
+    for (let length = 1; length <= units.length; length++) {
+      const literal = units.slice(0, length);
+      for (const order of [["x", ""], ["", "x"], [" ", "x", "\n", ""], ["\n", " ", "", "x"]]) {
+        checkAgainstRegExp(literal, "", order.map((before) => `${before}${literal}`));
+        checkAgainstRegExp(`${literal.slice(0, -1)}[${literal.slice(-1)}]`, "", order.map((before) => `${before}${literal}`));
+      }
+    }
+  });
+
+  it("agrees on long patterns over inputs whose first characters differ", () => {
+    // a run of units, some written as a class or `.` that holds them: the run itself matches, and
+    // the pattern has about one DFA state per unit
+    const unitAtom = fc.tuple(fc.constantFrom("a", "b", "c", "1", " ", "-"), fc.constantFrom("unit", "unit", "unit", "class", "dot"));
+    const longRun = fc.array(unitAtom, { minLength: 8, maxLength: 40 }).map((atoms) => ({
+      source: atoms.map(([u, how]) => (how === "unit" ? u : how === "class" ? `[${u}x]` : ".")).join(""),
+      text: atoms.map(([u]) => u).join(""),
+    }));
+    const lead = fc.constantFrom("", "x", " ", "\n", "-", "1", "xy", "\n\n");
+    fc.assert(
+      fc.property(longRun, fc.constantFrom("", "i", "m"), fc.array(fc.tuple(lead, fc.boolean(), input), { minLength: 2, maxLength: 6 }), (run, flagText, parts) => {
+        const inputs = parts.map(([before, holds, after]) => `${before}${holds ? run.text : run.text.slice(1)}${after}`);
+        checkAgainstRegExp(run.source, flagText, inputs);
+      }),
+      { numRuns: 1500 * runs },
+    );
+  }, 120_000 * runs);
+
   it("agrees when the cache is cleared at every call", () => {
     const flushing = createMatcher({ maxSteps: 2_000_000, cacheWords: 8, totalCacheWords: 64 });
     fc.assert(

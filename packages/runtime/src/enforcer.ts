@@ -321,7 +321,7 @@ function inputProblem(e: unknown, root: string): string {
 }
 
 function activate(module: PolicyModule, validate: boolean | undefined): Active {
-  const validator = validate === false ? null : compileValidator(module.actionSchema);
+  const validator = validate === false ? null : compileValidator(module.actionSchema, module.actionBranches);
   const m = meta(module);
   return { module, validator, meta: Object.freeze(m), metaJson: canonicalJsonOrUndefined(m) };
 }

@@ -77,6 +77,12 @@ async function compileText(fileName: string, text: string): Promise<LoadedPolicy
   return { module, diagnostics };
 }
 
+/** A string that names neither kind of file: most often policy text passed where a path goes. */
+function notAPath(source: string): string {
+  const shown = JSON.stringify(source.length > 40 ? `${source.slice(0, 40)}...` : source);
+  return `${shown} is not the path of a .armor file or of a compiled .js module; to load policy text, pass { source: text }`;
+}
+
 export async function loadPolicy(source: PolicySource): Promise<LoadedPolicy> {
   if (typeof source === "string") {
     if (source.endsWith(".armor")) {
@@ -89,6 +95,7 @@ export async function loadPolicy(source: PolicySource): Promise<LoadedPolicy> {
       }
       return compileText(source, text);
     }
+    if (!/\.(?:m?js|cjs)$/.test(source)) throw new PolicyLoadError(notAPath(source), []);
     const { pathToFileURL } = await import("node:url");
     const { resolve } = await import("node:path");
     let module: unknown;

@@ -50,6 +50,12 @@ export interface PolicyModule {
   readonly policy: PolicyMetadata;
   readonly trackers: readonly PolicyTracker[];
   readonly actionSchema?: Readonly<Record<string, unknown>> | null;
+  /**
+   * For each action type of `actionSchema`, the JSON pointer of the union branch that alone
+   * decides whether an action of that type is valid (null: the whole schema does). Modules
+   * compiled before it existed lack it, and their actions are checked against the whole schema.
+   */
+  readonly actionBranches?: Readonly<Record<string, string | null>> | null;
 }
 
 /** Who and where: passed with every action. */

@@ -424,6 +424,18 @@ describe("reload and shadow", () => {
     expect((await e.decide({ type: "send_email" })).decision).toBe("deny");
   });
 
+  it.each([
+    ["policy text", "default allow", '"default allow" is not the path of a .armor file or of a compiled .js module; to load policy text, pass { source: text }'],
+    ["long policy text", "default allow\nrule r when action.type == \"x\" deny\n", '"default allow\\nrule r when action.type ==..." is not the path'],
+    ["a file of another kind", "policy.json", '"policy.json" is not the path of a .armor file'],
+  ])("refuses %s given as a path, saying how to pass text, and keeps the old policy", async (_name, source, message) => {
+    const { e } = await enforcer({ throwOnDeny: false, onError: () => {} });
+    const r = await e.reload(source);
+    expect(r.ok).toBe(false);
+    expect(r.error).toContain(message);
+    expect(e.policy.name).toBe("mail");
+  });
+
   it("keeps rate-limit counters across a reload", async () => {
     const { e } = await enforcer({ throwOnDeny: false });
     for (let i = 0; i < 3; i++) await e.run({ type: "send_email", body: "x" }, { session: "s" }, () => "ok");

@@ -239,3 +239,6 @@ export const trackers = Object.freeze([]);
 
 /** The JSON Schema of the actions, as the policy's `schema` names it, or null. */
 export const actionSchema = null;
+
+/** For each action type, the JSON pointer in `actionSchema` of the union branch that alone decides an action of that type (null: the whole schema does), or null. */
+export const actionBranches = null;

@@ -270,6 +270,7 @@ function __reScan(R, s, exact) {
   let T = D.T, O = D.O, P = D.P, st = 0, v = 0, k = 0, c = 0, i = 0, j = 0, x = 0, skip = F !== null;
   if (skip) { F.lastIndex = 0; if (!F.test(s)) return 0; i = F.lastIndex - 1; }
   st = __reStart(R, D, i === 0 ? 0 : __reKind(s.charCodeAt(i - 1)), 0);
+  T = D.T; O = D.O; P = D.P;
   for (; i < n; i++) {
     if (!exact) {
       const Q = skip ? P : O;
@@ -297,7 +298,7 @@ function __reScan(R, s, exact) {
       if (!F.test(s)) return 0;
       j = F.lastIndex - 1;
       if (j - i < 16) skip = false;
-      if (j > i + 1) { i = j - 1; st = __reStart(R, D, __reKind(s.charCodeAt(i)), 0); }
+      if (j > i + 1) { i = j - 1; st = __reStart(R, D, __reKind(s.charCodeAt(i)), 0); T = D.T; O = D.O; P = D.P; }
     }
   }
   x = st * K + K - 1;
@@ -941,3 +942,6 @@ export const trackers = Object.freeze([Object.freeze({ kind: "count", withinMs: 
 
 /** The JSON Schema of the actions, as the policy's `schema` names it, or null. */
 export const actionSchema = null;
+
+/** For each action type, the JSON pointer in `actionSchema` of the union branch that alone decides an action of that type (null: the whole schema does), or null. */
+export const actionBranches = null;

@@ -668,8 +668,11 @@ class Emitter {
       "",
       `/** The JSON Schema of the actions, as the policy's \`schema\` names it, or null. */`,
       `${exportKw}const actionSchema = ${p.actionSchema === null ? "null" : `Object.freeze(${jsValue(p.actionSchema)})`};`,
+      "",
+      `/** For each action type, the JSON pointer in \`actionSchema\` of the union branch that alone decides an action of that type (null: the whole schema does), or null. */`,
+      `${exportKw}const actionBranches = ${p.actionBranches === null ? "null" : `Object.freeze(${jsValue(p.actionBranches)})`};`,
     );
-    if (format === "cjs") out.push("", "module.exports = { decide, policy, trackers, actionSchema };");
+    if (format === "cjs") out.push("", "module.exports = { decide, policy, trackers, actionSchema, actionBranches };");
     return { js: out.join("\n") + "\n", dts: declarations() };
   }
 }
@@ -850,6 +853,12 @@ export declare const policy: PolicyMetadata;
 export declare const trackers: readonly Tracker[];
 /** The JSON Schema of the actions named by the policy's \`schema\`, or null. */
 export declare const actionSchema: Readonly<Record<string, unknown>> | null;
+/**
+ * For each action type of \`actionSchema\`, the JSON pointer of the union branch (\`oneOf\`/\`anyOf\`
+ * alternative) that alone decides whether an action of that type is valid, or null when the whole
+ * schema must be checked; null without a schema.
+ */
+export declare const actionBranches: Readonly<Record<string, string | null>> | null;
 `;
 }
 

@@ -176,7 +176,9 @@ function __reScan(R, s, exact) {
   // Where no thread is running, skip to the next character that can start a match (F is a
   // RegExp of one character class built from the program: a linear scan in native code).
   if (skip) { F.lastIndex = 0; if (!F.test(s)) return 0; i = F.lastIndex - 1; }
+  // A new start state can grow the tables: T, O and P are read again after every __reStart.
   st = __reStart(R, D, i === 0 ? 0 : __reKind(s.charCodeAt(i - 1)), 0);
+  T = D.T; O = D.O; P = D.P;
   for (; i < n; i++) {
     if (!exact) {
       // The common case: built transitions to live states, followed through O (the target's row
@@ -208,7 +210,7 @@ function __reScan(R, s, exact) {
       j = F.lastIndex - 1;
       // Short jumps cost more than they save: stop skipping for the rest of the call.
       if (j - i < 16) skip = false;
-      if (j > i + 1) { i = j - 1; st = __reStart(R, D, __reKind(s.charCodeAt(i)), 0); }
+      if (j > i + 1) { i = j - 1; st = __reStart(R, D, __reKind(s.charCodeAt(i)), 0); T = D.T; O = D.O; P = D.P; }
     }
   }
   x = st * K + K - 1;

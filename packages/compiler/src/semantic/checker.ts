@@ -17,6 +17,7 @@ import { dispatchTypes } from "./dispatch.js";
 import { exprKey } from "./expr-key.js";
 import { closest } from "./names.js";
 import type { ActionSchema, FieldInfo } from "./schema.js";
+import { branchRecord } from "./schema-branches.js";
 import { ANY, BOOL, LIST, NULL, NUM, OBJ, STR, type Type, typeName, typeOfValue } from "./types.js";
 
 export interface LetSymbol {
@@ -147,6 +148,7 @@ class Checker {
       trackers: this.trackers,
       schema: headers.schema,
       actionSchema: this.schema?.document ?? null,
+      actionBranches: this.schema ? branchRecord(this.schema.branches) : null,
     };
     return {
       policy,

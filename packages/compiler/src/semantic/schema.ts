@@ -10,6 +10,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { type Type, typeFromJsonSchema, ANY, OBJ } from "./types.js";
 import { lineAndColumn, parseJsonText } from "../json-text.js";
 import { jsonTooDeepAt, MAX_NESTING } from "../nesting.js";
+import { actionBranches } from "./schema-branches.js";
 
 export interface FieldInfo {
   readonly name: string;
@@ -40,8 +41,18 @@ export interface ActionSchema {
   readonly document: unknown;
   readonly types: ReadonlyMap<string, ActionTypeInfo>;
   /** The ajv validation function for actions, compiled once. */
-  readonly validate: ((action: unknown) => boolean) & { errors?: ErrorObject[] | null };
+  readonly validate: ActionValidateFunction;
+  /**
+   * For each action type, the JSON pointer of the union alternative that alone decides whether an
+   * action of that type is valid, or null when only the whole schema does (schema-branches.ts).
+   * Compiled modules carry it as `actionBranches`.
+   */
+  readonly branches: ReadonlyMap<string, string | null>;
+  /** The validation function for actions of a type: its branch's, compiled on first use, or `validate`. */
+  validatorFor(type: string): ActionValidateFunction;
 }
+
+export type ActionValidateFunction = ((action: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
 export type SchemaLoad =
   | { readonly ok: true; readonly schema: ActionSchema }
@@ -88,9 +99,14 @@ function loadUncached(path: string, text: string): SchemaLoad {
   }
   const draft2020 = typeof doc["$schema"] === "string" && doc["$schema"].includes("2020-12");
   const ajv = draft2020 ? new Ajv2020({ allErrors: true, strict: false }) : new Ajv({ allErrors: true, strict: false });
-  let validate: ActionSchema["validate"];
+  // registered under its own `$id` (or a name of ours), so that a branch is `id#pointer`
+  const id = typeof doc["$id"] === "string" ? doc["$id"] : "armor:action-schema";
+  let validate: ActionValidateFunction;
   try {
-    validate = ajv.compile(doc);
+    ajv.addSchema(doc, id);
+    const whole = ajv.getSchema(id);
+    if (whole === undefined) throw new Error(`the schema cannot be registered as \`${id}\``);
+    validate = whole;
   } catch (e) {
     return {
       ok: false,
@@ -101,7 +117,26 @@ function loadUncached(path: string, text: string): SchemaLoad {
   }
   const types = new Map<string, ActionTypeInfo>();
   collectVariants(doc, doc, "", types, new Set());
-  return { ok: true, schema: { path, document: doc, types, validate } };
+  const branches = actionBranches(doc);
+  const byType = new Map<string, ActionValidateFunction>();
+  const validatorFor = (type: string): ActionValidateFunction => {
+    let v = byType.get(type);
+    if (v === undefined) {
+      v = branchValidator(ajv, id, branches.get(type)) ?? validate;
+      byType.set(type, v);
+    }
+    return v;
+  };
+  return { ok: true, schema: { path, document: doc, types, validate, branches, validatorFor } };
+}
+
+function branchValidator(ajv: Ajv, id: string, pointer: string | null | undefined): ActionValidateFunction | null {
+  if (pointer === null || pointer === undefined) return null;
+  try {
+    return ajv.getSchema(`${id}#${pointer}`) ?? null;
+  } catch {
+    return null; // a branch ajv cannot compile alone: the whole schema decides
+  }
 }
 
 function resolveRef(root: Json, ref: string): { node: unknown; pointer: string } | null {
@@ -129,12 +164,17 @@ function deref(root: Json, node: unknown, pointer: string, seen: Set<string>): {
   return current;
 }
 
-function collectVariants(root: Json, node: unknown, pointer: string, out: Map<string, ActionTypeInfo>, seen: Set<string>): void {
-  const r = deref(root, node, pointer, new Set(seen));
-  if (!isObject(r.node)) return;
+/** Unions nested (through `$ref`s) deeper than this are not read. */
+const MAX_UNION_DEPTH = 64;
+
+/** Reads each node once, so unions that refer to each other (or to themselves) end. */
+function collectVariants(root: Json, node: unknown, pointer: string, out: Map<string, ActionTypeInfo>, visited: Set<unknown>, depth = 0): void {
+  const r = deref(root, node, pointer, new Set());
+  if (!isObject(r.node) || visited.has(r.node) || depth > MAX_UNION_DEPTH) return;
+  visited.add(r.node);
   for (const key of ["oneOf", "anyOf"] as const) {
     const list = r.node[key];
-    if (Array.isArray(list)) list.forEach((v, i) => collectVariants(root, v, `${r.pointer}/${key}/${i}`, out, seen));
+    if (Array.isArray(list)) list.forEach((v, i) => collectVariants(root, v, `${r.pointer}/${key}/${i}`, out, visited, depth + 1));
   }
   const props = r.node["properties"];
   if (!isObject(props)) return;

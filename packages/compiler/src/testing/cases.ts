@@ -216,18 +216,23 @@ function checkAgainstSchema(action: { value: Record<string, unknown>; node: A.Da
     });
     return;
   }
-  const errors = (schema.validate.errors ?? []).filter((e) => e.keyword !== "oneOf" && e.keyword !== "anyOf" && !(e.keyword === "const" && e.instancePath === "/type"));
+  // only the complaints of the type's own branch of the union, when it has one; the whole
+  // schema's may be other types' complaints, so they do not name the type
+  const branch = typeof type === "string" ? schema.validatorFor(type) : schema.validate;
+  const own = branch !== schema.validate && !branch(action.value);
+  const errors = (own ? branch.errors : schema.validate.errors) ?? [];
+  const specific = errors.filter((e) => e.keyword !== "oneOf" && e.keyword !== "anyOf" && !(e.keyword === "const" && e.instancePath === "/type"));
   const seen = new Set<string>();
-  for (const e of errors) {
+  for (const e of specific.length > 0 ? specific : errors) {
     const path = e.instancePath.split("/").slice(1);
     const field = e.keyword === "additionalProperties" ? String(e.params["additionalProperty"]) : null;
     const at = spanAt(action.node, field ? [...path, field] : path);
-    const where = path.length > 0 ? `\`${path.join(".")}\`` : "the action";
+    const where = path.length > 0 ? `\`${path.join(".")}\`` : own ? `\`${String(type)}\`` : "the action";
     const message =
       e.keyword === "additionalProperties"
-        ? `\`${field}\` is not a field of \`${String(type)}\` in the schema`
+        ? `\`${field}\` is not a field of ${where} in the schema`
         : e.keyword === "required"
-          ? `the action lacks the required field \`${String(e.params["missingProperty"])}\``
+          ? `${where} lacks the required field \`${String(e.params["missingProperty"])}\``
           : `${where} ${e.message ?? "is invalid"}`;
     if (seen.has(message)) continue;
     seen.add(message);
