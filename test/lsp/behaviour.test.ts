@@ -72,7 +72,7 @@ describe("language server behaviour", () => {
   });
 
   it("classifies semantic tokens", async () => {
-    const text = 'schema "./actions.schema.json"\ndefault deny\nlet L = [1] // c\nrule r\n  when action.type == "wire_transfer" and amount in L\n  deny\n';
+    const text = 'schema "./actions.schema.json"\ndefault deny\nlet L = [1] // c\nrule r\n  when action.type == "wire_transfer" and amount in L\n  deny\nlet M = 1h30m\n';
     const uri = await client.open(join(workspace, "tokens.armor"), text);
     const legend = (client.capabilities["semanticTokensProvider"] as { legend: { tokenTypes: string[] } }).legend;
     const { data } = await client.request<{ data: number[] }>("textDocument/semanticTokens/full", { textDocument: { uri } });
@@ -94,6 +94,8 @@ describe("language server behaviour", () => {
     expect(tokens.get("4:amount")).toBe("property");
     expect(tokens.get("4:L")).toBe("variable");
     expect(tokens.get("4:==")).toBe("operator");
+    // a malformed number (A106) is still coloured as one
+    expect(tokens.get("6:1h30m")).toBe("number");
   });
 
   it("runs a test from its code lens and asks the client to refresh the lenses", async () => {

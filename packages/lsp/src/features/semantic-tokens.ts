@@ -57,7 +57,7 @@ export function semanticTokens(a: Analysis): SemanticTokens {
     let modifiers = 0;
     if (role) ({ type, modifiers } = role);
     else if (name === "StringLiteral" || name === "SingleQuotedString") type = "string";
-    else if (name === "NumberLiteral" || name === "DurationLiteral") type = "number";
+    else if (name === "NumberLiteral" || name === "DurationLiteral" || name === "MalformedNumber") type = "number";
     else if (name === "RegexLiteral") type = "regexp";
     else if (operatorTokens.has(name)) type = "operator";
     else if (/^[A-Za-z_]/.test(t.image)) {
