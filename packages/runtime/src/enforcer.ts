@@ -407,7 +407,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
   const decisionId = idSource();
 
   /** The policy's decision for an action, synchronously, never throwing. */
-  function evaluate(policy: Active, subject: Subject, ctx: ActionContext, now: number): PolicyDecision {
+  function evaluate(policy: Active, subject: Subject, now: number): PolicyDecision {
     const session = subject.session;
     const action = subject.action;
     if (subject.problem !== null) return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message: subject.problem }] };
@@ -427,7 +427,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
   }
 
   /** The runtime's decision: the policy's, with its id, time, policy, session and action hash. */
-  function finish(policy: Active, d: PolicyDecision, subject: Subject, ctx: ActionContext, now: number, id = decisionId(now)): Decided {
+  function finish(policy: Active, d: PolicyDecision, subject: Subject, now: number, id = decisionId(now)): Decided {
     let actionJson: string | undefined;
     let hash: string;
     try {
@@ -456,9 +456,9 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     return { decision, actionJson, policyJson: policy.metaJson };
   }
 
-  function shadowDecide(decision: Decision, subject: Subject, ctx: ActionContext, now: number): Record<string, unknown> | undefined {
+  function shadowDecide(decision: Decision, subject: Subject, now: number): Record<string, unknown> | undefined {
     if (shadow === null) return undefined;
-    const candidate = evaluate(shadow, subject, ctx, now);
+    const candidate = evaluate(shadow, subject, now);
     shadowStats.decisions++;
     if (candidate.decision === decision.decision) return { decision: candidate.decision, flipped: false };
     shadowStats.flips++;
@@ -546,7 +546,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     return final;
   }
 
-  async function askApproval(decided: Decided, subject: Subject, ctx: ActionContext): Promise<ApprovalOutcome> {
+  async function askApproval(decided: Decided, subject: Subject): Promise<ApprovalOutcome> {
     const decision = decided.decision;
     const from = decision.approval?.from ?? null;
     const timeoutMs = decision.approval?.timeoutMs ?? options.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
@@ -622,10 +622,10 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
       const now = clock();
       const policy = active;
       const subject = snapshot(action, ctx);
-      const decided = finish(policy, evaluate(policy, subject, ctx, now), subject, ctx, now);
-      const shadowInfo = shadowDecide(decided.decision, subject, ctx, now);
-      if (decided.decision.decision === "require_approval") return runAfterApproval(decided, subject, ctx, now, shadowInfo, execute);
-      return runDecided(decided, subject, ctx, now, null, shadowInfo, execute);
+      const decided = finish(policy, evaluate(policy, subject, now), subject, now);
+      const shadowInfo = shadowDecide(decided.decision, subject, now);
+      if (decided.decision.decision === "require_approval") return runAfterApproval(decided, subject, now, shadowInfo, execute);
+      return runDecided(decided, subject, now, null, shadowInfo, execute);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -635,7 +635,6 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
   async function runAfterApproval<T>(
     first: Decided,
     subject: Subject,
-    ctx: ActionContext,
     decidedAt: number,
     shadowInfo: Record<string, unknown> | undefined,
     execute: (action: Action) => T | Promise<T>,
@@ -651,7 +650,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
         decided = { ...decided, decision: { ...decision, decision: "deny", errors: [...decision.errors, { rule: null, message: "the action kept changing while it was being approved" }] } };
         break;
       }
-      approval = await askApproval(decided, subject, ctx);
+      approval = await askApproval(decided, subject);
       if (approval.outcome !== "approved") {
         decided = { ...decided, decision: denyAfterApproval(decision, approval) };
         break;
@@ -665,7 +664,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
         context: fresh(subject.contextJson),
       };
       subject = same;
-      const again = finish(active, evaluate(active, same, ctx, now), same, ctx, now, decision.id);
+      const again = finish(active, evaluate(active, same, now), same, now, decision.id);
       // the approval given holds only for the same action and the same approver group: if the
       // policy now asks someone else (the time, the history or the policy changed), they are asked
       if (again.decision.decision === "deny" || again.decision.actionHash !== decision.actionHash || !sameApprover(again.decision, decision)) {
@@ -674,14 +673,13 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
       }
       decided = { ...again, decision: { ...again.decision, decision: "allow" } };
     }
-    return runDecided(decided, subject, ctx, now, approval, shadowInfo, execute);
+    return runDecided(decided, subject, now, approval, shadowInfo, execute);
   }
 
   /** Records an allowed action into the trackers, writes the decision record, and runs the action if it is still allowed. */
   function runDecided<T>(
     decided: Decided,
     subject: Subject,
-    ctx: ActionContext,
     now: number,
     approval: ApprovalOutcome | null,
     shadowInfo: Record<string, unknown> | undefined,
@@ -782,8 +780,8 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     const now = clock();
     const policy = active;
     const subject = snapshot(action, ctx);
-    const decided = finish(policy, evaluate(policy, subject, ctx, now), subject, ctx, now);
-    const shadowInfo = shadowDecide(decided.decision, subject, ctx, now);
+    const decided = finish(policy, evaluate(policy, subject, now), subject, now);
+    const shadowInfo = shadowDecide(decided.decision, subject, now);
     const session = decided.decision.session;
     const reserve = options?.reserve === true && decided.decision.decision === "allow";
     // counted before anything awaits, as run() does: concurrent decisions see it

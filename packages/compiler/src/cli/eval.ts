@@ -9,7 +9,7 @@ import { parseJsonText } from "../json-text.js";
 import { jsonTooDeepAt, MAX_NESTING } from "../nesting.js";
 import { span } from "../syntax/source.js";
 import type { Command } from "./main.js";
-import { colors, type Io, printDiagnostics, readSource, sourcesOf, UsageError } from "./io.js";
+import { colors, printDiagnostics, readSource, sourcesOf, UsageError } from "./io.js";
 
 /** Parses JSON input; a syntax error becomes a diagnostic at the offending position. */
 export function parseJsonInput(name: string, text: string): { ok: true; value: unknown } | { ok: false; diagnostic: ReturnType<typeof makeDiagnostic> } {
