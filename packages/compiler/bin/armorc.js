@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { main } from "../dist/cli/main.js";
+// one bundled file (scripts/bundle-cli.mjs): a short command spends its time loading modules
+import { main } from "../dist/armorc.mjs";
 
 main(process.argv.slice(2)).then(
   (code) => {

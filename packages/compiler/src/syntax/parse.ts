@@ -15,14 +15,28 @@ import { type Diagnostic, DiagnosticBag } from "../diagnostics/diagnostic.js";
 import type { Comment, FileNode, Item } from "./ast.js";
 import { AstBuilder } from "./cst-to-ast.js";
 import { firstTooDeep, MAX_NESTING } from "../nesting.js";
-import { parseItemTokens } from "./parser.js";
+import { ArmorParser, parseItemTokens } from "./parser.js";
 import { type Span, span } from "./source.js";
 import * as T from "./tokens.js";
 
+/** The lexer; `validate` runs Chevrotain's checks of the token patterns (see `ArmorParser`). */
+export function createLexer(validate = false): Lexer {
+  return new Lexer(T.allTokens, { positionTracking: "full", ensureOptimizations: false, recoveryEnabled: true, skipValidations: !validate });
+}
+
 let lexer: Lexer | undefined;
 function lexerInstance(): Lexer {
-  lexer ??= new Lexer(T.allTokens, { positionTracking: "full", ensureOptimizations: false, recoveryEnabled: true });
+  lexer ??= createLexer();
   return lexer;
+}
+
+/**
+ * Builds the lexer and the parser with Chevrotain's validations, which the compiler skips at
+ * run time: they throw on a token pattern or a grammar rule that Chevrotain cannot use.
+ */
+export function validateGrammar(): void {
+  createLexer(true);
+  new ArmorParser(true);
 }
 
 /** A token of the file. Only offsets are kept: lines and columns come from a `SourceFile`. */

@@ -65,8 +65,13 @@ function firstTokens(paths: TokenType[][]): string {
 }
 
 export class ArmorParser extends CstParser {
-  constructor() {
-    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, nodeLocationTracking: "onlyOffset", errorMessageProvider: messages });
+  /**
+   * `validate`: run Chevrotain's grammar validations (ambiguities, left recursion), which cost a
+   * third of a short `armorc` command's start; they are run by the compiler's tests
+   * (`validateGrammar`), and skipped when the compiler is used.
+   */
+  constructor(validate = false) {
+    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, nodeLocationTracking: "onlyOffset", errorMessageProvider: messages, skipValidations: !validate });
     this.performSelfAnalysis();
   }
 
