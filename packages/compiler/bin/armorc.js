@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// one bundled file (scripts/bundle-cli.mjs): a short command spends its time loading modules
-import { main } from "../dist/armorc.mjs";
+// one bundled file (scripts/bundle.mjs): a short command spends its time loading modules
+import { main } from "../dist/bundle/armorc.js";
 
 main(process.argv.slice(2)).then(
   (code) => {

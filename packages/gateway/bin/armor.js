@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `armor`: the Agent Armor gateway (`armor mcp`) and decision service (`armor serve`).
-import { main } from "../dist/cli.js";
+// one bundled file (scripts/bundle.mjs): a short command spends its time loading modules
+import { main } from "../dist/bundle/armor.js";
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -14,7 +14,6 @@
 import { parseArgs } from "node:util";
 import { type AccessOptions, readTokenFile } from "./http-access.js";
 import { logText } from "./log-text.js";
-import { runMcpGateway } from "./mcp.js";
 import { DEFAULT_QUEUE_TIMEOUT_MS } from "./decider.js";
 import { DEFAULT_MAX_BODY, startDecisionService } from "./serve.js";
 import { VERSION } from "./version.js";
@@ -175,6 +174,8 @@ function accessOptions(tokenFile: string | undefined, allowedOrigins: readonly s
 async function mcp(argv: string[]): Promise<number | null> {
   const a = parseMcpArgs(argv);
   const [command, ...args] = a.command;
+  // the MCP SDK, the compiler and the runtime load only for this command (a chunk of the bundle)
+  const { runMcpGateway } = await import("./mcp.js");
   let gateway: Awaited<ReturnType<typeof runMcpGateway>>;
   try {
     gateway = await runMcpGateway({

@@ -11,6 +11,7 @@
  * per request and `log` lines.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import * as compiler from "@agent-armor/compiler";
 import { type ActionContext, type AuditLog, createAuditLog, createEnforcer, fileSink, loadPolicy, type RecordInfo } from "@agent-armor/runtime";
 
 export interface WorkerData {
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
   const post = (m: Event | Reply): void => port.postMessage(m);
   let enforcer: Awaited<ReturnType<typeof createEnforcer>>;
   try {
-    const loaded = await loadPolicy(data.policy);
+    const loaded = await loadPolicy(data.policy, { compiler });
     // the service holds the audit log so that /v1/record writes into the same chain as decisions
     const audit: AuditLog | null = data.audit ? createAuditLog({ sinks: [fileSink(data.audit)] }) : null;
     enforcer = await createEnforcer({ policy: loaded.module, ...(audit ? { audit } : {}), onError: (e) => post({ type: "log", line: `error: ${e.message}` }) });

@@ -36,6 +36,7 @@ import {
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
+import * as compiler from "@agent-armor/compiler";
 import { type ApprovalHandler, type ApprovalQueue, createApprovalQueue, createEnforcer, type Decision, type Enforcer, loadPolicy, terminalApprovals } from "@agent-armor/runtime";
 import { type ApprovalEndpoint, serveApprovals } from "./approvals-http.js";
 import { alwaysDeniedTools, type RuleMeta } from "./hidden.js";
@@ -146,7 +147,7 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     request: (req) => Promise.race([inner.request(req), lost.then(() => Promise.reject(new Error("the upstream MCP server exited while the action waited for approval")))]),
   };
 
-  const loaded = await loadPolicy(options.policy);
+  const loaded = await loadPolicy(options.policy, { compiler });
   for (const d of loaded.diagnostics) log(logLine`${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`);
   const enforcer = await createEnforcer({
     policy: loaded.module,

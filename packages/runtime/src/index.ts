@@ -1,7 +1,7 @@
 /** The public API of @agent-armor/runtime. */
 export { ActionDenied, createEnforcer, InvalidInputError, type ApprovalOutcome, type AuditOption, type DecideOptions, type Enforcer, type EnforcerOptions, type LoadResult, type RecordInfo, type RecordResult, type RunResult, type ShadowFlip, type ShadowReport } from "./enforcer.js";
 export { memoryHistoryStore, RECENT_LIMIT, type Reservation } from "./history.js";
-export { loadPolicy, PolicyLoadError, type LoadedPolicy, type PolicyDiagnostic, type PolicySource } from "./load.js";
+export { loadPolicy, PolicyLoadError, type CompilerApi, type LoadedPolicy, type LoadOptions, type PolicyDiagnostic, type PolicySource } from "./load.js";
 export { compileValidator, type ActionValidator } from "./validate.js";
 export * from "./approvals.js";
 export * from "./audit.js";

@@ -39,7 +39,8 @@ function isModule(v: unknown): v is PolicyModule {
   return m !== null && typeof m === "object" && typeof m.decide === "function" && typeof m.policy === "object" && Array.isArray(m.trackers);
 }
 
-interface CompilerApi {
+/** What the runtime uses of `@agent-armor/compiler`; `loadPolicy` can be given it (`{ compiler }`). */
+export interface CompilerApi {
   compileSource(fileName: string, text: string): {
     ok: boolean;
     diagnostics: readonly { code: string; severity: PolicyDiagnostic["severity"]; message: string; file: string; span: { start: number }; help?: string }[];
@@ -53,7 +54,8 @@ interface CompilerApi {
 /** Named through a variable so that the runtime builds and type-checks without the compiler. */
 const COMPILER = "@agent-armor/compiler";
 
-async function compiler(): Promise<CompilerApi> {
+async function compiler(given: CompilerApi | undefined): Promise<CompilerApi> {
+  if (given !== undefined) return given;
   try {
     return (await import(COMPILER)) as CompilerApi;
   } catch (e) {
@@ -61,8 +63,8 @@ async function compiler(): Promise<CompilerApi> {
   }
 }
 
-async function compileText(fileName: string, text: string): Promise<LoadedPolicy> {
-  const c = await compiler();
+async function compileText(fileName: string, text: string, given: CompilerApi | undefined): Promise<LoadedPolicy> {
+  const c = await compiler(given);
   const compilation = c.compileSource(fileName, text);
   const diagnostics = compilation.diagnostics.map((d) => {
     const pos = compilation.source.positionAt(d.span.start);
@@ -83,7 +85,15 @@ function notAPath(source: string): string {
   return `${shown} is not the path of a .armor file or of a compiled .js module; to load policy text, pass { source: text }`;
 }
 
-export async function loadPolicy(source: PolicySource): Promise<LoadedPolicy> {
+export interface LoadOptions {
+  /**
+   * The compiler to compile `.armor` sources with; by default `@agent-armor/compiler` is imported
+   * when one is first needed. A host that bundles the compiler passes it here.
+   */
+  readonly compiler?: CompilerApi;
+}
+
+export async function loadPolicy(source: PolicySource, options: LoadOptions = {}): Promise<LoadedPolicy> {
   if (typeof source === "string") {
     if (source.endsWith(".armor")) {
       const { readFile } = await import("node:fs/promises");
@@ -93,7 +103,7 @@ export async function loadPolicy(source: PolicySource): Promise<LoadedPolicy> {
       } catch (e) {
         throw new PolicyLoadError(`cannot read the policy ${source}: ${(e as Error).message}`, []);
       }
-      return compileText(source, text);
+      return compileText(source, text, options.compiler);
     }
     if (!/\.(?:m?js|cjs)$/.test(source)) throw new PolicyLoadError(notAPath(source), []);
     const { pathToFileURL } = await import("node:url");
@@ -110,7 +120,7 @@ export async function loadPolicy(source: PolicySource): Promise<LoadedPolicy> {
   if (isModule(source)) return { module: source, diagnostics: [] };
   if (typeof source === "object" && source !== null && typeof (source as { source?: unknown }).source === "string") {
     const s = source as { source: string; fileName?: string };
-    return compileText(s.fileName ?? "policy.armor", s.source);
+    return compileText(s.fileName ?? "policy.armor", s.source, options.compiler);
   }
   throw new PolicyLoadError("a policy is a compiled module, the path of a .armor or compiled .js file, or { source }", []);
 }
