@@ -1,6 +1,7 @@
 /**
- * The docs as tests: every fenced block of README.md, docs/*.md and packages/*\/README.md is run
- * by its info string, and every link inside the repository must lead to a file and heading.
+ * The docs as tests: every fenced block of README.md, docs/*.md, packages/*\/README.md and
+ * examples/*\/README.md is run by its info string, and every link inside the repository must
+ * lead to a file and heading.
  * A failure is named `FILE:LINE` (the line of the block's opening fence, or of the link).
  *
  * - `armor`: checked with the compiler; no errors or warnings, unless an annotation says which
@@ -50,6 +51,7 @@ const files = [
   "README.md",
   ...readdirSync(join(repoRoot, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`),
   ...readdirSync(join(repoRoot, "packages")).sort().map((p) => `packages/${p}/README.md`).filter((p) => exists(p)),
+  ...readdirSync(join(repoRoot, "examples")).sort().map((e) => `examples/${e}/README.md`).filter((p) => exists(p)),
 ];
 
 function exists(path: string): boolean {
