@@ -3,7 +3,7 @@
  * exit code, stdout and stderr. `npm test` builds before testing.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -94,14 +94,19 @@ describe("armorc check", () => {
     writeFileSync(join(dir, "p.armor"), 'default allow\nlet UNUSED = 1\nrule block when action.type == "x" deny\n');
     writeFileSync(join(dir, "p.test.armor"), 'test "t" {\n  action { type: "x" }\n  expect deny by blok\n}\n');
     writeFileSync(join(dir, "lonely.test.armor"), 'test "t" {\n  action { type: "x" }\n  expect deny\n}\n');
+    // a policy path that is a folder: it cannot be read (A501, exit 2), and it is there (no A605)
+    mkdirSync(join(dir, "folder.armor"));
+    writeFileSync(join(dir, "folder.test.armor"), 'test "t" {\n  action { type: "x" }\n  expect deny\n}\n');
     const cases = [
       { files: ["p.test.armor"], want: ["warning[A403]", "--> p.armor:2:", "--> p.test.armor:3:"], status: 1 },
       { files: ["p.armor", "p.test.armor"], want: ["--> p.armor:2:", "--> p.test.armor:3:"], status: 1 },
       { files: ["lonely.test.armor"], want: ["error[A605]", "`lonely.test.armor` has no policy `lonely.armor`"], status: 1 },
+      { files: ["folder.test.armor"], want: ["error[A501]", "`folder.armor`: it is a directory"], not: "A605", status: 2 },
     ];
     for (const c of cases) {
       const r = armorc(["check", ...c.files], { cwd: dir });
       for (const w of c.want) expect(r.stderr, c.files.join(" ")).toContain(w);
+      if (c.not) expect(r.stderr, c.files.join(" ")).not.toContain(c.not);
       expect(r.stderr.split("--> p.armor:2:").length - 1, c.files.join(" ")).toBe(c.files[0]!.startsWith("p.") ? 1 : 0);
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(r.status, c.files.join(" ")).toBe(c.status);

@@ -1,6 +1,7 @@
 /**
- * The docs as tests: every fenced block of README.md, docs/*.md and packages/*\/README.md is run
- * by its info string, and every link inside the repository must lead to a file and heading.
+ * The docs as tests: every fenced block of README.md, docs/*.md, packages/*\/README.md and
+ * examples/*\/README.md is run by its info string, and every link inside the repository must
+ * lead to a file and heading.
  * A failure is named `FILE:LINE` (the line of the block's opening fence, or of the link).
  *
  * - `armor`: checked with the compiler; no errors or warnings, unless an annotation says which
@@ -22,8 +23,9 @@
  *   or as data when the block is `json`.
  * - `each-line PREFIX` on a block of one-line rules, each ending `// CODE severity: ...`: each
  *   rule, after PREFIX, shows exactly that diagnostic.
- * - `text` and other languages (`ebnf`, `lua`, `toml`) are prose and not run; a block without an
- *   info string is an error (say what it is).
+ * - `text`, `ebnf`, `lua` and `toml` are prose and not run; a block without an info string or in
+ *   another language is an error (say what it is), and so is a directive the block's kind does
+ *   not act on (a `decide` on a `text` block, an `exit` on a policy): it would check nothing.
  *
  * Annotations are an HTML comment right before the block, directives separated by `;`:
  *   <!-- docs-test: skip: WHY THE BLOCK CANNOT RUN -->      (a reason is required)
@@ -39,7 +41,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, normalize, relative, resolve } from "node:path";
 import { spawnSync } from "node:child_process";
 import { afterAll, describe, expect, it, type TestContext } from "vitest";
-import { readMarkdown, type Block, type MarkdownDoc } from "./docs/markdown.js";
+import { blockProblem, readMarkdown, type Block, type MarkdownDoc } from "./docs/markdown.js";
 import { checkPolicy, commandsOf, uncheckedValues, compareOutput, exerciseMcp, exerciseServe, repoRoot, runCommand, runJs, runPython, Workspace } from "./docs/run.js";
 
 /** `file:line` → the bug (issue 13) whose fix makes the block true. */
@@ -49,6 +51,7 @@ const files = [
   "README.md",
   ...readdirSync(join(repoRoot, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`),
   ...readdirSync(join(repoRoot, "packages")).sort().map((p) => `packages/${p}/README.md`).filter((p) => exists(p)),
+  ...readdirSync(join(repoRoot, "examples")).sort().map((e) => `examples/${e}/README.md`).filter((p) => exists(p)),
 ];
 
 function exists(path: string): boolean {
@@ -113,6 +116,8 @@ function testFor(block: Block, files: ReadonlyMap<string, string>, workspace: ()
   const where = `${block.file}:${block.line}`;
   const a = block.annotation;
   if (block.annotationError) return () => expect.fail(block.annotationError);
+  const problem = blockProblem(block);
+  if (problem !== null) return () => expect.fail(`${where}: ${problem}`);
   if (a.run) return () => runOutput(block, workspace());
   if (a.eachLine !== undefined) return () => runEachLine(block, files);
   switch (block.lang) {

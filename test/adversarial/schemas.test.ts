@@ -64,6 +64,13 @@ const cases: [string, unknown, Record<string, string | null>, Record<string, unk
     { type: "slash", x: 1 },
     ["`x` must be string"],
   ],
+  [
+    "field names that need escaping in a pointer",
+    { oneOf: [{ type: "object", properties: { type: { const: "put" }, "a/b": { type: "string" }, "c~d": { type: "object", properties: { "e/f": { type: "string" } } } }, required: ["type"] }] },
+    { put: "/oneOf/0" },
+    { type: "put", "a/b": 1, "c~d": { "e/f": 2 } },
+    ["`a/b` must be string", "`c~d.e/f` must be string"],
+  ],
 ];
 
 describe("hostile action schemas", () => {
@@ -76,5 +83,20 @@ describe("hostile action schemas", () => {
     const decision = await e.decide(action);
     expect(decision.errors).toEqual(expected.map((m) => ({ rule: null, message: invalid(m) })));
     if (expected.length > 0) expect(decision.decision).toBe("deny");
+  });
+});
+
+describe("test files: schema errors name the field as written and point at its value", () => {
+  const schema = JSON.stringify({ oneOf: [{ type: "object", properties: { type: { const: "put" }, "a/b": { type: "string" }, "c~d": { type: "object", properties: { "e/f": { type: "string" } } } }, required: ["type"] }] });
+  const source = 'schema "./s.json"\ndefault allow\ntest "t" {\n  action { type: "put", "a/b": 1, "c~d": { "e/f": 2 } }\n  expect allow\n}\n';
+  it.each([
+    ["a field with `/`", "`a/b` must be string", "1"],
+    ["a field with `~` holding one with `/`", "`c~d.e/f` must be string", "2"],
+  ])("%s", (_name, message, at) => {
+    const c = compileSource("p.armor", source, { readFile: (p: string) => (p.endsWith("s.json") ? schema : undefined) });
+    const d = c.diagnostics.find((x) => x.code === "A606" && x.message === message);
+    expect(d, c.diagnostics.map((x) => `${x.code} ${x.message}`).join("\n")).toBeDefined();
+    // at the field's value, not at the action as a whole
+    expect(source.slice(d!.span.start, d!.span.end)).toBe(at);
   });
 });

@@ -3,7 +3,7 @@
  * Markdown reader, on small inputs whose answers are known.
  */
 import { describe, expect, it } from "vitest";
-import { githubAnchor, parseAnnotation, readMarkdown } from "./markdown.js";
+import { blockProblem, githubAnchor, parseAnnotation, readMarkdown } from "./markdown.js";
 import { instrumentJs, outputPattern, uncheckedValues } from "./run.js";
 
 describe("githubAnchor", () => {
@@ -111,4 +111,31 @@ describe("readMarkdown", () => {
     expect(doc.figures.map((f) => [f.line, f.text, f.links.length])).toEqual([[4, "34.0 ms", 2]]);
   });
   it("collects heading anchors", () => expect([...doc.anchors]).toEqual(["title"]));
+});
+
+describe("blockProblem: a block that would pass without checking anything fails", () => {
+  it.each([
+    ["armor", "", null],
+    ["armor", 'decide {"action": {"type": "x"}} => deny', null],
+    ["sh", "files cli; exit 1", null],
+    ["text", "files cli; run armorc check payments.armor; exit 1; stderr", null],
+    ["json", "run armorc eval p.armor --input i.json", null],
+    ["text", 'each-line default allow', null],
+    ["json", "saves actions.schema.json", null],
+    ["text", "", null],
+    ["lua", "", null],
+    ["text", "skip: shown for its shape only", null],
+    ["bash", "", /`bash` block is not run/],
+    ["ts", "", /`ts` block is not run/],
+    ["text", 'decide {"action": {"type": "x"}} => deny', /does not act on `decide`/],
+    ["armor", "exit 1", /does not act on `exit`/],
+    ["sh", "expect A301", /does not act on `expect`/],
+    ["js", "stderr", /does not act on `stderr`/],
+    ["text", "run armorc check p.armor; decide {} => allow", /with `run` does not act on `decide`/],
+    ["json", "schema examples/payments/actions.schema.json", /does not act on `schema`/],
+  ])("%s block with %j", (lang, annotation, problem) => {
+    const got = blockProblem({ lang, annotation: parseAnnotation(annotation) });
+    if (problem === null) expect(got).toBeNull();
+    else expect(got).toMatch(problem);
+  });
 });

@@ -202,3 +202,38 @@ export function readMarkdown(file: string, text: string): MarkdownDoc {
   }
   return { file, blocks, links, figures, anchors };
 }
+
+/** Languages shown as prose, which the docs test does not run. */
+export const PROSE_LANGS: ReadonlySet<string> = new Set(["text", "ebnf", "lua", "toml"]);
+
+/** The directives each kind of block acts on (besides `skip`, which stops any block running). */
+const DIRECTIVES_OF: Record<string, readonly (keyof Annotation)[]> = {
+  armor: ["expect", "schema", "decide", "saves"],
+  sh: ["files", "exit", "saves"],
+  console: ["files", "exit", "saves"],
+  js: ["saves"],
+  mjs: ["saves"],
+  python: ["saves"],
+  py: ["saves"],
+  json: ["saves"],
+};
+const RUN_DIRECTIVES: readonly (keyof Annotation)[] = ["run", "files", "exit", "stderr", "saves"];
+const EACH_LINE_DIRECTIVES: readonly (keyof Annotation)[] = ["eachLine", "saves"];
+
+/**
+ * Why a block would check less than it seems to, or null: a language that is neither run nor
+ * prose (a `bash` or `ts` block would pass without running), or a directive its kind of block
+ * does not act on (a `decide` over a `text` block, an `exit` on a policy), which would pass
+ * without checking anything.
+ */
+export function blockProblem(block: Pick<Block, "lang" | "annotation">): string | null {
+  const a = block.annotation;
+  if (a.skip) return null;
+  const acted = a.run ? RUN_DIRECTIVES : a.eachLine !== undefined ? EACH_LINE_DIRECTIVES : DIRECTIVES_OF[block.lang];
+  if (acted === undefined && block.lang !== "" && !PROSE_LANGS.has(block.lang)) {
+    return `a \`${block.lang}\` block is not run; use a language the docs test runs (${Object.keys(DIRECTIVES_OF).join(", ")}) or one of the prose languages (${[...PROSE_LANGS].join(", ")})`;
+  }
+  const ignored = (Object.keys(a) as (keyof Annotation)[]).filter((d) => !(acted ?? []).includes(d));
+  if (ignored.length > 0) return `a \`${block.lang}\` block${a.run ? " with `run`" : ""} does not act on ${ignored.map((d) => `\`${d}\``).join(", ")}, so it would check nothing`;
+  return null;
+}

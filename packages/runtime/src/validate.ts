@@ -24,9 +24,17 @@ const MAX_ERRORS = 10;
 /** Action types named when a type is not one of them, at most. */
 const TYPES_NAMED = 5;
 
+/** A JSON pointer's fields, unescaped (`~1` is `/`, `~0` is `~`), joined by dots as a policy writes them. */
+function fieldPath(pointer: string): string {
+  return pointer
+    .slice(1)
+    .split("/")
+    .map((f) => f.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .join(".");
+}
+
 function describe(e: ErrorObject, type: string | null): string {
-  const where =
-    e.instancePath !== "" ? `\`${e.instancePath.slice(1).replace(/\//g, ".")}\`` : type !== null ? `\`${type}\`` : "the action";
+  const where = e.instancePath !== "" ? `\`${fieldPath(e.instancePath)}\`` : type !== null ? `\`${type}\`` : "the action";
   if (e.keyword === "additionalProperties") return `${where} has an unexpected field \`${String(e.params["additionalProperty"])}\``;
   if (e.keyword === "required") return `${where} lacks the field \`${String(e.params["missingProperty"])}\``;
   if ((e.keyword === "oneOf" || e.keyword === "anyOf") && e.instancePath === "" && type === null) return `${where} matches none of the action types in the schema`;

@@ -61,8 +61,13 @@ export const runCheck: Command = {
       }
       texts.set(file, read.text);
       const policyFile = policyOf(file);
-      const tested = existsSync(policyFile) ? policy(policyFile) : null;
-      if (tested === null) all.push(testWithoutPolicy(file));
+      if (!existsSync(policyFile)) {
+        all.push(testWithoutPolicy(file));
+        continue;
+      }
+      // a policy that is there but cannot be read (a folder, no permission) is its own A501
+      const tested = policy(policyFile);
+      if (tested === null) unreadable = true;
       else all.push(...compileTests(file, read.text, tested).diagnostics);
     }
     const out = format === "text" ? io.stderr : io.stdout;

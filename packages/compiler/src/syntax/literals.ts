@@ -73,7 +73,9 @@ export function numberProblem(raw: string): LiteralProblem | null {
 export function durationProblem(raw: string): LiteralProblem {
   const digits = /^[\d_.]*/.exec(raw)![0];
   if (misplacedUnderscore.test(digits)) return { message: `\`${raw}\` has a misplaced \`_\``, help: "use `_` only between digits, e.g. `10_000ms`" };
-  const parts = [...raw.matchAll(new RegExp(`(\\d[\\d_]*)(${units})`, "g"))];
+  // sticky: the pairs are read from the start, each character once (a search anywhere would
+  // rescan a long run of digits from every position)
+  const parts = [...raw.matchAll(new RegExp(`(\\d[\\d_]*)(${units})`, "gy"))];
   if (parts.length > 1 && parts.map((p) => p[0]).join("") === raw) {
     const ms = parts.reduce((sum, p) => sum + Number(p[1]!.replace(/_/g, "")) * unitMs[p[2]!]!, 0);
     return { message: `\`${raw}\` is not a duration: there are no compound durations`, help: oneUnit(ms) };

@@ -224,7 +224,8 @@ function checkAgainstSchema(action: { value: Record<string, unknown>; node: A.Da
   const specific = errors.filter((e) => e.keyword !== "oneOf" && e.keyword !== "anyOf" && !(e.keyword === "const" && e.instancePath === "/type"));
   const seen = new Set<string>();
   for (const e of specific.length > 0 ? specific : errors) {
-    const path = e.instancePath.split("/").slice(1);
+    // the pointer's fields unescaped (`~1` is `/`, `~0` is `~`), as the action writes them
+    const path = e.instancePath.split("/").slice(1).map((f) => f.replace(/~1/g, "/").replace(/~0/g, "~"));
     const field = e.keyword === "additionalProperties" ? String(e.params["additionalProperty"]) : null;
     const at = spanAt(action.node, field ? [...path, field] : path);
     const where = path.length > 0 ? `\`${path.join(".")}\`` : own ? `\`${String(type)}\`` : "the action";
