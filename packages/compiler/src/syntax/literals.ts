@@ -1,13 +1,16 @@
 /** Decoding of literal forms shared by the parser stage, the checker and the test runner. */
 
 const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const units = "ms|s|m|h|d";
+/** A duration: a whole number of one unit (`15m`, `10_000ms`). */
+const wholeDuration = new RegExp(`^(\\d[\\d_]*)(${units})$`);
 
 /** The longest duration the language accepts: ten years. */
 export const MAX_DURATION_MS = 10 * 365 * 86_400_000;
 
 /** `15m` → 900000; `null` when malformed or longer than ten years. */
 export function parseDuration(text: string): number | null {
-  const m = /^(\d[\d_]*)(ms|s|m|h|d)$/.exec(text);
+  const m = wholeDuration.exec(text);
   if (!m || /__|_$/.test(m[1]!)) return null;
   const n = Number(m[1]!.replace(/_/g, ""));
   const ms = n * unitMs[m[2]!]!;
@@ -28,10 +31,15 @@ export interface LiteralProblem {
   readonly help: string;
 }
 
-const units = "ms|s|m|h|d";
 const misplacedUnderscore = /__|_$|_\.|\._|_[eE]|(?<![0-9])_|_(?![0-9])/;
 /** The longest prefix of a run that is a number by itself. */
 const numberPrefix = /^\d[\d_]*(?:\.\d[\d_]*)?(?:[eE][+-]?\d+)?/;
+/** Digits, then a unit: what a number that is meant as a duration starts with. */
+const durationStart = new RegExp(`^\\d[\\d_.]*(?:${units})`);
+/** One number-and-unit pair of a compound duration; sticky, so the pairs are read from the start. */
+const durationPart = new RegExp(`(\\d[\\d_]*)(${units})`, "gy");
+/** A fractional duration (`1.5h`). */
+const fractionDuration = new RegExp(`^(\\d[\\d_]*\\.\\d[\\d_]*)(${units})$`);
 
 /**
  * Why the text of a number token is not a number (A105), or null when it is one: misplaced `_`,
@@ -53,7 +61,7 @@ export function numberProblem(raw: string): LiteralProblem | null {
   const prefix = numberPrefix.exec(raw)?.[0] ?? "";
   if (prefix.length < raw.length) {
     const rest = raw.slice(prefix.length);
-    const looksLikeDuration = new RegExp(`^\\d[\\d_.]*(?:${units})`).test(raw);
+    const looksLikeDuration = durationStart.test(raw);
     return {
       message: `\`${raw}\` is not a number: \`${rest}\` follows its digits`,
       help: looksLikeDuration
@@ -74,19 +82,18 @@ export function durationProblem(raw: string): LiteralProblem {
   const digits = /^[\d_.]*/.exec(raw)![0];
   if (misplacedUnderscore.test(digits)) return { message: `\`${raw}\` has a misplaced \`_\``, help: "use `_` only between digits, e.g. `10_000ms`" };
   // sticky: the pairs are read from the start, each character once (a search anywhere would
-  // rescan a long run of digits from every position)
-  const parts = [...raw.matchAll(new RegExp(`(\\d[\\d_]*)(${units})`, "gy"))];
+  // rescan a long run of digits from every position); matchAll reads a copy of the regex
+  const parts = [...raw.matchAll(durationPart)];
   if (parts.length > 1 && parts.map((p) => p[0]).join("") === raw) {
     const ms = parts.reduce((sum, p) => sum + Number(p[1]!.replace(/_/g, "")) * unitMs[p[2]!]!, 0);
     return { message: `\`${raw}\` is not a duration: there are no compound durations`, help: oneUnit(ms) };
   }
-  const fraction = new RegExp(`^(\\d[\\d_]*\\.\\d[\\d_]*)(${units})$`).exec(raw);
+  const fraction = fractionDuration.exec(raw);
   if (fraction) {
     const ms = Number(fraction[1]!.replace(/_/g, "")) * unitMs[fraction[2]!]!;
     return { message: `\`${raw}\` is not a duration: a duration is a whole number of a unit`, help: oneUnit(ms) };
   }
-  const whole = new RegExp(`^(\\d[\\d_]*)(${units})$`).exec(raw);
-  if (whole) return { message: `\`${raw}\` is longer than ten years`, help: "the longest duration is `3650d`" };
+  if (wholeDuration.test(raw)) return { message: `\`${raw}\` is longer than ten years`, help: "the longest duration is `3650d`" };
   const unit = /^\d[\d_]*([A-Za-z]\w*)$/.exec(raw);
   if (unit) return { message: `\`${raw}\` is not a duration: \`${unit[1]}\` is not a unit`, help: "the units are ms, s, m, h and d, e.g. `15m`" };
   return { message: `\`${raw}\` is not a valid duration`, help: "write a whole number followed by ms, s, m, h or d, e.g. `15m`; at most 10 years" };
