@@ -14,15 +14,7 @@
  * the schema's own references.
  */
 
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function has(o: Json, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(o, key);
-}
+import { has, isObject, type Json, resolveRef } from "./json-ref.js";
 
 /** Keywords that constrain nothing (annotations and containers of definitions). */
 const ANNOTATIONS = new Set(["$schema", "$defs", "definitions", "title", "description", "$comment", "examples", "default", "deprecated", "readOnly", "writeOnly", "$anchor"]);
@@ -42,23 +34,6 @@ function neutral(node: Json, through: string, isRoot: boolean): boolean {
     return false;
   }
   return true;
-}
-
-function resolveRef(root: Json, ref: string): { node: unknown; pointer: string } | null {
-  if (!ref.startsWith("#")) return null;
-  const pointer = ref.slice(1);
-  let node: unknown = root;
-  for (const raw of pointer.split("/").slice(1)) {
-    let key: string;
-    try {
-      key = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
-    } catch {
-      return null;
-    }
-    if (!isObject(node) || !has(node, key)) return null;
-    node = node[key];
-  }
-  return { node, pointer };
 }
 
 /** The node a chain of `$ref`s leads to, and whether every hop was neutral; null on a cycle or a reference that does not resolve. */

@@ -10,6 +10,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { type Type, typeFromJsonSchema, ANY, OBJ } from "./types.js";
 import { lineAndColumn, parseJsonText } from "../json-text.js";
 import { jsonTooDeepAt, MAX_NESTING } from "../nesting.js";
+import { isObject, type Json, resolveRef } from "./json-ref.js";
 import { actionBranches } from "./schema-branches.js";
 
 export interface FieldInfo {
@@ -57,12 +58,6 @@ export type ActionValidateFunction = ((action: unknown) => boolean) & { errors?:
 export type SchemaLoad =
   | { readonly ok: true; readonly schema: ActionSchema }
   | { readonly ok: false; readonly problem: "invalid-json" | "invalid-schema"; readonly message: string; readonly help: string };
-
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** Loaded schemas by path and text: ajv compiles a schema once per process, however often it is checked. */
 const cache = new Map<string, SchemaLoad>();
@@ -137,18 +132,6 @@ function branchValidator(ajv: Ajv, id: string, pointer: string | null | undefine
   } catch {
     return null; // a branch ajv cannot compile alone: the whole schema decides
   }
-}
-
-function resolveRef(root: Json, ref: string): { node: unknown; pointer: string } | null {
-  if (!ref.startsWith("#")) return null;
-  const pointer = ref.slice(1);
-  let node: unknown = root;
-  for (const raw of pointer.split("/").slice(1)) {
-    const key = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
-    if (!isObject(node) || !Object.prototype.hasOwnProperty.call(node, key)) return null;
-    node = node[key];
-  }
-  return { node, pointer };
 }
 
 function deref(root: Json, node: unknown, pointer: string, seen: Set<string>): { node: unknown; pointer: string } {
