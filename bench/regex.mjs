@@ -150,7 +150,7 @@ out();
 function policyPatterns(text) {
   const found = [];
   const re = /\b(?:matches|matching)\s+\//g;
-  for (let m; (m = re.exec(text)) !== null; ) {
+  for (const m of text.matchAll(re)) {
     let i = m.index + m[0].length, inClass = false, source = "";
     for (; i < text.length; i++) {
       const ch = text[i];

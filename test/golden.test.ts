@@ -33,7 +33,7 @@ function dumpAst(value: unknown): string {
         return;
       }
       lines.push(`${indent}${label}[`);
-      v.forEach((x) => visit(x, `${indent}  `, ""));
+      for (const x of v) visit(x, `${indent}  `, "");
       lines.push(`${indent}]`);
       return;
     }

@@ -21,7 +21,10 @@ const outbox = [];
 const tools = {
   lookup_order: async ({ order }) => ({ order, customer: "dana@example.com", total: 420 }),
   refund: async ({ order, amount }) => `refunded ${amount} on ${order}`,
-  send_email: async ({ to, body }) => (outbox.push({ to, body }), `sent to ${to}`),
+  send_email: async ({ to, body }) => {
+    outbox.push({ to, body });
+    return `sent to ${to}`;
+  },
   read_file: async ({ path }) => `contents of ${path}`,
   http_post: async ({ url }) => `posted to ${url}`,
 };

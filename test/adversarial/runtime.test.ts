@@ -197,7 +197,11 @@ rule review when action.type == "wire" and amount > 10 require approval from "fi
     expect(limitReads).toBe(1);
     expect(d.decision).toBe("allow");
     // an approver that edits the user it was shown changes nothing the next decision reads
-    const f = await enforcer({ approvals: { request: async (req) => ((req.user as { role: string }).role = "dba", { approved: true }) } });
+    const f = await enforcer({ approvals: { request: async (req) => {
+          (req.user as { role: string }).role = "dba";
+          return { approved: true };
+        },
+      } });
     const intern = { role: "intern" };
     await f.run({ type: "wire", to: "bob", amount: 5000 }, { user: intern }, () => "sent");
     expect(intern.role).toBe("intern");

@@ -87,40 +87,95 @@ export function githubAnchor(text: string): string {
     .replace(/\s/g, "-");
 }
 
+type MutableAnnotation = { -readonly [K in keyof Annotation]: Annotation[K] };
+
+/** Each directive: its pattern, and what a match sets. */
+const DIRECTIVES: readonly { readonly name: string; readonly pattern: RegExp; readonly apply: (out: MutableAnnotation, m: RegExpMatchArray, d: string) => void }[] = [
+  {
+    name: "skip",
+    pattern: /^skip\b\s*(?::|\()?\s*(.*?)\)?$/s,
+    apply: (out, m) => {
+      if (m[1]!.trim().length < 8) throw new Error(`\`skip\` needs a reason: \`skip: why the block is not run\``);
+      out.skip = m[1]!.trim();
+    },
+  },
+  {
+    name: "expect",
+    pattern: /^expect\s+(.*)$/s,
+    apply: (out, m, d) => {
+      const codes = m[1]!.split(/[\s,]+/).filter(Boolean);
+      if (codes.some((c) => !/^A\d{3}$/.test(c)) && !(codes.length === 1 && codes[0] === "none")) throw new Error(`\`expect\` takes diagnostic codes such as A301, or \`none\`: ${d}`);
+      out.expect = codes[0] === "none" ? [] : codes;
+    },
+  },
+  {
+    name: "schema",
+    pattern: /^schema\s+(\S+)$/,
+    apply: (out, m) => {
+      out.schema = m[1]!;
+    },
+  },
+  {
+    name: "decide",
+    pattern: /^decide\s+(\{.*\})\s*=>\s*(allow|deny|require_approval)(?:\s+by\s+(.+))?$/s,
+    apply: (out, m) => {
+      out.decide = [...(out.decide ?? []), { input: m[1]!, decision: m[2]!, ...(m[3] ? { by: m[3].split(/\s*,\s*/).map((s) => s.trim()) } : {}) }];
+    },
+  },
+  {
+    name: "run",
+    pattern: /^run\s+(.+)$/s,
+    apply: (out, m) => {
+      out.run = m[1]!.trim();
+    },
+  },
+  {
+    name: "files",
+    pattern: /^files\s+(\S+)$/,
+    apply: (out, m) => {
+      out.files = m[1]!;
+    },
+  },
+  {
+    name: "exit",
+    pattern: /^exit\s+(\d+)$/,
+    apply: (out, m) => {
+      out.exit = Number(m[1]);
+    },
+  },
+  {
+    name: "stderr",
+    pattern: /^stderr$/,
+    apply: (out) => {
+      out.stderr = true;
+    },
+  },
+  {
+    name: "saves",
+    pattern: /^saves\s+(\S+)$/,
+    apply: (out, m) => {
+      out.saves = m[1]!;
+    },
+  },
+  {
+    name: "each-line",
+    pattern: /^each-line\s+(.+)$/s,
+    apply: (out, m) => {
+      out.eachLine = m[1]!.trim().replace(/\\n/g, "\n");
+    },
+  },
+];
+
 /** Reads `docs-test:` directives, separated by `;` outside double-quoted strings. */
 export function parseAnnotation(text: string): Annotation {
-  const out: { -readonly [K in keyof Annotation]: Annotation[K] } = {};
+  const out: MutableAnnotation = {};
   // a skip's reason is free text, `;` included
   for (const raw of /^\s*skip\b/.test(text) ? [text] : splitDirectives(text)) {
     const d = raw.trim();
     if (d === "") continue;
-    let m: RegExpMatchArray | null;
-    if ((m = d.match(/^skip\b\s*(?::|\()?\s*(.*?)\)?$/s))) {
-      if (m[1]!.trim().length < 8) throw new Error(`\`skip\` needs a reason: \`skip: why the block is not run\``);
-      out.skip = m[1]!.trim();
-    } else if ((m = d.match(/^expect\s+(.*)$/s))) {
-      const codes = m[1]!.split(/[\s,]+/).filter(Boolean);
-      if (codes.some((c) => !/^A\d{3}$/.test(c)) && !(codes.length === 1 && codes[0] === "none")) throw new Error(`\`expect\` takes diagnostic codes such as A301, or \`none\`: ${d}`);
-      out.expect = codes[0] === "none" ? [] : codes;
-    } else if ((m = d.match(/^schema\s+(\S+)$/))) {
-      out.schema = m[1]!;
-    } else if ((m = d.match(/^decide\s+(\{.*\})\s*=>\s*(allow|deny|require_approval)(?:\s+by\s+(.+))?$/s))) {
-      out.decide = [...(out.decide ?? []), { input: m[1]!, decision: m[2]!, ...(m[3] ? { by: m[3].split(/\s*,\s*/).map((s) => s.trim()) } : {}) }];
-    } else if ((m = d.match(/^run\s+(.+)$/s))) {
-      out.run = m[1]!.trim();
-    } else if ((m = d.match(/^files\s+(\S+)$/))) {
-      out.files = m[1]!;
-    } else if ((m = d.match(/^exit\s+(\d+)$/))) {
-      out.exit = Number(m[1]);
-    } else if ((m = d.match(/^saves\s+(\S+)$/))) {
-      out.saves = m[1]!;
-    } else if ((m = d.match(/^each-line\s+(.+)$/s))) {
-      out.eachLine = m[1]!.trim().replace(/\\n/g, "\n");
-    } else if (d === "stderr") {
-      out.stderr = true;
-    } else {
-      throw new Error(`unknown docs-test directive \`${d}\` (known: skip, expect, schema, decide, run, files, exit, stderr, saves, each-line)`);
-    }
+    const found = DIRECTIVES.map((directive) => ({ directive, m: d.match(directive.pattern) })).find((x) => x.m !== null);
+    if (found === undefined) throw new Error(`unknown docs-test directive \`${d}\` (known: ${DIRECTIVES.map((x) => x.name).join(", ")})`);
+    found.directive.apply(out, found.m!, d);
   }
   return out;
 }
@@ -163,7 +218,11 @@ export function readMarkdown(file: string, text: string): MarkdownDoc {
     if (t.map) lastLine = t.map[0] + 1;
     if (t.type === "heading_open") {
       const inline = tokens[i + 1]!;
-      heading = inline.children?.filter((c) => c.type === "text" || c.type === "code_inline").map((c) => c.content).join("") ?? inline.content;
+      heading =
+        inline.children
+          ?.filter((c) => c.type === "text" || c.type === "code_inline")
+          .map((c) => c.content)
+          .join("") ?? inline.content;
       const base = githubAnchor(heading);
       const n = anchorCounts.get(base) ?? 0;
       anchorCounts.set(base, n + 1);

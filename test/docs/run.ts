@@ -146,8 +146,7 @@ export async function exerciseMcp(ws: Workspace, command: string): Promise<void>
   const waiters = new Map<number, (v: Record<string, unknown>) => void>();
   child.stdout!.on("data", (d: Buffer) => {
     out += d.toString();
-    let nl: number;
-    while ((nl = out.indexOf("\n")) >= 0) {
+    for (let nl = out.indexOf("\n"); nl >= 0; nl = out.indexOf("\n")) {
       const line = out.slice(0, nl);
       out = out.slice(nl + 1);
       try {

@@ -229,7 +229,10 @@ export function timeParts(epochMs: number, zone: string | null): TimeParts {
   let local = epochMs;
   if (zone !== null) {
     let offsets = zones.get(zone);
-    if (!offsets) zones.set(zone, (offsets = new ZoneOffsets(zone)));
+    if (!offsets) {
+      offsets = new ZoneOffsets(zone);
+      zones.set(zone, offsets);
+    }
     local += offsets.offsetAt(epochMs);
   }
   const days = Math.floor(local / 86_400_000);

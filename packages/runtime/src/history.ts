@@ -43,7 +43,7 @@ function expire(state: TrackerState, windowMs: number, now: number): void {
   state.head = head;
 }
 
-function valueOf(t: PolicyTracker, state: TrackerState | undefined, now: number): number | boolean {
+function trackerValue(t: PolicyTracker, state: TrackerState | undefined, now: number): number | boolean {
   if (state === undefined) return t.kind === "count" ? 0 : false;
   let n: number;
   if (t.withinMs === null) n = state.total;
@@ -76,7 +76,7 @@ export class SessionTrackers {
     if (trackers.length === 0) return NO_VALUES;
     const s = this.store.get(session);
     this.ensure(s, trackers, now);
-    return trackers.map((t) => valueOf(t, s?.trackers.get(t.key), now));
+    return trackers.map((t) => trackerValue(t, s?.trackers.get(t.key), now));
   }
 
   /**

@@ -22,7 +22,10 @@ rule role when action.type == "drop_table" and user.role != "dba" deny
 
 function clockAt(start = Date.parse("2026-03-02T10:00:00Z")) {
   let now = start;
-  return { now: () => now, advance: (ms: number) => void (now += ms) };
+  return { now: () => now, advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 async function enforcer(extra: Partial<EnforcerOptions> = {}) {
@@ -122,7 +125,11 @@ describe("approvals", () => {
 
   it("aborts the handler's signal on timeout", async () => {
     let signal: AbortSignal | undefined;
-    const { e } = await enforcer({ approvals: { request: (req) => ((signal = req.signal), new Promise<never>(() => {})) }, throwOnDeny: false });
+    const { e } = await enforcer({ approvals: { request: (req) => {
+          signal = req.signal;
+          return new Promise<never>(() => {});
+        },
+      }, throwOnDeny: false });
     await e.run({ type: "wire", amount: 5000, recipient: "bob" }, {}, () => "sent");
     expect(signal?.aborted).toBe(true);
   });

@@ -98,7 +98,7 @@ function conjunct(e: IR.Expr): Conjunct {
     const key = pathKey(e.arg.left);
     const list = e.arg.list.value as IR.Value[];
     if (key !== null) {
-      return { expr: e, key, text, test: (v) => !safe(() => sem.inList(v, list)), apply: (d) => list.forEach((v) => d.ne.push(v)) };
+      return { expr: e, key, text, test: (v) => !safe(() => sem.inList(v, list)), apply: (d) => void d.ne.push(...list) };
     }
   }
   if (e.kind === "between" && e.low.kind === "literal" && e.high.kind === "literal") {

@@ -132,7 +132,7 @@ function walk(root: Json, node: unknown, pointer: string, exact: boolean, out: M
   const admitted = alts.map((alt) => admits(root, alt, memo));
   const open = admitted.some((a) => a === "any");
   const here = exact && r.pure && neutral(r.node, key, r.pointer === "") && !open;
-  alts.forEach((alt, i) => walk(root, alt, `${r.pointer}/${key}/${i}`, here, out, memo, visited, depth + 1));
+  for (const [i, alt] of alts.entries()) walk(root, alt, `${r.pointer}/${key}/${i}`, here, out, memo, visited, depth + 1);
   // a type two alternatives admit is decided by the union, not by either alternative
   const seen = new Set<string>();
   for (const a of admitted) {

@@ -157,7 +157,7 @@ function collectVariants(root: Json, node: unknown, pointer: string, out: Map<st
   visited.add(r.node);
   for (const key of ["oneOf", "anyOf"] as const) {
     const list = r.node[key];
-    if (Array.isArray(list)) list.forEach((v, i) => collectVariants(root, v, `${r.pointer}/${key}/${i}`, out, visited, depth + 1));
+    if (Array.isArray(list)) for (const [i, v] of list.entries()) collectVariants(root, v, `${r.pointer}/${key}/${i}`, out, visited, depth + 1);
   }
   const props = r.node["properties"];
   if (!isObject(props)) return;

@@ -202,11 +202,11 @@ export class AstBuilder {
     let out = "";
     for (let i = 0; i < body.length; i++) {
       // the text up to the next escape is copied as it is
-      const escape = body.indexOf("\\", i);
-      if (escape !== i) {
-        out += body.slice(i, escape < 0 ? body.length : escape);
-        if (escape < 0) break;
-        i = escape;
+      const backslash = body.indexOf("\\", i);
+      if (backslash !== i) {
+        out += body.slice(i, backslash < 0 ? body.length : backslash);
+        if (backslash < 0) break;
+        i = backslash;
       }
       const e = body[i + 1];
       const at = s.start + 1 + i;
