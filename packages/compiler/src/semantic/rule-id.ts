@@ -9,9 +9,9 @@
  *   compiler ran in.
  * - EFFECT is `allow`, `deny`, `require_approval` or `redact`.
  * - TYPE is the first action type the condition compares `action.type` (or bare `type`) with as a
- *   string literal, among its top-level `and` operands; absent when there is none. Characters
- *   other than `A-Z a-z 0-9 _ . -` become `_`, and it is cut to 32 characters: it is there to be
- *   read, the hash is what tells rules apart.
+ *   string literal, among its top-level `and` operands; absent when there is none (or it is
+ *   `""`). It is cut to 32 characters, and characters other than `A-Z a-z 0-9 _ . -` become `_`:
+ *   it is there to be read, the hash is what tells rules apart.
  * - HASH is the first 6 hex digits of the SHA-256 of the rule's canonical form (`canonicalRule`):
  *   its condition and effect as a tree of decoded values, so layout, comments, parentheses, digit
  *   separators, string escapes and the spelling of a duration do not count, and neither does the
@@ -75,13 +75,13 @@ function hashDigits(forms: readonly { canonical: string; hash: string; prefix: s
 
 function readablePart(decl: A.RuleDecl): string {
   const effect = decl.effect?.kind ?? "missing";
-  const type = firstActionType(decl.condition);
-  return type === null ? effect : `${effect}-${readableType(type)}`;
+  const type = readableType(firstActionType(decl.condition) ?? "");
+  return type === "" ? effect : `${effect}-${type}`;
 }
 
+/** Only characters that read plainly in a log line or a terminal, and not too many of them. */
 function readableType(type: string): string {
-  const cleaned = type.replace(/[^A-Za-z0-9_.-]/g, "_");
-  return cleaned.length > TYPE_CHARS ? cleaned.slice(0, TYPE_CHARS) : cleaned;
+  return type.slice(0, TYPE_CHARS).replace(/[^A-Za-z0-9_.-]/g, "_");
 }
 
 /** The first action type a top-level `and` operand compares the action's type with, as written. */
