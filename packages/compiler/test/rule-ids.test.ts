@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { compileSource, compileTests } from "../src/compile.js";
+import { policyForTests } from "../src/testing/api.js";
 import { formatSource } from "../src/format/format.js";
 import { canonicalRule } from "../src/semantic/rule-id.js";
 import type { RuleDecl } from "../src/syntax/ast.js";
@@ -146,5 +147,19 @@ describe("tests naming anonymous rules", () => {
       if (c.help) expect(d[0]!.help, where).toMatch(c.help);
       if (c.fix) expect(d[0]!.suggestions?.map((s) => s.newText), where).toEqual([c.fix]);
     }
+  });
+});
+
+describe("policy tests from JavaScript naming rules that do not exist", () => {
+  const text = ["default allow", "", 'when action.type == "drop" deny', ""].join("\n");
+  const input = { action: { type: "drop" } };
+
+  it.each([
+    ["an old FILE:LINE id", "policy.armor:3", /`policy\.armor:3` is an anonymous rule's id of the old form, FILE:LINE; that rule's id is now `policy\.armor:deny-drop-[0-9a-f]{6}`/],
+    ["a name the policy lacks", "drop_rule", /`drop_rule` is not a rule of policy\.armor\nrules: policy\.armor:deny-drop-[0-9a-f]{6}$/],
+  ])("%s is refused, naming the rules there are", async (_name, by, message) => {
+    const p = await policyForTests("policy.armor", text);
+    expect(() => p.expect(input, { decision: "deny", by: [by] })).toThrow(message);
+    expect(p.expect(input, { decision: "deny", by: [ruleIds(text)[0]!] }).decision).toBe("deny");
   });
 });
