@@ -16,7 +16,8 @@ import { catalog } from "./diagnostics/catalog.js";
 import { type Diagnostic, DiagnosticBag, hasErrors, reportedDiagnostics } from "./diagnostics/diagnostic.js";
 import type * as IR from "./ir.js";
 import { analyzeRules } from "./semantic/analysis.js";
-import { checkFile, type SemanticModel } from "./semantic/checker.js";
+import { baseName, checkFile, type SemanticModel } from "./semantic/checker.js";
+import { lineIds } from "./semantic/rule-id.js";
 import { type ActionSchema, loadActionSchema } from "./semantic/schema.js";
 import type { FileNode, TestDecl } from "./syntax/ast.js";
 import { buildTestCases, type TestCase } from "./testing/cases.js";
@@ -143,6 +144,7 @@ export function compileTests(fileName: string, text: string, policy: Compilation
     {
       bag,
       rules: new Set(policy.model.rules.keys()),
+      lineIds: lineIds(baseName(policy.source.name), policy.model.rules.values(), (offset) => policy.source.positionAt(offset).line + 1),
       schema: policy.schema,
       lineOf: (offset) => source.positionAt(offset).line + 1,
     },

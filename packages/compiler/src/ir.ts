@@ -152,7 +152,7 @@ export type Effect =
 export interface Rule {
   readonly index: number;
   readonly id: string;
-  /** Anonymous rules get the id `<file>:<line>`. */
+  /** Anonymous rules get an id made from their content (`semantic/rule-id.ts`). */
   readonly anonymous: boolean;
   readonly condition: Expr;
   readonly effect: Effect;

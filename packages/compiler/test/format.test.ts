@@ -10,6 +10,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { compileSource } from "../src/compile.js";
 import { formatSource, quoteString } from "../src/format/format.js";
 import { parse } from "../src/syntax/parse.js";
 
@@ -241,6 +242,11 @@ const policySource = fc
     ),
   );
 
+/** Every rule's id, anonymous rules' included (docs/language.md §5.1). */
+function ruleIds(text: string): string[] {
+  return [...compileSource("p.armor", text, { readFile: () => undefined }).model.rules.keys()];
+}
+
 describe("formatter properties", () => {
   it("is idempotent, keeps the AST and every comment, and prints parseable text", () => {
     fc.assert(
@@ -248,6 +254,15 @@ describe("formatter properties", () => {
         expect(syntaxErrors(src)).toEqual([]);
         const out = format(src);
         checkInvariants(src, out);
+      }),
+      { numRuns: Number(process.env["FORMAT_PROPERTY_RUNS"] ?? 200) },
+    );
+  });
+
+  it("keeps the id of every rule, anonymous rules included", () => {
+    fc.assert(
+      fc.property(policySource, (src) => {
+        expect(ruleIds(format(src))).toEqual(ruleIds(src));
       }),
       { numRuns: Number(process.env["FORMAT_PROPERTY_RUNS"] ?? 200) },
     );

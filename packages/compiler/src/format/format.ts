@@ -692,7 +692,7 @@ class Formatter {
             ];
             break;
         }
-        // anonymous rule ids ("policy.armor:12") are not identifiers and stay quoted
+        // anonymous rule ids ("policy.armor:deny-3f9a2c") are not identifiers and stay quoted
         const ruleName = (name: string): string => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : JSON.stringify(name));
         const by = s.by.map((b, i): Doc =>
           i === 0 ? this.keywordThen(b.span.start, " by", () => ruleName(b.name)) : [",", this.gap(b.span.start), " ", ruleName(b.name)],

@@ -16,6 +16,7 @@ import { buildTestCases, type TestCase } from "../testing/cases.js";
 import { dispatchTypes } from "./dispatch.js";
 import { exprKey } from "./expr-key.js";
 import { closest } from "./names.js";
+import { anonymousRuleIds, lineIds } from "./rule-id.js";
 import type { ActionSchema, FieldInfo } from "./schema.js";
 import { branchRecord } from "./schema-branches.js";
 import { ANY, BOOL, LIST, NULL, NUM, OBJ, STR, type Type, typeName, typeOfValue } from "./types.js";
@@ -265,12 +266,16 @@ class Checker {
 
   private lowerRules(): IR.Rule[] {
     const out: IR.Rule[] = [];
+    const anonymous = anonymousRuleIds(
+      baseName(this.bag.file),
+      this.ast.items.filter((i): i is A.RuleDecl => i.kind === "rule" && i.anonymous),
+    );
     for (const item of this.ast.items) {
       // a named rule whose name is missing is broken; its syntax error says so, and an id made
       // up for it would only collide with the rules that recovery found after it
       if (item.kind !== "rule" || (!item.anonymous && item.name === null)) continue;
       const pos = this.source.positionAt(item.span.start);
-      const id = item.name ? item.name.name : `${baseName(this.bag.file)}:${pos.line + 1}`;
+      const id = item.name ? item.name.name : anonymous.get(item)!;
       const existing = this.rules.get(id);
       if (existing) {
         this.report(catalog.duplicateRule, item.name?.span ?? item.span, `rule \`${id}\` is declared twice`, {
@@ -806,6 +811,7 @@ class Checker {
     return buildTestCases(tests, this.bag.file, {
       bag: this.bag,
       rules: new Set(this.rules.keys()),
+      lineIds: lineIds(baseName(this.bag.file), this.rules.values(), (offset) => this.source.positionAt(offset).line + 1),
       schema: this.schema,
       lineOf: (offset) => this.source.positionAt(offset).line + 1,
       onRuleReference: (rule, at) => this.rules.get(rule)?.references.push(at),

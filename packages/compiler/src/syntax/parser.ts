@@ -388,7 +388,7 @@ export class ArmorParser extends CstParser {
     ]);
     this.OPTION2(() => {
       this.CONSUME(T.By);
-      // anonymous rules have ids like "policy.armor:12", written as strings
+      // anonymous rules have ids like "policy.armor:deny-3f9a2c", written as strings
       this.AT_LEAST_ONE_SEP({
         SEP: T.Comma,
         DEF: () => this.OR3([{ ALT: () => this.CONSUME2(T.Name, { LABEL: "rules" }) }, { ALT: () => this.CONSUME2(T.StringLiteral, { LABEL: "rules" }) }]),

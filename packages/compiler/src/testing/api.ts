@@ -16,6 +16,8 @@ import { explainRules } from "../explain.js";
 import { evaluatePolicy } from "../interpreter.js";
 import type { DecisionResult } from "../ir.js";
 import { loadModule, type LoadedPolicy } from "../load.js";
+import { baseName } from "../semantic/checker.js";
+import { lineIds } from "../semantic/rule-id.js";
 import { equals } from "../semantics.js";
 import { decidingRules, describeDecision, runSuite, type Suite } from "./runner.js";
 
@@ -87,6 +89,21 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }
 
+/** Refuses expected rule ids the policy does not have, telling an old `FILE:LINE` id's new form. */
+function checkRuleIds(compilation: Compilation, ids: readonly string[]): void {
+  const rules = compilation.model.rules;
+  const unknown = ids.filter((id) => !rules.has(id));
+  if (unknown.length === 0) return;
+  const old = lineIds(baseName(compilation.source.name), rules.values(), (offset) => compilation.source.positionAt(offset).line + 1);
+  const lines = unknown.map((id) => {
+    const now = old.get(id);
+    return now === undefined
+      ? `\`${id}\` is not a rule of ${compilation.source.name}`
+      : `\`${id}\` is an anonymous rule's id of the old form, FILE:LINE; that rule's id is now \`${now}\` (give the rule a name to keep one id across edits)`;
+  });
+  throw new PolicyAssertionError(`${lines.join("\n")}\nrules: ${[...rules.keys()].join(", ")}`, [...ids], [...rules.keys()]);
+}
+
 export async function policyForTests(fileName: string, text: string): Promise<PolicyUnderTest> {
   const compilation = compileSource(fileName, text, nodeHost);
   if (!compilation.ok) throw new PolicyCompileError(compilation);
@@ -98,6 +115,7 @@ export async function policyForTests(fileName: string, text: string): Promise<Po
     decide: (input) => module.decide(input),
     explain,
     expect(input, expected) {
+      if (expected.by !== undefined) checkRuleIds(compilation, expected.by);
       const d = module.decide(input);
       const actual = actualShape(d, expected);
       const want = normalized(expected);

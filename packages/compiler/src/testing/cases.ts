@@ -11,7 +11,7 @@ import { catalog } from "../diagnostics/catalog.js";
 import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
 import { scanTime } from "../decision-input.js";
 import type { Decision } from "../ir.js";
-import { closest } from "../semantic/names.js";
+import { closest, identifierPattern } from "../semantic/names.js";
 import type { ActionSchema } from "../semantic/schema.js";
 import type * as A from "../syntax/ast.js";
 import { type Span, span } from "../syntax/source.js";
@@ -41,6 +41,11 @@ export interface TestContext {
   readonly rules: ReadonlySet<string>;
   readonly schema: ActionSchema | null;
   readonly lineOf: (offset: number) => number;
+  /**
+   * Old ids of anonymous rules (`FILE:LINE`, the form before ids were made from the rule's
+   * content) → their ids now, so that a test naming one is told the new id.
+   */
+  readonly lineIds?: ReadonlyMap<string, string>;
   /** Called for each `by` reference to a rule, for find-references and rename. */
   readonly onRuleReference?: (rule: string, at: Span) => void;
 }
@@ -244,6 +249,16 @@ function checkAgainstSchema(action: { value: Record<string, unknown>; node: A.Da
   }
 }
 
+/** A `by` naming an anonymous rule by its old `FILE:LINE` id: the rule on that line now has `id`. */
+function reportLineId(r: A.Ident, id: string, bag: DiagnosticBag): void {
+  const line = r.name.slice(r.name.lastIndexOf(":") + 1);
+  bag.report(catalog.unknownName, r.span, `\`${r.name}\` is an anonymous rule's id of the old form, \`FILE:LINE\``, {
+    help: `the anonymous rule on line ${line} is \`${id}\`, an id made from its condition and effect; give the rule a name (\`rule NAME when ...\`) to keep one id across edits`,
+    suggestions: [{ title: `use \`${id}\``, file: bag.file, span: r.span, newText: JSON.stringify(id) }],
+    data: { suggestion: id },
+  });
+}
+
 function expectation(step: Extract<A.TestStep, { kind: "expect" }>, ctx: TestContext): Expectation | null {
   const { bag } = ctx;
   const o = step.outcome;
@@ -252,11 +267,15 @@ function expectation(step: Extract<A.TestStep, { kind: "expect" }>, ctx: TestCon
     if (ctx.rules.has(r.name)) {
       ctx.onRuleReference?.(r.name, r.span);
       byIds.push(r.name);
+    } else if (ctx.lineIds?.has(r.name)) {
+      reportLineId(r, ctx.lineIds.get(r.name)!, bag);
+      return null;
     } else {
       const suggestion = closest(r.name, ctx.rules);
       bag.report(catalog.unknownName, r.span, `there is no rule \`${r.name}\``, {
         help: suggestion ? `did you mean \`${suggestion}\`?` : "name a rule of the policy under test",
-        ...(suggestion ? { suggestions: [{ title: `use \`${suggestion}\``, file: bag.file, span: r.span, newText: suggestion }], data: { suggestion } } : {}),
+        // an anonymous rule's id is not an identifier and is written as a string
+        ...(suggestion ? { suggestions: [{ title: `use \`${suggestion}\``, file: bag.file, span: r.span, newText: identifierPattern.test(suggestion) ? suggestion : JSON.stringify(suggestion) }], data: { suggestion } } : {}),
       });
       return null;
     }
