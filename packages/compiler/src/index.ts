@@ -1,7 +1,7 @@
 /** The public API of @agent-armor/compiler. */
 export { compileSource, emit, nodeHost, type Compilation, type CompilerHost } from "./compile.js";
 export { emitModule, type EmitOptions, type EmitOutput, type ModuleFormat } from "./codegen/emit.js";
-export { catalog, allEntries, docsAnchor, type CatalogEntry, type Severity } from "./diagnostics/catalog.js";
+export { catalog, allEntries, docsAnchor, type CatalogEntry, type DiagnosticTag, type Severity } from "./diagnostics/catalog.js";
 export { type Diagnostic, hasErrors, sortDiagnostics } from "./diagnostics/diagnostic.js";
 export { renderText, toJson, toSarif } from "./diagnostics/render.js";
 export { evaluatePolicy, type Evaluation, type RuleExplanation, type Trace } from "./interpreter.js";

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { catalog } from "../diagnostics/catalog.js";
-import type { Diagnostic, DiagnosticBag } from "../diagnostics/diagnostic.js";
+import type { Diagnostic, DiagnosticBag, SuggestedEdit } from "../diagnostics/diagnostic.js";
 import type * as IR from "../ir.js";
 import { MAX_LITERAL_VALUES, MAX_NESTING, valueTooLarge } from "../nesting.js";
 import { parseRegex } from "../regex/index.js";
@@ -201,7 +201,7 @@ class Checker {
     if (!seen.has("default")) {
       this.report(catalog.missingDefault, span(0, 0), "the policy has no `default`, so actions that no rule decides are denied", {
         help: "add `default deny` to say so, or `default allow` to allow them",
-        suggestions: [{ title: "add `default deny`", file: this.bag.file, span: span(0, 0), newText: "default deny\n" }],
+        suggestions: defaultFixes(this.ast, this.source, this.bag.file),
       });
     }
     return out;
@@ -835,6 +835,21 @@ function intersect(a: ReadonlySet<string> | undefined, b: ReadonlySet<string>): 
 function sourceText(source: SourceFile, s: Span): string {
   const t = source.text.slice(s.start, s.end);
   return t.length > 40 ? `${t.slice(0, 37)}...` : t;
+}
+
+/**
+ * A404's fixes: `default deny` (preferred) or `default allow`, on a line of its own after the
+ * headers at the top of the file (policy, schema, timezone), or at its start.
+ */
+function defaultFixes(ast: A.FileNode, source: SourceFile, file: string): SuggestedEdit[] {
+  let at = 0;
+  for (const item of ast.items) {
+    if (item.kind !== "policy" && item.kind !== "schema" && item.kind !== "timezone") break;
+    const lineEnd = source.text.indexOf("\n", item.span.end);
+    at = lineEnd === -1 ? source.text.length : lineEnd + 1;
+  }
+  const newline = at === source.text.length && at > 0 && !source.text.endsWith("\n") ? "\n" : "";
+  return (["deny", "allow"] as const).map((effect) => ({ title: `add \`default ${effect}\``, file, span: span(at, at), newText: `${newline}default ${effect}\n` }));
 }
 
 function lineSpan(source: SourceFile, s: Span): Span {
