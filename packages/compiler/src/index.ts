@@ -20,4 +20,5 @@ export { typeName, type Type } from "./semantic/types.js";
 export type { RelatedInfo, SuggestedEdit } from "./diagnostics/diagnostic.js";
 export type * as AST from "./syntax/ast.js";
 export { keywordNames } from "./syntax/tokens.js";
+export * as facts from "./language/facts.js";
 export type { TestCase } from "./testing/cases.js";

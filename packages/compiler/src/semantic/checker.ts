@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { catalog } from "../diagnostics/catalog.js";
 import type { Diagnostic, DiagnosticBag, SuggestedEdit } from "../diagnostics/diagnostic.js";
 import type * as IR from "../ir.js";
+import * as facts from "../language/facts.js";
 import { MAX_LITERAL_VALUES, MAX_NESTING, valueTooLarge } from "../nesting.js";
 import { parseRegex } from "../regex/index.js";
 import * as sem from "../semantics.js";
@@ -73,12 +74,13 @@ interface Lowered {
   readonly narrows?: ReadonlySet<string>;
 }
 
-const timeFields: Record<string, { field: IR.TimeField; type: Type; doc: string }> = {
-  hour: { field: "hour", type: NUM, doc: "0..23" },
-  minute: { field: "minute", type: NUM, doc: "0..59" },
-  weekday: { field: "weekday", type: STR, doc: '"mon".."sun"' },
-  date: { field: "date", type: STR, doc: '"YYYY-MM-DD"' },
-};
+/** The members of `time` (language/facts.ts) with their checker types. */
+const timeFields: ReadonlyMap<string, { field: IR.TimeField; type: Type }> = new Map(facts.timeFields.map((f) => [f.name, { field: f.name, type: f.type === "number" ? NUM : STR }]));
+
+/** `a, b and c`. */
+function listed(items: readonly string[]): string {
+  return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}
 
 export interface CheckOutput {
   readonly policy: IR.Policy;
@@ -569,9 +571,9 @@ class Checker {
       return { expr: { kind: "exists", path: l.expr, span: e.span }, type: BOOL };
     }
     if (name !== "count" && name !== "seen") {
-      const suggestion = closest(name, ["count", "seen", "exists"]);
+      const suggestion = closest(name, facts.functions.map((f) => f.name));
       this.report(catalog.unknownFunction, e.callee.span, `\`${name}\` is not a function`, {
-        help: suggestion ? `did you mean \`${suggestion}\`?` : "the functions are `count(COND within D)`, `seen(COND [within D])` and `exists(PATH)`",
+        help: suggestion ? `did you mean \`${suggestion}\`?` : `the functions are ${listed(facts.functions.map((f) => `\`${f.usage}\``))}`,
         ...(suggestion ? { suggestions: [{ title: `use \`${suggestion}\``, file: this.bag.file, span: e.callee.span, newText: suggestion }], data: { suggestion } } : {}),
       });
       return { expr: { kind: "literal", value: false, span: e.span }, type: ANY };
@@ -651,11 +653,11 @@ class Checker {
         return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
       }
       const member = segs[1];
-      const info = member && segs.length === 2 ? timeFields[member.name] : undefined;
+      const info = member && segs.length === 2 ? timeFields.get(member.name) : undefined;
       if (!info) {
-        const suggestion = member ? closest(member.name, Object.keys(timeFields)) : null;
+        const suggestion = member ? closest(member.name, [...timeFields.keys()]) : null;
         this.report(catalog.unknownTimeField, e.span, `\`${names.join(".")}\` is not a time value`, {
-          help: `${suggestion ? `did you mean \`time.${suggestion}\`? ` : ""}the time values are time.hour, time.minute, time.weekday and time.date`,
+          help: `${suggestion ? `did you mean \`time.${suggestion}\`? ` : ""}the time values are ${listed([...timeFields.keys()].map((f) => `time.${f}`))}`,
           ...(suggestion && member ? { suggestions: [{ title: `use \`time.${suggestion}\``, file: this.bag.file, span: member.span, newText: suggestion }], data: { suggestion } } : {}),
         });
         return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
