@@ -15,6 +15,7 @@ export { VERSION } from "./version.js";
 export { compileTests, type TestFileCompilation } from "./compile.js";
 export { formatSource, type FormatResult } from "./format/format.js";
 export type { SemanticModel, LetSymbol, RuleSymbol, FieldReference } from "./semantic/checker.js";
+export { actionTypesAt } from "./semantic/narrowing.js";
 export type { ActionSchema, ActionTypeInfo, FieldInfo } from "./semantic/schema.js";
 export { typeName, type Type } from "./semantic/types.js";
 export type { RelatedInfo, SuggestedEdit } from "./diagnostics/diagnostic.js";

@@ -50,6 +50,12 @@ export interface SemanticModel {
   readonly lets: ReadonlyMap<string, LetSymbol>;
   readonly rules: ReadonlyMap<string, RuleSymbol>;
   readonly fieldReferences: readonly FieldReference[];
+  /**
+   * The action types each condition restricts the subject to when it is true (`action.type ==
+   * "x"`, `type in L`, an `and` or `or` of such tests), by the expression's span
+   * (`"start:end"`); narrowing.ts reads what holds at a position from it.
+   */
+  readonly narrowings: ReadonlyMap<string, ReadonlySet<string>>;
   readonly schema: ActionSchema | null;
 }
 
@@ -98,6 +104,7 @@ class Checker {
   private readonly rules = new Map<string, RuleSymbol>();
   private readonly fieldReferences: FieldReference[] = [];
   private readonly fieldReferenceAt = new Map<string, FieldReference>();
+  private readonly narrowings = new Map<string, ReadonlySet<string>>();
   private readonly regexes: IR.RegexDef[] = [];
   private readonly trackers: IR.Tracker[] = [];
   private readonly trackerKeys = new Map<string, number>();
@@ -155,7 +162,7 @@ class Checker {
     return {
       policy,
       tests,
-      model: { lets: this.lets, rules: this.rules, fieldReferences: this.fieldReferences, schema: this.schema },
+      model: { lets: this.lets, rules: this.rules, fieldReferences: this.fieldReferences, narrowings: this.narrowings, schema: this.schema },
     };
   }
 
@@ -343,7 +350,14 @@ class Checker {
     }
   }
 
+  /** Lowers an expression, and keeps what it narrows for the semantic model. */
   private lower(e: A.Expr, scope: Scope, constant: boolean): Lowered {
+    const l = this.lowerExpr(e, scope, constant);
+    if (l.narrows) this.narrowings.set(`${e.span.start}:${e.span.end}`, l.narrows);
+    return l;
+  }
+
+  private lowerExpr(e: A.Expr, scope: Scope, constant: boolean): Lowered {
     switch (e.kind) {
       case "missing":
         return { expr: { kind: "literal", value: false, span: e.span }, type: ANY };

@@ -1,10 +1,11 @@
 /**
  * Completion from the analysis: the cursor's context is read from the text just before it (what
  * is being typed, which the tree of a half-typed file cannot yet hold) and everything offered
- * comes from the compiler's model: the schema's action types and fields, narrowed by the
- * `action.type` tests earlier in the same rule; lets; rules; members of `time`.
+ * comes from the compiler: the schema's action types and fields, narrowed to the action types
+ * the checker knows at the cursor (`actionTypesAt`); lets; rules; the language's words and the
+ * members of `time` (language facts).
  */
-import { type AST, type FieldInfo, facts, typeName } from "@agent-armor/compiler";
+import { actionTypesAt, type AST, type FieldInfo, facts, typeName } from "@agent-armor/compiler";
 import { type CompletionItem, CompletionItemKind, InsertTextFormat, MarkupKind } from "vscode-languageserver";
 import type { Analysis, PolicyAnalysis, Project } from "../analysis.js";
 import { itemAt } from "./locate.js";
@@ -113,66 +114,9 @@ function ruleItems(policy: PolicyAnalysis | null): CompletionItem[] {
 
 // ---- narrowing ------------------------------------------------------------------------------
 
-function isTypePath(e: AST.Expr): boolean {
-  if (e.kind !== "path") return false;
-  const names = e.segments.map((s) => s.name);
-  return (names.length === 2 && names[0] === "action" && names[1] === "type") || (names.length === 1 && names[0] === "type");
-}
-
-/** The action types a completed `action.type == "x"` / `in [...]` test restricts to. */
-function typeTest(e: AST.Expr, policy: PolicyAnalysis): Set<string> | null {
-  if (e.kind === "paren") return typeTest(e.expr, policy);
-  if (e.kind !== "compare" || !isTypePath(e.left)) return null;
-  if (e.op === "==" && e.right.kind === "literal" && typeof e.right.value === "string") return new Set([e.right.value]);
-  if (e.op === "in") {
-    let values: unknown[] | null = null;
-    if (e.right.kind === "list") values = e.right.elements.map((x) => (x.kind === "literal" ? x.value : null));
-    else if (e.right.kind === "path" && e.right.segments.length === 1) {
-      const v = policy.compilation.model.lets.get(e.right.segments[0]!.name)?.value;
-      if (Array.isArray(v)) values = v;
-    }
-    if (values) return new Set(values.filter((v): v is string => typeof v === "string"));
-  }
-  return null;
-}
-
-function intersect(a: Set<string> | null, b: Set<string>): Set<string> {
-  return a === null ? b : new Set([...a].filter((x) => b.has(x)));
-}
-
-/** The action types in scope at `offset` inside a condition: the `and` conjuncts before it narrow. */
-function narrowAt(e: AST.Expr, offset: number, policy: PolicyAnalysis, acc: Set<string> | null): Set<string> | null {
-  switch (e.kind) {
-    case "and": {
-      let types = acc;
-      for (const op of e.operands) {
-        if (op.span.start <= offset && offset <= op.span.end && op.span.end !== offset) return narrowAt(op, offset, policy, types);
-        if (op.span.end <= offset) {
-          const t = typeTest(op, policy);
-          if (t) types = intersect(types, t);
-        }
-      }
-      return types;
-    }
-    case "or":
-      for (const op of e.operands) if (op.span.start <= offset && offset <= op.span.end) return narrowAt(op, offset, policy, acc);
-      return acc;
-    case "paren":
-      return narrowAt(e.expr, offset, policy, acc);
-    case "not":
-      return narrowAt(e.operand, offset, policy, acc);
-    case "call":
-      // inside count(...)/seen(...) the subject is an earlier action, with its own narrowing
-      if (e.argument.span.start <= offset && offset <= e.argument.span.end) return narrowAt(e.argument, offset, policy, null);
-      return acc;
-    default:
-      return acc;
-  }
-}
-
-function typesInScope(policy: PolicyAnalysis, item: AST.Item | null, offset: number): Set<string> | null {
-  if (item?.kind !== "rule") return null;
-  return narrowAt(item.condition, offset, policy, null);
+/** The action types in scope at `offset`, as the checker narrowed them (`action.type` tests before it). */
+function typesInScope(policy: PolicyAnalysis, item: AST.Item | null, offset: number): ReadonlySet<string> | null {
+  return actionTypesAt(policy.compilation.model, item, offset);
 }
 
 /** The names read after `user.` or `context.` elsewhere in the file. */
