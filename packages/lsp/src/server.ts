@@ -22,6 +22,7 @@ import { formatting } from "./features/formatting.js";
 import { hover } from "./features/hover.js";
 import { definition, prepareRename, references, rename } from "./features/navigation.js";
 import { legend, semanticTokens } from "./features/semantic-tokens.js";
+import { signatureHelp } from "./features/signature-help.js";
 import { documentSymbols, foldingRanges } from "./features/symbols.js";
 import { codeLenses, resultKey, RUN_TEST, RUN_TESTS, runPolicyTests, runTest, type TestOutcome } from "./features/tests.js";
 import { toOffset } from "./positions.js";
@@ -72,6 +73,7 @@ export function startServer(connection: Connection): void {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
         completionProvider: { triggerCharacters: [".", '"', " "] },
         hoverProvider: true,
+        signatureHelpProvider: { triggerCharacters: ["(", " "] },
         definitionProvider: true,
         referencesProvider: true,
         renameProvider: { prepareProvider: true },
@@ -111,6 +113,7 @@ export function startServer(connection: Connection): void {
 
   connection.onCompletion(({ textDocument, position }) => at(textDocument.uri, position, (a, o) => completion(a, analyses, o), []));
   connection.onHover(({ textDocument, position }) => at(textDocument.uri, position, (a, o) => hover(a, analyses, o), null));
+  connection.onSignatureHelp(({ textDocument, position }) => at(textDocument.uri, position, (a, o) => signatureHelp(a, o), null));
   connection.onDefinition(({ textDocument, position }) =>
     at(textDocument.uri, position, (a, o) => definition(a, analyses, o, { readText: (uri) => documents.get(uri)?.text }), []),
   );
