@@ -574,17 +574,8 @@ class Checker {
       this.report(catalog.nonConstantLet, e.span, `\`${name}(...)\` is not a constant`, { help: "use it in a rule's condition instead" });
       return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
     }
-    if (name === "exists") {
-      if (e.window) this.report(catalog.unknownFunction, e.window.span, "`exists` takes no window", { help: "write `exists(PATH)`" });
-      const arg = e.argument.kind === "paren" ? e.argument.expr : e.argument;
-      const l = this.lower(arg, scope, false);
-      if (l.expr.kind !== "path") {
-        this.report(catalog.typeMismatch, e.argument.span, "`exists` needs a field, e.g. `exists(action.memo)`", { help: "pass the path of a field" });
-        return { expr: { kind: "literal", value: false, span: e.span }, type: BOOL };
-      }
-      return { expr: { kind: "exists", path: l.expr, span: e.span }, type: BOOL };
-    }
-    if (name !== "count" && name !== "seen") {
+    const fact = facts.functionFact(name);
+    if (fact === undefined) {
       const suggestion = closest(name, facts.functions.map((f) => f.name));
       this.report(catalog.unknownFunction, e.callee.span, `\`${name}\` is not a function`, {
         help: suggestion ? `did you mean \`${suggestion}\`?` : `the functions are ${listed(facts.functions.map((f) => `\`${f.usage}\``))}`,
@@ -592,17 +583,29 @@ class Checker {
       });
       return { expr: { kind: "literal", value: false, span: e.span }, type: ANY };
     }
+    const result = fact.result === "number" ? NUM : BOOL;
+    const window = fact.parameters.find((p) => p.type === "duration");
+    if (window === undefined && e.window) this.report(catalog.unknownFunction, e.window.span, `\`${name}\` takes no window`, { help: `write \`${fact.usage}\`` });
+    if (fact.name === "exists") {
+      const arg = e.argument.kind === "paren" ? e.argument.expr : e.argument;
+      const l = this.lower(arg, scope, false);
+      if (l.expr.kind !== "path") {
+        this.report(catalog.typeMismatch, e.argument.span, "`exists` needs a field, e.g. `exists(action.memo)`", { help: "pass the path of a field" });
+        return { expr: { kind: "literal", value: false, span: e.span }, type: result };
+      }
+      return { expr: { kind: "exists", path: l.expr, span: e.span }, type: result };
+    }
     if (scope.history) {
       this.report(catalog.historyScope, e.span, `\`${name}\` cannot be nested inside another history condition`, { help: "write the conditions side by side with `and`" });
-      return { expr: { kind: "literal", value: false, span: e.span }, type: name === "count" ? NUM : BOOL };
+      return { expr: { kind: "literal", value: false, span: e.span }, type: result };
     }
-    if (name === "count" && !e.window) {
-      this.report(catalog.unknownFunction, e.span, "`count` needs a window", { help: 'write e.g. `count(type == "send_email" within 1h)`' });
+    if (window !== undefined && !window.optional && !e.window) {
+      this.report(catalog.unknownFunction, e.span, `\`${name}\` needs a window`, { help: `write e.g. \`${name}(type == "send_email" within 1h)\`` });
     }
     const inner: Scope = { history: true, types: null };
     const cond = this.lower(e.argument, inner, false);
     this.expectCondition(cond, e.argument.span);
-    const kind = name as "count" | "seen";
+    const kind = fact.name;
     const withinMs = e.window?.ms ?? null;
     const key = `${kind}|${withinMs}|${exprKey(cond.expr)}`;
     let index = this.trackerKeys.get(key);
@@ -611,7 +614,7 @@ class Checker {
       this.trackers.push({ index, kind, condition: cond.expr, withinMs, span: e.span });
       this.trackerKeys.set(key, index);
     }
-    return kind === "count" ? { expr: { kind: "count", tracker: index, span: e.span }, type: NUM } : { expr: { kind: "seen", tracker: index, span: e.span }, type: BOOL };
+    return { expr: { kind, tracker: index, span: e.span }, type: result };
   }
 
   /**
