@@ -1,5 +1,5 @@
 // Bundles the extension and the language server into dist/, and copies the TextMate grammar in.
-//   dist/extension.js          src/extension.ts (+ vscode-languageclient and the compiler), CommonJS, `vscode` external
+//   dist/extension.js          src/extension.ts (+ vscode-languageclient), CommonJS, `vscode` external
 //   dist/server.js             the language server (packages/lsp, built first) with the compiler, CommonJS
 //   dist/armor.tmLanguage.json grammar/armor.tmLanguage.json
 // `node esbuild.mjs --watch` rebuilds on change.

@@ -119,6 +119,9 @@ describe.skipIf(skip)("the extension in code-server", () => {
           "workbench.enableExperiments": false,
           "window.commandCenter": false,
           "workbench.colorTheme": "Default Dark Modern",
+          // the colours read below are the TextMate grammar's: the server's semantic tokens,
+          // which colour every keyword alike, would replace them whenever they arrive first
+          "editor.semanticHighlighting.enabled": false,
           "workbench.tips.enabled": false,
           "editor.minimap.enabled": false,
           "chat.commandCenter.enabled": false,

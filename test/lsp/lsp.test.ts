@@ -115,6 +115,15 @@ const runners: Record<string, { needsCursor: boolean; run: Runner }> = {
       return h ? { range: h.range ? range(h.range) : null, contents: h.contents.value.split("\n") } : null;
     },
   },
+  "signature-help": {
+    needsCursor: true,
+    run: async (c, uri) => {
+      const h = await client.request<{ signatures: { label: string; parameters?: { label: [number, number] }[] }[]; activeParameter?: number } | null>("textDocument/signatureHelp", at(uri, c.position!));
+      if (!h) return null;
+      const s = h.signatures[0]!;
+      return { label: s.label, parameters: (s.parameters ?? []).map((p) => s.label.slice(...p.label)), active: h.activeParameter ?? 0 };
+    },
+  },
   definition: { needsCursor: true, run: async (c, uri) => showLocations(await client.request<Location[]>("textDocument/definition", at(uri, c.position!))) },
   references: {
     needsCursor: true,

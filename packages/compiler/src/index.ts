@@ -1,7 +1,7 @@
 /** The public API of @agent-armor/compiler. */
 export { compileSource, emit, nodeHost, type Compilation, type CompilerHost } from "./compile.js";
 export { emitModule, type EmitOptions, type EmitOutput, type ModuleFormat } from "./codegen/emit.js";
-export { catalog, allEntries, docsAnchor, type CatalogEntry, type Severity } from "./diagnostics/catalog.js";
+export { catalog, allEntries, docsAnchor, type CatalogEntry, type DiagnosticTag, type Severity } from "./diagnostics/catalog.js";
 export { type Diagnostic, hasErrors, sortDiagnostics } from "./diagnostics/diagnostic.js";
 export { renderText, toJson, toSarif } from "./diagnostics/render.js";
 export { evaluatePolicy, type Evaluation, type RuleExplanation, type Trace } from "./interpreter.js";
@@ -15,9 +15,11 @@ export { VERSION } from "./version.js";
 export { compileTests, type TestFileCompilation } from "./compile.js";
 export { formatSource, type FormatResult } from "./format/format.js";
 export type { SemanticModel, LetSymbol, RuleSymbol, FieldReference } from "./semantic/checker.js";
+export { actionTypesAt } from "./semantic/narrowing.js";
 export type { ActionSchema, ActionTypeInfo, FieldInfo } from "./semantic/schema.js";
 export { typeName, type Type } from "./semantic/types.js";
 export type { RelatedInfo, SuggestedEdit } from "./diagnostics/diagnostic.js";
 export type * as AST from "./syntax/ast.js";
 export { keywordNames } from "./syntax/tokens.js";
+export * as facts from "./language/facts.js";
 export type { TestCase } from "./testing/cases.js";

@@ -224,7 +224,7 @@ describe("renderText", () => {
     );
   });
 
-  it("shows related locations as notes and suggestions as `= suggestion` lines", () => {
+  it("shows related locations as notes and fixes as `= fix` lines", () => {
     const f = new SourceFile("r.armor", "rule a when x == 1 deny\n\n\n\n\n\n\n\n\nrule a when y == 1 deny\n");
     const second = spanOf(f, "a", 1);
     const d = at(
@@ -248,7 +248,7 @@ describe("renderText", () => {
         "   |      ^",
         "   |",
         "   = help: rule ids must be unique",
-        "   = suggestion: rename this rule to `a_2`",
+        "   = fix: rename this rule to `a_2`",
         "   = see: docs/diagnostics.md#a202-duplicate-rule",
         "note: the first `a` is here",
         "  --> r.armor:1:6",

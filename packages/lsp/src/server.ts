@@ -13,16 +13,18 @@ import {
 } from "vscode-languageserver";
 import { Analyses, type Analysis } from "./analysis.js";
 import { settingsFrom, type Settings } from "./config.js";
-import { Documents, isTestFile, testUriOf } from "./documents.js";
+import { Documents, isTestFile, testUriOf, uriToPath } from "./documents.js";
 import { codeActions } from "./features/code-actions.js";
+import { COMPILE, compilePolicy } from "./features/compile.js";
 import { completion } from "./features/completion.js";
 import { diagnostics } from "./features/diagnostics.js";
 import { formatting } from "./features/formatting.js";
 import { hover } from "./features/hover.js";
 import { definition, prepareRename, references, rename } from "./features/navigation.js";
 import { legend, semanticTokens } from "./features/semantic-tokens.js";
+import { signatureHelp } from "./features/signature-help.js";
 import { documentSymbols, foldingRanges } from "./features/symbols.js";
-import { codeLenses, resultKey, RUN_TEST, runTest, type TestOutcome } from "./features/tests.js";
+import { codeLenses, resultKey, RUN_TEST, RUN_TESTS, runPolicyTests, runTest, type TestOutcome } from "./features/tests.js";
 import { toOffset } from "./positions.js";
 
 export function startServer(connection: Connection): void {
@@ -71,6 +73,7 @@ export function startServer(connection: Connection): void {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
         completionProvider: { triggerCharacters: [".", '"', " "] },
         hoverProvider: true,
+        signatureHelpProvider: { triggerCharacters: ["(", " "] },
         definitionProvider: true,
         referencesProvider: true,
         renameProvider: { prepareProvider: true },
@@ -80,7 +83,7 @@ export function startServer(connection: Connection): void {
         documentFormattingProvider: true,
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
         codeLensProvider: { resolveProvider: false },
-        executeCommandProvider: { commands: [RUN_TEST] },
+        executeCommandProvider: { commands: [RUN_TEST, RUN_TESTS, COMPILE] },
       },
       serverInfo: { name: "armor-lsp", version: "0.1.0" },
     };
@@ -110,6 +113,7 @@ export function startServer(connection: Connection): void {
 
   connection.onCompletion(({ textDocument, position }) => at(textDocument.uri, position, (a, o) => completion(a, analyses, o), []));
   connection.onHover(({ textDocument, position }) => at(textDocument.uri, position, (a, o) => hover(a, analyses, o), null));
+  connection.onSignatureHelp(({ textDocument, position }) => at(textDocument.uri, position, (a, o) => signatureHelp(a, o), null));
   connection.onDefinition(({ textDocument, position }) =>
     at(textDocument.uri, position, (a, o) => definition(a, analyses, o, { readText: (uri) => documents.get(uri)?.text }), []),
   );
@@ -143,6 +147,15 @@ export function startServer(connection: Connection): void {
     return a ? codeLenses(a, results) : [];
   });
   connection.onExecuteCommand(async ({ command, arguments: args }) => {
+    if (command === COMPILE || command === RUN_TESTS) {
+      const [uri] = args ?? [];
+      if (typeof uri !== "string" || !uri.endsWith(".armor")) throw new ResponseError(-32602, `${command} takes the URI of a .armor document`);
+      if (command === RUN_TESTS) return runPolicyTests(uri, documents);
+      const a = analysisOf(uri);
+      if (a === undefined) throw new ResponseError(-32602, `${uriToPath(uri)} does not exist`);
+      if (a.kind !== "policy") throw new ResponseError(-32602, `${uriToPath(uri)} holds tests, not a policy`);
+      return compilePolicy(a, settings.docsBaseUrl);
+    }
     if (command !== RUN_TEST) throw new ResponseError(-32601, `unknown command ${command}`);
     const [uri, name] = args ?? [];
     if (typeof uri !== "string" || typeof name !== "string") throw new ResponseError(-32602, `${RUN_TEST} takes a document URI and a test name`);

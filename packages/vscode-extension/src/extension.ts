@@ -1,16 +1,38 @@
 /**
  * The Agent Armor extension: a thin client. Everything about the language (diagnostics,
  * completion, hover, formatting, ...) comes from the language server, bundled as dist/server.js
- * or named by `armor.server.path`. The two commands run the compiler's own API in the
- * extension host: compiling writes NAME.js and NAME.d.ts beside the policy, running tests uses
- * the same runner as `armorc test`.
+ * or named by `armor.server.path`. The two commands ask the server too (`armor.compile`,
+ * `armor.runTests`): the extension writes the module it gets back as NAME.js and NAME.d.ts
+ * beside the policy, and shows the report of the same runner as `armorc test`.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { basename, dirname, extname, isAbsolute, join, sep } from "node:path";
 import * as vscode from "vscode";
-import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from "vscode-languageclient/node";
-import { compileSource, emit, renderText, SourceFile, type Diagnostic as ArmorDiagnostic } from "@agent-armor/compiler";
-import { humanReport, runSuite } from "@agent-armor/compiler/testing";
+import { LanguageClient, TransportKind, type Diagnostic as LspDiagnostic, type LanguageClientOptions, type ServerOptions } from "vscode-languageclient/node";
+
+/** What `armor.compile` answers (packages/lsp/src/features/compile.ts). */
+interface CompileResult {
+  readonly file: string;
+  readonly ok: boolean;
+  readonly js: string | null;
+  readonly dts: string | null;
+  readonly rules: number;
+  readonly errors: number;
+  readonly warnings: number;
+  readonly diagnostics: LspDiagnostic[];
+  readonly rendered: string;
+}
+
+/** What `armor.runTests` answers (packages/lsp/src/features/tests.ts). */
+interface SuiteReport {
+  readonly policyFile: string;
+  readonly testFile: string | null;
+  readonly problem: string | null;
+  readonly errors: number;
+  readonly results: readonly { readonly name: string; readonly passed: boolean; readonly failures: readonly string[] }[];
+  readonly diagnosticsText: string;
+  readonly report: string;
+}
 
 let client: LanguageClient | undefined;
 let output: vscode.OutputChannel;
@@ -94,13 +116,8 @@ async function stopClient(): Promise<void> {
 
 // ---- Commands ----
 
-interface Target {
-  readonly uri: vscode.Uri;
-  readonly text: string;
-}
-
-/** The policy to act on: the given file, or the active editor's (unsaved text included). */
-async function target(uri: vscode.Uri | undefined): Promise<Target | undefined> {
+/** The policy to act on: the given file, or the active editor's. Its unsaved text is what the server has. */
+async function target(uri: vscode.Uri | undefined): Promise<vscode.Uri | undefined> {
   const doc = uri
     ? vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString()) ?? (await vscode.workspace.openTextDocument(uri))
     : vscode.window.activeTextEditor?.document;
@@ -112,115 +129,80 @@ async function target(uri: vscode.Uri | undefined): Promise<Target | undefined> 
     void vscode.window.showWarningMessage("Agent Armor: save the policy to a file first.");
     return undefined;
   }
-  return { uri: doc.uri, text: doc.getText() };
+  return doc.uri;
 }
 
-function toSeverity(s: ArmorDiagnostic["severity"]): vscode.DiagnosticSeverity {
-  switch (s) {
-    case "error":
-      return vscode.DiagnosticSeverity.Error;
-    case "warning":
-      return vscode.DiagnosticSeverity.Warning;
-    case "info":
-      return vscode.DiagnosticSeverity.Information;
-    default:
-      return vscode.DiagnosticSeverity.Hint;
+/** Runs a command of the language server; `undefined` (with a message) when it is not running or fails. */
+async function serverCommand<T>(command: string, uri: vscode.Uri): Promise<T | undefined> {
+  if (client === undefined || !client.isRunning()) {
+    void vscode.window.showErrorMessage("Agent Armor: the language server is not running; run \"Agent Armor: Restart Language Server\".");
+    return undefined;
   }
-}
-
-/** Spans are half-open UTF-16 offsets into the text they came from; the compiler's SourceFile maps them. */
-function toVscodeDiagnostics(text: string, diagnostics: readonly ArmorDiagnostic[]): vscode.Diagnostic[] {
-  const source = new SourceFile("", text);
-  const position = (offset: number): vscode.Position => {
-    const p = source.positionAt(offset);
-    return new vscode.Position(p.line, p.column);
-  };
-  return diagnostics.map((d) => {
-    const v = new vscode.Diagnostic(new vscode.Range(position(d.span.start), position(d.span.end)), d.message + (d.help ? `\n${d.help}` : ""), toSeverity(d.severity));
-    v.code = d.code;
-    v.source = "armorc";
-    return v;
-  });
+  try {
+    return await client.sendRequest<T>("workspace/executeCommand", { command, arguments: [client.code2ProtocolConverter.asUri(uri)] });
+  } catch (e) {
+    void vscode.window.showErrorMessage(`Agent Armor: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
+  }
 }
 
 async function compilePolicy(uri: vscode.Uri | undefined): Promise<void> {
   const t = await target(uri);
   if (t === undefined) return;
-  const file = t.uri.fsPath;
+  const file = t.fsPath;
   if (file.endsWith(".test.armor")) {
     void vscode.window.showWarningMessage("Agent Armor: a .test.armor file holds tests, not a policy; run its tests instead.");
     return;
   }
-  const compilation = compileSource(file, t.text);
-  const own = compilation.diagnostics.filter((d) => d.file === file);
-  compileDiagnostics.set(t.uri, toVscodeDiagnostics(t.text, own));
-  const rendered = renderText(compilation.diagnostics, new Map([[file, compilation.source]]), { color: false });
-  if (rendered !== "") {
-    output.appendLine(rendered.trimEnd());
+  const result = await serverCommand<CompileResult>("armor.compile", t);
+  if (result === undefined) return;
+  compileDiagnostics.set(t, await client!.protocol2CodeConverter.asDiagnostics(result.diagnostics));
+  if (result.rendered !== "") {
+    output.appendLine(result.rendered.trimEnd());
   }
-  if (!compilation.ok) {
-    const errors = compilation.diagnostics.filter((d) => d.severity === "error").length;
+  if (!result.ok || result.js === null || result.dts === null) {
+    const errors = result.errors;
     output.appendLine(`${basename(file)}: not compiled (${errors} error${errors === 1 ? "" : "s"})`);
     const choice = await vscode.window.showErrorMessage(`Agent Armor: ${basename(file)} has ${errors} error${errors === 1 ? "" : "s"} and was not compiled.`, "Show Problems", "Show Output");
     if (choice === "Show Problems") await vscode.commands.executeCommand("workbench.actions.view.problems");
     if (choice === "Show Output") output.show(true);
     return;
   }
-  const { js, dts } = emit(compilation);
   const stem = basename(file).replace(/\.armor$/, "");
   const jsPath = join(dirname(file), `${stem}.js`);
   const dtsPath = join(dirname(file), `${stem}.d.ts`);
-  writeFileSync(jsPath, js);
-  writeFileSync(dtsPath, dts);
-  const warnings = compilation.diagnostics.filter((d) => d.severity === "warning").length;
-  const summary = `compiled ${basename(file)} -> ${stem}.js, ${stem}.d.ts (${compilation.policy.rules.length} rules${warnings > 0 ? `, ${warnings} warning${warnings === 1 ? "" : "s"}` : ""})`;
+  writeFileSync(jsPath, result.js);
+  writeFileSync(dtsPath, result.dts);
+  const warnings = result.warnings;
+  const summary = `compiled ${basename(file)} -> ${stem}.js, ${stem}.d.ts (${result.rules} rules${warnings > 0 ? `, ${warnings} warning${warnings === 1 ? "" : "s"}` : ""})`;
   output.appendLine(summary);
   const choice = await vscode.window.showInformationMessage(`Agent Armor: ${summary}`, "Open Module");
   if (choice === "Open Module") await vscode.window.showTextDocument(vscode.Uri.file(jsPath), { preview: true });
 }
 
-/** `NAME.test.armor` tests `NAME.armor` beside it; either may be the active file. */
-function suiteFiles(file: string, text: string): { policyFile: string; policyText: string; testFile: string | null } | string {
-  const read = (path: string): string => vscode.workspace.textDocuments.find((d) => d.uri.fsPath === path)?.getText() ?? readFileSync(path, "utf8");
-  if (file.endsWith(".test.armor")) {
-    const policyFile = join(dirname(file), `${basename(file, ".test.armor")}.armor`);
-    if (!existsSync(policyFile)) return `${basename(file)} tests ${basename(policyFile)}, which does not exist`;
-    return { policyFile, policyText: read(policyFile), testFile: file };
-  }
-  const testFile = join(dirname(file), `${basename(file, ".armor")}.test.armor`);
-  return { policyFile: file, policyText: text, testFile: existsSync(testFile) ? testFile : null };
-}
-
 async function runPolicyTests(uri: vscode.Uri | undefined): Promise<void> {
   const t = await target(uri);
   if (t === undefined) return;
-  const files = suiteFiles(t.uri.fsPath, t.text);
-  if (typeof files === "string") {
-    void vscode.window.showErrorMessage(`Agent Armor: ${files}.`);
+  const suite = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: "Agent Armor: running policy tests" }, () => serverCommand<SuiteReport>("armor.runTests", t));
+  if (suite === undefined) return;
+  if (suite.problem !== null) {
+    void vscode.window.showErrorMessage(`Agent Armor: ${suite.problem}.`);
     return;
   }
-  const testText = files.testFile === null ? null : files.testFile === t.uri.fsPath ? t.text : vscode.workspace.textDocuments.find((d) => d.uri.fsPath === files.testFile)?.getText() ?? readFileSync(files.testFile, "utf8");
-  const suite = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: "Agent Armor: running policy tests" }, () =>
-    runSuite({
-      policyFile: files.policyFile,
-      policyText: files.policyText,
-      testFiles: files.testFile !== null && testText !== null ? [{ name: files.testFile, text: testText }] : [],
-    }),
-  );
   output.clear();
   // Paths as the user sees them: relative to the workspace folder.
-  const folder = vscode.workspace.getWorkspaceFolder(t.uri)?.uri.fsPath;
+  const folder = vscode.workspace.getWorkspaceFolder(t)?.uri.fsPath;
   const relative = (text: string): string => (folder === undefined ? text : text.split(folder + sep).join(""));
-  const broken = suite.diagnostics.filter((d) => d.severity === "error");
-  if (broken.length > 0) output.appendLine(relative(renderText(suite.diagnostics, suite.sources, { color: false }).trimEnd()));
-  output.appendLine(relative(humanReport([suite], { coverage: true }).trimEnd()));
+  if (suite.errors > 0) output.appendLine(relative(suite.diagnosticsText.trimEnd()));
+  output.appendLine(relative(suite.report.trimEnd()));
   output.show(true);
   const failed = suite.results.filter((r) => !r.passed).length;
   const passed = suite.results.length - failed;
-  if (broken.length > 0) {
-    void vscode.window.showErrorMessage(`Agent Armor: ${basename(files.policyFile)} or its tests have ${broken.length} error${broken.length === 1 ? "" : "s"}; no test ran.`);
+  const policy = basename(suite.policyFile);
+  if (suite.errors > 0) {
+    void vscode.window.showErrorMessage(`Agent Armor: ${policy} or its tests have ${suite.errors} error${suite.errors === 1 ? "" : "s"}; no test ran.`);
   } else if (suite.results.length === 0) {
-    void vscode.window.showWarningMessage(`Agent Armor: ${basename(files.policyFile)} has no tests.`);
+    void vscode.window.showWarningMessage(`Agent Armor: ${policy} has no tests.`);
   } else if (failed > 0) {
     void vscode.window.showErrorMessage(`Agent Armor: ${failed} of ${suite.results.length} policy tests failed.`);
   } else {

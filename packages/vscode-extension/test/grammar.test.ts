@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import * as facts from "../../compiler/src/language/facts.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pkgDir = join(here, "..");
@@ -210,24 +211,50 @@ describe("grammar/armor.tmLanguage.json", () => {
     expect(scopeOf("redact memo matching /\\d{8,17}/g because \"x\"", "{8,17}")).toBe("keyword.operator.quantifier.regexp.armor");
   });
 
-  it("scopes every keyword of the language", () => {
-    const words = "policy version schema default timezone let rule when allow deny require approval from timeout redact matching because and or not in between matches contains starts_with ends_with within true false null test expect by of history error".split(" ");
-    const samples = [
-      'policy p version "1" schema "s.json" default deny timezone "UTC"',
-      "let X = [true, false, null]",
-      'rule r when a and b or not c in L and d between 1 and 2 and e matches /x/ and f contains "y" and g starts_with "z" and h ends_with "w" allow because "why"',
-      'rule q when count(type == "t" within 1h) > 1 require approval from "g" timeout 15m',
-      "rule s when x redact body matching /\\d+/",
-      'test "t" { history 3 of { type: "x" } within 1h',
-      "expect deny by r, q",
-      "expect error",
-    ];
-    for (const w of words) {
-      const line = samples.find((s) => new RegExp(`\\b${w}\\b`).test(s))!;
-      expect(line, w).toBeDefined();
-      const scope = scopeOf(line, w);
-      expect(scope, `${w} in ${line}`).toMatch(/^(keyword|storage|constant\.language)\./);
+  // Lines that use every keyword where it is one (soft keywords are names elsewhere).
+  const samples = [
+    'policy p version "1" schema "s.json" default deny timezone "UTC"',
+    "let X = [true, false, null]",
+    'rule r when a and b or not c in L and d between 1 and 2 and e matches /x/ and f contains "y" and g starts_with "z" and h ends_with "w" allow because "why"',
+    'rule q when count(type == "t" within 1h) > 1 and seen(type == "u") and exists(action.memo) require approval from "g" timeout 15m',
+    "rule s when action.x and user.y and context.z and time.hour > 9 redact body matching /\\d+/",
+    'test "t" { history 3 of { type: "x" } within 1h',
+    'history { type: "x" } ago 1h',
+    'history { type: "x" } at "2026-01-01T00:00:00Z"',
+    "expect deny by r, q",
+    "expect require_approval",
+    "expect error",
+  ];
+  const scopeOfWord = (w: string, suffix = ""): string => {
+    const line = samples.find((s) => new RegExp(`\\b${w}\\b${suffix}`).test(s));
+    expect(line, `a sample line uses \`${w}\``).toBeDefined();
+    return scopeOf(line!, w);
+  };
+
+  it("scopes every keyword of the language (language/facts.ts) as a keyword", () => {
+    for (const { word } of facts.keywords) expect(scopeOfWord(word), word).toMatch(/^(keyword|storage|constant\.language)\./);
+  });
+
+  it("scopes every built-in function and every root of the input", () => {
+    for (const { name } of facts.functions) expect(scopeOfWord(name, "\\("), name).toBe("support.function.builtin.armor");
+    for (const { name } of facts.roots) expect(scopeOfWord(name, "\\."), name).toBe("variable.language.root.armor");
+  });
+
+  it("highlights no word that is not in the language", () => {
+    const known = new Set([...facts.keywords.map((k) => k.word), ...facts.functions.map((f) => f.name), ...facts.roots.map((r) => r.name), ...facts.durationUnits]);
+    const words = new Set<string>();
+    for (const r of allRules()) {
+      const scopes = [r.name, ...[r.captures, r.beginCaptures, r.endCaptures].flatMap((c) => Object.values(c ?? {}).map((x) => x.name))];
+      if (!scopes.some((n) => n !== undefined && /^(keyword|storage|constant\.language|support\.function|variable\.language)\./.test(n) && !n.includes("regexp"))) continue;
+      for (const src of [r.match, r.begin]) {
+        // the words of the pattern: its text without escapes and character classes
+        const text = (src ?? "").replace(/\[(?:\\.|[^\]])*\]/g, " ").replace(/\\./g, " ");
+        for (const w of text.match(/[A-Za-z_]+/g) ?? []) words.add(w);
+      }
     }
+    expect([...words].filter((w) => !known.has(w)).sort()).toEqual([]);
+    // and, the other way, every word of the language is in a highlighting pattern
+    expect([...known].filter((w) => !words.has(w)).sort()).toEqual([]);
   });
 
   it("colours effects apart from other keywords", () => {

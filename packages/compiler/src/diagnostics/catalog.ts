@@ -11,6 +11,13 @@
 
 export type Severity = "error" | "warning" | "info" | "hint";
 
+/**
+ * What a diagnostic says about its code or place, for tools to show it:
+ * - `unnecessary`: the code it points at can be removed (editors fade it);
+ * - `file`: it is about the file as a whole, so its fixes apply wherever the cursor is.
+ */
+export type DiagnosticTag = "unnecessary" | "file";
+
 export interface CatalogEntry {
   readonly code: string;
   /** A short kebab-case name, stable like the code. */
@@ -18,10 +25,12 @@ export interface CatalogEntry {
   readonly severity: Severity;
   /** One line describing the diagnostic, used in docs and SARIF rule metadata. */
   readonly summary: string;
+  /** Tags every diagnostic of this kind carries. */
+  readonly tags?: readonly DiagnosticTag[];
 }
 
-function entry(code: string, name: string, severity: Severity, summary: string): CatalogEntry {
-  return { code, name, severity, summary };
+function entry(code: string, name: string, severity: Severity, summary: string, tags?: readonly DiagnosticTag[]): CatalogEntry {
+  return { code, name, severity, summary, ...(tags !== undefined ? { tags } : {}) };
 }
 
 export const catalog = {
@@ -65,8 +74,8 @@ export const catalog = {
   // analysis
   neverFires: entry("A401", "never-fires", "warning", "a rule's condition can never be true"),
   shadowedEffect: entry("A402", "shadowed-effect", "warning", "a rule's effect never matters because a broader rule always overrides it"),
-  unusedLet: entry("A403", "unused-let", "warning", "a let is never used"),
-  missingDefault: entry("A404", "missing-default", "hint", "the policy has no `default`, so actions no rule decides are denied"),
+  unusedLet: entry("A403", "unused-let", "warning", "a let is never used", ["unnecessary"]),
+  missingDefault: entry("A404", "missing-default", "hint", "the policy has no `default`, so actions no rule decides are denied", ["file"]),
   alwaysTrue: entry("A405", "always-true", "info", "a condition is always true"),
   noRules: entry("A406", "no-rules", "warning", "the policy has no rules"),
 

@@ -1,5 +1,5 @@
 import type { Span } from "../syntax/source.js";
-import { type CatalogEntry, catalog, docsAnchor, type Severity } from "./catalog.js";
+import { type CatalogEntry, catalog, type DiagnosticTag, docsAnchor, type Severity } from "./catalog.js";
 
 /** A related location, for example the first definition of a duplicated rule. */
 export interface RelatedInfo {
@@ -8,7 +8,11 @@ export interface RelatedInfo {
   readonly message: string;
 }
 
-/** A text edit that a tool may apply to act on a diagnostic (a did-you-mean, a removal). */
+/**
+ * A fix a tool may apply to act on a diagnostic (a did-you-mean, a removal, an insertion): its
+ * title and one text edit, the half-open span of the source it replaces and the new text. The
+ * first fix of a diagnostic is the preferred one.
+ */
 export interface SuggestedEdit {
   readonly title: string;
   readonly file: string;
@@ -26,6 +30,9 @@ export interface Diagnostic {
   readonly span: Span;
   readonly docs: string;
   readonly related?: readonly RelatedInfo[];
+  /** From the catalog entry: `unnecessary` code, a `file`-wide diagnostic. */
+  readonly tags?: readonly DiagnosticTag[];
+  /** Fixes as data, the preferred one first. */
   readonly suggestions?: readonly SuggestedEdit[];
   /** Structured data for tools, e.g. `{ suggestion: "amount" }` for a did-you-mean. */
   readonly data?: Readonly<Record<string, unknown>>;
@@ -57,6 +64,7 @@ export function makeDiagnostic(
     docs: docsAnchor(entry),
     ...(extras.help !== undefined ? { help: extras.help } : {}),
     ...(extras.related !== undefined && extras.related.length > 0 ? { related: extras.related } : {}),
+    ...(entry.tags !== undefined ? { tags: entry.tags } : {}),
     ...(extras.suggestions !== undefined && extras.suggestions.length > 0 ? { suggestions: extras.suggestions } : {}),
     ...(extras.data !== undefined ? { data: extras.data } : {}),
   };

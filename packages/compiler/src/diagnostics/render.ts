@@ -9,7 +9,7 @@
  */
 import pc from "picocolors";
 import type { Position, SourceFile, Span } from "../syntax/source.js";
-import { type CatalogEntry, type Severity, allEntries, docsAnchor } from "./catalog.js";
+import { type CatalogEntry, type DiagnosticTag, type Severity, allEntries, docsAnchor } from "./catalog.js";
 import type { Diagnostic } from "./diagnostic.js";
 
 type Colors = ReturnType<typeof pc.createColors>;
@@ -113,7 +113,7 @@ function renderDiagnostic(d: Diagnostic, sources: ReadonlyMap<string, SourceFile
 
   const extras: string[] = [];
   if (d.help !== undefined) extras.push(`${pad} ${c.dim("=")} ${c.bold("help")}: ${clean(d.help)}`);
-  for (const s of d.suggestions ?? []) extras.push(`${pad} ${c.dim("=")} ${c.bold("suggestion")}: ${clean(s.title)}`);
+  for (const s of d.suggestions ?? []) extras.push(`${pad} ${c.dim("=")} ${c.bold("fix")}: ${clean(s.title)}`);
   if (d.docs !== "") extras.push(`${pad} ${c.dim("=")} ${c.bold("see")}: ${clean(d.docs)}`);
   if (extras.length > 0) lines.push(bar, ...extras);
 
@@ -291,6 +291,7 @@ export interface JsonDiagnostic {
   readonly range: JsonRange | null;
   readonly docs: string;
   readonly related?: readonly JsonRelatedInfo[];
+  readonly tags?: readonly DiagnosticTag[];
   readonly suggestions?: readonly JsonSuggestedEdit[];
   readonly data?: Readonly<Record<string, unknown>>;
 }
@@ -328,6 +329,7 @@ export function toJson(diagnostics: readonly Diagnostic[], sources: ReadonlyMap<
             })),
           }
         : {}),
+      ...(d.tags !== undefined ? { tags: [...d.tags] } : {}),
       ...(d.suggestions !== undefined
         ? {
             suggestions: d.suggestions.map((s) => ({
@@ -415,7 +417,7 @@ export interface SarifResult {
       }[];
     }[];
   }[];
-  readonly properties?: { readonly severity: Severity; readonly name: string; readonly data?: Readonly<Record<string, unknown>> };
+  readonly properties?: { readonly severity: Severity; readonly name: string; readonly tags?: readonly DiagnosticTag[]; readonly data?: Readonly<Record<string, unknown>> };
 }
 
 export interface SarifLog {
@@ -493,7 +495,7 @@ export function toSarif(
             })),
           }
         : {}),
-      properties: { severity: d.severity, name: d.name, ...(d.data !== undefined ? { data: { ...d.data } } : {}) },
+      properties: { severity: d.severity, name: d.name, ...(d.tags !== undefined ? { tags: [...d.tags] } : {}), ...(d.data !== undefined ? { data: { ...d.data } } : {}) },
     };
   });
 

@@ -5,8 +5,9 @@
  */
 import { createHash } from "node:crypto";
 import { catalog } from "../diagnostics/catalog.js";
-import type { Diagnostic, DiagnosticBag } from "../diagnostics/diagnostic.js";
+import type { Diagnostic, DiagnosticBag, SuggestedEdit } from "../diagnostics/diagnostic.js";
 import type * as IR from "../ir.js";
+import * as facts from "../language/facts.js";
 import { MAX_LITERAL_VALUES, MAX_NESTING, valueTooLarge } from "../nesting.js";
 import { parseRegex } from "../regex/index.js";
 import * as sem from "../semantics.js";
@@ -50,6 +51,12 @@ export interface SemanticModel {
   readonly lets: ReadonlyMap<string, LetSymbol>;
   readonly rules: ReadonlyMap<string, RuleSymbol>;
   readonly fieldReferences: readonly FieldReference[];
+  /**
+   * The action types each condition restricts the subject to when it is true (`action.type ==
+   * "x"`, `type in L`, an `and` or `or` of such tests), by the expression's span
+   * (`"start:end"`); narrowing.ts reads what holds at a position from it.
+   */
+  readonly narrowings: ReadonlyMap<string, ReadonlySet<string>>;
   readonly schema: ActionSchema | null;
 }
 
@@ -74,12 +81,13 @@ interface Lowered {
   readonly narrows?: ReadonlySet<string>;
 }
 
-const timeFields: Record<string, { field: IR.TimeField; type: Type; doc: string }> = {
-  hour: { field: "hour", type: NUM, doc: "0..23" },
-  minute: { field: "minute", type: NUM, doc: "0..59" },
-  weekday: { field: "weekday", type: STR, doc: '"mon".."sun"' },
-  date: { field: "date", type: STR, doc: '"YYYY-MM-DD"' },
-};
+/** The members of `time` (language/facts.ts) with their checker types. */
+const timeFields: ReadonlyMap<string, { field: IR.TimeField; type: Type }> = new Map(facts.timeFields.map((f) => [f.name, { field: f.name, type: f.type === "number" ? NUM : STR }]));
+
+/** `a, b and c`. */
+function listed(items: readonly string[]): string {
+  return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}
 
 export interface CheckOutput {
   readonly policy: IR.Policy;
@@ -97,6 +105,7 @@ class Checker {
   private readonly rules = new Map<string, RuleSymbol>();
   private readonly fieldReferences: FieldReference[] = [];
   private readonly fieldReferenceAt = new Map<string, FieldReference>();
+  private readonly narrowings = new Map<string, ReadonlySet<string>>();
   private readonly regexes: IR.RegexDef[] = [];
   private readonly trackers: IR.Tracker[] = [];
   private readonly trackerKeys = new Map<string, number>();
@@ -154,7 +163,7 @@ class Checker {
     return {
       policy,
       tests,
-      model: { lets: this.lets, rules: this.rules, fieldReferences: this.fieldReferences, schema: this.schema },
+      model: { lets: this.lets, rules: this.rules, fieldReferences: this.fieldReferences, narrowings: this.narrowings, schema: this.schema },
     };
   }
 
@@ -202,7 +211,7 @@ class Checker {
     if (!seen.has("default")) {
       this.report(catalog.missingDefault, span(0, 0), "the policy has no `default`, so actions that no rule decides are denied", {
         help: "add `default deny` to say so, or `default allow` to allow them",
-        suggestions: [{ title: "add `default deny`", file: this.bag.file, span: span(0, 0), newText: "default deny\n" }],
+        suggestions: defaultFixes(this.ast, this.source, this.bag.file),
       });
     }
     return out;
@@ -346,7 +355,14 @@ class Checker {
     }
   }
 
+  /** Lowers an expression, and keeps what it narrows for the semantic model. */
   private lower(e: A.Expr, scope: Scope, constant: boolean): Lowered {
+    const l = this.lowerExpr(e, scope, constant);
+    if (l.narrows) this.narrowings.set(`${e.span.start}:${e.span.end}`, l.narrows);
+    return l;
+  }
+
+  private lowerExpr(e: A.Expr, scope: Scope, constant: boolean): Lowered {
     switch (e.kind) {
       case "missing":
         return { expr: { kind: "literal", value: false, span: e.span }, type: ANY };
@@ -563,35 +579,38 @@ class Checker {
       this.report(catalog.nonConstantLet, e.span, `\`${name}(...)\` is not a constant`, { help: "use it in a rule's condition instead" });
       return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
     }
-    if (name === "exists") {
-      if (e.window) this.report(catalog.unknownFunction, e.window.span, "`exists` takes no window", { help: "write `exists(PATH)`" });
-      const arg = e.argument.kind === "paren" ? e.argument.expr : e.argument;
-      const l = this.lower(arg, scope, false);
-      if (l.expr.kind !== "path") {
-        this.report(catalog.typeMismatch, e.argument.span, "`exists` needs a field, e.g. `exists(action.memo)`", { help: "pass the path of a field" });
-        return { expr: { kind: "literal", value: false, span: e.span }, type: BOOL };
-      }
-      return { expr: { kind: "exists", path: l.expr, span: e.span }, type: BOOL };
-    }
-    if (name !== "count" && name !== "seen") {
-      const suggestion = closest(name, ["count", "seen", "exists"]);
+    const fact = facts.functionFact(name);
+    if (fact === undefined) {
+      const suggestion = closest(name, facts.functions.map((f) => f.name));
       this.report(catalog.unknownFunction, e.callee.span, `\`${name}\` is not a function`, {
-        help: suggestion ? `did you mean \`${suggestion}\`?` : "the functions are `count(COND within D)`, `seen(COND [within D])` and `exists(PATH)`",
+        help: suggestion ? `did you mean \`${suggestion}\`?` : `the functions are ${listed(facts.functions.map((f) => `\`${f.usage}\``))}`,
         ...(suggestion ? { suggestions: [{ title: `use \`${suggestion}\``, file: this.bag.file, span: e.callee.span, newText: suggestion }], data: { suggestion } } : {}),
       });
       return { expr: { kind: "literal", value: false, span: e.span }, type: ANY };
     }
+    const result = fact.result === "number" ? NUM : BOOL;
+    const window = fact.parameters.find((p) => p.type === "duration");
+    if (window === undefined && e.window) this.report(catalog.unknownFunction, e.window.span, `\`${name}\` takes no window`, { help: `write \`${fact.usage}\`` });
+    if (fact.name === "exists") {
+      const arg = e.argument.kind === "paren" ? e.argument.expr : e.argument;
+      const l = this.lower(arg, scope, false);
+      if (l.expr.kind !== "path") {
+        this.report(catalog.typeMismatch, e.argument.span, "`exists` needs a field, e.g. `exists(action.memo)`", { help: "pass the path of a field" });
+        return { expr: { kind: "literal", value: false, span: e.span }, type: result };
+      }
+      return { expr: { kind: "exists", path: l.expr, span: e.span }, type: result };
+    }
     if (scope.history) {
       this.report(catalog.historyScope, e.span, `\`${name}\` cannot be nested inside another history condition`, { help: "write the conditions side by side with `and`" });
-      return { expr: { kind: "literal", value: false, span: e.span }, type: name === "count" ? NUM : BOOL };
+      return { expr: { kind: "literal", value: false, span: e.span }, type: result };
     }
-    if (name === "count" && !e.window) {
-      this.report(catalog.unknownFunction, e.span, "`count` needs a window", { help: 'write e.g. `count(type == "send_email" within 1h)`' });
+    if (window !== undefined && !window.optional && !e.window) {
+      this.report(catalog.unknownFunction, e.span, `\`${name}\` needs a window`, { help: `write e.g. \`${name}(type == "send_email" within 1h)\`` });
     }
     const inner: Scope = { history: true, types: null };
     const cond = this.lower(e.argument, inner, false);
     this.expectCondition(cond, e.argument.span);
-    const kind = name as "count" | "seen";
+    const kind = fact.name;
     const withinMs = e.window?.ms ?? null;
     const key = `${kind}|${withinMs}|${exprKey(cond.expr)}`;
     let index = this.trackerKeys.get(key);
@@ -600,7 +619,7 @@ class Checker {
       this.trackers.push({ index, kind, condition: cond.expr, withinMs, span: e.span });
       this.trackerKeys.set(key, index);
     }
-    return kind === "count" ? { expr: { kind: "count", tracker: index, span: e.span }, type: NUM } : { expr: { kind: "seen", tracker: index, span: e.span }, type: BOOL };
+    return { expr: { kind, tracker: index, span: e.span }, type: result };
   }
 
   /**
@@ -656,11 +675,11 @@ class Checker {
         return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
       }
       const member = segs[1];
-      const info = member && segs.length === 2 ? timeFields[member.name] : undefined;
+      const info = member && segs.length === 2 ? timeFields.get(member.name) : undefined;
       if (!info) {
-        const suggestion = member ? closest(member.name, Object.keys(timeFields)) : null;
+        const suggestion = member ? closest(member.name, [...timeFields.keys()]) : null;
         this.report(catalog.unknownTimeField, e.span, `\`${names.join(".")}\` is not a time value`, {
-          help: `${suggestion ? `did you mean \`time.${suggestion}\`? ` : ""}the time values are time.hour, time.minute, time.weekday and time.date`,
+          help: `${suggestion ? `did you mean \`time.${suggestion}\`? ` : ""}the time values are ${listed([...timeFields.keys()].map((f) => `time.${f}`))}`,
           ...(suggestion && member ? { suggestions: [{ title: `use \`time.${suggestion}\``, file: this.bag.file, span: member.span, newText: suggestion }], data: { suggestion } } : {}),
         });
         return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
@@ -841,6 +860,21 @@ function intersect(a: ReadonlySet<string> | undefined, b: ReadonlySet<string>): 
 function sourceText(source: SourceFile, s: Span): string {
   const t = source.text.slice(s.start, s.end);
   return t.length > 40 ? `${t.slice(0, 37)}...` : t;
+}
+
+/**
+ * A404's fixes: `default deny` (preferred) or `default allow`, on a line of its own after the
+ * headers at the top of the file (policy, schema, timezone), or at its start.
+ */
+function defaultFixes(ast: A.FileNode, source: SourceFile, file: string): SuggestedEdit[] {
+  let at = 0;
+  for (const item of ast.items) {
+    if (item.kind !== "policy" && item.kind !== "schema" && item.kind !== "timezone") break;
+    const lineEnd = source.text.indexOf("\n", item.span.end);
+    at = lineEnd === -1 ? source.text.length : lineEnd + 1;
+  }
+  const newline = at === source.text.length && at > 0 && !source.text.endsWith("\n") ? "\n" : "";
+  return (["deny", "allow"] as const).map((effect) => ({ title: `add \`default ${effect}\``, file, span: span(at, at), newText: `${newline}default ${effect}\n` }));
 }
 
 function lineSpan(source: SourceFile, s: Span): Span {

@@ -6,6 +6,7 @@
  * (`action.from`). Comments are kept in a separate group so that the formatter can put them back.
  */
 import { createToken, Lexer, type TokenType } from "chevrotain";
+import { keywordFact } from "../language/facts.js";
 import { blockComment, quoted, regexLiteral } from "./scanners.js";
 
 export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
@@ -15,10 +16,14 @@ Identifier.CATEGORIES = [Name];
 
 const keywords: TokenType[] = [];
 /**
- * A soft keyword is also an Identifier, so it can be a bare field name (`from == "ceo@x.com"`,
+ * The token of a keyword of language/facts.ts (a word not there is a mistake in this file). A
+ * soft keyword is also an Identifier, so it can be a bare field name (`from == "ceo@x.com"`,
  * `version matches /.../`); the grammar asks for it by its own token type where it is a keyword.
  */
-function keyword(word: string, soft = false): TokenType {
+function keyword(word: string): TokenType {
+  const fact = keywordFact(word);
+  if (fact === undefined || fact.kind === "contextual") throw new globalThis.Error(`tokens.ts: \`${word}\` is not a keyword token in language/facts.ts`);
+  const soft = fact.kind === "soft";
   const t = createToken({
     name: word.charAt(0).toUpperCase() + word.slice(1).replace(/_(\w)/g, (_m, c: string) => c.toUpperCase()),
     pattern: new RegExp(word),
@@ -31,7 +36,7 @@ function keyword(word: string, soft = false): TokenType {
 }
 
 export const Policy = keyword("policy");
-export const Version = keyword("version", true);
+export const Version = keyword("version");
 export const Schema = keyword("schema");
 export const Default = keyword("default");
 export const Timezone = keyword("timezone");
@@ -41,11 +46,11 @@ export const When = keyword("when");
 export const Allow = keyword("allow");
 export const Deny = keyword("deny");
 export const Require = keyword("require");
-export const Approval = keyword("approval", true);
-export const From = keyword("from", true);
-export const Timeout = keyword("timeout", true);
+export const Approval = keyword("approval");
+export const From = keyword("from");
+export const Timeout = keyword("timeout");
 export const Redact = keyword("redact");
-export const Matching = keyword("matching", true);
+export const Matching = keyword("matching");
 export const Because = keyword("because");
 export const And = keyword("and");
 export const Or = keyword("or");
@@ -62,8 +67,8 @@ export const False = keyword("false");
 export const Null = keyword("null");
 export const Test = keyword("test");
 export const Expect = keyword("expect");
-export const By = keyword("by", true);
-export const Of = keyword("of", true);
+export const By = keyword("by");
+export const Of = keyword("of");
 export const History = keyword("history");
 export const Error = keyword("error");
 

@@ -1,22 +1,24 @@
 /**
  * Completion from the analysis: the cursor's context is read from the text just before it (what
  * is being typed, which the tree of a half-typed file cannot yet hold) and everything offered
- * comes from the compiler's model: the schema's action types and fields, narrowed by the
- * `action.type` tests earlier in the same rule; lets; rules; members of `time`.
+ * comes from the compiler: the schema's action types and fields, narrowed to the action types
+ * the checker knows at the cursor (`actionTypesAt`); lets; rules; the language's words and the
+ * members of `time` (language facts).
  */
-import { type AST, type FieldInfo, typeName } from "@agent-armor/compiler";
+import { actionTypesAt, type AST, type FieldInfo, facts, typeName } from "@agent-armor/compiler";
 import { type CompletionItem, CompletionItemKind, InsertTextFormat, MarkupKind } from "vscode-languageserver";
 import type { Analysis, PolicyAnalysis, Project } from "../analysis.js";
-import { keywordDocs, timeMembers } from "./docs.js";
 import { itemAt } from "./locate.js";
 
-const itemKeywords = ["policy", "schema", "default", "timezone", "let", "rule", "when", "test"];
-const effects = ["allow", "deny", "require approval", "redact"];
-const operators = ["and", "or", "not", "in", "not in", "between", "matches", "contains", "starts_with", "ends_with", "within"];
-const testSteps = ["action", "user", "context", "time", "history", "expect"];
+const wordsOf = (role: facts.KeywordRole): string[] => facts.keywords.filter((k) => k.role === role && k.kind !== "contextual").map((k) => k.word);
+/** At the start of a line: the items, and `when` on the line after `rule NAME`. */
+const itemKeywords = [...wordsOf("item"), "when"];
+/** After a rule's condition: the operators go on, `within` closes a history condition. */
+const operators = [...wordsOf("operator"), "not in", "within"];
+const testSteps = [...facts.roots.map((r) => r.name), "history", "expect"];
 
 function keyword(label: string, sortText = "2"): CompletionItem {
-  const doc = keywordDocs[label.split(" ")[0]!];
+  const doc = facts.wordDoc(label.split(" ")[0]!);
   return { label, kind: CompletionItemKind.Keyword, sortText: `${sortText}${label}`, ...(doc ? { documentation: { kind: MarkupKind.Markdown, value: doc } } : {}) };
 }
 
@@ -26,6 +28,20 @@ function snippet(label: string, body: string, detail: string): CompletionItem {
 
 const ruleSnippet = snippet("rule", 'rule ${1:name}\n  when ${2:action.type == "${3:type}"}\n  ${4|deny,allow,require approval|} because "${5:reason}"', "a named rule");
 const testSnippet = snippet("test", 'test "${1:name}" {\n  action { type: "${2:type}" }\n  expect ${3|allow,deny,require_approval|}\n}', "a policy test");
+
+/** A function, inserted with a placeholder for each parameter that is not optional: `count(${1} within ${2:1h})`. */
+function functionItem(fn: facts.FunctionFact): CompletionItem {
+  let n = 0;
+  const args = fn.parameters.filter((p) => !p.optional).map((p) => (p.type === "duration" ? `within \${${++n}:1h}` : `\${${++n}}`));
+  return {
+    label: fn.name,
+    kind: CompletionItemKind.Function,
+    insertText: `${fn.name}(${args.join(" ")})`,
+    insertTextFormat: InsertTextFormat.Snippet,
+    sortText: `3${fn.name}`,
+    documentation: { kind: MarkupKind.Markdown, value: `${fn.doc}\n\n\`\`\`armor\n${fn.example}\n\`\`\`` },
+  };
+}
 
 /** A JSON-ish string of the value a let folds to, for details. */
 function showValue(v: unknown): string {
@@ -98,66 +114,9 @@ function ruleItems(policy: PolicyAnalysis | null): CompletionItem[] {
 
 // ---- narrowing ------------------------------------------------------------------------------
 
-function isTypePath(e: AST.Expr): boolean {
-  if (e.kind !== "path") return false;
-  const names = e.segments.map((s) => s.name);
-  return (names.length === 2 && names[0] === "action" && names[1] === "type") || (names.length === 1 && names[0] === "type");
-}
-
-/** The action types a completed `action.type == "x"` / `in [...]` test restricts to. */
-function typeTest(e: AST.Expr, policy: PolicyAnalysis): Set<string> | null {
-  if (e.kind === "paren") return typeTest(e.expr, policy);
-  if (e.kind !== "compare" || !isTypePath(e.left)) return null;
-  if (e.op === "==" && e.right.kind === "literal" && typeof e.right.value === "string") return new Set([e.right.value]);
-  if (e.op === "in") {
-    let values: unknown[] | null = null;
-    if (e.right.kind === "list") values = e.right.elements.map((x) => (x.kind === "literal" ? x.value : null));
-    else if (e.right.kind === "path" && e.right.segments.length === 1) {
-      const v = policy.compilation.model.lets.get(e.right.segments[0]!.name)?.value;
-      if (Array.isArray(v)) values = v;
-    }
-    if (values) return new Set(values.filter((v): v is string => typeof v === "string"));
-  }
-  return null;
-}
-
-function intersect(a: Set<string> | null, b: Set<string>): Set<string> {
-  return a === null ? b : new Set([...a].filter((x) => b.has(x)));
-}
-
-/** The action types in scope at `offset` inside a condition: the `and` conjuncts before it narrow. */
-function narrowAt(e: AST.Expr, offset: number, policy: PolicyAnalysis, acc: Set<string> | null): Set<string> | null {
-  switch (e.kind) {
-    case "and": {
-      let types = acc;
-      for (const op of e.operands) {
-        if (op.span.start <= offset && offset <= op.span.end && op.span.end !== offset) return narrowAt(op, offset, policy, types);
-        if (op.span.end <= offset) {
-          const t = typeTest(op, policy);
-          if (t) types = intersect(types, t);
-        }
-      }
-      return types;
-    }
-    case "or":
-      for (const op of e.operands) if (op.span.start <= offset && offset <= op.span.end) return narrowAt(op, offset, policy, acc);
-      return acc;
-    case "paren":
-      return narrowAt(e.expr, offset, policy, acc);
-    case "not":
-      return narrowAt(e.operand, offset, policy, acc);
-    case "call":
-      // inside count(...)/seen(...) the subject is an earlier action, with its own narrowing
-      if (e.argument.span.start <= offset && offset <= e.argument.span.end) return narrowAt(e.argument, offset, policy, null);
-      return acc;
-    default:
-      return acc;
-  }
-}
-
-function typesInScope(policy: PolicyAnalysis, item: AST.Item | null, offset: number): Set<string> | null {
-  if (item?.kind !== "rule") return null;
-  return narrowAt(item.condition, offset, policy, null);
+/** The action types in scope at `offset`, as the checker narrowed them (`action.type` tests before it). */
+function typesInScope(policy: PolicyAnalysis, item: AST.Item | null, offset: number): ReadonlySet<string> | null {
+  return actionTypesAt(policy.compilation.model, item, offset);
 }
 
 /** The names read after `user.` or `context.` elsewhere in the file. */
@@ -213,7 +172,7 @@ const operandBefore = /(?:\bwhen|\band|\bor|\bnot|\bin|\bcontains|\bstarts_with|
 function memberCompletion(a: Analysis, policy: PolicyAnalysis | null, item: AST.Item | null, offset: number, path: string[]): CompletionItem[] {
   const root = path[0]!;
   if (root === "time" && path.length === 1) {
-    return Object.entries(timeMembers).map(([name, m]) => ({ label: name, kind: CompletionItemKind.Property, detail: m.type, documentation: m.doc }));
+    return facts.timeFields.map((m) => ({ label: m.name, kind: CompletionItemKind.Property, detail: m.type, documentation: m.doc }));
   }
   if (root === "user" || root === "context") {
     return membersOf(a.kind === "policy" ? a.compilation.ast : policy?.compilation.ast ?? a.ast, root, path.slice(1), offset).map((name) => ({ label: name, kind: CompletionItemKind.Property, detail: `used in this policy` }));
@@ -227,7 +186,7 @@ function memberCompletion(a: Analysis, policy: PolicyAnalysis | null, item: AST.
 function testCompletion(a: Analysis, policy: PolicyAnalysis | null, before: string, lineBefore: string): CompletionItem[] {
   if (/\bexpect\s+(?:allow|deny|require_approval)\s+by\s+(?:\w+\s*,\s*)*\w*$/.test(before)) return ruleItems(policy);
   if (/\bexpect\s+(?:allow|deny|require_approval)\s+\w*$/.test(lineBefore)) return [keyword("by")];
-  if (/\bexpect\s+\w*$/.test(lineBefore)) return ["allow", "deny", "require_approval", "error", "approval from", "action"].map((k) => keyword(k, "1"));
+  if (/\bexpect\s+\w*$/.test(lineBefore)) return [...facts.decisions, "error", "approval from", "action"].map((k) => keyword(k, "1"));
   if (/^\s*\w*$/.test(lineBefore)) {
     const insideTest = a.ast.items.some((i) => i.kind === "test" && i.span.start < before.length && before.length <= i.span.end) || /^\s+\w*$/.test(lineBefore);
     return insideTest ? testSteps.map((s) => keyword(s, "1")) : [testSnippet, keyword("test")];
@@ -273,10 +232,8 @@ export function completion(a: Analysis, project: Project, offset: number): Compl
       const out: CompletionItem[] = [...letItems(policy)];
       if (item.kind === "rule") {
         out.push(...fieldsOf(policy, typesInScope(policy, item, offset), []));
-        for (const root of ["action", "user", "context", "time"]) out.push({ label: root, kind: CompletionItemKind.Module, sortText: `3${root}`, documentation: keywordDocs[root]! });
-        for (const fn of ["count", "seen", "exists"]) {
-          out.push({ label: fn, kind: CompletionItemKind.Function, insertText: fn === "count" ? `${fn}(\${1} within \${2:1h})` : `${fn}(\${1})`, insertTextFormat: InsertTextFormat.Snippet, sortText: `3${fn}`, documentation: keywordDocs[fn]! });
-        }
+        for (const root of facts.roots) out.push({ label: root.name, kind: CompletionItemKind.Module, sortText: `3${root.name}`, documentation: root.doc });
+        for (const fn of facts.functions) out.push(functionItem(fn));
         out.push(keyword("not", "4"));
       }
       out.push(keyword("true", "4"), keyword("false", "4"), keyword("null", "4"));
@@ -285,7 +242,7 @@ export function completion(a: Analysis, project: Project, offset: number): Compl
     if (item.kind === "rule") {
       const afterEffect = item.effect !== null && item.effect.span.end <= head.length;
       if (afterEffect) return [keyword("because", "1"), ...(item.effect?.kind === "require_approval" ? [keyword("from"), keyword("timeout")] : []), ...(item.effect?.kind === "redact" ? [keyword("matching")] : [])];
-      return [...effects.map((e) => keyword(e, "1")), keyword("because", "2"), ...operators.map((o) => keyword(o, "3"))];
+      return [...facts.effects.map((e) => keyword(e, "1")), keyword("because", "2"), ...operators.map((o) => keyword(o, "3"))];
     }
   }
   return [ruleSnippet, testSnippet, ...itemKeywords.map((k) => keyword(k))];

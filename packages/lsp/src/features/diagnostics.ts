@@ -37,7 +37,7 @@ export function toLspDiagnostic(d: ArmorDiagnostic, source: SourceFile, docsBase
     data,
   };
   if (href) out.codeDescription = { href };
-  if (d.code === "A403") out.tags = [DiagnosticTag.Unnecessary];
+  if (d.tags?.includes("unnecessary")) out.tags = [DiagnosticTag.Unnecessary];
   if (d.related && d.related.length > 0) {
     out.relatedInformation = d.related.map((r) => {
       const relSource = r.file === d.file ? source : sources?.get(r.file);

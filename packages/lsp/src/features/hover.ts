@@ -1,9 +1,8 @@
 /** Hover: field types and schema descriptions, let values, rule summaries, keyword docs. */
-import { keywordNames, typeName } from "@agent-armor/compiler";
+import { facts, typeName } from "@agent-armor/compiler";
 import { type Hover, MarkupKind } from "vscode-languageserver";
 import type { Analysis, PolicyAnalysis, Project } from "../analysis.js";
 import { toRange } from "../positions.js";
-import { keywordDocs, operatorDocs, timeMembers } from "./docs.js";
 import { targetAt } from "./locate.js";
 
 function md(value: string, a: Analysis, span: { start: number; end: number }): Hover {
@@ -61,22 +60,29 @@ export function hover(a: Analysis, project: Project, offset: number): Hover | nu
       case "word": {
         const w = target.word;
         // `time.hour`: the member after `time.`
-        if (a.text.slice(Math.max(0, target.span.start - 5), target.span.start) === "time." && timeMembers[w]) {
-          return md(`\`time.${w}\`: a ${timeMembers[w].type}\n\n${timeMembers[w].doc}`, a, target.span);
+        const member = facts.timeFields.find((f) => f.name === w);
+        if (a.text.slice(Math.max(0, target.span.start - 5), target.span.start) === "time." && member) {
+          return md(`\`time.${w}\`: a ${member.type}\n\n${member.doc}`, a, target.span);
         }
         const afterDot = a.text[target.span.start - 1] === ".";
-        if (!afterDot && keywordDocs[w] && (keywordNames.has(w) || ["count", "seen", "exists", "action", "user", "context", "time"].includes(w))) {
-          return md(keywordDocs[w], a, target.span);
-        }
-        return null;
+        const doc = afterDot ? undefined : wordDoc(w);
+        return doc ? md(doc, a, target.span) : null;
       }
     }
   }
-  // operators
-  for (const op of ["==", "!=", "<=", ">=", "<", ">"]) {
-    for (let start = offset - op.length; start <= offset; start++) {
-      if (start >= 0 && a.text.startsWith(op, start)) return md(operatorDocs[op]!, a, { start, end: start + op.length });
+  // operators, the two-character ones first
+  for (const { symbol, doc } of facts.comparisons) {
+    for (let start = offset - symbol.length; start <= offset; start++) {
+      if (start >= 0 && a.text.startsWith(symbol, start)) return md(doc, a, { start, end: start + symbol.length });
     }
   }
   return null;
+}
+
+/**
+ * The doc of a word the language gives a meaning. A contextual keyword (`at`, `ago`) is a plain
+ * name outside its one place, so it has none here.
+ */
+function wordDoc(word: string): string | undefined {
+  return facts.keywordFact(word)?.kind === "contextual" ? undefined : facts.wordDoc(word);
 }

@@ -2,7 +2,7 @@
  * Go to definition, find references and rename, for lets and rules (including `by` in tests),
  * and definition of schema-backed fields in the schema file.
  */
-import { keywordNames, SourceFile, type Span } from "@agent-armor/compiler";
+import { facts, keywordNames, SourceFile, type Span } from "@agent-armor/compiler";
 import { type Location, ResponseError, type TextEdit, type WorkspaceEdit } from "vscode-languageserver";
 import type { Analysis, PolicyAnalysis, Project } from "../analysis.js";
 import { pathToUri } from "../documents.js";
@@ -86,7 +86,7 @@ export function prepareRename(a: Analysis, project: Project, offset: number): { 
 /** Why a new name is refused, or `null` when it is fine. */
 export function renameProblem(policy: PolicyAnalysis, kind: "let" | "rule", oldName: string, newName: string): string | null {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(newName)) return `\`${newName}\` is not a name: use letters, digits and \`_\`, not starting with a digit`;
-  if (keywordNames.has(newName) || ["action", "user", "context", "time", "count", "seen", "exists"].includes(newName)) return `\`${newName}\` is a keyword`;
+  if (keywordNames.has(newName) || facts.roots.some((r) => r.name === newName) || facts.functionFact(newName)) return `\`${newName}\` is a keyword`;
   if (newName === oldName) return null;
   const model = policy.compilation.model;
   if (kind === "let" && model.lets.has(newName)) return `there is already a let named \`${newName}\``;

@@ -2,7 +2,7 @@
  * Semantic tokens: the compiler's lexer tokens (from `parse`), classified with the semantic
  * model: lets, rules, fields, roots and functions; comments from the AST.
  */
-import { parse } from "@agent-armor/compiler";
+import { facts, parse } from "@agent-armor/compiler";
 import type { SemanticTokens, SemanticTokensLegend } from "vscode-languageserver";
 import type { Analysis } from "../analysis.js";
 import { byReferences } from "./locate.js";
@@ -65,8 +65,8 @@ export function semanticTokens(a: Analysis): SemanticTokens {
       const beforeColon = /^\s*:/.test(a.text.slice(start + length, start + length + 8));
       if (afterDot || beforeColon) type = "property";
       else if (name !== "Identifier") type = "keyword";
-      else if (["action", "user", "context", "time"].includes(t.image)) type = "namespace";
-      else if (["count", "seen", "exists"].includes(t.image) && a.text[start + length] === "(") type = "function";
+      else if (facts.roots.some((r) => r.name === t.image)) type = "namespace";
+      else if (facts.functionFact(t.image) && a.text[start + length] === "(") type = "function";
       else type = "property"; // a bare field
     }
     if (type) out.push({ start, length, type, modifiers });

@@ -1,14 +1,17 @@
 /**
  * Code lenses on tests ("run test", "last result") and running one test with the compiler's
- * test runner (`runSuite` with a filter), as the `armor.runTest` command.
+ * test runner (`runSuite` with a filter), as the `armor.runTest` command; running a policy's
+ * whole suite, as the `armor.runTests` command, with the report `armorc test` prints.
  */
-import { runSuite } from "@agent-armor/compiler/testing";
+import { renderText } from "@agent-armor/compiler";
+import { humanReport, runSuite } from "@agent-armor/compiler/testing";
 import type { CodeLens } from "vscode-languageserver";
 import type { Analysis } from "../analysis.js";
-import { type Documents, isTestFile, policyUriOf, uriToPath } from "../documents.js";
+import { basename, type Documents, isTestFile, policyUriOf, testUriOf, uriToPath } from "../documents.js";
 import { toRange } from "../positions.js";
 
 export const RUN_TEST = "armor.runTest";
+export const RUN_TESTS = "armor.runTests";
 
 export interface TestOutcome {
   readonly name: string;
@@ -60,4 +63,49 @@ export async function runTest(uri: string, name: string, documents: Documents): 
   const result = suite.results.find((r) => r.test.name === name && r.test.file === uriToPath(uri));
   if (!result) return { name, passed: false, failures: [`no test named ${JSON.stringify(name)}`] };
   return { name, passed: result.passed, failures: result.failures };
+}
+
+export interface SuiteReport {
+  /** The policy's path, and the test file's (`null` when the policy has no `NAME.test.armor`). */
+  readonly policyFile: string;
+  readonly testFile: string | null;
+  /** Why nothing ran (a test file without its policy); the other fields are then empty. */
+  readonly problem: string | null;
+  /** Errors in the policy or its tests: no test ran. */
+  readonly errors: number;
+  readonly results: readonly TestOutcome[];
+  /** The errors as `armorc check` prints them ("" when none), and the report as `armorc test --coverage` prints it, without colour. */
+  readonly diagnosticsText: string;
+  readonly report: string;
+}
+
+/**
+ * Runs the suite of the policy a document belongs to: `NAME.armor` with the tests in it and in
+ * `NAME.test.armor` beside it; either may be the document.
+ */
+export async function runPolicyTests(uri: string, documents: Documents): Promise<SuiteReport> {
+  const policyUri = isTestFile(uri) ? policyUriOf(uri) : uri;
+  const testUri = isTestFile(uri) ? uri : testUriOf(uri);
+  const policyFile = uriToPath(policyUri);
+  const policy = documents.get(policyUri);
+  const tests = documents.get(testUri);
+  const testFile = tests ? uriToPath(testUri) : null;
+  const empty = { policyFile, testFile, errors: 0, results: [], diagnosticsText: "", report: "" };
+  if (!policy) {
+    return { ...empty, problem: isTestFile(uri) ? `${basename(uriToPath(uri))} tests ${basename(policyFile)}, which does not exist` : `${basename(policyFile)} does not exist` };
+  }
+  const suite = await runSuite(
+    { policyFile, policyText: policy.text, testFiles: tests && testFile ? [{ name: testFile, text: tests.text }] : [] },
+    { host: documents.host() },
+  );
+  const errors = suite.diagnostics.filter((d) => d.severity === "error").length;
+  return {
+    policyFile,
+    testFile,
+    problem: null,
+    errors,
+    results: suite.results.map((r) => ({ name: r.test.name, passed: r.passed, failures: r.failures })),
+    diagnosticsText: errors > 0 ? renderText(suite.diagnostics, suite.sources, { color: false }) : "",
+    report: humanReport([suite], { coverage: true }),
+  };
 }
