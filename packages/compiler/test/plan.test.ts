@@ -49,7 +49,7 @@ describe("the plan of a policy of two rules", () => {
     // compiled expressions: one template per condition shape; the list is a hoisted Set
     { field: "conditions.length", want: 2 },
     { field: "conditions.0.rule", want: { id: "big_wire", line: 3 } },
-    { field: "conditions.0.literals", want: 1 },
+    { field: "conditions.0.literalCount", want: 1 },
     { field: "constants", want: [{ name: "$S0", code: 'new Set(["x", "y"])' }] },
     // layout: wire_transfer's function runs both rules, every other type's runs the generic one
     { field: "typeFunctions.length", want: 2 },

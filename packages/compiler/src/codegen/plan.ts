@@ -11,6 +11,7 @@
  *   per-type function (`typeFunctions`). The data of every type (`entries`) is one flat array.
  *
  * The compiled expressions are text (from `expressions.ts`); everything else in a plan is data.
+ * Lets need no place in it: the checker folded them into literals.
  */
 import { createHash } from "node:crypto";
 import type * as IR from "../ir.js";
@@ -74,9 +75,9 @@ export interface ConditionTemplate {
   readonly name: string;
   readonly body: string;
   readonly temps: number;
-  /** The rule that made the template, and whether it has literals (then rules of the same shape share it). */
+  /** The rule that made the template, and how many literals it reads (with any, rules of the same shape share it). */
   readonly rule: { readonly id: string; readonly line: number };
-  readonly literals: number;
+  readonly literalCount: number;
 }
 
 export interface TrackerPlan {
@@ -238,7 +239,7 @@ function planConditions(rules: readonly IR.Rule[], code: ExpressionCompiler): { 
     if (name === undefined) {
       name = `$g${templates.length}`;
       byText.set(text, name);
-      templates.push({ name, body: compiled.body, temps: compiled.temps, rule: { id: rule.id, line: rule.line }, literals: compiled.literals.length });
+      templates.push({ name, body: compiled.body, temps: compiled.temps, rule: { id: rule.id, line: rule.line }, literalCount: compiled.literals.length });
     }
     return { template: name, literals: compiled.literals };
   });

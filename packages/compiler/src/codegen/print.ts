@@ -213,7 +213,7 @@ function letTemps(temps: number): string[] {
  * come from decide.
  */
 function printConditionTemplate(t: ConditionTemplate): string {
-  const comment = jsComment(`condition of rule ${t.rule.id}, line ${t.rule.line}${t.literals > 0 ? ", and of the rules of the same shape" : ""}`);
+  const comment = jsComment(`condition of rule ${t.rule.id}, line ${t.rule.line}${t.literalCount > 0 ? ", and of the rules of the same shape" : ""}`);
   return `${comment}\nfunction ${t.name}${[`($D, $o, $A, $I, $plain) {`, ...letTemps(t.temps), `  return ${t.body};`, `}`].join("\n")}`;
 }
 
