@@ -1,18 +1,18 @@
 /**
- * The linear-time regex engine: a parser and compiler for the regex subset of the policy language
- * (parse.ts), the matcher source embedded in compiled policies (vm-source.ts), and that matcher
- * instantiated for the compiler (vm.ts).
+ * The linear-time regex engine for the regex subset of the policy language, in layers that import
+ * only downwards: the syntax tree (ast.ts), character sets (char-set.ts), the parser (parser.ts),
+ * the program compiler and `parseRegex` (compile-program.ts); then the matcher source embedded in
+ * compiled policies (vm-source.ts), and that matcher instantiated for the compiler (vm.ts).
  */
+export { Assertion, MAX_PROGRAM_SIZE } from "./ast.js";
+export { MAX_REPEAT } from "./parser.js";
 export {
-  Assertion,
-  MAX_PROGRAM_SIZE,
   MAX_PROGRAM_WORDS,
-  MAX_REPEAT,
   Op,
   parseRegex,
   type RegexParseResult,
   type RegexProgram,
-} from "./parse.js";
+} from "./compile-program.js";
 export {
   DEFAULT_LIMITS,
   LENGTH_MESSAGE,

@@ -10,7 +10,7 @@
  *   __reReplace(program, input, replacement) like `input.replace(new RegExp(source, flags + "g"),
  *                                            () => replacement)`
  *
- * `program` is a `RegexProgram` from `parse.ts` (see the layout there).
+ * `program` is a `RegexProgram` from `compile-program.ts` (see the layout there).
  *
  * ## How it matches
  *

@@ -3,7 +3,7 @@
  * instantiates `REGEX_VM_SOURCE` once, so the compiler runs exactly the code that compiled
  * policies embed, and exposes it with types.
  */
-import { parseRegex, type RegexProgram } from "./parse.js";
+import { parseRegex, type RegexProgram } from "./compile-program.js";
 import { DEFAULT_LIMITS, type MatcherLimits, REGEX_LENGTH_SOURCE, matcherSource } from "./vm-source.js";
 
 export interface RegexVm {

@@ -1,0 +1,275 @@
+/**
+ * Conditions as JavaScript expressions: the expression compiler codegen plans a module with
+ * (`plan.ts`). An expression is text; what it needs from the module is collected here as data
+ * for the printer: the helpers it calls (in the order of first use), the constants it hoists
+ * (sets, frozen literals, regex programs), the keys it reads on the plain-object fast path and
+ * whether it matches regexes.
+ *
+ * User text reaches the output only through `escape.ts`.
+ */
+import type * as IR from "../ir.js";
+import { jsString, jsValue } from "./escape.js";
+
+/** A primitive literal of a condition, read from data by a rule function template. */
+export type Literal = string | number | boolean | null;
+
+/** A hoisted module constant: `const <name> = <code>;`. */
+export interface Constant {
+  readonly name: string;
+  readonly code: string;
+}
+
+/** A compiled condition: a JS expression over `$D`, `$o`, `$A`, `$I`, `$plain` and `t0`…`t<temps - 1>`. */
+export interface CompiledCondition {
+  readonly body: string;
+  readonly temps: number;
+  /** The values of `$D[$o]`, `$D[$o + 1]`, … that the body reads (rule conditions only). */
+  readonly literals: readonly Literal[];
+}
+
+export const isPrimitive = (v: IR.Value): v is string | number | boolean | null => v === null || typeof v !== "object";
+
+/** Expressions that always evaluate to a number: counts, `time.hour`, `time.minute`. */
+export function knownNumber(e: IR.Expr): boolean {
+  return e.kind === "count" || (e.kind === "time" && (e.field === "hour" || e.field === "minute"));
+}
+
+export class ExpressionCompiler {
+  /** The prelude helpers the module calls, in the order of first use (see `helperClosure`). */
+  private readonly used = new Set<string>(["$f", "$err"]);
+  readonly constants: Constant[] = [];
+  private readonly constantKeys = new Map<string, string>();
+  /** Whether a pattern is matched (`__reLength` and `$E` are needed) and whether by the matcher. */
+  usesRegex = false;
+  usesRegexVm = false;
+  private temps = 0;
+  /** Keys read straight off the input or the action on the plain-object fast path (see `plainRead`). */
+  private readonly plainKeys = new Set<string>(["action", "type"]);
+  /** Inside tracker functions, which the runtime also calls outside `decide`: no fast path. */
+  private inTracker = false;
+  /** While compiling a rule condition: the literals it reads from `$D`, in order. */
+  private templateConsts: Literal[] | null = null;
+
+  constructor(private readonly regexes: IR.Policy["regexes"]) {}
+
+  use(name: string): string {
+    this.used.add(name);
+    return name;
+  }
+
+  uses(name: string): boolean {
+    return this.used.has(name);
+  }
+
+  /** The helpers used so far, in the order of first use. */
+  helpers(): string[] {
+    return [...this.used];
+  }
+
+  /** The keys read on the plain-object fast path, sorted. */
+  fastPathKeys(): string[] {
+    return [...this.plainKeys].sort();
+  }
+
+  private constant(prefix: string, code: string): string {
+    const key = `${prefix}|${code}`;
+    let name = this.constantKeys.get(key);
+    if (!name) {
+      name = `${prefix}${this.constants.length}`;
+      this.constants.push({ name, code });
+      this.constantKeys.set(key, name);
+    }
+    return name;
+  }
+
+  /** The constant holding the program of `Policy.regexes[index]`, for the matcher. */
+  regexProgram(index: number): string {
+    this.usesRegex = true;
+    this.usesRegexVm = true;
+    this.use("$E");
+    return this.constant("$P", jsValue(this.regexes[index]!.program));
+  }
+
+  /** A rule's condition as the body of a template function: its literals are read from `$D`. */
+  ruleCondition(condition: IR.Expr): CompiledCondition {
+    this.temps = 0;
+    const literals: Literal[] = [];
+    this.templateConsts = literals;
+    const body = this.cond(condition, "$item");
+    this.templateConsts = null;
+    return { body, temps: this.temps, literals };
+  }
+
+  /** A tracker's predicate over one history entry (`$item`): no fast path, literals inline. */
+  trackerCondition(condition: IR.Expr): CompiledCondition {
+    this.temps = 0;
+    this.inTracker = true;
+    const body = this.cond(condition, "$item");
+    this.inTracker = false;
+    return { body, temps: this.temps, literals: [] };
+  }
+
+  private temp(): string {
+    return `t${this.temps++}`;
+  }
+
+  /**
+   * A primitive literal of a rule's condition. Rule functions are templates: their literals are
+   * read from the type's dispatch entry (\`$D[$o + k]\`), so rules that differ only in literals (and in their
+   * action types) share one function, and the per-type functions that run them share code too.
+   * The values are the same; only where the code reads them from changes.
+   */
+  private lit(v: string | number | boolean | null): string {
+    if (this.templateConsts === null) return jsValue(v);
+    this.templateConsts.push(v);
+    return `$D[$o + ${this.templateConsts.length - 1}]`;
+  }
+
+  /**
+   * Field reads in rule functions, which get the input (\`$I\`), the action (\`$A\`) and \`$plain\`
+   * as parameters from decide(). \`$plain\` is true when decide() has found that both are plain
+   * objects (their prototype is Object.prototype) and that Object.prototype has none of the keys
+   * the policy reads: then an own field and an ordinary property read are the same thing, and the
+   * read skips hasOwnProperty. Otherwise the read is \`$f(obj, key)\`.
+   */
+  /** `$f(o, key)` for a value read from the input: the fast path when it is a plain object too. */
+  private nestedRead(o: string, key: string): string {
+    this.plainKeys.add(key);
+    const t = this.temp(), u = this.temp();
+    const k = jsString(key);
+    return `((${u} = ${o}) !== null && $plain && typeof ${u} === "object" && ${u}.__proto__ === Object.prototype ? ((${t} = ${u}[${k}]) === undefined ? null : ${t}) : $f(${u}, ${k}))`;
+  }
+
+  private plainRead(obj: "$A" | "$I", key: string): string {
+    this.use("$f");
+    this.plainKeys.add(key);
+    const t = this.temp();
+    const k = jsString(key);
+    return `($plain ? ((${t} = ${obj}[${k}]) === undefined ? null : ${t}) : $f(${obj}, ${k}))`;
+  }
+
+  // ---- expressions -----------------------------------------------------------------------
+
+  /** A JS expression for the value of `e`. `item` names the history entry's action inside trackers. */
+  private value(e: IR.Expr, item: string): string {
+    switch (e.kind) {
+      case "literal":
+        return isPrimitive(e.value) ? jsValue(e.value) : this.constant("$L", `Object.freeze(${jsValue(e.value)})`);
+      case "path": {
+        let code: string;
+        let from = 0;
+        if (e.root === "item") code = item;
+        else if (e.root === "action") {
+          code = "$A";
+          if (e.fields.length > 0 && !this.inTracker) {
+            code = this.plainRead("$A", e.fields[0]!);
+            from = 1;
+          }
+        } else code = this.inTracker ? `${this.use("$f")}($I, ${jsString(e.root)})` : this.plainRead("$I", e.root);
+        for (let i = from; i < e.fields.length; i++) code = this.inTracker ? `$f(${code}, ${jsString(e.fields[i]!)})` : this.nestedRead(code, e.fields[i]!);
+        return code;
+      }
+      case "time":
+        return e.field === "date" ? "$timeDate()" : `($time(), $${e.field})`;
+      case "count":
+      case "seen":
+        return `$k${e.tracker}()`;
+      default:
+        return this.cond(e, item);
+    }
+  }
+
+  /** A JS expression that is `true` or `false` (or throws an evaluation error). */
+  private cond(e: IR.Expr, item: string): string {
+    switch (e.kind) {
+      case "literal":
+        if (e.value === true || e.value === false) return String(e.value);
+        return `${this.use("$truth")}(${this.value(e, item)})`;
+      case "path":
+      case "time":
+      case "count":
+        return `${this.use("$truth")}(${this.value(e, item)})`;
+      case "seen":
+        return `$k${e.tracker}()`;
+      case "and":
+        return `(${e.args.map((a) => this.cond(a, item)).join(" && ")})`;
+      case "or":
+        return `(${e.args.map((a) => this.cond(a, item)).join(" || ")})`;
+      case "not":
+        return `!${this.cond(e.arg, item)}`;
+      case "compare":
+        return this.compare(e, item);
+      case "in":
+        return this.inList(e, item);
+      case "between": {
+        if (knownNumber(e.value) && e.low.kind === "literal" && e.high.kind === "literal" && typeof e.low.value === "number" && typeof e.high.value === "number") {
+          const t = this.temp();
+          return `((${t} = ${this.value(e.value, item)}) >= ${this.lit(e.low.value)} && ${t} <= ${this.lit(e.high.value)})`;
+        }
+        if (e.low.kind === "literal" && e.high.kind === "literal" && typeof e.low.value === "number" && typeof e.high.value === "number") {
+          const t = this.temp();
+          this.use("$btw");
+          const lo = this.lit(e.low.value), hi = this.lit(e.high.value);
+          return `((${t} = ${this.value(e.value, item)}) === null ? false : typeof ${t} === "number" && ${t} - ${t} === 0 ? ${t} >= ${lo} && ${t} <= ${hi} : $btw(${t}, ${lo}, ${hi}))`;
+        }
+        return `${this.use("$btw")}(${this.value(e.value, item)}, ${this.value(e.low, item)}, ${this.value(e.high, item)})`;
+      }
+      case "matches": {
+        const r = this.regexes[e.regex]!;
+        const t = this.temp();
+        this.use("$subj");
+        this.usesRegex = true;
+        this.use("$E");
+        // the length limit applies to every pattern, literal ones too (docs/language.md)
+        if (r.literal !== null) return `((${t} = $subj(${this.value(e.value, item)})) !== null && __reLength(${t}).includes(${jsString(r.literal)}))`;
+        const program = this.regexProgram(e.regex);
+        return `((${t} = $subj(${this.value(e.value, item)})) !== null && __reTest(${program}, ${t}))`;
+      }
+      case "stringOp": {
+        if (e.right.kind === "literal" && typeof e.right.value === "string" && e.op !== "contains") {
+          const t = this.temp();
+          const method = e.op === "starts_with" ? "startsWith" : "endsWith";
+          this.use("$so");
+          return `((${t} = ${this.value(e.left, item)}) === null ? false : typeof ${t} === "string" ? ${t}.${method}(${jsString(e.right.value)}) : $so(${jsString(e.op)}, ${t}, ${jsString(e.right.value)}))`;
+        }
+        return `${this.use("$so")}(${jsString(e.op)}, ${this.value(e.left, item)}, ${this.value(e.right, item)})`;
+      }
+      case "exists":
+        return `(${this.value(e.path, item)} !== null)`;
+    }
+  }
+
+  private compare(e: IR.CompareExpr, item: string): string {
+    const { op, left, right } = e;
+    if (op === "==" || op === "!=") {
+      const neg = op === "!=" ? "!" : "";
+      const litSide = right.kind === "literal" && isPrimitive(right.value) ? right : left.kind === "literal" && isPrimitive(left.value) ? left : null;
+      if (litSide) {
+        const other = litSide === right ? left : right;
+        return `${neg}(${this.value(other, item)} === ${this.lit((litSide as IR.LiteralExpr).value as string | number | boolean | null)})`;
+      }
+      return `${neg}${this.use("$eq")}(${this.value(left, item)}, ${this.value(right, item)})`;
+    }
+    if (knownNumber(left) && right.kind === "literal" && typeof right.value === "number") {
+      return `(${this.value(left, item)} ${op} ${this.lit(right.value)})`;
+    }
+    if (right.kind === "literal" && typeof right.value === "number") {
+      const t = this.temp();
+      this.use("$ordErr");
+      const lit = this.lit(right.value);
+      // a finite number first (the common case); null is false; anything else is an error
+      return `(typeof (${t} = ${this.value(left, item)}) === "number" && ${t} - ${t} === 0 ? ${t} ${op} ${lit} : ${t} !== null && $ordErr(${jsString(op)}, ${t}, ${lit}))`;
+    }
+    return `${this.use("$ord")}(${jsString(op)}, ${this.value(left, item)}, ${this.value(right, item)})`;
+  }
+
+  private inList(e: IR.InExpr, item: string): string {
+    if (e.list.kind === "literal" && Array.isArray(e.list.value) && (e.list.value as IR.Value[]).every(isPrimitive)) {
+      const values = e.list.value as IR.Value[];
+      const set = this.constant("$S", `new Set(${jsValue(values)})`);
+      const t = this.temp();
+      return `((${t} = ${this.value(e.left, item)}) !== null && ${set}.has(${t}))`;
+    }
+    return `${this.use("$in")}(${this.value(e.left, item)}, ${this.value(e.list, item)})`;
+  }
+}
