@@ -13,7 +13,7 @@ default allow
 `;
 
 /** Where the records were meant to go: a callback sink, or an audit log of the caller's own. */
-function destination(kind: "callback sink" | "own log"): { audit: AuditOption; kinds: string[] } {
+function destination(kind: "callback sink" | "log of the caller's"): { audit: AuditOption; kinds: string[] } {
   const kinds: string[] = [];
   if (kind === "callback sink") return { audit: { callback: (record) => void kinds.push(String(record["kind"])) }, kinds };
   const log = {
@@ -32,9 +32,9 @@ describe("a polluted Object.prototype", () => {
   const writer = { ready: () => true, write: (text: string) => void stolen.push(text) };
   const appendNow = (record: unknown) => (stolen.push(record), null);
   // [the key planted on Object.prototype, where the records are meant to go, the planted value]
-  const cases: [string, "callback sink" | "own log", unknown][] = [
+  const cases: [string, "callback sink" | "log of the caller's", unknown][] = [
     ["syncWriter", "callback sink", writer],
-    ["appendNow", "own log", appendNow],
+    ["appendNow", "log of the caller's", appendNow],
     ["appendNow", "callback sink", appendNow],
   ];
   it.each(cases)("Object.prototype.%s never gets a record meant for a %s", async (key, kind, value) => {
