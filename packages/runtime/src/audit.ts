@@ -60,6 +60,21 @@ export interface AuditSink {
   close?(): Promise<void> | void;
   /** Chain state to continue from, if the sink already holds records. */
   resume?(): Promise<ChainState | null> | ChainState | null;
+  /**
+   * Synchronous writing, for a sink that can store records without waiting (a file sink without
+   * fsync, once open); optional. A log whose every sink has one writes through them on its fast
+   * path (AuditAppender). Read once, when the log is made, and only as the sink's own property:
+   * a value that `Object.prototype` was given is never used.
+   */
+  readonly syncWriter?: SyncSinkWriter;
+}
+
+/** A sink's synchronous writer (AuditSink.syncWriter). */
+export interface SyncSinkWriter {
+  /** Whether a write now would be synchronous and in order after everything written before. */
+  ready(): boolean;
+  /** Writes whole lines (each with its newline) at once; throws on failure. */
+  write(text: string): void;
 }
 
 export interface SinkFailure {
@@ -120,6 +135,23 @@ export interface AuditLog {
   flush(): Promise<void>;
   /** Flushes, then closes every sink; later appends reject. */
   close(): Promise<void>;
+}
+
+/**
+ * The fast path of an audit log, for a writer that appends on the path of every action (the
+ * enforcer). createAuditLog's logs have it; `appenderFor` gives one for any AuditLog.
+ */
+export interface AuditAppender {
+  /**
+   * Appends like `append`, without building the stored record for the caller. When the chain
+   * state is known, nothing is queued and every sink can write synchronously, the record is
+   * written before this returns, and it returns null; with `defer` (records nothing waits on),
+   * the record is chained at once and written with the next record, at the end of this
+   * event-loop turn, by flush() or close(), or at process exit, whichever comes first, and if
+   * that write fails the next append rejects. Otherwise it returns the promise of a queued
+   * append. It never throws: a failure is a rejection.
+   */
+  appendNow(fields: AuditFields | SerializedRecord, defer: boolean): Promise<void> | null;
 }
 
 const HASH_RE = /^[0-9a-f]{64}$/;
@@ -188,13 +220,13 @@ function serializedLine(record: SerializedRecord, seq: number, prev: string): Ch
 
 // ---- the synchronous fast path ----------------------------------------------------------
 //
-// The enforcer appends through `appendNow` (bound once with `appenderFor`), as `appendQuietly`
-// does: when the chain state is known, nothing is queued and every sink can write synchronously
-// (a file sink without fsync, once open), the record is built and handed to the kernel (one
-// write(2) per sink) before `appendNow` returns, so the record is in the file before the caller's
-// next step (the tool runs only after that), exactly as durable as an awaited write without
-// fsync, and in the same order. Otherwise it falls back to the queued path that `append` takes.
-// The record text is the same either way.
+// The enforcer appends through a log's `appendNow` (AuditAppender), as `appendQuietly` does:
+// when the chain state is known, nothing is queued and every sink can write synchronously (a
+// file sink without fsync, once open: AuditSink.syncWriter), the record is built and handed to
+// the kernel (one write(2) per sink) before `appendNow` returns, so the record is in the file
+// before the caller's next step (the tool runs only after that), exactly as durable as an
+// awaited write without fsync, and in the same order. Otherwise it falls back to the queued path
+// that `append` takes. The record text is the same either way.
 
 /** The line of the record for `fields` at a chain position (the text buildAuditRecord writes), and its hash. */
 function recordLine(fields: Record<string, unknown>, seq: number, prev: string): ChainedLine {
@@ -216,15 +248,10 @@ function recordLine(fields: Record<string, unknown>, seq: number, prev: string):
   return { line: `{${parts.join(",")}}`, hash };
 }
 
-/** A sink's synchronous writer, for sinks that have one (file sinks without fsync). */
-interface SyncWriter {
-  /** Whether a write now would be synchronous and in order after everything written before. */
-  ready(): boolean;
-  /** Writes whole lines (each with its newline) at once; throws on failure. */
-  write(text: string): void;
+/** A sink's synchronous writer, if it has one of its own (see AuditSink.syncWriter). */
+function syncWriterOf(sink: AuditSink): SyncSinkWriter | null {
+  return Object.hasOwn(sink, "syncWriter") && sink.syncWriter !== undefined ? sink.syncWriter : null;
 }
-const syncWriters = new WeakMap<AuditSink, SyncWriter>();
-const quietAppenders = new WeakMap<AuditLog, (fields: AuditFields | SerializedRecord, defer: boolean) => Promise<void> | null>();
 
 /** Logs that may hold deferred records (until their end-of-turn flush): written at process exit at the latest. */
 const deferredLogs = new Set<() => void>();
@@ -240,11 +267,9 @@ function onExitFlush(flush: () => void): void {
 }
 
 /**
- * Appends like `log.append`, without building the stored record for the caller. On a log from
- * createAuditLog whose sinks can write synchronously, the record is written before this returns;
- * with `defer` (the enforcer's outcome records, which nothing waits on), it is chained at once
- * and written with the next record, at the end of this event-loop turn, by flush() or close(),
- * or at process exit, whichever comes first; if that write fails, the next append rejects.
+ * Appends like `log.append`, without building the stored record for the caller: the log's
+ * `appendNow` (AuditAppender) when it has one, so on a log from createAuditLog whose sinks can
+ * write synchronously, the record is written (or, with `defer`, chained) before this returns.
  */
 export function appendQuietly(log: AuditLog, fields: AuditFields | SerializedRecord, defer = false): Promise<void> {
   return appendNow(log, fields, defer) ?? Promise.resolve();
@@ -255,9 +280,17 @@ export function appendNow(log: AuditLog, fields: AuditFields | SerializedRecord,
   return appenderFor(log)(fields, defer);
 }
 
-/** appendNow bound to one log, for a caller that appends to it on every action. */
-export function appenderFor(log: AuditLog): (fields: AuditFields | SerializedRecord, defer: boolean) => Promise<void> | null {
-  return quietAppenders.get(log) ?? ((fields) => log.append(fields instanceof SerializedRecord ? fields.fields() : fields).then(() => undefined));
+/**
+ * appendNow bound to one log, for a caller that appends to it on every action: the log's own
+ * `appendNow` (an own property, as createAuditLog's logs have it; one that `Object.prototype`
+ * was given is never used), else `append` with the record as fields.
+ */
+export function appenderFor(log: AuditLog): AuditAppender["appendNow"] {
+  if (Object.hasOwn(log, "appendNow")) {
+    const fast = (log as AuditLog & Partial<AuditAppender>).appendNow;
+    if (typeof fast === "function") return (fields, defer) => fast.call(log, fields, defer);
+  }
+  return (fields) => log.append(fields instanceof SerializedRecord ? fields.fields() : fields).then(() => undefined);
 }
 
 /** The record for `fields` at a chain position, and its line. */
@@ -286,7 +319,7 @@ function describeFailures(failures: readonly SinkFailure[]): string {
   return failures.map((f) => `${f.sink} (${messageOf(f.error)})`).join(", ");
 }
 
-export function createAuditLog(options: AuditLogOptions): AuditLog {
+export function createAuditLog(options: AuditLogOptions): AuditLog & AuditAppender {
   const sinks = [...options.sinks];
   if (sinks.length === 0) throw new TypeError("an audit log needs at least one sink");
   const names = sinks.map((s, i) => s.name ?? `sink ${i}`);
@@ -473,9 +506,10 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     });
   }
 
-  // The sinks' synchronous writers, when every sink has one (they are registered when a sink is
-  // made, so before the log); null when some sink can only write asynchronously.
-  const writers: SyncWriter[] | null = sinks.every((s) => syncWriters.has(s)) ? sinks.map((s) => syncWriters.get(s)!) : null;
+  // The sinks' synchronous writers, when every sink has one; null when some sink can only write
+  // asynchronously.
+  const own = sinks.map(syncWriterOf);
+  const writers: SyncSinkWriter[] | null = own.every((w) => w !== null) ? (own as SyncSinkWriter[]) : null;
   // records chained on the synchronous path but not written yet (see appendQuietly's `defer`):
   // their lines, each with its newline, and the chain state before the first
   let deferred = "";
@@ -491,7 +525,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
    * Writes text (whole lines: the records from `at` to the current state) to every writer, and
    * settles the chain; the error names the records.
    */
-  function writeAll(writers: readonly SyncWriter[], text: string, at: ChainState, record: () => AuditRecord | null): AuditWriteError | null {
+  function writeAll(writers: readonly SyncSinkWriter[], text: string, at: ChainState, record: () => AuditRecord | null): AuditWriteError | null {
     let missed: Missed[] | null = null;
     for (let i = 0; i < writers.length; i++) {
       try {
@@ -526,7 +560,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     }
   }
 
-  /** The synchronous path of appendQuietly: "done", a rejection, or null when it does not apply now. */
+  /** The synchronous path of appendNow: "done", a rejection, or null when it does not apply now. */
   function writeNow(entry: AuditFields | SerializedRecord, defer: boolean): "done" | Promise<void> | null {
     if (state === null || queued > 0 || writers === null) return null;
     for (let i = 0; i < writers.length; i++) if (!writers[i]!.ready()) return null;
@@ -571,7 +605,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     return "done";
   }
 
-  const log: AuditLog = {
+  const log: AuditLog & AuditAppender = {
     append(fields) {
       if (closing) return Promise.reject(new Error("the audit log is closed"));
       let snapshot: Record<string, unknown>;
@@ -603,18 +637,18 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       })();
       return closing;
     },
+    appendNow(fields, defer) {
+      if (closing) return Promise.reject(new Error("the audit log is closed"));
+      try {
+        const now = writeNow(fields, defer);
+        if (now === "done") return null;
+        if (now !== null) return now;
+        return enqueue(fields instanceof SerializedRecord ? fields : snapshotFields(fields)).then(() => undefined);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
   };
-  quietAppenders.set(log, (fields, defer) => {
-    if (closing) return Promise.reject(new Error("the audit log is closed"));
-    try {
-      const now = writeNow(fields, defer);
-      if (now === "done") return null;
-      if (now !== null) return now;
-      return enqueue(fields instanceof SerializedRecord ? fields : snapshotFields(fields)).then(() => undefined);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  });
   return log;
 }
 
@@ -772,33 +806,12 @@ export function fileSink(path: string, options: FileSinkOptions = {}): AuditSink
     return opening;
   };
 
-  const sink: AuditSink = {
-    name: `file ${path}`,
-    async write(line) {
-      asyncWrites++;
-      try {
-        await writeAsync(line);
-      } finally {
-        asyncWrites--;
-      }
-    },
-    async resume() {
-      return resumeFromFile(await loadFs(), path);
-    },
-    async close() {
-      const pending = opening;
-      opening = null;
-      fd = null;
-      checkLineStart = true;
-      if (pending) await (await pending).close();
-    },
-  };
   // Synchronous writes encode into one reused buffer (UTF-8 takes at most 3 bytes per UTF-16 code
   // unit, so text up to a third of its size always fits): no allocation per record, and the
   // exact byte count, so that a short write (a full disk) is completed or reported, never left
   // as a torn line that the next record would be glued onto.
   let scratch: Buffer | null = null;
-  syncWriters.set(sink, {
+  const syncWriter: SyncSinkWriter = {
     ready: () => fd !== null && writeSync !== null && !checkLineStart && asyncWrites === 0 && !options.fsync,
     write(text) {
       let data: Buffer, length: number;
@@ -823,7 +836,30 @@ export function fileSink(path: string, options: FileSinkOptions = {}): AuditSink
       }
       size += length;
     },
-  });
+  };
+
+  const sink: AuditSink = {
+    name: `file ${path}`,
+    async write(line) {
+      asyncWrites++;
+      try {
+        await writeAsync(line);
+      } finally {
+        asyncWrites--;
+      }
+    },
+    async resume() {
+      return resumeFromFile(await loadFs(), path);
+    },
+    async close() {
+      const pending = opening;
+      opening = null;
+      fd = null;
+      checkLineStart = true;
+      if (pending) await (await pending).close();
+    },
+    syncWriter,
+  };
   return sink;
 
   async function writeAsync(line: string): Promise<void> {

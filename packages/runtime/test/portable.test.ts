@@ -27,7 +27,7 @@ describe("portable SHA-256", () => {
 describe("no Node built-ins in the core", () => {
   it("imports node: modules only lazily", () => {
     const dist = new URL("../dist/", import.meta.url);
-    const files = readdirSync(dist).filter((f) => f.endsWith(".js"));
+    const files = readdirSync(dist, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".js"));
     expect(files).toContain("enforcer.js");
     for (const f of files) {
       const text = readFileSync(new URL(f, dist), "utf8");

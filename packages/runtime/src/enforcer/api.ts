@@ -1,0 +1,160 @@
+/** The enforcer's public types: its options, what its calls take and return, and the Enforcer itself. */
+import type { AuditLog, AuditSink } from "../audit.js";
+import type { PolicyDiagnostic, PolicySource } from "../load.js";
+import type { Action, ActionContext, ApprovalHandler, Decision, HistoryStore, PolicyModule } from "../types.js";
+
+export type AuditOption =
+  | false
+  | AuditLog
+  | { file: string; fsync?: boolean }
+  | { stream: { write(chunk: string, cb: (error?: Error | null) => void): unknown } }
+  | { callback: (record: Record<string, unknown>, line: string) => void | Promise<void> }
+  | { sinks: AuditSink[] };
+
+export interface ApprovalOutcome {
+  required: boolean;
+  from: string | null;
+  timeoutMs: number | null;
+  outcome: "approved" | "rejected" | "timeout" | "error" | "unavailable";
+  approver: string | null;
+  note: string | null;
+}
+
+/** A decision of the candidate policy that differs from the enforced one. */
+export interface ShadowFlip {
+  decisionId: string;
+  session: string;
+  action: unknown;
+  enforced: Decision["decision"];
+  candidate: Decision["decision"];
+  candidateRules: string[];
+}
+
+export interface ShadowReport {
+  candidate: { name: string; version: string | null; sourceHash: string } | null;
+  decisions: number;
+  flips: number;
+  /** Counts by `enforced->candidate`, e.g. `allow->deny`. */
+  byKind: Record<string, number>;
+}
+
+export interface EnforcerOptions {
+  /** A compiled module, the path of a `.armor` file (compiled on load) or of a compiled `.js`. */
+  policy: PolicySource;
+  /** Who approves `require approval` actions; without one they are denied. */
+  approvals?: ApprovalHandler;
+  /** Timeout for approvals whose rule names none (default 5 minutes). */
+  approvalTimeoutMs?: number;
+  /** Where decisions are recorded (default: nowhere). */
+  audit?: AuditOption;
+  /** What a failing audit sink does to the decision: `deny` (default) or `allow` (reported only). */
+  onAuditFailure?: "deny" | "allow";
+  /** Session history store (default: in memory). */
+  history?: HistoryStore;
+  /** Milliseconds since the epoch (default `Date.now`). */
+  clock?: () => number;
+  /** Called with every decision. */
+  onDecision?: (decision: Decision) => void;
+  /** Called with every failure the enforcer absorbs (audit sinks, callbacks, shadow policy). */
+  onError?: (error: Error) => void;
+  /** Validate actions against the policy's schema before deciding (default: when it has one). */
+  validate?: boolean;
+  /** A candidate policy decided beside the enforced one; its flips are reported, never enforced. */
+  shadow?: PolicySource;
+  onShadowFlip?: (flip: ShadowFlip) => void;
+  /** `run` throws `ActionDenied` on deny (default); with false it returns `{ decision }`. */
+  throwOnDeny?: boolean;
+  /**
+   * How long an audit write may take (default 5 seconds); a sink that takes longer (or never
+   * settles) counts as failed, so the action is denied with an error naming it.
+   */
+  auditTimeoutMs?: number;
+  /** How long a reservation (`decide(..., { reserve: true })`) can be settled or released (default 10 minutes). */
+  reservationTtlMs?: number;
+  /**
+   * How many reservations can be pending at once (default 10,000). At the cap, a new reservation
+   * retires the oldest, as its expiry would: it stays counted and can no longer be released.
+   */
+  maxReservations?: number;
+}
+
+export interface DecideOptions {
+  /**
+   * Count an allowed action in the session's history at once, as `run` does, and keep the
+   * reservation under the decision's id until `record` settles it or `release` takes it back.
+   */
+  reserve?: boolean;
+}
+
+export interface LoadResult {
+  ok: boolean;
+  /** The compiler's diagnostics for a `.armor` source (warnings on success, errors on failure). */
+  diagnostics: PolicyDiagnostic[];
+  /** Why the policy was not loaded. */
+  error?: string;
+}
+
+export interface RecordInfo {
+  /**
+   * The decision the action ran under, if known; a new id otherwise. When it names a pending
+   * reservation of the same session and action, the reservation is settled: the action is not
+   * counted again.
+   */
+  decisionId?: string;
+  outcome?: "ok" | "error";
+  error?: string;
+}
+
+export interface RecordResult {
+  decisionId: string;
+  session: string;
+  actionHash: string;
+  /** The record settled a reservation, so the history did not count the action again. */
+  settled: boolean;
+}
+
+export interface RunResult<T> {
+  decision: Decision;
+  /** Present when the action ran. */
+  result?: T;
+}
+
+export interface Enforcer {
+  /**
+   * Decides an action without running it. With `reserve`, an allowed action is counted in the
+   * session's history at once (before anything is awaited) and the decision says `reserved:
+   * true`; `record` with its id settles the reservation, `release` takes it back.
+   */
+  decide(action: unknown, ctx?: ActionContext, options?: DecideOptions): Promise<Decision>;
+  /** Decides, asks for approval when required, runs `execute` with the (rewritten) action when allowed. */
+  run<T>(action: unknown, ctx: ActionContext | undefined, execute: (action: Action) => T | Promise<T>): Promise<RunResult<T>>;
+  /**
+   * Records an action that was executed outside `run` (e.g. reported to a decision service after
+   * the fact): it counts in the session's history whatever a decision now would say, and an
+   * `outcome` record (`mode: "record"`) goes to the audit log. Rejects if the audit log fails;
+   * the history keeps the action either way, since it ran.
+   */
+  record(action: unknown, ctx?: ActionContext, info?: RecordInfo): Promise<RecordResult>;
+  /**
+   * Takes back a pending reservation: the action no longer counts, and an outcome record
+   * (`outcome: "released"`) says so. False when no reservation with that id is pending (never
+   * made, settled, released, or expired: an expired reservation stays counted), and when it is
+   * another session's: only the session that reserved (`ctx.session`) may take it back.
+   */
+  release(decisionId: string, ctx?: ActionContext): Promise<boolean>;
+  /** Guards a tool function `(args) => result`: the action is `{ type: name, ...args }`. */
+  wrap<A extends Record<string, unknown>, R>(name: string, fn: (args: A) => R | Promise<R>, ctx?: ActionContext | (() => ActionContext)): (args: A) => Promise<R>;
+  /** Wraps every function of an object of tools, by key. */
+  wrapTools<T extends Record<string, (args: never) => unknown>>(tools: T, ctx?: ActionContext | (() => ActionContext)): { [K in keyof T]: (args: Parameters<T[K]>[0]) => Promise<Awaited<ReturnType<T[K]>>> };
+  /** Swaps in a new policy atomically; one that does not compile leaves the old in force. */
+  reload(source: PolicySource): Promise<LoadResult>;
+  /** Sets or clears the shadow candidate. */
+  setShadow(source: PolicySource | null): Promise<LoadResult>;
+  shadowReport(): ShadowReport;
+  /** The metadata of the policy in force. */
+  readonly policy: PolicyModule["policy"];
+  /** Forgets a session's history. */
+  endSession(session: string): void;
+  /** Flushes and closes the audit log. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,121 @@
+/**
+ * Approvals: the approver is asked (shown a copy of the action that was hashed), and after an
+ * approval the same snapshot is decided again. The approval holds only for the same action hash
+ * and the same approver group; a decision that now needs another group asks that group.
+ */
+import { setLongTimeout } from "../timers.js";
+import type { ApprovalRequest, ApprovalResponse, Decision, FiredRule } from "../types.js";
+import type { ApprovalOutcome } from "./api.js";
+import { type Decided, decideWith } from "./decide-step.js";
+import type { EnforcerState } from "./state.js";
+import { afresh, fresh, type Subject } from "./subject.js";
+
+const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
+
+/** The part of a run that approvals change: the decision in force, its subject and time, and the last approval asked. */
+export interface Approving {
+  decided: Decided;
+  subject: Subject;
+  now: number;
+  approval: ApprovalOutcome | null;
+}
+
+/**
+ * Asks for approval while the decision requires one, deciding again after each approval; leaves
+ * `r` with a decision that is `allow` (approved, and still the same action asking the same
+ * group) or `deny` (rejected, timed out, failed, or changing on every round).
+ */
+export async function approve(st: EnforcerState, r: Approving): Promise<void> {
+  // an approval covers one exact action: after it, the action is decided again, and it runs
+  // only if it still needs no more than the approval that was given for that same action
+  for (let round = 0; r.decided.decision.decision === "require_approval"; round++) {
+    const decision = r.decided.decision;
+    if (round === 3) {
+      r.decided = { ...r.decided, decision: { ...decision, decision: "deny", errors: [...decision.errors, { rule: null, message: "the action kept changing while it was being approved" }] } };
+      return;
+    }
+    r.approval = await askApproval(st, r.decided, r.subject);
+    if (r.approval.outcome !== "approved") {
+      r.decided = { ...r.decided, decision: denyAfterApproval(decision, r.approval) };
+      return;
+    }
+    r.now = st.clock();
+    // the same snapshot, afresh: nothing anyone did to the decision's action meanwhile counts
+    r.subject = afresh(r.subject);
+    const again = decideWith(st, st.active, r.subject, r.now, decision.id);
+    // the approval given holds only for the same action and the same approver group: if the
+    // policy now asks someone else (the time, the history or the policy changed), they are asked
+    if (again.decision.decision === "deny" || again.decision.actionHash !== decision.actionHash || !sameApprover(again.decision, decision)) {
+      r.decided = again;
+      continue;
+    }
+    r.decided = { ...again, decision: { ...again.decision, decision: "allow" } };
+  }
+}
+
+async function askApproval(st: EnforcerState, decided: Decided, subject: Subject): Promise<ApprovalOutcome> {
+  const decision = decided.decision;
+  const from = decision.approval?.from ?? null;
+  const timeoutMs = decision.approval?.timeoutMs ?? st.options.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
+  const base = { required: true, from, timeoutMs, approver: null, note: null };
+  const handler = st.options.approvals;
+  if (handler === undefined) return { ...base, outcome: "unavailable" };
+  const controller = new AbortController();
+  let cancelTimer: () => void = () => {};
+  const timeout = new Promise<"timeout">((resolve) => {
+    cancelTimer = setLongTimeout(() => resolve("timeout"), timeoutMs);
+  });
+  const approvalRules = decided.decision.rules.filter((r) => r.effect === "require_approval");
+  try {
+    const response = await Promise.race([handler.request(approvalRequest(decided, approvalRules, subject, timeoutMs, controller.signal)), timeout]);
+    if (response === "timeout") {
+      controller.abort(new Error("approval timed out"));
+      return { ...base, outcome: "timeout" };
+    }
+    const r = response as ApprovalResponse;
+    return { ...base, outcome: r.approved === true ? "approved" : "rejected", approver: r.approver ?? null, note: r.note ?? null };
+  } catch (e) {
+    st.report(e);
+    controller.abort(e);
+    return { ...base, outcome: "error", note: (e as Error).message ?? String(e) };
+  } finally {
+    cancelTimer();
+  }
+}
+
+/** What the approver is shown: copies, so that what it sees (or edits) cannot change what runs. */
+function approvalRequest(decided: Decided, approvalRules: FiredRule[], subject: Subject, timeoutMs: number, signal: AbortSignal): ApprovalRequest {
+  const decision = decided.decision;
+  return {
+    id: decision.id,
+    // a copy of the text that was hashed: what the approver sees cannot change what runs
+    action: decided.actionJson === undefined ? decision.action : JSON.parse(decided.actionJson),
+    actionHash: decision.actionHash,
+    rules: approvalRules,
+    reason: approvalRules.find((r) => r.reason !== null)?.reason ?? null,
+    from: decision.approval?.from ?? null,
+    timeoutMs,
+    session: decision.session,
+    // a copy too: an approver that edits the user changes nothing the policy reads later
+    user: (subject.user === undefined ? undefined : fresh(subject.userJson)) as ApprovalRequest["user"],
+    policy: decision.policy,
+    signal,
+  };
+}
+
+/** Whether a decision asks for no approval, or for the one another asked for. */
+function sameApprover(now: Decision, approved: Decision): boolean {
+  return now.decision !== "require_approval" || (now.approval?.from ?? null) === (approved.approval?.from ?? null);
+}
+
+function denyAfterApproval(d: Decision, outcome: ApprovalOutcome): Decision {
+  const why =
+    outcome.outcome === "unavailable"
+      ? "approval required, but no approval handler is configured"
+      : outcome.outcome === "timeout"
+        ? `approval timed out after ${outcome.timeoutMs} ms`
+        : outcome.outcome === "error"
+          ? `the approval handler failed: ${outcome.note ?? "unknown error"}`
+          : `approval rejected${outcome.approver ? ` by ${outcome.approver}` : ""}${outcome.note ? `: ${outcome.note}` : ""}`;
+  return { ...d, decision: "deny", errors: [...d.errors, { rule: null, message: why }] };
+}

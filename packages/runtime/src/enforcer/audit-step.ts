@@ -1,0 +1,111 @@
+/**
+ * Writing the enforcer's records to the audit log, through the log's AuditAppender (its
+ * synchronous fast path when it has one), and what a failing log does to a decision.
+ */
+import { type AuditAppender, type AuditFields, type AuditLog, appenderFor, callbackSink, createAuditLog, fileSink, type AuditSink, type SerializedRecord, streamSink } from "../audit.js";
+import { DecisionRecord } from "../records.js";
+import { withTimeout } from "../timers.js";
+import type { Decision } from "../types.js";
+import type { ApprovalOutcome, AuditOption } from "./api.js";
+import type { Decided } from "./decide-step.js";
+import type { EnforcerState } from "./state.js";
+import type { Subject } from "./subject.js";
+
+/** The audit log as the enforcer writes to it. */
+export interface AuditChannel {
+  readonly log: AuditLog;
+  readonly appendNow: AuditAppender["appendNow"];
+  /** An audit log given ready-made bounds its sinks' writes itself, if at all: the enforcer bounds its appends. */
+  readonly boundAppends: boolean;
+  readonly timeoutMs: number;
+}
+
+/** The audit log for an option; failures are reported once, by the enforcer, when an append rejects. */
+export function auditChannel(option: AuditOption | undefined, timeoutMs: number): AuditChannel | null {
+  if (option === undefined || option === false) return null;
+  const boundAppends = "append" in option;
+  const log = boundAppends ? option : createAuditLog({ sinks: sinksOf(option), writeTimeoutMs: timeoutMs });
+  return { log, appendNow: appenderFor(log), boundAppends, timeoutMs };
+}
+
+function sinksOf(option: Exclude<AuditOption, false | AuditLog>): AuditSink[] {
+  if ("file" in option) return [fileSink(option.file, { fsync: option.fsync ?? false })];
+  if ("stream" in option) return [streamSink(option.stream)];
+  if ("callback" in option) return [callbackSink(option.callback as Parameters<typeof callbackSink>[0])];
+  return option.sinks;
+}
+
+/** Reports an audit failure and returns it as an Error. */
+export function auditFailed(st: EnforcerState, e: unknown): Error {
+  const error = e instanceof Error ? e : new Error(String(e));
+  st.report(error);
+  return error;
+}
+
+/**
+ * Appends a record; `defer` for the outcome records of run(), which nothing waits on (see
+ * AuditAppender). Returns the failure (or null) directly when the record was written
+ * synchronously, so that run() does not yield to the event loop between writing the decision
+ * record and calling the tool.
+ */
+export function write(st: EnforcerState, entry: AuditFields | SerializedRecord, defer = false): Error | null | Promise<Error | null> {
+  const audit = st.audit;
+  if (audit === null) return null;
+  let pending: Promise<void> | null;
+  try {
+    pending = audit.appendNow(entry, defer);
+  } catch (e) {
+    return auditFailed(st, e);
+  }
+  if (pending === null) return null;
+  return (audit.boundAppends ? bounded(audit, pending) : pending).then(
+    () => null,
+    (e: unknown) => auditFailed(st, e),
+  );
+}
+
+/** An append of a ready-made audit log, failing after the audit timeout if it has not settled. */
+function bounded(audit: AuditChannel, pending: Promise<void>): Promise<void> {
+  const ms = audit.timeoutMs;
+  return withTimeout(pending, ms, () => new Error(`the audit log did not store the record within ${ms} ms`));
+}
+
+/** Writes the decision record; on a failing sink the decision becomes deny unless configured otherwise. */
+export function recordDecision(
+  st: EnforcerState,
+  decided: Decided,
+  subject: Subject,
+  mode: "decide" | "run",
+  approval: ApprovalOutcome | null,
+  shadowInfo: Record<string, unknown> | undefined,
+  reserved = false,
+): Decision | Promise<Decision> {
+  const decision = decided.decision;
+  if (st.audit === null) return recorded(st, decision, null);
+  let entry: DecisionRecord;
+  try {
+    entry = new DecisionRecord(decision, decided.actionJson, decided.policyJson, mode, subject.userJson, approval, shadowInfo, reserved);
+  } catch (e) {
+    // a user that cannot be serialized (it contains itself, a getter throws): the record cannot be written
+    return recorded(st, decision, auditFailed(st, e));
+  }
+  const written = write(st, entry);
+  return written instanceof Promise ? written.then((failure) => recorded(st, decision, failure)) : recorded(st, decision, written);
+}
+
+/** The decision as recorded (a deny when the log failed, unless `onAuditFailure: "allow"`), handed to `onDecision`. */
+function recorded(st: EnforcerState, decision: Decision, failure: Error | null): Decision {
+  const options = st.options;
+  let final = decision;
+  if (failure !== null && (options.onAuditFailure ?? "deny") === "deny" && decision.decision !== "deny") {
+    final = { ...decision, decision: "deny", errors: [...decision.errors, { rule: null, message: `the audit log failed, so nothing runs: ${failure.message}` }] };
+  }
+  if (options.onDecision !== undefined) {
+    try {
+      options.onDecision(final);
+    } catch (e) {
+      st.report(e);
+    }
+  }
+  return final;
+}

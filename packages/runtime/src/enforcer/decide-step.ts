@@ -1,0 +1,107 @@
+/**
+ * Deciding: the action validated against the policy's schema, the policy's `decide` with the
+ * session's tracker values (synchronously, never throwing), and the runtime's decision made of
+ * it (id, time, policy, session, action hash). Also the shadow candidate's decision beside it.
+ */
+import { canonicalJsonOrUndefined, sha256 } from "../hash.js";
+import type { Decision, PolicyDecision } from "../types.js";
+import type { ShadowFlip } from "./api.js";
+import { isoTime } from "./ids.js";
+import type { Active } from "./policies.js";
+import type { EnforcerState } from "./state.js";
+import type { Subject } from "./subject.js";
+
+/**
+ * A decision on its way to the audit log, with the canonical JSON of its action: the text its
+ * `actionHash` is the hash of, which the decision record reuses rather than serializing the action
+ * again. It is undefined when JSON has no text for the action (the record leaves the field out),
+ * or when the action cannot be serialized (it contains itself): then the decision is a deny that
+ * says so, its `actionHash` is empty, and its record is written without the action.
+ */
+export interface Decided {
+  decision: Decision;
+  actionJson: string | undefined;
+  policyJson: string | undefined;
+}
+
+/** The runtime's decision on a subject by `policy` at `now`; `id` when it decides again under an earlier id. */
+export function decideWith(st: EnforcerState, policy: Active, subject: Subject, now: number, id?: string): Decided {
+  const d = evaluate(st, policy, subject, now);
+  return finish(policy, d, subject, now, id ?? st.decisionId(now));
+}
+
+/** The policy's decision for an action, synchronously, never throwing. */
+function evaluate(st: EnforcerState, policy: Active, subject: Subject, now: number): PolicyDecision {
+  const action = subject.action;
+  if (subject.problem !== null) return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message: subject.problem }] };
+  try {
+    if (policy.validator !== null) {
+      const problems = policy.validator(action);
+      if (problems !== null) {
+        return { decision: "deny", rules: [], approval: null, action, errors: problems.map((message) => ({ rule: null, message: `invalid action: ${message}` })) };
+      }
+    }
+    const values = st.trackers.values(subject.session, policy.module.trackers, now);
+    const input = { action, user: subject.user, context: subject.context, time: isoTime(now) };
+    return policy.module.decide(input, values);
+  } catch (e) {
+    return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message: `the policy failed: ${(e as Error).message}` }] };
+  }
+}
+
+/** The runtime's decision: the policy's, with its id, time, policy, session and action hash. */
+function finish(policy: Active, d: PolicyDecision, subject: Subject, now: number, id: string): Decided {
+  let actionJson: string | undefined;
+  let hash: string;
+  try {
+    // the policy's action is the snapshot itself unless it rewrote it (a redacted copy)
+    actionJson = d.action === subject.action ? subject.json : canonicalJsonOrUndefined(d.action);
+    // an action that is not JSON has no hash; the policy's deny already says why
+    hash = d.action === subject.action && !subject.hashable ? "" : sha256(actionJson ?? "null");
+  } catch (e) {
+    actionJson = undefined;
+    hash = "";
+    d = { ...d, decision: "deny", errors: [...d.errors, { rule: null, message: `the action cannot be hashed: ${(e as Error).message}` }] };
+  }
+  // built field by field: an object spread of the policy's decision costs more than all of this
+  const decision: Decision = {
+    decision: d.decision,
+    rules: d.rules,
+    approval: d.approval,
+    action: d.action,
+    errors: d.errors,
+    id,
+    time: isoTime(now),
+    policy: policy.meta,
+    session: subject.session,
+    actionHash: hash,
+  };
+  return { decision, actionJson, policyJson: policy.metaJson };
+}
+
+/** The shadow candidate's decision on the same subject, counted and reported when it differs; the record's `shadow` field. */
+export function shadowDecide(st: EnforcerState, decision: Decision, subject: Subject, now: number): Record<string, unknown> | undefined {
+  const shadow = st.shadow;
+  if (shadow === null) return undefined;
+  const candidate = evaluate(st, shadow, subject, now);
+  const stats = st.shadowStats;
+  stats.decisions++;
+  if (candidate.decision === decision.decision) return { decision: candidate.decision, flipped: false };
+  stats.flips++;
+  const kind = `${decision.decision}->${candidate.decision}`;
+  stats.byKind[kind] = (stats.byKind[kind] ?? 0) + 1;
+  const flip: ShadowFlip = {
+    decisionId: decision.id,
+    session: decision.session,
+    action: decision.action,
+    enforced: decision.decision,
+    candidate: candidate.decision,
+    candidateRules: candidate.rules.map((r) => r.id),
+  };
+  try {
+    st.options.onShadowFlip?.(flip);
+  } catch (e) {
+    st.report(e);
+  }
+  return { decision: candidate.decision, flipped: true, rules: flip.candidateRules };
+}

@@ -1,0 +1,31 @@
+/**
+ * decide(): the steps of run() up to the decision record, without approvals or executing; with
+ * `reserve`, an allowed action is counted at once and its reservation kept under the decision's id.
+ */
+import type { ActionContext, Decision } from "../types.js";
+import type { DecideOptions } from "./api.js";
+import { recordDecision } from "./audit-step.js";
+import { decideWith, shadowDecide } from "./decide-step.js";
+import { count } from "./history-step.js";
+import type { EnforcerState } from "./state.js";
+import { snapshot } from "./subject.js";
+
+export async function decide(st: EnforcerState, action: unknown, ctx: ActionContext = {}, options: DecideOptions = {}): Promise<Decision> {
+  const now = st.clock();
+  const policy = st.active;
+  const subject = snapshot(action, ctx);
+  const decided = decideWith(st, policy, subject, now);
+  const shadowInfo = shadowDecide(st, decided.decision, subject, now);
+  const session = decided.decision.session;
+  const reserve = options?.reserve === true && decided.decision.decision === "allow";
+  // counted before anything awaits, as run() does: concurrent decisions see it
+  const reservation = reserve ? count(st, session, decided.decision.action, now) : null;
+  const final = await recordDecision(st, decided, subject, "decide", null, shadowInfo, reserve);
+  if (!reserve) return final;
+  if (final.decision !== "allow") {
+    reservation?.cancel();
+    return final;
+  }
+  st.reservations.keep(final.id, { session, actionHash: final.actionHash, reservation, expires: now + st.reservations.ttlMs });
+  return { ...final, reserved: true };
+}

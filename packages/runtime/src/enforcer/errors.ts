@@ -1,0 +1,38 @@
+/** The errors the enforcer throws, and the text of what a tool or a callback threw. */
+import type { Decision } from "../types.js";
+
+/** Thrown by `run` (and wrapped tools) when an action is denied; carries the decision. */
+export class ActionDenied extends Error {
+  constructor(readonly decision: Decision) {
+    super(describeDenial(decision));
+    this.name = "ActionDenied";
+  }
+}
+
+/**
+ * Thrown by `record` for an input that is not JSON all the way down (a non-finite number, a
+ * function, a value that contains itself); `decide` and `run` deny such inputs instead.
+ */
+export class InvalidInputError extends TypeError {
+  override readonly name = "InvalidInputError";
+}
+
+function describeDenial(d: Decision): string {
+  // the rules that decided: the denying ones when any fired, else the approval rules
+  const denying = d.rules.filter((r) => r.effect === "deny");
+  const deciding = denying.length > 0 ? denying : d.rules.filter((r) => r.effect === "require_approval");
+  const reasons = [
+    ...deciding.map((r) => `${r.id}${r.reason ? `: ${r.reason}` : ""}`),
+    ...d.errors.map((e) => (e.rule ? `${e.rule}: ${e.message}` : e.message)),
+  ];
+  return `action \`${String((d.action as { type?: unknown } | null)?.type ?? "?")}\` denied${reasons.length > 0 ? ` (${reasons.join("; ")})` : ""}`;
+}
+
+/** What the outcome record says a tool threw; never throws itself. */
+export function errorText(e: unknown): string {
+  try {
+    return e instanceof Error ? String(e.message) : String(e);
+  } catch {
+    return "the tool threw a value that has no text";
+  }
+}

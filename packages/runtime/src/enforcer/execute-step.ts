@@ -1,0 +1,84 @@
+/**
+ * Executing: the tool runs under the recorded decision, with its own copy of the decided action
+ * (the redacted one when the policy rewrote it), and its outcome record is chained after it.
+ */
+import type { Reservation } from "../history.js";
+import { OutcomeRecord } from "../records.js";
+import type { Action, Decision } from "../types.js";
+import type { RunResult } from "./api.js";
+import { auditFailed, write } from "./audit-step.js";
+import type { Decided } from "./decide-step.js";
+import { ActionDenied, errorText } from "./errors.js";
+import { isoTime } from "./ids.js";
+import type { EnforcerState } from "./state.js";
+import type { Subject } from "./subject.js";
+
+/** What the tool is given, and what it is. */
+export interface Execution<T> {
+  decided: Decided;
+  subject: Subject;
+  readonly execute: (action: Action) => T | Promise<T>;
+}
+
+/**
+ * Runs the action under its recorded decision (`final`: a deny takes the history's recording
+ * back and runs nothing) and chains the outcome record.
+ */
+export function perform<T>(st: EnforcerState, r: Execution<T>, final: Decision, reservation: Reservation | null): Promise<RunResult<T>> {
+  if (final.decision !== "allow") {
+    reservation?.cancel();
+    return st.throwOnDeny ? Promise.reject(new ActionDenied(final)) : Promise.resolve({ decision: final });
+  }
+  const started = st.clock();
+  let result: T | Promise<T>;
+  let thenable: boolean;
+  try {
+    result = r.execute(toolCopy(r, final) as Action);
+    // inside the try: reading `then` of what the tool returned can throw (a getter, a Proxy)
+    thenable = isThenable(result);
+  } catch (e) {
+    return failed(st, final, started, e);
+  }
+  if (thenable) {
+    return Promise.resolve(result as Promise<T>).then(
+      (value) => succeeded(st, final, started, value),
+      (e: unknown) => failed(st, final, started, e),
+    );
+  }
+  return succeeded(st, final, started, result as T);
+}
+
+/**
+ * The tool's own copy of the decided action: the spare one made with the snapshot when the
+ * policy did not rewrite the action, otherwise parsed from the text that was hashed and audited.
+ */
+function toolCopy(r: Execution<unknown>, final: Decision): unknown {
+  const json = r.decided.actionJson;
+  const own = r.decided.decision.action === r.subject.action ? r.subject.spare : undefined;
+  return own !== undefined ? own : json === undefined ? final.action : JSON.parse(json);
+}
+
+function succeeded<T>(st: EnforcerState, final: Decision, started: number, result: T): Promise<RunResult<T>> {
+  const value: RunResult<T> = { decision: final, result };
+  if (st.audit === null) return Promise.resolve(value);
+  const end = st.clock();
+  const written = write(st, new OutcomeRecord(final.id, isoTime(end), "ok", end - started), true);
+  return written instanceof Promise ? written.then(() => value) : Promise.resolve(value);
+}
+
+function failed(st: EnforcerState, final: Decision, started: number, e: unknown): Promise<never> {
+  if (st.audit === null) return Promise.reject(e);
+  const end = st.clock();
+  let written: ReturnType<typeof write>;
+  try {
+    written = write(st, new OutcomeRecord(final.id, isoTime(end), "error", end - started, errorText(e)), true);
+  } catch (cannot) {
+    // a record that cannot be serialized: reported, and the tool's error still rejects
+    written = auditFailed(st, cannot);
+  }
+  return written instanceof Promise ? written.then(() => Promise.reject(e)) : Promise.reject(e);
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === "object" || typeof v === "function") && typeof (v as { then?: unknown }).then === "function";
+}

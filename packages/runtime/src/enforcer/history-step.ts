@@ -1,0 +1,65 @@
+/**
+ * Recording allowed actions into the session history: counting one at once (synchronously,
+ * before anything awaits, so concurrent decisions in the session see it), and the reservations
+ * `decide(..., { reserve: true })` keeps until `record` settles them, `release` takes them back,
+ * or they expire (an expired or retired reservation stays counted: fail closed).
+ */
+import type { Reservation } from "../history.js";
+import type { EnforcerState } from "./state.js";
+
+/** Counts an allowed action in its session's history (with the shadow policy's trackers too). */
+export function count(st: EnforcerState, session: string, action: unknown, now: number): Reservation | null {
+  const active = st.active;
+  const shadow = st.shadow;
+  if (active.module.trackers.length === 0 && (shadow === null || shadow.module.trackers.length === 0)) return null;
+  return st.trackers.record(session, action, now, shadow ? [active.module.trackers, shadow.module.trackers] : [active.module.trackers]);
+}
+
+/** A reservation made by `decide(..., { reserve: true })`, kept until settled, released or expired. */
+export interface Pending {
+  session: string;
+  actionHash: string;
+  reservation: Reservation | null;
+  expires: number;
+}
+
+/** Pending reservations by decision id, oldest first (they all live equally long), capped. */
+export class Reservations {
+  private readonly pending = new Map<string, Pending>();
+
+  constructor(
+    readonly ttlMs: number,
+    private readonly max: number,
+  ) {}
+
+  get(id: string): Pending | undefined {
+    return this.pending.get(id);
+  }
+
+  delete(id: string): void {
+    this.pending.delete(id);
+  }
+
+  /** Puts a reservation back as it was (a release that could not be audited). */
+  restore(id: string, pending: Pending): void {
+    this.pending.set(id, pending);
+  }
+
+  /** Forgets reservations past their time; they stay counted (fail closed). */
+  expire(now: number): void {
+    for (const [id, p] of this.pending) {
+      if (p.expires > now) break;
+      this.pending.delete(id);
+    }
+  }
+
+  /** Keeps a reservation; at the cap, the oldest one is retired as if it had expired. */
+  keep(id: string, pending: Pending): void {
+    this.expire(pending.expires - this.ttlMs);
+    while (this.pending.size >= this.max) {
+      const oldest = this.pending.keys().next().value as string;
+      this.pending.delete(oldest);
+    }
+    this.pending.set(id, pending);
+  }
+}

@@ -1,0 +1,60 @@
+/** The policies an enforcer holds: the one in force and the shadow candidate, and swapping them. */
+import { canonicalJsonOrUndefined } from "../hash.js";
+import { loadPolicy, PolicyLoadError, type PolicySource } from "../load.js";
+import type { Decision, PolicyModule } from "../types.js";
+import { type ActionValidator, compileValidator } from "../validate.js";
+import type { LoadResult } from "./api.js";
+import type { EnforcerState } from "./state.js";
+
+/** A loaded policy as the enforcer runs it. */
+export interface Active {
+  module: PolicyModule;
+  validator: ActionValidator | null;
+  /** The policy's name, version and source hash as its decisions carry them (shared, frozen). */
+  meta: Decision["policy"];
+  /** Their canonical JSON, for the audit records. */
+  metaJson: string | undefined;
+}
+
+export function activate(module: PolicyModule, validate: boolean | undefined): Active {
+  const validator = validate === false ? null : compileValidator(module.actionSchema, module.actionBranches);
+  const m = meta(module);
+  return { module, validator, meta: Object.freeze(m), metaJson: canonicalJsonOrUndefined(m) };
+}
+
+export function meta(m: PolicyModule): Decision["policy"] {
+  return { name: m.policy.name, version: m.policy.version, sourceHash: m.policy.sourceHash };
+}
+
+/** Swaps in a new policy atomically; one that does not load leaves the old in force. */
+export async function reload(st: EnforcerState, source: PolicySource): Promise<LoadResult> {
+  try {
+    const next = await loadPolicy(source);
+    st.active = activate(next.module, st.options.validate);
+    return { ok: true, diagnostics: next.diagnostics };
+  } catch (e) {
+    return notLoaded(st, e);
+  }
+}
+
+/** Sets (and starts counting the flips of) or clears the shadow candidate. */
+export async function setShadow(st: EnforcerState, source: PolicySource | null): Promise<LoadResult> {
+  if (source === null) {
+    st.shadow = null;
+    st.shadowStats.candidate = null;
+    return { ok: true, diagnostics: [] };
+  }
+  try {
+    const next = await loadPolicy(source);
+    st.shadow = activate(next.module, st.options.validate);
+    Object.assign(st.shadowStats, { candidate: meta(next.module), decisions: 0, flips: 0, byKind: {} });
+    return { ok: true, diagnostics: next.diagnostics };
+  } catch (e) {
+    return notLoaded(st, e);
+  }
+}
+
+function notLoaded(st: EnforcerState, e: unknown): LoadResult {
+  st.report(e);
+  return { ok: false, diagnostics: e instanceof PolicyLoadError ? e.diagnostics : [], error: (e as Error).message };
+}

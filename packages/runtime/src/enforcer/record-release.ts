@@ -1,0 +1,71 @@
+/**
+ * record() and release(): the history and the audit log of actions that run outside run(). A
+ * record counts the action (or settles its reservation); a release takes a reservation back.
+ * Both write an outcome record and reject when the log fails.
+ */
+import { sha256 } from "../hash.js";
+import type { ActionContext } from "../types.js";
+import type { RecordInfo, RecordResult } from "./api.js";
+import { write } from "./audit-step.js";
+import { InvalidInputError } from "./errors.js";
+import { count } from "./history-step.js";
+import type { EnforcerState } from "./state.js";
+import { sessionOf, snapshot } from "./subject.js";
+
+export async function record(st: EnforcerState, action: unknown, ctx: ActionContext = {}, info: RecordInfo = {}): Promise<RecordResult> {
+  const now = st.clock();
+  const subject = snapshot(action, ctx);
+  const session = subject.session;
+  if (subject.problem !== null) throw new InvalidInputError(subject.problem);
+  const hash = sha256(subject.json ?? "null");
+  const reservations = st.reservations;
+  reservations.expire(now);
+  const pending = info.decisionId === undefined ? undefined : reservations.get(info.decisionId);
+  const settled = pending !== undefined && pending.session === session && pending.actionHash === hash;
+  if (settled) reservations.delete(info.decisionId!);
+  else count(st, session, subject.action, now);
+  // another session's pending reservation is not this record's decision: it gets an id of its own
+  const id = pending !== undefined && !settled ? st.decisionId(now) : (info.decisionId ?? st.decisionId(now));
+  const failure = await write(st, {
+    kind: "outcome",
+    decisionId: id,
+    time: new Date(now).toISOString(),
+    mode: "record",
+    session,
+    user: subject.user ?? null,
+    action: subject.action,
+    actionHash: hash,
+    outcome: info.outcome ?? "ok",
+    ...(info.error !== undefined ? { error: info.error } : {}),
+    ...(settled ? { reservation: "settled" } : {}),
+  });
+  if (failure !== null) throw failure;
+  return { decisionId: id, session, actionHash: hash, settled };
+}
+
+export async function release(st: EnforcerState, id: string, ctx: ActionContext = {}): Promise<boolean> {
+  const now = st.clock();
+  const reservations = st.reservations;
+  reservations.expire(now);
+  const pending = typeof id === "string" ? reservations.get(id) : undefined;
+  // only the session that reserved may take it back: ids are unique, not secret
+  if (pending === undefined || pending.session !== sessionOf(ctx)) return false;
+  // taken out first, so that a second release of the same id finds nothing
+  reservations.delete(id);
+  const failure = await write(st, {
+    kind: "outcome",
+    decisionId: id,
+    time: new Date(now).toISOString(),
+    mode: "release",
+    session: pending.session,
+    actionHash: pending.actionHash,
+    outcome: "released",
+  });
+  if (failure !== null) {
+    // not audited, so not taken back: the action stays counted and the reservation pending
+    if (pending.expires > st.clock()) reservations.restore(id, pending);
+    throw failure;
+  }
+  pending.reservation?.cancel();
+  return true;
+}

@@ -1,0 +1,55 @@
+/**
+ * run(): the steps in the order the invariants depend on. Snapshot the action once → decide on
+ * one copy (with the shadow candidate beside it) → approval if required, then decide again on
+ * the same snapshot → record into the trackers (synchronously, before any await) → write the
+ * decision record (a failure denies and takes the recording back) → execute with the other copy
+ * (or a copy of the redacted action) → write the outcome record.
+ *
+ * It returns one promise and, when nothing on the way is asynchronous (no approval, an audit
+ * log that writes synchronously, a tool that returns a value), does all its work before
+ * returning it. Every failure becomes a rejection, as from an async function.
+ */
+import type { Action, ActionContext } from "../types.js";
+import type { RunResult } from "./api.js";
+import { type Approving, approve } from "./approval-step.js";
+import { recordDecision } from "./audit-step.js";
+import { decideWith, shadowDecide } from "./decide-step.js";
+import { type Execution, perform } from "./execute-step.js";
+import { count } from "./history-step.js";
+import type { EnforcerState } from "./state.js";
+import { snapshot } from "./subject.js";
+
+/** One action on its way through run(). */
+interface Run<T> extends Approving, Execution<T> {
+  /** The shadow candidate's decision, for the decision record. */
+  readonly shadowInfo: Record<string, unknown> | undefined;
+}
+
+export function run<T>(st: EnforcerState, action: unknown, ctx: ActionContext | undefined, execute: (action: Action) => T | Promise<T>): Promise<RunResult<T>> {
+  try {
+    const now = st.clock();
+    const policy = st.active;
+    const subject = snapshot(action, ctx ?? {});
+    const decided = decideWith(st, policy, subject, now);
+    const shadowInfo = shadowDecide(st, decided.decision, subject, now);
+    const r: Run<T> = { decided, subject, now, approval: null, shadowInfo, execute };
+    if (decided.decision.decision === "require_approval") return runAfterApproval(st, r);
+    return runDecided(st, r);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+async function runAfterApproval<T>(st: EnforcerState, r: Run<T>): Promise<RunResult<T>> {
+  await approve(st, r);
+  return runDecided(st, r);
+}
+
+/** Records an allowed action into the trackers, writes the decision record, and runs the action if it is still allowed. */
+function runDecided<T>(st: EnforcerState, r: Run<T>): Promise<RunResult<T>> {
+  const decision = r.decided.decision;
+  // record before anything awaits, so concurrent decisions in the session count this one
+  const reservation = decision.decision === "allow" ? count(st, decision.session, decision.action, r.now) : null;
+  const recording = recordDecision(st, r.decided, r.subject, "run", r.approval, r.shadowInfo);
+  return recording instanceof Promise ? recording.then((final) => perform(st, r, final, reservation)) : perform(st, r, recording, reservation);
+}

@@ -1,0 +1,67 @@
+/**
+ * The state every step of the enforcer works on: what the options fixed when it was created, the
+ * policies in force, the session history, the pending reservations and the audit log.
+ */
+import { DEFAULT_WRITE_TIMEOUT_MS } from "../audit.js";
+import { memoryHistoryStore, SessionTrackers } from "../history.js";
+import { loadPolicy } from "../load.js";
+import type { EnforcerOptions, ShadowReport } from "./api.js";
+import { type AuditChannel, auditChannel } from "./audit-step.js";
+import { Reservations } from "./history-step.js";
+import { idSource } from "./ids.js";
+import { type Active, activate, meta } from "./policies.js";
+
+export interface EnforcerState {
+  /**
+   * The options as given. The callbacks (`onDecision`, `onError`, `onShadowFlip`, `approvals`)
+   * and `approvalTimeoutMs`, `onAuditFailure` and `validate` are read from here when they are
+   * needed; the rest was read once, into the fields below.
+   */
+  readonly options: EnforcerOptions;
+  /** Milliseconds since the epoch. */
+  readonly clock: () => number;
+  /** Hands a failure the enforcer absorbs to `onError`; never throws. */
+  readonly report: (e: unknown) => void;
+  readonly decisionId: (now: number) => string;
+  readonly trackers: SessionTrackers;
+  readonly reservations: Reservations;
+  /** The audit log, or null when decisions are not recorded. */
+  readonly audit: AuditChannel | null;
+  readonly throwOnDeny: boolean;
+  /** The policy in force; `reload` swaps it. */
+  active: Active;
+  /** The candidate decided beside it, if any; `setShadow` swaps it. */
+  shadow: Active | null;
+  readonly shadowStats: ShadowReport;
+}
+
+const DEFAULT_RESERVATION_TTL_MS = 10 * 60_000;
+const DEFAULT_MAX_RESERVATIONS = 10_000;
+
+/** Loads the policies, then opens the audit log: a policy that does not load leaves no log behind. */
+export async function enforcerState(options: EnforcerOptions): Promise<EnforcerState> {
+  const clock = options.clock ?? Date.now;
+  const report = reporter(options);
+  const loaded = await loadPolicy(options.policy);
+  const active = activate(loaded.module, options.validate);
+  const shadow: Active | null = options.shadow !== undefined ? activate((await loadPolicy(options.shadow)).module, options.validate) : null;
+  const shadowStats: ShadowReport = { candidate: shadow ? meta(shadow.module) : null, decisions: 0, flips: 0, byKind: {} };
+  const trackers = new SessionTrackers(options.history ?? memoryHistoryStore());
+  const audit = auditChannel(options.audit, options.auditTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS);
+  const reservationTtlMs = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
+  // a cap that is not a number (NaN) would leave reservations unbounded: the default then
+  const maxReservations = Math.max(1, Number.isFinite(options.maxReservations) ? options.maxReservations! : DEFAULT_MAX_RESERVATIONS);
+  const reservations = new Reservations(reservationTtlMs, maxReservations);
+  return { options, clock, report, decisionId: idSource(), trackers, reservations, audit, throwOnDeny: options.throwOnDeny ?? true, active, shadow, shadowStats };
+}
+
+function reporter(options: EnforcerOptions): (e: unknown) => void {
+  return (e) => {
+    const error = e instanceof Error ? e : new Error(String(e));
+    try {
+      options.onError?.(error);
+    } catch {
+      // a failing error callback must not change a decision
+    }
+  };
+}
