@@ -108,6 +108,12 @@ describe("the package graph", () => {
   it.each(Object.keys(KNOWN))("still has the known violation %s (remove the entry once it is gone)", (v) => {
     expect(found).toContain(v);
   });
+  it("keeps the contract free of dependencies of any kind", () => {
+    const contract = packages.find((p) => p.manifest.name === "@agent-armor/contract")!.manifest as Manifest & { devDependencies?: Record<string, string> };
+    expect({ ...contract.dependencies, ...contract.peerDependencies, ...contract.optionalDependencies, ...contract.devDependencies }).toEqual({});
+    const imported = sourceFiles(join(packagesDir, "contract", "src")).flatMap((path) => importsOf(path, readFileSync(path, "utf8")));
+    expect(imported.filter((s) => !s.startsWith("."))).toEqual([]);
+  });
   it("finds imports of every kind, through constants too", () => {
     const text = [
       'import a from "pkg-a";',
@@ -123,6 +129,6 @@ describe("the package graph", () => {
     expect(importsOf("x.ts", text).map(packageOf)).toEqual(["pkg-a", "@scope/b", "pkg-c", "pkg-d", null, "pkg-e", "pkg-f"]);
   });
   it("reads the sources of every package", () => {
-    expect(packages.map((p) => relative(repoRoot, p.dir)).sort()).toEqual(["packages/compiler", "packages/gateway", "packages/lsp", "packages/runtime", "packages/vscode-extension"]);
+    expect(packages.map((p) => relative(repoRoot, p.dir)).sort()).toEqual(["packages/compiler", "packages/contract", "packages/gateway", "packages/lsp", "packages/runtime", "packages/vscode-extension"]);
   });
 });

@@ -5,7 +5,8 @@ export { catalog, allEntries, docsAnchor, type CatalogEntry, type Severity } fro
 export { type Diagnostic, hasErrors, sortDiagnostics } from "./diagnostics/diagnostic.js";
 export { renderText, toJson, toSarif } from "./diagnostics/render.js";
 export { evaluatePolicy, type Evaluation, type RuleExplanation, type Trace } from "./interpreter.js";
-export { loadModule, type LoadedPolicy } from "./load.js";
+export { loadModule } from "./load.js";
+export { REDACTED, type CompilerApi, type DecisionError, type DecisionInput, type DecisionKind, type EffectKind, type FiredRule, type PolicyDecision, type PolicyMetadata, type PolicyModule, type PolicyTracker } from "@agent-armor/contract";
 export { parse, type ParseResult, type Token } from "./syntax/parse.js";
 export { SourceFile, type Span, type Position } from "./syntax/source.js";
 export type * as IR from "./ir.js";
