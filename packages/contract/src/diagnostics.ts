@@ -52,6 +52,8 @@ export interface PolicyDiagnostic {
   line: number;
   /** 1-based, in UTF-16 units. */
   column: number;
+  /** The same place as the compiler's span, for a printer that shows the source. */
+  span: Span;
   help?: string;
   fixes?: readonly DiagnosticFix[];
 }

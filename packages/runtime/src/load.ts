@@ -54,6 +54,7 @@ async function compileText(fileName: string, text: string, given: CompilerApi | 
       file: d.file,
       line: pos.line + 1,
       column: pos.column + 1,
+      span: { start: d.span.start, end: d.span.end },
       ...(d.help !== undefined ? { help: d.help } : {}),
       ...(d.fixes !== undefined ? { fixes: d.fixes } : {}),
     };
