@@ -14,8 +14,8 @@ import { ROOT, median, parseArgs } from "./lib/util.js";
 
 const args = parseArgs(process.argv.slice(2));
 const SAMPLES = Number(args.samples ?? 15);
-const ARMORC = path.join(ROOT, "packages", "compiler", "bin", "armorc.js");
-const ARMOR = path.join(ROOT, "packages", "gateway", "bin", "armor.js");
+const ARMORC = path.join(ROOT, "packages", "cli", "bin", "armorc.js");
+const ARMOR = path.join(ROOT, "packages", "cli", "bin", "armor.js");
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "armor-startup-"));
 const policy = path.join(work, "one.armor");

@@ -40,7 +40,7 @@ const examples = (args.examples ? String(args.examples).split(",") : fs.readdirS
 
 const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "armor-examples-bench-"));
 fs.writeFileSync(path.join(outDir, "package.json"), '{ "type": "module" }\n');
-const ARMORC = path.join(ROOT, "packages", "compiler", "bin", "armorc.js");
+const ARMORC = path.join(ROOT, "packages", "cli", "bin", "armorc.js");
 
 /** `armorc compile FILE -o OUT` in a child process, then the module imported here. */
 async function compileModule(policyFile, name) {

@@ -30,7 +30,7 @@ const POLICY = join(root, "examples", "payments", "policy.armor");
 
 const work = mkdtempSync(join(os.tmpdir(), "armor-serve-load-"));
 const auditFile = join(work, "audit.jsonl");
-const child = spawn(process.execPath, [join(root, "packages", "gateway", "bin", "armor.js"), "serve", "--policy", POLICY, "--port", "0", ...(AUDIT ? ["--audit", auditFile] : [])], { stdio: ["ignore", "ignore", "pipe"] });
+const child = spawn(process.execPath, [join(root, "packages", "cli", "bin", "armor.js"), "serve", "--policy", POLICY, "--port", "0", ...(AUDIT ? ["--audit", auditFile] : [])], { stdio: ["ignore", "ignore", "pipe"] });
 let stderr = "";
 const base = await new Promise((resolve, reject) => {
   child.stderr.on("data", (d) => {

@@ -1,9 +1,10 @@
-// Bundles a package's command-line entry (built by tsc) into single files with esbuild, for the
-// package's bin script to load: loading the compiler and its dependencies module by module is
-// most of a short command's time (Chevrotain alone is a few hundred ES modules), and one file
-// loads several times faster (bench/cli-startup.mjs).
+// Bundles the command-line entries (built by tsc) into single files with esbuild, for the bin
+// scripts to load: loading the compiler and its dependencies module by module is most of a short
+// command's time (Chevrotain alone is a few hundred ES modules), and one file loads several
+// times faster (bench/cli-startup.mjs). packages/cli runs it for `armorc`, `armor` and the
+// decision worker of `armor serve`, in one build, so that code they share is one chunk.
 //   node ../../scripts/bundle.mjs OUT_DIR IN=OUT... [--external NAME]...
-// run from a package's folder: each IN (a file under dist/) becomes OUT_DIR/OUT.js, an ES module;
+// run from a package's folder: each IN (a built file) becomes OUT_DIR/OUT.js, an ES module;
 // a worker an entry starts by `new URL("./NAME.js", import.meta.url)` must be an entry too, with
 // that name. Packages named with --external stay imports (ones a command loads only when it runs).
 import { rmSync } from "node:fs";

@@ -28,7 +28,7 @@ describe("examples/agent", () => {
     expect(approvals.map((r) => (r["approval"] as { outcome: string }).outcome)).toEqual(["approved", "rejected"]);
     expect(JSON.stringify(records)).not.toContain("4111 1111 1111 1111");
 
-    const verify = spawnSync(process.execPath, [join(repoRoot, "packages", "compiler", "bin", "armorc.js"), "audit", "verify", audit], { encoding: "utf8" });
+    const verify = spawnSync(process.execPath, [join(repoRoot, "packages", "cli", "bin", "armorc.js"), "audit", "verify", audit], { encoding: "utf8" });
     expect(verify.status, verify.stderr).toBe(0);
     expect(verify.stdout).toContain(`ok: ${records.length} records`);
   });

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "./support/baseline.js";
 
-const bin = join(repoRoot, "packages", "compiler", "bin", "armorc.js");
+const bin = join(repoRoot, "packages", "cli", "bin", "armorc.js");
 function armorc(args: string[], cwd = repoRoot) {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };

@@ -11,7 +11,7 @@ import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "./support/baseline.js";
 
-const bin = join(repoRoot, "packages", "compiler", "bin", "armorc.js");
+const bin = join(repoRoot, "packages", "cli", "bin", "armorc.js");
 
 function armorc(args: string[], options: { input?: string; cwd?: string; env?: Record<string, string> } = {}): { status: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [bin, ...args], {
@@ -27,7 +27,7 @@ let work: string;
 const payments = "examples/payments/policy.armor";
 
 beforeAll(() => {
-  expect(existsSync(join(repoRoot, "packages", "compiler", "dist", "cli", "main.js")), "run `npm run build` first").toBe(true);
+  expect(existsSync(join(repoRoot, "packages", "cli", "dist", "bundle", "armorc.js")), "run `npm run build` first").toBe(true);
   work = mkdtempSync(join(tmpdir(), "armorc-cli-"));
   cpSync(join(repoRoot, "test", "cases", "check", "actions.schema.json"), join(work, "actions.schema.json"));
   writeFileSync(join(work, "bad.armor"), 'default allow\nschema "./actions.schema.json"\nrule r when action.type == "wire_transfer" and amount > "x" deny\n');
@@ -67,7 +67,7 @@ describe("armorc", () => {
     { bin: "armor", args: ["--help"], status: 0, usageOn: "stdout" },
   ] as const;
   it.each(usageCases)("$bin $args exits $status with usage on $usageOn", ({ bin: name, args, status, usageOn }) => {
-    const path = join(repoRoot, "packages", name === "armorc" ? "compiler" : "gateway", "bin", `${name}.js`);
+    const path = join(repoRoot, "packages", "cli", "bin", `${name}.js`);
     const r = spawnSync(process.execPath, [path, ...args], { cwd: repoRoot, input: "", encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
     expect(r.status).toBe(status);
     const [shown, other] = usageOn === "stderr" ? [r.stderr, r.stdout] : [r.stdout, r.stderr];

@@ -17,7 +17,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Compilation, compileSource, emit } from "../packages/compiler/src/compile.js";
 import { evaluatePolicy } from "../packages/compiler/src/interpreter.js";
 import type * as IR from "../packages/compiler/src/ir.js";
-import { type LoadedPolicy, loadModule } from "../packages/compiler/src/load.js";
+import type { PolicyModule } from "../packages/contract/src/index.js";
+import { loadModule } from "../packages/compiler/src/load.js";
 
 // ---- one clock for both sides ----------------------------------------------------------------
 
@@ -37,7 +38,7 @@ const noFiles = { readFile: (): undefined => undefined };
 
 interface Compiled {
   readonly compilation: Compilation;
-  readonly module: LoadedPolicy | null;
+  readonly module: PolicyModule | null;
 }
 
 const compiledCache = new Map<string, Promise<Compiled>>();
@@ -57,7 +58,7 @@ function compileAndLoad(source: string, fileName = "p.armor"): Promise<Compiled>
   return p;
 }
 
-type Outcome = { ok: true; result: IR.DecisionResult } | { ok: false; thrown: string };
+type Outcome = { ok: true; result: IR.PolicyDecision } | { ok: false; thrown: string };
 
 function show(v: unknown): string {
   try {
@@ -80,7 +81,7 @@ function thrownText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ""}` : String(e);
 }
 
-function runCompiled(module: LoadedPolicy, input: unknown, nowMs: number, trackerValues?: unknown): Outcome {
+function runCompiled(module: PolicyModule, input: unknown, nowMs: number, trackerValues?: unknown): Outcome {
   clock.fixed = nowMs;
   try {
     return { ok: true, result: module.decide(input, trackerValues as never) };
@@ -100,7 +101,7 @@ function runInterpreter(policy: IR.Policy, input: unknown, nowMs: number, tracke
 }
 
 /** Decides `input` both ways; throws a report (policy, input, both decisions) when they differ. */
-function checkAgreement(source: string, c: Compiled, input: unknown, nowMs: number, inputText?: string, trackerValues?: unknown): IR.DecisionResult {
+function checkAgreement(source: string, c: Compiled, input: unknown, nowMs: number, inputText?: string, trackerValues?: unknown): IR.PolicyDecision {
   const before = snapshot(input);
   const compiled = runCompiled(c.module!, input, nowMs, trackerValues);
   const afterCompiled = snapshot(input);
@@ -128,11 +129,11 @@ function checkAgreement(source: string, c: Compiled, input: unknown, nowMs: numb
       ].join("\n"),
     );
   }
-  return (compiled as { ok: true; result: IR.DecisionResult }).result;
+  return (compiled as { ok: true; result: IR.PolicyDecision }).result;
 }
 
 /** Deep equality of two decisions; an action that is the same object (a hostile one, which throws when read) by identity. */
-function sameDecision(a: IR.DecisionResult, b: IR.DecisionResult): boolean {
+function sameDecision(a: IR.PolicyDecision, b: IR.PolicyDecision): boolean {
   const { action: actionA, ...restA } = a;
   const { action: actionB, ...restB } = b;
   return isDeepStrictEqual(restA, restB) && (Object.is(actionA, actionB) || isDeepStrictEqual(actionA, actionB));
@@ -735,14 +736,14 @@ interface Example {
   readonly now?: string;
   /** Parts of the decision to check, beyond agreement with the interpreter. */
   readonly expect: Partial<{
-    decision: IR.Decision;
+    decision: IR.DecisionKind;
     rules: string[];
     errors: { rule: string | null; message: string }[];
-    approval: IR.DecisionResult["approval"];
+    approval: IR.PolicyDecision["approval"];
     action: unknown;
   }>;
   /** Extra checks on the decision and the input after deciding. */
-  readonly check?: (result: IR.DecisionResult, input: unknown) => void;
+  readonly check?: (result: IR.PolicyDecision, input: unknown) => void;
 }
 
 const T = "2026-03-02T10:00:00Z"; // a Monday

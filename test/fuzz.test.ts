@@ -12,7 +12,8 @@ import { describe, expect, it } from "vitest";
 import { type Compilation, type CompilerHost, compileSource, emit, nodeHost } from "../packages/compiler/src/compile.js";
 import { allEntries } from "../packages/compiler/src/diagnostics/catalog.js";
 import type * as IR from "../packages/compiler/src/ir.js";
-import { type LoadedPolicy, loadModule } from "../packages/compiler/src/load.js";
+import type { PolicyModule } from "../packages/contract/src/index.js";
+import { loadModule } from "../packages/compiler/src/load.js";
 import { MAX_NESTING } from "../packages/compiler/src/nesting.js";
 
 const root = resolve(import.meta.dirname, "..");
@@ -119,8 +120,8 @@ function checkSpan(span: unknown, length: number, what: string, text: string): v
 }
 
 /** Decides must return a well-formed decision and never throw or fail internally. */
-function checkDecision(module: LoadedPolicy, input: unknown, context: string, trackerValues?: unknown): IR.DecisionResult {
-  let result: IR.DecisionResult;
+function checkDecision(module: PolicyModule, input: unknown, context: string, trackerValues?: unknown): IR.PolicyDecision {
+  let result: IR.PolicyDecision;
   try {
     result = module.decide(input, trackerValues as never);
   } catch (e) {
@@ -184,7 +185,7 @@ async function exercise(text: string, file: string, host: CompilerHost, inputs: 
   } catch (e) {
     throw new Error(`emit threw ${String(e)} for ${describeText(text)}`);
   }
-  let module: LoadedPolicy;
+  let module: PolicyModule;
   try {
     module = await loadModule(js);
   } catch (e) {

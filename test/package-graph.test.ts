@@ -3,8 +3,8 @@
  * `import(...)`, or through a constant holding its name) is declared in that package's
  * package.json, and the workspace packages' declared dependencies only point down (no cycle).
  *
- * KNOWN lists the edges that break this today, each with what removes it. An entry that no
- * longer occurs fails the test, so the list only shrinks.
+ * KNOWN lists the edges that break this, each with what removes it (none today). An entry that
+ * no longer occurs fails the test, so the list only shrinks.
  */
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -13,12 +13,7 @@ import { describe, expect, it } from "vitest";
 import { repoRoot } from "./support/baseline.js";
 
 /** `package -> imported package` edges that are known to be wrong, and why they still exist. */
-const KNOWN: Record<string, string> = {
-  // undeclared: the compiler loads the gateway's MCP client by a name held in a constant
-  "@agent-armor/compiler -> @agent-armor/gateway (undeclared)": "armorc schema from-mcp; goes when the CLI moves to its own package at the top of the graph (issue 14)",
-  // a cycle: armorc audit needs the runtime's verifier, and the runtime compiles .armor files through the compiler
-  "cycle @agent-armor/compiler -> @agent-armor/runtime -> @agent-armor/compiler": "armorc audit and the runtime's loader; goes with packages/cli and packages/contract (issue 14)",
-};
+const KNOWN: Record<string, string> = {};
 
 /** Modules a package may import without declaring them: Node's own, and the editor's API. */
 const PROVIDED = new Set(["vscode"]);
@@ -108,6 +103,28 @@ describe("the package graph", () => {
   it.each(Object.keys(KNOWN))("still has the known violation %s (remove the entry once it is gone)", (v) => {
     expect(found).toContain(v);
   });
+  it("keeps the contract free of dependencies of any kind", () => {
+    const contract = packages.find((p) => p.manifest.name === "@agent-armor/contract")!.manifest as Manifest & { devDependencies?: Record<string, string> };
+    expect({ ...contract.dependencies, ...contract.peerDependencies, ...contract.optionalDependencies, ...contract.devDependencies }).toEqual({});
+    const imported = sourceFiles(join(packagesDir, "contract", "src")).flatMap((path) => importsOf(path, readFileSync(path, "utf8")));
+    expect(imported.filter((s) => !s.startsWith("."))).toEqual([]);
+  });
+  // where each package sits: what it must never depend on (declared, or imported in its sources)
+  const FORBIDDEN: [string, string[]][] = [
+    ["@agent-armor/compiler", ["@agent-armor/runtime", "@agent-armor/gateway", "@agent-armor/lsp", "@agent-armor/cli"]],
+    ["@agent-armor/runtime", ["@agent-armor/gateway", "@agent-armor/lsp", "@agent-armor/cli"]],
+    ["@agent-armor/gateway", ["@agent-armor/lsp", "@agent-armor/cli"]],
+    ["@agent-armor/lsp", ["@agent-armor/runtime", "@agent-armor/gateway", "@agent-armor/cli"]],
+  ];
+  it.each(FORBIDDEN)("keeps %s off %j", (name, forbidden) => {
+    const { dir, manifest } = packages.find((p) => p.manifest.name === name)!;
+    const declared = Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies, ...manifest.optionalDependencies });
+    const imported = sourceFiles(join(dir, "src")).flatMap((path) => importsOf(path, readFileSync(path, "utf8")).map(packageOf));
+    expect([...declared, ...imported].filter((d) => d !== null && forbidden.includes(d))).toEqual([]);
+  });
+  it("has nothing above the command line", () => {
+    expect(packages.filter((p) => "@agent-armor/cli" in { ...p.manifest.dependencies, ...p.manifest.peerDependencies, ...p.manifest.optionalDependencies }).map((p) => p.manifest.name)).toEqual([]);
+  });
   it("finds imports of every kind, through constants too", () => {
     const text = [
       'import a from "pkg-a";',
@@ -123,6 +140,6 @@ describe("the package graph", () => {
     expect(importsOf("x.ts", text).map(packageOf)).toEqual(["pkg-a", "@scope/b", "pkg-c", "pkg-d", null, "pkg-e", "pkg-f"]);
   });
   it("reads the sources of every package", () => {
-    expect(packages.map((p) => relative(repoRoot, p.dir)).sort()).toEqual(["packages/compiler", "packages/gateway", "packages/lsp", "packages/runtime", "packages/vscode-extension"]);
+    expect(packages.map((p) => relative(repoRoot, p.dir)).sort()).toEqual(["packages/cli", "packages/compiler", "packages/contract", "packages/gateway", "packages/lsp", "packages/runtime", "packages/vscode-extension"]);
   });
 });

@@ -25,7 +25,7 @@ import {
 } from "../../packages/runtime/src/index.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const armorcBin = join(repoRoot, "packages", "compiler", "bin", "armorc.js");
+const armorcBin = join(repoRoot, "packages", "cli", "bin", "armorc.js");
 const work = mkdtempSync(join(tmpdir(), "armor-audit-faults-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

@@ -75,7 +75,7 @@ describe("hostile sources give diagnostics", () => {
 describe("armorc exits with the diagnostics exit code, not 70", () => {
   const work = mkdtempSync(join(tmpdir(), "armor-hostile-"));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
-  const bin = join(repoRoot, "packages", "compiler", "bin", "armorc.js");
+  const bin = join(repoRoot, "packages", "cli", "bin", "armorc.js");
   const armorc = (args: string[]): { status: number | null; stderr: string } => {
     const r = spawnSync(process.execPath, [bin, ...args], { cwd: work, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
     return { status: r.status, stderr: r.stderr };

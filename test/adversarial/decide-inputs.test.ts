@@ -10,7 +10,8 @@ import { compileSource, emit } from "../../packages/compiler/src/compile.js";
 import { FOREIGN_ERROR, INPUT_UNREADABLE } from "../../packages/compiler/src/decision-input.js";
 import { evaluatePolicy } from "../../packages/compiler/src/interpreter.js";
 import type * as IR from "../../packages/compiler/src/ir.js";
-import { type LoadedPolicy, loadModule } from "../../packages/compiler/src/load.js";
+import type { PolicyModule } from "../../packages/contract/src/index.js";
+import { loadModule } from "../../packages/compiler/src/load.js";
 
 const SOURCE = `
 policy hostile
@@ -83,7 +84,7 @@ const CASES: [string, () => unknown, unknown, Expect][] = [
   ["tracker values a rule denies on", () => ({ action: { type: "pay", amount: 1 } }), [3, false], "no errors"],
 ];
 
-let module: LoadedPolicy;
+let module: PolicyModule;
 let policy: IR.Policy;
 beforeAll(async () => {
   const c = compileSource("hostile.armor", SOURCE, { readFile: () => undefined });

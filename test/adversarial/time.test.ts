@@ -12,11 +12,12 @@ import { describe, expect, it } from "vitest";
 import { compileSource, compileTests, emit } from "../../packages/compiler/src/compile.js";
 import { parseTime, timeParts } from "../../packages/compiler/src/decision-input.js";
 import { evaluatePolicy } from "../../packages/compiler/src/interpreter.js";
-import { type LoadedPolicy, loadModule } from "../../packages/compiler/src/load.js";
+import type { PolicyModule } from "../../packages/contract/src/index.js";
+import { loadModule } from "../../packages/compiler/src/load.js";
 
 const noFiles = { readFile: (): undefined => undefined };
 
-async function compile(source: string): Promise<{ policy: ReturnType<typeof compileSource>["policy"]; module: LoadedPolicy }> {
+async function compile(source: string): Promise<{ policy: ReturnType<typeof compileSource>["policy"]; module: PolicyModule }> {
   const c = compileSource("p.armor", source, noFiles);
   expect(c.diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([]);
   return { policy: c.policy, module: await loadModule(emit(c).js) };

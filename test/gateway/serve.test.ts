@@ -1,5 +1,5 @@
 /** `armor serve`, the decision service, as a child process: every route, the errors, the OpenAPI file, shutdown. */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -226,6 +226,21 @@ describe("armor serve shutdown", () => {
     expect(text).toContain('"session":"late"');
     // no longer accepting
     await expect(fetch(`${s.url}/healthz`)).rejects.toThrow();
+  });
+
+  it("prints a policy's warnings as armorc check does, with the source line", async () => {
+    const policy = join(work, "warn.armor");
+    writeFileSync(policy, 'default allow\nlet UNUSED = 1\nrule r when action.type == "x" deny\n');
+    const served = await startServe(["--policy", policy]);
+    try {
+      const text = served.stderr();
+      expect(text).toContain("warning[A403]");
+      expect(text).toContain(`--> ${policy}:2:5`);
+      expect(text).toContain("2 | let UNUSED = 1");
+      expect(text).not.toMatch(/warn\.armor:2:5: warning A403/);
+    } finally {
+      await served.stop();
+    }
   });
 
   it("exits 1 with a message when the policy does not compile, 2 on usage errors", async () => {

@@ -8,15 +8,15 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const armorBin = join(repoRoot, "packages", "gateway", "bin", "armor.js");
-export const armorcBin = join(repoRoot, "packages", "compiler", "bin", "armorc.js");
+export const armorBin = join(repoRoot, "packages", "cli", "bin", "armor.js");
+export const armorcBin = join(repoRoot, "packages", "cli", "bin", "armorc.js");
 export const fixtures = join(repoRoot, "test", "gateway", "fixtures");
 export const everything = [join(repoRoot, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js"), "stdio"];
 export const filesystem = join(repoRoot, "node_modules", "@modelcontextprotocol", "server-filesystem", "dist", "index.js");
 export const inspectorBin = join(repoRoot, "node_modules", "@modelcontextprotocol", "inspector", "cli", "build", "cli.js");
 
 export function assertBuilt(): void {
-  if (!existsSync(join(repoRoot, "packages", "gateway", "dist", "cli.js"))) throw new Error("run `npm run build -w @agent-armor/gateway` first");
+  if (!existsSync(join(repoRoot, "packages", "cli", "dist", "bundle", "armor.js"))) throw new Error("run `npm run build` first");
 }
 
 /** A free TCP port on 127.0.0.1 (closed again before it is returned). */

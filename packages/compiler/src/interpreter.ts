@@ -37,7 +37,7 @@ export interface EvaluateOptions {
 }
 
 export interface Evaluation {
-  readonly result: IR.DecisionResult;
+  readonly result: IR.PolicyDecision;
   readonly explanations: readonly RuleExplanation[];
 }
 
@@ -235,7 +235,7 @@ export function evaluatePolicy(policy: IR.Policy, input: unknown, options: Evalu
 }
 
 /** The decision for an input that cannot be read; its action, when that can be read at all. */
-function inputError(input: unknown, message: string): IR.DecisionResult {
+function inputError(input: unknown, message: string): IR.PolicyDecision {
   let action: unknown = null;
   try {
     action = input !== null && typeof input === "object" ? sem.readField(input, "action") : null;
@@ -246,9 +246,9 @@ function inputError(input: unknown, message: string): IR.DecisionResult {
 }
 
 /** How fired rules combine into one decision; see docs/language.md, "How rules combine". */
-export function combine(policy: IR.Policy, fired: readonly IR.Rule[], errors: IR.DecisionError[], action: unknown): IR.DecisionResult {
-  let decision: IR.Decision;
-  let approval: IR.DecisionResult["approval"] = null;
+export function combine(policy: IR.Policy, fired: readonly IR.Rule[], errors: IR.DecisionError[], action: unknown): IR.PolicyDecision {
+  let decision: IR.DecisionKind;
+  let approval: IR.PolicyDecision["approval"] = null;
   const has = (k: IR.EffectKind): boolean => fired.some((r) => r.effect.kind === k);
   if (errors.length > 0 || has("deny")) decision = "deny";
   else if (has("require_approval")) {

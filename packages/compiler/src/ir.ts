@@ -12,8 +12,9 @@ import type { Span } from "./syntax/source.js";
 /** A JSON value as the language sees it. A missing field reads as `null`. */
 export type Value = null | boolean | number | string | readonly Value[] | { readonly [key: string]: Value };
 
-export type EffectKind = "allow" | "deny" | "require_approval" | "redact";
-export type Decision = "allow" | "deny" | "require_approval";
+// the decision's shapes are the compiled module's contract; re-exported for the compiler's users
+export type { DecisionError, DecisionKind, EffectKind, FiredRule, PolicyDecision } from "@agent-armor/contract";
+export { REDACTED } from "@agent-armor/contract";
 
 /** Where a path starts. `item` is the earlier action inside `count(...)` and `seen(...)`. */
 export type PathRoot = "action" | "user" | "context" | "item";
@@ -194,27 +195,3 @@ export interface Policy {
    */
   readonly actionBranches: Readonly<Record<string, string | null>> | null;
 }
-
-/** The decision as data, the shape every decide function returns. */
-export interface DecisionResult {
-  decision: Decision;
-  rules: FiredRule[];
-  approval: { from: string | null; timeoutMs: number | null } | null;
-  action: unknown;
-  errors: DecisionError[];
-}
-
-export interface FiredRule {
-  id: string;
-  effect: EffectKind;
-  reason: string | null;
-}
-
-export interface DecisionError {
-  /** The rule whose evaluation failed, or `null` for an error in the input itself. */
-  rule: string | null;
-  message: string;
-}
-
-/** The text a redaction writes in place of what it removes. */
-export const REDACTED = "[REDACTED]";

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { compileSource, compileTests } from "../src/compile.js";
-import type { DecisionResult } from "../src/ir.js";
+import type { PolicyDecision } from "../src/ir.js";
 import { checkExpectations, runSuite } from "../src/testing/runner.js";
 import { jsonReport, junitReport } from "../src/testing/report.js";
 import { policyForTests, PolicyAssertionError } from "../src/testing/api.js";
@@ -76,7 +76,7 @@ describe("test blocks become inputs", () => {
 });
 
 describe("expectations", () => {
-  const d = (over: Partial<DecisionResult>): DecisionResult => ({ decision: "allow", rules: [], approval: null, action: { type: "mail" }, errors: [], ...over });
+  const d = (over: Partial<PolicyDecision>): PolicyDecision => ({ decision: "allow", rules: [], approval: null, action: { type: "mail" }, errors: [], ...over });
   const redact = { id: "mask", effect: "redact" as const, reason: null };
   const rate = { id: "rate", effect: "deny" as const, reason: "rate" };
   it.each([

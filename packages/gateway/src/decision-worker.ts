@@ -12,7 +12,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import * as compiler from "@agent-armor/compiler";
-import { type ActionContext, type AuditLog, createAuditLog, createEnforcer, fileSink, loadPolicy, type RecordInfo } from "@agent-armor/runtime";
+import { type ActionContext, type AuditLog, createAuditLog, createEnforcer, fileSink, loadPolicy, type PolicyDiagnostic, type RecordInfo } from "@agent-armor/runtime";
 
 export interface WorkerData {
   policy: string;
@@ -32,7 +32,7 @@ export interface Request {
 export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string; name: string };
 
 export type Event =
-  | { type: "ready"; policy: { name: string; version: string | null; sourceHash: string }; diagnostics: { file: string; line: number; column: number; severity: string; code: string; message: string }[] }
+  | { type: "ready"; policy: { name: string; version: string | null; sourceHash: string }; diagnostics: PolicyDiagnostic[] }
   | { type: "failed"; error: string }
   | { type: "log"; line: string };
 
@@ -50,8 +50,7 @@ async function main(): Promise<void> {
     const audit: AuditLog | null = data.audit ? createAuditLog({ sinks: [fileSink(data.audit)] }) : null;
     enforcer = await createEnforcer({ policy: loaded.module, ...(audit ? { audit } : {}), onError: (e) => post({ type: "log", line: `error: ${e.message}` }) });
     const { name, version, sourceHash } = loaded.module.policy;
-    const diagnostics = loaded.diagnostics.map(({ file, line, column, severity, code, message }) => ({ file, line, column, severity, code, message }));
-    post({ type: "ready", policy: { name, version, sourceHash }, diagnostics });
+    post({ type: "ready", policy: { name, version, sourceHash }, diagnostics: loaded.diagnostics });
   } catch (e) {
     post({ type: "failed", error: (e as Error).message });
     return;

@@ -37,7 +37,7 @@ import {
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import * as compiler from "@agent-armor/compiler";
-import { type ApprovalHandler, type ApprovalQueue, createApprovalQueue, createEnforcer, type Decision, type Enforcer, loadPolicy, terminalApprovals } from "@agent-armor/runtime";
+import { type ApprovalHandler, type ApprovalQueue, createApprovalQueue, createEnforcer, type Decision, type Enforcer, loadPolicy, type PolicyDiagnostic, terminalApprovals } from "@agent-armor/runtime";
 import { type ApprovalEndpoint, serveApprovals } from "./approvals-http.js";
 import { alwaysDeniedTools, type RuleMeta } from "./hidden.js";
 import type { AccessOptions } from "./http-access.js";
@@ -105,6 +105,8 @@ export interface RunningGateway {
   approvals: ApprovalEndpoint | null;
   queue: ApprovalQueue | null;
   hidden: ReadonlySet<string>;
+  /** The policy's warnings from compiling it on load, as data (the command line prints them). */
+  diagnostics: readonly PolicyDiagnostic[];
   /** Closes the client side, the upstream, the approval endpoint and the audit log. */
   close(): Promise<void>;
   /** Resolves when the gateway has shut down; `upstreamLost` when the upstream went away first. */
@@ -148,7 +150,6 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   };
 
   const loaded = await loadPolicy(options.policy, { compiler });
-  for (const d of loaded.diagnostics) log(logLine`${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`);
   const enforcer = await createEnforcer({
     policy: loaded.module,
     ...(approvals ? { approvals } : {}),
@@ -331,5 +332,5 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   process.stdin.once("end", () => void close());
   process.stdin.once("close", () => void close());
   log(logLine`policy ${loaded.module.policy.name}${loaded.module.policy.version ? ` ${loaded.module.policy.version}` : ""} in front of ${describeUpstream(options.upstream)}; session ${session}${options.audit ? `; audit ${options.audit}` : ""}`);
-  return { enforcer, approvals: endpoint, queue, hidden, close, closed };
+  return { enforcer, approvals: endpoint, queue, hidden, diagnostics: loaded.diagnostics, close, closed };
 }

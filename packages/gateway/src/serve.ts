@@ -19,13 +19,19 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type ActionContext, actionHash, type Decision, type RecordResult } from "@agent-armor/runtime";
+import { type ActionContext, actionHash, type Decision, type PolicyDiagnostic, type RecordResult } from "@agent-armor/runtime";
 import { type Decider, DEFAULT_QUEUE_TIMEOUT_MS, startDecider } from "./decider.js";
 import { type AccessOptions, createAccess } from "./http-access.js";
 import { answerClientError, dispatch, type Route } from "./http-dispatch.js";
 import { HttpError, isObject, nonFiniteAt, own, sendJson } from "./http-util.js";
 import { logLine } from "./log-text.js";
 import { VERSION } from "./version.js";
+
+// what the command line of the service needs beside it (`@agent-armor/gateway/serve` loads no MCP code)
+export { DEFAULT_QUEUE_TIMEOUT_MS } from "./decider.js";
+export { readTokenFile } from "./http-access.js";
+export { logText } from "./log-text.js";
+export { VERSION } from "./version.js";
 
 export interface ServeOptions {
   policy: string;
@@ -59,6 +65,8 @@ export interface DecisionService {
   port: number;
   /** The policy in force (the enforcer itself lives in the decision worker). */
   policy: { name: string; version: string | null; sourceHash: string };
+  /** The policy's warnings from compiling it on load, as data (the command line prints them). */
+  diagnostics: readonly PolicyDiagnostic[];
   /** Stops accepting, waits for requests in flight, closes the audit log. Idempotent. */
   close(): Promise<void>;
 }
@@ -109,7 +117,6 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
     queueTimeoutMs: options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
     log: (line) => log(logLine`${line}`),
   });
-  for (const d of decider.diagnostics) log(logLine`${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`);
   const audited = options.audit !== undefined;
 
   const routes: Record<string, Route> = {
@@ -239,5 +246,5 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
     return closing;
   };
 
-  return { server, url, port, policy: decider.policy, close };
+  return { server, url, port, policy: decider.policy, diagnostics: decider.diagnostics, close };
 }

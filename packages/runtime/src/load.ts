@@ -4,20 +4,11 @@
  * optional peer dependency imported only then, so agents that ship compiled modules do not
  * carry the compiler.
  */
-import type { PolicyModule } from "./types.js";
+import type { CompilerApi, PolicyDiagnostic, PolicyModule } from "@agent-armor/contract";
+
+export type { CompilerApi, PolicyDiagnostic };
 
 export type PolicySource = PolicyModule | string | { source: string; fileName?: string };
-
-/** A compiler diagnostic, as data. */
-export interface PolicyDiagnostic {
-  code: string;
-  severity: "error" | "warning" | "info" | "hint";
-  message: string;
-  file: string;
-  line: number;
-  column: number;
-  help?: string;
-}
 
 export class PolicyLoadError extends Error {
   constructor(
@@ -39,18 +30,6 @@ function isModule(v: unknown): v is PolicyModule {
   return m !== null && typeof m === "object" && typeof m.decide === "function" && typeof m.policy === "object" && Array.isArray(m.trackers);
 }
 
-/** What the runtime uses of `@agent-armor/compiler`; `loadPolicy` can be given it (`{ compiler }`). */
-export interface CompilerApi {
-  compileSource(fileName: string, text: string): {
-    ok: boolean;
-    diagnostics: readonly { code: string; severity: PolicyDiagnostic["severity"]; message: string; file: string; span: { start: number }; help?: string }[];
-    source: { positionAt(offset: number): { line: number; column: number } };
-  };
-  emit(c: unknown): { js: string };
-  loadModule(js: string): Promise<unknown>;
-  renderText(d: readonly unknown[], sources: ReadonlyMap<string, unknown>, o: { color: boolean }): string;
-}
-
 /** Named through a variable so that the runtime builds and type-checks without the compiler. */
 const COMPILER = "@agent-armor/compiler";
 
@@ -68,7 +47,17 @@ async function compileText(fileName: string, text: string, given: CompilerApi | 
   const compilation = c.compileSource(fileName, text);
   const diagnostics = compilation.diagnostics.map((d) => {
     const pos = compilation.source.positionAt(d.span.start);
-    return { code: d.code, severity: d.severity, message: d.message, file: d.file, line: pos.line + 1, column: pos.column + 1, ...(d.help !== undefined ? { help: d.help } : {}) };
+    return {
+      code: d.code,
+      severity: d.severity,
+      message: d.message,
+      file: d.file,
+      line: pos.line + 1,
+      column: pos.column + 1,
+      span: { start: d.span.start, end: d.span.end },
+      ...(d.help !== undefined ? { help: d.help } : {}),
+      ...(d.fixes !== undefined ? { fixes: d.fixes } : {}),
+    };
   });
   if (!compilation.ok) {
     const rendered = c.renderText(compilation.diagnostics, new Map([[fileName, compilation.source]]), { color: false });

@@ -3,59 +3,15 @@
  * the interfaces of its pluggable parts (approval handlers, history stores, audit sinks).
  */
 
-export type DecisionKind = "allow" | "deny" | "require_approval";
-export type EffectKind = "allow" | "deny" | "require_approval" | "redact";
+import type { FiredRule, PolicyDecision } from "@agent-armor/contract";
+
+// the compiled module's contract, re-exported for the runtime's users
+export type { DecisionInput, DecisionKind, EffectKind, FiredRule, PolicyDecision, PolicyMetadata, PolicyModule, PolicyTracker } from "@agent-armor/contract";
 
 /** An action an agent proposes: a tool name in `type` and its arguments. */
 export interface Action {
   type: string;
   [field: string]: unknown;
-}
-
-export interface FiredRule {
-  id: string;
-  effect: EffectKind;
-  reason: string | null;
-}
-
-/** What the compiled `decide` returns (see docs/language.md, "The decision"). */
-export interface PolicyDecision {
-  decision: DecisionKind;
-  rules: FiredRule[];
-  approval: { from: string | null; timeoutMs: number | null } | null;
-  action: unknown;
-  errors: { rule: string | null; message: string }[];
-}
-
-export interface PolicyMetadata {
-  readonly name: string;
-  readonly version: string | null;
-  readonly sourceHash: string;
-  readonly default: "allow" | "deny";
-  readonly rules: readonly { readonly id: string; readonly effect: EffectKind; readonly reason: string | null }[];
-  readonly [key: string]: unknown;
-}
-
-export interface PolicyTracker {
-  readonly kind: "count" | "seen";
-  readonly withinMs: number | null;
-  /** Identity across policy versions: same kind, window and condition. */
-  readonly key: string;
-  matches(action: unknown): boolean;
-}
-
-/** A module emitted by `armorc compile`. */
-export interface PolicyModule {
-  decide(input: unknown, trackerValues?: readonly (number | boolean | undefined)[]): PolicyDecision;
-  readonly policy: PolicyMetadata;
-  readonly trackers: readonly PolicyTracker[];
-  readonly actionSchema?: Readonly<Record<string, unknown>> | null;
-  /**
-   * For each action type of `actionSchema`, the JSON pointer of the union branch that alone
-   * decides whether an action of that type is valid (null: the whole schema does). Modules
-   * compiled before it existed lack it, and their actions are checked against the whole schema.
-   */
-  readonly actionBranches?: Readonly<Record<string, string | null>> | null;
 }
 
 /** Who and where: passed with every action. */

@@ -17,7 +17,7 @@ import { canonicalJson, sha256 } from "../src/hash.js";
 import type { AuditRecord } from "../src/types.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
-const armorcBin = join(repoRoot, "packages", "compiler", "bin", "armorc.js");
+const armorcBin = join(repoRoot, "packages", "cli", "bin", "armorc.js");
 const runtimeDist = join(repoRoot, "packages", "runtime", "dist", "index.js");
 
 let work: string;
@@ -436,7 +436,7 @@ describe("verifyAuditLog", () => {
 
 describe("armorc audit verify", () => {
   beforeAll(() => {
-    expect(existsSync(join(repoRoot, "packages", "compiler", "dist", "cli", "audit.js")), "run `npm run build` first").toBe(true);
+    expect(existsSync(join(repoRoot, "packages", "cli", "dist", "bundle", "armorc.js")), "run `npm run build` first").toBe(true);
   });
 
   it("exits 0 on an intact log, 1 naming the line of an edited record, 2 on a missing file", async () => {

@@ -9,7 +9,9 @@
  * Each entry's anchor is the heading for the code in docs/diagnostics.md.
  */
 
-export type Severity = "error" | "warning" | "info" | "hint";
+import type { Severity } from "@agent-armor/contract";
+
+export type { Severity };
 
 /**
  * What a diagnostic says about its code or place, for tools to show it:

@@ -1,3 +1,4 @@
+import type { Diagnostic as DiagnosticData } from "@agent-armor/contract";
 import type { Span } from "../syntax/source.js";
 import { type CatalogEntry, catalog, type DiagnosticTag, docsAnchor, type Severity } from "./catalog.js";
 
@@ -20,14 +21,9 @@ export interface SuggestedEdit {
   readonly newText: string;
 }
 
-export interface Diagnostic {
-  readonly code: string;
+/** The contract's diagnostic (code, severity, message, help, file, span, fixes) with the compiler's extras. */
+export interface Diagnostic extends DiagnosticData {
   readonly name: string;
-  readonly severity: Severity;
-  readonly message: string;
-  readonly help?: string;
-  readonly file: string;
-  readonly span: Span;
   readonly docs: string;
   readonly related?: readonly RelatedInfo[];
   /** From the catalog entry: `unnecessary` code, a `file`-wide diagnostic. */

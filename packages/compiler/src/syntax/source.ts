@@ -4,11 +4,9 @@
  * Spans are half-open `[start, end)` UTF-16 offsets into one source file. Lines and columns are
  * computed only at the edges (CLI rendering, the language server) from a `SourceFile`'s line map.
  */
+import type { Position, Span } from "@agent-armor/contract";
 
-export interface Span {
-  readonly start: number;
-  readonly end: number;
-}
+export type { Position, Span };
 
 export function span(start: number, end: number): Span {
   return { start, end };
@@ -18,11 +16,6 @@ export function cover(a: Span, b: Span): Span {
   return { start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) };
 }
 
-/** A zero-based line and a zero-based UTF-16 column. */
-export interface Position {
-  readonly line: number;
-  readonly column: number;
-}
 
 export class SourceFile {
   private lineStarts: number[] | undefined;

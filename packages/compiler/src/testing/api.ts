@@ -14,8 +14,9 @@ import { compileSource, emit, nodeHost, type Compilation } from "../compile.js";
 import { renderText } from "../diagnostics/render.js";
 import { explainRules } from "../explain.js";
 import { evaluatePolicy } from "../interpreter.js";
-import type { DecisionResult } from "../ir.js";
-import { loadModule, type LoadedPolicy } from "../load.js";
+import type { PolicyDecision } from "../ir.js";
+import type { PolicyModule } from "@agent-armor/contract";
+import { loadModule } from "../load.js";
 import { baseName } from "../semantic/checker.js";
 import { lineIds } from "../semantic/rule-id.js";
 import { equals } from "../semantics.js";
@@ -48,13 +49,13 @@ export class PolicyAssertionError extends Error {
 
 export interface PolicyUnderTest {
   readonly compilation: Compilation;
-  readonly policy: LoadedPolicy["policy"];
+  readonly policy: PolicyModule["policy"];
   /** The compiled policy's decision. */
-  decide(input: unknown): DecisionResult;
+  decide(input: unknown): PolicyDecision;
   /** Every rule's conditions with the values that made them true or false for this input. */
   explain(input: unknown): string;
   /** Throws a PolicyAssertionError unless the decision meets every stated expectation. */
-  expect(input: unknown, expected: Expected): DecisionResult;
+  expect(input: unknown, expected: Expected): PolicyDecision;
   /** Runs the policy's own `test` blocks (and its NAME.test.armor file, if given). */
   runTests(options?: { testFile?: { name: string; text: string }; filter?: string | RegExp }): Promise<Suite>;
 }
@@ -66,7 +67,7 @@ export class PolicyCompileError extends Error {
   }
 }
 
-function actualShape(d: DecisionResult, expected: Expected): Record<string, unknown> {
+function actualShape(d: PolicyDecision, expected: Expected): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (expected.decision !== undefined) out["decision"] = d.decision;
   if (expected.by !== undefined) out["by"] = decidingRules(d);

@@ -10,7 +10,7 @@
 import { catalog } from "../diagnostics/catalog.js";
 import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
 import { scanTime } from "../decision-input.js";
-import type { Decision } from "../ir.js";
+import type { DecisionKind } from "../ir.js";
 import { closest, identifierPattern } from "../semantic/names.js";
 import type { ActionSchema } from "../semantic/schema.js";
 import type * as A from "../syntax/ast.js";
@@ -20,7 +20,7 @@ import { type Span, span } from "../syntax/source.js";
 export const DEFAULT_TEST_TIME = "2026-01-05T12:00:00Z";
 
 export type Expectation =
-  | { kind: "decision"; decision: Decision; rules: string[] | null; span: Span }
+  | { kind: "decision"; decision: DecisionKind; rules: string[] | null; span: Span }
   | { kind: "error"; span: Span }
   | { kind: "approval"; from: string; span: Span }
   | { kind: "field"; path: string[]; value: unknown; span: Span };
@@ -289,7 +289,7 @@ function expectation(step: Extract<A.TestStep, { kind: "expect" }>, ctx: TestCon
       });
       return null;
     }
-    return { kind: "decision", decision: name as Decision, rules: step.by.length > 0 ? byIds : null, span: step.span };
+    return { kind: "decision", decision: name as DecisionKind, rules: step.by.length > 0 ? byIds : null, span: step.span };
   }
   if (step.by.length > 0) {
     bag.report(catalog.testInvalidStep, span(step.by[0]!.span.start, step.by[step.by.length - 1]!.span.end), "`by` follows a decision", { help: "write `expect deny by RULE`" });

@@ -10,7 +10,7 @@ import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { hasErrors } from "../diagnostics/diagnostic.js";
 import { explainRules, type Paint, noPaint, showValue } from "../explain.js";
 import { evaluatePolicy } from "../interpreter.js";
-import type { DecisionResult, EffectKind } from "../ir.js";
+import type { PolicyDecision, EffectKind } from "../ir.js";
 import { loadModule } from "../load.js";
 import { equals } from "../semantics.js";
 import type { SourceFile } from "../syntax/source.js";
@@ -21,7 +21,7 @@ export interface TestResult {
   readonly passed: boolean;
   /** One line per expectation that did not hold. */
   readonly failures: readonly string[];
-  readonly decision: DecisionResult;
+  readonly decision: PolicyDecision;
   /** For failing tests: every rule's conditions with their values. */
   readonly explanation: string | null;
   readonly durationMs: number;
@@ -71,12 +71,12 @@ function matches(filter: string | RegExp | undefined, name: string): boolean {
  * The rules a decision was made by: the deny rules of a deny, the approval rules of a
  * require_approval, the allow and redact rules of an allow. `expect D by R` names exactly these.
  */
-export function decidingRules(d: DecisionResult): string[] {
+export function decidingRules(d: PolicyDecision): string[] {
   const effects = d.decision === "deny" ? ["deny"] : d.decision === "require_approval" ? ["require_approval"] : ["allow", "redact"];
   return d.rules.filter((r) => effects.includes(r.effect)).map((r) => r.id);
 }
 
-export function describeDecision(d: DecisionResult): string {
+export function describeDecision(d: PolicyDecision): string {
   const by = decidingRules(d);
   const others = d.rules.map((r) => r.id).filter((id) => !by.includes(id));
   const errors = d.errors.length > 0 ? `; errors: ${d.errors.map((e) => (e.rule ? `${e.rule}: ${e.message}` : e.message)).join("; ")}` : "";
@@ -93,7 +93,7 @@ function fieldOf(action: unknown, path: readonly string[]): unknown {
 }
 
 /** What did not hold, one line per expectation; empty when the test passes. */
-export function checkExpectations(expectations: readonly Expectation[], d: DecisionResult): string[] {
+export function checkExpectations(expectations: readonly Expectation[], d: PolicyDecision): string[] {
   const failures: string[] = [];
   for (const e of expectations) {
     switch (e.kind) {

@@ -1,5 +1,5 @@
 /**
- * `armor`: the command line of @agent-armor/gateway.
+ * `armor`: the command line of the MCP gateway and the decision service (@agent-armor/gateway).
  *
  *   armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P]
  *             [--token-file FILE] [--allowed-origin O]... [--allowed-host H]...
@@ -11,14 +11,11 @@
  * port in use) or, for mcp, the upstream server went away, 2 usage errors, 70 internal errors.
  * Logs go to stderr only.
  */
-import { parseArgs } from "node:util";
-import { type AccessOptions, readTokenFile } from "./http-access.js";
-import { logText } from "./log-text.js";
-import { DEFAULT_QUEUE_TIMEOUT_MS } from "./decider.js";
-import { DEFAULT_MAX_BODY, startDecisionService } from "./serve.js";
-import { VERSION } from "./version.js";
-
-class UsageError extends Error {}
+import type { AccessOptions } from "@agent-armor/gateway";
+// the service's module alone: the MCP SDK loads only for `armor mcp`
+import { DEFAULT_MAX_BODY, DEFAULT_QUEUE_TIMEOUT_MS, logText, readTokenFile, startDecisionService, VERSION } from "@agent-armor/gateway/serve";
+import type { PolicyDiagnostic } from "@agent-armor/runtime";
+import { type OptionSpecs, parseCommandArgs, UsageError } from "../args.js";
 
 const ACCESS_USAGE = "[--token-file FILE] [--allowed-origin ORIGIN]... [--allowed-host NAME]...";
 const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
@@ -87,8 +84,32 @@ export interface McpArgs {
   command: string[];
 }
 
-const MCP_VALUE_OPTIONS = new Set(["--policy", "--audit", "--approvals", "--approvals-port", "--upstream-url", "--session", "--token-file"]);
-const MCP_REPEATED_OPTIONS = new Set(["--allowed-origin", "--allowed-host"]);
+const ACCESS_OPTIONS: OptionSpecs = {
+  "token-file": { type: "string" },
+  "allowed-origin": { type: "string", multiple: true },
+  "allowed-host": { type: "string", multiple: true },
+};
+
+const MCP_OPTIONS: OptionSpecs = {
+  policy: { type: "string" },
+  audit: { type: "string" },
+  approvals: { type: "string" },
+  "approvals-port": { type: "string" },
+  "upstream-url": { type: "string" },
+  session: { type: "string" },
+  "hide-denied-tools": { type: "boolean" },
+  ...ACCESS_OPTIONS,
+};
+
+const SERVE_OPTIONS: OptionSpecs = {
+  policy: { type: "string" },
+  port: { type: "string" },
+  host: { type: "string" },
+  audit: { type: "string" },
+  "max-body": { type: "string" },
+  "queue-timeout": { type: "string" },
+  ...ACCESS_OPTIONS,
+};
 
 function port(text: string, name: string): number {
   const n = Number(text);
@@ -101,33 +122,11 @@ function port(text: string, name: string): number {
  * not an option (MCP Inspector's CLI swallows `--`), so the upstream's own flags are never ours.
  */
 export function parseMcpArgs(argv: readonly string[]): McpArgs {
-  const values = new Map<string, string>();
-  const repeated = new Map<string, string[]>([...MCP_REPEATED_OPTIONS].map((o) => [o, []]));
-  let hide = false;
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--") {
-      i++;
-      break;
-    }
-    if (!a.startsWith("--")) break;
-    const eq = a.indexOf("=");
-    const name = eq >= 0 ? a.slice(0, eq) : a;
-    if (name === "--hide-denied-tools") {
-      if (eq >= 0) throw new UsageError("--hide-denied-tools takes no value");
-      hide = true;
-      continue;
-    }
-    if (!MCP_VALUE_OPTIONS.has(name) && !MCP_REPEATED_OPTIONS.has(name)) throw new UsageError(`unknown option ${name}`);
-    let v: string | undefined;
-    if (eq >= 0) v = a.slice(eq + 1);
-    else v = argv[++i];
-    if (v === undefined) throw new UsageError(`${name} needs a value`);
-    if (MCP_REPEATED_OPTIONS.has(name)) repeated.get(name)!.push(v);
-    else values.set(name, v);
-  }
-  const command = argv.slice(i);
+  const { values: v, positionals: command } = parseCommandArgs(argv, MCP_OPTIONS, { stopAtPositional: true, helpCommand: "armor mcp" });
+  const values = new Map(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === "string").map(([k, x]) => [`--${k}`, x]));
+  const allowedOrigins = (v["allowed-origin"] as string[] | undefined) ?? [];
+  const allowedHosts = (v["allowed-host"] as string[] | undefined) ?? [];
+  const hide = v["hide-denied-tools"] === true;
   const policy = values.get("--policy");
   if (policy === undefined) throw new UsageError("--policy is required");
   const approvals = values.get("--approvals");
@@ -144,8 +143,6 @@ export function parseMcpArgs(argv: readonly string[]): McpArgs {
   }
   const ap = values.get("--approvals-port");
   if (ap !== undefined && approvals !== "queue") throw new UsageError("--approvals-port needs --approvals queue");
-  const allowedOrigins = repeated.get("--allowed-origin")!;
-  const allowedHosts = repeated.get("--allowed-host")!;
   if (approvals !== "queue" && (values.has("--token-file") || allowedOrigins.length > 0 || allowedHosts.length > 0)) throw new UsageError("--token-file, --allowed-origin and --allowed-host are for the approval queue: they need --approvals queue");
   return {
     policy,
@@ -171,11 +168,22 @@ function accessOptions(tokenFile: string | undefined, allowedOrigins: readonly s
   };
 }
 
+/**
+ * The policy's warnings, printed as armorc prints diagnostics (the gateway returns them as data);
+ * the printer, and the compiler it renders with, load only when there is something to print.
+ */
+async function printWarnings(diagnostics: readonly PolicyDiagnostic[]): Promise<void> {
+  if (diagnostics.length === 0) return;
+  const { nodeIo, printLoadDiagnostics } = await import("../io.js");
+  const io = nodeIo();
+  printLoadDiagnostics(io, io.stderr, diagnostics);
+}
+
 async function mcp(argv: string[]): Promise<number | null> {
   const a = parseMcpArgs(argv);
   const [command, ...args] = a.command;
-  // the MCP SDK, the compiler and the runtime load only for this command (a chunk of the bundle)
-  const { runMcpGateway } = await import("./mcp.js");
+  // the MCP SDK loads only for this command (a chunk of the bundle)
+  const { runMcpGateway } = await import("@agent-armor/gateway/mcp");
   let gateway: Awaited<ReturnType<typeof runMcpGateway>>;
   try {
     gateway = await runMcpGateway({
@@ -192,6 +200,7 @@ async function mcp(argv: string[]): Promise<number | null> {
     process.stderr.write(`armor mcp: ${logText((e as Error).message)}\n`);
     return 1;
   }
+  await printWarnings(gateway.diagnostics);
   const stop = (): void => void gateway.close();
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
@@ -201,28 +210,17 @@ async function mcp(argv: string[]): Promise<number | null> {
 }
 
 async function serve(argv: string[]): Promise<number | null> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        policy: { type: "string" },
-        port: { type: "string" },
-        host: { type: "string" },
-        audit: { type: "string" },
-        "max-body": { type: "string" },
-        "queue-timeout": { type: "string" },
-        "token-file": { type: "string" },
-        "allowed-origin": { type: "string", multiple: true },
-        "allowed-host": { type: "string", multiple: true },
-      },
-      allowPositionals: false,
-      strict: true,
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const v = parsed.values;
+  const v = parseCommandArgs(argv, SERVE_OPTIONS, { positionals: false, helpCommand: "armor serve" }).values as {
+    policy?: string;
+    port?: string;
+    host?: string;
+    audit?: string;
+    "max-body"?: string;
+    "queue-timeout"?: string;
+    "token-file"?: string;
+    "allowed-origin"?: string[];
+    "allowed-host"?: string[];
+  };
   if (v.policy === undefined) throw new UsageError("--policy is required");
   let maxBody: number | undefined;
   if (v["max-body"] !== undefined) {
@@ -250,6 +248,7 @@ async function serve(argv: string[]): Promise<number | null> {
     process.stderr.write(`armor serve: ${logText((e as Error).message)}\n`);
     return 1;
   }
+  await printWarnings(service.diagnostics);
   process.stderr.write(`armor serve: policy ${service.policy.name} listening on ${service.url}\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {

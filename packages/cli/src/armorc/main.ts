@@ -1,12 +1,11 @@
 /**
- * `armorc`: the command-line entry. Parses the command and its options (node:util parseArgs),
+ * `armorc`: the command-line entry. Parses the command and its options (args.ts),
  * dispatches to one module per command, and turns usage errors into a message and exit code 2.
  *
  * Exit codes: 0 success; 1 the policy has errors, a check failed, or formatting differs;
  * 2 usage errors and unreadable inputs; 70 an internal error (a bug).
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
-import { VERSION } from "../version.js";
+import { VERSION } from "@agent-armor/compiler";
 import { runAudit } from "./audit.js";
 import { runCheck } from "./check.js";
 import { runCompile } from "./compile.js";
@@ -14,15 +13,16 @@ import { runEval } from "./eval.js";
 import { runFmt } from "./fmt.js";
 import { runTest } from "./test.js";
 import { runSchema } from "./schema.js";
-import { type Io, nodeIo, UsageError } from "./io.js";
+import { type OptionSpecs, type ParsedArgs, parseCommandArgs } from "../args.js";
+import { type Io, nodeIo, UsageError } from "../io.js";
 
 export interface Command {
   readonly name: string;
   readonly summary: string;
   readonly usage: string;
   readonly help: string;
-  readonly options: NonNullable<ParseArgsConfig["options"]>;
-  run(args: { values: Record<string, unknown>; positionals: string[] }, io: Io): Promise<number>;
+  readonly options: OptionSpecs;
+  run(args: ParsedArgs, io: Io): Promise<number>;
 }
 
 const commands: Command[] = [runCompile, runCheck, runEval, runTest, runFmt, runAudit, runSchema];
@@ -78,15 +78,8 @@ export async function main(argv: string[], io: Io = nodeIo()): Promise<number> {
     io.stdout.write(commandHelp(command));
     return 0;
   }
-  let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
-    parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true }) as typeof parsed;
-  } catch (e) {
-    io.stderr.write(`armorc ${command.name}: ${(e as Error).message.replace(/\. To specify a positional argument.*$/, "")}\nusage: ${command.usage}\n`);
-    return 2;
-  }
-  try {
-    return await command.run(parsed, io);
+    return await command.run(parseCommandArgs(rest, command.options, { helpCommand: `armorc ${command.name}` }), io);
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr.write(`armorc ${command.name}: ${e.message}\nusage: ${command.usage}\n`);

@@ -1,6 +1,6 @@
 /** `armorc audit verify FILE`: check the hash chain of an audit log written by @agent-armor/runtime. */
 import type { Command } from "./main.js";
-import { type Output, UsageError } from "./io.js";
+import { type Output, UsageError } from "../io.js";
 
 export const runAudit: Command = {
   name: "audit",

@@ -1,8 +1,8 @@
 /** `armorc fmt FILE... [--check | --write]`: print, check or rewrite the canonical layout. */
 import { writeFileSync } from "node:fs";
-import { formatSource } from "../format/format.js";
+import { formatSource } from "@agent-armor/compiler";
 import type { Command } from "./main.js";
-import { printDiagnostics, readSource, sourcesOf, UsageError } from "./io.js";
+import { printDiagnostics, readSource, sourcesOf, UsageError } from "../io.js";
 
 export const runFmt: Command = {
   name: "fmt",

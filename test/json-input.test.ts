@@ -3,9 +3,9 @@
  * whether or not the JavaScript engine's message names a position.
  */
 import { describe, expect, it } from "vitest";
-import { parseJsonInput } from "../src/cli/eval.js";
-import { loadActionSchema } from "../src/semantic/schema.js";
-import { SourceFile } from "../src/syntax/source.js";
+import { parseJsonInput } from "../packages/cli/src/armorc/eval.js";
+import { loadActionSchema } from "../packages/compiler/src/semantic/schema.js";
+import { SourceFile } from "../packages/compiler/src/syntax/source.js";
 
 /** Each malformed text and the 1-based line:column of its first invalid token. */
 const malformed: { text: string; at: string }[] = [

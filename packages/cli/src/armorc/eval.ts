@@ -1,15 +1,7 @@
 /** `armorc eval FILE --input INPUT.json [--explain]`: decide one input with the compiled policy. */
-import { compileSource, emit } from "../compile.js";
-import { catalog } from "../diagnostics/catalog.js";
-import { makeDiagnostic } from "../diagnostics/diagnostic.js";
-import { explainRules } from "../explain.js";
-import { evaluatePolicy } from "../interpreter.js";
-import { loadModule } from "../load.js";
-import { parseJsonText } from "../json-text.js";
-import { jsonTooDeepAt, MAX_NESTING } from "../nesting.js";
-import { span } from "../syntax/source.js";
+import { catalog, compileSource, emit, evaluatePolicy, explainRules, jsonTooDeepAt, loadModule, makeDiagnostic, MAX_NESTING, parseJsonText, span } from "@agent-armor/compiler";
 import type { Command } from "./main.js";
-import { colors, printDiagnostics, readSource, sourcesOf, UsageError } from "./io.js";
+import { colors, printDiagnostics, readSource, sourcesOf, UsageError } from "../io.js";
 
 /** Parses JSON input; a syntax error becomes a diagnostic at the offending position. */
 export function parseJsonInput(name: string, text: string): { ok: true; value: unknown } | { ok: false; diagnostic: ReturnType<typeof makeDiagnostic> } {

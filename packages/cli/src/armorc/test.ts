@@ -1,11 +1,9 @@
 /** `armorc test [PATH...]`: run policy tests against the compiled policies. */
 import { watch } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { discover, testWithoutPolicy } from "../testing/discover.js";
-import { coverageTable, humanReport, jsonReport, junitReport, percent, totals } from "../testing/report.js";
-import { runSuite, type Suite } from "../testing/runner.js";
+import { coverageTable, discover, humanReport, jsonReport, junitReport, percent, runSuite, type Suite, testWithoutPolicy, totals } from "@agent-armor/compiler/testing";
 import type { Command } from "./main.js";
-import { colors, type Io, printDiagnostics, readSource, UsageError } from "./io.js";
+import { colors, type Io, printDiagnostics, readSource, UsageError } from "../io.js";
 
 type Reporter = "human" | "json" | "junit";
 

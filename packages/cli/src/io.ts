@@ -1,11 +1,11 @@
-/** What every armorc command shares: output streams, colour, reading files, printing diagnostics. */
+/**
+ * What the commands of `armorc` and `armor` share: output streams, colour, reading files, and the
+ * one printer of diagnostics (text, JSON, SARIF).
+ */
 import { readFileSync } from "node:fs";
 import { createColors } from "picocolors";
-import { catalog } from "../diagnostics/catalog.js";
-import { type Diagnostic, makeDiagnostic } from "../diagnostics/diagnostic.js";
-import { renderText, toJson, toSarif } from "../diagnostics/render.js";
-import { SourceFile, span } from "../syntax/source.js";
-import { VERSION } from "../version.js";
+import { allEntries, catalog, type Diagnostic, docsAnchor, makeDiagnostic, renderText, SourceFile, span, toJson, toSarif, VERSION } from "@agent-armor/compiler";
+import type { PolicyDiagnostic } from "@agent-armor/contract";
 
 export interface Output {
   write(text: string): void;
@@ -73,8 +73,36 @@ export function printDiagnostics(io: Io, out: Output, diagnostics: readonly Diag
   }
 }
 
-/** A usage error: printed with the command's help hint, exit code 2. */
-export class UsageError extends Error {}
+/**
+ * Diagnostics of a policy compiled on load (`armor mcp`, `armor serve`), which the runtime
+ * returns as data, printed as text by the same printer as armorc's, with the source lines they
+ * point at when the files can still be read.
+ */
+export function printLoadDiagnostics(io: Io, out: Output, diagnostics: readonly PolicyDiagnostic[]): void {
+  const entries = new Map(allEntries.map((e) => [e.code, e]));
+  const sources = new Map<string, SourceFile>();
+  for (const file of new Set(diagnostics.map((d) => d.file))) {
+    const read = readSource(file);
+    if (read.ok) sources.set(file, new SourceFile(file, read.text));
+  }
+  const located = diagnostics.map((d): Diagnostic => {
+    const entry = entries.get(d.code);
+    return {
+      code: d.code,
+      name: entry?.name ?? d.code,
+      severity: d.severity,
+      message: d.message,
+      file: d.file,
+      span: d.span,
+      docs: entry !== undefined ? docsAnchor(entry) : "",
+      ...(d.help !== undefined ? { help: d.help } : {}),
+      ...(d.fixes !== undefined ? { fixes: d.fixes } : {}),
+    };
+  });
+  printDiagnostics(io, out, located, sources, "text");
+}
+
+export { UsageError } from "./args.js";
 
 export function sourcesOf(entries: Iterable<[string, string]>): Map<string, SourceFile> {
   const m = new Map<string, SourceFile>();

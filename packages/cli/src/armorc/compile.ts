@@ -1,10 +1,9 @@
 /** `armorc compile FILE... [-o OUT] [--format esm|cjs]`: emit decision modules and their types. */
 import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { compileSource, emit } from "../compile.js";
-import type { ModuleFormat } from "../codegen/emit.js";
+import { compileSource, emit, type ModuleFormat } from "@agent-armor/compiler";
 import type { Command } from "./main.js";
-import { printDiagnostics, readSource, sourcesOf, UsageError } from "./io.js";
+import { printDiagnostics, readSource, sourcesOf, UsageError } from "../io.js";
 
 function isDirectory(path: string): boolean {
   try {

@@ -3,19 +3,14 @@
  * (JSON Schema draft 2020-12) from an MCP server's tool list, one action type per tool, so that
  * the checker, completion and hover know every tool's arguments.
  *
- * The MCP client lives in @agent-armor/gateway, imported only here and only when the command
- * runs; the package name is held in a variable so the compiler builds without the gateway.
+ * The MCP client lives in @agent-armor/gateway, imported only when the command runs (a chunk of
+ * the bundle), so that the other commands never load it.
  */
 import { writeFileSync } from "node:fs";
 import type { Command } from "./main.js";
-import { UsageError } from "./io.js";
-
-const GATEWAY = "@agent-armor/gateway";
+import { UsageError } from "../io.js";
 
 type UpstreamSpec = { command: string; args: string[] } | { url: string };
-interface GatewayApi {
-  schemaFromMcp(spec: UpstreamSpec, options?: { stderr?: "inherit" | "pipe" | "ignore" }): Promise<Record<string, unknown>>;
-}
 
 export const runSchema: Command = {
   name: "schema",
@@ -46,16 +41,10 @@ export const runSchema: Command = {
     if (url !== undefined && command.length > 0) throw new UsageError("give either --url or a server command after `--`, not both");
     if (url === undefined && command.length === 0) throw new UsageError("name the MCP server: -- COMMAND ARGS... or --url URL");
     const spec: UpstreamSpec = url !== undefined ? { url } : { command: command[0]!, args: command.slice(1) };
-    let gateway: GatewayApi;
-    try {
-      gateway = (await import(GATEWAY)) as GatewayApi;
-    } catch (e) {
-      io.stderr.write(`armorc schema: this command needs ${GATEWAY}: ${(e as Error).message}\n`);
-      return 2;
-    }
+    const { schemaFromMcp } = await import("@agent-armor/gateway/schema");
     let schema: Record<string, unknown>;
     try {
-      schema = await gateway.schemaFromMcp(spec, { stderr: values["verbose"] === true ? "inherit" : "ignore" });
+      schema = await schemaFromMcp(spec, { stderr: values["verbose"] === true ? "inherit" : "ignore" });
     } catch (e) {
       const what = "url" in spec ? spec.url : [spec.command, ...spec.args].join(" ");
       io.stderr.write(`armorc schema: cannot list the tools of \`${what}\`: ${(e as Error).message}\n`);

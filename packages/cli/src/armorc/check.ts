@@ -3,11 +3,10 @@
  * A `NAME.test.armor` file is checked as the tests of `NAME.armor`, which is checked with it.
  */
 import { existsSync } from "node:fs";
-import { type Compilation, compileSource, compileTests } from "../compile.js";
-import type { Diagnostic } from "../diagnostics/diagnostic.js";
-import { policyOf, testWithoutPolicy } from "../testing/discover.js";
+import { type Compilation, compileSource, compileTests, type Diagnostic } from "@agent-armor/compiler";
+import { policyOf, testWithoutPolicy } from "@agent-armor/compiler/testing";
 import type { Command } from "./main.js";
-import { type DiagnosticFormat, printDiagnostics, readSource, sourcesOf, UsageError } from "./io.js";
+import { type DiagnosticFormat, printDiagnostics, readSource, sourcesOf, UsageError } from "../io.js";
 
 export function diagnosticFormat(value: unknown): DiagnosticFormat {
   const f = (value as string | undefined) ?? "text";

@@ -1,0 +1,5 @@
+/** The public API of @agent-armor/contract: types, and the one value they need. */
+export type { DecisionError, DecisionInput, DecisionKind, EffectKind, FiredRule, PolicyDecision, PolicyMetadata, PolicyModule, PolicyTracker, Value } from "./module.js";
+export { REDACTED } from "./module.js";
+export type { Diagnostic, DiagnosticFix, PolicyDiagnostic, Position, Severity, Span, TextEdit } from "./diagnostics.js";
+export type { CompiledSource, CompilerApi } from "./compiler.js";

@@ -1,0 +1,102 @@
+/**
+ * The contract of a compiled policy module: what `armorc compile` emits (its `.d.ts` declares
+ * exactly these types, `test/contract.test.ts`) and what the runtime enforces.
+ */
+
+/** A JSON value. */
+export type Value = null | boolean | number | string | Value[] | { [key: string]: Value };
+
+/** What `decide` reads; any other input is denied. */
+export interface DecisionInput {
+  action: { type: string; [field: string]: unknown };
+  user?: Record<string, unknown>;
+  context?: Record<string, unknown>;
+  /** ISO-8601; the current time when absent. */
+  time?: string;
+  /** Earlier executed actions of this session, for count(...) and seen(...). */
+  history?: { action: { type: string; [field: string]: unknown }; time?: string }[];
+}
+
+/** What a decision says should happen to the action. */
+export type DecisionKind = "allow" | "deny" | "require_approval";
+
+/** What a rule does when it fires. */
+export type EffectKind = "allow" | "deny" | "require_approval" | "redact";
+
+/** A rule that fired, with the effect it asked for. */
+export interface FiredRule {
+  id: string;
+  effect: EffectKind;
+  reason: string | null;
+}
+
+/** A rule, or the input itself (`rule: null`), that could not be evaluated; the decision denies. */
+export interface DecisionError {
+  rule: string | null;
+  message: string;
+}
+
+/** The decision as data, what every `decide` returns (docs/language.md, "The decision"). */
+export interface PolicyDecision {
+  decision: DecisionKind;
+  rules: FiredRule[];
+  approval: { from: string | null; timeoutMs: number | null } | null;
+  action: unknown;
+  errors: DecisionError[];
+}
+
+/** The policy a module was compiled from: its identity and, per rule, where it is and what it does. */
+export interface PolicyMetadata {
+  readonly name: string;
+  readonly version: string | null;
+  readonly sourceHash: string;
+  readonly file: string;
+  readonly default: "allow" | "deny";
+  readonly timezone: string | null;
+  readonly schema: string | null;
+  readonly compiler: string | null;
+  readonly rules: readonly {
+    readonly id: string;
+    readonly effect: EffectKind;
+    readonly reason: string | null;
+    readonly line: number;
+    readonly column: number;
+    readonly span: { readonly start: number; readonly end: number };
+    readonly actionTypes: readonly string[] | null;
+    /** Whether the condition is only a test of the action type (the rule fires for every action of its types). */
+    readonly typeOnly: boolean;
+  }[];
+  readonly trackers: readonly { readonly kind: "count" | "seen"; readonly withinMs: number | null }[];
+}
+
+/** A history predicate (`count(...)`, `seen(...)`), so that a runtime can keep its counters. */
+export interface PolicyTracker {
+  readonly kind: "count" | "seen";
+  readonly withinMs: number | null;
+  /** Identity of the predicate (kind, window, condition) across policy versions. */
+  readonly key: string;
+  matches(action: unknown): boolean;
+}
+
+/** The values a compiled module exports. */
+export interface PolicyModule {
+  /**
+   * Decides one input, a `DecisionInput`. Takes any value and never throws: an input or rule that
+   * cannot be evaluated yields deny.
+   */
+  decide(input: unknown, trackerValues?: readonly (number | boolean | undefined)[]): PolicyDecision;
+  readonly policy: PolicyMetadata;
+  readonly trackers: readonly PolicyTracker[];
+  /** The JSON Schema of the actions named by the policy's `schema`, or null. */
+  readonly actionSchema: Readonly<Record<string, unknown>> | null;
+  /**
+   * For each action type of `actionSchema`, the JSON pointer of the union branch (`oneOf`/`anyOf`
+   * alternative) that alone decides whether an action of that type is valid, or null when the
+   * whole schema must be checked; null without a schema. Modules compiled before it existed lack
+   * it, and a runtime checks their actions against the whole schema.
+   */
+  readonly actionBranches?: Readonly<Record<string, string | null>> | null;
+}
+
+/** The text a redaction writes in place of what it removes. */
+export const REDACTED = "[REDACTED]";
