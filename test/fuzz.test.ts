@@ -174,7 +174,7 @@ async function exercise(text: string, file: string, host: CompilerHost, inputs: 
     if (!["error", "warning", "info", "hint"].includes(d.severity)) throw new Error(`${d.code} has severity ${String(d.severity)}`);
     checkSpan(d.span, text.length, `${d.code} ${d.message}`, text);
     for (const r of d.related ?? []) if (r.file === d.file) checkSpan(r.span, text.length, `${d.code} related`, text);
-    for (const s of d.suggestions ?? []) if (s.file === d.file) checkSpan(s.span, text.length, `${d.code} suggestion`, text);
+    for (const e of (d.fixes ?? []).flatMap((f) => f.edits)) if (e.file === d.file) checkSpan(e.span, text.length, `${d.code} fix`, text);
   }
   expect(c.ok).toBe(!c.diagnostics.some((d) => d.severity === "error"));
   if (!c.ok) return c;

@@ -24,7 +24,7 @@ export type { SemanticModel, LetSymbol, RuleSymbol, FieldReference } from "./sem
 export { actionTypesAt } from "./semantic/narrowing.js";
 export type { ActionSchema, ActionTypeInfo, FieldInfo } from "./semantic/schema.js";
 export { typeName, type Type } from "./semantic/types.js";
-export type { RelatedInfo, SuggestedEdit } from "./diagnostics/diagnostic.js";
+export { type RelatedInfo, replacement } from "./diagnostics/diagnostic.js";
 export type * as AST from "./syntax/ast.js";
 export { keywordNames } from "./syntax/tokens.js";
 export * as facts from "./language/facts.js";

@@ -9,7 +9,12 @@ import { renderText, toJson, toSarif } from "../src/diagnostics/render.js";
 import type { Diagnostic } from "../src/diagnostics/diagnostic.js";
 
 function apply(text: string, d: Diagnostic): string[] {
-  return (d.suggestions ?? []).map((s) => `${s.title}: ${JSON.stringify(text.slice(0, s.span.start) + s.newText + text.slice(s.span.end))}`);
+  // every fix here is one edit
+  return (d.fixes ?? []).map((f) => {
+    expect(f.edits).toHaveLength(1);
+    const e = f.edits[0]!;
+    return `${f.title}: ${JSON.stringify(text.slice(0, e.span.start) + e.newText + text.slice(e.span.end))}`;
+  });
 }
 
 const cases: { name: string; text: string; code: string; tags: string[] | undefined; fixes: string[] }[] = [
@@ -71,7 +76,7 @@ describe("diagnostic tags and fixes", () => {
     expect(rendered).toContain("= fix: add `default allow`");
     const json = toJson(c.diagnostics, sources).find((d) => d.code === "A404");
     expect(json!.tags).toEqual(["file"]);
-    expect(json!.suggestions!.map((s) => [s.newText, s.range])).toEqual([
+    expect(json!.fixes!.map((f) => [f.edits[0]!.newText, f.edits[0]!.range])).toEqual([
       ["default deny\n", { start: { line: 2, column: 1 }, end: { line: 2, column: 1 } }],
       ["default allow\n", { start: { line: 2, column: 1 }, end: { line: 2, column: 1 } }],
     ]);

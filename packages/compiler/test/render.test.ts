@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { allEntries, catalog, docsAnchor } from "../src/diagnostics/catalog.js";
-import { type Diagnostic, type DiagnosticExtras, makeDiagnostic } from "../src/diagnostics/diagnostic.js";
+import { type Diagnostic, type DiagnosticExtras, makeDiagnostic, replacement } from "../src/diagnostics/diagnostic.js";
 import { artifactUri, layoutLine, renderText, summarize, toJson, toSarif } from "../src/diagnostics/render.js";
 import type { CatalogEntry } from "../src/diagnostics/catalog.js";
 import { SourceFile } from "../src/syntax/source.js";
@@ -235,7 +235,7 @@ describe("renderText", () => {
       {
         help: "rule ids must be unique",
         related: [{ file: "r.armor", span: spanOf(f, "a"), message: "the first `a` is here" }],
-        suggestions: [{ title: "rename this rule to `a_2`", file: "r.armor", span: second, newText: "a_2" }],
+        fixes: [replacement("rename this rule to `a_2`", "r.armor", second, "a_2")],
       },
       1,
     );
@@ -310,7 +310,7 @@ describe("renderText", () => {
 });
 
 describe("toJson", () => {
-  it("adds 1-based ranges to the diagnostic, its related locations and its suggestions", () => {
+  it("adds 1-based ranges to the diagnostic, its related locations and the edits of its fixes", () => {
     const second = spanOf(payments, "amount");
     const d = at(
       catalog.typeMismatch,
@@ -320,7 +320,7 @@ describe("toJson", () => {
       {
         help: "h",
         related: [{ file: "payments.armor", span: spanOf(payments, "HIGH_VALUE"), message: "declared here" }],
-        suggestions: [{ title: "t", file: "payments.armor", span: second, newText: "amount2" }],
+        fixes: [replacement("t", "payments.armor", second, "amount2")],
         data: { suggestion: "amount" },
       },
     );
@@ -343,13 +343,10 @@ describe("toJson", () => {
           message: "declared here",
         },
       ],
-      suggestions: [
+      fixes: [
         {
           title: "t",
-          file: "payments.armor",
-          span: second,
-          range: { start: { line: 10, column: 34 }, end: { line: 10, column: 40 } },
-          newText: "amount2",
+          edits: [{ file: "payments.armor", span: second, range: { start: { line: 10, column: 34 }, end: { line: 10, column: 40 } }, newText: "amount2" }],
         },
       ],
       data: { suggestion: "amount" },
@@ -422,7 +419,7 @@ describe("toSarif", () => {
       at(catalog.unknownName, f, "amout", "unknown name `amout`", {
         help: "did you mean `amount`?",
         related: [{ file: f.name, span: spanOf(f, "X"), message: "a let is here" }],
-        suggestions: [{ title: "replace with `amount`", file: f.name, span: typo, newText: "amount" }],
+        fixes: [replacement("replace with `amount`", f.name, typo, "amount")],
       }),
       at(catalog.unusedLet, f, "X", "w"),
       at(catalog.alwaysTrue, f, "a == 1 or\n  b == 2", "i"),

@@ -145,7 +145,7 @@ describe("tests naming anonymous rules", () => {
       const d = diagnostics.filter((x) => x.severity === "error");
       expect(d.map((x) => x.code), where).toEqual(c.code ? [c.code] : []);
       if (c.help) expect(d[0]!.help, where).toMatch(c.help);
-      if (c.fix) expect(d[0]!.suggestions?.map((s) => s.newText), where).toEqual([c.fix]);
+      if (c.fix) expect(d[0]!.fixes?.map((f) => f.edits[0]!.newText), where).toEqual([c.fix]);
     }
   });
 });

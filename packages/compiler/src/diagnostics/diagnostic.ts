@@ -1,4 +1,4 @@
-import type { Diagnostic as DiagnosticData } from "@agent-armor/contract";
+import type { Diagnostic as DiagnosticData, DiagnosticFix } from "@agent-armor/contract";
 import type { Span } from "../syntax/source.js";
 import { type CatalogEntry, catalog, type DiagnosticTag, docsAnchor, type Severity } from "./catalog.js";
 
@@ -10,15 +10,11 @@ export interface RelatedInfo {
 }
 
 /**
- * A fix a tool may apply to act on a diagnostic (a did-you-mean, a removal, an insertion): its
- * title and one text edit, the half-open span of the source it replaces and the new text. The
- * first fix of a diagnostic is the preferred one.
+ * A fix that replaces one stretch of source text (a did-you-mean, a removal, an insertion): the
+ * contract's `DiagnosticFix` with one edit. The first fix of a diagnostic is the preferred one.
  */
-export interface SuggestedEdit {
-  readonly title: string;
-  readonly file: string;
-  readonly span: Span;
-  readonly newText: string;
+export function replacement(title: string, file: string, span: Span, newText: string): DiagnosticFix {
+  return { title, edits: [{ file, span, newText }] };
 }
 
 /** The contract's diagnostic (code, severity, message, help, file, span, fixes) with the compiler's extras. */
@@ -28,8 +24,6 @@ export interface Diagnostic extends DiagnosticData {
   readonly related?: readonly RelatedInfo[];
   /** From the catalog entry: `unnecessary` code, a `file`-wide diagnostic. */
   readonly tags?: readonly DiagnosticTag[];
-  /** Fixes as data, the preferred one first. */
-  readonly suggestions?: readonly SuggestedEdit[];
   /** Structured data for tools, e.g. `{ suggestion: "amount" }` for a did-you-mean. */
   readonly data?: Readonly<Record<string, unknown>>;
 }
@@ -37,7 +31,8 @@ export interface Diagnostic extends DiagnosticData {
 export interface DiagnosticExtras {
   help?: string;
   related?: RelatedInfo[];
-  suggestions?: SuggestedEdit[];
+  /** Fixes as data, the preferred one first. */
+  fixes?: DiagnosticFix[];
   data?: Record<string, unknown>;
   /** Overrides the catalog severity (e.g. an unknown field in a closed schema is an error). */
   severity?: Severity;
@@ -61,7 +56,7 @@ export function makeDiagnostic(
     ...(extras.help !== undefined ? { help: extras.help } : {}),
     ...(extras.related !== undefined && extras.related.length > 0 ? { related: extras.related } : {}),
     ...(entry.tags !== undefined ? { tags: entry.tags } : {}),
-    ...(extras.suggestions !== undefined && extras.suggestions.length > 0 ? { suggestions: extras.suggestions } : {}),
+    ...(extras.fixes !== undefined && extras.fixes.length > 0 ? { fixes: extras.fixes } : {}),
     ...(extras.data !== undefined ? { data: extras.data } : {}),
   };
   return d;

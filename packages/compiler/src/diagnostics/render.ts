@@ -113,7 +113,7 @@ function renderDiagnostic(d: Diagnostic, sources: ReadonlyMap<string, SourceFile
 
   const extras: string[] = [];
   if (d.help !== undefined) extras.push(`${pad} ${c.dim("=")} ${c.bold("help")}: ${clean(d.help)}`);
-  for (const s of d.suggestions ?? []) extras.push(`${pad} ${c.dim("=")} ${c.bold("fix")}: ${clean(s.title)}`);
+  for (const f of d.fixes ?? []) extras.push(`${pad} ${c.dim("=")} ${c.bold("fix")}: ${clean(f.title)}`);
   if (d.docs !== "") extras.push(`${pad} ${c.dim("=")} ${c.bold("see")}: ${clean(d.docs)}`);
   if (extras.length > 0) lines.push(bar, ...extras);
 
@@ -271,12 +271,18 @@ export interface JsonRelatedInfo {
   readonly message: string;
 }
 
-export interface JsonSuggestedEdit {
-  readonly title: string;
+export interface JsonTextEdit {
   readonly file: string;
   readonly span: Span;
+  /** `null` when the file's text was not available. */
   readonly range: JsonRange | null;
   readonly newText: string;
+}
+
+/** A fix: its title and its edits, each with a 1-based range. */
+export interface JsonFix {
+  readonly title: string;
+  readonly edits: readonly JsonTextEdit[];
 }
 
 export interface JsonDiagnostic {
@@ -292,13 +298,13 @@ export interface JsonDiagnostic {
   readonly docs: string;
   readonly related?: readonly JsonRelatedInfo[];
   readonly tags?: readonly DiagnosticTag[];
-  readonly suggestions?: readonly JsonSuggestedEdit[];
+  readonly fixes?: readonly JsonFix[];
   readonly data?: Readonly<Record<string, unknown>>;
 }
 
 /**
  * Diagnostics as plain JSON-ready objects: every `Diagnostic` field plus a 1-based `range`
- * (also on related locations and suggested edits), so consumers need no offset arithmetic.
+ * (also on related locations and the edits of fixes), so consumers need no offset arithmetic.
  */
 export function toJson(diagnostics: readonly Diagnostic[], sources: ReadonlyMap<string, SourceFile>): JsonDiagnostic[] {
   const rangeOf = (file: string, s: Span): JsonRange | null => {
@@ -330,14 +336,11 @@ export function toJson(diagnostics: readonly Diagnostic[], sources: ReadonlyMap<
           }
         : {}),
       ...(d.tags !== undefined ? { tags: [...d.tags] } : {}),
-      ...(d.suggestions !== undefined
+      ...(d.fixes !== undefined
         ? {
-            suggestions: d.suggestions.map((s) => ({
-              title: s.title,
-              file: s.file,
-              span: { start: s.span.start, end: s.span.end },
-              range: rangeOf(s.file, s.span),
-              newText: s.newText,
+            fixes: d.fixes.map((f) => ({
+              title: f.title,
+              edits: f.edits.map((e) => ({ file: e.file, span: { start: e.span.start, end: e.span.end }, range: rangeOf(e.file, e.span), newText: e.newText })),
             })),
           }
         : {}),
@@ -482,16 +485,15 @@ export function toSarif(
             })),
           }
         : {}),
-      ...(d.suggestions !== undefined && d.suggestions.length > 0
+      ...(d.fixes !== undefined && d.fixes.length > 0
         ? {
-            fixes: d.suggestions.map((s) => ({
-              description: { text: s.title },
-              artifactChanges: [
-                {
-                  artifactLocation: { uri: artifactUri(s.file) },
-                  replacements: [{ deletedRegion: sarifRegion(sources.get(s.file), s.span), insertedContent: { text: s.newText } }],
-                },
-              ],
+            fixes: d.fixes.map((f) => ({
+              description: { text: f.title },
+              // one artifact change per edit; SARIF allows several for the same file
+              artifactChanges: f.edits.map((e) => ({
+                artifactLocation: { uri: artifactUri(e.file) },
+                replacements: [{ deletedRegion: sarifRegion(sources.get(e.file), e.span), insertedContent: { text: e.newText } }],
+              })),
             })),
           }
         : {}),

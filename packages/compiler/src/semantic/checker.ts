@@ -5,7 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import { catalog } from "../diagnostics/catalog.js";
-import type { Diagnostic, DiagnosticBag, SuggestedEdit } from "../diagnostics/diagnostic.js";
+import { type Diagnostic, type DiagnosticBag, replacement } from "../diagnostics/diagnostic.js";
+import type { DiagnosticFix } from "@agent-armor/contract";
 import type * as IR from "../ir.js";
 import * as facts from "../language/facts.js";
 import { MAX_LITERAL_VALUES, MAX_NESTING, valueTooLarge } from "../nesting.js";
@@ -135,7 +136,7 @@ class Checker {
       if (sym.references.length === 0 && sym.decl.name) {
         this.report(catalog.unusedLet, sym.decl.name.span, `let \`${sym.name}\` is never used`, {
           help: "remove it, or use it in a rule",
-          suggestions: [{ title: `remove \`${sym.name}\``, file: this.bag.file, span: lineSpan(this.source, sym.decl.span), newText: "" }],
+          fixes: [replacement(`remove \`${sym.name}\``, this.bag.file, lineSpan(this.source, sym.decl.span), "")],
         });
       }
       if (sym.decl.name && this.schema && [...this.schema.types.values()].some((t) => t.fields.has(sym.name))) {
@@ -201,7 +202,7 @@ class Checker {
               const suggestion = closest(item.zone.value, supportedZones());
               this.report(catalog.invalidTimezone, item.zone.span, `\`${item.zone.value}\` is not a known time zone`, {
                 help: suggestion ? `did you mean \`${suggestion}\`?` : 'use an IANA zone name such as "Europe/Zurich" or "UTC"',
-                ...(suggestion ? { suggestions: [{ title: `use \`${suggestion}\``, file: this.bag.file, span: item.zone.span, newText: JSON.stringify(suggestion) }], data: { suggestion } } : {}),
+                ...(suggestion ? { fixes: [replacement(`use \`${suggestion}\``, this.bag.file, item.zone.span, JSON.stringify(suggestion))], data: { suggestion } } : {}),
               });
             }
           }
@@ -211,7 +212,7 @@ class Checker {
     if (!seen.has("default")) {
       this.report(catalog.missingDefault, span(0, 0), "the policy has no `default`, so actions that no rule decides are denied", {
         help: "add `default deny` to say so, or `default allow` to allow them",
-        suggestions: defaultFixes(this.ast, this.source, this.bag.file),
+        fixes: defaultFixes(this.ast, this.source, this.bag.file),
       });
     }
     return out;
@@ -557,7 +558,7 @@ class Checker {
         const suggestion = closest(v, this.schema.types.keys());
         this.report(catalog.unknownActionType, at ?? subjectAst.span, `\`${v}\` is not an action type in the schema`, {
           help: suggestion ? `did you mean \`${suggestion}\`?` : `the schema's action types are ${[...this.schema.types.keys()].map((t) => `\`${t}\``).join(", ")}`,
-          ...(suggestion && at ? { suggestions: [{ title: `use \`${suggestion}\``, file: this.bag.file, span: at, newText: JSON.stringify(suggestion) }], data: { suggestion } } : {}),
+          ...(suggestion && at ? { fixes: [replacement(`use \`${suggestion}\``, this.bag.file, at, JSON.stringify(suggestion))], data: { suggestion } } : {}),
         });
       }
       return;
@@ -584,7 +585,7 @@ class Checker {
       const suggestion = closest(name, facts.functions.map((f) => f.name));
       this.report(catalog.unknownFunction, e.callee.span, `\`${name}\` is not a function`, {
         help: suggestion ? `did you mean \`${suggestion}\`?` : `the functions are ${listed(facts.functions.map((f) => `\`${f.usage}\``))}`,
-        ...(suggestion ? { suggestions: [{ title: `use \`${suggestion}\``, file: this.bag.file, span: e.callee.span, newText: suggestion }], data: { suggestion } } : {}),
+        ...(suggestion ? { fixes: [replacement(`use \`${suggestion}\``, this.bag.file, e.callee.span, suggestion)], data: { suggestion } } : {}),
       });
       return { expr: { kind: "literal", value: false, span: e.span }, type: ANY };
     }
@@ -680,7 +681,7 @@ class Checker {
         const suggestion = member ? closest(member.name, [...timeFields.keys()]) : null;
         this.report(catalog.unknownTimeField, e.span, `\`${names.join(".")}\` is not a time value`, {
           help: `${suggestion ? `did you mean \`time.${suggestion}\`? ` : ""}the time values are ${listed([...timeFields.keys()].map((f) => `time.${f}`))}`,
-          ...(suggestion && member ? { suggestions: [{ title: `use \`time.${suggestion}\``, file: this.bag.file, span: member.span, newText: suggestion }], data: { suggestion } } : {}),
+          ...(suggestion && member ? { fixes: [replacement(`use \`time.${suggestion}\``, this.bag.file, member.span, suggestion)], data: { suggestion } } : {}),
         });
         return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
       }
@@ -769,7 +770,7 @@ class Checker {
     this.report(catalog.unknownField, at, `\`${missing}\` is not a field of ${where} in the schema`, {
       help: suggestion ? `did you mean \`${suggestion}\`?` : candidates.size > 0 ? `the fields are ${[...candidates].slice(0, 12).map((c) => `\`${c}\``).join(", ")}` : "add the field to the schema",
       severity: anyOpen ? "warning" : "error",
-      ...(suggestion ? { suggestions: [{ title: `use \`${suggestion}\``, file: this.bag.file, span: at, newText: suggestion }], data: { suggestion } } : {}),
+      ...(suggestion ? { fixes: [replacement(`use \`${suggestion}\``, this.bag.file, at, suggestion)], data: { suggestion } } : {}),
     });
     return ANY;
   }
@@ -866,7 +867,7 @@ function sourceText(source: SourceFile, s: Span): string {
  * A404's fixes: `default deny` (preferred) or `default allow`, on a line of its own after the
  * headers at the top of the file (policy, schema, timezone), or at its start.
  */
-function defaultFixes(ast: A.FileNode, source: SourceFile, file: string): SuggestedEdit[] {
+function defaultFixes(ast: A.FileNode, source: SourceFile, file: string): DiagnosticFix[] {
   let at = 0;
   for (const item of ast.items) {
     if (item.kind !== "policy" && item.kind !== "schema" && item.kind !== "timezone") break;
@@ -874,7 +875,7 @@ function defaultFixes(ast: A.FileNode, source: SourceFile, file: string): Sugges
     at = lineEnd === -1 ? source.text.length : lineEnd + 1;
   }
   const newline = at === source.text.length && at > 0 && !source.text.endsWith("\n") ? "\n" : "";
-  return (["deny", "allow"] as const).map((effect) => ({ title: `add \`default ${effect}\``, file, span: span(at, at), newText: `${newline}default ${effect}\n` }));
+  return (["deny", "allow"] as const).map((effect) => replacement(`add \`default ${effect}\``, file, span(at, at), `${newline}default ${effect}\n`));
 }
 
 function lineSpan(source: SourceFile, s: Span): Span {

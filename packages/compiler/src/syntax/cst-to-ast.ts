@@ -5,7 +5,7 @@
  */
 import type { CstNode, IToken } from "chevrotain";
 import { catalog } from "../diagnostics/catalog.js";
-import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
+import { type DiagnosticBag, replacement } from "../diagnostics/diagnostic.js";
 import type * as A from "./ast.js";
 import { type Span, span } from "./source.js";
 import { durationProblem, numberProblem, parseDuration } from "./literals.js";
@@ -191,7 +191,7 @@ export class AstBuilder {
     if (raw.startsWith("'")) {
       this.bag.report(catalog.unexpectedCharacter, s, "strings use double quotes", {
         help: `write ${JSON.stringify(raw.slice(1, closed ? -1 : undefined))}`,
-        suggestions: [{ title: "use double quotes", file: this.bag.file, span: s, newText: JSON.stringify(raw.slice(1, closed ? -1 : undefined)) }],
+        fixes: [replacement("use double quotes", this.bag.file, s, JSON.stringify(raw.slice(1, closed ? -1 : undefined)))],
       });
     } else if (!closed) {
       this.bag.report(catalog.unterminatedString, s, "string literal has no closing quote", {

@@ -8,7 +8,7 @@
  * never depends on when or where it runs.
  */
 import { catalog } from "../diagnostics/catalog.js";
-import type { DiagnosticBag } from "../diagnostics/diagnostic.js";
+import { type DiagnosticBag, replacement } from "../diagnostics/diagnostic.js";
 import { scanTime } from "../decision-input.js";
 import type { DecisionKind } from "../ir.js";
 import { closest, identifierPattern } from "../semantic/names.js";
@@ -254,7 +254,7 @@ function reportLineId(r: A.Ident, id: string, bag: DiagnosticBag): void {
   const line = r.name.slice(r.name.lastIndexOf(":") + 1);
   bag.report(catalog.unknownName, r.span, `\`${r.name}\` is an anonymous rule's id of the old form, \`FILE:LINE\``, {
     help: `the anonymous rule on line ${line} is \`${id}\`, an id made from its condition and effect; give the rule a name (\`rule NAME when ...\`) to keep one id across edits`,
-    suggestions: [{ title: `use \`${id}\``, file: bag.file, span: r.span, newText: JSON.stringify(id) }],
+    fixes: [replacement(`use \`${id}\``, bag.file, r.span, JSON.stringify(id))],
     data: { suggestion: id },
   });
 }
@@ -275,7 +275,7 @@ function expectation(step: Extract<A.TestStep, { kind: "expect" }>, ctx: TestCon
       bag.report(catalog.unknownName, r.span, `there is no rule \`${r.name}\``, {
         help: suggestion ? `did you mean \`${suggestion}\`?` : "name a rule of the policy under test",
         // an anonymous rule's id is not an identifier and is written as a string
-        ...(suggestion ? { suggestions: [{ title: `use \`${suggestion}\``, file: bag.file, span: r.span, newText: identifierPattern.test(suggestion) ? suggestion : JSON.stringify(suggestion) }], data: { suggestion } } : {}),
+        ...(suggestion ? { fixes: [replacement(`use \`${suggestion}\``, bag.file, r.span, identifierPattern.test(suggestion) ? suggestion : JSON.stringify(suggestion))], data: { suggestion } } : {}),
       });
       return null;
     }

@@ -10,14 +10,15 @@ import { toLspDiagnostic } from "./diagnostics.js";
 
 function fixesFor(a: Analysis, d: ArmorDiagnostic, docsBaseUrl: string | null): CodeAction[] {
   const lsp = toLspDiagnostic(d, a.source, docsBaseUrl);
-  return (d.suggestions ?? [])
-    .filter((s) => s.file === a.source.name)
-    .map((s, i) => ({
-      title: s.title,
+  // a fix is offered when all its edits are in this document (the server edits only what it has open)
+  return (d.fixes ?? [])
+    .filter((f) => f.edits.every((e) => e.file === a.source.name))
+    .map((f, i) => ({
+      title: f.title,
       kind: CodeActionKind.QuickFix,
       diagnostics: [lsp],
       isPreferred: i === 0,
-      edit: { changes: { [a.uri]: [{ range: toRange(a.source, s.span), newText: s.newText }] } },
+      edit: { changes: { [a.uri]: f.edits.map((e) => ({ range: toRange(a.source, e.span), newText: e.newText })) } },
     }));
 }
 

@@ -15,7 +15,7 @@ const severities = {
 /** The data an LSP diagnostic carries back to code actions. */
 export interface DiagnosticData {
   readonly name: string;
-  readonly suggestions?: ArmorDiagnostic["suggestions"];
+  readonly fixes?: ArmorDiagnostic["fixes"];
   readonly data?: ArmorDiagnostic["data"];
 }
 
@@ -27,7 +27,7 @@ export function docsHref(docs: string, base: string | null): string | null {
 
 export function toLspDiagnostic(d: ArmorDiagnostic, source: SourceFile, docsBaseUrl: string | null, sources?: ReadonlyMap<string, SourceFile>): Diagnostic {
   const href = docsHref(d.docs, docsBaseUrl);
-  const data: DiagnosticData = { name: d.name, ...(d.suggestions ? { suggestions: d.suggestions } : {}), ...(d.data ? { data: d.data } : {}) };
+  const data: DiagnosticData = { name: d.name, ...(d.fixes ? { fixes: d.fixes } : {}), ...(d.data ? { data: d.data } : {}) };
   const out: Diagnostic = {
     range: toRange(source, d.span),
     severity: severities[d.severity],
