@@ -10,7 +10,7 @@ import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { ROOT, median, parseArgs } from "./lib/util.js";
+import { median, parseArgs, ROOT } from "./lib/util.js";
 
 const args = parseArgs(process.argv.slice(2));
 const SAMPLES = Number(args.samples ?? 15);
@@ -30,10 +30,12 @@ function timed(argv) {
 
 function get(url) {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode));
-    }).on("error", reject);
+    http
+      .get(url, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode));
+      })
+      .on("error", reject);
   });
 }
 
@@ -79,7 +81,10 @@ const rows = commands.map((c, k) => {
 const md = [
   "# Start-up of the command-line tools",
   "",
-  `Median of ${SAMPLES} fresh processes each, interleaved, on ${os.cpus()[0]?.model ?? "an unknown CPU"} (${os.cpus().length} cores), Node ${process.version}; load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(", ")}.`,
+  `Median of ${SAMPLES} fresh processes each, interleaved, on ${os.cpus()[0]?.model ?? "an unknown CPU"} (${os.cpus().length} cores), Node ${process.version}; load average at the end ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(", ")}.`,
   "",
   "| command | median | × `node -e 0` | verdict |",
   "| --- | ---: | ---: | --- |",

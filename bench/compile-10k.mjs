@@ -5,8 +5,8 @@
 //   node bench/compile-10k.mjs [--n 10000] [--repeats 3]
 import v8 from "node:v8";
 import { compileSource, emit, loadModule, parse } from "@agent-armor/compiler";
-import { makeSpec } from "./lib/spec.js";
 import { specToArmor } from "./lib/gen-armor.js";
+import { makeSpec } from "./lib/spec.js";
 import { emitResult, median, parseArgs } from "./lib/util.js";
 
 const args = parseArgs(process.argv.slice(2));
@@ -17,8 +17,12 @@ const rssBefore = process.memoryUsage().rss;
 const ms = (t) => Number(process.hrtime.bigint() - t) / 1e6;
 
 const runs = [];
-let peakHeap = 0, peakRssFirst = 0, peakHeapFirst = 0;
-const sampler = setInterval(() => { peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed); }, 5);
+let peakHeap = 0,
+  peakRssFirst = 0,
+  peakHeapFirst = 0;
+const sampler = setInterval(() => {
+  peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+}, 5);
 for (let r = 0; r < REPEATS; r++) {
   // the whole compile first (so that the first one is cold), then parse alone for its share
   let t = process.hrtime.bigint();

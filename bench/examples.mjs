@@ -19,7 +19,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { BENCH, ROOT, emitResult, median, parseArgs, percentile } from "./lib/util.js";
+import { BENCH, emitResult, median, parseArgs, percentile, ROOT } from "./lib/util.js";
 
 const args = parseArgs(process.argv.slice(2));
 const TARGET_MS = Number(args["target-ms"] ?? 300);
@@ -70,7 +70,9 @@ async function withV8Regex(policyFile, name) {
   const header = /function __reTest\(p, s(, spans)?\) \{/;
   if (!header.test(js)) throw new Error(`examples/${name}: the emitted module has no __reTest(p, s) to replace; update withV8Regex`);
   // a replacer function, so that `$` in the patterns is not read as a replacement pattern
-  const patched = js.replace(header, (_, spans) => `const __v8BySource = new Map(${regexes}.map(([p, src, flags]) => [p, new RegExp(src, flags)]));
+  const patched = js.replace(
+    header,
+    (_, spans) => `const __v8BySource = new Map(${regexes}.map(([p, src, flags]) => [p, new RegExp(src, flags)]));
 const __v8ByProgram = new WeakMap();
 function __reTest(p, s, spans) {
   if (spans !== undefined) return __reTestVm(p, s, spans);
@@ -82,7 +84,8 @@ function __reTest(p, s, spans) {
   }
   return re.test(s);
 }
-function __reTestVm(p, s${spans ?? ""}) {`);
+function __reTestVm(p, s${spans ?? ""}) {`,
+  );
   const file = path.join(outDir, `${name}.v8.js`);
   fs.writeFileSync(file, patched);
   return import(pathToFileURL(file).href);
@@ -98,7 +101,8 @@ function __reTestVm(p, s${spans ?? ""}) {`);
 function time(decide, inputs, check) {
   // warm-up: at least 1 s or 20,000 decisions of each input, and an estimate of each one's cost
   const est = inputs.map(() => 0);
-  let spent = 0, rounds = 0;
+  let spent = 0,
+    rounds = 0;
   while (spent < 1e9 || rounds < 200) {
     for (let i = 0; i < inputs.length; i++) {
       const t0 = process.hrtime.bigint();
@@ -110,7 +114,9 @@ function time(decide, inputs, check) {
     rounds++;
   }
   const batch = est.map((e) => Math.max(1, Math.round(BATCH_NS / Math.max(e, 1))));
-  const samples = [], perInput = inputs.map(() => []), repeatMedians = [];
+  const samples = [],
+    perInput = inputs.map(() => []),
+    repeatMedians = [];
   let sink = 0;
   for (let r = 0; r < REPEATS; r++) {
     gc();
@@ -118,7 +124,8 @@ function time(decide, inputs, check) {
     let ns = 0;
     while (ns < TARGET_MS * 1e6) {
       for (let i = 0; i < inputs.length; i++) {
-        const input = inputs[i], n = batch[i];
+        const input = inputs[i],
+          n = batch[i];
         const t0 = process.hrtime.bigint();
         for (let k = 0; k < n; k++) sink += decide(input).decision.length;
         const took = Number(process.hrtime.bigint() - t0);
@@ -156,13 +163,17 @@ const rows = [];
 for (const name of examples) {
   const dir = path.join(EXAMPLES_DIR, name);
   const mod = await compileModule(path.join(dir, "policy.armor"), name);
-  const files = fs.readdirSync(path.join(dir, "inputs")).filter((f) => f.endsWith(".json")).sort();
+  const files = fs
+    .readdirSync(path.join(dir, "inputs"))
+    .filter((f) => f.endsWith(".json"))
+    .sort();
   const inputs = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, "inputs", f), "utf8")));
   const expectedFile = path.join(dir, "expected.json");
   const expected = fs.existsSync(expectedFile) ? JSON.parse(fs.readFileSync(expectedFile, "utf8")) : null;
   const check = (d, i) => {
     const want = expected?.[files[i]];
-    if (d.errors.length > 0 || (want && d.decision !== want.decision)) throw new Error(`examples/${name}/inputs/${files[i]}: decided ${JSON.stringify(d.decision)} with errors ${JSON.stringify(d.errors)}, expected ${JSON.stringify(want?.decision)}`);
+    if (d.errors.length > 0 || (want && d.decision !== want.decision))
+      throw new Error(`examples/${name}/inputs/${files[i]}: decided ${JSON.stringify(d.decision)} with errors ${JSON.stringify(d.errors)}, expected ${JSON.stringify(want?.decision)}`);
   };
   const fl = time(floor, inputs, () => {});
   const t = time(mod.decide, inputs, check);
@@ -178,7 +189,9 @@ for (const name of examples) {
     ratio: t.median / fl.median,
     perInput: Object.fromEntries(files.map((f, i) => [f, Math.round(t.perInput[i])])),
   });
-  process.stderr.write(`${name}: median ${(t.median / 1000).toFixed(2)} µs, p99 ${(t.p99 / 1000).toFixed(2)} µs (floor ${fl.median.toFixed(1)} ns; with V8's RegExp ${(v8.median / 1000).toFixed(2)} µs)\n`);
+  process.stderr.write(
+    `${name}: median ${(t.median / 1000).toFixed(2)} µs, p99 ${(t.p99 / 1000).toFixed(2)} µs (floor ${fl.median.toFixed(1)} ns; with V8's RegExp ${(v8.median / 1000).toFixed(2)} µs)\n`,
+  );
 }
 
 // ---- local time fields against UTC ones ----------------------------------------------------
@@ -222,7 +235,10 @@ const md = [
   "",
   `| example | rules | inputs | timezone | median µs | p99 µs | floor ns | median / floor | target ≤ ${us(TARGET_NS)} µs | with V8's RegExp: median µs | p99 µs |`,
   "|---|---:|---:|---|---:|---:|---:|---:|---|---:|---:|",
-  ...rows.map((r) => `| ${r.example} | ${r.rules} | ${r.inputs} | ${r.timezone ?? "UTC"} | ${us(r.decide.median)} | ${us(r.decide.p99)} | ${r.floor.median.toFixed(1)} | ${Math.round(r.ratio).toLocaleString("en-US")}× | ${r.decide.median <= TARGET_NS ? "met" : "not met"} | ${us(r.v8Regex.median)} | ${us(r.v8Regex.p99)} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.example} | ${r.rules} | ${r.inputs} | ${r.timezone ?? "UTC"} | ${us(r.decide.median)} | ${us(r.decide.p99)} | ${r.floor.median.toFixed(1)} | ${Math.round(r.ratio).toLocaleString("en-US")}× | ${r.decide.median <= TARGET_NS ? "met" : "not met"} | ${us(r.v8Regex.median)} | ${us(r.v8Regex.p99)} |`,
+  ),
   "",
   "The last two columns are an experiment, not a way to run policies: the same module with V8's",
   "`RegExp` answering `matches` in place of the linear-time matcher (V8 backtracks, which is what",
@@ -231,7 +247,12 @@ const md = [
   "",
   "Per input (median µs):",
   "",
-  ...rows.map((r) => `- ${r.example}: ${Object.entries(r.perInput).map(([f, ns]) => `${f.replace(/\.json$/, "")} ${us(ns)}`).join(", ")}`),
+  ...rows.map(
+    (r) =>
+      `- ${r.example}: ${Object.entries(r.perInput)
+        .map(([f, ns]) => `${f.replace(/\.json$/, "")} ${us(ns)}`)
+        .join(", ")}`,
+  ),
   "",
   "## Local time fields",
   "",
@@ -240,12 +261,14 @@ const md = [
   "",
   "| zone | median ns | p99 ns | ratio to UTC | target |",
   "|---|---:|---:|---:|---|",
-  ...timeRows.map((r) => `| ${r.zone} | ${r.median.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.ratioToUtc.toFixed(2)}× | ${r.zone === "UTC" ? "" : r.ratioToUtc <= LOCAL_TIME_RATIO ? "met" : "not met"} |`),
+  ...timeRows.map(
+    (r) => `| ${r.zone} | ${r.median.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.ratioToUtc.toFixed(2)}× | ${r.zone === "UTC" ? "" : r.ratioToUtc <= LOCAL_TIME_RATIO ? "met" : "not met"} |`,
+  ),
   "",
 ];
 fs.mkdirSync(path.join(BENCH, "results"), { recursive: true });
 fs.writeFileSync(path.join(BENCH, "results", "examples.md"), md.join("\n"));
-fs.writeFileSync(path.join(BENCH, "results", "examples.json"), JSON.stringify(result, null, 2) + "\n");
+fs.writeFileSync(path.join(BENCH, "results", "examples.json"), `${JSON.stringify(result, null, 2)}\n`);
 fs.rmSync(outDir, { recursive: true, force: true });
-process.stdout.write(md.join("\n") + "\n");
+process.stdout.write(`${md.join("\n")}\n`);
 emitResult({ status: "ok", rows: rows.map((r) => ({ example: r.example, median: r.decide.median, p99: r.decide.p99, floor: r.floor.median, v8RegexMedian: r.v8Regex.median })), timeRows });

@@ -9,7 +9,9 @@ import { createEnforcer } from "@agent-armor/runtime";
 import { emitResult, median, parseArgs, percentile } from "./lib/util.js";
 
 const args = parseArgs(process.argv.slice(2));
-const SIZES = String(args.sizes ?? "10,100,1000,10000,100000").split(",").map(Number);
+const SIZES = String(args.sizes ?? "10,100,1000,10000,100000")
+  .split(",")
+  .map(Number);
 const SCAN_MAX = Number(args["scan-max"] ?? 10000);
 const gc = globalThis.gc ?? (() => {});
 
@@ -33,8 +35,13 @@ if (!c.ok) throw new Error(c.diagnostics.map((d) => d.message).join("; "));
 const module = await loadModule(emit(c).js);
 
 // the session's actions: reads (a few of secrets, but none in the last 30 minutes), emails, posts
-const historyAction = (i) => (i % 3 === 0 ? { type: "read_file", path: i % 97 === 0 ? "/etc/secret" : `/data/${i}` } : i % 3 === 1 ? { type: "send_email", to: `u${i}@x` } : { type: "http_post", url: "https://x" });
-const probes = [{ type: "http_post", url: "https://y" }, { type: "send_email", to: "a@b" }, { type: "read_file", path: "/tmp/a" }];
+const historyAction = (i) =>
+  i % 3 === 0 ? { type: "read_file", path: i % 97 === 0 ? "/etc/secret" : `/data/${i}` } : i % 3 === 1 ? { type: "send_email", to: `u${i}@x` } : { type: "http_post", url: "https://x" };
+const probes = [
+  { type: "http_post", url: "https://y" },
+  { type: "send_email", to: "a@b" },
+  { type: "read_file", path: "/tmp/a" },
+];
 
 const rows = [];
 for (const size of SIZES) {
@@ -54,7 +61,7 @@ for (const size of SIZES) {
   const iters = 20000;
   for (let i = 0; i < 2000; i++) await enforcer.decide(probes[i % 3], { session: "s" });
   const samples = [];
-  let reps = [];
+  const reps = [];
   for (let r = 0; r < 5; r++) {
     const s = process.hrtime.bigint();
     for (let i = 0; i < iters; i++) {

@@ -10,20 +10,19 @@
 // and the diagnostics are converted to LSP, exactly what the server does before publishing. Median
 // and p95 over the edits, plus the same edits timed stage by stage through the compiler's own
 // modules (parse from the previous parse, schema, check, analyze) to show where the time goes.
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { Analyses, Documents, diagnostics, SEMI_SPACE_MIB, tuneHeap } from "../packages/lsp/dist/index.js";
-import { parse } from "../packages/compiler/dist/syntax/parse.js";
-import { checkFile } from "../packages/compiler/dist/semantic/checker.js";
-import { analyzeRules } from "../packages/compiler/dist/semantic/analysis.js";
-import { loadActionSchema } from "../packages/compiler/dist/semantic/schema.js";
 import { DiagnosticBag, hasErrors } from "../packages/compiler/dist/diagnostics/diagnostic.js";
+import { analyzeRules } from "../packages/compiler/dist/semantic/analysis.js";
+import { checkFile } from "../packages/compiler/dist/semantic/checker.js";
+import { loadActionSchema } from "../packages/compiler/dist/semantic/schema.js";
+import { parse } from "../packages/compiler/dist/syntax/parse.js";
 import { SourceFile } from "../packages/compiler/dist/syntax/source.js";
-import { readFileSync } from "node:fs";
+import { Analyses, Documents, diagnostics, SEMI_SPACE_MIB, tuneHeap } from "../packages/lsp/dist/index.js";
 
-const args = Object.fromEntries(process.argv.slice(2).flatMap((a, i, all) => (a.startsWith("--") ? [[a.slice(2), all[i + 1]?.startsWith("--") ? "" : all[i + 1] ?? ""]] : [])));
+const args = Object.fromEntries(process.argv.slice(2).flatMap((a, i, all) => (a.startsWith("--") ? [[a.slice(2), all[i + 1]?.startsWith("--") ? "" : (all[i + 1] ?? "")]] : [])));
 const LINES = Number(args.lines ?? 5000);
 const EDITS = Math.max(50, Number(args.edits ?? 90));
 const OUT = args.out ?? "bench/results/lsp.md";
@@ -79,7 +78,7 @@ function generate(lines) {
     i++;
   }
   while (out.length < lines) out.push(`// filler ${out.length}`);
-  const text = out.join("\n") + "\n";
+  const text = `${out.join("\n")}\n`;
   for (const m of text.matchAll(/amount > (\d+)/g)) numbers.push(m.index + "amount > ".length);
   for (const m of text.matchAll(/ and recipient in/g)) fields.push(m.index + " and recipient".length);
   return { text, numbers, fields };
@@ -194,7 +193,9 @@ const report = `# Language server: re-check after an edit
 - policy: ${LINES} lines, ${(bytes / 1024).toFixed(0)} KiB, ${numbers.length + fields.length / 1} editable sites, ${baselineDiagnostics} diagnostics before editing
 - first check (cold, includes parser and schema set-up): ${fmt(firstMs)} ms
 - heap: ${TUNED ? `young generation as the server sets it (--max-semi-space-size=${SEMI_SPACE_MIB})` : "V8 defaults (--default-heap)"}
-- load average when run: ${loadavg().map((x) => x.toFixed(2)).join(", ")} (the machine is shared; other jobs inflate p95)
+- load average when run: ${loadavg()
+  .map((x) => x.toFixed(2))
+  .join(", ")} (the machine is shared; other jobs inflate p95)
 - edits: ${EDITS}, in threes: a digit of a number changed (valid), a letter typed after a field name (one diagnostic), the letter deleted
 
 ## Re-check through the server (didChange → analysis → LSP diagnostics)
@@ -203,7 +204,7 @@ const report = `# Language server: re-check after an edit
 | --- | --- | --- |
 | re-check | ${fmt(median(total))} | ${fmt(p95(total))} |
 
-Target: well under 100 ms. ${p95(total) < 100 ? (median(total) < 50 ? "Met." : "Under 100 ms, but not well under.") : "**Not met**: " + (median(total) < 100 ? "the median is under 100 ms, p95 is not." : "the median is over 100 ms.")}
+Target: well under 100 ms. ${p95(total) < 100 ? (median(total) < 50 ? "Met." : "Under 100 ms, but not well under.") : `**Not met**: ${median(total) < 100 ? "the median is under 100 ms, p95 is not." : "the median is over 100 ms."}`}
 
 ## Where the time goes (the same edits, stage by stage through the compiler's modules)
 

@@ -5,10 +5,11 @@
 // over 4096 pre-generated actions, warm-up, repeats of ~1 ms chunks, gc() between repeats.
 //   node --expose-gc bench/one.mjs --engine agent-armor --n 1000 [--workload peer|patterns]
 //        [--verify-count 10000] [--verify-cap-s 0] [--repeats 5] [--target-ms 250] [--warmup-ms 500]
-import { makeSpec } from "./lib/spec.js";
+
 import { makeActions } from "./lib/actions.js";
-import { makePatternActions, makePatternSpec } from "./lib/patterns.js";
 import { loadEngine } from "./lib/adapters/index.js";
+import { makePatternActions, makePatternSpec } from "./lib/patterns.js";
+import { makeSpec } from "./lib/spec.js";
 import { emitResult, median, parseArgs, percentile, pkgVersion } from "./lib/util.js";
 
 const args = parseArgs(process.argv.slice(2));
@@ -24,7 +25,11 @@ const SEED = Number(args.seed ?? 777);
 const VERIFY_SEED = 12345; // the peer harness's verify.js seed (+ N)
 
 const gc = globalThis.gc ?? (() => {});
-const mem = () => { gc(); gc(); return process.memoryUsage(); };
+const mem = () => {
+  gc();
+  gc();
+  return process.memoryUsage();
+};
 const diff = (a, b) => Object.fromEntries(["rss", "heapUsed", "external", "arrayBuffers"].map((k) => [k, b[k] - a[k]]));
 const now = () => process.hrtime.bigint();
 
@@ -56,7 +61,8 @@ const hw = (await import("./lib/adapters/handwritten.js")).default;
 const ref = (await hw.create(spec)).decide;
 const vActions = actionsFor(N, VERIFY_SEED + N, VERIFY_COUNT);
 const vInputs = inst.prepare ? vActions.map(inst.prepare) : vActions;
-let checked = 0, mismatches = 0;
+let checked = 0,
+  mismatches = 0;
 const examples = [];
 const vStart = now();
 let capped = false;
@@ -73,12 +79,25 @@ for (let i = 0; i < vActions.length; i++) {
     mismatches++;
     if (examples.length < 3) examples.push({ action: vActions[i], expected: want, got });
   }
-  if (VERIFY_CAP_S > 0 && (i & 7) === 7 && Number(now() - vStart) / 1e9 > VERIFY_CAP_S) { capped = checked < vActions.length; break; }
+  if (VERIFY_CAP_S > 0 && (i & 7) === 7 && Number(now() - vStart) / 1e9 > VERIFY_CAP_S) {
+    capped = checked < vActions.length;
+    break;
+  }
 }
 const verifyMs = Number(now() - vStart) / 1e6;
 const verify = { checked, requested: VERIFY_COUNT, mismatches, examples, ms: verifyMs, capped, seed: VERIFY_SEED + N };
 if (mismatches > 0) {
-  emitResult({ engine: adapter.name, workload: WORKLOAD, kind: adapter.kind, packages, N, status: "mismatch", verify, loadMs: inst.timings?.loadMs ?? loadMs, createMs: inst.timings?.createMs ?? createMs });
+  emitResult({
+    engine: adapter.name,
+    workload: WORKLOAD,
+    kind: adapter.kind,
+    packages,
+    N,
+    status: "mismatch",
+    verify,
+    loadMs: inst.timings?.loadMs ?? loadMs,
+    createMs: inst.timings?.createMs ?? createMs,
+  });
   process.exit(0);
 }
 
@@ -92,7 +111,8 @@ const MASK = POOL_SIZE - 1;
 let cursor = 0;
 function runSync(iters) {
   let sink = 0;
-  const start = cursor, end = cursor + iters;
+  const start = cursor,
+    end = cursor + iters;
   const t0 = process.hrtime.bigint();
   for (let i = start; i < end; i++) sink += decide(pool[i & MASK]).length;
   const t1 = process.hrtime.bigint();
@@ -101,7 +121,8 @@ function runSync(iters) {
 }
 async function runAsync(iters) {
   let sink = 0;
-  const start = cursor, end = cursor + iters;
+  const start = cursor,
+    end = cursor + iters;
   const t0 = process.hrtime.bigint();
   for (let i = start; i < end; i++) sink += (await decide(pool[i & MASK])).length;
   const t1 = process.hrtime.bigint();
@@ -112,7 +133,10 @@ const run = adapter.async ? runAsync : runSync;
 
 // warm-up: grow the batch until WARMUP_MS has been spent (the differential check above has already
 // run the engine VERIFY_COUNT times); slow engines (> 1 ms per decision) stop after 2 s
-let iters = 16, spent = 0, est = 0, sinkAll = 0;
+let iters = 16,
+  spent = 0,
+  est = 0,
+  sinkAll = 0;
 while (true) {
   const r = await run(iters);
   sinkAll += r.sink;
@@ -126,10 +150,13 @@ const slow = est > 1e6; // more than 1 ms per decision
 const MIN_DECISIONS = slow ? 4 : 32;
 const chunk = Math.max(1, Math.min(1 << 24, Math.round(1e6 / Math.max(est, 0.1))));
 const gcBetweenRepeats = !adapter.skipForcedGc;
-const samples = [], chunkSamples = [], itersPerRepeat = [];
+const samples = [],
+  chunkSamples = [],
+  itersPerRepeat = [];
 for (let rep = 0; rep < REPEATS; rep++) {
   if (gcBetweenRepeats) gc();
-  let ns = 0, n = 0;
+  let ns = 0,
+    n = 0;
   while (ns < TARGET_MS * 1e6 || n < MIN_DECISIONS) {
     const r = await run(chunk);
     sinkAll += r.sink;

@@ -12,7 +12,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ROOT, median, parseArgs } from "./lib/util.js";
+import { median, parseArgs, ROOT } from "./lib/util.js";
 
 const args = parseArgs(process.argv.slice(2));
 const SIZE = Number(args.size ?? 1 << 20);
@@ -77,11 +77,8 @@ function time(fn, minMs = 40, repeats = 5) {
 function compare(source, flags, input, op) {
   const ours = compileRegex(source, flags);
   const v8 = new RegExp(source, flags);
-  const v8g = new RegExp(source, flags + "g");
-  const run =
-    op === "test"
-      ? [() => ours.test(input), () => v8.test(input)]
-      : [() => ours.replace(input, "[REDACTED]"), () => input.replace(v8g, () => "[REDACTED]")];
+  const v8g = new RegExp(source, `${flags}g`);
+  const run = op === "test" ? [() => ours.test(input), () => v8.test(input)] : [() => ours.replace(input, "[REDACTED]"), () => input.replace(v8g, () => "[REDACTED]")];
   const same = op === "test" ? run[0]() === run[1]() : run[0]() === run[1]();
   if (!same) throw new Error(`/${source}/${flags} ${op}: the engine and RegExp disagree`);
   const minMs = input.length > 10_000 ? 20 : 40;
@@ -95,8 +92,8 @@ function compare(source, flags, input, op) {
 
 const text = prose(SIZE);
 const blockSource = `\\b(?:${blocklist.join("|")})\\b`;
-const withWord = text.slice(0, SIZE - 20) + " " + blocklist[137] + " end";
-const withWordUpper = text.slice(0, SIZE - 20) + " " + blocklist[137].toUpperCase() + " end";
+const withWord = `${text.slice(0, SIZE - 20)} ${blocklist[137]} end`;
+const withWordUpper = `${text.slice(0, SIZE - 20)} ${blocklist[137].toUpperCase()} end`;
 const exeSource = "[^\\s]{0,1000}\\.exe";
 const run1 = "x".repeat(SIZE);
 const large = [
@@ -106,9 +103,9 @@ const large = [
   { name: "blocklist /i, match at the end", source: blockSource, flags: "i", input: withWordUpper },
   { name: "blocklist, one run of letters", source: blockSource, flags: "", input: run1 },
   { name: "bounded repetition, prose, no match", source: exeSource, flags: "", input: text },
-  { name: "bounded repetition, prose, match at the end", source: exeSource, flags: "", input: text.slice(0, SIZE - 10) + " setup.exe" },
+  { name: "bounded repetition, prose, match at the end", source: exeSource, flags: "", input: `${text.slice(0, SIZE - 10)} setup.exe` },
   { name: "bounded repetition, one run of non-space, no match", source: exeSource, flags: "", input: run1 },
-  { name: "bounded repetition, one run of non-space, then .exe", source: exeSource, flags: "", input: run1.slice(4) + ".exe" },
+  { name: "bounded repetition, one run of non-space, then .exe", source: exeSource, flags: "", input: `${run1.slice(4)}.exe` },
   { name: "bounded repetition, runs of `.ex` (near misses)", source: exeSource, flags: "", input: "a.ex".repeat(SIZE / 4) },
 ];
 
@@ -126,7 +123,12 @@ out("on the same inputs: ours / RegExp's median time per call. Inputs are genera
 out();
 out(`- machine: ${os.cpus()[0]?.model.trim()} × ${os.cpus().length}, Node ${process.version}, ${process.platform}/${process.arch}`);
 out(`- date: ${new Date().toISOString()}`);
-out(`- load average when run: ${os.loadavg().map((x) => x.toFixed(2)).join(", ")} (the machine is shared)`);
+out(
+  `- load average when run: ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(", ")} (the machine is shared)`,
+);
 out(`- input size: ${SIZE} code units; blocklist: 200 words of 6–10 letters`);
 out();
 out(`## 1 MiB inputs (target: within 10× of RegExp)`);
@@ -151,10 +153,15 @@ function policyPatterns(text) {
   const found = [];
   const re = /\b(?:matches|matching)\s+\//g;
   for (const m of text.matchAll(re)) {
-    let i = m.index + m[0].length, inClass = false, source = "";
+    let i = m.index + m[0].length,
+      inClass = false,
+      source = "";
     for (; i < text.length; i++) {
       const ch = text[i];
-      if (ch === "\\") { source += ch + text[++i]; continue; }
+      if (ch === "\\") {
+        source += ch + text[++i];
+        continue;
+      }
       if (ch === "[") inClass = true;
       else if (ch === "]") inClass = false;
       else if (ch === "/" && !inClass) break;
@@ -183,19 +190,30 @@ for (const dir of fs.readdirSync(path.join(ROOT, "examples")).sort()) {
   const policy = path.join(ROOT, "examples", dir, "policy.armor");
   const inputsDir = path.join(ROOT, "examples", dir, "inputs");
   if (!fs.existsSync(policy) || !fs.existsSync(inputsDir)) continue;
-  const inputs = fs.readdirSync(inputsDir).filter((f) => f.endsWith(".json")).flatMap((f) => strings(JSON.parse(fs.readFileSync(path.join(inputsDir, f), "utf8")).action, []));
+  const inputs = fs
+    .readdirSync(inputsDir)
+    .filter((f) => f.endsWith(".json"))
+    .flatMap((f) => strings(JSON.parse(fs.readFileSync(path.join(inputsDir, f), "utf8")).action, []));
   const seen = new Set();
   for (const [source, flags] of policyPatterns(fs.readFileSync(policy, "utf8"))) {
-    if (seen.has(source + "/" + flags)) continue;
-    seen.add(source + "/" + flags);
+    if (seen.has(`${source}/${flags}`)) continue;
+    seen.add(`${source}/${flags}`);
     const ours = compileRegex(source, flags);
     const v8 = new RegExp(source, flags);
     for (const s of inputs) if (ours.test(s) !== v8.test(s)) throw new Error(`/${source}/${flags} disagrees on ${JSON.stringify(s)}`);
-    const oursMs = time(() => { let k = 0; for (const s of inputs) if (ours.test(s)) k++; return k; });
-    const v8Ms = time(() => { let k = 0; for (const s of inputs) if (v8.test(s)) k++; return k; });
+    const oursMs = time(() => {
+      let k = 0;
+      for (const s of inputs) if (ours.test(s)) k++;
+      return k;
+    });
+    const v8Ms = time(() => {
+      let k = 0;
+      for (const s of inputs) if (v8.test(s)) k++;
+      return k;
+    });
     const ratio = oursMs / v8Ms;
     worstExample = Math.max(worstExample, ratio);
-    const shown = source.length > 48 ? source.slice(0, 45).replaceAll("|", "\\|") + "…" : source.replaceAll("|", "\\|");
+    const shown = source.length > 48 ? `${source.slice(0, 45).replaceAll("|", "\\|")}…` : source.replaceAll("|", "\\|");
     out(`| ${dir} | \`/${shown}/${flags}\` | ${inputs.length} | test | ${(oursMs * 1000).toFixed(2)} | ${(v8Ms * 1000).toFixed(2)} | ${ratio.toFixed(2)} | ${ratio <= 3 ? "yes" : "no"} |`);
   }
 }
@@ -204,5 +222,5 @@ out(`Worst ratio on 1 MiB inputs: ${worstLarge.toFixed(2)} (target ≤ 10: ${wor
 out(`Worst ratio on the examples: ${worstExample.toFixed(2)} (target ≤ 3: ${worstExample <= 3 ? "met" : "not met"}).`);
 if (!args.out || args.out !== "-") {
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
-  fs.writeFileSync(OUT, lines.join("\n") + "\n");
+  fs.writeFileSync(OUT, `${lines.join("\n")}\n`);
 }

@@ -12,12 +12,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ENGINES } from "./lib/adapters/index.js";
-import { BENCH, ROOT, parseArgs, pkgVersion } from "./lib/util.js";
 import { writeReport } from "./lib/report.js";
+import { BENCH, parseArgs, pkgVersion, ROOT } from "./lib/util.js";
 
 const args = parseArgs(process.argv.slice(2));
 const QUICK = args.quick === true;
-const Ns = String(args.n ?? (QUICK ? "10,100" : "10,100,1000,10000")).split(",").map(Number);
+const Ns = String(args.n ?? (QUICK ? "10,100" : "10,100,1000,10000"))
+  .split(",")
+  .map(Number);
 const engines = args.engines ? String(args.engines).split(",") : Object.keys(ENGINES);
 const FULL_VERIFY = args["full-verify"] === true;
 const VERIFY_CAP_S = Number(args["verify-cap-s"] ?? 40);
@@ -33,7 +35,10 @@ const log = (s) => process.stderr.write(`[${((Date.now() - started) / 1000).toFi
 
 function runNode(script, argv, { expose = true, timeoutMs = 20 * 60_000 } = {}) {
   const r = spawnSync(process.execPath, [...(expose ? ["--expose-gc"] : []), path.join(BENCH, script), ...argv], {
-    cwd: ROOT, encoding: "utf8", maxBuffer: 256 << 20, timeout: timeoutMs,
+    cwd: ROOT,
+    encoding: "utf8",
+    maxBuffer: 256 << 20,
+    timeout: timeoutMs,
   });
   const line = (r.stdout || "").split("\n").find((l) => l.startsWith("RESULT "));
   if (r.status !== 0 || !line) return { status: "failed", exit: r.status, signal: r.signal, stderr: (r.stderr || "").slice(-3000) };
@@ -82,7 +87,9 @@ for (const N of Ns) for (const engine of engines) results.push(measure(engine, N
 // Every engine is tried; those that cannot express regexes report why (status "unavailable").
 // Two sizes by default: the cost per decision of this workload is the patterns of one action
 // type, whatever N, as in the peer workload.
-const PATTERN_NS = String(args["pattern-n"] ?? (QUICK ? "10" : "10,1000")).split(",").map(Number);
+const PATTERN_NS = String(args["pattern-n"] ?? (QUICK ? "10" : "10,1000"))
+  .split(",")
+  .map(Number);
 const patternResults = [];
 if (args["skip-patterns"] !== true) for (const N of PATTERN_NS) for (const engine of engines) patternResults.push(measure(engine, N, "patterns"));
 
@@ -91,10 +98,10 @@ const extras = {};
 if (args["skip-extras"] !== true) {
   log("runtime run() ... ");
   extras.run = runNode("runtime-run.mjs", QUICK ? ["--count", "5000", "--repeats", "3"] : []);
-  process.stderr.write(`${extras.run.status === "failed" ? "FAILED\n" + extras.run.stderr : "done"}\n`);
+  process.stderr.write(`${extras.run.status === "failed" ? `FAILED\n${extras.run.stderr}` : "done"}\n`);
   log("compile 10,000 rules ... ");
   extras.compile = runNode("compile-10k.mjs", [], { expose: false });
-  process.stderr.write(`${extras.compile.status === "failed" ? "FAILED\n" + extras.compile.stderr : `${extras.compile.first.compileMs.toFixed(0)} ms`}\n`);
+  process.stderr.write(`${extras.compile.status === "failed" ? `FAILED\n${extras.compile.stderr}` : `${extras.compile.first.compileMs.toFixed(0)} ms`}\n`);
   log("history predicates ...\n");
   extras.history = runNode("history.mjs", QUICK ? ["--sizes", "10,1000,100000"] : []);
   if (extras.history.status === "failed") process.stderr.write(`FAILED\n${extras.history.stderr}\n`);
@@ -107,7 +114,7 @@ if (args["skip-extras"] !== true) {
   } else extras.lsp = { ran: false };
   log("the examples on their own inputs (bench/examples.mjs) ... ");
   extras.examples = runNode("examples.mjs", QUICK ? ["--target-ms", "100", "--repeats", "3"] : []);
-  process.stderr.write(`${extras.examples.status === "failed" ? "FAILED\n" + extras.examples.stderr : "done"}\n`);
+  process.stderr.write(`${extras.examples.status === "failed" ? `FAILED\n${extras.examples.stderr}` : "done"}\n`);
 }
 
 // ---- machine and versions ------------------------------------------------------------------
@@ -139,6 +146,6 @@ const out = {
   extras,
 };
 fs.mkdirSync(path.join(BENCH, "results"), { recursive: true });
-fs.writeFileSync(path.join(BENCH, "results", "latest.json"), JSON.stringify(out, null, 2) + "\n");
+fs.writeFileSync(path.join(BENCH, "results", "latest.json"), `${JSON.stringify(out, null, 2)}\n`);
 writeReport(out);
 log(`wrote bench/RESULTS.md, bench/latency.svg, bench/results/latest.json\n`);

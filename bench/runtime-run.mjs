@@ -8,10 +8,10 @@ import os from "node:os";
 import path from "node:path";
 import { compileSource, emit, loadModule } from "@agent-armor/compiler";
 import { createEnforcer } from "@agent-armor/runtime";
-import { makeSpec } from "./lib/spec.js";
 import { makeActions } from "./lib/actions.js";
-import { specToArmor, prepareInput } from "./lib/gen-armor.js";
 import handwritten from "./lib/adapters/handwritten.js";
+import { prepareInput, specToArmor } from "./lib/gen-armor.js";
+import { makeSpec } from "./lib/spec.js";
 import { emitResult, median, parseArgs, percentile } from "./lib/util.js";
 
 const args = parseArgs(process.argv.slice(2));
@@ -30,7 +30,10 @@ const mixed = makeActions(N, 4243, 4096).map(prepareInput);
 
 // the tool: a small synchronous function, as a real tool's cheapest case
 let toolCalls = 0;
-const tool = (action) => { toolCalls++; return action.amount ?? 0; };
+const tool = (action) => {
+  toolCalls++;
+  return action.amount ?? 0;
+};
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "armor-bench-run-"));
 const configs = {
@@ -50,7 +53,8 @@ async function measure(name, options, actions, count) {
   }
   // warm-up
   for (let i = 0; i < Math.min(count, 3000); i++) await call(actions[i & 4095]);
-  const perRepeat = [], perCall = [];
+  const perRepeat = [],
+    perCall = [];
   for (let r = 0; r < REPEATS; r++) {
     gc();
     const t0 = process.hrtime.bigint();
@@ -62,7 +66,12 @@ async function measure(name, options, actions, count) {
     perRepeat.push(Number(process.hrtime.bigint() - t0) / count);
   }
   if (enforcer) await enforcer.close();
-  return { name, count, repeats: REPEATS, nsPerAction: { median: median(perRepeat), min: Math.min(...perRepeat), max: Math.max(...perRepeat), p50call: percentile(perCall, 50), p99call: percentile(perCall, 99) } };
+  return {
+    name,
+    count,
+    repeats: REPEATS,
+    nsPerAction: { median: median(perRepeat), min: Math.min(...perRepeat), max: Math.max(...perRepeat), p50call: percentile(perCall, 50), p99call: percentile(perCall, 99) },
+  };
 }
 
 const rows = [];

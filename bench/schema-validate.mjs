@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { compileSource, emit, loadModule, nodeHost } from "@agent-armor/compiler";
 import { compileValidator } from "@agent-armor/runtime";
-import { ROOT, median, parseArgs } from "./lib/util.js";
+import { median, parseArgs, ROOT } from "./lib/util.js";
 
 const args = parseArgs(process.argv.slice(2));
 const COUNT = Number(args.count ?? 200000);
@@ -34,7 +34,10 @@ function time(validate, pool) {
 }
 
 const rows = [];
-for (const [name, pool] of [[`valid actions (${valid.length} of the example's inputs)`, valid], ["an invalid wire_transfer", invalid]]) {
+for (const [name, pool] of [
+  [`valid actions (${valid.length} of the example's inputs)`, valid],
+  ["an invalid wire_transfer", invalid],
+]) {
   const w = time(whole, pool);
   const b = time(branched, pool);
   rows.push({ name, wholeNs: w, branchNs: b, ratio: b / w });

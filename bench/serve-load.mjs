@@ -30,7 +30,9 @@ const POLICY = join(root, "examples", "payments", "policy.armor");
 
 const work = mkdtempSync(join(os.tmpdir(), "armor-serve-load-"));
 const auditFile = join(work, "audit.jsonl");
-const child = spawn(process.execPath, [join(root, "packages", "cli", "bin", "armor.js"), "serve", "--policy", POLICY, "--port", "0", ...(AUDIT ? ["--audit", auditFile] : [])], { stdio: ["ignore", "ignore", "pipe"] });
+const child = spawn(process.execPath, [join(root, "packages", "cli", "bin", "armor.js"), "serve", "--policy", POLICY, "--port", "0", ...(AUDIT ? ["--audit", auditFile] : [])], {
+  stdio: ["ignore", "ignore", "pipe"],
+});
 let stderr = "";
 const base = await new Promise((resolve, reject) => {
   child.stderr.on("data", (d) => {
@@ -53,23 +55,26 @@ function post(path, payload) {
   return new Promise((resolve) => {
     const data = JSON.stringify(payload);
     const t0 = process.hrtime.bigint();
-    const req = http.request({ host: base.hostname, port: base.port, path, method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data) } }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => {
-        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-        let ok = res.statusCode === 200;
-        if (ok) {
-          try {
-            const j = JSON.parse(Buffer.concat(chunks).toString());
-            ok = path === "/v1/record" ? j.recorded === true : typeof j.decision === "string";
-          } catch {
-            ok = false;
+    const req = http.request(
+      { host: base.hostname, port: base.port, path, method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data) } },
+      (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => {
+          const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+          let ok = res.statusCode === 200;
+          if (ok) {
+            try {
+              const j = JSON.parse(Buffer.concat(chunks).toString());
+              ok = path === "/v1/record" ? j.recorded === true : typeof j.decision === "string";
+            } catch {
+              ok = false;
+            }
           }
-        }
-        resolve({ ok, ms, status: res.statusCode });
-      });
-    });
+          resolve({ ok, ms, status: res.statusCode });
+        });
+      },
+    );
     req.on("error", (e) => resolve({ ok: false, ms: 0, status: e.code ?? "error" }));
     req.end(data);
   });

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
+import { spawnSync } from "node:child_process";
 // The main job on the bundled examples: check and compile every policy in examples/, write the
 // decision modules to out/examples/, and print the decision for every sample input beside the
 // expected one. Exits 1 if a policy has errors or a decision differs from examples/*/expected.json.
-import { readdirSync, readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
 import { compileSource, emit, loadModule, renderText } from "../packages/compiler/dist/index.js";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -21,7 +21,7 @@ for (const name of readdirSync(examples).sort()) {
   const compilation = compileSource(rel, text, { readFile: (p) => (existsSync(p) ? readFileSync(p, "utf8") : undefined) });
   // schema paths resolve against the relative name; run from the repository root
   if (compilation.diagnostics.length > 0) {
-    process.stdout.write(renderText(compilation.diagnostics, new Map([[rel, compilation.source]]), { color }) + "\n");
+    process.stdout.write(`${renderText(compilation.diagnostics, new Map([[rel, compilation.source]]), { color })}\n`);
   }
   if (!compilation.ok) {
     failures++;
@@ -37,7 +37,9 @@ for (const name of readdirSync(examples).sort()) {
   process.stdout.write(`\n${paint("1", `${p.name} ${p.version ?? ""}`)}  ${rel}  ${p.rules.length} rules, default ${p.defaultDecision} -> out/examples/${name}/policy.js\n`);
   const expected = JSON.parse(readFileSync(join(examples, name, "expected.json"), "utf8"));
   const inputsDir = join(examples, name, "inputs");
-  for (const inputFile of readdirSync(inputsDir).filter((f) => f.endsWith(".json")).sort()) {
+  for (const inputFile of readdirSync(inputsDir)
+    .filter((f) => f.endsWith(".json"))
+    .sort()) {
     const input = JSON.parse(readFileSync(join(inputsDir, inputFile), "utf8"));
     const d = module.decide(input);
     const want = expected[inputFile];

@@ -23,9 +23,12 @@ describe("examples/agent", () => {
     expect(out).toMatch(/deny {3}http_post.*\n.*exfiltration/);
     expect(out).toContain("chain intact");
 
-    const records = readFileSync(audit, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    const approvals = records.filter((r) => r["kind"] === "decision" && (r["approval"] as { outcome?: string } | null)?.outcome);
-    expect(approvals.map((r) => (r["approval"] as { outcome: string }).outcome)).toEqual(["approved", "rejected"]);
+    const records = readFileSync(audit, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const approvals = records.filter((r) => r.kind === "decision" && (r.approval as { outcome?: string } | null)?.outcome);
+    expect(approvals.map((r) => (r.approval as { outcome: string }).outcome)).toEqual(["approved", "rejected"]);
     expect(JSON.stringify(records)).not.toContain("4111 1111 1111 1111");
 
     const verify = spawnSync(process.execPath, [join(repoRoot, "packages", "cli", "bin", "armorc.js"), "audit", "verify", audit], { encoding: "utf8" });

@@ -8,14 +8,14 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compileSource, emit } from "../packages/compiler/src/compile.js";
-import { loadModule } from "../packages/compiler/src/load.js";
 // @ts-expect-error plain JavaScript without declarations
 import guarded from "../bench/lib/adapters/handwritten-guarded.js";
 // @ts-expect-error plain JavaScript without declarations
 import { specToArmor } from "../bench/lib/gen-armor.js";
 // @ts-expect-error plain JavaScript without declarations
 import { makeSpec } from "../bench/lib/spec.js";
+import { compileSource, emit } from "../packages/compiler/src/compile.js";
+import { loadModule } from "../packages/compiler/src/load.js";
 
 type Decide = (input: unknown) => unknown;
 
@@ -51,10 +51,7 @@ const FIELD: Record<string, fc.Arbitrary<unknown>> = {
 /** An object with some of the keys, as a plain object, a null-prototype object or a class instance. */
 function record(keys: readonly string[], typeValue: fc.Arbitrary<unknown>) {
   return fc
-    .tuple(
-      fc.record(Object.fromEntries(keys.map((k) => [k, k === "type" ? typeValue : (FIELD[k] ?? value)])), { requiredKeys: [] }),
-      fc.constantFrom("plain", "null-prototype", "instance"),
-    )
+    .tuple(fc.record(Object.fromEntries(keys.map((k) => [k, k === "type" ? typeValue : (FIELD[k] ?? value)])), { requiredKeys: [] }), fc.constantFrom("plain", "null-prototype", "instance"))
     .map(([fields, how]) => {
       if (how === "plain") return fields;
       const o = how === "null-prototype" ? Object.create(null) : new (class Action {})();
@@ -70,11 +67,7 @@ function inputs(n: number) {
   );
   const action = fc.oneof({ weight: 8, arbitrary: record(["type", "amount", "recipient", "hour"], type) }, { weight: 1, arbitrary: value });
   const user = fc.oneof(record(["role", "mfa"], value), value);
-  return fc.oneof(
-    { weight: 12, arbitrary: fc.record({ action, user }, { requiredKeys: ["action"] }) },
-    { weight: 1, arbitrary: value },
-    { weight: 1, arbitrary: fc.constant([]) },
-  );
+  return fc.oneof({ weight: 12, arbitrary: fc.record({ action, user }, { requiredKeys: ["action"] }) }, { weight: 1, arbitrary: value }, { weight: 1, arbitrary: fc.constant([]) });
 }
 
 describe("the benchmark's guarded hand-written function decides as compiled decide", () => {

@@ -31,9 +31,9 @@ beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), "armorc-cli-"));
   cpSync(join(repoRoot, "test", "cases", "check", "actions.schema.json"), join(work, "actions.schema.json"));
   writeFileSync(join(work, "bad.armor"), 'default allow\nschema "./actions.schema.json"\nrule r when action.type == "wire_transfer" and amount > "x" deny\n');
-  writeFileSync(join(work, "warn.armor"), "default allow\nlet UNUSED = 1\nrule r when action.type == \"x\" deny\n");
+  writeFileSync(join(work, "warn.armor"), 'default allow\nlet UNUSED = 1\nrule r when action.type == "x" deny\n');
   writeFileSync(join(work, "syntax.armor"), "rule r when amount > deny\n");
-  writeFileSync(join(work, "ugly.armor"), "default   allow\nrule r when action.type==\"x\"   deny\n");
+  writeFileSync(join(work, "ugly.armor"), 'default   allow\nrule r when action.type=="x"   deny\n');
 });
 
 describe("armorc", () => {
@@ -269,7 +269,7 @@ describe("armorc fmt", () => {
     const file = join(work, "ugly.armor");
     const printed = armorc(["fmt", file]);
     expect(printed.status).toBe(0);
-    expect(printed.stdout).toContain('default allow');
+    expect(printed.stdout).toContain("default allow");
     expect(printed.stdout).toContain('action.type == "x"');
     const check = armorc(["fmt", "--check", file]);
     expect(check.status).toBe(1);

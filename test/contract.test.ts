@@ -41,7 +41,10 @@ function typeErrors(files: Record<string, string>): string[] {
     skipLibCheck: true,
     types: [],
   };
-  const program = ts.createProgram(Object.keys(files).map((name) => join(dir, name)), options);
+  const program = ts.createProgram(
+    Object.keys(files).map((name) => join(dir, name)),
+    options,
+  );
   return ts.getPreEmitDiagnostics(program).map((d) => {
     const where = d.file && d.start !== undefined ? `${d.file.fileName.slice(dir.length + 1)}(${d.file.getLineAndCharacterOfPosition(d.start).line + 1})` : "";
     return `${where}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
@@ -81,7 +84,12 @@ describe("the emitted .d.ts is the contract", () => {
   it("fails the check when a declaration differs (the check can fail)", () => {
     const changed = dts.replace("matches(action: unknown): boolean;", "matches(action: Record<string, unknown>): boolean;");
     expect(changed).not.toBe(dts);
-    const check = [`import type * as C from ${JSON.stringify(contractModule.replace(/\.ts$/, ".js"))};`, 'import type * as M from "./policy.js";', EQUAL, "export const t: Equal<M.PolicyTracker, C.PolicyTracker> = true;"].join("\n");
+    const check = [
+      `import type * as C from ${JSON.stringify(contractModule.replace(/\.ts$/, ".js"))};`,
+      'import type * as M from "./policy.js";',
+      EQUAL,
+      "export const t: Equal<M.PolicyTracker, C.PolicyTracker> = true;",
+    ].join("\n");
     expect(typeErrors({ "policy.ts": changed, "check.ts": check })).toEqual([expect.stringMatching(/^check\.ts\(4\): Type 'true' is not assignable to type 'false'/)]);
   });
 });

@@ -11,14 +11,15 @@
  * Below the property test, a table of examples pins down corners of the semantics; each example
  * is also checked compiled-vs-interpreted.
  */
-import fc from "fast-check";
+
 import { isDeepStrictEqual } from "node:util";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Compilation, compileSource, emit } from "../packages/compiler/src/compile.js";
 import { evaluatePolicy } from "../packages/compiler/src/interpreter.js";
 import type * as IR from "../packages/compiler/src/ir.js";
-import type { PolicyModule } from "../packages/contract/src/index.js";
 import { loadModule } from "../packages/compiler/src/load.js";
+import type { PolicyModule } from "../packages/contract/src/index.js";
 
 // ---- one clock for both sides ----------------------------------------------------------------
 
@@ -145,7 +146,16 @@ const hostileBoom = (): never => {
   throw new Error("hostile");
 };
 const HOSTILE_VALUES: Record<string, (original: unknown) => unknown> = {
-  throwingProxy: () => new Proxy({}, Object.fromEntries(["get", "has", "ownKeys", "getOwnPropertyDescriptor", "getPrototypeOf", "set", "defineProperty", "deleteProperty", "isExtensible", "preventExtensions", "setPrototypeOf"].map((t) => [t, hostileBoom]))),
+  throwingProxy: () =>
+    new Proxy(
+      {},
+      Object.fromEntries(
+        ["get", "has", "ownKeys", "getOwnPropertyDescriptor", "getPrototypeOf", "set", "defineProperty", "deleteProperty", "isExtensible", "preventExtensions", "setPrototypeOf"].map((t) => [
+          t,
+          hostileBoom,
+        ]),
+      ),
+    ),
   revokedProxy: () => {
     const r = Proxy.revocable({}, {});
     r.revoke();
@@ -181,16 +191,30 @@ function makeHostile(input: unknown, h: Hostility): unknown {
   if (h.place === "input") return h.kind === "throwingGetter" ? input : HOSTILE_VALUES[h.kind]!(input);
   const root = input as Record<string, unknown>;
   if (root === null || typeof root !== "object") return input;
-  const action = Object.hasOwn(root, "action") ? root["action"] : undefined;
-  const history = Object.hasOwn(root, "history") ? root["history"] : undefined;
+  const action = Object.hasOwn(root, "action") ? root.action : undefined;
+  const history = Object.hasOwn(root, "history") ? root.history : undefined;
   switch (h.place) {
-    case "action": replace(root, "action"); break;
-    case "action.type": replace(action, "type"); break;
-    case "action.field": replace(action, h.field); break;
-    case "user": replace(root, "user"); break;
-    case "context": replace(root, "context"); break;
-    case "history": replace(root, "history"); break;
-    case "history[0].action": if (Array.isArray(history) && history.length > 0) replace(history[0], "action"); break;
+    case "action":
+      replace(root, "action");
+      break;
+    case "action.type":
+      replace(action, "type");
+      break;
+    case "action.field":
+      replace(action, h.field);
+      break;
+    case "user":
+      replace(root, "user");
+      break;
+    case "context":
+      replace(root, "context");
+      break;
+    case "history":
+      replace(root, "history");
+      break;
+    case "history[0].action":
+      if (Array.isArray(history) && history.length > 0) replace(history[0], "action");
+      break;
   }
   return input;
 }
@@ -201,7 +225,10 @@ const trackerValuesArb: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 2, arbitrary: fc.array(fc.option(fc.oneof(fc.nat(5), fc.boolean()), { nil: undefined }), { maxLength: 4 }) },
   {
     weight: 1,
-    arbitrary: fc.array(fc.oneof(fc.constant(Number.NaN), fc.constant(Number.POSITIVE_INFINITY), fc.constant("2"), fc.constant(null), fc.constant(Symbol("n")), fc.nat(3)), { minLength: 1, maxLength: 4 }),
+    arbitrary: fc.array(fc.oneof(fc.constant(Number.NaN), fc.constant(Number.POSITIVE_INFINITY), fc.constant("2"), fc.constant(null), fc.constant(Symbol("n")), fc.nat(3)), {
+      minLength: 1,
+      maxLength: 4,
+    }),
   },
   // made when used (realTrackerValues): fast-check inspects the values it generates
   { weight: 1, arbitrary: fc.constantFrom("a getter that throws", "a revoked Proxy") },
@@ -209,13 +236,13 @@ const trackerValuesArb: fc.Arbitrary<unknown> = fc.oneof(
 
 function realTrackerValues(v: unknown): unknown {
   if (v === "a getter that throws") return Object.defineProperty([], 0, { get: hostileBoom });
-  if (v === "a revoked Proxy") return HOSTILE_VALUES["revokedProxy"]!(null);
+  if (v === "a revoked Proxy") return HOSTILE_VALUES.revokedProxy!(null);
   return v;
 }
 
 // ---- policy generator (source text) ------------------------------------------------------------
 
-const pick = <T,>(values: readonly T[]): fc.Arbitrary<T> => fc.constantFrom(...values);
+const pick = <T>(values: readonly T[]): fc.Arbitrary<T> => fc.constantFrom(...values);
 const q = (s: string): string => JSON.stringify(s);
 
 /** Action types rules dispatch on; the inputs use the same pool plus a few others. */
@@ -224,9 +251,31 @@ const INPUT_TYPES = [...TYPES, "drop_database", "constructor", "", "SEND_EMAIL"]
 
 /** Fields of the current action (bare or `action.`), never `type`: see `typeAtom`. */
 const ACTION_PATHS = [
-  "amount", "amount", "recipient", "body", "memo", "path", "command", "tags", "flag", "payload", "payload.card", "payload.card.number",
-  "action.amount", "action.body", "action.payload.card", "action.tags", "toString", "constructor", "__proto__", "action.valueOf",
-  "hasOwnProperty", "from", "version", "action.default", "payload.and",
+  "amount",
+  "amount",
+  "recipient",
+  "body",
+  "memo",
+  "path",
+  "command",
+  "tags",
+  "flag",
+  "payload",
+  "payload.card",
+  "payload.card.number",
+  "action.amount",
+  "action.body",
+  "action.payload.card",
+  "action.tags",
+  "toString",
+  "constructor",
+  "__proto__",
+  "action.valueOf",
+  "hasOwnProperty",
+  "from",
+  "version",
+  "action.default",
+  "payload.and",
 ];
 const USER_PATHS = ["user", "user.role", "user.role", "user.id", "user.groups", "user.admin", "user.level", "user.toString"];
 const CONTEXT_PATHS = ["context", "context.env", "context.tenant", "context.payee_age_days", "context.labels", "context.__proto__"];
@@ -235,8 +284,28 @@ const ITEM_PATHS = ["amount", "path", "recipient", "body", "tags", "payload.card
 
 const NUM_LITS = ["0", "-1", "1", "0.5", "10_000", "10001", "1e21", "3", "-0", "1.5e3", "9", "17", "50"];
 const STR_LITS = [
-  '""', '"a"', '"b"', '"admin"', '"clerk"', '"secret/x"', '"123-45-6789"', '"rm -rf /"', '"send_email"', '"mon"', '"sat"',
-  '"2026-03-02"', '"__proto__"', '"toString"', '"\\u2028"', '"x\\ny"', '"\\"\'\\\\"', '"😀"', '"10"', '"20000"', '"</script>"', '"${x}"',
+  '""',
+  '"a"',
+  '"b"',
+  '"admin"',
+  '"clerk"',
+  '"secret/x"',
+  '"123-45-6789"',
+  '"rm -rf /"',
+  '"send_email"',
+  '"mon"',
+  '"sat"',
+  '"2026-03-02"',
+  '"__proto__"',
+  '"toString"',
+  '"\\u2028"',
+  '"x\\ny"',
+  '"\\"\'\\\\"',
+  '"😀"',
+  '"10"',
+  '"20000"',
+  '"</script>"',
+  '"${x}"',
 ];
 const LIST_LITS = ['["a", "b"]', "[1, 2, 10_000]", '["admin", null]', "[]", '[[1, 2], "a"]', '["sat", "sun"]', "[true, false]", '["admin", "clerk",]'];
 
@@ -263,16 +332,28 @@ const LET_LIST = ["ROLES", "NUMS", "MIXED", "NONE", "ALIAS", "WEEKEND"];
 
 /** Literal-only patterns become `includes`; the rest run on the regex VM. */
 const REGEXES = [
-  "/secret/", "/secret/i", "/^rm\\s+-rf/", "/\\b\\d{3}-\\d{2}-\\d{4}\\b/", "/a|b/i", "/x*y/", "/^$/", "/\\./", "/[A-Z]{2}\\d{2}/",
-  "/^.*$/s", "/^b/m", "/é/i", "/secret\\/x/", "/<\\/script>/", "/(?:ab)+c/i", "/[^a-z]/", "/\\d+/",
+  "/secret/",
+  "/secret/i",
+  "/^rm\\s+-rf/",
+  "/\\b\\d{3}-\\d{2}-\\d{4}\\b/",
+  "/a|b/i",
+  "/x*y/",
+  "/^$/",
+  "/\\./",
+  "/[A-Z]{2}\\d{2}/",
+  "/^.*$/s",
+  "/^b/m",
+  "/é/i",
+  "/secret\\/x/",
+  "/<\\/script>/",
+  "/(?:ab)+c/i",
+  "/[^a-z]/",
+  "/\\d+/",
 ];
 const REDACT_REGEXES = ["/\\d+/", "/secret/", "/\\b\\d{3}-\\d{2}-\\d{4}\\b/", "/a*/", "/x*y/", "/^rm\\s+-rf/", "/./s", "/E/i"];
 const REDACT_PATHS = ["body", "body", "memo", "payload.card", "action.payload.card", "payload.card.number", "amount", "tags", "toString", "__proto__", "constructor", "command", "path"];
 const DURATIONS = ["30s", "15m", "30m", "1h", "24h", "7d", "250ms", "1_000ms"];
-const REASONS = [
-  '"wires above 10k need a second pair of eyes"', '""', '"quote \\" backslash \\\\ newline \\n tab \\t"', '"</script><!--"',
-  '"\\u2028\\u2029"', '"${x} `y` */"', '"\\u{1F600} \\0"',
-];
+const REASONS = ['"wires above 10k need a second pair of eyes"', '""', '"quote \\" backslash \\\\ newline \\n tab \\t"', '"</script><!--"', '"\\u2028\\u2029"', '"${x} `y` */"', '"\\u{1F600} \\0"'];
 const GROUPS = ['"finance"', '"security"', '""', '"a\\"b"'];
 
 const numValue = fc.oneof({ weight: 3, arbitrary: pick(NUM_LITS) }, { weight: 1, arbitrary: pick(LET_NUM) });
@@ -324,7 +405,13 @@ const cmpOps = ["==", "!=", "<", "<=", ">", ">="] as const;
 function atom(history: boolean): fc.Arbitrary<string> {
   const path = pathArb(history);
   const orderOperand = fc.oneof({ weight: 3, arbitrary: numValue }, { weight: 2, arbitrary: strValue }, { weight: 1, arbitrary: path });
-  const eqOperand = fc.oneof({ weight: 2, arbitrary: numValue }, { weight: 3, arbitrary: strValue }, { weight: 1, arbitrary: scalarLit }, { weight: 1, arbitrary: path }, { weight: 1, arbitrary: listValue });
+  const eqOperand = fc.oneof(
+    { weight: 2, arbitrary: numValue },
+    { weight: 3, arbitrary: strValue },
+    { weight: 1, arbitrary: scalarLit },
+    { weight: 1, arbitrary: path },
+    { weight: 1, arbitrary: listValue },
+  );
   const compare = fc.oneof(
     fc.tuple(path, pick(["==", "!="]), eqOperand).map(([p, op, v]) => `${p} ${op} ${v}`),
     fc.tuple(path, pick(["<", "<=", ">", ">="]), orderOperand).map(([p, op, v]) => `${p} ${op} ${v}`),
@@ -334,9 +421,7 @@ function atom(history: boolean): fc.Arbitrary<string> {
     fc.tuple(path, pick(["in", "not in"]), fc.oneof({ weight: 3, arbitrary: listValue }, { weight: 1, arbitrary: path })).map(([p, op, l]) => `${p} ${op} ${l}`),
     fc.tuple(fc.oneof(pick(STR_LITS), pick(NUM_LITS)), pick(["in", "not in"]), path).map(([v, op, p]) => `${v} ${op} ${p}`),
   );
-  const between = fc
-    .tuple(path, fc.oneof(fc.tuple(numValue, numValue), fc.tuple(strValue, strValue)))
-    .map(([p, [lo, hi]]) => `${p} between ${lo} and ${hi}`);
+  const between = fc.tuple(path, fc.oneof(fc.tuple(numValue, numValue), fc.tuple(strValue, strValue))).map(([p, [lo, hi]]) => `${p} between ${lo} and ${hi}`);
   const matches = fc.tuple(path, pick(REGEXES)).map(([p, r]) => `${p} matches ${r}`);
   const stringOp = fc
     .tuple(path, pick(["contains", "starts_with", "ends_with"]), fc.oneof({ weight: 4, arbitrary: strValue }, { weight: 1, arbitrary: path }, { weight: 1, arbitrary: numValue }))
@@ -439,7 +524,7 @@ const ruleArb: fc.Arbitrary<RuleShape> = fc.record({
 });
 
 function ruleText(r: RuleShape, i: number): string {
-  const condition = r.typed ? (r.cond === null ? r.typeTest : `${r.typeTest} and ${r.cond}`) : r.cond ?? "true";
+  const condition = r.typed ? (r.cond === null ? r.typeTest : `${r.typeTest} and ${r.cond}`) : (r.cond ?? "true");
   const effect = r.reason === null ? r.effect : `${r.effect} because ${r.reason}`;
   const id = ["r", "_r", "rule_", "R"][r.idStyle]! + i;
   const head = r.named ? `rule ${id}` : "";
@@ -466,7 +551,11 @@ const policyArb: fc.Arbitrary<string> = fc
   .map((p) => {
     const rules = p.rules.map(ruleText);
     const body = rules.join("\n\n");
-    const lets = new Set(Object.keys(LETS).filter((name) => new RegExp(`\\b${name}\\b`).test(body)).concat(p.extraLets));
+    const lets = new Set(
+      Object.keys(LETS)
+        .filter((name) => new RegExp(`\\b${name}\\b`).test(body))
+        .concat(p.extraLets),
+    );
     for (const name of [...lets]) if (LETS[name]!.needs) lets.add(LETS[name]!.needs!);
     const letLines = [...lets].map((name) => `let ${name} = ${LETS[name]!.text}`);
     const lines: string[] = [];
@@ -477,7 +566,7 @@ const policyArb: fc.Arbitrary<string> = fc
     if (!p.letsAtEnd) lines.push(...letLines);
     lines.push("", body);
     if (p.letsAtEnd) lines.push("", ...letLines);
-    return lines.join("\n") + "\n";
+    return `${lines.join("\n")}\n`;
   });
 
 // ---- input generator (JSON text) --------------------------------------------------------------
@@ -488,9 +577,43 @@ const j = (v: unknown): string => JSON.stringify(v);
 
 const NUMS = [0, -1, 1, 1e21, 0.5, 10000, 10001, 3, 9, 17, 17.5, 1.5, 50, Number.MAX_SAFE_INTEGER, -0.0001];
 const STRS = [
-  "", "a", "b", "B", "ab", "admin", "clerk", "secret/x", "my secret", "SECRET", "123-45-6789", "call 123-45-6789 now", "rm -rf /",
-  "rm  -rf /tmp", "xxxy", "aaa", "__proto__", "constructor", "toString", "\u2028", "</script>", "${x}", "\"'\\", "😀", "é", "É",
-  "x".repeat(5000), "send_email", "mon", "sat", "2026-03-02", "10", "20000", "a\nb", "\u0000", "\ud800", "DE44500105175407324931",
+  "",
+  "a",
+  "b",
+  "B",
+  "ab",
+  "admin",
+  "clerk",
+  "secret/x",
+  "my secret",
+  "SECRET",
+  "123-45-6789",
+  "call 123-45-6789 now",
+  "rm -rf /",
+  "rm  -rf /tmp",
+  "xxxy",
+  "aaa",
+  "__proto__",
+  "constructor",
+  "toString",
+  "\u2028",
+  "</script>",
+  "${x}",
+  "\"'\\",
+  "😀",
+  "é",
+  "É",
+  "x".repeat(5000),
+  "send_email",
+  "mon",
+  "sat",
+  "2026-03-02",
+  "10",
+  "20000",
+  "a\nb",
+  "\u0000",
+  "\ud800",
+  "DE44500105175407324931",
 ];
 const LISTS: unknown[] = [[], ["a", "b"], [1, 2], ["admin", null], [[1, 2], "a"], ["sat"], [true], ["x", 1, null], ["secret/x"]];
 
@@ -513,8 +636,24 @@ const payloadJson: fc.Arbitrary<string> = fc.oneof(
 );
 
 const FIELDS = [
-  "amount", "amount", "recipient", "body", "body", "memo", "path", "command", "tags", "flag", "from", "version", "default",
-  "toString", "constructor", "__proto__", "valueOf", "hasOwnProperty",
+  "amount",
+  "amount",
+  "recipient",
+  "body",
+  "body",
+  "memo",
+  "path",
+  "command",
+  "tags",
+  "flag",
+  "from",
+  "version",
+  "default",
+  "toString",
+  "constructor",
+  "__proto__",
+  "valueOf",
+  "hasOwnProperty",
 ];
 
 const actionJson = (types: fc.Arbitrary<string>, maxFields: number): fc.Arbitrary<string> =>
@@ -533,10 +672,7 @@ const actionJson = (types: fc.Arbitrary<string>, maxFields: number): fc.Arbitrar
     });
 
 const recordJson = (keys: readonly string[], values: fc.Arbitrary<string>): fc.Arbitrary<string> =>
-  fc.oneof(
-    { weight: 8, arbitrary: fc.array(fc.tuple(pick(keys), values), { maxLength: 4 }).map(obj) },
-    { weight: 1, arbitrary: scalarJson },
-  );
+  fc.oneof({ weight: 8, arbitrary: fc.array(fc.tuple(pick(keys), values), { maxLength: 4 }).map(obj) }, { weight: 1, arbitrary: scalarJson });
 
 const userJson = recordJson(
   ["role", "role", "id", "groups", "admin", "level", "toString", "__proto__"],
@@ -549,8 +685,16 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 /** Instants near weekday, date and DST boundaries in UTC, Zurich and New York. */
 const BASES = [
-  "2026-03-02T10:00:00Z", "2026-03-07T23:30:00Z", "2026-03-29T00:59:59.999Z", "2026-03-29T01:00:00Z", "2026-11-01T05:59:00Z",
-  "2026-03-08T07:00:00Z", "2025-12-31T23:59:59Z", "2026-06-15T17:00:00Z", "1970-01-01T00:00:00Z", "2026-03-06T22:59:00Z",
+  "2026-03-02T10:00:00Z",
+  "2026-03-07T23:30:00Z",
+  "2026-03-29T00:59:59.999Z",
+  "2026-03-29T01:00:00Z",
+  "2026-11-01T05:59:00Z",
+  "2026-03-08T07:00:00Z",
+  "2025-12-31T23:59:59Z",
+  "2026-06-15T17:00:00Z",
+  "1970-01-01T00:00:00Z",
+  "2026-03-06T22:59:00Z",
 ].map((s) => Date.parse(s));
 const baseArb = fc.oneof({ weight: 3, arbitrary: pick(BASES) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 4_102_444_800_000 }) });
 /** How long before the current time a history entry happened (negative: after it). */
@@ -618,8 +762,19 @@ const historyArb: fc.Arbitrary<HistoryShape> = fc.oneof(
 );
 
 const MALFORMED_INPUTS = [
-  "null", '"str"', "42", "[]", "{}", '{"action":null}', '{"action":[]}', '{"action":{"type":5}}', '{"action":{}}', '{"action":"x"}',
-  '{"__proto__":{"action":{"type":"send_email"}}}', '[{"action":{"type":"send_email"}}]', '{"action":{"__proto__":{"type":"send_email"}}}',
+  "null",
+  '"str"',
+  "42",
+  "[]",
+  "{}",
+  '{"action":null}',
+  '{"action":[]}',
+  '{"action":{"type":5}}',
+  '{"action":{}}',
+  '{"action":"x"}',
+  '{"__proto__":{"action":{"type":"send_email"}}}',
+  '[{"action":{"type":"send_email"}}]',
+  '{"action":{"__proto__":{"type":"send_email"}}}',
 ];
 
 interface GeneratedInput {
@@ -637,7 +792,18 @@ const wellFormedInput: fc.Arbitrary<GeneratedInput> = fc
     base: baseArb,
     timeMode: pick(["iso", "iso", "iso", "iso", "iso", "none", "bad"] as const),
     timeStyle: inputTimeStyle,
-    badTime: pick(['"yesterday"', "12345", '"2026-13-45T00:00:00Z"', '""', "null", '"2026-03-02"', '"2026-03-02T10:00:00"', '"Mon, 02 Mar 2026 10:00:00 GMT"', '"2026-03-02T24:00:00Z"', '"2026-02-30T10:00:00Z"']),
+    badTime: pick([
+      '"yesterday"',
+      "12345",
+      '"2026-13-45T00:00:00Z"',
+      '""',
+      "null",
+      '"2026-03-02"',
+      '"2026-03-02T10:00:00"',
+      '"Mon, 02 Mar 2026 10:00:00 GMT"',
+      '"2026-03-02T24:00:00Z"',
+      '"2026-02-30T10:00:00Z"',
+    ]),
     history: historyArb,
     protoKey: fc.nat(20).map((n) => n === 0),
   })
@@ -708,7 +874,7 @@ describe("compiled decision functions agree with the reference interpreter", () 
       }),
       { numRuns: POLICIES },
     );
-    if (process.env["ARMOR_DIFF_STATS"]) console.log(JSON.stringify({ ...stats, diagnostics: [...stats.diagnostics] }));
+    if (process.env.ARMOR_DIFF_STATS) console.log(JSON.stringify({ ...stats, diagnostics: [...stats.diagnostics] }));
     // the generators must not degenerate: most policies compile, and every outcome occurs
     const rate = stats.compiled / stats.policies;
     const errorCodes = [...stats.diagnostics.entries()].sort((a, b) => b[1] - a[1]);
@@ -754,48 +920,188 @@ const examples: Example[] = [
   { name: "an explicit null equals null", policy: "default allow\nrule r when memo == null deny", input: { action: { type: "a", memo: null } }, expect: { decision: "deny", rules: ["r"] } },
   { name: "an empty string is not null", policy: "default allow\nrule r when memo == null deny", input: { action: { type: "a", memo: "" } }, expect: { decision: "allow", rules: [] } },
   { name: "a missing field is != a string", policy: 'default allow\nrule r when memo != "x" deny', input: { action: { type: "a" } }, expect: { decision: "deny", rules: ["r"] } },
-  { name: "ordering with a missing field is false, not an error", policy: "default allow\nrule r when amount > 10 deny\nrule s when not (amount <= 10) deny", input: { action: { type: "a" } }, expect: { decision: "deny", rules: ["s"], errors: [] } },
-  { name: "a missing nested field reads as null", policy: "default allow\nrule r when payload.card.number == null deny", input: { action: { type: "a", payload: "flat" } }, expect: { decision: "deny", rules: ["r"] } },
+  {
+    name: "ordering with a missing field is false, not an error",
+    policy: "default allow\nrule r when amount > 10 deny\nrule s when not (amount <= 10) deny",
+    input: { action: { type: "a" } },
+    expect: { decision: "deny", rules: ["s"], errors: [] },
+  },
+  {
+    name: "a missing nested field reads as null",
+    policy: "default allow\nrule r when payload.card.number == null deny",
+    input: { action: { type: "a", payload: "flat" } },
+    expect: { decision: "deny", rules: ["r"] },
+  },
   { name: "exists is false for null", policy: "default allow\nrule r when exists(memo) deny", input: { action: { type: "a", memo: null } }, expect: { decision: "allow", rules: [] } },
-  { name: "exists is true for false and 0", policy: "default allow\nrule r when exists(memo) and exists(n) deny", input: { action: { type: "a", memo: false, n: 0 } }, expect: { decision: "deny", rules: ["r"] } },
+  {
+    name: "exists is true for false and 0",
+    policy: "default allow\nrule r when exists(memo) and exists(n) deny",
+    input: { action: { type: "a", memo: false, n: 0 } },
+    expect: { decision: "deny", rules: ["r"] },
+  },
   // in / not in
-  { name: "`not in` is true for a missing field", policy: 'default allow\nrule r when currency not in ["USD", "EUR"] deny', input: { action: { type: "a" } }, expect: { decision: "deny", rules: ["r"] } },
-  { name: "`in` is false for a missing field even when the list has null", policy: 'default allow\nrule r when currency in ["USD", null] deny', input: { action: { type: "a" } }, expect: { decision: "allow", rules: [] } },
-  { name: "`not in` is false for a member", policy: 'default allow\nrule r when currency not in ["USD", "EUR"] deny', input: { action: { type: "a", currency: "EUR" } }, expect: { decision: "allow", rules: [] } },
+  {
+    name: "`not in` is true for a missing field",
+    policy: 'default allow\nrule r when currency not in ["USD", "EUR"] deny',
+    input: { action: { type: "a" } },
+    expect: { decision: "deny", rules: ["r"] },
+  },
+  {
+    name: "`in` is false for a missing field even when the list has null",
+    policy: 'default allow\nrule r when currency in ["USD", null] deny',
+    input: { action: { type: "a" } },
+    expect: { decision: "allow", rules: [] },
+  },
+  {
+    name: "`not in` is false for a member",
+    policy: 'default allow\nrule r when currency not in ["USD", "EUR"] deny',
+    input: { action: { type: "a", currency: "EUR" } },
+    expect: { decision: "allow", rules: [] },
+  },
   { name: "`in` compares structurally", policy: "default allow\nrule r when pair in [[1, 2], [3]] deny", input: { action: { type: "a", pair: [1, 2] } }, expect: { decision: "deny", rules: ["r"] } },
   { name: "`in` does not convert types", policy: "default allow\nrule r when n in [1, 2] deny", input: { action: { type: "a", n: "1" } }, expect: { decision: "allow", rules: [] } },
-  { name: "`in` a field that is not a list is an error", policy: 'default allow\nrule r when "admin" in user.groups deny', input: { action: { type: "a" }, user: { groups: "admin" } }, expect: { decision: "deny", rules: [], errors: [{ rule: "r", message: "`in` needs a list on its right, got string" }] } },
+  {
+    name: "`in` a field that is not a list is an error",
+    policy: 'default allow\nrule r when "admin" in user.groups deny',
+    input: { action: { type: "a" }, user: { groups: "admin" } },
+    expect: { decision: "deny", rules: [], errors: [{ rule: "r", message: "`in` needs a list on its right, got string" }] },
+  },
   // ordering
-  { name: "strings order by code unit: lowercase after uppercase", policy: 'default allow\nrule r when name < "b" deny', input: { action: { type: "a", name: "B" } }, expect: { decision: "deny", rules: ["r"] } },
-  { name: "strings order lexicographically, not numerically", policy: 'default allow\nrule r when n < "9" deny', input: { action: { type: "a", n: "10" } }, expect: { decision: "deny", rules: ["r"] } },
+  {
+    name: "strings order by code unit: lowercase after uppercase",
+    policy: 'default allow\nrule r when name < "b" deny',
+    input: { action: { type: "a", name: "B" } },
+    expect: { decision: "deny", rules: ["r"] },
+  },
+  {
+    name: "strings order lexicographically, not numerically",
+    policy: 'default allow\nrule r when n < "9" deny',
+    input: { action: { type: "a", n: "10" } },
+    expect: { decision: "deny", rules: ["r"] },
+  },
   { name: "a longer string orders after its prefix", policy: 'default allow\nrule r when name > "b" deny', input: { action: { type: "a", name: "ba" } }, expect: { decision: "deny", rules: ["r"] } },
-  { name: "a string compared with a number is an error naming the rule", policy: "default allow\nrule big when amount > 10000 deny", input: { action: { type: "a", amount: "20000" } }, expect: { decision: "deny", rules: [], errors: [{ rule: "big", message: "`>` needs two numbers or two strings, got string and number" }] } },
-  { name: "two fields of different types are an error", policy: "default allow\nrule r when amount >= limit allow", input: { action: { type: "a", amount: 1, limit: true } }, expect: { decision: "deny", rules: [], errors: [{ rule: "r", message: "`>=` needs two numbers or two strings, got number and boolean" }] } },
+  {
+    name: "a string compared with a number is an error naming the rule",
+    policy: "default allow\nrule big when amount > 10000 deny",
+    input: { action: { type: "a", amount: "20000" } },
+    expect: { decision: "deny", rules: [], errors: [{ rule: "big", message: "`>` needs two numbers or two strings, got string and number" }] },
+  },
+  {
+    name: "two fields of different types are an error",
+    policy: "default allow\nrule r when amount >= limit allow",
+    input: { action: { type: "a", amount: 1, limit: true } },
+    expect: { decision: "deny", rules: [], errors: [{ rule: "r", message: "`>=` needs two numbers or two strings, got number and boolean" }] },
+  },
   // between
   { name: "between includes its low end", policy: "default allow\nrule r when n between 9 and 17 deny", input: { action: { type: "a", n: 9 } }, expect: { decision: "deny", rules: ["r"] } },
   { name: "between includes its high end", policy: "default allow\nrule r when n between 9 and 17 deny", input: { action: { type: "a", n: 17 } }, expect: { decision: "deny", rules: ["r"] } },
   { name: "between excludes what is above", policy: "default allow\nrule r when n between 9 and 17 deny", input: { action: { type: "a", n: 17.5 } }, expect: { decision: "allow", rules: [] } },
   { name: "between on strings is inclusive", policy: 'default allow\nrule r when s between "a" and "c" deny', input: { action: { type: "a", s: "c" } }, expect: { decision: "deny", rules: ["r"] } },
-  { name: "between on strings excludes longer strings past the end", policy: 'default allow\nrule r when s between "a" and "c" deny', input: { action: { type: "a", s: "ca" } }, expect: { decision: "allow", rules: [] } },
-  { name: "between with a string value and number bounds is an error", policy: "default allow\nrule r when n between 9 and 17 deny", input: { action: { type: "a", n: "10" } }, expect: { decision: "deny", errors: [{ rule: "r", message: "`between` needs three numbers or three strings, got string, number and number" }] } },
-  { name: "between with lets as bounds", policy: "default allow\nlet LO = 9\nlet HI = 17\nrule r when n between LO and HI deny", input: { action: { type: "a", n: 17 } }, expect: { decision: "deny", rules: ["r"] } },
+  {
+    name: "between on strings excludes longer strings past the end",
+    policy: 'default allow\nrule r when s between "a" and "c" deny',
+    input: { action: { type: "a", s: "ca" } },
+    expect: { decision: "allow", rules: [] },
+  },
+  {
+    name: "between with a string value and number bounds is an error",
+    policy: "default allow\nrule r when n between 9 and 17 deny",
+    input: { action: { type: "a", n: "10" } },
+    expect: { decision: "deny", errors: [{ rule: "r", message: "`between` needs three numbers or three strings, got string, number and number" }] },
+  },
+  {
+    name: "between with lets as bounds",
+    policy: "default allow\nlet LO = 9\nlet HI = 17\nrule r when n between LO and HI deny",
+    input: { action: { type: "a", n: 17 } },
+    expect: { decision: "deny", rules: ["r"] },
+  },
   // contains / starts_with / ends_with
-  { name: "contains on a list tests membership", policy: 'default allow\nrule r when tags contains "x" deny', input: { action: { type: "a", tags: ["y", "x"] } }, expect: { decision: "deny", rules: ["r"] } },
-  { name: "contains on a list does not look inside elements", policy: 'default allow\nrule r when tags contains "x" deny', input: { action: { type: "a", tags: ["xy"] } }, expect: { decision: "allow", rules: [] } },
-  { name: "contains on a list compares without conversion", policy: 'default allow\nrule r when tags contains "1" deny', input: { action: { type: "a", tags: [1] } }, expect: { decision: "allow", rules: [] } },
-  { name: "contains on a string tests a substring", policy: 'default allow\nrule r when tags contains "x" deny', input: { action: { type: "a", tags: "axb" } }, expect: { decision: "deny", rules: ["r"] } },
-  { name: "contains on a number is an error", policy: 'default allow\nrule r when tags contains "x" deny', input: { action: { type: "a", tags: 5 } }, expect: { decision: "deny", errors: [{ rule: "r", message: "`contains` needs a string or a list and a string, got number and string" }] } },
-  { name: "starts_with on a list is an error", policy: 'default allow\nrule r when tags starts_with "x" deny', input: { action: { type: "a", tags: ["x"] } }, expect: { decision: "deny", errors: [{ rule: "r", message: "`starts_with` needs two strings, got list and string" }] } },
-  { name: "ends_with with a missing field is false", policy: 'default allow\nrule r when path ends_with ".env" deny', input: { action: { type: "a" } }, expect: { decision: "allow", rules: [], errors: [] } },
+  {
+    name: "contains on a list tests membership",
+    policy: 'default allow\nrule r when tags contains "x" deny',
+    input: { action: { type: "a", tags: ["y", "x"] } },
+    expect: { decision: "deny", rules: ["r"] },
+  },
+  {
+    name: "contains on a list does not look inside elements",
+    policy: 'default allow\nrule r when tags contains "x" deny',
+    input: { action: { type: "a", tags: ["xy"] } },
+    expect: { decision: "allow", rules: [] },
+  },
+  {
+    name: "contains on a list compares without conversion",
+    policy: 'default allow\nrule r when tags contains "1" deny',
+    input: { action: { type: "a", tags: [1] } },
+    expect: { decision: "allow", rules: [] },
+  },
+  {
+    name: "contains on a string tests a substring",
+    policy: 'default allow\nrule r when tags contains "x" deny',
+    input: { action: { type: "a", tags: "axb" } },
+    expect: { decision: "deny", rules: ["r"] },
+  },
+  {
+    name: "contains on a number is an error",
+    policy: 'default allow\nrule r when tags contains "x" deny',
+    input: { action: { type: "a", tags: 5 } },
+    expect: { decision: "deny", errors: [{ rule: "r", message: "`contains` needs a string or a list and a string, got number and string" }] },
+  },
+  {
+    name: "starts_with on a list is an error",
+    policy: 'default allow\nrule r when tags starts_with "x" deny',
+    input: { action: { type: "a", tags: ["x"] } },
+    expect: { decision: "deny", errors: [{ rule: "r", message: "`starts_with` needs two strings, got list and string" }] },
+  },
+  {
+    name: "ends_with with a missing field is false",
+    policy: 'default allow\nrule r when path ends_with ".env" deny',
+    input: { action: { type: "a" } },
+    expect: { decision: "allow", rules: [], errors: [] },
+  },
   // matches and conditions
-  { name: "matches on a number is an error", policy: "default allow\nrule r when code matches /\\d+/ deny", input: { action: { type: "a", code: 123 } }, expect: { decision: "deny", errors: [{ rule: "r", message: "`matches` needs a string, got number" }] } },
-  { name: "a literal pattern is a substring test", policy: "default allow\nrule r when path matches /secret/ deny", input: { action: { type: "a", path: "/etc/secret/x" } }, expect: { decision: "deny", rules: ["r"] } },
-  { name: "a case-insensitive literal pattern", policy: "default allow\nrule r when path matches /secret/i deny", input: { action: { type: "a", path: "/etc/SeCrEt" } }, expect: { decision: "deny", rules: ["r"] } },
-  { name: "a field used as a condition must be a boolean", policy: "default allow\nrule r when flag deny", input: { action: { type: "a", flag: "yes" } }, expect: { decision: "deny", rules: [], errors: [{ rule: "r", message: "a condition must be true or false, got string" }] } },
+  {
+    name: "matches on a number is an error",
+    policy: "default allow\nrule r when code matches /\\d+/ deny",
+    input: { action: { type: "a", code: 123 } },
+    expect: { decision: "deny", errors: [{ rule: "r", message: "`matches` needs a string, got number" }] },
+  },
+  {
+    name: "a literal pattern is a substring test",
+    policy: "default allow\nrule r when path matches /secret/ deny",
+    input: { action: { type: "a", path: "/etc/secret/x" } },
+    expect: { decision: "deny", rules: ["r"] },
+  },
+  {
+    name: "a case-insensitive literal pattern",
+    policy: "default allow\nrule r when path matches /secret/i deny",
+    input: { action: { type: "a", path: "/etc/SeCrEt" } },
+    expect: { decision: "deny", rules: ["r"] },
+  },
+  {
+    name: "a field used as a condition must be a boolean",
+    policy: "default allow\nrule r when flag deny",
+    input: { action: { type: "a", flag: "yes" } },
+    expect: { decision: "deny", rules: [], errors: [{ rule: "r", message: "a condition must be true or false, got string" }] },
+  },
   { name: "a missing field used as a condition is false", policy: "default allow\nrule r when flag deny", input: { action: { type: "a" } }, expect: { decision: "allow", rules: [] } },
-  { name: "and stops at the first false operand", policy: 'default allow\nrule r when action.type == "wire" and amount > 10000 deny', input: { action: { type: "email", amount: "lots" } }, expect: { decision: "allow", rules: [], errors: [] } },
-  { name: "or stops at the first true operand", policy: "default allow\nrule r when flag == true or amount > 10000 deny", input: { action: { type: "a", flag: true, amount: "lots" } }, expect: { decision: "deny", rules: ["r"], errors: [] } },
-  { name: "an error in one rule does not stop the others", policy: "default deny\nrule bad when amount > 1 deny\nrule good when true allow", input: { action: { type: "a", amount: "x" } }, expect: { decision: "deny", rules: ["good"], errors: [{ rule: "bad", message: "`>` needs two numbers or two strings, got string and number" }] } },
+  {
+    name: "and stops at the first false operand",
+    policy: 'default allow\nrule r when action.type == "wire" and amount > 10000 deny',
+    input: { action: { type: "email", amount: "lots" } },
+    expect: { decision: "allow", rules: [], errors: [] },
+  },
+  {
+    name: "or stops at the first true operand",
+    policy: "default allow\nrule r when flag == true or amount > 10000 deny",
+    input: { action: { type: "a", flag: true, amount: "lots" } },
+    expect: { decision: "deny", rules: ["r"], errors: [] },
+  },
+  {
+    name: "an error in one rule does not stop the others",
+    policy: "default deny\nrule bad when amount > 1 deny\nrule good when true allow",
+    input: { action: { type: "a", amount: "x" } },
+    expect: { decision: "deny", rules: ["good"], errors: [{ rule: "bad", message: "`>` needs two numbers or two strings, got string and number" }] },
+  },
   {
     name: "a type test after a failing conjunct: the failing conjunct is still evaluated (and left to right)",
     policy: 'default allow\nrule r when amount > 5 and action.type == "wire" deny',
@@ -809,27 +1115,118 @@ const examples: Example[] = [
     expect: { decision: "deny", rules: [], errors: [{ rule: "r", message: "`>` needs two numbers or two strings, got string and number" }] },
   },
   // history
-  { name: "an error in a history condition names the rule", policy: "default allow\nrule r when seen(amount > 5) deny", input: { action: { type: "a" }, history: [{ action: { type: "b", amount: "x" } }] }, expect: { decision: "deny", rules: [], errors: [{ rule: "r", message: "`>` needs two numbers or two strings, got string and number" }] } },
-  { name: "history that is not a list is an error of the rule that reads it", policy: "default allow\nrule r when count(type == \"b\" within 1h) > 0 deny\nrule s when amount == 1 deny", input: { action: { type: "a", amount: 1 }, time: T, history: { length: 1 } }, expect: { decision: "deny", rules: ["s"], errors: [{ rule: "r", message: "`history` must be a list" }] } },
-  { name: "a history entry without an action is an error", policy: "default allow\nrule r when seen(true) deny", input: { action: { type: "a" }, history: [{ action: { type: "b" } }, { time: T }] }, expect: { decision: "deny", errors: [{ rule: "r", message: "`history[1].action` must be an object" }] } },
-  { name: "a history entry with a bad time is an error even without a window", policy: "default allow\nrule r when seen(true) deny", input: { action: { type: "a" }, history: [{ action: { type: "b" }, time: "yesterday" }] }, expect: { decision: "deny", errors: [{ rule: "r", message: expect.stringMatching(/^`history\[0\]\.time` must be an ISO-8601 date-time/) }] } },
-  { name: "a bad input time is an error of a rule with a window", policy: 'default allow\nrule r when count(type == "b" within 1h) >= 1 deny', input: { action: { type: "a" }, time: "noon", history: [{ action: { type: "b" } }] }, expect: { decision: "deny", errors: [{ rule: "r", message: expect.stringMatching(/^`time` must be an ISO-8601 date-time/) }] } },
-  { name: "a window excludes an entry exactly its length ago", policy: 'default allow\nrule r when count(type == "b" within 1h) >= 1 deny', input: { action: { type: "a" }, time: T, history: [{ action: { type: "b" }, time: "2026-03-02T09:00:00Z" }] }, expect: { decision: "allow", rules: [] } },
-  { name: "a window includes an entry just inside it", policy: 'default allow\nrule r when count(type == "b" within 1h) >= 1 deny', input: { action: { type: "a" }, time: T, history: [{ action: { type: "b" }, time: "2026-03-02T09:00:00.001Z" }] }, expect: { decision: "deny", rules: ["r"] } },
-  { name: "an entry without a time counts in every window", policy: 'default allow\nrule r when count(type == "b" within 30s) >= 2 deny', input: { action: { type: "a" }, time: T, history: [{ action: { type: "b" } }, { action: { type: "b" }, time: "2026-03-02T09:59:59Z" }] }, expect: { decision: "deny", rules: ["r"] } },
-  { name: "seen without a window sees the whole session", policy: "default allow\nrule r when seen(path matches /secret/) deny", input: { action: { type: "a" }, history: [{ action: { type: "read_file", path: "/secret" }, time: "2001-01-01T00:00:00Z" }] }, expect: { decision: "deny", rules: ["r"] } },
+  {
+    name: "an error in a history condition names the rule",
+    policy: "default allow\nrule r when seen(amount > 5) deny",
+    input: { action: { type: "a" }, history: [{ action: { type: "b", amount: "x" } }] },
+    expect: { decision: "deny", rules: [], errors: [{ rule: "r", message: "`>` needs two numbers or two strings, got string and number" }] },
+  },
+  {
+    name: "history that is not a list is an error of the rule that reads it",
+    policy: 'default allow\nrule r when count(type == "b" within 1h) > 0 deny\nrule s when amount == 1 deny',
+    input: { action: { type: "a", amount: 1 }, time: T, history: { length: 1 } },
+    expect: { decision: "deny", rules: ["s"], errors: [{ rule: "r", message: "`history` must be a list" }] },
+  },
+  {
+    name: "a history entry without an action is an error",
+    policy: "default allow\nrule r when seen(true) deny",
+    input: { action: { type: "a" }, history: [{ action: { type: "b" } }, { time: T }] },
+    expect: { decision: "deny", errors: [{ rule: "r", message: "`history[1].action` must be an object" }] },
+  },
+  {
+    name: "a history entry with a bad time is an error even without a window",
+    policy: "default allow\nrule r when seen(true) deny",
+    input: { action: { type: "a" }, history: [{ action: { type: "b" }, time: "yesterday" }] },
+    expect: { decision: "deny", errors: [{ rule: "r", message: expect.stringMatching(/^`history\[0\]\.time` must be an ISO-8601 date-time/) }] },
+  },
+  {
+    name: "a bad input time is an error of a rule with a window",
+    policy: 'default allow\nrule r when count(type == "b" within 1h) >= 1 deny',
+    input: { action: { type: "a" }, time: "noon", history: [{ action: { type: "b" } }] },
+    expect: { decision: "deny", errors: [{ rule: "r", message: expect.stringMatching(/^`time` must be an ISO-8601 date-time/) }] },
+  },
+  {
+    name: "a window excludes an entry exactly its length ago",
+    policy: 'default allow\nrule r when count(type == "b" within 1h) >= 1 deny',
+    input: { action: { type: "a" }, time: T, history: [{ action: { type: "b" }, time: "2026-03-02T09:00:00Z" }] },
+    expect: { decision: "allow", rules: [] },
+  },
+  {
+    name: "a window includes an entry just inside it",
+    policy: 'default allow\nrule r when count(type == "b" within 1h) >= 1 deny',
+    input: { action: { type: "a" }, time: T, history: [{ action: { type: "b" }, time: "2026-03-02T09:00:00.001Z" }] },
+    expect: { decision: "deny", rules: ["r"] },
+  },
+  {
+    name: "an entry without a time counts in every window",
+    policy: 'default allow\nrule r when count(type == "b" within 30s) >= 2 deny',
+    input: { action: { type: "a" }, time: T, history: [{ action: { type: "b" } }, { action: { type: "b" }, time: "2026-03-02T09:59:59Z" }] },
+    expect: { decision: "deny", rules: ["r"] },
+  },
+  {
+    name: "seen without a window sees the whole session",
+    policy: "default allow\nrule r when seen(path matches /secret/) deny",
+    input: { action: { type: "a" }, history: [{ action: { type: "read_file", path: "/secret" }, time: "2001-01-01T00:00:00Z" }] },
+    expect: { decision: "deny", rules: ["r"] },
+  },
   // time
-  { name: "time is read in the policy's zone", policy: 'default allow\ntimezone "Europe/Zurich"\nrule r when time.weekday == "sun" and time.hour == 0 deny', input: { action: { type: "a" }, time: "2026-03-07T23:30:00Z" }, expect: { decision: "deny", rules: ["r"] } },
-  { name: "without a time the clock is used", policy: 'default allow\nrule r when time.date == "2026-03-02" and time.minute == 7 deny', input: { action: { type: "a" } }, now: "2026-03-02T10:07:00Z", expect: { decision: "deny", rules: ["r"] } },
+  {
+    name: "time is read in the policy's zone",
+    policy: 'default allow\ntimezone "Europe/Zurich"\nrule r when time.weekday == "sun" and time.hour == 0 deny',
+    input: { action: { type: "a" }, time: "2026-03-07T23:30:00Z" },
+    expect: { decision: "deny", rules: ["r"] },
+  },
+  {
+    name: "without a time the clock is used",
+    policy: 'default allow\nrule r when time.date == "2026-03-02" and time.minute == 7 deny',
+    input: { action: { type: "a" } },
+    now: "2026-03-02T10:07:00Z",
+    expect: { decision: "deny", rules: ["r"] },
+  },
   // prototype fields
-  { name: "toString is missing on a plain action", policy: "default allow\nrule r when exists(toString) deny\nrule s when toString == null allow because \"missing\"", input: { action: { type: "a" } }, expect: { decision: "allow", rules: ["s"] } },
+  {
+    name: "toString is missing on a plain action",
+    policy: 'default allow\nrule r when exists(toString) deny\nrule s when toString == null allow because "missing"',
+    input: { action: { type: "a" } },
+    expect: { decision: "allow", rules: ["s"] },
+  },
   { name: "constructor is missing on a plain action", policy: "default allow\nrule r when constructor != null deny", input: { action: { type: "a" } }, expect: { decision: "allow", rules: [] } },
-  { name: "__proto__ is missing on a plain action", policy: "default allow\nrule r when exists(__proto__) or action.__proto__ != null deny", input: { action: { type: "a" } }, expect: { decision: "allow", rules: [] } },
-  { name: "an own __proto__ field (from JSON) is read", policy: "default allow\nrule r when __proto__ == 5 deny", input: JSON.parse('{"action":{"type":"a","__proto__":5}}'), expect: { decision: "deny", rules: ["r"] } },
-  { name: "user.toString and context.constructor are missing", policy: "default allow\nrule r when user.toString == null and context.constructor == null deny", input: { action: { type: "a" }, user: {}, context: {} }, expect: { decision: "deny", rules: ["r"] } },
-  { name: "an inherited action is not an action", policy: "default allow\nrule r when true allow", input: Object.create({ action: { type: "a" } }), expect: { decision: "deny", rules: [], errors: [{ rule: null, message: "`action` must be an object" }] } },
-  { name: "an inherited type is not a type", policy: "default allow\nrule r when true allow", input: { action: Object.create({ type: "a" }) }, expect: { decision: "deny", errors: [{ rule: null, message: "`action.type` must be a string" }] } },
-  { name: "an action type named like a prototype member dispatches normally", policy: 'default allow\nrule r when action.type == "toString" deny\nrule s when action.type == "constructor" deny', input: { action: { type: "hasOwnProperty" } }, expect: { decision: "allow", rules: [] } },
+  {
+    name: "__proto__ is missing on a plain action",
+    policy: "default allow\nrule r when exists(__proto__) or action.__proto__ != null deny",
+    input: { action: { type: "a" } },
+    expect: { decision: "allow", rules: [] },
+  },
+  {
+    name: "an own __proto__ field (from JSON) is read",
+    policy: "default allow\nrule r when __proto__ == 5 deny",
+    input: JSON.parse('{"action":{"type":"a","__proto__":5}}'),
+    expect: { decision: "deny", rules: ["r"] },
+  },
+  {
+    name: "user.toString and context.constructor are missing",
+    policy: "default allow\nrule r when user.toString == null and context.constructor == null deny",
+    input: { action: { type: "a" }, user: {}, context: {} },
+    expect: { decision: "deny", rules: ["r"] },
+  },
+  {
+    name: "an inherited action is not an action",
+    policy: "default allow\nrule r when true allow",
+    input: Object.create({ action: { type: "a" } }),
+    expect: { decision: "deny", rules: [], errors: [{ rule: null, message: "`action` must be an object" }] },
+  },
+  {
+    name: "an inherited type is not a type",
+    policy: "default allow\nrule r when true allow",
+    input: { action: Object.create({ type: "a" }) },
+    expect: { decision: "deny", errors: [{ rule: null, message: "`action.type` must be a string" }] },
+  },
+  {
+    name: "an action type named like a prototype member dispatches normally",
+    policy: 'default allow\nrule r when action.type == "toString" deny\nrule s when action.type == "constructor" deny',
+    input: { action: { type: "hasOwnProperty" } },
+    expect: { decision: "allow", rules: [] },
+  },
   // redaction
   {
     name: "redaction copies: the input is not mutated",
@@ -844,7 +1241,13 @@ const examples: Example[] = [
       expect((result.action as typeof original).payload.other).toBe(original.payload.other);
     },
   },
-  { name: "redacting a missing field leaves the action as it is", policy: "default deny\nrule r when true redact memo", input: { action: { type: "a" } }, expect: { decision: "allow", rules: ["r"], action: { type: "a" } }, check: (result, input) => expect(result.action).toBe((input as { action: unknown }).action) },
+  {
+    name: "redacting a missing field leaves the action as it is",
+    policy: "default deny\nrule r when true redact memo",
+    input: { action: { type: "a" } },
+    expect: { decision: "allow", rules: ["r"], action: { type: "a" } },
+    check: (result, input) => expect(result.action).toBe((input as { action: unknown }).action),
+  },
   {
     name: "redactions on one field apply in source order",
     policy: "default deny\nrule first when true redact body matching /a/\nrule second when true redact body matching /ED/",
@@ -857,9 +1260,28 @@ const examples: Example[] = [
     input: { action: { type: "a", body: "xay" } },
     expect: { decision: "allow", rules: ["first", "second", "third"], action: { type: "a", body: "[REDACTED]" } },
   },
-  { name: "redact matching on a number is an error, and the rule still fired", policy: "default allow\nrule r when true redact amount matching /\\d/", input: { action: { type: "a", amount: 12 } }, expect: { decision: "deny", rules: ["r"], errors: [{ rule: "r", message: "`redact amount matching` needs a string, got number" }] } },
-  { name: "redacting an own __proto__ field keeps it an own field", policy: "default deny\nrule r when true redact __proto__", input: JSON.parse('{"action":{"type":"a","__proto__":{"x":1}}}'), expect: { decision: "allow", rules: ["r"] }, check: (result) => { expect(Object.getPrototypeOf(result.action)).toBe(Object.prototype); expect(Object.getOwnPropertyDescriptor(result.action, "__proto__")?.value).toBe("[REDACTED]"); } },
-  { name: "conditions read the original action, not the redacted one", policy: 'default deny\nrule r when true redact body\nrule s when body == "secret" require approval', input: { action: { type: "a", body: "secret" } }, expect: { decision: "require_approval", rules: ["r", "s"], action: { type: "a", body: "[REDACTED]" } } },
+  {
+    name: "redact matching on a number is an error, and the rule still fired",
+    policy: "default allow\nrule r when true redact amount matching /\\d/",
+    input: { action: { type: "a", amount: 12 } },
+    expect: { decision: "deny", rules: ["r"], errors: [{ rule: "r", message: "`redact amount matching` needs a string, got number" }] },
+  },
+  {
+    name: "redacting an own __proto__ field keeps it an own field",
+    policy: "default deny\nrule r when true redact __proto__",
+    input: JSON.parse('{"action":{"type":"a","__proto__":{"x":1}}}'),
+    expect: { decision: "allow", rules: ["r"] },
+    check: (result) => {
+      expect(Object.getPrototypeOf(result.action)).toBe(Object.prototype);
+      expect(Object.getOwnPropertyDescriptor(result.action, "__proto__")?.value).toBe("[REDACTED]");
+    },
+  },
+  {
+    name: "conditions read the original action, not the redacted one",
+    policy: 'default deny\nrule r when true redact body\nrule s when body == "secret" require approval',
+    input: { action: { type: "a", body: "secret" } },
+    expect: { decision: "require_approval", rules: ["r", "s"], action: { type: "a", body: "[REDACTED]" } },
+  },
   // combining
   {
     name: "approval comes from the first approval rule in source order",
@@ -881,20 +1303,58 @@ const examples: Example[] = [
   },
   {
     name: "rules are listed in source order, typed and generic interleaved",
-    policy: 'default deny\nrule g1 when true allow\nrule t1 when action.type == "x" allow\nrule g2 when amount == 1 allow\nrule t2 when action.type in ["x", "y"] allow because "two"\nrule t3 when action.type == "y" allow',
+    policy:
+      'default deny\nrule g1 when true allow\nrule t1 when action.type == "x" allow\nrule g2 when amount == 1 allow\nrule t2 when action.type in ["x", "y"] allow because "two"\nrule t3 when action.type == "y" allow',
     input: { action: { type: "x", amount: 1 } },
     expect: { decision: "allow", rules: ["g1", "t1", "g2", "t2"] },
     check: (result) => expect(result.rules[3]).toEqual({ id: "t2", effect: "allow", reason: "two" }),
   },
-  { name: "deny beats approval and allow", policy: "default allow\nrule a when true allow\nrule b when true require approval\nrule c when true deny", input: { action: { type: "x" } }, expect: { decision: "deny", rules: ["a", "b", "c"], approval: null } },
-  { name: "approval beats allow", policy: "default deny\nrule a when true allow\nrule b when true require approval", input: { action: { type: "x" } }, expect: { decision: "require_approval", rules: ["a", "b"] } },
+  {
+    name: "deny beats approval and allow",
+    policy: "default allow\nrule a when true allow\nrule b when true require approval\nrule c when true deny",
+    input: { action: { type: "x" } },
+    expect: { decision: "deny", rules: ["a", "b", "c"], approval: null },
+  },
+  {
+    name: "approval beats allow",
+    policy: "default deny\nrule a when true allow\nrule b when true require approval",
+    input: { action: { type: "x" } },
+    expect: { decision: "require_approval", rules: ["a", "b"] },
+  },
   { name: "a redaction counts as allow", policy: "default deny\nrule a when true redact body", input: { action: { type: "x", body: "b" } }, expect: { decision: "allow", rules: ["a"] } },
   { name: "no default means deny", policy: "rule a when false allow", input: { action: { type: "x" } }, expect: { decision: "deny", rules: [], errors: [] } },
-  { name: "an anonymous rule is named by its file, effect and content", policy: "default allow\n\nwhen true deny because \"why\"", input: { action: { type: "x" } }, expect: { decision: "deny", rules: [expect.stringMatching(/^p\.armor:deny-[0-9a-f]{6}$/)] }, check: (r) => expect(r.rules[0]!.reason).toBe("why") },
-  { name: "an anonymous rule's id names the action type it tests", policy: 'default allow\nwhen action.type == "x" and amount > 1 deny', input: { action: { type: "x", amount: 2 } }, expect: { decision: "deny", rules: [expect.stringMatching(/^p\.armor:deny-x-[0-9a-f]{6}$/)] } },
-  { name: "identical anonymous rules are numbered in source order", policy: 'default allow\nwhen action.type == "x" deny\nwhen action.type == "x" deny', input: { action: { type: "x" } }, expect: { decision: "deny" }, check: (r) => expect(r.rules.map((f) => f.id)).toEqual([r.rules[0]!.id, `${r.rules[0]!.id}#2`]) },
-  { name: "a malformed input names no rule", policy: "default allow", input: { action: { type: 5 } }, expect: { decision: "deny", rules: [], errors: [{ rule: null, message: "`action.type` must be a string" }], action: { type: 5 } } },
-  { name: "an input that is a list is malformed", policy: "default allow", input: [{ action: { type: "a" } }], expect: { decision: "deny", errors: [{ rule: null, message: "the input must be an object with an `action`" }], action: null } },
+  {
+    name: "an anonymous rule is named by its file, effect and content",
+    policy: 'default allow\n\nwhen true deny because "why"',
+    input: { action: { type: "x" } },
+    expect: { decision: "deny", rules: [expect.stringMatching(/^p\.armor:deny-[0-9a-f]{6}$/)] },
+    check: (r) => expect(r.rules[0]!.reason).toBe("why"),
+  },
+  {
+    name: "an anonymous rule's id names the action type it tests",
+    policy: 'default allow\nwhen action.type == "x" and amount > 1 deny',
+    input: { action: { type: "x", amount: 2 } },
+    expect: { decision: "deny", rules: [expect.stringMatching(/^p\.armor:deny-x-[0-9a-f]{6}$/)] },
+  },
+  {
+    name: "identical anonymous rules are numbered in source order",
+    policy: 'default allow\nwhen action.type == "x" deny\nwhen action.type == "x" deny',
+    input: { action: { type: "x" } },
+    expect: { decision: "deny" },
+    check: (r) => expect(r.rules.map((f) => f.id)).toEqual([r.rules[0]!.id, `${r.rules[0]!.id}#2`]),
+  },
+  {
+    name: "a malformed input names no rule",
+    policy: "default allow",
+    input: { action: { type: 5 } },
+    expect: { decision: "deny", rules: [], errors: [{ rule: null, message: "`action.type` must be a string" }], action: { type: 5 } },
+  },
+  {
+    name: "an input that is a list is malformed",
+    policy: "default allow",
+    input: [{ action: { type: "a" } }],
+    expect: { decision: "deny", errors: [{ rule: null, message: "the input must be an object with an `action`" }], action: null },
+  },
 ];
 
 describe("semantics corners (compiled and interpreted)", () => {
@@ -939,16 +1399,16 @@ describe("Object.prototype modified after the module is loaded", () => {
     expect(checkAgreement(policy, c, bare, Date.parse(T))).toMatchObject({ decision: "allow", rules: [] });
     const proto = Object.prototype as Record<string, unknown>;
     try {
-      proto["amount"] = 1000;
-      proto["role"] = "admin";
-      proto["env"] = "prod";
+      proto.amount = 1000;
+      proto.role = "admin";
+      proto.env = "prod";
       expect(checkAgreement(policy, c, bare, Date.parse(T))).toMatchObject({ decision: "allow", rules: [] });
       warm();
       expect(checkAgreement(policy, c, bare, Date.parse(T))).toMatchObject({ decision: "allow", rules: [] });
       // own fields still count
       expect(checkAgreement(policy, c, { action: { type: "pay", amount: 101 } }, Date.parse(T))).toMatchObject({ decision: "deny" });
-      proto["type"] = "pay";
-      proto["action"] = { type: "pay", amount: 1000 };
+      proto.type = "pay";
+      proto.action = { type: "pay", amount: 1000 };
       expect(checkAgreement(policy, c, { action: {} }, Date.parse(T))).toMatchObject({ decision: "deny", errors: [{ rule: null, message: "`action.type` must be a string" }] });
       expect(checkAgreement(policy, c, {}, Date.parse(T))).toMatchObject({ decision: "deny", errors: [{ rule: null, message: "`action` must be an object" }] });
     } finally {

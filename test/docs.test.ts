@@ -37,21 +37,31 @@
  * EXPECTED_TO_FAIL lists blocks that show behaviour of a known bug not fixed yet: they run as
  * `it.fails`, so fixing the bug makes the test fail until its entry is removed.
  */
-import { readFileSync, readdirSync } from "node:fs";
-import { dirname, join, normalize, relative, resolve } from "node:path";
+
 import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, normalize, relative, resolve } from "node:path";
 import { afterAll, describe, expect, it, type TestContext } from "vitest";
-import { blockProblem, readMarkdown, type Block, type MarkdownDoc } from "./docs/markdown.js";
-import { checkPolicy, commandsOf, uncheckedValues, compareOutput, exerciseMcp, exerciseServe, repoRoot, runCommand, runJs, runPython, Workspace } from "./docs/run.js";
+import { type Block, blockProblem, type MarkdownDoc, readMarkdown } from "./docs/markdown.js";
+import { checkPolicy, commandsOf, compareOutput, exerciseMcp, exerciseServe, repoRoot, runCommand, runJs, runPython, uncheckedValues, Workspace } from "./docs/run.js";
 
 /** `file:line` → the bug (issue 13) whose fix makes the block true. */
 const EXPECTED_TO_FAIL: Record<string, string> = {};
 
 const files = [
   "README.md",
-  ...readdirSync(join(repoRoot, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`),
-  ...readdirSync(join(repoRoot, "packages")).sort().map((p) => `packages/${p}/README.md`).filter((p) => exists(p)),
-  ...readdirSync(join(repoRoot, "examples")).sort().map((e) => `examples/${e}/README.md`).filter((p) => exists(p)),
+  ...readdirSync(join(repoRoot, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .sort()
+    .map((f) => `docs/${f}`),
+  ...readdirSync(join(repoRoot, "packages"))
+    .sort()
+    .map((p) => `packages/${p}/README.md`)
+    .filter((p) => exists(p)),
+  ...readdirSync(join(repoRoot, "examples"))
+    .sort()
+    .map((e) => `examples/${e}/README.md`)
+    .filter((p) => exists(p)),
 ];
 
 function exists(path: string): boolean {
@@ -77,30 +87,30 @@ const INPUT_CODES = new Set(["A109", "A502", "A503"]);
 // Documents run side by side (each in its own workspace); the blocks of one document in order,
 // since a later block may use what an earlier command wrote.
 describe.concurrent("docs", () => {
-for (const file of files) {
-  const doc = docs.get(file)!;
-  describe.sequential(file, () => {
-    let ws: Workspace | null = null;
-    const workspace = (): Workspace => (ws ??= new Workspace());
-    afterAll(() => ws?.dispose());
-    /** Files the document's policies read (`saves`): the document's blocks, wherever they stand. */
-    const saved = new Map<string, string>(doc.blocks.flatMap((b) => (b.annotation.saves ? [[b.annotation.saves, b.content] as const] : [])));
+  for (const file of files) {
+    const doc = docs.get(file)!;
+    describe.sequential(file, () => {
+      let ws: Workspace | null = null;
+      const workspace = (): Workspace => (ws ??= new Workspace());
+      afterAll(() => ws?.dispose());
+      /** Files the document's policies read (`saves`): the document's blocks, wherever they stand. */
+      const saved = new Map<string, string>(doc.blocks.flatMap((b) => (b.annotation.saves ? [[b.annotation.saves, b.content] as const] : [])));
 
-    for (const block of doc.blocks) {
-      const name = `${file}:${block.line}`;
-      const a = block.annotation;
-      if (a.skip) {
-        it.skip(`${name} (not run: ${a.skip})`, () => {});
-        continue;
+      for (const block of doc.blocks) {
+        const name = `${file}:${block.line}`;
+        const a = block.annotation;
+        if (a.skip) {
+          it.skip(`${name} (not run: ${a.skip})`, () => {});
+          continue;
+        }
+        const body = testFor(block, saved, workspace);
+        if (body === null) continue;
+        const todo = EXPECTED_TO_FAIL[name];
+        if (todo) it.fails(`${name} (expected to fail: ${todo})`, body);
+        else it(name, body);
       }
-      const body = testFor(block, saved, workspace);
-      if (body === null) continue;
-      const todo = EXPECTED_TO_FAIL[name];
-      if (todo) it.fails(`${name} (expected to fail: ${todo})`, body);
-      else it(name, body);
-    }
-  });
-}
+    });
+  }
 });
 
 describe("expected-to-fail entries", () => {
@@ -168,7 +178,10 @@ async function runPolicy(block: Block, saved: ReadonlyMap<string, string>, works
   } else if (code && !block.afterFix) {
     const all = c.summary;
     expect(all.includes(` ${code}:`), `${where}: the example of ${code} does not show it\n${all}`).toBe(true);
-    expect([...new Set(c.codes)].filter((x) => x !== code), `${where}: the example of ${code} shows other problems\n${all}`).toEqual([]);
+    expect(
+      [...new Set(c.codes)].filter((x) => x !== code),
+      `${where}: the example of ${code} shows other problems\n${all}`,
+    ).toEqual([]);
   } else if (code) {
     expect(c.summary.includes(` ${code}:`), `${where}: the fixed example still shows ${code}\n${c.summary}`).toBe(false);
     expect(c.summary.includes("error "), `${where}: the fixed example has errors\n${c.summary}`).toBe(false);
@@ -178,7 +191,11 @@ async function runPolicy(block: Block, saved: ReadonlyMap<string, string>, works
   for (const d of a.decide ?? []) {
     const got = c.decide(JSON.parse(d.input));
     expect(got.decision, `${where}: decide ${d.input}`).toBe(d.decision);
-    if (d.by) expect(got.rules.map((r) => r.id), `${where}: rules fired for ${d.input}`).toEqual(d.by);
+    if (d.by)
+      expect(
+        got.rules.map((r) => r.id),
+        `${where}: rules fired for ${d.input}`,
+      ).toEqual(d.by);
   }
 }
 

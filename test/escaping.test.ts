@@ -9,11 +9,12 @@
  *
  * Below, the escaping primitives of `codegen/escape.ts` are tested directly.
  */
-import fc from "fast-check";
+
 import { isDeepStrictEqual } from "node:util";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compileSource, emit } from "../packages/compiler/src/compile.js";
 import { jsComment, jsString, jsValue } from "../packages/compiler/src/codegen/escape.js";
+import { compileSource, emit } from "../packages/compiler/src/compile.js";
 import { evaluatePolicy } from "../packages/compiler/src/interpreter.js";
 import { loadModule } from "../packages/compiler/src/load.js";
 
@@ -22,9 +23,44 @@ const noFiles = { readFile: (): undefined => undefined };
 // ---- hostile text ------------------------------------------------------------------------------------
 
 const HOSTILE = [
-  '"', "\\", "'", "`", "${", "${x}", "*/", "/*", "</script>", "</SCRIPT >", "<!--", "-->", "\n", "\r\n", "\r", "\u2028", "\u2029", "\0", "\0" + "1",
-  "\ud800", "\udfff", "\udc00\ud800", "\\u0041", '"; throw new Error("pwned"); "', "'); throw 1; ('", "`${globalThis.pwned = 1}`", "*/ globalThis.pwned = 1; /*",
-  "\u0085", "\ufeff", "😀", "", " ", "\t", "\x1b[31m", "\\\\\"", "}})();", "<script>", "]]>",
+  '"',
+  "\\",
+  "'",
+  "`",
+  "${",
+  "${x}",
+  "*/",
+  "/*",
+  "</script>",
+  "</SCRIPT >",
+  "<!--",
+  "-->",
+  "\n",
+  "\r\n",
+  "\r",
+  "\u2028",
+  "\u2029",
+  "\0",
+  "\0" + "1",
+  "\ud800",
+  "\udfff",
+  "\udc00\ud800",
+  "\\u0041",
+  '"; throw new Error("pwned"); "',
+  "'); throw 1; ('",
+  "`${globalThis.pwned = 1}`",
+  "*/ globalThis.pwned = 1; /*",
+  "\u0085",
+  "\ufeff",
+  "😀",
+  "",
+  " ",
+  "\t",
+  "\x1b[31m",
+  '\\\\"',
+  "}})();",
+  "<script>",
+  "]]>",
 ];
 
 /** Units that make up hostile strings. */
@@ -179,7 +215,9 @@ describe("hostile text in policies reaches emitted code only as data", () => {
           const compiled = mod.decide(input);
           const interpreted = evaluatePolicy(c.policy, input).result;
           if (!isDeepStrictEqual(compiled, interpreted)) {
-            throw new Error(`decisions differ\n--- policy ---\n${text}\n--- input ---\n${JSON.stringify(input)}\n--- compiled ---\n${JSON.stringify(compiled)}\n--- interpreter ---\n${JSON.stringify(interpreted)}`);
+            throw new Error(
+              `decisions differ\n--- policy ---\n${text}\n--- input ---\n${JSON.stringify(input)}\n--- compiled ---\n${JSON.stringify(compiled)}\n--- interpreter ---\n${JSON.stringify(interpreted)}`,
+            );
           }
           for (const fired of compiled.rules) expect(reasons).toContain(fired.reason);
         }
@@ -220,7 +258,13 @@ describe("hostile text in policies reaches emitted code only as data", () => {
     const c = compileSource("p.armor", text, noFiles);
     expect(c.ok).toBe(true);
     const mod = await loadModule(emit(c).js);
-    expect(mod.decide({ action: { type } })).toEqual({ decision: "require_approval", rules: [{ id: "r", effect: "require_approval", reason: null }], approval: { from: "</script>\u2028", timeoutMs: null }, action: { type }, errors: [] });
+    expect(mod.decide({ action: { type } })).toEqual({
+      decision: "require_approval",
+      rules: [{ id: "r", effect: "require_approval", reason: null }],
+      approval: { from: "</script>\u2028", timeoutMs: null },
+      action: { type },
+      errors: [],
+    });
     expect(mod.decide({ action: { type: "x" } }).decision).toBe("deny");
     expect((globalThis as { pwned?: unknown }).pwned).toBeUndefined();
   });
@@ -283,7 +327,15 @@ describe("jsValue", () => {
 
   it("evaluates to a deep-equal value for objects with hostile keys and values", () => {
     const value = fc.letrec((tie) => ({
-      value: fc.oneof({ depthSize: "small" }, hostileString, fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null), fc.array(tie("value"), { maxLength: 3 }), tie("object")),
+      value: fc.oneof(
+        { depthSize: "small" },
+        hostileString,
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie("value"), { maxLength: 3 }),
+        tie("object"),
+      ),
       object: fc.dictionary(fc.oneof(hostileString, fc.constantFrom("__proto__", "constructor", "toString", "prototype")), tie("value"), { maxKeys: 4, noNullPrototype: true }),
     })).value;
     fc.assert(
@@ -305,7 +357,7 @@ describe("jsValue", () => {
     expect(Object.keys(back)).toEqual(["__proto__", "a"]);
     expect(Object.getOwnPropertyDescriptor(back, "__proto__")?.value).toEqual({ polluted: true });
     expect((back as { polluted?: unknown }).polluted).toBeUndefined();
-    const inner = back["a"] as Record<string, unknown>;
+    const inner = back.a as Record<string, unknown>;
     expect(Object.getPrototypeOf(inner)).toBe(Object.prototype);
     expect(Object.getOwnPropertyDescriptor(inner, "__proto__")?.value).toEqual([1]);
     expect(({} as { polluted?: unknown }).polluted).toBeUndefined();

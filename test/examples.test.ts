@@ -23,7 +23,9 @@ describe.each(examples)("examples/%s", (name) => {
   const file = `examples/${name}/policy.armor`;
   const compilation = compileSource(file, readFileSync(join(repoRoot, file), "utf8"));
   const expected = JSON.parse(readFileSync(join(dir, "expected.json"), "utf8")) as Record<string, { decision: string; rules: string[] }>;
-  const inputs = readdirSync(join(dir, "inputs")).filter((f) => f.endsWith(".json")).sort();
+  const inputs = readdirSync(join(dir, "inputs"))
+    .filter((f) => f.endsWith(".json"))
+    .sort();
 
   it("checks without diagnostics", () => {
     expect(compilation.diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([]);

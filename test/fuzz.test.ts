@@ -5,16 +5,17 @@
  * and decide without throwing. Separately, the example policies' `decide` never throws on
  * arbitrary values.
  */
-import fc from "fast-check";
+
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type Compilation, type CompilerHost, compileSource, emit, nodeHost } from "../packages/compiler/src/compile.js";
 import { allEntries } from "../packages/compiler/src/diagnostics/catalog.js";
 import type * as IR from "../packages/compiler/src/ir.js";
-import type { PolicyModule } from "../packages/contract/src/index.js";
 import { loadModule } from "../packages/compiler/src/load.js";
 import { MAX_NESTING } from "../packages/compiler/src/nesting.js";
+import type { PolicyModule } from "../packages/contract/src/index.js";
 
 const root = resolve(import.meta.dirname, "..");
 const examplesDir = join(root, "examples");
@@ -104,7 +105,13 @@ const examples: Corpus[] = readdirSync(examplesDir, { withFileTypes: true })
  * mutants are of the examples with their `schema` line dropped; a quarter keep it.
  */
 const schemaless: Corpus[] = examples.map((c) => ({ ...c, name: `${c.name} (no schema)`, text: c.text.replace(/^schema\s+"[^"\n]*"/m, "// no schema"), host: noFiles }));
-const sketch: Corpus = { name: "sketch", file: "sketch.armor", text: SKETCH, host: noFiles, inputs: [{ action: { type: "wire_transfer", amount: 25000, recipient: "bob" }, user: { role: "clerk" }, time: "2026-03-02T10:00:00Z" }] };
+const sketch: Corpus = {
+  name: "sketch",
+  file: "sketch.armor",
+  text: SKETCH,
+  host: noFiles,
+  inputs: [{ action: { type: "wire_transfer", amount: 25000, recipient: "bob" }, user: { role: "clerk" }, time: "2026-03-02T10:00:00Z" }],
+};
 const corpus: Corpus[] = [...examples, ...schemaless, sketch];
 
 // ---- checking one text ---------------------------------------------------------------------------
@@ -115,7 +122,8 @@ function describeText(text: string): string {
 
 function checkSpan(span: unknown, length: number, what: string, text: string): void {
   const s = span as { start: unknown; end: unknown };
-  const ok = s !== null && typeof s === "object" && Number.isInteger(s.start) && Number.isInteger(s.end) && (s.start as number) >= 0 && (s.start as number) <= (s.end as number) && (s.end as number) <= length;
+  const ok =
+    s !== null && typeof s === "object" && Number.isInteger(s.start) && Number.isInteger(s.end) && (s.start as number) >= 0 && (s.start as number) <= (s.end as number) && (s.end as number) <= length;
   if (!ok) throw new Error(`${what} has a bad span ${JSON.stringify(span)} (text length ${length}) for ${describeText(text)}`);
 }
 
@@ -208,10 +216,25 @@ const inputSkeleton = fc.record({
   typeIndex: fc.nat(20),
   fields: fc.dictionary(fc.constantFrom(...FIELD_NAMES), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }),
   user: fc.option(fc.oneof(fc.dictionary(fc.constantFrom("role", "id", "groups"), fc.jsonValue({ maxDepth: 1 })), fc.anything()), { nil: undefined }),
-  time: fc.option(fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.anything()), { nil: undefined }),
+  time: fc.option(
+    fc.oneof(
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.anything(),
+    ),
+    { nil: undefined },
+  ),
   history: fc.option(
     fc.oneof(
-      fc.array(fc.record({ action: fc.dictionary(fc.constantFrom("type", ...FIELD_NAMES), fc.jsonValue({ maxDepth: 1 })), time: fc.option(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), { nil: undefined }) }), { maxLength: 6 }),
+      fc.array(
+        fc.record({
+          action: fc.dictionary(fc.constantFrom("type", ...FIELD_NAMES), fc.jsonValue({ maxDepth: 1 })),
+          time: fc.option(
+            fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+            { nil: undefined },
+          ),
+        }),
+        { maxLength: 6 },
+      ),
       fc.anything(),
     ),
     { nil: undefined },
@@ -224,9 +247,9 @@ function concrete(s: Skeleton, types: string[]): unknown {
   if (s.raw !== undefined) return s.raw;
   const type = types.length > 0 && s.typeIndex < types.length * 2 ? types[s.typeIndex % types.length]! : `t${s.typeIndex}`;
   const input: Record<string, unknown> = { action: { ...s.fields, type } };
-  if (s.user !== undefined) input["user"] = s.user;
-  if (s.time !== undefined) input["time"] = s.time;
-  if (s.history !== undefined) input["history"] = s.history;
+  if (s.user !== undefined) input.user = s.user;
+  if (s.time !== undefined) input.time = s.time;
+  if (s.history !== undefined) input.history = s.history;
   return input;
 }
 
@@ -234,7 +257,36 @@ const skeletons = fc.array(inputSkeleton, { minLength: 3, maxLength: 3 });
 
 // ---- (a) random strings, (b) token soup, (c) mutations -------------------------------------------
 
-const CONTROL = ["\0", "\x01", "\x07", "\x1b", "\x7f", "\r", "\n", "\r\n", "\t", "\v", "\f", "\u0085", "\u00a0", "\u2028", "\u2029", "\ufeff", "\ud800", "\udfff", '"', "\\", "/", "*", "{", "}", "a", " ", "é", "😀"];
+const CONTROL = [
+  "\0",
+  "\x01",
+  "\x07",
+  "\x1b",
+  "\x7f",
+  "\r",
+  "\n",
+  "\r\n",
+  "\t",
+  "\v",
+  "\f",
+  "\u0085",
+  "\u00a0",
+  "\u2028",
+  "\u2029",
+  "\ufeff",
+  "\ud800",
+  "\udfff",
+  '"',
+  "\\",
+  "/",
+  "*",
+  "{",
+  "}",
+  "a",
+  " ",
+  "é",
+  "😀",
+];
 
 const randomText = fc.oneof(
   fc.string({ unit: "binary", maxLength: 200 }),
@@ -244,21 +296,130 @@ const randomText = fc.oneof(
 );
 
 const KEYWORDS = [
-  "policy", "version", "schema", "default", "timezone", "let", "rule", "when", "allow", "deny", "require", "approval", "from", "timeout", "redact",
-  "matching", "because", "and", "or", "not", "in", "between", "matches", "contains", "starts_with", "ends_with", "within", "true", "false", "null",
-  "test", "expect", "by", "of", "history", "error", "at", "ago", "require_approval",
+  "policy",
+  "version",
+  "schema",
+  "default",
+  "timezone",
+  "let",
+  "rule",
+  "when",
+  "allow",
+  "deny",
+  "require",
+  "approval",
+  "from",
+  "timeout",
+  "redact",
+  "matching",
+  "because",
+  "and",
+  "or",
+  "not",
+  "in",
+  "between",
+  "matches",
+  "contains",
+  "starts_with",
+  "ends_with",
+  "within",
+  "true",
+  "false",
+  "null",
+  "test",
+  "expect",
+  "by",
+  "of",
+  "history",
+  "error",
+  "at",
+  "ago",
+  "require_approval",
 ];
-const NAMES = ["action", "user", "context", "time", "type", "amount", "hour", "minute", "weekday", "date", "count", "seen", "exists", "foo", "x", "LIMIT", "action.type", "time.hour", "payload.card", "__proto__", "toString"];
+const NAMES = [
+  "action",
+  "user",
+  "context",
+  "time",
+  "type",
+  "amount",
+  "hour",
+  "minute",
+  "weekday",
+  "date",
+  "count",
+  "seen",
+  "exists",
+  "foo",
+  "x",
+  "LIMIT",
+  "action.type",
+  "time.hour",
+  "payload.card",
+  "__proto__",
+  "toString",
+];
 const LITERALS = [
-  '"wire_transfer"', '""', '"abc', '"a\\q"', '"\\u{110000}"', '"\\u12"', '"\\u{1F600}"', '"\\\\"', '"x\\"', '"Europe/Zurich"', '"Mars/Olympus"', '"./actions.schema.json"',
-  "0", "10_000", "1__0", "10_", "1e999", "0.5", "1.", "-3", "1e", "15m", "0s", "1_h", "99999999999d", "250ms", "30s", "7d",
-  "/secret/", "/(/", "/a{2,1}/", "/\\1/", "/(?=x)/", "/a/g", "/[/", "/x/ims", "/a{1001}/", "/[z-a]/", "/\\b\\d{3}\\b/", "/", "//", "/*", "*/",
+  '"wire_transfer"',
+  '""',
+  '"abc',
+  '"a\\q"',
+  '"\\u{110000}"',
+  '"\\u12"',
+  '"\\u{1F600}"',
+  '"\\\\"',
+  '"x\\"',
+  '"Europe/Zurich"',
+  '"Mars/Olympus"',
+  '"./actions.schema.json"',
+  "0",
+  "10_000",
+  "1__0",
+  "10_",
+  "1e999",
+  "0.5",
+  "1.",
+  "-3",
+  "1e",
+  "15m",
+  "0s",
+  "1_h",
+  "99999999999d",
+  "250ms",
+  "30s",
+  "7d",
+  "/secret/",
+  "/(/",
+  "/a{2,1}/",
+  "/\\1/",
+  "/(?=x)/",
+  "/a/g",
+  "/[/",
+  "/x/ims",
+  "/a{1001}/",
+  "/[z-a]/",
+  "/\\b\\d{3}\\b/",
+  "/",
+  "//",
+  "/*",
+  "*/",
 ];
 const PUNCT = ["(", ")", "[", "]", "{", "}", ",", ":", ".", "-", "=", "==", "!=", "<", "<=", ">", ">=", "!", "@", "#", "$", "%", "&", "|", ";", "?", "'", "`", "\\"];
 const SPACE = [" ", " ", " ", "\n", "\t", "", "\n  ", " // comment\n", " /* c */ "];
 
 const tokenSoup = fc
-  .array(fc.tuple(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...KEYWORDS) }, { weight: 3, arbitrary: fc.constantFrom(...NAMES) }, { weight: 3, arbitrary: fc.constantFrom(...LITERALS) }, { weight: 3, arbitrary: fc.constantFrom(...PUNCT) }), fc.constantFrom(...SPACE)), { maxLength: 60 })
+  .array(
+    fc.tuple(
+      fc.oneof(
+        { weight: 4, arbitrary: fc.constantFrom(...KEYWORDS) },
+        { weight: 3, arbitrary: fc.constantFrom(...NAMES) },
+        { weight: 3, arbitrary: fc.constantFrom(...LITERALS) },
+        { weight: 3, arbitrary: fc.constantFrom(...PUNCT) },
+      ),
+      fc.constantFrom(...SPACE),
+    ),
+    { maxLength: 60 },
+  )
   .map((ts) => ts.map(([t, s]) => t + s).join(""));
 
 /** A crude tokenizer for mutation purposes: it keeps every character, so joining gives the text back. */
@@ -362,20 +523,25 @@ describe("the compiler never throws, only reports diagnostics", () => {
   it(`on ${NUM_MUTATIONS} mutations of the example policies and the sketch`, async () => {
     const before = stats.ok;
     await fc.assert(
-      fc.asyncProperty(fc.oneof({ weight: 1, arbitrary: fc.nat(examples.length - 1) }, { weight: 3, arbitrary: fc.integer({ min: examples.length, max: corpus.length - 1 }) }), fc.array(mutation, { minLength: 1, maxLength: 3 }), skeletons, async (which, ops, sk) => {
-        const c = corpus[which]!;
-        const text = mutate(corpusTokens[which]!, ops);
-        await exercise(text, c.file, c.host, (types) => [...sk.map((s) => concrete(s, types)), ...c.inputs.slice(0, 2)]);
-      }),
+      fc.asyncProperty(
+        fc.oneof({ weight: 1, arbitrary: fc.nat(examples.length - 1) }, { weight: 3, arbitrary: fc.integer({ min: examples.length, max: corpus.length - 1 }) }),
+        fc.array(mutation, { minLength: 1, maxLength: 3 }),
+        skeletons,
+        async (which, ops, sk) => {
+          const c = corpus[which]!;
+          const text = mutate(corpusTokens[which]!, ops);
+          await exercise(text, c.file, c.host, (types) => [...sk.map((s) => concrete(s, types)), ...c.inputs.slice(0, 2)]);
+        },
+      ),
       { numRuns: NUM_MUTATIONS },
     );
     // enough mutants compile that emit, load and decide are exercised too
-    if (process.env["ARMOR_FUZZ_STATS"]) console.log(`mutants compiled: ${stats.ok - before}`);
+    if (process.env.ARMOR_FUZZ_STATS) console.log(`mutants compiled: ${stats.ok - before}`);
     expect(stats.ok - before).toBeGreaterThan(NUM_MUTATIONS / 20);
   });
 
   it("fed at least 3000 texts in total, some of which compiled and decided", () => {
-    if (process.env["ARMOR_FUZZ_STATS"]) console.log(JSON.stringify(stats));
+    if (process.env.ARMOR_FUZZ_STATS) console.log(JSON.stringify(stats));
     expect(stats.texts).toBeGreaterThanOrEqual(3000);
     expect(stats.ok).toBeGreaterThan(100);
     expect(stats.decided).toBeGreaterThan(300);
@@ -443,22 +609,40 @@ describe("decide never throws on arbitrary inputs", () => {
       // a real input with one part (the input, the action, a field, user, context, time, history)
       // replaced by a getter that throws, a Proxy whose traps throw, a revoked Proxy or a Symbol
       // (made when used: fast-check inspects the values it generates)
-      fc.tuple(fc.nat(seeds.length - 1), fc.constantFrom("input", "action", "type", "amount", "body", "user", "context", "time", "history"), fc.constantFrom(...HOSTILE_KINDS)).map(([i, where, kind]) => new Deferred(() => {
-        const seed = structuredClone(seeds[i]) as { action: Record<string, unknown> } & Record<string, unknown>;
-        if (where === "input") return kind === "getter" ? seed : hostile(kind);
-        const holder = ["type", "amount", "body"].includes(where) ? seed.action : seed;
-        if (holder === null || typeof holder !== "object") return seed;
-        if (kind === "getter") Object.defineProperty(holder, where, { get: throwing, enumerable: true, configurable: true });
-        else Object.defineProperty(holder, where, { value: hostile(kind), enumerable: true, writable: true, configurable: true });
-        return seed;
-      }, `${kind} at ${where}`)),
+      fc.tuple(fc.nat(seeds.length - 1), fc.constantFrom("input", "action", "type", "amount", "body", "user", "context", "time", "history"), fc.constantFrom(...HOSTILE_KINDS)).map(
+        ([i, where, kind]) =>
+          new Deferred(() => {
+            const seed = structuredClone(seeds[i]) as { action: Record<string, unknown> } & Record<string, unknown>;
+            if (where === "input") return kind === "getter" ? seed : hostile(kind);
+            const holder = ["type", "amount", "body"].includes(where) ? seed.action : seed;
+            if (holder === null || typeof holder !== "object") return seed;
+            if (kind === "getter") Object.defineProperty(holder, where, { get: throwing, enumerable: true, configurable: true });
+            else Object.defineProperty(holder, where, { value: hostile(kind), enumerable: true, writable: true, configurable: true });
+            return seed;
+          }, `${kind} at ${where}`),
+      ),
       // a typed action of the policy with arbitrary fields, user, context, time and history
       fc.record({
         action: fc.tuple(fc.constantFrom(...types, "other"), fc.dictionary(fc.string(), anything, { maxKeys: 4 })).map(([type, fields]) => ({ ...fields, type })),
         user: anything,
         context: anything,
-        time: fc.oneof(anything, fc.date({ noInvalidDate: true }).map((d) => d.toISOString())),
-        history: fc.oneof(anything, fc.array(fc.record({ action: fc.oneof(anything, fc.constantFrom(...types).map((type) => ({ type }))), time: anything }), { maxLength: 5 })),
+        time: fc.oneof(
+          anything,
+          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        ),
+        history: fc.oneof(
+          anything,
+          fc.array(
+            fc.record({
+              action: fc.oneof(
+                anything,
+                fc.constantFrom(...types).map((type) => ({ type })),
+              ),
+              time: anything,
+            }),
+            { maxLength: 5 },
+          ),
+        ),
       }),
     );
     const trackerValues = fc.oneof(fc.constant(undefined), fc.array(fc.oneof(fc.nat(4), fc.boolean(), fc.constant(Number.NaN), fc.constant(Symbol("n")), fc.constant("3")), { maxLength: 4 }));
@@ -524,7 +708,10 @@ describe("deep nesting and huge tokens give diagnostics", () => {
         const n = d - c.base;
         if (n < 1) return;
         const compiled = await exercise(`default allow\n${c.text(n)}`, "deep.armor", noFiles, () => [{ action: { type: "x", amount: 2 } }]);
-        expect(compiled.diagnostics.some((x) => x.code === "A109"), `depth ${d}`).toBe(d > LIMIT);
+        expect(
+          compiled.diagnostics.some((x) => x.code === "A109"),
+          `depth ${d}`,
+        ).toBe(d > LIMIT);
       }),
       { numRuns: 12 },
     );

@@ -38,8 +38,8 @@ function dumpAst(value: unknown): string {
       return;
     }
     const o = v as Record<string, unknown>;
-    const s = o["span"] as { start: number; end: number } | undefined;
-    const head = `${o["kind"] !== undefined ? String(o["kind"]) : ""}${s ? ` [${s.start},${s.end})` : ""}`;
+    const s = o.span as { start: number; end: number } | undefined;
+    const head = `${o.kind !== undefined ? String(o.kind) : ""}${s ? ` [${s.start},${s.end})` : ""}`;
     const rest = Object.entries(o).filter(([k]) => k !== "kind" && k !== "span");
     const scalar = rest.every(([, x]) => x === null || typeof x !== "object");
     if (scalar) {
@@ -61,7 +61,7 @@ describe("check cases", () => {
       const want = expectedCodes(text);
       expect(want, `${name} needs a leading \`// expect: CODES\` line`).not.toBeNull();
       expect(c.diagnostics.map((d) => d.code).sort()).toEqual([...want!].sort());
-      matchBaseline(file.replace(/\.armor$/, ".errors.txt"), renderText(c.diagnostics, new Map([[name, c.source]]), { color: false }) + "\n");
+      matchBaseline(file.replace(/\.armor$/, ".errors.txt"), `${renderText(c.diagnostics, new Map([[name, c.source]]), { color: false })}\n`);
     });
   }
 });

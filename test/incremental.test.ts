@@ -5,12 +5,13 @@
  * every AST node, span, diagnostic and token, and a compilation started from the previous one
  * must equal a fresh compilation.
  */
-import fc from "fast-check";
-import { readdirSync, readFileSync, existsSync } from "node:fs";
+
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compileSource } from "../packages/compiler/src/compile.js";
-import { parse, type ParseResult } from "../packages/compiler/src/syntax/parse.js";
+import { type ParseResult, parse } from "../packages/compiler/src/syntax/parse.js";
 
 const root = resolve(import.meta.dirname, "..");
 const examples = readdirSync(join(root, "examples"))
@@ -19,7 +20,34 @@ const examples = readdirSync(join(root, "examples"))
   .map((f) => readFileSync(f, "utf8"));
 
 /** Text that edits insert: pieces of items, item keywords at line starts, comment and string delimiters. */
-const pieces = ["x", "1", " ", "\n", "\r\n", "(", ")", "[", "]", "{", "}", '"', "/*", "*/", "//", "/re/", " and ", " when ", "\nrule r when amount > 1 deny\n", "\nrule ", "\nlet L = [1, 2]\n", '\ntest "t" {\n  action { type: "x" }\n  expect deny\n}\n', "\ndefault allow\n", "\n/* rule in a comment\nrule c when true deny\n", "\u2028", "#"];
+const pieces = [
+  "x",
+  "1",
+  " ",
+  "\n",
+  "\r\n",
+  "(",
+  ")",
+  "[",
+  "]",
+  "{",
+  "}",
+  '"',
+  "/*",
+  "*/",
+  "//",
+  "/re/",
+  " and ",
+  " when ",
+  "\nrule r when amount > 1 deny\n",
+  "\nrule ",
+  "\nlet L = [1, 2]\n",
+  '\ntest "t" {\n  action { type: "x" }\n  expect deny\n}\n',
+  "\ndefault allow\n",
+  "\n/* rule in a comment\nrule c when true deny\n",
+  "\u2028",
+  "#",
+];
 
 interface Edit {
   readonly at: number;

@@ -6,7 +6,7 @@
  * KNOWN lists the edges that break this, each with what removes it (none today). An entry that
  * no longer occurs fails the test, so the list only shrinks.
  */
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
@@ -82,7 +82,9 @@ function violations(): string[] {
     }
   }
   // cycles among the workspace packages' declared dependencies
-  const edges = new Map(packages.map(({ manifest }) => [manifest.name, Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies, ...manifest.optionalDependencies }).filter((d) => workspaceNames.has(d))]));
+  const edges = new Map(
+    packages.map(({ manifest }) => [manifest.name, Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies, ...manifest.optionalDependencies }).filter((d) => workspaceNames.has(d))]),
+  );
   for (const start of workspaceNames) {
     const walk = (name: string, path: string[]): void => {
       for (const next of edges.get(name) ?? []) {
@@ -140,6 +142,14 @@ describe("the package graph", () => {
     expect(importsOf("x.ts", text).map(packageOf)).toEqual(["pkg-a", "@scope/b", "pkg-c", "pkg-d", null, "pkg-e", "pkg-f"]);
   });
   it("reads the sources of every package", () => {
-    expect(packages.map((p) => relative(repoRoot, p.dir)).sort()).toEqual(["packages/cli", "packages/compiler", "packages/contract", "packages/gateway", "packages/lsp", "packages/runtime", "packages/vscode-extension"]);
+    expect(packages.map((p) => relative(repoRoot, p.dir)).sort()).toEqual([
+      "packages/cli",
+      "packages/compiler",
+      "packages/contract",
+      "packages/gateway",
+      "packages/lsp",
+      "packages/runtime",
+      "packages/vscode-extension",
+    ]);
   });
 });

@@ -56,7 +56,12 @@ const runtimeCases: [string, unknown, Record<string, unknown>, string[]][] = [
     ["the action type `wire_transfr` is not one of the schema's action types (`wire_transfer`, `add_payee`, `get_balance`, `list_transactions`)"],
   ],
   ["no type: one error", payments, { amount: 1 }, ["the action has no string `type` naming one of the schema's action types (`wire_transfer`, `add_payee`, `get_balance`, `list_transactions`)"]],
-  ["inline anyOf: a nested object", inlineAnyOf, { type: "http_post", url: "https://x", payload: { headers: { cookie: "c" } } }, ["`payload.headers` lacks the field `auth`", "`payload.headers` has an unexpected field `cookie`"]],
+  [
+    "inline anyOf: a nested object",
+    inlineAnyOf,
+    { type: "http_post", url: "https://x", payload: { headers: { cookie: "c" } } },
+    ["`payload.headers` lacks the field `auth`", "`payload.headers` has an unexpected field `cookie`"],
+  ],
   ["inline anyOf: two errors", inlineAnyOf, { type: "send_email", body: "far too long a body" }, ["`send_email` lacks the field `to`", "`body` must NOT have more than 10 characters"]],
   ["a union nested in $defs", nestedDefs, { type: "write_file", path: "/tmp/x" }, ["`write_file` lacks the field `data`"]],
   ["a union nested in $defs: valid", nestedDefs, { type: "read_file", path: "/tmp/x" }, []],
@@ -64,7 +69,12 @@ const runtimeCases: [string, unknown, Record<string, unknown>, string[]][] = [
   // no branch decides `b`: the whole schema's errors, which name no type
   ["a type in two alternatives", sharedType, { type: "b", s: 1 }, ["the action lacks the field `n`", "`s` must be string"]],
   ["an open alternative accepts an unknown type", openAlternative, { type: "zzz" }, []],
-  ["an open alternative: the whole schema's errors", openAlternative, { type: "zzz", other: 1 }, ["the action lacks the field `n`", "the action has an unexpected field `other`", "`other` must be boolean"]],
+  [
+    "an open alternative: the whole schema's errors",
+    openAlternative,
+    { type: "zzz", other: 1 },
+    ["the action lacks the field `n`", "the action has an unexpected field `other`", "`other` must be boolean"],
+  ],
   ["a constraint beside the union", constrainedRoot, { type: "a", n: 1 }, ["the action lacks the field `id`"]],
   ["one action type", singleType, { type: "ping" }, ["`ping` lacks the field `host`"]],
 ];
@@ -87,7 +97,12 @@ describe("the runtime reports only the action type's branch", () => {
 describe("a test file's action is checked against its type's branch", () => {
   /** [name, schema, the test's action, the A606 messages]. */
   const cases: [string, unknown, string, string[]][] = [
-    ["$ref branch", payments, `{ type: "wire_transfer", from_account: "a", recipient: "b", recipient_country: "DE", amount: 5, currency: "EUR" }`, ["`wire_transfer` lacks the required field `recipient_account`"]],
+    [
+      "$ref branch",
+      payments,
+      `{ type: "wire_transfer", from_account: "a", recipient: "b", recipient_country: "DE", amount: 5, currency: "EUR" }`,
+      ["`wire_transfer` lacks the required field `recipient_account`"],
+    ],
     [
       "several errors in the branch",
       payments,

@@ -7,7 +7,7 @@ import { denyList, FIRST_FILLER_K, WIRE_APPROVAL_THRESHOLD } from "./spec.js";
 
 export function mulberry32(seed) {
   let a = seed >>> 0;
-  return function () {
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
@@ -41,15 +41,16 @@ export function makeActionGenerator(N, seed) {
       type = "wire_transfer";
       const s = rng();
       amount =
-        s < 0.15 ? pick([WIRE_APPROVAL_THRESHOLD - 1, WIRE_APPROVAL_THRESHOLD, WIRE_APPROVAL_THRESHOLD + 1])
-        : s < 0.55 ? int(0, WIRE_APPROVAL_THRESHOLD)
-        : int(WIRE_APPROVAL_THRESHOLD + 1, 250000);
+        s < 0.15 ? pick([WIRE_APPROVAL_THRESHOLD - 1, WIRE_APPROVAL_THRESHOLD, WIRE_APPROVAL_THRESHOLD + 1]) : s < 0.55 ? int(0, WIRE_APPROVAL_THRESHOLD) : int(WIRE_APPROVAL_THRESHOLD + 1, 250000);
       const q = rng();
       recipient =
-        q < 0.3 ? pick(deny)
-        : q < 0.4 ? pick(deny).toUpperCase() // near miss (case differs)
-        : q < 0.45 ? pick(deny) + " " // near miss (trailing space)
-        : `acct_${int(0, 99999)}`;
+        q < 0.3
+          ? pick(deny)
+          : q < 0.4
+            ? pick(deny).toUpperCase() // near miss (case differs)
+            : q < 0.45
+              ? `${pick(deny)} ` // near miss (trailing space)
+              : `acct_${int(0, 99999)}`;
     } else if (r < 0.4) {
       type = "send_email";
       amount = 0;

@@ -9,12 +9,12 @@ const OPS = { eq: "==", ne: "!=", gt: ">", gte: ">=", lt: "<", lte: "<=" };
 function path(p) {
   if (p === "type") return "action.type";
   if (p.startsWith("user.")) return p; // the principal
-  return "action." + p;
+  return `action.${p}`;
 }
 
 function cond(c) {
-  if (c.any) return "(" + c.any.map(cond).join(" or ") + ")";
-  if (c.all) return "(" + c.all.map(cond).join(" and ") + ")";
+  if (c.any) return `(${c.any.map(cond).join(" or ")})`;
+  if (c.all) return `(${c.all.map(cond).join(" and ")})`;
   if (c.op === "in_set") return `${path(c.path)} in ${c.set}`;
   // a JavaScript regex source has its slashes escaped, so it is also the text of an .armor regex literal
   if (c.op === "matches") return `${path(c.path)} matches /${c.pattern}/${c.flags ?? ""}`;
@@ -28,7 +28,7 @@ export function specToArmor(spec) {
   for (const [name, values] of Object.entries(spec.sets ?? {})) lines.push(`let ${name} = [${values.map(q).join(", ")}]`);
   lines.push("");
   for (const r of spec.rules) lines.push(`rule ${r.id} when ${r.when.map(cond).join(" and ")} ${EFFECT[r.effect]}`);
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 export function prepareInput(a) {

@@ -51,5 +51,5 @@ export const msSince = (t) => Number(process.hrtime.bigint() - t) / 1e6;
 
 /** Prints the one line a parent process reads. */
 export function emitResult(obj) {
-  process.stdout.write("RESULT " + JSON.stringify(obj) + "\n");
+  process.stdout.write(`RESULT ${JSON.stringify(obj)}\n`);
 }

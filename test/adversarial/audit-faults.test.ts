@@ -36,13 +36,17 @@ rule no when action.type == "forbidden" deny
 `;
 const enforcer = (extra: Partial<EnforcerOptions>) => createEnforcer({ policy: { source: POLICY, fileName: "p.armor" }, throwOnDeny: false, ...extra });
 const joined = (lines: readonly string[]): string => lines.map((l) => `${l}\n`).join("");
-const records = (text: string): AuditRecord[] => text.split("\n").filter((l) => l.startsWith("{")).flatMap((l) => {
-  try {
-    return [JSON.parse(l) as AuditRecord];
-  } catch {
-    return [];
-  }
-});
+const records = (text: string): AuditRecord[] =>
+  text
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as AuditRecord];
+      } catch {
+        return [];
+      }
+    });
 
 function armorc(args: string[]): { status: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [armorcBin, ...args], { cwd: repoRoot, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
@@ -92,13 +96,30 @@ describe("row 5: the chain after a transient sink failure", () => {
       ],
     });
     const results: boolean[] = [];
-    for (let i = 0; i < 6; i++) results.push(await log.append({ kind: "decision", decisionId: `d${i}`, time: "2026-01-01T00:00:00.000Z", i }).then(() => true, () => false));
+    for (let i = 0; i < 6; i++)
+      results.push(
+        await log.append({ kind: "decision", decisionId: `d${i}`, time: "2026-01-01T00:00:00.000Z", i }).then(
+          () => true,
+          () => false,
+        ),
+      );
     await log.close();
     expect(results).toEqual([false, false, true, true, true, true]);
     // the primary stored everything: its chain is whole, with a gap record before each append
     // while the replica was down, each naming what the replica misses
-    expect(verifyAuditLog(joined(a))).toMatchObject({ ok: true, records: 8, gaps: [{ seq: 1, lost: 0, from: null }, { seq: 3, lost: 0, from: null }] });
-    expect(records(joined(a)).filter((r) => r.kind === "gap").map((r) => r["missing"])).toEqual([[{ sink: "replica", from: 0, to: 0 }], [{ sink: "replica", from: 0, to: 2 }]]);
+    expect(verifyAuditLog(joined(a))).toMatchObject({
+      ok: true,
+      records: 8,
+      gaps: [
+        { seq: 1, lost: 0, from: null },
+        { seq: 3, lost: 0, from: null },
+      ],
+    });
+    expect(
+      records(joined(a))
+        .filter((r) => r.kind === "gap")
+        .map((r) => r.missing),
+    ).toEqual([[{ sink: "replica", from: 0, to: 0 }], [{ sink: "replica", from: 0, to: 2 }]]);
     // the replica lacks seq 0 to 2, which its first record, the second gap record, declares:
     // accepted when the file is verified as the replica's copy, and only then
     expect(verifyAuditLog(joined(b), { sink: "replica" })).toMatchObject({ ok: true, records: 5, gaps: [{ line: 1, seq: 3, from: 0, to: 2 }] });

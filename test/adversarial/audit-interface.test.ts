@@ -15,7 +15,7 @@ default allow
 /** Where the records were meant to go: a callback sink, or an audit log of the caller's own. */
 function destination(kind: "callback sink" | "log of the caller's"): { audit: AuditOption; kinds: string[] } {
   const kinds: string[] = [];
-  if (kind === "callback sink") return { audit: { callback: (record) => void kinds.push(String(record["kind"])) }, kinds };
+  if (kind === "callback sink") return { audit: { callback: (record) => void kinds.push(String(record.kind)) }, kinds };
   const log = {
     append: async (f: AuditFields) => {
       kinds.push(f.kind);
@@ -30,7 +30,10 @@ function destination(kind: "callback sink" | "log of the caller's"): { audit: Au
 describe("a polluted Object.prototype", () => {
   const stolen: unknown[] = [];
   const writer = { ready: () => true, write: (text: string) => void stolen.push(text) };
-  const appendNow = (record: unknown) => (stolen.push(record), null);
+  const appendNow = (record: unknown) => {
+    stolen.push(record);
+    return null;
+  };
   // [the key planted on Object.prototype, where the records are meant to go, the planted value]
   const cases: [string, "callback sink" | "log of the caller's", unknown][] = [
     ["syncWriter", "callback sink", writer],

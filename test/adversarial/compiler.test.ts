@@ -35,8 +35,16 @@ const POLICIES: { name: string; text: string; codes: string[] }[] = [
   { name: "10,000 nots", text: `rule r when ${"not ".repeat(10_000)}amount > 1 deny`, codes: ["A109"] },
   { name: "100,000 unclosed parentheses", text: `rule r when ${"(".repeat(100_000)}`, codes: ["A109"] },
   { name: "3,000 lets in a chain", text: [...Array.from({ length: 3000 }, (_, i) => `let A${i} = ${i === 2999 ? "1" : `A${i + 1}`}`), "rule r when amount == A0 deny"].join("\n"), codes: ["A109"] },
-  { name: "lets that nest a list 300 deep", text: [...Array.from({ length: 300 }, (_, i) => `let A${i} = ${i === 299 ? "[1]" : `[A${i + 1}]`}`), "rule r when amount in A0 deny"].join("\n"), codes: ["A109"] },
-  { name: "lets that repeat a list 3^29 times", text: [...Array.from({ length: 30 }, (_, i) => `let A${i} = ${i === 29 ? "1" : `[A${i + 1}, A${i + 1}, A${i + 1}]`}`), "rule r when amount in A0 deny"].join("\n"), codes: ["A110"] },
+  {
+    name: "lets that nest a list 300 deep",
+    text: [...Array.from({ length: 300 }, (_, i) => `let A${i} = ${i === 299 ? "[1]" : `[A${i + 1}]`}`), "rule r when amount in A0 deny"].join("\n"),
+    codes: ["A109"],
+  },
+  {
+    name: "lets that repeat a list 3^29 times",
+    text: [...Array.from({ length: 30 }, (_, i) => `let A${i} = ${i === 29 ? "1" : `[A${i + 1}, A${i + 1}, A${i + 1}]`}`), "rule r when amount in A0 deny"].join("\n"),
+    codes: ["A110"],
+  },
   { name: "a 10 MB block comment", text: `/* ${"x".repeat(10_000_000)} */\nrule r when amount > 1 deny`, codes: [] },
   { name: "a 10 MB line comment", text: `// ${"x".repeat(10_000_000)}\nrule r when amount > 1 deny`, codes: [] },
   { name: "a 10 MB string", text: `rule r when body == "${"x".repeat(10_000_000)}" deny`, codes: [] },
@@ -88,7 +96,11 @@ describe("armorc exits with the diagnostics exit code, not 70", () => {
 
   it.each(small.map((p) => [p.name, p] as const))("check, compile and fmt --check: %s", (_name, p) => {
     const file = write("p.armor", p.text);
-    for (const args of [["check", file], ["compile", file, "-o", "out.js"], ["fmt", "--check", file]]) {
+    for (const args of [
+      ["check", file],
+      ["compile", file, "-o", "out.js"],
+      ["fmt", "--check", file],
+    ]) {
       const r = armorc(args);
       expect(r.stderr).not.toContain("internal error");
       expect(r.status, args.join(" ")).toBe(1);
@@ -141,7 +153,7 @@ describe("armorc exits with the diagnostics exit code, not 70", () => {
     write("q.armor", "default allow\nrule r when amount > 1 deny\n");
     write("q.test.armor", t.text);
     const r = armorc(["test", "q.armor"]);
-    expect(r.stderr + "").not.toContain("internal error");
+    expect(`${r.stderr}`).not.toContain("internal error");
     expect(r.status).toBe(1);
   });
 });

@@ -10,8 +10,8 @@ import { compileSource, emit } from "../../packages/compiler/src/compile.js";
 import { FOREIGN_ERROR, INPUT_UNREADABLE } from "../../packages/compiler/src/decision-input.js";
 import { evaluatePolicy } from "../../packages/compiler/src/interpreter.js";
 import type * as IR from "../../packages/compiler/src/ir.js";
-import type { PolicyModule } from "../../packages/contract/src/index.js";
 import { loadModule } from "../../packages/compiler/src/load.js";
+import type { PolicyModule } from "../../packages/contract/src/index.js";
 
 const SOURCE = `
 policy hostile
@@ -30,7 +30,22 @@ const boom = (): never => {
 const getter = (o: Record<string, unknown>, key: string): Record<string, unknown> => Object.defineProperty(o, key, { get: boom, enumerable: true, configurable: true });
 /** A Proxy every trap of which throws. */
 const throwingProxy = (): object =>
-  new Proxy({}, { get: boom, has: boom, ownKeys: boom, getOwnPropertyDescriptor: boom, getPrototypeOf: boom, set: boom, defineProperty: boom, deleteProperty: boom, isExtensible: boom, preventExtensions: boom, setPrototypeOf: boom });
+  new Proxy(
+    {},
+    {
+      get: boom,
+      has: boom,
+      ownKeys: boom,
+      getOwnPropertyDescriptor: boom,
+      getPrototypeOf: boom,
+      set: boom,
+      defineProperty: boom,
+      deleteProperty: boom,
+      isExtensible: boom,
+      preventExtensions: boom,
+      setPrototypeOf: boom,
+    },
+  );
 const revoked = (): object => {
   const r = Proxy.revocable({}, {});
   r.revoke();
@@ -39,7 +54,10 @@ const revoked = (): object => {
 /** A Proxy that forwards everything to a plain action, so it reads as one. */
 const forwarding = (target: object): object => new Proxy(target, {});
 class Action {
-  constructor(readonly type: string, readonly amount: number) {}
+  constructor(
+    readonly type: string,
+    readonly amount: number,
+  ) {}
 }
 
 type Expect = { rule: string | null; message: string | RegExp } | "no errors";
@@ -66,8 +84,18 @@ const CASES: [string, () => unknown, unknown, Expect][] = [
   ["a Symbol as a field", () => ({ action: { type: "pay", amount: Symbol("1") } }), undefined, { rule: "big", message: /`>` needs two numbers or two strings/ }],
   // no JSON holds them, so they are errors, not amounts that pass (or fail) every threshold
   ["NaN as a field", () => ({ action: { type: "pay", amount: Number.NaN } }), undefined, { rule: "big", message: "`>` needs two numbers or two strings, got non-finite number and number" }],
-  ["Infinity as a field", () => ({ action: { type: "pay", amount: Number.POSITIVE_INFINITY } }), undefined, { rule: "big", message: "`>` needs two numbers or two strings, got non-finite number and number" }],
-  ["-Infinity as a field", () => ({ action: { type: "pay", amount: Number.NEGATIVE_INFINITY } }), undefined, { rule: "big", message: "`>` needs two numbers or two strings, got non-finite number and number" }],
+  [
+    "Infinity as a field",
+    () => ({ action: { type: "pay", amount: Number.POSITIVE_INFINITY } }),
+    undefined,
+    { rule: "big", message: "`>` needs two numbers or two strings, got non-finite number and number" },
+  ],
+  [
+    "-Infinity as a field",
+    () => ({ action: { type: "pay", amount: Number.NEGATIVE_INFINITY } }),
+    undefined,
+    { rule: "big", message: "`>` needs two numbers or two strings, got non-finite number and number" },
+  ],
   ["a getter on a history entry that throws", () => ({ action: { type: "pay", amount: 1 }, history: [getter({}, "action")] }), undefined, { rule: "burst", message: FOREIGN_ERROR }],
   // inputs whose prototype is not Object.prototype
   ["a null-prototype input and action", () => Object.assign(Object.create(null), { action: Object.assign(Object.create(null), { type: "pay", amount: 500 }) }), undefined, "no errors"],
@@ -79,7 +107,12 @@ const CASES: [string, () => unknown, unknown, Expect][] = [
   ["NaN as a count", () => ({ action: { type: "pay", amount: 1 } }), [Number.NaN, false], { rule: null, message: "`trackerValues[0]` must be a finite number" }],
   ["Infinity as a count", () => ({ action: { type: "pay", amount: 1 } }), [Number.POSITIVE_INFINITY, false], { rule: null, message: "`trackerValues[0]` must be a finite number" }],
   ["a Symbol as seen", () => ({ action: { type: "pay", amount: 1 } }), [1, Symbol("yes")], { rule: null, message: "`trackerValues[1]` must be true or false" }],
-  ["a throwing getter in the tracker values", () => ({ action: { type: "pay", amount: 1 } }), Object.defineProperty([], 0, { get: boom }), { rule: null, message: "`trackerValues[0]` cannot be read" }],
+  [
+    "a throwing getter in the tracker values",
+    () => ({ action: { type: "pay", amount: 1 } }),
+    Object.defineProperty([], 0, { get: boom }),
+    { rule: null, message: "`trackerValues[0]` cannot be read" },
+  ],
   ["a revoked Proxy as the tracker values", () => ({ action: { type: "pay", amount: 1 } }), revoked(), { rule: null, message: "`trackerValues[0]` cannot be read" }],
   ["tracker values a rule denies on", () => ({ action: { type: "pay", amount: 1 } }), [3, false], "no errors"],
 ];

@@ -26,28 +26,32 @@ interface Reply {
 function raw(base: string, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Reply> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, path, method, setHost: false, headers: { host: u.host, ...headers, ...(body !== undefined ? { "content-length": String(Buffer.byteLength(body)) } : {}) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        let json: Record<string, unknown> | null = null;
-        try {
-          json = JSON.parse(text) as Record<string, unknown>;
-        } catch {
-          json = null;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-    });
+    const req = request(
+      { host: u.hostname, port: u.port, path, method, setHost: false, headers: { host: u.host, ...headers, ...(body !== undefined ? { "content-length": String(Buffer.byteLength(body)) } : {}) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let json: Record<string, unknown> | null = null;
+          try {
+            json = JSON.parse(text) as Record<string, unknown>;
+          } catch {
+            json = null;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
 }
 
 const JSON_TYPE = { "content-type": "application/json" };
-const post = (base: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Reply> => raw(base, "POST", path, { ...JSON_TYPE, ...headers }, typeof body === "string" ? body : JSON.stringify(body));
-const code = (r: Reply): unknown => (r.json?.["error"] as { code?: unknown } | undefined)?.code;
+const post = (base: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Reply> =>
+  raw(base, "POST", path, { ...JSON_TYPE, ...headers }, typeof body === "string" ? body : JSON.stringify(body));
+const code = (r: Reply): unknown => (r.json?.error as { code?: unknown } | undefined)?.code;
 
 const TOKEN = "s3cret-token-for-tests";
 const ALLOWED_ORIGIN = "http://localhost:3000";
@@ -106,7 +110,7 @@ describe("a web page next to the service (row 2)", () => {
   });
 
   it("none of those changed the history: the victim's session still has its three mails", async () => {
-    for (let i = 0; i < 3; i++) expect((await post(svc.url, "/v1/decide", { action: mail, session: "victim" })).json?.["decision"]).toBe("allow");
+    for (let i = 0; i < 3; i++) expect((await post(svc.url, "/v1/decide", { action: mail, session: "victim" })).json?.decision).toBe("allow");
   });
 
   it.each(cases)("POST /approvals/:id: $name → $status", async ({ headers, status, code: expected }) => {
@@ -148,9 +152,14 @@ describe("a web page next to the service (row 2)", () => {
     const ok = await post(svc.url, "/v1/decide", { action: mail, session: "cors" }, { origin: ALLOWED_ORIGIN });
     expect(ok.status).toBe(200);
     expect(ok.headers["access-control-allow-origin"]).toBe(ALLOWED_ORIGIN);
-    expect(ok.headers["vary"]).toBe("Origin");
+    expect(ok.headers.vary).toBe("Origin");
 
-    const pre = await raw(svc.url, "OPTIONS", "/v1/decide", { origin: ALLOWED_ORIGIN, "access-control-request-method": "POST", "access-control-request-headers": "content-type", "access-control-request-private-network": "true" });
+    const pre = await raw(svc.url, "OPTIONS", "/v1/decide", {
+      origin: ALLOWED_ORIGIN,
+      "access-control-request-method": "POST",
+      "access-control-request-headers": "content-type",
+      "access-control-request-private-network": "true",
+    });
     expect(pre.status).toBe(204);
     expect(pre.headers["access-control-allow-origin"]).toBe(ALLOWED_ORIGIN);
     expect(pre.headers["access-control-allow-methods"]).toBe("POST");
@@ -229,7 +238,7 @@ describe("deep nesting and hostile bodies never give a 5xx (row 12)", () => {
       const r = await post(svc.url, path, `{"action":${deep}}`);
       expect(r.status, path).toBe(400);
       expect(code(r)).toBe("too_deep");
-      expect((r.json?.["error"] as { location: unknown } | undefined)?.location).toEqual({ line: 1, column: 74, offset: 73 });
+      expect((r.json?.error as { location: unknown } | undefined)?.location).toEqual({ line: 1, column: 74, offset: 73 });
     }
     const r = await post(queueEndpoint.url, "/approvals/x", nested(30_000));
     expect(r.status).toBe(400);
@@ -241,7 +250,7 @@ describe("deep nesting and hostile bodies never give a 5xx (row 12)", () => {
     expect((await post(svc.url, "/v1/decide", at(64))).status).toBe(200);
     const over = await post(svc.url, "/v1/decide", at(65));
     expect(over.status).toBe(400);
-    expect((over.json?.["error"] as { limit: unknown } | undefined)?.limit).toBe(64);
+    expect((over.json?.error as { limit: unknown } | undefined)?.limit).toBe(64);
     const strings = await post(svc.url, "/v1/decide", { action: { type: "upload", name: "[".repeat(10_000), q: '\\"[[[[' } });
     expect(strings.status).toBe(200);
   });
@@ -249,7 +258,7 @@ describe("deep nesting and hostile bodies never give a 5xx (row 12)", () => {
   it("a number beyond the doubles (1e400) is refused by /v1/record with its location", async () => {
     const r = await post(svc.url, "/v1/record", '{"action":{"type":"wire_transfer","amount":-1e400}}');
     expect(r.status).toBe(400);
-    expect((r.json?.["error"] as { location: unknown } | undefined)?.location).toBe("/action/amount");
+    expect((r.json?.error as { location: unknown } | undefined)?.location).toBe("/action/amount");
   });
 
   // depends on the runtime denying non-finite numbers (issue 12, row 11)
@@ -257,16 +266,23 @@ describe("deep nesting and hostile bodies never give a 5xx (row 12)", () => {
     for (const amount of ["1e400", "-1e400"]) {
       const r = await post(svc.url, "/v1/decide", `{"action":{"type":"wire_transfer","amount":${amount}}}`);
       expect(r.status).toBe(200);
-      expect(r.json?.["decision"]).toBe("deny");
+      expect(r.json?.decision).toBe("deny");
     }
   });
 
   const field = fc.oneof(
     fc.jsonValue({ maxDepth: 4 }),
     fc.constantFrom(1e308, -0, Number.MAX_SAFE_INTEGER + 2, "", "__proto__", "constructor", "\u2028", "\ud800"),
-    fc.record({ type: fc.oneof(fc.string(), fc.constantFrom("send_email", "upload", "wire_transfer", "__proto__", "toString")), amount: fc.oneof(fc.double(), fc.integer()), name: fc.string() }, { requiredKeys: [] }),
+    fc.record(
+      { type: fc.oneof(fc.string(), fc.constantFrom("send_email", "upload", "wire_transfer", "__proto__", "toString")), amount: fc.oneof(fc.double(), fc.integer()), name: fc.string() },
+      { requiredKeys: [] },
+    ),
   );
-  const bodyObject = fc.dictionary(fc.constantFrom("action", "session", "user", "context", "reserve", "decisionId", "outcome", "error", "approved", "approver", "actionHash", "__proto__", "constructor", "toString"), field, { maxKeys: 8 });
+  const bodyObject = fc.dictionary(
+    fc.constantFrom("action", "session", "user", "context", "reserve", "decisionId", "outcome", "error", "approved", "approver", "actionHash", "__proto__", "constructor", "toString"),
+    field,
+    { maxKeys: 8 },
+  );
   const hostileText = fc.oneof(
     bodyObject.map((o) => JSON.stringify(o)),
     // JSON.stringify leaves `__proto__` out of objects built by assignment; write it as text
@@ -276,7 +292,7 @@ describe("deep nesting and hostile bodies never give a 5xx (row 12)", () => {
     fc.string({ unit: "binary" }),
     fc.integer({ min: 1, max: 3000 }).map((d) => `{"action":{"type":"x","v":${nested(d)}}}`),
     fc.integer({ min: 1, max: 3000 }).map((d) => "{".repeat(d)),
-    fc.constantFrom('{"action":{"type":"x","n":1e400}}', '{"action":1e999}', '{"decisionId":-1e400}', '{"action":{"type":"x"},"user":{"n":-1e400}}', "\ufeff{}", "{\"action\":\"\\ud800\"}"),
+    fc.constantFrom('{"action":{"type":"x","n":1e400}}', '{"action":1e999}', '{"decisionId":-1e400}', '{"action":{"type":"x"},"user":{"n":-1e400}}', "\ufeff{}", '{"action":"\\ud800"}'),
     bodyObject.map((o) => JSON.stringify(o)).chain((t) => fc.nat({ max: Math.max(0, t.length - 1) }).map((cut) => t.slice(0, cut))),
   );
 
@@ -346,25 +362,25 @@ describe("atomic reservations (row 3)", () => {
     const session = "burst";
     const replies = await Promise.all(Array.from({ length: 50 }, () => post(svc.url, "/v1/decide", { action: mail, session, reserve: true })));
     expect(replies.every((r) => r.status === 200)).toBe(true);
-    const allowed = replies.filter((r) => r.json?.["decision"] === "allow");
+    const allowed = replies.filter((r) => r.json?.decision === "allow");
     expect(allowed).toHaveLength(3);
-    expect(allowed.every((r) => r.json?.["reserved"] === true)).toBe(true);
-    expect(replies.filter((r) => r.json?.["decision"] === "deny").every((r) => r.json?.["reserved"] === false)).toBe(true);
+    expect(allowed.every((r) => r.json?.reserved === true)).toBe(true);
+    expect(replies.filter((r) => r.json?.decision === "deny").every((r) => r.json?.reserved === false)).toBe(true);
 
     const [first, second] = allowed.map((r) => r.json!);
     // the first ran: recording it with its id does not count it a second time
-    const rec = await post(svc.url, "/v1/record", { action: first!["action"], session, decisionId: first!["id"] });
+    const rec = await post(svc.url, "/v1/record", { action: first!.action, session, decisionId: first!.id });
     expect(rec.status).toBe(200);
-    expect(rec.json?.["settled"]).toBe(true);
+    expect(rec.json?.settled).toBe(true);
     // another client cannot take it back: not without the session, nor from another session
-    expect((await post(svc.url, "/v1/release", { decisionId: second!["id"] })).json?.["released"]).toBe(false);
-    expect((await post(svc.url, "/v1/release", { decisionId: second!["id"], session: "intruder" })).json?.["released"]).toBe(false);
+    expect((await post(svc.url, "/v1/release", { decisionId: second!.id })).json?.released).toBe(false);
+    expect((await post(svc.url, "/v1/release", { decisionId: second!.id, session: "intruder" })).json?.released).toBe(false);
     // the second did not run: its session takes its reservation back, once
-    expect((await post(svc.url, "/v1/release", { decisionId: second!["id"], session })).json).toEqual({ decisionId: second!["id"], released: true });
-    expect((await post(svc.url, "/v1/release", { decisionId: second!["id"], session })).json?.["released"]).toBe(false);
+    expect((await post(svc.url, "/v1/release", { decisionId: second!.id, session })).json).toEqual({ decisionId: second!.id, released: true });
+    expect((await post(svc.url, "/v1/release", { decisionId: second!.id, session })).json?.released).toBe(false);
     // so one more may be reserved, and then none
     const again = await Promise.all(Array.from({ length: 10 }, () => post(svc.url, "/v1/decide", { action: mail, session, reserve: true })));
-    expect(again.filter((r) => r.json?.["decision"] === "allow")).toHaveLength(1);
+    expect(again.filter((r) => r.json?.decision === "allow")).toHaveLength(1);
   });
 });
 
@@ -415,7 +431,10 @@ describe("a slow decision does not stop the service (row 4)", () => {
     expect(refused.every((r) => code(r) === "busy" && r.headers["retry-after"] === "1")).toBe(true);
     const text = readFileSync(log, "utf8");
     expect(verifyAuditLog(text).ok).toBe(true);
-    const ids = text.trim().split("\n").map((l) => (JSON.parse(l) as { decisionId?: string; id?: string; kind: string }));
+    const ids = text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { decisionId?: string; id?: string; kind: string });
     expect(ids.filter((r) => r.kind === "decision")).toHaveLength(decided.length);
   });
 

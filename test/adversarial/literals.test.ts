@@ -32,11 +32,15 @@ const WHERE: { name: string; policy: (run: string) => string; code: string }[] =
 const cases = WHERE.flatMap((w) => RUNS.map((r) => [`${r.name}, ${w.name}`, w, r.run] as const));
 
 describe("megabyte malformed literals are reported in linear time", () => {
-  it.each(cases)("%s", (_name, where, run) => {
-    const c = compileSource("hostile.armor", where.policy(run), noFiles);
-    const errors = c.diagnostics.filter((d) => d.severity === "error");
-    expect(errors.map((d) => d.code)).toEqual([where.code]);
-    const start = where.policy(run).indexOf(run);
-    expect(errors[0]!.span).toEqual({ start, end: start + run.length });
-  }, 20_000);
+  it.each(cases)(
+    "%s",
+    (_name, where, run) => {
+      const c = compileSource("hostile.armor", where.policy(run), noFiles);
+      const errors = c.diagnostics.filter((d) => d.severity === "error");
+      expect(errors.map((d) => d.code)).toEqual([where.code]);
+      const start = where.policy(run).indexOf(run);
+      expect(errors[0]!.span).toEqual({ start, end: start + run.length });
+    },
+    20_000,
+  );
 });

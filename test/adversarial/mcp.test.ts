@@ -6,9 +6,9 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { logLine, logText } from "@agent-armor/gateway";
 import { verifyAuditLog } from "@agent-armor/runtime";
 import { beforeAll, describe, expect, it } from "vitest";
-import { logLine, logText } from "@agent-armor/gateway";
 import { armorBin, assertBuilt, connectGateway, fixtures, repoRoot, textOf, waitFor } from "../gateway/support.js";
 
 const upstream = [process.execPath, join(fixtures, "exiting-upstream.mjs")];
@@ -61,7 +61,10 @@ describe("log lines cannot be forged (row 13)", () => {
     } finally {
       await gw.close();
     }
-    const lines = gw.stderr().split("\n").filter((l) => l !== "");
+    const lines = gw
+      .stderr()
+      .split("\n")
+      .filter((l) => l !== "");
     for (const line of lines) {
       expect(line.startsWith("armor mcp: "), JSON.stringify(line)).toBe(true);
       expect(line, JSON.stringify(line)).not.toMatch(UNSAFE);
@@ -85,7 +88,11 @@ async function rawGateway(args: string[]) {
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr.on("data", (d: Buffer) => (err += d.toString()));
   const send = (m: object): boolean => child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", ...m })}\n`);
-  const replies = (): Rpc[] => out.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Rpc);
+  const replies = (): Rpc[] =>
+    out
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .map((l) => JSON.parse(l) as Rpc);
   const reply = (id: number): Promise<Rpc> => waitFor(() => replies().find((r) => r.id === id), 15_000, `the reply to request ${id}`);
   try {
     send({ id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
@@ -124,7 +131,10 @@ describe("the upstream exits in the middle of calls (row 14)", () => {
     // every call has its decision record, and the ones that never returned an error outcome
     const text = readFileSync(audit, "utf8");
     expect(verifyAuditLog(text).ok).toBe(true);
-    const records = text.trim().split("\n").map((l) => JSON.parse(l) as { kind: string; action?: { type: string }; outcome?: string });
+    const records = text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { kind: string; action?: { type: string }; outcome?: string });
     expect(records.filter((r) => r.kind === "decision").map((r) => r.action?.type)).toEqual(["echo", "slow", "exit"]);
     expect(records.filter((r) => r.kind === "outcome").map((r) => r.outcome)).toEqual(["ok", "error", "error"]);
   }, 40_000);
@@ -150,7 +160,14 @@ describe("the upstream exits in the middle of calls (row 14)", () => {
     }
     const text = readFileSync(audit, "utf8");
     expect(verifyAuditLog(text).ok).toBe(true);
-    const decisions = text.trim().split("\n").map((l) => JSON.parse(l) as { kind: string; decision?: string; action?: { type: string }; errors?: { message: string }[] }).filter((r) => r.kind === "decision");
-    expect(decisions.find((r) => r.action?.type === "echo")).toMatchObject({ decision: "deny", errors: [expect.objectContaining({ message: expect.stringContaining("upstream MCP server exited while the action waited for approval") })] });
+    const decisions = text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { kind: string; decision?: string; action?: { type: string }; errors?: { message: string }[] })
+      .filter((r) => r.kind === "decision");
+    expect(decisions.find((r) => r.action?.type === "echo")).toMatchObject({
+      decision: "deny",
+      errors: [expect.objectContaining({ message: expect.stringContaining("upstream MCP server exited while the action waited for approval") })],
+    });
   }, 40_000);
 });

@@ -7,15 +7,7 @@ import { describe, expect, it } from "vitest";
 import { compileSource, emit } from "../../packages/compiler/src/compile.js";
 import { evaluatePolicy } from "../../packages/compiler/src/interpreter.js";
 import { loadModule } from "../../packages/compiler/src/load.js";
-import {
-  DEFAULT_LIMITS,
-  LENGTH_MESSAGE,
-  MAX_MATCH_LENGTH,
-  RegexLimitError,
-  STEPS_MESSAGE,
-  createMatcher,
-  parseRegex,
-} from "../../packages/compiler/src/regex/index.js";
+import { createMatcher, DEFAULT_LIMITS, LENGTH_MESSAGE, MAX_MATCH_LENGTH, parseRegex, RegexLimitError, STEPS_MESSAGE } from "../../packages/compiler/src/regex/index.js";
 
 const N = 1 << 20;
 const LIMIT = "limit";
@@ -92,19 +84,23 @@ function outcome(run: () => boolean | string): Outcome {
 }
 
 describe("hostile patterns on 1 MiB inputs", () => {
-  it.each(cases)("$name: /$pattern/", ({ pattern, flags = "", input, test, replace }) => {
-    const parsed = parseRegex(pattern, flags);
-    if (!parsed.ok) throw new Error(parsed.message);
-    const text = input();
-    // A fresh matcher: the first call builds every state it needs (the worst case).
-    const matcher = createMatcher(DEFAULT_LIMITS);
-    expect(outcome(() => matcher.test(parsed.program, text))).toBe(test);
-    const replaced = outcome(() => matcher.replace(parsed.program, text, "#"));
-    if (replace === LIMIT) expect(replaced).toBe(LIMIT);
-    else expect(replaced).toBe(replace === null ? text : replace());
-    // Cached states do not change the outcome.
-    expect(outcome(() => matcher.test(parsed.program, text))).toBe(test);
-  }, 60_000);
+  it.each(cases)(
+    "$name: /$pattern/",
+    ({ pattern, flags = "", input, test, replace }) => {
+      const parsed = parseRegex(pattern, flags);
+      if (!parsed.ok) throw new Error(parsed.message);
+      const text = input();
+      // A fresh matcher: the first call builds every state it needs (the worst case).
+      const matcher = createMatcher(DEFAULT_LIMITS);
+      expect(outcome(() => matcher.test(parsed.program, text))).toBe(test);
+      const replaced = outcome(() => matcher.replace(parsed.program, text, "#"));
+      if (replace === LIMIT) expect(replaced).toBe(LIMIT);
+      else expect(replaced).toBe(replace === null ? text : replace());
+      // Cached states do not change the outcome.
+      expect(outcome(() => matcher.test(parsed.program, text))).toBe(test);
+    },
+    60_000,
+  );
 
   it.each([
     ["a literal pattern", "secret"],
@@ -168,13 +164,17 @@ describe("decisions on hostile strings", async () => {
     { name: "a hostile string within the limits", action: { type: "upload", body: `${"x".repeat(N - 4)}.exe` }, errors: [] },
   ];
 
-  it.each(table)("$name", ({ action, errors }) => {
-    const compiled = module.decide({ action });
-    const interpreted = evaluatePolicy(compilation.policy, { action }).result;
-    for (const result of [compiled, interpreted]) {
-      expect(result.decision).toBe("deny");
-      expect(result.errors).toEqual(errors);
-      if (errors.length === 0) expect(result.rules.map((r) => r.id)).toEqual(["executables"]);
-    }
-  }, 60_000);
+  it.each(table)(
+    "$name",
+    ({ action, errors }) => {
+      const compiled = module.decide({ action });
+      const interpreted = evaluatePolicy(compilation.policy, { action }).result;
+      for (const result of [compiled, interpreted]) {
+        expect(result.decision).toBe("deny");
+        expect(result.errors).toEqual(errors);
+        if (errors.length === 0) expect(result.rules.map((r) => r.id)).toEqual(["executables"]);
+      }
+    },
+    60_000,
+  );
 });

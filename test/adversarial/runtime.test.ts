@@ -10,11 +10,11 @@ import {
   type ApprovalHandler,
   type ApprovalRequest,
   type AuditRecord,
+  canonicalJson,
   createEnforcer,
   type EnforcerOptions,
   InvalidInputError,
   MAX_TIMER_MS,
-  canonicalJson,
   setLongTimeout,
   sha256,
   verifyAuditLog,
@@ -88,8 +88,8 @@ describe("row 1: the tool runs exactly the decided, approved and audited action"
     expect(ran).toEqual([{ type: "wire", to: "bob", amount: 100 }]);
     await e.close();
     const decision = sink.records().find((x) => x.kind === "decision")!;
-    expect(decision["action"]).toEqual(ran[0]);
-    expect(decision["actionHash"]).toBe(sha256(canonicalJson(ran[0])));
+    expect(decision.action).toEqual(ran[0]);
+    expect(decision.actionHash).toBe(sha256(canonicalJson(ran[0])));
     expect(verifyAuditLog(sink.lines.map((l) => `${l}\n`).join("")).ok).toBe(true);
   });
 
@@ -104,7 +104,7 @@ describe("row 1: the tool runs exactly the decided, approved and audited action"
     await approvals.next();
     action.to = "mallory";
     action.amount = 1e9;
-    (approvals.requests[0]!.action as Action)["to"] = "mallory";
+    (approvals.requests[0]!.action as Action).to = "mallory";
     approvals.answers[0]!(true);
     const r = await running;
     expect(r.decision.decision).toBe("allow");
@@ -160,7 +160,11 @@ rule review when action.type == "wire" and amount > 10 require approval from "fi
     let round = 0;
     const clock = () => Date.UTC(2026, 0, 5, 12) + round;
     const f = await createEnforcer({
-      policy: { source: "policy q version \"1\"\ndefault allow\nrule late when action.type == \"wire\" and time.hour >= 12 require approval from \"security\"\nrule review when action.type == \"wire\" and amount > 10 and time.hour < 12 require approval from \"finance\"\n", fileName: "q.armor" },
+      policy: {
+        source:
+          'policy q version "1"\ndefault allow\nrule late when action.type == "wire" and time.hour >= 12 require approval from "security"\nrule review when action.type == "wire" and amount > 10 and time.hour < 12 require approval from "finance"\n',
+        fileName: "q.armor",
+      },
       throwOnDeny: false,
       clock: () => clock() - (round === 0 ? 3_600_000 : 0),
       approvals: {
@@ -197,11 +201,14 @@ rule review when action.type == "wire" and amount > 10 require approval from "fi
     expect(limitReads).toBe(1);
     expect(d.decision).toBe("allow");
     // an approver that edits the user it was shown changes nothing the next decision reads
-    const f = await enforcer({ approvals: { request: async (req) => {
+    const f = await enforcer({
+      approvals: {
+        request: async (req) => {
           (req.user as { role: string }).role = "dba";
           return { approved: true };
         },
-      } });
+      },
+    });
     const intern = { role: "intern" };
     await f.run({ type: "wire", to: "bob", amount: 5000 }, { user: intern }, () => "sent");
     expect(intern.role).toBe("intern");
@@ -227,13 +234,13 @@ rule review when action.type == "wire" and amount > 10 require approval from "fi
     expect(ran).toEqual([{ type: "wire", amount: 10, to: "bob" }]);
     expect(reads).toBe(1);
     await e.close();
-    expect(sink.records()[0]!["action"]).toEqual(ran[0]);
+    expect(sink.records()[0]!.action).toEqual(ran[0]);
   });
 
   it("gives the tool its own copy of the redacted action, which a tool changing cannot leak into the decision", async () => {
     const e = await enforcer();
     const r = await e.run({ type: "note", text: "ssn 123-45-6789" }, {}, (a) => {
-      a["text"] = "changed by the tool";
+      a.text = "changed by the tool";
       return a;
     });
     expect(r.result).toEqual({ type: "note", text: "changed by the tool" });
@@ -292,13 +299,13 @@ describe("row 11: inputs that are not JSON are invalid, naming the field", () =>
     await expect(e.record(action, ctx)).rejects.toThrow(message);
     await e.close();
     // both denials are audited, and no record says null where the number was
-    expect(sink.records().map((x) => x["decision"])).toEqual(["deny", "deny"]);
+    expect(sink.records().map((x) => x.decision)).toEqual(["deny", "deny"]);
     const field = /`(?:.*[.[])?"?(\w+)"?\]?`/.exec(message)![1]!;
     for (const line of sink.lines) expect(line).not.toMatch(new RegExp(`"${field}":null`));
     // an invalid user is left out of the record rather than written as something it was not
     for (const record of sink.records()) {
       if (message.startsWith("invalid user")) expect(record).not.toHaveProperty("user");
-      else expect(record["user"]).toBeNull();
+      else expect(record.user).toBeNull();
     }
     expect(verifyAuditLog(sink.lines.map((l) => `${l}\n`).join("")).ok).toBe(true);
   });
@@ -326,7 +333,7 @@ describe("row 3: reservations", () => {
     const plain = await Promise.all(Array.from({ length: 5 }, () => e.decide(send, { session: "t" })));
     expect(plain.every((d) => d.decision === "allow")).toBe(true);
     await e.close();
-    expect(sink.records().filter((r) => r["reserved"] === true)).toHaveLength(3);
+    expect(sink.records().filter((r) => r.reserved === true)).toHaveLength(3);
   });
 
   it("settles a reservation on record without counting the action again", async () => {
@@ -344,7 +351,7 @@ describe("row 3: reservations", () => {
     expect((await e.decide(send, { session: "s" }, { reserve: true })).decision).toBe("allow");
     expect((await e.decide(send, { session: "s" }, { reserve: true })).decision).toBe("deny");
     await e.close();
-    expect(sink.records().filter((r) => r["reservation"] === "settled")).toHaveLength(2);
+    expect(sink.records().filter((r) => r.reservation === "settled")).toHaveLength(2);
     expect(verifyAuditLog(sink.lines.map((l) => `${l}\n`).join("")).ok).toBe(true);
   });
 
@@ -374,7 +381,7 @@ describe("row 3: reservations", () => {
     expect((await e.decide(send, { session: "s" }, { reserve: true })).decision).toBe("allow");
     expect((await e.decide(send, { session: "s" }, { reserve: true })).decision).toBe("deny");
     await e.close();
-    expect(sink.records().filter((r) => r["outcome"] === "released")).toEqual([expect.objectContaining({ decisionId: ds[1]!.id, mode: "release", session: "s" })]);
+    expect(sink.records().filter((r) => r.outcome === "released")).toEqual([expect.objectContaining({ decisionId: ds[1]!.id, mode: "release", session: "s" })]);
   });
 
   it("keeps an expired or retired reservation counted, and no longer releasable", async () => {

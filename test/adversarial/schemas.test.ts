@@ -56,14 +56,14 @@ const cases: [string, unknown, Record<string, string | null>, Record<string, unk
   // a valid action: an invalid one collects every path's errors in ajv (2^40), see the report
   ["a reference shared by every level, 40 levels", doubled(40), { leaf: null }, { type: "leaf", x: "1" }, []],
   ["a chain of unions 50 deep", chain(50), { t0: "/$defs/C0/oneOf/0", t50: "/$defs/C49/oneOf/1" }, { type: "t50" }, ["`t50` lacks the field `x`"]],
-  ["prototype keys as type names", { oneOf: [obj("__proto__", ["x"]), obj("constructor", ["y"]), obj("toString")] }, { __proto__: "/oneOf/0", constructor: "/oneOf/1", toString: "/oneOf/2" }, { type: "constructor" }, ["`constructor` lacks the field `y`"]],
   [
-    "a definition name that needs escaping",
-    { oneOf: [{ $ref: "#/$defs/a~1b%25" }], $defs: { "a/b%": obj("slash", ["x"]) } },
-    { slash: "/oneOf/0" },
-    { type: "slash", x: 1 },
-    ["`x` must be string"],
+    "prototype keys as type names",
+    { oneOf: [obj("__proto__", ["x"]), obj("constructor", ["y"]), obj("toString")] },
+    { __proto__: "/oneOf/0", constructor: "/oneOf/1", toString: "/oneOf/2" },
+    { type: "constructor" },
+    ["`constructor` lacks the field `y`"],
   ],
+  ["a definition name that needs escaping", { oneOf: [{ $ref: "#/$defs/a~1b%25" }], $defs: { "a/b%": obj("slash", ["x"]) } }, { slash: "/oneOf/0" }, { type: "slash", x: 1 }, ["`x` must be string"]],
   [
     "field names that need escaping in a pointer",
     { oneOf: [{ type: "object", properties: { type: { const: "put" }, "a/b": { type: "string" }, "c~d": { type: "object", properties: { "e/f": { type: "string" } } } }, required: ["type"] }] },
@@ -87,7 +87,9 @@ describe("hostile action schemas", () => {
 });
 
 describe("test files: schema errors name the field as written and point at its value", () => {
-  const schema = JSON.stringify({ oneOf: [{ type: "object", properties: { type: { const: "put" }, "a/b": { type: "string" }, "c~d": { type: "object", properties: { "e/f": { type: "string" } } } }, required: ["type"] }] });
+  const schema = JSON.stringify({
+    oneOf: [{ type: "object", properties: { type: { const: "put" }, "a/b": { type: "string" }, "c~d": { type: "object", properties: { "e/f": { type: "string" } } } }, required: ["type"] }],
+  });
   const source = 'schema "./s.json"\ndefault allow\ntest "t" {\n  action { type: "put", "a/b": 1, "c~d": { "e/f": 2 } }\n  expect allow\n}\n';
   it.each([
     ["a field with `/`", "`a/b` must be string", "1"],

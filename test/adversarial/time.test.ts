@@ -12,8 +12,8 @@ import { describe, expect, it } from "vitest";
 import { compileSource, compileTests, emit } from "../../packages/compiler/src/compile.js";
 import { parseTime, timeParts } from "../../packages/compiler/src/decision-input.js";
 import { evaluatePolicy } from "../../packages/compiler/src/interpreter.js";
-import type { PolicyModule } from "../../packages/contract/src/index.js";
 import { loadModule } from "../../packages/compiler/src/load.js";
+import type { PolicyModule } from "../../packages/contract/src/index.js";
 
 const noFiles = { readFile: (): undefined => undefined };
 
@@ -74,7 +74,14 @@ describe("impossible dates and times are refused wherever a time enters", () => 
 
   it.each(times)("history entry time %s", async (text, problem) => {
     const { policy, module } = await compile(historyPolicy);
-    const input = { action: { type: "a" }, time: "2026-03-02T10:00:00Z", history: [{ action: { type: "b" }, time: "2026-03-02T09:30:00Z" }, { action: { type: "b" }, time: text }] };
+    const input = {
+      action: { type: "a" },
+      time: "2026-03-02T10:00:00Z",
+      history: [
+        { action: { type: "b" }, time: "2026-03-02T09:30:00Z" },
+        { action: { type: "b" }, time: text },
+      ],
+    };
     const compiled = module.decide(input);
     expect(compiled).toEqual(evaluatePolicy(policy, input).result);
     if (problem === null) expect(compiled.errors).toEqual([]);
@@ -106,12 +113,24 @@ function reference(s: string): "form" | "impossible" | number {
   return Date.parse(s);
 }
 
-const digits = (n: number): fc.Arbitrary<string> => fc.oneof(fc.integer({ min: 0, max: 10 ** n - 1 }).map((v) => String(v).padStart(n, "0")), fc.constantFrom(...["00", "01", "12", "13", "23", "24", "28", "29", "30", "31", "32", "59", "60", "61", "99"].map((x) => x.padStart(n, n === 4 ? "2" : "0").slice(0, n))));
+const digits = (n: number): fc.Arbitrary<string> =>
+  fc.oneof(
+    fc.integer({ min: 0, max: 10 ** n - 1 }).map((v) => String(v).padStart(n, "0")),
+    fc.constantFrom(...["00", "01", "12", "13", "23", "24", "28", "29", "30", "31", "32", "59", "60", "61", "99"].map((x) => x.padStart(n, n === 4 ? "2" : "0").slice(0, n))),
+  );
 const timeText = fc
   .tuple(
-    digits(4), digits(2), digits(2), digits(2), digits(2),
+    digits(4),
+    digits(2),
+    digits(2),
+    digits(2),
+    digits(2),
     fc.option(fc.tuple(digits(2), fc.option(fc.stringMatching(/^[0-9]{0,11}$/)))),
-    fc.oneof(fc.constant("Z"), fc.tuple(fc.constantFrom("+", "-"), digits(2), digits(2)).map(([sg, h, m]) => `${sg}${h}:${m}`), fc.constantFrom("", "z", "+0100", "+01", " Z", "Z ")),
+    fc.oneof(
+      fc.constant("Z"),
+      fc.tuple(fc.constantFrom("+", "-"), digits(2), digits(2)).map(([sg, h, m]) => `${sg}${h}:${m}`),
+      fc.constantFrom("", "z", "+0100", "+01", " Z", "Z "),
+    ),
   )
   .map(([y, mo, d, h, mi, sec, off]) => `${y}-${mo}-${d}T${h}:${mi}${sec === null ? "" : `:${sec[0]}${sec[1] === null ? "" : `.${sec[1]}`}`}${off}`);
 /** Valid-looking times with one character replaced, inserted or dropped. */
@@ -198,7 +217,7 @@ function spellingPolicy(zone: string): string {
   for (let d = 1; d <= 31; d++) lines.push(`rule day_${String(d).padStart(2, "0")} when time.date ends_with "-${String(d).padStart(2, "0")}" deny`);
   for (let m = 1; m <= 12; m++) lines.push(`rule month_${String(m).padStart(2, "0")} when time.date matches /^\\d{4}-${String(m).padStart(2, "0")}-/ deny`);
   for (let y = 1990; y <= 2040; y++) lines.push(`rule year_${y} when time.date starts_with "${y}-" deny`);
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 function spelled(rules: readonly { id: string }[]): { hour: number; minute: number; weekday: string; date: string } {

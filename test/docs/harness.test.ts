@@ -70,8 +70,8 @@ describe("instrumentJs", () => {
 
 describe("uncheckedValues", () => {
   it.each([
-    ["const d = decide(x);\n// { decision: \"deny\" }", ["// { decision: \"deny\" }"]],
-    ["const d = decide(x);\n// => { decision: \"deny\" }", []],
+    ['const d = decide(x);\n// { decision: "deny" }', ['// { decision: "deny" }']],
+    ['const d = decide(x);\n// => { decision: "deny" }', []],
     ["// a mismatch throws PolicyAssertionError", []],
     ["f(); // [1, 2] at the end of a line is prose", []],
   ])("%j", (code, want) => expect(uncheckedValues(code)).toEqual(want));
@@ -86,7 +86,7 @@ describe("readMarkdown", () => {
     "", // 5
     "<!-- docs-test: expect A301 -->", // 6
     "```armor", // 7
-    "when amount > \"x\" deny", // 8
+    'when amount > "x" deny', // 8
     "```", // 9
     "", // 10
     "- a list item:", // 11
@@ -120,7 +120,7 @@ describe("blockProblem: a block that would pass without checking anything fails"
     ["sh", "files cli; exit 1", null],
     ["text", "files cli; run armorc check payments.armor; exit 1; stderr", null],
     ["json", "run armorc eval p.armor --input i.json", null],
-    ["text", 'each-line default allow', null],
+    ["text", "each-line default allow", null],
     ["json", "saves actions.schema.json", null],
     ["text", "", null],
     ["lua", "", null],

@@ -8,7 +8,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFi
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import { compileSource, evaluatePolicy, type CompilerHost } from "@agent-armor/compiler";
+import { type CompilerHost, compileSource, evaluatePolicy } from "@agent-armor/compiler";
 import type { Block } from "./markdown.js";
 
 export const repoRoot = resolve(new URL("../..", import.meta.url).pathname);
@@ -36,7 +36,7 @@ export class Workspace {
     chmodSync(npx, 0o755);
   }
   env(): NodeJS.ProcessEnv {
-    return { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0", PATH: `${this.shims}:${join(repoRoot, "node_modules", ".bin")}:${process.env["PATH"]}` };
+    return { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0", PATH: `${this.shims}:${join(repoRoot, "node_modules", ".bin")}:${process.env.PATH}` };
   }
   addFiles(fixture: string): void {
     cpSync(join(repoRoot, "test", "docs", "fixtures", fixture), this.dir, { recursive: true });
@@ -125,7 +125,11 @@ export async function exerciseServe(ws: Workspace, command: string): Promise<voi
     const [, url] = await waitFor(child, /listening on (http:\/\/\S+)/, 30_000);
     const health = await fetch(`${url}/healthz`);
     if (health.status !== 200) throw new Error(`GET /healthz answered ${health.status}`);
-    const res = await fetch(`${url}/v1/decide`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action: { type: "get_balance" }, user: { role: "treasury" } }) });
+    const res = await fetch(`${url}/v1/decide`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ action: { type: "get_balance" }, user: { role: "treasury" } }),
+    });
     const body = (await res.json()) as { decision?: unknown };
     if (res.status !== 200 || typeof body.decision !== "string") throw new Error(`POST /v1/decide answered ${res.status} ${JSON.stringify(body)}`);
   } finally {
@@ -169,17 +173,17 @@ export async function exerciseMcp(ws: Workspace, command: string): Promise<void>
         clearTimeout(timer);
         ok(v);
       });
-      child.stdin!.write(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n");
+      child.stdin!.write(`${JSON.stringify({ jsonrpc: "2.0", id, method, params })}\n`);
     });
   try {
     const init = await call(1, "initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "docs-test", version: "1" } });
-    if (!init["result"]) throw new Error(`initialize failed: ${JSON.stringify(init)}`);
-    child.stdin!.write(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) + "\n");
+    if (!init.result) throw new Error(`initialize failed: ${JSON.stringify(init)}`);
+    child.stdin!.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
     const list = await call(2, "tools/list", {});
-    const tools = (list["result"] as { tools?: { name: string }[] } | undefined)?.tools ?? [];
+    const tools = (list.result as { tools?: { name: string }[] } | undefined)?.tools ?? [];
     if (tools.length === 0) throw new Error(`tools/list returned no tools: ${JSON.stringify(list)}`);
     const called = await call(3, "tools/call", { name: tools[0]!.name, arguments: {} });
-    if (!called["result"]) throw new Error(`tools/call failed: ${JSON.stringify(called)}`);
+    if (!called.result) throw new Error(`tools/call failed: ${JSON.stringify(called)}`);
   } finally {
     child.stdin!.end();
   }
@@ -302,7 +306,10 @@ export function instrumentJs(content: string): string {
 
 /** Comment lines that show a value (an object, a list, a string) without `=>`, so nothing checks them. */
 export function uncheckedValues(content: string): string[] {
-  return content.split("\n").filter((l) => /^\s*\/\/\s*[{["]/.test(l)).map((l) => l.trim());
+  return content
+    .split("\n")
+    .filter((l) => /^\s*\/\/\s*[{["]/.test(l))
+    .map((l) => l.trim());
 }
 
 const HELPER = `

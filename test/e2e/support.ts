@@ -1,5 +1,5 @@
 /** Shared wiring of the end-to-end tests: tool discovery, the skip rule, fixtures, processes. */
-import { spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -10,7 +10,7 @@ export const EXTENSION_DIR = join(ROOT, "packages", "vscode-extension");
 export const OUTPUT_DIR = join(ROOT, "test-output", "e2e");
 
 /** With ARMOR_E2E=1 (CI after test/e2e/setup.sh) a missing tool fails the test instead of skipping it. */
-export const REQUIRED = process.env["ARMOR_E2E"] === "1";
+export const REQUIRED = process.env.ARMOR_E2E === "1";
 
 export function which(command: string): string | null {
   const r = spawnSync("sh", ["-c", `command -v "$0"`, command], { encoding: "utf8" });
@@ -34,7 +34,7 @@ export function skipUnlessReady(suite: string, missing: readonly string[]): bool
 
 /** The language server's command line: ARMOR_LSP_CMD, else the lsp package's bin. */
 export function serverCommand(): { argv: string[]; missing: string | null } {
-  const override = process.env["ARMOR_LSP_CMD"];
+  const override = process.env.ARMOR_LSP_CMD;
   if (override) return { argv: override.split(" ").filter(Boolean), missing: null };
   const bin = join(ROOT, "packages", "lsp", "bin", "armor-lsp.js");
   const built = existsSync(join(ROOT, "packages", "lsp", "dist"));
@@ -144,4 +144,4 @@ export async function killTree(child: ChildProcess | undefined): Promise<void> {
   if (all.some(alive)) signal("SIGKILL");
 }
 
-export const codeServerDir = (): string => process.env["ARMOR_CODE_SERVER_DIR"] ?? join(homedir(), ".cache", "armor-e2e", "code-server");
+export const codeServerDir = (): string => process.env.ARMOR_CODE_SERVER_DIR ?? join(homedir(), ".cache", "armor-e2e", "code-server");

@@ -7,16 +7,16 @@
  * Screenshots go to test-output/e2e/. Skipped (with the reason printed) only when a tool is
  * missing and ARMOR_E2E is not "1". Everything listens on 127.0.0.1.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cleanPayments, codeServerDir, EXTENSION_DIR, killTree, OUTPUT_DIR, paymentsFixture, ROOT, skipUnlessReady } from "./support.js";
 
-const CHROMIUM = process.env["ARMOR_CHROMIUM"] ?? "/usr/bin/chromium";
+const CHROMIUM = process.env.ARMOR_CHROMIUM ?? "/usr/bin/chromium";
 const CODE_SERVER = join(codeServerDir(), "node_modules", ".bin", "code-server");
 const VSIX = join(EXTENSION_DIR, "agent-armor.vsix");
 const BUILT = join(EXTENSION_DIR, "dist", "extension.js");
@@ -131,7 +131,7 @@ describe.skipIf(skip)("the extension in code-server", () => {
         2,
       ),
     );
-    const env = { ...process.env, XDG_CONFIG_HOME: join(work, "xdg-config"), XDG_DATA_HOME: join(work, "xdg-data"), HOME: process.env["HOME"] ?? work };
+    const env = { ...process.env, XDG_CONFIG_HOME: join(work, "xdg-config"), XDG_DATA_HOME: join(work, "xdg-data"), HOME: process.env.HOME ?? work };
     const common = ["--user-data-dir", userData, "--extensions-dir", extensions];
 
     const install = spawnSync(CODE_SERVER, [...common, "--install-extension", freshVsix()], { env, encoding: "utf8", timeout: 120_000 });
@@ -141,16 +141,19 @@ describe.skipIf(skip)("the extension in code-server", () => {
     const port = await freePort();
     const config = join(work, "config.yaml");
     writeFileSync(config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
-    server = spawn(
-      CODE_SERVER,
-      ["--config", config, ...common, "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override", workspace],
-      { env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
-    );
+    server = spawn(CODE_SERVER, ["--config", config, ...common, "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override", workspace], {
+      env,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     server.stdout!.on("data", (d: Buffer) => (serverLog += d.toString()));
     server.stderr!.on("data", (d: Buffer) => (serverLog += d.toString()));
     const base = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {
-      const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${base}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (i > 240 || server.exitCode !== null) throw new Error(`code-server did not come up:\n${serverLog}`);
       await new Promise((r) => setTimeout(r, 500));
@@ -168,7 +171,10 @@ describe.skipIf(skip)("the extension in code-server", () => {
     await page.goto(url, { waitUntil: "domcontentloaded" });
     await page.waitForSelector(".monaco-workbench", { timeout: 90_000 });
     await page.waitForSelector(".explorer-folders-view .monaco-list-row", { timeout: 90_000 });
-    await page.locator(".monaco-workbench").click({ position: { x: 700, y: 400 } }).catch(() => {});
+    await page
+      .locator(".monaco-workbench")
+      .click({ position: { x: 700, y: 400 } })
+      .catch(() => {});
     log("workbench loaded");
   }, 300_000);
 
@@ -183,7 +189,7 @@ describe.skipIf(skip)("the extension in code-server", () => {
   afterAll(async () => {
     await browser?.close().catch(() => {});
     await killTree(server);
-    if (serverLog && process.env["ARMOR_E2E_VERBOSE"]) console.log(serverLog);
+    if (serverLog && process.env.ARMOR_E2E_VERBOSE) console.log(serverLog);
     if (work) rmSync(work, { recursive: true, force: true });
   }, 60_000);
 
@@ -219,7 +225,10 @@ describe.skipIf(skip)("the extension in code-server", () => {
     expect(colours.comment).not.toBe(colours.string);
 
     // The scope of `deny` as VS Code's token inspector reports it.
-    await page.locator(".editor-instance .view-line span span", { hasText: /^deny$/ }).first().click();
+    await page
+      .locator(".editor-instance .view-line span span", { hasText: /^deny$/ })
+      .first()
+      .click();
     await runCommand("Developer: Inspect Editor Tokens and Scopes");
     const inspector = page.locator(".token-inspect-widget");
     await inspector.waitFor({ timeout: 20_000 });
@@ -246,7 +255,12 @@ describe.skipIf(skip)("the extension in code-server", () => {
     await page.keyboard.press("Control+1");
     await page.keyboard.press("Control+K");
     await page.keyboard.press("Control+I");
-    await page.locator(".monaco-hover").filter({ hasText: "amout" }).first().waitFor({ timeout: 20_000 }).catch(() => log("no hover over the squiggle"));
+    await page
+      .locator(".monaco-hover")
+      .filter({ hasText: "amout" })
+      .first()
+      .waitFor({ timeout: 20_000 })
+      .catch(() => log("no hover over the squiggle"));
     await page.waitForTimeout(1000); // let the hover settle
     await shot("code-server-diagnostic");
   }, 120_000);
@@ -276,18 +290,29 @@ describe.skipIf(skip)("the extension in code-server", () => {
   it("compiles a policy and runs its tests from the command palette", async () => {
     await openFile("policy.armor", "policy payments");
     await runCommand("Agent Armor: Run Policy Tests");
-    const passed = page.locator(".notifications-toasts .notification-toast").filter({ hasText: /policy tests passed/ }).first();
+    const passed = page
+      .locator(".notifications-toasts .notification-toast")
+      .filter({ hasText: /policy tests passed/ })
+      .first();
     await passed.waitFor({ timeout: 60_000 });
     const message = (await passed.innerText()).replace(/\s+/g, " ");
     log("tests:", message);
     expect(message).toMatch(/all \d+ policy tests passed/);
     await page.waitForTimeout(1000);
     await shot("code-server-tests");
-    const panel = (await page.locator(".part.panel").innerText().catch(() => "")).replace(/\s+/g, " ");
+    const panel = (
+      await page
+        .locator(".part.panel")
+        .innerText()
+        .catch(() => "")
+    ).replace(/\s+/g, " ");
     log("panel:", panel.slice(0, 400));
 
     await runCommand("Agent Armor: Compile This Policy");
-    const compiled = page.locator(".notifications-toasts .notification-toast").filter({ hasText: /compiled policy\.armor/ }).first();
+    const compiled = page
+      .locator(".notifications-toasts .notification-toast")
+      .filter({ hasText: /compiled policy\.armor/ })
+      .first();
     await compiled.waitFor({ timeout: 60_000 });
     log("compile:", (await compiled.innerText()).replace(/\s+/g, " "));
     const workspace = join(work, "workspace");

@@ -48,8 +48,20 @@ describe("alwaysDeniedTools", () => {
 
 describe("schemaFromTools", () => {
   it("drops nested $schema, a tool argument named type, and keeps additionalProperties: false", () => {
-    const s = gw.schemaFromTools([{ name: "t/x", description: "d", inputSchema: { type: "object", $schema: "http://json-schema.org/draft-07/schema#", properties: { type: { type: "string" }, n: { type: "number" } }, required: ["type", "n"], additionalProperties: false } }]) as { oneOf: { $ref: string }[]; $defs: Record<string, unknown> };
+    const s = gw.schemaFromTools([
+      {
+        name: "t/x",
+        description: "d",
+        inputSchema: {
+          type: "object",
+          $schema: "http://json-schema.org/draft-07/schema#",
+          properties: { type: { type: "string" }, n: { type: "number" } },
+          required: ["type", "n"],
+          additionalProperties: false,
+        },
+      },
+    ]) as { oneOf: { $ref: string }[]; $defs: Record<string, unknown> };
     expect(s.oneOf).toEqual([{ $ref: "#/$defs/t_x" }]);
-    expect(s.$defs["t_x"]).toEqual({ type: "object", properties: { type: { const: "t/x" }, n: { type: "number" } }, required: ["type", "n"], description: "d", additionalProperties: false });
+    expect(s.$defs.t_x).toEqual({ type: "object", properties: { type: { const: "t/x" }, n: { type: "number" } }, required: ["type", "n"], description: "d", additionalProperties: false });
   });
 });

@@ -60,9 +60,12 @@ describe("armor mcp in front of server-everything", () => {
     const text = readFileSync(audit, "utf8");
     const verified = verifyAuditLog(text);
     expect(verified.ok).toBe(true);
-    const records = text.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    const decisions = records.filter((r) => r["kind"] === "decision");
-    expect(decisions.map((r) => [(r["action"] as { type: string }).type, r["decision"]])).toEqual([
+    const records = text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const decisions = records.filter((r) => r.kind === "decision");
+    expect(decisions.map((r) => [(r.action as { type: string }).type, r.decision])).toEqual([
       ["get-sum", "allow"],
       ["echo", "allow"],
       ["get-sum", "deny"],
@@ -71,9 +74,9 @@ describe("armor mcp in front of server-everything", () => {
     ]);
     // the log holds the redacted action, never the secret
     expect(text).not.toContain("secret-abc123");
-    expect(records.filter((r) => r["kind"] === "outcome")).toHaveLength(3);
+    expect(records.filter((r) => r.kind === "outcome")).toHaveLength(3);
     // the context carries the client from initialize, one session for the process
-    expect(new Set(decisions.map((r) => r["session"])).size).toBe(1);
+    expect(new Set(decisions.map((r) => r.session)).size).toBe(1);
   });
 
   it("hides the tools the policy always denies, and only those", async () => {
@@ -134,7 +137,11 @@ describe("armor mcp in front of server-everything", () => {
       expect((await fetch(base)).status).toBe(401);
       expect(await (await fetch(base, { headers: auth })).json()).toEqual({ pending: [] });
       const call = gw.client.callTool({ name: "get-tiny-image", arguments: {} });
-      const pending = await waitFor(async () => ((await (await fetch(base, { headers: auth })).json()) as { pending: { id: string; action: { type: string }; from: string; actionHash: string }[] }).pending[0], 10_000, "a pending approval");
+      const pending = await waitFor(
+        async () => ((await (await fetch(base, { headers: auth })).json()) as { pending: { id: string; action: { type: string }; from: string; actionHash: string }[] }).pending[0],
+        10_000,
+        "a pending approval",
+      );
       expect(pending.action.type).toBe("get-tiny-image");
       expect(pending.from).toBe("ops");
       expect((await fetch(`${base}/${pending.id}`, { headers: auth })).status).toBe(200);
@@ -165,9 +172,12 @@ describe("armor mcp in front of server-everything", () => {
     } finally {
       await gw.close();
     }
-    const records = readFileSync(audit, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = readFileSync(audit, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(verifyAuditLog(readFileSync(audit, "utf8")).ok).toBe(true);
-    const approvals = records.filter((r) => r["kind"] === "decision").map((r) => r["approval"] as { outcome: string; approver: string });
+    const approvals = records.filter((r) => r.kind === "decision").map((r) => r.approval as { outcome: string; approver: string });
     expect(approvals.map((a) => [a.outcome, a.approver])).toEqual([
       ["approved", "alice"],
       ["rejected", "bob"],
@@ -192,13 +202,30 @@ describe("armor mcp in front of server-everything", () => {
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } })}\n`);
     await waitFor(() => (out.includes('"id":1') ? true : undefined), 15_000, "the initialize response");
-    const upstreamPids = execFileSync("ps", ["-o", "pid=", "--ppid", String(child.pid)], { encoding: "utf8" }).split("\n").map((s) => Number(s.trim())).filter((n) => n > 0);
+    const upstreamPids = execFileSync("ps", ["-o", "pid=", "--ppid", String(child.pid)], { encoding: "utf8" })
+      .split("\n")
+      .map((s) => Number(s.trim()))
+      .filter((n) => n > 0);
     expect(upstreamPids.length).toBeGreaterThan(0);
     const started = Date.now();
     child.stdin.end();
     expect(await exited).toBe(0);
     expect(Date.now() - started).toBeLessThan(1500);
-    await waitFor(() => (upstreamPids.every((pid) => { try { process.kill(pid, 0); return false; } catch { return true; } }) ? true : undefined), 5_000, "the upstream to exit");
+    await waitFor(
+      () =>
+        upstreamPids.every((pid) => {
+          try {
+            process.kill(pid, 0);
+            return false;
+          } catch {
+            return true;
+          }
+        })
+          ? true
+          : undefined,
+      5_000,
+      "the upstream to exit",
+    );
   });
 
   it("fails to start with a clear message when the policy does not compile", () => {
@@ -284,8 +311,11 @@ describe("armor mcp in front of server-filesystem", () => {
     }
     const text = readFileSync(audit, "utf8");
     expect(verifyAuditLog(text).ok).toBe(true);
-    const decisions = text.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r["kind"] === "decision");
-    expect(decisions.map((r) => r["decision"])).toEqual(["allow", "allow", "deny", "deny"]);
+    const decisions = text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((r) => r.kind === "decision");
+    expect(decisions.map((r) => r.decision)).toEqual(["allow", "allow", "deny", "deny"]);
   });
 });
-

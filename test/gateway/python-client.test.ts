@@ -56,7 +56,13 @@ describe.skipIf(python === null)("examples/python-client", () => {
 
   it("decides, guards, records and reports errors against a live service", async () => {
     const { stdout } = await promisify(execFile)(python!, [join(repoRoot, "examples", "python-client", "client.py"), svc.url], { timeout: 30_000 });
-    const steps = Object.fromEntries(stdout.trim().split("\n").map((l) => JSON.parse(l) as { step: string; value: unknown }).map((s) => [s.step, s.value]));
+    const steps = Object.fromEntries(
+      stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { step: string; value: unknown })
+        .map((s) => [s.step, s.value]),
+    );
     expect(steps).toEqual({
       health: "ok",
       small_wire: "allow",
@@ -78,6 +84,11 @@ describe.skipIf(python === null)("examples/python-client", () => {
     });
     const text = readFileSync(audit, "utf8");
     expect(verifyAuditLog(text).ok).toBe(true);
-    expect(text.trim().split("\n").filter((l) => l.includes('"mode":"record"'))).toHaveLength(5);
+    expect(
+      text
+        .trim()
+        .split("\n")
+        .filter((l) => l.includes('"mode":"record"')),
+    ).toHaveLength(5);
   });
 });

@@ -36,7 +36,11 @@ describe("armorc schema from-mcp", () => {
     const r = armorc(["schema", "from-mcp", "-o", schemaPath, "--", process.execPath, ...everything]);
     expect(r.stderr).toMatch(/armorc schema: \d+ tools written to/);
     expect(r.status).toBe(0);
-    const schema = JSON.parse(readFileSync(schemaPath, "utf8")) as { $schema: string; oneOf: { $ref: string }[]; $defs: Record<string, { type: string; properties: Record<string, unknown>; required: string[]; description?: string }> };
+    const schema = JSON.parse(readFileSync(schemaPath, "utf8")) as {
+      $schema: string;
+      oneOf: { $ref: string }[];
+      $defs: Record<string, { type: string; properties: Record<string, unknown>; required: string[]; description?: string }>;
+    };
     expect(schema.$schema).toBe("https://json-schema.org/draft/2020-12/schema");
     expect(Object.keys(schema.$defs)).toHaveLength(schema.oneOf.length);
     expect(Object.keys(schema.$defs)).toEqual(expect.arrayContaining(["echo", "get-sum", "get-env"]));
@@ -45,7 +49,7 @@ describe("armorc schema from-mcp", () => {
       properties: { type: { const: "get-sum" }, a: { type: "number" }, b: { type: "number" } },
       required: ["type", "a", "b"],
     });
-    expect(typeof schema.$defs["echo"]!.description).toBe("string");
+    expect(typeof schema.$defs.echo!.description).toBe("string");
     expect(schema.oneOf).toContainEqual({ $ref: "#/$defs/echo" });
     // the tools' own drafts are not embedded
     expect(JSON.stringify(schema.$defs)).not.toContain("$schema");
@@ -88,7 +92,14 @@ describe("armorc schema from-mcp", () => {
     const typo = join(work, "typo.armor");
     writeFileSync(
       typo,
-      ['schema "./everything.schema.json"', "default allow", 'rule r when action.type == "echo" and mesage == "x" deny', 'rule t when action.type == "get-summ" deny', 'rule u when action.type == "get-sum" and a == "ten" deny', ""].join("\n"),
+      [
+        'schema "./everything.schema.json"',
+        "default allow",
+        'rule r when action.type == "echo" and mesage == "x" deny',
+        'rule t when action.type == "get-summ" deny',
+        'rule u when action.type == "get-sum" and a == "ten" deny',
+        "",
+      ].join("\n"),
     );
     const bad = JSON.parse(armorc(["check", typo, "--format", "json"]).stdout) as Diag[];
     const field = bad.find((d) => d.code === "A302");

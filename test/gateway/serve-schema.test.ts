@@ -23,7 +23,11 @@ const wire = { type: "wire_transfer", from_account: "ops-usd-01", recipient: "gl
 describe("armor serve: schema errors", () => {
   it.each([
     ["a missing field", { ...wire, recipient_account: undefined }, ["`wire_transfer` lacks the field `recipient_account`"]],
-    ["several errors of the type's own branch", { ...wire, amount: "10", memo: 5, extra: true }, ["`wire_transfer` has an unexpected field `extra`", "`amount` must be number", "`memo` must be string"]],
+    [
+      "several errors of the type's own branch",
+      { ...wire, amount: "10", memo: 5, extra: true },
+      ["`wire_transfer` has an unexpected field `extra`", "`amount` must be number", "`memo` must be string"],
+    ],
     ["an unknown type", { type: "wire" }, ["the action type `wire` is not one of the schema's action types (`wire_transfer`, `add_payee`, `get_balance`, `list_transactions`)"]],
   ])("POST /v1/decide, %s", async (_name, action, expected) => {
     const res = await fetch(`${svc.url}/v1/decide`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action }) });

@@ -30,21 +30,21 @@ async function call(method: string, path: string, body?: string | object, header
   return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers };
 }
 
-const err = (r: { json: Record<string, unknown> }): { code: string; message: string; location?: unknown } => r.json["error"] as never;
+const err = (r: { json: Record<string, unknown> }): { code: string; message: string; location?: unknown } => r.json.error as never;
 
 describe("armor serve", () => {
   it("GET /healthz names the policy", async () => {
     const r = await call("GET", "/healthz");
     expect(r.status).toBe(200);
-    expect(r.json["status"]).toBe("ok");
-    expect(r.json["policy"]).toMatchObject({ name: "serve_test", version: "2.0.0" });
+    expect(r.json.status).toBe("ok");
+    expect(r.json.policy).toMatchObject({ name: "serve_test", version: "2.0.0" });
   });
 
   it("POST /v1/decide returns the runtime's decision", async () => {
     const allow = await call("POST", "/v1/decide", { action: { type: "wire_transfer", amount: 50, recipient: "bob" }, user: { role: "clerk" } });
     expect(allow.status).toBe(200);
     expect(allow.json).toMatchObject({ decision: "allow", rules: [], errors: [], session: "default", policy: { name: "serve_test" } });
-    expect(allow.json["actionHash"]).toMatch(/^[0-9a-f]{64}$/);
+    expect(allow.json.actionHash).toMatch(/^[0-9a-f]{64}$/);
 
     const approval = await call("POST", "/v1/decide", { action: { type: "wire_transfer", amount: 50_000, recipient: "bob" }, user: { role: "clerk" } });
     expect(approval.json).toMatchObject({ decision: "require_approval", approval: { from: "finance", timeoutMs: 900_000 }, rules: [{ id: "wire_review" }] });
@@ -58,28 +58,28 @@ describe("armor serve", () => {
     // not an action: the runtime denies (fail closed), it is not an HTTP error
     const bad = await call("POST", "/v1/decide", { action: { amount: 1 } });
     expect(bad.status).toBe(200);
-    expect(bad.json["decision"]).toBe("deny");
+    expect(bad.json.decision).toBe("deny");
   });
 
   it("POST /v1/record feeds the session history that /v1/decide reads", async () => {
     const mail = { type: "send_email", body: "hi" };
     const session = "history-1";
-    expect((await call("POST", "/v1/decide", { action: mail, session })).json["decision"]).toBe("allow");
+    expect((await call("POST", "/v1/decide", { action: mail, session })).json.decision).toBe("allow");
     // deciding does not record
-    expect((await call("POST", "/v1/decide", { action: mail, session })).json["decision"]).toBe("allow");
+    expect((await call("POST", "/v1/decide", { action: mail, session })).json.decision).toBe("allow");
     for (let i = 0; i < 2; i++) {
       const d = await call("POST", "/v1/decide", { action: mail, session });
-      const r = await call("POST", "/v1/record", { action: d.json["action"], session, decisionId: d.json["id"] });
+      const r = await call("POST", "/v1/record", { action: d.json.action, session, decisionId: d.json.id });
       expect(r.status).toBe(200);
-      expect(r.json).toMatchObject({ recorded: true, session, decisionId: d.json["id"], audited: true });
+      expect(r.json).toMatchObject({ recorded: true, session, decisionId: d.json.id, audited: true });
     }
     const third = await call("POST", "/v1/decide", { action: mail, session });
-    expect(third.json["decision"]).toBe("deny");
-    expect((third.json["rules"] as { id: string }[]).map((r) => r.id)).toEqual(["redact_card", "mail_limit"]);
+    expect(third.json.decision).toBe("deny");
+    expect((third.json.rules as { id: string }[]).map((r) => r.id)).toEqual(["redact_card", "mail_limit"]);
     // an executed action counts even if a decision now would deny it
     expect((await call("POST", "/v1/record", { action: mail, session })).status).toBe(200);
     // other sessions are unaffected
-    expect((await call("POST", "/v1/decide", { action: mail, session: "history-2" })).json["decision"]).toBe("allow");
+    expect((await call("POST", "/v1/decide", { action: mail, session: "history-2" })).json.decision).toBe("allow");
 
     const noType = await call("POST", "/v1/record", { action: { body: "x" } });
     expect(noType.status).toBe(400);
@@ -160,7 +160,12 @@ describe("armor serve", () => {
       const m = /^ {4}(get|post|put|patch|delete|head|options):\s*$/.exec(line);
       if (m && current) documented[current]!.push(m[1]!.toUpperCase());
     }
-    const norm = (r: Record<string, readonly string[]>): Record<string, string[]> => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, [...v].sort()]).sort());
+    const norm = (r: Record<string, readonly string[]>): Record<string, string[]> =>
+      Object.fromEntries(
+        Object.entries(r)
+          .map(([k, v]) => [k, [...v].sort()])
+          .sort(),
+      );
     expect(norm(documented)).toEqual(norm(ROUTES));
     // and the running server answers each documented route/method with something other than 404/405
     for (const [path, methods] of Object.entries(documented)) {
@@ -189,9 +194,12 @@ describe("armor serve", () => {
     const text = readFileSync(audit, "utf8");
     const v = verifyAuditLog(text);
     expect(v.ok).toBe(true);
-    const records = text.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(records.some((r) => r["kind"] === "decision" && r["mode"] === "decide")).toBe(true);
-    expect(records.some((r) => r["kind"] === "outcome" && r["mode"] === "record")).toBe(true);
+    const records = text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records.some((r) => r.kind === "decision" && r.mode === "decide")).toBe(true);
+    expect(records.some((r) => r.kind === "outcome" && r.mode === "record")).toBe(true);
   });
 });
 
@@ -254,7 +262,10 @@ describe("bench/serve-load.mjs", () => {
     const { execFile } = await import("node:child_process");
     const { promisify } = await import("node:util");
     const out = join(work, "serve.md");
-    const { stdout } = await promisify(execFile)(process.execPath, [join(repoRoot, "bench", "serve-load.mjs"), "--requests", "1000", "--concurrency", "32", "--cap-s", "30", "--out", out], { cwd: repoRoot, timeout: 60_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, [join(repoRoot, "bench", "serve-load.mjs"), "--requests", "1000", "--concurrency", "32", "--cap-s", "30", "--out", out], {
+      cwd: repoRoot,
+      timeout: 60_000,
+    });
     const result = JSON.parse(stdout.trim().split("\n").at(-1)!) as { requests: number; errors: number; throughputRps: number; p50Ms: number; p99Ms: number };
     expect(result.errors).toBe(0);
     expect(result.requests).toBe(1000);

@@ -74,7 +74,7 @@ describe("language server behaviour", () => {
   it("classifies semantic tokens", async () => {
     const text = 'schema "./actions.schema.json"\ndefault deny\nlet L = [1] // c\nrule r\n  when action.type == "wire_transfer" and amount in L\n  deny\nlet M = 1h30m\n';
     const uri = await client.open(join(workspace, "tokens.armor"), text);
-    const legend = (client.capabilities["semanticTokensProvider"] as { legend: { tokenTypes: string[] } }).legend;
+    const legend = (client.capabilities.semanticTokensProvider as { legend: { tokenTypes: string[] } }).legend;
     const { data } = await client.request<{ data: number[] }>("textDocument/semanticTokens/full", { textDocument: { uri } });
     const lines = text.split("\n");
     const tokens = new Map<string, string>();

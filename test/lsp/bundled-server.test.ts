@@ -31,7 +31,9 @@ it("the bundled server publishes the diagnostics of an opened policy", async () 
   });
   server.stdin.write(frame({ jsonrpc: "2.0", id: 1, method: "initialize", params: { processId: null, rootUri: null, capabilities: {} } }));
   server.stdin.write(frame({ jsonrpc: "2.0", method: "initialized", params: {} }));
-  server.stdin.write(frame({ jsonrpc: "2.0", method: "textDocument/didOpen", params: { textDocument: { uri: "file:///tmp/bundled.armor", languageId: "armor", version: 1, text: "default allow\nlet N = 10abc\n" } } }));
+  server.stdin.write(
+    frame({ jsonrpc: "2.0", method: "textDocument/didOpen", params: { textDocument: { uri: "file:///tmp/bundled.armor", languageId: "armor", version: 1, text: "default allow\nlet N = 10abc\n" } } }),
+  );
   try {
     expect(await published).toContain('"code":"A105"');
   } finally {

@@ -9,7 +9,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { matchBaseline, repoRoot } from "../support/baseline.js";
 import { cursor, type LspDiagnostic, type LspPosition, type LspRange, TestClient } from "./client.js";
 
@@ -44,11 +44,7 @@ const range = (r: LspRange): string => `${r.start.line}:${r.start.character}-${r
 function json(value: unknown): string {
   const workspaceUri = pathToFileURL(workspace).href;
   const repoUri = pathToFileURL(repoRoot.replace(/\/$/, "")).href;
-  return `${JSON.stringify(value, null, 2)
-    .split(workspaceUri)
-    .join("file:///workspace")
-    .split(repoUri)
-    .join("file:///repo")}\n`;
+  return `${JSON.stringify(value, null, 2).split(workspaceUri).join("file:///workspace").split(repoUri).join("file:///repo")}\n`;
 }
 
 const severityNames = ["", "error", "warning", "info", "hint"];
@@ -103,9 +99,7 @@ const runners: Record<string, { needsCursor: boolean; run: Runner }> = {
     needsCursor: true,
     run: async (c, uri) => {
       const items = await client.request<{ label: string; kind?: number; detail?: string; sortText?: string }[]>("textDocument/completion", at(uri, c.position!));
-      return [...items]
-        .sort((a, b) => ((a.sortText ?? a.label) < (b.sortText ?? b.label) ? -1 : 1))
-        .map((i) => `${i.label} (${kindNames[i.kind ?? 1] ?? i.kind})${i.detail ? ` ${i.detail}` : ""}`);
+      return [...items].sort((a, b) => ((a.sortText ?? a.label) < (b.sortText ?? b.label) ? -1 : 1)).map((i) => `${i.label} (${kindNames[i.kind ?? 1] ?? i.kind})${i.detail ? ` ${i.detail}` : ""}`);
     },
   },
   hover: {
@@ -118,7 +112,10 @@ const runners: Record<string, { needsCursor: boolean; run: Runner }> = {
   "signature-help": {
     needsCursor: true,
     run: async (c, uri) => {
-      const h = await client.request<{ signatures: { label: string; parameters?: { label: [number, number] }[] }[]; activeParameter?: number } | null>("textDocument/signatureHelp", at(uri, c.position!));
+      const h = await client.request<{ signatures: { label: string; parameters?: { label: [number, number] }[] }[]; activeParameter?: number } | null>(
+        "textDocument/signatureHelp",
+        at(uri, c.position!),
+      );
       if (!h) return null;
       const s = h.signatures[0]!;
       return { label: s.label, parameters: (s.parameters ?? []).map((p) => s.label.slice(...p.label)), active: h.activeParameter ?? 0 };
@@ -151,7 +148,8 @@ const runners: Record<string, { needsCursor: boolean; run: Runner }> = {
   },
   folding: {
     needsCursor: false,
-    run: async (_c, uri) => (await client.request<{ startLine: number; endLine: number; kind?: string }[]>("textDocument/foldingRange", doc(uri))).map((f) => `${f.startLine}-${f.endLine} ${f.kind ?? ""}`),
+    run: async (_c, uri) =>
+      (await client.request<{ startLine: number; endLine: number; kind?: string }[]>("textDocument/foldingRange", doc(uri))).map((f) => `${f.startLine}-${f.endLine} ${f.kind ?? ""}`),
   },
   "semantic-tokens": {
     needsCursor: false,
@@ -169,11 +167,14 @@ const runners: Record<string, { needsCursor: boolean; run: Runner }> = {
     run: async (c, uri) => {
       const published = (await client.diagnosticsOf(uri, 1)).diagnostics;
       const where: LspRange = c.position ? { start: c.position, end: c.position } : { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
-      const actions = await client.request<{ title: string; kind?: string; isPreferred?: boolean; diagnostics?: LspDiagnostic[]; edit?: { changes?: Record<string, TextEdit[]> } }[]>("textDocument/codeAction", {
-        ...doc(uri),
-        range: where,
-        context: { diagnostics: published },
-      });
+      const actions = await client.request<{ title: string; kind?: string; isPreferred?: boolean; diagnostics?: LspDiagnostic[]; edit?: { changes?: Record<string, TextEdit[]> } }[]>(
+        "textDocument/codeAction",
+        {
+          ...doc(uri),
+          range: where,
+          context: { diagnostics: published },
+        },
+      );
       return actions.map((a) => ({ title: a.title, kind: a.kind, preferred: a.isPreferred ?? false, fixes: (a.diagnostics ?? []).map((d) => d.code), changes: showEdits(a.edit?.changes) }));
     },
   },
@@ -195,7 +196,7 @@ const runners: Record<string, { needsCursor: boolean; run: Runner }> = {
   broken: {
     needsCursor: true,
     run: async (c, uri) => ({
-      diagnostics: ((await client.diagnosticsOf(uri, 1)).diagnostics).map((d) => d.code),
+      diagnostics: (await client.diagnosticsOf(uri, 1)).diagnostics.map((d) => d.code),
       hover: (await client.request<{ contents: { value: string } } | null>("textDocument/hover", at(uri, c.position!)))?.contents.value ?? null,
       definition: showLocations(await client.request<Location[]>("textDocument/definition", at(uri, c.position!))),
       references: showLocations(await client.request<Location[]>("textDocument/references", { ...at(uri, c.position!), context: { includeDeclaration: true } })),
@@ -216,7 +217,7 @@ beforeAll(async () => {
     for (const c of casesOf(feature)) writeFileSync(c.path, c.text);
   }
   client = await TestClient.start();
-  legend = (client.capabilities["semanticTokensProvider"] as { legend: typeof legend }).legend;
+  legend = (client.capabilities.semanticTokensProvider as { legend: typeof legend }).legend;
 }, 60_000);
 
 afterAll(async () => {
@@ -227,7 +228,9 @@ afterAll(async () => {
 describe("fixtures", () => {
   for (const [feature, runner] of Object.entries(runners)) {
     describe(feature, () => {
-      for (const name of readdirSync(join(fixtures, feature)).filter((f) => f.endsWith(".armor")).sort()) {
+      for (const name of readdirSync(join(fixtures, feature))
+        .filter((f) => f.endsWith(".armor"))
+        .sort()) {
         const hasCursor = readFileSync(join(fixtures, feature, name), "utf8").includes("$0");
         if (runner.needsCursor && !hasCursor) continue;
         it(name, async () => {

@@ -2,17 +2,17 @@
  * Baselines: the expected output of a case sits beside it and is compared by `matchBaseline`.
  * `UPDATE_BASELINES=1 npm test` rewrites them; a missing baseline is written and, on CI, fails.
  */
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { expect } from "vitest";
 
 export const repoRoot = new URL("../..", import.meta.url).pathname;
 
 export function matchBaseline(path: string, actual: string): void {
-  const update = process.env["UPDATE_BASELINES"] === "1";
+  const update = process.env.UPDATE_BASELINES === "1";
   if (update || !existsSync(path)) {
     writeFileSync(path, actual);
-    if (!update && process.env["CI"]) throw new Error(`missing baseline ${relative(repoRoot, path)} (written; commit it)`);
+    if (!update && process.env.CI) throw new Error(`missing baseline ${relative(repoRoot, path)} (written; commit it)`);
     return;
   }
   expect(actual, `baseline ${relative(repoRoot, path)} differs; run UPDATE_BASELINES=1 npm test to accept`).toBe(readFileSync(path, "utf8"));

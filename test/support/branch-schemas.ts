@@ -48,7 +48,10 @@ export const nestedDefs = {
   oneOf: [{ $ref: "#/$defs/mail" }, { $ref: "#/$defs/files" }],
   $defs: {
     mail: obj("send_email", { to: { type: "string" } }, ["to"]),
-    files: { description: "file tools", oneOf: [obj("read_file", { path: { type: "string" } }, ["path"]), obj("write_file", { path: { type: "string" }, data: { type: "string" } }, ["path", "data"])] },
+    files: {
+      description: "file tools",
+      oneOf: [obj("read_file", { path: { type: "string" } }, ["path"]), obj("write_file", { path: { type: "string" }, data: { type: "string" } }, ["path", "data"])],
+    },
   },
 };
 

@@ -12,7 +12,7 @@
 // is the emitted module's; RSS also keeps what the worker's heap left to the allocator.
 // The action pool is converted to the decision input shape once, before timing (prepare).
 import { Worker } from "node:worker_threads";
-import { specToArmor, prepareFor } from "../gen-armor.js";
+import { prepareFor, specToArmor } from "../gen-armor.js";
 
 const WORKER = `
 const { parentPort, workerData } = require("node:worker_threads");

@@ -8,7 +8,7 @@
 // The action pool is converted to the decision input shape once, before timing (prepare).
 // Adapted from the peer harness's agent-armor adapter (which shelled out to `armorc compile`).
 import { compileSource, emit, loadModule } from "@agent-armor/compiler";
-import { specToArmor, prepareFor } from "../gen-armor.js";
+import { prepareFor, specToArmor } from "../gen-armor.js";
 
 export default {
   name: "agent-armor-in-process",
@@ -19,7 +19,14 @@ export default {
   async create(spec) {
     const text = specToArmor(spec);
     const c = compileSource(`${spec.name}.armor`, text);
-    if (!c.ok) throw new Error("does not compile: " + c.diagnostics.filter((d) => d.severity === "error").map((d) => d.message).slice(0, 3).join("; "));
+    if (!c.ok)
+      throw new Error(
+        `does not compile: ${c.diagnostics
+          .filter((d) => d.severity === "error")
+          .map((d) => d.message)
+          .slice(0, 3)
+          .join("; ")}`,
+      );
     const { js } = emit(c);
     const mod = await loadModule(js);
     const decide = mod.decide;

@@ -1,7 +1,7 @@
 // Agent Armor's reference interpreter (evaluatePolicy over the checked IR): the definition of the
 // semantics, not meant to be fast. create() times compileSource (parse + check + analysis).
 import { compileSource, evaluatePolicy } from "@agent-armor/compiler";
-import { specToArmor, prepareFor } from "../gen-armor.js";
+import { prepareFor, specToArmor } from "../gen-armor.js";
 
 export default {
   name: "agent-armor-interpreter",

@@ -41,9 +41,9 @@ function lit(v) {
 }
 
 function casbinCond(c, spec) {
-  if (c.any) return "(" + c.any.map((x) => casbinCond(x, spec)).join(" || ") + ")";
-  if (c.all) return "(" + c.all.map((x) => casbinCond(x, spec)).join(" && ") + ")";
-  const lhs = "r.sub." + c.path;
+  if (c.any) return `(${c.any.map((x) => casbinCond(x, spec)).join(" || ")})`;
+  if (c.all) return `(${c.all.map((x) => casbinCond(x, spec)).join(" && ")})`;
+  const lhs = `r.sub.${c.path}`;
   if (c.op === "in_set") return `inSet(${lhs}, ${lit(c.set)})`;
   return `${lhs} ${OPS[c.op]} ${lit(c.value)}`;
 }

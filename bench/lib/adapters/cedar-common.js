@@ -12,6 +12,7 @@
 // matched; on Deny, diagnostics.reason lists the ids of ALL satisfied forbid policies, and the
 // adapter maps ids -> effect (deny beats require_approval). One isAuthorized call per decision.
 import { createRequire } from "node:module";
+
 const require = createRequire(import.meta.url);
 
 // Loaded eagerly so that the wasm compile/instantiate time is counted as the engine's load time.
@@ -41,16 +42,16 @@ function cedarLit(v) {
 
 function cedarExpr(path) {
   if (path === "type") return "action";
-  if (path.startsWith("user.")) return "principal." + path.slice(5);
-  if (CONTEXT_ATTRS.has(path)) return "context." + path;
+  if (path.startsWith("user.")) return `principal.${path.slice(5)}`;
+  if (CONTEXT_ATTRS.has(path)) return `context.${path}`;
   throw new Error(`no Cedar mapping for path ${path}`);
 }
 
 const OPS = { eq: "==", ne: "!=", gt: ">", gte: ">=", lt: "<", lte: "<=" };
 
 function cedarCond(c, spec) {
-  if (c.any) return "(" + c.any.map((x) => cedarCond(x, spec)).join(" || ") + ")";
-  if (c.all) return "(" + c.all.map((x) => cedarCond(x, spec)).join(" && ") + ")";
+  if (c.any) return `(${c.any.map((x) => cedarCond(x, spec)).join(" || ")})`;
+  if (c.all) return `(${c.all.map((x) => cedarCond(x, spec)).join(" && ")})`;
   const lhs = cedarExpr(c.path);
   if (c.op === "in_set") return `[${spec.sets[c.set].map(cedarLit).join(", ")}].contains(${lhs})`;
   const rhs = c.path === "type" ? `Action::${cedarLit(c.value)}` : cedarLit(c.value);
@@ -90,9 +91,9 @@ export function requestFor(a) {
 
 export function makeResultMapper(effectById) {
   return function toDecision(ans) {
-    if (ans.type !== "success") throw new Error("cedar failure: " + JSON.stringify(ans.errors));
+    if (ans.type !== "success") throw new Error(`cedar failure: ${JSON.stringify(ans.errors)}`);
     const resp = ans.response;
-    if (resp.diagnostics.errors.length) throw new Error("cedar eval errors: " + JSON.stringify(resp.diagnostics.errors));
+    if (resp.diagnostics.errors.length) throw new Error(`cedar eval errors: ${JSON.stringify(resp.diagnostics.errors)}`);
     if (resp.decision === "allow") return "allow";
     let out = "allow";
     for (const id of resp.diagnostics.reason) {

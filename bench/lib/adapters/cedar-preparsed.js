@@ -2,7 +2,7 @@
 // so that `npm run bench` does not depend on ../shared at run time. Keep the workload identical.
 // (c') Cedar via cedar-wasm, policy set parsed ONCE with preparsePolicySet() and evaluated with
 // statefulIsAuthorized() (cached in the wasm instance). This is the fair "best Cedar" number.
-import { cedar, translate, requestFor, makeResultMapper, SKIP_FORCED_GC } from "./cedar-common.js";
+import { cedar, makeResultMapper, requestFor, SKIP_FORCED_GC, translate } from "./cedar-common.js";
 
 let seq = 0;
 export default {
@@ -17,7 +17,7 @@ export default {
     const { policies, effectById } = translate(spec);
     const id = `${spec.name}#${++seq}`;
     const res = c.preparsePolicySet(id, { staticPolicies: policies });
-    if (res.type !== "success") throw new Error("cedar preparse: " + JSON.stringify(res.errors));
+    if (res.type !== "success") throw new Error(`cedar preparse: ${JSON.stringify(res.errors)}`);
     const toDecision = makeResultMapper(effectById);
     function decide(a) {
       const call = requestFor(a);

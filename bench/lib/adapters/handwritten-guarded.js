@@ -13,8 +13,9 @@
 //   - the result is the full decision object: decision, the fired rules (frozen, shared),
 //     approval, the caller's action, errors (§10.2).
 // Like handwritten.js, only data (deny list, filler thresholds) is read from the spec.
-import { BUSINESS_HOURS, WIRE_APPROVAL_THRESHOLD } from "../spec.js";
+
 import { prepareInput } from "../gen-armor.js";
+import { BUSINESS_HOURS, WIRE_APPROVAL_THRESHOLD } from "../spec.js";
 import handwritten from "./handwritten.js";
 
 const hasOwn = Object.prototype.hasOwnProperty;
@@ -40,7 +41,7 @@ const ordered = (op, v) => {
 /** v > k and v < k for a number constant k, as the language defines them (a non-finite v errs). */
 const gt = (v, k) => (typeof v === "number" && v - v === 0 ? v > k : ordered(">", v));
 const lt = (v, k) => (typeof v === "number" && v - v === 0 ? v < k : ordered("<", v));
-const message = (e) => (e instanceof EvaluationError ? e.message : "internal error: " + String((e && e.message) || e));
+const message = (e) => (e instanceof EvaluationError ? e.message : `internal error: ${String(e?.message || e)}`);
 
 export default {
   name: "handwritten-guarded",
@@ -52,14 +53,18 @@ export default {
     if (spec.workload === "patterns") throw new Error("written for the peer workload only");
     await handwritten.create(spec); // the same checks that the spec says what the code assumes
     const DENY = new Set(spec.sets.denyList);
-    const FROM = BUSINESS_HOURS.from, TO = BUSINESS_HOURS.to, WIRE = WIRE_APPROVAL_THRESHOLD;
+    const FROM = BUSINESS_HOURS.from,
+      TO = BUSINESS_HOURS.to,
+      WIRE = WIRE_APPROVAL_THRESHOLD;
     const NONE = Object.freeze([]);
     const rule = (id, effect) => Object.freeze({ id, effect, reason: null });
     const WIRE_LARGE = rule("r1_wire_large", "require_approval");
     const WIRE_DENY = rule("r2_wire_denylist", "deny");
     const EMAIL = rule("r3_email_offhours", "deny");
     const APPROVAL = Object.freeze({ from: null, timeoutMs: null });
-    const FIRED_LARGE = Object.freeze([WIRE_LARGE]), FIRED_DENY = Object.freeze([WIRE_DENY]), FIRED_BOTH = Object.freeze([WIRE_LARGE, WIRE_DENY]);
+    const FIRED_LARGE = Object.freeze([WIRE_LARGE]),
+      FIRED_DENY = Object.freeze([WIRE_DENY]),
+      FIRED_BOTH = Object.freeze([WIRE_LARGE, WIRE_DENY]);
     const FIRED_EMAIL = Object.freeze([EMAIL]);
     // type -> [amount threshold, the fired-rules list of its filler rule]
     const FILLER = new Map();
@@ -68,7 +73,9 @@ export default {
     const result = (decision, rules, approval, action) => ({ decision, rules, approval, action, errors: NONE });
     const failed = (rules, action, errors) => ({ decision: "deny", rules, approval: null, action, errors });
     const inputError = (input, msg) => ({
-      decision: "deny", rules: [], approval: null,
+      decision: "deny",
+      rules: [],
+      approval: null,
       action: input !== null && typeof input === "object" ? own(input, "action") : null,
       errors: [{ rule: null, message: msg }],
     });
@@ -76,10 +83,18 @@ export default {
     function decide(input) {
       let a, plain;
       if (
-        input != null && input.__proto__ === Object.prototype &&
-        !("action" in Object.prototype) && !("amount" in Object.prototype) && !("hour" in Object.prototype) &&
-        !("recipient" in Object.prototype) && !("role" in Object.prototype) && !("type" in Object.prototype) && !("user" in Object.prototype) &&
-        (a = input.action) != null && a.__proto__ === Object.prototype && typeof a.type === "string"
+        input != null &&
+        input.__proto__ === Object.prototype &&
+        !("action" in Object.prototype) &&
+        !("amount" in Object.prototype) &&
+        !("hour" in Object.prototype) &&
+        !("recipient" in Object.prototype) &&
+        !("role" in Object.prototype) &&
+        !("type" in Object.prototype) &&
+        !("user" in Object.prototype) &&
+        (a = input.action) != null &&
+        a.__proto__ === Object.prototype &&
+        typeof a.type === "string"
       ) {
         plain = true;
       } else {
@@ -89,10 +104,12 @@ export default {
         if (typeof own(a, "type") !== "string") return inputError(input, "`action.type` must be a string");
         plain = false;
       }
-      let v, errors = null;
+      let v,
+        errors = null;
       switch (plain ? a.type : own(a, "type")) {
         case "wire_transfer": {
-          let large = false, denied = false;
+          let large = false,
+            denied = false;
           try {
             large = gt(plain ? ((v = a.amount) === undefined ? null : v) : own(a, "amount"), WIRE);
           } catch (e) {

@@ -5,8 +5,9 @@
 // are an arbitrary type->threshold table, so the hand-written code keeps them in a Map (O(1) in N).
 // Only data (deny list, filler thresholds) is read from the spec; the logic of rules 1-3 is hard-coded,
 // and create() asserts that the spec says what the code assumes.
-import { BUSINESS_HOURS, WIRE_APPROVAL_THRESHOLD } from "../spec.js";
+
 import { NAMED_PATTERNS } from "../patterns.js";
+import { BUSINESS_HOURS, WIRE_APPROVAL_THRESHOLD } from "../spec.js";
 
 /**
  * The pattern workload (bench/lib/patterns.js) by hand: a switch on the type, V8's RegExp for
@@ -18,14 +19,18 @@ function patternsByHand(spec) {
   for (const r of spec.rules) {
     const [t, m] = r.when;
     const mine = named.get(r.id);
-    if (mine && (m.pattern !== mine.re.source || m.flags !== mine.re.flags || t.value !== mine.type || r.effect !== mine.effect)) throw new Error(`handwritten: spec does not match the hand-written rule ${r.id}`);
+    if (mine && (m.pattern !== mine.re.source || m.flags !== mine.re.flags || t.value !== mine.type || r.effect !== mine.effect))
+      throw new Error(`handwritten: spec does not match the hand-written rule ${r.id}`);
     if (!mine) {
       if (r.effect !== "deny" || r.when.length !== 2 || t.op !== "eq" || m.op !== "matches" || m.path !== "arg") throw new Error(`handwritten: unexpected filler rule shape ${r.id}`);
       FILLER.set(t.value, new RegExp(m.pattern, m.flags));
     }
   }
-  const DESTRUCTIVE = NAMED_PATTERNS.p1_shell_destructive.re, PIPE = NAMED_PATTERNS.p2_pipe_to_shell.re, EXFIL = NAMED_PATTERNS.p3_exfil_host.re;
-  const SECRET = NAMED_PATTERNS.p4_secret_path.re, PII = NAMED_PATTERNS.p5_pii_in_email.re;
+  const DESTRUCTIVE = NAMED_PATTERNS.p1_shell_destructive.re,
+    PIPE = NAMED_PATTERNS.p2_pipe_to_shell.re,
+    EXFIL = NAMED_PATTERNS.p3_exfil_host.re;
+  const SECRET = NAMED_PATTERNS.p4_secret_path.re,
+    PII = NAMED_PATTERNS.p5_pii_in_email.re;
   function decide(a) {
     switch (a.type) {
       case "shell":
@@ -38,7 +43,7 @@ function patternsByHand(spec) {
         return PII.test(a.body) ? "require_approval" : "allow";
       default: {
         const re = FILLER.get(a.type);
-        return re !== undefined && re.test(a.arg) ? "deny" : "allow";
+        return re?.test(a.arg) ? "deny" : "allow";
       }
     }
   }
@@ -55,10 +60,8 @@ export default {
     if (spec.workload === "patterns") return patternsByHand(spec);
     const byId = new Map(spec.rules.map((r) => [r.id, r]));
     const r1 = byId.get("r1_wire_large");
-    if (!r1 || r1.effect !== "require_approval" || r1.when[1].value !== WIRE_APPROVAL_THRESHOLD)
-      throw new Error("handwritten: spec does not match the hand-written rule 1");
-    if (!byId.get("r2_wire_denylist") || !byId.get("r3_email_offhours"))
-      throw new Error("handwritten: spec does not match the hand-written rules 2/3");
+    if (r1?.effect !== "require_approval" || r1.when[1].value !== WIRE_APPROVAL_THRESHOLD) throw new Error("handwritten: spec does not match the hand-written rule 1");
+    if (!byId.get("r2_wire_denylist") || !byId.get("r3_email_offhours")) throw new Error("handwritten: spec does not match the hand-written rules 2/3");
 
     const DENY = new Set(spec.sets.denyList);
     const FILLER = new Map(); // type -> amount threshold (deny when amount > threshold)
@@ -69,7 +72,9 @@ export default {
         throw new Error(`handwritten: unexpected filler rule shape ${r.id}`);
       FILLER.set(t.value, a.value);
     }
-    const FROM = BUSINESS_HOURS.from, TO = BUSINESS_HOURS.to, WIRE = WIRE_APPROVAL_THRESHOLD;
+    const FROM = BUSINESS_HOURS.from,
+      TO = BUSINESS_HOURS.to,
+      WIRE = WIRE_APPROVAL_THRESHOLD;
 
     function decide(a) {
       switch (a.type) {

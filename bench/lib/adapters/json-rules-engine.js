@@ -6,6 +6,7 @@
 // the adapter reduces the fired events by precedence. decide() therefore returns a Promise.
 import jre from "json-rules-engine";
 import { RANK } from "../spec.js";
+
 const { Engine } = jre;
 
 const OPS = { eq: "equal", ne: "notEqual", gt: "greaterThan", gte: "greaterThanInclusive", lt: "lessThan", lte: "lessThanInclusive", in_set: "in" };
@@ -21,7 +22,7 @@ function toCondition(c, spec, regexes) {
     return { fact, operator: "matches", value: regexes.length - 1 };
   }
   const out = { fact, operator: OPS[c.op], value: c.op === "in_set" ? spec.sets[c.set] : c.value };
-  if (rest.length) out.path = "$." + rest.join(".");
+  if (rest.length) out.path = `$.${rest.join(".")}`;
   return out;
 }
 

@@ -4,7 +4,7 @@
  * that can stop at the first argument that is not an option (`armor mcp`: what follows is the
  * upstream server's command line, whose flags are never ours).
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 
 export type OptionSpecs = NonNullable<ParseArgsConfig["options"]>;
 

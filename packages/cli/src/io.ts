@@ -3,9 +3,9 @@
  * one printer of diagnostics (text, JSON, SARIF).
  */
 import { readFileSync } from "node:fs";
-import { createColors } from "picocolors";
 import { allEntries, catalog, type Diagnostic, docsAnchor, makeDiagnostic, renderText, SourceFile, span, toJson, toSarif, VERSION } from "@agent-armor/compiler";
 import type { PolicyDiagnostic } from "@agent-armor/contract";
+import { createColors } from "picocolors";
 
 export interface Output {
   write(text: string): void;
@@ -36,7 +36,7 @@ export function nodeIo(): Io {
 
 /** Colour only on a terminal, and never with NO_COLOR set (https://no-color.org). */
 export function useColor(io: Io, out: Output): boolean {
-  const noColor = io.env["NO_COLOR"];
+  const noColor = io.env.NO_COLOR;
   if (noColor !== undefined && noColor !== "") return false;
   return out.isTTY === true;
 }

@@ -11,7 +11,7 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { emitModule, type EmitOptions, type EmitOutput } from "./codegen/emit.js";
+import { type EmitOptions, type EmitOutput, emitModule } from "./codegen/emit.js";
 import { catalog } from "./diagnostics/catalog.js";
 import { type Diagnostic, DiagnosticBag, hasErrors, reportedDiagnostics } from "./diagnostics/diagnostic.js";
 import type * as IR from "./ir.js";
@@ -20,9 +20,9 @@ import { baseName, checkFile, type SemanticModel } from "./semantic/checker.js";
 import { lineIds } from "./semantic/rule-id.js";
 import { type ActionSchema, loadActionSchema } from "./semantic/schema.js";
 import type { FileNode, TestDecl } from "./syntax/ast.js";
-import { buildTestCases, type TestCase } from "./testing/cases.js";
-import { parse, type ParseResult } from "./syntax/parse.js";
+import { type ParseResult, parse } from "./syntax/parse.js";
 import { SourceFile } from "./syntax/source.js";
+import { buildTestCases, type TestCase } from "./testing/cases.js";
 import { VERSION } from "./version.js";
 
 /** How the compiler reads files other than the policy itself (the schema). */

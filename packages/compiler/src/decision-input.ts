@@ -31,7 +31,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /** Two ASCII digits at `i` as a number, or -1. */
 function twoDigits(s: string, i: number): number {
-  const a = s.charCodeAt(i) - 48, b = s.charCodeAt(i + 1) - 48;
+  const a = s.charCodeAt(i) - 48,
+    b = s.charCodeAt(i + 1) - 48;
   return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
 }
 
@@ -56,9 +57,16 @@ export function daysFromCivil(year: number, month: number, day: number): number 
 export function scanTime(s: string): number | string {
   const n = s.length;
   if (n < 17 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58) return "";
-  const century = twoDigits(s, 0), yy = twoDigits(s, 2), month = twoDigits(s, 5), day = twoDigits(s, 8), hour = twoDigits(s, 11), minute = twoDigits(s, 14);
+  const century = twoDigits(s, 0),
+    yy = twoDigits(s, 2),
+    month = twoDigits(s, 5),
+    day = twoDigits(s, 8),
+    hour = twoDigits(s, 11),
+    minute = twoDigits(s, 14);
   if (century < 0 || yy < 0 || month < 0 || day < 0 || hour < 0 || minute < 0) return "";
-  let i = 16, second = 0, ms = 0;
+  let i = 16,
+    second = 0,
+    ms = 0;
   if (s.charCodeAt(i) === 58) {
     second = twoDigits(s, i + 1);
     if (second < 0) return "";
@@ -78,7 +86,8 @@ export function scanTime(s: string): number | string {
   const sign = s.charCodeAt(i);
   if (sign === 90 && i + 1 === n) offset = 0;
   else if ((sign === 43 || sign === 45) && i + 6 === n && s.charCodeAt(i + 3) === 58) {
-    const oh = twoDigits(s, i + 1), om = twoDigits(s, i + 4);
+    const oh = twoDigits(s, i + 1),
+      om = twoDigits(s, i + 4);
     if (oh < 0 || om < 0) return "";
     if (oh > 23 || om > 59) offset = Number.NaN;
     else offset = (sign === 43 ? 1 : -1) * (oh * 60 + om);

@@ -5,7 +5,7 @@
  * condition so that `armorc eval --explain` and the test runner can show why a rule did or did not
  * fire.
  */
-import { FOREIGN_ERROR, INPUT_UNREADABLE, isEvaluationError, readInput, type ReadInput, readTrackerValues, timeParts, type TimeParts } from "./decision-input.js";
+import { FOREIGN_ERROR, INPUT_UNREADABLE, isEvaluationError, type ReadInput, readInput, readTrackerValues, type TimeParts, timeParts } from "./decision-input.js";
 import type * as IR from "./ir.js";
 import { REDACTED } from "./ir.js";
 import { RegexLimitError, type RegexProgram, regexReplace, regexTest } from "./regex/index.js";
@@ -196,7 +196,10 @@ export function evaluatePolicy(policy: IR.Policy, input: unknown, options: Evalu
   try {
     read = readInput(input, options.now ?? Date.now);
     if (typeof read !== "string" && policy.trackers.length > 0 && options.trackerValues !== undefined) {
-      given = readTrackerValues(options.trackerValues, policy.trackers.map((t) => t.kind));
+      given = readTrackerValues(
+        options.trackerValues,
+        policy.trackers.map((t) => t.kind),
+      );
     }
   } catch (e) {
     read = isEvaluationError(e) ? e.message : INPUT_UNREADABLE;

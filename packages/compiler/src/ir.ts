@@ -27,21 +27,7 @@ interface Node {
   readonly span: Span;
 }
 
-export type Expr =
-  | LiteralExpr
-  | PathExpr
-  | TimeExpr
-  | AndExpr
-  | OrExpr
-  | NotExpr
-  | CompareExpr
-  | InExpr
-  | BetweenExpr
-  | MatchesExpr
-  | StringOpExpr
-  | ExistsExpr
-  | CountExpr
-  | SeenExpr;
+export type Expr = LiteralExpr | PathExpr | TimeExpr | AndExpr | OrExpr | NotExpr | CompareExpr | InExpr | BetweenExpr | MatchesExpr | StringOpExpr | ExistsExpr | CountExpr | SeenExpr;
 
 export interface LiteralExpr extends Node {
   readonly kind: "literal";

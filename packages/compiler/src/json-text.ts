@@ -9,9 +9,7 @@
 import { visit } from "jsonc-parser";
 import { SourceFile } from "./syntax/source.js";
 
-export type JsonText =
-  | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly start: number; readonly end: number; readonly message: string };
+export type JsonText = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly start: number; readonly end: number; readonly message: string };
 
 /** Parses JSON; on an error, the half-open span of the offending token and the parser's message. */
 export function parseJsonText(text: string): JsonText {
@@ -53,7 +51,5 @@ function errorSpan(text: string, message: string): [number, number] {
 
 /** V8's message without the position (shown as a location) and without its quote of the text. */
 function plainMessage(message: string): string {
-  return message
-    .replace(/ (?:in JSON )?at position \d+.*$/s, "")
-    .replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "");
+  return message.replace(/ (?:in JSON )?at position \d+.*$/s, "").replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "");
 }

@@ -82,10 +82,14 @@ export function order(op: OrderOp, a: unknown, b: unknown): boolean {
     throw new EvaluationError(`\`${op}\` needs two numbers or two strings, got ${kindOf(a)} and ${kindOf(b)}`);
   }
   switch (op) {
-    case "<": return a < b;
-    case "<=": return a <= b;
-    case ">": return a > b;
-    case ">=": return a >= b;
+    case "<":
+      return a < b;
+    case "<=":
+      return a <= b;
+    case ">":
+      return a > b;
+    case ">=":
+      return a >= b;
   }
 }
 

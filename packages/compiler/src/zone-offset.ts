@@ -41,15 +41,32 @@ export class ZoneOffsets {
   /** The offset at an instant, from `Intl` (whole seconds: the tz database's resolution). */
   private measure(epochMs: number): number {
     const t = Math.floor(Math.max(epochMs, FIRST_TRANSITION_BEFORE) / 1000) * 1000;
-    let year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+    let year = 0,
+      month = 0,
+      day = 0,
+      hour = 0,
+      minute = 0,
+      second = 0;
     for (const part of this.format.formatToParts(t)) {
       switch (part.type) {
-        case "year": year = Number(part.value); break;
-        case "month": month = Number(part.value); break;
-        case "day": day = Number(part.value); break;
-        case "hour": hour = Number(part.value); break;
-        case "minute": minute = Number(part.value); break;
-        case "second": second = Number(part.value); break;
+        case "year":
+          year = Number(part.value);
+          break;
+        case "month":
+          month = Number(part.value);
+          break;
+        case "day":
+          day = Number(part.value);
+          break;
+        case "hour":
+          hour = Number(part.value);
+          break;
+        case "minute":
+          minute = Number(part.value);
+          break;
+        case "second":
+          second = Number(part.value);
+          break;
       }
     }
     return Date.UTC(year, month - 1, day, hour, minute, second) - t;

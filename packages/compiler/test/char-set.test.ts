@@ -1,16 +1,7 @@
 // Character sets of the regex engine (regex/char-set.ts) on their own: each operation on a table of
 // range lists, and the named classes and case closure against V8's RegExp over every code unit.
 import { describe, expect, it } from "vitest";
-import {
-  ALL,
-  caseClose,
-  complement,
-  DIGIT,
-  LINE_TERMINATOR,
-  normalize,
-  SPACE,
-  WORD,
-} from "../src/regex/char-set.js";
+import { ALL, caseClose, complement, DIGIT, LINE_TERMINATOR, normalize, SPACE, WORD } from "../src/regex/char-set.js";
 
 const MAX = 0xffff;
 
@@ -40,7 +31,8 @@ function classSource(ranges: readonly number[]): string {
 function isCanonical(ranges: readonly number[]): boolean {
   if (ranges.length % 2 !== 0) return false;
   for (let i = 0; i < ranges.length; i += 2) {
-    const lo = ranges[i]!, hi = ranges[i + 1]!;
+    const lo = ranges[i]!,
+      hi = ranges[i + 1]!;
     if (lo < 0 || hi > MAX || lo > hi) return false;
     if (i > 0 && lo <= ranges[i - 1]! + 1) return false;
   }

@@ -18,7 +18,19 @@ const helps: { source: string; code: string; help: string }[] = [
   { source: 'let X = "abc" matches /a/\nrule r when X deny', code: "A308", help: "an operator other than `matches` applied to constants" },
 ];
 
-const constantLets = ["1 < 2", "not true", '"x" in ["x"]', '"x" not in ["y"]', "L between 1 and 5", '"abc" starts_with "a"', '["a"] contains "a"', "L > 0 and true", "L == 3 or false", "[1, L]", "(L)"];
+const constantLets = [
+  "1 < 2",
+  "not true",
+  '"x" in ["x"]',
+  '"x" not in ["y"]',
+  "L between 1 and 5",
+  '"abc" starts_with "a"',
+  '["a"] contains "a"',
+  "L > 0 and true",
+  "L == 3 or false",
+  "[1, L]",
+  "(L)",
+];
 
 describe("checker help", () => {
   it.each(helps)("$code: $help", ({ source, code, help }) => {

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { compileSource } from "../src/compile.js";
-import { renderText, toJson, toSarif } from "../src/diagnostics/render.js";
 import type { Diagnostic } from "../src/diagnostics/diagnostic.js";
+import { renderText, toJson, toSarif } from "../src/diagnostics/render.js";
 
 function apply(text: string, d: Diagnostic): string[] {
   // every fix here is one edit

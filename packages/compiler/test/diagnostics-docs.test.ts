@@ -23,7 +23,7 @@ function sections(markdown: string): { heading: string; body: string }[] {
     if (/^\s*(```|~~~)/.test(line)) inFence = !inFence;
     const m = inFence ? null : /^## (.+)$/.exec(line);
     if (m) out.push({ heading: m[1] ?? "", body: "" });
-    else if (out.length > 0) out[out.length - 1]!.body += line + "\n";
+    else if (out.length > 0) out[out.length - 1]!.body += `${line}\n`;
   }
   return out;
 }

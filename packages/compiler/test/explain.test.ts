@@ -21,8 +21,26 @@ function explain(role: unknown): string {
 describe("explanations", () => {
   it.each([
     // [role, the lines that must appear]
-    ["a", ["rule r (deny, line 3): did not fire", 'user.role not in L  ->  false  with "a", ["a","b"]', "rule s (deny, line 4): fired", 'user.role in L  ->  true  with "a", ["a","b"]', "rule t (deny, line 5): did not fire"]],
-    ["z", ["rule r (deny, line 3): fired", 'user.role not in L  ->  true  with "z", ["a","b"]', "rule s (deny, line 4): did not fire", 'user.role in L  ->  false  with "z", ["a","b"]', "rule t (deny, line 5): fired"]],
+    [
+      "a",
+      [
+        "rule r (deny, line 3): did not fire",
+        'user.role not in L  ->  false  with "a", ["a","b"]',
+        "rule s (deny, line 4): fired",
+        'user.role in L  ->  true  with "a", ["a","b"]',
+        "rule t (deny, line 5): did not fire",
+      ],
+    ],
+    [
+      "z",
+      [
+        "rule r (deny, line 3): fired",
+        'user.role not in L  ->  true  with "z", ["a","b"]',
+        "rule s (deny, line 4): did not fire",
+        'user.role in L  ->  false  with "z", ["a","b"]',
+        "rule t (deny, line 5): fired",
+      ],
+    ],
     // a missing field: `in` is false, so `not in` is true
     [null, ["rule r (deny, line 3): fired", 'user.role not in L  ->  true  with null, ["a","b"]']],
   ])("role %j", (role, lines) => {

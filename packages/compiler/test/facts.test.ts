@@ -30,7 +30,12 @@ describe("language facts", () => {
 
   it("has every time field the checker knows: a misspelt one lists them", () => {
     const compiled = compileSource("p.armor", "default deny\nrule r when time.hours == 1 deny\n");
-    expect(compiled.diagnostics[0]?.help).toBe(`did you mean \`time.hour\`? the time values are ${facts.timeFields.map((f) => `time.${f.name}`).join(", ").replace(/, (?=[^,]*$)/, " and ")}`);
+    expect(compiled.diagnostics[0]?.help).toBe(
+      `did you mean \`time.hour\`? the time values are ${facts.timeFields
+        .map((f) => `time.${f.name}`)
+        .join(", ")
+        .replace(/, (?=[^,]*$)/, " and ")}`,
+    );
   });
 
   it.each(facts.functions.map((f) => [f.name, f] as const))("`%s`: its example checks, and its result has its type", (_name, f) => {
@@ -43,6 +48,11 @@ describe("language facts", () => {
   it("names every function where a name is not one", () => {
     const compiled = compileSource("p.armor", "default deny\nrule r when total(x) > 1 deny\n");
     const d = compiled.diagnostics.find((x) => x.code === "A209");
-    expect(d?.help).toBe(`the functions are ${facts.functions.map((f) => `\`${f.usage}\``).join(", ").replace(/, (?=[^,]*$)/, " and ")}`);
+    expect(d?.help).toBe(
+      `the functions are ${facts.functions
+        .map((f) => `\`${f.usage}\``)
+        .join(", ")
+        .replace(/, (?=[^,]*$)/, " and ")}`,
+    );
   });
 });

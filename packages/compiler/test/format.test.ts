@@ -15,7 +15,7 @@ import { formatSource, quoteString } from "../src/format/format.js";
 import { parse } from "../src/syntax/parse.js";
 
 const casesDir = fileURLToPath(new URL("../../../test/cases/fmt/", import.meta.url));
-const update = process.env["UPDATE_BASELINES"] === "1";
+const update = process.env.UPDATE_BASELINES === "1";
 
 function format(text: string, fileName = "test.armor"): string {
   const r = formatSource(fileName, text);
@@ -26,7 +26,13 @@ function format(text: string, fileName = "test.armor"): string {
 /** Comment texts as a sorted list; line breaks and trailing blanks of lines do not count. */
 function commentTexts(text: string): string[] {
   return parse("c.armor", text)
-    .ast.comments.map((c) => c.text.replace(/\r\n?/g, "\n").split("\n").map((l) => l.trimEnd()).join("\n"))
+    .ast.comments.map((c) =>
+      c.text
+        .replace(/\r\n?/g, "\n")
+        .split("\n")
+        .map((l) => l.trimEnd())
+        .join("\n"),
+    )
     .sort();
 }
 
@@ -40,7 +46,7 @@ function shape(text: string): unknown {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(o)) {
       if (k === "span" || k === "opSpan" || k === "sourceStart" || k === "comments") continue;
-      if (k === "raw" && typeof o["value"] === "string") continue;
+      if (k === "raw" && typeof o.value === "string") continue;
       out[k] = strip(x);
     }
     return out;
@@ -129,17 +135,15 @@ describe("formatter", () => {
 
 const name = fc.constantFrom("amount", "recipient", "body", "size", "x1", "_y", "HIGH_VALUE");
 const path = fc.oneof(name, fc.constantFrom("action.type", "user.role", "context.env", "time.hour", "action.payload.card"));
-const stringPiece = fc.constantFrom(
-  "a", "xyz", " ", "é", "😀", "日本", "'", "\\n", '\\"', "\\\\", "\\/", "\\u00e9", "\\u{1F600}", "\\t", "\\0", "\\u0007", "/",
-);
+const stringPiece = fc.constantFrom("a", "xyz", " ", "é", "😀", "日本", "'", "\\n", '\\"', "\\\\", "\\/", "\\u00e9", "\\u{1F600}", "\\t", "\\0", "\\u0007", "/");
 const str = fc.array(stringPiece, { maxLength: 6 }).map((ps) => `"${ps.join("")}"`);
 const num = fc.constantFrom("0", "42", "10_000", "1.5", "-3", "1e3", "2_5.0_1", "-0.25");
 const duration = fc.constantFrom("30s", "15m", "1h", "7d", "250ms", "1_0m");
 const regex = fc.constantFrom("/secret/", "/a\\/b/i", "/[/]x/m", "/\\d{3}-\\d{2}/", "/^$/s");
 const literal = fc.oneof(str, num, fc.constantFrom("true", "false", "null"));
-const literalList = fc.array(literal, { maxLength: 4 }).chain((xs) =>
-  fc.boolean().map((trailing) => ["[", ...xs.flatMap((x, i) => (i === 0 ? [x] : [",", x])), ...(trailing && xs.length > 0 ? [","] : []), "]"]),
-);
+const literalList = fc
+  .array(literal, { maxLength: 4 })
+  .chain((xs) => fc.boolean().map((trailing) => ["[", ...xs.flatMap((x, i) => (i === 0 ? [x] : [",", x])), ...(trailing && xs.length > 0 ? [","] : []), "]"]));
 const compareOp = fc.constantFrom("==", "!=", "<", "<=", ">", ">=", "contains", "starts_with", "ends_with");
 
 type Tokens = readonly string[];
@@ -188,7 +192,13 @@ function dataOf(depth: number): fc.Arbitrary<Tokens> {
       maxLength: 3,
     })
     .map((es) => ["{", ...es.flatMap(([k, v], i) => [...(i === 0 ? [] : [","]), k, ":", ...v]), "}"]);
-  return depth === 0 ? object : fc.oneof(literal.map((l) => [l]), literalList, object);
+  return depth === 0
+    ? object
+    : fc.oneof(
+        literal.map((l) => [l]),
+        literalList,
+        object,
+      );
 }
 const data = dataOf(2);
 const objectData = dataOf(1).filter((d) => d[0] === "{");
@@ -200,7 +210,13 @@ const step: fc.Arbitrary<Tokens> = fc.oneof(
     .tuple(
       fc.option(fc.constantFrom("1", "50", "1_000")),
       objectData,
-      fc.option(fc.oneof(duration.map((d) => ["within", d]), duration.map((d) => ["ago", d]), fc.constant(["at", '"2026-03-02T09:00:00Z"']))),
+      fc.option(
+        fc.oneof(
+          duration.map((d) => ["within", d]),
+          duration.map((d) => ["ago", d]),
+          fc.constant(["at", '"2026-03-02T09:00:00Z"']),
+        ),
+      ),
     )
     .map(([n, e, p]) => ["history", ...(n ? [n, "of"] : []), ...e, ...(p ?? [])]),
   fc
@@ -219,7 +235,16 @@ const item: fc.Arbitrary<Tokens> = fc.oneof(
   str.map((s) => ["schema", s]),
   fc.constantFrom(["default", "allow"], ["default", "deny"]),
   fc.constant(["timezone", '"Europe/Zurich"']),
-  fc.tuple(name, fc.oneof(literal.map((l) => [l]), literalList, name.map((n) => [n]))).map(([n, v]) => ["let", n, "=", ...v]),
+  fc
+    .tuple(
+      name,
+      fc.oneof(
+        literal.map((l) => [l]),
+        literalList,
+        name.map((n) => [n]),
+      ),
+    )
+    .map(([n, v]) => ["let", n, "=", ...v]),
   fc.tuple(fc.constantFrom("r1", "wire_review", "long_rule_name"), expr, effect).map(([n, c, e]) => ["rule", n, "when", ...c, ...e]),
   fc.tuple(expr, effect).map(([c, e]) => ["when", ...c, ...e]),
   fc.tuple(str, fc.array(step, { maxLength: 4 })).map(([n, s]) => ["test", n, "{", ...s.flat(), "}"]),
@@ -237,9 +262,9 @@ const policySource = fc
   .array(item, { minLength: 1, maxLength: 6 })
   .map((items) => items.flat())
   .chain((tokens) =>
-    fc.tuple(fc.array(separator, { minLength: tokens.length + 1, maxLength: tokens.length + 1 }), fc.boolean()).map(([seps, lead]) =>
-      tokens.map((t, i) => (i > 0 || lead ? seps[i]! : "") + t).join("") + seps[tokens.length]!,
-    ),
+    fc
+      .tuple(fc.array(separator, { minLength: tokens.length + 1, maxLength: tokens.length + 1 }), fc.boolean())
+      .map(([seps, lead]) => tokens.map((t, i) => (i > 0 || lead ? seps[i]! : "") + t).join("") + seps[tokens.length]!),
   );
 
 /** Every rule's id, anonymous rules' included (docs/language.md §5.1). */
@@ -255,7 +280,7 @@ describe("formatter properties", () => {
         const out = format(src);
         checkInvariants(src, out);
       }),
-      { numRuns: Number(process.env["FORMAT_PROPERTY_RUNS"] ?? 200) },
+      { numRuns: Number(process.env.FORMAT_PROPERTY_RUNS ?? 200) },
     );
   });
 
@@ -264,7 +289,7 @@ describe("formatter properties", () => {
       fc.property(policySource, (src) => {
         expect(ruleIds(format(src))).toEqual(ruleIds(src));
       }),
-      { numRuns: Number(process.env["FORMAT_PROPERTY_RUNS"] ?? 200) },
+      { numRuns: Number(process.env.FORMAT_PROPERTY_RUNS ?? 200) },
     );
   });
 });

@@ -2,7 +2,7 @@
  * Chevrotain's validations of the token patterns and the grammar are skipped when the compiler
  * runs (they cost a third of a short command's start); they run here instead.
  */
-import { createToken, CstParser } from "chevrotain";
+import { CstParser, createToken } from "chevrotain";
 import { describe, expect, it } from "vitest";
 import { validateGrammar } from "../src/syntax/parse.js";
 

@@ -8,15 +8,15 @@ import { Worker } from "node:worker_threads";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  MAX_PROGRAM_SIZE,
-  RegexLimitError,
-  type RegexVm,
-  REGEX_LENGTH_SOURCE,
-  REGEX_VM_SOURCE,
-  RegexSyntaxError,
   compileRegex,
   createMatcher,
+  MAX_PROGRAM_SIZE,
   parseRegex,
+  REGEX_LENGTH_SOURCE,
+  REGEX_VM_SOURCE,
+  RegexLimitError,
+  RegexSyntaxError,
+  type RegexVm,
   regexReplace,
   regexTest,
 } from "../src/regex/index.js";
@@ -306,28 +306,17 @@ describe("rejected regexes", () => {
 
 const ALPHABET = ["a", "b", "c", "A", "1", "2", " ", "\n"] as const;
 
-const quantifier = fc
-  .tuple(fc.constantFrom("", "", "", "*", "+", "?", "{2}", "{0,2}", "{1,3}", "{0}", "{2,}", "{0,1}"), fc.boolean())
-  .map(([q, lazy]) => (q !== "" && lazy ? `${q}?` : q));
+const quantifier = fc.tuple(fc.constantFrom("", "", "", "*", "+", "?", "{2}", "{0,2}", "{1,3}", "{0}", "{2,}", "{0,1}"), fc.boolean()).map(([q, lazy]) => (q !== "" && lazy ? `${q}?` : q));
 
 const classItem = fc.constantFrom("a", "b", "A", "1", " ", "a-c", "0-9", "A-Z", "\\d", "\\w", "\\s", "\\n", "\\-", "\\W");
-const charClass = fc
-  .tuple(fc.boolean(), fc.array(classItem, { maxLength: 3 }))
-  .map(([negated, items]) => `[${negated ? "^" : ""}${items.join("")}]`);
+const charClass = fc.tuple(fc.boolean(), fc.array(classItem, { maxLength: 3 })).map(([negated, items]) => `[${negated ? "^" : ""}${items.join("")}]`);
 
-const simpleAtom = fc.oneof(
-  fc.constantFrom("a", "b", "c", "A", "1", " ", "\\n", "-"),
-  fc.constantFrom("\\d", "\\D", "\\w", "\\W", "\\s", "\\S", "."),
-  charClass,
-);
+const simpleAtom = fc.oneof(fc.constantFrom("a", "b", "c", "A", "1", " ", "\\n", "-"), fc.constantFrom("\\d", "\\D", "\\w", "\\W", "\\s", "\\S", "."), charClass);
 
 const { pattern } = fc.letrec<{ pattern: string; sequence: string; term: string; atom: string }>((tie) => ({
   pattern: fc.array(tie("sequence"), { minLength: 1, maxLength: 3, depthIdentifier: "regex" }).map((alternatives) => alternatives.join("|")),
   sequence: fc.array(tie("term"), { maxLength: 3, depthIdentifier: "regex" }).map((terms) => terms.join("")),
-  term: fc.oneof(
-    { weight: 1, arbitrary: fc.constantFrom("^", "$", "\\b", "\\B") },
-    { weight: 5, arbitrary: fc.tuple(tie("atom"), quantifier).map(([atom, q]) => atom + q) },
-  ),
+  term: fc.oneof({ weight: 1, arbitrary: fc.constantFrom("^", "$", "\\b", "\\B") }, { weight: 5, arbitrary: fc.tuple(tie("atom"), quantifier).map(([atom, q]) => atom + q) }),
   atom: fc.oneof(
     { maxDepth: 2, depthSize: "small" },
     simpleAtom,
@@ -336,7 +325,7 @@ const { pattern } = fc.letrec<{ pattern: string; sequence: string; term: string;
 }));
 
 /** Runs of each property; raise with REGEX_FUZZ_RUNS for a longer search. */
-const runs = Number(process.env["REGEX_FUZZ_RUNS"] ?? "1");
+const runs = Number(process.env.REGEX_FUZZ_RUNS ?? "1");
 
 const flags = fc.subarray(["i", "m", "s"]).map((list) => list.join(""));
 const input = fc.string({ unit: fc.constantFrom(...ALPHABET), maxLength: 12 });
@@ -440,16 +429,20 @@ function checkAgainstRegExp(source: string, flagText: string, inputs: readonly s
 }
 
 describe("regex differential testing against RegExp", () => {
-  it("agrees on random patterns and inputs", () => {
-    fc.assert(
-      fc.property(pattern, flags, fc.array(input, { minLength: 1, maxLength: 4 }), (source, flagText, inputs) => {
-        checkAgainstRegExp(source, flagText, inputs);
-      }),
-      { numRuns: 5000 * runs },
-    );
-    // Nearly every sample must have been checked.
-    expect(oracle.skipped).toBeLessThan(50 * runs);
-  }, 120_000 * runs);
+  it(
+    "agrees on random patterns and inputs",
+    () => {
+      fc.assert(
+        fc.property(pattern, flags, fc.array(input, { minLength: 1, maxLength: 4 }), (source, flagText, inputs) => {
+          checkAgainstRegExp(source, flagText, inputs);
+        }),
+        { numRuns: 5000 * runs },
+      );
+      // Nearly every sample must have been checked.
+      expect(oracle.skipped).toBeLessThan(50 * runs);
+    },
+    120_000 * runs,
+  );
 
   // Nested, possibly empty repetitions are where a Pike VM most easily departs from JavaScript's
   // backtracking order (empty iterations, lazy loops, counted copies).
@@ -458,14 +451,18 @@ describe("regex differential testing against RegExp", () => {
     .tuple(emptyish, emptyish, quantifier, emptyish, quantifier, fc.constantFrom("", "b", "a", "$", "ab"))
     .map(([x, y, q1, z, q2, tail]) => `(?:(?:${x}${y})${q1 === "" ? "*" : q1}${z})${q2 === "" ? "+" : q2}${tail}`);
 
-  it("agrees on nested repetitions of empty-matching bodies", () => {
-    fc.assert(
-      fc.property(nested, flags, fc.array(input, { minLength: 1, maxLength: 4 }), (source, flagText, inputs) => {
-        checkAgainstRegExp(source, flagText, inputs);
-      }),
-      { numRuns: 2000 * runs },
-    );
-  }, 120_000 * runs);
+  it(
+    "agrees on nested repetitions of empty-matching bodies",
+    () => {
+      fc.assert(
+        fc.property(nested, flags, fc.array(input, { minLength: 1, maxLength: 4 }), (source, flagText, inputs) => {
+          checkAgainstRegExp(source, flagText, inputs);
+        }),
+        { numRuns: 2000 * runs },
+      );
+    },
+    120_000 * runs,
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -483,32 +480,33 @@ describe("regex DFA paths against RegExp", () => {
   const WIDE = ["a", "A", "b", "1", "_", " ", "\n", "\r", "\u2028", "\u00e9", "\u00c9", "\u017f", "\u212a", "\ud83d", "\ude00", "-", "."] as const;
   const wide = fc.constantFrom(...WIDE);
   const wideAtom = fc.constantFrom("\u00e9", "[\u00c0-\u00ff]", "\ud83d\ude00", "[\ud800-\udbff]", "\u017f", "k", "\\w", "[^\\s]", ".");
-  const widePattern = fc
-    .tuple(pattern, wideAtom, quantifier, pattern)
-    .map(([a, atom, q, b]) => `${a}${atom}${q}|${b}`);
+  const widePattern = fc.tuple(pattern, wideAtom, quantifier, pattern).map(([a, atom, q, b]) => `${a}${atom}${q}|${b}`);
 
-  it("agrees on long inputs", () => {
-    fc.assert(
-      fc.property(pattern, flags, fc.array(longInput(ascii), { minLength: 1, maxLength: 2 }), (source, flagText, inputs) => {
-        checkAgainstRegExp(source, flagText, inputs);
-      }),
-      { numRuns: 1500 * runs },
-    );
-  }, 120_000 * runs);
-
-  it("agrees on units beyond ASCII, case-insensitively and across lines", () => {
-    fc.assert(
-      fc.property(
-        widePattern,
-        flags,
-        fc.array(fc.oneof(fc.string({ unit: wide, maxLength: 16 }), longInput(wide)), { minLength: 1, maxLength: 3 }),
-        (source, flagText, inputs) => {
+  it(
+    "agrees on long inputs",
+    () => {
+      fc.assert(
+        fc.property(pattern, flags, fc.array(longInput(ascii), { minLength: 1, maxLength: 2 }), (source, flagText, inputs) => {
           checkAgainstRegExp(source, flagText, inputs);
-        },
-      ),
-      { numRuns: 800 * runs },
-    );
-  }, 120_000 * runs);
+        }),
+        { numRuns: 1500 * runs },
+      );
+    },
+    120_000 * runs,
+  );
+
+  it(
+    "agrees on units beyond ASCII, case-insensitively and across lines",
+    () => {
+      fc.assert(
+        fc.property(widePattern, flags, fc.array(fc.oneof(fc.string({ unit: wide, maxLength: 16 }), longInput(wide)), { minLength: 1, maxLength: 3 }), (source, flagText, inputs) => {
+          checkAgainstRegExp(source, flagText, inputs);
+        }),
+        { numRuns: 800 * runs },
+      );
+    },
+    120_000 * runs,
+  );
 
   // A DFA's tables start with room for 16 states and double when a state does not fit. A start
   // state is built when an input first starts after a character of a new kind (none, word, line
@@ -518,80 +516,105 @@ describe("regex DFA paths against RegExp", () => {
     const units = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ";
     for (let length = 1; length <= units.length; length++) {
       const literal = units.slice(0, length);
-      for (const order of [["x", ""], ["", "x"], [" ", "x", "\n", ""], ["\n", " ", "", "x"]]) {
-        checkAgainstRegExp(literal, "", order.map((before) => `${before}${literal}`));
-        checkAgainstRegExp(`${literal.slice(0, -1)}[${literal.slice(-1)}]`, "", order.map((before) => `${before}${literal}`));
+      for (const order of [
+        ["x", ""],
+        ["", "x"],
+        [" ", "x", "\n", ""],
+        ["\n", " ", "", "x"],
+      ]) {
+        checkAgainstRegExp(
+          literal,
+          "",
+          order.map((before) => `${before}${literal}`),
+        );
+        checkAgainstRegExp(
+          `${literal.slice(0, -1)}[${literal.slice(-1)}]`,
+          "",
+          order.map((before) => `${before}${literal}`),
+        );
       }
     }
   });
 
-  it("agrees on long patterns over inputs whose first characters differ", () => {
-    // a run of units, some written as a class or `.` that holds them: the run itself matches, and
-    // the pattern has about one DFA state per unit
-    const unitAtom = fc.tuple(fc.constantFrom("a", "b", "c", "1", " ", "-"), fc.constantFrom("unit", "unit", "unit", "class", "dot"));
-    const longRun = fc.array(unitAtom, { minLength: 8, maxLength: 40 }).map((atoms) => ({
-      source: atoms.map(([u, how]) => (how === "unit" ? u : how === "class" ? `[${u}x]` : ".")).join(""),
-      text: atoms.map(([u]) => u).join(""),
-    }));
-    const lead = fc.constantFrom("", "x", " ", "\n", "-", "1", "xy", "\n\n");
-    fc.assert(
-      fc.property(longRun, fc.constantFrom("", "i", "m"), fc.array(fc.tuple(lead, fc.boolean(), input), { minLength: 2, maxLength: 6 }), (run, flagText, parts) => {
-        const inputs = parts.map(([before, holds, after]) => `${before}${holds ? run.text : run.text.slice(1)}${after}`);
-        checkAgainstRegExp(run.source, flagText, inputs);
-      }),
-      { numRuns: 1500 * runs },
-    );
-  }, 120_000 * runs);
+  it(
+    "agrees on long patterns over inputs whose first characters differ",
+    () => {
+      // a run of units, some written as a class or `.` that holds them: the run itself matches, and
+      // the pattern has about one DFA state per unit
+      const unitAtom = fc.tuple(fc.constantFrom("a", "b", "c", "1", " ", "-"), fc.constantFrom("unit", "unit", "unit", "class", "dot"));
+      const longRun = fc.array(unitAtom, { minLength: 8, maxLength: 40 }).map((atoms) => ({
+        source: atoms.map(([u, how]) => (how === "unit" ? u : how === "class" ? `[${u}x]` : ".")).join(""),
+        text: atoms.map(([u]) => u).join(""),
+      }));
+      const lead = fc.constantFrom("", "x", " ", "\n", "-", "1", "xy", "\n\n");
+      fc.assert(
+        fc.property(longRun, fc.constantFrom("", "i", "m"), fc.array(fc.tuple(lead, fc.boolean(), input), { minLength: 2, maxLength: 6 }), (run, flagText, parts) => {
+          const inputs = parts.map(([before, holds, after]) => `${before}${holds ? run.text : run.text.slice(1)}${after}`);
+          checkAgainstRegExp(run.source, flagText, inputs);
+        }),
+        { numRuns: 1500 * runs },
+      );
+    },
+    120_000 * runs,
+  );
 
-  it("agrees when the cache is cleared at every call", () => {
-    const flushing = createMatcher({ maxSteps: 2_000_000, cacheWords: 8, totalCacheWords: 64 });
-    fc.assert(
-      fc.property(pattern, flags, fc.array(fc.oneof(input, longInput(ascii)), { minLength: 1, maxLength: 3 }), (source, flagText, inputs) => {
-        checkAgainstRegExp(source, flagText, inputs, flushing);
-      }),
-      { numRuns: 1000 * runs },
-    );
-  }, 120_000 * runs);
+  it(
+    "agrees when the cache is cleared at every call",
+    () => {
+      const flushing = createMatcher({ maxSteps: 2_000_000, cacheWords: 8, totalCacheWords: 64 });
+      fc.assert(
+        fc.property(pattern, flags, fc.array(fc.oneof(input, longInput(ascii)), { minLength: 1, maxLength: 3 }), (source, flagText, inputs) => {
+          checkAgainstRegExp(source, flagText, inputs, flushing);
+        }),
+        { numRuns: 1000 * runs },
+      );
+    },
+    120_000 * runs,
+  );
 
   // With a small step limit, calls hit it; whether a call does must depend only on the program and
   // the input, never on what earlier calls left in the cache (the compiled module and the
   // interpreter have different caches and must deny alike).
-  it("charges states the same whatever the cache holds", () => {
-    const limits = { maxSteps: 150, cacheWords: 1_000_000, totalCacheWords: 4_000_000 };
-    const warm = createMatcher(limits);
-    const outcome = (run: () => unknown): unknown => {
-      try {
-        return run();
-      } catch (e) {
-        if (e instanceof RegexLimitError) return `limit: ${e.message}`;
-        throw e;
-      }
-    };
-    let limited = 0;
-    fc.assert(
-      fc.property(pattern, flags, fc.array(fc.oneof(input, longInput(ascii)), { minLength: 1, maxLength: 3 }), (source, flagText, inputs) => {
-        const result = parseRegex(source, flagText);
-        if (!result.ok) throw new Error(result.message);
-        const program = result.program;
-        const expected = oracle.run(source, flagText, inputs);
-        if (expected === null) return;
-        const fresh = createMatcher(limits);
-        for (const [i, text] of inputs.entries()) {
-          for (const op of ["test", "replace"] as const) {
-            const call = (m: RegexVm) => () => (op === "test" ? m.test(program, text) : m.replace(program, text, "#"));
-            const a = outcome(call(warm));
-            const b = outcome(call(fresh));
-            if (a !== b) throw new Error(`${op} /${source}/${flagText} on ${JSON.stringify(text)}: ${String(a)} after other calls, ${String(b)} fresh`);
-            if (typeof a === "string" && a.startsWith("limit: ")) limited++;
-            else if (a !== expected[i]?.[op === "test" ? 0 : 1]) throw new Error(`${op} /${source}/${flagText} on ${JSON.stringify(text)}: got ${String(a)}`);
-          }
+  it(
+    "charges states the same whatever the cache holds",
+    () => {
+      const limits = { maxSteps: 150, cacheWords: 1_000_000, totalCacheWords: 4_000_000 };
+      const warm = createMatcher(limits);
+      const outcome = (run: () => unknown): unknown => {
+        try {
+          return run();
+        } catch (e) {
+          if (e instanceof RegexLimitError) return `limit: ${e.message}`;
+          throw e;
         }
-      }),
-      { numRuns: 400 * runs },
-    );
-    // The limit was reached often enough for the comparison to mean something.
-    expect(limited).toBeGreaterThan(20);
-  }, 120_000 * runs);
+      };
+      let limited = 0;
+      fc.assert(
+        fc.property(pattern, flags, fc.array(fc.oneof(input, longInput(ascii)), { minLength: 1, maxLength: 3 }), (source, flagText, inputs) => {
+          const result = parseRegex(source, flagText);
+          if (!result.ok) throw new Error(result.message);
+          const program = result.program;
+          const expected = oracle.run(source, flagText, inputs);
+          if (expected === null) return;
+          const fresh = createMatcher(limits);
+          for (const [i, text] of inputs.entries()) {
+            for (const op of ["test", "replace"] as const) {
+              const call = (m: RegexVm) => () => (op === "test" ? m.test(program, text) : m.replace(program, text, "#"));
+              const a = outcome(call(warm));
+              const b = outcome(call(fresh));
+              if (a !== b) throw new Error(`${op} /${source}/${flagText} on ${JSON.stringify(text)}: ${String(a)} after other calls, ${String(b)} fresh`);
+              if (typeof a === "string" && a.startsWith("limit: ")) limited++;
+              else if (a !== expected[i]?.[op === "test" ? 0 : 1]) throw new Error(`${op} /${source}/${flagText} on ${JSON.stringify(text)}: got ${String(a)}`);
+            }
+          }
+        }),
+        { numRuns: 400 * runs },
+      );
+      // The limit was reached often enough for the comparison to mean something.
+      expect(limited).toBeGreaterThan(20);
+    },
+    120_000 * runs,
+  );
 });
 
 // The prefilters: a required literal (also one that starts inside a run of characters) looked
@@ -600,15 +623,18 @@ describe("regex DFA paths against RegExp", () => {
 const prefilterCases: readonly { pattern: string; flags?: string; inputs: readonly string[] }[] = [
   { pattern: String.raw`\b(curl|wget|nc|ncat|socat|ssh)\b`, inputs: ["curl -s x", "xcurl", "run ncat", "n c", "", "wgetwget", "no tools", "ssh", "s sh nc"] },
   { pattern: String.raw`(^|\/)\.\.(\/|$)`, inputs: ["../a", "a/../b", "a..b", "/..", "..", ".", "a/./b", "x/.."] },
-  { pattern: String.raw`(^|x)ab`, inputs: ["ab", "xab", "yab", "a b", "zzzxab", "b"] },
-  { pattern: String.raw`(^|\/)\.env(\.[\w-]+)?$|(^|\/)secrets?\/|\.tfstate$|(^|\/)credentials\.json$`, inputs: ["/app/.env", "a.env", "secret/x", "my/secrets/", "s.tfstate", "credentials.json", "credentials.jsonx", "/workspace"] },
+  { pattern: "(^|x)ab", inputs: ["ab", "xab", "yab", "a b", "zzzxab", "b"] },
+  {
+    pattern: String.raw`(^|\/)\.env(\.[\w-]+)?$|(^|\/)secrets?\/|\.tfstate$|(^|\/)credentials\.json$`,
+    inputs: ["/app/.env", "a.env", "secret/x", "my/secrets/", "s.tfstate", "credentials.json", "credentials.jsonx", "/workspace"],
+  },
   { pattern: String.raw`\brm\s+-rf|\bmkfs\b|:\(\)\s*\{`, inputs: ["sudo rm -rf /", "format", "mkfs.ext4", ":() {", ": () {", "rm -r"] },
   { pattern: String.raw`\.(pem|key)$|(^|\/)id_(rsa|dsa)$`, inputs: ["a.pem", "a.pe", "key", "x/id_rsa", "id_dsa.pub", "pem"] },
   { pattern: String.raw`(?:foo|bar)\d`, flags: "i", inputs: ["FOO1", "Bar2", "baz3", "fo1", "xbar9y"] },
-  { pattern: String.raw`^(?:ab|cd)$`, flags: "m", inputs: ["x\ncd\n", "abc", "ab", "a\nb"] },
+  { pattern: "^(?:ab|cd)$", flags: "m", inputs: ["x\ncd\n", "abc", "ab", "a\nb"] },
   { pattern: "(?:\u00e9t\u00e9|\ud83d\ude00)x", inputs: ["\u00e9t\u00e9x", "\ud83d\ude00x", "\ud83dx", "\u00e9tex", "ete x"] },
-  { pattern: String.raw`(?:ab)+c|(?:cd)*ef`, inputs: ["ababc", "bc", "ef", "cdcdef", "cde f", "ac"] },
-  { pattern: String.raw`x*(?:ab|a)`, inputs: ["a", "xxb", "", "xab"] },
+  { pattern: "(?:ab)+c|(?:cd)*ef", inputs: ["ababc", "bc", "ef", "cdcdef", "cde f", "ac"] },
+  { pattern: "x*(?:ab|a)", inputs: ["a", "xxb", "", "xab"] },
 ];
 
 describe("regex prefilters against RegExp", () => {

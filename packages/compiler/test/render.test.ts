@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import type { CatalogEntry } from "../src/diagnostics/catalog.js";
 import { allEntries, catalog, docsAnchor } from "../src/diagnostics/catalog.js";
 import { type Diagnostic, type DiagnosticExtras, makeDiagnostic, replacement } from "../src/diagnostics/diagnostic.js";
 import { artifactUri, layoutLine, renderText, summarize, toJson, toSarif } from "../src/diagnostics/render.js";
-import type { CatalogEntry } from "../src/diagnostics/catalog.js";
 import { SourceFile } from "../src/syntax/source.js";
 
 const ESC = "\u001b";
@@ -12,14 +12,7 @@ function sources(...files: SourceFile[]): Map<string, SourceFile> {
 }
 
 /** A diagnostic whose span covers the `occurrence`-th appearance of `needle` in the file. */
-function at(
-  entry: CatalogEntry,
-  file: SourceFile,
-  needle: string,
-  message: string,
-  extras: DiagnosticExtras = {},
-  occurrence = 0,
-): Diagnostic {
+function at(entry: CatalogEntry, file: SourceFile, needle: string, message: string, extras: DiagnosticExtras = {}, occurrence = 0): Diagnostic {
   return makeDiagnostic(entry, file.name, spanOf(file, needle, occurrence), message, extras);
 }
 
@@ -30,24 +23,24 @@ function spanOf(file: SourceFile, needle: string, occurrence = 0): { start: numb
   return { start, end: start + needle.length };
 }
 
-const lines = (...ls: string[]): string => ls.join("\n") + "\n";
+const lines = (...ls: string[]): string => `${ls.join("\n")}\n`;
 
 // Eleven lines of preamble so that the interesting line is line 12 and the gutter is two wide.
 const payments = new SourceFile(
   "payments.armor",
   [
-    "policy payments version \"1.2.0\"",
+    'policy payments version "1.2.0"',
     "",
-    "schema \"./actions.schema.json\"",
+    'schema "./actions.schema.json"',
     "",
     "default allow",
     "",
     "let HIGH_VALUE = 10_000",
     "",
     "rule wire_review",
-    "  when action.type == \"wire\" and amount > HIGH_VALUE",
-    "  require approval from \"finance\" timeout 15m",
-    "  when action.type == \"wire\" and amount > \"x\"",
+    '  when action.type == "wire" and amount > HIGH_VALUE',
+    '  require approval from "finance" timeout 15m',
+    '  when action.type == "wire" and amount > "x"',
     "  deny",
     "",
   ].join("\n"),
@@ -81,11 +74,7 @@ describe("renderText", () => {
 
   it("separates diagnostics with a blank line and ends with a summary", () => {
     const f = new SourceFile("a.armor", "let X = 1\nwhen foo == 1 deny\n");
-    const ds = [
-      at(catalog.unusedLet, f, "X", "`X` is never used"),
-      at(catalog.unknownName, f, "foo", "unknown name `foo`"),
-      at(catalog.unknownName, f, "1", "another", {}, 1),
-    ];
+    const ds = [at(catalog.unusedLet, f, "X", "`X` is never used"), at(catalog.unknownName, f, "foo", "unknown name `foo`"), at(catalog.unknownName, f, "1", "another", {}, 1)];
     expect(renderText(ds, sources(f), { color: false })).toBe(
       lines(
         "warning[A403]: `X` is never used",
@@ -122,9 +111,7 @@ describe("renderText", () => {
     const d = (entry: CatalogEntry): Diagnostic => makeDiagnostic(entry, "a.armor", { start: 0, end: 1 }, "m");
     expect(summarize([d(catalog.unknownName)])).toBe("1 error");
     expect(summarize([d(catalog.neverFires), d(catalog.neverFires)])).toBe("2 warnings");
-    expect(
-      summarize([d(catalog.missingDefault), d(catalog.alwaysTrue), d(catalog.unknownName), d(catalog.missingDefault)]),
-    ).toBe("1 error, 1 info, 2 hints");
+    expect(summarize([d(catalog.missingDefault), d(catalog.alwaysTrue), d(catalog.unknownName), d(catalog.missingDefault)])).toBe("1 error, 1 info, 2 hints");
     const text = renderText([d(catalog.missingDefault), d(catalog.alwaysTrue)], sources(f), { color: false });
     expect(text.endsWith("\n1 info, 1 hint\n")).toBe(true);
     expect(text).toContain("hint[A404]: m\n");
@@ -179,14 +166,14 @@ describe("renderText", () => {
   });
 
   it("expands tabs consistently so that carets line up", () => {
-    const f = new SourceFile("t.armor", "rule r\n\twhen\tamount >\t\"x\"\tdeny\n");
+    const f = new SourceFile("t.armor", 'rule r\n\twhen\tamount >\t"x"\tdeny\n');
     const d = at(catalog.typeMismatch, f, '"x"', "m");
     expect(renderText([d], sources(f), { color: false })).toContain(
       lines(
         " --> t.armor:2:16", // the column counts a tab as one character
         "  |",
         '2 |     when    amount >    "x" deny',
-        '  |                         ^^^',
+        "  |                         ^^^",
       ),
     );
     // A span over a tab underlines the whole expanded tab.
@@ -211,17 +198,13 @@ describe("renderText", () => {
   it("aligns carets after wide characters", () => {
     const f = new SourceFile("w.armor", 'when name == "\u540d\u524d" and amount > "x" deny\n');
     const d = at(catalog.typeMismatch, f, 'amount > "x"', "m");
-    expect(renderText([d], sources(f), { color: false })).toContain(
-      lines('1 | when name == "\u540d\u524d" and amount > "x" deny', "  | " + " ".repeat(24) + "^".repeat(12)),
-    );
+    expect(renderText([d], sources(f), { color: false })).toContain(lines('1 | when name == "\u540d\u524d" and amount > "x" deny', `  | ${" ".repeat(24)}${"^".repeat(12)}`));
   });
 
   it("keeps CRLF line breaks out of the snippet", () => {
     const f = new SourceFile("w.armor", "let X = 1\r\nwhen foo deny\r\n");
     const d = at(catalog.unknownName, f, "foo", "m");
-    expect(renderText([d], sources(f), { color: false })).toContain(
-      lines(" --> w.armor:2:6", "  |", "2 | when foo deny", "  |      ^^^"),
-    );
+    expect(renderText([d], sources(f), { color: false })).toContain(lines(" --> w.armor:2:6", "  |", "2 | when foo deny", "  |      ^^^"));
   });
 
   it("shows related locations as notes and fixes as `= fix` lines", () => {
@@ -266,16 +249,7 @@ describe("renderText", () => {
       related: [{ file: "other.armor", span: { start: 3, end: 4 }, message: "named here" }],
     });
     expect(renderText([d], new Map(), { color: false })).toBe(
-      lines(
-        "error[A501]: cannot read `missing.armor`",
-        " --> missing.armor",
-        "  |",
-        "  = see: docs/diagnostics.md#a501-file-not-found",
-        "note: named here",
-        " --> other.armor",
-        "",
-        "1 error",
-      ),
+      lines("error[A501]: cannot read `missing.armor`", " --> missing.armor", "  |", "  = see: docs/diagnostics.md#a501-file-not-found", "note: named here", " --> other.armor", "", "1 error"),
     );
   });
 
@@ -312,18 +286,12 @@ describe("renderText", () => {
 describe("toJson", () => {
   it("adds 1-based ranges to the diagnostic, its related locations and the edits of its fixes", () => {
     const second = spanOf(payments, "amount");
-    const d = at(
-      catalog.typeMismatch,
-      payments,
-      'amount > "x"',
-      "m",
-      {
-        help: "h",
-        related: [{ file: "payments.armor", span: spanOf(payments, "HIGH_VALUE"), message: "declared here" }],
-        fixes: [replacement("t", "payments.armor", second, "amount2")],
-        data: { suggestion: "amount" },
-      },
-    );
+    const d = at(catalog.typeMismatch, payments, 'amount > "x"', "m", {
+      help: "h",
+      related: [{ file: "payments.armor", span: spanOf(payments, "HIGH_VALUE"), message: "declared here" }],
+      fixes: [replacement("t", "payments.armor", second, "amount2")],
+      data: { suggestion: "amount" },
+    });
     const [j] = toJson([d], sources(payments));
     expect(j).toEqual({
       code: "A301",
@@ -358,10 +326,7 @@ describe("toJson", () => {
   it("covers multi-line and empty spans and leaves absent fields out", () => {
     const f = new SourceFile("m.armor", "a\r\nbc\nd");
     const [multi, empty] = toJson(
-      [
-        makeDiagnostic(catalog.neverFires, "m.armor", { start: 1, end: 5 }, "m"),
-        makeDiagnostic(catalog.unexpectedToken, "m.armor", { start: 7, end: 99 }, "eof"),
-      ],
+      [makeDiagnostic(catalog.neverFires, "m.armor", { start: 1, end: 5 }, "m"), makeDiagnostic(catalog.unexpectedToken, "m.armor", { start: 7, end: 99 }, "eof")],
       sources(f),
     );
     expect(multi?.range).toEqual({ start: { line: 1, column: 2 }, end: { line: 2, column: 3 } });
@@ -407,9 +372,7 @@ describe("toSarif", () => {
 
   it("can resolve help URIs against a base", () => {
     const log = toSarif([], new Map(), { ...tool, helpBaseUri: "https://github.com/o/agent-armor/blob/main/" });
-    expect(log.runs[0].tool.driver.rules.find((r) => r.id === "A301")?.helpUri).toBe(
-      "https://github.com/o/agent-armor/blob/main/docs/diagnostics.md#a301-type-mismatch",
-    );
+    expect(log.runs[0].tool.driver.rules.find((r) => r.id === "A301")?.helpUri).toBe("https://github.com/o/agent-armor/blob/main/docs/diagnostics.md#a301-type-mismatch");
   });
 
   it("reports results with rule indexes, levels, messages, regions, related locations and fixes", () => {

@@ -7,11 +7,11 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { compileSource, compileTests } from "../src/compile.js";
-import { policyForTests } from "../src/testing/api.js";
 import { formatSource } from "../src/format/format.js";
 import { canonicalRule } from "../src/semantic/rule-id.js";
 import type { RuleDecl } from "../src/syntax/ast.js";
 import { parse } from "../src/syntax/parse.js";
+import { policyForTests } from "../src/testing/api.js";
 
 /** Rule ids in source order; the policy must have no errors. */
 function ruleIds(text: string, file = "policy.armor"): string[] {
@@ -50,9 +50,21 @@ const cases: { name: string; edit: (text: string) => string; ids: (number | "new
   { name: "two anonymous rules swapped", edit: (t) => t.replace(`${RULE_B}\n${RULE_C}`, `${RULE_C}\n${RULE_B}`), ids: [0, 1, 3, 2] },
   { name: "the reason reworded", edit: (t) => t.replace('"no data role"', '"the role may not read data"'), ids: [0, 1, 2, 3] },
   { name: "the reason removed", edit: (t) => t.replace(' because "no data role"', ""), ids: [0, 1, 2, 3] },
-  { name: "digit separators, duration units and string escapes respelled", edit: (t) => t.replace("10_000", "10000").replace("15m", "900s").replace('"finance"', '"fin\\u0061nce"'), ids: [0, 1, 2, 3] },
-  { name: "parentheses around the condition and its operands", edit: (t) => t.replace("when action.type == \"wire_transfer\" and amount > 10_000", 'when ((action.type == "wire_transfer") and (amount > 10_000))'), ids: [0, 1, 2, 3] },
-  { name: "a chain regrouped by parentheses", edit: (t) => t.replace("null and user.id != null and", "null and (user.id != null and").replace("user.role == null deny", "user.role == null) deny"), ids: [0, 1, 2, 3] },
+  {
+    name: "digit separators, duration units and string escapes respelled",
+    edit: (t) => t.replace("10_000", "10000").replace("15m", "900s").replace('"finance"', '"fin\\u0061nce"'),
+    ids: [0, 1, 2, 3],
+  },
+  {
+    name: "parentheses around the condition and its operands",
+    edit: (t) => t.replace('when action.type == "wire_transfer" and amount > 10_000', 'when ((action.type == "wire_transfer") and (amount > 10_000))'),
+    ids: [0, 1, 2, 3],
+  },
+  {
+    name: "a chain regrouped by parentheses",
+    edit: (t) => t.replace("null and user.id != null and", "null and (user.id != null and").replace("user.role == null deny", "user.role == null) deny"),
+    ids: [0, 1, 2, 3],
+  },
   { name: "CRLF line ends", edit: (t) => t.replace(/\n/g, "\r\n"), ids: [0, 1, 2, 3] },
   { name: "the condition edited", edit: (t) => t.replace("10_000", "20_000"), ids: ["new", 1, 2, 3] },
   { name: "an operand added", edit: (t) => t.replace(RULE_C, RULE_C.replace(" deny", " and user.x == 1 deny")), ids: [0, 1, 2, "new"] },
@@ -107,7 +119,10 @@ describe("anonymous rule ids", () => {
   it("get more hash digits when two different rules would share an id", () => {
     // found by search: these two canonical forms share the first six hex digits of their SHA-256
     const [x, y] = ["when amount == 3328 deny", "when amount == 4651 deny"];
-    const hash = (text: string): string => createHash("sha256").update(canonicalRule(parse("p.armor", text).ast.items[0] as RuleDecl)).digest("hex");
+    const hash = (text: string): string =>
+      createHash("sha256")
+        .update(canonicalRule(parse("p.armor", text).ast.items[0] as RuleDecl))
+        .digest("hex");
     expect(hash(x).slice(0, 6)).toBe(hash(y).slice(0, 6));
     expect(hash(x).slice(0, 7)).not.toBe(hash(y).slice(0, 7));
 
@@ -121,17 +136,26 @@ describe("anonymous rule ids", () => {
     // the generated ids all contain `:`, which a rule name (an identifier) cannot
     for (const name of ["policy.armor:deny-abcdef", '"policy.armor:deny-abcdef"']) {
       const c = compileSource("policy.armor", `default allow\nrule ${name} when true deny`);
-      expect(c.diagnostics.filter((d) => d.severity === "error").map((d) => d.code), name).toContain("A101");
+      expect(
+        c.diagnostics.filter((d) => d.severity === "error").map((d) => d.code),
+        name,
+      ).toContain("A101");
     }
   });
 });
 
 describe("tests naming anonymous rules", () => {
-  const policy = ["default allow", "", "when action.type == \"drop\" deny", ""].join("\n");
+  const policy = ["default allow", "", 'when action.type == "drop" deny', ""].join("\n");
   const id = ruleIds(policy)[0]!;
   const table: { name: string; by: string; code: string | null; help?: RegExp; fix?: string }[] = [
     { name: "by the new id", by: JSON.stringify(id), code: null },
-    { name: "by the old FILE:LINE id", by: '"policy.armor:3"', code: "A201", help: /the anonymous rule on line 3 is `policy\.armor:deny-drop-[0-9a-f]{6}`.*give the rule a name/, fix: JSON.stringify(id) },
+    {
+      name: "by the old FILE:LINE id",
+      by: '"policy.armor:3"',
+      code: "A201",
+      help: /the anonymous rule on line 3 is `policy\.armor:deny-drop-[0-9a-f]{6}`.*give the rule a name/,
+      fix: JSON.stringify(id),
+    },
     { name: "by a FILE:LINE with no anonymous rule", by: '"policy.armor:2"', code: "A201" },
     { name: "by a mistyped id, fixed as a string", by: JSON.stringify(`${id.slice(0, -1)}x`), code: "A201", fix: JSON.stringify(id) },
   ];
@@ -143,9 +167,16 @@ describe("tests naming anonymous rules", () => {
       ["in a test file", compileTests("policy.test.armor", test, compileSource("policy.armor", policy)).diagnostics],
     ] as const) {
       const d = diagnostics.filter((x) => x.severity === "error");
-      expect(d.map((x) => x.code), where).toEqual(c.code ? [c.code] : []);
+      expect(
+        d.map((x) => x.code),
+        where,
+      ).toEqual(c.code ? [c.code] : []);
       if (c.help) expect(d[0]!.help, where).toMatch(c.help);
-      if (c.fix) expect(d[0]!.fixes?.map((f) => f.edits[0]!.newText), where).toEqual([c.fix]);
+      if (c.fix)
+        expect(
+          d[0]!.fixes?.map((f) => f.edits[0]!.newText),
+          where,
+        ).toEqual([c.fix]);
     }
   });
 });

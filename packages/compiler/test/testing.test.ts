@@ -5,10 +5,10 @@
 import { describe, expect, it } from "vitest";
 import { compileSource, compileTests } from "../src/compile.js";
 import type { PolicyDecision } from "../src/ir.js";
-import { checkExpectations, runSuite } from "../src/testing/runner.js";
-import { jsonReport, junitReport } from "../src/testing/report.js";
-import { policyForTests, PolicyAssertionError } from "../src/testing/api.js";
+import { PolicyAssertionError, policyForTests } from "../src/testing/api.js";
 import { DEFAULT_TEST_TIME } from "../src/testing/cases.js";
+import { jsonReport, junitReport } from "../src/testing/report.js";
+import { checkExpectations, runSuite } from "../src/testing/runner.js";
 
 const POLICY = `policy t
 default allow

@@ -1,5 +1,6 @@
 /** The public API of @agent-armor/contract: types, and the one value they need. */
+
+export type { CompiledSource, CompilerApi } from "./compiler.js";
+export type { Diagnostic, DiagnosticFix, PolicyDiagnostic, Position, Severity, Span, TextEdit } from "./diagnostics.js";
 export type { DecisionError, DecisionInput, DecisionKind, EffectKind, FiredRule, PolicyDecision, PolicyMetadata, PolicyModule, PolicyTracker, Value } from "./module.js";
 export { REDACTED } from "./module.js";
-export type { Diagnostic, DiagnosticFix, PolicyDiagnostic, Position, Severity, Span, TextEdit } from "./diagnostics.js";
-export type { CompiledSource, CompilerApi } from "./compiler.js";

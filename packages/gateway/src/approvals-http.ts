@@ -47,9 +47,9 @@ function answer(queue: ApprovalQueue, id: string, body: unknown, log: ((line: st
   const approved = own(body, "approved") as boolean;
   const pending = queue.get(id);
   if (!pending) throw new HttpError(404, "not_found", `no pending approval ${id} (unknown, answered or timed out)`);
-  if (fields["actionHash"] !== undefined && fields["actionHash"] !== pending.actionHash) throw new HttpError(409, "hash_mismatch", "the action changed: `actionHash` is not the pending request's");
+  if (fields.actionHash !== undefined && fields.actionHash !== pending.actionHash) throw new HttpError(409, "hash_mismatch", "the action changed: `actionHash` is not the pending request's");
   if (!queue.resolve(id, { approved, ...fields })) throw new HttpError(404, "not_found", `approval ${id} was settled meanwhile`);
-  log?.(logLine`approval ${id} ${approved ? "approved" : "rejected"}${fields["approver"] !== undefined ? ` by ${fields["approver"]}` : ""}`);
+  log?.(logLine`approval ${id} ${approved ? "approved" : "rejected"}${fields.approver !== undefined ? ` by ${fields.approver}` : ""}`);
   return { id, resolved: true, approved };
 }
 

@@ -99,17 +99,27 @@ export async function startDecider(options: DeciderOptions): Promise<Decider> {
     const flag = new Int32Array(new SharedArrayBuffer(4));
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
-      const settle = <T>(f: (v: T) => void) => (v: T): void => {
-        if (timer) clearTimeout(timer);
-        f(v);
-      };
+      const settle =
+        <T>(f: (v: T) => void) =>
+        (v: T): void => {
+          if (timer) clearTimeout(timer);
+          f(v);
+        };
       waiting.set(id, { resolve: settle(resolve), reject: settle(reject) });
       if (timeoutMs !== null) {
         timer = setTimeout(() => {
           // given up only if the worker has not started it; otherwise it is answered when done
           if (Atomics.compareExchange(flag, 0, QUEUED, GIVEN_UP) !== QUEUED) return;
           waiting.delete(id);
-          reject(new HttpError(503, "busy", `no decision could start within ${timeoutMs} ms (the service is busy with other decisions); nothing was decided or recorded, try again`, {}, { "retry-after": "1" }));
+          reject(
+            new HttpError(
+              503,
+              "busy",
+              `no decision could start within ${timeoutMs} ms (the service is busy with other decisions); nothing was decided or recorded, try again`,
+              {},
+              { "retry-after": "1" },
+            ),
+          );
         }, timeoutMs);
         timer.unref();
       }

@@ -116,7 +116,7 @@ export function createAccess(options: AccessOptions, bound: { host: string; port
     const header = req.headers.host;
     if (header === undefined || header === "") throw new HttpError(400, "missing_host", "the request has no Host header");
     // HTTP/1.1 requires exactly one Host (RFC 9112 §3.2); Node keeps the first of several
-    if ((req.headersDistinct["host"]?.length ?? 0) > 1) throw new HttpError(400, "invalid_host", "the request has more than one Host header");
+    if ((req.headersDistinct.host?.length ?? 0) > 1) throw new HttpError(400, "invalid_host", "the request has more than one Host header");
     // the origin form only (`/v1/decide`): an absolute target names a host of its own
     if (!(req.url ?? "/").startsWith("/")) throw new HttpError(400, "invalid_target", "the request target must be a path such as /v1/decide");
     let url: URL;
@@ -171,7 +171,8 @@ export function createAccess(options: AccessOptions, bound: { host: string; port
       const m = header === undefined ? null : /^bearer +(\S+) *$/i.exec(header);
       if (m === null) throw new HttpError(401, "unauthorized", "this service needs `Authorization: Bearer TOKEN` (the token of --token-file)", {}, { "www-authenticate": REALM });
       // digests of equal length, so the comparison takes the same time whatever the token is
-      if (!timingSafeEqual(digest(m[1]!), expected)) throw new HttpError(401, "unauthorized", "the bearer token is not the one this service was given", {}, { "www-authenticate": `${REALM}, error="invalid_token"` });
+      if (!timingSafeEqual(digest(m[1]!), expected))
+        throw new HttpError(401, "unauthorized", "the bearer token is not the one this service was given", {}, { "www-authenticate": `${REALM}, error="invalid_token"` });
     },
   };
 }

@@ -38,7 +38,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Dispatc
     res.end();
     return;
   }
-  const handler = Object.prototype.hasOwnProperty.call(found.methods, method) ? found.methods[method] : undefined;
+  const handler = Object.hasOwn(found.methods, method) ? found.methods[method] : undefined;
   if (!handler) throw new HttpError(405, "method_not_allowed", `${method} is not allowed on ${path}; use ${methods.join(", ")}`, {}, { allow: methods.join(", ") });
   if (!found.open) options.access.authenticate(req);
   if (method === "POST") requireJson(req);

@@ -31,7 +31,10 @@ export function sendError(res: ServerResponse, e: HttpError, headers: Record<str
 export function requireJson(req: IncomingMessage): void {
   const type = req.headers["content-type"];
   const [media, ...params] = (type ?? "").split(";").map((p) => p.trim().toLowerCase());
-  const charset = params.find((p) => p.startsWith("charset="))?.slice("charset=".length).replace(/^"|"$/g, "");
+  const charset = params
+    .find((p) => p.startsWith("charset="))
+    ?.slice("charset=".length)
+    .replace(/^"|"$/g, "");
   if (media === "application/json" && (charset === undefined || charset === "utf-8")) return;
   const what = type === undefined ? "no Content-Type" : `Content-Type ${JSON.stringify(type)}`;
   throw new HttpError(415, "unsupported_media_type", `the request has ${what}; send the body as application/json (UTF-8)`, {}, { "accept-post": "application/json" });
@@ -51,7 +54,8 @@ export function tooDeepAt(text: string, max = MAX_JSON_DEPTH): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
+      if (c === 92)
+        i++; // backslash: skip the escaped character
       else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 91 || c === 123) {
@@ -261,6 +265,6 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<string
 }
 
 /** An own property of a parsed body: fields are never read from `Object.prototype`. */
-export const own = (o: Record<string, unknown>, key: string): unknown => (Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined);
+export const own = (o: Record<string, unknown>, key: string): unknown => (Object.hasOwn(o, key) ? o[key] : undefined);
 
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -17,12 +17,24 @@
  */
 import { randomUUID } from "node:crypto";
 import { closeSync, createReadStream, createWriteStream, openSync } from "node:fs";
+import * as compiler from "@agent-armor/compiler";
+import {
+  type ApprovalHandler,
+  type ApprovalQueue,
+  createApprovalQueue,
+  createEnforcer,
+  type Decision,
+  type Enforcer,
+  loadPolicy,
+  type PolicyDiagnostic,
+  terminalApprovals,
+} from "@agent-armor/runtime";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import {
   CallToolRequestSchema,
-  CallToolResultSchema,
   type CallToolResult,
+  CallToolResultSchema,
   CompleteRequestSchema,
   ErrorCode,
   GetPromptRequestSchema,
@@ -36,8 +48,6 @@ import {
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
-import * as compiler from "@agent-armor/compiler";
-import { type ApprovalHandler, type ApprovalQueue, createApprovalQueue, createEnforcer, type Decision, type Enforcer, loadPolicy, type PolicyDiagnostic, terminalApprovals } from "@agent-armor/runtime";
 import { type ApprovalEndpoint, serveApprovals } from "./approvals-http.js";
 import { alwaysDeniedTools, type RuleMeta } from "./hidden.js";
 import type { AccessOptions } from "./http-access.js";
@@ -158,7 +168,11 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     onError: (e) => log(logLine`error: ${e.message}`),
   });
   if (queue) {
-    endpoint = await serveApprovals(queue, { ...(options.approvalsPort !== undefined ? { port: options.approvalsPort } : {}), ...(options.approvalsAccess ? { access: options.approvalsAccess } : {}), log });
+    endpoint = await serveApprovals(queue, {
+      ...(options.approvalsPort !== undefined ? { port: options.approvalsPort } : {}),
+      ...(options.approvalsAccess ? { access: options.approvalsAccess } : {}),
+      log,
+    });
     log(logLine`approvals queue at ${endpoint.url}`);
   }
 
@@ -242,16 +256,18 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
       // seen by the policy under that name and is forwarded as given
       const action = { ...given, type: name };
       const progressToken = req.params._meta?.progressToken;
-      const result = await enforcer.run(action, { session, context: context() }, async (rewritten) => {
-        const { type: _type, ...forwarded } = rewritten;
-        if (Object.prototype.hasOwnProperty.call(given, "type")) forwarded["type"] = given["type"];
-        return (await upstream.client.callTool({ ...restParams, name, arguments: forwarded }, CallToolResultSchema, {
-          signal: extra.signal,
-          ...(progressToken !== undefined
-            ? { onprogress: (p) => void extra.sendNotification({ method: "notifications/progress", params: { ...p, progressToken } }).catch(() => undefined), resetTimeoutOnProgress: true }
-            : {}),
-        })) as CallToolResult;
-      }).catch((e: unknown) => ({ error: e as Error }));
+      const result = await enforcer
+        .run(action, { session, context: context() }, async (rewritten) => {
+          const { type: _type, ...forwarded } = rewritten;
+          if (Object.hasOwn(given, "type")) forwarded.type = given.type;
+          return (await upstream.client.callTool({ ...restParams, name, arguments: forwarded }, CallToolResultSchema, {
+            signal: extra.signal,
+            ...(progressToken !== undefined
+              ? { onprogress: (p) => void extra.sendNotification({ method: "notifications/progress", params: { ...p, progressToken } }).catch(() => undefined), resetTimeoutOnProgress: true }
+              : {}),
+          })) as CallToolResult;
+        })
+        .catch((e: unknown) => ({ error: e as Error }));
 
       if ("error" in result) {
         // the upstream failed (the outcome record says so): report it as a tool error
@@ -273,18 +289,36 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   );
 
   if (upstreamCaps.resources) {
-    server.setRequestHandler(ListResourcesRequestSchema, tracked((req, extra) => upstream.client.listResources(req.params, { signal: extra.signal })));
-    server.setRequestHandler(ListResourceTemplatesRequestSchema, tracked((req, extra) => upstream.client.listResourceTemplates(req.params, { signal: extra.signal })));
-    server.setRequestHandler(ReadResourceRequestSchema, tracked((req, extra) => upstream.client.readResource(req.params, { signal: extra.signal })));
+    server.setRequestHandler(
+      ListResourcesRequestSchema,
+      tracked((req, extra) => upstream.client.listResources(req.params, { signal: extra.signal })),
+    );
+    server.setRequestHandler(
+      ListResourceTemplatesRequestSchema,
+      tracked((req, extra) => upstream.client.listResourceTemplates(req.params, { signal: extra.signal })),
+    );
+    server.setRequestHandler(
+      ReadResourceRequestSchema,
+      tracked((req, extra) => upstream.client.readResource(req.params, { signal: extra.signal })),
+    );
     upstream.client.setNotificationHandler(ResourceListChangedNotificationSchema, () => void server.sendResourceListChanged());
   }
   if (upstreamCaps.prompts) {
-    server.setRequestHandler(ListPromptsRequestSchema, tracked((req, extra) => upstream.client.listPrompts(req.params, { signal: extra.signal })));
-    server.setRequestHandler(GetPromptRequestSchema, tracked((req, extra) => upstream.client.getPrompt(req.params, { signal: extra.signal })));
+    server.setRequestHandler(
+      ListPromptsRequestSchema,
+      tracked((req, extra) => upstream.client.listPrompts(req.params, { signal: extra.signal })),
+    );
+    server.setRequestHandler(
+      GetPromptRequestSchema,
+      tracked((req, extra) => upstream.client.getPrompt(req.params, { signal: extra.signal })),
+    );
     upstream.client.setNotificationHandler(PromptListChangedNotificationSchema, () => void server.sendPromptListChanged());
   }
   if (upstreamCaps.completions) {
-    server.setRequestHandler(CompleteRequestSchema, tracked((req, extra) => upstream.client.complete(req.params, { signal: extra.signal })));
+    server.setRequestHandler(
+      CompleteRequestSchema,
+      tracked((req, extra) => upstream.client.complete(req.params, { signal: extra.signal })),
+    );
   }
   upstream.client.setNotificationHandler(ToolListChangedNotificationSchema, () => void server.sendToolListChanged());
 
@@ -331,6 +365,8 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   // exit when the client closes our stdin, or the client waits ~2 s and then SIGTERMs us
   process.stdin.once("end", () => void close());
   process.stdin.once("close", () => void close());
-  log(logLine`policy ${loaded.module.policy.name}${loaded.module.policy.version ? ` ${loaded.module.policy.version}` : ""} in front of ${describeUpstream(options.upstream)}; session ${session}${options.audit ? `; audit ${options.audit}` : ""}`);
+  log(
+    logLine`policy ${loaded.module.policy.name}${loaded.module.policy.version ? ` ${loaded.module.policy.version}` : ""} in front of ${describeUpstream(options.upstream)}; session ${session}${options.audit ? `; audit ${options.audit}` : ""}`,
+  );
   return { enforcer, approvals: endpoint, queue, hidden, diagnostics: loaded.diagnostics, close, closed };
 }

@@ -30,17 +30,17 @@ export function schemaFromTools(tools: readonly Pick<Tool, "name" | "description
   const used = new Set<string>();
   for (const tool of [...tools].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const input: Json = isObject(tool.inputSchema) ? (tool.inputSchema as Json) : {};
-    const props = isObject(input["properties"]) ? (embed(input["properties"]) as Json) : {};
+    const props = isObject(input.properties) ? (embed(input.properties) as Json) : {};
     // a tool argument named `type` cannot be told from the action type: the action's `type` is the tool
-    delete props["type"];
-    const required = Array.isArray(input["required"]) ? input["required"].filter((r): r is string => typeof r === "string" && r !== "type") : [];
+    delete props.type;
+    const required = Array.isArray(input.required) ? input.required.filter((r): r is string => typeof r === "string" && r !== "type") : [];
     const def: Json = {
       type: "object",
       properties: { type: { const: tool.name }, ...props },
       required: ["type", ...required],
     };
-    if (typeof tool.description === "string" && tool.description !== "") def["description"] = tool.description;
-    if (input["additionalProperties"] === false) def["additionalProperties"] = false;
+    if (typeof tool.description === "string" && tool.description !== "") def.description = tool.description;
+    if (input.additionalProperties === false) def.additionalProperties = false;
     // $defs keys are JSON pointer segments; keep them readable and unique
     let key = tool.name.replace(/[~/]/g, "_");
     while (used.has(key)) key += "_";

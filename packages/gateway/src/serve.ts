@@ -20,7 +20,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type ActionContext, actionHash, type Decision, type PolicyDiagnostic, type RecordResult } from "@agent-armor/runtime";
-import { type Decider, DEFAULT_QUEUE_TIMEOUT_MS, startDecider } from "./decider.js";
+import { DEFAULT_QUEUE_TIMEOUT_MS, type Decider, startDecider } from "./decider.js";
 import { type AccessOptions, createAccess } from "./http-access.js";
 import { answerClientError, dispatch, type Route } from "./http-dispatch.js";
 import { HttpError, isObject, nonFiniteAt, own, sendJson } from "./http-util.js";
@@ -86,7 +86,7 @@ function context(body: Record<string, unknown>): ActionContext {
 
 function requestObject(v: unknown): Record<string, unknown> {
   if (!isObject(v)) throw new HttpError(400, "invalid_request", "the request body must be a JSON object", { location: "" });
-  if (!Object.prototype.hasOwnProperty.call(v, "action")) throw new HttpError(400, "invalid_request", "the request body has no `action`", { location: "/action" });
+  if (!Object.hasOwn(v, "action")) throw new HttpError(400, "invalid_request", "the request body has no `action`", { location: "/action" });
   return v;
 }
 
@@ -205,7 +205,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
     if (shuttingDown) res.setHeader("connection", "close");
     void dispatch(req, res, {
       access,
-      find: (path) => (Object.prototype.hasOwnProperty.call(routes, path) ? routes[path] : undefined),
+      find: (path) => (Object.hasOwn(routes, path) ? routes[path] : undefined),
       notFound: (path) => `no route ${path}; the routes are ${Object.keys(ROUTES).join(", ")}`,
       maxBody,
       log,

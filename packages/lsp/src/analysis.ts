@@ -4,7 +4,7 @@
  * with `compileTests` against its sibling policy (open or on disk). A broken file still has an
  * analysis: the compiler returns an AST with holes and a semantic model of what it understood.
  */
-import { catalog, type Compilation, compileSource, docsAnchor, compileTests, type Diagnostic, SourceFile, type TestFileCompilation } from "@agent-armor/compiler";
+import { type Compilation, catalog, compileSource, compileTests, type Diagnostic, docsAnchor, type SourceFile, type TestFileCompilation } from "@agent-armor/compiler";
 import { type Documents, isTestFile, policyUriOf, testUriOf, uriToPath } from "./documents.js";
 
 export interface PolicyAnalysis {

@@ -23,8 +23,8 @@ function defaultDocsBase(): string | null {
 
 export function settingsFrom(options: unknown): Settings {
   const o = (typeof options === "object" && options !== null ? options : {}) as Record<string, unknown>;
-  const docs = o["docsBaseUrl"];
-  const debounce = o["debounceMs"];
+  const docs = o.docsBaseUrl;
+  const debounce = o.debounceMs;
   return {
     docsBaseUrl: typeof docs === "string" ? docs : docs === null ? null : defaultDocsBase(),
     debounceMs: typeof debounce === "number" && debounce >= 0 ? debounce : 50,

@@ -4,15 +4,9 @@
  * of the document's current version (computed at most once per version, on the first request or
  * the debounced diagnostics, whichever comes first).
  */
-import {
-  CodeActionKind,
-  type Connection,
-  type InitializeResult,
-  ResponseError,
-  TextDocumentSyncKind,
-} from "vscode-languageserver";
+import { CodeActionKind, type Connection, type InitializeResult, ResponseError, TextDocumentSyncKind } from "vscode-languageserver";
 import { Analyses, type Analysis } from "./analysis.js";
-import { settingsFrom, type Settings } from "./config.js";
+import { type Settings, settingsFrom } from "./config.js";
 import { Documents, isTestFile, testUriOf, uriToPath } from "./documents.js";
 import { codeActions } from "./features/code-actions.js";
 import { COMPILE, compilePolicy } from "./features/compile.js";
@@ -24,7 +18,7 @@ import { definition, prepareRename, references, rename } from "./features/naviga
 import { legend, semanticTokens } from "./features/semantic-tokens.js";
 import { signatureHelp } from "./features/signature-help.js";
 import { documentSymbols, foldingRanges } from "./features/symbols.js";
-import { codeLenses, resultKey, RUN_TEST, RUN_TESTS, runPolicyTests, runTest, type TestOutcome } from "./features/tests.js";
+import { codeLenses, RUN_TEST, RUN_TESTS, resultKey, runPolicyTests, runTest, type TestOutcome } from "./features/tests.js";
 import { toOffset } from "./positions.js";
 
 export function startServer(connection: Connection): void {
@@ -60,7 +54,11 @@ export function startServer(connection: Connection): void {
       if (!documents.isOpen(t) || !t.endsWith(".armor")) continue;
       clearTimeout(timers.get(t));
       if (delay === 0) publish(t);
-      else timers.set(t, setTimeout(() => publish(t), delay));
+      else
+        timers.set(
+          t,
+          setTimeout(() => publish(t), delay),
+        );
     }
   };
 
@@ -114,14 +112,10 @@ export function startServer(connection: Connection): void {
   connection.onCompletion(({ textDocument, position }) => at(textDocument.uri, position, (a, o) => completion(a, analyses, o), []));
   connection.onHover(({ textDocument, position }) => at(textDocument.uri, position, (a, o) => hover(a, analyses, o), null));
   connection.onSignatureHelp(({ textDocument, position }) => at(textDocument.uri, position, (a, o) => signatureHelp(a, o), null));
-  connection.onDefinition(({ textDocument, position }) =>
-    at(textDocument.uri, position, (a, o) => definition(a, analyses, o, { readText: (uri) => documents.get(uri)?.text }), []),
-  );
+  connection.onDefinition(({ textDocument, position }) => at(textDocument.uri, position, (a, o) => definition(a, analyses, o, { readText: (uri) => documents.get(uri)?.text }), []));
   connection.onReferences(({ textDocument, position, context }) => at(textDocument.uri, position, (a, o) => references(a, analyses, o, context.includeDeclaration), []));
   connection.onPrepareRename(({ textDocument, position }) => at(textDocument.uri, position, (a, o) => prepareRename(a, analyses, o), null));
-  connection.onRenameRequest(({ textDocument, position, newName }) =>
-    at(textDocument.uri, position, (a, o) => rename(a, analyses, o, newName), { changes: {} }),
-  );
+  connection.onRenameRequest(({ textDocument, position, newName }) => at(textDocument.uri, position, (a, o) => rename(a, analyses, o, newName), { changes: {} }));
   connection.onDocumentSymbol(({ textDocument }) => {
     const a = analysisOf(textDocument.uri);
     return a ? documentSymbols(a) : [];
@@ -167,4 +161,3 @@ export function startServer(connection: Connection): void {
 
   connection.listen();
 }
-

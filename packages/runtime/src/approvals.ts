@@ -81,10 +81,7 @@ export interface ApprovalQueue extends ApprovalHandler {
    * The first waiting request that satisfies `predicate`, or else the next one to arrive that
    * does. Rejects with `ApprovalAborted` if `options.signal` aborts first.
    */
-  waitFor(
-    predicate?: (pending: PendingApproval) => boolean,
-    options?: { signal?: AbortSignal },
-  ): Promise<PendingApproval>;
+  waitFor(predicate?: (pending: PendingApproval) => boolean, options?: { signal?: AbortSignal }): Promise<PendingApproval>;
 }
 
 interface QueueEntry {
@@ -403,11 +400,7 @@ export function terminalApprovals(options: TerminalApprovalsOptions = {}): Termi
   };
 }
 
-function openLineReader(
-  readline: typeof import("node:readline"),
-  input: NodeJS.ReadableStream,
-  alreadyClosed: boolean,
-): LineReader {
+function openLineReader(readline: typeof import("node:readline"), input: NodeJS.ReadableStream, alreadyClosed: boolean): LineReader {
   const interactive = (input as { isTTY?: boolean }).isTTY === true;
   const handle = input as { ref?: () => void; unref?: () => void };
   const buffered: string[] = [];
@@ -483,9 +476,7 @@ function openLineReader(
 /** Escapes control and bidi-override characters so requests cannot forge terminal output. */
 function sanitize(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) =>
-    `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 function oneLine(text: string): string {
@@ -526,7 +517,7 @@ function renderRequest(req: ApprovalRequest): string {
   const { policy } = req;
   out.push(`policy:  ${oneLine(policy.name)}${policy.version ? ` ${oneLine(policy.version)}` : ""}`);
   out.push(`session: ${oneLine(req.session)}`);
-  const userId = req.user?.["id"] ?? req.user?.["name"];
+  const userId = req.user?.id ?? req.user?.name;
   if (typeof userId === "string" || typeof userId === "number") out.push(`user:    ${oneLine(String(userId))}`);
   const ruleReasons = new Set(req.rules.map((r) => r.reason));
   if (req.reason !== null && !ruleReasons.has(req.reason)) out.push(`reason:  ${oneLine(req.reason)}`);

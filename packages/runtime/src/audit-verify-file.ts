@@ -19,7 +19,10 @@ const DEFAULT_CHUNK_BYTES = 1 << 20;
 const DEFAULT_MAX_LINE_BYTES = 64 << 20;
 
 class LineTooLong extends Error {
-  constructor(readonly line: number, readonly limit: number) {
+  constructor(
+    readonly line: number,
+    readonly limit: number,
+  ) {
     super(`line ${line} is longer than ${limit} bytes`);
   }
 }

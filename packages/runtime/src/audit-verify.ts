@@ -108,9 +108,9 @@ function parseLine(line: number, text: string): Entry {
     return entry;
   }
   const r = v as Record<string, unknown>;
-  if (!Number.isSafeInteger(r["seq"]) || (r["seq"] as number) < 0) entry.error = `line ${line} is not an audit record: \`seq\` is not a non-negative integer`;
-  else if (typeof r["prev"] !== "string" || !HASH_RE.test(r["prev"])) entry.error = `line ${line} is not an audit record: \`prev\` is not a SHA-256 hash`;
-  else if (typeof r["hash"] !== "string" || !HASH_RE.test(r["hash"])) entry.error = `line ${line} is not an audit record: \`hash\` is not a SHA-256 hash`;
+  if (!Number.isSafeInteger(r.seq) || (r.seq as number) < 0) entry.error = `line ${line} is not an audit record: \`seq\` is not a non-negative integer`;
+  else if (typeof r.prev !== "string" || !HASH_RE.test(r.prev)) entry.error = `line ${line} is not an audit record: \`prev\` is not a SHA-256 hash`;
+  else if (typeof r.hash !== "string" || !HASH_RE.test(r.hash)) entry.error = `line ${line} is not an audit record: \`hash\` is not a SHA-256 hash`;
   else entry.record = r as ChainRecord;
   return entry;
 }
@@ -128,9 +128,9 @@ const describe = (p: Position): string => (p.line === 0 ? "the start of the log"
  * would pass. `other` is the name of such a sink, for the message.
  */
 function declaredRange(r: ChainRecord, last: Position, sink: string | null): { from: number; to: number; other: string | null } | null {
-  if (r["kind"] !== "gap" || !Array.isArray(r["missing"])) return null;
+  if (r.kind !== "gap" || !Array.isArray(r.missing)) return null;
   let other: string | null = null;
-  for (const m of r["missing"] as unknown[]) {
+  for (const m of r.missing as unknown[]) {
     if (typeof m !== "object" || m === null) continue;
     const { from, to, sink: named } = m as Record<string, unknown>;
     // the range may start before the next record: a write that timed out can still have been
@@ -211,8 +211,8 @@ export class ChainCheck {
     const range = declared;
     if (this.fragments.length > 0) {
       // fragments are torn writes only when the gap record after them declares that many
-      const torn = typeof r["torn"] === "number" ? r["torn"] : 0;
-      if (r["kind"] !== "gap" || (!links && range === null) || torn < this.fragments.length) return this.fragmentProblem({ line: n, record: r });
+      const torn = typeof r.torn === "number" ? r.torn : 0;
+      if (r.kind !== "gap" || (!links && range === null) || torn < this.fragments.length) return this.fragmentProblem({ line: n, record: r });
       for (const f of this.fragments) this.note(this.tornLines, f as never);
       this.fragments = [];
     }
@@ -220,9 +220,9 @@ export class ChainCheck {
       this.misfit = { line: n, record: r, last };
       return false;
     }
-    if (r["kind"] === "gap") {
-      const lost = typeof r["lost"] === "number" ? r["lost"] : 0;
-      const gap: AuditGap = { line: n, seq: r.seq, lost, from: range?.from ?? null, to: range?.to ?? null, reason: typeof r["reason"] === "string" ? r["reason"] : "" };
+    if (r.kind === "gap") {
+      const lost = typeof r.lost === "number" ? r.lost : 0;
+      const gap: AuditGap = { line: n, seq: r.seq, lost, from: range?.from ?? null, to: range?.to ?? null, reason: typeof r.reason === "string" ? r.reason : "" };
       this.note(this.gaps, gap as never);
     }
     this.last = { seq: r.seq, hash, line: n };
@@ -232,7 +232,10 @@ export class ChainCheck {
 
   private fragmentProblem(next: { line: number; record: ChainRecord } | null): false {
     const first = this.fragments[0]!;
-    const after = next === null ? "the log ends after it" : `record ${next.record.seq} (line ${next.line}) after it is not a gap record that continues from ${describe(this.last)} and declares ${this.fragments.length === 1 ? "a torn write" : `${this.fragments.length} torn writes`}`;
+    const after =
+      next === null
+        ? "the log ends after it"
+        : `record ${next.record.seq} (line ${next.line}) after it is not a gap record that continues from ${describe(this.last)} and declares ${this.fragments.length === 1 ? "a torn write" : `${this.fragments.length} torn writes`}`;
     return this.fail(first, null, "malformed", `line ${first} is not valid JSON, and only the last line may be a torn write: ${after}`);
   }
 

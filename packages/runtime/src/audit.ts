@@ -93,7 +93,10 @@ export const MAY_BE_STORED = "mayBeStored";
 export class AuditSinkTimeout extends Error {
   override readonly name = "AuditSinkTimeout";
   readonly mayBeStored = true;
-  constructor(readonly sink: string, readonly timeoutMs: number) {
+  constructor(
+    readonly sink: string,
+    readonly timeoutMs: number,
+  ) {
     super(`${sink} did not store the record within ${timeoutMs} ms`);
   }
 }
@@ -173,7 +176,7 @@ function validateFields(fields: AuditFields): void {
   if (typeof fields.decisionId !== "string" || fields.decisionId === "") throw new TypeError("audit record decisionId must be a non-empty string");
   if (typeof fields.time !== "string") throw new TypeError("audit record time must be a string");
   for (const k of RESERVED) {
-    if (Object.prototype.hasOwnProperty.call(fields, k)) throw new TypeError(`audit fields must not set \`${k}\`: the log assigns it`);
+    if (Object.hasOwn(fields, k)) throw new TypeError(`audit fields must not set \`${k}\`: the log assigns it`);
   }
 }
 
@@ -296,7 +299,7 @@ export function appenderFor(log: AuditLog): AuditAppender["appendNow"] {
 /** The record for `fields` at a chain position, and its line. */
 export function buildAuditRecord(fields: Record<string, unknown>, seq: number, prev: string): { record: AuditRecord; line: string } {
   const body: Record<string, unknown> = { ...fields, seq, prev };
-  delete body["hash"];
+  delete body.hash;
   const hash = sha256(canonicalJson(body));
   const line = canonicalJson({ ...body, hash });
   return { record: JSON.parse(line) as AuditRecord, line };
@@ -368,7 +371,10 @@ export function createAuditLog(options: AuditLogOptions): AuditLog & AuditAppend
   function settle(at: ChainState, next: ChainState, targets: readonly number[], missed: readonly Missed[]): void {
     if (missed.length === targets.length && !missed.some((m) => m.maybe)) {
       state = at;
-      noteLoss(next.seq - at.seq, missed.map((m) => `${m.sink}: ${messageOf(m.error)}`));
+      noteLoss(
+        next.seq - at.seq,
+        missed.map((m) => `${m.sink}: ${messageOf(m.error)}`),
+      );
       return;
     }
     state = next;
@@ -383,7 +389,10 @@ export function createAuditLog(options: AuditLogOptions): AuditLog & AuditAppend
     if (state) return state;
     const i = sinks.findIndex((s) => typeof s.resume === "function");
     const sink = sinks[i];
-    if (i < 0 || !sink?.resume) return (state = { seq: 0, prev: GENESIS_HASH });
+    if (i < 0 || !sink?.resume) {
+      state = { seq: 0, prev: GENESIS_HASH };
+      return state;
+    }
     const name = names[i] ?? `sink ${i}`;
     let resumed: unknown;
     try {
@@ -403,7 +412,8 @@ export function createAuditLog(options: AuditLogOptions): AuditLog & AuditAppend
       noteLoss(tornHere, [`${name}: the log ended in ${tornHere === 1 ? "a write" : `${tornHere} writes`} torn by a crash`]);
       torn += tornHere;
     }
-    return (state = { seq: at.seq, prev: at.prev });
+    state = { seq: at.seq, prev: at.prev };
+    return state;
   }
 
   // each sink's latest write as the sink handles it: a write that timed out may still complete,
@@ -434,8 +444,8 @@ export function createAuditLog(options: AuditLogOptions): AuditLog & AuditAppend
   function gapLine(at: ChainState): ChainedLine {
     const missing = all.filter((i) => behind[i]! >= 0).map((i) => ({ sink: names[i] ?? `sink ${i}`, from: behind[i]!, to: at.seq - 1 }));
     const fields: Record<string, unknown> = { kind: "gap", time: new Date().toISOString(), lost, reason: lostWhy.join("; ") };
-    if (missing.length > 0) fields["missing"] = missing;
-    if (torn > 0) fields["torn"] = torn;
+    if (missing.length > 0) fields.missing = missing;
+    if (torn > 0) fields.torn = torn;
     return recordLine(fields, at.seq, at.prev);
   }
 
@@ -468,7 +478,10 @@ export function createAuditLog(options: AuditLogOptions): AuditLog & AuditAppend
     if (gapDue()) {
       const missed = await writeGap();
       if (missed !== null) {
-        noteLoss(1, missed.map((m) => `${m.sink}: ${messageOf(m.error)}`));
+        noteLoss(
+          1,
+          missed.map((m) => `${m.sink}: ${messageOf(m.error)}`),
+        );
         throw new AuditWriteError(`audit record ${state!.seq} was not stored: the gap record before it was not stored by ${describeFailures(missed)}`, missed, null);
       }
     }
@@ -531,15 +544,21 @@ export function createAuditLog(options: AuditLogOptions): AuditLog & AuditAppend
       try {
         writers[i]!.write(text);
       } catch (error) {
-        (missed ??= []).push({ index: i, sink: names[i] ?? `sink ${i}`, error, maybe: mayBeStored(error) });
+        missed ??= [];
+        missed.push({ index: i, sink: names[i] ?? `sink ${i}`, error, maybe: mayBeStored(error) });
       }
     }
     if (missed === null) return null;
     const next = state!;
     settle(at, next, all, missed);
-    const first = at.seq, last = next.seq - 1;
+    const first = at.seq,
+      last = next.seq - 1;
     const what = first === last ? `audit record ${last}` : `audit records ${first} to ${last}`;
-    return new AuditWriteError(`${what} ${first === last ? "was" : "were"} not stored by ${describeFailures(missed)}`, missed.map(({ sink, error }) => ({ sink, error })), record());
+    return new AuditWriteError(
+      `${what} ${first === last ? "was" : "were"} not stored by ${describeFailures(missed)}`,
+      missed.map(({ sink, error }) => ({ sink, error })),
+      record(),
+    );
   }
 
   /** Takes the deferred lines out, for writing. */
@@ -863,33 +882,33 @@ export function fileSink(path: string, options: FileSinkOptions = {}): AuditSink
   return sink;
 
   async function writeAsync(line: string): Promise<void> {
-      const fh = await open();
-      let prefix = "";
-      if (checkLineStart) {
-        if (!(await endsAtLineStart(await loadFs(), path))) prefix = "\n";
-        checkLineStart = false;
+    const fh = await open();
+    let prefix = "";
+    if (checkLineStart) {
+      if (!(await endsAtLineStart(await loadFs(), path))) prefix = "\n";
+      checkLineStart = false;
+    }
+    const data = Buffer.from(`${prefix}${line}\n`, "utf8");
+    let whole = false;
+    try {
+      let off = 0;
+      while (off < data.length) {
+        const { bytesWritten } = await fh.write(data, off, data.length - off);
+        off += bytesWritten;
       }
-      const data = Buffer.from(`${prefix}${line}\n`, "utf8");
-      let whole = false;
+      whole = true;
+      if (options.fsync) await fh.sync();
+    } catch (e) {
+      checkLineStart = true;
       try {
-        let off = 0;
-        while (off < data.length) {
-          const { bytesWritten } = await fh.write(data, off, data.length - off);
-          off += bytesWritten;
-        }
-        whole = true;
-        if (options.fsync) await fh.sync();
-      } catch (e) {
-        checkLineStart = true;
-        try {
-          await fh.truncate(size);
-        } catch {
-          // a record written whole but not synced may be in the file after all
-          if (whole && typeof e === "object" && e !== null) (e as Record<string, unknown>)[MAY_BE_STORED] = true;
-        }
-        throw e;
+        await fh.truncate(size);
+      } catch {
+        // a record written whole but not synced may be in the file after all
+        if (whole && typeof e === "object" && e !== null) (e as Record<string, unknown>)[MAY_BE_STORED] = true;
       }
-      size += data.length;
+      throw e;
+    }
+    size += data.length;
   }
 }
 

@@ -10,9 +10,10 @@
  * subject.ts (the snapshot), decide-step.ts, approval-step.ts, history-step.ts, audit-step.ts
  * and execute-step.ts, put in order by run.ts, decide.ts and record-release.ts.
  */
-import { ActionDenied } from "./enforcer/errors.js";
+
 import type { Enforcer, EnforcerOptions } from "./enforcer/api.js";
 import { decide } from "./enforcer/decide.js";
+import { ActionDenied } from "./enforcer/errors.js";
 import { reload, setShadow } from "./enforcer/policies.js";
 import { record, release } from "./enforcer/record-release.js";
 import { run } from "./enforcer/run.js";

@@ -1,12 +1,28 @@
 /** The public API of @agent-armor/runtime. */
-export { ActionDenied, createEnforcer, InvalidInputError, type ApprovalOutcome, type AuditOption, type DecideOptions, type Enforcer, type EnforcerOptions, type LoadResult, type RecordInfo, type RecordResult, type RunResult, type ShadowFlip, type ShadowReport } from "./enforcer.js";
-export { memoryHistoryStore, RECENT_LIMIT, type Reservation } from "./history.js";
-export { loadPolicy, PolicyLoadError, type CompilerApi, type LoadedPolicy, type LoadOptions, type PolicyDiagnostic, type PolicySource } from "./load.js";
-export { compileValidator, type ActionValidator } from "./validate.js";
+
 export * from "./approvals.js";
 export * from "./audit.js";
 export * from "./audit-verify.js";
-export { verifyAuditLogFile, type VerifyFileOptions } from "./audit-verify-file.js";
+export { type VerifyFileOptions, verifyAuditLogFile } from "./audit-verify-file.js";
+export {
+  ActionDenied,
+  type ApprovalOutcome,
+  type AuditOption,
+  createEnforcer,
+  type DecideOptions,
+  type Enforcer,
+  type EnforcerOptions,
+  InvalidInputError,
+  type LoadResult,
+  type RecordInfo,
+  type RecordResult,
+  type RunResult,
+  type ShadowFlip,
+  type ShadowReport,
+} from "./enforcer.js";
 export * from "./hash.js";
+export { memoryHistoryStore, RECENT_LIMIT, type Reservation } from "./history.js";
+export { type CompilerApi, type LoadedPolicy, type LoadOptions, loadPolicy, type PolicyDiagnostic, PolicyLoadError, type PolicySource } from "./load.js";
 export { MAX_TIMER_MS, setLongTimeout } from "./timers.js";
 export type * from "./types.js";
+export { type ActionValidator, compileValidator } from "./validate.js";

@@ -77,10 +77,8 @@ export class DecisionRecord extends SerializedRecord {
       `"decisionId":"${d.id}"${member("errors", canonicalJsonOfShared(d.errors))},`;
     this.beforePrev = `"kind":"decision","mode":"${mode}"${member("policy", policyJson)},"prev":"`;
     this.beforeSeq = `"${reserved ? ',"reserved":true' : ""}${member("rules", canonicalJsonOfShared(d.rules))},"seq":`;
-    this.afterSeq =
-      member("session", sessions.json(d.session)) +
-      (shadow === undefined ? "" : member("shadow", canonicalJsonOrUndefined(shadow))) +
-      `,"time":"${d.time}"${member("user", userJson)}}`;
+    const shadowMember = shadow === undefined ? "" : member("shadow", canonicalJsonOrUndefined(shadow));
+    this.afterSeq = `${member("session", sessions.json(d.session))}${shadowMember},"time":"${d.time}"${member("user", userJson)}}`;
   }
 
   tail(seq: number, prev: string): string {

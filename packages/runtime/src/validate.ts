@@ -35,8 +35,8 @@ function fieldPath(pointer: string): string {
 
 function describe(e: ErrorObject, type: string | null): string {
   const where = e.instancePath !== "" ? `\`${fieldPath(e.instancePath)}\`` : type !== null ? `\`${type}\`` : "the action";
-  if (e.keyword === "additionalProperties") return `${where} has an unexpected field \`${String(e.params["additionalProperty"])}\``;
-  if (e.keyword === "required") return `${where} lacks the field \`${String(e.params["missingProperty"])}\``;
+  if (e.keyword === "additionalProperties") return `${where} has an unexpected field \`${String(e.params.additionalProperty)}\``;
+  if (e.keyword === "required") return `${where} lacks the field \`${String(e.params.missingProperty)}\``;
   if ((e.keyword === "oneOf" || e.keyword === "anyOf") && e.instancePath === "" && type === null) return `${where} matches none of the action types in the schema`;
   return `${where} ${e.message ?? "is invalid"}`;
 }
@@ -67,8 +67,8 @@ function noType(known: readonly string[]): string {
 /** The `type` of an action that is a plain object with a string `type`, read as an own property; otherwise null. */
 function typeOf(action: unknown): string | null {
   if (typeof action !== "object" || action === null || Array.isArray(action)) return null;
-  if (!Object.prototype.hasOwnProperty.call(action, "type")) return null;
-  const type = (action as Record<string, unknown>)["type"];
+  if (!Object.hasOwn(action, "type")) return null;
+  const type = (action as Record<string, unknown>).type;
   return typeof type === "string" ? type : null;
 }
 
@@ -88,10 +88,10 @@ function branchTable(branches: Branches | null | undefined): Map<string, string 
  */
 export function compileValidator(schema: Readonly<Record<string, unknown>> | null | undefined, branches?: Branches | null): ActionValidator | null {
   if (schema === null || schema === undefined) return null;
-  const draft2020 = typeof schema["$schema"] === "string" && schema["$schema"].includes("2020-12");
+  const draft2020 = typeof schema.$schema === "string" && schema.$schema.includes("2020-12");
   const ajv = draft2020 ? new Ajv2020({ allErrors: true, strict: false }) : new Ajv({ allErrors: true, strict: false });
   // registered under its own `$id` (or a name of ours), so that a branch is `id#pointer`
-  const id = typeof schema["$id"] === "string" ? schema["$id"] : "armor:action-schema";
+  const id = typeof schema.$id === "string" ? schema.$id : "armor:action-schema";
   ajv.addSchema(schema as Record<string, unknown>, id);
   const whole = ajv.getSchema(id);
   if (whole === undefined) throw new Error(`the action schema cannot be registered as \`${id}\``);

@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { ApprovalAborted, createApprovalQueue, terminalApprovals } from "../src/approvals.js";
 import type { PendingApproval } from "../src/approvals.js";
+import { ApprovalAborted, createApprovalQueue, terminalApprovals } from "../src/approvals.js";
 import { actionHash } from "../src/hash.js";
 import type { ApprovalRequest } from "../src/types.js";
 
@@ -376,9 +376,7 @@ describe("terminalApprovals", () => {
 
   it("escapes control characters from the request", async () => {
     const t = terminal();
-    const p = t.handler.request(
-      makeRequest("a", { session: "s\u001b[2J", action: { type: "x", note: "\u009b31m\u202e" } }),
-    );
+    const p = t.handler.request(makeRequest("a", { session: "s\u001b[2J", action: { type: "x", note: "\u009b31m\u202e" } }));
     await t.prompts(1);
     expect(t.text()).not.toMatch(/[\u001b\u009b\u202e]/);
     expect(t.text()).toContain("s\\u001b[2J");

@@ -17,7 +17,16 @@ function sink(writer: "none" | "ready" | "not ready") {
   const s: AuditSink = {
     name: "kept",
     write: (line) => void queued.push(line),
-    ...(writer === "none" ? {} : { syncWriter: { ready: () => writer === "ready", write: (text: string) => void (direct += text) } }),
+    ...(writer === "none"
+      ? {}
+      : {
+          syncWriter: {
+            ready: () => writer === "ready",
+            write: (text: string) => {
+              direct += text;
+            },
+          },
+        }),
   };
   return { sink: s, queued, direct: () => direct };
 }

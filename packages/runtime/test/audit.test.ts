@@ -62,7 +62,7 @@ describe("the chain", () => {
     const records = await Promise.all(Array.from({ length: 40 }, (_, i) => log.append(fields(i))));
     await log.close();
     expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i));
-    expect(records.map((r) => r["n"])).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(records.map((r) => r.n)).toEqual(Array.from({ length: 40 }, (_, i) => i));
     expect(records[0]!.prev).toBe(GENESIS_HASH);
     for (let i = 1; i < records.length; i++) expect(records[i]!.prev).toBe(records[i - 1]!.hash);
     for (const r of records) {
@@ -79,9 +79,9 @@ describe("the chain", () => {
     const pending = log.append(fields(0, extra));
     extra.nested.b = 99; // after the call: must not leak into the record
     const r = await pending;
-    expect(r["when"]).toBe("1970-01-01T00:00:00.000Z");
+    expect(r.when).toBe("1970-01-01T00:00:00.000Z");
     expect("gone" in r).toBe(false);
-    expect(r["nested"]).toEqual({ a: [1, 2], b: 1 });
+    expect(r.nested).toEqual({ a: [1, 2], b: 1 });
   });
 
   it("rejects fields that are not a record, without consuming a seq", async () => {
@@ -137,7 +137,14 @@ describe("the chain", () => {
     const text = readFileSync(path, "utf8");
     expect(text.split("\n")[3]).toBe(torn);
     expect(JSON.parse(text.split("\n")[4]!)).toMatchObject({ kind: "gap", seq: 3, prev: a[2]!.hash, lost: 1, reason: expect.stringContaining("torn by a crash") });
-    expect(verifyAuditLog(text)).toEqual({ ok: true, records: 5, problem: null, tornTail: false, tornLines: [4], gaps: [{ line: 5, seq: 3, lost: 1, from: null, to: null, reason: expect.stringContaining("torn") }] });
+    expect(verifyAuditLog(text)).toEqual({
+      ok: true,
+      records: 5,
+      problem: null,
+      tornTail: false,
+      tornLines: [4],
+      gaps: [{ line: 5, seq: 3, lost: 1, from: null, to: null, reason: expect.stringContaining("torn") }],
+    });
   });
 
   it("resumes from a record longer than the read-back chunk, and from a missing or empty file", async () => {
@@ -157,7 +164,7 @@ describe("the chain", () => {
     const stream = new PassThrough();
     const chunks: string[] = [];
     stream.on("data", (c: Buffer) => chunks.push(c.toString("utf8")));
-    const log = createAuditLog({ sinks: [callbackSink((record, line) => void fromCallback.push(line)), streamSink(stream)] });
+    const log = createAuditLog({ sinks: [callbackSink((_record, line) => void fromCallback.push(line)), streamSink(stream)] });
     await Promise.all(Array.from({ length: 12 }, (_, i) => log.append(fields(i))));
     await log.close();
     const streamed = chunks.join("");
@@ -385,7 +392,8 @@ describe("verifyAuditLog", () => {
       kind: "malformed",
       line: 4,
       seq: null,
-      message: /^line 4 is not valid JSON, and only the last line may be a torn write: record 4 \(line 5\) after it is not a gap record that continues from record 2 \(line 3\) and declares a torn write$/,
+      message:
+        /^line 4 is not valid JSON, and only the last line may be a torn write: record 4 \(line 5\) after it is not a gap record that continues from record 2 \(line 3\) and declares a torn write$/,
     },
     {
       name: "JSON that is not a record",
@@ -505,14 +513,17 @@ describe("a crash", () => {
     expect(await exited).toBe("SIGKILL");
 
     const text = readFileSync(path, "utf8");
-    const whole = text.split("\n").slice(0, text.endsWith("\n") ? -1 : undefined).filter((l) => {
-      try {
-        JSON.parse(l);
-        return true;
-      } catch {
-        return false;
-      }
-    }).length;
+    const whole = text
+      .split("\n")
+      .slice(0, text.endsWith("\n") ? -1 : undefined)
+      .filter((l) => {
+        try {
+          JSON.parse(l);
+          return true;
+        } catch {
+          return false;
+        }
+      }).length;
     const result = verifyAuditLog(text);
     expect(result.problem).toBeNull();
     expect(result.ok).toBe(true);

@@ -22,7 +22,9 @@ rule role when action.type == "drop_table" and user.role != "dba" deny
 
 function clockAt(start = Date.parse("2026-03-02T10:00:00Z")) {
   let now = start;
-  return { now: () => now, advance: (ms: number) => {
+  return {
+    now: () => now,
+    advance: (ms: number) => {
       now += ms;
     },
   };
@@ -93,8 +95,8 @@ describe("approvals", () => {
     const r = await e.run({ type: "wire", amount: 5000, recipient: "bob" }, {}, () => "sent");
     expect(r.result).toBe("sent");
     expect(r.decision.decision).toBe("allow");
-    const decision = records.find((x) => x["kind"] === "decision")!;
-    expect(decision["approval"]).toMatchObject({ required: true, from: "finance", outcome: "approved", approver: "alice" });
+    const decision = records.find((x) => x.kind === "decision")!;
+    expect(decision.approval).toMatchObject({ required: true, from: "finance", outcome: "approved", approver: "alice" });
   });
 
   it("passes the rule, reason, group, timeout and the exact action to the handler", async () => {
@@ -125,11 +127,15 @@ describe("approvals", () => {
 
   it("aborts the handler's signal on timeout", async () => {
     let signal: AbortSignal | undefined;
-    const { e } = await enforcer({ approvals: { request: (req) => {
+    const { e } = await enforcer({
+      approvals: {
+        request: (req) => {
           signal = req.signal;
           return new Promise<never>(() => {});
         },
-      }, throwOnDeny: false });
+      },
+      throwOnDeny: false,
+    });
     await e.run({ type: "wire", amount: 5000, recipient: "bob" }, {}, () => "sent");
     expect(signal?.aborted).toBe(true);
   });
@@ -203,12 +209,12 @@ describe("audit", () => {
     const records: Record<string, unknown>[] = [];
     const { e } = await enforcer({ audit: { callback: (r) => void records.push(r) } });
     await e.run({ type: "send_email", body: "123-45-6789" }, { session: "s", user: { id: "u" } }, () => {
-      expect(records.map((r) => r["kind"])).toEqual(["decision"]);
+      expect(records.map((r) => r.kind)).toEqual(["decision"]);
       return "sent";
     });
-    expect(records.map((r) => r["kind"])).toEqual(["decision", "outcome"]);
+    expect(records.map((r) => r.kind)).toEqual(["decision", "outcome"]);
     expect(records[0]).toMatchObject({ decision: "allow", session: "s", user: { id: "u" }, action: { type: "send_email", body: "[REDACTED]" }, policy: { name: "mail" } });
-    expect(records[1]).toMatchObject({ outcome: "ok", decisionId: records[0]!["decisionId"] });
+    expect(records[1]).toMatchObject({ outcome: "ok", decisionId: records[0]!.decisionId });
     await expect(e.run({ type: "send_email", body: "x" }, {}, () => Promise.reject(new Error("smtp down")))).rejects.toThrow("smtp down");
     expect(records[records.length - 1]).toMatchObject({ kind: "outcome", outcome: "error", error: "smtp down" });
   });
@@ -251,8 +257,8 @@ describe("audit to a file", () => {
     }
     await e.close();
     const records = lines(path);
-    expect(records.map((r) => r["kind"])).toEqual(["decision", "outcome", "decision", "outcome", "decision", "outcome"]);
-    expect(records.map((r) => r["seq"])).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(records.map((r) => r.kind)).toEqual(["decision", "outcome", "decision", "outcome", "decision", "outcome"]);
+    expect(records.map((r) => r.seq)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(verifyAuditLog(readFileSync(path, "utf8"))).toMatchObject({ ok: true, records: 6 });
   });
 
@@ -268,12 +274,14 @@ describe("audit to a file", () => {
     });
     await expect(e.run({ type: "read_file", path: "notes" }, ctx, () => hostile)).rejects.toBe(trap);
     const textless = Object.create(null) as object;
-    await expect(e.run({ type: "read_file", path: "notes" }, ctx, () => {
-      throw textless;
-    })).rejects.toBe(textless);
+    await expect(
+      e.run({ type: "read_file", path: "notes" }, ctx, () => {
+        throw textless;
+      }),
+    ).rejects.toBe(textless);
     await e.close();
-    const outcomes = lines(path).filter((r) => r["kind"] === "outcome");
-    expect(outcomes.map((r) => [r["outcome"], r["error"]])).toEqual([
+    const outcomes = lines(path).filter((r) => r.kind === "outcome");
+    expect(outcomes.map((r) => [r.outcome, r.error])).toEqual([
       ["error", "then getter"],
       ["error", "the tool threw a value that has no text"],
     ]);
@@ -294,8 +302,14 @@ describe("audit to a file", () => {
     await expect(thrown).rejects.toBe(boom);
     await expect(e.run({ type: "read_file", path: "notes" }, ctx, () => Promise.reject(new Error("later")))).rejects.toThrow("later");
     await e.close();
-    const outcomes = lines(path).filter((r) => r["kind"] === "outcome");
-    expect(outcomes.map((r) => [r["outcome"], r["error"]])).toEqual([["ok", undefined], ["ok", undefined], ["ok", undefined], ["error", "boom"], ["error", "later"]]);
+    const outcomes = lines(path).filter((r) => r.kind === "outcome");
+    expect(outcomes.map((r) => [r.outcome, r.error])).toEqual([
+      ["ok", undefined],
+      ["ok", undefined],
+      ["ok", undefined],
+      ["error", "boom"],
+      ["error", "later"],
+    ]);
     expect(verifyAuditLog(readFileSync(path, "utf8"))).toMatchObject({ ok: true, records: 10 });
   });
 
@@ -304,7 +318,7 @@ describe("audit to a file", () => {
     const errors: Error[] = [];
     const { e } = await enforcer({ throwOnDeny: false, audit: { file: path }, onError: (x) => void errors.push(x) });
     const user: Record<string, unknown> = { id: "u" };
-    user["self"] = user;
+    user.self = user;
     const execute = vi.fn();
     for (let i = 0; i < 4; i++) {
       const r = await e.run({ type: "send_email" }, { session: "c", user }, execute);
@@ -323,7 +337,7 @@ describe("audit to a file", () => {
     const path = join(mkdtempSync(join(tmpdir(), "armor-enforcer-")), "audit.jsonl");
     const { e } = await enforcer({ throwOnDeny: false, audit: { file: path } });
     const action: Record<string, unknown> = { type: "send_email" };
-    action["self"] = action;
+    action.self = action;
     const r = await e.run(action, { session: "x" }, () => "sent");
     expect(r.decision).toMatchObject({ decision: "deny", actionHash: "" });
     expect(r.decision.errors.at(-1)?.message).toBe("invalid action: `self` contains itself");
@@ -433,7 +447,7 @@ describe("reload and shadow", () => {
 
   it.each([
     ["policy text", "default allow", '"default allow" is not the path of a .armor file or of a compiled .js module; to load policy text, pass { source: text }'],
-    ["long policy text", "default allow\nrule r when action.type == \"x\" deny\n", '"default allow\\nrule r when action.type ==..." is not the path'],
+    ["long policy text", 'default allow\nrule r when action.type == "x" deny\n', '"default allow\\nrule r when action.type ==..." is not the path'],
     ["a file of another kind", "policy.json", '"policy.json" is not the path of a .armor file'],
   ])("refuses %s given as a path, saying how to pass text, and keeps the old policy", async (_name, source, message) => {
     const { e } = await enforcer({ throwOnDeny: false, onError: () => {} });
@@ -455,7 +469,11 @@ describe("reload and shadow", () => {
 
   it("reports the decisions a candidate policy would flip, without enforcing them", async () => {
     const flips: unknown[] = [];
-    const { e } = await enforcer({ throwOnDeny: false, shadow: { source: 'default deny\nrule mail_ok when action.type == "send_email" allow', fileName: "candidate.armor" }, onShadowFlip: (f) => void flips.push(f) });
+    const { e } = await enforcer({
+      throwOnDeny: false,
+      shadow: { source: 'default deny\nrule mail_ok when action.type == "send_email" allow', fileName: "candidate.armor" },
+      onShadowFlip: (f) => void flips.push(f),
+    });
     expect((await e.run({ type: "send_email", body: "x" }, {}, () => "ok")).decision.decision).toBe("allow");
     expect((await e.run({ type: "wire", amount: 1, recipient: "bob" }, {}, () => "ok")).decision.decision).toBe("allow");
     expect(flips).toEqual([expect.objectContaining({ enforced: "allow", candidate: "deny", action: { type: "wire", amount: 1, recipient: "bob" } })]);
@@ -469,7 +487,7 @@ describe("record", () => {
     const { e } = await enforcer({ throwOnDeny: false, audit: { callback: (r) => void records.push(r) } });
     for (let i = 0; i < 4; i++) await e.record({ type: "send_email", body: "x" }, { session: "s" }, { decisionId: `ext-${i}` });
     expect((await e.run({ type: "send_email", body: "x" }, { session: "s" }, () => "ok")).decision.decision).toBe("deny");
-    expect(records.slice(0, 4).map((r) => [r["kind"], r["mode"], r["decisionId"], r["outcome"]])).toEqual([0, 1, 2, 3].map((i) => ["outcome", "record", `ext-${i}`, "ok"]));
+    expect(records.slice(0, 4).map((r) => [r.kind, r.mode, r.decisionId, r.outcome])).toEqual([0, 1, 2, 3].map((i) => ["outcome", "record", `ext-${i}`, "ok"]));
   });
 
   it("rejects when the audit log fails, keeping the action in the history", async () => {

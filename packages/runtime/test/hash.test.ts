@@ -77,11 +77,20 @@ const anyValue = fc.letrec((tie) => ({
 
 describe("canonical JSON", () => {
   it("quotes every string as JSON.stringify does", () => {
-    fc.assert(fc.property(anyString, (s) => quoteJson(s) === JSON.stringify(s)), { numRuns: 5000 });
+    fc.assert(
+      fc.property(anyString, (s) => quoteJson(s) === JSON.stringify(s)),
+      { numRuns: 5000 },
+    );
   });
 
   it("writes every finite number as JSON.stringify does, and refuses the others", () => {
-    fc.assert(fc.property(fc.oneof(fc.double(), fc.integer(), fc.constantFrom(-0, NaN, Infinity, -Infinity, 1e21, 5e-324)), (n) => outcome(() => numberJson(n)) === (Number.isFinite(n) ? JSON.stringify(n) : "refused")), { numRuns: 5000 });
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.double(), fc.integer(), fc.constantFrom(-0, NaN, Infinity, -Infinity, 1e21, 5e-324)),
+        (n) => outcome(() => numberJson(n)) === (Number.isFinite(n) ? JSON.stringify(n) : "refused"),
+      ),
+      { numRuns: 5000 },
+    );
   });
 
   it("gives the text of the definition for any value", () => {

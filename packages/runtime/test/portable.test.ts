@@ -20,7 +20,10 @@ describe("portable SHA-256", () => {
 
   it("gives node:crypto's digest for any text, at every padding boundary", () => {
     for (let n = 0; n < 200; n++) expect(sha256Portable("x".repeat(n))).toBe(node("x".repeat(n)));
-    fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 300 }), (s) => sha256Portable(s) === node(s)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 300 }), (s) => sha256Portable(s) === node(s)),
+      { numRuns: 2000 },
+    );
   });
 });
 

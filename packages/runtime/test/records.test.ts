@@ -23,18 +23,20 @@ const decisionId = fc.tuple(base36, hex(16), base36).map(([t, tag, n]) => `${t}-
 const isoTime = fc.date({ noInvalidDate: true }).map((d) => d.toISOString());
 
 // values canonical JSON can write (it refuses non-finite numbers)
-const value = fc
-  .oneof(fc.jsonValue({ maxDepth: 3 }), fc.anything({ maxDepth: 2, withBigInt: true, withDate: true, withNullPrototype: true }), anyString, fc.constant(undefined))
-  .filter((v) => {
-    try {
-      canonicalJsonOrUndefined(v);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+const value = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.anything({ maxDepth: 2, withBigInt: true, withDate: true, withNullPrototype: true }), anyString, fc.constant(undefined)).filter((v) => {
+  try {
+    canonicalJsonOrUndefined(v);
+    return true;
+  } catch {
+    return false;
+  }
+});
 const rule = fc.record({ id: anyString, effect: fc.constantFrom("allow", "deny", "require_approval", "redact"), reason: fc.option(anyString, { nil: null }) });
-const list = <T>(item: fc.Arbitrary<T>) => fc.oneof(fc.array(item, { maxLength: 3 }), fc.array(item, { maxLength: 3 }).map((xs) => Object.freeze(xs.map((x) => Object.freeze(x)))));
+const list = <T>(item: fc.Arbitrary<T>) =>
+  fc.oneof(
+    fc.array(item, { maxLength: 3 }),
+    fc.array(item, { maxLength: 3 }).map((xs) => Object.freeze(xs.map((x) => Object.freeze(x)))),
+  );
 
 const decision: fc.Arbitrary<Decision> = fc.record({
   decision: fc.oneof(fc.constantFrom("allow", "deny", "require_approval"), anyString) as fc.Arbitrary<Decision["decision"]>,
@@ -56,12 +58,24 @@ const decisionRecord = fc
     user: fc.oneof(fc.constant(null), value),
     approval: fc.oneof(
       fc.constant(null),
-      fc.record({ required: fc.constant(true), from: fc.option(anyString, { nil: null }), timeoutMs: fc.option(fc.nat(), { nil: null }), outcome: fc.constantFrom("approved", "rejected", "timeout"), approver: fc.option(anyString, { nil: null }), note: fc.option(anyString, { nil: null }) }),
+      fc.record({
+        required: fc.constant(true),
+        from: fc.option(anyString, { nil: null }),
+        timeoutMs: fc.option(fc.nat(), { nil: null }),
+        outcome: fc.constantFrom("approved", "rejected", "timeout"),
+        approver: fc.option(anyString, { nil: null }),
+        note: fc.option(anyString, { nil: null }),
+      }),
     ),
-    shadow: fc.option(fc.record({ decision: fc.constantFrom("allow", "deny"), flipped: fc.boolean(), rules: fc.array(anyString, { maxLength: 2 }) }, { requiredKeys: ["decision", "flipped"] }), { nil: undefined }),
+    shadow: fc.option(fc.record({ decision: fc.constantFrom("allow", "deny"), flipped: fc.boolean(), rules: fc.array(anyString, { maxLength: 2 }) }, { requiredKeys: ["decision", "flipped"] }), {
+      nil: undefined,
+    }),
     reserved: fc.boolean(),
   })
-  .map(({ decision: d, mode, user, approval, shadow, reserved }) => new DecisionRecord(d, canonicalJsonOrUndefined(d.action), canonicalJsonOrUndefined(d.policy), mode, canonicalJsonOrUndefined(user), approval, shadow, reserved));
+  .map(
+    ({ decision: d, mode, user, approval, shadow, reserved }) =>
+      new DecisionRecord(d, canonicalJsonOrUndefined(d.action), canonicalJsonOrUndefined(d.policy), mode, canonicalJsonOrUndefined(user), approval, shadow, reserved),
+  );
 
 const outcomeRecord = fc
   .record({

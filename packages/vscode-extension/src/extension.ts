@@ -8,7 +8,7 @@
 import { writeFileSync } from "node:fs";
 import { basename, dirname, extname, isAbsolute, join, sep } from "node:path";
 import * as vscode from "vscode";
-import { LanguageClient, TransportKind, type Diagnostic as LspDiagnostic, type LanguageClientOptions, type ServerOptions } from "vscode-languageclient/node";
+import { LanguageClient, type LanguageClientOptions, type Diagnostic as LspDiagnostic, type ServerOptions, TransportKind } from "vscode-languageclient/node";
 
 /** What `armor.compile` answers (packages/lsp/src/features/compile.ts). */
 interface CompileResult {
@@ -111,16 +111,14 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
 async function stopClient(): Promise<void> {
   const c = client;
   client = undefined;
-  if (c !== undefined && c.isRunning()) await c.stop();
+  if (c?.isRunning()) await c.stop();
 }
 
 // ---- Commands ----
 
 /** The policy to act on: the given file, or the active editor's. Its unsaved text is what the server has. */
 async function target(uri: vscode.Uri | undefined): Promise<vscode.Uri | undefined> {
-  const doc = uri
-    ? vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString()) ?? (await vscode.workspace.openTextDocument(uri))
-    : vscode.window.activeTextEditor?.document;
+  const doc = uri ? (vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString()) ?? (await vscode.workspace.openTextDocument(uri))) : vscode.window.activeTextEditor?.document;
   if (doc === undefined || !(doc.languageId === "armor" || doc.uri.fsPath.endsWith(".armor"))) {
     void vscode.window.showWarningMessage("Agent Armor: open a .armor policy first.");
     return undefined;
@@ -135,7 +133,7 @@ async function target(uri: vscode.Uri | undefined): Promise<vscode.Uri | undefin
 /** Runs a command of the language server; `undefined` (with a message) when it is not running or fails. */
 async function serverCommand<T>(command: string, uri: vscode.Uri): Promise<T | undefined> {
   if (client === undefined || !client.isRunning()) {
-    void vscode.window.showErrorMessage("Agent Armor: the language server is not running; run \"Agent Armor: Restart Language Server\".");
+    void vscode.window.showErrorMessage('Agent Armor: the language server is not running; run "Agent Armor: Restart Language Server".');
     return undefined;
   }
   try {

@@ -195,7 +195,7 @@ describe("grammar/armor.tmLanguage.json", () => {
   });
 
   it("scopes numbers with `_`, durations and regex literals (no division)", () => {
-    const line = "when amount > 10_000 and amount < 2.5e3 and count(type == \"x\" within 15m) >= 3";
+    const line = 'when amount > 10_000 and amount < 2.5e3 and count(type == "x" within 15m) >= 3';
     expect(scopeOf(line, "10_000")).toBe("constant.numeric.armor");
     expect(scopeOf(line, "2.5e3")).toBe("constant.numeric.armor");
     expect(scopeOf(line, "15")).toBe("constant.numeric.duration.armor");
@@ -208,7 +208,7 @@ describe("grammar/armor.tmLanguage.json", () => {
     expect(scopeOf(re, "i and")).toMatch(/^keyword\.other\.regex-flags\.armor \| /);
     expect(scopeOf(re, "and")).toBe("keyword.operator.word.armor");
     expect(scopeOf(re, 'a/b"').split(" | ")[0]).toBe("string.quoted.double.armor"); // a string, not a regex or a division
-    expect(scopeOf("redact memo matching /\\d{8,17}/g because \"x\"", "{8,17}")).toBe("keyword.operator.quantifier.regexp.armor");
+    expect(scopeOf('redact memo matching /\\d{8,17}/g because "x"', "{8,17}")).toBe("keyword.operator.quantifier.regexp.armor");
   });
 
   // Lines that use every keyword where it is one (soft keywords are names elsewhere).
@@ -274,7 +274,7 @@ describe("grammar/armor.tmLanguage.json", () => {
     expect(scopeOf("rule wire_review", "wire_review")).toBe("entity.name.function.rule.armor");
     expect(scopeOf("let LIMIT = 5", "LIMIT")).toBe("variable.other.constant.let.armor");
     expect(scopeOf("expect deny by wire_review, other", "other")).toBe("entity.name.function.rule.armor");
-    const l = "when action.type == \"x\" and user.role in R and context.tenant == \"a\" and time.hour > 9";
+    const l = 'when action.type == "x" and user.role in R and context.tenant == "a" and time.hour > 9';
     for (const root of ["action", "user", "context", "time"]) expect(scopeOf(l, root), root).toBe("variable.language.root.armor");
     expect(scopeOf(l, "role")).toBe("variable.other.property.armor");
     // after a dot, keywords are field names
@@ -315,7 +315,11 @@ describe("the extension manifest", () => {
   it("has a language configuration with comments, brackets and indentation rules whose regexes compile", () => {
     const conf = JSON.parse(readFileSync(join(pkgDir, "language-configuration.json"), "utf8"));
     expect(conf.comments).toEqual({ lineComment: "//", blockComment: ["/*", "*/"] });
-    expect(conf.brackets).toEqual([["{", "}"], ["[", "]"], ["(", ")"]]);
+    expect(conf.brackets).toEqual([
+      ["{", "}"],
+      ["[", "]"],
+      ["(", ")"],
+    ]);
     const inc = new RegExp(conf.indentationRules.increaseIndentPattern);
     const dec = new RegExp(conf.indentationRules.decreaseIndentPattern);
     expect(inc.test('test "t" {')).toBe(true);

@@ -123,7 +123,11 @@ function port(text: string, name: string): number {
  */
 export function parseMcpArgs(argv: readonly string[]): McpArgs {
   const { values: v, positionals: command } = parseCommandArgs(argv, MCP_OPTIONS, { stopAtPositional: true, helpCommand: "armor mcp" });
-  const values = new Map(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === "string").map(([k, x]) => [`--${k}`, x]));
+  const values = new Map(
+    Object.entries(v)
+      .filter((e): e is [string, string] => typeof e[1] === "string")
+      .map(([k, x]) => [`--${k}`, x]),
+  );
   const allowedOrigins = (v["allowed-origin"] as string[] | undefined) ?? [];
   const allowedHosts = (v["allowed-host"] as string[] | undefined) ?? [];
   const hide = v["hide-denied-tools"] === true;
@@ -143,7 +147,8 @@ export function parseMcpArgs(argv: readonly string[]): McpArgs {
   }
   const ap = values.get("--approvals-port");
   if (ap !== undefined && approvals !== "queue") throw new UsageError("--approvals-port needs --approvals queue");
-  if (approvals !== "queue" && (values.has("--token-file") || allowedOrigins.length > 0 || allowedHosts.length > 0)) throw new UsageError("--token-file, --allowed-origin and --allowed-host are for the approval queue: they need --approvals queue");
+  if (approvals !== "queue" && (values.has("--token-file") || allowedOrigins.length > 0 || allowedHosts.length > 0))
+    throw new UsageError("--token-file, --allowed-origin and --allowed-host are for the approval queue: they need --approvals queue");
   return {
     policy,
     allowedOrigins,

@@ -1,6 +1,7 @@
 /** `armorc audit verify FILE`: check the hash chain of an audit log written by @agent-armor/runtime. */
-import type { Command } from "./main.js";
+
 import { type Output, UsageError } from "../io.js";
+import type { Command } from "./main.js";
 
 export const runAudit: Command = {
   name: "audit",
@@ -35,7 +36,7 @@ export const runAudit: Command = {
     const progress = io.stderr.isTTY === true ? progressBar(io.stderr) : null;
     let result: Awaited<ReturnType<typeof verifyAuditLogFile>>;
     try {
-      const sink = values["sink"] as string | undefined;
+      const sink = values.sink as string | undefined;
       result = await verifyAuditLogFile(file, { ...(progress ? { onProgress: progress.update } : {}), ...(sink !== undefined ? { sink } : {}) });
     } catch (e) {
       progress?.clear();

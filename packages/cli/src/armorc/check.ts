@@ -5,8 +5,8 @@
 import { existsSync } from "node:fs";
 import { type Compilation, compileSource, compileTests, type Diagnostic } from "@agent-armor/compiler";
 import { policyOf, testWithoutPolicy } from "@agent-armor/compiler/testing";
-import type { Command } from "./main.js";
 import { type DiagnosticFormat, printDiagnostics, readSource, sourcesOf, UsageError } from "../io.js";
+import type { Command } from "./main.js";
 
 export function diagnosticFormat(value: unknown): DiagnosticFormat {
   const f = (value as string | undefined) ?? "text";
@@ -28,7 +28,7 @@ export const runCheck: Command = {
   ].join("\n"),
   options: { format: { type: "string" }, "deny-warnings": { type: "boolean" } },
   async run({ values, positionals }, io) {
-    const format = diagnosticFormat(values["format"]);
+    const format = diagnosticFormat(values.format);
     if (positionals.length === 0) throw new UsageError("name at least one policy file");
     const all: Diagnostic[] = [];
     const texts = new Map<string, string>();

@@ -2,8 +2,8 @@
 import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { compileSource, emit, type ModuleFormat } from "@agent-armor/compiler";
-import type { Command } from "./main.js";
 import { printDiagnostics, readSource, sourcesOf, UsageError } from "../io.js";
+import type { Command } from "./main.js";
 
 function isDirectory(path: string): boolean {
   try {
@@ -28,10 +28,10 @@ export const runCompile: Command = {
   ].join("\n"),
   options: { out: { type: "string", short: "o" }, format: { type: "string" } },
   async run({ values, positionals }, io) {
-    const format = ((values["format"] as string | undefined) ?? "esm") as ModuleFormat;
+    const format = ((values.format as string | undefined) ?? "esm") as ModuleFormat;
     if (format !== "esm" && format !== "cjs") throw new UsageError(`--format must be esm or cjs, not \`${String(format)}\``);
     if (positionals.length === 0) throw new UsageError("name at least one policy file");
-    const out = values["out"] as string | undefined;
+    const out = values.out as string | undefined;
     const outIsDir = out !== undefined && (positionals.length > 1 || out.endsWith("/") || isDirectory(out));
     const ext = format === "esm" ? ".js" : ".cjs";
     let status = 0;

@@ -1,7 +1,7 @@
 /** `armorc eval FILE --input INPUT.json [--explain]`: decide one input with the compiled policy. */
-import { catalog, compileSource, emit, evaluatePolicy, explainRules, jsonTooDeepAt, loadModule, makeDiagnostic, MAX_NESTING, parseJsonText, span } from "@agent-armor/compiler";
-import type { Command } from "./main.js";
+import { catalog, compileSource, emit, evaluatePolicy, explainRules, jsonTooDeepAt, loadModule, MAX_NESTING, makeDiagnostic, parseJsonText, span } from "@agent-armor/compiler";
 import { colors, printDiagnostics, readSource, sourcesOf, UsageError } from "../io.js";
+import type { Command } from "./main.js";
 
 /** Parses JSON input; a syntax error becomes a diagnostic at the offending position. */
 export function parseJsonInput(name: string, text: string): { ok: true; value: unknown } | { ok: false; diagnostic: ReturnType<typeof makeDiagnostic> } {
@@ -76,7 +76,7 @@ export const runEval: Command = {
   options: { input: { type: "string", short: "i" }, explain: { type: "boolean" } },
   async run({ values, positionals }, io) {
     if (positionals.length !== 1) throw new UsageError("name exactly one policy file");
-    const inputName = values["input"] as string | undefined;
+    const inputName = values.input as string | undefined;
     if (inputName === undefined) throw new UsageError("--input is required (a JSON file, or - for stdin)");
     const file = positionals[0]!;
     const read = readSource(file);
@@ -100,7 +100,7 @@ export const runEval: Command = {
     if (!compilation.ok) return 1;
     const module = await loadModule(emit(compilation).js);
     const decision = module.decide(input.value);
-    if (values["explain"] === true) {
+    if (values.explain === true) {
       const { explanations } = evaluatePolicy(compilation.policy, input.value, { explain: true });
       io.stderr.write(explainRules(compilation.source, explanations, colors(io, io.stderr)));
     }

@@ -1,8 +1,8 @@
 /** `armorc fmt FILE... [--check | --write]`: print, check or rewrite the canonical layout. */
 import { writeFileSync } from "node:fs";
 import { formatSource } from "@agent-armor/compiler";
-import type { Command } from "./main.js";
 import { printDiagnostics, readSource, sourcesOf, UsageError } from "../io.js";
+import type { Command } from "./main.js";
 
 export const runFmt: Command = {
   name: "fmt",
@@ -19,8 +19,8 @@ export const runFmt: Command = {
   ].join("\n"),
   options: { check: { type: "boolean" }, write: { type: "boolean" } },
   async run({ values, positionals }, io) {
-    const check = values["check"] === true;
-    const write = values["write"] === true;
+    const check = values.check === true;
+    const write = values.write === true;
     if (check && write) throw new UsageError("use either --check or --write, not both");
     if (positionals.length === 0) throw new UsageError("name at least one policy file");
     if (!check && !write && positionals.length > 1) throw new UsageError("printing to stdout takes one file; use --write or --check for several");

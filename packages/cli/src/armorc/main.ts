@@ -6,15 +6,15 @@
  * 2 usage errors and unreadable inputs; 70 an internal error (a bug).
  */
 import { VERSION } from "@agent-armor/compiler";
+import { type OptionSpecs, type ParsedArgs, parseCommandArgs } from "../args.js";
+import { type Io, nodeIo, UsageError } from "../io.js";
 import { runAudit } from "./audit.js";
 import { runCheck } from "./check.js";
 import { runCompile } from "./compile.js";
 import { runEval } from "./eval.js";
 import { runFmt } from "./fmt.js";
-import { runTest } from "./test.js";
 import { runSchema } from "./schema.js";
-import { type OptionSpecs, type ParsedArgs, parseCommandArgs } from "../args.js";
-import { type Io, nodeIo, UsageError } from "../io.js";
+import { runTest } from "./test.js";
 
 export interface Command {
   readonly name: string;

@@ -7,8 +7,8 @@
  * the bundle), so that the other commands never load it.
  */
 import { writeFileSync } from "node:fs";
-import type { Command } from "./main.js";
 import { UsageError } from "../io.js";
+import type { Command } from "./main.js";
 
 type UpstreamSpec = { command: string; args: string[] } | { url: string };
 
@@ -37,22 +37,22 @@ export const runSchema: Command = {
   async run({ values, positionals }, io) {
     const [sub, ...command] = positionals;
     if (sub !== "from-mcp") throw new UsageError(sub === undefined ? "name a subcommand: from-mcp" : `unknown subcommand \`${sub}\`; the only one is \`from-mcp\``);
-    const url = values["url"] as string | undefined;
+    const url = values.url as string | undefined;
     if (url !== undefined && command.length > 0) throw new UsageError("give either --url or a server command after `--`, not both");
     if (url === undefined && command.length === 0) throw new UsageError("name the MCP server: -- COMMAND ARGS... or --url URL");
     const spec: UpstreamSpec = url !== undefined ? { url } : { command: command[0]!, args: command.slice(1) };
     const { schemaFromMcp } = await import("@agent-armor/gateway/schema");
     let schema: Record<string, unknown>;
     try {
-      schema = await schemaFromMcp(spec, { stderr: values["verbose"] === true ? "inherit" : "ignore" });
+      schema = await schemaFromMcp(spec, { stderr: values.verbose === true ? "inherit" : "ignore" });
     } catch (e) {
       const what = "url" in spec ? spec.url : [spec.command, ...spec.args].join(" ");
       io.stderr.write(`armorc schema: cannot list the tools of \`${what}\`: ${(e as Error).message}\n`);
       return 1;
     }
     const text = `${JSON.stringify(schema, null, 2)}\n`;
-    const output = values["output"] as string | undefined;
-    const count = Array.isArray(schema["oneOf"]) ? schema["oneOf"].length : 0;
+    const output = values.output as string | undefined;
+    const count = Array.isArray(schema.oneOf) ? schema.oneOf.length : 0;
     if (output === undefined) io.stdout.write(text);
     else {
       try {

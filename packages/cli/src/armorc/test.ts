@@ -2,8 +2,8 @@
 import { watch } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { coverageTable, discover, humanReport, jsonReport, junitReport, percent, runSuite, type Suite, testWithoutPolicy, totals } from "@agent-armor/compiler/testing";
-import type { Command } from "./main.js";
 import { colors, type Io, printDiagnostics, readSource, UsageError } from "../io.js";
+import type { Command } from "./main.js";
 
 type Reporter = "human" | "json" | "junit";
 
@@ -50,7 +50,16 @@ async function runOnce(io: Io, o: TestOptions): Promise<number> {
     }
     const suite = await runSuite(
       { policyFile: target.policy, policyText: policy.text, testFiles },
-      { ...(o.filter !== undefined ? { filter: o.filter } : {}), host: { readFile: (p) => { const r = readSource(resolve(io.cwd, p)); return r.ok ? r.text : undefined; } }, paint: o.reporter === "human" ? colors(io, io.stdout) : undefined },
+      {
+        ...(o.filter !== undefined ? { filter: o.filter } : {}),
+        host: {
+          readFile: (p) => {
+            const r = readSource(resolve(io.cwd, p));
+            return r.ok ? r.text : undefined;
+          },
+        },
+        paint: o.reporter === "human" ? colors(io, io.stdout) : undefined,
+      },
     );
     const errors = suite.diagnostics.filter((d) => d.severity === "error");
     if (errors.length > 0) printDiagnostics(io, io.stderr, errors, suite.sources, "text");
@@ -58,7 +67,7 @@ async function runOnce(io: Io, o: TestOptions): Promise<number> {
   }
   if (suites.length === 0) {
     if (found.missing.length > 0) return status;
-    io.stderr.write("armorc test: no tests found (write `test \"name\" { ... }` blocks in a policy or in NAME.test.armor beside it)\n");
+    io.stderr.write('armorc test: no tests found (write `test "name" { ... }` blocks in a policy or in NAME.test.armor beside it)\n');
     return Math.max(status, 1);
   }
   const t = totals(suites);
@@ -111,7 +120,7 @@ export const runTest: Command = {
   summary: "run policy tests against the compiled policies",
   usage: "armorc test [PATH...] [--coverage] [--coverage-threshold P] [--reporter human|json|junit] [--filter PATTERN] [--watch]",
   help: [
-    "Finds tests in policies (`test \"name\" { ... }` blocks) and in NAME.test.armor files beside",
+    'Finds tests in policies (`test "name" { ... }` blocks) and in NAME.test.armor files beside',
     "NAME.armor, in the given files and folders (default: the current folder, recursively), and",
     "decides each with the compiled policy. A failing test shows the expected and actual decision,",
     "the rules that fired, and every rule's conditions with the values that decided them.",
@@ -136,12 +145,12 @@ export const runTest: Command = {
     watch: { type: "boolean" },
   },
   async run({ values, positionals }, io) {
-    const reporter = ((values["reporter"] as string | undefined) ?? "human") as Reporter;
+    const reporter = ((values.reporter as string | undefined) ?? "human") as Reporter;
     if (!["human", "json", "junit"].includes(reporter)) throw new UsageError(`--reporter must be human, json or junit, not \`${reporter}\``);
     const rawThreshold = values["coverage-threshold"] as string | undefined;
     const threshold = rawThreshold === undefined ? null : Number(rawThreshold);
     if (threshold !== null && (!Number.isFinite(threshold) || threshold < 0 || threshold > 100)) throw new UsageError("--coverage-threshold takes a percentage from 0 to 100");
-    const o: TestOptions = { paths: positionals, reporter, coverage: values["coverage"] === true, threshold, filter: parseFilter(values["filter"] as string | undefined) };
-    return values["watch"] === true ? watchMode(io, o) : runOnce(io, o);
+    const o: TestOptions = { paths: positionals, reporter, coverage: values.coverage === true, threshold, filter: parseFilter(values.filter as string | undefined) };
+    return values.watch === true ? watchMode(io, o) : runOnce(io, o);
   },
 };

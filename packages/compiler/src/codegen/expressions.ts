@@ -135,7 +135,8 @@ export class ExpressionCompiler {
   /** `$f(o, key)` for a value read from the input: the fast path when it is a plain object too. */
   private nestedRead(o: string, key: string): string {
     this.plainKeys.add(key);
-    const t = this.temp(), u = this.temp();
+    const t = this.temp(),
+      u = this.temp();
     const k = jsString(key);
     return `((${u} = ${o}) !== null && $plain && typeof ${u} === "object" && ${u}.__proto__ === Object.prototype ? ((${t} = ${u}[${k}]) === undefined ? null : ${t}) : $f(${u}, ${k}))`;
   }
@@ -209,7 +210,8 @@ export class ExpressionCompiler {
         if (e.low.kind === "literal" && e.high.kind === "literal" && typeof e.low.value === "number" && typeof e.high.value === "number") {
           const t = this.temp();
           this.use("$btw");
-          const lo = this.lit(e.low.value), hi = this.lit(e.high.value);
+          const lo = this.lit(e.low.value),
+            hi = this.lit(e.high.value);
           return `((${t} = ${this.value(e.value, item)}) === null ? false : typeof ${t} === "number" && ${t} - ${t} === 0 ? ${t} >= ${lo} && ${t} <= ${hi} : $btw(${t}, ${lo}, ${hi}))`;
         }
         return `${this.use("$btw")}(${this.value(e.value, item)}, ${this.value(e.low, item)}, ${this.value(e.high, item)})`;

@@ -13,7 +13,7 @@ import { helperClosure, helpers } from "./prelude.js";
 export function printModule(p: ModulePlan): string {
   const exportKw = p.format === "esm" ? "export " : "";
   const out = [...printHeader(p), ...printDefinitions(p), ...printResults(p), ...printDispatchData(p), ...printDecide(p, exportKw), ...printExports(p, exportKw)];
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }
 
 function printHeader(p: ModulePlan): string[] {
@@ -40,12 +40,7 @@ function printDefinitions(p: ModulePlan): string[] {
           `let $I = null, $nowValue = undefined, $timeRead = false, $historyRead = false;`,
         ]
       : []),
-    ...(trackerCount > 0
-      ? [
-          `const $historyActions = [], $historyTimes = [], $trackerValues = new Array(${trackerCount});`,
-          `const $trackerKinds = ${jsValue(p.trackers.map((t) => t.kind))};`,
-        ]
-      : []),
+    ...(trackerCount > 0 ? [`const $historyActions = [], $historyTimes = [], $trackerValues = new Array(${trackerCount});`, `const $trackerKinds = ${jsValue(p.trackers.map((t) => t.kind))};`] : []),
     `const $NONE = Object.freeze([]);`,
     "",
     ...(p.time !== null ? [timeFunction(p.time.zone)] : []),
@@ -160,11 +155,7 @@ function printDecide(p: ModulePlan, exportKw: string): string[] {
           `  $nowValue = undefined;`,
           `  $timeRead = false;`,
           `  $historyRead = false;`,
-          ...(trackerCount > 0
-            ? [
-                `  for (let i = 0; i < ${trackerCount}; i++) $trackerValues[i] = $tv(trackerValues, i, $trackerKinds[i]);`,
-              ]
-            : []),
+          ...(trackerCount > 0 ? [`  for (let i = 0; i < ${trackerCount}; i++) $trackerValues[i] = $tv(trackerValues, i, $trackerKinds[i]);`] : []),
           `  try {`,
           ...dispatchCall.map((l) => `    ${l}`),
           `  } finally {`,
@@ -282,25 +273,14 @@ function printTypeFunction(fn: TypeFunction): string {
   const count = fn.steps.length;
   const offsetsName = `$O${fn.name.slice(2)}`;
   const fired =
-    count === 0
-      ? "$NONE"
-      : count === 1
-        ? "m === 0 ? $NONE : D[o + 1]"
-        : count > 30
-          ? `$rulesOver30(D, o, m, F, ${offsetsName})`
-          : `m === 0 ? $NONE : D[o + 1][m] ?? $rules(D, o, m, ${offsetsName})`;
+    count === 0 ? "$NONE" : count === 1 ? "m === 0 ? $NONE : D[o + 1]" : count > 30 ? `$rulesOver30(D, o, m, F, ${offsetsName})` : `m === 0 ? $NONE : D[o + 1][m] ?? $rules(D, o, m, ${offsetsName})`;
   return [
     jsComment(fn.comment),
     ...(count > 1 ? [`const ${offsetsName} = ${jsValue(fn.offsets)};`] : []),
     `function ${fn.name}(o, $A, $I, $plain) {`,
     ...(count === 0
       ? [`  return $result($NONE, null, 0, null, $A);`]
-      : [
-          `  const D = $D;`,
-          `  let m = 0, ${count > 30 ? "F = null, " : ""}E = null, eff = 0, ap = null, O = $A;`,
-          fn.steps.map(printStep).join("\n"),
-          `  return $result(${fired}, E, eff, ap, O);`,
-        ]),
+      : [`  const D = $D;`, `  let m = 0, ${count > 30 ? "F = null, " : ""}E = null, eff = 0, ap = null, O = $A;`, fn.steps.map(printStep).join("\n"), `  return $result(${fired}, E, eff, ap, O);`]),
     `}`,
   ].join("\n");
 }

@@ -38,13 +38,7 @@ export interface DiagnosticExtras {
   severity?: Severity;
 }
 
-export function makeDiagnostic(
-  entry: CatalogEntry,
-  file: string,
-  span: Span,
-  message: string,
-  extras: DiagnosticExtras = {},
-): Diagnostic {
+export function makeDiagnostic(entry: CatalogEntry, file: string, span: Span, message: string, extras: DiagnosticExtras = {}): Diagnostic {
   const d: Diagnostic = {
     code: entry.code,
     name: entry.name,
@@ -90,9 +84,15 @@ export function reportedDiagnostics(file: string, diagnostics: readonly Diagnost
   const first = errorsFirst[MAX_DIAGNOSTICS]!;
   const more = sorted.length - MAX_DIAGNOSTICS;
   kept.push(
-    makeDiagnostic(catalog.tooManyDiagnostics, file, first.span, `${more.toLocaleString("en-US")} more diagnostic${more === 1 ? "" : "s"} not reported (at most ${MAX_DIAGNOSTICS.toLocaleString("en-US")} per file)`, {
-      help: "fix the first ones, or check that this is a policy file: binary or generated text produces one error per stray run of characters",
-    }),
+    makeDiagnostic(
+      catalog.tooManyDiagnostics,
+      file,
+      first.span,
+      `${more.toLocaleString("en-US")} more diagnostic${more === 1 ? "" : "s"} not reported (at most ${MAX_DIAGNOSTICS.toLocaleString("en-US")} per file)`,
+      {
+        help: "fix the first ones, or check that this is a policy file: binary or generated text produces one error per stray run of characters",
+      },
+    ),
   );
   return kept;
 }
@@ -107,9 +107,6 @@ const severityRank: Record<Severity, number> = { error: 0, warning: 1, info: 2, 
 export function sortDiagnostics(diagnostics: readonly Diagnostic[]): Diagnostic[] {
   return [...diagnostics].sort(
     (a, b) =>
-      (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
-      a.span.start - b.span.start ||
-      severityRank[a.severity] - severityRank[b.severity] ||
-      (a.code < b.code ? -1 : a.code > b.code ? 1 : 0),
+      (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.span.start - b.span.start || severityRank[a.severity] - severityRank[b.severity] || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0),
   );
 }

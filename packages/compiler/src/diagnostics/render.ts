@@ -9,7 +9,7 @@
  */
 import pc from "picocolors";
 import type { Position, SourceFile, Span } from "../syntax/source.js";
-import { type CatalogEntry, type DiagnosticTag, type Severity, allEntries, docsAnchor } from "./catalog.js";
+import { allEntries, type CatalogEntry, type DiagnosticTag, docsAnchor, type Severity } from "./catalog.js";
 import type { Diagnostic } from "./diagnostic.js";
 
 type Colors = ReturnType<typeof pc.createColors>;
@@ -30,15 +30,11 @@ export interface TextOptions {
  * followed by a blank line, and ends with a summary line such as `2 errors, 1 warning`.
  * Returns the empty string when there are no diagnostics.
  */
-export function renderText(
-  diagnostics: readonly Diagnostic[],
-  sources: ReadonlyMap<string, SourceFile>,
-  options: TextOptions,
-): string {
+export function renderText(diagnostics: readonly Diagnostic[], sources: ReadonlyMap<string, SourceFile>, options: TextOptions): string {
   if (diagnostics.length === 0) return "";
   const c = pc.createColors(options.color);
-  const blocks = diagnostics.map((d) => renderDiagnostic(d, sources, c).join("\n") + "\n");
-  return blocks.join("\n") + "\n" + summaryLine(diagnostics, c) + "\n";
+  const blocks = diagnostics.map((d) => `${renderDiagnostic(d, sources, c).join("\n")}\n`);
+  return `${blocks.join("\n")}\n${summaryLine(diagnostics, c)}\n`;
 }
 
 /** `2 errors, 1 warning`; counts of zero are left out. */
@@ -455,11 +451,7 @@ export function sarifLevel(severity: Severity): SarifLevel {
 }
 
 /** A SARIF 2.1.0 log with one run: the whole catalog as rules and one result per diagnostic. */
-export function toSarif(
-  diagnostics: readonly Diagnostic[],
-  sources: ReadonlyMap<string, SourceFile>,
-  tool: SarifTool,
-): SarifLog {
+export function toSarif(diagnostics: readonly Diagnostic[], sources: ReadonlyMap<string, SourceFile>, tool: SarifTool): SarifLog {
   const rules = allEntries.map((e) => sarifRule(e, tool.helpBaseUri));
   const ruleIndex = new Map<string, number>(allEntries.map((e, i) => [e.code, i]));
 

@@ -157,7 +157,7 @@ class Output {
     }
     this.pending = false;
     if (this.content === "") return;
-    if (kind === "two") this.content = this.content.trimEnd() + "  ";
+    if (kind === "two") this.content = `${this.content.trimEnd()}  `;
     else if (!this.content.endsWith(" ")) this.content += " ";
   }
 
@@ -390,9 +390,12 @@ class Formatter {
         ownLine(c);
       }
     });
-    const out = lines.join("\n").split("\n").map((l) => l.trimEnd());
+    const out = lines
+      .join("\n")
+      .split("\n")
+      .map((l) => l.trimEnd());
     while (out.length > 0 && out[out.length - 1] === "") out.pop();
-    return out.length === 0 ? "" : out.join("\n") + "\n";
+    return out.length === 0 ? "" : `${out.join("\n")}\n`;
   }
 
   // ---- comment gaps ----
@@ -473,11 +476,7 @@ class Formatter {
       case "timezone":
         return ["timezone", item.zone ? [this.gap(item.zone.span.start), " ", quoteString(item.zone.value)] : ""];
       case "let":
-        return [
-          "let",
-          item.name ? [this.gap(item.name.span.start), " ", item.name.name] : "",
-          this.keywordThen(item.value.span.start, " =", () => this.expr(item.value, 2)),
-        ];
+        return ["let", item.name ? [this.gap(item.name.span.start), " ", item.name.name] : "", this.keywordThen(item.value.span.start, " =", () => this.expr(item.value, 2))];
       case "rule":
         return this.rule(item);
       case "test":
@@ -490,11 +489,7 @@ class Formatter {
     const effectStart = r.effect?.span.start ?? r.span.end;
     if (r.anonymous || r.name === null) {
       const condition = [this.gap(condStart), " ", this.expr(r.condition, 4)];
-      return group([
-        "when",
-        condition,
-        indent(2, [this.gapTrailing(effectStart), line, this.gapOwn(effectStart), this.effect(r.effect)]),
-      ]);
+      return group(["when", condition, indent(2, [this.gapTrailing(effectStart), line, this.gapOwn(effectStart), this.effect(r.effect)])]);
     }
     const whenStart = this.lineStartAnchor(condStart);
     return [
@@ -535,11 +530,7 @@ class Formatter {
         ];
         break;
       case "redact":
-        body = [
-          "redact",
-          e.path ? [this.gap(e.path.span.start), " ", this.path(e.path)] : "",
-          e.regex ? this.keywordThen(e.regex.span.start, " matching", () => regexText(e.regex!)) : "",
-        ];
+        body = ["redact", e.path ? [this.gap(e.path.span.start), " ", this.path(e.path)] : "", e.regex ? this.keywordThen(e.regex.span.start, " matching", () => regexText(e.regex!)) : ""];
         break;
     }
     return [body, e.reason ? this.keywordThen(e.reason.span.start, " because", () => quoteString(e.reason!.value)) : ""];
@@ -582,20 +573,9 @@ class Formatter {
         return group([head, indent(chainIndent, tail)]);
       }
       case "compare":
-        return [
-          this.expr(e.left, 2),
-          this.gap(e.opSpan.start),
-          ` ${e.op}`,
-          this.gap(e.right.span.start),
-          " ",
-          this.expr(e.right, 2),
-        ];
+        return [this.expr(e.left, 2), this.gap(e.opSpan.start), ` ${e.op}`, this.gap(e.right.span.start), " ", this.expr(e.right, 2)];
       case "between":
-        return [
-          this.expr(e.value, 2),
-          this.keywordThen(e.low.span.start, " between", () => this.expr(e.low, 2)),
-          this.keywordThen(e.high.span.start, " and", () => this.expr(e.high, 2)),
-        ];
+        return [this.expr(e.value, 2), this.keywordThen(e.low.span.start, " between", () => this.expr(e.low, 2)), this.keywordThen(e.high.span.start, " and", () => this.expr(e.high, 2))];
       case "matches":
         return [this.expr(e.value, 2), e.regex ? this.keywordThen(e.regex.span.start, " matches", () => regexText(e.regex!)) : " matches"];
       case "paren":
@@ -616,19 +596,8 @@ class Formatter {
   /** `[a, b]`, or one element a line with a trailing comma when it does not fit. */
   private list<T extends { readonly span: Span }>(elements: readonly T[], s: Span, print: (el: T) => Doc): Doc {
     if (elements.length === 0 && this.peek(s.end) === undefined) return "[]";
-    const body = elements.map((el, i): Doc => [
-      i > 0 ? "," : "",
-      this.gapTrailing(el.span.start),
-      i > 0 ? line : softline,
-      this.gapOwn(el.span.start),
-      print(el),
-    ]);
-    return group([
-      "[",
-      indent(2, [body, elements.length > 0 ? ifBreak(",") : "", this.gapTrailing(s.end), this.gapOwn(s.end)]),
-      softline,
-      "]",
-    ]);
+    const body = elements.map((el, i): Doc => [i > 0 ? "," : "", this.gapTrailing(el.span.start), i > 0 ? line : softline, this.gapOwn(el.span.start), print(el)]);
+    return group(["[", indent(2, [body, elements.length > 0 ? ifBreak(",") : "", this.gapTrailing(s.end), this.gapOwn(s.end)]), softline, "]"]);
   }
 
   // ---- tests ----
@@ -636,12 +605,7 @@ class Formatter {
   private test(t: A.TestDecl): Doc {
     const head: Doc = ["test", t.name ? [this.gap(t.name.span.start), " ", quoteString(t.name.value)] : "", " {"];
     if (t.steps.length === 0 && this.peek(t.span.end) === undefined) return [head, "}"];
-    const steps = t.steps.map((s): Doc => [
-      this.gapTrailing(s.span.start),
-      hardline,
-      this.gapOwn(s.span.start),
-      this.step(s),
-    ]);
+    const steps = t.steps.map((s): Doc => [this.gapTrailing(s.span.start), hardline, this.gapOwn(s.span.start), this.step(s)]);
     return [head, indent(2, [steps, this.gapTrailing(t.span.end), this.gapOwn(t.span.end)]), hardline, "}"];
   }
 
@@ -678,25 +642,15 @@ class Formatter {
             outcome = this.keyword(this.lastTokenStart(s.span, 1), " error");
             break;
           case "approval":
-            outcome = [
-              this.keyword(this.lastTokenStart(s.span, 1), " approval"),
-              o.group ? this.keywordThen(o.group.span.start, " from", () => quoteString(o.group!.value)) : "",
-            ];
+            outcome = [this.keyword(this.lastTokenStart(s.span, 1), " approval"), o.group ? this.keywordThen(o.group.span.start, " from", () => quoteString(o.group!.value)) : ""];
             break;
           case "field":
-            outcome = [
-              this.gap(o.path.span.start),
-              " ",
-              this.path(o.path),
-              o.expected ? this.keywordThen(o.expected.span.start, " ==", () => this.data(o.expected!)) : "",
-            ];
+            outcome = [this.gap(o.path.span.start), " ", this.path(o.path), o.expected ? this.keywordThen(o.expected.span.start, " ==", () => this.data(o.expected!)) : ""];
             break;
         }
         // anonymous rule ids ("policy.armor:deny-3f9a2c") are not identifiers and stay quoted
         const ruleName = (name: string): string => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : JSON.stringify(name));
-        const by = s.by.map((b, i): Doc =>
-          i === 0 ? this.keywordThen(b.span.start, " by", () => ruleName(b.name)) : [",", this.gap(b.span.start), " ", ruleName(b.name)],
-        );
+        const by = s.by.map((b, i): Doc => (i === 0 ? this.keywordThen(b.span.start, " by", () => ruleName(b.name)) : [",", this.gap(b.span.start), " ", ruleName(b.name)]));
         return ["expect", outcome, by];
       }
     }
@@ -761,23 +715,20 @@ class Formatter {
         return this.list(v.elements, v.span, (el) => this.data(el));
       case "object": {
         if (v.entries.length === 0 && this.peek(v.span.end) === undefined) return "{}";
-        const body = v.entries.map((e, i): Doc => [
-          i > 0 ? "," : "",
-          this.gapTrailing(e.key.span.start),
-          line,
-          this.gapOwn(e.key.span.start),
-          bareKey.test(e.key.name) ? e.key.name : quoteString(e.key.name),
-          ":",
-          this.gap(e.value.span.start),
-          " ",
-          this.data(e.value),
-        ]);
-        return group([
-          "{",
-          indent(2, [body, v.entries.length > 0 ? ifBreak(",") : "", this.gapTrailing(v.span.end), this.gapOwn(v.span.end)]),
-          line,
-          "}",
-        ]);
+        const body = v.entries.map(
+          (e, i): Doc => [
+            i > 0 ? "," : "",
+            this.gapTrailing(e.key.span.start),
+            line,
+            this.gapOwn(e.key.span.start),
+            bareKey.test(e.key.name) ? e.key.name : quoteString(e.key.name),
+            ":",
+            this.gap(e.value.span.start),
+            " ",
+            this.data(e.value),
+          ],
+        );
+        return group(["{", indent(2, [body, v.entries.length > 0 ? ifBreak(",") : "", this.gapTrailing(v.span.end), this.gapOwn(v.span.end)]), line, "}"]);
       }
     }
   }

@@ -32,7 +32,7 @@ export interface KeywordFact {
 const k = (word: string, kind: KeywordKind, role: KeywordRole, doc: string): KeywordFact => ({ word, kind, role, doc });
 
 export const keywords: readonly KeywordFact[] = [
-  k("policy", "reserved", "item", '`policy NAME [version "V"]`: the policy\'s name and version, copied into the compiled module\'s metadata.'),
+  k("policy", "reserved", "item", "`policy NAME [version \"V\"]`: the policy's name and version, copied into the compiled module's metadata."),
   k("version", "soft", "clause", '`version "V"` after `policy NAME`: any string, not checked as a version number.'),
   k("schema", "reserved", "item", '`schema "PATH"`: a JSON Schema of the actions, for static checks. `PATH` is relative to the policy file.'),
   k("default", "reserved", "item", "`default allow` or `default deny`: the decision when no rule fires. Without it, the policy denies (fail closed)."),

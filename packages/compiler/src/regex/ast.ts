@@ -129,9 +129,7 @@ export function literalOf(node: Node): string | null {
     case "empty":
       return "";
     case "set":
-      return node.ranges.length === 2 && node.ranges[0] === node.ranges[1]
-        ? String.fromCharCode(node.ranges[0] ?? 0)
-        : null;
+      return node.ranges.length === 2 && node.ranges[0] === node.ranges[1] ? String.fromCharCode(node.ranges[0] ?? 0) : null;
     case "concat": {
       let text = "";
       for (const item of node.items) {

@@ -28,7 +28,7 @@
  * loop whose current iteration has not consumed anything yet; that is the only state besides the
  * pc, and levels are small, so the matcher stays linear.
  */
-import { type Node, nullable, literalOf, MAX_PROGRAM_SIZE, RegexError, tooLarge } from "./ast.js";
+import { literalOf, MAX_PROGRAM_SIZE, type Node, nullable, RegexError, tooLarge } from "./ast.js";
 import { parseRegexTree } from "./parser.js";
 
 /** A compiled regex: plain integers, safe to embed with `JSON.stringify`. */
@@ -79,9 +79,7 @@ export function parseRegex(source: string, flags: string): RegexParseResult {
     return { ok: true, program, literal: flags === "" ? literalOf(root) : null };
   } catch (error) {
     if (error instanceof RegexError) {
-      return error.help === undefined
-        ? { ok: false, message: error.message, offset: error.offset }
-        : { ok: false, message: error.message, offset: error.offset, help: error.help };
+      return error.help === undefined ? { ok: false, message: error.message, offset: error.offset } : { ok: false, message: error.message, offset: error.offset, help: error.help };
     }
     throw error;
   }
@@ -145,7 +143,8 @@ class Emitter {
       case "empty":
         return;
       case "set":
-        return this.set(node.ranges);
+        this.set(node.ranges);
+        return;
       case "assert":
         this.emit(Op.Assert, node.assertion);
         return;
@@ -153,9 +152,11 @@ class Emitter {
         for (const item of node.items) this.node(item);
         return;
       case "alt":
-        return this.alt(node.items);
+        this.alt(node.items);
+        return;
       case "repeat":
-        return this.repeat(node.body, node.min, node.max, node.greedy);
+        this.repeat(node.body, node.min, node.max, node.greedy);
+        return;
     }
   }
 
@@ -206,8 +207,7 @@ class Emitter {
   private repeat(body: Node, min: number, max: number, greedy: boolean): void {
     if (max === 0) return;
     const checked = nullable(body);
-    const split = (first: number, second: number): number =>
-      greedy ? this.emit(Op.Split, first, second) : this.emit(Op.Split, second, first);
+    const split = (first: number, second: number): number => (greedy ? this.emit(Op.Split, first, second) : this.emit(Op.Split, second, first));
     if (max === Infinity && min > 0 && !checked) {
       for (let i = 1; i < min; i++) this.node(body);
       const start = this.code.length;

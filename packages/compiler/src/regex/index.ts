@@ -5,7 +5,6 @@
  * compiled policies (vm-source.ts), and that matcher instantiated for the compiler (vm.ts).
  */
 export { Assertion, MAX_PROGRAM_SIZE } from "./ast.js";
-export { MAX_REPEAT } from "./parser.js";
 export {
   MAX_PROGRAM_WORDS,
   Op,
@@ -13,22 +12,23 @@ export {
   type RegexParseResult,
   type RegexProgram,
 } from "./compile-program.js";
+export { MAX_REPEAT } from "./parser.js";
 export {
-  DEFAULT_LIMITS,
-  LENGTH_MESSAGE,
-  type MatcherLimits,
-  MAX_MATCH_LENGTH,
-  MAX_MATCH_STEPS,
-  REGEX_LENGTH_SOURCE,
-  REGEX_VM_SOURCE,
-  STEPS_MESSAGE,
-} from "./vm-source.js";
-export {
-  compileRegex,
   type CompiledRegex,
+  compileRegex,
   createMatcher,
   RegexLimitError,
   RegexSyntaxError,
   regexReplace,
   regexTest,
 } from "./vm.js";
+export {
+  DEFAULT_LIMITS,
+  LENGTH_MESSAGE,
+  MAX_MATCH_LENGTH,
+  MAX_MATCH_STEPS,
+  type MatcherLimits,
+  REGEX_LENGTH_SOURCE,
+  REGEX_VM_SOURCE,
+  STEPS_MESSAGE,
+} from "./vm-source.js";

@@ -8,17 +8,7 @@
  * Every pattern this module accepts is also a valid JavaScript RegExp with the same meaning, so
  * the JavaScript engine can serve as a test oracle.
  */
-import {
-  altNode,
-  Assertion,
-  concatNode,
-  MAX_PROGRAM_SIZE,
-  type Node,
-  RegexError,
-  repeatSize,
-  setNode,
-  tooLarge,
-} from "./ast.js";
+import { Assertion, altNode, concatNode, MAX_PROGRAM_SIZE, type Node, RegexError, repeatSize, setNode, tooLarge } from "./ast.js";
 import { ALL, caseClose, complement, DIGIT, LINE_TERMINATOR, normalize, SPACE, WORD } from "./char-set.js";
 
 /** The largest count allowed in `{n}`, `{n,}` and `{n,m}`. */
@@ -27,8 +17,7 @@ export const MAX_REPEAT = 1000;
 const MAX_GROUP_DEPTH = 200;
 
 const SUPPORTED_FLAGS = "ims";
-const FLAG_HELP =
-  "remove it: `matches` only asks whether there is a match, and redaction replaces every match anyway";
+const FLAG_HELP = "remove it: `matches` only asks whether there is a match, and redaction replaces every match anyway";
 
 /**
  * Parses `source` (the text between the slashes) with `flags` into a syntax tree; throws
@@ -68,7 +57,6 @@ function parseFlags(source: string, flags: string): Flags {
   }
   return { ignoreCase: seen.has("i"), multiline: seen.has("m"), dotAll: seen.has("s") };
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Parser
@@ -136,11 +124,7 @@ class Parser {
       this.pos += ch === "\\" ? 2 : 1;
       if (this.quantifierAt(this.pos) !== null) {
         const text = this.src.slice(start, this.pos);
-        throw new RegexError(
-          `\`${text}\` cannot be repeated`,
-          this.pos,
-          `\`${text}\` matches a position, not text; escape the quantifier to match it literally`,
-        );
+        throw new RegexError(`\`${text}\` cannot be repeated`, this.pos, `\`${text}\` matches a position, not text; escape the quantifier to match it literally`);
       }
       return { kind: "assert", assertion, size: 1 };
     }
@@ -161,18 +145,10 @@ class Parser {
     }
     const text = this.src.slice(start, this.pos);
     if (q.min > MAX_REPEAT || (q.max !== Infinity && q.max > MAX_REPEAT)) {
-      throw new RegexError(
-        `the repetition count in \`${text}\` is above the limit of ${MAX_REPEAT}`,
-        start,
-        "use `*` or `+` for unbounded repetition, or a smaller count",
-      );
+      throw new RegexError(`the repetition count in \`${text}\` is above the limit of ${MAX_REPEAT}`, start, "use `*` or `+` for unbounded repetition, or a smaller count");
     }
     if (q.min > q.max) {
-      throw new RegexError(
-        `the numbers in the quantifier \`${text}\` are out of order`,
-        start,
-        "write the smaller number first",
-      );
+      throw new RegexError(`the numbers in the quantifier \`${text}\` are out of order`, start, "write the smaller number first");
     }
     const next = this.quantifierAt(this.pos);
     if (next !== null) {
@@ -223,11 +199,7 @@ class Parser {
         if (q !== null) throw nothingToRepeat(this.src.slice(start, q.end), start);
         const broken = /^\{,\d+\}/.exec(this.src.slice(start));
         if (broken !== null) {
-          throw new RegexError(
-            `\`${broken[0]}\` is not a quantifier`,
-            start,
-            `write \`{0,${broken[0].slice(2, -1)}}\` to repeat up to that many times, or \`\\{\` to match a brace`,
-          );
+          throw new RegexError(`\`${broken[0]}\` is not a quantifier`, start, `write \`{0,${broken[0].slice(2, -1)}}\` to repeat up to that many times, or \`\\{\` to match a brace`);
         }
         break;
       }
@@ -268,11 +240,7 @@ class Parser {
       } else if (kind.startsWith("?<")) {
         this.groupName(open);
       } else {
-        throw new RegexError(
-          `unsupported group syntax \`(${kind.slice(0, 2)}\``,
-          open,
-          "groups are written `( )`, `(?: )` or `(?<name> )`; write `\\(` to match a parenthesis",
-        );
+        throw new RegexError(`unsupported group syntax \`(${kind.slice(0, 2)}\``, open, "groups are written `( )`, `(?: )` or `(?<name> )`; write `\\(` to match a parenthesis");
       }
     }
     if (++this.depth > MAX_GROUP_DEPTH) {
@@ -291,11 +259,7 @@ class Parser {
   private groupName(open: number): void {
     const match = /^\?<([A-Za-z_$][\w$]*)>/.exec(this.src.slice(this.pos));
     if (match === null) {
-      throw new RegexError(
-        "invalid group name",
-        open,
-        "a group name is made of ASCII letters, digits, `_` and `$`, does not start with a digit, and ends with `>`",
-      );
+      throw new RegexError("invalid group name", open, "a group name is made of ASCII letters, digits, `_` and `$`, does not start with a digit, and ends with `>`");
     }
     const name = match[1] ?? "";
     if (this.groupNames.has(name)) {
@@ -314,11 +278,7 @@ class Parser {
     for (;;) {
       const ch = this.peek();
       if (ch === undefined) {
-        throw new RegexError(
-          "unclosed character class",
-          open,
-          "add a closing `]`, or write `\\[` to match a bracket",
-        );
+        throw new RegexError("unclosed character class", open, "add a closing `]`, or write `\\[` to match a bracket");
       }
       if (ch === "]") {
         this.pos++;
@@ -331,18 +291,10 @@ class Parser {
         this.pos++;
         const second = this.classAtom();
         if (!("unit" in first) || !("unit" in second)) {
-          throw new RegexError(
-            "a class escape such as `\\d` cannot bound a range",
-            dash,
-            "write `\\-` to include a literal `-`",
-          );
+          throw new RegexError("a class escape such as `\\d` cannot bound a range", dash, "write `\\-` to include a literal `-`");
         }
         if (first.unit > second.unit) {
-          throw new RegexError(
-            `the range \`${this.src.slice(atomStart, this.pos)}\` is out of order`,
-            atomStart,
-            "write the lower character first, as in `a-z`",
-          );
+          throw new RegexError(`the range \`${this.src.slice(atomStart, this.pos)}\` is out of order`, atomStart, "write the lower character first, as in `a-z`");
         }
         pairs.push(first.unit, second.unit);
       } else if ("unit" in first) {
@@ -431,11 +383,7 @@ class Parser {
         return { unit: this.hexEscape(start, 2, "`\\x` must be followed by two hex digits", "as in `\\x41`") };
       case "u":
         if (this.src[start + 2] === "{") {
-          throw new RegexError(
-            "`\\u{...}` escapes are not supported",
-            start,
-            "they need the `u` flag; write `\\uHHHH` with four hex digits, using a surrogate pair above U+FFFF",
-          );
+          throw new RegexError("`\\u{...}` escapes are not supported", start, "they need the `u` flag; write `\\uHHHH` with four hex digits, using a surrogate pair above U+FFFF");
         }
         return { unit: this.hexEscape(start, 4, "`\\u` must be followed by four hex digits", "as in `\\u00e9`") };
       case "c": {
@@ -449,20 +397,12 @@ class Parser {
       case "p":
       case "P":
         if (this.src[start + 2] === "{") {
-          throw new RegexError(
-            "unicode property escapes are not supported",
-            start,
-            "they need the `u` flag, which is not supported; list the characters in a class such as `[a-zA-Z]`",
-          );
+          throw new RegexError("unicode property escapes are not supported", start, "they need the `u` flag, which is not supported; list the characters in a class such as `[a-zA-Z]`");
         }
         break;
     }
     if (/^[A-Za-z0-9]$/.test(next)) {
-      throw new RegexError(
-        `unknown escape \`\\${next}\``,
-        start,
-        `to match \`${next}\`, write it without the backslash`,
-      );
+      throw new RegexError(`unknown escape \`\\${next}\``, start, `to match \`${next}\`, write it without the backslash`);
     }
     // Escaped punctuation (and any other character) matches itself, as in JavaScript.
     return { unit: next.charCodeAt(0) };
@@ -479,17 +419,9 @@ class Parser {
 }
 
 function nothingToRepeat(quantifier: string, offset: number): RegexError {
-  return new RegexError(
-    `the quantifier \`${quantifier}\` has nothing to repeat`,
-    offset,
-    `write \`\\${quantifier.charAt(0)}\` to match the character itself`,
-  );
+  return new RegexError(`the quantifier \`${quantifier}\` has nothing to repeat`, offset, `write \`\\${quantifier.charAt(0)}\` to match the character itself`);
 }
 
 function octalEscape(offset: number, text: string): RegexError {
-  return new RegexError(
-    `\`${text}\` is not supported: it is a backreference or a legacy octal escape`,
-    offset,
-    "write a character code as `\\xHH`; backreferences cannot be matched in linear time",
-  );
+  return new RegexError(`\`${text}\` is not supported: it is a backreference or a legacy octal escape`, offset, "write a character code as `\\xHH`; backreferences cannot be matched in linear time");
 }

@@ -4,7 +4,7 @@
  * policies embed, and exposes it with types.
  */
 import { parseRegex, type RegexProgram } from "./compile-program.js";
-import { DEFAULT_LIMITS, type MatcherLimits, REGEX_LENGTH_SOURCE, matcherSource } from "./vm-source.js";
+import { DEFAULT_LIMITS, type MatcherLimits, matcherSource, REGEX_LENGTH_SOURCE } from "./vm-source.js";
 
 export interface RegexVm {
   test(program: RegexProgram, input: string): boolean;

@@ -61,8 +61,7 @@ function conjunct(e: IR.Expr): Conjunct {
     const key = pathKey(subject);
     if (key !== null && value.kind === "literal") {
       const lit = value.value;
-      const test = (v: IR.Value): boolean =>
-        safe(() => (op === "==" ? sem.equals(v, lit) : op === "!=" ? !sem.equals(v, lit) : sem.order(op, v, lit)));
+      const test = (v: IR.Value): boolean => safe(() => (op === "==" ? sem.equals(v, lit) : op === "!=" ? !sem.equals(v, lit) : sem.order(op, v, lit)));
       const apply = (d: Domain): void => {
         if (op === "==") {
           if (d.hasEq && !sem.equals(d.eq, lit)) d.oneOf = [];
@@ -265,10 +264,15 @@ export function analyzeRules(policy: IR.Policy, bag: DiagnosticBag): void {
     if (!over) continue;
     const what = ka === "allow" ? "`allow`" : "`require approval`";
     const by = over.rule.effect.kind === "deny" ? "denies" : "requires approval for";
-    bag.report(catalog.shadowedEffect, a.rule.span, `the ${what} of ${a.rule.anonymous ? "this rule" : `rule \`${a.rule.id}\``} never matters: rule \`${over.rule.id}\` ${by} every action it matches`, {
-      help: "narrow the broader rule, or remove this one",
-      related: [{ file: policy.file, span: over.rule.span, message: "the broader rule" }],
-    });
+    bag.report(
+      catalog.shadowedEffect,
+      a.rule.span,
+      `the ${what} of ${a.rule.anonymous ? "this rule" : `rule \`${a.rule.id}\``} never matters: rule \`${over.rule.id}\` ${by} every action it matches`,
+      {
+        help: "narrow the broader rule, or remove this one",
+        related: [{ file: policy.file, span: over.rule.span, message: "the broader rule" }],
+      },
+    );
   }
   if (policy.rules.length === 0) {
     bag.report(catalog.noRules, { start: 0, end: 0 }, "the policy has no rules", {

@@ -4,9 +4,9 @@
  * and reports name and type diagnostics. Rule analysis over the IR lives in `analysis.ts`.
  */
 import { createHash } from "node:crypto";
+import type { DiagnosticFix } from "@agent-armor/contract";
 import { catalog } from "../diagnostics/catalog.js";
 import { type Diagnostic, type DiagnosticBag, replacement } from "../diagnostics/diagnostic.js";
-import type { DiagnosticFix } from "@agent-armor/contract";
 import type * as IR from "../ir.js";
 import * as facts from "../language/facts.js";
 import { MAX_LITERAL_VALUES, MAX_NESTING, valueTooLarge } from "../nesting.js";
@@ -172,7 +172,13 @@ class Checker {
 
   private headers(): { name: string; version: string | null; defaultDecision: "allow" | "deny" | null; timezone: string | null; schema: string | null } {
     const seen = new Map<string, A.Item>();
-    const out = { name: baseName(this.bag.file).replace(/\.armor$/, ""), version: null as string | null, defaultDecision: null as "allow" | "deny" | null, timezone: null as string | null, schema: null as string | null };
+    const out = {
+      name: baseName(this.bag.file).replace(/\.armor$/, ""),
+      version: null as string | null,
+      defaultDecision: null as "allow" | "deny" | null,
+      timezone: null as string | null,
+      schema: null as string | null,
+    };
     for (const item of this.ast.items) {
       if (item.kind === "let" || item.kind === "rule" || item.kind === "test") continue;
       const first = seen.get(item.kind);
@@ -475,13 +481,16 @@ class Checker {
       case "==":
       case "!=": {
         if ((lt & rt) === 0 && lt !== ANY && rt !== ANY) {
-          mismatch(`\`${sourceText(this.source, e.left.span)}\` is ${typeName(lt)} and \`${sourceText(this.source, e.right.span)}\` is ${typeName(rt)}, so they are never equal`, "compare values of the same type");
+          mismatch(
+            `\`${sourceText(this.source, e.left.span)}\` is ${typeName(lt)} and \`${sourceText(this.source, e.right.span)}\` is ${typeName(rt)}, so they are never equal`,
+            "compare values of the same type",
+          );
         }
         this.checkEnum(e.left, right, scope);
         this.checkEnum(e.right, left, scope);
         expr = { kind: "compare", op: e.op, left: left.expr, right: right.expr, span: e.span };
         const folded = this.fold(expr, BOOL);
-        const narrows = e.op === "==" ? this.typeNarrowing(left, right) ?? this.typeNarrowing(right, left) : undefined;
+        const narrows = e.op === "==" ? (this.typeNarrowing(left, right) ?? this.typeNarrowing(right, left)) : undefined;
         return narrows ? { ...folded, narrows } : folded;
       }
       case "<":
@@ -498,7 +507,8 @@ class Checker {
         return this.fold(expr, BOOL);
       case "in":
       case "not in": {
-        if ((rt & (LIST | NULL)) === 0 || rt === NULL) mismatch(`\`${e.op}\` needs a list on its right, but this is ${typeName(rt)}`, 'write a list such as `["a", "b"]` or the name of a let that holds one');
+        if ((rt & (LIST | NULL)) === 0 || rt === NULL)
+          mismatch(`\`${e.op}\` needs a list on its right, but this is ${typeName(rt)}`, 'write a list such as `["a", "b"]` or the name of a let that holds one');
         if (right.expr.kind === "literal" && Array.isArray(right.expr.value)) {
           this.checkEnumList(e.left, right.expr.value as IR.Value[], scope);
         }
@@ -582,7 +592,10 @@ class Checker {
     }
     const fact = facts.functionFact(name);
     if (fact === undefined) {
-      const suggestion = closest(name, facts.functions.map((f) => f.name));
+      const suggestion = closest(
+        name,
+        facts.functions.map((f) => f.name),
+      );
       this.report(catalog.unknownFunction, e.callee.span, `\`${name}\` is not a function`, {
         help: suggestion ? `did you mean \`${suggestion}\`?` : `the functions are ${listed(facts.functions.map((f) => `\`${f.usage}\``))}`,
         ...(suggestion ? { fixes: [replacement(`use \`${suggestion}\``, this.bag.file, e.callee.span, suggestion)], data: { suggestion } } : {}),
@@ -656,7 +669,9 @@ class Checker {
     if (constant) {
       const suggestion = closest(head.name, this.lets.keys());
       this.report(catalog.nonConstantLet, e.span, `\`${names.join(".")}\` is not a constant`, {
-        help: suggestion ? `did you mean the let \`${suggestion}\`?` : "a let's value is a literal, a list of constants, another let, or an operator applied to constants (`LIMIT > 0`); it cannot read fields",
+        help: suggestion
+          ? `did you mean the let \`${suggestion}\`?`
+          : "a let's value is a literal, a list of constants, another let, or an operator applied to constants (`LIMIT > 0`); it cannot read fields",
       });
       return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
     }
@@ -768,7 +783,14 @@ class Checker {
     for (let i = 0; i < depthReached; i++) offset += (fields[i]?.length ?? 0) + 1;
     const at = span(offset, offset + missing.length);
     this.report(catalog.unknownField, at, `\`${missing}\` is not a field of ${where} in the schema`, {
-      help: suggestion ? `did you mean \`${suggestion}\`?` : candidates.size > 0 ? `the fields are ${[...candidates].slice(0, 12).map((c) => `\`${c}\``).join(", ")}` : "add the field to the schema",
+      help: suggestion
+        ? `did you mean \`${suggestion}\`?`
+        : candidates.size > 0
+          ? `the fields are ${[...candidates]
+              .slice(0, 12)
+              .map((c) => `\`${c}\``)
+              .join(", ")}`
+          : "add the field to the schema",
       severity: anyOpen ? "warning" : "error",
       ...(suggestion ? { fixes: [replacement(`use \`${suggestion}\``, this.bag.file, at, suggestion)], data: { suggestion } } : {}),
     });

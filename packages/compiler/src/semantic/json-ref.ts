@@ -7,7 +7,7 @@ export function isObject(v: unknown): v is Json {
 }
 
 export function has(o: Json, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(o, key);
+  return Object.hasOwn(o, key);
 }
 
 /**

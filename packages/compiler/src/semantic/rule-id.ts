@@ -158,7 +158,9 @@ function canonicalExpr(e: A.Expr): string {
       return `(not ${canonicalExpr(e.operand)})`;
     case "and":
     case "or":
-      return `(${e.kind}${flatten(e.kind, e.operands).map((x) => ` ${canonicalExpr(x)}`).join("")})`;
+      return `(${e.kind}${flatten(e.kind, e.operands)
+        .map((x) => ` ${canonicalExpr(x)}`)
+        .join("")})`;
     case "compare":
       return `(${json(e.op)} ${canonicalExpr(e.left)} ${canonicalExpr(e.right)})`;
     case "between":

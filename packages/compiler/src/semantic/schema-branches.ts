@@ -40,8 +40,8 @@ function neutral(node: Json, through: string, isRoot: boolean): boolean {
 function follow(root: Json, node: unknown, pointer: string): { node: unknown; pointer: string; pure: boolean } | null {
   let current = { node, pointer, pure: true };
   const seen = new Set<string>();
-  while (isObject(current.node) && typeof current.node["$ref"] === "string") {
-    const ref = current.node["$ref"];
+  while (isObject(current.node) && typeof current.node.$ref === "string") {
+    const ref = current.node.$ref;
     if (seen.has(ref)) return null;
     seen.add(ref);
     const pure = current.pure && neutral(current.node, "$ref", current.pointer === "");
@@ -54,18 +54,18 @@ function follow(root: Json, node: unknown, pointer: string): { node: unknown; po
 
 /** The action types a node fixes with `properties.type` (`const` or string `enum`), or null when it fixes none. */
 function fixedTypes(root: Json, node: Json): string[] | null {
-  const props = node["properties"];
+  const props = node.properties;
   if (!isObject(props) || !has(props, "type")) return null;
-  const t = follow(root, props["type"], "");
+  const t = follow(root, props.type, "");
   if (t === null || !isObject(t.node)) return null;
-  if (has(t.node, "const")) return typeof t.node["const"] === "string" ? [t.node["const"]] : [];
-  if (Array.isArray(t.node["enum"])) return t.node["enum"].filter((x): x is string => typeof x === "string");
+  if (has(t.node, "const")) return typeof t.node.const === "string" ? [t.node.const] : [];
+  if (Array.isArray(t.node.enum)) return t.node.enum.filter((x): x is string => typeof x === "string");
   return null;
 }
 
 function unionKey(node: Json): "oneOf" | "anyOf" | null {
-  const one = Array.isArray(node["oneOf"]);
-  const any = Array.isArray(node["anyOf"]);
+  const one = Array.isArray(node.oneOf);
+  const any = Array.isArray(node.anyOf);
   return one === any ? null : one ? "oneOf" : "anyOf";
 }
 

@@ -7,11 +7,11 @@
  */
 import { Ajv, type ErrorObject } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020.js";
-import { type Type, typeFromJsonSchema, ANY, OBJ } from "./types.js";
 import { lineAndColumn, parseJsonText } from "../json-text.js";
 import { jsonTooDeepAt, MAX_NESTING } from "../nesting.js";
 import { isObject, type Json, resolveRef } from "./json-ref.js";
 import { actionBranches } from "./schema-branches.js";
+import { ANY, OBJ, type Type, typeFromJsonSchema } from "./types.js";
 
 export interface FieldInfo {
   readonly name: string;
@@ -92,10 +92,10 @@ function loadUncached(path: string, text: string): SchemaLoad {
   if (!isObject(doc)) {
     return { ok: false, problem: "invalid-schema", message: `\`${path}\` is not a JSON Schema object`, help: "a schema file holds one JSON object" };
   }
-  const draft2020 = typeof doc["$schema"] === "string" && doc["$schema"].includes("2020-12");
+  const draft2020 = typeof doc.$schema === "string" && doc.$schema.includes("2020-12");
   const ajv = draft2020 ? new Ajv2020({ allErrors: true, strict: false }) : new Ajv({ allErrors: true, strict: false });
   // registered under its own `$id` (or a name of ours), so that a branch is `id#pointer`
-  const id = typeof doc["$id"] === "string" ? doc["$id"] : "armor:action-schema";
+  const id = typeof doc.$id === "string" ? doc.$id : "armor:action-schema";
   let validate: ActionValidateFunction;
   try {
     ajv.addSchema(doc, id);
@@ -136,8 +136,8 @@ function branchValidator(ajv: Ajv, id: string, pointer: string | null | undefine
 
 function deref(root: Json, node: unknown, pointer: string, seen: Set<string>): { node: unknown; pointer: string } {
   let current = { node, pointer };
-  while (isObject(current.node) && typeof current.node["$ref"] === "string") {
-    const ref = current.node["$ref"];
+  while (isObject(current.node) && typeof current.node.$ref === "string") {
+    const ref = current.node.$ref;
     if (seen.has(ref)) break;
     seen.add(ref);
     const next = resolveRef(root, ref);
@@ -159,24 +159,19 @@ function collectVariants(root: Json, node: unknown, pointer: string, out: Map<st
     const list = r.node[key];
     if (Array.isArray(list)) for (const [i, v] of list.entries()) collectVariants(root, v, `${r.pointer}/${key}/${i}`, out, visited, depth + 1);
   }
-  const props = r.node["properties"];
+  const props = r.node.properties;
   if (!isObject(props)) return;
-  const typeProp = deref(root, props["type"], `${r.pointer}/properties/type`, new Set()).node;
+  const typeProp = deref(root, props.type, `${r.pointer}/properties/type`, new Set()).node;
   if (!isObject(typeProp)) return;
-  const names: string[] =
-    typeof typeProp["const"] === "string"
-      ? [typeProp["const"]]
-      : Array.isArray(typeProp["enum"])
-        ? typeProp["enum"].filter((x): x is string => typeof x === "string")
-        : [];
+  const names: string[] = typeof typeProp.const === "string" ? [typeProp.const] : Array.isArray(typeProp.enum) ? typeProp.enum.filter((x): x is string => typeof x === "string") : [];
   const fields = readFields(root, r.node, r.pointer);
   for (const name of names) {
     if (out.has(name)) continue;
     out.set(name, {
       name,
-      description: typeof r.node["description"] === "string" ? r.node["description"] : null,
+      description: typeof r.node.description === "string" ? r.node.description : null,
       fields,
-      open: r.node["additionalProperties"] !== false,
+      open: r.node.additionalProperties !== false,
       pointer: r.pointer,
     });
   }
@@ -184,28 +179,28 @@ function collectVariants(root: Json, node: unknown, pointer: string, out: Map<st
 
 function readFields(root: Json, objectSchema: Json, pointer: string, depth = 0): Map<string, FieldInfo> {
   const fields = new Map<string, FieldInfo>();
-  const props = objectSchema["properties"];
-  const required = new Set(Array.isArray(objectSchema["required"]) ? objectSchema["required"] : []);
+  const props = objectSchema.properties;
+  const required = new Set(Array.isArray(objectSchema.required) ? objectSchema.required : []);
   if (!isObject(props) || depth > 8) return fields;
   for (const [name, raw] of Object.entries(props)) {
     const p = deref(root, raw, `${pointer}/properties/${name.replace(/~/g, "~0").replace(/\//g, "~1")}`, new Set());
     const s = isObject(p.node) ? p.node : {};
-    let type: Type = typeFromJsonSchema(s["type"]);
+    let type: Type = typeFromJsonSchema(s.type);
     let values: unknown[] | null = null;
-    if ("const" in s) values = [s["const"]];
-    else if (Array.isArray(s["enum"])) values = s["enum"];
-    if (values !== null && s["type"] === undefined) {
+    if ("const" in s) values = [s.const];
+    else if (Array.isArray(s.enum)) values = s.enum;
+    if (values !== null && s.type === undefined) {
       type = values.reduce((acc: Type, v) => acc | typeFromJsonSchema(jsonKind(v)), 0) || ANY;
     }
-    const nested = (type & OBJ) !== 0 && isObject(s["properties"]) ? readFields(root, s, p.pointer, depth + 1) : null;
+    const nested = (type & OBJ) !== 0 && isObject(s.properties) ? readFields(root, s, p.pointer, depth + 1) : null;
     fields.set(name, {
       name,
       type,
-      description: typeof s["description"] === "string" ? s["description"] : null,
+      description: typeof s.description === "string" ? s.description : null,
       values,
       required: required.has(name),
       fields: nested,
-      open: s["additionalProperties"] !== false,
+      open: s.additionalProperties !== false,
       pointer: p.pointer,
     });
   }

@@ -35,13 +35,21 @@ export function typeName(t: Type): string {
 export function typeFromJsonSchema(type: unknown): Type {
   const one = (t: unknown): Type => {
     switch (t) {
-      case "string": return STR;
-      case "number": case "integer": return NUM;
-      case "boolean": return BOOL;
-      case "array": return LIST;
-      case "object": return OBJ;
-      case "null": return NULL;
-      default: return ANY;
+      case "string":
+        return STR;
+      case "number":
+      case "integer":
+        return NUM;
+      case "boolean":
+        return BOOL;
+      case "array":
+        return LIST;
+      case "object":
+        return OBJ;
+      case "null":
+        return NULL;
+      default:
+        return ANY;
     }
   };
   if (Array.isArray(type)) return type.reduce((acc: Type, t) => acc | one(t), 0) || ANY;

@@ -30,18 +30,7 @@ export interface RegexNode {
   readonly sourceStart: number;
 }
 
-export type Expr =
-  | MissingExpr
-  | LiteralExpr
-  | ListExpr
-  | PathExpr
-  | CallExpr
-  | NotExpr
-  | LogicalExpr
-  | CompareExpr
-  | BetweenExpr
-  | MatchesExpr
-  | ParenExpr;
+export type Expr = MissingExpr | LiteralExpr | ListExpr | PathExpr | CallExpr | NotExpr | LogicalExpr | CompareExpr | BetweenExpr | MatchesExpr | ParenExpr;
 
 export interface MissingExpr {
   readonly kind: "missing";

@@ -7,9 +7,9 @@ import type { CstNode, IToken } from "chevrotain";
 import { catalog } from "../diagnostics/catalog.js";
 import { type DiagnosticBag, replacement } from "../diagnostics/diagnostic.js";
 import type * as A from "./ast.js";
-import { type Span, span } from "./source.js";
 import { durationProblem, numberProblem, parseDuration } from "./literals.js";
 import { closedString } from "./parse.js";
+import { type Span, span } from "./source.js";
 
 type Child = CstNode | IToken;
 
@@ -211,11 +211,28 @@ export class AstBuilder {
       const e = body[i + 1];
       const at = s.start + 1 + i;
       switch (e) {
-        case "n": out += "\n"; i++; break;
-        case "t": out += "\t"; i++; break;
-        case "r": out += "\r"; i++; break;
-        case "0": out += "\0"; i++; break;
-        case '"': case "\\": case "/": out += e; i++; break;
+        case "n":
+          out += "\n";
+          i++;
+          break;
+        case "t":
+          out += "\t";
+          i++;
+          break;
+        case "r":
+          out += "\r";
+          i++;
+          break;
+        case "0":
+          out += "\0";
+          i++;
+          break;
+        case '"':
+        case "\\":
+        case "/":
+          out += e;
+          i++;
+          break;
         case "u": {
           const braced = /^\{([0-9a-fA-F]{1,6})\}/.exec(body.slice(i + 2));
           const plain = /^[0-9a-fA-F]{4}/.exec(body.slice(i + 2));
@@ -303,7 +320,10 @@ export class AstBuilder {
   }
 
   private andExpr(node: CstNode): A.Expr {
-    return this.logical("and", subs(node, "operands").map((n) => this.notExpr(n)));
+    return this.logical(
+      "and",
+      subs(node, "operands").map((n) => this.notExpr(n)),
+    );
   }
 
   private notExpr(node: CstNode): A.Expr {
@@ -322,7 +342,7 @@ export class AstBuilder {
     const leftNode = sub(node, "left");
     const left = leftNode ? this.operand(leftNode) : this.hole();
     const opTok = tok(node, "op");
-    if (node.children["op"] === undefined) return left;
+    if (node.children.op === undefined) return left;
     const operandOrHole = (label: string): A.Expr => {
       const n = sub(node, label);
       return n ? this.operand(n) : this.hole();

@@ -19,7 +19,12 @@ export function parseDuration(text: string): number | null {
 
 /** The shortest exact spelling of a duration, e.g. 900000 → `15m`. */
 export function formatDuration(ms: number): string {
-  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
+  for (const [unit, size] of [
+    ["d", 86_400_000],
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1000],
+  ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;
@@ -56,7 +61,8 @@ export function numberProblem(raw: string): LiteralProblem | null {
   }
   if (misplacedUnderscore.test(raw)) return { message: `\`${raw}\` has a misplaced \`_\``, help: "use `_` only between digits, e.g. `10_000`" };
   if ((raw.match(/\./g) ?? []).length > 1) return { message: `\`${raw}\` has more than one \`.\``, help: "a number has at most one `.`, between digits, e.g. `1.5`" };
-  if (raw.endsWith(".") || /\.(?!\d)/.test(raw)) return { message: `\`${raw}\` has no digit after its \`.\``, help: `write \`${raw.slice(0, raw.indexOf("."))}\` or \`${raw.slice(0, raw.indexOf("."))}.0\`` };
+  if (raw.endsWith(".") || /\.(?!\d)/.test(raw))
+    return { message: `\`${raw}\` has no digit after its \`.\``, help: `write \`${raw.slice(0, raw.indexOf("."))}\` or \`${raw.slice(0, raw.indexOf("."))}.0\`` };
   if (/[eE][+-]?$/.test(raw)) return { message: `\`${raw}\` has an exponent without digits`, help: "write the exponent's digits, e.g. `2.5e-3`" };
   const prefix = numberPrefix.exec(raw)?.[0] ?? "";
   if (prefix.length < raw.length) {

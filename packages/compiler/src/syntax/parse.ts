@@ -12,9 +12,9 @@
 import { type ILexingError, type IRecognitionException, type IToken, Lexer } from "chevrotain";
 import { catalog } from "../diagnostics/catalog.js";
 import { type Diagnostic, DiagnosticBag } from "../diagnostics/diagnostic.js";
+import { firstTooDeep, MAX_NESTING } from "../nesting.js";
 import type { Comment, FileNode, Item } from "./ast.js";
 import { AstBuilder } from "./cst-to-ast.js";
-import { firstTooDeep, MAX_NESTING } from "../nesting.js";
 import { ArmorParser, parseItemTokens } from "./parser.js";
 import { type Span, span } from "./source.js";
 import * as T from "./tokens.js";
@@ -157,7 +157,7 @@ function keywordAt(text: string, at: number): string | null {
 function parseChunk(fileName: string, text: string, start: number, end: number): Chunk | "open-comment" {
   const chunkText = text.slice(start, end);
   const lexed = lexerInstance().tokenize(chunkText);
-  const rawComments = lexed.groups["comments"] ?? [];
+  const rawComments = lexed.groups.comments ?? [];
   const last = rawComments[rawComments.length - 1];
   if (end < text.length && last?.tokenType === T.BlockComment && !last.image.endsWith("*/")) return "open-comment";
 
@@ -182,10 +182,7 @@ function parseChunk(fileName: string, text: string, start: number, end: number):
   }
   const { cst, errors } = parseItemTokens(tokens, next);
   // offsets where the lexer already found a problem: parse errors they cause are not reported again
-  const lexProblems = [
-    ...lexErrors.map((e) => e.offset + start),
-    ...tokens.filter((t) => t.tokenType === T.StringLiteral && !closedString(t.image)).map((t) => t.startOffset),
-  ].sort((a, b) => a - b);
+  const lexProblems = [...lexErrors.map((e) => e.offset + start), ...tokens.filter((t) => t.tokenType === T.StringLiteral && !closedString(t.image)).map((t) => t.startOffset)].sort((a, b) => a - b);
   // an error at the end of the stretch is at the next item's keyword, or at the end of the file
   const endSpan = next === null ? span(end, end) : span(end, end + next.length);
   reportSyntaxErrors(bag, tokens, errors, endSpan, lexProblems);

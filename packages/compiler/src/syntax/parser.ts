@@ -138,12 +138,7 @@ export class ArmorParser extends CstParser {
   });
 
   effect = this.RULE("effect", () => {
-    this.OR([
-      { ALT: () => this.CONSUME(T.Allow) },
-      { ALT: () => this.CONSUME(T.Deny) },
-      { ALT: () => this.SUBRULE(this.approvalEffect) },
-      { ALT: () => this.SUBRULE(this.redactEffect) },
-    ]);
+    this.OR([{ ALT: () => this.CONSUME(T.Allow) }, { ALT: () => this.CONSUME(T.Deny) }, { ALT: () => this.SUBRULE(this.approvalEffect) }, { ALT: () => this.SUBRULE(this.redactEffect) }]);
     this.OPTION(() => {
       this.CONSUME(T.Because);
       this.CONSUME(T.StringLiteral, { LABEL: "reason" });
@@ -342,23 +337,21 @@ export class ArmorParser extends CstParser {
     this.SUBRULE(this.objectValue, { LABEL: "entry" });
     this.OPTION2({
       GATE: () => this.LA(1).tokenType === T.Within || this.LA(1).image === "at" || this.LA(1).image === "ago",
-      DEF: () => this.OR([
-        {
-          ALT: () => {
-            this.CONSUME(T.Within, { LABEL: "placement" });
-            this.CONSUME(T.DurationLiteral, { LABEL: "duration" });
+      DEF: () =>
+        this.OR([
+          {
+            ALT: () => {
+              this.CONSUME(T.Within, { LABEL: "placement" });
+              this.CONSUME(T.DurationLiteral, { LABEL: "duration" });
+            },
           },
-        },
-        {
-          ALT: () => {
-            this.CONSUME(T.Identifier, { LABEL: "placement" });
-            this.OR2([
-              { ALT: () => this.CONSUME2(T.DurationLiteral, { LABEL: "duration" }) },
-              { ALT: () => this.CONSUME(T.StringLiteral, { LABEL: "at" }) },
-            ]);
+          {
+            ALT: () => {
+              this.CONSUME(T.Identifier, { LABEL: "placement" });
+              this.OR2([{ ALT: () => this.CONSUME2(T.DurationLiteral, { LABEL: "duration" }) }, { ALT: () => this.CONSUME(T.StringLiteral, { LABEL: "at" }) }]);
+            },
           },
-        },
-      ]),
+        ]),
     });
   });
 
@@ -368,7 +361,7 @@ export class ArmorParser extends CstParser {
     this.OR([
       { ALT: () => this.CONSUME(T.Allow, { LABEL: "outcome" }) },
       { ALT: () => this.CONSUME(T.Deny, { LABEL: "outcome" }) },
-      { ALT: () => this.CONSUME(T.Error, { LABEL: "outcome" }) },
+      { ALT: () => this.CONSUME(T.ErrorKeyword, { LABEL: "outcome" }) },
       {
         ALT: () => {
           this.CONSUME(T.Approval, { LABEL: "outcome" });
@@ -432,10 +425,7 @@ export class ArmorParser extends CstParser {
   });
 
   objectEntry = this.RULE("objectEntry", () => {
-    this.OR([
-      { ALT: () => this.CONSUME(T.Name, { LABEL: "key" }) },
-      { ALT: () => this.CONSUME(T.StringLiteral, { LABEL: "key" }) },
-    ]);
+    this.OR([{ ALT: () => this.CONSUME(T.Name, { LABEL: "key" }) }, { ALT: () => this.CONSUME(T.StringLiteral, { LABEL: "key" }) }]);
     this.CONSUME(T.Colon);
     this.SUBRULE(this.value);
   });
@@ -479,4 +469,3 @@ export function parseItemTokens(tokens: IToken[], next: string | null): { cst: C
     following = null;
   }
 }
-

@@ -22,7 +22,7 @@ const keywords: TokenType[] = [];
  */
 function keyword(word: string): TokenType {
   const fact = keywordFact(word);
-  if (fact === undefined || fact.kind === "contextual") throw new globalThis.Error(`tokens.ts: \`${word}\` is not a keyword token in language/facts.ts`);
+  if (fact === undefined || fact.kind === "contextual") throw new Error(`tokens.ts: \`${word}\` is not a keyword token in language/facts.ts`);
   const soft = fact.kind === "soft";
   const t = createToken({
     name: word.charAt(0).toUpperCase() + word.slice(1).replace(/_(\w)/g, (_m, c: string) => c.toUpperCase()),
@@ -70,7 +70,7 @@ export const Expect = keyword("expect");
 export const By = keyword("by");
 export const Of = keyword("of");
 export const History = keyword("history");
-export const Error = keyword("error");
+export const ErrorKeyword = keyword("error");
 
 export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n\f\v\u00a0\ufeff]+/, group: Lexer.SKIPPED });
 export const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n\r]*/, group: "comments" });
@@ -104,7 +104,14 @@ export const MalformedNumber = createToken({
 /** A string literal; an unterminated one runs to the end of the line and is reported by the lexer stage. */
 export const StringLiteral = createToken({ name: "StringLiteral", pattern: { exec: quoted('"') }, start_chars_hint: ['"'], line_breaks: false, label: "a string" });
 /** A single-quoted string: not part of the language, but read as a string so one error is reported. */
-export const SingleQuotedString = createToken({ name: "SingleQuotedString", pattern: { exec: quoted("'") }, start_chars_hint: ["'"], line_breaks: false, categories: [StringLiteral], label: "a string" });
+export const SingleQuotedString = createToken({
+  name: "SingleQuotedString",
+  pattern: { exec: quoted("'") },
+  start_chars_hint: ["'"],
+  line_breaks: false,
+  categories: [StringLiteral],
+  label: "a string",
+});
 /** `/regex/flags`. There is no division in the language, so a slash always starts a regex. */
 export const RegexLiteral = createToken({
   name: "RegexLiteral",

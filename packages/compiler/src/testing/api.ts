@@ -10,12 +10,12 @@
  * values, and whose `expected`/`actual` let test runners print a diff.
  */
 import { readFileSync } from "node:fs";
-import { compileSource, emit, nodeHost, type Compilation } from "../compile.js";
+import type { PolicyModule } from "@agent-armor/contract";
+import { type Compilation, compileSource, emit, nodeHost } from "../compile.js";
 import { renderText } from "../diagnostics/render.js";
 import { explainRules } from "../explain.js";
 import { evaluatePolicy } from "../interpreter.js";
 import type { PolicyDecision } from "../ir.js";
-import type { PolicyModule } from "@agent-armor/contract";
 import { loadModule } from "../load.js";
 import { baseName } from "../semantic/checker.js";
 import { lineIds } from "../semantic/rule-id.js";
@@ -69,20 +69,20 @@ export class PolicyCompileError extends Error {
 
 function actualShape(d: PolicyDecision, expected: Expected): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  if (expected.decision !== undefined) out["decision"] = d.decision;
-  if (expected.by !== undefined) out["by"] = decidingRules(d);
-  if (expected.approvalFrom !== undefined) out["approvalFrom"] = d.approval?.from ?? null;
+  if (expected.decision !== undefined) out.decision = d.decision;
+  if (expected.by !== undefined) out.by = decidingRules(d);
+  if (expected.approvalFrom !== undefined) out.approvalFrom = d.approval?.from ?? null;
   if (expected.action !== undefined) {
     const a = (d.action ?? {}) as Record<string, unknown>;
-    out["action"] = Object.fromEntries(Object.keys(expected.action).map((k) => [k, Object.prototype.hasOwnProperty.call(a, k) ? a[k] : undefined]));
+    out.action = Object.fromEntries(Object.keys(expected.action).map((k) => [k, Object.hasOwn(a, k) ? a[k] : undefined]));
   }
-  if (expected.error !== undefined) out["error"] = d.errors.length > 0;
+  if (expected.error !== undefined) out.error = d.errors.length > 0;
   return out;
 }
 
 function normalized(expected: Expected): Record<string, unknown> {
   const out: Record<string, unknown> = { ...expected };
-  if (expected.by) out["by"] = [...expected.by];
+  if (expected.by) out.by = [...expected.by];
   return out;
 }
 
@@ -122,25 +122,18 @@ export async function policyForTests(fileName: string, text: string): Promise<Po
       const want = normalized(expected);
       const ok =
         (expected.decision === undefined || d.decision === expected.decision) &&
-        (expected.by === undefined || sameSet(actual["by"] as string[], expected.by)) &&
-        (expected.approvalFrom === undefined || actual["approvalFrom"] === expected.approvalFrom) &&
-        (expected.action === undefined || equals(actual["action"], expected.action)) &&
-        (expected.error === undefined || actual["error"] === expected.error);
+        (expected.by === undefined || sameSet(actual.by as string[], expected.by)) &&
+        (expected.approvalFrom === undefined || actual.approvalFrom === expected.approvalFrom) &&
+        (expected.action === undefined || equals(actual.action, expected.action)) &&
+        (expected.error === undefined || actual.error === expected.error);
       if (!ok) {
-        if (expected.by !== undefined && sameSet(actual["by"] as string[], expected.by)) actual["by"] = expected.by;
-        throw new PolicyAssertionError(
-          `the policy decided ${describeDecision(d)}\nexpected ${JSON.stringify(want)}\nactual   ${JSON.stringify(actual)}\n\n${explain(input)}`,
-          want,
-          actual,
-        );
+        if (expected.by !== undefined && sameSet(actual.by as string[], expected.by)) actual.by = expected.by;
+        throw new PolicyAssertionError(`the policy decided ${describeDecision(d)}\nexpected ${JSON.stringify(want)}\nactual   ${JSON.stringify(actual)}\n\n${explain(input)}`, want, actual);
       }
       return d;
     },
     runTests: (options = {}) =>
-      runSuite(
-        { policyFile: fileName, policyText: text, testFiles: options.testFile ? [options.testFile] : [] },
-        options.filter !== undefined ? { filter: options.filter } : {},
-      ),
+      runSuite({ policyFile: fileName, policyText: text, testFiles: options.testFile ? [options.testFile] : [] }, options.filter !== undefined ? { filter: options.filter } : {}),
   };
 }
 

@@ -7,9 +7,10 @@
  * Time in tests is fixed: without a `time` step a test runs at DEFAULT_TEST_TIME, so a test
  * never depends on when or where it runs.
  */
+
+import { scanTime } from "../decision-input.js";
 import { catalog } from "../diagnostics/catalog.js";
 import { type DiagnosticBag, replacement } from "../diagnostics/diagnostic.js";
-import { scanTime } from "../decision-input.js";
 import type { DecisionKind } from "../ir.js";
 import { closest, identifierPattern } from "../semantic/names.js";
 import type { ActionSchema } from "../semantic/schema.js";
@@ -139,7 +140,12 @@ function buildOne(t: A.TestDecl, file: string, ctx: TestContext): TestCase | nul
         continue;
       }
       if (step.value.kind !== "object") {
-        fail(catalog.testInvalidStep, step.value.span, `\`${key}\` needs an object`, `write e.g. \`${key} { type: "send_email" }\``.replace('type: "send_email"', key === "action" ? 'type: "send_email"' : 'role: "admin"'));
+        fail(
+          catalog.testInvalidStep,
+          step.value.span,
+          `\`${key}\` needs an object`,
+          `write e.g. \`${key} { type: "send_email" }\``.replace('type: "send_email"', key === "action" ? 'type: "send_email"' : 'role: "admin"'),
+        );
         continue;
       }
       const value = dataValue(step.value) as Record<string, unknown>;
@@ -158,7 +164,7 @@ function buildOne(t: A.TestDecl, file: string, ctx: TestContext): TestCase | nul
 
   const nameSpan = t.name?.span ?? t.span;
   if (action === null) fail(catalog.testMissingAction, nameSpan, "the test has no `action`", 'add `action { type: "...", ... }`: it is what the policy decides');
-  else if (typeof action.value["type"] !== "string") fail(catalog.testMissingAction, action.node.span, "the action needs a string `type`", 'add e.g. `type: "send_email"`');
+  else if (typeof action.value.type !== "string") fail(catalog.testMissingAction, action.node.span, "the action needs a string `type`", 'add e.g. `type: "send_email"`');
   if (!t.steps.some((s) => s.kind === "expect")) fail(catalog.testNoExpectation, nameSpan, "the test has no `expect`", "add e.g. `expect deny by RULE`");
 
   const now = Date.parse(time);
@@ -210,7 +216,7 @@ function buildOne(t: A.TestDecl, file: string, ctx: TestContext): TestCase | nul
 
 function checkAgainstSchema(action: { value: Record<string, unknown>; node: A.DataValue }, schema: ActionSchema, bag: DiagnosticBag, expectsError: boolean): void {
   if (schema.validate(action.value)) return;
-  const type = action.value["type"];
+  const type = action.value.type;
   // a schema without action types is A307 already: only its own constraints are reported
   if (typeof type === "string" && schema.types.size > 0 && !schema.types.has(type)) {
     const suggestion = closest(type, schema.types.keys());
@@ -230,15 +236,18 @@ function checkAgainstSchema(action: { value: Record<string, unknown>; node: A.Da
   const seen = new Set<string>();
   for (const e of specific.length > 0 ? specific : errors) {
     // the pointer's fields unescaped (`~1` is `/`, `~0` is `~`), as the action writes them
-    const path = e.instancePath.split("/").slice(1).map((f) => f.replace(/~1/g, "/").replace(/~0/g, "~"));
-    const field = e.keyword === "additionalProperties" ? String(e.params["additionalProperty"]) : null;
+    const path = e.instancePath
+      .split("/")
+      .slice(1)
+      .map((f) => f.replace(/~1/g, "/").replace(/~0/g, "~"));
+    const field = e.keyword === "additionalProperties" ? String(e.params.additionalProperty) : null;
     const at = spanAt(action.node, field ? [...path, field] : path);
     const where = path.length > 0 ? `\`${path.join(".")}\`` : own ? `\`${String(type)}\`` : "the action";
     const message =
       e.keyword === "additionalProperties"
         ? `\`${field}\` is not a field of ${where} in the schema`
         : e.keyword === "required"
-          ? `${where} lacks the required field \`${String(e.params["missingProperty"])}\``
+          ? `${where} lacks the required field \`${String(e.params.missingProperty)}\``
           : `${where} ${e.message ?? "is invalid"}`;
     if (seen.has(message)) continue;
     seen.add(message);
@@ -285,7 +294,7 @@ function expectation(step: Extract<A.TestStep, { kind: "expect" }>, ctx: TestCon
     if (!decisions.has(name)) {
       const suggestion = closest(name, decisions);
       bag.report(catalog.testInvalidStep, o.decision.span, `\`${name}\` is not a decision`, {
-        help: suggestion ? `did you mean \`${suggestion}\`?` : "expect allow, deny, require_approval, error, `approval from \"group\"` or `action.FIELD == VALUE`",
+        help: suggestion ? `did you mean \`${suggestion}\`?` : 'expect allow, deny, require_approval, error, `approval from "group"` or `action.FIELD == VALUE`',
       });
       return null;
     }

@@ -39,8 +39,7 @@ function armorFiles(dir: string): string[] {
     if (entry.isDirectory()) {
       if (existsSync(join(path, FIXTURES_MARKER))) continue;
       for (const f of armorFiles(path)) out.push(f);
-    }
-    else if (entry.name.endsWith(".armor")) out.push(path);
+    } else if (entry.name.endsWith(".armor")) out.push(path);
   }
   return out;
 }

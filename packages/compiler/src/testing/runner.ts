@@ -5,12 +5,12 @@
  * reference interpreter's trace. Coverage counts, for every rule, the tests where it fired and
  * the tests where it did not.
  */
-import { compileSource, compileTests, emit, type CompilerHost, nodeHost } from "../compile.js";
+import { type CompilerHost, compileSource, compileTests, emit, nodeHost } from "../compile.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { hasErrors } from "../diagnostics/diagnostic.js";
-import { explainRules, type Paint, noPaint, showValue } from "../explain.js";
+import { explainRules, noPaint, type Paint, showValue } from "../explain.js";
 import { evaluatePolicy } from "../interpreter.js";
-import type { PolicyDecision, EffectKind } from "../ir.js";
+import type { EffectKind, PolicyDecision } from "../ir.js";
 import { loadModule } from "../load.js";
 import { equals } from "../semantics.js";
 import type { SourceFile } from "../syntax/source.js";
@@ -86,7 +86,7 @@ export function describeDecision(d: PolicyDecision): string {
 function fieldOf(action: unknown, path: readonly string[]): unknown {
   let v: unknown = action;
   for (const k of path) {
-    if (v === null || typeof v !== "object" || !Object.prototype.hasOwnProperty.call(v, k)) return null;
+    if (v === null || typeof v !== "object" || !Object.hasOwn(v, k)) return null;
     v = (v as Record<string, unknown>)[k];
   }
   return v ?? null;
@@ -110,7 +110,9 @@ export function checkExpectations(expectations: readonly Expectation[], d: Polic
         break;
       case "approval":
         if (d.decision !== "require_approval" || d.approval?.from !== e.from) {
-          failures.push(`expected approval from ${JSON.stringify(e.from)}, got ${d.decision === "require_approval" ? `approval from ${JSON.stringify(d.approval?.from ?? null)}` : describeDecision(d)}`);
+          failures.push(
+            `expected approval from ${JSON.stringify(e.from)}, got ${d.decision === "require_approval" ? `approval from ${JSON.stringify(d.approval?.from ?? null)}` : describeDecision(d)}`,
+          );
         }
         break;
       case "field": {

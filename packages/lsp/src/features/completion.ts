@@ -5,7 +5,7 @@
  * the checker knows at the cursor (`actionTypesAt`); lets; rules; the language's words and the
  * members of `time` (language facts).
  */
-import { actionTypesAt, type AST, type FieldInfo, facts, typeName } from "@agent-armor/compiler";
+import { type AST, actionTypesAt, type FieldInfo, facts, typeName } from "@agent-armor/compiler";
 import { type CompletionItem, CompletionItemKind, InsertTextFormat, MarkupKind } from "vscode-languageserver";
 import type { Analysis, PolicyAnalysis, Project } from "../analysis.js";
 import { itemAt } from "./locate.js";
@@ -26,7 +26,9 @@ function snippet(label: string, body: string, detail: string): CompletionItem {
   return { label, kind: CompletionItemKind.Snippet, insertText: body, insertTextFormat: InsertTextFormat.Snippet, detail, sortText: `0${label}` };
 }
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: `${1:name}` is LSP snippet syntax, not a template
 const ruleSnippet = snippet("rule", 'rule ${1:name}\n  when ${2:action.type == "${3:type}"}\n  ${4|deny,allow,require approval|} because "${5:reason}"', "a named rule");
+// biome-ignore lint/suspicious/noTemplateCurlyInString: `${1:name}` is LSP snippet syntax, not a template
 const testSnippet = snippet("test", 'test "${1:name}" {\n  action { type: "${2:type}" }\n  expect ${3|allow,deny,require_approval|}\n}', "a policy test");
 
 /** A function, inserted with a placeholder for each parameter that is not optional: `count(${1} within ${2:1h})`. */
@@ -175,7 +177,11 @@ function memberCompletion(a: Analysis, policy: PolicyAnalysis | null, item: AST.
     return facts.timeFields.map((m) => ({ label: m.name, kind: CompletionItemKind.Property, detail: m.type, documentation: m.doc }));
   }
   if (root === "user" || root === "context") {
-    return membersOf(a.kind === "policy" ? a.compilation.ast : policy?.compilation.ast ?? a.ast, root, path.slice(1), offset).map((name) => ({ label: name, kind: CompletionItemKind.Property, detail: `used in this policy` }));
+    return membersOf(a.kind === "policy" ? a.compilation.ast : (policy?.compilation.ast ?? a.ast), root, path.slice(1), offset).map((name) => ({
+      label: name,
+      kind: CompletionItemKind.Property,
+      detail: `used in this policy`,
+    }));
   }
   if (!policy) return [];
   if (root === "action") return fieldsOf(policy, a.kind === "policy" ? typesInScope(policy, item, offset) : null, path.slice(1));
@@ -241,7 +247,8 @@ export function completion(a: Analysis, project: Project, offset: number): Compl
     }
     if (item.kind === "rule") {
       const afterEffect = item.effect !== null && item.effect.span.end <= head.length;
-      if (afterEffect) return [keyword("because", "1"), ...(item.effect?.kind === "require_approval" ? [keyword("from"), keyword("timeout")] : []), ...(item.effect?.kind === "redact" ? [keyword("matching")] : [])];
+      if (afterEffect)
+        return [keyword("because", "1"), ...(item.effect?.kind === "require_approval" ? [keyword("from"), keyword("timeout")] : []), ...(item.effect?.kind === "redact" ? [keyword("matching")] : [])];
       return [...facts.effects.map((e) => keyword(e, "1")), keyword("because", "2"), ...operators.map((o) => keyword(o, "3"))];
     }
   }

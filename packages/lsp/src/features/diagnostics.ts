@@ -3,7 +3,7 @@ import type { Diagnostic as ArmorDiagnostic } from "@agent-armor/compiler";
 import { type Diagnostic, DiagnosticSeverity, DiagnosticTag } from "vscode-languageserver";
 import type { Analysis } from "../analysis.js";
 import { pathToUri } from "../documents.js";
-import { SourceFile, toRange } from "../positions.js";
+import { type SourceFile, toRange } from "../positions.js";
 
 const severities = {
   error: DiagnosticSeverity.Error,
@@ -51,9 +51,7 @@ export function toLspDiagnostic(d: ArmorDiagnostic, source: SourceFile, docsBase
 }
 
 export function diagnostics(a: Analysis, docsBaseUrl: string | null): Diagnostic[] {
-  const out = a.diagnostics
-    .filter((d) => d.file === a.source.name)
-    .map((d) => toLspDiagnostic(d, a.source, docsBaseUrl));
+  const out = a.diagnostics.filter((d) => d.file === a.source.name).map((d) => toLspDiagnostic(d, a.source, docsBaseUrl));
   for (const d of out) for (const r of d.relatedInformation ?? []) if (r.location.uri === "") r.location.uri = a.uri;
   return out;
 }

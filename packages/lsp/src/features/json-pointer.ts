@@ -3,7 +3,13 @@
  * schema field). A small scanner over the text: it only tracks where keys and values start.
  */
 export function jsonPointerSpan(text: string, pointer: string): { start: number; end: number } | null {
-  const keys = pointer === "" ? [] : pointer.split("/").slice(1).map((k) => decodeURIComponent(k).replace(/~1/g, "/").replace(/~0/g, "~"));
+  const keys =
+    pointer === ""
+      ? []
+      : pointer
+          .split("/")
+          .slice(1)
+          .map((k) => decodeURIComponent(k).replace(/~1/g, "/").replace(/~0/g, "~"));
   let i = 0;
   const ws = (): void => {
     while (i < text.length && /\s/.test(text[i]!)) i++;

@@ -105,8 +105,9 @@ export function rename(a: Analysis, project: Project, offset: number, newName: s
   if (problem) throw new ResponseError(-32602, `cannot rename: ${problem}`);
   const changes: Record<string, TextEdit[]> = {};
   for (const o of occurrences(policy, project, target.kind, target.name)) {
-    (changes[o.a.uri] ??= []).push({ range: toRange(o.a.source, o.span), newText: newName });
+    const edits = changes[o.a.uri] ?? [];
+    edits.push({ range: toRange(o.a.source, o.span), newText: newName });
+    changes[o.a.uri] = edits;
   }
   return { changes };
 }
-

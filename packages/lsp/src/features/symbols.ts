@@ -15,7 +15,8 @@ export function documentSymbols(a: Analysis): DocumentSymbol[] {
     const range = toRange(a.source, item.span);
     switch (item.kind) {
       case "let":
-        if (item.name) out.push({ name: item.name.name, kind: SymbolKind.Constant, range, selectionRange: toRange(a.source, item.name.span), detail: a.text.slice(item.value.span.start, item.value.span.end) });
+        if (item.name)
+          out.push({ name: item.name.name, kind: SymbolKind.Constant, range, selectionRange: toRange(a.source, item.name.span), detail: a.text.slice(item.value.span.start, item.value.span.end) });
         break;
       case "rule": {
         const ir = rules.find((r) => r.span.start === item.span.start || (item.name !== null && r.id === item.name.name));
@@ -27,7 +28,8 @@ export function documentSymbols(a: Analysis): DocumentSymbol[] {
         out.push({ name: item.name?.value ?? "(test)", kind: SymbolKind.Event, range, selectionRange: toRange(a.source, item.name?.span ?? item.span), detail: "test" });
         break;
       case "policy":
-        if (item.name) out.push({ name: item.name.name, kind: SymbolKind.Module, range, selectionRange: toRange(a.source, item.name.span), detail: item.version ? `version ${item.version.value}` : "policy" });
+        if (item.name)
+          out.push({ name: item.name.name, kind: SymbolKind.Module, range, selectionRange: toRange(a.source, item.name.span), detail: item.version ? `version ${item.version.value}` : "policy" });
         break;
       default:
         break;

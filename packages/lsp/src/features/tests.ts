@@ -94,10 +94,7 @@ export async function runPolicyTests(uri: string, documents: Documents): Promise
   if (!policy) {
     return { ...empty, problem: isTestFile(uri) ? `${basename(uriToPath(uri))} tests ${basename(policyFile)}, which does not exist` : `${basename(policyFile)} does not exist` };
   }
-  const suite = await runSuite(
-    { policyFile, policyText: policy.text, testFiles: tests && testFile ? [{ name: testFile, text: tests.text }] : [] },
-    { host: documents.host() },
-  );
+  const suite = await runSuite({ policyFile, policyText: policy.text, testFiles: tests && testFile ? [{ name: testFile, text: tests.text }] : [] }, { host: documents.host() });
   const errors = suite.diagnostics.filter((d) => d.severity === "error").length;
   return {
     policyFile,

@@ -145,7 +145,10 @@ export interface Enforcer {
   /** Guards a tool function `(args) => result`: the action is `{ type: name, ...args }`. */
   wrap<A extends Record<string, unknown>, R>(name: string, fn: (args: A) => R | Promise<R>, ctx?: ActionContext | (() => ActionContext)): (args: A) => Promise<R>;
   /** Wraps every function of an object of tools, by key. */
-  wrapTools<T extends Record<string, (args: never) => unknown>>(tools: T, ctx?: ActionContext | (() => ActionContext)): { [K in keyof T]: (args: Parameters<T[K]>[0]) => Promise<Awaited<ReturnType<T[K]>>> };
+  wrapTools<T extends Record<string, (args: never) => unknown>>(
+    tools: T,
+    ctx?: ActionContext | (() => ActionContext),
+  ): { [K in keyof T]: (args: Parameters<T[K]>[0]) => Promise<Awaited<ReturnType<T[K]>>> };
   /** Swaps in a new policy atomically; one that does not compile leaves the old in force. */
   reload(source: PolicySource): Promise<LoadResult>;
   /** Sets or clears the shadow candidate. */

@@ -2,7 +2,7 @@
  * Writing the enforcer's records to the audit log, through the log's AuditAppender (its
  * synchronous fast path when it has one), and what a failing log does to a decision.
  */
-import { type AuditAppender, type AuditFields, type AuditLog, appenderFor, callbackSink, createAuditLog, fileSink, type AuditSink, type SerializedRecord, streamSink } from "../audit.js";
+import { type AuditAppender, type AuditFields, type AuditLog, type AuditSink, appenderFor, callbackSink, createAuditLog, fileSink, type SerializedRecord, streamSink } from "../audit.js";
 import { DecisionRecord } from "../records.js";
 import { withTimeout } from "../timers.js";
 import type { Decision } from "../types.js";

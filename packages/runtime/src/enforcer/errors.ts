@@ -21,10 +21,7 @@ function describeDenial(d: Decision): string {
   // the rules that decided: the denying ones when any fired, else the approval rules
   const denying = d.rules.filter((r) => r.effect === "deny");
   const deciding = denying.length > 0 ? denying : d.rules.filter((r) => r.effect === "require_approval");
-  const reasons = [
-    ...deciding.map((r) => `${r.id}${r.reason ? `: ${r.reason}` : ""}`),
-    ...d.errors.map((e) => (e.rule ? `${e.rule}: ${e.message}` : e.message)),
-  ];
+  const reasons = [...deciding.map((r) => `${r.id}${r.reason ? `: ${r.reason}` : ""}`), ...d.errors.map((e) => (e.rule ? `${e.rule}: ${e.message}` : e.message))];
   return `action \`${String((d.action as { type?: unknown } | null)?.type ?? "?")}\` denied${reasons.length > 0 ? ` (${reasons.join("; ")})` : ""}`;
 }
 

@@ -56,7 +56,18 @@ export function snapshot(action: unknown, ctx: ActionContext): Subject {
   try {
     ({ json, copy, spare } = jsonSnapshot(action));
   } catch (e) {
-    return { action, json: undefined, spare: undefined, hashable: false, user, userJson, context: undefined, contextJson: undefined, session, problem: `invalid action: ${inputProblem(e, "the action")}` };
+    return {
+      action,
+      json: undefined,
+      spare: undefined,
+      hashable: false,
+      user,
+      userJson,
+      context: undefined,
+      contextJson: undefined,
+      session,
+      problem: `invalid action: ${inputProblem(e, "the action")}`,
+    };
   }
   // what JSON has no text for (undefined) is decided as it is: the policy denies it
   if (json === undefined) copy = spare = action;
