@@ -35,7 +35,7 @@ export function nodeIo(): Io {
 }
 
 /** Colour only on a terminal, and never with NO_COLOR set (https://no-color.org). */
-export function useColor(io: Io, out: Output): boolean {
+function useColor(io: Io, out: Output): boolean {
   const noColor = io.env.NO_COLOR;
   if (noColor !== undefined && noColor !== "") return false;
   return out.isTTY === true;

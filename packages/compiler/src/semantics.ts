@@ -41,7 +41,7 @@ function finite(v: unknown): v is number {
 }
 
 /** How deep `equals` follows two values that are both nested (two fields of the input can be). */
-export const MAX_COMPARE_DEPTH = 1000;
+const MAX_COMPARE_DEPTH = 1000;
 
 /**
  * Structural equality of JSON values. Numbers compare with `===` (so `0 == -0`). Two values that

@@ -48,7 +48,7 @@ export const MAX_JSON_DEPTH = 64;
  * the text, no recursion, before anything is parsed: a body of 500,000 nested arrays must not
  * reach code that recurses over values (serializing, hashing, the policy).
  */
-export function tooDeepAt(text: string, max = MAX_JSON_DEPTH): number {
+function tooDeepAt(text: string, max = MAX_JSON_DEPTH): number {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -97,7 +97,7 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
  * The offset of the first syntax error in a JSON text (JSON.parse has failed on it). V8's
  * messages name the position only in some versions, so the text is scanned here.
  */
-export function jsonErrorOffset(text: string): number {
+function jsonErrorOffset(text: string): number {
   let i = 0;
   const ws = (): void => {
     while (i < text.length && " \t\n\r".includes(text[i]!)) i++;

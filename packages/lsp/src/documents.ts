@@ -3,7 +3,7 @@
  * open document wins over the file on disk (a schema or a sibling policy being edited).
  */
 import { readFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { CompilerHost } from "@agent-armor/compiler";
 import { TextDocument } from "vscode-languageserver-textdocument";
@@ -35,10 +35,6 @@ export function policyUriOf(testUri: string): string {
 /** `dir/NAME.armor` → `dir/NAME.test.armor` */
 export function testUriOf(policyUri: string): string {
   return policyUri.replace(/\.armor$/, ".test.armor");
-}
-
-export function siblingPath(path: string, name: string): string {
-  return join(dirname(path), name);
 }
 
 export { basename };

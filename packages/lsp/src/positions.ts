@@ -6,7 +6,7 @@
 import { SourceFile, type Span } from "@agent-armor/compiler";
 import type { Position, Range } from "vscode-languageserver";
 
-export function toPosition(source: SourceFile, offset: number): Position {
+function toPosition(source: SourceFile, offset: number): Position {
   const p = source.positionAt(offset);
   return { line: p.line, character: p.column };
 }
@@ -17,10 +17,6 @@ export function toRange(source: SourceFile, span: Span): Range {
 
 export function toOffset(source: SourceFile, position: Position): number {
   return source.offsetAt({ line: position.line, column: position.character });
-}
-
-export function toSpan(source: SourceFile, range: Range): Span {
-  return { start: toOffset(source, range.start), end: toOffset(source, range.end) };
 }
 
 /** Whether an offset is inside a span, counting its end (the cursor right after a name). */

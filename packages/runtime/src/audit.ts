@@ -87,7 +87,7 @@ export interface SinkFailure {
  * write that timed out, a write whose durability is unknown): the chain then keeps the record.
  * Without it, a failed write means the record is not in the sink.
  */
-export const MAY_BE_STORED = "mayBeStored";
+const MAY_BE_STORED = "mayBeStored";
 
 /** A sink write that did not settle in time; the sink may still store the record later. */
 export class AuditSinkTimeout extends Error {

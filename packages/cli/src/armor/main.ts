@@ -121,7 +121,7 @@ function port(text: string, name: string): number {
  * Options come first; the upstream command starts after `--` or at the first argument that is
  * not an option (MCP Inspector's CLI swallows `--`), so the upstream's own flags are never ours.
  */
-export function parseMcpArgs(argv: readonly string[]): McpArgs {
+function parseMcpArgs(argv: readonly string[]): McpArgs {
   const { values: v, positionals: command } = parseCommandArgs(argv, MCP_OPTIONS, { stopAtPositional: true, helpCommand: "armor mcp" });
   const values = new Map(
     Object.entries(v)

@@ -8,7 +8,7 @@ import { policyOf, testWithoutPolicy } from "@agent-armor/compiler/testing";
 import { type DiagnosticFormat, printDiagnostics, readSource, sourcesOf, UsageError } from "../io.js";
 import type { Command } from "./main.js";
 
-export function diagnosticFormat(value: unknown): DiagnosticFormat {
+function diagnosticFormat(value: unknown): DiagnosticFormat {
   const f = (value as string | undefined) ?? "text";
   if (f !== "text" && f !== "json" && f !== "sarif") throw new UsageError(`--format must be text, json or sarif, not \`${f}\``);
   return f;

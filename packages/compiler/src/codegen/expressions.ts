@@ -27,10 +27,10 @@ export interface CompiledCondition {
   readonly literals: readonly Literal[];
 }
 
-export const isPrimitive = (v: IR.Value): v is string | number | boolean | null => v === null || typeof v !== "object";
+const isPrimitive = (v: IR.Value): v is string | number | boolean | null => v === null || typeof v !== "object";
 
 /** Expressions that always evaluate to a number: counts, `time.hour`, `time.minute`. */
-export function knownNumber(e: IR.Expr): boolean {
+function knownNumber(e: IR.Expr): boolean {
   return e.kind === "count" || (e.kind === "time" && (e.field === "hour" || e.field === "minute"));
 }
 

@@ -69,7 +69,7 @@ export class DiagnosticBag {
 }
 
 /** The most diagnostics reported for one file; a file of binary garbage would otherwise have one per stray run. */
-export const MAX_DIAGNOSTICS = 1000;
+const MAX_DIAGNOSTICS = 1000;
 
 /**
  * Sorts a file's diagnostics and keeps the first `MAX_DIAGNOSTICS`; when some are dropped, an

@@ -353,7 +353,7 @@ function oneBased(p: Position): JsonPosition {
 // ---------------------------------------------------------------------------------------------
 // SARIF
 
-export const SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
+const SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
 
 export type SarifLevel = "error" | "warning" | "note" | "none";
 
@@ -438,7 +438,7 @@ export interface SarifLog {
   ];
 }
 
-export function sarifLevel(severity: Severity): SarifLevel {
+function sarifLevel(severity: Severity): SarifLevel {
   switch (severity) {
     case "error":
       return "error";

@@ -22,7 +22,7 @@ import type { Span } from "../syntax/source.js";
 export type FormatResult = { ok: true; text: string } | { ok: false; diagnostics: Diagnostic[] };
 
 /** The column limit. */
-export const FORMAT_WIDTH = 100;
+const FORMAT_WIDTH = 100;
 
 /** Formats one `.armor` file; refuses (with the syntax diagnostics) a file that does not parse. */
 export function formatSource(fileName: string, text: string): FormatResult {

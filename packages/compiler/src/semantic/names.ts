@@ -1,6 +1,6 @@
 /** Did-you-mean suggestions: the closest candidate within a small edit distance. */
 
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const m = a.length;
   const n = b.length;
   let prev = Array.from({ length: n + 1 }, (_, j) => j);

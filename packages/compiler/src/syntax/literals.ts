@@ -6,7 +6,7 @@ const units = "ms|s|m|h|d";
 const wholeDuration = new RegExp(`^(\\d[\\d_]*)(${units})$`);
 
 /** The longest duration the language accepts: ten years. */
-export const MAX_DURATION_MS = 10 * 365 * 86_400_000;
+const MAX_DURATION_MS = 10 * 365 * 86_400_000;
 
 /** `15m` → 900000; `null` when malformed or longer than ten years. */
 export function parseDuration(text: string): number | null {

@@ -20,7 +20,7 @@ import { type Span, span } from "./source.js";
 import * as T from "./tokens.js";
 
 /** The lexer; `validate` runs Chevrotain's checks of the token patterns (see `ArmorParser`). */
-export function createLexer(validate = false): Lexer {
+function createLexer(validate = false): Lexer {
   return new Lexer(T.allTokens, { positionTracking: "full", ensureOptimizations: false, recoveryEnabled: true, skipValidations: !validate });
 }
 

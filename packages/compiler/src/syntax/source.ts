@@ -12,10 +12,6 @@ export function span(start: number, end: number): Span {
   return { start, end };
 }
 
-export function cover(a: Span, b: Span): Span {
-  return { start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) };
-}
-
 export class SourceFile {
   private lineStarts: number[] | undefined;
 

@@ -73,7 +73,7 @@ export const History = keyword("history");
 export const ErrorKeyword = keyword("error");
 
 export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n\f\v\u00a0\ufeff]+/, group: Lexer.SKIPPED });
-export const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n\r]*/, group: "comments" });
+const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n\r]*/, group: "comments" });
 export const BlockComment = createToken({
   name: "BlockComment",
   pattern: { exec: blockComment },
@@ -178,5 +178,4 @@ export const allTokens: TokenType[] = [
   Unknown,
 ];
 
-export const keywordTokens: readonly TokenType[] = keywords;
 export const keywordNames: ReadonlySet<string> = new Set(keywords.map((k) => (k.PATTERN as RegExp).source));

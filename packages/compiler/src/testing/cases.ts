@@ -51,7 +51,7 @@ export interface TestContext {
   readonly onRuleReference?: (rule: string, at: Span) => void;
 }
 
-export function dataValue(v: A.DataValue): unknown {
+function dataValue(v: A.DataValue): unknown {
   switch (v.kind) {
     case "literal":
       return v.value;

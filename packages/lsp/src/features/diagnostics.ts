@@ -20,7 +20,7 @@ export interface DiagnosticData {
 }
 
 /** `docs/diagnostics.md#a101-...` under the configured base URL; `null` without one. */
-export function docsHref(docs: string, base: string | null): string | null {
+function docsHref(docs: string, base: string | null): string | null {
   if (base === null) return null;
   return base.endsWith("/") ? base + docs : `${base}/${docs}`;
 }

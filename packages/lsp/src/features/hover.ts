@@ -20,7 +20,7 @@ function duration(ms: number): string {
   return `${ms}ms`;
 }
 
-export function ruleSummary(policy: PolicyAnalysis, id: string): string | null {
+function ruleSummary(policy: PolicyAnalysis, id: string): string | null {
   const rule = policy.compilation.policy.rules.find((r) => r.id === id);
   if (!rule) return null;
   const e = rule.effect;

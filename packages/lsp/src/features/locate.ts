@@ -22,7 +22,7 @@ export function byReferences(ast: AST.FileNode): AST.Ident[] {
   return out;
 }
 
-export function wordAt(text: string, offset: number): { word: string; span: Span } | null {
+function wordAt(text: string, offset: number): { word: string; span: Span } | null {
   let start = offset;
   let end = offset;
   while (start > 0 && /[A-Za-z0-9_]/.test(text[start - 1]!)) start--;

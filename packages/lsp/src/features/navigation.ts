@@ -84,7 +84,7 @@ export function prepareRename(a: Analysis, project: Project, offset: number): { 
 }
 
 /** Why a new name is refused, or `null` when it is fine. */
-export function renameProblem(policy: PolicyAnalysis, kind: "let" | "rule", oldName: string, newName: string): string | null {
+function renameProblem(policy: PolicyAnalysis, kind: "let" | "rule", oldName: string, newName: string): string | null {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(newName)) return `\`${newName}\` is not a name: use letters, digits and \`_\`, not starting with a digit`;
   if (keywordNames.has(newName) || facts.roots.some((r) => r.name === newName) || facts.functionFact(newName)) return `\`${newName}\` is a keyword`;
   if (newName === oldName) return null;
