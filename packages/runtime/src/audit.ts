@@ -64,7 +64,9 @@ export interface AuditSink {
    * Synchronous writing, for a sink that can store records without waiting (a file sink without
    * fsync, once open); optional. A log whose every sink has one writes through them on its fast
    * path (AuditAppender). Read once, when the log is made, and only as the sink's own property:
-   * a value that `Object.prototype` was given is never used.
+   * a value that `Object.prototype` was given is never used. It writes past `write`, so a sink
+   * that wraps another by replacing `write` must not carry the other's `syncWriter`; `fileSink`'s
+   * is not enumerable, so a spread copy (`{ ...fileSink(p), write }`) does not take it along.
    */
   readonly syncWriter?: SyncSinkWriter;
 }
@@ -877,8 +879,10 @@ export function fileSink(path: string, options: FileSinkOptions = {}): AuditSink
       checkLineStart = true;
       if (pending) await (await pending).close();
     },
-    syncWriter,
   };
+  // Not enumerable: a wrapper made by spreading this sink (`{ ...fileSink(p), write }`) does not
+  // copy it, so the log keeps calling the wrapper's own write rather than writing past it.
+  Object.defineProperty(sink, "syncWriter", { value: syncWriter, enumerable: false });
   return sink;
 
   async function writeAsync(line: string): Promise<void> {

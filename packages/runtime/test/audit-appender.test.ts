@@ -84,3 +84,32 @@ describe("appenderFor", () => {
     expect(appended).toEqual([fields(2)]);
   });
 });
+
+describe("a sink that wraps a file sink by replacing write", () => {
+  it("gets every record through its own write: the file sink's synchronous writer does not come along with a spread", async () => {
+    const { mkdtempSync, readFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { fileSink } = await import("../src/audit.js");
+    const { createEnforcer } = await import("../src/index.js");
+    const path = join(mkdtempSync(join(tmpdir(), "armor-wrap-")), "audit.jsonl");
+    const base = fileSink(path);
+    const mirrored: string[] = [];
+    const wrapper: AuditSink = {
+      ...base,
+      name: "mirrored file",
+      write(line) {
+        mirrored.push(line);
+        return base.write(line);
+      },
+    };
+    expect(Object.hasOwn(wrapper, "syncWriter")).toBe(false);
+    const e = await createEnforcer({ policy: { source: "policy p\ndefault allow\n", fileName: "p.armor" }, audit: { sinks: [wrapper] } });
+    for (let i = 0; i < 5; i++) await e.run({ type: "noop", i }, undefined, () => i);
+    await e.close();
+    const lines = readFileSync(path, "utf8").trim().split("\n");
+    expect(lines).toHaveLength(10);
+    expect(mirrored).toEqual(lines);
+    expect(verifyAuditLog(lines.join("\n")).ok).toBe(true);
+  });
+});
