@@ -55,3 +55,25 @@ describe("a polluted Object.prototype", () => {
     expect(meant.kinds).toEqual(["decision", "outcome", "decision", "outcome", "decision", "outcome"]);
   });
 });
+
+describe("the enforcer's audit option under a polluted Object.prototype", () => {
+  // [the key planted on Object.prototype, the option given]
+  const cases: [string, (records: unknown[]) => object][] = [
+    ["append", (records) => ({ callback: (r: unknown) => void records.push(r) })],
+    ["file", (records) => ({ callback: (r: unknown) => void records.push(r) })],
+    ["callback", (records) => ({ sinks: [{ name: "kept", write: (line: string) => void records.push(JSON.parse(line)) }] })],
+  ];
+  it.each(cases)("`%s` planted: the records still reach the sink the option names", async (key, option) => {
+    const records: unknown[] = [];
+    const proto = Object.prototype as Record<string, unknown>;
+    proto[key] = key === "append" ? () => Promise.resolve() : key === "file" ? "/nonexistent/planted.jsonl" : () => {};
+    try {
+      const e = await createEnforcer({ policy: { source: "policy p\ndefault allow\n", fileName: "p.armor" }, audit: option(records) as never });
+      await e.run({ type: "noop" }, undefined, () => 1);
+      await e.close();
+    } finally {
+      delete proto[key];
+    }
+    expect(records.length).toBe(2);
+  });
+});

@@ -23,16 +23,28 @@ export interface AuditChannel {
 /** The audit log for an option; failures are reported once, by the enforcer, when an append rejects. */
 export function auditChannel(option: AuditOption | undefined, timeoutMs: number): AuditChannel | null {
   if (option === undefined || option === false) return null;
-  const boundAppends = "append" in option;
+  const boundAppends = isAuditLog(option);
   const log = boundAppends ? option : createAuditLog({ sinks: sinksOf(option), writeTimeoutMs: timeoutMs });
   return { log, appendNow: appenderFor(log), boundAppends, timeoutMs };
 }
 
+/**
+ * Whether the option is an audit log of the caller's: it has `append` of its own or from its
+ * class, never from `Object.prototype` (a polluted prototype cannot turn `{ file }` into a log).
+ */
+function isAuditLog(option: Exclude<AuditOption, false>): option is AuditLog {
+  for (let o: object | null = option; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    if (Object.hasOwn(o, "append")) return true;
+  }
+  return false;
+}
+
+/** The sinks of an options object, read as its own fields. */
 function sinksOf(option: Exclude<AuditOption, false | AuditLog>): AuditSink[] {
-  if ("file" in option) return [fileSink(option.file, { fsync: option.fsync ?? false })];
-  if ("stream" in option) return [streamSink(option.stream)];
-  if ("callback" in option) return [callbackSink(option.callback as Parameters<typeof callbackSink>[0])];
-  return option.sinks;
+  if (Object.hasOwn(option, "file") && "file" in option) return [fileSink(option.file, { fsync: option.fsync ?? false })];
+  if (Object.hasOwn(option, "stream") && "stream" in option) return [streamSink(option.stream)];
+  if (Object.hasOwn(option, "callback") && "callback" in option) return [callbackSink(option.callback as Parameters<typeof callbackSink>[0])];
+  return (option as { sinks: AuditSink[] }).sinks;
 }
 
 /** Reports an audit failure and returns it as an Error. */
