@@ -119,6 +119,17 @@ describe("formatter", () => {
     expect(out.endsWith("\n  deny\n")).toBe(true);
   });
 
+  it.each([
+    ["a right-to-left override", "a\u202eb", '"a\\u202eb"'],
+    ["a first-strong isolate and its pop", "\u2068x\u2069", '"\\u2068x\\u2069"'],
+    ["a zero-width space", "a\u200bb", '"a\\u200bb"'],
+    ["a line separator", "a\u2028b", '"a\\u2028b"'],
+    ["a byte order mark", "\ufeffa", '"\\ufeffa"'],
+    ["visible non-ASCII text, as it is", "é😀ü", '"é😀ü"'],
+  ])("writes %s as an escape only when it is invisible", (_name, value, quoted) => {
+    expect(quoteString(value)).toBe(quoted);
+  });
+
   it("escapes strings canonically", () => {
     expect(quoteString('a"b\\c\n\t\r\u0000\u0008\u000c/é😀')).toBe('"a\\"b\\\\c\\n\\t\\r\\u0000\\u0008\\u000c/é😀"');
     expect(format('let S = "\\/\\u00e9\\u{1F600}"')).toBe('let S = "/é😀"\n');

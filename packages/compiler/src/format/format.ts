@@ -255,9 +255,21 @@ function fits(next: Command, rest: readonly Command[], width: number): boolean {
 
 // ---- literals -------------------------------------------------------------------------------
 
-/** A string literal for `value`: JSON escaping, spelled with the language's escapes (no `\b`, `\f`). */
+/**
+ * Characters that change how text is shown without being seen: bidirectional controls (the
+ * "Trojan Source" characters), zero-width characters, line and paragraph separators, the BOM.
+ * The formatter writes them as `\uXXXX` escapes, so a string never hides them in the source.
+ */
+const INVISIBLE = /[\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]/g;
+
+/**
+ * A string literal for `value`: JSON escaping, spelled with the language's escapes (no `\b`,
+ * `\f`), and invisible characters escaped.
+ */
 export function quoteString(value: string): string {
-  return JSON.stringify(value).replace(/\\(.)/g, (m, c: string) => (c === "b" ? "\\u0008" : c === "f" ? "\\u000c" : m));
+  return JSON.stringify(value)
+    .replace(/\\(.)/g, (m, c: string) => (c === "b" ? "\\u0008" : c === "f" ? "\\u000c" : m))
+    .replace(INVISIBLE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 const bareKey = /^[A-Za-z_][A-Za-z0-9_]*$/;
