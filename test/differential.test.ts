@@ -1327,14 +1327,14 @@ const examples: Example[] = [
     name: "an anonymous rule is named by its file, effect and content",
     policy: 'default allow\n\nwhen true deny because "why"',
     input: { action: { type: "x" } },
-    expect: { decision: "deny", rules: [expect.stringMatching(/^p\.armor:deny-[0-9a-f]{6}$/)] },
+    expect: { decision: "deny", rules: [expect.stringMatching(/^p\.armor:deny-[0-9a-f]{10}$/)] },
     check: (r) => expect(r.rules[0]!.reason).toBe("why"),
   },
   {
     name: "an anonymous rule's id names the action type it tests",
     policy: 'default allow\nwhen action.type == "x" and amount > 1 deny',
     input: { action: { type: "x", amount: 2 } },
-    expect: { decision: "deny", rules: [expect.stringMatching(/^p\.armor:deny-x-[0-9a-f]{6}$/)] },
+    expect: { decision: "deny", rules: [expect.stringMatching(/^p\.armor:deny-x-[0-9a-f]{10}$/)] },
   },
   {
     name: "identical anonymous rules are numbered in source order",

@@ -1,7 +1,8 @@
 /**
  * Hostile anonymous rules: action types that would put control characters, terminal escapes,
  * quotes or megabytes into an id; thousands of identical rules; rule names and test references
- * that try to take or forge a generated id. Ids stay short, plain, unique and deterministic,
+ * that try to take or forge a generated id; file names holding bidi overrides, newlines and
+ * colons; lets named like the action's type. Ids stay short, plain, unique and deterministic,
  * and the compiled module and the interpreter report the same ones (docs/language.md §5.1).
  */
 import { describe, expect, it } from "vitest";
@@ -10,7 +11,7 @@ import { evaluatePolicy } from "../../packages/compiler/src/interpreter.js";
 import { loadModule } from "../../packages/compiler/src/load.js";
 
 /** An id as §5.1 defines it: nothing a log line or a terminal would read as anything but text. */
-const ID_FORM = /^policy\.armor:(allow|deny|require_approval|redact)(-[A-Za-z0-9_.-]{1,32})?-[0-9a-f]{6,64}(#[1-9][0-9]*)?$/;
+const ID_FORM = /^policy\.armor:(allow|deny|require_approval|redact)(-[A-Za-z0-9_.-]{1,32})?-[0-9a-f]{10,64}(~[0-9a-f]{6,64})?(#[1-9][0-9]*)?$/;
 
 function compiled(text: string) {
   const c = compileSource("policy.armor", text);
@@ -50,12 +51,51 @@ describe("anonymous rule ids from hostile action types", () => {
   });
 });
 
+/** Hostile file names, and the FILE part their ids must show. */
+const FILES: { name: string; path: string; shown: string }[] = [
+  { name: "a right-to-left override, a colon and a newline", path: "/tmp/ev\u202eil:allow-x\n.armor", shown: "ev_il_allow-x_.armor" },
+  { name: "a terminal escape", path: "/srv/\u001b[31mred.armor", shown: "__31mred.armor" },
+  { name: "spaces and a hash", path: "C:\\policies\\my policy#2.armor", shown: "my_policy_2.armor" },
+  { name: "an astral character", path: "pay📧.armor", shown: "pay__.armor" },
+  { name: "a carriage return and a tab", path: "a\r\tb.armor", shown: "a__b.armor" },
+];
+
+describe("anonymous rule ids from hostile file names", () => {
+  it.each(FILES.map((f) => [f.name, f] as const))("%s", (_name, f) => {
+    const c = compileSource(f.path, 'default allow\nwhen action.type == "x" deny\nwhen amount > 1 deny\n');
+    const ids = c.policy.rules.map((r) => r.id);
+    for (const id of ids) {
+      expect(id.startsWith(`${f.shown}:`), id).toBe(true);
+      expect(id.slice(f.shown.length)).toMatch(/^:(deny)(-x)?-[0-9a-f]{10}$/);
+      expect(id).toMatch(/^[A-Za-z0-9_.:~#-]+$/);
+    }
+  });
+});
+
+describe("names in a condition that look like the action's type", () => {
+  it.each([
+    ["a let named type", 'let type = "delete_all"\nwhen type == "delete_all" and action.type == "read" allow', "read"],
+    ["a let named action", 'let action = "x"\nwhen action.type == "read" allow', "read"],
+  ])("%s: the id names the type the rule applies to", (_name, text, type) => {
+    const c = compileSource("policy.armor", `default deny\n${text}\n`);
+    const rule = c.policy.rules[0]!;
+    if (rule.actionTypes !== null) expect(rule.actionTypes).toContain(type);
+    expect(rule.id).toMatch(new RegExp(`^policy\\.armor:allow-${type}-[0-9a-f]{10}$`));
+  });
+});
+
 describe("many anonymous rules", () => {
   it("5,000 identical rules get 5,000 distinct ids, numbered in source order", () => {
     const text = `default allow\n${'when action.type == "x" deny\n'.repeat(5000)}`;
     const ids = compiled(text).policy.rules.map((r) => r.id);
     expect(new Set(ids).size).toBe(5000);
     expect(ids.slice(1).every((id, i) => id === `${ids[0]}#${i + 2}`)).toBe(true);
+    // one warning for all the copies, so the policy is not buried under (or failed by) findings
+    expect(
+      compiled(text)
+        .diagnostics.filter((d) => d.code === "A407")
+        .map((d) => d.message),
+    ).toEqual([expect.stringContaining("5,000 copies in all")]);
   });
 
   it("the same text gives the same ids on every compilation", () => {

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { compileSource, compileTests } from "../src/compile.js";
 import { formatSource } from "../src/format/format.js";
-import { canonicalRule } from "../src/semantic/rule-id.js";
+import { type AnonymousRule, anonymousRuleIds, canonicalRule } from "../src/semantic/rule-id.js";
 import type { RuleDecl } from "../src/syntax/ast.js";
 import { parse } from "../src/syntax/parse.js";
 import { policyForTests } from "../src/testing/api.js";
@@ -79,10 +79,10 @@ describe("anonymous rule ids", () => {
 
   it("have the documented form", () => {
     expect(before).toEqual([
-      expect.stringMatching(/^policy\.armor:require_approval-wire_transfer-[0-9a-f]{6}$/),
+      expect.stringMatching(/^policy\.armor:require_approval-wire_transfer-[0-9a-f]{10}$/),
       "big_mail",
-      expect.stringMatching(/^policy\.armor:deny-sql_query-[0-9a-f]{6}$/),
-      expect.stringMatching(/^policy\.armor:deny-[0-9a-f]{6}$/),
+      expect.stringMatching(/^policy\.armor:deny-sql_query-[0-9a-f]{10}$/),
+      expect.stringMatching(/^policy\.armor:deny-[0-9a-f]{10}$/),
     ]);
   });
 
@@ -101,35 +101,95 @@ describe("anonymous rule ids", () => {
     expect(ruleIds(base, "other.armor")[0]).toBe(before[0]!.replace("policy.armor:", "other.armor:"));
   });
 
-  it("number rules of identical content in source order, and keep the numbers when other rules move", () => {
+  it("number only rules identical in form and reason, in source order, and keep the numbers when other rules move", () => {
     const dup = "when amount > 5 deny";
-    const ids = ruleIds(["default allow", dup, RULE_C, dup, `${dup} because "again"`].join("\n"));
+    const ids = ruleIds(["default allow", dup, RULE_C, dup, dup].join("\n"));
     expect(ids[1]).not.toBe(ids[0]);
     expect(ids.slice(2)).toEqual([`${ids[0]}#2`, `${ids[0]}#3`]);
     expect(ruleIds(["default allow", RULE_A, dup, dup, RULE_C, dup].join("\n"))).toEqual([before[0], ids[0], `${ids[0]}#2`, ids[1], `${ids[0]}#3`]);
   });
 
-  it("are unique in a file of many anonymous rules", () => {
-    const lines = ["default allow"];
-    for (let i = 0; i < 1000; i++) lines.push(`when action.type == "t${i % 7}" and amount == ${i % 1000} deny`);
-    const ids = ruleIds(lines.join("\n"));
-    expect(new Set(ids).size).toBe(ids.length);
+  it("warn once about rules identical in form and reason to an earlier one (A407), and only then", () => {
+    const warned = (lines: string[]): number[] =>
+      compileSource("policy.armor", ["default allow", ...lines].join("\n"))
+        .diagnostics.filter((d) => d.code === "A407")
+        .map((d) => d.span.start);
+    const dup = 'when amount > 5 deny because "big"';
+    const text = ["default allow", dup, dup.replace("  ", " "), `when (amount > 5) deny because "b\\u0069g"`].join("\n");
+    const found = compileSource("policy.armor", text).diagnostics.filter((d) => d.code === "A407");
+    expect(found.map((d) => d.message)).toEqual(["this rule repeats an earlier rule: same condition, effect and reason (3 copies in all)"]);
+    expect(found[0]!.span.start).toBe(text.indexOf(dup, text.indexOf(dup) + 1));
+    expect(warned([dup, dup.replace('"big"', '"large"')])).toEqual([]);
+    expect(warned([dup, dup.replace("deny", "allow")])).toEqual([]);
+    expect(warned([dup, `rule named ${dup}`])).toEqual([]);
   });
 
-  it("get more hash digits when two different rules would share an id", () => {
+  it("are fixed at 10 hash digits, so a rule whose first 6 digits collide with another's renames neither", () => {
     // found by search: these two canonical forms share the first six hex digits of their SHA-256
-    const [x, y] = ["when amount == 3328 deny", "when amount == 4651 deny"];
+    const [x, y] = ['when action.type == "a" and action.n == 137 deny', 'when action.type == "a" and action.n == 2548 deny'];
     const hash = (text: string): string =>
       createHash("sha256")
         .update(canonicalRule(parse("p.armor", text).ast.items[0] as RuleDecl))
         .digest("hex");
     expect(hash(x).slice(0, 6)).toBe(hash(y).slice(0, 6));
-    expect(hash(x).slice(0, 7)).not.toBe(hash(y).slice(0, 7));
+    const alone = ruleIds(`default allow\n${x}`, "p.armor");
+    expect(alone).toEqual([`p.armor:deny-a-${hash(x).slice(0, 10)}`]);
+    expect(ruleIds(["default allow", x, y].join("\n"), "p.armor")).toEqual([alone[0], `p.armor:deny-a-${hash(y).slice(0, 10)}`]);
+  });
 
-    const ids = ruleIds(["default allow", x, "when amount == 1 deny", y].join("\n"), "p.armor");
-    expect(ids).toEqual([`p.armor:deny-${hash(x).slice(0, 7)}`, `p.armor:deny-${hash("when amount == 1 deny").slice(0, 6)}`, `p.armor:deny-${hash(y).slice(0, 7)}`]);
-    // alone, each keeps six digits
-    expect(ruleIds(`default allow\n${x}`, "p.armor")).toEqual([`p.armor:deny-${hash(x).slice(0, 6)}`]);
+  it("tell apart true collisions of the hash digits by more digits (forced with fewer digits)", () => {
+    const decls = (texts: string[]): AnonymousRule[] => texts.map((t) => ({ decl: parse("p.armor", t).ast.items[0] as RuleDecl, condition: null }));
+    // 17 different forms with 1 hex digit: at least two share it
+    const texts = Array.from({ length: 17 }, (_, i) => `when amount == ${i} deny`);
+    const { ids } = anonymousRuleIds("p.armor", decls(texts), { hashDigits: 1 });
+    const list = [...ids.values()];
+    expect(new Set(list).size).toBe(17);
+    const digits = list.map((id) => id.split("-").at(-1)!.length);
+    expect(digits.some((n) => n > 1)).toBe(true);
+    expect(digits.some((n) => n === 1)).toBe(true);
+  });
+
+  it("tell apart rules of one form with different reasons by their reasons, whatever their order", () => {
+    const rule = 'when action.type == "wire" and amount > 5 deny';
+    const [a, b] = [`${rule} because "limit"`, `${rule} because "fraud"`];
+    const [idA, idB] = ruleIds(["default allow", a, b].join("\n"));
+    expect(idA).toMatch(/^policy\.armor:deny-wire-[0-9a-f]{10}~[0-9a-f]{6}$/);
+    expect(idB).toMatch(/^policy\.armor:deny-wire-[0-9a-f]{10}~[0-9a-f]{6}$/);
+    expect(idA).not.toBe(idB);
+    // the order of the two does not matter, nor a rule of another form between them
+    expect(ruleIds(["default allow", b, RULE_C, a].join("\n"))).toEqual([idB, ruleIds(`default allow\n${RULE_C}`)[0], idA]);
+    // a rule of that form added above a rule alone in its form never takes the old id
+    const [old] = ruleIds(`default allow\n${a}`);
+    expect(ruleIds(["default allow", b, a].join("\n"))).not.toContain(old);
+    // no reason and an empty reason are different reasons
+    expect(new Set(ruleIds(["default allow", rule, `${rule} because ""`].join("\n"))).size).toBe(2);
+  });
+
+  it("tell apart reasons whose digits collide by more digits (forced with fewer digits)", () => {
+    const texts = Array.from({ length: 17 }, (_, i) => `when amount == 1 deny because "r${i}"`);
+    const { ids } = anonymousRuleIds(
+      "p.armor",
+      texts.map((t) => ({ decl: parse("p.armor", t).ast.items[0] as RuleDecl, condition: null })),
+      { reasonDigits: 1 },
+    );
+    expect(new Set(ids.values()).size).toBe(17);
+    expect([...ids.values()].every((id) => /^p\.armor:deny-[0-9a-f]{10}~[0-9a-f]+$/.test(id))).toBe(true);
+  });
+
+  /** TYPE is the type the checked rule applies to, whatever the names in its condition. */
+  const typeCases: { name: string; lines: string[]; type: string | null }[] = [
+    { name: "a let named type", lines: ['let type = "delete_all"', 'when type == "delete_all" and action.type == "read" allow'], type: "read" },
+    { name: "a let named type used alone", lines: ['let type = "delete_all"', 'when type == "delete_all" and amount > 1 allow'], type: null },
+    { name: "a let holding the type", lines: ['let T = "wire"', "when action.type == T deny"], type: "wire" },
+    { name: "a let holding a list of types", lines: ['let TS = ["mail", "wire"]', "when action.type in TS deny"], type: "mail" },
+    { name: "the bare field type", lines: ['when type == "wire" deny'], type: "wire" },
+    { name: "the type on the left", lines: ['when "wire" == action.type deny'], type: "wire" },
+    { name: "a later conjunct", lines: ['when amount > 5 and action.type == "wire" deny'], type: "wire" },
+  ];
+
+  it.each(typeCases.map((c) => [c.name, c] as const))("name the action type the rule applies to: %s", (_name, c) => {
+    const ids = ruleIds(["default allow", ...c.lines].join("\n"));
+    expect(ids[0]!.split(":")[1]!.split("-").slice(1, -1).join("-") || null).toBe(c.type);
   });
 
   it("cannot be taken by a rule name", () => {
@@ -153,7 +213,7 @@ describe("tests naming anonymous rules", () => {
       name: "by the old FILE:LINE id",
       by: '"policy.armor:3"',
       code: "A201",
-      help: /the anonymous rule on line 3 is `policy\.armor:deny-drop-[0-9a-f]{6}`.*give the rule a name/,
+      help: /the anonymous rule on line 3 is `policy\.armor:deny-drop-[0-9a-f]{10}`.*give the rule a name/,
       fix: JSON.stringify(id),
     },
     { name: "by a FILE:LINE with no anonymous rule", by: '"policy.armor:2"', code: "A201" },
@@ -186,8 +246,8 @@ describe("policy tests from JavaScript naming rules that do not exist", () => {
   const input = { action: { type: "drop" } };
 
   it.each([
-    ["an old FILE:LINE id", "policy.armor:3", /`policy\.armor:3` is an anonymous rule's id of the old form, FILE:LINE; that rule's id is now `policy\.armor:deny-drop-[0-9a-f]{6}`/],
-    ["a name the policy lacks", "drop_rule", /`drop_rule` is not a rule of policy\.armor\nrules: policy\.armor:deny-drop-[0-9a-f]{6}$/],
+    ["an old FILE:LINE id", "policy.armor:3", /`policy\.armor:3` is an anonymous rule's id of the old form, FILE:LINE; that rule's id is now `policy\.armor:deny-drop-[0-9a-f]{10}`/],
+    ["a name the policy lacks", "drop_rule", /`drop_rule` is not a rule of policy\.armor\nrules: policy\.armor:deny-drop-[0-9a-f]{10}$/],
   ])("%s is refused, naming the rules there are", async (_name, by, message) => {
     const p = await policyForTests("policy.armor", text);
     expect(() => p.expect(input, { decision: "deny", by: [by] })).toThrow(message);

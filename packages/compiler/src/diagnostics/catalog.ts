@@ -80,6 +80,7 @@ export const catalog = {
   missingDefault: entry("A404", "missing-default", "hint", "the policy has no `default`, so actions no rule decides are denied", ["file"]),
   alwaysTrue: entry("A405", "always-true", "info", "a condition is always true"),
   noRules: entry("A406", "no-rules", "warning", "the policy has no rules"),
+  repeatedRule: entry("A407", "repeated-rule", "warning", "an anonymous rule repeats an earlier one: same condition, effect and reason"),
 
   // files and inputs
   fileNotFound: entry("A501", "file-not-found", "error", "a file named on the command line cannot be read"),

@@ -281,17 +281,19 @@ class Checker {
   // ---- rules -----------------------------------------------------------------------------
 
   private lowerRules(): IR.Rule[] {
-    const out: IR.Rule[] = [];
+    // a named rule whose name is missing is broken; its syntax error says so, and an id made
+    // up for it would only collide with the rules that recovery found after it
+    const items = this.ast.items.filter((i): i is A.RuleDecl => i.kind === "rule" && (i.anonymous || i.name !== null));
+    const lowered = items.map((item) => this.lowerRule(item));
+    // anonymous ids read the checked conditions (a let named `type` is not the action's type)
     const anonymous = anonymousRuleIds(
       baseName(this.bag.file),
-      this.ast.items.filter((i): i is A.RuleDecl => i.kind === "rule" && i.anonymous),
+      lowered.filter((l) => l.item.anonymous).map((l) => ({ decl: l.item, condition: l.condition })),
     );
-    for (const item of this.ast.items) {
-      // a named rule whose name is missing is broken; its syntax error says so, and an id made
-      // up for it would only collide with the rules that recovery found after it
-      if (item.kind !== "rule" || (!item.anonymous && item.name === null)) continue;
-      const pos = this.source.positionAt(item.span.start);
-      const id = item.name ? item.name.name : anonymous.get(item)!;
+    this.reportDuplicates(anonymous.duplicates);
+    const out: IR.Rule[] = [];
+    for (const { item, condition, effect } of lowered) {
+      const id = item.name ? item.name.name : anonymous.ids.get(item)!;
       const existing = this.rules.get(id);
       if (existing) {
         this.report(catalog.duplicateRule, item.name?.span ?? item.span, `rule \`${id}\` is declared twice`, {
@@ -299,31 +301,56 @@ class Checker {
           related: [{ file: this.bag.file, span: existing.decl.name?.span ?? existing.decl.span, message: "first declared here" }],
         });
       } else this.rules.set(id, { id, decl: item, references: [] });
-
-      const cond = this.lower(item.condition, { history: false, types: null }, false);
-      this.expectCondition(cond, item.condition.span);
-      if (cond.expr.kind === "literal" && cond.expr.value === true && !(item.condition.kind === "literal" && item.condition.value === true)) {
-        this.report(catalog.alwaysTrue, item.condition.span, "this condition is always true, so the rule fires for every action", {
-          help: "write `when true` if that is meant; otherwise check the constants in the condition",
-        });
-      }
-      if (!item.effect) continue;
-      // the effect sees the action types the whole condition narrows to
-      const effect = this.lowerEffect(item.effect, { history: false, types: cond.narrows ?? null });
+      if (!item.effect || !effect) continue;
+      const pos = this.source.positionAt(item.span.start);
       out.push({
         index: out.length,
         id,
         anonymous: item.anonymous,
-        condition: cond.expr,
+        condition,
         effect,
         reason: item.effect.reason?.value ?? null,
         span: item.span,
         line: pos.line + 1,
         column: pos.column + 1,
-        actionTypes: dispatchTypes(cond.expr),
+        actionTypes: dispatchTypes(condition),
       });
     }
     return out;
+  }
+
+  /** A rule's condition and effect, checked. */
+  private lowerRule(item: A.RuleDecl): { item: A.RuleDecl; condition: IR.Expr; effect: IR.Effect | null } {
+    const cond = this.lower(item.condition, { history: false, types: null }, false);
+    this.expectCondition(cond, item.condition.span);
+    if (cond.expr.kind === "literal" && cond.expr.value === true && !(item.condition.kind === "literal" && item.condition.value === true)) {
+      this.report(catalog.alwaysTrue, item.condition.span, "this condition is always true, so the rule fires for every action", {
+        help: "write `when true` if that is meant; otherwise check the constants in the condition",
+      });
+    }
+    // the effect sees the action types the whole condition narrows to
+    const effect = item.effect ? this.lowerEffect(item.effect, { history: false, types: cond.narrows ?? null }) : null;
+    return { item, condition: cond.expr, effect };
+  }
+
+  /**
+   * Anonymous rules identical in condition, effect and reason to an earlier one (A407): one
+   * warning per set of copies, at the second, so that thousands of copies stay one finding.
+   */
+  private reportDuplicates(duplicates: ReadonlyMap<A.RuleDecl, A.RuleDecl>): void {
+    const copies = new Map<A.RuleDecl, A.RuleDecl[]>();
+    for (const [rule, first] of duplicates) {
+      const list = copies.get(first);
+      if (list) list.push(rule);
+      else copies.set(first, [rule]);
+    }
+    for (const [first, repeats] of copies) {
+      const more = repeats.length > 1 ? ` (${(repeats.length + 1).toLocaleString("en-US")} copies in all)` : "";
+      this.report(catalog.repeatedRule, repeats[0]!.span, `this rule repeats an earlier rule: same condition, effect and reason${more}`, {
+        help: "remove the copies; if more than one is meant, give each a name (`rule NAME when ...`) or its own reason",
+        related: [{ file: this.bag.file, span: first.span, message: "the earlier rule" }],
+      });
+    }
   }
 
   private lowerEffect(e: A.EffectNode, scope: Scope): IR.Effect {

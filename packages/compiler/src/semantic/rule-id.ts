@@ -3,118 +3,179 @@
  * where it stands, so that formatting the file, editing comments and blank lines, and adding,
  * removing or moving other rules leave them unchanged.
  *
- *   FILE:EFFECT[-TYPE]-HASH[#N]        e.g. payments.armor:deny-wire_transfer-3f9a2c
+ *   FILE:EFFECT[-TYPE]-HASH[~REASON][#N]     e.g. payments.armor:deny-wire_transfer-3f9a2c01d4
  *
  * - FILE is the base name of the policy file, so the id does not depend on the directory the
- *   compiler ran in.
+ *   compiler ran in; characters other than `A-Z a-z 0-9 _ . -` become `_`, so that an id is one
+ *   printable line whatever the file is called.
  * - EFFECT is `allow`, `deny`, `require_approval` or `redact`.
- * - TYPE is the first action type the condition compares `action.type` (or bare `type`) with as a
- *   string literal, among its top-level `and` operands; absent when there is none (or it is
- *   `""`). It is cut to 32 characters, and characters other than `A-Z a-z 0-9 _ . -` become `_`:
- *   it is there to be read, the hash is what tells rules apart.
- * - HASH is the first 6 hex digits of the SHA-256 of the rule's canonical form (`canonicalRule`):
- *   its condition and effect as a tree of decoded values, so layout, comments, parentheses, digit
- *   separators, string escapes and the spelling of a duration do not count, and neither does the
- *   `because` reason (correcting a reason keeps the id). Two different rules whose ids would be
- *   equal both get as many more digits as it takes to tell them apart.
- * - `#N` (N = 2, 3, ...) marks the second, third, ... rule of the same canonical form, in source
- *   order.
+ * - TYPE is the first action type that a top-level `and` operand of the checked condition
+ *   compares `action.type` with (after lets are resolved, so it is the type the rule applies to,
+ *   never a let that happens to be called `type`); absent when there is none (or it is `""`). It
+ *   is cut to 32 characters and reduced like FILE: it is there to be read, the hash is what tells
+ *   rules apart.
+ * - HASH is the first 10 hex digits (40 bits) of the SHA-256 of the rule's canonical form
+ *   (`canonicalRule`): its condition and effect as a tree of decoded values, so layout, comments,
+ *   parentheses, digit separators, string escapes and the spelling of a duration do not count,
+ *   and neither does the `because` reason (correcting a reason keeps the id). The length is
+ *   fixed, so adding a rule never changes another's HASH, except in the fallback for a true
+ *   collision: when two different forms of one FILE:EFFECT[-TYPE] share all 10 digits (about 5
+ *   in 100,000 for a file of 10,000 such rules), both get as many more digits as tell them apart.
+ * - `~REASON` is present only when rules of the same canonical form give different reasons: each
+ *   of them then carries the first 6 hex digits of the SHA-256 of its reason (the JSON of the
+ *   text, or `null` without one), more if two reasons of the form share those. So which rule
+ *   keeps which id never depends on their order; adding a rule of the same form with another
+ *   reason gives the existing rule a new id, which no other rule takes.
+ * - `#N` (N = 2, 3, ...) marks the second, third, ... rule identical in form and reason, in
+ *   source order; such duplicates decide identically, and the checker warns about them (A407).
  *
  * Editing a rule's condition or effect makes it another rule, with another id. A rule that must
  * keep its id across edits is given a name (`rule NAME when ...`). A rule name is an identifier,
  * which never contains `:`, so names and these ids cannot collide.
  */
 import { createHash } from "node:crypto";
+import type * as IR from "../ir.js";
 import type * as A from "../syntax/ast.js";
 
-const HASH_DIGITS = 6;
 const TYPE_CHARS = 32;
 
-/** The id of each anonymous rule of `rules` (in source order), unique among them. */
-export function anonymousRuleIds(fileBaseName: string, rules: readonly A.RuleDecl[]): Map<A.RuleDecl, string> {
-  const entries = rules.map((decl) => {
-    const canonical = canonicalRule(decl);
-    return { decl, canonical, hash: createHash("sha256").update(canonical).digest("hex"), prefix: `${fileBaseName}:${readablePart(decl)}` };
-  });
-  // one entry per canonical form; later rules of the same form are numbered below
-  const forms = new Map<string, (typeof entries)[number]>();
-  for (const e of entries) if (!forms.has(e.canonical)) forms.set(e.canonical, e);
-  const digits = hashDigits([...forms.values()]);
-  const ids = new Map<A.RuleDecl, string>();
-  const copies = new Map<string, number>();
-  for (const e of entries) {
-    const copy = (copies.get(e.canonical) ?? 0) + 1;
-    copies.set(e.canonical, copy);
-    const base = `${e.prefix}-${e.hash.slice(0, digits.get(e.canonical)!)}`;
-    ids.set(e.decl, copy === 1 ? base : `${base}#${copy}`);
-  }
-  return ids;
+export interface IdOptions {
+  /** Hex digits of HASH before the collision fallback; 10 (tests force collisions with fewer). */
+  readonly hashDigits?: number;
+  /** Hex digits of REASON before the collision fallback; 6. */
+  readonly reasonDigits?: number;
 }
 
-/**
- * How many hash digits each canonical form needs: 6, or, for forms whose ids would collide,
- * the fewest that tell every form of that id apart (a SHA-256 collision, which would need all
- * 64, is not expected).
- */
-function hashDigits(forms: readonly { canonical: string; hash: string; prefix: string }[]): Map<string, number> {
-  const byId = new Map<string, (typeof forms)[number][]>();
-  for (const f of forms) {
-    const id = `${f.prefix}-${f.hash.slice(0, HASH_DIGITS)}`;
-    const group = byId.get(id);
-    if (group) group.push(f);
-    else byId.set(id, [f]);
+/** An anonymous rule as the ids are made from: its declaration and its checked condition. */
+export interface AnonymousRule {
+  readonly decl: A.RuleDecl;
+  /** The checked condition (lets resolved, constants folded), or null when it has none. */
+  readonly condition: IR.Expr | null;
+}
+
+export interface AnonymousRuleIds {
+  /** The id of each anonymous rule, unique among them. */
+  readonly ids: Map<A.RuleDecl, string>;
+  /** Each rule identical in form and reason to an earlier one → that earlier rule. */
+  readonly duplicates: Map<A.RuleDecl, A.RuleDecl>;
+}
+
+interface Entry {
+  readonly decl: A.RuleDecl;
+  readonly canonical: string;
+  readonly hash: string;
+  readonly reason: string;
+  readonly prefix: string;
+}
+
+/** The ids of the anonymous rules of `rules` (in source order), and which are duplicates. */
+export function anonymousRuleIds(fileBaseName: string, rules: readonly AnonymousRule[], options: IdOptions = {}): AnonymousRuleIds {
+  const file = readable(fileBaseName);
+  const entries: Entry[] = rules.map(({ decl, condition }) => {
+    const canonical = canonicalRule(decl);
+    return { decl, canonical, hash: sha256(canonical), reason: sha256(json(decl.effect?.reason?.value ?? null)), prefix: `${file}:${readablePart(decl, condition)}` };
+  });
+  const forms = groupBy(entries, (e) => e.canonical);
+  const hashDigits = distinctDigits(
+    [...forms.values()].map((g) => g[0]!),
+    (e) => e.prefix,
+    (e) => e.hash,
+    options.hashDigits ?? 10,
+  );
+  const ids = new Map<A.RuleDecl, string>();
+  const duplicates = new Map<A.RuleDecl, A.RuleDecl>();
+  for (const group of forms.values()) {
+    const first = group[0]!;
+    const base = `${first.prefix}-${first.hash.slice(0, hashDigits.get(first)!)}`;
+    const byReason = groupBy(group, (e) => e.reason);
+    const reasonDigits =
+      byReason.size > 1
+        ? distinctDigits(
+            [...byReason.values()].map((g) => g[0]!),
+            () => "",
+            (e) => e.reason,
+            options.reasonDigits ?? 6,
+          )
+        : null;
+    for (const same of byReason.values()) {
+      const head = same[0]!;
+      const id = reasonDigits ? `${base}~${head.reason.slice(0, reasonDigits.get(head)!)}` : base;
+      same.forEach((e, i) => {
+        ids.set(e.decl, i === 0 ? id : `${id}#${i + 1}`);
+        if (i > 0) duplicates.set(e.decl, head.decl);
+      });
+    }
   }
-  const out = new Map<string, number>();
-  for (const group of byId.values()) {
-    let n = HASH_DIGITS;
-    while (n < 64 && new Set(group.map((f) => f.hash.slice(0, n))).size < group.length) n++;
-    for (const f of group) out.set(f.canonical, n);
+  return { ids, duplicates };
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = out.get(k);
+    if (group) group.push(item);
+    else out.set(k, [item]);
   }
   return out;
 }
 
-function readablePart(decl: A.RuleDecl): string {
+/**
+ * How many digits of `digest` each item shows: `digits`, or, for items whose `scope` and first
+ * `digits` digits are equal, the fewest that tell every item of that group apart (all 64 of a
+ * SHA-256 would take a SHA-256 collision, which is not expected).
+ */
+function distinctDigits<T>(items: readonly T[], scope: (item: T) => string, digest: (item: T) => string, digits: number): Map<T, number> {
+  const out = new Map<T, number>();
+  for (const group of groupBy(items, (x) => `${scope(x)}-${digest(x).slice(0, digits)}`).values()) {
+    let n = digits;
+    while (n < 64 && new Set(group.map((x) => digest(x).slice(0, n))).size < group.length) n++;
+    for (const x of group) out.set(x, n);
+  }
+  return out;
+}
+
+function readablePart(decl: A.RuleDecl, condition: IR.Expr | null): string {
   const effect = decl.effect?.kind ?? "missing";
-  const type = readableType(firstActionType(decl.condition) ?? "");
+  const type = readable((condition ? firstActionType(condition) : null) ?? "").slice(0, TYPE_CHARS);
   return type === "" ? effect : `${effect}-${type}`;
 }
 
 /** Only characters that read plainly in a log line or a terminal, and not too many of them. */
-function readableType(type: string): string {
-  return type.slice(0, TYPE_CHARS).replace(/[^A-Za-z0-9_.-]/g, "_");
+function readable(text: string): string {
+  return text.replace(/[^A-Za-z0-9_.-]/g, "_");
 }
 
-/** The first action type a top-level `and` operand compares the action's type with, as written. */
-function firstActionType(condition: A.Expr): string | null {
-  for (const c of conjuncts(condition)) {
-    if (c.kind !== "compare") continue;
-    if (c.op === "==") {
-      const literal = isTypePath(c.left) ? unparen(c.right) : isTypePath(c.right) ? unparen(c.left) : null;
+/**
+ * The first action type a top-level `and` operand of the checked condition compares the action's
+ * type with: `action.type == "x"`, `"x" == action.type`, or the first string of
+ * `action.type in [...]`.
+ */
+function firstActionType(condition: IR.Expr): string | null {
+  for (const c of condition.kind === "and" ? condition.args : [condition]) {
+    if (c.kind === "compare" && c.op === "==") {
+      const literal = isTypePath(c.left) ? c.right : isTypePath(c.right) ? c.left : null;
       if (literal?.kind === "literal" && typeof literal.value === "string") return literal.value;
-    } else if (c.op === "in" && isTypePath(c.left)) {
-      const list = unparen(c.right);
-      const first = list.kind === "list" && list.elements[0] ? unparen(list.elements[0]) : null;
-      if (first?.kind === "literal" && typeof first.value === "string") return first.value;
+    } else if (c.kind === "in" && isTypePath(c.left) && c.list.kind === "literal" && Array.isArray(c.list.value)) {
+      const first = (c.list.value as IR.Value[])[0];
+      if (typeof first === "string") return first;
     }
   }
   return null;
 }
 
-function conjuncts(e: A.Expr): A.Expr[] {
-  return flatten("and", [e]);
+function isTypePath(e: IR.Expr): boolean {
+  return e.kind === "path" && e.root === "action" && e.fields.length === 1 && e.fields[0] === "type";
 }
 
 function unparen(e: A.Expr): A.Expr {
   let x = e;
   while (x.kind === "paren") x = x.expr;
   return x;
-}
-
-function isTypePath(e: A.Expr): boolean {
-  const x = unparen(e);
-  if (x.kind !== "path") return false;
-  const names = x.segments.map((s) => s.name);
-  return (names.length === 1 && names[0] === "type") || (names.length === 2 && names[0] === "action" && names[1] === "type");
 }
 
 /**
