@@ -4,7 +4,7 @@
  * not an option (`armor mcp`: the upstream's command line follows).
  */
 import { describe, expect, it } from "vitest";
-import { type OptionSpecs, parseCommandArgs, UsageError } from "../packages/cli/src/args.js";
+import { type OptionSpecs, parseCommandArgs, UsageError, wantsHelp } from "../packages/cli/src/args.js";
 
 const SPECS: OptionSpecs = {
   policy: { type: "string" },
@@ -23,6 +23,11 @@ describe("reading options", () => {
     { args: ["--policy", "p", "--", "--verbose"], stop: true, values: { policy: "p" }, positionals: ["--verbose"] },
     { args: ["--verbose", "-o", "-", "cmd"], stop: true, values: { verbose: true, output: "-" }, positionals: ["cmd"] },
     { args: ["--policy", "p", "-x", "y"], stop: true, values: { policy: "p" }, positionals: ["-x", "y"] },
+    // a string option takes the next argument as its value, whatever it starts with, unless it is one of our options
+    { args: ["--policy", "-s1", "--", "true"], stop: true, values: { policy: "-s1" }, positionals: ["true"] },
+    { args: ["--policy", "-s1", "cmd", "-x"], stop: true, values: { policy: "-s1" }, positionals: ["cmd", "-x"] },
+    { args: ["-o", "-x", "--policy", "--x", "a"], values: { output: "-x", policy: "--x" }, positionals: ["a"] },
+    { args: ["--policy=-p", "--", "--policy", "-x"], values: { policy: "-p" }, positionals: ["--policy", "-x"] },
   ];
   it.each(accepted)("reads $args", ({ args, stop, values, positionals }) => {
     const parsed = parseCommandArgs(args, SPECS, { helpCommand: "armor mcp", ...(stop ? { stopAtPositional: true } : {}) });
@@ -37,6 +42,8 @@ describe("reading options", () => {
     { args: ["--policy"], message: "`--policy` needs a value: `--policy VALUE`" },
     { args: ["-o"], message: "`--output` needs a value: `--output VALUE`" },
     { args: ["--policy", "--verbose"], message: "`--policy` needs a value, not another option; to pass a value that starts with `-`, write `--policy=VALUE`" },
+    { args: ["-o", "--policy"], message: "`-o` needs a value, not another option; to pass a value that starts with `-`, write `--output=VALUE`" },
+    { args: ["--policy", "--help"], message: "`--policy` needs a value, not another option" },
     { args: ["--verbose=yes"], message: "`--verbose` takes no value; run `armorc check --help` for its options" },
     { args: ["stray"], positionals: false, message: "unexpected argument `stray`: this command takes only options; run `armorc check --help` for its options" },
     // names that are properties of every object are no options
@@ -48,5 +55,22 @@ describe("reading options", () => {
     const parse = () => parseCommandArgs(args, SPECS, { helpCommand: "armorc check", ...(positionals === false ? { positionals } : {}), ...(stop ? { stopAtPositional: true } : {}) });
     expect(parse).toThrow(UsageError);
     expect(parse).toThrow(message);
+  });
+});
+
+describe("asking for help", () => {
+  // only the command's own options ask for help: not after `--`, not an option's value, and with
+  // stopAtPositional not in the upstream's command line that starts at the first positional
+  const cases: { args: string[]; stop?: boolean; help: boolean }[] = [
+    { args: ["--help"], help: true },
+    { args: ["--policy", "p", "-h"], stop: true, help: true },
+    { args: ["a.armor", "--help"], help: true },
+    { args: ["--", "node", "srv.js", "--help"], help: false },
+    { args: ["--policy", "p", "node", "srv.js", "--help"], stop: true, help: false },
+    { args: ["--policy", "p", "--", "node", "-h"], stop: true, help: false },
+    { args: ["-o", "-h"], help: false },
+  ];
+  it.each(cases)("$args asks for help: $help", ({ args, stop, help }) => {
+    expect(wantsHelp(args, SPECS, stop ? { stopAtPositional: true } : {})).toBe(help);
   });
 });

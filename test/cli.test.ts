@@ -19,6 +19,7 @@ function armorc(args: string[], options: { input?: string; cwd?: string; env?: R
     input: options.input ?? "",
     encoding: "utf8",
     env: { ...process.env, NO_COLOR: "1", ...options.env },
+    timeout: 30_000,
   });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
@@ -73,6 +74,22 @@ describe("armorc", () => {
     const [shown, other] = usageOn === "stderr" ? [r.stderr, r.stdout] : [r.stdout, r.stderr];
     expect(shown).toContain("Usage:");
     expect(other).toBe("");
+  });
+
+  // the upstream's command line (from its first word, or after `--`) is the upstream's: its `--help` is not ours
+  const upstreamCases = [
+    { bin: "armor", args: ["mcp", "--policy", "warn.armor", "sh", "-c", "exit 3", "--help"], refused: "armor mcp: cannot connect to the upstream" },
+    { bin: "armor", args: ["mcp", "--policy", "warn.armor", "--", "sh", "-c", "exit 3", "-h"], refused: "armor mcp: cannot connect to the upstream" },
+    // a value that starts with `-` is the option's value
+    { bin: "armor", args: ["mcp", "--policy", "warn.armor", "--session", "-s1", "--", "sh", "-c", "exit 3"], refused: "armor mcp: cannot connect to the upstream" },
+    { bin: "armorc", args: ["schema", "from-mcp", "--", "sh", "-c", "exit 3", "--help"], refused: "armorc schema: cannot list the tools of `sh -c exit 3 --help`" },
+  ];
+  it.each(upstreamCases)("$bin $args starts the upstream", ({ bin: name, args, refused }) => {
+    const path = join(repoRoot, "packages", "cli", "bin", `${name}.js`);
+    const r = spawnSync(process.execPath, [path, ...args], { cwd: work, input: "", encoding: "utf8", timeout: 30_000, env: { ...process.env, NO_COLOR: "1" } });
+    expect(r.stdout).not.toContain("Usage:");
+    expect(r.stderr).toContain(refused);
+    expect(r.status).toBe(1);
   });
 
   it("is reachable as npx armorc from the repository root", () => {
@@ -189,6 +206,24 @@ describe("armorc compile", () => {
     expect(mod.policy.name).toBe("payments");
     expect(mod.decide({ action: { type: 42 } }).decision).toBe("deny");
     expect(existsSync(join(work, "cjs", "payments.d.cts"))).toBe(true);
+  });
+
+  // a failed write is an I/O error (exit 2) naming the path and the system's reason, not an internal error
+  it.each([
+    { out: "/proc/x.js", reason: "ENOENT: no such file or directory" },
+    { out: "/proc/new/x.js", reason: "ENOENT: no such file or directory" },
+    { out: "warn.armor/x.js", reason: "ENOTDIR: not a directory" },
+  ])("reports -o $out that cannot be written", ({ out }) => {
+    const r = armorc(["compile", "warn.armor", "-o", out], { cwd: work });
+    expect(r.stderr).toContain(`armorc compile: cannot write \`${out}\`: `);
+    expect(r.stderr).not.toContain("internal error");
+    expect(r.status).toBe(2);
+  });
+
+  it("creates the directories -o names", () => {
+    const r = armorc(["compile", "warn.armor", "-o", "made/by/compile/warn.js"], { cwd: work });
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(join(work, "made/by/compile/warn.d.ts"))).toBe(true);
   });
 
   it("refuses to emit a policy with errors", () => {

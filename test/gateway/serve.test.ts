@@ -1,11 +1,12 @@
 /** `armor serve`, the decision service, as a child process: every route, the errors, the OpenAPI file, shutdown. */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { verifyAuditLog } from "@agent-armor/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, fixtures, repoRoot, type Served, startServe } from "./support.js";
+import { armorBin, assertBuilt, fixtures, repoRoot, type Served, startServe } from "./support.js";
 
 let work: string;
 let svc: Served;
@@ -249,6 +250,24 @@ describe("armor serve shutdown", () => {
     } finally {
       await served.stop();
     }
+  });
+
+  // a policy that does not compile: its errors as armorc check prints them, not one line with literal `\n`s
+  it.each([
+    { command: "serve", args: (policy: string) => ["serve", "--policy", policy, "--port", "0"] },
+    { command: "mcp", args: (policy: string) => ["mcp", "--policy", policy, "--", "sh", "-c", "exit 0"] },
+  ])("armor $command prints the errors of a policy that does not compile with source line, caret and help", ({ command, args }) => {
+    const policy = join(work, `broken-${command}.armor`);
+    writeFileSync(policy, 'default allow\nrule r when action.type == "x" and 1 > "x" deny\n');
+    const r = spawnSync(process.execPath, [armorBin, ...args(policy)], { encoding: "utf8", input: "", timeout: 30_000, env: { ...process.env, NO_COLOR: "1" } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`armor ${command}: the policy ${policy} does not compile`);
+    expect(r.stderr).toContain("error[A301]");
+    expect(r.stderr).toContain(`--> ${policy}:2:36`);
+    expect(r.stderr).toContain('2 | rule r when action.type == "x" and 1 > "x" deny');
+    expect(r.stderr).toMatch(/\| +\^{7}\n/);
+    expect(r.stderr).toContain("= help: compare `1` with a number");
+    expect(r.stderr).not.toContain("\\n");
   });
 
   it("exits 1 with a message when the policy does not compile, 2 on usage errors", async () => {

@@ -32,11 +32,20 @@ export function parseCommandArgs(args: readonly string[], specs: OptionSpecs, ho
   const [own, rest] = how.stopAtPositional === true ? splitAtPositional(args, specs) : [args, null];
   let parsed: ParsedArgs;
   try {
-    parsed = parseArgs({ args: [...own], options: specs, allowPositionals: rest === null && how.positionals !== false, strict: true }) as ParsedArgs;
+    parsed = parseArgs({ args: joinDashValues(own, specs), options: specs, allowPositionals: rest === null && how.positionals !== false, strict: true }) as ParsedArgs;
   } catch (e) {
     throw new UsageError(describe(e as Error & { code?: string }, specs, how.helpCommand));
   }
   return rest === null ? parsed : { values: parsed.values, positionals: [...rest] };
+}
+
+/**
+ * Whether `args` ask for the command's help: `-h` or `--help` among the command's own options,
+ * never after `--`, never as an option's value, and, with `stopAtPositional`, never in the
+ * upstream's command line that starts at the first positional.
+ */
+export function wantsHelp(args: readonly string[], specs: OptionSpecs, how: Pick<ParseOptions, "stopAtPositional">): boolean {
+  return optionFlags(args, specs, how.stopAtPositional === true).some((arg) => arg === "-h" || arg === "--help");
 }
 
 /** The spec of the long option `name`, read as an own property only (`--__proto__` is no option). */
@@ -44,16 +53,69 @@ function specOf(specs: OptionSpecs, name: string): OptionSpecs[string] | undefin
   return Object.hasOwn(specs, name) ? specs[name] : undefined;
 }
 
+/** The spec `arg` names: `--name`, `--name=value`, or a short option the command declares. */
+function specNamed(arg: string, specs: OptionSpecs): OptionSpecs[string] | undefined {
+  if (arg.startsWith("--")) return specOf(specs, arg.slice(2).split("=")[0]!);
+  return /^-[^-]$/.test(arg) ? Object.values(specs).find((s) => s.short === arg.slice(1)) : undefined;
+}
+
+/** Whether `arg` reads as one of the command's options (help included) rather than a value. */
+function isDeclaredOption(arg: string, specs: OptionSpecs): boolean {
+  return arg === "--" || arg === "-h" || arg === "--help" || specNamed(arg, specs) !== undefined;
+}
+
+/** Whether `arg` is a string option that takes the next argument as its value (`--name`, `-o`). */
+function takesNext(arg: string, specs: OptionSpecs): boolean {
+  return !arg.includes("=") && specNamed(arg, specs)?.type === "string";
+}
+
+/**
+ * parseArgs refuses a value that starts with `-` (`--session -s1`). A string option takes the
+ * next argument as its value whatever it starts with, as getopt does, unless that argument is
+ * itself one of the command's options (`--policy --verbose`): that is refused, with the
+ * `--name=VALUE` form as the hint.
+ */
+function joinDashValues(args: readonly string[], specs: OptionSpecs): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") return [...out, ...args.slice(i)];
+    const next = args[i + 1];
+    if (takesNext(arg, specs) && next?.startsWith("-") === true && next !== "-" && !isDeclaredOption(next, specs)) {
+      const spec = specNamed(arg, specs)!;
+      const name = arg.startsWith("--") ? arg.slice(2) : Object.keys(specs).find((k) => specs[k] === spec)!;
+      out.push(`--${name}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+/**
+ * The command's own option flags in `args` (not their values): up to `--`, and with
+ * `stopAtPositional` up to the first argument that is neither an option nor an option's value.
+ */
+function optionFlags(args: readonly string[], specs: OptionSpecs, stopAtPositional: boolean): string[] {
+  const own = stopAtPositional ? splitAtPositional(args, specs)[0] : args;
+  const flags: string[] = [];
+  for (let i = 0; i < own.length; i++) {
+    const arg = own[i]!;
+    if (arg === "--") break;
+    if (!arg.startsWith("-") || arg === "-") continue;
+    flags.push(arg);
+    if (takesNext(arg, specs)) i++;
+  }
+  return flags;
+}
+
 /** The options part of `args` and what follows it (after `--`, or from the first positional). */
 function splitAtPositional(args: readonly string[], specs: OptionSpecs): [readonly string[], readonly string[]] {
-  const short = (arg: string) => (/^-[^-]$/.test(arg) ? Object.values(specs).find((s) => s.short === arg.slice(1)) : undefined);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === "--") return [args.slice(0, i), args.slice(i + 1)];
-    // `--name`, `--name=value`, or a short option the command declares; anything else starts the rest
-    const spec = arg.startsWith("--") ? (arg.includes("=") ? undefined : specOf(specs, arg.slice(2))) : short(arg);
-    if (!arg.startsWith("--") && spec === undefined) return [args.slice(0, i), args.slice(i)];
-    if (spec?.type === "string") i++;
+    // `--name`, `--name=value`, `-h`, or a short option the command declares; anything else starts the rest
+    if (!arg.startsWith("--") && arg !== "-h" && specNamed(arg, specs) === undefined) return [args.slice(0, i), args.slice(i)];
+    if (takesNext(arg, specs)) i++;
   }
   return [args, []];
 }
@@ -72,6 +134,14 @@ function nearest(flag: string, specs: OptionSpecs): string | null {
   return names.find((n) => n.startsWith(name) || name.startsWith(n) || (name.length >= 3 && n.startsWith(name.slice(0, 3)))) ?? null;
 }
 
+/** `--name` for a flag as written (`-o` → `--output`): only the long form takes `=VALUE`. */
+function longForm(flag: string | null, specs: OptionSpecs): string {
+  if (flag === null) return "--name";
+  if (flag.startsWith("--")) return flag;
+  const name = Object.keys(specs).find((k) => specs[k]!.short === flag.slice(1));
+  return name === undefined ? flag : `--${name}`;
+}
+
 function describe(e: Error & { code?: string }, specs: OptionSpecs, helpCommand: string): string {
   const flag = flagOf(e.message);
   const help = `run \`${helpCommand} --help\` for its options`;
@@ -82,7 +152,7 @@ function describe(e: Error & { code?: string }, specs: OptionSpecs, helpCommand:
     }
     case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
       if (flag !== null && specOf(specs, flag.replace(/^-+/, ""))?.type === "boolean") return `\`${flag}\` takes no value; ${help}`;
-      if (/ambiguous/.test(e.message)) return `\`${flag ?? "?"}\` needs a value, not another option; to pass a value that starts with \`-\`, write \`${flag ?? "--name"}=VALUE\``;
+      if (/ambiguous/.test(e.message)) return `\`${flag ?? "?"}\` needs a value, not another option; to pass a value that starts with \`-\`, write \`${longForm(flag, specs)}=VALUE\``;
       return `\`${flag ?? "?"}\` needs a value: \`${flag ?? "--name"} VALUE\``;
     case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL": {
       const m = /'([^']*)'/.exec(e.message);

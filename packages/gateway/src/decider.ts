@@ -54,7 +54,8 @@ export async function startDecider(options: DeciderOptions): Promise<Decider> {
     onEvent = (m) => {
       if ("id" in m) return;
       if (m.type === "ready") resolve(m);
-      else if (m.type === "failed") reject(new Error(m.error));
+      // the runtime's PolicyLoadError, by shape: the HTTP thread does not load the runtime
+      else if (m.type === "failed") reject(Object.assign(new Error(m.error), { name: "PolicyLoadError", diagnostics: m.diagnostics }));
     };
     onError = reject;
     onExit = (code) => reject(new Error(`the decision worker exited (${code}) while loading the policy`));

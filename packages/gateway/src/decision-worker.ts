@@ -33,7 +33,8 @@ export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok:
 
 export type Event =
   | { type: "ready"; policy: { name: string; version: string | null; sourceHash: string }; diagnostics: PolicyDiagnostic[] }
-  | { type: "failed"; error: string }
+  /** `diagnostics`: a policy that does not compile, as the runtime's `PolicyLoadError` holds them. */
+  | { type: "failed"; error: string; diagnostics: PolicyDiagnostic[] }
   | { type: "log"; line: string };
 
 const QUEUED = 0;
@@ -52,7 +53,8 @@ async function main(): Promise<void> {
     const { name, version, sourceHash } = loaded.module.policy;
     post({ type: "ready", policy: { name, version, sourceHash }, diagnostics: loaded.diagnostics });
   } catch (e) {
-    post({ type: "failed", error: (e as Error).message });
+    const diagnostics = (e as { diagnostics?: unknown }).diagnostics;
+    post({ type: "failed", error: (e as Error).message, diagnostics: Array.isArray(diagnostics) ? (diagnostics as PolicyDiagnostic[]) : [] });
     return;
   }
   const ops: Record<Op, (args: unknown[]) => Promise<unknown>> = {

@@ -7,7 +7,7 @@
 import { CodeActionKind, type Connection, type InitializeResult, ResponseError, TextDocumentSyncKind } from "vscode-languageserver";
 import { Analyses, type Analysis } from "./analysis.js";
 import { type Settings, settingsFrom } from "./config.js";
-import { Documents, isTestFile, testUriOf, uriToPath } from "./documents.js";
+import { badUri, Documents, isTestFile, policyUriOf, testUriOf, uriToPath } from "./documents.js";
 import { codeActions } from "./features/code-actions.js";
 import { COMPILE, compilePolicy } from "./features/compile.js";
 import { completion } from "./features/completion.js";
@@ -142,17 +142,23 @@ export function startServer(connection: Connection): void {
   });
   connection.onExecuteCommand(async ({ command, arguments: args }) => {
     if (command === COMPILE || command === RUN_TESTS) {
-      const [uri] = args ?? [];
-      if (typeof uri !== "string" || !uri.endsWith(".armor")) throw new ResponseError(-32602, `${command} takes the URI of a .armor document`);
-      if (command === RUN_TESTS) return runPolicyTests(uri, documents);
+      const [uri] = commandArguments(args, `${command} takes [uri]: the URI of a .armor document`);
+      if (typeof uri !== "string" || !uri.endsWith(".armor")) throw invalidParams(`${command} takes the URI of a .armor document`);
+      checkUri(uri);
+      if (command === RUN_TESTS) {
+        const problem = documents.problem(uri) ?? documents.problem(isTestFile(uri) ? policyUriOf(uri) : testUriOf(uri));
+        if (problem !== null) throw invalidParams(problem);
+        return runPolicyTests(uri, documents);
+      }
       const a = analysisOf(uri);
-      if (a === undefined) throw new ResponseError(-32602, `${uriToPath(uri)} does not exist`);
-      if (a.kind !== "policy") throw new ResponseError(-32602, `${uriToPath(uri)} holds tests, not a policy`);
+      if (a === undefined) throw invalidParams(documents.problem(uri) ?? `${uriToPath(uri)} does not exist`);
+      if (a.kind !== "policy") throw invalidParams(`${uriToPath(uri)} holds tests, not a policy`);
       return compilePolicy(a, settings.docsBaseUrl);
     }
     if (command !== RUN_TEST) throw new ResponseError(-32601, `unknown command ${command}`);
-    const [uri, name] = args ?? [];
-    if (typeof uri !== "string" || typeof name !== "string") throw new ResponseError(-32602, `${RUN_TEST} takes a document URI and a test name`);
+    const [uri, name] = commandArguments(args, `${RUN_TEST} takes [uri, name]: a document URI and a test name`);
+    if (typeof uri !== "string" || typeof name !== "string") throw invalidParams(`${RUN_TEST} takes a document URI and a test name`);
+    checkUri(uri);
     const outcome = await runTest(uri, name, documents);
     results.set(resultKey(uri, name), outcome);
     if (canRefreshLenses) void connection.sendRequest("workspace/codeLens/refresh").catch(() => undefined);
@@ -160,4 +166,20 @@ export function startServer(connection: Connection): void {
   });
 
   connection.listen();
+}
+
+function invalidParams(message: string): ResponseError<void> {
+  return new ResponseError(-32602, message);
+}
+
+/** A command's arguments: an array (absent means empty). */
+function commandArguments(args: unknown, expected: string): unknown[] {
+  if (args === undefined || args === null) return [];
+  if (!Array.isArray(args)) throw invalidParams(`${expected}, as an array`);
+  return args;
+}
+
+function checkUri(uri: string): void {
+  const problem = badUri(uri);
+  if (problem !== null) throw invalidParams(`${problem}; expected a file: URI on this machine`);
 }

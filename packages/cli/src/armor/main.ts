@@ -15,7 +15,7 @@ import type { AccessOptions } from "@agent-armor/gateway";
 // the service's module alone: the MCP SDK loads only for `armor mcp`
 import { DEFAULT_MAX_BODY, DEFAULT_QUEUE_TIMEOUT_MS, logText, readTokenFile, startDecisionService, VERSION } from "@agent-armor/gateway/serve";
 import type { PolicyDiagnostic } from "@agent-armor/runtime";
-import { type OptionSpecs, parseCommandArgs, UsageError } from "../args.js";
+import { type OptionSpecs, parseCommandArgs, UsageError, wantsHelp } from "../args.js";
 
 const ACCESS_USAGE = "[--token-file FILE] [--allowed-origin ORIGIN]... [--allowed-host NAME]...";
 const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
@@ -177,11 +177,28 @@ function accessOptions(tokenFile: string | undefined, allowedOrigins: readonly s
  * The policy's warnings, printed as armorc prints diagnostics (the gateway returns them as data);
  * the printer, and the compiler it renders with, load only when there is something to print.
  */
-async function printWarnings(diagnostics: readonly PolicyDiagnostic[]): Promise<void> {
+/** A policy's diagnostics (warnings, or the errors of one that does not compile) on stderr, with source lines and help. */
+async function printDiagnostics(diagnostics: readonly PolicyDiagnostic[]): Promise<void> {
   if (diagnostics.length === 0) return;
   const { nodeIo, printLoadDiagnostics } = await import("../io.js");
   const io = nodeIo();
   printLoadDiagnostics(io, io.stderr, diagnostics);
+}
+
+/**
+ * Reports why a command could not start. A policy that does not compile (the runtime's
+ * `PolicyLoadError`, recognised by its `diagnostics`) gets its first line and then its
+ * diagnostics from the shared printer; anything else is one log line.
+ */
+async function reportStartFailure(command: string, e: unknown): Promise<void> {
+  const message = e instanceof Error ? e.message : String(e);
+  const diagnostics = (e as { diagnostics?: unknown } | null)?.diagnostics;
+  if (Array.isArray(diagnostics) && diagnostics.length > 0) {
+    process.stderr.write(`armor ${command}: ${logText(message.split("\n")[0]!)}\n`);
+    await printDiagnostics(diagnostics as PolicyDiagnostic[]);
+    return;
+  }
+  process.stderr.write(`armor ${command}: ${logText(message)}\n`);
 }
 
 async function mcp(argv: string[]): Promise<number | null> {
@@ -202,10 +219,10 @@ async function mcp(argv: string[]): Promise<number | null> {
       hideDeniedTools: a.hideDeniedTools,
     });
   } catch (e) {
-    process.stderr.write(`armor mcp: ${logText((e as Error).message)}\n`);
+    await reportStartFailure("mcp", e);
     return 1;
   }
-  await printWarnings(gateway.diagnostics);
+  await printDiagnostics(gateway.diagnostics);
   const stop = (): void => void gateway.close();
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
@@ -250,10 +267,10 @@ async function serve(argv: string[]): Promise<number | null> {
     });
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    process.stderr.write(`armor serve: ${logText((e as Error).message)}\n`);
+    await reportStartFailure("serve", e);
     return 1;
   }
-  await printWarnings(service.diagnostics);
+  await printDiagnostics(service.diagnostics);
   process.stderr.write(`armor serve: policy ${service.policy.name} listening on ${service.url}\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
@@ -291,8 +308,7 @@ export async function main(argv: string[]): Promise<number | null> {
     return 2;
   }
   // for mcp, only our options (before the upstream command) can ask for help
-  const own = cmd === "mcp" ? rest.slice(0, Math.max(0, rest.indexOf("--")) || rest.length) : rest;
-  if (own.includes("--help") || own.includes("-h")) {
+  if (wantsHelp(rest, cmd === "mcp" ? MCP_OPTIONS : SERVE_OPTIONS, { stopAtPositional: cmd === "mcp" })) {
     process.stdout.write(`Usage: ${usage}\n\n${HELP}`);
     return 0;
   }

@@ -1,5 +1,5 @@
 /** `armorc compile FILE... [-o OUT] [--format esm|cjs]`: emit decision modules and their types. */
-import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { compileSource, emit, type ModuleFormat } from "@agent-armor/compiler";
 import { printDiagnostics, readSource, sourcesOf, UsageError } from "../io.js";
@@ -11,6 +11,35 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * `mkdir -p`, one level at a time. Not `mkdirSync(dir, { recursive: true })`: under a
+ * filesystem that refuses new entries with ENOENT (`/proc/sub/x.js`), Node's recursive mkdir
+ * retries forever instead of failing.
+ */
+function makeDirectories(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d) && dirname(d) !== d; d = dirname(d)) missing.push(d);
+  for (const d of missing.reverse()) mkdirSync(d);
+}
+
+/**
+ * Writes each file, creating missing directories first (`-o out/new/x.js` makes `out/new`); on a
+ * failure, says which path and the system's reason (`EACCES: permission denied`), else null.
+ */
+function writeOutputs(files: readonly (readonly [string, string])[]): string | null {
+  for (const [path, text] of files) {
+    try {
+      makeDirectories(dirname(path));
+      writeFileSync(path, text);
+    } catch (e) {
+      // Node's message ends with the call and the path (`, open '/x'`); the path is named once, first
+      const reason = (e as Error).message.replace(/, \w+ '.*'$/s, "");
+      return `cannot write \`${path}\`: ${reason}`;
+    }
+  }
+  return null;
 }
 
 export const runCompile: Command = {
@@ -52,9 +81,15 @@ export const runCompile: Command = {
       const stem = basename(file).replace(/\.armor$/, "");
       const target = out === undefined ? join(dirname(file), stem + ext) : outIsDir ? join(out, stem + ext) : out;
       const dtsTarget = target.replace(/\.(c?js|mjs)$/, "") + (format === "esm" ? ".d.ts" : ".d.cts");
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, js);
-      writeFileSync(dtsTarget, dts);
+      const failed = writeOutputs([
+        [target, js],
+        [dtsTarget, dts],
+      ]);
+      if (failed !== null) {
+        io.stderr.write(`armorc compile: ${failed}\n`);
+        status = 2;
+        continue;
+      }
       io.stderr.write(`compiled ${file} -> ${target} (${compilation.policy.rules.length} rules)\n`);
     }
     return status;

@@ -6,7 +6,7 @@
  * 2 usage errors and unreadable inputs; 70 an internal error (a bug).
  */
 import { VERSION } from "@agent-armor/compiler";
-import { type OptionSpecs, type ParsedArgs, parseCommandArgs } from "../args.js";
+import { type OptionSpecs, type ParsedArgs, parseCommandArgs, wantsHelp } from "../args.js";
 import { type Io, nodeIo, UsageError } from "../io.js";
 import { runAudit } from "./audit.js";
 import { runCheck } from "./check.js";
@@ -74,7 +74,8 @@ export async function main(argv: string[], io: Io = nodeIo()): Promise<number> {
     io.stderr.write(`armorc: unknown command \`${first}\`${near ? `; did you mean \`${near}\`?` : ""}\nrun \`armorc --help\` for the list of commands\n`);
     return 2;
   }
-  if (rest.includes("-h") || rest.includes("--help")) {
+  // what follows `--` (an upstream's command line) never asks for armorc's help
+  if (wantsHelp(rest, command.options, {})) {
     io.stdout.write(commandHelp(command));
     return 0;
   }
