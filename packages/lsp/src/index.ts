@@ -3,6 +3,7 @@
 export { Analyses, type Analysis, type PolicyAnalysis, type Project, type TestAnalysis } from "./analysis.js";
 export { Documents } from "./documents.js";
 export { codeActions } from "./features/code-actions.js";
+export { COMPILE, type CompileResult } from "./features/compile.js";
 export { completion } from "./features/completion.js";
 export { diagnostics } from "./features/diagnostics.js";
 export { formatting } from "./features/formatting.js";
@@ -10,6 +11,6 @@ export { hover } from "./features/hover.js";
 export { definition, prepareRename, references, rename } from "./features/navigation.js";
 export { legend, semanticTokens } from "./features/semantic-tokens.js";
 export { documentSymbols, foldingRanges } from "./features/symbols.js";
-export { codeLenses, RUN_TEST, runTest } from "./features/tests.js";
+export { codeLenses, RUN_TEST, RUN_TESTS, runTest, type SuiteReport } from "./features/tests.js";
 export { SEMI_SPACE_MIB, tuneHeap } from "./heap.js";
 export { startServer } from "./server.js";

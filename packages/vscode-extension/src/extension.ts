@@ -7,32 +7,9 @@
  */
 import { writeFileSync } from "node:fs";
 import { basename, dirname, extname, isAbsolute, join, sep } from "node:path";
+import type { CompileResult, SuiteReport } from "@agent-armor/lsp";
 import * as vscode from "vscode";
-import { LanguageClient, type LanguageClientOptions, type Diagnostic as LspDiagnostic, type ServerOptions, TransportKind } from "vscode-languageclient/node";
-
-/** What `armor.compile` answers (packages/lsp/src/features/compile.ts). */
-interface CompileResult {
-  readonly file: string;
-  readonly ok: boolean;
-  readonly js: string | null;
-  readonly dts: string | null;
-  readonly rules: number;
-  readonly errors: number;
-  readonly warnings: number;
-  readonly diagnostics: LspDiagnostic[];
-  readonly rendered: string;
-}
-
-/** What `armor.runTests` answers (packages/lsp/src/features/tests.ts). */
-interface SuiteReport {
-  readonly policyFile: string;
-  readonly testFile: string | null;
-  readonly problem: string | null;
-  readonly errors: number;
-  readonly results: readonly { readonly name: string; readonly passed: boolean; readonly failures: readonly string[] }[];
-  readonly diagnosticsText: string;
-  readonly report: string;
-}
+import { LanguageClient, type LanguageClientOptions, type ServerOptions, TransportKind } from "vscode-languageclient/node";
 
 let client: LanguageClient | undefined;
 let output: vscode.OutputChannel;
@@ -154,7 +131,7 @@ async function compilePolicy(uri: vscode.Uri | undefined): Promise<void> {
   }
   const result = await serverCommand<CompileResult>("armor.compile", t);
   if (result === undefined) return;
-  compileDiagnostics.set(t, await client!.protocol2CodeConverter.asDiagnostics(result.diagnostics));
+  compileDiagnostics.set(t, await client!.protocol2CodeConverter.asDiagnostics([...result.diagnostics]));
   if (result.rendered !== "") {
     output.appendLine(result.rendered.trimEnd());
   }

@@ -13,7 +13,9 @@
  * The compiled expressions are text (from `expressions.ts`); everything else in a plan is data.
  * Lets need no place in it: the checker folded them into literals.
  */
+
 import { createHash } from "node:crypto";
+import type { PolicyMetadata } from "@agent-armor/contract";
 import type * as IR from "../ir.js";
 import { readsOnlyType } from "../semantic/dispatch.js";
 import * as sem from "../semantics.js";
@@ -55,7 +57,8 @@ export interface ModulePlan {
   /** The keys decide checks are absent from Object.prototype before reading fields directly. */
   readonly fastPathKeys: readonly string[];
   /** The exported `policy` metadata. */
-  readonly metadata: ModuleMetadata;
+  /** The module's `policy` export: the contract's metadata. */
+  readonly metadata: PolicyMetadata;
   readonly actionSchema: IR.Policy["actionSchema"];
   readonly actionBranches: IR.Policy["actionBranches"];
 }
@@ -140,28 +143,6 @@ export interface DispatchPlan {
   readonly own: readonly { readonly length: number; readonly types: readonly { readonly type: string; readonly function: string; readonly offset: number }[] }[];
   /** The per-type functions decide calls directly. */
   readonly direct: readonly string[];
-}
-
-export interface ModuleMetadata {
-  readonly name: string;
-  readonly version: string | null;
-  readonly sourceHash: string;
-  readonly file: string;
-  readonly default: "allow" | "deny";
-  readonly timezone: string | null;
-  readonly schema: string | null;
-  readonly compiler: string | null;
-  readonly rules: readonly {
-    readonly id: string;
-    readonly effect: IR.EffectKind;
-    readonly reason: string | null;
-    readonly line: number;
-    readonly column: number;
-    readonly span: { readonly start: number; readonly end: number };
-    readonly actionTypes: readonly string[] | null;
-    readonly typeOnly: boolean;
-  }[];
-  readonly trackers: readonly { readonly kind: "count" | "seen"; readonly withinMs: number | null }[];
 }
 
 /** How many action types with a function of their own decide finds by a switch on the type. */
@@ -373,7 +354,7 @@ function ruleSlots(rule: IR.Rule, condition: RuleCondition, only: boolean, code:
   return [...data, ...(condition?.literals ?? []).map((value): Slot => ({ kind: "literal", value }))];
 }
 
-function planMetadata(p: IR.Policy, compilerVersion: string | null): ModuleMetadata {
+function planMetadata(p: IR.Policy, compilerVersion: string | null): PolicyMetadata {
   return {
     name: p.name,
     version: p.version,
