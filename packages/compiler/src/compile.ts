@@ -9,12 +9,12 @@
  *   analyze    IR → never-firing and shadowed rules       (semantic/analysis.ts; only on error-free IR)
  *   emit       IR → JavaScript module                     (codegen/emit.ts; only without errors)
  */
-import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { type EmitOptions, type EmitOutput, emitModule } from "./codegen/emit.js";
 import { catalog } from "./diagnostics/catalog.js";
 import { type Diagnostic, DiagnosticBag, hasErrors, reportedDiagnostics } from "./diagnostics/diagnostic.js";
 import type * as IR from "./ir.js";
+import { readRegularFile } from "./read-file.js";
 import { analyzeRules } from "./semantic/analysis.js";
 import { baseName, checkFile, type SemanticModel } from "./semantic/checker.js";
 import { lineIds } from "./semantic/rule-id.js";
@@ -33,11 +33,8 @@ export interface CompilerHost {
 
 export const nodeHost: CompilerHost = {
   readFile(path) {
-    try {
-      return readFileSync(path, "utf8");
-    } catch {
-      return undefined;
-    }
+    const read = readRegularFile(path);
+    return read !== undefined && "text" in read ? read.text : undefined;
   },
 };
 

@@ -2,10 +2,9 @@
  * Open documents and files on disk, by URI. Everything the server reads goes through here: an
  * open document wins over the file on disk (a schema or a sibling policy being edited).
  */
-import { readFileSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { CompilerHost } from "@agent-armor/compiler";
+import { type CompilerHost, readRegularFile } from "@agent-armor/compiler";
 import { TextDocument } from "vscode-languageserver-textdocument";
 
 export interface DocumentText {
@@ -26,32 +25,6 @@ export function badUri(uri: string): string | null {
     return null;
   } catch (e) {
     return `${JSON.stringify(uri)} is not a local file URI (${e instanceof Error ? e.message : String(e)})`;
-  }
-}
-
-/**
- * The largest file the server reads from disk. A policy, a test file or a schema past it is
- * refused rather than read; the compiler has no limit of its own to reuse.
- */
-export const MAX_FILE_BYTES = 16 * 1024 * 1024;
-
-/**
- * The text of the file at `path`, `undefined` when there is none, or why it is not read: only
- * regular files under {@link MAX_FILE_BYTES} are (a FIFO or a device would block the server).
- */
-export function readDiskFile(path: string): { text: string } | { problem: string } | undefined {
-  let stats: ReturnType<typeof statSync>;
-  try {
-    stats = statSync(path);
-  } catch {
-    return undefined;
-  }
-  if (!stats.isFile()) return { problem: `${path} is not a regular file` };
-  if (stats.size > MAX_FILE_BYTES) return { problem: `${path} is larger than ${MAX_FILE_BYTES / (1024 * 1024)} MiB` };
-  try {
-    return { text: readFileSync(path, "utf8") };
-  } catch (e) {
-    return { problem: `${path} cannot be read: ${e instanceof Error ? e.message : String(e)}` };
   }
 }
 
@@ -110,7 +83,7 @@ export class Documents {
     return read && "text" in read ? read : undefined;
   }
 
-  /** Why the file behind `uri` exists but is not read (see {@link readDiskFile}), or null. */
+  /** Why the file behind `uri` exists but is not read (see `readRegularFile` in the compiler), or null. */
   problem(uri: string): string | null {
     const read = this.read(uri);
     return read && "problem" in read ? read.problem : null;
@@ -120,7 +93,7 @@ export class Documents {
     const doc = this.open.get(uri);
     if (doc) return { uri, version: doc.version, text: doc.getText() };
     if (badUri(uri) !== null) return undefined;
-    const file = readDiskFile(uriToPath(uri));
+    const file = readRegularFile(uriToPath(uri));
     return file && "text" in file ? { uri, version: null, text: file.text } : file;
   }
 
