@@ -25,24 +25,26 @@ describe("explanations", () => {
       "a",
       [
         "rule r (deny, line 3): did not fire",
-        'user.role not in L  ->  false  with "a", ["a","b"]',
+        'user.role not in L  ->  false  (user.role in L  ->  true)  with "a", ["a","b"]',
         "rule s (deny, line 4): fired",
         'user.role in L  ->  true  with "a", ["a","b"]',
         "rule t (deny, line 5): did not fire",
+        "not (user.role in L)  ->  false",
       ],
     ],
     [
       "z",
       [
         "rule r (deny, line 3): fired",
-        'user.role not in L  ->  true  with "z", ["a","b"]',
+        'user.role not in L  ->  true  (user.role in L  ->  false)  with "z", ["a","b"]',
         "rule s (deny, line 4): did not fire",
         'user.role in L  ->  false  with "z", ["a","b"]',
         "rule t (deny, line 5): fired",
+        "not (user.role in L)  ->  true",
       ],
     ],
     // a missing field: `in` is false, so `not in` is true
-    [null, ["rule r (deny, line 3): fired", 'user.role not in L  ->  true  with null, ["a","b"]']],
+    [null, ["rule r (deny, line 3): fired", 'user.role not in L  ->  true  (user.role in L  ->  false)  with null, ["a","b"]']],
   ])("role %j", (role, lines) => {
     const text = explain(role);
     for (const line of lines) expect(text).toContain(line);
