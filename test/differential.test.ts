@@ -276,11 +276,13 @@ const ACTION_PATHS = [
   "version",
   "action.default",
   "payload.and",
+  "url",
+  "action.url",
 ];
 const USER_PATHS = ["user", "user.role", "user.role", "user.id", "user.groups", "user.admin", "user.level", "user.toString"];
 const CONTEXT_PATHS = ["context", "context.env", "context.tenant", "context.payee_age_days", "context.labels", "context.__proto__"];
 /** Inside count/seen: fields of the earlier action. */
-const ITEM_PATHS = ["amount", "path", "recipient", "body", "tags", "payload.card", "action.amount", "action.path", "toString", "__proto__"];
+const ITEM_PATHS = ["amount", "path", "recipient", "body", "tags", "payload.card", "action.amount", "action.path", "toString", "__proto__", "url"];
 
 const NUM_LITS = ["0", "-1", "1", "0.5", "10_000", "10001", "1e21", "3", "-0", "1.5e3", "9", "17", "50"];
 const STR_LITS = [
@@ -427,6 +429,27 @@ function atom(history: boolean): fc.Arbitrary<string> {
     .tuple(path, pick(["contains", "starts_with", "ends_with"]), fc.oneof({ weight: 4, arbitrary: strValue }, { weight: 1, arbitrary: path }, { weight: 1, arbitrary: numValue }))
     .map(([p, op, v]) => `${p} ${op} ${v}`);
   const exists = path.map((p) => `exists(${p})`);
+  // host, lower, upper, length, strings: over any path (wrong kinds are evaluation errors), nested, and bare
+  const fnArg = fc.oneof({ weight: 4, arbitrary: path }, { weight: 1, arbitrary: fc.constant("url") });
+  const stringsArg = fc.oneof({ weight: 2, arbitrary: fnArg }, { weight: 1, arbitrary: fc.constant("action") });
+  const strFn = fc.oneof(
+    fnArg.map((p) => `host(${p})`),
+    fc.tuple(pick(["lower", "upper"]), fnArg).map(([f, p]) => `${f}(${p})`),
+    fnArg.map((p) => `lower(host(${p}))`),
+  );
+  const fnAtom = fc.oneof(
+    fc.tuple(strFn, pick(["==", "!="]), fc.oneof(strValue, pick(['"example.com"', '"good.com"', '"[::1]"', '"xn--bcher-kva.de"', "null"]))).map(([f, op, v]) => `${f} ${op} ${v}`),
+    fc.tuple(strFn, pick(["in", "not in"]), fc.oneof(listValue, fc.constant('["example.com", "good.com", null]'))).map(([f, op, l]) => `${f} ${op} ${l}`),
+    fc.tuple(strFn, pick(["starts_with", "ends_with", "contains"]), strValue).map(([f, op, v]) => `${f} ${op} ${v}`),
+    fc.tuple(strFn, pick(REGEXES)).map(([f, r]) => `${f} matches ${r}`),
+    fc.tuple(fnArg, pick(cmpOps), numValue).map(([p, op, n]) => `length(${p}) ${op} ${n}`),
+    fc.tuple(stringsArg, pick(cmpOps), pick(["0", "1", "3", "10"])).map(([p, op, n]) => `length(strings(${p})) ${op} ${n}`),
+    fc.tuple(stringsArg, strValue).map(([p, v]) => `strings(${p}) contains ${v}`),
+    fc.tuple(stringsArg, pick(["==", "!="]), listValue).map(([p, op, l]) => `strings(${p}) ${op} ${l}`),
+    fc.tuple(pick(["host", "lower", "upper", "length"]), fnArg).map(([f, p]) => `${f}(${p})`),
+    stringsArg.map((p) => `strings(${p})`),
+    fc.tuple(pick(["host", "lower", "upper", "length", "strings"]), fc.oneof(strValue, numValue, listValue, pick(['"HTTPS://A.Example:1/"', "null", "true"]))).map(([f, v]) => `${f}(${v}) == null`),
+  );
   const common: fc.WeightedArbitrary<string>[] = [
     { weight: 6, arbitrary: compare },
     { weight: 3, arbitrary: inList },
@@ -437,6 +460,7 @@ function atom(history: boolean): fc.Arbitrary<string> {
     { weight: 1, arbitrary: path },
     { weight: 2, arbitrary: typeAtom(history) },
     { weight: 1, arbitrary: pick(["true", "false", "null"]) },
+    { weight: 2, arbitrary: fnAtom },
   ];
   if (history) return fc.oneof(...common);
   const timeAtom = fc.oneof(
@@ -614,8 +638,45 @@ const STRS = [
   "\u0000",
   "\ud800",
   "DE44500105175407324931",
+  // URLs for host(): user info, ports, IPv6, IDN, trailing dots, schemes without a host, malformed
+  "https://user:pw@Example.COM:8443/x?y#z",
+  "http://evil.com@good.com/",
+  "http://[::1]:8080/",
+  "http://[2001:DB8::1]/",
+  "https://bücher.de/",
+  "http://xn--bcher-kva.de./",
+  "https://example.com./",
+  "javascript:alert(1)",
+  "mailto:a@example.com",
+  "file:///etc/passwd",
+  "http://0x7f.1/",
+  "HTTP://A.B",
+  "//no-scheme.example.com",
+  "http://a b.com",
+  "foo://Opaque.Host/x",
+  "http://%41.com/",
+  "https://ß.de/",
 ];
-const LISTS: unknown[] = [[], ["a", "b"], [1, 2], ["admin", null], [[1, 2], "a"], ["sat"], [true], ["x", 1, null], ["secret/x"]];
+/** A list nested `depth` deep around a string: `strings` refuses more than 64 levels. */
+const nestedList = (depth: number): unknown => {
+  let v: unknown = "deep";
+  for (let i = 0; i < depth; i++) v = [v];
+  return v;
+};
+const LISTS: unknown[] = [
+  [],
+  ["a", "b"],
+  [1, 2],
+  ["admin", null],
+  [[1, 2], "a"],
+  ["sat"],
+  [true],
+  ["x", 1, null],
+  ["secret/x"],
+  nestedList(64),
+  nestedList(65),
+  ["http://evil.com@good.com/", { k: ["HTTP://A.B"] }],
+];
 
 const scalarJson: fc.Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: pick(NUMS).map(j) },
@@ -654,6 +715,7 @@ const FIELDS = [
   "__proto__",
   "valueOf",
   "hasOwnProperty",
+  "url",
 ];
 
 const actionJson = (types: fc.Arbitrary<string>, maxFields: number): fc.Arbitrary<string> =>
@@ -1355,6 +1417,76 @@ const examples: Example[] = [
     input: [{ action: { type: "a" } }],
     expect: { decision: "deny", errors: [{ rule: null, message: "the input must be an object with an `action`" }], action: null },
   },
+  // host, lower, upper, length, strings (docs/language.md, "Functions")
+  ...(
+    [
+      ["https://user:pw@Example.COM:8443/x", "example.com"],
+      ["http://evil.com@good.com/", "good.com"],
+      ["http://[::1]:8080/", "[::1]"],
+      ["https://bücher.de/", "xn--bcher-kva.de"],
+      ["https://example.com./", "example.com"],
+      ["foo://Opaque.Host/x", "opaque.host"],
+      ["http://0x7f.1/", "127.0.0.1"],
+      ["javascript:alert(1)", null],
+      ["mailto:a@example.com", null],
+      ["file:///etc/passwd", null],
+      ["//no-scheme.example.com", null],
+      ["http://a b.com", null],
+      ["", null],
+    ] as const
+  ).map(
+    ([url, host]): Example => ({
+      name: `host(${JSON.stringify(url)}) is ${JSON.stringify(host)}`,
+      policy: "default allow\nrule r when host(url) == h deny",
+      input: { action: { type: "a", url, h: host } },
+      expect: { decision: "deny", rules: ["r"], errors: [] },
+    }),
+  ),
+  ...(
+    [
+      ["host(url)", 5, "`host` needs a string, got number"],
+      ["lower(url)", ["A"], "`lower` needs a string, got list"],
+      ["upper(url)", { a: 1 }, "`upper` needs a string, got object"],
+      ["length(url)", true, "`length` needs a string or a list, got boolean"],
+      ["length(url) > 1", 5, "`length` needs a string or a list, got number"],
+      ["host(url)", "https://a.example/", "a condition must be true or false, got string"],
+      [
+        'strings(url) contains "x"',
+        [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
+        "`strings` found a value nested more than 64 deep",
+      ],
+    ] as const
+  ).map(
+    ([condition, url, message]): Example => ({
+      name: `${condition} with ${JSON.stringify(url).slice(0, 20)} is an evaluation error`,
+      policy: `default allow\nrule r when ${condition} deny`,
+      input: { action: { type: "a", url } },
+      expect: { decision: "deny", rules: [], errors: [{ rule: "r", message }] },
+    }),
+  ),
+  ...(
+    [
+      ['lower(s) == "istanbul"', "ISTANBUL", true],
+      ['upper(s) == "STRASSE"', "straße", true],
+      ["lower(s) == null", null, true],
+      ["length(s) == 1", "😀", true],
+      ["length(s) == 2", "a\ud800", true],
+      ["length(s) == 3", [1, null, []], true],
+      ["length(s) == null", null, true],
+      ['strings(s) == ["a", "b", "c"]', { x: "a", y: [1, "b", { z: "c" }], w: null }, true],
+      ["strings(s) == []", null, true],
+      ['strings(s) == ["k"]', "k", true],
+      ['strings(action) contains "t"', "x", true],
+      ["length(strings(s)) == 3", ["a", ["b", ["c"]]], true],
+    ] as const
+  ).map(
+    ([condition, s, fires]): Example => ({
+      name: `${condition} for ${JSON.stringify(s)}`,
+      policy: `default allow\nrule r when ${condition} deny`,
+      input: { action: { type: "t", s } },
+      expect: { decision: fires ? "deny" : "allow", errors: [] },
+    }),
+  ),
 ];
 
 describe("semantics corners (compiled and interpreted)", () => {

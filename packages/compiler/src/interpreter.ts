@@ -147,6 +147,10 @@ function evaluate(ctx: Context, e: IR.Expr, item: Record<string, unknown> | null
     case "count":
     case "seen":
       return note(ctx.tracker(e.tracker));
+    case "fn": {
+      const v = sub(e.arg);
+      return note(sem.callFunction(e.name, v), [v]);
+    }
   }
 }
 

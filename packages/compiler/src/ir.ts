@@ -27,7 +27,7 @@ interface Node {
   readonly span: Span;
 }
 
-export type Expr = LiteralExpr | PathExpr | TimeExpr | AndExpr | OrExpr | NotExpr | CompareExpr | InExpr | BetweenExpr | MatchesExpr | StringOpExpr | ExistsExpr | CountExpr | SeenExpr;
+export type Expr = LiteralExpr | PathExpr | TimeExpr | AndExpr | OrExpr | NotExpr | CompareExpr | InExpr | BetweenExpr | MatchesExpr | StringOpExpr | ExistsExpr | CountExpr | SeenExpr | FnExpr;
 
 export interface LiteralExpr extends Node {
   readonly kind: "literal";
@@ -36,7 +36,10 @@ export interface LiteralExpr extends Node {
 export interface PathExpr extends Node {
   readonly kind: "path";
   readonly root: PathRoot;
-  /** Never empty for `action`/`item` paths; may be empty for `user`/`context` (the whole object). */
+  /**
+   * Never empty for `action`/`item` paths, except as the argument of `strings(action)`; may be
+   * empty for `user`/`context` (the whole object).
+   */
   readonly fields: readonly string[];
 }
 export interface TimeExpr extends Node {
@@ -99,6 +102,13 @@ export interface SeenExpr extends Node {
   readonly kind: "seen";
   /** Index into `Policy.trackers`. */
   readonly tracker: number;
+}
+
+/** A value function applied to one argument: `host(url)`, `lower(s)`, `upper(s)`, `length(x)`, `strings(v)`. */
+export interface FnExpr extends Node {
+  readonly kind: "fn";
+  readonly name: "host" | "lower" | "upper" | "length" | "strings";
+  readonly arg: Expr;
 }
 
 export interface RegexDef {

@@ -140,3 +140,115 @@ export function truth(v: unknown): boolean {
   if (v === null || v === undefined) return false;
   throw new EvaluationError(`a condition must be true or false, got ${kindOf(v)}`);
 }
+
+// ---- built-in functions: host, lower, upper, length, strings (docs/language.md §3.11) -------------
+
+/** The names of the value functions, in the order of the language facts. */
+export type FunctionName = "host" | "lower" | "upper" | "length" | "strings";
+
+/** How deep `strings` follows nested lists and objects, how many strings it returns and how many values it visits. */
+export const STRINGS_MAX_DEPTH = 64;
+export const STRINGS_MAX_COUNT = 10_000;
+export const STRINGS_MAX_NODES = 100_000;
+
+/**
+ * `host(url)`: the host of an absolute URL, as the WHATWG URL parser reads it, in lower case,
+ * without port or user info, and without one trailing dot (`example.com.` names the same host as
+ * `example.com`); IPv6 addresses keep their brackets and internationalized names are punycode
+ * (`xn--...`), as the parser returns them. `null` for anything that is not a URL with a host.
+ * The global `URL` is the parser browsers and Node use, so no library is needed and the emitted
+ * helper (`$host`) gets the same answer from the same parser.
+ */
+export function host(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== "string") throw new EvaluationError(`\`host\` needs a string, got ${kindOf(v)}`);
+  let h: string;
+  try {
+    h = new URL(v).hostname;
+  } catch {
+    return null;
+  }
+  if (h.endsWith(".")) h = h.slice(0, -1);
+  return h === "" ? null : h.toLowerCase();
+}
+
+/** `lower(s)` and `upper(s)`: the Unicode default case mapping (`toLowerCase`), the same in every locale. */
+export function changeCase(name: "lower" | "upper", v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== "string") throw new EvaluationError(`\`${name}\` needs a string, got ${kindOf(v)}`);
+  return name === "lower" ? v.toLowerCase() : v.toUpperCase();
+}
+
+/**
+ * `length(x)`: a list's number of elements, or a string's number of Unicode code points (a
+ * surrogate pair is one, a lone surrogate is one), which is how JSON Schema's `maxLength` counts.
+ */
+export function length(v: unknown): number | null {
+  if (v === null || v === undefined) return null;
+  if (Array.isArray(v)) return v.length;
+  if (typeof v !== "string") throw new EvaluationError(`\`length\` needs a string or a list, got ${kindOf(v)}`);
+  let n = v.length;
+  for (let i = 0; i < v.length - 1; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = v.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
+/**
+ * `strings(V)`: every string inside `V`, depth first: `V` itself if it is a string, the elements
+ * of a list in order, the values of an object in the order of `Object.keys` (keys are not
+ * included). Past STRINGS_MAX_DEPTH levels, STRINGS_MAX_COUNT strings or STRINGS_MAX_NODES
+ * values (the value itself, and every element and object value counted when its container is
+ * opened), an evaluation error: a limit never hides a string silently. An explicit stack, so
+ * that depth costs no recursion.
+ */
+export function strings(v: unknown): string[] {
+  const out: string[] = [];
+  const stack: unknown[] = [v];
+  const depths: number[] = [0];
+  let visited = 1;
+  while (stack.length > 0) {
+    const value = stack.pop();
+    const depth = depths.pop()!;
+    if (typeof value === "string") {
+      if (out.length === STRINGS_MAX_COUNT) throw new EvaluationError(`\`strings\` found more than ${STRINGS_MAX_COUNT} strings`);
+      out.push(value);
+      continue;
+    }
+    if (value === null || typeof value !== "object") continue;
+    if (depth === STRINGS_MAX_DEPTH) throw new EvaluationError(`\`strings\` found a value nested more than ${STRINGS_MAX_DEPTH} deep`);
+    const list = Array.isArray(value);
+    const keys = list ? null : Object.keys(value);
+    const n = list ? (value as unknown[]).length : keys!.length;
+    if (visited + n > STRINGS_MAX_NODES) throw new EvaluationError(`\`strings\` visited more than ${STRINGS_MAX_NODES} values`);
+    visited += n;
+    // pushed last to first, so that the first child is taken next
+    for (let i = n - 1; i >= 0; i--) {
+      stack.push(list ? (value as unknown[])[i] : (value as Record<string, unknown>)[keys![i]!]);
+      depths.push(depth + 1);
+    }
+  }
+  return out;
+}
+
+/** Applies a value function. */
+export function callFunction(name: FunctionName, v: unknown): unknown {
+  switch (name) {
+    case "host":
+      return host(v);
+    case "lower":
+    case "upper":
+      return changeCase(name, v);
+    case "length":
+      return length(v);
+    case "strings":
+      return strings(v);
+  }
+}

@@ -41,8 +41,16 @@ describe("language facts", () => {
   it.each(facts.functions.map((f) => [f.name, f] as const))("`%s`: its example checks, and its result has its type", (_name, f) => {
     expect(codes(`rule r when ${f.example} deny`)).toEqual([]);
     const use = f.example.replace(/\)[^)]*$/, ")");
-    expect(codes(`rule r when ${use} ${f.result === "number" ? "> 1" : "== true"} deny`)).toEqual([]);
-    expect(codes(`rule r when ${use} ${f.result === "number" ? "== true" : "> 1"} deny`)).toContain("A301");
+    // a use that fits the result's type, and one that does not
+    const uses: Record<typeof f.result, [string, string]> = {
+      number: ["> 1", "== true"],
+      boolean: ["== true", "> 1"],
+      string: ['== "x"', "> 1"],
+      list: ['contains "x"', "> 1"],
+    };
+    const [fits, mismatches] = uses[f.result];
+    expect(codes(`rule r when ${use} ${fits} deny`)).toEqual([]);
+    expect(codes(`rule r when ${use} ${mismatches} deny`)).toContain("A301");
   });
 
   it("names every function where a name is not one", () => {

@@ -224,6 +224,7 @@ describe("grammar/armor.tmLanguage.json", () => {
     "expect deny by r, q",
     "expect require_approval",
     "expect error",
+    'rule f when host(url) in ["a.com"] and lower(s) == upper(s) and length(strings(action)) > 1 deny',
   ];
   const scopeOfWord = (w: string, suffix = ""): string => {
     const line = samples.find((s) => new RegExp(`\\b${w}\\b${suffix}`).test(s));

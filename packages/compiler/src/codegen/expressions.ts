@@ -27,6 +27,9 @@ export interface CompiledCondition {
   readonly literals: readonly Literal[];
 }
 
+/** The prelude helper of each value function (`prelude.ts`), the compiled twin of its `semantics.ts` function. */
+const FUNCTION_HELPERS: Record<IR.FnExpr["name"], string> = { host: "$host", lower: "$lower", upper: "$upper", length: "$length", strings: "$strings" };
+
 const isPrimitive = (v: IR.Value): v is string | number | boolean | null => v === null || typeof v !== "object";
 
 /** Expressions that always evaluate to a number: counts, `time.hour`, `time.minute`. */
@@ -175,6 +178,8 @@ export class ExpressionCompiler {
       case "count":
       case "seen":
         return `$k${e.tracker}()`;
+      case "fn":
+        return `${this.use(FUNCTION_HELPERS[e.name])}(${this.value(e.arg, item)})`;
       default:
         return this.cond(e, item);
     }
@@ -189,6 +194,7 @@ export class ExpressionCompiler {
       case "path":
       case "time":
       case "count":
+      case "fn":
         return `${this.use("$truth")}(${this.value(e, item)})`;
       case "seen":
         return `$k${e.tracker}()`;

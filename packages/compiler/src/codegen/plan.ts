@@ -416,6 +416,8 @@ function usesTime(e: IR.Expr): boolean {
       return usesTime(e.value) || usesTime(e.low) || usesTime(e.high);
     case "matches":
       return usesTime(e.value);
+    case "fn":
+      return usesTime(e.arg);
     default:
       return false;
   }

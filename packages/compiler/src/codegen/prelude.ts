@@ -345,6 +345,86 @@ function $measureOffset(epochMs) {
   return copy;
 }`,
   },
+  // the value functions: host, lower, upper, length and strings in semantics.ts
+  $host: {
+    needs: ["$E", "$kind"],
+    source: `function $host(v) {
+  if (v === null) return null;
+  if (typeof v !== "string") throw new $E("\`host\` needs a string, got " + $kind(v));
+  let h;
+  try {
+    h = new URL(v).hostname;
+  } catch {
+    return null;
+  }
+  if (h.endsWith(".")) h = h.slice(0, -1);
+  return h === "" ? null : h.toLowerCase();
+}`,
+  },
+  $lower: {
+    needs: ["$E", "$kind"],
+    source: `function $lower(v) {
+  if (v === null) return null;
+  if (typeof v !== "string") throw new $E("\`lower\` needs a string, got " + $kind(v));
+  return v.toLowerCase();
+}`,
+  },
+  $upper: {
+    needs: ["$E", "$kind"],
+    source: `function $upper(v) {
+  if (v === null) return null;
+  if (typeof v !== "string") throw new $E("\`upper\` needs a string, got " + $kind(v));
+  return v.toUpperCase();
+}`,
+  },
+  $length: {
+    needs: ["$E", "$kind"],
+    source: `function $length(v) {
+  if (v === null) return null;
+  if (Array.isArray(v)) return v.length;
+  if (typeof v !== "string") throw new $E("\`length\` needs a string or a list, got " + $kind(v));
+  let n = v.length;
+  for (let i = 0; i < v.length - 1; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = v.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}`,
+  },
+  $strings: {
+    needs: ["$E"],
+    source: `function $strings(v) {
+  const out = [], stack = [v], depths = [0];
+  let visited = 1;
+  while (stack.length > 0) {
+    const value = stack.pop();
+    const depth = depths.pop();
+    if (typeof value === "string") {
+      if (out.length === 10000) throw new $E("\`strings\` found more than 10000 strings");
+      out.push(value);
+      continue;
+    }
+    if (value === null || typeof value !== "object") continue;
+    if (depth === 64) throw new $E("\`strings\` found a value nested more than 64 deep");
+    const list = Array.isArray(value);
+    const keys = list ? null : Object.keys(value);
+    const n = list ? value.length : keys.length;
+    if (visited + n > 100000) throw new $E("\`strings\` visited more than 100000 values");
+    visited += n;
+    for (let i = n - 1; i >= 0; i--) {
+      stack.push(list ? value[i] : value[keys[i]]);
+      depths.push(depth + 1);
+    }
+  }
+  return out;
+}`,
+  },
 };
 
 /** The helpers a set of names needs, with their dependencies, in a stable order. */

@@ -72,6 +72,7 @@ export const catalog = {
   invalidTimezone: entry("A309", "invalid-timezone", "error", "the timezone is not a known IANA time zone"),
   invalidRedactPath: entry("A310", "invalid-redact-path", "error", "a redaction names a path that cannot be rewritten"),
   valueNotInEnum: entry("A311", "value-not-in-enum", "warning", "a comparison uses a value the schema does not allow for the field"),
+  fieldOfList: entry("A321", "field-of-list", "error", "a field is read through a list, which has no fields; test its elements with `any(...)`"),
 
   // analysis
   neverFires: entry("A401", "never-fires", "warning", "a rule's condition can never be true"),

@@ -94,17 +94,22 @@ export const timeFields: readonly { readonly name: TimeFieldName; readonly type:
 export interface ParameterFact {
   /** As the signature shows it: `CONDITION`, `within DURATION`. */
   readonly label: string;
-  readonly type: "condition" | "duration" | "field";
+  /**
+   * What the argument is: a condition, a window, a field path, or a value of a JSON kind
+   * (`string`, `stringOrList`, `value`: any); the checker types a value function's argument by it.
+   */
+  readonly type: "condition" | "duration" | "field" | "string" | "stringOrList" | "value";
   readonly optional: boolean;
   readonly doc: string;
 }
 
 export interface FunctionFact {
-  readonly name: "count" | "seen" | "exists";
+  readonly name: "count" | "seen" | "exists" | "host" | "lower" | "upper" | "length" | "strings";
   /** The signature in short, as messages show it: `count(COND within D)`. */
   readonly usage: string;
   readonly parameters: readonly ParameterFact[];
-  readonly result: "number" | "boolean";
+  /** The result's JSON kind; `null` too for the value functions given `null` (and `host` given a non-URL). */
+  readonly result: "number" | "boolean" | "string" | "list";
   readonly doc: string;
   readonly example: string;
 }
@@ -139,6 +144,46 @@ export const functions: readonly FunctionFact[] = [
     result: "boolean",
     doc: "`exists(P)`: `P` is not `null`.",
     example: "exists(action.memo)",
+  },
+  {
+    name: "host",
+    usage: "host(URL)",
+    parameters: [{ label: "URL", type: "string", optional: false, doc: "a string holding an absolute URL, e.g. `url`" }],
+    result: "string",
+    doc: "`host(URL)`: the host of an absolute URL (WHATWG parsing), lower case, without port or user info; `null` when the string is not a URL with a host.",
+    example: 'host(url) not in ["api.example.com", "uploads.example.com"]',
+  },
+  {
+    name: "lower",
+    usage: "lower(S)",
+    parameters: [{ label: "S", type: "string", optional: false, doc: "a string" }],
+    result: "string",
+    doc: "`lower(S)`: the string in lower case, the same in every locale; `null` for `null`.",
+    example: 'lower(recipient) ends_with "@example.com"',
+  },
+  {
+    name: "upper",
+    usage: "upper(S)",
+    parameters: [{ label: "S", type: "string", optional: false, doc: "a string" }],
+    result: "string",
+    doc: "`upper(S)`: the string in upper case, the same in every locale; `null` for `null`.",
+    example: 'upper(currency) == "CHF"',
+  },
+  {
+    name: "length",
+    usage: "length(X)",
+    parameters: [{ label: "X", type: "stringOrList", optional: false, doc: "a string or a list" }],
+    result: "number",
+    doc: "`length(X)`: the number of Unicode code points of a string, or of elements of a list; `null` for `null`.",
+    example: "length(recipients) > 10",
+  },
+  {
+    name: "strings",
+    usage: "strings(V)",
+    parameters: [{ label: "V", type: "value", optional: false, doc: "any value, e.g. `action`" }],
+    result: "list",
+    doc: "`strings(V)`: every string inside `V` (itself, list elements, object values; nested, depth first); past 64 levels, 10,000 strings or 100,000 values, an evaluation error.",
+    example: 'strings(action) contains "rm -rf /"',
   },
 ];
 

@@ -115,6 +115,8 @@ class Checker {
   private readonly schema: ActionSchema | null;
   private readonly bag: DiagnosticBag;
   private readonly resolving = new Set<string>();
+  /** The comparison whose operands are being lowered, for the fix of a field read through a list (A321). */
+  private comparison: A.CompareExpr | null = null;
 
   constructor(input: CheckInput) {
     this.ast = input.ast;
@@ -496,8 +498,11 @@ class Checker {
   }
 
   private compare(e: A.CompareExpr, scope: Scope, constant: boolean): Lowered {
+    const outer = this.comparison;
+    this.comparison = e;
     const left = this.lower(e.left, scope, constant);
     const right = this.lower(e.right, scope, constant);
+    this.comparison = outer;
     const lt = left.type;
     const rt = right.type;
     const mismatch = (message: string, help: string): void => {
@@ -629,6 +634,7 @@ class Checker {
       });
       return { expr: { kind: "literal", value: false, span: e.span }, type: ANY };
     }
+    if (isValueFunction(fact)) return this.valueFunction(e, fact, scope);
     const result = fact.result === "number" ? NUM : BOOL;
     const window = fact.parameters.find((p) => p.type === "duration");
     if (window === undefined && e.window) this.report(catalog.unknownFunction, e.window.span, `\`${name}\` takes no window`, { help: `write \`${fact.usage}\`` });
@@ -651,7 +657,8 @@ class Checker {
     const inner: Scope = { history: true, types: null };
     const cond = this.lower(e.argument, inner, false);
     this.expectCondition(cond, e.argument.span);
-    const kind = fact.name;
+    // the value functions and `exists` have returned above: what is left is a history predicate
+    const kind = fact.name as IR.Tracker["kind"];
     const withinMs = e.window?.ms ?? null;
     const key = `${kind}|${withinMs}|${exprKey(cond.expr)}`;
     let index = this.trackerKeys.get(key);
@@ -661,6 +668,39 @@ class Checker {
       this.trackerKeys.set(key, index);
     }
     return { expr: { kind, tracker: index, span: e.span }, type: result };
+  }
+
+  /**
+   * `host(url)`, `lower(s)`, `upper(s)`, `length(x)`, `strings(v)`: the argument is typed by the
+   * function's fact; `strings(action)` may take the whole action (the earlier one in history).
+   * Constant arguments are folded with the language's own semantics.
+   */
+  private valueFunction(e: A.CallExpr, fact: facts.FunctionFact & { name: IR.FnExpr["name"] }, scope: Scope): Lowered {
+    const name = fact.name;
+    if (e.window) this.report(catalog.unknownFunction, e.window.span, `\`${name}\` takes no window`, { help: `write \`${fact.usage}\`` });
+    const result = VALUE_FUNCTION_RESULTS[name];
+    let arg = e.argument;
+    while (arg.kind === "paren") arg = arg.expr;
+    const wholeAction = name === "strings" && arg.kind === "path" && arg.segments.length === 1 && arg.segments[0]!.name === "action";
+    const l: Lowered = wholeAction ? { expr: { kind: "path", root: scope.history ? "item" : "action", fields: [], span: arg.span }, type: OBJ } : this.lower(e.argument, scope, false);
+    const accepted = VALUE_FUNCTION_ARGUMENTS[fact.parameters[0]!.type]!;
+    // a field's type includes null (missing), which every value function takes
+    const kinds = l.type & ~NULL;
+    if (kinds !== 0 && (kinds & accepted) === 0) {
+      const text = sourceText(this.source, e.argument.span);
+      const needs = VALUE_FUNCTION_ARGUMENT_NAMES[fact.parameters[0]!.type]!;
+      this.report(catalog.typeMismatch, e.argument.span, `\`${name}\` needs ${needs}, but \`${text}\` is ${typeName(l.type)}`, {
+        help: `\`${fact.usage}\` takes ${fact.parameters[0]!.doc}; compare \`${text}\` directly, or pass a field that holds ${needs}`,
+      });
+    }
+    const expr: IR.Expr = { kind: "fn", name, arg: l.expr, span: e.span };
+    if (l.expr.kind !== "literal") return { expr, type: result };
+    try {
+      return { expr: { kind: "literal", value: sem.callFunction(name, l.expr.value) as IR.Value, span: e.span }, type: result };
+    } catch {
+      // a wrong constant argument is already reported; keep the node so it fails at run time too
+      return { expr, type: result };
+    }
   }
 
   /**
@@ -766,6 +806,8 @@ class Checker {
     let anyOpen = false;
     const candidates = new Set<string>();
     let depthReached = 0;
+    /** The index of a field that is a list and is read through, in some action type. */
+    let throughList: number | null = null;
     for (const t of types) {
       let map: ReadonlyMap<string, FieldInfo> | null = t.fields;
       let open = t.open;
@@ -783,6 +825,7 @@ class Checker {
         }
         if (i < fields.length - 1) {
           if ((info.type & OBJ) === 0) {
+            if ((info.type & LIST) !== 0) throughList ??= i;
             info = undefined;
             break;
           }
@@ -803,6 +846,10 @@ class Checker {
     }
     record(found);
     if (type !== 0) return type;
+    if (throughList !== null) {
+      this.reportFieldOfList(fields, throughList, fieldStart, pathSpan);
+      return ANY;
+    }
     const missing = fields[depthReached] ?? fields[0]!;
     const suggestion = closest(missing, candidates);
     const where = scope.types ? `\`${[...scope.types].join("`, `")}\`` : "any action type";
@@ -822,6 +869,36 @@ class Checker {
       ...(suggestion ? { fixes: [replacement(`use \`${suggestion}\``, this.bag.file, at, suggestion)], data: { suggestion } } : {}),
     });
     return ANY;
+  }
+
+  /**
+   * `emails.to` where `emails` is a list (A321): a list has no fields, so the read is always
+   * `null`. The help names `any(...)`; inside a comparison, a fix rewrites it into one.
+   */
+  private reportFieldOfList(fields: readonly string[], list: number, fieldStart: number, pathSpan: Span): void {
+    let offset = fieldStart;
+    for (let i = 0; i < list; i++) offset += fields[i]!.length + 1;
+    const listName = fields[list]!;
+    const next = fields[list + 1]!;
+    const at = span(offset, offset + listName.length + 1 + next.length);
+    const listText = this.source.text.slice(pathSpan.start, offset + listName.length);
+    const local = /^[a-z]/i.test(listName) ? listName[0]!.toLowerCase() : "x";
+    const element = `${local}.${fields.slice(list + 1).join(".")}`;
+    const c = this.comparison;
+    const side = c === null ? null : sameSpan(c.left.span, pathSpan) ? "left" : sameSpan(c.right.span, pathSpan) ? "right" : null;
+    let example = `any(${local} in ${listText}: ${element} == ...)`;
+    let fixes: DiagnosticFix[] = [];
+    if (c !== null && side !== null) {
+      const other = this.source.text.slice((side === "left" ? c.right : c.left).span.start, (side === "left" ? c.right : c.left).span.end);
+      const test = side === "left" ? `${element} ${c.op} ${other}` : `${other} ${c.op} ${element}`;
+      const rewritten = `any(${local} in ${listText}: ${test})`;
+      example = rewritten;
+      if (rewritten.length <= 200) fixes = [replacement(`test the elements: \`${rewritten}\``, this.bag.file, c.span, rewritten)];
+    }
+    this.report(catalog.fieldOfList, at, `\`${listName}\` is a list, and a list has no field \`${next}\``, {
+      help: `reading a field of a list is always \`null\`; to test its elements, write \`${example}\` (or \`all(...)\` for every element)`,
+      ...(fixes.length > 0 ? { fixes } : {}),
+    });
   }
 
   private regex(r: A.RegexNode): number {
@@ -889,6 +966,19 @@ class Checker {
 }
 
 // ---- helpers -----------------------------------------------------------------------------
+
+/** The checker types of a value function's argument kinds and results (language/facts.ts). */
+const VALUE_FUNCTION_ARGUMENTS: Record<string, Type> = { string: STR | NULL, stringOrList: STR | LIST | NULL, value: ANY };
+const VALUE_FUNCTION_ARGUMENT_NAMES: Record<string, string> = { string: "a string", stringOrList: "a string or a list", value: "a value" };
+const VALUE_FUNCTION_RESULTS: Record<IR.FnExpr["name"], Type> = { host: STR | NULL, lower: STR | NULL, upper: STR | NULL, length: NUM | NULL, strings: LIST };
+
+function isValueFunction(fact: facts.FunctionFact): fact is facts.FunctionFact & { name: IR.FnExpr["name"] } {
+  return Object.hasOwn(VALUE_FUNCTION_RESULTS, fact.name);
+}
+
+function sameSpan(a: Span, b: Span): boolean {
+  return a.start === b.start && a.end === b.end;
+}
 
 function isTypePath(e: IR.Expr): boolean {
   return e.kind === "path" && (e.root === "action" || e.root === "item") && e.fields.length === 1 && e.fields[0] === "type";

@@ -34,5 +34,7 @@ export function exprKey(e: IR.Expr): string {
     case "count":
     case "seen":
       return `${e.kind}(${e.tracker})`;
+    case "fn":
+      return `fn.${e.name}(${exprKey(e.arg)})`;
   }
 }
