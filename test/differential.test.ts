@@ -1417,6 +1417,18 @@ const examples: Example[] = [
     input: [{ action: { type: "a" } }],
     expect: { decision: "deny", errors: [{ rule: null, message: "the input must be an object with an `action`" }], action: null },
   },
+  {
+    name: "a field of a list reads null, not the fields of its elements",
+    policy: 'default allow\nrule r when emails.to == null and not (emails.to == "x") deny',
+    input: { action: { type: "a", emails: [{ to: "x" }, { to: "y" }] } },
+    expect: { decision: "deny", rules: ["r"], errors: [] },
+  },
+  {
+    name: "strings collects the fields of a list's elements",
+    policy: 'default allow\nrule r when strings(emails) contains "x" deny',
+    input: { action: { type: "a", emails: [{ to: "y" }, { cc: ["x"] }] } },
+    expect: { decision: "deny", rules: ["r"], errors: [] },
+  },
   // host, lower, upper, length, strings (docs/language.md, "Functions")
   ...(
     [

@@ -104,6 +104,16 @@ const cases: readonly Case[] = [
     fired: true,
     lines: ["amount > 5  ->  true  with 9, 5", 'name == "a"  ->  false  with "b", "a"', 'not (amount > 5 and name == "a")  ->  true'],
   },
+  {
+    name: "a function's result, and a negation over it",
+    when: 'host(url) not in ["good.example"]',
+    action: { type: "t", url: "https://good.example@evil.example/" },
+    fired: true,
+    lines: [
+      'host(url)  ->  "evil.example"  with "https://good.example@evil.example/"',
+      'host(url) not in ["good.example"]  ->  true  (host(url) in ["good.example"]  ->  false)  with "evil.example", ["good.example"]',
+    ],
+  },
 ];
 
 const TIME = "2026-03-02T10:00:00Z";
