@@ -117,6 +117,8 @@ class Checker {
   private readonly resolving = new Set<string>();
   /** The comparison whose operands are being lowered, for the fix of a field read through a list (A321). */
   private comparison: A.CompareExpr | null = null;
+  /** Whether the path being checked is a redaction's, which cannot reach into a list either (A321). */
+  private redacting = false;
 
   constructor(input: CheckInput) {
     this.ast = input.ast;
@@ -373,7 +375,9 @@ class Checker {
             });
           }
         } else if (e.path) {
+          this.redacting = true;
           this.fieldInfo("action", fields, scope, e.path.segments[segments[0]?.name === "action" ? 1 : 0]!.span.start, e.path.span);
+          this.redacting = false;
         }
         const regex = e.regex ? this.regex(e.regex) : null;
         return { kind: "redact", path: fields, regex };
@@ -884,6 +888,13 @@ class Checker {
     const listText = this.source.text.slice(pathSpan.start, offset + listName.length);
     const local = /^[a-z]/i.test(listName) ? listName[0]!.toLowerCase() : "x";
     const element = `${local}.${fields.slice(list + 1).join(".")}`;
+    if (this.redacting) {
+      this.report(catalog.fieldOfList, at, `\`${listName}\` is a list, and a list has no field \`${next}\``, {
+        help: `a redaction cannot reach into the elements of a list, so this one would change nothing; redact the whole list: \`redact ${listText}\``,
+        fixes: [replacement(`redact \`${listText}\``, this.bag.file, pathSpan, listText)],
+      });
+      return;
+    }
     const c = this.comparison;
     const side = c === null ? null : sameSpan(c.left.span, pathSpan) ? "left" : sameSpan(c.right.span, pathSpan) ? "right" : null;
     let example = `any(${local} in ${listText}: ${element} == ...)`;
