@@ -194,7 +194,6 @@ export class ExpressionCompiler {
       case "path":
       case "time":
       case "count":
-      case "fn":
         return `${this.use("$truth")}(${this.value(e, item)})`;
       case "seen":
         return `$k${e.tracker}()`;
@@ -244,6 +243,8 @@ export class ExpressionCompiler {
       }
       case "exists":
         return `(${this.value(e.path, item)} !== null)`;
+      case "fn":
+        return `${this.use("$truth")}(${this.value(e, item)})`;
     }
   }
 
