@@ -224,6 +224,7 @@ describe("grammar/armor.tmLanguage.json", () => {
     "expect deny by r, q",
     "expect require_approval",
     "expect error",
+    'rule t when p matches glob("src/**") redact body matching std.iban with "[iban]"',
   ];
   const scopeOfWord = (w: string, suffix = ""): string => {
     const line = samples.find((s) => new RegExp(`\\b${w}\\b${suffix}`).test(s));
