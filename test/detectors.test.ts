@@ -231,7 +231,8 @@ describe("pattern names", () => {
   it.each([
     { pattern: "std.ibn", code: "A216", help: "did you mean `std.iban`?" },
     { pattern: "std.phone", code: "A216", help: "the detectors are `std.card_number`, `std.iban`, `std.email`, `std.us_ssn` and `std.secret`" },
-    { pattern: "lib.iban", code: "A216", help: "the detectors are `std.card_number`, `std.iban`, `std.email`, `std.us_ssn` and `std.secret`" },
+    { pattern: "lib.iban", code: "A216", help: "did you mean `std.iban`?" },
+    { pattern: "lib.phone", code: "A216", help: "the detectors are `std.card_number`, `std.iban`, `std.email`, `std.us_ssn` and `std.secret`" },
     { pattern: 'glb("src/**")', code: "A209", help: 'the only pattern function is `glob("...")`; a regex is written `/.../`' },
   ])("$pattern is $code", ({ pattern, code, help }) => {
     const c = compileSource("p.armor", `rule r when path matches ${pattern} deny\n`, noFiles);

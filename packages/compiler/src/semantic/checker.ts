@@ -906,11 +906,12 @@ class Checker {
     const def = p.head === "std" ? detectorDef(p.name) : undefined;
     if (def === undefined) {
       const names = facts.detectors.map((d) => d.name);
-      const suggestion = p.head === "std" ? closest(p.name, names) : null;
+      // `lib.iban`: the name is a detector, the prefix is wrong
+      const suggestion = p.head === "std" ? closest(p.name, names) : detectorDef(p.name) ? p.name : null;
       const at = p.head === "std" ? p.nameSpan : p.span;
       this.report(catalog.unknownDetector, at, p.head === "std" ? `\`std.${p.name}\` is not a detector` : `\`${p.head}.${p.name}\` is not a pattern`, {
         help: suggestion ? `did you mean \`std.${suggestion}\`?` : `the detectors are ${listed(names.map((n) => `\`std.${n}\``))}`,
-        ...(suggestion ? { fixes: [replacement(`use \`std.${suggestion}\``, this.bag.file, p.nameSpan, suggestion)], data: { suggestion } } : {}),
+        ...(suggestion ? { fixes: [replacement(`use \`std.${suggestion}\``, this.bag.file, at, p.head === "std" ? suggestion : `std.${suggestion}`)], data: { suggestion } } : {}),
       });
       return this.addRegex({ source: "", flags: "", span: p.span, program: null, literal: null, detector: `${p.head}.${p.name}`, check: null, glob: null });
     }
