@@ -351,8 +351,35 @@ const REGEXES = [
   "/(?:ab)+c/i",
   "/[^a-z]/",
   "/\\d+/",
+  // detectors and globs (docs/language.md, "Detectors", "Globs")
+  "std.card_number",
+  "std.iban",
+  "std.email",
+  "std.us_ssn",
+  "std.secret",
+  'glob("src/**/*.ts")',
+  'glob("*")',
+  'glob("[!a]?*")',
+  'glob("**")',
 ];
-const REDACT_REGEXES = ["/\\d+/", "/secret/", "/\\b\\d{3}-\\d{2}-\\d{4}\\b/", "/a*/", "/x*y/", "/^rm\\s+-rf/", "/./s", "/E/i"];
+const REDACT_REGEXES = [
+  "/\\d+/",
+  "/secret/",
+  "/\\b\\d{3}-\\d{2}-\\d{4}\\b/",
+  "/a*/",
+  "/x*y/",
+  "/^rm\\s+-rf/",
+  "/./s",
+  "/E/i",
+  "std.card_number",
+  "std.iban",
+  "std.email",
+  "std.us_ssn",
+  "std.secret",
+  'glob("*")',
+];
+/** `with` texts of redactions: strings and a string let. */
+const REDACT_TEXTS = ['"[card]"', '""', '"$&$1${x}</script>\\u2028"', "SECRET"];
 const REDACT_PATHS = ["body", "body", "memo", "payload.card", "action.payload.card", "payload.card.number", "amount", "tags", "toString", "__proto__", "constructor", "command", "path"];
 const DURATIONS = ["30s", "15m", "30m", "1h", "24h", "7d", "250ms", "1_000ms"];
 const REASONS = ['"wires above 10k need a second pair of eyes"', '""', '"quote \\" backslash \\\\ newline \\n tab \\t"', '"</script><!--"', '"\\u2028\\u2029"', '"${x} `y` */"', '"\\u{1F600} \\0"'];
@@ -521,7 +548,9 @@ const effectArb = fc.oneof(
   },
   {
     weight: 3,
-    arbitrary: fc.tuple(pick(REDACT_PATHS), fc.option(pick(REDACT_REGEXES), { nil: null })).map(([p, r]) => `redact ${p}${r !== null ? ` matching ${r}` : ""}`),
+    arbitrary: fc
+      .tuple(pick(REDACT_PATHS), fc.option(pick(REDACT_REGEXES), { nil: null }), fc.option(pick(REDACT_TEXTS), { nil: null, freq: 3 }))
+      .map(([p, r, t]) => `redact ${p}${r !== null ? ` matching ${r}` : ""}${t !== null ? ` with ${t}` : ""}`),
   },
 );
 
@@ -565,7 +594,7 @@ function ruleText(r: RuleShape, i: number): string {
 const policyArb: fc.Arbitrary<string> = fc
   .record({
     header: fc.option(fc.tuple(pick(["payments", "p", "_x"]), fc.option(pick(['"1.0.0"', '""']), { nil: null })), { nil: null }),
-    default: pick(["default allow", "default deny", ""]),
+    default: pick(["default allow", "default deny", "", "default require approval", 'default require approval from "ops" timeout 1h']),
     timezone: pick(["", "", 'timezone "Europe/Zurich"', 'timezone "America/New_York"', 'timezone "UTC"', 'timezone "Australia/Lord_Howe"', 'timezone "Asia/Kathmandu"']),
     rules: fc.array(ruleArb, { minLength: 1, maxLength: 7 }),
     extraLets: fc.subarray(Object.keys(LETS), { maxLength: 2 }),
@@ -656,6 +685,22 @@ const STRS = [
   "foo://Opaque.Host/x",
   "http://%41.com/",
   "https://ß.de/",
+  // valid and invalid instances of each detector
+  "4111 1111 1111 1111",
+  "order 4111111111111112",
+  "4111111111111111 and 5500-0000-0000-0004",
+  "DE89 3704 0044 0532 0130 00",
+  "DE89370400440532013001",
+  "a.b@example.com",
+  "user@localhost",
+  "000-12-3456",
+  "ssn 123-45-6789 and 666-12-3456",
+  "AKIAIOSFODNN7EXAMPLE",
+  "AKIA1234",
+  "ghp_0123456789abcdefghij0123456789abcdef",
+  "-----BEGIN RSA PRIVATE KEY-----",
+  "src/a/b.ts",
+  "src/a.js",
 ];
 /** A list nested `depth` deep around a string: `strings` refuses more than 64 levels. */
 const nestedList = (depth: number): unknown => {

@@ -7,8 +7,7 @@
  */
 import { FOREIGN_ERROR, INPUT_UNREADABLE, isEvaluationError, type ReadInput, readInput, readTrackerValues, type TimeParts, timeParts } from "./decision-input.js";
 import type * as IR from "./ir.js";
-import { REDACTED } from "./ir.js";
-import { RegexLimitError, type RegexProgram, regexReplace, regexTest } from "./regex/index.js";
+import { patternReplace, patternTest, RegexLimitError, type RegexProgram } from "./regex/index.js";
 import * as sem from "./semantics.js";
 
 export interface Trace {
@@ -133,7 +132,8 @@ function evaluate(ctx: Context, e: IR.Expr, item: Record<string, unknown> | null
       const v = sub(e.value);
       const s = sem.matchSubject(v);
       const r = regex(e.regex);
-      return note(s === null || r.program === null ? false : limited(() => regexTest(r.program as RegexProgram, s)), [v]);
+      // a detector's candidates count only when its check accepts them (docs/language.md, "Detectors")
+      return note(s === null || r.program === null ? false : limited(() => patternTest(r.program as RegexProgram, r.check, s)), [v]);
     }
     case "stringOp": {
       const l = sub(e.left);
@@ -177,11 +177,11 @@ export function redact(action: Record<string, unknown>, effect: Extract<IR.Effec
     if (current === null) return o;
     let next: unknown;
     if (depth === path.length - 1) {
-      if (effect.regex === null) next = REDACTED;
+      if (effect.regex === null) next = effect.text;
       else {
         if (typeof current !== "string") throw new sem.EvaluationError(`\`redact ${path.join(".")} matching\` needs a string, got ${sem.kindOf(current)}`);
-        const program = policy.regexes[effect.regex]!.program;
-        next = program === null ? current : limited(() => regexReplace(program, current, REDACTED));
+        const { program, check } = policy.regexes[effect.regex]!;
+        next = program === null ? current : limited(() => patternReplace(program, check, current, effect.text));
       }
     } else {
       if (current === null || typeof current !== "object" || Array.isArray(current)) return o;
@@ -263,7 +263,10 @@ export function combine(policy: IR.Policy, fired: readonly IR.Rule[], errors: IR
     const first = fired.find((r) => r.effect.kind === "require_approval")!.effect as Extract<IR.Effect, { kind: "require_approval" }>;
     approval = { from: first.from, timeoutMs: first.timeoutMs };
   } else if (has("allow") || has("redact")) decision = "allow";
-  else decision = policy.defaultDecision;
+  else {
+    decision = policy.defaultDecision;
+    approval = policy.defaultApproval;
+  }
   return {
     decision,
     rules: fired.map((r) => ({ id: r.id, effect: r.effect.kind, reason: r.reason })),

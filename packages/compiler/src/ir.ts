@@ -121,6 +121,12 @@ export interface RegexDef {
   readonly program: RegexProgram | null;
   /** The pattern as a plain string when it has no metacharacters, so `includes` can test it. */
   readonly literal: string | null;
+  /** `std.NAME`: the detector's name (`source` is its pattern); null for a regex or a glob. */
+  readonly detector: string | null;
+  /** A detector's check run on each candidate match (regex/detector-source.ts), or null. */
+  readonly check: string | null;
+  /** `glob("...")`: the glob as written (`source` is its regex); null otherwise. */
+  readonly glob: string | null;
 }
 
 /** A history predicate: how many (or whether any) earlier actions satisfy `condition`. */
@@ -144,6 +150,8 @@ export type Effect =
       readonly path: readonly string[];
       /** Index into `Policy.regexes`; `null` redacts the whole field. */
       readonly regex: number | null;
+      /** The replacement text (`with "TEXT"`), `"[REDACTED]"` by default. */
+      readonly text: string;
     };
 
 export interface Rule {
@@ -172,7 +180,9 @@ export interface Policy {
   readonly file: string;
   /** SHA-256 of the source text, hex. */
   readonly sourceHash: string;
-  readonly defaultDecision: "allow" | "deny";
+  readonly defaultDecision: "allow" | "deny" | "require_approval";
+  /** With `default require approval`: its `from` and `timeout`; null otherwise. */
+  readonly defaultApproval: { readonly from: string | null; readonly timeoutMs: number | null } | null;
   /** Whether the policy states its default. */
   readonly defaultExplicit: boolean;
   /** IANA zone for `time.*`; `null` means UTC. */

@@ -38,7 +38,18 @@ describe("language facts", () => {
     );
   });
 
-  it.each(facts.functions.map((f) => [f.name, f] as const))("`%s`: its example checks, and its result has its type", (_name, f) => {
+  it.each(facts.functions.filter((f) => f.result === "pattern").map((f) => [f.name, f] as const))("`%s`: its example checks, and it is a pattern, not a value", (_name, f) => {
+    expect(codes(`rule r when ${f.example} deny`)).toEqual([]);
+    const use = f.example.replace(/^.* matches /, "");
+    expect(codes(`rule r when ${use} deny`)).toContain("A301");
+  });
+
+  it.each(facts.detectors.map((d) => [d.name, d] as const))("`std.%s`: its example checks", (_name, d) => {
+    const rule = d.example.startsWith("redact") ? `rule r when action.type == "x" ${d.example}` : `rule r when ${d.example} deny`;
+    expect(codes(rule)).toEqual([]);
+  });
+
+  it.each(facts.functions.filter((f) => f.result !== "pattern").map((f) => [f.name, f] as const))("`%s`: its example checks, and its result has its type", (_name, f) => {
     expect(codes(`rule r when ${f.example} deny`)).toEqual([]);
     const use = f.example.replace(/\)[^)]*$/, ")");
     // a use that fits the result's type, and one that does not

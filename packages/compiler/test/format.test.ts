@@ -45,7 +45,7 @@ function shape(text: string): unknown {
     const o = v as Record<string, unknown>;
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(o)) {
-      if (k === "span" || k === "opSpan" || k === "sourceStart" || k === "comments") continue;
+      if (k === "span" || k === "opSpan" || k === "nameSpan" || k === "sourceStart" || k === "comments") continue;
       if (k === "raw" && typeof o.value === "string") continue;
       out[k] = strip(x);
     }

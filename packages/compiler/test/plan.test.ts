@@ -57,8 +57,8 @@ describe("the plan of a policy of two rules", () => {
     {
       field: "typeFunctions.0.steps",
       want: [
-        { effect: "require_approval", redactRegex: false, condition: "$g0", slot: 0, at: 2, only: false },
-        { effect: "deny", redactRegex: false, condition: "$g1", slot: 1, at: 5, only: false },
+        { effect: "require_approval", redactRegex: false, redactCheck: false, redactText: false, condition: "$g0", slot: 0, at: 2, only: false },
+        { effect: "deny", redactRegex: false, redactCheck: false, redactText: false, condition: "$g1", slot: 1, at: 5, only: false },
       ],
     },
     { field: "typeFunctions.1.steps.0.only", want: true },

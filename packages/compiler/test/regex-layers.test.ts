@@ -19,6 +19,7 @@ describe("regex module layers", () => {
     { file: "parser.ts", may: ["ast.ts", "char-set.ts"] },
     { file: "compile-program.ts", may: ["ast.ts", "char-set.ts", "parser.ts"] },
     { file: "vm-source.ts", may: [] },
+    { file: "detector-source.ts", may: [] },
   ])("$file imports only $may", ({ file, may }) => {
     for (const imported of localImports(file)) expect(may).toContain(imported);
   });

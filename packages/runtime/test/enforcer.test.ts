@@ -109,6 +109,21 @@ describe("approvals", () => {
     expect(req.action).toEqual({ type: "wire", amount: 5000, recipient: "bob" });
   });
 
+  it("asks the default's group for an action no rule decides (default require approval)", async () => {
+    const request = vi.fn(approveAll.request);
+    const source = 'default require approval from "ops" timeout 2s\nrule reads when action.type == "read" allow\n';
+    const e = await createEnforcer({ policy: { source, fileName: "ask.armor" }, approvals: { request }, throwOnDeny: false });
+    expect((await e.run({ type: "read" }, {}, () => "read")).result).toBe("read");
+    expect(request).not.toHaveBeenCalled();
+    const r = await e.run({ type: "write", path: "a" }, {}, () => "written");
+    expect(r.result).toBe("written");
+    expect(request.mock.calls[0]![0]).toMatchObject({ from: "ops", timeoutMs: 2000, rules: [], action: { type: "write", path: "a" } });
+    const without = await createEnforcer({ policy: { source, fileName: "ask.armor" }, throwOnDeny: false });
+    const denied = await without.run({ type: "write" }, {}, () => "written");
+    expect(denied.decision.decision).toBe("deny");
+    expect(denied.decision.errors.map((x) => x.message)).toEqual(["approval required, but no approval handler is configured"]);
+  });
+
   it("denies on rejection, on a failing handler, on timeout, and without a handler", async () => {
     for (const [approvals, why] of [
       [rejectAll, "approval rejected by bob: no"],

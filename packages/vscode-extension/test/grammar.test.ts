@@ -225,6 +225,7 @@ describe("grammar/armor.tmLanguage.json", () => {
     "expect require_approval",
     "expect error",
     'rule f when host(url) in ["a.com"] and lower(s) == upper(s) and length(strings(action)) > 1 deny',
+    'rule t when p matches glob("src/**") redact body matching std.iban with "[iban]"',
   ];
   const scopeOfWord = (w: string, suffix = ""): string => {
     const line = samples.find((s) => new RegExp(`\\b${w}\\b${suffix}`).test(s));

@@ -125,20 +125,21 @@ function $now() {
   }
   return $nowValue;
 }
-function $redact(o, path, depth, program, literal) {
+function $redact(o, path, depth, program, text, check) {
   const key = path[depth];
   const current = $f(o, key);
   if (current === null) return o;
   let next;
   if (depth === path.length - 1) {
-    if (program === undefined) next = "[REDACTED]";
+    const r = text === undefined ? "[REDACTED]" : text;
+    if (program === undefined) next = r;
     else {
       if (typeof current !== "string") throw new $E("`redact " + path.join(".") + " matching` needs a string, got " + $kind(current));
-      next = program === null ? current : __reReplace(program, current, "[REDACTED]");
+      next = program === null ? current : check === undefined ? __reReplace(program, current, r) : __reReplaceV(program, current, r, check);
     }
   } else {
     if (typeof current !== "object" || Array.isArray(current)) return o;
-    next = $redact(current, path, depth + 1, program, literal);
+    next = $redact(current, path, depth + 1, program, text, check);
     if (next === current) return o;
   }
   const copy = { ...o };
@@ -857,7 +858,7 @@ function $decide(input, trackerValues, careful) {
   }
 }
 
-export const policy = Object.freeze({["name"]: "payments", ["version"]: "1.2.0", ["sourceHash"]: "91841118115849f001281b8da7c5fd651645c2975df2b21b1c43cb302075f6de", ["file"]: "test/cases/emit/sketch-full.armor", ["default"]: "allow", ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "wire_review", ["effect"]: "require_approval", ["reason"]: "wires above 10k need a second pair of eyes", ["line"]: 8, ["column"]: 1, ["span"]: {["start"]: 210, ["end"]: 389}, ["actionTypes"]: ["wire_transfer"], ["typeOnly"]: false}, {["id"]: "no_exfiltration", ["effect"]: "deny", ["reason"]: "a secret was read earlier in this session", ["line"]: 13, ["column"]: 1, ["span"]: {["start"]: 391, ["end"]: 571}, ["actionTypes"]: ["http_post"], ["typeOnly"]: false}, {["id"]: "redact_ssn", ["effect"]: "redact", ["reason"]: null, ["line"]: 17, ["column"]: 1, ["span"]: {["start"]: 573, ["end"]: 670}, ["actionTypes"]: ["send_email"], ["typeOnly"]: true}, {["id"]: "sketch-full.armor:deny-drop_database-1c4f0b1491", ["effect"]: "deny", ["reason"]: null, ["line"]: 21, ["column"]: 1, ["span"]: {["start"]: 672, ["end"]: 712}, ["actionTypes"]: ["drop_database"], ["typeOnly"]: true}], ["trackers"]: [{["kind"]: "seen", ["withinMs"]: 1800000}]});
+export const policy = Object.freeze({["name"]: "payments", ["version"]: "1.2.0", ["sourceHash"]: "91841118115849f001281b8da7c5fd651645c2975df2b21b1c43cb302075f6de", ["file"]: "test/cases/emit/sketch-full.armor", ["default"]: "allow", ["defaultApproval"]: null, ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "wire_review", ["effect"]: "require_approval", ["reason"]: "wires above 10k need a second pair of eyes", ["line"]: 8, ["column"]: 1, ["span"]: {["start"]: 210, ["end"]: 389}, ["actionTypes"]: ["wire_transfer"], ["typeOnly"]: false}, {["id"]: "no_exfiltration", ["effect"]: "deny", ["reason"]: "a secret was read earlier in this session", ["line"]: 13, ["column"]: 1, ["span"]: {["start"]: 391, ["end"]: 571}, ["actionTypes"]: ["http_post"], ["typeOnly"]: false}, {["id"]: "redact_ssn", ["effect"]: "redact", ["reason"]: null, ["line"]: 17, ["column"]: 1, ["span"]: {["start"]: 573, ["end"]: 670}, ["actionTypes"]: ["send_email"], ["typeOnly"]: true}, {["id"]: "sketch-full.armor:deny-drop_database-1c4f0b1491", ["effect"]: "deny", ["reason"]: null, ["line"]: 21, ["column"]: 1, ["span"]: {["start"]: 672, ["end"]: 712}, ["actionTypes"]: ["drop_database"], ["typeOnly"]: true}], ["trackers"]: [{["kind"]: "seen", ["withinMs"]: 1800000}]});
 
 /** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */
 export const trackers = Object.freeze([Object.freeze({ kind: "seen", withinMs: 1800000, key: "d53248a9b1fd261a1073b4c5cb6fccf1", matches: (action) => $m0(action) })]);

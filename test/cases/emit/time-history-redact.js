@@ -197,20 +197,21 @@ function $measureOffset(epochMs) {
   }
   return Date.UTC(year, month - 1, day, hour, minute, second) - t;
 }
-function $redact(o, path, depth, program, literal) {
+function $redact(o, path, depth, program, text, check) {
   const key = path[depth];
   const current = $f(o, key);
   if (current === null) return o;
   let next;
   if (depth === path.length - 1) {
-    if (program === undefined) next = "[REDACTED]";
+    const r = text === undefined ? "[REDACTED]" : text;
+    if (program === undefined) next = r;
     else {
       if (typeof current !== "string") throw new $E("`redact " + path.join(".") + " matching` needs a string, got " + $kind(current));
-      next = program === null ? current : __reReplace(program, current, "[REDACTED]");
+      next = program === null ? current : check === undefined ? __reReplace(program, current, r) : __reReplaceV(program, current, r, check);
     }
   } else {
     if (typeof current !== "object" || Array.isArray(current)) return o;
-    next = $redact(current, path, depth + 1, program, literal);
+    next = $redact(current, path, depth + 1, program, text, check);
     if (next === current) return o;
   }
   const copy = { ...o };
@@ -935,7 +936,7 @@ function $decide(input, trackerValues, careful) {
   }
 }
 
-export const policy = Object.freeze({["name"]: "outreach", ["version"]: null, ["sourceHash"]: "617beefdbe26ad34039987c2f494645e2f59b830fcecbdd849729ba80ebefab0", ["file"]: "test/cases/emit/time-history-redact.armor", ["default"]: "allow", ["timezone"]: "Europe/Zurich", ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "night", ["effect"]: "deny", ["reason"]: null, ["line"]: 4, ["column"]: 1, ["span"]: {["start"]: 55, ["end"]: 175}, ["actionTypes"]: ["send_email"], ["typeOnly"]: false}, {["id"]: "burst", ["effect"]: "deny", ["reason"]: null, ["line"]: 5, ["column"]: 1, ["span"]: {["start"]: 176, ["end"]: 306}, ["actionTypes"]: ["send_email"], ["typeOnly"]: false}, {["id"]: "card", ["effect"]: "redact", ["reason"]: null, ["line"]: 6, ["column"]: 1, ["span"]: {["start"]: 307, ["end"]: 369}, ["actionTypes"]: ["send_email"], ["typeOnly"]: true}, {["id"]: "ssn", ["effect"]: "redact", ["reason"]: "no SSNs", ["line"]: 7, ["column"]: 1, ["span"]: {["start"]: 370, ["end"]: 475}, ["actionTypes"]: ["send_email"], ["typeOnly"]: true}, {["id"]: "dates", ["effect"]: "deny", ["reason"]: null, ["line"]: 8, ["column"]: 1, ["span"]: {["start"]: 476, ["end"]: 587}, ["actionTypes"]: ["report"], ["typeOnly"]: false}], ["trackers"]: [{["kind"]: "count", ["withinMs"]: 600000}]});
+export const policy = Object.freeze({["name"]: "outreach", ["version"]: null, ["sourceHash"]: "617beefdbe26ad34039987c2f494645e2f59b830fcecbdd849729ba80ebefab0", ["file"]: "test/cases/emit/time-history-redact.armor", ["default"]: "allow", ["defaultApproval"]: null, ["timezone"]: "Europe/Zurich", ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "night", ["effect"]: "deny", ["reason"]: null, ["line"]: 4, ["column"]: 1, ["span"]: {["start"]: 55, ["end"]: 175}, ["actionTypes"]: ["send_email"], ["typeOnly"]: false}, {["id"]: "burst", ["effect"]: "deny", ["reason"]: null, ["line"]: 5, ["column"]: 1, ["span"]: {["start"]: 176, ["end"]: 306}, ["actionTypes"]: ["send_email"], ["typeOnly"]: false}, {["id"]: "card", ["effect"]: "redact", ["reason"]: null, ["line"]: 6, ["column"]: 1, ["span"]: {["start"]: 307, ["end"]: 369}, ["actionTypes"]: ["send_email"], ["typeOnly"]: true}, {["id"]: "ssn", ["effect"]: "redact", ["reason"]: "no SSNs", ["line"]: 7, ["column"]: 1, ["span"]: {["start"]: 370, ["end"]: 475}, ["actionTypes"]: ["send_email"], ["typeOnly"]: true}, {["id"]: "dates", ["effect"]: "deny", ["reason"]: null, ["line"]: 8, ["column"]: 1, ["span"]: {["start"]: 476, ["end"]: 587}, ["actionTypes"]: ["report"], ["typeOnly"]: false}], ["trackers"]: [{["kind"]: "count", ["withinMs"]: 600000}]});
 
 /** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */
 export const trackers = Object.freeze([Object.freeze({ kind: "count", withinMs: 600000, key: "91394b2b5f3c836d167e73f24b1bc07b", matches: (action) => $m0(action) })]);

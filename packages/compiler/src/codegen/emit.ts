@@ -69,7 +69,10 @@ export interface PolicyMetadata {
   readonly version: string | null;
   readonly sourceHash: string;
   readonly file: string;
-  readonly default: "allow" | "deny";
+  /** The decision when no rule fires; \`require_approval\` with \`defaultApproval\`. */
+  readonly default: "allow" | "deny" | "require_approval";
+  /** With \`default require approval\`: the approval's group and timeout; null otherwise. */
+  readonly defaultApproval: { readonly from: string | null; readonly timeoutMs: number | null } | null;
   readonly timezone: string | null;
   readonly schema: string | null;
   readonly compiler: string | null;

@@ -45,6 +45,8 @@ export class ExpressionCompiler {
   /** Whether a pattern is matched (`__reLength` and `$E` are needed) and whether by the matcher. */
   usesRegex = false;
   usesRegexVm = false;
+  /** The detector checks the module calls (function names of regex/detector-source.ts). */
+  readonly checks = new Set<string>();
   private temps = 0;
   /** Keys read straight off the input or the action on the plain-object fast path (see `plainRead`). */
   private readonly plainKeys = new Set<string>(["action", "type"]);
@@ -91,6 +93,17 @@ export class ExpressionCompiler {
     this.usesRegexVm = true;
     this.use("$E");
     return this.constant("$P", jsValue(this.regexes[index]!.program));
+  }
+
+  /** The check of `Policy.regexes[index]` when it is a detector with one, else null. */
+  regexCheck(index: number): string | null {
+    return this.regexes[index]!.check;
+  }
+
+  /** The name of a detector's check function, which the module then carries. */
+  check(name: string): string {
+    this.checks.add(name);
+    return name;
   }
 
   /** A rule's condition as the body of a template function: its literals are read from `$D`. */
@@ -230,6 +243,8 @@ export class ExpressionCompiler {
         // the length limit applies to every pattern, literal ones too (docs/language.md)
         if (r.literal !== null) return `((${t} = $subj(${this.value(e.value, item)})) !== null && __reLength(${t}).includes(${jsString(r.literal)}))`;
         const program = this.regexProgram(e.regex);
+        // a detector with a check: only candidates the check accepts are matches
+        if (r.check !== null) return `((${t} = $subj(${this.value(e.value, item)})) !== null && __reTestV(${program}, ${t}, ${this.check(r.check)}))`;
         return `((${t} = $subj(${this.value(e.value, item)})) !== null && __reTest(${program}, ${t}))`;
       }
       case "stringOp": {

@@ -17,6 +17,7 @@
 import { createHash } from "node:crypto";
 import type { PolicyMetadata } from "@agent-armor/contract";
 import type * as IR from "../ir.js";
+import { REDACTED } from "../ir.js";
 import { readsOnlyType } from "../semantic/dispatch.js";
 import * as sem from "../semantics.js";
 import { type Constant, ExpressionCompiler, type Literal } from "./expressions.js";
@@ -33,11 +34,15 @@ export interface ModulePlan {
   readonly compilerVersion: string | null;
   /** The policy as the module's header comment names it. */
   readonly source: { readonly file: string; readonly name: string; readonly version: string | null; readonly sourceHash: string };
-  readonly defaultDecision: "allow" | "deny";
+  readonly defaultDecision: IR.Policy["defaultDecision"];
+  /** With `default require approval`: its approval. */
+  readonly defaultApproval: IR.Policy["defaultApproval"];
   /** The prelude helpers the module calls, in the order of first use (`helperClosure` adds what they need). */
   readonly helpers: readonly string[];
   /** Whether a pattern is matched (`__reLength`) and whether by the matcher (its source). */
   readonly regex: { readonly length: boolean; readonly matcher: boolean };
+  /** The detector checks the module carries (function names of regex/detector-source.ts). */
+  readonly detectorChecks: readonly string[];
   /** Whether the time and history helpers read the input lazily from module state. */
   readonly lazyInput: boolean;
   /** Whether rules read `time.*`, and the zone they read it in (null: UTC). */
@@ -98,6 +103,9 @@ export interface RuleStep {
   readonly effect: IR.EffectKind;
   /** For a redaction: whether it has a regex (one more slot). */
   readonly redactRegex: boolean;
+  /** For a redaction: whether its pattern is a detector with a check, and whether it has a text other than the default (a slot each). */
+  readonly redactCheck: boolean;
+  readonly redactText: boolean;
   /** The condition's template, or null when the rule always fires for the type. */
   readonly condition: string | null;
   /** The rule's position in the type's list: its bit in the mask of fired rules below 30. */
@@ -121,6 +129,7 @@ export type Slot =
   | { readonly kind: "approval"; readonly rule: number }
   | { readonly kind: "redactPath"; readonly rule: number }
   | { readonly kind: "program"; readonly constant: string }
+  | { readonly kind: "check"; readonly name: string }
   | { readonly kind: "literal"; readonly value: Literal };
 
 /**
@@ -176,8 +185,10 @@ export function planModule(policy: IR.Policy, options: EmitOptions = {}): Module
     compilerVersion: options.compilerVersion ?? null,
     source: { file: policy.file, name: policy.name, version: policy.version, sourceHash: policy.sourceHash },
     defaultDecision: policy.defaultDecision,
+    defaultApproval: policy.defaultApproval,
     helpers: code.helpers(),
     regex: { length: code.usesRegex, matcher: code.usesRegexVm },
+    detectorChecks: [...code.checks],
     lazyInput,
     time,
     constants: [...code.constants],
@@ -340,7 +351,17 @@ function ownSwitch(types: readonly { type: string; offset: number; function: str
 function ruleStep(rule: IR.Rule, condition: RuleCondition, slot: number, at: number, only: boolean, code: ExpressionCompiler): RuleStep {
   const effect = rule.effect;
   if (effect.kind === "redact") code.use("$redact");
-  return { effect: effect.kind, redactRegex: effect.kind === "redact" && effect.regex !== null, condition: condition?.template ?? null, slot, at, only };
+  const redact = effect.kind === "redact" ? effect : null;
+  return {
+    effect: effect.kind,
+    redactRegex: redact !== null && redact.regex !== null,
+    redactCheck: redact !== null && redact.regex !== null && code.regexCheck(redact.regex) !== null,
+    redactText: redact !== null && redact.text !== REDACTED,
+    condition: condition?.template ?? null,
+    slot,
+    at,
+    only,
+  };
 }
 
 /** A rule's data in a dispatch entry (see `RuleStep`). */
@@ -351,6 +372,11 @@ function ruleSlots(rule: IR.Rule, condition: RuleCondition, only: boolean, code:
   if (effect.kind === "require_approval") data.push({ kind: "approval", rule: i });
   if (effect.kind === "redact") data.push({ kind: "redactPath", rule: i });
   if (effect.kind === "redact" && effect.regex !== null) data.push({ kind: "program", constant: code.regexProgram(effect.regex) });
+  if (effect.kind === "redact" && effect.regex !== null) {
+    const check = code.regexCheck(effect.regex);
+    if (check !== null) data.push({ kind: "check", name: code.check(check) });
+  }
+  if (effect.kind === "redact" && effect.text !== REDACTED) data.push({ kind: "literal", value: effect.text });
   return [...data, ...(condition?.literals ?? []).map((value): Slot => ({ kind: "literal", value }))];
 }
 
@@ -361,6 +387,7 @@ function planMetadata(p: IR.Policy, compilerVersion: string | null): PolicyMetad
     sourceHash: p.sourceHash,
     file: p.file,
     default: p.defaultDecision,
+    defaultApproval: p.defaultApproval,
     timezone: p.timezone,
     schema: p.schema,
     compiler: compilerVersion,

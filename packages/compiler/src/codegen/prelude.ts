@@ -324,20 +324,21 @@ function $measureOffset(epochMs) {
   },
   $redact: {
     needs: ["$E", "$kind", "$f"],
-    source: `function $redact(o, path, depth, program, literal) {
+    source: `function $redact(o, path, depth, program, text, check) {
   const key = path[depth];
   const current = $f(o, key);
   if (current === null) return o;
   let next;
   if (depth === path.length - 1) {
-    if (program === undefined) next = "[REDACTED]";
+    const r = text === undefined ? "[REDACTED]" : text;
+    if (program === undefined) next = r;
     else {
       if (typeof current !== "string") throw new $E("\`redact " + path.join(".") + " matching\` needs a string, got " + $kind(current));
-      next = program === null ? current : __reReplace(program, current, "[REDACTED]");
+      next = program === null ? current : check === undefined ? __reReplace(program, current, r) : __reReplaceV(program, current, r, check);
     }
   } else {
     if (typeof current !== "object" || Array.isArray(current)) return o;
-    next = $redact(current, path, depth + 1, program, literal);
+    next = $redact(current, path, depth + 1, program, text, check);
     if (next === current) return o;
   }
   const copy = { ...o };

@@ -5,7 +5,7 @@
  *
  * User text reaches the output only through `escape.ts`.
  */
-import { REGEX_LENGTH_SOURCE, REGEX_VM_SOURCE } from "../regex/index.js";
+import { DETECTOR_VM_SOURCE, detectorCheckSource, REGEX_LENGTH_SOURCE, REGEX_VM_SOURCE } from "../regex/index.js";
 import { jsComment, jsString, jsValue } from "./escape.js";
 import type { ConditionTemplate, DataEntry, DispatchPlan, ModulePlan, RulePlan, RuleStep, Slot, TrackerPlan, TypeFunction } from "./plan.js";
 import { helperClosure, helpers } from "./prelude.js";
@@ -32,6 +32,7 @@ function printDefinitions(p: ModulePlan): string[] {
     ...helperClosure(p.helpers).map((h) => helpers[h]!.source),
     ...(p.regex.length ? [REGEX_LENGTH_SOURCE] : []),
     ...(p.regex.matcher ? [REGEX_VM_SOURCE] : []),
+    ...(p.detectorChecks.length > 0 ? [DETECTOR_VM_SOURCE, detectorCheckSource(p.detectorChecks)] : []),
     "",
     ...(p.lazyInput
       ? [
@@ -61,8 +62,11 @@ function printResults(p: ModulePlan): string[] {
     `/** The decision object: one shape for every decision. An evaluation error denies. */`,
     `function $result(F, E, eff, ap, O) {`,
     `  if (E !== null) return { decision: "deny", rules: F, approval: null, action: O, errors: E };`,
-    `  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : null, action: O, errors: $NONE };`,
+    ...(p.defaultApproval === null
+      ? [`  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : null, action: O, errors: $NONE };`]
+      : [`  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : eff === 0 ? $DEFAULT_APPROVAL : null, action: O, errors: $NONE };`]),
     `}`,
+    ...(p.defaultApproval === null ? [] : [`const $DEFAULT_APPROVAL = Object.freeze({ from: ${jsValue(p.defaultApproval.from)}, timeoutMs: ${jsValue(p.defaultApproval.timeoutMs)} });`]),
     `/** The frozen list of the rules whose bits are set in m, in source order (their descriptors are at offsets from o); cached in the entry. */`,
     `function $rules(D, o, m, offsets) {`,
     `  const F = [];`,
@@ -251,7 +255,7 @@ function printStep(step: RuleStep): string {
         ? `eff |= 4; ap ??= D[o + ${x}];`
         : effect === "allow"
           ? "eff |= 1;"
-          : `eff |= 2; O = $redact(O, D[o + ${x}], 0${step.redactRegex ? `, D[o + ${x + 1}]` : ""});`;
+          : `eff |= 2; O = $redact(O, D[o + ${x}], 0${redactArguments(step, x)});`;
   // which rules fired: a bit per slot (the list of fired rules is looked up once per decision,
   // see \`$rules\`), or past 30 rules for one type, a list
   const push = slot < 30 ? `m |= ${2 ** slot};` : `(F ??= []).push(${descriptor});`;
@@ -263,9 +267,19 @@ function printStep(step: RuleStep): string {
   return `  try { if (${step.condition}(D, o + ${consts}, $A, $I, $plain)) { ${push} ${mark} } } catch (e) { E = $err(E, e, ${descriptor}.id); }`;
 }
 
-/** How many slots of a dispatch entry a rule's approval, or redaction path and regex, take. */
+/** How many slots of a dispatch entry a rule's approval, or redaction path, regex, check and text, take. */
 function effectDataSize(step: RuleStep): number {
-  return step.effect === "require_approval" ? 1 : step.effect === "redact" ? (step.redactRegex ? 2 : 1) : 0;
+  return step.effect === "require_approval" ? 1 : step.effect === "redact" ? 1 + Number(step.redactRegex) + Number(step.redactCheck) + Number(step.redactText) : 0;
+}
+
+/** The arguments of `$redact` after the path and depth: program, text, check, from their slots after `x`. */
+function redactArguments(step: RuleStep, x: number): string {
+  let at = x + 1;
+  const program = step.redactRegex ? `D[o + ${at++}]` : "undefined";
+  const check = step.redactCheck ? `D[o + ${at++}]` : null;
+  const text = step.redactText ? `D[o + ${at++}]` : null;
+  if (check === null && text === null) return step.redactRegex ? `, ${program}` : "";
+  return `, ${program}, ${text ?? "undefined"}${check === null ? "" : `, ${check}`}`;
 }
 
 /** A per-type function `$t<n>(o, $A, $I, $plain)`: its type's rules over the entry at `o`. */
@@ -301,6 +315,8 @@ function printSlot(slot: Slot): string {
       return `$X${slot.rule}`;
     case "program":
       return slot.constant;
+    case "check":
+      return slot.name;
     case "literal":
       return jsValue(slot.value);
   }

@@ -48,6 +48,7 @@ export const catalog = {
   nestingTooDeep: entry("A109", "nesting-too-deep", "error", "parentheses, lists, calls, `not`, objects or lets nest deeper than the limit of 64 levels"),
   valueTooLarge: entry("A110", "value-too-large", "error", "a constant holds more than 100,000 values"),
   tooManyDiagnostics: entry("A111", "too-many-diagnostics", "error", "a file has more than 1,000 diagnostics; the rest are not reported"),
+  invalidGlob: entry("A116", "invalid-glob", "error", "a glob pattern is malformed"),
 
   // names
   unknownName: entry("A201", "unknown-name", "error", "a name refers to nothing in scope"),
@@ -59,6 +60,7 @@ export const catalog = {
   unknownTimeField: entry("A207", "unknown-time-field", "error", "a `time.` member is not one the language defines"),
   historyScope: entry("A208", "history-scope", "error", "a history condition reads something other than the earlier action"),
   unknownFunction: entry("A209", "unknown-function", "error", "a call names a function the language does not define"),
+  unknownDetector: entry("A216", "unknown-detector", "error", "`std.NAME` names no detector"),
 
   // types and schema
   typeMismatch: entry("A301", "type-mismatch", "error", "an operand has a type the operator cannot use"),
@@ -72,6 +74,7 @@ export const catalog = {
   invalidTimezone: entry("A309", "invalid-timezone", "error", "the timezone is not a known IANA time zone"),
   invalidRedactPath: entry("A310", "invalid-redact-path", "error", "a redaction names a path that cannot be rewritten"),
   valueNotInEnum: entry("A311", "value-not-in-enum", "warning", "a comparison uses a value the schema does not allow for the field"),
+  invalidRedactText: entry("A318", "invalid-redact-text", "error", "the text after `with` is not a string"),
   fieldOfList: entry("A321", "field-of-list", "error", "a field is read through a list, which has no fields; test its elements with `any(...)`"),
 
   // analysis

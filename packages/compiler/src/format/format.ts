@@ -274,8 +274,15 @@ export function quoteString(value: string): string {
 
 const bareKey = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-function regexText(r: A.RegexNode): string {
-  return `/${r.source}/${r.flags}`;
+function regexText(r: A.PatternNode): string {
+  switch (r.kind) {
+    case "regex":
+      return `/${r.source}/${r.flags}`;
+    case "detector":
+      return `${r.head}.${r.name}`;
+    case "glob":
+      return `${r.head}(${quoteString(r.glob.value)})`;
+  }
 }
 
 // ---- comments -------------------------------------------------------------------------------
@@ -484,6 +491,13 @@ class Formatter {
       case "schema":
         return ["schema", item.path ? [this.gap(item.path.span.start), " ", quoteString(item.path.value)] : ""];
       case "default":
+        if (item.effect === "require_approval") {
+          return [
+            "default require approval",
+            item.from ? this.keywordThen(item.from.span.start, " from", () => quoteString(item.from!.value)) : "",
+            item.timeout ? this.keywordThen(item.timeout.span.start, " timeout", () => item.timeout!.raw) : "",
+          ];
+        }
         return ["default", item.effect ? [this.gap(this.lastTokenStart(item.span)), " ", item.effect] : ""];
       case "timezone":
         return ["timezone", item.zone ? [this.gap(item.zone.span.start), " ", quoteString(item.zone.value)] : ""];
@@ -542,7 +556,12 @@ class Formatter {
         ];
         break;
       case "redact":
-        body = ["redact", e.path ? [this.gap(e.path.span.start), " ", this.path(e.path)] : "", e.regex ? this.keywordThen(e.regex.span.start, " matching", () => regexText(e.regex!)) : ""];
+        body = [
+          "redact",
+          e.path ? [this.gap(e.path.span.start), " ", this.path(e.path)] : "",
+          e.regex ? this.keywordThen(e.regex.span.start, " matching", () => regexText(e.regex!)) : "",
+          e.text ? this.keywordThen(e.text.span.start, " with", () => (e.text!.kind === "string" ? quoteString(e.text!.value) : e.text!.name)) : "",
+        ];
         break;
     }
     return [body, e.reason ? this.keywordThen(e.reason.span.start, " because", () => quoteString(e.reason!.value)) : ""];

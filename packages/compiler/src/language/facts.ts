@@ -35,7 +35,12 @@ export const keywords: readonly KeywordFact[] = [
   k("policy", "reserved", "item", "`policy NAME [version \"V\"]`: the policy's name and version, copied into the compiled module's metadata."),
   k("version", "soft", "clause", '`version "V"` after `policy NAME`: any string, not checked as a version number.'),
   k("schema", "reserved", "item", '`schema "PATH"`: a JSON Schema of the actions, for static checks. `PATH` is relative to the policy file.'),
-  k("default", "reserved", "item", "`default allow` or `default deny`: the decision when no rule fires. Without it, the policy denies (fail closed)."),
+  k(
+    "default",
+    "reserved",
+    "item",
+    '`default allow`, `default deny` or `default require approval [from "GROUP"] [timeout D]`: the decision when no rule fires. Without it, the policy denies (fail closed).',
+  ),
   k("timezone", "reserved", "item", '`timezone "ZONE"`: the IANA zone in which `time.hour`, `time.minute`, `time.weekday` and `time.date` are read (UTC when absent).'),
   k("let", "reserved", "item", "`let NAME = VALUE`: a named constant (a literal, a list of literals, or another let). Lets may be used before they are declared."),
   k("rule", "reserved", "item", '`rule ID when CONDITION EFFECT [because "REASON"]`: a named rule; the id is unique within the file.'),
@@ -46,8 +51,8 @@ export const keywords: readonly KeywordFact[] = [
   k("approval", "soft", "effect", '`require approval [from "GROUP"] [timeout DURATION]`: the action waits for a human approval. In tests: `expect approval from "GROUP"`.'),
   k("from", "soft", "clause", '`from "GROUP"`: the group whose approval is required.'),
   k("timeout", "soft", "clause", "`timeout DURATION`: without an approval within `DURATION`, the host treats the action as denied."),
-  k("redact", "reserved", "effect", "`redact PATH [matching /RE/FLAGS]`: the action is rewritten before it runs; a redaction also counts as `allow`."),
-  k("matching", "soft", "clause", "`matching /RE/`: redact only the parts of the field the regex matches."),
+  k("redact", "reserved", "effect", '`redact PATH [matching PATTERN] [with "TEXT"]`: the action is rewritten before it runs; a redaction also counts as `allow`.'),
+  k("matching", "soft", "clause", '`matching PATTERN`: redact only the parts of the field the pattern (a regex, `std.NAME` or `glob("...")`) matches.'),
   k("because", "reserved", "clause", '`because "REASON"`: a reason attached to the effect, reported with the fired rule.'),
   k("and", "reserved", "operator", "`A and B`: both are true; left to right, short-circuit. A `null` operand counts as false."),
   k("or", "reserved", "operator", "`A or B`: either is true; left to right, short-circuit. A `null` operand counts as false."),
@@ -71,6 +76,8 @@ export const keywords: readonly KeywordFact[] = [
   k("ago", "contextual", "test", "`history { ... } ago D`: one earlier action, `D` before the test's time."),
   k("at", "contextual", "test", '`history { ... } at "ISO"`: one earlier action at the given time.'),
   k("require_approval", "contextual", "test", "`expect require_approval`: the decision requires an approval."),
+  k("with", "soft", "clause", '`with "TEXT"` after `redact PATH [matching P]`: the replacement text (a string or a string let); `"[REDACTED]"` without it.'),
+  k("std", "contextual", "clause", "`std.NAME`: a detector, a pattern usable wherever a regex is (`S matches std.iban`, `redact body matching std.card_number`)."),
 ];
 
 /** The roots of the decision input that a condition reads. */
@@ -104,12 +111,15 @@ export interface ParameterFact {
 }
 
 export interface FunctionFact {
-  readonly name: "count" | "seen" | "exists" | "host" | "lower" | "upper" | "length" | "strings";
+  readonly name: "count" | "seen" | "exists" | "host" | "lower" | "upper" | "length" | "strings" | "glob";
   /** The signature in short, as messages show it: `count(COND within D)`. */
   readonly usage: string;
   readonly parameters: readonly ParameterFact[];
-  /** The result's JSON kind; `null` too for the value functions given `null` (and `host` given a non-URL). */
-  readonly result: "number" | "boolean" | "string" | "list";
+  /**
+   * The result's JSON kind; `null` too for the value functions given `null` (and `host` given a
+   * non-URL). `pattern`: usable only where a regex is (after `matches` and `matching`).
+   */
+  readonly result: "number" | "boolean" | "string" | "list" | "pattern";
   readonly doc: string;
   readonly example: string;
 }
@@ -185,6 +195,33 @@ export const functions: readonly FunctionFact[] = [
     doc: "`strings(V)`: every string inside `V` (itself, list elements, object values; nested, depth first); past 64 levels, 10,000 strings or 100,000 values, an evaluation error.",
     example: 'strings(action) contains "rm -rf /"',
   },
+  {
+    name: "glob",
+    usage: 'glob("PATTERN")',
+    parameters: [{ label: "PATTERN", type: "string", optional: false, doc: "`*` a run without `/`, `**` any run, `?` one character, `[abc]`, `[!abc]`, `\\` escapes" }],
+    result: "pattern",
+    doc: '`glob("PATTERN")`: a pattern, usable wherever a regex is, that matches the whole string like a path glob (`*` stops at `/`, `**` does not).',
+    example: 'path matches glob("src/**/*.ts")',
+  },
+];
+
+export interface DetectorFact {
+  readonly name: "card_number" | "iban" | "email" | "us_ssn" | "secret";
+  readonly doc: string;
+  readonly example: string;
+}
+
+/** The detectors `std.NAME` (their patterns and checks: patterns/detectors.ts). */
+export const detectors: readonly DetectorFact[] = [
+  {
+    name: "card_number",
+    doc: "`std.card_number`: 13 to 19 digits, single spaces or dashes allowed between them, Luhn-valid, not part of a longer run of digits.",
+    example: "body matches std.card_number",
+  },
+  { name: "iban", doc: "`std.iban`: an IBAN of a SEPA country, compact or in groups of four, of the country's registered length, mod-97 valid.", example: "iban matches std.iban" },
+  { name: "email", doc: "`std.email`: an email address (WHATWG shape; a dot in the domain, a top-level label of letters).", example: "redact body matching std.email" },
+  { name: "us_ssn", doc: "`std.us_ssn`: a US social security number AAA-GG-SSSS, without area 000, 666 or 9xx, group 00 or serial 0000.", example: "redact note matching std.us_ssn" },
+  { name: "secret", doc: "`std.secret`: an AWS access key id, a GitHub, GitLab, Slack or Stripe token, a PEM private key, or a JWT.", example: "body matches std.secret" },
 ];
 
 /** The comparison operators, written with symbols; the word operators are keywords. */
@@ -214,6 +251,11 @@ export function keywordFact(word: string): KeywordFact | undefined {
 /** The fact of a built-in function, or undefined when `name` is not one. */
 export function functionFact(name: string): FunctionFact | undefined {
   return functions.find((f) => f.name === name);
+}
+
+/** The fact of a detector (`std.NAME`), or undefined. */
+export function detectorFact(name: string): DetectorFact | undefined {
+  return detectors.find((d) => d.name === name);
 }
 
 /** The doc of any word the language gives a meaning: a keyword, a root or a function. */

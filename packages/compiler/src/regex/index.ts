@@ -12,19 +12,26 @@ export {
   type RegexParseResult,
   type RegexProgram,
 } from "./compile-program.js";
+export { DETECTOR_CHECKS, detectorCheckSource, IBAN_COUNTRY_LENGTHS } from "./detector-source.js";
 export { MAX_REPEAT } from "./parser.js";
 export {
   type CompiledRegex,
   compileRegex,
   createMatcher,
+  type DetectorCheck,
+  patternReplace,
+  patternTest,
   RegexLimitError,
   RegexSyntaxError,
   regexReplace,
   regexTest,
 } from "./vm.js";
 export {
+  CANDIDATES_MESSAGE,
   DEFAULT_LIMITS,
+  DETECTOR_VM_SOURCE,
   LENGTH_MESSAGE,
+  MAX_CANDIDATES,
   MAX_MATCH_LENGTH,
   MAX_MATCH_STEPS,
   type MatcherLimits,

@@ -9,6 +9,8 @@
  *   __reTest(program, input)                 like `new RegExp(source, flags).test(input)`
  *   __reReplace(program, input, replacement) like `input.replace(new RegExp(source, flags + "g"),
  *                                            () => replacement)`
+ *   __reTestV(program, input, check)          a detector: whether a match that `check` accepts exists
+ *   __reReplaceV(program, input, replacement, check)  every match `check` accepts replaced
  *
  * `program` is a `RegexProgram` from `compile-program.ts` (see the layout there).
  *
@@ -110,6 +112,10 @@ const TOTAL_CACHE_WORDS = 12_000_000;
 
 /** The error text when a string is too long; `LENGTH` is replaced by its length. */
 export const LENGTH_MESSAGE = `a pattern was matched against a string of LENGTH characters, above the limit of ${MAX_MATCH_LENGTH}`;
+/** The most candidates of a detector's pattern one call checks (see `__reValidated`). */
+export const MAX_CANDIDATES = 100_000;
+/** The error text when a detector meets more than `MAX_CANDIDATES` candidates in one string. */
+export const CANDIDATES_MESSAGE = `a detector met more than ${MAX_CANDIDATES} candidates in this string, the limit for one match`;
 /** The error text when a call needs more than `MAX_MATCH_STEPS`. */
 export const STEPS_MESSAGE = stepsMessage(MAX_MATCH_STEPS);
 
@@ -696,3 +702,58 @@ function __rePike(R, s, from, spans) {
 }
 
 export const REGEX_VM_SOURCE: string = matcherSource(DEFAULT_LIMITS);
+
+/**
+ * The detectors' part of the matcher (pasted after `matcherSource`, only into modules that use a
+ * detector with a check): `__reTestV(program, input, check)` and `__reReplaceV(program, input,
+ * replacement, check)`.
+ */
+export function detectorMatcherSource(limits: MatcherLimits): string {
+  const { maxSteps } = limits;
+  return `// A detector (docs/language.md, "Detectors"): its pattern's leftmost-first matches, each one a
+// candidate that the check v accepts (returning the match's end) or rejects (returning -r: the
+// search resumes at r). __reTestV says whether one is accepted; __reReplaceV replaces each
+// accepted match by r. At most MAX_CANDIDATES candidates are checked per call.
+function __reTestV(p, s, v) {
+  return __reDetect(p, s, null, v) === true;
+}
+function __reReplaceV(p, s, r, v) {
+  return __reDetect(p, s, r, v);
+}
+function __reDetect(p, s, r, v) {
+  const R = __reBegin(p, s);
+  if (!__rePossible(R, s)) return r === null ? false : s;
+  __reExact = R.first.w + R.back.w > ${maxSteps};
+  let out = __reValidated(R, s, r, v);
+  if (out === null) { __reExact = true; __reCall++; __reSteps = 0; out = __reValidated(R, s, r, v); }
+  return out;
+}
+// The accepted matches replaced by r (a string), or with r null whether there is one; null when
+// __reExact must be turned on and the call started again. Detector patterns match at most a few
+// hundred units, or (std.card_number) whole runs that a rejection skips, so the searches stay
+// linear in the input times the candidates, which are capped.
+function __reValidated(R, s, r, v) {
+  const n = s.length;
+  let out = "", last = 0, pos = 0, e = 0, st = 0, m = 0, tries = 0, cost = 0;
+  while (pos <= n) {
+    e = __reEnd(R, s, pos);
+    if (e === -2) return null;
+    if (e < 0) break;
+    st = __reBegins(R, s, pos, e);
+    if (st === -2) return null;
+    if (++tries > ${MAX_CANDIDATES}) throw new $E(${JSON.stringify(CANDIDATES_MESSAGE)});
+    m = v(s, st, e);
+    if (m < 0) { pos = -m; continue; }
+    if (r === null) return true;
+    if ((cost += 40) > ${maxSteps}) __reOver();
+    out += s.slice(last, st) + r;
+    last = m;
+    pos = m === st ? m + 1 : m;
+  }
+  if (r === null) return false;
+  return out === "" && last === 0 ? s : out + s.slice(last);
+}
+`.replace(/^ *\/\/.*\n/gm, "");
+}
+
+export const DETECTOR_VM_SOURCE: string = detectorMatcherSource(DEFAULT_LIMITS);

@@ -4,11 +4,19 @@
  * policies embed, and exposes it with types.
  */
 import { parseRegex, type RegexProgram } from "./compile-program.js";
-import { DEFAULT_LIMITS, type MatcherLimits, matcherSource, REGEX_LENGTH_SOURCE } from "./vm-source.js";
+import { ALL_DETECTOR_CHECKS_SOURCE, DETECTOR_CHECKS } from "./detector-source.js";
+import { DEFAULT_LIMITS, detectorMatcherSource, type MatcherLimits, matcherSource, REGEX_LENGTH_SOURCE } from "./vm-source.js";
+
+/** A detector's check (see detector-source.ts). */
+export type DetectorCheck = (s: string, start: number, end: number) => number;
 
 export interface RegexVm {
   test(program: RegexProgram, input: string): boolean;
   replace(program: RegexProgram, input: string, replacement: string): string;
+  testV(program: RegexProgram, input: string, check: DetectorCheck): boolean;
+  replaceV(program: RegexProgram, input: string, replacement: string, check: DetectorCheck): string;
+  /** The checks, by function name. */
+  checks: Readonly<Record<string, DetectorCheck>>;
 }
 
 /**
@@ -28,7 +36,8 @@ export class RegexLimitError extends Error {
  * vm-source.ts), never user input; `$E` is the error it throws at a limit.
  */
 export function createMatcher(limits: MatcherLimits): RegexVm {
-  const source = `${REGEX_LENGTH_SOURCE}${matcherSource(limits)}\nreturn { test: __reTest, replace: __reReplace };`;
+  const checks = Object.values(DETECTOR_CHECKS).join(", ");
+  const source = `${REGEX_LENGTH_SOURCE}${matcherSource(limits)}${detectorMatcherSource(limits)}${ALL_DETECTOR_CHECKS_SOURCE}\nreturn { test: __reTest, replace: __reReplace, testV: __reTestV, replaceV: __reReplaceV, checks: { ${checks} } };`;
   return new Function("$E", source)(RegexLimitError) as RegexVm;
 }
 
@@ -49,6 +58,19 @@ export function regexTest(program: RegexProgram, input: string): boolean {
  */
 export function regexReplace(program: RegexProgram, input: string, replacement: string): string {
   return vm.replace(program, input, replacement);
+}
+
+/**
+ * Whether the pattern of a detector matches somewhere with a candidate its check accepts; with
+ * `check` null, `regexTest`. Throws `RegexLimitError` past the limits.
+ */
+export function patternTest(program: RegexProgram, check: string | null, input: string): boolean {
+  return check === null ? vm.test(program, input) : vm.testV(program, input, vm.checks[check]!);
+}
+
+/** Every match (of a detector: that its check accepts) replaced by `replacement`, verbatim. */
+export function patternReplace(program: RegexProgram, check: string | null, input: string, replacement: string): string {
+  return check === null ? vm.replace(program, input, replacement) : vm.replaceV(program, input, replacement, vm.checks[check]!);
 }
 
 /** A parse error thrown by `compileRegex`; `offset` is a UTF-16 offset into the source. */

@@ -8,8 +8,11 @@ import type { DiagnosticFix } from "@agent-armor/contract";
 import { catalog } from "../diagnostics/catalog.js";
 import { type Diagnostic, type DiagnosticBag, replacement } from "../diagnostics/diagnostic.js";
 import type * as IR from "../ir.js";
+import { REDACTED } from "../ir.js";
 import * as facts from "../language/facts.js";
 import { MAX_LITERAL_VALUES, MAX_NESTING, valueTooLarge } from "../nesting.js";
+import { detectorDef } from "../patterns/detectors.js";
+import { globToRegex } from "../patterns/glob.js";
 import { parseRegex } from "../regex/index.js";
 import * as sem from "../semantics.js";
 import type * as A from "../syntax/ast.js";
@@ -156,6 +159,7 @@ class Checker {
       file: this.bag.file,
       sourceHash: createHash("sha256").update(this.source.text).digest("hex"),
       defaultDecision: headers.defaultDecision ?? "deny",
+      defaultApproval: headers.defaultApproval,
       defaultExplicit: headers.defaultDecision !== null,
       timezone: headers.timezone,
       rules,
@@ -174,12 +178,20 @@ class Checker {
 
   // ---- headers ---------------------------------------------------------------------------
 
-  private headers(): { name: string; version: string | null; defaultDecision: "allow" | "deny" | null; timezone: string | null; schema: string | null } {
+  private headers(): {
+    name: string;
+    version: string | null;
+    defaultDecision: IR.Policy["defaultDecision"] | null;
+    defaultApproval: IR.Policy["defaultApproval"];
+    timezone: string | null;
+    schema: string | null;
+  } {
     const seen = new Map<string, A.Item>();
     const out = {
       name: baseName(this.bag.file).replace(/\.armor$/, ""),
       version: null as string | null,
-      defaultDecision: null as "allow" | "deny" | null,
+      defaultDecision: null as IR.Policy["defaultDecision"] | null,
+      defaultApproval: null as IR.Policy["defaultApproval"],
       timezone: null as string | null,
       schema: null as string | null,
     };
@@ -201,6 +213,7 @@ class Checker {
           break;
         case "default":
           out.defaultDecision = item.effect;
+          if (item.effect === "require_approval") out.defaultApproval = { from: item.from?.value ?? null, timeoutMs: item.timeout?.ms ?? null };
           break;
         case "schema":
           out.schema = item.path?.value ?? null;
@@ -379,8 +392,8 @@ class Checker {
           this.fieldInfo("action", fields, scope, e.path.segments[segments[0]?.name === "action" ? 1 : 0]!.span.start, e.path.span);
           this.redacting = false;
         }
-        const regex = e.regex ? this.regex(e.regex) : null;
-        return { kind: "redact", path: fields, regex };
+        const regex = e.regex ? this.pattern(e.regex) : null;
+        return { kind: "redact", path: fields, regex, text: this.redactText(e.text) };
       }
     }
   }
@@ -456,7 +469,7 @@ class Checker {
           this.report(catalog.typeMismatch, e.value.span, `\`matches\` needs a string, but this is ${typeName(v.type)}`, { help: "match a string field, e.g. `path matches /secret/`" });
         }
         if (!e.regex) return { expr: { kind: "literal", value: false, span: e.span }, type: BOOL };
-        const regex = this.regex(e.regex);
+        const regex = this.pattern(e.regex);
         return { expr: { kind: "matches", value: v.expr, regex, span: e.span }, type: BOOL };
       }
       case "call":
@@ -642,6 +655,10 @@ class Checker {
     const result = fact.result === "number" ? NUM : BOOL;
     const window = fact.parameters.find((p) => p.type === "duration");
     if (window === undefined && e.window) this.report(catalog.unknownFunction, e.window.span, `\`${name}\` takes no window`, { help: `write \`${fact.usage}\`` });
+    if (fact.name === "glob") {
+      this.report(catalog.typeMismatch, e.span, "`glob(...)` is a pattern, not a value", { help: 'match a string against it: `path matches glob("src/**")`' });
+      return { expr: { kind: "literal", value: false, span: e.span }, type: BOOL };
+    }
     if (fact.name === "exists") {
       const arg = e.argument.kind === "paren" ? e.argument.expr : e.argument;
       const l = this.lower(arg, scope, false);
@@ -918,11 +935,99 @@ class Checker {
       const at = Math.min(r.sourceStart + parsed.offset, r.span.end);
       this.report(catalog.invalidRegex, span(at, Math.min(at + 1, r.span.end)), parsed.message, parsed.help ? { help: parsed.help } : {});
     }
-    const existing = this.regexes.find((x) => x.source === r.source && x.flags === r.flags);
+    return this.addRegex({
+      source: r.source,
+      flags: r.flags,
+      span: r.span,
+      program: parsed.ok ? parsed.program : null,
+      literal: parsed.ok ? parsed.literal : null,
+      detector: null,
+      check: null,
+      glob: null,
+    });
+  }
+
+  /** The index of a pattern in `Policy.regexes`: equal patterns share one entry. */
+  private addRegex(def: Omit<IR.RegexDef, "index">): number {
+    const existing = this.regexes.find((x) => x.source === def.source && x.flags === def.flags && x.detector === def.detector && x.glob === def.glob);
     if (existing) return existing.index;
     const index = this.regexes.length;
-    this.regexes.push({ index, source: r.source, flags: r.flags, span: r.span, program: parsed.ok ? parsed.program : null, literal: parsed.ok ? parsed.literal : null });
+    this.regexes.push({ index, ...def });
     return index;
+  }
+
+  /** A regex literal, a detector (`std.NAME`) or a glob (`glob("...")`), as a regex entry. */
+  private pattern(p: A.PatternNode): number {
+    if (p.kind === "regex") return this.regex(p);
+    if (p.kind === "detector") return this.detector(p);
+    if (p.head !== "glob") {
+      this.report(catalog.unknownFunction, span(p.span.start, p.span.start + p.head.length), `\`${p.head}(...)\` is not a pattern`, {
+        help: 'the only pattern function is `glob("...")`; a regex is written `/.../`',
+        ...(closest(p.head, ["glob"]) ? { fixes: [replacement("use `glob`", this.bag.file, span(p.span.start, p.span.start + p.head.length), "glob")], data: { suggestion: "glob" } } : {}),
+      });
+    }
+    const glob = p.glob.value;
+    const translated = globToRegex(glob);
+    let parsed: ReturnType<typeof parseRegex> | null = null;
+    if (translated.ok) {
+      parsed = parseRegex(translated.regex, "");
+      if (!parsed.ok) this.report(catalog.invalidGlob, p.glob.span, `this glob cannot be matched: ${parsed.message}`, { help: "check the class ranges (`[a-z]`, not `[z-a]`) and the glob's size" });
+    } else {
+      // a column inside the glob when the string has no escapes (then offsets are the same)
+      const raw = this.source.text.slice(p.glob.span.start + 1, p.glob.span.end - 1);
+      const at = raw === glob ? p.glob.span.start + 1 + translated.offset : p.glob.span.start;
+      this.report(catalog.invalidGlob, span(at, raw === glob ? at + 1 : p.glob.span.end), translated.message, { help: translated.help });
+    }
+    return this.addRegex({
+      source: translated.ok ? translated.regex : glob,
+      flags: "",
+      span: p.span,
+      program: parsed?.ok ? parsed.program : null,
+      literal: null,
+      detector: null,
+      check: null,
+      glob,
+    });
+  }
+
+  private detector(p: A.DetectorNode): number {
+    const def = p.head === "std" ? detectorDef(p.name) : undefined;
+    if (def === undefined) {
+      const names = facts.detectors.map((d) => d.name);
+      // `lib.iban`: the name is a detector, the prefix is wrong
+      const suggestion = p.head === "std" ? closest(p.name, names) : detectorDef(p.name) ? p.name : null;
+      const at = p.head === "std" ? p.nameSpan : p.span;
+      this.report(catalog.unknownDetector, at, p.head === "std" ? `\`std.${p.name}\` is not a detector` : `\`${p.head}.${p.name}\` is not a pattern`, {
+        help: suggestion ? `did you mean \`std.${suggestion}\`?` : `the detectors are ${listed(names.map((n) => `\`std.${n}\``))}`,
+        ...(suggestion ? { fixes: [replacement(`use \`std.${suggestion}\``, this.bag.file, at, p.head === "std" ? suggestion : `std.${suggestion}`)], data: { suggestion } } : {}),
+      });
+      return this.addRegex({ source: "", flags: "", span: p.span, program: null, literal: null, detector: `${p.head}.${p.name}`, check: null, glob: null });
+    }
+    const parsed = parseRegex(def.pattern, "");
+    if (!parsed.ok) throw new Error(`detector std.${def.name}: ${parsed.message}`);
+    return this.addRegex({ source: def.pattern, flags: "", span: p.span, program: parsed.program, literal: null, detector: def.name, check: def.check, glob: null });
+  }
+
+  /** The replacement text of a redaction: `with "TEXT"`, `with LET` (a string let), or the default. */
+  private redactText(t: A.RedactText | null): string {
+    if (t === null) return REDACTED;
+    if (t.kind === "string") return t.value;
+    const let_ = this.lets.get(t.name);
+    if (!let_) {
+      const suggestion = closest(t.name, this.lets.keys());
+      this.report(catalog.unknownName, t.span, `\`${t.name}\` is not a let`, {
+        help: suggestion ? `did you mean \`${suggestion}\`?` : 'the text after `with` is a string, or a let that holds one: `with "[card]"`',
+        ...(suggestion ? { fixes: [replacement(`use \`${suggestion}\``, this.bag.file, t.span, suggestion)], data: { suggestion } } : {}),
+      });
+      return REDACTED;
+    }
+    let_.references.push(t.span);
+    this.resolveLet(let_);
+    if (typeof let_.value !== "string") {
+      this.report(catalog.invalidRedactText, t.span, `\`with\` needs a string, but \`${t.name}\` is ${typeName(let_.type)}`, { help: 'give the let a string value, e.g. `let CARD_TEXT = "[card]"`' });
+      return REDACTED;
+    }
+    return let_.value;
   }
 
   /** Folds an operator whose operands are all literals, using the language's own semantics. */

@@ -199,7 +199,8 @@ function canonicalEffect(e: A.EffectNode | null): string {
     case "require_approval":
       return `(require_approval ${json(e.from?.value ?? null)} ${json(e.timeout?.ms ?? null)})`;
     case "redact":
-      return `(redact ${e.path ? canonicalExpr(e.path) : "null"} ${e.regex ? canonicalRegex(e.regex) : "null"})`;
+      // the text only when written, so rules without `with` keep their ids
+      return `(redact ${e.path ? canonicalExpr(e.path) : "null"} ${e.regex ? canonicalRegex(e.regex) : "null"}${e.text ? ` ${json(e.text.kind === "string" ? e.text.value : `let:${e.text.name}`)}` : ""})`;
   }
 }
 
@@ -241,8 +242,15 @@ function flatten(kind: "and" | "or", operands: readonly A.Expr[]): A.Expr[] {
   });
 }
 
-function canonicalRegex(r: A.RegexNode): string {
-  return `(regex ${json(r.source)} ${json(r.flags)})`;
+function canonicalRegex(r: A.PatternNode): string {
+  switch (r.kind) {
+    case "regex":
+      return `(regex ${json(r.source)} ${json(r.flags)})`;
+    case "detector":
+      return `(detector ${json(r.head)} ${json(r.name)})`;
+    case "glob":
+      return `(glob ${json(r.head)} ${json(r.glob.value)})`;
+  }
 }
 
 function json(v: unknown): string {

@@ -22,6 +22,7 @@ export interface DurationNode {
 }
 
 export interface RegexNode {
+  readonly kind: "regex";
   /** The pattern between the slashes, exactly as written. */
   readonly source: string;
   readonly flags: string;
@@ -29,6 +30,26 @@ export interface RegexNode {
   /** Offset of the pattern's first character in the file (after the opening slash). */
   readonly sourceStart: number;
 }
+
+/** `std.NAME`; `head` is what was written before the dot (the checker wants `std`). */
+export interface DetectorNode {
+  readonly kind: "detector";
+  readonly head: string;
+  readonly name: string;
+  readonly nameSpan: Span;
+  readonly span: Span;
+}
+/** `glob("...")`; `head` is the function name as written (the checker wants `glob`). */
+export interface GlobNode {
+  readonly kind: "glob";
+  readonly head: string;
+  readonly glob: StringNode;
+  readonly span: Span;
+}
+export type PatternNode = RegexNode | DetectorNode | GlobNode;
+
+/** The replacement text of `redact ... with`: a string, or the name of a string let. */
+export type RedactText = { readonly kind: "string"; readonly value: string; readonly span: Span } | { readonly kind: "name"; readonly name: string; readonly span: Span };
 
 export type Expr = MissingExpr | LiteralExpr | ListExpr | PathExpr | CallExpr | NotExpr | LogicalExpr | CompareExpr | BetweenExpr | MatchesExpr | ParenExpr;
 
@@ -89,7 +110,7 @@ export interface BetweenExpr {
 export interface MatchesExpr {
   readonly kind: "matches";
   readonly value: Expr;
-  readonly regex: RegexNode | null;
+  readonly regex: PatternNode | null;
   readonly span: Span;
 }
 export interface ParenExpr {
@@ -110,7 +131,9 @@ export type EffectNode =
   | {
       readonly kind: "redact";
       readonly path: PathExpr | null;
-      readonly regex: RegexNode | null;
+      readonly regex: PatternNode | null;
+      /** `with "TEXT"` (a string) or `with NAME` (a let); null without `with`. */
+      readonly text: RedactText | null;
       readonly span: Span;
       readonly reason: StringNode | null;
     };
@@ -130,7 +153,10 @@ export interface SchemaDecl {
 }
 export interface DefaultDecl {
   readonly kind: "default";
-  readonly effect: "allow" | "deny" | null;
+  readonly effect: "allow" | "deny" | "require_approval" | null;
+  /** For `default require approval`: `from` and `timeout`, as in the effect. */
+  readonly from: StringNode | null;
+  readonly timeout: DurationNode | null;
   readonly span: Span;
 }
 export interface TimezoneDecl {

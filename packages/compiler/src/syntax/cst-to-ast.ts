@@ -114,7 +114,13 @@ export class AstBuilder {
       }
       case "defaultDecl": {
         const e = tok(inner, "effect");
-        return { kind: "default", effect: e ? (e.image as "allow" | "deny") : null, span: s };
+        const approval = sub(inner, "approvalEffect");
+        if (approval) {
+          const from = tok(approval, "group");
+          const timeout = tok(approval, "timeout");
+          return { kind: "default", effect: "require_approval", from: from ? this.string(from) : null, timeout: timeout ? this.duration(timeout) : null, span: s };
+        }
+        return { kind: "default", effect: e ? (e.image as "allow" | "deny") : null, from: null, timeout: null, span: s };
       }
       case "timezoneDecl": {
         const z = tok(inner, "zone");
@@ -179,9 +185,29 @@ export class AstBuilder {
       this.bag.report(catalog.invalidRegex, s, "regex literal has no closing `/`", {
         help: "end the pattern with `/`, e.g. `/secret/i`; write `\\/` for a slash inside it",
       });
-      return { source: text.slice(1), flags: "", span: s, sourceStart: s.start + 1 };
+      return { kind: "regex", source: text.slice(1), flags: "", span: s, sourceStart: s.start + 1 };
     }
-    return { source: text.slice(1, close), flags: text.slice(close + 1), span: s, sourceStart: s.start + 1 };
+    return { kind: "regex", source: text.slice(1, close), flags: text.slice(close + 1), span: s, sourceStart: s.start + 1 };
+  }
+
+  /** A `pattern` node: a regex literal, `std.NAME` or `glob("...")`; null where it is broken. */
+  private pattern(node: CstNode | undefined): A.PatternNode | null {
+    if (node === undefined) return null;
+    const r = tok(node, "regex");
+    if (r) return this.regex(r);
+    const head = tok(node, "head");
+    if (!head) return null;
+    this.see(head);
+    const detector = tok(node, "detector");
+    if (detector) {
+      this.see(detector);
+      return { kind: "detector", head: head.image, name: detector.image, nameSpan: tokenSpan(detector), span: span(head.startOffset, detector.endOffset! + 1) };
+    }
+    const glob = tok(node, "glob");
+    if (!glob) return null;
+    const close = tok(node, "RParen");
+    if (close) this.see(close);
+    return { kind: "glob", head: head.image, glob: this.string(glob), span: span(head.startOffset, (close ?? glob).endOffset! + 1) };
   }
 
   private decodeString(t: IToken): string {
@@ -288,8 +314,17 @@ export class AstBuilder {
       };
     } else if (redact) {
       const p = sub(redact, "path");
-      const r = tok(redact, "regex");
-      effect = { kind: "redact", path: p ? this.path(p) : null, regex: r ? this.regex(r) : null, span: s, reason: null };
+      const regex = this.pattern(sub(redact, "pattern"));
+      const t = tok(redact, "text");
+      let text: A.RedactText | null = null;
+      if (t?.tokenType.name === "Identifier") {
+        this.see(t);
+        text = { kind: "name", name: t.image, span: tokenSpan(t) };
+      } else if (t) {
+        const str = this.string(t);
+        text = { kind: "string", value: str.value, span: str.span };
+      }
+      effect = { kind: "redact", path: p ? this.path(p) : null, regex, text, span: s, reason: null };
     } else {
       const t = tok(node, "Allow") ?? tok(node, "Deny");
       if (t === undefined) return null;
@@ -360,8 +395,7 @@ export class AstBuilder {
       return { kind: "between", value: left, low, high, span: span(left.span.start, Math.max(high.span.end, opTok.endOffset! + 1)) };
     }
     if (opTok.image === "matches") {
-      const r = tok(node, "regex");
-      const regex = r ? this.regex(r) : null;
+      const regex = this.pattern(sub(node, "pattern"));
       return { kind: "matches", value: left, regex, span: span(left.span.start, regex ? regex.span.end : opTok.endOffset! + 1) };
     }
     const negation = tok(node, "negation");

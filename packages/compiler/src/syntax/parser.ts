@@ -13,7 +13,8 @@ const ruleDescriptions: Record<string, string> = {
   file: "a declaration (`policy`, `schema`, `default`, `timezone`, `let`, `rule`, `when` or `test`)",
   item: "a declaration (`policy`, `schema`, `default`, `timezone`, `let`, `rule`, `when` or `test`)",
   effect: "an effect (`allow`, `deny`, `require approval` or `redact`)",
-  defaultDecl: "`allow` or `deny`",
+  defaultDecl: "`allow`, `deny` or `require approval`",
+  pattern: 'a pattern (`/regex/`, `std.NAME` or `glob("...")`)',
   operand: "a value, a field or `(`",
   notExpr: "a condition",
   comparison: "an operator",
@@ -108,7 +109,7 @@ export class ArmorParser extends CstParser {
 
   defaultDecl = this.RULE("defaultDecl", () => {
     this.CONSUME(T.Default);
-    this.OR([{ ALT: () => this.CONSUME(T.Allow, { LABEL: "effect" }) }, { ALT: () => this.CONSUME(T.Deny, { LABEL: "effect" }) }]);
+    this.OR([{ ALT: () => this.CONSUME(T.Allow, { LABEL: "effect" }) }, { ALT: () => this.CONSUME(T.Deny, { LABEL: "effect" }) }, { ALT: () => this.SUBRULE(this.approvalEffect) }]);
   });
 
   timezoneDecl = this.RULE("timezoneDecl", () => {
@@ -163,8 +164,39 @@ export class ArmorParser extends CstParser {
     this.SUBRULE(this.path);
     this.OPTION(() => {
       this.CONSUME(T.Matching);
-      this.CONSUME(T.RegexLiteral, { LABEL: "regex" });
+      this.SUBRULE(this.pattern);
     });
+    this.OPTION2(() => {
+      this.CONSUME(T.With);
+      this.OR([{ ALT: () => this.CONSUME(T.StringLiteral, { LABEL: "text" }) }, { ALT: () => this.CONSUME2(T.Identifier, { LABEL: "text" }) }]);
+    });
+  });
+
+  /** `/regex/flags`, `std.NAME` or `glob("...")`: what `matches` and `matching` take. */
+  pattern = this.RULE("pattern", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.RegexLiteral, { LABEL: "regex" }) },
+      {
+        ALT: () => {
+          this.CONSUME(T.Identifier, { LABEL: "head" });
+          this.OR2([
+            {
+              ALT: () => {
+                this.CONSUME(T.Dot);
+                this.CONSUME(T.Name, { LABEL: "detector" });
+              },
+            },
+            {
+              ALT: () => {
+                this.CONSUME(T.LParen);
+                this.CONSUME(T.StringLiteral, { LABEL: "glob" });
+                this.CONSUME(T.RParen);
+              },
+            },
+          ]);
+        },
+      },
+    ]);
   });
 
   path = this.RULE("path", () => {
@@ -242,7 +274,7 @@ export class ArmorParser extends CstParser {
         {
           ALT: () => {
             this.CONSUME(T.Matches, { LABEL: "op" });
-            this.CONSUME(T.RegexLiteral, { LABEL: "regex" });
+            this.SUBRULE(this.pattern);
           },
         },
       ]);

@@ -31,10 +31,20 @@ const ruleSnippet = snippet("rule", 'rule ${1:name}\n  when ${2:action.type == "
 // biome-ignore lint/suspicious/noTemplateCurlyInString: `${1:name}` is LSP snippet syntax, not a template
 const testSnippet = snippet("test", 'test "${1:name}" {\n  action { type: "${2:type}" }\n  expect ${3|allow,deny,require_approval|}\n}', "a policy test");
 
+/** The detectors `std.NAME` (language facts), with their docs. */
+function detectorItems(): CompletionItem[] {
+  return facts.detectors.map((d) => ({
+    label: d.name,
+    kind: CompletionItemKind.Constant,
+    detail: `std.${d.name}`,
+    documentation: { kind: MarkupKind.Markdown, value: `${d.doc}\n\n\`${d.example}\`` },
+  }));
+}
+
 /** A function, inserted with a placeholder for each parameter that is not optional: `count(${1} within ${2:1h})`. */
 function functionItem(fn: facts.FunctionFact): CompletionItem {
   let n = 0;
-  const args = fn.parameters.filter((p) => !p.optional).map((p) => (p.type === "duration" ? `within \${${++n}:1h}` : `\${${++n}}`));
+  const args = fn.parameters.filter((p) => !p.optional).map((p) => (p.type === "duration" ? `within \${${++n}:1h}` : p.type === "string" ? `"\${${++n}}"` : `\${${++n}}`));
   return {
     label: fn.name,
     kind: CompletionItemKind.Function,
@@ -220,6 +230,9 @@ export function completion(a: Analysis, project: Project, offset: number): Compl
   }
   if (/\/\/.*$/.test(lineBefore)) return [];
 
+  // `std.`: the detectors, after `matches` or `matching`
+  if (/\b(?:matches|matching)\s+std\.\w*$/.test(lineBefore)) return detectorItems();
+
   const member = /\b([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.(\w*)$/.exec(lineBefore);
   if (member) return memberCompletion(a, policy, item, offset, member[1]!.split("."));
 
@@ -227,7 +240,9 @@ export function completion(a: Analysis, project: Project, offset: number): Compl
   if (!policy || a.kind !== "policy") return [];
 
   if (/^\w*$/.test(lineBefore)) return [ruleSnippet, testSnippet, ...itemKeywords.map((k) => keyword(k))];
-  if (/\bdefault\s+\w*$/.test(lineBefore)) return [keyword("allow", "1"), keyword("deny", "1")];
+  if (/\bdefault\s+\w*$/.test(lineBefore)) return [keyword("allow", "1"), keyword("deny", "1"), keyword("require approval", "1")];
+  // after `matches` or `matching`: a pattern (`std.`, `glob(...)`)
+  if (/\b(?:matches|matching)\s+\w*$/.test(lineBefore)) return [keyword("std", "1"), functionItem(facts.functionFact("glob")!)];
   if (/\brequire\s+\w*$/.test(lineBefore)) return [keyword("approval", "1")];
 
   const typed = /\w*$/.exec(before)![0];
@@ -239,7 +254,8 @@ export function completion(a: Analysis, project: Project, offset: number): Compl
       if (item.kind === "rule") {
         out.push(...fieldsOf(policy, typesInScope(policy, item, offset), []));
         for (const root of facts.roots) out.push({ label: root.name, kind: CompletionItemKind.Module, sortText: `3${root.name}`, documentation: root.doc });
-        for (const fn of facts.functions) out.push(functionItem(fn));
+        // a pattern function (`glob`) goes after `matches`, not where a value goes
+        for (const fn of facts.functions) if (fn.result !== "pattern") out.push(functionItem(fn));
         out.push(keyword("not", "4"));
       }
       out.push(keyword("true", "4"), keyword("false", "4"), keyword("null", "4"));
@@ -248,7 +264,11 @@ export function completion(a: Analysis, project: Project, offset: number): Compl
     if (item.kind === "rule") {
       const afterEffect = item.effect !== null && item.effect.span.end <= head.length;
       if (afterEffect)
-        return [keyword("because", "1"), ...(item.effect?.kind === "require_approval" ? [keyword("from"), keyword("timeout")] : []), ...(item.effect?.kind === "redact" ? [keyword("matching")] : [])];
+        return [
+          keyword("because", "1"),
+          ...(item.effect?.kind === "require_approval" ? [keyword("from"), keyword("timeout")] : []),
+          ...(item.effect?.kind === "redact" ? [keyword("matching"), keyword("with")] : []),
+        ];
       return [...facts.effects.map((e) => keyword(e, "1")), keyword("because", "2"), ...operators.map((o) => keyword(o, "3"))];
     }
   }

@@ -70,6 +70,11 @@ export function hover(a: Analysis, project: Project, offset: number): Hover | nu
         if (a.text.slice(Math.max(0, target.span.start - 5), target.span.start) === "time." && member) {
           return md(`\`time.${w}\`: a ${member.type}\n\n${member.doc}`, a, target.span);
         }
+        // `std.iban`: the detector after `std.`
+        const detector = facts.detectorFact(w);
+        if (a.text.slice(Math.max(0, target.span.start - 4), target.span.start) === "std." && detector) {
+          return md(`${detector.doc}\n\n\`${detector.example}\``, a, target.span);
+        }
         const afterDot = a.text[target.span.start - 1] === ".";
         const doc = afterDot ? undefined : wordDoc(w);
         return doc ? md(doc, a, target.span) : null;

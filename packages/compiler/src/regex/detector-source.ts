@@ -1,0 +1,136 @@
+/**
+ * The checks of the detectors (`std.card_number`, ...) as JavaScript source text, like
+ * `vm-source.ts`: pasted into compiled policies that use a detector with a check (only the checks
+ * they use) and instantiated by `vm.ts` for the compiler, so the interpreter and compiled policies
+ * run the same code. Our own constant text, never built from user input; plain ES2020, no
+ * imports, names that start with `__re`.
+ *
+ * A check is `(s, start, end) => number`, called by the matcher on each candidate match
+ * `s.slice(start, end)` of the detector's pattern (see `__reValidated` in vm-source.ts). It
+ * returns the end of the accepted match (`start < m <= end`: a check may accept a prefix of the
+ * candidate), or `-r` to reject it and resume the search at `r` (`r > start`). Each check costs
+ * O(end - start) and reads no further than `end + 1`.
+ *
+ * The rules (docs/language.md, "Detectors"):
+ * - `__reCard`: the candidate is a whole run of digits joined by single spaces or dashes (the
+ *   pattern makes it so); it has 13 to 19 digits and passes the Luhn check. A rejected run is
+ *   skipped whole: no card number starts inside it.
+ * - `__reIban`: country code, check digits and BBAN, written without spaces or with a space
+ *   before every group of four; the length registered for the country (ISO 13616, SEPA
+ *   countries), not followed by a letter or digit, and mod-97 of the rearranged number is 1.
+ * - `__reSsn`: AAA-GG-SSSS with no area 000, 666 or 900-999, no group 00 and no serial 0000.
+ */
+
+/** The names of the check functions, by detector. */
+export const DETECTOR_CHECKS: Readonly<Record<string, string>> = {
+  card_number: "__reCard",
+  iban: "__reIban",
+  us_ssn: "__reSsn",
+};
+
+const CARD = `function __reCard(s, a, b) {
+  let digits = 0, sum = 0, i = b - 1, d = 0, c = 0, odd = false;
+  for (; i >= a; i--) {
+    c = s.charCodeAt(i);
+    if (c < 48 || c > 57) continue;
+    d = c - 48;
+    if (odd) { d *= 2; if (d > 9) d -= 9; }
+    sum += d; odd = !odd; digits++;
+  }
+  return digits >= 13 && digits <= 19 && sum % 10 === 0 ? b : -b;
+}
+`;
+
+// ISO 13616 registry lengths of the SEPA countries (SWIFT IBAN registry).
+const IBAN_LENGTHS = {
+  AD: 24,
+  AT: 20,
+  BE: 16,
+  BG: 22,
+  CH: 21,
+  CY: 28,
+  CZ: 24,
+  DE: 22,
+  DK: 18,
+  EE: 20,
+  ES: 24,
+  FI: 18,
+  FR: 27,
+  GB: 22,
+  GI: 23,
+  GR: 27,
+  HR: 21,
+  HU: 28,
+  IE: 22,
+  IS: 26,
+  IT: 27,
+  LI: 21,
+  LT: 20,
+  LU: 20,
+  LV: 21,
+  MC: 27,
+  MT: 31,
+  NL: 18,
+  NO: 15,
+  PL: 28,
+  PT: 25,
+  RO: 24,
+  SE: 24,
+  SI: 19,
+  SK: 24,
+  SM: 27,
+  VA: 22,
+};
+
+export const IBAN_COUNTRY_LENGTHS: Readonly<Record<string, number>> = IBAN_LENGTHS;
+
+const IBAN = `const __reIbanLengths = new Map(${JSON.stringify(Object.entries(IBAN_LENGTHS))});
+function __reIban(s, a, b) {
+  const len = __reIbanLengths.get(s.slice(a, a + 2));
+  if (len === undefined) return -(a + 1);
+  const spaced = s.charCodeAt(a + 4) === 32;
+  let i = a, n = 0, rem = 0, c = 0, v = 0;
+  // the characters of the IBAN in order, with the first four moved to the end: read from a + 4
+  // to the end, then the first four; letters count as two digits (A = 10 ... Z = 35)
+  const end = a + len + (spaced ? Math.floor((len - 1) / 4) : 0);
+  if (end > b) return -(a + 1);
+  for (i = a; i < end; i++) {
+    c = s.charCodeAt(i);
+    if (spaced && (i - a) % 5 === 4) { if (c !== 32) return -(a + 1); continue; }
+    if (c === 32) return -(a + 1);
+  }
+  if (end < s.length) {
+    c = s.charCodeAt(end);
+    if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)) return -(a + 1);
+  }
+  for (n = 0; n < 2; n++) {
+    for (i = n === 0 ? a + 4 : a; i < (n === 0 ? end : a + 4); i++) {
+      c = s.charCodeAt(i);
+      if (c === 32) continue;
+      v = c <= 57 ? c - 48 : c - 55;
+      rem = (v > 9 ? rem * 100 + v : rem * 10 + v) % 97;
+    }
+  }
+  return rem === 1 ? end : -(a + 1);
+}
+`;
+
+const SSN = `function __reSsn(s, a, b) {
+  const area = s.slice(a, a + 3), group = s.slice(a + 4, a + 6), serial = s.slice(a + 7, a + 11);
+  return area === "000" || area === "666" || area[0] === "9" || group === "00" || serial === "0000" ? -(a + 1) : b;
+}
+`;
+
+const SOURCES: Readonly<Record<string, string>> = { __reCard: CARD, __reIban: IBAN, __reSsn: SSN };
+
+/** The source of the checks named (function names from `DETECTOR_CHECKS`), in a stable order. */
+export function detectorCheckSource(names: Iterable<string>): string {
+  const wanted = new Set(names);
+  return Object.keys(SOURCES)
+    .filter((n) => wanted.has(n))
+    .map((n) => SOURCES[n]!)
+    .join("");
+}
+
+/** Every check's source (the compiler's instance). */
+export const ALL_DETECTOR_CHECKS_SOURCE: string = detectorCheckSource(Object.keys(SOURCES));

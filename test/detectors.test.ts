@@ -1,0 +1,247 @@
+/**
+ * The detectors `std.NAME`, globs and `redact ... with`: for each detector a table of valid,
+ * invalid-checksum and look-alike inputs, decided by `matches` and rewritten by
+ * `redact ... matching`, in compiled policies and the interpreter alike (docs/language.md,
+ * "Detectors", "Globs", §9).
+ */
+import { describe, expect, it } from "vitest";
+import { compileSource, emit } from "../packages/compiler/src/compile.js";
+import { evaluatePolicy } from "../packages/compiler/src/interpreter.js";
+import { loadModule } from "../packages/compiler/src/load.js";
+import type { PolicyDecision, PolicyModule } from "../packages/contract/src/index.js";
+
+const noFiles = { readFile: (): undefined => undefined };
+
+async function policy(source: string): Promise<{ decide(input: unknown): PolicyDecision }> {
+  const compilation = compileSource("p.armor", source, noFiles);
+  expect(compilation.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+  if (!compilation.ok) throw new Error("does not compile");
+  const module: PolicyModule = await loadModule(emit(compilation).js);
+  return {
+    decide(input) {
+      const compiled = module.decide(input);
+      // the interpreter is the definition; the compiled module must agree on every input
+      expect(compiled).toEqual(evaluatePolicy(compilation.policy, input).result);
+      return compiled;
+    },
+  };
+}
+
+// text: the value of a field; found: whether `matches` finds the detector; redacted: the field after
+// `redact ... matching std.NAME with "<X>"`
+interface Case {
+  readonly text: string;
+  readonly found: boolean;
+  readonly redacted: string;
+}
+const yes = (text: string, redacted = "<X>"): Case => ({ text, found: true, redacted });
+const no = (text: string): Case => ({ text, found: false, redacted: text });
+
+const tables: Record<string, readonly Case[]> = {
+  card_number: [
+    yes("4111111111111111"),
+    yes("4111 1111 1111 1111"),
+    yes("4111-1111-1111-1111"),
+    yes("card 5500 0000 0000 0004, thanks", "card <X>, thanks"),
+    yes("amex 3782-822463-10005", "amex <X>"),
+    yes("4222222222222"), // 13 digits
+    yes("a 4012888888881881 b 6011111111111117 c", "a <X> b <X> c"),
+    yes("bad 4111111111111112 good 4111111111111111", "bad 4111111111111112 good <X>"),
+    no("4111111111111112"), // Luhn fails
+    no("order 1234567812345678"), // a 16-digit order number that fails Luhn
+    no("4111111111111111111"), // 19 digits, Luhn fails
+    no("41111111111111110"), // a valid card inside a longer digit run
+    no("14111111111111111"),
+    no("4111  1111 1111 1111"), // two spaces: two runs, each too short
+    no("411111111111"), // 12 digits
+    no("4111 1111 1111 1111 2"), // the run goes on: 17 digits
+  ],
+  iban: [
+    yes("DE89370400440532013000"),
+    yes("DE89 3704 0044 0532 0130 00"),
+    yes("pay GB82WEST12345698765432 now", "pay <X> now"),
+    yes("NL91ABNA0417164300"),
+    yes("BE68 5390 0754 7034 BIC GEBABEBB", "<X> BIC GEBABEBB"),
+    yes("FR1420041010050500013M02606"),
+    yes("NO9386011117947"),
+    yes("MT84MALT011000012345MTLCAST001S"),
+    yes("to CH9300762011623852957.", "to <X>."),
+    no("DE89370400440532013001"), // one digit changed
+    no("DE89 3704 0044 0532 0130 01"),
+    no("DE8937040044053201300"), // one character short for DE
+    no("DE890370400440532013000"), // one too many
+    no("XX89370400440532013000"), // no such country
+    no("DE89 37040044 0532013000"), // spaces not in groups of four
+    no("ADE89370400440532013000"), // inside a word
+    no("de89370400440532013000"), // lower case
+  ],
+  email: [
+    yes("john.doe@example.com"),
+    yes("write to a+b@mail.example.co.uk today", "write to <X> today"),
+    yes("x_y-z@sub-domain.example.org"),
+    yes("<alice@example.com>", "<<X>>"),
+    no("user@localhost"),
+    no("@example.com"),
+    no("john@"),
+    no("john@example"),
+    no("john@example.c0m"),
+    no("john at example.com"),
+  ],
+  us_ssn: [
+    yes("123-45-6789"),
+    yes("ssn 123-45-6789.", "ssn <X>."),
+    yes("665-01-0001"),
+    no("000-12-3456"),
+    no("666-12-3456"),
+    no("912-12-3456"),
+    no("123-00-4567"),
+    no("123-45-0000"),
+    no("123456789"),
+    no("1234-56-7890"),
+    no("123-45-67890"),
+  ],
+  secret: [
+    yes("AKIAIOSFODNN7EXAMPLE"),
+    yes("key=ASIAY34FZKBOKMUTVV7A;", "key=<X>;"),
+    yes(`ghp_${"a1B2".repeat(9)}`),
+    yes(`token gho_${"Z9".repeat(18)} end`, "token <X> end"),
+    yes(`github_pat_${"a".repeat(22)}_${"B".repeat(59)}`),
+    yes("glpat-abcdefghij0123456789"),
+    yes("xoxb-123456789012-1234567890123-abcdefABCDEF"),
+    yes("sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
+    yes("rk_live_4eC39HqLyjWDarjtT1zdp7dc"),
+    yes("sk_test_4eC39HqLyjWDarjtT1zdp7dc"),
+    yes("-----BEGIN RSA PRIVATE KEY-----"),
+    yes("x -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY----- y", "x <X> y"),
+    yes("Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "Bearer <X>"),
+    no("AKIA1234"), // too few characters
+    no("AKIAIOSFODNN7EXAMPL"),
+    no("XAKIAIOSFODNN7EXAMPLE"), // inside a word
+    no(`ghp_${"a".repeat(20)}`),
+    no(`ghx_${"a".repeat(36)}`),
+    no("glpat-short"),
+    no("xoxq-123456789012-abc"),
+    no("pk_live_4eC39HqLyjWDarjtT1zdp7dc"), // publishable keys are not secrets
+    no("-----BEGIN PUBLIC KEY-----"),
+    no("eyJhbGciOiJIUzI1NiJ9"), // one part only
+  ],
+};
+
+describe.each(Object.entries(tables))("std.%s", (name, cases) => {
+  it.each(cases.map((c) => [c.text, c] as const))("%j", async (_text, c) => {
+    const p = await policy(`default allow
+rule found when action.type == "m" and s matches std.${name} deny
+rule hide when action.type == "r" redact s matching std.${name} with "<X>"
+`);
+    expect(p.decide({ action: { type: "m", s: c.text } }).decision).toBe(c.found ? "deny" : "allow");
+    expect(p.decide({ action: { type: "r", s: c.text } }).action).toEqual({ type: "r", s: c.redacted });
+  });
+});
+
+describe("glob", () => {
+  const cases: readonly { glob: string; yes: readonly string[]; no: readonly string[] }[] = [
+    { glob: "src/**/*.ts", yes: ["src/a.ts", "src/x/y/a.ts", "src/.ts"], no: ["src/a.js", "lib/a.ts", "src/a.ts/b", "xsrc/a.ts"] },
+    { glob: "src/**", yes: ["src/", "src/a", "src/a/b/c"], no: ["src", "lib/src/a"] },
+    { glob: "*.md", yes: ["README.md", ".md"], no: ["docs/a.md", "a.mdx"] },
+    { glob: "file?.txt", yes: ["file1.txt", "fileA.txt"], no: ["file.txt", "file12.txt", "file/.txt"] },
+    { glob: "[abc]*", yes: ["a", "bcd"], no: ["d", "", "/a"] },
+    { glob: "[!abc]*", yes: ["d", "xyz"], no: ["a", "/x"] },
+    { glob: "[a-c]x", yes: ["bx"], no: ["dx"] },
+    { glob: "\\*.txt", yes: ["*.txt"], no: ["a.txt"] },
+    { glob: "a.b", yes: ["a.b"], no: ["axb"] },
+    { glob: "**/.env", yes: [".env", "a/.env", "a/b/.env"], no: ["a.env", "a/b/env"] },
+    { glob: "**/**/**/x", yes: ["x", "a/x", "a/b/c/d/x"], no: ["y/xx"] },
+    { glob: "(a|b)+", yes: ["(a|b)+"], no: ["a", "ab"] },
+  ];
+  it.each(cases)("$glob", async ({ glob, yes: matching, no: other }) => {
+    const p = await policy(`default allow\nrule g when path matches glob(${JSON.stringify(glob)}) deny\n`);
+    for (const path of matching) expect(p.decide({ action: { type: "t", path } }).decision, path).toBe("deny");
+    for (const path of other) expect(p.decide({ action: { type: "t", path } }).decision, path).toBe("allow");
+  });
+
+  it.each([
+    { glob: "src/[abc", column: 5, message: "a glob class has no closing `]`" },
+    { glob: "src/[]", column: 5, message: "a glob class is empty" },
+    { glob: "a[b/c]", column: 4, message: "a glob class contains `/`" },
+  ])("$glob is A116 at column $column", ({ glob, column, message }) => {
+    const source = `rule g when path matches glob(${JSON.stringify(glob)}) deny`;
+    const c = compileSource("p.armor", source, noFiles);
+    const d = c.diagnostics.find((x) => x.code === "A116");
+    expect(d?.message).toBe(message);
+    // the column inside the string: after `glob("`
+    expect(d?.span.start).toBe(source.indexOf('glob("') + 6 + column - 1);
+  });
+
+  it("a glob ending with a backslash is A116 on the whole string (it has escapes)", () => {
+    const source = 'rule g when path matches glob("abc\\\\") deny';
+    const d = compileSource("p.armor", source, noFiles).diagnostics.find((x) => x.code === "A116");
+    expect(d?.message).toBe("a glob ends with `\\`");
+    expect(d?.span.start).toBe(source.indexOf('"'));
+  });
+});
+
+describe("redact ... with", () => {
+  it.each([
+    { effect: 'redact card with "[card]"', action: { type: "t", card: { n: 1 } }, out: { type: "t", card: "[card]" } },
+    { effect: "redact card", action: { type: "t", card: 42 }, out: { type: "t", card: "[REDACTED]" } },
+    { effect: "redact body matching /\\d+/ with TEXT", action: { type: "t", body: "a1b22" }, out: { type: "t", body: "a#b#" } },
+    { effect: 'redact body matching /x/ with ""', action: { type: "t", body: "axbx" }, out: { type: "t", body: "ab" } },
+    { effect: 'redact body matching /x/ with "$&$1${x}"', action: { type: "t", body: "x" }, out: { type: "t", body: "$&$1${x}" } },
+  ])("$effect", async ({ effect, action, out }) => {
+    const p = await policy(`default deny\nlet TEXT = "#"\nrule r when action.type == "t" ${effect}\n`);
+    expect(p.decide({ action }).action).toEqual(out);
+  });
+
+  it.each([
+    { text: "with NOPE", code: "A201" },
+    { text: "with N", code: "A318" },
+    { text: "with TXT", code: "A201" },
+  ])("$text is $code", ({ text, code }) => {
+    const c = compileSource("p.armor", `let N = 5\nlet TEXT = "x"\nrule r when action.type == "t" redact body ${text}\n`, noFiles);
+    expect(c.diagnostics.map((d) => d.code)).toContain(code);
+  });
+});
+
+describe("default require approval", () => {
+  it.each([
+    { header: "default require approval", approval: { from: null, timeoutMs: null } },
+    { header: 'default require approval from "ops"', approval: { from: "ops", timeoutMs: null } },
+    { header: 'default require approval from "ops" timeout 15m', approval: { from: "ops", timeoutMs: 900_000 } },
+    { header: "default require approval timeout 1h", approval: { from: null, timeoutMs: 3_600_000 } },
+  ])("$header", async ({ header, approval }) => {
+    const p = await policy(`${header}\nrule ok when action.type == "read" allow\nrule no when action.type == "drop" deny\nrule ask when action.type == "pay" require approval from "finance"\n`);
+    expect(p.decide({ action: { type: "other" } })).toMatchObject({ decision: "require_approval", approval, rules: [] });
+    expect(p.decide({ action: { type: "read" } })).toMatchObject({ decision: "allow", approval: null });
+    expect(p.decide({ action: { type: "drop" } })).toMatchObject({ decision: "deny", approval: null });
+    expect(p.decide({ action: { type: "pay" } })).toMatchObject({ decision: "require_approval", approval: { from: "finance", timeoutMs: null } });
+    // an evaluation error denies, whatever the default
+    expect(p.decide({ action: "x" })).toMatchObject({ decision: "deny", approval: null });
+  });
+
+  it("is in the module's metadata", async () => {
+    const c = compileSource("p.armor", 'default require approval from "ops" timeout 5m\n', noFiles);
+    if (!c.ok) throw new Error("does not compile");
+    const m: PolicyModule = await loadModule(emit(c).js);
+    expect(m.policy.default).toBe("require_approval");
+    expect(m.policy.defaultApproval).toEqual({ from: "ops", timeoutMs: 300_000 });
+  });
+});
+
+describe("pattern names", () => {
+  it.each([
+    { pattern: "std.ibn", code: "A216", help: "did you mean `std.iban`?" },
+    { pattern: "std.phone", code: "A216", help: "the detectors are `std.card_number`, `std.iban`, `std.email`, `std.us_ssn` and `std.secret`" },
+    { pattern: "lib.iban", code: "A216", help: "did you mean `std.iban`?" },
+    { pattern: "lib.phone", code: "A216", help: "the detectors are `std.card_number`, `std.iban`, `std.email`, `std.us_ssn` and `std.secret`" },
+    { pattern: 'glb("src/**")', code: "A209", help: 'the only pattern function is `glob("...")`; a regex is written `/.../`' },
+  ])("$pattern is $code", ({ pattern, code, help }) => {
+    const c = compileSource("p.armor", `rule r when path matches ${pattern} deny\n`, noFiles);
+    const d = c.diagnostics.find((x) => x.code === code);
+    expect(d?.help).toBe(help);
+  });
+
+  it.each(["5 matches std.iban", "amount matches std.card_number"])("a detector on a non-string is a type error: %s", (cond) => {
+    const c = compileSource("p.armor", `let X = 5\nrule r when ${cond.replace("amount", "X")} deny\n`, noFiles);
+    expect(c.diagnostics.map((d) => d.code)).toContain("A301");
+  });
+});
