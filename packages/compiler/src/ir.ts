@@ -27,7 +27,7 @@ interface Node {
   readonly span: Span;
 }
 
-export type Expr = LiteralExpr | PathExpr | TimeExpr | AndExpr | OrExpr | NotExpr | CompareExpr | InExpr | BetweenExpr | MatchesExpr | StringOpExpr | ExistsExpr | CountExpr | SeenExpr;
+export type Expr = LiteralExpr | PathExpr | TimeExpr | AndExpr | OrExpr | NotExpr | CompareExpr | InExpr | BetweenExpr | MatchesExpr | StringOpExpr | ExistsExpr | CountExpr | SeenExpr | AggregateExpr;
 
 export interface LiteralExpr extends Node {
   readonly kind: "literal";
@@ -101,6 +101,14 @@ export interface SeenExpr extends Node {
   readonly tracker: number;
 }
 
+/** `sum(...)`, `max(...)`, `min(...)`: a number (`max`/`min`: or `null`) over the history. */
+export interface AggregateExpr extends Node {
+  readonly kind: "aggregate";
+  readonly aggregate: "sum" | "max" | "min";
+  /** Index into `Policy.trackers`. */
+  readonly tracker: number;
+}
+
 export interface RegexDef {
   readonly index: number;
   /** The pattern as written between the slashes. */
@@ -113,12 +121,21 @@ export interface RegexDef {
   readonly literal: string | null;
 }
 
-/** A history predicate: how many (or whether any) earlier actions satisfy `condition`. */
+export type TrackerKind = "count" | "seen" | "sum" | "max" | "min";
+
+/**
+ * A history predicate: how many (or whether any) earlier actions satisfy `condition`; for `sum`,
+ * `max` and `min`, the sum, largest or smallest `value` of those actions.
+ */
 export interface Tracker {
   readonly index: number;
-  readonly kind: "count" | "seen";
+  readonly kind: TrackerKind;
   /** Reads only `item` paths and literals. */
   readonly condition: Expr;
+  /** `seen(A since B)`: B, which restarts the search for A (an entry matching both is a B); null otherwise. */
+  readonly since: Expr | null;
+  /** `sum`/`max`/`min`: the number read from each matching entry; null for `count` and `seen`. */
+  readonly value: Expr | null;
   /** The window in milliseconds; `null` means the whole session. */
   readonly withinMs: number | null;
   readonly span: Span;

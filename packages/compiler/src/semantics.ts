@@ -140,3 +140,22 @@ export function truth(v: unknown): boolean {
   if (v === null || v === undefined) return false;
   throw new EvaluationError(`a condition must be true or false, got ${kindOf(v)}`);
 }
+
+/** The number `sum`, `max` or `min` takes from history entry `i`: a finite number, else an evaluation error naming the entry. */
+export function aggregateValue(kind: "sum" | "max" | "min", i: number, v: unknown): number {
+  if (finite(v)) return v;
+  throw new EvaluationError(`\`${kind}\` needs a number from every matching entry; history[${i}] gives ${kindOf(v)}`);
+}
+
+/** `acc` with one more entry's number: added (`sum`), or the larger (`max`) or smaller (`min`) of the two, the earlier on a tie. */
+export function aggregateStep(kind: "sum" | "max" | "min", acc: number | null, v: number): number {
+  if (kind === "sum") return (acc as number) + v;
+  if (acc === null) return v;
+  return kind === "max" ? (v > acc ? v : acc) : v < acc ? v : acc;
+}
+
+/** A sum past the largest finite number is an evaluation error rather than `Infinity`. */
+export function aggregateTotal(kind: "sum" | "max" | "min", acc: number | null): number | null {
+  if (kind === "sum" && !finite(acc)) throw new EvaluationError("`sum` over the history is not a finite number");
+  return acc;
+}

@@ -41,8 +41,9 @@ describe("language facts", () => {
   it.each(facts.functions.map((f) => [f.name, f] as const))("`%s`: its example checks, and its result has its type", (_name, f) => {
     expect(codes(`rule r when ${f.example} deny`)).toEqual([]);
     const use = f.example.replace(/\)[^)]*$/, ")");
-    expect(codes(`rule r when ${use} ${f.result === "number" ? "> 1" : "== true"} deny`)).toEqual([]);
-    expect(codes(`rule r when ${use} ${f.result === "number" ? "== true" : "> 1"} deny`)).toContain("A301");
+    // `number?` (max, min): a number, or null when no entry matched
+    expect(codes(`rule r when ${use} ${f.result === "boolean" ? "== true" : "> 1"} deny`)).toEqual([]);
+    expect(codes(`rule r when ${use} ${f.result === "boolean" ? "> 1" : "== true"} deny`)).toContain("A301");
   });
 
   it("names every function where a name is not one", () => {

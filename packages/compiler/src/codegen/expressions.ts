@@ -31,7 +31,7 @@ const isPrimitive = (v: IR.Value): v is string | number | boolean | null => v ==
 
 /** Expressions that always evaluate to a number: counts, `time.hour`, `time.minute`. */
 function knownNumber(e: IR.Expr): boolean {
-  return e.kind === "count" || (e.kind === "time" && (e.field === "hour" || e.field === "minute"));
+  return e.kind === "count" || (e.kind === "aggregate" && e.aggregate === "sum") || (e.kind === "time" && (e.field === "hour" || e.field === "minute"));
 }
 
 export class ExpressionCompiler {
@@ -109,6 +109,15 @@ export class ExpressionCompiler {
     return { body, temps: this.temps, literals: [] };
   }
 
+  /** The number a `sum`/`max`/`min` tracker reads from one history entry (`$item`). */
+  trackerValue(value: IR.Expr): CompiledCondition {
+    this.temps = 0;
+    this.inTracker = true;
+    const body = this.value(value, "$item");
+    this.inTracker = false;
+    return { body, temps: this.temps, literals: [] };
+  }
+
   private temp(): string {
     return `t${this.temps++}`;
   }
@@ -174,6 +183,7 @@ export class ExpressionCompiler {
         return e.field === "date" ? "$timeDate()" : `($time(), $${e.field})`;
       case "count":
       case "seen":
+      case "aggregate":
         return `$k${e.tracker}()`;
       default:
         return this.cond(e, item);
@@ -189,6 +199,7 @@ export class ExpressionCompiler {
       case "path":
       case "time":
       case "count":
+      case "aggregate":
         return `${this.use("$truth")}(${this.value(e, item)})`;
       case "seen":
         return `$k${e.tracker}()`;

@@ -71,6 +71,8 @@ export const keywords: readonly KeywordFact[] = [
   k("ago", "contextual", "test", "`history { ... } ago D`: one earlier action, `D` before the test's time."),
   k("at", "contextual", "test", '`history { ... } at "ISO"`: one earlier action at the given time.'),
   k("require_approval", "contextual", "test", "`expect require_approval`: the decision requires an approval."),
+  k("where", "soft", "history", "`sum(EXPR where CONDITION [within D])`: the earlier actions whose values `sum`, `max` and `min` take."),
+  k("since", "soft", "history", "`seen(A since B [within D])`: an earlier action matching `A` after the last one matching `B`."),
 ];
 
 /** The roots of the decision input that a condition reads. */
@@ -94,17 +96,18 @@ export const timeFields: readonly { readonly name: TimeFieldName; readonly type:
 export interface ParameterFact {
   /** As the signature shows it: `CONDITION`, `within DURATION`. */
   readonly label: string;
-  readonly type: "condition" | "duration" | "field";
+  readonly type: "condition" | "duration" | "field" | "number";
   readonly optional: boolean;
   readonly doc: string;
 }
 
 export interface FunctionFact {
-  readonly name: "count" | "seen" | "exists";
+  readonly name: "count" | "seen" | "exists" | "sum" | "max" | "min";
   /** The signature in short, as messages show it: `count(COND within D)`. */
   readonly usage: string;
   readonly parameters: readonly ParameterFact[];
-  readonly result: "number" | "boolean";
+  /** `number?`: a number, or `null` when no entry matched. */
+  readonly result: "number" | "boolean" | "number?";
   readonly doc: string;
   readonly example: string;
 }
@@ -112,24 +115,25 @@ export interface FunctionFact {
 export const functions: readonly FunctionFact[] = [
   {
     name: "count",
-    usage: "count(COND within D)",
-    parameters: [
-      { label: "CONDITION", type: "condition", optional: false, doc: "a condition on an earlier action of the session" },
-      { label: "within DURATION", type: "duration", optional: false, doc: "the window: entries younger than this" },
-    ],
-    result: "number",
-    doc: "`count(CONDITION within DURATION)`: the number of earlier actions in the window for which the condition holds; the window is required.",
-    example: 'count(type == "send_email" within 1h) >= 20',
-  },
-  {
-    name: "seen",
-    usage: "seen(COND [within D])",
+    usage: "count(COND [within D])",
     parameters: [
       { label: "CONDITION", type: "condition", optional: false, doc: "a condition on an earlier action of the session" },
       { label: "within DURATION", type: "duration", optional: true, doc: "the window: entries younger than this (the whole session without it)" },
     ],
+    result: "number",
+    doc: "`count(CONDITION [within DURATION])`: the number of earlier actions (in the window, or in the whole session) for which the condition holds.",
+    example: 'count(type == "send_email" within 1h) >= 20',
+  },
+  {
+    name: "seen",
+    usage: "seen(COND [since COND] [within D])",
+    parameters: [
+      { label: "CONDITION", type: "condition", optional: false, doc: "a condition on an earlier action of the session" },
+      { label: "since CONDITION", type: "condition", optional: true, doc: "only the entries after the last one for which this holds" },
+      { label: "within DURATION", type: "duration", optional: true, doc: "the window: entries younger than this (the whole session without it)" },
+    ],
     result: "boolean",
-    doc: "`seen(CONDITION [within DURATION])`: whether an earlier action (in the window) matches the condition.",
+    doc: "`seen(A [since B] [within DURATION])`: whether an earlier action (in the window, after the last action matching `B`) matches `A`.",
     example: 'seen(type == "read_file" and path starts_with "/secrets" within 10m)',
   },
   {
@@ -140,6 +144,23 @@ export const functions: readonly FunctionFact[] = [
     doc: "`exists(P)`: `P` is not `null`.",
     example: "exists(action.memo)",
   },
+  ...(["sum", "max", "min"] as const).map(
+    (name): FunctionFact => ({
+      name,
+      usage: `${name}(EXPR where COND [within D])`,
+      parameters: [
+        { label: "EXPR", type: "number", optional: false, doc: "a number read from the earlier action, e.g. `amount`" },
+        { label: "where CONDITION", type: "condition", optional: false, doc: "which earlier actions of the session count" },
+        { label: "within DURATION", type: "duration", optional: true, doc: "the window: entries younger than this (the whole session without it)" },
+      ],
+      result: name === "sum" ? "number" : "number?",
+      doc:
+        name === "sum"
+          ? "`sum(EXPR where CONDITION [within DURATION])`: the sum of `EXPR` over the earlier actions that match (0 when none does); `EXPR` must be a number on each."
+          : `\`${name}(EXPR where CONDITION [within DURATION])\`: the ${name === "max" ? "largest" : "smallest"} \`EXPR\` of the earlier actions that match, \`null\` when none does; \`EXPR\` must be a number on each.`,
+      example: name === "sum" ? 'sum(amount where type == "wire_transfer" within 24h) > 50_000' : `${name}(amount where type == "wire_transfer" within 1d) ${name === "max" ? ">" : "<"} 10_000`,
+    }),
+  ),
 ];
 
 /** The comparison operators, written with symbols; the word operators are keywords. */

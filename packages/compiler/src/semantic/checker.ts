@@ -629,10 +629,11 @@ class Checker {
       });
       return { expr: { kind: "literal", value: false, span: e.span }, type: ANY };
     }
-    const result = fact.result === "number" ? NUM : BOOL;
+    const result = fact.result === "number" ? NUM : fact.result === "number?" ? NUM | NULL : BOOL;
     const window = fact.parameters.find((p) => p.type === "duration");
     if (window === undefined && e.window) this.report(catalog.unknownFunction, e.window.span, `\`${name}\` takes no window`, { help: `write \`${fact.usage}\`` });
     if (fact.name === "exists") {
+      if (e.clause) this.report(catalog.historyClause, e.clause.span, `\`exists\` takes no \`${e.clause.keyword}\``, { help: `write \`${fact.usage}\`` });
       const arg = e.argument.kind === "paren" ? e.argument.expr : e.argument;
       const l = this.lower(arg, scope, false);
       if (l.expr.kind !== "path") {
@@ -645,22 +646,73 @@ class Checker {
       this.report(catalog.historyScope, e.span, `\`${name}\` cannot be nested inside another history condition`, { help: "write the conditions side by side with `and`" });
       return { expr: { kind: "literal", value: false, span: e.span }, type: result };
     }
-    if (window !== undefined && !window.optional && !e.window) {
-      this.report(catalog.unknownFunction, e.span, `\`${name}\` needs a window`, { help: `write e.g. \`${name}(type == "send_email" within 1h)\`` });
-    }
-    const inner: Scope = { history: true, types: null };
-    const cond = this.lower(e.argument, inner, false);
-    this.expectCondition(cond, e.argument.span);
     const kind = fact.name;
+    const inner: Scope = { history: true, types: null };
+    const clause = this.historyClause(e, kind);
+    let condition: IR.Expr;
+    let value: IR.Expr | null = null;
+    let since: IR.Expr | null = null;
+    if (kind === "sum" || kind === "max" || kind === "min") {
+      value = this.aggregateValue(e, kind, inner);
+      const cond = clause ? this.lower(clause, inner, false) : null;
+      if (cond && clause) this.expectCondition(cond, clause.span);
+      condition = cond?.expr ?? { kind: "literal", value: false, span: e.span };
+    } else {
+      const cond = this.lower(e.argument, inner, false);
+      this.expectCondition(cond, e.argument.span);
+      condition = cond.expr;
+      if (clause) {
+        const b = this.lower(clause, inner, false);
+        this.expectCondition(b, clause.span);
+        since = b.expr;
+      }
+    }
     const withinMs = e.window?.ms ?? null;
-    const key = `${kind}|${withinMs}|${exprKey(cond.expr)}`;
+    const key = `${kind}|${withinMs}|${exprKey(condition)}|${since ? exprKey(since) : ""}|${value ? exprKey(value) : ""}`;
     let index = this.trackerKeys.get(key);
     if (index === undefined) {
       index = this.trackers.length;
-      this.trackers.push({ index, kind, condition: cond.expr, withinMs, span: e.span });
+      this.trackers.push({ index, kind, condition, since, value, withinMs, span: e.span });
       this.trackerKeys.set(key, index);
     }
+    if (kind === "sum" || kind === "max" || kind === "min") return { expr: { kind: "aggregate", aggregate: kind, tracker: index, span: e.span }, type: result };
     return { expr: { kind, tracker: index, span: e.span }, type: result };
+  }
+
+  /**
+   * The `where` or `since` clause of a history function, when it is the one the function takes:
+   * `sum`, `max` and `min` need `where`, `seen` may have `since`, `count` takes neither (A212).
+   */
+  private historyClause(e: A.CallExpr, kind: "count" | "seen" | "sum" | "max" | "min"): A.Expr | null {
+    const wanted = kind === "seen" ? "since" : kind === "count" ? null : "where";
+    if (e.clause === null) {
+      if (wanted === "where") {
+        this.report(catalog.historyClause, e.span, `\`${kind}\` needs \`where\` and a condition`, {
+          help: `write e.g. \`${kind}(amount where type == "wire_transfer" within 24h)\`: the number to take, then which earlier actions count`,
+        });
+      }
+      return null;
+    }
+    if (e.clause.keyword === wanted) return e.clause.expr;
+    const help =
+      wanted === null
+        ? "`count` takes one condition: join the conditions with `and`, or use `seen(A since B)` for an order"
+        : wanted === "since"
+          ? "`seen` takes `since B`: `seen(A since B)` is an entry matching A after the last entry matching B"
+          : `\`${kind}\` takes \`where\`: \`${kind}(amount where type == "wire_transfer")\``;
+    this.report(catalog.historyClause, e.clause.span, `\`${kind}\` takes no \`${e.clause.keyword}\``, { help });
+    return null;
+  }
+
+  /** The number `sum`, `max` or `min` reads from each matching entry; it must be able to be a number (A315). */
+  private aggregateValue(e: A.CallExpr, kind: "sum" | "max" | "min", inner: Scope): IR.Expr {
+    const v = this.lower(e.argument, inner, false);
+    if ((v.type & NUM) === 0) {
+      this.report(catalog.aggregateNotNumber, e.argument.span, `\`${kind}\` needs a number from each entry, but this is ${typeName(v.type)}`, {
+        help: `${kind === "sum" ? "add up" : "compare"} a numeric field, e.g. \`${kind}(amount where type == "wire_transfer")\`, and count entries with \`count(...)\``,
+      });
+    }
+    return v.expr;
   }
 
   /**

@@ -34,5 +34,7 @@ export function exprKey(e: IR.Expr): string {
     case "count":
     case "seen":
       return `${e.kind}(${e.tracker})`;
+    case "aggregate":
+      return `${e.aggregate}(${e.tracker})`;
   }
 }

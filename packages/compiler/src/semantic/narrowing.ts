@@ -40,6 +40,7 @@ function typesIn(model: SemanticModel, e: A.Expr, offset: number, acc: ReadonlyS
       return typesIn(model, e.operand, offset, acc);
     case "call":
       if (e.argument.span.start <= offset && offset <= e.argument.span.end) return typesIn(model, e.argument, offset, null);
+      if (e.clause && e.clause.expr.span.start <= offset && offset <= e.clause.expr.span.end) return typesIn(model, e.clause.expr, offset, null);
       return acc;
     default:
       return acc;

@@ -34,7 +34,7 @@ const testSnippet = snippet("test", 'test "${1:name}" {\n  action { type: "${2:t
 /** A function, inserted with a placeholder for each parameter that is not optional: `count(${1} within ${2:1h})`. */
 function functionItem(fn: facts.FunctionFact): CompletionItem {
   let n = 0;
-  const args = fn.parameters.filter((p) => !p.optional).map((p) => (p.type === "duration" ? `within \${${++n}:1h}` : `\${${++n}}`));
+  const args = fn.parameters.filter((p) => !p.optional).map((p) => (p.type === "duration" ? `within \${${++n}:1h}` : p.label.startsWith("where ") ? `where \${${++n}}` : `\${${++n}}`));
   return {
     label: fn.name,
     kind: CompletionItemKind.Function,
@@ -138,6 +138,7 @@ function membersOf(ast: AST.FileNode, root: string, path: readonly string[], off
         break;
       case "call":
         visit(e.argument);
+        if (e.clause) visit(e.clause.expr);
         break;
       case "not":
         visit(e.operand);
