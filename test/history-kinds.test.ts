@@ -23,6 +23,11 @@ rule live when action.type == "read" and not seen(type == "login" since type == 
 rule live_recent when action.type == "write" and seen(type == "login" since type == "logout" within 20m) allow
 rule calls when count(true) >= 25 deny
 rule writes when action.type == "write" and count(type == "write") >= 3 require approval
+rule same_ticker when action.type == "sell" and not seen(type == "approve" and ticker == current.ticker within 1h) deny
+rule same_doc_and_user when action.type == "write" and not seen(type == "read" and doc == current.doc and user_id == current.user_id) require approval
+rule per_recipient when action.type == "email" and count(type == "email" and current.to == to within 30m) >= 2 deny
+rule per_ticker_sum when action.type == "sell" and sum(amount where type == "sell" and ticker == current.ticker within 1h) > 100 deny
+rule per_ticker_since when action.type == "sell" and seen(type == "approve" and ticker == current.ticker since type == "revoke") allow
 `;
 
 const compilation = compileSource("kinds.armor", source, { readFile: () => undefined });
@@ -35,9 +40,23 @@ interface Step {
   gap: number;
 }
 
+/** Key values: strings, numbers that `==` treats alike (`0`, `-0`), `"1"` beside `1`, objects with their members in either order, lists, `null`. */
+const keyArb = fc.constantFrom<unknown>("A", "B", 1, "1", 0, -0, null, { a: 1, b: [2] }, { b: [2], a: 1 }, [1, "x"], "__proto__");
+const withKeys = (type: fc.Arbitrary<string>, fields: string[]): fc.Arbitrary<Record<string, unknown>> =>
+  fc.tuple(type, ...fields.map(() => fc.option(keyArb, { nil: undefined })), fc.integer({ min: -20, max: 120 })).map(([t, ...rest]) => {
+    const out: Record<string, unknown> = { type: t, amount: rest[rest.length - 1] };
+    // a field left out reads as null, like one given as null
+    fields.forEach((f, i) => {
+      if (rest[i] !== undefined) out[f] = rest[i];
+    });
+    return out;
+  });
 const actionArb: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   fc.record({ type: fc.constant("wire"), amount: fc.integer({ min: -20, max: 120 }) }),
-  fc.record({ type: fc.constantFrom("login", "logout", "read", "write", "refund") }),
+  fc.record({ type: fc.constantFrom("login", "logout", "read", "write", "refund", "revoke") }),
+  withKeys(fc.constantFrom("approve", "sell", "revoke"), ["ticker"]),
+  withKeys(fc.constantFrom("read", "write"), ["doc", "user_id"]),
+  withKeys(fc.constant("email"), ["to"]),
 );
 const stepArb: fc.Arbitrary<Step> = fc.record({ action: actionArb, gap: fc.nat(25) });
 
@@ -61,8 +80,20 @@ describe("tracker kinds", () => {
       ["seen", 1_200_000, "function", "undefined"],
       ["count", null, "undefined", "undefined"],
       ["count", null, "undefined", "undefined"],
+      ["seen", 3_600_000, "undefined", "undefined"],
+      ["seen", null, "undefined", "undefined"],
+      ["count", 1_800_000, "undefined", "undefined"],
+      ["sum", 3_600_000, "undefined", "function"],
+      ["seen", null, "function", "undefined"],
     ]);
-    expect(new Set(module.trackers.map((t) => t.key)).size).toBe(8);
+    expect(new Set(module.trackers.map((t) => t.key)).size).toBe(13);
+    // the trackers that read `current` file entries under keys, and test the rest of the condition
+    expect(module.trackers.map((t) => typeof t.entryKeys === "function" && typeof t.currentKey === "function")).toEqual([...Array(8).fill(false), ...Array(5).fill(true)]);
+    const sameDoc = module.trackers[9]!;
+    expect(sameDoc.matches({ type: "read" })).toBe(true);
+    expect(sameDoc.entryKeys!({ type: "read", doc: { b: 1, a: -0 }, user_id: 7 })).toEqual(sameDoc.entryKeys!({ type: "write", doc: { a: 0, b: 1 }, user_id: 7 }));
+    expect(sameDoc.entryKeys!({ type: "read", doc: 1 })).not.toEqual(sameDoc.entryKeys!({ type: "read", doc: "1" }));
+    expect(sameDoc.currentKey!({ type: "write", doc: 1 })).toBe(sameDoc.entryKeys!({ type: "read", doc: 1 })[0]);
   });
 
   it("runtime values decide as scanning the history does (compiled and interpreted)", async () => {
@@ -78,7 +109,7 @@ describe("tracker kinds", () => {
           history.push({ action: s.action, time: iso(now) });
         }
         now += lastGap * 60_000;
-        const values = trackers.values("s", module.trackers, now);
+        const values = trackers.values("s", module.trackers, now, current);
         const input = { action: current, time: iso(now) };
         const scanned = module.decide({ ...input, history });
         expect(outcome(module.decide(input, values))).toEqual(outcome(scanned));
@@ -106,9 +137,11 @@ describe("tracker kinds", () => {
         // taken back out of order (every second one first), after later actions were recorded
         for (const cancel of [...cancels.filter((_, i) => i % 2 === 1), ...cancels.filter((_, i) => i % 2 === 0)]) cancel();
         now += lastGap * 60_000;
-        const values = trackers.values("s", module.trackers, now);
-        const input = { action: { type: "read" }, time: iso(now) };
-        expect(values).toEqual(module.trackers.map((_, i) => probe(i, { ...input, history })));
+        for (const action of [{ type: "read" }, { type: "sell", ticker: "A" }, { type: "write", doc: "A", user_id: null }, { type: "email", to: 1 }]) {
+          const values = trackers.values("s", module.trackers, now, action);
+          const input = { action, time: iso(now) };
+          expect(values).toEqual(module.trackers.map((_, i) => probe(i, { ...input, history })));
+        }
       }),
       { numRuns: 500 },
     );
@@ -146,7 +179,7 @@ describe("tracker kinds", () => {
     // the policy in force had only a count over the session; the reloaded policy's other trackers are new and seeded
     for (const [i, a] of steps.entries()) trackers.record("s", a, T0 + i * 60_000, [[module.trackers[6]!]]);
     const now = T0 + 10 * 60_000;
-    const values = trackers.values("s", module.trackers, now);
+    const values = trackers.values("s", module.trackers, now, { type: "read" });
     const history = steps.map((action, i) => ({ action, time: iso(T0 + i * 60_000) }));
     expect(values).toEqual(module.trackers.map((_, i) => probe(i, { action: { type: "read" }, time: iso(now), history })));
     expect(values.slice(0, 5)).toEqual([158, 158, 95, 3, true]);
@@ -193,3 +226,84 @@ function probe(i: number, input: unknown): unknown {
   const node = trace.find((x) => x.expr.kind === "count" || x.expr.kind === "seen" || x.expr.kind === "aggregate");
   return node?.value;
 }
+
+describe("history that relates to the current action", () => {
+  const policy = `
+default allow
+rule sell_only_what_was_approved
+  when action.type == "sell_stock" and not seen(type == "approve_sale" and ticker == current.ticker within 1d)
+  deny because "no approval for this ticker today"
+rule write_only_what_the_user_read
+  when action.type == "write_doc" and not seen(type == "read_doc" and doc == current.doc and user_id == current.user_id)
+  deny because "read it first"
+rule three_emails_an_hour_per_recipient
+  when action.type == "send_email" and count(type == "send_email" and to == current.to within 1h) >= 3
+  deny because "at most 3 emails an hour to one recipient"
+`;
+  const c = compileSource("current.armor", policy, { readFile: () => undefined });
+  const H = 3_600_000;
+  // [name, history as (action, hours before the decision), current action, decision]
+  const cases: [string, [Record<string, unknown>, number][], Record<string, unknown>, string][] = [
+    ["a ticker approved today", [[{ type: "approve_sale", ticker: "ACME" }, 2]], { type: "sell_stock", ticker: "ACME" }, "allow"],
+    ["another ticker approved", [[{ type: "approve_sale", ticker: "INIT" }, 2]], { type: "sell_stock", ticker: "ACME" }, "deny"],
+    ["approved yesterday", [[{ type: "approve_sale", ticker: "ACME" }, 25]], { type: "sell_stock", ticker: "ACME" }, "deny"],
+    ["no ticker on either side (null == null)", [[{ type: "approve_sale" }, 1]], { type: "sell_stock" }, "allow"],
+    ["the same user read the document", [[{ type: "read_doc", doc: "d1", user_id: "u1" }, 1]], { type: "write_doc", doc: "d1", user_id: "u1" }, "allow"],
+    ["another user read it", [[{ type: "read_doc", doc: "d1", user_id: "u2" }, 1]], { type: "write_doc", doc: "d1", user_id: "u1" }, "deny"],
+    ["the user read another document", [[{ type: "read_doc", doc: "d2", user_id: "u1" }, 1]], { type: "write_doc", doc: "d1", user_id: "u1" }, "deny"],
+    [
+      "3 emails to the same recipient this hour",
+      [
+        [{ type: "send_email", to: "a@x.com" }, 0.5],
+        [{ type: "send_email", to: "a@x.com" }, 0.4],
+        [{ type: "send_email", to: "a@x.com" }, 0.3],
+      ],
+      { type: "send_email", to: "a@x.com" },
+      "deny",
+    ],
+    [
+      "3 emails to other recipients",
+      [
+        [{ type: "send_email", to: "b@x.com" }, 0.5],
+        [{ type: "send_email", to: "b@x.com" }, 0.4],
+        [{ type: "send_email", to: "b@x.com" }, 0.3],
+      ],
+      { type: "send_email", to: "a@x.com" },
+      "allow",
+    ],
+    [
+      "one of 3 to the recipient is older than the hour",
+      [
+        [{ type: "send_email", to: "a@x.com" }, 1.5],
+        [{ type: "send_email", to: "a@x.com" }, 0.4],
+        [{ type: "send_email", to: "a@x.com" }, 0.3],
+      ],
+      { type: "send_email", to: "a@x.com" },
+      "allow",
+    ],
+  ];
+  it.each(cases)("%s: the runtime's keyed trackers and the history scan both decide", async (_name, steps, action, expected) => {
+    expect(c.ok).toBe(true);
+    const module = await loadModule(emit(c).js);
+    const now = T0 + 48 * H;
+    const trackers = new SessionTrackers(memoryHistoryStore());
+    for (const [a, hours] of steps) trackers.record("s", a, now - hours * H, [module.trackers]);
+    const history = steps.map(([a, hours]) => ({ action: a, time: iso(now - hours * H) }));
+    expect(module.decide({ action, time: iso(now), history }).decision).toBe(expected);
+    expect(evaluatePolicy(c.policy, { action, time: iso(now), history }).result.decision).toBe(expected);
+    expect(module.decide({ action, time: iso(now) }, trackers.values("s", module.trackers, now, action)).decision).toBe(expected);
+  });
+
+  it("drops keys whose newest action left the window", async () => {
+    const module = await loadModule(emit(c).js);
+    const store = memoryHistoryStore();
+    const trackers = new SessionTrackers(store);
+    for (let i = 0; i < 1000; i++) trackers.record("s", { type: "send_email", to: `r${i}@x.com` }, T0 + i, [module.trackers]);
+    const state = () => store.get("s")!.trackers.get(module.trackers[2]!.key) as { keys: Map<string, unknown> };
+    expect(state().keys.size).toBe(1000);
+    trackers.values("s", module.trackers, T0 + H + 500, { type: "send_email", to: "r999@x.com" });
+    expect(state().keys.size).toBe(499);
+    trackers.values("s", module.trackers, T0 + 2 * H, { type: "send_email", to: "r999@x.com" });
+    expect(state().keys.size).toBe(0);
+  });
+});

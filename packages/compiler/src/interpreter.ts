@@ -118,7 +118,7 @@ function aggregate(ctx: Context, t: IR.Tracker, kind: "sum" | "max" | "min", his
 }
 
 function readPath(ctx: Context, e: IR.PathExpr, item: Record<string, unknown> | null): unknown {
-  let v: unknown = e.root === "action" ? ctx.input.action : e.root === "item" ? item : e.root === "user" ? ctx.input.user() : ctx.input.context();
+  let v: unknown = e.root === "action" || e.root === "current" ? ctx.input.action : e.root === "item" ? item : e.root === "user" ? ctx.input.user() : ctx.input.context();
   for (const f of e.fields) v = sem.readField(v, f);
   return v ?? null;
 }

@@ -16,8 +16,11 @@ export type Value = null | boolean | number | string | readonly Value[] | { read
 export type { DecisionError, DecisionKind, EffectKind, FiredRule, PolicyDecision } from "@agent-armor/contract";
 export { REDACTED } from "@agent-armor/contract";
 
-/** Where a path starts. `item` is the earlier action inside `count(...)` and `seen(...)`. */
-export type PathRoot = "action" | "user" | "context" | "item";
+/**
+ * Where a path starts. `item` is the earlier action inside `count(...)` and `seen(...)`;
+ * `current` is the current action read inside them (`ticker == current.ticker`).
+ */
+export type PathRoot = "action" | "user" | "context" | "item" | "current";
 export type TimeField = "hour" | "minute" | "weekday" | "date";
 export type CompareOp = "==" | "!=" | "<" | "<=" | ">" | ">=";
 export type StringOp = "contains" | "starts_with" | "ends_with";
@@ -123,6 +126,12 @@ export interface RegexDef {
 
 export type TrackerKind = "count" | "seen" | "sum" | "max" | "min";
 
+/** A correlation: an entry counts for the current action when `entry` (read from the entry) `==` `current` (a field of the current action). */
+export interface TrackerKey {
+  readonly entry: Expr;
+  readonly current: PathExpr;
+}
+
 /**
  * A history predicate: how many (or whether any) earlier actions satisfy `condition`; for `sum`,
  * `max` and `min`, the sum, largest or smallest `value` of those actions.
@@ -136,6 +145,10 @@ export interface Tracker {
   readonly since: Expr | null;
   /** `sum`/`max`/`min`: the number read from each matching entry; null for `count` and `seen`. */
   readonly value: Expr | null;
+  /** The top-level `ENTRY == current.F` conjuncts of `condition`, in order; empty when it does not read the current action. */
+  readonly keys: readonly TrackerKey[];
+  /** `condition` without the conjuncts in `keys` (`condition` itself without keys). */
+  readonly rest: Expr;
   /** The window in milliseconds; `null` means the whole session. */
   readonly withinMs: number | null;
   readonly span: Span;

@@ -85,6 +85,14 @@ export interface PolicyTracker {
   readonly since?: (action: unknown) => boolean;
   /** `sum`, `max`, `min`: the action's number; throws when it is not a finite number. Absent for other trackers. */
   readonly value?: (action: unknown) => number;
+  /**
+   * With `ENTRY == current.F` conditions: the keys an executed action is filed under (none when its
+   * values equal nothing); `matches` then tests the rest of the condition. Two actions' keys are
+   * equal exactly when the values are `==`. Throws past the size limits. Absent without `current`.
+   */
+  readonly entryKeys?: (action: unknown) => readonly string[];
+  /** The key the current action looks up (`null`: its values equal nothing, so no entry matches). Absent without `current`. */
+  readonly currentKey?: (action: unknown) => string | null;
 }
 
 /** The values a compiled module exports. */

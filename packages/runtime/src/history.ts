@@ -10,7 +10,7 @@
  * recent actions the session still holds (as far back as the longest window of the policies in
  * force), so a reload cannot be used to reset a rate limit.
  */
-import { addToKind, type Change, isKindTracker, type KindState, kindValue, needsRebuild, newKindState, takeBack } from "./tracker-kinds.js";
+import { addToKind, type Change, isKindTracker, type KindState, kindValue, newKindState, takeBack } from "./tracker-kinds.js";
 import type { HistoryStore, PolicyTracker, SessionHistory, TrackerState } from "./types.js";
 
 /** A value as `decide(input, trackerValues)` takes it. */
@@ -76,13 +76,14 @@ export class SessionTrackers {
   }
 
   /** The value of each tracker for a decision in `session` at `now`, in the policy's order. */
-  values(session: string, trackers: readonly PolicyTracker[], now: number): readonly TrackerValue[] {
+  /** `action` is the action being decided: trackers that read `current.F` look up its key. */
+  values(session: string, trackers: readonly PolicyTracker[], now: number, action?: unknown): readonly TrackerValue[] {
     if (trackers.length === 0) return NO_VALUES;
     const s = this.store.get(session);
     this.ensure(s, trackers, now);
     return trackers.map((t) => {
       const state = s?.trackers.get(t.key);
-      return isKindTracker(t) ? kindValue(t, state as KindState | undefined, now) : trackerValue(t, state as TrackerState | undefined, now);
+      return isKindTracker(t) ? kindValue(t, state as KindState | undefined, now, action) : trackerValue(t, state as TrackerState | undefined, now);
     });
   }
 
@@ -147,7 +148,7 @@ export class SessionTrackers {
         const i = s.recent.lastIndexOf(entry);
         if (i >= 0) s.recent.splice(i, 1);
         for (const { t, state, change } of changed) {
-          if (!needsRebuild(state, change)) takeBack(state, change);
+          if (change !== "rebuild") takeBack(state, change);
           else if (s.trackers.has(t.key)) {
             // what the action displaced is not held: start again from the recent actions, without it
             // (the state may already be a rebuilt one, which still holds this action)
@@ -165,7 +166,7 @@ export class SessionTrackers {
     for (const t of trackers) {
       if (s.trackers.has(t.key)) continue;
       if (isKindTracker(t)) {
-        const state = newKindState(t);
+        const state = newKindState();
         // in time order; a `since` tracker reads every entry (B has no window), the others expire on reading
         for (const r of s.recent) addToKind(t, state, r.time, r.action);
         s.trackers.set(t.key, state);

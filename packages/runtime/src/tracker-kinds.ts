@@ -1,8 +1,10 @@
 /**
  * The state of the history predicates that are not plain counts: `sum`, `max` and `min` (running
- * sums and monotonic deques over the window) and `seen(A since B)` (the last A after the last B).
- * Adding an action and reading a value are O(1) amortized; the state holds only what its window
- * needs. The semantics are the compiler's reference interpreter's (docs/language.md §7), given
+ * sums and monotonic deques over the window), `seen(A since B)` (the last A after the last B), and
+ * every predicate that reads `current.F` (the same state per key, in a map from the key to it).
+ * Adding an action and reading a value are O(1) amortized (per key an action is filed under); the
+ * state holds only what its window needs, and keys whose newest action left the window are
+ * dropped. The semantics are the compiler's reference interpreter's (docs/language.md §7), given
  * that actions are added in time order.
  */
 import type { PolicyTracker } from "./types.js";
@@ -15,24 +17,24 @@ interface Contribution {
   readonly error: string | null;
 }
 
-/** A FIFO of contributions with O(1) amortized removal from the front. */
-class Queue {
-  private items: Contribution[] = [];
+/** A FIFO with O(1) amortized removal from the front. */
+class Queue<T = Contribution> {
+  private items: T[] = [];
   private head = 0;
 
   get size(): number {
     return this.items.length - this.head;
   }
-  push(c: Contribution): void {
+  push(c: T): void {
     this.items.push(c);
   }
-  front(): Contribution | undefined {
+  front(): T | undefined {
     return this.items[this.head];
   }
-  back(): Contribution | undefined {
+  back(): T | undefined {
     return this.size > 0 ? this.items[this.items.length - 1] : undefined;
   }
-  shift(): Contribution | undefined {
+  shift(): T | undefined {
     const c = this.items[this.head];
     if (c === undefined) return undefined;
     this.head++;
@@ -43,16 +45,16 @@ class Queue {
     }
     return c;
   }
-  pop(): Contribution | undefined {
+  pop(): T | undefined {
     return this.size > 0 ? this.items.pop() : undefined;
   }
-  *[Symbol.iterator](): Iterator<Contribution> {
+  *[Symbol.iterator](): Iterator<T> {
     for (let i = this.head; i < this.items.length; i++) yield this.items[i]!;
   }
 }
 
-/** `sum(...)`, `max(...)`, `min(...)`. */
-export interface AggregateState {
+/** `sum(...)`, `max(...)`, `min(...)`, and `count`/`seen` with keys (a sum of ones). */
+interface AggregateState {
   readonly kind: "sum" | "max" | "min";
   /** With a window: every contribution inside it, oldest first (for `sum`, the numbers to subtract when they leave). */
   readonly window: Queue;
@@ -62,40 +64,58 @@ export interface AggregateState {
   readonly poison: Queue;
   /** `sum`: the running sum of the contributions in `window` (or of the session). */
   sum: number;
-  /** Contributions counted in `sum` (without a window), so the sum returns to exactly 0 when they are all taken back. */
+  /** Contributions counted in `sum`, so the sum returns to exactly 0 when they are all taken back. */
   count: number;
 }
 
-/** `seen(A since B)`: the newest A recorded after the newest B. */
-export interface SinceState {
+/** `seen(A since B)`, per key: the newest A (its time and sequence number). */
+interface SinceState {
   readonly kind: "since";
-  lastA: { readonly time: number } | null;
+  lastA: { readonly time: number; readonly seq: number } | null;
 }
 
-export type KindState = AggregateState | SinceState;
+type Inner = AggregateState | SinceState;
 
-/** What adding an action changed: its contribution, or `"since"` (the state of a `since` tracker moved). */
-export type Change = Contribution | "since";
+/** A tracker's whole state: one inner state per key (the key `""` without `current`). */
+export interface KindState {
+  readonly keys: Map<string, Inner>;
+  /** Actions recorded, and the sequence number of the newest B of a `since` tracker (B reads no key). */
+  seq: number;
+  lastB: number;
+  /** With keys and a window: when each key was filed, to drop keys whose newest filing left the window. */
+  readonly filings: Queue<{ readonly time: number; readonly key: string }>;
+  readonly newest: Map<string, number>;
+  /** Actions whose keys could not be made (past the key limits): every value is an error while they are in the window. */
+  readonly poison: Queue;
+}
+
+/** What adding an action changed: a sum's contribution (taken back exactly), or `"rebuild"`. */
+export type Change = Contribution | "rebuild";
+
+const keyed = (t: PolicyTracker): boolean => typeof t.entryKeys === "function";
 
 export function isKindTracker(t: PolicyTracker): boolean {
-  return t.kind === "sum" || t.kind === "max" || t.kind === "min" || (t.kind === "seen" && typeof t.since === "function");
+  return t.kind === "sum" || t.kind === "max" || t.kind === "min" || typeof t.since === "function" || keyed(t);
 }
 
-export function newKindState(t: PolicyTracker): KindState {
-  if (t.kind === "sum" || t.kind === "max" || t.kind === "min") {
-    return { kind: t.kind, window: new Queue(), deque: new Queue(), poison: new Queue(), sum: 0, count: 0 };
-  }
-  return { kind: "since", lastA: null };
+export function newKindState(): KindState {
+  return { keys: new Map(), seq: 0, lastB: 0, filings: new Queue(), newest: new Map(), poison: new Queue() };
 }
 
-/** A message for a value that threw: the module's evaluation error, or a fixed text for anything else. */
-function errorText(t: PolicyTracker, e: unknown): string {
+function newInner(t: PolicyTracker): Inner {
+  if (typeof t.since === "function") return { kind: "since", lastA: null };
+  const kind = t.kind === "max" || t.kind === "min" ? t.kind : "sum";
+  return { kind, window: new Queue(), deque: new Queue(), poison: new Queue(), sum: 0, count: 0 };
+}
+
+/** A message for something that threw: the module's evaluation error, or a fixed text for anything else. */
+function errorText(t: PolicyTracker, e: unknown, what: string): string {
   try {
     if (e instanceof Error && typeof e.message === "string" && e.message.length > 0) return e.message.slice(0, 500);
   } catch {
     // a hostile throwable: fall through to the fixed text
   }
-  return `\`${t.kind}\` could not read a number from an earlier action`;
+  return `\`${t.kind}\` could not read ${what} from an earlier action`;
 }
 
 /** Calls a tracker predicate; an action the predicate cannot evaluate counts (erring toward the limit is safe). */
@@ -107,42 +127,73 @@ function holds(test: (action: unknown) => boolean, action: unknown): boolean {
   }
 }
 
+/** The number an action contributes: its `value` for `sum`/`max`/`min`, 1 for `count`/`seen`. */
+function contribution(t: PolicyTracker, time: number, action: unknown): Contribution {
+  if (typeof t.value !== "function") return { time, value: 1, error: null };
+  try {
+    const v = t.value(action);
+    if (typeof v === "number" && Number.isFinite(v)) return { time, value: v, error: null };
+    return { time, value: 0, error: `\`${t.kind}\` needs a number from every matching entry; an earlier action gives ${typeof v}` };
+  } catch (e) {
+    return { time, value: 0, error: errorText(t, e, "a number") };
+  }
+}
+
+/** The keys an action is filed under, or the error that makes them impossible. */
+function entryKeys(t: PolicyTracker, action: unknown): readonly string[] | { error: string } {
+  if (!keyed(t)) return [""];
+  try {
+    const keys = t.entryKeys!(action);
+    return Array.isArray(keys) ? [...new Set(keys.filter((k): k is string => typeof k === "string"))] : [];
+  } catch (e) {
+    return { error: errorText(t, e, "a key") };
+  }
+}
+
 /**
  * Adds an executed action at `time`. Returns what to take back if the action never ran, or null
  * when the action left the state as it was.
  */
 export function addToKind(t: PolicyTracker, state: KindState, time: number, action: unknown): Change | null {
-  if (state.kind === "since") {
-    if (holds(t.since!, action)) {
-      // an entry matching both A and B is the last B, not an A after it
-      state.lastA = null;
-      return "since";
-    }
-    if (!holds((a) => t.matches(a), action)) return null;
-    state.lastA = { time };
-    return "since";
+  const seq = ++state.seq;
+  if (typeof t.since === "function" && holds(t.since, action)) {
+    // an entry matching both A and B is the last B, not an A after it
+    state.lastB = seq;
+    return "rebuild";
   }
   if (!holds((a) => t.matches(a), action)) return null;
-  let c: Contribution;
-  try {
-    const v = t.value!(action);
-    c =
-      typeof v === "number" && Number.isFinite(v)
-        ? { time, value: v, error: null }
-        : { time, value: 0, error: `\`${t.kind}\` needs a number from every matching entry; an earlier action gives ${typeof v}` };
-  } catch (e) {
-    c = { time, value: 0, error: errorText(t, e) };
+  const keys = entryKeys(t, action);
+  if (!Array.isArray(keys)) {
+    state.poison.push({ time, value: 0, error: (keys as { error: string }).error });
+    return "rebuild";
   }
-  if (c.error !== null) state.poison.push(c);
-  else if (state.kind === "sum") {
-    state.sum += c.value;
-    state.count++;
-    if (t.withinMs !== null) state.window.push(c);
+  const c = typeof t.since === "function" ? null : contribution(t, time, action);
+  for (const key of keys as readonly string[]) {
+    let inner = state.keys.get(key);
+    if (inner === undefined) {
+      inner = newInner(t);
+      state.keys.set(key, inner);
+    }
+    if (inner.kind === "since") inner.lastA = { time, seq };
+    else addContribution(t, inner, keys.length === 1 ? c! : { ...c! });
+    if (keyed(t) && t.withinMs !== null) {
+      state.filings.push({ time, key });
+      state.newest.set(key, time);
+    }
+  }
+  return !keyed(t) && c !== null && t.kind === "sum" ? c : "rebuild";
+}
+
+function addContribution(t: PolicyTracker, inner: AggregateState, c: Contribution): void {
+  if (c.error !== null) inner.poison.push(c);
+  else if (inner.kind === "sum") {
+    inner.sum += c.value;
+    inner.count++;
+    if (t.withinMs !== null) inner.window.push(c);
   } else {
-    if (t.withinMs !== null) state.window.push(c);
-    pushExtreme(state, c);
+    if (t.withinMs !== null) inner.window.push(c);
+    pushExtreme(inner, c);
   }
-  return c;
 }
 
 /** Pushes onto the monotonic deque: the contributions it beats can never be the extreme again (while `c` is not taken back). */
@@ -167,10 +218,53 @@ function expire(t: PolicyTracker, state: AggregateState, now: number): void {
   if (state.window.size === 0) state.sum = 0;
 }
 
-/** The tracker's value at `now`, as `decide(input, trackerValues)` takes it. */
-export function kindValue(t: PolicyTracker, state: KindState | undefined, now: number): number | boolean | null | { error: string } {
-  if (state === undefined) return t.kind === "seen" ? false : t.kind === "sum" ? 0 : null;
-  if (state.kind === "since") return state.lastA !== null && (t.withinMs === null || now - state.lastA.time < t.withinMs);
+/** Drops the keys whose newest filing left the window, and key errors that left it. */
+function expireKeys(t: PolicyTracker, state: KindState, now: number): void {
+  const w = t.withinMs;
+  if (w === null) return;
+  for (let f = state.filings.front(); f !== undefined && now - f.time >= w; f = state.filings.front()) {
+    state.filings.shift();
+    if (state.newest.get(f.key) === f.time) {
+      state.newest.delete(f.key);
+      state.keys.delete(f.key);
+    }
+  }
+  while (state.poison.front() !== undefined && now - state.poison.front()!.time >= w) state.poison.shift();
+}
+
+type Value = number | boolean | null | { error: string };
+
+/** The value of a tracker that nothing matched. */
+function emptyValue(t: PolicyTracker): Value {
+  return t.kind === "seen" ? false : t.kind === "count" || t.kind === "sum" ? 0 : null;
+}
+
+/**
+ * The tracker's value at `now` for a decision on `action`, as `decide(input, trackerValues)`
+ * takes it; `{ error }` when it cannot be known (a poisoned window, a current key past the limits).
+ */
+export function kindValue(t: PolicyTracker, state: KindState | undefined, now: number, action: unknown): Value {
+  if (state === undefined) return emptyValue(t);
+  expireKeys(t, state, now);
+  if (state.poison.front() !== undefined) return { error: state.poison.front()!.error! };
+  let key = "";
+  if (keyed(t)) {
+    let k: unknown;
+    try {
+      k = t.currentKey!(action);
+    } catch (e) {
+      return { error: errorText(t, e, "a key") };
+    }
+    if (typeof k !== "string") return emptyValue(t);
+    key = k;
+  }
+  const inner = state.keys.get(key);
+  if (inner === undefined) return emptyValue(t);
+  if (inner.kind === "since") return inner.lastA !== null && inner.lastA.seq > state.lastB && (t.withinMs === null || now - inner.lastA.time < t.withinMs);
+  return aggregateValue(t, inner, now);
+}
+
+function aggregateValue(t: PolicyTracker, state: AggregateState, now: number): Value {
   expire(t, state, now);
   // contributions taken back lose their error; they leave the front here
   while (state.poison.front()?.error === null) state.poison.shift();
@@ -182,32 +276,28 @@ export function kindValue(t: PolicyTracker, state: KindState | undefined, now: n
       state.sum = 0;
       if (t.withinMs !== null) for (const c of state.window) state.sum += c.value;
     }
-    return Number.isFinite(state.sum) ? state.sum : { error: "`sum` over the history is not a finite number" };
+    if (!Number.isFinite(state.sum)) return { error: "`sum` over the history is not a finite number" };
+    return t.kind === "seen" ? state.sum > 0 : state.sum;
   }
   return state.deque.front()?.value ?? null;
 }
 
 /**
- * Takes back a contribution of an action that never ran. Sums subtract it exactly; for `max`,
- * `min` and `since` the caller rebuilds the state from the session's recent actions
- * (`needsRebuild`), since what the contribution displaced is no longer held.
+ * Takes back what an action that never ran added. A sum without keys subtracts it exactly; every
+ * other kind is rebuilt by the caller from the session's recent actions (`"rebuild"`), since what
+ * the action displaced is no longer held.
  */
 export function takeBack(state: KindState, c: Change): void {
-  if (c === "since" || state.kind === "since") return;
+  if (c === "rebuild") return;
+  const inner = state.keys.get("");
+  if (inner === undefined || inner.kind !== "sum") return;
   if (c.error !== null) {
     c.value = 0;
     (c as { error: string | null }).error = null;
     return;
   }
-  if (state.kind === "sum") {
-    state.sum -= c.value;
-    c.value = 0;
-    state.count--;
-    if (state.count === 0) state.sum = 0;
-  }
-}
-
-/** Whether taking back a contribution of this kind needs the state rebuilt from the recent actions. */
-export function needsRebuild(state: KindState, c: Change): boolean {
-  return c === "since" || state.kind !== "sum";
+  inner.sum -= c.value;
+  c.value = 0;
+  inner.count--;
+  if (inner.count === 0) inner.sum = 0;
 }

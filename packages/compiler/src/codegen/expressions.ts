@@ -109,6 +109,15 @@ export class ExpressionCompiler {
     return { body, temps: this.temps, literals: [] };
   }
 
+  /** A list of values read from one action (`$item`): the sides of a tracker's correlation keys. */
+  trackerList(values: readonly IR.Expr[]): CompiledCondition {
+    this.temps = 0;
+    this.inTracker = true;
+    const body = `[${values.map((v) => this.value(v, "$item")).join(", ")}]`;
+    this.inTracker = false;
+    return { body, temps: this.temps, literals: [] };
+  }
+
   /** The number a `sum`/`max`/`min` tracker reads from one history entry (`$item`). */
   trackerValue(value: IR.Expr): CompiledCondition {
     this.temps = 0;
@@ -169,6 +178,8 @@ export class ExpressionCompiler {
         let code: string;
         let from = 0;
         if (e.root === "item") code = item;
+        // the current action inside a tracker's scan, which runs only within decide ($I is the input)
+        else if (e.root === "current") code = `${this.use("$f")}($I, "action")`;
         else if (e.root === "action") {
           code = "$A";
           if (e.fields.length > 0 && !this.inTracker) {

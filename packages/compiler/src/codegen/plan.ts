@@ -95,6 +95,16 @@ export interface TrackerPlan {
   readonly since: { readonly body: string; readonly temps: number } | null;
   /** `sum`/`max`/`min`: the entry's number (`$item`); null otherwise. */
   readonly value: { readonly body: string; readonly temps: number } | null;
+  /**
+   * With `current.F` keys: the condition without them (`rest`), and the key values of an entry
+   * (`entry`) and of the current action (`current`), each over `$item`; null without keys.
+   */
+  readonly keyed: { readonly rest: Body; readonly entry: Body; readonly current: Body } | null;
+}
+
+interface Body {
+  readonly body: string;
+  readonly temps: number;
 }
 
 /** One rule inside a per-type function; its data is at `o + at` in the type's entry. */
@@ -238,6 +248,17 @@ function planTracker(t: IR.Tracker, code: ExpressionCompiler): TrackerPlan {
   code.use("$history");
   if (t.withinMs !== null) code.use("$now");
   if (value !== null) code.use("$aggValue");
+  let keyed: TrackerPlan["keyed"] = null;
+  if (t.keys.length > 0) {
+    code.use("$keyOf");
+    const body = (c: { body: string; temps: number }): Body => ({ body: c.body, temps: c.temps });
+    keyed = {
+      rest: body(code.trackerCondition(t.rest)),
+      entry: body(code.trackerList(t.keys.map((k) => k.entry))),
+      // the current action's fields, read from the action the runtime passes
+      current: body(code.trackerList(t.keys.map((k): IR.Expr => ({ ...k.current, root: "item" })))),
+    };
+  }
   return {
     index: t.index,
     kind: t.kind,
@@ -247,6 +268,7 @@ function planTracker(t: IR.Tracker, code: ExpressionCompiler): TrackerPlan {
     temps: compiled.temps,
     since: since && { body: since.body, temps: since.temps },
     value: value && { body: value.body, temps: value.temps },
+    keyed,
   };
 }
 

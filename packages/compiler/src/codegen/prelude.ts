@@ -377,6 +377,37 @@ function $measureOffset(epochMs) {
   throw new $E("\`" + kind + "\` needs a number from every matching entry; " + entry + " gives " + $kind(v));
 }`,
   },
+  // correlationKey in semantics.ts: the same keys, limits and messages
+  $keyOf: {
+    needs: ["$E", "$kind"],
+    source: `function $keyOf(values) {
+  return $keyPart(values, 0, { left: 100000 });
+}
+function $keyPart(v, depth, budget) {
+  if (v === null || v === undefined) return "null";
+  if (typeof v === "boolean") return v ? "true" : "false";
+  if (typeof v === "number") return v !== v ? null : v === 0 ? "0" : String(v);
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v !== "object") throw new $E("a correlation key cannot hold " + $kind(v));
+  if (depth >= 1000) throw new $E("values nested more than 1000 deep cannot be compared");
+  if (--budget.left < 0) throw new $E("a correlation key holds more than 100000 values");
+  const parts = [];
+  if (Array.isArray(v)) {
+    for (const x of v) {
+      const p = $keyPart(x, depth + 1, budget);
+      if (p === null) return null;
+      parts.push(p);
+    }
+    return "[" + parts.join(",") + "]";
+  }
+  for (const k of Object.keys(v).sort()) {
+    const p = $keyPart(v[k], depth + 1, budget);
+    if (p === null) return null;
+    parts.push(JSON.stringify(k) + ":" + p);
+  }
+  return "{" + parts.join(",") + "}";
+}`,
+  },
 };
 
 /** The helpers a set of names needs, with their dependencies, in a stable order. */

@@ -170,9 +170,15 @@ function printDecide(p: ModulePlan, exportKw: string): string[] {
 
 /** A tracker as the module exports it (the contract's `PolicyTracker`): `since` and `value` only for the kinds that have them. */
 function exportedTracker(t: TrackerPlan): string {
-  const members = [`kind: ${jsString(t.kind)}`, `withinMs: ${jsValue(t.withinMs)}`, `key: ${jsString(t.key)}`, `matches: (action) => $m${t.index}(action)`];
+  // with keys, `matches` tests the rest of the condition: the keys are the runtime's to compare
+  const matches = t.keyed ? `$r${t.index}(action)` : `$m${t.index}(action)`;
+  const members = [`kind: ${jsString(t.kind)}`, `withinMs: ${jsValue(t.withinMs)}`, `key: ${jsString(t.key)}`, `matches: (action) => ${matches}`];
   if (t.since !== null) members.push(`since: (action) => $s${t.index}(action)`);
   if (t.value !== null) members.push(`value: (action) => $aggValue(${jsString(t.kind)}, "an earlier action", $v${t.index}(action))`);
+  if (t.keyed !== null) {
+    members.push(`entryKeys: (action) => { const k = $keyOf($e${t.index}(action)); return k === null ? [] : [k]; }`);
+    members.push(`currentKey: (action) => $keyOf($c${t.index}(action))`);
+  }
   return `Object.freeze({ ${members.join(", ")} })`;
 }
 
@@ -228,6 +234,7 @@ function printTracker(t: TrackerPlan): string {
     ...fn("$m", t.temps, t.condition),
     ...(t.since ? fn("$s", t.since.temps, t.since.body) : []),
     ...(t.value ? fn("$v", t.value.temps, t.value.body) : []),
+    ...(t.keyed ? [...fn("$r", t.keyed.rest.temps, t.keyed.rest.body), ...fn("$e", t.keyed.entry.temps, t.keyed.entry.body), ...fn("$c", t.keyed.current.temps, t.keyed.current.body)] : []),
     `function $k${t.index}() {`,
     `  const given = $trackerValues[${t.index}];`,
     `  if (given !== undefined) return $given(given);`,

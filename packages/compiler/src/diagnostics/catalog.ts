@@ -60,6 +60,7 @@ export const catalog = {
   historyScope: entry("A208", "history-scope", "error", "a history condition reads something other than the earlier action"),
   unknownFunction: entry("A209", "unknown-function", "error", "a call names a function the language does not define"),
   historyClause: entry("A212", "history-clause", "error", "a history function is missing its `where`, or has a `where` or `since` it does not take"),
+  currentScope: entry("A213", "current-scope", "error", "`current.F` is read outside a top-level `==` of a history condition"),
 
   // types and schema
   typeMismatch: entry("A301", "type-mismatch", "error", "an operand has a type the operator cannot use"),
