@@ -76,11 +76,15 @@ export const keywords: readonly KeywordFact[] = [
 ];
 
 /** The roots of the decision input that a condition reads. */
-export const roots: readonly { readonly name: "action" | "user" | "context" | "time"; readonly doc: string }[] = [
+export const roots: readonly { readonly name: "action" | "user" | "context" | "time" | "current"; readonly doc: string }[] = [
   { name: "action", doc: "`action`: the action to decide. `action.type` is its type; `action.F` (or bare `F`) reads a field." },
   { name: "user", doc: "`user.F`: a field of the input's `user` (any value; not checked against the schema)." },
   { name: "context", doc: "`context.F`: a field of the input's `context` (any value; not checked against the schema)." },
   { name: "time", doc: '`time.hour` (0..23), `time.minute` (0..59), `time.weekday` ("mon".."sun"), `time.date` ("YYYY-MM-DD"), in the policy\'s timezone.' },
+  {
+    name: "current",
+    doc: "`current.F`: inside `count`, `seen`, `sum`, `max` and `min`, a field of the current action, as one side of a top-level `==` of the history condition (`ticker == current.ticker`).",
+  },
 ];
 
 export type TimeFieldName = "hour" | "minute" | "weekday" | "date";
