@@ -485,6 +485,17 @@ function atom(history: boolean): fc.Arbitrary<string> {
     { weight: 1, arbitrary: fc.tuple(aggregateExpr, pick(cmpOps)).map(([a, op]) => `${a} ${op} amount`) },
   );
   const since = fc.tuple(hcond, hcond, window).map(([a, b, w]) => `seen(${a} since ${b}${w})`);
+  // correlations with the current action: one or two `ENTRY == current.F` conjuncts, over fields that are strings, numbers, objects, lists or missing
+  const keyConjunct = fc
+    .tuple(pick(["recipient", "path", "amount", "payload", "tags", "payload.card", "action.memo"]), pick(["recipient", "path", "amount", "payload", "body", "memo", "payload.card"]), fc.boolean())
+    .map(([e, c, flip]) => (flip ? `current.${c} == ${e}` : `${e} == current.${c}`));
+  const keys = fc.array(keyConjunct, { minLength: 1, maxLength: 2 }).map((ks) => ks.join(" and "));
+  const correlated = fc.oneof(
+    fc.tuple(hcond, keys, window, pick(cmpOps), pick(["0", "1", "2"])).map(([c, k, w, op, n]) => `count((${c}) and ${k}${w}) ${op} ${n}`),
+    fc.tuple(keys, hcond, window).map(([k, c, w]) => `seen(${k} and (${c})${w})`),
+    fc.tuple(pick(["sum", "max", "min"]), hcond, keys, window).map(([f, c, k, w]) => `${f}(amount where (${c}) and ${k}${w}) > 1`),
+    fc.tuple(keys, hcond, hcond, window).map(([k, a, b, w]) => `seen((${a}) and ${k} since ${b}${w})`),
+  );
   return fc.oneof(
     ...common,
     { weight: 2, arbitrary: timeAtom },
@@ -493,6 +504,7 @@ function atom(history: boolean): fc.Arbitrary<string> {
     { weight: 1, arbitrary: countAll },
     { weight: 2, arbitrary: aggregate },
     { weight: 2, arbitrary: since },
+    { weight: 3, arbitrary: correlated },
   );
 }
 
