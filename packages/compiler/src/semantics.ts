@@ -176,13 +176,13 @@ export function correlationKey(values: readonly unknown[]): string | null {
 }
 
 function keyPart(v: unknown, depth: number, budget: { left: number }): string | null {
+  if (--budget.left < 0) throw new EvaluationError(`a correlation key holds more than ${MAX_KEY_VALUES} values`);
   if (v === null || v === undefined) return "null";
   if (typeof v === "boolean") return v ? "true" : "false";
   if (typeof v === "number") return Number.isNaN(v) ? null : v === 0 ? "0" : String(v);
   if (typeof v === "string") return JSON.stringify(v);
   if (typeof v !== "object") throw new EvaluationError(`a correlation key cannot hold ${kindOf(v)}`);
   if (depth >= 1000) throw new EvaluationError("values nested more than 1000 deep cannot be compared");
-  if (--budget.left < 0) throw new EvaluationError(`a correlation key holds more than ${MAX_KEY_VALUES} values`);
   const parts: string[] = [];
   if (Array.isArray(v)) {
     for (const x of v) {

@@ -384,13 +384,13 @@ function $measureOffset(epochMs) {
   return $keyPart(values, 0, { left: 100000 });
 }
 function $keyPart(v, depth, budget) {
+  if (--budget.left < 0) throw new $E("a correlation key holds more than 100000 values");
   if (v === null || v === undefined) return "null";
   if (typeof v === "boolean") return v ? "true" : "false";
   if (typeof v === "number") return v !== v ? null : v === 0 ? "0" : String(v);
   if (typeof v === "string") return JSON.stringify(v);
   if (typeof v !== "object") throw new $E("a correlation key cannot hold " + $kind(v));
   if (depth >= 1000) throw new $E("values nested more than 1000 deep cannot be compared");
-  if (--budget.left < 0) throw new $E("a correlation key holds more than 100000 values");
   const parts = [];
   if (Array.isArray(v)) {
     for (const x of v) {
