@@ -1,6 +1,7 @@
 // (d2) The history predicates beyond count/seen with a window, through the runtime's trackers, as
 // the session grows from 10 to 100,000 executed actions: `sum(... within D)`, `count(...)` over
-// the whole session, `seen(A since B)`, and `max(... within D)`. For each construct and size, a
+// the whole session, `seen(A since B)`, `max(... within D)`, and `seen(... ticker == current.ticker)`
+// (a tracker keyed by ticker). For each construct and size, a
 // session runs N actions (enforcer.run, recorded into the trackers), then enforcer.decide in that
 // session is timed (decide does not record, so the history stays at N). The floor is the same
 // enforcer.decide on a policy without history predicates, timed in the same run; the ratio to it
@@ -29,6 +30,7 @@ const CONSTRUCTS = {
   "count over the session": `rule r when count(type == "wire") >= 1e9 deny`,
   "seen since": `rule r when action.type == "read" and not seen(type == "login" since type == "logout") deny`,
   "max within 1h": `rule r when action.type == "wire" and max(amount where type == "wire" within 1h) > 1e12 deny`,
+  "keyed seen within 1d": `rule r when action.type == "wire" and not seen(type == "approve" and ticker == current.ticker within 1d) deny`,
 };
 
 async function load(name, rules, text = `policy bench\ndefault allow\n${rules}\n`) {
@@ -37,9 +39,17 @@ async function load(name, rules, text = `policy bench\ndefault allow\n${rules}\n
   return loadModule(emit(c).js);
 }
 
-// the session: wires with amounts, logins and logouts (ending logged in), reads; 10 ms apart
-const historyAction = (i) => (i % 4 === 0 ? { type: "wire", amount: (i * 37) % 1000 } : i % 4 === 1 ? { type: i % 8 === 1 ? "logout" : "login" } : { type: "read" });
-const probes = [{ type: "wire", amount: 5 }, { type: "read" }];
+// the session: wires with amounts, logins and logouts (ending logged in), reads, approvals of
+// one of 1,000 tickers; 10 ms apart
+const historyAction = (i) =>
+  i % 4 === 0
+    ? { type: "wire", amount: (i * 37) % 1000, ticker: `T${i % 1000}` }
+    : i % 4 === 1
+      ? { type: i % 8 === 1 ? "logout" : "login" }
+      : i % 4 === 2
+        ? { type: "approve", ticker: `T${i % 1000}` }
+        : { type: "read" };
+const probes = [{ type: "wire", amount: 5, ticker: "T2" }, { type: "read" }];
 
 async function timeDecide(enforcer) {
   for (let i = 0; i < 2000; i++) await enforcer.decide(probes[i & 1], { session: "s" });
