@@ -204,3 +204,17 @@ describe("hostile tracker values", () => {
     expect(evaluatePolicy(compilation.policy, input, { trackerValues: values() }).result).toEqual(compiled);
   });
 });
+
+describe("state that is recorded but never read", () => {
+  it("a hot key never looked up keeps only its window", async () => {
+    const module = await loadModule(emit(compilation).js);
+    const store = memoryHistoryStore();
+    const trackers = new SessionTrackers(store);
+    // one recipient, 20,000 emails a minute apart (two weeks), and no decision reads the tracker
+    for (let i = 0; i < 20_000; i++) trackers.record("s", { type: "email", to: "hot@x.com" }, T0 + i * 60_000, [module.trackers]);
+    const state = store.get("s")!.trackers.get(module.trackers[1]!.key) as { keys: Map<string, { window: { size: number } }>; filings: { size: number } };
+    // the hour's window holds 60 of them; the filing queue is compacted as it goes
+    expect(state.keys.get([...state.keys.keys()][0]!)!.window.size).toBeLessThanOrEqual(61);
+    expect(state.filings.size).toBeLessThanOrEqual(61);
+  });
+});

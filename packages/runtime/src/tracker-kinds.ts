@@ -15,6 +15,8 @@ interface Contribution {
   value: number;
   /** Why the action has no number; such a contribution makes the tracker's value an error while it is in the window. */
   readonly error: string | null;
+  /** Set when it left the window (and a sum subtracted it): taking it back then changes nothing. */
+  gone?: boolean;
 }
 
 /** A FIFO with O(1) amortized removal from the front. */
@@ -156,6 +158,7 @@ function entryKeys(t: PolicyTracker, action: unknown): readonly string[] | { err
  */
 export function addToKind(t: PolicyTracker, state: KindState, time: number, action: unknown): Change | null {
   const seq = ++state.seq;
+  expireKeys(t, state, time);
   if (typeof t.since === "function" && holds(t.since, action)) {
     // an entry matching both A and B is the last B, not an A after it
     state.lastB = seq;
@@ -185,6 +188,8 @@ export function addToKind(t: PolicyTracker, state: KindState, time: number, acti
 }
 
 function addContribution(t: PolicyTracker, inner: AggregateState, c: Contribution): void {
+  // a key that is recorded but never looked up still lets go of what left its window
+  expire(t, inner, c.time);
   if (c.error !== null) inner.poison.push(c);
   else if (inner.kind === "sum") {
     inner.sum += c.value;
@@ -212,6 +217,7 @@ function expire(t: PolicyTracker, state: AggregateState, now: number): void {
   while (old(state.deque.front())) state.deque.shift();
   while (old(state.window.front())) {
     const c = state.window.shift()!;
+    c.gone = true;
     if (state.kind === "sum") state.sum -= c.value;
   }
   // rounding must not drift forever: an empty window sums to exactly 0
@@ -290,7 +296,7 @@ function aggregateValue(t: PolicyTracker, state: AggregateState, now: number): V
 export function takeBack(state: KindState, c: Change): void {
   if (c === "rebuild") return;
   const inner = state.keys.get("");
-  if (inner === undefined || inner.kind !== "sum") return;
+  if (inner === undefined || inner.kind !== "sum" || c.gone === true) return;
   if (c.error !== null) {
     c.value = 0;
     (c as { error: string | null }).error = null;
