@@ -307,3 +307,25 @@ rule three_emails_an_hour_per_recipient
     expect(state().keys.size).toBe(0);
   });
 });
+
+describe("through the enforcer", () => {
+  it("decides with the current action's key: what ran is what a later decision looks up", async () => {
+    const { createEnforcer } = await import("../packages/runtime/src/index.js");
+    const c = compileSource(
+      "sell.armor",
+      'default allow\nrule sell_only_what_was_approved when action.type == "sell_stock" and not seen(type == "approve_sale" and ticker == current.ticker within 1d) deny',
+      { readFile: () => undefined },
+    );
+    const module = await loadModule(emit(c).js);
+    let now = T0;
+    const enforcer = await createEnforcer({ policy: module, clock: () => now, throwOnDeny: false, audit: false });
+    await enforcer.run({ type: "approve_sale", ticker: "ACME" }, { session: "s" }, () => null);
+    now += 3_600_000;
+    expect((await enforcer.decide({ type: "sell_stock", ticker: "ACME" }, { session: "s" })).decision).toBe("allow");
+    expect((await enforcer.decide({ type: "sell_stock", ticker: "INIT" }, { session: "s" })).decision).toBe("deny");
+    expect((await enforcer.decide({ type: "sell_stock", ticker: "ACME" }, { session: "other" })).decision).toBe("deny");
+    now += 86_400_000;
+    expect((await enforcer.decide({ type: "sell_stock", ticker: "ACME" }, { session: "s" })).decision).toBe("deny");
+    await enforcer.close();
+  });
+});
