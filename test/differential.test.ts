@@ -232,11 +232,24 @@ const trackerValuesArb: fc.Arbitrary<unknown> = fc.oneof(
   },
   // made when used (realTrackerValues): fast-check inspects the values it generates
   { weight: 1, arbitrary: fc.constantFrom("a getter that throws", "a revoked Proxy") },
+  // sums, max/min (a number or null) and errors the runtime reports, and forged ones
+  {
+    weight: 2,
+    arbitrary: fc.array(
+      fc.option(fc.oneof(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.constant(null), fc.constant({ error: "the runtime saw a string" }), fc.constant({ error: 7 }), fc.constant([1])), {
+        nil: undefined,
+      }),
+      { maxLength: 5 },
+    ),
+  },
+  { weight: 1, arbitrary: fc.constantFrom("an error behind a getter", "an error in a Proxy") },
 );
 
 function realTrackerValues(v: unknown): unknown {
   if (v === "a getter that throws") return Object.defineProperty([], 0, { get: hostileBoom });
   if (v === "a revoked Proxy") return HOSTILE_VALUES.revokedProxy!(null);
+  if (v === "an error behind a getter") return [Object.defineProperty({}, "error", { get: hostileBoom, enumerable: true })];
+  if (v === "an error in a Proxy") return [new Proxy({ error: "x" }, { getOwnPropertyDescriptor: hostileBoom })];
   return v;
 }
 
@@ -510,7 +523,40 @@ function atom(history: boolean): fc.Arbitrary<string> {
     { weight: 1, arbitrary: fc.tuple(countExpr, pick(["amount", "context.payee_age_days", "user.level"])).map(([c, p]) => `${c} >= ${p}`) },
   );
   const seen = fc.tuple(hcond, fc.option(pick(DURATIONS), { nil: null })).map(([c, d]) => `seen(${c}${d ? ` within ${d}` : ""})`);
-  return fc.oneof(...common, { weight: 2, arbitrary: timeAtom }, { weight: 2, arbitrary: count }, { weight: 2, arbitrary: seen });
+  const window = fc.option(pick(DURATIONS), { nil: null }).map((d) => (d ? ` within ${d}` : ""));
+  // a whole session's count; sums, largest and smallest values (over numbers, and over fields that are not always numbers)
+  const countAll = fc.tuple(hcond, pick(cmpOps), pick(["0", "1", "3"])).map(([c, op, n]) => `count(${c}) ${op} ${n}`);
+  const aggregateExpr = fc
+    .tuple(pick(["sum", "max", "min"]), pick(["amount", "amount", "action.amount", "payload.card", "path", "toString"]), hcond, window)
+    .map(([f, v, c, w]) => `${f}(${v} where ${c}${w})`);
+  const aggregate = fc.oneof(
+    { weight: 4, arbitrary: fc.tuple(aggregateExpr, pick(cmpOps), pick(["0", "-1", "1", "50", "10_000", "1e21", "0.5"])).map(([a, op, n]) => `${a} ${op} ${n}`) },
+    { weight: 1, arbitrary: aggregateExpr.map((a) => `${a} == null`) },
+    { weight: 1, arbitrary: aggregateExpr.map((a) => `${a} between 1 and 100`) },
+    { weight: 1, arbitrary: fc.tuple(aggregateExpr, pick(cmpOps)).map(([a, op]) => `${a} ${op} amount`) },
+  );
+  const since = fc.tuple(hcond, hcond, window).map(([a, b, w]) => `seen(${a} since ${b}${w})`);
+  // correlations with the current action: one or two `ENTRY == current.F` conjuncts, over fields that are strings, numbers, objects, lists or missing
+  const keyConjunct = fc
+    .tuple(pick(["recipient", "path", "amount", "payload", "tags", "payload.card", "action.memo"]), pick(["recipient", "path", "amount", "payload", "body", "memo", "payload.card"]), fc.boolean())
+    .map(([e, c, flip]) => (flip ? `current.${c} == ${e}` : `${e} == current.${c}`));
+  const keys = fc.array(keyConjunct, { minLength: 1, maxLength: 2 }).map((ks) => ks.join(" and "));
+  const correlated = fc.oneof(
+    fc.tuple(hcond, keys, window, pick(cmpOps), pick(["0", "1", "2"])).map(([c, k, w, op, n]) => `count((${c}) and ${k}${w}) ${op} ${n}`),
+    fc.tuple(keys, hcond, window).map(([k, c, w]) => `seen(${k} and (${c})${w})`),
+    fc.tuple(pick(["sum", "max", "min"]), hcond, keys, window).map(([f, c, k, w]) => `${f}(amount where (${c}) and ${k}${w}) > 1`),
+    fc.tuple(keys, hcond, hcond, window).map(([k, a, b, w]) => `seen((${a}) and ${k} since ${b}${w})`),
+  );
+  return fc.oneof(
+    ...common,
+    { weight: 2, arbitrary: timeAtom },
+    { weight: 2, arbitrary: count },
+    { weight: 2, arbitrary: seen },
+    { weight: 1, arbitrary: countAll },
+    { weight: 2, arbitrary: aggregate },
+    { weight: 2, arbitrary: since },
+    { weight: 3, arbitrary: correlated },
+  );
 }
 
 const condCache = new Map<string, fc.Arbitrary<string>>();

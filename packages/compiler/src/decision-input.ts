@@ -166,14 +166,35 @@ export function isEvaluationError(e: unknown): e is EvaluationError {
   }
 }
 
+/** A tracker value `{ error: "message" }`: the runtime could not compute it; a rule reading it errs with the message. */
+export class TrackerError {
+  constructor(readonly message: string) {}
+}
+
+export type TrackerValue = number | boolean | null | TrackerError;
+
+/** `{ error: "message" }` read through own data properties, or null when `v` is not such an object. */
+function trackerError(v: unknown, i: number): TrackerError | null {
+  if (v === null || typeof v !== "object") return null;
+  let message: unknown;
+  try {
+    message = !Array.isArray(v) && Object.hasOwn(v, "error") ? (v as { error: unknown }).error : undefined;
+  } catch {
+    throw new EvaluationError(`\`trackerValues[${i}]\` cannot be read`);
+  }
+  if (typeof message !== "string") return null;
+  return new TrackerError(message);
+}
+
 /**
  * The tracker values a runtime passed to `decide`, one per tracker: `undefined` (scan the
  * history), a finite number or a boolean for `count`, a boolean (or a number, which is false) for
- * `seen`. Anything else, or a value that cannot be read, is an error of the whole input; the
- * same checks as `$tv` in codegen/prelude.ts.
+ * `seen`, a finite number for `sum`, a finite number or `null` for `max` and `min`, or
+ * `{ error: "message" }` for any kind. Anything else, or a value that cannot be read, is an
+ * error of the whole input; the same checks as `$tv` in codegen/prelude.ts.
  */
-export function readTrackerValues(values: unknown, kinds: readonly ("count" | "seen")[]): (number | boolean | undefined)[] {
-  const out: (number | boolean | undefined)[] = [];
+export function readTrackerValues(values: unknown, kinds: readonly ("count" | "seen" | "sum" | "max" | "min")[]): (TrackerValue | undefined)[] {
+  const out: (TrackerValue | undefined)[] = [];
   for (let i = 0; i < kinds.length; i++) {
     let v: unknown;
     try {
@@ -181,8 +202,15 @@ export function readTrackerValues(values: unknown, kinds: readonly ("count" | "s
     } catch {
       throw new EvaluationError(`\`trackerValues[${i}]\` cannot be read`);
     }
-    if (v === undefined) out.push(undefined);
-    else if (kinds[i] === "count") {
+    const kind = kinds[i];
+    const error = trackerError(v, i);
+    if (error !== null) out.push(error);
+    else if (v === undefined) out.push(undefined);
+    else if (kind === "sum" || kind === "max" || kind === "min") {
+      if (typeof v === "number" && Number.isFinite(v)) out.push(v);
+      else if (v === null && kind !== "sum") out.push(null);
+      else throw new EvaluationError(`\`trackerValues[${i}]\` must be a finite number${kind === "sum" ? "" : " or null"}`);
+    } else if (kind === "count") {
       if (typeof v === "boolean") out.push(v ? 1 : 0);
       else if (typeof v === "number" && Number.isFinite(v)) out.push(v);
       else throw new EvaluationError(`\`trackerValues[${i}]\` must be a finite number`);

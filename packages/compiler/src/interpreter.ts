@@ -5,7 +5,19 @@
  * condition so that `armorc eval --explain` and the test runner can show why a rule did or did not
  * fire.
  */
-import { FOREIGN_ERROR, INPUT_UNREADABLE, isEvaluationError, type ReadInput, readInput, readTrackerValues, type TimeParts, timeParts } from "./decision-input.js";
+import {
+  FOREIGN_ERROR,
+  type HistoryEntry,
+  INPUT_UNREADABLE,
+  isEvaluationError,
+  type ReadInput,
+  readInput,
+  readTrackerValues,
+  type TimeParts,
+  TrackerError,
+  type TrackerValue,
+  timeParts,
+} from "./decision-input.js";
 import type * as IR from "./ir.js";
 import { patternReplace, patternTest, RegexLimitError, type RegexProgram } from "./regex/index.js";
 import * as sem from "./semantics.js";
@@ -32,7 +44,7 @@ export interface EvaluateOptions {
   /** Record an explanation of every rule. */
   readonly explain?: boolean;
   /** Values of the history predicates, replacing the scan of `input.history` (as in emitted `decide`). */
-  readonly trackerValues?: readonly (number | boolean | undefined)[];
+  readonly trackerValues?: readonly unknown[];
 }
 
 export interface Evaluation {
@@ -42,13 +54,13 @@ export interface Evaluation {
 
 class Context {
   private time: TimeParts | undefined;
-  private readonly trackerValues = new Map<number, number | boolean>();
+  private readonly trackerValues = new Map<number, number | boolean | null>();
   trace: Trace[] | null = null;
 
   constructor(
     readonly policy: IR.Policy,
     readonly input: ReadInput,
-    readonly given: readonly (number | boolean | undefined)[] | undefined,
+    readonly given: readonly (TrackerValue | undefined)[] | undefined,
   ) {}
 
   timePart(field: IR.TimeField): number | string {
@@ -56,32 +68,56 @@ class Context {
     return this.time[field];
   }
 
-  tracker(index: number): number | boolean {
+  tracker(index: number): number | boolean | null {
     // checked when the input was read (readTrackerValues)
     const given = this.given?.[index];
+    if (given instanceof TrackerError) throw new sem.EvaluationError(given.message);
     if (given !== undefined) return given;
     let v = this.trackerValues.get(index);
     if (v === undefined) {
       const t = this.policy.trackers[index]!;
-      let n = 0;
       const history = this.input.history();
       const now = t.withinMs !== null ? this.input.now() : 0;
-      for (const entry of history) {
-        if (t.withinMs !== null && entry.time !== null && now - entry.time >= t.withinMs) continue;
-        if (sem.truth(evaluate(this, t.condition, entry.action, false))) {
-          n++;
-          if (t.kind === "seen") break;
+      const inWindow = (entry: HistoryEntry): boolean => t.withinMs === null || entry.time === null || now - entry.time < t.withinMs;
+      const holds = (c: IR.Expr, entry: HistoryEntry): boolean => sem.truth(evaluate(this, c, entry.action, false));
+      if (t.kind === "sum" || t.kind === "max" || t.kind === "min") v = aggregate(this, t, t.kind, history, inWindow);
+      else if (t.since !== null) {
+        // an entry matching B (window or not) restarts the search; an A after it must be in the window
+        let found = false;
+        for (const entry of history) {
+          if (holds(t.since, entry)) found = false;
+          else if (!found && inWindow(entry) && holds(t.condition, entry)) found = true;
         }
+        v = found;
+      } else {
+        let n = 0;
+        for (const entry of history) {
+          if (inWindow(entry) && holds(t.condition, entry)) {
+            n++;
+            if (t.kind === "seen") break;
+          }
+        }
+        v = t.kind === "count" ? n : n > 0;
       }
-      v = t.kind === "count" ? n : n > 0;
       this.trackerValues.set(index, v);
     }
     return v;
   }
 }
 
+/** `sum`/`max`/`min` of the tracker's value over the history entries in the window that match its condition. */
+function aggregate(ctx: Context, t: IR.Tracker, kind: "sum" | "max" | "min", history: readonly HistoryEntry[], inWindow: (e: HistoryEntry) => boolean): number | null {
+  let acc: number | null = kind === "sum" ? 0 : null;
+  for (let i = 0; i < history.length; i++) {
+    const entry = history[i]!;
+    if (!inWindow(entry) || !sem.truth(evaluate(ctx, t.condition, entry.action, false))) continue;
+    acc = sem.aggregateStep(kind, acc, sem.aggregateValue(kind, i, evaluate(ctx, t.value!, entry.action, false)));
+  }
+  return sem.aggregateTotal(kind, acc);
+}
+
 function readPath(ctx: Context, e: IR.PathExpr, item: Record<string, unknown> | null): unknown {
-  let v: unknown = e.root === "action" ? ctx.input.action : e.root === "item" ? item : e.root === "user" ? ctx.input.user() : ctx.input.context();
+  let v: unknown = e.root === "action" || e.root === "current" ? ctx.input.action : e.root === "item" ? item : e.root === "user" ? ctx.input.user() : ctx.input.context();
   for (const f of e.fields) v = sem.readField(v, f);
   return v ?? null;
 }
@@ -146,6 +182,7 @@ function evaluate(ctx: Context, e: IR.Expr, item: Record<string, unknown> | null
     }
     case "count":
     case "seen":
+    case "aggregate":
       return note(ctx.tracker(e.tracker));
     case "fn": {
       const v = sub(e.arg);
@@ -196,7 +233,7 @@ export function redact(action: Record<string, unknown>, effect: Extract<IR.Effec
 /** Decides an input with the reference semantics. */
 export function evaluatePolicy(policy: IR.Policy, input: unknown, options: EvaluateOptions = {}): Evaluation {
   let read: ReadInput | string;
-  let given: (number | boolean | undefined)[] | undefined;
+  let given: (TrackerValue | undefined)[] | undefined;
   try {
     read = readInput(input, options.now ?? Date.now);
     if (typeof read !== "string" && policy.trackers.length > 0 && options.trackerValues !== undefined) {

@@ -16,8 +16,11 @@ export type Value = null | boolean | number | string | readonly Value[] | { read
 export type { DecisionError, DecisionKind, EffectKind, FiredRule, PolicyDecision } from "@agent-armor/contract";
 export { REDACTED } from "@agent-armor/contract";
 
-/** Where a path starts. `item` is the earlier action inside `count(...)` and `seen(...)`. */
-export type PathRoot = "action" | "user" | "context" | "item";
+/**
+ * Where a path starts. `item` is the earlier action inside `count(...)` and `seen(...)`;
+ * `current` is the current action read inside them (`ticker == current.ticker`).
+ */
+export type PathRoot = "action" | "user" | "context" | "item" | "current";
 export type TimeField = "hour" | "minute" | "weekday" | "date";
 export type CompareOp = "==" | "!=" | "<" | "<=" | ">" | ">=";
 export type StringOp = "contains" | "starts_with" | "ends_with";
@@ -27,7 +30,7 @@ interface Node {
   readonly span: Span;
 }
 
-export type Expr = LiteralExpr | PathExpr | TimeExpr | AndExpr | OrExpr | NotExpr | CompareExpr | InExpr | BetweenExpr | MatchesExpr | StringOpExpr | ExistsExpr | CountExpr | SeenExpr | FnExpr;
+export type Expr = LiteralExpr | PathExpr | TimeExpr | AndExpr | OrExpr | NotExpr | CompareExpr | InExpr | BetweenExpr | MatchesExpr | StringOpExpr | ExistsExpr | CountExpr | SeenExpr | FnExpr | AggregateExpr;
 
 export interface LiteralExpr extends Node {
   readonly kind: "literal";
@@ -111,6 +114,14 @@ export interface FnExpr extends Node {
   readonly arg: Expr;
 }
 
+/** `sum(...)`, `max(...)`, `min(...)`: a number (`max`/`min`: or `null`) over the history. */
+export interface AggregateExpr extends Node {
+  readonly kind: "aggregate";
+  readonly aggregate: "sum" | "max" | "min";
+  /** Index into `Policy.trackers`. */
+  readonly tracker: number;
+}
+
 export interface RegexDef {
   readonly index: number;
   /** The pattern as written between the slashes. */
@@ -129,12 +140,31 @@ export interface RegexDef {
   readonly glob: string | null;
 }
 
-/** A history predicate: how many (or whether any) earlier actions satisfy `condition`. */
+export type TrackerKind = "count" | "seen" | "sum" | "max" | "min";
+
+/** A correlation: an entry counts for the current action when `entry` (read from the entry) `==` `current` (a field of the current action). */
+export interface TrackerKey {
+  readonly entry: Expr;
+  readonly current: PathExpr;
+}
+
+/**
+ * A history predicate: how many (or whether any) earlier actions satisfy `condition`; for `sum`,
+ * `max` and `min`, the sum, largest or smallest `value` of those actions.
+ */
 export interface Tracker {
   readonly index: number;
-  readonly kind: "count" | "seen";
+  readonly kind: TrackerKind;
   /** Reads only `item` paths and literals. */
   readonly condition: Expr;
+  /** `seen(A since B)`: B, which restarts the search for A (an entry matching both is a B); null otherwise. */
+  readonly since: Expr | null;
+  /** `sum`/`max`/`min`: the number read from each matching entry; null for `count` and `seen`. */
+  readonly value: Expr | null;
+  /** The top-level `ENTRY == current.F` conjuncts of `condition`, in order; empty when it does not read the current action. */
+  readonly keys: readonly TrackerKey[];
+  /** `condition` without the conjuncts in `keys` (`condition` itself without keys). */
+  readonly rest: Expr;
   /** The window in milliseconds; `null` means the whole session. */
   readonly withinMs: number | null;
   readonly span: Span;

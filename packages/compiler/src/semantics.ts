@@ -252,3 +252,62 @@ export function callFunction(name: FunctionName, v: unknown): unknown {
       return strings(v);
   }
 }
+
+/** The number `sum`, `max` or `min` takes from history entry `i`: a finite number, else an evaluation error naming the entry. */
+export function aggregateValue(kind: "sum" | "max" | "min", i: number, v: unknown): number {
+  if (finite(v)) return v;
+  throw new EvaluationError(`\`${kind}\` needs a number from every matching entry; history[${i}] gives ${kindOf(v)}`);
+}
+
+/** `acc` with one more entry's number: added (`sum`), or the larger (`max`) or smaller (`min`) of the two, the earlier on a tie. */
+export function aggregateStep(kind: "sum" | "max" | "min", acc: number | null, v: number): number {
+  if (kind === "sum") return (acc as number) + v;
+  if (acc === null) return v;
+  return kind === "max" ? (v > acc ? v : acc) : v < acc ? v : acc;
+}
+
+/** A sum past the largest finite number is an evaluation error rather than `Infinity`. */
+export function aggregateTotal(kind: "sum" | "max" | "min", acc: number | null): number | null {
+  if (kind === "sum" && !finite(acc)) throw new EvaluationError("`sum` over the history is not a finite number");
+  return acc;
+}
+
+/** At most this many values (list elements and object members, nested) make one correlation key. */
+export const MAX_KEY_VALUES = 100_000;
+
+/**
+ * The correlation key of values read for `ENTRY == current.F` conjuncts: two lists of values have
+ * the same key exactly when they are `==` element by element (`equals`): object members sorted,
+ * `-0` as `0`, `1` and `"1"` apart. A value that equals nothing (`NaN`, inside anything) has no
+ * key: `null`. Past 1,000 levels or `MAX_KEY_VALUES` values, an evaluation error. The emitted
+ * module's `$keyOf` (codegen/prelude.ts) is the same function.
+ */
+export function correlationKey(values: readonly unknown[]): string | null {
+  const budget = { left: MAX_KEY_VALUES };
+  return keyPart(values, 0, budget);
+}
+
+function keyPart(v: unknown, depth: number, budget: { left: number }): string | null {
+  if (--budget.left < 0) throw new EvaluationError(`a correlation key holds more than ${MAX_KEY_VALUES} values`);
+  if (v === null || v === undefined) return "null";
+  if (typeof v === "boolean") return v ? "true" : "false";
+  if (typeof v === "number") return Number.isNaN(v) ? null : v === 0 ? "0" : String(v);
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v !== "object") throw new EvaluationError(`a correlation key cannot hold ${kindOf(v)}`);
+  if (depth >= 1000) throw new EvaluationError("values nested more than 1000 deep cannot be compared");
+  const parts: string[] = [];
+  if (Array.isArray(v)) {
+    for (const x of v) {
+      const p = keyPart(x, depth + 1, budget);
+      if (p === null) return null;
+      parts.push(p);
+    }
+    return `[${parts.join(",")}]`;
+  }
+  for (const k of Object.keys(v).sort()) {
+    const p = keyPart((v as Record<string, unknown>)[k], depth + 1, budget);
+    if (p === null) return null;
+    parts.push(`${JSON.stringify(k)}:${p}`);
+  }
+  return `{${parts.join(",")}}`;
+}

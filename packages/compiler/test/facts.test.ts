@@ -58,6 +58,8 @@ describe("language facts", () => {
       boolean: ["== true", "> 1"],
       string: ['== "x"', "> 1"],
       list: ['contains "x"', "> 1"],
+      // max, min: a number, or null when no entry matched
+      "number?": ["> 1", "== true"],
     };
     const [fits, mismatches] = uses[f.result];
     expect(codes(`rule r when ${use} ${fits} deny`)).toEqual([]);

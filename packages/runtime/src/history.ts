@@ -10,7 +10,11 @@
  * recent actions the session still holds (as far back as the longest window of the policies in
  * force), so a reload cannot be used to reset a rate limit.
  */
+import { addToKind, type Change, isKindTracker, type KindState, kindValue, newKindState, takeBack } from "./tracker-kinds.js";
 import type { HistoryStore, PolicyTracker, SessionHistory, TrackerState } from "./types.js";
+
+/** A value as `decide(input, trackerValues)` takes it. */
+export type TrackerValue = number | boolean | null | { error: string };
 
 /** At most this many recent actions are kept per session to seed new trackers. */
 export const RECENT_LIMIT = 10_000;
@@ -25,7 +29,7 @@ export function memoryHistoryStore(): HistoryStore {
 }
 
 /** The values of a policy without history predicates, shared. */
-const NO_VALUES: readonly (number | boolean)[] = Object.freeze([]);
+const NO_VALUES: readonly TrackerValue[] = Object.freeze([]);
 
 function newTracker(): TrackerState {
   return { times: [], head: 0, total: 0 };
@@ -72,11 +76,15 @@ export class SessionTrackers {
   }
 
   /** The value of each tracker for a decision in `session` at `now`, in the policy's order. */
-  values(session: string, trackers: readonly PolicyTracker[], now: number): readonly (number | boolean)[] {
+  /** `action` is the action being decided: trackers that read `current.F` look up its key. */
+  values(session: string, trackers: readonly PolicyTracker[], now: number, action?: unknown): readonly TrackerValue[] {
     if (trackers.length === 0) return NO_VALUES;
     const s = this.store.get(session);
     this.ensure(s, trackers, now);
-    return trackers.map((t) => trackerValue(t, s?.trackers.get(t.key), now));
+    return trackers.map((t) => {
+      const state = s?.trackers.get(t.key);
+      return isKindTracker(t) ? kindValue(t, state as KindState | undefined, now, action) : trackerValue(t, state as TrackerState | undefined, now);
+    });
   }
 
   /**
@@ -87,15 +95,23 @@ export class SessionTrackers {
   record(session: string, action: unknown, now: number, policies: readonly (readonly PolicyTracker[])[]): Reservation {
     const s = this.session(session);
     const touched: TrackerState[] = [];
+    const changed: { t: PolicyTracker; state: KindState; change: Change }[] = [];
     const seenKeys = new Set<string>();
     let longest = 0;
     for (const trackers of policies) {
       this.ensure(s, trackers, now);
       for (const t of trackers) {
-        if (t.withinMs === null) longest = Infinity;
+        // a `since` tracker's B has no window: keep recent actions as for a whole session
+        if (t.withinMs === null || t.since !== undefined) longest = Infinity;
         else longest = Math.max(longest, t.withinMs);
         if (seenKeys.has(t.key)) continue;
         seenKeys.add(t.key);
+        if (isKindTracker(t)) {
+          const state = s.trackers.get(t.key) as KindState;
+          const change = addToKind(t, state, now, action);
+          if (change !== null) changed.push({ t, state, change });
+          continue;
+        }
         let matches: boolean;
         try {
           matches = t.matches(action);
@@ -104,7 +120,7 @@ export class SessionTrackers {
           matches = true;
         }
         if (!matches) continue;
-        const state = s.trackers.get(t.key)!;
+        const state = s.trackers.get(t.key) as TrackerState;
         state.total++;
         if (t.withinMs !== null) state.times.push(now);
         touched.push(state);
@@ -131,6 +147,15 @@ export class SessionTrackers {
         }
         const i = s.recent.lastIndexOf(entry);
         if (i >= 0) s.recent.splice(i, 1);
+        for (const { t, state, change } of changed) {
+          if (change !== "rebuild") takeBack(state, change);
+          else if (s.trackers.has(t.key)) {
+            // what the action displaced is not held: start again from the recent actions, without it
+            // (the state may already be a rebuilt one, which still holds this action)
+            s.trackers.delete(t.key);
+            this.ensure(s, [t], now);
+          }
+        }
       },
     };
   }
@@ -140,6 +165,13 @@ export class SessionTrackers {
     if (s === undefined) return;
     for (const t of trackers) {
       if (s.trackers.has(t.key)) continue;
+      if (isKindTracker(t)) {
+        const state = newKindState();
+        // in time order; a `since` tracker reads every entry (B has no window), the others expire on reading
+        for (const r of s.recent) addToKind(t, state, r.time, r.action);
+        s.trackers.set(t.key, state);
+        continue;
+      }
       const state = newTracker();
       for (const r of s.recent) {
         if (t.withinMs !== null && now - r.time >= t.withinMs) continue;

@@ -88,7 +88,8 @@ export interface HistoryStore {
  * reloaded policy adds.
  */
 export interface SessionHistory {
-  trackers: Map<string, TrackerState>;
+  /** `count` and `seen` trackers hold a `TrackerState`; `sum`, `max`, `min` and `seen(... since ...)` their own state (tracker-kinds.ts). */
+  trackers: Map<string, TrackerState | object>;
   recent: { time: number; action: unknown }[];
 }
 

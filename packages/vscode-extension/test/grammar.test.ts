@@ -218,6 +218,7 @@ describe("grammar/armor.tmLanguage.json", () => {
     'rule r when a and b or not c in L and d between 1 and 2 and e matches /x/ and f contains "y" and g starts_with "z" and h ends_with "w" allow because "why"',
     'rule q when count(type == "t" within 1h) > 1 and seen(type == "u") and exists(action.memo) require approval from "g" timeout 15m',
     "rule s when action.x and user.y and context.z and time.hour > 9 redact body matching /\\d+/",
+    'rule m when sum(amount where type == "w" within 1h) > 1 and max(amount where true) > min(amount where true) and seen(type == "a" since type == "b") and seen(t == current.t) deny',
     'test "t" { history 3 of { type: "x" } within 1h',
     'history { type: "x" } ago 1h',
     'history { type: "x" } at "2026-01-01T00:00:00Z"',
@@ -289,6 +290,9 @@ describe("grammar/armor.tmLanguage.json", () => {
     expect(scopeOf('when from == "ceo@example.com" and version matches /^2/', "version")).toBe("variable.other.readwrite.armor");
     expect(scopeOf('require approval from "finance" timeout 15m', "from")).toBe("keyword.other.from.armor");
     expect(scopeOf('require approval from "finance" timeout 15m', "timeout")).toBe("keyword.other.timeout.armor");
+    expect(scopeOf('when where == "x" and since > 1', "where")).toBe("variable.other.readwrite.armor");
+    expect(scopeOf('when where == "x" and since > 1', "since")).toBe("variable.other.readwrite.armor");
+    expect(scopeOf("when sum(amount where type == 1) > 0", "where")).toBe("keyword.other.history.armor");
     expect(scopeOf('action { type: "x", from: "a" }', "from")).toBe("variable.other.property.key.armor");
   });
 

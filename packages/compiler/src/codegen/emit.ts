@@ -87,22 +87,34 @@ export interface PolicyMetadata {
     /** Whether the condition is only a test of the action type (the rule fires for every action of its types). */
     readonly typeOnly: boolean;
   }[];
-  readonly trackers: readonly { readonly kind: "count" | "seen"; readonly withinMs: number | null }[];
+  readonly trackers: readonly { readonly kind: "count" | "seen" | "sum" | "max" | "min"; readonly withinMs: number | null }[];
 }
 
 export interface PolicyTracker {
-  readonly kind: "count" | "seen";
+  readonly kind: "count" | "seen" | "sum" | "max" | "min";
   readonly withinMs: number | null;
-  /** Identity of the predicate (kind, window, condition) across policy versions. */
+  /** Identity of the predicate (kind, window, condition, since, value) across policy versions. */
   readonly key: string;
   matches(action: unknown): boolean;
+  /** \`seen(A since B)\`: whether the action matches B; absent for other trackers. */
+  readonly since?: (action: unknown) => boolean;
+  /** \`sum\`, \`max\`, \`min\`: the action's number; throws when it is not a finite number. Absent for other trackers. */
+  readonly value?: (action: unknown) => number;
+  /**
+   * With \`ENTRY == current.F\` conditions: the keys an executed action is filed under (none when its
+   * values equal nothing); \`matches\` then tests the rest of the condition. Two actions' keys are
+   * equal exactly when the values are \`==\`. Throws past the size limits. Absent without \`current\`.
+   */
+  readonly entryKeys?: (action: unknown) => readonly string[];
+  /** The key the current action looks up (\`null\`: its values equal nothing, so no entry matches). Absent without \`current\`. */
+  readonly currentKey?: (action: unknown) => string | null;
 }
 
 /**
  * Decides one input, a \`DecisionInput\`. Takes any value and never throws: an input or rule that
  * cannot be evaluated yields deny.
  */
-export declare function decide(input: unknown, trackerValues?: readonly (number | boolean | undefined)[]): PolicyDecision;
+export declare function decide(input: unknown, trackerValues?: readonly (number | boolean | null | { readonly error: string } | undefined)[]): PolicyDecision;
 export declare const policy: PolicyMetadata;
 export declare const trackers: readonly PolicyTracker[];
 /** The JSON Schema of the actions named by the policy's \`schema\`, or null. */

@@ -34,7 +34,7 @@ const isPrimitive = (v: IR.Value): v is string | number | boolean | null => v ==
 
 /** Expressions that always evaluate to a number: counts, `time.hour`, `time.minute`. */
 function knownNumber(e: IR.Expr): boolean {
-  return e.kind === "count" || (e.kind === "time" && (e.field === "hour" || e.field === "minute"));
+  return e.kind === "count" || (e.kind === "aggregate" && e.aggregate === "sum") || (e.kind === "time" && (e.field === "hour" || e.field === "minute"));
 }
 
 export class ExpressionCompiler {
@@ -125,6 +125,24 @@ export class ExpressionCompiler {
     return { body, temps: this.temps, literals: [] };
   }
 
+  /** A list of values read from one action (`$item`): the sides of a tracker's correlation keys. */
+  trackerList(values: readonly IR.Expr[]): CompiledCondition {
+    this.temps = 0;
+    this.inTracker = true;
+    const body = `[${values.map((v) => this.value(v, "$item")).join(", ")}]`;
+    this.inTracker = false;
+    return { body, temps: this.temps, literals: [] };
+  }
+
+  /** The number a `sum`/`max`/`min` tracker reads from one history entry (`$item`). */
+  trackerValue(value: IR.Expr): CompiledCondition {
+    this.temps = 0;
+    this.inTracker = true;
+    const body = this.value(value, "$item");
+    this.inTracker = false;
+    return { body, temps: this.temps, literals: [] };
+  }
+
   private temp(): string {
     return `t${this.temps++}`;
   }
@@ -176,6 +194,8 @@ export class ExpressionCompiler {
         let code: string;
         let from = 0;
         if (e.root === "item") code = item;
+        // the current action inside a tracker's scan, which runs only within decide ($I is the input)
+        else if (e.root === "current") code = `${this.use("$f")}($I, "action")`;
         else if (e.root === "action") {
           code = "$A";
           if (e.fields.length > 0 && !this.inTracker) {
@@ -190,6 +210,7 @@ export class ExpressionCompiler {
         return e.field === "date" ? "$timeDate()" : `($time(), $${e.field})`;
       case "count":
       case "seen":
+      case "aggregate":
         return `$k${e.tracker}()`;
       case "fn":
         return `${this.use(FUNCTION_HELPERS[e.name])}(${this.value(e.arg, item)})`;
@@ -207,6 +228,7 @@ export class ExpressionCompiler {
       case "path":
       case "time":
       case "count":
+      case "aggregate":
         return `${this.use("$truth")}(${this.value(e, item)})`;
       case "seen":
         return `$k${e.tracker}()`;

@@ -90,11 +90,25 @@ export interface ConditionTemplate {
 
 export interface TrackerPlan {
   readonly index: number;
-  readonly kind: "count" | "seen";
+  readonly kind: IR.TrackerKind;
   readonly withinMs: number | null;
   /** The predicate's identity across policy versions (see `trackerKey`). */
   readonly key: string;
   readonly condition: string;
+  readonly temps: number;
+  /** `seen(A since B)`: B over one entry (`$item`); null otherwise. */
+  readonly since: { readonly body: string; readonly temps: number } | null;
+  /** `sum`/`max`/`min`: the entry's number (`$item`); null otherwise. */
+  readonly value: { readonly body: string; readonly temps: number } | null;
+  /**
+   * With `current.F` keys: the condition without them (`rest`), and the key values of an entry
+   * (`entry`) and of the current action (`current`), each over `$item`; null without keys.
+   */
+  readonly keyed: { readonly rest: Body; readonly entry: Body; readonly current: Body } | null;
+}
+
+interface Body {
+  readonly body: string;
   readonly temps: number;
 }
 
@@ -240,9 +254,33 @@ function planConditions(rules: readonly IR.Rule[], code: ExpressionCompiler): { 
 
 function planTracker(t: IR.Tracker, code: ExpressionCompiler): TrackerPlan {
   const compiled = code.trackerCondition(t.condition);
+  const since = t.since === null ? null : code.trackerCondition(t.since);
+  const value = t.value === null ? null : code.trackerValue(t.value);
   code.use("$history");
   if (t.withinMs !== null) code.use("$now");
-  return { index: t.index, kind: t.kind, withinMs: t.withinMs, key: trackerKey(t), condition: compiled.body, temps: compiled.temps };
+  if (value !== null) code.use("$aggValue");
+  let keyed: TrackerPlan["keyed"] = null;
+  if (t.keys.length > 0) {
+    code.use("$keyOf");
+    const body = (c: { body: string; temps: number }): Body => ({ body: c.body, temps: c.temps });
+    keyed = {
+      rest: body(code.trackerCondition(t.rest)),
+      entry: body(code.trackerList(t.keys.map((k) => k.entry))),
+      // the current action's fields, read from the action the runtime passes
+      current: body(code.trackerList(t.keys.map((k): IR.Expr => ({ ...k.current, root: "item" })))),
+    };
+  }
+  return {
+    index: t.index,
+    kind: t.kind,
+    withinMs: t.withinMs,
+    key: trackerKey(t),
+    condition: compiled.body,
+    temps: compiled.temps,
+    since: since && { body: since.body, temps: since.temps },
+    value: value && { body: value.body, temps: value.temps },
+    keyed,
+  };
 }
 
 /**
@@ -250,8 +288,13 @@ function planTracker(t: IR.Tracker, code: ExpressionCompiler): TrackerPlan {
  * key, so a runtime can keep a predicate's counters when a policy is reloaded.
  */
 function trackerKey(t: IR.Tracker): string {
-  const condition = JSON.stringify(t.condition, (k, v: unknown) => (k === "span" ? undefined : v));
-  return createHash("sha256").update(`${t.kind}|${t.withinMs}|${condition}`).digest("hex").slice(0, 32);
+  const text = (e: IR.Expr): string => JSON.stringify(e, (k, v: unknown) => (k === "span" ? undefined : v));
+  // `since` and `value` are appended only when present, so the keys of `count` and `seen` stay as they were
+  const extra = `${t.since !== null ? `|since|${text(t.since)}` : ""}${t.value !== null ? `|value|${text(t.value)}` : ""}`;
+  return createHash("sha256")
+    .update(`${t.kind}|${t.withinMs}|${text(t.condition)}${extra}`)
+    .digest("hex")
+    .slice(0, 32);
 }
 
 interface DispatchLayout {

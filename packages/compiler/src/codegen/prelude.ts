@@ -238,17 +238,26 @@ function $scanTime(s) {
 }`,
   },
   // a tracker value as the runtime passes it: undefined (scan the history), a finite number or a
-  // boolean for count, a boolean or a number (false) for seen; anything else denies
+  // boolean for count, a boolean or a number (false) for seen, a finite number for sum, a finite
+  // number or null for max and min, { error: "message" } for any kind; anything else denies
+  // (readTrackerValues in decision-input.ts)
   $tv: {
-    needs: ["$E"],
+    needs: ["$E", "$TE", "$given", "$hasOwn"],
     source: `function $tv(values, i, kind) {
-  let v;
+  let v, message;
   try {
     v = values == null ? undefined : values[i];
+    if (v !== null && typeof v === "object" && !Array.isArray(v) && $hasOwn.call(v, "error")) message = v.error;
   } catch {
     throw new $E("\`trackerValues[" + i + "]\` cannot be read");
   }
+  if (typeof message === "string") return new $TE(message);
   if (v === undefined) return undefined;
+  if (kind === "sum" || kind === "max" || kind === "min") {
+    if (typeof v === "number" && v - v === 0) return v;
+    if (v === null && kind !== "sum") return null;
+    throw new $E("\`trackerValues[" + i + "]\` must be a finite number" + (kind === "sum" ? "" : " or null"));
+  }
   if (kind === "count") {
     if (typeof v === "boolean") return v ? 1 : 0;
     if (typeof v === "number" && v - v === 0) return v;
@@ -424,6 +433,60 @@ function $measureOffset(epochMs) {
     }
   }
   return out;
+}`,
+  },
+  // a tracker value the runtime could not compute ({ error }), read by $given (TrackerError in decision-input.ts)
+  $TE: {
+    source: `class $TE {
+  constructor(message) {
+    this.message = message;
+  }
+}`,
+  },
+  $given: {
+    needs: ["$E", "$TE"],
+    source: `function $given(v) {
+  if (v instanceof $TE) throw new $E(v.message);
+  return v;
+}`,
+  },
+  // the number sum/max/min takes from an entry (aggregateValue in semantics.ts)
+  $aggValue: {
+    needs: ["$E", "$kind"],
+    source: `function $aggValue(kind, entry, v) {
+  if (typeof v === "number" && v - v === 0) return v;
+  throw new $E("\`" + kind + "\` needs a number from every matching entry; " + entry + " gives " + $kind(v));
+}`,
+  },
+  // correlationKey in semantics.ts: the same keys, limits and messages
+  $keyOf: {
+    needs: ["$E", "$kind"],
+    source: `function $keyOf(values) {
+  return $keyPart(values, 0, { left: 100000 });
+}
+function $keyPart(v, depth, budget) {
+  if (--budget.left < 0) throw new $E("a correlation key holds more than 100000 values");
+  if (v === null || v === undefined) return "null";
+  if (typeof v === "boolean") return v ? "true" : "false";
+  if (typeof v === "number") return v !== v ? null : v === 0 ? "0" : String(v);
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v !== "object") throw new $E("a correlation key cannot hold " + $kind(v));
+  if (depth >= 1000) throw new $E("values nested more than 1000 deep cannot be compared");
+  const parts = [];
+  if (Array.isArray(v)) {
+    for (const x of v) {
+      const p = $keyPart(x, depth + 1, budget);
+      if (p === null) return null;
+      parts.push(p);
+    }
+    return "[" + parts.join(",") + "]";
+  }
+  for (const k of Object.keys(v).sort()) {
+    const p = $keyPart(v[k], depth + 1, budget);
+    if (p === null) return null;
+    parts.push(JSON.stringify(k) + ":" + p);
+  }
+  return "{" + parts.join(",") + "}";
 }`,
   },
 };

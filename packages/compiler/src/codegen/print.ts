@@ -172,13 +172,27 @@ function printDecide(p: ModulePlan, exportKw: string): string[] {
   ];
 }
 
+/** A tracker as the module exports it (the contract's `PolicyTracker`): `since` and `value` only for the kinds that have them. */
+function exportedTracker(t: TrackerPlan): string {
+  // with keys, `matches` tests the rest of the condition: the keys are the runtime's to compare
+  const matches = t.keyed ? `$r${t.index}(action)` : `$m${t.index}(action)`;
+  const members = [`kind: ${jsString(t.kind)}`, `withinMs: ${jsValue(t.withinMs)}`, `key: ${jsString(t.key)}`, `matches: (action) => ${matches}`];
+  if (t.since !== null) members.push(`since: (action) => $s${t.index}(action)`);
+  if (t.value !== null) members.push(`value: (action) => $aggValue(${jsString(t.kind)}, "an earlier action", $v${t.index}(action))`);
+  if (t.keyed !== null) {
+    members.push(`entryKeys: (action) => { const k = $keyOf($e${t.index}(action)); return k === null ? [] : [k]; }`);
+    members.push(`currentKey: (action) => $keyOf($c${t.index}(action))`);
+  }
+  return `Object.freeze({ ${members.join(", ")} })`;
+}
+
 function printExports(p: ModulePlan, exportKw: string): string[] {
   return [
     "",
     `${exportKw}const policy = Object.freeze(${jsValue(p.metadata)});`,
     "",
     `/** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */`,
-    `${exportKw}const trackers = Object.freeze([${p.trackers.map((t) => `Object.freeze({ kind: ${jsString(t.kind)}, withinMs: ${jsValue(t.withinMs)}, key: ${jsString(t.key)}, matches: (action) => $m${t.index}(action) })`).join(", ")}]);`,
+    `${exportKw}const trackers = Object.freeze([${p.trackers.map(exportedTracker).join(", ")}]);`,
     "",
     `/** The JSON Schema of the actions, as the policy's \`schema\` names it, or null. */`,
     `${exportKw}const actionSchema = ${p.actionSchema === null ? "null" : `Object.freeze(${jsValue(p.actionSchema)})`};`,
@@ -212,29 +226,73 @@ function printConditionTemplate(t: ConditionTemplate): string {
   return `${comment}\nfunction ${t.name}${[`($D, $o, $A, $I, $plain) {`, ...letTemps(t.temps), `  return ${t.body};`, `}`].join("\n")}`;
 }
 
-/** A tracker: its predicate `$m<n>` and `$k<n>`, its value (given, or counted over the history once). */
+/**
+ * A tracker: its predicate `$m<n>` (with `$s<n>`, the `since` predicate, and `$v<n>`, the number of
+ * `sum`/`max`/`min`) and `$k<n>`, its value (given, or computed over the history once), in the
+ * interpreter's order (interpreter.ts, `Context.tracker`).
+ */
 function printTracker(t: TrackerPlan): string {
+  const fn = (name: string, temps: number, body: string): string[] => [`function ${name}${t.index}($item) {`, ...letTemps(temps), `  return ${body};`, `}`];
+  const inWindow = t.withinMs !== null ? [`    const at = $historyTimes[i];`, `    if (at !== null && now - at >= ${t.withinMs}) continue;`] : [];
   const lines = [
-    `function $m${t.index}($item) {`,
-    ...letTemps(t.temps),
-    `  return ${t.condition};`,
-    `}`,
+    ...fn("$m", t.temps, t.condition),
+    ...(t.since ? fn("$s", t.since.temps, t.since.body) : []),
+    ...(t.value ? fn("$v", t.value.temps, t.value.body) : []),
+    ...(t.keyed ? [...fn("$r", t.keyed.rest.temps, t.keyed.rest.body), ...fn("$e", t.keyed.entry.temps, t.keyed.entry.body), ...fn("$c", t.keyed.current.temps, t.keyed.current.body)] : []),
     `function $k${t.index}() {`,
-    `  if ($trackerValues[${t.index}] !== undefined) return $trackerValues[${t.index}];`,
+    `  const given = $trackerValues[${t.index}];`,
+    `  if (given !== undefined) return $given(given);`,
     `  const actions = $history();`,
     ...(t.withinMs !== null ? [`  const now = $now();`] : []),
+    ...trackerLoop(t, inWindow),
+    `}`,
+  ];
+  return lines.join("\n");
+}
+
+/** The scan of `$k<n>`: over `actions`, skipping entries outside the window (`inWindow`), into the tracker's value. */
+function trackerLoop(t: TrackerPlan, inWindow: string[]): string[] {
+  const store = (v: string): string => `  return ($trackerValues[${t.index}] = ${v});`;
+  if (t.value !== null) {
+    return [
+      `  let acc = ${t.kind === "sum" ? "0" : "null"};`,
+      `  for (let i = 0; i < actions.length; i++) {`,
+      ...inWindow,
+      `    if (!$m${t.index}(actions[i])) continue;`,
+      `    const v = $aggValue(${jsString(t.kind)}, "history[" + i + "]", $v${t.index}(actions[i]));`,
+      t.kind === "sum" ? `    acc += v;` : `    if (acc === null || v ${t.kind === "max" ? ">" : "<"} acc) acc = v;`,
+      `  }`,
+      ...(t.kind === "sum" ? [`  if (acc - acc !== 0) throw new $E("\`sum\` over the history is not a finite number");`] : []),
+      store("acc"),
+    ];
+  }
+  if (t.since !== null) {
+    // an entry matching B (window or not) restarts the search; an A after it must be in the window
+    return [
+      `  let found = false;`,
+      `  for (let i = 0; i < actions.length; i++) {`,
+      `    if ($s${t.index}(actions[i])) {`,
+      `      found = false;`,
+      `      continue;`,
+      `    }`,
+      `    if (found) continue;`,
+      ...inWindow,
+      `    if ($m${t.index}(actions[i])) found = true;`,
+      `  }`,
+      store("found"),
+    ];
+  }
+  return [
     `  let n = 0;`,
     `  for (let i = 0; i < actions.length; i++) {`,
-    ...(t.withinMs !== null ? [`    const at = $historyTimes[i];`, `    if (at !== null && now - at >= ${t.withinMs}) continue;`] : []),
+    ...inWindow,
     `    if ($m${t.index}(actions[i])) {`,
     `      n++;`,
     ...(t.kind === "seen" ? [`      break;`] : []),
     `    }`,
     `  }`,
-    `  return ($trackerValues[${t.index}] = ${t.kind === "seen" ? "n > 0" : "n"});`,
-    `}`,
+    store(t.kind === "seen" ? "n > 0" : "n"),
   ];
-  return lines.join("\n");
 }
 
 /**

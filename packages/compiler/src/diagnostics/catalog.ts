@@ -60,6 +60,8 @@ export const catalog = {
   unknownTimeField: entry("A207", "unknown-time-field", "error", "a `time.` member is not one the language defines"),
   historyScope: entry("A208", "history-scope", "error", "a history condition reads something other than the earlier action"),
   unknownFunction: entry("A209", "unknown-function", "error", "a call names a function the language does not define"),
+  historyClause: entry("A212", "history-clause", "error", "a history function is missing its `where`, or has a `where` or `since` it does not take"),
+  currentScope: entry("A213", "current-scope", "error", "`current.F` is read outside a top-level `==` of a history condition"),
   unknownDetector: entry("A216", "unknown-detector", "error", "`std.NAME` names no detector"),
 
   // types and schema
@@ -74,6 +76,7 @@ export const catalog = {
   invalidTimezone: entry("A309", "invalid-timezone", "error", "the timezone is not a known IANA time zone"),
   invalidRedactPath: entry("A310", "invalid-redact-path", "error", "a redaction names a path that cannot be rewritten"),
   valueNotInEnum: entry("A311", "value-not-in-enum", "warning", "a comparison uses a value the schema does not allow for the field"),
+  aggregateNotNumber: entry("A315", "aggregate-not-number", "error", "`sum`, `max` or `min` adds up or compares something that cannot be a number"),
   invalidRedactText: entry("A318", "invalid-redact-text", "error", "the text after `with` is not a string"),
   fieldOfList: entry("A321", "field-of-list", "error", "a field is read through a list, which has no fields; test its elements with `any(...)`"),
 

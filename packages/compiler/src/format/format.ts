@@ -586,6 +586,7 @@ class Formatter {
           this.keyword(this.tokenBefore(e.argument.span.start), "("),
           this.gap(e.argument.span.start),
           this.expr(e.argument, 2),
+          e.clause ? this.keywordThen(e.clause.expr.span.start, ` ${e.clause.keyword}`, () => this.expr(e.clause!.expr, 2)) : "",
           e.window ? this.keywordThen(e.window.span.start, " within", () => e.window!.raw) : "",
           this.gap(e.span.end),
           ")",

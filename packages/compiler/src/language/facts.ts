@@ -78,14 +78,20 @@ export const keywords: readonly KeywordFact[] = [
   k("require_approval", "contextual", "test", "`expect require_approval`: the decision requires an approval."),
   k("with", "soft", "clause", '`with "TEXT"` after `redact PATH [matching P]`: the replacement text (a string or a string let); `"[REDACTED]"` without it.'),
   k("std", "contextual", "clause", "`std.NAME`: a detector, a pattern usable wherever a regex is (`S matches std.iban`, `redact body matching std.card_number`)."),
+  k("where", "soft", "history", "`sum(EXPR where CONDITION [within D])`: the earlier actions whose values `sum`, `max` and `min` take."),
+  k("since", "soft", "history", "`seen(A since B [within D])`: an earlier action matching `A` after the last one matching `B`."),
 ];
 
 /** The roots of the decision input that a condition reads. */
-export const roots: readonly { readonly name: "action" | "user" | "context" | "time"; readonly doc: string }[] = [
+export const roots: readonly { readonly name: "action" | "user" | "context" | "time" | "current"; readonly doc: string }[] = [
   { name: "action", doc: "`action`: the action to decide. `action.type` is its type; `action.F` (or bare `F`) reads a field." },
   { name: "user", doc: "`user.F`: a field of the input's `user` (any value; not checked against the schema)." },
   { name: "context", doc: "`context.F`: a field of the input's `context` (any value; not checked against the schema)." },
   { name: "time", doc: '`time.hour` (0..23), `time.minute` (0..59), `time.weekday` ("mon".."sun"), `time.date` ("YYYY-MM-DD"), in the policy\'s timezone.' },
+  {
+    name: "current",
+    doc: "`current.F`: inside `count`, `seen`, `sum`, `max` and `min`, a field of the current action, as one side of a top-level `==` of the history condition (`ticker == current.ticker`).",
+  },
 ];
 
 export type TimeFieldName = "hour" | "minute" | "weekday" | "date";
@@ -105,21 +111,21 @@ export interface ParameterFact {
    * What the argument is: a condition, a window, a field path, or a value of a JSON kind
    * (`string`, `stringOrList`, `value`: any); the checker types a value function's argument by it.
    */
-  readonly type: "condition" | "duration" | "field" | "string" | "stringOrList" | "value";
+  readonly type: "condition" | "duration" | "field" | "string" | "stringOrList" | "value" | "number";
   readonly optional: boolean;
   readonly doc: string;
 }
 
 export interface FunctionFact {
-  readonly name: "count" | "seen" | "exists" | "host" | "lower" | "upper" | "length" | "strings" | "glob";
+  readonly name: "count" | "seen" | "exists" | "host" | "lower" | "upper" | "length" | "strings" | "glob" | "sum" | "max" | "min";
   /** The signature in short, as messages show it: `count(COND within D)`. */
   readonly usage: string;
   readonly parameters: readonly ParameterFact[];
   /**
    * The result's JSON kind; `null` too for the value functions given `null` (and `host` given a
-   * non-URL). `pattern`: usable only where a regex is (after `matches` and `matching`).
+   * non-URL). `number?`: a number, or `null` when no entry matched (`max`, `min`). `pattern`: usable only where a regex is (after `matches` and `matching`).
    */
-  readonly result: "number" | "boolean" | "string" | "list" | "pattern";
+  readonly result: "number" | "boolean" | "string" | "list" | "pattern" | "number?";
   readonly doc: string;
   readonly example: string;
 }
@@ -127,24 +133,25 @@ export interface FunctionFact {
 export const functions: readonly FunctionFact[] = [
   {
     name: "count",
-    usage: "count(COND within D)",
-    parameters: [
-      { label: "CONDITION", type: "condition", optional: false, doc: "a condition on an earlier action of the session" },
-      { label: "within DURATION", type: "duration", optional: false, doc: "the window: entries younger than this" },
-    ],
-    result: "number",
-    doc: "`count(CONDITION within DURATION)`: the number of earlier actions in the window for which the condition holds; the window is required.",
-    example: 'count(type == "send_email" within 1h) >= 20',
-  },
-  {
-    name: "seen",
-    usage: "seen(COND [within D])",
+    usage: "count(COND [within D])",
     parameters: [
       { label: "CONDITION", type: "condition", optional: false, doc: "a condition on an earlier action of the session" },
       { label: "within DURATION", type: "duration", optional: true, doc: "the window: entries younger than this (the whole session without it)" },
     ],
+    result: "number",
+    doc: "`count(CONDITION [within DURATION])`: the number of earlier actions (in the window, or in the whole session) for which the condition holds.",
+    example: 'count(type == "send_email" within 1h) >= 20',
+  },
+  {
+    name: "seen",
+    usage: "seen(COND [since COND] [within D])",
+    parameters: [
+      { label: "CONDITION", type: "condition", optional: false, doc: "a condition on an earlier action of the session" },
+      { label: "since CONDITION", type: "condition", optional: true, doc: "only the entries after the last one for which this holds" },
+      { label: "within DURATION", type: "duration", optional: true, doc: "the window: entries younger than this (the whole session without it)" },
+    ],
     result: "boolean",
-    doc: "`seen(CONDITION [within DURATION])`: whether an earlier action (in the window) matches the condition.",
+    doc: "`seen(A [since B] [within DURATION])`: whether an earlier action (in the window, after the last action matching `B`) matches `A`.",
     example: 'seen(type == "read_file" and path starts_with "/secrets" within 10m)',
   },
   {
@@ -203,6 +210,23 @@ export const functions: readonly FunctionFact[] = [
     doc: '`glob("PATTERN")`: a pattern, usable wherever a regex is, that matches the whole string like a path glob (`*` stops at `/`, `**` does not).',
     example: 'path matches glob("src/**/*.ts")',
   },
+  ...(["sum", "max", "min"] as const).map(
+    (name): FunctionFact => ({
+      name,
+      usage: `${name}(EXPR where COND [within D])`,
+      parameters: [
+        { label: "EXPR", type: "number", optional: false, doc: "a number read from the earlier action, e.g. `amount`" },
+        { label: "where CONDITION", type: "condition", optional: false, doc: "which earlier actions of the session count" },
+        { label: "within DURATION", type: "duration", optional: true, doc: "the window: entries younger than this (the whole session without it)" },
+      ],
+      result: name === "sum" ? "number" : "number?",
+      doc:
+        name === "sum"
+          ? "`sum(EXPR where CONDITION [within DURATION])`: the sum of `EXPR` over the earlier actions that match (0 when none does); `EXPR` must be a number on each."
+          : `\`${name}(EXPR where CONDITION [within DURATION])\`: the ${name === "max" ? "largest" : "smallest"} \`EXPR\` of the earlier actions that match, \`null\` when none does; \`EXPR\` must be a number on each.`,
+      example: name === "sum" ? 'sum(amount where type == "wire_transfer" within 24h) > 50_000' : `${name}(amount where type == "wire_transfer" within 1d) ${name === "max" ? ">" : "<"} 10_000`,
+    }),
+  ),
 ];
 
 export interface DetectorFact {

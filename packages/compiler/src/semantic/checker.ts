@@ -76,6 +76,10 @@ interface Scope {
   readonly history: boolean;
   /** The action types the subject can have here, narrowed by `action.type == "..."`. */
   types: ReadonlySet<string> | null;
+  /** Inside a history condition: the `current.F` paths that may be read (one side of a top-level `==`). */
+  readonly currentAt?: ReadonlySet<A.Expr>;
+  /** Inside a history condition: the action types the enclosing rule is narrowed to there, for `current.F`. */
+  readonly currentTypes?: ReadonlySet<string> | null;
 }
 
 interface Lowered {
@@ -496,7 +500,7 @@ class Checker {
       branchNarrows.push(l.narrows);
       if (e.kind === "and" && l.narrows) {
         narrows = intersect(narrows, l.narrows);
-        local = { history: scope.history, types: intersect(local.types ?? undefined, l.narrows) };
+        local = { ...scope, types: intersect(local.types ?? undefined, l.narrows) };
       }
       if (l.expr.kind === "literal" && isBoolOrNull(l.expr.value)) {
         const b = sem.truth(l.expr.value);
@@ -652,7 +656,7 @@ class Checker {
       return { expr: { kind: "literal", value: false, span: e.span }, type: ANY };
     }
     if (isValueFunction(fact)) return this.valueFunction(e, fact, scope);
-    const result = fact.result === "number" ? NUM : BOOL;
+    const result = fact.result === "number" ? NUM : fact.result === "number?" ? NUM | NULL : BOOL;
     const window = fact.parameters.find((p) => p.type === "duration");
     if (window === undefined && e.window) this.report(catalog.unknownFunction, e.window.span, `\`${name}\` takes no window`, { help: `write \`${fact.usage}\`` });
     if (fact.name === "glob") {
@@ -660,6 +664,7 @@ class Checker {
       return { expr: { kind: "literal", value: false, span: e.span }, type: BOOL };
     }
     if (fact.name === "exists") {
+      if (e.clause) this.report(catalog.historyClause, e.clause.span, `\`exists\` takes no \`${e.clause.keyword}\``, { help: `write \`${fact.usage}\`` });
       const arg = e.argument.kind === "paren" ? e.argument.expr : e.argument;
       const l = this.lower(arg, scope, false);
       if (l.expr.kind !== "path") {
@@ -672,22 +677,41 @@ class Checker {
       this.report(catalog.historyScope, e.span, `\`${name}\` cannot be nested inside another history condition`, { help: "write the conditions side by side with `and`" });
       return { expr: { kind: "literal", value: false, span: e.span }, type: result };
     }
-    if (window !== undefined && !window.optional && !e.window) {
-      this.report(catalog.unknownFunction, e.span, `\`${name}\` needs a window`, { help: `write e.g. \`${name}(type == "send_email" within 1h)\`` });
-    }
-    const inner: Scope = { history: true, types: null };
-    const cond = this.lower(e.argument, inner, false);
-    this.expectCondition(cond, e.argument.span);
-    // the value functions and `exists` have returned above: what is left is a history predicate
+    // the value functions, `glob` and `exists` have returned above: what is left is a history predicate
     const kind = fact.name as IR.Tracker["kind"];
+    const inner: Scope = { history: true, types: null };
+    const clause = this.historyClause(e, kind);
+    const aggregate = kind === "sum" || kind === "max" || kind === "min";
+    // `current.F` is read only in the condition that picks the entries, as one side of a top-level `==`
+    const picked = aggregate ? clause : e.argument;
+    const correlated: Scope = { history: true, types: null, currentAt: picked ? currentSides(picked) : new Set(), currentTypes: scope.types };
+    let condition: IR.Expr;
+    let value: IR.Expr | null = null;
+    let since: IR.Expr | null = null;
+    if (kind === "sum" || kind === "max" || kind === "min") {
+      value = this.aggregateValue(e, kind, inner);
+      const cond = clause ? this.lower(clause, correlated, false) : null;
+      if (cond && clause) this.expectCondition(cond, clause.span);
+      condition = cond?.expr ?? { kind: "literal", value: false, span: e.span };
+    } else {
+      const cond = this.lower(e.argument, correlated, false);
+      this.expectCondition(cond, e.argument.span);
+      condition = cond.expr;
+      if (clause) {
+        const b = this.lower(clause, inner, false);
+        this.expectCondition(b, clause.span);
+        since = b.expr;
+      }
+    }
     const withinMs = e.window?.ms ?? null;
-    const key = `${kind}|${withinMs}|${exprKey(cond.expr)}`;
+    const key = `${kind}|${withinMs}|${exprKey(condition)}|${since ? exprKey(since) : ""}|${value ? exprKey(value) : ""}`;
     let index = this.trackerKeys.get(key);
     if (index === undefined) {
       index = this.trackers.length;
-      this.trackers.push({ index, kind, condition: cond.expr, withinMs, span: e.span });
+      this.trackers.push({ index, kind, condition, since, value, withinMs, span: e.span, ...correlationKeys(condition) });
       this.trackerKeys.set(key, index);
     }
+    if (kind === "sum" || kind === "max" || kind === "min") return { expr: { kind: "aggregate", aggregate: kind, tracker: index, span: e.span }, type: result };
     return { expr: { kind, tracker: index, span: e.span }, type: result };
   }
 
@@ -722,6 +746,42 @@ class Checker {
       // a wrong constant argument is already reported; keep the node so it fails at run time too
       return { expr, type: result };
     }
+  }
+
+  /**
+   * The `where` or `since` clause of a history function, when it is the one the function takes:
+   * `sum`, `max` and `min` need `where`, `seen` may have `since`, `count` takes neither (A212).
+   */
+  private historyClause(e: A.CallExpr, kind: "count" | "seen" | "sum" | "max" | "min"): A.Expr | null {
+    const wanted = kind === "seen" ? "since" : kind === "count" ? null : "where";
+    if (e.clause === null) {
+      if (wanted === "where") {
+        this.report(catalog.historyClause, e.span, `\`${kind}\` needs \`where\` and a condition`, {
+          help: `write e.g. \`${kind}(amount where type == "wire_transfer" within 24h)\`: the number to take, then which earlier actions count`,
+        });
+      }
+      return null;
+    }
+    if (e.clause.keyword === wanted) return e.clause.expr;
+    const help =
+      wanted === null
+        ? "`count` takes one condition: join the conditions with `and`, or use `seen(A since B)` for an order"
+        : wanted === "since"
+          ? "`seen` takes `since B`: `seen(A since B)` is an entry matching A after the last entry matching B"
+          : `\`${kind}\` takes \`where\`: \`${kind}(amount where type == "wire_transfer")\``;
+    this.report(catalog.historyClause, e.clause.span, `\`${kind}\` takes no \`${e.clause.keyword}\``, { help });
+    return null;
+  }
+
+  /** The number `sum`, `max` or `min` reads from each matching entry; it must be able to be a number (A315). */
+  private aggregateValue(e: A.CallExpr, kind: "sum" | "max" | "min", inner: Scope): IR.Expr {
+    const v = this.lower(e.argument, inner, false);
+    if ((v.type & NUM) === 0) {
+      this.report(catalog.aggregateNotNumber, e.argument.span, `\`${kind}\` needs a number from each entry, but this is ${typeName(v.type)}`, {
+        help: `${kind === "sum" ? "add up" : "compare"} a numeric field, e.g. \`${kind}(amount where type == "wire_transfer")\`, and count entries with \`count(...)\``,
+      });
+    }
+    return v.expr;
   }
 
   /**
@@ -764,6 +824,7 @@ class Checker {
       return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
     }
     const root = head.name;
+    if (root === "current") return this.currentPath(e, scope);
     if (root === "user" || root === "context") {
       if (scope.history) {
         this.report(catalog.historyScope, e.span, `\`${root}\` cannot be read inside a history condition`, {
@@ -800,6 +861,35 @@ class Checker {
     const firstField = explicit ? segs[1]! : head;
     const type = this.fieldInfo(pathRoot, fields, scope, firstField.span.start, e.span);
     return { expr: { kind: "path", root: pathRoot, fields, span: e.span }, type };
+  }
+
+  /**
+   * `current.F` inside a history condition: a field of the current action, checked against the
+   * action types the enclosing rule is narrowed to. Anywhere but one side of a top-level `==` of
+   * the condition that picks the entries it is A213: trackers find entries by equal keys.
+   */
+  private currentPath(e: A.PathExpr, scope: Scope): Lowered {
+    const fields = e.segments.slice(1).map((s) => s.name);
+    const none: Lowered = { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
+    const why =
+      '`current.F` may only be one side of an `==` joined by `and` to the rest of the condition that picks the earlier actions, e.g. `seen(type == "approve_sale" and ticker == current.ticker)`: the runtime finds earlier actions by equal keys in constant time, and any other use would need a scan of the whole history';
+    if (!scope.history) {
+      this.report(catalog.currentScope, e.span, "`current` can only be read inside a history condition", {
+        help: "outside `count`, `seen`, `sum`, `max` and `min`, read the current action directly: `action.F` or `F`",
+      });
+      return none;
+    }
+    if (!scope.currentAt?.has(e)) {
+      this.report(catalog.currentScope, e.span, "`current` cannot be read here", { help: why });
+      return none;
+    }
+    if (fields.length === 0) {
+      this.report(catalog.currentScope, e.span, "`current` alone is not a value", { help: "read a field of the current action, e.g. `current.ticker`" });
+      return none;
+    }
+    const outer: Scope = { history: false, types: scope.currentTypes ?? null };
+    const type = this.fieldInfo("action", fields, outer, e.segments[1]!.span.start, e.span);
+    return { expr: { kind: "path", root: "current", fields, span: e.span }, type };
   }
 
   /** The type of an action field; reports unknown fields against the schema. */
@@ -1157,4 +1247,46 @@ function isTimeZone(zone: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The `current.F` paths of a history condition that may be read: one side of an `==` that is a top-level conjunct, the other side not `current`. */
+function currentSides(e: A.Expr): Set<A.Expr> {
+  const out = new Set<A.Expr>();
+  const isCurrent = (x: A.Expr): boolean => x.kind === "path" && x.segments[0]?.name === "current";
+  const visit = (x: A.Expr): void => {
+    if (x.kind === "paren") visit(x.expr);
+    else if (x.kind === "and") x.operands.forEach(visit);
+    else if (x.kind === "compare" && x.op === "==" && isCurrent(x.left) !== isCurrent(x.right)) out.add(isCurrent(x.left) ? x.left : x.right);
+  };
+  visit(e);
+  return out;
+}
+
+/** Whether an IR expression reads the current action. */
+function readsCurrent(e: IR.Expr): boolean {
+  return e.kind === "path" && e.root === "current";
+}
+
+/**
+ * A history condition split into its keys (the top-level `ENTRY == current.F` conjuncts, in
+ * order) and the rest, which a runtime tests on an entry without the current action.
+ */
+function correlationKeys(condition: IR.Expr): Pick<IR.Tracker, "keys" | "rest"> {
+  const conjuncts: IR.Expr[] = [];
+  const flatten = (x: IR.Expr): void => {
+    if (x.kind === "and") x.args.forEach(flatten);
+    else conjuncts.push(x);
+  };
+  flatten(condition);
+  const keys: IR.TrackerKey[] = [];
+  const rest: IR.Expr[] = [];
+  for (const c of conjuncts) {
+    if (c.kind === "compare" && c.op === "==" && readsCurrent(c.left) !== readsCurrent(c.right)) {
+      const [current, entry] = readsCurrent(c.left) ? [c.left, c.right] : [c.right, c.left];
+      keys.push({ entry, current: current as IR.PathExpr });
+    } else rest.push(c);
+  }
+  if (keys.length === 0) return { keys, rest: condition };
+  const restExpr: IR.Expr = rest.length === 0 ? { kind: "literal", value: true, span: condition.span } : rest.length === 1 ? rest[0]! : { kind: "and", args: rest, span: condition.span };
+  return { keys, rest: restExpr };
 }

@@ -36,5 +36,7 @@ export function exprKey(e: IR.Expr): string {
       return `${e.kind}(${e.tracker})`;
     case "fn":
       return `fn.${e.name}(${exprKey(e.arg)})`;
+    case "aggregate":
+      return `${e.aggregate}(${e.tracker})`;
   }
 }

@@ -18,12 +18,13 @@ function intersect(a: ReadonlySet<string> | null, b: ReadonlySet<string>): Reado
   return a === null ? b : new Set([...a].filter((x) => b.has(x)));
 }
 
-function typesIn(model: SemanticModel, e: A.Expr, offset: number, acc: ReadonlySet<string> | null): ReadonlySet<string> | null {
+/** With `outer`, a position inside a history function gets the types at the call (for `current.F`), not the earlier action's. */
+function typesIn(model: SemanticModel, e: A.Expr, offset: number, acc: ReadonlySet<string> | null, outer = false): ReadonlySet<string> | null {
   switch (e.kind) {
     case "and": {
       let types = acc;
       for (const op of e.operands) {
-        if (op.span.start <= offset && offset < op.span.end) return typesIn(model, op, offset, types);
+        if (op.span.start <= offset && offset < op.span.end) return typesIn(model, op, offset, types, outer);
         if (op.span.end <= offset) {
           const n = narrowsOf(model, op);
           if (n) types = intersect(types, n);
@@ -32,18 +33,30 @@ function typesIn(model: SemanticModel, e: A.Expr, offset: number, acc: ReadonlyS
       return types;
     }
     case "or":
-      for (const op of e.operands) if (op.span.start <= offset && offset <= op.span.end) return typesIn(model, op, offset, acc);
+      for (const op of e.operands) if (op.span.start <= offset && offset <= op.span.end) return typesIn(model, op, offset, acc, outer);
       return acc;
     case "paren":
-      return typesIn(model, e.expr, offset, acc);
+      return typesIn(model, e.expr, offset, acc, outer);
     case "not":
-      return typesIn(model, e.operand, offset, acc);
+      return typesIn(model, e.operand, offset, acc, outer);
     case "call":
+      if (outer) return acc;
       if (e.argument.span.start <= offset && offset <= e.argument.span.end) return typesIn(model, e.argument, offset, null);
+      if (e.clause && e.clause.expr.span.start <= offset && offset <= e.clause.expr.span.end) return typesIn(model, e.clause.expr, offset, null);
       return acc;
     default:
       return acc;
   }
+}
+
+/**
+ * The action types of the current action at `offset` inside a history condition of `item`: what
+ * the rule is narrowed to where the history function is called (`current.F` is checked against
+ * them); `null`: any type.
+ */
+export function currentTypesAt(model: SemanticModel, item: A.Item | null, offset: number): ReadonlySet<string> | null {
+  if (item?.kind !== "rule") return null;
+  return typesIn(model, item.condition, offset, null, true);
 }
 
 /**

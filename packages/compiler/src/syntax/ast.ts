@@ -78,7 +78,15 @@ export interface CallExpr {
   readonly kind: "call";
   readonly callee: Ident;
   readonly argument: Expr;
+  /** `where COND` of `sum`/`max`/`min`, `since B` of `seen`; null without one. */
+  readonly clause: CallClause | null;
   readonly window: DurationNode | null;
+  readonly span: Span;
+}
+export interface CallClause {
+  readonly keyword: "where" | "since";
+  readonly expr: Expr;
+  /** The keyword's span. */
   readonly span: Span;
 }
 export interface NotExpr {

@@ -422,10 +422,18 @@ export class AstBuilder {
       const callee = this.ident(tok(call, "callee")!);
       const argNode = sub(call, "argument");
       const argument = argNode ? this.expression(argNode) : this.hole();
+      const clauseTok = tok(call, "clauseKeyword");
+      let clause: A.CallClause | null = null;
+      if (clauseTok) {
+        this.see(clauseTok);
+        const clauseNode = sub(call, "clause");
+        const keyword = clauseTok.image === "since" ? "since" : "where";
+        clause = { keyword, expr: clauseNode ? this.expression(clauseNode) : this.hole(), span: tokenSpan(clauseTok) };
+      }
       const w = tok(call, "window");
       const window = w ? this.duration(w) : null;
       this.see(tok(call, "RParen"));
-      return { kind: "call", callee, argument, window, span: nodeSpan(call, this.lastEnd) };
+      return { kind: "call", callee, argument, clause, window, span: nodeSpan(call, this.lastEnd) };
     }
     const path = sub(node, "path");
     if (path) return this.path(path);

@@ -323,11 +323,15 @@ export class ArmorParser extends CstParser {
     this.CONSUME(T.RBracket);
   });
 
-  /** `count(COND within D)`, `seen(COND [within D])`, `exists(PATH)`. */
+  /** `count(COND [within D])`, `seen(A [since B] [within D])`, `sum(EXPR where COND [within D])`, `exists(PATH)`. */
   call = this.RULE("call", () => {
     this.CONSUME(T.Identifier, { LABEL: "callee" });
     this.CONSUME(T.LParen);
     this.SUBRULE(this.expression, { LABEL: "argument" });
+    this.OPTION2(() => {
+      this.OR([{ ALT: () => this.CONSUME(T.Where, { LABEL: "clauseKeyword" }) }, { ALT: () => this.CONSUME(T.Since, { LABEL: "clauseKeyword" }) }]);
+      this.SUBRULE2(this.expression, { LABEL: "clause" });
+    });
     this.OPTION(() => {
       this.CONSUME(T.Within);
       this.CONSUME(T.DurationLiteral, { LABEL: "window" });

@@ -72,6 +72,8 @@ export const Of = keyword("of");
 export const History = keyword("history");
 export const ErrorKeyword = keyword("error");
 export const With = keyword("with");
+export const Where = keyword("where");
+export const Since = keyword("since");
 
 export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n\f\v\u00a0\ufeff]+/, group: Lexer.SKIPPED });
 const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n\r]*/, group: "comments" });

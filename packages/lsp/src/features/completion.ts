@@ -5,7 +5,7 @@
  * the checker knows at the cursor (`actionTypesAt`); lets; rules; the language's words and the
  * members of `time` (language facts).
  */
-import { type AST, actionTypesAt, type FieldInfo, facts, typeName } from "@agent-armor/compiler";
+import { type AST, actionTypesAt, currentTypesAt, type FieldInfo, facts, typeName } from "@agent-armor/compiler";
 import { type CompletionItem, CompletionItemKind, InsertTextFormat, MarkupKind } from "vscode-languageserver";
 import type { Analysis, PolicyAnalysis, Project } from "../analysis.js";
 import { itemAt } from "./locate.js";
@@ -15,7 +15,7 @@ const wordsOf = (role: facts.KeywordRole): string[] => facts.keywords.filter((k)
 const itemKeywords = [...wordsOf("item"), "when"];
 /** After a rule's condition: the operators go on, `within` closes a history condition. */
 const operators = [...wordsOf("operator"), "not in", "within"];
-const testSteps = [...facts.roots.map((r) => r.name), "history", "expect"];
+const testSteps = [...facts.roots.filter((r) => r.name !== "current").map((r) => r.name), "history", "expect"];
 
 function keyword(label: string, sortText = "2"): CompletionItem {
   const doc = facts.wordDoc(label.split(" ")[0]!);
@@ -44,7 +44,7 @@ function detectorItems(): CompletionItem[] {
 /** A function, inserted with a placeholder for each parameter that is not optional: `count(${1} within ${2:1h})`. */
 function functionItem(fn: facts.FunctionFact): CompletionItem {
   let n = 0;
-  const args = fn.parameters.filter((p) => !p.optional).map((p) => (p.type === "duration" ? `within \${${++n}:1h}` : p.type === "string" ? `"\${${++n}}"` : `\${${++n}}`));
+  const args = fn.parameters.filter((p) => !p.optional).map((p) => (p.type === "duration" ? `within \${${++n}:1h}` : p.label.startsWith("where ") ? `where \${${++n}}` : p.type === "string" ? `"\${${++n}}"` : `\${${++n}}`));
   return {
     label: fn.name,
     kind: CompletionItemKind.Function,
@@ -148,6 +148,7 @@ function membersOf(ast: AST.FileNode, root: string, path: readonly string[], off
         break;
       case "call":
         visit(e.argument);
+        if (e.clause) visit(e.clause.expr);
         break;
       case "not":
         visit(e.operand);
@@ -194,6 +195,8 @@ function memberCompletion(a: Analysis, policy: PolicyAnalysis | null, item: AST.
     }));
   }
   if (!policy) return [];
+  // the current action inside a history condition: the fields of the types the rule is narrowed to there
+  if (root === "current") return fieldsOf(policy, a.kind === "policy" ? currentTypesAt(policy.compilation.model, item, offset) : null, path.slice(1));
   if (root === "action") return fieldsOf(policy, a.kind === "policy" ? typesInScope(policy, item, offset) : null, path.slice(1));
   // a bare field with members (`beneficiary.`)
   return fieldsOf(policy, a.kind === "policy" ? typesInScope(policy, item, offset) : null, path);

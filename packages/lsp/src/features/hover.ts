@@ -54,7 +54,10 @@ export function hover(a: Analysis, project: Project, offset: number): Hover | nu
       }
       case "field": {
         const { ref } = target;
-        const name = `${ref.root === "item" ? "earlier action" : "action"}.${ref.path.join(".")}`;
+        // `current.F` inside a history condition: on `current` itself, what `current` is
+        const current = a.text.startsWith("current.", target.span.start);
+        if (current && offset < target.span.start + "current".length) return md(facts.roots.find((r) => r.name === "current")!.doc, a, target.span);
+        const name = `${current ? "current" : ref.root === "item" ? "earlier action" : "action"}.${ref.path.join(".")}`;
         if (ref.path.length === 1 && ref.path[0] === "type") return md(`\`${name}\`: a string\n\nthe action type`, a, target.span);
         const lines = [`\`${name}\`: ${ref.info ? typeName(ref.info.type) : "any value (not in the schema)"}`];
         if (ref.info?.description) lines.push(ref.info.description);

@@ -45,7 +45,8 @@ export function signatureHelp(a: Analysis, offset: number): SignatureHelp | null
   });
   const inside = text.slice(paren + 1, offset);
   const window = fn.parameters.findIndex((p) => p.type === "duration");
-  const activeParameter = window >= 0 && /\bwithin\b/.test(inside) ? window : 0;
+  const clause = fn.parameters.findIndex((p) => /^(where|since) /.test(p.label));
+  const activeParameter = window >= 0 && /\bwithin\b/.test(inside) ? window : clause >= 0 && /\b(where|since)\b/.test(inside) ? clause : 0;
   return {
     signatures: [{ label, documentation: { kind: MarkupKind.Markdown, value: `${fn.doc}\n\n\`\`\`armor\n${fn.example}\n\`\`\`` }, parameters }],
     activeSignature: 0,

@@ -41,7 +41,7 @@ function evaluate(st: EnforcerState, policy: Active, subject: Subject, now: numb
         return { decision: "deny", rules: [], approval: null, action, errors: problems.map((message) => ({ rule: null, message: `invalid action: ${message}` })) };
       }
     }
-    const values = st.trackers.values(subject.session, policy.module.trackers, now);
+    const values = st.trackers.values(subject.session, policy.module.trackers, now, action);
     const input = { action, user: subject.user, context: subject.context, time: isoTime(now) };
     return policy.module.decide(input, values);
   } catch (e) {

@@ -1,0 +1,331 @@
+/**
+ * `sum`, `max`, `min`, `count` over a whole session and `seen(A since B)`: the runtime's trackers
+ * (packages/runtime/src/history.ts, tracker-kinds.ts) keep O(1) state per decision, and the values
+ * they pass to `decide` must give the decision that scanning the same history gives, in the
+ * compiled module and in the reference interpreter; reservations taken back, reloads and poisoned
+ * windows included.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { compileSource, emit } from "../packages/compiler/src/compile.js";
+import { evaluatePolicy } from "../packages/compiler/src/interpreter.js";
+import { loadModule } from "../packages/compiler/src/load.js";
+import { memoryHistoryStore, SessionTrackers } from "../packages/runtime/src/history.js";
+
+const source = `
+policy kinds
+default allow
+rule budget when action.type == "wire" and sum(amount where type == "wire" within 1h) > 100 deny
+rule total when action.type == "wire" and sum(amount where type == "wire") > 300 require approval
+rule biggest when max(amount where type == "wire" within 30m) >= 90 deny
+rule smallest when action.type == "refund" and min(amount where type == "wire") < 5 deny
+rule live when action.type == "read" and not seen(type == "login" since type == "logout") deny
+rule live_recent when action.type == "write" and seen(type == "login" since type == "logout" within 20m) allow
+rule calls when count(true) >= 25 deny
+rule writes when action.type == "write" and count(type == "write") >= 3 require approval
+rule same_ticker when action.type == "sell" and not seen(type == "approve" and ticker == current.ticker within 1h) deny
+rule same_doc_and_user when action.type == "write" and not seen(type == "read" and doc == current.doc and user_id == current.user_id) require approval
+rule per_recipient when action.type == "email" and count(type == "email" and current.to == to within 30m) >= 2 deny
+rule per_ticker_sum when action.type == "sell" and sum(amount where type == "sell" and ticker == current.ticker within 1h) > 100 deny
+rule per_ticker_since when action.type == "sell" and seen(type == "approve" and ticker == current.ticker since type == "revoke") allow
+`;
+
+const compilation = compileSource("kinds.armor", source, { readFile: () => undefined });
+const T0 = Date.parse("2026-03-02T00:00:00Z");
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+interface Step {
+  action: Record<string, unknown>;
+  /** Minutes after the previous step. */
+  gap: number;
+}
+
+/** Key values: strings, numbers that `==` treats alike (`0`, `-0`), `"1"` beside `1`, objects with their members in either order, lists, `null`. */
+const keyArb = fc.constantFrom<unknown>("A", "B", 1, "1", 0, -0, null, { a: 1, b: [2] }, { b: [2], a: 1 }, [1, "x"], "__proto__");
+const withKeys = (type: fc.Arbitrary<string>, fields: string[]): fc.Arbitrary<Record<string, unknown>> =>
+  fc.tuple(type, ...fields.map(() => fc.option(keyArb, { nil: undefined })), fc.integer({ min: -20, max: 120 })).map(([t, ...rest]) => {
+    const out: Record<string, unknown> = { type: t, amount: rest[rest.length - 1] };
+    // a field left out reads as null, like one given as null
+    fields.forEach((f, i) => {
+      if (rest[i] !== undefined) out[f] = rest[i];
+    });
+    return out;
+  });
+const actionArb: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
+  fc.record({ type: fc.constant("wire"), amount: fc.integer({ min: -20, max: 120 }) }),
+  fc.record({ type: fc.constantFrom("login", "logout", "read", "write", "refund", "revoke") }),
+  withKeys(fc.constantFrom("approve", "sell", "revoke"), ["ticker"]),
+  withKeys(fc.constantFrom("read", "write"), ["doc", "user_id"]),
+  withKeys(fc.constant("email"), ["to"]),
+);
+const stepArb: fc.Arbitrary<Step> = fc.record({ action: actionArb, gap: fc.nat(25) });
+
+/** What a decision says, without the error texts (the runtime's texts name no history index). */
+const outcome = (d: { decision: string; rules: { id: string }[]; errors: { rule: string | null }[] }) => ({
+  decision: d.decision,
+  rules: d.rules.map((r) => r.id),
+  errors: d.errors.map((e) => e.rule),
+});
+
+describe("tracker kinds", () => {
+  it("compiles to one tracker per predicate, with since and value where they belong", async () => {
+    expect(compilation.ok).toBe(true);
+    const module = await loadModule(emit(compilation).js);
+    expect(module.trackers.map((t) => [t.kind, t.withinMs, typeof t.since, typeof t.value])).toEqual([
+      ["sum", 3_600_000, "undefined", "function"],
+      ["sum", null, "undefined", "function"],
+      ["max", 1_800_000, "undefined", "function"],
+      ["min", null, "undefined", "function"],
+      ["seen", null, "function", "undefined"],
+      ["seen", 1_200_000, "function", "undefined"],
+      ["count", null, "undefined", "undefined"],
+      ["count", null, "undefined", "undefined"],
+      ["seen", 3_600_000, "undefined", "undefined"],
+      ["seen", null, "undefined", "undefined"],
+      ["count", 1_800_000, "undefined", "undefined"],
+      ["sum", 3_600_000, "undefined", "function"],
+      ["seen", null, "function", "undefined"],
+    ]);
+    expect(new Set(module.trackers.map((t) => t.key)).size).toBe(13);
+    // the trackers that read `current` file entries under keys, and test the rest of the condition
+    expect(module.trackers.map((t) => typeof t.entryKeys === "function" && typeof t.currentKey === "function")).toEqual([...Array(8).fill(false), ...Array(5).fill(true)]);
+    const sameDoc = module.trackers[9]!;
+    expect(sameDoc.matches({ type: "read" })).toBe(true);
+    expect(sameDoc.entryKeys!({ type: "read", doc: { b: 1, a: -0 }, user_id: 7 })).toEqual(sameDoc.entryKeys!({ type: "write", doc: { a: 0, b: 1 }, user_id: 7 }));
+    expect(sameDoc.entryKeys!({ type: "read", doc: 1 })).not.toEqual(sameDoc.entryKeys!({ type: "read", doc: "1" }));
+    expect(sameDoc.currentKey!({ type: "write", doc: 1 })).toBe(sameDoc.entryKeys!({ type: "read", doc: 1 })[0]);
+  });
+
+  it("runtime values decide as scanning the history does (compiled and interpreted)", async () => {
+    const module = await loadModule(emit(compilation).js);
+    fc.assert(
+      fc.property(fc.array(stepArb, { maxLength: 40 }), actionArb, fc.nat(30), (steps, current, lastGap) => {
+        const trackers = new SessionTrackers(memoryHistoryStore());
+        const history: { action: Record<string, unknown>; time: string }[] = [];
+        let now = T0;
+        for (const s of steps) {
+          now += s.gap * 60_000;
+          trackers.record("s", s.action, now, [module.trackers]);
+          history.push({ action: s.action, time: iso(now) });
+        }
+        now += lastGap * 60_000;
+        const values = trackers.values("s", module.trackers, now, current);
+        const input = { action: current, time: iso(now) };
+        const scanned = module.decide({ ...input, history });
+        expect(outcome(module.decide(input, values))).toEqual(outcome(scanned));
+        expect(outcome(evaluatePolicy(compilation.policy, input, { trackerValues: values }).result)).toEqual(outcome(scanned));
+        expect(evaluatePolicy(compilation.policy, { ...input, history }).result).toEqual(scanned);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it("takes back reservations exactly, for every kind", async () => {
+    const module = await loadModule(emit(compilation).js);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(stepArb, fc.boolean()), { maxLength: 30 }), fc.nat(30), (steps, lastGap) => {
+        const trackers = new SessionTrackers(memoryHistoryStore());
+        const history: { action: Record<string, unknown>; time: string }[] = [];
+        const cancels: (() => void)[] = [];
+        let now = T0;
+        for (const [s, cancelled] of steps) {
+          now += s.gap * 60_000;
+          const reservation = trackers.record("s", s.action, now, [module.trackers]);
+          if (cancelled) cancels.push(() => reservation.cancel());
+          else history.push({ action: s.action, time: iso(now) });
+        }
+        // taken back out of order (every second one first), after later actions were recorded
+        for (const cancel of [...cancels.filter((_, i) => i % 2 === 1), ...cancels.filter((_, i) => i % 2 === 0)]) cancel();
+        now += lastGap * 60_000;
+        for (const action of [{ type: "read" }, { type: "sell", ticker: "A" }, { type: "write", doc: "A", user_id: null }, { type: "email", to: 1 }]) {
+          const values = trackers.values("s", module.trackers, now, action);
+          const input = { action, time: iso(now) };
+          expect(values).toEqual(module.trackers.map((_, i) => probe(i, { ...input, history })));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it.each([
+    ["login", ["login"], true],
+    ["login, logout", ["login", "logout"], false],
+    ["login, logout, login", ["login", "logout", "login"], true],
+    ["nothing", [], false],
+    ["logout only", ["logout"], false],
+    ["login, read, logout, read", ["login", "read", "logout", "read"], false],
+  ])("seen(login since logout) after %s is %s", async (_name, types, expected) => {
+    const module = await loadModule(emit(compilation).js);
+    const trackers = new SessionTrackers(memoryHistoryStore());
+    for (const [i, type] of types.entries()) trackers.record("s", { type }, T0 + i * 1000, [module.trackers]);
+    const values = trackers.values("s", module.trackers, T0 + 60_000);
+    expect(values[4]).toBe(expected);
+    const input = { action: { type: "read" }, time: iso(T0 + 60_000), history: types.map((type, i) => ({ action: { type }, time: iso(T0 + i * 1000) })) };
+    expect(module.decide(input).decision).toBe(expected ? "allow" : "deny");
+  });
+
+  it("an entry matching both A and B is the last B", async () => {
+    const c = compileSource("both.armor", 'default allow\nrule r when seen(kind == "x" since kind == "x") deny', { readFile: () => undefined });
+    const module = await loadModule(emit(c).js);
+    const input = { action: { type: "t" }, history: [{ action: { type: "a", kind: "x" } }] };
+    expect(module.decide(input).decision).toBe("allow");
+    expect(evaluatePolicy(c.policy, input).result.decision).toBe("allow");
+  });
+
+  it("a new predicate starts from the session's recent actions, so a reload cannot reset a sum, max, min or since", async () => {
+    const module = await loadModule(emit(compilation).js);
+    const trackers = new SessionTrackers(memoryHistoryStore());
+    const steps = [{ type: "login" }, { type: "wire", amount: 60 }, { type: "wire", amount: 3 }, { type: "wire", amount: 95 }, { type: "write" }];
+    // the policy in force had only a count over the session; the reloaded policy's other trackers are new and seeded
+    for (const [i, a] of steps.entries()) trackers.record("s", a, T0 + i * 60_000, [[module.trackers[6]!]]);
+    const now = T0 + 10 * 60_000;
+    const values = trackers.values("s", module.trackers, now, { type: "read" });
+    const history = steps.map((action, i) => ({ action, time: iso(T0 + i * 60_000) }));
+    expect(values).toEqual(module.trackers.map((_, i) => probe(i, { action: { type: "read" }, time: iso(now), history })));
+    expect(values.slice(0, 5)).toEqual([158, 158, 95, 3, true]);
+  });
+
+  it("a value that is not a number poisons the window, and the decision names the rule", async () => {
+    const module = await loadModule(emit(compilation).js);
+    const trackers = new SessionTrackers(memoryHistoryStore());
+    trackers.record("s", { type: "wire", amount: "12" }, T0, [module.trackers]);
+    const inWindow = trackers.values("s", module.trackers, T0 + 10 * 60_000);
+    expect(inWindow[0]).toEqual({ error: "`sum` needs a number from every matching entry; an earlier action gives string" });
+    const d = module.decide({ action: { type: "wire", amount: 1 } }, inWindow);
+    expect(d.decision).toBe("deny");
+    expect(d.errors.map((e) => e.rule)).toEqual(["budget", "total", "biggest"]);
+    expect(d.errors[0]!.message).toBe("`sum` needs a number from every matching entry; an earlier action gives string");
+    // out of the hour's window, the windowed sum recovers; the session's sum stays poisoned
+    const later = trackers.values("s", module.trackers, T0 + 2 * 3_600_000);
+    expect(later[0]).toBe(0);
+    expect(later[1]).toEqual({ error: "`sum` needs a number from every matching entry; an earlier action gives string" });
+  });
+
+  it("windowed sums expire to exactly 0", async () => {
+    const module = await loadModule(emit(compilation).js);
+    const trackers = new SessionTrackers(memoryHistoryStore());
+    for (let i = 0; i < 50; i++) trackers.record("s", { type: "wire", amount: 0.1 }, T0 + i, [module.trackers]);
+    expect(trackers.values("s", module.trackers, T0 + 3_600_000 + 50)[0]).toBe(0);
+  });
+});
+
+/** Tracker `i`'s value by scanning, read from the interpreter through a rule that compares it. */
+const probes = new Map<number, { policy: ReturnType<typeof compileSource>["policy"]; expr: string }>();
+function probe(i: number, input: unknown): unknown {
+  const t = compilation.policy.trackers[i]!;
+  const text = source.slice(t.span.start, t.span.end);
+  let p = probes.get(i);
+  if (p === undefined) {
+    const c = compileSource("probe.armor", `default allow\nrule r when ${text} == null deny`, { readFile: () => undefined });
+    p = { policy: c.policy, expr: text };
+    probes.set(i, p);
+  }
+  // the interpreter's explanation records the tracker's value
+  const e = evaluatePolicy(p.policy, input, { explain: true });
+  const trace = e.explanations[0]!.trace;
+  const node = trace.find((x) => x.expr.kind === "count" || x.expr.kind === "seen" || x.expr.kind === "aggregate");
+  return node?.value;
+}
+
+describe("history that relates to the current action", () => {
+  const policy = `
+default allow
+rule sell_only_what_was_approved
+  when action.type == "sell_stock" and not seen(type == "approve_sale" and ticker == current.ticker within 1d)
+  deny because "no approval for this ticker today"
+rule write_only_what_the_user_read
+  when action.type == "write_doc" and not seen(type == "read_doc" and doc == current.doc and user_id == current.user_id)
+  deny because "read it first"
+rule three_emails_an_hour_per_recipient
+  when action.type == "send_email" and count(type == "send_email" and to == current.to within 1h) >= 3
+  deny because "at most 3 emails an hour to one recipient"
+`;
+  const c = compileSource("current.armor", policy, { readFile: () => undefined });
+  const H = 3_600_000;
+  // [name, history as (action, hours before the decision), current action, decision]
+  const cases: [string, [Record<string, unknown>, number][], Record<string, unknown>, string][] = [
+    ["a ticker approved today", [[{ type: "approve_sale", ticker: "ACME" }, 2]], { type: "sell_stock", ticker: "ACME" }, "allow"],
+    ["another ticker approved", [[{ type: "approve_sale", ticker: "INIT" }, 2]], { type: "sell_stock", ticker: "ACME" }, "deny"],
+    ["approved yesterday", [[{ type: "approve_sale", ticker: "ACME" }, 25]], { type: "sell_stock", ticker: "ACME" }, "deny"],
+    ["no ticker on either side (null == null)", [[{ type: "approve_sale" }, 1]], { type: "sell_stock" }, "allow"],
+    ["the same user read the document", [[{ type: "read_doc", doc: "d1", user_id: "u1" }, 1]], { type: "write_doc", doc: "d1", user_id: "u1" }, "allow"],
+    ["another user read it", [[{ type: "read_doc", doc: "d1", user_id: "u2" }, 1]], { type: "write_doc", doc: "d1", user_id: "u1" }, "deny"],
+    ["the user read another document", [[{ type: "read_doc", doc: "d2", user_id: "u1" }, 1]], { type: "write_doc", doc: "d1", user_id: "u1" }, "deny"],
+    [
+      "3 emails to the same recipient this hour",
+      [
+        [{ type: "send_email", to: "a@x.com" }, 0.5],
+        [{ type: "send_email", to: "a@x.com" }, 0.4],
+        [{ type: "send_email", to: "a@x.com" }, 0.3],
+      ],
+      { type: "send_email", to: "a@x.com" },
+      "deny",
+    ],
+    [
+      "3 emails to other recipients",
+      [
+        [{ type: "send_email", to: "b@x.com" }, 0.5],
+        [{ type: "send_email", to: "b@x.com" }, 0.4],
+        [{ type: "send_email", to: "b@x.com" }, 0.3],
+      ],
+      { type: "send_email", to: "a@x.com" },
+      "allow",
+    ],
+    [
+      "one of 3 to the recipient is older than the hour",
+      [
+        [{ type: "send_email", to: "a@x.com" }, 1.5],
+        [{ type: "send_email", to: "a@x.com" }, 0.4],
+        [{ type: "send_email", to: "a@x.com" }, 0.3],
+      ],
+      { type: "send_email", to: "a@x.com" },
+      "allow",
+    ],
+  ];
+  it.each(cases)("%s: the runtime's keyed trackers and the history scan both decide", async (_name, steps, action, expected) => {
+    expect(c.ok).toBe(true);
+    const module = await loadModule(emit(c).js);
+    const now = T0 + 48 * H;
+    const trackers = new SessionTrackers(memoryHistoryStore());
+    for (const [a, hours] of steps) trackers.record("s", a, now - hours * H, [module.trackers]);
+    const history = steps.map(([a, hours]) => ({ action: a, time: iso(now - hours * H) }));
+    expect(module.decide({ action, time: iso(now), history }).decision).toBe(expected);
+    expect(evaluatePolicy(c.policy, { action, time: iso(now), history }).result.decision).toBe(expected);
+    expect(module.decide({ action, time: iso(now) }, trackers.values("s", module.trackers, now, action)).decision).toBe(expected);
+  });
+
+  it("drops keys whose newest action left the window", async () => {
+    const module = await loadModule(emit(c).js);
+    const store = memoryHistoryStore();
+    const trackers = new SessionTrackers(store);
+    for (let i = 0; i < 1000; i++) trackers.record("s", { type: "send_email", to: `r${i}@x.com` }, T0 + i, [module.trackers]);
+    const state = () => store.get("s")!.trackers.get(module.trackers[2]!.key) as { keys: Map<string, unknown> };
+    expect(state().keys.size).toBe(1000);
+    trackers.values("s", module.trackers, T0 + H + 500, { type: "send_email", to: "r999@x.com" });
+    expect(state().keys.size).toBe(499);
+    trackers.values("s", module.trackers, T0 + 2 * H, { type: "send_email", to: "r999@x.com" });
+    expect(state().keys.size).toBe(0);
+  });
+});
+
+describe("through the enforcer", () => {
+  it("decides with the current action's key: what ran is what a later decision looks up", async () => {
+    const { createEnforcer } = await import("../packages/runtime/src/index.js");
+    const c = compileSource(
+      "sell.armor",
+      'default allow\nrule sell_only_what_was_approved when action.type == "sell_stock" and not seen(type == "approve_sale" and ticker == current.ticker within 1d) deny',
+      { readFile: () => undefined },
+    );
+    const module = await loadModule(emit(c).js);
+    let now = T0;
+    const enforcer = await createEnforcer({ policy: module, clock: () => now, throwOnDeny: false, audit: false });
+    await enforcer.run({ type: "approve_sale", ticker: "ACME" }, { session: "s" }, () => null);
+    now += 3_600_000;
+    expect((await enforcer.decide({ type: "sell_stock", ticker: "ACME" }, { session: "s" })).decision).toBe("allow");
+    expect((await enforcer.decide({ type: "sell_stock", ticker: "INIT" }, { session: "s" })).decision).toBe("deny");
+    expect((await enforcer.decide({ type: "sell_stock", ticker: "ACME" }, { session: "other" })).decision).toBe("deny");
+    now += 86_400_000;
+    expect((await enforcer.decide({ type: "sell_stock", ticker: "ACME" }, { session: "s" })).decision).toBe("deny");
+    await enforcer.close();
+  });
+});
