@@ -220,14 +220,30 @@ function $failed(input, e) {
   const message = $isE(e) ? e.message : "the input cannot be read: reading it threw an exception";
   return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };
 }
+class $TE {
+  constructor(message) {
+    this.message = message;
+  }
+}
+function $given(v) {
+  if (v instanceof $TE) throw new $E(v.message);
+  return v;
+}
 function $tv(values, i, kind) {
-  let v;
+  let v, message;
   try {
     v = values == null ? undefined : values[i];
+    if (v !== null && typeof v === "object" && !Array.isArray(v) && $hasOwn.call(v, "error")) message = v.error;
   } catch {
     throw new $E("`trackerValues[" + i + "]` cannot be read");
   }
+  if (typeof message === "string") return new $TE(message);
   if (v === undefined) return undefined;
+  if (kind === "sum" || kind === "max" || kind === "min") {
+    if (typeof v === "number" && v - v === 0) return v;
+    if (v === null && kind !== "sum") return null;
+    throw new $E("`trackerValues[" + i + "]` must be a finite number" + (kind === "sum" ? "" : " or null"));
+  }
   if (kind === "count") {
     if (typeof v === "boolean") return v ? 1 : 0;
     if (typeof v === "number" && v - v === 0) return v;
@@ -258,7 +274,8 @@ function $m0($item) {
   return (typeof (t0 = $length($strings($item))) === "number" && t0 - t0 === 0 ? t0 > 1000 : t0 !== null && $ordErr(">", t0, 1000));
 }
 function $k0() {
-  if ($trackerValues[0] !== undefined) return $trackerValues[0];
+  const given = $trackerValues[0];
+  if (given !== undefined) return $given(given);
   const actions = $history();
   const now = $now();
   let n = 0;
