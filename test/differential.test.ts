@@ -437,6 +437,7 @@ function atom(history: boolean): fc.Arbitrary<string> {
     { weight: 1, arbitrary: path },
     { weight: 2, arbitrary: typeAtom(history) },
     { weight: 1, arbitrary: pick(["true", "false", "null"]) },
+    { weight: 3, arbitrary: quantifierArb(path) },
   ];
   if (history) return fc.oneof(...common);
   const timeAtom = fc.oneof(
@@ -460,6 +461,36 @@ function atom(history: boolean): fc.Arbitrary<string> {
   );
   const seen = fc.tuple(hcond, fc.option(pick(DURATIONS), { nil: null })).map(([c, d]) => `seen(${c}${d ? ` within ${d}` : ""})`);
   return fc.oneof(...common, { weight: 2, arbitrary: timeAtom }, { weight: 2, arbitrary: count }, { weight: 2, arbitrary: seen });
+}
+
+/** Conditions on a local `$` of `any`/`all`: the element itself, its fields, and fields of the action beside it. */
+const LOCAL_CONDS = [
+  '$ == "a"',
+  "$ == 1",
+  "$ > 1",
+  '$ starts_with "a"',
+  '$.card == "a"',
+  "$.number contains 1",
+  "exists($.card)",
+  '$ in ["a", 2]',
+  "$.number > 0",
+  "$ == amount",
+  'not ($ == "b")',
+  "$.toString == null",
+  "$.__proto__ != null",
+  "$",
+  "$.card matches /a|b/",
+];
+const localCond = (v: string): fc.Arbitrary<string> =>
+  fc.tuple(pick(LOCAL_CONDS), fc.option(fc.tuple(pick([" and ", " or "]), pick(LOCAL_CONDS)), { nil: null })).map(([a, more]) => (more ? `${a}${more[0]}${more[1]}` : a).replaceAll("$", v));
+
+/** `any(x in L: C)`, `all(...)` over fields, literal lists and lets; nested over an element's field. */
+function quantifierArb(path: fc.Arbitrary<string>): fc.Arbitrary<string> {
+  const list = fc.oneof({ weight: 4, arbitrary: path }, { weight: 1, arbitrary: listValue }, { weight: 2, arbitrary: pick(["tags", "payload.card", "payload"]) });
+  const q = pick(["any", "all"]);
+  return fc
+    .tuple(q, list, localCond("x"), fc.option(fc.tuple(q, localCond("y"), pick(["x.number", "x", "tags"])), { nil: null, freq: 3 }))
+    .map(([quantifier, l, c, inner]) => (inner ? `${quantifier}(x in ${l}: ${inner[0]}(y in ${inner[2]}: ${inner[1]} or ${c}))` : `${quantifier}(x in ${l}: ${c})`));
 }
 
 const condCache = new Map<string, fc.Arbitrary<string>>();
@@ -615,7 +646,24 @@ const STRS = [
   "\ud800",
   "DE44500105175407324931",
 ];
-const LISTS: unknown[] = [[], ["a", "b"], [1, 2], ["admin", null], [[1, 2], "a"], ["sat"], [true], ["x", 1, null], ["secret/x"]];
+const LISTS: unknown[] = [
+  [],
+  ["a", "b"],
+  [1, 2],
+  ["admin", null],
+  [[1, 2], "a"],
+  ["sat"],
+  [true],
+  ["x", 1, null],
+  ["secret/x"],
+  // lists of objects, for any/all over elements' fields
+  [
+    { card: "a", number: [1, 2] },
+    { card: null, number: 3 },
+  ],
+  [{ number: [] }, "a", { card: "a", toString: "a" }],
+  [{ card: "b", number: [0.5, "a"] }, { number: [2] }],
+];
 
 const scalarJson: fc.Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: pick(NUMS).map(j) },

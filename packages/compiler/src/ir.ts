@@ -16,18 +16,38 @@ export type Value = null | boolean | number | string | readonly Value[] | { read
 export type { DecisionError, DecisionKind, EffectKind, FiredRule, PolicyDecision } from "@agent-armor/contract";
 export { REDACTED } from "@agent-armor/contract";
 
-/** Where a path starts. `item` is the earlier action inside `count(...)` and `seen(...)`. */
-export type PathRoot = "action" | "user" | "context" | "item";
+/**
+ * Where a path starts. `item` is the earlier action inside `count(...)` and `seen(...)`; `local`
+ * is a name bound by `any(x in L: C)` / `all(...)`, whose path's first field is the name.
+ */
+export type PathRoot = "action" | "user" | "context" | "item" | "local";
 export type TimeField = "hour" | "minute" | "weekday" | "date";
 export type CompareOp = "==" | "!=" | "<" | "<=" | ">" | ">=";
 export type StringOp = "contains" | "starts_with" | "ends_with";
+export type ArithOp = "+" | "-" | "*" | "/";
 
 interface Node {
   /** The source text this condition came from, for explanations and errors. */
   readonly span: Span;
 }
 
-export type Expr = LiteralExpr | PathExpr | TimeExpr | AndExpr | OrExpr | NotExpr | CompareExpr | InExpr | BetweenExpr | MatchesExpr | StringOpExpr | ExistsExpr | CountExpr | SeenExpr;
+export type Expr =
+  | LiteralExpr
+  | PathExpr
+  | TimeExpr
+  | AndExpr
+  | OrExpr
+  | NotExpr
+  | CompareExpr
+  | InExpr
+  | BetweenExpr
+  | MatchesExpr
+  | StringOpExpr
+  | ExistsExpr
+  | CountExpr
+  | SeenExpr
+  | QuantifierExpr
+  | ArithExpr;
 
 export interface LiteralExpr extends Node {
   readonly kind: "literal";
@@ -36,7 +56,10 @@ export interface LiteralExpr extends Node {
 export interface PathExpr extends Node {
   readonly kind: "path";
   readonly root: PathRoot;
-  /** Never empty for `action`/`item` paths; may be empty for `user`/`context` (the whole object). */
+  /**
+   * Never empty for `action`/`item` paths; may be empty for `user`/`context` (the whole object).
+   * For `local`, the first field is the local's name (`x` in `any(x in L: C)`), the rest its fields.
+   */
   readonly fields: readonly string[];
 }
 export interface TimeExpr extends Node {
@@ -99,6 +122,27 @@ export interface SeenExpr extends Node {
   readonly kind: "seen";
   /** Index into `Policy.trackers`. */
   readonly tracker: number;
+}
+
+/**
+ * `any(variable in list: condition)` / `all(...)`: whether the condition holds for some / every
+ * element of `list`. Inside `condition`, `{ kind: "path", root: "local", fields: [variable, ...] }`
+ * reads the element (the innermost quantifier binding the name wins). An empty list: `any` false,
+ * `all` true; `null`: false for both; anything else not a list: an evaluation error.
+ */
+export interface QuantifierExpr extends Node {
+  readonly kind: "quantifier";
+  readonly quantifier: "any" | "all";
+  readonly variable: string;
+  readonly list: Expr;
+  readonly condition: Expr;
+}
+/** `left op right` on two finite numbers; anything else, `/` by zero or a non-finite result is an evaluation error. */
+export interface ArithExpr extends Node {
+  readonly kind: "arith";
+  readonly op: ArithOp;
+  readonly left: Expr;
+  readonly right: Expr;
 }
 
 export interface RegexDef {

@@ -224,6 +224,7 @@ describe("grammar/armor.tmLanguage.json", () => {
     "expect deny by r, q",
     "expect require_approval",
     "expect error",
+    'rule l when any(r in recipients: r ends_with "@x.com") and all(m in messages: m.size > 1) deny',
   ];
   const scopeOfWord = (w: string, suffix = ""): string => {
     const line = samples.find((s) => new RegExp(`\\b${w}\\b${suffix}`).test(s));

@@ -94,13 +94,13 @@ export const timeFields: readonly { readonly name: TimeFieldName; readonly type:
 export interface ParameterFact {
   /** As the signature shows it: `CONDITION`, `within DURATION`. */
   readonly label: string;
-  readonly type: "condition" | "duration" | "field";
+  readonly type: "condition" | "duration" | "field" | "name" | "list";
   readonly optional: boolean;
   readonly doc: string;
 }
 
 export interface FunctionFact {
-  readonly name: "count" | "seen" | "exists";
+  readonly name: "count" | "seen" | "exists" | "any" | "all";
   /** The signature in short, as messages show it: `count(COND within D)`. */
   readonly usage: string;
   readonly parameters: readonly ParameterFact[];
@@ -139,6 +139,30 @@ export const functions: readonly FunctionFact[] = [
     result: "boolean",
     doc: "`exists(P)`: `P` is not `null`.",
     example: "exists(action.memo)",
+  },
+  {
+    name: "any",
+    usage: "any(NAME in LIST: COND)",
+    parameters: [
+      { label: "NAME in", type: "name", optional: false, doc: "a local name for each element, visible only in the condition" },
+      { label: "LIST", type: "list", optional: false, doc: "a list, e.g. a field of the action" },
+      { label: "CONDITION", type: "condition", optional: false, doc: "a condition on one element, read as `NAME` or `NAME.FIELD`" },
+    ],
+    result: "boolean",
+    doc: "`any(x in LIST: CONDITION)`: the condition holds for some element of the list; false for an empty or missing list.",
+    example: 'any(r in recipients: r ends_with "@example.com")',
+  },
+  {
+    name: "all",
+    usage: "all(NAME in LIST: COND)",
+    parameters: [
+      { label: "NAME in", type: "name", optional: false, doc: "a local name for each element, visible only in the condition" },
+      { label: "LIST", type: "list", optional: false, doc: "a list, e.g. a field of the action" },
+      { label: "CONDITION", type: "condition", optional: false, doc: "a condition on one element, read as `NAME` or `NAME.FIELD`" },
+    ],
+    result: "boolean",
+    doc: "`all(x in LIST: CONDITION)`: the condition holds for every element of the list; true for an empty list, false for a missing one.",
+    example: 'all(r in recipients: r ends_with "@example.com")',
   },
 ];
 

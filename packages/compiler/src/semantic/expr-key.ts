@@ -34,5 +34,9 @@ export function exprKey(e: IR.Expr): string {
     case "count":
     case "seen":
       return `${e.kind}(${e.tracker})`;
+    case "quantifier":
+      return `${e.quantifier}(${JSON.stringify(e.variable)},${exprKey(e.list)},${exprKey(e.condition)})`;
+    case "arith":
+      return `${e.op}(${exprKey(e.left)},${exprKey(e.right)})`;
   }
 }

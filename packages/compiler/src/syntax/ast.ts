@@ -30,7 +30,7 @@ export interface RegexNode {
   readonly sourceStart: number;
 }
 
-export type Expr = MissingExpr | LiteralExpr | ListExpr | PathExpr | CallExpr | NotExpr | LogicalExpr | CompareExpr | BetweenExpr | MatchesExpr | ParenExpr;
+export type Expr = MissingExpr | LiteralExpr | ListExpr | PathExpr | CallExpr | NotExpr | LogicalExpr | CompareExpr | BetweenExpr | MatchesExpr | ParenExpr | QuantifierExpr | ArithExpr;
 
 export interface MissingExpr {
   readonly kind: "missing";
@@ -95,6 +95,27 @@ export interface MatchesExpr {
 export interface ParenExpr {
   readonly kind: "paren";
   readonly expr: Expr;
+  readonly span: Span;
+}
+
+/** `any(x in LIST: COND)`, `all(x in LIST: COND)`. */
+export interface QuantifierExpr {
+  readonly kind: "quantifier";
+  /** `any` or `all`, as written. */
+  readonly callee: Ident;
+  readonly variable: Ident | null;
+  readonly list: Expr;
+  readonly condition: Expr;
+  readonly span: Span;
+}
+export type ArithOperator = "+" | "-" | "*" | "/";
+/** `a + b`, `a - b`, `a * b`, `a / b`. */
+export interface ArithExpr {
+  readonly kind: "arith";
+  readonly op: ArithOperator;
+  readonly opSpan: Span;
+  readonly left: Expr;
+  readonly right: Expr;
   readonly span: Span;
 }
 

@@ -386,6 +386,7 @@ export class AstBuilder {
     const call = sub(node, "call");
     if (call) {
       const callee = this.ident(tok(call, "callee")!);
+      if (call.children.Colon !== undefined || call.children.variable !== undefined) return this.quantifier(call, callee);
       const argNode = sub(call, "argument");
       const argument = argNode ? this.expression(argNode) : this.hole();
       const w = tok(call, "window");
@@ -404,6 +405,20 @@ export class AstBuilder {
       return { kind: "paren", expr, span: nodeSpan(paren, this.lastEnd) };
     }
     return this.hole();
+  }
+
+  /** `any(NAME in LIST: COND)`, `all(...)`. */
+  private quantifier(call: CstNode, callee: A.Ident): A.QuantifierExpr {
+    const v = tok(call, "variable");
+    const variable = v ? this.ident(v) : null;
+    this.see(tok(call, "In"));
+    const listNode = sub(call, "list");
+    const list = listNode ? this.operand(listNode) : this.hole();
+    this.see(tok(call, "Colon"));
+    const condNode = sub(call, "condition");
+    const condition = condNode ? this.expression(condNode) : this.hole();
+    this.see(tok(call, "RParen"));
+    return { kind: "quantifier", callee, variable, list, condition, span: nodeSpan(call, this.lastEnd) };
   }
 
   private literal(t: IToken, minus: IToken | undefined): A.LiteralExpr {

@@ -291,15 +291,37 @@ export class ArmorParser extends CstParser {
     this.CONSUME(T.RBracket);
   });
 
-  /** `count(COND within D)`, `seen(COND [within D])`, `exists(PATH)`. */
+  /**
+   * `count(COND within D)`, `seen(COND [within D])`, `exists(PATH)`, and `any(NAME in LIST:
+   * COND)`, `all(...)`: `any` and `all` are names, not keywords (a field may be called `any`), so
+   * the binding form is chosen by the callee's text and `NAME in` after the parenthesis.
+   */
   call = this.RULE("call", () => {
-    this.CONSUME(T.Identifier, { LABEL: "callee" });
+    const callee = this.CONSUME(T.Identifier, { LABEL: "callee" });
     this.CONSUME(T.LParen);
-    this.SUBRULE(this.expression, { LABEL: "argument" });
-    this.OPTION(() => {
-      this.CONSUME(T.Within);
-      this.CONSUME(T.DurationLiteral, { LABEL: "window" });
-    });
+    this.OR([
+      {
+        GATE: () => (callee.image === "any" || callee.image === "all") && this.LA(2).tokenType === T.In,
+        // the other alternative can start with `NAME in` too; the gate decides
+        IGNORE_AMBIGUITIES: true,
+        ALT: () => {
+          this.CONSUME2(T.Identifier, { LABEL: "variable" });
+          this.CONSUME(T.In);
+          this.SUBRULE(this.operand, { LABEL: "list" });
+          this.CONSUME(T.Colon);
+          this.SUBRULE2(this.expression, { LABEL: "condition" });
+        },
+      },
+      {
+        ALT: () => {
+          this.SUBRULE(this.expression, { LABEL: "argument" });
+          this.OPTION(() => {
+            this.CONSUME(T.Within);
+            this.CONSUME(T.DurationLiteral, { LABEL: "window" });
+          });
+        },
+      },
+    ]);
     this.CONSUME(T.RParen);
   });
 
