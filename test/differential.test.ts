@@ -438,6 +438,7 @@ function atom(history: boolean): fc.Arbitrary<string> {
     { weight: 2, arbitrary: typeAtom(history) },
     { weight: 1, arbitrary: pick(["true", "false", "null"]) },
     { weight: 3, arbitrary: quantifierArb(path) },
+    { weight: 3, arbitrary: arithArb(path) },
   ];
   if (history) return fc.oneof(...common);
   const timeAtom = fc.oneof(
@@ -458,6 +459,12 @@ function atom(history: boolean): fc.Arbitrary<string> {
     { weight: 1, arbitrary: countExpr.map((c) => `${c} in [0, 2, 4]`) },
     { weight: 1, arbitrary: fc.tuple(countExpr, pick(cmpOps), countExpr).map(([a, op, b]) => `${a} ${op} ${b}`) },
     { weight: 1, arbitrary: fc.tuple(countExpr, pick(["amount", "context.payee_age_days", "user.level"])).map(([c, p]) => `${c} >= ${p}`) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(countExpr, pick(["+ amount", "* 2", "/ 2", "- 1", "/ 0", "* 1e308 * 10", "+ count(true within 1h)"]), pick(cmpOps), pick(["0", "3", "50_000"]))
+        .map(([c, a, op, n]) => `${c} ${a} ${op} ${n}`),
+    },
   );
   const seen = fc.tuple(hcond, fc.option(pick(DURATIONS), { nil: null })).map(([c, d]) => `seen(${c}${d ? ` within ${d}` : ""})`);
   return fc.oneof(...common, { weight: 2, arbitrary: timeAtom }, { weight: 2, arbitrary: count }, { weight: 2, arbitrary: seen });
@@ -491,6 +498,15 @@ function quantifierArb(path: fc.Arbitrary<string>): fc.Arbitrary<string> {
   return fc
     .tuple(q, list, localCond("x"), fc.option(fc.tuple(q, localCond("y"), pick(["x.number", "x", "tags"])), { nil: null, freq: 3 }))
     .map(([quantifier, l, c, inner]) => (inner ? `${quantifier}(x in ${l}: ${inner[0]}(y in ${inner[2]}: ${inner[1]} or ${c}))` : `${quantifier}(x in ${l}: ${c})`));
+}
+
+/** `a + b * c > n` and the like: fields (of any type), literals and lets, every operator and precedence. */
+function arithArb(path: fc.Arbitrary<string>): fc.Arbitrary<string> {
+  const operand = fc.oneof({ weight: 3, arbitrary: path }, { weight: 3, arbitrary: numValue }, { weight: 1, arbitrary: pick(["1e308", "0", "-0", "(amount - 1)", "count(true within 1h)"]) });
+  const op = pick(["+", "-", "*", "/"]);
+  return fc
+    .tuple(operand, op, operand, fc.option(fc.tuple(op, operand), { nil: null }), pick(cmpOps), fc.oneof(numValue, path))
+    .map(([a, o1, b, more, cmp, n]) => `${a} ${o1} ${b}${more ? ` ${more[0]} ${more[1]}` : ""} ${cmp} ${n}`);
 }
 
 const condCache = new Map<string, fc.Arbitrary<string>>();

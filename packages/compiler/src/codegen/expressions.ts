@@ -214,7 +214,8 @@ export class ExpressionCompiler {
     const fallback = `$ar(${jsString(e.op)}, ${a}, ${b})`;
     if (knownNumber(e.left) && knownNumber(e.right)) return `((${v} = (${a} = ${left}) ${e.op} (${b} = ${right})) - ${v} === 0 ? ${v} : ${fallback})`;
     const divisor = e.op === "/" ? ` && ${b} - ${b} === 0` : "";
-    return `(typeof (${a} = ${left}) === "number" && typeof (${b} = ${right}) === "number" && (${v} = ${a} ${e.op} ${b}) - ${v} === 0${divisor} ? ${v} : ${fallback})`;
+    // both operands are read before either is checked, as the interpreter does
+    return `((${a} = ${left}), (${b} = ${right}), typeof ${a} === "number" && typeof ${b} === "number" && (${v} = ${a} ${e.op} ${b}) - ${v} === 0${divisor} ? ${v} : ${fallback})`;
   }
 
   /**

@@ -544,7 +544,7 @@ class Checker {
       typed = false;
       const text = sourceText(this.source, side.span);
       const written = l.expr.kind === "literal" && typeof l.expr.value === "string" && l.expr.value.trim() !== "" ? Number(l.expr.value) : Number.NaN;
-      this.report(catalog.typeMismatch, side.span, `\`${e.op}\` needs two numbers, but \`${text}\` is ${typeName(l.type)}`, {
+      this.report(catalog.typeMismatch, side.span, `\`${e.op}\` needs two numbers, but \`${text}\` is ${l.type === NULL ? "null" : typeName(l.type)}`, {
         help: Number.isFinite(written) ? `write the number without quotes: \`${written}\`` : "arithmetic works on numbers only; compare strings with `==`, `contains` or `matches`",
       });
     }

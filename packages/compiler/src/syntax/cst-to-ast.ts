@@ -340,12 +340,12 @@ export class AstBuilder {
 
   private comparison(node: CstNode): A.Expr {
     const leftNode = sub(node, "left");
-    const left = leftNode ? this.operand(leftNode) : this.hole();
+    const left = leftNode ? this.additive(leftNode) : this.hole();
     const opTok = tok(node, "op");
     if (node.children.op === undefined) return left;
     const operandOrHole = (label: string): A.Expr => {
       const n = sub(node, label);
-      return n ? this.operand(n) : this.hole();
+      return n ? this.additive(n) : this.hole();
     };
     if (opTok === undefined) {
       // the operator itself was inserted by recovery
@@ -369,6 +369,30 @@ export class AstBuilder {
     const right = operandOrHole("right");
     const opSpan = span((negation ?? opTok).startOffset, opTok.endOffset! + 1);
     return { kind: "compare", op, opSpan, left, right, span: span(left.span.start, Math.max(right.span.end, opSpan.end)) };
+  }
+
+  /** `a + b - c` and `a * b / c`: a chain of operators of one level, grouped to the left. */
+  private additive(node: CstNode): A.Expr {
+    return this.arithChain(node, (n) => this.multiplicative(n));
+  }
+
+  private multiplicative(node: CstNode): A.Expr {
+    return this.arithChain(node, (n) => this.operand(n));
+  }
+
+  private arithChain(node: CstNode, operand: (n: CstNode) => A.Expr): A.Expr {
+    const operandNodes = subs(node, "operands");
+    const operators = toks(node, "operators");
+    let left = operandNodes[0] ? operand(operandNodes[0]) : this.hole();
+    for (let i = 0; i < operators.length; i++) {
+      const opTok = operators[i]!;
+      this.see(opTok);
+      const n = operandNodes[i + 1];
+      const right = n ? operand(n) : this.hole();
+      const opSpan = tokenSpan(opTok);
+      left = { kind: "arith", op: opTok.image as A.ArithOperator, opSpan, left, right, span: span(left.span.start, Math.max(right.span.end, opSpan.end)) };
+    }
+    return left;
   }
 
   private operand(node: CstNode): A.Expr {

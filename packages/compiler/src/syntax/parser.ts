@@ -3,7 +3,7 @@
  *
  * The parser is pure grammar: it builds a CST and records syntax errors; it reports nothing and
  * resolves nothing. `cst-to-ast.ts` turns the CST into the AST, filling holes where the input is
- * broken. Precedence, from loosest to tightest: `or`, `and`, `not`, comparisons.
+ * broken. Precedence, from loosest to tightest: `or`, `and`, `not`, comparisons, `+ -`, `* /`.
  */
 import { type CstNode, CstParser, EOF, type IParserErrorMessageProvider, type IRecognitionException, type IToken, type TokenType } from "chevrotain";
 import * as T from "./tokens.js";
@@ -204,7 +204,7 @@ export class ArmorParser extends CstParser {
   });
 
   comparison = this.RULE("comparison", () => {
-    this.SUBRULE(this.operand, { LABEL: "left" });
+    this.SUBRULE(this.additive, { LABEL: "left" });
     this.OPTION(() => {
       this.OR([
         {
@@ -221,22 +221,22 @@ export class ArmorParser extends CstParser {
               { ALT: () => this.CONSUME(T.EndsWith, { LABEL: "op" }) },
               { ALT: () => this.CONSUME(T.In, { LABEL: "op" }) },
             ]);
-            this.SUBRULE2(this.operand, { LABEL: "right" });
+            this.SUBRULE2(this.additive, { LABEL: "right" });
           },
         },
         {
           ALT: () => {
             this.CONSUME(T.Not, { LABEL: "negation" });
             this.CONSUME2(T.In, { LABEL: "op" });
-            this.SUBRULE3(this.operand, { LABEL: "right" });
+            this.SUBRULE3(this.additive, { LABEL: "right" });
           },
         },
         {
           ALT: () => {
             this.CONSUME(T.Between, { LABEL: "op" });
-            this.SUBRULE4(this.operand, { LABEL: "low" });
+            this.SUBRULE4(this.additive, { LABEL: "low" });
             this.CONSUME(T.And);
-            this.SUBRULE5(this.operand, { LABEL: "high" });
+            this.SUBRULE5(this.additive, { LABEL: "high" });
           },
         },
         {
@@ -246,6 +246,24 @@ export class ArmorParser extends CstParser {
           },
         },
       ]);
+    });
+  });
+
+  /** `a + b - c`: left-associative, looser than `*` and `/`. */
+  additive = this.RULE("additive", () => {
+    this.SUBRULE(this.multiplicative, { LABEL: "operands" });
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.CONSUME(T.Plus, { LABEL: "operators" }) }, { ALT: () => this.CONSUME(T.Minus, { LABEL: "operators" }) }]);
+      this.SUBRULE2(this.multiplicative, { LABEL: "operands" });
+    });
+  });
+
+  /** `a * b / c`: left-associative. */
+  multiplicative = this.RULE("multiplicative", () => {
+    this.SUBRULE(this.operand, { LABEL: "operands" });
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.CONSUME(T.Star, { LABEL: "operators" }) }, { ALT: () => this.CONSUME(T.Slash, { LABEL: "operators" }) }]);
+      this.SUBRULE2(this.operand, { LABEL: "operands" });
     });
   });
 
