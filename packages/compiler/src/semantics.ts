@@ -144,7 +144,7 @@ export function truth(v: unknown): boolean {
 /**
  * How many list elements the quantifiers of one condition may visit: a quantifier that is not
  * inside another starts the count, and the quantifiers nested in it add to it (nested lists
- * multiply). Past it, the rule has an evaluation error. docs/language.md §6.10.
+ * multiply). Past it, the rule has an evaluation error. docs/language.md §6.7.
  */
 export const MAX_QUANTIFIER_VISITS = 100_000;
 export const QUANTIFIER_LIMIT_MESSAGE = `\`any\` and \`all\` visited more than ${MAX_QUANTIFIER_VISITS.toLocaleString("en-US")} list elements in one condition`;

@@ -145,7 +145,7 @@ export const functions: readonly FunctionFact[] = [
     usage: "any(NAME in LIST: COND)",
     parameters: [
       { label: "NAME in", type: "name", optional: false, doc: "a local name for each element, visible only in the condition" },
-      { label: "LIST", type: "list", optional: false, doc: "a list, e.g. a field of the action" },
+      { label: "LIST:", type: "list", optional: false, doc: "a list, e.g. a field of the action" },
       { label: "CONDITION", type: "condition", optional: false, doc: "a condition on one element, read as `NAME` or `NAME.FIELD`" },
     ],
     result: "boolean",
@@ -157,7 +157,7 @@ export const functions: readonly FunctionFact[] = [
     usage: "all(NAME in LIST: COND)",
     parameters: [
       { label: "NAME in", type: "name", optional: false, doc: "a local name for each element, visible only in the condition" },
-      { label: "LIST", type: "list", optional: false, doc: "a list, e.g. a field of the action" },
+      { label: "LIST:", type: "list", optional: false, doc: "a list, e.g. a field of the action" },
       { label: "CONDITION", type: "condition", optional: false, doc: "a condition on one element, read as `NAME` or `NAME.FIELD`" },
     ],
     result: "boolean",

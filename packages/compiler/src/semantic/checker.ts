@@ -70,6 +70,8 @@ export interface LocalSymbol {
   readonly span: Span;
   /** The condition, where the name is visible. */
   readonly scope: Span;
+  /** The whole `any(...)` or `all(...)`. */
+  readonly within: Span;
   /** The list as written, for hover: "`r` ranges over `recipients`". */
   readonly listText: string;
   /** What the schema says of the list's elements, when it says anything. */
@@ -514,6 +516,7 @@ class Checker {
       name,
       span: variable.span,
       scope: e.condition.span,
+      within: e.span,
       listText: sourceText(this.source, e.list.span),
       element,
       type: element ? element.type : ANY,
