@@ -737,6 +737,8 @@ class Checker {
   private checkEnumList(subjectAst: A.Expr, values: IR.Value[], scope: Scope, at?: Span): void {
     if (subjectAst.kind !== "path" || !this.schema) return;
     const names = subjectAst.segments.map((s) => s.name);
+    // a local of `any`/`all` is not the action's field, whatever its name
+    if (scope.locals?.has(names[0] ?? "")) return;
     const isType = (names.length === 1 && names[0] === "type" && !this.lets.has("type")) || (names.length === 2 && names[0] === "action" && names[1] === "type");
     if (isType) {
       // a schema without action types is A307 already; it has no types to compare with
