@@ -501,6 +501,8 @@ function atom(history: boolean): fc.Arbitrary<string> {
     { weight: 2, arbitrary: typeAtom(history) },
     { weight: 1, arbitrary: pick(["true", "false", "null"]) },
     { weight: 2, arbitrary: fnAtom },
+    { weight: 3, arbitrary: quantifierArb(path) },
+    { weight: 3, arbitrary: arithArb(path) },
   ];
   if (history) return fc.oneof(...common);
   const timeAtom = fc.oneof(
@@ -521,6 +523,12 @@ function atom(history: boolean): fc.Arbitrary<string> {
     { weight: 1, arbitrary: countExpr.map((c) => `${c} in [0, 2, 4]`) },
     { weight: 1, arbitrary: fc.tuple(countExpr, pick(cmpOps), countExpr).map(([a, op, b]) => `${a} ${op} ${b}`) },
     { weight: 1, arbitrary: fc.tuple(countExpr, pick(["amount", "context.payee_age_days", "user.level"])).map(([c, p]) => `${c} >= ${p}`) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(countExpr, pick(["+ amount", "* 2", "/ 2", "- 1", "/ 0", "* 1e308 * 10", "+ count(true within 1h)"]), pick(cmpOps), pick(["0", "3", "50_000"]))
+        .map(([c, a, op, n]) => `${c} ${a} ${op} ${n}`),
+    },
   );
   const seen = fc.tuple(hcond, fc.option(pick(DURATIONS), { nil: null })).map(([c, d]) => `seen(${c}${d ? ` within ${d}` : ""})`);
   const window = fc.option(pick(DURATIONS), { nil: null }).map((d) => (d ? ` within ${d}` : ""));
@@ -557,6 +565,45 @@ function atom(history: boolean): fc.Arbitrary<string> {
     { weight: 2, arbitrary: since },
     { weight: 3, arbitrary: correlated },
   );
+}
+
+/** Conditions on a local `$` of `any`/`all`: the element itself, its fields, and fields of the action beside it. */
+const LOCAL_CONDS = [
+  '$ == "a"',
+  "$ == 1",
+  "$ > 1",
+  '$ starts_with "a"',
+  '$.card == "a"',
+  "$.number contains 1",
+  "exists($.card)",
+  '$ in ["a", 2]',
+  "$.number > 0",
+  "$ == amount",
+  'not ($ == "b")',
+  "$.toString == null",
+  "$.__proto__ != null",
+  "$",
+  "$.card matches /a|b/",
+];
+const localCond = (v: string): fc.Arbitrary<string> =>
+  fc.tuple(pick(LOCAL_CONDS), fc.option(fc.tuple(pick([" and ", " or "]), pick(LOCAL_CONDS)), { nil: null })).map(([a, more]) => (more ? `${a}${more[0]}${more[1]}` : a).replaceAll("$", v));
+
+/** `any(x in L: C)`, `all(...)` over fields, literal lists and lets; nested over an element's field. */
+function quantifierArb(path: fc.Arbitrary<string>): fc.Arbitrary<string> {
+  const list = fc.oneof({ weight: 4, arbitrary: path }, { weight: 1, arbitrary: listValue }, { weight: 2, arbitrary: pick(["tags", "payload.card", "payload"]) });
+  const q = pick(["any", "all"]);
+  return fc
+    .tuple(q, list, localCond("x"), fc.option(fc.tuple(q, localCond("y"), pick(["x.number", "x", "tags"])), { nil: null, freq: 3 }))
+    .map(([quantifier, l, c, inner]) => (inner ? `${quantifier}(x in ${l}: ${inner[0]}(y in ${inner[2]}: ${inner[1]} or ${c}))` : `${quantifier}(x in ${l}: ${c})`));
+}
+
+/** `a + b * c > n` and the like: fields (of any type), literals and lets, every operator and precedence. */
+function arithArb(path: fc.Arbitrary<string>): fc.Arbitrary<string> {
+  const operand = fc.oneof({ weight: 3, arbitrary: path }, { weight: 3, arbitrary: numValue }, { weight: 1, arbitrary: pick(["1e308", "0", "-0", "(amount - 1)", "count(true within 1h)"]) });
+  const op = pick(["+", "-", "*", "/"]);
+  return fc
+    .tuple(operand, op, operand, fc.option(fc.tuple(op, operand), { nil: null }), pick(cmpOps), fc.oneof(numValue, path))
+    .map(([a, o1, b, more, cmp, n]) => `${a} ${o1} ${b}${more ? ` ${more[0]} ${more[1]}` : ""} ${cmp} ${n}`);
 }
 
 const condCache = new Map<string, fc.Arbitrary<string>>();
@@ -767,6 +814,13 @@ const LISTS: unknown[] = [
   nestedList(64),
   nestedList(65),
   ["http://evil.com@good.com/", { k: ["HTTP://A.B"] }],
+  // lists of objects, for any/all over elements' fields
+  [
+    { card: "a", number: [1, 2] },
+    { card: null, number: 3 },
+  ],
+  [{ number: [] }, "a", { card: "a", toString: "a" }],
+  [{ card: "b", number: [0.5, "a"] }, { number: [2] }],
 ];
 
 const scalarJson: fc.Arbitrary<string> = fc.oneof(

@@ -48,7 +48,19 @@ function json(value: unknown): string {
 }
 
 const severityNames = ["", "error", "warning", "info", "hint"];
-const kindNames: Record<number, string> = { 1: "text", 2: "method", 3: "function", 5: "field", 9: "module", 10: "property", 14: "keyword", 15: "snippet", 20: "enumMember", 21: "constant" };
+const kindNames: Record<number, string> = {
+  1: "text",
+  2: "method",
+  3: "function",
+  6: "variable",
+  5: "field",
+  9: "module",
+  10: "property",
+  14: "keyword",
+  15: "snippet",
+  20: "enumMember",
+  21: "constant",
+};
 
 function showDiagnostics(ds: LspDiagnostic[]): unknown {
   return ds.map((d) => ({ range: range(d.range), severity: severityNames[d.severity ?? 0], code: d.code, message: d.message, href: d.codeDescription?.href }));
@@ -214,6 +226,7 @@ beforeAll(async () => {
   for (const feature of Object.keys(runners)) {
     mkdirSync(join(workspace, feature));
     copyFileSync(schema, join(workspace, feature, "actions.schema.json"));
+    copyFileSync(join(repoRoot, "test/cases/check/quantifiers.schema.json"), join(workspace, feature, "quantifiers.schema.json"));
     for (const c of casesOf(feature)) writeFileSync(c.path, c.text);
   }
   client = await TestClient.start();

@@ -56,6 +56,8 @@ class Context {
   private time: TimeParts | undefined;
   private readonly trackerValues = new Map<number, number | boolean | null>();
   trace: Trace[] | null = null;
+  /** List elements the quantifiers of the current condition may still visit. */
+  quantifierBudget = 0;
 
   constructor(
     readonly policy: IR.Policy,
@@ -116,25 +118,62 @@ function aggregate(ctx: Context, t: IR.Tracker, kind: "sum" | "max" | "min", his
   return sem.aggregateTotal(kind, acc);
 }
 
-function readPath(ctx: Context, e: IR.PathExpr, item: Record<string, unknown> | null): unknown {
+/** The names bound by the quantifiers around a condition, innermost first. */
+interface Locals {
+  readonly name: string;
+  readonly value: unknown;
+  readonly outer: Locals | null;
+}
+
+function readLocal(locals: Locals | null, name: string): unknown {
+  for (let l = locals; l !== null; l = l.outer) if (l.name === name) return l.value;
+  throw new Error(`interpreter: local \`${name}\` is not bound`);
+}
+
+function readPath(ctx: Context, e: IR.PathExpr, item: Record<string, unknown> | null, locals: Locals | null = null): unknown {
+  if (e.root === "local") {
+    let v = readLocal(locals, e.fields[0]!);
+    for (let i = 1; i < e.fields.length; i++) v = sem.readField(v, e.fields[i]!);
+    return v ?? null;
+  }
   let v: unknown = e.root === "action" || e.root === "current" ? ctx.input.action : e.root === "item" ? item : e.root === "user" ? ctx.input.user() : ctx.input.context();
   for (const f of e.fields) v = sem.readField(v, f);
   return v ?? null;
 }
 
-function evaluate(ctx: Context, e: IR.Expr, item: Record<string, unknown> | null, record: boolean): unknown {
+/**
+ * `any`/`all`: the condition for each element in order, stopping at the first that decides.
+ * Every element visited counts against the condition's budget (sem.MAX_QUANTIFIER_VISITS), which
+ * a quantifier that is not nested in another starts afresh.
+ */
+function quantify(ctx: Context, e: IR.QuantifierExpr, item: Record<string, unknown> | null, locals: Locals | null): { value: boolean; list: unknown } {
+  const listValue = evaluate(ctx, e.list, item, false, locals);
+  const list = sem.quantifierList(e.quantifier, listValue);
+  if (list === null) return { value: false, list: listValue };
+  if (locals === null) ctx.quantifierBudget = sem.MAX_QUANTIFIER_VISITS;
+  const wanted = e.quantifier === "any";
+  for (let i = 0; i < list.length; i++) {
+    if (--ctx.quantifierBudget < 0) throw new sem.EvaluationError(sem.QUANTIFIER_LIMIT_MESSAGE);
+    const element = list[i];
+    const holds = sem.truth(evaluate(ctx, e.condition, item, false, { name: e.variable, value: element === undefined ? null : element, outer: locals }));
+    if (holds === wanted) return { value: wanted, list: listValue };
+  }
+  return { value: !wanted, list: listValue };
+}
+
+function evaluate(ctx: Context, e: IR.Expr, item: Record<string, unknown> | null, record: boolean, locals: Locals | null = null): unknown {
   const trace = record ? ctx.trace : null;
   const note = (value: unknown, operands?: unknown[]): unknown => {
     trace?.push(operands ? { expr: e, value, operands } : { expr: e, value });
     return value;
   };
-  const sub = (x: IR.Expr): unknown => evaluate(ctx, x, item, record);
+  const sub = (x: IR.Expr): unknown => evaluate(ctx, x, item, record, locals);
   const regex = (i: number): IR.RegexDef => ctx.policy.regexes[i]!;
   switch (e.kind) {
     case "literal":
       return e.value;
     case "path":
-      return readPath(ctx, e, item);
+      return readPath(ctx, e, item, locals);
     case "time":
       return ctx.timePart(e.field);
     case "and": {
@@ -177,7 +216,7 @@ function evaluate(ctx: Context, e: IR.Expr, item: Record<string, unknown> | null
       return note(sem.stringOp(e.op, l, r), [l, r]);
     }
     case "exists": {
-      const v = readPath(ctx, e.path, item);
+      const v = readPath(ctx, e.path, item, locals);
       return note(v !== null, [v]);
     }
     case "count":
@@ -187,6 +226,15 @@ function evaluate(ctx: Context, e: IR.Expr, item: Record<string, unknown> | null
     case "fn": {
       const v = sub(e.arg);
       return note(sem.callFunction(e.name, v), [v]);
+    }
+    case "quantifier": {
+      const q = quantify(ctx, e, item, locals);
+      return note(q.value, [q.list]);
+    }
+    case "arith": {
+      const l = sub(e.left);
+      const r = sub(e.right);
+      return note(sem.arith(e.op, l, r), [l, r]);
     }
   }
 }

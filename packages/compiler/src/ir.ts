@@ -18,19 +18,40 @@ export { REDACTED } from "@agent-armor/contract";
 
 /**
  * Where a path starts. `item` is the earlier action inside `count(...)` and `seen(...)`;
- * `current` is the current action read inside them (`ticker == current.ticker`).
+ * `current` is the current action read inside them (`ticker == current.ticker`); `local` is a
+ * name bound by `any(x in L: C)` / `all(...)`, whose path's first field is the name.
  */
-export type PathRoot = "action" | "user" | "context" | "item" | "current";
+export type PathRoot = "action" | "user" | "context" | "item" | "current" | "local";
+
 export type TimeField = "hour" | "minute" | "weekday" | "date";
 export type CompareOp = "==" | "!=" | "<" | "<=" | ">" | ">=";
 export type StringOp = "contains" | "starts_with" | "ends_with";
+export type ArithOp = "+" | "-" | "*" | "/";
 
 interface Node {
   /** The source text this condition came from, for explanations and errors. */
   readonly span: Span;
 }
 
-export type Expr = LiteralExpr | PathExpr | TimeExpr | AndExpr | OrExpr | NotExpr | CompareExpr | InExpr | BetweenExpr | MatchesExpr | StringOpExpr | ExistsExpr | CountExpr | SeenExpr | FnExpr | AggregateExpr;
+export type Expr =
+  | LiteralExpr
+  | PathExpr
+  | TimeExpr
+  | AndExpr
+  | OrExpr
+  | NotExpr
+  | CompareExpr
+  | InExpr
+  | BetweenExpr
+  | MatchesExpr
+  | StringOpExpr
+  | ExistsExpr
+  | CountExpr
+  | SeenExpr
+  | QuantifierExpr
+  | ArithExpr
+  | FnExpr
+  | AggregateExpr;
 
 export interface LiteralExpr extends Node {
   readonly kind: "literal";
@@ -42,6 +63,7 @@ export interface PathExpr extends Node {
   /**
    * Never empty for `action`/`item` paths, except as the argument of `strings(action)`; may be
    * empty for `user`/`context` (the whole object).
+   * For `local`, the first field is the local's name (`x` in `any(x in L: C)`), the rest its fields.
    */
   readonly fields: readonly string[];
 }
@@ -120,6 +142,27 @@ export interface AggregateExpr extends Node {
   readonly aggregate: "sum" | "max" | "min";
   /** Index into `Policy.trackers`. */
   readonly tracker: number;
+}
+
+/**
+ * `any(variable in list: condition)` / `all(...)`: whether the condition holds for some / every
+ * element of `list`. Inside `condition`, `{ kind: "path", root: "local", fields: [variable, ...] }`
+ * reads the element (the innermost quantifier binding the name wins). An empty list: `any` false,
+ * `all` true; `null`: false for both; anything else not a list: an evaluation error.
+ */
+export interface QuantifierExpr extends Node {
+  readonly kind: "quantifier";
+  readonly quantifier: "any" | "all";
+  readonly variable: string;
+  readonly list: Expr;
+  readonly condition: Expr;
+}
+/** `left op right` on two finite numbers; anything else, `/` by zero or a non-finite result is an evaluation error. */
+export interface ArithExpr extends Node {
+  readonly kind: "arith";
+  readonly op: ArithOp;
+  readonly left: Expr;
+  readonly right: Expr;
 }
 
 export interface RegexDef {

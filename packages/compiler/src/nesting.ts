@@ -5,7 +5,7 @@
  * stack; the checks here are loops, never recursion.
  */
 
-/** The deepest nesting accepted anywhere: parentheses, lists, calls, `not`, objects, let chains. */
+/** The deepest nesting accepted anywhere: parentheses, lists, calls, `not`, arithmetic chains, objects, let chains. */
 export const MAX_NESTING = 64;
 
 /** The token kinds the nesting count needs, so that the check does not depend on Chevrotain. */
@@ -17,29 +17,47 @@ export interface NestingToken {
 const openers = new Set(["LParen", "LBracket", "LBrace"]);
 const closers = new Set(["RParen", "RBracket", "RBrace"]);
 
+/** Arithmetic operators: each in a chain is one more level of the tree (`a + b + c` is `(a + b) + c`). */
+const arithmetic = new Set(["Plus", "Minus", "Star", "Slash"]);
+/** Tokens that end an arithmetic chain: what separates operands of something other than arithmetic. */
+const chainEnds = new Set(["And", "Or", "Eq", "NotEq", "Lt", "Gt", "LtEq", "GtEq", "In", "Between", "Matches", "Contains", "StartsWith", "EndsWith", "Comma", "Colon", "Assign", "When", "Within"]);
+
 /**
  * The index of the first token that nests deeper than `limit`, or -1. Each `(`, `[` and `{` opens
  * a level until its closer; a run of `not`s adds one level per `not` to what follows it (the
- * parser recurses once for each). Unbalanced closers are left to the parser.
+ * parser recurses once for each), and each arithmetic operator of a chain one level to the rest of
+ * the chain (every `-` counts, a negative number's too). Unbalanced closers are left to the parser.
  */
 export function firstTooDeep(tokens: readonly NestingToken[], limit = MAX_NESTING): number {
   const open: number[] = [];
+  // the arithmetic chain of each enclosing level, and of this one
+  const chains: number[] = [];
+  let chain = 0;
   let depth = 0;
   let nots = 0;
   for (let i = 0; i < tokens.length; i++) {
     const kind = tokens[i]!.tokenType.name;
     if (kind === "Not") {
       nots++;
-      if (depth + nots > limit) return i;
+      if (depth + chain + nots > limit) return i;
+      continue;
+    }
+    if (arithmetic.has(kind)) {
+      if (depth + ++chain > limit) return i;
       continue;
     }
     if (openers.has(kind)) {
-      const levels = nots + 1;
+      const levels = nots + 1 + chain;
       depth += levels;
       open.push(levels);
+      chains.push(chain);
+      chain = 0;
       if (depth > limit) return i;
     } else if (closers.has(kind) && open.length > 0) {
       depth -= open.pop()!;
+      chain = chains.pop()!;
+    } else if (chainEnds.has(kind)) {
+      chain = 0;
     }
     nots = 0;
   }

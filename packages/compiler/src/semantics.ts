@@ -311,3 +311,33 @@ function keyPart(v: unknown, depth: number, budget: { left: number }): string | 
   }
   return `{${parts.join(",")}}`;
 }
+
+/**
+ * How many list elements the quantifiers of one condition may visit: a quantifier that is not
+ * inside another starts the count, and the quantifiers nested in it add to it (nested lists
+ * multiply). Past it, the rule has an evaluation error. docs/language.md §6.7.
+ */
+export const MAX_QUANTIFIER_VISITS = 100_000;
+export const QUANTIFIER_LIMIT_MESSAGE = `\`any\` and \`all\` visited more than ${MAX_QUANTIFIER_VISITS.toLocaleString("en-US")} list elements in one condition`;
+
+/** The list a quantifier walks: `null` (missing) stays null, a non-list is an evaluation error. */
+export function quantifierList(quantifier: "any" | "all", v: unknown): readonly unknown[] | null {
+  if (v === null || v === undefined) return null;
+  if (!Array.isArray(v)) throw new EvaluationError(`\`${quantifier}\` needs a list after \`in\`, got ${kindOf(v)}`);
+  return v;
+}
+
+export type ArithOp = "+" | "-" | "*" | "/";
+
+/**
+ * `a + b`, `a - b`, `a * b`, `a / b`: both finite numbers (`null`, a missing field, is an error
+ * here, not false: a sum with a missing term has no value), a divisor other than zero, and a
+ * finite result; anything else is an evaluation error.
+ */
+export function arith(op: ArithOp, a: unknown, b: unknown): number {
+  if (!finite(a) || !finite(b)) throw new EvaluationError(`\`${op}\` needs two numbers, got ${kindOf(a)} and ${kindOf(b)}`);
+  if (op === "/" && b === 0) throw new EvaluationError("`/` divides by zero");
+  const v = op === "+" ? a + b : op === "-" ? a - b : op === "*" ? a * b : a / b;
+  if (!finite(v)) throw new EvaluationError(`\`${op}\` gives a number too large to represent`);
+  return v;
+}

@@ -194,7 +194,7 @@ describe("grammar/armor.tmLanguage.json", () => {
     expect(scopeOf("when x == 'single'", "'single'")).toBe("invalid.illegal.string.armor");
   });
 
-  it("scopes numbers with `_`, durations and regex literals (no division)", () => {
+  it("scopes numbers with `_`, durations, regex literals after `matches`/`matching`, and division elsewhere", () => {
     const line = 'when amount > 10_000 and amount < 2.5e3 and count(type == "x" within 15m) >= 3';
     expect(scopeOf(line, "10_000")).toBe("constant.numeric.armor");
     expect(scopeOf(line, "2.5e3")).toBe("constant.numeric.armor");
@@ -209,6 +209,12 @@ describe("grammar/armor.tmLanguage.json", () => {
     expect(scopeOf(re, "and")).toBe("keyword.operator.word.armor");
     expect(scopeOf(re, 'a/b"').split(" | ")[0]).toBe("string.quoted.double.armor"); // a string, not a regex or a division
     expect(scopeOf('redact memo matching /\\d{8,17}/g because "x"', "{8,17}")).toBe("keyword.operator.quantifier.regexp.armor");
+    const division = "when x matches /a/ and y / 2 > 1 and a * b + c > 0";
+    expect(scopeOf(division, "a/").split(" | ")[0]).toBe("string.regexp.armor");
+    expect(scopeOf(division, "/ 2").split(" | ")[0]).toBe("keyword.operator.arithmetic.armor");
+    expect(scopeOf(division, "2 >").split(" | ")[0]).toBe("constant.numeric.armor");
+    expect(scopeOf(division, "* b").split(" | ")[0]).toBe("keyword.operator.arithmetic.armor");
+    expect(scopeOf(division, "+ c").split(" | ")[0]).toBe("keyword.operator.arithmetic.armor");
   });
 
   // Lines that use every keyword where it is one (soft keywords are names elsewhere).
@@ -227,6 +233,7 @@ describe("grammar/armor.tmLanguage.json", () => {
     "expect error",
     'rule f when host(url) in ["a.com"] and lower(s) == upper(s) and length(strings(action)) > 1 deny',
     'rule t when p matches glob("src/**") redact body matching std.iban with "[iban]"',
+    'rule l when any(r in recipients: r ends_with "@x.com") and all(m in messages: m.size > 1) deny',
   ];
   const scopeOfWord = (w: string, suffix = ""): string => {
     const line = samples.find((s) => new RegExp(`\\b${w}\\b${suffix}`).test(s));

@@ -32,10 +32,13 @@ const FUNCTION_HELPERS: Record<IR.FnExpr["name"], string> = { host: "$host", low
 
 const isPrimitive = (v: IR.Value): v is string | number | boolean | null => v === null || typeof v !== "object";
 
-/** Expressions that always evaluate to a number: counts, `time.hour`, `time.minute`. */
+/** Expressions that always evaluate to a finite number: counts, `time.hour`, `time.minute`, number literals, arithmetic. */
 function knownNumber(e: IR.Expr): boolean {
-  return e.kind === "count" || (e.kind === "aggregate" && e.aggregate === "sum") || (e.kind === "time" && (e.field === "hour" || e.field === "minute"));
+  return e.kind === "count" || (e.kind === "aggregate" && e.aggregate === "sum") || (e.kind === "time" && (e.field === "hour" || e.field === "minute")) || (e.kind === "literal" && typeof e.value === "number") || e.kind === "arith";
 }
+
+/** The limit of semantics.ts's MAX_QUANTIFIER_VISITS, which the emitted `$qb` counts down from. */
+const QUANTIFIER_VISITS = 100_000;
 
 export class ExpressionCompiler {
   /** The prelude helpers the module calls, in the order of first use (see `helperClosure`). */
@@ -54,6 +57,8 @@ export class ExpressionCompiler {
   private inTracker = false;
   /** While compiling a rule condition: the literals it reads from `$D`, in order. */
   private templateConsts: Literal[] | null = null;
+  /** The locals of the quantifiers around the expression being compiled, outermost first, with their JS names. */
+  private readonly locals: { readonly name: string; readonly js: string }[] = [];
 
   constructor(private readonly regexes: IR.Policy["regexes"]) {}
 
@@ -193,7 +198,10 @@ export class ExpressionCompiler {
       case "path": {
         let code: string;
         let from = 0;
-        if (e.root === "item") code = item;
+        if (e.root === "local") {
+          code = this.localName(e.fields[0]!);
+          from = 1;
+        } else if (e.root === "item") code = item;
         // the current action inside a tracker's scan, which runs only within decide ($I is the input)
         else if (e.root === "current") code = `${this.use("$f")}($I, "action")`;
         else if (e.root === "action") {
@@ -214,9 +222,81 @@ export class ExpressionCompiler {
         return `$k${e.tracker}()`;
       case "fn":
         return `${this.use(FUNCTION_HELPERS[e.name])}(${this.value(e.arg, item)})`;
+      case "arith":
+        return this.arith(e, item);
       default:
         return this.cond(e, item);
     }
+  }
+
+  private localName(name: string): string {
+    for (let i = this.locals.length - 1; i >= 0; i--) if (this.locals[i]!.name === name) return this.locals[i]!.js;
+    throw new Error(`codegen: local \`${name}\` is not bound`);
+  }
+
+  /** An operand of arithmetic: number literals are read from data like the other literals of a rule. */
+  private numberOperand(e: IR.Expr, item: string): string {
+    return e.kind === "literal" && typeof e.value === "number" ? this.lit(e.value) : this.value(e, item);
+  }
+
+  /**
+   * `a op b`: the JavaScript operator when both are numbers and the result is finite (for `/`, a
+   * finite divisor: `x / Infinity` is finite); otherwise `$ar`, which says what was wrong.
+   */
+  private arith(e: IR.ArithExpr, item: string): string {
+    const a = this.temp(),
+      b = this.temp(),
+      v = this.temp();
+    this.use("$ar");
+    const left = this.numberOperand(e.left, item);
+    const right = this.numberOperand(e.right, item);
+    const fallback = `$ar(${jsString(e.op)}, ${a}, ${b})`;
+    if (knownNumber(e.left) && knownNumber(e.right)) return `((${v} = (${a} = ${left}) ${e.op} (${b} = ${right})) - ${v} === 0 ? ${v} : ${fallback})`;
+    const divisor = e.op === "/" ? ` && ${b} - ${b} === 0` : "";
+    // both operands are read before either is checked, as the interpreter does
+    return `((${a} = ${left}), (${b} = ${right}), typeof ${a} === "number" && typeof ${b} === "number" && (${v} = ${a} ${e.op} ${b}) - ${v} === 0${divisor} ? ${v} : ${fallback})`;
+  }
+
+  /**
+   * \`any(x in L: C)\` / \`all(...)\`: a module-level function with the loop (no closure is made per
+   * decision), called with what the condition reads: the rule's data, action, input and \`$plain\`
+   * (or the history entry, in a tracker), the locals of the quantifiers around it, and the list.
+   * A quantifier that is not nested in another starts the visit budget \`$qb\`; every element
+   * visited counts down from it (semantics.ts, \`quantify\` in interpreter.ts).
+   */
+  private quantifier(e: IR.QuantifierExpr, item: string): string {
+    const list = this.value(e.list, item);
+    const outer = this.locals.map((l) => l.js);
+    const element = `$l${outer.length}`;
+    const savedTemps = this.temps;
+    this.temps = 0;
+    this.locals.push({ name: e.variable, js: element });
+    const body = this.cond(e.condition, item);
+    this.locals.pop();
+    const temps = this.temps;
+    this.temps = savedTemps;
+    const context = this.inTracker ? [item] : ["$D", "$o", "$A", "$I", "$plain"];
+    const wanted = e.quantifier === "any";
+    this.use("$qb");
+    this.use("$qList");
+    this.use("$qOver");
+    const code = [
+      `function (${[...context, ...outer, "$list"].join(", ")}) {`,
+      ...(temps > 0 ? [`  let ${Array.from({ length: temps }, (_, i) => `t${i}`).join(", ")};`] : []),
+      `  if ($list === null) return false;`,
+      `  if (!Array.isArray($list)) $qList(${jsString(e.quantifier)}, $list);`,
+      ...(outer.length === 0 ? [`  $qb = ${QUANTIFIER_VISITS};`] : []),
+      `  for (let $i = 0; $i < $list.length; $i++) {`,
+      `    if (--$qb < 0) $qOver();`,
+      `    let ${element} = $list[$i];`,
+      `    if (${element} === undefined) ${element} = null;`,
+      `    if (${body} === ${wanted}) return ${wanted};`,
+      `  }`,
+      `  return ${!wanted};`,
+      `}`,
+    ].join("\n");
+    const fn = this.constant("$Q", code);
+    return `${fn}(${[...context, ...outer, list].join(", ")})`;
   }
 
   /** A JS expression that is `true` or `false` (or throws an evaluation error). */
@@ -280,7 +360,10 @@ export class ExpressionCompiler {
       }
       case "exists":
         return `(${this.value(e.path, item)} !== null)`;
+      case "quantifier":
+        return this.quantifier(e, item);
       case "fn":
+      case "arith":
         return `${this.use("$truth")}(${this.value(e, item)})`;
     }
   }

@@ -489,6 +489,31 @@ function $keyPart(v, depth, budget) {
   return "{" + parts.join(",") + "}";
 }`,
   },
+  // `arith` in semantics.ts
+  $ar: {
+    needs: ["$E", "$kind"],
+    source: `function $ar(op, a, b) {
+  if (!(typeof a === "number" && a - a === 0 && typeof b === "number" && b - b === 0)) throw new $E("\`" + op + "\` needs two numbers, got " + $kind(a) + " and " + $kind(b));
+  if (op === "/" && b === 0) throw new $E("\`/\` divides by zero");
+  const v = op === "+" ? a + b : op === "-" ? a - b : op === "*" ? a * b : a / b;
+  if (!(v - v === 0)) throw new $E("\`" + op + "\` gives a number too large to represent");
+  return v;
+}`,
+  },
+  // the list elements the quantifiers of one condition may still visit (MAX_QUANTIFIER_VISITS)
+  $qb: { source: `let $qb = 0;` },
+  $qList: {
+    needs: ["$E", "$kind"],
+    source: `function $qList(q, v) {
+  throw new $E("\`" + q + "\` needs a list after \`in\`, got " + $kind(v));
+}`,
+  },
+  $qOver: {
+    needs: ["$E"],
+    source: `function $qOver() {
+  throw new $E("\`any\` and \`all\` visited more than 100,000 list elements in one condition");
+}`,
+  },
 };
 
 /** The helpers a set of names needs, with their dependencies, in a stable order. */

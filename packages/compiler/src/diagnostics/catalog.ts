@@ -102,6 +102,12 @@ export const catalog = {
   testWithoutPolicy: entry("A605", "test-without-policy", "error", "a `.test.armor` file has no policy beside it"),
   testActionInvalid: entry("A606", "test-action-invalid", "error", "a test's action does not match the policy's schema"),
   duplicateTest: entry("A607", "duplicate-test", "error", "two tests of a policy have the same name"),
+
+  // lists and arithmetic (docs/language.md §6.7, §6.5)
+  malformedQuantifier: entry("A113", "malformed-quantifier", "error", "`any` or `all` is called without the form `any(NAME in LIST: CONDITION)`"),
+  localShadowsRoot: entry("A210", "local-shadows-root", "error", "the local name of `any`/`all` is the name of an input root"),
+  historyInQuantifier: entry("A211", "history-in-quantifier", "error", "a history condition is written inside the condition of `any`/`all`"),
+  constantArithmetic: entry("A312", "constant-arithmetic", "error", "arithmetic on constants divides by zero or has no finite result"),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type CatalogKey = keyof typeof catalog;

@@ -612,6 +612,23 @@ class Formatter {
         return [this.expr(e.value, 2), e.regex ? this.keywordThen(e.regex.span.start, " matches", () => regexText(e.regex!)) : " matches"];
       case "paren":
         return ["(", this.gap(e.expr.span.start), this.expr(e.expr, 2), this.gap(e.span.end), ")"];
+      case "quantifier": {
+        const first = e.variable?.span.start ?? e.list.span.start;
+        return [
+          e.callee.name,
+          this.keyword(this.tokenBefore(first), "("),
+          e.variable ? [this.gap(e.variable.span.start), e.variable.name] : "",
+          this.keywordThen(e.list.span.start, " in", () => this.expr(e.list, 2)),
+          this.keyword(this.tokenBefore(e.condition.span.start), ":"),
+          this.gap(e.condition.span.start),
+          " ",
+          this.expr(e.condition, 2),
+          this.gap(e.span.end),
+          ")",
+        ];
+      }
+      case "arith":
+        return [this.expr(e.left, 2), this.gap(e.opSpan.start), ` ${e.op}`, this.gap(e.right.span.start), " ", this.expr(e.right, 2)];
     }
   }
 

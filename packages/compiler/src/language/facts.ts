@@ -111,13 +111,13 @@ export interface ParameterFact {
    * What the argument is: a condition, a window, a field path, or a value of a JSON kind
    * (`string`, `stringOrList`, `value`: any); the checker types a value function's argument by it.
    */
-  readonly type: "condition" | "duration" | "field" | "string" | "stringOrList" | "value" | "number";
+  readonly type: "condition" | "duration" | "field" | "string" | "stringOrList" | "value" | "number" | "name" | "list";
   readonly optional: boolean;
   readonly doc: string;
 }
 
 export interface FunctionFact {
-  readonly name: "count" | "seen" | "exists" | "host" | "lower" | "upper" | "length" | "strings" | "glob" | "sum" | "max" | "min";
+  readonly name: "count" | "seen" | "exists" | "host" | "lower" | "upper" | "length" | "strings" | "glob" | "sum" | "max" | "min" | "any" | "all";
   /** The signature in short, as messages show it: `count(COND within D)`. */
   readonly usage: string;
   readonly parameters: readonly ParameterFact[];
@@ -227,6 +227,30 @@ export const functions: readonly FunctionFact[] = [
       example: name === "sum" ? 'sum(amount where type == "wire_transfer" within 24h) > 50_000' : `${name}(amount where type == "wire_transfer" within 1d) ${name === "max" ? ">" : "<"} 10_000`,
     }),
   ),
+  {
+    name: "any",
+    usage: "any(NAME in LIST: COND)",
+    parameters: [
+      { label: "NAME in", type: "name", optional: false, doc: "a local name for each element, visible only in the condition" },
+      { label: "LIST:", type: "list", optional: false, doc: "a list, e.g. a field of the action" },
+      { label: "CONDITION", type: "condition", optional: false, doc: "a condition on one element, read as `NAME` or `NAME.FIELD`" },
+    ],
+    result: "boolean",
+    doc: "`any(x in LIST: CONDITION)`: the condition holds for some element of the list; false for an empty or missing list.",
+    example: 'any(r in recipients: r ends_with "@example.com")',
+  },
+  {
+    name: "all",
+    usage: "all(NAME in LIST: COND)",
+    parameters: [
+      { label: "NAME in", type: "name", optional: false, doc: "a local name for each element, visible only in the condition" },
+      { label: "LIST:", type: "list", optional: false, doc: "a list, e.g. a field of the action" },
+      { label: "CONDITION", type: "condition", optional: false, doc: "a condition on one element, read as `NAME` or `NAME.FIELD`" },
+    ],
+    result: "boolean",
+    doc: "`all(x in LIST: CONDITION)`: the condition holds for every element of the list; true for an empty list, false for a missing one.",
+    example: 'all(r in recipients: r ends_with "@example.com")',
+  },
 ];
 
 export interface DetectorFact {

@@ -62,6 +62,26 @@ export interface SemanticModel {
    */
   readonly narrowings: ReadonlyMap<string, ReadonlySet<string>>;
   readonly schema: ActionSchema | null;
+  /** The local names bound by `any`/`all`, with their uses. */
+  readonly locals: readonly LocalSymbol[];
+}
+
+/** A name bound by `any(NAME in LIST: CONDITION)` or `all(...)`, visible in `CONDITION` only. */
+export interface LocalSymbol {
+  readonly name: string;
+  /** Where the name is bound. */
+  readonly span: Span;
+  /** The condition, where the name is visible. */
+  readonly scope: Span;
+  /** The whole `any(...)` or `all(...)`. */
+  readonly within: Span;
+  /** The list as written, for hover: "`r` ranges over `recipients`". */
+  readonly listText: string;
+  /** What the schema says of the list's elements, when it says anything. */
+  readonly element: FieldInfo | null;
+  /** The element's type. */
+  readonly type: Type;
+  readonly references: Span[];
 }
 
 export interface CheckInput {
@@ -80,6 +100,8 @@ interface Scope {
   readonly currentAt?: ReadonlySet<A.Expr>;
   /** Inside a history condition: the action types the enclosing rule is narrowed to there, for `current.F`. */
   readonly currentTypes?: ReadonlySet<string> | null;
+  /** The names bound by the `any`/`all` around this point (absent: none). */
+  readonly locals?: ReadonlyMap<string, LocalSymbol>;
 }
 
 interface Lowered {
@@ -88,6 +110,9 @@ interface Lowered {
   /** Action types this expression, when true, restricts the subject to. */
   readonly narrows?: ReadonlySet<string>;
 }
+
+/** Names a local of `any`/`all` may not take: the roots of the input (`current` reads the current action in history conditions). */
+const reservedRoots: ReadonlySet<string> = new Set([...facts.roots.map((r) => r.name), "current"]);
 
 /** The members of `time` (language/facts.ts) with their checker types. */
 const timeFields: ReadonlyMap<string, { field: IR.TimeField; type: Type }> = new Map(facts.timeFields.map((f) => [f.name, { field: f.name, type: f.type === "number" ? NUM : STR }]));
@@ -114,6 +139,9 @@ class Checker {
   private readonly fieldReferences: FieldReference[] = [];
   private readonly fieldReferenceAt = new Map<string, FieldReference>();
   private readonly narrowings = new Map<string, ReadonlySet<string>>();
+  private readonly locals: LocalSymbol[] = [];
+  /** What the schema says of the value of a local's path (`m.to`), by span, for a quantifier over it. */
+  private readonly localInfoAt = new Map<string, FieldInfo | null>();
   private readonly regexes: IR.RegexDef[] = [];
   private readonly trackers: IR.Tracker[] = [];
   private readonly trackerKeys = new Map<string, number>();
@@ -176,7 +204,7 @@ class Checker {
     return {
       policy,
       tests,
-      model: { lets: this.lets, rules: this.rules, fieldReferences: this.fieldReferences, narrowings: this.narrowings, schema: this.schema },
+      model: { lets: this.lets, rules: this.rules, fieldReferences: this.fieldReferences, narrowings: this.narrowings, schema: this.schema, locals: this.locals },
     };
   }
 
@@ -478,7 +506,130 @@ class Checker {
       }
       case "call":
         return this.call(e, scope, constant);
+      case "quantifier":
+        return this.quantifier(e, scope, constant);
+      case "arith":
+        return this.arith(e, scope, constant);
     }
+  }
+
+  /** `any(NAME in LIST: CONDITION)`, `all(...)`: the name is bound to each element in the condition. */
+  private quantifier(e: A.QuantifierExpr, scope: Scope, constant: boolean): Lowered {
+    const q = e.callee.name === "all" ? "all" : "any";
+    if (constant) {
+      this.report(catalog.nonConstantLet, e.span, `\`${q}(...)\` is not a constant`, { help: "use it in a rule's condition instead" });
+      return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
+    }
+    const list = this.lower(e.list, scope, false);
+    if ((list.type & LIST) === 0) {
+      this.report(catalog.typeMismatch, e.list.span, `\`${q}\` needs a list after \`in\`, but this is ${typeName(list.type)}`, {
+        help: `write \`${q}(x in LIST: CONDITION)\` over a list field, e.g. \`${q}(r in recipients: r ends_with "@example.com")\``,
+      });
+    }
+    const variable = e.variable;
+    if (variable === null) return { expr: { kind: "literal", value: false, span: e.span }, type: BOOL };
+    const name = variable.name;
+    if (reservedRoots.has(name)) {
+      this.report(catalog.localShadowsRoot, variable.span, `\`${name}\` cannot name the elements of a list: it is the input root \`${name}\``, {
+        help: `choose another name, e.g. \`${q}(x in ${sourceText(this.source, e.list.span)}: ...)\``,
+      });
+    }
+    const element = this.listElement(e.list);
+    const symbol: LocalSymbol = {
+      name,
+      span: variable.span,
+      scope: e.condition.span,
+      within: e.span,
+      listText: sourceText(this.source, e.list.span),
+      element,
+      type: element ? element.type : ANY,
+      references: [],
+    };
+    this.locals.push(symbol);
+    const locals = new Map(scope.locals ?? []);
+    locals.set(name, symbol);
+    const cond = this.lower(e.condition, { ...scope, locals }, false);
+    this.expectCondition(cond, e.condition.span);
+    return { expr: { kind: "quantifier", quantifier: q, variable: name, list: list.expr, condition: cond.expr, span: e.span }, type: BOOL };
+  }
+
+  /**
+   * `a + b`, `a - b`, `a * b`, `a / b`: both operands must be able to be numbers (a field typed
+   * number-or-null is fine: a missing one is an evaluation error at run time). Constants fold,
+   * and constants with no finite result (`1 / 0`) are an error here rather than at run time.
+   */
+  private arith(e: A.ArithExpr, scope: Scope, constant: boolean): Lowered {
+    const left = this.lower(e.left, scope, constant);
+    const right = this.lower(e.right, scope, constant);
+    let typed = true;
+    for (const [side, l] of [
+      [e.left, left],
+      [e.right, right],
+    ] as const) {
+      if ((l.type & NUM) !== 0) continue;
+      typed = false;
+      const text = sourceText(this.source, side.span);
+      const written = l.expr.kind === "literal" && typeof l.expr.value === "string" && l.expr.value.trim() !== "" ? Number(l.expr.value) : Number.NaN;
+      this.report(catalog.typeMismatch, side.span, `\`${e.op}\` needs two numbers, but \`${text}\` is ${l.type === NULL ? "null" : typeName(l.type)}`, {
+        help: Number.isFinite(written) ? `write the number without quotes: \`${written}\`` : "arithmetic works on numbers only; compare strings with `==`, `contains` or `matches`",
+      });
+    }
+    const expr: IR.ArithExpr = { kind: "arith", op: e.op, left: left.expr, right: right.expr, span: e.span };
+    if (left.expr.kind !== "literal" || right.expr.kind !== "literal") return { expr, type: NUM };
+    try {
+      return { expr: { kind: "literal", value: sem.arith(e.op, left.expr.value, right.expr.value), span: e.span }, type: NUM };
+    } catch (err) {
+      if (typed && err instanceof sem.EvaluationError) {
+        this.report(catalog.constantArithmetic, e.span, `\`${sourceText(this.source, e.span)}\` has no value: ${err.message}`, {
+          help: e.op === "/" ? "divide by a constant other than zero" : "keep constants within about ±1.8e308",
+        });
+      }
+      // reported: an unknown value, so that the let or rule using it does not cascade
+      return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
+    }
+  }
+
+  /** What the schema says of the elements of a quantifier's list (a field or a local's field). */
+  private listElement(list: A.Expr): FieldInfo | null {
+    const inner = list.kind === "paren" ? list.expr : list;
+    const key = `${inner.span.start}:${inner.span.end}`;
+    const info = this.localInfoAt.has(key) ? this.localInfoAt.get(key)! : (this.fieldReferenceAt.get(key)?.info ?? null);
+    return info?.items ?? null;
+  }
+
+  /** `x` or `x.f.g` where `x` is a local: the element, or its fields (checked when the schema describes them). */
+  private localPath(e: A.PathExpr, symbol: LocalSymbol): Lowered {
+    symbol.references.push(e.segments[0]!.span);
+    const fields = e.segments.map((s) => s.name);
+    let info: FieldInfo | null = symbol.element;
+    let type: Type = symbol.type;
+    for (let i = 1; i < e.segments.length && info !== null; i++) {
+      const seg = e.segments[i]!;
+      const next: FieldInfo | undefined = info.fields?.get(seg.name);
+      if (next === undefined) {
+        if (info.fields !== null && (info.type & OBJ) !== 0) {
+          const suggestion = closest(seg.name, info.fields.keys());
+          this.report(catalog.unknownField, seg.span, `\`${seg.name}\` is not a field of the elements of \`${symbol.listText}\` in the schema`, {
+            help: suggestion
+              ? `did you mean \`${suggestion}\`?`
+              : `the fields are ${[...info.fields.keys()]
+                  .slice(0, 12)
+                  .map((c) => `\`${c}\``)
+                  .join(", ")}`,
+            severity: info.open ? "warning" : "error",
+            ...(suggestion ? { fixes: [replacement(`use \`${suggestion}\``, this.bag.file, seg.span, suggestion)], data: { suggestion } } : {}),
+          });
+        }
+        info = null;
+        type = ANY;
+        break;
+      }
+      info = next;
+      type = next.type | NULL;
+    }
+    if (e.segments.length > 1 && info === null) type = ANY;
+    this.localInfoAt.set(`${e.span.start}:${e.span.end}`, info);
+    return { expr: { kind: "path", root: "local", fields, span: e.span }, type };
   }
 
   /**
@@ -612,6 +763,8 @@ class Checker {
   private checkEnumList(subjectAst: A.Expr, values: IR.Value[], scope: Scope, at?: Span): void {
     if (subjectAst.kind !== "path" || !this.schema) return;
     const names = subjectAst.segments.map((s) => s.name);
+    // a local of `any`/`all` is not the action's field, whatever its name
+    if (scope.locals?.has(names[0] ?? "")) return;
     const isType = (names.length === 1 && names[0] === "type" && !this.lets.has("type")) || (names.length === 2 && names[0] === "action" && names[1] === "type");
     if (isType) {
       // a schema without action types is A307 already; it has no types to compare with
@@ -673,8 +826,20 @@ class Checker {
       }
       return { expr: { kind: "exists", path: l.expr, span: e.span }, type: result };
     }
+    if (fact.name === "any" || fact.name === "all") {
+      this.report(catalog.malformedQuantifier, e.span, `\`${name}\` is written \`${name}(NAME in LIST: CONDITION)\``, {
+        help: `name the elements and give the list, e.g. \`${name}(r in recipients: r ends_with "@example.com")\``,
+      });
+      return { expr: { kind: "literal", value: false, span: e.span }, type: result };
+    }
     if (scope.history) {
       this.report(catalog.historyScope, e.span, `\`${name}\` cannot be nested inside another history condition`, { help: "write the conditions side by side with `and`" });
+      return { expr: { kind: "literal", value: false, span: e.span }, type: result };
+    }
+    if (scope.locals !== undefined && scope.locals.size > 0) {
+      this.report(catalog.historyInQuantifier, e.span, `\`${name}(...)\` cannot be used inside the condition of \`any\` or \`all\``, {
+        help: "a history condition does not depend on the list's elements: write it beside the quantifier with `and`",
+      });
       return { expr: { kind: "literal", value: false, span: e.span }, type: result };
     }
     // the value functions, `glob` and `exists` have returned above: what is left is a history predicate
@@ -808,6 +973,9 @@ class Checker {
     const head = segs[0];
     if (!head) return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
     const names = segs.map((s) => s.name);
+    // a local of `any`/`all` shadows a let and a field of the same name
+    const localSymbol = scope.locals?.get(head.name);
+    if (localSymbol) return this.localPath(e, localSymbol);
     const let_ = segs.length === 1 ? this.lets.get(head.name) : undefined;
     if (let_) {
       let_.references.push(head.span);

@@ -38,5 +38,9 @@ export function exprKey(e: IR.Expr): string {
       return `fn.${e.name}(${exprKey(e.arg)})`;
     case "aggregate":
       return `${e.aggregate}(${e.tracker})`;
+    case "quantifier":
+      return `${e.quantifier}(${JSON.stringify(e.variable)},${exprKey(e.list)},${exprKey(e.condition)})`;
+    case "arith":
+      return `${e.op}(${exprKey(e.left)},${exprKey(e.right)})`;
   }
 }

@@ -231,6 +231,10 @@ function canonicalExpr(e: A.Expr): string {
       return `(matches ${canonicalExpr(e.value)} ${e.regex ? canonicalRegex(e.regex) : "null"})`;
     case "paren":
       return canonicalExpr(e.expr);
+    case "quantifier":
+      return `(${e.callee.name} ${json(e.variable?.name ?? null)} ${canonicalExpr(e.list)} ${canonicalExpr(e.condition)})`;
+    case "arith":
+      return `(${json(e.op)} ${canonicalExpr(e.left)} ${canonicalExpr(e.right)})`;
   }
 }
 

@@ -11,7 +11,7 @@ import { lineAndColumn, parseJsonText } from "../json-text.js";
 import { jsonTooDeepAt, MAX_NESTING } from "../nesting.js";
 import { isObject, type Json, resolveRef } from "./json-ref.js";
 import { actionBranches } from "./schema-branches.js";
-import { ANY, OBJ, type Type, typeFromJsonSchema } from "./types.js";
+import { ANY, LIST, OBJ, type Type, typeFromJsonSchema } from "./types.js";
 
 export interface FieldInfo {
   readonly name: string;
@@ -26,6 +26,8 @@ export interface FieldInfo {
   readonly open: boolean;
   /** JSON pointer of the property's schema within the file, for go-to-definition. */
   readonly pointer: string;
+  /** The elements of a list-typed field, when its schema has `items` (an object schema). */
+  readonly items: FieldInfo | null;
 }
 
 export interface ActionTypeInfo {
@@ -185,26 +187,38 @@ function readFields(root: Json, objectSchema: Json, pointer: string, depth = 0):
   for (const [name, raw] of Object.entries(props)) {
     const p = deref(root, raw, `${pointer}/properties/${name.replace(/~/g, "~0").replace(/\//g, "~1")}`, new Set());
     const s = isObject(p.node) ? p.node : {};
-    let type: Type = typeFromJsonSchema(s.type);
-    let values: unknown[] | null = null;
-    if ("const" in s) values = [s.const];
-    else if (Array.isArray(s.enum)) values = s.enum;
-    if (values !== null && s.type === undefined) {
-      type = values.reduce((acc: Type, v) => acc | typeFromJsonSchema(jsonKind(v)), 0) || ANY;
-    }
-    const nested = (type & OBJ) !== 0 && isObject(s.properties) ? readFields(root, s, p.pointer, depth + 1) : null;
-    fields.set(name, {
-      name,
-      type,
-      description: typeof s.description === "string" ? s.description : null,
-      values,
-      required: required.has(name),
-      fields: nested,
-      open: s.additionalProperties !== false,
-      pointer: p.pointer,
-    });
+    fields.set(name, fieldInfo(root, name, s, p.pointer, required.has(name), depth));
   }
   return fields;
+}
+
+/** A property's schema `s` (dereferenced) as a field: its type, allowed values, fields and elements. */
+function fieldInfo(root: Json, name: string, s: Json, pointer: string, required: boolean, depth: number): FieldInfo {
+  let type: Type = typeFromJsonSchema(s.type);
+  let values: unknown[] | null = null;
+  if ("const" in s) values = [s.const];
+  else if (Array.isArray(s.enum)) values = s.enum;
+  if (values !== null && s.type === undefined) {
+    type = values.reduce((acc: Type, v) => acc | typeFromJsonSchema(jsonKind(v)), 0) || ANY;
+  }
+  const nested = (type & OBJ) !== 0 && isObject(s.properties) ? readFields(root, s, pointer, depth + 1) : null;
+  let items: FieldInfo | null = null;
+  if ((type & LIST) !== 0 && isObject(s.items) && depth <= 8) {
+    // the elements of a list, read by `any(x in LIST: ...)`: `x` has their type and fields
+    const it = deref(root, s.items, `${pointer}/items`, new Set());
+    if (isObject(it.node)) items = fieldInfo(root, "[]", it.node, it.pointer, true, depth + 1);
+  }
+  return {
+    name,
+    type,
+    description: typeof s.description === "string" ? s.description : null,
+    values,
+    required,
+    fields: nested,
+    open: s.additionalProperties !== false,
+    pointer,
+    items,
+  };
 }
 
 function jsonKind(v: unknown): string {

@@ -51,7 +51,7 @@ export type PatternNode = RegexNode | DetectorNode | GlobNode;
 /** The replacement text of `redact ... with`: a string, or the name of a string let. */
 export type RedactText = { readonly kind: "string"; readonly value: string; readonly span: Span } | { readonly kind: "name"; readonly name: string; readonly span: Span };
 
-export type Expr = MissingExpr | LiteralExpr | ListExpr | PathExpr | CallExpr | NotExpr | LogicalExpr | CompareExpr | BetweenExpr | MatchesExpr | ParenExpr;
+export type Expr = MissingExpr | LiteralExpr | ListExpr | PathExpr | CallExpr | NotExpr | LogicalExpr | CompareExpr | BetweenExpr | MatchesExpr | ParenExpr | QuantifierExpr | ArithExpr;
 
 export interface MissingExpr {
   readonly kind: "missing";
@@ -124,6 +124,27 @@ export interface MatchesExpr {
 export interface ParenExpr {
   readonly kind: "paren";
   readonly expr: Expr;
+  readonly span: Span;
+}
+
+/** `any(x in LIST: COND)`, `all(x in LIST: COND)`. */
+export interface QuantifierExpr {
+  readonly kind: "quantifier";
+  /** `any` or `all`, as written. */
+  readonly callee: Ident;
+  readonly variable: Ident | null;
+  readonly list: Expr;
+  readonly condition: Expr;
+  readonly span: Span;
+}
+export type ArithOperator = "+" | "-" | "*" | "/";
+/** `a + b`, `a - b`, `a * b`, `a / b`. */
+export interface ArithExpr {
+  readonly kind: "arith";
+  readonly op: ArithOperator;
+  readonly opSpan: Span;
+  readonly left: Expr;
+  readonly right: Expr;
   readonly span: Span;
 }
 

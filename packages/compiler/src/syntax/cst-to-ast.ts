@@ -375,12 +375,12 @@ export class AstBuilder {
 
   private comparison(node: CstNode): A.Expr {
     const leftNode = sub(node, "left");
-    const left = leftNode ? this.operand(leftNode) : this.hole();
+    const left = leftNode ? this.additive(leftNode) : this.hole();
     const opTok = tok(node, "op");
     if (node.children.op === undefined) return left;
     const operandOrHole = (label: string): A.Expr => {
       const n = sub(node, label);
-      return n ? this.operand(n) : this.hole();
+      return n ? this.additive(n) : this.hole();
     };
     if (opTok === undefined) {
       // the operator itself was inserted by recovery
@@ -405,6 +405,30 @@ export class AstBuilder {
     return { kind: "compare", op, opSpan, left, right, span: span(left.span.start, Math.max(right.span.end, opSpan.end)) };
   }
 
+  /** `a + b - c` and `a * b / c`: a chain of operators of one level, grouped to the left. */
+  private additive(node: CstNode): A.Expr {
+    return this.arithChain(node, (n) => this.multiplicative(n));
+  }
+
+  private multiplicative(node: CstNode): A.Expr {
+    return this.arithChain(node, (n) => this.operand(n));
+  }
+
+  private arithChain(node: CstNode, operand: (n: CstNode) => A.Expr): A.Expr {
+    const operandNodes = subs(node, "operands");
+    const operators = toks(node, "operators");
+    let left = operandNodes[0] ? operand(operandNodes[0]) : this.hole();
+    for (let i = 0; i < operators.length; i++) {
+      const opTok = operators[i]!;
+      this.see(opTok);
+      const n = operandNodes[i + 1];
+      const right = n ? operand(n) : this.hole();
+      const opSpan = tokenSpan(opTok);
+      left = { kind: "arith", op: opTok.image as A.ArithOperator, opSpan, left, right, span: span(left.span.start, Math.max(right.span.end, opSpan.end)) };
+    }
+    return left;
+  }
+
   private operand(node: CstNode): A.Expr {
     const lit = tok(node, "literal");
     if (lit) return this.literal(lit, tok(node, "Minus"));
@@ -420,6 +444,7 @@ export class AstBuilder {
     const call = sub(node, "call");
     if (call) {
       const callee = this.ident(tok(call, "callee")!);
+      if (call.children.Colon !== undefined || call.children.variable !== undefined) return this.quantifier(call, callee);
       const argNode = sub(call, "argument");
       const argument = argNode ? this.expression(argNode) : this.hole();
       const clauseTok = tok(call, "clauseKeyword");
@@ -446,6 +471,20 @@ export class AstBuilder {
       return { kind: "paren", expr, span: nodeSpan(paren, this.lastEnd) };
     }
     return this.hole();
+  }
+
+  /** `any(NAME in LIST: COND)`, `all(...)`. */
+  private quantifier(call: CstNode, callee: A.Ident): A.QuantifierExpr {
+    const v = tok(call, "variable");
+    const variable = v ? this.ident(v) : null;
+    this.see(tok(call, "In"));
+    const listNode = sub(call, "list");
+    const list = listNode ? this.operand(listNode) : this.hole();
+    this.see(tok(call, "Colon"));
+    const condNode = sub(call, "condition");
+    const condition = condNode ? this.expression(condNode) : this.hole();
+    this.see(tok(call, "RParen"));
+    return { kind: "quantifier", callee, variable, list, condition, span: nodeSpan(call, this.lastEnd) };
   }
 
   private literal(t: IToken, minus: IToken | undefined): A.LiteralExpr {

@@ -176,7 +176,7 @@ function parseChunk(fileName: string, text: string, start: number, end: number):
   if (tooDeep >= 0) {
     const t = tokens[tooDeep]!;
     bag.report(catalog.nestingTooDeep, span(t.startOffset, t.startOffset + t.image.length), `this nests deeper than ${MAX_NESTING} levels`, {
-      help: "parentheses, lists, calls, `not` and test objects may nest at most 64 deep; split the condition into several rules or lets",
+      help: "parentheses, lists, calls, `not`, chains of `+ - * /` and test objects may nest at most 64 deep; split the condition into several rules or lets",
     });
     return { start, text: chunkText, next, items: [], comments, diagnostics: bag.items, tokens, tokenStart: start };
   }

@@ -3,7 +3,7 @@
  *
  * The parser is pure grammar: it builds a CST and records syntax errors; it reports nothing and
  * resolves nothing. `cst-to-ast.ts` turns the CST into the AST, filling holes where the input is
- * broken. Precedence, from loosest to tightest: `or`, `and`, `not`, comparisons.
+ * broken. Precedence, from loosest to tightest: `or`, `and`, `not`, comparisons, `+ -`, `* /`.
  */
 import { type CstNode, CstParser, EOF, type IParserErrorMessageProvider, type IRecognitionException, type IToken, type TokenType } from "chevrotain";
 import * as T from "./tokens.js";
@@ -236,7 +236,7 @@ export class ArmorParser extends CstParser {
   });
 
   comparison = this.RULE("comparison", () => {
-    this.SUBRULE(this.operand, { LABEL: "left" });
+    this.SUBRULE(this.additive, { LABEL: "left" });
     this.OPTION(() => {
       this.OR([
         {
@@ -253,22 +253,22 @@ export class ArmorParser extends CstParser {
               { ALT: () => this.CONSUME(T.EndsWith, { LABEL: "op" }) },
               { ALT: () => this.CONSUME(T.In, { LABEL: "op" }) },
             ]);
-            this.SUBRULE2(this.operand, { LABEL: "right" });
+            this.SUBRULE2(this.additive, { LABEL: "right" });
           },
         },
         {
           ALT: () => {
             this.CONSUME(T.Not, { LABEL: "negation" });
             this.CONSUME2(T.In, { LABEL: "op" });
-            this.SUBRULE3(this.operand, { LABEL: "right" });
+            this.SUBRULE3(this.additive, { LABEL: "right" });
           },
         },
         {
           ALT: () => {
             this.CONSUME(T.Between, { LABEL: "op" });
-            this.SUBRULE4(this.operand, { LABEL: "low" });
+            this.SUBRULE4(this.additive, { LABEL: "low" });
             this.CONSUME(T.And);
-            this.SUBRULE5(this.operand, { LABEL: "high" });
+            this.SUBRULE5(this.additive, { LABEL: "high" });
           },
         },
         {
@@ -278,6 +278,24 @@ export class ArmorParser extends CstParser {
           },
         },
       ]);
+    });
+  });
+
+  /** `a + b - c`: left-associative, looser than `*` and `/`. */
+  additive = this.RULE("additive", () => {
+    this.SUBRULE(this.multiplicative, { LABEL: "operands" });
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.CONSUME(T.Plus, { LABEL: "operators" }) }, { ALT: () => this.CONSUME(T.Minus, { LABEL: "operators" }) }]);
+      this.SUBRULE2(this.multiplicative, { LABEL: "operands" });
+    });
+  });
+
+  /** `a * b / c`: left-associative. */
+  multiplicative = this.RULE("multiplicative", () => {
+    this.SUBRULE(this.operand, { LABEL: "operands" });
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.CONSUME(T.Star, { LABEL: "operators" }) }, { ALT: () => this.CONSUME(T.Slash, { LABEL: "operators" }) }]);
+      this.SUBRULE2(this.operand, { LABEL: "operands" });
     });
   });
 
@@ -323,19 +341,42 @@ export class ArmorParser extends CstParser {
     this.CONSUME(T.RBracket);
   });
 
-  /** `count(COND [within D])`, `seen(A [since B] [within D])`, `sum(EXPR where COND [within D])`, `exists(PATH)`. */
+  /**
+   * `count(COND [within D])`, `seen(A [since B] [within D])`, `sum(EXPR where COND [within D])`,
+   * `exists(PATH)`, and `any(NAME in LIST: COND)`, `all(...)`: `any` and `all` are names, not
+   * keywords (a field may be called `any`), so the binding form is chosen by the callee's text and
+   * `NAME in` after the parenthesis.
+   */
   call = this.RULE("call", () => {
-    this.CONSUME(T.Identifier, { LABEL: "callee" });
+    const callee = this.CONSUME(T.Identifier, { LABEL: "callee" });
     this.CONSUME(T.LParen);
-    this.SUBRULE(this.expression, { LABEL: "argument" });
-    this.OPTION2(() => {
-      this.OR([{ ALT: () => this.CONSUME(T.Where, { LABEL: "clauseKeyword" }) }, { ALT: () => this.CONSUME(T.Since, { LABEL: "clauseKeyword" }) }]);
-      this.SUBRULE2(this.expression, { LABEL: "clause" });
-    });
-    this.OPTION(() => {
-      this.CONSUME(T.Within);
-      this.CONSUME(T.DurationLiteral, { LABEL: "window" });
-    });
+    this.OR([
+      {
+        GATE: () => (callee.image === "any" || callee.image === "all") && this.LA(2).tokenType === T.In,
+        // the other alternative can start with `NAME in` too; the gate decides
+        IGNORE_AMBIGUITIES: true,
+        ALT: () => {
+          this.CONSUME2(T.Identifier, { LABEL: "variable" });
+          this.CONSUME(T.In);
+          this.SUBRULE(this.operand, { LABEL: "list" });
+          this.CONSUME(T.Colon);
+          this.SUBRULE2(this.expression, { LABEL: "condition" });
+        },
+      },
+      {
+        ALT: () => {
+          this.SUBRULE(this.expression, { LABEL: "argument" });
+          this.OPTION2(() => {
+            this.OR2([{ ALT: () => this.CONSUME(T.Where, { LABEL: "clauseKeyword" }) }, { ALT: () => this.CONSUME(T.Since, { LABEL: "clauseKeyword" }) }]);
+            this.SUBRULE3(this.expression, { LABEL: "clause" });
+          });
+          this.OPTION(() => {
+            this.CONSUME(T.Within);
+            this.CONSUME(T.DurationLiteral, { LABEL: "window" });
+          });
+        },
+      },
+    ]);
     this.CONSUME(T.RParen);
   });
 

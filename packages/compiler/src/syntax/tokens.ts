@@ -5,7 +5,7 @@
  * all of them belong to the `Name` category so that they may appear as field names after a dot
  * (`action.from`). Comments are kept in a separate group so that the formatter can put them back.
  */
-import { createToken, Lexer, type TokenType } from "chevrotain";
+import { createToken, type IToken, Lexer, type TokenType, tokenMatcher } from "chevrotain";
 import { keywordFact } from "../language/facts.js";
 import { blockComment, quoted, regexLiteral } from "./scanners.js";
 
@@ -115,10 +115,25 @@ export const SingleQuotedString = createToken({
   categories: [StringLiteral],
   label: "a string",
 });
-/** `/regex/flags`. There is no division in the language, so a slash always starts a regex. */
+/**
+ * Whether a slash after `tokens` (the tokens matched so far, comments and spaces left out) starts
+ * a regex: right after the keyword `matches`, or after `matching` that follows a field path
+ * (`redact body matching /x/`); never after a dot (`action.matches / 2` divides a field).
+ * Everywhere else a slash is division.
+ */
+function regexMayStart(tokens: readonly IToken[]): boolean {
+  const n = tokens.length;
+  const last = tokens[n - 1];
+  const before = tokens[n - 2];
+  if (last === undefined || before?.tokenType === Dot) return false;
+  if (last.tokenType === Matches) return true;
+  return last.tokenType === Matching && before !== undefined && (tokenMatcher(before, Identifier) || tokens[n - 3]?.tokenType === Dot);
+}
+
+/** `/regex/flags`, where a regex can stand (`regexMayStart`); elsewhere a slash is `Slash`. */
 export const RegexLiteral = createToken({
   name: "RegexLiteral",
-  pattern: { exec: regexLiteral },
+  pattern: { exec: (text, offset, tokens) => (regexMayStart(tokens) ? regexLiteral(text, offset) : null) },
   start_chars_hint: ["/"],
   line_breaks: false,
   label: "a regex",
@@ -141,12 +156,16 @@ export const Comma = createToken({ name: "Comma", pattern: /,/, label: "','" });
 export const Colon = createToken({ name: "Colon", pattern: /:/, label: "':'" });
 export const Dot = createToken({ name: "Dot", pattern: /\./, label: "'.'" });
 export const Minus = createToken({ name: "Minus", pattern: /-/, label: "'-'" });
+export const Plus = createToken({ name: "Plus", pattern: /\+/, label: "'+'" });
+export const Star = createToken({ name: "Star", pattern: /\*/, label: "'*'" });
+/** Division; a slash that starts a regex is a `RegexLiteral`, tried first. */
+export const Slash = createToken({ name: "Slash", pattern: /\//, label: "'/'" });
 /**
  * A run of characters none of which starts a token. Not part of the language: the syntax stage
  * reports it (A102) and drops it before parsing. Matching the run as one token, rather than
  * letting the lexer try every pattern at every bad character, keeps binary input linear.
  */
-export const Unknown = createToken({ name: "Unknown", pattern: /[^A-Za-z0-9_ \t\r\n\f\v\u00a0\ufeff"'/=!<>()[\]{},:.-]+/, label: "unexpected characters" });
+export const Unknown = createToken({ name: "Unknown", pattern: /[^A-Za-z0-9_ \t\r\n\f\v\u00a0\ufeff"'/=!<>()[\]{},:.+*-]+/, label: "unexpected characters" });
 
 export const allTokens: TokenType[] = [
   WhiteSpace,
@@ -175,6 +194,9 @@ export const allTokens: TokenType[] = [
   Colon,
   Dot,
   Minus,
+  Plus,
+  Star,
+  Slash,
   ...keywords,
   Identifier,
   Name,

@@ -5,7 +5,7 @@
  * the checker knows at the cursor (`actionTypesAt`); lets; rules; the language's words and the
  * members of `time` (language facts).
  */
-import { type AST, actionTypesAt, currentTypesAt, type FieldInfo, facts, typeName } from "@agent-armor/compiler";
+import { type AST, actionTypesAt, currentTypesAt, type FieldInfo, facts, type LocalSymbol, typeName } from "@agent-armor/compiler";
 import { type CompletionItem, CompletionItemKind, InsertTextFormat, MarkupKind } from "vscode-languageserver";
 import type { Analysis, PolicyAnalysis, Project } from "../analysis.js";
 import { itemAt } from "./locate.js";
@@ -41,10 +41,18 @@ function detectorItems(): CompletionItem[] {
   }));
 }
 
-/** A function, inserted with a placeholder for each parameter that is not optional: `count(${1} within ${2:1h})`. */
+/** A function, inserted with a placeholder for each parameter that is not optional: `count(${1} within ${2:1h})`, `any(${1:x} in ${2}: ${3})`. */
 function functionItem(fn: facts.FunctionFact): CompletionItem {
   let n = 0;
-  const args = fn.parameters.filter((p) => !p.optional).map((p) => (p.type === "duration" ? `within \${${++n}:1h}` : p.label.startsWith("where ") ? `where \${${++n}}` : p.type === "string" ? `"\${${++n}}"` : `\${${++n}}`));
+  const placeholder = (p: facts.ParameterFact): string => {
+    if (p.type === "duration") return `within \${${++n}:1h}`;
+    if (p.type === "name") return `\${${++n}:x} in`;
+    if (p.type === "list") return `\${${++n}}:`;
+    if (p.label.startsWith("where ")) return `where \${${++n}}`;
+    if (p.type === "string") return `"\${${++n}}"`;
+    return `\${${++n}}`;
+  };
+  const args = fn.parameters.filter((p) => !p.optional).map(placeholder);
   return {
     label: fn.name,
     kind: CompletionItemKind.Function,
@@ -115,6 +123,30 @@ function letItems(policy: PolicyAnalysis): CompletionItem[] {
   }));
 }
 
+/**
+ * The locals of `any(x in L: C)` / `all(...)` whose condition is around `offset`, innermost last
+ * (a half-typed condition, still a hole, counts from its colon to the end of the quantifier).
+ */
+function localsAt(policy: PolicyAnalysis, offset: number): LocalSymbol[] {
+  return policy.compilation.model.locals.filter((l) => l.scope.start <= offset && offset <= Math.max(l.scope.end, l.within.end));
+}
+
+function localItems(locals: readonly LocalSymbol[]): CompletionItem[] {
+  return locals.map((l) => ({
+    label: l.name,
+    kind: CompletionItemKind.Variable,
+    detail: `an element of ${l.listText}${l.element ? `: ${typeName(l.type)}` : ""}`,
+    sortText: `0${l.name}`,
+  }));
+}
+
+/** The fields under `path` of a local's elements, when the schema describes them. */
+function localFields(local: LocalSymbol, path: readonly string[]): CompletionItem[] {
+  let info: FieldInfo | null = local.element;
+  for (const seg of path) info = info?.fields?.get(seg) ?? null;
+  return [...(info?.fields ?? [])].map(([name, f]) => fieldItem(name, f, []));
+}
+
 function ruleItems(policy: PolicyAnalysis | null): CompletionItem[] {
   const out: CompletionItem[] = [];
   for (const r of policy?.compilation.policy.rules ?? []) {
@@ -172,6 +204,14 @@ function membersOf(ast: AST.FileNode, root: string, path: readonly string[], off
       case "paren":
         visit(e.expr);
         break;
+      case "quantifier":
+        visit(e.list);
+        visit(e.condition);
+        break;
+      case "arith":
+        visit(e.left);
+        visit(e.right);
+        break;
     }
   };
   for (const item of ast.items) if (item.kind === "rule") visit(item.condition);
@@ -180,7 +220,7 @@ function membersOf(ast: AST.FileNode, root: string, path: readonly string[], off
 
 // ---- contexts -------------------------------------------------------------------------------
 
-const operandBefore = /(?:\bwhen|\band|\bor|\bnot|\bin|\bcontains|\bstarts_with|\bends_with|\bbetween|==|!=|<=|>=|<|>|\(|\[|,)\s*$/;
+const operandBefore = /(?:\bwhen|\band|\bor|\bnot|\bin|\bcontains|\bstarts_with|\bends_with|\bbetween|==|!=|<=|>=|<|>|\(|\[|,|:|\+|-|\*|\/)\s*$/;
 
 function memberCompletion(a: Analysis, policy: PolicyAnalysis | null, item: AST.Item | null, offset: number, path: string[]): CompletionItem[] {
   const root = path[0]!;
@@ -195,6 +235,9 @@ function memberCompletion(a: Analysis, policy: PolicyAnalysis | null, item: AST.
     }));
   }
   if (!policy) return [];
+  // a local of `any`/`all` (the innermost of that name)
+  const local = a.kind === "policy" ? [...localsAt(policy, offset)].reverse().find((l) => l.name === root) : undefined;
+  if (local) return localFields(local, path.slice(1));
   // the current action inside a history condition: the fields of the types the rule is narrowed to there
   if (root === "current") return fieldsOf(policy, a.kind === "policy" ? currentTypesAt(policy.compilation.model, item, offset) : null, path.slice(1));
   if (root === "action") return fieldsOf(policy, a.kind === "policy" ? typesInScope(policy, item, offset) : null, path.slice(1));
@@ -255,6 +298,7 @@ export function completion(a: Analysis, project: Project, offset: number): Compl
     if (item.kind === "let" || operandBefore.test(head)) {
       const out: CompletionItem[] = [...letItems(policy)];
       if (item.kind === "rule") {
+        out.push(...localItems(localsAt(policy, offset)));
         out.push(...fieldsOf(policy, typesInScope(policy, item, offset), []));
         for (const root of facts.roots) out.push({ label: root.name, kind: CompletionItemKind.Module, sortText: `3${root.name}`, documentation: root.doc });
         // a pattern function (`glob`) goes after `matches`, not where a value goes

@@ -37,9 +37,25 @@ function ruleSummary(policy: PolicyAnalysis, id: string): string | null {
   return lines.join("\n\n");
 }
 
+/** A local of `any`/`all` at `offset` (where it is bound or used): what it ranges over. */
+function localHover(a: Analysis, policy: PolicyAnalysis | null, offset: number): Hover | null {
+  if (a.kind !== "policy" || !policy) return null;
+  for (const l of policy.compilation.model.locals) {
+    const at = [l.span, ...l.references].find((s) => s.start <= offset && offset <= s.end);
+    if (!at) continue;
+    const lines = [`\`${l.name}\`: an element of \`${l.listText}\`${l.element ? `, ${typeName(l.type)}` : ""}`, "local to the condition of this `any(...)` or `all(...)`"];
+    if (l.element?.description) lines.push(l.element.description);
+    if (l.element?.fields) lines.push(`fields: ${[...l.element.fields.keys()].map((f) => `\`${f}\``).join(", ")}`);
+    return md(lines.join("\n\n"), a, at);
+  }
+  return null;
+}
+
 export function hover(a: Analysis, project: Project, offset: number): Hover | null {
-  const target = targetAt(a, offset);
   const policy = project.policyOf(a);
+  const local = localHover(a, policy, offset);
+  if (local) return local;
+  const target = targetAt(a, offset);
   if (target) {
     switch (target.kind) {
       case "let": {

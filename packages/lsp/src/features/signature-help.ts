@@ -1,5 +1,5 @@
 /**
- * Signature help inside a call of a built-in function (`count(`, `seen(`, `exists(`), from the
+ * Signature help inside a call of a built-in function (`count(`, `seen(`, `exists(`, `any(`), from the
  * language facts: the signature, its parameters and the one being written (the window once
  * `within` is typed). The call around the cursor is found in the text before it, which a
  * half-typed call has not yet made a tree of: the innermost `(` that is not closed.
@@ -46,7 +46,9 @@ export function signatureHelp(a: Analysis, offset: number): SignatureHelp | null
   const inside = text.slice(paren + 1, offset);
   const window = fn.parameters.findIndex((p) => p.type === "duration");
   const clause = fn.parameters.findIndex((p) => /^(where|since) /.test(p.label));
-  const activeParameter = window >= 0 && /\bwithin\b/.test(inside) ? window : clause >= 0 && /\b(where|since)\b/.test(inside) ? clause : 0;
+  let activeParameter = window >= 0 && /\bwithin\b/.test(inside) ? window : clause >= 0 && /\b(where|since)\b/.test(inside) ? clause : 0;
+  // `any(x in LIST: CONDITION)`: the list after `in`, the condition after the colon
+  if (fn.parameters[0]?.type === "name") activeParameter = inside.includes(":") ? 2 : /\bin\b/.test(inside) ? 1 : 0;
   return {
     signatures: [{ label, documentation: { kind: MarkupKind.Markdown, value: `${fn.doc}\n\n\`\`\`armor\n${fn.example}\n\`\`\`` }, parameters }],
     activeSignature: 0,
