@@ -167,14 +167,30 @@ function $failed(input, e) {
   const message = $isE(e) ? e.message : "the input cannot be read: reading it threw an exception";
   return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };
 }
+class $TE {
+  constructor(message) {
+    this.message = message;
+  }
+}
+function $given(v) {
+  if (v instanceof $TE) throw new $E(v.message);
+  return v;
+}
 function $tv(values, i, kind) {
-  let v;
+  let v, message;
   try {
     v = values == null ? undefined : values[i];
+    if (v !== null && typeof v === "object" && !Array.isArray(v) && $hasOwn.call(v, "error")) message = v.error;
   } catch {
     throw new $E("`trackerValues[" + i + "]` cannot be read");
   }
+  if (typeof message === "string") return new $TE(message);
   if (v === undefined) return undefined;
+  if (kind === "sum" || kind === "max" || kind === "min") {
+    if (typeof v === "number" && v - v === 0) return v;
+    if (v === null && kind !== "sum") return null;
+    throw new $E("`trackerValues[" + i + "]` must be a finite number" + (kind === "sum" ? "" : " or null"));
+  }
   if (kind === "count") {
     if (typeof v === "boolean") return v ? 1 : 0;
     if (typeof v === "number" && v - v === 0) return v;
@@ -252,7 +268,8 @@ function $m0($item) {
   return ($f($item, "type") === "wire_transfer");
 }
 function $k0() {
-  if ($trackerValues[0] !== undefined) return $trackerValues[0];
+  const given = $trackerValues[0];
+  if (given !== undefined) return $given(given);
   const actions = $history();
   const now = $now();
   let n = 0;
@@ -269,7 +286,8 @@ function $m1($item) {
   return $Q3($item, $f($item, "recipients"));
 }
 function $k1() {
-  if ($trackerValues[1] !== undefined) return $trackerValues[1];
+  const given = $trackerValues[1];
+  if (given !== undefined) return $given(given);
   const actions = $history();
   const now = $now();
   let n = 0;
@@ -441,7 +459,7 @@ function $decide(input, trackerValues, careful) {
   }
 }
 
-export const policy = Object.freeze({["name"]: "lists", ["version"]: null, ["sourceHash"]: "431e4bf9e1d126925b9a1a7a7a3035372e80a55b6f34755338f5ede4221fdd8e", ["file"]: "test/cases/emit/quantifier-arith.armor", ["default"]: "allow", ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "external", ["effect"]: "deny", ["reason"]: null, ["line"]: 3, ["column"]: 1, ["span"]: {["start"]: 27, ["end"]: 135}, ["actionTypes"]: ["send_email"], ["typeOnly"]: false}, {["id"]: "budget", ["effect"]: "require_approval", ["reason"]: null, ["line"]: 4, ["column"]: 1, ["span"]: {["start"]: 136, ["end"]: 271}, ["actionTypes"]: ["wire_transfer"], ["typeOnly"]: false}, {["id"]: "nested", ["effect"]: "deny", ["reason"]: null, ["line"]: 5, ["column"]: 1, ["span"]: {["start"]: 272, ["end"]: 352}, ["actionTypes"]: null, ["typeOnly"]: false}, {["id"]: "earlier", ["effect"]: "deny", ["reason"]: null, ["line"]: 6, ["column"]: 1, ["span"]: {["start"]: 353, ["end"]: 438}, ["actionTypes"]: null, ["typeOnly"]: false}], ["trackers"]: [{["kind"]: "count", ["withinMs"]: 86400000}, {["kind"]: "seen", ["withinMs"]: 3600000}]});
+export const policy = Object.freeze({["name"]: "lists", ["version"]: null, ["sourceHash"]: "431e4bf9e1d126925b9a1a7a7a3035372e80a55b6f34755338f5ede4221fdd8e", ["file"]: "test/cases/emit/quantifier-arith.armor", ["default"]: "allow", ["defaultApproval"]: null, ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "external", ["effect"]: "deny", ["reason"]: null, ["line"]: 3, ["column"]: 1, ["span"]: {["start"]: 27, ["end"]: 135}, ["actionTypes"]: ["send_email"], ["typeOnly"]: false}, {["id"]: "budget", ["effect"]: "require_approval", ["reason"]: null, ["line"]: 4, ["column"]: 1, ["span"]: {["start"]: 136, ["end"]: 271}, ["actionTypes"]: ["wire_transfer"], ["typeOnly"]: false}, {["id"]: "nested", ["effect"]: "deny", ["reason"]: null, ["line"]: 5, ["column"]: 1, ["span"]: {["start"]: 272, ["end"]: 352}, ["actionTypes"]: null, ["typeOnly"]: false}, {["id"]: "earlier", ["effect"]: "deny", ["reason"]: null, ["line"]: 6, ["column"]: 1, ["span"]: {["start"]: 353, ["end"]: 438}, ["actionTypes"]: null, ["typeOnly"]: false}], ["trackers"]: [{["kind"]: "count", ["withinMs"]: 86400000}, {["kind"]: "seen", ["withinMs"]: 3600000}]});
 
 /** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */
 export const trackers = Object.freeze([Object.freeze({ kind: "count", withinMs: 86400000, key: "e609d745b6fe6bdd950a645300687eca", matches: (action) => $m0(action) }), Object.freeze({ kind: "seen", withinMs: 3600000, key: "7c13fbe64cc99b2163ad6af8bc5310fc", matches: (action) => $m1(action) })]);
