@@ -249,14 +249,15 @@ function moveChunk(c: Chunk, start: number): Chunk {
 
 /**
  * A copy of a syntax tree (or diagnostic) with every offset moved by `delta`. Offsets are the
- * `start`/`end` of spans (`span`, `opSpan`) and a regex's `sourceStart`; everything else is data.
+ * `start`/`end` of spans (`span` and every `...Span`: `opSpan`, a detector's `nameSpan`) and a
+ * regex's `sourceStart`; everything else is data.
  */
 function moved<T>(node: T, delta: number): T {
   if (node === null || typeof node !== "object") return node;
   if (Array.isArray(node)) return node.map((x: unknown) => moved(x, delta)) as T;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(node)) {
-    if (k === "span" || k === "opSpan") out[k] = movedSpan(v as Span, delta);
+    if (k === "span" || k.endsWith("Span")) out[k] = movedSpan(v as Span, delta);
     else if (k === "sourceStart") out[k] = (v as number) + delta;
     else out[k] = moved(v, delta);
   }
