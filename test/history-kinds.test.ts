@@ -397,6 +397,18 @@ rule edit_only_as_a_reader
     }
   });
 
+  it("a key through `any` is part of the tracker's identity", async () => {
+    const keyOf = async (condition: string): Promise<string> => {
+      const k = compileSource("k.armor", `default allow\nrule r when action.type == "t" and seen(${condition}) deny`, { readFile: () => undefined });
+      return (await loadModule(emit(k).js)).trackers[0]!.key;
+    };
+    const through = await keyOf('type == "e" and any(f in from: f == current.to)');
+    expect(await keyOf('type == "e" and any(f in from: f == current.to)')).toBe(through);
+    for (const other of ['type == "e" and from == current.to', 'type == "e" and any(f in from: f.to == current.to)', 'type == "e" and any(f in cc: f == current.to)', 'type == "e" and any(f in from: f == current.cc)']) {
+      expect(await keyOf(other), other).not.toBe(through);
+    }
+  });
+
   it("drops keys whose newest action left the window", async () => {
     const module = await loadModule(emit(c).js);
     const store = memoryHistoryStore();
