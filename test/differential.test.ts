@@ -548,7 +548,11 @@ function atom(history: boolean): fc.Arbitrary<string> {
   const keyConjunct = fc
     .tuple(pick(["recipient", "path", "amount", "payload", "tags", "payload.card", "action.memo"]), pick(["recipient", "path", "amount", "payload", "body", "memo", "payload.card"]), fc.boolean())
     .map(([e, c, flip]) => (flip ? `current.${c} == ${e}` : `${e} == current.${c}`));
-  const keys = fc.array(keyConjunct, { minLength: 1, maxLength: 2 }).map((ks) => ks.join(" and "));
+  // keys through a list of the earlier action: `any(x in L: x == current.F)` / `any(x in L: x.G == current.F)`, over lists of strings and of objects, missing lists and non-lists
+  const listKey = fc
+    .tuple(pick(["tags", "tags", "from", "payload.card", "payload", "recipient"]), pick(["", ".card", ".number", ".toString"]), pick(["recipient", "path", "body", "memo", "tags", "payload.card"]), fc.boolean())
+    .map(([l, g, c, flip]) => (flip ? `any(x in ${l}: current.${c} == x${g})` : `any(x in ${l}: x${g} == current.${c})`));
+  const keys = fc.array(fc.oneof({ weight: 3, arbitrary: keyConjunct }, { weight: 2, arbitrary: listKey }), { minLength: 1, maxLength: 2 }).map((ks) => ks.join(" and "));
   const correlated = fc.oneof(
     fc.tuple(hcond, keys, window, pick(cmpOps), pick(["0", "1", "2"])).map(([c, k, w, op, n]) => `count((${c}) and ${k}${w}) ${op} ${n}`),
     fc.tuple(keys, hcond, window).map(([k, c, w]) => `seen(${k} and (${c})${w})`),
@@ -821,6 +825,9 @@ const LISTS: unknown[] = [
   ],
   [{ number: [] }, "a", { card: "a", toString: "a" }],
   [{ card: "b", number: [0.5, "a"] }, { number: [2] }],
+  // duplicates, for keys through `any` (an entry is filed once under each distinct value)
+  ["a", "b", "a"],
+  [{ card: "a" }, { card: "a" }, { card: ["a"] }],
 ];
 
 const scalarJson: fc.Arbitrary<string> = fc.oneof(

@@ -28,6 +28,8 @@ rule same_doc_and_user when action.type == "write" and not seen(type == "read" a
 rule per_recipient when action.type == "email" and count(type == "email" and current.to == to within 30m) >= 2 deny
 rule per_ticker_sum when action.type == "sell" and sum(amount where type == "sell" and ticker == current.ticker within 1h) > 100 deny
 rule per_ticker_since when action.type == "sell" and seen(type == "approve" and ticker == current.ticker since type == "revoke") allow
+rule reply_only when action.type == "email" and not seen(type == "inbox" and any(f in from: f == current.to) within 30m) require approval
+rule shared when action.type == "write" and seen(type == "share" and doc == current.doc and any(u in readers: current.user_id == u.id)) deny
 `;
 
 const compilation = compileSource("kinds.armor", source, { readFile: () => undefined });
@@ -51,8 +53,14 @@ const withKeys = (type: fc.Arbitrary<string>, fields: string[]): fc.Arbitrary<Re
     });
     return out;
   });
+/** A list in an entry, for `any(x in LIST: x == current.F)`: elements with duplicates and equal-but-reordered values, empty, or missing. */
+const keyListArb = <T>(element: fc.Arbitrary<T>): fc.Arbitrary<T[] | undefined> => fc.option(fc.array(element, { maxLength: 4 }), { nil: undefined });
+const withList = (type: string, field: string, element: fc.Arbitrary<unknown>, extra: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<Record<string, unknown>> =>
+  fc.tuple(keyListArb(element), fc.record(extra)).map(([list, rest]) => ({ type, ...rest, ...(list === undefined ? {} : { [field]: list }) }));
 const actionArb: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   fc.record({ type: fc.constant("wire"), amount: fc.integer({ min: -20, max: 120 }) }),
+  withList("inbox", "from", keyArb, {}),
+  withList("share", "readers", fc.oneof(fc.record({ id: keyArb }), fc.constant({}), keyArb), { doc: keyArb }),
   fc.record({ type: fc.constantFrom("login", "logout", "read", "write", "refund", "revoke") }),
   withKeys(fc.constantFrom("approve", "sell", "revoke"), ["ticker"]),
   withKeys(fc.constantFrom("read", "write"), ["doc", "user_id"]),
@@ -85,10 +93,20 @@ describe("tracker kinds", () => {
       ["count", 1_800_000, "undefined", "undefined"],
       ["sum", 3_600_000, "undefined", "function"],
       ["seen", null, "function", "undefined"],
+      ["seen", 1_800_000, "undefined", "undefined"],
+      ["seen", null, "undefined", "undefined"],
     ]);
-    expect(new Set(module.trackers.map((t) => t.key)).size).toBe(13);
+    expect(new Set(module.trackers.map((t) => t.key)).size).toBe(15);
     // the trackers that read `current` file entries under keys, and test the rest of the condition
-    expect(module.trackers.map((t) => typeof t.entryKeys === "function" && typeof t.currentKey === "function")).toEqual([...Array(8).fill(false), ...Array(5).fill(true)]);
+    expect(module.trackers.map((t) => typeof t.entryKeys === "function" && typeof t.currentKey === "function")).toEqual([...Array(8).fill(false), ...Array(7).fill(true)]);
+    // through `any`, an entry is filed under every distinct element's key, in the form of a plain key's
+    const replyOnly = module.trackers[13]!;
+    expect(replyOnly.matches({ type: "inbox" })).toBe(true);
+    expect(replyOnly.entryKeys!({ type: "inbox", from: ["a", { b: 1, a: -0 }, "a", { a: 0, b: 1 }] })).toEqual([replyOnly.currentKey!({ to: "a" }), replyOnly.currentKey!({ to: { a: 0, b: 1 } })]);
+    const shared = module.trackers[14]!;
+    expect(shared.entryKeys!({ type: "share", doc: "d", readers: [{ id: 1 }, { id: "1" }, {}, "x"] })).toEqual(
+      [1, "1", null].map((id) => shared.currentKey!({ doc: "d", user_id: id })),
+    );
     const sameDoc = module.trackers[9]!;
     expect(sameDoc.matches({ type: "read" })).toBe(true);
     expect(sameDoc.entryKeys!({ type: "read", doc: { b: 1, a: -0 }, user_id: 7 })).toEqual(sameDoc.entryKeys!({ type: "write", doc: { a: 0, b: 1 }, user_id: 7 }));
@@ -137,7 +155,7 @@ describe("tracker kinds", () => {
         // taken back out of order (every second one first), after later actions were recorded
         for (const cancel of [...cancels.filter((_, i) => i % 2 === 1), ...cancels.filter((_, i) => i % 2 === 0)]) cancel();
         now += lastGap * 60_000;
-        for (const action of [{ type: "read" }, { type: "sell", ticker: "A" }, { type: "write", doc: "A", user_id: null }, { type: "email", to: 1 }]) {
+        for (const action of [{ type: "read" }, { type: "sell", ticker: "A" }, { type: "write", doc: "A", user_id: null }, { type: "email", to: 1 }, { type: "write", doc: "A", user_id: "B" }, { type: "email", to: "A" }]) {
           const values = trackers.values("s", module.trackers, now, action);
           const input = { action, time: iso(now) };
           expect(values).toEqual(module.trackers.map((_, i) => probe(i, { ...input, history })));
@@ -239,6 +257,12 @@ rule write_only_what_the_user_read
 rule three_emails_an_hour_per_recipient
   when action.type == "send_email" and count(type == "send_email" and to == current.to within 1h) >= 3
   deny because "at most 3 emails an hour to one recipient"
+rule reply_only_to_senders
+  when action.type == "reply" and not seen(type == "receive_email" and any(f in from: f == current.to) within 7d)
+  require approval because "the recipient never wrote to us"
+rule edit_only_as_a_reader
+  when action.type == "edit_doc" and not seen(type == "share_doc" and doc == current.doc and any(r in acl.readers: r.user == current.user))
+  deny because "not shared with this user"
 `;
   const c = compileSource("current.armor", policy, { readFile: () => undefined });
   const H = 3_600_000;
@@ -281,6 +305,31 @@ rule three_emails_an_hour_per_recipient
       { type: "send_email", to: "a@x.com" },
       "allow",
     ],
+    ["the recipient is one of the senders", [[{ type: "receive_email", from: ["b@x.com", "a@x.com"] }, 30]], { type: "reply", to: "a@x.com" }, "allow"],
+    ["the recipient is no sender", [[{ type: "receive_email", from: ["b@x.com", "c@x.com"] }, 30]], { type: "reply", to: "a@x.com" }, "require_approval"],
+    ["the recipient wrote 8 days ago", [[{ type: "receive_email", from: ["a@x.com"] }, 8 * 24]], { type: "reply", to: "a@x.com" }, "require_approval"],
+    ["the sender is listed twice", [[{ type: "receive_email", from: ["a@x.com", "a@x.com"] }, 1]], { type: "reply", to: "a@x.com" }, "allow"],
+    ["an empty list of senders", [[{ type: "receive_email", from: [] }, 1]], { type: "reply", to: "a@x.com" }, "require_approval"],
+    ["no list of senders (no recipient either)", [[{ type: "receive_email" }, 1]], { type: "reply" }, "require_approval"],
+    ["a null sender and no recipient (null == null)", [[{ type: "receive_email", from: [null] }, 1]], { type: "reply" }, "allow"],
+    [
+      "shared with the user: the document and a reader both match",
+      [[{ type: "share_doc", doc: "d1", acl: { readers: [{ user: "u2" }, { user: "u1" }] } }, 1]],
+      { type: "edit_doc", doc: "d1", user: "u1" },
+      "allow",
+    ],
+    ["shared with another user", [[{ type: "share_doc", doc: "d1", acl: { readers: [{ user: "u2" }] } }, 1]], { type: "edit_doc", doc: "d1", user: "u1" }, "deny"],
+    ["another document shared with the user", [[{ type: "share_doc", doc: "d2", acl: { readers: [{ user: "u1" }] } }, 1]], { type: "edit_doc", doc: "d1", user: "u1" }, "deny"],
+    [
+      "two shares: each matches one key only",
+      [
+        [{ type: "share_doc", doc: "d1", acl: { readers: [{ user: "u2" }] } }, 2],
+        [{ type: "share_doc", doc: "d2", acl: { readers: [{ user: "u1" }] } }, 1],
+      ],
+      { type: "edit_doc", doc: "d1", user: "u1" },
+      "deny",
+    ],
+    ["readers that are not objects read `user` as null", [[{ type: "share_doc", doc: "d1", acl: { readers: ["u1", 7] } }, 1]], { type: "edit_doc", doc: "d1" }, "allow"],
   ];
   it.each(cases)("%s: the runtime's keyed trackers and the history scan both decide", async (_name, steps, action, expected) => {
     expect(c.ok).toBe(true);
@@ -292,6 +341,72 @@ rule three_emails_an_hour_per_recipient
     expect(module.decide({ action, time: iso(now), history }).decision).toBe(expected);
     expect(evaluatePolicy(c.policy, { action, time: iso(now), history }).result.decision).toBe(expected);
     expect(module.decide({ action, time: iso(now) }, trackers.values("s", module.trackers, now, action)).decision).toBe(expected);
+  });
+
+  it("a list of the entry that is not a list is an evaluation error of the rule, in the scan and in the runtime", async () => {
+    const module = await loadModule(emit(c).js);
+    const now = T0 + 48 * H;
+    const entry = { type: "receive_email", from: "a@x.com" };
+    const action = { type: "reply", to: "a@x.com" };
+    const trackers = new SessionTrackers(memoryHistoryStore());
+    trackers.record("s", entry, now - H, [module.trackers]);
+    const message = "`any` needs a list after `in`, got string";
+    const history = [{ action: entry, time: iso(now - H) }];
+    for (const d of [
+      module.decide({ action, time: iso(now), history }),
+      evaluatePolicy(c.policy, { action, time: iso(now), history }).result,
+      module.decide({ action, time: iso(now) }, trackers.values("s", module.trackers, now, action)),
+    ]) {
+      expect(d.decision).toBe("deny");
+      expect(d.errors.map((e) => e.rule)).toEqual(["reply_only_to_senders"]);
+      expect(d.errors[0]!.message).toContain(message);
+    }
+  });
+
+  // [name, the lists of the entry, the entry's keys or the error of filing it]
+  const bound: [string, { xs?: unknown; ys?: unknown }, number | string][] = [
+    ["1,000 distinct elements", { xs: Array.from({ length: 1000 }, (_, i) => i), ys: [1] }, 1000],
+    ["1,001 distinct elements", { xs: Array.from({ length: 1001 }, (_, i) => i), ys: [1] }, "more than 1,000 correlation keys"],
+    ["10,000 elements, 3 distinct", { xs: Array.from({ length: 10_000 }, (_, i) => i % 3), ys: [1] }, 3],
+    ["a product of 25 × 40", { xs: Array.from({ length: 25 }, (_, i) => i), ys: Array.from({ length: 40 }, (_, i) => `${i}`) }, 1000],
+    ["a product of 30 × 40", { xs: Array.from({ length: 30 }, (_, i) => i), ys: Array.from({ length: 40 }, (_, i) => `${i}`) }, "more than 1,000 correlation keys"],
+    ["2,000 distinct elements times an empty list", { xs: Array.from({ length: 2000 }, (_, i) => i), ys: [] }, 0],
+    ["a missing list", { ys: [1, 2] }, 0],
+    ["NaN equals nothing", { xs: [Number.NaN, 1], ys: [1] }, 1],
+  ];
+  it.each(bound)("an entry's keys through two lists, %s", async (_name, lists, expected) => {
+    const two = compileSource(
+      "two.armor",
+      'default allow\nrule r when action.type == "t" and seen(any(x in xs: x == current.x) and type == "e" and any(y in ys: current.y == y)) deny because "seen"',
+      { readFile: () => undefined },
+    );
+    const module = await loadModule(emit(two).js);
+    const entry = { type: "e", ...lists };
+    const tracker = module.trackers[0]!;
+    if (typeof expected === "number") expect(new Set(tracker.entryKeys!(entry)).size).toBe(expected);
+    else expect(() => tracker.entryKeys!(entry)).toThrow(expected);
+    // the runtime: the entry is filed (and found), or the tracker's value is the error, and the rule denies saying why
+    const trackers = new SessionTrackers(memoryHistoryStore());
+    trackers.record("s", entry, T0, [module.trackers]);
+    const action = { type: "t", x: Array.isArray(lists.xs) ? lists.xs[lists.xs.length - 1] : 0, y: Array.isArray(lists.ys) && lists.ys.length > 0 ? lists.ys[0] : 1 };
+    const d = module.decide({ action, time: iso(T0 + 1000) }, trackers.values("s", module.trackers, T0 + 1000, action));
+    if (typeof expected === "number") expect(d.decision).toBe(expected > 0 ? "deny" : "allow");
+    else {
+      expect(d.decision).toBe("deny");
+      expect(d.errors[0]!.message).toContain(expected);
+    }
+  });
+
+  it("a key through `any` is part of the tracker's identity", async () => {
+    const keyOf = async (condition: string): Promise<string> => {
+      const k = compileSource("k.armor", `default allow\nrule r when action.type == "t" and seen(${condition}) deny`, { readFile: () => undefined });
+      return (await loadModule(emit(k).js)).trackers[0]!.key;
+    };
+    const through = await keyOf('type == "e" and any(f in from: f == current.to)');
+    expect(await keyOf('type == "e" and any(f in from: f == current.to)')).toBe(through);
+    for (const other of ['type == "e" and from == current.to', 'type == "e" and any(f in from: f.to == current.to)', 'type == "e" and any(f in cc: f == current.to)', 'type == "e" and any(f in from: f == current.cc)']) {
+      expect(await keyOf(other), other).not.toBe(through);
+    }
   });
 
   it("drops keys whose newest action left the window", async () => {

@@ -1,5 +1,6 @@
 /**
- * Hostile history for the second step of the language: keys of `current.F` correlations that are
+ * Hostile history for the second step of the language: keys of `current.F` correlations (also
+ * through `any` over lists of 100,000 and more elements) that are
  * huge, deep or named like prototype members, 100,000 distinct keys, sums past the largest number,
  * and tracker values a runtime (or an attacker calling `decide`) passes that are not numbers or are
  * forged errors. What must hold: every decision is made, denies with a message when it cannot be
@@ -9,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { compileSource, emit } from "../../packages/compiler/src/compile.js";
 import { evaluatePolicy } from "../../packages/compiler/src/interpreter.js";
 import { loadModule } from "../../packages/compiler/src/load.js";
-import { correlationKey, equals } from "../../packages/compiler/src/semantics.js";
+import { correlationKey, ENTRY_KEYS_MESSAGE, equals, QUANTIFIER_LIMIT_MESSAGE } from "../../packages/compiler/src/semantics.js";
 import { memoryHistoryStore, SessionTrackers } from "../../packages/runtime/src/history.js";
 
 const source = `
@@ -216,5 +217,49 @@ describe("state that is recorded but never read", () => {
     // the hour's window holds 60 of them; the filing queue is compacted as it goes
     expect(state.keys.get([...state.keys.keys()][0]!)!.window.size).toBeLessThanOrEqual(61);
     expect(state.filings.size).toBeLessThanOrEqual(61);
+  });
+});
+
+describe("hostile lists behind keys through `any`", () => {
+  const listSource = 'default allow\nrule reply when action.type == "reply" and not seen(type == "inbox" and any(f in from: f == current.to) within 1h) deny because "no mail from them"';
+  const listCompilation = compileSource("lists.armor", listSource, { readFile: () => undefined });
+  const range = (n: number, f: (i: number) => unknown): unknown[] => Array.from({ length: n }, (_, i) => f(i));
+  /** The list behind a proxy that counts the elements read: the work of filing an entry, without a clock. */
+  const counted = (list: unknown[]): { list: unknown[]; reads: () => number } => {
+    let reads = 0;
+    const proxy = new Proxy(list, {
+      get(target, key, receiver) {
+        if (typeof key === "string" && /^\d+$/.test(key)) reads++;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    return { list: proxy, reads: () => reads };
+  };
+  // [case, the earlier action's `from`, the current `to`, the tracker's value, at most this many elements read, keys kept]
+  const cases: [string, () => unknown[], string, unknown, number, number][] = [
+    ["100,000 distinct senders", () => range(100_000, (i) => `s${i}@x.com`), "s5@x.com", { error: ENTRY_KEYS_MESSAGE }, 100_000, 0],
+    ["100,000 copies of one sender", () => range(100_000, () => "a@x.com"), "a@x.com", true, 100_000, 1],
+    ["100,000 copies of one sender, another recipient", () => range(100_000, () => "a@x.com"), "b@x.com", false, 100_000, 1],
+    ["100,001 senders", () => range(100_001, () => "a@x.com"), "b@x.com", { error: QUANTIFIER_LIMIT_MESSAGE }, 0, 0],
+    ["10,000,000 senders", () => new Array<unknown>(10_000_000).fill("a@x.com"), "b@x.com", { error: QUANTIFIER_LIMIT_MESSAGE }, 0, 0],
+    ["100,000 objects of 2 members", () => range(100_000, (i) => ({ id: i % 2, pad: "x" })), "a", { error: "a correlation key holds more than 100000 values" }, 100_000, 0],
+  ];
+  it.each(cases)("%s: bounded work, and the decision is made", async (_name, make, to, value, maxReads, keysKept) => {
+    expect(listCompilation.ok).toBe(true);
+    const module = await loadModule(emit(listCompilation).js);
+    const { list, reads } = counted(make());
+    const store = memoryHistoryStore();
+    const trackers = new SessionTrackers(store);
+    trackers.record("s", { type: "inbox", from: list }, T0, [module.trackers]);
+    expect(reads()).toBeLessThanOrEqual(maxReads);
+    const action = { type: "reply", to };
+    const values = trackers.values("s", module.trackers, T0 + 1000, action);
+    expect(values[0]).toEqual(value);
+    const keys = (store.get("s")!.trackers.get(module.trackers[0]!.key) as { keys: Map<string, unknown> }).keys.size;
+    expect(keys).toBe(keysKept);
+    const decision = module.decide({ action, time: iso(T0 + 1000) }, values);
+    expect(decision.decision).toBe(value === true ? "allow" : "deny");
+    if (typeof value !== "boolean") expect(decision.errors).toEqual([{ rule: "reply", message: (value as { error: string }).error }]);
+    expect(evaluatePolicy(listCompilation.policy, { action, time: iso(T0 + 1000) }, { trackerValues: values }).result).toEqual(decision);
   });
 });

@@ -185,10 +185,16 @@ export interface RegexDef {
 
 export type TrackerKind = "count" | "seen" | "sum" | "max" | "min";
 
-/** A correlation: an entry counts for the current action when `entry` (read from the entry) `==` `current` (a field of the current action). */
+/**
+ * A correlation: an entry counts for the current action when `entry` (read from the entry) `==`
+ * `current` (a field of the current action). With `list` (`any(x in LIST: x.G == current.F)`),
+ * `entry` reads the local `list.variable` (`x` or `x.G`), and the entry counts when that value of
+ * some element of `list.expr` (read from the entry) equals `current`: it is filed under each.
+ */
 export interface TrackerKey {
   readonly entry: Expr;
   readonly current: PathExpr;
+  readonly list?: { readonly expr: Expr; readonly variable: string };
 }
 
 /**

@@ -312,6 +312,49 @@ function keyPart(v: unknown, depth: number, budget: { left: number }): string | 
   return `{${parts.join(",")}}`;
 }
 
+/** At most this many keys file one history entry: the product of the distinct values of its keys through `any`. */
+export const MAX_ENTRY_KEYS = 1_000;
+export const ENTRY_KEYS_MESSAGE = `an earlier action would be filed under more than ${MAX_ENTRY_KEYS.toLocaleString("en-US")} correlation keys (the distinct values of its lists through \`any\`, multiplied)`;
+
+/**
+ * The keys an entry is filed under when its correlations include `any(x in LIST: x.G == current.F)`:
+ * `parts` holds, per key in order, the values read from the entry (one for a plain `ENTRY ==
+ * current.F`, one per list element for `any`). Each combination of one distinct value per key is
+ * a key, the same string `correlationKey` makes of those values; a value equal to nothing (`NaN`)
+ * gives none. Each part may hold `MAX_KEY_VALUES` values; more than `MAX_ENTRY_KEYS` keys is an
+ * evaluation error. The emitted module's `$entryKeys` (codegen/prelude.ts) is the same function.
+ */
+export function entryKeySet(parts: readonly (readonly unknown[])[]): string[] {
+  const distinct: string[][] = [];
+  let over = false;
+  for (const values of parts) {
+    const budget = { left: MAX_KEY_VALUES };
+    const seen = new Set<string>();
+    for (const v of values) {
+      const k = keyPart(v, 1, budget);
+      if (k !== null) seen.add(k);
+      // enough to know the product is too large (unless another part is empty)
+      if (seen.size > MAX_ENTRY_KEYS) {
+        over = true;
+        break;
+      }
+    }
+    distinct.push([...seen]);
+  }
+  if (distinct.some((d) => d.length === 0)) return [];
+  if (over || distinct.reduce((n, d) => n * d.length, 1) > MAX_ENTRY_KEYS) throw new EvaluationError(ENTRY_KEYS_MESSAGE);
+  let keys = [""];
+  for (const [i, d] of distinct.entries()) keys = keys.flatMap((k) => d.map((p) => (i === 0 ? p : `${k},${p}`)));
+  return keys.map((k) => `[${k}]`);
+}
+
+/** The list of `any(x in LIST: x.G == current.F)` as a key reads it: missing is empty, a non-list or one past the visit limit an evaluation error. */
+export function keyList(v: unknown): readonly unknown[] {
+  const list = quantifierList("any", v) ?? [];
+  if (list.length > MAX_QUANTIFIER_VISITS) throw new EvaluationError(QUANTIFIER_LIMIT_MESSAGE);
+  return list;
+}
+
 /**
  * How many list elements the quantifiers of one condition may visit: a quantifier that is not
  * inside another starts the count, and the quantifiers nested in it add to it (nested lists

@@ -91,7 +91,9 @@ export interface PolicyTracker {
   /**
    * With `ENTRY == current.F` conditions: the keys an executed action is filed under (none when its
    * values equal nothing); `matches` then tests the rest of the condition. Two actions' keys are
-   * equal exactly when the values are `==`. Throws past the size limits. Absent without `current`.
+   * equal exactly when the values are `==`. Through `any(x in LIST: x == current.F)`, one key per
+   * distinct element value (combined with the other keys). Throws past the size limits (1,000 keys
+   * per action among them). Absent without `current`.
    */
   readonly entryKeys?: (action: unknown) => readonly string[];
   /** The key the current action looks up (`null`: its values equal nothing, so no entry matches). Absent without `current`. */

@@ -139,6 +139,26 @@ export class ExpressionCompiler {
     return { body, temps: this.temps, literals: [] };
   }
 
+  /**
+   * The values of a tracker's keys read from one entry (`$item`), one list per key: `[value]` for
+   * `ENTRY == current.F`, and for `any(x in LIST: x.G == current.F)` the value of each element.
+   */
+  trackerKeyParts(keys: readonly IR.TrackerKey[]): CompiledCondition {
+    this.temps = 0;
+    this.inTracker = true;
+    const parts = keys.map((k) => {
+      if (k.list === undefined) return `[${this.value(k.entry, "$item")}]`;
+      const element = `$l${this.locals.length}`;
+      const list = this.value(k.list.expr, "$item");
+      this.locals.push({ name: k.list.variable, js: element });
+      const value = this.value(k.entry, "$item");
+      this.locals.pop();
+      return `${this.use("$keyList")}(${list}).map((${element}) => (${element} === undefined ? null : ${value}))`;
+    });
+    this.inTracker = false;
+    return { body: `[${parts.join(", ")}]`, temps: this.temps, literals: [] };
+  }
+
   /** The number a `sum`/`max`/`min` tracker reads from one history entry (`$item`). */
   trackerValue(value: IR.Expr): CompiledCondition {
     this.temps = 0;

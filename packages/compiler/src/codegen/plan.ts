@@ -102,9 +102,10 @@ export interface TrackerPlan {
   readonly value: { readonly body: string; readonly temps: number } | null;
   /**
    * With `current.F` keys: the condition without them (`rest`), and the key values of an entry
-   * (`entry`) and of the current action (`current`), each over `$item`; null without keys.
+   * (`entry`) and of the current action (`current`), each over `$item`; null without keys. When a
+   * key goes through `any` (`listed`), `entry` gives a list of values per key (`trackerKeyParts`).
    */
-  readonly keyed: { readonly rest: Body; readonly entry: Body; readonly current: Body } | null;
+  readonly keyed: { readonly rest: Body; readonly entry: Body; readonly current: Body; readonly listed: boolean } | null;
 }
 
 interface Body {
@@ -263,9 +264,13 @@ function planTracker(t: IR.Tracker, code: ExpressionCompiler): TrackerPlan {
   if (t.keys.length > 0) {
     code.use("$keyOf");
     const body = (c: { body: string; temps: number }): Body => ({ body: c.body, temps: c.temps });
+    const listed = t.keys.some((k) => k.list !== undefined);
+    if (listed) code.use("$entryKeys");
     keyed = {
+      listed,
       rest: body(code.trackerCondition(t.rest)),
-      entry: body(code.trackerList(t.keys.map((k) => k.entry))),
+      // through `any`, one list of values per key; otherwise the keys' values
+      entry: body(listed ? code.trackerKeyParts(t.keys) : code.trackerList(t.keys.map((k) => k.entry))),
       // the current action's fields, read from the action the runtime passes
       current: body(code.trackerList(t.keys.map((k): IR.Expr => ({ ...k.current, root: "item" })))),
     };

@@ -489,6 +489,48 @@ function $keyPart(v, depth, budget) {
   return "{" + parts.join(",") + "}";
 }`,
   },
+  // entryKeySet in semantics.ts: the same keys, limits and messages
+  $entryKeys: {
+    needs: ["$keyOf"],
+    source: `function $entryKeys(parts) {
+  const distinct = [];
+  let over = false;
+  for (const values of parts) {
+    const budget = { left: 100000 };
+    const seen = new Set();
+    for (const v of values) {
+      const k = $keyPart(v, 1, budget);
+      if (k !== null) seen.add(k);
+      if (seen.size > 1000) {
+        over = true;
+        break;
+      }
+    }
+    distinct.push([...seen]);
+  }
+  for (const d of distinct) if (d.length === 0) return [];
+  let n = 1;
+  for (const d of distinct) n *= d.length;
+  if (over || n > 1000) throw new $E("an earlier action would be filed under more than 1,000 correlation keys (the distinct values of its lists through \\\`any\\\`, multiplied)");
+  let keys = [""];
+  for (let i = 0; i < distinct.length; i++) {
+    const next = [];
+    for (const k of keys) for (const p of distinct[i]) next.push(i === 0 ? p : k + "," + p);
+    keys = next;
+  }
+  return keys.map((k) => "[" + k + "]");
+}`,
+  },
+  // keyList in semantics.ts
+  $keyList: {
+    needs: ["$qList", "$qOver"],
+    source: `function $keyList(v) {
+  if (v === null || v === undefined) return [];
+  if (!Array.isArray(v)) $qList("any", v);
+  if (v.length > 100000) $qOver();
+  return v;
+}`,
+  },
   // `arith` in semantics.ts
   $ar: {
     needs: ["$E", "$kind"],

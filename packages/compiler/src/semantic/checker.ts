@@ -1040,7 +1040,7 @@ class Checker {
     const fields = e.segments.slice(1).map((s) => s.name);
     const none: Lowered = { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
     const why =
-      '`current.F` may only be one side of an `==` joined by `and` to the rest of the condition that picks the earlier actions, e.g. `seen(type == "approve_sale" and ticker == current.ticker)`: the runtime finds earlier actions by equal keys in constant time, and any other use would need a scan of the whole history';
+      '`current.F` may only be one side of an `==` joined by `and` to the rest of the condition that picks the earlier actions, e.g. `seen(type == "approve_sale" and ticker == current.ticker)`, or of the single `==` of such an `any(x in LIST: x == current.F)` over a list of the earlier action: the runtime finds earlier actions by equal keys in constant time, and any other use would need a scan of the whole history';
     if (!scope.history) {
       this.report(catalog.currentScope, e.span, "`current` can only be read inside a history condition", {
         help: "outside `count`, `seen`, `sum`, `max` and `min`, read the current action directly: `action.F` or `F`",
@@ -1048,7 +1048,11 @@ class Checker {
       return none;
     }
     if (!scope.currentAt?.has(e)) {
-      this.report(catalog.currentScope, e.span, "`current` cannot be read here", { help: why });
+      const inList = scope.locals !== undefined && scope.locals.size > 0;
+      const help = inList
+        ? "over a list, `current.F` may only be read as `any(x in LIST: x == current.F)` or `any(x in LIST: x.G == current.F)` (that `==` alone, in `any`, not `all`), the `any` joined by `and` to the rest of the condition that picks the earlier actions, e.g. `seen(type == \"receive_email\" and any(f in from: f == current.to))`: the runtime files each earlier action under every element's value and finds it by the current one in constant time, which no other condition allows"
+        : why;
+      this.report(catalog.currentScope, e.span, "`current` cannot be read here", { help });
       return none;
     }
     if (fields.length === 0) {
@@ -1417,14 +1421,27 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
-/** The `current.F` paths of a history condition that may be read: one side of an `==` that is a top-level conjunct, the other side not `current`. */
+/**
+ * The `current.F` paths of a history condition that may be read: one side of an `==` that is a
+ * top-level conjunct, the other side not `current`; or one side of the single `==` of a top-level
+ * conjunct `any(x in LIST: x == current.F)` / `any(x in LIST: x.G == current.F)`.
+ */
 function currentSides(e: A.Expr): Set<A.Expr> {
   const out = new Set<A.Expr>();
   const isCurrent = (x: A.Expr): boolean => x.kind === "path" && x.segments[0]?.name === "current";
+  const unparen = (x: A.Expr): A.Expr => (x.kind === "paren" ? unparen(x.expr) : x);
   const visit = (x: A.Expr): void => {
     if (x.kind === "paren") visit(x.expr);
     else if (x.kind === "and") x.operands.forEach(visit);
     else if (x.kind === "compare" && x.op === "==" && isCurrent(x.left) !== isCurrent(x.right)) out.add(isCurrent(x.left) ? x.left : x.right);
+    else if (x.kind === "quantifier" && x.callee.name === "any" && x.variable !== null) {
+      const c = unparen(x.condition);
+      if (c.kind !== "compare" || c.op !== "==") return;
+      const [left, right] = [unparen(c.left), unparen(c.right)];
+      const isElement = (y: A.Expr): boolean => y.kind === "path" && y.segments[0]?.name === x.variable!.name;
+      if (isCurrent(left) && isElement(right)) out.add(left);
+      else if (isCurrent(right) && isElement(left)) out.add(right);
+    }
   };
   visit(e);
   return out;
@@ -1452,6 +1469,11 @@ function correlationKeys(condition: IR.Expr): Pick<IR.Tracker, "keys" | "rest"> 
     if (c.kind === "compare" && c.op === "==" && readsCurrent(c.left) !== readsCurrent(c.right)) {
       const [current, entry] = readsCurrent(c.left) ? [c.left, c.right] : [c.right, c.left];
       keys.push({ entry, current: current as IR.PathExpr });
+    } else if (c.kind === "quantifier" && c.quantifier === "any" && c.condition.kind === "compare" && c.condition.op === "==" && readsCurrent(c.condition.left) !== readsCurrent(c.condition.right)) {
+      // `any(x in LIST: x.G == current.F)`: currentSides allowed `current` only with the element on the other side
+      const { left, right } = c.condition;
+      const [current, entry] = readsCurrent(left) ? [left, right] : [right, left];
+      keys.push({ entry, current: current as IR.PathExpr, list: { expr: c.list, variable: c.variable } });
     } else rest.push(c);
   }
   if (keys.length === 0) return { keys, rest: condition };
