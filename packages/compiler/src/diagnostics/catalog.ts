@@ -62,6 +62,7 @@ export const catalog = {
   unknownFunction: entry("A209", "unknown-function", "error", "a call names a function the language does not define"),
   historyClause: entry("A212", "history-clause", "error", "a history function is missing its `where`, or has a `where` or `since` it does not take"),
   currentScope: entry("A213", "current-scope", "error", "`current.F` is read outside a top-level `==` of a history condition"),
+  historyResult: entry("A214", "history-result", "error", "`result` in a history condition names the earlier action's recorded result, which the language does not have yet"),
   unknownDetector: entry("A216", "unknown-detector", "error", "`std.NAME` names no detector"),
 
   // types and schema

@@ -993,6 +993,14 @@ class Checker {
     }
     const root = head.name;
     if (root === "current") return this.currentPath(e, scope);
+    if (root === "result" && scope.history) {
+      // reserved: inside count/seen/sum, `result.F` will read what the earlier action returned
+      this.report(catalog.historyResult, e.span, `\`${names.join(".")}\` would read the earlier action's recorded result, which history entries do not hold yet`, {
+        help: "conditions in `count`, `seen`, `sum`, `max` and `min` read the earlier action; a field of the action named `result` is `action.result`",
+        fixes: [replacement("read the action's field `result`", this.bag.file, head.span, "action.result")],
+      });
+      return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
+    }
     if (root === "user" || root === "context") {
       if (scope.history) {
         this.report(catalog.historyScope, e.span, `\`${root}\` cannot be read inside a history condition`, {
