@@ -955,12 +955,16 @@ const historyEntry = fc.record({
   action: actionJson(fc.oneof({ weight: 5, arbitrary: pick(TYPES) }, { weight: 1, arbitrary: pick(INPUT_TYPES) }), 3),
   offset: fc.option(offsetArb, { nil: null, freq: 8 }),
   style: historyTimeStyle,
+  // what the action returned and the labels it got, as a host that records the whole agent loop
+  // keeps them: a decision reads neither yet, so they must change nothing
+  result: fc.option(fc.oneof(scalarJson, actionJson(pick(TYPES), 2)), { nil: null, freq: 2 }),
+  labels: fc.option(pick(['["untrusted"]', "[]", '["pii", "web"]', '"web"']), { nil: null, freq: 4 }),
 });
 const MALFORMED_HISTORY = ['"nope"', "{}", "[null]", '[{"action":[]}]', '[{"time":"2026-03-02T10:00:00Z"}]', "5", '[{"action":{"type":"x"},"time":5}]'];
 const badEntries = ['{"action":{"type":"read_file"},"time":"not a time"}', '{"time":"2026-03-02T10:00:00Z"}', '"entry"', '{"action":"x"}'];
 
 interface HistoryShape {
-  readonly entries: readonly { action: string; offset: number | null; style: number }[];
+  readonly entries: readonly { action: string; offset: number | null; style: number; result: string | null; labels: string | null }[];
   /** JSON text of a malformed `history`, or "absent" for none. */
   readonly malformed: string | null;
   /** JSON text of a malformed entry to put among well-formed ones. */
@@ -1034,6 +1038,8 @@ const wellFormedInput: fc.Arbitrary<GeneratedInput> = fc
       const items = h.entries.map((e) => {
         const es: [string, string][] = [["action", e.action]];
         if (e.offset !== null) es.push(["time", j(iso(r.base - e.offset, e.style))]);
+        if (e.result !== null) es.push(["result", e.result]);
+        if (e.labels !== null) es.push(["labels", e.labels]);
         return obj(es);
       });
       if (h.bad !== null) items.splice(items.length >> 1, 0, h.bad);
