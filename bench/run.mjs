@@ -105,6 +105,9 @@ if (args["skip-extras"] !== true) {
   log("history predicates ...\n");
   extras.history = runNode("history.mjs", QUICK ? ["--sizes", "10,1000,100000"] : []);
   if (extras.history.status === "failed") process.stderr.write(`FAILED\n${extras.history.stderr}\n`);
+  log("history predicates of the second step (sum, count over the session, since, max, keyed seen) ...\n");
+  extras.historyKinds = runNode("history-kinds.mjs", QUICK ? ["--sizes", "10,1000,100000", "--iters", "5000"] : []);
+  if (extras.historyKinds.status === "failed") process.stderr.write(`FAILED\n${extras.historyKinds.stderr}\n`);
   const lspScript = path.join(BENCH, "lsp-recheck.mjs");
   if (fs.existsSync(lspScript)) {
     log("language server re-check (bench/lsp-recheck.mjs) ... ");

@@ -99,6 +99,17 @@ export function writeReport(out, { mdPath = path.join(BENCH, "RESULTS.md"), svgP
       ok: ratio <= 1.5,
     });
   } else t.push({ target: "history-predicate decisions flat from 10 to 100,000 entries", measured: "not measured", ok: null });
+  const kinds = extras.historyKinds && extras.historyKinds.status !== "failed" ? extras.historyKinds : null;
+  if (kinds) {
+    // per construct, the decision time at the largest session against the smallest
+    const growth = historyKindGrowth(kinds);
+    const worst = growth.reduce((w, g) => (g.ratio > w.ratio ? g : w));
+    t.push({
+      target: "sum, count over the session, since, max and keyed seen flat from 10 to 100,000 entries",
+      measured: growth.map((g) => `${g.construct} ${fmtX(g.ratio)}`).join(", "),
+      ok: worst.ratio <= 1.5,
+    });
+  } else t.push({ target: "sum, count over the session, since, max and keyed seen flat from 10 to 100,000 entries", measured: "not measured", ok: null });
   const patternResults = out.patternResults ?? [];
   const patternNs = options.patternNs ?? [];
   const getP = (e, N) => patternResults.find((r) => r.engine === e && r.N === N && r.status === "ok");
@@ -319,6 +330,24 @@ export function writeReport(out, { mdPath = path.join(BENCH, "RESULTS.md"), svgP
       md += `| ${r.size.toLocaleString("en-US")} | ${fmtUs(r.decide.p50)} | ${fmtUs(r.decide.p99)} | ${fmtUs(r.decide.median)} | ${r.scan ? fmtUs(r.scan.median) : "not run"} | ${fmtUs((r.fillMs * 1e6) / r.size)} |\n`;
   } else md += `Not measured${extras.history ? `: failed\n\n\`\`\`\n${extras.history.stderr}\n\`\`\`` : ""}.\n`;
 
+  md += `\n## History predicates of the second step as the session grows\n\n`;
+  if (kinds) {
+    md += `\`bench/history-kinds.mjs\`: for each construct, a policy with one such predicate and a session that has run N actions through \`enforcer.run\`, then \`enforcer.decide\` in that session (median ns), with its ratio to the same enforcer on a policy without history predicates (the floor, timed in the same run). In the same run, compiled \`decide\` on the peer workload at N = 100: ${kinds.peer.compiledNs.toFixed(1)} ns against ${kinds.peer.handwrittenNs.toFixed(1)} ns for the hand-written floor (${fmtX(kinds.peer.ratio)}).\n\n`;
+    const sizes = [...new Set(kinds.rows.map((r) => r.size))];
+    const constructs = [...new Set(kinds.rows.filter((r) => r.construct !== "floor").map((r) => r.construct))];
+    md += `| construct | ${sizes.map((n) => `${n.toLocaleString("en-US")} entries`).join(" | ")} |\n|---|${sizes.map(() => "---:").join("|")}|\n`;
+    const floorRows = kinds.rows.filter((r) => r.construct === "floor" && r.ratioToFloor === 1);
+    md += `| floor | ${sizes.map((n) => fmtUs(floorRows.find((r) => r.size === n)?.decideNs ?? Number.NaN)).join(" | ")} |\n`;
+    for (const c of constructs) {
+      md += `| \`${c}\` | ${sizes
+        .map((n) => {
+          const r = kinds.rows.find((x) => x.construct === c && x.size === n);
+          return r ? `${fmtUs(r.decideNs)} (${fmtX(r.ratioToFloor)})` : "not run";
+        })
+        .join(" | ")} |\n`;
+    }
+  } else md += `Not measured${extras.historyKinds ? `: failed\n\n\`\`\`\n${extras.historyKinds.stderr}\n\`\`\`` : ""}.\n`;
+
   md += `\n## The language server's re-check after an edit (5,000-line policy)\n\n`;
   const lspMd = path.join(BENCH, "results", "lsp.md");
   if (fs.existsSync(lspMd)) {
@@ -364,4 +393,13 @@ export function writeReport(out, { mdPath = path.join(BENCH, "RESULTS.md"), svgP
     }))
     .filter((s) => s.points.length > 0);
   fs.writeFileSync(svgPath, lineChartLogLog({ title: "ns per decision against rule count (median, log-log)", xLabel: "rules in the policy (N)", yLabel: "time per decision", series }));
+}
+
+/** For each construct of bench/history-kinds.mjs, its decision time at the largest session divided by that at the smallest. */
+function historyKindGrowth(kinds) {
+  const constructs = [...new Set(kinds.rows.filter((r) => r.construct !== "floor").map((r) => r.construct))];
+  return constructs.map((construct) => {
+    const rows = kinds.rows.filter((r) => r.construct === construct).sort((a, b) => a.size - b.size);
+    return { construct, ratio: rows[rows.length - 1].decideNs / rows[0].decideNs };
+  });
 }
