@@ -227,30 +227,23 @@ export const functions: readonly FunctionFact[] = [
       example: name === "sum" ? 'sum(amount where type == "wire_transfer" within 24h) > 50_000' : `${name}(amount where type == "wire_transfer" within 1d) ${name === "max" ? ">" : "<"} 10_000`,
     }),
   ),
-  {
-    name: "any",
-    usage: "any(NAME in LIST: COND)",
-    parameters: [
-      { label: "NAME in", type: "name", optional: false, doc: "a local name for each element, visible only in the condition" },
-      { label: "LIST:", type: "list", optional: false, doc: "a list, e.g. a field of the action" },
-      { label: "CONDITION", type: "condition", optional: false, doc: "a condition on one element, read as `NAME` or `NAME.FIELD`" },
-    ],
-    result: "boolean",
-    doc: "`any(x in LIST: CONDITION)`: the condition holds for some element of the list; false for an empty or missing list.",
-    example: 'any(r in recipients: r ends_with "@example.com")',
-  },
-  {
-    name: "all",
-    usage: "all(NAME in LIST: COND)",
-    parameters: [
-      { label: "NAME in", type: "name", optional: false, doc: "a local name for each element, visible only in the condition" },
-      { label: "LIST:", type: "list", optional: false, doc: "a list, e.g. a field of the action" },
-      { label: "CONDITION", type: "condition", optional: false, doc: "a condition on one element, read as `NAME` or `NAME.FIELD`" },
-    ],
-    result: "boolean",
-    doc: "`all(x in LIST: CONDITION)`: the condition holds for every element of the list; true for an empty list, false for a missing one.",
-    example: 'all(r in recipients: r ends_with "@example.com")',
-  },
+  ...(["any", "all"] as const).map(
+    (name): FunctionFact => ({
+      name,
+      usage: `${name}(NAME in LIST: COND)`,
+      parameters: [
+        { label: "NAME in", type: "name", optional: false, doc: "a local name for each element, visible only in the condition" },
+        { label: "LIST:", type: "list", optional: false, doc: "a list, e.g. a field of the action" },
+        { label: "CONDITION", type: "condition", optional: false, doc: "a condition on one element, read as `NAME` or `NAME.FIELD`" },
+      ],
+      result: "boolean",
+      doc:
+        name === "any"
+          ? "`any(x in LIST: CONDITION)`: the condition holds for some element of the list; false for an empty or missing list."
+          : "`all(x in LIST: CONDITION)`: the condition holds for every element of the list; true for an empty list, false for a missing one.",
+      example: `${name}(r in recipients: r ends_with "@example.com")`,
+    }),
+  ),
 ];
 
 export interface DetectorFact {
