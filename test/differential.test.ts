@@ -550,7 +550,12 @@ function atom(history: boolean): fc.Arbitrary<string> {
     .map(([e, c, flip]) => (flip ? `current.${c} == ${e}` : `${e} == current.${c}`));
   // keys through a list of the earlier action: `any(x in L: x == current.F)` / `any(x in L: x.G == current.F)`, over lists of strings and of objects, missing lists and non-lists
   const listKey = fc
-    .tuple(pick(["tags", "tags", "from", "payload.card", "payload", "recipient"]), pick(["", ".card", ".number", ".toString"]), pick(["recipient", "path", "body", "memo", "tags", "payload.card"]), fc.boolean())
+    .tuple(
+      pick(["tags", "tags", "from", "payload.card", "payload", "recipient"]),
+      pick(["", ".card", ".number", ".toString"]),
+      pick(["recipient", "path", "body", "memo", "tags", "payload.card"]),
+      fc.boolean(),
+    )
     .map(([l, g, c, flip]) => (flip ? `any(x in ${l}: current.${c} == x${g})` : `any(x in ${l}: x${g} == current.${c})`));
   const keys = fc.array(fc.oneof({ weight: 3, arbitrary: keyConjunct }, { weight: 2, arbitrary: listKey }), { minLength: 1, maxLength: 2 }).map((ks) => ks.join(" and "));
   const correlated = fc.oneof(

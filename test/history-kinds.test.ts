@@ -104,9 +104,7 @@ describe("tracker kinds", () => {
     expect(replyOnly.matches({ type: "inbox" })).toBe(true);
     expect(replyOnly.entryKeys!({ type: "inbox", from: ["a", { b: 1, a: -0 }, "a", { a: 0, b: 1 }] })).toEqual([replyOnly.currentKey!({ to: "a" }), replyOnly.currentKey!({ to: { a: 0, b: 1 } })]);
     const shared = module.trackers[14]!;
-    expect(shared.entryKeys!({ type: "share", doc: "d", readers: [{ id: 1 }, { id: "1" }, {}, "x"] })).toEqual(
-      [1, "1", null].map((id) => shared.currentKey!({ doc: "d", user_id: id })),
-    );
+    expect(shared.entryKeys!({ type: "share", doc: "d", readers: [{ id: 1 }, { id: "1" }, {}, "x"] })).toEqual([1, "1", null].map((id) => shared.currentKey!({ doc: "d", user_id: id })));
     const sameDoc = module.trackers[9]!;
     expect(sameDoc.matches({ type: "read" })).toBe(true);
     expect(sameDoc.entryKeys!({ type: "read", doc: { b: 1, a: -0 }, user_id: 7 })).toEqual(sameDoc.entryKeys!({ type: "write", doc: { a: 0, b: 1 }, user_id: 7 }));
@@ -155,7 +153,14 @@ describe("tracker kinds", () => {
         // taken back out of order (every second one first), after later actions were recorded
         for (const cancel of [...cancels.filter((_, i) => i % 2 === 1), ...cancels.filter((_, i) => i % 2 === 0)]) cancel();
         now += lastGap * 60_000;
-        for (const action of [{ type: "read" }, { type: "sell", ticker: "A" }, { type: "write", doc: "A", user_id: null }, { type: "email", to: 1 }, { type: "write", doc: "A", user_id: "B" }, { type: "email", to: "A" }]) {
+        for (const action of [
+          { type: "read" },
+          { type: "sell", ticker: "A" },
+          { type: "write", doc: "A", user_id: null },
+          { type: "email", to: 1 },
+          { type: "write", doc: "A", user_id: "B" },
+          { type: "email", to: "A" },
+        ]) {
           const values = trackers.values("s", module.trackers, now, action);
           const input = { action, time: iso(now) };
           expect(values).toEqual(module.trackers.map((_, i) => probe(i, { ...input, history })));
@@ -404,7 +409,12 @@ rule edit_only_as_a_reader
     };
     const through = await keyOf('type == "e" and any(f in from: f == current.to)');
     expect(await keyOf('type == "e" and any(f in from: f == current.to)')).toBe(through);
-    for (const other of ['type == "e" and from == current.to', 'type == "e" and any(f in from: f.to == current.to)', 'type == "e" and any(f in cc: f == current.to)', 'type == "e" and any(f in from: f == current.cc)']) {
+    for (const other of [
+      'type == "e" and from == current.to',
+      'type == "e" and any(f in from: f.to == current.to)',
+      'type == "e" and any(f in cc: f == current.to)',
+      'type == "e" and any(f in from: f == current.cc)',
+    ]) {
       expect(await keyOf(other), other).not.toBe(through);
     }
   });

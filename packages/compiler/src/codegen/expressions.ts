@@ -34,7 +34,13 @@ const isPrimitive = (v: IR.Value): v is string | number | boolean | null => v ==
 
 /** Expressions that always evaluate to a finite number: counts, `time.hour`, `time.minute`, number literals, arithmetic. */
 function knownNumber(e: IR.Expr): boolean {
-  return e.kind === "count" || (e.kind === "aggregate" && e.aggregate === "sum") || (e.kind === "time" && (e.field === "hour" || e.field === "minute")) || (e.kind === "literal" && typeof e.value === "number") || e.kind === "arith";
+  return (
+    e.kind === "count" ||
+    (e.kind === "aggregate" && e.aggregate === "sum") ||
+    (e.kind === "time" && (e.field === "hour" || e.field === "minute")) ||
+    (e.kind === "literal" && typeof e.value === "number") ||
+    e.kind === "arith"
+  );
 }
 
 /** The limit of semantics.ts's MAX_QUANTIFIER_VISITS, which the emitted `$qb` counts down from. */

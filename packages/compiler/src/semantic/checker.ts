@@ -1058,7 +1058,7 @@ class Checker {
     if (!scope.currentAt?.has(e)) {
       const inList = scope.locals !== undefined && scope.locals.size > 0;
       const help = inList
-        ? "over a list, `current.F` may only be read as `any(x in LIST: x == current.F)` or `any(x in LIST: x.G == current.F)` (that `==` alone, in `any`, not `all`), the `any` joined by `and` to the rest of the condition that picks the earlier actions, e.g. `seen(type == \"receive_email\" and any(f in from: f == current.to))`: the runtime files each earlier action under every element's value and finds it by the current one in constant time, which no other condition allows"
+        ? 'over a list, `current.F` may only be read as `any(x in LIST: x == current.F)` or `any(x in LIST: x.G == current.F)` (that `==` alone, in `any`, not `all`), the `any` joined by `and` to the rest of the condition that picks the earlier actions, e.g. `seen(type == "receive_email" and any(f in from: f == current.to))`: the runtime files each earlier action under every element\'s value and finds it by the current one in constant time, which no other condition allows'
         : why;
       this.report(catalog.currentScope, e.span, "`current` cannot be read here", { help });
       return none;
