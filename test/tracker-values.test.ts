@@ -60,3 +60,31 @@ describe("decide with tracker values", () => {
     expect(module.trackers[1]!.matches({ type: "read_file", path: "/etc/secret" })).toBe(true);
   });
 });
+
+describe("a tracker's identity across policy versions", () => {
+  /** The key of each tracker of a policy whose rules are `rules`, in order. */
+  const keys = async (rules: string): Promise<string[]> => {
+    const c = compileSource("v.armor", `default allow\n${rules}`, { readFile: () => undefined });
+    expect(c.ok).toBe(true);
+    return (await loadModule(emit(c).js)).trackers.map((t) => t.key);
+  };
+  const cardRule = 'rule cards when action.type == "post" and count(body matches std.card_number within 1d) >= 5 deny';
+
+  it.each([
+    ["a detector", "body matches std.iban", "body matches std.card_number"],
+    ["a regex", "body matches /a+/", "body matches /b+/"],
+    ["regex flags", "body matches /a/", "body matches /a/i"],
+    ["a glob", 'path matches glob("src/**")', 'path matches glob("lib/**")'],
+    ["a regex and a glob of the same text", "path matches /src/", 'path matches glob("src")'],
+  ])("names %s by what it is, not by its place in the policy", async (_what, one, other) => {
+    const [a] = await keys(`rule r when count(${one} within 1d) > 1 deny`);
+    const [b] = await keys(`rule r when count(${other} within 1d) > 1 deny`);
+    expect(a).not.toBe(b);
+  });
+
+  it("keeps a predicate's key when another pattern takes its place in the list", async () => {
+    const [alone] = await keys(cardRule);
+    const after = await keys(`rule ibans when action.type == "post" and body matches std.iban deny\n${cardRule}`);
+    expect(after).toEqual([alone]);
+  });
+});

@@ -182,7 +182,7 @@ const DIRECT_CALLS = 8;
 export function planModule(policy: IR.Policy, options: EmitOptions = {}): ModulePlan {
   const code = new ExpressionCompiler(policy.regexes);
   const { conditions, templates } = planConditions(policy.rules, code);
-  const trackers = policy.trackers.map((t) => planTracker(t, code));
+  const trackers = policy.trackers.map((t) => planTracker(t, code, policy.regexes));
   const time = policy.rules.some((r) => usesTime(r.condition)) ? { zone: policy.timezone } : null;
   if (time !== null) {
     code.use("$now");
@@ -253,7 +253,7 @@ function planConditions(rules: readonly IR.Rule[], code: ExpressionCompiler): { 
   return { conditions, templates };
 }
 
-function planTracker(t: IR.Tracker, code: ExpressionCompiler): TrackerPlan {
+function planTracker(t: IR.Tracker, code: ExpressionCompiler, regexes: IR.Policy["regexes"]): TrackerPlan {
   const compiled = code.trackerCondition(t.condition);
   const since = t.since === null ? null : code.trackerCondition(t.since);
   const value = t.value === null ? null : code.trackerValue(t.value);
@@ -279,7 +279,7 @@ function planTracker(t: IR.Tracker, code: ExpressionCompiler): TrackerPlan {
     index: t.index,
     kind: t.kind,
     withinMs: t.withinMs,
-    key: trackerKey(t),
+    key: trackerKey(t, regexes),
     condition: compiled.body,
     temps: compiled.temps,
     since: since && { body: since.body, temps: since.temps },
@@ -290,10 +290,20 @@ function planTracker(t: IR.Tracker, code: ExpressionCompiler): TrackerPlan {
 
 /**
  * A tracker's identity across policy versions: the same kind, window and condition give the same
- * key, so a runtime can keep a predicate's counters when a policy is reloaded.
+ * key, so a runtime can keep a predicate's counters when a policy is reloaded. A pattern is named
+ * by what it is (its source and flags, the detector or the glob), never by its index in the
+ * policy's list of patterns, which another version may give to another pattern.
  */
-function trackerKey(t: IR.Tracker): string {
-  const text = (e: IR.Expr): string => JSON.stringify(e, (k, v: unknown) => (k === "span" ? undefined : v));
+function trackerKey(t: IR.Tracker, regexes: IR.Policy["regexes"]): string {
+  const pattern = (i: number): unknown => {
+    const r = regexes[i];
+    return r === undefined ? i : { source: r.source, flags: r.flags, detector: r.detector, glob: r.glob };
+  };
+  const text = (e: IR.Expr): string =>
+    JSON.stringify(e, function (this: Record<string, unknown>, k, v: unknown) {
+      if (k === "span") return undefined;
+      return k === "regex" && this.kind === "matches" && typeof v === "number" ? pattern(v) : v;
+    });
   // `since` and `value` are appended only when present, so the keys of `count` and `seen` stay as they were
   const extra = `${t.since !== null ? `|since|${text(t.since)}` : ""}${t.value !== null ? `|value|${text(t.value)}` : ""}`;
   return createHash("sha256")
