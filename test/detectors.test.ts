@@ -163,6 +163,9 @@ describe("glob", () => {
     { glob: "src/[abc", column: 5, message: "a glob class has no closing `]`" },
     { glob: "src/[]", column: 5, message: "a glob class is empty" },
     { glob: "a[b/c]", column: 4, message: "a glob class contains `/`" },
+    // `.` to `0` spans `/` (U+002E to U+0030): the class would match a separator
+    { glob: "x[.-0]y", column: 4, message: "a range in a glob class includes `/`" },
+    { glob: "x[!+-9]y", column: 5, message: "a range in a glob class includes `/`" },
   ])("$glob is A116 at column $column", ({ glob, column, message }) => {
     const source = `rule g when path matches glob(${JSON.stringify(glob)}) deny`;
     const c = compileSource("p.armor", source, noFiles);

@@ -84,6 +84,7 @@ function globClass(glob: string, start: number): (GlobResult & { ok: false }) | 
   if (negated) i++;
   let body = "";
   let members = 0;
+  let previous = "";
   while (i < glob.length && glob[i] !== "]") {
     let c = glob[i]!;
     const escaped = c === "\\";
@@ -93,7 +94,14 @@ function globClass(glob: string, start: number): (GlobResult & { ok: false }) | 
       i++;
     }
     if (c === "/") return fail(i, "a glob class contains `/`", "a class matches one character of a name, never `/`; remove it");
-    body += c === "-" && !escaped && members > 0 && glob[i + 1] !== "]" ? "-" : c === "\\" || c === "]" || c === "[" || c === "^" || c === "-" ? `\\${c}` : c;
+    const range = c === "-" && !escaped && members > 0 && glob[i + 1] !== "]";
+    if (range) {
+      // a range such as `.-0` holds `/` without naming it
+      const high = glob[i + 1] === "\\" ? glob[i + 2] : glob[i + 1];
+      if (high !== undefined && previous <= "/" && "/" <= high) return fail(i, "a range in a glob class includes `/`", "a class matches one character of a name, never `/`; split the range around it");
+    }
+    body += range ? "-" : c === "\\" || c === "]" || c === "[" || c === "^" || c === "-" ? `\\${c}` : c;
+    previous = c;
     members++;
     i++;
   }
