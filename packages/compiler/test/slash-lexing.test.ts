@@ -1,6 +1,6 @@
 /**
  * A slash is a regex only where a regex can stand (after `matches`, and after `matching` that
- * follows a field path); everywhere else it is division. Tables of sources and the tokens they
+ * follows the field path of a redaction); everywhere else it is division. Tables of sources and the tokens they
  * lex to, then the trees they parse to.
  */
 import { describe, expect, it } from "vitest";
@@ -27,6 +27,9 @@ describe("a slash after", () => {
     ["action.matches / 2 > 1", ["action", ".", "matches", "div", "2", ">", "1"]],
     ["matching / 2 > 1", ["matching", "div", "2", ">", "1"]],
     ['count(type == "a" within 1h) / 2 >= 1', ["count", "(", "type", "==", '"a"', "within", "1h", ")", "div", "2", ">=", "1"]],
+    // a field called `matching` after a soft keyword is a field, divided
+    ["sum(amount where matching / 2 > 1) > 0", ["sum", "(", "amount", "where", "matching", "div", "2", ">", "1", ")", ">", "0"]],
+    ['seen(type == "a" since matching / 2 > 1)', ["seen", "(", "type", "==", '"a"', "since", "matching", "div", "2", ">", "1", ")"]],
   ])("`%s`", (source, tokens) => {
     expect(lex(source)).toEqual(tokens);
   });
@@ -35,6 +38,7 @@ describe("a slash after", () => {
     for (const [path, regex] of [
       ["body", "/\\d+/"],
       ["payload.and", "/x/g"],
+      ["action.payload.where", "/y/"],
     ] as const) {
       const r = parse("t.armor", `rule r when true redact ${path} matching ${regex}\n`);
       expect(r.diagnostics).toEqual([]);

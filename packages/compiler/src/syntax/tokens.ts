@@ -117,17 +117,22 @@ export const SingleQuotedString = createToken({
 });
 /**
  * Whether a slash after `tokens` (the tokens matched so far, comments and spaces left out) starts
- * a regex: right after the keyword `matches`, or after `matching` that follows a field path
- * (`redact body matching /x/`); never after a dot (`action.matches / 2` divides a field).
- * Everywhere else a slash is division.
+ * a regex: right after the keyword `matches`, or after `matching` that follows the field path of
+ * a redaction (`redact body matching /x/`); never after a dot (`action.matches / 2` divides a
+ * field), and not after a field that happens to be called `matching` (`sum(amount where matching
+ * / 2 > 1)`). Everywhere else a slash is division.
  */
 function regexMayStart(tokens: readonly IToken[]): boolean {
   const n = tokens.length;
   const last = tokens[n - 1];
-  const before = tokens[n - 2];
-  if (last === undefined || before?.tokenType === Dot) return false;
+  if (last === undefined || tokens[n - 2]?.tokenType === Dot) return false;
   if (last.tokenType === Matches) return true;
-  return last.tokenType === Matching && before !== undefined && (tokenMatcher(before, Identifier) || tokens[n - 3]?.tokenType === Dot);
+  if (last.tokenType !== Matching) return false;
+  // walk back over the path (`NAME { . NAME }`) to the token before it, which must be `redact`
+  let j = n - 2;
+  while (j >= 2 && tokens[j - 1]!.tokenType === Dot && tokenMatcher(tokens[j]!, Name)) j -= 2;
+  const head = tokens[j];
+  return head !== undefined && tokenMatcher(head, Identifier) && tokens[j - 1]?.tokenType === Redact;
 }
 
 /** `/regex/flags`, where a regex can stand (`regexMayStart`); elsewhere a slash is `Slash`. */
