@@ -88,3 +88,15 @@ describe("a tracker's identity across policy versions", () => {
     expect(after).toEqual([alone]);
   });
 });
+
+describe("correlation keys in parentheses", () => {
+  it.each(["ticker == (current.ticker)", "(ticker) == current.ticker", "(ticker == current.ticker)"])("`%s` is a key", async (key) => {
+    const c = compileSource("k.armor", `default allow\nrule r when action.type == "sell" and not seen(type == "approve" and ${key} within 1d) deny`, { readFile: () => undefined });
+    expect(c.diagnostics.map((d) => d.code)).toEqual([]);
+    const module = await loadModule(emit(c).js);
+    const approved = { time: "2026-01-05T12:00:00Z", history: [{ action: { type: "approve", ticker: "A" }, time: "2026-01-05T11:00:00Z" }] };
+    expect(module.decide({ ...approved, action: { type: "sell", ticker: "A" } }).decision).toBe("allow");
+    expect(module.decide({ ...approved, action: { type: "sell", ticker: "B" } }).decision).toBe("deny");
+    expect(module.trackers[0]!.currentKey!({ type: "sell", ticker: "A" })).toEqual(module.trackers[0]!.entryKeys!({ type: "approve", ticker: "A" })[0]);
+  });
+});

@@ -1441,8 +1441,10 @@ function currentSides(e: A.Expr): Set<A.Expr> {
   const visit = (x: A.Expr): void => {
     if (x.kind === "paren") visit(x.expr);
     else if (x.kind === "and") x.operands.forEach(visit);
-    else if (x.kind === "compare" && x.op === "==" && isCurrent(x.left) !== isCurrent(x.right)) out.add(isCurrent(x.left) ? x.left : x.right);
-    else if (x.kind === "quantifier" && x.callee.name === "any" && x.variable !== null) {
+    else if (x.kind === "compare" && x.op === "==") {
+      const [left, right] = [unparen(x.left), unparen(x.right)];
+      if (isCurrent(left) !== isCurrent(right)) out.add(isCurrent(left) ? left : right);
+    } else if (x.kind === "quantifier" && x.callee.name === "any" && x.variable !== null) {
       const c = unparen(x.condition);
       if (c.kind !== "compare" || c.op !== "==") return;
       const [left, right] = [unparen(c.left), unparen(c.right)];
