@@ -1,12 +1,13 @@
 /**
- * The state of the history predicates that are not plain counts: `sum`, `max` and `min` (running
- * sums and monotonic deques over the window), `seen(A since B)` (the last A after the last B), and
+ * The state of the history predicates that are not plain counts: `sum`, `max` and `min` (exact
+ * running sums (exact-sum.ts) and monotonic deques over the window), `seen(A since B)` (the last A after the last B), and
  * every predicate that reads `current.F` (the same state per key, in a map from the key to it).
  * Adding an action and reading a value are O(1) amortized (per key an action is filed under); the
  * state holds only what its window needs, and keys whose newest action left the window are
  * dropped. The semantics are the compiler's reference interpreter's (docs/language.md §7), given
  * that actions are added in time order.
  */
+import { addPartial, partialsValue } from "./exact-sum.js";
 import type { PolicyTracker } from "./types.js";
 
 /** A number some action contributed, or the error its `value` threw (the poison of a window). */
@@ -64,10 +65,14 @@ interface AggregateState {
   readonly deque: Queue;
   /** Contributions whose `value` threw, still in the window (without a window: in the session). */
   readonly poison: Queue;
-  /** `sum`: the running sum of the contributions in `window` (or of the session). */
-  sum: number;
-  /** Contributions counted in `sum`, so the sum returns to exactly 0 when they are all taken back. */
-  count: number;
+  /** `sum`: the exact running sum of the contributions in `window` (or of the session), as partials (exact-sum.ts). */
+  partials: number[];
+  /** `sum`: a partial became non-finite; the value is an error until the sum is rebuilt, and `partials` are spent. */
+  overflowed: boolean;
+  /** With a window, while overflowed: something left the window since the sum was last added up, so reading it adds up the window again. */
+  stale: boolean;
+  /** Without a window: the contribution that overflowed the sum and the partials before it, while nothing was added after it (taking it back restores them). */
+  restore: { readonly c: Contribution; readonly partials: number[] } | null;
 }
 
 /** `seen(A since B)`, per key: the newest A (its time and sequence number). */
@@ -107,7 +112,7 @@ export function newKindState(): KindState {
 function newInner(t: PolicyTracker): Inner {
   if (typeof t.since === "function") return { kind: "since", lastA: null };
   const kind = t.kind === "max" || t.kind === "min" ? t.kind : "sum";
-  return { kind, window: new Queue(), deque: new Queue(), poison: new Queue(), sum: 0, count: 0 };
+  return { kind, window: new Queue(), deque: new Queue(), poison: new Queue(), partials: [], overflowed: false, stale: false, restore: null };
 }
 
 /** A message for something that threw: the module's evaluation error, or a fixed text for anything else. */
@@ -192,12 +197,33 @@ function addContribution(t: PolicyTracker, inner: AggregateState, c: Contributio
   expire(t, inner, c.time);
   if (c.error !== null) inner.poison.push(c);
   else if (inner.kind === "sum") {
-    inner.sum += c.value;
-    inner.count++;
     if (t.withinMs !== null) inner.window.push(c);
+    addToSum(t, inner, c);
   } else {
     if (t.withinMs !== null) inner.window.push(c);
     pushExtreme(inner, c);
+  }
+}
+
+/** Adds a contribution to a sum; past the largest finite number, the sum is an error (a windowed one until it is added up again). */
+function addToSum(t: PolicyTracker, state: AggregateState, c: Contribution): void {
+  if (state.overflowed) {
+    // the sum stays past the largest number at least until what overflowed it leaves; `c` may not be taken back alone
+    state.restore = null;
+    return;
+  }
+  const before = t.withinMs === null ? state.partials.slice() : null;
+  if (addPartial(state.partials, c.value)) return;
+  state.overflowed = true;
+  state.stale = true;
+  state.restore = before === null ? null : { c, partials: before };
+}
+
+/** Takes a number back from a sum (it left the window, or its action never ran): exact, unless the sum is past the largest number. */
+function subtractFromSum(state: AggregateState, value: number): void {
+  if (state.overflowed || !addPartial(state.partials, -value)) {
+    state.overflowed = true;
+    state.stale = true;
   }
 }
 
@@ -218,10 +244,8 @@ function expire(t: PolicyTracker, state: AggregateState, now: number): void {
   while (old(state.window.front())) {
     const c = state.window.shift()!;
     c.gone = true;
-    if (state.kind === "sum") state.sum -= c.value;
+    if (state.kind === "sum") subtractFromSum(state, c.value);
   }
-  // rounding must not drift forever: an empty window sums to exactly 0
-  if (state.window.size === 0) state.sum = 0;
 }
 
 /** Drops the keys whose newest filing left the window, and key errors that left it. */
@@ -277,15 +301,28 @@ function aggregateValue(t: PolicyTracker, state: AggregateState, now: number): V
   const poisoned = state.poison.front();
   if (poisoned !== undefined) return { error: poisoned.error! };
   if (state.kind === "sum") {
-    if (!Number.isFinite(state.sum)) {
-      // past the largest number and back: add up what is in the window again (rare, O(window))
-      state.sum = 0;
-      if (t.withinMs !== null) for (const c of state.window) state.sum += c.value;
-    }
-    if (!Number.isFinite(state.sum)) return { error: "`sum` over the history is not a finite number" };
-    return t.kind === "seen" ? state.sum > 0 : state.sum;
+    if (state.overflowed && state.stale && t.withinMs !== null) addUpWindow(state);
+    if (state.overflowed) return { error: "`sum` over the history is not a finite number" };
+    const sum = partialsValue(state.partials);
+    return t.kind === "seen" ? sum > 0 : sum;
   }
   return state.deque.front()?.value ?? null;
+}
+
+/**
+ * Adds up the numbers in the window again, in time order as the scan does (O(window), only after
+ * the sum went past the largest number and something left the window since it was last added up).
+ */
+function addUpWindow(state: AggregateState): void {
+  state.partials = [];
+  state.overflowed = false;
+  state.stale = false;
+  for (const c of state.window) {
+    if (!addPartial(state.partials, c.value)) {
+      state.overflowed = true;
+      return;
+    }
+  }
 }
 
 /**
@@ -302,8 +339,11 @@ export function takeBack(state: KindState, c: Change): void {
     (c as { error: string | null }).error = null;
     return;
   }
-  inner.sum -= c.value;
+  if (inner.restore !== null && inner.restore.c === c) {
+    // the action that overflowed a session's sum never ran: the sum is what it was before it
+    inner.partials = inner.restore.partials;
+    inner.overflowed = false;
+    inner.restore = null;
+  } else subtractFromSum(inner, c.value);
   c.value = 0;
-  inner.count--;
-  if (inner.count === 0) inner.sum = 0;
 }
