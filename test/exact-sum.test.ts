@@ -8,8 +8,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compileSource, emit } from "../packages/compiler/src/compile.js";
 import { helpers } from "../packages/compiler/src/codegen/prelude.js";
+import { compileSource, emit } from "../packages/compiler/src/compile.js";
 import { evaluatePolicy } from "../packages/compiler/src/interpreter.js";
 import { loadModule } from "../packages/compiler/src/load.js";
 import * as sem from "../packages/compiler/src/semantics.js";
@@ -191,12 +191,73 @@ describe("the runtime's sums equal the scans'", () => {
 
   // [case, payments as [amount, minutes after the one before, released], minutes to the decision, windowed value, whole-session value]
   const cases: [string, [number, number, boolean?][], number, number | string, number | string][] = [
-    ["a -1e300 that left the window takes nothing with it", [[-1e300, 0], [9000, 30], [900, 15]], 30, 9900, -1e300],
-    ["decimals: 0.1 left, 0.2 + 0.3 is 0.5 exactly", [[0.1, 0], [0.2, 10], [0.3, 10]], 45, 0.5, 0.6],
-    ["a session's sum past the largest number stays an error", [[-1e308, 0], [-1e308, 1], [9000, 1], [9000, 1]], 120, 0, NOT_FINITE],
-    ["a windowed sum past the largest number recovers when what overflowed it leaves", [[1e308, 0], [1e308, 30], [-1, 1]], 31, 1e308 - 1, NOT_FINITE],
-    ["a windowed sum past the largest number is an error while it is in the window", [[1e308, 0], [1e308, 30], [-1, 1]], 1, NOT_FINITE, NOT_FINITE],
-    ["a released payment that overflowed a session's sum is taken back", [[1e308, 0], [1e308, 1, true], [5, 1]], 1, 1e308 + 5, 1e308 + 5],
+    [
+      "a -1e300 that left the window takes nothing with it",
+      [
+        [-1e300, 0],
+        [9000, 30],
+        [900, 15],
+      ],
+      30,
+      9900,
+      -1e300,
+    ],
+    [
+      "decimals: 0.1 left, 0.2 + 0.3 is 0.5 exactly",
+      [
+        [0.1, 0],
+        [0.2, 10],
+        [0.3, 10],
+      ],
+      45,
+      0.5,
+      0.6,
+    ],
+    [
+      "a session's sum past the largest number stays an error",
+      [
+        [-1e308, 0],
+        [-1e308, 1],
+        [9000, 1],
+        [9000, 1],
+      ],
+      120,
+      0,
+      NOT_FINITE,
+    ],
+    [
+      "a windowed sum past the largest number recovers when what overflowed it leaves",
+      [
+        [1e308, 0],
+        [1e308, 30],
+        [-1, 1],
+      ],
+      31,
+      1e308 - 1,
+      NOT_FINITE,
+    ],
+    [
+      "a windowed sum past the largest number is an error while it is in the window",
+      [
+        [1e308, 0],
+        [1e308, 30],
+        [-1, 1],
+      ],
+      1,
+      NOT_FINITE,
+      NOT_FINITE,
+    ],
+    [
+      "a released payment that overflowed a session's sum is taken back",
+      [
+        [1e308, 0],
+        [1e308, 1, true],
+        [5, 1],
+      ],
+      1,
+      1e308 + 5,
+      1e308 + 5,
+    ],
   ];
   it.each(cases)("%s", async (_, steps, lastGap, windowed, session) => {
     const pays = steps.map(([amount, gap, released]) => ({ amount, gap, released: released === true }));

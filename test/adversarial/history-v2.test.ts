@@ -156,9 +156,36 @@ describe("hostile sums", () => {
   // [case, wires as [amount, ms after T0], when the decision is made, the runtime's `sum(... within 1h)`]
   const drifts: [string, [number, number][], number, unknown][] = [
     // a running float total lost the 9,000 and the 900 with the -1e300 that left: a limit bypassed
-    ["-1e300 leaves the window and takes nothing with it", [[-1e300, 0], [9000, 1_800_000], [900, 2_700_000]], 4_500_000, 9900],
-    ["1e300 and -1e300 leave, 50 stays", [[1e300, 0], [-1e300, 1], [50, 1_800_000]], 3_600_001, 50],
-    ["the largest number, its negation and 0.1", [[Number.MAX_VALUE, 0], [-Number.MAX_VALUE, 1], [0.1, 2]], 3, 0.1],
+    [
+      "-1e300 leaves the window and takes nothing with it",
+      [
+        [-1e300, 0],
+        [9000, 1_800_000],
+        [900, 2_700_000],
+      ],
+      4_500_000,
+      9900,
+    ],
+    [
+      "1e300 and -1e300 leave, 50 stays",
+      [
+        [1e300, 0],
+        [-1e300, 1],
+        [50, 1_800_000],
+      ],
+      3_600_001,
+      50,
+    ],
+    [
+      "the largest number, its negation and 0.1",
+      [
+        [Number.MAX_VALUE, 0],
+        [-Number.MAX_VALUE, 1],
+        [0.1, 2],
+      ],
+      3,
+      0.1,
+    ],
   ];
   it.each(drifts)("%s: the runtime's sum is the scan's", async (_, wires, at, expected) => {
     const module = await loadModule(emit(compilation).js);
