@@ -151,7 +151,12 @@ async function runtimeAndScans(pays: readonly Pay[], lastGap: number) {
   let t = T0;
   const times = pays.map((p) => (t += p.gap * 60_000)).filter((_, i) => !pays[i]!.released);
   const inWindow = ran.filter((_, i) => now - times[i]! < 3_600_000).map((p) => p.amount);
-  const expected = { window: exactRounded(inWindow), session: exactRounded(ran.map((p) => p.amount)) };
+  // the scan's definition: the compiler's partials, step by step in time order (Infinity: a step went past the largest number)
+  const scan = (values: number[]): number => {
+    const v = sumWith(twins[0]![1], values);
+    return v === "not finite" ? Infinity : v;
+  };
+  const expected = { window: scan(inWindow), session: scan(ran.map((p) => p.amount)) };
   const windowIndex = module.trackers.findIndex((k) => k.kind === "sum" && k.withinMs !== null);
   const sessionIndex = module.trackers.findIndex((k) => k.kind === "sum" && k.withinMs === null);
   // past the largest number there is no exact sum to name (and an action holds only finite numbers)
@@ -186,6 +191,21 @@ describe("the runtime's sums equal the scans'", () => {
         expect(decisions.interpreted).toEqual(decisions.compiled);
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it("near the largest number too, where a step of the sum can go past it while the exact sum does not", async () => {
+    const huge = fc.constantFrom(Number.MAX_VALUE, -Number.MAX_VALUE, 1e308, -1e308, 8e307, -8e307, 2 ** 970, -(2 ** 970), 1, -0.5);
+    const payArb = fc.record({ amount: huge, gap: fc.nat(40), released: fc.boolean() });
+    await fc.assert(
+      fc.asyncProperty(fc.array(payArb, { maxLength: 12 }), fc.nat(70), async (pays, lastGap) => {
+        const { expected, runtime, decisions } = await runtimeAndScans(pays, lastGap);
+        expect(runtime.window).toEqual(value(expected.window));
+        const windowRule = (d: typeof decisions.compiled) => ({ rules: d.rules.filter((r) => r.id === "window"), errors: d.errors.filter((e) => e.rule === "window") });
+        expect(windowRule(decisions.runtime)).toEqual(windowRule(decisions.compiled));
+        expect(decisions.interpreted).toEqual(decisions.compiled);
+      }),
+      { numRuns: 1500 },
     );
   });
 
@@ -257,6 +277,19 @@ describe("the runtime's sums equal the scans'", () => {
       1,
       1e308 + 5,
       1e308 + 5,
+    ],
+    // the scan steps past the largest number at MAX_VALUE + 2^970 (a tie rounded up), though the window's exact sum is finite
+    [
+      "a step past the largest number after a number left the window",
+      [
+        [-1e308, 0],
+        [Number.MAX_VALUE, 10],
+        [2 ** 970, 10],
+        [-1e308, 10],
+      ],
+      35,
+      NOT_FINITE,
+      exactRounded([-1e308, Number.MAX_VALUE, 2 ** 970, -1e308]),
     ],
   ];
   it.each(cases)("%s", async (_, steps, lastGap, windowed, session) => {

@@ -67,13 +67,26 @@ interface AggregateState {
   readonly poison: Queue;
   /** `sum`: the exact running sum of the contributions in `window` (or of the session), as partials (exact-sum.ts). */
   partials: number[];
-  /** `sum`: a partial became non-finite; the value is an error until the sum is rebuilt, and `partials` are spent. */
+  /** `sum`: a partial became non-finite; the value is an error until the sum is added up again, and `partials` are spent. */
   overflowed: boolean;
-  /** With a window, while overflowed: something left the window since the sum was last added up, so reading it adds up the window again. */
-  stale: boolean;
-  /** Without a window: the contribution that overflowed the sum and the partials before it, while nothing was added after it (taking it back restores them). */
-  restore: { readonly c: Contribution; readonly partials: number[] } | null;
+  /**
+   * `sum`: a number was taken back since the window was last added up in order, so `partials` are
+   * the exact sum but not the scan's steps: whether a step went past the largest number may differ.
+   */
+  diverged: boolean;
+  /** `sum`: the exact sum of the numbers' magnitudes, as partials; below `SAFE_MAGNITUDE` no step of any order can overflow. */
+  magnitude: number[];
+  /** Without a window: the newest contribution and the partials before it, while nothing was taken back since (taking it back restores them, the scan's steps without it). */
+  last: { readonly c: Contribution; readonly partials: number[]; readonly magnitude: number[] } | null;
 }
+
+/**
+ * Below this total of magnitudes, no step of adding up the numbers in any order goes past the
+ * largest finite number (about 2^1024), so a sum whose numbers were taken back has the scan's value
+ * and the scan's overflow (none). At or above it, a windowed sum that took numbers back adds up its
+ * window again in order when read, as the scan does.
+ */
+const SAFE_MAGNITUDE = 2 ** 1020;
 
 /** `seen(A since B)`, per key: the newest A (its time and sequence number). */
 interface SinceState {
@@ -112,7 +125,7 @@ export function newKindState(): KindState {
 function newInner(t: PolicyTracker): Inner {
   if (typeof t.since === "function") return { kind: "since", lastA: null };
   const kind = t.kind === "max" || t.kind === "min" ? t.kind : "sum";
-  return { kind, window: new Queue(), deque: new Queue(), poison: new Queue(), partials: [], overflowed: false, stale: false, restore: null };
+  return { kind, window: new Queue(), deque: new Queue(), poison: new Queue(), partials: [], overflowed: false, diverged: false, magnitude: [], last: null };
 }
 
 /** A message for something that threw: the module's evaluation error, or a fixed text for anything else. */
@@ -205,26 +218,19 @@ function addContribution(t: PolicyTracker, inner: AggregateState, c: Contributio
   }
 }
 
-/** Adds a contribution to a sum; past the largest finite number, the sum is an error (a windowed one until it is added up again). */
+/** Adds a contribution to a sum, in time order: the scan's next step. Past the largest finite number, the sum is an error. */
 function addToSum(t: PolicyTracker, state: AggregateState, c: Contribution): void {
-  if (state.overflowed) {
-    // the sum stays past the largest number at least until what overflowed it leaves; `c` may not be taken back alone
-    state.restore = null;
-    return;
-  }
-  const before = t.withinMs === null ? state.partials.slice() : null;
-  if (addPartial(state.partials, c.value)) return;
-  state.overflowed = true;
-  state.stale = true;
-  state.restore = before === null ? null : { c, partials: before };
+  state.last = t.withinMs === null ? { c, partials: state.partials.slice(), magnitude: state.magnitude.slice() } : null;
+  addPartial(state.magnitude, Math.abs(c.value));
+  if (!state.overflowed && !addPartial(state.partials, c.value)) state.overflowed = true;
 }
 
-/** Takes a number back from a sum (it left the window, or its action never ran): exact, unless the sum is past the largest number. */
+/** Takes a number back from a sum (it left the window, or its action never ran): exact, but no longer the scan's steps. */
 function subtractFromSum(state: AggregateState, value: number): void {
-  if (state.overflowed || !addPartial(state.partials, -value)) {
-    state.overflowed = true;
-    state.stale = true;
-  }
+  state.diverged = true;
+  state.last = null;
+  addPartial(state.magnitude, -Math.abs(value));
+  if (!state.overflowed && !addPartial(state.partials, -value)) state.overflowed = true;
 }
 
 /** Pushes onto the monotonic deque: the contributions it beats can never be the extreme again (while `c` is not taken back). */
@@ -301,7 +307,7 @@ function aggregateValue(t: PolicyTracker, state: AggregateState, now: number): V
   const poisoned = state.poison.front();
   if (poisoned !== undefined) return { error: poisoned.error! };
   if (state.kind === "sum") {
-    if (state.overflowed && state.stale && t.withinMs !== null) addUpWindow(state);
+    if (t.withinMs !== null && state.diverged && (state.overflowed || !(partialsValue(state.magnitude) < SAFE_MAGNITUDE))) addUpWindow(state);
     if (state.overflowed) return { error: "`sum` over the history is not a finite number" };
     const sum = partialsValue(state.partials);
     return t.kind === "seen" ? sum > 0 : sum;
@@ -310,13 +316,16 @@ function aggregateValue(t: PolicyTracker, state: AggregateState, now: number): V
 }
 
 /**
- * Adds up the numbers in the window again, in time order as the scan does (O(window), only after
- * the sum went past the largest number and something left the window since it was last added up).
+ * Adds up the numbers in the window again, in time order, with the scan's steps: O(window), only
+ * when numbers were taken back since it was last added up and the sum went past the largest
+ * number or its numbers' magnitudes total `SAFE_MAGNITUDE` (about 1.1e307) or more.
  */
 function addUpWindow(state: AggregateState): void {
   state.partials = [];
   state.overflowed = false;
-  state.stale = false;
+  state.diverged = false;
+  state.magnitude = [];
+  for (const c of state.window) addPartial(state.magnitude, Math.abs(c.value));
   for (const c of state.window) {
     if (!addPartial(state.partials, c.value)) {
       state.overflowed = true;
@@ -339,11 +348,12 @@ export function takeBack(state: KindState, c: Change): void {
     (c as { error: string | null }).error = null;
     return;
   }
-  if (inner.restore !== null && inner.restore.c === c) {
-    // the action that overflowed a session's sum never ran: the sum is what it was before it
-    inner.partials = inner.restore.partials;
-    inner.overflowed = false;
-    inner.restore = null;
+  if (inner.last !== null && inner.last.c === c) {
+    // the newest action of a session's sum never ran: the sum is what it was before it, step for step
+    inner.partials = inner.last.partials;
+    inner.magnitude = inner.last.magnitude;
+    inner.overflowed = !inner.partials.every((p) => p - p === 0);
+    inner.last = null;
   } else subtractFromSum(inner, c.value);
   c.value = 0;
 }
