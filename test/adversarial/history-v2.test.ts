@@ -152,6 +152,53 @@ describe("hostile sums", () => {
     // the first wire leaves the hour: the sum is the second one again, not Infinity - 1e308
     expect(trackers.values("s", module.trackers, T0 + 3_600_001, action)[2]).toBe(1e308);
   });
+
+  // [case, wires as [amount, ms after T0], when the decision is made, the runtime's `sum(... within 1h)`]
+  const drifts: [string, [number, number][], number, unknown][] = [
+    // a running float total lost the 9,000 and the 900 with the -1e300 that left: a limit bypassed
+    [
+      "-1e300 leaves the window and takes nothing with it",
+      [
+        [-1e300, 0],
+        [9000, 1_800_000],
+        [900, 2_700_000],
+      ],
+      4_500_000,
+      9900,
+    ],
+    [
+      "1e300 and -1e300 leave, 50 stays",
+      [
+        [1e300, 0],
+        [-1e300, 1],
+        [50, 1_800_000],
+      ],
+      3_600_001,
+      50,
+    ],
+    [
+      "the largest number, its negation and 0.1",
+      [
+        [Number.MAX_VALUE, 0],
+        [-Number.MAX_VALUE, 1],
+        [0.1, 2],
+      ],
+      3,
+      0.1,
+    ],
+  ];
+  it.each(drifts)("%s: the runtime's sum is the scan's", async (_, wires, at, expected) => {
+    const module = await loadModule(emit(compilation).js);
+    const trackers = new SessionTrackers(memoryHistoryStore());
+    for (const [amount, t] of wires) trackers.record("s", { type: "wire", amount }, T0 + t, [module.trackers]);
+    const action = { type: "wire", amount: 1 };
+    const values = trackers.values("s", module.trackers, T0 + at, action);
+    expect(values[2]).toBe(expected);
+    const history = wires.map(([amount, t]) => ({ action: { type: "wire", amount }, time: iso(T0 + t) }));
+    const scanned = module.decide({ action, time: iso(T0 + at), history });
+    expect(module.decide({ action, time: iso(T0 + at) }, values)).toEqual(scanned);
+    expect(evaluatePolicy(compilation.policy, { action, time: iso(T0 + at), history }).result).toEqual(scanned);
+  });
 });
 
 describe("hostile tracker values", () => {

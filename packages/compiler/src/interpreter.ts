@@ -107,15 +107,25 @@ class Context {
   }
 }
 
-/** `sum`/`max`/`min` of the tracker's value over the history entries in the window that match its condition. */
+/**
+ * `sum`/`max`/`min` of the tracker's value over the history entries in the window that match its
+ * condition. A sum is exact, rounded once (`sem.addPartial`); once it goes past the largest finite
+ * number the entries after are still read, so that an entry without a number is the error reported.
+ */
 function aggregate(ctx: Context, t: IR.Tracker, kind: "sum" | "max" | "min", history: readonly HistoryEntry[], inWindow: (e: HistoryEntry) => boolean): number | null {
-  let acc: number | null = kind === "sum" ? 0 : null;
+  let acc: number | null = null;
+  const partials: number[] = [];
+  let finite = true;
   for (let i = 0; i < history.length; i++) {
     const entry = history[i]!;
     if (!inWindow(entry) || !sem.truth(evaluate(ctx, t.condition, entry.action, false))) continue;
-    acc = sem.aggregateStep(kind, acc, sem.aggregateValue(kind, i, evaluate(ctx, t.value!, entry.action, false)));
+    const v = sem.aggregateValue(kind, i, evaluate(ctx, t.value!, entry.action, false));
+    if (kind !== "sum") acc = sem.aggregateStep(kind, acc, v);
+    else if (finite) finite = sem.addPartial(partials, v);
   }
-  return sem.aggregateTotal(kind, acc);
+  if (kind !== "sum") return acc;
+  if (!finite) throw new sem.EvaluationError(sem.SUM_NOT_FINITE);
+  return sem.partialsValue(partials);
 }
 
 /** The names bound by the quantifiers around a condition, innermost first. */

@@ -259,18 +259,63 @@ export function aggregateValue(kind: "sum" | "max" | "min", i: number, v: unknow
   throw new EvaluationError(`\`${kind}\` needs a number from every matching entry; history[${i}] gives ${kindOf(v)}`);
 }
 
-/** `acc` with one more entry's number: added (`sum`), or the larger (`max`) or smaller (`min`) of the two, the earlier on a tie. */
-export function aggregateStep(kind: "sum" | "max" | "min", acc: number | null, v: number): number {
-  if (kind === "sum") return (acc as number) + v;
+/** `acc` with one more entry's number: the larger (`max`) or smaller (`min`) of the two, the earlier on a tie. */
+export function aggregateStep(kind: "max" | "min", acc: number | null, v: number): number {
   if (acc === null) return v;
   return kind === "max" ? (v > acc ? v : acc) : v < acc ? v : acc;
 }
 
-/** A sum past the largest finite number is an evaluation error rather than `Infinity`. */
-export function aggregateTotal(kind: "sum" | "max" | "min", acc: number | null): number | null {
-  if (kind === "sum" && !finite(acc)) throw new EvaluationError("`sum` over the history is not a finite number");
-  return acc;
+/**
+ * `sum` is the exact sum of its numbers, rounded once (as Python's `math.fsum`), so that a runtime
+ * adding numbers as they come and taking them back as they leave a window gets the value a fresh
+ * scan gets. The running sum is Shewchuk's partials ("Adaptive Precision Floating-Point
+ * Arithmetic", 1997): non-overlapping doubles, smallest first, whose exact sum is the sum so far;
+ * adding `x` is exact, and so is taking it back (adding `-x`). Written here rather than taken
+ * from a library because no small, maintained package does this (the runtime's twin is
+ * `addPartial`/`partialsValue` in packages/runtime/src/exact-sum.ts, and the compiled twin is
+ * `$sumAdd`/`$sumValue` in codegen/prelude.ts; tests hold the three equal).
+ *
+ * Adds `x` to `partials` in place. Returns false when a partial became non-finite (the sum went
+ * past the largest finite number): then the sum is an evaluation error and `partials` is spent.
+ */
+export function addPartial(partials: number[], x: number): boolean {
+  let i = 0;
+  for (let j = 0; j < partials.length; j++) {
+    let y = partials[j]!;
+    if (Math.abs(x) < Math.abs(y)) [x, y] = [y, x];
+    const hi = x + y;
+    const lo = y - (hi - x);
+    if (lo !== 0) partials[i++] = lo;
+    x = hi;
+  }
+  partials.length = i;
+  partials.push(x);
+  return x - x === 0;
 }
+
+/** The exact sum that `partials` hold, rounded once to the nearest double (ties to even); `0` for none. */
+export function partialsValue(partials: readonly number[]): number {
+  let n = partials.length;
+  if (n === 0) return 0;
+  let hi = partials[--n]!;
+  let lo = 0;
+  while (n > 0) {
+    const x = hi;
+    const y = partials[--n]!;
+    hi = x + y;
+    lo = y - (hi - x);
+    if (lo !== 0) break;
+  }
+  // `hi + lo` rounded to `hi` by a tie to even; the partials below `lo` say which way the exact sum leans
+  if (n > 0 && ((lo < 0 && partials[n - 1]! < 0) || (lo > 0 && partials[n - 1]! > 0))) {
+    const y = lo * 2;
+    const x = hi + y;
+    if (y === x - hi) hi = x;
+  }
+  return hi === 0 ? 0 : hi;
+}
+
+export const SUM_NOT_FINITE = "`sum` over the history is not a finite number";
 
 /** At most this many values (list elements and object members, nested) make one correlation key. */
 export const MAX_KEY_VALUES = 100_000;

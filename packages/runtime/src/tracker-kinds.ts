@@ -1,12 +1,13 @@
 /**
- * The state of the history predicates that are not plain counts: `sum`, `max` and `min` (running
- * sums and monotonic deques over the window), `seen(A since B)` (the last A after the last B), and
+ * The state of the history predicates that are not plain counts: `sum`, `max` and `min` (exact
+ * running sums (exact-sum.ts) and monotonic deques over the window), `seen(A since B)` (the last A after the last B), and
  * every predicate that reads `current.F` (the same state per key, in a map from the key to it).
  * Adding an action and reading a value are O(1) amortized (per key an action is filed under); the
  * state holds only what its window needs, and keys whose newest action left the window are
  * dropped. The semantics are the compiler's reference interpreter's (docs/language.md §7), given
  * that actions are added in time order.
  */
+import { addPartial, partialsValue } from "./exact-sum.js";
 import type { PolicyTracker } from "./types.js";
 
 /** A number some action contributed, or the error its `value` threw (the poison of a window). */
@@ -64,11 +65,28 @@ interface AggregateState {
   readonly deque: Queue;
   /** Contributions whose `value` threw, still in the window (without a window: in the session). */
   readonly poison: Queue;
-  /** `sum`: the running sum of the contributions in `window` (or of the session). */
-  sum: number;
-  /** Contributions counted in `sum`, so the sum returns to exactly 0 when they are all taken back. */
-  count: number;
+  /** `sum`: the exact running sum of the contributions in `window` (or of the session), as partials (exact-sum.ts). */
+  partials: number[];
+  /** `sum`: a partial became non-finite; the value is an error until the sum is added up again, and `partials` are spent. */
+  overflowed: boolean;
+  /**
+   * `sum`: a number was taken back since the window was last added up in order, so `partials` are
+   * the exact sum but not the scan's steps: whether a step went past the largest number may differ.
+   */
+  diverged: boolean;
+  /** `sum`: the exact sum of the numbers' magnitudes, as partials; below `SAFE_MAGNITUDE` no step of any order can overflow. */
+  magnitude: number[];
+  /** Without a window: the newest contribution and the partials before it, while nothing was taken back since (taking it back restores them, the scan's steps without it). */
+  last: { readonly c: Contribution; readonly partials: number[]; readonly magnitude: number[] } | null;
 }
+
+/**
+ * Below this total of magnitudes, no step of adding up the numbers in any order goes past the
+ * largest finite number (about 2^1024), so a sum whose numbers were taken back has the scan's value
+ * and the scan's overflow (none). At or above it, a windowed sum that took numbers back adds up its
+ * window again in order when read, as the scan does.
+ */
+const SAFE_MAGNITUDE = 2 ** 1020;
 
 /** `seen(A since B)`, per key: the newest A (its time and sequence number). */
 interface SinceState {
@@ -107,7 +125,7 @@ export function newKindState(): KindState {
 function newInner(t: PolicyTracker): Inner {
   if (typeof t.since === "function") return { kind: "since", lastA: null };
   const kind = t.kind === "max" || t.kind === "min" ? t.kind : "sum";
-  return { kind, window: new Queue(), deque: new Queue(), poison: new Queue(), sum: 0, count: 0 };
+  return { kind, window: new Queue(), deque: new Queue(), poison: new Queue(), partials: [], overflowed: false, diverged: false, magnitude: [], last: null };
 }
 
 /** A message for something that threw: the module's evaluation error, or a fixed text for anything else. */
@@ -192,13 +210,27 @@ function addContribution(t: PolicyTracker, inner: AggregateState, c: Contributio
   expire(t, inner, c.time);
   if (c.error !== null) inner.poison.push(c);
   else if (inner.kind === "sum") {
-    inner.sum += c.value;
-    inner.count++;
     if (t.withinMs !== null) inner.window.push(c);
+    addToSum(t, inner, c);
   } else {
     if (t.withinMs !== null) inner.window.push(c);
     pushExtreme(inner, c);
   }
+}
+
+/** Adds a contribution to a sum, in time order: the scan's next step. Past the largest finite number, the sum is an error. */
+function addToSum(t: PolicyTracker, state: AggregateState, c: Contribution): void {
+  state.last = t.withinMs === null ? { c, partials: state.partials.slice(), magnitude: state.magnitude.slice() } : null;
+  addPartial(state.magnitude, Math.abs(c.value));
+  if (!state.overflowed && !addPartial(state.partials, c.value)) state.overflowed = true;
+}
+
+/** Takes a number back from a sum (it left the window, or its action never ran): exact, but no longer the scan's steps. */
+function subtractFromSum(state: AggregateState, value: number): void {
+  state.diverged = true;
+  state.last = null;
+  addPartial(state.magnitude, -Math.abs(value));
+  if (!state.overflowed && !addPartial(state.partials, -value)) state.overflowed = true;
 }
 
 /** Pushes onto the monotonic deque: the contributions it beats can never be the extreme again (while `c` is not taken back). */
@@ -218,10 +250,8 @@ function expire(t: PolicyTracker, state: AggregateState, now: number): void {
   while (old(state.window.front())) {
     const c = state.window.shift()!;
     c.gone = true;
-    if (state.kind === "sum") state.sum -= c.value;
+    if (state.kind === "sum") subtractFromSum(state, c.value);
   }
-  // rounding must not drift forever: an empty window sums to exactly 0
-  if (state.window.size === 0) state.sum = 0;
 }
 
 /** Drops the keys whose newest filing left the window, and key errors that left it. */
@@ -277,15 +307,31 @@ function aggregateValue(t: PolicyTracker, state: AggregateState, now: number): V
   const poisoned = state.poison.front();
   if (poisoned !== undefined) return { error: poisoned.error! };
   if (state.kind === "sum") {
-    if (!Number.isFinite(state.sum)) {
-      // past the largest number and back: add up what is in the window again (rare, O(window))
-      state.sum = 0;
-      if (t.withinMs !== null) for (const c of state.window) state.sum += c.value;
-    }
-    if (!Number.isFinite(state.sum)) return { error: "`sum` over the history is not a finite number" };
-    return t.kind === "seen" ? state.sum > 0 : state.sum;
+    if (t.withinMs !== null && state.diverged && (state.overflowed || !(partialsValue(state.magnitude) < SAFE_MAGNITUDE))) addUpWindow(state);
+    if (state.overflowed) return { error: "`sum` over the history is not a finite number" };
+    const sum = partialsValue(state.partials);
+    return t.kind === "seen" ? sum > 0 : sum;
   }
   return state.deque.front()?.value ?? null;
+}
+
+/**
+ * Adds up the numbers in the window again, in time order, with the scan's steps: O(window), only
+ * when numbers were taken back since it was last added up and the sum went past the largest
+ * number or its numbers' magnitudes total `SAFE_MAGNITUDE` (about 1.1e307) or more.
+ */
+function addUpWindow(state: AggregateState): void {
+  state.partials = [];
+  state.overflowed = false;
+  state.diverged = false;
+  state.magnitude = [];
+  for (const c of state.window) addPartial(state.magnitude, Math.abs(c.value));
+  for (const c of state.window) {
+    if (!addPartial(state.partials, c.value)) {
+      state.overflowed = true;
+      return;
+    }
+  }
 }
 
 /**
@@ -302,8 +348,12 @@ export function takeBack(state: KindState, c: Change): void {
     (c as { error: string | null }).error = null;
     return;
   }
-  inner.sum -= c.value;
+  if (inner.last !== null && inner.last.c === c) {
+    // the newest action of a session's sum never ran: the sum is what it was before it, step for step
+    inner.partials = inner.last.partials;
+    inner.magnitude = inner.last.magnitude;
+    inner.overflowed = !inner.partials.every((p) => p - p === 0);
+    inner.last = null;
+  } else subtractFromSum(inner, c.value);
   c.value = 0;
-  inner.count--;
-  if (inner.count === 0) inner.sum = 0;
 }

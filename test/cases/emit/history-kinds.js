@@ -124,6 +124,43 @@ function $aggValue(kind, entry, v) {
   if (typeof v === "number" && v - v === 0) return v;
   throw new $E("`" + kind + "` needs a number from every matching entry; " + entry + " gives " + $kind(v));
 }
+function $sumAdd(partials, x) {
+  let i = 0;
+  for (let j = 0; j < partials.length; j++) {
+    let y = partials[j];
+    if (Math.abs(x) < Math.abs(y)) {
+      const t = x;
+      x = y;
+      y = t;
+    }
+    const hi = x + y;
+    const lo = y - (hi - x);
+    if (lo !== 0) partials[i++] = lo;
+    x = hi;
+  }
+  partials.length = i;
+  partials.push(x);
+  return x - x === 0;
+}
+function $sumValue(partials) {
+  let n = partials.length;
+  if (n === 0) return 0;
+  let hi = partials[--n];
+  let lo = 0;
+  while (n > 0) {
+    const x = hi;
+    const y = partials[--n];
+    hi = x + y;
+    lo = y - (hi - x);
+    if (lo !== 0) break;
+  }
+  if (n > 0 && ((lo < 0 && partials[n - 1] < 0) || (lo > 0 && partials[n - 1] > 0))) {
+    const y = lo * 2;
+    const x = hi + y;
+    if (y === x - hi) hi = x;
+  }
+  return hi === 0 ? 0 : hi;
+}
 function $failed(input, e) {
   let action = null;
   try {
@@ -191,16 +228,17 @@ function $k0() {
   if (given !== undefined) return $given(given);
   const actions = $history();
   const now = $now();
-  let acc = 0;
+  const partials = [];
+  let finite = true;
   for (let i = 0; i < actions.length; i++) {
     const at = $historyTimes[i];
     if (at !== null && now - at >= 86400000) continue;
     if (!$m0(actions[i])) continue;
     const v = $aggValue("sum", "history[" + i + "]", $v0(actions[i]));
-    acc += v;
+    if (finite) finite = $sumAdd(partials, v);
   }
-  if (acc - acc !== 0) throw new $E("`sum` over the history is not a finite number");
-  return ($trackerValues[0] = acc);
+  if (!finite) throw new $E("`sum` over the history is not a finite number");
+  return ($trackerValues[0] = $sumValue(partials));
 }
 function $m1($item) {
   return ($f($item, "type") === "wire");

@@ -260,6 +260,10 @@ function planTracker(t: IR.Tracker, code: ExpressionCompiler, regexes: IR.Policy
   code.use("$history");
   if (t.withinMs !== null) code.use("$now");
   if (value !== null) code.use("$aggValue");
+  if (t.kind === "sum") {
+    code.use("$sumAdd");
+    code.use("$sumValue");
+  }
   let keyed: TrackerPlan["keyed"] = null;
   if (t.keys.length > 0) {
     code.use("$keyOf");

@@ -458,6 +458,49 @@ function $measureOffset(epochMs) {
   throw new $E("\`" + kind + "\` needs a number from every matching entry; " + entry + " gives " + $kind(v));
 }`,
   },
+  // addPartial in semantics.ts: Shewchuk's partials, the exact running sum of `sum`
+  $sumAdd: {
+    source: `function $sumAdd(partials, x) {
+  let i = 0;
+  for (let j = 0; j < partials.length; j++) {
+    let y = partials[j];
+    if (Math.abs(x) < Math.abs(y)) {
+      const t = x;
+      x = y;
+      y = t;
+    }
+    const hi = x + y;
+    const lo = y - (hi - x);
+    if (lo !== 0) partials[i++] = lo;
+    x = hi;
+  }
+  partials.length = i;
+  partials.push(x);
+  return x - x === 0;
+}`,
+  },
+  // partialsValue in semantics.ts: the exact sum rounded once
+  $sumValue: {
+    source: `function $sumValue(partials) {
+  let n = partials.length;
+  if (n === 0) return 0;
+  let hi = partials[--n];
+  let lo = 0;
+  while (n > 0) {
+    const x = hi;
+    const y = partials[--n];
+    hi = x + y;
+    lo = y - (hi - x);
+    if (lo !== 0) break;
+  }
+  if (n > 0 && ((lo < 0 && partials[n - 1] < 0) || (lo > 0 && partials[n - 1] > 0))) {
+    const y = lo * 2;
+    const x = hi + y;
+    if (y === x - hi) hi = x;
+  }
+  return hi === 0 ? 0 : hi;
+}`,
+  },
   // correlationKey in semantics.ts: the same keys, limits and messages
   $keyOf: {
     needs: ["$E", "$kind"],

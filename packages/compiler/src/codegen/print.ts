@@ -255,15 +255,16 @@ function trackerLoop(t: TrackerPlan, inWindow: string[]): string[] {
   const store = (v: string): string => `  return ($trackerValues[${t.index}] = ${v});`;
   if (t.value !== null) {
     return [
-      `  let acc = ${t.kind === "sum" ? "0" : "null"};`,
+      // a sum is exact, rounded once ($sumAdd, $sumValue); past the largest number, later entries are still read
+      ...(t.kind === "sum" ? [`  const partials = [];`, `  let finite = true;`] : [`  let acc = null;`]),
       `  for (let i = 0; i < actions.length; i++) {`,
       ...inWindow,
       `    if (!$m${t.index}(actions[i])) continue;`,
       `    const v = $aggValue(${jsString(t.kind)}, "history[" + i + "]", $v${t.index}(actions[i]));`,
-      t.kind === "sum" ? `    acc += v;` : `    if (acc === null || v ${t.kind === "max" ? ">" : "<"} acc) acc = v;`,
+      t.kind === "sum" ? `    if (finite) finite = $sumAdd(partials, v);` : `    if (acc === null || v ${t.kind === "max" ? ">" : "<"} acc) acc = v;`,
       `  }`,
-      ...(t.kind === "sum" ? [`  if (acc - acc !== 0) throw new $E("\`sum\` over the history is not a finite number");`] : []),
-      store("acc"),
+      ...(t.kind === "sum" ? [`  if (!finite) throw new $E("\`sum\` over the history is not a finite number");`] : []),
+      store(t.kind === "sum" ? "$sumValue(partials)" : "acc"),
     ];
   }
   if (t.since !== null) {
