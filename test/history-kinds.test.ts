@@ -454,3 +454,132 @@ describe("through the enforcer", () => {
     await enforcer.close();
   });
 });
+
+describe("an earlier action a history condition cannot be evaluated on", () => {
+  // every kind, with conditions that err on some entries (`level > 1` on a string level, `any` over a non-list)
+  const policy = `
+default allow
+rule since_b when action.type == "export" and seen(type == "read_secret" since type == "clear" and level > 1) deny
+rule since_a when action.type == "read_record" and not seen(type == "login" and level > 1 since type == "logout") deny
+rule keyed_rest_count when action.type == "x" and count(ticker == current.ticker and n > 1 within 1h) >= 1 deny
+rule keyed_rest_seen when action.type == "x" and not seen(ticker == current.ticker and n > 1) deny
+rule keyed_list when action.type == "x" and not seen(any(x in tickers: x == current.ticker) and type == "a") deny
+rule plain_seen when action.type == "y" and not seen(n > 1 within 1h) deny
+rule plain_count when action.type == "y" and count(n > 1) >= 5 deny
+rule plain_max when action.type == "y" and max(n where level > 1 within 1h) > 100 deny
+`;
+  const c = compileSource("errors.armor", policy, { readFile: () => undefined });
+  const M = 60_000;
+  // [name, history as (action, minutes before the decision), current action, the rules that err]
+  const cases: [string, [Record<string, unknown>, number][], Record<string, unknown>, string[]][] = [
+    [
+      "B of since cannot be evaluated (review f3)",
+      [
+        [{ type: "read_secret" }, 3],
+        [{ type: "clear", level: "high" }, 2],
+      ],
+      { type: "export" },
+      ["since_b"],
+    ],
+    [
+      "B of since cannot be evaluated, long ago",
+      [
+        [{ type: "clear", level: "high" }, 600],
+        [{ type: "clear", level: 2 }, 2],
+      ],
+      { type: "export" },
+      ["since_b"],
+    ],
+    ["A of not seen(A since B) cannot be evaluated (review f3)", [[{ type: "login", level: "admin" }, 1]], { type: "read_record" }, ["since_a"]],
+    [
+      "A cannot be evaluated after a match",
+      [
+        [{ type: "login", level: 2 }, 2],
+        [{ type: "login", level: "admin" }, 1],
+      ],
+      { type: "read_record" },
+      ["since_a"],
+    ],
+    [
+      "the rest of a keyed condition, under another key (review f11)",
+      [
+        [{ type: "a", ticker: "A", n: 2 }, 5],
+        [{ type: "a", n: "x" }, 3],
+      ],
+      { type: "x", ticker: "A" },
+      ["keyed_rest_count", "keyed_rest_seen"],
+    ],
+    ["the keys are not tested when the rest is false", [[{ type: "b", tickers: "str" }, 3]], { type: "x", ticker: "A" }, []],
+    ["a list that is not a list when the rest is true (review f11)", [[{ type: "a", tickers: "str" }, 3]], { type: "x", ticker: "A" }, ["keyed_list"]],
+    [
+      "seen errs on an entry after its match",
+      [
+        [{ type: "t", n: 2 }, 5],
+        [{ type: "t", n: "x" }, 3],
+      ],
+      { type: "y" },
+      ["plain_seen", "plain_count"],
+    ],
+    [
+      "the erring entry left seen's window, not count's session",
+      [
+        [{ type: "t", n: 2 }, 120],
+        [{ type: "t", n: "x" }, 90],
+      ],
+      { type: "y" },
+      ["plain_count"],
+    ],
+    ["the where of max cannot be evaluated", [[{ type: "t", n: 200, level: "x" }, 5]], { type: "y" }, ["plain_max"]],
+  ];
+  it.each(cases)("%s: the runtime's value errs as the scan does", async (_name, steps, action, erring) => {
+    expect(c.ok).toBe(true);
+    const module = await loadModule(emit(c).js);
+    const now = T0 + 24 * 60 * M;
+    const trackers = new SessionTrackers(memoryHistoryStore());
+    for (const [a, minutes] of steps) trackers.record("s", a, now - minutes * M, [module.trackers]);
+    const history = steps.map(([a, minutes]) => ({ action: a, time: iso(now - minutes * M) }));
+    const scanned = module.decide({ action, time: iso(now), history });
+    const runtime = module.decide({ action, time: iso(now) }, trackers.values("s", module.trackers, now, action));
+    expect(scanned.errors.map((e) => e.rule)).toEqual(erring);
+    expect(outcome(runtime)).toEqual(outcome(scanned));
+    expect(evaluatePolicy(c.policy, { action, time: iso(now), history }).result).toEqual(scanned);
+  });
+
+  it("on random histories with erring entries, runtime values decide as the scan does", async () => {
+    const module = await loadModule(emit(c).js);
+    const small = fc.constantFrom<unknown>(null, 0, 2, "x", "A", [1], "str");
+    const errArb = fc.record(
+      {
+        type: fc.constantFrom("a", "b", "t", "login", "logout", "clear", "read_secret"),
+        ticker: fc.constantFrom<unknown>("A", "B", null, 1),
+        n: small,
+        level: small,
+        tickers: fc.oneof(small, fc.array(fc.constantFrom<unknown>("A", "B", 1, null), { maxLength: 3 })),
+      },
+      { requiredKeys: ["type"] },
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ action: errArb, gap: fc.nat(40) }), { maxLength: 12 }),
+        fc.constantFrom("x", "y", "export", "read_record"),
+        fc.constantFrom<unknown>("A", "B", null),
+        (steps, type, ticker) => {
+          const trackers = new SessionTrackers(memoryHistoryStore());
+          const history: { action: Record<string, unknown>; time: string }[] = [];
+          let now = T0;
+          for (const s of steps) {
+            now += s.gap * M;
+            trackers.record("s", s.action, now, [module.trackers]);
+            history.push({ action: s.action, time: iso(now) });
+          }
+          now += M;
+          const action = { type, ticker };
+          const scanned = module.decide({ action, time: iso(now), history });
+          expect(outcome(module.decide({ action, time: iso(now) }, trackers.values("s", module.trackers, now, action)))).toEqual(outcome(scanned));
+          expect(evaluatePolicy(c.policy, { action, time: iso(now), history }).result).toEqual(scanned);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});

@@ -87,8 +87,10 @@ export interface KindState {
   /** With keys and a window: when each key was filed, to drop keys whose newest filing left the window. */
   readonly filings: Queue<{ readonly time: number; readonly key: string }>;
   readonly newest: Map<string, number>;
-  /** Actions whose keys could not be made (past the key limits): every value is an error while they are in the window. */
+  /** Actions whose condition or keys could not be evaluated: every value is an error while they are in the window. */
   readonly poison: Queue;
+  /** `since`: actions on which B could not be evaluated; B reads every entry, so they poison the whole session. */
+  lasting?: Queue;
 }
 
 /** What adding an action changed: a sum's contribution (taken back exactly), or `"rebuild"`. */
@@ -120,12 +122,17 @@ function errorText(t: PolicyTracker, e: unknown, what: string): string {
   return `\`${t.kind}\` could not read ${what} from an earlier action`;
 }
 
-/** Calls a tracker predicate; an action the predicate cannot evaluate counts (erring toward the limit is safe). */
-function holds(test: (action: unknown) => boolean, action: unknown): boolean {
+/**
+ * Calls a tracker predicate: whether the action matches, or the error that makes it impossible to
+ * know. Such an action poisons the tracker while it is in the window, as the history scan makes
+ * it an evaluation error of the rule (docs/language.md §7); counting it instead would turn the
+ * scan's deny into an allow for `not seen(...)` and for `since`'s B.
+ */
+export function holds(t: PolicyTracker, test: (action: unknown) => boolean, action: unknown): boolean | { error: string } {
   try {
     return test(action) === true;
-  } catch {
-    return true;
+  } catch (e) {
+    return { error: errorText(t, e, "a condition") };
   }
 }
 
@@ -159,12 +166,27 @@ function entryKeys(t: PolicyTracker, action: unknown): readonly string[] | { err
 export function addToKind(t: PolicyTracker, state: KindState, time: number, action: unknown): Change | null {
   const seq = ++state.seq;
   expireKeys(t, state, time);
-  if (typeof t.since === "function" && holds(t.since, action)) {
-    // an entry matching both A and B is the last B, not an A after it
-    state.lastB = seq;
+  if (typeof t.since === "function") {
+    const b = holds(t, t.since, action);
+    if (b !== true && b !== false) {
+      // B is tested on every entry, in the window or not: its error lasts for the session
+      if (state.lasting === undefined) state.lasting = new Queue();
+      state.lasting.push({ time, value: 0, error: b.error });
+      return "rebuild";
+    }
+    if (b) {
+      // an entry matching both A and B is the last B, not an A after it
+      state.lastB = seq;
+      return "rebuild";
+    }
+  }
+  // the rest of the condition first, then the keys (the order the scan tests them in)
+  const matched = holds(t, (a) => t.matches(a), action);
+  if (matched !== true && matched !== false) {
+    state.poison.push({ time, value: 0, error: matched.error });
     return "rebuild";
   }
-  if (!holds((a) => t.matches(a), action)) return null;
+  if (!matched) return null;
   const keys = entryKeys(t, action);
   if (!Array.isArray(keys)) {
     state.poison.push({ time, value: 0, error: (keys as { error: string }).error });
@@ -252,7 +274,8 @@ function emptyValue(t: PolicyTracker): Value {
 export function kindValue(t: PolicyTracker, state: KindState | undefined, now: number, action: unknown): Value {
   if (state === undefined) return emptyValue(t);
   expireKeys(t, state, now);
-  if (state.poison.front() !== undefined) return { error: state.poison.front()!.error! };
+  const poisoned = state.lasting?.front() ?? state.poison.front();
+  if (poisoned !== undefined) return { error: poisoned.error! };
   let key = "";
   if (keyed(t)) {
     let k: unknown;
