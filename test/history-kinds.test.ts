@@ -583,3 +583,186 @@ rule plain_max when action.type == "y" and max(n where level > 1 within 1h) > 10
     );
   });
 });
+
+/** Every tracker's value by scanning `input.history` in the interpreter (read from its explanation), for a policy's source. */
+const scanProbes = new Map<string, ReturnType<typeof compileSource>>();
+function scanValues(text: string, c: ReturnType<typeof compileSource>, input: unknown): unknown[] {
+  return c.policy.trackers.map((t) => {
+    const expr = text.slice(t.span.start, t.span.end);
+    let p = scanProbes.get(expr);
+    if (p === undefined) {
+      p = compileSource("probe.armor", `default allow\nrule r when ${expr} == null deny`, { readFile: () => undefined });
+      scanProbes.set(expr, p);
+    }
+    const e = evaluatePolicy(p.policy, input, { explain: true });
+    if (e.result.errors.length > 0) return { error: true };
+    return e.explanations[0]!.trace.find((x) => x.expr.kind === "count" || x.expr.kind === "seen" || x.expr.kind === "aggregate")?.value;
+  });
+}
+
+describe("reservations taken back in any order", () => {
+  const policy = `
+default allow
+rule a when max(n where type == "w" within 30m) > 1 deny
+rule b when min(n where type == "w") < 1 deny
+rule c when max(n where type == "w" and to == current.to) > 1 deny
+rule d when min(n where level > 1 and to == current.to within 20m) < 1 deny
+rule e when seen(type == "login" and to == current.to since type == "logout" and level > 1) deny
+rule f when seen(type == "login" since type == "logout" within 30m) deny
+rule g when count(type == "w" and to == current.to within 30m) > 1 deny
+rule h when sum(n where type == "w" and any(x in tos: x == current.to)) > 1 deny
+rule i when count(level > 1 within 30m) > 1 deny
+`;
+  const c = compileSource("release.armor", policy, { readFile: () => undefined });
+  const num = fc.constantFrom(0, 1, 1, 2, 2, 3);
+  const actionArb = fc.record(
+    {
+      type: fc.constantFrom("w", "w", "login", "logout"),
+      n: num,
+      to: fc.constantFrom("A", "B"),
+      level: fc.constantFrom<unknown>(0, 2, 2, "x"),
+      tos: fc.array(fc.constantFrom("A", "B"), { maxLength: 2 }),
+    },
+    { requiredKeys: ["type", "n"] },
+  );
+  // each step records an action (kept or to be released), or releases a pending one chosen by index
+  const stepArb = fc.oneof(fc.record({ action: actionArb, gap: fc.constantFrom(0, 0, 1, 5, 15), release: fc.boolean() }), fc.record({ releaseAt: fc.nat(20) }));
+
+  // review repros: a release once rebuilt keyed, max/min and since trackers from the last 10,000 actions only
+  // [name, rule, actions before the 10,000 others, the action reserved and released, the action decided after, its decision]
+  const long: [string, string, Record<string, unknown>[], Record<string, unknown>, Record<string, unknown>, string][] = [
+    [
+      "a keyed count (review f10, f19)",
+      'action.type == "email" and count(type == "email" and to == current.to) >= 3',
+      [
+        { type: "email", to: "boss" },
+        { type: "email", to: "boss" },
+        { type: "email", to: "boss" },
+      ],
+      { type: "email", to: "other" },
+      { type: "email", to: "boss" },
+      "deny",
+    ],
+    ["a max (review f10)", 'action.type == "wire" and max(amount where type == "wire") >= 1000', [{ type: "wire", amount: 5000 }], { type: "wire", amount: 1 }, { type: "wire", amount: 1 }, "deny"],
+    ["a since", 'action.type == "read" and seen(type == "login" since type == "logout")', [{ type: "login" }], { type: "logout" }, { type: "read" }, "deny"],
+    ["a since's last B", 'action.type == "read" and not seen(type == "login" since type == "logout")', [{ type: "logout" }], { type: "login" }, { type: "read" }, "deny"],
+  ];
+  it.each(long)("%s keeps what is older than the last 10,000 actions", async (_name, condition, before, reserved, after, expected) => {
+    const m = await loadModule(emit(compileSource("long.armor", `default allow\nrule r when ${condition} deny`, { readFile: () => undefined })).js);
+    const trackers = new SessionTrackers(memoryHistoryStore());
+    const actions = [...before, ...Array.from({ length: 10_000 }, () => ({ type: "noop" }))];
+    for (const [i, a] of actions.entries()) trackers.record("s", a, T0 + i * 1000, [m.trackers]);
+    const now = T0 + actions.length * 1000;
+    expect(m.decide({ action: after }, trackers.values("s", m.trackers, now, after)).decision).toBe(expected);
+    trackers.record("s", reserved, now, [m.trackers]).cancel();
+    expect(m.decide({ action: after }, trackers.values("s", m.trackers, now, after)).decision).toBe(expected);
+  });
+
+  // [name, the values recorded in order (true: reserved, then released), the order the reservations are released in]
+  const extremes: [string, [number, boolean][], number[]][] = [
+    [
+      "what a released one had beaten comes back",
+      [
+        [5, false],
+        [3, true],
+        [4, true],
+      ],
+      [1, 0],
+    ],
+    [
+      "through one released while beaten",
+      [
+        [0, false],
+        [1, true],
+        [2, true],
+      ],
+      [0, 1],
+    ],
+    [
+      "an equal value found beaten on release is kept for its beater",
+      [
+        [1, false],
+        [0, true],
+        [1, true],
+      ],
+      [0, 1],
+    ],
+    [
+      "released newest first",
+      [
+        [1, false],
+        [2, true],
+        [3, true],
+        [2, true],
+      ],
+      [2, 1, 0],
+    ],
+    [
+      "released oldest first",
+      [
+        [2, false],
+        [1, true],
+        [3, true],
+        [1, true],
+      ],
+      [0, 1, 2],
+    ],
+  ];
+  it.each(extremes)("max and min: %s", async (_name, values, order) => {
+    const text =
+      'default allow\nrule a when max(n where type == "w") > 100 deny\nrule b when min(n where type == "w") < -100 deny\nrule c when max(n where type == "w" and to == current.to within 1h) > 100 deny\n';
+    const cc = compileSource("extremes.armor", text, { readFile: () => undefined });
+    const m = await loadModule(emit(cc).js);
+    for (const negate of [false, true]) {
+      const trackers = new SessionTrackers(memoryHistoryStore());
+      const reserved: { cancel: () => void }[] = [];
+      const kept: { action: Record<string, unknown>; time: string }[] = [];
+      values.forEach(([n, release], i) => {
+        const action = { type: "w", n: negate ? -n : n, to: "A" };
+        const r = trackers.record("s", action, T0 + i * 1000, [m.trackers]);
+        if (release) reserved.push(r);
+        else kept.push({ action, time: iso(T0 + i * 1000) });
+      });
+      for (const i of order) reserved[i]!.cancel();
+      const now = T0 + 60_000;
+      const action = { type: "q", to: "A" };
+      expect(trackers.values("s", m.trackers, now, action)).toEqual(scanValues(text, cc, { action, time: iso(now), history: kept }));
+    }
+  });
+
+  it("leaves every tracker's value equal to a scan of the actions kept", async () => {
+    expect(c.ok).toBe(true);
+    const module = await loadModule(emit(c).js);
+    fc.assert(
+      fc.property(fc.array(stepArb, { maxLength: 40 }), fc.nat(40), (steps, lastGap) => {
+        const trackers = new SessionTrackers(memoryHistoryStore());
+        const recorded: { action: Record<string, unknown>; time: number; kept: boolean }[] = [];
+        const pending: { cancel: () => void; entry: { kept: boolean } }[] = [];
+        let now = T0;
+        for (const s of steps) {
+          if ("releaseAt" in s) {
+            if (pending.length === 0) continue;
+            const [p] = pending.splice(s.releaseAt % pending.length, 1);
+            p!.cancel();
+            p!.entry.kept = false;
+            continue;
+          }
+          now += s.gap * 60_000;
+          const reservation = trackers.record("s", s.action, now, [module.trackers]);
+          const entry = { action: s.action, time: now, kept: true };
+          recorded.push(entry);
+          if (s.release) pending.push({ cancel: () => reservation.cancel(), entry });
+        }
+        now += lastGap * 60_000;
+        const history = recorded.filter((r) => r.kept).map((r) => ({ action: r.action, time: iso(r.time) }));
+        for (const to of ["A", "B"]) {
+          const action = { type: "q", to };
+          const input = { action, time: iso(now), history };
+          const values = trackers.values("s", module.trackers, now, action).map((v) => (typeof v === "object" && v !== null ? { error: true } : v));
+          expect(values).toEqual(scanValues(policy, c, input));
+        }
+      }),
+      { numRuns: 1500 },
+    );
+  });
+});

@@ -10,7 +10,7 @@
  * recent actions the session still holds (as far back as the longest window of the policies in
  * force), so a reload cannot be used to reset a rate limit.
  */
-import { addToKind, type Change, holds, isKindTracker, type KindState, kindValue, newKindState, takeBack } from "./tracker-kinds.js";
+import { addToKind, type Change, holds, isKindTracker, type KindState, kindValue, newKindState } from "./tracker-kinds.js";
 import type { HistoryStore, PolicyTracker, SessionHistory, TrackerState } from "./types.js";
 
 /** A value as `decide(input, trackerValues)` takes it. */
@@ -115,7 +115,7 @@ export class SessionTrackers {
     const s = this.session(session);
     const touched: TrackerState[] = [];
     const poisoned: TrackerState[] = [];
-    const changed: { t: PolicyTracker; state: KindState; change: Change }[] = [];
+    const changed: Change[] = [];
     const seenKeys = new Set<string>();
     let longest = 0;
     for (const trackers of policies) {
@@ -129,7 +129,7 @@ export class SessionTrackers {
         if (isKindTracker(t)) {
           const state = s.trackers.get(t.key) as KindState;
           const change = addToKind(t, state, now, action);
-          if (change !== null) changed.push({ t, state, change });
+          if (change !== null) changed.push(change);
           continue;
         }
         const state = s.trackers.get(t.key) as TrackerState;
@@ -173,15 +173,8 @@ export class SessionTrackers {
         }
         const i = s.recent.lastIndexOf(entry);
         if (i >= 0) s.recent.splice(i, 1);
-        for (const { t, state, change } of changed) {
-          if (change !== "rebuild") takeBack(state, change);
-          else if (s.trackers.has(t.key)) {
-            // what the action displaced is not held: start again from the recent actions, without it
-            // (the state may already be a rebuilt one, which still holds this action)
-            s.trackers.delete(t.key);
-            this.ensure(s, [t], now);
-          }
-        }
+        // each tracker takes back exactly what the action added (nothing is rebuilt from the recent actions)
+        for (const undo of changed) undo();
       },
     };
   }
