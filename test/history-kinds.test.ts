@@ -730,6 +730,20 @@ rule i when count(level > 1 within 30m) > 1 deny
     }
   });
 
+  it("a released reservation leaves no key behind", async () => {
+    const m = await loadModule(emit(c).js);
+    const store = memoryHistoryStore();
+    const trackers = new SessionTrackers(store);
+    trackers.record("s", { type: "w", n: 1, to: "A", level: 2, tos: ["A"] }, T0, [m.trackers]);
+    const sizes = () => m.trackers.map((t) => (store.get("s")!.trackers.get(t.key) as { keys?: Map<string, unknown> }).keys?.size ?? null);
+    const before = sizes();
+    for (let i = 0; i < 100; i++) {
+      trackers.record("s", { type: "w", n: i, to: `x${i}`, level: 2, tos: [`x${i}`] }, T0 + i + 1, [m.trackers]).cancel();
+      trackers.record("s", { type: "login", n: i, to: `y${i}` }, T0 + i + 1, [m.trackers]).cancel();
+    }
+    expect(sizes()).toEqual(before);
+  });
+
   it("leaves every tracker's value equal to a scan of the actions kept", async () => {
     expect(c.ok).toBe(true);
     const module = await loadModule(emit(c).js);

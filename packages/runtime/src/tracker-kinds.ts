@@ -206,11 +206,13 @@ export function addToKind(t: PolicyTracker, state: KindState, time: number, acti
   const undo: Change[] = [];
   for (const key of keys as readonly string[]) {
     let inner = state.keys.get(key);
+    const created = inner === undefined;
     if (inner === undefined) {
       inner = newInner(t);
       state.keys.set(key, inner);
     }
-    undo.push(inner.kind === "since" ? mark(inner.lastA, seq, time) : addContribution(t, inner, keys.length === 1 ? c! : { ...c! }));
+    const added = inner.kind === "since" ? mark(inner.lastA, seq, time) : addContribution(t, inner, keys.length === 1 ? c! : { ...c! });
+    undo.push(created ? dropIfEmpty(state, key, inner, added) : added);
     if (keyed(t) && t.withinMs !== null) {
       // a key filed by an action taken back is dropped when this filing leaves the window (its state is empty by then)
       state.filings.push({ time, key });
@@ -222,6 +224,15 @@ export function addToKind(t: PolicyTracker, state: KindState, time: number, acti
     : () => {
         for (const u of undo) u();
       };
+}
+
+/** Takes back the action that created a key, and drops the key if nothing else was filed under it (a released reservation leaves no key behind). */
+function dropIfEmpty(state: KindState, key: string, inner: Inner, added: Change): Change {
+  return () => {
+    added();
+    const empty = inner.kind === "since" ? inner.lastA.value === null : inner.count === 0 && inner.deque.size === 0 && livePoison(inner.poison) === undefined;
+    if (empty && state.keys.get(key) === inner) state.keys.delete(key);
+  };
 }
 
 /** Poison that is in force while it is in the queue; taking it back clears its error, and readers skip it. */
