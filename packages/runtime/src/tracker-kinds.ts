@@ -5,7 +5,10 @@
  * Adding an action and reading a value are O(1) amortized (per key an action is filed under); the
  * state holds only what its window needs, and keys whose newest action left the window are
  * dropped. The semantics are the compiler's reference interpreter's (docs/language.md §7), given
- * that actions are added in time order.
+ * that actions are added in time order: an action the condition, B or the keys cannot be
+ * evaluated on poisons the tracker while it is in the window. Adding an action returns what takes
+ * it back exactly (a released reservation), in any order. Taking back a `max`/`min` contribution
+ * that is in the deque costs its distance from the deque's back plus what it had beaten.
  */
 import { type Latest, mark, newLatest } from "./latest-mark.js";
 import type { PolicyTracker } from "./types.js";
