@@ -454,3 +454,329 @@ describe("through the enforcer", () => {
     await enforcer.close();
   });
 });
+
+describe("an earlier action a history condition cannot be evaluated on", () => {
+  // every kind, with conditions that err on some entries (`level > 1` on a string level, `any` over a non-list)
+  const policy = `
+default allow
+rule since_b when action.type == "export" and seen(type == "read_secret" since type == "clear" and level > 1) deny
+rule since_a when action.type == "read_record" and not seen(type == "login" and level > 1 since type == "logout") deny
+rule keyed_rest_count when action.type == "x" and count(ticker == current.ticker and n > 1 within 1h) >= 1 deny
+rule keyed_rest_seen when action.type == "x" and not seen(ticker == current.ticker and n > 1) deny
+rule keyed_list when action.type == "x" and not seen(any(x in tickers: x == current.ticker) and type == "a") deny
+rule plain_seen when action.type == "y" and not seen(n > 1 within 1h) deny
+rule plain_count when action.type == "y" and count(n > 1) >= 5 deny
+rule plain_max when action.type == "y" and max(n where level > 1 within 1h) > 100 deny
+`;
+  const c = compileSource("errors.armor", policy, { readFile: () => undefined });
+  const M = 60_000;
+  // [name, history as (action, minutes before the decision), current action, the rules that err]
+  const cases: [string, [Record<string, unknown>, number][], Record<string, unknown>, string[]][] = [
+    [
+      "B of since cannot be evaluated (review f3)",
+      [
+        [{ type: "read_secret" }, 3],
+        [{ type: "clear", level: "high" }, 2],
+      ],
+      { type: "export" },
+      ["since_b"],
+    ],
+    [
+      "B of since cannot be evaluated, long ago",
+      [
+        [{ type: "clear", level: "high" }, 600],
+        [{ type: "clear", level: 2 }, 2],
+      ],
+      { type: "export" },
+      ["since_b"],
+    ],
+    ["A of not seen(A since B) cannot be evaluated (review f3)", [[{ type: "login", level: "admin" }, 1]], { type: "read_record" }, ["since_a"]],
+    [
+      "A cannot be evaluated after a match",
+      [
+        [{ type: "login", level: 2 }, 2],
+        [{ type: "login", level: "admin" }, 1],
+      ],
+      { type: "read_record" },
+      ["since_a"],
+    ],
+    [
+      "the rest of a keyed condition, under another key (review f11)",
+      [
+        [{ type: "a", ticker: "A", n: 2 }, 5],
+        [{ type: "a", n: "x" }, 3],
+      ],
+      { type: "x", ticker: "A" },
+      ["keyed_rest_count", "keyed_rest_seen"],
+    ],
+    ["the keys are not tested when the rest is false", [[{ type: "b", tickers: "str" }, 3]], { type: "x", ticker: "A" }, []],
+    ["a list that is not a list when the rest is true (review f11)", [[{ type: "a", tickers: "str" }, 3]], { type: "x", ticker: "A" }, ["keyed_list"]],
+    [
+      "seen errs on an entry after its match",
+      [
+        [{ type: "t", n: 2 }, 5],
+        [{ type: "t", n: "x" }, 3],
+      ],
+      { type: "y" },
+      ["plain_seen", "plain_count"],
+    ],
+    [
+      "the erring entry left seen's window, not count's session",
+      [
+        [{ type: "t", n: 2 }, 120],
+        [{ type: "t", n: "x" }, 90],
+      ],
+      { type: "y" },
+      ["plain_count"],
+    ],
+    ["the where of max cannot be evaluated", [[{ type: "t", n: 200, level: "x" }, 5]], { type: "y" }, ["plain_max"]],
+  ];
+  it.each(cases)("%s: the runtime's value errs as the scan does", async (_name, steps, action, erring) => {
+    expect(c.ok).toBe(true);
+    const module = await loadModule(emit(c).js);
+    const now = T0 + 24 * 60 * M;
+    const trackers = new SessionTrackers(memoryHistoryStore());
+    for (const [a, minutes] of steps) trackers.record("s", a, now - minutes * M, [module.trackers]);
+    const history = steps.map(([a, minutes]) => ({ action: a, time: iso(now - minutes * M) }));
+    const scanned = module.decide({ action, time: iso(now), history });
+    const runtime = module.decide({ action, time: iso(now) }, trackers.values("s", module.trackers, now, action));
+    expect(scanned.errors.map((e) => e.rule)).toEqual(erring);
+    expect(outcome(runtime)).toEqual(outcome(scanned));
+    expect(evaluatePolicy(c.policy, { action, time: iso(now), history }).result).toEqual(scanned);
+  });
+
+  it("on random histories with erring entries, runtime values decide as the scan does", async () => {
+    const module = await loadModule(emit(c).js);
+    const small = fc.constantFrom<unknown>(null, 0, 2, "x", "A", [1], "str");
+    const errArb = fc.record(
+      {
+        type: fc.constantFrom("a", "b", "t", "login", "logout", "clear", "read_secret"),
+        ticker: fc.constantFrom<unknown>("A", "B", null, 1),
+        n: small,
+        level: small,
+        tickers: fc.oneof(small, fc.array(fc.constantFrom<unknown>("A", "B", 1, null), { maxLength: 3 })),
+      },
+      { requiredKeys: ["type"] },
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ action: errArb, gap: fc.nat(40) }), { maxLength: 12 }),
+        fc.constantFrom("x", "y", "export", "read_record"),
+        fc.constantFrom<unknown>("A", "B", null),
+        (steps, type, ticker) => {
+          const trackers = new SessionTrackers(memoryHistoryStore());
+          const history: { action: Record<string, unknown>; time: string }[] = [];
+          let now = T0;
+          for (const s of steps) {
+            now += s.gap * M;
+            trackers.record("s", s.action, now, [module.trackers]);
+            history.push({ action: s.action, time: iso(now) });
+          }
+          now += M;
+          const action = { type, ticker };
+          const scanned = module.decide({ action, time: iso(now), history });
+          expect(outcome(module.decide({ action, time: iso(now) }, trackers.values("s", module.trackers, now, action)))).toEqual(outcome(scanned));
+          expect(evaluatePolicy(c.policy, { action, time: iso(now), history }).result).toEqual(scanned);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+/** Every tracker's value by scanning `input.history` in the interpreter (read from its explanation), for a policy's source. */
+const scanProbes = new Map<string, ReturnType<typeof compileSource>>();
+function scanValues(text: string, c: ReturnType<typeof compileSource>, input: unknown): unknown[] {
+  return c.policy.trackers.map((t) => {
+    const expr = text.slice(t.span.start, t.span.end);
+    let p = scanProbes.get(expr);
+    if (p === undefined) {
+      p = compileSource("probe.armor", `default allow\nrule r when ${expr} == null deny`, { readFile: () => undefined });
+      scanProbes.set(expr, p);
+    }
+    const e = evaluatePolicy(p.policy, input, { explain: true });
+    if (e.result.errors.length > 0) return { error: true };
+    return e.explanations[0]!.trace.find((x) => x.expr.kind === "count" || x.expr.kind === "seen" || x.expr.kind === "aggregate")?.value;
+  });
+}
+
+describe("reservations taken back in any order", () => {
+  const policy = `
+default allow
+rule a when max(n where type == "w" within 30m) > 1 deny
+rule b when min(n where type == "w") < 1 deny
+rule c when max(n where type == "w" and to == current.to) > 1 deny
+rule d when min(n where level > 1 and to == current.to within 20m) < 1 deny
+rule e when seen(type == "login" and to == current.to since type == "logout" and level > 1) deny
+rule f when seen(type == "login" since type == "logout" within 30m) deny
+rule g when count(type == "w" and to == current.to within 30m) > 1 deny
+rule h when sum(n where type == "w" and any(x in tos: x == current.to)) > 1 deny
+rule i when count(level > 1 within 30m) > 1 deny
+`;
+  const c = compileSource("release.armor", policy, { readFile: () => undefined });
+  const num = fc.constantFrom(0, 1, 1, 2, 2, 3);
+  const actionArb = fc.record(
+    {
+      type: fc.constantFrom("w", "w", "login", "logout"),
+      n: num,
+      to: fc.constantFrom("A", "B"),
+      level: fc.constantFrom<unknown>(0, 2, 2, "x"),
+      tos: fc.array(fc.constantFrom("A", "B"), { maxLength: 2 }),
+    },
+    { requiredKeys: ["type", "n"] },
+  );
+  // each step records an action (kept or to be released), or releases a pending one chosen by index
+  const stepArb = fc.oneof(fc.record({ action: actionArb, gap: fc.constantFrom(0, 0, 1, 5, 15), release: fc.boolean() }), fc.record({ releaseAt: fc.nat(20) }));
+
+  // review repros: a release once rebuilt keyed, max/min and since trackers from the last 10,000 actions only
+  // [name, rule, actions before the 10,000 others, the action reserved and released, the action decided after, its decision]
+  const long: [string, string, Record<string, unknown>[], Record<string, unknown>, Record<string, unknown>, string][] = [
+    [
+      "a keyed count (review f10, f19)",
+      'action.type == "email" and count(type == "email" and to == current.to) >= 3',
+      [
+        { type: "email", to: "boss" },
+        { type: "email", to: "boss" },
+        { type: "email", to: "boss" },
+      ],
+      { type: "email", to: "other" },
+      { type: "email", to: "boss" },
+      "deny",
+    ],
+    ["a max (review f10)", 'action.type == "wire" and max(amount where type == "wire") >= 1000', [{ type: "wire", amount: 5000 }], { type: "wire", amount: 1 }, { type: "wire", amount: 1 }, "deny"],
+    ["a since", 'action.type == "read" and seen(type == "login" since type == "logout")', [{ type: "login" }], { type: "logout" }, { type: "read" }, "deny"],
+    ["a since's last B", 'action.type == "read" and not seen(type == "login" since type == "logout")', [{ type: "logout" }], { type: "login" }, { type: "read" }, "deny"],
+  ];
+  it.each(long)("%s keeps what is older than the last 10,000 actions", async (_name, condition, before, reserved, after, expected) => {
+    const m = await loadModule(emit(compileSource("long.armor", `default allow\nrule r when ${condition} deny`, { readFile: () => undefined })).js);
+    const trackers = new SessionTrackers(memoryHistoryStore());
+    const actions = [...before, ...Array.from({ length: 10_000 }, () => ({ type: "noop" }))];
+    for (const [i, a] of actions.entries()) trackers.record("s", a, T0 + i * 1000, [m.trackers]);
+    const now = T0 + actions.length * 1000;
+    expect(m.decide({ action: after }, trackers.values("s", m.trackers, now, after)).decision).toBe(expected);
+    trackers.record("s", reserved, now, [m.trackers]).cancel();
+    expect(m.decide({ action: after }, trackers.values("s", m.trackers, now, after)).decision).toBe(expected);
+  });
+
+  // [name, the values recorded in order (true: reserved, then released), the order the reservations are released in]
+  const extremes: [string, [number, boolean][], number[]][] = [
+    [
+      "what a released one had beaten comes back",
+      [
+        [5, false],
+        [3, true],
+        [4, true],
+      ],
+      [1, 0],
+    ],
+    [
+      "through one released while beaten",
+      [
+        [0, false],
+        [1, true],
+        [2, true],
+      ],
+      [0, 1],
+    ],
+    [
+      "an equal value found beaten on release is kept for its beater",
+      [
+        [1, false],
+        [0, true],
+        [1, true],
+      ],
+      [0, 1],
+    ],
+    [
+      "released newest first",
+      [
+        [1, false],
+        [2, true],
+        [3, true],
+        [2, true],
+      ],
+      [2, 1, 0],
+    ],
+    [
+      "released oldest first",
+      [
+        [2, false],
+        [1, true],
+        [3, true],
+        [1, true],
+      ],
+      [0, 1, 2],
+    ],
+  ];
+  it.each(extremes)("max and min: %s", async (_name, values, order) => {
+    const text =
+      'default allow\nrule a when max(n where type == "w") > 100 deny\nrule b when min(n where type == "w") < -100 deny\nrule c when max(n where type == "w" and to == current.to within 1h) > 100 deny\n';
+    const cc = compileSource("extremes.armor", text, { readFile: () => undefined });
+    const m = await loadModule(emit(cc).js);
+    for (const negate of [false, true]) {
+      const trackers = new SessionTrackers(memoryHistoryStore());
+      const reserved: { cancel: () => void }[] = [];
+      const kept: { action: Record<string, unknown>; time: string }[] = [];
+      values.forEach(([n, release], i) => {
+        const action = { type: "w", n: negate ? -n : n, to: "A" };
+        const r = trackers.record("s", action, T0 + i * 1000, [m.trackers]);
+        if (release) reserved.push(r);
+        else kept.push({ action, time: iso(T0 + i * 1000) });
+      });
+      for (const i of order) reserved[i]!.cancel();
+      const now = T0 + 60_000;
+      const action = { type: "q", to: "A" };
+      expect(trackers.values("s", m.trackers, now, action)).toEqual(scanValues(text, cc, { action, time: iso(now), history: kept }));
+    }
+  });
+
+  it("a released reservation leaves no key behind", async () => {
+    const m = await loadModule(emit(c).js);
+    const store = memoryHistoryStore();
+    const trackers = new SessionTrackers(store);
+    trackers.record("s", { type: "w", n: 1, to: "A", level: 2, tos: ["A"] }, T0, [m.trackers]);
+    const sizes = () => m.trackers.map((t) => (store.get("s")!.trackers.get(t.key) as { keys?: Map<string, unknown> }).keys?.size ?? null);
+    const before = sizes();
+    for (let i = 0; i < 100; i++) {
+      trackers.record("s", { type: "w", n: i, to: `x${i}`, level: 2, tos: [`x${i}`] }, T0 + i + 1, [m.trackers]).cancel();
+      trackers.record("s", { type: "login", n: i, to: `y${i}` }, T0 + i + 1, [m.trackers]).cancel();
+    }
+    expect(sizes()).toEqual(before);
+  });
+
+  it("leaves every tracker's value equal to a scan of the actions kept", async () => {
+    expect(c.ok).toBe(true);
+    const module = await loadModule(emit(c).js);
+    fc.assert(
+      fc.property(fc.array(stepArb, { maxLength: 40 }), fc.nat(40), (steps, lastGap) => {
+        const trackers = new SessionTrackers(memoryHistoryStore());
+        const recorded: { action: Record<string, unknown>; time: number; kept: boolean }[] = [];
+        const pending: { cancel: () => void; entry: { kept: boolean } }[] = [];
+        let now = T0;
+        for (const s of steps) {
+          if ("releaseAt" in s) {
+            if (pending.length === 0) continue;
+            const [p] = pending.splice(s.releaseAt % pending.length, 1);
+            p!.cancel();
+            p!.entry.kept = false;
+            continue;
+          }
+          now += s.gap * 60_000;
+          const reservation = trackers.record("s", s.action, now, [module.trackers]);
+          const entry = { action: s.action, time: now, kept: true };
+          recorded.push(entry);
+          if (s.release) pending.push({ cancel: () => reservation.cancel(), entry });
+        }
+        now += lastGap * 60_000;
+        const history = recorded.filter((r) => r.kept).map((r) => ({ action: r.action, time: iso(r.time) }));
+        for (const to of ["A", "B"]) {
+          const action = { type: "q", to };
+          const input = { action, time: iso(now), history };
+          const values = trackers.values("s", module.trackers, now, action).map((v) => (typeof v === "object" && v !== null ? { error: true } : v));
+          expect(values).toEqual(scanValues(policy, c, input));
+        }
+      }),
+      { numRuns: 1500 },
+    );
+  });
+});

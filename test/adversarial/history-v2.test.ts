@@ -3,7 +3,8 @@
  * through `any` over lists of 100,000 and more elements) that are
  * huge, deep or named like prototype members, 100,000 distinct keys, sums past the largest number,
  * and tracker values a runtime (or an attacker calling `decide`) passes that are not numbers or are
- * forged errors. What must hold: every decision is made, denies with a message when it cannot be
+ * forged errors; earlier actions a history condition cannot be evaluated on; reservations released
+ * many times and long after older actions. What must hold: every decision is made, denies with a message when it cannot be
  * evaluated, compiled `decide` and the interpreter agree, and the runtime's state stays bounded.
  */
 import { describe, expect, it } from "vitest";
@@ -308,5 +309,100 @@ describe("hostile lists behind keys through `any`", () => {
     expect(decision.decision).toBe(value === true ? "allow" : "deny");
     if (typeof value !== "boolean") expect(decision.errors).toEqual([{ rule: "reply", message: (value as { error: string }).error }]);
     expect(evaluatePolicy(listCompilation.policy, { action, time: iso(T0 + 1000) }, { trackerValues: values }).result).toEqual(decision);
+  });
+});
+
+describe("earlier actions a history condition cannot be evaluated on, and reservations released", () => {
+  const text = `
+default allow
+rule live when action.type == "read" and not seen(type == "login" and level > 1 since type == "logout" and level > 1) deny
+rule once when action.type == "pay" and not seen(type == "approve" and ref == current.ref and amount > 0 within 1h) deny
+rule biggest when action.type == "wire" and max(amount where type == "wire") >= 1000 deny
+rule per_to when action.type == "email" and count(type == "email" and to == current.to) >= 3 deny
+`;
+  const hostile = compileSource("hostile-errors.armor", text, { readFile: () => undefined });
+  type Row = [string, (record: (a: Record<string, unknown>) => () => void) => void, Record<string, unknown>, "allow" | "deny", boolean];
+  // [case, what the session did (each action recorded returns its release), the action decided, its decision, whether a rule errs]
+  const rows: Row[] = [
+    [
+      "a logout whose level is an object, then 10,000 logins: B's error lasts the session",
+      (r) => {
+        r({ type: "logout", level: { valueOf: 2 } });
+        for (let i = 0; i < 10_000; i++) r({ type: "login", level: 2 });
+      },
+      { type: "read" },
+      "deny",
+      true,
+    ],
+    ["a login whose level is a list: not seen denies with the error, never allows", (r) => void r({ type: "login", level: [5] }), { type: "read" }, "deny", true],
+    [
+      "an approval under another key whose amount is a string poisons every key",
+      (r) => {
+        r({ type: "approve", ref: "x", amount: 5 });
+        r({ type: "approve", ref: "y", amount: "5" });
+      },
+      { type: "pay", ref: "x" },
+      "deny",
+      true,
+    ],
+    [
+      "the poisoning approval released: the key's approval counts again",
+      (r) => {
+        r({ type: "approve", ref: "x", amount: 5 });
+        r({ type: "approve", ref: "y", amount: "5" })();
+      },
+      { type: "pay", ref: "x" },
+      "allow",
+      false,
+    ],
+    [
+      "1,000 reservations of a bigger wire, each released: the old maximum stands",
+      (r) => {
+        r({ type: "wire", amount: 5000 });
+        for (let i = 0; i < 10_000; i++) r({ type: "noop" });
+        for (let i = 0; i < 1000; i++) r({ type: "wire", amount: 10_000 + i })();
+      },
+      { type: "wire", amount: 1 },
+      "deny",
+      false,
+    ],
+    [
+      "a descending run of 10,000 wires beaten by one reservation, released twice",
+      (r) => {
+        for (let i = 0; i < 10_000; i++) r({ type: "wire", amount: 10_000 - i });
+        const release = r({ type: "wire", amount: 1e9 });
+        release();
+        release();
+      },
+      { type: "wire", amount: 1 },
+      "deny",
+      false,
+    ],
+    [
+      "3 emails to one recipient, then 10,000 actions and 100 released emails to others",
+      (r) => {
+        for (let i = 0; i < 3; i++) r({ type: "email", to: "boss" });
+        for (let i = 0; i < 10_000; i++) r({ type: "noop" });
+        for (let i = 0; i < 100; i++) r({ type: "email", to: `x${i}` })();
+      },
+      { type: "email", to: "boss" },
+      "deny",
+      false,
+    ],
+  ];
+  it.each(rows)("%s", async (_name, session, action, decision, errs) => {
+    expect(hostile.ok).toBe(true);
+    const module = await loadModule(emit(hostile).js);
+    const trackers = new SessionTrackers(memoryHistoryStore());
+    let recorded = 0;
+    session((a) => {
+      recorded++;
+      const r = trackers.record("s", a, T0 + recorded, [module.trackers]);
+      return () => r.cancel();
+    });
+    const now = T0 + recorded + 1000;
+    const d = module.decide({ action, time: iso(now) }, trackers.values("s", module.trackers, now, action));
+    expect(d.decision).toBe(decision);
+    expect(d.errors.length > 0).toBe(errs);
   });
 });

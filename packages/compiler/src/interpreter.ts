@@ -84,20 +84,20 @@ class Context {
       const holds = (c: IR.Expr, entry: HistoryEntry): boolean => sem.truth(evaluate(this, c, entry.action, false));
       if (t.kind === "sum" || t.kind === "max" || t.kind === "min") v = aggregate(this, t, t.kind, history, inWindow);
       else if (t.since !== null) {
-        // an entry matching B (window or not) restarts the search; an A after it must be in the window
+        // an entry matching B (window or not) restarts the search; an A after it must be in the window.
+        // A is tested on every entry in the window that is not a B, so that an entry on which it
+        // cannot be evaluated is an error wherever it is (as in a runtime's trackers)
         let found = false;
         for (const entry of history) {
           if (holds(t.since, entry)) found = false;
-          else if (!found && inWindow(entry) && holds(t.condition, entry)) found = true;
+          else if (inWindow(entry) && holds(t.condition, entry)) found = true;
         }
         v = found;
       } else {
         let n = 0;
         for (const entry of history) {
-          if (inWindow(entry) && holds(t.condition, entry)) {
-            n++;
-            if (t.kind === "seen") break;
-          }
+          // `seen` too tests every entry in the window: one it cannot evaluate is an error, before or after a match
+          if (inWindow(entry) && holds(t.condition, entry)) n++;
         }
         v = t.kind === "count" ? n : n > 0;
       }

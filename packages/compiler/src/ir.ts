@@ -204,7 +204,10 @@ export interface TrackerKey {
 export interface Tracker {
   readonly index: number;
   readonly kind: TrackerKind;
-  /** Reads only `item` paths and literals. */
+  /**
+   * Reads only `item` paths and literals (and `current` in `keys`). With keys, the conjuncts of
+   * `rest` first, then those of `keys`, each in the order written: the order a scan tests them in.
+   */
   readonly condition: Expr;
   /** `seen(A since B)`: B, which restarts the search for A (an entry matching both is a B); null otherwise. */
   readonly since: Expr | null;

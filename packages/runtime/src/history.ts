@@ -10,7 +10,7 @@
  * recent actions the session still holds (as far back as the longest window of the policies in
  * force), so a reload cannot be used to reset a rate limit.
  */
-import { addToKind, type Change, isKindTracker, type KindState, kindValue, newKindState, takeBack } from "./tracker-kinds.js";
+import { addToKind, type Change, holds, isKindTracker, type KindState, kindValue, newKindState } from "./tracker-kinds.js";
 import type { HistoryStore, PolicyTracker, SessionHistory, TrackerState } from "./types.js";
 
 /** A value as `decide(input, trackerValues)` takes it. */
@@ -47,8 +47,27 @@ function expire(state: TrackerState, windowMs: number, now: number): void {
   state.head = head;
 }
 
-function trackerValue(t: PolicyTracker, state: TrackerState | undefined, now: number): number | boolean {
+function addPoison(state: TrackerState, time: number, error: string): void {
+  if (state.poison === undefined) state.poison = [];
+  state.poison.push({ time, error });
+}
+
+/** The oldest action still in the window whose condition could not be evaluated, as the tracker's value, or null. */
+function poisonValue(t: PolicyTracker, state: TrackerState, now: number): { error: string } | null {
+  const poison = state.poison;
+  if (poison === undefined) return null;
+  if (t.withinMs !== null) {
+    let drop = 0;
+    while (drop < poison.length && now - poison[drop]!.time >= t.withinMs) drop++;
+    if (drop > 0) poison.splice(0, drop);
+  }
+  return poison.length > 0 ? { error: poison[0]!.error } : null;
+}
+
+function trackerValue(t: PolicyTracker, state: TrackerState | undefined, now: number): TrackerValue {
   if (state === undefined) return t.kind === "count" ? 0 : false;
+  const poisoned = poisonValue(t, state, now);
+  if (poisoned !== null) return poisoned;
   let n: number;
   if (t.withinMs === null) n = state.total;
   else {
@@ -95,7 +114,8 @@ export class SessionTrackers {
   record(session: string, action: unknown, now: number, policies: readonly (readonly PolicyTracker[])[]): Reservation {
     const s = this.session(session);
     const touched: TrackerState[] = [];
-    const changed: { t: PolicyTracker; state: KindState; change: Change }[] = [];
+    const poisoned: TrackerState[] = [];
+    const changed: Change[] = [];
     const seenKeys = new Set<string>();
     let longest = 0;
     for (const trackers of policies) {
@@ -109,18 +129,18 @@ export class SessionTrackers {
         if (isKindTracker(t)) {
           const state = s.trackers.get(t.key) as KindState;
           const change = addToKind(t, state, now, action);
-          if (change !== null) changed.push({ t, state, change });
+          if (change !== null) changed.push(change);
           continue;
         }
-        let matches: boolean;
-        try {
-          matches = t.matches(action);
-        } catch {
-          // an action the predicate cannot evaluate counts: erring toward the limit is safe
-          matches = true;
+        const state = s.trackers.get(t.key) as TrackerState;
+        const matches = holds(t, (a) => t.matches(a), action);
+        if (matches !== true && matches !== false) {
+          // the scan makes it an evaluation error of the rule: poison while it is in the window
+          addPoison(state, now, matches.error);
+          poisoned.push(state);
+          continue;
         }
         if (!matches) continue;
-        const state = s.trackers.get(t.key) as TrackerState;
         state.total++;
         if (t.withinMs !== null) state.times.push(now);
         touched.push(state);
@@ -145,17 +165,16 @@ export class SessionTrackers {
           const i = state.times.lastIndexOf(now);
           if (i >= state.head) state.times.splice(i, 1);
         }
+        for (const state of poisoned) {
+          const poison = state.poison!;
+          let i = poison.length - 1;
+          while (i >= 0 && poison[i]!.time !== now) i--;
+          if (i >= 0) poison.splice(i, 1);
+        }
         const i = s.recent.lastIndexOf(entry);
         if (i >= 0) s.recent.splice(i, 1);
-        for (const { t, state, change } of changed) {
-          if (change !== "rebuild") takeBack(state, change);
-          else if (s.trackers.has(t.key)) {
-            // what the action displaced is not held: start again from the recent actions, without it
-            // (the state may already be a rebuilt one, which still holds this action)
-            s.trackers.delete(t.key);
-            this.ensure(s, [t], now);
-          }
-        }
+        // each tracker takes back exactly what the action added (nothing is rebuilt from the recent actions)
+        for (const undo of changed) undo();
       },
     };
   }
@@ -175,11 +194,10 @@ export class SessionTrackers {
       const state = newTracker();
       for (const r of s.recent) {
         if (t.withinMs !== null && now - r.time >= t.withinMs) continue;
-        let matches: boolean;
-        try {
-          matches = t.matches(r.action);
-        } catch {
-          matches = true;
+        const matches = holds(t, (a) => t.matches(a), r.action);
+        if (matches !== true && matches !== false) {
+          addPoison(state, r.time, matches.error);
+          continue;
         }
         if (!matches) continue;
         state.total++;

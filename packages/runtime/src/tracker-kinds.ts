@@ -5,9 +5,13 @@
  * Adding an action and reading a value are O(1) amortized (per key an action is filed under); the
  * state holds only what its window needs, and keys whose newest action left the window are
  * dropped. The semantics are the compiler's reference interpreter's (docs/language.md §7), given
- * that actions are added in time order.
+ * that actions are added in time order: an action the condition, B or the keys cannot be
+ * evaluated on poisons the tracker while it is in the window. Adding an action returns what takes
+ * it back exactly (a released reservation), in any order. Taking back a `max`/`min` contribution
+ * that is in the deque costs its distance from the deque's back plus what it had beaten.
  */
 import { addPartial, partialsValue } from "./exact-sum.js";
+import { type Latest, mark, newLatest } from "./latest-mark.js";
 import type { PolicyTracker } from "./types.js";
 
 /** A number some action contributed, or the error its `value` threw (the poison of a window). */
@@ -18,6 +22,15 @@ interface Contribution {
   readonly error: string | null;
   /** Set when it left the window (and a sum subtracted it): taking it back then changes nothing. */
   gone?: boolean;
+  /** `max`/`min`: whether it is in the deque now. */
+  queued?: boolean;
+  /**
+   * `max`/`min`: what it beat when it was pushed (and what is found beaten by it later), oldest
+   * first, while its reservation holds it (weakly: once nothing can take it back, they are dropped).
+   */
+  popped?: WeakRef<Contribution[]>;
+  /** `max`/`min`: set when it is taken back: what it had beaten, which stands for it if the one that beat it is taken back too. */
+  beaten?: readonly Contribution[];
 }
 
 /** A FIFO with O(1) amortized removal from the front. */
@@ -51,6 +64,16 @@ class Queue<T = Contribution> {
   pop(): T | undefined {
     return this.size > 0 ? this.items.pop() : undefined;
   }
+  /** The item after `item`, and replaces `item` by `replacement`; searches from the back (what is taken back is mostly recent). */
+  replace(item: T, replacement: readonly T[]): T | undefined {
+    for (let i = this.items.length - 1; i >= this.head; i--) {
+      if (this.items[i] !== item) continue;
+      const after = this.items[i + 1];
+      this.items.splice(i, 1, ...replacement);
+      return after;
+    }
+    return undefined;
+  }
   *[Symbol.iterator](): Iterator<T> {
     for (let i = this.head; i < this.items.length; i++) yield this.items[i]!;
   }
@@ -65,6 +88,8 @@ interface AggregateState {
   readonly deque: Queue;
   /** Contributions whose `value` threw, still in the window (without a window: in the session). */
   readonly poison: Queue;
+  /** Contributions counted in the sum (`sum`), so that a key whose contributions were all taken back can be dropped. */
+  count: number;
   /** `sum`: the exact running sum of the contributions in `window` (or of the session), as partials (exact-sum.ts). */
   partials: number[];
   /** `sum`: a partial became non-finite; the value is an error until the sum is added up again, and `partials` are spent. */
@@ -91,7 +116,7 @@ const SAFE_MAGNITUDE = 2 ** 1020;
 /** `seen(A since B)`, per key: the newest A (its time and sequence number). */
 interface SinceState {
   readonly kind: "since";
-  lastA: { readonly time: number; readonly seq: number } | null;
+  readonly lastA: Latest;
 }
 
 type Inner = AggregateState | SinceState;
@@ -101,16 +126,18 @@ export interface KindState {
   readonly keys: Map<string, Inner>;
   /** Actions recorded, and the sequence number of the newest B of a `since` tracker (B reads no key). */
   seq: number;
-  lastB: number;
+  readonly lastB: Latest;
   /** With keys and a window: when each key was filed, to drop keys whose newest filing left the window. */
   readonly filings: Queue<{ readonly time: number; readonly key: string }>;
   readonly newest: Map<string, number>;
-  /** Actions whose keys could not be made (past the key limits): every value is an error while they are in the window. */
+  /** Actions whose condition or keys could not be evaluated: every value is an error while they are in the window. */
   readonly poison: Queue;
+  /** `since`: actions on which B could not be evaluated; B reads every entry, so they poison the whole session. */
+  lasting?: Queue;
 }
 
-/** What adding an action changed: a sum's contribution (taken back exactly), or `"rebuild"`. */
-export type Change = Contribution | "rebuild";
+/** What takes back exactly what adding an action changed (per key: its contribution, its mark; its poison). */
+export type Change = () => void;
 
 const keyed = (t: PolicyTracker): boolean => typeof t.entryKeys === "function";
 
@@ -119,13 +146,13 @@ export function isKindTracker(t: PolicyTracker): boolean {
 }
 
 export function newKindState(): KindState {
-  return { keys: new Map(), seq: 0, lastB: 0, filings: new Queue(), newest: new Map(), poison: new Queue() };
+  return { keys: new Map(), seq: 0, lastB: newLatest(), filings: new Queue(), newest: new Map(), poison: new Queue() };
 }
 
 function newInner(t: PolicyTracker): Inner {
-  if (typeof t.since === "function") return { kind: "since", lastA: null };
+  if (typeof t.since === "function") return { kind: "since", lastA: newLatest() };
   const kind = t.kind === "max" || t.kind === "min" ? t.kind : "sum";
-  return { kind, window: new Queue(), deque: new Queue(), poison: new Queue(), partials: [], overflowed: false, diverged: false, magnitude: [], last: null };
+  return { kind, window: new Queue(), deque: new Queue(), poison: new Queue(), count: 0, partials: [], overflowed: false, diverged: false, magnitude: [], last: null };
 }
 
 /** A message for something that threw: the module's evaluation error, or a fixed text for anything else. */
@@ -138,12 +165,17 @@ function errorText(t: PolicyTracker, e: unknown, what: string): string {
   return `\`${t.kind}\` could not read ${what} from an earlier action`;
 }
 
-/** Calls a tracker predicate; an action the predicate cannot evaluate counts (erring toward the limit is safe). */
-function holds(test: (action: unknown) => boolean, action: unknown): boolean {
+/**
+ * Calls a tracker predicate: whether the action matches, or the error that makes it impossible to
+ * know. Such an action poisons the tracker while it is in the window, as the history scan makes
+ * it an evaluation error of the rule (docs/language.md §7); counting it instead would turn the
+ * scan's deny into an allow for `not seen(...)` and for `since`'s B.
+ */
+export function holds(t: PolicyTracker, test: (action: unknown) => boolean, action: unknown): boolean | { error: string } {
   try {
     return test(action) === true;
-  } catch {
-    return true;
+  } catch (e) {
+    return { error: errorText(t, e, "a condition") };
   }
 }
 
@@ -177,45 +209,88 @@ function entryKeys(t: PolicyTracker, action: unknown): readonly string[] | { err
 export function addToKind(t: PolicyTracker, state: KindState, time: number, action: unknown): Change | null {
   const seq = ++state.seq;
   expireKeys(t, state, time);
-  if (typeof t.since === "function" && holds(t.since, action)) {
+  if (typeof t.since === "function") {
+    const b = holds(t, t.since, action);
+    if (b !== true && b !== false) {
+      // B is tested on every entry, in the window or not: its error lasts for the session
+      if (state.lasting === undefined) state.lasting = new Queue();
+      return addPoison(state.lasting, time, b.error);
+    }
     // an entry matching both A and B is the last B, not an A after it
-    state.lastB = seq;
-    return "rebuild";
+    if (b) return mark(state.lastB, seq, time);
   }
-  if (!holds((a) => t.matches(a), action)) return null;
+  // the rest of the condition first, then the keys (the order the scan tests them in)
+  const matched = holds(t, (a) => t.matches(a), action);
+  if (matched !== true && matched !== false) return addPoison(state.poison, time, matched.error);
+  if (!matched) return null;
   const keys = entryKeys(t, action);
-  if (!Array.isArray(keys)) {
-    state.poison.push({ time, value: 0, error: (keys as { error: string }).error });
-    return "rebuild";
-  }
+  if (!Array.isArray(keys)) return addPoison(state.poison, time, (keys as { error: string }).error);
   const c = typeof t.since === "function" ? null : contribution(t, time, action);
+  const undo: Change[] = [];
   for (const key of keys as readonly string[]) {
     let inner = state.keys.get(key);
+    const created = inner === undefined;
     if (inner === undefined) {
       inner = newInner(t);
       state.keys.set(key, inner);
     }
-    if (inner.kind === "since") inner.lastA = { time, seq };
-    else addContribution(t, inner, keys.length === 1 ? c! : { ...c! });
+    const added = inner.kind === "since" ? mark(inner.lastA, seq, time) : addContribution(t, inner, keys.length === 1 ? c! : { ...c! });
+    undo.push(created ? dropIfEmpty(state, key, inner, added) : added);
     if (keyed(t) && t.withinMs !== null) {
+      // a key filed by an action taken back is dropped when this filing leaves the window (its state is empty by then)
       state.filings.push({ time, key });
       state.newest.set(key, time);
     }
   }
-  return !keyed(t) && c !== null && t.kind === "sum" ? c : "rebuild";
+  return undo.length === 1
+    ? undo[0]!
+    : () => {
+        for (const u of undo) u();
+      };
 }
 
-function addContribution(t: PolicyTracker, inner: AggregateState, c: Contribution): void {
+/** Takes back the action that created a key, and drops the key if nothing else was filed under it (a released reservation leaves no key behind). */
+function dropIfEmpty(state: KindState, key: string, inner: Inner, added: Change): Change {
+  return () => {
+    added();
+    const empty = inner.kind === "since" ? inner.lastA.value === null : inner.count === 0 && inner.deque.size === 0 && livePoison(inner.poison) === undefined;
+    if (empty && state.keys.get(key) === inner) state.keys.delete(key);
+  };
+}
+
+/** Poison that is in force while it is in the queue; taking it back clears its error, and readers skip it. */
+function addPoison(queue: Queue, time: number, error: string): Change {
+  const p: Contribution = { time, value: 0, error };
+  queue.push(p);
+  return () => {
+    (p as { error: string | null }).error = null;
+  };
+}
+
+/** The first poison of `queue` not taken back. */
+function livePoison(queue: Queue | undefined): Contribution | undefined {
+  while (queue !== undefined && queue.front() !== undefined && queue.front()!.error === null) queue.shift();
+  return queue?.front();
+}
+
+function addContribution(t: PolicyTracker, inner: AggregateState, c: Contribution): Change {
   // a key that is recorded but never looked up still lets go of what left its window
   expire(t, inner, c.time);
-  if (c.error !== null) inner.poison.push(c);
-  else if (inner.kind === "sum") {
+  if (c.error !== null) {
+    inner.poison.push(c);
+    return () => {
+      (c as { error: string | null }).error = null;
+    };
+  }
+  if (inner.kind === "sum") {
+    inner.count++;
     if (t.withinMs !== null) inner.window.push(c);
     addToSum(t, inner, c);
-  } else {
-    if (t.withinMs !== null) inner.window.push(c);
-    pushExtreme(inner, c);
+    return () => takeBackSum(inner, c);
   }
+  if (t.withinMs !== null) inner.window.push(c);
+  const beaten = pushExtreme(inner, c);
+  return () => takeBackExtreme(inner, c, beaten);
 }
 
 /** Adds a contribution to a sum, in time order: the scan's next step. Past the largest finite number, the sum is an error. */
@@ -233,11 +308,80 @@ function subtractFromSum(state: AggregateState, value: number): void {
   if (!state.overflowed && !addPartial(state.partials, -value)) state.overflowed = true;
 }
 
-/** Pushes onto the monotonic deque: the contributions it beats can never be the extreme again (while `c` is not taken back). */
-function pushExtreme(state: AggregateState, c: Contribution): void {
-  const beats = (a: number, b: number): boolean => (state.kind === "max" ? a >= b : a <= b);
-  for (let last = state.deque.back(); last !== undefined && beats(c.value, last.value); last = state.deque.back()) state.deque.pop();
+const beats = (kind: "sum" | "max" | "min", a: number, b: number): boolean => (kind === "max" ? a >= b : a <= b);
+
+/**
+ * Pushes onto the monotonic deque: the contributions it beats can never be the extreme again
+ * while `c` is not taken back. Returns them, oldest first, for taking `c` back.
+ */
+function pushExtreme(state: AggregateState, c: Contribution): Contribution[] {
+  const beaten: Contribution[] = [];
+  for (let last = state.deque.back(); last !== undefined && beats(state.kind, c.value, last.value); last = state.deque.back()) {
+    state.deque.pop();
+    last.queued = false;
+    beaten.push(last);
+  }
+  c.queued = true;
   state.deque.push(c);
+  beaten.reverse();
+  c.popped = new WeakRef(beaten);
+  return beaten;
+}
+
+/** Takes back a sum's contribution: subtracted now, or never (it left the window, and was subtracted then). */
+function takeBackSum(inner: AggregateState, c: Contribution): void {
+  if (c.gone === true) return;
+  if (inner.last !== null && inner.last.c === c) {
+    // the newest action of a session's sum never ran: the sum is what it was before it, step for step
+    inner.partials = inner.last.partials;
+    inner.magnitude = inner.last.magnitude;
+    inner.overflowed = !inner.partials.every((p) => p - p === 0);
+    inner.last = null;
+  } else subtractFromSum(inner, c.value);
+  c.value = 0;
+  inner.count--;
+}
+
+/**
+ * Takes back a `max`/`min` contribution: in the deque, it is replaced by what it had beaten that
+ * nothing after it beats; out of it (beaten, or gone), it keeps what it had beaten for the one
+ * that beat it, should that one be taken back too.
+ */
+function takeBackExtreme(inner: AggregateState, c: Contribution, beaten: readonly Contribution[]): void {
+  if (c.beaten !== undefined || c.gone === true) return;
+  c.beaten = beaten;
+  if (c.queued !== true) return;
+  c.queued = false;
+  const after = inner.deque.replace(c, []);
+  const back: Contribution[] = [];
+  survivors(inner.kind, beaten, after ?? null, back);
+  back.reverse();
+  for (const x of back) x.queued = true;
+  if (back.length > 0) {
+    // put them where `c` was: before `after`, or at the back
+    if (after === undefined) for (const x of back) inner.deque.push(x);
+    else inner.deque.replace(after, [...back, after]);
+  }
+}
+
+/**
+ * The contributions of `list` (oldest first) that no later one beats, given the extreme of what
+ * comes after them (`extreme`), newest first into `out`; one taken back stands for what it had
+ * beaten. One that is beaten goes to the list of the one that beats it, for when that one is
+ * taken back. Returns the extreme including them.
+ */
+function survivors(kind: "sum" | "max" | "min", list: readonly Contribution[], extreme: Contribution | null, out: Contribution[]): Contribution | null {
+  let e = extreme;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const x = list[i]!;
+    if (x.gone === true) break;
+    if (x.beaten !== undefined) e = survivors(kind, x.beaten, e, out);
+    else if (e === null || !beats(kind, e.value, x.value)) {
+      out.push(x);
+      e = x;
+    } else e.popped?.deref()?.unshift(x);
+  }
+  return e;
 }
 
 /** Drops the contributions at or before `now - withinMs`. */
@@ -282,7 +426,8 @@ function emptyValue(t: PolicyTracker): Value {
 export function kindValue(t: PolicyTracker, state: KindState | undefined, now: number, action: unknown): Value {
   if (state === undefined) return emptyValue(t);
   expireKeys(t, state, now);
-  if (state.poison.front() !== undefined) return { error: state.poison.front()!.error! };
+  const poisoned = livePoison(state.lasting) ?? livePoison(state.poison);
+  if (poisoned !== undefined) return { error: poisoned.error! };
   let key = "";
   if (keyed(t)) {
     let k: unknown;
@@ -296,7 +441,10 @@ export function kindValue(t: PolicyTracker, state: KindState | undefined, now: n
   }
   const inner = state.keys.get(key);
   if (inner === undefined) return emptyValue(t);
-  if (inner.kind === "since") return inner.lastA !== null && inner.lastA.seq > state.lastB && (t.withinMs === null || now - inner.lastA.time < t.withinMs);
+  if (inner.kind === "since") {
+    const a = inner.lastA.value;
+    return a !== null && a.seq > (state.lastB.value?.seq ?? 0) && (t.withinMs === null || now - a.time < t.withinMs);
+  }
   return aggregateValue(t, inner, now);
 }
 
@@ -332,28 +480,4 @@ function addUpWindow(state: AggregateState): void {
       return;
     }
   }
-}
-
-/**
- * Takes back what an action that never ran added. A sum without keys subtracts it exactly; every
- * other kind is rebuilt by the caller from the session's recent actions (`"rebuild"`), since what
- * the action displaced is no longer held.
- */
-export function takeBack(state: KindState, c: Change): void {
-  if (c === "rebuild") return;
-  const inner = state.keys.get("");
-  if (inner === undefined || inner.kind !== "sum" || c.gone === true) return;
-  if (c.error !== null) {
-    c.value = 0;
-    (c as { error: string | null }).error = null;
-    return;
-  }
-  if (inner.last !== null && inner.last.c === c) {
-    // the newest action of a session's sum never ran: the sum is what it was before it, step for step
-    inner.partials = inner.last.partials;
-    inner.magnitude = inner.last.magnitude;
-    inner.overflowed = !inner.partials.every((p) => p - p === 0);
-    inner.last = null;
-  } else subtractFromSum(inner, c.value);
-  c.value = 0;
 }

@@ -99,6 +99,12 @@ export interface TrackerState {
   head: number;
   /** Matching actions in the whole session (used by predicates without a window). */
   total: number;
+  /**
+   * Actions whose condition could not be evaluated, oldest first: while one is in the window (in
+   * the session, without a window) the tracker's value is its error, as a history scan makes it
+   * an evaluation error of the rule.
+   */
+  poison?: { readonly time: number; readonly error: string }[];
 }
 
 // ---- audit -------------------------------------------------------------------------------

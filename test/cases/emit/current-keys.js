@@ -304,10 +304,7 @@ function $k0() {
   for (let i = 0; i < actions.length; i++) {
     const at = $historyTimes[i];
     if (at !== null && now - at >= 86400000) continue;
-    if ($m0(actions[i])) {
-      n++;
-      break;
-    }
+    if ($m0(actions[i])) n++;
   }
   return ($trackerValues[0] = n > 0);
 }
@@ -332,10 +329,7 @@ function $k1() {
   for (let i = 0; i < actions.length; i++) {
     const at = $historyTimes[i];
     if (at !== null && now - at >= 604800000) continue;
-    if ($m1(actions[i])) {
-      n++;
-      break;
-    }
+    if ($m1(actions[i])) n++;
   }
   return ($trackerValues[1] = n > 0);
 }
@@ -357,10 +351,7 @@ function $k2() {
   const actions = $history();
   let n = 0;
   for (let i = 0; i < actions.length; i++) {
-    if ($m2(actions[i])) {
-      n++;
-      break;
-    }
+    if ($m2(actions[i])) n++;
   }
   return ($trackerValues[2] = n > 0);
 }

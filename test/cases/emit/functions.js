@@ -282,10 +282,7 @@ function $k0() {
   for (let i = 0; i < actions.length; i++) {
     const at = $historyTimes[i];
     if (at !== null && now - at >= 3600000) continue;
-    if ($m0(actions[i])) {
-      n++;
-      break;
-    }
+    if ($m0(actions[i])) n++;
   }
   return ($trackerValues[0] = n > 0);
 }

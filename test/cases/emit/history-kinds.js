@@ -288,9 +288,7 @@ function $k3() {
   const actions = $history();
   let n = 0;
   for (let i = 0; i < actions.length; i++) {
-    if ($m3(actions[i])) {
-      n++;
-    }
+    if ($m3(actions[i])) n++;
   }
   return ($trackerValues[3] = n);
 }
@@ -311,7 +309,6 @@ function $k4() {
       found = false;
       continue;
     }
-    if (found) continue;
     const at = $historyTimes[i];
     if (at !== null && now - at >= 28800000) continue;
     if ($m4(actions[i])) found = true;

@@ -276,9 +276,7 @@ function $k0() {
   for (let i = 0; i < actions.length; i++) {
     const at = $historyTimes[i];
     if (at !== null && now - at >= 86400000) continue;
-    if ($m0(actions[i])) {
-      n++;
-    }
+    if ($m0(actions[i])) n++;
   }
   return ($trackerValues[0] = n);
 }
@@ -294,10 +292,7 @@ function $k1() {
   for (let i = 0; i < actions.length; i++) {
     const at = $historyTimes[i];
     if (at !== null && now - at >= 3600000) continue;
-    if ($m1(actions[i])) {
-      n++;
-      break;
-    }
+    if ($m1(actions[i])) n++;
   }
   return ($trackerValues[1] = n > 0);
 }

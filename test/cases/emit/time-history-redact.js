@@ -801,9 +801,7 @@ function $k0() {
   for (let i = 0; i < actions.length; i++) {
     const at = $historyTimes[i];
     if (at !== null && now - at >= 600000) continue;
-    if ($m0(actions[i])) {
-      n++;
-    }
+    if ($m0(actions[i])) n++;
   }
   return ($trackerValues[0] = n);
 }

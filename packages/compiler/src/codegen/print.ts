@@ -268,7 +268,8 @@ function trackerLoop(t: TrackerPlan, inWindow: string[]): string[] {
     ];
   }
   if (t.since !== null) {
-    // an entry matching B (window or not) restarts the search; an A after it must be in the window
+    // an entry matching B (window or not) restarts the search; an A after it must be in the window,
+    // and A is tested on every entry in the window that is not a B
     return [
       `  let found = false;`,
       `  for (let i = 0; i < actions.length; i++) {`,
@@ -276,7 +277,6 @@ function trackerLoop(t: TrackerPlan, inWindow: string[]): string[] {
       `      found = false;`,
       `      continue;`,
       `    }`,
-      `    if (found) continue;`,
       ...inWindow,
       `    if ($m${t.index}(actions[i])) found = true;`,
       `  }`,
@@ -287,10 +287,8 @@ function trackerLoop(t: TrackerPlan, inWindow: string[]): string[] {
     `  let n = 0;`,
     `  for (let i = 0; i < actions.length; i++) {`,
     ...inWindow,
-    `    if ($m${t.index}(actions[i])) {`,
-    `      n++;`,
-    ...(t.kind === "seen" ? [`      break;`] : []),
-    `    }`,
+    // `seen` does not stop at a match: an entry after it that cannot be evaluated is an error too
+    `    if ($m${t.index}(actions[i])) n++;`,
     `  }`,
     store(t.kind === "seen" ? "n > 0" : "n"),
   ];

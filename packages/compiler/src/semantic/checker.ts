@@ -869,11 +869,13 @@ class Checker {
       }
     }
     const withinMs = e.window?.ms ?? null;
+    const split = correlationKeys(condition);
+    condition = split.condition;
     const key = `${kind}|${withinMs}|${exprKey(condition)}|${since ? exprKey(since) : ""}|${value ? exprKey(value) : ""}`;
     let index = this.trackerKeys.get(key);
     if (index === undefined) {
       index = this.trackers.length;
-      this.trackers.push({ index, kind, condition, since, value, withinMs, span: e.span, ...correlationKeys(condition) });
+      this.trackers.push({ index, kind, condition, since, value, withinMs, span: e.span, keys: split.keys, rest: split.rest });
       this.trackerKeys.set(key, index);
     }
     if (kind === "sum" || kind === "max" || kind === "min") return { expr: { kind: "aggregate", aggregate: kind, tracker: index, span: e.span }, type: result };
@@ -1466,7 +1468,7 @@ function readsCurrent(e: IR.Expr): boolean {
  * A history condition split into its keys (the top-level `ENTRY == current.F` conjuncts, in
  * order) and the rest, which a runtime tests on an entry without the current action.
  */
-function correlationKeys(condition: IR.Expr): Pick<IR.Tracker, "keys" | "rest"> {
+function correlationKeys(condition: IR.Expr): Pick<IR.Tracker, "keys" | "rest" | "condition"> {
   const conjuncts: IR.Expr[] = [];
   const flatten = (x: IR.Expr): void => {
     if (x.kind === "and") x.args.forEach(flatten);
@@ -1475,18 +1477,22 @@ function correlationKeys(condition: IR.Expr): Pick<IR.Tracker, "keys" | "rest"> 
   flatten(condition);
   const keys: IR.TrackerKey[] = [];
   const rest: IR.Expr[] = [];
+  const keyConjuncts: IR.Expr[] = [];
   for (const c of conjuncts) {
     if (c.kind === "compare" && c.op === "==" && readsCurrent(c.left) !== readsCurrent(c.right)) {
       const [current, entry] = readsCurrent(c.left) ? [c.left, c.right] : [c.right, c.left];
       keys.push({ entry, current: current as IR.PathExpr });
+      keyConjuncts.push(c);
     } else if (c.kind === "quantifier" && c.quantifier === "any" && c.condition.kind === "compare" && c.condition.op === "==" && readsCurrent(c.condition.left) !== readsCurrent(c.condition.right)) {
       // `any(x in LIST: x.G == current.F)`: currentSides allowed `current` only with the element on the other side
       const { left, right } = c.condition;
       const [current, entry] = readsCurrent(left) ? [left, right] : [right, left];
       keys.push({ entry, current: current as IR.PathExpr, list: { expr: c.list, variable: c.variable } });
+      keyConjuncts.push(c);
     } else rest.push(c);
   }
-  if (keys.length === 0) return { keys, rest: condition };
+  if (keys.length === 0) return { keys, rest: condition, condition };
   const restExpr: IR.Expr = rest.length === 0 ? { kind: "literal", value: true, span: condition.span } : rest.length === 1 ? rest[0]! : { kind: "and", args: rest, span: condition.span };
-  return { keys, rest: restExpr };
+  // the scan tests the rest first, then the keys, as a runtime does (docs/language.md §7)
+  return { keys, rest: restExpr, condition: { kind: "and", args: [...rest, ...keyConjuncts], span: condition.span } };
 }
