@@ -19,6 +19,7 @@ import {
   timeParts,
 } from "./decision-input.js";
 import type * as IR from "./ir.js";
+import { constantSet, literalAffix, literalSide } from "./ir-shapes.js";
 import { patternReplace, patternTest, RegexLimitError, type RegexProgram } from "./regex/index.js";
 import * as sem from "./semantics.js";
 
@@ -58,6 +59,8 @@ class Context {
   trace: Trace[] | null = null;
   /** List elements the quantifiers of the current condition may still visit. */
   quantifierBudget = 0;
+  /** The work budget (semantics.ts `MAX_WORK`): one, like the emitted `$wb`, reset where it is. */
+  readonly work: sem.Work = { left: 0 };
 
   constructor(
     readonly policy: IR.Policy,
@@ -153,14 +156,18 @@ function readPath(ctx: Context, e: IR.PathExpr, item: Record<string, unknown> | 
 
 /**
  * `any`/`all`: the condition for each element in order, stopping at the first that decides.
- * Every element visited counts against the condition's budget (sem.MAX_QUANTIFIER_VISITS), which
- * a quantifier that is not nested in another starts afresh.
+ * Every element visited counts against the condition's budget (sem.MAX_QUANTIFIER_VISITS), and
+ * every walk inside the condition against the work budget (sem.MAX_WORK); a quantifier that is
+ * not nested in another starts both afresh.
  */
 function quantify(ctx: Context, e: IR.QuantifierExpr, item: Record<string, unknown> | null, locals: Locals | null): { value: boolean; list: unknown } {
   const listValue = evaluate(ctx, e.list, item, false, locals);
   const list = sem.quantifierList(e.quantifier, listValue);
   if (list === null) return { value: false, list: listValue };
-  if (locals === null) ctx.quantifierBudget = sem.MAX_QUANTIFIER_VISITS;
+  if (locals === null) {
+    ctx.quantifierBudget = sem.MAX_QUANTIFIER_VISITS;
+    ctx.work.left = sem.MAX_WORK;
+  }
   const wanted = e.quantifier === "any";
   for (let i = 0; i < list.length; i++) {
     if (--ctx.quantifierBudget < 0) throw new sem.EvaluationError(sem.QUANTIFIER_LIMIT_MESSAGE);
@@ -179,6 +186,13 @@ function evaluate(ctx: Context, e: IR.Expr, item: Record<string, unknown> | null
   };
   const sub = (x: IR.Expr): unknown => evaluate(ctx, x, item, record, locals);
   const regex = (i: number): IR.RegexDef => ctx.policy.regexes[i]!;
+  // walks inside a quantifier's condition draw on its work budget; outside, only comparisons are
+  // charged, each with a budget of its own (reset after its operands, as the emitted helpers do)
+  const work = (): sem.Work | null => (locals !== null ? ctx.work : null);
+  const comparison = (): sem.Work => {
+    if (locals === null) ctx.work.left = sem.MAX_WORK;
+    return ctx.work;
+  };
   switch (e.kind) {
     case "literal":
       return e.value;
@@ -199,31 +213,39 @@ function evaluate(ctx: Context, e: IR.Expr, item: Record<string, unknown> | null
     case "compare": {
       const l = sub(e.left);
       const r = sub(e.right);
-      const v = e.op === "==" ? sem.equals(l, r) : e.op === "!=" ? !sem.equals(l, r) : sem.order(e.op, l, r);
+      let v: boolean;
+      if (e.op === "==" || e.op === "!=") {
+        // a primitive literal on either side is compared without a walk (`===` in emitted code)
+        const same = sem.equals(l, r, literalSide(e) !== null ? null : comparison());
+        v = e.op === "==" ? same : !same;
+      } else v = sem.order(e.op, l, r, work());
       return note(v, [l, r]);
     }
     case "in": {
       const l = sub(e.left);
       const list = sub(e.list);
-      return note(sem.inList(l, list), [l, list]);
+      // a literal list of primitives is a set lookup in emitted code: no walk
+      return note(sem.inList(l, list, constantSet(e) ? null : comparison()), [l, list]);
     }
     case "between": {
       const v = sub(e.value);
       const lo = sub(e.low);
       const hi = sub(e.high);
-      return note(sem.between(v, lo, hi), [v, lo, hi]);
+      return note(sem.between(v, lo, hi, work()), [v, lo, hi]);
     }
     case "matches": {
       const v = sub(e.value);
       const s = sem.matchSubject(v);
       const r = regex(e.regex);
+      if (s !== null) sem.spend(work(), s.length);
       // a detector's candidates count only when its check accepts them (docs/language.md, "Detectors")
       return note(s === null || r.program === null ? false : limited(() => patternTest(r.program as RegexProgram, r.check, s)), [v]);
     }
     case "stringOp": {
       const l = sub(e.left);
       const r = sub(e.right);
-      return note(sem.stringOp(e.op, l, r), [l, r]);
+      // `starts_with`/`ends_with` a string literal is the string method in emitted code: no walk
+      return note(sem.stringOp(e.op, l, r, literalAffix(e) ? null : comparison()), [l, r]);
     }
     case "exists": {
       const v = readPath(ctx, e.path, item, locals);
@@ -235,7 +257,7 @@ function evaluate(ctx: Context, e: IR.Expr, item: Record<string, unknown> | null
       return note(ctx.tracker(e.tracker));
     case "fn": {
       const v = sub(e.arg);
-      return note(sem.callFunction(e.name, v), [v]);
+      return note(sem.callFunction(e.name, v, work()), [v]);
     }
     case "quantifier": {
       const q = quantify(ctx, e, item, locals);

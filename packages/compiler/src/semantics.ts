@@ -44,11 +44,47 @@ function finite(v: unknown): v is number {
 const MAX_COMPARE_DEPTH = 1000;
 
 /**
+ * The work a walk of input values may do, in steps: one per character of two strings compared,
+ * per list element or object field compared or read, per value `strings` visits. Walks inside the
+ * condition of a quantifier share the budget of the outermost quantifier, which starts it afresh
+ * (with its element count, MAX_QUANTIFIER_VISITS); a comparison outside every quantifier (`==`,
+ * `!=`, `in`, `contains` on a list) has a budget of its own, which bounds a deep comparison of two
+ * values that share parts (a caller of `decide` can pass such values; JSON cannot). Past it, an
+ * evaluation error. The emitted `$wb` counts the same steps at the same points (prelude.ts), so
+ * compiled modules and the interpreter throw on exactly the same inputs. docs/language.md §6.7.
+ */
+export const MAX_WORK = 10_000_000;
+export const WORK_LIMIT_MESSAGE = `a condition read more than ${MAX_WORK.toLocaleString("en-US")} characters, list elements and fields in one \`any\`/\`all\` or one comparison`;
+
+/** A work budget: the steps left. The interpreter has one and resets it where emitted code resets `$wb`. */
+export interface Work {
+  left: number;
+}
+
+/** Takes `n` steps from the budget; `null` is a walk that is not charged (outside quantifiers). */
+export function spend(work: Work | null, n: number): void {
+  if (work === null) return;
+  work.left -= n;
+  if (work.left < 0) throw new EvaluationError(WORK_LIMIT_MESSAGE);
+}
+
+/** What comparing two strings costs: the shorter's length (engines stop at the first difference or a length mismatch). */
+function stringSteps(a: string, b: string): number {
+  return Math.min(a.length, b.length);
+}
+
+/**
  * Structural equality of JSON values. Numbers compare with `===` (so `0 == -0`). Two values that
  * both nest deeper than MAX_COMPARE_DEPTH are an evaluation error, not a stack overflow whose
- * depth would differ between the interpreter and compiled code.
+ * depth would differ between the interpreter and compiled code. With a budget, two strings of the
+ * same length cost their length, two lists of the same length their length, and two objects
+ * their fields (before their values are compared).
  */
-export function equals(a: unknown, b: unknown, depth = 0): boolean {
+export function equals(a: unknown, b: unknown, work: Work | null = null, depth = 0): boolean {
+  if (typeof a === "string" && typeof b === "string") {
+    if (a.length === b.length) spend(work, a.length);
+    return a === b;
+  }
   if (a === b) return true;
   if (a === undefined) return b === null;
   if (b === undefined) return a === null;
@@ -56,15 +92,17 @@ export function equals(a: unknown, b: unknown, depth = 0): boolean {
   if (depth >= MAX_COMPARE_DEPTH) throw new EvaluationError(`values nested more than ${MAX_COMPARE_DEPTH} deep cannot be compared`);
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!equals(a[i], b[i], depth + 1)) return false;
+    spend(work, a.length);
+    for (let i = 0; i < a.length; i++) if (!equals(a[i], b[i], work, depth + 1)) return false;
     return true;
   }
   if (Array.isArray(b)) return false;
   const ka = Object.keys(a);
   const kb = Object.keys(b);
+  spend(work, ka.length + kb.length);
   if (ka.length !== kb.length) return false;
   for (const k of ka) {
-    if (!hasOwn.call(b, k) || !equals((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], depth + 1)) return false;
+    if (!hasOwn.call(b, k) || !equals((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], work, depth + 1)) return false;
   }
   return true;
 }
@@ -76,11 +114,12 @@ export type OrderOp = "<" | "<=" | ">" | ">=";
  * (which no JSON input holds, but a caller of `decide` can pass) is an error, not a value that
  * passes every threshold.
  */
-export function order(op: OrderOp, a: unknown, b: unknown): boolean {
+export function order(op: OrderOp, a: unknown, b: unknown, work: Work | null = null): boolean {
   if (a === null || b === null || a === undefined || b === undefined) return false;
   if (!((finite(a) && finite(b)) || (typeof a === "string" && typeof b === "string"))) {
     throw new EvaluationError(`\`${op}\` needs two numbers or two strings, got ${kindOf(a)} and ${kindOf(b)}`);
   }
+  if (typeof a === "string") spend(work, stringSteps(a, b as string));
   switch (op) {
     case "<":
       return a < b;
@@ -93,35 +132,44 @@ export function order(op: OrderOp, a: unknown, b: unknown): boolean {
   }
 }
 
-export function between(v: unknown, low: unknown, high: unknown): boolean {
+export function between(v: unknown, low: unknown, high: unknown, work: Work | null = null): boolean {
   if (v === null || low === null || high === null || v === undefined || low === undefined || high === undefined) return false;
   const numbers = finite(v) && finite(low) && finite(high);
   const strings = typeof v === "string" && typeof low === "string" && typeof high === "string";
   if (!numbers && !strings) {
     throw new EvaluationError(`\`between\` needs three numbers or three strings, got ${kindOf(v)}, ${kindOf(low)} and ${kindOf(high)}`);
   }
+  if (strings) spend(work, stringSteps(v as string, low as string) + stringSteps(v as string, high as string));
   return (v as number) >= (low as number) && (v as number) <= (high as number);
 }
 
-export function inList(v: unknown, list: unknown): boolean {
+/** `v in list`; with a budget, each element costs a step, and comparing it what `equals` charges. */
+export function inList(v: unknown, list: unknown, work: Work | null = null): boolean {
   if (v === null || v === undefined || list === null || list === undefined) return false;
   if (!Array.isArray(list)) throw new EvaluationError(`\`in\` needs a list on its right, got ${kindOf(list)}`);
-  for (const x of list) if (equals(v, x)) return true;
+  spend(work, list.length);
+  for (const x of list) if (equals(v, x, work)) return true;
   return false;
 }
 
 export type StringOp = "contains" | "starts_with" | "ends_with";
 
-export function stringOp(op: StringOp, a: unknown, b: unknown): boolean {
+/**
+ * `contains`, `starts_with`, `ends_with`. With a budget, `contains` costs the lengths of both
+ * strings (or, on a list, what `in` costs), `starts_with`/`ends_with` the shorter length.
+ */
+export function stringOp(op: StringOp, a: unknown, b: unknown, work: Work | null = null): boolean {
   if (a === null || b === null || a === undefined || b === undefined) return false;
   if (op === "contains" && Array.isArray(a)) {
-    for (const x of a) if (equals(x, b)) return true;
+    spend(work, a.length);
+    for (const x of a) if (equals(x, b, work)) return true;
     return false;
   }
   if (typeof a !== "string" || typeof b !== "string") {
     const what = op === "contains" ? "a string or a list and a string" : "two strings";
     throw new EvaluationError(`\`${op}\` needs ${what}, got ${kindOf(a)} and ${kindOf(b)}`);
   }
+  spend(work, op === "contains" ? a.length + b.length : stringSteps(a, b));
   if (op === "contains") return a.includes(b);
   if (op === "starts_with") return a.startsWith(b);
   return a.endsWith(b);
@@ -159,9 +207,10 @@ export const STRINGS_MAX_NODES = 100_000;
  * The global `URL` is the parser browsers and Node use, so no library is needed and the emitted
  * helper (`$host`) gets the same answer from the same parser.
  */
-export function host(v: unknown): string | null {
+export function host(v: unknown, work: Work | null = null): string | null {
   if (v === null || v === undefined) return null;
   if (typeof v !== "string") throw new EvaluationError(`\`host\` needs a string, got ${kindOf(v)}`);
+  spend(work, v.length);
   let h: string;
   try {
     h = new URL(v).hostname;
@@ -173,9 +222,10 @@ export function host(v: unknown): string | null {
 }
 
 /** `lower(s)` and `upper(s)`: the Unicode default case mapping (`toLowerCase`), the same in every locale. */
-export function changeCase(name: "lower" | "upper", v: unknown): string | null {
+export function changeCase(name: "lower" | "upper", v: unknown, work: Work | null = null): string | null {
   if (v === null || v === undefined) return null;
   if (typeof v !== "string") throw new EvaluationError(`\`${name}\` needs a string, got ${kindOf(v)}`);
+  spend(work, v.length);
   return name === "lower" ? v.toLowerCase() : v.toUpperCase();
 }
 
@@ -183,10 +233,11 @@ export function changeCase(name: "lower" | "upper", v: unknown): string | null {
  * `length(x)`: a list's number of elements, or a string's number of Unicode code points (a
  * surrogate pair is one, a lone surrogate is one), which is how JSON Schema's `maxLength` counts.
  */
-export function length(v: unknown): number | null {
+export function length(v: unknown, work: Work | null = null): number | null {
   if (v === null || v === undefined) return null;
   if (Array.isArray(v)) return v.length;
   if (typeof v !== "string") throw new EvaluationError(`\`length\` needs a string or a list, got ${kindOf(v)}`);
+  spend(work, v.length);
   let n = v.length;
   for (let i = 0; i < v.length - 1; i++) {
     const c = v.charCodeAt(i);
@@ -209,7 +260,7 @@ export function length(v: unknown): number | null {
  * opened), an evaluation error: a limit never hides a string silently. An explicit stack, so
  * that depth costs no recursion.
  */
-export function strings(v: unknown): string[] {
+export function strings(v: unknown, work: Work | null = null): string[] {
   const out: string[] = [];
   const stack: unknown[] = [v];
   const depths: number[] = [0];
@@ -235,21 +286,22 @@ export function strings(v: unknown): string[] {
       depths.push(depth + 1);
     }
   }
+  spend(work, visited);
   return out;
 }
 
-/** Applies a value function. */
-export function callFunction(name: FunctionName, v: unknown): unknown {
+/** Applies a value function; with a budget, it costs the string's length, or the values `strings` visited. */
+export function callFunction(name: FunctionName, v: unknown, work: Work | null = null): unknown {
   switch (name) {
     case "host":
-      return host(v);
+      return host(v, work);
     case "lower":
     case "upper":
-      return changeCase(name, v);
+      return changeCase(name, v, work);
     case "length":
-      return length(v);
+      return length(v, work);
     case "strings":
-      return strings(v);
+      return strings(v, work);
   }
 }
 

@@ -21,7 +21,19 @@ function $err(errors, e, rule) {
   (errors ??= []).push({ rule, message });
   return errors;
 }
-function $eq(a, b, depth = 0) {
+let $wb = 0;
+function $wOver() {
+  throw new $E("a condition read more than 10,000,000 characters, list elements and fields in one `any`/`all` or one comparison");
+}
+function $eq(a, b, w) {
+  if (!w) $wb = 10000000;
+  return $eqw(a, b, 0);
+}
+function $eqw(a, b, depth) {
+  if (typeof a === "string" && typeof b === "string") {
+    if (a.length === b.length && ($wb -= a.length) < 0) $wOver();
+    return a === b;
+  }
   if (a === b) return true;
   if (a === undefined) return b === null;
   if (b === undefined) return a === null;
@@ -29,13 +41,15 @@ function $eq(a, b, depth = 0) {
   if (depth >= 1000) throw new $E("values nested more than 1000 deep cannot be compared");
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!$eq(a[i], b[i], depth + 1)) return false;
+    if (($wb -= a.length) < 0) $wOver();
+    for (let i = 0; i < a.length; i++) if (!$eqw(a[i], b[i], depth + 1)) return false;
     return true;
   }
   if (Array.isArray(b)) return false;
   const ka = Object.keys(a), kb = Object.keys(b);
+  if (($wb -= ka.length + kb.length) < 0) $wOver();
   if (ka.length !== kb.length) return false;
-  for (const k of ka) if (!$hasOwn.call(b, k) || !$eq(a[k], b[k], depth + 1)) return false;
+  for (const k of ka) if (!$hasOwn.call(b, k) || !$eqw(a[k], b[k], depth + 1)) return false;
   return true;
 }
 function $twoDigits(s, i) {
@@ -255,11 +269,12 @@ const $Q0 = function ($item, $list) {
   if ($list === null) return false;
   if (!Array.isArray($list)) $qList("any", $list);
   $qb = 100000;
+  $wb = 10000000;
   for (let $i = 0; $i < $list.length; $i++) {
     if (--$qb < 0) $qOver();
     let $l0 = $list[$i];
     if ($l0 === undefined) $l0 = null;
-    if ($eq($l0, $f($f($I, "action"), "to")) === true) return true;
+    if ($eq($l0, $f($f($I, "action"), "to"), 1) === true) return true;
   }
   return false;
 };
@@ -267,11 +282,12 @@ const $Q1 = function ($item, $list) {
   if ($list === null) return false;
   if (!Array.isArray($list)) $qList("any", $list);
   $qb = 100000;
+  $wb = 10000000;
   for (let $i = 0; $i < $list.length; $i++) {
     if (--$qb < 0) $qOver();
     let $l0 = $list[$i];
     if ($l0 === undefined) $l0 = null;
-    if ($eq($f($f($I, "action"), "user"), $f($l0, "user")) === true) return true;
+    if ($eq($f($f($I, "action"), "user"), $f($l0, "user"), 1) === true) return true;
   }
   return false;
 };

@@ -30,9 +30,14 @@ function $kind(v) {
   if (t === "string" || t === "boolean") return t;
   return "unsupported value";
 }
-function $host(v) {
+let $wb = 0;
+function $wOver() {
+  throw new $E("a condition read more than 10,000,000 characters, list elements and fields in one `any`/`all` or one comparison");
+}
+function $host(v, w) {
   if (v === null) return null;
   if (typeof v !== "string") throw new $E("`host` needs a string, got " + $kind(v));
+  if (w && ($wb -= v.length) < 0) $wOver();
   let h;
   try {
     h = new URL(v).hostname;
@@ -42,7 +47,15 @@ function $host(v) {
   if (h.endsWith(".")) h = h.slice(0, -1);
   return h === "" ? null : h.toLowerCase();
 }
-function $eq(a, b, depth = 0) {
+function $eq(a, b, w) {
+  if (!w) $wb = 10000000;
+  return $eqw(a, b, 0);
+}
+function $eqw(a, b, depth) {
+  if (typeof a === "string" && typeof b === "string") {
+    if (a.length === b.length && ($wb -= a.length) < 0) $wOver();
+    return a === b;
+  }
   if (a === b) return true;
   if (a === undefined) return b === null;
   if (b === undefined) return a === null;
@@ -50,27 +63,31 @@ function $eq(a, b, depth = 0) {
   if (depth >= 1000) throw new $E("values nested more than 1000 deep cannot be compared");
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!$eq(a[i], b[i], depth + 1)) return false;
+    if (($wb -= a.length) < 0) $wOver();
+    for (let i = 0; i < a.length; i++) if (!$eqw(a[i], b[i], depth + 1)) return false;
     return true;
   }
   if (Array.isArray(b)) return false;
   const ka = Object.keys(a), kb = Object.keys(b);
+  if (($wb -= ka.length + kb.length) < 0) $wOver();
   if (ka.length !== kb.length) return false;
-  for (const k of ka) if (!$hasOwn.call(b, k) || !$eq(a[k], b[k], depth + 1)) return false;
+  for (const k of ka) if (!$hasOwn.call(b, k) || !$eqw(a[k], b[k], depth + 1)) return false;
   return true;
 }
-function $upper(v) {
+function $upper(v, w) {
   if (v === null) return null;
   if (typeof v !== "string") throw new $E("`upper` needs a string, got " + $kind(v));
+  if (w && ($wb -= v.length) < 0) $wOver();
   return v.toUpperCase();
 }
 function $ordErr(op, a, b) {
   throw new $E("`" + op + "` needs two numbers or two strings, got " + $kind(a) + " and " + $kind(b));
 }
-function $length(v) {
+function $length(v, w) {
   if (v === null) return null;
   if (Array.isArray(v)) return v.length;
   if (typeof v !== "string") throw new $E("`length` needs a string or a list, got " + $kind(v));
+  if (w && ($wb -= v.length) < 0) $wOver();
   let n = v.length;
   for (let i = 0; i < v.length - 1; i++) {
     const c = v.charCodeAt(i);
@@ -84,23 +101,27 @@ function $length(v) {
   }
   return n;
 }
-function $so(op, a, b) {
+function $so(op, a, b, w) {
   if (a === null || b === null) return false;
+  if (!w) $wb = 10000000;
   if (op === "contains" && Array.isArray(a)) {
-    for (const x of a) if ($eq(x, b)) return true;
+    if (($wb -= a.length) < 0) $wOver();
+    for (const x of a) if ($eqw(x, b, 0)) return true;
     return false;
   }
   if (typeof a !== "string" || typeof b !== "string") {
     throw new $E("`" + op + "` needs " + (op === "contains" ? "a string or a list and a string" : "two strings") + ", got " + $kind(a) + " and " + $kind(b));
   }
+  if (($wb -= op === "contains" ? a.length + b.length : a.length < b.length ? a.length : b.length) < 0) $wOver();
   return op === "contains" ? a.includes(b) : op === "starts_with" ? a.startsWith(b) : a.endsWith(b);
 }
-function $lower(v) {
+function $lower(v, w) {
   if (v === null) return null;
   if (typeof v !== "string") throw new $E("`lower` needs a string, got " + $kind(v));
+  if (w && ($wb -= v.length) < 0) $wOver();
   return v.toLowerCase();
 }
-function $strings(v) {
+function $strings(v, w) {
   const out = [], stack = [v], depths = [0];
   let visited = 1;
   while (stack.length > 0) {
@@ -123,6 +144,7 @@ function $strings(v) {
       depths.push(depth + 1);
     }
   }
+  if (w && ($wb -= visited) < 0) $wOver();
   return out;
 }
 function $twoDigits(s, i) {

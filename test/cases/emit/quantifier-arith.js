@@ -30,7 +30,19 @@ function $kind(v) {
   if (t === "string" || t === "boolean") return t;
   return "unsupported value";
 }
-function $eq(a, b, depth = 0) {
+let $wb = 0;
+function $wOver() {
+  throw new $E("a condition read more than 10,000,000 characters, list elements and fields in one `any`/`all` or one comparison");
+}
+function $eq(a, b, w) {
+  if (!w) $wb = 10000000;
+  return $eqw(a, b, 0);
+}
+function $eqw(a, b, depth) {
+  if (typeof a === "string" && typeof b === "string") {
+    if (a.length === b.length && ($wb -= a.length) < 0) $wOver();
+    return a === b;
+  }
   if (a === b) return true;
   if (a === undefined) return b === null;
   if (b === undefined) return a === null;
@@ -38,24 +50,29 @@ function $eq(a, b, depth = 0) {
   if (depth >= 1000) throw new $E("values nested more than 1000 deep cannot be compared");
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!$eq(a[i], b[i], depth + 1)) return false;
+    if (($wb -= a.length) < 0) $wOver();
+    for (let i = 0; i < a.length; i++) if (!$eqw(a[i], b[i], depth + 1)) return false;
     return true;
   }
   if (Array.isArray(b)) return false;
   const ka = Object.keys(a), kb = Object.keys(b);
+  if (($wb -= ka.length + kb.length) < 0) $wOver();
   if (ka.length !== kb.length) return false;
-  for (const k of ka) if (!$hasOwn.call(b, k) || !$eq(a[k], b[k], depth + 1)) return false;
+  for (const k of ka) if (!$hasOwn.call(b, k) || !$eqw(a[k], b[k], depth + 1)) return false;
   return true;
 }
-function $so(op, a, b) {
+function $so(op, a, b, w) {
   if (a === null || b === null) return false;
+  if (!w) $wb = 10000000;
   if (op === "contains" && Array.isArray(a)) {
-    for (const x of a) if ($eq(x, b)) return true;
+    if (($wb -= a.length) < 0) $wOver();
+    for (const x of a) if ($eqw(x, b, 0)) return true;
     return false;
   }
   if (typeof a !== "string" || typeof b !== "string") {
     throw new $E("`" + op + "` needs " + (op === "contains" ? "a string or a list and a string" : "two strings") + ", got " + $kind(a) + " and " + $kind(b));
   }
+  if (($wb -= op === "contains" ? a.length + b.length : a.length < b.length ? a.length : b.length) < 0) $wOver();
   return op === "contains" ? a.includes(b) : op === "starts_with" ? a.startsWith(b) : a.endsWith(b);
 }
 let $qb = 0;
@@ -213,6 +230,7 @@ const $Q0 = function ($D, $o, $A, $I, $plain, $list) {
   if ($list === null) return false;
   if (!Array.isArray($list)) $qList("all", $list);
   $qb = 100000;
+  $wb = 10000000;
   for (let $i = 0; $i < $list.length; $i++) {
     if (--$qb < 0) $qOver();
     let $l0 = $list[$i];
@@ -237,6 +255,7 @@ const $Q2 = function ($D, $o, $A, $I, $plain, $list) {
   if ($list === null) return false;
   if (!Array.isArray($list)) $qList("any", $list);
   $qb = 100000;
+  $wb = 10000000;
   for (let $i = 0; $i < $list.length; $i++) {
     if (--$qb < 0) $qOver();
     let $l0 = $list[$i];
@@ -250,6 +269,7 @@ const $Q3 = function ($item, $list) {
   if ($list === null) return false;
   if (!Array.isArray($list)) $qList("any", $list);
   $qb = 100000;
+  $wb = 10000000;
   for (let $i = 0; $i < $list.length; $i++) {
     if (--$qb < 0) $qOver();
     let $l0 = $list[$i];

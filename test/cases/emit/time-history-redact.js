@@ -33,9 +33,14 @@ function $kind(v) {
 function $ordErr(op, a, b) {
   throw new $E("`" + op + "` needs two numbers or two strings, got " + $kind(a) + " and " + $kind(b));
 }
-function $ord(op, a, b) {
+let $wb = 0;
+function $wOver() {
+  throw new $E("a condition read more than 10,000,000 characters, list elements and fields in one `any`/`all` or one comparison");
+}
+function $ord(op, a, b, w) {
   if (a === null || b === null) return false;
   if (!((typeof a === "number" && a - a === 0 && typeof b === "number" && b - b === 0) || (typeof a === "string" && typeof b === "string"))) $ordErr(op, a, b);
+  if (w && typeof a === "string" && ($wb -= a.length < b.length ? a.length : b.length) < 0) $wOver();
   switch (op) {
     case "<": return a < b;
     case "<=": return a <= b;
@@ -43,7 +48,15 @@ function $ord(op, a, b) {
     default: return a >= b;
   }
 }
-function $eq(a, b, depth = 0) {
+function $eq(a, b, w) {
+  if (!w) $wb = 10000000;
+  return $eqw(a, b, 0);
+}
+function $eqw(a, b, depth) {
+  if (typeof a === "string" && typeof b === "string") {
+    if (a.length === b.length && ($wb -= a.length) < 0) $wOver();
+    return a === b;
+  }
   if (a === b) return true;
   if (a === undefined) return b === null;
   if (b === undefined) return a === null;
@@ -51,24 +64,29 @@ function $eq(a, b, depth = 0) {
   if (depth >= 1000) throw new $E("values nested more than 1000 deep cannot be compared");
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!$eq(a[i], b[i], depth + 1)) return false;
+    if (($wb -= a.length) < 0) $wOver();
+    for (let i = 0; i < a.length; i++) if (!$eqw(a[i], b[i], depth + 1)) return false;
     return true;
   }
   if (Array.isArray(b)) return false;
   const ka = Object.keys(a), kb = Object.keys(b);
+  if (($wb -= ka.length + kb.length) < 0) $wOver();
   if (ka.length !== kb.length) return false;
-  for (const k of ka) if (!$hasOwn.call(b, k) || !$eq(a[k], b[k], depth + 1)) return false;
+  for (const k of ka) if (!$hasOwn.call(b, k) || !$eqw(a[k], b[k], depth + 1)) return false;
   return true;
 }
-function $so(op, a, b) {
+function $so(op, a, b, w) {
   if (a === null || b === null) return false;
+  if (!w) $wb = 10000000;
   if (op === "contains" && Array.isArray(a)) {
-    for (const x of a) if ($eq(x, b)) return true;
+    if (($wb -= a.length) < 0) $wOver();
+    for (const x of a) if ($eqw(x, b, 0)) return true;
     return false;
   }
   if (typeof a !== "string" || typeof b !== "string") {
     throw new $E("`" + op + "` needs " + (op === "contains" ? "a string or a list and a string" : "two strings") + ", got " + $kind(a) + " and " + $kind(b));
   }
+  if (($wb -= op === "contains" ? a.length + b.length : a.length < b.length ? a.length : b.length) < 0) $wOver();
   return op === "contains" ? a.includes(b) : op === "starts_with" ? a.startsWith(b) : a.endsWith(b);
 }
 function $twoDigits(s, i) {

@@ -8,6 +8,8 @@
  * User text reaches the output only through `escape.ts`.
  */
 import type * as IR from "../ir.js";
+import { constantSet, literalAffix, literalSide } from "../ir-shapes.js";
+import { MAX_WORK } from "../semantics.js";
 import { jsString, jsValue } from "./escape.js";
 
 /** A primitive literal of a condition, read from data by a rule function template. */
@@ -247,12 +249,20 @@ export class ExpressionCompiler {
       case "aggregate":
         return `$k${e.tracker}()`;
       case "fn":
-        return `${this.use(FUNCTION_HELPERS[e.name])}(${this.value(e.arg, item)})`;
+        return `${this.use(FUNCTION_HELPERS[e.name])}(${this.value(e.arg, item)}${this.walk()})`;
       case "arith":
         return this.arith(e, item);
       default:
         return this.cond(e, item);
     }
+  }
+
+  /**
+   * The last argument of a helper that walks values: `, 1` inside a quantifier's condition (charge
+   * the quantifier's work budget), nothing outside (prelude.ts, the work budget).
+   */
+  private walk(): string {
+    return this.locals.length > 0 ? ", 1" : "";
   }
 
   private localName(name: string): string {
@@ -287,8 +297,9 @@ export class ExpressionCompiler {
    * \`any(x in L: C)\` / \`all(...)\`: a module-level function with the loop (no closure is made per
    * decision), called with what the condition reads: the rule's data, action, input and \`$plain\`
    * (or the history entry, in a tracker), the locals of the quantifiers around it, and the list.
-   * A quantifier that is not nested in another starts the visit budget \`$qb\`; every element
-   * visited counts down from it (semantics.ts, \`quantify\` in interpreter.ts).
+   * A quantifier that is not nested in another starts the visit budget \`$qb\` and the work budget
+   * \`$wb\`; every element visited counts down the first, every walk in the condition the second
+   * (semantics.ts, \`quantify\` in interpreter.ts).
    */
   private quantifier(e: IR.QuantifierExpr, item: string): string {
     const list = this.value(e.list, item);
@@ -306,12 +317,13 @@ export class ExpressionCompiler {
     this.use("$qb");
     this.use("$qList");
     this.use("$qOver");
+    this.use("$wb");
     const code = [
       `function (${[...context, ...outer, "$list"].join(", ")}) {`,
       ...(temps > 0 ? [`  let ${Array.from({ length: temps }, (_, i) => `t${i}`).join(", ")};`] : []),
       `  if ($list === null) return false;`,
       `  if (!Array.isArray($list)) $qList(${jsString(e.quantifier)}, $list);`,
-      ...(outer.length === 0 ? [`  $qb = ${QUANTIFIER_VISITS};`] : []),
+      ...(outer.length === 0 ? [`  $qb = ${QUANTIFIER_VISITS};`, `  $wb = ${MAX_WORK};`] : []),
       `  for (let $i = 0; $i < $list.length; $i++) {`,
       `    if (--$qb < 0) $qOver();`,
       `    let ${element} = $list[$i];`,
@@ -358,9 +370,9 @@ export class ExpressionCompiler {
           this.use("$btw");
           const lo = this.lit(e.low.value),
             hi = this.lit(e.high.value);
-          return `((${t} = ${this.value(e.value, item)}) === null ? false : typeof ${t} === "number" && ${t} - ${t} === 0 ? ${t} >= ${lo} && ${t} <= ${hi} : $btw(${t}, ${lo}, ${hi}))`;
+          return `((${t} = ${this.value(e.value, item)}) === null ? false : typeof ${t} === "number" && ${t} - ${t} === 0 ? ${t} >= ${lo} && ${t} <= ${hi} : $btw(${t}, ${lo}, ${hi}${this.walk()}))`;
         }
-        return `${this.use("$btw")}(${this.value(e.value, item)}, ${this.value(e.low, item)}, ${this.value(e.high, item)})`;
+        return `${this.use("$btw")}(${this.value(e.value, item)}, ${this.value(e.low, item)}, ${this.value(e.high, item)}${this.walk()})`;
       }
       case "matches": {
         const r = this.regexes[e.regex]!;
@@ -368,21 +380,25 @@ export class ExpressionCompiler {
         this.use("$subj");
         this.usesRegex = true;
         this.use("$E");
+        // inside a quantifier's condition the subject's length is charged before it is matched
+        const subject = `(${t} = $subj(${this.value(e.value, item)})) !== null${this.locals.length > 0 ? ` && ${this.use("$ws")}(${t}.length)` : ""}`;
         // the length limit applies to every pattern, literal ones too (docs/language.md)
-        if (r.literal !== null) return `((${t} = $subj(${this.value(e.value, item)})) !== null && __reLength(${t}).includes(${jsString(r.literal)}))`;
+        if (r.literal !== null) return `(${subject} && __reLength(${t}).includes(${jsString(r.literal)}))`;
         const program = this.regexProgram(e.regex);
         // a detector with a check: only candidates the check accepts are matches
-        if (r.check !== null) return `((${t} = $subj(${this.value(e.value, item)})) !== null && __reTestV(${program}, ${t}, ${this.check(r.check)}))`;
-        return `((${t} = $subj(${this.value(e.value, item)})) !== null && __reTest(${program}, ${t}))`;
+        if (r.check !== null) return `(${subject} && __reTestV(${program}, ${t}, ${this.check(r.check)}))`;
+        return `(${subject} && __reTest(${program}, ${t}))`;
       }
       case "stringOp": {
-        if (e.right.kind === "literal" && typeof e.right.value === "string" && e.op !== "contains") {
+        if (literalAffix(e)) {
           const t = this.temp();
+          const affix = (e.right as IR.LiteralExpr).value as string;
           const method = e.op === "starts_with" ? "startsWith" : "endsWith";
           this.use("$so");
-          return `((${t} = ${this.value(e.left, item)}) === null ? false : typeof ${t} === "string" ? ${t}.${method}(${jsString(e.right.value)}) : $so(${jsString(e.op)}, ${t}, ${jsString(e.right.value)}))`;
+          // $so here only says why a non-string is wrong: it throws before any walk
+          return `((${t} = ${this.value(e.left, item)}) === null ? false : typeof ${t} === "string" ? ${t}.${method}(${jsString(affix)}) : $so(${jsString(e.op)}, ${t}, ${jsString(affix)}))`;
         }
-        return `${this.use("$so")}(${jsString(e.op)}, ${this.value(e.left, item)}, ${this.value(e.right, item)})`;
+        return `${this.use("$so")}(${jsString(e.op)}, ${this.value(e.left, item)}, ${this.value(e.right, item)}${this.walk()})`;
       }
       case "exists":
         return `(${this.value(e.path, item)} !== null)`;
@@ -398,12 +414,12 @@ export class ExpressionCompiler {
     const { op, left, right } = e;
     if (op === "==" || op === "!=") {
       const neg = op === "!=" ? "!" : "";
-      const litSide = right.kind === "literal" && isPrimitive(right.value) ? right : left.kind === "literal" && isPrimitive(left.value) ? left : null;
+      const litSide = literalSide(e);
       if (litSide) {
         const other = litSide === right ? left : right;
-        return `${neg}(${this.value(other, item)} === ${this.lit((litSide as IR.LiteralExpr).value as string | number | boolean | null)})`;
+        return `${neg}(${this.value(other, item)} === ${this.lit(litSide.value as string | number | boolean | null)})`;
       }
-      return `${neg}${this.use("$eq")}(${this.value(left, item)}, ${this.value(right, item)})`;
+      return `${neg}${this.use("$eq")}(${this.value(left, item)}, ${this.value(right, item)}${this.walk()})`;
     }
     if (knownNumber(left) && right.kind === "literal" && typeof right.value === "number") {
       return `(${this.value(left, item)} ${op} ${this.lit(right.value)})`;
@@ -415,16 +431,16 @@ export class ExpressionCompiler {
       // a finite number first (the common case); null is false; anything else is an error
       return `(typeof (${t} = ${this.value(left, item)}) === "number" && ${t} - ${t} === 0 ? ${t} ${op} ${lit} : ${t} !== null && $ordErr(${jsString(op)}, ${t}, ${lit}))`;
     }
-    return `${this.use("$ord")}(${jsString(op)}, ${this.value(left, item)}, ${this.value(right, item)})`;
+    return `${this.use("$ord")}(${jsString(op)}, ${this.value(left, item)}, ${this.value(right, item)}${this.walk()})`;
   }
 
   private inList(e: IR.InExpr, item: string): string {
-    if (e.list.kind === "literal" && Array.isArray(e.list.value) && (e.list.value as IR.Value[]).every(isPrimitive)) {
-      const values = e.list.value as IR.Value[];
+    if (constantSet(e)) {
+      const values = (e.list as IR.LiteralExpr).value as IR.Value[];
       const set = this.constant("$S", `new Set(${jsValue(values)})`);
       const t = this.temp();
       return `((${t} = ${this.value(e.left, item)}) !== null && ${set}.has(${t}))`;
     }
-    return `${this.use("$in")}(${this.value(e.left, item)}, ${this.value(e.list, item)})`;
+    return `${this.use("$in")}(${this.value(e.left, item)}, ${this.value(e.list, item)}${this.walk()})`;
   }
 }

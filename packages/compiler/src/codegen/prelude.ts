@@ -3,7 +3,13 @@
  * semantics of the function of the same meaning in `semantics.ts` (same results, same error
  * messages); the differential test holds them together. Only the helpers a policy uses are
  * emitted. This is the compiler's own constant text; no user text is ever part of it.
+ *
+ * The work budget (`MAX_WORK` in semantics.ts) is the global `$wb`. The helpers that walk values
+ * take a last argument `w`: truthy inside a quantifier's condition, where they charge `$wb` (which
+ * the outermost quantifier resets); absent outside, where the comparisons (`$eq`, `$in`, `$so`)
+ * reset `$wb` for themselves and the others charge nothing, as the interpreter does.
  */
+import { MAX_WORK, WORK_LIMIT_MESSAGE } from "../semantics.js";
 
 export interface Helper {
   readonly source: string;
@@ -33,9 +39,17 @@ export const helpers: Record<string, Helper> = {
 }`,
   },
   $eq: {
-    needs: ["$hasOwn", "$E"],
-    // the same depth bound and message as `equals` in semantics.ts
-    source: `function $eq(a, b, depth = 0) {
+    needs: ["$hasOwn", "$E", "$wb", "$wOver"],
+    // the same depth bound, charges and messages as \`equals\` in semantics.ts
+    source: `function $eq(a, b, w) {
+  if (!w) $wb = ${MAX_WORK};
+  return $eqw(a, b, 0);
+}
+function $eqw(a, b, depth) {
+  if (typeof a === "string" && typeof b === "string") {
+    if (a.length === b.length && ($wb -= a.length) < 0) $wOver();
+    return a === b;
+  }
   if (a === b) return true;
   if (a === undefined) return b === null;
   if (b === undefined) return a === null;
@@ -43,13 +57,15 @@ export const helpers: Record<string, Helper> = {
   if (depth >= 1000) throw new $E("values nested more than 1000 deep cannot be compared");
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!$eq(a[i], b[i], depth + 1)) return false;
+    if (($wb -= a.length) < 0) $wOver();
+    for (let i = 0; i < a.length; i++) if (!$eqw(a[i], b[i], depth + 1)) return false;
     return true;
   }
   if (Array.isArray(b)) return false;
   const ka = Object.keys(a), kb = Object.keys(b);
+  if (($wb -= ka.length + kb.length) < 0) $wOver();
   if (ka.length !== kb.length) return false;
-  for (const k of ka) if (!$hasOwn.call(b, k) || !$eq(a[k], b[k], depth + 1)) return false;
+  for (const k of ka) if (!$hasOwn.call(b, k) || !$eqw(a[k], b[k], depth + 1)) return false;
   return true;
 }`,
   },
@@ -60,10 +76,11 @@ export const helpers: Record<string, Helper> = {
 }`,
   },
   $ord: {
-    needs: ["$ordErr"],
-    source: `function $ord(op, a, b) {
+    needs: ["$ordErr", "$wb", "$wOver"],
+    source: `function $ord(op, a, b, w) {
   if (a === null || b === null) return false;
   if (!((typeof a === "number" && a - a === 0 && typeof b === "number" && b - b === 0) || (typeof a === "string" && typeof b === "string"))) $ordErr(op, a, b);
+  if (w && typeof a === "string" && ($wb -= a.length < b.length ? a.length : b.length) < 0) $wOver();
   switch (op) {
     case "<": return a < b;
     case "<=": return a <= b;
@@ -73,35 +90,41 @@ export const helpers: Record<string, Helper> = {
 }`,
   },
   $btw: {
-    needs: ["$E", "$kind"],
-    source: `function $btw(v, lo, hi) {
+    needs: ["$E", "$kind", "$wb", "$wOver"],
+    source: `function $btw(v, lo, hi, w) {
   if (v === null || lo === null || hi === null) return false;
   const n = typeof v === "number" && v - v === 0 && typeof lo === "number" && lo - lo === 0 && typeof hi === "number" && hi - hi === 0;
   const s = typeof v === "string" && typeof lo === "string" && typeof hi === "string";
   if (!n && !s) throw new $E("\`between\` needs three numbers or three strings, got " + $kind(v) + ", " + $kind(lo) + " and " + $kind(hi));
+  if (w && s && ($wb -= (v.length < lo.length ? v.length : lo.length) + (v.length < hi.length ? v.length : hi.length)) < 0) $wOver();
   return v >= lo && v <= hi;
 }`,
   },
   $in: {
     needs: ["$E", "$kind", "$eq"],
-    source: `function $in(v, list) {
+    source: `function $in(v, list, w) {
   if (v === null || list === null) return false;
   if (!Array.isArray(list)) throw new $E("\`in\` needs a list on its right, got " + $kind(list));
-  for (const x of list) if ($eq(v, x)) return true;
+  if (!w) $wb = ${MAX_WORK};
+  if (($wb -= list.length) < 0) $wOver();
+  for (const x of list) if ($eqw(v, x, 0)) return true;
   return false;
 }`,
   },
   $so: {
     needs: ["$E", "$kind", "$eq"],
-    source: `function $so(op, a, b) {
+    source: `function $so(op, a, b, w) {
   if (a === null || b === null) return false;
+  if (!w) $wb = ${MAX_WORK};
   if (op === "contains" && Array.isArray(a)) {
-    for (const x of a) if ($eq(x, b)) return true;
+    if (($wb -= a.length) < 0) $wOver();
+    for (const x of a) if ($eqw(x, b, 0)) return true;
     return false;
   }
   if (typeof a !== "string" || typeof b !== "string") {
     throw new $E("\`" + op + "\` needs " + (op === "contains" ? "a string or a list and a string" : "two strings") + ", got " + $kind(a) + " and " + $kind(b));
   }
+  if (($wb -= op === "contains" ? a.length + b.length : a.length < b.length ? a.length : b.length) < 0) $wOver();
   return op === "contains" ? a.includes(b) : op === "starts_with" ? a.startsWith(b) : a.endsWith(b);
 }`,
   },
@@ -357,10 +380,11 @@ function $measureOffset(epochMs) {
   },
   // the value functions: host, lower, upper, length and strings in semantics.ts
   $host: {
-    needs: ["$E", "$kind"],
-    source: `function $host(v) {
+    needs: ["$E", "$kind", "$wb", "$wOver"],
+    source: `function $host(v, w) {
   if (v === null) return null;
   if (typeof v !== "string") throw new $E("\`host\` needs a string, got " + $kind(v));
+  if (w && ($wb -= v.length) < 0) $wOver();
   let h;
   try {
     h = new URL(v).hostname;
@@ -372,27 +396,30 @@ function $measureOffset(epochMs) {
 }`,
   },
   $lower: {
-    needs: ["$E", "$kind"],
-    source: `function $lower(v) {
+    needs: ["$E", "$kind", "$wb", "$wOver"],
+    source: `function $lower(v, w) {
   if (v === null) return null;
   if (typeof v !== "string") throw new $E("\`lower\` needs a string, got " + $kind(v));
+  if (w && ($wb -= v.length) < 0) $wOver();
   return v.toLowerCase();
 }`,
   },
   $upper: {
-    needs: ["$E", "$kind"],
-    source: `function $upper(v) {
+    needs: ["$E", "$kind", "$wb", "$wOver"],
+    source: `function $upper(v, w) {
   if (v === null) return null;
   if (typeof v !== "string") throw new $E("\`upper\` needs a string, got " + $kind(v));
+  if (w && ($wb -= v.length) < 0) $wOver();
   return v.toUpperCase();
 }`,
   },
   $length: {
-    needs: ["$E", "$kind"],
-    source: `function $length(v) {
+    needs: ["$E", "$kind", "$wb", "$wOver"],
+    source: `function $length(v, w) {
   if (v === null) return null;
   if (Array.isArray(v)) return v.length;
   if (typeof v !== "string") throw new $E("\`length\` needs a string or a list, got " + $kind(v));
+  if (w && ($wb -= v.length) < 0) $wOver();
   let n = v.length;
   for (let i = 0; i < v.length - 1; i++) {
     const c = v.charCodeAt(i);
@@ -408,8 +435,8 @@ function $measureOffset(epochMs) {
 }`,
   },
   $strings: {
-    needs: ["$E"],
-    source: `function $strings(v) {
+    needs: ["$E", "$wb", "$wOver"],
+    source: `function $strings(v, w) {
   const out = [], stack = [v], depths = [0];
   let visited = 1;
   while (stack.length > 0) {
@@ -432,6 +459,7 @@ function $measureOffset(epochMs) {
       depths.push(depth + 1);
     }
   }
+  if (w && ($wb -= visited) < 0) $wOver();
   return out;
 }`,
   },
@@ -591,6 +619,21 @@ function $keyPart(v, depth, budget) {
     needs: ["$E", "$kind"],
     source: `function $qList(q, v) {
   throw new $E("\`" + q + "\` needs a list after \`in\`, got " + $kind(v));
+}`,
+  },
+  // the work budget (MAX_WORK in semantics.ts) and the walk that charges it inline (matches)
+  $wb: { source: `let $wb = 0;` },
+  $wOver: {
+    needs: ["$E"],
+    source: `function $wOver() {
+  throw new $E(${JSON.stringify(WORK_LIMIT_MESSAGE)});
+}`,
+  },
+  $ws: {
+    needs: ["$wb", "$wOver"],
+    source: `function $ws(n) {
+  if (($wb -= n) < 0) $wOver();
+  return true;
 }`,
   },
   $qOver: {
