@@ -148,17 +148,23 @@ describe("the budget starts afresh", () => {
     expect(outcome(c, { l: Array(half).fill(0), s: repeat("a", 1000), a: [repeat("a", 9_000_000)], b: [repeat("a", 9_000_000)] })).toBe("fires");
   });
 
-  it("for each earlier entry of a history condition", async () => {
+  it("once for a scan of the history, and for each call of a runtime's tracker", async () => {
     const c = await compile('seen(any(x in l: lower(s) == "q") within 1h)');
-    const n = Math.floor(MAX_WORK / 1000);
-    const entry = { action: { type: "t", l: Array(n).fill(0), s: repeat("a", 1000) }, time: "2026-03-02T09:30:00Z" };
+    const action = (n: number) => ({ type: "t", l: Array(n).fill(0), s: repeat("a", 1000) });
+    const entry = (n: number) => ({ action: action(n), time: "2026-03-02T09:30:00Z" });
     const input = (history: unknown[]) => ({ action: { type: "t" }, time: "2026-03-02T10:00:00Z", history });
     const both = (i: unknown) => {
       const compiled = c.module.decide(i) as IR.PolicyDecision;
       expect(compiled.errors).toEqual(evaluatePolicy(c.policy, i).result.errors);
       return compiled.errors;
     };
-    expect(both(input([entry, entry, entry]))).toEqual([]);
-    expect(both(input([entry, { ...entry, action: { ...entry.action, l: Array(n + 1).fill(0) } }]))).toEqual([{ rule: "r", message: WORK_LIMIT_MESSAGE }]);
+    // 4,000 elements of 1,000 steps: two entries are 8,000,000 steps in all, three are 12,000,000
+    expect(both(input([entry(4000), entry(4000)]))).toEqual([]);
+    expect(both(input([entry(4000), entry(4000), entry(4000)]))).toEqual([{ rule: "r", message: WORK_LIMIT_MESSAGE }]);
+    // a runtime records one action at a time: each call has the budget to itself
+    const tracker = c.module.trackers[0]!;
+    const n = Math.floor(MAX_WORK / 1000);
+    for (let k = 0; k < 3; k++) expect(tracker.matches(action(n))).toBe(false);
+    expect(() => tracker.matches(action(n + 1))).toThrow(WORK_LIMIT_MESSAGE);
   });
 });

@@ -82,6 +82,8 @@ class Context {
     if (v === undefined) {
       const t = this.policy.trackers[index]!;
       const history = this.input.history();
+      // one work budget for the whole scan: what a history condition does for each entry adds up
+      this.work.left = sem.MAX_WORK;
       const now = t.withinMs !== null ? this.input.now() : 0;
       const inWindow = (entry: HistoryEntry): boolean => t.withinMs === null || entry.time === null || now - entry.time < t.withinMs;
       const holds = (c: IR.Expr, entry: HistoryEntry): boolean => sem.truth(evaluate(this, c, entry.action, false));
@@ -166,7 +168,8 @@ function quantify(ctx: Context, e: IR.QuantifierExpr, item: Record<string, unkno
   if (list === null) return { value: false, list: listValue };
   if (locals === null) {
     ctx.quantifierBudget = sem.MAX_QUANTIFIER_VISITS;
-    ctx.work.left = sem.MAX_WORK;
+    // in a history condition (`item`), the scan started the work budget for all its entries
+    if (item === null) ctx.work.left = sem.MAX_WORK;
   }
   const wanted = e.quantifier === "any";
   for (let i = 0; i < list.length; i++) {
@@ -186,11 +189,13 @@ function evaluate(ctx: Context, e: IR.Expr, item: Record<string, unknown> | null
   };
   const sub = (x: IR.Expr): unknown => evaluate(ctx, x, item, record, locals);
   const regex = (i: number): IR.RegexDef => ctx.policy.regexes[i]!;
-  // walks inside a quantifier's condition draw on its work budget; outside, only comparisons are
-  // charged, each with a budget of its own (reset after its operands, as the emitted helpers do)
-  const work = (): sem.Work | null => (locals !== null ? ctx.work : null);
+  // walks inside a quantifier's condition draw on its work budget, and so do all walks of a history
+  // condition (`item`) on the budget of the scan; elsewhere only comparisons are charged, each with
+  // a budget of its own (reset after its operands, as the emitted helpers do)
+  const charged = locals !== null || item !== null;
+  const work = (): sem.Work | null => (charged ? ctx.work : null);
   const comparison = (): sem.Work => {
-    if (locals === null) ctx.work.left = sem.MAX_WORK;
+    if (!charged) ctx.work.left = sem.MAX_WORK;
     return ctx.work;
   };
   switch (e.kind) {

@@ -269,7 +269,6 @@ const $Q0 = function ($item, $list) {
   if ($list === null) return false;
   if (!Array.isArray($list)) $qList("any", $list);
   $qb = 100000;
-  $wb = 10000000;
   for (let $i = 0; $i < $list.length; $i++) {
     if (--$qb < 0) $qOver();
     let $l0 = $list[$i];
@@ -282,7 +281,6 @@ const $Q1 = function ($item, $list) {
   if ($list === null) return false;
   if (!Array.isArray($list)) $qList("any", $list);
   $qb = 100000;
-  $wb = 10000000;
   for (let $i = 0; $i < $list.length; $i++) {
     if (--$qb < 0) $qOver();
     let $l0 = $list[$i];
@@ -300,7 +298,7 @@ const $R2 = Object.freeze({ id: "shared_with_the_user", effect: "deny", reason: 
 const $F2 = Object.freeze([$R2]);
 
 function $m0($item) {
-  return (($f($item, "type") === "approve") && $eq($f($item, "ticker"), $f($f($I, "action"), "ticker")));
+  return (($f($item, "type") === "approve") && $eq($f($item, "ticker"), $f($f($I, "action"), "ticker"), 1));
 }
 function $r0($item) {
   return ($f($item, "type") === "approve");
@@ -315,6 +313,7 @@ function $k0() {
   const given = $trackerValues[0];
   if (given !== undefined) return $given(given);
   const actions = $history();
+  $wb = 10000000;
   const now = $now();
   let n = 0;
   for (let i = 0; i < actions.length; i++) {
@@ -340,6 +339,7 @@ function $k1() {
   const given = $trackerValues[1];
   if (given !== undefined) return $given(given);
   const actions = $history();
+  $wb = 10000000;
   const now = $now();
   let n = 0;
   for (let i = 0; i < actions.length; i++) {
@@ -350,7 +350,7 @@ function $k1() {
   return ($trackerValues[1] = n > 0);
 }
 function $m2($item) {
-  return (($f($item, "type") === "share_doc") && $eq($f($item, "doc"), $f($f($I, "action"), "doc")) && $Q1($item, $f($f($item, "acl"), "readers")));
+  return (($f($item, "type") === "share_doc") && $eq($f($item, "doc"), $f($f($I, "action"), "doc"), 1) && $Q1($item, $f($f($item, "acl"), "readers")));
 }
 function $r2($item) {
   return ($f($item, "type") === "share_doc");
@@ -365,6 +365,7 @@ function $k2() {
   const given = $trackerValues[2];
   if (given !== undefined) return $given(given);
   const actions = $history();
+  $wb = 10000000;
   let n = 0;
   for (let i = 0; i < actions.length; i++) {
     if ($m2(actions[i])) n++;
@@ -526,7 +527,7 @@ function $decide(input, trackerValues, careful) {
 export const policy = Object.freeze({["name"]: "current_keys", ["version"]: null, ["sourceHash"]: "1808e1e600b2d2cb16493955860f96de51d6d1cccd6dbe1b52987fa846d05cef", ["file"]: "test/cases/emit/current-keys.armor", ["default"]: "allow", ["defaultApproval"]: null, ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "same_ticker", ["effect"]: "deny", ["reason"]: null, ["line"]: 3, ["column"]: 1, ["span"]: {["start"]: 34, ["end"]: 153}, ["actionTypes"]: ["sell"], ["typeOnly"]: false}, {["id"]: "reply_only_to_senders", ["effect"]: "require_approval", ["reason"]: null, ["line"]: 4, ["column"]: 1, ["span"]: {["start"]: 154, ["end"]: 314}, ["actionTypes"]: ["send_email"], ["typeOnly"]: false}, {["id"]: "shared_with_the_user", ["effect"]: "deny", ["reason"]: null, ["line"]: 5, ["column"]: 1, ["span"]: {["start"]: 315, ["end"]: 483}, ["actionTypes"]: ["edit_doc"], ["typeOnly"]: false}], ["trackers"]: [{["kind"]: "seen", ["withinMs"]: 86400000}, {["kind"]: "seen", ["withinMs"]: 604800000}, {["kind"]: "seen", ["withinMs"]: null}]});
 
 /** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */
-export const trackers = Object.freeze([Object.freeze({ kind: "seen", withinMs: 86400000, key: "82abee0a6a0e6b6dcea5e666aae2fd0b", matches: (action) => $r0(action), entryKeys: (action) => { const k = $keyOf($e0(action)); return k === null ? [] : [k]; }, currentKey: (action) => $keyOf($c0(action)) }), Object.freeze({ kind: "seen", withinMs: 604800000, key: "622233df63893c16baca1f8f41af1eab", matches: (action) => $r1(action), entryKeys: (action) => $entryKeys($e1(action)), currentKey: (action) => $keyOf($c1(action)) }), Object.freeze({ kind: "seen", withinMs: null, key: "c3c451d8d78b7c90a8ac174b1ef383ad", matches: (action) => $r2(action), entryKeys: (action) => $entryKeys($e2(action)), currentKey: (action) => $keyOf($c2(action)) })]);
+export const trackers = Object.freeze([Object.freeze({ kind: "seen", withinMs: 86400000, key: "82abee0a6a0e6b6dcea5e666aae2fd0b", matches: (action) => ($wb = 10000000, $r0(action)), entryKeys: (action) => { $wb = 10000000; const k = $keyOf($e0(action)); return k === null ? [] : [k]; }, currentKey: (action) => ($wb = 10000000, $keyOf($c0(action))) }), Object.freeze({ kind: "seen", withinMs: 604800000, key: "622233df63893c16baca1f8f41af1eab", matches: (action) => ($wb = 10000000, $r1(action)), entryKeys: (action) => ($wb = 10000000, $entryKeys($e1(action))), currentKey: (action) => ($wb = 10000000, $keyOf($c1(action))) }), Object.freeze({ kind: "seen", withinMs: null, key: "c3c451d8d78b7c90a8ac174b1ef383ad", matches: (action) => ($wb = 10000000, $r2(action)), entryKeys: (action) => ($wb = 10000000, $entryKeys($e2(action))), currentKey: (action) => ($wb = 10000000, $keyOf($c2(action))) })]);
 
 /** The JSON Schema of the actions, as the policy's `schema` names it, or null. */
 export const actionSchema = null;

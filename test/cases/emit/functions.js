@@ -293,12 +293,13 @@ const $F3 = Object.freeze([$R3]);
 
 function $m0($item) {
   let t0;
-  return (typeof (t0 = $length($strings($item))) === "number" && t0 - t0 === 0 ? t0 > 1000 : t0 !== null && $ordErr(">", t0, 1000));
+  return (typeof (t0 = $length($strings($item, 1), 1)) === "number" && t0 - t0 === 0 ? t0 > 1000 : t0 !== null && $ordErr(">", t0, 1000));
 }
 function $k0() {
   const given = $trackerValues[0];
   if (given !== undefined) return $given(given);
   const actions = $history();
+  $wb = 10000000;
   const now = $now();
   let n = 0;
   for (let i = 0; i < actions.length; i++) {
@@ -466,7 +467,7 @@ function $decide(input, trackerValues, careful) {
 export const policy = Object.freeze({["name"]: "functions", ["version"]: null, ["sourceHash"]: "23596622a69450070eac905b7c992d43c69a895f5f7335ad9e8e0b302cf22028", ["file"]: "test/cases/emit/functions.armor", ["default"]: "allow", ["defaultApproval"]: null, ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "known_hosts", ["effect"]: "deny", ["reason"]: "not a known host", ["line"]: 5, ["column"]: 1, ["span"]: {["start"]: 123, ["end"]: 271}, ["actionTypes"]: ["http_post"], ["typeOnly"]: false}, {["id"]: "shouting", ["effect"]: "require_approval", ["reason"]: null, ["line"]: 9, ["column"]: 1, ["span"]: {["start"]: 273, ["end"]: 395}, ["actionTypes"]: ["send_email"], ["typeOnly"]: false}, {["id"]: "internal", ["effect"]: "allow", ["reason"]: null, ["line"]: 13, ["column"]: 1, ["span"]: {["start"]: 397, ["end"]: 499}, ["actionTypes"]: ["send_email"], ["typeOnly"]: false}, {["id"]: "no_keys", ["effect"]: "deny", ["reason"]: null, ["line"]: 17, ["column"]: 1, ["span"]: {["start"]: 501, ["end"]: 625}, ["actionTypes"]: null, ["typeOnly"]: false}], ["trackers"]: [{["kind"]: "seen", ["withinMs"]: 3600000}]});
 
 /** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */
-export const trackers = Object.freeze([Object.freeze({ kind: "seen", withinMs: 3600000, key: "d4becfb1c9830f0ac5cfcf2aaf63a851", matches: (action) => $m0(action) })]);
+export const trackers = Object.freeze([Object.freeze({ kind: "seen", withinMs: 3600000, key: "d4becfb1c9830f0ac5cfcf2aaf63a851", matches: (action) => ($wb = 10000000, $m0(action)) })]);
 
 /** The JSON Schema of the actions, as the policy's `schema` names it, or null. */
 export const actionSchema = null;

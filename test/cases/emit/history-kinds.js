@@ -33,6 +33,7 @@ function $kind(v) {
 function $ordErr(op, a, b) {
   throw new $E("`" + op + "` needs two numbers or two strings, got " + $kind(a) + " and " + $kind(b));
 }
+let $wb = 0;
 function $twoDigits(s, i) {
   const a = s.charCodeAt(i) - 48, b = s.charCodeAt(i + 1) - 48;
   return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
@@ -227,6 +228,7 @@ function $k0() {
   const given = $trackerValues[0];
   if (given !== undefined) return $given(given);
   const actions = $history();
+  $wb = 10000000;
   const now = $now();
   const partials = [];
   let finite = true;
@@ -250,6 +252,7 @@ function $k1() {
   const given = $trackerValues[1];
   if (given !== undefined) return $given(given);
   const actions = $history();
+  $wb = 10000000;
   const now = $now();
   let acc = null;
   for (let i = 0; i < actions.length; i++) {
@@ -271,6 +274,7 @@ function $k2() {
   const given = $trackerValues[2];
   if (given !== undefined) return $given(given);
   const actions = $history();
+  $wb = 10000000;
   let acc = null;
   for (let i = 0; i < actions.length; i++) {
     if (!$m2(actions[i])) continue;
@@ -286,6 +290,7 @@ function $k3() {
   const given = $trackerValues[3];
   if (given !== undefined) return $given(given);
   const actions = $history();
+  $wb = 10000000;
   let n = 0;
   for (let i = 0; i < actions.length; i++) {
     if ($m3(actions[i])) n++;
@@ -302,6 +307,7 @@ function $k4() {
   const given = $trackerValues[4];
   if (given !== undefined) return $given(given);
   const actions = $history();
+  $wb = 10000000;
   const now = $now();
   let found = false;
   for (let i = 0; i < actions.length; i++) {
@@ -494,7 +500,7 @@ function $decide(input, trackerValues, careful) {
 export const policy = Object.freeze({["name"]: "history_kinds", ["version"]: null, ["sourceHash"]: "68c683105e0fec4c0ff284013809f104d85929fc63fde29a3f006f6865c188a1", ["file"]: "test/cases/emit/history-kinds.armor", ["default"]: "allow", ["defaultApproval"]: null, ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "budget", ["effect"]: "deny", ["reason"]: null, ["line"]: 3, ["column"]: 1, ["span"]: {["start"]: 35, ["end"]: 135}, ["actionTypes"]: ["wire"], ["typeOnly"]: false}, {["id"]: "biggest", ["effect"]: "require_approval", ["reason"]: null, ["line"]: 4, ["column"]: 1, ["span"]: {["start"]: 136, ["end"]: 223}, ["actionTypes"]: null, ["typeOnly"]: false}, {["id"]: "smallest", ["effect"]: "deny", ["reason"]: null, ["line"]: 5, ["column"]: 1, ["span"]: {["start"]: 224, ["end"]: 312}, ["actionTypes"]: ["refund"], ["typeOnly"]: false}, {["id"]: "calls", ["effect"]: "deny", ["reason"]: null, ["line"]: 6, ["column"]: 1, ["span"]: {["start"]: 313, ["end"]: 352}, ["actionTypes"]: null, ["typeOnly"]: false}, {["id"]: "live", ["effect"]: "deny", ["reason"]: null, ["line"]: 7, ["column"]: 1, ["span"]: {["start"]: 353, ["end"]: 464}, ["actionTypes"]: ["read_record"], ["typeOnly"]: false}], ["trackers"]: [{["kind"]: "sum", ["withinMs"]: 86400000}, {["kind"]: "max", ["withinMs"]: 86400000}, {["kind"]: "min", ["withinMs"]: null}, {["kind"]: "count", ["withinMs"]: null}, {["kind"]: "seen", ["withinMs"]: 28800000}]});
 
 /** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */
-export const trackers = Object.freeze([Object.freeze({ kind: "sum", withinMs: 86400000, key: "9217b7770453f10751c53545475aec8c", matches: (action) => $m0(action), value: (action) => $aggValue("sum", "an earlier action", $v0(action)) }), Object.freeze({ kind: "max", withinMs: 86400000, key: "d903e8664ca94004272e5a67d8e42ce3", matches: (action) => $m1(action), value: (action) => $aggValue("max", "an earlier action", $v1(action)) }), Object.freeze({ kind: "min", withinMs: null, key: "a436acd9c6750a23f1031be0c428ecb8", matches: (action) => $m2(action), value: (action) => $aggValue("min", "an earlier action", $v2(action)) }), Object.freeze({ kind: "count", withinMs: null, key: "e5500d159f50174c04254084abbc524e", matches: (action) => $m3(action) }), Object.freeze({ kind: "seen", withinMs: 28800000, key: "1b043a0adbc6e3ee3b8654f3bc89d663", matches: (action) => $m4(action), since: (action) => $s4(action) })]);
+export const trackers = Object.freeze([Object.freeze({ kind: "sum", withinMs: 86400000, key: "9217b7770453f10751c53545475aec8c", matches: (action) => ($wb = 10000000, $m0(action)), value: (action) => ($wb = 10000000, $aggValue("sum", "an earlier action", $v0(action))) }), Object.freeze({ kind: "max", withinMs: 86400000, key: "d903e8664ca94004272e5a67d8e42ce3", matches: (action) => ($wb = 10000000, $m1(action)), value: (action) => ($wb = 10000000, $aggValue("max", "an earlier action", $v1(action))) }), Object.freeze({ kind: "min", withinMs: null, key: "a436acd9c6750a23f1031be0c428ecb8", matches: (action) => ($wb = 10000000, $m2(action)), value: (action) => ($wb = 10000000, $aggValue("min", "an earlier action", $v2(action))) }), Object.freeze({ kind: "count", withinMs: null, key: "e5500d159f50174c04254084abbc524e", matches: (action) => ($wb = 10000000, $m3(action)) }), Object.freeze({ kind: "seen", withinMs: 28800000, key: "1b043a0adbc6e3ee3b8654f3bc89d663", matches: (action) => ($wb = 10000000, $m4(action)), since: (action) => ($wb = 10000000, $s4(action)) })]);
 
 /** The JSON Schema of the actions, as the policy's `schema` names it, or null. */
 export const actionSchema = null;

@@ -269,7 +269,6 @@ const $Q3 = function ($item, $list) {
   if ($list === null) return false;
   if (!Array.isArray($list)) $qList("any", $list);
   $qb = 100000;
-  $wb = 10000000;
   for (let $i = 0; $i < $list.length; $i++) {
     if (--$qb < 0) $qOver();
     let $l0 = $list[$i];
@@ -291,6 +290,7 @@ function $k0() {
   const given = $trackerValues[0];
   if (given !== undefined) return $given(given);
   const actions = $history();
+  $wb = 10000000;
   const now = $now();
   let n = 0;
   for (let i = 0; i < actions.length; i++) {
@@ -307,6 +307,7 @@ function $k1() {
   const given = $trackerValues[1];
   if (given !== undefined) return $given(given);
   const actions = $history();
+  $wb = 10000000;
   const now = $now();
   let n = 0;
   for (let i = 0; i < actions.length; i++) {
@@ -477,7 +478,7 @@ function $decide(input, trackerValues, careful) {
 export const policy = Object.freeze({["name"]: "lists", ["version"]: null, ["sourceHash"]: "431e4bf9e1d126925b9a1a7a7a3035372e80a55b6f34755338f5ede4221fdd8e", ["file"]: "test/cases/emit/quantifier-arith.armor", ["default"]: "allow", ["defaultApproval"]: null, ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "external", ["effect"]: "deny", ["reason"]: null, ["line"]: 3, ["column"]: 1, ["span"]: {["start"]: 27, ["end"]: 135}, ["actionTypes"]: ["send_email"], ["typeOnly"]: false}, {["id"]: "budget", ["effect"]: "require_approval", ["reason"]: null, ["line"]: 4, ["column"]: 1, ["span"]: {["start"]: 136, ["end"]: 271}, ["actionTypes"]: ["wire_transfer"], ["typeOnly"]: false}, {["id"]: "nested", ["effect"]: "deny", ["reason"]: null, ["line"]: 5, ["column"]: 1, ["span"]: {["start"]: 272, ["end"]: 352}, ["actionTypes"]: null, ["typeOnly"]: false}, {["id"]: "earlier", ["effect"]: "deny", ["reason"]: null, ["line"]: 6, ["column"]: 1, ["span"]: {["start"]: 353, ["end"]: 438}, ["actionTypes"]: null, ["typeOnly"]: false}], ["trackers"]: [{["kind"]: "count", ["withinMs"]: 86400000}, {["kind"]: "seen", ["withinMs"]: 3600000}]});
 
 /** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */
-export const trackers = Object.freeze([Object.freeze({ kind: "count", withinMs: 86400000, key: "e609d745b6fe6bdd950a645300687eca", matches: (action) => $m0(action) }), Object.freeze({ kind: "seen", withinMs: 3600000, key: "7c13fbe64cc99b2163ad6af8bc5310fc", matches: (action) => $m1(action) })]);
+export const trackers = Object.freeze([Object.freeze({ kind: "count", withinMs: 86400000, key: "e609d745b6fe6bdd950a645300687eca", matches: (action) => ($wb = 10000000, $m0(action)) }), Object.freeze({ kind: "seen", withinMs: 3600000, key: "7c13fbe64cc99b2163ad6af8bc5310fc", matches: (action) => ($wb = 10000000, $m1(action)) })]);
 
 /** The JSON Schema of the actions, as the policy's `schema` names it, or null. */
 export const actionSchema = null;

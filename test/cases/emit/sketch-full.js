@@ -33,10 +33,18 @@ function $kind(v) {
 function $ordErr(op, a, b) {
   throw new $E("`" + op + "` needs two numbers or two strings, got " + $kind(a) + " and " + $kind(b));
 }
+let $wb = 0;
 function $subj(v) {
   if (v === null) return null;
   if (typeof v !== "string") throw new $E("`matches` needs a string, got " + $kind(v));
   return v;
+}
+function $wOver() {
+  throw new $E("a condition read more than 10,000,000 characters, list elements and fields in one `any`/`all` or one comparison");
+}
+function $ws(n) {
+  if (($wb -= n) < 0) $wOver();
+  return true;
 }
 function $twoDigits(s, i) {
   const a = s.charCodeAt(i) - 48, b = s.charCodeAt(i + 1) - 48;
@@ -698,12 +706,13 @@ const $F3 = Object.freeze([$R3]);
 
 function $m0($item) {
   let t0;
-  return (($f($item, "type") === "read_file") && ((t0 = $subj($f($item, "path"))) !== null && __reLength(t0).includes("secret")));
+  return (($f($item, "type") === "read_file") && ((t0 = $subj($f($item, "path"))) !== null && $ws(t0.length) && __reLength(t0).includes("secret")));
 }
 function $k0() {
   const given = $trackerValues[0];
   if (given !== undefined) return $given(given);
   const actions = $history();
+  $wb = 10000000;
   const now = $now();
   let n = 0;
   for (let i = 0; i < actions.length; i++) {
@@ -875,7 +884,7 @@ function $decide(input, trackerValues, careful) {
 export const policy = Object.freeze({["name"]: "payments", ["version"]: "1.2.0", ["sourceHash"]: "91841118115849f001281b8da7c5fd651645c2975df2b21b1c43cb302075f6de", ["file"]: "test/cases/emit/sketch-full.armor", ["default"]: "allow", ["defaultApproval"]: null, ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "wire_review", ["effect"]: "require_approval", ["reason"]: "wires above 10k need a second pair of eyes", ["line"]: 8, ["column"]: 1, ["span"]: {["start"]: 210, ["end"]: 389}, ["actionTypes"]: ["wire_transfer"], ["typeOnly"]: false}, {["id"]: "no_exfiltration", ["effect"]: "deny", ["reason"]: "a secret was read earlier in this session", ["line"]: 13, ["column"]: 1, ["span"]: {["start"]: 391, ["end"]: 571}, ["actionTypes"]: ["http_post"], ["typeOnly"]: false}, {["id"]: "redact_ssn", ["effect"]: "redact", ["reason"]: null, ["line"]: 17, ["column"]: 1, ["span"]: {["start"]: 573, ["end"]: 670}, ["actionTypes"]: ["send_email"], ["typeOnly"]: true}, {["id"]: "sketch-full.armor:deny-drop_database-1c4f0b1491", ["effect"]: "deny", ["reason"]: null, ["line"]: 21, ["column"]: 1, ["span"]: {["start"]: 672, ["end"]: 712}, ["actionTypes"]: ["drop_database"], ["typeOnly"]: true}], ["trackers"]: [{["kind"]: "seen", ["withinMs"]: 1800000}]});
 
 /** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */
-export const trackers = Object.freeze([Object.freeze({ kind: "seen", withinMs: 1800000, key: "e57d624faccbd6bfb697d5096e9939ca", matches: (action) => $m0(action) })]);
+export const trackers = Object.freeze([Object.freeze({ kind: "seen", withinMs: 1800000, key: "e57d624faccbd6bfb697d5096e9939ca", matches: (action) => ($wb = 10000000, $m0(action)) })]);
 
 /** The JSON Schema of the actions, as the policy's `schema` names it, or null. */
 export const actionSchema = null;

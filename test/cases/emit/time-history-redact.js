@@ -814,6 +814,7 @@ function $k0() {
   const given = $trackerValues[0];
   if (given !== undefined) return $given(given);
   const actions = $history();
+  $wb = 10000000;
   const now = $now();
   let n = 0;
   for (let i = 0; i < actions.length; i++) {
@@ -972,7 +973,7 @@ function $decide(input, trackerValues, careful) {
 export const policy = Object.freeze({["name"]: "outreach", ["version"]: null, ["sourceHash"]: "617beefdbe26ad34039987c2f494645e2f59b830fcecbdd849729ba80ebefab0", ["file"]: "test/cases/emit/time-history-redact.armor", ["default"]: "allow", ["defaultApproval"]: null, ["timezone"]: "Europe/Zurich", ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "night", ["effect"]: "deny", ["reason"]: null, ["line"]: 4, ["column"]: 1, ["span"]: {["start"]: 55, ["end"]: 175}, ["actionTypes"]: ["send_email"], ["typeOnly"]: false}, {["id"]: "burst", ["effect"]: "deny", ["reason"]: null, ["line"]: 5, ["column"]: 1, ["span"]: {["start"]: 176, ["end"]: 306}, ["actionTypes"]: ["send_email"], ["typeOnly"]: false}, {["id"]: "card", ["effect"]: "redact", ["reason"]: null, ["line"]: 6, ["column"]: 1, ["span"]: {["start"]: 307, ["end"]: 369}, ["actionTypes"]: ["send_email"], ["typeOnly"]: true}, {["id"]: "ssn", ["effect"]: "redact", ["reason"]: "no SSNs", ["line"]: 7, ["column"]: 1, ["span"]: {["start"]: 370, ["end"]: 475}, ["actionTypes"]: ["send_email"], ["typeOnly"]: true}, {["id"]: "dates", ["effect"]: "deny", ["reason"]: null, ["line"]: 8, ["column"]: 1, ["span"]: {["start"]: 476, ["end"]: 587}, ["actionTypes"]: ["report"], ["typeOnly"]: false}], ["trackers"]: [{["kind"]: "count", ["withinMs"]: 600000}]});
 
 /** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */
-export const trackers = Object.freeze([Object.freeze({ kind: "count", withinMs: 600000, key: "91394b2b5f3c836d167e73f24b1bc07b", matches: (action) => $m0(action) })]);
+export const trackers = Object.freeze([Object.freeze({ kind: "count", withinMs: 600000, key: "91394b2b5f3c836d167e73f24b1bc07b", matches: (action) => ($wb = 10000000, $m0(action)) })]);
 
 /** The JSON Schema of the actions, as the policy's `schema` names it, or null. */
 export const actionSchema = null;

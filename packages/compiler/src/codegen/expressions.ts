@@ -131,6 +131,8 @@ export class ExpressionCompiler {
 
   /** A tracker's predicate over one history entry (`$item`): no fast path, literals inline. */
   trackerCondition(condition: IR.Expr): CompiledCondition {
+    // its scan and the runtime's calls start the work budget (print.ts)
+    this.use("$wb");
     this.temps = 0;
     this.inTracker = true;
     const body = this.cond(condition, "$item");
@@ -258,11 +260,17 @@ export class ExpressionCompiler {
   }
 
   /**
-   * The last argument of a helper that walks values: `, 1` inside a quantifier's condition (charge
-   * the quantifier's work budget), nothing outside (prelude.ts, the work budget).
+   * Whether walks are charged to the work budget here: inside a quantifier's condition, and
+   * anywhere in a tracker's functions, whose budget covers a whole scan of the history (or one
+   * call from a runtime). Elsewhere a comparison has a budget of its own.
    */
+  private charged(): boolean {
+    return this.locals.length > 0 || this.inTracker;
+  }
+
+  /** The last argument of a helper that walks values: `, 1` where walks are charged, else nothing (prelude.ts). */
   private walk(): string {
-    return this.locals.length > 0 ? ", 1" : "";
+    return this.charged() ? ", 1" : "";
   }
 
   private localName(name: string): string {
@@ -323,7 +331,8 @@ export class ExpressionCompiler {
       ...(temps > 0 ? [`  let ${Array.from({ length: temps }, (_, i) => `t${i}`).join(", ")};`] : []),
       `  if ($list === null) return false;`,
       `  if (!Array.isArray($list)) $qList(${jsString(e.quantifier)}, $list);`,
-      ...(outer.length === 0 ? [`  $qb = ${QUANTIFIER_VISITS};`, `  $wb = ${MAX_WORK};`] : []),
+      // in a tracker, the scan (or the runtime's call) starts the work budget, not each entry
+      ...(outer.length === 0 ? [`  $qb = ${QUANTIFIER_VISITS};`, ...(this.inTracker ? [] : [`  $wb = ${MAX_WORK};`])] : []),
       `  for (let $i = 0; $i < $list.length; $i++) {`,
       `    if (--$qb < 0) $qOver();`,
       `    let ${element} = $list[$i];`,
@@ -380,8 +389,8 @@ export class ExpressionCompiler {
         this.use("$subj");
         this.usesRegex = true;
         this.use("$E");
-        // inside a quantifier's condition the subject's length is charged before it is matched
-        const subject = `(${t} = $subj(${this.value(e.value, item)})) !== null${this.locals.length > 0 ? ` && ${this.use("$ws")}(${t}.length)` : ""}`;
+        // where walks are charged, the subject's length is, before it is matched
+        const subject = `(${t} = $subj(${this.value(e.value, item)})) !== null${this.charged() ? ` && ${this.use("$ws")}(${t}.length)` : ""}`;
         // the length limit applies to every pattern, literal ones too (docs/language.md)
         if (r.literal !== null) return `(${subject} && __reLength(${t}).includes(${jsString(r.literal)}))`;
         const program = this.regexProgram(e.regex);

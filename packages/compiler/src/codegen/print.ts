@@ -5,6 +5,7 @@
  *
  * User text reaches the output only through `escape.ts`.
  */
+import { MAX_WORK } from "../semantics.js";
 import { DETECTOR_VM_SOURCE, detectorCheckSource, REGEX_LENGTH_SOURCE, REGEX_VM_SOURCE } from "../regex/index.js";
 import { jsComment, jsString, jsValue } from "./escape.js";
 import type { ConditionTemplate, DataEntry, DispatchPlan, ModulePlan, RulePlan, RuleStep, Slot, TrackerPlan, TypeFunction } from "./plan.js";
@@ -174,14 +175,16 @@ function printDecide(p: ModulePlan, exportKw: string): string[] {
 
 /** A tracker as the module exports it (the contract's `PolicyTracker`): `since` and `value` only for the kinds that have them. */
 function exportedTracker(t: TrackerPlan): string {
-  // with keys, `matches` tests the rest of the condition: the keys are the runtime's to compare
+  // with keys, `matches` tests the rest of the condition: the keys are the runtime's to compare.
+  // Each call starts the work budget, which a scan starts once for all entries
+  const fresh = `$wb = ${MAX_WORK}, `;
   const matches = t.keyed ? `$r${t.index}(action)` : `$m${t.index}(action)`;
-  const members = [`kind: ${jsString(t.kind)}`, `withinMs: ${jsValue(t.withinMs)}`, `key: ${jsString(t.key)}`, `matches: (action) => ${matches}`];
-  if (t.since !== null) members.push(`since: (action) => $s${t.index}(action)`);
-  if (t.value !== null) members.push(`value: (action) => $aggValue(${jsString(t.kind)}, "an earlier action", $v${t.index}(action))`);
+  const members = [`kind: ${jsString(t.kind)}`, `withinMs: ${jsValue(t.withinMs)}`, `key: ${jsString(t.key)}`, `matches: (action) => (${fresh}${matches})`];
+  if (t.since !== null) members.push(`since: (action) => (${fresh}$s${t.index}(action))`);
+  if (t.value !== null) members.push(`value: (action) => (${fresh}$aggValue(${jsString(t.kind)}, "an earlier action", $v${t.index}(action)))`);
   if (t.keyed !== null) {
-    members.push(t.keyed.listed ? `entryKeys: (action) => $entryKeys($e${t.index}(action))` : `entryKeys: (action) => { const k = $keyOf($e${t.index}(action)); return k === null ? [] : [k]; }`);
-    members.push(`currentKey: (action) => $keyOf($c${t.index}(action))`);
+    members.push(t.keyed.listed ? `entryKeys: (action) => (${fresh}$entryKeys($e${t.index}(action)))` : `entryKeys: (action) => { ${fresh.replace(", ", ";")} const k = $keyOf($e${t.index}(action)); return k === null ? [] : [k]; }`);
+    members.push(`currentKey: (action) => (${fresh}$keyOf($c${t.index}(action)))`);
   }
   return `Object.freeze({ ${members.join(", ")} })`;
 }
@@ -243,6 +246,8 @@ function printTracker(t: TrackerPlan): string {
     `  const given = $trackerValues[${t.index}];`,
     `  if (given !== undefined) return $given(given);`,
     `  const actions = $history();`,
+    // one work budget for the whole scan: what a history condition does for each entry adds up
+    `  $wb = ${MAX_WORK};`,
     ...(t.withinMs !== null ? [`  const now = $now();`] : []),
     ...trackerLoop(t, inWindow),
     `}`,
