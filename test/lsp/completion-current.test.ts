@@ -108,6 +108,22 @@ describe("completion of `current` where the checker accepts it", () => {
     expect(h?.contents.value).toMatch(/`current\.F`/);
   });
 
+  // while typing: the call is not closed yet, and the next line's `deny` follows the cursor
+  const unfinished: [string, string, boolean][] = [
+    ["seen, right of ==", 'seen(type == "send_email" and to == current.$0', true],
+    ["sum's where", "sum(amount where recipient == current.$0", true],
+    ["any, element == current", "seen(any(a in attachments: a == current.$0", true],
+    ["since's B", 'seen(type == "send_email" since to == current.$0', false],
+    ["sum's value", "sum(current.$0", false],
+    ["in an or", 'seen(type == "read_file" or to == current.$0', false],
+  ];
+  it.each(unfinished)("an unfinished condition: %s", async (_form, condition, accepted) => {
+    const fields = await labels(policyText(condition));
+    expect(fields.includes("to")).toBe(accepted);
+    const roots = await labels(policyText(condition.replace("current.$0", "$0")));
+    expect(roots.includes("current")).toBe(accepted);
+  });
+
   it("a test file offers no current fields", async () => {
     const { uri, position } = await openAt('test "t" {\n  action { type: "send_email", to: current.$0 }\n  expect allow\n}\n');
     expect(await client.request<unknown[]>("textDocument/completion", { textDocument: { uri }, position })).toEqual([]);
