@@ -780,3 +780,89 @@ rule i when count(level > 1 within 30m) > 1 deny
     );
   });
 });
+
+describe("an earlier action whose correlation key cannot be made", () => {
+  // one tracker per kind with a key, and the rest of each condition (`type == "a"`) tested first
+  const policy = `
+default allow
+rule c when action.type == "q" and count(type == "a" and k == current.k within 1h) >= 1 deny
+rule s when action.type == "q" and seen(type == "a" and k == current.k) deny
+rule su when action.type == "q" and sum(n where type == "a" and k == current.k) >= 1 deny
+rule mx when action.type == "q" and max(n where type == "a" and k == current.k within 1h) >= 1 deny
+rule mn when action.type == "q" and min(n where type == "a" and k == current.k) <= 1 deny
+rule si when action.type == "q" and seen(type == "a" and k == current.k since type == "z") deny
+rule two when action.type == "q" and seen(type == "a" and k == current.k and j == current.j) deny
+`;
+  const c = compileSource("unkeyed.armor", policy, { readFile: () => undefined });
+  const plain = ["c", "s", "su", "mx", "mn", "si", "two"];
+  /** `{ k: { k: ... "leaf" } }`, `depth` objects deep. */
+  const nested = (depth: number): unknown => {
+    let v: unknown = "leaf";
+    for (let i = 0; i < depth; i++) v = { k: v };
+    return v;
+  };
+  const wide = Object.fromEntries(Array.from({ length: 150_000 }, (_, i) => [`m${i}`, i]));
+  const M = 60_000;
+  // [name, earlier actions (a minute apart), the current action's k and j, the rules the scan errs on,
+  //  the rules on which the runtime errs where the scan does not (docs/language.md §7), or none]
+  const cases: [string, Record<string, unknown>[], { k?: unknown; j?: unknown }, string[], string[]][] = [
+    ["(a) the rest is false: the key is never made", [{ type: "b", k: nested(2000), n: 1 }], { k: "x" }, [], []],
+    ["(a) the rest is false, the current key cannot be made either", [{ type: "b", k: nested(2000), n: 1 }], { k: nested(2000) }, [], []],
+    ["(a) nothing earlier, the current key cannot be made", [], { k: nested(2000) }, [], []],
+    ["(b) nested 2,000 deep, a current string: equal to nothing, no error", [{ type: "a", k: nested(2000), n: 1 }], { k: "x" }, [], []],
+    ["(b) 150,000 members, a current string", [{ type: "a", k: wide, n: 1 }], { k: "x" }, [], []],
+    [
+      "(b) nested 2,000 deep, then an entry with the current key",
+      [
+        { type: "a", k: nested(2000), n: 5 },
+        { type: "a", k: "x", n: 2 },
+      ],
+      { k: "x" },
+      [],
+      [],
+    ],
+    ["(b) the first key differs: the second, 2,000 deep, is never compared", [{ type: "a", k: "y", j: nested(2000), n: 1 }], { k: "x", j: "y" }, [], []],
+    ["(b) the first key is equal, the second cannot be made but is compared with a string", [{ type: "a", k: "x", j: nested(2000), n: 1 }], { k: "x", j: "y" }, [], []],
+    ["(b) the same value 2,000 deep on both sides: the scan errs", [{ type: "a", k: nested(2000), n: 1 }], { k: nested(2000) }, plain, []],
+    ["(b) 2,000 and 1,999 deep: the comparison reaches 1,000 levels", [{ type: "a", k: nested(1999), n: 1 }], { k: nested(2000) }, plain, []],
+    // the runtime is stricter: neither key can be made, but comparing them stops before 1,000 levels
+    ["1,000 and 1,001 deep", [{ type: "a", k: nested(1000), n: 1 }], { k: nested(1001) }, [], plain],
+    ["a 150,000-member entry and a 2,000-deep current", [{ type: "a", k: wide, n: 1 }], { k: nested(2000) }, [], plain],
+  ];
+  it.each(cases)("%s: the runtime's values are the scan's", async (_name, earlier, current, scanErrs, stricter) => {
+    expect(c.ok).toBe(true);
+    const module = await loadModule(emit(c).js);
+    const now = T0 + 60 * M;
+    const trackers = new SessionTrackers(memoryHistoryStore());
+    for (const [i, a] of earlier.entries()) trackers.record("s", a, now - (earlier.length - i) * M, [module.trackers]);
+    const history = earlier.map((a, i) => ({ action: a, time: iso(now - (earlier.length - i) * M) }));
+    const action = { type: "q", ...current };
+    const input = { action, time: iso(now), history };
+    // the facts: where the scan errs (compiled and interpreted alike)
+    const scanned = module.decide(input);
+    expect(scanned.errors.map((e) => e.rule)).toEqual(scanErrs);
+    expect(evaluatePolicy(c.policy, input).result).toEqual(scanned);
+    const values = trackers.values("s", module.trackers, now, action).map((v) => (typeof v === "object" && v !== null ? { error: true } : v));
+    const scan = scanValues(policy, c, input);
+    const strict = new Set(stricter.map((r) => plain.indexOf(r)));
+    expect(values).toEqual(scan.map((v, i) => (strict.has(i) ? { error: true } : v)));
+    if (stricter.length === 0) expect(outcome(module.decide({ action, time: iso(now) }, trackers.values("s", module.trackers, now, action)))).toEqual(outcome(scanned));
+  });
+
+  it("an action whose key cannot be made stops counting when it is released or leaves the window", async () => {
+    const module = await loadModule(emit(c).js);
+    const action = { type: "q", k: nested(2000) };
+    const values = (trackers: SessionTrackers, now: number) => trackers.values("s", module.trackers, now, action).map((v) => (typeof v === "object" && v !== null ? { error: true } : v));
+    const empty = [0, false, 0, null, null, false, false];
+    const error = { error: true };
+    const released = new SessionTrackers(memoryHistoryStore());
+    const reservation = released.record("s", { type: "a", k: nested(2000), n: 1 }, T0, [module.trackers]);
+    expect(values(released, T0 + M)).toEqual(empty.map(() => error));
+    reservation.cancel();
+    expect(values(released, T0 + M)).toEqual(empty);
+    // two hours later: out of the windows of `count` and `max` (1h), still in the session of the others
+    const kept = new SessionTrackers(memoryHistoryStore());
+    kept.record("s", { type: "a", k: nested(2000), n: 1 }, T0, [module.trackers]);
+    expect(values(kept, T0 + 120 * M)).toEqual([0, error, error, null, error, error, error]);
+  });
+});

@@ -29,6 +29,7 @@ export { loadModule } from "./load.js";
 export { jsonTooDeepAt, MAX_NESTING } from "./nesting.js";
 export { MAX_FILE_BYTES, readRegularFile } from "./read-file.js";
 export type { FieldReference, LetSymbol, LocalSymbol, RuleSymbol, SemanticModel } from "./semantic/checker.js";
+export { currentAllowedAt } from "./semantic/current-scope.js";
 export { actionTypesAt, currentTypesAt } from "./semantic/narrowing.js";
 export type { ActionSchema, ActionTypeInfo, FieldInfo } from "./semantic/schema.js";
 export { type Type, typeName } from "./semantic/types.js";

@@ -93,9 +93,11 @@ export interface PolicyTracker {
    * values equal nothing); `matches` then tests the rest of the condition. Two actions' keys are
    * equal exactly when the values are `==`. Through `any(x in LIST: x == current.F)`, one key per
    * distinct element value (combined with the other keys). Throws past the size limits (1,000 keys
-   * per action among them). Absent without `current`.
+   * per action among them). Absent without `current`. `null` when, without `any`, the values
+   * cannot be made a key (nested 1,000 deep, more than 100,000 values): such values are `==` to
+   * no current action's values that have a key, and comparing them with those is no error.
    */
-  readonly entryKeys?: (action: unknown) => readonly string[];
+  readonly entryKeys?: (action: unknown) => readonly string[] | null;
   /** The key the current action looks up (`null`: its values equal nothing, so no entry matches). Absent without `current`. */
   readonly currentKey?: (action: unknown) => string | null;
 }

@@ -6,7 +6,8 @@
  * state holds only what its window needs, and keys whose newest action left the window are
  * dropped. The semantics are the compiler's reference interpreter's (docs/language.md §7), given
  * that actions are added in time order: an action the condition, B or the keys cannot be
- * evaluated on poisons the tracker while it is in the window. Adding an action returns what takes
+ * evaluated on poisons the tracker while it is in the window (one whose key, without `any`, cannot
+ * be made only for a current action whose key cannot be made either). Adding an action returns what takes
  * it back exactly (a released reservation), in any order. Taking back a `max`/`min` contribution
  * that is in the deque costs its distance from the deque's back plus what it had beaten.
  */
@@ -134,6 +135,13 @@ export interface KindState {
   readonly poison: Queue;
   /** `since`: actions on which B could not be evaluated; B reads every entry, so they poison the whole session. */
   lasting?: Queue;
+  /**
+   * Actions whose keys could not be made (`entryKeys` gave `null`), with a window while they are in
+   * it; without a window, how many the session has (`unkeyedCount`). They are `==` to no current
+   * action whose key can be made, so only a decision whose own key cannot be made reads them.
+   */
+  readonly unkeyed: Queue;
+  unkeyedCount: number;
 }
 
 /** What takes back exactly what adding an action changed (per key: its contribution, its mark; its poison). */
@@ -146,7 +154,7 @@ export function isKindTracker(t: PolicyTracker): boolean {
 }
 
 export function newKindState(): KindState {
-  return { keys: new Map(), seq: 0, lastB: newLatest(), filings: new Queue(), newest: new Map(), poison: new Queue() };
+  return { keys: new Map(), seq: 0, lastB: newLatest(), filings: new Queue(), newest: new Map(), poison: new Queue(), unkeyed: new Queue(), unkeyedCount: 0 };
 }
 
 function newInner(t: PolicyTracker): Inner {
@@ -191,11 +199,12 @@ function contribution(t: PolicyTracker, time: number, action: unknown): Contribu
   }
 }
 
-/** The keys an action is filed under, or the error that makes them impossible. */
-function entryKeys(t: PolicyTracker, action: unknown): readonly string[] | { error: string } {
+/** The keys an action is filed under, `null` when its values cannot be made a key (module.ts), or the error that makes them impossible. */
+function entryKeys(t: PolicyTracker, action: unknown): readonly string[] | null | { error: string } {
   if (!keyed(t)) return [""];
   try {
     const keys = t.entryKeys!(action);
+    if (keys === null) return null;
     return Array.isArray(keys) ? [...new Set(keys.filter((k): k is string => typeof k === "string"))] : [];
   } catch (e) {
     return { error: errorText(t, e, "a key") };
@@ -224,6 +233,7 @@ export function addToKind(t: PolicyTracker, state: KindState, time: number, acti
   if (matched !== true && matched !== false) return addPoison(state.poison, time, matched.error);
   if (!matched) return null;
   const keys = entryKeys(t, action);
+  if (keys === null) return addUnkeyed(t, state, time);
   if (!Array.isArray(keys)) return addPoison(state.poison, time, (keys as { error: string }).error);
   const c = typeof t.since === "function" ? null : contribution(t, time, action);
   const undo: Change[] = [];
@@ -255,6 +265,20 @@ function dropIfEmpty(state: KindState, key: string, inner: Inner, added: Change)
     added();
     const empty = inner.kind === "since" ? inner.lastA.value === null : inner.count === 0 && inner.deque.size === 0 && livePoison(inner.poison) === undefined;
     if (empty && state.keys.get(key) === inner) state.keys.delete(key);
+  };
+}
+
+/**
+ * An action whose keys cannot be made: the scan compares its values with the current action's
+ * (after the rest of the condition held), and they are `==` only to values that cannot be made a
+ * key either, nor can comparing them with any other values fail. So it counts for no decision
+ * whose key can be made, and is an error only for one whose key cannot (kindValue).
+ */
+function addUnkeyed(t: PolicyTracker, state: KindState, time: number): Change {
+  if (t.withinMs !== null) return addPoison(state.unkeyed, time, "unkeyed");
+  state.unkeyedCount++;
+  return () => {
+    state.unkeyedCount--;
   };
 }
 
@@ -410,6 +434,7 @@ function expireKeys(t: PolicyTracker, state: KindState, now: number): void {
     }
   }
   while (state.poison.front() !== undefined && now - state.poison.front()!.time >= w) state.poison.shift();
+  while (state.unkeyed.front() !== undefined && now - state.unkeyed.front()!.time >= w) state.unkeyed.shift();
 }
 
 type Value = number | boolean | null | { error: string };
@@ -434,7 +459,9 @@ export function kindValue(t: PolicyTracker, state: KindState | undefined, now: n
     try {
       k = t.currentKey!(action);
     } catch (e) {
-      return { error: errorText(t, e, "a key") };
+      // values without a key are `==` to no entry's values that have one, and comparing them with
+      // those is no error (addUnkeyed): only an entry whose key could not be made either may match or err
+      return state.unkeyedCount > 0 || livePoison(state.unkeyed) !== undefined ? { error: errorText(t, e, "a key") } : emptyValue(t);
     }
     if (typeof k !== "string") return emptyValue(t);
     key = k;

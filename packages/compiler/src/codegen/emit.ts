@@ -104,8 +104,10 @@ export interface PolicyTracker {
    * With \`ENTRY == current.F\` conditions: the keys an executed action is filed under (none when its
    * values equal nothing); \`matches\` then tests the rest of the condition. Two actions' keys are
    * equal exactly when the values are \`==\`. Throws past the size limits. Absent without \`current\`.
+   * \`null\` when, without \`any\`, the values cannot be made a key: they are \`==\` to no current
+   * action's values that have a key.
    */
-  readonly entryKeys?: (action: unknown) => readonly string[];
+  readonly entryKeys?: (action: unknown) => readonly string[] | null;
   /** The key the current action looks up (\`null\`: its values equal nothing, so no entry matches). Absent without \`current\`. */
   readonly currentKey?: (action: unknown) => string | null;
 }

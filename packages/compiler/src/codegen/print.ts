@@ -183,7 +183,13 @@ function exportedTracker(t: TrackerPlan): string {
   if (t.since !== null) members.push(`since: (action) => (${fresh}$s${t.index}(action))`);
   if (t.value !== null) members.push(`value: (action) => (${fresh}$aggValue(${jsString(t.kind)}, "an earlier action", $v${t.index}(action)))`);
   if (t.keyed !== null) {
-    members.push(t.keyed.listed ? `entryKeys: (action) => (${fresh}$entryKeys($e${t.index}(action)))` : `entryKeys: (action) => { ${fresh.replace(", ", ";")} const k = $keyOf($e${t.index}(action)); return k === null ? [] : [k]; }`);
+    // without `any`, values that cannot be made a key are `==` to no current values that can, and comparing
+    // them with those is no error: `null` tells a runtime so, where a throw poisons the window
+    members.push(
+      t.keyed.listed
+        ? `entryKeys: (action) => (${fresh}$entryKeys($e${t.index}(action)))`
+        : `entryKeys: (action) => { ${fresh.replace(", ", ";")} const v = $e${t.index}(action); let k; try { k = $keyOf(v); } catch { return null; } return k === null ? [] : [k]; }`,
+    );
     members.push(`currentKey: (action) => (${fresh}$keyOf($c${t.index}(action)))`);
   }
   return `Object.freeze({ ${members.join(", ")} })`;

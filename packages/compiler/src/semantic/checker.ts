@@ -18,6 +18,7 @@ import * as sem from "../semantics.js";
 import type * as A from "../syntax/ast.js";
 import { type SourceFile, type Span, span } from "../syntax/source.js";
 import { buildTestCases, type TestCase } from "../testing/cases.js";
+import { currentSides, pickedBy } from "./current-scope.js";
 import { dispatchTypes } from "./dispatch.js";
 import { exprKey } from "./expr-key.js";
 import { closest } from "./names.js";
@@ -846,9 +847,8 @@ class Checker {
     const kind = fact.name as IR.Tracker["kind"];
     const inner: Scope = { history: true, types: null };
     const clause = this.historyClause(e, kind);
-    const aggregate = kind === "sum" || kind === "max" || kind === "min";
-    // `current.F` is read only in the condition that picks the entries, as one side of a top-level `==`
-    const picked = aggregate ? clause : e.argument;
+    // `current.F` is read only in the condition that picks the entries, as one side of a top-level `==` (current-scope.ts)
+    const picked = pickedBy(e);
     const correlated: Scope = { history: true, types: null, currentAt: picked ? currentSides(picked) : new Set(), currentTypes: scope.types };
     let condition: IR.Expr;
     let value: IR.Expr | null = null;
@@ -1429,34 +1429,6 @@ function isTimeZone(zone: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * The `current.F` paths of a history condition that may be read: one side of an `==` that is a
- * top-level conjunct, the other side not `current`; or one side of the single `==` of a top-level
- * conjunct `any(x in LIST: x == current.F)` / `any(x in LIST: x.G == current.F)`.
- */
-function currentSides(e: A.Expr): Set<A.Expr> {
-  const out = new Set<A.Expr>();
-  const isCurrent = (x: A.Expr): boolean => x.kind === "path" && x.segments[0]?.name === "current";
-  const unparen = (x: A.Expr): A.Expr => (x.kind === "paren" ? unparen(x.expr) : x);
-  const visit = (x: A.Expr): void => {
-    if (x.kind === "paren") visit(x.expr);
-    else if (x.kind === "and") x.operands.forEach(visit);
-    else if (x.kind === "compare" && x.op === "==") {
-      const [left, right] = [unparen(x.left), unparen(x.right)];
-      if (isCurrent(left) !== isCurrent(right)) out.add(isCurrent(left) ? left : right);
-    } else if (x.kind === "quantifier" && x.callee.name === "any" && x.variable !== null) {
-      const c = unparen(x.condition);
-      if (c.kind !== "compare" || c.op !== "==") return;
-      const [left, right] = [unparen(c.left), unparen(c.right)];
-      const isElement = (y: A.Expr): boolean => y.kind === "path" && y.segments[0]?.name === x.variable!.name;
-      if (isCurrent(left) && isElement(right)) out.add(left);
-      else if (isCurrent(right) && isElement(left)) out.add(right);
-    }
-  };
-  visit(e);
-  return out;
 }
 
 /** Whether an IR expression reads the current action. */

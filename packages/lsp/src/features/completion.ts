@@ -3,9 +3,9 @@
  * is being typed, which the tree of a half-typed file cannot yet hold) and everything offered
  * comes from the compiler: the schema's action types and fields, narrowed to the action types
  * the checker knows at the cursor (`actionTypesAt`); lets; rules; the language's words and the
- * members of `time` (language facts).
+ * members of `time` (language facts); `current` only where the checker accepts it (`currentAllowedAt`).
  */
-import { type AST, actionTypesAt, currentTypesAt, type FieldInfo, facts, type LocalSymbol, typeName } from "@agent-armor/compiler";
+import { type AST, actionTypesAt, currentAllowedAt, currentTypesAt, type FieldInfo, facts, type LocalSymbol, parse, typeName } from "@agent-armor/compiler";
 import { type CompletionItem, CompletionItemKind, InsertTextFormat, MarkupKind } from "vscode-languageserver";
 import type { Analysis, PolicyAnalysis, Project } from "../analysis.js";
 import { itemAt } from "./locate.js";
@@ -218,11 +218,26 @@ function membersOf(ast: AST.FileNode, root: string, path: readonly string[], off
   return [...found].sort();
 }
 
+// ---- `current` ------------------------------------------------------------------------------
+
+/**
+ * Whether `current.F` may be written from `start` (where the word or path being typed begins) to
+ * `offset`: the compiler decides it on the text with `current.x` in that place, parsed again (the
+ * half-typed text around the cursor is what the tree of the file cannot yet hold).
+ */
+function currentAllowed(a: Analysis, start: number, offset: number): boolean {
+  if (a.kind !== "policy") return false;
+  const probe = `${a.text.slice(0, start)}current.x${a.text.slice(offset)}`;
+  const parsed = parse(a.compilation.syntax.fileName, probe, a.compilation.syntax);
+  const at = start + "current".length;
+  return currentAllowedAt(itemAt(parsed.ast, at), at);
+}
+
 // ---- contexts -------------------------------------------------------------------------------
 
 const operandBefore = /(?:\bwhen|\band|\bor|\bnot|\bin|\bcontains|\bstarts_with|\bends_with|\bbetween|==|!=|<=|>=|<|>|\(|\[|,|:|\+|-|\*|\/)\s*$/;
 
-function memberCompletion(a: Analysis, policy: PolicyAnalysis | null, item: AST.Item | null, offset: number, path: string[]): CompletionItem[] {
+function memberCompletion(a: Analysis, policy: PolicyAnalysis | null, item: AST.Item | null, offset: number, path: string[], pathStart: number): CompletionItem[] {
   const root = path[0]!;
   if (root === "time" && path.length === 1) {
     return facts.timeFields.map((m) => ({ label: m.name, kind: CompletionItemKind.Property, detail: m.type, documentation: m.doc }));
@@ -238,8 +253,8 @@ function memberCompletion(a: Analysis, policy: PolicyAnalysis | null, item: AST.
   // a local of `any`/`all` (the innermost of that name)
   const local = a.kind === "policy" ? [...localsAt(policy, offset)].reverse().find((l) => l.name === root) : undefined;
   if (local) return localFields(local, path.slice(1));
-  // the current action inside a history condition: the fields of the types the rule is narrowed to there
-  if (root === "current") return fieldsOf(policy, a.kind === "policy" ? currentTypesAt(policy.compilation.model, item, offset) : null, path.slice(1));
+  // the current action inside a history condition, where the checker accepts it: the fields of the types the rule is narrowed to there
+  if (root === "current") return a.kind === "policy" && currentAllowed(a, pathStart, offset) ? fieldsOf(policy, currentTypesAt(policy.compilation.model, item, offset), path.slice(1)) : [];
   if (root === "action") return fieldsOf(policy, a.kind === "policy" ? typesInScope(policy, item, offset) : null, path.slice(1));
   // a bare field with members (`beneficiary.`)
   return fieldsOf(policy, a.kind === "policy" ? typesInScope(policy, item, offset) : null, path);
@@ -280,7 +295,7 @@ export function completion(a: Analysis, project: Project, offset: number): Compl
   if (/\b(?:matches|matching)\s+std\.\w*$/.test(lineBefore)) return detectorItems();
 
   const member = /\b([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.(\w*)$/.exec(lineBefore);
-  if (member) return memberCompletion(a, policy, item, offset, member[1]!.split("."));
+  if (member) return memberCompletion(a, policy, item, offset, member[1]!.split("."), offset - member[0].length);
 
   if (a.kind === "tests" || item?.kind === "test") return testCompletion(a, policy, before, lineBefore);
   if (!policy || a.kind !== "policy") return [];
@@ -300,7 +315,10 @@ export function completion(a: Analysis, project: Project, offset: number): Compl
       if (item.kind === "rule") {
         out.push(...localItems(localsAt(policy, offset)));
         out.push(...fieldsOf(policy, typesInScope(policy, item, offset), []));
-        for (const root of facts.roots) out.push({ label: root.name, kind: CompletionItemKind.Module, sortText: `3${root.name}`, documentation: root.doc });
+        const withCurrent = currentAllowed(a, head.length, offset);
+        for (const root of facts.roots) {
+          if (root.name !== "current" || withCurrent) out.push({ label: root.name, kind: CompletionItemKind.Module, sortText: `3${root.name}`, documentation: root.doc });
+        }
         // a pattern function (`glob`) goes after `matches`, not where a value goes
         for (const fn of facts.functions) if (fn.result !== "pattern") out.push(functionItem(fn));
         out.push(keyword("not", "4"));
