@@ -5,8 +5,9 @@
  *
  * User text reaches the output only through `escape.ts`.
  */
-import { MAX_WORK } from "../semantics.js";
+
 import { DETECTOR_VM_SOURCE, detectorCheckSource, REGEX_LENGTH_SOURCE, REGEX_VM_SOURCE } from "../regex/index.js";
+import { MAX_WORK } from "../semantics.js";
 import { jsComment, jsString, jsValue } from "./escape.js";
 import type { ConditionTemplate, DataEntry, DispatchPlan, ModulePlan, RulePlan, RuleStep, Slot, TrackerPlan, TypeFunction } from "./plan.js";
 import { helperClosure, helpers } from "./prelude.js";
