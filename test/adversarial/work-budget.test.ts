@@ -14,7 +14,7 @@ import { compileSource, emit } from "../../packages/compiler/src/compile.js";
 import { evaluatePolicy } from "../../packages/compiler/src/interpreter.js";
 import type * as IR from "../../packages/compiler/src/ir.js";
 import { loadModule } from "../../packages/compiler/src/load.js";
-import { MAX_WORK, WORK_LIMIT_MESSAGE } from "../../packages/compiler/src/semantics.js";
+import { MAX_WORK, STEPS_PER_ELEMENT, STEPS_PER_FIELD, STEPS_PER_VALUE, WORK_LIMIT_MESSAGE } from "../../packages/compiler/src/semantics.js";
 import type { PolicyModule } from "../../packages/contract/src/index.js";
 
 interface Compiled {
@@ -57,11 +57,11 @@ const boundary: BoundaryCase[] = [
   { name: "length of a string", condition: "any(x in l: length(s) == 1)", data: { s: repeat("a", 1000) }, steps: 1000 },
   { name: "length of a list is free", condition: 'any(x in l: length(m) == 1 or lower(s) == "q")', data: { m: [1, 2], s: repeat("a", 1000) }, steps: 1000 },
   { name: "host of a URL", condition: 'any(x in l: host(s) == "q")', data: { s: `https://${repeat("a", 992)}` }, steps: 1000 },
-  // strings visits the list and its 999 elements (1,000), `in` reads 999 elements and compares
-  // "q" with each "a" (one character each)
-  { name: "a lookup in strings(V)", condition: 'any(x in l: "q" in strings(v))', data: { v: Array(999).fill("a") }, steps: 1000 + 999 + 999 },
-  { name: "in a list of numbers", condition: "any(x in l: x in m)", data: { m: Array(1000).fill(1) }, steps: 1000 },
-  { name: "contains on a list", condition: 'any(x in l: m contains "q")', data: { m: Array(999).fill("a") }, steps: 999 + 999 },
+  // strings visits the list and its 999 elements (1,000 values), `in` reads 999 elements and
+  // compares "q" with each "a" (one character each)
+  { name: "a lookup in strings(V)", condition: 'any(x in l: "q" in strings(v))', data: { v: Array(999).fill("a") }, steps: 1000 * STEPS_PER_VALUE + 999 * STEPS_PER_ELEMENT + 999 },
+  { name: "in a list of numbers", condition: "any(x in l: x in m)", data: { m: Array(500).fill(1) }, steps: 500 * STEPS_PER_ELEMENT },
+  { name: "contains on a list", condition: 'any(x in l: m contains "q")', data: { m: Array(999).fill("a") }, steps: 999 * STEPS_PER_ELEMENT + 999 },
   { name: "contains on strings", condition: "any(x in l: s contains t)", data: { s: repeat("a", 900), t: repeat("b", 100) }, steps: 1000 },
   { name: "starts_with a field", condition: "any(x in l: s starts_with t)", data: { s: repeat("a", 1000), t: repeat("b", 2000) }, steps: 1000 },
   { name: "ends_with a field", condition: "any(x in l: t ends_with s)", data: { s: repeat("a", 1000), t: repeat("b", 2000) }, steps: 1000 },
@@ -73,14 +73,14 @@ const boundary: BoundaryCase[] = [
   { name: "matches a literal pattern", condition: "any(x in l: s matches /zz/)", data: { s: repeat("a", 1000) }, steps: 1000 },
   { name: "matches a pattern", condition: "any(x in l: s matches /a+b/)", data: { s: repeat("a", 1000) }, steps: 1000 },
   { name: "matches a detector", condition: "any(x in l: s matches std.card_number)", data: { s: repeat("abcd ", 200) }, steps: 1000 },
-  { name: "== on lists", condition: "any(x in l: a == b)", data: { a: [...Array(999).fill(0), 1], b: Array(1000).fill(0) }, steps: 1000 },
-  { name: "== on objects", condition: "any(x in l: a == b)", data: { a: fields(500, -1), b: fields(500, -2) }, steps: 1000 },
+  { name: "== on lists", condition: "any(x in l: a == b)", data: { a: [...Array(499).fill(0), 1], b: Array(500).fill(0) }, steps: 500 * STEPS_PER_ELEMENT },
+  { name: "== on objects", condition: "any(x in l: a == b)", data: { a: fields(50, -1), b: fields(50, -2) }, steps: 100 * STEPS_PER_FIELD },
   {
     name: "== on nested values",
     condition: "any(x in l: a == b)",
     data: { a: [repeat("a", 498), [1, 2], "x"], b: [repeat("a", 498), [1, 2], "y"] },
-    // the outer lists (3), the strings of 498, the inner lists (2), the last strings (1)
-    steps: 3 + 498 + 2 + 1,
+    // the outer lists (3 elements), the strings of 498, the inner lists (2 elements), the last strings (1)
+    steps: 3 * STEPS_PER_ELEMENT + 498 + 2 * STEPS_PER_ELEMENT + 1,
   },
   { name: "nested quantifiers share the budget", condition: "any(x in l: any(y in m: lower(s) == y))", data: { m: ["q"], s: repeat("a", 1000) }, steps: 1000 },
 ];

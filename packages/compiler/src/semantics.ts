@@ -44,8 +44,10 @@ function finite(v: unknown): v is number {
 const MAX_COMPARE_DEPTH = 1000;
 
 /**
- * The work a walk of input values may do, in steps: one per character of two strings compared,
- * per list element or object field compared or read, per value `strings` visits. Walks inside the
+ * The work a walk of input values may do, in steps: one per character (UTF-16 code unit) of a
+ * string read or compared, STEPS_PER_ELEMENT per list element compared, STEPS_PER_FIELD per object
+ * field compared, STEPS_PER_VALUE per value `strings` visits. The weights make a step cost about
+ * the same time whatever it reads (a few nanoseconds: bench/work-budget.mjs measures each). Walks inside the
  * condition of a quantifier share the budget of the outermost quantifier, which starts it afresh
  * (with its element count, MAX_QUANTIFIER_VISITS); a comparison outside every quantifier (`==`,
  * `!=`, `in`, `contains` on a list) has a budget of its own, which bounds a deep comparison of two
@@ -54,7 +56,10 @@ const MAX_COMPARE_DEPTH = 1000;
  * compiled modules and the interpreter throw on exactly the same inputs. docs/language.md §6.7.
  */
 export const MAX_WORK = 10_000_000;
-export const WORK_LIMIT_MESSAGE = `a condition read more than ${MAX_WORK.toLocaleString("en-US")} characters, list elements and fields in one \`any\`/\`all\` or one comparison`;
+export const STEPS_PER_ELEMENT = 2;
+export const STEPS_PER_FIELD = 16;
+export const STEPS_PER_VALUE = 4;
+export const WORK_LIMIT_MESSAGE = `reading the input took more than ${MAX_WORK.toLocaleString("en-US")} steps in one \`any\`/\`all\`, comparison or history scan`;
 
 /** A work budget: the steps left. The interpreter has one and resets it where emitted code resets `$wb`. */
 export interface Work {
@@ -78,7 +83,7 @@ function stringSteps(a: string, b: string): number {
  * both nest deeper than MAX_COMPARE_DEPTH are an evaluation error, not a stack overflow whose
  * depth would differ between the interpreter and compiled code. With a budget, two strings of the
  * same length cost their length, two lists of the same length their length, and two objects
- * their fields (before their values are compared).
+ * their fields (before their values are compared), each at its weight.
  */
 export function equals(a: unknown, b: unknown, work: Work | null = null, depth = 0): boolean {
   if (typeof a === "string" && typeof b === "string") {
@@ -92,14 +97,14 @@ export function equals(a: unknown, b: unknown, work: Work | null = null, depth =
   if (depth >= MAX_COMPARE_DEPTH) throw new EvaluationError(`values nested more than ${MAX_COMPARE_DEPTH} deep cannot be compared`);
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    spend(work, a.length);
+    spend(work, a.length * STEPS_PER_ELEMENT);
     for (let i = 0; i < a.length; i++) if (!equals(a[i], b[i], work, depth + 1)) return false;
     return true;
   }
   if (Array.isArray(b)) return false;
   const ka = Object.keys(a);
   const kb = Object.keys(b);
-  spend(work, ka.length + kb.length);
+  spend(work, (ka.length + kb.length) * STEPS_PER_FIELD);
   if (ka.length !== kb.length) return false;
   for (const k of ka) {
     if (!hasOwn.call(b, k) || !equals((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], work, depth + 1)) return false;
@@ -147,7 +152,7 @@ export function between(v: unknown, low: unknown, high: unknown, work: Work | nu
 export function inList(v: unknown, list: unknown, work: Work | null = null): boolean {
   if (v === null || v === undefined || list === null || list === undefined) return false;
   if (!Array.isArray(list)) throw new EvaluationError(`\`in\` needs a list on its right, got ${kindOf(list)}`);
-  spend(work, list.length);
+  spend(work, list.length * STEPS_PER_ELEMENT);
   for (const x of list) if (equals(v, x, work)) return true;
   return false;
 }
@@ -161,7 +166,7 @@ export type StringOp = "contains" | "starts_with" | "ends_with";
 export function stringOp(op: StringOp, a: unknown, b: unknown, work: Work | null = null): boolean {
   if (a === null || b === null || a === undefined || b === undefined) return false;
   if (op === "contains" && Array.isArray(a)) {
-    spend(work, a.length);
+    spend(work, a.length * STEPS_PER_ELEMENT);
     for (const x of a) if (equals(x, b, work)) return true;
     return false;
   }
@@ -286,7 +291,7 @@ export function strings(v: unknown, work: Work | null = null): string[] {
       depths.push(depth + 1);
     }
   }
-  spend(work, visited);
+  spend(work, visited * STEPS_PER_VALUE);
   return out;
 }
 

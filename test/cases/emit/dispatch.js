@@ -32,7 +32,7 @@ function $kind(v) {
 }
 let $wb = 0;
 function $wOver() {
-  throw new $E("a condition read more than 10,000,000 characters, list elements and fields in one `any`/`all` or one comparison");
+  throw new $E("reading the input took more than 10,000,000 steps in one `any`/`all`, comparison or history scan");
 }
 function $eq(a, b, w) {
   if (!w) $wb = 10000000;
@@ -50,13 +50,13 @@ function $eqw(a, b, depth) {
   if (depth >= 1000) throw new $E("values nested more than 1000 deep cannot be compared");
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    if (($wb -= a.length) < 0) $wOver();
+    if (($wb -= a.length * 2) < 0) $wOver();
     for (let i = 0; i < a.length; i++) if (!$eqw(a[i], b[i], depth + 1)) return false;
     return true;
   }
   if (Array.isArray(b)) return false;
   const ka = Object.keys(a), kb = Object.keys(b);
-  if (($wb -= ka.length + kb.length) < 0) $wOver();
+  if (($wb -= (ka.length + kb.length) * 16) < 0) $wOver();
   if (ka.length !== kb.length) return false;
   for (const k of ka) if (!$hasOwn.call(b, k) || !$eqw(a[k], b[k], depth + 1)) return false;
   return true;
@@ -65,7 +65,7 @@ function $so(op, a, b, w) {
   if (a === null || b === null) return false;
   if (!w) $wb = 10000000;
   if (op === "contains" && Array.isArray(a)) {
-    if (($wb -= a.length) < 0) $wOver();
+    if (($wb -= a.length * 2) < 0) $wOver();
     for (const x of a) if ($eqw(x, b, 0)) return true;
     return false;
   }

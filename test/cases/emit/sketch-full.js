@@ -40,7 +40,7 @@ function $subj(v) {
   return v;
 }
 function $wOver() {
-  throw new $E("a condition read more than 10,000,000 characters, list elements and fields in one `any`/`all` or one comparison");
+  throw new $E("reading the input took more than 10,000,000 steps in one `any`/`all`, comparison or history scan");
 }
 function $ws(n) {
   if (($wb -= n) < 0) $wOver();

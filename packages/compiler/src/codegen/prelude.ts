@@ -9,7 +9,7 @@
  * the outermost quantifier resets); absent outside, where the comparisons (`$eq`, `$in`, `$so`)
  * reset `$wb` for themselves and the others charge nothing, as the interpreter does.
  */
-import { MAX_WORK, WORK_LIMIT_MESSAGE } from "../semantics.js";
+import { MAX_WORK, STEPS_PER_ELEMENT, STEPS_PER_FIELD, STEPS_PER_VALUE, WORK_LIMIT_MESSAGE } from "../semantics.js";
 
 export interface Helper {
   readonly source: string;
@@ -57,13 +57,13 @@ function $eqw(a, b, depth) {
   if (depth >= 1000) throw new $E("values nested more than 1000 deep cannot be compared");
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    if (($wb -= a.length) < 0) $wOver();
+    if (($wb -= a.length * ${STEPS_PER_ELEMENT}) < 0) $wOver();
     for (let i = 0; i < a.length; i++) if (!$eqw(a[i], b[i], depth + 1)) return false;
     return true;
   }
   if (Array.isArray(b)) return false;
   const ka = Object.keys(a), kb = Object.keys(b);
-  if (($wb -= ka.length + kb.length) < 0) $wOver();
+  if (($wb -= (ka.length + kb.length) * ${STEPS_PER_FIELD}) < 0) $wOver();
   if (ka.length !== kb.length) return false;
   for (const k of ka) if (!$hasOwn.call(b, k) || !$eqw(a[k], b[k], depth + 1)) return false;
   return true;
@@ -106,7 +106,7 @@ function $eqw(a, b, depth) {
   if (v === null || list === null) return false;
   if (!Array.isArray(list)) throw new $E("\`in\` needs a list on its right, got " + $kind(list));
   if (!w) $wb = ${MAX_WORK};
-  if (($wb -= list.length) < 0) $wOver();
+  if (($wb -= list.length * ${STEPS_PER_ELEMENT}) < 0) $wOver();
   for (const x of list) if ($eqw(v, x, 0)) return true;
   return false;
 }`,
@@ -117,7 +117,7 @@ function $eqw(a, b, depth) {
   if (a === null || b === null) return false;
   if (!w) $wb = ${MAX_WORK};
   if (op === "contains" && Array.isArray(a)) {
-    if (($wb -= a.length) < 0) $wOver();
+    if (($wb -= a.length * ${STEPS_PER_ELEMENT}) < 0) $wOver();
     for (const x of a) if ($eqw(x, b, 0)) return true;
     return false;
   }
@@ -459,7 +459,7 @@ function $measureOffset(epochMs) {
       depths.push(depth + 1);
     }
   }
-  if (w && ($wb -= visited) < 0) $wOver();
+  if (w && ($wb -= visited * ${STEPS_PER_VALUE}) < 0) $wOver();
   return out;
 }`,
   },
