@@ -4,6 +4,7 @@
  * `redact ... matching`, in compiled policies and the interpreter alike (docs/language.md,
  * "Detectors", "Globs", §9).
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compileSource, emit } from "../packages/compiler/src/compile.js";
 import { evaluatePolicy } from "../packages/compiler/src/interpreter.js";
@@ -54,7 +55,23 @@ const tables: Record<string, readonly Case[]> = {
     no("14111111111111111"),
     no("4111  1111 1111 1111"), // two spaces: two runs, each too short
     no("411111111111"), // 12 digits
-    no("4111 1111 1111 1111 2"), // the run goes on: 17 digits
+    no("1234567890123456789012345"), // an order id: 25 digits in one group are not a card
+    no("12345678901234567890 4111"), // ...nor 20 digits and a group
+    no("41111111111111111234567890"),
+    no("4111 1111 1111 111"), // 15 digits, Luhn fails
+    no("1111 1111 1111 1111 12 34 56 78"), // every part of 13 to 19 digits from each group fails
+    // a run of groups: its parts from a group start to a group end, leftmost start first, then longest
+    yes("4111 1111 1111 1111 123", "<X> 123"), // a card and its CVV
+    yes("4111-1111-1111-1111 12/27", "<X> 12/27"), // a card and its expiry
+    yes("4111 1111 1111 1111 2", "<X> 2"),
+    yes("4111 1111 1111 1111 5500 0000 0000 0004", "<X> <X>"), // two cards one space apart
+    yes("4111-1111-1111-1111-5500-0000-0000-0004", "<X>-<X>"),
+    yes("4111111111111111 5500000000000004", "<X> <X>"),
+    yes("ref 12 4111 1111 1111 1111 exp 12 27", "ref 12 <X> exp 12 27"), // a card after a shorter group
+    yes("4111 1111 1111 1111 102", "<X>"), // 4111111111111111102 passes too: the longest part is taken
+    yes("1 4222222222222 1", "1 <X> 1"), // 13 digits between single digits
+    yes("12345 4111111111111111", "12345 <X>"),
+    yes("4111111111111111 1234567890123456789012345", "<X> 1234567890123456789012345"),
   ],
   iban: [
     yes("DE89370400440532013000"),
@@ -135,6 +152,58 @@ rule hide when action.type == "r" redact s matching std.${name} with "<X>"
 `);
     expect(p.decide({ action: { type: "m", s: c.text } }).decision).toBe(c.found ? "deny" : "allow");
     expect(p.decide({ action: { type: "r", s: c.text } }).action).toEqual({ type: "r", s: c.redacted });
+  });
+});
+
+// The rule of std.card_number written plainly (docs/language.md, "Detectors"): in each run of digit
+// groups joined by single spaces or dashes, the parts from a group's start to a group's end with 13
+// to 19 digits that pass Luhn; leftmost start first, for each start the longest, then on after it.
+function luhn(digits: string): boolean {
+  let sum = 0;
+  for (let i = digits.length - 1, odd = false; i >= 0; i--, odd = !odd) {
+    const d = Number(digits[i]) * (odd ? 2 : 1);
+    sum += d > 9 ? d - 9 : d;
+  }
+  return sum % 10 === 0;
+}
+function redactCards(text: string, replacement: string): string {
+  return text.replace(/\d+(?:[ -]\d+)*/g, (run) => {
+    const groups = [...run.matchAll(/\d+/g)].map((m) => ({ start: m.index, end: m.index + m[0].length }));
+    const digitsOf = (i: number, j: number): string => run.slice(groups[i]!.start, groups[j]!.end).replace(/\D/g, "");
+    let out = "";
+    let last = 0;
+    for (let i = 0; i < groups.length; i++) {
+      let j = groups.length - 1;
+      while (j >= i && !(digitsOf(i, j).length >= 13 && digitsOf(i, j).length <= 19 && luhn(digitsOf(i, j)))) j--;
+      if (j < i) continue;
+      out += run.slice(last, groups[i]!.start) + replacement;
+      last = groups[j]!.end;
+      i = j;
+    }
+    return out + run.slice(last);
+  });
+}
+
+describe("std.card_number against its rule written plainly", () => {
+  // digits (often a real card's), single and double separators, other characters
+  const piece = fc.oneof(
+    fc.constantFrom("4111 1111 1111 1111", "4111111111111111", "5500-0000-0000-0004", "4222222222222", "378282246310005"),
+    fc.stringMatching(/^\d{1,8}$/),
+    fc.constantFrom(" ", "-", "  ", " -", "x", "/", "\n"),
+  );
+  it("matches and redacts what the rule says, compiled and interpreted alike", async () => {
+    const p = await policy(`default allow
+rule found when action.type == "m" and s matches std.card_number deny
+rule hide when action.type == "r" redact s matching std.card_number with "<X>"
+`);
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }).map((parts) => parts.join("")), (text) => {
+        const redacted = redactCards(text, "<X>");
+        expect(p.decide({ action: { type: "r", s: text } }).action).toEqual({ type: "r", s: redacted });
+        expect(p.decide({ action: { type: "m", s: text } }).decision).toBe(redacted === text ? "allow" : "deny");
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

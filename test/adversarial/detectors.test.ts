@@ -43,9 +43,25 @@ interface Case {
 }
 
 const cases: readonly Case[] = [
-  // one run of a million digits is one candidate, rejected whole: no card number starts inside it
+  // one group of a million digits is one candidate, rejected whole: no card number starts inside it
   { name: "1 MiB of digits", detector: "card_number", input: () => "4".repeat(N), found: false, replaced: 0 },
-  { name: "1 MiB of digits joined by dashes", detector: "card_number", input: () => fill("4111-"), found: false, replaced: 0 },
+  { name: "groups of 30 digits and one", detector: "card_number", input: () => fill(`${"1".repeat(30)} 4`), found: false, replaced: 0 },
+  // one run of digit groups is one candidate: the check tries each group's start in one pass over
+  // the run (at most 19 digits from each), so no separator shape costs more than a few reads per
+  // unit, and the candidates stay under the cap
+  { name: "1 MiB of one digit and a space", detector: "card_number", input: () => fill("1 "), found: false, replaced: 0 },
+  { name: "1 MiB of one digit and a dash", detector: "card_number", input: () => fill("1-"), found: false, replaced: 0 },
+  { name: "1 MiB of 4-digit groups", detector: "card_number", input: () => fill("1234 "), found: false, replaced: 0 },
+  // every 16-digit part is 4111411141114111, which fails Luhn; the run's last part,
+  // 4111-4111-4111-4 (13 digits), passes
+  { name: "1 MiB of 4111 joined by dashes", detector: "card_number", input: () => fill("4111-"), found: true, replaced: 1 },
+  // every card of the run is found: one candidate each
+  { name: "1 MiB of cards one space apart", detector: "card_number", input: () => fill("4111 1111 1111 1111 "), found: true, replaced: 52_428 },
+  { name: "1 MiB of cards one dash apart", detector: "card_number", input: () => fill("4111-1111-1111-1111-"), found: true, replaced: 52_428 },
+  { name: "1 MiB of cards each with a CVV", detector: "card_number", input: () => fill("4111 1111 1111 1111 123 "), found: true, replaced: 43_690 },
+  { name: "1 MiB of 13-digit cards after a digit", detector: "card_number", input: () => fill("1 4222222222222 "), found: true, replaced: 65_536 },
+  // the densest cards: 13 digits and a space, 74,898 candidates, under the cap of 100,000
+  { name: "1 MiB of 13-digit cards", detector: "card_number", input: () => fill("4222222222222 "), found: true, replaced: 74_898 },
   // 52,429 Luhn-invalid card numbers, each one candidate: under the cap
   { name: "1 MiB of cards failing Luhn", detector: "card_number", input: () => fill("4111 1111 1111 1112 x "), found: false, replaced: 0 },
   { name: "cards failing Luhn, one valid at the end", detector: "card_number", input: () => `${fill("4111 1111 1111 1112 x ", N - 20)}x 4111111111111111`, found: true, replaced: 1 },

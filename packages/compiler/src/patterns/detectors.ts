@@ -15,9 +15,9 @@ export interface DetectorDef {
   readonly check: string | null;
 }
 
-// Digits joined by single spaces or dashes: a match is a whole run (leftmost, greedy), which the
-// check accepts or skips whole.
-const CARD = String.raw`\d(?:[ -]?\d){12,}`;
+// 13 to 19 digits joined by single spaces or dashes: where a run of digit groups long enough for a
+// card number starts; the check reads the run and finds the card numbers in it.
+const CARD = String.raw`\d(?:[ -]?\d){12,18}`;
 // Country code, check digits, then 11 to 30 letters or digits, optionally a space before each.
 const IBAN = String.raw`\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}`;
 // The WHATWG "valid email address" production, narrowed for text: a local part of at most 64
