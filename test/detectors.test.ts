@@ -38,6 +38,9 @@ interface Case {
 const yes = (text: string, redacted = "<X>"): Case => ({ text, found: true, redacted });
 const no = (text: string): Case => ({ text, found: false, redacted: text });
 
+const RSA = "-----BEGIN RSA PRIVATE KEY-----";
+const KEY_LINES = "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo\n4lgOEePzNm0tRgeLezV6ffAt0gunVTLw\n7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKh==";
+
 const tables: Record<string, readonly Case[]> = {
   card_number: [
     yes("4111111111111111"),
@@ -130,6 +133,18 @@ const tables: Record<string, readonly Case[]> = {
     yes("sk_test_4eC39HqLyjWDarjtT1zdp7dc"),
     yes("-----BEGIN RSA PRIVATE KEY-----"),
     yes("x -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY----- y", "x <X> y"),
+    // without its END line: BEGIN and the base64 block after it, whole lines, up to the first other line
+    yes(`${RSA}\n${KEY_LINES}`),
+    yes(`${RSA}\n${KEY_LINES}\nThe rest of the message.`, "<X>\nThe rest of the message."),
+    yes(`${RSA}\r\n${KEY_LINES.replaceAll("\n", "\r\n")}\r\nbye now`, "<X>\r\nbye now"),
+    yes(`key: ${RSA}\nProc-Type: 4,ENCRYPTED\nDEK-Info: DES-EDE3-CBC,3F17F5316E2BAC89\n\n${KEY_LINES}\n\nregards`, "key: <X>\n\nregards"),
+    yes(`key: |\n  ${RSA}\n  ${KEY_LINES.replaceAll("\n", "\n  ")}\nnext: 1`, "key: |\n  <X>\nnext: 1"),
+    yes(`${RSA}\n${KEY_LINES}\n${RSA}\nMIIB\n-- sig`, "<X>\n<X>\n-- sig"),
+    yes(`${RSA} MIIE abc`, "<X> MIIE abc"), // key material only on the lines after BEGIN
+    yes(`${RSA}\nThanks`, "<X>"), // a one-word line is base64 characters too
+    yes(`${RSA}\n\n${KEY_LINES}`, `<X>\n\n${KEY_LINES}`), // a blank line ends the block unless headers come before it
+    // with it, through END, also when the line breaks are `\n` escapes in a JSON string
+    yes(`"${RSA}\\n${KEY_LINES.replaceAll("\n", "\\n")}\\n-----END RSA PRIVATE KEY-----\\n"`, '"<X>\\n"'),
     yes("Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "Bearer <X>"),
     no("AKIA1234"), // too few characters
     no("AKIAIOSFODNN7EXAMPL"),
@@ -140,6 +155,9 @@ const tables: Record<string, readonly Case[]> = {
     no("xoxq-123456789012-abc"),
     no("pk_live_4eC39HqLyjWDarjtT1zdp7dc"), // publishable keys are not secrets
     no("-----BEGIN PUBLIC KEY-----"),
+    no(`-----BEGIN PUBLIC KEY-----\n${KEY_LINES}`),
+    no(`-----BEGIN CERTIFICATE-----\n${KEY_LINES}\n-----END CERTIFICATE-----`),
+    no(`-----BEGIN RSA PRIVATE KEY\n${KEY_LINES}`), // a BEGIN line without its dashes
     no("eyJhbGciOiJIUzI1NiJ9"), // one part only
   ],
 };

@@ -803,6 +803,7 @@ const STRS = [
   "AKIA1234",
   "ghp_0123456789abcdefghij0123456789abcdef",
   "-----BEGIN RSA PRIVATE KEY-----",
+  "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\nMIIEowIBAAKCAQEA\nu1SU1LfV==\nrest of it",
   "src/a/b.ts",
   "src/a.js",
 ];
