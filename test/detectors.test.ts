@@ -215,11 +215,14 @@ rule found when action.type == "m" and s matches std.card_number deny
 rule hide when action.type == "r" redact s matching std.card_number with "<X>"
 `);
     fc.assert(
-      fc.property(fc.array(piece, { maxLength: 12 }).map((parts) => parts.join("")), (text) => {
-        const redacted = redactCards(text, "<X>");
-        expect(p.decide({ action: { type: "r", s: text } }).action).toEqual({ type: "r", s: redacted });
-        expect(p.decide({ action: { type: "m", s: text } }).decision).toBe(redacted === text ? "allow" : "deny");
-      }),
+      fc.property(
+        fc.array(piece, { maxLength: 12 }).map((parts) => parts.join("")),
+        (text) => {
+          const redacted = redactCards(text, "<X>");
+          expect(p.decide({ action: { type: "r", s: text } }).action).toEqual({ type: "r", s: redacted });
+          expect(p.decide({ action: { type: "m", s: text } }).decision).toBe(redacted === text ? "allow" : "deny");
+        },
+      ),
       { numRuns: 2000 },
     );
   });

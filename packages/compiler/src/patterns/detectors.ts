@@ -34,8 +34,8 @@ const SSN = String.raw`\b\d{3}-\d{2}-\d{4}\b`;
 // one, BEGIN and its block: the whole lines right after it that are headers (then one blank
 // line), then the whole lines of base64 characters and `=` (`$` is multiline: the secret
 // pattern's flags are "m").
-const PEM_BEGIN = String.raw`-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY-----`;
-const PEM_END = String.raw`-----END[ A-Z0-9_-]{0,100}PRIVATE KEY-----`;
+const PEM_BEGIN = "-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY-----";
+const PEM_END = "-----END[ A-Z0-9_-]{0,100}PRIVATE KEY-----";
 const PEM_HEADER = String.raw`\r?\n[A-Za-z][A-Za-z0-9-]*:[^\r\n]*`;
 const PEM_LINE = String.raw`\r?\n[\t ]*[A-Za-z0-9+/=]+[\t ]*$`;
 const PEM_BLOCK = `(?:(?:${PEM_HEADER})+(?:\\r?\\n${PEM_LINE})?)?(?:${PEM_LINE})*`;
