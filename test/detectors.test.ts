@@ -4,6 +4,7 @@
  * `redact ... matching`, in compiled policies and the interpreter alike (docs/language.md,
  * "Detectors", "Globs", §9).
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compileSource, emit } from "../packages/compiler/src/compile.js";
 import { evaluatePolicy } from "../packages/compiler/src/interpreter.js";
@@ -37,6 +38,9 @@ interface Case {
 const yes = (text: string, redacted = "<X>"): Case => ({ text, found: true, redacted });
 const no = (text: string): Case => ({ text, found: false, redacted: text });
 
+const RSA = "-----BEGIN RSA PRIVATE KEY-----";
+const KEY_LINES = "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo\n4lgOEePzNm0tRgeLezV6ffAt0gunVTLw\n7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKh==";
+
 const tables: Record<string, readonly Case[]> = {
   card_number: [
     yes("4111111111111111"),
@@ -54,7 +58,23 @@ const tables: Record<string, readonly Case[]> = {
     no("14111111111111111"),
     no("4111  1111 1111 1111"), // two spaces: two runs, each too short
     no("411111111111"), // 12 digits
-    no("4111 1111 1111 1111 2"), // the run goes on: 17 digits
+    no("1234567890123456789012345"), // an order id: 25 digits in one group are not a card
+    no("12345678901234567890 4111"), // ...nor 20 digits and a group
+    no("41111111111111111234567890"),
+    no("4111 1111 1111 111"), // 15 digits, Luhn fails
+    no("1111 1111 1111 1111 12 34 56 78"), // every part of 13 to 19 digits from each group fails
+    // a run of groups: its parts from a group start to a group end, leftmost start first, then longest
+    yes("4111 1111 1111 1111 123", "<X> 123"), // a card and its CVV
+    yes("4111-1111-1111-1111 12/27", "<X> 12/27"), // a card and its expiry
+    yes("4111 1111 1111 1111 2", "<X> 2"),
+    yes("4111 1111 1111 1111 5500 0000 0000 0004", "<X> <X>"), // two cards one space apart
+    yes("4111-1111-1111-1111-5500-0000-0000-0004", "<X>-<X>"),
+    yes("4111111111111111 5500000000000004", "<X> <X>"),
+    yes("ref 12 4111 1111 1111 1111 exp 12 27", "ref 12 <X> exp 12 27"), // a card after a shorter group
+    yes("4111 1111 1111 1111 102", "<X>"), // 4111111111111111102 passes too: the longest part is taken
+    yes("1 4222222222222 1", "1 <X> 1"), // 13 digits between single digits
+    yes("12345 4111111111111111", "12345 <X>"),
+    yes("4111111111111111 1234567890123456789012345", "<X> 1234567890123456789012345"),
   ],
   iban: [
     yes("DE89370400440532013000"),
@@ -113,6 +133,18 @@ const tables: Record<string, readonly Case[]> = {
     yes("sk_test_4eC39HqLyjWDarjtT1zdp7dc"),
     yes("-----BEGIN RSA PRIVATE KEY-----"),
     yes("x -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY----- y", "x <X> y"),
+    // without its END line: BEGIN and the base64 block after it, whole lines, up to the first other line
+    yes(`${RSA}\n${KEY_LINES}`),
+    yes(`${RSA}\n${KEY_LINES}\nThe rest of the message.`, "<X>\nThe rest of the message."),
+    yes(`${RSA}\r\n${KEY_LINES.replaceAll("\n", "\r\n")}\r\nbye now`, "<X>\r\nbye now"),
+    yes(`key: ${RSA}\nProc-Type: 4,ENCRYPTED\nDEK-Info: DES-EDE3-CBC,3F17F5316E2BAC89\n\n${KEY_LINES}\n\nregards`, "key: <X>\n\nregards"),
+    yes(`key: |\n  ${RSA}\n  ${KEY_LINES.replaceAll("\n", "\n  ")}\nnext: 1`, "key: |\n  <X>\nnext: 1"),
+    yes(`${RSA}\n${KEY_LINES}\n${RSA}\nMIIB\n-- sig`, "<X>\n<X>\n-- sig"),
+    yes(`${RSA} MIIE abc`, "<X> MIIE abc"), // key material only on the lines after BEGIN
+    yes(`${RSA}\nThanks`, "<X>"), // a one-word line is base64 characters too
+    yes(`${RSA}\n\n${KEY_LINES}`, `<X>\n\n${KEY_LINES}`), // a blank line ends the block unless headers come before it
+    // with it, through END, also when the line breaks are `\n` escapes in a JSON string
+    yes(`"${RSA}\\n${KEY_LINES.replaceAll("\n", "\\n")}\\n-----END RSA PRIVATE KEY-----\\n"`, '"<X>\\n"'),
     yes("Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "Bearer <X>"),
     no("AKIA1234"), // too few characters
     no("AKIAIOSFODNN7EXAMPL"),
@@ -123,6 +155,9 @@ const tables: Record<string, readonly Case[]> = {
     no("xoxq-123456789012-abc"),
     no("pk_live_4eC39HqLyjWDarjtT1zdp7dc"), // publishable keys are not secrets
     no("-----BEGIN PUBLIC KEY-----"),
+    no(`-----BEGIN PUBLIC KEY-----\n${KEY_LINES}`),
+    no(`-----BEGIN CERTIFICATE-----\n${KEY_LINES}\n-----END CERTIFICATE-----`),
+    no(`-----BEGIN RSA PRIVATE KEY\n${KEY_LINES}`), // a BEGIN line without its dashes
     no("eyJhbGciOiJIUzI1NiJ9"), // one part only
   ],
 };
@@ -135,6 +170,61 @@ rule hide when action.type == "r" redact s matching std.${name} with "<X>"
 `);
     expect(p.decide({ action: { type: "m", s: c.text } }).decision).toBe(c.found ? "deny" : "allow");
     expect(p.decide({ action: { type: "r", s: c.text } }).action).toEqual({ type: "r", s: c.redacted });
+  });
+});
+
+// The rule of std.card_number written plainly (docs/language.md, "Detectors"): in each run of digit
+// groups joined by single spaces or dashes, the parts from a group's start to a group's end with 13
+// to 19 digits that pass Luhn; leftmost start first, for each start the longest, then on after it.
+function luhn(digits: string): boolean {
+  let sum = 0;
+  for (let i = digits.length - 1, odd = false; i >= 0; i--, odd = !odd) {
+    const d = Number(digits[i]) * (odd ? 2 : 1);
+    sum += d > 9 ? d - 9 : d;
+  }
+  return sum % 10 === 0;
+}
+function redactCards(text: string, replacement: string): string {
+  return text.replace(/\d+(?:[ -]\d+)*/g, (run) => {
+    const groups = [...run.matchAll(/\d+/g)].map((m) => ({ start: m.index, end: m.index + m[0].length }));
+    const digitsOf = (i: number, j: number): string => run.slice(groups[i]!.start, groups[j]!.end).replace(/\D/g, "");
+    let out = "";
+    let last = 0;
+    for (let i = 0; i < groups.length; i++) {
+      let j = groups.length - 1;
+      while (j >= i && !(digitsOf(i, j).length >= 13 && digitsOf(i, j).length <= 19 && luhn(digitsOf(i, j)))) j--;
+      if (j < i) continue;
+      out += run.slice(last, groups[i]!.start) + replacement;
+      last = groups[j]!.end;
+      i = j;
+    }
+    return out + run.slice(last);
+  });
+}
+
+describe("std.card_number against its rule written plainly", () => {
+  // digits (often a real card's), single and double separators, other characters
+  const piece = fc.oneof(
+    fc.constantFrom("4111 1111 1111 1111", "4111111111111111", "5500-0000-0000-0004", "4222222222222", "378282246310005"),
+    fc.stringMatching(/^\d{1,8}$/),
+    fc.constantFrom(" ", "-", "  ", " -", "x", "/", "\n"),
+  );
+  it("matches and redacts what the rule says, compiled and interpreted alike", async () => {
+    const p = await policy(`default allow
+rule found when action.type == "m" and s matches std.card_number deny
+rule hide when action.type == "r" redact s matching std.card_number with "<X>"
+`);
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 12 }).map((parts) => parts.join("")),
+        (text) => {
+          const redacted = redactCards(text, "<X>");
+          expect(p.decide({ action: { type: "r", s: text } }).action).toEqual({ type: "r", s: redacted });
+          expect(p.decide({ action: { type: "m", s: text } }).decision).toBe(redacted === text ? "allow" : "deny");
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
 

@@ -791,6 +791,8 @@ const STRS = [
   "4111 1111 1111 1111",
   "order 4111111111111112",
   "4111111111111111 and 5500-0000-0000-0004",
+  "4111 1111 1111 1111 123",
+  "12 4111-1111-1111-1111 5500 0000 0000 0004 12/27",
   "DE89 3704 0044 0532 0130 00",
   "DE89370400440532013001",
   "a.b@example.com",
@@ -801,6 +803,7 @@ const STRS = [
   "AKIA1234",
   "ghp_0123456789abcdefghij0123456789abcdef",
   "-----BEGIN RSA PRIVATE KEY-----",
+  "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\nMIIEowIBAAKCAQEA\nu1SU1LfV==\nrest of it",
   "src/a/b.ts",
   "src/a.js",
 ];

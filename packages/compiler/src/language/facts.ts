@@ -256,13 +256,13 @@ export interface DetectorFact {
 export const detectors: readonly DetectorFact[] = [
   {
     name: "card_number",
-    doc: "`std.card_number`: 13 to 19 digits, single spaces or dashes allowed between them, Luhn-valid, not part of a longer run of digits.",
+    doc: "`std.card_number`: 13 to 19 Luhn-valid digits, in groups joined by single spaces or dashes, from the start of a group to the end of one (a card followed by its CVV, or two cards in a row, are found); never part of a longer group of digits.",
     example: "body matches std.card_number",
   },
   { name: "iban", doc: "`std.iban`: an IBAN of a SEPA country, compact or in groups of four, of the country's registered length, mod-97 valid.", example: "iban matches std.iban" },
   { name: "email", doc: "`std.email`: an email address (WHATWG shape; a dot in the domain, a top-level label of letters).", example: "redact body matching std.email" },
   { name: "us_ssn", doc: "`std.us_ssn`: a US social security number AAA-GG-SSSS, without area 000, 666 or 9xx, group 00 or serial 0000.", example: "redact note matching std.us_ssn" },
-  { name: "secret", doc: "`std.secret`: an AWS access key id, a GitHub, GitLab, Slack or Stripe token, a PEM private key, or a JWT.", example: "body matches std.secret" },
+  { name: "secret", doc: "`std.secret`: an AWS access key id, a GitHub, GitLab, Slack or Stripe token, a PEM private key (through its END line, or without one through its base64 block), or a JWT.", example: "body matches std.secret" },
 ];
 
 /** The comparison operators, written with symbols; the word operators are keywords. */

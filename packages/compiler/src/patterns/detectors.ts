@@ -9,15 +9,17 @@ import { DETECTOR_CHECKS } from "../regex/index.js";
 
 export interface DetectorDef {
   readonly name: string;
-  /** The pattern, in the language's regex syntax, without flags. */
+  /** The pattern, in the language's regex syntax. */
   readonly pattern: string;
+  /** The pattern's flags: "m" where `$` ends a line (std.secret's PEM block), else "". */
+  readonly flags: string;
   /** The check's function name in the matcher source, or null when the pattern decides alone. */
   readonly check: string | null;
 }
 
-// Digits joined by single spaces or dashes: a match is a whole run (leftmost, greedy), which the
-// check accepts or skips whole.
-const CARD = String.raw`\d(?:[ -]?\d){12,}`;
+// 13 to 19 digits joined by single spaces or dashes: where a run of digit groups long enough for a
+// card number starts; the check reads the run and finds the card numbers in it.
+const CARD = String.raw`\d(?:[ -]?\d){12,18}`;
 // Country code, check digits, then 11 to 30 letters or digits, optionally a space before each.
 const IBAN = String.raw`\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}`;
 // The WHATWG "valid email address" production, narrowed for text: a local part of at most 64
@@ -26,6 +28,18 @@ const IBAN = String.raw`\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}`;
 const LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
 const EMAIL = `[A-Za-z0-9.!#$%&'*+/=?^_\`{|}~-]{1,64}@(?:${LABEL}\\.){1,8}[A-Za-z]{2,63}\\b`;
 const SSN = String.raw`\b\d{3}-\d{2}-\d{4}\b`;
+// A PEM private key (RFC 7468; RFC 1421 for the `Proc-Type:` and `DEK-Info:` headers of encrypted
+// OpenSSL keys): BEGIN through END when an END line follows (the lines between may break with
+// CR LF, LF or the two-character escape `\n` of a key held in a JSON or shell string). Without
+// one, BEGIN and its block: the whole lines right after it that are headers (then one blank
+// line), then the whole lines of base64 characters and `=` (`$` is multiline: the secret
+// pattern's flags are "m").
+const PEM_BEGIN = "-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY-----";
+const PEM_END = "-----END[ A-Z0-9_-]{0,100}PRIVATE KEY-----";
+const PEM_HEADER = String.raw`\r?\n[A-Za-z][A-Za-z0-9-]*:[^\r\n]*`;
+const PEM_LINE = String.raw`\r?\n[\t ]*[A-Za-z0-9+/=]+[\t ]*$`;
+const PEM_BLOCK = `(?:(?:${PEM_HEADER})+(?:\\r?\\n${PEM_LINE})?)?(?:${PEM_LINE})*`;
+const PEM = String.raw`${PEM_BEGIN}(?:[A-Za-z0-9+/=\s:,.\\-]*?${PEM_END}|${PEM_BLOCK})`;
 // Vendors' published token formats; gitleaks' rules (config/gitleaks.toml) as the public reference.
 const SECRETS = [
   String.raw`\b(?:AKIA|ASIA)[A-Z2-7]{16}\b`, // AWS access key id
@@ -34,17 +48,17 @@ const SECRETS = [
   String.raw`\bglpat-[A-Za-z0-9_-]{20}`, // GitLab personal access token
   String.raw`\bxox[bpars]-[A-Za-z0-9-]{10,250}`, // Slack tokens
   String.raw`\b[sr]k_(?:live|test)_[A-Za-z0-9]{10,99}\b`, // Stripe secret and restricted keys
-  String.raw`-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY-----(?:[A-Za-z0-9+/=\s:,.-]*?-----END[ A-Z0-9_-]{0,100}PRIVATE KEY-----)?`, // PEM private key
+  PEM, // PEM private key
   String.raw`\beyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*`, // JWT
 ];
 
 /** The detectors, in the order the docs list them. */
 export const DETECTORS: readonly DetectorDef[] = [
-  { name: "card_number", pattern: CARD, check: DETECTOR_CHECKS.card_number! },
-  { name: "iban", pattern: IBAN, check: DETECTOR_CHECKS.iban! },
-  { name: "email", pattern: EMAIL, check: null },
-  { name: "us_ssn", pattern: SSN, check: DETECTOR_CHECKS.us_ssn! },
-  { name: "secret", pattern: SECRETS.join("|"), check: null },
+  { name: "card_number", pattern: CARD, flags: "", check: DETECTOR_CHECKS.card_number! },
+  { name: "iban", pattern: IBAN, flags: "", check: DETECTOR_CHECKS.iban! },
+  { name: "email", pattern: EMAIL, flags: "", check: null },
+  { name: "us_ssn", pattern: SSN, flags: "", check: DETECTOR_CHECKS.us_ssn! },
+  { name: "secret", pattern: SECRETS.join("|"), flags: "m", check: null },
 ];
 
 export function detectorDef(name: string): DetectorDef | undefined {

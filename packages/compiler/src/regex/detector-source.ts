@@ -7,14 +7,19 @@
  *
  * A check is `(s, start, end) => number`, called by the matcher on each candidate match
  * `s.slice(start, end)` of the detector's pattern (see `__reValidated` in vm-source.ts). It
- * returns the end of the accepted match (`start < m <= end`: a check may accept a prefix of the
- * candidate), or `-r` to reject it and resume the search at `r` (`r > start`). Each check costs
- * O(end - start) and reads no further than `end + 1`.
+ * returns the end `m` of the accepted match (`__reAt < m`), whose start is `__reAt` (the
+ * candidate's start unless the check moves it forward), or `-r` to reject it and resume the
+ * search at `r` (`r > start`). `__reIban` and `__reSsn` cost O(end - start), read no further than
+ * `end + 1` and may accept a prefix of their candidate; `__reCard` reads on (see below).
  *
  * The rules (docs/language.md, "Detectors"):
- * - `__reCard`: the candidate is a whole run of digits joined by single spaces or dashes (the
- *   pattern makes it so); it has 13 to 19 digits and passes the Luhn check. A rejected run is
- *   skipped whole: no card number starts inside it.
+ * - `__reCard`: the candidate starts a run of groups of digits joined by single spaces or dashes;
+ *   a card number is a part of the run that starts and ends at group boundaries, has 13 to 19
+ *   digits and passes the Luhn check. The parts are tried leftmost start first and, for each
+ *   start, longest first; the first that passes is the match (its start in `__reAt`). The check
+ *   reads on past its candidate to the end of the run (at most 19 digits past the last start it
+ *   tries) and, when no part passes, the search resumes after the run: each unit of the run is
+ *   read a bounded number of times.
  * - `__reIban`: country code, check digits and BBAN, written without spaces or with a space
  *   before every group of four; the length registered for the country (ISO 13616, SEPA
  *   countries), not followed by a letter or digit, and mod-97 of the rearranged number is 1.
@@ -28,16 +33,41 @@ export const DETECTOR_CHECKS: Readonly<Record<string, string>> = {
   us_ssn: "__reSsn",
 };
 
-const CARD = `function __reCard(s, a, b) {
-  let digits = 0, sum = 0, i = b - 1, d = 0, c = 0, odd = false;
-  for (; i >= a; i--) {
-    c = s.charCodeAt(i);
-    if (c < 48 || c > 57) continue;
-    d = c - 48;
-    if (odd) { d *= 2; if (d > 9) d -= 9; }
-    sum += d; odd = !odd; digits++;
+// A run of digit groups: groups of digits, each joined to the next by one space or dash. The
+// candidate's start is a group's first digit (the search only resumes where no group goes on).
+const CARD = `function __reDigitAt(s, i) {
+  const c = s.charCodeAt(i);
+  return c >= 48 && c <= 57;
+}
+// The end of the longest part of the run from the group start g that ends at a group boundary,
+// has 13 to 19 digits and passes the Luhn check, or -1. One pass over at most 19 digits: Luhn
+// doubles every second digit counted from the right, so a part of k digits doubles the digits at
+// even offsets from g when k is even and at odd offsets when k is odd; both sums are kept.
+function __reCardFrom(s, g) {
+  let i = g, k = 0, c = 0, d = 0, evenDoubled = 0, oddDoubled = 0, best = -1;
+  for (;;) {
+    for (c = s.charCodeAt(i); c >= 48 && c <= 57 && k < 19; c = s.charCodeAt(++i)) {
+      d = c - 48;
+      if (k++ % 2 === 0) { evenDoubled += d > 4 ? 2 * d - 9 : 2 * d; oddDoubled += d; }
+      else { evenDoubled += d; oddDoubled += d > 4 ? 2 * d - 9 : 2 * d; }
+    }
+    if (c >= 48 && c <= 57) break;
+    if (k >= 13 && (k % 2 === 0 ? evenDoubled : oddDoubled) % 10 === 0) best = i;
+    if ((c !== 32 && c !== 45) || !__reDigitAt(s, i + 1)) break;
+    i++;
   }
-  return digits >= 13 && digits <= 19 && sum % 10 === 0 ? b : -b;
+  return best;
+}
+function __reCard(s, a) {
+  let g = a, e = 0, c = 0;
+  for (;;) {
+    e = __reCardFrom(s, g);
+    if (e > 0) { __reAt = g; return e; }
+    for (e = g; __reDigitAt(s, e); e++);
+    c = s.charCodeAt(e);
+    if ((c !== 32 && c !== 45) || !__reDigitAt(s, e + 1)) return -e;
+    g = e + 1;
+  }
 }
 `;
 

@@ -711,9 +711,12 @@ export const REGEX_VM_SOURCE: string = matcherSource(DEFAULT_LIMITS);
 export function detectorMatcherSource(limits: MatcherLimits): string {
   const { maxSteps } = limits;
   return `// A detector (docs/language.md, "Detectors"): its pattern's leftmost-first matches, each one a
-// candidate that the check v accepts (returning the match's end) or rejects (returning -r: the
-// search resumes at r). __reTestV says whether one is accepted; __reReplaceV replaces each
-// accepted match by r. At most MAX_CANDIDATES candidates are checked per call.
+// candidate that the check v accepts (returning the match's end, and leaving in __reAt the match's
+// start, which __reValidated sets to the candidate's start before the call and a check may move
+// forward) or rejects (returning -r: the search resumes at r). __reTestV says whether one is
+// accepted; __reReplaceV replaces each accepted match by r. At most MAX_CANDIDATES candidates are
+// checked per call.
+let __reAt = 0;
 function __reTestV(p, s, v) {
   return __reDetect(p, s, null, v) === true;
 }
@@ -730,8 +733,9 @@ function __reDetect(p, s, r, v) {
 }
 // The accepted matches replaced by r (a string), or with r null whether there is one; null when
 // __reExact must be turned on and the call started again. Detector patterns match at most a few
-// hundred units, or (std.card_number) whole runs that a rejection skips, so the searches stay
-// linear in the input times the candidates, which are capped.
+// hundred units, and a check reads past its candidate only up to where the search resumes, or a
+// few dozen units further (std.card_number reads the rest of a run of digit groups), so the
+// searches stay linear in the input times the candidates, which are capped.
 function __reValidated(R, s, r, v) {
   const n = s.length;
   let out = "", last = 0, pos = 0, e = 0, st = 0, m = 0, tries = 0, cost = 0;
@@ -742,9 +746,11 @@ function __reValidated(R, s, r, v) {
     st = __reBegins(R, s, pos, e);
     if (st === -2) return null;
     if (++tries > ${MAX_CANDIDATES}) throw new $E(${JSON.stringify(CANDIDATES_MESSAGE)});
+    __reAt = st;
     m = v(s, st, e);
     if (m < 0) { pos = -m; continue; }
     if (r === null) return true;
+    st = __reAt;
     if ((cost += 40) > ${maxSteps}) __reOver();
     out += s.slice(last, st) + r;
     last = m;

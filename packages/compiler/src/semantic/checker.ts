@@ -1275,9 +1275,9 @@ class Checker {
       });
       return this.addRegex({ source: "", flags: "", span: p.span, program: null, literal: null, detector: `${p.head}.${p.name}`, check: null, glob: null });
     }
-    const parsed = parseRegex(def.pattern, "");
+    const parsed = parseRegex(def.pattern, def.flags);
     if (!parsed.ok) throw new Error(`detector std.${def.name}: ${parsed.message}`);
-    return this.addRegex({ source: def.pattern, flags: "", span: p.span, program: parsed.program, literal: null, detector: def.name, check: def.check, glob: null });
+    return this.addRegex({ source: def.pattern, flags: def.flags, span: p.span, program: parsed.program, literal: null, detector: def.name, check: def.check, glob: null });
   }
 
   /** The replacement text of a redaction: `with "TEXT"`, `with LET` (a string let), or the default. */
