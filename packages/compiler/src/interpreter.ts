@@ -242,9 +242,11 @@ function evaluate(ctx: Context, e: IR.Expr, item: Record<string, unknown> | null
       const v = sub(e.value);
       const s = sem.matchSubject(v);
       const r = regex(e.regex);
-      if (s !== null) sem.spend(work(), s.length);
       // a detector's candidates count only when its check accepts them (docs/language.md, "Detectors")
-      return note(s === null || r.program === null ? false : limited(() => patternTest(r.program as RegexProgram, r.check, s)), [v]);
+      const m = s === null || r.program === null ? false : limited(() => patternTest(r.program as RegexProgram, r.check, s));
+      // charged after the match, so that a string past the matcher's limits gets the matcher's error
+      if (s !== null) sem.spend(work(), s.length);
+      return note(m, [v]);
     }
     case "stringOp": {
       const l = sub(e.left);

@@ -42,9 +42,9 @@ function $subj(v) {
 function $wOver() {
   throw new $E("reading the input took more than 10,000,000 steps in one `any`/`all`, comparison or history scan");
 }
-function $ws(n) {
+function $ws(value, n) {
   if (($wb -= n) < 0) $wOver();
-  return true;
+  return value;
 }
 function $twoDigits(s, i) {
   const a = s.charCodeAt(i) - 48, b = s.charCodeAt(i + 1) - 48;
@@ -706,7 +706,7 @@ const $F3 = Object.freeze([$R3]);
 
 function $m0($item) {
   let t0;
-  return (($f($item, "type") === "read_file") && ((t0 = $subj($f($item, "path"))) !== null && $ws(t0.length) && __reLength(t0).includes("secret")));
+  return (($f($item, "type") === "read_file") && ((t0 = $subj($f($item, "path"))) !== null && $ws(__reLength(t0).includes("secret"), t0.length)));
 }
 function $k0() {
   const given = $trackerValues[0];

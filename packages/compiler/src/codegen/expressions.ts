@@ -389,14 +389,16 @@ export class ExpressionCompiler {
         this.use("$subj");
         this.usesRegex = true;
         this.use("$E");
-        // where walks are charged, the subject's length is, before it is matched
-        const subject = `(${t} = $subj(${this.value(e.value, item)})) !== null${this.charged() ? ` && ${this.use("$ws")}(${t}.length)` : ""}`;
+        const subject = `(${t} = $subj(${this.value(e.value, item)})) !== null`;
+        // where walks are charged, the subject's length is, after the match (a string past the
+        // matcher's limits gets the matcher's error)
+        const charged = (match: string): string => (this.charged() ? `${this.use("$ws")}(${match}, ${t}.length)` : match);
         // the length limit applies to every pattern, literal ones too (docs/language.md)
-        if (r.literal !== null) return `(${subject} && __reLength(${t}).includes(${jsString(r.literal)}))`;
+        if (r.literal !== null) return `(${subject} && ${charged(`__reLength(${t}).includes(${jsString(r.literal)})`)})`;
         const program = this.regexProgram(e.regex);
         // a detector with a check: only candidates the check accepts are matches
-        if (r.check !== null) return `(${subject} && __reTestV(${program}, ${t}, ${this.check(r.check)}))`;
-        return `(${subject} && __reTest(${program}, ${t}))`;
+        if (r.check !== null) return `(${subject} && ${charged(`__reTestV(${program}, ${t}, ${this.check(r.check)})`)})`;
+        return `(${subject} && ${charged(`__reTest(${program}, ${t})`)})`;
       }
       case "stringOp": {
         if (literalAffix(e)) {

@@ -621,7 +621,7 @@ function $keyPart(v, depth, budget) {
   throw new $E("\`" + q + "\` needs a list after \`in\`, got " + $kind(v));
 }`,
   },
-  // the work budget (MAX_WORK in semantics.ts) and the walk that charges it inline (matches)
+  // the work budget (MAX_WORK in semantics.ts), and the charge of a walk done inline (matches)
   $wb: { source: `let $wb = 0;` },
   $wOver: {
     needs: ["$E"],
@@ -631,9 +631,10 @@ function $keyPart(v, depth, budget) {
   },
   $ws: {
     needs: ["$wb", "$wOver"],
-    source: `function $ws(n) {
+    // charges n steps and returns the value of the walk they paid for
+    source: `function $ws(value, n) {
   if (($wb -= n) < 0) $wOver();
-  return true;
+  return value;
 }`,
   },
   $qOver: {

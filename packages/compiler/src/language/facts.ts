@@ -262,7 +262,11 @@ export const detectors: readonly DetectorFact[] = [
   { name: "iban", doc: "`std.iban`: an IBAN of a SEPA country, compact or in groups of four, of the country's registered length, mod-97 valid.", example: "iban matches std.iban" },
   { name: "email", doc: "`std.email`: an email address (WHATWG shape; a dot in the domain, a top-level label of letters).", example: "redact body matching std.email" },
   { name: "us_ssn", doc: "`std.us_ssn`: a US social security number AAA-GG-SSSS, without area 000, 666 or 9xx, group 00 or serial 0000.", example: "redact note matching std.us_ssn" },
-  { name: "secret", doc: "`std.secret`: an AWS access key id, a GitHub, GitLab, Slack or Stripe token, a PEM private key (through its END line, or without one through its base64 block), or a JWT.", example: "body matches std.secret" },
+  {
+    name: "secret",
+    doc: "`std.secret`: an AWS access key id, a GitHub, GitLab, Slack or Stripe token, a PEM private key (through its END line, or without one through its base64 block), or a JWT.",
+    example: "body matches std.secret",
+  },
 ];
 
 /** The comparison operators, written with symbols; the word operators are keywords. */
