@@ -113,11 +113,12 @@ export interface PolicyTracker {
   readonly withinMs: number | null;
   /** Identity of the predicate (kind, window, condition, since, value) across policy versions. */
   readonly key: string;
-  matches(action: unknown): boolean;
+  /** `labels`: the labels of the history entry, for a predicate that reads them (`seen(labels contains "pii")`). */
+  matches(action: unknown, labels?: readonly string[]): boolean;
   /** `seen(A since B)`: whether the action matches B; absent for other trackers. */
-  readonly since?: (action: unknown) => boolean;
+  readonly since?: (action: unknown, labels?: readonly string[]) => boolean;
   /** `sum`, `max`, `min`: the action's number; throws when it is not a finite number. Absent for other trackers. */
-  readonly value?: (action: unknown) => number;
+  readonly value?: (action: unknown, labels?: readonly string[]) => number;
   /**
    * With `ENTRY == current.F` conditions: the keys an executed action is filed under (none when its
    * values equal nothing); `matches` then tests the rest of the condition. Two actions' keys are
