@@ -332,5 +332,5 @@ export function detectorFact(name: string): DetectorFact | undefined {
 
 /** The doc of any word the language gives a meaning: a keyword, a root or a function. */
 export function wordDoc(word: string): string | undefined {
-  return keywordFact(word)?.doc ?? roots.find((r) => r.name === word)?.doc ?? functionFact(word)?.doc ?? entryFields.find((f) => f.name === word)?.doc;
+  return keywordFact(word)?.doc ?? roots.find((r) => r.name === word)?.doc ?? functionFact(word)?.doc ?? entryFields.find((f) => f.name === word)?.doc ?? stages.find((st) => st.name === word)?.doc;
 }

@@ -159,6 +159,8 @@ class Checker {
   private redacting = false;
   /** The stage of the rule being checked: which of `result` and `output` its condition may read. */
   private stage: IR.Stage = "call";
+  /** Whether the rule being checked names an unknown stage (A217): its stage-specific names are then not reported again. */
+  private stageUnknown = false;
 
   constructor(input: CheckInput) {
     this.ast = input.ast;
@@ -388,6 +390,7 @@ class Checker {
     const effect = item.effect ? this.lowerEffect(item.effect, { history: false, types: cond.narrows ?? null }) : null;
     const stage = this.stage;
     this.stage = "call";
+    this.stageUnknown = false;
     return { item, stage, condition: cond.expr, effect };
   }
 
@@ -398,6 +401,7 @@ class Checker {
     const stage = IR.STAGES.find((s) => s === name.name);
     if (stage !== undefined) return stage;
     const suggestion = closest(name.name, IR.STAGES);
+    this.stageUnknown = true;
     this.report(catalog.unknownStage, name.span, `\`${name.name}\` is not a stage`, {
       help: `${suggestion ? `did you mean \`on ${suggestion}\`? ` : ""}a rule decides a tool call (\`on call\`, the default), what the tool returned (\`on result\`) or what the model says (\`on output\`)`,
       ...(suggestion ? { fixes: [replacement(`use \`on ${suggestion}\``, this.bag.file, name.span, suggestion)], data: { suggestion } } : {}),
@@ -439,9 +443,11 @@ class Checker {
         const segments = e.path?.segments ?? [];
         if (e.path && (segments[0]?.name === "result" || segments[0]?.name === "output")) {
           const root = segments[0].name;
-          this.report(catalog.redactStageRoot, e.path.span, `a rule on calls cannot redact \`${root}\``, {
-            help: `\`${root}\` is only known at the ${root} stage: write \`rule NAME on ${root}\`; on calls, redact a field of the action`,
-          });
+          if (!this.stageUnknown) {
+            this.report(catalog.redactStageRoot, e.path.span, `a rule on calls cannot redact \`${root}\``, {
+              help: `\`${root}\` is only known at the ${root} stage: write \`rule NAME on ${root}\`; on calls, redact a field of the action`,
+            });
+          }
           return { kind: "redact", root: "action", path: [], regex: e.regex ? this.pattern(e.regex) : null, text: this.redactText(e.text) };
         }
         let fields = segments.map((s) => s.name);
@@ -1122,6 +1128,7 @@ class Checker {
    */
   private stageValuePath(e: A.PathExpr, root: "result" | "output", scope: Scope): Lowered {
     const fields = e.segments.slice(1).map((s) => s.name);
+    if (this.stage !== root && this.stageUnknown) return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
     if (this.stage !== root) {
       const when = root === "result" ? "after the tool ran" : "when the model writes a message";
       this.report(catalog.stageScope, e.span, `a rule on ${this.stage === "call" ? "calls" : this.stage === "result" ? "results" : "output"} cannot read \`${root}\``, {
