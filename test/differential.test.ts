@@ -1959,11 +1959,11 @@ describe("compiled decision functions agree with the reference interpreter at ev
               if (d.decision === "allow") stats.result.allow++;
               else if (d.decision === "deny") stats.result.deny++;
               else stats.result.approval++;
-              if (d.result !== null && d.result !== given) stats.result.rewritten++;
+              if (d.result !== null && !isDeepStrictEqual(d.result, given)) stats.result.rewritten++;
               if (d.errors.some((e) => e.rule === null && /result/.test(e.message))) stats.result.unreadable++;
             } else if (stage === "output") {
               if (d.decision === "deny") stats.output.deny++;
-              if (d.output !== null && d.output !== given) stats.output.rewritten++;
+              if (d.output !== null && !isDeepStrictEqual(d.output, given)) stats.output.rewritten++;
             }
           }
         }

@@ -16,48 +16,55 @@ export const MAX_STAGE_VALUES = 100_000;
 export const MAX_STAGE_TEXT = 16 * 1024 * 1024;
 
 /**
- * Checks that `v` is JSON within the limits; throws an EvaluationError naming `what` and the
- * place (`result.items[3]`) otherwise. Objects are read by their own enumerable keys, lists by
- * index; a getter or a Proxy trap that throws propagates (the caller reports it).
+ * A copy of `v` made in one read, checked to be JSON within the limits; throws an EvaluationError
+ * naming `what` and the place (`result.items[3]`) otherwise. Objects are read by their own
+ * enumerable keys, lists by index; a getter or a Proxy trap that throws propagates (the caller
+ * reports it). The rules read the copy and the decision carries it, so a getter cannot show the
+ * check one value and the rules another.
  */
-export function checkStageValue(v: unknown, what: string): void {
+export function checkStageValue(v: unknown, what: string): unknown {
   let values = 0;
   let text = 0;
   const seen = new Set<object>();
-  const walk = (x: unknown, at: string, depth: number): void => {
+  const walk = (x: unknown, at: string, depth: number): unknown => {
     if (++values > MAX_STAGE_VALUES) throw new EvaluationError(`${what} holds more than 100,000 values`);
-    if (x === null || typeof x === "boolean") return;
+    if (x === null || typeof x === "boolean") return x;
     if (typeof x === "number") {
       if (!Number.isFinite(x)) throw new EvaluationError(`\`${at}\` is not JSON: a number with no finite value`);
-      return;
+      return x;
     }
     if (typeof x === "string") {
       text += x.length;
       if (text > MAX_STAGE_TEXT) throw new EvaluationError(`${what} holds more than 16 MiB of text`);
-      return;
+      return x;
     }
     if (typeof x !== "object") throw new EvaluationError(`\`${at}\` is not JSON: ${x === undefined ? "undefined" : `a ${typeof x}`}`);
     if (depth >= MAX_STAGE_DEPTH) throw new EvaluationError(`${what} nests deeper than 64 levels`);
     if (seen.has(x)) throw new EvaluationError(`\`${at}\` is not JSON: it contains itself`);
     seen.add(x);
+    let copy: unknown;
     if (Array.isArray(x)) {
-      for (let i = 0; i < x.length; i++) walk(x[i], `${at}[${i}]`, depth + 1);
+      const list: unknown[] = [];
+      for (let i = 0; i < x.length; i++) list.push(walk(x[i], `${at}[${i}]`, depth + 1));
+      copy = list;
     } else {
+      const o: Record<string, unknown> = {};
       for (const k of Object.keys(x)) {
         text += k.length;
-        walk((x as Record<string, unknown>)[k], `${at}.${k}`, depth + 1);
+        // defined, not assigned: a key `__proto__` stays an own field
+        Object.defineProperty(o, k, { value: walk((x as Record<string, unknown>)[k], `${at}.${k}`, depth + 1), writable: true, enumerable: true, configurable: true });
       }
+      copy = o;
     }
     seen.delete(x);
+    return copy;
   };
-  walk(v, what.replace(/`/g, ""), 0);
+  return walk(v, what.replace(/`/g, ""), 0);
 }
 
-/** `input.result`, checked; a missing result is `null`. */
+/** `input.result`, checked and copied; a missing result is `null`. */
 export function readResult(input: unknown): unknown {
-  const v = readField(input, "result");
-  checkStageValue(v, "`result`");
-  return v;
+  return checkStageValue(readField(input, "result"), "`result`");
 }
 
 /** `input.output`, checked: an object with a string `text`. */
@@ -66,6 +73,5 @@ export function readOutput(input: unknown): Record<string, unknown> {
   if (v === null || typeof v !== "object" || Array.isArray(v) || typeof readField(v, "text") !== "string") {
     throw new EvaluationError("`output` must be an object with a string `text`");
   }
-  checkStageValue(v, "`output`");
-  return v as Record<string, unknown>;
+  return checkStageValue(v, "`output`") as Record<string, unknown>;
 }

@@ -224,32 +224,35 @@ function $stageValue(input, stage) {
   const seen = new Set();
   const walk = (x, at, depth) => {
     if (++values > 100000) throw new $E("`" + what + "` holds more than 100,000 values");
-    if (x === null || typeof x === "boolean") return;
+    if (x === null || typeof x === "boolean") return x;
     if (typeof x === "number") {
       if (!Number.isFinite(x)) throw new $E("`" + at + "` is not JSON: a number with no finite value");
-      return;
+      return x;
     }
     if (typeof x === "string") {
       text += x.length;
       if (text > 16777216) throw new $E("`" + what + "` holds more than 16 MiB of text");
-      return;
+      return x;
     }
     if (typeof x !== "object") throw new $E("`" + at + "` is not JSON: " + (x === undefined ? "undefined" : "a " + typeof x));
     if (depth >= 64) throw new $E("`" + what + "` nests deeper than 64 levels");
     if (seen.has(x)) throw new $E("`" + at + "` is not JSON: it contains itself");
     seen.add(x);
+    let copy;
     if (Array.isArray(x)) {
-      for (let i = 0; i < x.length; i++) walk(x[i], at + "[" + i + "]", depth + 1);
+      copy = [];
+      for (let i = 0; i < x.length; i++) copy.push(walk(x[i], at + "[" + i + "]", depth + 1));
     } else {
+      copy = {};
       for (const k of Object.keys(x)) {
         text += k.length;
-        walk(x[k], at + "." + k, depth + 1);
+        Object.defineProperty(copy, k, { value: walk(x[k], at + "." + k, depth + 1), writable: true, enumerable: true, configurable: true });
       }
     }
     seen.delete(x);
+    return copy;
   };
-  walk(v, what, 0);
-  return v;
+  return walk(v, what, 0);
 }
 let $V = null;
 function $failed(input, e) {
