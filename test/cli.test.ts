@@ -241,7 +241,7 @@ describe("armorc eval", () => {
     const r = armorc(["eval", payments, "--input", inputFile]);
     expect(r.status, r.stderr).toBe(0);
     const d = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(Object.keys(d)).toEqual(["decision", "rules", "approval", "action", "errors"]);
+    expect(Object.keys(d)).toEqual(["decision", "rules", "approval", "action", "errors", "labels"]);
   });
 
   it("reads the input from stdin with -", () => {

@@ -63,7 +63,7 @@ describe("the emitted .d.ts is the contract", () => {
   it("declares the contract's module types, by the same names", () => {
     expect(compilation.ok).toBe(true);
     expect(typeNames(dts)).toEqual(typeNames(contractText).filter((n) => n !== "PolicyModule"));
-    expect(valueNames(dts)).toEqual(["actionBranches", "actionSchema", "decide", "policy", "trackers"]);
+    expect(valueNames(dts)).toEqual(["actionBranches", "actionSchema", "decide", "decideOutput", "decideResult", "policy", "trackers"]);
   });
 
   it("declares each of them identically, and exports exactly PolicyModule's members", () => {
@@ -82,7 +82,7 @@ describe("the emitted .d.ts is the contract", () => {
   });
 
   it("fails the check when a declaration differs (the check can fail)", () => {
-    const changed = dts.replace("matches(action: unknown): boolean;", "matches(action: Record<string, unknown>): boolean;");
+    const changed = dts.replace("matches(action: unknown, labels?: readonly string[]): boolean;", "matches(action: Record<string, unknown>, labels?: readonly string[]): boolean;");
     expect(changed).not.toBe(dts);
     const check = [
       `import type * as C from ${JSON.stringify(contractModule.replace(/\.ts$/, ".js"))};`,

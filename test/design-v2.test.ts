@@ -1,7 +1,8 @@
 /**
- * The examples of the second design step (`../shared/design/language-v2.md`, sections 3 to 6)
- * compile as they are written and behave as their comments and reasons say. Sections 1 and 2
- * (stages, labels) and the one example of section 3 that reads `result` belong to the next step;
+ * The examples of the second design step (`../shared/design/language-v2.md`) compile as they are
+ * written and behave as their comments and reasons say: sections 3 to 6 through `decide`, and
+ * sections 1 and 2 (stages, labels) through the decision function of each rule's stage. The one
+ * example of section 3 that reads an earlier action's `result` belongs to a later step;
  * docs/language.md ("Differences from the design") says so, and this test holds that the example
  * is refused with a diagnostic rather than misread.
  */
@@ -240,5 +241,129 @@ describe("the examples of language-v2.md, sections 3 to 6", () => {
     expect(compiled).toEqual(evaluatePolicy(compilation.policy, input).result);
     expect(compiled.errors).toEqual([]);
     expect(compiled.rules.map((r) => r.id)).toEqual(c.fires ? [rule] : []);
+  });
+});
+
+/** For each rule of sections 1 and 2 (stages, labels), the stage it decides and inputs on which it must fire and must not. */
+const stageCases: readonly (Case & { readonly stage: "call" | "result" | "output"; readonly expect?: Record<string, unknown> })[] = [
+  // §1: card numbers are redacted from what lookup_customer returns
+  {
+    name: "a customer record with a card number",
+    rule: "card_numbers_stay_out_of_the_model",
+    stage: "result",
+    input: { action: { type: "lookup_customer", id: "c1" }, result: { name: "Ada", notes: "paid with 4111 1111 1111 1111" } },
+    fires: true,
+    expect: { decision: "allow", result: { name: "Ada", notes: "paid with [CARD]" } },
+  },
+  {
+    name: "another tool's result with a card number",
+    rule: "card_numbers_stay_out_of_the_model",
+    stage: "result",
+    input: { action: { type: "read_file", path: "a" }, result: { notes: "4111 1111 1111 1111" } },
+    fires: false,
+    expect: { decision: "allow", result: { notes: "4111 1111 1111 1111" } },
+  },
+  // §1: "a tool returned a credential"
+  {
+    name: "a file holding an AWS key",
+    rule: "no_credentials_to_the_model",
+    stage: "result",
+    input: { action: { type: "read_file", path: ".env" }, result: { content: "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE" } },
+    fires: true,
+    expect: { decision: "deny" },
+  },
+  {
+    name: "a file without credentials",
+    rule: "no_credentials_to_the_model",
+    stage: "result",
+    input: { action: { type: "read_file", path: "README" }, result: { content: "hello" } },
+    fires: false,
+    expect: { decision: "allow" },
+  },
+  // §1: "the assistant may not promise refunds"
+  { name: "a promise of a refund", rule: "no_promises_of_refunds", stage: "output", input: { output: { text: "We guarantee a refund within 30 days." } }, fires: true, expect: { decision: "deny" } },
+  {
+    name: "a message about refunds that promises nothing",
+    rule: "no_promises_of_refunds",
+    stage: "output",
+    input: { output: { text: "Refunds are decided case by case." } },
+    fires: false,
+    expect: { decision: "allow" },
+  },
+  // §2: what came from the open web is untrusted, and mail after it needs security's approval
+  {
+    name: "a web page fetched",
+    rule: "web_content_is_untrusted",
+    stage: "result",
+    input: { action: { type: "fetch_url", url: "https://example.com" }, result: "<html>" },
+    fires: true,
+    expect: { decision: "allow", labels: ["untrusted"] },
+  },
+  {
+    name: "a file read",
+    rule: "web_content_is_untrusted",
+    stage: "result",
+    input: { action: { type: "read_file", path: "a" }, result: "text" },
+    fires: false,
+    expect: { decision: "allow", labels: [] },
+  },
+  {
+    name: "mail after untrusted input",
+    rule: "no_mail_after_untrusted_input",
+    stage: "call",
+    input: { action: { type: "send_email", to: "a@example.com" }, session: { labels: ["untrusted"] } },
+    fires: true,
+    expect: { decision: "require_approval", approval: { from: "security", timeoutMs: null } },
+  },
+  {
+    name: "mail in a clean session",
+    rule: "no_mail_after_untrusted_input",
+    stage: "call",
+    input: { action: { type: "send_email", to: "a@example.com" }, session: { labels: [] } },
+    fires: false,
+    expect: { decision: "allow" },
+  },
+];
+
+const stageFunctions = { call: "decide", result: "decideResult", output: "decideOutput" } as const;
+
+describe("the examples of language-v2.md, sections 1 and 2 (stages and labels)", () => {
+  const blocks = designBlocks(readFileSync(designFile, "utf8")).filter((b) => b.section === 1 || b.section === 2);
+
+  it("are all found", () => {
+    expect(blocks.map((b) => b.section)).toEqual([1, 2]);
+  });
+
+  const rules = new Map<string, string>();
+  for (const block of blocks) {
+    for (const text of block.text.split(/\n(?=rule )/)) {
+      const name = /^rule (\w+)/.exec(text)?.[1];
+      if (name) rules.set(name, text);
+    }
+  }
+
+  it("compile as written, each block as one policy", () => {
+    for (const block of blocks) {
+      const c = compileSource("design.armor", `default allow\n${block.text}\n`);
+      expect(c.diagnostics.filter((d) => d.severity === "error").map((d) => `${d.code} ${d.message}`)).toEqual([]);
+    }
+  });
+
+  it("has a case for every rule, both ways", () => {
+    const covered = (fires: boolean) => new Set(stageCases.filter((c) => c.fires === fires).map((c) => c.rule));
+    expect([...covered(true)].sort()).toEqual([...rules.keys()].sort());
+    expect([...covered(false)].sort()).toEqual([...rules.keys()].sort());
+  });
+
+  it.each(stageCases.map((c) => [c.rule, c.name, c] as const))("%s: %s", async (rule, _name, c) => {
+    const compilation = compileSource(`${rule}.armor`, `default allow\n${rules.get(rule)}\n`);
+    expect(compilation.ok).toBe(true);
+    const input = { time: at, ...c.input };
+    const module = await loadModule(emit(compilation).js);
+    const compiled = module[stageFunctions[c.stage]]!(input);
+    expect(compiled).toEqual(evaluatePolicy(compilation.policy, input, { stage: c.stage }).result);
+    expect(compiled.errors).toEqual([]);
+    expect(compiled.rules.map((r) => r.id)).toEqual(c.fires ? [rule] : []);
+    if (c.expect) expect(compiled).toMatchObject(c.expect);
   });
 });

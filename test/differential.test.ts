@@ -82,10 +82,14 @@ function thrownText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ""}` : String(e);
 }
 
-function runCompiled(module: PolicyModule, input: unknown, nowMs: number, trackerValues?: unknown): Outcome {
+/** The module's decision function of each stage. */
+const STAGE_FUNCTIONS = { call: "decide", result: "decideResult", output: "decideOutput" } as const;
+
+function runCompiled(module: PolicyModule, input: unknown, nowMs: number, trackerValues?: unknown, stage: IR.Stage = "call"): Outcome {
   clock.fixed = nowMs;
   try {
-    return { ok: true, result: module.decide(input, trackerValues as never) };
+    const decideStage = module[STAGE_FUNCTIONS[stage]]!;
+    return { ok: true, result: decideStage(input, trackerValues as never) };
   } catch (e) {
     return { ok: false, thrown: thrownText(e) };
   } finally {
@@ -93,20 +97,20 @@ function runCompiled(module: PolicyModule, input: unknown, nowMs: number, tracke
   }
 }
 
-function runInterpreter(policy: IR.Policy, input: unknown, nowMs: number, trackerValues?: unknown): Outcome {
+function runInterpreter(policy: IR.Policy, input: unknown, nowMs: number, trackerValues?: unknown, stage: IR.Stage = "call"): Outcome {
   try {
-    return { ok: true, result: evaluatePolicy(policy, input, { now: () => nowMs, trackerValues: trackerValues as never }).result };
+    return { ok: true, result: evaluatePolicy(policy, input, { now: () => nowMs, trackerValues: trackerValues as never, stage }).result };
   } catch (e) {
     return { ok: false, thrown: thrownText(e) };
   }
 }
 
 /** Decides `input` both ways; throws a report (policy, input, both decisions) when they differ. */
-function checkAgreement(source: string, c: Compiled, input: unknown, nowMs: number, inputText?: string, trackerValues?: unknown): IR.PolicyDecision {
+function checkAgreement(source: string, c: Compiled, input: unknown, nowMs: number, inputText?: string, trackerValues?: unknown, stage: IR.Stage = "call"): IR.PolicyDecision {
   const before = snapshot(input);
-  const compiled = runCompiled(c.module!, input, nowMs, trackerValues);
+  const compiled = runCompiled(c.module!, input, nowMs, trackerValues, stage);
   const afterCompiled = snapshot(input);
-  const interpreted = runInterpreter(c.compilation.policy, input, nowMs, trackerValues);
+  const interpreted = runInterpreter(c.compilation.policy, input, nowMs, trackerValues, stage);
   const afterInterpreted = snapshot(input);
   const problems: string[] = [];
   if (!compiled.ok) problems.push("the compiled decide threw");
@@ -120,7 +124,7 @@ function checkAgreement(source: string, c: Compiled, input: unknown, nowMs: numb
         `compiled code and interpreter disagree: ${problems.join("; ")}`,
         "--- policy ---",
         source,
-        "--- input ---",
+        `--- input (stage ${stage}) ---`,
         inputText ?? show(input),
         `--- clock (Date.now / now) --- ${nowMs} (${new Date(nowMs).toISOString()})`,
         "--- compiled ---",
@@ -133,11 +137,12 @@ function checkAgreement(source: string, c: Compiled, input: unknown, nowMs: numb
   return (compiled as { ok: true; result: IR.PolicyDecision }).result;
 }
 
-/** Deep equality of two decisions; an action that is the same object (a hostile one, which throws when read) by identity. */
+/** Deep equality of two decisions; an action, result or output that is the same object (a hostile one, which throws when read) by identity. */
 function sameDecision(a: IR.PolicyDecision, b: IR.PolicyDecision): boolean {
-  const { action: actionA, ...restA } = a;
-  const { action: actionB, ...restB } = b;
-  return isDeepStrictEqual(restA, restB) && (Object.is(actionA, actionB) || isDeepStrictEqual(actionA, actionB));
+  const { action: actionA, result: resultA, output: outputA, ...restA } = a;
+  const { action: actionB, result: resultB, output: outputB, ...restB } = b;
+  const same = (x: unknown, y: unknown): boolean => Object.is(x, y) || isDeepStrictEqual(x, y);
+  return isDeepStrictEqual(restA, restB) && same(actionA, actionB) && same(resultA, resultB) && same(outputA, outputB) && "result" in a === "result" in b && "output" in a === "output" in b;
 }
 
 // ---- hostile inputs: getters and Proxies that throw, Symbols, non-finite numbers -----------------
@@ -1726,5 +1731,261 @@ describe("Object.prototype modified after the module is loaded", () => {
     }
     warm();
     expect(checkAgreement(policy, c, { action: { type: "pay", amount: 101 }, user: { role: "admin" } }, Date.parse(T))).toMatchObject({ decision: "deny", rules: [{ id: "big" }, { id: "admin" }] });
+  });
+});
+
+// ---- stages: tool results, model output, labels ---------------------------------------------------
+
+/**
+ * Policies with rules on every stage (`on call`, `on result`, `on output`), `label` effects,
+ * `session.labels` and `labels` of history entries, decided at all three stages on the same
+ * inputs with a `result`, an `output` and a `session` added (some of them not JSON: cycles,
+ * BigInts, functions, getters and Proxies that throw, values past the limits).
+ */
+const STAGE_LABELS = ['"untrusted"', '"pii"', '"web"', '"pii:card"'];
+const RESULT_PATHS = ["result", "result.status", "result.body", "result.items", "result.notes", "result.toString", "result.__proto__", "result.meta.size"];
+const OUTPUT_PATHS = ["output.text", "output.text", "output.lang", "output.toString", "output.meta.size"];
+
+function valueAtoms(paths: readonly string[], whole: string): fc.Arbitrary<string> {
+  const path = pick(paths);
+  return fc.oneof(
+    fc.tuple(path, pick(["==", "!="]), fc.oneof(strValue, numValue, scalarLit)).map(([p, op, v]) => `${p} ${op} ${v}`),
+    fc.tuple(path, pick(["<", ">="]), numValue).map(([p, op, v]) => `${p} ${op} ${v}`),
+    fc.tuple(path, pick(REGEXES)).map(([p, r]) => `${p} matches ${r}`),
+    fc.tuple(path, strValue).map(([p, v]) => `${p} contains ${v}`),
+    pick(REGEXES).map((r) => `any(s in strings(${whole}): s matches ${r})`),
+    path.map((p) => `exists(${p})`),
+    path.map((p) => `length(${p}) > 2`),
+  );
+}
+const labelAtom: fc.Arbitrary<string> = fc.oneof(
+  pick(STAGE_LABELS).map((l) => `${l} in session.labels`),
+  pick(STAGE_LABELS).map((l) => `session.labels contains ${l}`),
+  fc.tuple(pick(STAGE_LABELS), fc.option(pick(DURATIONS), { nil: null })).map(([l, d]) => `seen(labels contains ${l}${d === null ? "" : ` within ${d}`})`),
+  fc.tuple(pick(STAGE_LABELS), pick(TYPES)).map(([l, t]) => `count(type == ${q(t)} and ${l} in labels) >= 1`),
+);
+
+type StageName = IR.Stage;
+interface StageRuleShape {
+  readonly stage: StageName;
+  readonly writeCall: boolean;
+  readonly typed: boolean;
+  readonly typeTest: string;
+  readonly atoms: readonly string[];
+  readonly join: string;
+  readonly effect: string;
+  readonly reason: string | null;
+}
+
+function stageEffect(stage: StageName): fc.Arbitrary<string> {
+  const label = pick(STAGE_LABELS).map((l) => `label ${l}`);
+  if (stage === "call") return fc.oneof({ weight: 3, arbitrary: effectArb }, { weight: 2, arbitrary: label });
+  const paths = stage === "result" ? ["result.body", "result.notes", "result.meta.size", "result.items", "result.__proto__"] : ["output.text", "output.text", "output.lang", "output.meta.size"];
+  const redact = fc
+    .tuple(pick(paths), fc.option(pick(REDACT_REGEXES), { nil: null, freq: 1 }), fc.option(pick(REDACT_TEXTS), { nil: null, freq: 3 }))
+    .map(([p, r, t]) => `redact ${p}${r !== null ? ` matching ${r}` : ""}${t !== null ? ` with ${t}` : ""}`);
+  return fc.oneof(
+    { weight: 2, arbitrary: fc.constant("deny") },
+    { weight: 1, arbitrary: fc.constant("allow") },
+    { weight: 1, arbitrary: fc.option(pick(GROUPS), { nil: null }).map((g) => `require approval${g === null ? "" : ` from ${g}`}`) },
+    { weight: 2, arbitrary: label },
+    { weight: 3, arbitrary: redact },
+  );
+}
+
+const stageRuleArb: fc.Arbitrary<StageRuleShape> = pick<StageName>(["call", "result", "result", "output"]).chain((stage) => {
+  const atom =
+    stage === "output"
+      ? fc.oneof({ weight: 3, arbitrary: valueAtoms(OUTPUT_PATHS, "output") }, { weight: 1, arbitrary: fc.constant("exists(output.text)") }, { weight: 2, arbitrary: labelAtom })
+      : fc.oneof(
+          { weight: stage === "result" ? 3 : 0, arbitrary: valueAtoms(RESULT_PATHS, "result") },
+          { weight: stage === "result" ? 2 : 0, arbitrary: pick(["exists(result.body)", "exists(result.notes)", "result != null"]) },
+          { weight: 2, arbitrary: labelAtom },
+          { weight: 2, arbitrary: cond(false, 1) },
+        );
+  return fc.record({
+    stage: fc.constant(stage),
+    writeCall: fc.boolean(),
+    typed: stage === "output" ? fc.constant(false) : fc.nat(3).map((n) => n < (stage === "result" ? 1 : 2)),
+    typeTest,
+    atoms: fc.array(atom, { minLength: 1, maxLength: 2 }),
+    join: pick([" and ", " or "]),
+    effect: stageEffect(stage),
+    reason: fc.option(pick(REASONS), { nil: null, freq: 3 }),
+  });
+});
+
+function stageRuleText(r: StageRuleShape, i: number): string {
+  const atoms = r.atoms.map((a) => `(${a})`).join(r.join);
+  const condition = r.typed ? `${r.typeTest} and (${atoms})` : atoms;
+  const on = r.stage === "call" ? (r.writeCall ? " on call" : "") : ` on ${r.stage}`;
+  return `rule s${i}${on}\n  when ${condition}\n  ${r.effect}${r.reason === null ? "" : ` because ${r.reason}`}`;
+}
+
+const stagePolicyArb: fc.Arbitrary<string> = fc
+  .record({
+    default: pick(["default allow", "default deny", "", 'default require approval from "ops"']),
+    calls: fc.array(ruleArb, { maxLength: 2 }),
+    stages: fc.array(stageRuleArb, { minLength: 1, maxLength: 6 }),
+  })
+  .map((p) => {
+    const rules = [...p.calls.map(ruleText), ...p.stages.map(stageRuleText)];
+    const body = rules.join("\n\n");
+    const lets = new Set(Object.keys(LETS).filter((name) => new RegExp(`\\b${name}\\b`).test(body)));
+    for (const name of [...lets]) if (LETS[name]!.needs) lets.add(LETS[name]!.needs!);
+    return `${[p.default, ...[...lets].map((name) => `let ${name} = ${LETS[name]!.text}`), "", body].join("\n")}\n`;
+  });
+
+/** Results and outputs that are not JSON, made anew for every decision (they cannot be JSON text). */
+const HOSTILE_STAGE_VALUES: Record<string, () => unknown> = {
+  cycle: () => {
+    const o: Record<string, unknown> = { body: "x" };
+    o.self = o;
+    return o;
+  },
+  bigint: () => ({ size: 10n }),
+  function: () => ({ body: () => "x" }),
+  undefined: () => ({ body: undefined }),
+  nan: () => ({ items: [1, Number.NaN] }),
+  getter: () =>
+    Object.defineProperty({ text: "x" }, "body", {
+      enumerable: true,
+      get() {
+        throw new Error("boom");
+      },
+    }),
+  proxy: () =>
+    new Proxy(
+      { text: "x" },
+      {
+        ownKeys() {
+          throw new Error("boom");
+        },
+      },
+    ),
+  deep: () => JSON.parse(`${'{"a":'.repeat(70)}1${"}".repeat(70)}`),
+  many: () => ({ text: "x", items: new Array(100_001).fill(1) }),
+};
+
+const resultValueArb: fc.Arbitrary<{ json: string } | { hostile: string } | null> = fc.oneof(
+  { weight: 4, arbitrary: fc.oneof(scalarJson, nestedJson, payloadJson, actionJson(pick(TYPES), 4)).map((json) => ({ json })) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .record({
+        status: fc.option(pick(['"ok"', '"error"', "200"]), { nil: null }),
+        body: fc.option(fc.oneof(scalarJson, pick(STRS).map(j)), { nil: null, freq: 2 }),
+        notes: fc.option(pick(STRS).map(j), { nil: null, freq: 2 }),
+        items: fc.option(nestedJson, { nil: null }),
+        meta: fc.option(pick(['{"size":12}', '{"size":"x"}', "{}"]), { nil: null }),
+      })
+      .map((r) => ({ json: obj(Object.entries(r).filter((e): e is [string, string] => e[1] !== null)) })),
+  },
+  { weight: 1, arbitrary: pick(Object.keys(HOSTILE_STAGE_VALUES)).map((hostile) => ({ hostile })) },
+  { weight: 1, arbitrary: fc.constant(null) },
+);
+const outputValueArb: fc.Arbitrary<{ json: string } | { hostile: string } | null> = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc.record({ text: scalarJson, lang: fc.option(pick(['"en"', '"de"', "5"]), { nil: null }) }).map((r) => ({
+      json: obj(
+        r.lang === null
+          ? [["text", r.text]]
+          : [
+              ["text", r.text],
+              ["lang", r.lang],
+            ],
+      ),
+    })),
+  },
+  { weight: 1, arbitrary: pick(['"just text"', "{}", '{"text":5}', "null", '[{"text":"x"}]']).map((json) => ({ json })) },
+  { weight: 1, arbitrary: pick(Object.keys(HOSTILE_STAGE_VALUES)).map((hostile) => ({ hostile })) },
+  { weight: 1, arbitrary: fc.constant(null) },
+);
+const sessionArb: fc.Arbitrary<string | null> = fc.oneof(
+  { weight: 6, arbitrary: fc.subarray(["untrusted", "pii", "web", "pii:card", "other"]).map((ls) => obj([["labels", j(ls)]])) },
+  { weight: 1, arbitrary: pick(['{"labels":"untrusted"}', "{}", '"session"', '{"labels":[1,null]}']) },
+  { weight: 2, arbitrary: fc.constant(null) },
+);
+
+const stageInputArb = fc.record({ base: inputArb, result: resultValueArb, output: outputValueArb, session: sessionArb, trackerValues: trackerValuesArb });
+type StageInput = typeof stageInputArb extends fc.Arbitrary<infer T> ? T : never;
+
+/** The input of one stage, made anew: the call's input with `session`, `result` and `output` added when it is an object. */
+function stageInput(s: StageInput): unknown {
+  const input: unknown = JSON.parse(s.base.text);
+  if (input === null || typeof input !== "object" || Array.isArray(input)) return input;
+  const add = (key: string, v: { json: string } | { hostile: string } | string | null): void => {
+    if (v === null) return;
+    const value = typeof v === "string" ? JSON.parse(v) : "json" in v ? JSON.parse(v.json) : HOSTILE_STAGE_VALUES[v.hostile]!();
+    Object.defineProperty(input, key, { value, enumerable: true, writable: true, configurable: true });
+  };
+  add("session", s.session);
+  add("result", s.result);
+  add("output", s.output);
+  return input;
+}
+
+const STAGE_POLICIES = 150;
+const STAGE_INPUTS_PER_POLICY = 24;
+
+describe("compiled decision functions agree with the reference interpreter at every stage", () => {
+  it(`decide, decideResult and decideOutput on ${STAGE_POLICIES} policies × ${STAGE_INPUTS_PER_POLICY} inputs × 3 stages`, async () => {
+    const stats = {
+      policies: 0,
+      compiled: 0,
+      pairs: 0,
+      result: { allow: 0, deny: 0, approval: 0, rewritten: 0, unreadable: 0 },
+      output: { deny: 0, rewritten: 0 },
+      labelled: 0,
+      diagnostics: new Map<string, number>(),
+    };
+    await fc.assert(
+      fc.asyncProperty(stagePolicyArb, fc.array(stageInputArb, { minLength: STAGE_INPUTS_PER_POLICY, maxLength: STAGE_INPUTS_PER_POLICY }), async (source, inputs) => {
+        const c = await compileAndLoad(source);
+        stats.policies++;
+        if (!c.module) {
+          for (const d of c.compilation.diagnostics) if (d.severity === "error") stats.diagnostics.set(d.code, (stats.diagnostics.get(d.code) ?? 0) + 1);
+          return;
+        }
+        stats.compiled++;
+        for (const s of inputs) {
+          const trackerValues = realTrackerValues(s.trackerValues);
+          for (const stage of ["call", "result", "output"] as const) {
+            const input = stageInput(s);
+            const shown = `${s.base.text}\nsession: ${show(s.session)}\nresult: ${show(s.result)}\noutput: ${show(s.output)}${s.trackerValues === undefined ? "" : `\ntracker values: ${show(s.trackerValues)}`}`;
+            const d = checkAgreement(source, c, input, s.base.nowMs, shown, trackerValues, stage);
+            stats.pairs++;
+            if ((d.labels ?? []).length > 0) stats.labelled++;
+            const given = input !== null && typeof input === "object" && Object.hasOwn(input, stage) ? (input as Record<string, unknown>)[stage] : undefined;
+            if (stage === "result") {
+              if (d.decision === "allow") stats.result.allow++;
+              else if (d.decision === "deny") stats.result.deny++;
+              else stats.result.approval++;
+              if (d.result !== null && !isDeepStrictEqual(d.result, given)) stats.result.rewritten++;
+              if (d.errors.some((e) => e.rule === null && /result/.test(e.message))) stats.result.unreadable++;
+            } else if (stage === "output") {
+              if (d.decision === "deny") stats.output.deny++;
+              if (d.output !== null && !isDeepStrictEqual(d.output, given)) stats.output.rewritten++;
+            }
+          }
+        }
+      }),
+      { numRuns: STAGE_POLICIES },
+    );
+    if (process.env.ARMOR_DIFF_STATS) console.log(JSON.stringify({ ...stats, diagnostics: [...stats.diagnostics] }));
+    const rate = stats.compiled / stats.policies;
+    expect(rate, `only ${(rate * 100).toFixed(1)}% of generated policies compiled; errors by code: ${JSON.stringify([...stats.diagnostics])}`).toBeGreaterThanOrEqual(0.5);
+    const perStage = stats.pairs / 3;
+    expect(stats.pairs).toBeGreaterThanOrEqual(5_000);
+    // the generators must not degenerate: every outcome of the new stages occurs
+    expect(stats.result.allow / perStage).toBeGreaterThan(0.05);
+    expect(stats.result.deny / perStage).toBeGreaterThan(0.05);
+    expect(stats.result.approval / perStage).toBeGreaterThan(0.005);
+    expect(stats.result.rewritten / perStage).toBeGreaterThan(0.005);
+    expect(stats.result.unreadable / perStage).toBeGreaterThan(0.005);
+    expect(stats.output.deny / perStage).toBeGreaterThan(0.05);
+    expect(stats.output.rewritten / perStage).toBeGreaterThan(0.002);
+    expect(stats.labelled / stats.pairs).toBeGreaterThan(0.02);
   });
 });

@@ -31,6 +31,7 @@
  *   <!-- docs-test: skip: WHY THE BLOCK CANNOT RUN -->      (a reason is required)
  *   <!-- docs-test: expect A301, A404 -->                 <!-- docs-test: saves actions.schema.json -->
  *   <!-- docs-test: decide {"action": {...}} => deny by RULE -->
+ *   <!-- docs-test: decide result {"action": {...}, "result": ...} => deny by RULE -->   (a stage: call, result, output)
  *   <!-- docs-test: files cli; run armorc check payments.armor; exit 1; stderr -->
  * `files DIR` copies test/docs/fixtures/DIR into the workspace first.
  *
@@ -189,8 +190,8 @@ async function runPolicy(block: Block, saved: ReadonlyMap<string, string>, works
     expect(c.codes, `${where}: a policy in the docs shows errors or warnings (annotate \`expect CODES\` if it means to)\n${c.summary}`).toEqual([]);
   }
   for (const d of a.decide ?? []) {
-    const got = c.decide(JSON.parse(d.input));
-    expect(got.decision, `${where}: decide ${d.input}`).toBe(d.decision);
+    const got = c.decide(JSON.parse(d.input), d.stage);
+    expect(got.decision, `${where}: decide ${d.stage} ${d.input}`).toBe(d.decision);
     if (d.by)
       expect(
         got.rules.map((r) => r.id),

@@ -265,6 +265,7 @@ describe("hostile text in policies reaches emitted code only as data", () => {
       approval: { from: "</script>\u2028", timeoutMs: null },
       action: { type },
       errors: [],
+      labels: [],
     });
     expect(mod.decide({ action: { type: "x" } }).decision).toBe("deny");
     expect((globalThis as { pwned?: unknown }).pwned).toBeUndefined();

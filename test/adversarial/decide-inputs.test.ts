@@ -131,7 +131,7 @@ describe("hostile decision inputs", () => {
     const input = make();
     const compiled = module.decide(input, values as never);
     const reference = evaluatePolicy(policy, input, { trackerValues: values as never, now: () => Date.parse("2026-03-02T10:00:00Z") }).result;
-    expect(Object.keys(compiled)).toEqual(["decision", "rules", "approval", "action", "errors"]);
+    expect(Object.keys(compiled)).toEqual(["decision", "rules", "approval", "action", "errors", "labels"]);
     // a hostile action is returned as it is: compared by identity, since reading it throws
     const { action, ...rest } = compiled;
     const { action: referenceAction, ...referenceRest } = reference;

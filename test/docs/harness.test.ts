@@ -23,7 +23,8 @@ describe("parseAnnotation", () => {
     ["expect A301, A404", { expect: ["A301", "A404"] }],
     ["expect none", { expect: [] }],
     ["files cli; run armorc check payments.armor; exit 1; stderr", { files: "cli", run: "armorc check payments.armor", exit: 1, stderr: true }],
-    ['decide {"action": {"type": "a;b"}} => deny by r1, r2', { decide: [{ input: '{"action": {"type": "a;b"}}', decision: "deny", by: ["r1", "r2"] }] }],
+    ['decide {"action": {"type": "a;b"}} => deny by r1, r2', { decide: [{ stage: "call", input: '{"action": {"type": "a;b"}}', decision: "deny", by: ["r1", "r2"] }] }],
+    ['decide result {"action": {"type": "x"}, "result": 1} => allow', { decide: [{ stage: "result", input: '{"action": {"type": "x"}, "result": 1}', decision: "allow" }] }],
     ["saves actions.schema.json", { saves: "actions.schema.json" }],
     ['each-line schema "./a.json"\\ndefault allow', { eachLine: 'schema "./a.json"\ndefault allow' }],
   ])("%s", (text, want) => expect(parseAnnotation(text)).toEqual(want));

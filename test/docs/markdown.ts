@@ -14,7 +14,8 @@ export interface Annotation {
   /** `schema PATH`: the file (from the repository root) the policy's `schema "..."` reads. */
   readonly schema?: string;
   /** `decide INPUT => DECISION [by RULE, ...]`: the decision the text states for INPUT. */
-  readonly decide?: readonly { readonly input: string; readonly decision: string; readonly by?: readonly string[] }[];
+  /** `decide [STAGE] INPUT => DECISION [by RULES]`; the stage is `call` when not written. */
+  readonly decide?: readonly { readonly stage: "call" | "result" | "output"; readonly input: string; readonly decision: string; readonly by?: readonly string[] }[];
   /** `run COMMAND`: the block is the output of COMMAND, run in the file's workspace. */
   readonly run?: string;
   /** `files DIR`: the fixture folder (under test/docs/fixtures) copied into the workspace first. */
@@ -117,9 +118,10 @@ const DIRECTIVES: readonly { readonly name: string; readonly pattern: RegExp; re
   },
   {
     name: "decide",
-    pattern: /^decide\s+(\{.*\})\s*=>\s*(allow|deny|require_approval)(?:\s+by\s+(.+))?$/s,
+    pattern: /^decide(?:\s+(call|result|output))?\s+(\{.*\})\s*=>\s*(allow|deny|require_approval)(?:\s+by\s+(.+))?$/s,
     apply: (out, m) => {
-      out.decide = [...(out.decide ?? []), { input: m[1]!, decision: m[2]!, ...(m[3] ? { by: m[3].split(/\s*,\s*/).map((s) => s.trim()) } : {}) }];
+      const stage = (m[1] ?? "call") as "call" | "result" | "output";
+      out.decide = [...(out.decide ?? []), { stage, input: m[2]!, decision: m[3]!, ...(m[4] ? { by: m[4].split(/\s*,\s*/).map((s) => s.trim()) } : {}) }];
     },
   },
   {

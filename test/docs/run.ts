@@ -203,7 +203,7 @@ export interface PolicyCheck {
   readonly withSeverity: string[];
   /** Every diagnostic, rendered short, for failure messages. */
   readonly summary: string;
-  readonly decide: (input: unknown) => { decision: string; rules: { id: string; effect: string }[] };
+  readonly decide: (input: unknown, stage?: "call" | "result" | "output") => { decision: string; rules: { id: string; effect: string }[] };
 }
 
 /**
@@ -221,10 +221,10 @@ export function checkPolicy(text: string, files: ReadonlyMap<string, string>, fi
     codes: shown.map((d) => d.code),
     withSeverity,
     summary,
-    decide: (input) => {
+    decide: (input, stage = "call") => {
       const time = (input as { time?: unknown }).time;
       const now = typeof time === "string" ? Date.parse(time) : Date.UTC(2026, 0, 5, 12);
-      return evaluatePolicy(c.policy, input, { now: () => now }).result as unknown as { decision: string; rules: { id: string; effect: string }[] };
+      return evaluatePolicy(c.policy, input, { now: () => now, stage }).result as unknown as { decision: string; rules: { id: string; effect: string }[] };
     },
   };
 }

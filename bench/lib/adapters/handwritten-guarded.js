@@ -70,14 +70,15 @@ export default {
     const FILLER = new Map();
     for (const r of spec.rules) if (!r.id.startsWith("r")) FILLER.set(r.when[0].value, [r.when[1].value, Object.freeze([rule(r.id, "deny")])]);
 
-    const result = (decision, rules, approval, action) => ({ decision, rules, approval, action, errors: NONE });
-    const failed = (rules, action, errors) => ({ decision: "deny", rules, approval: null, action, errors });
+    const result = (decision, rules, approval, action) => ({ decision, rules, approval, action, errors: NONE, labels: NONE });
+    const failed = (rules, action, errors) => ({ decision: "deny", rules, approval: null, action, errors, labels: NONE });
     const inputError = (input, msg) => ({
       decision: "deny",
       rules: [],
       approval: null,
       action: input !== null && typeof input === "object" ? own(input, "action") : null,
       errors: [{ rule: null, message: msg }],
+      labels: NONE,
     });
 
     function decide(input) {

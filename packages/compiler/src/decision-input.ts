@@ -10,6 +10,8 @@ export interface HistoryEntry {
   readonly action: Record<string, unknown>;
   /** Epoch milliseconds; `null` when the entry has no time (it then counts in every window). */
   readonly time: number | null;
+  /** The entry's `labels` as given (`null` when absent), read inside history conditions as `labels`. */
+  readonly labels: unknown;
 }
 
 /**
@@ -21,6 +23,8 @@ export interface ReadInput {
   /** Read when a rule reads them (a getter that throws is that rule's error), on every read. */
   user(): unknown;
   context(): unknown;
+  /** `input.session` (`session.labels` reads its `labels`). */
+  session(): unknown;
   now(): number;
   history(): readonly HistoryEntry[];
 }
@@ -122,17 +126,27 @@ function readTime(v: unknown, what: string): number {
 }
 
 /** Returns the input's parts, or an error message naming what is wrong. */
-export function readInput(input: unknown, clock: () => number): ReadInput | string {
+export function readInput(input: unknown, clock: () => number, needsAction = true): ReadInput | string {
+  if (!needsAction) {
+    // the output stage reads no action (its rules cannot name one)
+    if (!isRecord(input)) return "the input must be an object with an `output`";
+    return readParts(input, {}, clock);
+  }
   if (!isRecord(input)) return "the input must be an object with an `action`";
   const action = readField(input, "action");
   if (!isRecord(action)) return "`action` must be an object";
   if (typeof readField(action, "type") !== "string") return "`action.type` must be a string";
+  return readParts(input, action, clock);
+}
+
+function readParts(input: Record<string, unknown>, action: Record<string, unknown>, clock: () => number): ReadInput {
   let now: number | undefined;
   let history: HistoryEntry[] | undefined;
   return {
     action,
     user: () => readField(input, "user"),
     context: () => readField(input, "context"),
+    session: () => readField(input, "session"),
     now() {
       if (now === undefined) {
         const raw = readField(input, "time");
@@ -230,7 +244,7 @@ function readHistory(raw: unknown): HistoryEntry[] {
     const a = readField(entry, "action");
     if (!isRecord(a)) throw new EvaluationError(`\`history[${i}].action\` must be an object`);
     const et = readField(entry, "time");
-    out.push({ action: a, time: et === null ? null : readTime(et, `\`history[${i}].time\``) });
+    out.push({ action: a, time: et === null ? null : readTime(et, `\`history[${i}].time\``), labels: readField(entry, "labels") });
   }
   return out;
 }

@@ -22,6 +22,7 @@ import type * as IR from "./ir.js";
 import { constantSet, literalAffix, literalSide } from "./ir-shapes.js";
 import { patternReplace, patternTest, RegexLimitError, type RegexProgram } from "./regex/index.js";
 import * as sem from "./semantics.js";
+import { readOutput, readResult } from "./stage-input.js";
 
 export interface Trace {
   readonly expr: IR.Expr;
@@ -46,6 +47,8 @@ export interface EvaluateOptions {
   readonly explain?: boolean;
   /** Values of the history predicates, replacing the scan of `input.history` (as in emitted `decide`). */
   readonly trackerValues?: readonly unknown[];
+  /** The stage to decide (`call` by default): `decide`, `decideResult` or `decideOutput` of emitted modules. */
+  readonly stage?: IR.Stage;
 }
 
 export interface Evaluation {
@@ -62,10 +65,15 @@ class Context {
   /** The work budget (semantics.ts `MAX_WORK`): one, like the emitted `$wb`, reset where it is. */
   readonly work: sem.Work = { left: 0 };
 
+  /** The labels of the history entry a tracker is testing (`labels` in a history condition). */
+  entryLabels: unknown = null;
+
   constructor(
     readonly policy: IR.Policy,
     readonly input: ReadInput,
     readonly given: readonly (TrackerValue | undefined)[] | undefined,
+    /** The result (result stage) or output (output stage) being decided; null at the call stage. */
+    readonly value: unknown = null,
   ) {}
 
   timePart(field: IR.TimeField): number | string {
@@ -86,7 +94,10 @@ class Context {
       this.work.left = sem.MAX_WORK;
       const now = t.withinMs !== null ? this.input.now() : 0;
       const inWindow = (entry: HistoryEntry): boolean => t.withinMs === null || entry.time === null || now - entry.time < t.withinMs;
-      const holds = (c: IR.Expr, entry: HistoryEntry): boolean => sem.truth(evaluate(this, c, entry.action, false));
+      const holds = (c: IR.Expr, entry: HistoryEntry): boolean => {
+        this.entryLabels = entry.labels;
+        return sem.truth(evaluate(this, c, entry.action, false));
+      };
       if (t.kind === "sum" || t.kind === "max" || t.kind === "min") v = aggregate(this, t, t.kind, history, inWindow);
       else if (t.since !== null) {
         // an entry matching B (window or not) restarts the search; an A after it must be in the window.
@@ -123,6 +134,7 @@ function aggregate(ctx: Context, t: IR.Tracker, kind: "sum" | "max" | "min", his
   let finite = true;
   for (let i = 0; i < history.length; i++) {
     const entry = history[i]!;
+    ctx.entryLabels = entry.labels;
     if (!inWindow(entry) || !sem.truth(evaluate(ctx, t.condition, entry.action, false))) continue;
     const v = sem.aggregateValue(kind, i, evaluate(ctx, t.value!, entry.action, false));
     if (kind !== "sum") acc = sem.aggregateStep(kind, acc, v);
@@ -151,9 +163,32 @@ function readPath(ctx: Context, e: IR.PathExpr, item: Record<string, unknown> | 
     for (let i = 1; i < e.fields.length; i++) v = sem.readField(v, e.fields[i]!);
     return v ?? null;
   }
-  let v: unknown = e.root === "action" || e.root === "current" ? ctx.input.action : e.root === "item" ? item : e.root === "user" ? ctx.input.user() : ctx.input.context();
+  let v: unknown = rootValue(ctx, e.root, item);
   for (const f of e.fields) v = sem.readField(v, f);
   return v ?? null;
+}
+
+function rootValue(ctx: Context, root: IR.PathRoot, item: Record<string, unknown> | null): unknown {
+  switch (root) {
+    case "action":
+    case "current":
+      return ctx.input.action;
+    case "item":
+      return item;
+    case "user":
+      return ctx.input.user();
+    case "context":
+      return ctx.input.context();
+    case "result":
+    case "output":
+      return ctx.value;
+    case "session":
+      return ctx.input.session();
+    case "itemLabels":
+      return ctx.entryLabels;
+    case "local":
+      throw new Error("interpreter: a local is read through readLocal");
+  }
 }
 
 /**
@@ -319,10 +354,13 @@ export function redact(action: Record<string, unknown>, effect: Extract<IR.Effec
 
 /** Decides an input with the reference semantics. */
 export function evaluatePolicy(policy: IR.Policy, input: unknown, options: EvaluateOptions = {}): Evaluation {
+  const stage = options.stage ?? "call";
   let read: ReadInput | string;
   let given: (TrackerValue | undefined)[] | undefined;
+  let value: unknown = null;
   try {
-    read = readInput(input, options.now ?? Date.now);
+    read = readInput(input, options.now ?? Date.now, stage !== "output");
+    if (typeof read !== "string" && stage !== "call") value = stage === "result" ? readResult(input) : readOutput(input);
     if (typeof read !== "string" && policy.trackers.length > 0 && options.trackerValues !== undefined) {
       given = readTrackerValues(
         options.trackerValues,
@@ -332,13 +370,16 @@ export function evaluatePolicy(policy: IR.Policy, input: unknown, options: Evalu
   } catch (e) {
     read = isEvaluationError(e) ? e.message : INPUT_UNREADABLE;
   }
-  if (typeof read === "string") return { result: inputError(input, read), explanations: [] };
-  const ctx = new Context(policy, read, given);
+  if (typeof read === "string") return { result: inputError(input, read, stage), explanations: [] };
+  const ctx = new Context(policy, read, given, value);
   const fired: IR.Rule[] = [];
   let action: Record<string, unknown> = read.action;
+  // what the stage's redactions rewrite: the action, the result or the output
+  let rewritten: unknown = stage === "call" ? read.action : value;
   const errors: IR.DecisionError[] = [];
   const explanations: RuleExplanation[] = [];
   for (const rule of policy.rules) {
+    if (rule.stage !== stage) continue;
     ctx.trace = options.explain ? [] : null;
     let fires = false;
     let error: string | null = null;
@@ -354,7 +395,7 @@ export function evaluatePolicy(policy: IR.Policy, input: unknown, options: Evalu
       // redactions apply in source order, to a copy; conditions always read the original action
       if (rule.effect.kind === "redact") {
         try {
-          action = redact(action, rule.effect, policy);
+          rewritten = redactValue(rewritten, rule.effect, policy);
         } catch (e) {
           errors.push({ rule: rule.id, message: isEvaluationError(e) ? e.message : FOREIGN_ERROR });
         }
@@ -362,22 +403,36 @@ export function evaluatePolicy(policy: IR.Policy, input: unknown, options: Evalu
     }
     if (options.explain) explanations.push({ rule, fired: fires, error, trace: ctx.trace ?? [] });
   }
-  return { result: combine(policy, fired, errors, action), explanations };
+  if (stage === "call") action = rewritten as Record<string, unknown>;
+  return { result: combine(policy, fired, errors, action, stage, rewritten), explanations };
 }
 
-/** The decision for an input that cannot be read; its action, when that can be read at all. */
-function inputError(input: unknown, message: string): IR.PolicyDecision {
+/** A redaction of the action, the result or the output: objects are copied along the path; anything else is left as it is. */
+function redactValue(value: unknown, effect: Extract<IR.Effect, { kind: "redact" }>, policy: IR.Policy): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  return redact(value as Record<string, unknown>, effect, policy);
+}
+
+/**
+ * The decision for an input that cannot be read; its action, when that can be read at all (at
+ * the call and result stages; the output stage has none). A result or output that cannot be read
+ * is never passed on: the decision's `result` or `output` is null.
+ */
+function inputError(input: unknown, message: string, stage: IR.Stage = "call"): IR.PolicyDecision {
   let action: unknown = null;
-  try {
-    action = input !== null && typeof input === "object" ? sem.readField(input, "action") : null;
-  } catch {
-    action = null;
+  if (stage !== "output") {
+    try {
+      action = input !== null && typeof input === "object" ? sem.readField(input, "action") : null;
+    } catch {
+      action = null;
+    }
   }
-  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };
+  const decision: IR.PolicyDecision = { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }], labels: [] };
+  return stage === "call" ? decision : { ...decision, [stage]: null };
 }
 
 /** How fired rules combine into one decision; see docs/language.md, "How rules combine". */
-export function combine(policy: IR.Policy, fired: readonly IR.Rule[], errors: IR.DecisionError[], action: unknown): IR.PolicyDecision {
+export function combine(policy: IR.Policy, fired: readonly IR.Rule[], errors: IR.DecisionError[], action: unknown, stage: IR.Stage = "call", value: unknown = null): IR.PolicyDecision {
   let decision: IR.DecisionKind;
   let approval: IR.PolicyDecision["approval"] = null;
   const has = (k: IR.EffectKind): boolean => fired.some((r) => r.effect.kind === k);
@@ -387,15 +442,22 @@ export function combine(policy: IR.Policy, fired: readonly IR.Rule[], errors: IR
     const first = fired.find((r) => r.effect.kind === "require_approval")!.effect as Extract<IR.Effect, { kind: "require_approval" }>;
     approval = { from: first.from, timeoutMs: first.timeoutMs };
   } else if (has("allow") || has("redact")) decision = "allow";
-  else {
+  else if (stage !== "call") {
+    // `default` is about calls: a result or message that no rule decides passes
+    decision = "allow";
+  } else {
     decision = policy.defaultDecision;
     approval = policy.defaultApproval;
   }
-  return {
+  const labels: string[] = [];
+  for (const r of fired) if (r.effect.kind === "label" && !labels.includes(r.effect.label)) labels.push(r.effect.label);
+  const result: IR.PolicyDecision = {
     decision,
     rules: fired.map((r) => ({ id: r.id, effect: r.effect.kind, reason: r.reason })),
     approval,
-    action,
+    action: stage === "output" ? null : action,
     errors,
+    labels,
   };
+  return stage === "call" ? result : { ...result, [stage]: value };
 }

@@ -21,7 +21,14 @@ export { REDACTED } from "@agent-armor/contract";
  * `current` is the current action read inside them (`ticker == current.ticker`); `local` is a
  * name bound by `any(x in L: C)` / `all(...)`, whose path's first field is the name.
  */
-export type PathRoot = "action" | "user" | "context" | "item" | "current" | "local";
+export type PathRoot = "action" | "user" | "context" | "item" | "current" | "local" | "result" | "output" | "session" | "itemLabels";
+
+/**
+ * The stage a rule decides: a tool call before it runs (`call`), what the tool returned before the
+ * model reads it (`result`), or a message of the model before the user reads it (`output`).
+ */
+export type Stage = "call" | "result" | "output";
+export const STAGES: readonly Stage[] = ["call", "result", "output"];
 
 export type TimeField = "hour" | "minute" | "weekday" | "date";
 export type CompareOp = "==" | "!=" | "<" | "<=" | ">" | ">=";
@@ -64,6 +71,9 @@ export interface PathExpr extends Node {
    * Never empty for `action`/`item` paths, except as the argument of `strings(action)`; may be
    * empty for `user`/`context` (the whole object).
    * For `local`, the first field is the local's name (`x` in `any(x in L: C)`), the rest its fields.
+   * `result` and `output` read the stage's value (fields may be empty: the whole value);
+   * `session` reads the input's `session` (`session.labels`); `itemLabels`, inside a history
+   * condition, is the earlier entry's `labels` (fields always empty).
    */
   readonly fields: readonly string[];
 }
@@ -227,8 +237,15 @@ export type Effect =
   | { readonly kind: "deny" }
   | { readonly kind: "require_approval"; readonly from: string | null; readonly timeoutMs: number | null }
   | {
+      readonly kind: "label";
+      /** The label added to the decision, the session and the action's history entry. */
+      readonly label: string;
+    }
+  | {
       readonly kind: "redact";
-      /** Field path inside the action, never empty. */
+      /** What the path is in: the action (call stage), the result or the output (their stages). */
+      readonly root: "action" | "result" | "output";
+      /** Field path inside the root, never empty. */
       readonly path: readonly string[];
       /** Index into `Policy.regexes`; `null` redacts the whole field. */
       readonly regex: number | null;
@@ -241,6 +258,8 @@ export interface Rule {
   readonly id: string;
   /** Anonymous rules get an id made from their content (`semantic/rule-id.ts`). */
   readonly anonymous: boolean;
+  /** The stage the rule decides (`on STAGE`; `call` when absent). */
+  readonly stage: Stage;
   readonly condition: Expr;
   readonly effect: Effect;
   readonly reason: string | null;

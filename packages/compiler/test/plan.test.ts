@@ -84,7 +84,8 @@ describe("the plan of a policy of two rules", () => {
     { field: "dispatch.own", want: [{ length: 13, types: [{ type: "wire_transfer", function: "$t0", offset: 0 }] }] },
     { field: "dispatch.direct", want: ["$t1"] },
     // what the module needs: helpers in the order of first use, fast-path keys, no time, history or regex
-    { field: "helpers", want: ["$f", "$err", "$ordErr", "$failed"] },
+    // (decideResult and decideOutput, which every module has, need $stageValue and $V)
+    { field: "helpers", want: ["$f", "$err", "$ordErr", "$stageValue", "$V", "$failed"] },
     { field: "fastPathKeys", want: ["action", "amount", "recipient", "type"] },
     { field: "time", want: null },
     { field: "lazyInput", want: false },
@@ -92,6 +93,10 @@ describe("the plan of a policy of two rules", () => {
     { field: "regex", want: { length: false, matcher: false } },
     { field: "metadata.rules.0.typeOnly", want: false },
     { field: "metadata.rules.1.actionTypes", want: null },
+    { field: "metadata.rules.1.stage", want: "call" },
+    // no rules past the call stage, and no labels on calls
+    { field: "stages", want: { result: { steps: [], slots: [] }, output: { steps: [], slots: [] } } },
+    { field: "callLabels", want: false },
   ])("$field", ({ field, want }) => {
     expect(at(p, field)).toEqual(want);
   });

@@ -2,5 +2,19 @@
 
 export type { CompiledSource, CompilerApi } from "./compiler.js";
 export type { Diagnostic, DiagnosticFix, PolicyDiagnostic, Position, Severity, Span, TextEdit } from "./diagnostics.js";
-export type { DecisionError, DecisionInput, DecisionKind, EffectKind, FiredRule, PolicyDecision, PolicyMetadata, PolicyModule, PolicyTracker, Value } from "./module.js";
+export type {
+  DecisionError,
+  DecisionInput,
+  DecisionKind,
+  EffectKind,
+  FiredRule,
+  OutputDecisionInput,
+  PolicyDecision,
+  PolicyMetadata,
+  PolicyModule,
+  PolicyTracker,
+  ResultDecisionInput,
+  Stage,
+  Value,
+} from "./module.js";
 export { REDACTED } from "./module.js";

@@ -13,15 +13,31 @@ export interface DecisionInput {
   context?: Record<string, unknown>;
   /** ISO-8601; the current time when absent. */
   time?: string;
-  /** Earlier executed actions of this session, for count(...) and seen(...). */
-  history?: { action: { type: string; [field: string]: unknown }; time?: string }[];
+  /** Earlier executed actions of this session, for count(...) and seen(...), with the labels each was given. */
+  history?: { action: { type: string; [field: string]: unknown }; time?: string; labels?: string[] }[];
+  /** The session's labels so far (`session.labels`); none when absent. */
+  session?: { labels?: string[] };
 }
+
+/** What `decideResult` reads: a call's input and what the tool returned. */
+export interface ResultDecisionInput extends DecisionInput {
+  result: unknown;
+}
+
+/** What `decideOutput` reads: a call's input (the action optional) and the model's message. */
+export interface OutputDecisionInput extends Omit<DecisionInput, "action"> {
+  action?: { type: string; [field: string]: unknown };
+  output: { text: string; [field: string]: unknown };
+}
+
+/** The stages a policy decides: tool calls, tool results, model output. */
+export type Stage = "call" | "result" | "output";
 
 /** What a decision says should happen to the action. */
 export type DecisionKind = "allow" | "deny" | "require_approval";
 
 /** What a rule does when it fires. */
-export type EffectKind = "allow" | "deny" | "require_approval" | "redact";
+export type EffectKind = "allow" | "deny" | "require_approval" | "redact" | "label";
 
 /** A rule that fired, with the effect it asked for. */
 export interface FiredRule {
@@ -43,6 +59,16 @@ export interface PolicyDecision {
   approval: { from: string | null; timeoutMs: number | null } | null;
   action: unknown;
   errors: DecisionError[];
+  /**
+   * The labels the fired rules added, in rule order, without repeats. Compiled modules and the
+   * interpreter always set it; optional so that decisions made elsewhere (a runtime's own denials)
+   * need not.
+   */
+  labels?: string[];
+  /** `decideResult`: the result as the policy rewrote it (redactions applied), or the input's. */
+  result?: unknown;
+  /** `decideOutput`: the message as the policy rewrote it, or the input's. */
+  output?: unknown;
 }
 
 /** The policy a module was compiled from: its identity and, per rule, where it is and what it does. */
@@ -68,6 +94,10 @@ export interface PolicyMetadata {
     readonly actionTypes: readonly string[] | null;
     /** Whether the condition is only a test of the action type (the rule fires for every action of its types). */
     readonly typeOnly: boolean;
+    /** The stage the rule decides; absent in modules compiled before stages (`call`). */
+    readonly stage?: Stage;
+    /** `label "L"`: the label; absent for other effects. */
+    readonly label?: string;
   }[];
   readonly trackers: readonly { readonly kind: "count" | "seen" | "sum" | "max" | "min"; readonly withinMs: number | null }[];
 }
@@ -83,11 +113,12 @@ export interface PolicyTracker {
   readonly withinMs: number | null;
   /** Identity of the predicate (kind, window, condition, since, value) across policy versions. */
   readonly key: string;
-  matches(action: unknown): boolean;
+  /** `labels`: the labels of the history entry, for a predicate that reads them (`seen(labels contains "pii")`). */
+  matches(action: unknown, labels?: readonly string[]): boolean;
   /** `seen(A since B)`: whether the action matches B; absent for other trackers. */
-  readonly since?: (action: unknown) => boolean;
+  readonly since?: (action: unknown, labels?: readonly string[]) => boolean;
   /** `sum`, `max`, `min`: the action's number; throws when it is not a finite number. Absent for other trackers. */
-  readonly value?: (action: unknown) => number;
+  readonly value?: (action: unknown, labels?: readonly string[]) => number;
   /**
    * With `ENTRY == current.F` conditions: the keys an executed action is filed under (none when its
    * values equal nothing); `matches` then tests the rest of the condition. Two actions' keys are
@@ -109,6 +140,13 @@ export interface PolicyModule {
    * cannot be evaluated yields deny.
    */
   decide(input: unknown, trackerValues?: readonly (number | boolean | null | { readonly error: string } | undefined)[]): PolicyDecision;
+  /**
+   * Decides what a tool returned (`input.result`, with the call's input), by the rules `on result`;
+   * the decision's `result` is the result as rewritten. Absent in modules compiled before stages.
+   */
+  decideResult?(input: unknown, trackerValues?: readonly (number | boolean | null | { readonly error: string } | undefined)[]): PolicyDecision;
+  /** Decides a message of the model (`input.output`), by the rules `on output`; the decision's `output` is the message as rewritten. */
+  decideOutput?(input: unknown, trackerValues?: readonly (number | boolean | null | { readonly error: string } | undefined)[]): PolicyDecision;
   readonly policy: PolicyMetadata;
   readonly trackers: readonly PolicyTracker[];
   /** The JSON Schema of the actions named by the policy's `schema`, or null. */

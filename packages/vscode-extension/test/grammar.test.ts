@@ -234,6 +234,8 @@ describe("grammar/armor.tmLanguage.json", () => {
     'rule f when host(url) in ["a.com"] and lower(s) == upper(s) and length(strings(action)) > 1 deny',
     'rule t when p matches glob("src/**") redact body matching std.iban with "[iban]"',
     'rule l when any(r in recipients: r ends_with "@x.com") and all(m in messages: m.size > 1) deny',
+    'when result.status == 1 and output.text == "x" label "untrusted" because "r"',
+    'rule w on result when session.labels contains "y" deny',
   ];
   const scopeOfWord = (w: string, suffix = ""): string => {
     const line = samples.find((s) => new RegExp(`\\b${w}\\b${suffix}`).test(s));

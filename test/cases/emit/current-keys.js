@@ -124,11 +124,13 @@ function $history() {
       const t = et === null ? null : $readTime(et, "`history[" + i + "].time`");
       $historyActions[n] = a;
       $historyTimes[n] = t;
+      $historyLabels[n] = $f(raw[i], "labels");
       n++;
     }
   }
   $historyActions.length = n;
   $historyTimes.length = n;
+  $historyLabels.length = n;
   $historyRead = true;
   return $historyActions;
 }
@@ -216,13 +218,54 @@ function $keyList(v) {
   if (v.length > 100000) $qOver();
   return v;
 }
+function $stageValue(input, stage) {
+  const what = stage === 1 ? "result" : "output";
+  const v = $f(input, what);
+  if (stage === 2 && (v === null || typeof v !== "object" || Array.isArray(v) || typeof $f(v, "text") !== "string")) {
+    throw new $E("`output` must be an object with a string `text`");
+  }
+  let values = 0, text = 0;
+  const seen = new Set();
+  const walk = (x, at, depth) => {
+    if (++values > 100000) throw new $E("`" + what + "` holds more than 100,000 values");
+    if (x === null || typeof x === "boolean") return x;
+    if (typeof x === "number") {
+      if (!Number.isFinite(x)) throw new $E("`" + at + "` is not JSON: a number with no finite value");
+      return x;
+    }
+    if (typeof x === "string") {
+      text += x.length;
+      if (text > 16777216) throw new $E("`" + what + "` holds more than 16 MiB of text");
+      return x;
+    }
+    if (typeof x !== "object") throw new $E("`" + at + "` is not JSON: " + (x === undefined ? "undefined" : "a " + typeof x));
+    if (depth >= 64) throw new $E("`" + what + "` nests deeper than 64 levels");
+    if (seen.has(x)) throw new $E("`" + at + "` is not JSON: it contains itself");
+    seen.add(x);
+    let copy;
+    if (Array.isArray(x)) {
+      copy = [];
+      for (let i = 0; i < x.length; i++) copy.push(walk(x[i], at + "[" + i + "]", depth + 1));
+    } else {
+      copy = {};
+      for (const k of Object.keys(x)) {
+        text += k.length;
+        Object.defineProperty(copy, k, { value: walk(x[k], at + "." + k, depth + 1), writable: true, enumerable: true, configurable: true });
+      }
+    }
+    seen.delete(x);
+    return copy;
+  };
+  return walk(v, what, 0);
+}
+let $V = null;
 function $failed(input, e) {
   let action = null;
   try {
     action = input !== null && typeof input === "object" ? $f(input, "action") : null;
   } catch {}
   const message = $isE(e) ? e.message : "the input cannot be read: reading it threw an exception";
-  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };
+  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }], labels: [] };
 }
 class $TE {
   constructor(message) {
@@ -261,7 +304,7 @@ function $tv(values, i, kind) {
 // decision state of the time and history helpers, set and reset by decide(); decide is
 // synchronous, so one set of slots suffices
 let $I = null, $nowValue = undefined, $timeRead = false, $historyRead = false;
-const $historyActions = [], $historyTimes = [], $trackerValues = new Array(3);
+const $historyActions = [], $historyTimes = [], $historyLabels = [], $trackerValues = new Array(3);
 const $trackerKinds = ["seen", "seen", "seen"];
 const $NONE = Object.freeze([]);
 
@@ -389,8 +432,8 @@ function $g2($D, $o, $A, $I, $plain) {
 const $DECISIONS = ["allow", "allow", "allow", "allow", "require_approval", "require_approval", "require_approval", "require_approval", "deny", "deny", "deny", "deny", "deny", "deny", "deny", "deny"];
 /** The decision object: one shape for every decision. An evaluation error denies. */
 function $result(F, E, eff, ap, O) {
-  if (E !== null) return { decision: "deny", rules: F, approval: null, action: O, errors: E };
-  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : null, action: O, errors: $NONE };
+  if (E !== null) return { decision: "deny", rules: F, approval: null, action: O, errors: E, labels: $NONE };
+  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : null, action: O, errors: $NONE, labels: $NONE };
 }
 /** The frozen list of the rules whose bits are set in m, in source order (their descriptors are at offsets from o); cached in the entry. */
 function $rules(D, o, m, offsets) {
@@ -448,7 +491,7 @@ const $other = 7;
 
 function $inputError(input, message) {
   const action = input !== null && typeof input === "object" ? $f(input, "action") : null;
-  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };
+  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }], labels: $NONE };
 }
 
 /**
@@ -524,7 +567,79 @@ function $decide(input, trackerValues, careful) {
   }
 }
 
-export const policy = Object.freeze({["name"]: "current_keys", ["version"]: null, ["sourceHash"]: "1808e1e600b2d2cb16493955860f96de51d6d1cccd6dbe1b52987fa846d05cef", ["file"]: "test/cases/emit/current-keys.armor", ["default"]: "allow", ["defaultApproval"]: null, ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "same_ticker", ["effect"]: "deny", ["reason"]: null, ["line"]: 3, ["column"]: 1, ["span"]: {["start"]: 34, ["end"]: 153}, ["actionTypes"]: ["sell"], ["typeOnly"]: false}, {["id"]: "reply_only_to_senders", ["effect"]: "require_approval", ["reason"]: null, ["line"]: 4, ["column"]: 1, ["span"]: {["start"]: 154, ["end"]: 314}, ["actionTypes"]: ["send_email"], ["typeOnly"]: false}, {["id"]: "shared_with_the_user", ["effect"]: "deny", ["reason"]: null, ["line"]: 5, ["column"]: 1, ["span"]: {["start"]: 315, ["end"]: 483}, ["actionTypes"]: ["edit_doc"], ["typeOnly"]: false}], ["trackers"]: [{["kind"]: "seen", ["withinMs"]: 86400000}, {["kind"]: "seen", ["withinMs"]: 604800000}, {["kind"]: "seen", ["withinMs"]: null}]});
+// the result and output stages: rules in source order, no dispatch, own fields only
+function $stageResult(F, E, eff, ap, action, O, stage) {
+  const labels = $NONE;
+  const decision = E !== null || (eff & 8) !== 0 ? "deny" : (eff & 4) !== 0 ? "require_approval" : "allow";
+  const approval = E === null && (eff & 12) === 4 ? ap : null;
+  return stage === 1
+    ? { decision, rules: F, approval, action, errors: E ?? $NONE, labels, result: O }
+    : { decision, rules: F, approval, action: null, errors: E ?? $NONE, labels, output: O };
+}
+function $stageInputError(input, message, stage) {
+  const action = stage === 1 ? $f(input, "action") : null;
+  const errors = [{ rule: null, message }];
+  return stage === 1
+    ? { decision: "deny", rules: [], approval: null, action: action, errors, labels: $NONE, result: null }
+    : { decision: "deny", rules: [], approval: null, action: null, errors, labels: $NONE, output: null };
+}
+function $stageFailed(input, e, stage) {
+  let action = null;
+  try {
+    action = stage === 1 && input !== null && typeof input === "object" ? $f(input, "action") : null;
+  } catch {}
+  const errors = [{ rule: null, message: $isE(e) ? e.message : "the input cannot be read: reading it threw an exception" }];
+  return stage === 1
+    ? { decision: "deny", rules: [], approval: null, action: action, errors, labels: $NONE, result: null }
+    : { decision: "deny", rules: [], approval: null, action: null, errors, labels: $NONE, output: null };
+}
+function $decideStage(input, trackerValues, stage) {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) return $stageInputError(input, stage === 1 ? "the input must be an object with an `action`" : "the input must be an object with an `output`", stage);
+  let action = null;
+  if (stage === 1) {
+    action = $f(input, "action");
+    if (action === null || typeof action !== "object" || Array.isArray(action)) return $stageInputError(input, "`action` must be an object", stage);
+    if (typeof $f(action, "type") !== "string") return $stageInputError(input, "`action.type` must be a string", stage);
+  }
+  const value = $stageValue(input, stage);
+  for (let i = 0; i < 3; i++) $trackerValues[i] = $tv(trackerValues, i, $trackerKinds[i]);
+  $I = input;
+  $nowValue = undefined;
+  $timeRead = false;
+  $historyRead = false;
+  $V = value;
+  try {
+    return stage === 1 ? $stageRules1(action, input) : $stageRules2(null, input);
+  } finally {
+    $V = null;
+    $I = null;
+    if ($historyActions.length !== 0) $historyActions.length = 0;
+  }
+}
+const $SD1 = [];
+function $stageRules1($A, $I) {
+  return $stageResult($NONE, null, 0, null, $A, $V, 1);
+}
+export function decideResult(input, trackerValues) {
+  try {
+    return $decideStage(input, trackerValues, 1);
+  } catch (e) {
+    return $stageFailed(input, e, 1);
+  }
+}
+const $SD2 = [];
+function $stageRules2($A, $I) {
+  return $stageResult($NONE, null, 0, null, null, $V, 2);
+}
+export function decideOutput(input, trackerValues) {
+  try {
+    return $decideStage(input, trackerValues, 2);
+  } catch (e) {
+    return $stageFailed(input, e, 2);
+  }
+}
+
+export const policy = Object.freeze({["name"]: "current_keys", ["version"]: null, ["sourceHash"]: "1808e1e600b2d2cb16493955860f96de51d6d1cccd6dbe1b52987fa846d05cef", ["file"]: "test/cases/emit/current-keys.armor", ["default"]: "allow", ["defaultApproval"]: null, ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "same_ticker", ["effect"]: "deny", ["reason"]: null, ["line"]: 3, ["column"]: 1, ["span"]: {["start"]: 34, ["end"]: 153}, ["actionTypes"]: ["sell"], ["typeOnly"]: false, ["stage"]: "call"}, {["id"]: "reply_only_to_senders", ["effect"]: "require_approval", ["reason"]: null, ["line"]: 4, ["column"]: 1, ["span"]: {["start"]: 154, ["end"]: 314}, ["actionTypes"]: ["send_email"], ["typeOnly"]: false, ["stage"]: "call"}, {["id"]: "shared_with_the_user", ["effect"]: "deny", ["reason"]: null, ["line"]: 5, ["column"]: 1, ["span"]: {["start"]: 315, ["end"]: 483}, ["actionTypes"]: ["edit_doc"], ["typeOnly"]: false, ["stage"]: "call"}], ["trackers"]: [{["kind"]: "seen", ["withinMs"]: 86400000}, {["kind"]: "seen", ["withinMs"]: 604800000}, {["kind"]: "seen", ["withinMs"]: null}]});
 
 /** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */
 export const trackers = Object.freeze([Object.freeze({ kind: "seen", withinMs: 86400000, key: "82abee0a6a0e6b6dcea5e666aae2fd0b", matches: (action) => ($wb = 10000000, $r0(action)), entryKeys: (action) => { $wb = 10000000; const v = $e0(action); let k; try { k = $keyOf(v); } catch { return null; } return k === null ? [] : [k]; }, currentKey: (action) => ($wb = 10000000, $keyOf($c0(action))) }), Object.freeze({ kind: "seen", withinMs: 604800000, key: "622233df63893c16baca1f8f41af1eab", matches: (action) => ($wb = 10000000, $r1(action)), entryKeys: (action) => ($wb = 10000000, $entryKeys($e1(action))), currentKey: (action) => ($wb = 10000000, $keyOf($c1(action))) }), Object.freeze({ kind: "seen", withinMs: null, key: "c3c451d8d78b7c90a8ac174b1ef383ad", matches: (action) => ($wb = 10000000, $r2(action)), entryKeys: (action) => ($wb = 10000000, $entryKeys($e2(action))), currentKey: (action) => ($wb = 10000000, $keyOf($c2(action))) })]);

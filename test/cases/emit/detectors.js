@@ -56,13 +56,54 @@ function $redact(o, path, depth, program, text, check) {
   Object.defineProperty(copy, key, { value: next, writable: true, enumerable: true, configurable: true });
   return copy;
 }
+function $stageValue(input, stage) {
+  const what = stage === 1 ? "result" : "output";
+  const v = $f(input, what);
+  if (stage === 2 && (v === null || typeof v !== "object" || Array.isArray(v) || typeof $f(v, "text") !== "string")) {
+    throw new $E("`output` must be an object with a string `text`");
+  }
+  let values = 0, text = 0;
+  const seen = new Set();
+  const walk = (x, at, depth) => {
+    if (++values > 100000) throw new $E("`" + what + "` holds more than 100,000 values");
+    if (x === null || typeof x === "boolean") return x;
+    if (typeof x === "number") {
+      if (!Number.isFinite(x)) throw new $E("`" + at + "` is not JSON: a number with no finite value");
+      return x;
+    }
+    if (typeof x === "string") {
+      text += x.length;
+      if (text > 16777216) throw new $E("`" + what + "` holds more than 16 MiB of text");
+      return x;
+    }
+    if (typeof x !== "object") throw new $E("`" + at + "` is not JSON: " + (x === undefined ? "undefined" : "a " + typeof x));
+    if (depth >= 64) throw new $E("`" + what + "` nests deeper than 64 levels");
+    if (seen.has(x)) throw new $E("`" + at + "` is not JSON: it contains itself");
+    seen.add(x);
+    let copy;
+    if (Array.isArray(x)) {
+      copy = [];
+      for (let i = 0; i < x.length; i++) copy.push(walk(x[i], at + "[" + i + "]", depth + 1));
+    } else {
+      copy = {};
+      for (const k of Object.keys(x)) {
+        text += k.length;
+        Object.defineProperty(copy, k, { value: walk(x[k], at + "." + k, depth + 1), writable: true, enumerable: true, configurable: true });
+      }
+    }
+    seen.delete(x);
+    return copy;
+  };
+  return walk(v, what, 0);
+}
+let $V = null;
 function $failed(input, e) {
   let action = null;
   try {
     action = input !== null && typeof input === "object" ? $f(input, "action") : null;
   } catch {}
   const message = $isE(e) ? e.message : "the input cannot be read: reading it threw an exception";
-  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };
+  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }], labels: [] };
 }
 function __reLength(s) {
   if (s.length > 1048576) throw new $E("a pattern was matched against a string of " + s.length + " characters, above the limit of 1048576");
@@ -699,8 +740,8 @@ function $g2($D, $o, $A, $I, $plain) {
 const $DECISIONS = ["require_approval", "allow", "allow", "allow", "require_approval", "require_approval", "require_approval", "require_approval", "deny", "deny", "deny", "deny", "deny", "deny", "deny", "deny"];
 /** The decision object: one shape for every decision. An evaluation error denies. */
 function $result(F, E, eff, ap, O) {
-  if (E !== null) return { decision: "deny", rules: F, approval: null, action: O, errors: E };
-  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : eff === 0 ? $DEFAULT_APPROVAL : null, action: O, errors: $NONE };
+  if (E !== null) return { decision: "deny", rules: F, approval: null, action: O, errors: E, labels: $NONE };
+  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : eff === 0 ? $DEFAULT_APPROVAL : null, action: O, errors: $NONE, labels: $NONE };
 }
 const $DEFAULT_APPROVAL = Object.freeze({ from: "ops", timeoutMs: 900000 });
 /** The frozen list of the rules whose bits are set in m, in source order (their descriptors are at offsets from o); cached in the entry. */
@@ -770,7 +811,7 @@ const $other = 17;
 
 function $inputError(input, message) {
   const action = input !== null && typeof input === "object" ? $f(input, "action") : null;
-  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };
+  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }], labels: $NONE };
 }
 
 /**
@@ -837,7 +878,72 @@ function $decide(input, trackerValues, careful) {
   }
 }
 
-export const policy = Object.freeze({["name"]: "detectors", ["version"]: "0.1.0", ["sourceHash"]: "dd1a6a93cbaba2591360575084ea42bd559ddecc2362452429b886c9c35ae018", ["file"]: "test/cases/emit/detectors.armor", ["default"]: "require_approval", ["defaultApproval"]: {["from"]: "ops", ["timeoutMs"]: 900000}, ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "no_keys", ["effect"]: "deny", ["reason"]: "a credential in the body", ["line"]: 4, ["column"]: 1, ["span"]: {["start"]: 82, ["end"]: 198}, ["actionTypes"]: ["http_post"], ["typeOnly"]: false}, {["id"]: "valid_iban", ["effect"]: "allow", ["reason"]: null, ["line"]: 8, ["column"]: 1, ["span"]: {["start"]: 200, ["end"]: 287}, ["actionTypes"]: ["wire_transfer"], ["typeOnly"]: false}, {["id"]: "src_only", ["effect"]: "allow", ["reason"]: null, ["line"]: 12, ["column"]: 1, ["span"]: {["start"]: 289, ["end"]: 382}, ["actionTypes"]: ["write_file"], ["typeOnly"]: false}, {["id"]: "hide_cards", ["effect"]: "redact", ["reason"]: null, ["line"]: 16, ["column"]: 1, ["span"]: {["start"]: 384, ["end"]: 487}, ["actionTypes"]: ["send_email"], ["typeOnly"]: true}, {["id"]: "hide_ssn", ["effect"]: "redact", ["reason"]: null, ["line"]: 20, ["column"]: 1, ["span"]: {["start"]: 489, ["end"]: 571}, ["actionTypes"]: ["send_email"], ["typeOnly"]: true}], ["trackers"]: []});
+// the result and output stages: rules in source order, no dispatch, own fields only
+function $stageResult(F, E, eff, ap, action, O, stage) {
+  const labels = $NONE;
+  const decision = E !== null || (eff & 8) !== 0 ? "deny" : (eff & 4) !== 0 ? "require_approval" : "allow";
+  const approval = E === null && (eff & 12) === 4 ? ap : null;
+  return stage === 1
+    ? { decision, rules: F, approval, action, errors: E ?? $NONE, labels, result: O }
+    : { decision, rules: F, approval, action: null, errors: E ?? $NONE, labels, output: O };
+}
+function $stageInputError(input, message, stage) {
+  const action = stage === 1 ? $f(input, "action") : null;
+  const errors = [{ rule: null, message }];
+  return stage === 1
+    ? { decision: "deny", rules: [], approval: null, action: action, errors, labels: $NONE, result: null }
+    : { decision: "deny", rules: [], approval: null, action: null, errors, labels: $NONE, output: null };
+}
+function $stageFailed(input, e, stage) {
+  let action = null;
+  try {
+    action = stage === 1 && input !== null && typeof input === "object" ? $f(input, "action") : null;
+  } catch {}
+  const errors = [{ rule: null, message: $isE(e) ? e.message : "the input cannot be read: reading it threw an exception" }];
+  return stage === 1
+    ? { decision: "deny", rules: [], approval: null, action: action, errors, labels: $NONE, result: null }
+    : { decision: "deny", rules: [], approval: null, action: null, errors, labels: $NONE, output: null };
+}
+function $decideStage(input, trackerValues, stage) {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) return $stageInputError(input, stage === 1 ? "the input must be an object with an `action`" : "the input must be an object with an `output`", stage);
+  let action = null;
+  if (stage === 1) {
+    action = $f(input, "action");
+    if (action === null || typeof action !== "object" || Array.isArray(action)) return $stageInputError(input, "`action` must be an object", stage);
+    if (typeof $f(action, "type") !== "string") return $stageInputError(input, "`action.type` must be a string", stage);
+  }
+  const value = $stageValue(input, stage);
+  $V = value;
+  try {
+    return stage === 1 ? $stageRules1(action, input) : $stageRules2(null, input);
+  } finally {
+    $V = null;
+  }
+}
+const $SD1 = [];
+function $stageRules1($A, $I) {
+  return $stageResult($NONE, null, 0, null, $A, $V, 1);
+}
+export function decideResult(input, trackerValues) {
+  try {
+    return $decideStage(input, trackerValues, 1);
+  } catch (e) {
+    return $stageFailed(input, e, 1);
+  }
+}
+const $SD2 = [];
+function $stageRules2($A, $I) {
+  return $stageResult($NONE, null, 0, null, null, $V, 2);
+}
+export function decideOutput(input, trackerValues) {
+  try {
+    return $decideStage(input, trackerValues, 2);
+  } catch (e) {
+    return $stageFailed(input, e, 2);
+  }
+}
+
+export const policy = Object.freeze({["name"]: "detectors", ["version"]: "0.1.0", ["sourceHash"]: "dd1a6a93cbaba2591360575084ea42bd559ddecc2362452429b886c9c35ae018", ["file"]: "test/cases/emit/detectors.armor", ["default"]: "require_approval", ["defaultApproval"]: {["from"]: "ops", ["timeoutMs"]: 900000}, ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "no_keys", ["effect"]: "deny", ["reason"]: "a credential in the body", ["line"]: 4, ["column"]: 1, ["span"]: {["start"]: 82, ["end"]: 198}, ["actionTypes"]: ["http_post"], ["typeOnly"]: false, ["stage"]: "call"}, {["id"]: "valid_iban", ["effect"]: "allow", ["reason"]: null, ["line"]: 8, ["column"]: 1, ["span"]: {["start"]: 200, ["end"]: 287}, ["actionTypes"]: ["wire_transfer"], ["typeOnly"]: false, ["stage"]: "call"}, {["id"]: "src_only", ["effect"]: "allow", ["reason"]: null, ["line"]: 12, ["column"]: 1, ["span"]: {["start"]: 289, ["end"]: 382}, ["actionTypes"]: ["write_file"], ["typeOnly"]: false, ["stage"]: "call"}, {["id"]: "hide_cards", ["effect"]: "redact", ["reason"]: null, ["line"]: 16, ["column"]: 1, ["span"]: {["start"]: 384, ["end"]: 487}, ["actionTypes"]: ["send_email"], ["typeOnly"]: true, ["stage"]: "call"}, {["id"]: "hide_ssn", ["effect"]: "redact", ["reason"]: null, ["line"]: 20, ["column"]: 1, ["span"]: {["start"]: 489, ["end"]: 571}, ["actionTypes"]: ["send_email"], ["typeOnly"]: true, ["stage"]: "call"}], ["trackers"]: []});
 
 /** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */
 export const trackers = Object.freeze([]);

@@ -75,13 +75,54 @@ function $so(op, a, b, w) {
   if (($wb -= op === "contains" ? a.length + b.length : a.length < b.length ? a.length : b.length) < 0) $wOver();
   return op === "contains" ? a.includes(b) : op === "starts_with" ? a.startsWith(b) : a.endsWith(b);
 }
+function $stageValue(input, stage) {
+  const what = stage === 1 ? "result" : "output";
+  const v = $f(input, what);
+  if (stage === 2 && (v === null || typeof v !== "object" || Array.isArray(v) || typeof $f(v, "text") !== "string")) {
+    throw new $E("`output` must be an object with a string `text`");
+  }
+  let values = 0, text = 0;
+  const seen = new Set();
+  const walk = (x, at, depth) => {
+    if (++values > 100000) throw new $E("`" + what + "` holds more than 100,000 values");
+    if (x === null || typeof x === "boolean") return x;
+    if (typeof x === "number") {
+      if (!Number.isFinite(x)) throw new $E("`" + at + "` is not JSON: a number with no finite value");
+      return x;
+    }
+    if (typeof x === "string") {
+      text += x.length;
+      if (text > 16777216) throw new $E("`" + what + "` holds more than 16 MiB of text");
+      return x;
+    }
+    if (typeof x !== "object") throw new $E("`" + at + "` is not JSON: " + (x === undefined ? "undefined" : "a " + typeof x));
+    if (depth >= 64) throw new $E("`" + what + "` nests deeper than 64 levels");
+    if (seen.has(x)) throw new $E("`" + at + "` is not JSON: it contains itself");
+    seen.add(x);
+    let copy;
+    if (Array.isArray(x)) {
+      copy = [];
+      for (let i = 0; i < x.length; i++) copy.push(walk(x[i], at + "[" + i + "]", depth + 1));
+    } else {
+      copy = {};
+      for (const k of Object.keys(x)) {
+        text += k.length;
+        Object.defineProperty(copy, k, { value: walk(x[k], at + "." + k, depth + 1), writable: true, enumerable: true, configurable: true });
+      }
+    }
+    seen.delete(x);
+    return copy;
+  };
+  return walk(v, what, 0);
+}
+let $V = null;
 function $failed(input, e) {
   let action = null;
   try {
     action = input !== null && typeof input === "object" ? $f(input, "action") : null;
   } catch {}
   const message = $isE(e) ? e.message : "the input cannot be read: reading it threw an exception";
-  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };
+  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }], labels: [] };
 }
 
 const $NONE = Object.freeze([]);
@@ -112,8 +153,8 @@ function $g2($D, $o, $A, $I, $plain) {
 const $DECISIONS = ["deny", "allow", "allow", "allow", "require_approval", "require_approval", "require_approval", "require_approval", "deny", "deny", "deny", "deny", "deny", "deny", "deny", "deny"];
 /** The decision object: one shape for every decision. An evaluation error denies. */
 function $result(F, E, eff, ap, O) {
-  if (E !== null) return { decision: "deny", rules: F, approval: null, action: O, errors: E };
-  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : null, action: O, errors: $NONE };
+  if (E !== null) return { decision: "deny", rules: F, approval: null, action: O, errors: E, labels: $NONE };
+  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : null, action: O, errors: $NONE, labels: $NONE };
 }
 /** The frozen list of the rules whose bits are set in m, in source order (their descriptors are at offsets from o); cached in the entry. */
 function $rules(D, o, m, offsets) {
@@ -185,7 +226,7 @@ const $other = 26;
 
 function $inputError(input, message) {
   const action = input !== null && typeof input === "object" ? $f(input, "action") : null;
-  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };
+  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }], labels: $NONE };
 }
 
 /**
@@ -249,7 +290,72 @@ function $decide(input, trackerValues, careful) {
   }
 }
 
-export const policy = Object.freeze({["name"]: "dispatch", ["version"]: "0.1.0", ["sourceHash"]: "017147089636cbde1c4881bba0fa8a23aaabc00c1da5da273a3607a419224773", ["file"]: "test/cases/emit/dispatch.armor", ["default"]: "deny", ["defaultApproval"]: null, ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "reads", ["effect"]: "allow", ["reason"]: null, ["line"]: 5, ["column"]: 1, ["span"]: {["start"]: 175, ["end"]: 222}, ["actionTypes"]: ["list_dir", "read_file", "search"], ["typeOnly"]: true}, {["id"]: "writes", ["effect"]: "deny", ["reason"]: "outside the workspace", ["line"]: 6, ["column"]: 1, ["span"]: {["start"]: 223, ["end"]: 379}, ["actionTypes"]: ["delete_file", "write_file"], ["typeOnly"]: false}, {["id"]: "any_admin", ["effect"]: "allow", ["reason"]: null, ["line"]: 7, ["column"]: 1, ["span"]: {["start"]: 380, ["end"]: 426}, ["actionTypes"]: null, ["typeOnly"]: false}, {["id"]: "tagged", ["effect"]: "allow", ["reason"]: null, ["line"]: 8, ["column"]: 1, ["span"]: {["start"]: 427, ["end"]: 539}, ["actionTypes"]: ["write_file"], ["typeOnly"]: false}], ["trackers"]: []});
+// the result and output stages: rules in source order, no dispatch, own fields only
+function $stageResult(F, E, eff, ap, action, O, stage) {
+  const labels = $NONE;
+  const decision = E !== null || (eff & 8) !== 0 ? "deny" : (eff & 4) !== 0 ? "require_approval" : "allow";
+  const approval = E === null && (eff & 12) === 4 ? ap : null;
+  return stage === 1
+    ? { decision, rules: F, approval, action, errors: E ?? $NONE, labels, result: O }
+    : { decision, rules: F, approval, action: null, errors: E ?? $NONE, labels, output: O };
+}
+function $stageInputError(input, message, stage) {
+  const action = stage === 1 ? $f(input, "action") : null;
+  const errors = [{ rule: null, message }];
+  return stage === 1
+    ? { decision: "deny", rules: [], approval: null, action: action, errors, labels: $NONE, result: null }
+    : { decision: "deny", rules: [], approval: null, action: null, errors, labels: $NONE, output: null };
+}
+function $stageFailed(input, e, stage) {
+  let action = null;
+  try {
+    action = stage === 1 && input !== null && typeof input === "object" ? $f(input, "action") : null;
+  } catch {}
+  const errors = [{ rule: null, message: $isE(e) ? e.message : "the input cannot be read: reading it threw an exception" }];
+  return stage === 1
+    ? { decision: "deny", rules: [], approval: null, action: action, errors, labels: $NONE, result: null }
+    : { decision: "deny", rules: [], approval: null, action: null, errors, labels: $NONE, output: null };
+}
+function $decideStage(input, trackerValues, stage) {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) return $stageInputError(input, stage === 1 ? "the input must be an object with an `action`" : "the input must be an object with an `output`", stage);
+  let action = null;
+  if (stage === 1) {
+    action = $f(input, "action");
+    if (action === null || typeof action !== "object" || Array.isArray(action)) return $stageInputError(input, "`action` must be an object", stage);
+    if (typeof $f(action, "type") !== "string") return $stageInputError(input, "`action.type` must be a string", stage);
+  }
+  const value = $stageValue(input, stage);
+  $V = value;
+  try {
+    return stage === 1 ? $stageRules1(action, input) : $stageRules2(null, input);
+  } finally {
+    $V = null;
+  }
+}
+const $SD1 = [];
+function $stageRules1($A, $I) {
+  return $stageResult($NONE, null, 0, null, $A, $V, 1);
+}
+export function decideResult(input, trackerValues) {
+  try {
+    return $decideStage(input, trackerValues, 1);
+  } catch (e) {
+    return $stageFailed(input, e, 1);
+  }
+}
+const $SD2 = [];
+function $stageRules2($A, $I) {
+  return $stageResult($NONE, null, 0, null, null, $V, 2);
+}
+export function decideOutput(input, trackerValues) {
+  try {
+    return $decideStage(input, trackerValues, 2);
+  } catch (e) {
+    return $stageFailed(input, e, 2);
+  }
+}
+
+export const policy = Object.freeze({["name"]: "dispatch", ["version"]: "0.1.0", ["sourceHash"]: "017147089636cbde1c4881bba0fa8a23aaabc00c1da5da273a3607a419224773", ["file"]: "test/cases/emit/dispatch.armor", ["default"]: "deny", ["defaultApproval"]: null, ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "reads", ["effect"]: "allow", ["reason"]: null, ["line"]: 5, ["column"]: 1, ["span"]: {["start"]: 175, ["end"]: 222}, ["actionTypes"]: ["list_dir", "read_file", "search"], ["typeOnly"]: true, ["stage"]: "call"}, {["id"]: "writes", ["effect"]: "deny", ["reason"]: "outside the workspace", ["line"]: 6, ["column"]: 1, ["span"]: {["start"]: 223, ["end"]: 379}, ["actionTypes"]: ["delete_file", "write_file"], ["typeOnly"]: false, ["stage"]: "call"}, {["id"]: "any_admin", ["effect"]: "allow", ["reason"]: null, ["line"]: 7, ["column"]: 1, ["span"]: {["start"]: 380, ["end"]: 426}, ["actionTypes"]: null, ["typeOnly"]: false, ["stage"]: "call"}, {["id"]: "tagged", ["effect"]: "allow", ["reason"]: null, ["line"]: 8, ["column"]: 1, ["span"]: {["start"]: 427, ["end"]: 539}, ["actionTypes"]: ["write_file"], ["typeOnly"]: false, ["stage"]: "call"}], ["trackers"]: []});
 
 /** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */
 export const trackers = Object.freeze([]);

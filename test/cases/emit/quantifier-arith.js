@@ -161,11 +161,13 @@ function $history() {
       const t = et === null ? null : $readTime(et, "`history[" + i + "].time`");
       $historyActions[n] = a;
       $historyTimes[n] = t;
+      $historyLabels[n] = $f(raw[i], "labels");
       n++;
     }
   }
   $historyActions.length = n;
   $historyTimes.length = n;
+  $historyLabels.length = n;
   $historyRead = true;
   return $historyActions;
 }
@@ -176,13 +178,54 @@ function $now() {
   }
   return $nowValue;
 }
+function $stageValue(input, stage) {
+  const what = stage === 1 ? "result" : "output";
+  const v = $f(input, what);
+  if (stage === 2 && (v === null || typeof v !== "object" || Array.isArray(v) || typeof $f(v, "text") !== "string")) {
+    throw new $E("`output` must be an object with a string `text`");
+  }
+  let values = 0, text = 0;
+  const seen = new Set();
+  const walk = (x, at, depth) => {
+    if (++values > 100000) throw new $E("`" + what + "` holds more than 100,000 values");
+    if (x === null || typeof x === "boolean") return x;
+    if (typeof x === "number") {
+      if (!Number.isFinite(x)) throw new $E("`" + at + "` is not JSON: a number with no finite value");
+      return x;
+    }
+    if (typeof x === "string") {
+      text += x.length;
+      if (text > 16777216) throw new $E("`" + what + "` holds more than 16 MiB of text");
+      return x;
+    }
+    if (typeof x !== "object") throw new $E("`" + at + "` is not JSON: " + (x === undefined ? "undefined" : "a " + typeof x));
+    if (depth >= 64) throw new $E("`" + what + "` nests deeper than 64 levels");
+    if (seen.has(x)) throw new $E("`" + at + "` is not JSON: it contains itself");
+    seen.add(x);
+    let copy;
+    if (Array.isArray(x)) {
+      copy = [];
+      for (let i = 0; i < x.length; i++) copy.push(walk(x[i], at + "[" + i + "]", depth + 1));
+    } else {
+      copy = {};
+      for (const k of Object.keys(x)) {
+        text += k.length;
+        Object.defineProperty(copy, k, { value: walk(x[k], at + "." + k, depth + 1), writable: true, enumerable: true, configurable: true });
+      }
+    }
+    seen.delete(x);
+    return copy;
+  };
+  return walk(v, what, 0);
+}
+let $V = null;
 function $failed(input, e) {
   let action = null;
   try {
     action = input !== null && typeof input === "object" ? $f(input, "action") : null;
   } catch {}
   const message = $isE(e) ? e.message : "the input cannot be read: reading it threw an exception";
-  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };
+  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }], labels: [] };
 }
 class $TE {
   constructor(message) {
@@ -221,7 +264,7 @@ function $tv(values, i, kind) {
 // decision state of the time and history helpers, set and reset by decide(); decide is
 // synchronous, so one set of slots suffices
 let $I = null, $nowValue = undefined, $timeRead = false, $historyRead = false;
-const $historyActions = [], $historyTimes = [], $trackerValues = new Array(2);
+const $historyActions = [], $historyTimes = [], $historyLabels = [], $trackerValues = new Array(2);
 const $trackerKinds = ["count", "seen"];
 const $NONE = Object.freeze([]);
 
@@ -341,8 +384,8 @@ function $g3($D, $o, $A, $I, $plain) {
 const $DECISIONS = ["allow", "allow", "allow", "allow", "require_approval", "require_approval", "require_approval", "require_approval", "deny", "deny", "deny", "deny", "deny", "deny", "deny", "deny"];
 /** The decision object: one shape for every decision. An evaluation error denies. */
 function $result(F, E, eff, ap, O) {
-  if (E !== null) return { decision: "deny", rules: F, approval: null, action: O, errors: E };
-  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : null, action: O, errors: $NONE };
+  if (E !== null) return { decision: "deny", rules: F, approval: null, action: O, errors: E, labels: $NONE };
+  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : null, action: O, errors: $NONE, labels: $NONE };
 }
 /** The frozen list of the rules whose bits are set in m, in source order (their descriptors are at offsets from o); cached in the entry. */
 function $rules(D, o, m, offsets) {
@@ -402,7 +445,7 @@ const $other = 15;
 
 function $inputError(input, message) {
   const action = input !== null && typeof input === "object" ? $f(input, "action") : null;
-  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };
+  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }], labels: $NONE };
 }
 
 /**
@@ -475,7 +518,79 @@ function $decide(input, trackerValues, careful) {
   }
 }
 
-export const policy = Object.freeze({["name"]: "lists", ["version"]: null, ["sourceHash"]: "431e4bf9e1d126925b9a1a7a7a3035372e80a55b6f34755338f5ede4221fdd8e", ["file"]: "test/cases/emit/quantifier-arith.armor", ["default"]: "allow", ["defaultApproval"]: null, ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "external", ["effect"]: "deny", ["reason"]: null, ["line"]: 3, ["column"]: 1, ["span"]: {["start"]: 27, ["end"]: 135}, ["actionTypes"]: ["send_email"], ["typeOnly"]: false}, {["id"]: "budget", ["effect"]: "require_approval", ["reason"]: null, ["line"]: 4, ["column"]: 1, ["span"]: {["start"]: 136, ["end"]: 271}, ["actionTypes"]: ["wire_transfer"], ["typeOnly"]: false}, {["id"]: "nested", ["effect"]: "deny", ["reason"]: null, ["line"]: 5, ["column"]: 1, ["span"]: {["start"]: 272, ["end"]: 352}, ["actionTypes"]: null, ["typeOnly"]: false}, {["id"]: "earlier", ["effect"]: "deny", ["reason"]: null, ["line"]: 6, ["column"]: 1, ["span"]: {["start"]: 353, ["end"]: 438}, ["actionTypes"]: null, ["typeOnly"]: false}], ["trackers"]: [{["kind"]: "count", ["withinMs"]: 86400000}, {["kind"]: "seen", ["withinMs"]: 3600000}]});
+// the result and output stages: rules in source order, no dispatch, own fields only
+function $stageResult(F, E, eff, ap, action, O, stage) {
+  const labels = $NONE;
+  const decision = E !== null || (eff & 8) !== 0 ? "deny" : (eff & 4) !== 0 ? "require_approval" : "allow";
+  const approval = E === null && (eff & 12) === 4 ? ap : null;
+  return stage === 1
+    ? { decision, rules: F, approval, action, errors: E ?? $NONE, labels, result: O }
+    : { decision, rules: F, approval, action: null, errors: E ?? $NONE, labels, output: O };
+}
+function $stageInputError(input, message, stage) {
+  const action = stage === 1 ? $f(input, "action") : null;
+  const errors = [{ rule: null, message }];
+  return stage === 1
+    ? { decision: "deny", rules: [], approval: null, action: action, errors, labels: $NONE, result: null }
+    : { decision: "deny", rules: [], approval: null, action: null, errors, labels: $NONE, output: null };
+}
+function $stageFailed(input, e, stage) {
+  let action = null;
+  try {
+    action = stage === 1 && input !== null && typeof input === "object" ? $f(input, "action") : null;
+  } catch {}
+  const errors = [{ rule: null, message: $isE(e) ? e.message : "the input cannot be read: reading it threw an exception" }];
+  return stage === 1
+    ? { decision: "deny", rules: [], approval: null, action: action, errors, labels: $NONE, result: null }
+    : { decision: "deny", rules: [], approval: null, action: null, errors, labels: $NONE, output: null };
+}
+function $decideStage(input, trackerValues, stage) {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) return $stageInputError(input, stage === 1 ? "the input must be an object with an `action`" : "the input must be an object with an `output`", stage);
+  let action = null;
+  if (stage === 1) {
+    action = $f(input, "action");
+    if (action === null || typeof action !== "object" || Array.isArray(action)) return $stageInputError(input, "`action` must be an object", stage);
+    if (typeof $f(action, "type") !== "string") return $stageInputError(input, "`action.type` must be a string", stage);
+  }
+  const value = $stageValue(input, stage);
+  for (let i = 0; i < 2; i++) $trackerValues[i] = $tv(trackerValues, i, $trackerKinds[i]);
+  $I = input;
+  $nowValue = undefined;
+  $timeRead = false;
+  $historyRead = false;
+  $V = value;
+  try {
+    return stage === 1 ? $stageRules1(action, input) : $stageRules2(null, input);
+  } finally {
+    $V = null;
+    $I = null;
+    if ($historyActions.length !== 0) $historyActions.length = 0;
+  }
+}
+const $SD1 = [];
+function $stageRules1($A, $I) {
+  return $stageResult($NONE, null, 0, null, $A, $V, 1);
+}
+export function decideResult(input, trackerValues) {
+  try {
+    return $decideStage(input, trackerValues, 1);
+  } catch (e) {
+    return $stageFailed(input, e, 1);
+  }
+}
+const $SD2 = [];
+function $stageRules2($A, $I) {
+  return $stageResult($NONE, null, 0, null, null, $V, 2);
+}
+export function decideOutput(input, trackerValues) {
+  try {
+    return $decideStage(input, trackerValues, 2);
+  } catch (e) {
+    return $stageFailed(input, e, 2);
+  }
+}
+
+export const policy = Object.freeze({["name"]: "lists", ["version"]: null, ["sourceHash"]: "431e4bf9e1d126925b9a1a7a7a3035372e80a55b6f34755338f5ede4221fdd8e", ["file"]: "test/cases/emit/quantifier-arith.armor", ["default"]: "allow", ["defaultApproval"]: null, ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "external", ["effect"]: "deny", ["reason"]: null, ["line"]: 3, ["column"]: 1, ["span"]: {["start"]: 27, ["end"]: 135}, ["actionTypes"]: ["send_email"], ["typeOnly"]: false, ["stage"]: "call"}, {["id"]: "budget", ["effect"]: "require_approval", ["reason"]: null, ["line"]: 4, ["column"]: 1, ["span"]: {["start"]: 136, ["end"]: 271}, ["actionTypes"]: ["wire_transfer"], ["typeOnly"]: false, ["stage"]: "call"}, {["id"]: "nested", ["effect"]: "deny", ["reason"]: null, ["line"]: 5, ["column"]: 1, ["span"]: {["start"]: 272, ["end"]: 352}, ["actionTypes"]: null, ["typeOnly"]: false, ["stage"]: "call"}, {["id"]: "earlier", ["effect"]: "deny", ["reason"]: null, ["line"]: 6, ["column"]: 1, ["span"]: {["start"]: 353, ["end"]: 438}, ["actionTypes"]: null, ["typeOnly"]: false, ["stage"]: "call"}], ["trackers"]: [{["kind"]: "count", ["withinMs"]: 86400000}, {["kind"]: "seen", ["withinMs"]: 3600000}]});
 
 /** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */
 export const trackers = Object.freeze([Object.freeze({ kind: "count", withinMs: 86400000, key: "e609d745b6fe6bdd950a645300687eca", matches: (action) => ($wb = 10000000, $m0(action)) }), Object.freeze({ kind: "seen", withinMs: 3600000, key: "7c13fbe64cc99b2163ad6af8bc5310fc", matches: (action) => ($wb = 10000000, $m1(action)) })]);

@@ -118,11 +118,13 @@ function $history() {
       const t = et === null ? null : $readTime(et, "`history[" + i + "].time`");
       $historyActions[n] = a;
       $historyTimes[n] = t;
+      $historyLabels[n] = $f(raw[i], "labels");
       n++;
     }
   }
   $historyActions.length = n;
   $historyTimes.length = n;
+  $historyLabels.length = n;
   $historyRead = true;
   return $historyActions;
 }
@@ -154,13 +156,54 @@ function $redact(o, path, depth, program, text, check) {
   Object.defineProperty(copy, key, { value: next, writable: true, enumerable: true, configurable: true });
   return copy;
 }
+function $stageValue(input, stage) {
+  const what = stage === 1 ? "result" : "output";
+  const v = $f(input, what);
+  if (stage === 2 && (v === null || typeof v !== "object" || Array.isArray(v) || typeof $f(v, "text") !== "string")) {
+    throw new $E("`output` must be an object with a string `text`");
+  }
+  let values = 0, text = 0;
+  const seen = new Set();
+  const walk = (x, at, depth) => {
+    if (++values > 100000) throw new $E("`" + what + "` holds more than 100,000 values");
+    if (x === null || typeof x === "boolean") return x;
+    if (typeof x === "number") {
+      if (!Number.isFinite(x)) throw new $E("`" + at + "` is not JSON: a number with no finite value");
+      return x;
+    }
+    if (typeof x === "string") {
+      text += x.length;
+      if (text > 16777216) throw new $E("`" + what + "` holds more than 16 MiB of text");
+      return x;
+    }
+    if (typeof x !== "object") throw new $E("`" + at + "` is not JSON: " + (x === undefined ? "undefined" : "a " + typeof x));
+    if (depth >= 64) throw new $E("`" + what + "` nests deeper than 64 levels");
+    if (seen.has(x)) throw new $E("`" + at + "` is not JSON: it contains itself");
+    seen.add(x);
+    let copy;
+    if (Array.isArray(x)) {
+      copy = [];
+      for (let i = 0; i < x.length; i++) copy.push(walk(x[i], at + "[" + i + "]", depth + 1));
+    } else {
+      copy = {};
+      for (const k of Object.keys(x)) {
+        text += k.length;
+        Object.defineProperty(copy, k, { value: walk(x[k], at + "." + k, depth + 1), writable: true, enumerable: true, configurable: true });
+      }
+    }
+    seen.delete(x);
+    return copy;
+  };
+  return walk(v, what, 0);
+}
+let $V = null;
 function $failed(input, e) {
   let action = null;
   try {
     action = input !== null && typeof input === "object" ? $f(input, "action") : null;
   } catch {}
   const message = $isE(e) ? e.message : "the input cannot be read: reading it threw an exception";
-  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };
+  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }], labels: [] };
 }
 class $TE {
   constructor(message) {
@@ -688,7 +731,7 @@ function __rePike(R, s, from, spans) {
 // decision state of the time and history helpers, set and reset by decide(); decide is
 // synchronous, so one set of slots suffices
 let $I = null, $nowValue = undefined, $timeRead = false, $historyRead = false;
-const $historyActions = [], $historyTimes = [], $trackerValues = new Array(1);
+const $historyActions = [], $historyTimes = [], $historyLabels = [], $trackerValues = new Array(1);
 const $trackerKinds = ["seen"];
 const $NONE = Object.freeze([]);
 
@@ -736,8 +779,8 @@ function $g1($D, $o, $A, $I, $plain) {
 const $DECISIONS = ["allow", "allow", "allow", "allow", "require_approval", "require_approval", "require_approval", "require_approval", "deny", "deny", "deny", "deny", "deny", "deny", "deny", "deny"];
 /** The decision object: one shape for every decision. An evaluation error denies. */
 function $result(F, E, eff, ap, O) {
-  if (E !== null) return { decision: "deny", rules: F, approval: null, action: O, errors: E };
-  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : null, action: O, errors: $NONE };
+  if (E !== null) return { decision: "deny", rules: F, approval: null, action: O, errors: E, labels: $NONE };
+  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : null, action: O, errors: $NONE, labels: $NONE };
 }
 /** The frozen list of the rules whose bits are set in m, in source order (their descriptors are at offsets from o); cached in the entry. */
 function $rules(D, o, m, offsets) {
@@ -804,7 +847,7 @@ const $other = 12;
 
 function $inputError(input, message) {
   const action = input !== null && typeof input === "object" ? $f(input, "action") : null;
-  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };
+  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }], labels: $NONE };
 }
 
 /**
@@ -881,7 +924,79 @@ function $decide(input, trackerValues, careful) {
   }
 }
 
-export const policy = Object.freeze({["name"]: "payments", ["version"]: "1.2.0", ["sourceHash"]: "91841118115849f001281b8da7c5fd651645c2975df2b21b1c43cb302075f6de", ["file"]: "test/cases/emit/sketch-full.armor", ["default"]: "allow", ["defaultApproval"]: null, ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "wire_review", ["effect"]: "require_approval", ["reason"]: "wires above 10k need a second pair of eyes", ["line"]: 8, ["column"]: 1, ["span"]: {["start"]: 210, ["end"]: 389}, ["actionTypes"]: ["wire_transfer"], ["typeOnly"]: false}, {["id"]: "no_exfiltration", ["effect"]: "deny", ["reason"]: "a secret was read earlier in this session", ["line"]: 13, ["column"]: 1, ["span"]: {["start"]: 391, ["end"]: 571}, ["actionTypes"]: ["http_post"], ["typeOnly"]: false}, {["id"]: "redact_ssn", ["effect"]: "redact", ["reason"]: null, ["line"]: 17, ["column"]: 1, ["span"]: {["start"]: 573, ["end"]: 670}, ["actionTypes"]: ["send_email"], ["typeOnly"]: true}, {["id"]: "sketch-full.armor:deny-drop_database-1c4f0b1491", ["effect"]: "deny", ["reason"]: null, ["line"]: 21, ["column"]: 1, ["span"]: {["start"]: 672, ["end"]: 712}, ["actionTypes"]: ["drop_database"], ["typeOnly"]: true}], ["trackers"]: [{["kind"]: "seen", ["withinMs"]: 1800000}]});
+// the result and output stages: rules in source order, no dispatch, own fields only
+function $stageResult(F, E, eff, ap, action, O, stage) {
+  const labels = $NONE;
+  const decision = E !== null || (eff & 8) !== 0 ? "deny" : (eff & 4) !== 0 ? "require_approval" : "allow";
+  const approval = E === null && (eff & 12) === 4 ? ap : null;
+  return stage === 1
+    ? { decision, rules: F, approval, action, errors: E ?? $NONE, labels, result: O }
+    : { decision, rules: F, approval, action: null, errors: E ?? $NONE, labels, output: O };
+}
+function $stageInputError(input, message, stage) {
+  const action = stage === 1 ? $f(input, "action") : null;
+  const errors = [{ rule: null, message }];
+  return stage === 1
+    ? { decision: "deny", rules: [], approval: null, action: action, errors, labels: $NONE, result: null }
+    : { decision: "deny", rules: [], approval: null, action: null, errors, labels: $NONE, output: null };
+}
+function $stageFailed(input, e, stage) {
+  let action = null;
+  try {
+    action = stage === 1 && input !== null && typeof input === "object" ? $f(input, "action") : null;
+  } catch {}
+  const errors = [{ rule: null, message: $isE(e) ? e.message : "the input cannot be read: reading it threw an exception" }];
+  return stage === 1
+    ? { decision: "deny", rules: [], approval: null, action: action, errors, labels: $NONE, result: null }
+    : { decision: "deny", rules: [], approval: null, action: null, errors, labels: $NONE, output: null };
+}
+function $decideStage(input, trackerValues, stage) {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) return $stageInputError(input, stage === 1 ? "the input must be an object with an `action`" : "the input must be an object with an `output`", stage);
+  let action = null;
+  if (stage === 1) {
+    action = $f(input, "action");
+    if (action === null || typeof action !== "object" || Array.isArray(action)) return $stageInputError(input, "`action` must be an object", stage);
+    if (typeof $f(action, "type") !== "string") return $stageInputError(input, "`action.type` must be a string", stage);
+  }
+  const value = $stageValue(input, stage);
+  for (let i = 0; i < 1; i++) $trackerValues[i] = $tv(trackerValues, i, $trackerKinds[i]);
+  $I = input;
+  $nowValue = undefined;
+  $timeRead = false;
+  $historyRead = false;
+  $V = value;
+  try {
+    return stage === 1 ? $stageRules1(action, input) : $stageRules2(null, input);
+  } finally {
+    $V = null;
+    $I = null;
+    if ($historyActions.length !== 0) $historyActions.length = 0;
+  }
+}
+const $SD1 = [];
+function $stageRules1($A, $I) {
+  return $stageResult($NONE, null, 0, null, $A, $V, 1);
+}
+export function decideResult(input, trackerValues) {
+  try {
+    return $decideStage(input, trackerValues, 1);
+  } catch (e) {
+    return $stageFailed(input, e, 1);
+  }
+}
+const $SD2 = [];
+function $stageRules2($A, $I) {
+  return $stageResult($NONE, null, 0, null, null, $V, 2);
+}
+export function decideOutput(input, trackerValues) {
+  try {
+    return $decideStage(input, trackerValues, 2);
+  } catch (e) {
+    return $stageFailed(input, e, 2);
+  }
+}
+
+export const policy = Object.freeze({["name"]: "payments", ["version"]: "1.2.0", ["sourceHash"]: "91841118115849f001281b8da7c5fd651645c2975df2b21b1c43cb302075f6de", ["file"]: "test/cases/emit/sketch-full.armor", ["default"]: "allow", ["defaultApproval"]: null, ["timezone"]: null, ["schema"]: null, ["compiler"]: "0.1.0", ["rules"]: [{["id"]: "wire_review", ["effect"]: "require_approval", ["reason"]: "wires above 10k need a second pair of eyes", ["line"]: 8, ["column"]: 1, ["span"]: {["start"]: 210, ["end"]: 389}, ["actionTypes"]: ["wire_transfer"], ["typeOnly"]: false, ["stage"]: "call"}, {["id"]: "no_exfiltration", ["effect"]: "deny", ["reason"]: "a secret was read earlier in this session", ["line"]: 13, ["column"]: 1, ["span"]: {["start"]: 391, ["end"]: 571}, ["actionTypes"]: ["http_post"], ["typeOnly"]: false, ["stage"]: "call"}, {["id"]: "redact_ssn", ["effect"]: "redact", ["reason"]: null, ["line"]: 17, ["column"]: 1, ["span"]: {["start"]: 573, ["end"]: 670}, ["actionTypes"]: ["send_email"], ["typeOnly"]: true, ["stage"]: "call"}, {["id"]: "sketch-full.armor:deny-drop_database-1c4f0b1491", ["effect"]: "deny", ["reason"]: null, ["line"]: 21, ["column"]: 1, ["span"]: {["start"]: 672, ["end"]: 712}, ["actionTypes"]: ["drop_database"], ["typeOnly"]: true, ["stage"]: "call"}], ["trackers"]: [{["kind"]: "seen", ["withinMs"]: 1800000}]});
 
 /** History predicates, for runtimes that keep their own counters: whether an executed action counts (throws on an evaluation error). */
 export const trackers = Object.freeze([Object.freeze({ kind: "seen", withinMs: 1800000, key: "e57d624faccbd6bfb697d5096e9939ca", matches: (action) => ($wb = 10000000, $m0(action)) })]);

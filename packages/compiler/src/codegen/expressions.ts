@@ -240,7 +240,11 @@ export class ExpressionCompiler {
             code = this.plainRead("$A", e.fields[0]!);
             from = 1;
           }
-        } else code = this.inTracker ? `${this.use("$f")}($I, ${jsString(e.root)})` : this.plainRead("$I", e.root);
+        } else if (e.root === "result" || e.root === "output") {
+          // the stage's value, read and checked once by decideResult/decideOutput
+          code = this.use("$V");
+        } else if (e.root === "itemLabels") code = this.use("$itemLabels");
+        else code = this.inTracker ? `${this.use("$f")}($I, ${jsString(e.root)})` : this.plainRead("$I", e.root);
         for (let i = from; i < e.fields.length; i++) code = this.inTracker ? `$f(${code}, ${jsString(e.fields[i]!)})` : this.nestedRead(code, e.fields[i]!);
         return code;
       }

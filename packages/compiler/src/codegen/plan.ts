@@ -66,6 +66,19 @@ export interface ModulePlan {
   readonly metadata: PolicyMetadata;
   readonly actionSchema: IR.Policy["actionSchema"];
   readonly actionBranches: IR.Policy["actionBranches"];
+  /** The rules of the result and output stages, which `decideResult` and `decideOutput` evaluate in source order. */
+  readonly stages: { readonly result: StagePlan; readonly output: StagePlan };
+  /** The label rules of the call stage: `decide` then lists the labels of the rules that fired. */
+  readonly callLabels: boolean;
+}
+
+/**
+ * The rules of one stage past the call: no dispatch by type (their conditions are whole), their
+ * data in one array (`$SD1` results, `$SD2` output) laid out as a dispatch entry's rules.
+ */
+export interface StagePlan {
+  readonly steps: readonly RuleStep[];
+  readonly slots: readonly Slot[];
 }
 
 export interface RulePlan {
@@ -106,6 +119,8 @@ export interface TrackerPlan {
    * key goes through `any` (`listed`), `entry` gives a list of values per key (`trackerKeyParts`).
    */
   readonly keyed: { readonly rest: Body; readonly entry: Body; readonly current: Body; readonly listed: boolean } | null;
+  /** Whether it reads the entries' `labels`: the scan sets `$itemLabels` per entry, and the exported functions take them. */
+  readonly readsLabels: boolean;
 }
 
 interface Body {
@@ -190,6 +205,11 @@ export function planModule(policy: IR.Policy, options: EmitOptions = {}): Module
     if (time.zone !== null) code.use("$zoneOffset");
   }
   const layout = planDispatch(policy.rules, conditions, code);
+  const stages = { result: planStage(policy.rules, "result", conditions, code), output: planStage(policy.rules, "output", conditions, code) };
+  // decideResult and decideOutput, which every module has
+  code.use("$stageValue");
+  code.use("$err");
+  code.use("$V");
   // the helpers that read the input lazily (the time and the history) find it in module state
   const lazyInput = code.uses("$now") || code.uses("$history");
   // decide's guards, registered before the helpers are listed
@@ -224,7 +244,21 @@ export function planModule(policy: IR.Policy, options: EmitOptions = {}): Module
     metadata: planMetadata(policy, options.compilerVersion ?? null),
     actionSchema: policy.actionSchema,
     actionBranches: policy.actionBranches,
+    stages,
+    callLabels: policy.rules.some((r) => r.stage === "call" && r.effect.kind === "label"),
   };
+}
+
+/** The rules of `stage`, in source order, with their data in one array (descriptors always: no rule is the only one of a type). */
+function planStage(rules: readonly IR.Rule[], stage: "result" | "output", conditions: readonly RuleCondition[], code: ExpressionCompiler): StagePlan {
+  const slots: Slot[] = [];
+  const steps: RuleStep[] = [];
+  for (const rule of rules) {
+    if (rule.stage !== stage) continue;
+    steps.push(ruleStep(rule, conditions[rule.index] ?? null, 0, slots.length, false, code));
+    slots.push(...ruleSlots(rule, conditions[rule.index] ?? null, false, code));
+  }
+  return { steps, slots };
 }
 
 type RuleCondition = RulePlan["condition"];
@@ -238,7 +272,8 @@ function planConditions(rules: readonly IR.Rule[], code: ExpressionCompiler): { 
   const templates: ConditionTemplate[] = [];
   const byText = new Map<string, string>();
   const conditions = rules.map((rule): RuleCondition => {
-    const condition = specialize(rule);
+    // rules past the call stage are not dispatched by type: their type tests stay
+    const condition = rule.stage === "call" ? specialize(rule) : rule.condition;
     if (isTrue(condition)) return null;
     const compiled = code.ruleCondition(condition);
     const text = `${compiled.temps}\n${compiled.body}`;
@@ -289,7 +324,37 @@ function planTracker(t: IR.Tracker, code: ExpressionCompiler, regexes: IR.Policy
     since: since && { body: since.body, temps: since.temps },
     value: value && { body: value.body, temps: value.temps },
     keyed,
+    readsLabels: [t.condition, t.since, t.value].some((e) => e !== null && readsItemLabels(e)),
   };
+}
+
+/** Whether an expression reads `labels` of a history entry. */
+function readsItemLabels(e: IR.Expr): boolean {
+  switch (e.kind) {
+    case "path":
+      return e.root === "itemLabels";
+    case "and":
+    case "or":
+      return e.args.some(readsItemLabels);
+    case "not":
+      return readsItemLabels(e.arg);
+    case "compare":
+    case "stringOp":
+    case "arith":
+      return readsItemLabels(e.left) || readsItemLabels(e.right);
+    case "in":
+      return readsItemLabels(e.left) || readsItemLabels(e.list);
+    case "between":
+      return readsItemLabels(e.value) || readsItemLabels(e.low) || readsItemLabels(e.high);
+    case "matches":
+      return readsItemLabels(e.value);
+    case "fn":
+      return readsItemLabels(e.arg);
+    case "quantifier":
+      return readsItemLabels(e.list) || readsItemLabels(e.condition);
+    default:
+      return false;
+  }
 }
 
 /**
@@ -337,9 +402,11 @@ interface DispatchLayout {
  * module-private and never handed out, so it is not frozen (V8 reads frozen arrays more slowly).
  */
 function planDispatch(rules: readonly IR.Rule[], conditions: readonly RuleCondition[], code: ExpressionCompiler): DispatchLayout {
-  const generic = rules.filter((r) => r.actionTypes === null).map((r) => r.index);
+  // `decide` dispatches the rules on calls; the other stages have functions of their own (planStage)
+  const calls = rules.filter((r) => r.stage === "call");
+  const generic = calls.filter((r) => r.actionTypes === null).map((r) => r.index);
   const byType = new Map<string, number[]>();
-  for (const r of rules) for (const t of r.actionTypes ?? []) byType.set(t, [...(byType.get(t) ?? []), r.index]);
+  for (const r of calls) for (const t of r.actionTypes ?? []) byType.set(t, [...(byType.get(t) ?? []), r.index]);
   const typeFunctions: TypeFunction[] = [];
   const byShape = new Map<string, string>();
   /** How many action types use each per-type function, for the order of decide's switch. */
@@ -463,6 +530,8 @@ function planMetadata(p: IR.Policy, compilerVersion: string | null): PolicyMetad
       actionTypes: r.actionTypes,
       /** The rule fires for every action of its types: its condition is only the type test. */
       typeOnly: r.actionTypes !== null && isTrue(specialize(r)),
+      stage: r.stage,
+      ...(r.effect.kind === "label" ? { label: r.effect.label } : {}),
     })),
     trackers: p.trackers.map((t) => ({ kind: t.kind, withinMs: t.withinMs })),
   };

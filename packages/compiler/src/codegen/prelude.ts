@@ -27,6 +27,10 @@ export const helpers: Record<string, Helper> = {
 }`,
   },
   $E: { source: `class $E extends Error {}` },
+  // the value the result or output stage decides on, set and reset by decideResult/decideOutput
+  $V: { source: `let $V = null;` },
+  // the labels of the history entry a tracker is testing (\`labels\` in a history condition)
+  $itemLabels: { source: `let $itemLabels = null;` },
   $kind: {
     source: `function $kind(v) {
   if (v === null || v === undefined) return "null";
@@ -257,7 +261,7 @@ function $scanTime(s) {
     action = input !== null && typeof input === "object" ? $f(input, "action") : null;
   } catch {}
   const message = $isE(e) ? e.message : "the input cannot be read: reading it threw an exception";
-  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };
+  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }], labels: [] };
 }`,
   },
   // a tracker value as the runtime passes it: undefined (scan the history), a finite number or a
@@ -345,11 +349,13 @@ function $measureOffset(epochMs) {
       const t = et === null ? null : $readTime(et, "\`history[" + i + "].time\`");
       $historyActions[n] = a;
       $historyTimes[n] = t;
+      $historyLabels[n] = $f(raw[i], "labels");
       n++;
     }
   }
   $historyActions.length = n;
   $historyTimes.length = n;
+  $historyLabels.length = n;
   $historyRead = true;
   return $historyActions;
 }`,
@@ -376,6 +382,51 @@ function $measureOffset(epochMs) {
   const copy = { ...o };
   Object.defineProperty(copy, key, { value: next, writable: true, enumerable: true, configurable: true });
   return copy;
+}`,
+  },
+  // a result (stage 1) or output (stage 2) read once and checked to be JSON within limits, the twin
+  // of readResult/readOutput and checkStageValue in stage-input.ts
+  $stageValue: {
+    needs: ["$E", "$f"],
+    source: `function $stageValue(input, stage) {
+  const what = stage === 1 ? "result" : "output";
+  const v = $f(input, what);
+  if (stage === 2 && (v === null || typeof v !== "object" || Array.isArray(v) || typeof $f(v, "text") !== "string")) {
+    throw new $E("\`output\` must be an object with a string \`text\`");
+  }
+  let values = 0, text = 0;
+  const seen = new Set();
+  const walk = (x, at, depth) => {
+    if (++values > 100000) throw new $E("\`" + what + "\` holds more than 100,000 values");
+    if (x === null || typeof x === "boolean") return x;
+    if (typeof x === "number") {
+      if (!Number.isFinite(x)) throw new $E("\`" + at + "\` is not JSON: a number with no finite value");
+      return x;
+    }
+    if (typeof x === "string") {
+      text += x.length;
+      if (text > 16777216) throw new $E("\`" + what + "\` holds more than 16 MiB of text");
+      return x;
+    }
+    if (typeof x !== "object") throw new $E("\`" + at + "\` is not JSON: " + (x === undefined ? "undefined" : "a " + typeof x));
+    if (depth >= 64) throw new $E("\`" + what + "\` nests deeper than 64 levels");
+    if (seen.has(x)) throw new $E("\`" + at + "\` is not JSON: it contains itself");
+    seen.add(x);
+    let copy;
+    if (Array.isArray(x)) {
+      copy = [];
+      for (let i = 0; i < x.length; i++) copy.push(walk(x[i], at + "[" + i + "]", depth + 1));
+    } else {
+      copy = {};
+      for (const k of Object.keys(x)) {
+        text += k.length;
+        Object.defineProperty(copy, k, { value: walk(x[k], at + "." + k, depth + 1), writable: true, enumerable: true, configurable: true });
+      }
+    }
+    seen.delete(x);
+    return copy;
+  };
+  return walk(v, what, 0);
 }`,
   },
   // the value functions: host, lower, upper, length and strings in semantics.ts

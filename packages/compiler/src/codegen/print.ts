@@ -9,12 +9,12 @@
 import { DETECTOR_VM_SOURCE, detectorCheckSource, REGEX_LENGTH_SOURCE, REGEX_VM_SOURCE } from "../regex/index.js";
 import { MAX_WORK } from "../semantics.js";
 import { jsComment, jsString, jsValue } from "./escape.js";
-import type { ConditionTemplate, DataEntry, DispatchPlan, ModulePlan, RulePlan, RuleStep, Slot, TrackerPlan, TypeFunction } from "./plan.js";
+import type { ConditionTemplate, DataEntry, DispatchPlan, ModulePlan, RulePlan, RuleStep, Slot, StagePlan, TrackerPlan, TypeFunction } from "./plan.js";
 import { helperClosure, helpers } from "./prelude.js";
 
 export function printModule(p: ModulePlan): string {
   const exportKw = p.format === "esm" ? "export " : "";
-  const out = [...printHeader(p), ...printDefinitions(p), ...printResults(p), ...printDispatchData(p), ...printDecide(p, exportKw), ...printExports(p, exportKw)];
+  const out = [...printHeader(p), ...printDefinitions(p), ...printResults(p), ...printDispatchData(p), ...printDecide(p, exportKw), ...printStages(p, exportKw), ...printExports(p, exportKw)];
   return `${out.join("\n")}\n`;
 }
 
@@ -43,7 +43,9 @@ function printDefinitions(p: ModulePlan): string[] {
           `let $I = null, $nowValue = undefined, $timeRead = false, $historyRead = false;`,
         ]
       : []),
-    ...(trackerCount > 0 ? [`const $historyActions = [], $historyTimes = [], $trackerValues = new Array(${trackerCount});`, `const $trackerKinds = ${jsValue(p.trackers.map((t) => t.kind))};`] : []),
+    ...(trackerCount > 0
+      ? [`const $historyActions = [], $historyTimes = [], $historyLabels = [], $trackerValues = new Array(${trackerCount});`, `const $trackerKinds = ${jsValue(p.trackers.map((t) => t.kind))};`]
+      : []),
     `const $NONE = Object.freeze([]);`,
     "",
     ...(p.time !== null ? [timeFunction(p.time.zone)] : []),
@@ -58,15 +60,17 @@ function printDefinitions(p: ModulePlan): string[] {
 
 /** The decision object for the effects that fired, and the lists of fired rules. */
 function printResults(p: ModulePlan): string[] {
+  const labels = p.callLabels ? "$labelsOf(F)" : "$NONE";
   return [
+    ...printLabels(p),
     `// the decision for the effects that fired (bits of eff: 8 deny, 4 require approval, 2 redact, 1 allow)`,
     `const $DECISIONS = [${jsString(p.defaultDecision)}, ${[...Array(15)].map((_, i) => ((i + 1) & 8 ? '"deny"' : (i + 1) & 4 ? '"require_approval"' : '"allow"')).join(", ")}];`,
     `/** The decision object: one shape for every decision. An evaluation error denies. */`,
     `function $result(F, E, eff, ap, O) {`,
-    `  if (E !== null) return { decision: "deny", rules: F, approval: null, action: O, errors: E };`,
+    `  if (E !== null) return { decision: "deny", rules: F, approval: null, action: O, errors: E, labels: ${labels} };`,
     ...(p.defaultApproval === null
-      ? [`  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : null, action: O, errors: $NONE };`]
-      : [`  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : eff === 0 ? $DEFAULT_APPROVAL : null, action: O, errors: $NONE };`]),
+      ? [`  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : null, action: O, errors: $NONE, labels: ${labels} };`]
+      : [`  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : eff === 0 ? $DEFAULT_APPROVAL : null, action: O, errors: $NONE, labels: ${labels} };`]),
     `}`,
     ...(p.defaultApproval === null ? [] : [`const $DEFAULT_APPROVAL = Object.freeze({ from: ${jsValue(p.defaultApproval.from)}, timeoutMs: ${jsValue(p.defaultApproval.timeoutMs)} });`]),
     `/** The frozen list of the rules whose bits are set in m, in source order (their descriptors are at offsets from o); cached in the entry. */`,
@@ -102,10 +106,129 @@ function printDispatchData(p: ModulePlan): string[] {
     "",
     `function $inputError(input, message) {`,
     `  const action = input !== null && typeof input === "object" ? $f(input, "action") : null;`,
-    `  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }] };`,
+    `  return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message }], labels: $NONE };`,
     `}`,
     "",
   ];
+}
+
+/** The label of each label rule's descriptor, and the labels of a list of fired rules (in order, without repeats). */
+function printLabels(p: ModulePlan): string[] {
+  const labelled = p.rules.filter((r) => r.effect.kind === "label");
+  if (labelled.length === 0) return [];
+  return [
+    `const $LABELS = new Map([${labelled.map((r) => `[$R${r.index}, ${jsString((r.effect as { label: string }).label)}]`).join(", ")}]);`,
+    `function $labelsOf(F) {`,
+    `  let L = null;`,
+    `  for (let i = 0; i < F.length; i++) {`,
+    `    const l = $LABELS.get(F[i]);`,
+    `    if (l !== undefined && (L ??= []).indexOf(l) < 0) L.push(l);`,
+    `  }`,
+    `  return L === null ? $NONE : L;`,
+    `}`,
+  ];
+}
+
+/**
+ * `decideResult` and `decideOutput`: the input's shape (an action for results; none for output),
+ * the stage's value read once and checked (`$stageValue`), then the stage's rules in source order
+ * over the data in `$SD1`/`$SD2`, every field read through hasOwnProperty. Never throws. A
+ * module without rules past the call has them too: a value that is JSON within limits passes.
+ */
+function printStages(p: ModulePlan, exportKw: string): string[] {
+  const trackerCount = p.trackers.length;
+  const deny = (action: string, value: string): string[] => [
+    `  return stage === 1`,
+    `    ? { decision: "deny", rules: [], approval: null, action: ${action}, errors, labels: $NONE, result: ${value} }`,
+    `    : { decision: "deny", rules: [], approval: null, action: null, errors, labels: $NONE, output: ${value} };`,
+  ];
+  const stage = (n: 1 | 2, name: string, plan: StagePlan): string[] => [
+    `const $SD${n} = [${plan.slots.map(printSlot).join(", ")}];`,
+    `function $stageRules${n}($A, $I) {`,
+    ...(plan.steps.length === 0
+      ? [`  return $stageResult($NONE, null, 0, null, ${n === 1 ? "$A" : "null"}, $V, ${n});`]
+      : [
+          `  const D = $SD${n}, o = 0;`,
+          `  let F = [], E = null, eff = 0, ap = null, O = $V;`,
+          ...plan.steps.map(printStageStep),
+          `  return $stageResult(F, E, eff, ap, ${n === 1 ? "$A" : "null"}, O, ${n});`,
+        ]),
+    `}`,
+    `${exportKw}function ${name}(input, trackerValues) {`,
+    `  try {`,
+    `    return $decideStage(input, trackerValues, ${n});`,
+    `  } catch (e) {`,
+    `    return $stageFailed(input, e, ${n});`,
+    `  }`,
+    `}`,
+  ];
+  return [
+    "",
+    `// the result and output stages: rules in source order, no dispatch, own fields only`,
+    `function $stageResult(F, E, eff, ap, action, O, stage) {`,
+    `  const labels = ${p.rules.some((r) => r.effect.kind === "label") ? "$labelsOf(F)" : "$NONE"};`,
+    `  const decision = E !== null || (eff & 8) !== 0 ? "deny" : (eff & 4) !== 0 ? "require_approval" : "allow";`,
+    `  const approval = E === null && (eff & 12) === 4 ? ap : null;`,
+    `  return stage === 1`,
+    `    ? { decision, rules: F, approval, action, errors: E ?? $NONE, labels, result: O }`,
+    `    : { decision, rules: F, approval, action: null, errors: E ?? $NONE, labels, output: O };`,
+    `}`,
+    `function $stageInputError(input, message, stage) {`,
+    `  const action = stage === 1 ? $f(input, "action") : null;`,
+    `  const errors = [{ rule: null, message }];`,
+    ...deny("action", "null"),
+    `}`,
+    `function $stageFailed(input, e, stage) {`,
+    `  let action = null;`,
+    `  try {`,
+    `    action = stage === 1 && input !== null && typeof input === "object" ? $f(input, "action") : null;`,
+    `  } catch {}`,
+    `  const errors = [{ rule: null, message: $isE(e) ? e.message : "the input cannot be read: reading it threw an exception" }];`,
+    ...deny("action", "null"),
+    `}`,
+    `function $decideStage(input, trackerValues, stage) {`,
+    `  if (input === null || typeof input !== "object" || Array.isArray(input)) return $stageInputError(input, stage === 1 ? "the input must be an object with an \`action\`" : "the input must be an object with an \`output\`", stage);`,
+    `  let action = null;`,
+    `  if (stage === 1) {`,
+    `    action = $f(input, "action");`,
+    `    if (action === null || typeof action !== "object" || Array.isArray(action)) return $stageInputError(input, "\`action\` must be an object", stage);`,
+    `    if (typeof $f(action, "type") !== "string") return $stageInputError(input, "\`action.type\` must be a string", stage);`,
+    `  }`,
+    `  const value = $stageValue(input, stage);`,
+    ...(trackerCount > 0 && p.lazyInput ? [`  for (let i = 0; i < ${trackerCount}; i++) $trackerValues[i] = $tv(trackerValues, i, $trackerKinds[i]);`] : []),
+    ...(p.lazyInput ? [`  $I = input;`, `  $nowValue = undefined;`, `  $timeRead = false;`, `  $historyRead = false;`] : []),
+    `  $V = value;`,
+    `  try {`,
+    `    return stage === 1 ? $stageRules1(action, input) : $stageRules2(null, input);`,
+    `  } finally {`,
+    `    $V = null;`,
+    ...(p.lazyInput ? [`    $I = null;`] : []),
+    ...(trackerCount > 0 ? [`    if ($historyActions.length !== 0) $historyActions.length = 0;`] : []),
+    `  }`,
+    `}`,
+    ...stage(1, "decideResult", p.stages.result),
+    ...stage(2, "decideOutput", p.stages.output),
+  ];
+}
+
+/** One rule of the result or output stage; its data at `at` in `$SD1`/`$SD2` (the layout of `printStep`). */
+function printStageStep(step: RuleStep): string {
+  const { effect, at } = step;
+  const descriptor = `D[o + ${at}]`;
+  const x = at + 1;
+  const mark =
+    effect === "deny"
+      ? "eff |= 8;"
+      : effect === "require_approval"
+        ? `eff |= 4; ap ??= D[o + ${x}];`
+        : effect === "allow"
+          ? "eff |= 1;"
+          : effect === "label"
+            ? ""
+            : `eff |= 2; if (O !== null && typeof O === "object" && !Array.isArray(O)) O = $redact(O, D[o + ${x}], 0${redactArguments(step, x)});`;
+  const fire = `F.push(${descriptor});${mark === "" ? "" : ` ${mark}`}`;
+  if (step.condition === null) return `  try { ${fire} } catch (e) { E = $err(E, e, ${descriptor}.id); }`;
+  return `  try { if (${step.condition}(D, o + ${x + effectDataSize(step)}, $A, $I, false)) { ${fire} } } catch (e) { E = $err(E, e, ${descriptor}.id); }`;
 }
 
 /** `decide`: the input's shape, the fast-path check, the lazily read state, the dispatch. */
@@ -180,9 +303,12 @@ function exportedTracker(t: TrackerPlan): string {
   // Each call starts the work budget, which a scan starts once for all entries
   const fresh = `$wb = ${MAX_WORK}, `;
   const matches = t.keyed ? `$r${t.index}(action)` : `$m${t.index}(action)`;
-  const members = [`kind: ${jsString(t.kind)}`, `withinMs: ${jsValue(t.withinMs)}`, `key: ${jsString(t.key)}`, `matches: (action) => (${fresh}${matches})`];
-  if (t.since !== null) members.push(`since: (action) => (${fresh}$s${t.index}(action))`);
-  if (t.value !== null) members.push(`value: (action) => (${fresh}$aggValue(${jsString(t.kind)}, "an earlier action", $v${t.index}(action)))`);
+  // a predicate that reads the entry's `labels` takes them as a second argument
+  const params = t.readsLabels ? "(action, labels)" : "(action)";
+  const call = (body: string): string => (t.readsLabels ? `{ $itemLabels = labels === undefined ? null : labels; $wb = ${MAX_WORK}; return ${body}; }` : `(${fresh}${body})`);
+  const members = [`kind: ${jsString(t.kind)}`, `withinMs: ${jsValue(t.withinMs)}`, `key: ${jsString(t.key)}`, `matches: ${params} => ${call(matches)}`];
+  if (t.since !== null) members.push(`since: ${params} => ${call(`$s${t.index}(action)`)}`);
+  if (t.value !== null) members.push(`value: ${params} => ${call(`$aggValue(${jsString(t.kind)}, "an earlier action", $v${t.index}(action))`)}`);
   if (t.keyed !== null) {
     // without `any`, values that cannot be made a key are `==` to no current values that can, and comparing
     // them with those is no error: `null` tells a runtime so, where a throw poisons the window
@@ -209,7 +335,7 @@ function printExports(p: ModulePlan, exportKw: string): string[] {
     "",
     `/** For each action type, the JSON pointer in \`actionSchema\` of the union branch that alone decides an action of that type (null: the whole schema does), or null. */`,
     `${exportKw}const actionBranches = ${p.actionBranches === null ? "null" : `Object.freeze(${jsValue(p.actionBranches)})`};`,
-    ...(p.format === "cjs" ? ["", "module.exports = { decide, policy, trackers, actionSchema, actionBranches };"] : []),
+    ...(p.format === "cjs" ? ["", "module.exports = { decide, decideResult, decideOutput, policy, trackers, actionSchema, actionBranches };"] : []),
   ];
 }
 
@@ -264,12 +390,15 @@ function printTracker(t: TrackerPlan): string {
 
 /** The scan of `$k<n>`: over `actions`, skipping entries outside the window (`inWindow`), into the tracker's value. */
 function trackerLoop(t: TrackerPlan, inWindow: string[]): string[] {
+  // a predicate that reads the entries' `labels` finds them in `$itemLabels`, set per entry
+  const entryLabels = t.readsLabels ? [`    $itemLabels = $historyLabels[i];`] : [];
   const store = (v: string): string => `  return ($trackerValues[${t.index}] = ${v});`;
   if (t.value !== null) {
     return [
       // a sum is exact, rounded once ($sumAdd, $sumValue); past the largest number, later entries are still read
       ...(t.kind === "sum" ? [`  const partials = [];`, `  let finite = true;`] : [`  let acc = null;`]),
       `  for (let i = 0; i < actions.length; i++) {`,
+      ...entryLabels,
       ...inWindow,
       `    if (!$m${t.index}(actions[i])) continue;`,
       `    const v = $aggValue(${jsString(t.kind)}, "history[" + i + "]", $v${t.index}(actions[i]));`,
@@ -285,6 +414,7 @@ function trackerLoop(t: TrackerPlan, inWindow: string[]): string[] {
     return [
       `  let found = false;`,
       `  for (let i = 0; i < actions.length; i++) {`,
+      ...entryLabels,
       `    if ($s${t.index}(actions[i])) {`,
       `      found = false;`,
       `      continue;`,
@@ -298,6 +428,7 @@ function trackerLoop(t: TrackerPlan, inWindow: string[]): string[] {
   return [
     `  let n = 0;`,
     `  for (let i = 0; i < actions.length; i++) {`,
+    ...entryLabels,
     ...inWindow,
     // `seen` does not stop at a match: an entry after it that cannot be evaluated is an error too
     `    if ($m${t.index}(actions[i])) n++;`,
@@ -324,7 +455,9 @@ function printStep(step: RuleStep): string {
         ? `eff |= 4; ap ??= D[o + ${x}];`
         : effect === "allow"
           ? "eff |= 1;"
-          : `eff |= 2; O = $redact(O, D[o + ${x}], 0${redactArguments(step, x)});`;
+          : effect === "label"
+            ? "" // a label changes no decision: the rule is listed, and its label found by $labelsOf
+            : `eff |= 2; O = $redact(O, D[o + ${x}], 0${redactArguments(step, x)});`;
   // which rules fired: a bit per slot (the list of fired rules is looked up once per decision,
   // see \`$rules\`), or past 30 rules for one type, a list
   const push = slot < 30 ? `m |= ${2 ** slot};` : `(F ??= []).push(${descriptor});`;

@@ -64,6 +64,9 @@ export const catalog = {
   currentScope: entry("A213", "current-scope", "error", "`current.F` is read outside a top-level `==` of a history condition"),
   historyResult: entry("A214", "history-result", "error", "`result` in a history condition names the earlier action's recorded result, which the language does not have yet"),
   unknownDetector: entry("A216", "unknown-detector", "error", "`std.NAME` names no detector"),
+  unknownStage: entry("A217", "unknown-stage", "error", "`on STAGE` names no stage: the stages are `call`, `result` and `output`"),
+  stageScope: entry("A218", "stage-scope", "error", "a name only one stage reads (`result`, `output`) is used in a rule of another stage"),
+  redactStageRoot: entry("A219", "redact-stage-root", "error", "a redaction's path is not in what the rule's stage decides (`action.` on calls, `result.` on results, `output.` on output)"),
 
   // types and schema
   typeMismatch: entry("A301", "type-mismatch", "error", "an operand has a type the operator cannot use"),
@@ -79,6 +82,7 @@ export const catalog = {
   valueNotInEnum: entry("A311", "value-not-in-enum", "warning", "a comparison uses a value the schema does not allow for the field"),
   aggregateNotNumber: entry("A315", "aggregate-not-number", "error", "`sum`, `max` or `min` adds up or compares something that cannot be a number"),
   invalidRedactText: entry("A318", "invalid-redact-text", "error", "the text after `with` is not a string"),
+  invalidLabel: entry("A319", "invalid-label", "error", "a label is empty, longer than 64 characters, or has characters other than letters, digits and `_ - . : /`"),
   fieldOfList: entry("A321", "field-of-list", "error", "a field is read through a list, which has no fields; test its elements with `any(...)`"),
 
   // analysis

@@ -523,6 +523,7 @@ class Formatter {
       this.gap(r.name.span.start),
       " ",
       r.name.name,
+      r.stage ? this.keywordThen(r.stage.span.start, " on", () => r.stage!.name) : "",
       indent(2, [
         this.gapTrailing(whenStart),
         hardline,
@@ -554,6 +555,9 @@ class Formatter {
           e.from ? this.keywordThen(e.from.span.start, " from", () => quoteString(e.from!.value)) : "",
           e.timeout ? this.keywordThen(e.timeout.span.start, " timeout", () => e.timeout!.raw) : "",
         ];
+        break;
+      case "label":
+        body = ["label", e.label ? [this.gap(e.label.span.start), " ", quoteString(e.label.value)] : ""];
         break;
       case "redact":
         body = [

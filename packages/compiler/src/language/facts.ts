@@ -43,7 +43,13 @@ export const keywords: readonly KeywordFact[] = [
   ),
   k("timezone", "reserved", "item", '`timezone "ZONE"`: the IANA zone in which `time.hour`, `time.minute`, `time.weekday` and `time.date` are read (UTC when absent).'),
   k("let", "reserved", "item", "`let NAME = VALUE`: a named constant (a literal, a list of literals, or another let). Lets may be used before they are declared."),
-  k("rule", "reserved", "item", '`rule ID when CONDITION EFFECT [because "REASON"]`: a named rule; the id is unique within the file.'),
+  k("rule", "reserved", "item", '`rule ID [on STAGE] when CONDITION EFFECT [because "REASON"]`: a named rule; the id is unique within the file.'),
+  k(
+    "on",
+    "soft",
+    "clause",
+    "`rule ID on call|result|output`: the stage the rule decides (`call` when absent): a tool call before it runs, a tool's result before the model reads it, or a message of the model before the user reads it.",
+  ),
   k("when", "reserved", "clause", "`when CONDITION`: the condition under which the rule fires."),
   k("allow", "reserved", "effect", "`allow`: the action is allowed, unless another rule denies it, requires approval or fails."),
   k("deny", "reserved", "effect", "`deny`: the action is denied."),
@@ -52,6 +58,7 @@ export const keywords: readonly KeywordFact[] = [
   k("from", "soft", "clause", '`from "GROUP"`: the group whose approval is required.'),
   k("timeout", "soft", "clause", "`timeout DURATION`: without an approval within `DURATION`, the host treats the action as denied."),
   k("redact", "reserved", "effect", '`redact PATH [matching PATTERN] [with "TEXT"]`: the action is rewritten before it runs; a redaction also counts as `allow`.'),
+  k("label", "soft", "effect", '`label "L"`: adds `L` to the session\'s labels (`session.labels`) and to the history entry of this action; the decision does not change.'),
   k("matching", "soft", "clause", '`matching PATTERN`: redact only the parts of the field the pattern (a regex, `std.NAME` or `glob("...")`) matches.'),
   k("because", "reserved", "clause", '`because "REASON"`: a reason attached to the effect, reported with the fired rule.'),
   k("and", "reserved", "operator", "`A and B`: both are true; left to right, short-circuit. A `null` operand counts as false."),
@@ -83,7 +90,7 @@ export const keywords: readonly KeywordFact[] = [
 ];
 
 /** The roots of the decision input that a condition reads. */
-export const roots: readonly { readonly name: "action" | "user" | "context" | "time" | "current"; readonly doc: string }[] = [
+export const roots: readonly { readonly name: "action" | "user" | "context" | "time" | "current" | "result" | "output" | "session"; readonly doc: string }[] = [
   { name: "action", doc: "`action`: the action to decide. `action.type` is its type; `action.F` (or bare `F`) reads a field." },
   { name: "user", doc: "`user.F`: a field of the input's `user` (any value; not checked against the schema)." },
   { name: "context", doc: "`context.F`: a field of the input's `context` (any value; not checked against the schema)." },
@@ -92,6 +99,30 @@ export const roots: readonly { readonly name: "action" | "user" | "context" | "t
     name: "current",
     doc: "`current.F`: inside `count`, `seen`, `sum`, `max` and `min`, a field of the current action, as one side of a top-level `==` of the history condition (`ticker == current.ticker`).",
   },
+  {
+    name: "result",
+    doc: "`result`: in a rule `on result`, what the tool returned (any JSON); `result.F` reads a field, typed by the `result` schema of the action type when the schema has one.",
+  },
+  { name: "output", doc: "`output`: in a rule `on output`, the message the model is about to send: `output.text` is its text; other fields as the host gives them." },
+  { name: "session", doc: '`session.labels`: the labels the session has collected so far (by `label "L"` effects), a list of strings; read at every stage.' },
+];
+
+/** The stages a rule decides (`rule ID on STAGE`); `call`, the first, is the default. */
+export const stages: readonly { readonly name: "call" | "result" | "output"; readonly doc: string }[] = [
+  { name: "call", doc: "`on call` (the default): a tool call, before the tool runs; reads `action`, `user`, `context`, `time`, history and `session.labels`." },
+  {
+    name: "result",
+    doc: "`on result`: what a tool returned, before the model reads it; reads `result` and everything a call reads. `deny` withholds the result, `redact result.PATH` rewrites it.",
+  },
+  {
+    name: "output",
+    doc: "`on output`: a message of the model, before the user reads it; reads `output` (`{ text, ... }`) and everything a call reads. `deny` withholds the message, `redact output.text` rewrites it.",
+  },
+];
+
+/** Fields of an earlier entry beside its action, read inside `count`, `seen`, `sum`, `max` and `min`. */
+export const entryFields: readonly { readonly name: "labels"; readonly doc: string }[] = [
+  { name: "labels", doc: '`labels`: inside `count`, `seen`, `sum`, `max` and `min`, the labels the earlier entry was given (a list of strings): `seen(labels contains "pii" within 1h)`.' },
 ];
 
 export type TimeFieldName = "hour" | "minute" | "weekday" | "date";
@@ -283,7 +314,7 @@ export const comparisons: readonly { readonly symbol: "==" | "!=" | "<" | "<=" |
 export const durationUnits: readonly string[] = ["ms", "s", "m", "h", "d"];
 
 /** A rule's effects as written (`require approval` is two keywords). */
-export const effects: readonly string[] = ["allow", "deny", "require approval", "redact"];
+export const effects: readonly string[] = ["allow", "deny", "require approval", "redact", "label"];
 
 /** The decisions a test expects (`expect require_approval`). */
 export const decisions: readonly string[] = ["allow", "deny", "require_approval"];
@@ -305,5 +336,5 @@ export function detectorFact(name: string): DetectorFact | undefined {
 
 /** The doc of any word the language gives a meaning: a keyword, a root or a function. */
 export function wordDoc(word: string): string | undefined {
-  return keywordFact(word)?.doc ?? roots.find((r) => r.name === word)?.doc ?? functionFact(word)?.doc;
+  return keywordFact(word)?.doc ?? roots.find((r) => r.name === word)?.doc ?? functionFact(word)?.doc ?? entryFields.find((f) => f.name === word)?.doc ?? stages.find((st) => st.name === word)?.doc;
 }

@@ -211,7 +211,8 @@ function candidates(a: RuleFacts, generic: RuleFacts[], byType: Map<string, Rule
   return [...generic, ...typed];
 }
 
-const strength: Record<IR.EffectKind, number> = { deny: 3, require_approval: 2, allow: 1, redact: 0 };
+// a label never changes the decision: it neither overrides nor is overridden
+const strength: Record<IR.EffectKind, number> = { deny: 3, require_approval: 2, allow: 1, redact: 0, label: -1 };
 
 export function analyzeRules(policy: IR.Policy, bag: DiagnosticBag): void {
   const info: RuleFacts[] = policy.rules.map((rule) => {
@@ -254,10 +255,11 @@ export function analyzeRules(policy: IR.Policy, bag: DiagnosticBag): void {
   for (const a of info) {
     if (!live.has(a.rule.index)) continue;
     const ka = a.rule.effect.kind;
-    if (ka === "deny" || ka === "redact") continue;
+    if (ka === "deny" || ka === "redact" || ka === "label") continue;
     let over: RuleFacts | undefined;
     for (const b of candidates(a, generic, byType)) {
-      if (b !== a && strength[b.rule.effect.kind] > strength[ka] && implies(a, b)) {
+      // rules of different stages decide different things
+      if (b !== a && b.rule.stage === a.rule.stage && strength[b.rule.effect.kind] > strength[ka] && implies(a, b)) {
         if (over === undefined || b.rule.index < over.rule.index) over = b;
       }
     }

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import type { DiagnosticFix } from "@agent-armor/contract";
 import { catalog } from "../diagnostics/catalog.js";
 import { type Diagnostic, type DiagnosticBag, replacement } from "../diagnostics/diagnostic.js";
-import type * as IR from "../ir.js";
+import * as IR from "../ir.js";
 import { REDACTED } from "../ir.js";
 import * as facts from "../language/facts.js";
 import { MAX_LITERAL_VALUES, MAX_NESTING, valueTooLarge } from "../nesting.js";
@@ -44,7 +44,7 @@ export interface RuleSymbol {
 /** A field read, recorded for hover, completion and go-to-definition. */
 export interface FieldReference {
   readonly span: Span;
-  readonly root: "action" | "item";
+  readonly root: "action" | "item" | "result";
   readonly path: readonly string[];
   /** Action types in scope where the field was read (`null`: all). */
   readonly actionTypes: readonly string[] | null;
@@ -118,6 +118,9 @@ const reservedRoots: ReadonlySet<string> = new Set([...facts.roots.map((r) => r.
 /** The members of `time` (language/facts.ts) with their checker types. */
 const timeFields: ReadonlyMap<string, { field: IR.TimeField; type: Type }> = new Map(facts.timeFields.map((f) => [f.name, { field: f.name, type: f.type === "number" ? NUM : STR }]));
 
+/** What a label may be: 1 to 64 letters, digits and `_ - . : /` (docs/language.md, "Stages and labels"). */
+const LABEL_TEXT = /^[A-Za-z0-9_.:/-]{1,64}$/;
+
 /** `a, b and c`. */
 function listed(items: readonly string[]): string {
   return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
@@ -155,6 +158,10 @@ class Checker {
   private comparison: A.CompareExpr | null = null;
   /** Whether the path being checked is a redaction's, which cannot reach into a list either (A321). */
   private redacting = false;
+  /** The stage of the rule being checked: which of `result` and `output` its condition may read. */
+  private stage: IR.Stage = "call";
+  /** Whether the rule being checked names an unknown stage (A217): its stage-specific names are then not reported again. */
+  private stageUnknown = false;
 
   constructor(input: CheckInput) {
     this.ast = input.ast;
@@ -342,7 +349,7 @@ class Checker {
     );
     this.reportDuplicates(anonymous.duplicates);
     const out: IR.Rule[] = [];
-    for (const { item, condition, effect } of lowered) {
+    for (const { item, condition, effect, stage } of lowered) {
       const id = item.name ? item.name.name : anonymous.ids.get(item)!;
       const existing = this.rules.get(id);
       if (existing) {
@@ -357,6 +364,7 @@ class Checker {
         index: out.length,
         id,
         anonymous: item.anonymous,
+        stage,
         condition,
         effect,
         reason: item.effect.reason?.value ?? null,
@@ -370,7 +378,8 @@ class Checker {
   }
 
   /** A rule's condition and effect, checked. */
-  private lowerRule(item: A.RuleDecl): { item: A.RuleDecl; condition: IR.Expr; effect: IR.Effect | null } {
+  private lowerRule(item: A.RuleDecl): { item: A.RuleDecl; stage: IR.Stage; condition: IR.Expr; effect: IR.Effect | null } {
+    this.stage = this.ruleStage(item);
     const cond = this.lower(item.condition, { history: false, types: null }, false);
     this.expectCondition(cond, item.condition.span);
     if (cond.expr.kind === "literal" && cond.expr.value === true && !(item.condition.kind === "literal" && item.condition.value === true)) {
@@ -380,7 +389,25 @@ class Checker {
     }
     // the effect sees the action types the whole condition narrows to
     const effect = item.effect ? this.lowerEffect(item.effect, { history: false, types: cond.narrows ?? null }) : null;
-    return { item, condition: cond.expr, effect };
+    const stage = this.stage;
+    this.stage = "call";
+    this.stageUnknown = false;
+    return { item, stage, condition: cond.expr, effect };
+  }
+
+  /** The stage named by `on STAGE` (`call` without one); an unknown name is A217 and checks as `call`. */
+  private ruleStage(item: A.RuleDecl): IR.Stage {
+    const name = item.stage;
+    if (name === null) return "call";
+    const stage = IR.STAGES.find((s) => s === name.name);
+    if (stage !== undefined) return stage;
+    const suggestion = closest(name.name, IR.STAGES);
+    this.stageUnknown = true;
+    this.report(catalog.unknownStage, name.span, `\`${name.name}\` is not a stage`, {
+      help: `${suggestion ? `did you mean \`on ${suggestion}\`? ` : ""}a rule decides a tool call (\`on call\`, the default), what the tool returned (\`on result\`) or what the model says (\`on output\`)`,
+      ...(suggestion ? { fixes: [replacement(`use \`on ${suggestion}\``, this.bag.file, name.span, suggestion)], data: { suggestion } } : {}),
+    });
+    return "call";
   }
 
   /**
@@ -410,8 +437,20 @@ class Checker {
         return { kind: e.kind };
       case "require_approval":
         return { kind: "require_approval", from: e.from?.value ?? null, timeoutMs: e.timeout?.ms ?? null };
+      case "label":
+        return { kind: "label", label: this.label(e.label) };
       case "redact": {
+        if (this.stage !== "call") return this.redactStageValue(e, this.stage, scope);
         const segments = e.path?.segments ?? [];
+        if (e.path && (segments[0]?.name === "result" || segments[0]?.name === "output")) {
+          const root = segments[0].name;
+          if (!this.stageUnknown) {
+            this.report(catalog.redactStageRoot, e.path.span, `a rule on calls cannot redact \`${root}\``, {
+              help: `\`${root}\` is only known at the ${root} stage: write \`rule NAME on ${root}\`; on calls, redact a field of the action`,
+            });
+          }
+          return { kind: "redact", root: "action", path: [], regex: e.regex ? this.pattern(e.regex) : null, text: this.redactText(e.text) };
+        }
         let fields = segments.map((s) => s.name);
         if (fields[0] === "action") fields = fields.slice(1);
         if (fields.length === 0 || (fields.length === 1 && fields[0] === "type") || ["user", "context", "time"].includes(segments[0]?.name ?? "")) {
@@ -426,9 +465,41 @@ class Checker {
           this.redacting = false;
         }
         const regex = e.regex ? this.pattern(e.regex) : null;
-        return { kind: "redact", path: fields, regex, text: this.redactText(e.text) };
+        return { kind: "redact", root: "action", path: fields, regex, text: this.redactText(e.text) };
       }
     }
+  }
+
+  /** `redact result.PATH` / `redact output.PATH` on the result and output stages: the path must start with the stage's value. */
+  private redactStageValue(e: Extract<A.EffectNode, { kind: "redact" }>, stage: "result" | "output", scope: Scope): IR.Effect {
+    const segments = e.path?.segments ?? [];
+    const fields = segments.slice(1).map((s) => s.name);
+    if (e.path && (segments[0]?.name !== stage || fields.length === 0)) {
+      const written = segments.map((s) => s.name).join(".");
+      const example = stage === "result" ? "redact result.body" : "redact output.text";
+      this.report(catalog.redactStageRoot, e.path.span, `a rule on ${stage === "result" ? "results" : "output"} cannot redact \`${written}\``, {
+        help: `${stage === "result" ? "at the result stage the action has already been decided" : "a message of the model has no action"}; redact a field of \`${stage}\`, e.g. \`${example}\``,
+      });
+    } else if (e.path && stage === "result") {
+      this.redacting = true;
+      this.resultFieldInfo(fields, scope, e.path.span);
+      this.redacting = false;
+    }
+    const regex = e.regex ? this.pattern(e.regex) : null;
+    return { kind: "redact", root: stage, path: fields, regex, text: this.redactText(e.text) };
+  }
+
+  /** The text of `label "L"`: 1 to 64 letters, digits and `_ - . : /` (A319). */
+  private label(node: A.StringNode | null): string {
+    if (node === null) return "";
+    const text = node.value;
+    if (!LABEL_TEXT.test(text)) {
+      const problem = text.length === 0 ? "a label cannot be empty" : text.length > 64 ? "a label has at most 64 characters" : `\`${text}\` is not a label`;
+      this.report(catalog.invalidLabel, node.span, problem, {
+        help: 'a label is 1 to 64 letters, digits and `_ - . : /`, e.g. `label "untrusted"` or `label "pii:card"`',
+      });
+    }
+    return text;
   }
 
   // ---- expressions -----------------------------------------------------------------------
@@ -893,7 +964,7 @@ class Checker {
     const result = VALUE_FUNCTION_RESULTS[name];
     let arg = e.argument;
     while (arg.kind === "paren") arg = arg.expr;
-    const wholeAction = name === "strings" && arg.kind === "path" && arg.segments.length === 1 && arg.segments[0]!.name === "action";
+    const wholeAction = name === "strings" && arg.kind === "path" && arg.segments.length === 1 && arg.segments[0]!.name === "action" && (this.stage !== "output" || scope.history);
     const l: Lowered = wholeAction ? { expr: { kind: "path", root: scope.history ? "item" : "action", fields: [], span: arg.span }, type: OBJ } : this.lower(e.argument, scope, false);
     const accepted = VALUE_FUNCTION_ARGUMENTS[fact.parameters[0]!.type]!;
     // a field's type includes null (missing), which every value function takes
@@ -995,6 +1066,15 @@ class Checker {
     }
     const root = head.name;
     if (root === "current") return this.currentPath(e, scope);
+    if (root === "labels" && scope.history && segs.length === 1) return { expr: { kind: "path", root: "itemLabels", fields: [], span: e.span }, type: LIST };
+    if (root === "session") return this.sessionPath(e, scope);
+    if (root === "output" && scope.history) {
+      this.report(catalog.historyScope, e.span, "`output` cannot be read inside a history condition", {
+        help: "inside `count(...)` and `seen(...)`, conditions read the earlier action and its `labels`; move this condition outside",
+      });
+      return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
+    }
+    if ((root === "result" || root === "output") && !scope.history) return this.stageValuePath(e, root, scope);
     if (root === "result" && scope.history) {
       // reserved: inside count/seen/sum, `result.F` will read what the earlier action returned
       this.report(catalog.historyResult, e.span, `\`${names.join(".")}\` would read the earlier action's recorded result, which history entries do not hold yet`, {
@@ -1030,6 +1110,7 @@ class Checker {
       return { expr: { kind: "time", field: info.field, span: e.span }, type: info.type };
     }
     const explicit = root === "action";
+    if (this.stage === "output" && !scope.history) return this.actionAtOutput(e);
     const fields = explicit ? names.slice(1) : names;
     const pathRoot: IR.PathRoot = scope.history ? "item" : "action";
     if (fields.length === 0) {
@@ -1042,6 +1123,99 @@ class Checker {
   }
 
   /**
+   * `result[.F]` in a rule on results and `output[.F]` in a rule on output: the stage's value. In a
+   * rule of another stage it is A218, whose fix reads the action's field of that name.
+   */
+  private stageValuePath(e: A.PathExpr, root: "result" | "output", scope: Scope): Lowered {
+    const fields = e.segments.slice(1).map((s) => s.name);
+    if (this.stage !== root && this.stageUnknown) return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
+    if (this.stage !== root) {
+      const when = root === "result" ? "after the tool ran" : "when the model writes a message";
+      this.report(catalog.stageScope, e.span, `a rule on ${this.stage === "call" ? "calls" : this.stage === "result" ? "results" : "output"} cannot read \`${root}\``, {
+        help: `\`${root}\` is only known ${when}: write \`rule NAME on ${root}\`; a field of the action named \`${root}\` is \`action.${root}\``,
+        ...(this.stage === "call" ? { fixes: [replacement(`read the action's field \`${root}\``, this.bag.file, e.segments[0]!.span, `action.${root}`)] } : {}),
+      });
+      return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
+    }
+    if (root === "output") {
+      const type = fields.length === 0 ? OBJ : fields.length === 1 && fields[0] === "text" ? STR | NULL : ANY;
+      return { expr: { kind: "path", root, fields, span: e.span }, type };
+    }
+    const type = fields.length === 0 ? ANY : this.resultFieldInfo(fields, scope, e.span);
+    return { expr: { kind: "path", root, fields, span: e.span }, type };
+  }
+
+  /** A rule on output reads no action: a message of the model is not a tool call (A218). */
+  private actionAtOutput(e: A.PathExpr): Lowered {
+    this.report(catalog.stageScope, e.span, `a rule on output cannot read \`${e.segments.map((s) => s.name).join(".")}\`: a message of the model has no action`, {
+      help: "a rule on output reads `output` (`output.text`), `user`, `context`, `time`, `session.labels` and the history; to decide on a tool call, write a rule on calls",
+    });
+    return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
+  }
+
+  /** `session.labels`: the session's labels, a list of strings; `session` has no other value. */
+  private sessionPath(e: A.PathExpr, scope: Scope): Lowered {
+    const none: Lowered = { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
+    if (scope.history) {
+      this.report(catalog.historyScope, e.span, "`session` cannot be read inside a history condition", {
+        help: "inside `count(...)` and `seen(...)`, `labels` is the earlier entry's labels; move `session.labels` outside",
+      });
+      return none;
+    }
+    const member = e.segments[1];
+    if (member?.name !== "labels" || e.segments.length !== 2) {
+      this.report(catalog.unknownRoot, e.span, `\`${e.segments.map((s) => s.name).join(".")}\` is not a value`, {
+        help: "`session.labels` is the one value of `session`: the labels the session has collected",
+        ...(member && member.name !== "labels" && closest(member.name, ["labels"]) ? { fixes: [replacement("use `session.labels`", this.bag.file, member.span, "labels")] } : {}),
+      });
+      return none;
+    }
+    return { expr: { kind: "path", root: "session", fields: ["labels"], span: e.span }, type: LIST };
+  }
+
+  /**
+   * The type of `result.F...` from the `result` schemas of the action types in scope; any value
+   * when a type in scope has none. A field no result schema has, where all are closed, is A302.
+   */
+  private resultFieldInfo(fields: readonly string[], scope: Scope, pathSpan: Span): Type {
+    const record = (info: FieldInfo | null): void => {
+      const ref: FieldReference = { span: pathSpan, root: "result", path: fields, actionTypes: scope.types ? [...scope.types] : null, info };
+      this.fieldReferences.push(ref);
+      this.fieldReferenceAt.set(`${pathSpan.start}:${pathSpan.end}`, ref);
+    };
+    const types = this.schema ? (scope.types ? [...scope.types].map((t) => this.schema!.types.get(t)) : [...this.schema.types.values()]) : [];
+    if (types.length === 0 || types.some((t) => t?.result == null)) {
+      record(null);
+      return ANY;
+    }
+    let type: Type = 0;
+    let found: FieldInfo | null = null;
+    for (const t of types) {
+      let info: FieldInfo | null = t!.result!;
+      for (const f of fields) {
+        const next: FieldInfo | undefined = info.fields?.get(f);
+        if (next === undefined) {
+          if (info.open || info.fields === null) type |= ANY;
+          info = null;
+          break;
+        }
+        info = next;
+      }
+      if (info !== null) {
+        type |= info.type | NULL;
+        found ??= info;
+      }
+    }
+    record(found);
+    if (type !== 0) return type;
+    const where = scope.types ? `\`${[...scope.types].join("`, `")}\`` : "any action type";
+    this.report(catalog.unknownField, pathSpan, `\`result.${fields.join(".")}\` is not in the result schema of ${where}`, {
+      help: "check the field's name against the action type's `result` schema, or add it there",
+    });
+    return ANY;
+  }
+
+  /**
    * `current.F` inside a history condition: a field of the current action, checked against the
    * action types the enclosing rule is narrowed to. Anywhere but one side of a top-level `==` of
    * the condition that picks the entries it is A213: trackers find entries by equal keys.
@@ -1051,6 +1225,7 @@ class Checker {
     const none: Lowered = { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
     const why =
       '`current.F` may only be one side of an `==` joined by `and` to the rest of the condition that picks the earlier actions, e.g. `seen(type == "approve_sale" and ticker == current.ticker)`, or of the single `==` of such an `any(x in LIST: x == current.F)` over a list of the earlier action: the runtime finds earlier actions by equal keys in constant time, and any other use would need a scan of the whole history';
+    if (this.stage === "output") return this.actionAtOutput(e);
     if (!scope.history) {
       this.report(catalog.currentScope, e.span, "`current` can only be read inside a history condition", {
         help: "outside `count`, `seen`, `sum`, `max` and `min`, read the current action directly: `action.F` or `F`",

@@ -198,6 +198,8 @@ function canonicalEffect(e: A.EffectNode | null): string {
       return `(${e.kind})`;
     case "require_approval":
       return `(require_approval ${json(e.from?.value ?? null)} ${json(e.timeout?.ms ?? null)})`;
+    case "label":
+      return `(label ${json(e.label?.value ?? null)})`;
     case "redact":
       // the text only when written, so rules without `with` keep their ids
       return `(redact ${e.path ? canonicalExpr(e.path) : "null"} ${e.regex ? canonicalRegex(e.regex) : "null"}${e.text ? ` ${json(e.text.kind === "string" ? e.text.value : `let:${e.text.name}`)}` : ""})`;

@@ -36,6 +36,11 @@ export interface ActionTypeInfo {
   readonly fields: ReadonlyMap<string, FieldInfo>;
   readonly open: boolean;
   readonly pointer: string;
+  /**
+   * What a tool of this type returns, from the optional `result` keyword beside `properties` in
+   * the type's object schema (a JSON Schema; validators ignore it); null without one.
+   */
+  readonly result: FieldInfo | null;
 }
 
 export interface ActionSchema {
@@ -167,6 +172,8 @@ function collectVariants(root: Json, node: unknown, pointer: string, out: Map<st
   if (!isObject(typeProp)) return;
   const names: string[] = typeof typeProp.const === "string" ? [typeProp.const] : Array.isArray(typeProp.enum) ? typeProp.enum.filter((x): x is string => typeof x === "string") : [];
   const fields = readFields(root, r.node, r.pointer);
+  const resultSchema = deref(root, r.node.result, `${r.pointer}/result`, new Set());
+  const result = isObject(resultSchema.node) ? fieldInfo(root, "result", resultSchema.node, resultSchema.pointer, true, 0) : null;
   for (const name of names) {
     if (out.has(name)) continue;
     out.set(name, {
@@ -175,6 +182,7 @@ function collectVariants(root: Json, node: unknown, pointer: string, out: Map<st
       fields,
       open: r.node.additionalProperties !== false,
       pointer: r.pointer,
+      result,
     });
   }
 }

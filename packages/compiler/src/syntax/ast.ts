@@ -165,6 +165,13 @@ export type EffectNode =
       readonly text: RedactText | null;
       readonly span: Span;
       readonly reason: StringNode | null;
+    }
+  | {
+      readonly kind: "label";
+      /** The label's text; null where the string is missing. */
+      readonly label: StringNode | null;
+      readonly span: Span;
+      readonly reason: StringNode | null;
     };
 
 export type Item = PolicyDecl | SchemaDecl | DefaultDecl | TimezoneDecl | LetDecl | RuleDecl | TestDecl;
@@ -204,6 +211,8 @@ export interface RuleDecl {
   /** `null` for an anonymous rule (`when ... deny`). */
   readonly name: Ident | null;
   readonly anonymous: boolean;
+  /** `on STAGE` as written (the checker reads `call`, `result`, `output`); null without it (a call rule). */
+  readonly stage: Ident | null;
   readonly condition: Expr;
   readonly effect: EffectNode | null;
   readonly span: Span;

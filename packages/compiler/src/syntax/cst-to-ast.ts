@@ -135,7 +135,8 @@ export class AstBuilder {
       case "ruleDecl":
       case "anonymousRule": {
         const n = tok(inner, "name");
-        this.see(tok(inner, "When") ?? n ?? tok(inner, "Rule"));
+        const stage = tok(inner, "stage");
+        this.see(tok(inner, "When") ?? stage ?? n ?? tok(inner, "Rule"));
         const c = sub(inner, "condition");
         const condition = c ? this.expression(c) : this.hole();
         const e = sub(inner, "effect");
@@ -144,6 +145,7 @@ export class AstBuilder {
           kind: "rule",
           name: n ? this.ident(n) : null,
           anonymous: name === "anonymousRule",
+          stage: stage ? this.ident(stage) : null,
           condition,
           effect,
           span: s,
@@ -301,8 +303,12 @@ export class AstBuilder {
     const reasonTok = tok(node, "reason");
     const approval = sub(node, "approvalEffect");
     const redact = sub(node, "redactEffect");
+    const label = sub(node, "labelEffect");
     let effect: A.EffectNode;
-    if (approval) {
+    if (label) {
+      const t = tok(label, "label");
+      effect = { kind: "label", label: t ? this.string(t) : null, span: s, reason: null };
+    } else if (approval) {
       const from = tok(approval, "group");
       const timeout = tok(approval, "timeout");
       effect = {

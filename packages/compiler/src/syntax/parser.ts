@@ -12,7 +12,7 @@ import * as T from "./tokens.js";
 const ruleDescriptions: Record<string, string> = {
   file: "a declaration (`policy`, `schema`, `default`, `timezone`, `let`, `rule`, `when` or `test`)",
   item: "a declaration (`policy`, `schema`, `default`, `timezone`, `let`, `rule`, `when` or `test`)",
-  effect: "an effect (`allow`, `deny`, `require approval` or `redact`)",
+  effect: "an effect (`allow`, `deny`, `require approval`, `redact` or `label`)",
   defaultDecl: "`allow`, `deny` or `require approval`",
   pattern: 'a pattern (`/regex/`, `std.NAME` or `glob("...")`)',
   operand: "a value, a field or `(`",
@@ -127,6 +127,10 @@ export class ArmorParser extends CstParser {
   ruleDecl = this.RULE("ruleDecl", () => {
     this.CONSUME(T.Rule);
     this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.OPTION(() => {
+      this.CONSUME(T.On);
+      this.CONSUME2(T.Identifier, { LABEL: "stage" });
+    });
     this.CONSUME(T.When);
     this.SUBRULE(this.expression, { LABEL: "condition" });
     this.SUBRULE(this.effect);
@@ -139,7 +143,13 @@ export class ArmorParser extends CstParser {
   });
 
   effect = this.RULE("effect", () => {
-    this.OR([{ ALT: () => this.CONSUME(T.Allow) }, { ALT: () => this.CONSUME(T.Deny) }, { ALT: () => this.SUBRULE(this.approvalEffect) }, { ALT: () => this.SUBRULE(this.redactEffect) }]);
+    this.OR([
+      { ALT: () => this.CONSUME(T.Allow) },
+      { ALT: () => this.CONSUME(T.Deny) },
+      { ALT: () => this.SUBRULE(this.approvalEffect) },
+      { ALT: () => this.SUBRULE(this.redactEffect) },
+      { ALT: () => this.SUBRULE(this.labelEffect) },
+    ]);
     this.OPTION(() => {
       this.CONSUME(T.Because);
       this.CONSUME(T.StringLiteral, { LABEL: "reason" });
@@ -157,6 +167,11 @@ export class ArmorParser extends CstParser {
       this.CONSUME(T.Timeout);
       this.CONSUME(T.DurationLiteral, { LABEL: "timeout" });
     });
+  });
+
+  labelEffect = this.RULE("labelEffect", () => {
+    this.CONSUME(T.Label);
+    this.CONSUME(T.StringLiteral, { LABEL: "label" });
   });
 
   redactEffect = this.RULE("redactEffect", () => {

@@ -15,7 +15,42 @@ const wordsOf = (role: facts.KeywordRole): string[] => facts.keywords.filter((k)
 const itemKeywords = [...wordsOf("item"), "when"];
 /** After a rule's condition: the operators go on, `within` closes a history condition. */
 const operators = [...wordsOf("operator"), "not in", "within"];
-const testSteps = [...facts.roots.filter((r) => r.name !== "current").map((r) => r.name), "history", "expect"];
+/** The roots a test gives (`result` and `output` of the later stages are not test steps yet). */
+const STAGE_ROOTS: ReadonlySet<string> = new Set(["current", "result", "output", "session"]);
+const testSteps = [...facts.roots.filter((r) => !STAGE_ROOTS.has(r.name)).map((r) => r.name), "history", "expect"];
+
+/** The stages after `rule NAME on` (language facts). */
+function stageItems(): CompletionItem[] {
+  return facts.stages.map((s, i) => ({ label: s.name, kind: CompletionItemKind.EnumMember, sortText: `${i}${s.name}`, documentation: { kind: MarkupKind.Markdown, value: s.doc } }));
+}
+
+/** The stage of a rule as written (`call` without `on`, or with an unknown stage). */
+function ruleStage(item: AST.Item | null): "call" | "result" | "output" {
+  const name = item?.kind === "rule" ? item.stage?.name : undefined;
+  return name === "result" || name === "output" ? name : "call";
+}
+
+/** Whether a root is read in a rule of `stage`: `result` and `output` only in their own stages. */
+function rootInStage(root: string, stage: "call" | "result" | "output"): boolean {
+  if (root === "result" || root === "output") return root === stage;
+  return stage !== "output" || root !== "action";
+}
+
+/** The fields under `path` of what the action types in scope return, from their `result` schemas. */
+function resultFieldsOf(policy: PolicyAnalysis, types: ReadonlySet<string> | null, path: readonly string[]): CompletionItem[] {
+  const found = new Map<string, { info: FieldInfo; types: string[] }>();
+  for (const t of policy.compilation.schema?.types.values() ?? []) {
+    if ((types && !types.has(t.name)) || t.result === null) continue;
+    let map: ReadonlyMap<string, FieldInfo> | null = t.result.fields;
+    for (const seg of path) map = map?.get(seg)?.fields ?? null;
+    for (const [name, info] of map ?? []) {
+      const entry = found.get(name) ?? { info, types: [] };
+      entry.types.push(t.name);
+      found.set(name, entry);
+    }
+  }
+  return [...found].map(([name, e]) => fieldItem(name, e.info, e.types));
+}
 
 function keyword(label: string, sortText = "2"): CompletionItem {
   const doc = facts.wordDoc(label.split(" ")[0]!);
@@ -249,7 +284,14 @@ function memberCompletion(a: Analysis, policy: PolicyAnalysis | null, item: AST.
       detail: `used in this policy`,
     }));
   }
+  if (root === "session" && path.length === 1) return [{ label: "labels", kind: CompletionItemKind.Property, detail: "list of strings", documentation: facts.wordDoc("session") }];
+  if (root === "output") {
+    const used = membersOf(a.kind === "policy" ? a.compilation.ast : (policy?.compilation.ast ?? a.ast), root, path.slice(1), offset);
+    const text: CompletionItem[] = path.length === 1 ? [{ label: "text", kind: CompletionItemKind.Property, detail: "string", documentation: facts.wordDoc("output") }] : [];
+    return [...text, ...used.filter((n) => n !== "text").map((name) => ({ label: name, kind: CompletionItemKind.Property, detail: "used in this policy" }))];
+  }
   if (!policy) return [];
+  if (root === "result") return resultFieldsOf(policy, a.kind === "policy" ? typesInScope(policy, item, offset) : null, path.slice(1));
   // a local of `any`/`all` (the innermost of that name)
   const local = a.kind === "policy" ? [...localsAt(policy, offset)].reverse().find((l) => l.name === root) : undefined;
   if (local) return localFields(local, path.slice(1));
@@ -301,6 +343,10 @@ export function completion(a: Analysis, project: Project, offset: number): Compl
   if (!policy || a.kind !== "policy") return [];
 
   if (/^\w*$/.test(lineBefore)) return [ruleSnippet, testSnippet, ...itemKeywords.map((k) => keyword(k))];
+  // `rule NAME on `: the stages; `rule NAME on STAGE `: `when` (the half-typed rule may not be an item yet)
+  if (/^rule\s+\w+\s+\w*$/.test(lineBefore) && !/^rule\s+\w+\s+on\s/.test(lineBefore)) return [keyword("when", "1"), keyword("on", "2")];
+  if (/^rule\s+\w+\s+on\s+\w*$/.test(lineBefore)) return stageItems();
+  if (/^rule\s+\w+\s+on\s+\w+\s+\w*$/.test(lineBefore)) return [keyword("when", "1")];
   if (/\bdefault\s+\w*$/.test(lineBefore)) return [keyword("allow", "1"), keyword("deny", "1"), keyword("require approval", "1")];
   // after `matches` or `matching`: a pattern (`std.`, `glob(...)`)
   if (/\b(?:matches|matching)\s+\w*$/.test(lineBefore)) return [keyword("std", "1"), functionItem(facts.functionFact("glob")!)];
@@ -309,15 +355,17 @@ export function completion(a: Analysis, project: Project, offset: number): Compl
   const typed = /\w*$/.exec(before)![0];
   const head = before.slice(0, before.length - typed.length);
   if (item?.kind === "rule" || item?.kind === "let") {
-    if (item.kind === "rule" && item.name && head.trimEnd().endsWith(item.name.name) && /^\s*rule\s+\w+\s*$/.test(text.slice(item.span.start, head.length))) return [keyword("when", "1")];
+    if (item.kind === "rule" && item.name && head.trimEnd().endsWith(item.name.name) && /^\s*rule\s+\w+\s*$/.test(text.slice(item.span.start, head.length)))
+      return [keyword("when", "1"), keyword("on", "2")];
     if (item.kind === "let" || operandBefore.test(head)) {
       const out: CompletionItem[] = [...letItems(policy)];
       if (item.kind === "rule") {
         out.push(...localItems(localsAt(policy, offset)));
-        out.push(...fieldsOf(policy, typesInScope(policy, item, offset), []));
+        const stage = ruleStage(item);
+        if (stage !== "output") out.push(...fieldsOf(policy, typesInScope(policy, item, offset), []));
         const withCurrent = currentAllowed(a, head.length, offset);
         for (const root of facts.roots) {
-          if (root.name !== "current" || withCurrent) out.push({ label: root.name, kind: CompletionItemKind.Module, sortText: `3${root.name}`, documentation: root.doc });
+          if (rootInStage(root.name, stage) && (root.name !== "current" || withCurrent)) out.push({ label: root.name, kind: CompletionItemKind.Module, sortText: `3${root.name}`, documentation: root.doc });
         }
         // a pattern function (`glob`) goes after `matches`, not where a value goes
         for (const fn of facts.functions) if (fn.result !== "pattern") out.push(functionItem(fn));
