@@ -29,11 +29,14 @@ export function snapshotStageValue(v: unknown, what: "result" | "output"): Stage
   let values = 0;
   let text = 0;
   const seen = new Set<object>();
-  const walk = (x: unknown, at: string, depth: number): unknown => {
+  // the place being read, as keys and indexes: a place's text is made only for an error
+  const path: (string | number)[] = [];
+  const at = (): string => what + path.map((k) => (typeof k === "number" ? `[${k}]` : `.${k}`)).join("");
+  const walk = (x: unknown, depth: number): unknown => {
     if (++values > MAX_STAGE_VALUES) throw new NotJson(`\`${what}\` holds more than 100,000 values`);
     if (x === null || typeof x === "boolean") return x;
     if (typeof x === "number") {
-      if (!Number.isFinite(x)) throw new NotJson(`\`${at}\` is not JSON: a number with no finite value`);
+      if (!Number.isFinite(x)) throw new NotJson(`\`${at()}\` is not JSON: a number with no finite value`);
       return x === 0 ? 0 : x;
     }
     if (typeof x === "string") {
@@ -41,23 +44,30 @@ export function snapshotStageValue(v: unknown, what: "result" | "output"): Stage
       if (text > MAX_STAGE_TEXT) throw new NotJson(`\`${what}\` holds more than 16 MiB of text`);
       return x;
     }
-    if (typeof x !== "object") throw new NotJson(`\`${at}\` is not JSON: ${x === undefined ? "undefined" : `a ${typeof x}`}`);
+    if (typeof x !== "object") throw new NotJson(`\`${at()}\` is not JSON: ${x === undefined ? "undefined" : `a ${typeof x}`}`);
     if (depth >= MAX_STAGE_DEPTH) throw new NotJson(`\`${what}\` nests deeper than 64 levels`);
-    if (seen.has(x)) throw new NotJson(`\`${at}\` is not JSON: it contains itself`);
+    if (seen.has(x)) throw new NotJson(`\`${at()}\` is not JSON: it contains itself`);
     seen.add(x);
     let copy: unknown;
     if (Array.isArray(x)) {
       const n = x.length;
       const a: unknown[] = [];
-      for (let i = 0; i < n; i++) a.push(walk(x[i], `${at}[${i}]`, depth + 1));
+      for (let i = 0; i < n; i++) {
+        path.push(i);
+        a.push(walk(x[i], depth + 1));
+        path.pop();
+      }
       copy = a;
     } else {
       const o: Record<string, unknown> = {};
       for (const k of Object.keys(x)) {
         text += k.length;
-        const item = walk((x as Record<string, unknown>)[k], `${at}.${k}`, depth + 1);
-        // `__proto__` is an own field like any other, never the prototype
-        Object.defineProperty(o, k, { value: item, writable: true, enumerable: true, configurable: true });
+        path.push(k);
+        const item = walk((x as Record<string, unknown>)[k], depth + 1);
+        path.pop();
+        // \`__proto__\` is an own field like any other, never the prototype
+        if (k === "__proto__") Object.defineProperty(o, k, { value: item, writable: true, enumerable: true, configurable: true });
+        else o[k] = item;
       }
       copy = o;
     }
@@ -65,7 +75,7 @@ export function snapshotStageValue(v: unknown, what: "result" | "output"): Stage
     return copy;
   };
   try {
-    return { copy: walk(v, what, 0), problem: null };
+    return { copy: walk(v, 0), problem: null };
   } catch (e) {
     // a getter or a Proxy trap that threw, or the stack: the same text the compiled module gives
     return { copy: null, problem: e instanceof NotJson ? e.message : "the input cannot be read: reading it threw an exception" };

@@ -64,7 +64,7 @@ function toolCopy(r: Execution<unknown>, final: Decision): unknown {
 /** The outcome record of a tool that returned, then its result decided when the policy has rules on results. */
 function succeeded<T>(st: EnforcerState, r: Execution<T>, final: Decision, started: number, result: T, reservation: Reservation | null): Promise<RunResult<T>> {
   const after: () => Promise<RunResult<T>> = st.active.decidesResults
-    ? () => decideResult(st, { subject: r.subject, actionJson: r.decided.actionJson, now: r.now }, final, result, reservation)
+    ? () => decideResult(st, { subject: r.subject, now: r.now }, final, result, reservation)
     : () => Promise.resolve({ decision: final, result });
   if (st.audit === null) return after();
   const end = st.clock();

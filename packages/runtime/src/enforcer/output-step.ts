@@ -17,7 +17,7 @@ export async function checkOutput(st: EnforcerState, message: OutputMessage, ctx
     stage: "output",
     id: st.decisionId(now),
     session: who.session,
-    actionJson: undefined,
+    action: null,
     actionHash: "",
     user: who.user,
     context: who.context,

@@ -20,7 +20,6 @@ import type { Subject } from "./subject.js";
 /** The call whose result is decided. */
 export interface ResultOf {
   readonly subject: Subject;
-  readonly actionJson: string | undefined;
   /** When the call was counted in the history. */
   readonly now: number;
 }
@@ -30,7 +29,7 @@ export function decideResult<T>(st: EnforcerState, call: ResultOf, final: Decisi
     stage: "result",
     id: final.id,
     session: final.session,
-    actionJson: call.actionJson,
+    action: final.action,
     actionHash: final.actionHash,
     user: call.subject.user,
     context: call.subject.context,

@@ -25,8 +25,8 @@ export interface StageSubject {
   /** The decision id: the call's for a result, a new one for a message. */
   readonly id: string;
   readonly session: string;
-  /** The call's action as decided (for a result), or null. */
-  readonly actionJson: string | undefined;
+  /** The call's action as the policy decided it (for a result), or null. */
+  readonly action: unknown;
   readonly actionHash: string;
   readonly user: unknown;
   readonly context: unknown;
@@ -51,9 +51,12 @@ export function stageSubject(base: Omit<StageSubject, "valueJson">): StageSubjec
   return { ...base, valueJson: base.value.problem === null ? canonicalJson(base.value.copy) : undefined };
 }
 
-/** The stage's decision of the subject's value by `policy` at `now`; synchronous, never throws. */
-export function decideStage(st: EnforcerState, policy: Active, s: StageSubject, now: number): StageDecided {
-  const d = evaluate(st, policy, s, now);
+/**
+ * The stage's decision of the subject's value by `policy` at `now`; synchronous, never throws.
+ * `again`: a decision after an approval, which reads a fresh copy of the value.
+ */
+export function decideStage(st: EnforcerState, policy: Active, s: StageSubject, now: number, again = false): StageDecided {
+  const d = evaluate(st, policy, s, now, again);
   const value = s.stage === "result" ? d.result : d.output;
   let valueJson: string | undefined;
   let hash = "";
@@ -72,7 +75,7 @@ export function decideStage(st: EnforcerState, policy: Active, s: StageSubject, 
     decision: kind,
     rules: d.rules,
     approval: d.approval,
-    action: s.stage === "result" ? fresh(s.actionJson) : null,
+    action: s.action,
     errors,
     labels: d.labels ?? NO_LABELS,
     id: s.id,
@@ -92,7 +95,7 @@ function fresh(json: string | undefined): unknown {
 }
 
 /** The module's decision of the stage, or a deny that says why there is none. */
-function evaluate(st: EnforcerState, policy: Active, s: StageSubject, now: number): PolicyDecision {
+function evaluate(st: EnforcerState, policy: Active, s: StageSubject, now: number, again: boolean): PolicyDecision {
   const deny = (message: string): PolicyDecision => ({ decision: "deny", rules: [], approval: null, action: null, errors: [{ rule: null, message }], labels: NO_LABELS, [s.stage]: null });
   if (s.problem !== null) return deny(s.problem);
   if (s.value.problem !== null) return deny(s.value.problem);
@@ -100,9 +103,11 @@ function evaluate(st: EnforcerState, policy: Active, s: StageSubject, now: numbe
   // a module compiled before stages: the value passes as it is (a copy of it)
   if (typeof decideFn !== "function") return { decision: "allow", rules: [], approval: null, action: null, errors: [], labels: NO_LABELS, [s.stage]: fresh(s.valueJson) };
   try {
-    const action = s.stage === "result" ? fresh(s.actionJson) : undefined;
+    const action = s.stage === "result" ? s.action : undefined;
     const values = st.trackers.values(s.session, policy.module.trackers, now, action);
-    const input = { action, user: s.user, context: s.context, time: isoTime(now), session: st.trackers.sessionInput(s.session), [s.stage]: fresh(s.valueJson) };
+    // the snapshot is the runtime's own copy, which the module only reads
+    const value = again ? fresh(s.valueJson) : s.value.copy;
+    const input = { action, user: s.user, context: s.context, time: isoTime(now), session: st.trackers.sessionInput(s.session), [s.stage]: value };
     return decideFn.call(policy.module, input, values);
   } catch (e) {
     return deny(`the policy failed: ${(e as Error).message}`);
@@ -122,7 +127,7 @@ export async function approveStage(st: EnforcerState, s: StageSubject, decided: 
     }
     const outcome = await ask(st, decision, (timeoutMs, signal) => stageRequest(decided, s.userJson, timeoutMs, signal));
     if (outcome.outcome !== "approved") return { ...decided, decision: denyAfterApproval(decision, outcome), approval: outcome };
-    const again = decideStage(st, st.active, s, st.clock());
+    const again = decideStage(st, st.active, s, st.clock(), true);
     if (again.decision.decision === "deny" || again.decision.valueHash !== decision.valueHash || !sameApprover(again.decision, decision)) {
       decided = { ...again, approval: outcome };
       continue;
