@@ -1,5 +1,6 @@
 // (a) The runtime's full run() per action -- decide with tracker values, decision id and time,
-// action hash, decision record, execute, outcome record -- against calling the tool directly.
+// action hash, decision record, execute, outcome record -- against calling the tool directly;
+// and run() with one rule on results (deciding every result) against the same policy without it.
 // Fresh process; the peer workload at N=100 compiled and enforced by createEnforcer.
 //   node --expose-gc bench/runtime-run.mjs [--count 20000] [--repeats 7]
 import crypto from "node:crypto";
@@ -23,6 +24,11 @@ const gc = globalThis.gc ?? (() => {});
 const spec = makeSpec(N);
 const c = compileSource("peer-N100.armor", specToArmor(spec));
 const module = await loadModule(emit(c).js);
+// the same policy with one rule on results: what deciding every tool's result adds to run()
+const RESULT_RULE = `\nrule no_credentials_in_results on result\n  when any(s in strings(result): s matches std.secret)\n  deny because "a tool returned a credential"\n`;
+const withResultRule = compileSource("peer-N100-results.armor", specToArmor(spec) + RESULT_RULE);
+if (!withResultRule.ok) throw new Error("the policy with a rule on results does not compile");
+const resultModule = await loadModule(emit(withResultRule).js);
 const ref = (await handwritten.create(spec)).decide;
 // allowed actions only: those run the whole path (decision record, execute, outcome record)
 const pool = makeActions(N, 4242, 4096, (a) => ref(a) === "allow").map(prepareInput);
@@ -80,12 +86,25 @@ for (const [name, options] of Object.entries(configs)) {
   rows.push(await measure(name, options, pool, fsync ? Math.min(2000, COUNT) : COUNT));
 }
 rows.push({ ...(await measure("run(), audit to a file (fsync off), mixed actions (denials included)", { audit: { file: path.join(dir, "audit-mixed.jsonl") } }, mixed, COUNT)), mixed: true });
+// with and without a rule on results, measured back to back in this process (no audit: the
+// decision alone; with a file audit: the result record too)
+const resultRows = [
+  await measure("run(), no audit, no rule on results", { audit: false }, pool, COUNT),
+  await measure("run(), no audit, one rule on results", { audit: false, policy: resultModule }, pool, COUNT),
+  await measure("run(), audit to a file (fsync off), one rule on results", { audit: { file: path.join(dir, "audit-results.jsonl") }, policy: resultModule }, pool, COUNT),
+];
+rows.push(...resultRows);
+const resultStage = {
+  // run() with the result stage over run() without it, both without audit
+  ratio: resultRows[1].nsPerAction.median / resultRows[0].nsPerAction.median,
+  addedNs: resultRows[1].nsPerAction.median - resultRows[0].nsPerAction.median,
+};
 const auditBytes = fs.statSync(path.join(dir, "audit.jsonl")).size;
 const auditText = fs.readFileSync(path.join(dir, "audit.jsonl"), "utf8");
 const auditLines = auditText.split("\n").length - 1;
 const floor = auditFloor(auditText);
 fs.rmSync(dir, { recursive: true, force: true });
-emitResult({ kind: "runtime-run", N, rows, auditBytesPerRecord: auditBytes / auditLines, floor, toolCalls });
+emitResult({ kind: "runtime-run", N, rows, resultStage, auditBytesPerRecord: auditBytes / auditLines, floor, toolCalls });
 
 /**
  * What the audit guarantee costs on this machine before any of the runtime's own work: per

@@ -47,15 +47,20 @@ export interface PendingApproval {
   readonly policy: Decision["policy"];
   /** ISO-8601 time the request arrived. */
   readonly requestedAt: string;
+  /** For a tool's result or a model's message: the stage, the value as it will be returned, and its hash. */
+  readonly stage?: "result" | "output";
+  readonly value?: unknown;
+  readonly valueHash?: string;
 }
 
 /**
- * An answer given to `ApprovalQueue.resolve`. With `actionHash`, the queue refuses the answer
- * unless it is the hash of the pending request: a resolver that looked at a stale view of an
- * action cannot approve a different one.
+ * An answer given to `ApprovalQueue.resolve`. With `actionHash` (or `valueHash`, for a result or
+ * a message), the queue refuses the answer unless it is the hash of the pending request: a
+ * resolver that looked at a stale view of an action cannot approve a different one.
  */
 export interface ApprovalResolution extends ApprovalResponse {
   actionHash?: string;
+  valueHash?: string;
 }
 
 export interface ApprovalQueueOptions {
@@ -141,6 +146,7 @@ export function createApprovalQueue(options: ApprovalQueueOptions = {}): Approva
           user: req.user,
           policy: Object.freeze({ ...req.policy }),
           requestedAt: new Date().toISOString(),
+          ...(req.stage !== undefined ? { stage: req.stage, value: req.value, valueHash: req.valueHash } : {}),
         });
         const onAbort = (): void => {
           if (entries.get(req.id) !== entry) return;
@@ -187,6 +193,7 @@ export function createApprovalQueue(options: ApprovalQueueOptions = {}): Approva
       const entry = entries.get(id);
       if (!entry) return false;
       if (response.actionHash !== undefined && response.actionHash !== entry.pending.actionHash) return false;
+      if (response.valueHash !== undefined && response.valueHash !== entry.pending.valueHash) return false;
       const answer: ApprovalResponse = { approved: response.approved === true };
       if (response.approver !== undefined) answer.approver = response.approver;
       if (response.note !== undefined) answer.note = response.note;
@@ -526,8 +533,14 @@ function renderRequest(req: ApprovalRequest): string {
   }
   out.push(`from:    ${req.from !== null ? oneLine(req.from) : "(anyone)"}`);
   if (req.timeoutMs !== null) out.push(`timeout: ${formatDuration(req.timeoutMs)}`);
-  out.push("action:");
-  for (const line of actionJson(req.action).split("\n")) out.push(`  ${line}`);
-  out.push(`hash:    ${oneLine(req.actionHash.slice(0, 12))}`);
+  if (req.stage !== "output") {
+    out.push(req.stage === "result" ? "action (its result is to approve):" : "action:");
+    for (const line of actionJson(req.action).split("\n")) out.push(`  ${line}`);
+  }
+  if (req.stage !== undefined) {
+    out.push(`${req.stage}:`);
+    for (const line of actionJson(req.value).split("\n")) out.push(`  ${line}`);
+  }
+  out.push(`hash:    ${oneLine((req.stage !== undefined ? (req.valueHash ?? "") : req.actionHash).slice(0, 12))}`);
   return `${out.join("\n")}\n`;
 }

@@ -8,20 +8,35 @@
  *
  * createEnforcer assembles the steps in enforcer/ over one state object (enforcer/state.ts):
  * subject.ts (the snapshot), decide-step.ts, approval-step.ts, history-step.ts, audit-step.ts
- * and execute-step.ts, put in order by run.ts, decide.ts and record-release.ts.
+ * and execute-step.ts, put in order by run.ts, decide.ts and record-release.ts; results and
+ * messages are decided by stage-step.ts (result-step.ts in run, output-step.ts for checkOutput).
  */
 
 import type { Enforcer, EnforcerOptions } from "./enforcer/api.js";
 import { decide } from "./enforcer/decide.js";
-import { ActionDenied } from "./enforcer/errors.js";
+import { ActionDenied, ResultWithheld } from "./enforcer/errors.js";
+import { checkOutput } from "./enforcer/output-step.js";
 import { reload, setShadow } from "./enforcer/policies.js";
 import { record, release } from "./enforcer/record-release.js";
 import { run } from "./enforcer/run.js";
 import { enforcerState } from "./enforcer/state.js";
 import type { ActionContext } from "./types.js";
 
-export type { ApprovalOutcome, AuditOption, DecideOptions, Enforcer, EnforcerOptions, LoadResult, RecordInfo, RecordResult, RunResult, ShadowFlip, ShadowReport } from "./enforcer/api.js";
-export { ActionDenied, InvalidInputError } from "./enforcer/errors.js";
+export type {
+  ApprovalOutcome,
+  AuditOption,
+  DecideOptions,
+  Enforcer,
+  EnforcerOptions,
+  LoadResult,
+  OutputMessage,
+  RecordInfo,
+  RecordResult,
+  RunResult,
+  ShadowFlip,
+  ShadowReport,
+} from "./enforcer/api.js";
+export { ActionDenied, InvalidInputError, ResultWithheld } from "./enforcer/errors.js";
 
 const resolveCtx = (ctx: ActionContext | (() => ActionContext) | undefined): ActionContext | undefined => (typeof ctx === "function" ? ctx() : ctx);
 
@@ -31,15 +46,17 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     decide: (action, ctx, opts) => decide(st, action, ctx, opts),
     run: (action, ctx, execute) => run(st, action, ctx, execute),
     record: (action, ctx, info) => record(st, action, ctx, info),
+    checkOutput: (message, ctx) => checkOutput(st, message, ctx),
     release: (id, ctx) => release(st, id, ctx),
     wrap(name, fn, ctx) {
       return async (args) => {
         const action = { ...(args ?? {}), type: name };
-        const { decision, result } = await run(st, action, resolveCtx(ctx), (rewritten) => {
+        const { decision, result, resultDecision } = await run(st, action, resolveCtx(ctx), (rewritten) => {
           const { type: _type, ...rest } = rewritten;
           return fn(rest as typeof args);
         });
         if (decision.decision !== "allow") throw new ActionDenied(decision);
+        if (resultDecision !== undefined && resultDecision.decision !== "allow") throw new ResultWithheld(resultDecision);
         return result as Awaited<ReturnType<typeof fn>>;
       };
     },

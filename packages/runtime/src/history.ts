@@ -11,13 +11,24 @@
  * force), so a reload cannot be used to reset a rate limit.
  */
 import { addToKind, type Change, holds, isKindTracker, type KindState, kindValue, newKindState } from "./tracker-kinds.js";
-import type { HistoryStore, PolicyTracker, SessionHistory, TrackerState } from "./types.js";
+import type { HistoryEntry, HistoryStore, PolicyTracker, SessionHistory, SessionLabels, TrackerState } from "./types.js";
 
 /** A value as `decide(input, trackerValues)` takes it. */
 export type TrackerValue = number | boolean | null | { error: string };
 
 /** At most this many recent actions are kept per session to seed new trackers. */
 export const RECENT_LIMIT = 10_000;
+
+/**
+ * At most this many distinct labels per session. Labels are the policy's own literals, so only
+ * policies with more label rules than this (over all versions a session saw) reach it; a decision
+ * that would add one more is denied rather than forgetting a label (labels mark what a session
+ * touched, and forgetting one could allow what it was meant to stop).
+ */
+export const MAX_SESSION_LABELS = 1_000;
+
+/** What a decision reads as `session` in a session without labels. */
+const NO_LABELS: { readonly labels: readonly string[] } = Object.freeze({ labels: Object.freeze([]) as readonly string[] });
 
 export function memoryHistoryStore(): HistoryStore {
   const sessions = new Map<string, SessionHistory>();
@@ -111,7 +122,7 @@ export class SessionTrackers {
    * Recording happens synchronously right after an allow, so concurrent decisions in a session
    * see actions still in flight and cannot race past a limit together.
    */
-  record(session: string, action: unknown, now: number, policies: readonly (readonly PolicyTracker[])[]): Reservation {
+  record(session: string, action: unknown, now: number, policies: readonly (readonly PolicyTracker[])[], labels?: readonly string[]): Reservation {
     const s = this.session(session);
     const touched: TrackerState[] = [];
     const poisoned: TrackerState[] = [];
@@ -128,12 +139,12 @@ export class SessionTrackers {
         seenKeys.add(t.key);
         if (isKindTracker(t)) {
           const state = s.trackers.get(t.key) as KindState;
-          const change = addToKind(t, state, now, action);
+          const change = addToKind(t, state, now, action, labels);
           if (change !== null) changed.push(change);
           continue;
         }
         const state = s.trackers.get(t.key) as TrackerState;
-        const matches = holds(t, (a) => t.matches(a), action);
+        const matches = holds(t, (a) => t.matches(a, labels), action);
         if (matches !== true && matches !== false) {
           // the scan makes it an evaluation error of the rule: poison while it is in the window
           addPoison(state, now, matches.error);
@@ -146,7 +157,7 @@ export class SessionTrackers {
         touched.push(state);
       }
     }
-    const entry = { time: now, action };
+    const entry: HistoryEntry = labels === undefined || labels.length === 0 ? { time: now, action } : { time: now, action, labels };
     if (longest > 0) {
       s.recent.push(entry);
       const keepFor = Number.isFinite(longest) ? longest : Infinity;
@@ -187,14 +198,14 @@ export class SessionTrackers {
       if (isKindTracker(t)) {
         const state = newKindState();
         // in time order; a `since` tracker reads every entry (B has no window), the others expire on reading
-        for (const r of s.recent) addToKind(t, state, r.time, r.action);
+        for (const r of s.recent) addToKind(t, state, r.time, r.action, r.labels);
         s.trackers.set(t.key, state);
         continue;
       }
       const state = newTracker();
       for (const r of s.recent) {
         if (t.withinMs !== null && now - r.time >= t.withinMs) continue;
-        const matches = holds(t, (a) => t.matches(a), r.action);
+        const matches = holds(t, (a) => t.matches(a, r.labels), r.action);
         if (matches !== true && matches !== false) {
           addPoison(state, r.time, matches.error);
           continue;
@@ -205,6 +216,33 @@ export class SessionTrackers {
       }
       s.trackers.set(t.key, state);
     }
+  }
+
+  /** What a decision in `session` reads as `session` (`{ labels }`); read, not copied: O(1). */
+  sessionInput(session: string): { readonly labels: readonly string[] } {
+    return this.store.get(session)?.labels?.input ?? NO_LABELS;
+  }
+
+  /**
+   * Adds a decision's labels to its session (each once). Returns null, or, when they would take
+   * the session past MAX_SESSION_LABELS, why none was added. O(1) per label.
+   */
+  addLabels(session: string, labels: readonly string[] | undefined): string | null {
+    if (labels === undefined || labels.length === 0) return null;
+    const s = this.session(session);
+    const held: SessionLabels = s.labels ?? { set: new Set(), input: { labels: [] } };
+    let fresh = 0;
+    for (const l of labels) if (!held.set.has(l)) fresh++;
+    if (fresh === 0) return null;
+    if (held.set.size + fresh > MAX_SESSION_LABELS) return `the session already holds ${held.set.size} labels, and may hold at most ${MAX_SESSION_LABELS}`;
+    for (const l of labels) {
+      if (held.set.has(l)) continue;
+      held.set.add(l);
+      held.input.labels.push(l);
+    }
+    s.labels = held;
+    this.store.set(session, s);
+    return null;
   }
 
   forget(session: string): void {

@@ -14,15 +14,18 @@ export {
   type EnforcerOptions,
   InvalidInputError,
   type LoadResult,
+  type OutputMessage,
   type RecordInfo,
   type RecordResult,
+  ResultWithheld,
   type RunResult,
   type ShadowFlip,
   type ShadowReport,
 } from "./enforcer.js";
 export * from "./hash.js";
-export { memoryHistoryStore, RECENT_LIMIT, type Reservation } from "./history.js";
+export { MAX_SESSION_LABELS, memoryHistoryStore, RECENT_LIMIT, type Reservation } from "./history.js";
 export { type CompilerApi, type LoadedPolicy, type LoadOptions, loadPolicy, type PolicyDiagnostic, PolicyLoadError, type PolicySource } from "./load.js";
+export { MAX_STAGE_DEPTH, MAX_STAGE_TEXT, MAX_STAGE_VALUES } from "./stage-value.js";
 export { MAX_TIMER_MS, setLongTimeout } from "./timers.js";
 export type * from "./types.js";
 export { type ActionValidator, compileValidator } from "./validate.js";

@@ -1,7 +1,9 @@
 /**
  * The enforcer's audit records, serialized field by field.
  *
- * Every action writes a `decision` record and, when it ran, an `outcome` record. Their keys are
+ * Every action writes a `decision` record and, when it ran, an `outcome` record. (The `result`
+ * and `output` records of stage-step.ts are plain fields, serialized by the log: they are written
+ * only for policies with rules on results, and for messages.) Their keys are
  * fixed, so instead of handing the log an object to sort and serialize, each record writes its
  * canonical JSON directly in key order, split where the log's `hash` goes, with `prev` and `seq`
  * in their places (see SerializedRecord in audit.ts). Only values from outside (the action, the
@@ -14,7 +16,7 @@
  * digits, dashes, an ISO-8601 time), which JSON quotes as they are, so they are not escaped.
  *
  * Key order (UTF-16 code units), with the log's fields in brackets:
- *   decision: action actionHash approval decision decisionId errors [hash] kind mode policy [prev]
+ *   decision: action actionHash approval decision decisionId errors [hash] kind labels mode policy [prev]
  *             reserved rules [seq] session shadow time user
  *   outcome:  decisionId durationMs error [hash] kind outcome [prev] [seq] time
  */
@@ -75,7 +77,9 @@ export class DecisionRecord extends SerializedRecord {
       (actionJson === undefined ? "{" : `{"action":${actionJson},`) +
       `"actionHash":"${d.actionHash}"${member("approval", canonicalJsonOrUndefined(approval))}${member("decision", decisions.json(d.decision))},` +
       `"decisionId":"${d.id}"${member("errors", canonicalJsonOfShared(d.errors))},`;
-    this.beforePrev = `"kind":"decision","mode":"${mode}"${member("policy", policyJson)},"prev":"`;
+    // labels only when the policy gave some: records of policies without labels are as they were
+    const labels = d.labels !== undefined && d.labels.length > 0 ? member("labels", canonicalJsonOfShared(d.labels)) : "";
+    this.beforePrev = `"kind":"decision"${labels},"mode":"${mode}"${member("policy", policyJson)},"prev":"`;
     this.beforeSeq = `"${reserved ? ',"reserved":true' : ""}${member("rules", canonicalJsonOfShared(d.rules))},"seq":`;
     const shadowMember = shadow === undefined ? "" : member("shadow", canonicalJsonOrUndefined(shadow));
     this.afterSeq = `${member("session", sessions.json(d.session))}${shadowMember},"time":"${d.time}"${member("user", userJson)}}`;
@@ -101,6 +105,7 @@ export class DecisionRecord extends SerializedRecord {
       rules: d.rules,
       errors: d.errors,
       approval: this.approval,
+      ...(d.labels !== undefined && d.labels.length > 0 ? { labels: d.labels } : {}),
       ...(this.shadow ? { shadow: this.shadow } : {}),
       ...(this.reserved ? { reserved: true } : {}),
     };

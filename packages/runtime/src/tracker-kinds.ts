@@ -188,10 +188,10 @@ export function holds(t: PolicyTracker, test: (action: unknown) => boolean, acti
 }
 
 /** The number an action contributes: its `value` for `sum`/`max`/`min`, 1 for `count`/`seen`. */
-function contribution(t: PolicyTracker, time: number, action: unknown): Contribution {
+function contribution(t: PolicyTracker, time: number, action: unknown, labels: readonly string[] | undefined): Contribution {
   if (typeof t.value !== "function") return { time, value: 1, error: null };
   try {
-    const v = t.value(action);
+    const v = t.value(action, labels);
     if (typeof v === "number" && Number.isFinite(v)) return { time, value: v, error: null };
     return { time, value: 0, error: `\`${t.kind}\` needs a number from every matching entry; an earlier action gives ${typeof v}` };
   } catch (e) {
@@ -212,14 +212,14 @@ function entryKeys(t: PolicyTracker, action: unknown): readonly string[] | null 
 }
 
 /**
- * Adds an executed action at `time`. Returns what to take back if the action never ran, or null
- * when the action left the state as it was.
+ * Adds an executed action at `time`, with the labels of its history entry. Returns what to take
+ * back if the action never ran, or null when the action left the state as it was.
  */
-export function addToKind(t: PolicyTracker, state: KindState, time: number, action: unknown): Change | null {
+export function addToKind(t: PolicyTracker, state: KindState, time: number, action: unknown, labels?: readonly string[]): Change | null {
   const seq = ++state.seq;
   expireKeys(t, state, time);
   if (typeof t.since === "function") {
-    const b = holds(t, t.since, action);
+    const b = holds(t, (a) => t.since!(a, labels), action);
     if (b !== true && b !== false) {
       // B is tested on every entry, in the window or not: its error lasts for the session
       if (state.lasting === undefined) state.lasting = new Queue();
@@ -229,13 +229,13 @@ export function addToKind(t: PolicyTracker, state: KindState, time: number, acti
     if (b) return mark(state.lastB, seq, time);
   }
   // the rest of the condition first, then the keys (the order the scan tests them in)
-  const matched = holds(t, (a) => t.matches(a), action);
+  const matched = holds(t, (a) => t.matches(a, labels), action);
   if (matched !== true && matched !== false) return addPoison(state.poison, time, matched.error);
   if (!matched) return null;
   const keys = entryKeys(t, action);
   if (keys === null) return addUnkeyed(t, state, time);
   if (!Array.isArray(keys)) return addPoison(state.poison, time, (keys as { error: string }).error);
-  const c = typeof t.since === "function" ? null : contribution(t, time, action);
+  const c = typeof t.since === "function" ? null : contribution(t, time, action, labels);
   const undo: Change[] = [];
   for (const key of keys as readonly string[]) {
     let inner = state.keys.get(key);

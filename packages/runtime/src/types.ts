@@ -22,6 +22,19 @@ export interface ActionContext {
   context?: Record<string, unknown>;
 }
 
+/**
+ * The decision on a tool's result (`stage: "result"`, with `result`) or a model's message
+ * (`stage: "output"`, with `output`): the value as the policy rewrote it, and its hash. A result's
+ * decision carries the id, action and action hash of the call whose result it is; a message's
+ * has an id of its own, `action: null` and an empty `actionHash`.
+ */
+export interface StageDecision extends Decision {
+  stage: "result" | "output";
+  labels: string[];
+  /** SHA-256 of the canonical JSON of the result or message as decided (rewritten); empty when it is not JSON. */
+  valueHash: string;
+}
+
 /** A decision as the runtime reports it: the policy's decision plus identity and provenance. */
 export interface Decision extends PolicyDecision {
   /** Unique id of this decision; audit records carry it. */
@@ -57,6 +70,15 @@ export interface ApprovalRequest {
   policy: Decision["policy"];
   /** Aborted when the runtime stops waiting (timeout). */
   signal: AbortSignal;
+  /**
+   * Set when a tool's result (`result`) or a model's message (`output`) needs approval, not the
+   * call: `action` is then the call whose result it is (null for output).
+   */
+  stage?: "result" | "output";
+  /** The result or message to approve, after redaction: exactly what will be returned. */
+  value?: unknown;
+  /** Binds the approval to this exact result or message (SHA-256 of its canonical JSON). */
+  valueHash?: string;
 }
 
 export interface ApprovalResponse {
@@ -90,7 +112,32 @@ export interface HistoryStore {
 export interface SessionHistory {
   /** `count` and `seen` trackers hold a `TrackerState`; `sum`, `max`, `min` and `seen(... since ...)` their own state (tracker-kinds.ts). */
   trackers: Map<string, TrackerState | object>;
-  recent: { time: number; action: unknown }[];
+  recent: HistoryEntry[];
+  /**
+   * The labels the session's decisions added (`session.labels`), each once, in the order they
+   * were first added; at most `MAX_SESSION_LABELS`. Absent until the first label.
+   */
+  labels?: SessionLabels;
+}
+
+/** An executed action as the session keeps it to seed the trackers a reloaded policy adds. */
+export interface HistoryEntry {
+  time: number;
+  action: unknown;
+  /** The labels of every stage's decision on the action (the call's, then its result's). */
+  labels?: readonly string[];
+  /**
+   * What later predicates need of the action's result. No predicate reads a result in history
+   * yet (A214 reserves it), so nothing of the result is kept and this is never set.
+   */
+  result?: unknown;
+}
+
+/** A session's labels: a set to test and add in O(1), and the list decisions read as `session.labels`. */
+export interface SessionLabels {
+  readonly set: Set<string>;
+  /** What a decision reads as `session`: `{ labels }`, the set's members in the order they were added. */
+  readonly input: { readonly labels: string[] };
 }
 
 export interface TrackerState {
@@ -113,7 +160,7 @@ export interface AuditRecord {
   /** Position in the log, from 0. */
   seq: number;
   /** `gap`: written by the log itself after records were lost (see audit.ts). */
-  kind: "decision" | "outcome" | "gap";
+  kind: "decision" | "outcome" | "result" | "output" | "gap";
   decisionId: string;
   time: string;
   [field: string]: unknown;

@@ -37,6 +37,15 @@ async function state<T>(p: Promise<T>): Promise<"pending" | { value: T } | { err
 }
 
 describe("createApprovalQueue", () => {
+  it("keeps a result's stage, value and hash, and refuses an answer for another value", async () => {
+    const queue = createApprovalQueue();
+    const p = queue.request(makeRequest("r", { stage: "result", value: { a: 1 }, valueHash: "a".repeat(64) }));
+    expect(queue.get("r")).toMatchObject({ stage: "result", value: { a: 1 }, valueHash: "a".repeat(64) });
+    expect(queue.resolve("r", { approved: true, valueHash: "b".repeat(64) })).toBe(false);
+    expect(queue.resolve("r", { approved: true, approver: "dana", valueHash: "a".repeat(64) })).toBe(true);
+    await expect(p).resolves.toEqual({ approved: true, approver: "dana" });
+  });
+
   it("keeps pending requests in arrival order with their details", async () => {
     const queue = createApprovalQueue();
     const p1 = queue.request(makeRequest("a"));
@@ -246,6 +255,21 @@ describe("terminalApprovals", () => {
     expect(shown).toContain('"type": "send_email"');
     expect(shown).toContain(makeRequest("a").actionHash.slice(0, 12));
     expect(shown.endsWith("approve? [y/N] ")).toBe(true);
+    t.input.write("y\n");
+    await expect(p).resolves.toEqual({ approved: true, approver: "alice" });
+  });
+
+  it("shows a result to approve, with the call it came from and the result's hash", async () => {
+    const t = terminal();
+    const value = { rows: [{ name: "ann" }] };
+    const p = t.handler.request(makeRequest("r", { stage: "result", value, valueHash: "f".repeat(64) }));
+    await t.prompts(1);
+    const shown = t.text();
+    expect(shown).toContain("action (its result is to approve):");
+    expect(shown).toContain('"type": "send_email"');
+    expect(shown).toContain('result:\n  {\n    "rows": [');
+    expect(shown).toContain(`hash:    ${"f".repeat(12)}`);
+    expect(shown).not.toContain(makeRequest("r").actionHash.slice(0, 12));
     t.input.write("y\n");
     await expect(p).resolves.toEqual({ approved: true, approver: "alice" });
   });

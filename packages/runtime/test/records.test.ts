@@ -49,6 +49,8 @@ const decision: fc.Arbitrary<Decision> = fc.record({
   policy: fc.record({ name: anyString, version: fc.option(anyString, { nil: null }), sourceHash: hex(64) }),
   session: fc.oneof(anyString, fc.constant("default")),
   actionHash: fc.oneof(hex(64), fc.constant("")),
+  // labels are written only when there are some
+  labels: list(anyString) as fc.Arbitrary<string[]>,
 });
 
 const decisionRecord = fc

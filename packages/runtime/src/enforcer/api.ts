@@ -1,7 +1,7 @@
 /** The enforcer's public types: its options, what its calls take and return, and the Enforcer itself. */
 import type { AuditLog, AuditSink } from "../audit.js";
 import type { PolicyDiagnostic, PolicySource } from "../load.js";
-import type { Action, ActionContext, ApprovalHandler, Decision, HistoryStore, PolicyModule } from "../types.js";
+import type { Action, ActionContext, ApprovalHandler, Decision, HistoryStore, PolicyModule, StageDecision } from "../types.js";
 
 export type AuditOption =
   | false
@@ -62,7 +62,10 @@ export interface EnforcerOptions {
   /** A candidate policy decided beside the enforced one; its flips are reported, never enforced. */
   shadow?: PolicySource;
   onShadowFlip?: (flip: ShadowFlip) => void;
-  /** `run` throws `ActionDenied` on deny (default); with false it returns `{ decision }`. */
+  /**
+   * `run` throws `ActionDenied` on deny and `ResultWithheld` when the result is withheld
+   * (default); with false it returns `{ decision }` or `{ decision, resultDecision }`.
+   */
   throwOnDeny?: boolean;
   /**
    * How long an audit write may take (default 5 seconds); a sink that takes longer (or never
@@ -115,9 +118,17 @@ export interface RecordResult {
 
 export interface RunResult<T> {
   decision: Decision;
-  /** Present when the action ran. */
+  /**
+   * Present when the action ran and its result was not withheld: what the tool returned, or, when
+   * the policy has rules on results, a copy of it as the policy rewrote it.
+   */
   result?: T;
+  /** The result stage's decision, when the policy has rules on results and the action ran. */
+  resultDecision?: StageDecision;
 }
+
+/** A model's message for `checkOutput`: its text and whatever else the host gives (`lang`), or just the text. */
+export type OutputMessage = string | { text: string; [field: string]: unknown };
 
 export interface Enforcer {
   /**
@@ -126,7 +137,11 @@ export interface Enforcer {
    * true`; `record` with its id settles the reservation, `release` takes it back.
    */
   decide(action: unknown, ctx?: ActionContext, options?: DecideOptions): Promise<Decision>;
-  /** Decides, asks for approval when required, runs `execute` with the (rewritten) action when allowed. */
+  /**
+   * Decides, asks for approval when required, runs `execute` with the (rewritten) action when
+   * allowed; then, when the policy has rules on results, decides the result (asking for approval
+   * when required) and returns it as the policy rewrote it, or withholds it (`ResultWithheld`).
+   */
   run<T>(action: unknown, ctx: ActionContext | undefined, execute: (action: Action) => T | Promise<T>): Promise<RunResult<T>>;
   /**
    * Records an action that was executed outside `run` (e.g. reported to a decision service after
@@ -142,7 +157,14 @@ export interface Enforcer {
    * another session's: only the session that reserved (`ctx.session`) may take it back.
    */
   release(decisionId: string, ctx?: ActionContext): Promise<boolean>;
-  /** Guards a tool function `(args) => result`: the action is `{ type: name, ...args }`. */
+  /**
+   * Decides a model's message before the user reads it (the policy's rules on output), asking for
+   * approval when required, and writes an `output` record. Never throws for a deny: the host
+   * withholds the message when `decision` is not `allow`, and otherwise shows `output`, the
+   * message as the policy rewrote it. A string is the message `{ text }`.
+   */
+  checkOutput(message: OutputMessage, ctx?: ActionContext): Promise<StageDecision>;
+  /** Guards a tool function `(args) => result`: the action is `{ type: name, ...args }`; the result is decided as in `run`. */
   wrap<A extends Record<string, unknown>, R>(name: string, fn: (args: A) => R | Promise<R>, ctx?: ActionContext | (() => ActionContext)): (args: A) => Promise<R>;
   /** Wraps every function of an object of tools, by key. */
   wrapTools<T extends Record<string, (args: never) => unknown>>(

@@ -53,8 +53,17 @@ export async function approve(st: EnforcerState, r: Approving): Promise<void> {
   }
 }
 
-async function askApproval(st: EnforcerState, decided: Decided, subject: Subject): Promise<ApprovalOutcome> {
-  const decision = decided.decision;
+function askApproval(st: EnforcerState, decided: Decided, subject: Subject): Promise<ApprovalOutcome> {
+  const approvalRules = decided.decision.rules.filter((r) => r.effect === "require_approval");
+  return ask(st, decided.decision, (timeoutMs, signal) => approvalRequest(decided, approvalRules, subject, timeoutMs, signal));
+}
+
+/**
+ * Asks the approval handler about a decision that requires approval, with the request `build`
+ * makes (given the timeout the runtime enforces and the signal it aborts); the outcome, never a
+ * throw.
+ */
+export async function ask(st: EnforcerState, decision: Decision, build: (timeoutMs: number, signal: AbortSignal) => ApprovalRequest): Promise<ApprovalOutcome> {
   const from = decision.approval?.from ?? null;
   const timeoutMs = decision.approval?.timeoutMs ?? st.options.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
   const base = { required: true, from, timeoutMs, approver: null, note: null };
@@ -65,9 +74,8 @@ async function askApproval(st: EnforcerState, decided: Decided, subject: Subject
   const timeout = new Promise<"timeout">((resolve) => {
     cancelTimer = setLongTimeout(() => resolve("timeout"), timeoutMs);
   });
-  const approvalRules = decided.decision.rules.filter((r) => r.effect === "require_approval");
   try {
-    const response = await Promise.race([handler.request(approvalRequest(decided, approvalRules, subject, timeoutMs, controller.signal)), timeout]);
+    const response = await Promise.race([handler.request(build(timeoutMs, controller.signal)), timeout]);
     if (response === "timeout") {
       controller.abort(new Error("approval timed out"));
       return { ...base, outcome: "timeout" };
@@ -104,11 +112,11 @@ function approvalRequest(decided: Decided, approvalRules: FiredRule[], subject: 
 }
 
 /** Whether a decision asks for no approval, or for the one another asked for. */
-function sameApprover(now: Decision, approved: Decision): boolean {
+export function sameApprover(now: Decision, approved: Decision): boolean {
   return now.decision !== "require_approval" || (now.approval?.from ?? null) === (approved.approval?.from ?? null);
 }
 
-function denyAfterApproval(d: Decision, outcome: ApprovalOutcome): Decision {
+export function denyAfterApproval<D extends Decision>(d: D, outcome: ApprovalOutcome): D {
   const why =
     outcome.outcome === "unavailable"
       ? "approval required, but no approval handler is configured"

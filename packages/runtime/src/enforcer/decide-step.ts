@@ -11,6 +11,9 @@ import type { Active } from "./policies.js";
 import type { EnforcerState } from "./state.js";
 import type { Subject } from "./subject.js";
 
+/** The labels of a decision made by a module compiled before labels existed. */
+export const NO_LABELS: string[] = Object.freeze([]) as unknown as string[];
+
 /**
  * A decision on its way to the audit log, with the canonical JSON of its action: the text its
  * `actionHash` is the hash of, which the decision record reuses rather than serializing the action
@@ -42,7 +45,7 @@ function evaluate(st: EnforcerState, policy: Active, subject: Subject, now: numb
       }
     }
     const values = st.trackers.values(subject.session, policy.module.trackers, now, action);
-    const input = { action, user: subject.user, context: subject.context, time: isoTime(now) };
+    const input = { action, user: subject.user, context: subject.context, time: isoTime(now), session: st.trackers.sessionInput(subject.session) };
     return policy.module.decide(input, values);
   } catch (e) {
     return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message: `the policy failed: ${(e as Error).message}` }] };
@@ -70,6 +73,7 @@ function finish(policy: Active, d: PolicyDecision, subject: Subject, now: number
     approval: d.approval,
     action: d.action,
     errors: d.errors,
+    labels: d.labels ?? NO_LABELS,
     id,
     time: isoTime(now),
     policy: policy.meta,

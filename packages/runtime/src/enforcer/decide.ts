@@ -6,7 +6,7 @@ import type { ActionContext, Decision } from "../types.js";
 import type { DecideOptions } from "./api.js";
 import { recordDecision } from "./audit-step.js";
 import { decideWith, shadowDecide } from "./decide-step.js";
-import { count } from "./history-step.js";
+import { addLabels, count } from "./history-step.js";
 import type { EnforcerState } from "./state.js";
 import { snapshot } from "./subject.js";
 
@@ -14,12 +14,13 @@ export async function decide(st: EnforcerState, action: unknown, ctx: ActionCont
   const now = st.clock();
   const policy = st.active;
   const subject = snapshot(action, ctx);
-  const decided = decideWith(st, policy, subject, now);
+  let decided = decideWith(st, policy, subject, now);
   const shadowInfo = shadowDecide(st, decided.decision, subject, now);
+  if (decided.decision.labels!.length > 0) decided = { ...decided, decision: addLabels(st, decided.decision) };
   const session = decided.decision.session;
   const reserve = options?.reserve === true && decided.decision.decision === "allow";
   // counted before anything awaits, as run() does: concurrent decisions see it
-  const reservation = reserve ? count(st, session, decided.decision.action, now) : null;
+  const reservation = reserve ? count(st, session, decided.decision.action, now, decided.decision.labels) : null;
   const final = await recordDecision(st, decided, subject, "decide", null, shadowInfo, reserve);
   if (!reserve) return final;
   if (final.decision !== "allow") {

@@ -1,5 +1,5 @@
 /** The errors the enforcer throws, and the text of what a tool or a callback threw. */
-import type { Decision } from "../types.js";
+import type { Decision, StageDecision } from "../types.js";
 
 /** Thrown by `run` (and wrapped tools) when an action is denied; carries the decision. */
 export class ActionDenied extends Error {
@@ -7,6 +7,24 @@ export class ActionDenied extends Error {
     super(describeDenial(decision));
     this.name = "ActionDenied";
   }
+}
+
+/**
+ * Thrown by `run` (and wrapped tools) when the tool ran but the policy withholds its result (a
+ * rule on results denied, its approval was not given, or the result is not JSON within limits);
+ * carries the result stage's decision, whose `result` is null: the withheld value goes no further.
+ */
+export class ResultWithheld extends Error {
+  constructor(readonly decision: StageDecision) {
+    super(describeWithholding(decision));
+    this.name = "ResultWithheld";
+  }
+}
+
+function describeWithholding(d: StageDecision): string {
+  const denying = d.rules.filter((r) => r.effect === "deny");
+  const reasons = [...denying.map((r) => `${r.id}${r.reason ? `: ${r.reason}` : ""}`), ...d.errors.map((e) => (e.rule ? `${e.rule}: ${e.message}` : e.message))];
+  return `the result of \`${String((d.action as { type?: unknown } | null)?.type ?? "?")}\` was withheld${reasons.length > 0 ? ` (${reasons.join("; ")})` : ""}`;
 }
 
 /**

@@ -10,6 +10,7 @@ import { auditFailed, write } from "./audit-step.js";
 import type { Decided } from "./decide-step.js";
 import { ActionDenied, errorText } from "./errors.js";
 import { isoTime } from "./ids.js";
+import { decideResult } from "./result-step.js";
 import type { EnforcerState } from "./state.js";
 import type { Subject } from "./subject.js";
 
@@ -17,6 +18,8 @@ import type { Subject } from "./subject.js";
 export interface Execution<T> {
   decided: Decided;
   subject: Subject;
+  /** When the action was decided and counted. */
+  now: number;
   readonly execute: (action: Action) => T | Promise<T>;
 }
 
@@ -41,11 +44,11 @@ export function perform<T>(st: EnforcerState, r: Execution<T>, final: Decision, 
   }
   if (thenable) {
     return Promise.resolve(result as Promise<T>).then(
-      (value) => succeeded(st, final, started, value),
+      (value) => succeeded(st, r, final, started, value, reservation),
       (e: unknown) => failed(st, final, started, e),
     );
   }
-  return succeeded(st, final, started, result as T);
+  return succeeded(st, r, final, started, result as T, reservation);
 }
 
 /**
@@ -58,12 +61,15 @@ function toolCopy(r: Execution<unknown>, final: Decision): unknown {
   return own !== undefined ? own : json === undefined ? final.action : JSON.parse(json);
 }
 
-function succeeded<T>(st: EnforcerState, final: Decision, started: number, result: T): Promise<RunResult<T>> {
-  const value: RunResult<T> = { decision: final, result };
-  if (st.audit === null) return Promise.resolve(value);
+/** The outcome record of a tool that returned, then its result decided when the policy has rules on results. */
+function succeeded<T>(st: EnforcerState, r: Execution<T>, final: Decision, started: number, result: T, reservation: Reservation | null): Promise<RunResult<T>> {
+  const after: () => Promise<RunResult<T>> = st.active.decidesResults
+    ? () => decideResult(st, { subject: r.subject, now: r.now }, final, result, reservation)
+    : () => Promise.resolve({ decision: final, result });
+  if (st.audit === null) return after();
   const end = st.clock();
   const written = write(st, new OutcomeRecord(final.id, isoTime(end), "ok", end - started), true);
-  return written instanceof Promise ? written.then(() => value) : Promise.resolve(value);
+  return written instanceof Promise ? written.then(after) : after();
 }
 
 function failed(st: EnforcerState, final: Decision, started: number, e: unknown): Promise<never> {

@@ -7,12 +7,22 @@
 import type { Reservation } from "../history.js";
 import type { EnforcerState } from "./state.js";
 
-/** Counts an allowed action in its session's history (with the shadow policy's trackers too). */
-export function count(st: EnforcerState, session: string, action: unknown, now: number): Reservation | null {
+/** Counts an allowed action in its session's history (with the shadow policy's trackers too), with the labels of its entry. */
+export function count(st: EnforcerState, session: string, action: unknown, now: number, labels?: readonly string[]): Reservation | null {
   const active = st.active;
   const shadow = st.shadow;
   if (active.module.trackers.length === 0 && (shadow === null || shadow.module.trackers.length === 0)) return null;
-  return st.trackers.record(session, action, now, shadow ? [active.module.trackers, shadow.module.trackers] : [active.module.trackers]);
+  return st.trackers.record(session, action, now, shadow ? [active.module.trackers, shadow.module.trackers] : [active.module.trackers], labels);
+}
+
+/**
+ * Adds the labels of a final decision to its session; a decision that would take the session
+ * past its limit of labels becomes a deny that says so (a label is never dropped).
+ */
+export function addLabels<D extends { decision: string; labels?: string[]; errors: { rule: string | null; message: string }[]; session: string }>(st: EnforcerState, d: D): D {
+  const problem = st.trackers.addLabels(d.session, d.labels);
+  if (problem === null) return d;
+  return { ...d, decision: "deny", errors: [...d.errors, { rule: null, message: `the decision's labels cannot be recorded: ${problem}` }] };
 }
 
 /** A reservation made by `decide(..., { reserve: true })`, kept until settled, released or expired. */

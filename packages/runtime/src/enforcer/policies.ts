@@ -14,12 +14,19 @@ export interface Active {
   meta: Decision["policy"];
   /** Their canonical JSON, for the audit records. */
   metaJson: string | undefined;
+  /**
+   * Whether `run` decides tools' results: the module has `decideResult` and rules on results
+   * (its metadata says each rule's stage). Without them a result passes as the tool returned it,
+   * at no cost.
+   */
+  decidesResults: boolean;
 }
 
 export function activate(module: PolicyModule, validate: boolean | undefined): Active {
   const validator = validate === false ? null : compileValidator(module.actionSchema, module.actionBranches);
   const m = meta(module);
-  return { module, validator, meta: Object.freeze(m), metaJson: canonicalJsonOrUndefined(m) };
+  const decidesResults = typeof module.decideResult === "function" && module.policy.rules.some((r) => r.stage === "result");
+  return { module, validator, meta: Object.freeze(m), metaJson: canonicalJsonOrUndefined(m), decidesResults };
 }
 
 export function meta(m: PolicyModule): Decision["policy"] {

@@ -3,7 +3,8 @@
  * one copy (with the shadow candidate beside it) → approval if required, then decide again on
  * the same snapshot → record into the trackers (synchronously, before any await) → write the
  * decision record (a failure denies and takes the recording back) → execute with the other copy
- * (or a copy of the redacted action) → write the outcome record.
+ * (or a copy of the redacted action) → write the outcome record → decide the result, when the
+ * policy has rules on results (result-step.ts).
  *
  * It returns one promise and, when nothing on the way is asynchronous (no approval, an audit
  * log that writes synchronously, a tool that returns a value), does all its work before
@@ -15,7 +16,7 @@ import { type Approving, approve } from "./approval-step.js";
 import { recordDecision } from "./audit-step.js";
 import { decideWith, shadowDecide } from "./decide-step.js";
 import { type Execution, perform } from "./execute-step.js";
-import { count } from "./history-step.js";
+import { addLabels, count } from "./history-step.js";
 import type { EnforcerState } from "./state.js";
 import { snapshot } from "./subject.js";
 
@@ -47,9 +48,11 @@ async function runAfterApproval<T>(st: EnforcerState, r: Run<T>): Promise<RunRes
 
 /** Records an allowed action into the trackers, writes the decision record, and runs the action if it is still allowed. */
 function runDecided<T>(st: EnforcerState, r: Run<T>): Promise<RunResult<T>> {
+  // the final decision's labels reach the session, and the entry of the action when it runs
+  if (r.decided.decision.labels!.length > 0) r.decided = { ...r.decided, decision: addLabels(st, r.decided.decision) };
   const decision = r.decided.decision;
   // record before anything awaits, so concurrent decisions in the session count this one
-  const reservation = decision.decision === "allow" ? count(st, decision.session, decision.action, r.now) : null;
+  const reservation = decision.decision === "allow" ? count(st, decision.session, decision.action, r.now, decision.labels) : null;
   const recording = recordDecision(st, r.decided, r.subject, "run", r.approval, r.shadowInfo);
   return recording instanceof Promise ? recording.then((final) => perform(st, r, final, reservation)) : perform(st, r, recording, reservation);
 }

@@ -1,0 +1,31 @@
+/**
+ * checkOutput(): a model's message decided before the user reads it, by the policy's rules on
+ * output (stage-step.ts). The host withholds it when the decision is not `allow`; nothing throws.
+ */
+import { snapshotStageValue } from "../stage-value.js";
+import type { ActionContext, StageDecision } from "../types.js";
+import type { OutputMessage } from "./api.js";
+import { approveStage, decideStage, finishStage, stageSubject } from "./stage-step.js";
+import type { EnforcerState } from "./state.js";
+import { snapshot } from "./subject.js";
+
+export async function checkOutput(st: EnforcerState, message: OutputMessage, ctx: ActionContext = {}): Promise<StageDecision> {
+  const now = st.clock();
+  // the user and the context, snapshotted as a call's are (no action)
+  const who = snapshot(null, ctx ?? {});
+  const s = stageSubject({
+    stage: "output",
+    id: st.decisionId(now),
+    session: who.session,
+    action: null,
+    actionHash: "",
+    user: who.user,
+    context: who.context,
+    userJson: who.userJson,
+    problem: who.problem,
+    value: snapshotStageValue(typeof message === "string" ? { text: message } : message, "output"),
+  });
+  let decided = decideStage(st, st.active, s, now);
+  if (decided.decision.decision === "require_approval") decided = await approveStage(st, s, decided);
+  return finishStage(st, s, decided);
+}
