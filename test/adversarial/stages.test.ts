@@ -104,7 +104,12 @@ const cases: readonly Case[] = [
     expect: { decision: "deny", result: null, message: "`result` is not JSON: a function" },
   },
   { name: "undefined in a list", stage: "result", input: () => ({ action: call, result: [1, undefined] }), expect: { decision: "deny", result: null, message: "`result[1]` is not JSON: undefined" } },
-  { name: "a sparse list", stage: "result", input: () => ({ action: call, result: [1, , 3] }), expect: { decision: "deny", result: null, message: "`result[1]` is not JSON: undefined" } },
+  {
+    name: "a sparse list",
+    stage: "result",
+    input: () => ({ action: call, result: Object.assign(new Array(3), { 0: 1, 2: 3 }) }),
+    expect: { decision: "deny", result: null, message: "`result[1]` is not JSON: undefined" },
+  },
   {
     name: "NaN",
     stage: "result",

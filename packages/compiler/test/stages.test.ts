@@ -34,7 +34,7 @@ describe("the checker", () => {
     ["session inside history", 'rule r when count(session.labels contains "x") > 1 deny', ["A208"]],
     ["session has only labels", 'rule r when session.lables contains "x" deny', ["A206"]],
     ["an unknown stage", "rule r on reslt when true deny", ["A217"]],
-    ["an unknown stage, and nothing more about its names", "rule r on reslt when result.x == 1 and output.text == \"y\" redact result.x", ["A217"]],
+    ["an unknown stage, and nothing more about its names", 'rule r on reslt when result.x == 1 and output.text == "y" redact result.x', ["A217"]],
     ["redact the action on results", "rule r on result when true redact action.body", ["A219"]],
     ["redact a bare field on results", "rule r on result when true redact body", ["A219"]],
     ["redact the whole result", "rule r on result when true redact result", ["A219"]],

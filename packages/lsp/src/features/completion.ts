@@ -365,7 +365,8 @@ export function completion(a: Analysis, project: Project, offset: number): Compl
         if (stage !== "output") out.push(...fieldsOf(policy, typesInScope(policy, item, offset), []));
         const withCurrent = currentAllowed(a, head.length, offset);
         for (const root of facts.roots) {
-          if (rootInStage(root.name, stage) && (root.name !== "current" || withCurrent)) out.push({ label: root.name, kind: CompletionItemKind.Module, sortText: `3${root.name}`, documentation: root.doc });
+          if (rootInStage(root.name, stage) && (root.name !== "current" || withCurrent))
+            out.push({ label: root.name, kind: CompletionItemKind.Module, sortText: `3${root.name}`, documentation: root.doc });
         }
         // a pattern function (`glob`) goes after `matches`, not where a value goes
         for (const fn of facts.functions) if (fn.result !== "pattern") out.push(functionItem(fn));
