@@ -216,16 +216,7 @@ function printStageStep(step: RuleStep): string {
   const { effect, at } = step;
   const descriptor = `D[o + ${at}]`;
   const x = at + 1;
-  const mark =
-    effect === "deny"
-      ? "eff |= 8;"
-      : effect === "require_approval"
-        ? `eff |= 4; ap ??= D[o + ${x}];`
-        : effect === "allow"
-          ? "eff |= 1;"
-          : effect === "label"
-            ? ""
-            : `eff |= 2; if (O !== null && typeof O === "object" && !Array.isArray(O)) O = $redact(O, D[o + ${x}], 0${redactArguments(step, x)});`;
+  const mark = effectMark(effect, x, `if (O !== null && typeof O === "object" && !Array.isArray(O)) O = $redact(O, D[o + ${x}], 0${redactArguments(step, x)});`);
   const fire = `F.push(${descriptor});${mark === "" ? "" : ` ${mark}`}`;
   if (step.condition === null) return `  try { ${fire} } catch (e) { E = $err(E, e, ${descriptor}.id); }`;
   return `  try { if (${step.condition}(D, o + ${x + effectDataSize(step)}, $A, $I, false)) { ${fire} } } catch (e) { E = $err(E, e, ${descriptor}.id); }`;
@@ -438,6 +429,19 @@ function trackerLoop(t: TrackerPlan, inWindow: string[]): string[] {
 }
 
 /**
+ * What a fired rule marks in `eff` (and `ap`): deny 8, approval 4 (the first approval wins),
+ * redaction 2 with its statement `redact` (the approval or the redaction is at `D[o + x]`), allow
+ * 1; a label changes no decision (the rule is listed, and its label found by `$labelsOf`).
+ */
+function effectMark(effect: RuleStep["effect"], x: number, redact: string): string {
+  if (effect === "deny") return "eff |= 8;";
+  if (effect === "require_approval") return `eff |= 4; ap ??= D[o + ${x}];`;
+  if (effect === "allow") return "eff |= 1;";
+  if (effect === "label") return "";
+  return `eff |= 2; ${redact}`;
+}
+
+/**
  * One rule inside a per-type function. Its data is in the type's entry of \`$D\` (\`D\`), at
  * \`o + at\` (see `ruleSlots` in plan.ts): rule descriptor (whose \`id\` names the rule in errors), the
  * approval or the redaction path and regex when the effect has them, then the literals of its
@@ -448,16 +452,7 @@ function printStep(step: RuleStep): string {
   const { effect, slot, at, only } = step;
   const descriptor = only ? "D[o + 1][0]" : `D[o + ${at}]`;
   const x = only ? at : at + 1; // the approval, or the redaction path and regex
-  const mark =
-    effect === "deny"
-      ? "eff |= 8;"
-      : effect === "require_approval"
-        ? `eff |= 4; ap ??= D[o + ${x}];`
-        : effect === "allow"
-          ? "eff |= 1;"
-          : effect === "label"
-            ? "" // a label changes no decision: the rule is listed, and its label found by $labelsOf
-            : `eff |= 2; O = $redact(O, D[o + ${x}], 0${redactArguments(step, x)});`;
+  const mark = effectMark(effect, x, `O = $redact(O, D[o + ${x}], 0${redactArguments(step, x)});`);
   // which rules fired: a bit per slot (the list of fired rules is looked up once per decision,
   // see \`$rules\`), or past 30 rules for one type, a list
   const push = slot < 30 ? `m |= ${2 ** slot};` : `(F ??= []).push(${descriptor});`;
