@@ -291,4 +291,27 @@ describe("hostile results and outputs", () => {
       expect(d.result).toEqual({ notes: "clean" });
     }
   });
+
+  it("a decision asked for from a getter of the input is denied, and the one running stays whole", async () => {
+    const module = await modulePromise;
+    const decideOutput = (input: unknown) => module.decideOutput!(input) as PolicyDecision;
+    let inner: PolicyDecision | null = null;
+    let reenter = true;
+    // rule `tainted` reads session.labels while the output stage runs
+    const input = () => ({
+      output: { text: "a refund" },
+      get session() {
+        if (reenter) inner = decideOutput({ output: { text: "another refund" } });
+        return { labels: ["untrusted"] };
+      },
+    });
+    const outer = decideOutput(input());
+    reenter = false;
+    expect(outer).toEqual(evaluatePolicy(compilation.policy, input(), { stage: "output" }).result);
+    expect(outer.decision).toBe("require_approval");
+    expect(inner).toMatchObject({
+      decision: "deny",
+      errors: [{ rule: null, message: "a decision was asked for while this module was deciding another (from a getter or Proxy of the input)" }],
+    });
+  });
 });

@@ -278,7 +278,7 @@ function $stageValue(input, stage) {
   };
   return walk(v, what, 0);
 }
-let $V = null;
+let $V = null, $deciding = false;
 function $failed(input, e) {
   let action = null;
   try {
@@ -1040,6 +1040,7 @@ function $stageFailed(input, e, stage) {
     : { decision: "deny", rules: [], approval: null, action: null, errors, labels: $NONE, output: null };
 }
 function $decideStage(input, trackerValues, stage) {
+  if ($deciding) return $stageInputError(input, "a decision was asked for while this module was deciding another (from a getter or Proxy of the input)", stage);
   if (input === null || typeof input !== "object" || Array.isArray(input)) return $stageInputError(input, stage === 1 ? "the input must be an object with an `action`" : "the input must be an object with an `output`", stage);
   let action = null;
   if (stage === 1) {
@@ -1054,9 +1055,11 @@ function $decideStage(input, trackerValues, stage) {
   $timeRead = false;
   $historyRead = false;
   $V = value;
+  $deciding = true;
   try {
     return stage === 1 ? $stageRules1(action, input) : $stageRules2(null, input);
   } finally {
+    $deciding = false;
     $V = null;
     $I = null;
     if ($historyActions.length !== 0) $historyActions.length = 0;

@@ -28,7 +28,9 @@ export const helpers: Record<string, Helper> = {
   },
   $E: { source: `class $E extends Error {}` },
   // the value the result or output stage decides on, set and reset by decideResult/decideOutput
-  $V: { source: `let $V = null;` },
+  // the value a result or output stage decides, and whether a stage decision is running: one asked
+  // for meanwhile (by a getter or Proxy of the input) is denied, not run over the same slots
+  $V: { source: `let $V = null, $deciding = false;` },
   // the labels of the history entry a tracker is testing (\`labels\` in a history condition)
   $itemLabels: { source: `let $itemLabels = null;` },
   $kind: {
