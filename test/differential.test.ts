@@ -1656,7 +1656,7 @@ const examples: Example[] = [
       ["length(s) == 2", "a\ud800", true],
       ["length(s) == 3", [1, null, []], true],
       ["length(s) == null", null, true],
-      ['strings(s) == ["a", "b", "c"]', { x: "a", y: [1, "b", { z: "c" }], w: null }, true],
+      ['strings(s) == ["x", "a", "y", "b", "z", "c", "w"]', { x: "a", y: [1, "b", { z: "c" }], w: null }, true],
       ["strings(s) == []", null, true],
       ['strings(s) == ["k"]', "k", true],
       ['strings(action) contains "t"', "x", true],

@@ -208,6 +208,13 @@ const cases: readonly Case[] = [
     input: () => ({ action: call, result: { body: "AKIAIOSFODNN7EXAMPLE" } }),
     expect: { decision: "deny", rules: [{ id: "secrets", effect: "deny", reason: "a credential" }] },
   },
+  {
+    // strings(V) includes keys: the model reads a key as much as a value
+    name: "a credential as a key is withheld",
+    stage: "result",
+    input: () => ({ action: call, result: { env: { "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE": true } } }),
+    expect: { decision: "deny", rules: [{ id: "secrets", effect: "deny", reason: "a credential" }] },
+  },
   { name: "no action at the result stage", stage: "result", input: () => ({ result: "x" }), expect: { decision: "deny", result: null, message: "`action` must be an object" } },
   { name: "a Proxy as the input", stage: "result", input: () => throwingProxy(), expect: { decision: "deny", message: /cannot be read|must be an object/ } },
   { name: "output that is a string", stage: "output", input: () => ({ output: "refund" }), expect: { decision: "deny", output: null, message: "`output` must be an object with a string `text`" } },

@@ -259,8 +259,8 @@ export function length(v: unknown, work: Work | null = null): number | null {
 
 /**
  * `strings(V)`: every string inside `V`, depth first: `V` itself if it is a string, the elements
- * of a list in order, the values of an object in the order of `Object.keys` (keys are not
- * included). Past STRINGS_MAX_DEPTH levels, STRINGS_MAX_COUNT strings or STRINGS_MAX_NODES
+ * of a list in order, each key of an object followed by the strings of its value, in the order
+ * of `Object.keys` (a key is text the input chose, as a value is). Past STRINGS_MAX_DEPTH levels, STRINGS_MAX_COUNT strings or STRINGS_MAX_NODES
  * values (the value itself, and every element and object value counted when its container is
  * opened), an evaluation error: a limit never hides a string silently. An explicit stack, so
  * that depth costs no recursion.
@@ -285,10 +285,14 @@ export function strings(v: unknown, work: Work | null = null): string[] {
     const n = list ? (value as unknown[]).length : keys!.length;
     if (visited + n > STRINGS_MAX_NODES) throw new EvaluationError(`\`strings\` visited more than ${STRINGS_MAX_NODES} values`);
     visited += n;
-    // pushed last to first, so that the first child is taken next
+    // pushed last to first, so that the first child is taken next; an object's key before its value
     for (let i = n - 1; i >= 0; i--) {
       stack.push(list ? (value as unknown[])[i] : (value as Record<string, unknown>)[keys![i]!]);
       depths.push(depth + 1);
+      if (!list) {
+        stack.push(keys![i]!);
+        depths.push(depth + 1);
+      }
     }
   }
   spend(work, visited * STEPS_PER_VALUE);

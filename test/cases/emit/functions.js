@@ -142,6 +142,10 @@ function $strings(v, w) {
     for (let i = n - 1; i >= 0; i--) {
       stack.push(list ? value[i] : value[keys[i]]);
       depths.push(depth + 1);
+      if (!list) {
+        stack.push(keys[i]);
+        depths.push(depth + 1);
+      }
     }
   }
   if (w && ($wb -= visited * 4) < 0) $wOver();

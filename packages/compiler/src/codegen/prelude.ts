@@ -510,6 +510,10 @@ function $measureOffset(epochMs) {
     for (let i = n - 1; i >= 0; i--) {
       stack.push(list ? value[i] : value[keys[i]]);
       depths.push(depth + 1);
+      if (!list) {
+        stack.push(keys[i]);
+        depths.push(depth + 1);
+      }
     }
   }
   if (w && ($wb -= visited * ${STEPS_PER_VALUE}) < 0) $wOver();

@@ -230,7 +230,7 @@ export const functions: readonly FunctionFact[] = [
     usage: "strings(V)",
     parameters: [{ label: "V", type: "value", optional: false, doc: "any value, e.g. `action`" }],
     result: "list",
-    doc: "`strings(V)`: every string inside `V` (itself, list elements, object values; nested, depth first); past 64 levels, 10,000 strings or 100,000 values, an evaluation error. `contains` finds one exact string; `any(s in strings(V): s matches ...)` tests each.",
+    doc: "`strings(V)`: every string inside `V` (itself, list elements, object keys and values; nested, depth first); past 64 levels, 10,000 strings or 100,000 values, an evaluation error. `contains` finds one exact string; `any(s in strings(V): s matches ...)` tests each.",
     example: 'strings(action) contains "AKIAIOSFODNN7EXAMPLE"',
   },
   {
