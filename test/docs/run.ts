@@ -66,6 +66,9 @@ function run(file: string, args: readonly string[], ws: Workspace, input = ""): 
       clearTimeout(timer);
       ok({ status: code ?? -1, stdout, stderr });
     });
+    // a command that does not read its input may exit before the input is written: the write
+    // fails with EPIPE, and what the command printed and its status are still the result
+    child.stdin.on("error", () => {});
     child.stdin.end(input);
   });
 }
