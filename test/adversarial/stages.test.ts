@@ -209,6 +209,19 @@ const cases: readonly Case[] = [
     expect: { decision: "deny", rules: [{ id: "secrets", effect: "deny", reason: "a credential" }] },
   },
   {
+    // a key the tool chose is named by its position, never by its text
+    name: "a credential as the key of a value that is not JSON is not repeated in the error",
+    stage: "result",
+    input: () => ({ action: call, result: { env: { "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE": undefined } } }),
+    expect: { decision: "deny", result: null, message: /^`result\.env\[key 0\]` is not JSON: undefined$/ },
+  },
+  {
+    name: "a megabyte key is not repeated in the error",
+    stage: "result",
+    input: () => ({ action: call, result: { ["x".repeat(1 << 20)]: () => 1 } }),
+    expect: { decision: "deny", result: null, message: /^`result\[key 0\]` is not JSON: a function$/ },
+  },
+  {
     // strings(V) includes keys: the model reads a key as much as a value
     name: "a credential as a key is withheld",
     stage: "result",

@@ -22,6 +22,15 @@ export const MAX_STAGE_TEXT = 16 * 1024 * 1024;
  * reports it). The rules read the copy and the decision carries it, so a getter cannot show the
  * check one value and the rules another.
  */
+/**
+ * How an error names a field of a result or output: `.name` for a short plain name, otherwise by
+ * its position (`[key 3]`), so that no key text the tool or model chose (a credential, an
+ * instruction, megabytes) reaches an error, a decision, an audit record or the agent.
+ */
+export function keyPlace(k: string, i: number): string {
+  return /^[A-Za-z_$][A-Za-z0-9_$]{0,15}$/.test(k) ? `.${k}` : `[key ${i}]`;
+}
+
 export function checkStageValue(v: unknown, what: string): unknown {
   let values = 0;
   let text = 0;
@@ -49,10 +58,12 @@ export function checkStageValue(v: unknown, what: string): unknown {
       copy = list;
     } else {
       const o: Record<string, unknown> = {};
-      for (const k of Object.keys(x)) {
+      const keys = Object.keys(x);
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!;
         text += k.length;
         // defined, not assigned: a key `__proto__` stays an own field
-        Object.defineProperty(o, k, { value: walk((x as Record<string, unknown>)[k], `${at}.${k}`, depth + 1), writable: true, enumerable: true, configurable: true });
+        Object.defineProperty(o, k, { value: walk((x as Record<string, unknown>)[k], at + keyPlace(k, i), depth + 1), writable: true, enumerable: true, configurable: true });
       }
       copy = o;
     }

@@ -30,8 +30,10 @@ export function snapshotStageValue(v: unknown, what: "result" | "output"): Stage
   let text = 0;
   const seen = new Set<object>();
   // the place being read, as keys and indexes: a place's text is made only for an error
-  const path: (string | number)[] = [];
-  const at = (): string => what + path.map((k) => (typeof k === "number" ? `[${k}]` : `.${k}`)).join("");
+  // (a field: its key and its position; an element: its index)
+  const path: (readonly [string, number] | number)[] = [];
+  // as the compiler's keyPlace: a short plain name, else the position, so no key text the value chose reaches an error
+  const at = (): string => what + path.map((k) => (typeof k === "number" ? `[${k}]` : /^[A-Za-z_$][A-Za-z0-9_$]{0,15}$/.test(k[0]) ? `.${k[0]}` : `[key ${k[1]}]`)).join("");
   const walk = (x: unknown, depth: number): unknown => {
     if (++values > MAX_STAGE_VALUES) throw new NotJson(`\`${what}\` holds more than 100,000 values`);
     if (x === null || typeof x === "boolean") return x;
@@ -60,9 +62,11 @@ export function snapshotStageValue(v: unknown, what: "result" | "output"): Stage
       copy = a;
     } else {
       const o: Record<string, unknown> = {};
-      for (const k of Object.keys(x)) {
+      const keys = Object.keys(x);
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!;
         text += k.length;
-        path.push(k);
+        path.push([k, i]);
         const item = walk((x as Record<string, unknown>)[k], depth + 1);
         path.pop();
         // \`__proto__\` is an own field like any other, never the prototype

@@ -186,9 +186,13 @@ function $stageValue(input, stage) {
       for (let i = 0; i < x.length; i++) copy.push(walk(x[i], at + "[" + i + "]", depth + 1));
     } else {
       copy = {};
-      for (const k of Object.keys(x)) {
+      const keys = Object.keys(x);
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i];
         text += k.length;
-        Object.defineProperty(copy, k, { value: walk(x[k], at + "." + k, depth + 1), writable: true, enumerable: true, configurable: true });
+        // keyPlace in stage-input.ts: no key text the value chose reaches an error
+        const place = /^[A-Za-z_$][A-Za-z0-9_$]{0,15}$/.test(k) ? "." + k : "[key " + i + "]";
+        Object.defineProperty(copy, k, { value: walk(x[k], at + place, depth + 1), writable: true, enumerable: true, configurable: true });
       }
     }
     seen.delete(x);
