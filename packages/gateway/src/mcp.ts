@@ -172,7 +172,9 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   if (options.approvals === "queue") {
     queue = createApprovalQueue({
       onRequest: (p) =>
-        log(logLine`approval ${p.id} pending for ${p.stage === "result" ? "the result of " : ""}\`${(p.action as { type?: unknown } | null)?.type}\`${p.from ? ` (from ${p.from})` : ""}: ${endpoint?.url ?? ""}`),
+        log(
+          logLine`approval ${p.id} pending for ${p.stage === "result" ? "the result of " : ""}\`${(p.action as { type?: unknown } | null)?.type}\`${p.from ? ` (from ${p.from})` : ""}: ${endpoint?.url ?? ""}`,
+        ),
     });
     handler = queue;
   } else if (options.approvals === "terminal") {
