@@ -39,8 +39,8 @@ describe("the view of an MCP tool result a policy reads, and the result the clie
   const cases: [string, Record<string, unknown>, ((v: Record<string, unknown>) => Record<string, unknown>) | null, Record<string, unknown>][] = [
     ["one text item, unchanged", { content: [{ type: "text", text: "hello" }] }, null, { content: [{ type: "text", text: "hello" }] }],
     [
-      "text items around an image keep their places and annotations when unchanged",
-      { content: [{ type: "text", text: "a\nb", annotations: { priority: 1 } }, image, { type: "text", text: "c" }] },
+      "text items around an image keep their places and annotations when unchanged; a text item's _meta, which the policy never read, is not passed",
+      { content: [{ type: "text", text: "a\nb", annotations: { priority: 1 } }, image, { type: "text", text: "c", _meta: { hidden: "AKIAIOSFODNN7EXAMPLE" } }] },
       null,
       { content: [{ type: "text", text: "a\nb", annotations: { priority: 1 } }, image, { type: "text", text: "c" }] },
     ],

@@ -25,7 +25,11 @@ type Item = CallToolResult["content"][number];
 export interface TextLayout {
   /** For each content item: the length of its text for a text item, or null for another item. */
   readonly slots: readonly (number | null)[];
-  /** The text items' other fields (annotations, `_meta`), by slot. */
+  /**
+   * The text items' annotations, by slot. They are typed hints (audience roles, a priority, a
+   * time: the SDK's schema admits no free text there), so they keep their places undecided; a
+   * text item's free-form `_meta` is not passed on, since the policy never read it.
+   */
   readonly extras: readonly (Record<string, unknown> | null)[];
   readonly joined: string;
 }
@@ -45,10 +49,9 @@ export function toolResultView(result: CallToolResult): ToolResultView {
   const others: Item[] = [];
   for (const item of items) {
     if (item.type === "text" && typeof item.text === "string") {
-      const { type: _type, text, ...extra } = item;
-      slots.push(text.length);
-      extras.push(extra);
-      texts.push(text);
+      slots.push(item.text.length);
+      extras.push(item.annotations !== undefined ? { annotations: item.annotations } : {});
+      texts.push(item.text);
     } else {
       slots.push(null);
       extras.push(null);
