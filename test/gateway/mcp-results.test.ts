@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { armorcBin, assertBuilt, connectDirect, connectGateway, everything, filesystem, fixtures, repoRoot, textOf } from "./support.js";
+import { armorcBin, assertBuilt, connectDirect, connectGateway, everything, filesystem, fixtures, freePort, repoRoot, textOf, waitFor } from "./support.js";
 
 type Mcp = typeof import("../../packages/gateway/src/mcp.js");
 let mcp: Mcp;
@@ -155,5 +155,47 @@ describe("armor mcp decides tool results", () => {
     const v = verify(audit);
     expect(v.out).toMatch(/ok|verified/i);
     expect(v.status).toBe(0);
+  });
+
+  it("asks the approval queue about a result, shows it as it would be returned, and returns it only when approved", async () => {
+    const port = await freePort();
+    const audit = join(work, "result-approvals.audit.jsonl");
+    const gw = await connectGateway(["--policy", policy, "--audit", audit, "--approvals", "queue", "--approvals-port", String(port), "--", process.execPath, ...everything]);
+    const base = `http://127.0.0.1:${port}/approvals`;
+    const json = { "content-type": "application/json" };
+    type Pending = { id: string; stage: string; value: { text: string }; valueHash: string; from: string };
+    const next = (): Promise<Pending> => waitFor(async () => ((await (await fetch(base)).json()) as { pending: Pending[] }).pending[0], 10_000, "a pending result");
+    try {
+      const call = gw.client.callTool({ name: "echo", arguments: { message: "review 4111 1111 1111 1111" } });
+      const pending = await next();
+      expect(pending.stage).toBe("result");
+      expect(pending.from).toBe("ops");
+      // the approver sees the result as it would be returned: redacted
+      expect(pending.value.text).toBe("Echo: review [CARD]");
+      const stale = await fetch(`${base}/${pending.id}`, { method: "POST", headers: json, body: JSON.stringify({ approved: true, valueHash: "0".repeat(64) }) });
+      expect(stale.status).toBe(409);
+      const ok = await fetch(`${base}/${pending.id}`, { method: "POST", headers: json, body: JSON.stringify({ approved: true, approver: "alice", valueHash: pending.valueHash }) });
+      expect(ok.status).toBe(200);
+      const approved = await call;
+      expect(approved.isError).toBeFalsy();
+      expect(textOf(approved)).toBe("Echo: review [CARD]");
+
+      const second = gw.client.callTool({ name: "echo", arguments: { message: "review this" } });
+      const p2 = await next();
+      await fetch(`${base}/${p2.id}`, { method: "POST", headers: json, body: JSON.stringify({ approved: false, approver: "bob", note: "no" }) });
+      const rejected = await second;
+      expect(rejected.isError).toBe(true);
+      expect(textOf(rejected)).toContain("withheld the result of `echo`");
+      expect(textOf(rejected)).toContain("rule results_to_review: a human reads it first");
+      expect(textOf(rejected)).not.toContain("review this");
+    } finally {
+      await gw.close();
+    }
+    const results = records(audit).filter((r) => r.kind === "result");
+    expect(results.map((r) => [r.decision, (r.approval as { outcome: string } | null)?.outcome])).toEqual([
+      ["allow", "approved"],
+      ["deny", "rejected"],
+    ]);
+    expect(verify(audit).status).toBe(0);
   });
 });
