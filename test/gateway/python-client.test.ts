@@ -21,6 +21,8 @@ try {
 
 let svc: Served;
 let locked: Served;
+let results: Served;
+let resultsAudit: string;
 let audit: string;
 let tokenFile: string;
 
@@ -34,11 +36,14 @@ beforeAll(async () => {
   const payments = join(repoRoot, "examples", "payments", "policy.armor");
   svc = await startServe(["--policy", payments, "--audit", audit]);
   locked = await startServe(["--policy", payments, "--token-file", tokenFile]);
+  resultsAudit = join(work, "results.audit.jsonl");
+  results = await startServe(["--policy", join(repoRoot, "examples", "python-client", "tool-results.armor"), "--audit", resultsAudit]);
 });
 
 afterAll(async () => {
   await svc?.stop();
   await locked?.stop();
+  await results?.stop();
 });
 
 describe.skipIf(python === null)("examples/python-client", () => {
@@ -52,6 +57,34 @@ describe.skipIf(python === null)("examples/python-client", () => {
       (e: { stderr: string }) => e.stderr,
     );
     expect(refused).toContain("401 unauthorized");
+  });
+
+  it("checks tool results and a message: a credential withheld, a card redacted, a label that denies mail", async () => {
+    const { stdout } = await promisify(execFile)(python!, [join(repoRoot, "examples", "python-client", "client.py"), "--results", results.url], { timeout: 30_000 });
+    const steps = Object.fromEntries(
+      stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { step: string; value: unknown })
+        .map((s) => [s.step, s.value]),
+    );
+    expect(steps).toEqual({
+      secret_file: ["deny", ["no_credentials_to_the_model"], null],
+      customer: { id: 7, notes: "paid with [CARD]" },
+      mail_before: "allow",
+      mail_after_fetch: ["deny", ["no_mail_after_untrusted_input"]],
+      refund_promise: ["deny", ["no_promises_of_refunds"]],
+      result_without_stage: [400, "invalid_request", "/result"],
+    });
+    const text = readFileSync(resultsAudit, "utf8");
+    expect(verifyAuditLog(text).ok).toBe(true);
+    expect(text).not.toContain("AKIAIOSFODNN7EXAMPLE");
+    const kinds = text
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { kind: string }).kind);
+    expect(kinds.filter((k) => k === "result")).toHaveLength(3);
+    expect(kinds.filter((k) => k === "output")).toHaveLength(1);
   });
 
   it("decides, guards, records and reports errors against a live service", async () => {

@@ -3,8 +3,11 @@
  *
  *   GET  /approvals        { pending: PendingApproval[] }
  *   GET  /approvals/:id    one pending request, or 404
- *   POST /approvals/:id    { approved: boolean, approver?: string, note?: string, actionHash?: string }
+ *   POST /approvals/:id    { approved: boolean, approver?: string, note?: string, actionHash?: string, valueHash?: string }
  *                          → 200 { id, resolved: true, approved } | 404 (unknown or settled) | 409 (hash differs)
+ *
+ * A pending tool result (`stage: "result"`) carries the result as it would be returned (`value`)
+ * and its hash (`valueHash`), which an answer can name as it names `actionHash` for a call.
  *
  * It binds to 127.0.0.1 only: anyone who can call it can approve actions. Requests are screened
  * as the decision service's are (http-access.ts): `Host` must name the endpoint, browser origins
@@ -39,7 +42,7 @@ const MAX_BODY = 64 * 1024;
 function answer(queue: ApprovalQueue, id: string, body: unknown, log: ((line: string) => void) | undefined): { id: string; resolved: true; approved: boolean } {
   if (!isObject(body) || typeof own(body, "approved") !== "boolean") throw new HttpError(400, "invalid_request", "the body must be an object with a boolean `approved`");
   const fields: Record<string, string> = {};
-  for (const k of ["approver", "note", "actionHash"] as const) {
+  for (const k of ["approver", "note", "actionHash", "valueHash"] as const) {
     const v = own(body, k);
     if (v !== undefined && typeof v !== "string") throw new HttpError(400, "invalid_request", `\`${k}\` must be a string`, { location: `/${k}` });
     if (typeof v === "string") fields[k] = v;
@@ -48,6 +51,7 @@ function answer(queue: ApprovalQueue, id: string, body: unknown, log: ((line: st
   const pending = queue.get(id);
   if (!pending) throw new HttpError(404, "not_found", `no pending approval ${id} (unknown, answered or timed out)`);
   if (fields.actionHash !== undefined && fields.actionHash !== pending.actionHash) throw new HttpError(409, "hash_mismatch", "the action changed: `actionHash` is not the pending request's");
+  if (fields.valueHash !== undefined && fields.valueHash !== pending.valueHash) throw new HttpError(409, "hash_mismatch", "the result changed: `valueHash` is not the pending request's");
   if (!queue.resolve(id, { approved, ...fields })) throw new HttpError(404, "not_found", `approval ${id} was settled meanwhile`);
   log?.(logLine`approval ${id} ${approved ? "approved" : "rejected"}${fields.approver !== undefined ? ` by ${fields.approver}` : ""}`);
   return { id, resolved: true, approved };

@@ -3,7 +3,7 @@
  * enforcer with its session history and reservations, and the audit log, so that a slow
  * decision holds this thread and never the one that answers HTTP.
  *
- * Messages in: `{ id, op: "decide" | "record" | "release" | "close", args, flag }`, where
+ * Messages in: `{ id, op: "decide" | "result" | "output" | "record" | "release" | "close", args, flag }`, where
  * `flag` is an Int32Array over shared memory: 0 queued, 1 started (set here), 2 given up by the
  * HTTP thread. A request given up before it started is skipped: it is never decided, so it
  * needs no audit record, and its client was told to retry. Messages out: `ready` (the policy's
@@ -12,14 +12,25 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import * as compiler from "@agent-armor/compiler";
-import { type ActionContext, type AuditLog, createAuditLog, createEnforcer, fileSink, loadPolicy, type PolicyDiagnostic, type RecordInfo } from "@agent-armor/runtime";
+import {
+  type ActionContext,
+  type AuditLog,
+  createAuditLog,
+  createEnforcer,
+  fileSink,
+  loadPolicy,
+  type OutputMessage,
+  type PolicyDiagnostic,
+  type RecordInfo,
+  type RunResult,
+} from "@agent-armor/runtime";
 
 export interface WorkerData {
   policy: string;
   audit?: string;
 }
 
-export type Op = "decide" | "record" | "release" | "close";
+export type Op = "decide" | "result" | "output" | "record" | "release" | "close";
 
 export interface Request {
   id: number;
@@ -49,7 +60,8 @@ async function main(): Promise<void> {
     const loaded = await loadPolicy(data.policy, { compiler });
     // the service holds the audit log so that /v1/record writes into the same chain as decisions
     const audit: AuditLog | null = data.audit ? createAuditLog({ sinks: [fileSink(data.audit)] }) : null;
-    enforcer = await createEnforcer({ policy: loaded.module, ...(audit ? { audit } : {}), onError: (e) => post({ type: "log", line: `error: ${e.message}` }) });
+    // throwOnDeny: false, so that a result's run answers with its decisions rather than an exception
+    enforcer = await createEnforcer({ policy: loaded.module, ...(audit ? { audit } : {}), throwOnDeny: false, onError: (e) => post({ type: "log", line: `error: ${e.message}` }) });
     const { name, version, sourceHash } = loaded.module.policy;
     post({ type: "ready", policy: { name, version, sourceHash }, diagnostics: loaded.diagnostics });
   } catch (e) {
@@ -59,6 +71,9 @@ async function main(): Promise<void> {
   }
   const ops: Record<Op, (args: unknown[]) => Promise<unknown>> = {
     decide: ([action, ctx, reserve]) => enforcer.decide(action, ctx as ActionContext, { reserve: reserve === true }),
+    // the action ran outside the service: it is decided, counted and recorded as run() does, and its result decided
+    result: ([action, ctx, result]) => enforcer.run(action, ctx as ActionContext, () => result).then(resultAnswer),
+    output: ([output, ctx]) => enforcer.checkOutput(output as OutputMessage, ctx as ActionContext),
     record: ([action, ctx, info]) => enforcer.record(action, ctx as ActionContext, info as RecordInfo),
     release: ([id, ctx]) => enforcer.release(id as string, ctx as ActionContext),
     close: () => enforcer.close(),
@@ -70,6 +85,17 @@ async function main(): Promise<void> {
       (e: unknown) => post({ id: m.id, ok: false, error: e instanceof Error ? e.message : String(e), name: e instanceof Error ? e.name : "Error" }),
     );
   });
+}
+
+/**
+ * The answer to a result check: the result stage's decision; the call's (`stage: "call"`, no
+ * result) when the call itself is not allowed now; or, when the policy has no rules on results,
+ * the call's decision with the result as given (`stage: "result"`).
+ */
+function resultAnswer(r: RunResult<unknown>): unknown {
+  if (r.resultDecision !== undefined) return r.resultDecision;
+  if (r.decision.decision !== "allow") return { ...r.decision, stage: "call", result: null };
+  return { ...r.decision, stage: "result", result: r.result ?? null };
 }
 
 void main();

@@ -3,15 +3,18 @@
  * streamable HTTP URL). Every `tools/call` becomes the action `{ type: <tool>, ...arguments }`,
  * decided by the runtime's enforcer before it reaches the upstream:
  *
- * - allow: the call is forwarded with the (possibly redacted) arguments, its result returned
- *   unchanged;
+ * - allow: the call is forwarded with the (possibly redacted) arguments; its result is decided
+ *   by the policy's rules on results (the runtime's `run`), as the view tool-result.ts makes of
+ *   it, and returned as the policy rewrote it, or withheld: a tool result with `isError: true`
+ *   naming the rules and reasons, never the withheld content;
  * - deny: a tool result with `isError: true` whose text names the rules and reasons;
  * - require approval: the approval handler (a prompt on /dev/tty, or a queue over loopback HTTP)
  *   decides; approved calls run, others come back as denied.
  *
  * `tools/list` passes through (optionally hiding tools the policy always denies); resources and
  * prompts pass through untouched when the upstream has them. Every call lands in the audit log
- * (the enforcer writes a decision record and, for calls that ran, an outcome record).
+ * (the enforcer writes a decision record and, for calls that ran, an outcome record and, when the
+ * policy decides results, a result record).
  *
  * stdout is the MCP channel: every log line goes to stderr.
  */
@@ -27,6 +30,7 @@ import {
   type Enforcer,
   loadPolicy,
   type PolicyDiagnostic,
+  type StageDecision,
   terminalApprovals,
 } from "@agent-armor/runtime";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
@@ -52,6 +56,7 @@ import { type ApprovalEndpoint, serveApprovals } from "./approvals-http.js";
 import { alwaysDeniedTools, type RuleMeta } from "./hidden.js";
 import type { AccessOptions } from "./http-access.js";
 import { logLine } from "./log-text.js";
+import { clientResult, type TextLayout, toolResultView } from "./tool-result.js";
 import { connectUpstream, describeUpstream, type Upstream, type UpstreamSpec } from "./upstream.js";
 import { VERSION } from "./version.js";
 
@@ -80,6 +85,31 @@ export function denialText(d: Decision): string {
   if (deciding.length === 0 && d.errors.length === 0) lines.push("no rule allowed it (the policy's default is deny)");
   lines.push(`decision ${d.id}`);
   return lines.join("\n");
+}
+
+/** The text of a withheld result: the rules and reasons that withheld it, and the errors; never the result. */
+export function withheldText(d: StageDecision): string {
+  const type = String((d.action as { type?: unknown } | null)?.type ?? "?");
+  const denying = d.rules.filter((r) => r.effect === "deny");
+  const deciding = denying.length > 0 ? denying : d.rules.filter((r) => r.effect === "require_approval");
+  const lines = [`Agent Armor withheld the result of \`${type}\` (policy ${d.policy.name}${d.policy.version ? ` ${d.policy.version}` : ""}).`];
+  for (const r of deciding) lines.push(`rule ${r.id}${r.reason ? `: ${r.reason}` : ""}`);
+  for (const e of d.errors) lines.push(e.rule ? `rule ${e.rule}: ${e.message}` : e.message);
+  lines.push(`decision ${d.id}`);
+  return lines.join("\n");
+}
+
+/** What a client's `_meta` says about a decision (never the action's or the result's content). */
+function decisionMeta(d: Decision | StageDecision): Record<string, unknown> {
+  return {
+    id: d.id,
+    ...("stage" in d ? { stage: d.stage } : {}),
+    decision: d.decision,
+    rules: d.rules,
+    errors: d.errors,
+    labels: d.labels ?? [],
+    policy: d.policy,
+  };
 }
 
 function openTerminalApprovals(): ApprovalHandler & { close(): void } {
@@ -141,7 +171,10 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   let handler: ApprovalHandler | undefined;
   if (options.approvals === "queue") {
     queue = createApprovalQueue({
-      onRequest: (p) => log(logLine`approval ${p.id} pending for \`${(p.action as { type?: unknown }).type}\`${p.from ? ` (from ${p.from})` : ""}: ${endpoint?.url ?? ""}`),
+      onRequest: (p) =>
+        log(
+          logLine`approval ${p.id} pending for ${p.stage === "result" ? "the result of " : ""}\`${(p.action as { type?: unknown } | null)?.type}\`${p.from ? ` (from ${p.from})` : ""}: ${endpoint?.url ?? ""}`,
+        ),
     });
     handler = queue;
   } else if (options.approvals === "terminal") {
@@ -256,16 +289,22 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
       // seen by the policy under that name and is forwarded as given
       const action = { ...given, type: name };
       const progressToken = req.params._meta?.progressToken;
+      // where the tool's text items were, to give the client the decided text in their place
+      let layout: TextLayout | null = null;
       const result = await enforcer
         .run(action, { session, context: context() }, async (rewritten) => {
           const { type: _type, ...forwarded } = rewritten;
           if (Object.hasOwn(given, "type")) forwarded.type = given.type;
-          return (await upstream.client.callTool({ ...restParams, name, arguments: forwarded }, CallToolResultSchema, {
+          const answer = (await upstream.client.callTool({ ...restParams, name, arguments: forwarded }, CallToolResultSchema, {
             signal: extra.signal,
             ...(progressToken !== undefined
               ? { onprogress: (p) => void extra.sendNotification({ method: "notifications/progress", params: { ...p, progressToken } }).catch(() => undefined), resetTimeoutOnProgress: true }
               : {}),
           })) as CallToolResult;
+          // the policy's rules on results decide this view of it (tool-result.ts)
+          const viewed = toolResultView(answer);
+          layout = viewed.layout;
+          return viewed.view;
         })
         .catch((e: unknown) => ({ error: e as Error }));
 
@@ -277,14 +316,18 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
       const d = result.decision;
       const fired = d.rules.map((r) => r.id).join(", ");
       log(logLine`${name}: ${d.decision}${fired ? ` (${fired})` : ""} ${d.id}`);
-      if (d.decision !== "allow" || !("result" in result)) {
-        return {
-          isError: true,
-          content: [{ type: "text", text: denialText(d) }],
-          _meta: { "agent-armor/decision": { id: d.id, decision: d.decision, rules: d.rules, errors: d.errors, policy: d.policy } },
-        };
+      if (d.decision !== "allow") return { isError: true, content: [{ type: "text", text: denialText(d) }], _meta: { "agent-armor/decision": decisionMeta(d) } };
+      const rd = result.resultDecision;
+      if (rd !== undefined) {
+        const rfired = rd.rules.map((r) => r.id).join(", ");
+        if (rd.decision !== "allow" || rfired !== "") log(logLine`${name}: result ${rd.decision}${rfired ? ` (${rfired})` : ""} ${rd.id}`);
+        // withheld: the client reads why, never what
+        if (rd.decision !== "allow") return { isError: true, content: [{ type: "text", text: withheldText(rd) }], _meta: { "agent-armor/decision": decisionMeta(rd) } };
       }
-      return result.result as CallToolResult;
+      if (!("result" in result) || layout === null) {
+        return { isError: true, content: [{ type: "text", text: `the call to \`${name}\` returned no result (decision ${d.id})` }], _meta: { "agent-armor/decision": decisionMeta(d) } };
+      }
+      return clientResult(result.result, layout);
     }),
   );
 
@@ -370,3 +413,5 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   );
   return { enforcer, approvals: endpoint, queue, hidden, diagnostics: loaded.diagnostics, close, closed };
 }
+
+export { clientResult, type TextLayout, type ToolResultView, toolResultView } from "./tool-result.js";

@@ -2,7 +2,10 @@
  * `armor serve`: the decision service. node:http only; loopback by default.
  *
  *   POST /v1/decide   { action, session?, user?, context?, reserve? } → the runtime's decision;
- *                     with `reserve: true` an allowed action counts in the history at once
+ *                     with `reserve: true` an allowed action counts in the history at once;
+ *                     { stage: "result", action, result, ... } → the decision on a tool's result
+ *                     (the action ran: it is decided, counted and recorded as `run` does);
+ *                     { stage: "output", output, ... } → the decision on a model's message
  *   POST /v1/record   { action, session?, user?, context?, decisionId?, outcome?, error? }
  *                     reports an executed action (a reservation's id: counted once)
  *   POST /v1/release  { decisionId } takes a reservation back (the action did not run)
@@ -84,6 +87,36 @@ function context(body: Record<string, unknown>): ActionContext {
   return ctx;
 }
 
+export type Stage = "call" | "result" | "output";
+const STAGES: readonly Stage[] = ["call", "result", "output"];
+
+/**
+ * The stage a /v1/decide body asks for, with the parts that stage reads: `result` and `output`
+ * only at their own stage, `action` at the call and result stages, `reserve` only for calls.
+ */
+export function requestStage(b: Record<string, unknown>): Stage {
+  const stage = own(b, "stage") ?? "call";
+  if (typeof stage !== "string" || !(STAGES as readonly string[]).includes(stage)) {
+    throw new HttpError(400, "invalid_request", '`stage` must be "call", "result" or "output" (without it, the call is decided)', { location: "/stage" });
+  }
+  const s = stage as Stage;
+  for (const part of ["result", "output"] as const) {
+    if (Object.hasOwn(b, part) && s !== part) {
+      throw new HttpError(400, "invalid_request", `\`${part}\` is read only at the ${part} stage: send "stage": "${part}" with it`, { location: `/${part}` });
+    }
+  }
+  if (s !== "call" && Object.hasOwn(b, "reserve")) throw new HttpError(400, "invalid_request", "`reserve` is for calls: a result or a message is not counted", { location: "/reserve" });
+  if (s === "output") {
+    if (Object.hasOwn(b, "action")) throw new HttpError(400, "invalid_request", "the output stage reads no `action`: a model's message is not a tool call", { location: "/action" });
+    if (!Object.hasOwn(b, "output")) throw new HttpError(400, "invalid_request", 'the output stage needs `output`: the model\'s message, { "text": "..." }', { location: "/output" });
+    return s;
+  }
+  if (!Object.hasOwn(b, "action")) throw new HttpError(400, "invalid_request", "the request body has no `action`", { location: "/action" });
+  if (s === "result" && !Object.hasOwn(b, "result"))
+    throw new HttpError(400, "invalid_request", "the result stage needs `result`: what the tool returned (null when nothing)", { location: "/result" });
+  return s;
+}
+
 function requestObject(v: unknown): Record<string, unknown> {
   if (!isObject(v)) throw new HttpError(400, "invalid_request", "the request body must be a JSON object", { location: "" });
   if (!Object.hasOwn(v, "action")) throw new HttpError(400, "invalid_request", "the request body has no `action`", { location: "/action" });
@@ -123,7 +156,11 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
     "/v1/decide": {
       methods: {
         POST: async (_req, res, body) => {
-          const b = requestObject(await body());
+          const b = await body();
+          if (!isObject(b)) throw new HttpError(400, "invalid_request", "the request body must be a JSON object", { location: "" });
+          const stage = requestStage(b);
+          if (stage === "result") return sendJson(res, 200, await decider.call("result", [own(b, "action"), context(b), own(b, "result")]));
+          if (stage === "output") return sendJson(res, 200, await decider.call("output", [own(b, "output"), context(b)]));
           const reserve = own(b, "reserve") ?? false;
           if (typeof reserve !== "boolean") throw new HttpError(400, "invalid_request", "`reserve` must be true or false", { location: "/reserve" });
           const decision = (await decider.call("decide", [own(b, "action"), context(b), reserve])) as Decision;
