@@ -10,11 +10,12 @@ import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { hasErrors } from "../diagnostics/diagnostic.js";
 import { explainRules, noPaint, type Paint, showValue } from "../explain.js";
 import { evaluatePolicy } from "../interpreter.js";
-import type { EffectKind, PolicyDecision } from "../ir.js";
+import type { EffectKind, PolicyDecision, Stage } from "../ir.js";
 import { loadModule } from "../load.js";
 import { equals } from "../semantics.js";
 import type { SourceFile } from "../syntax/source.js";
-import type { Expectation, TestCase } from "./cases.js";
+import type { PolicyModule } from "@agent-armor/contract";
+import type { Expectation, TestCase, TestStage } from "./cases.js";
 
 export interface TestResult {
   readonly test: TestCase;
@@ -31,9 +32,11 @@ export interface RuleCoverage {
   readonly id: string;
   readonly effect: EffectKind;
   readonly line: number;
-  /** Tests in which the rule fired. */
+  /** The stage the rule decides; only the tests of that stage count for it. */
+  readonly stage: Stage;
+  /** Tests (of the rule's stage) in which the rule fired. */
   readonly fired: number;
-  /** Tests in which it did not fire. */
+  /** Tests (of the rule's stage) in which it did not fire. */
   readonly notFired: number;
 }
 
@@ -83,8 +86,8 @@ export function describeDecision(d: PolicyDecision): string {
   return `${d.decision}${by.length > 0 ? ` by ${by.join(", ")}` : d.rules.length === 0 && d.errors.length === 0 ? " (the default; no rule fired)" : ""}${others.length > 0 ? ` (also fired: ${others.join(", ")})` : ""}${errors}`;
 }
 
-function fieldOf(action: unknown, path: readonly string[]): unknown {
-  let v: unknown = action;
+function fieldOf(value: unknown, path: readonly string[]): unknown {
+  let v: unknown = value;
   for (const k of path) {
     if (v === null || typeof v !== "object" || !Object.hasOwn(v, k)) return null;
     v = (v as Record<string, unknown>)[k];
@@ -116,13 +119,29 @@ export function checkExpectations(expectations: readonly Expectation[], d: Polic
         }
         break;
       case "field": {
-        const actual = fieldOf(d.action, e.path);
-        if (!equals(actual, e.value)) failures.push(`expected action.${e.path.join(".")} == ${showValue(e.value)}, got ${showValue(actual)} (decision: ${describeDecision(d)})`);
+        const actual = fieldOf(e.root === "action" ? d.action : e.root === "result" ? d.result : d.output, e.path);
+        const name = [e.root, ...e.path].join(".");
+        if (!equals(actual, e.value)) failures.push(`expected ${name} == ${showValue(e.value)}, got ${showValue(actual)} (decision: ${describeDecision(d)})`);
+        break;
+      }
+      case "labels": {
+        const labels = d.labels ?? [];
+        const same = labels.length === e.labels.length && e.labels.every((l) => labels.includes(l));
+        if (!same) failures.push(`expected labels == ${showValue(e.labels)}, got ${showValue(labels)} (decision: ${describeDecision(d)})`);
         break;
       }
     }
   }
   return failures;
+}
+
+/** The compiled module's decision at a test's stage: `decide`, `decideResult` or `decideOutput`. */
+function decideAt(module: PolicyModule, stage: TestStage, input: unknown): PolicyDecision {
+  if (stage === "call") return module.decide(input);
+  const decide = stage === "result" ? module.decideResult : module.decideOutput;
+  // every module the compiler emits has all three; one that lacks a stage cannot pass its tests
+  if (!decide) throw new Error(`the compiled module has no decision function for the ${stage} stage`);
+  return decide.call(module, input);
 }
 
 export async function runSuite(input: SuiteInput, options: RunOptions = {}): Promise<Suite> {
@@ -134,8 +153,9 @@ export async function runSuite(input: SuiteInput, options: RunOptions = {}): Pro
   const base = { policyFile: input.policyFile, testFiles: input.testFiles.map((f) => f.name), sources, diagnostics };
   const coverage = (results: readonly TestResult[]): RuleCoverage[] =>
     compilation.policy.rules.map((r) => {
-      const fired = results.filter((t) => t.decision.rules.some((x) => x.id === r.id)).length;
-      return { id: r.id, effect: r.effect.kind, line: r.line, fired, notFired: results.length - fired };
+      const ofStage = results.filter((t) => t.test.stage === r.stage);
+      const fired = ofStage.filter((t) => t.decision.rules.some((x) => x.id === r.id)).length;
+      return { id: r.id, effect: r.effect.kind, line: r.line, stage: r.stage, fired, notFired: ofStage.length - fired };
     });
   if (hasErrors(diagnostics)) return { ...base, results: [], coverage: coverage([]), filteredOut: 0 };
 
@@ -145,12 +165,12 @@ export async function runSuite(input: SuiteInput, options: RunOptions = {}): Pro
   const results: TestResult[] = [];
   for (const test of selected) {
     const started = performance.now();
-    const decision = module.decide(test.input);
+    const decision = decideAt(module, test.stage, test.input);
     const durationMs = performance.now() - started;
     const failures = checkExpectations(test.expectations, decision);
     let explanation: string | null = null;
     if (failures.length > 0) {
-      const { explanations } = evaluatePolicy(compilation.policy, test.input, { explain: true });
+      const { explanations } = evaluatePolicy(compilation.policy, test.input, { explain: true, stage: test.stage });
       explanation = explainRules(compilation.source, explanations, options.paint ?? noPaint, "    ");
     }
     results.push({ test, passed: failures.length === 0, failures, decision, explanation, durationMs });
