@@ -43,7 +43,10 @@ describe("test blocks with stages in the language server", () => {
   });
 
   it("hovers `expect` with the stage expectations", async () => {
-    const hover = await client.request<{ contents: { value: string } }>("textDocument/hover", await at('test "t" {\n  action { type: "fetch_url" }\n  result "x"\n  exp$0ect labels == ["untrusted"]\n}\n'));
+    const hover = await client.request<{ contents: { value: string } }>(
+      "textDocument/hover",
+      await at('test "t" {\n  action { type: "fetch_url" }\n  result "x"\n  exp$0ect labels == ["untrusted"]\n}\n'),
+    );
     expect(hover.contents.value).toContain("expect labels ==");
   });
 });

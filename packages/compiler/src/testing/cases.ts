@@ -195,9 +195,16 @@ function buildOne(t: A.TestDecl, file: string, ctx: TestContext): TestCase | nul
   if (result !== null && output !== null) fail(catalog.testInvalidStep, output.span, "a test decides one stage: it gives a `result` or an `output`, not both", "split it into two tests");
   const stage: TestStage = output !== null ? "output" : result !== null ? "result" : "call";
   if (stage === "output") {
-    if (action !== null && result === null) fail(catalog.testInvalidStep, action.node.span, "an output test has no `action`: the output stage decides a message, not a tool call", "remove the `action`, or decide the call in a test of its own");
+    if (action !== null && result === null)
+      fail(
+        catalog.testInvalidStep,
+        action.node.span,
+        "an output test has no `action`: the output stage decides a message, not a tool call",
+        "remove the `action`, or decide the call in a test of its own",
+      );
   } else if (action === null) {
-    if (stage === "result") fail(catalog.testMissingAction, nameSpan, "the test gives a `result` but no `action`", 'add the call that returned it, e.g. `action { type: "read_file", path: "notes.txt" }`');
+    if (stage === "result")
+      fail(catalog.testMissingAction, nameSpan, "the test gives a `result` but no `action`", 'add the call that returned it, e.g. `action { type: "read_file", path: "notes.txt" }`');
     else fail(catalog.testMissingAction, nameSpan, "the test has no `action`", 'add `action { type: "...", ... }`: it is what the policy decides');
   } else if (typeof action.value.type !== "string") fail(catalog.testMissingAction, action.node.span, "the action needs a string `type`", 'add e.g. `type: "send_email"`');
   for (const e of expectations) {
@@ -274,7 +281,10 @@ function stageProblem(e: Expectation, stage: TestStage): { message: string; help
     return { message: "an output test decides no action, so it has no `action.FIELD` to expect", help: "expect `output.FIELD == VALUE`, the message as the policy rewrote it" };
   }
   const given = e.root === "result" ? "`result { ... }` (what the tool returned) beside the `action`" : '`output { text: "..." }` (the model\'s message)';
-  return { message: `\`expect ${[e.root, ...e.path].join(".")}\` reads the ${e.root} as the policy rewrote it, and the test gives no \`${e.root}\``, help: `add ${given}, so that the test decides the ${e.root} stage` };
+  return {
+    message: `\`expect ${[e.root, ...e.path].join(".")}\` reads the ${e.root} as the policy rewrote it, and the test gives no \`${e.root}\``,
+    help: `add ${given}, so that the test decides the ${e.root} stage`,
+  };
 }
 
 function checkAgainstSchema(action: { value: Record<string, unknown>; node: A.DataValue }, schema: ActionSchema, bag: DiagnosticBag, expectsError: boolean): void {
@@ -383,9 +393,14 @@ function expectation(step: Extract<A.TestStep, { kind: "expect" }>, ctx: TestCon
     return { kind: "labels", labels, span: step.span };
   }
   if (!(root === "action" ? names.length >= 2 : root === "result" || root === "output") || o.expected === null) {
-    bag.report(catalog.testInvalidStep, o.path.span, "a value expectation reads `expect action.FIELD == VALUE`, `expect result.FIELD == VALUE`, `expect output.FIELD == VALUE` or `expect labels == [...]`", {
-      help: 'e.g. `expect action.body == "[REDACTED]"`, `expect result.notes == "paid with [CARD]"`, `expect labels == ["untrusted"]`',
-    });
+    bag.report(
+      catalog.testInvalidStep,
+      o.path.span,
+      "a value expectation reads `expect action.FIELD == VALUE`, `expect result.FIELD == VALUE`, `expect output.FIELD == VALUE` or `expect labels == [...]`",
+      {
+        help: 'e.g. `expect action.body == "[REDACTED]"`, `expect result.notes == "paid with [CARD]"`, `expect labels == ["untrusted"]`',
+      },
+    );
     return null;
   }
   return { kind: "field", root: root as "action" | "result" | "output", path: names.slice(1), value: dataValue(o.expected), span: step.span };

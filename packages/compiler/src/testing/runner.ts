@@ -5,6 +5,8 @@
  * reference interpreter's trace. Coverage counts, for every rule, the tests where it fired and
  * the tests where it did not.
  */
+
+import type { PolicyModule } from "@agent-armor/contract";
 import { type CompilerHost, compileSource, compileTests, emit, nodeHost } from "../compile.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { hasErrors } from "../diagnostics/diagnostic.js";
@@ -14,7 +16,6 @@ import type { EffectKind, PolicyDecision, Stage } from "../ir.js";
 import { loadModule } from "../load.js";
 import { equals } from "../semantics.js";
 import type { SourceFile } from "../syntax/source.js";
-import type { PolicyModule } from "@agent-armor/contract";
 import type { Expectation, TestCase, TestStage } from "./cases.js";
 
 export interface TestResult {
