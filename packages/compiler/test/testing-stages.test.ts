@@ -110,3 +110,15 @@ test "o" { output { text: "refund" } expect deny }`);
     expect(table).toMatch(/push\s+require_approval\s+1\s+0\n/);
   });
 });
+
+describe("failure messages of stage tests", () => {
+  it.each([
+    ["a result no rule decided passes", `action { type: "read" } result "x" expect deny`, "expected deny, got allow (no rule decided the result: it passes)"],
+    ["a message no rule decided passes", `output { text: "hi" } expect deny`, "expected deny, got allow (no rule decided the output: it passes)"],
+    ["a label alone decides nothing", `action { type: "fetch" } result "x" expect deny`, "expected deny, got allow (no rule decided the result: it passes) (also fired: web)"],
+    ["a call falls to the default", `action { type: "push" } expect deny`, "expected deny, got allow (the default; no rule fired)"],
+  ])("%s", async (_name, steps, failure) => {
+    const suite = await run(`test "t" { ${steps} }`);
+    expect(suite.results[0]!.failures).toEqual([failure]);
+  });
+});

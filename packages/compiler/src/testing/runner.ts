@@ -80,11 +80,18 @@ export function decidingRules(d: PolicyDecision): string[] {
   return d.rules.filter((r) => effects.includes(r.effect)).map((r) => r.id);
 }
 
-export function describeDecision(d: PolicyDecision): string {
+/** Why no rule is named: a call no rule decided falls to the default; a result or output passes. */
+function undecided(d: PolicyDecision, stage: Stage): string {
+  if (d.errors.length > 0) return "";
+  if (stage === "call") return d.rules.length === 0 ? " (the default; no rule fired)" : "";
+  return ` (no rule decided the ${stage}: it passes)`;
+}
+
+export function describeDecision(d: PolicyDecision, stage: Stage = "call"): string {
   const by = decidingRules(d);
   const others = d.rules.map((r) => r.id).filter((id) => !by.includes(id));
   const errors = d.errors.length > 0 ? `; errors: ${d.errors.map((e) => (e.rule ? `${e.rule}: ${e.message}` : e.message)).join("; ")}` : "";
-  return `${d.decision}${by.length > 0 ? ` by ${by.join(", ")}` : d.rules.length === 0 && d.errors.length === 0 ? " (the default; no rule fired)" : ""}${others.length > 0 ? ` (also fired: ${others.join(", ")})` : ""}${errors}`;
+  return `${d.decision}${by.length > 0 ? ` by ${by.join(", ")}` : undecided(d, stage)}${others.length > 0 ? ` (also fired: ${others.join(", ")})` : ""}${errors}`;
 }
 
 function fieldOf(value: unknown, path: readonly string[]): unknown {
@@ -97,7 +104,8 @@ function fieldOf(value: unknown, path: readonly string[]): unknown {
 }
 
 /** What did not hold, one line per expectation; empty when the test passes. */
-export function checkExpectations(expectations: readonly Expectation[], d: PolicyDecision): string[] {
+export function checkExpectations(expectations: readonly Expectation[], d: PolicyDecision, stage: Stage = "call"): string[] {
+  const described = describeDecision(d, stage);
   const failures: string[] = [];
   for (const e of expectations) {
     switch (e.kind) {
@@ -105,30 +113,28 @@ export function checkExpectations(expectations: readonly Expectation[], d: Polic
         const by = decidingRules(d);
         const sameRules = e.rules === null || (e.rules.length === by.length && e.rules.every((r) => by.includes(r)));
         if (d.decision !== e.decision || !sameRules) {
-          failures.push(`expected ${e.decision}${e.rules ? ` by ${e.rules.join(", ") || "no rule"}` : ""}, got ${describeDecision(d)}`);
+          failures.push(`expected ${e.decision}${e.rules ? ` by ${e.rules.join(", ") || "no rule"}` : ""}, got ${described}`);
         }
         break;
       }
       case "error":
-        if (d.errors.length === 0) failures.push(`expected an evaluation error, got ${describeDecision(d)}`);
+        if (d.errors.length === 0) failures.push(`expected an evaluation error, got ${described}`);
         break;
       case "approval":
         if (d.decision !== "require_approval" || d.approval?.from !== e.from) {
-          failures.push(
-            `expected approval from ${JSON.stringify(e.from)}, got ${d.decision === "require_approval" ? `approval from ${JSON.stringify(d.approval?.from ?? null)}` : describeDecision(d)}`,
-          );
+          failures.push(`expected approval from ${JSON.stringify(e.from)}, got ${d.decision === "require_approval" ? `approval from ${JSON.stringify(d.approval?.from ?? null)}` : described}`);
         }
         break;
       case "field": {
         const actual = fieldOf(e.root === "action" ? d.action : e.root === "result" ? d.result : d.output, e.path);
         const name = [e.root, ...e.path].join(".");
-        if (!equals(actual, e.value)) failures.push(`expected ${name} == ${showValue(e.value)}, got ${showValue(actual)} (decision: ${describeDecision(d)})`);
+        if (!equals(actual, e.value)) failures.push(`expected ${name} == ${showValue(e.value)}, got ${showValue(actual)} (decision: ${described})`);
         break;
       }
       case "labels": {
         const labels = d.labels ?? [];
         const same = labels.length === e.labels.length && e.labels.every((l) => labels.includes(l));
-        if (!same) failures.push(`expected labels == ${showValue(e.labels)}, got ${showValue(labels)} (decision: ${describeDecision(d)})`);
+        if (!same) failures.push(`expected labels == ${showValue(e.labels)}, got ${showValue(labels)} (decision: ${described})`);
         break;
       }
     }
@@ -168,7 +174,7 @@ export async function runSuite(input: SuiteInput, options: RunOptions = {}): Pro
     const started = performance.now();
     const decision = decideAt(module, test.stage, test.input);
     const durationMs = performance.now() - started;
-    const failures = checkExpectations(test.expectations, decision);
+    const failures = checkExpectations(test.expectations, decision, test.stage);
     let explanation: string | null = null;
     if (failures.length > 0) {
       const { explanations } = evaluatePolicy(compilation.policy, test.input, { explain: true, stage: test.stage });
