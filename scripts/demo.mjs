@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 // The main job on the bundled examples: check and compile every policy in examples/, write the
 // decision modules to out/examples/, and print the decision for every sample input beside the
-// expected one. Exits 1 if a policy has errors or a decision differs from examples/*/expected.json.
+// expected one (at the stage its entry names: a call, or a tool's result, or the model's output). Exits 1 if a policy has errors or a decision differs from examples/*/expected.json.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compileSource, emit, loadModule, renderText } from "../packages/compiler/dist/index.js";
@@ -41,13 +41,15 @@ for (const name of readdirSync(examples).sort()) {
     .filter((f) => f.endsWith(".json"))
     .sort()) {
     const input = JSON.parse(readFileSync(join(inputsDir, inputFile), "utf8"));
-    const d = module.decide(input);
     const want = expected[inputFile];
+    const stage = want?.stage ?? "call";
+    const d = stage === "result" ? module.decideResult(input) : stage === "output" ? module.decideOutput(input) : module.decide(input);
     const ok = want !== undefined && want.decision === d.decision && JSON.stringify(want.rules) === JSON.stringify(d.rules.map((r) => r.id));
     if (!ok) failures++;
     const mark = ok ? paint("32", "ok  ") : paint("31", "FAIL");
     const rules = d.rules.map((r) => r.id).join(", ") || "(default)";
-    process.stdout.write(`  ${mark} ${inputFile.padEnd(44)} ${d.decision.padEnd(17)} ${rules}\n`);
+    const labels = d.labels?.length ? `  labels: ${d.labels.join(", ")}` : "";
+    process.stdout.write(`  ${mark} ${inputFile.padEnd(44)} ${stage.padEnd(7)} ${d.decision.padEnd(17)} ${rules}${labels}\n`);
     if (!ok) process.stdout.write(`       expected ${want ? `${want.decision} by ${want.rules.join(", ") || "(default)"}` : "an entry in expected.json"}\n`);
     if (d.errors.length > 0) process.stdout.write(`       errors: ${d.errors.map((e) => `${e.rule ?? "input"}: ${e.message}`).join("; ")}\n`);
   }

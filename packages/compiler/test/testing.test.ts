@@ -88,8 +88,8 @@ describe("expectations", () => {
     ["error fails without errors", { kind: "error" }, d({ decision: "deny" }), false],
     ["approval group", { kind: "approval", from: "finance" }, d({ decision: "require_approval", approval: { from: "finance", timeoutMs: null } }), true],
     ["approval group differs", { kind: "approval", from: "ops" }, d({ decision: "require_approval", approval: { from: "finance", timeoutMs: null } }), false],
-    ["a rewritten field", { kind: "field", path: ["body"], value: "[REDACTED]" }, d({ action: { type: "mail", body: "[REDACTED]" } }), true],
-    ["a missing field is null", { kind: "field", path: ["nope"], value: null }, d({}), true],
+    ["a rewritten field", { kind: "field", root: "action", path: ["body"], value: "[REDACTED]" }, d({ action: { type: "mail", body: "[REDACTED]" } }), true],
+    ["a missing field is null", { kind: "field", root: "action", path: ["nope"], value: null }, d({}), true],
   ] as const)("%s", (_name, expectation, decision, passes) => {
     const failures = checkExpectations([{ ...expectation, span: { start: 0, end: 0 } } as never], decision);
     expect(failures.length === 0).toBe(passes);

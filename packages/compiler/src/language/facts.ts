@@ -75,7 +75,12 @@ export const keywords: readonly KeywordFact[] = [
   k("false", "reserved", "literal", "The boolean `false`."),
   k("null", "reserved", "literal", "`null`: the value of a missing field. `null == null` is true."),
   k("test", "reserved", "item", '`test "NAME" { ... }`: a policy test: an action, optional user, context, time and history, and expectations.'),
-  k("expect", "reserved", "test", '`expect allow | deny | require_approval [by RULE, ...]`, `expect error`, `expect approval from "GROUP"`, `expect action.FIELD == VALUE`.'),
+  k(
+    "expect",
+    "reserved",
+    "test",
+    '`expect allow | deny | require_approval [by RULE, ...]`, `expect error`, `expect approval from "GROUP"`, `expect action.FIELD == VALUE`, `expect result.FIELD == VALUE`, `expect output.FIELD == VALUE`, `expect labels == ["L", ...]`.',
+  ),
   k("by", "soft", "test", "`by RULE, ...`: exactly the rules the decision was made by."),
   k("of", "soft", "test", "`history N of { ... }`: N earlier actions."),
   k("history", "reserved", "test", '`history N of { ... } within D`, `history { ... } ago D`, `history { ... } at "ISO"`: earlier actions of the session.'),

@@ -24,7 +24,11 @@ export type Expectation =
   | { kind: "decision"; decision: DecisionKind; rules: string[] | null; span: Span }
   | { kind: "error"; span: Span }
   | { kind: "approval"; from: string; span: Span }
-  | { kind: "field"; path: string[]; value: unknown; span: Span };
+  | { kind: "field"; root: "action" | "result" | "output"; path: string[]; value: unknown; span: Span }
+  | { kind: "labels"; labels: string[]; span: Span };
+
+/** The stage a test decides: `call`, or `result`/`output` when it gives one (docs/language.md §13). */
+export type TestStage = "call" | "result" | "output";
 
 export interface TestCase {
   name: string;
@@ -32,7 +36,17 @@ export interface TestCase {
   file: string;
   span: Span;
   line: number;
-  input: { action: Record<string, unknown>; user?: unknown; context?: unknown; time: string; history: { action: unknown; time: string }[] };
+  stage: TestStage;
+  input: {
+    action?: Record<string, unknown>;
+    user?: unknown;
+    context?: unknown;
+    session?: unknown;
+    result?: unknown;
+    output?: unknown;
+    time: string;
+    history: { action: unknown; time: string }[];
+  };
   expectations: Expectation[];
 }
 
@@ -66,7 +80,7 @@ function dataValue(v: A.DataValue): unknown {
 }
 
 const decisions = new Set(["allow", "deny", "require_approval"]);
-const givenKeys = ["action", "user", "context", "time"];
+const givenKeys = ["action", "user", "context", "session", "result", "output", "time"];
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -118,6 +132,9 @@ function buildOne(t: A.TestDecl, file: string, ctx: TestContext): TestCase | nul
   let action: { value: Record<string, unknown>; node: A.DataValue } | null = null;
   let user: unknown;
   let context: unknown;
+  let session: unknown;
+  let result: { value: unknown; span: Span } | null = null;
+  let output: { value: unknown; span: Span } | null = null;
   let time = DEFAULT_TEST_TIME;
   const historySteps: Extract<A.TestStep, { kind: "history" }>[] = [];
   const expectations: Expectation[] = [];
@@ -127,7 +144,12 @@ function buildOne(t: A.TestDecl, file: string, ctx: TestContext): TestCase | nul
       const key = step.key.name;
       if (!givenKeys.includes(key)) {
         const suggestion = closest(key, [...givenKeys, "history", "expect"]);
-        fail(catalog.testInvalidStep, step.key.span, `\`${key}\` is not a test step`, suggestion ? `did you mean \`${suggestion}\`?` : "the steps are action, user, context, time, history and expect");
+        fail(
+          catalog.testInvalidStep,
+          step.key.span,
+          `\`${key}\` is not a test step`,
+          suggestion ? `did you mean \`${suggestion}\`?` : "the steps are action, user, context, session, result, output, time, history and expect",
+        );
         continue;
       }
       if (step.value === null) continue;
@@ -139,20 +161,27 @@ function buildOne(t: A.TestDecl, file: string, ctx: TestContext): TestCase | nul
         else time = text!;
         continue;
       }
+      if (key === "result") {
+        // what a tool returned may be any JSON value
+        if (result !== null) fail(catalog.testInvalidStep, step.span, "a test has one `result`", "split it into two tests");
+        else result = { value: dataValue(step.value), span: step.span };
+        continue;
+      }
       if (step.value.kind !== "object") {
-        fail(
-          catalog.testInvalidStep,
-          step.value.span,
-          `\`${key}\` needs an object`,
-          `write e.g. \`${key} { type: "send_email" }\``.replace('type: "send_email"', key === "action" ? 'type: "send_email"' : 'role: "admin"'),
-        );
+        // still an output test, so that it is not also told it lacks an action
+        if (key === "output") output ??= { value: null, span: step.span };
+        fail(catalog.testInvalidStep, step.value.span, `\`${key}\` needs an object`, `write e.g. \`${key} { ${exampleEntry[key] ?? 'role: "admin"'} }\``);
         continue;
       }
       const value = dataValue(step.value) as Record<string, unknown>;
       if (key === "action") {
         if (action !== null) fail(catalog.testMissingAction, step.span, "a test has one `action`", "split it into two tests");
         else action = { value, node: step.value };
-      } else if (key === "user") user = value;
+      } else if (key === "output") {
+        if (output !== null) fail(catalog.testInvalidStep, step.span, "a test has one `output`", "split it into two tests");
+        else output = { value, span: step.span };
+      } else if (key === "session") session = value;
+      else if (key === "user") user = value;
       else context = value;
     } else if (step.kind === "history") historySteps.push(step);
     else {
@@ -163,8 +192,25 @@ function buildOne(t: A.TestDecl, file: string, ctx: TestContext): TestCase | nul
   }
 
   const nameSpan = t.name?.span ?? t.span;
-  if (action === null) fail(catalog.testMissingAction, nameSpan, "the test has no `action`", 'add `action { type: "...", ... }`: it is what the policy decides');
-  else if (typeof action.value.type !== "string") fail(catalog.testMissingAction, action.node.span, "the action needs a string `type`", 'add e.g. `type: "send_email"`');
+  if (result !== null && output !== null) fail(catalog.testInvalidStep, output.span, "a test decides one stage: it gives a `result` or an `output`, not both", "split it into two tests");
+  const stage: TestStage = output !== null ? "output" : result !== null ? "result" : "call";
+  if (stage === "output") {
+    if (action !== null && result === null)
+      fail(
+        catalog.testInvalidStep,
+        action.node.span,
+        "an output test has no `action`: the output stage decides a message, not a tool call",
+        "remove the `action`, or decide the call in a test of its own",
+      );
+  } else if (action === null) {
+    if (stage === "result")
+      fail(catalog.testMissingAction, nameSpan, "the test gives a `result` but no `action`", 'add the call that returned it, e.g. `action { type: "read_file", path: "notes.txt" }`');
+    else fail(catalog.testMissingAction, nameSpan, "the test has no `action`", 'add `action { type: "...", ... }`: it is what the policy decides');
+  } else if (typeof action.value.type !== "string") fail(catalog.testMissingAction, action.node.span, "the action needs a string `type`", 'add e.g. `type: "send_email"`');
+  for (const e of expectations) {
+    const problem = stageProblem(e, stage);
+    if (problem) fail(catalog.testInvalidStep, e.span, problem.message, problem.help);
+  }
   if (!t.steps.some((s) => s.kind === "expect")) fail(catalog.testNoExpectation, nameSpan, "the test has no `expect`", "add e.g. `expect deny by RULE`");
 
   const now = Date.parse(time);
@@ -203,14 +249,41 @@ function buildOne(t: A.TestDecl, file: string, ctx: TestContext): TestCase | nul
     for (const h of historySteps) if (h.entry) checkAgainstSchema({ value: dataValue(h.entry) as Record<string, unknown>, node: h.entry }, ctx.schema, bag, expectsError);
   }
 
-  if (!ok || action === null || t.name === null) return null;
+  if (!ok || (action === null && stage !== "output") || t.name === null) return null;
   return {
     name: t.name.value,
     file,
     span: t.span,
     line: ctx.lineOf(t.span.start),
-    input: { action: action.value, ...(user !== undefined ? { user } : {}), ...(context !== undefined ? { context } : {}), time, history },
+    stage,
+    input: {
+      ...(action !== null ? { action: action.value } : {}),
+      ...(user !== undefined ? { user } : {}),
+      ...(context !== undefined ? { context } : {}),
+      ...(session !== undefined ? { session } : {}),
+      ...(result !== null ? { result: result.value } : {}),
+      ...(output !== null ? { output: output.value } : {}),
+      time,
+      history,
+    },
     expectations,
+  };
+}
+
+/** An entry for the hint of a step that needs an object. */
+const exampleEntry: Record<string, string> = { action: 'type: "send_email"', session: 'labels: ["untrusted"]', output: 'text: "Hello"' };
+
+/** Why an expectation cannot hold at the test's stage: it reads a value the stage does not decide. */
+function stageProblem(e: Expectation, stage: TestStage): { message: string; help: string } | null {
+  if (e.kind !== "field" || e.root === stage) return null;
+  if (e.root === "action") {
+    if (stage !== "output") return null;
+    return { message: "an output test decides no action, so it has no `action.FIELD` to expect", help: "expect `output.FIELD == VALUE`, the message as the policy rewrote it" };
+  }
+  const given = e.root === "result" ? "`result { ... }` (what the tool returned) beside the `action`" : '`output { text: "..." }` (the model\'s message)';
+  return {
+    message: `\`expect ${[e.root, ...e.path].join(".")}\` reads the ${e.root} as the policy rewrote it, and the test gives no \`${e.root}\``,
+    help: `add ${given}, so that the test decides the ${e.root} stage`,
   };
 }
 
@@ -310,11 +383,25 @@ function expectation(step: Extract<A.TestStep, { kind: "expect" }>, ctx: TestCon
     return { kind: "approval", from: o.group.value, span: step.span };
   }
   const names = o.path.segments.map((s) => s.name);
-  if (names[0] !== "action" || names.length < 2 || o.expected === null) {
-    bag.report(catalog.testInvalidStep, o.path.span, "a field expectation reads `expect action.FIELD == VALUE`", {
-      help: 'e.g. `expect action.body == "[REDACTED]"`',
-    });
+  const root = names[0];
+  if (root === "labels" && names.length === 1 && o.expected !== null) {
+    const labels = dataValue(o.expected);
+    if (!Array.isArray(labels) || !labels.every((l) => typeof l === "string")) {
+      bag.report(catalog.testInvalidStep, o.expected.span, "`expect labels` needs a list of strings", { help: 'e.g. `expect labels == ["untrusted"]`, or `expect labels == []` for none' });
+      return null;
+    }
+    return { kind: "labels", labels, span: step.span };
+  }
+  if (!(root === "action" ? names.length >= 2 : root === "result" || root === "output") || o.expected === null) {
+    bag.report(
+      catalog.testInvalidStep,
+      o.path.span,
+      "a value expectation reads `expect action.FIELD == VALUE`, `expect result.FIELD == VALUE`, `expect output.FIELD == VALUE` or `expect labels == [...]`",
+      {
+        help: 'e.g. `expect action.body == "[REDACTED]"`, `expect result.notes == "paid with [CARD]"`, `expect labels == ["untrusted"]`',
+      },
+    );
     return null;
   }
-  return { kind: "field", path: names.slice(1), value: dataValue(o.expected), span: step.span };
+  return { kind: "field", root: root as "action" | "result" | "output", path: names.slice(1), value: dataValue(o.expected), span: step.span };
 }

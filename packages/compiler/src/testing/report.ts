@@ -68,7 +68,8 @@ export function coverageTable(suites: readonly Suite[], p: Paint = noPaint): str
     for (const c of s.coverage) {
       const fired = c.fired === 0 ? p.red(String(c.fired).padStart(5)) : String(c.fired).padStart(5);
       const notFired = c.notFired === 0 ? p.yellow(String(c.notFired).padStart(9)) : String(c.notFired).padStart(9);
-      lines.push(`    ${c.id.padEnd(width)}  ${c.effect.padEnd(16)}  ${fired}  ${notFired}`);
+      const effect = c.stage === "call" ? c.effect : `${c.effect} on ${c.stage}`;
+      lines.push(`    ${c.id.padEnd(width)}  ${effect.padEnd(16)}  ${fired}  ${notFired}`);
     }
   }
   const t = totals(suites);

@@ -5,16 +5,18 @@
  * reference interpreter's trace. Coverage counts, for every rule, the tests where it fired and
  * the tests where it did not.
  */
+
+import type { PolicyModule } from "@agent-armor/contract";
 import { type CompilerHost, compileSource, compileTests, emit, nodeHost } from "../compile.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { hasErrors } from "../diagnostics/diagnostic.js";
 import { explainRules, noPaint, type Paint, showValue } from "../explain.js";
 import { evaluatePolicy } from "../interpreter.js";
-import type { EffectKind, PolicyDecision } from "../ir.js";
+import type { EffectKind, PolicyDecision, Stage } from "../ir.js";
 import { loadModule } from "../load.js";
 import { equals } from "../semantics.js";
 import type { SourceFile } from "../syntax/source.js";
-import type { Expectation, TestCase } from "./cases.js";
+import type { Expectation, TestCase, TestStage } from "./cases.js";
 
 export interface TestResult {
   readonly test: TestCase;
@@ -31,9 +33,11 @@ export interface RuleCoverage {
   readonly id: string;
   readonly effect: EffectKind;
   readonly line: number;
-  /** Tests in which the rule fired. */
+  /** The stage the rule decides; only the tests of that stage count for it. */
+  readonly stage: Stage;
+  /** Tests (of the rule's stage) in which the rule fired. */
   readonly fired: number;
-  /** Tests in which it did not fire. */
+  /** Tests (of the rule's stage) in which it did not fire. */
   readonly notFired: number;
 }
 
@@ -76,15 +80,22 @@ export function decidingRules(d: PolicyDecision): string[] {
   return d.rules.filter((r) => effects.includes(r.effect)).map((r) => r.id);
 }
 
-export function describeDecision(d: PolicyDecision): string {
+/** Why no rule is named: a call no rule decided falls to the default; a result or output passes. */
+function undecided(d: PolicyDecision, stage: Stage): string {
+  if (d.errors.length > 0) return "";
+  if (stage === "call") return d.rules.length === 0 ? " (the default; no rule fired)" : "";
+  return ` (no rule decided the ${stage}: it passes)`;
+}
+
+export function describeDecision(d: PolicyDecision, stage: Stage = "call"): string {
   const by = decidingRules(d);
   const others = d.rules.map((r) => r.id).filter((id) => !by.includes(id));
   const errors = d.errors.length > 0 ? `; errors: ${d.errors.map((e) => (e.rule ? `${e.rule}: ${e.message}` : e.message)).join("; ")}` : "";
-  return `${d.decision}${by.length > 0 ? ` by ${by.join(", ")}` : d.rules.length === 0 && d.errors.length === 0 ? " (the default; no rule fired)" : ""}${others.length > 0 ? ` (also fired: ${others.join(", ")})` : ""}${errors}`;
+  return `${d.decision}${by.length > 0 ? ` by ${by.join(", ")}` : undecided(d, stage)}${others.length > 0 ? ` (also fired: ${others.join(", ")})` : ""}${errors}`;
 }
 
-function fieldOf(action: unknown, path: readonly string[]): unknown {
-  let v: unknown = action;
+function fieldOf(value: unknown, path: readonly string[]): unknown {
+  let v: unknown = value;
   for (const k of path) {
     if (v === null || typeof v !== "object" || !Object.hasOwn(v, k)) return null;
     v = (v as Record<string, unknown>)[k];
@@ -93,7 +104,8 @@ function fieldOf(action: unknown, path: readonly string[]): unknown {
 }
 
 /** What did not hold, one line per expectation; empty when the test passes. */
-export function checkExpectations(expectations: readonly Expectation[], d: PolicyDecision): string[] {
+export function checkExpectations(expectations: readonly Expectation[], d: PolicyDecision, stage: Stage = "call"): string[] {
+  const described = describeDecision(d, stage);
   const failures: string[] = [];
   for (const e of expectations) {
     switch (e.kind) {
@@ -101,28 +113,42 @@ export function checkExpectations(expectations: readonly Expectation[], d: Polic
         const by = decidingRules(d);
         const sameRules = e.rules === null || (e.rules.length === by.length && e.rules.every((r) => by.includes(r)));
         if (d.decision !== e.decision || !sameRules) {
-          failures.push(`expected ${e.decision}${e.rules ? ` by ${e.rules.join(", ") || "no rule"}` : ""}, got ${describeDecision(d)}`);
+          failures.push(`expected ${e.decision}${e.rules ? ` by ${e.rules.join(", ") || "no rule"}` : ""}, got ${described}`);
         }
         break;
       }
       case "error":
-        if (d.errors.length === 0) failures.push(`expected an evaluation error, got ${describeDecision(d)}`);
+        if (d.errors.length === 0) failures.push(`expected an evaluation error, got ${described}`);
         break;
       case "approval":
         if (d.decision !== "require_approval" || d.approval?.from !== e.from) {
-          failures.push(
-            `expected approval from ${JSON.stringify(e.from)}, got ${d.decision === "require_approval" ? `approval from ${JSON.stringify(d.approval?.from ?? null)}` : describeDecision(d)}`,
-          );
+          failures.push(`expected approval from ${JSON.stringify(e.from)}, got ${d.decision === "require_approval" ? `approval from ${JSON.stringify(d.approval?.from ?? null)}` : described}`);
         }
         break;
       case "field": {
-        const actual = fieldOf(d.action, e.path);
-        if (!equals(actual, e.value)) failures.push(`expected action.${e.path.join(".")} == ${showValue(e.value)}, got ${showValue(actual)} (decision: ${describeDecision(d)})`);
+        const actual = fieldOf(e.root === "action" ? d.action : e.root === "result" ? d.result : d.output, e.path);
+        const name = [e.root, ...e.path].join(".");
+        if (!equals(actual, e.value)) failures.push(`expected ${name} == ${showValue(e.value)}, got ${showValue(actual)} (decision: ${described})`);
+        break;
+      }
+      case "labels": {
+        const labels = d.labels ?? [];
+        const same = labels.length === e.labels.length && e.labels.every((l) => labels.includes(l));
+        if (!same) failures.push(`expected labels == ${showValue(e.labels)}, got ${showValue(labels)} (decision: ${described})`);
         break;
       }
     }
   }
   return failures;
+}
+
+/** The compiled module's decision at a test's stage: `decide`, `decideResult` or `decideOutput`. */
+function decideAt(module: PolicyModule, stage: TestStage, input: unknown): PolicyDecision {
+  if (stage === "call") return module.decide(input);
+  const decide = stage === "result" ? module.decideResult : module.decideOutput;
+  // every module the compiler emits has all three; one that lacks a stage cannot pass its tests
+  if (!decide) throw new Error(`the compiled module has no decision function for the ${stage} stage`);
+  return decide.call(module, input);
 }
 
 export async function runSuite(input: SuiteInput, options: RunOptions = {}): Promise<Suite> {
@@ -134,8 +160,9 @@ export async function runSuite(input: SuiteInput, options: RunOptions = {}): Pro
   const base = { policyFile: input.policyFile, testFiles: input.testFiles.map((f) => f.name), sources, diagnostics };
   const coverage = (results: readonly TestResult[]): RuleCoverage[] =>
     compilation.policy.rules.map((r) => {
-      const fired = results.filter((t) => t.decision.rules.some((x) => x.id === r.id)).length;
-      return { id: r.id, effect: r.effect.kind, line: r.line, fired, notFired: results.length - fired };
+      const ofStage = results.filter((t) => t.test.stage === r.stage);
+      const fired = ofStage.filter((t) => t.decision.rules.some((x) => x.id === r.id)).length;
+      return { id: r.id, effect: r.effect.kind, line: r.line, stage: r.stage, fired, notFired: ofStage.length - fired };
     });
   if (hasErrors(diagnostics)) return { ...base, results: [], coverage: coverage([]), filteredOut: 0 };
 
@@ -145,12 +172,12 @@ export async function runSuite(input: SuiteInput, options: RunOptions = {}): Pro
   const results: TestResult[] = [];
   for (const test of selected) {
     const started = performance.now();
-    const decision = module.decide(test.input);
+    const decision = decideAt(module, test.stage, test.input);
     const durationMs = performance.now() - started;
-    const failures = checkExpectations(test.expectations, decision);
+    const failures = checkExpectations(test.expectations, decision, test.stage);
     let explanation: string | null = null;
     if (failures.length > 0) {
-      const { explanations } = evaluatePolicy(compilation.policy, test.input, { explain: true });
+      const { explanations } = evaluatePolicy(compilation.policy, test.input, { explain: true, stage: test.stage });
       explanation = explainRules(compilation.source, explanations, options.paint ?? noPaint, "    ");
     }
     results.push({ test, passed: failures.length === 0, failures, decision, explanation, durationMs });

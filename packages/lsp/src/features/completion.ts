@@ -15,9 +15,10 @@ const wordsOf = (role: facts.KeywordRole): string[] => facts.keywords.filter((k)
 const itemKeywords = [...wordsOf("item"), "when"];
 /** After a rule's condition: the operators go on, `within` closes a history condition. */
 const operators = [...wordsOf("operator"), "not in", "within"];
-/** The roots a test gives (`result` and `output` of the later stages are not test steps yet). */
-const STAGE_ROOTS: ReadonlySet<string> = new Set(["current", "result", "output", "session"]);
-const testSteps = [...facts.roots.filter((r) => !STAGE_ROOTS.has(r.name)).map((r) => r.name), "history", "expect"];
+/** The roots a test gives: every root of the input but `current`, which only a history condition reads. */
+const testSteps = [...facts.roots.filter((r) => r.name !== "current").map((r) => r.name), "history", "expect"];
+/** What follows `expect`: a decision, or a value the decision carries (docs/language.md §13). */
+const expectations = [...facts.decisions, "error", "approval from", "action", "result", "output", "labels"];
 
 /** The stages after `rule NAME on` (language facts). */
 function stageItems(): CompletionItem[] {
@@ -305,7 +306,7 @@ function memberCompletion(a: Analysis, policy: PolicyAnalysis | null, item: AST.
 function testCompletion(a: Analysis, policy: PolicyAnalysis | null, before: string, lineBefore: string): CompletionItem[] {
   if (/\bexpect\s+(?:allow|deny|require_approval)\s+by\s+(?:\w+\s*,\s*)*\w*$/.test(before)) return ruleItems(policy);
   if (/\bexpect\s+(?:allow|deny|require_approval)\s+\w*$/.test(lineBefore)) return [keyword("by")];
-  if (/\bexpect\s+\w*$/.test(lineBefore)) return [...facts.decisions, "error", "approval from", "action"].map((k) => keyword(k, "1"));
+  if (/\bexpect\s+\w*$/.test(lineBefore)) return expectations.map((k) => keyword(k, "1"));
   if (/^\s*\w*$/.test(lineBefore)) {
     const insideTest = a.ast.items.some((i) => i.kind === "test" && i.span.start < before.length && before.length <= i.span.end) || /^\s+\w*$/.test(lineBefore);
     return insideTest ? testSteps.map((s) => keyword(s, "1")) : [testSnippet, keyword("test")];
