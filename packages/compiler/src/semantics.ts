@@ -47,11 +47,13 @@ const MAX_COMPARE_DEPTH = 1000;
  * The work a walk of input values may do, in steps: one per character (UTF-16 code unit) of a
  * string read or compared, STEPS_PER_ELEMENT per list element compared, STEPS_PER_FIELD per object
  * field compared, STEPS_PER_VALUE per value `strings` visits. The weights make a step cost about
- * the same time whatever it reads (a few nanoseconds: bench/work-budget.mjs measures each). Walks inside the
- * condition of a quantifier share the budget of the outermost quantifier, which starts it afresh
- * (with its element count, MAX_QUANTIFIER_VISITS); a comparison outside every quantifier (`==`,
- * `!=`, `in`, `contains` on a list) has a budget of its own, which bounds a deep comparison of two
- * values that share parts (a caller of `decide` can pass such values; JSON cannot). Past it, an
+ * the same time whatever it reads (a few nanoseconds: bench/work-budget.mjs measures each).
+ * Walks inside the condition of a quantifier share the budget of the outermost quantifier, which
+ * starts it afresh (with its element count, MAX_QUANTIFIER_VISITS); every walk of a history
+ * condition shares the budget of its scan (or of one call of a runtime's tracker); a comparison
+ * outside both (`==`, `!=`, `in`, `contains`, `starts_with`, `ends_with` without a literal that
+ * makes it one operation) has a budget of its own, which bounds a deep comparison of two values
+ * that share parts (a caller of `decide` can pass such values; JSON cannot). Past it, an
  * evaluation error. The emitted `$wb` counts the same steps at the same points (prelude.ts), so
  * compiled modules and the interpreter throw on exactly the same inputs. docs/language.md §6.7.
  */
