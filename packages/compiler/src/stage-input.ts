@@ -6,14 +6,8 @@
  * `undefined`, too deep, too large) is denied, never passed through unchecked. The emitted twin is
  * `$stageValue` in codegen/prelude.ts; the two give the same texts.
  */
+import { keyPlace, MAX_STAGE_DEPTH, MAX_STAGE_TEXT, MAX_STAGE_VALUES } from "@agent-armor/contract";
 import { EvaluationError, readField } from "./semantics.js";
-
-/** How deep a result or output may nest (as policies and inputs: docs/language.md §3.8). */
-export const MAX_STAGE_DEPTH = 64;
-/** How many values (objects, lists, strings, numbers, booleans, nulls) a result or output may hold. */
-export const MAX_STAGE_VALUES = 100_000;
-/** How many UTF-16 code units its strings (values and keys) may hold in all: 16 MiB of text. */
-export const MAX_STAGE_TEXT = 16 * 1024 * 1024;
 
 /**
  * A copy of `v` made in one read, checked to be JSON within the limits; throws an EvaluationError
@@ -22,15 +16,6 @@ export const MAX_STAGE_TEXT = 16 * 1024 * 1024;
  * reports it). The rules read the copy and the decision carries it, so a getter cannot show the
  * check one value and the rules another.
  */
-/**
- * How an error names a field of a result or output: `.name` for a short plain name, otherwise by
- * its position (`[key 3]`), so that no key text the tool or model chose (a credential, an
- * instruction, megabytes) reaches an error, a decision, an audit record or the agent.
- */
-export function keyPlace(k: string, i: number): string {
-  return /^[A-Za-z_$][A-Za-z0-9_$]{0,15}$/.test(k) ? `.${k}` : `[key ${i}]`;
-}
-
 export function checkStageValue(v: unknown, what: string): unknown {
   let values = 0;
   let text = 0;

@@ -17,4 +17,4 @@ export type {
   Stage,
   Value,
 } from "./module.js";
-export { REDACTED } from "./module.js";
+export { keyPlace, MAX_STAGE_DEPTH, MAX_STAGE_TEXT, MAX_STAGE_VALUES, REDACTED } from "./module.js";

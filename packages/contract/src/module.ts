@@ -162,3 +162,22 @@ export interface PolicyModule {
 
 /** The text a redaction writes in place of what it removes. */
 export const REDACTED = "[REDACTED]";
+
+/**
+ * The limits of a value the result and output stages decide (a tool's result, a model's message),
+ * which the compiler's check and a runtime's snapshot share: how deep it may nest, how many values
+ * it may hold, and how many UTF-16 code units its strings (values and keys) may hold in all.
+ */
+export const MAX_STAGE_DEPTH = 64;
+export const MAX_STAGE_VALUES = 100_000;
+export const MAX_STAGE_TEXT = 16 * 1024 * 1024;
+
+/**
+ * How an error names the field `k` (the `i`th key of its object) of a result or output: `.name`
+ * for a short plain name, otherwise its position (`[key 3]`), so that no key text the tool or the
+ * model chose (a credential, an instruction, megabytes) reaches an error, a decision, an audit
+ * record or the agent. Emitted modules carry the same rule in `$stageValue`.
+ */
+export function keyPlace(k: string, i: number): string {
+  return /^[A-Za-z_$][A-Za-z0-9_$]{0,15}$/.test(k) ? `.${k}` : `[key ${i}]`;
+}

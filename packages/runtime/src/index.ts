@@ -1,5 +1,6 @@
 /** The public API of @agent-armor/runtime. */
 
+export { MAX_STAGE_DEPTH, MAX_STAGE_TEXT, MAX_STAGE_VALUES } from "@agent-armor/contract";
 export * from "./approvals.js";
 export * from "./audit.js";
 export * from "./audit-verify.js";
@@ -25,7 +26,6 @@ export {
 export * from "./hash.js";
 export { MAX_SESSION_LABELS, memoryHistoryStore, RECENT_LIMIT, type Reservation } from "./history.js";
 export { type CompilerApi, type LoadedPolicy, type LoadOptions, loadPolicy, type PolicyDiagnostic, PolicyLoadError, type PolicySource } from "./load.js";
-export { MAX_STAGE_DEPTH, MAX_STAGE_TEXT, MAX_STAGE_VALUES } from "./stage-value.js";
 export { MAX_TIMER_MS, setLongTimeout } from "./timers.js";
 export type * from "./types.js";
 export { type ActionValidator, compileValidator } from "./validate.js";

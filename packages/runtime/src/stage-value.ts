@@ -12,12 +12,7 @@
  * hostile values (getters, proxies, cycles) within limits.
  */
 
-/** How deep a result or output may nest. */
-export const MAX_STAGE_DEPTH = 64;
-/** How many values (objects, lists, strings, numbers, booleans, nulls) it may hold. */
-export const MAX_STAGE_VALUES = 100_000;
-/** How many UTF-16 code units its strings (values and keys) may hold in all: 16 MiB of text. */
-export const MAX_STAGE_TEXT = 16 * 1024 * 1024;
+import { keyPlace, MAX_STAGE_DEPTH, MAX_STAGE_TEXT, MAX_STAGE_VALUES } from "@agent-armor/contract";
 
 /** A snapshot of a stage's value: a plain copy, or why there is none. */
 export type StageValue = { readonly copy: unknown; readonly problem: null } | { readonly copy: null; readonly problem: string };
@@ -32,8 +27,7 @@ export function snapshotStageValue(v: unknown, what: "result" | "output"): Stage
   // the place being read, as keys and indexes: a place's text is made only for an error
   // (a field: its key and its position; an element: its index)
   const path: (readonly [string, number] | number)[] = [];
-  // as the compiler's keyPlace: a short plain name, else the position, so no key text the value chose reaches an error
-  const at = (): string => what + path.map((k) => (typeof k === "number" ? `[${k}]` : /^[A-Za-z_$][A-Za-z0-9_$]{0,15}$/.test(k[0]) ? `.${k[0]}` : `[key ${k[1]}]`)).join("");
+  const at = (): string => what + path.map((k) => (typeof k === "number" ? `[${k}]` : keyPlace(k[0], k[1]))).join("");
   const walk = (x: unknown, depth: number): unknown => {
     if (++values > MAX_STAGE_VALUES) throw new NotJson(`\`${what}\` holds more than 100,000 values`);
     if (x === null || typeof x === "boolean") return x;

@@ -190,7 +190,7 @@ function $stageValue(input, stage) {
       for (let i = 0; i < keys.length; i++) {
         const k = keys[i];
         text += k.length;
-        // keyPlace in stage-input.ts: no key text the value chose reaches an error
+        // keyPlace in the contract: no key text the value chose reaches an error
         const place = /^[A-Za-z_$][A-Za-z0-9_$]{0,15}$/.test(k) ? "." + k : "[key " + i + "]";
         Object.defineProperty(copy, k, { value: walk(x[k], at + place, depth + 1), writable: true, enumerable: true, configurable: true });
       }
