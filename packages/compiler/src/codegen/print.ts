@@ -295,11 +295,11 @@ function printDecide(p: ModulePlan, exportKw: string): string[] {
 function exportedTracker(t: TrackerPlan): string {
   // with keys, `matches` tests the rest of the condition: the keys are the runtime's to compare.
   // Each call starts the work budget, which a scan starts once for all entries
-  const fresh = `$wb = ${MAX_WORK}, `;
+  const reset = `$wb = ${MAX_WORK}`;
   const matches = t.keyed ? `$r${t.index}(action)` : `$m${t.index}(action)`;
   // a predicate that reads the entry's `labels` takes them as a second argument
   const params = t.readsLabels ? "(action, labels)" : "(action)";
-  const call = (body: string): string => (t.readsLabels ? `{ $itemLabels = labels === undefined ? null : labels; $wb = ${MAX_WORK}; return ${body}; }` : `(${fresh}${body})`);
+  const call = (body: string): string => (t.readsLabels ? `{ $itemLabels = labels === undefined ? null : labels; ${reset}; return ${body}; }` : `(${reset}, ${body})`);
   const members = [`kind: ${jsString(t.kind)}`, `withinMs: ${jsValue(t.withinMs)}`, `key: ${jsString(t.key)}`, `matches: ${params} => ${call(matches)}`];
   if (t.since !== null) members.push(`since: ${params} => ${call(`$s${t.index}(action)`)}`);
   if (t.value !== null) members.push(`value: ${params} => ${call(`$aggValue(${jsString(t.kind)}, "an earlier action", $v${t.index}(action))`)}`);
@@ -308,10 +308,10 @@ function exportedTracker(t: TrackerPlan): string {
     // them with those is no error: `null` tells a runtime so, where a throw poisons the window
     members.push(
       t.keyed.listed
-        ? `entryKeys: (action) => (${fresh}$entryKeys($e${t.index}(action)))`
-        : `entryKeys: (action) => { ${fresh.replace(", ", ";")} const v = $e${t.index}(action); let k; try { k = $keyOf(v); } catch { return null; } return k === null ? [] : [k]; }`,
+        ? `entryKeys: (action) => (${reset}, $entryKeys($e${t.index}(action)))`
+        : `entryKeys: (action) => { ${reset}; const v = $e${t.index}(action); let k; try { k = $keyOf(v); } catch { return null; } return k === null ? [] : [k]; }`,
     );
-    members.push(`currentKey: (action) => (${fresh}$keyOf($c${t.index}(action)))`);
+    members.push(`currentKey: (action) => (${reset}, $keyOf($c${t.index}(action)))`);
   }
   return `Object.freeze({ ${members.join(", ")} })`;
 }
