@@ -88,12 +88,48 @@ function trackerValue(t: PolicyTracker, state: TrackerState | undefined, now: nu
   return t.kind === "count" ? n : n > 0;
 }
 
-/** Something recorded into a session that can be taken back (an allowed action that never ran). */
+/**
+ * An action recorded into a session: it can be taken back (an allowed action that never ran), and,
+ * while its result is being decided, given the labels its result added (`relabel`), which changes
+ * its entry where it stands: same time, same place among the session's entries.
+ */
 export interface Reservation {
   cancel(): void;
+  /** Adds these labels (its result's) to the entry's; it stays where it was recorded. */
+  relabel(labels: readonly string[]): void;
+  /** Nothing more will change the entry (its result was decided, or it will not be). */
+  settle(): void;
+}
+
+/** What recording an action into the trackers did, to take back exactly. */
+type Undo = () => void;
+
+/**
+ * An entry recorded while an earlier entry of its session could still be relabelled: to change
+ * that earlier entry in place, the entries after it are taken back, it is recorded again with its
+ * new labels, and they are recorded again after it, each at its own time (every tracker takes an
+ * entry back exactly, in any order, and holds entries in time order).
+ */
+interface Filed {
+  readonly action: unknown;
+  readonly now: number;
+  readonly policies: readonly (readonly PolicyTracker[])[];
+  labels: readonly string[] | undefined;
+  undo: Undo;
+  /** Taken back for good. */
+  cancelled: boolean;
+  /** Its labels can no longer change. */
+  settled: boolean;
 }
 
 export class SessionTrackers {
+  /**
+   * Per session, the entries recorded since the oldest one whose labels can still change, oldest
+   * first (absent when there is none): as long as the actions in flight in the session whose
+   * results are being decided.
+   */
+  private readonly open = new Map<string, Filed[]>();
+
   constructor(private readonly store: HistoryStore) {}
 
   private session(id: string): SessionHistory {
@@ -120,10 +156,60 @@ export class SessionTrackers {
   /**
    * Records an action that is about to run (or ran) at `now` into every tracker of `policies`.
    * Recording happens synchronously right after an allow, so concurrent decisions in a session
-   * see actions still in flight and cannot race past a limit together.
+   * see actions still in flight and cannot race past a limit together. `relabelled`: the
+   * action's result will be decided, and its labels may be added to the entry (`relabel`) until
+   * it is settled.
    */
-  record(session: string, action: unknown, now: number, policies: readonly (readonly PolicyTracker[])[], labels?: readonly string[]): Reservation {
+  record(session: string, action: unknown, now: number, policies: readonly (readonly PolicyTracker[])[], labels?: readonly string[], relabelled = false): Reservation {
     const s = this.session(session);
+    const log = this.open.get(session);
+    const f: Filed = { action, now, policies, labels, undo: this.file(s, action, now, policies, labels), cancelled: false, settled: !relabelled };
+    if (relabelled || log !== undefined) {
+      if (log === undefined) this.open.set(session, [f]);
+      else log.push(f);
+    }
+    this.store.set(session, s);
+    return {
+      cancel: () => {
+        if (f.cancelled) return;
+        f.cancelled = true;
+        f.undo();
+        this.settle(session, f);
+      },
+      relabel: (next) => this.relabel(session, f, next),
+      settle: () => this.settle(session, f),
+    };
+  }
+
+  /** Adds labels to a recorded entry, in place: the entries after it are taken back and recorded again after it. */
+  private relabel(session: string, f: Filed, labels: readonly string[]): void {
+    const log = this.open.get(session);
+    const at = log?.indexOf(f) ?? -1;
+    if (f.cancelled || f.settled || at < 0) return;
+    const had = f.labels ?? [];
+    const added = labels.filter((l, i) => !had.includes(l) && labels.indexOf(l) === i);
+    if (added.length === 0) return;
+    const s = this.session(session);
+    const later = log!.slice(at).filter((e) => !e.cancelled);
+    for (let i = later.length - 1; i >= 0; i--) later[i]!.undo();
+    f.labels = [...had, ...added];
+    for (const e of later) e.undo = this.file(s, e.action, e.now, e.policies, e.labels);
+    this.store.set(session, s);
+  }
+
+  /** Marks an entry settled, and forgets the settled entries at the front of its session's log. */
+  private settle(session: string, f: Filed): void {
+    f.settled = true;
+    const log = this.open.get(session);
+    if (log === undefined) return;
+    let drop = 0;
+    while (drop < log.length && (log[drop]!.settled || log[drop]!.cancelled)) drop++;
+    if (drop === log.length) this.open.delete(session);
+    else if (drop > 0) log.splice(0, drop);
+  }
+
+  /** Files an entry into every tracker of `policies` and the session's recent actions; returns what takes it back. */
+  private file(s: SessionHistory, action: unknown, now: number, policies: readonly (readonly PolicyTracker[])[], labels: readonly string[] | undefined): Undo {
     const touched: TrackerState[] = [];
     const poisoned: TrackerState[] = [];
     const changed: Change[] = [];
@@ -165,28 +251,22 @@ export class SessionTrackers {
       while (drop < s.recent.length && (now - s.recent[drop]!.time >= keepFor || s.recent.length - drop > RECENT_LIMIT)) drop++;
       if (drop > 0) s.recent.splice(0, drop);
     }
-    this.store.set(session, s);
-    let cancelled = false;
-    return {
-      cancel: () => {
-        if (cancelled) return;
-        cancelled = true;
-        for (const state of touched) {
-          state.total--;
-          const i = state.times.lastIndexOf(now);
-          if (i >= state.head) state.times.splice(i, 1);
-        }
-        for (const state of poisoned) {
-          const poison = state.poison!;
-          let i = poison.length - 1;
-          while (i >= 0 && poison[i]!.time !== now) i--;
-          if (i >= 0) poison.splice(i, 1);
-        }
-        const i = s.recent.lastIndexOf(entry);
-        if (i >= 0) s.recent.splice(i, 1);
-        // each tracker takes back exactly what the action added (nothing is rebuilt from the recent actions)
-        for (const undo of changed) undo();
-      },
+    return () => {
+      for (const state of touched) {
+        state.total--;
+        const i = state.times.lastIndexOf(now);
+        if (i >= state.head) state.times.splice(i, 1);
+      }
+      for (const state of poisoned) {
+        const poison = state.poison!;
+        let i = poison.length - 1;
+        while (i >= 0 && poison[i]!.time !== now) i--;
+        if (i >= 0) poison.splice(i, 1);
+      }
+      const i = s.recent.lastIndexOf(entry);
+      if (i >= 0) s.recent.splice(i, 1);
+      // each tracker takes back exactly what the action added (nothing is rebuilt from the recent actions)
+      for (const undo of changed) undo();
     };
   }
 
@@ -246,6 +326,7 @@ export class SessionTrackers {
   }
 
   forget(session: string): void {
+    this.open.delete(session);
     this.store.delete(session);
   }
 }

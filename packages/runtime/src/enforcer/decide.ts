@@ -20,7 +20,7 @@ export async function decide(st: EnforcerState, action: unknown, ctx: ActionCont
   const session = decided.decision.session;
   const reserve = options?.reserve === true && decided.decision.decision === "allow";
   // counted before anything awaits, as run() does: concurrent decisions see it
-  const reservation = reserve ? count(st, session, decided.decision.action, now, decided.decision.labels) : null;
+  const reservation = reserve ? count(st, session, decided.decision.action, now, decided.decision.labels, policy.decidesResults) : null;
   const final = await recordDecision(st, decided, subject, "decide", null, shadowInfo, reserve);
   if (!reserve) return final;
   if (final.decision !== "allow") {

@@ -7,12 +7,16 @@
 import type { Reservation } from "../history.js";
 import type { EnforcerState } from "./state.js";
 
-/** Counts an allowed action in its session's history (with the shadow policy's trackers too), with the labels of its entry. */
-export function count(st: EnforcerState, session: string, action: unknown, now: number, labels?: readonly string[]): Reservation | null {
+/**
+ * Counts an allowed action in its session's history (with the shadow policy's trackers too), with
+ * the labels of its entry; `relabelled`: its result will be decided, and may add labels to the
+ * entry until the reservation is settled.
+ */
+export function count(st: EnforcerState, session: string, action: unknown, now: number, labels?: readonly string[], relabelled = false): Reservation | null {
   const active = st.active;
   const shadow = st.shadow;
   if (active.module.trackers.length === 0 && (shadow === null || shadow.module.trackers.length === 0)) return null;
-  return st.trackers.record(session, action, now, shadow ? [active.module.trackers, shadow.module.trackers] : [active.module.trackers], labels);
+  return st.trackers.record(session, action, now, shadow ? [active.module.trackers, shadow.module.trackers] : [active.module.trackers], labels, relabelled);
 }
 
 /**
@@ -55,11 +59,12 @@ export class Reservations {
     this.pending.set(id, pending);
   }
 
-  /** Forgets reservations past their time; they stay counted (fail closed). */
+  /** Forgets reservations past their time; they stay counted (fail closed), with the labels they have. */
   expire(now: number): void {
     for (const [id, p] of this.pending) {
       if (p.expires > now) break;
       this.pending.delete(id);
+      p.reservation?.settle();
     }
   }
 
@@ -68,6 +73,7 @@ export class Reservations {
     this.expire(pending.expires - this.ttlMs);
     while (this.pending.size >= this.max) {
       const oldest = this.pending.keys().next().value as string;
+      this.pending.get(oldest)!.reservation?.settle();
       this.pending.delete(oldest);
     }
     this.pending.set(id, pending);
