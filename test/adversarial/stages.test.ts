@@ -103,6 +103,24 @@ const cases: readonly Case[] = [
     input: () => ({ action: call, result: () => "AKIAIOSFODNN7EXAMPLE" }),
     expect: { decision: "deny", result: null, message: "`result` is not JSON: a function" },
   },
+  {
+    name: "a Uint8Array, whose bytes no text rule reads",
+    stage: "result",
+    input: () => ({ action: call, result: { data: new TextEncoder().encode("AKIAIOSFODNN7EXAMPLE") } }),
+    expect: { decision: "deny", result: null, message: "`result.data` is not JSON: bytes (an ArrayBuffer or a view of one)" },
+  },
+  {
+    name: "a Set",
+    stage: "result",
+    input: () => ({ action: call, result: [new Set(["AKIAIOSFODNN7EXAMPLE"])] }),
+    expect: { decision: "deny", result: null, message: "`result[0]` is not JSON: a Set" },
+  },
+  {
+    name: "a Date with a faked prototype",
+    stage: "result",
+    input: () => ({ action: call, result: { at: Object.setPrototypeOf(new Date(0), Array.prototype) } }),
+    expect: { decision: "deny", result: null, message: "`result.at` is not JSON: a Date" },
+  },
   { name: "undefined in a list", stage: "result", input: () => ({ action: call, result: [1, undefined] }), expect: { decision: "deny", result: null, message: "`result[1]` is not JSON: undefined" } },
   {
     name: "a sparse list",

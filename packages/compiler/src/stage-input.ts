@@ -10,6 +10,39 @@ import { keyPlace, MAX_STAGE_DEPTH, MAX_STAGE_TEXT, MAX_STAGE_VALUES } from "@ag
 import { EvaluationError, readField } from "./semantics.js";
 
 /**
+ * Built-in objects whose content is not in their own enumerable fields, so that a copy field by
+ * field would lose it (a Map, a Date: `{}`) or spell it in numbers that no text rule reads (the
+ * bytes of a Buffer as `{"0": 65, ...}`): each is told by the brand check of one of its methods,
+ * which throws for anything else (a tag or a prototype can be faked; a brand cannot).
+ */
+const BRANDS: readonly (readonly [string, (this: unknown) => unknown])[] = [
+  ["a Map", Map.prototype.has as (this: unknown) => unknown],
+  ["a Set", Set.prototype.has as (this: unknown) => unknown],
+  ["a WeakMap", WeakMap.prototype.has as (this: unknown) => unknown],
+  ["a WeakSet", WeakSet.prototype.has as (this: unknown) => unknown],
+  ["a Date", Date.prototype.getTime],
+  ["a String object", String.prototype.valueOf],
+  ["a Number object", Number.prototype.valueOf],
+  ["a Boolean object", Boolean.prototype.valueOf],
+];
+
+/** What kind of built-in object `x` is when its content is not its own fields, or null for a plain or class object. */
+function builtIn(x: object): string | null {
+  const proto = Object.getPrototypeOf(x);
+  if (proto === Object.prototype || proto === null) return null;
+  if (ArrayBuffer.isView(x) || x instanceof ArrayBuffer) return "bytes (an ArrayBuffer or a view of one)";
+  for (const [name, method] of BRANDS) {
+    try {
+      method.call(x);
+      return name;
+    } catch {
+      // not this kind
+    }
+  }
+  return null;
+}
+
+/**
  * A copy of `v` made in one read, checked to be JSON within the limits; throws an EvaluationError
  * naming `what` and the place (`result.items[3]`) otherwise. Objects are read by their own
  * enumerable keys, lists by index; a getter or a Proxy trap that throws propagates (the caller
@@ -35,6 +68,8 @@ export function checkStageValue(v: unknown, what: string): unknown {
     if (typeof x !== "object") throw new EvaluationError(`\`${at}\` is not JSON: ${x === undefined ? "undefined" : `a ${typeof x}`}`);
     if (depth >= MAX_STAGE_DEPTH) throw new EvaluationError(`${what} nests deeper than 64 levels`);
     if (seen.has(x)) throw new EvaluationError(`\`${at}\` is not JSON: it contains itself`);
+    const kind = Array.isArray(x) ? null : builtIn(x);
+    if (kind !== null) throw new EvaluationError(`\`${at}\` is not JSON: ${kind}`);
     seen.add(x);
     let copy: unknown;
     if (Array.isArray(x)) {

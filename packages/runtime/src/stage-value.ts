@@ -19,6 +19,39 @@ export type StageValue = { readonly copy: unknown; readonly problem: null } | { 
 
 class NotJson extends Error {}
 
+/**
+ * Built-in objects whose content is not in their own enumerable fields, so that a copy field by
+ * field would lose it (a Map, a Date: `{}`) or spell it in numbers that no text rule reads (the
+ * bytes of a Buffer as `{"0": 65, ...}`): each is told by the brand check of one of its methods,
+ * which throws for anything else (a tag or a prototype can be faked; a brand cannot).
+ */
+const BRANDS: readonly (readonly [string, (this: unknown) => unknown])[] = [
+  ["a Map", Map.prototype.has as (this: unknown) => unknown],
+  ["a Set", Set.prototype.has as (this: unknown) => unknown],
+  ["a WeakMap", WeakMap.prototype.has as (this: unknown) => unknown],
+  ["a WeakSet", WeakSet.prototype.has as (this: unknown) => unknown],
+  ["a Date", Date.prototype.getTime],
+  ["a String object", String.prototype.valueOf],
+  ["a Number object", Number.prototype.valueOf],
+  ["a Boolean object", Boolean.prototype.valueOf],
+];
+
+/** What kind of built-in object `x` is when its content is not its own fields, or null for a plain or class object. */
+function builtIn(x: object): string | null {
+  const proto = Object.getPrototypeOf(x);
+  if (proto === Object.prototype || proto === null) return null;
+  if (ArrayBuffer.isView(x) || x instanceof ArrayBuffer) return "bytes (an ArrayBuffer or a view of one)";
+  for (const [name, method] of BRANDS) {
+    try {
+      method.call(x);
+      return name;
+    } catch {
+      // not this kind
+    }
+  }
+  return null;
+}
+
 /** The value as plain JSON data (own enumerable fields, keys in their order), or the problem that names where it is not. */
 export function snapshotStageValue(v: unknown, what: "result" | "output"): StageValue {
   let values = 0;
@@ -43,6 +76,8 @@ export function snapshotStageValue(v: unknown, what: "result" | "output"): Stage
     if (typeof x !== "object") throw new NotJson(`\`${at()}\` is not JSON: ${x === undefined ? "undefined" : `a ${typeof x}`}`);
     if (depth >= MAX_STAGE_DEPTH) throw new NotJson(`\`${what}\` nests deeper than 64 levels`);
     if (seen.has(x)) throw new NotJson(`\`${at()}\` is not JSON: it contains itself`);
+    const kind = Array.isArray(x) ? null : builtIn(x);
+    if (kind !== null) throw new NotJson(`\`${at()}\` is not JSON: ${kind}`);
     seen.add(x);
     let copy: unknown;
     if (Array.isArray(x)) {

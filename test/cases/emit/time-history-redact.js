@@ -246,6 +246,19 @@ function $stageValue(input, stage) {
   }
   let values = 0, text = 0;
   const seen = new Set();
+  // built-in objects whose content is not their own fields, told by a brand check (builtIn in stage-input.ts)
+  const builtIn = (x) => {
+    const proto = Object.getPrototypeOf(x);
+    if (proto === Object.prototype || proto === null) return null;
+    if (ArrayBuffer.isView(x) || x instanceof ArrayBuffer) return "bytes (an ArrayBuffer or a view of one)";
+    for (const [name, method] of [["a Map", Map.prototype.has], ["a Set", Set.prototype.has], ["a WeakMap", WeakMap.prototype.has], ["a WeakSet", WeakSet.prototype.has], ["a Date", Date.prototype.getTime], ["a String object", String.prototype.valueOf], ["a Number object", Number.prototype.valueOf], ["a Boolean object", Boolean.prototype.valueOf]]) {
+      try {
+        method.call(x);
+        return name;
+      } catch {}
+    }
+    return null;
+  };
   const walk = (x, at, depth) => {
     if (++values > 100000) throw new $E("`" + what + "` holds more than 100,000 values");
     if (x === null || typeof x === "boolean") return x;
@@ -261,6 +274,8 @@ function $stageValue(input, stage) {
     if (typeof x !== "object") throw new $E("`" + at + "` is not JSON: " + (x === undefined ? "undefined" : "a " + typeof x));
     if (depth >= 64) throw new $E("`" + what + "` nests deeper than 64 levels");
     if (seen.has(x)) throw new $E("`" + at + "` is not JSON: it contains itself");
+    const kind = Array.isArray(x) ? null : builtIn(x);
+    if (kind !== null) throw new $E("`" + at + "` is not JSON: " + kind);
     seen.add(x);
     let copy;
     if (Array.isArray(x)) {
