@@ -7,7 +7,7 @@
  * on a prototype is read as a field or a label.
  */
 import { describe, expect, it } from "vitest";
-import { canonicalJson, createEnforcer, ResultWithheld, type StageDecision, sha256, verifyAuditLog } from "../../packages/runtime/src/index.js";
+import { canonicalJson, createEnforcer, ResultWithheld, type StageDecision, sha256, ToolFailed, verifyAuditLog } from "../../packages/runtime/src/index.js";
 
 const POLICY = `
 policy hostile version "1"
@@ -97,11 +97,16 @@ describe("hostile results", () => {
     30_000,
   );
 
-  it("a revoked Proxy: reading its `then` throws, so run() rejects as for a tool that threw, and nothing is returned", async () => {
+  it("a revoked Proxy: reading its `then` throws, so run() rejects as for a tool that threw (its error decided as the result), and nothing is returned", async () => {
     const { e, lines } = await enforcer();
-    await expect(e.run({ type: "read" }, { session: "s" }, revoked)).rejects.toThrow(/revoked/);
+    const error = await e.run({ type: "read" }, { session: "s" }, revoked).then(
+      () => null,
+      (x: unknown) => x,
+    );
+    expect(error).toBeInstanceOf(ToolFailed);
+    expect((error as ToolFailed).message).toMatch(/revoked/);
     await e.close();
-    expect(lines.map((l) => JSON.parse(l).outcome ?? JSON.parse(l).kind)).toEqual(["decision", "error"]);
+    expect(lines.map((l) => JSON.parse(l).outcome ?? JSON.parse(l).kind)).toEqual(["decision", "error", "result"]);
   });
 
   it("a `__proto__` field is returned as an own field, never as the prototype", async () => {

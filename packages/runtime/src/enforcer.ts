@@ -9,10 +9,12 @@
  * createEnforcer assembles the steps in enforcer/ over one state object (enforcer/state.ts):
  * subject.ts (the snapshot), decide-step.ts, approval-step.ts, history-step.ts, audit-step.ts
  * and execute-step.ts, put in order by run.ts, decide.ts and record-release.ts; results and
- * messages are decided by stage-step.ts (result-step.ts in run, output-step.ts for checkOutput).
+ * messages are decided by stage-step.ts (result-step.ts in run, check-result.ts for checkResult,
+ * output-step.ts for checkOutput).
  */
 
 import type { Enforcer, EnforcerOptions } from "./enforcer/api.js";
+import { checkResult } from "./enforcer/check-result.js";
 import { decide } from "./enforcer/decide.js";
 import { ActionDenied, ResultWithheld } from "./enforcer/errors.js";
 import { checkOutput } from "./enforcer/output-step.js";
@@ -32,11 +34,12 @@ export type {
   OutputMessage,
   RecordInfo,
   RecordResult,
+  ResultInfo,
   RunResult,
   ShadowFlip,
   ShadowReport,
 } from "./enforcer/api.js";
-export { ActionDenied, InvalidInputError, ResultWithheld } from "./enforcer/errors.js";
+export { ActionDenied, InvalidInputError, ResultWithheld, ToolFailed } from "./enforcer/errors.js";
 
 const resolveCtx = (ctx: ActionContext | (() => ActionContext) | undefined): ActionContext | undefined => (typeof ctx === "function" ? ctx() : ctx);
 
@@ -46,6 +49,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     decide: (action, ctx, opts) => decide(st, action, ctx, opts),
     run: (action, ctx, execute) => run(st, action, ctx, execute),
     record: (action, ctx, info) => record(st, action, ctx, info),
+    checkResult: (action, result, ctx, info) => checkResult(st, action, result, ctx, info),
     checkOutput: (message, ctx) => checkOutput(st, message, ctx),
     release: (id, ctx) => release(st, id, ctx),
     wrap(name, fn, ctx) {

@@ -18,10 +18,12 @@ export {
   type OutputMessage,
   type RecordInfo,
   type RecordResult,
+  type ResultInfo,
   ResultWithheld,
   type RunResult,
   type ShadowFlip,
   type ShadowReport,
+  ToolFailed,
 } from "./enforcer.js";
 export * from "./hash.js";
 export { MAX_SESSION_LABELS, memoryHistoryStore, RECENT_LIMIT, type Reservation } from "./history.js";

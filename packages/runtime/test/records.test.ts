@@ -12,8 +12,8 @@ import { describe, expect, it } from "vitest";
 import { appendQuietly, buildAuditRecord, callbackSink, createAuditLog, fileSink, GENESIS_HASH, type SerializedRecord } from "../src/audit.js";
 import { verifyAuditLog } from "../src/audit-verify.js";
 import { canonicalJson, canonicalJsonOrUndefined } from "../src/hash.js";
-import { DecisionRecord, OutcomeRecord } from "../src/records.js";
-import type { Decision } from "../src/types.js";
+import { DecisionRecord, OutcomeRecord, StageRecord } from "../src/records.js";
+import type { Decision, StageDecision } from "../src/types.js";
 import { anyString } from "./arbitraries.js";
 
 const hex = (n: number) => fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: n, maxLength: n });
@@ -86,10 +86,37 @@ const outcomeRecord = fc
     outcome: fc.constantFrom("ok" as const, "error" as const),
     durationMs: fc.oneof(fc.nat(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant(-0)),
     error: fc.option(fc.oneof(anyString, value), { nil: undefined }),
+    errorHash: fc.option(hex(64), { nil: undefined }),
   })
-  .map(({ id, time, outcome, durationMs, error }) => new OutcomeRecord(id, time, outcome, durationMs, error));
+  .map(({ id, time, outcome, durationMs, error, errorHash }) => new OutcomeRecord(id, time, outcome, durationMs, error, errorHash));
 
-const record: fc.Arbitrary<SerializedRecord> = fc.oneof(decisionRecord, outcomeRecord);
+const approvalOutcome = fc.oneof(
+  fc.constant(null),
+  fc.record({
+    required: fc.constant(true),
+    from: fc.option(anyString, { nil: null }),
+    timeoutMs: fc.option(fc.nat(), { nil: null }),
+    outcome: fc.constantFrom("approved", "rejected", "timeout"),
+    approver: fc.option(anyString, { nil: null }),
+    note: fc.option(anyString, { nil: null }),
+  }),
+);
+
+const stageRecord = fc
+  .record({
+    decision,
+    stage: fc.constantFrom("result" as const, "output" as const),
+    valueHash: fc.oneof(hex(64), fc.constant("")),
+    redacted: fc.array(anyString, { maxLength: 3 }),
+    user: fc.oneof(fc.constant(undefined), fc.constant(null), value),
+    approval: approvalOutcome,
+  })
+  .map(({ decision: d, stage, valueHash, redacted, user, approval }) => {
+    const staged = { ...d, stage, valueHash, [stage]: null } as unknown as StageDecision;
+    return new StageRecord(staged, redacted, user === undefined ? undefined : canonicalJsonOrUndefined(user), approval);
+  });
+
+const record: fc.Arbitrary<SerializedRecord> = fc.oneof(decisionRecord, outcomeRecord, stageRecord);
 const position = fc.record({ seq: fc.nat(), prev: fc.oneof(hex(64), fc.constant(GENESIS_HASH)) });
 
 describe("the enforcer's records", () => {

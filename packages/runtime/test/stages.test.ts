@@ -134,6 +134,20 @@ const RESULTS: [string, Record<string, unknown>, () => unknown, { result?: unkno
   ["a cycle", { type: "other" }, cyclic, { error: /^`result\.self` is not JSON: it contains itself$/ }],
   ["NaN", { type: "other" }, () => ({ n: Number.NaN }), { error: /^`result\.n` is not JSON: a number with no finite value$/ }],
   ["undefined inside a list", { type: "other" }, () => [1, undefined], { error: /^`result\[1\]` is not JSON: undefined$/ }],
+  ["a Buffer (its bytes are no text)", { type: "other" }, () => ({ data: Buffer.from(AWS) }), { error: /^`result\.data` is not JSON: bytes \(an ArrayBuffer or a view of one\)$/ }],
+  ["a Map", { type: "other" }, () => ({ env: new Map([["KEY", AWS]]) }), { error: /^`result\.env` is not JSON: a Map$/ }],
+  ["a Date", { type: "other" }, () => [new Date(0)], { error: /^`result\[0\]` is not JSON: a Date$/ }],
+  ["a String object", { type: "other" }, () => ({ s: new String(AWS) }), { error: /^`result\.s` is not JSON: a String object$/ }],
+  [
+    "a class instance is read by its own fields",
+    { type: "other" },
+    () =>
+      new (class Row {
+        id = 1;
+        name = "x";
+      })(),
+    { result: { id: 1, name: "x" } },
+  ],
   ["a getter that throws", { type: "other" }, throwingGetter, { error: /^the input cannot be read: reading it threw an exception$/ }],
   ["a Proxy whose trap throws", { type: "other" }, throwingProxy, { error: /^the input cannot be read/ }],
   ["65 levels", { type: "other" }, () => deep(65), { error: /^`result` nests deeper than 64 levels$/ }],

@@ -108,6 +108,15 @@ export interface RecordInfo {
   error?: string;
 }
 
+export interface ResultInfo {
+  /**
+   * The decision the action ran under. The result record is filed under it; when it names a
+   * pending reservation of the same session and action, the labels the result adds go to that
+   * action's history entry (so check the result before `record` settles the reservation).
+   */
+  decisionId?: string;
+}
+
 export interface RecordResult {
   decisionId: string;
   session: string;
@@ -164,6 +173,13 @@ export interface Enforcer {
    * message as the policy rewrote it. A string is the message `{ text }`.
    */
   checkOutput(message: OutputMessage, ctx?: ActionContext): Promise<StageDecision>;
+  /**
+   * Decides the result of an action that ran outside `run` (the host asked `decide` and ran the
+   * tool) by the policy's rules on results, asking for approval when required, and writes a
+   * `result` record. Never throws for a deny: the host withholds the result when `decision` is
+   * not `allow`, and otherwise gives the model `result`, the value as the policy rewrote it.
+   */
+  checkResult(action: unknown, result: unknown, ctx?: ActionContext, info?: ResultInfo): Promise<StageDecision>;
   /** Guards a tool function `(args) => result`: the action is `{ type: name, ...args }`; the result is decided as in `run`. */
   wrap<A extends Record<string, unknown>, R>(name: string, fn: (args: A) => R | Promise<R>, ctx?: ActionContext | (() => ActionContext)): (args: A) => Promise<R>;
   /** Wraps every function of an object of tools, by key. */

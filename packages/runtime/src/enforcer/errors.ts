@@ -21,6 +21,24 @@ export class ResultWithheld extends Error {
   }
 }
 
+/**
+ * Thrown by `run` (and wrapped tools) when the tool threw and the policy has rules on results:
+ * the tool's error was decided as the result `{ error: MESSAGE }` and allowed, and this error
+ * carries its message as the policy left it (redacted where a rule redacted it). The tool's own
+ * error goes no further: its stack, cause and other fields were not decided.
+ */
+export class ToolFailed extends Error {
+  constructor(
+    readonly decision: Decision,
+    readonly resultDecision: StageDecision,
+    decided: unknown,
+  ) {
+    const error = decided !== null && typeof decided === "object" ? (decided as { error?: unknown }).error : undefined;
+    super(typeof error === "string" ? error : `the tool \`${String((decision.action as { type?: unknown } | null)?.type ?? "?")}\` failed`);
+    this.name = "ToolFailed";
+  }
+}
+
 function describeWithholding(d: StageDecision): string {
   const denying = d.rules.filter((r) => r.effect === "deny");
   const reasons = [...denying.map((r) => `${r.id}${r.reason ? `: ${r.reason}` : ""}`), ...d.errors.map((e) => (e.rule ? `${e.rule}: ${e.message}` : e.message))];

@@ -2,6 +2,7 @@
  * Executing: the tool runs under the recorded decision, with its own copy of the decided action
  * (the redacted one when the policy rewrote it), and its outcome record is chained after it.
  */
+import { canonicalJson, sha256 } from "../hash.js";
 import type { Reservation } from "../history.js";
 import { OutcomeRecord } from "../records.js";
 import type { Action, Decision } from "../types.js";
@@ -40,12 +41,12 @@ export function perform<T>(st: EnforcerState, r: Execution<T>, final: Decision, 
     // inside the try: reading `then` of what the tool returned can throw (a getter, a Proxy)
     thenable = isThenable(result);
   } catch (e) {
-    return failed(st, final, started, e);
+    return failed(st, r, final, started, e, reservation);
   }
   if (thenable) {
     return Promise.resolve(result as Promise<T>).then(
       (value) => succeeded(st, r, final, started, value, reservation),
-      (e: unknown) => failed(st, final, started, e),
+      (e: unknown) => failed(st, r, final, started, e, reservation),
     );
   }
   return succeeded(st, r, final, started, result as T, reservation);
@@ -65,24 +66,43 @@ function toolCopy(r: Execution<unknown>, final: Decision): unknown {
 function succeeded<T>(st: EnforcerState, r: Execution<T>, final: Decision, started: number, result: T, reservation: Reservation | null): Promise<RunResult<T>> {
   const after: () => Promise<RunResult<T>> = st.active.decidesResults
     ? () => decideResult(st, { subject: r.subject, now: r.now }, final, result, reservation)
-    : () => Promise.resolve({ decision: final, result });
+    : () => {
+        reservation?.settle();
+        return Promise.resolve({ decision: final, result });
+      };
   if (st.audit === null) return after();
   const end = st.clock();
   const written = write(st, new OutcomeRecord(final.id, isoTime(end), "ok", end - started), true);
   return written instanceof Promise ? written.then(after) : after();
 }
 
-function failed(st: EnforcerState, final: Decision, started: number, e: unknown): Promise<never> {
-  if (st.audit === null) return Promise.reject(e);
+/**
+ * The outcome record of a tool that threw, then the tool's error: as it threw it, or, when the
+ * policy has rules on results, decided as the result `{ error: MESSAGE }` (result-step.ts), and
+ * the record holds the message's hash rather than its text.
+ */
+function failed<T>(st: EnforcerState, r: Execution<T>, final: Decision, started: number, e: unknown, reservation: Reservation | null): Promise<RunResult<T>> {
+  const decides = st.active.decidesResults;
+  const text = errorText(e);
+  const after: () => Promise<RunResult<T>> = decides
+    ? () => decideResult(st, { subject: r.subject, now: r.now }, final, { error: text } as T, reservation, true)
+    : () => {
+        reservation?.settle();
+        return Promise.reject(e);
+      };
+  if (st.audit === null) return after();
   const end = st.clock();
   let written: ReturnType<typeof write>;
   try {
-    written = write(st, new OutcomeRecord(final.id, isoTime(end), "error", end - started, errorText(e)), true);
+    const record = decides
+      ? new OutcomeRecord(final.id, isoTime(end), "error", end - started, undefined, sha256(canonicalJson({ error: text })))
+      : new OutcomeRecord(final.id, isoTime(end), "error", end - started, text);
+    written = write(st, record, true);
   } catch (cannot) {
     // a record that cannot be serialized: reported, and the tool's error still rejects
     written = auditFailed(st, cannot);
   }
-  return written instanceof Promise ? written.then(() => Promise.reject(e)) : Promise.reject(e);
+  return written instanceof Promise ? written.then(after) : after();
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

@@ -3,16 +3,20 @@
  * returned as the policy rewrote it, or withheld (`ResultWithheld`). The decision's labels reach
  * the session and the call's history entry: the call was counted when it was allowed (before it
  * ran, so that concurrent calls see it), so when the result adds labels the entry does not have,
- * the entry is taken back exactly and counted again, at the same time, with all its labels
- * (O(trackers), like counting it the first time). Deferring the count to after the result would
- * let concurrent calls race past a limit while the tool runs.
+ * the entry is given them where it stands (`Reservation.relabel`: same time, same place among the
+ * session's entries). Deferring the count to after the result would let concurrent calls race
+ * past a limit while the tool runs.
+ *
+ * A tool that throws has a result too: `{ "error": MESSAGE }`, decided like any other, so that a
+ * credential in an error message is withheld or redacted as it would be in a value. The caller
+ * then gets `ToolFailed` with the message as decided, never the tool's own error (its stack,
+ * cause and other fields were not decided).
  */
 import type { Reservation } from "../history.js";
 import { snapshotStageValue } from "../stage-value.js";
 import type { Decision, StageDecision } from "../types.js";
 import type { RunResult } from "./api.js";
-import { ResultWithheld } from "./errors.js";
-import { count } from "./history-step.js";
+import { ResultWithheld, ToolFailed } from "./errors.js";
 import { approveStage, decideStage, finishStage, type StageDecided, type StageSubject, stageSubject } from "./stage-step.js";
 import type { EnforcerState } from "./state.js";
 import type { Subject } from "./subject.js";
@@ -24,7 +28,8 @@ export interface ResultOf {
   readonly now: number;
 }
 
-export function decideResult<T>(st: EnforcerState, call: ResultOf, final: Decision, raw: T, reservation: Reservation | null): Promise<RunResult<T>> {
+/** `thrown`: `raw` is `{ error: MESSAGE }` of a tool that threw. */
+export function decideResult<T>(st: EnforcerState, call: ResultOf, final: Decision, raw: T, reservation: Reservation | null, thrown = false): Promise<RunResult<T>> {
   const s = stageSubject({
     stage: "result",
     id: final.id,
@@ -39,33 +44,36 @@ export function decideResult<T>(st: EnforcerState, call: ResultOf, final: Decisi
     value: snapshotStageValue(raw === undefined ? null : raw, "result"),
   });
   const decided = decideStage(st, st.active, s, st.clock());
-  if (decided.decision.decision === "require_approval") return approveStage(st, s, decided).then((approved) => settle(st, call, final, s, approved, raw, reservation));
-  return settle(st, call, final, s, decided, raw, reservation);
+  const then = (approved: StageDecided) => settle(st, final, s, approved, raw, reservation, thrown);
+  if (decided.decision.decision === "require_approval")
+    return approveStage(st, s, decided).then(then, (e: unknown) => {
+      reservation?.settle();
+      throw e;
+    });
+  return then(decided);
 }
 
-function settle<T>(st: EnforcerState, call: ResultOf, final: Decision, s: StageSubject, decided: StageDecided, raw: T, reservation: Reservation | null): Promise<RunResult<T>> {
-  refile(st, call, final, decided.decision.labels, reservation);
+function settle<T>(st: EnforcerState, final: Decision, s: StageSubject, decided: StageDecided, raw: T, reservation: Reservation | null, thrown: boolean): Promise<RunResult<T>> {
+  relabel(decided.decision.labels, reservation);
   const finished = finishStage(st, s, decided);
-  return finished instanceof Promise ? finished.then((d) => returned(st, final, d, decided, raw)) : returned(st, final, finished, decided, raw);
+  return finished instanceof Promise ? finished.then((d) => returned(st, final, d, decided, raw, thrown)) : returned(st, final, finished, decided, raw, thrown);
 }
 
 /** The result as decided: a fresh copy of the text that was hashed (and approved), or the withholding. */
-function returned<T>(st: EnforcerState, final: Decision, d: StageDecision, decided: StageDecided, raw: T): Promise<RunResult<T>> {
+function returned<T>(st: EnforcerState, final: Decision, d: StageDecision, decided: StageDecided, raw: T, thrown: boolean): Promise<RunResult<T>> {
   if (d.decision !== "allow") {
     return st.throwOnDeny ? Promise.reject(new ResultWithheld(d)) : Promise.resolve({ decision: final, resultDecision: d });
   }
   const json = decided.valueJson;
+  if (thrown) return Promise.reject(new ToolFailed(final, d, json === undefined ? null : JSON.parse(json)));
   // a tool that returned nothing, and no rule wrote anything in its place: nothing
   const result = (raw === undefined && json === "null" ? undefined : json === undefined ? null : JSON.parse(json)) as T;
   return Promise.resolve({ decision: final, result, resultDecision: d });
 }
 
-/** Counts the call again with the labels its result added, when it has labels its entry lacks. */
-function refile(st: EnforcerState, call: ResultOf, final: Decision, labels: readonly string[], reservation: Reservation | null): void {
-  if (reservation === null || labels.length === 0) return;
-  const had = final.labels ?? [];
-  const added = labels.filter((l) => !had.includes(l));
-  if (added.length === 0) return;
-  reservation.cancel();
-  count(st, final.session, final.action, call.now, [...had, ...added]);
+/** Gives the call's history entry the labels its result added, where it stands; then nothing more changes it. */
+function relabel(labels: readonly string[], reservation: Reservation | null): void {
+  if (reservation === null) return;
+  if (labels.length > 0) reservation.relabel(labels);
+  reservation.settle();
 }

@@ -6,6 +6,7 @@
  * audit record (`result` or `output`).
  */
 import { canonicalJson, sha256 } from "../hash.js";
+import { StageRecord } from "../records.js";
 import { changedPaths, type StageValue } from "../stage-value.js";
 import type { ApprovalRequest, FiredRule, PolicyDecision, StageDecision } from "../types.js";
 import type { ApprovalOutcome } from "./api.js";
@@ -185,27 +186,10 @@ function recorded(st: EnforcerState, decision: StageDecision, failure: Error | n
   return final;
 }
 
-/**
- * The `result` or `output` record: what was decided and why, the value's hash and the paths a
- * redaction changed, never the value itself.
- */
-function stageRecord(s: StageSubject, decided: StageDecided): Record<string, unknown> & { kind: StageName; decisionId: string; time: string } {
+/** The `result` or `output` record (records.ts), with the paths a redaction changed. */
+function stageRecord(s: StageSubject, decided: StageDecided): StageRecord {
   const d = decided.decision;
   const value = s.stage === "result" ? d.result : d.output;
   const redacted = s.value.problem === null && d.rules.some((r) => r.effect === "redact") ? changedPaths(s.stage, s.value.copy, value) : [];
-  return {
-    kind: s.stage,
-    decisionId: d.id,
-    time: d.time,
-    policy: d.policy,
-    session: d.session,
-    ...(s.stage === "result" ? { actionHash: d.actionHash } : { user: s.userJson === undefined ? null : JSON.parse(s.userJson) }),
-    decision: d.decision,
-    rules: d.rules,
-    errors: d.errors,
-    labels: d.labels,
-    redacted,
-    [`${s.stage}Hash`]: d.valueHash,
-    approval: decided.approval,
-  };
+  return new StageRecord(d, redacted, s.userJson, decided.approval);
 }

@@ -43,16 +43,26 @@ export function snapshot(action: unknown, ctx: ActionContext): Subject {
   let userJson: string | undefined;
   let contextJson: string | undefined;
   let problem: string | null = null;
-  const session = sessionOf(ctx);
+  // the context's own fields, each read once (a getter that throws denies, naming it)
+  let session = "default";
+  let userIn: unknown;
+  let contextIn: unknown;
+  try {
+    session = sessionOf(ctx);
+    userIn = ctx.user;
+    contextIn = ctx.context;
+  } catch (e) {
+    problem = `invalid context: the session, user and context cannot be read: ${errorText(e)}`;
+  }
   try {
     // no user is written as null, as before; a user that is not JSON is left out of the record
-    userJson = ctx.user === undefined ? "null" : strictJson(ctx.user);
+    if (problem === null) userJson = userIn === undefined ? "null" : strictJson(userIn);
   } catch (e) {
     problem = `invalid user: ${inputProblem(e, "the user")}`;
   }
   // the policy reads copies of the user and the context taken now, as it does of the action:
   // a getter or Proxy in them is read once, and what the record shows is what was decided on
-  const user = ctx.user === undefined || userJson === undefined ? undefined : fresh(userJson);
+  const user = userIn === undefined || userJson === undefined ? undefined : fresh(userJson);
   try {
     ({ json, copy, spare } = jsonSnapshot(action));
   } catch (e) {
@@ -71,10 +81,10 @@ export function snapshot(action: unknown, ctx: ActionContext): Subject {
   }
   // what JSON has no text for (undefined) is decided as it is: the policy denies it
   if (json === undefined) copy = spare = action;
-  if (problem === null && ctx.context !== undefined) {
+  if (problem === null && contextIn !== undefined) {
     try {
       // the context reaches the policy: it must be JSON too
-      contextJson = strictJson(ctx.context);
+      contextJson = strictJson(contextIn);
     } catch (e) {
       problem = `invalid context: ${inputProblem(e, "the context")}`;
     }
