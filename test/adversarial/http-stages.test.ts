@@ -54,6 +54,9 @@ const cases: [string, string, number, string, string, string?][] = [
     "4111",
   ],
   ["a stage that names an object prototype key", `{"stage":"constructor","action":${action},"result":1}`, 400, "invalid_request", "`stage` must be"],
+  ["a decisionId on the call stage", `{"action":${action},"decisionId":"d-1"}`, 400, "invalid_request", "/decisionId"],
+  ["a decisionId that is not a string", `{"stage":"result","action":${action},"result":1,"decisionId":7}`, 400, "invalid_request", "/decisionId"],
+  ["a decisionId with an action that cannot be recorded", `{"stage":"result","action":{"id":7},"result":1,"decisionId":"d-1"}`, 400, "invalid_request", "/action"],
 ];
 
 describe("hostile bodies at the result and output stages", () => {
@@ -87,6 +90,21 @@ describe("hostile bodies at the result and output stages", () => {
     // either every card is redacted, or a limit of the matcher denies it with its reason: never the cards
     if (json.decision === "allow") expect(json.result!.notes).not.toMatch(/4111/);
     else expect(json.errors.length).toBeGreaterThan(0);
+    expect(verifyAuditLog(readFileSync(audit, "utf8")).ok).toBe(true);
+  });
+
+  it("a result with the decisionId of a reserved call settles the reservation, once", async () => {
+    const post = async (body: unknown) =>
+      (await fetch(`${svc.url}/v1/decide`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })).json() as Promise<Record<string, unknown>>;
+    const call = { type: "fetch_url", url: "https://example.com" };
+    const decided = await post({ action: call, session: "reserved-result", reserve: true });
+    expect(decided).toMatchObject({ decision: "allow", reserved: true });
+    const first = await post({ stage: "result", action: call, result: "<html>", session: "reserved-result", decisionId: decided.id });
+    expect(first).toMatchObject({ decision: "allow", stage: "result", result: "<html>", labels: ["untrusted"], settled: true, id: decided.id });
+    // the reservation is settled: reported again, the action is counted as /v1/record counts it
+    const again = await post({ stage: "result", action: call, result: "<html>", session: "reserved-result", decisionId: decided.id });
+    expect(again).toMatchObject({ decision: "allow", settled: false });
+    expect(await post({ action: { type: "send_email" }, session: "reserved-result" })).toMatchObject({ decision: "deny" });
     expect(verifyAuditLog(readFileSync(audit, "utf8")).ok).toBe(true);
   });
 });

@@ -75,6 +75,8 @@ describe.skipIf(python === null)("examples/python-client", () => {
       mail_after_fetch: ["deny", ["no_mail_after_untrusted_input"]],
       refund_promise: ["deny", ["no_promises_of_refunds"]],
       result_without_stage: [400, "invalid_request", "/result"],
+      // every call ran under its reservation, which its result check settled
+      settled: [true, true, true],
     });
     const text = readFileSync(resultsAudit, "utf8");
     expect(verifyAuditLog(text).ok).toBe(true);

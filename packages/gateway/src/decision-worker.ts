@@ -17,6 +17,7 @@ import {
   type AuditLog,
   createAuditLog,
   createEnforcer,
+  type Enforcer,
   fileSink,
   loadPolicy,
   type OutputMessage,
@@ -71,8 +72,10 @@ async function main(): Promise<void> {
   }
   const ops: Record<Op, (args: unknown[]) => Promise<unknown>> = {
     decide: ([action, ctx, reserve]) => enforcer.decide(action, ctx as ActionContext, { reserve: reserve === true }),
-    // the action ran outside the service: it is decided, counted and recorded as run() does, and its result decided
-    result: ([action, ctx, result]) => enforcer.run(action, ctx as ActionContext, () => result).then(resultAnswer),
+    // the action ran outside the service: under its reserved decision (the result decided, then the
+    // reservation settled), or else decided, counted and recorded as run() does, and its result decided
+    result: ([action, ctx, result, decisionId]) =>
+      typeof decisionId === "string" ? resultOfReserved(enforcer, action, ctx as ActionContext, result, decisionId) : enforcer.run(action, ctx as ActionContext, () => result).then(resultAnswer),
     output: ([output, ctx]) => enforcer.checkOutput(output as OutputMessage, ctx as ActionContext),
     record: ([action, ctx, info]) => enforcer.record(action, ctx as ActionContext, info as RecordInfo),
     release: ([id, ctx]) => enforcer.release(id as string, ctx as ActionContext),
@@ -96,6 +99,17 @@ function resultAnswer(r: RunResult<unknown>): unknown {
   if (r.resultDecision !== undefined) return r.resultDecision;
   if (r.decision.decision !== "allow") return { ...r.decision, stage: "call", result: null };
   return { ...r.decision, stage: "result", result: r.result ?? null };
+}
+
+/**
+ * The result of an action that ran under a decision of this service: decided first, so that the
+ * labels it adds reach the reserved history entry, then recorded (settling the reservation; an
+ * action whose reservation is gone is counted, as `/v1/record` does).
+ */
+async function resultOfReserved(enforcer: Enforcer, action: unknown, ctx: ActionContext, result: unknown, decisionId: string): Promise<unknown> {
+  const decided = await enforcer.checkResult(action, result, ctx, { decisionId });
+  const recorded = await enforcer.record(action, ctx, { decisionId });
+  return { ...decided, settled: recorded.settled };
 }
 
 void main();

@@ -106,6 +106,9 @@ export function requestStage(b: Record<string, unknown>): Stage {
     }
   }
   if (s !== "call" && Object.hasOwn(b, "reserve")) throw new HttpError(400, "invalid_request", "`reserve` is for calls: a result or a message is not counted", { location: "/reserve" });
+  if (s !== "result" && Object.hasOwn(b, "decisionId")) {
+    throw new HttpError(400, "invalid_request", '`decisionId` names the call whose result is decided: send it with "stage": "result"', { location: "/decisionId" });
+  }
   if (s === "output") {
     if (Object.hasOwn(b, "action")) throw new HttpError(400, "invalid_request", "the output stage reads no `action`: a model's message is not a tool call", { location: "/action" });
     if (!Object.hasOwn(b, "output")) throw new HttpError(400, "invalid_request", 'the output stage needs `output`: the model\'s message, { "text": "..." }', { location: "/output" });
@@ -121,6 +124,25 @@ function requestObject(v: unknown): Record<string, unknown> {
   if (!isObject(v)) throw new HttpError(400, "invalid_request", "the request body must be a JSON object", { location: "" });
   if (!Object.hasOwn(v, "action")) throw new HttpError(400, "invalid_request", "the request body has no `action`", { location: "/action" });
   return v;
+}
+
+/**
+ * The `decisionId` of a result-stage body: the decision the action ran under (reserved with
+ * `reserve: true`), whose reservation the answer settles as `/v1/record` would. Its action must
+ * be one `/v1/record` takes.
+ */
+function reportedRun(b: Record<string, unknown>): string | undefined {
+  const decisionId = idField(b, "decisionId", false);
+  if (decisionId === undefined) return undefined;
+  const action = own(b, "action");
+  if (!isObject(action) || typeof own(action, "type") !== "string") throw new HttpError(400, "invalid_request", "`action` must be an object with a string `type`", { location: "/action" });
+  rejectNonFinite(b);
+  try {
+    actionHash(action);
+  } catch (e) {
+    throw new HttpError(400, "invalid_request", `the action cannot be hashed: ${(e as Error).message}`, { location: "/action" });
+  }
+  return decisionId;
 }
 
 /** A non-empty string field of the body, or a 400 naming it. */
@@ -159,7 +181,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
           const b = await body();
           if (!isObject(b)) throw new HttpError(400, "invalid_request", "the request body must be a JSON object", { location: "" });
           const stage = requestStage(b);
-          if (stage === "result") return sendJson(res, 200, await decider.call("result", [own(b, "action"), context(b), own(b, "result")]));
+          if (stage === "result") return sendJson(res, 200, await decider.call("result", [own(b, "action"), context(b), own(b, "result"), reportedRun(b)]));
           if (stage === "output") return sendJson(res, 200, await decider.call("output", [own(b, "output"), context(b)]));
           const reserve = own(b, "reserve") ?? false;
           if (typeof reserve !== "boolean") throw new HttpError(400, "invalid_request", "`reserve` must be true or false", { location: "/reserve" });
