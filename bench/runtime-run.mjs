@@ -49,29 +49,26 @@ const configs = {
   "run(), audit to a file (fsync on)": { audit: { file: path.join(dir, "audit-fsync.jsonl"), fsync: true } },
 };
 
-async function measure(name, options, actions, count) {
-  let call;
-  let enforcer = null;
-  if (options === null) call = async (a) => tool(a.action);
-  else {
-    enforcer = await createEnforcer({ policy: module, throwOnDeny: false, ...options });
-    call = (a) => enforcer.run(a.action, { session: "s1", user: a.user }, tool);
+/** A way to run one action: the tool alone, or run() through an enforcer made with `options`. */
+async function runner(options) {
+  if (options === null) return { call: async (a) => tool(a.action), enforcer: null };
+  const enforcer = await createEnforcer({ policy: module, throwOnDeny: false, ...options });
+  return { call: (a) => enforcer.run(a.action, { session: "s1", user: a.user }, tool), enforcer };
+}
+
+/** One repeat of `count` actions: ns per action, and single calls (every 16th) into `perCall`. */
+async function repeat(call, actions, count, perCall) {
+  gc();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) {
+    const s = process.hrtime.bigint();
+    await call(actions[i & 4095]);
+    if ((i & 15) === 0) perCall.push(Number(process.hrtime.bigint() - s));
   }
-  // warm-up
-  for (let i = 0; i < Math.min(count, 3000); i++) await call(actions[i & 4095]);
-  const perRepeat = [],
-    perCall = [];
-  for (let r = 0; r < REPEATS; r++) {
-    gc();
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < count; i++) {
-      const s = process.hrtime.bigint();
-      await call(actions[i & 4095]);
-      if ((i & 15) === 0) perCall.push(Number(process.hrtime.bigint() - s));
-    }
-    perRepeat.push(Number(process.hrtime.bigint() - t0) / count);
-  }
-  if (enforcer) await enforcer.close();
+  return Number(process.hrtime.bigint() - t0) / count;
+}
+
+function row(name, count, perRepeat, perCall) {
   return {
     name,
     count,
@@ -80,24 +77,66 @@ async function measure(name, options, actions, count) {
   };
 }
 
+async function measure(name, options, actions, count) {
+  const { call, enforcer } = await runner(options);
+  // warm-up
+  for (let i = 0; i < Math.min(count, 3000); i++) await call(actions[i & 4095]);
+  const perRepeat = [],
+    perCall = [];
+  for (let r = 0; r < REPEATS; r++) perRepeat.push(await repeat(call, actions, count, perCall));
+  if (enforcer) await enforcer.close();
+  return row(name, count, perRepeat, perCall);
+}
+
+/**
+ * Several ways measured in turns (one repeat of each, then the next round), so that what the
+ * process went through before (the JIT's feedback, the heap) weighs on each alike: their ratios
+ * are what is compared.
+ */
+async function measureInTurns(ways, actions, count) {
+  const made = [];
+  for (const [name, options] of ways) {
+    const r = await runner(options);
+    for (let i = 0; i < Math.min(count, 3000); i++) await r.call(actions[i & 4095]);
+    made.push({ name, ...r, perRepeat: [], perCall: [] });
+  }
+  for (let round = 0; round < REPEATS; round++) for (const m of made) m.perRepeat.push(await repeat(m.call, actions, count, m.perCall));
+  for (const m of made) if (m.enforcer) await m.enforcer.close();
+  return made.map((m) => row(m.name, count, m.perRepeat, m.perCall));
+}
+
 const rows = [];
 for (const [name, options] of Object.entries(configs)) {
   const fsync = options?.audit?.fsync === true;
   rows.push(await measure(name, options, pool, fsync ? Math.min(2000, COUNT) : COUNT));
 }
 rows.push({ ...(await measure("run(), audit to a file (fsync off), mixed actions (denials included)", { audit: { file: path.join(dir, "audit-mixed.jsonl") } }, mixed, COUNT)), mixed: true });
-// with and without a rule on results, measured back to back in this process (no audit: the
-// decision alone; with a file audit: the result record too)
-const resultRows = [
-  await measure("run(), no audit, no rule on results", { audit: false }, pool, COUNT),
-  await measure("run(), no audit, one rule on results", { audit: false, policy: resultModule }, pool, COUNT),
-  await measure("run(), audit to a file (fsync off), one rule on results", { audit: { file: path.join(dir, "audit-results.jsonl") }, policy: resultModule }, pool, COUNT),
-];
-rows.push(...resultRows);
+// the result stage, measured in turns: the module as compiled before stages existed (no
+// decideResult: run() cannot decide a result), the same policy compiled today (no rule on
+// results), and with one rule on results (every result decided); without audit (the decision
+// alone) and with a file audit (the result record too)
+const beforeStages = { ...module, decideResult: undefined, decideOutput: undefined };
+const resultRows = await measureInTurns(
+  [
+    ["run(), no audit, a module compiled before stages", { audit: false, policy: beforeStages }],
+    ["run(), no audit, no rule on results", { audit: false }],
+    ["run(), no audit, one rule on results", { audit: false, policy: resultModule }],
+    ["run(), audit to a file (fsync off), no rule on results", { audit: { file: path.join(dir, "audit-no-results.jsonl") } }],
+    ["run(), audit to a file (fsync off), one rule on results", { audit: { file: path.join(dir, "audit-results.jsonl") }, policy: resultModule }],
+  ],
+  pool,
+  COUNT,
+);
+rows.push(...resultRows.map((r) => ({ ...r, resultStage: true })));
+const ns = (i) => resultRows[i].nsPerAction.median;
 const resultStage = {
-  // run() with the result stage over run() without it, both without audit
-  ratio: resultRows[1].nsPerAction.median / resultRows[0].nsPerAction.median,
-  addedNs: resultRows[1].nsPerAction.median - resultRows[0].nsPerAction.median,
+  // a policy without rules on results against the module from before stages: what stages cost when unused
+  unusedRatio: ns(1) / ns(0),
+  // one rule on results against none: what deciding every result adds, without and with audit
+  ratio: ns(2) / ns(1),
+  addedNs: ns(2) - ns(1),
+  auditRatio: ns(4) / ns(3),
+  auditAddedNs: ns(4) - ns(3),
 };
 const auditBytes = fs.statSync(path.join(dir, "audit.jsonl")).size;
 const auditText = fs.readFileSync(path.join(dir, "audit.jsonl"), "utf8");

@@ -304,6 +304,10 @@ export function writeReport(out, { mdPath = path.join(BENCH, "RESULTS.md"), svgP
       md += `| *its write(2) alone (${Math.round(run.floor.bytesPerAction)} bytes)* | | ${fmtUs(run.floor.writeNs)} | | |\n`;
       md += `| *its three SHA-256 digests alone* | | ${fmtUs(run.floor.hashesNs)} | | |\n`;
     }
+    const stage = run.resultStage;
+    if (stage?.unusedRatio != null) {
+      md += `\nThe result stage (the rows measured in turns, one repeat of each per round, so that their ratios compare like with like): a policy without rules on results runs at ${fmtX(stage.unusedRatio)} the cost of the same module as compiled before stages existed (run() checks one flag and returns what the tool returned, uncopied). One rule on results (\`any(s in strings(result): s matches std.secret)\`) adds ${fmtUs(stage.addedNs)} per action without audit (${fmtX(stage.ratio)}): the cost of one decision of the result (reading it into a plain copy, its canonical JSON and SHA-256, the rule, a fresh copy for the agent), and ${fmtUs(stage.auditAddedNs)} with a file audit (${fmtX(stage.auditRatio)}), which adds the hash-chained \`result\` record.\n`;
+    }
   } else md += `Not measured${extras.run ? `: failed\n\n\`\`\`\n${extras.run.stderr}\n\`\`\`` : ""}.\n`;
 
   md += `\n## Compiling a 10,000-rule policy\n\n`;
