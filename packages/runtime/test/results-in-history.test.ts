@@ -211,3 +211,22 @@ describe("a context whose getters throw", () => {
     expect(d.errors.map((x) => x.message)).toEqual(["invalid context: the session, user and context cannot be read: no user here"]);
   });
 });
+
+describe("a shadow candidate", () => {
+  it("decides results and messages too, and reports their flips with the stage", async () => {
+    const flips: unknown[] = [];
+    const e = await createEnforcer({
+      policy: { source: BASE, fileName: "agent.armor" },
+      shadow: { source: `${BASE}\nrule no_html on result when result matches /<html>/ deny\nrule no_hello on output when output.text contains "hello" deny`, fileName: "candidate.armor" },
+      onShadowFlip: (f) => void flips.push(f),
+    });
+    const ran = await e.run({ type: "fetch_url" }, { session: "s" }, () => "<html>");
+    expect(ran.resultDecision!.decision).toBe("allow");
+    expect((await e.checkOutput("hello", { session: "s" })).decision).toBe("allow");
+    expect(flips).toEqual([
+      expect.objectContaining({ stage: "result", enforced: "allow", candidate: "deny", candidateRules: ["web_is_untrusted", "no_html"], decisionId: ran.decision.id }),
+      expect.objectContaining({ stage: "output", enforced: "allow", candidate: "deny", candidateRules: ["no_hello"] }),
+    ]);
+    expect(e.shadowReport()).toMatchObject({ decisions: 3, flips: 2, byKind: { "result allow->deny": 1, "output allow->deny": 1 } });
+  });
+});

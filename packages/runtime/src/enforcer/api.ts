@@ -28,13 +28,15 @@ export interface ShadowFlip {
   enforced: Decision["decision"];
   candidate: Decision["decision"];
   candidateRules: string[];
+  /** A flip on a tool's result or a model's message (absent for calls). */
+  stage?: "result" | "output";
 }
 
 export interface ShadowReport {
   candidate: { name: string; version: string | null; sourceHash: string } | null;
   decisions: number;
   flips: number;
-  /** Counts by `enforced->candidate`, e.g. `allow->deny`. */
+  /** Counts by `enforced->candidate`, e.g. `allow->deny` (a result's or a message's: `result allow->deny`, `output allow->deny`). */
   byKind: Record<string, number>;
 }
 

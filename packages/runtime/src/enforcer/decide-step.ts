@@ -87,20 +87,34 @@ function finish(policy: Active, d: PolicyDecision, subject: Subject, now: number
 export function shadowDecide(st: EnforcerState, decision: Decision, subject: Subject, now: number): Record<string, unknown> | undefined {
   const shadow = st.shadow;
   if (shadow === null) return undefined;
-  const candidate = evaluate(st, shadow, subject, now);
+  return compareShadow(st, decision, evaluate(st, shadow, subject, now));
+}
+
+/**
+ * Counts the shadow candidate's decision against the enforced one, and reports a flip
+ * (`onShadowFlip`); a result's or a message's flip names its stage, and is counted under
+ * `result allow->deny` and the like.
+ */
+export function compareShadow(
+  st: EnforcerState,
+  enforced: { id: string; session: string; action: unknown; decision: Decision["decision"] },
+  candidate: { decision: Decision["decision"]; rules: readonly { id: string }[] },
+  stage?: "result" | "output",
+): Record<string, unknown> {
   const stats = st.shadowStats;
   stats.decisions++;
-  if (candidate.decision === decision.decision) return { decision: candidate.decision, flipped: false };
+  if (candidate.decision === enforced.decision) return { decision: candidate.decision, flipped: false };
   stats.flips++;
-  const kind = `${decision.decision}->${candidate.decision}`;
+  const kind = `${stage === undefined ? "" : `${stage} `}${enforced.decision}->${candidate.decision}`;
   stats.byKind[kind] = (stats.byKind[kind] ?? 0) + 1;
   const flip: ShadowFlip = {
-    decisionId: decision.id,
-    session: decision.session,
-    action: decision.action,
-    enforced: decision.decision,
+    decisionId: enforced.id,
+    session: enforced.session,
+    action: enforced.action,
+    enforced: enforced.decision,
     candidate: candidate.decision,
     candidateRules: candidate.rules.map((r) => r.id),
+    ...(stage === undefined ? {} : { stage }),
   };
   try {
     st.options.onShadowFlip?.(flip);

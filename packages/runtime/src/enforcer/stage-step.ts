@@ -12,7 +12,7 @@ import type { ApprovalRequest, FiredRule, PolicyDecision, StageDecision } from "
 import type { ApprovalOutcome } from "./api.js";
 import { ask, denyAfterApproval, sameApprover } from "./approval-step.js";
 import { write } from "./audit-step.js";
-import { NO_LABELS } from "./decide-step.js";
+import { compareShadow, NO_LABELS } from "./decide-step.js";
 import { addLabels } from "./history-step.js";
 import { isoTime } from "./ids.js";
 import type { Active } from "./policies.js";
@@ -58,6 +58,9 @@ export function stageSubject(base: Omit<StageSubject, "valueJson">): StageSubjec
  */
 export function decideStage(st: EnforcerState, policy: Active, s: StageSubject, now: number, again = false): StageDecided {
   const d = evaluate(st, policy, s, now, again);
+  // the shadow candidate decides the same value (a fresh copy), once per value
+  const shadow = st.shadow;
+  if (shadow !== null && !again) compareShadow(st, { id: s.id, session: s.session, action: s.action, decision: d.decision }, evaluate(st, shadow, s, now, true), s.stage);
   const value = s.stage === "result" ? d.result : d.output;
   let valueJson: string | undefined;
   let hash = "";
