@@ -230,3 +230,15 @@ describe("a shadow candidate", () => {
     expect(e.shadowReport()).toMatchObject({ decisions: 3, flips: 2, byKind: { "result allow->deny": 1, "output allow->deny": 1 } });
   });
 });
+
+describe("a decided result", () => {
+  it("keeps the tool's key order, and is a copy nobody else holds", async () => {
+    const decisions: unknown[] = [];
+    const e = await createEnforcer({ policy: { source: BASE, fileName: "agent.armor" }, onDecision: (d) => void decisions.push(d) });
+    const ran = await e.run({ type: "lookup" }, { session: "s" }, () => ({ zeta: 1, alpha: { y: 2, b: 3 }, mid: [{ z: 0, a: 1 }] }));
+    expect(JSON.stringify(ran.result)).toBe('{"zeta":1,"alpha":{"y":2,"b":3},"mid":[{"z":0,"a":1}]}');
+    // what onDecision was handed is not what the agent got
+    expect(ran.result).not.toBe(ran.resultDecision!.result);
+    expect(decisions.at(-1)).toBe(ran.resultDecision);
+  });
+});

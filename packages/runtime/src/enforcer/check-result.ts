@@ -12,7 +12,7 @@ import { sha256 } from "../hash.js";
 import { snapshotStageValue } from "../stage-value.js";
 import type { ActionContext, StageDecision } from "../types.js";
 import type { ResultInfo } from "./api.js";
-import { approveStage, decideStage, finishStage, stageSubject } from "./stage-step.js";
+import { approveStage, decideStage, finishStage, type StageSubject } from "./stage-step.js";
 import type { EnforcerState } from "./state.js";
 import { snapshot } from "./subject.js";
 
@@ -27,7 +27,7 @@ export async function checkResult(st: EnforcerState, action: unknown, result: un
   st.reservations.expire(now);
   const pending = given === undefined ? undefined : st.reservations.get(given);
   const reservation = pending !== undefined && pending.session === call.session && pending.actionHash === actionHash ? pending.reservation : null;
-  const s = stageSubject({
+  const s: StageSubject = {
     stage: "result",
     id: given ?? st.decisionId(now),
     session: call.session,
@@ -39,7 +39,7 @@ export async function checkResult(st: EnforcerState, action: unknown, result: un
     problem: call.problem,
     // a tool that returns nothing returns null, as a missing result reads
     value: snapshotStageValue(result === undefined ? null : result, "result"),
-  });
+  };
   let decided = decideStage(st, st.active, s, now);
   if (decided.decision.decision === "require_approval") decided = await approveStage(st, s, decided);
   // the reservation stays pending for `record` or `release`; only its labels are settled here

@@ -5,7 +5,7 @@
 import { snapshotStageValue } from "../stage-value.js";
 import type { ActionContext, StageDecision } from "../types.js";
 import type { OutputMessage } from "./api.js";
-import { approveStage, decideStage, finishStage, stageSubject } from "./stage-step.js";
+import { approveStage, decideStage, finishStage, type StageSubject } from "./stage-step.js";
 import type { EnforcerState } from "./state.js";
 import { snapshot } from "./subject.js";
 
@@ -13,7 +13,7 @@ export async function checkOutput(st: EnforcerState, message: OutputMessage, ctx
   const now = st.clock();
   // the user and the context, snapshotted as a call's are (no action)
   const who = snapshot(null, ctx ?? {});
-  const s = stageSubject({
+  const s: StageSubject = {
     stage: "output",
     id: st.decisionId(now),
     session: who.session,
@@ -24,7 +24,7 @@ export async function checkOutput(st: EnforcerState, message: OutputMessage, ctx
     userJson: who.userJson,
     problem: who.problem,
     value: snapshotStageValue(typeof message === "string" ? { text: message } : message, "output"),
-  });
+  };
   let decided = decideStage(st, st.active, s, now);
   if (decided.decision.decision === "require_approval") decided = await approveStage(st, s, decided);
   return finishStage(st, s, decided);

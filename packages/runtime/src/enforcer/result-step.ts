@@ -17,7 +17,7 @@ import { snapshotStageValue } from "../stage-value.js";
 import type { Decision, StageDecision } from "../types.js";
 import type { RunResult } from "./api.js";
 import { ResultWithheld, ToolFailed } from "./errors.js";
-import { approveStage, decideStage, finishStage, type StageDecided, type StageSubject, stageSubject } from "./stage-step.js";
+import { approveStage, decideStage, finishStage, type StageDecided, type StageSubject } from "./stage-step.js";
 import type { EnforcerState } from "./state.js";
 import type { Subject } from "./subject.js";
 
@@ -30,7 +30,7 @@ export interface ResultOf {
 
 /** `thrown`: `raw` is `{ error: MESSAGE }` of a tool that threw. */
 export function decideResult<T>(st: EnforcerState, call: ResultOf, final: Decision, raw: T, reservation: Reservation | null, thrown = false): Promise<RunResult<T>> {
-  const s = stageSubject({
+  const s: StageSubject = {
     stage: "result",
     id: final.id,
     session: final.session,
@@ -42,7 +42,7 @@ export function decideResult<T>(st: EnforcerState, call: ResultOf, final: Decisi
     problem: null,
     // a tool that returns nothing returns null, as a missing result reads
     value: snapshotStageValue(raw === undefined ? null : raw, "result"),
-  });
+  };
   const decided = decideStage(st, st.active, s, st.clock());
   const then = (approved: StageDecided) => settle(st, final, s, approved, raw, reservation, thrown);
   if (decided.decision.decision === "require_approval")
@@ -59,15 +59,15 @@ function settle<T>(st: EnforcerState, final: Decision, s: StageSubject, decided:
   return finished instanceof Promise ? finished.then((d) => returned(st, final, d, decided, raw, thrown)) : returned(st, final, finished, decided, raw, thrown);
 }
 
-/** The result as decided: a fresh copy of the text that was hashed (and approved), or the withholding. */
+/** The result as decided: the private copy made when it was hashed (and approved), or the withholding. */
 function returned<T>(st: EnforcerState, final: Decision, d: StageDecision, decided: StageDecided, raw: T, thrown: boolean): Promise<RunResult<T>> {
   if (d.decision !== "allow") {
     return st.throwOnDeny ? Promise.reject(new ResultWithheld(d)) : Promise.resolve({ decision: final, resultDecision: d });
   }
-  const json = decided.valueJson;
-  if (thrown) return Promise.reject(new ToolFailed(final, d, json === undefined ? null : JSON.parse(json)));
+  const kept = decided.kept === undefined ? null : decided.kept;
+  if (thrown) return Promise.reject(new ToolFailed(final, d, kept));
   // a tool that returned nothing, and no rule wrote anything in its place: nothing
-  const result = (raw === undefined && json === "null" ? undefined : json === undefined ? null : JSON.parse(json)) as T;
+  const result = (raw === undefined && kept === null ? undefined : kept) as T;
   return Promise.resolve({ decision: final, result, resultDecision: d });
 }
 

@@ -7,7 +7,7 @@
  */
 import { canonicalJson, sha256 } from "../hash.js";
 import { StageRecord } from "../records.js";
-import { changedPaths, type StageValue } from "../stage-value.js";
+import { changedPaths, type StageValue, snapshotStageValue } from "../stage-value.js";
 import type { ApprovalRequest, FiredRule, PolicyDecision, StageDecision } from "../types.js";
 import type { ApprovalOutcome } from "./api.js";
 import { ask, denyAfterApproval, sameApprover } from "./approval-step.js";
@@ -35,21 +35,25 @@ export interface StageSubject {
   readonly userJson: string | undefined;
   /** A problem of the subject itself (a user or context that is not JSON): the decision denies. */
   readonly problem: string | null;
-  /** The value, snapshotted once. */
+  /** The value, snapshotted once: the first decision reads it, every later one a fresh copy. */
   readonly value: StageValue;
-  /** Its canonical JSON (when it is JSON): every decision of the stage reads a fresh copy of it. */
-  readonly valueJson: string | undefined;
 }
 
-/** A stage's decision with the canonical JSON of the value as decided. */
+/** A stage's decision, with a private copy of the value as decided. */
 export interface StageDecided {
   decision: StageDecision;
-  valueJson: string | undefined;
+  /**
+   * A copy of the value as decided, made when it was hashed, in its own key order; nothing else
+   * holds it, so it is what was hashed (and approved) when it is handed out. Undefined when the
+   * value is not JSON.
+   */
+  kept: unknown;
   approval: ApprovalOutcome | null;
 }
 
-export function stageSubject(base: Omit<StageSubject, "valueJson">): StageSubject {
-  return { ...base, valueJson: base.value.problem === null ? canonicalJson(base.value.copy) : undefined };
+/** A copy of plain JSON data, keys in their order (stage-value.ts, on data already checked). */
+export function copyOf(v: unknown): unknown {
+  return snapshotStageValue(v, "result").copy;
 }
 
 /**
@@ -62,14 +66,16 @@ export function decideStage(st: EnforcerState, policy: Active, s: StageSubject, 
   const shadow = st.shadow;
   if (shadow !== null && !again) compareShadow(st, { id: s.id, session: s.session, action: s.action, decision: d.decision }, evaluate(st, shadow, s, now, true), s.stage);
   const value = s.stage === "result" ? d.result : d.output;
-  let valueJson: string | undefined;
+  let kept: unknown;
   let hash = "";
   let errors = d.errors;
   let kind = d.decision;
   if (s.value.problem === null) {
     try {
-      valueJson = canonicalJson(value);
-      hash = sha256(valueJson);
+      hash = sha256(canonicalJson(value));
+      const copy = snapshotStageValue(value, s.stage);
+      if (copy.problem !== null) throw new Error(copy.problem);
+      kept = copy.copy;
     } catch (e) {
       kind = "deny";
       errors = [...errors, { rule: null, message: `the ${s.stage} cannot be hashed: ${(e as Error).message}` }];
@@ -91,11 +97,7 @@ export function decideStage(st: EnforcerState, policy: Active, s: StageSubject, 
     valueHash: hash,
     ...(s.stage === "result" ? { result: value } : { output: value }),
   };
-  return { decision, valueJson, approval: null };
-}
-
-function fresh(json: string | undefined): unknown {
-  return json === undefined ? null : JSON.parse(json);
+  return { decision, kept, approval: null };
 }
 
 /** The module's decision of the stage, or a deny that says why there is none. */
@@ -105,12 +107,12 @@ function evaluate(st: EnforcerState, policy: Active, s: StageSubject, now: numbe
   if (s.value.problem !== null) return deny(s.value.problem);
   const decideFn = s.stage === "result" ? policy.module.decideResult : policy.module.decideOutput;
   // a module compiled before stages: the value passes as it is (a copy of it)
-  if (typeof decideFn !== "function") return { decision: "allow", rules: [], approval: null, action: null, errors: [], labels: NO_LABELS, [s.stage]: fresh(s.valueJson) };
+  if (typeof decideFn !== "function") return { decision: "allow", rules: [], approval: null, action: null, errors: [], labels: NO_LABELS, [s.stage]: copyOf(s.value.copy) };
   try {
     const action = s.stage === "result" ? s.action : undefined;
     const values = st.trackers.values(s.session, policy.module.trackers, now, action);
     // the snapshot is the runtime's own copy, which the module only reads
-    const value = again ? fresh(s.valueJson) : s.value.copy;
+    const value = again ? copyOf(s.value.copy) : s.value.copy;
     const input = { action, user: s.user, context: s.context, time: isoTime(now), session: st.trackers.sessionInput(s.session), [s.stage]: value };
     return decideFn.call(policy.module, input, values);
   } catch (e) {
@@ -158,7 +160,7 @@ function stageRequest(decided: StageDecided, userJson: string | undefined, timeo
     policy: d.policy,
     signal,
     stage: d.stage,
-    value: fresh(decided.valueJson),
+    value: decided.kept === undefined ? null : copyOf(decided.kept),
     valueHash: d.valueHash,
   };
 }
