@@ -118,7 +118,20 @@ function loadUncached(path: string, text: string): SchemaLoad {
     };
   }
   const types = new Map<string, ActionTypeInfo>();
-  collectVariants(doc, doc, "", types, new Set());
+  const results: { node: unknown; pointer: string }[] = [];
+  collectVariants(doc, doc, "", types, new Set(), results);
+  // `result` is this project's keyword, which ajv (strict: false) passes over: checked here
+  for (const r of results) {
+    const problem = !isObject(r.node) ? "is not a JSON Schema object" : ajv.validateSchema(r.node) ? null : `is not a valid JSON Schema: ${ajv.errorsText(ajv.errors, { dataVar: "result" })}`;
+    if (problem !== null) {
+      return {
+        ok: false,
+        problem: "invalid-schema",
+        message: `\`${path}\`: \`#${r.pointer}\` ${problem}`,
+        help: "`result` describes what a tool of this type returns: a JSON Schema, as `properties` holds for its fields",
+      };
+    }
+  }
   const branches = actionBranches(doc);
   const byType = new Map<string, ActionValidateFunction>();
   const validatorFor = (type: string): ActionValidateFunction => {
@@ -158,13 +171,13 @@ function deref(root: Json, node: unknown, pointer: string, seen: Set<string>): {
 const MAX_UNION_DEPTH = 64;
 
 /** Reads each node once, so unions that refer to each other (or to themselves) end. */
-function collectVariants(root: Json, node: unknown, pointer: string, out: Map<string, ActionTypeInfo>, visited: Set<unknown>, depth = 0): void {
+function collectVariants(root: Json, node: unknown, pointer: string, out: Map<string, ActionTypeInfo>, visited: Set<unknown>, results: { node: unknown; pointer: string }[], depth = 0): void {
   const r = deref(root, node, pointer, new Set());
   if (!isObject(r.node) || visited.has(r.node) || depth > MAX_UNION_DEPTH) return;
   visited.add(r.node);
   for (const key of ["oneOf", "anyOf"] as const) {
     const list = r.node[key];
-    if (Array.isArray(list)) for (const [i, v] of list.entries()) collectVariants(root, v, `${r.pointer}/${key}/${i}`, out, visited, depth + 1);
+    if (Array.isArray(list)) for (const [i, v] of list.entries()) collectVariants(root, v, `${r.pointer}/${key}/${i}`, out, visited, results, depth + 1);
   }
   const props = r.node.properties;
   if (!isObject(props)) return;
@@ -173,6 +186,7 @@ function collectVariants(root: Json, node: unknown, pointer: string, out: Map<st
   const names: string[] = typeof typeProp.const === "string" ? [typeProp.const] : Array.isArray(typeProp.enum) ? typeProp.enum.filter((x): x is string => typeof x === "string") : [];
   const fields = readFields(root, r.node, r.pointer);
   const resultSchema = deref(root, r.node.result, `${r.pointer}/result`, new Set());
+  if (r.node.result !== undefined) results.push({ node: resultSchema.node, pointer: resultSchema.pointer });
   const result = isObject(resultSchema.node) ? fieldInfo(root, "result", resultSchema.node, resultSchema.pointer, true, 0) : null;
   for (const name of names) {
     if (out.has(name)) continue;
