@@ -461,13 +461,23 @@ class Checker {
           }
         } else if (e.path) {
           this.redacting = true;
-          this.fieldInfo("action", fields, scope, e.path.segments[segments[0]?.name === "action" ? 1 : 0]!.span.start, e.path.span);
+          const type = this.fieldInfo("action", fields, scope, e.path.segments[segments[0]?.name === "action" ? 1 : 0]!.span.start, e.path.span);
           this.redacting = false;
+          this.redactMatchingString(e, type);
         }
         const regex = e.regex ? this.pattern(e.regex) : null;
         return { kind: "redact", root: "action", path: fields, regex, text: this.redactText(e.text) };
       }
     }
+  }
+
+  /** `redact PATH matching P` rewrites a string; a field the schema says is never one makes it an error of the rule on every action (A301). */
+  private redactMatchingString(e: Extract<A.EffectNode, { kind: "redact" }>, type: Type): void {
+    if (!e.regex || !e.path || (type & STR) !== 0 || type === NULL) return;
+    const written = sourceText(this.source, e.path.span);
+    this.report(catalog.typeMismatch, e.path.span, `\`redact ... matching\` needs a string field, but \`${written}\` is ${typeName(type)}`, {
+      help: `the redaction would be an evaluation error whenever the field is set; redact the whole field (\`redact ${written}\`), or a string field`,
+    });
   }
 
   /** `redact result.PATH` / `redact output.PATH` on the result and output stages: the path must start with the stage's value. */
@@ -482,8 +492,9 @@ class Checker {
       });
     } else if (e.path && stage === "result") {
       this.redacting = true;
-      this.resultFieldInfo(fields, scope, e.path.span);
+      const type = this.resultFieldInfo(fields, scope, e.path.span);
       this.redacting = false;
+      this.redactMatchingString(e, type);
     }
     const regex = e.regex ? this.pattern(e.regex) : null;
     return { kind: "redact", root: stage, path: fields, regex, text: this.redactText(e.text) };
