@@ -58,6 +58,8 @@ export interface ActionSchema {
   readonly branches: ReadonlyMap<string, string | null>;
   /** The validation function for actions of a type: its branch's, compiled on first use, or `validate`. */
   validatorFor(type: string): ActionValidateFunction;
+  /** The validation function for what a tool of a type returns (its `result` schema), or null when it has none. */
+  resultValidatorFor(type: string): ActionValidateFunction | null;
 }
 
 export type ActionValidateFunction = ((action: unknown) => boolean) & { errors?: ErrorObject[] | null };
@@ -142,7 +144,11 @@ function loadUncached(path: string, text: string): SchemaLoad {
     }
     return v;
   };
-  return { ok: true, schema: { path, document: doc, types, validate, branches, validatorFor } };
+  const resultValidatorFor = (type: string): ActionValidateFunction | null => {
+    const pointer = types.get(type)?.result?.pointer;
+    return pointer === undefined ? null : branchValidator(ajv, id, pointer);
+  };
+  return { ok: true, schema: { path, document: doc, types, validate, branches, validatorFor, resultValidatorFor } };
 }
 
 function branchValidator(ajv: Ajv, id: string, pointer: string | null | undefined): ActionValidateFunction | null {

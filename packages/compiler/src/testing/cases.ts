@@ -8,6 +8,7 @@
  * never depends on when or where it runs.
  */
 
+import type { ErrorObject } from "ajv";
 import { scanTime } from "../decision-input.js";
 import { catalog } from "../diagnostics/catalog.js";
 import { type DiagnosticBag, replacement } from "../diagnostics/diagnostic.js";
@@ -133,7 +134,7 @@ function buildOne(t: A.TestDecl, file: string, ctx: TestContext): TestCase | nul
   let user: unknown;
   let context: unknown;
   let session: unknown;
-  let result: { value: unknown; span: Span } | null = null;
+  let result: { value: unknown; span: Span; node: A.DataValue } | null = null;
   let output: { value: unknown; span: Span } | null = null;
   let time = DEFAULT_TEST_TIME;
   const historySteps: Extract<A.TestStep, { kind: "history" }>[] = [];
@@ -164,7 +165,7 @@ function buildOne(t: A.TestDecl, file: string, ctx: TestContext): TestCase | nul
       if (key === "result") {
         // what a tool returned may be any JSON value
         if (result !== null) fail(catalog.testInvalidStep, step.span, "a test has one `result`", "split it into two tests");
-        else result = { value: dataValue(step.value), span: step.span };
+        else result = { value: dataValue(step.value), span: step.span, node: step.value };
         continue;
       }
       if (step.value.kind !== "object") {
@@ -247,6 +248,7 @@ function buildOne(t: A.TestDecl, file: string, ctx: TestContext): TestCase | nul
     const expectsError = expectations.some((e) => e.kind === "error");
     checkAgainstSchema(action, ctx.schema, bag, expectsError);
     for (const h of historySteps) if (h.entry) checkAgainstSchema({ value: dataValue(h.entry) as Record<string, unknown>, node: h.entry }, ctx.schema, bag, expectsError);
+    if (result !== null) checkResultAgainstSchema(action.value.type, result, ctx.schema, bag, expectsError);
   }
 
   if (!ok || (action === null && stage !== "output") || t.name === null) return null;
@@ -306,16 +308,31 @@ function checkAgainstSchema(action: { value: Record<string, unknown>; node: A.Da
   const own = branch !== schema.validate && !branch(action.value);
   const errors = (own ? branch.errors : schema.validate.errors) ?? [];
   const specific = errors.filter((e) => e.keyword !== "oneOf" && e.keyword !== "anyOf" && !(e.keyword === "const" && e.instancePath === "/type"));
+  reportSchemaErrors(specific.length > 0 ? specific : errors, action.node, own ? `\`${String(type)}\`` : "the action", [], bag, expectsError);
+}
+
+/** A test's `result` against its action type's `result` schema, when the schema has one. */
+function checkResultAgainstSchema(type: unknown, result: { value: unknown; node: A.DataValue }, schema: ActionSchema, bag: DiagnosticBag, expectsError: boolean): void {
+  const validate = typeof type === "string" ? schema.resultValidatorFor(type) : null;
+  if (validate === null || validate(result.value)) return;
+  reportSchemaErrors(validate.errors ?? [], result.node, "the result", ["result"], bag, expectsError);
+}
+
+/**
+ * ajv's complaints about a test's value, each once, at the place in the test it names. `whole`
+ * names the value itself; `prefix` starts the names of its fields (`result.notes`).
+ */
+function reportSchemaErrors(errors: readonly ErrorObject[], node: A.DataValue, whole: string, prefix: string[], bag: DiagnosticBag, expectsError: boolean): void {
   const seen = new Set<string>();
-  for (const e of specific.length > 0 ? specific : errors) {
+  for (const e of errors) {
     // the pointer's fields unescaped (`~1` is `/`, `~0` is `~`), as the action writes them
     const path = e.instancePath
       .split("/")
       .slice(1)
       .map((f) => f.replace(/~1/g, "/").replace(/~0/g, "~"));
     const field = e.keyword === "additionalProperties" ? String(e.params.additionalProperty) : null;
-    const at = spanAt(action.node, field ? [...path, field] : path);
-    const where = path.length > 0 ? `\`${path.join(".")}\`` : own ? `\`${String(type)}\`` : "the action";
+    const at = spanAt(node, field ? [...path, field] : path);
+    const where = path.length > 0 ? `\`${[...prefix, ...path].join(".")}\`` : whole;
     const message =
       e.keyword === "additionalProperties"
         ? `\`${field}\` is not a field of ${where} in the schema`
@@ -325,7 +342,7 @@ function checkAgainstSchema(action: { value: Record<string, unknown>; node: A.Da
     if (seen.has(message)) continue;
     seen.add(message);
     bag.report(catalog.testActionInvalid, at, message, {
-      help: expectsError ? "the test expects an error, so this may be on purpose" : "make the test's action match the schema, or `expect error`",
+      help: expectsError ? "the test expects an error, so this may be on purpose" : `make the test's ${prefix.length > 0 ? "result" : "action"} match the schema, or \`expect error\``,
       severity: expectsError ? "warning" : "error",
     });
   }
