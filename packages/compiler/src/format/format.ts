@@ -681,6 +681,7 @@ class Formatter {
           repeat ? [this.gap(repeat.startOffset), " ", repeat.image] : s.repeat !== null ? [" ", String(s.repeat)] : "",
           s.repeat !== null && entry ? this.keyword(this.tokenBefore(entry.span.start), " of") : "",
           entry ? [this.gap(entry.span.start), " ", this.data(entry)] : "",
+          s.labels ? [this.keyword(this.tokenBefore(s.labels.span.start), " labels"), this.gap(s.labels.span.start), " ", this.data(s.labels)] : "",
           placement,
         ];
       }

@@ -242,6 +242,8 @@ export type TestStep =
       readonly kind: "history";
       readonly repeat: number | null;
       readonly entry: DataObject | null;
+      /** `labels [...]`: the labels the entry was given, or null. */
+      readonly labels: DataValue | null;
       /** `within D` spreads entries over the last D; `ago D` places one D before; `at "ISO"`. */
       readonly placement:
         | { readonly kind: "within" | "ago"; readonly duration: DurationNode | null; readonly span: Span }

@@ -540,7 +540,9 @@ export class AstBuilder {
             ? { kind: "at", time: at ? this.string(at) : null, span: ps }
             : { kind: placementTok.image === "ago" ? "ago" : "within", duration: d ? this.duration(d) : null, span: ps };
       }
-      return { kind: "history", repeat: repeatTok ? this.number(repeatTok, false) : null, entry, placement, span: s };
+      const labelsNode = sub(history, "labels");
+      const labels = labelsNode ? this.data(labelsNode, "listValue") : null;
+      return { kind: "history", repeat: repeatTok ? this.number(repeatTok, false) : null, entry, labels, placement, span: s };
     }
     const expect = sub(node, "expectStep");
     if (expect) {

@@ -419,7 +419,7 @@ export class ArmorParser extends CstParser {
     ]);
   });
 
-  /** `history N of {...} [within D]` or `history {...} [at "time" | ago D]`. */
+  /** `history N of {...} [labels [...]] [within D]` or `history {...} [labels [...]] [at "time" | ago D]`. */
   historyStep = this.RULE("historyStep", () => {
     this.CONSUME(T.History);
     this.OPTION(() => {
@@ -427,6 +427,14 @@ export class ArmorParser extends CstParser {
       this.CONSUME(T.Of);
     });
     this.SUBRULE(this.objectValue, { LABEL: "entry" });
+    // the labels the entry was given (`labels` inside history conditions)
+    this.OPTION3({
+      GATE: () => this.LA(1).image === "labels",
+      DEF: () => {
+        this.CONSUME2(T.Identifier, { LABEL: "labelsKeyword" });
+        this.SUBRULE(this.listValue, { LABEL: "labels" });
+      },
+    });
     this.OPTION2({
       GATE: () => this.LA(1).tokenType === T.Within || this.LA(1).image === "at" || this.LA(1).image === "ago",
       DEF: () =>

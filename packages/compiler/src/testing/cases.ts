@@ -46,7 +46,7 @@ export interface TestCase {
     result?: unknown;
     output?: unknown;
     time: string;
-    history: { action: unknown; time: string }[];
+    history: { action: unknown; time: string; labels?: string[] }[];
   };
   expectations: Expectation[];
 }
@@ -215,10 +215,16 @@ function buildOne(t: A.TestDecl, file: string, ctx: TestContext): TestCase | nul
   if (!t.steps.some((s) => s.kind === "expect")) fail(catalog.testNoExpectation, nameSpan, "the test has no `expect`", "add e.g. `expect deny by RULE`");
 
   const now = Date.parse(time);
-  const history: { action: unknown; time: string }[] = [];
+  const history: { action: unknown; time: string; labels?: string[] }[] = [];
   for (const h of historySteps) {
     if (h.entry === null) continue;
     const entry = dataValue(h.entry);
+    const labels = h.labels === null ? undefined : dataValue(h.labels);
+    if (labels !== undefined && (!Array.isArray(labels) || !labels.every((l) => typeof l === "string"))) {
+      fail(catalog.testInvalidStep, h.labels!.span, "an entry's `labels` is a list of strings", 'write e.g. `labels ["untrusted"]`');
+      continue;
+    }
+    const push = (time: string): void => void history.push(labels === undefined ? { action: entry, time } : { action: entry, time, labels: labels as string[] });
     const n = h.repeat ?? 1;
     if (!Number.isInteger(n) || n < 1 || n > 100_000) {
       fail(catalog.testInvalidStep, h.span, "`history N of` needs a whole number from 1 to 100000");
@@ -226,7 +232,7 @@ function buildOne(t: A.TestDecl, file: string, ctx: TestContext): TestCase | nul
     }
     const p = h.placement;
     if (p === null) {
-      for (let k = n; k >= 1; k--) history.push({ action: entry, time: iso(now - k * 1000) });
+      for (let k = n; k >= 1; k--) push(iso(now - k * 1000));
     } else if (p.kind === "at") {
       const t = p.time === null ? "" : scanTime(p.time.value);
       if (p.time === null || typeof t === "string") {
@@ -234,12 +240,12 @@ function buildOne(t: A.TestDecl, file: string, ctx: TestContext): TestCase | nul
         else fail(catalog.testInvalidTime, p.time?.span ?? p.span, "`at` needs an ISO-8601 date-time with an offset", 'write e.g. `at "2026-03-02T09:00:00Z"`');
         continue;
       }
-      for (let k = 0; k < n; k++) history.push({ action: entry, time: p.time.value });
+      for (let k = 0; k < n; k++) push(p.time.value);
     } else {
       if (p.duration === null) continue;
       const d = p.duration.ms;
-      if (p.kind === "ago") for (let k = 0; k < n; k++) history.push({ action: entry, time: iso(now - d) });
-      else for (let k = n; k >= 1; k--) history.push({ action: entry, time: iso(now - Math.floor((k * d) / (n + 1))) });
+      if (p.kind === "ago") for (let k = 0; k < n; k++) push(iso(now - d));
+      else for (let k = n; k >= 1; k--) push(iso(now - Math.floor((k * d) / (n + 1))));
     }
   }
   history.sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
