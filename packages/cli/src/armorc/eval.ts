@@ -1,4 +1,4 @@
-/** `armorc eval FILE --input INPUT.json [--explain]`: decide one input with the compiled policy. */
+/** `armorc eval FILE --input INPUT.json [--stage S] [--explain]`: decide one input with the compiled policy. */
 import { catalog, compileSource, emit, evaluatePolicy, explainRules, jsonTooDeepAt, loadModule, MAX_NESTING, makeDiagnostic, parseJsonText, span } from "@agent-armor/compiler";
 import { colors, printDiagnostics, readSource, sourcesOf, UsageError } from "../io.js";
 import type { Command } from "./main.js";
@@ -60,24 +60,40 @@ function nonFiniteNumber(text: string): { start: number; end: number; text: stri
   return null;
 }
 
+const STAGES = ["call", "result", "output"] as const;
+type Stage = (typeof STAGES)[number];
+
+/** The stage an input asks for by what it holds: the model's `output`, a tool's `result`, or a call. */
+function stageOf(input: unknown): Stage {
+  if (input === null || typeof input !== "object") return "call";
+  if (Object.hasOwn(input, "output")) return "output";
+  return Object.hasOwn(input, "result") ? "result" : "call";
+}
+
 export const runEval: Command = {
   name: "eval",
   summary: "decide one input with a policy and print the decision as JSON",
-  usage: "armorc eval FILE --input INPUT.json|- [--explain]",
+  usage: "armorc eval FILE --input INPUT.json|- [--stage call|result|output] [--explain]",
   help: [
-    "The input is { action, user?, context?, time?, history? } as JSON, from a file or - for stdin.",
-    "The decision is printed to stdout as JSON: decision, rules, approval, action, errors.",
+    "The input is { action, user?, context?, time?, history?, session? } as JSON, from a file or",
+    "- for stdin, with the tool's `result` (result stage) or the model's `output` (output stage).",
+    "The decision is printed to stdout as JSON: decision, rules, approval, action, errors, labels",
+    "(and the result or output as rewritten).",
     "",
     "Options:",
     "  -i, --input FILE   the input (required); - reads stdin",
+    "  --stage STAGE      call, result or output (default: output when the input has `output`,",
+    "                     result when it has `result`, else call)",
     "  --explain          also print, to stderr, every rule's conditions with the values that",
     "                     made them true or false",
   ].join("\n"),
-  options: { input: { type: "string", short: "i" }, explain: { type: "boolean" } },
+  options: { input: { type: "string", short: "i" }, stage: { type: "string" }, explain: { type: "boolean" } },
   async run({ values, positionals }, io) {
     if (positionals.length !== 1) throw new UsageError("name exactly one policy file");
     const inputName = values.input as string | undefined;
     if (inputName === undefined) throw new UsageError("--input is required (a JSON file, or - for stdin)");
+    const stageName = values.stage as string | undefined;
+    if (stageName !== undefined && !(STAGES as readonly string[]).includes(stageName)) throw new UsageError(`--stage is call, result or output, not \`${stageName}\``);
     const file = positionals[0]!;
     const read = readSource(file);
     if (!read.ok) {
@@ -99,9 +115,12 @@ export const runEval: Command = {
     printDiagnostics(io, io.stderr, compilation.diagnostics, sourcesOf([[file, read.text]]), "text");
     if (!compilation.ok) return 1;
     const module = await loadModule(emit(compilation).js);
-    const decision = module.decide(input.value);
+    const stage = (stageName as Stage | undefined) ?? stageOf(input.value);
+    // every module compiled today has the three; one compiled before stages has only `decide`
+    const decideFn = stage === "result" ? module.decideResult : stage === "output" ? module.decideOutput : module.decide;
+    const decision = decideFn!.call(module, input.value);
     if (values.explain === true) {
-      const { explanations } = evaluatePolicy(compilation.policy, input.value, { explain: true });
+      const { explanations } = evaluatePolicy(compilation.policy, input.value, { explain: true, stage });
       io.stderr.write(explainRules(compilation.source, explanations, colors(io, io.stderr)));
     }
     io.stdout.write(`${JSON.stringify(decision, null, 2)}\n`);
