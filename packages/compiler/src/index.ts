@@ -33,6 +33,7 @@ export { currentAllowedAt } from "./semantic/current-scope.js";
 export { actionTypesAt, currentTypesAt } from "./semantic/narrowing.js";
 export type { ActionSchema, ActionTypeInfo, FieldInfo } from "./semantic/schema.js";
 export { type Type, typeName } from "./semantic/types.js";
+export { type Stage, stageOfInput } from "./stage-input.js";
 export type * as AST from "./syntax/ast.js";
 export { type ParseResult, parse, type Token } from "./syntax/parse.js";
 export { type Position, SourceFile, type Span, span } from "./syntax/source.js";

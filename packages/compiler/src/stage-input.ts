@@ -106,3 +106,13 @@ export function readOutput(input: unknown): Record<string, unknown> {
   }
   return checkStageValue(v, "`output`") as Record<string, unknown>;
 }
+
+/** The stages a policy decides. */
+export type Stage = "call" | "result" | "output";
+
+/** The stage an input asks for by what it holds: the model's `output`, a tool's `result`, or a call. */
+export function stageOfInput(input: unknown): Stage {
+  if (input === null || typeof input !== "object") return "call";
+  if (Object.hasOwn(input, "output")) return "output";
+  return Object.hasOwn(input, "result") ? "result" : "call";
+}

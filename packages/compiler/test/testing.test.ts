@@ -160,6 +160,31 @@ describe("the JavaScript API", () => {
     expect(e.message).toContain("amount > 100  ->  false  with 50, 100");
   });
 
+  it("asserts decisions of results and messages, their rewritten values and labels", async () => {
+    const p = await policyForTests(
+      "stages.armor",
+      `default allow
+rule cards on result when action.type == "crm" redact result.notes matching std.card_number with "[CARD]"
+rule web on result when action.type == "fetch" label "untrusted"
+rule refunds on output when output.text contains "refund" deny`,
+    );
+    // the stage is the one the input asks for (its result or output), or the one named
+    p.expect({ action: { type: "crm" }, result: { notes: "card 4111 1111 1111 1111", id: 7 } }, { decision: "allow", by: ["cards"], result: { notes: "card [CARD]" } });
+    p.expect({ action: { type: "fetch" }, result: "<html>" }, { decision: "allow", labels: ["untrusted"] });
+    p.expect({ output: { text: "a refund is on its way" } }, { decision: "deny", by: ["refunds"] });
+    p.expect({ action: { type: "fetch" } }, { stage: "result", decision: "allow", labels: ["untrusted"] });
+    expect(p.decide({ output: { text: "hi" } }).decision).toBe("allow");
+    let error: unknown;
+    try {
+      p.expect({ action: { type: "crm" }, result: { notes: "none" } }, { labels: ["pii"], result: { notes: "[CARD]" } });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PolicyAssertionError);
+    expect((error as PolicyAssertionError).actual).toEqual({ labels: [], result: { notes: "none" } });
+    expect((error as PolicyAssertionError).message).toContain("cards");
+  });
+
   it("refuses a policy that does not compile, with its diagnostics", async () => {
     await expect(policyForTests("bad.armor", "rule r when amount > deny")).rejects.toThrow(/A101/);
   });

@@ -1,5 +1,19 @@
 /** `armorc eval FILE --input INPUT.json [--stage S] [--explain]`: decide one input with the compiled policy. */
-import { catalog, compileSource, emit, evaluatePolicy, explainRules, jsonTooDeepAt, loadModule, MAX_NESTING, makeDiagnostic, parseJsonText, span } from "@agent-armor/compiler";
+import {
+  catalog,
+  compileSource,
+  emit,
+  evaluatePolicy,
+  explainRules,
+  jsonTooDeepAt,
+  loadModule,
+  MAX_NESTING,
+  makeDiagnostic,
+  parseJsonText,
+  type Stage,
+  span,
+  stageOfInput,
+} from "@agent-armor/compiler";
 import { colors, printDiagnostics, readSource, sourcesOf, UsageError } from "../io.js";
 import type { Command } from "./main.js";
 
@@ -60,15 +74,7 @@ function nonFiniteNumber(text: string): { start: number; end: number; text: stri
   return null;
 }
 
-const STAGES = ["call", "result", "output"] as const;
-type Stage = (typeof STAGES)[number];
-
-/** The stage an input asks for by what it holds: the model's `output`, a tool's `result`, or a call. */
-function stageOf(input: unknown): Stage {
-  if (input === null || typeof input !== "object") return "call";
-  if (Object.hasOwn(input, "output")) return "output";
-  return Object.hasOwn(input, "result") ? "result" : "call";
-}
+const STAGES: readonly Stage[] = ["call", "result", "output"];
 
 export const runEval: Command = {
   name: "eval",
@@ -115,7 +121,7 @@ export const runEval: Command = {
     printDiagnostics(io, io.stderr, compilation.diagnostics, sourcesOf([[file, read.text]]), "text");
     if (!compilation.ok) return 1;
     const module = await loadModule(emit(compilation).js);
-    const stage = (stageName as Stage | undefined) ?? stageOf(input.value);
+    const stage = (stageName as Stage | undefined) ?? stageOfInput(input.value);
     // every module compiled today has the three; one compiled before stages has only `decide`
     const decideFn = stage === "result" ? module.decideResult : stage === "output" ? module.decideOutput : module.decide;
     const decision = decideFn!.call(module, input.value);

@@ -20,6 +20,7 @@ import { loadModule } from "../load.js";
 import { baseName } from "../semantic/checker.js";
 import { lineIds } from "../semantic/rule-id.js";
 import { equals } from "../semantics.js";
+import { type Stage, stageOfInput } from "../stage-input.js";
 import { decidingRules, describeDecision, runSuite, type Suite } from "./runner.js";
 
 export interface Expected {
@@ -32,6 +33,20 @@ export interface Expected {
   action?: Record<string, unknown>;
   /** Whether the decision must (or must not) carry evaluation errors. */
   error?: boolean;
+  /** The stage to decide; by default the one the input asks for (`output`, `result`, else the call). */
+  stage?: Stage;
+  /** Fields the (rewritten) result must have, at the result stage; others are not compared. */
+  result?: Record<string, unknown>;
+  /** Fields the (rewritten) message must have, at the output stage; others are not compared. */
+  output?: Record<string, unknown>;
+  /** Exactly the labels the decision adds, in any order. */
+  labels?: string[];
+}
+
+/** The fields of `value` that `expected` names, own fields only (missing: undefined). */
+function pick(value: unknown, expected: Record<string, unknown>): Record<string, unknown> {
+  const v = (value !== null && typeof value === "object" ? value : {}) as Record<string, unknown>;
+  return Object.fromEntries(Object.keys(expected).map((k) => [k, Object.hasOwn(v, k) ? v[k] : undefined]));
 }
 
 export class PolicyAssertionError extends Error {
@@ -50,10 +65,10 @@ export class PolicyAssertionError extends Error {
 export interface PolicyUnderTest {
   readonly compilation: Compilation;
   readonly policy: PolicyModule["policy"];
-  /** The compiled policy's decision. */
-  decide(input: unknown): PolicyDecision;
+  /** The compiled policy's decision at `stage` (by default the one the input asks for: see `stageOfInput`). */
+  decide(input: unknown, stage?: Stage): PolicyDecision;
   /** Every rule's conditions with the values that made them true or false for this input. */
-  explain(input: unknown): string;
+  explain(input: unknown, stage?: Stage): string;
   /** Throws a PolicyAssertionError unless the decision meets every stated expectation. */
   expect(input: unknown, expected: Expected): PolicyDecision;
   /** Runs the policy's own `test` blocks (and its NAME.test.armor file, if given). */
@@ -72,16 +87,17 @@ function actualShape(d: PolicyDecision, expected: Expected): Record<string, unkn
   if (expected.decision !== undefined) out.decision = d.decision;
   if (expected.by !== undefined) out.by = decidingRules(d);
   if (expected.approvalFrom !== undefined) out.approvalFrom = d.approval?.from ?? null;
-  if (expected.action !== undefined) {
-    const a = (d.action ?? {}) as Record<string, unknown>;
-    out.action = Object.fromEntries(Object.keys(expected.action).map((k) => [k, Object.hasOwn(a, k) ? a[k] : undefined]));
-  }
+  if (expected.action !== undefined) out.action = pick(d.action, expected.action);
+  if (expected.result !== undefined) out.result = pick((d as { result?: unknown }).result, expected.result);
+  if (expected.output !== undefined) out.output = pick((d as { output?: unknown }).output, expected.output);
+  if (expected.labels !== undefined) out.labels = [...(d.labels ?? [])];
   if (expected.error !== undefined) out.error = d.errors.length > 0;
   return out;
 }
 
 function normalized(expected: Expected): Record<string, unknown> {
   const out: Record<string, unknown> = { ...expected };
+  delete out.stage;
   if (expected.by) out.by = [...expected.by];
   return out;
 }
@@ -109,15 +125,18 @@ export async function policyForTests(fileName: string, text: string): Promise<Po
   const compilation = compileSource(fileName, text, nodeHost);
   if (!compilation.ok) throw new PolicyCompileError(compilation);
   const module = await loadModule(emit(compilation).js);
-  const explain = (input: unknown): string => explainRules(compilation.source, evaluatePolicy(compilation.policy, input, { explain: true }).explanations);
+  const explain = (input: unknown, stage = stageOfInput(input)): string => explainRules(compilation.source, evaluatePolicy(compilation.policy, input, { explain: true, stage }).explanations);
+  const decide = (input: unknown, stage = stageOfInput(input)): PolicyDecision =>
+    (stage === "result" ? module.decideResult! : stage === "output" ? module.decideOutput! : module.decide).call(module, input);
   return {
     compilation,
     policy: module.policy,
-    decide: (input) => module.decide(input),
+    decide,
     explain,
     expect(input, expected) {
       if (expected.by !== undefined) checkRuleIds(compilation, expected.by);
-      const d = module.decide(input);
+      const stage = expected.stage ?? stageOfInput(input);
+      const d = decide(input, stage);
       const actual = actualShape(d, expected);
       const want = normalized(expected);
       const ok =
@@ -125,10 +144,14 @@ export async function policyForTests(fileName: string, text: string): Promise<Po
         (expected.by === undefined || sameSet(actual.by as string[], expected.by)) &&
         (expected.approvalFrom === undefined || actual.approvalFrom === expected.approvalFrom) &&
         (expected.action === undefined || equals(actual.action, expected.action)) &&
+        (expected.result === undefined || equals(actual.result, expected.result)) &&
+        (expected.output === undefined || equals(actual.output, expected.output)) &&
+        (expected.labels === undefined || sameSet(actual.labels as string[], expected.labels)) &&
         (expected.error === undefined || actual.error === expected.error);
       if (!ok) {
         if (expected.by !== undefined && sameSet(actual.by as string[], expected.by)) actual.by = expected.by;
-        throw new PolicyAssertionError(`the policy decided ${describeDecision(d)}\nexpected ${JSON.stringify(want)}\nactual   ${JSON.stringify(actual)}\n\n${explain(input)}`, want, actual);
+        if (expected.labels !== undefined && sameSet(actual.labels as string[], expected.labels)) actual.labels = expected.labels;
+        throw new PolicyAssertionError(`the policy decided ${describeDecision(d)}\nexpected ${JSON.stringify(want)}\nactual   ${JSON.stringify(actual)}\n\n${explain(input, stage)}`, want, actual);
       }
       return d;
     },
