@@ -9,14 +9,19 @@
  * A pending tool result (`stage: "result"`) carries the result as it would be returned (`value`)
  * and its hash (`valueHash`), which an answer can name as it names `actionHash` for a call.
  *
- * It binds to 127.0.0.1 only: anyone who can call it can approve actions. Requests are screened
- * as the decision service's are (http-access.ts): `Host` must name the endpoint, browser origins
- * are refused unless allowed, the bearer token is required when one is configured (on every
- * route), and POST bodies are `application/json` only.
+ * It binds to 127.0.0.1 only. Requests are screened as the decision service's are
+ * (http-access.ts): `Host` must name the endpoint, browser origins are refused unless allowed, and
+ * POST bodies are `application/json` only. Who may answer:
+ *
+ * - with `approvers` (approvers.ts), each request carries an approver's own bearer token; an
+ *   approver sees and answers only the requests whose rule asks its groups (or no group), and
+ *   the approver recorded is the one the token names (a body's `approver` is refused: 400);
+ * - otherwise, anyone who can call it (with the shared bearer token, when one is configured).
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ApprovalQueue } from "@agent-armor/runtime";
+import type { ApprovalQueue, PendingApproval } from "@agent-armor/runtime";
+import type { Approver, Approvers } from "./approvers.js";
 import { type AccessOptions, createAccess } from "./http-access.js";
 import { answerClientError, dispatch, type Route } from "./http-dispatch.js";
 import { HttpError, isObject, own, sendJson } from "./http-util.js";
@@ -33,14 +38,32 @@ export interface ApprovalEndpointOptions {
   port?: number;
   host?: string;
   log?: (line: string) => void;
-  /** Allowed hosts and origins, and the bearer token (see http-access.ts). */
+  /** Allowed hosts and origins, and the bearer token (see http-access.ts); no shared token with `approvers`. */
   access?: AccessOptions;
+  /** Who may approve, each with a token of its own (approvers.ts). */
+  approvers?: Approvers;
 }
 
 const MAX_BODY = 64 * 1024;
 
-function answer(queue: ApprovalQueue, id: string, body: unknown, log: ((line: string) => void) | undefined): { id: string; resolved: true; approved: boolean } {
+/** 403 unless `approver` may answer requests from the pending request's group. */
+function checkGroup(approvers: Approvers, approver: Approver, pending: PendingApproval): void {
+  if (!approvers.mayAnswer(approver, pending.from)) {
+    throw new HttpError(403, "forbidden", `approval ${pending.id} is asked from \`${pending.from}\`, and ${approver.name} is not in that group`);
+  }
+}
+
+function answer(
+  queue: ApprovalQueue,
+  id: string,
+  body: unknown,
+  log: ((line: string) => void) | undefined,
+  who: { approvers: Approvers; approver: Approver } | null,
+): { id: string; resolved: true; approved: boolean } {
   if (!isObject(body) || typeof own(body, "approved") !== "boolean") throw new HttpError(400, "invalid_request", "the body must be an object with a boolean `approved`");
+  if (who !== null && own(body, "approver") !== undefined) {
+    throw new HttpError(400, "invalid_request", "the approver is the one the bearer token names: leave `approver` out", { location: "/approver" });
+  }
   const fields: Record<string, string> = {};
   for (const k of ["approver", "note", "actionHash", "valueHash"] as const) {
     const v = own(body, k);
@@ -50,6 +73,10 @@ function answer(queue: ApprovalQueue, id: string, body: unknown, log: ((line: st
   const approved = own(body, "approved") as boolean;
   const pending = queue.get(id);
   if (!pending) throw new HttpError(404, "not_found", `no pending approval ${id} (unknown, answered or timed out)`);
+  if (who !== null) {
+    checkGroup(who.approvers, who.approver, pending);
+    fields.approver = who.approver.name;
+  }
   if (fields.actionHash !== undefined && fields.actionHash !== pending.actionHash) throw new HttpError(409, "hash_mismatch", "the action changed: `actionHash` is not the pending request's");
   if (fields.valueHash !== undefined && fields.valueHash !== pending.valueHash) throw new HttpError(409, "hash_mismatch", "the result changed: `valueHash` is not the pending request's");
   if (!queue.resolve(id, { approved, ...fields })) throw new HttpError(404, "not_found", `approval ${id} was settled meanwhile`);
@@ -59,15 +86,34 @@ function answer(queue: ApprovalQueue, id: string, body: unknown, log: ((line: st
 
 export async function serveApprovals(queue: ApprovalQueue, options: ApprovalEndpointOptions = {}): Promise<ApprovalEndpoint> {
   const host = options.host ?? "127.0.0.1";
-  const list: Route = { methods: { GET: async (_req, res) => sendJson(res, 200, { pending: queue.pending() }) } };
+  const approvers = options.approvers;
+  if (approvers !== undefined && options.access?.token !== undefined) {
+    throw new Error("approvers authenticate with tokens of their own: the approval endpoint takes no shared token beside them");
+  }
+  // the approver a request names (401 otherwise), or null without approvers
+  const who = (req: IncomingMessage) => (approvers === undefined ? null : { approvers, approver: approvers.identify(req) });
+  const list: Route = {
+    methods: {
+      GET: async (req, res) => {
+        const w = who(req);
+        const pending = queue.pending();
+        sendJson(res, 200, { pending: w === null ? pending : pending.filter((p) => w.approvers.mayAnswer(w.approver, p.from)) });
+      },
+    },
+  };
   const one = (id: string): Route => ({
     methods: {
-      GET: async (_req, res) => {
+      GET: async (req, res) => {
+        const w = who(req);
         const p = queue.get(id);
         if (!p) throw new HttpError(404, "not_found", `no pending approval ${id}`);
+        if (w !== null) checkGroup(w.approvers, w.approver, p);
         sendJson(res, 200, p);
       },
-      POST: async (_req, res, body) => sendJson(res, 200, answer(queue, id, await body(), options.log)),
+      POST: async (req, res, body) => {
+        const w = who(req);
+        sendJson(res, 200, answer(queue, id, await body(), options.log, w));
+      },
     },
   });
   const find = (path: string): Route | undefined => {

@@ -1,6 +1,7 @@
 /** The public API of @agent-armor/gateway. */
 
 export { type ApprovalEndpoint, type ApprovalEndpointOptions, serveApprovals } from "./approvals-http.js";
+export { type Approver, type ApproverEntry, type Approvers, approversFrom, loadApprovers, tokenDigest } from "./approvers.js";
 export { DEFAULT_QUEUE_TIMEOUT_MS } from "./decider.js";
 export { alwaysDeniedTools } from "./hidden.js";
 export { type Access, type AccessOptions, createAccess, readTokenFile } from "./http-access.js";

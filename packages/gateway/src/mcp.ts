@@ -53,6 +53,7 @@ import {
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { type ApprovalEndpoint, serveApprovals } from "./approvals-http.js";
+import { type Approvers, loadApprovers } from "./approvers.js";
 import { alwaysDeniedTools, type RuleMeta } from "./hidden.js";
 import type { AccessOptions } from "./http-access.js";
 import { logLine } from "./log-text.js";
@@ -68,6 +69,8 @@ export interface McpGatewayOptions {
   approvalsPort?: number;
   /** Who may call the approval queue: allowed hosts and origins, the bearer token. */
   approvalsAccess?: AccessOptions;
+  /** Who may approve (approvers.ts), each with a token of its own: an approvers file, or the approvers. */
+  approvers?: string | Approvers;
   hideDeniedTools?: boolean;
   /** The session id for the enforcer's history; default one per gateway process. */
   session?: string;
@@ -201,9 +204,11 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     onError: (e) => log(logLine`error: ${e.message}`),
   });
   if (queue) {
+    const approvers = typeof options.approvers === "string" ? loadApprovers(options.approvers) : options.approvers;
     endpoint = await serveApprovals(queue, {
       ...(options.approvalsPort !== undefined ? { port: options.approvalsPort } : {}),
       ...(options.approvalsAccess ? { access: options.approvalsAccess } : {}),
+      ...(approvers !== undefined ? { approvers } : {}),
       log,
     });
     log(logLine`approvals queue at ${endpoint.url}`);

@@ -1,7 +1,7 @@
 /**
  * `armor`: the command line of the MCP gateway and the decision service (@agent-armor/gateway).
  *
- *   armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P]
+ *   armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P] [--approvers FILE]
  *             [--token-file FILE] [--allowed-origin O]... [--allowed-host H]...
  *             [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)
  *   armor serve --policy POLICY [--port P] [--host H] [--audit FILE] [--max-body BYTES] [--queue-timeout MS]
@@ -18,7 +18,7 @@ import type { PolicyDiagnostic } from "@agent-armor/runtime";
 import { type OptionSpecs, parseCommandArgs, UsageError, wantsHelp } from "../args.js";
 
 const ACCESS_USAGE = "[--token-file FILE] [--allowed-origin ORIGIN]... [--allowed-host NAME]...";
-const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
+const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P] [--approvers FILE] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
 const SERVE_USAGE = `armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--max-body BYTES] [--queue-timeout MS] ${ACCESS_USAGE}`;
 
 const HELP = `armor ${VERSION}: Agent Armor where agents already are
@@ -39,6 +39,9 @@ Options of mcp:
   --approvals MODE        terminal: a prompt on /dev/tty; queue: pending approvals over HTTP
                           (GET /approvals, POST /approvals/:id); default: approvals are denied
   --approvals-port P      port of the approval queue on 127.0.0.1 (default: any free port)
+  --approvers FILE        who may approve (with --approvals queue): names, groups and the SHA-256
+                          of each approver's own token; a request from a group is answered only by
+                          its members, and the audit log records the approver the token names
   --token-file, --allowed-origin, --allowed-host
                           who may call the approval queue, as for serve (with --approvals queue;
                           the token is needed on every route of the queue)
@@ -73,6 +76,7 @@ export interface McpArgs {
   policy: string;
   /** The token file and allowed origins and hosts of the approval queue. */
   tokenFile?: string;
+  approvers?: string;
   allowedOrigins: string[];
   allowedHosts: string[];
   audit?: string;
@@ -95,6 +99,7 @@ const MCP_OPTIONS: OptionSpecs = {
   audit: { type: "string" },
   approvals: { type: "string" },
   "approvals-port": { type: "string" },
+  approvers: { type: "string" },
   "upstream-url": { type: "string" },
   session: { type: "string" },
   "hide-denied-tools": { type: "boolean" },
@@ -149,11 +154,15 @@ function parseMcpArgs(argv: readonly string[]): McpArgs {
   if (ap !== undefined && approvals !== "queue") throw new UsageError("--approvals-port needs --approvals queue");
   if (approvals !== "queue" && (values.has("--token-file") || allowedOrigins.length > 0 || allowedHosts.length > 0))
     throw new UsageError("--token-file, --allowed-origin and --allowed-host are for the approval queue: they need --approvals queue");
+  if (values.has("--approvers") && approvals !== "queue") throw new UsageError("--approvers says who may answer the approval queue: it needs --approvals queue");
+  if (values.has("--approvers") && values.has("--token-file"))
+    throw new UsageError("--approvers and --token-file: approvers authenticate with tokens of their own, so the queue takes no shared token");
   return {
     policy,
     allowedOrigins,
     allowedHosts,
     ...(values.has("--token-file") ? { tokenFile: values.get("--token-file")! } : {}),
+    ...(values.has("--approvers") ? { approvers: values.get("--approvers")! } : {}),
     hideDeniedTools: hide,
     command,
     ...(values.has("--audit") ? { audit: values.get("--audit")! } : {}),
@@ -215,6 +224,7 @@ async function mcp(argv: string[]): Promise<number | null> {
       ...(a.audit !== undefined ? { audit: a.audit } : {}),
       ...(a.approvals !== undefined ? { approvals: a.approvals } : {}),
       ...(a.approvalsPort !== undefined ? { approvalsPort: a.approvalsPort } : {}),
+      ...(a.approvers !== undefined ? { approvers: a.approvers } : {}),
       ...(a.session !== undefined ? { session: a.session } : {}),
       hideDeniedTools: a.hideDeniedTools,
     });
