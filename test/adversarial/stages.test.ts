@@ -116,10 +116,28 @@ const cases: readonly Case[] = [
     expect: { decision: "deny", result: null, message: "`result[0]` is not JSON: a Set" },
   },
   {
-    name: "a Date with a faked prototype",
+    name: "a Date whose prototype says it is a list is read by its own fields (none)",
     stage: "result",
     input: () => ({ action: call, result: { at: Object.setPrototypeOf(new Date(0), Array.prototype) } }),
+    expect: { decision: "allow", result: { at: {} } },
+  },
+  {
+    name: "a Date under a class of its own is still a Date",
+    stage: "result",
+    input: () => ({ action: call, result: { at: new (class Stamp extends Date {})(0) } }),
     expect: { decision: "deny", result: null, message: "`result.at` is not JSON: a Date" },
+  },
+  {
+    name: "bytes whose prototype was replaced",
+    stage: "result",
+    input: () => ({ action: call, result: { data: Object.setPrototypeOf(new TextEncoder().encode("AKIAIOSFODNN7EXAMPLE"), null) } }),
+    expect: { decision: "deny", result: null, message: "`result.data` is not JSON: bytes (an ArrayBuffer or a view of one)" },
+  },
+  {
+    name: "an ArrayBuffer",
+    stage: "result",
+    input: () => ({ action: call, result: [new ArrayBuffer(4)] }),
+    expect: { decision: "deny", result: null, message: "`result[0]` is not JSON: bytes (an ArrayBuffer or a view of one)" },
   },
   { name: "undefined in a list", stage: "result", input: () => ({ action: call, result: [1, undefined] }), expect: { decision: "deny", result: null, message: "`result[1]` is not JSON: undefined" } },
   {

@@ -12,26 +12,30 @@ import { EvaluationError, readField } from "./semantics.js";
 /**
  * Built-in objects whose content is not in their own enumerable fields, so that a copy field by
  * field would lose it (a Map, a Date: `{}`) or spell it in numbers that no text rule reads (the
- * bytes of a Buffer as `{"0": 65, ...}`): each is told by the brand check of one of its methods,
- * which throws for anything else (a tag or a prototype can be faked; a brand cannot).
+ * bytes of a Buffer as `{"0": 65, ...}`). Bytes are told by `ArrayBuffer.isView` whatever their
+ * prototype; the others, when their prototype chain says what they may be, by the brand check of
+ * one of their methods, which throws for anything else (so a plain object or a class instance
+ * costs no exception).
  */
-const BRANDS: readonly (readonly [string, (this: unknown) => unknown])[] = [
-  ["a Map", Map.prototype.has as (this: unknown) => unknown],
-  ["a Set", Set.prototype.has as (this: unknown) => unknown],
-  ["a WeakMap", WeakMap.prototype.has as (this: unknown) => unknown],
-  ["a WeakSet", WeakSet.prototype.has as (this: unknown) => unknown],
-  ["a Date", Date.prototype.getTime],
-  ["a String object", String.prototype.valueOf],
-  ["a Number object", Number.prototype.valueOf],
-  ["a Boolean object", Boolean.prototype.valueOf],
+const BRANDS: readonly (readonly [string, object, (this: unknown) => unknown])[] = [
+  ["bytes (an ArrayBuffer or a view of one)", ArrayBuffer.prototype, Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength")!.get!],
+  ["a Map", Map.prototype, Map.prototype.has as (this: unknown) => unknown],
+  ["a Set", Set.prototype, Set.prototype.has as (this: unknown) => unknown],
+  ["a WeakMap", WeakMap.prototype, WeakMap.prototype.has as (this: unknown) => unknown],
+  ["a WeakSet", WeakSet.prototype, WeakSet.prototype.has as (this: unknown) => unknown],
+  ["a Date", Date.prototype, Date.prototype.getTime],
+  ["a String object", String.prototype, String.prototype.valueOf],
+  ["a Number object", Number.prototype, Number.prototype.valueOf],
+  ["a Boolean object", Boolean.prototype, Boolean.prototype.valueOf],
 ];
 
 /** What kind of built-in object `x` is when its content is not its own fields, or null for a plain or class object. */
 function builtIn(x: object): string | null {
+  if (ArrayBuffer.isView(x)) return BRANDS[0]![0];
   const proto = Object.getPrototypeOf(x);
   if (proto === Object.prototype || proto === null) return null;
-  if (ArrayBuffer.isView(x) || x instanceof ArrayBuffer) return "bytes (an ArrayBuffer or a view of one)";
-  for (const [name, method] of BRANDS) {
+  for (const [name, prototype, method] of BRANDS) {
+    if (!Object.prototype.isPrototypeOf.call(prototype, x)) continue;
     try {
       method.call(x);
       return name;
