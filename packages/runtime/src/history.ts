@@ -27,6 +27,13 @@ export const RECENT_LIMIT = 10_000;
  */
 export const MAX_SESSION_LABELS = 1_000;
 
+/**
+ * At most this many entries per session wait in the log of entries whose labels may still change
+ * (results in flight, reservations not yet recorded, and the entries recorded after them); past
+ * it, the oldest is settled: the labels its result adds then go to the session only (reported).
+ */
+export const MAX_OPEN_ENTRIES = 1_000;
+
 /** What a decision reads as `session` in a session without labels. */
 const NO_LABELS: { readonly labels: readonly string[] } = Object.freeze({ labels: Object.freeze([]) as readonly string[] });
 
@@ -116,6 +123,8 @@ interface Filed {
   readonly policies: readonly (readonly PolicyTracker[])[];
   labels: readonly string[] | undefined;
   undo: Undo;
+  /** Its place in its session's log: consecutive for the entries of one log. */
+  readonly seq: number;
   /** Taken back for good. */
   cancelled: boolean;
   /** Its labels can no longer change. */
@@ -130,7 +139,11 @@ export class SessionTrackers {
    */
   private readonly open = new Map<string, Filed[]>();
 
-  constructor(private readonly store: HistoryStore) {}
+  constructor(
+    private readonly store: HistoryStore,
+    /** Told when an entry had to be settled before its result (MAX_OPEN_ENTRIES). */
+    private readonly report: (e: Error) => void = () => {},
+  ) {}
 
   private session(id: string): SessionHistory {
     let s = this.store.get(id);
@@ -163,10 +176,17 @@ export class SessionTrackers {
   record(session: string, action: unknown, now: number, policies: readonly (readonly PolicyTracker[])[], labels?: readonly string[], relabelled = false): Reservation {
     const s = this.session(session);
     const log = this.open.get(session);
-    const f: Filed = { action, now, policies, labels, undo: this.file(s, action, now, policies, labels), cancelled: false, settled: !relabelled };
+    const seq = log === undefined || log.length === 0 ? 0 : log[log.length - 1]!.seq + 1;
+    const f: Filed = { action, now, policies, labels, undo: this.file(s, action, now, policies, labels), cancelled: false, settled: !relabelled, seq };
     if (relabelled || log !== undefined) {
       if (log === undefined) this.open.set(session, [f]);
-      else log.push(f);
+      else {
+        log.push(f);
+        if (log.length > MAX_OPEN_ENTRIES) {
+          this.report(new Error(`session ${JSON.stringify(session.slice(0, 64))} has more than ${MAX_OPEN_ENTRIES} entries in flight: the labels of the oldest one's result go to the session only`));
+          this.settle(session, log[0]!);
+        }
+      }
     }
     this.store.set(session, s);
     return {
@@ -184,8 +204,8 @@ export class SessionTrackers {
   /** Adds labels to a recorded entry, in place: the entries after it are taken back and recorded again after it. */
   private relabel(session: string, f: Filed, labels: readonly string[]): void {
     const log = this.open.get(session);
-    const at = log?.indexOf(f) ?? -1;
-    if (f.cancelled || f.settled || at < 0) return;
+    const at = log === undefined || log.length === 0 ? -1 : f.seq - log[0]!.seq;
+    if (f.cancelled || f.settled || log?.[at] !== f) return;
     const had = f.labels ?? [];
     const added = labels.filter((l, i) => !had.includes(l) && labels.indexOf(l) === i);
     if (added.length === 0) return;
@@ -193,6 +213,10 @@ export class SessionTrackers {
     const later = log!.slice(at).filter((e) => !e.cancelled);
     for (let i = later.length - 1; i >= 0; i--) later[i]!.undo();
     f.labels = [...had, ...added];
+    // trackers a policy added after the entry was filed were seeded without its labels: they are
+    // seeded again, from the recent actions (which hold it with them), when next read
+    const filedWith = new Set(f.policies.flatMap((ts) => ts.map((t) => t.key)));
+    for (const key of [...s.trackers.keys()]) if (!filedWith.has(key)) s.trackers.delete(key);
     for (const e of later) e.undo = this.file(s, e.action, e.now, e.policies, e.labels);
     this.store.set(session, s);
   }

@@ -65,6 +65,10 @@ class Queue<T = Contribution> {
   pop(): T | undefined {
     return this.size > 0 ? this.items.pop() : undefined;
   }
+  /** Removes `item`, searching from the back (what is taken back is mostly recent); nothing when it is not queued. */
+  remove(item: T): void {
+    this.replace(item, []);
+  }
   /** The item after `item`, and replaces `item` by `replacement`; searches from the back (what is taken back is mostly recent). */
   replace(item: T, replacement: readonly T[]): T | undefined {
     for (let i = this.items.length - 1; i >= this.head; i--) {
@@ -248,8 +252,14 @@ export function addToKind(t: PolicyTracker, state: KindState, time: number, acti
     undo.push(created ? dropIfEmpty(state, key, inner, added) : added);
     if (keyed(t) && t.withinMs !== null) {
       // a key filed by an action taken back is dropped when this filing leaves the window (its state is empty by then)
-      state.filings.push({ time, key });
+      const filing = { time, key };
+      state.filings.push(filing);
       state.newest.set(key, time);
+      const taken = undo.pop()!;
+      undo.push(() => {
+        taken();
+        state.filings.remove(filing);
+      });
     }
   }
   return undo.length === 1
@@ -288,6 +298,7 @@ function addPoison(queue: Queue, time: number, error: string): Change {
   queue.push(p);
   return () => {
     (p as { error: string | null }).error = null;
+    queue.remove(p);
   };
 }
 
@@ -300,21 +311,31 @@ function livePoison(queue: Queue | undefined): Contribution | undefined {
 function addContribution(t: PolicyTracker, inner: AggregateState, c: Contribution): Change {
   // a key that is recorded but never looked up still lets go of what left its window
   expire(t, inner, c.time);
+  // what is taken back leaves the queues (not a tombstone), so that an entry recorded again at its
+  // older time (a relabelled one) is not queued behind the remains of a newer one, which would
+  // keep it in the window past its time
   if (c.error !== null) {
     inner.poison.push(c);
     return () => {
       (c as { error: string | null }).error = null;
+      inner.poison.remove(c);
     };
   }
   if (inner.kind === "sum") {
     inner.count++;
     if (t.withinMs !== null) inner.window.push(c);
     addToSum(t, inner, c);
-    return () => takeBackSum(inner, c);
+    return () => {
+      takeBackSum(inner, c);
+      inner.window.remove(c);
+    };
   }
   if (t.withinMs !== null) inner.window.push(c);
   const beaten = pushExtreme(inner, c);
-  return () => takeBackExtreme(inner, c, beaten);
+  return () => {
+    takeBackExtreme(inner, c, beaten);
+    inner.window.remove(c);
+  };
 }
 
 /** Adds a contribution to a sum, in time order: the scan's next step. Past the largest finite number, the sum is an error. */

@@ -29,6 +29,8 @@ interface Run<T> extends Approving, Execution<T> {
 export function run<T>(st: EnforcerState, action: unknown, ctx: ActionContext | undefined, execute: (action: Action) => T | Promise<T>): Promise<RunResult<T>> {
   try {
     const now = st.clock();
+    // reservations past their time settle, so that the entries recorded after them need not wait
+    st.reservations.expire(now);
     const policy = st.active;
     const subject = snapshot(action, ctx ?? {});
     const decided = decideWith(st, policy, subject, now);

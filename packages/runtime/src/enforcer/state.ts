@@ -46,7 +46,7 @@ export async function enforcerState(options: EnforcerOptions): Promise<EnforcerS
   const active = activate(loaded.module, options.validate);
   const shadow: Active | null = options.shadow !== undefined ? activate((await loadPolicy(options.shadow)).module, options.validate) : null;
   const shadowStats: ShadowReport = { candidate: shadow ? meta(shadow.module) : null, decisions: 0, flips: 0, byKind: {} };
-  const trackers = new SessionTrackers(options.history ?? memoryHistoryStore());
+  const trackers = new SessionTrackers(options.history ?? memoryHistoryStore(), report);
   const audit = auditChannel(options.audit, options.auditTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS);
   const reservationTtlMs = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
   // a cap that is not a number (NaN) would leave reservations unbounded: the default then
