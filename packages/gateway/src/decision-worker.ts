@@ -102,12 +102,13 @@ function resultAnswer(r: RunResult<unknown>): unknown {
 }
 
 /**
- * The result of an action that ran under a decision of this service: decided first, so that the
- * labels it adds reach the reserved history entry, then recorded (settling the reservation; an
- * action whose reservation is gone is counted, as `/v1/record` does).
+ * The result of an action that ran under a reserved decision of this service: decided first, so
+ * that the labels it adds reach the reserved history entry, then recorded (settling the
+ * reservation). An id that names no pending reservation of the session and action decides
+ * nothing (`NoReservation`: the service answers 409).
  */
 async function resultOfReserved(enforcer: Enforcer, action: unknown, ctx: ActionContext, result: unknown, decisionId: string): Promise<unknown> {
-  const decided = await enforcer.checkResult(action, result, ctx, { decisionId });
+  const decided = await enforcer.checkResult(action, result, ctx, { decisionId, requireReservation: true });
   const recorded = await enforcer.record(action, ctx, { decisionId });
   return { ...decided, settled: recorded.settled };
 }

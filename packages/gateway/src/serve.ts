@@ -128,12 +128,15 @@ function requestObject(v: unknown): Record<string, unknown> {
 
 /**
  * The `decisionId` of a result-stage body: the decision the action ran under (reserved with
- * `reserve: true`), whose reservation the answer settles as `/v1/record` would. Its action must
- * be one `/v1/record` takes.
+ * `reserve: true`), whose reservation the answer settles as `/v1/record` would (409 when it names
+ * no pending reservation of the session and action). Its action must be one `/v1/record` takes.
  */
 function reportedRun(b: Record<string, unknown>): string | undefined {
   const decisionId = idField(b, "decisionId", false);
   if (decisionId === undefined) return undefined;
+  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(decisionId)) {
+    throw new HttpError(400, "invalid_request", "`decisionId` must be a decision id this service gave (letters, digits and . _ : -, at most 128)", { location: "/decisionId" });
+  }
   const action = own(b, "action");
   if (!isObject(action) || typeof own(action, "type") !== "string") throw new HttpError(400, "invalid_request", "`action` must be an object with a string `type`", { location: "/action" });
   rejectNonFinite(b);
@@ -181,7 +184,15 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
           const b = await body();
           if (!isObject(b)) throw new HttpError(400, "invalid_request", "the request body must be a JSON object", { location: "" });
           const stage = requestStage(b);
-          if (stage === "result") return sendJson(res, 200, await decider.call("result", [own(b, "action"), context(b), own(b, "result"), reportedRun(b)]));
+          if (stage === "result") {
+            const decisionId = reportedRun(b);
+            try {
+              return sendJson(res, 200, await decider.call("result", [own(b, "action"), context(b), own(b, "result"), decisionId]));
+            } catch (e) {
+              if ((e as Error).name !== "NoReservation") throw e;
+              throw new HttpError(409, "no_reservation", `${(e as Error).message}; send the result without \`decisionId\` to have the call decided again`, { location: "/decisionId" });
+            }
+          }
           if (stage === "output") return sendJson(res, 200, await decider.call("output", [own(b, "output"), context(b)]));
           const reserve = own(b, "reserve") ?? false;
           if (typeof reserve !== "boolean") throw new HttpError(400, "invalid_request", "`reserve` must be true or false", { location: "/reserve" });

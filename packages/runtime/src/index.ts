@@ -15,6 +15,7 @@ export {
   type EnforcerOptions,
   InvalidInputError,
   type LoadResult,
+  NoReservation,
   type OutputMessage,
   type RecordInfo,
   type RecordResult,
@@ -26,7 +27,7 @@ export {
   ToolFailed,
 } from "./enforcer.js";
 export * from "./hash.js";
-export { MAX_SESSION_LABELS, memoryHistoryStore, RECENT_LIMIT, type Reservation } from "./history.js";
+export { MAX_OPEN_ENTRIES, MAX_SESSION_LABELS, memoryHistoryStore, RECENT_LIMIT, type Reservation } from "./history.js";
 export { type CompilerApi, type LoadedPolicy, type LoadOptions, loadPolicy, type PolicyDiagnostic, PolicyLoadError, type PolicySource } from "./load.js";
 export { MAX_TIMER_MS, setLongTimeout } from "./timers.js";
 export type * from "./types.js";

@@ -181,7 +181,7 @@ export class StageRecord extends SerializedRecord {
     this.head =
       (result ? `{"actionHash":"${d.actionHash}",` : "{") +
       `"approval":${canonicalJsonOrUndefined(approval) ?? "null"}${member("decision", decisions.json(d.decision))},` +
-      `"decisionId":"${d.id}"${member("errors", canonicalJsonOfShared(d.errors))},`;
+      `"decisionId":${quoteJson(d.id)}${member("errors", canonicalJsonOfShared(d.errors))},`;
     const hash = `"${d.stage}Hash":"${d.valueHash}"`;
     this.beforePrev = `"kind":"${d.stage}"${member("labels", canonicalJsonOfShared(d.labels))}${result ? "" : `,${hash}`}${member("policy", canonicalJsonOfShared(d.policy))},"prev":"`;
     this.beforeSeq = `",${member("redacted", canonicalJsonOrUndefined(redacted)).slice(1)}${result ? `,${hash}` : ""}${member("rules", canonicalJsonOfShared(d.rules))},"seq":`;

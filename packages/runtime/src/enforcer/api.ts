@@ -112,11 +112,14 @@ export interface RecordInfo {
 
 export interface ResultInfo {
   /**
-   * The decision the action ran under. The result record is filed under it; when it names a
-   * pending reservation of the same session and action, the labels the result adds go to that
-   * action's history entry (so check the result before `record` settles the reservation).
+   * The decision the action ran under. When it names a pending reservation of the same session
+   * and action, the result record is filed under it and the labels the result adds go to that
+   * action's history entry (so check the result before `record` settles the reservation);
+   * otherwise the record gets an id of its own.
    */
   decisionId?: string;
+  /** Throw `NoReservation`, deciding nothing, unless `decisionId` names such a reservation. */
+  requireReservation?: boolean;
 }
 
 export interface RecordResult {

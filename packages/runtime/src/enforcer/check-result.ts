@@ -3,8 +3,10 @@
  * results (stage-step.ts), as run() decides one: a host that asked `decide` (or the decision
  * service) and ran the tool itself asks this before the model reads what the tool returned. When
  * `decisionId` names the pending reservation of the same session and action (`decide` with
- * `reserve`), the labels the result adds go to that action's history entry where it stands, as
- * in run(); otherwise they go to the session only. Never throws for a deny: the host withholds
+ * `reserve`), the result record is filed under it and the labels the result adds go to that
+ * action's history entry where it stands, as in run(); otherwise the record gets an id of its own
+ * (a caller's text names nothing of ours) and the labels go to the session only, or, with
+ * `requireReservation`, nothing is decided and `NoReservation` is thrown. Never throws for a deny: the host withholds
  * the result when the decision is not `allow`, and otherwise gives the model `result`, the value
  * as the policy rewrote it.
  */
@@ -12,24 +14,26 @@ import { sha256 } from "../hash.js";
 import { snapshotStageValue } from "../stage-value.js";
 import type { ActionContext, StageDecision } from "../types.js";
 import type { ResultInfo } from "./api.js";
+import { NoReservation } from "./errors.js";
 import { approveStage, decideStage, finishStage, type StageSubject } from "./stage-step.js";
 import type { EnforcerState } from "./state.js";
 import { snapshot } from "./subject.js";
-
-/** Longest decision id a result is filed under as given (the runtime's own are about 30 characters). */
-const MAX_ID_LENGTH = 128;
 
 export async function checkResult(st: EnforcerState, action: unknown, result: unknown, ctx: ActionContext = {}, info: ResultInfo = {}): Promise<StageDecision> {
   const now = st.clock();
   const call = snapshot(action, ctx ?? {});
   const actionHash = call.problem === null ? sha256(call.json ?? "null") : "";
-  const given = typeof info?.decisionId === "string" && info.decisionId.length > 0 && info.decisionId.length <= MAX_ID_LENGTH ? info.decisionId : undefined;
+  const given = givenId(info);
   st.reservations.expire(now);
   const pending = given === undefined ? undefined : st.reservations.get(given);
-  const reservation = pending !== undefined && pending.session === call.session && pending.actionHash === actionHash ? pending.reservation : null;
+  const reserved = pending !== undefined && pending.session === call.session && pending.actionHash === actionHash;
+  if (!reserved && Object.hasOwn(info ?? {}, "requireReservation") && info.requireReservation === true) {
+    throw new NoReservation("the decisionId names no pending reservation of this session and action (never made, settled, released or expired)");
+  }
   const s: StageSubject = {
     stage: "result",
-    id: given ?? st.decisionId(now),
+    // filed under the reservation's decision; any other id a caller gives names nothing of ours
+    id: reserved ? given! : st.decisionId(now),
     session: call.session,
     action: call.action,
     actionHash,
@@ -43,6 +47,13 @@ export async function checkResult(st: EnforcerState, action: unknown, result: un
   let decided = decideStage(st, st.active, s, now);
   if (decided.decision.decision === "require_approval") decided = await approveStage(st, s, decided);
   // the reservation stays pending for `record` or `release`; only its labels are settled here
-  if (reservation !== null && decided.decision.labels.length > 0) reservation.relabel(decided.decision.labels);
+  if (reserved && pending!.reservation !== null && decided.decision.labels.length > 0) pending!.reservation.relabel(decided.decision.labels);
   return finishStage(st, s, decided);
+}
+
+/** The decision id a caller names, read once, own field only. */
+function givenId(info: ResultInfo | undefined): string | undefined {
+  if (info === null || typeof info !== "object" || !Object.hasOwn(info, "decisionId")) return undefined;
+  const id: unknown = info.decisionId;
+  return typeof id === "string" ? id : undefined;
 }

@@ -45,6 +45,11 @@ function describeWithholding(d: StageDecision): string {
   return `the result of \`${String((d.action as { type?: unknown } | null)?.type ?? "?")}\` was withheld${reasons.length > 0 ? ` (${reasons.join("; ")})` : ""}`;
 }
 
+/** Thrown by `checkResult` with `requireReservation` when its `decisionId` names no pending reservation of the session and action. */
+export class NoReservation extends Error {
+  override readonly name = "NoReservation";
+}
+
 /**
  * Thrown by `record` for an input that is not JSON all the way down (a non-finite number, a
  * function, a value that contains itself); `decide` and `run` deny such inputs instead.

@@ -67,8 +67,15 @@ export async function release(st: EnforcerState, id: string, ctx: ActionContext 
   const reservations = st.reservations;
   reservations.expire(now);
   const pending = typeof id === "string" ? reservations.get(id) : undefined;
+  let session: string;
+  try {
+    session = sessionOf(ctx ?? {});
+  } catch {
+    // a context whose session cannot be read names no session
+    return false;
+  }
   // only the session that reserved may take it back: ids are unique, not secret
-  if (pending === undefined || pending.session !== sessionOf(ctx)) return false;
+  if (pending === undefined || pending.session !== session) return false;
   // taken out first, so that a second release of the same id finds nothing
   reservations.delete(id);
   const failure = await write(st, {
