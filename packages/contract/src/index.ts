@@ -1,4 +1,4 @@
-/** The public API of @agent-armor/contract: types, and the one value they need. */
+/** The public API of @agent-armor/contract: types, and the values and rules they share. */
 
 export type { CompiledSource, CompilerApi } from "./compiler.js";
 export type { Diagnostic, DiagnosticFix, PolicyDiagnostic, Position, Severity, Span, TextEdit } from "./diagnostics.js";
@@ -17,4 +17,4 @@ export type {
   Stage,
   Value,
 } from "./module.js";
-export { keyPlace, MAX_STAGE_DEPTH, MAX_STAGE_TEXT, MAX_STAGE_VALUES, REDACTED } from "./module.js";
+export { builtInKind, keyPlace, MAX_STAGE_DEPTH, MAX_STAGE_TEXT, MAX_STAGE_VALUES, REDACTED } from "./module.js";

@@ -181,3 +181,44 @@ export const MAX_STAGE_TEXT = 16 * 1024 * 1024;
 export function keyPlace(k: string, i: number): string {
   return /^[A-Za-z_$][A-Za-z0-9_$]{0,15}$/.test(k) ? `.${k}` : `[key ${i}]`;
 }
+
+/**
+ * Built-in objects whose content is not in their own enumerable fields, so that a copy field by
+ * field would lose it (a Map, a Date: `{}`) or spell it in numbers that no text rule reads (the
+ * bytes of a Buffer as `{"0": 65, ...}`). Bytes are told by `ArrayBuffer.isView` whatever their
+ * prototype; the others, when their prototype chain says what they may be, by the brand check of
+ * one of their methods, which throws for anything else (so a plain object or a class instance
+ * costs no exception).
+ */
+const BRANDS: readonly (readonly [string, object, (this: unknown) => unknown])[] = [
+  ["bytes (an ArrayBuffer or a view of one)", ArrayBuffer.prototype, Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength")!.get!],
+  ["a Map", Map.prototype, Map.prototype.has as (this: unknown) => unknown],
+  ["a Set", Set.prototype, Set.prototype.has as (this: unknown) => unknown],
+  ["a WeakMap", WeakMap.prototype, WeakMap.prototype.has as (this: unknown) => unknown],
+  ["a WeakSet", WeakSet.prototype, WeakSet.prototype.has as (this: unknown) => unknown],
+  ["a Date", Date.prototype, Date.prototype.getTime],
+  ["a String object", String.prototype, String.prototype.valueOf],
+  ["a Number object", Number.prototype, Number.prototype.valueOf],
+  ["a Boolean object", Boolean.prototype, Boolean.prototype.valueOf],
+];
+
+/**
+ * What kind of built-in object `x` is when its content is not its own fields, or null for a plain
+ * or class object: the compiler's check and a runtime's snapshot refuse such a value alike.
+ * Emitted modules carry the same rule in `$stageValue`.
+ */
+export function builtInKind(x: object): string | null {
+  if (ArrayBuffer.isView(x)) return BRANDS[0]![0];
+  const proto = Object.getPrototypeOf(x);
+  if (proto === Object.prototype || proto === null) return null;
+  for (const [name, prototype, method] of BRANDS) {
+    if (!Object.prototype.isPrototypeOf.call(prototype, x)) continue;
+    try {
+      method.call(x);
+      return name;
+    } catch {
+      // not this kind
+    }
+  }
+  return null;
+}

@@ -12,49 +12,12 @@
  * hostile values (getters, proxies, cycles) within limits.
  */
 
-import { keyPlace, MAX_STAGE_DEPTH, MAX_STAGE_TEXT, MAX_STAGE_VALUES } from "@agent-armor/contract";
+import { builtInKind, keyPlace, MAX_STAGE_DEPTH, MAX_STAGE_TEXT, MAX_STAGE_VALUES } from "@agent-armor/contract";
 
 /** A snapshot of a stage's value: a plain copy, or why there is none. */
 export type StageValue = { readonly copy: unknown; readonly problem: null } | { readonly copy: null; readonly problem: string };
 
 class NotJson extends Error {}
-
-/**
- * Built-in objects whose content is not in their own enumerable fields, so that a copy field by
- * field would lose it (a Map, a Date: `{}`) or spell it in numbers that no text rule reads (the
- * bytes of a Buffer as `{"0": 65, ...}`). Bytes are told by `ArrayBuffer.isView` whatever their
- * prototype; the others, when their prototype chain says what they may be, by the brand check of
- * one of their methods, which throws for anything else (so a plain object or a class instance
- * costs no exception).
- */
-const BRANDS: readonly (readonly [string, object, (this: unknown) => unknown])[] = [
-  ["bytes (an ArrayBuffer or a view of one)", ArrayBuffer.prototype, Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength")!.get!],
-  ["a Map", Map.prototype, Map.prototype.has as (this: unknown) => unknown],
-  ["a Set", Set.prototype, Set.prototype.has as (this: unknown) => unknown],
-  ["a WeakMap", WeakMap.prototype, WeakMap.prototype.has as (this: unknown) => unknown],
-  ["a WeakSet", WeakSet.prototype, WeakSet.prototype.has as (this: unknown) => unknown],
-  ["a Date", Date.prototype, Date.prototype.getTime],
-  ["a String object", String.prototype, String.prototype.valueOf],
-  ["a Number object", Number.prototype, Number.prototype.valueOf],
-  ["a Boolean object", Boolean.prototype, Boolean.prototype.valueOf],
-];
-
-/** What kind of built-in object `x` is when its content is not its own fields, or null for a plain or class object. */
-function builtIn(x: object): string | null {
-  if (ArrayBuffer.isView(x)) return BRANDS[0]![0];
-  const proto = Object.getPrototypeOf(x);
-  if (proto === Object.prototype || proto === null) return null;
-  for (const [name, prototype, method] of BRANDS) {
-    if (!Object.prototype.isPrototypeOf.call(prototype, x)) continue;
-    try {
-      method.call(x);
-      return name;
-    } catch {
-      // not this kind
-    }
-  }
-  return null;
-}
 
 /** The value as plain JSON data (own enumerable fields, keys in their order), or the problem that names where it is not. */
 export function snapshotStageValue(v: unknown, what: "result" | "output"): StageValue {
@@ -80,7 +43,7 @@ export function snapshotStageValue(v: unknown, what: "result" | "output"): Stage
     if (typeof x !== "object") throw new NotJson(`\`${at()}\` is not JSON: ${x === undefined ? "undefined" : `a ${typeof x}`}`);
     if (depth >= MAX_STAGE_DEPTH) throw new NotJson(`\`${what}\` nests deeper than 64 levels`);
     if (seen.has(x)) throw new NotJson(`\`${at()}\` is not JSON: it contains itself`);
-    const kind = Array.isArray(x) ? null : builtIn(x);
+    const kind = Array.isArray(x) ? null : builtInKind(x);
     if (kind !== null) throw new NotJson(`\`${at()}\` is not JSON: ${kind}`);
     seen.add(x);
     let copy: unknown;

@@ -53,22 +53,24 @@ const decision: fc.Arbitrary<Decision> = fc.record({
   labels: list(anyString) as fc.Arbitrary<string[]>,
 });
 
+const approvalOutcome = fc.oneof(
+  fc.constant(null),
+  fc.record({
+    required: fc.constant(true),
+    from: fc.option(anyString, { nil: null }),
+    timeoutMs: fc.option(fc.nat(), { nil: null }),
+    outcome: fc.constantFrom("approved", "rejected", "timeout"),
+    approver: fc.option(anyString, { nil: null }),
+    note: fc.option(anyString, { nil: null }),
+  }),
+);
+
 const decisionRecord = fc
   .record({
     decision,
     mode: fc.constantFrom("decide" as const, "run" as const),
     user: fc.oneof(fc.constant(null), value),
-    approval: fc.oneof(
-      fc.constant(null),
-      fc.record({
-        required: fc.constant(true),
-        from: fc.option(anyString, { nil: null }),
-        timeoutMs: fc.option(fc.nat(), { nil: null }),
-        outcome: fc.constantFrom("approved", "rejected", "timeout"),
-        approver: fc.option(anyString, { nil: null }),
-        note: fc.option(anyString, { nil: null }),
-      }),
-    ),
+    approval: approvalOutcome,
     shadow: fc.option(fc.record({ decision: fc.constantFrom("allow", "deny"), flipped: fc.boolean(), rules: fc.array(anyString, { maxLength: 2 }) }, { requiredKeys: ["decision", "flipped"] }), {
       nil: undefined,
     }),
@@ -89,18 +91,6 @@ const outcomeRecord = fc
     errorHash: fc.option(hex(64), { nil: undefined }),
   })
   .map(({ id, time, outcome, durationMs, error, errorHash }) => new OutcomeRecord(id, time, outcome, durationMs, error, errorHash));
-
-const approvalOutcome = fc.oneof(
-  fc.constant(null),
-  fc.record({
-    required: fc.constant(true),
-    from: fc.option(anyString, { nil: null }),
-    timeoutMs: fc.option(fc.nat(), { nil: null }),
-    outcome: fc.constantFrom("approved", "rejected", "timeout"),
-    approver: fc.option(anyString, { nil: null }),
-    note: fc.option(anyString, { nil: null }),
-  }),
-);
 
 const stageRecord = fc
   .record({

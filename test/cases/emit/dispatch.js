@@ -84,7 +84,7 @@ function $stageValue(input, stage) {
   let values = 0, text = 0;
   const seen = new Set();
   // built-in objects whose content is not their own fields: bytes by ArrayBuffer.isView, the others
-  // by a brand check where their prototype chain says what they may be (builtIn in stage-input.ts)
+  // by a brand check where their prototype chain says what they may be (builtInKind in the contract)
   const brands = [["bytes (an ArrayBuffer or a view of one)", ArrayBuffer.prototype, Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get], ["a Map", Map.prototype, Map.prototype.has], ["a Set", Set.prototype, Set.prototype.has], ["a WeakMap", WeakMap.prototype, WeakMap.prototype.has], ["a WeakSet", WeakSet.prototype, WeakSet.prototype.has], ["a Date", Date.prototype, Date.prototype.getTime], ["a String object", String.prototype, String.prototype.valueOf], ["a Number object", Number.prototype, Number.prototype.valueOf], ["a Boolean object", Boolean.prototype, Boolean.prototype.valueOf]];
   const builtIn = (x) => {
     if (ArrayBuffer.isView(x)) return brands[0][0];
