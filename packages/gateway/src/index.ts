@@ -1,5 +1,6 @@
 /** The public API of @agent-armor/gateway. */
 
+export { type ApprovalWebhook, type ApprovalWebhookOptions, approvalPayload, approvalWebhook, slackPayload, webhookSignature } from "./approval-webhook.js";
 export { type ApprovalEndpoint, type ApprovalEndpointOptions, serveApprovals } from "./approvals-http.js";
 export { type Approver, type ApproverEntry, type Approvers, approversFrom, loadApprovers, tokenDigest } from "./approvers.js";
 export { DEFAULT_QUEUE_TIMEOUT_MS } from "./decider.js";

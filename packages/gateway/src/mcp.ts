@@ -52,6 +52,7 @@ import {
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
+import { type ApprovalWebhookOptions, approvalWebhook } from "./approval-webhook.js";
 import { type ApprovalEndpoint, serveApprovals } from "./approvals-http.js";
 import { type Approvers, loadApprovers } from "./approvers.js";
 import { alwaysDeniedTools, type RuleMeta } from "./hidden.js";
@@ -71,6 +72,8 @@ export interface McpGatewayOptions {
   approvalsAccess?: AccessOptions;
   /** Who may approve (approvers.ts), each with a token of its own: an approvers file, or the approvers. */
   approvers?: string | Approvers;
+  /** Where each new pending approval is posted (approval-webhook.ts); with `approvals: "queue"`. */
+  approvalsWebhook?: ApprovalWebhookOptions;
   hideDeniedTools?: boolean;
   /** The session id for the enforcer's history; default one per gateway process. */
   session?: string;
@@ -173,11 +176,14 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   let terminal: (ApprovalHandler & { close(): void }) | null = null;
   let handler: ApprovalHandler | undefined;
   if (options.approvals === "queue") {
+    const webhook = options.approvalsWebhook ? approvalWebhook({ log, ...options.approvalsWebhook }) : null;
     queue = createApprovalQueue({
-      onRequest: (p) =>
+      onRequest: (p) => {
         log(
           logLine`approval ${p.id} pending for ${p.stage === "result" ? "the result of " : ""}\`${(p.action as { type?: unknown } | null)?.type}\`${p.from ? ` (from ${p.from})` : ""}: ${endpoint?.url ?? ""}`,
-        ),
+        );
+        webhook?.notify(p, endpoint?.url);
+      },
     });
     handler = queue;
   } else if (options.approvals === "terminal") {

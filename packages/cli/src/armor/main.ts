@@ -18,7 +18,7 @@ import type { PolicyDiagnostic } from "@agent-armor/runtime";
 import { type OptionSpecs, parseCommandArgs, UsageError, wantsHelp } from "../args.js";
 
 const ACCESS_USAGE = "[--token-file FILE] [--allowed-origin ORIGIN]... [--allowed-host NAME]...";
-const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P] [--approvers FILE] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
+const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
 const SERVE_USAGE = `armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--max-body BYTES] [--queue-timeout MS] ${ACCESS_USAGE}`;
 
 const HELP = `armor ${VERSION}: Agent Armor where agents already are
@@ -39,6 +39,9 @@ Options of mcp:
   --approvals MODE        terminal: a prompt on /dev/tty; queue: pending approvals over HTTP
                           (GET /approvals, POST /approvals/:id); default: approvals are denied
   --approvals-port P      port of the approval queue on 127.0.0.1 (default: any free port)
+  --approvals-webhook URL post each new pending approval to URL (with --approvals queue), retried
+                          with backoff; --approvals-webhook-format json|slack (default json);
+                          --approvals-webhook-secret-file FILE signs each post (X-Armor-Signature)
   --approvers FILE        who may approve (with --approvals queue): names, groups and the SHA-256
                           of each approver's own token; a request from a group is answered only by
                           its members, and the audit log records the approver the token names
@@ -77,6 +80,7 @@ export interface McpArgs {
   /** The token file and allowed origins and hosts of the approval queue. */
   tokenFile?: string;
   approvers?: string;
+  webhook?: { url: string; format: "json" | "slack"; secretFile?: string };
   allowedOrigins: string[];
   allowedHosts: string[];
   audit?: string;
@@ -100,6 +104,9 @@ const MCP_OPTIONS: OptionSpecs = {
   approvals: { type: "string" },
   "approvals-port": { type: "string" },
   approvers: { type: "string" },
+  "approvals-webhook": { type: "string" },
+  "approvals-webhook-format": { type: "string" },
+  "approvals-webhook-secret-file": { type: "string" },
   "upstream-url": { type: "string" },
   session: { type: "string" },
   "hide-denied-tools": { type: "boolean" },
@@ -155,6 +162,15 @@ function parseMcpArgs(argv: readonly string[]): McpArgs {
   if (approvals !== "queue" && (values.has("--token-file") || allowedOrigins.length > 0 || allowedHosts.length > 0))
     throw new UsageError("--token-file, --allowed-origin and --allowed-host are for the approval queue: they need --approvals queue");
   if (values.has("--approvers") && approvals !== "queue") throw new UsageError("--approvers says who may answer the approval queue: it needs --approvals queue");
+  const webhook = values.get("--approvals-webhook");
+  const webhookFormat = values.get("--approvals-webhook-format");
+  const webhookSecret = values.get("--approvals-webhook-secret-file");
+  if ((webhook !== undefined || webhookFormat !== undefined || webhookSecret !== undefined) && approvals !== "queue")
+    throw new UsageError("--approvals-webhook posts the queue's pending approvals: it needs --approvals queue");
+  if ((webhookFormat !== undefined || webhookSecret !== undefined) && webhook === undefined)
+    throw new UsageError("--approvals-webhook-format and --approvals-webhook-secret-file need --approvals-webhook URL");
+  if (webhookFormat !== undefined && webhookFormat !== "json" && webhookFormat !== "slack") throw new UsageError(`--approvals-webhook-format is json or slack, not \`${webhookFormat}\``);
+  if (webhook !== undefined && !/^https?:\/\//.test(webhook)) throw new UsageError(`--approvals-webhook is an http(s) URL, not \`${webhook}\``);
   if (values.has("--approvers") && values.has("--token-file"))
     throw new UsageError("--approvers and --token-file: approvers authenticate with tokens of their own, so the queue takes no shared token");
   return {
@@ -163,6 +179,7 @@ function parseMcpArgs(argv: readonly string[]): McpArgs {
     allowedHosts,
     ...(values.has("--token-file") ? { tokenFile: values.get("--token-file")! } : {}),
     ...(values.has("--approvers") ? { approvers: values.get("--approvers")! } : {}),
+    ...(webhook !== undefined ? { webhook: { url: webhook, format: (webhookFormat ?? "json") as "json" | "slack", ...(webhookSecret !== undefined ? { secretFile: webhookSecret } : {}) } } : {}),
     hideDeniedTools: hide,
     command,
     ...(values.has("--audit") ? { audit: values.get("--audit")! } : {}),
@@ -225,6 +242,9 @@ async function mcp(argv: string[]): Promise<number | null> {
       ...(a.approvals !== undefined ? { approvals: a.approvals } : {}),
       ...(a.approvalsPort !== undefined ? { approvalsPort: a.approvalsPort } : {}),
       ...(a.approvers !== undefined ? { approvers: a.approvers } : {}),
+      ...(a.webhook !== undefined
+        ? { approvalsWebhook: { url: a.webhook.url, format: a.webhook.format, ...(a.webhook.secretFile !== undefined ? { secret: readTokenFile(a.webhook.secretFile) } : {}) } }
+        : {}),
       ...(a.session !== undefined ? { session: a.session } : {}),
       hideDeniedTools: a.hideDeniedTools,
     });
