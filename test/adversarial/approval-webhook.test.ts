@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { approvalWebhook, webhookSignature } from "@agent-armor/gateway";
 import { createApprovalQueue, createEnforcer } from "@agent-armor/runtime";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { assertBuilt } from "../gateway/support.js";
 
 interface Received {
@@ -35,7 +35,10 @@ async function receiver(answers: (number | "hang")[] = []): Promise<{ url: strin
 }
 const servers: Server[] = [];
 afterEach(() => {
-  for (const s of servers.splice(0)) s.closeAllConnections(), s.close();
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    s.close();
+  }
 });
 
 const POLICY = `default allow
@@ -52,6 +55,8 @@ async function pendingWire(hook: ReturnType<typeof approvalWebhook>) {
 }
 
 describe("approval webhooks", () => {
+  beforeAll(() => assertBuilt());
+
   it("post the request as JSON, signed over the timestamp and the body", async () => {
     const r = await receiver();
     const hook = approvalWebhook({ url: r.url, secret: "s3cret", clock: () => 1_700_000_000_000 });
@@ -124,5 +129,3 @@ describe("approval webhooks", () => {
     expect((await running).result).toBe("sent");
   });
 });
-
-assertBuilt();
