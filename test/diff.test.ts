@@ -208,5 +208,5 @@ describe("armorc diff: random pairs", () => {
       }),
       { numRuns: Number(process.env.DIFF_RUNS ?? 25), seed: process.env.DIFF_RUNS ? undefined : 19 },
     );
-  }, 60_000);
+  }, 600_000);
 });

@@ -90,6 +90,7 @@ interface Side {
 
 /** The difference between two compiled, error-free policies. */
 export async function diffPolicies(oldC: Compilation, newC: Compilation, options: DiffOptions = {}): Promise<DiffResult> {
+  for (const c of [oldC, newC]) if (!c.ok) throw new Error(`diffPolicies: ${c.policy.file} has errors; only policies that compile can be compared`);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const vocab = new Vocabulary(oldC.policy.timezone);
   const side = async (c: Compilation): Promise<Side> => ({

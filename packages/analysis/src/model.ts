@@ -98,16 +98,20 @@ function place(roots: Record<string, unknown>, p: PathVar, v: unknown): void {
   const keys = [p.root, ...p.fields];
   for (let i = 0; i < keys.length - 1; i++) {
     const k = keys[i]!;
-    const next = o[k];
+    const next = Object.hasOwn(o, k) ? o[k] : undefined;
     if (next === null || typeof next !== "object" || Array.isArray(next)) {
       // a parent the policies read as something else: the child stays null (the constraints say so)
       if (next !== undefined) return;
-      o[k] = {};
+      own(o, k, {});
     }
     o = o[k] as Record<string, unknown>;
   }
-  const last = keys[keys.length - 1]!;
-  o[last] = v;
+  own(o, keys[keys.length - 1]!, v);
+}
+
+/** Sets an own field, also one named `__proto__` (which assignment would take as the prototype). */
+function own(o: Record<string, unknown>, key: string, v: unknown): void {
+  Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
 }
 
 /** The time a solution's `time` fields describe, as an instant in UTC. */

@@ -44,7 +44,7 @@ function text(r: DiffResult): string {
     if (f.status === "unchanged") continue;
     lines.push("");
     if (f.status === "unknown") {
-      lines.push(`${label(f)}: unknown (${f.note})`);
+      lines.push(`${label(f)}: unknown: ${f.note}`);
       continue;
     }
     const e = f.example!;

@@ -28,6 +28,11 @@ export function literalsOf(policies: readonly IR.Policy[]): IR.Value[] {
   for (const p of policies) {
     walk(p.rules);
     walk(p.trackers);
+    // the words of regexes, so that patterns the solver does not encode are still hit
+    for (const r of p.regexes) {
+      if (r.check !== null) continue;
+      for (const word of r.source.replace(/\\./g, " ").match(/[A-Za-z0-9_@./-]+/g) ?? []) out.push(word);
+    }
   }
   return out;
 }
@@ -49,11 +54,12 @@ export function* randomAssignments(vocab: Vocabulary, samples: number, literals:
   const random = generator(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const numbers = [0, 1, -1, ...literals.filter((v): v is number => typeof v === "number").flatMap((n) => [n, n - 1, n + 1, n + 0.5, n - 0.5])];
-  const strings = ["", "x", ...literals.filter((v): v is string => typeof v === "string" && v.length <= MAX_STRING)];
+  const strings = ["", "x", " ", ...literals.filter((v): v is string => typeof v === "string" && v.length <= MAX_STRING)];
   const string = (): string => {
     const r = random();
     if (r < 0.6) return pick(strings);
-    if (r < 0.8) return `${pick(strings)}${pick(strings)}`;
+    if (r < 0.7) return `${pick(strings)}${pick(strings)}`;
+    if (r < 0.8) return `${pick(strings)} ${pick(strings)}`;
     return pick(strings).slice(0, Math.floor(random() * 4));
   };
   for (let i = 0; i < samples; i++) {
