@@ -8,12 +8,12 @@
  * variables looks for an example instead, and the result says so.
  */
 import { type Compilation, emit, evaluatePolicy, type IR, loadModule, type PolicyDecision, type PolicyModule } from "@agent-armor/compiler";
-import { encodePolicy, type NotEncoded, OUTCOMES, type Outcome, type PolicyEncoding } from "./encode.js";
+import { encodePolicy, exprKey, type NotEncoded, OUTCOMES, type Outcome, type PolicyEncoding } from "./encode.js";
 import { type Assignment, buildInput, type Counterexample, trackerValues } from "./model.js";
 import { literalsOf, randomAssignments } from "./search.js";
 import * as smt from "./smt.js";
 import { openSession } from "./solver.js";
-import { Vocabulary } from "./vocabulary.js";
+import { Tag, Vocabulary } from "./vocabulary.js";
 
 export interface ChangeKind {
   /** `allow->deny`, `redaction-added`, ... */
@@ -82,9 +82,7 @@ export class UnreproducedCounterexample extends Error {
   }
 }
 
-interface Side {
-  readonly compilation: Compilation;
-  readonly module: PolicyModule;
+interface Side extends Loaded {
   readonly encoding: PolicyEncoding;
 }
 
@@ -92,17 +90,98 @@ interface Side {
 export async function diffPolicies(oldC: Compilation, newC: Compilation, options: DiffOptions = {}): Promise<DiffResult> {
   for (const c of [oldC, newC]) if (!c.ok) throw new Error(`diffPolicies: ${c.policy.file} has errors; only policies that compile can be compared`);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const vocab = new Vocabulary(oldC.policy.timezone);
-  const side = async (c: Compilation): Promise<Side> => ({
-    compilation: c,
-    module: await loadModule(emit(c).js),
-    encoding: encodePolicy(vocab, c.policy, { lineColumn: (o) => lineColumn(c, o), text: (s) => c.source.text.slice(s.start, s.end) }),
-  });
-  const old = await side(oldC);
-  const neu = await side(newC);
+  const samples = options.searchSamples ?? DEFAULT_SEARCH_SAMPLES;
+  const load = async (c: Compilation): Promise<Loaded> => ({ compilation: c, module: await loadModule(emit(c).js) });
+  const old = await load(oldC);
+  const neu = await load(newC);
+  const results: GroupResult[] = [];
+  for (const group of groupsToSolve(oldC.policy, newC.policy)) results.push(await diffGroup(group, old, neu, timeoutMs, samples));
+  const findings = CHANGE_KINDS.map((kind, i) =>
+    merge(
+      kind,
+      results.map((r) => r.findings[i]!),
+    ),
+  );
+  const status = findings.some((f) => f.status === "changed") ? "changed" : findings.every((f) => f.status === "unchanged") ? "unchanged" : "unknown";
+  const notCompared = [oldC, newC].flatMap((c) => c.policy.rules.filter((r) => r.stage !== "call").map((r) => ({ file: c.policy.file, rule: r.id, stage: r.stage })));
+  return {
+    old: oldC.policy.file,
+    new: newC.policy.file,
+    status,
+    findings,
+    notEncoded: unique(results.flatMap((r) => r.notEncoded)),
+    notCompared,
+    solverMs: Math.round(results.reduce((sum, r) => sum + r.solverMs, 0)),
+    searchSamples: results.reduce((sum, r) => sum + r.searchSamples, 0),
+  };
+}
+
+interface Loaded {
+  readonly compilation: Compilation;
+  readonly module: PolicyModule;
+}
+
+/**
+ * The inputs of one action type (`type`), or of every type no rule names (`type` null, `others`
+ * the types that are named). A rule whose leading conjuncts test the action's type neither fires
+ * nor fails for other types (the compiler's dispatch relies on the same fact), so each group is
+ * decided by its own rules and the rules for every type.
+ */
+interface Group {
+  readonly type: string | null;
+  readonly others: readonly string[];
+}
+
+function rulesFor(policy: IR.Policy, g: Group): IR.Rule[] {
+  return policy.rules.filter((r) => r.stage === "call" && (r.actionTypes === null || (g.type !== null && r.actionTypes.includes(g.type))));
+}
+
+/** What decides a group's inputs, as text: the rules' conditions and effects by meaning, in any order. */
+function signature(policy: IR.Policy, rules: readonly IR.Rule[]): string {
+  const effect = (e: IR.Effect): string => (e.kind === "redact" ? JSON.stringify({ ...e, regex: e.regex === null ? null : exprKey(policy, policy.regexes[e.regex]) }) : JSON.stringify(e));
+  return JSON.stringify(rules.map((r) => `${exprKey(policy, r.condition)} ${effect(r.effect)}`).sort());
+}
+
+/**
+ * The groups whose rules differ between the versions; the others decide alike by construction (the
+ * same conditions with the same effects and default), which is proof enough without a solver.
+ */
+function groupsToSolve(oldP: IR.Policy, newP: IR.Policy): Group[] {
+  const types = new Set<string>();
+  for (const p of [oldP, newP]) for (const r of p.rules) if (r.stage === "call") for (const t of r.actionTypes ?? []) types.add(t);
+  const named = [...types];
+  const all: Group[] = [...named.map((type) => ({ type, others: [] })), { type: null, others: named }];
+  const sameFrame = oldP.defaultDecision === newP.defaultDecision && oldP.timezone === newP.timezone;
+  return all.filter((g) => !sameFrame || signature(oldP, rulesFor(oldP, g)) !== signature(newP, rulesFor(newP, g)));
+}
+
+interface GroupResult {
+  readonly findings: readonly Finding[];
+  readonly notEncoded: readonly NotEncoded[];
+  readonly solverMs: number;
+  readonly searchSamples: number;
+}
+
+/** The finding for a kind over all groups: the first example, else unknown if any group is, else proved. */
+function merge(kind: ChangeKind, perGroup: readonly Finding[]): Finding {
+  return perGroup.find((f) => f.status === "changed") ?? perGroup.find((f) => f.status === "unknown") ?? { kind, status: "unchanged", method: null, note: null, example: null };
+}
+
+async function diffGroup(group: Group, oldL: Loaded, newL: Loaded, timeoutMs: number, samples: number): Promise<GroupResult> {
+  const vocab = new Vocabulary(oldL.compilation.policy.timezone);
+  const side = (l: Loaded): Side => {
+    const c = l.compilation;
+    const source = { lineColumn: (o: number) => lineColumn(c, o), text: (s: { start: number; end: number }) => c.source.text.slice(s.start, s.end) };
+    return { ...l, encoding: encodePolicy(vocab, c.policy, source, rulesFor(c.policy, group)) };
+  };
+  const old = side(oldL);
+  const neu = side(newL);
+  const type = vocab.path("action", ["type"]);
+  const typeTest = group.type !== null ? smt.eq(type.s, smt.str(group.type)) : smt.not(smt.or(...group.others.map((t) => smt.eq(type.s, smt.str(t)))));
+  vocab.lines.push(`(assert ${typeTest})`);
   const notEncoded = unique([...old.encoding.notEncoded, ...neu.encoding.notEncoded]);
   if (vocab.time.has("date") && vocab.time.has("weekday")) {
-    notEncoded.push({ file: newC.policy.file, line: 0, column: 0, what: "`time.weekday` together with `time.date` (the weekday of a date)" });
+    notEncoded.push({ file: newL.compilation.policy.file, line: 0, column: 0, what: "`time.weekday` together with `time.date` (the weekday of a date)" });
   }
   const queries = CHANGE_KINDS.map((k) => {
     const name = vocab.declare("q", "Bool");
@@ -110,51 +189,78 @@ export async function diffPolicies(oldC: Compilation, newC: Compilation, options
     return name;
   });
   const constraints = vocab.constraints();
-  const script = [...vocab.lines, ...constraints].join("\n");
-  const session = await openSession(script, timeoutMs);
+  const session = await openSession([...vocab.lines, ...constraints].join("\n"), timeoutMs);
   let search: Map<string, Example> | null = null;
-  const samples = options.searchSamples ?? DEFAULT_SEARCH_SAMPLES;
+  // a type no rule names, for the search's inputs of the last group
+  const searchType = group.type ?? unusedType(group.others);
   const searched = (): Map<string, Example> => {
-    search ??= randomSearch(vocab, old, neu, samples);
+    search ??= randomSearch(vocab, old, neu, samples, searchType);
     return search;
   };
-  const findings: Finding[] = [];
+  const findings = new Map<number, Finding>();
   let solverMs = 0;
+  const fallBack = (i: number, why: string): void => {
+    const kind = CHANGE_KINDS[i]!;
+    const found = searched().get(kind.id);
+    if (found) findings.set(i, { kind, status: "changed", method: "search", note: why, example: describe(found, old, neu) });
+    else findings.set(i, { kind, status: "unknown", method: null, note: `${why}; a random search of ${samples} inputs found no example`, example: null });
+  };
   try {
-    for (let i = 0; i < CHANGE_KINDS.length; i++) {
-      const kind = CHANGE_KINDS[i]!;
+    // one question for all the kinds not settled yet: each solution settles one kind (the
+    // first its query variables say it makes), and "impossible" settles all that remain
+    let remaining = CHANGE_KINDS.map((_, i) => i);
+    while (remaining.length > 0) {
       const t = performance.now();
-      const answer = await session.check(queries[i]!);
+      const answer = await session.check(remaining.map((i) => queries[i]!));
       solverMs += performance.now() - t;
       if (answer.kind === "unsat") {
-        findings.push({ kind, status: "unchanged", method: null, note: null, example: null });
-        continue;
+        for (const i of remaining) findings.set(i, { kind: CHANGE_KINDS[i]!, status: "unchanged", method: null, note: null, example: null });
+        break;
       }
-      if (answer.kind === "sat") {
-        const value: Assignment = (name) => answer.values.get(name);
-        const example = buildExample(vocab, value, old, neu);
-        const problem = reproduces(kind, example, old, neu);
-        if (problem === null) {
-          findings.push({ kind, status: "changed", method: "solver", note: null, example: describe(example, old, neu) });
-          continue;
-        }
-        if (notEncoded.length === 0) throw new UnreproducedCounterexample(kind, example.counterexample, problem);
+      if (answer.kind === "unknown") {
+        const reason = answer.reason === "timeout" || answer.reason === "canceled" ? `timeout of ${timeoutMs} ms` : answer.reason;
+        for (const i of remaining) fallBack(i, `the solver gave up (${reason})`);
+        break;
       }
-      const why =
-        answer.kind === "unknown"
-          ? `the solver gave up (${answer.reason === "timeout" || answer.reason === "canceled" ? `timeout of ${timeoutMs} ms` : answer.reason})`
-          : "the solver's example relies on constructs not encoded and does not reproduce";
-      const found = searched().get(kind.id);
-      if (found) {
-        findings.push({ kind, status: "changed", method: "search", note: why, example: describe(found, old, neu) });
-      } else findings.push({ kind, status: "unknown", method: null, note: `${why}; a random search of ${samples} inputs found no example`, example: null });
+      const i = remaining.find((j) => answer.values.get(queries[j]!) === true) ?? remaining[0]!;
+      remaining = remaining.filter((j) => j !== i);
+      const kind = CHANGE_KINDS[i]!;
+      const value: Assignment = (name) => answer.values.get(name);
+      const example = buildExample(vocab, value, old, neu);
+      const problem = reproduces(kind, example, old, neu);
+      if (problem === null) findings.set(i, { kind, status: "changed", method: "solver", note: null, example: describe(simplify(vocab, value, kind, old, neu), old, neu) });
+      else if (notEncoded.length === 0) throw new UnreproducedCounterexample(kind, example.counterexample, problem);
+      else fallBack(i, "the solver's example relies on constructs not encoded and does not reproduce");
     }
   } finally {
     session.close();
   }
-  const status = findings.some((f) => f.status === "changed") ? "changed" : findings.every((f) => f.status === "unchanged") ? "unchanged" : "unknown";
-  const notCompared = [old, neu].flatMap((s) => s.encoding.otherStages.map((r) => ({ file: s.compilation.policy.file, rule: r.id, stage: r.stage })));
-  return { old: oldC.policy.file, new: newC.policy.file, status, findings, notEncoded, notCompared, solverMs: Math.round(solverMs), searchSamples: search === null ? 0 : samples };
+  return { findings: CHANGE_KINDS.map((_, i) => findings.get(i)!), notEncoded, solverMs, searchSamples: search === null ? 0 : samples };
+}
+
+/**
+ * The example with every field the change does not need left out: each field in turn is made
+ * missing, and stays so when the example still makes the same change (in both the interpreter and
+ * the compiled modules). The solver picks values for every variable; a reader wants the few that matter.
+ */
+function simplify(vocab: Vocabulary, value: Assignment, kind: ChangeKind, old: Side, neu: Side): Example {
+  const missing = new Set<string>();
+  const current: Assignment = (name) => (missing.has(name) ? Tag.null : value(name));
+  let best = buildExample(vocab, current, old, neu);
+  for (const p of [...vocab.paths].reverse()) {
+    if (current(p.tag) === Tag.null || current(p.tag) === undefined || (p.root === "action" && p.fields.length === 1 && p.fields[0] === "type")) continue;
+    missing.add(p.tag);
+    const candidate = buildExample(vocab, current, old, neu);
+    if (reproduces(kind, candidate, old, neu) === null) best = candidate;
+    else missing.delete(p.tag);
+  }
+  return best;
+}
+
+function unusedType(named: readonly string[]): string {
+  let t = "other";
+  while (named.includes(t)) t = `~${t}`;
+  return t;
 }
 
 /** One report per place: both versions of a file name the same construct at the same place. */
@@ -237,13 +343,13 @@ function responsible(policy: IR.Policy, d: PolicyDecision): SideDecision["respon
 }
 
 /** The first input of the random search that makes each kind of change, by kind id. */
-function randomSearch(vocab: Vocabulary, old: Side, neu: Side, samples: number): Map<string, Example> {
+function randomSearch(vocab: Vocabulary, old: Side, neu: Side, samples: number, type: string): Map<string, Example> {
   const found = new Map<string, Example>();
   const literals = literalsOf([old.compilation.policy, neu.compilation.policy]);
   // lists the search builds hold the policies' literals (membership variables the solver never saw)
   const primitives = [...new Set(literals.filter((v) => typeof v === "string" || typeof v === "number" || typeof v === "boolean"))].slice(0, 32);
   for (const p of [...vocab.paths]) for (const v of primitives) vocab.member(p, v);
-  for (const value of randomAssignments(vocab, samples, literals)) {
+  for (const value of randomAssignments(vocab, samples, literals, type)) {
     const e = buildExample(vocab, value, old, neu);
     const a = outcome(decideBoth(old, e.counterexample.input, e.old).interpreted);
     const b = outcome(decideBoth(neu, e.counterexample.input, e.neu).interpreted);

@@ -151,9 +151,21 @@ class Encoder {
     return { err: smt.or(v.err, smt.and(smt.not(isTag(v, "null")), smt.not(isTag(v, "bool")))), val: smt.and(isTag(v, "bool"), v.b) };
   }
 
+  /**
+   * A condition's error and value. The same condition (by meaning) has the same terms in both
+   * policies, so the solver sees at once that the rules a change leaves alone decide alike.
+   */
   condition(e: IR.Expr): { err: Term; val: Term } {
-    const t = this.truth(this.expr(e));
-    return { err: this.vocab.define("Bool", t.err), val: this.vocab.define("Bool", t.val) };
+    const key = `condition:${exprKey(this.policy, e)}`;
+    const before = this.notEncoded.length;
+    const cached = this.vocab.shared(key, () => {
+      const t = this.truth(this.expr(e));
+      return { err: this.vocab.define("Bool", t.err), val: this.vocab.define("Bool", t.val), notEncoded: [] as string[] };
+    });
+    // what was not encoded is reported for each policy that has it, at its own place
+    if (this.notEncoded.length > before) cached.notEncoded.push(...this.notEncoded.slice(before).map((n) => n.what));
+    else for (const what of cached.notEncoded) this.unsupported(e, what);
+    return cached;
   }
 
   expr(e: IR.Expr): Sym {
@@ -417,11 +429,11 @@ export interface SourceLines {
   text(span: { start: number; end: number }): string;
 }
 
-/** Encodes the call stage of `policy` over `vocab`'s variables. */
-export function encodePolicy(vocab: Vocabulary, policy: IR.Policy, source: SourceLines): PolicyEncoding {
+/** Encodes the call stage of `policy` (or the call-stage rules among `only`) over `vocab`'s variables. */
+export function encodePolicy(vocab: Vocabulary, policy: IR.Policy, source: SourceLines, only: readonly IR.Rule[] = policy.rules): PolicyEncoding {
   const enc = new Encoder(vocab, policy, source);
   const rules: RuleTerms[] = [];
-  for (const rule of policy.rules) {
+  for (const rule of only) {
     if (rule.stage !== "call") continue;
     const c = enc.condition(rule.condition);
     const fires = vocab.define("Bool", smt.and(smt.not(c.err), c.val));

@@ -49,8 +49,8 @@ function generator(seed: number): () => number {
   };
 }
 
-/** `samples` random assignments of `vocab`'s variables. */
-export function* randomAssignments(vocab: Vocabulary, samples: number, literals: readonly IR.Value[], seed = 1): Generator<Assignment> {
+/** `samples` random assignments of `vocab`'s variables, for actions of type `type`. */
+export function* randomAssignments(vocab: Vocabulary, samples: number, literals: readonly IR.Value[], type: string, seed = 1): Generator<Assignment> {
   const random = generator(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const numbers = [0, 1, -1, ...literals.filter((v): v is number => typeof v === "number").flatMap((n) => [n, n - 1, n + 1, n + 0.5, n - 0.5])];
@@ -68,10 +68,11 @@ export function* randomAssignments(vocab: Vocabulary, samples: number, literals:
       const r = random();
       // mostly the types a policy compares against; sometimes null or another type (errors)
       const tag = r < 0.15 ? Tag.null : r < 0.25 ? pick([Tag.bool, Tag.list, Tag.object]) : r < 0.6 ? Tag.string : r < 0.9 ? Tag.number : pick([Tag.list, Tag.object]);
-      values.set(p.tag, p.root === "action" && p.fields.length === 1 && p.fields[0] === "type" ? Tag.string : tag);
+      const isType = p.root === "action" && p.fields.length === 1 && p.fields[0] === "type";
+      values.set(p.tag, isType ? Tag.string : tag);
       values.set(p.b, random() < 0.5);
       values.set(p.n, pick(numbers));
-      values.set(p.s, string());
+      values.set(p.s, isType ? type : string());
       values.set(p.h, random() < 0.8 ? 0 : 1);
       for (const m of p.members.values()) values.set(m.name, random() < 0.4);
     }

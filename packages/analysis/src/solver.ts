@@ -8,8 +8,8 @@ import { readModelValue } from "./smt.js";
 export type Answer = { readonly kind: "sat"; readonly values: ReadonlyMap<string, boolean | number | string> } | { readonly kind: "unsat" } | { readonly kind: "unknown"; readonly reason: string };
 
 export interface Session {
-  /** Whether the script's assertions and `assumption` (a Bool constant it declares) can all hold. */
-  check(assumption: string): Promise<Answer>;
+  /** Whether the script's assertions and one of `anyOf` (Bool constants it declares) can all hold. */
+  check(anyOf: readonly string[]): Promise<Answer>;
   /** Frees the solver's memory (Z3's WebAssembly heap is bounded and not collected with JavaScript's). */
   close(): void;
 }
@@ -37,24 +37,34 @@ export async function openSession(script: string, timeoutMs: number): Promise<Se
   solver.set("timeout", timeoutMs);
   solver.fromString(script);
   return {
-    async check(assumption) {
-      const result = await solver.check(ctx.Bool.const(assumption));
-      if (result === "unsat") return { kind: "unsat" };
-      if (result === "unknown") return { kind: "unknown", reason: solver.reasonUnknown() };
-      const model = solver.model();
-      const values = new Map<string, boolean | number | string>();
-      for (const decl of model.decls()) {
-        if (decl.arity() !== 0) continue;
-        // a constant's interpretation is an expression (functions have a FuncInterp, skipped above)
-        // definitions (`define-fun`) are in the model too, as terms: only values are kept
-        const v = readModelValue((model.get(decl) as unknown as { sexpr(): string }).sexpr());
-        if (v !== undefined) values.set(String(decl.name()), v);
+    async check(anyOf) {
+      solver.push();
+      try {
+        solver.add(ctx.Or(...anyOf.map((name) => ctx.Bool.const(name))));
+        return await answer();
+      } finally {
+        solver.pop();
       }
-      model.release();
-      return { kind: "sat", values };
     },
     close() {
       solver.release();
     },
   };
+
+  async function answer(): Promise<Answer> {
+    const result = await solver.check();
+    if (result === "unsat") return { kind: "unsat" };
+    if (result === "unknown") return { kind: "unknown", reason: solver.reasonUnknown() };
+    const model = solver.model();
+    const values = new Map<string, boolean | number | string>();
+    for (const decl of model.decls()) {
+      if (decl.arity() !== 0) continue;
+      // a constant's interpretation is an expression (functions have a FuncInterp, skipped above)
+      // definitions (`define-fun`) are in the model too, as terms: only values are kept
+      const v = readModelValue((model.get(decl) as unknown as { sexpr(): string }).sexpr());
+      if (v !== undefined) values.set(String(decl.name()), v);
+    }
+    model.release();
+    return { kind: "sat", values };
+  }
 }
