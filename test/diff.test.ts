@@ -123,6 +123,14 @@ const CASES: readonly Case[] = [
     changes: ["deny->allow"],
     example: (i) => i.user.groups.includes("ops") && !i.user.groups.includes("admin"),
   },
+  {
+    name: "a session label that asks for approval",
+    old: "default allow\n",
+    new: 'default allow\nrule push when action.type == "git_push" and "untrusted" in session.labels require approval\n',
+    // labels that are not a list make `in` fail, which denies
+    changes: ["allow->require_approval", "allow->deny"],
+    example: (i) => i.action.type === "git_push" && i.session.labels.includes("untrusted"),
+  },
 ];
 
 describe("armorc diff: known answers", () => {

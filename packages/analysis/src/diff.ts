@@ -209,18 +209,32 @@ async function diffGroup(group: Group, oldL: Loaded, newL: Loaded, timeoutMs: nu
     // one question for all the kinds not settled yet: each solution settles one kind (the
     // first its query variables say it makes), and "impossible" settles all that remain
     let remaining = CHANGE_KINDS.map((_, i) => i);
-    while (remaining.length > 0) {
+    let alone = false;
+    let queue: number[][] = [];
+    while (remaining.length > 0 || queue.length > 0) {
+      if (remaining.length === 0) remaining = queue.shift()!.filter((i) => !findings.has(i));
+      if (remaining.length === 0) continue;
+      const asked = remaining;
       const t = performance.now();
-      const answer = await session.check(remaining.map((i) => queries[i]!));
+      const answer = await session.check(asked.map((i) => queries[i]!));
       solverMs += performance.now() - t;
       if (answer.kind === "unsat") {
-        for (const i of remaining) findings.set(i, { kind: CHANGE_KINDS[i]!, status: "unchanged", method: null, note: null, example: null });
-        break;
+        for (const i of asked) findings.set(i, { kind: CHANGE_KINDS[i]!, status: "unchanged", method: null, note: null, example: null });
+        remaining = [];
+        continue;
       }
       if (answer.kind === "unknown") {
+        // one hard kind should not hide easy ones: past a timeout on several, each is asked alone
+        if (remaining.length > 1 && !alone) {
+          alone = true;
+          queue = remaining.map((i) => [i]);
+          remaining = [];
+          continue;
+        }
         const reason = answer.reason === "timeout" || answer.reason === "canceled" ? `timeout of ${timeoutMs} ms` : answer.reason;
-        for (const i of remaining) fallBack(i, `the solver gave up (${reason})`);
-        break;
+        for (const i of asked) fallBack(i, `the solver gave up (${reason})`);
+        remaining = remaining.filter((j) => !asked.includes(j));
+        continue;
       }
       const i = remaining.find((j) => answer.values.get(queries[j]!) === true) ?? remaining[0]!;
       remaining = remaining.filter((j) => j !== i);

@@ -140,7 +140,7 @@ class Encoder {
       return;
     }
     const o = x as Partial<IR.PathExpr>;
-    if (o.kind === "path" && o.fields && o.fields.length > 0 && (o.root === "action" || o.root === "current" || o.root === "user" || o.root === "context")) {
+    if (o.kind === "path" && o.fields && o.fields.length > 0 && (o.root === "action" || o.root === "current" || o.root === "user" || o.root === "context" || o.root === "session")) {
       this.vocab.path(o.root === "current" ? "action" : o.root, o.fields);
     }
     for (const [k, v] of Object.entries(o)) if (k !== "span") this.readPaths(v);
@@ -173,7 +173,7 @@ class Encoder {
       case "literal":
         return this.literal(e.value);
       case "path":
-        if (e.root === "action" || e.root === "current" || e.root === "user" || e.root === "context") {
+        if (e.root === "action" || e.root === "current" || e.root === "user" || e.root === "context" || e.root === "session") {
           if (e.root !== "action" && e.root !== "current" && e.fields.length === 0) return this.pathSym(e.root, []);
           if (e.fields.length > 0) return this.pathSym(e.root === "current" ? "action" : e.root, e.fields);
         }
@@ -377,7 +377,7 @@ class Encoder {
 
   trackerVar(index: number): TrackerVar {
     const t = this.policy.trackers[index]!;
-    return this.vocab.tracker(trackerKey(this.policy, t), t.kind, this.source.text(t.span));
+    return this.vocab.tracker(trackerKey(this.policy, t), t.kind, this.source.text(t.span).replace(/\s+/g, " "));
   }
 
   private fn(e: IR.FnExpr): Sym {

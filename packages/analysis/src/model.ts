@@ -11,7 +11,7 @@ import { type PathVar, Tag, type TrackerVar, type Vocabulary, WEEKDAYS } from ".
 export type Assignment = (name: string) => boolean | number | string | undefined;
 
 export interface Counterexample {
-  readonly input: { action: Record<string, unknown>; user?: unknown; context?: unknown; time?: string };
+  readonly input: { action: Record<string, unknown>; user?: unknown; context?: unknown; session?: unknown; time?: string };
   /** The history predicates the solution sets, as written, with their values. */
   readonly history: readonly { readonly predicate: string; readonly value: number | boolean | null }[];
 }
@@ -30,6 +30,7 @@ export function buildInput(vocab: Vocabulary, value: Assignment): Counterexample
   const input: Counterexample["input"] = { action };
   if ("user" in roots) input.user = roots.user;
   if ("context" in roots) input.context = roots.context;
+  if ("session" in roots) input.session = roots.session;
   if (vocab.time.size > 0) input.time = timeText(vocab, value);
   const history = vocab.trackers.map((t) => ({ predicate: t.text, value: trackerValue(t, value) }));
   return { input, history };

@@ -21,7 +21,7 @@ export const MAX_STRING = 4096;
 
 export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 
-export type InputRoot = "action" | "user" | "context";
+export type InputRoot = "action" | "user" | "context" | "session";
 
 export interface PathVar {
   readonly index: number;
