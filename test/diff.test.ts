@@ -7,6 +7,8 @@
  * change of that kind; and every example the diff prints reproduces (the diff itself checks
  * that against the interpreter and both compiled modules, and throws otherwise).
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type DiffResult, diffPolicies } from "../packages/analysis/src/index.js";
@@ -217,4 +219,25 @@ describe("armorc diff: random pairs", () => {
       { numRuns: Number(process.env.DIFF_RUNS ?? 25), seed: process.env.DIFF_RUNS ? undefined : 19 },
     );
   }, 600_000);
+});
+
+describe("armorc diff: the solver loads only for diff", () => {
+  // the bundle's chunks an entry imports statically load with it; z3-solver must be in none of them
+  const dir = join(import.meta.dirname, "../packages/cli/dist/bundle");
+  const staticClosure = (entry: string): string[] => {
+    const seen = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const m of readFileSync(join(dir, file), "utf8").matchAll(/(?:^|[;\s])(?:import|export)\s[^;]*?from\s*"\.\/([^"]+)"|(?:^|[;\s])import\s*"\.\/([^"]+)"/g)) visit((m[1] ?? m[2])!);
+    };
+    visit(entry);
+    return [...seen];
+  };
+
+  it.each(["armorc.js", "armor.js"])("%s loads no chunk that names z3-solver until a diff runs", (entry) => {
+    const closure = staticClosure(entry);
+    expect(closure.length).toBeGreaterThan(1);
+    expect(closure.filter((f) => readFileSync(join(dir, f), "utf8").includes("z3-solver"))).toEqual([]);
+  });
 });
