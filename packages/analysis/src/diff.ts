@@ -69,7 +69,7 @@ export interface DiffOptions {
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
-export const DEFAULT_SEARCH_SAMPLES = 3_000;
+export const DEFAULT_SEARCH_SAMPLES = 1_000;
 
 /** A counterexample the solver gave that the policies decide otherwise: a bug in the encoding. */
 export class UnreproducedCounterexample extends Error {
