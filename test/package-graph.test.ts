@@ -113,8 +113,10 @@ describe("the package graph", () => {
   });
   // where each package sits: what it must never depend on (declared, or imported in its sources)
   const FORBIDDEN: [string, string[]][] = [
-    ["@agent-armor/compiler", ["@agent-armor/runtime", "@agent-armor/gateway", "@agent-armor/lsp", "@agent-armor/cli"]],
-    ["@agent-armor/runtime", ["@agent-armor/gateway", "@agent-armor/lsp", "@agent-armor/cli"]],
+    ["@agent-armor/compiler", ["@agent-armor/runtime", "@agent-armor/analysis", "@agent-armor/gateway", "@agent-armor/lsp", "@agent-armor/cli"]],
+    ["@agent-armor/runtime", ["@agent-armor/analysis", "@agent-armor/gateway", "@agent-armor/lsp", "@agent-armor/cli"]],
+    // the solver's WebAssembly loads only for the commands that analyse
+    ["@agent-armor/analysis", ["@agent-armor/runtime", "@agent-armor/gateway", "@agent-armor/lsp", "@agent-armor/cli"]],
     ["@agent-armor/gateway", ["@agent-armor/lsp", "@agent-armor/cli"]],
     ["@agent-armor/lsp", ["@agent-armor/runtime", "@agent-armor/gateway", "@agent-armor/cli"]],
   ];
@@ -143,6 +145,7 @@ describe("the package graph", () => {
   });
   it("reads the sources of every package", () => {
     expect(packages.map((p) => relative(repoRoot, p.dir)).sort()).toEqual([
+      "packages/analysis",
       "packages/cli",
       "packages/compiler",
       "packages/contract",

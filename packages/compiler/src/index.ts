@@ -15,6 +15,7 @@ export {
 } from "@agent-armor/contract";
 export { type EmitOptions, type EmitOutput, emitModule, type ModuleFormat } from "./codegen/emit.js";
 export { type Compilation, type CompilerHost, compileSource, compileTests, emit, nodeHost, type TestFileCompilation } from "./compile.js";
+export { timeParts } from "./decision-input.js";
 export { allEntries, type CatalogEntry, catalog, type DiagnosticTag, docsAnchor, type Severity } from "./diagnostics/catalog.js";
 export { type Diagnostic, hasErrors, makeDiagnostic, type RelatedInfo, replacement, sortDiagnostics } from "./diagnostics/diagnostic.js";
 export { renderText, toJson, toSarif } from "./diagnostics/render.js";
@@ -28,6 +29,10 @@ export * as facts from "./language/facts.js";
 export { loadModule } from "./load.js";
 export { jsonTooDeepAt, MAX_NESTING } from "./nesting.js";
 export { MAX_FILE_BYTES, readRegularFile } from "./read-file.js";
+// ---- for @agent-armor/analysis: a regex's syntax tree (flags already applied), to encode it in a solver
+export type { Node as RegexNode } from "./regex/ast.js";
+export { Assertion as RegexAssertion } from "./regex/ast.js";
+export { parseRegexTree } from "./regex/parser.js";
 export type { FieldReference, LetSymbol, LocalSymbol, RuleSymbol, SemanticModel } from "./semantic/checker.js";
 export { currentAllowedAt } from "./semantic/current-scope.js";
 export { actionTypesAt, currentTypesAt } from "./semantic/narrowing.js";

@@ -11,6 +11,7 @@ import { type Io, nodeIo, UsageError } from "../io.js";
 import { runAudit } from "./audit.js";
 import { runCheck } from "./check.js";
 import { runCompile } from "./compile.js";
+import { runDiff } from "./diff.js";
 import { runEval } from "./eval.js";
 import { runFmt } from "./fmt.js";
 import { runSchema } from "./schema.js";
@@ -25,7 +26,7 @@ export interface Command {
   run(args: ParsedArgs, io: Io): Promise<number>;
 }
 
-const commands: Command[] = [runCompile, runCheck, runEval, runTest, runFmt, runAudit, runSchema];
+const commands: Command[] = [runCompile, runCheck, runEval, runTest, runFmt, runDiff, runAudit, runSchema];
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -1,0 +1,450 @@
+/**
+ * The checked IR of a policy's call stage as SMT terms over a `Vocabulary`'s variables: for each
+ * rule whether its condition fails (an evaluation error) and whether it fires, and the policy's
+ * decision as a term per decision kind. It follows the reference interpreter (interpreter.ts and
+ * semantics.ts): conditions short-circuit left to right, `null` makes an ordering, `in`, `between`,
+ * `matches` or string operator false, an operand of another wrong type is an error, and an error
+ * in any rule denies (docs/language.md §6.5, §8).
+ *
+ * What is not encoded (quantifiers, the value functions but `length` of a string, detectors,
+ * regex assertions but the outer anchors, the stage values of results and outputs, ...) becomes an
+ * opaque value: free variables, the same for the same expression in both policies. The encoding
+ * then over-approximates: a proof of "no difference" still holds, but a solution may not be one
+ * of a real input, so every solution is re-decided before it is believed. Each such place is
+ * reported with its location.
+ */
+import type { IR } from "@agent-armor/compiler";
+import { encodeSearch } from "./regex.js";
+import type { Term } from "./smt.js";
+import * as smt from "./smt.js";
+import { type InputRoot, type PathVar, Tag, type TrackerVar, Vocabulary, WEEKDAYS } from "./vocabulary.js";
+
+/** A symbolic value: whether evaluating it fails, its type tag and its value in each type. */
+interface Sym {
+  readonly err: Term;
+  readonly tag: Term;
+  readonly b: Term;
+  readonly n: Term;
+  readonly s: Term;
+  /** The field path it reads, when it is one (for list membership, `exists` and object equality). */
+  readonly path?: PathVar;
+  /** A literal's value, when it is one. */
+  readonly literal?: IR.Value;
+}
+
+export interface NotEncoded {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly what: string;
+}
+
+export interface RuleTerms {
+  readonly rule: IR.Rule;
+  /** The rule's evaluation fails (its condition, or its redaction). */
+  readonly err: Term;
+  /** The rule fires (its condition holds without an error). */
+  readonly fires: Term;
+}
+
+export type Outcome = "allow" | "deny" | "require_approval";
+export const OUTCOMES: readonly Outcome[] = ["allow", "require_approval", "deny"];
+
+export interface PolicyEncoding {
+  readonly policy: IR.Policy;
+  readonly rules: readonly RuleTerms[];
+  /** The decision is this kind (exactly one holds). */
+  readonly decision: Readonly<Record<Outcome, Term>>;
+  /** Some redaction fired. */
+  readonly redacted: Term;
+  /** The vocabulary's tracker for each of the policy's trackers. */
+  readonly trackers: readonly TrackerVar[];
+  readonly notEncoded: readonly NotEncoded[];
+  /** Rules of the result and output stages, which the encoding leaves out. */
+  readonly otherStages: readonly IR.Rule[];
+}
+
+const T = (k: keyof typeof Tag): Term => String(Tag[k]);
+const isTag = (v: Sym, k: keyof typeof Tag): Term => smt.eq(v.tag, T(k));
+const NO = { b: smt.FALSE, n: "0.0", s: '""' };
+
+/** A structural key of an expression: its meaning in a policy, without spans, with regexes and trackers by content. */
+export function exprKey(policy: IR.Policy, e: unknown): string {
+  return JSON.stringify(e, (k, v) => {
+    if (k === "span") return undefined;
+    if (k === "regex" && typeof v === "number") return `${policy.regexes[v]!.source}/${policy.regexes[v]!.flags}`;
+    if (k === "tracker" && typeof v === "number") return trackerKey(policy, policy.trackers[v]!);
+    return v;
+  });
+}
+
+export function trackerKey(policy: IR.Policy, t: IR.Tracker): string {
+  return JSON.stringify({
+    kind: t.kind,
+    condition: exprKey(policy, t.condition),
+    since: t.since === null ? null : exprKey(policy, t.since),
+    value: t.value === null ? null : exprKey(policy, t.value),
+    withinMs: t.withinMs,
+  });
+}
+
+class Encoder {
+  readonly notEncoded: NotEncoded[] = [];
+
+  constructor(
+    readonly vocab: Vocabulary,
+    readonly policy: IR.Policy,
+    readonly source: SourceLines,
+  ) {}
+
+  private unsupported(e: IR.Expr, what: string): void {
+    const { line, column } = this.source.lineColumn(e.span.start);
+    this.notEncoded.push({ file: this.policy.file, line, column, what });
+  }
+
+  /** An opaque value for `e`: free, shared with the same expression anywhere. */
+  private opaque(e: IR.Expr, what: string, bool: boolean): Sym {
+    this.unsupported(e, what);
+    // the fields it reads still get variables: counterexamples and the random search fill them in
+    this.readPaths(e);
+    return this.vocab.shared(`opaque:${exprKey(this.policy, e)}`, () => {
+      const v = this.vocab;
+      const tag = bool ? T("bool") : v.declare("o", "Int");
+      if (!bool) v.lines.push(`(assert (and (<= 0 ${tag}) (<= ${tag} 5)))`);
+      return { err: v.declare("o", "Bool"), tag, b: v.declare("o", "Bool"), n: v.declare("o", "Real"), s: v.declare("o", "String") };
+    });
+  }
+
+  private bool(err: Term, value: Term): Sym {
+    return { err: this.vocab.define("Bool", err), tag: T("bool"), b: this.vocab.define("Bool", value), n: NO.n, s: NO.s };
+  }
+
+  private literal(value: IR.Value): Sym {
+    const base = { err: smt.FALSE, ...NO, literal: value };
+    if (value === null) return { ...base, tag: T("null") };
+    if (typeof value === "boolean") return { ...base, tag: T("bool"), b: String(value) };
+    if (typeof value === "number") return { ...base, tag: T("number"), n: smt.real(value) };
+    if (typeof value === "string") return { ...base, tag: T("string"), s: smt.str(value) };
+    return { ...base, tag: Array.isArray(value) ? T("list") : T("object") };
+  }
+
+  private pathSym(root: InputRoot, fields: readonly string[]): Sym {
+    const p = this.vocab.path(root, fields);
+    return { err: smt.FALSE, tag: p.tag, b: p.b, n: `${p.n}`, s: p.s, path: p };
+  }
+
+  private readPaths(x: unknown): void {
+    if (x === null || typeof x !== "object") return;
+    if (Array.isArray(x)) {
+      for (const y of x) this.readPaths(y);
+      return;
+    }
+    const o = x as Partial<IR.PathExpr>;
+    if (o.kind === "path" && o.fields && o.fields.length > 0 && (o.root === "action" || o.root === "current" || o.root === "user" || o.root === "context" || o.root === "session")) {
+      this.vocab.path(o.root === "current" ? "action" : o.root, o.fields);
+    }
+    for (const [k, v] of Object.entries(o)) if (k !== "span") this.readPaths(v);
+  }
+
+  /** A condition's value (`sem.truth`): booleans as they are, null false, anything else an error. */
+  truth(v: Sym): { err: Term; val: Term } {
+    return { err: smt.or(v.err, smt.and(smt.not(isTag(v, "null")), smt.not(isTag(v, "bool")))), val: smt.and(isTag(v, "bool"), v.b) };
+  }
+
+  /**
+   * A condition's error and value. The same condition (by meaning) has the same terms in both
+   * policies, so the solver sees at once that the rules a change leaves alone decide alike.
+   */
+  condition(e: IR.Expr): { err: Term; val: Term } {
+    const key = `condition:${exprKey(this.policy, e)}`;
+    const before = this.notEncoded.length;
+    const cached = this.vocab.shared(key, () => {
+      const t = this.truth(this.expr(e));
+      return { err: this.vocab.define("Bool", t.err), val: this.vocab.define("Bool", t.val), notEncoded: [] as string[] };
+    });
+    // what was not encoded is reported for each policy that has it, at its own place
+    if (this.notEncoded.length > before) cached.notEncoded.push(...this.notEncoded.slice(before).map((n) => n.what));
+    else for (const what of cached.notEncoded) this.unsupported(e, what);
+    return cached;
+  }
+
+  expr(e: IR.Expr): Sym {
+    switch (e.kind) {
+      case "literal":
+        return this.literal(e.value);
+      case "path":
+        if (e.root === "action" || e.root === "current" || e.root === "user" || e.root === "context" || e.root === "session") {
+          if (e.root !== "action" && e.root !== "current" && e.fields.length === 0) return this.pathSym(e.root, []);
+          if (e.fields.length > 0) return this.pathSym(e.root === "current" ? "action" : e.root, e.fields);
+        }
+        return this.opaque(e, `\`${e.root}\` values`, false);
+      case "time":
+        return this.time(e);
+      case "and":
+      case "or":
+        return this.junction(e);
+      case "not": {
+        const a = this.condition(e.arg);
+        return this.bool(a.err, smt.not(a.val));
+      }
+      case "compare":
+        return this.compare(e);
+      case "in":
+        return this.inList(e);
+      case "between":
+        return this.between(e);
+      case "matches":
+        return this.matches(e);
+      case "stringOp":
+        return this.stringOp(e);
+      case "exists": {
+        const v = this.expr(e.path);
+        return this.bool(v.err, smt.not(isTag(v, "null")));
+      }
+      case "count":
+      case "seen":
+      case "aggregate":
+        return this.tracker(e.tracker);
+      case "fn":
+        return this.fn(e);
+      case "arith":
+        return this.arith(e);
+      case "quantifier":
+        return this.opaque(e, `\`${e.quantifier}(...)\``, true);
+    }
+  }
+
+  private time(e: IR.TimeExpr): Sym {
+    if (this.policy.timezone !== this.vocab.timezone) return this.opaque(e, "`time` in another timezone than the other policy's", false);
+    const name = this.vocab.timeField(e.field);
+    if (e.field === "hour" || e.field === "minute") return { err: smt.FALSE, tag: T("number"), b: NO.b, n: `(to_real ${name})`, s: NO.s };
+    return { err: smt.FALSE, tag: T("string"), b: NO.b, n: NO.n, s: name };
+  }
+
+  private junction(e: IR.AndExpr | IR.OrExpr): Sym {
+    // from the last operand back: `a and REST` fails when a fails, or a holds and REST fails
+    let err: Term = smt.FALSE;
+    let val: Term = e.kind === "and" ? smt.TRUE : smt.FALSE;
+    for (let i = e.args.length - 1; i >= 0; i--) {
+      const a = this.condition(e.args[i]!);
+      if (e.kind === "and") {
+        err = smt.or(a.err, smt.and(a.val, err));
+        val = smt.and(a.val, val);
+      } else {
+        err = smt.or(a.err, smt.and(smt.not(a.val), err));
+        val = smt.or(a.val, val);
+      }
+    }
+    return this.bool(err, val);
+  }
+
+  /** `sem.equals` of two values (no error: `==` compares values of any types). */
+  private equal(l: Sym, r: Sym, at: IR.Expr): Term {
+    const both = (k: keyof typeof Tag): Term => smt.and(isTag(l, k), isTag(r, k));
+    const composite = smt.or(both("list"), both("object"));
+    return smt.or(
+      both("null"),
+      smt.and(both("bool"), smt.eq(l.b, r.b)),
+      smt.and(both("number"), smt.eq(l.n, r.n)),
+      smt.and(both("string"), smt.eq(l.s, r.s)),
+      composite === smt.FALSE ? smt.FALSE : smt.and(composite, this.compositeEqual(l, r, at)),
+    );
+  }
+
+  /**
+   * Two lists, or two objects, are equal in a counterexample (model.ts builds them) when they hold
+   * the same literals or fields and the same hidden part. A literal list or object is not encoded.
+   */
+  private compositeEqual(l: Sym, r: Sym, at: IR.Expr): Term {
+    if (!l.path || !r.path) return this.opaque(at, "`==` with a list or object literal", true).b;
+    const a = l.path;
+    const b = r.path;
+    return this.vocab.shared(`composite:${a.index}:${b.index}`, () => {
+      const name = this.vocab.declare("ce", "Bool");
+      this.vocab.defer(() => smt.eq(name, this.compositeTerm(l, a, b)));
+      return name;
+    });
+  }
+
+  /** Written last (Vocabulary.defer), so that it sees every literal and field read anywhere. */
+  private compositeTerm(l: Sym, a: PathVar, b: PathVar): Term {
+    const lists = [smt.eq(a.h, b.h)];
+    const literals = new Set([...a.members.keys(), ...b.members.keys()]);
+    for (const key of literals) {
+      const value = (a.members.get(key) ?? b.members.get(key))!.value;
+      lists.push(smt.eq(this.vocab.member(a, value), this.vocab.member(b, value)));
+    }
+    const objects = [smt.eq(a.h, b.h)];
+    const fields = new Set<string>();
+    for (const p of this.vocab.paths) {
+      if (p.root === a.root && p.fields.length === a.fields.length + 1 && a.fields.every((f, i) => p.fields[i] === f)) fields.add(p.fields.at(-1)!);
+      if (p.root === b.root && p.fields.length === b.fields.length + 1 && b.fields.every((f, i) => p.fields[i] === f)) fields.add(p.fields.at(-1)!);
+    }
+    for (const f of fields) {
+      const fa = this.pathSym(a.root, [...a.fields, f]);
+      const fb = this.pathSym(b.root, [...b.fields, f]);
+      // one level: equality of the fields' primitive values and of their tags
+      objects.push(
+        smt.and(
+          smt.eq(fa.tag, fb.tag),
+          smt.or(
+            smt.eq(fa.tag, T("null")),
+            smt.and(smt.eq(fa.tag, T("bool")), smt.eq(fa.b, fb.b)),
+            smt.and(smt.eq(fa.tag, T("number")), smt.eq(fa.n, fb.n)),
+            smt.and(smt.eq(fa.tag, T("string")), smt.eq(fa.s, fb.s)),
+          ),
+        ),
+      );
+    }
+    return smt.or(smt.and(isTag(l, "list"), ...lists), smt.and(isTag(l, "object"), ...objects));
+  }
+
+  private compare(e: IR.CompareExpr): Sym {
+    const l = this.expr(e.left);
+    const r = this.expr(e.right);
+    const err = smt.or(l.err, r.err);
+    if (e.op === "==" || e.op === "!=") {
+      const same = this.equal(l, r, e);
+      return this.bool(err, e.op === "==" ? same : smt.not(same));
+    }
+    const anyNull = smt.or(isTag(l, "null"), isTag(r, "null"));
+    const nums = smt.and(isTag(l, "number"), isTag(r, "number"));
+    const strs = smt.and(isTag(l, "string"), isTag(r, "string"));
+    const wrong = smt.and(smt.not(anyNull), smt.not(nums), smt.not(strs));
+    const strOp = e.op === "<" ? smt.app("str.<", l.s, r.s) : e.op === "<=" ? smt.app("str.<=", l.s, r.s) : e.op === ">" ? smt.app("str.<", r.s, l.s) : smt.app("str.<=", r.s, l.s);
+    return this.bool(smt.or(err, wrong), smt.or(smt.and(nums, smt.app(e.op, l.n, r.n)), smt.and(strs, strOp)));
+  }
+
+  private between(e: IR.BetweenExpr): Sym {
+    const v = this.expr(e.value);
+    const lo = this.expr(e.low);
+    const hi = this.expr(e.high);
+    const all = (k: keyof typeof Tag): Term => smt.and(isTag(v, k), isTag(lo, k), isTag(hi, k));
+    const anyNull = smt.or(isTag(v, "null"), isTag(lo, "null"), isTag(hi, "null"));
+    const wrong = smt.and(smt.not(anyNull), smt.not(all("number")), smt.not(all("string")));
+    const inNumbers = smt.and(all("number"), smt.app("<=", lo.n, v.n), smt.app("<=", v.n, hi.n));
+    const inStrings = smt.and(all("string"), smt.app("str.<=", lo.s, v.s), smt.app("str.<=", v.s, hi.s));
+    return this.bool(smt.or(v.err, lo.err, hi.err, wrong), smt.or(inNumbers, inStrings));
+  }
+
+  /** Whether the list at `list` holds `item`: exact for a primitive literal item; opaque otherwise. */
+  private holds(list: Sym, item: Sym, at: IR.Expr): Term {
+    const lit = item.literal;
+    if (list.path && (typeof lit === "string" || typeof lit === "number" || typeof lit === "boolean")) return this.vocab.member(list.path, lit);
+    return this.opaque(at, "membership of a value that is not a literal in a list read from the input", true).b;
+  }
+
+  private inList(e: IR.InExpr): Sym {
+    const l = this.expr(e.left);
+    if (e.list.kind === "literal" && Array.isArray(e.list.value)) {
+      const any = (e.list.value as IR.Value[]).map((x) => this.equal(l, this.literal(x), e));
+      return this.bool(l.err, smt.and(smt.not(isTag(l, "null")), smt.or(...any)));
+    }
+    const list = this.expr(e.list);
+    const nulls = smt.or(isTag(l, "null"), isTag(list, "null"));
+    const wrong = smt.and(smt.not(nulls), smt.not(isTag(list, "list")));
+    const val = smt.and(smt.not(nulls), isTag(list, "list"));
+    return this.bool(smt.or(l.err, list.err, wrong), val === smt.FALSE ? val : smt.and(val, this.holds(list, l, e)));
+  }
+
+  private matches(e: IR.MatchesExpr): Sym {
+    const v = this.expr(e.value);
+    const wrong = smt.and(smt.not(isTag(v, "null")), smt.not(isTag(v, "string")));
+    const r = encodeSearch(this.policy.regexes[e.regex]!);
+    const m = r.ok ? smt.app("str.in_re", v.s, r.search) : this.opaque(e, `\`matches\` with ${r.why}`, true).b;
+    return this.bool(smt.or(v.err, wrong), smt.and(isTag(v, "string"), m));
+  }
+
+  private stringOp(e: IR.StringOpExpr): Sym {
+    const l = this.expr(e.left);
+    const r = this.expr(e.right);
+    const nulls = smt.or(isTag(l, "null"), isTag(r, "null"));
+    const strs = smt.and(isTag(l, "string"), isTag(r, "string"));
+    const list = e.op === "contains" ? isTag(l, "list") : smt.FALSE;
+    const wrong = smt.and(smt.not(nulls), smt.not(list), smt.not(strs));
+    const op = e.op === "contains" ? smt.app("str.contains", l.s, r.s) : e.op === "starts_with" ? smt.app("str.prefixof", r.s, l.s) : smt.app("str.suffixof", r.s, l.s);
+    const inList = list === smt.FALSE ? smt.FALSE : smt.and(smt.not(nulls), list, this.holds(l, r, e));
+    return this.bool(smt.or(l.err, r.err, wrong), smt.or(inList, smt.and(strs, op)));
+  }
+
+  private tracker(index: number): Sym {
+    const t = this.trackerVar(index);
+    if (t.kind === "seen") return { err: smt.FALSE, tag: T("bool"), b: t.value, n: NO.n, s: NO.s };
+    const n = t.kind === "count" ? `(to_real ${t.value})` : t.value;
+    const tag = t.kind === "max" || t.kind === "min" ? `(ite ${t.none} ${T("null")} ${T("number")})` : T("number");
+    return { err: smt.FALSE, tag, b: NO.b, n, s: NO.s };
+  }
+
+  trackerVar(index: number): TrackerVar {
+    const t = this.policy.trackers[index]!;
+    return this.vocab.tracker(trackerKey(this.policy, t), t.kind, this.source.text(t.span).replace(/\s+/g, " "));
+  }
+
+  private fn(e: IR.FnExpr): Sym {
+    if (e.name !== "length") return this.opaque(e, `\`${e.name}(...)\``, false);
+    const v = this.expr(e.arg);
+    const wrong = smt.and(smt.not(isTag(v, "null")), smt.not(isTag(v, "string")), smt.not(isTag(v, "list")));
+    const listLength = smt.and(isTag(v, "list")) === smt.FALSE ? "0.0" : this.opaque(e, "`length` of a list", false).n;
+    const n = smt.ite(isTag(v, "string"), `(to_real (str.len ${v.s}))`, listLength);
+    const tag = smt.ite(isTag(v, "null"), T("null"), T("number"));
+    return { err: this.vocab.define("Bool", smt.or(v.err, wrong)), tag: this.vocab.define("Int", tag), b: NO.b, n: this.vocab.define("Real", n), s: NO.s };
+  }
+
+  private arith(e: IR.ArithExpr): Sym {
+    // encoded, but on exact reals: where JavaScript's rounding to doubles decides, an example may not reproduce
+    this.unsupported(e, "arithmetic is encoded on exact reals (JavaScript rounds each step to a double)");
+    const l = this.expr(e.left);
+    const r = this.expr(e.right);
+    const nums = smt.and(isTag(l, "number"), isTag(r, "number"));
+    const byZero = e.op === "/" ? smt.eq(r.n, "0.0") : smt.FALSE;
+    const err = smt.or(l.err, r.err, smt.not(nums), smt.and(nums, byZero));
+    return { err: this.vocab.define("Bool", err), tag: T("number"), b: NO.b, n: this.vocab.define("Real", smt.app(e.op, l.n, r.n)), s: NO.s };
+  }
+
+  /** A redaction fails when its regex meets a value that is neither a string nor null. */
+  redactionError(effect: Extract<IR.Effect, { kind: "redact" }>): Term {
+    if (effect.root !== "action" || effect.regex === null) return smt.FALSE;
+    const v = this.pathSym("action", effect.path);
+    return smt.and(smt.not(isTag(v, "null")), smt.not(isTag(v, "string")));
+  }
+}
+
+/** What the interpreter's `combine` decides from the rules' terms. */
+function decide(policy: IR.Policy, rules: readonly RuleTerms[], vocab: Vocabulary): Record<Outcome, Term> {
+  const fired = (kinds: string[]): Term => smt.or(...rules.filter((r) => kinds.includes(r.rule.effect.kind)).map((r) => r.fires));
+  const denied = vocab.define("Bool", smt.or(...rules.map((r) => r.err), fired(["deny"])));
+  const approval = vocab.define("Bool", fired(["require_approval"]));
+  const allowed = vocab.define("Bool", fired(["allow", "redact"]));
+  const none = smt.and(smt.not(denied), smt.not(approval), smt.not(allowed));
+  const byDefault = (k: Outcome): Term => (policy.defaultDecision === k ? none : smt.FALSE);
+  return {
+    deny: vocab.define("Bool", smt.or(denied, byDefault("deny"))),
+    require_approval: vocab.define("Bool", smt.or(smt.and(smt.not(denied), approval), byDefault("require_approval"))),
+    allow: vocab.define("Bool", smt.or(smt.and(smt.not(denied), smt.not(approval), allowed), byDefault("allow"))),
+  };
+}
+
+export interface SourceLines {
+  lineColumn(offset: number): { line: number; column: number };
+  text(span: { start: number; end: number }): string;
+}
+
+/** Encodes the call stage of `policy` (or the call-stage rules among `only`) over `vocab`'s variables. */
+export function encodePolicy(vocab: Vocabulary, policy: IR.Policy, source: SourceLines, only: readonly IR.Rule[] = policy.rules): PolicyEncoding {
+  const enc = new Encoder(vocab, policy, source);
+  const rules: RuleTerms[] = [];
+  for (const rule of only) {
+    if (rule.stage !== "call") continue;
+    const c = enc.condition(rule.condition);
+    const fires = vocab.define("Bool", smt.and(smt.not(c.err), c.val));
+    const redactErr = rule.effect.kind === "redact" ? smt.and(fires, enc.redactionError(rule.effect)) : smt.FALSE;
+    rules.push({ rule, err: vocab.define("Bool", smt.or(c.err, redactErr)), fires });
+  }
+  const trackers = policy.trackers.map((_, i) => enc.trackerVar(i));
+  const decision = decide(policy, rules, vocab);
+  const redacted = vocab.define("Bool", smt.or(...rules.filter((r) => r.rule.effect.kind === "redact").map((r) => r.fires)));
+  const otherStages = policy.rules.filter((r) => r.stage !== "call");
+  return { policy, rules, decision, redacted, trackers, notEncoded: enc.notEncoded, otherStages };
+}
+
+export { Vocabulary, WEEKDAYS };

@@ -1,0 +1,18 @@
+/** The public API of @agent-armor/analysis: policy analyses on an SMT solver (Z3). */
+export {
+  CHANGE_KINDS,
+  type ChangeKind,
+  DEFAULT_SEARCH_SAMPLES,
+  DEFAULT_TIMEOUT_MS,
+  type DiffOptions,
+  type DiffResult,
+  diffPolicies,
+  type Finding,
+  type SideDecision,
+  UnreproducedCounterexample,
+} from "./diff.js";
+export { encodePolicy, type NotEncoded, type Outcome, type PolicyEncoding, type RuleTerms } from "./encode.js";
+export { type Assignment, buildInput, type Counterexample } from "./model.js";
+export { type DiffFormat, renderDiff } from "./report.js";
+export { type Answer, openSession, type Session } from "./solver.js";
+export { Vocabulary } from "./vocabulary.js";

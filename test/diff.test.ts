@@ -1,0 +1,243 @@
+/**
+ * `diffPolicies` (packages/analysis) against known answers and against random sampling.
+ *
+ * The table: pairs of policies with the kinds of change each makes, exactly (every other kind is
+ * proved impossible), and a check on the example the solver gives. The property: for random small
+ * policy pairs, whenever deciding random inputs with both finds a difference, the diff reports a
+ * change of that kind; and every example the diff prints reproduces (the diff itself checks
+ * that against the interpreter and both compiled modules, and throws otherwise).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { type DiffResult, diffPolicies } from "../packages/analysis/src/index.js";
+import { type Compilation, compileSource } from "../packages/compiler/src/compile.js";
+import { evaluatePolicy } from "../packages/compiler/src/interpreter.js";
+
+const noFiles = { readFile: (): undefined => undefined };
+
+function compile(name: string, text: string): Compilation {
+  const c = compileSource(name, text, noFiles);
+  if (!c.ok) throw new Error(`${name} does not compile: ${c.diagnostics.map((d) => d.message).join("; ")}`);
+  return c;
+}
+
+function diff(oldText: string, newText: string): Promise<DiffResult> {
+  return diffPolicies(compile("old.armor", oldText), compile("new.armor", newText));
+}
+
+const changedKinds = (r: DiffResult): string[] => r.findings.filter((f) => f.status === "changed").map((f) => f.kind.id);
+const exampleOf = (r: DiffResult, kind: string) => r.findings.find((f) => f.kind.id === kind)?.example ?? null;
+
+interface Case {
+  readonly name: string;
+  readonly old: string;
+  readonly new: string;
+  /** The kinds of change that happen; all others must be proved impossible. */
+  readonly changes: readonly string[];
+  /** A check on the example of the first kind of change. */
+  // biome-ignore lint/suspicious/noExplicitAny: an example is JSON, read field by field in each check
+  readonly example?: (input: Record<string, any>, history: readonly { value: unknown }[]) => boolean;
+}
+
+const CASES: readonly Case[] = [
+  {
+    name: "reordering rules changes nothing",
+    old: 'default allow\nrule a when action.type == "wire" and amount > 100 deny\nrule b when user.role == "admin" allow\n',
+    new: 'default allow\nrule b when user.role == "admin" allow\nrule a when action.type == "wire" and amount > 100 deny\n',
+    changes: [],
+  },
+  {
+    name: "a threshold from 100 to 1000 lets the amounts in between through",
+    old: 'default allow\nrule big when action.type == "wire" and amount > 100 deny\n',
+    new: 'default allow\nrule big when action.type == "wire" and amount > 1000 deny\n',
+    changes: ["deny->allow"],
+    example: (i) => i.action.type === "wire" && i.action.amount > 100 && i.action.amount <= 1000,
+  },
+  {
+    name: "a new deny on a domain",
+    old: 'default allow\nrule mail when action.type == "send_email" allow\n',
+    new: 'default allow\nrule mail when action.type == "send_email" allow\nrule evil when action.type == "send_email" and recipient ends_with "@evil.com" deny\n',
+    changes: ["allow->deny"],
+    example: (i) => i.action.type === "send_email" && String(i.action.recipient).endsWith("@evil.com"),
+  },
+  {
+    name: "a regex that matches more",
+    old: 'default allow\nrule rm when action.type == "shell" and command matches /^rm -rf /\n  deny\n',
+    new: 'default allow\nrule rm when action.type == "shell" and command matches /^rm -r[a-z]* /\n  deny\n',
+    changes: ["allow->deny"],
+    example: (i) => /^rm -r[a-z]* /.test(i.action.command) && !/^rm -rf /.test(i.action.command),
+  },
+  {
+    name: "an approval added",
+    old: "default allow\n",
+    new: 'default allow\nrule review when action.type == "wire" and amount >= 10_000 require approval from "finance"\n',
+    // an amount that is not a number makes the new rule fail, which denies
+    changes: ["allow->require_approval", "allow->deny"],
+    example: (i) => i.action.amount >= 10_000,
+  },
+  {
+    name: "a redaction added",
+    old: "default allow\n",
+    new: 'default allow\nrule hide when action.type == "send_email" redact body\n',
+    changes: ["redaction-added"],
+    example: (i) => i.action.type === "send_email",
+  },
+  {
+    name: "`not (a <= b)` differs from `a > b` where the field is missing",
+    old: 'default allow\nrule big when action.type == "wire" and amount > 100 deny\n',
+    new: 'default allow\nrule big when action.type == "wire" and not (amount <= 100) deny\n',
+    changes: ["allow->deny"],
+    example: (i) => i.action.amount === undefined || i.action.amount === null,
+  },
+  {
+    name: "swapping conjuncts exposes a type error the first one guarded",
+    old: 'default allow\nrule big when action.type == "wire" and amount > 5 deny\n',
+    new: 'default allow\nrule big when amount > 5 and action.type == "wire" deny\n',
+    changes: ["allow->deny"],
+    example: (i) => i.action.type !== "wire",
+  },
+  {
+    name: "`between` is the two comparisons",
+    old: "default allow\nrule r when amount between 1 and 10 deny\n",
+    new: "default allow\nrule r when amount >= 1 and amount <= 10 deny\n",
+    changes: [],
+  },
+  {
+    name: "a history threshold raised",
+    old: 'default allow\nrule burst when action.type == "post" and count(action.type == "post" within 1h) >= 3 deny\n',
+    new: 'default allow\nrule burst when action.type == "post" and count(action.type == "post" within 1h) >= 5 deny\n',
+    changes: ["deny->allow"],
+    example: (_i, h) => typeof h[0]?.value === "number" && (h[0].value as number) >= 3 && (h[0].value as number) < 5,
+  },
+  {
+    name: "a night-time deny",
+    old: "default allow\n",
+    new: "default allow\nrule night when time.hour < 6 deny\n",
+    changes: ["allow->deny"],
+    example: (i) => Number(String(i.time).slice(11, 13)) < 6,
+  },
+  {
+    name: "a second group in a membership test",
+    old: 'default deny\nrule staff when "admin" in user.groups allow\n',
+    new: 'default deny\nrule staff when "admin" in user.groups or "ops" in user.groups allow\n',
+    changes: ["deny->allow"],
+    example: (i) => i.user.groups.includes("ops") && !i.user.groups.includes("admin"),
+  },
+  {
+    name: "a session label that asks for approval",
+    old: "default allow\n",
+    new: 'default allow\nrule push when action.type == "git_push" and "untrusted" in session.labels require approval\n',
+    // labels that are not a list make `in` fail, which denies
+    changes: ["allow->require_approval", "allow->deny"],
+    example: (i) => i.action.type === "git_push" && i.session.labels.includes("untrusted"),
+  },
+];
+
+describe("armorc diff: known answers", () => {
+  it.each(CASES)("$name", async (c) => {
+    const r = await diff(c.old, c.new);
+    expect(changedKinds(r).sort()).toEqual([...c.changes].sort());
+    const others = r.findings.filter((f) => !c.changes.includes(f.kind.id));
+    expect(others.every((f) => f.status === "unchanged")).toBe(true);
+    expect(r.status).toBe(c.changes.length === 0 ? "unchanged" : "changed");
+    if (c.example) {
+      const e = exampleOf(r, c.changes[0]!)!;
+      expect(e).not.toBeNull();
+      expect(c.example(e.input, e.history), JSON.stringify(e)).toBe(true);
+    }
+    for (const f of r.findings) if (f.status === "changed") expect(f.method).toBe("solver");
+  });
+
+  it("falls back to a labelled random search where a construct is not encoded", async () => {
+    const r = await diff('default allow\nrule q when any(t in action.tags: t == "x") deny\n', 'default allow\nrule q when any(t in action.tags: t == "y") deny\n');
+    expect(r.notEncoded.map((n) => n.what)).toContain("`any(...)`");
+    expect(r.status).toBe("changed");
+    const found = r.findings.filter((f) => f.status === "changed");
+    expect(found.map((f) => f.kind.id).sort()).toEqual(["allow->deny", "deny->allow"]);
+    for (const f of found) expect(f.method).toBe("search");
+  });
+});
+
+// ---- the property: random sampling never finds a change the diff misses -----------------------
+
+const FIELDS = ["amount", "recipient", "user.role", "context.env"];
+const NUMS = ["0", "5", "100", "1000", "-1", "2.5"];
+const STRS = ['"a"', '"admin"', '"x@evil.com"', '""'];
+
+const atomArb: fc.Arbitrary<string> = fc.oneof(
+  fc.tuple(fc.constantFrom(...FIELDS), fc.constantFrom("==", "!=", "<", "<=", ">", ">="), fc.constantFrom(...NUMS, ...STRS)).map(([f, op, v]) => `${f} ${op} ${v}`),
+  fc.tuple(fc.constantFrom(...FIELDS), fc.constantFrom("contains", "starts_with", "ends_with"), fc.constantFrom(...STRS)).map(([f, op, v]) => `${f} ${op} ${v}`),
+  fc.tuple(fc.constantFrom(...FIELDS), fc.constantFrom('["a", "admin"]', "[5, 100]")).map(([f, l]) => `${f} in ${l}`),
+  fc.tuple(fc.constantFrom(...FIELDS), fc.constantFrom("/^a/", "/min$/", "/[0-9]+/")).map(([f, r]) => `${f} matches ${r}`),
+  fc.constantFrom('action.type == "wire"', 'action.type == "send_email"', "exists(amount)"),
+);
+const condArb: fc.Arbitrary<string> = fc.oneof(
+  { weight: 3, arbitrary: atomArb },
+  { weight: 2, arbitrary: fc.tuple(atomArb, fc.constantFrom("and", "or"), atomArb).map(([a, op, b]) => `(${a} ${op} ${b})`) },
+  { weight: 1, arbitrary: atomArb.map((a) => `not (${a})`) },
+);
+const effectArb = fc.constantFrom("deny", "allow", 'require approval from "ops"', "redact recipient");
+const policyArb = fc
+  .tuple(fc.constantFrom("allow", "deny"), fc.array(fc.tuple(condArb, effectArb), { minLength: 1, maxLength: 3 }))
+  .map(([d, rules]) => `default ${d}\n${rules.map(([c, e], i) => `rule r${i} when ${c} ${e}\n`).join("")}`);
+
+/** Inputs from the same vocabulary as the policies, missing fields and wrong types included. */
+const valueArb = fc.oneof(fc.constantFrom(0, 5, 100, 1000, -1, 2.5, 101, 4.5), fc.constantFrom("a", "admin", "x@evil.com", "", "ab", "b1"), fc.constant(null), fc.boolean());
+const inputArb = fc.record({
+  type: fc.constantFrom("wire", "send_email", "other"),
+  amount: fc.option(valueArb, { nil: undefined }),
+  recipient: fc.option(valueArb, { nil: undefined }),
+  role: fc.option(valueArb, { nil: undefined }),
+  env: fc.option(valueArb, { nil: undefined }),
+});
+
+function outcome(policy: Compilation, raw: Record<string, unknown>): { decision: string; redacted: boolean } {
+  const input = { action: { type: raw.type, amount: raw.amount, recipient: raw.recipient }, user: { role: raw.role }, context: { env: raw.env } };
+  const d = evaluatePolicy(policy.policy, JSON.parse(JSON.stringify(input))).result;
+  return { decision: d.decision, redacted: d.rules.some((r) => r.effect === "redact") };
+}
+
+describe("armorc diff: random pairs", () => {
+  it("reports a change whenever sampling finds one, and every example reproduces", async () => {
+    await fc.assert(
+      fc.asyncProperty(policyArb, policyArb, fc.array(inputArb, { minLength: 40, maxLength: 40 }), async (a, b, inputs) => {
+        const oldC = compile("old.armor", a);
+        const newC = compile("new.armor", b);
+        // throws UnreproducedCounterexample if an example the solver gave does not reproduce
+        const r = await diffPolicies(oldC, newC, { timeoutMs: 5_000, searchSamples: 200 });
+        const reported = new Set(changedKinds(r));
+        for (const raw of inputs) {
+          const x = outcome(oldC, raw);
+          const y = outcome(newC, raw);
+          const kind = x.decision !== y.decision ? `${x.decision}->${y.decision}` : x.redacted !== y.redacted ? (y.redacted ? "redaction-added" : "redaction-removed") : null;
+          if (kind !== null) expect(reported, `${a}\n---\n${b}\n${JSON.stringify(raw)}`).toContain(kind);
+        }
+        if (reported.size === 0) expect(r.status).not.toBe("changed");
+      }),
+      { numRuns: Number(process.env.DIFF_RUNS ?? 25), seed: process.env.DIFF_RUNS ? undefined : 19 },
+    );
+  }, 600_000);
+});
+
+describe("armorc diff: the solver loads only for diff", () => {
+  // the bundle's chunks an entry imports statically load with it; z3-solver must be in none of them
+  const dir = join(import.meta.dirname, "../packages/cli/dist/bundle");
+  const staticClosure = (entry: string): string[] => {
+    const seen = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const m of readFileSync(join(dir, file), "utf8").matchAll(/(?:^|[;\s])(?:import|export)\s[^;]*?from\s*"\.\/([^"]+)"|(?:^|[;\s])import\s*"\.\/([^"]+)"/g)) visit((m[1] ?? m[2])!);
+    };
+    visit(entry);
+    return [...seen];
+  };
+
+  it.each(["armorc.js", "armor.js"])("%s loads no chunk that names z3-solver until a diff runs", (entry) => {
+    const closure = staticClosure(entry);
+    expect(closure.length).toBeGreaterThan(1);
+    expect(closure.filter((f) => readFileSync(join(dir, f), "utf8").includes("z3-solver"))).toEqual([]);
+  });
+});
