@@ -25,7 +25,8 @@ function createLexer(validate = false): Lexer {
 }
 
 let lexer: Lexer | undefined;
-function lexerInstance(): Lexer {
+/** The shared lexer (also read by `expected.ts`, which lexes the text before a cursor). */
+export function lexerInstance(): Lexer {
   lexer ??= createLexer();
   return lexer;
 }
@@ -141,6 +142,24 @@ function itemLineStarts(text: string): number[] {
   starts.push(text.length);
   return starts;
 }
+
+/**
+ * Where the stretch holding `offset` begins: the last item line at or before it (0 when none),
+ * found by walking back line by line, so the cost is the distance to that line.
+ */
+export function stretchStartBefore(text: string, offset: number): number {
+  let at = Math.min(offset, text.length);
+  for (;;) {
+    const nl = Math.max(text.lastIndexOf("\n", at - 1), text.lastIndexOf("\r", at - 1));
+    const lineStart = nl + 1;
+    if (lineStart === 0) return 0;
+    if (lineStart < offset && itemLineHead.test(text.slice(lineStart, lineStart + 10))) return lineStart;
+    at = nl;
+  }
+}
+
+/** `itemLine` at the start of a string only. */
+const itemLineHead = new RegExp(itemLine.source);
 
 /** The item keyword at an item line's start; `null` at the end of the text. */
 function keywordAt(text: string, at: number): string | null {
