@@ -1,13 +1,16 @@
 /**
  * Semantic tokens: the compiler's lexer tokens (from `parse`), classified with the semantic
- * model: lets, rules, fields, roots and functions; comments from the AST.
+ * model: lets, rules, fields, roots and functions; comments from the AST. Effects (`allow`,
+ * `deny`, `require approval`, `redact`, `label`) have a token type of their own, `effect` (a
+ * `keyword` to clients that do not know it; the VS Code extension maps it to the TextMate scope
+ * `keyword.control.effect.armor`), so that themes colour them apart from other keywords.
  */
-import { facts, parse } from "@agent-armor/compiler";
+import { type AST, facts, parse } from "@agent-armor/compiler";
 import type { SemanticTokens, SemanticTokensLegend } from "vscode-languageserver";
 import type { Analysis } from "../analysis.js";
 import { byReferences } from "./locate.js";
 
-export const tokenTypes = ["keyword", "string", "number", "regexp", "comment", "variable", "function", "property", "operator", "namespace", "enumMember"] as const;
+export const tokenTypes = ["keyword", "string", "number", "regexp", "comment", "variable", "function", "property", "operator", "namespace", "enumMember", "effect"] as const;
 export const tokenModifiers = ["declaration", "readonly"] as const;
 export const legend: SemanticTokensLegend = { tokenTypes: [...tokenTypes], tokenModifiers: [...tokenModifiers] };
 
@@ -29,6 +32,15 @@ interface LexToken {
 }
 
 const operatorTokens = new Set(["Eq", "NotEq", "LtEq", "GtEq", "Lt", "Gt", "Assign"]);
+/** Tokens that are always an effect or a decision; `approval` after `require` and `label` as an effect are found in context. */
+const effectTokens = new Set(["Allow", "Deny", "Require", "Redact"]);
+
+/** The starts of `label` effects (a soft keyword, a field name elsewhere). */
+function labelEffects(ast: AST.FileNode): Set<number> {
+  const out = new Set<number>();
+  for (const item of ast.items) if (item.kind === "rule" && item.effect?.kind === "label") out.add(item.effect.span.start);
+  return out;
+}
 
 export function semanticTokens(a: Analysis): SemanticTokens {
   const tokens = parse(a.source.name, a.text).tokens as readonly LexToken[];
@@ -47,7 +59,9 @@ export function semanticTokens(a: Analysis): SemanticTokens {
   }
   for (const id of byReferences(ast)) roles.set(id.span.start, { type: "function", modifiers: 0 });
 
+  const labels = labelEffects(ast);
   const out: Classified[] = [];
+  let previous: LexToken | undefined;
   for (const t of tokens) {
     const name = t.tokenType.name;
     const start = t.startOffset;
@@ -55,7 +69,15 @@ export function semanticTokens(a: Analysis): SemanticTokens {
     const role = roles.get(start);
     let type: TokenType | null = null;
     let modifiers = 0;
+    const effect =
+      a.text[start - 1] !== "." &&
+      (effectTokens.has(name) ||
+        (name === "Approval" && previous?.tokenType.name === "Require") ||
+        (name === "Label" && labels.has(start)) ||
+        (t.image === "require_approval" && previous?.tokenType.name === "Expect"));
+    previous = t;
     if (role) ({ type, modifiers } = role);
+    else if (effect) type = "effect";
     else if (name === "StringLiteral" || name === "SingleQuotedString") type = "string";
     else if (name === "NumberLiteral" || name === "DurationLiteral" || name === "MalformedNumber") type = "number";
     else if (name === "RegexLiteral") type = "regexp";
