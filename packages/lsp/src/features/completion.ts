@@ -23,7 +23,7 @@ import {
 } from "@agent-armor/compiler";
 import { type CompletionItem, CompletionItemKind, InsertTextFormat, MarkupKind } from "vscode-languageserver";
 import type { Analysis, PolicyAnalysis, Project } from "../analysis.js";
-import { itemAt } from "./locate.js";
+import { itemAt, pathsIn } from "./locate.js";
 
 /** The roots a test gives: every root of the input but `current`, which only a history condition reads. */
 const testSteps = [...facts.roots.filter((r) => r.name !== "current").map((r) => r.name), "history", "expect"];
@@ -212,55 +212,13 @@ function typesInScope(policy: PolicyAnalysis, item: AST.Item | null, offset: num
 /** The names read after `user.` or `context.` elsewhere in the file. */
 function membersOf(ast: AST.FileNode, root: string, path: readonly string[], offset: number): string[] {
   const found = new Set<string>();
-  const visit = (e: AST.Expr): void => {
-    switch (e.kind) {
-      case "path": {
-        const names = e.segments.map((s) => s.name);
-        // not the path being typed (`user.` + the next line's word)
-        if (e.span.start <= offset && offset <= e.span.end) break;
-        if (names[0] === root && names.length > path.length + 1 && path.every((p, i) => names[i + 1] === p)) found.add(names[path.length + 1]!);
-        break;
-      }
-      case "list":
-        e.elements.forEach(visit);
-        break;
-      case "call":
-        visit(e.argument);
-        if (e.clause) visit(e.clause.expr);
-        break;
-      case "not":
-        visit(e.operand);
-        break;
-      case "and":
-      case "or":
-        e.operands.forEach(visit);
-        break;
-      case "compare":
-        visit(e.left);
-        visit(e.right);
-        break;
-      case "between":
-        visit(e.value);
-        visit(e.low);
-        visit(e.high);
-        break;
-      case "matches":
-        visit(e.value);
-        break;
-      case "paren":
-        visit(e.expr);
-        break;
-      case "quantifier":
-        visit(e.list);
-        visit(e.condition);
-        break;
-      case "arith":
-        visit(e.left);
-        visit(e.right);
-        break;
-    }
+  const visit = (e: AST.PathExpr): void => {
+    const names = e.segments.map((s) => s.name);
+    // not the path being typed (`user.` + the next line's word)
+    if (e.span.start <= offset && offset <= e.span.end) return;
+    if (names[0] === root && names.length > path.length + 1 && path.every((p, i) => names[i + 1] === p)) found.add(names[path.length + 1]!);
   };
-  for (const item of ast.items) if (item.kind === "rule") visit(item.condition);
+  for (const item of ast.items) if (item.kind === "rule") pathsIn(item.condition, visit);
   return [...found].sort();
 }
 

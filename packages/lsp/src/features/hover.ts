@@ -1,9 +1,9 @@
 /** Hover: field types and schema descriptions, let values, rule summaries, keyword docs. */
-import { facts, typeName } from "@agent-armor/compiler";
+import { type AST, facts, type Span, typeName } from "@agent-armor/compiler";
 import { type Hover, MarkupKind } from "vscode-languageserver";
 import type { Analysis, PolicyAnalysis, Project } from "../analysis.js";
 import { toRange } from "../positions.js";
-import { targetAt } from "./locate.js";
+import { pathsIn, targetAt } from "./locate.js";
 
 function md(value: string, a: Analysis, span: { start: number; end: number }): Hover {
   return { contents: { kind: MarkupKind.Markdown, value }, range: toRange(a.source, span) };
@@ -51,10 +51,51 @@ function localHover(a: Analysis, policy: PolicyAnalysis | null, offset: number):
   return null;
 }
 
+/**
+ * `user.X` / `context.X` (no schema describes them): where the value comes from, and the rules
+ * that read it (the path, or a longer one through it).
+ */
+function inputHover(a: Analysis, offset: number): Hover | null {
+  if (a.kind !== "policy") return null;
+  const rules = a.compilation.ast.items.filter((i): i is AST.RuleDecl => i.kind === "rule");
+  let hit: { names: string[]; span: Span } | null = null;
+  for (const rule of rules) {
+    if (hit || offset < rule.span.start || offset > rule.span.end) continue;
+    pathsIn(rule.condition, (p) => {
+      const root = p.segments[0]?.name;
+      if (hit || (root !== "user" && root !== "context")) return;
+      const i = p.segments.findIndex((s) => s.span.start <= offset && offset <= s.span.end);
+      if (i >= 1) hit = { names: p.segments.slice(0, i + 1).map((s) => s.name), span: { start: p.span.start, end: p.segments[i]!.span.end } };
+    });
+  }
+  if (hit === null) return null;
+  const { names, span } = hit as { names: string[]; span: Span };
+  const readers: string[] = [];
+  for (const rule of rules) {
+    let reads = false;
+    pathsIn(rule.condition, (p) => {
+      reads ||= names.every((n, k) => p.segments[k]?.name === n);
+    });
+    if (!reads) continue;
+    const ir = a.compilation.policy.rules.find((r) => r.span.start === rule.span.start);
+    const id = rule.name?.name ?? ir?.id ?? "an anonymous rule";
+    readers.push(`\`${id}\` (line ${a.source.positionAt(rule.span.start).line + 1})`);
+  }
+  const root = names[0]!;
+  const lines = [
+    `\`${names.join(".")}\`: any value, or \`null\` when missing`,
+    `from the decision input's \`${root}\`, which the host (the runtime's caller, the gateway or the decision service's client) supplies with each decision; no schema describes it, so it is not checked (a field of a non-object reads as \`null\`)`,
+    `read by ${readers.join(", ")}`,
+  ];
+  return md(lines.join("\n\n"), a, span);
+}
+
 export function hover(a: Analysis, project: Project, offset: number): Hover | null {
   const policy = project.policyOf(a);
   const local = localHover(a, policy, offset);
   if (local) return local;
+  const input = inputHover(a, offset);
+  if (input) return input;
   const target = targetAt(a, offset);
   if (target) {
     switch (target.kind) {
