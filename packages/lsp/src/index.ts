@@ -9,7 +9,7 @@ export { diagnostics } from "./features/diagnostics.js";
 export { formatting } from "./features/formatting.js";
 export { hover } from "./features/hover.js";
 export { definition, prepareRename, references, rename } from "./features/navigation.js";
-export { legend, semanticTokens } from "./features/semantic-tokens.js";
+export { legend, SemanticTokenResults, semanticTokens, semanticTokensRange } from "./features/semantic-tokens.js";
 export { documentSymbols, foldingRanges } from "./features/symbols.js";
 export { codeLenses, RUN_TEST, RUN_TESTS, runTest, type SuiteReport } from "./features/tests.js";
 export { SEMI_SPACE_MIB, tuneHeap } from "./heap.js";

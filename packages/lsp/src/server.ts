@@ -15,7 +15,7 @@ import { diagnostics } from "./features/diagnostics.js";
 import { formatting } from "./features/formatting.js";
 import { hover } from "./features/hover.js";
 import { definition, prepareRename, references, rename } from "./features/navigation.js";
-import { legend, semanticTokens } from "./features/semantic-tokens.js";
+import { legend, SemanticTokenResults, semanticTokensRange } from "./features/semantic-tokens.js";
 import { signatureHelp } from "./features/signature-help.js";
 import { documentSymbols, foldingRanges } from "./features/symbols.js";
 import { codeLenses, RUN_TEST, RUN_TESTS, resultKey, runPolicyTests, runTest, type TestOutcome } from "./features/tests.js";
@@ -27,6 +27,7 @@ export function startServer(connection: Connection): void {
   let analyses = new Analyses(documents, settings.docsBaseUrl);
   const results = new Map<string, TestOutcome>();
   const timers = new Map<string, NodeJS.Timeout>();
+  const tokenResults = new SemanticTokenResults();
   let canRefreshLenses = false;
 
   const analysisOf = (uri: string): Analysis | undefined => (uri.endsWith(".armor") ? analyses.analysis(uri) : undefined);
@@ -77,7 +78,7 @@ export function startServer(connection: Connection): void {
         renameProvider: { prepareProvider: true },
         documentSymbolProvider: true,
         foldingRangeProvider: true,
-        semanticTokensProvider: { legend, full: true },
+        semanticTokensProvider: { legend, full: { delta: true }, range: true },
         documentFormattingProvider: true,
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
         codeLensProvider: { resolveProvider: false },
@@ -98,6 +99,7 @@ export function startServer(connection: Connection): void {
   connection.onDidCloseTextDocument(({ textDocument: d }) => {
     documents.close(d.uri);
     analyses.forget(d.uri);
+    tokenResults.forget(d.uri);
     clearTimeout(timers.get(d.uri));
     timers.delete(d.uri);
     if (d.uri.endsWith(".armor")) void connection.sendDiagnostics({ uri: d.uri, diagnostics: [] });
@@ -126,7 +128,15 @@ export function startServer(connection: Connection): void {
   });
   connection.languages.semanticTokens.on(({ textDocument }) => {
     const a = analysisOf(textDocument.uri);
-    return a ? semanticTokens(a) : { data: [] };
+    return a ? tokenResults.full(a) : { data: [] };
+  });
+  connection.languages.semanticTokens.onDelta(({ textDocument, previousResultId }) => {
+    const a = analysisOf(textDocument.uri);
+    return a ? tokenResults.delta(a, previousResultId) : { data: [] };
+  });
+  connection.languages.semanticTokens.onRange(({ textDocument, range }) => {
+    const a = analysisOf(textDocument.uri);
+    return a ? semanticTokensRange(a, range) : { data: [] };
   });
   connection.onDocumentFormatting(({ textDocument }) => {
     const a = analysisOf(textDocument.uri);
