@@ -6,7 +6,7 @@ export { codeActions } from "./features/code-actions.js";
 export { COMPILE, type CompileResult } from "./features/compile.js";
 export { completion } from "./features/completion.js";
 export { diagnostics } from "./features/diagnostics.js";
-export { formatting } from "./features/formatting.js";
+export { formatting, rangeFormatting } from "./features/formatting.js";
 export { hover } from "./features/hover.js";
 export { definition, prepareRename, references, rename } from "./features/navigation.js";
 export { legend, SemanticTokenResults, semanticTokens, semanticTokensRange } from "./features/semantic-tokens.js";

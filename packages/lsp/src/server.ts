@@ -12,7 +12,7 @@ import { codeActions } from "./features/code-actions.js";
 import { COMPILE, compilePolicy } from "./features/compile.js";
 import { completion } from "./features/completion.js";
 import { diagnostics } from "./features/diagnostics.js";
-import { formatting } from "./features/formatting.js";
+import { formatting, rangeFormatting } from "./features/formatting.js";
 import { hover } from "./features/hover.js";
 import { definition, prepareRename, references, rename } from "./features/navigation.js";
 import { legend, SemanticTokenResults, semanticTokensRange } from "./features/semantic-tokens.js";
@@ -80,6 +80,7 @@ export function startServer(connection: Connection): void {
         foldingRangeProvider: true,
         semanticTokensProvider: { legend, full: { delta: true }, range: true },
         documentFormattingProvider: true,
+        documentRangeFormattingProvider: true,
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
         codeLensProvider: { resolveProvider: false },
         executeCommandProvider: { commands: [RUN_TEST, RUN_TESTS, COMPILE] },
@@ -141,6 +142,10 @@ export function startServer(connection: Connection): void {
   connection.onDocumentFormatting(({ textDocument }) => {
     const a = analysisOf(textDocument.uri);
     return a ? formatting(a) : [];
+  });
+  connection.onDocumentRangeFormatting(({ textDocument, range }) => {
+    const a = analysisOf(textDocument.uri);
+    return a ? rangeFormatting(a, range) : [];
   });
   connection.onCodeAction(({ textDocument, range }) => {
     const a = analysisOf(textDocument.uri);
