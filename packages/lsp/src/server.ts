@@ -14,11 +14,13 @@ import { completion } from "./features/completion.js";
 import { diagnostics } from "./features/diagnostics.js";
 import { formatting, rangeFormatting } from "./features/formatting.js";
 import { hover } from "./features/hover.js";
-import { definition, prepareRename, references, rename } from "./features/navigation.js";
+import { definition, documentHighlights, prepareRename, references, rename } from "./features/navigation.js";
+import { selectionRanges } from "./features/selection-ranges.js";
 import { legend, SemanticTokenResults, semanticTokensRange } from "./features/semantic-tokens.js";
 import { signatureHelp } from "./features/signature-help.js";
 import { documentSymbols, foldingRanges } from "./features/symbols.js";
 import { codeLenses, RUN_TEST, RUN_TESTS, resultKey, runPolicyTests, runTest, type TestOutcome } from "./features/tests.js";
+import { WorkspaceSymbols } from "./features/workspace-symbols.js";
 import { toOffset } from "./positions.js";
 
 export function startServer(connection: Connection): void {
@@ -29,6 +31,9 @@ export function startServer(connection: Connection): void {
   const timers = new Map<string, NodeJS.Timeout>();
   const tokenResults = new SemanticTokenResults();
   let canRefreshLenses = false;
+  const workspaceSymbols = new WorkspaceSymbols(documents);
+  /** The workspace folders, as paths: where workspace symbols are looked for. */
+  let folders: string[] = [];
 
   const analysisOf = (uri: string): Analysis | undefined => (uri.endsWith(".armor") ? analyses.analysis(uri) : undefined);
   const at = <T>(uri: string, position: { line: number; character: number }, f: (a: Analysis, offset: number) => T, empty: T): T => {
@@ -67,6 +72,8 @@ export function startServer(connection: Connection): void {
     settings = settingsFrom(params.initializationOptions);
     analyses = new Analyses(documents, settings.docsBaseUrl);
     canRefreshLenses = params.capabilities.workspace?.codeLens?.refreshSupport === true;
+    const roots = params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
+    folders = roots.filter((u) => u.startsWith("file:") && badUri(u) === null).map(uriToPath);
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
@@ -77,6 +84,9 @@ export function startServer(connection: Connection): void {
         referencesProvider: true,
         renameProvider: { prepareProvider: true },
         documentSymbolProvider: true,
+        workspaceSymbolProvider: true,
+        documentHighlightProvider: true,
+        selectionRangeProvider: true,
         foldingRangeProvider: true,
         semanticTokensProvider: { legend, full: { delta: true }, range: true },
         documentFormattingProvider: true,
@@ -122,6 +132,17 @@ export function startServer(connection: Connection): void {
   connection.onDocumentSymbol(({ textDocument }) => {
     const a = analysisOf(textDocument.uri);
     return a ? documentSymbols(a) : [];
+  });
+  connection.onWorkspaceSymbol(({ query }) => workspaceSymbols.query(folders, query));
+  connection.onDocumentHighlight(({ textDocument, position }) => at(textDocument.uri, position, (a, o) => documentHighlights(a, analyses, o), []));
+  connection.onSelectionRanges(({ textDocument, positions }) => {
+    const a = analysisOf(textDocument.uri);
+    return a
+      ? selectionRanges(
+          a,
+          positions.map((p) => toOffset(a.source, p)),
+        )
+      : [];
   });
   connection.onFoldingRanges(({ textDocument }) => {
     const a = analysisOf(textDocument.uri);
