@@ -6,6 +6,7 @@
  * its own.
  */
 import type { IToken } from "chevrotain";
+import { firstTooDeep } from "../nesting.js";
 import { closedString, lexerInstance, stretchStartBefore } from "./parse.js";
 import { parserInstance } from "./parser.js";
 import * as T from "./tokens.js";
@@ -24,7 +25,8 @@ export interface Expected {
   readonly wordStart: number;
   /**
    * The tokens that may follow the ones before the word being typed; empty when those tokens are
-   * no prefix of anything the grammar accepts, or are too many to look at.
+   * no prefix of anything the grammar accepts, or are too many to look at (more than
+   * `MAX_ASSIST_TOKENS` tokens, or `MAX_ASSIST_TEXT` characters, from the item line).
    */
   readonly next: readonly NextToken[];
   /** The tokens before the word or literal being typed (the last few, in order), with their offsets. */
@@ -33,6 +35,8 @@ export interface Expected {
 
 /** Content assist walks the grammar along the tokens: past this many in one stretch it is not asked. */
 export const MAX_ASSIST_TOKENS = 2000;
+/** Past this many characters between the item line and the cursor, the stretch is not lexed. */
+export const MAX_ASSIST_TEXT = 32 * 1024;
 /** How many tokens `before` keeps. */
 const BEFORE = 16;
 
@@ -41,7 +45,8 @@ const wordLike = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** What may be written at `offset` of `text` (docs/language.md's grammar, through the parser). */
 export function expectedAt(text: string, offset: number): Expected {
   const at = Math.max(0, Math.min(offset, text.length));
-  const start = stretchStartBefore(text, at);
+  const start = stretchStartBefore(text, at, MAX_ASSIST_TEXT);
+  if (start < 0) return { inside: null, wordStart: at, next: [], before: [] };
   const lexed = lexerInstance().tokenize(text.slice(start, at));
   const end = at - start;
   const comments = lexed.groups.comments ?? [];
@@ -60,7 +65,8 @@ export function expectedAt(text: string, offset: number): Expected {
   const preceding = typing ? tokens.slice(0, -1) : tokens;
   const wordStart = typing ? start + last.startOffset : at;
   if (typing && !wordLike.test(last.image)) return none(null, wordStart, preceding.length); // a number being typed
-  if (preceding.length > MAX_ASSIST_TOKENS) return none(null, wordStart, preceding.length);
+  // content assist recurses along the grammar: past the nesting limit (A109) it is not asked
+  if (preceding.length > MAX_ASSIST_TOKENS || firstTooDeep(preceding) >= 0) return none(null, wordStart, preceding.length);
   const paths = parserInstance().computeContentAssist("file", preceding as IToken[]);
   const seen = new Set<string>();
   const next: NextToken[] = [];

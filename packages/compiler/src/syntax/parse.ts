@@ -144,18 +144,17 @@ function itemLineStarts(text: string): number[] {
 }
 
 /**
- * Where the stretch holding `offset` begins: the last item line at or before it (0 when none),
- * found by walking back line by line, so the cost is the distance to that line.
+ * Where the stretch holding `offset` begins: the last item line at or before it (0 when there is
+ * none), found by walking back character by character, at most `limit` characters (-1 past it).
  */
-export function stretchStartBefore(text: string, offset: number): number {
-  let at = Math.min(offset, text.length);
-  for (;;) {
-    const nl = Math.max(text.lastIndexOf("\n", at - 1), text.lastIndexOf("\r", at - 1));
-    const lineStart = nl + 1;
-    if (lineStart === 0) return 0;
-    if (lineStart < offset && itemLineHead.test(text.slice(lineStart, lineStart + 10))) return lineStart;
-    at = nl;
+export function stretchStartBefore(text: string, offset: number, limit = Number.POSITIVE_INFINITY): number {
+  const end = Math.min(offset, text.length);
+  for (let i = end - 1; i >= 0; i--) {
+    if (end - i > limit) return -1;
+    const c = text.charCodeAt(i);
+    if ((c === 10 || c === 13) && i + 1 < end && itemLineHead.test(text.slice(i + 1, i + 11))) return i + 1;
   }
+  return end > limit ? -1 : 0;
 }
 
 /** `itemLine` at the start of a string only. */

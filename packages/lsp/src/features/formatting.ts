@@ -58,6 +58,8 @@ function middle(before: string, after: string): Change {
 }
 
 function changesOf(a: Analysis): Change[] {
+  // the formatter refuses a file with syntax errors (A1xx): the analysis already knows, without parsing again
+  if (a.diagnostics.some((d) => d.code.startsWith("A1") && d.severity === "error")) return [];
   const result = formatSource(a.source.name, a.text);
   if (!result.ok || result.text === a.text) return [];
   return lineChanges(a.text, result.text);
