@@ -114,7 +114,7 @@ export function hover(a: Analysis, project: Project, offset: number): Hover | nu
         // `current.F` inside a history condition: on `current` itself, what `current` is
         const current = a.text.startsWith("current.", target.span.start);
         if (current && offset < target.span.start + "current".length) return md(facts.roots.find((r) => r.name === "current")!.doc, a, target.span);
-        const name = `${current ? "current" : ref.root === "item" ? "earlier action" : "action"}.${ref.path.join(".")}`;
+        const name = `${current ? "current" : ref.root === "item" ? "earlier action" : ref.root === "result" ? "result" : "action"}.${ref.path.join(".")}`;
         if (ref.path.length === 1 && ref.path[0] === "type") return md(`\`${name}\`: a string\n\nthe action type`, a, target.span);
         const lines = [`\`${name}\`: ${ref.info ? typeName(ref.info.type) : "any value (not in the schema)"}`];
         if (ref.info?.description) lines.push(ref.info.description);
@@ -135,6 +135,14 @@ export function hover(a: Analysis, project: Project, offset: number): Hover | nu
         if (a.text.slice(Math.max(0, target.span.start - 4), target.span.start) === "std." && detector) {
           return md(`${detector.doc}\n\n\`${detector.example}\``, a, target.span);
         }
+        // `session.labels`, `output.text`: the member of a root that has a fixed one
+        const root = /([A-Za-z_]\w*)\.$/.exec(a.text.slice(Math.max(0, target.span.start - 16), target.span.start))?.[1];
+        if ((root === "session" && w === "labels") || (root === "output" && w === "text")) return md(facts.roots.find((r) => r.name === root)!.doc, a, target.span);
+        // the stage of `rule ID on STAGE`: what the stage decides
+        const stage = facts.stages.find((st) => st.name === w);
+        if (stage && /\bon\s+$/.test(a.text.slice(Math.max(0, target.span.start - 8), target.span.start))) return md(stage.doc, a, target.span);
+        // `std` of `std.NAME`: what a detector is
+        if (w === "std" && a.text[target.span.end] === ".") return md(facts.keywordFact("std")!.doc, a, target.span);
         const afterDot = a.text[target.span.start - 1] === ".";
         const doc = afterDot ? undefined : wordDoc(w);
         return doc ? md(doc, a, target.span) : null;
