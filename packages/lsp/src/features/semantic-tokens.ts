@@ -68,6 +68,11 @@ function rolesOf(a: Analysis, ast: AST.FileNode): Map<number, { type: TokenType;
       if (sym.decl.name) roles.set(sym.decl.name.span.start, { type: "function", modifiers: DECLARATION });
       for (const r of sym.references) roles.set(r.start, { type: "function", modifiers: 0 });
     }
+    // a bare field named like a soft keyword (`label == "x"`, `from == "a"`) is a field there
+    for (const ref of model.fieldReferences) {
+      const head = /^[A-Za-z_]\w*/.exec(a.text.slice(ref.span.start, ref.span.start + 64))?.[0];
+      if (head !== undefined && ref.path[0] === head && ref.root !== "result") roles.set(ref.span.start, { type: "property", modifiers: 0 });
+    }
   }
   for (const id of byReferences(ast)) roles.set(id.span.start, { type: "function", modifiers: 0 });
   return roles;
