@@ -2,6 +2,8 @@
 //   dist/extension.js          src/extension.ts (+ vscode-languageclient), CommonJS, `vscode` external
 //   dist/server.js             the language server (packages/lsp, built first) with the compiler, CommonJS
 //   dist/armor.tmLanguage.json grammar/armor.tmLanguage.json
+//   dist/docs/diagnostics.md   docs/diagnostics.md: the server links each diagnostic code to its
+//                              section there when `armor.diagnostics.docsBaseUrl` is empty (offline)
 // `node esbuild.mjs --watch` rebuilds on change.
 import { copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -27,6 +29,8 @@ if (serverEntry === undefined) {
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 copyFileSync(join(root, "grammar", "armor.tmLanguage.json"), join(dist, "armor.tmLanguage.json"));
+mkdirSync(join(dist, "docs"));
+copyFileSync(join(root, "docs", "diagnostics.md"), join(dist, "docs", "diagnostics.md"));
 
 /** ESM sources bundled to CommonJS: `import.meta.url` becomes the bundle's own file URL. */
 const common = {

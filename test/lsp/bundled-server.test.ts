@@ -4,8 +4,9 @@
  * A dependency that esbuild bundles wrongly fails here at load, without a code-server.
  */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { expect, it } from "vitest";
 import { repoRoot } from "../support/baseline.js";
 
@@ -35,7 +36,12 @@ it("the bundled server publishes the diagnostics of an opened policy", async () 
     frame({ jsonrpc: "2.0", method: "textDocument/didOpen", params: { textDocument: { uri: "file:///tmp/bundled.armor", languageId: "armor", version: 1, text: "default allow\nlet N = 10abc\n" } } }),
   );
   try {
-    expect(await published).toContain('"code":"A105"');
+    const text = await published;
+    expect(text).toContain('"code":"A105"');
+    // the code links to the copy of docs/diagnostics.md shipped beside the bundle (offline)
+    const href = /"codeDescription":\{"href":"([^"]+#a105-[^"]+)"\}/.exec(text)?.[1];
+    expect(href).toBe(`${pathToFileURL(join(repoRoot, "packages", "vscode-extension", "dist", "docs", "diagnostics.md")).href}#a105-invalid-number`);
+    expect(readFileSync(fileURLToPath(href!), "utf8")).toContain("## A105 invalid-number");
   } finally {
     server.kill();
   }

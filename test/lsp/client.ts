@@ -42,7 +42,8 @@ export class TestClient {
     readonly connection: MessageConnection,
   ) {}
 
-  static async start(initializationOptions: unknown = {}): Promise<TestClient> {
+  /** `folders`: the workspace folders the client opens (paths), for workspace symbols. */
+  static async start(initializationOptions: unknown = {}, folders: readonly string[] = []): Promise<TestClient> {
     const child = spawn(process.execPath, [join(repoRoot, "packages/lsp/bin/armor-lsp.js"), "--stdio"], { stdio: ["pipe", "pipe", "inherit"] });
     const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     const client = new TestClient(child, connection);
@@ -63,6 +64,7 @@ export class TestClient {
     const init = await connection.sendRequest<{ capabilities: Record<string, unknown> }>("initialize", {
       processId: process.pid,
       rootUri: null,
+      ...(folders.length > 0 ? { workspaceFolders: folders.map((f) => ({ uri: pathToFileURL(f).href, name: f })) } : {}),
       capabilities: { workspace: { codeLens: { refreshSupport: true } }, textDocument: { rename: { prepareSupport: true } } },
       initializationOptions,
     });

@@ -82,6 +82,15 @@ function showEdits(changes: Record<string, TextEdit[]> | undefined): unknown {
     .map(([uri, edits]) => ({ uri, edits: edits.map((e) => `${range(e.range)} ${JSON.stringify(e.newText)}`) }));
 }
 
+/** The text with LSP edits applied (edits do not overlap; applied from the last). */
+function applyEdits(text: string, edits: readonly TextEdit[]): string {
+  const lines = text.split("\n");
+  const offset = (p: LspPosition): number => lines.slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character;
+  let out = text;
+  for (const e of [...edits].sort((x, y) => offset(y.range.start) - offset(x.range.start))) out = out.slice(0, offset(e.range.start)) + e.newText + out.slice(offset(e.range.end));
+  return out;
+}
+
 function decodeTokens(text: string, data: number[], legend: { tokenTypes: string[]; tokenModifiers: string[] }): string[] {
   const lines = text.split("\n");
   const out: string[] = [];
@@ -169,9 +178,9 @@ const runners: Record<string, { needsCursor: boolean; run: Runner }> = {
   },
   formatting: {
     needsCursor: false,
-    run: async (_c, uri) => {
+    run: async (c, uri) => {
       const edits = await client.request<TextEdit[]>("textDocument/formatting", { ...doc(uri), options: { tabSize: 2, insertSpaces: true } });
-      return { edits: edits.length, formatted: edits[0]?.newText.split("\n") ?? null };
+      return { edits: edits.map((e) => range(e.range)), formatted: edits.length > 0 ? applyEdits(c.text, edits).split("\n") : null };
     },
   },
   "code-actions": {

@@ -40,8 +40,9 @@ export type { ActionSchema, ActionTypeInfo, FieldInfo } from "./semantic/schema.
 export { type Type, typeName } from "./semantic/types.js";
 export { type Stage, stageOfInput } from "./stage-input.js";
 export type * as AST from "./syntax/ast.js";
+export { type Expected, expectedAt, MAX_ASSIST_TOKENS, type NextToken } from "./syntax/expected.js";
 export { type ParseResult, parse, type Token } from "./syntax/parse.js";
 export { type Position, SourceFile, type Span, span } from "./syntax/source.js";
-export { keywordNames } from "./syntax/tokens.js";
+export { keywordNames, keywordOfToken } from "./syntax/tokens.js";
 export type { TestCase } from "./testing/cases.js";
 export { VERSION } from "./version.js";

@@ -4,7 +4,7 @@
  * with `compileTests` against its sibling policy (open or on disk). A broken file still has an
  * analysis: the compiler returns an AST with holes and a semantic model of what it understood.
  */
-import { type Compilation, catalog, compileSource, compileTests, type Diagnostic, docsAnchor, type SourceFile, type TestFileCompilation } from "@agent-armor/compiler";
+import { type Compilation, catalog, compileSource, compileTests, type Diagnostic, docsAnchor, type ParseResult, type SourceFile, type TestFileCompilation } from "@agent-armor/compiler";
 import { type Documents, isTestFile, policyUriOf, testUriOf, uriToPath } from "./documents.js";
 
 export interface PolicyAnalysis {
@@ -14,6 +14,8 @@ export interface PolicyAnalysis {
   readonly text: string;
   readonly source: SourceFile;
   readonly compilation: Compilation;
+  /** The syntax stage's result: the file's tokens, for semantic tokens. */
+  readonly syntax: ParseResult;
   readonly ast: Compilation["ast"];
   readonly diagnostics: readonly Diagnostic[];
 }
@@ -28,6 +30,8 @@ export interface TestAnalysis {
   readonly policy: PolicyAnalysis | null;
   /** `null` without a policy (the file is then only parsed). */
   readonly tests: TestFileCompilation | null;
+  /** The syntax stage's result: the file's tokens, for semantic tokens. */
+  readonly syntax: ParseResult;
   readonly ast: TestFileCompilation["ast"];
   readonly diagnostics: readonly Diagnostic[];
 }
@@ -47,7 +51,7 @@ export interface Project {
 /** `previous`: the document's last analysis, whose unchanged items the parser reuses. */
 function policyAnalysis(uri: string, version: number | null, text: string, documents: Documents, previous: PolicyAnalysis | undefined): PolicyAnalysis {
   const compilation = compileSource(uriToPath(uri), text, documents.host(), previous?.compilation);
-  return { kind: "policy", uri, version, text, source: compilation.source, compilation, ast: compilation.ast, diagnostics: compilation.diagnostics };
+  return { kind: "policy", uri, version, text, source: compilation.source, compilation, syntax: compilation.syntax, ast: compilation.ast, diagnostics: compilation.diagnostics };
 }
 
 function testAnalysis(uri: string, version: number | null, text: string, policy: PolicyAnalysis | null, previous: TestAnalysis | undefined): TestAnalysis {
@@ -65,10 +69,10 @@ function testAnalysis(uri: string, version: number | null, text: string, policy:
       docs: docsAnchor(catalog.testWithoutPolicy),
     };
     const syntax = empty.diagnostics.filter((d) => d.code.startsWith("A1"));
-    return { kind: "tests", uri, version, text, source: empty.source, policy, tests: null, ast: empty.ast, diagnostics: [missing, ...syntax] };
+    return { kind: "tests", uri, version, text, source: empty.source, policy, tests: null, syntax: empty.syntax, ast: empty.ast, diagnostics: [missing, ...syntax] };
   }
   const tests = compileTests(path, text, policy.compilation, previous?.tests ?? undefined);
-  return { kind: "tests", uri, version, text, source: tests.source, policy, tests, ast: tests.ast, diagnostics: tests.diagnostics };
+  return { kind: "tests", uri, version, text, source: tests.source, policy, tests, syntax: tests.syntax, ast: tests.ast, diagnostics: tests.diagnostics };
 }
 
 /** The cache: one analysis per URI, replaced when the document's text (or its policy) changes. */

@@ -12,9 +12,13 @@ export interface Settings {
   readonly debounceMs: number;
 }
 
-/** The docs shipped beside the package, or those of the repository it is built in. */
+/**
+ * The docs shipped with the server: beside the bundle (the VS Code extension copies
+ * `docs/diagnostics.md` into its `dist/docs/`, so a link works offline), beside the package, or
+ * those of the repository it is built in.
+ */
 function defaultDocsBase(): string | null {
-  for (const base of ["../", "../../../"]) {
+  for (const base of ["./", "../", "../../../"]) {
     const url = new URL(base, import.meta.url);
     if (existsSync(fileURLToPath(new URL("docs/diagnostics.md", url)))) return url.href;
   }

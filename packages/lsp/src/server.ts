@@ -4,6 +4,7 @@
  * of the document's current version (computed at most once per version, on the first request or
  * the debounced diagnostics, whichever comes first).
  */
+import { expectedAt } from "@agent-armor/compiler";
 import { CodeActionKind, type Connection, type InitializeResult, ResponseError, TextDocumentSyncKind } from "vscode-languageserver";
 import { Analyses, type Analysis } from "./analysis.js";
 import { type Settings, settingsFrom } from "./config.js";
@@ -12,13 +13,15 @@ import { codeActions } from "./features/code-actions.js";
 import { COMPILE, compilePolicy } from "./features/compile.js";
 import { completion } from "./features/completion.js";
 import { diagnostics } from "./features/diagnostics.js";
-import { formatting } from "./features/formatting.js";
+import { formatting, rangeFormatting } from "./features/formatting.js";
 import { hover } from "./features/hover.js";
-import { definition, prepareRename, references, rename } from "./features/navigation.js";
-import { legend, semanticTokens } from "./features/semantic-tokens.js";
+import { definition, documentHighlights, prepareRename, references, rename } from "./features/navigation.js";
+import { selectionRanges } from "./features/selection-ranges.js";
+import { legend, SemanticTokenResults, semanticTokensRange } from "./features/semantic-tokens.js";
 import { signatureHelp } from "./features/signature-help.js";
 import { documentSymbols, foldingRanges } from "./features/symbols.js";
 import { codeLenses, RUN_TEST, RUN_TESTS, resultKey, runPolicyTests, runTest, type TestOutcome } from "./features/tests.js";
+import { WorkspaceSymbols } from "./features/workspace-symbols.js";
 import { toOffset } from "./positions.js";
 
 export function startServer(connection: Connection): void {
@@ -27,7 +30,11 @@ export function startServer(connection: Connection): void {
   let analyses = new Analyses(documents, settings.docsBaseUrl);
   const results = new Map<string, TestOutcome>();
   const timers = new Map<string, NodeJS.Timeout>();
+  const tokenResults = new SemanticTokenResults();
   let canRefreshLenses = false;
+  const workspaceSymbols = new WorkspaceSymbols(documents);
+  /** The workspace folders, as paths: where workspace symbols are looked for. */
+  let folders: string[] = [];
 
   const analysisOf = (uri: string): Analysis | undefined => (uri.endsWith(".armor") ? analyses.analysis(uri) : undefined);
   const at = <T>(uri: string, position: { line: number; character: number }, f: (a: Analysis, offset: number) => T, empty: T): T => {
@@ -66,6 +73,8 @@ export function startServer(connection: Connection): void {
     settings = settingsFrom(params.initializationOptions);
     analyses = new Analyses(documents, settings.docsBaseUrl);
     canRefreshLenses = params.capabilities.workspace?.codeLens?.refreshSupport === true;
+    const roots = params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
+    folders = roots.filter((u) => u.startsWith("file:") && badUri(u) === null).map(uriToPath);
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
@@ -76,9 +85,13 @@ export function startServer(connection: Connection): void {
         referencesProvider: true,
         renameProvider: { prepareProvider: true },
         documentSymbolProvider: true,
+        workspaceSymbolProvider: true,
+        documentHighlightProvider: true,
+        selectionRangeProvider: true,
         foldingRangeProvider: true,
-        semanticTokensProvider: { legend, full: true },
+        semanticTokensProvider: { legend, full: { delta: true }, range: true },
         documentFormattingProvider: true,
+        documentRangeFormattingProvider: true,
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
         codeLensProvider: { resolveProvider: false },
         executeCommandProvider: { commands: [RUN_TEST, RUN_TESTS, COMPILE] },
@@ -87,6 +100,10 @@ export function startServer(connection: Connection): void {
     };
   });
 
+  connection.onInitialized(() => {
+    // the first content assist builds Chevrotain's lookahead tables (~100 ms): build them now, not on the first completion
+    setImmediate(() => expectedAt("rule r when a and ", 18));
+  });
   connection.onDidOpenTextDocument(({ textDocument: d }) => {
     documents.openDocument(d.uri, d.version, d.text);
     schedule(d.uri, 0);
@@ -98,6 +115,7 @@ export function startServer(connection: Connection): void {
   connection.onDidCloseTextDocument(({ textDocument: d }) => {
     documents.close(d.uri);
     analyses.forget(d.uri);
+    tokenResults.forget(d.uri);
     clearTimeout(timers.get(d.uri));
     timers.delete(d.uri);
     if (d.uri.endsWith(".armor")) void connection.sendDiagnostics({ uri: d.uri, diagnostics: [] });
@@ -120,17 +138,40 @@ export function startServer(connection: Connection): void {
     const a = analysisOf(textDocument.uri);
     return a ? documentSymbols(a) : [];
   });
+  connection.onWorkspaceSymbol(({ query }) => workspaceSymbols.query(folders, query));
+  connection.onDocumentHighlight(({ textDocument, position }) => at(textDocument.uri, position, (a, o) => documentHighlights(a, analyses, o), []));
+  connection.onSelectionRanges(({ textDocument, positions }) => {
+    const a = analysisOf(textDocument.uri);
+    return a
+      ? selectionRanges(
+          a,
+          positions.map((p) => toOffset(a.source, p)),
+        )
+      : [];
+  });
   connection.onFoldingRanges(({ textDocument }) => {
     const a = analysisOf(textDocument.uri);
     return a ? foldingRanges(a) : [];
   });
   connection.languages.semanticTokens.on(({ textDocument }) => {
     const a = analysisOf(textDocument.uri);
-    return a ? semanticTokens(a) : { data: [] };
+    return a ? tokenResults.full(a) : { data: [] };
+  });
+  connection.languages.semanticTokens.onDelta(({ textDocument, previousResultId }) => {
+    const a = analysisOf(textDocument.uri);
+    return a ? tokenResults.delta(a, previousResultId) : { data: [] };
+  });
+  connection.languages.semanticTokens.onRange(({ textDocument, range }) => {
+    const a = analysisOf(textDocument.uri);
+    return a ? semanticTokensRange(a, range) : { data: [] };
   });
   connection.onDocumentFormatting(({ textDocument }) => {
     const a = analysisOf(textDocument.uri);
     return a ? formatting(a) : [];
+  });
+  connection.onDocumentRangeFormatting(({ textDocument, range }) => {
+    const a = analysisOf(textDocument.uri);
+    return a ? rangeFormatting(a, range) : [];
   });
   connection.onCodeAction(({ textDocument, range }) => {
     const a = analysisOf(textDocument.uri);

@@ -32,8 +32,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (e.contentChanges.length > 0) compileDiagnostics.delete(e.document.uri);
     }),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
-      if (e.affectsConfiguration("armor.server.path")) {
-        const choice = await vscode.window.showInformationMessage("The Agent Armor language server path changed.", "Restart Server");
+      if (e.affectsConfiguration("armor.server.path") || e.affectsConfiguration("armor.diagnostics.docsBaseUrl")) {
+        const choice = await vscode.window.showInformationMessage("The Agent Armor language server settings changed.", "Restart Server");
         if (choice === "Restart Server") await vscode.commands.executeCommand("agentArmor.restartServer");
       }
     }),
@@ -65,6 +65,15 @@ function serverOptions(context: vscode.ExtensionContext): ServerOptions {
   return { command: path, args: ["--stdio"], transport: TransportKind.stdio, options: { shell: process.platform === "win32" } };
 }
 
+/**
+ * The server's settings: where diagnostic codes link to (`armor.diagnostics.docsBaseUrl`; empty
+ * leaves it to the server, which links to the docs shipped in the extension's dist/docs/).
+ */
+function initializationOptions(): { docsBaseUrl?: string } {
+  const base = vscode.workspace.getConfiguration("armor").get<string>("diagnostics.docsBaseUrl", "").trim();
+  return base === "" ? {} : { docsBaseUrl: base };
+}
+
 async function startClient(context: vscode.ExtensionContext): Promise<void> {
   const clientOptions: LanguageClientOptions = {
     documentSelector: [
@@ -76,6 +85,7 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
       fileEvents: vscode.workspace.createFileSystemWatcher("**/*.{armor,json}"),
     },
     outputChannelName: "Agent Armor Language Server",
+    initializationOptions: initializationOptions(),
   };
   client = new LanguageClient("armor", "Agent Armor Language Server", serverOptions(context), clientOptions);
   try {

@@ -25,7 +25,8 @@ function createLexer(validate = false): Lexer {
 }
 
 let lexer: Lexer | undefined;
-function lexerInstance(): Lexer {
+/** The shared lexer (also read by `expected.ts`, which lexes the text before a cursor). */
+export function lexerInstance(): Lexer {
   lexer ??= createLexer();
   return lexer;
 }
@@ -141,6 +142,23 @@ function itemLineStarts(text: string): number[] {
   starts.push(text.length);
   return starts;
 }
+
+/**
+ * Where the stretch holding `offset` begins: the last item line at or before it (0 when there is
+ * none), found by walking back character by character, at most `limit` characters (-1 past it).
+ */
+export function stretchStartBefore(text: string, offset: number, limit = Number.POSITIVE_INFINITY): number {
+  const end = Math.min(offset, text.length);
+  for (let i = end - 1; i >= 0; i--) {
+    if (end - i > limit) return -1;
+    const c = text.charCodeAt(i);
+    if ((c === 10 || c === 13) && i + 1 < end && itemLineHead.test(text.slice(i + 1, i + 11))) return i + 1;
+  }
+  return end > limit ? -1 : 0;
+}
+
+/** `itemLine` at the start of a string only. */
+const itemLineHead = new RegExp(itemLine.source);
 
 /** The item keyword at an item line's start; `null` at the end of the text. */
 function keywordAt(text: string, at: number): string | null {

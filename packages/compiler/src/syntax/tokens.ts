@@ -211,3 +211,6 @@ export const allTokens: TokenType[] = [
 ];
 
 export const keywordNames: ReadonlySet<string> = new Set(keywords.map((k) => (k.PATTERN as RegExp).source));
+
+/** The keyword each keyword token stands for, by token name (`StartsWith` → `starts_with`). */
+export const keywordOfToken: ReadonlyMap<string, string> = new Map(keywords.map((k) => [k.name, (k.PATTERN as RegExp).source]));

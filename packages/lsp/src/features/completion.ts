@@ -1,20 +1,30 @@
 /**
- * Completion from the analysis: the cursor's context is read from the text just before it (what
- * is being typed, which the tree of a half-typed file cannot yet hold) and everything offered
- * comes from the compiler: the schema's action types and fields, narrowed to the action types
+ * Completion from the analysis: the cursor's context is what the compiler's grammar allows after
+ * the tokens before it (`expectedAt`, Chevrotain's content assist over the parser), so a
+ * half-typed file that has no tree yet still has one, and everything offered comes from the
+ * compiler: the schema's action types and fields, narrowed to the action types
  * the checker knows at the cursor (`actionTypesAt`); lets; rules; the language's words and the
  * members of `time` (language facts); `current` only where the checker accepts it (`currentAllowedAt`).
  */
-import { type AST, actionTypesAt, currentAllowedAt, currentTypesAt, type FieldInfo, facts, type LocalSymbol, parse, typeName } from "@agent-armor/compiler";
+import {
+  type AST,
+  actionTypesAt,
+  currentAllowedAt,
+  currentTypesAt,
+  type Expected,
+  expectedAt,
+  type FieldInfo,
+  facts,
+  keywordOfToken,
+  type LocalSymbol,
+  type NextToken,
+  parse,
+  typeName,
+} from "@agent-armor/compiler";
 import { type CompletionItem, CompletionItemKind, InsertTextFormat, MarkupKind } from "vscode-languageserver";
 import type { Analysis, PolicyAnalysis, Project } from "../analysis.js";
-import { itemAt } from "./locate.js";
+import { itemAt, pathsIn } from "./locate.js";
 
-const wordsOf = (role: facts.KeywordRole): string[] => facts.keywords.filter((k) => k.role === role && k.kind !== "contextual").map((k) => k.word);
-/** At the start of a line: the items, and `when` on the line after `rule NAME`. */
-const itemKeywords = [...wordsOf("item"), "when"];
-/** After a rule's condition: the operators go on, `within` closes a history condition. */
-const operators = [...wordsOf("operator"), "not in", "within"];
 /** The roots a test gives: every root of the input but `current`, which only a history condition reads. */
 const testSteps = [...facts.roots.filter((r) => r.name !== "current").map((r) => r.name), "history", "expect"];
 /** What follows `expect`: a decision, or a value the decision carries (docs/language.md §13). */
@@ -202,55 +212,13 @@ function typesInScope(policy: PolicyAnalysis, item: AST.Item | null, offset: num
 /** The names read after `user.` or `context.` elsewhere in the file. */
 function membersOf(ast: AST.FileNode, root: string, path: readonly string[], offset: number): string[] {
   const found = new Set<string>();
-  const visit = (e: AST.Expr): void => {
-    switch (e.kind) {
-      case "path": {
-        const names = e.segments.map((s) => s.name);
-        // not the path being typed (`user.` + the next line's word)
-        if (e.span.start <= offset && offset <= e.span.end) break;
-        if (names[0] === root && names.length > path.length + 1 && path.every((p, i) => names[i + 1] === p)) found.add(names[path.length + 1]!);
-        break;
-      }
-      case "list":
-        e.elements.forEach(visit);
-        break;
-      case "call":
-        visit(e.argument);
-        if (e.clause) visit(e.clause.expr);
-        break;
-      case "not":
-        visit(e.operand);
-        break;
-      case "and":
-      case "or":
-        e.operands.forEach(visit);
-        break;
-      case "compare":
-        visit(e.left);
-        visit(e.right);
-        break;
-      case "between":
-        visit(e.value);
-        visit(e.low);
-        visit(e.high);
-        break;
-      case "matches":
-        visit(e.value);
-        break;
-      case "paren":
-        visit(e.expr);
-        break;
-      case "quantifier":
-        visit(e.list);
-        visit(e.condition);
-        break;
-      case "arith":
-        visit(e.left);
-        visit(e.right);
-        break;
-    }
+  const visit = (e: AST.PathExpr): void => {
+    const names = e.segments.map((s) => s.name);
+    // not the path being typed (`user.` + the next line's word)
+    if (e.span.start <= offset && offset <= e.span.end) return;
+    if (names[0] === root && names.length > path.length + 1 && path.every((p, i) => names[i + 1] === p)) found.add(names[path.length + 1]!);
   };
-  for (const item of ast.items) if (item.kind === "rule") visit(item.condition);
+  for (const item of ast.items) if (item.kind === "rule") pathsIn(item.condition, visit);
   return [...found].sort();
 }
 
@@ -271,7 +239,7 @@ function currentAllowed(a: Analysis, start: number, offset: number): boolean {
 
 // ---- contexts -------------------------------------------------------------------------------
 
-const operandBefore = /(?:\bwhen|\band|\bor|\bnot|\bin|\bcontains|\bstarts_with|\bends_with|\bbetween|==|!=|<=|>=|<|>|\(|\[|,|:|\+|-|\*|\/)\s*$/;
+type Before = Expected["before"];
 
 function memberCompletion(a: Analysis, policy: PolicyAnalysis | null, item: AST.Item | null, offset: number, path: string[], pathStart: number): CompletionItem[] {
   const root = path[0]!;
@@ -303,89 +271,156 @@ function memberCompletion(a: Analysis, policy: PolicyAnalysis | null, item: AST.
   return fieldsOf(policy, a.kind === "policy" ? typesInScope(policy, item, offset) : null, path);
 }
 
-function testCompletion(a: Analysis, policy: PolicyAnalysis | null, before: string, lineBefore: string): CompletionItem[] {
-  if (/\bexpect\s+(?:allow|deny|require_approval)\s+by\s+(?:\w+\s*,\s*)*\w*$/.test(before)) return ruleItems(policy);
-  if (/\bexpect\s+(?:allow|deny|require_approval)\s+\w*$/.test(lineBefore)) return [keyword("by")];
-  if (/\bexpect\s+\w*$/.test(lineBefore)) return expectations.map((k) => keyword(k, "1"));
-  if (/^\s*\w*$/.test(lineBefore)) {
-    const insideTest = a.ast.items.some((i) => i.kind === "test" && i.span.start < before.length && before.length <= i.span.end) || /^\s+\w*$/.test(lineBefore);
-    return insideTest ? testSteps.map((s) => keyword(s, "1")) : [testSnippet, keyword("test")];
+/** The path before a trailing dot (`action.beneficiary.` → `action`, `beneficiary`), with where it starts; null without one. */
+function memberPath(before: Before): { path: string[]; start: number } | null {
+  let i = before.length - 1;
+  if (before[i]?.image !== ".") return null;
+  const path: string[] = [];
+  let start = -1;
+  while (i >= 1 && before[i]!.image === "." && /^[A-Za-z_]\w*$/.test(before[i - 1]!.image)) {
+    path.unshift(before[i - 1]!.image);
+    start = before[i - 1]!.start;
+    i -= 2;
   }
-  return [];
+  return path.length > 0 ? { path, start } : null;
+}
+
+/** Whether a string being typed is an action type: after `type ==`/`!=`, in `type [not] in [...]`, or as `type:` in test data. */
+function actionTypeString(before: Before): boolean {
+  const at = (k: number): string | undefined => before[before.length - k]?.image;
+  if (at(2) === "type" && (at(1) === "==" || at(1) === "!=" || at(1) === ":")) return true;
+  let i = before.length - 1;
+  while (i >= 1 && before[i]!.image === "," && before[i - 1]!.image.startsWith('"')) i -= 2;
+  if (before[i]?.image !== "[") return false;
+  i--;
+  if (before[i]?.image !== "in") return false;
+  if (before[i - 1]?.image === "not") i--;
+  return before[i - 1]?.image === "type";
+}
+
+/** Whether a grammar path is inside one of `rules`. */
+const within = (n: NextToken, ...rules: string[]): boolean => n.rules.some((r) => rules.includes(r));
+const isName = (n: NextToken): boolean => n.token === "Identifier" || n.token === "Name";
+const innermost = (n: NextToken): string => n.rules[n.rules.length - 1] ?? "";
+
+/** Item starts: the tokens that begin a top-level item (an anonymous rule's `when` too). */
+const itemStarts = new Set(["Policy", "Schema", "Default", "Timezone", "Let", "Rule", "Test"]);
+function startsItem(n: NextToken): boolean {
+  return itemStarts.has(n.token) || (n.token === "When" && innermost(n) === "anonymousRule");
+}
+
+/** What may start an operand in a rule's condition or a let's value. */
+function operandItems(a: Analysis, policy: PolicyAnalysis, item: AST.Item | null, offset: number, wordStart: number): CompletionItem[] {
+  const out: CompletionItem[] = [...letItems(policy)];
+  if (item?.kind === "rule" && a.kind === "policy") {
+    out.push(...localItems(localsAt(policy, offset)));
+    const stage = ruleStage(item);
+    if (stage !== "output") out.push(...fieldsOf(policy, typesInScope(policy, item, offset), []));
+    const withCurrent = currentAllowed(a, wordStart, offset);
+    for (const root of facts.roots) {
+      if (rootInStage(root.name, stage) && (root.name !== "current" || withCurrent))
+        out.push({ label: root.name, kind: CompletionItemKind.Module, sortText: `3${root.name}`, documentation: root.doc });
+    }
+    // a pattern function (`glob`) goes after `matches`, not where a value goes
+    for (const fn of facts.functions) if (fn.result !== "pattern") out.push(functionItem(fn));
+    out.push(keyword("not", "4"));
+  }
+  out.push(keyword("true", "4"), keyword("false", "4"), keyword("null", "4"));
+  return out;
+}
+
+/** The word a keyword token offers where it may come next (`require approval` as one). */
+function keywordWord(n: NextToken): string | null {
+  if (n.token === "Require") return "require approval";
+  if (n.token === "Not") return innermost(n) === "comparison" ? "not in" : "not";
+  if (n.token === "Approval" && innermost(n) === "expectStep") return "approval from";
+  return keywordOfToken.get(n.token) ?? null;
+}
+
+/** The order of keywords in a list: effects first, then clauses, then operators. */
+function keywordRank(word: string): string {
+  if (facts.effects.includes(word)) return "1";
+  const role = facts.keywordFact(word.split(" ")[0]!)?.role;
+  return role === "operator" ? "3" : "2";
+}
+
+/** Suggestions for what the grammar allows next (`next`), in the item around the cursor. */
+function grammarCompletion(a: Analysis, policy: PolicyAnalysis | null, item: AST.Item | null, offset: number, ex: Expected): CompletionItem[] {
+  const text = a.text;
+  const lineStart = Math.max(text.lastIndexOf("\n", ex.wordStart - 1), text.lastIndexOf("\r", ex.wordStart - 1)) + 1;
+  const atColumn0 = lineStart === ex.wordStart;
+  const out: CompletionItem[] = [];
+  const words = new Set<string>();
+  const add = (items: CompletionItem[]): void => {
+    for (const i of items) {
+      if (words.has(i.label)) continue;
+      words.add(i.label);
+      out.push(i);
+    }
+  };
+  // a line at column 0 may always begin a new item, whatever comes before it (parse.ts parses each
+  // item line's stretch on its own): what may start a file
+  const starts = atColumn0 ? expectedAt("", 0).next : [];
+  // names first: where an operand may start, its words (`not`, `true`) are listed with the fields
+  const next = [...ex.next, ...starts].sort((x, y) => Number(!isName(x)) - Number(!isName(y)));
+  for (const n of next) {
+    // test data (`action { ... }`) takes literals of its own: nothing to offer
+    if (within(n, "value", "objectValue", "listValue")) continue;
+    // a top-level item begins only on a line of its own, at column 0 (docs/language.md §3.1)
+    if (startsItem(n)) {
+      if (!atColumn0 || (a.kind === "tests" && n.token !== "Test")) continue;
+      add([n.token === "Rule" ? ruleSnippet : n.token === "Test" ? testSnippet : keyword(keywordWord(n)!, "2")]);
+      continue;
+    }
+    const where = innermost(n);
+    if (n.token === "Expect" || n.token === "History") {
+      add(testSteps.map((k) => keyword(k, "1")));
+      continue;
+    }
+    if (within(n, "expectStep") && n.token !== "By" && n.token !== "Name" && n.token !== "StringLiteral") {
+      add(expectations.map((k) => keyword(k, "1")));
+      continue;
+    }
+    if (n.token === "Name" && where === "expectStep") {
+      add(ruleItems(policy));
+      continue;
+    }
+    if (n.token === "Identifier" || n.token === "Name") {
+      if (where === "testStep") add(testSteps.map((s) => keyword(s, "1")));
+      else if (where === "pattern") add([keyword("std", "1"), functionItem(facts.functionFact("glob")!)]);
+      else if (where === "ruleDecl" && ex.before[ex.before.length - 1]?.image === "on") add(stageItems());
+      else if (policy && within(n, "operand") && within(n, "ruleDecl", "anonymousRule", "letDecl")) add(operandItems(a, policy, item, offset, ex.wordStart));
+      else if (policy && where === "redactEffect") add(letItems(policy));
+      continue;
+    }
+    const word = keywordWord(n);
+    if (word !== null) add([keyword(word, keywordRank(word))]);
+  }
+  return out;
+}
+
+function stringCompletion(policy: PolicyAnalysis | null, ex: Expected): CompletionItem[] {
+  return actionTypeString(ex.before) ? actionTypeItems(policy) : [];
 }
 
 export function completion(a: Analysis, project: Project, offset: number): CompletionItem[] {
-  const text = a.text;
-  const before = text.slice(0, offset);
-  const lineBefore = before.slice(before.lastIndexOf("\n") + 1);
+  const ex = expectedAt(a.text, offset);
   const policy = project.policyOf(a);
+  if (ex.inside === "string") return stringCompletion(policy, ex);
+  if (ex.inside !== null) return [];
   const ast = a.kind === "policy" ? a.compilation.ast : a.ast;
-  // the item being edited: the one around the cursor, or the last one before it on an indented line
+  // the item being edited: the one around the cursor, or the last one before it when the grammar
+  // says the cursor is still in an item (a half-typed one ends before the cursor)
   let item = itemAt(ast, offset);
-  if (!item && /^\s/.test(lineBefore)) item = [...ast.items].reverse().find((i) => i.span.start <= offset) ?? null;
+  const inItem = ex.next.some((n) => within(n, "ruleDecl", "anonymousRule", "letDecl", "testDecl"));
+  if (!item && inItem) item = [...ast.items].reverse().find((i) => i.span.start <= offset) ?? null;
 
-  // inside a string: action type names after `type ==`, `type in [`, `type:`
-  const quotes = (lineBefore.replace(/\\./g, "").match(/"/g) ?? []).length;
-  if (quotes % 2 === 1) {
-    if (/\btype\s*(?:==|!=)\s*"[^"]*$/.test(lineBefore) || /\btype\s+(?:not\s+)?in\s*\[[^\]]*"[^"]*$/.test(lineBefore) || /\btype\s*:\s*"[^"]*$/.test(lineBefore)) {
-      return actionTypeItems(policy);
-    }
-    return [];
+  const member = memberPath(ex.before);
+  if (member) {
+    // `std.`: the detectors, where a pattern goes
+    if (member.path.length === 1 && member.path[0] === "std" && ex.next.some((n) => n.token === "Name" && n.rules.includes("pattern"))) return detectorItems();
+    if (!ex.next.some((n) => n.token === "Name")) return [];
+    return memberCompletion(a, policy, item, offset, member.path, member.start);
   }
-  if (/\/\/.*$/.test(lineBefore)) return [];
-
-  // `std.`: the detectors, after `matches` or `matching`
-  if (/\b(?:matches|matching)\s+std\.\w*$/.test(lineBefore)) return detectorItems();
-
-  const member = /\b([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.(\w*)$/.exec(lineBefore);
-  if (member) return memberCompletion(a, policy, item, offset, member[1]!.split("."), offset - member[0].length);
-
-  if (a.kind === "tests" || item?.kind === "test") return testCompletion(a, policy, before, lineBefore);
-  if (!policy || a.kind !== "policy") return [];
-
-  if (/^\w*$/.test(lineBefore)) return [ruleSnippet, testSnippet, ...itemKeywords.map((k) => keyword(k))];
-  // `rule NAME on `: the stages; `rule NAME on STAGE `: `when` (the half-typed rule may not be an item yet)
-  if (/^rule\s+\w+\s+\w*$/.test(lineBefore) && !/^rule\s+\w+\s+on\s/.test(lineBefore)) return [keyword("when", "1"), keyword("on", "2")];
-  if (/^rule\s+\w+\s+on\s+\w*$/.test(lineBefore)) return stageItems();
-  if (/^rule\s+\w+\s+on\s+\w+\s+\w*$/.test(lineBefore)) return [keyword("when", "1")];
-  if (/\bdefault\s+\w*$/.test(lineBefore)) return [keyword("allow", "1"), keyword("deny", "1"), keyword("require approval", "1")];
-  // after `matches` or `matching`: a pattern (`std.`, `glob(...)`)
-  if (/\b(?:matches|matching)\s+\w*$/.test(lineBefore)) return [keyword("std", "1"), functionItem(facts.functionFact("glob")!)];
-  if (/\brequire\s+\w*$/.test(lineBefore)) return [keyword("approval", "1")];
-
-  const typed = /\w*$/.exec(before)![0];
-  const head = before.slice(0, before.length - typed.length);
-  if (item?.kind === "rule" || item?.kind === "let") {
-    if (item.kind === "rule" && item.name && head.trimEnd().endsWith(item.name.name) && /^\s*rule\s+\w+\s*$/.test(text.slice(item.span.start, head.length)))
-      return [keyword("when", "1"), keyword("on", "2")];
-    if (item.kind === "let" || operandBefore.test(head)) {
-      const out: CompletionItem[] = [...letItems(policy)];
-      if (item.kind === "rule") {
-        out.push(...localItems(localsAt(policy, offset)));
-        const stage = ruleStage(item);
-        if (stage !== "output") out.push(...fieldsOf(policy, typesInScope(policy, item, offset), []));
-        const withCurrent = currentAllowed(a, head.length, offset);
-        for (const root of facts.roots) {
-          if (rootInStage(root.name, stage) && (root.name !== "current" || withCurrent))
-            out.push({ label: root.name, kind: CompletionItemKind.Module, sortText: `3${root.name}`, documentation: root.doc });
-        }
-        // a pattern function (`glob`) goes after `matches`, not where a value goes
-        for (const fn of facts.functions) if (fn.result !== "pattern") out.push(functionItem(fn));
-        out.push(keyword("not", "4"));
-      }
-      out.push(keyword("true", "4"), keyword("false", "4"), keyword("null", "4"));
-      return out;
-    }
-    if (item.kind === "rule") {
-      const afterEffect = item.effect !== null && item.effect.span.end <= head.length;
-      if (afterEffect)
-        return [
-          keyword("because", "1"),
-          ...(item.effect?.kind === "require_approval" ? [keyword("from"), keyword("timeout")] : []),
-          ...(item.effect?.kind === "redact" ? [keyword("matching"), keyword("with")] : []),
-        ];
-      return [...facts.effects.map((e) => keyword(e, "1")), keyword("because", "2"), ...operators.map((o) => keyword(o, "3"))];
-    }
-  }
-  return [ruleSnippet, testSnippet, ...itemKeywords.map((k) => keyword(k))];
+  return grammarCompletion(a, policy, item, offset, ex);
 }

@@ -1,9 +1,9 @@
 /** Hover: field types and schema descriptions, let values, rule summaries, keyword docs. */
-import { facts, typeName } from "@agent-armor/compiler";
+import { type AST, facts, type Span, typeName } from "@agent-armor/compiler";
 import { type Hover, MarkupKind } from "vscode-languageserver";
 import type { Analysis, PolicyAnalysis, Project } from "../analysis.js";
 import { toRange } from "../positions.js";
-import { targetAt } from "./locate.js";
+import { pathsIn, targetAt } from "./locate.js";
 
 function md(value: string, a: Analysis, span: { start: number; end: number }): Hover {
   return { contents: { kind: MarkupKind.Markdown, value }, range: toRange(a.source, span) };
@@ -51,10 +51,51 @@ function localHover(a: Analysis, policy: PolicyAnalysis | null, offset: number):
   return null;
 }
 
+/**
+ * `user.X` / `context.X` (no schema describes them): where the value comes from, and the rules
+ * that read it (the path, or a longer one through it).
+ */
+function inputHover(a: Analysis, offset: number): Hover | null {
+  if (a.kind !== "policy") return null;
+  const rules = a.compilation.ast.items.filter((i): i is AST.RuleDecl => i.kind === "rule");
+  let hit: { names: string[]; span: Span } | null = null;
+  for (const rule of rules) {
+    if (hit || offset < rule.span.start || offset > rule.span.end) continue;
+    pathsIn(rule.condition, (p) => {
+      const root = p.segments[0]?.name;
+      if (hit || (root !== "user" && root !== "context")) return;
+      const i = p.segments.findIndex((s) => s.span.start <= offset && offset <= s.span.end);
+      if (i >= 1) hit = { names: p.segments.slice(0, i + 1).map((s) => s.name), span: { start: p.span.start, end: p.segments[i]!.span.end } };
+    });
+  }
+  if (hit === null) return null;
+  const { names, span } = hit as { names: string[]; span: Span };
+  const readers: string[] = [];
+  for (const rule of rules) {
+    let reads = false;
+    pathsIn(rule.condition, (p) => {
+      reads ||= names.every((n, k) => p.segments[k]?.name === n);
+    });
+    if (!reads) continue;
+    const ir = a.compilation.policy.rules.find((r) => r.span.start === rule.span.start);
+    const id = rule.name?.name ?? ir?.id ?? "an anonymous rule";
+    readers.push(`\`${id}\` (line ${a.source.positionAt(rule.span.start).line + 1})`);
+  }
+  const root = names[0]!;
+  const lines = [
+    `\`${names.join(".")}\`: any value, or \`null\` when missing`,
+    `from the decision input's \`${root}\`, which the host (the runtime's caller, the gateway or the decision service's client) supplies with each decision; no schema describes it, so it is not checked (a field of a non-object reads as \`null\`)`,
+    `read by ${readers.join(", ")}`,
+  ];
+  return md(lines.join("\n\n"), a, span);
+}
+
 export function hover(a: Analysis, project: Project, offset: number): Hover | null {
   const policy = project.policyOf(a);
   const local = localHover(a, policy, offset);
   if (local) return local;
+  const input = inputHover(a, offset);
+  if (input) return input;
   const target = targetAt(a, offset);
   if (target) {
     switch (target.kind) {
@@ -73,7 +114,7 @@ export function hover(a: Analysis, project: Project, offset: number): Hover | nu
         // `current.F` inside a history condition: on `current` itself, what `current` is
         const current = a.text.startsWith("current.", target.span.start);
         if (current && offset < target.span.start + "current".length) return md(facts.roots.find((r) => r.name === "current")!.doc, a, target.span);
-        const name = `${current ? "current" : ref.root === "item" ? "earlier action" : "action"}.${ref.path.join(".")}`;
+        const name = `${current ? "current" : ref.root === "item" ? "earlier action" : ref.root === "result" ? "result" : "action"}.${ref.path.join(".")}`;
         if (ref.path.length === 1 && ref.path[0] === "type") return md(`\`${name}\`: a string\n\nthe action type`, a, target.span);
         const lines = [`\`${name}\`: ${ref.info ? typeName(ref.info.type) : "any value (not in the schema)"}`];
         if (ref.info?.description) lines.push(ref.info.description);
@@ -94,6 +135,14 @@ export function hover(a: Analysis, project: Project, offset: number): Hover | nu
         if (a.text.slice(Math.max(0, target.span.start - 4), target.span.start) === "std." && detector) {
           return md(`${detector.doc}\n\n\`${detector.example}\``, a, target.span);
         }
+        // `session.labels`, `output.text`: the member of a root that has a fixed one
+        const root = /([A-Za-z_]\w*)\.$/.exec(a.text.slice(Math.max(0, target.span.start - 16), target.span.start))?.[1];
+        if ((root === "session" && w === "labels") || (root === "output" && w === "text")) return md(facts.roots.find((r) => r.name === root)!.doc, a, target.span);
+        // the stage of `rule ID on STAGE`: what the stage decides
+        const stage = facts.stages.find((st) => st.name === w);
+        if (stage && /\bon\s+$/.test(a.text.slice(Math.max(0, target.span.start - 8), target.span.start))) return md(stage.doc, a, target.span);
+        // `std` of `std.NAME`: what a detector is
+        if (w === "std" && a.text[target.span.end] === ".") return md(facts.keywordFact("std")!.doc, a, target.span);
         const afterDot = a.text[target.span.start - 1] === ".";
         const doc = afterDot ? undefined : wordDoc(w);
         return doc ? md(doc, a, target.span) : null;

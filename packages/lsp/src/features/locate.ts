@@ -65,3 +65,48 @@ export function itemAt(ast: AST.FileNode, offset: number): AST.Item | null {
   for (const item of ast.items) if (item.span.start <= offset && offset <= item.span.end) return item;
   return null;
 }
+
+/** Every path expression in a condition (`user.role`, `action.type`, a bare field), in order. */
+export function pathsIn(e: AST.Expr, visit: (p: AST.PathExpr) => void): void {
+  switch (e.kind) {
+    case "path":
+      visit(e);
+      break;
+    case "list":
+      for (const x of e.elements) pathsIn(x, visit);
+      break;
+    case "call":
+      pathsIn(e.argument, visit);
+      if (e.clause) pathsIn(e.clause.expr, visit);
+      break;
+    case "not":
+      pathsIn(e.operand, visit);
+      break;
+    case "and":
+    case "or":
+      for (const x of e.operands) pathsIn(x, visit);
+      break;
+    case "compare":
+    case "arith":
+      pathsIn(e.left, visit);
+      pathsIn(e.right, visit);
+      break;
+    case "between":
+      pathsIn(e.value, visit);
+      pathsIn(e.low, visit);
+      pathsIn(e.high, visit);
+      break;
+    case "matches":
+      pathsIn(e.value, visit);
+      break;
+    case "paren":
+      pathsIn(e.expr, visit);
+      break;
+    case "quantifier":
+      pathsIn(e.list, visit);
+      pathsIn(e.condition, visit);
+      break;
+    default:
+      break;
+  }
+}

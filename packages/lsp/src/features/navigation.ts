@@ -1,9 +1,9 @@
 /**
- * Go to definition, find references and rename, for lets and rules (including `by` in tests),
- * and definition of schema-backed fields in the schema file.
+ * Go to definition, find references, document highlight and rename, for lets and rules
+ * (including `by` in tests), and definition of schema-backed fields in the schema file.
  */
 import { facts, keywordNames, SourceFile, type Span } from "@agent-armor/compiler";
-import { type Location, ResponseError, type TextEdit, type WorkspaceEdit } from "vscode-languageserver";
+import { type DocumentHighlight, DocumentHighlightKind, type Location, ResponseError, type TextEdit, type WorkspaceEdit } from "vscode-languageserver";
 import type { Analysis, PolicyAnalysis, Project } from "../analysis.js";
 import { pathToUri } from "../documents.js";
 import { toRange } from "../positions.js";
@@ -73,6 +73,35 @@ export function references(a: Analysis, project: Project, offset: number, includ
   if (!target || !policy || (target.kind !== "let" && target.kind !== "rule")) return [];
   const all = occurrences(policy, project, target.kind, target.name);
   return (includeDeclaration ? all : all.slice(1)).map((o) => at(o.a, o.span));
+}
+
+/**
+ * The occurrences in this document of what is at `offset`: a let or rule (its declaration as a
+ * write, its uses as reads), or a field of the action (every read of the same path, as the
+ * checker resolved them).
+ */
+export function documentHighlights(a: Analysis, project: Project, offset: number): DocumentHighlight[] {
+  const target = targetAt(a, offset);
+  const policy = project.policyOf(a);
+  if (!target || !policy) return [];
+  if (target.kind === "let" || target.kind === "rule") {
+    return occurrences(policy, project, target.kind, target.name)
+      .filter((o) => o.a.uri === a.uri)
+      .map((o, i) => ({
+        range: toRange(a.source, o.span),
+        kind: i === 0 && o.a === policy && isDeclaration(policy, target.kind, target.name, o.span) ? DocumentHighlightKind.Write : DocumentHighlightKind.Read,
+      }));
+  }
+  if (target.kind === "field" && a.kind === "policy") {
+    const key = `${target.ref.root}:${target.ref.path.join(".")}`;
+    return a.compilation.model.fieldReferences.filter((r) => `${r.root}:${r.path.join(".")}` === key).map((r) => ({ range: toRange(a.source, r.span), kind: DocumentHighlightKind.Read }));
+  }
+  return [];
+}
+
+function isDeclaration(policy: PolicyAnalysis, kind: "let" | "rule", name: string, span: Span): boolean {
+  const decl = kind === "let" ? policy.compilation.model.lets.get(name)?.decl.name : policy.compilation.model.rules.get(name)?.decl.name;
+  return decl?.span.start === span.start;
 }
 
 export function prepareRename(a: Analysis, project: Project, offset: number): { range: ReturnType<typeof toRange>; placeholder: string } | null {
