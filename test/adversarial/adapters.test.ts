@@ -9,11 +9,14 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApprovalQueue, createEnforcer, type Enforcer, verifyAuditLogFile } from "@agent-armor/runtime";
+import { tool as lcTool } from "@langchain/core/tools";
 import { generateText, stepCountIs, tool } from "ai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { armorTools } from "../../packages/adapter-ai-sdk/src/index.js";
-import { call, scriptedModel, text, toolOutputs } from "../../packages/adapter-ai-sdk/test/scripted-model.js";
+import { scriptedModel, text, toolOutputs } from "../../packages/adapter-ai-sdk/test/scripted-model.js";
+import { armorTools as armorLangChainTools } from "../../packages/adapter-langchain/src/index.js";
+import { agentLoop, callTool as lcCall, ScriptedChatModel, say, toolMessages } from "../../packages/adapter-langchain/test/scripted-model.js";
 
 const POLICY = `policy hostile version "1"
 
@@ -33,15 +36,19 @@ const onUnhandled = (reason: unknown) => unhandled.push(reason);
 beforeAll(() => void process.on("unhandledRejection", onUnhandled));
 afterAll(() => void process.off("unhandledRejection", onUnhandled));
 
+/** What the model must read: a denial (matched by its fields), the tool's failure text, or the tool's result. */
+type Seen = { denial: Record<string, unknown> } | { failure: unknown } | { result: unknown };
+
 interface Case {
   name: string;
   tool: string;
   /** The arguments as the model wrote them (JSON text). */
   input: string;
-  /** What the model reads as the tool's output. */
-  seen: { type: string; value: unknown };
-  /** The audit records of the call, in order (`kind decision|outcome-error`). */
+  seen: Seen;
+  /** The audit records of the call, in order (`decision DECISION`, `outcome OK|error`). */
   records: string[];
+  /** A case of one framework only. */
+  only?: "ai-sdk" | "langchain";
 }
 
 const cases: Case[] = [
@@ -50,14 +57,12 @@ const cases: Case[] = [
     tool: "lookup",
     input: JSON.stringify({ id: "seven" }),
     seen: {
-      type: "json",
-      value: {
+      denial: {
         denied: true,
         stage: "call",
         decision: "deny",
         rules: [],
-        errors: ["the arguments of `lookup` do not match its input schema: id: Expected number, received string"],
-        message: "the call of `lookup` was refused: the arguments of `lookup` do not match its input schema: id: Expected number, received string",
+        errors: [expect.stringMatching(/^the arguments of `lookup` do not match its input schema: .*expected number, received string/is)],
       },
     },
     records: ["decision allow", "outcome error"],
@@ -66,53 +71,59 @@ const cases: Case[] = [
     name: "arguments that are not an object",
     tool: "lookup",
     input: JSON.stringify([1, 2, 3]),
-    seen: { type: "json", value: expect.objectContaining({ denied: true, errors: ["the arguments of `lookup` do not match its input schema: id: Required"] }) },
+    seen: { denial: { denied: true, decision: "deny", errors: [expect.stringMatching(/^the arguments of `lookup` do not match its input schema/)] } },
     records: ["decision allow", "outcome error"],
   },
   {
     name: "a `type` argument naming a tool the policy denies is decided as the tool called",
     tool: "lookup",
     input: JSON.stringify({ id: 1, type: "admin_reset" }),
-    seen: { type: "json", value: { id: 1 } },
+    seen: { result: { id: 1 } },
     records: ["decision allow", "outcome ok"],
   },
   {
     name: "a `type` argument cannot launder a denied tool",
     tool: "admin_reset",
     input: JSON.stringify({ user: "ann", type: "lookup" }),
-    seen: { type: "json", value: expect.objectContaining({ denied: true, rules: [{ id: "no_admin_calls", reason: "the agent may not reset accounts" }] }) },
+    seen: { denial: { denied: true, rules: [{ id: "no_admin_calls", reason: "the agent may not reset accounts" }] } },
     records: ["decision deny"],
   },
   {
     // the SDK's own JSON parser refuses the call before any tool sees it: nothing is decided or runs
-    name: "an own `__proto__` argument is refused by the SDK itself",
+    name: "an own `__proto__` argument is refused by the AI SDK itself",
+    only: "ai-sdk",
     tool: "lookup",
     input: '{"id": 2, "__proto__": {"type": "admin_reset"}}',
-    seen: { type: "error-text", value: expect.stringContaining("Object contains forbidden prototype property") },
+    seen: { failure: expect.stringContaining("Object contains forbidden prototype property") },
     records: [],
+  },
+  {
+    name: "an own `__proto__` argument is a field, not a prototype",
+    only: "langchain",
+    tool: "lookup",
+    input: '{"id": 2, "__proto__": {"type": "admin_reset"}}',
+    seen: { result: { id: 2 } },
+    records: ["decision allow", "outcome ok"],
   },
   {
     name: "a tool that throws",
     tool: "flaky",
     input: JSON.stringify({}),
-    seen: { type: "error-text", value: "upstream exploded" },
+    seen: { failure: "upstream exploded" },
     records: ["decision allow", "outcome error"],
   },
   {
     name: "a tool that throws something that is not an Error",
     tool: "throws_string",
     input: JSON.stringify({}),
-    seen: { type: "error-text", value: "just a string" },
+    seen: { failure: "just a string" },
     records: ["decision allow", "outcome error"],
   },
   {
-    name: "an approval that times out while the SDK waits",
+    name: "an approval that times out while the framework waits",
     tool: "wire",
     input: JSON.stringify({ amount: 5 }),
-    seen: {
-      type: "json",
-      value: expect.objectContaining({ denied: true, decision: "deny", rules: [{ id: "wires_need_a_person", reason: "every wire needs a person" }], errors: ["approval timed out after 200 ms"] }),
-    },
+    seen: { denial: { denied: true, decision: "deny", rules: [{ id: "wires_need_a_person", reason: "every wire needs a person" }], errors: ["approval timed out after 200 ms"] } },
     records: ["decision deny"],
   },
 ];
@@ -135,6 +146,24 @@ const aiSdkTools = {
   wire: tool({ inputSchema: z.object({ amount: z.number() }), execute: async ({ amount }) => `wired ${amount}` }),
 };
 
+const langChainTools = [
+  lcTool(async ({ id }) => ({ id }), { name: "lookup", description: "look up", schema: z.object({ id: z.number() }) }),
+  lcTool(async ({ user }) => `reset ${user}`, { name: "admin_reset", description: "reset", schema: z.object({ user: z.string() }) }),
+  lcTool(
+    async () => {
+      throw Object.assign(new Error("upstream exploded"), { stack: "SECRET STACK", cause: "secret cause" });
+    },
+    { name: "flaky", description: "flaky", schema: z.object({}) },
+  ),
+  lcTool(
+    async () => {
+      throw "just a string";
+    },
+    { name: "throws_string", description: "throws", schema: z.object({}) },
+  ),
+  lcTool(async ({ amount }) => `wired ${amount}`, { name: "wire", description: "wire", schema: z.object({ amount: z.number() }) }),
+];
+
 async function hostileEnforcer(): Promise<{ enforcer: Enforcer; file: string }> {
   const file = join(mkdtempSync(join(tmpdir(), "armor-adapters-")), "audit.jsonl");
   // an approval queue nobody answers: every approval times out
@@ -151,21 +180,53 @@ function recordsOf(file: string): string[] {
     .map((r) => (r.kind === "decision" ? `decision ${r.decision}` : `${r.kind} ${r.outcome ?? r.decision}`));
 }
 
+/** What the AI SDK's model reads as a tool's output, for what a case expects. */
+function aiSdkSeen(seen: Seen): unknown {
+  if ("denial" in seen) return { type: "json", value: expect.objectContaining({ ...seen.denial, message: expect.any(String) }) };
+  if ("failure" in seen) return { type: "error-text", value: seen.failure };
+  return typeof seen.result === "string" ? { type: "text", value: seen.result } : { type: "json", value: seen.result };
+}
+
+/** The ToolMessage LangChain's model reads, for what a case expects. */
+function langChainSeen(seen: Seen): unknown {
+  if ("denial" in seen) return { status: "error", content: expect.toSatisfy((c: string) => expect(JSON.parse(c)).toMatchObject(seen.denial) !== undefined) };
+  if ("failure" in seen) return { status: "error", content: seen.failure };
+  return { status: "success", content: typeof seen.result === "string" ? seen.result : JSON.stringify(seen.result) };
+}
+
 describe("AI SDK adapter under hostile calls", () => {
-  it.each(cases)("$name", async (c) => {
+  it.each(cases.filter((c) => c.only !== "langchain"))("$name", async (c) => {
     const { enforcer, file } = await hostileEnforcer();
     const model = scriptedModel([[{ type: "tool-call", toolCallId: "h1", toolName: c.tool, input: c.input }], [text("ok")]]);
     const result = await generateText({ model, tools: armorTools(enforcer, aiSdkTools, { ctx: { session: "hostile" } }), prompt: "go", stopWhen: stepCountIs(3) });
     expect(result.text).toBe("ok");
-    expect(toolOutputs(model.prompts[1]!).get("h1")).toEqual(c.seen);
+    expect(toolOutputs(model.prompts[1]!).get("h1")).toEqual(aiSdkSeen(c.seen));
     expect(JSON.stringify(model.prompts)).not.toMatch(/SECRET|secret cause/);
     await enforcer.close();
     expect(recordsOf(file)).toEqual(c.records);
     if (c.records.length > 0) expect((await verifyAuditLogFile(file)).ok).toBe(true);
     expect(unhandled).toEqual([]);
   });
+});
 
-  it("an unused helper keeps the import honest", () => {
-    expect(call("x", "lookup", { id: 1 })).toEqual({ type: "tool-call", toolCallId: "x", toolName: "lookup", input: '{"id":1}' });
+describe("LangChain adapter under hostile calls", () => {
+  it.each(cases.filter((c) => c.only !== "ai-sdk"))("$name", async (c) => {
+    const { enforcer, file } = await hostileEnforcer();
+    const model = new ScriptedChatModel([lcCall("h1", c.tool, JSON.parse(c.input)), say("ok")]);
+    const answer = await agentLoop(model, armorLangChainTools(enforcer, langChainTools), "go", { configurable: { thread_id: "hostile" } });
+    expect(answer).toBe("ok");
+    expect(toolMessages(model.seen.at(-1)!).get("h1")).toEqual(langChainSeen(c.seen));
+    expect(JSON.stringify(model.seen.map((ms) => ms.map((m) => m.content)))).not.toMatch(/SECRET|secret cause/);
+    await enforcer.close();
+    expect(recordsOf(file)).toEqual(c.records);
+    expect((await verifyAuditLogFile(file)).ok).toBe(true);
+    expect(unhandled).toEqual([]);
+  });
+});
+
+describe("the denial the model reads", () => {
+  it("is the same code in every adapter", () => {
+    const copies = ["adapter-ai-sdk", "adapter-langchain"].map((p) => readFileSync(join(import.meta.dirname, "..", "..", "packages", p, "src", "denial.ts"), "utf8"));
+    expect(new Set(copies).size).toBe(1);
   });
 });
