@@ -26,7 +26,7 @@ interface Manifest {
 }
 
 const packagesDir = join(repoRoot, "packages");
-const ADAPTERS = ["@agent-armor/ai-sdk", "@agent-armor/langchain"];
+const ADAPTERS = ["@agent-armor/ai-sdk", "@agent-armor/langchain", "@agent-armor/openai-agents"];
 const packages = readdirSync(packagesDir)
   .filter((d) => statSync(join(packagesDir, d, "package.json"), { throwIfNoEntry: false }) !== undefined)
   .map((d) => ({ dir: join(packagesDir, d), manifest: JSON.parse(readFileSync(join(packagesDir, d, "package.json"), "utf8")) as Manifest }));
@@ -148,6 +148,7 @@ describe("the package graph", () => {
     expect(packages.map((p) => relative(repoRoot, p.dir)).sort()).toEqual([
       "packages/adapter-ai-sdk",
       "packages/adapter-langchain",
+      "packages/adapter-openai-agents",
       "packages/cli",
       "packages/compiler",
       "packages/contract",

@@ -17,6 +17,17 @@ import { armorTools } from "../../packages/adapter-ai-sdk/src/index.js";
 import { scriptedModel, text, toolOutputs } from "../../packages/adapter-ai-sdk/test/scripted-model.js";
 import { armorTools as armorLangChainTools } from "../../packages/adapter-langchain/src/index.js";
 import { agentLoop, callTool as lcCall, ScriptedChatModel, say, toolMessages } from "../../packages/adapter-langchain/test/scripted-model.js";
+import { armorTool as agentsTool } from "../../packages/adapter-openai-agents/src/index.js";
+import {
+  Agent,
+  ScriptedModel as AgentsModel,
+  callTool as agentsCall,
+  toolOutputs as agentsOutputs,
+  run as agentsRun,
+  say as agentsSay,
+  setTracingDisabled,
+  z as z4,
+} from "../../packages/adapter-openai-agents/test/scripted-model.js";
 
 const POLICY = `policy hostile version "1"
 
@@ -47,9 +58,12 @@ interface Case {
   seen: Seen;
   /** The audit records of the call, in order (`decision DECISION`, `outcome OK|error`). */
   records: string[];
-  /** A case of one framework only. */
-  only?: "ai-sdk" | "langchain";
+  /** The frameworks the case is for (default: every one). */
+  only?: Framework[];
 }
+
+type Framework = "ai-sdk" | "langchain" | "openai-agents";
+const forFramework = (f: Framework) => cases.filter((c) => c.only === undefined || c.only.includes(f));
 
 const cases: Case[] = [
   {
@@ -91,7 +105,7 @@ const cases: Case[] = [
   {
     // the SDK's own JSON parser refuses the call before any tool sees it: nothing is decided or runs
     name: "an own `__proto__` argument is refused by the AI SDK itself",
-    only: "ai-sdk",
+    only: ["ai-sdk"],
     tool: "lookup",
     input: '{"id": 2, "__proto__": {"type": "admin_reset"}}',
     seen: { failure: expect.stringContaining("Object contains forbidden prototype property") },
@@ -99,11 +113,29 @@ const cases: Case[] = [
   },
   {
     name: "an own `__proto__` argument is a field, not a prototype",
-    only: "langchain",
+    only: ["langchain", "openai-agents"],
     tool: "lookup",
     input: '{"id": 2, "__proto__": {"type": "admin_reset"}}',
     seen: { result: { id: 2 } },
     records: ["decision allow", "outcome ok"],
+  },
+  {
+    // the Agents SDK's runner cannot parse it and answers with its own tool error: no tool sees it, nothing is decided or runs
+    name: "arguments that are not JSON (Agents SDK)",
+    only: ["openai-agents"],
+    tool: "lookup",
+    input: '{"id": 1,',
+    seen: { failure: expect.stringContaining("An error occurred while parsing tool") },
+    records: [],
+  },
+  {
+    // the AI SDK's own JSON parser refuses it before any tool sees it: nothing is decided or runs
+    name: "arguments that are not JSON (AI SDK)",
+    only: ["ai-sdk"],
+    tool: "lookup",
+    input: '{"id": 1,',
+    seen: { failure: expect.stringContaining("lookup") },
+    records: [],
   },
   {
     name: "a tool that throws",
@@ -195,7 +227,7 @@ function langChainSeen(seen: Seen): unknown {
 }
 
 describe("AI SDK adapter under hostile calls", () => {
-  it.each(cases.filter((c) => c.only !== "langchain"))("$name", async (c) => {
+  it.each(forFramework("ai-sdk"))("$name", async (c) => {
     const { enforcer, file } = await hostileEnforcer();
     const model = scriptedModel([[{ type: "tool-call", toolCallId: "h1", toolName: c.tool, input: c.input }], [text("ok")]]);
     const result = await generateText({ model, tools: armorTools(enforcer, aiSdkTools, { ctx: { session: "hostile" } }), prompt: "go", stopWhen: stepCountIs(3) });
@@ -210,7 +242,7 @@ describe("AI SDK adapter under hostile calls", () => {
 });
 
 describe("LangChain adapter under hostile calls", () => {
-  it.each(cases.filter((c) => c.only !== "ai-sdk"))("$name", async (c) => {
+  it.each(forFramework("langchain"))("$name", async (c) => {
     const { enforcer, file } = await hostileEnforcer();
     const model = new ScriptedChatModel([lcCall("h1", c.tool, JSON.parse(c.input)), say("ok")]);
     const answer = await agentLoop(model, armorLangChainTools(enforcer, langChainTools), "go", { configurable: { thread_id: "hostile" } });
@@ -224,9 +256,55 @@ describe("LangChain adapter under hostile calls", () => {
   });
 });
 
+/** What the Agents SDK's model reads as a tool's output (text), for what a case expects. */
+function agentsSeen(seen: Seen): unknown {
+  if ("denial" in seen) return expect.toSatisfy((c: string) => expect(JSON.parse(c)).toMatchObject(seen.denial) !== undefined);
+  if ("failure" in seen) return seen.failure;
+  return typeof seen.result === "string" ? seen.result : JSON.stringify(seen.result);
+}
+
+const agentsTools = (enforcer: Enforcer) => [
+  agentsTool(enforcer, { name: "lookup", description: "look up", parameters: z4.object({ id: z4.number() }), execute: async ({ id }) => ({ id }) }),
+  agentsTool(enforcer, { name: "admin_reset", description: "reset", parameters: z4.object({ user: z4.string() }), execute: async ({ user }) => `reset ${user}` }),
+  agentsTool(enforcer, {
+    name: "flaky",
+    description: "flaky",
+    parameters: z4.object({}),
+    execute: async () => {
+      throw Object.assign(new Error("upstream exploded"), { stack: "SECRET STACK", cause: "secret cause" });
+    },
+  }),
+  agentsTool(enforcer, {
+    name: "throws_string",
+    description: "throws",
+    parameters: z4.object({}),
+    execute: async () => {
+      throw "just a string";
+    },
+  }),
+  agentsTool(enforcer, { name: "wire", description: "wire", parameters: z4.object({ amount: z4.number() }), execute: async ({ amount }) => `wired ${amount}` }),
+];
+
+describe("OpenAI Agents SDK adapter under hostile calls", () => {
+  beforeAll(() => setTracingDisabled(true));
+  it.each(forFramework("openai-agents"))("$name", async (c) => {
+    const { seen, records } = c;
+    const { enforcer, file } = await hostileEnforcer();
+    const model = new AgentsModel([[agentsCall("h1", c.tool, c.input)], [agentsSay("ok")]]);
+    const result = await agentsRun(new Agent({ name: "hostile", model, tools: agentsTools(enforcer) }), "go", { context: { session: "hostile" } });
+    expect(result.finalOutput).toBe("ok");
+    expect(agentsOutputs(model.requests[1]!).get("h1")).toEqual(agentsSeen(seen));
+    expect(JSON.stringify(model.requests)).not.toMatch(/SECRET|secret cause/);
+    await enforcer.close();
+    expect(recordsOf(file)).toEqual(records);
+    if (records.length > 0) expect((await verifyAuditLogFile(file)).ok).toBe(true);
+    expect(unhandled).toEqual([]);
+  });
+});
+
 describe("the denial the model reads", () => {
   it("is the same code in every adapter", () => {
-    const copies = ["adapter-ai-sdk", "adapter-langchain"].map((p) => readFileSync(join(import.meta.dirname, "..", "..", "packages", p, "src", "denial.ts"), "utf8"));
+    const copies = ["adapter-ai-sdk", "adapter-langchain", "adapter-openai-agents"].map((p) => readFileSync(join(import.meta.dirname, "..", "..", "packages", p, "src", "denial.ts"), "utf8"));
     expect(new Set(copies).size).toBe(1);
   });
 });
