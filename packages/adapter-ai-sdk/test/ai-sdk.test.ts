@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApprovalQueue, createEnforcer, type Enforcer, verifyAuditLogFile } from "@agent-armor/runtime";
-import { generateText, type ModelMessage, stepCountIs, tool } from "ai";
+import { generateText, type ModelMessage, stepCountIs, streamText, tool } from "ai";
+import { convertArrayToReadableStream, MockLanguageModelV3 } from "ai/test";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { aiSdkApprovals, armorTools, checkText } from "../src/index.js";
@@ -187,6 +188,37 @@ describe("armorTools in generateText", () => {
       rules: [{ id: "large_refunds" }],
       errors: ["approval rejected by ai-sdk tool approval: not approved through the AI SDK's tool approval (needsApproval)"],
     });
+  });
+});
+
+describe("armorTools in streamText", () => {
+  it("guards the calls of a streamed generation the same way", async () => {
+    const { enforcer, file } = await enforcerWith();
+    const usage = { inputTokens: { total: 1, noCache: 1, cacheRead: undefined, cacheWrite: undefined }, outputTokens: { total: 1, text: 1, reasoning: undefined } };
+    const prompts: unknown[] = [];
+    const turns = [
+      [
+        { type: "tool-call" as const, toolCallId: "s1", toolName: "delete_file", input: JSON.stringify({ path: "a" }) },
+        { type: "finish" as const, finishReason: { unified: "tool-calls" as const, raw: undefined }, usage },
+      ],
+      [
+        { type: "text-start" as const, id: "t" },
+        { type: "text-delta" as const, id: "t", delta: "ok" },
+        { type: "text-end" as const, id: "t" },
+        { type: "finish" as const, finishReason: { unified: "stop" as const, raw: undefined }, usage },
+      ],
+    ];
+    const model = new MockLanguageModelV3({
+      doStream: async (options) => {
+        prompts.push(options.prompt);
+        return { stream: convertArrayToReadableStream(turns[prompts.length - 1]!) };
+      },
+    });
+    const result = streamText({ model, tools: armorTools(enforcer, tools, { ctx: { session: "conv-s" } }), prompt: "go", stopWhen: stepCountIs(3) });
+    expect(await result.text).toBe("ok");
+    expect(toolOutputs(prompts[1] as Parameters<typeof toolOutputs>[0]).get("s1")?.value).toMatchObject({ denied: true, rules: [{ id: "no_deletes" }] });
+    await enforcer.close();
+    expect(auditRecords(file).map((r) => `${r.kind} ${r.decision}`)).toEqual(["decision deny"]);
   });
 });
 
