@@ -60,4 +60,13 @@ process.stdout.write(failures === 0 ? "\nall example decisions match their expec
 process.stdout.write(`\n${paint("1", "examples/agent")}  a support agent guarded by @agent-armor/runtime\n\n`);
 const agent = spawnSync(process.execPath, [join(examples, "agent", "agent.mjs")], { stdio: "inherit" });
 if (agent.status !== 0) failures++;
+
+// the same kind of assistant on the framework adapters, each with its framework's scripted model
+for (const [name, what] of [
+  ["agent-ai-sdk", "on the Vercel AI SDK, guarded by @agent-armor/ai-sdk"],
+  ["agent-langchain", "on LangChain.js and LangGraph.js, guarded by @agent-armor/langchain"],
+]) {
+  process.stdout.write(`\n${paint("1", `examples/${name}`)}  a support assistant ${what}\n\n`);
+  if (spawnSync(process.execPath, [join(examples, name, "run.mjs")], { stdio: "inherit" }).status !== 0) failures++;
+}
 process.exitCode = failures === 0 ? 0 : 1;

@@ -26,6 +26,7 @@ interface Manifest {
 }
 
 const packagesDir = join(repoRoot, "packages");
+const ADAPTERS = ["@agent-armor/ai-sdk", "@agent-armor/langchain", "@agent-armor/openai-agents"];
 const packages = readdirSync(packagesDir)
   .filter((d) => statSync(join(packagesDir, d, "package.json"), { throwIfNoEntry: false }) !== undefined)
   .map((d) => ({ dir: join(packagesDir, d), manifest: JSON.parse(readFileSync(join(packagesDir, d, "package.json"), "utf8")) as Manifest }));
@@ -119,6 +120,8 @@ describe("the package graph", () => {
     ["@agent-armor/analysis", ["@agent-armor/runtime", "@agent-armor/gateway", "@agent-armor/lsp", "@agent-armor/cli"]],
     ["@agent-armor/gateway", ["@agent-armor/lsp", "@agent-armor/cli"]],
     ["@agent-armor/lsp", ["@agent-armor/runtime", "@agent-armor/gateway", "@agent-armor/cli"]],
+    // a framework adapter stands on the runtime's public API and its framework alone
+    ...ADAPTERS.map((name): [string, string[]] => [name, ["@agent-armor/compiler", "@agent-armor/analysis", "@agent-armor/gateway", "@agent-armor/lsp", "@agent-armor/cli", ...ADAPTERS.filter((a) => a !== name)]]),
   ];
   it.each(FORBIDDEN)("keeps %s off %j", (name, forbidden) => {
     const { dir, manifest } = packages.find((p) => p.manifest.name === name)!;
@@ -145,6 +148,9 @@ describe("the package graph", () => {
   });
   it("reads the sources of every package", () => {
     expect(packages.map((p) => relative(repoRoot, p.dir)).sort()).toEqual([
+      "packages/adapter-ai-sdk",
+      "packages/adapter-langchain",
+      "packages/adapter-openai-agents",
       "packages/analysis",
       "packages/cli",
       "packages/compiler",

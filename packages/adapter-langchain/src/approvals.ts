@@ -1,0 +1,115 @@
+/**
+ * LangGraph's human-in-the-loop (`interrupt` and `Command({ resume })`) as the runtime's approval
+ * handler.
+ *
+ * Before running a call that a rule could ask approval for, the guarded tool asks the policy
+ * (`enforcer.decide`, an audited decision that counts nothing); when it requires approval, the
+ * tool calls LangGraph's `interrupt` with the request (the action as it would run, its hash, the
+ * rules and reason, the group). The graph stops and its checkpoint keeps the pending call; when
+ * the application resumes it with `{ approved, approver, note }`, the node runs again, `interrupt`
+ * returns that answer, and the guarded call grants it for the session and the decided action's
+ * hash. The runtime's approval request for the call is then answered from that grant, and the
+ * call is decided again before it runs. A request with no grant goes to the fallback, or is
+ * rejected.
+ *
+ * `interrupt` is passed in (`import { interrupt } from "@langchain/langgraph"`), so this package
+ * does not depend on LangGraph.
+ */
+import type { ActionContext, ApprovalHandler, ApprovalRequest, ApprovalResponse, Decision, Enforcer } from "@agent-armor/runtime";
+
+/** What the graph's `interrupt` is given, and what the application sees in `__interrupt__`. */
+export interface ArmorApprovalInterrupt {
+  kind: "armor_approval";
+  tool: string;
+  /** The action as it would run (after redaction), and its hash. */
+  action: unknown;
+  actionHash: string;
+  rules: { id: string; reason: string | null }[];
+  reason: string | null;
+  from: string | null;
+  session: string;
+}
+
+/** The answer to resume the graph with: `Command({ resume: { approved: true, approver: "lee" } })`. */
+export interface ArmorApprovalAnswer {
+  approved: boolean;
+  approver?: string;
+  note?: string;
+}
+
+export interface LangGraphApprovalsOptions {
+  /** LangGraph's `interrupt`. */
+  interrupt: (value: ArmorApprovalInterrupt) => unknown;
+  /** Answers the requests no interrupt answered (results, output): by default they are rejected. */
+  fallback?: ApprovalHandler;
+}
+
+export interface LangGraphApprovals extends ApprovalHandler {
+  /**
+   * Called by a guarded tool before it runs a call: when the policy requires approval for it,
+   * interrupts the graph (the first time) or grants the answer it was resumed with; returns the
+   * grant's release.
+   */
+  ask(enforcer: Enforcer, action: { type: string }, ctx: ActionContext | undefined): Promise<() => void>;
+}
+
+const grantKey = (session: string, actionHash: string): string => `${session}\u0000${actionHash}`;
+
+export function langGraphApprovals(options: LangGraphApprovalsOptions): LangGraphApprovals {
+  const grants = new Map<string, ApprovalResponse>();
+  return {
+    async ask(enforcer, action, ctx) {
+      if (!mayRequireApproval(enforcer, action.type)) return () => {};
+      const d = await enforcer.decide(action, ctx);
+      if (d.decision !== "require_approval") return () => {};
+      const answer = answerOf(options.interrupt(interruptOf(action.type, d)));
+      const key = grantKey(d.session, d.actionHash);
+      grants.set(key, answer);
+      return () => grants.delete(key);
+    },
+    async request(req: ApprovalRequest): Promise<ApprovalResponse> {
+      const key = grantKey(req.session, req.actionHash);
+      const answer = req.stage === undefined ? grants.get(key) : undefined;
+      if (answer !== undefined) {
+        grants.delete(key);
+        return answer;
+      }
+      if (options.fallback !== undefined) return options.fallback.request(req);
+      return { approved: false, note: "no LangGraph interrupt answered this approval" };
+    },
+  };
+}
+
+function interruptOf(tool: string, d: Decision): ArmorApprovalInterrupt {
+  const rules = d.rules.filter((r) => r.effect === "require_approval").map((r) => ({ id: r.id, reason: r.reason ?? null }));
+  return {
+    kind: "armor_approval",
+    tool,
+    action: d.action,
+    actionHash: d.actionHash,
+    rules,
+    reason: rules.find((r) => r.reason !== null)?.reason ?? null,
+    from: d.approval?.from ?? null,
+    session: d.session,
+  };
+}
+
+/** The resume value as an answer: `true`, or `{ approved: true, ... }`, approve; anything else rejects. */
+function answerOf(value: unknown): ApprovalResponse {
+  if (value === true) return { approved: true };
+  if (typeof value !== "object" || value === null) return { approved: false, note: "the graph was resumed without an answer" };
+  const v = value as Record<string, unknown>;
+  const own = (k: string): unknown => (Object.hasOwn(v, k) ? v[k] : undefined);
+  return {
+    approved: own("approved") === true,
+    ...(typeof own("approver") === "string" ? { approver: own("approver") as string } : {}),
+    ...(typeof own("note") === "string" ? { note: own("note") as string } : {}),
+  };
+}
+
+/** Whether any rule of the policy in force could ask approval for a call of this type (so that other calls are not decided twice). */
+function mayRequireApproval(enforcer: Enforcer, type: string): boolean {
+  const p = enforcer.policy;
+  if (p.default === "require_approval") return true;
+  return p.rules.some((r) => r.effect === "require_approval" && (r.stage ?? "call") === "call" && (r.actionTypes === null || r.actionTypes.includes(type)));
+}

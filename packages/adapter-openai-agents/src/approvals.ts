@@ -1,0 +1,71 @@
+/**
+ * The Agents SDK's tool approval flow (`needsApproval`, `result.interruptions`,
+ * `state.approve(item)` / `state.reject(item)` and running the state again) as the runtime's
+ * approval handler.
+ *
+ * `needsApproval` asks the policy (`enforcer.decide`, an audited decision that counts nothing)
+ * whether the call needs approval; the run then stops with the call among its interruptions.
+ * When the application approves it and runs the state again, the guarded `execute` finds the
+ * approval in the run context (`isToolApproved`) and grants it for that session and the decided
+ * action's hash; the runtime's approval request for the call is answered from that grant, and the
+ * call is decided again before it runs. A request with no grant goes to the fallback, or is
+ * rejected. A rejected call never reaches `execute`: the SDK tells the model it was rejected.
+ */
+import type { ActionContext, ApprovalHandler, ApprovalRequest, ApprovalResponse, Enforcer } from "@agent-armor/runtime";
+
+/** Tool calls whose approval the SDK was asked for, kept at most this many at a time. */
+const MAX_PENDING = 10_000;
+
+export interface AgentsApprovalsOptions {
+  /** Answers the requests the SDK's flow did not approve (results, output): by default they are rejected. */
+  fallback?: ApprovalHandler;
+  /** Who the audit log names as the approver (default `"openai-agents approval"`). */
+  approver?: string;
+}
+
+export interface AgentsApprovals extends ApprovalHandler {
+  /** `needsApproval` of a guarded tool: whether the policy requires approval for this call now. */
+  needsApproval(enforcer: Enforcer, action: { type: string }, ctx: ActionContext | undefined, callId: string | undefined): Promise<boolean>;
+  /** Called by a guarded `execute` whose call the SDK reports approved: grants it; returns the grant's release. */
+  grant(callId: string | undefined, approved: boolean): () => void;
+}
+
+const grantKey = (session: string, actionHash: string): string => `${session}\u0000${actionHash}`;
+
+export function agentsApprovals(options: AgentsApprovalsOptions = {}): AgentsApprovals {
+  const approver = options.approver ?? "openai-agents approval";
+  const pending = new Map<string, { session: string; actionHash: string }>();
+  const grants = new Set<string>();
+  return {
+    async needsApproval(enforcer, action, ctx, callId) {
+      if (callId === undefined || !mayRequireApproval(enforcer, action.type)) return false;
+      const d = await enforcer.decide(action, ctx);
+      if (d.decision !== "require_approval") return false;
+      pending.delete(callId);
+      pending.set(callId, { session: d.session, actionHash: d.actionHash });
+      if (pending.size > MAX_PENDING) pending.delete(pending.keys().next().value as string);
+      return true;
+    },
+    grant(callId, approved) {
+      const p = callId === undefined ? undefined : pending.get(callId);
+      if (p === undefined || !approved) return () => {};
+      pending.delete(callId!);
+      const key = grantKey(p.session, p.actionHash);
+      grants.add(key);
+      return () => grants.delete(key);
+    },
+    async request(req: ApprovalRequest): Promise<ApprovalResponse> {
+      const key = grantKey(req.session, req.actionHash);
+      if (req.stage === undefined && grants.delete(key)) return { approved: true, approver };
+      if (options.fallback !== undefined) return options.fallback.request(req);
+      return { approved: false, approver, note: "not approved through the Agents SDK's tool approval (needsApproval)" };
+    },
+  };
+}
+
+/** Whether any rule of the policy in force could ask approval for a call of this type (so that other calls are not decided twice). */
+function mayRequireApproval(enforcer: Enforcer, type: string): boolean {
+  const p = enforcer.policy;
+  if (p.default === "require_approval") return true;
+  return p.rules.some((r) => r.effect === "require_approval" && (r.stage ?? "call") === "call" && (r.actionTypes === null || r.actionTypes.includes(type)));
+}
