@@ -42,7 +42,8 @@ describe("armor mcp in front of server-everything", () => {
       expect(big.isError).toBe(true);
       expect(textOf(big)).toContain("big_sums");
       expect(textOf(big)).toContain("sums above 100 are not allowed");
-      expect(textOf(big)).not.toContain("501");
+      // the upstream's answer (the sum, 501) is not there; the decision id may hold any digits
+      expect(textOf(big)).not.toMatch(/\b501\b/);
       const env = await gw.client.callTool({ name: "get-env", arguments: {} });
       expect(env.isError).toBe(true);
       expect(textOf(env)).toMatch(/rule no_env: environment variables may hold secrets/);
