@@ -121,7 +121,10 @@ describe("the package graph", () => {
     ["@agent-armor/gateway", ["@agent-armor/lsp", "@agent-armor/cli"]],
     ["@agent-armor/lsp", ["@agent-armor/runtime", "@agent-armor/gateway", "@agent-armor/cli"]],
     // a framework adapter stands on the runtime's public API and its framework alone
-    ...ADAPTERS.map((name): [string, string[]] => [name, ["@agent-armor/compiler", "@agent-armor/analysis", "@agent-armor/gateway", "@agent-armor/lsp", "@agent-armor/cli", ...ADAPTERS.filter((a) => a !== name)]]),
+    ...ADAPTERS.map((name): [string, string[]] => [
+      name,
+      ["@agent-armor/compiler", "@agent-armor/analysis", "@agent-armor/gateway", "@agent-armor/lsp", "@agent-armor/cli", ...ADAPTERS.filter((a) => a !== name)],
+    ]),
   ];
   it.each(FORBIDDEN)("keeps %s off %j", (name, forbidden) => {
     const { dir, manifest } = packages.find((p) => p.manifest.name === name)!;
