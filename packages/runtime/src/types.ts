@@ -160,7 +160,7 @@ export interface AuditRecord {
   /** Position in the log, from 0. */
   seq: number;
   /** `gap`: written by the log itself after records were lost (see audit.ts). */
-  kind: "decision" | "outcome" | "result" | "output" | "gap";
+  kind: "decision" | "outcome" | "result" | "output" | "approval" | "gap";
   decisionId: string;
   time: string;
   [field: string]: unknown;

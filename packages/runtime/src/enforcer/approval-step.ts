@@ -4,9 +4,11 @@
  * and the same approver group; a decision that now needs another group asks that group.
  */
 import { setLongTimeout } from "../timers.js";
-import type { ApprovalRequest, ApprovalResponse, Decision, FiredRule } from "../types.js";
+import type { ApprovalHandler, ApprovalRequest, ApprovalResponse, Decision, FiredRule } from "../types.js";
 import type { ApprovalOutcome } from "./api.js";
+import { write } from "./audit-step.js";
 import { type Decided, decideWith } from "./decide-step.js";
+import { isoTime } from "./ids.js";
 import type { EnforcerState } from "./state.js";
 import { afresh, fresh, type Subject } from "./subject.js";
 
@@ -69,6 +71,35 @@ export async function ask(st: EnforcerState, decision: Decision, build: (timeout
   const base = { required: true, from, timeoutMs, approver: null, note: null };
   const handler = st.options.approvals;
   if (handler === undefined) return { ...base, outcome: "unavailable" };
+  // the request is in the audit log before anyone is asked: a process that dies while it waits
+  // leaves the request on record; one that cannot be recorded is not asked (fail closed)
+  const failClosed = (st.options.onAuditFailure ?? "deny") === "deny";
+  const requested = await recordApproval(st, decision, { event: "requested", from, timeoutMs });
+  if (requested !== null && failClosed) return { ...base, outcome: "error", note: `the approval request could not be recorded: ${requested.message}` };
+  const outcome = await waitForAnswer(st, handler, base, timeoutMs, build);
+  const answered = await recordApproval(st, decision, { event: outcome.outcome, from, approver: outcome.approver, note: outcome.note });
+  if (answered !== null && failClosed && outcome.outcome === "approved") return { ...outcome, outcome: "error", note: `the approval could not be recorded: ${answered.message}` };
+  return outcome;
+}
+
+/**
+ * An `approval` audit record: the request (`requested`) and its answer (`approved`, `rejected`,
+ * `timeout`, `error`), chained with the decision's other records under its id; the failure, or null.
+ */
+async function recordApproval(st: EnforcerState, decision: Decision, fields: Record<string, unknown>): Promise<Error | null> {
+  if (st.audit === null) return null;
+  const stage = (decision as { stage?: unknown }).stage;
+  const hashes = stage === "result" || stage === "output" ? { stage, valueHash: (decision as { valueHash?: unknown }).valueHash } : { actionHash: decision.actionHash };
+  return write(st, { kind: "approval", decisionId: decision.id, time: isoTime(st.clock()), session: decision.session, ...hashes, ...fields });
+}
+
+async function waitForAnswer(
+  st: EnforcerState,
+  handler: ApprovalHandler,
+  base: Omit<ApprovalOutcome, "outcome">,
+  timeoutMs: number,
+  build: (timeoutMs: number, signal: AbortSignal) => ApprovalRequest,
+): Promise<ApprovalOutcome> {
   const controller = new AbortController();
   let cancelTimer: () => void = () => {};
   const timeout = new Promise<"timeout">((resolve) => {
