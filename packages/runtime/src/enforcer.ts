@@ -75,7 +75,10 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     get policy() {
       return st.active.module.policy;
     },
-    endSession: (session) => st.trackers.forget(session),
+    endSession: (session) => {
+      if (st.store === null) st.trackers.forget(session);
+      else st.store.forget(session).catch((e) => st.report(e));
+    },
     async close() {
       await st.audit?.log.close();
     },

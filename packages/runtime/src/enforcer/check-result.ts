@@ -14,6 +14,7 @@ import type { ActionContext, StageDecision } from "../types.js";
 import type { ResultInfo } from "./api.js";
 import { approveStage, decideStage, finishStage, stageSubject } from "./stage-step.js";
 import type { EnforcerState } from "./state.js";
+import { withHistory } from "./store-step.js";
 import { snapshot } from "./subject.js";
 
 /** Longest decision id a result is filed under as given (the runtime's own are about 30 characters). */
@@ -40,9 +41,11 @@ export async function checkResult(st: EnforcerState, action: unknown, result: un
     // a tool that returns nothing returns null, as a missing result reads
     value: snapshotStageValue(result === undefined ? null : result, "result"),
   });
-  let decided = decideStage(st, st.active, s, now);
-  if (decided.decision.decision === "require_approval") decided = await approveStage(st, s, decided);
-  // the reservation stays pending for `record` or `release`; only its labels are settled here
-  if (reservation !== null && decided.decision.labels.length > 0) reservation.relabel(decided.decision.labels);
-  return finishStage(st, s, decided);
+  return withHistory(st, call.session, now, async (hst) => {
+    let decided = decideStage(hst, hst.active, s, now);
+    if (decided.decision.decision === "require_approval") decided = await approveStage(hst, s, decided);
+    // the reservation stays pending for `record` or `release`; only its labels are settled here
+    if (reservation !== null && decided.decision.labels.length > 0) reservation.relabel(decided.decision.labels);
+    return finishStage(hst, s, decided);
+  });
 }

@@ -18,7 +18,9 @@ import { decideWith, shadowDecide } from "./decide-step.js";
 import { type Execution, perform } from "./execute-step.js";
 import { addLabels, count } from "./history-step.js";
 import type { EnforcerState } from "./state.js";
-import { snapshot } from "./subject.js";
+import type { SharedHistoryStore } from "../store.js";
+import { StoreView } from "./store-step.js";
+import { type Subject, snapshot } from "./subject.js";
 
 /** One action on its way through run(). */
 interface Run<T> extends Approving, Execution<T> {
@@ -29,8 +31,17 @@ interface Run<T> extends Approving, Execution<T> {
 export function run<T>(st: EnforcerState, action: unknown, ctx: ActionContext | undefined, execute: (action: Action) => T | Promise<T>): Promise<RunResult<T>> {
   try {
     const now = st.clock();
-    const policy = st.active;
     const subject = snapshot(action, ctx ?? {});
+    if (st.store !== null) return runShared(st, st.store, subject, now, execute);
+    return runSubject(st, subject, now, execute);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function runSubject<T>(st: EnforcerState, subject: Subject, now: number, execute: (action: Action) => T | Promise<T>): Promise<RunResult<T>> {
+  try {
+    const policy = st.active;
     const decided = decideWith(st, policy, subject, now);
     const shadowInfo = shadowDecide(st, decided.decision, subject, now);
     const r: Run<T> = { decided, subject, now, approval: null, shadowInfo, execute };
@@ -38,6 +49,16 @@ export function run<T>(st: EnforcerState, action: unknown, ctx: ActionContext | 
     return runDecided(st, r);
   } catch (e) {
     return Promise.reject(e);
+  }
+}
+
+/** With a shared history store: one call to the store files the action, then the same steps run on its answer (store-step.ts). */
+async function runShared<T>(st: EnforcerState, store: SharedHistoryStore, subject: Subject, now: number, execute: (action: Action) => T | Promise<T>): Promise<RunResult<T>> {
+  const view = await StoreView.open(st, store, subject.session, now, subject.action, subject.problem === null);
+  try {
+    return await runSubject(view.state, subject, now, execute);
+  } finally {
+    await view.finish(true);
   }
 }
 
