@@ -27,8 +27,8 @@ export {
 } from "./enforcer.js";
 export * from "./hash.js";
 export { MAX_SESSION_LABELS, memoryHistoryStore, RECENT_LIMIT, type Reservation, type TrackerSource, type TrackerValue } from "./history.js";
-export * from "./store.js";
 export { type CompilerApi, type LoadedPolicy, type LoadOptions, loadPolicy, type PolicyDiagnostic, PolicyLoadError, type PolicySource } from "./load.js";
+export * from "./store.js";
 export { MAX_TIMER_MS, setLongTimeout } from "./timers.js";
 export type * from "./types.js";
 export { type ActionValidator, compileValidator } from "./validate.js";

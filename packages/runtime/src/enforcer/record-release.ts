@@ -5,13 +5,13 @@
  * Both write an outcome record and reject when the log fails.
  */
 import { sha256 } from "../hash.js";
+import type { SharedHistoryStore } from "../store.js";
 import type { ActionContext } from "../types.js";
 import type { RecordInfo, RecordResult } from "./api.js";
 import { write } from "./audit-step.js";
 import { decideWith } from "./decide-step.js";
 import { InvalidInputError } from "./errors.js";
 import { count, type Pending } from "./history-step.js";
-import type { SharedHistoryStore } from "../store.js";
 import type { EnforcerState } from "./state.js";
 import { StoreView, unavailable } from "./store-step.js";
 import { type Subject, sessionOf, snapshot } from "./subject.js";

@@ -10,6 +10,8 @@
  * log that writes synchronously, a tool that returns a value), does all its work before
  * returning it. Every failure becomes a rejection, as from an async function.
  */
+
+import type { SharedHistoryStore } from "../store.js";
 import type { Action, ActionContext } from "../types.js";
 import type { RunResult } from "./api.js";
 import { type Approving, approve } from "./approval-step.js";
@@ -18,7 +20,6 @@ import { decideWith, shadowDecide } from "./decide-step.js";
 import { type Execution, perform } from "./execute-step.js";
 import { addLabels, count } from "./history-step.js";
 import type { EnforcerState } from "./state.js";
-import type { SharedHistoryStore } from "../store.js";
 import { StoreView } from "./store-step.js";
 import { type Subject, snapshot } from "./subject.js";
 

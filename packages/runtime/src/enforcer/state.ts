@@ -4,8 +4,8 @@
  */
 import { DEFAULT_WRITE_TIMEOUT_MS } from "../audit.js";
 import { memoryHistoryStore, SessionTrackers, type TrackerSource } from "../history.js";
-import { isSharedStore, type SharedHistoryStore } from "../store.js";
 import { loadPolicy } from "../load.js";
+import { isSharedStore, type SharedHistoryStore } from "../store.js";
 import type { HistoryStore } from "../types.js";
 import type { EnforcerOptions, ShadowReport } from "./api.js";
 import { type AuditChannel, auditChannel } from "./audit-step.js";

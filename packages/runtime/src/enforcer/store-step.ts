@@ -15,8 +15,8 @@
  * Predicates of the other kinds (sum, max, min, since, `current.F` keys) are not kept by a shared
  * store: their values are errors that name the store, so rules that read them deny.
  */
-import { type Reservation, MAX_SESSION_LABELS, type TrackerSource, type TrackerValue } from "../history.js";
-import { type SharedHistoryStore, type StoreFiling, type StoreReadResult, type StoreTracker, type StoreValue } from "../store.js";
+import { MAX_SESSION_LABELS, type Reservation, type TrackerSource, type TrackerValue } from "../history.js";
+import type { SharedHistoryStore, StoreFiling, StoreReadResult, StoreTracker, StoreValue } from "../store.js";
 import { holds, isKindTracker } from "../tracker-kinds.js";
 import type { PolicyTracker } from "../types.js";
 import type { EnforcerState } from "./state.js";
@@ -50,8 +50,7 @@ function filingsOf(trackers: readonly StoreTracker[], byKey: ReadonlyMap<string,
   return out;
 }
 
-const sameFilings = (a: readonly StoreFiling[], b: readonly StoreFiling[]): boolean =>
-  a.length === b.length && a.every((f, i) => f.tracker.key === b[i]!.tracker.key && f.error === b[i]!.error);
+const sameFilings = (a: readonly StoreFiling[], b: readonly StoreFiling[]): boolean => a.length === b.length && a.every((f, i) => f.tracker.key === b[i]!.tracker.key && f.error === b[i]!.error);
 
 export function unavailable(store: SharedHistoryStore, e: unknown): string {
   return `history store unavailable: ${store.name}: ${e instanceof Error ? e.message : String(e)}`;
@@ -88,14 +87,17 @@ export class StoreView implements TrackerSource {
     this.kept = kept;
     this.filings = filings;
     for (const t of all) this.byKey.set(t.key, t);
-    if (answer !== null) kept.forEach((t, i) => this.values_.set(t.key, answer.values[i]!));
+    if (answer !== null) for (let i = 0; i < kept.length; i++) this.values_.set(kept[i]!.key, answer.values[i]!);
     this.labels = answer === null ? [] : [...answer.labels];
-    let handed = false;
+    let handed = id === null;
+    // the first decision id the steps ask for is the one the action was filed under
+    const decisionId = (t: number): string => {
+      if (handed) return st.decisionId(t);
+      handed = true;
+      return id!;
+    };
     // the steps run on this state; `active`, `shadow` and the rest are read through to the enforcer's
-    this.state = Object.create(st, {
-      trackers: { value: this },
-      decisionId: { value: (t: number) => (handed || id === null ? st.decisionId(t) : ((handed = true), id)) },
-    }) as EnforcerState;
+    this.state = Object.create(st, { trackers: { value: this }, decisionId: { value: decisionId } }) as EnforcerState;
   }
 
   /**
