@@ -39,7 +39,7 @@ export type {
   ShadowFlip,
   ShadowReport,
 } from "./enforcer/api.js";
-export { ActionDenied, InvalidInputError, ResultWithheld, ToolFailed } from "./enforcer/errors.js";
+export { ActionDenied, HistoryStoreUnavailable, InvalidInputError, ResultWithheld, ToolFailed } from "./enforcer/errors.js";
 
 const resolveCtx = (ctx: ActionContext | (() => ActionContext) | undefined): ActionContext | undefined => (typeof ctx === "function" ? ctx() : ctx);
 

@@ -10,7 +10,7 @@ import type { ActionContext } from "../types.js";
 import type { RecordInfo, RecordResult } from "./api.js";
 import { write } from "./audit-step.js";
 import { decideWith } from "./decide-step.js";
-import { InvalidInputError } from "./errors.js";
+import { HistoryStoreUnavailable, InvalidInputError } from "./errors.js";
 import { count, type Pending } from "./history-step.js";
 import type { EnforcerState } from "./state.js";
 import { StoreView, unavailable } from "./store-step.js";
@@ -65,7 +65,7 @@ async function settleShared(st: EnforcerState, store: SharedHistoryStore, subjec
   try {
     settled = id !== undefined && typeof id === "string" && (await store.confirm(id, subject.session, hash));
   } catch (e) {
-    throw new Error(unavailable(store, e));
+    throw new HistoryStoreUnavailable(unavailable(store, e));
   }
   if (settled) {
     st.reservations.delete(id!);
@@ -73,7 +73,7 @@ async function settleShared(st: EnforcerState, store: SharedHistoryStore, subjec
   }
   const view = await StoreView.open(st, store, subject.session, now, subject.action, true);
   const problem = view.problem();
-  if (problem !== null) throw new Error(problem);
+  if (problem !== null) throw new HistoryStoreUnavailable(problem);
   count(view.state, subject.session, subject.action, now, labelsNow(view.state, subject, now));
   await view.finish(true);
   return false;
@@ -129,7 +129,7 @@ async function releaseShared(st: EnforcerState, store: SharedHistoryStore, id: s
   try {
     actionHash = await store.pending(id, session);
   } catch (e) {
-    throw new Error(unavailable(store, e));
+    throw new HistoryStoreUnavailable(unavailable(store, e));
   }
   if (actionHash === null) return false;
   const failure = await write(st, releaseRecord(id, session, actionHash, now));
@@ -138,6 +138,6 @@ async function releaseShared(st: EnforcerState, store: SharedHistoryStore, id: s
   try {
     return await store.release(id, session);
   } catch (e) {
-    throw new Error(unavailable(store, e));
+    throw new HistoryStoreUnavailable(unavailable(store, e));
   }
 }
