@@ -113,6 +113,7 @@ describe.skipIf(skip)("armor serve replicas on one Redis", () => {
     // 3 first replicas, 3 restarted ones: a file each (the killed one's last line may be torn)
     expect(files.length).toBe(6);
     const r = spawnSync(process.execPath, [join(repoRoot, "packages", "cli", "bin", "armorc.js"), "audit", "verify", join(dir, "audit")], { encoding: "utf8" });
-    expect(r.stdout + r.stderr).toMatch(/6 files/);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\n6 files: 6 verified\n$/);
   });
 });
