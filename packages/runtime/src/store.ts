@@ -68,14 +68,14 @@ export interface SharedHistoryStore {
   readonly name: string;
   /** Reads the trackers and, with `reserve`, files the action, atomically, in one round trip. */
   read(request: StoreRead): Promise<StoreReadResult>;
-  /** The entry's labels changed (its result's): it is filed again, at its own time, in `filings`. */
-  refile(id: string, scope: string, now: number, filings: readonly StoreFiling[]): Promise<void>;
+  /** The entry's labels changed (its result's): it is filed again, at its own time, in `filings`, and keeps `labels` as its labels. */
+  refile(id: string, scope: string, now: number, filings: readonly StoreFiling[], labels: readonly string[]): Promise<void>;
   /** The reservation stays pending for `record`/`release`, for its action's hash; false when it is gone (expired). */
   keep(id: string, scope: string, actionHash: string, ttlMs: number): Promise<boolean>;
   /** The action ran: its reservation is settled and it stays counted. False when no reservation of that scope (and hash, when kept with one) is pending. */
   confirm(id: string, scope: string, actionHash?: string): Promise<boolean>;
-  /** The action hash a pending reservation of the scope was kept with (`""` when not kept yet), or null when none is pending. */
-  pending(id: string, scope: string): Promise<string | null>;
+  /** A pending reservation of the scope: the action hash it was kept with (`""` when not kept yet) and its entry's labels; null when none is pending. */
+  pending(id: string, scope: string): Promise<{ readonly actionHash: string; readonly labels: readonly string[] } | null>;
   /** Takes a pending reservation back: the action no longer counts. False when none of that scope is pending. */
   release(id: string, scope: string): Promise<boolean>;
   /** Adds labels to the scope, each once; null, or why none was added (more than `max`). */

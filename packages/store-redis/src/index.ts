@@ -105,9 +105,9 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
       return readAnswer(answer, trackers.length);
     },
 
-    async refile(id: string, scope: string, _now: number, filings: readonly StoreFiling[]): Promise<void> {
+    async refile(id: string, scope: string, _now: number, filings: readonly StoreFiling[], labels: readonly string[]): Promise<void> {
       const keys = [reservationKey(scope, id), indexKey(scope)];
-      const args: (string | number)[] = [digest(scope), id];
+      const args: (string | number)[] = [digest(scope), id, JSON.stringify(labels)];
       for (const f of filings) {
         const [entries, poison] = trackerKeys(scope, f.tracker.key);
         keys.push(f.error === null ? entries : poison);
@@ -124,11 +124,13 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
       return (await client.armorConfirm(reservationKey(scope, id), digest(scope), actionHash ?? "")) === 1;
     },
 
-    async pending(id: string, scope: string): Promise<string | null> {
+    async pending(id: string, scope: string): Promise<{ actionHash: string; labels: string[] } | null> {
       const answer = await client.armorPending(reservationKey(scope, id), digest(scope));
       if (answer === null) return null;
-      if (typeof answer !== "string") throw new Unexpected("a pending reservation that is not a string");
-      return answer;
+      if (!Array.isArray(answer) || typeof answer[0] !== "string" || typeof answer[1] !== "string") throw new Unexpected("a pending reservation");
+      const labels = JSON.parse(answer[1]) as unknown;
+      if (!Array.isArray(labels) || !labels.every((l) => typeof l === "string")) throw new Unexpected("a reservation's labels");
+      return { actionHash: answer[0], labels };
     },
 
     async release(id: string, scope: string): Promise<boolean> {

@@ -59,8 +59,8 @@ return out
 
 /**
  * Files a reservation's entry again, at its own time, in other trackers (its labels changed).
- * KEYS: reservation, the scope's index, then per new filing its key. ARGV: scope, id, then per new filing: kind (1
- * entry, 2 poison), window ms (-1: none), error. Returns 1, or 0 when no reservation of the
+ * KEYS: reservation, the scope's index, then per new filing its key. ARGV: scope, id, the entry's
+ * labels (JSON), then per new filing: kind (1 entry, 2 poison), window ms (-1: none), error. Returns 1, or 0 when no reservation of the
  * scope is pending (it expired or was settled: nothing changes it any more).
  */
 export const REFILE = `
@@ -75,14 +75,14 @@ local filed = {}
 for i = 3, #KEYS do
   local base = 3 * (i - 3)
   local member = id
-  if ARGV[3 + base] == '2' then member = id .. '\\n' .. ARGV[5 + base] end
+  if ARGV[4 + base] == '2' then member = id .. '\\n' .. ARGV[6 + base] end
   redis.call('ZADD', KEYS[i], t, member)
-  local w = tonumber(ARGV[4 + base])
+  local w = tonumber(ARGV[5 + base])
   if w >= 0 then redis.call('PEXPIRE', KEYS[i], w + 60000) end
   redis.call('SADD', KEYS[2], KEYS[i])
   filed[#filed + 1] = { KEYS[i], member }
 end
-redis.call('HSET', res, 'f', cjson.encode(filed))
+redis.call('HSET', res, 'f', cjson.encode(filed), 'l', ARGV[3])
 return 1
 `;
 
@@ -102,10 +102,13 @@ redis.call('DEL', KEYS[1])
 return 1
 `;
 
-/** The hash a pending reservation was kept with ("" when not kept), or nil. KEYS: reservation. ARGV: scope. */
+/**
+ * A pending reservation: { the hash it was kept with ("" when not kept), its entry's labels as
+ * JSON }, or nil. KEYS: reservation. ARGV: scope.
+ */
 export const PENDING = `
 if redis.call('HGET', KEYS[1], 's') ~= ARGV[1] then return false end
-return redis.call('HGET', KEYS[1], 'h') or ''
+return { redis.call('HGET', KEYS[1], 'h') or '', redis.call('HGET', KEYS[1], 'l') or '[]' }
 `;
 
 /** Takes a reservation back. KEYS: reservation. ARGV: scope. */

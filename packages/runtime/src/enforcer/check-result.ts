@@ -14,7 +14,7 @@ import type { ActionContext, StageDecision } from "../types.js";
 import type { ResultInfo } from "./api.js";
 import { approveStage, decideStage, finishStage, stageSubject } from "./stage-step.js";
 import type { EnforcerState } from "./state.js";
-import { withHistory } from "./store-step.js";
+import { relabelShared, withHistory } from "./store-step.js";
 import { snapshot } from "./subject.js";
 
 /** Longest decision id a result is filed under as given (the runtime's own are about 30 characters). */
@@ -46,6 +46,10 @@ export async function checkResult(st: EnforcerState, action: unknown, result: un
     if (decided.decision.decision === "require_approval") decided = await approveStage(hst, s, decided);
     // the reservation stays pending for `record` or `release`; only its labels are settled here
     if (reservation !== null && decided.decision.labels.length > 0) reservation.relabel(decided.decision.labels);
+    // reserved in another process that shares the store: the store files the labels on its entry
+    else if (st.store !== null && pending === undefined && given !== undefined && decided.decision.labels.length > 0 && call.problem === null) {
+      await relabelShared(hst, st.store, given, call.session, actionHash, call.action, decided.decision.labels).catch((e) => st.report(e));
+    }
     return finishStage(hst, s, decided);
   });
 }

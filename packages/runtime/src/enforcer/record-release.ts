@@ -125,14 +125,14 @@ function releaseRecord(id: string, session: string, actionHash: string, now: num
 async function releaseShared(st: EnforcerState, store: SharedHistoryStore, id: string, session: string): Promise<boolean> {
   const now = st.clock();
   if (typeof id !== "string" || id.length === 0) return false;
-  let actionHash: string | null;
+  let pending: { readonly actionHash: string } | null;
   try {
-    actionHash = await store.pending(id, session);
+    pending = await store.pending(id, session);
   } catch (e) {
     throw new HistoryStoreUnavailable(unavailable(store, e));
   }
-  if (actionHash === null) return false;
-  const failure = await write(st, releaseRecord(id, session, actionHash, now));
+  if (pending === null) return false;
+  const failure = await write(st, releaseRecord(id, session, pending.actionHash, now));
   if (failure !== null) throw failure;
   st.reservations.delete(id);
   try {

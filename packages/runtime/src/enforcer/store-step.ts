@@ -195,7 +195,7 @@ export class StoreView implements TrackerSource {
     const filings = filingsOf(this.kept, this.byKey, this.action, next);
     if (sameFilings(filings, this.filings)) return;
     this.filings = filings;
-    this.write(this.store.refile(this.id!, this.scope, this.now, filings));
+    this.write(this.store.refile(this.id!, this.scope, this.now, filings, next));
   }
 
   /** `decide` with `reserve` allowed the action: its reservation stays pending for `record` or `release` in any process, for the decision's action hash. */
@@ -238,4 +238,19 @@ export async function withHistory<T>(st: EnforcerState, scope: string, now: numb
   } finally {
     await view.finish(false);
   }
+}
+
+/**
+ * A result's labels for the entry of a call reserved in another process (`checkResult` with its
+ * decision id): the entry is filed again with its labels and these, where it stands. Nothing
+ * happens when no reservation of the scope and action is pending.
+ */
+export async function relabelShared(st: EnforcerState, store: SharedHistoryStore, id: string, scope: string, actionHash: string, action: unknown, labels: readonly string[]): Promise<void> {
+  const pending = await store.pending(id, scope);
+  if (pending === null || pending.actionHash !== actionHash) return;
+  const next = [...pending.labels, ...labels.filter((l, i) => !pending.labels.includes(l) && labels.indexOf(l) === i)];
+  if (next.length === pending.labels.length) return;
+  const { all, kept } = storeTrackers(st);
+  const filings = filingsOf(kept, new Map(all.map((t) => [t.key, t])), action, next);
+  await store.refile(id, scope, st.clock(), filings, next);
 }
