@@ -35,7 +35,8 @@ Commands:
 
 Options of mcp:
   --policy POLICY         a .armor file (compiled on load) or a module from \`armorc compile\`
-  --audit FILE            append hash-chained audit records (JSON Lines) to FILE
+  --audit FILE            append hash-chained audit records (JSON Lines) to FILE; {pid} and
+                          {host} in FILE name the process (a chain per process)
   --approvals MODE        terminal: a prompt on /dev/tty; queue: pending approvals over HTTP
                           (GET /approvals, POST /approvals/:id); default: approvals are denied
   --approvals-port P      port of the approval queue on 127.0.0.1 (default: any free port)
@@ -50,8 +51,8 @@ Options of serve:
   --policy POLICY         as above
   --port P                default 8470 (0: any free port; the address is logged)
   --host H                default 127.0.0.1
-  --audit FILE            as above; {pid} and {host} in FILE name the process, so that replicas
-                          writing to one folder keep a chain each (armorc audit verify FOLDER)
+  --audit FILE            as above: replicas writing to one folder keep a chain each
+                          (armorc audit verify FOLDER)
   --store redis://HOST:PORT  keep session history and reservations in Redis (or Valkey): replicas
                           on one Redis share their limits, and a restart keeps them; while Redis
                           does not answer, decisions deny naming it (docs/deployment.md)
