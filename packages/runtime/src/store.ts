@@ -45,7 +45,13 @@ export interface StoreRead {
   /** The trackers whose values the decision reads, in the policy's order. */
   readonly trackers: readonly StoreTracker[];
   /** File the action (count it in flight) under `id`; kept for `ttlMs` unless confirmed or released. */
-  readonly reserve?: { readonly id: string; readonly ttlMs: number; readonly filings: readonly StoreFiling[] };
+  readonly reserve?: {
+    readonly id: string;
+    readonly ttlMs: number;
+    readonly filings: readonly StoreFiling[];
+    /** The hash of the action as given: `record` settles the reservation for this action (`keep` changes it when the policy rewrote the action). */
+    readonly actionHash: string;
+  };
 }
 
 /** A tracker's state at a decision: entries in its window, and the error of the oldest poisoned entry still in it. */

@@ -76,9 +76,30 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
   client.defineCommand("armorLabels", { lua: LABELS, numberOfKeys: 1 });
   client.defineCommand("armorForget", { lua: FORGET, numberOfKeys: 2 });
 
-  const scopeKey = (scope: string): string => `${prefix}:{${digest(scope)}}`;
+  // a scope's digest, kept for the next call: most calls in a row are for the same session
+  let lastScope: string | null = null;
+  let lastDigest = "";
+  const scopeDigest = (scope: string): string => {
+    if (scope !== lastScope) {
+      lastDigest = digest(scope);
+      lastScope = scope;
+    }
+    return lastDigest;
+  };
+  const scopeKey = (scope: string): string => `${prefix}:{${scopeDigest(scope)}}`;
+  // the policies' predicates are few: their digests are kept (emptied past 10,000, a policy reloaded many times)
+  const trackerDigests = new Map<string, string>();
+  const trackerDigest = (key: string): string => {
+    let d = trackerDigests.get(key);
+    if (d === undefined) {
+      if (trackerDigests.size >= 10_000) trackerDigests.clear();
+      d = digest(key);
+      trackerDigests.set(key, d);
+    }
+    return d;
+  };
   const trackerKeys = (scope: string, key: string): [string, string] => {
-    const base = `${scopeKey(scope)}:${digest(key)}`;
+    const base = `${scopeKey(scope)}:${trackerDigest(key)}`;
     return [`${base}:e`, `${base}:p`];
   };
   const reservationKey = (scope: string, id: string): string => `${scopeKey(scope)}:r:${digest(id)}`;
@@ -95,19 +116,20 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
       const filed = new Map<string, StoreFiling>();
       for (const f of reserve?.filings ?? []) filed.set(f.tracker.key, f);
       const keys = [labelsKey(scope), reservationKey(scope, reserve?.id ?? ""), indexKey(scope)];
-      const args: (string | number)[] = [now, reserve?.id ?? "", reserve?.ttlMs ?? 0, digest(scope), trackers.length];
+      const args: (string | number)[] = [now, reserve?.id ?? "", reserve?.ttlMs ?? 0, scopeDigest(scope), trackers.length];
       for (const t of trackers) {
         keys.push(...trackerKeys(scope, t.key));
         const f = filed.get(t.key);
         args.push(t.withinMs ?? -1, f === undefined ? 0 : f.error === null ? 1 : 2, f?.error ?? "");
       }
+      args.push(reserve?.actionHash ?? "");
       const answer = await client.armorRead(keys.length, ...keys, ...args);
       return readAnswer(answer, trackers.length);
     },
 
     async refile(id: string, scope: string, _now: number, filings: readonly StoreFiling[], labels: readonly string[]): Promise<void> {
       const keys = [reservationKey(scope, id), indexKey(scope)];
-      const args: (string | number)[] = [digest(scope), id, JSON.stringify(labels)];
+      const args: (string | number)[] = [scopeDigest(scope), id, JSON.stringify(labels)];
       for (const f of filings) {
         const [entries, poison] = trackerKeys(scope, f.tracker.key);
         keys.push(f.error === null ? entries : poison);
@@ -117,15 +139,15 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
     },
 
     async keep(id: string, scope: string, actionHash: string, ttlMs: number): Promise<boolean> {
-      return (await client.armorKeep(reservationKey(scope, id), digest(scope), actionHash, ttlMs)) === 1;
+      return (await client.armorKeep(reservationKey(scope, id), scopeDigest(scope), actionHash, ttlMs)) === 1;
     },
 
     async confirm(id: string, scope: string, actionHash?: string): Promise<boolean> {
-      return (await client.armorConfirm(reservationKey(scope, id), digest(scope), actionHash ?? "")) === 1;
+      return (await client.armorConfirm(reservationKey(scope, id), scopeDigest(scope), actionHash ?? "")) === 1;
     },
 
     async pending(id: string, scope: string): Promise<{ actionHash: string; labels: string[] } | null> {
-      const answer = await client.armorPending(reservationKey(scope, id), digest(scope));
+      const answer = await client.armorPending(reservationKey(scope, id), scopeDigest(scope));
       if (answer === null) return null;
       if (!Array.isArray(answer) || typeof answer[0] !== "string" || typeof answer[1] !== "string") throw new Unexpected("a pending reservation");
       const labels = JSON.parse(answer[1]) as unknown;
@@ -134,7 +156,7 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
     },
 
     async release(id: string, scope: string): Promise<boolean> {
-      return (await client.armorRelease(reservationKey(scope, id), digest(scope))) === 1;
+      return (await client.armorRelease(reservationKey(scope, id), scopeDigest(scope))) === 1;
     },
 
     async addLabels(scope: string, labels: readonly string[], max: number): Promise<string | null> {

@@ -18,7 +18,8 @@
 /**
  * Reads the trackers and files the reservation. KEYS: labels, reservation, the scope's index (the
  * tracker keys it has, for `forget`), then per tracker its entries and poison. ARGV: now, id ("" reads only), ttl ms, scope, tracker count, then per
- * tracker: window ms (-1: none), filing (0 none, 1 entry, 2 poison), error.
+ * tracker: window ms (-1: none), filing (0 none, 1 entry, 2 poison), error; last, the action hash
+ * the reservation is kept for.
  * Returns { {count, oldest poison member or ""} per tracker..., {labels...} }.
  */
 export const READ = `
@@ -50,7 +51,7 @@ for i = 1, n do
 end
 if id ~= '' then
   local res = KEYS[2]
-  redis.call('HSET', res, 'f', cjson.encode(filed), 's', ARGV[4], 't', ARGV[1])
+  redis.call('HSET', res, 'f', cjson.encode(filed), 's', ARGV[4], 't', ARGV[1], 'h', ARGV[6 + 3 * n])
   redis.call('PEXPIRE', res, tonumber(ARGV[3]))
 end
 out[n + 1] = redis.call('ZRANGE', KEYS[1], 0, -1)

@@ -8,7 +8,7 @@ import { recordDecision } from "./audit-step.js";
 import { decideWith, shadowDecide } from "./decide-step.js";
 import { addLabels, count } from "./history-step.js";
 import type { EnforcerState } from "./state.js";
-import { StoreView } from "./store-step.js";
+import { filedHash, StoreView } from "./store-step.js";
 import { type Subject, snapshot } from "./subject.js";
 
 export async function decide(st: EnforcerState, action: unknown, ctx: ActionContext = {}, options: DecideOptions = {}): Promise<Decision> {
@@ -16,7 +16,7 @@ export async function decide(st: EnforcerState, action: unknown, ctx: ActionCont
   const subject = snapshot(action, ctx);
   if (st.store === null) return decideSubject(st, subject, now, options);
   // a shared store: one call reads the history and files the action, then the same steps run on its answer
-  const view = await StoreView.open(st, st.store, subject.session, now, subject.action, options?.reserve === true && subject.problem === null);
+  const view = await StoreView.open(st, st.store, subject.session, now, subject.action, filedHash(subject, options?.reserve === true));
   try {
     const final = await decideSubject(view.state, subject, now, options);
     if (final.reserved === true) view.keep(final.actionHash, st.reservations.ttlMs);

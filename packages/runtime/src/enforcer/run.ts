@@ -20,7 +20,7 @@ import { decideWith, shadowDecide } from "./decide-step.js";
 import { type Execution, perform } from "./execute-step.js";
 import { addLabels, count } from "./history-step.js";
 import type { EnforcerState } from "./state.js";
-import { StoreView } from "./store-step.js";
+import { filedHash, StoreView } from "./store-step.js";
 import { type Subject, snapshot } from "./subject.js";
 
 /** One action on its way through run(). */
@@ -55,7 +55,7 @@ function runSubject<T>(st: EnforcerState, subject: Subject, now: number, execute
 
 /** With a shared history store: one call to the store files the action, then the same steps run on its answer (store-step.ts). */
 async function runShared<T>(st: EnforcerState, store: SharedHistoryStore, subject: Subject, now: number, execute: (action: Action) => T | Promise<T>): Promise<RunResult<T>> {
-  const view = await StoreView.open(st, store, subject.session, now, subject.action, subject.problem === null);
+  const view = await StoreView.open(st, store, subject.session, now, subject.action, filedHash(subject, true));
   try {
     return await runSubject(view.state, subject, now, execute);
   } finally {

@@ -15,6 +15,7 @@
  * Predicates of the other kinds (sum, max, min, since, `current.F` keys) are not kept by a shared
  * store: their values are errors that name the store, so rules that read them deny.
  */
+import { sha256 } from "../hash.js";
 import { MAX_SESSION_LABELS, type Reservation, type TrackerSource, type TrackerValue } from "../history.js";
 import type { SharedHistoryStore, StoreFiling, StoreReadResult, StoreTracker, StoreValue } from "../store.js";
 import { holds, isKindTracker } from "../tracker-kinds.js";
@@ -83,6 +84,8 @@ export class StoreView implements TrackerSource {
     kept: readonly StoreTracker[],
     all: readonly PolicyTracker[],
     filings: StoreFiling[],
+    /** The action hash the filing was kept with. */
+    private readonly filedHash: string | null,
   ) {
     this.kept = kept;
     this.filings = filings;
@@ -105,16 +108,17 @@ export class StoreView implements TrackerSource {
    * files the action under a new decision id in the same call. Never rejects: a store that
    * does not answer makes every decision of the view a deny that names it.
    */
-  static async open(st: EnforcerState, store: SharedHistoryStore, scope: string, now: number, action: unknown, reserve: boolean): Promise<StoreView> {
+  static async open(st: EnforcerState, store: SharedHistoryStore, scope: string, now: number, action: unknown, reserveFor: string | null): Promise<StoreView> {
     const { all, kept } = storeTrackers(st);
     const byKey = new Map(all.map((t) => [t.key, t]));
-    const id = reserve ? st.decisionId(now) : null;
-    const filings = reserve ? filingsOf(kept, byKey, action, undefined) : [];
+    const id = reserveFor !== null ? st.decisionId(now) : null;
+    const filings = reserveFor !== null ? filingsOf(kept, byKey, action, undefined) : [];
     try {
-      const answer = await store.read({ scope, now, trackers: kept, ...(id !== null ? { reserve: { id, ttlMs: st.reservations.ttlMs, filings } } : {}) });
-      return new StoreView(st, store, scope, now, id, action, null, answer, kept, all, filings);
+      const reserve = id !== null ? { reserve: { id, ttlMs: st.reservations.ttlMs, filings, actionHash: reserveFor! } } : {};
+      const answer = await store.read({ scope, now, trackers: kept, ...reserve });
+      return new StoreView(st, store, scope, now, id, action, null, answer, kept, all, filings, reserveFor);
     } catch (e) {
-      return new StoreView(st, store, scope, now, null, action, unavailable(store, e), null, kept, all, []);
+      return new StoreView(st, store, scope, now, null, action, unavailable(store, e), null, kept, all, [], null);
     }
   }
 
@@ -172,7 +176,7 @@ export class StoreView implements TrackerSource {
       cancel: () => {
         if (this.cancelled) return;
         this.cancelled = true;
-        this.write(this.store.release(this.id!, this.scope));
+        this.write(this.store.release(this.id!, this.scope), false);
       },
       relabel: (next) => {
         if (!this.cancelled && !this.settled) this.refile(next);
@@ -180,7 +184,7 @@ export class StoreView implements TrackerSource {
       settle: () => {
         if (this.cancelled || this.settled) return;
         this.settled = true;
-        this.write(this.store.confirm(this.id!, this.scope));
+        this.write(this.store.confirm(this.id!, this.scope), false);
       },
     };
   }
@@ -200,15 +204,24 @@ export class StoreView implements TrackerSource {
 
   /** `decide` with `reserve` allowed the action: its reservation stays pending for `record` or `release` in any process, for the decision's action hash. */
   keep(actionHash: string, ttlMs: number): void {
-    if (this.id !== null && this.problem_ === null) this.write(this.store.keep(this.id, this.scope, actionHash, ttlMs));
+    // the read filed it for the action as given; only a rewritten (redacted) action needs another call
+    if (this.id !== null && this.problem_ === null && actionHash !== this.filedHash) this.write(this.store.keep(this.id, this.scope, actionHash, ttlMs));
   }
 
   forget(_session: string): void {
     this.write(this.store.forget(this.scope));
   }
 
-  private write(p: Promise<unknown>): void {
-    this.writes.push(p.catch((e) => this.state.report(new Error(unavailable(this.store, e)))));
+  /**
+   * A write the steps made. `awaited` ones (labels, refiling, keeping) are awaited before the
+   * entry point returns, so a decision in any process that starts after it sees them. A release
+   * of a denied action and a confirm are not: they go out in order on the store's connection,
+   * so this process's next calls come after them, and one that fails leaves the action counted
+   * (fail closed).
+   */
+  private write(p: Promise<unknown>, awaited = true): void {
+    const reported = p.catch((e) => this.state.report(new Error(unavailable(this.store, e))));
+    if (awaited) this.writes.push(reported);
   }
 
   /**
@@ -219,10 +232,10 @@ export class StoreView implements TrackerSource {
     if (this.id !== null && this.problem_ === null) {
       if (!this.recorded) {
         this.cancelled = true;
-        this.write(this.store.release(this.id, this.scope));
+        this.write(this.store.release(this.id, this.scope), false);
       } else if (confirm && !this.cancelled && !this.settled) {
         this.settled = true;
-        this.write(this.store.confirm(this.id, this.scope));
+        this.write(this.store.confirm(this.id, this.scope), false);
       }
     }
     await Promise.all(this.writes);
@@ -232,7 +245,7 @@ export class StoreView implements TrackerSource {
 /** Runs `steps` on the history of `scope` as it is now: in this process, or read from the shared store first (without filing anything). */
 export async function withHistory<T>(st: EnforcerState, scope: string, now: number, steps: (st: EnforcerState) => Promise<T>): Promise<T> {
   if (st.store === null) return steps(st);
-  const view = await StoreView.open(st, st.store, scope, now, null, false);
+  const view = await StoreView.open(st, st.store, scope, now, null, null);
   try {
     return await steps(view.state);
   } finally {
@@ -253,4 +266,9 @@ export async function relabelShared(st: EnforcerState, store: SharedHistoryStore
   const { all, kept } = storeTrackers(st);
   const filings = filingsOf(kept, new Map(all.map((t) => [t.key, t])), action, next);
   await store.refile(id, scope, st.clock(), filings, next);
+}
+
+/** The hash a reservation of the subject is filed for (the action as given), or null when it cannot be reserved. */
+export function filedHash(subject: { readonly problem: string | null; readonly json: string | undefined }, reserve: boolean): string | null {
+  return reserve && subject.problem === null ? sha256(subject.json ?? "null") : null;
 }
