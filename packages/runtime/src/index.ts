@@ -13,6 +13,7 @@ export {
   type DecideOptions,
   type Enforcer,
   type EnforcerOptions,
+  HistoryStoreUnavailable,
   InvalidInputError,
   type LoadResult,
   type OutputMessage,
