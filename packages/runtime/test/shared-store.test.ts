@@ -155,6 +155,14 @@ describe("a shared store decides as the in-memory store", () => {
     expect(JSON.stringify(got[0]!.at(-1))).toContain("deny");
     expect(store.calls).toBeGreaterThanOrEqual(steps.length);
   });
+
+  it("settles a reservation of a policy without history in another enforcer, as one enforcer does", async () => {
+    const store = mapStore();
+    const [a, b] = await Promise.all([0, 1].map(() => createEnforcer({ policy: { source: "default allow", fileName: "p.armor" }, throwOnDeny: false, history: store })));
+    const d = await a!.decide({ type: "x" }, { session: "s" }, { reserve: true });
+    expect(d.reserved).toBe(true);
+    expect((await b!.record({ type: "x" }, { session: "s" }, { decisionId: d.id })).settled).toBe(true);
+  });
 });
 
 describe("a shared store that does not answer", () => {

@@ -204,8 +204,11 @@ export class StoreView implements TrackerSource {
 
   /** `decide` with `reserve` allowed the action: its reservation stays pending for `record` or `release` in any process, for the decision's action hash. */
   keep(actionHash: string, ttlMs: number): void {
+    if (this.id === null || this.problem_ !== null) return;
+    // kept even when no tracker counted it (a policy without history): `record` settles it in any process
+    this.recorded = true;
     // the read filed it for the action as given; only a rewritten (redacted) action needs another call
-    if (this.id !== null && this.problem_ === null && actionHash !== this.filedHash) this.write(this.store.keep(this.id, this.scope, actionHash, ttlMs));
+    if (actionHash !== this.filedHash) this.write(this.store.keep(this.id, this.scope, actionHash, ttlMs));
   }
 
   forget(_session: string): void {
