@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares a Debian machine for the end-to-end tests in test/e2e (run as root, from anywhere):
 #   - Debian packages: chromium + fonts (headless browser for code-server), neovim (LSP client),
-#     ripgrep and libkrb5-dev (code-server's native modules)
+#     ripgrep and libkrb5-dev (code-server's native modules), redis-server (the Redis store's
+#     tests start their own on a free loopback port)
 #   - code-server 4.100.3 from npm into $ARMOR_CODE_SERVER_DIR (default ~/.cache/armor-e2e/code-server)
 #   - builds runtime, compiler, language server and extension, and packages the .vsix
 # Idempotent: what is already installed is skipped, so a second run takes only the build (~15 s).
@@ -9,7 +10,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CS_DIR=${ARMOR_CODE_SERVER_DIR:-$HOME/.cache/armor-e2e/code-server}
-PACKAGES=(chromium fonts-liberation neovim ripgrep libkrb5-dev)
+PACKAGES=(chromium fonts-liberation neovim ripgrep libkrb5-dev redis-server)
 log() { printf '[e2e setup] %s\n' "$*"; }
 
 missing=()

@@ -24,11 +24,15 @@ import {
   type PolicyDiagnostic,
   type RecordInfo,
   type RunResult,
+  type SharedHistoryStore,
 } from "@agent-armor/runtime";
+import { auditFileName } from "./audit-file-name.js";
 
 export interface WorkerData {
   policy: string;
   audit?: string;
+  /** A shared history store, `redis://HOST:PORT`: replicas of the service count in one place. */
+  store?: string;
 }
 
 export type Op = "decide" | "result" | "output" | "record" | "release" | "close";
@@ -57,15 +61,26 @@ async function main(): Promise<void> {
   const data = workerData as WorkerData;
   const post = (m: Event | Reply): void => port.postMessage(m);
   let enforcer: Awaited<ReturnType<typeof createEnforcer>>;
+  let history: SharedHistoryStore | null = null;
   try {
     const loaded = await loadPolicy(data.policy, { compiler });
-    // the service holds the audit log so that /v1/record writes into the same chain as decisions
-    const audit: AuditLog | null = data.audit ? createAuditLog({ sinks: [fileSink(data.audit)] }) : null;
+    // loaded only by a service that uses it (the Redis client is most of a bundle's chunk)
+    if (data.store !== undefined) history = (await import("@agent-armor/store-redis")).redisStore({ url: data.store });
+    // the service holds the audit log so that /v1/record writes into the same chain as decisions;
+    // each process its own chain, so the file may be named by the process ({pid}, {host})
+    const audit: AuditLog | null = data.audit ? createAuditLog({ sinks: [fileSink(auditFileName(data.audit))] }) : null;
     // throwOnDeny: false, so that a result's run answers with its decisions rather than an exception
-    enforcer = await createEnforcer({ policy: loaded.module, ...(audit ? { audit } : {}), throwOnDeny: false, onError: (e) => post({ type: "log", line: `error: ${e.message}` }) });
+    enforcer = await createEnforcer({
+      policy: loaded.module,
+      ...(audit ? { audit } : {}),
+      ...(history !== null ? { history } : {}),
+      throwOnDeny: false,
+      onError: (e) => post({ type: "log", line: `error: ${e.message}` }),
+    });
     const { name, version, sourceHash } = loaded.module.policy;
     post({ type: "ready", policy: { name, version, sourceHash }, diagnostics: loaded.diagnostics });
   } catch (e) {
+    await history?.close();
     const diagnostics = (e as { diagnostics?: unknown }).diagnostics;
     post({ type: "failed", error: (e as Error).message, diagnostics: Array.isArray(diagnostics) ? (diagnostics as PolicyDiagnostic[]) : [] });
     return;
@@ -79,7 +94,7 @@ async function main(): Promise<void> {
     output: ([output, ctx]) => enforcer.checkOutput(output as OutputMessage, ctx as ActionContext),
     record: ([action, ctx, info]) => enforcer.record(action, ctx as ActionContext, info as RecordInfo),
     release: ([id, ctx]) => enforcer.release(id as string, ctx as ActionContext),
-    close: () => enforcer.close(),
+    close: () => enforcer.close().finally(() => history?.close()),
   };
   port.on("message", (m: Request) => {
     if (Atomics.compareExchange(m.flag, 0, QUEUED, STARTED) !== QUEUED) return;

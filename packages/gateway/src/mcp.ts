@@ -18,6 +18,7 @@
  *
  * stdout is the MCP channel: every log line goes to stderr.
  */
+
 import { randomUUID } from "node:crypto";
 import { closeSync, createReadStream, createWriteStream, openSync } from "node:fs";
 import * as compiler from "@agent-armor/compiler";
@@ -55,6 +56,7 @@ import {
 import { type ApprovalWebhookOptions, approvalWebhook } from "./approval-webhook.js";
 import { type ApprovalEndpoint, serveApprovals } from "./approvals-http.js";
 import { type Approvers, loadApprovers } from "./approvers.js";
+import { auditFileName } from "./audit-file-name.js";
 import { alwaysDeniedTools, type RuleMeta } from "./hidden.js";
 import type { AccessOptions } from "./http-access.js";
 import { logLine } from "./log-text.js";
@@ -205,7 +207,7 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   const enforcer = await createEnforcer({
     policy: loaded.module,
     ...(approvals ? { approvals } : {}),
-    ...(options.audit ? { audit: { file: options.audit, fsync: false } } : {}),
+    ...(options.audit ? { audit: { file: auditFileName(options.audit), fsync: false } } : {}),
     throwOnDeny: false,
     onError: (e) => log(logLine`error: ${e.message}`),
   });

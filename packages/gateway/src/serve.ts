@@ -40,7 +40,13 @@ export interface ServeOptions {
   policy: string;
   port?: number;
   host?: string;
+  /** The audit file; `{pid}` and `{host}` name the process (audit-file-name.ts): each replica keeps its own chain. */
   audit?: string;
+  /**
+   * A shared history store, `redis://HOST:PORT` (`@agent-armor/store-redis`): replicas on one
+   * Redis share their sessions' counts and reservations, and a restart keeps them.
+   */
+  store?: string;
   /** Largest request body in bytes (default 1 MiB). */
   maxBody?: number;
   log?: (line: string) => void;
@@ -172,6 +178,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
   const decider: Decider = await startDecider({
     policy: options.policy,
     ...(options.audit !== undefined ? { audit: options.audit } : {}),
+    ...(options.store !== undefined ? { store: options.store } : {}),
     queueTimeoutMs: options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
     log: (line) => log(logLine`${line}`),
   });
@@ -227,6 +234,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
           } catch (e) {
             if (e instanceof HttpError) throw e;
             if ((e as Error).name === "InvalidInputError") throw new HttpError(400, "invalid_request", (e as Error).message);
+            if ((e as Error).name === "HistoryStoreUnavailable") throw new HttpError(503, "store_unavailable", `the action was not recorded: ${(e as Error).message}`);
             throw new HttpError(500, "audit_failed", `the action was recorded in the session history, but the audit log failed: ${(e as Error).message}`);
           }
           const { session, actionHash: hash, settled } = recorded;
@@ -243,7 +251,13 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
           const decisionId = idField(b, "decisionId", true)!;
           // only the session that reserved may take it back (the same `session` as in its /v1/decide)
           const session = idField(b, "session", false);
-          const released = (await decider.call("release", [decisionId, session === undefined ? {} : { session }])) as boolean;
+          let released: boolean;
+          try {
+            released = (await decider.call("release", [decisionId, session === undefined ? {} : { session }])) as boolean;
+          } catch (e) {
+            if ((e as Error).name === "HistoryStoreUnavailable") throw new HttpError(503, "store_unavailable", `the reservation was not released: ${(e as Error).message}`);
+            throw e;
+          }
           sendJson(res, 200, { decisionId, released });
         },
       },

@@ -39,7 +39,7 @@ export type {
   ShadowFlip,
   ShadowReport,
 } from "./enforcer/api.js";
-export { ActionDenied, InvalidInputError, NoReservation, ResultWithheld, ToolFailed } from "./enforcer/errors.js";
+export { ActionDenied, HistoryStoreUnavailable, InvalidInputError, NoReservation, ResultWithheld, ToolFailed } from "./enforcer/errors.js";
 
 const resolveCtx = (ctx: ActionContext | (() => ActionContext) | undefined): ActionContext | undefined => (typeof ctx === "function" ? ctx() : ctx);
 
@@ -75,7 +75,10 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     get policy() {
       return st.active.module.policy;
     },
-    endSession: (session) => st.trackers.forget(session),
+    endSession: (session) => {
+      if (st.store === null) st.trackers.forget(session);
+      else st.store.forget(session).catch((e) => st.report(e));
+    },
     async close() {
       await st.audit?.log.close();
     },

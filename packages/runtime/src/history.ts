@@ -131,7 +131,22 @@ interface Filed {
   settled: boolean;
 }
 
-export class SessionTrackers {
+/**
+ * What the enforcer's steps read tracker values from and record actions into, synchronously:
+ * `SessionTrackers` over the in-memory store, or a view of what a shared store answered for one
+ * decision (enforcer/store-step.ts).
+ */
+export interface TrackerSource {
+  /** Why no decision can be made with this history (a store that did not answer), or null. */
+  problem(session: string): string | null;
+  values(session: string, trackers: readonly PolicyTracker[], now: number, action?: unknown): readonly TrackerValue[];
+  record(session: string, action: unknown, now: number, policies: readonly (readonly PolicyTracker[])[], labels?: readonly string[], relabelled?: boolean): Reservation;
+  sessionInput(session: string): { readonly labels: readonly string[] };
+  addLabels(session: string, labels: readonly string[] | undefined): string | null;
+  forget(session: string): void;
+}
+
+export class SessionTrackers implements TrackerSource {
   /**
    * Per session, the entries recorded since the oldest one whose labels can still change, oldest
    * first (absent when there is none): as long as the actions in flight in the session whose
@@ -144,6 +159,10 @@ export class SessionTrackers {
     /** Told when an entry had to be settled before its result (MAX_OPEN_ENTRIES). */
     private readonly report: (e: Error) => void = () => {},
   ) {}
+
+  problem(_session: string): string | null {
+    return null;
+  }
 
   private session(id: string): SessionHistory {
     let s = this.store.get(id);

@@ -13,6 +13,7 @@ export {
   type DecideOptions,
   type Enforcer,
   type EnforcerOptions,
+  HistoryStoreUnavailable,
   InvalidInputError,
   type LoadResult,
   NoReservation,
@@ -27,8 +28,9 @@ export {
   ToolFailed,
 } from "./enforcer.js";
 export * from "./hash.js";
-export { MAX_OPEN_ENTRIES, MAX_SESSION_LABELS, memoryHistoryStore, RECENT_LIMIT, type Reservation } from "./history.js";
+export { MAX_OPEN_ENTRIES, MAX_SESSION_LABELS, memoryHistoryStore, RECENT_LIMIT, type Reservation, type TrackerSource, type TrackerValue } from "./history.js";
 export { type CompilerApi, type LoadedPolicy, type LoadOptions, loadPolicy, type PolicyDiagnostic, PolicyLoadError, type PolicySource } from "./load.js";
+export * from "./store.js";
 export { MAX_TIMER_MS, setLongTimeout } from "./timers.js";
 export type * from "./types.js";
 export { type ActionValidator, compileValidator } from "./validate.js";

@@ -4,7 +4,7 @@
  *   armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P] [--approvers FILE]
  *             [--token-file FILE] [--allowed-origin O]... [--allowed-host H]...
  *             [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)
- *   armor serve --policy POLICY [--port P] [--host H] [--audit FILE] [--max-body BYTES] [--queue-timeout MS]
+ *   armor serve --policy POLICY [--port P] [--host H] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS]
  *               [--token-file FILE] [--allowed-origin O]... [--allowed-host H]...
  *
  * Exit codes: 0 clean exit, 1 startup failure (policy does not compile, upstream unreachable,
@@ -19,7 +19,7 @@ import { type OptionSpecs, parseCommandArgs, UsageError, wantsHelp } from "../ar
 
 const ACCESS_USAGE = "[--token-file FILE] [--allowed-origin ORIGIN]... [--allowed-host NAME]...";
 const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
-const SERVE_USAGE = `armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--max-body BYTES] [--queue-timeout MS] ${ACCESS_USAGE}`;
+const SERVE_USAGE = `armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] ${ACCESS_USAGE}`;
 
 const HELP = `armor ${VERSION}: Agent Armor where agents already are
 
@@ -35,7 +35,8 @@ Commands:
 
 Options of mcp:
   --policy POLICY         a .armor file (compiled on load) or a module from \`armorc compile\`
-  --audit FILE            append hash-chained audit records (JSON Lines) to FILE
+  --audit FILE            append hash-chained audit records (JSON Lines) to FILE; {pid} and
+                          {host} in FILE name the process (a chain per process)
   --approvals MODE        terminal: a prompt on /dev/tty; queue: pending approvals over HTTP
                           (GET /approvals, POST /approvals/:id); default: approvals are denied
   --approvals-port P      port of the approval queue on 127.0.0.1 (default: any free port)
@@ -56,7 +57,11 @@ Options of serve:
   --policy POLICY         as above
   --port P                default 8470 (0: any free port; the address is logged)
   --host H                default 127.0.0.1
-  --audit FILE            as above
+  --audit FILE            as above: replicas writing to one folder keep a chain each
+                          (armorc audit verify FOLDER)
+  --store redis://HOST:PORT  keep session history and reservations in Redis (or Valkey): replicas
+                          on one Redis share their limits, and a restart keeps them; while Redis
+                          does not answer, decisions deny naming it (docs/deployment.md)
   --max-body BYTES        largest request body (default ${DEFAULT_MAX_BODY}); larger ones get 413
   --queue-timeout MS      decisions run in a worker thread, one at a time; a request not started
                           within MS (default ${DEFAULT_QUEUE_TIMEOUT_MS}) gets 503 busy with Retry-After, undecided
@@ -118,6 +123,7 @@ const SERVE_OPTIONS: OptionSpecs = {
   port: { type: "string" },
   host: { type: "string" },
   audit: { type: "string" },
+  store: { type: "string" },
   "max-body": { type: "string" },
   "queue-timeout": { type: "string" },
   ...ACCESS_OPTIONS,
@@ -267,6 +273,7 @@ async function serve(argv: string[]): Promise<number | null> {
     port?: string;
     host?: string;
     audit?: string;
+    store?: string;
     "max-body"?: string;
     "queue-timeout"?: string;
     "token-file"?: string;
@@ -284,6 +291,7 @@ async function serve(argv: string[]): Promise<number | null> {
     queueTimeoutMs = Number(v["queue-timeout"]);
     if (!/^\d+$/.test(v["queue-timeout"]) || queueTimeoutMs < 1) throw new UsageError(`--queue-timeout must be a positive number of milliseconds, not \`${v["queue-timeout"]}\``);
   }
+  if (v.store !== undefined && !/^rediss?:\/\/[^\s]+$/.test(v.store)) throw new UsageError(`--store must be a redis://HOST:PORT (or rediss://) URL, not \`${v.store}\``);
   let service: Awaited<ReturnType<typeof startDecisionService>>;
   try {
     service = await startDecisionService({
@@ -292,6 +300,7 @@ async function serve(argv: string[]): Promise<number | null> {
       ...(v.port !== undefined ? { port: port(v.port, "--port") } : {}),
       ...(v.host !== undefined ? { host: v.host } : {}),
       ...(v.audit !== undefined ? { audit: v.audit } : {}),
+      ...(v.store !== undefined ? { store: v.store } : {}),
       ...(maxBody !== undefined ? { maxBody } : {}),
       access: accessOptions(v["token-file"], v["allowed-origin"] ?? [], v["allowed-host"] ?? []),
     });

@@ -1,69 +1,112 @@
-/** `armorc audit verify FILE`: check the hash chain of an audit log written by @agent-armor/runtime. */
+/** `armorc audit verify FILE|FOLDER...`: check the hash chains of audit logs written by @agent-armor/runtime, one chain per file. */
 
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { type Output, UsageError } from "../io.js";
 import type { Command } from "./main.js";
 
 export const runAudit: Command = {
   name: "audit",
   summary: "verify a tamper-evident audit log",
-  usage: "armorc audit verify FILE [--sink NAME]",
+  usage: "armorc audit verify FILE|FOLDER... [--sink NAME]",
   help: [
     "Checks every record's hash and the chain of seq and prev from the first record to the last,",
     "and names the first record that was edited, deleted, inserted or reordered. A final line cut",
     "off by a crash (a torn write) is ignored: every whole record before it still counts. Gap",
     "records (written after an audit sink failed) are listed with the records they account for.",
     "",
+    "Several files, or a folder (its `*.jsonl` files, by name), are several chains: each process",
+    "keeps its own (`armor serve --audit 'audit/serve-{host}-{pid}.jsonl'`), and each is checked",
+    "on its own and reported per file.",
+    "",
     "Options:",
     "  --sink NAME   this file is the copy of the sink NAME (as gap records name sinks, e.g.",
     "                `file audit.jsonl`): records a gap record declares missing from that sink",
     "                are accepted as missing. Without it, only a log holding every record verifies.",
+    "                With one file only.",
     "",
     "The file is read in chunks, so logs of any size verify in constant memory; on a terminal, a",
     "progress bar is drawn on stderr.",
     "",
-    "Prints `ok: N records` to stdout, or `FILE:LINE: problem` to stderr.",
+    "Prints `ok: N records` to stdout, or `FILE:LINE: problem` to stderr; with several files, each",
+    "file's line starts with its name, and a last line counts the files that verified.",
     "",
-    "Exit code 0 when the log is intact, 1 when it is not, 2 when the file cannot be read.",
+    "Exit code 0 when every log is intact, 1 when one is not, 2 when a file cannot be read.",
   ].join("\n"),
   options: { sink: { type: "string" } },
   async run({ values, positionals }, io) {
-    const [sub, file, ...extra] = positionals;
+    const [sub, ...paths] = positionals;
     if (sub !== "verify") throw new UsageError(sub === undefined ? "name a subcommand: verify" : `unknown subcommand \`${sub}\`; the only one is \`verify\``);
-    if (file === undefined) throw new UsageError("name the audit log file to verify");
-    if (extra.length > 0) throw new UsageError(`verify takes one file, not ${1 + extra.length}`);
-    // loaded here, not at the top, so that the other commands never load the runtime
-    const { verifyAuditLogFile } = await import("@agent-armor/runtime");
-    const progress = io.stderr.isTTY === true ? progressBar(io.stderr) : null;
-    let result: Awaited<ReturnType<typeof verifyAuditLogFile>>;
-    try {
-      const sink = values.sink as string | undefined;
-      result = await verifyAuditLogFile(file, { ...(progress ? { onProgress: progress.update } : {}), ...(sink !== undefined ? { sink } : {}) });
-    } catch (e) {
-      progress?.clear();
-      const code = (e as NodeJS.ErrnoException).code;
-      const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : code === "EACCES" ? "permission denied" : (e as Error).message;
-      io.stderr.write(`armorc audit: cannot read \`${file}\`: ${why}\n`);
-      return 2;
+    if (paths.length === 0) throw new UsageError("name the audit log file (or files, or a folder) to verify");
+    const sink = values.sink as string | undefined;
+    const files = await logFiles(paths, io);
+    if (files === null) return 2;
+    if (files.length === 1 && paths.length === 1 && files[0] === paths[0]) return verifyOne(files[0]!, sink, io, "");
+    if (sink !== undefined) throw new UsageError("--sink names the sink of one file; verify the files one by one");
+    let worst = 0;
+    let intact = 0;
+    for (const file of files) {
+      const code = await verifyOne(file, undefined, io, `${file}: `);
+      if (code === 0) intact++;
+      worst = Math.max(worst, code);
     }
-    progress?.clear();
-    if (result.problem) {
-      const { line, message } = result.problem;
-      // the location is already in front: drop the message's own "(line N)"
-      io.stderr.write(`${file}:${line}: ${message.replace(` (line ${line})`, "")}\n`);
-      io.stderr.write(`${result.records} ${result.records === 1 ? "record" : "records"} verified before the problem\n`);
-      return 1;
-    }
-    const torn = result.tornLines;
-    const notes: string[] = [];
-    if (torn.length > 0) notes.push(`${torn.length === 1 ? "line" : "lines"} ${torn.join(", ")}: ${torn.length === 1 ? "a write" : "writes"} torn by a crash, ignored`);
-    for (const g of result.gaps) {
-      const missing = g.from === null ? "" : `, records ${g.from}–${g.to} missing here`;
-      notes.push(`line ${g.line}: gap record, ${g.lost} lost${missing}${g.reason ? ` (${g.reason})` : ""}`);
-    }
-    io.stdout.write(`ok: ${result.records} ${result.records === 1 ? "record" : "records"}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}\n`);
-    return 0;
+    io.stdout.write(`${files.length} files: ${intact} verified${intact < files.length ? `, ${files.length - intact} not` : ""}\n`);
+    return worst;
   },
 };
+
+/** The files to verify: each path as given, a folder as its `*.jsonl` files by name; null when a folder cannot be read or has none. */
+async function logFiles(paths: readonly string[], io: { stderr: Output }): Promise<string[] | null> {
+  const out: string[] = [];
+  for (const path of paths) {
+    const info = await stat(path).catch(() => null);
+    if (info === null || !info.isDirectory()) {
+      out.push(path);
+      continue;
+    }
+    const names = (await readdir(path)).filter((n) => n.endsWith(".jsonl")).sort();
+    if (names.length === 0) {
+      io.stderr.write(`armorc audit: \`${path}\` holds no audit log (*.jsonl)\n`);
+      return null;
+    }
+    out.push(...names.map((n) => join(path, n)));
+  }
+  return out;
+}
+
+/** Verifies one chain and reports it (each line after `label`, with several files); the exit code. */
+async function verifyOne(file: string, sink: string | undefined, io: { stdout: Output; stderr: Output }, label: string): Promise<number> {
+  // loaded here, not at the top, so that the other commands never load the runtime
+  const { verifyAuditLogFile } = await import("@agent-armor/runtime");
+  const progress = io.stderr.isTTY === true ? progressBar(io.stderr) : null;
+  let result: Awaited<ReturnType<typeof verifyAuditLogFile>>;
+  try {
+    result = await verifyAuditLogFile(file, { ...(progress ? { onProgress: progress.update } : {}), ...(sink !== undefined ? { sink } : {}) });
+  } catch (e) {
+    progress?.clear();
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : code === "EACCES" ? "permission denied" : (e as Error).message;
+    io.stderr.write(`armorc audit: cannot read \`${file}\`: ${why}\n`);
+    return 2;
+  }
+  progress?.clear();
+  if (result.problem) {
+    const { line, message } = result.problem;
+    // the location is already in front: drop the message's own "(line N)"
+    io.stderr.write(`${file}:${line}: ${message.replace(` (line ${line})`, "")}\n`);
+    io.stderr.write(`${label}${result.records} ${result.records === 1 ? "record" : "records"} verified before the problem\n`);
+    return 1;
+  }
+  const torn = result.tornLines;
+  const notes: string[] = [];
+  if (torn.length > 0) notes.push(`${torn.length === 1 ? "line" : "lines"} ${torn.join(", ")}: ${torn.length === 1 ? "a write" : "writes"} torn by a crash, ignored`);
+  for (const g of result.gaps) {
+    const missing = g.from === null ? "" : `, records ${g.from}–${g.to} missing here`;
+    notes.push(`line ${g.line}: gap record, ${g.lost} lost${missing}${g.reason ? ` (${g.reason})` : ""}`);
+  }
+  io.stdout.write(`${label}ok: ${result.records} ${result.records === 1 ? "record" : "records"}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}\n`);
+  return 0;
+}
 
 /** A one-line progress bar on a terminal, redrawn at most ten times a second. */
 function progressBar(out: Output): { update: (done: number, total: number) => void; clear: () => void } {

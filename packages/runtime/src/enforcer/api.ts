@@ -1,6 +1,7 @@
 /** The enforcer's public types: its options, what its calls take and return, and the Enforcer itself. */
 import type { AuditLog, AuditSink } from "../audit.js";
 import type { PolicyDiagnostic, PolicySource } from "../load.js";
+import type { SharedHistoryStore } from "../store.js";
 import type { Action, ActionContext, ApprovalHandler, Decision, HistoryStore, PolicyModule, StageDecision } from "../types.js";
 
 export type AuditOption =
@@ -51,8 +52,11 @@ export interface EnforcerOptions {
   audit?: AuditOption;
   /** What a failing audit sink does to the decision: `deny` (default) or `allow` (reported only). */
   onAuditFailure?: "deny" | "allow";
-  /** Session history store (default: in memory). */
-  history?: HistoryStore;
+  /**
+   * Session history store: in this process (default, `memoryHistoryStore()`), or shared by many
+   * processes and kept across restarts (`redisStore({ url })` from `@agent-armor/store-redis`).
+   */
+  history?: HistoryStore | SharedHistoryStore;
   /** Milliseconds since the epoch (default `Date.now`). */
   clock?: () => number;
   /** Called with every decision. */

@@ -17,6 +17,7 @@ import type { ResultInfo } from "./api.js";
 import { NoReservation } from "./errors.js";
 import { approveStage, decideStage, finishStage, type StageSubject } from "./stage-step.js";
 import type { EnforcerState } from "./state.js";
+import { relabelShared, withHistory } from "./store-step.js";
 import { snapshot } from "./subject.js";
 
 export async function checkResult(st: EnforcerState, action: unknown, result: unknown, ctx: ActionContext = {}, info: ResultInfo = {}): Promise<StageDecision> {
@@ -26,14 +27,18 @@ export async function checkResult(st: EnforcerState, action: unknown, result: un
   const given = givenId(info);
   st.reservations.expire(now);
   const pending = given === undefined ? undefined : st.reservations.get(given);
-  const reserved = pending !== undefined && pending.session === call.session && pending.actionHash === actionHash;
-  if (!reserved && Object.hasOwn(info ?? {}, "requireReservation") && info.requireReservation === true) {
+  const local = pending !== undefined && pending.session === call.session && pending.actionHash === actionHash;
+  // reserved in another process that shares the store
+  const store = st.store;
+  const shared =
+    !local && store !== null && given !== undefined && call.problem === null && (await store.pending(given, call.session).catch(() => null))?.actionHash === actionHash;
+  if (!local && !shared && Object.hasOwn(info ?? {}, "requireReservation") && info.requireReservation === true) {
     throw new NoReservation("the decisionId names no pending reservation of this session and action (never made, settled, released or expired)");
   }
   const s: StageSubject = {
     stage: "result",
     // filed under the reservation's decision; any other id a caller gives names nothing of ours
-    id: reserved ? given! : st.decisionId(now),
+    id: local || shared ? given! : st.decisionId(now),
     session: call.session,
     action: call.action,
     actionHash,
@@ -44,11 +49,16 @@ export async function checkResult(st: EnforcerState, action: unknown, result: un
     // a tool that returns nothing returns null, as a missing result reads
     value: snapshotStageValue(result === undefined ? null : result, "result"),
   };
-  let decided = decideStage(st, st.active, s, now);
-  if (decided.decision.decision === "require_approval") decided = await approveStage(st, s, decided);
-  // the reservation stays pending for `record` or `release`; only its labels are settled here
-  if (reserved && pending!.reservation !== null && decided.decision.labels.length > 0) pending!.reservation.relabel(decided.decision.labels);
-  return finishStage(st, s, decided);
+  return withHistory(st, call.session, now, async (hst) => {
+    let decided = decideStage(hst, hst.active, s, now);
+    if (decided.decision.decision === "require_approval") decided = await approveStage(hst, s, decided);
+    // the reservation stays pending for `record` or `release`; only its labels are settled here
+    const labels = decided.decision.labels;
+    if (labels.length > 0 && local && pending!.reservation !== null) pending!.reservation.relabel(labels);
+    // reserved in another process: the store files the labels on its entry
+    else if (labels.length > 0 && shared) await relabelShared(hst, store!, given!, call.session, actionHash, call.action, labels).catch((e) => st.report(e));
+    return finishStage(hst, s, decided);
+  });
 }
 
 /** The decision id a caller names, read once, own field only. */

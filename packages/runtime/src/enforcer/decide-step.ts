@@ -37,6 +37,9 @@ export function decideWith(st: EnforcerState, policy: Active, subject: Subject, 
 function evaluate(st: EnforcerState, policy: Active, subject: Subject, now: number): PolicyDecision {
   const action = subject.action;
   if (subject.problem !== null) return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message: subject.problem }] };
+  // a shared history store that did not answer: no decision can count or read the session's history
+  const unavailable = st.trackers.problem(subject.session);
+  if (unavailable !== null) return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message: unavailable }] };
   try {
     if (policy.validator !== null) {
       const problems = policy.validator(action);

@@ -8,12 +8,26 @@ import { recordDecision } from "./audit-step.js";
 import { decideWith, shadowDecide } from "./decide-step.js";
 import { addLabels, count } from "./history-step.js";
 import type { EnforcerState } from "./state.js";
-import { snapshot } from "./subject.js";
+import { filedHash, StoreView } from "./store-step.js";
+import { type Subject, snapshot } from "./subject.js";
 
 export async function decide(st: EnforcerState, action: unknown, ctx: ActionContext = {}, options: DecideOptions = {}): Promise<Decision> {
   const now = st.clock();
-  const policy = st.active;
   const subject = snapshot(action, ctx);
+  if (st.store === null) return decideSubject(st, subject, now, options);
+  // a shared store: one call reads the history and files the action, then the same steps run on its answer
+  const view = await StoreView.open(st, st.store, subject.session, now, subject.action, filedHash(subject, options?.reserve === true));
+  try {
+    const final = await decideSubject(view.state, subject, now, options);
+    if (final.reserved === true) view.keep(final.actionHash, st.reservations.ttlMs);
+    return final;
+  } finally {
+    await view.finish(false);
+  }
+}
+
+async function decideSubject(st: EnforcerState, subject: Subject, now: number, options: DecideOptions): Promise<Decision> {
+  const policy = st.active;
   let decided = decideWith(st, policy, subject, now);
   const shadowInfo = shadowDecide(st, decided.decision, subject, now);
   if (decided.decision.labels!.length > 0) decided = { ...decided, decision: addLabels(st, decided.decision) };

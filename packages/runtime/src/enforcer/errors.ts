@@ -58,6 +58,14 @@ export class InvalidInputError extends TypeError {
   override readonly name = "InvalidInputError";
 }
 
+/**
+ * Thrown by `record` and `release` when the shared history store does not answer: the action was
+ * not counted (or not taken back). Its message starts `history store unavailable: STORE`.
+ */
+export class HistoryStoreUnavailable extends Error {
+  override readonly name = "HistoryStoreUnavailable";
+}
+
 function describeDenial(d: Decision): string {
   // the rules that decided: the denying ones when any fired, else the approval rules
   const denying = d.rules.filter((r) => r.effect === "deny");

@@ -7,6 +7,7 @@ import type { ActionContext, StageDecision } from "../types.js";
 import type { OutputMessage } from "./api.js";
 import { approveStage, decideStage, finishStage, type StageSubject } from "./stage-step.js";
 import type { EnforcerState } from "./state.js";
+import { withHistory } from "./store-step.js";
 import { snapshot } from "./subject.js";
 
 export async function checkOutput(st: EnforcerState, message: OutputMessage, ctx: ActionContext = {}): Promise<StageDecision> {
@@ -25,7 +26,9 @@ export async function checkOutput(st: EnforcerState, message: OutputMessage, ctx
     problem: who.problem,
     value: snapshotStageValue(typeof message === "string" ? { text: message } : message, "output"),
   };
-  let decided = decideStage(st, st.active, s, now);
-  if (decided.decision.decision === "require_approval") decided = await approveStage(st, s, decided);
-  return finishStage(st, s, decided);
+  return withHistory(st, who.session, now, async (hst) => {
+    let decided = decideStage(hst, hst.active, s, now);
+    if (decided.decision.decision === "require_approval") decided = await approveStage(hst, s, decided);
+    return finishStage(hst, s, decided);
+  });
 }

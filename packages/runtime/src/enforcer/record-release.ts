@@ -5,13 +5,15 @@
  * Both write an outcome record and reject when the log fails.
  */
 import { sha256 } from "../hash.js";
+import type { SharedHistoryStore } from "../store.js";
 import type { ActionContext } from "../types.js";
 import type { RecordInfo, RecordResult } from "./api.js";
 import { write } from "./audit-step.js";
 import { decideWith } from "./decide-step.js";
-import { InvalidInputError } from "./errors.js";
-import { count } from "./history-step.js";
+import { HistoryStoreUnavailable, InvalidInputError } from "./errors.js";
+import { count, type Pending } from "./history-step.js";
 import type { EnforcerState } from "./state.js";
+import { StoreView, unavailable } from "./store-step.js";
 import { type Subject, sessionOf, snapshot } from "./subject.js";
 
 export async function record(st: EnforcerState, action: unknown, ctx: ActionContext = {}, info: RecordInfo = {}): Promise<RecordResult> {
@@ -23,11 +25,7 @@ export async function record(st: EnforcerState, action: unknown, ctx: ActionCont
   const reservations = st.reservations;
   reservations.expire(now);
   const pending = info.decisionId === undefined ? undefined : reservations.get(info.decisionId);
-  const settled = pending !== undefined && pending.session === session && pending.actionHash === hash;
-  if (settled) {
-    reservations.delete(info.decisionId!);
-    pending.reservation?.settle();
-  } else count(st, session, subject.action, now, labelsNow(st, subject, now));
+  const settled = st.store !== null ? await settleShared(st, st.store, subject, hash, now, info.decisionId) : settleHere(st, subject, hash, now, info.decisionId, pending);
   // another session's pending reservation is not this record's decision: it gets an id of its own
   const id = pending !== undefined && !settled ? st.decisionId(now) : (info.decisionId ?? st.decisionId(now));
   const failure = await write(st, {
@@ -47,6 +45,40 @@ export async function record(st: EnforcerState, action: unknown, ctx: ActionCont
   return { decisionId: id, session, actionHash: hash, settled };
 }
 
+/** Settles the action's pending reservation, or counts the action; whether it settled one. */
+function settleHere(st: EnforcerState, subject: Subject, hash: string, now: number, id: string | undefined, pending: Pending | undefined): boolean {
+  const settled = pending !== undefined && pending.session === subject.session && pending.actionHash === hash;
+  if (settled) {
+    st.reservations.delete(id!);
+    pending.reservation?.settle();
+  } else count(st, subject.session, subject.action, now, labelsNow(st, subject, now));
+  return settled;
+}
+
+/**
+ * With a shared store: the reservation is confirmed in the store, whichever process made it;
+ * without one, the action is filed (one call) and confirmed. A store that does not answer
+ * rejects the record: the action may not be counted.
+ */
+async function settleShared(st: EnforcerState, store: SharedHistoryStore, subject: Subject, hash: string, now: number, id: string | undefined): Promise<boolean> {
+  let settled: boolean;
+  try {
+    settled = id !== undefined && typeof id === "string" && (await store.confirm(id, subject.session, hash));
+  } catch (e) {
+    throw new HistoryStoreUnavailable(unavailable(store, e));
+  }
+  if (settled) {
+    st.reservations.delete(id!);
+    return true;
+  }
+  const view = await StoreView.open(st, store, subject.session, now, subject.action, hash);
+  const problem = view.problem();
+  if (problem !== null) throw new HistoryStoreUnavailable(problem);
+  count(view.state, subject.session, subject.action, now, labelsNow(view.state, subject, now));
+  await view.finish(true);
+  return false;
+}
+
 /**
  * The labels a decision of the action would give it now, for its history entry (a host that
  * asked `decide` without `reserve` and then records the action gets the same entry as run()).
@@ -63,6 +95,7 @@ function labelsNow(st: EnforcerState, subject: Subject, now: number): readonly s
 }
 
 export async function release(st: EnforcerState, id: string, ctx: ActionContext = {}): Promise<boolean> {
+  if (st.store !== null) return releaseShared(st, st.store, id, sessionOf(ctx));
   const now = st.clock();
   const reservations = st.reservations;
   reservations.expire(now);
@@ -78,15 +111,7 @@ export async function release(st: EnforcerState, id: string, ctx: ActionContext 
   if (pending === undefined || pending.session !== session) return false;
   // taken out first, so that a second release of the same id finds nothing
   reservations.delete(id);
-  const failure = await write(st, {
-    kind: "outcome",
-    decisionId: id,
-    time: new Date(now).toISOString(),
-    mode: "release",
-    session: pending.session,
-    actionHash: pending.actionHash,
-    outcome: "released",
-  });
+  const failure = await write(st, releaseRecord(id, pending.session, pending.actionHash, now));
   if (failure !== null) {
     // not audited, so not taken back: the action stays counted and the reservation pending
     if (pending.expires > st.clock()) reservations.restore(id, pending);
@@ -94,4 +119,32 @@ export async function release(st: EnforcerState, id: string, ctx: ActionContext 
   }
   pending.reservation?.cancel();
   return true;
+}
+
+function releaseRecord(id: string, session: string, actionHash: string, now: number) {
+  return { kind: "outcome", decisionId: id, time: new Date(now).toISOString(), mode: "release", session, actionHash, outcome: "released" } as const;
+}
+
+/**
+ * With a shared store, whichever process made the reservation: it is looked up, the release is
+ * audited, then taken back (not audited, not taken back).
+ */
+async function releaseShared(st: EnforcerState, store: SharedHistoryStore, id: string, session: string): Promise<boolean> {
+  const now = st.clock();
+  if (typeof id !== "string" || id.length === 0) return false;
+  let pending: { readonly actionHash: string } | null;
+  try {
+    pending = await store.pending(id, session);
+  } catch (e) {
+    throw new HistoryStoreUnavailable(unavailable(store, e));
+  }
+  if (pending === null) return false;
+  const failure = await write(st, releaseRecord(id, session, pending.actionHash, now));
+  if (failure !== null) throw failure;
+  st.reservations.delete(id);
+  try {
+    return await store.release(id, session);
+  } catch (e) {
+    throw new HistoryStoreUnavailable(unavailable(store, e));
+  }
 }

@@ -10,6 +10,8 @@
  * log that writes synchronously, a tool that returns a value), does all its work before
  * returning it. Every failure becomes a rejection, as from an async function.
  */
+
+import type { SharedHistoryStore } from "../store.js";
 import type { Action, ActionContext } from "../types.js";
 import type { RunResult } from "./api.js";
 import { type Approving, approve } from "./approval-step.js";
@@ -18,7 +20,8 @@ import { decideWith, shadowDecide } from "./decide-step.js";
 import { type Execution, perform } from "./execute-step.js";
 import { addLabels, count } from "./history-step.js";
 import type { EnforcerState } from "./state.js";
-import { snapshot } from "./subject.js";
+import { filedHash, StoreView } from "./store-step.js";
+import { type Subject, snapshot } from "./subject.js";
 
 /** One action on its way through run(). */
 interface Run<T> extends Approving, Execution<T> {
@@ -31,8 +34,17 @@ export function run<T>(st: EnforcerState, action: unknown, ctx: ActionContext | 
     const now = st.clock();
     // reservations past their time settle, so that the entries recorded after them need not wait
     st.reservations.expire(now);
-    const policy = st.active;
     const subject = snapshot(action, ctx ?? {});
+    if (st.store !== null) return runShared(st, st.store, subject, now, execute);
+    return runSubject(st, subject, now, execute);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function runSubject<T>(st: EnforcerState, subject: Subject, now: number, execute: (action: Action) => T | Promise<T>): Promise<RunResult<T>> {
+  try {
+    const policy = st.active;
     const decided = decideWith(st, policy, subject, now);
     const shadowInfo = shadowDecide(st, decided.decision, subject, now);
     const r: Run<T> = { decided, subject, now, approval: null, shadowInfo, execute };
@@ -40,6 +52,16 @@ export function run<T>(st: EnforcerState, action: unknown, ctx: ActionContext | 
     return runDecided(st, r);
   } catch (e) {
     return Promise.reject(e);
+  }
+}
+
+/** With a shared history store: one call to the store files the action, then the same steps run on its answer (store-step.ts). */
+async function runShared<T>(st: EnforcerState, store: SharedHistoryStore, subject: Subject, now: number, execute: (action: Action) => T | Promise<T>): Promise<RunResult<T>> {
+  const view = await StoreView.open(st, store, subject.session, now, subject.action, filedHash(subject, true));
+  try {
+    return await runSubject(view.state, subject, now, execute);
+  } finally {
+    await view.finish(true);
   }
 }
 

@@ -105,6 +105,8 @@ function evaluate(st: EnforcerState, policy: Active, s: StageSubject, now: numbe
   const deny = (message: string): PolicyDecision => ({ decision: "deny", rules: [], approval: null, action: null, errors: [{ rule: null, message }], labels: NO_LABELS, [s.stage]: null });
   if (s.problem !== null) return deny(s.problem);
   if (s.value.problem !== null) return deny(s.value.problem);
+  const unavailable = st.trackers.problem(s.session);
+  if (unavailable !== null) return deny(unavailable);
   const decideFn = s.stage === "result" ? policy.module.decideResult : policy.module.decideOutput;
   // a module compiled before stages: the value passes as it is (a copy of it)
   if (typeof decideFn !== "function") return { decision: "allow", rules: [], approval: null, action: null, errors: [], labels: NO_LABELS, [s.stage]: copyOf(s.value.copy) };

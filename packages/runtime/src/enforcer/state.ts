@@ -3,8 +3,10 @@
  * policies in force, the session history, the pending reservations and the audit log.
  */
 import { DEFAULT_WRITE_TIMEOUT_MS } from "../audit.js";
-import { memoryHistoryStore, SessionTrackers } from "../history.js";
+import { memoryHistoryStore, SessionTrackers, type TrackerSource } from "../history.js";
 import { loadPolicy } from "../load.js";
+import { isSharedStore, type SharedHistoryStore } from "../store.js";
+import type { HistoryStore } from "../types.js";
 import type { EnforcerOptions, ShadowReport } from "./api.js";
 import { type AuditChannel, auditChannel } from "./audit-step.js";
 import { Reservations } from "./history-step.js";
@@ -23,7 +25,10 @@ export interface EnforcerState {
   /** Hands a failure the enforcer absorbs to `onError`; never throws. */
   readonly report: (e: unknown) => void;
   readonly decisionId: (now: number) => string;
-  readonly trackers: SessionTrackers;
+  /** The session history the steps read and record into: the in-memory trackers, or a view of a shared store's answer (store-step.ts). */
+  readonly trackers: TrackerSource;
+  /** The shared store the entry points ask before deciding, or null when the history is in this process. */
+  readonly store: SharedHistoryStore | null;
   readonly reservations: Reservations;
   /** The audit log, or null when decisions are not recorded. */
   readonly audit: AuditChannel | null;
@@ -46,13 +51,14 @@ export async function enforcerState(options: EnforcerOptions): Promise<EnforcerS
   const active = activate(loaded.module, options.validate);
   const shadow: Active | null = options.shadow !== undefined ? activate((await loadPolicy(options.shadow)).module, options.validate) : null;
   const shadowStats: ShadowReport = { candidate: shadow ? meta(shadow.module) : null, decisions: 0, flips: 0, byKind: {} };
-  const trackers = new SessionTrackers(options.history ?? memoryHistoryStore(), report);
+  const store = isSharedStore(options.history) ? options.history : null;
+  const trackers = new SessionTrackers(store === null ? ((options.history as HistoryStore | undefined) ?? memoryHistoryStore()) : memoryHistoryStore(), report);
   const audit = auditChannel(options.audit, options.auditTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS);
   const reservationTtlMs = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
   // a cap that is not a number (NaN) would leave reservations unbounded: the default then
   const maxReservations = Math.max(1, Number.isFinite(options.maxReservations) ? options.maxReservations! : DEFAULT_MAX_RESERVATIONS);
   const reservations = new Reservations(reservationTtlMs, maxReservations);
-  return { options, clock, report, decisionId: idSource(), trackers, reservations, audit, throwOnDeny: options.throwOnDeny ?? true, active, shadow, shadowStats };
+  return { options, clock, report, decisionId: idSource(), trackers, store, reservations, audit, throwOnDeny: options.throwOnDeny ?? true, active, shadow, shadowStats };
 }
 
 function reporter(options: EnforcerOptions): (e: unknown) => void {

@@ -1,0 +1,277 @@
+/**
+ * Deciding against a shared history store (store.ts). The enforcer's steps are synchronous: they
+ * read tracker values and record actions through `st.trackers` without awaiting. With the
+ * in-memory store that is `SessionTrackers` itself, and nothing here runs. With a shared store,
+ * the entry points first ask the store once (`read`: the values, and the action filed under the
+ * decision's id), then run the same steps on a state whose `trackers` is a view of that answer
+ * (`StoreView`): it gives the values read, turns `record` into keeping the filing, `cancel` into
+ * `release`, `relabel` into filing the entry again where it stands, and `settle` into `confirm`.
+ * Those writes go out in order on the store's connection and are awaited before the entry point
+ * returns (`finish`), and a filing no step recorded (a deny) is released.
+ *
+ * A count or seen tracker's value is the number of entries in its window, whatever their order,
+ * so filing an entry again at its own time with other labels is exact: nothing filed after it
+ * has to be taken back and filed again, as the in-memory store does for its ordered kinds.
+ * Predicates of the other kinds (sum, max, min, since, `current.F` keys) are not kept by a shared
+ * store: their values are errors that name the store, so rules that read them deny.
+ */
+import { sha256 } from "../hash.js";
+import { MAX_SESSION_LABELS, type Reservation, type TrackerSource, type TrackerValue } from "../history.js";
+import type { SharedHistoryStore, StoreFiling, StoreReadResult, StoreTracker, StoreValue } from "../store.js";
+import { holds, isKindTracker } from "../tracker-kinds.js";
+import type { PolicyTracker } from "../types.js";
+import type { EnforcerState } from "./state.js";
+
+/** The trackers of the policies in force (the enforced one and the shadow candidate), each once, as the store keeps them. */
+function storeTrackers(st: EnforcerState): { all: PolicyTracker[]; kept: StoreTracker[] } {
+  const all: PolicyTracker[] = [];
+  const kept: StoreTracker[] = [];
+  const seen = new Set<string>();
+  const lists = st.shadow === null ? [st.active.module.trackers] : [st.active.module.trackers, st.shadow.module.trackers];
+  for (const list of lists) {
+    for (const t of list) {
+      if (seen.has(t.key)) continue;
+      seen.add(t.key);
+      all.push(t);
+      if (!isKindTracker(t)) kept.push({ key: t.key, kind: t.kind as "count" | "seen", withinMs: t.withinMs });
+    }
+  }
+  return { all, kept };
+}
+
+/** The trackers an entry with `labels` is filed in: those whose condition it matches, or whose condition fails on it. */
+function filingsOf(trackers: readonly StoreTracker[], byKey: ReadonlyMap<string, PolicyTracker>, action: unknown, labels: readonly string[] | undefined): StoreFiling[] {
+  const out: StoreFiling[] = [];
+  for (const tracker of trackers) {
+    const t = byKey.get(tracker.key)!;
+    const matches = holds(t, (a) => t.matches(a, labels), action);
+    if (matches === true) out.push({ tracker, error: null });
+    else if (matches !== false) out.push({ tracker, error: matches.error });
+  }
+  return out;
+}
+
+const sameFilings = (a: readonly StoreFiling[], b: readonly StoreFiling[]): boolean => a.length === b.length && a.every((f, i) => f.tracker.key === b[i]!.tracker.key && f.error === b[i]!.error);
+
+export function unavailable(store: SharedHistoryStore, e: unknown): string {
+  return `history store unavailable: ${store.name}: ${e instanceof Error ? e.message : String(e)}`;
+}
+
+/** What a decision reads and records through a shared store, for one subject. */
+export class StoreView implements TrackerSource {
+  /** The enforcer's state with this view as its trackers (and the id the action was filed under as its next decision id). */
+  readonly state: EnforcerState;
+  private readonly values_ = new Map<string, StoreValue>();
+  private readonly labels: string[];
+  private readonly byKey = new Map<string, PolicyTracker>();
+  private readonly kept: readonly StoreTracker[];
+  /** The entry as filed by `read`: with no labels (the decision's labels are known only after it). */
+  private filings: StoreFiling[];
+  private recorded = false;
+  private cancelled = false;
+  private settled = false;
+  private readonly writes: Promise<unknown>[] = [];
+
+  private constructor(
+    st: EnforcerState,
+    private readonly store: SharedHistoryStore,
+    private readonly scope: string,
+    private readonly now: number,
+    private readonly id: string | null,
+    private action: unknown,
+    private readonly problem_: string | null,
+    answer: StoreReadResult | null,
+    kept: readonly StoreTracker[],
+    all: readonly PolicyTracker[],
+    filings: StoreFiling[],
+    /** The action hash the filing was kept with. */
+    private readonly filedHash: string | null,
+  ) {
+    this.kept = kept;
+    this.filings = filings;
+    for (const t of all) this.byKey.set(t.key, t);
+    if (answer !== null) for (let i = 0; i < kept.length; i++) this.values_.set(kept[i]!.key, answer.values[i]!);
+    this.labels = answer === null ? [] : [...answer.labels];
+    let handed = id === null;
+    // the first decision id the steps ask for is the one the action was filed under
+    const decisionId = (t: number): string => {
+      if (handed) return st.decisionId(t);
+      handed = true;
+      return id!;
+    };
+    // the steps run on this state; `active`, `shadow` and the rest are read through to the enforcer's
+    this.state = Object.create(st, { trackers: { value: this }, decisionId: { value: decisionId } }) as EnforcerState;
+  }
+
+  /**
+   * Asks the store for the values a decision on `action` in `scope` reads, and, with `reserve`,
+   * files the action under a new decision id in the same call. Never rejects: a store that
+   * does not answer makes every decision of the view a deny that names it.
+   */
+  static async open(st: EnforcerState, store: SharedHistoryStore, scope: string, now: number, action: unknown, reserveFor: string | null): Promise<StoreView> {
+    const { all, kept } = storeTrackers(st);
+    const byKey = new Map(all.map((t) => [t.key, t]));
+    const id = reserveFor !== null ? st.decisionId(now) : null;
+    const filings = reserveFor !== null ? filingsOf(kept, byKey, action, undefined) : [];
+    try {
+      const reserve = id !== null ? { reserve: { id, ttlMs: st.reservations.ttlMs, filings, actionHash: reserveFor! } } : {};
+      const answer = await store.read({ scope, now, trackers: kept, ...reserve });
+      return new StoreView(st, store, scope, now, id, action, null, answer, kept, all, filings, reserveFor);
+    } catch (e) {
+      return new StoreView(st, store, scope, now, null, action, unavailable(store, e), null, kept, all, [], null);
+    }
+  }
+
+  problem(): string | null {
+    return this.problem_;
+  }
+
+  values(session: string, trackers: readonly PolicyTracker[], _now: number, _action?: unknown): readonly TrackerValue[] {
+    return trackers.map((t) => this.value(session, t));
+  }
+
+  private value(session: string, t: PolicyTracker): TrackerValue {
+    if (this.problem_ !== null) return { error: this.problem_ };
+    if (session !== this.scope) return { error: `the history store read session ${JSON.stringify(this.scope)}, not this one` };
+    if (isKindTracker(t)) return { error: `the history store ${this.store.name} keeps count and seen predicates without \`current\` only; this one needs the in-memory store` };
+    const read = this.values_.get(t.key);
+    if (read === undefined) return { error: `the history store did not read tracker ${t.key}` };
+    let count = read.count;
+    let error = read.error;
+    // once recorded, the entry counts for the decisions that follow in this call (its result's)
+    if (this.recorded && !this.cancelled) {
+      const own = this.filings.find((f) => f.tracker.key === t.key);
+      if (own !== undefined && own.error === null) count++;
+      else if (own !== undefined && error === null) error = own.error;
+    }
+    if (error !== null) return { error };
+    return t.kind === "count" ? count : count > 0;
+  }
+
+  sessionInput(_session: string): { readonly labels: readonly string[] } {
+    return { labels: this.labels };
+  }
+
+  addLabels(_session: string, labels: readonly string[] | undefined): string | null {
+    if (labels === undefined || labels.length === 0) return null;
+    const fresh = labels.filter((l, i) => !this.labels.includes(l) && labels.indexOf(l) === i);
+    if (fresh.length === 0) return null;
+    if (this.labels.length + fresh.length > MAX_SESSION_LABELS) return `the session already holds ${this.labels.length} labels, and may hold at most ${MAX_SESSION_LABELS}`;
+    this.labels.push(...fresh);
+    this.write(this.store.addLabels(this.scope, fresh, MAX_SESSION_LABELS));
+    return null;
+  }
+
+  /** The action filed by `read` is the one recorded: it stays filed, with these labels. */
+  record(_session: string, action: unknown, _now: number, _policies: readonly (readonly PolicyTracker[])[], labels?: readonly string[], _relabelled = false): Reservation {
+    if (this.id === null) throw new Error("the history store filed no action for this decision");
+    this.recorded = true;
+    if (action !== this.action) {
+      // the policy rewrote the action (redacted it): the entry is the action as it runs
+      this.action = action;
+      this.refile([], true);
+    }
+    if (labels !== undefined && labels.length > 0) this.refile(labels);
+    return {
+      cancel: () => {
+        if (this.cancelled) return;
+        this.cancelled = true;
+        this.write(this.store.release(this.id!, this.scope), false);
+      },
+      relabel: (next) => {
+        if (!this.cancelled && !this.settled) this.refile(next);
+      },
+      settle: () => {
+        if (this.cancelled || this.settled) return;
+        this.settled = true;
+        this.write(this.store.confirm(this.id!, this.scope), false);
+      },
+    };
+  }
+
+  private entryLabels: readonly string[] = [];
+
+  /** Files the entry again where it stands (its own time) with more labels, when that changes which trackers it is in. */
+  private refile(labels: readonly string[], force = false): void {
+    const next = [...this.entryLabels, ...labels.filter((l, i) => !this.entryLabels.includes(l) && labels.indexOf(l) === i)];
+    if (next.length === this.entryLabels.length && !force) return;
+    this.entryLabels = next;
+    const filings = filingsOf(this.kept, this.byKey, this.action, next);
+    if (sameFilings(filings, this.filings)) return;
+    this.filings = filings;
+    this.write(this.store.refile(this.id!, this.scope, this.now, filings, next));
+  }
+
+  /** `decide` with `reserve` allowed the action: its reservation stays pending for `record` or `release` in any process, for the decision's action hash. */
+  keep(actionHash: string, ttlMs: number): void {
+    if (this.id === null || this.problem_ !== null) return;
+    // kept even when no tracker counted it (a policy without history): `record` settles it in any process
+    this.recorded = true;
+    // the read filed it for the action as given; only a rewritten (redacted) action needs another call
+    if (actionHash !== this.filedHash) this.write(this.store.keep(this.id, this.scope, actionHash, ttlMs));
+  }
+
+  forget(_session: string): void {
+    this.write(this.store.forget(this.scope));
+  }
+
+  /**
+   * A write the steps made. `awaited` ones (labels, refiling, keeping) are awaited before the
+   * entry point returns, so a decision in any process that starts after it sees them. A release
+   * of a denied action and a confirm are not: they go out in order on the store's connection,
+   * so this process's next calls come after them, and one that fails leaves the action counted
+   * (fail closed).
+   */
+  private write(p: Promise<unknown>, awaited = true): void {
+    const reported = p.catch((e) => this.state.report(new Error(unavailable(this.store, e))));
+    if (awaited) this.writes.push(reported);
+  }
+
+  /**
+   * After the steps: an action filed but never recorded (not allowed) is released; in `run`, a
+   * recorded one nothing settled is confirmed. Then every write the steps made is awaited.
+   */
+  async finish(confirm: boolean): Promise<void> {
+    if (this.id !== null && this.problem_ === null) {
+      if (!this.recorded) {
+        this.cancelled = true;
+        this.write(this.store.release(this.id, this.scope), false);
+      } else if (confirm && !this.cancelled && !this.settled) {
+        this.settled = true;
+        this.write(this.store.confirm(this.id, this.scope), false);
+      }
+    }
+    await Promise.all(this.writes);
+  }
+}
+
+/** Runs `steps` on the history of `scope` as it is now: in this process, or read from the shared store first (without filing anything). */
+export async function withHistory<T>(st: EnforcerState, scope: string, now: number, steps: (st: EnforcerState) => Promise<T>): Promise<T> {
+  if (st.store === null) return steps(st);
+  const view = await StoreView.open(st, st.store, scope, now, null, null);
+  try {
+    return await steps(view.state);
+  } finally {
+    await view.finish(false);
+  }
+}
+
+/**
+ * A result's labels for the entry of a call reserved in another process (`checkResult` with its
+ * decision id): the entry is filed again with its labels and these, where it stands. Nothing
+ * happens when no reservation of the scope and action is pending.
+ */
+export async function relabelShared(st: EnforcerState, store: SharedHistoryStore, id: string, scope: string, actionHash: string, action: unknown, labels: readonly string[]): Promise<void> {
+  const pending = await store.pending(id, scope);
+  if (pending === null || pending.actionHash !== actionHash) return;
+  const next = [...pending.labels, ...labels.filter((l, i) => !pending.labels.includes(l) && labels.indexOf(l) === i)];
+  if (next.length === pending.labels.length) return;
+  const { all, kept } = storeTrackers(st);
+  const filings = filingsOf(kept, new Map(all.map((t) => [t.key, t])), action, next);
+  await store.refile(id, scope, st.clock(), filings, next);
+}
+
+/** The hash a reservation of the subject is filed for (the action as given), or null when it cannot be reserved. */
+export function filedHash(subject: { readonly problem: string | null; readonly json: string | undefined }, reserve: boolean): string | null {
+  return reserve && subject.problem === null ? sha256(subject.json ?? "null") : null;
+}

@@ -1,0 +1,96 @@
+/**
+ * What a history store is. The enforcer's history lives either in this process (the in-memory
+ * store, history.ts: synchronous, O(1) per tracker, the default) or in a shared store that many
+ * processes use at once (`@agent-armor/store-redis`). A shared store is asynchronous, so the
+ * enforcer asks it once per decision, before deciding (enforcer/store-step.ts), and then runs
+ * its usual synchronous steps on what the store answered; with the in-memory store nothing is
+ * awaited and no step changes.
+ *
+ * A shared store keeps trackers by scope key (the session's name today; a user or tenant key
+ * later) and tracker key (the predicate's identity, PolicyTracker.key). The runtime evaluates the
+ * predicates' conditions (they are the compiled module's functions); the store keeps, per
+ * tracker, the entries that matched (by time) and the entries the condition could not be
+ * evaluated on (poison, by time), and answers with how many are in the window.
+ *
+ * Deciding is one call, `read`: it reads every tracker the policies need and, when asked,
+ * files the action in the trackers it matches under the decision's id, atomically (in Redis one
+ * script, so deciders in other processes cannot race past a limit). The action is filed before
+ * the policy decides; a decision that is not an allow takes it back (`release`). So an action
+ * that ends up denied counts, for concurrent decisions, during the one round trip between the
+ * two calls: a store can make a concurrent decision deny where the in-memory store would allow,
+ * never the other way.
+ */
+
+/** A tracker as the store keeps it: the predicates a shared store counts (`count`, `seen`). */
+export interface StoreTracker {
+  /** PolicyTracker.key: the predicate's identity across policy versions. */
+  readonly key: string;
+  readonly kind: "count" | "seen";
+  /** The window in ms, or null for the whole scope's history. */
+  readonly withinMs: number | null;
+}
+
+/** An entry filed in a tracker: it matched the condition, or the condition failed on it (`error`). */
+export interface StoreFiling {
+  readonly tracker: StoreTracker;
+  /** Why the condition could not be evaluated on the entry (poison while it is in the window), or null when it matched. */
+  readonly error: string | null;
+}
+
+export interface StoreRead {
+  /** The scope key the trackers are kept under: the session's name. */
+  readonly scope: string;
+  /** Milliseconds since the epoch: the decision's time. */
+  readonly now: number;
+  /** The trackers whose values the decision reads, in the policy's order. */
+  readonly trackers: readonly StoreTracker[];
+  /** File the action (count it in flight) under `id`; kept for `ttlMs` unless confirmed or released. */
+  readonly reserve?: {
+    readonly id: string;
+    readonly ttlMs: number;
+    readonly filings: readonly StoreFiling[];
+    /** The hash of the action as given: `record` settles the reservation for this action (`keep` changes it when the policy rewrote the action). */
+    readonly actionHash: string;
+  };
+}
+
+/** A tracker's state at a decision: entries in its window, and the error of the oldest poisoned entry still in it. */
+export interface StoreValue {
+  readonly count: number;
+  readonly error: string | null;
+}
+
+export interface StoreReadResult {
+  /** One per tracker of the request, in its order, read before the action was filed. */
+  readonly values: readonly StoreValue[];
+  /** The scope's labels (`session.labels`), in the order they were first added. */
+  readonly labels: readonly string[];
+}
+
+/** A store other processes share: every call may fail (the store is unreachable), and the enforcer then denies naming it. */
+export interface SharedHistoryStore {
+  readonly shared: true;
+  /** What errors name: `redis://127.0.0.1:6379` (never a password). */
+  readonly name: string;
+  /** Reads the trackers and, with `reserve`, files the action, atomically, in one round trip. */
+  read(request: StoreRead): Promise<StoreReadResult>;
+  /** The entry's labels changed (its result's): it is filed again, at its own time, in `filings`, and keeps `labels` as its labels. */
+  refile(id: string, scope: string, now: number, filings: readonly StoreFiling[], labels: readonly string[]): Promise<void>;
+  /** The reservation stays pending for `record`/`release`, for its action's hash; false when it is gone (expired). */
+  keep(id: string, scope: string, actionHash: string, ttlMs: number): Promise<boolean>;
+  /** The action ran: its reservation is settled and it stays counted. False when no reservation of that scope (and hash, when kept with one) is pending. */
+  confirm(id: string, scope: string, actionHash?: string): Promise<boolean>;
+  /** A pending reservation of the scope: the action hash it was kept with (`""` when not kept yet) and its entry's labels; null when none is pending. */
+  pending(id: string, scope: string): Promise<{ readonly actionHash: string; readonly labels: readonly string[] } | null>;
+  /** Takes a pending reservation back: the action no longer counts. False when none of that scope is pending. */
+  release(id: string, scope: string): Promise<boolean>;
+  /** Adds labels to the scope, each once; null, or why none was added (more than `max`). */
+  addLabels(scope: string, labels: readonly string[], max: number): Promise<string | null>;
+  /** Forgets everything kept under the scope. */
+  forget(scope: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function isSharedStore(store: unknown): store is SharedHistoryStore {
+  return typeof store === "object" && store !== null && Object.hasOwn(store, "shared") && (store as { shared: unknown }).shared === true;
+}

@@ -1,0 +1,192 @@
+/**
+ * A history store in Redis (or Valkey): the limits of a policy shared by every process that
+ * decides with the same Redis, and kept across restarts.
+ *
+ *   createEnforcer({ policy, history: redisStore({ url: "redis://127.0.0.1:6379" }) })
+ *
+ * Each decision is one round trip: a script (scripts.ts) reads the session's trackers and files
+ * the action when it is reserved. A Redis that does not answer within `timeoutMs` (or is down)
+ * fails the call, and the enforcer denies with `history store unavailable: redis://HOST:PORT: ...`;
+ * ioredis reconnects by itself, and decisions work again as soon as Redis answers.
+ */
+import { createHash } from "node:crypto";
+import type { SharedHistoryStore, StoreFiling, StoreRead, StoreReadResult, StoreValue } from "@agent-armor/runtime";
+import { Redis, type RedisOptions } from "ioredis";
+import { CONFIRM, FORGET, KEEP, LABELS, PENDING, READ, REFILE, RELEASE } from "./scripts.js";
+
+export interface RedisStoreOptions {
+  /** `redis://[:password@]host:port[/db]` (or `rediss://` for TLS). */
+  url: string;
+  /** What every key starts with (default `armor`): several deployments can share one Redis. */
+  prefix?: string;
+  /** How long a command may take, connecting included, before the decision denies (default 1000 ms). */
+  timeoutMs?: number;
+  /** More ioredis options (TLS, sentinels, ...); the store's own (timeouts, retries) win. */
+  redis?: RedisOptions;
+}
+
+export const DEFAULT_TIMEOUT_MS = 1000;
+
+type Scripted = Redis &
+  Record<"armorRead" | "armorRefile" | "armorKeep" | "armorConfirm" | "armorPending" | "armorRelease" | "armorLabels" | "armorForget", (...args: (string | number)[]) => Promise<unknown>>;
+
+/** A short, fixed-length key part for any text (a 1 MB session name, glob or newline characters): 128 bits of SHA-256. */
+const digest = (text: string): string => createHash("sha256").update(text).digest("hex").slice(0, 32);
+
+/** The URL without its password, for error messages. */
+export function storeName(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.hostname}${u.port === "" ? "" : `:${u.port}`}${u.pathname.length > 1 ? u.pathname : ""}`;
+  } catch {
+    return "redis (an invalid URL)";
+  }
+}
+
+class Unexpected extends Error {
+  constructor(what: string) {
+    super(`Redis answered something the store did not expect (${what})`);
+  }
+}
+
+export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { readonly client: Redis } {
+  if (typeof options?.url !== "string" || !/^rediss?:\/\//.test(options.url)) {
+    throw new TypeError(`redisStore: url must be a redis:// or rediss:// URL, got ${JSON.stringify(String(options?.url)).slice(0, 200)}`);
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const prefix = options.prefix ?? "armor";
+  const name = storeName(options.url);
+  const client = new Redis(options.url, {
+    ...options.redis,
+    commandTimeout: timeoutMs,
+    connectTimeout: Math.max(timeoutMs, 1000),
+    // a command waits (up to its timeout) for a connection being made, and is not retried after a failed one
+    maxRetriesPerRequest: 0,
+    // reconnect forever, at most every half second
+    retryStrategy: (times: number) => Math.min(50 * times, 500),
+  }) as Scripted;
+  // connection errors reach the decisions that fail; an unhandled 'error' event would end the process
+  client.on("error", () => {});
+  client.defineCommand("armorRead", { lua: READ });
+  client.defineCommand("armorRefile", { lua: REFILE });
+  client.defineCommand("armorKeep", { lua: KEEP, numberOfKeys: 1 });
+  client.defineCommand("armorConfirm", { lua: CONFIRM, numberOfKeys: 1 });
+  client.defineCommand("armorPending", { lua: PENDING, numberOfKeys: 1 });
+  client.defineCommand("armorRelease", { lua: RELEASE, numberOfKeys: 1 });
+  client.defineCommand("armorLabels", { lua: LABELS, numberOfKeys: 1 });
+  client.defineCommand("armorForget", { lua: FORGET, numberOfKeys: 2 });
+
+  // a scope's digest, kept for the next call: most calls in a row are for the same session
+  let lastScope: string | null = null;
+  let lastDigest = "";
+  const scopeDigest = (scope: string): string => {
+    if (scope !== lastScope) {
+      lastDigest = digest(scope);
+      lastScope = scope;
+    }
+    return lastDigest;
+  };
+  const scopeKey = (scope: string): string => `${prefix}:{${scopeDigest(scope)}}`;
+  // the policies' predicates are few: their digests are kept (emptied past 10,000, a policy reloaded many times)
+  const trackerDigests = new Map<string, string>();
+  const trackerDigest = (key: string): string => {
+    let d = trackerDigests.get(key);
+    if (d === undefined) {
+      if (trackerDigests.size >= 10_000) trackerDigests.clear();
+      d = digest(key);
+      trackerDigests.set(key, d);
+    }
+    return d;
+  };
+  const trackerKeys = (scope: string, key: string): [string, string] => {
+    const base = `${scopeKey(scope)}:${trackerDigest(key)}`;
+    return [`${base}:e`, `${base}:p`];
+  };
+  const reservationKey = (scope: string, id: string): string => `${scopeKey(scope)}:r:${digest(id)}`;
+  const labelsKey = (scope: string): string => `${scopeKey(scope)}:labels`;
+  const indexKey = (scope: string): string => `${scopeKey(scope)}:keys`;
+
+  return {
+    shared: true,
+    name,
+    client,
+
+    async read(request: StoreRead): Promise<StoreReadResult> {
+      const { scope, now, trackers, reserve } = request;
+      const filed = new Map<string, StoreFiling>();
+      for (const f of reserve?.filings ?? []) filed.set(f.tracker.key, f);
+      const keys = [labelsKey(scope), reservationKey(scope, reserve?.id ?? ""), indexKey(scope)];
+      const args: (string | number)[] = [now, reserve?.id ?? "", reserve?.ttlMs ?? 0, scopeDigest(scope), trackers.length];
+      for (const t of trackers) {
+        keys.push(...trackerKeys(scope, t.key));
+        const f = filed.get(t.key);
+        args.push(t.withinMs ?? -1, f === undefined ? 0 : f.error === null ? 1 : 2, f?.error ?? "");
+      }
+      args.push(reserve?.actionHash ?? "");
+      const answer = await client.armorRead(keys.length, ...keys, ...args);
+      return readAnswer(answer, trackers.length);
+    },
+
+    async refile(id: string, scope: string, _now: number, filings: readonly StoreFiling[], labels: readonly string[]): Promise<void> {
+      const keys = [reservationKey(scope, id), indexKey(scope)];
+      const args: (string | number)[] = [scopeDigest(scope), id, JSON.stringify(labels)];
+      for (const f of filings) {
+        const [entries, poison] = trackerKeys(scope, f.tracker.key);
+        keys.push(f.error === null ? entries : poison);
+        args.push(f.error === null ? 1 : 2, f.tracker.withinMs ?? -1, f.error ?? "");
+      }
+      await client.armorRefile(keys.length, ...keys, ...args);
+    },
+
+    async keep(id: string, scope: string, actionHash: string, ttlMs: number): Promise<boolean> {
+      return (await client.armorKeep(reservationKey(scope, id), scopeDigest(scope), actionHash, ttlMs)) === 1;
+    },
+
+    async confirm(id: string, scope: string, actionHash?: string): Promise<boolean> {
+      return (await client.armorConfirm(reservationKey(scope, id), scopeDigest(scope), actionHash ?? "")) === 1;
+    },
+
+    async pending(id: string, scope: string): Promise<{ actionHash: string; labels: string[] } | null> {
+      const answer = await client.armorPending(reservationKey(scope, id), scopeDigest(scope));
+      if (answer === null) return null;
+      if (!Array.isArray(answer) || typeof answer[0] !== "string" || typeof answer[1] !== "string") throw new Unexpected("a pending reservation");
+      const labels = JSON.parse(answer[1]) as unknown;
+      if (!Array.isArray(labels) || !labels.every((l) => typeof l === "string")) throw new Unexpected("a reservation's labels");
+      return { actionHash: answer[0], labels };
+    },
+
+    async release(id: string, scope: string): Promise<boolean> {
+      return (await client.armorRelease(reservationKey(scope, id), scopeDigest(scope))) === 1;
+    },
+
+    async addLabels(scope: string, labels: readonly string[], max: number): Promise<string | null> {
+      const answer = await client.armorLabels(labelsKey(scope), max, ...labels);
+      if (typeof answer !== "string") throw new Unexpected("labels");
+      return answer === "" ? null : answer;
+    },
+
+    async forget(scope: string): Promise<void> {
+      await client.armorForget(indexKey(scope), labelsKey(scope));
+    },
+
+    async close(): Promise<void> {
+      client.disconnect();
+    },
+  };
+}
+
+/** The read script's answer, checked: a Redis (or something posing as one) answering otherwise fails the decision. */
+function readAnswer(answer: unknown, n: number): StoreReadResult {
+  if (!Array.isArray(answer) || answer.length !== n + 1) throw new Unexpected("not the trackers asked for");
+  const values: StoreValue[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = answer[i] as unknown;
+    if (!Array.isArray(v) || !Number.isSafeInteger(v[0]) || v[0] < 0 || typeof v[1] !== "string") throw new Unexpected("a tracker's value");
+    const poison = v[1] as string;
+    const cut = poison.indexOf("\n");
+    values.push({ count: v[0] as number, error: poison === "" ? null : poison.slice(cut + 1) });
+  }
+  const labels = answer[n] as unknown;
+  if (!Array.isArray(labels) || !labels.every((l) => typeof l === "string")) throw new Unexpected("the session's labels");
+  return { values, labels };
+}
