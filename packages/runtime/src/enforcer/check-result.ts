@@ -30,8 +30,7 @@ export async function checkResult(st: EnforcerState, action: unknown, result: un
   const local = pending !== undefined && pending.session === call.session && pending.actionHash === actionHash;
   // reserved in another process that shares the store
   const store = st.store;
-  const shared =
-    !local && store !== null && given !== undefined && call.problem === null && (await store.pending(given, call.session).catch(() => null))?.actionHash === actionHash;
+  const shared = !local && store !== null && given !== undefined && call.problem === null && (await store.pending(given, call.session).catch(() => null))?.actionHash === actionHash;
   if (!local && !shared && Object.hasOwn(info ?? {}, "requireReservation") && info.requireReservation === true) {
     throw new NoReservation("the decisionId names no pending reservation of this session and action (never made, settled, released or expired)");
   }
