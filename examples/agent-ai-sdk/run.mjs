@@ -23,7 +23,7 @@ mkdirSync(dirname(auditFile), { recursive: true });
 rmSync(auditFile, { force: true });
 
 // ---- the enforcer, with the AI SDK's tool approval flow as its approval handler -------------
-const approvals = aiSdkApprovals();
+const approvals = aiSdkApprovals({ approverGroups: ["support-leads"] });
 const enforcer = await createEnforcer({ policy: join(here, "..", "support-agent", "policy.armor"), approvals, audit: { file: auditFile } });
 const session = { session: "chat-1042", user: { id: "assistant-1", role: "support" } };
 

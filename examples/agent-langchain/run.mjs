@@ -27,7 +27,7 @@ mkdirSync(dirname(auditFile), { recursive: true });
 rmSync(auditFile, { force: true });
 
 // ---- the enforcer, with LangGraph interrupts as its approval handler ---------------------------
-const approvals = langGraphApprovals({ interrupt });
+const approvals = langGraphApprovals({ interrupt, approverGroups: ["support-leads"] });
 const enforcer = await createEnforcer({ policy: join(here, "..", "support-agent", "policy.armor"), approvals, audit: { file: auditFile } });
 
 // ---- the tools (stand-ins for the CRM and the payment system) --------------------------------
@@ -85,7 +85,7 @@ while (state.__interrupt__?.length) {
   // the graph stopped for approval: a scripted team lead answers, and the graph resumes
   const request = state.__interrupt__[0].value;
   console.log(`  .. ${request.tool} waits for approval (${request.rules.map((r) => r.id).join(", ")}); the lead (lee) approves`);
-  state = await graph.invoke(new Command({ resume: { approved: true, approver: "lee", note: "damaged in transit" } }), config);
+  state = await graph.invoke(new Command({ resume: { approved: true, actionHash: request.actionHash, approver: "lee", note: "damaged in transit" } }), config);
 }
 
 const reply = await checkText(enforcer, state.messages.at(-1).content, { session: "chat-1042" });

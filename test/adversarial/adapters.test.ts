@@ -40,6 +40,10 @@ rule wires_need_a_person
 rule no_admin_calls
   when action.type == "admin_reset"
   deny because "the agent may not reset accounts"
+
+rule vip_accounts_stay
+  when action.type == "erase" and customer_id == "c-vip"
+  deny because "VIP accounts are never erased by the agent"
 `;
 
 const unhandled: unknown[] = [];
@@ -66,6 +70,21 @@ type Framework = "ai-sdk" | "langchain" | "openai-agents";
 const forFramework = (f: Framework) => cases.filter((c) => c.only === undefined || c.only.includes(f));
 
 const cases: Case[] = [
+  {
+    // the tool's schema trims and lowercases: " C-VIP " would be decided as itself and run as "c-vip"
+    name: "arguments a schema rewrites after the decision (a trim, a default, a transform)",
+    tool: "erase",
+    input: JSON.stringify({ customer_id: " C-VIP " }),
+    seen: { denial: { denied: true, stage: "call", decision: "deny", errors: [expect.stringMatching(/^the input schema of `erase` rewrites its arguments/)] } },
+    records: ["decision allow", "outcome error"],
+  },
+  {
+    name: "arguments a schema leaves as they are run as decided",
+    tool: "erase",
+    input: JSON.stringify({ customer_id: "c-42" }),
+    seen: { result: "erased c-42" },
+    records: ["decision allow", "outcome ok"],
+  },
   {
     name: "arguments of the wrong type",
     tool: "lookup",
@@ -156,11 +175,12 @@ const cases: Case[] = [
     tool: "wire",
     input: JSON.stringify({ amount: 5 }),
     seen: { denial: { denied: true, decision: "deny", rules: [{ id: "wires_need_a_person", reason: "every wire needs a person" }], errors: ["approval timed out after 200 ms"] } },
-    records: ["decision deny"],
+    records: ["approval requested", "approval timeout", "decision deny"],
   },
 ];
 
 const aiSdkTools = {
+  erase: tool({ inputSchema: z.object({ customer_id: z.string().trim().toLowerCase() }), execute: async ({ customer_id }) => `erased ${customer_id}` }),
   lookup: tool({ inputSchema: z.object({ id: z.number() }), execute: async ({ id }) => ({ id }) }),
   admin_reset: tool({ inputSchema: z.object({ user: z.string() }), execute: async ({ user }) => `reset ${user}` }),
   flaky: tool({
@@ -179,6 +199,7 @@ const aiSdkTools = {
 };
 
 const langChainTools = [
+  lcTool(async ({ customer_id }) => `erased ${customer_id}`, { name: "erase", description: "erase", schema: z.object({ customer_id: z.string().trim().toLowerCase() }) }),
   lcTool(async ({ id }) => ({ id }), { name: "lookup", description: "look up", schema: z.object({ id: z.number() }) }),
   lcTool(async ({ user }) => `reset ${user}`, { name: "admin_reset", description: "reset", schema: z.object({ user: z.string() }) }),
   lcTool(
@@ -209,7 +230,7 @@ function recordsOf(file: string): string[] {
     .trim()
     .split("\n")
     .map((l) => JSON.parse(l) as { kind: string; decision?: string; outcome?: string })
-    .map((r) => (r.kind === "decision" ? `decision ${r.decision}` : `${r.kind} ${r.outcome ?? r.decision}`));
+    .map((r) => (r.kind === "decision" ? `decision ${r.decision}` : r.kind === "approval" ? `approval ${(r as { event?: string }).event}` : `${r.kind} ${r.outcome ?? r.decision}`));
 }
 
 /** What the AI SDK's model reads as a tool's output, for what a case expects. */
@@ -264,6 +285,12 @@ function agentsSeen(seen: Seen): unknown {
 }
 
 const agentsTools = (enforcer: Enforcer) => [
+  agentsTool(enforcer, {
+    name: "erase",
+    description: "erase",
+    parameters: z4.object({ customer_id: z4.string().trim().toLowerCase() }),
+    execute: async ({ customer_id }) => `erased ${customer_id}`,
+  }),
   agentsTool(enforcer, { name: "lookup", description: "look up", parameters: z4.object({ id: z4.number() }), execute: async ({ id }) => ({ id }) }),
   agentsTool(enforcer, { name: "admin_reset", description: "reset", parameters: z4.object({ user: z4.string() }), execute: async ({ user }) => `reset ${user}` }),
   agentsTool(enforcer, {

@@ -47,3 +47,29 @@ export function failureText(error: unknown): string {
     return "the tool failed with a value that has no text";
   }
 }
+
+/**
+ * Why the arguments a tool's schema gives it are not the ones the policy decided (a default, a
+ * coercion, a trim or a transform rewrote them after the decision), or null when they are, or
+ * are the decided ones with fields left out (a schema that strips unknown fields gives the tool
+ * less than was decided, never other values): the tool runs only with what was decided.
+ */
+export function rewrittenBySchema(name: string, decided: unknown, parsed: unknown): string | null {
+  return within(parsed, decided, 0)
+    ? null
+    : `the input schema of \`${name}\` rewrites its arguments (a default, a coercion or a transform), so the tool would not run with the arguments the policy decided; give them as the schema leaves them`;
+}
+
+/** Whether `part` is `whole` with object fields left out, at any depth (bounded: the arguments are decided JSON). */
+function within(part: unknown, whole: unknown, depth: number): boolean {
+  if (depth > 64) return false;
+  if (part === null || typeof part !== "object") return Object.is(part, whole) || (part === 0 && whole === 0);
+  if (whole === null || typeof whole !== "object" || Array.isArray(part) !== Array.isArray(whole)) return false;
+  if (Array.isArray(part)) {
+    const w = whole as unknown[];
+    return part.length === w.length && part.every((x, i) => within(x, w[i], depth + 1));
+  }
+  if (Object.getPrototypeOf(part) !== Object.prototype && Object.getPrototypeOf(part) !== null) return false;
+  const w = whole as Record<string, unknown>;
+  return Object.keys(part).every((k) => Object.hasOwn(w, k) && within((part as Record<string, unknown>)[k], w[k], depth + 1));
+}

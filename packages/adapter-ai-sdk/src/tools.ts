@@ -6,7 +6,7 @@
 import type { ActionContext, Enforcer } from "@agent-armor/runtime";
 import { asSchema, jsonSchema, type ModelMessage, type Tool, type ToolExecutionOptions } from "ai";
 import type { AiSdkApprovals } from "./approvals.js";
-import { type ArmorDenial, denialOf, denialOfRejection, failureText } from "./denial.js";
+import { type ArmorDenial, denialOf, denialOfRejection, failureText, rewrittenBySchema } from "./denial.js";
 
 /** What a guarded tool knows about the call it is asked to run. */
 export interface ToolCallInfo {
@@ -74,7 +74,12 @@ export function armorTool(enforcer: Enforcer, name: string, t: Tool, options: Ar
             invalid = `the arguments of \`${name}\` do not match its input schema: ${validationText(checked.error)}`;
             throw new Error(invalid);
           }
-          return lastValue(await execute(checked === undefined ? args : checked.value, call));
+          const rewrote = checked === undefined ? null : rewrittenBySchema(name, args, checked.value);
+          if (rewrote !== null) {
+            invalid = rewrote;
+            throw new Error(invalid);
+          }
+          return lastValue(await execute(args, call));
         });
         if (decision.decision !== "allow") return denialOf(decision, "call");
         if (resultDecision !== undefined && resultDecision.decision !== "allow") return denialOf(resultDecision, "result");

@@ -149,8 +149,15 @@ describe("armorTools in generateText", () => {
   it.each([
     { answer: true, seen: { type: "text", value: "refunded 250 on A-2" }, outcome: "approved" },
     { answer: false, seen: { type: "execution-denied", reason: "not today" }, outcome: undefined },
-  ])("surfaces require_approval as the SDK's tool approval (approved: $answer)", async ({ answer, seen, outcome }) => {
-    const approvals = aiSdkApprovals();
+    // the rule asks "support-leads"; a flow that answers for no group approves nothing
+    {
+      answer: true,
+      groups: [],
+      seen: { type: "json", value: expect.objectContaining({ denied: true, errors: [expect.stringContaining("asks approval from `support-leads`")] }) },
+      outcome: "rejected",
+    },
+  ])("surfaces require_approval as the SDK's tool approval (approved: $answer)", async ({ answer, seen, outcome, groups }) => {
+    const approvals = aiSdkApprovals({ approverGroups: groups ?? ["support-leads"] });
     const { enforcer, file } = await enforcerWith({ approvals });
     const guarded = armorTools(enforcer, tools, { ctx: { session: "conv-3" }, approvals });
     const model = scriptedModel([[call("c1", "refund", { order: "A-2", amount: 250 })], [text("done")]]);
@@ -172,11 +179,11 @@ describe("armorTools in generateText", () => {
     expect((await verifyAuditLogFile(file)).ok).toBe(true);
     const runs = auditRecords(file).filter((r) => r.kind === "decision" && r.mode !== "decide");
     expect(runs.map((r) => r.approval?.outcome)).toEqual(outcome === undefined ? [] : [outcome]);
-    if (outcome) expect(runs[0]!.approval).toMatchObject({ approver: "ai-sdk tool approval", note: "regular customer" });
+    if (outcome === "approved") expect(runs[0]!.approval).toMatchObject({ approver: "ai-sdk tool approval", note: "regular customer" });
   });
 
   it("an approval the SDK never gave is not granted by the bridge", async () => {
-    const approvals = aiSdkApprovals();
+    const approvals = aiSdkApprovals({ approverGroups: ["support-leads"] });
     const { enforcer } = await enforcerWith({ approvals });
     // guarded without the SDK's flow: the runtime asks the bridge, which has no grant
     const guarded = armorTools(enforcer, tools, { ctx: { session: "conv-4" } });

@@ -6,10 +6,13 @@
  * (`enforcer.decide`, an audited decision that counts nothing); when it requires approval, the
  * tool calls LangGraph's `interrupt` with the request (the action as it would run, its hash, the
  * rules and reason, the group). The graph stops and its checkpoint keeps the pending call; when
- * the application resumes it with `{ approved, approver, note }`, the node runs again, `interrupt`
- * returns that answer, and the guarded call grants it for the session and the decided action's
- * hash. The runtime's approval request for the call is then answered from that grant, and the
- * call is decided again before it runs. A request with no grant goes to the fallback, or is
+ * the application resumes it with `{ approved, actionHash, approver, note }`, the node runs again,
+ * `interrupt` returns that answer, and the guarded call grants it for the session and the decided
+ * action's hash. An approval must name the hash of the interrupt it answers: LangGraph hands a
+ * resume value to the next `interrupt` of the node, which may belong to another call when the
+ * first no longer needs approval, so an answer without the hash, or with another one, rejects.
+ * The runtime's approval request for the call is then answered from that grant, and the call is
+ * decided again before it runs. A request with no grant goes to the fallback, or is
  * rejected.
  *
  * `interrupt` is passed in (`import { interrupt } from "@langchain/langgraph"`), so this package
@@ -30,9 +33,11 @@ export interface ArmorApprovalInterrupt {
   session: string;
 }
 
-/** The answer to resume the graph with: `Command({ resume: { approved: true, approver: "lee" } })`. */
+/** The answer to resume the graph with: `Command({ resume: { approved: true, actionHash: request.actionHash, approver: "lee" } })`. */
 export interface ArmorApprovalAnswer {
   approved: boolean;
+  /** The `actionHash` of the interrupt answered: an approval holds only for that action. */
+  actionHash?: string;
   approver?: string;
   note?: string;
 }
@@ -42,6 +47,13 @@ export interface LangGraphApprovalsOptions {
   interrupt: (value: ArmorApprovalInterrupt) => unknown;
   /** Answers the requests no interrupt answered (results, output): by default they are rejected. */
   fallback?: ApprovalHandler;
+  /**
+   * The groups this flow answers for: whoever answers it (a chat's user, an application's
+   * reviewer) belongs to them. A rule that asks approval from another group (`require approval
+   * from "finance"`) is not approved through this flow (default: none, so only rules that name no
+   * group are).
+   */
+  approverGroups?: readonly string[];
 }
 
 export interface LangGraphApprovals extends ApprovalHandler {
@@ -62,7 +74,7 @@ export function langGraphApprovals(options: LangGraphApprovalsOptions): LangGrap
       if (!mayRequireApproval(enforcer, action.type)) return () => {};
       const d = await enforcer.decide(action, ctx);
       if (d.decision !== "require_approval") return () => {};
-      const answer = answerOf(options.interrupt(interruptOf(action.type, d)));
+      const answer = answerOf(options.interrupt(interruptOf(action.type, d)), d.actionHash);
       const key = grantKey(d.session, d.actionHash);
       grants.set(key, answer);
       return () => grants.delete(key);
@@ -72,7 +84,8 @@ export function langGraphApprovals(options: LangGraphApprovalsOptions): LangGrap
       const answer = req.stage === undefined ? grants.get(key) : undefined;
       if (answer !== undefined) {
         grants.delete(key);
-        return answer;
+        const outside = answer.approved ? outsideGroups(req.from, options.approverGroups ?? []) : null;
+        return outside === null ? answer : { ...answer, approved: false, note: outside };
       }
       if (options.fallback !== undefined) return options.fallback.request(req);
       return { approved: false, note: "no LangGraph interrupt answered this approval" };
@@ -94,17 +107,28 @@ function interruptOf(tool: string, d: Decision): ArmorApprovalInterrupt {
   };
 }
 
-/** The resume value as an answer: `true`, or `{ approved: true, ... }`, approve; anything else rejects. */
-function answerOf(value: unknown): ApprovalResponse {
-  if (value === true) return { approved: true };
-  if (typeof value !== "object" || value === null) return { approved: false, note: "the graph was resumed without an answer" };
+/**
+ * The resume value as an answer to the interrupt of the action hashed `actionHash`: it approves
+ * only as `{ approved: true, actionHash }` with that hash; anything else rejects.
+ */
+function answerOf(value: unknown, actionHash: string): ApprovalResponse {
+  if (typeof value !== "object" || value === null) return { approved: false, note: "the graph was resumed without an answer naming the action: resume with { approved, actionHash }" };
   const v = value as Record<string, unknown>;
   const own = (k: string): unknown => (Object.hasOwn(v, k) ? v[k] : undefined);
-  return {
-    approved: own("approved") === true,
+  const who = {
     ...(typeof own("approver") === "string" ? { approver: own("approver") as string } : {}),
     ...(typeof own("note") === "string" ? { note: own("note") as string } : {}),
   };
+  if (own("approved") === true && own("actionHash") !== actionHash) {
+    return { ...who, approved: false, note: "the answer does not name this action (its `actionHash` is another interrupt's, or missing)" };
+  }
+  return { ...who, approved: own("approved") === true };
+}
+
+/** Why a grant of this flow cannot answer a request asked of `from`, or null when it can. */
+function outsideGroups(from: string | null, groups: readonly string[]): string | null {
+  if (from === null || groups.includes(from)) return null;
+  return `the rule asks approval from \`${from}\`, and a LangGraph interrupt answers for ${groups.length > 0 ? groups.map((g) => `\`${g}\``).join(", ") : "no group"} (approverGroups)`;
 }
 
 /** Whether any rule of the policy in force could ask approval for a call of this type (so that other calls are not decided twice). */

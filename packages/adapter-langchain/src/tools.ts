@@ -10,7 +10,7 @@ import { ToolMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { StructuredTool, type StructuredToolInterface, ToolInputParsingException, type ToolRunnableConfig } from "@langchain/core/tools";
 import type { LangGraphApprovals } from "./approvals.js";
-import { type ArmorDenial, denialOf, denialOfRejection, failureText } from "./denial.js";
+import { type ArmorDenial, denialOf, denialOfRejection, failureText, rewrittenBySchema } from "./denial.js";
 
 export interface ArmorToolsOptions {
   /**
@@ -86,6 +86,14 @@ export class ArmorGuardedTool extends StructuredTool {
     try {
       const { decision, result, resultDecision } = await enforcer.run(action, ctx, async (rewritten) => {
         const { type: _type, ...args } = rewritten;
+        // the wrapped tool parses its arguments again: a schema that rewrites them (a default, a
+        // coercion, a transform) would run the tool on what the policy did not decide
+        const parsed = (inner.schema as { safeParse?: (v: unknown) => { success: boolean; data?: unknown } } | undefined)?.safeParse?.(args);
+        const rewrote = parsed?.success === true ? rewrittenBySchema(inner.name, args, parsed.data) : null;
+        if (rewrote !== null) {
+          invalid = rewrote;
+          throw new Error(invalid);
+        }
         try {
           // without the tool call, the wrapped tool answers with its content, not a message
           return await inner.invoke(args, { ...config, toolCall: undefined } as ToolRunnableConfig);

@@ -128,8 +128,8 @@ describe("armorTools in an agent loop", () => {
 });
 
 describe("require_approval as a LangGraph interrupt", () => {
-  async function graphWith(answer: unknown) {
-    const approvals = langGraphApprovals({ interrupt });
+  async function graphWith(answer: unknown | ((actionHash: string | undefined) => unknown)) {
+    const approvals = langGraphApprovals({ interrupt, approverGroups: ["support-leads"] });
     const { enforcer, file } = await enforcerWith({ approvals });
     const model = new ScriptedChatModel([callTool("c1", "refund", { order: "A-2", amount: 250 }), say("done")]);
     const graph = new StateGraph(MessagesAnnotation)
@@ -141,14 +141,18 @@ describe("require_approval as a LangGraph interrupt", () => {
       .compile({ checkpointer: new MemorySaver() });
     const config = { configurable: { thread_id: "thread-9" } };
     const first = await graph.invoke({ messages: [new HumanMessage("refund A-2")] }, config);
-    const second = await graph.invoke(new Command({ resume: answer }), config);
+    const asked = (first as { __interrupt__?: { value: { actionHash: string } }[] }).__interrupt__?.[0]?.value.actionHash;
+    const second = await graph.invoke(new Command({ resume: typeof answer === "function" ? answer(asked) : answer }), config);
     await enforcer.close();
     return { first, second, model, file };
   }
 
   it.each([
-    { answer: { approved: true, approver: "lee", note: "regular customer" }, status: "success", content: "refunded 250 on A-2", outcome: "approved" },
+    { answer: (actionHash: string | undefined) => ({ approved: true, actionHash, approver: "lee", note: "regular customer" }), status: "success", content: "refunded 250 on A-2", outcome: "approved" },
     { answer: { approved: false, approver: "lee", note: "ask finance" }, status: "error", content: expect.stringContaining("approval rejected by lee: ask finance"), outcome: "rejected" },
+    // an approval that does not name the interrupt's action (another call's, or none) approves nothing
+    { answer: { approved: true, approver: "lee" }, status: "error", content: expect.stringContaining("does not name this action"), outcome: "rejected" },
+    { answer: { approved: true, approver: "lee", actionHash: "0".repeat(64) }, status: "error", content: expect.stringContaining("does not name this action"), outcome: "rejected" },
   ])("stops the graph, and runs the call only as the answer says ($outcome)", async ({ answer, status, content, outcome }) => {
     const { first, second, model, file } = await graphWith(answer);
     const interrupts = (first as { __interrupt__?: { value: unknown }[] }).__interrupt__;

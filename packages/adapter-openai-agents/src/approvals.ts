@@ -21,6 +21,13 @@ export interface AgentsApprovalsOptions {
   fallback?: ApprovalHandler;
   /** Who the audit log names as the approver (default `"openai-agents approval"`). */
   approver?: string;
+  /**
+   * The groups this flow answers for: whoever answers it (a chat's user, an application's
+   * reviewer) belongs to them. A rule that asks approval from another group (`require approval
+   * from "finance"`) is not approved through this flow (default: none, so only rules that name no
+   * group are).
+   */
+  approverGroups?: readonly string[];
 }
 
 export interface AgentsApprovals extends ApprovalHandler {
@@ -56,11 +63,20 @@ export function agentsApprovals(options: AgentsApprovalsOptions = {}): AgentsApp
     },
     async request(req: ApprovalRequest): Promise<ApprovalResponse> {
       const key = grantKey(req.session, req.actionHash);
-      if (req.stage === undefined && grants.delete(key)) return { approved: true, approver };
+      if (req.stage === undefined && grants.delete(key)) {
+        const outside = outsideGroups(req.from, options.approverGroups ?? []);
+        return outside === null ? { approved: true, approver } : { approved: false, approver, note: outside };
+      }
       if (options.fallback !== undefined) return options.fallback.request(req);
       return { approved: false, approver, note: "not approved through the Agents SDK's tool approval (needsApproval)" };
     },
   };
+}
+
+/** Why a grant of this flow cannot answer a request asked of `from`, or null when it can. */
+function outsideGroups(from: string | null, groups: readonly string[]): string | null {
+  if (from === null || groups.includes(from)) return null;
+  return `the rule asks approval from \`${from}\`, and the Agents SDK's tool approval answers for ${groups.length > 0 ? groups.map((g) => `\`${g}\``).join(", ") : "no group"} (approverGroups)`;
 }
 
 /** Whether any rule of the policy in force could ask approval for a call of this type (so that other calls are not decided twice). */

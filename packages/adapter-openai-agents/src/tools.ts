@@ -8,7 +8,7 @@
 import type { ActionContext, Enforcer } from "@agent-armor/runtime";
 import { type RunContext, tool } from "@openai/agents";
 import type { AgentsApprovals } from "./approvals.js";
-import { type ArmorDenial, denialOf, denialOfRejection, failureText } from "./denial.js";
+import { type ArmorDenial, denialOf, denialOfRejection, failureText, rewrittenBySchema } from "./denial.js";
 
 /** The options of the SDK's `tool()`. */
 type ToolOptions = Parameters<typeof tool>[0];
@@ -63,6 +63,11 @@ export function armorTool(enforcer: Enforcer, options: ToolOptions, armor: Armor
         const checked = params === undefined ? { success: true as const, data: rest } : params.safeParse(withoutStrictNulls(params, rest));
         if (!checked.success) {
           invalid = `the arguments of \`${name}\` do not match its input schema: ${issuesText(checked.error)}`;
+          throw new Error(invalid);
+        }
+        const rewrote = params === undefined ? null : rewrittenBySchema(name, withoutStrictNulls(params, rest), checked.data);
+        if (rewrote !== null) {
+          invalid = rewrote;
           throw new Error(invalid);
         }
         return execute(checked.data as Record<string, unknown>);

@@ -132,7 +132,7 @@ describe("armorTool in the Agents SDK's runner", () => {
     { approve: true, seen: "refunded 250 on A-2", outcome: ["approved"] },
     { approve: false, seen: expect.stringMatching(/not approved|rejected/i), outcome: [] },
   ])("surfaces require_approval as the SDK's interruption (approve: $approve)", async ({ approve, seen, outcome }) => {
-    const approvals = agentsApprovals();
+    const approvals = agentsApprovals({ approverGroups: ["support-leads"] });
     const { enforcer, file } = await enforcerWith({ approvals });
     const model = new ScriptedModel([[callTool("c1", "refund", { order: "A-2", amount: 250 })], [say("done")]]);
     const agent = new Agent({ name: "a", model, tools: toolsOf(enforcer, { ctx: { session: "conv-3" }, approvals }) });
