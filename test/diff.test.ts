@@ -112,6 +112,13 @@ const CASES: readonly Case[] = [
     example: (_i, h) => typeof h[0]?.value === "number" && (h[0].value as number) >= 3 && (h[0].value as number) < 5,
   },
   {
+    name: "29 February of a leap year is a date",
+    old: "default allow\n",
+    new: 'default allow\nrule leap when time.date == "2028-02-29" deny\n',
+    changes: ["allow->deny"],
+    example: (i) => String(i.time).startsWith("2028-02-29"),
+  },
+  {
     name: "a night-time deny",
     old: "default allow\n",
     new: "default allow\nrule night when time.hour < 6 deny\n",
@@ -148,6 +155,18 @@ describe("armorc diff: known answers", () => {
       expect(c.example(e.input, e.history), JSON.stringify(e)).toBe(true);
     }
     for (const f of r.findings) if (f.status === "changed") expect(f.method).toBe("solver");
+  });
+
+  // what a redaction rewrites, a label and an approval's group are not kinds of change: such a
+  // pair is never "proved" unchanged, and the rule is named
+  it.each([
+    ["a redaction of another field", 'default allow\nrule r when action.type == "t" redact card\n', 'default allow\nrule r when action.type == "t" redact name\n'],
+    ["another approval group", 'default allow\nrule r when action.type == "t" require approval from "finance"\n', 'default allow\nrule r when action.type == "t" require approval from "anyone"\n'],
+    ["a label rule removed", 'default allow\nrule pii when action.type == "t" label "pii"\n', "default allow\n"],
+  ])("%s is not claimed unchanged", async (_what, oldText, newText) => {
+    const r = await diff(oldText, newText);
+    expect(r.status).toBe("unknown");
+    expect(r.notCompared.map((n) => [n.rule, n.why !== undefined])).toContainEqual([expect.any(String), true]);
   });
 
   it("falls back to a labelled random search where a construct is not encoded", async () => {

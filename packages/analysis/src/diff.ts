@@ -55,8 +55,12 @@ export interface DiffResult {
   readonly status: "changed" | "unchanged" | "unknown";
   readonly findings: readonly Finding[];
   readonly notEncoded: readonly NotEncoded[];
-  /** Rules of the result and output stages, which the diff does not compare. */
-  readonly notCompared: readonly { readonly file: string; readonly rule: string; readonly stage: IR.Stage }[];
+  /**
+   * Rules of the result and output stages, which the diff does not compare; and call rules whose
+   * effect's details changed (what a redaction rewrites, a label, an approval's group or timeout),
+   * which the kinds of change do not tell apart (`why` says which).
+   */
+  readonly notCompared: readonly { readonly file: string; readonly rule: string; readonly stage: IR.Stage; readonly why?: string }[];
   readonly solverMs: number;
   readonly searchSamples: number;
 }
@@ -102,8 +106,12 @@ export async function diffPolicies(oldC: Compilation, newC: Compilation, options
       results.map((r) => r.findings[i]!),
     ),
   );
-  const status = findings.some((f) => f.status === "changed") ? "changed" : findings.every((f) => f.status === "unchanged") ? "unchanged" : "unknown";
-  const notCompared = [oldC, newC].flatMap((c) => c.policy.rules.filter((r) => r.stage !== "call").map((r) => ({ file: c.policy.file, rule: r.id, stage: r.stage })));
+  const details = effectDetailChanges(oldC.policy, newC.policy);
+  const proved = findings.every((f) => f.status === "unchanged");
+  // a change in what a redaction rewrites, a label or an approval's group is not a kind of change
+  // the solver tells apart: "no change" is then not claimed
+  const status = findings.some((f) => f.status === "changed") ? "changed" : proved && details.length === 0 ? "unchanged" : "unknown";
+  const notCompared = [...[oldC, newC].flatMap((c) => c.policy.rules.filter((r) => r.stage !== "call").map((r) => ({ file: c.policy.file, rule: r.id, stage: r.stage }))), ...details];
   return {
     old: oldC.policy.file,
     new: newC.policy.file,
@@ -119,6 +127,30 @@ export async function diffPolicies(oldC: Compilation, newC: Compilation, options
 interface Loaded {
   readonly compilation: Compilation;
   readonly module: PolicyModule;
+}
+
+/** What of an effect the kinds of change do not compare: a redaction's rewrite, a label, an approval's group and timeout. */
+function effectDetail(e: IR.Effect): string | null {
+  if (e.kind === "redact" || e.kind === "label" || e.kind === "require_approval") return JSON.stringify(e);
+  return null;
+}
+
+/**
+ * The call rules (by id) whose effect's details differ between the versions, or that have such an
+ * effect in one version only.
+ */
+function effectDetailChanges(oldP: IR.Policy, newP: IR.Policy): { file: string; rule: string; stage: IR.Stage; why: string }[] {
+  const details = (p: IR.Policy) => new Map(p.rules.filter((r) => r.stage === "call").map((r) => [r.id, effectDetail(r.effect)] as const));
+  const before = details(oldP);
+  const after = details(newP);
+  const out: { file: string; rule: string; stage: IR.Stage; why: string }[] = [];
+  for (const id of new Set([...before.keys(), ...after.keys()])) {
+    const a = before.get(id) ?? null;
+    const b = after.get(id) ?? null;
+    if (a === b || (a === null && b === null)) continue;
+    out.push({ file: newP.file, rule: id, stage: "call", why: "its redaction, label or approval group differs between the versions, which the kinds of change do not tell apart" });
+  }
+  return out;
 }
 
 /**

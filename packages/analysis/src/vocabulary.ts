@@ -188,11 +188,19 @@ function sameEntries(key: string): string {
 
 const digit = '(re.range "0" "9")';
 const d2 = (a: string, b: string): string => `(re.++ (str.to_re "${a}") (re.range "${b[0]}" "${b[1]}"))`;
+/** The two-digit multiples of 4 ("00", "04", ... "96"), as a regex union. */
+const mult4 = (withZero: boolean): string =>
+  `(re.union ${Array.from({ length: 25 }, (_, i) => String(i * 4).padStart(2, "0"))
+    .filter((x) => withZero || x !== "00")
+    .map((x) => `(str.to_re "${x}")`)
+    .join(" ")})`;
 /**
- * "YYYY-MM-DD" dates that exist in every year: days 01..28 of any month, 29..30 of any month but
- * February, 31 of the months that have it (a 29 February is left out: it exists only in leap years).
+ * "YYYY-MM-DD" dates that exist: days 01..28 of any month, 29..30 of any month but February, 31
+ * of the months that have it, and 29 February of the leap years (YY04..YY96 by four, and the
+ * centuries divisible by 400).
  */
-const DATE_REGEX = `(re.++ ((_ re.loop 4 4) ${digit}) (str.to_re "-") (re.union
+const LEAP_DAY = `(re.union (re.++ ${digit} ${digit} ${mult4(false)} (str.to_re "-02-29")) (re.++ ${mult4(true)} (str.to_re "00-02-29")))`;
+const DATE_REGEX = `(re.union ${LEAP_DAY} (re.++ ((_ re.loop 4 4) ${digit}) (str.to_re "-") (re.union
  (re.++ (re.union ${d2("0", "19")} ${d2("1", "02")}) (str.to_re "-") (re.union ${d2("0", "19")} ${d2("1", "09")} ${d2("2", "08")}))
  (re.++ (re.union (str.to_re "01") ${d2("0", "39")} ${d2("1", "02")}) (str.to_re "-") (re.union (str.to_re "29") (str.to_re "30")))
- (re.++ (re.union (str.to_re "01") (str.to_re "03") (str.to_re "05") (str.to_re "07") (str.to_re "08") (str.to_re "10") (str.to_re "12")) (str.to_re "-31"))))`;
+ (re.++ (re.union (str.to_re "01") (str.to_re "03") (str.to_re "05") (str.to_re "07") (str.to_re "08") (str.to_re "10") (str.to_re "12")) (str.to_re "-31")))))`;
