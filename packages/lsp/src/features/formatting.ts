@@ -49,11 +49,14 @@ function lineChanges(before: string, after: string): Change[] {
 }
 
 /** One change: everything between the common start and the common end of the two texts. */
-function middle(before: string, after: string): Change {
+export function middle(before: string, after: string): Change {
   let start = 0;
   while (start < before.length && start < after.length && before[start] === after[start]) start++;
   let end = 0;
   while (end < before.length - start && end < after.length - start && before[before.length - 1 - end] === after[after.length - 1 - end]) end++;
+  // never between the \r and the \n of a line end: a position there is no place in the document
+  if (start > 0 && before[start - 1] === "\r" && before[start] === "\n") start--;
+  if (end > 0 && before[before.length - end - 1] === "\r" && before[before.length - end] === "\n") end--;
   return { start, end: before.length - end, text: after.slice(start, after.length - end) };
 }
 
