@@ -6,7 +6,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { approvalWebhook, webhookSignature } from "@agent-armor/gateway";
+import { approvalWebhook, slackPayload, webhookSignature } from "@agent-armor/gateway";
 import { createApprovalQueue, createEnforcer } from "@agent-armor/runtime";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { assertBuilt } from "../gateway/support.js";
@@ -96,6 +96,25 @@ describe("approval webhooks", () => {
     expect(r.got[0]!.headers["x-armor-signature"]).toBeUndefined();
     queue.reject(p.id, "ann");
     expect((await running).decision.decision).toBe("deny");
+  });
+
+  it("escape in a Slack message what a tool or session name could make a link or a mention", () => {
+    const pending = {
+      id: "d-1",
+      action: { type: "<https://evil.example|click here> & <!channel>" },
+      actionHash: "h",
+      rules: [{ id: "r", effect: "require_approval", reason: "<@U123>" }],
+      reason: null,
+      from: "finance",
+      timeoutMs: null,
+      session: "<!here>",
+      user: undefined,
+      policy: { name: "p", version: null, sourceHash: "x" },
+      requestedAt: "2026-01-01T00:00:00Z",
+    } as const;
+    const text = JSON.stringify(slackPayload(pending as unknown as Parameters<typeof slackPayload>[0]));
+    expect(text).not.toMatch(/<https|<!channel>|<!here>|<@U123>/);
+    expect(text).toContain("&lt;https://evil.example|click here&gt; &amp; &lt;!channel&gt;");
   });
 
   // [what the receiver does, how many posts it gets, whether it is given up on]

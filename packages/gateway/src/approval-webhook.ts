@@ -69,18 +69,27 @@ export function approvalPayload(p: PendingApproval, approvalsUrl?: string): Reco
   };
 }
 
+/**
+ * Text as Slack's mrkdwn shows it literally: `&`, `<` and `>` escaped (so that a tool name an
+ * upstream server chose cannot become a link or a mention), and at most 200 characters.
+ */
+function slackText(text: string): string {
+  const short = text.length > 200 ? `${text.slice(0, 199)}…` : text;
+  return short.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
 /** A Slack message (incoming webhook) about a pending request: no arguments, only what the policy said. */
 export function slackPayload(p: PendingApproval, approvalsUrl?: string): Record<string, unknown> {
-  const type = String((p.action as { type?: unknown } | null)?.type ?? "?");
+  const type = slackText(String((p.action as { type?: unknown } | null)?.type ?? "?"));
   const what = p.stage === "result" ? `the result of \`${type}\`` : p.stage === "output" ? "a message of the model" : `\`${type}\``;
-  const reasons = p.rules.map((r) => `• ${r.id}${r.reason ? `: ${r.reason}` : ""}`).join("\n");
-  const text = `Approval needed${p.from ? ` from *${p.from}*` : ""} for ${what} (session ${p.session})`;
+  const reasons = p.rules.map((r) => `• ${slackText(r.id)}${r.reason ? `: ${slackText(r.reason)}` : ""}`).join("\n");
+  const text = `Approval needed${p.from ? ` from *${slackText(p.from)}*` : ""} for ${what} (session ${slackText(p.session)})`;
   return {
     text,
     blocks: [
       { type: "section", text: { type: "mrkdwn", text } },
       ...(reasons ? [{ type: "section", text: { type: "mrkdwn", text: reasons } }] : []),
-      { type: "context", elements: [{ type: "mrkdwn", text: `request ${p.id}${approvalsUrl ? ` · answer at ${approvalsUrl}` : ""}` }] },
+      { type: "context", elements: [{ type: "mrkdwn", text: `request ${slackText(p.id)}${approvalsUrl ? ` · answer at ${approvalsUrl}` : ""}` }] },
     ],
   };
 }
