@@ -20,13 +20,16 @@ export interface Active {
    * at no cost.
    */
   decidesResults: boolean;
+  /** Whether rules on calls give labels (`label "L"`): `record` then decides the action for its entry's labels. */
+  labelsCalls: boolean;
 }
 
 export function activate(module: PolicyModule, validate: boolean | undefined): Active {
   const validator = validate === false ? null : compileValidator(module.actionSchema, module.actionBranches);
   const m = meta(module);
   const decidesResults = typeof module.decideResult === "function" && module.policy.rules.some((r) => r.stage === "result");
-  return { module, validator, meta: Object.freeze(m), metaJson: canonicalJsonOrUndefined(m), decidesResults };
+  const labelsCalls = module.policy.rules.some((r) => r.effect === "label" && (r.stage ?? "call") === "call");
+  return { module, validator, meta: Object.freeze(m), metaJson: canonicalJsonOrUndefined(m), decidesResults, labelsCalls };
 }
 
 export function meta(m: PolicyModule): Decision["policy"] {

@@ -86,7 +86,7 @@ async function settleShared(st: EnforcerState, store: SharedHistoryStore, subjec
  */
 function labelsNow(st: EnforcerState, subject: Subject, now: number): readonly string[] | undefined {
   const policy = st.active;
-  if (!policy.module.policy.rules.some((r) => r.effect === "label" && (r.stage ?? "call") === "call")) return undefined;
+  if (!policy.labelsCalls) return undefined;
   const labels = decideWith(st, policy, subject, now).decision.labels;
   const problem = st.trackers.addLabels(subject.session, labels);
   // the action ran: its entry keeps its labels even when the session cannot hold more
