@@ -65,6 +65,7 @@ if (agent.status !== 0) failures++;
 for (const [name, what] of [
   ["agent-ai-sdk", "on the Vercel AI SDK, guarded by @agent-armor/ai-sdk"],
   ["agent-langchain", "on LangChain.js and LangGraph.js, guarded by @agent-armor/langchain"],
+  ["agent-openai-agents", "on the OpenAI Agents SDK, guarded by @agent-armor/openai-agents"],
 ]) {
   process.stdout.write(`\n${paint("1", `examples/${name}`)}  a support assistant ${what}\n\n`);
   if (spawnSync(process.execPath, [join(examples, name, "run.mjs")], { stdio: "inherit" }).status !== 0) failures++;

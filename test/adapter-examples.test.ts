@@ -1,5 +1,5 @@
 /**
- * examples/agent-ai-sdk and examples/agent-langchain: the scripted assistants run offline under
+ * examples/agent-ai-sdk, examples/agent-langchain and examples/agent-openai-agents: the scripted assistants run offline under
  * their framework adapters and show a redacted result, a denial the model reads and moves on
  * from, an approval through the framework's own flow, a denial from the session's history and a
  * masked reply, and leave an audit log that `armorc audit verify` accepts.
@@ -14,6 +14,7 @@ import { repoRoot } from "./support/baseline.js";
 const examples = [
   { name: "agent-ai-sdk", approval: "issue_refund waits for approval; the lead (lee) approves", approver: "ai-sdk tool approval" },
   { name: "agent-langchain", approval: "issue_refund waits for approval (large_refund_review); the lead (lee) approves", approver: "lee" },
+  { name: "agent-openai-agents", approval: "issue_refund waits for approval; the lead (lee) approves", approver: "openai-agents approval" },
 ];
 
 describe.each(examples)("examples/$name", ({ name, approval, approver }) => {
