@@ -7,15 +7,14 @@
  * application. When the application answers and calls `generateText`/`streamText` again, the
  * SDK asks `needsApproval` once more and runs the approved call; the guarded `execute` finds the
  * approval in the messages and grants it for that session and the decided action's hash, and the
- * runtime's approval request for the same call is answered from that grant. A request with no
- * grant (another hash, a result or output stage, a call the SDK never asked about) goes to the
- * fallback handler, or is rejected.
+ * runtime's approval request for the same call is answered from that grant. An approval given
+ * after the policy's timeout (counted from the SDK's first `needsApproval`) is a timeout. A
+ * request with no grant (another hash, a result or output stage, a call the SDK never asked
+ * about) goes to the fallback handler, or is rejected.
  */
 import type { ActionContext, ApprovalHandler, ApprovalRequest, ApprovalResponse, Enforcer } from "@agent-armor/runtime";
+import { flowApprovals, MAX_FLOW_PENDING, mayRequireApproval } from "@agent-armor/runtime/adapter-kit";
 import type { ModelMessage } from "ai";
-
-/** Tool calls whose approval the SDK was asked for, kept at most this many at a time. */
-const MAX_PENDING = 10_000;
 
 export interface AiSdkApprovalsOptions {
   /** Answers the requests the SDK's flow did not approve (e.g. results, output): by default they are rejected. */
@@ -29,6 +28,8 @@ export interface AiSdkApprovalsOptions {
    * group are).
    */
   approverGroups?: readonly string[];
+  /** The milliseconds clock the wait for an answer is measured with (default `Date.now`). */
+  now?: () => number;
 }
 
 export interface AiSdkApprovals extends ApprovalHandler {
@@ -38,26 +39,20 @@ export interface AiSdkApprovals extends ApprovalHandler {
   grant(toolCallId: string, messages: readonly ModelMessage[]): () => void;
 }
 
-interface Pending {
-  session: string;
-  actionHash: string;
-}
-
-const grantKey = (session: string, actionHash: string): string => `${session}\u0000${actionHash}`;
-
 export function aiSdkApprovals(options: AiSdkApprovalsOptions = {}): AiSdkApprovals {
   const approver = options.approver ?? "ai-sdk tool approval";
-  const pending = new Map<string, Pending>();
-  const grants = new Map<string, { note: string | undefined }>();
+  const flow = flowApprovals({ flow: "the AI SDK's tool approval", groups: options.approverGroups ?? [], ...(options.now ? { now: options.now } : {}) });
+  const pending = new Map<string, { session: string; actionHash: string }>();
 
   return {
     async needsApproval(enforcer, action, ctx, toolCallId) {
       if (!mayRequireApproval(enforcer, action.type)) return false;
       const d = await enforcer.decide(action, ctx);
       if (d.decision !== "require_approval") return false;
+      flow.asked(d.session, d.actionHash);
       pending.delete(toolCallId);
       pending.set(toolCallId, { session: d.session, actionHash: d.actionHash });
-      if (pending.size > MAX_PENDING) pending.delete(pending.keys().next().value as string);
+      if (pending.size > MAX_FLOW_PENDING) pending.delete(pending.keys().next().value as string);
       return true;
     },
     grant(toolCallId, messages) {
@@ -65,36 +60,15 @@ export function aiSdkApprovals(options: AiSdkApprovalsOptions = {}): AiSdkApprov
       const answer = p === undefined ? undefined : approvalIn(messages, toolCallId);
       if (p === undefined || answer === undefined) return () => {};
       pending.delete(toolCallId);
-      const key = grantKey(p.session, p.actionHash);
-      grants.set(key, { note: answer.reason });
-      return () => grants.delete(key);
+      return flow.grant(p.session, p.actionHash, { approved: true, approver, ...(answer.reason !== undefined ? { note: answer.reason } : {}) });
     },
     async request(req: ApprovalRequest): Promise<ApprovalResponse> {
-      const key = grantKey(req.session, req.actionHash);
-      const g = req.stage === undefined ? grants.get(key) : undefined;
-      if (g !== undefined) {
-        grants.delete(key);
-        const outside = outsideGroups(req.from, options.approverGroups ?? []);
-        if (outside !== null) return { approved: false, approver, note: outside };
-        return { approved: true, approver, ...(g.note !== undefined ? { note: g.note } : {}) };
-      }
+      const answer = flow.answer(req);
+      if (answer !== undefined) return answer;
       if (options.fallback !== undefined) return options.fallback.request(req);
       return { approved: false, approver, note: "not approved through the AI SDK's tool approval (needsApproval)" };
     },
   };
-}
-
-/** Why a grant of this flow cannot answer a request asked of `from`, or null when it can. */
-function outsideGroups(from: string | null, groups: readonly string[]): string | null {
-  if (from === null || groups.includes(from)) return null;
-  return `the rule asks approval from \`${from}\`, and the AI SDK's tool approval answers for ${groups.length > 0 ? groups.map((g) => `\`${g}\``).join(", ") : "no group"} (approverGroups)`;
-}
-
-/** Whether any rule of the policy in force could ask approval for a call of this type (so that other calls are not decided twice). */
-function mayRequireApproval(enforcer: Enforcer, type: string): boolean {
-  const p = enforcer.policy;
-  if (p.default === "require_approval") return true;
-  return p.rules.some((r) => r.effect === "require_approval" && (r.stage ?? "call") === "call" && (r.actionTypes === null || r.actionTypes.includes(type)));
 }
 
 /** The approving `tool-approval-response` the messages hold for a tool call, if any. */

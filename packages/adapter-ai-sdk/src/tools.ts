@@ -4,9 +4,9 @@
  * the model reads it. A denial is returned to the model as a tool result (`ArmorDenial`).
  */
 import type { ActionContext, Enforcer } from "@agent-armor/runtime";
+import { type ArmorDenial, denialOf, denialOfRejection, failureText, rewrittenBySchema } from "@agent-armor/runtime/adapter-kit";
 import { asSchema, jsonSchema, type ModelMessage, type Tool, type ToolExecutionOptions } from "ai";
 import type { AiSdkApprovals } from "./approvals.js";
-import { type ArmorDenial, denialOf, denialOfRejection, failureText, rewrittenBySchema } from "./denial.js";
 
 /** What a guarded tool knows about the call it is asked to run. */
 export interface ToolCallInfo {

@@ -156,8 +156,19 @@ describe("armorTools in generateText", () => {
       seen: { type: "json", value: expect.objectContaining({ denied: true, errors: [expect.stringContaining("asks approval from `support-leads`")] }) },
       outcome: "rejected",
     },
-  ])("surfaces require_approval as the SDK's tool approval (approved: $answer)", async ({ answer, seen, outcome, groups }) => {
-    const approvals = aiSdkApprovals({ approverGroups: groups ?? ["support-leads"] });
+    // the policy's timeout is 2s: an approval given later, while the SDK waited, is a timeout
+    {
+      answer: true,
+      lateMs: 2_001,
+      seen: {
+        type: "json",
+        value: expect.objectContaining({ denied: true, errors: [expect.stringMatching(/^approval timed out after 2000 ms \(the AI SDK's tool approval answered after 2001 ms/)] }),
+      },
+      outcome: "timeout",
+    },
+  ])("surfaces require_approval as the SDK's tool approval (approved: $answer, late: $lateMs)", async ({ answer, seen, outcome, groups, lateMs }) => {
+    let clock = 0;
+    const approvals = aiSdkApprovals({ approverGroups: groups ?? ["support-leads"], now: () => clock });
     const { enforcer, file } = await enforcerWith({ approvals });
     const guarded = armorTools(enforcer, tools, { ctx: { session: "conv-3" }, approvals });
     const model = scriptedModel([[call("c1", "refund", { order: "A-2", amount: 250 })], [text("done")]]);
@@ -166,6 +177,7 @@ describe("armorTools in generateText", () => {
     const request = first.content.find((p) => p.type === "tool-approval-request");
     expect(request).toMatchObject({ type: "tool-approval-request", toolCall: { toolCallId: "c1", toolName: "refund" } });
     expect(model.prompts).toHaveLength(1); // the SDK stopped for the approval
+    clock += lateMs ?? 1_000;
 
     const messages: ModelMessage[] = [
       { role: "user", content: "refund A-2" },

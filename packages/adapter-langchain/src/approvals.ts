@@ -12,13 +12,16 @@
  * resume value to the next `interrupt` of the node, which may belong to another call when the
  * first no longer needs approval, so an answer without the hash, or with another one, rejects.
  * The runtime's approval request for the call is then answered from that grant, and the call is
- * decided again before it runs. A request with no grant goes to the fallback, or is
+ * decided again before it runs. An approval given after the policy's timeout (counted from the
+ * first interrupt this process raised for the action) is a timeout; a graph resumed by another
+ * process counts from its first `ask` there. A request with no grant goes to the fallback, or is
  * rejected.
  *
  * `interrupt` is passed in (`import { interrupt } from "@langchain/langgraph"`), so this package
  * does not depend on LangGraph.
  */
 import type { ActionContext, ApprovalHandler, ApprovalRequest, ApprovalResponse, Decision, Enforcer } from "@agent-armor/runtime";
+import { flowApprovals, mayRequireApproval } from "@agent-armor/runtime/adapter-kit";
 
 /** What the graph's `interrupt` is given, and what the application sees in `__interrupt__`. */
 export interface ArmorApprovalInterrupt {
@@ -54,6 +57,8 @@ export interface LangGraphApprovalsOptions {
    * group are).
    */
   approverGroups?: readonly string[];
+  /** The milliseconds clock the wait for an answer is measured with (default `Date.now`). */
+  now?: () => number;
 }
 
 export interface LangGraphApprovals extends ApprovalHandler {
@@ -65,28 +70,20 @@ export interface LangGraphApprovals extends ApprovalHandler {
   ask(enforcer: Enforcer, action: { type: string }, ctx: ActionContext | undefined): Promise<() => void>;
 }
 
-const grantKey = (session: string, actionHash: string): string => `${session}\u0000${actionHash}`;
-
 export function langGraphApprovals(options: LangGraphApprovalsOptions): LangGraphApprovals {
-  const grants = new Map<string, ApprovalResponse>();
+  const flow = flowApprovals({ flow: "a LangGraph interrupt", groups: options.approverGroups ?? [], ...(options.now ? { now: options.now } : {}) });
   return {
     async ask(enforcer, action, ctx) {
       if (!mayRequireApproval(enforcer, action.type)) return () => {};
       const d = await enforcer.decide(action, ctx);
       if (d.decision !== "require_approval") return () => {};
+      flow.asked(d.session, d.actionHash);
       const answer = answerOf(options.interrupt(interruptOf(action.type, d)), d.actionHash);
-      const key = grantKey(d.session, d.actionHash);
-      grants.set(key, answer);
-      return () => grants.delete(key);
+      return flow.grant(d.session, d.actionHash, answer);
     },
     async request(req: ApprovalRequest): Promise<ApprovalResponse> {
-      const key = grantKey(req.session, req.actionHash);
-      const answer = req.stage === undefined ? grants.get(key) : undefined;
-      if (answer !== undefined) {
-        grants.delete(key);
-        const outside = answer.approved ? outsideGroups(req.from, options.approverGroups ?? []) : null;
-        return outside === null ? answer : { ...answer, approved: false, note: outside };
-      }
+      const answer = flow.answer(req);
+      if (answer !== undefined) return answer;
       if (options.fallback !== undefined) return options.fallback.request(req);
       return { approved: false, note: "no LangGraph interrupt answered this approval" };
     },
@@ -123,17 +120,4 @@ function answerOf(value: unknown, actionHash: string): ApprovalResponse {
     return { ...who, approved: false, note: "the answer does not name this action (its `actionHash` is another interrupt's, or missing)" };
   }
   return { ...who, approved: own("approved") === true };
-}
-
-/** Why a grant of this flow cannot answer a request asked of `from`, or null when it can. */
-function outsideGroups(from: string | null, groups: readonly string[]): string | null {
-  if (from === null || groups.includes(from)) return null;
-  return `the rule asks approval from \`${from}\`, and a LangGraph interrupt answers for ${groups.length > 0 ? groups.map((g) => `\`${g}\``).join(", ") : "no group"} (approverGroups)`;
-}
-
-/** Whether any rule of the policy in force could ask approval for a call of this type (so that other calls are not decided twice). */
-function mayRequireApproval(enforcer: Enforcer, type: string): boolean {
-  const p = enforcer.policy;
-  if (p.default === "require_approval") return true;
-  return p.rules.some((r) => r.effect === "require_approval" && (r.stage ?? "call") === "call" && (r.actionTypes === null || r.actionTypes.includes(type)));
 }

@@ -6,11 +6,11 @@
  * denial (`ArmorDenial`, as JSON) or the tool's failure with `status: "error"`.
  */
 import type { ActionContext, Enforcer } from "@agent-armor/runtime";
+import { type ArmorDenial, denialOf, denialOfRejection, failureText, rewrittenBySchema } from "@agent-armor/runtime/adapter-kit";
 import { ToolMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { StructuredTool, type StructuredToolInterface, ToolInputParsingException, type ToolRunnableConfig } from "@langchain/core/tools";
 import type { LangGraphApprovals } from "./approvals.js";
-import { type ArmorDenial, denialOf, denialOfRejection, failureText, rewrittenBySchema } from "./denial.js";
 
 export interface ArmorToolsOptions {
   /**

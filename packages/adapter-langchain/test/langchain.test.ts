@@ -128,8 +128,9 @@ describe("armorTools in an agent loop", () => {
 });
 
 describe("require_approval as a LangGraph interrupt", () => {
-  async function graphWith(answer: unknown | ((actionHash: string | undefined) => unknown)) {
-    const approvals = langGraphApprovals({ interrupt, approverGroups: ["support-leads"] });
+  async function graphWith(answer: unknown | ((actionHash: string | undefined) => unknown), waitMs: number) {
+    let clock = 0;
+    const approvals = langGraphApprovals({ interrupt, approverGroups: ["support-leads"], now: () => clock });
     const { enforcer, file } = await enforcerWith({ approvals });
     const model = new ScriptedChatModel([callTool("c1", "refund", { order: "A-2", amount: 250 }), say("done")]);
     const graph = new StateGraph(MessagesAnnotation)
@@ -142,6 +143,7 @@ describe("require_approval as a LangGraph interrupt", () => {
     const config = { configurable: { thread_id: "thread-9" } };
     const first = await graph.invoke({ messages: [new HumanMessage("refund A-2")] }, config);
     const asked = (first as { __interrupt__?: { value: { actionHash: string } }[] }).__interrupt__?.[0]?.value.actionHash;
+    clock += waitMs;
     const second = await graph.invoke(new Command({ resume: typeof answer === "function" ? answer(asked) : answer }), config);
     await enforcer.close();
     return { first, second, model, file };
@@ -153,8 +155,16 @@ describe("require_approval as a LangGraph interrupt", () => {
     // an approval that does not name the interrupt's action (another call's, or none) approves nothing
     { answer: { approved: true, approver: "lee" }, status: "error", content: expect.stringContaining("does not name this action"), outcome: "rejected" },
     { answer: { approved: true, approver: "lee", actionHash: "0".repeat(64) }, status: "error", content: expect.stringContaining("does not name this action"), outcome: "rejected" },
-  ])("stops the graph, and runs the call only as the answer says ($outcome)", async ({ answer, status, content, outcome }) => {
-    const { first, second, model, file } = await graphWith(answer);
+    // the policy's timeout is 2s: an approval given later, while the graph waited, is a timeout
+    {
+      answer: (actionHash: string | undefined) => ({ approved: true, actionHash, approver: "lee" }),
+      waitMs: 2_001,
+      status: "error",
+      content: expect.stringContaining("approval timed out after 2000 ms (a LangGraph interrupt answered after 2001 ms"),
+      outcome: "timeout",
+    },
+  ])("stops the graph, and runs the call only as the answer says ($outcome)", async ({ answer, status, content, outcome, waitMs }) => {
+    const { first, second, model, file } = await graphWith(answer, waitMs ?? 1_000);
     const interrupts = (first as { __interrupt__?: { value: unknown }[] }).__interrupt__;
     expect(interrupts?.map((i) => i.value)).toEqual([
       {

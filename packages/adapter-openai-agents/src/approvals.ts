@@ -8,13 +8,12 @@
  * When the application approves it and runs the state again, the guarded `execute` finds the
  * approval in the run context (`isToolApproved`) and grants it for that session and the decided
  * action's hash; the runtime's approval request for the call is answered from that grant, and the
- * call is decided again before it runs. A request with no grant goes to the fallback, or is
- * rejected. A rejected call never reaches `execute`: the SDK tells the model it was rejected.
+ * call is decided again before it runs. An approval given after the policy's timeout (counted
+ * from the first `needsApproval`) is a timeout. A request with no grant goes to the fallback, or
+ * is rejected. A rejected call never reaches `execute`: the SDK tells the model it was rejected.
  */
 import type { ActionContext, ApprovalHandler, ApprovalRequest, ApprovalResponse, Enforcer } from "@agent-armor/runtime";
-
-/** Tool calls whose approval the SDK was asked for, kept at most this many at a time. */
-const MAX_PENDING = 10_000;
+import { flowApprovals, MAX_FLOW_PENDING, mayRequireApproval } from "@agent-armor/runtime/adapter-kit";
 
 export interface AgentsApprovalsOptions {
   /** Answers the requests the SDK's flow did not approve (results, output): by default they are rejected. */
@@ -28,6 +27,8 @@ export interface AgentsApprovalsOptions {
    * group are).
    */
   approverGroups?: readonly string[];
+  /** The milliseconds clock the wait for an answer is measured with (default `Date.now`). */
+  now?: () => number;
 }
 
 export interface AgentsApprovals extends ApprovalHandler {
@@ -37,51 +38,32 @@ export interface AgentsApprovals extends ApprovalHandler {
   grant(callId: string | undefined, approved: boolean): () => void;
 }
 
-const grantKey = (session: string, actionHash: string): string => `${session}\u0000${actionHash}`;
-
 export function agentsApprovals(options: AgentsApprovalsOptions = {}): AgentsApprovals {
   const approver = options.approver ?? "openai-agents approval";
+  const flow = flowApprovals({ flow: "the Agents SDK's tool approval", groups: options.approverGroups ?? [], ...(options.now ? { now: options.now } : {}) });
   const pending = new Map<string, { session: string; actionHash: string }>();
-  const grants = new Set<string>();
   return {
     async needsApproval(enforcer, action, ctx, callId) {
       if (callId === undefined || !mayRequireApproval(enforcer, action.type)) return false;
       const d = await enforcer.decide(action, ctx);
       if (d.decision !== "require_approval") return false;
+      flow.asked(d.session, d.actionHash);
       pending.delete(callId);
       pending.set(callId, { session: d.session, actionHash: d.actionHash });
-      if (pending.size > MAX_PENDING) pending.delete(pending.keys().next().value as string);
+      if (pending.size > MAX_FLOW_PENDING) pending.delete(pending.keys().next().value as string);
       return true;
     },
     grant(callId, approved) {
       const p = callId === undefined ? undefined : pending.get(callId);
       if (p === undefined || !approved) return () => {};
       pending.delete(callId!);
-      const key = grantKey(p.session, p.actionHash);
-      grants.add(key);
-      return () => grants.delete(key);
+      return flow.grant(p.session, p.actionHash, { approved: true, approver });
     },
     async request(req: ApprovalRequest): Promise<ApprovalResponse> {
-      const key = grantKey(req.session, req.actionHash);
-      if (req.stage === undefined && grants.delete(key)) {
-        const outside = outsideGroups(req.from, options.approverGroups ?? []);
-        return outside === null ? { approved: true, approver } : { approved: false, approver, note: outside };
-      }
+      const answer = flow.answer(req);
+      if (answer !== undefined) return answer;
       if (options.fallback !== undefined) return options.fallback.request(req);
       return { approved: false, approver, note: "not approved through the Agents SDK's tool approval (needsApproval)" };
     },
   };
-}
-
-/** Why a grant of this flow cannot answer a request asked of `from`, or null when it can. */
-function outsideGroups(from: string | null, groups: readonly string[]): string | null {
-  if (from === null || groups.includes(from)) return null;
-  return `the rule asks approval from \`${from}\`, and the Agents SDK's tool approval answers for ${groups.length > 0 ? groups.map((g) => `\`${g}\``).join(", ") : "no group"} (approverGroups)`;
-}
-
-/** Whether any rule of the policy in force could ask approval for a call of this type (so that other calls are not decided twice). */
-function mayRequireApproval(enforcer: Enforcer, type: string): boolean {
-  const p = enforcer.policy;
-  if (p.default === "require_approval") return true;
-  return p.rules.some((r) => r.effect === "require_approval" && (r.stage ?? "call") === "call" && (r.actionTypes === null || r.actionTypes.includes(type)));
 }

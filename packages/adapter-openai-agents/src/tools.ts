@@ -6,9 +6,9 @@
  * (`ArmorDenial`).
  */
 import type { ActionContext, Enforcer } from "@agent-armor/runtime";
+import { type ArmorDenial, denialOf, denialOfRejection, failureText, rewrittenBySchema } from "@agent-armor/runtime/adapter-kit";
 import { type RunContext, tool } from "@openai/agents";
 import type { AgentsApprovals } from "./approvals.js";
-import { type ArmorDenial, denialOf, denialOfRejection, failureText, rewrittenBySchema } from "./denial.js";
 
 /** The options of the SDK's `tool()`. */
 type ToolOptions = Parameters<typeof tool>[0];

@@ -131,14 +131,18 @@ describe("armorTool in the Agents SDK's runner", () => {
   it.each([
     { approve: true, seen: "refunded 250 on A-2", outcome: ["approved"] },
     { approve: false, seen: expect.stringMatching(/not approved|rejected/i), outcome: [] },
-  ])("surfaces require_approval as the SDK's interruption (approve: $approve)", async ({ approve, seen, outcome }) => {
-    const approvals = agentsApprovals({ approverGroups: ["support-leads"] });
+    // the policy's timeout is 2s: an approval given later, while the run was stopped, is a timeout
+    { approve: true, lateMs: 2_001, seen: expect.stringContaining("approval timed out after 2000 ms (the Agents SDK's tool approval answered after 2001 ms"), outcome: ["timeout"] },
+  ])("surfaces require_approval as the SDK's interruption (approve: $approve, late: $lateMs)", async ({ approve, seen, outcome, lateMs }) => {
+    let clock = 0;
+    const approvals = agentsApprovals({ approverGroups: ["support-leads"], now: () => clock });
     const { enforcer, file } = await enforcerWith({ approvals });
     const model = new ScriptedModel([[callTool("c1", "refund", { order: "A-2", amount: 250 })], [say("done")]]);
     const agent = new Agent({ name: "a", model, tools: toolsOf(enforcer, { ctx: { session: "conv-3" }, approvals }) });
     const first = await run(agent, "refund A-2");
     expect(first.interruptions.map((i) => (i.rawItem as { name?: string }).name)).toEqual(["refund"]);
     expect(model.requests).toHaveLength(1);
+    clock += lateMs ?? 1_000;
     for (const item of first.interruptions) approve ? first.state.approve(item) : first.state.reject(item);
     const second = await run(agent, first.state);
     expect(second.finalOutput).toBe("done");

@@ -85,6 +85,11 @@ export interface ApprovalResponse {
   approved: boolean;
   approver?: string;
   note?: string;
+  /**
+   * The answer came after the policy's timeout (a flow that waits outside the runtime, such as a
+   * framework's human-in-the-loop, measures the wait itself): the runtime takes it as a timeout.
+   */
+  expired?: boolean;
 }
 
 export interface ApprovalHandler {

@@ -112,7 +112,8 @@ async function waitForAnswer(
       return { ...base, outcome: "timeout" };
     }
     const r = response as ApprovalResponse;
-    return { ...base, outcome: r.approved === true ? "approved" : "rejected", approver: r.approver ?? null, note: r.note ?? null };
+    const outcome = r.expired === true ? "timeout" : r.approved === true ? "approved" : "rejected";
+    return { ...base, outcome, approver: r.approver ?? null, note: r.note ?? null };
   } catch (e) {
     st.report(e);
     controller.abort(e);
@@ -152,7 +153,7 @@ export function denyAfterApproval<D extends Decision>(d: D, outcome: ApprovalOut
     outcome.outcome === "unavailable"
       ? "approval required, but no approval handler is configured"
       : outcome.outcome === "timeout"
-        ? `approval timed out after ${outcome.timeoutMs} ms`
+        ? `approval timed out after ${outcome.timeoutMs} ms${outcome.note ? ` (${outcome.note})` : ""}`
         : outcome.outcome === "error"
           ? `the approval handler failed: ${outcome.note ?? "unknown error"}`
           : `approval rejected${outcome.approver ? ` by ${outcome.approver}` : ""}${outcome.note ? `: ${outcome.note}` : ""}`;

@@ -1,10 +1,9 @@
 /**
  * What the model reads when the policy stops a tool call or withholds its result: a tool result
- * in one machine-readable shape, the same in every Agent Armor adapter. Each adapter carries this
- * file (an adapter depends on the runtime and its framework only); test/adversarial/adapters.test.ts
- * holds the copies to the same answers.
+ * in one machine-readable shape, the same in every Agent Armor framework adapter.
  */
-import { ActionDenied, type Decision, ResultWithheld } from "@agent-armor/runtime";
+import { ActionDenied, ResultWithheld } from "../enforcer/errors.js";
+import type { Decision } from "../types.js";
 
 export interface ArmorDenial {
   denied: true;

@@ -1,5 +1,6 @@
 /** The model's final text, decided by the policy's rules on output before the user reads it. */
-import type { ActionContext, Enforcer, StageDecision } from "@agent-armor/runtime";
+import type { Enforcer } from "../enforcer/api.js";
+import type { ActionContext, StageDecision } from "../types.js";
 import { type ArmorDenial, denialOf } from "./denial.js";
 
 export type CheckedText = { allowed: true; text: string; decision: StageDecision } | { allowed: false; denial: ArmorDenial; decision: StageDecision };
