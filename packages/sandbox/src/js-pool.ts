@@ -1,0 +1,133 @@
+/**
+ * JavaScript runs in worker threads: each run happens in a worker (a warm one from the pool when
+ * there is one), under a deadline the parent keeps. QuickJS checks its own deadline between
+ * steps of the code, but a single call of a built-in (`new Array(1e5).fill(1)` near the heap
+ * limit, say) can run long without a check; when the deadline plus a grace period passes, the
+ * parent terminates the worker, the run fails with `timeout`, and a fresh worker takes its place.
+ * A worker that crashes or exits fails its run with `engine` and is replaced the same way.
+ *
+ * Host calls come to the parent as messages and are answered there, so host functions (and the
+ * policy deciding each call) run in the parent's thread, never in the worker.
+ */
+import { Worker } from "node:worker_threads";
+import type { FromWorker, ToWorker } from "./js-worker.js";
+import { SandboxFailure, type SandboxFailureKind, type SandboxLimits } from "./limits.js";
+import type { HostFunction, JsRunResult } from "./quickjs-run.js";
+
+/** Added to a run's time limit before its worker is terminated by force (ms). */
+const GRACE_MS = 250;
+/** Warm workers kept waiting for runs. */
+const DEFAULT_POOL_SIZE = 2;
+
+export interface JsPoolOptions {
+  /** Warm workers kept (default 2). */
+  size?: number;
+}
+
+export interface JsPool {
+  run(code: string, limits: SandboxLimits, host: Readonly<Record<string, HostFunction>>): Promise<JsRunResult>;
+  /** Workers alive now (warm and busy). */
+  readonly workers: number;
+  close(): Promise<void>;
+}
+
+const FAILURE_KINDS = new Set<SandboxFailureKind>(["exception", "syntax", "timeout", "memory", "stack", "output", "host_calls", "engine"]);
+
+export function createSandboxPool(options: JsPoolOptions = {}): JsPool {
+  const size = options.size ?? DEFAULT_POOL_SIZE;
+  const warm: Worker[] = [];
+  const busy = new Set<Worker>();
+  let closed = false;
+  let nextJob = 0;
+
+  const spawn = (): Worker => {
+    const w = new Worker(new URL("./js-worker.js", import.meta.url), { resourceLimits: { stackSizeMb: 8 } });
+    w.unref();
+    return w;
+  };
+  const refill = (): void => {
+    while (!closed && warm.length < size) warm.push(spawn());
+  };
+
+  return {
+    get workers() {
+      return warm.length + busy.size;
+    },
+    async run(code, limits, host) {
+      if (closed) throw new Error("the sandbox pool is closed");
+      const worker = warm.pop() ?? spawn();
+      busy.add(worker);
+      refill();
+      const job = nextJob++;
+      let healthy = true;
+      try {
+        return await new Promise<JsRunResult>((resolve, reject) => {
+          const fail = (kind: SandboxFailureKind, message: string): void => {
+            healthy = false;
+            reject(new SandboxFailure(kind, message));
+          };
+          const timer = setTimeout(() => fail("timeout", `the code ran longer than ${limits.timeMs} ms (stopped by force)`), limits.timeMs + GRACE_MS);
+          const done = (): void => {
+            clearTimeout(timer);
+            worker.off("message", onMessage);
+            worker.off("error", onError);
+            worker.off("exit", onExit);
+          };
+          const onMessage = (m: FromWorker): void => {
+            if (m.job !== job) return;
+            if (m.kind === "call") return void answer(worker, m, host);
+            done();
+            if (m.kind === "done") resolve({ value: JSON.parse(m.value) as unknown, stdout: m.stdout });
+            else {
+              const kind = FAILURE_KINDS.has(m.failure as SandboxFailureKind) ? (m.failure as SandboxFailureKind) : "engine";
+              if (kind === "engine") healthy = false;
+              reject(new SandboxFailure(kind, m.message));
+            }
+          };
+          const onError = (e: Error): void => {
+            done();
+            fail("engine", `the sandbox's worker failed: ${e.message}`);
+          };
+          const onExit = (code: number): void => {
+            done();
+            fail("engine", `the sandbox's worker exited (code ${code})`);
+          };
+          worker.on("message", onMessage);
+          worker.on("error", onError);
+          worker.on("exit", onExit);
+          worker.postMessage({ kind: "run", job, code, limits, host: Object.keys(host) } satisfies ToWorker);
+        });
+      } finally {
+        busy.delete(worker);
+        if (healthy && !closed && warm.length < size) warm.push(worker);
+        else void worker.terminate();
+      }
+    },
+    async close() {
+      closed = true;
+      const all = [...warm.splice(0), ...busy];
+      busy.clear();
+      await Promise.all(all.map((w) => w.terminate()));
+    },
+  };
+}
+
+/** Runs a host call the worker asked for and posts the answer back. */
+function answer(worker: Worker, m: Extract<FromWorker, { kind: "call" }>, host: Readonly<Record<string, HostFunction>>): void {
+  const fn = Object.hasOwn(host, m.name) ? host[m.name] : undefined;
+  const post = (ok: boolean, json: string): void => {
+    try {
+      worker.postMessage({ kind: "answer", call: m.call, ok, json } satisfies ToWorker);
+    } catch {
+      // the worker is gone (its run was stopped): nobody waits for the answer
+    }
+  };
+  if (fn === undefined) return post(false, `no host function \`${m.name}\``);
+  Promise.resolve()
+    .then(() => fn(JSON.parse(m.args) as unknown[]))
+    .then((v) => JSON.stringify(v === undefined ? null : v))
+    .then(
+      (json) => post(true, json),
+      (e: unknown) => post(false, e instanceof Error ? e.message : String(e)),
+    );
+}

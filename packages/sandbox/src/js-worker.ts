@@ -1,0 +1,56 @@
+/**
+ * The worker thread a JavaScript run happens in (see js-pool.ts): it runs one job at a time in
+ * QuickJS, and asks the parent for each host call. The parent can stop it at any moment
+ * (`terminate`), which is what bounds a run whose time goes into a built-in that QuickJS does not
+ * interrupt.
+ */
+import { parentPort } from "node:worker_threads";
+import { SandboxFailure, type SandboxLimits } from "./limits.js";
+import { type HostFunction, runJavaScript, warmJavaScript } from "./quickjs-run.js";
+
+/** Parent → worker. */
+export type ToWorker = { kind: "run"; job: number; code: string; limits: SandboxLimits; host: string[] } | { kind: "answer"; call: number; ok: boolean; json: string };
+
+/** Worker → parent. */
+export type FromWorker =
+  | { kind: "call"; job: number; call: number; name: string; args: string }
+  | { kind: "done"; job: number; value: string; stdout: string }
+  | { kind: "failed"; job: number; failure: string; message: string };
+
+const port = parentPort;
+if (port === null) throw new Error("js-worker.js runs as a worker thread");
+
+// a warm worker has its engine loaded before its first run
+void warmJavaScript();
+
+let nextCall = 0;
+const waiting = new Map<number, (answer: { ok: boolean; json: string }) => void>();
+
+port.on("message", (m: ToWorker) => {
+  if (m.kind === "answer") {
+    const settle = waiting.get(m.call);
+    waiting.delete(m.call);
+    settle?.(m);
+    return;
+  }
+  void runJob(m);
+});
+
+async function runJob(m: Extract<ToWorker, { kind: "run" }>): Promise<void> {
+  const host: Record<string, HostFunction> = {};
+  for (const name of m.host) {
+    host[name] = (args) =>
+      new Promise((resolve, reject) => {
+        const call = nextCall++;
+        waiting.set(call, (a) => (a.ok ? resolve(JSON.parse(a.json) as unknown) : reject(new Error(a.json))));
+        port!.postMessage({ kind: "call", job: m.job, call, name, args: JSON.stringify(args) } satisfies FromWorker);
+      });
+  }
+  try {
+    const r = await runJavaScript(m.code, { limits: m.limits, host });
+    port!.postMessage({ kind: "done", job: m.job, value: JSON.stringify(r.value), stdout: r.stdout } satisfies FromWorker);
+  } catch (e) {
+    const failure = e instanceof SandboxFailure ? e.kind : "engine";
+    port!.postMessage({ kind: "failed", job: m.job, failure, message: e instanceof Error ? e.message : String(e) } satisfies FromWorker);
+  }
+}

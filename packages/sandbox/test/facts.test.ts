@@ -1,0 +1,45 @@
+/** What the sandbox reads from JavaScript for the policy: imports, calls, URLs and hosts, and when the text hides something. */
+import { describe, expect, it } from "vitest";
+import { javaScriptFacts } from "../src/js-facts.js";
+
+const cases: { name: string; code: string; facts: Partial<ReturnType<typeof javaScriptFacts>> }[] = [
+  { name: "plain arithmetic", code: "return 1 + 2", facts: { imports: [], calls: [], urls: [], hosts: [], dynamic: false, error: null } },
+  {
+    name: "static imports and re-exports",
+    code: 'import fs from "node:fs"; export * from "child_process"; export { a } from "os";',
+    facts: { imports: ["node:fs", "child_process", "os"], dynamic: false },
+  },
+  {
+    name: "require and import() with literal names",
+    code: 'const cp = require("child_process"); const m = await import(`net`);',
+    facts: { imports: ["child_process", "net"], calls: ["require"], dynamic: false },
+  },
+  { name: "require with a computed name", code: 'const m = require("child" + "_process")', facts: { imports: [], dynamic: true } },
+  { name: "import() with a computed name", code: "const n = 'fs'; await import(n)", facts: { imports: [], dynamic: true } },
+  { name: "eval and Function", code: 'eval("1"); new Function("return 1")', facts: { calls: ["eval"], dynamic: true } },
+  { name: "globals reached by a computed member", code: "const k = 'fetch'; globalThis[k]('x')", facts: { dynamic: true } },
+  { name: "globals reached by name", code: 'globalThis.fetch("https://a.test"); globalThis["send_email"]({})', facts: { calls: ["fetch", "send_email"], dynamic: false } },
+  {
+    name: "URLs in strings and templates, with their hosts",
+    code: 'await fetch("https://API.Example.com:8443/v1?q=1"); await fetch(`http://user:pw@evil.test/${path}`); const s = "not a url: ftp://x"',
+    facts: { urls: ["https://API.Example.com:8443/v1?q=1", "http://user:pw@evil.test/…"], hosts: ["api.example.com", "evil.test"], calls: ["fetch"] },
+  },
+  { name: "code that does not parse", code: "return (", facts: { imports: [], calls: [], dynamic: true, error: expect.stringContaining("Unexpected token") } },
+  {
+    name: "prototype-named modules and calls are plain strings",
+    code: 'require("__proto__"); constructor(); __proto__()',
+    facts: { imports: ["__proto__"], calls: ["require", "constructor", "__proto__"] },
+  },
+];
+
+describe("javaScriptFacts", () => {
+  it.each(cases)("$name", ({ code, facts }) => {
+    expect(javaScriptFacts(code)).toMatchObject(facts);
+  });
+
+  it("keeps at most 256 of each fact", () => {
+    const code = Array.from({ length: 1000 }, (_, i) => `f${i}("https://h${i}.test/")`).join(";");
+    const facts = javaScriptFacts(code);
+    expect([facts.calls.length, facts.urls.length, facts.hosts.length]).toEqual([256, 256, 256]);
+  });
+});
