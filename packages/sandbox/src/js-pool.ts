@@ -33,20 +33,48 @@ export interface JsPool {
 
 const FAILURE_KINDS = new Set<SandboxFailureKind>(["exception", "syntax", "timeout", "memory", "stack", "output", "host_calls", "engine"]);
 
+/** A worker, and when its engine is loaded. */
+interface PoolWorker {
+  worker: Worker;
+  ready: Promise<void>;
+}
+
+/** How long a new worker may take to load its engine before the run fails with `engine` (ms). */
+const START_MS = 30_000;
+
 export function createSandboxPool(options: JsPoolOptions = {}): JsPool {
   const size = options.size ?? DEFAULT_POOL_SIZE;
-  const warm: Worker[] = [];
-  const busy = new Set<Worker>();
+  const warm: PoolWorker[] = [];
+  const busy = new Set<PoolWorker>();
   let closed = false;
   let nextJob = 0;
 
-  const spawn = (): Worker => {
-    const w = new Worker(new URL("./js-worker.js", import.meta.url), { resourceLimits: { stackSizeMb: 8 } });
-    w.unref();
-    return w;
+  const spawn = (): PoolWorker => {
+    const worker = new Worker(new URL("./js-worker.js", import.meta.url), { resourceLimits: { stackSizeMb: 8 } });
+    worker.unref();
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new SandboxFailure("engine", `the sandbox's worker did not start within ${START_MS} ms`)), START_MS);
+      const settle = (error: Error | null): void => {
+        clearTimeout(timer);
+        worker.off("message", onMessage);
+        worker.off("error", onError);
+        worker.off("exit", onExit);
+        error === null ? resolve() : reject(error);
+      };
+      const onMessage = (m: FromWorker): void => {
+        if (m.kind === "ready") settle(null);
+      };
+      const onError = (e: Error): void => settle(new SandboxFailure("engine", `the sandbox's worker failed to start: ${e.message}`));
+      const onExit = (code: number): void => settle(new SandboxFailure("engine", `the sandbox's worker exited while starting (code ${code})`));
+      worker.on("message", onMessage);
+      worker.on("error", onError);
+      worker.on("exit", onExit);
+    });
+    ready.catch(() => undefined); // awaited by the run that takes the worker
+    return { worker, ready };
   };
   const refill = (): void => {
-    while (!closed && warm.length < size) warm.push(spawn());
+    while (!closed && warm.length + busy.size < size) warm.push(spawn());
   };
 
   return {
@@ -55,61 +83,66 @@ export function createSandboxPool(options: JsPoolOptions = {}): JsPool {
     },
     async run(code, limits, host) {
       if (closed) throw new Error("the sandbox pool is closed");
-      const worker = warm.pop() ?? spawn();
-      busy.add(worker);
-      refill();
-      const job = nextJob++;
+      const pw = warm.shift() ?? spawn();
+      busy.add(pw);
       let healthy = true;
       try {
-        return await new Promise<JsRunResult>((resolve, reject) => {
-          const fail = (kind: SandboxFailureKind, message: string): void => {
-            healthy = false;
-            reject(new SandboxFailure(kind, message));
-          };
-          const timer = setTimeout(() => fail("timeout", `the code ran longer than ${limits.timeMs} ms (stopped by force)`), limits.timeMs + GRACE_MS);
-          const done = (): void => {
-            clearTimeout(timer);
-            worker.off("message", onMessage);
-            worker.off("error", onError);
-            worker.off("exit", onExit);
-          };
-          const onMessage = (m: FromWorker): void => {
-            if (m.job !== job) return;
-            if (m.kind === "call") return void answer(worker, m, host);
-            done();
-            if (m.kind === "done") resolve({ value: JSON.parse(m.value) as unknown, stdout: m.stdout });
-            else {
-              const kind = FAILURE_KINDS.has(m.failure as SandboxFailureKind) ? (m.failure as SandboxFailureKind) : "engine";
-              if (kind === "engine") healthy = false;
-              reject(new SandboxFailure(kind, m.message));
-            }
-          };
-          const onError = (e: Error): void => {
-            done();
-            fail("engine", `the sandbox's worker failed: ${e.message}`);
-          };
-          const onExit = (code: number): void => {
-            done();
-            fail("engine", `the sandbox's worker exited (code ${code})`);
-          };
-          worker.on("message", onMessage);
-          worker.on("error", onError);
-          worker.on("exit", onExit);
-          worker.postMessage({ kind: "run", job, code, limits, host: Object.keys(host) } satisfies ToWorker);
+        try {
+          await pw.ready;
+        } catch (e) {
+          healthy = false;
+          throw e;
+        }
+        return await runIn(pw.worker, nextJob++, code, limits, host, () => {
+          healthy = false;
         });
       } finally {
-        busy.delete(worker);
-        if (healthy && !closed && warm.length < size) warm.push(worker);
-        else void worker.terminate();
+        busy.delete(pw);
+        if (healthy && !closed && warm.length < size) warm.push(pw);
+        else void pw.worker.terminate();
+        refill();
       }
     },
     async close() {
       closed = true;
       const all = [...warm.splice(0), ...busy];
       busy.clear();
-      await Promise.all(all.map((w) => w.terminate()));
+      await Promise.all(all.map((w) => w.worker.terminate()));
     },
   };
+}
+
+/** One job in a worker whose engine is loaded, under the parent's deadline; `broken` when the worker must not be reused. */
+function runIn(worker: Worker, job: number, code: string, limits: SandboxLimits, host: Readonly<Record<string, HostFunction>>, broken: () => void): Promise<JsRunResult> {
+  return new Promise<JsRunResult>((resolve, reject) => {
+    const fail = (kind: SandboxFailureKind, message: string): void => {
+      done();
+      broken();
+      reject(new SandboxFailure(kind, message));
+    };
+    const timer = setTimeout(() => fail("timeout", `the code ran longer than ${limits.timeMs} ms (stopped by force)`), limits.timeMs + GRACE_MS);
+    const done = (): void => {
+      clearTimeout(timer);
+      worker.off("message", onMessage);
+      worker.off("error", onError);
+      worker.off("exit", onExit);
+    };
+    const onMessage = (m: FromWorker): void => {
+      if (m.kind === "ready" || m.job !== job) return;
+      if (m.kind === "call") return void answer(worker, m, host);
+      done();
+      if (m.kind === "done") return resolve({ value: JSON.parse(m.value) as unknown, stdout: m.stdout });
+      const kind = FAILURE_KINDS.has(m.failure as SandboxFailureKind) ? (m.failure as SandboxFailureKind) : "engine";
+      if (kind === "engine") broken();
+      reject(new SandboxFailure(kind, m.message));
+    };
+    const onError = (e: Error): void => fail("engine", `the sandbox's worker failed: ${e.message}`);
+    const onExit = (exit: number): void => fail("engine", `the sandbox's worker exited (code ${exit})`);
+    worker.on("message", onMessage);
+    worker.on("error", onError);
+    worker.on("exit", onExit);
+    worker.postMessage({ kind: "run", job, code, limits, host: Object.keys(host) } satisfies ToWorker);
+  });
 }
 
 /** Runs a host call the worker asked for and posts the answer back. */

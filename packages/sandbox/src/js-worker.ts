@@ -13,6 +13,7 @@ export type ToWorker = { kind: "run"; job: number; code: string; limits: Sandbox
 
 /** Worker → parent. */
 export type FromWorker =
+  | { kind: "ready" }
   | { kind: "call"; job: number; call: number; name: string; args: string }
   | { kind: "done"; job: number; value: string; stdout: string }
   | { kind: "failed"; job: number; failure: string; message: string };
@@ -20,8 +21,13 @@ export type FromWorker =
 const port = parentPort;
 if (port === null) throw new Error("js-worker.js runs as a worker thread");
 
-// a warm worker has its engine loaded before its first run
-void warmJavaScript();
+// a warm worker has its engine loaded before its first run, and says so
+warmJavaScript().then(
+  () => port.postMessage({ kind: "ready" } satisfies FromWorker),
+  (e: unknown) => {
+    throw e;
+  },
+);
 
 let nextCall = 0;
 const waiting = new Map<number, (answer: { ok: boolean; json: string }) => void>();

@@ -78,7 +78,9 @@ export async function runJavaScript(code: string, options: JsRunOptions): Promis
     engine = null;
     throw new SandboxFailure("engine", `the JavaScript engine failed: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
-    run.dispose();
+    // QuickJS aborts when a runtime it frees still has objects the host holds (a run stopped in
+    // the middle of a promise's reactions): the module is then unusable, and the next run starts another
+    if (!run.dispose()) engine = null;
   }
 }
 
@@ -110,9 +112,13 @@ class GuestRun {
     this.install();
     const evaluated = this.ctx.evalCode(`(async () => {\n${code}\n})()`, "agent.js");
     if (evaluated.error) throw this.failure(this.consumeError(evaluated.error));
-    const settled = this.ctx.resolvePromise(evaluated.value);
+    let done = false;
+    const settled = this.ctx.resolvePromise(evaluated.value).finally(() => {
+      done = true;
+    });
     evaluated.value.dispose();
     this.pump();
+    this.isStuck = () => !done;
     const result = await this.withinDeadline(settled);
     if (result.error) throw this.failure(this.consumeError(result.error));
     const value = this.consumeValue(result.value);
@@ -181,13 +187,40 @@ class GuestRun {
     return handle;
   }
 
-  /** Runs the guest's pending jobs (promise reactions) until none are left or it is stopped. */
+  /** Whether the run's promise is still pending (set once the run's promise exists). */
+  private isStuck: () => boolean = () => false;
+
+  /**
+   * Runs the guest's pending jobs (promise reactions) until none are left, then checks whether
+   * the guest can still move: with no job left and no host call in flight, a pending run can
+   * never settle (nothing else can wake it: the guest has no timers), so it fails at once, as a
+   * memory failure when the heap is at its limit (QuickJS could not even allocate the rejection).
+   */
   private pump(): void {
     if (!this.rt.alive) return;
     const r = this.rt.executePendingJobs();
     if (r.error) {
       // a reaction that threw outside any promise the code awaits: it surfaces through the run's promise, or not at all
       r.error.dispose();
+    }
+    setImmediate(() => {
+      if (this.stop !== null || !this.rt.alive || this.deferreds.size > 0 || this.rt.hasPendingJob() || !this.isStuck()) return;
+      const { memoryBytes } = this.options.limits;
+      this.stop =
+        this.heapUsed() >= memoryBytes * 0.9
+          ? new SandboxFailure("memory", `the code used more than ${memoryBytes} bytes of memory`)
+          : new SandboxFailure("exception", "the code waits for a promise that nothing can settle");
+    });
+  }
+
+  /** The guest heap's bytes in use, as QuickJS counts them against the limit. */
+  private heapUsed(): number {
+    const h = this.rt.computeMemoryUsage();
+    try {
+      const usage = this.ctx.dump(h) as { malloc_size?: unknown; memory_used_size?: unknown };
+      return typeof usage.malloc_size === "number" ? usage.malloc_size : typeof usage.memory_used_size === "number" ? usage.memory_used_size : 0;
+    } finally {
+      h.dispose();
     }
   }
 
@@ -272,10 +305,16 @@ class GuestRun {
     return new SandboxFailure(kind, message);
   }
 
-  dispose(): void {
-    for (const d of this.deferreds) if (d.alive) d.dispose();
-    this.deferreds.clear();
-    if (this.ctx.alive) this.ctx.dispose();
-    if (this.rt.alive) this.rt.dispose();
+  /** Frees the run's context and runtime; false when the engine failed doing so. */
+  dispose(): boolean {
+    try {
+      for (const d of this.deferreds) if (d.alive) d.dispose();
+      this.deferreds.clear();
+      if (this.ctx.alive) this.ctx.dispose();
+      if (this.rt.alive) this.rt.dispose();
+      return true;
+    } catch {
+      return false;
+    }
   }
 }
