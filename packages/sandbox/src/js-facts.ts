@@ -64,7 +64,8 @@ export function javaScriptFacts(code: string): CodeFacts {
     },
     ImportExpression(n) {
       const m = literal(n.source as never);
-      m === undefined ? (dynamic = true) : add(imports, m);
+      if (m === undefined) dynamic = true;
+      else add(imports, m);
     },
     CallExpression(n) {
       const callee = n.callee;
@@ -73,14 +74,16 @@ export function javaScriptFacts(code: string): CodeFacts {
         if (callee.name === "require") {
           const first = n.arguments[0];
           const m = first === undefined ? undefined : literal(first as never);
-          m === undefined ? (dynamic = true) : add(imports, m);
+          if (m === undefined) dynamic = true;
+          else add(imports, m);
         }
         if (callee.name === "eval" || callee.name === "Function") dynamic = true;
       } else if (callee.type === "MemberExpression" && callee.object.type === "Identifier" && GLOBAL_OBJECTS.has(callee.object.name)) {
         if (!callee.computed && callee.property.type === "Identifier") add(calls, callee.property.name);
         else {
           const m = literal(callee.property as never);
-          m === undefined ? (dynamic = true) : add(calls, m);
+          if (m === undefined) dynamic = true;
+          else add(calls, m);
         }
       }
     },

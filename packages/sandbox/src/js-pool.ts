@@ -131,7 +131,10 @@ function runIn(worker: Worker, job: number, code: string, limits: SandboxLimits,
       if (m.kind === "ready" || m.job !== job) return;
       if (m.kind === "call") return void answer(worker, m, host);
       done();
-      if (m.kind === "done") return resolve({ value: JSON.parse(m.value) as unknown, stdout: m.stdout });
+      if (m.kind === "done") {
+        resolve({ value: JSON.parse(m.value) as unknown, stdout: m.stdout });
+        return;
+      }
       const kind = FAILURE_KINDS.has(m.failure as SandboxFailureKind) ? (m.failure as SandboxFailureKind) : "engine";
       if (kind === "engine") broken();
       reject(new SandboxFailure(kind, m.message));
@@ -155,7 +158,10 @@ function answer(worker: Worker, m: Extract<FromWorker, { kind: "call" }>, host: 
       // the worker is gone (its run was stopped): nobody waits for the answer
     }
   };
-  if (fn === undefined) return post(false, `no host function \`${m.name}\``);
+  if (fn === undefined) {
+    post(false, `no host function \`${m.name}\``);
+    return;
+  }
   Promise.resolve()
     .then(() => fn(JSON.parse(m.args) as unknown[]))
     .then((v) => JSON.stringify(v === undefined ? null : v))

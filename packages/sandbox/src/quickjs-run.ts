@@ -229,10 +229,10 @@ class GuestRun {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<never>((_, reject) => {
       const check = (): void => {
-        if (this.stop !== null) return reject(this.stop);
         const left = this.deadline - Date.now();
-        if (left <= 0) return reject(new SandboxFailure("timeout", `the code ran longer than ${this.options.limits.timeMs} ms`));
-        timer = setTimeout(check, Math.min(left, 50));
+        if (this.stop !== null) reject(this.stop);
+        else if (left <= 0) reject(new SandboxFailure("timeout", `the code ran longer than ${this.options.limits.timeMs} ms`));
+        else timer = setTimeout(check, Math.min(left, 50));
       };
       check();
     });

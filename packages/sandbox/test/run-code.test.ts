@@ -51,7 +51,14 @@ describe("runCode", () => {
     const { enforcer, file } = await enforcerWith();
     const fetched: string[] = [];
     const host: Record<string, HostTool> = {
-      fetch: { type: "http_get", action: ([url]) => ({ url }), run: async (a) => (fetched.push(String(a.url)), { status: 200, body: "card 4111 1111 1111 1111" }) },
+      fetch: {
+        type: "http_get",
+        action: ([url]) => ({ url }),
+        run: async (a) => {
+          fetched.push(String(a.url));
+          return { status: 200, body: "card 4111 1111 1111 1111" };
+        },
+      },
     };
     const code = 'const r = await fetch("https://api.example.com/v1/cards"); console.log(r.body); return r.status';
     const { decision, result } = await runCode(enforcer, { language: "javascript", code }, { session: "s1" }, { host, pool });
