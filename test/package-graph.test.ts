@@ -115,11 +115,13 @@ describe("the package graph", () => {
   // where each package sits: what it must never depend on (declared, or imported in its sources)
   const FORBIDDEN: [string, string[]][] = [
     ["@agent-armor/compiler", ["@agent-armor/runtime", "@agent-armor/analysis", "@agent-armor/gateway", "@agent-armor/lsp", "@agent-armor/cli"]],
-    ["@agent-armor/runtime", ["@agent-armor/analysis", "@agent-armor/gateway", "@agent-armor/lsp", "@agent-armor/cli", "@agent-armor/store-redis"]],
+    ["@agent-armor/runtime", ["@agent-armor/analysis", "@agent-armor/gateway", "@agent-armor/lsp", "@agent-armor/cli", "@agent-armor/store-redis", "@agent-armor/sandbox"]],
     // the solver's WebAssembly loads only for the commands that analyse
     ["@agent-armor/analysis", ["@agent-armor/runtime", "@agent-armor/gateway", "@agent-armor/lsp", "@agent-armor/cli"]],
     // a store sits beside the runtime: the runtime's core knows only its interface
     ["@agent-armor/store-redis", ["@agent-armor/compiler", "@agent-armor/analysis", "@agent-armor/gateway", "@agent-armor/lsp", "@agent-armor/cli"]],
+    // the sandbox runs code under the runtime's public API; the WebAssembly engine loads only where code runs
+    ["@agent-armor/sandbox", ["@agent-armor/compiler", "@agent-armor/analysis", "@agent-armor/gateway", "@agent-armor/lsp", "@agent-armor/cli", ...ADAPTERS]],
     ["@agent-armor/gateway", ["@agent-armor/lsp", "@agent-armor/cli"]],
     ["@agent-armor/lsp", ["@agent-armor/runtime", "@agent-armor/gateway", "@agent-armor/cli"]],
     // a framework adapter stands on the runtime's public API and its framework alone
@@ -163,6 +165,7 @@ describe("the package graph", () => {
       "packages/gateway",
       "packages/lsp",
       "packages/runtime",
+      "packages/sandbox",
       "packages/store-redis",
       "packages/vscode-extension",
     ]);
