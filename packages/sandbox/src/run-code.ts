@@ -12,6 +12,7 @@ import type { Action, ActionContext, Enforcer, RunResult } from "@agent-armor/ru
 import { type CodeFacts, javaScriptFacts } from "./js-facts.js";
 import { createSandboxPool, type JsPool } from "./js-pool.js";
 import { limitsOf, type SandboxLimits } from "./limits.js";
+import { createPythonPool, type PythonPool } from "./py-pool.js";
 import type { HostFunction, JsRunResult } from "./quickjs-run.js";
 
 /** A host function the code may call, and the action each call is decided as. */
@@ -30,8 +31,17 @@ export interface RunCodeOptions {
   limits?: Partial<SandboxLimits>;
   /** The type of the run's action (default `run_code`). */
   type?: string;
-  /** The workers the code runs in (default: one pool shared by every run of this process). */
+  /** The workers JavaScript runs in (default: one pool shared by every run of this process). */
   pool?: JsPool;
+  /** The interpreters Python runs in (default: one pool shared by every run of this process). */
+  pythonPool?: PythonPool;
+}
+
+let sharedPython: PythonPool | null = null;
+/** The Python pool runs use when given none (one warm interpreter, created on first use). */
+export function sharedPythonPool(): PythonPool {
+  sharedPython ??= createPythonPool();
+  return sharedPython;
 }
 
 let shared: JsPool | null = null;
@@ -42,13 +52,12 @@ export function sharedPool(): JsPool {
 }
 
 export interface RunCodeRequest {
-  language: "javascript";
+  language: "javascript" | "python";
   code: string;
 }
 
-/** The action a run of `code` is decided as: the language, the code and its facts. */
-export function runCodeAction(request: RunCodeRequest, type = "run_code"): Record<string, unknown> & { type: string } & CodeFacts {
-  const facts = javaScriptFacts(request.code);
+/** The action a run of JavaScript is decided as: the language, the code and its facts. */
+export function runCodeAction(request: RunCodeRequest, type = "run_code", facts: CodeFacts = javaScriptFacts(request.code)): Record<string, unknown> & { type: string } & CodeFacts {
   return { type, language: request.language, code: request.code, ...facts };
 }
 
@@ -58,18 +67,33 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "obj
  * Decides and runs agent-written code in the sandbox. Resolves as `enforcer.run` does (the
  * decision, and the run's `{ value, stdout }` as the policy's rules on results left it); rejects
  * as it does (`ActionDenied`, `ResultWithheld`, `ToolFailed` or the `SandboxFailure` itself when
- * the policy has no rules on results).
+ * the policy has no rules on results). Python's facts come from the interpreter's own parser, in
+ * the interpreter that then runs the code.
  */
 export async function runCode(enforcer: Enforcer, request: RunCodeRequest, ctx: ActionContext | undefined, options: RunCodeOptions = {}): Promise<RunResult<JsRunResult>> {
-  if (request.language !== "javascript") throw new TypeError(`runCode: the language \`${String(request.language)}\` is not supported; the sandbox runs "javascript"`);
+  if (request.language !== "javascript" && request.language !== "python") {
+    throw new TypeError(`runCode: the language \`${String(request.language)}\` is not supported; the sandbox runs "javascript" and "python"`);
+  }
+  if (typeof request.code !== "string") throw new TypeError("runCode: `code` must be a string");
   const limits = limitsOf(options.limits);
   const host = hostFunctions(enforcer, ctx, options.host ?? {});
-  return enforcer.run(runCodeAction(request, options.type), ctx, async (decided) => {
-    // the code that runs is the code that was decided
-    const code = decided.code;
-    if (typeof code !== "string") throw new TypeError("the decided action has no `code` to run");
-    return (options.pool ?? sharedPool()).run(code, limits, host);
-  });
+  if (request.language === "javascript") {
+    return enforcer.run(runCodeAction(request, options.type), ctx, (decided) => (options.pool ?? sharedPool()).run(decidedCode(decided), limits, host));
+  }
+  const lease = await (options.pythonPool ?? sharedPythonPool()).take();
+  try {
+    const facts = await lease.facts(request.code);
+    return await enforcer.run(runCodeAction(request, options.type, facts), ctx, (decided) => lease.run(decidedCode(decided), limits, host));
+  } finally {
+    lease.release();
+  }
+}
+
+/** The code that runs is the code that was decided. */
+function decidedCode(decided: Action): string {
+  const code = decided.code;
+  if (typeof code !== "string") throw new TypeError("the decided action has no `code` to run");
+  return code;
 }
 
 /** Each host tool as a function the guest calls: every call decided (and run) by `enforcer.run`. */

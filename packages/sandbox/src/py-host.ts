@@ -1,0 +1,232 @@
+/**
+ * The child process a Python run happens in (see py-pool.ts): Pyodide (CPython compiled to
+ * WebAssembly), one job at a time, each in a fresh namespace. Pyodide in Node is not a sandbox
+ * by itself (its `os.system` spawns a shell, its sockets reach the network, and Python can reach
+ * JavaScript), so the process is locked down in layers before Pyodide loads:
+ *
+ * 1. Node's permission model (the parent starts this process with `--experimental-permission`):
+ *    files are readable only under Pyodide's and this package's folders, nothing is writable,
+ *    and child processes, worker threads and native addons are refused by Node itself.
+ * 2. Node's own modules that reach out are replaced in this process: processes (`os.system`
+ *    returns 127), sockets, TLS, UDP, DNS, HTTP and `fetch`, `process.binding`.
+ * 3. Python sees no JavaScript globals (`import js` is an empty object), and the host functions
+ *    it is given are its only way out.
+ *
+ * The parent keeps the deadline and the memory limit (it kills the process), since a Python
+ * run holds this process's only thread until it ends.
+ */
+import cp from "node:child_process";
+import dgram from "node:dgram";
+import dns from "node:dns";
+import { constants as fsConstants } from "node:fs";
+import http from "node:http";
+import https from "node:https";
+import { syncBuiltinESMExports } from "node:module";
+import net from "node:net";
+import tls from "node:tls";
+
+/** Parent → child. */
+export type ToPython =
+  | { kind: "facts"; job: number; code: string }
+  | { kind: "run"; job: number; code: string; outputChars: number; host: string[] }
+  | { kind: "answer"; call: number; ok: boolean; json: string };
+
+/** Child → parent. */
+export type FromPython =
+  | { kind: "ready" }
+  | { kind: "call"; job: number; call: number; name: string; args: string }
+  | { kind: "facts"; job: number; facts: string }
+  | { kind: "done"; job: number; value: string; stdout: string }
+  | { kind: "failed"; job: number; failure: "exception" | "syntax" | "output" | "engine"; message: string };
+
+const refuse = (what: string) => (): never => {
+  throw new Error(`${what} is not available in the sandbox`);
+};
+
+/** Layer 2: the modules that reach out, replaced in this process (and in their ES module views). */
+function lockDown(): void {
+  const mutable = (m: object) => m as Record<string, unknown>;
+  for (const k of Object.keys(cp)) {
+    if (typeof mutable(cp)[k] !== "function") continue;
+    // Pyodide's os.system reads `status`: it sees a command that could not run
+    mutable(cp)[k] = k === "spawnSync" ? () => ({ status: 127, signal: null, output: [], pid: 0, stdout: "", stderr: "" }) : refuse("processes");
+  }
+  for (const [m, keys] of [
+    [net, ["connect", "createConnection", "createServer"]],
+    [tls, ["connect", "createServer", "createSecureContext"]],
+    [http, ["request", "get", "createServer"]],
+    [https, ["request", "get", "createServer"]],
+    [dgram, ["createSocket"]],
+    [dns, ["lookup", "resolve", "resolve4", "resolve6", "resolveAny", "resolveTxt", "reverse"]],
+  ] as const) {
+    for (const k of keys) mutable(m)[k] = refuse(`the network (${k})`);
+  }
+  net.Socket.prototype.connect = refuse("the network (connect)") as never;
+  net.Server.prototype.listen = refuse("the network (listen)") as never;
+  for (const k of ["lookup", "resolve", "resolve4", "resolve6", "resolveAny", "resolveTxt", "reverse"]) mutable(dns.promises)[k] = refuse(`the network (${k})`);
+  for (const g of ["fetch", "WebSocket", "EventSource", "XMLHttpRequest"]) Reflect.deleteProperty(globalThis, g);
+  const proc = process as unknown as Record<string, unknown>;
+  // Pyodide reads the file-system flags once as it starts; nothing else is given
+  proc.binding = (name: string) => {
+    if (name === "constants") return { fs: fsConstants };
+    throw new Error("process.binding is not available in the sandbox");
+  };
+  proc._linkedBinding = refuse("process._linkedBinding");
+  proc.dlopen = refuse("process.dlopen");
+  syncBuiltinESMExports();
+}
+
+/** Python's side of the host functions: each an async builtin that speaks JSON. Fixed text: names arrive as data. */
+const PRELUDE = `
+import builtins, json, sys
+def _armor_install(names, call):
+    def make(name):
+        async def host_function(*args):
+            return json.loads(await call(name, json.dumps(list(args))))
+        host_function.__name__ = name
+        return host_function
+    for n in json.loads(names):
+        setattr(builtins, n, make(n))
+
+def _armor_facts(src):
+    import ast, re
+    try:
+        tree = ast.parse(src)
+    except SyntaxError as e:
+        return json.dumps({"imports": [], "calls": [], "urls": [], "hosts": [], "dynamic": True, "error": f"{e.msg} (line {e.lineno})"})
+    def dotted(f):
+        parts = []
+        while isinstance(f, ast.Attribute):
+            parts.append(f.attr)
+            f = f.value
+        if not isinstance(f, ast.Name):
+            return None
+        parts.append(f.id)
+        return ".".join(reversed(parts))
+    def literal(n):
+        return n.value if isinstance(n, ast.Constant) and isinstance(n.value, str) else None
+    imports, calls, urls, dynamic = [], [], [], False
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Import):
+            imports += [a.name for a in n.names]
+        elif isinstance(n, ast.ImportFrom):
+            imports.append("." * n.level + (n.module or ""))
+        elif isinstance(n, ast.Call):
+            name = dotted(n.func)
+            if name is None:
+                continue
+            calls.append(name)
+            last = name.split(".")[-1]
+            if last in ("__import__", "import_module"):
+                m = literal(n.args[0]) if n.args else None
+                if m is None:
+                    dynamic = True
+                else:
+                    imports.append(m)
+            if last in ("eval", "exec", "compile"):
+                dynamic = True
+            if last in ("getattr", "setattr") and (len(n.args) < 2 or literal(n.args[1]) is None):
+                dynamic = True
+        elif isinstance(n, ast.Constant) and isinstance(n.value, str) and re.match(r"https?://[^\\s/]", n.value, re.I):
+            urls.append(n.value)
+    def host(u):
+        m = re.match(r"https?://(?:[^@/?#\\s]*@)?(\\[[^\\]]*\\]|[^:/?#\\s]+)", u, re.I)
+        return m.group(1).lower() if m else None
+    unique = lambda xs: list(dict.fromkeys(xs))[:256]
+    hosts = [h for h in (host(u) for u in urls) if h]
+    return json.dumps({"imports": unique(imports), "calls": unique(calls), "urls": unique(urls), "hosts": unique(hosts), "dynamic": dynamic, "error": None})
+`;
+
+async function main(): Promise<void> {
+  const send = (m: FromPython): void => {
+    process.send?.(m);
+  };
+  lockDown();
+  const { loadPyodide } = await import("pyodide");
+  let stdout = "";
+  let limit = 0;
+  let overflow = false;
+  const py = await loadPyodide({
+    jsglobals: Object.create(null) as object,
+    stdout: (line: string) => {
+      if (!overflow && stdout.length + line.length + 1 > limit) overflow = true;
+      // Python's print fails from here on, which ends a loop of prints
+      if (overflow) throw new Error("the sandbox's output is full");
+      stdout += `${line}\n`;
+    },
+    stderr: () => undefined,
+  });
+  let nextCall = 0;
+  const waiting = new Map<number, (a: { ok: boolean; json: string }) => void>();
+  let currentJob = -1;
+  const call = (name: string, args: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const id = nextCall++;
+      waiting.set(id, (a) => (a.ok ? resolve(a.json) : reject(new Error(a.json))));
+      send({ kind: "call", job: currentJob, call: id, name, args });
+    });
+  await py.runPythonAsync(PRELUDE);
+  const install = py.globals.get("_armor_install") as (names: string, call: unknown) => void;
+  const facts = py.globals.get("_armor_facts") as (code: string) => string;
+  py.runPython("import sys\nsys.modules['pyodide_js'] = None\ndel sys");
+
+  process.on("message", (m: ToPython) => {
+    if (m.kind === "answer") {
+      const settle = waiting.get(m.call);
+      waiting.delete(m.call);
+      settle?.(m);
+      return;
+    }
+    if (m.kind === "facts") {
+      // the syntax tree only: nothing of the code runs
+      send({ kind: "facts", job: m.job, facts: facts(m.code) });
+      return;
+    }
+    void (async () => {
+      currentJob = m.job;
+      stdout = "";
+      limit = m.outputChars;
+      overflow = false;
+      install(JSON.stringify(m.host), call);
+      const namespace = py.toPy({}) as { destroy(): void };
+      try {
+        const value = await py.runPythonAsync(m.code, { globals: namespace as never });
+        const json = toJson(value);
+        if (overflow) send({ kind: "failed", job: m.job, failure: "output", message: `the code printed more than ${m.outputChars} characters` });
+        else if (json.length > m.outputChars) send({ kind: "failed", job: m.job, failure: "output", message: `the code returned more than ${m.outputChars} characters of JSON` });
+        else send({ kind: "done", job: m.job, value: json, stdout });
+      } catch (e) {
+        if (overflow) {
+          send({ kind: "failed", job: m.job, failure: "output", message: `the code printed more than ${m.outputChars} characters` });
+          return;
+        }
+        const text = e instanceof Error ? e.message : String(e);
+        const last = text.trim().split("\n").at(-1) ?? text;
+        send({ kind: "failed", job: m.job, failure: /^(SyntaxError|IndentationError)\b/.test(last) ? "syntax" : "exception", message: last.slice(0, 2_000) });
+      } finally {
+        namespace.destroy();
+      }
+    })();
+  });
+  send({ kind: "ready" });
+}
+
+/** A Python value as JSON text: JSON data as is, other values as their `repr`. */
+function toJson(value: unknown): string {
+  const v = value as { toJs?: (o: object) => unknown; destroy?: () => void; toString(): string } | undefined | null;
+  if (v === undefined || v === null) return "null";
+  if (typeof v !== "object" && typeof v !== "function") return JSON.stringify(v) ?? "null";
+  try {
+    const plain = v.toJs?.({ dict_converter: Object.fromEntries, create_pyproxies: false });
+    return JSON.stringify(plain) ?? JSON.stringify(String(v));
+  } catch {
+    return JSON.stringify(String(v));
+  } finally {
+    v.destroy?.();
+  }
+}
+
+main().catch((e: unknown) => {
+  process.send?.({ kind: "failed", job: -1, failure: "engine", message: e instanceof Error ? e.message : String(e) } satisfies FromPython);
+  process.exit(70);
+});
