@@ -70,4 +70,8 @@ for (const [name, what] of [
   process.stdout.write(`\n${paint("1", `examples/${name}`)}  a support assistant ${what}\n\n`);
   if (spawnSync(process.execPath, [join(examples, name, "run.mjs")], { stdio: "inherit" }).status !== 0) failures++;
 }
+
+// agent-written Python in the sandbox, under the policy
+process.stdout.write(`\n${paint("1", "examples/data-analysis")}  a data-analysis agent whose Python runs in @agent-armor/sandbox\n`);
+if (spawnSync(process.execPath, [join(examples, "data-analysis", "run.mjs")], { stdio: "inherit" }).status !== 0) failures++;
 process.exitCode = failures === 0 ? 0 : 1;
