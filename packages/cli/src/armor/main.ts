@@ -1,7 +1,7 @@
 /**
  * `armor`: the command line of the MCP gateway and the decision service (@agent-armor/gateway).
  *
- *   armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P] [--approvers FILE]
+ *   armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE]
  *             [--token-file FILE] [--allowed-origin O]... [--allowed-host H]...
  *             [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)
  *   armor serve --policy POLICY [--port P] [--host H] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS]
@@ -18,7 +18,7 @@ import type { PolicyDiagnostic } from "@agent-armor/runtime";
 import { type OptionSpecs, parseCommandArgs, UsageError, wantsHelp } from "../args.js";
 
 const ACCESS_USAGE = "[--token-file FILE] [--allowed-origin ORIGIN]... [--allowed-host NAME]...";
-const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
+const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
 const SERVE_USAGE = `armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] ${ACCESS_USAGE}`;
 
 const HELP = `armor ${VERSION}: Agent Armor where agents already are
@@ -38,7 +38,8 @@ Options of mcp:
   --audit FILE            append hash-chained audit records (JSON Lines) to FILE; {pid} and
                           {host} in FILE name the process (a chain per process)
   --approvals MODE        terminal: a prompt on /dev/tty; queue: pending approvals over HTTP
-                          (GET /approvals, POST /approvals/:id); default: approvals are denied
+                          (GET /approvals, POST /approvals/:id); web: the queue and the approval
+                          console (a web page at /console, with --approvers); default: denied
   --approvals-port P      port of the approval queue on 127.0.0.1 (default: any free port)
   --approvals-webhook URL post each new pending approval to URL (with --approvals queue), retried
                           with backoff; --approvals-webhook-format json|slack (default json);
@@ -89,7 +90,7 @@ export interface McpArgs {
   allowedOrigins: string[];
   allowedHosts: string[];
   audit?: string;
-  approvals?: "terminal" | "queue";
+  approvals?: "terminal" | "queue" | "web";
   approvalsPort?: number;
   hideDeniedTools: boolean;
   session?: string;
@@ -152,7 +153,10 @@ function parseMcpArgs(argv: readonly string[]): McpArgs {
   const policy = values.get("--policy");
   if (policy === undefined) throw new UsageError("--policy is required");
   const approvals = values.get("--approvals");
-  if (approvals !== undefined && approvals !== "terminal" && approvals !== "queue") throw new UsageError(`--approvals is terminal or queue, not \`${approvals}\``);
+  if (approvals !== undefined && approvals !== "terminal" && approvals !== "queue" && approvals !== "web") throw new UsageError(`--approvals is terminal, queue or web, not \`${approvals}\``);
+  // the console's queue is the queue: every option of the queue is an option of the console
+  const queued = approvals === "queue" || approvals === "web";
+  if (approvals === "web" && !values.has("--approvers")) throw new UsageError("--approvals web signs approvers in with their own tokens: give --approvers FILE");
   const upstreamUrl = values.get("--upstream-url");
   if (upstreamUrl !== undefined && command.length > 0) throw new UsageError("give either --upstream-url or an upstream command, not both");
   if (upstreamUrl === undefined && command.length === 0) throw new UsageError("name the upstream MCP server: -- COMMAND ARGS... or --upstream-url URL");
@@ -164,15 +168,15 @@ function parseMcpArgs(argv: readonly string[]): McpArgs {
     }
   }
   const ap = values.get("--approvals-port");
-  if (ap !== undefined && approvals !== "queue") throw new UsageError("--approvals-port needs --approvals queue");
-  if (approvals !== "queue" && (values.has("--token-file") || allowedOrigins.length > 0 || allowedHosts.length > 0))
-    throw new UsageError("--token-file, --allowed-origin and --allowed-host are for the approval queue: they need --approvals queue");
-  if (values.has("--approvers") && approvals !== "queue") throw new UsageError("--approvers says who may answer the approval queue: it needs --approvals queue");
+  if (ap !== undefined && !queued) throw new UsageError("--approvals-port needs --approvals queue or web");
+  if (!queued && (values.has("--token-file") || allowedOrigins.length > 0 || allowedHosts.length > 0))
+    throw new UsageError("--token-file, --allowed-origin and --allowed-host are for the approval queue: they need --approvals queue or web");
+  if (values.has("--approvers") && !queued) throw new UsageError("--approvers says who may answer the approval queue: it needs --approvals queue or web");
   const webhook = values.get("--approvals-webhook");
   const webhookFormat = values.get("--approvals-webhook-format");
   const webhookSecret = values.get("--approvals-webhook-secret-file");
-  if ((webhook !== undefined || webhookFormat !== undefined || webhookSecret !== undefined) && approvals !== "queue")
-    throw new UsageError("--approvals-webhook posts the queue's pending approvals: it needs --approvals queue");
+  if ((webhook !== undefined || webhookFormat !== undefined || webhookSecret !== undefined) && !queued)
+    throw new UsageError("--approvals-webhook posts the queue's pending approvals: it needs --approvals queue or web");
   if ((webhookFormat !== undefined || webhookSecret !== undefined) && webhook === undefined)
     throw new UsageError("--approvals-webhook-format and --approvals-webhook-secret-file need --approvals-webhook URL");
   if (webhookFormat !== undefined && webhookFormat !== "json" && webhookFormat !== "slack") throw new UsageError(`--approvals-webhook-format is json or slack, not \`${webhookFormat}\``);
