@@ -4,7 +4,7 @@
  *   armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE]
  *             [--token-file FILE] [--allowed-origin O]... [--allowed-host H]...
  *             [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)
- *   armor serve --policy POLICY [--port P] [--host H] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS]
+ *   armor serve --policy POLICY [--port P] [--host H] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] [--approvers FILE]
  *               [--token-file FILE] [--allowed-origin O]... [--allowed-host H]...
  *
  * Exit codes: 0 clean exit, 1 startup failure (policy does not compile, upstream unreachable,
@@ -19,7 +19,7 @@ import { type OptionSpecs, parseCommandArgs, UsageError, wantsHelp } from "../ar
 
 const ACCESS_USAGE = "[--token-file FILE] [--allowed-origin ORIGIN]... [--allowed-host NAME]...";
 const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
-const SERVE_USAGE = `armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] ${ACCESS_USAGE}`;
+const SERVE_USAGE = `armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] [--approvers FILE] ${ACCESS_USAGE}`;
 
 const HELP = `armor ${VERSION}: Agent Armor where agents already are
 
@@ -30,7 +30,8 @@ Usage:
 Commands:
   mcp    an MCP gateway on stdio: every tools/call is decided by the policy before it reaches
          the upstream server (denied calls come back as tool errors naming the rules)
-  serve  a decision service over HTTP: POST /v1/decide, /v1/record, /v1/release, GET /healthz
+  serve  a decision service over HTTP: POST /v1/decide, /v1/record, /v1/release, GET /healthz;
+         with --approvers, approvals (/v1/approvals) and the approval console (/console)
          (loopback only unless --host says otherwise; see packages/gateway/openapi.yaml)
 
 Options of mcp:
@@ -66,8 +67,13 @@ Options of serve:
   --max-body BYTES        largest request body (default ${DEFAULT_MAX_BODY}); larger ones get 413
   --queue-timeout MS      decisions run in a worker thread, one at a time; a request not started
                           within MS (default ${DEFAULT_QUEUE_TIMEOUT_MS}) gets 503 busy with Retry-After, undecided
+  --approvers FILE        who may approve, as for mcp: the agent opens the approval of a
+                          require_approval decision (POST /v1/approvals { decisionId }) and waits
+                          (GET /v1/approvals/ID?wait=S); approvers answer at /approvals/ID or in
+                          the console at /console with their own tokens, never the service's
   --token-file FILE       require \`Authorization: Bearer TOKEN\` (the file's first line) on every
-                          route but GET /healthz; 401 with WWW-Authenticate otherwise
+                          route but GET /healthz and the approvers' own; 401 with WWW-Authenticate
+                          otherwise; an approver holding this token is refused at start
   --allowed-origin ORIGIN a web origin (http://localhost:3000) whose pages may call the service
                           (CORS); requests with any other Origin header get 403 (repeatable)
   --allowed-host NAME     a host name, besides localhost and the bound address, that requests may
@@ -127,6 +133,7 @@ const SERVE_OPTIONS: OptionSpecs = {
   store: { type: "string" },
   "max-body": { type: "string" },
   "queue-timeout": { type: "string" },
+  approvers: { type: "string" },
   ...ACCESS_OPTIONS,
 };
 
@@ -280,6 +287,7 @@ async function serve(argv: string[]): Promise<number | null> {
     store?: string;
     "max-body"?: string;
     "queue-timeout"?: string;
+    approvers?: string;
     "token-file"?: string;
     "allowed-origin"?: string[];
     "allowed-host"?: string[];
@@ -306,6 +314,7 @@ async function serve(argv: string[]): Promise<number | null> {
       ...(v.audit !== undefined ? { audit: v.audit } : {}),
       ...(v.store !== undefined ? { store: v.store } : {}),
       ...(maxBody !== undefined ? { maxBody } : {}),
+      ...(v.approvers !== undefined ? { approvers: v.approvers } : {}),
       access: accessOptions(v["token-file"], v["allowed-origin"] ?? [], v["allowed-host"] ?? []),
     });
   } catch (e) {
@@ -315,6 +324,7 @@ async function serve(argv: string[]): Promise<number | null> {
   }
   await printDiagnostics(service.diagnostics);
   process.stderr.write(`armor serve: policy ${service.policy.name} listening on ${service.url}\n`);
+  if (v.approvers !== undefined) process.stderr.write(`armor serve: approval console at ${service.url}/console\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       process.stderr.write(`armor serve: ${signal}: finishing requests in flight\n`);
