@@ -6,8 +6,11 @@
  * Each is refused with a clear JSON error, and a refused answer settles nothing.
  */
 import { createHash } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { type ApprovalEndpoint, approvalRoutes, approversFrom, serveApprovals } from "@agent-armor/gateway";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ApprovalEndpoint, approvalRoutes, approversFrom, type DecisionService, serveApprovals, startDecisionService } from "@agent-armor/gateway";
 import { type ApprovalQueue, createApprovalQueue, createEnforcer, type Enforcer } from "@agent-armor/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertBuilt } from "../gateway/support.js";
@@ -362,3 +365,141 @@ function openStream(cookie: string) {
     },
   };
 }
+
+describe("armor serve's approvals", () => {
+  const SERVICE = "service-token-0f3a9c";
+  const SERVE_POLICY = `default allow
+rule wires when action.type == "wire" require approval from "finance" timeout 1m because "wires need finance"
+rule quick when action.type == "quick" require approval from "finance" timeout 1s because "answer fast"
+`;
+  let svc: DecisionService;
+  let work: string;
+  const agent = (method: string, path: string, body?: unknown) =>
+    call(svc.url, method, path, { authorization: `Bearer ${SERVICE}`, ...(body === undefined ? {} : JSON_TYPE) }, body === undefined ? undefined : JSON.stringify(body));
+  const approver = (token: string, method: string, path: string, body?: unknown) =>
+    call(svc.url, method, path, { authorization: `Bearer ${token}`, ...(body === undefined ? {} : JSON_TYPE) }, body === undefined ? undefined : JSON.stringify(body));
+  async function decided(session: string, type = "wire"): Promise<{ id: string; action: unknown; actionHash: string }> {
+    const r = await agent("POST", "/v1/decide", { action: { type, to: session, amount: 1 }, session });
+    expect(r.json.decision).toBe("require_approval");
+    return { id: r.json.id as string, action: r.json.action, actionHash: r.json.actionHash as string };
+  }
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), "armor-console-serve-"));
+    writeFileSync(join(work, "wires.armor"), SERVE_POLICY);
+    svc = await startDecisionService({
+      policy: join(work, "wires.armor"),
+      port: 0,
+      log: () => undefined,
+      access: { token: SERVICE },
+      approvers: approversFrom(APPROVERS),
+      approvalLimits: { maxPendingPerSession: 2, maxPending: 3, maxWaiting: 2 },
+    });
+  });
+  afterAll(async () => {
+    await svc?.close();
+  });
+
+  it("refuses to start when an approver's token is the service's own", async () => {
+    await expect(startDecisionService({ policy: join(work, "wires.armor"), port: 0, log: () => undefined, access: { token: TOKENS.ann }, approvers: approversFrom(APPROVERS) })).rejects.toThrow(
+      /service's own token \(--token-file\): the agent's credentials can never approve/,
+    );
+  });
+
+  // [what, token, method, path, body, status, code]: the service's token where an approver's goes
+  const SERVICE_TOKEN: [string, string, string, unknown, number, string][] = [
+    ["answers an approval", "POST", "/approvals/ID", { approved: true }, 403, "service_token"],
+    ["lists approvals", "GET", "/approvals", undefined, 403, "service_token"],
+    ["opens the event stream", "GET", "/console/events", undefined, 403, "service_token"],
+  ];
+  it.each(SERVICE_TOKEN)("the service's own token never %s", async (_what, method, path, body, status, errorCode) => {
+    const d = await decided("svc-token");
+    await agent("POST", "/v1/approvals", { decisionId: d.id });
+    const r = await agent(method, path.replace("ID", encodeURIComponent(d.id)), body);
+    expect([r.status, code(r)]).toEqual([status, errorCode]);
+    const signIn = await call(svc.url, "POST", "/console/session", JSON_TYPE, JSON.stringify({ token: SERVICE }));
+    expect([signIn.status, code(signIn)]).toEqual([403, "service_token"]);
+    expect((await agent("GET", `/v1/approvals/${encodeURIComponent(d.id)}`)).json.status).toBe("pending");
+    await approver(TOKENS.ann, "POST", `/approvals/${encodeURIComponent(d.id)}`, { approved: false });
+  });
+
+  it("an approver's token cannot open or read the agent's approvals", async () => {
+    const d = await decided("approver-as-agent");
+    const r = await approver(TOKENS.ann, "POST", "/v1/approvals", { decisionId: d.id });
+    expect([r.status, code(r)]).toEqual([401, "unauthorized"]);
+  });
+
+  // [what, body, status, code]
+  const OPEN_REFUSED: [string, (d: { id: string }) => unknown, number, string][] = [
+    ["an id the service never gave", () => ({ decisionId: "mxd-forged-1" }), 404, "unknown_decision"],
+    ["another session's decision", (d) => ({ decisionId: d.id, session: "someone-else" }), 404, "unknown_decision"],
+    ["no id", () => ({}), 400, "invalid_request"],
+    ["an id that is not a string", () => ({ decisionId: 7 }), 400, "invalid_request"],
+    ["a __proto__ id", () => JSON.parse('{"__proto__": {"decisionId": "x"}}'), 400, "invalid_request"],
+  ];
+  it.each(OPEN_REFUSED)("opening an approval refuses %s", async (_what, body, status, errorCode) => {
+    const d = await decided("open-refused");
+    const r = await agent("POST", "/v1/approvals", body(d));
+    expect([r.status, code(r)]).toEqual([status, errorCode]);
+  });
+
+  it("an allowed decision has no approval to open", async () => {
+    const r = await agent("POST", "/v1/decide", { action: { type: "read" }, session: "allowed" });
+    const open = await agent("POST", "/v1/approvals", { decisionId: r.json.id });
+    expect([open.status, code(open)]).toEqual([404, "unknown_decision"]);
+  });
+
+  it("refuses an approval of another action hash, and a replayed approval", async () => {
+    const d = await decided("replay");
+    await agent("POST", "/v1/approvals", { decisionId: d.id });
+    const other = await approver(TOKENS.ann, "POST", `/approvals/${encodeURIComponent(d.id)}`, { approved: true, actionHash: "f".repeat(64) });
+    expect([other.status, code(other)]).toEqual([409, "hash_mismatch"]);
+    const ok = await approver(TOKENS.ann, "POST", `/approvals/${encodeURIComponent(d.id)}`, { approved: true, actionHash: d.actionHash });
+    expect(ok.status).toBe(200);
+    const replay = await approver(TOKENS.ann, "POST", `/approvals/${encodeURIComponent(d.id)}`, { approved: true, actionHash: d.actionHash });
+    expect([replay.status, code(replay)]).toEqual([404, "not_found"]);
+    expect((await agent("GET", `/v1/approvals/${encodeURIComponent(d.id)}?wait=5`)).json).toMatchObject({ status: "approved", approver: "ann" });
+  });
+
+  it("an approval after the timeout is refused, the agent's long poll ends at the timeout, and the action may not be reported", async () => {
+    const d = await decided("late", "quick");
+    await agent("POST", "/v1/approvals", { decisionId: d.id });
+    const started = Date.now();
+    const state = await agent("GET", `/v1/approvals/${encodeURIComponent(d.id)}?wait=600`);
+    expect(state.json.status).toBe("timeout");
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const late = await approver(TOKENS.ann, "POST", `/approvals/${encodeURIComponent(d.id)}`, { approved: true });
+    expect([late.status, code(late)]).toEqual([404, "not_found"]);
+    const ran = await agent("POST", "/v1/record", { action: d.action, session: "late", decisionId: d.id });
+    expect([ran.status, code(ran)]).toEqual([409, "not_approved"]);
+  });
+
+  it("bounds pending approvals per session and overall, and waiting requests (429 saying which)", async () => {
+    const a = [await decided("flood-a"), await decided("flood-a"), await decided("flood-a")];
+    const b = [await decided("flood-b"), await decided("flood-b")];
+    expect((await agent("POST", "/v1/approvals", { decisionId: a[0]!.id })).status).toBe(202);
+    expect((await agent("POST", "/v1/approvals", { decisionId: a[1]!.id })).status).toBe(202);
+    const third = await agent("POST", "/v1/approvals", { decisionId: a[2]!.id });
+    expect([third.status, code(third)]).toEqual([429, "too_many_pending"]);
+    expect((third.json.error as { message: string }).message).toContain("session flood-a");
+    expect((await agent("POST", "/v1/approvals", { decisionId: b[0]!.id })).status).toBe(202);
+    const overall = await agent("POST", "/v1/approvals", { decisionId: b[1]!.id });
+    expect([overall.status, code(overall)]).toEqual([429, "too_many_pending"]);
+    expect((overall.json.error as { message: string }).message).toContain("3 approvals are pending");
+    // two long polls wait; a third is refused at once
+    const polls = [agent("GET", `/v1/approvals/${encodeURIComponent(a[0]!.id)}?wait=30`), agent("GET", `/v1/approvals/${encodeURIComponent(a[1]!.id)}?wait=30`)];
+    await new Promise((r) => setTimeout(r, 150));
+    const waiting = await agent("GET", `/v1/approvals/${encodeURIComponent(b[0]!.id)}?wait=30`);
+    expect([waiting.status, code(waiting)]).toEqual([429, "too_many_waiting"]);
+    for (const d of [a[0]!, a[1]!, b[0]!]) await approver(TOKENS.ann, "POST", `/approvals/${encodeURIComponent(d.id)}`, { approved: false });
+    expect((await Promise.all(polls)).map((p) => p.json.status)).toEqual(["rejected", "rejected"]);
+  });
+
+  it.each(["-1", "601", "1.5", "abc", "99999999999"])("refuses ?wait=%s with 400", async (wait) => {
+    const d = await decided("wait");
+    await agent("POST", "/v1/approvals", { decisionId: d.id });
+    const r = await agent("GET", `/v1/approvals/${encodeURIComponent(d.id)}?wait=${wait}`);
+    expect([r.status, code(r)]).toEqual([400, "invalid_request"]);
+    await approver(TOKENS.ann, "POST", `/approvals/${encodeURIComponent(d.id)}`, { approved: false });
+  });
+});
