@@ -7,12 +7,13 @@
  * approve; text from the action is shown as text, never run as markup.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { type ApprovalEndpoint, approversFrom, serveApprovals } from "@agent-armor/gateway";
+import { type ApprovalEndpoint, approversFrom, serveApprovals, startDecisionService } from "@agent-armor/gateway";
 import { type ApprovalQueue, createApprovalQueue, createEnforcer, type Enforcer } from "@agent-armor/runtime";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -237,5 +238,95 @@ describe.skipIf(skip)("the approval console in Chromium", () => {
     await other.close();
     await card.getByRole("button", { name: /^Approve/ }).click();
     expect((await wire.running).decision.decision).toBe("allow");
+  });
+  it("shows quorum, votes and a grant offer when a request has them, and sends the grant choice", async () => {
+    // a queue whose requests carry the fields quorum and grants add (absent fields show nothing)
+    const extra = { quorum: 2, votes: ["bob"], grant: { scope: "session", duration: "1h", upTo: 50000 } };
+    const withGrant = {
+      ...queue,
+      pending: () => queue.pending().map((p) => ({ ...p, ...extra })),
+      get: (id: string) => {
+        const p = queue.get(id);
+        return p && { ...p, ...extra };
+      },
+    };
+    const other = await serveApprovals(withGrant, { approvers: approversFrom([{ name: "ann", groups: ["finance"], tokenSha256: sha(ANN) }]), console: true });
+    try {
+      const bodies: string[] = [];
+      page.on("request", (r) => void (r.method() === "POST" && r.url().includes("/approvals/") && bodies.push(r.postData() ?? "")));
+      await page.goto(other.consoleUrl!);
+      await page.getByLabel("Approver token").fill(ANN);
+      await page.keyboard.press("Enter");
+      await page.getByText(/^Connected\./).waitFor();
+      const wire = agentWire();
+      const card = page.getByRole("article").filter({ hasText: wire.to });
+      await card.waitFor();
+      await expect(card.textContent()).resolves.toContain("1 of 2 approvals: bob");
+      await card.getByLabel("Also grant: session for 1h up to 50000").check();
+      await card.getByRole("button", { name: /^Approve/ }).click();
+      expect((await wire.running).decision.decision).toBe("allow");
+      expect(JSON.parse(bodies[0]!)).toMatchObject({ approved: true, grant: true });
+      // a request without them shows no quorum or grant
+      const plain = agentWire();
+      await page.goto(endpoint.consoleUrl!);
+      await page.getByLabel("Approver token").fill(ANN);
+      await page.keyboard.press("Enter");
+      const card2 = page.getByRole("article").filter({ hasText: plain.to });
+      await card2.waitFor();
+      expect(await card2.getByText(/Quorum|Also grant/).count()).toBe(0);
+      await card2.getByRole("button", { name: /^Reject/ }).click();
+      await plain.running;
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("serves armor serve's console: an HTTP client waiting on its decision's approval gets the answer within a second of the click", async () => {
+    const work = mkdtempSync(join(tmpdir(), "armor-console-e2e-"));
+    writeFileSync(join(work, "wires.armor"), POLICY);
+    const SERVICE = "e2e-service-token-77";
+    const svc = await startDecisionService({
+      policy: join(work, "wires.armor"),
+      port: 0,
+      log: () => undefined,
+      access: { token: SERVICE },
+      approvers: approversFrom([{ name: "ann", groups: ["finance"], tokenSha256: sha(ANN) }]),
+    });
+    const agent = async (method: string, path: string, body?: unknown) => {
+      const r = await fetch(`${svc.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${SERVICE}`, "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return (await r.json()) as Record<string, unknown>;
+    };
+    try {
+      await page.goto(`${svc.url}/console`);
+      await page.getByLabel("Approver token").fill(ANN);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByText(/^Connected\./).waitFor();
+      const decided = await agent("POST", "/v1/decide", { action: { type: "wire", to: "serve-client", amount: 7, memo: "card 4111-1111-1111-1111" }, session: "py-agent", user: { id: "svc-user" } });
+      expect(decided.decision).toBe("require_approval");
+      await agent("POST", "/v1/approvals", { decisionId: decided.id });
+      let answeredAt = 0;
+      const waiting = agent("GET", `/v1/approvals/${encodeURIComponent(decided.id as string)}?wait=60`).then((s) => {
+        answeredAt = performance.now();
+        return s;
+      });
+      const card = page.getByRole("article").filter({ hasText: "serve-client" });
+      await card.waitFor();
+      await expect(card.locator("pre").textContent()).resolves.toContain('"memo": "card [card]"');
+      await expect(card.textContent()).resolves.toContain("svc-user");
+      const clicked = performance.now();
+      await card.getByRole("button", { name: /^Approve/ }).click();
+      const state = await waiting;
+      const ms = answeredAt - clicked;
+      console.log(`[e2e] approval console (armor serve): the waiting client got the answer ${ms.toFixed(0)} ms after the click`);
+      expect(state).toMatchObject({ status: "approved", approver: "ann" });
+      expect(ms).toBeLessThan(1_000);
+    } finally {
+      await svc.close();
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });
