@@ -1,5 +1,6 @@
 /**
- * The approval queue over loopback HTTP, for `armor mcp --approvals queue`:
+ * The approval queue over HTTP: `approvalRoutes` for `armor mcp --approvals queue|web` (served on
+ * loopback by `serveApprovals`) and `armor serve --approvers`:
  *
  *   GET  /approvals        { pending: PendingApproval[] }
  *   GET  /approvals/:id    one pending request, or 404
@@ -13,16 +14,18 @@
  * (http-access.ts): `Host` must name the endpoint, browser origins are refused unless allowed, and
  * POST bodies are `application/json` only. Who may answer:
  *
- * - with `approvers` (approvers.ts), each request carries an approver's own bearer token; an
- *   approver sees and answers only the requests whose rule asks its groups (or no group), and
- *   the approver recorded is the one the token names (a body's `approver` is refused: 400);
+ * - with `approvers` (approvers.ts), each request carries an approver's own bearer token, or the
+ *   approval console's session cookie (approval-console.ts; changes also need the console's own
+ *   origin and its CSRF token); an approver sees and answers only the requests whose rule asks
+ *   its groups (or no group), and the approver recorded is the one the token names (a body's
+ *   `approver` is refused: 400); the service's own token (`serviceToken`) never approves;
  * - otherwise, anyone who can call it (with the shared bearer token, when one is configured).
  */
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ApprovalQueue, PendingApproval } from "@agent-armor/runtime";
-import { consolePage, consolePolicy } from "./approval-console-page.js";
+import { consoleRoutes } from "./approval-console.js";
 import { createEventStreams, type EventStreamOptions } from "./approval-events.js";
 import { createSignIn, type SignIn } from "./approval-sign-in.js";
 import { type Approver, type Approvers, tokenDigest } from "./approvers.js";
@@ -126,7 +129,8 @@ export interface ApprovalRoutes {
 }
 
 const BEARER = /^bearer +(\S+) *$/i;
-const MAX_TOKEN = 4096;
+/** How long an event stream opened with a bearer token (no console session) lasts. */
+const DEFAULT_STREAM_TTL_MS = 15 * 60_000;
 
 /** Whether the loopback address `host` keeps a cookie off the network (no `Secure` needed). */
 export function isLoopbackHost(host: string): boolean {
@@ -203,59 +207,19 @@ export function approvalRoutes(queue: ApprovalQueue, options: ApprovalRoutesOpti
     },
   });
   if (signIn !== null && streams !== null) {
-    routes["/console"] = {
-      open: true,
-      methods: {
-        GET: async (_req, res) => {
-          const nonce = randomBytes(18).toString("base64");
-          const page = consolePage(nonce);
-          res.writeHead(200, {
-            "content-type": "text/html; charset=utf-8",
-            "content-length": Buffer.byteLength(page),
-            "content-security-policy": consolePolicy(nonce),
-            "cache-control": "no-store",
-            "x-content-type-options": "nosniff",
-            "x-frame-options": "DENY",
-            "referrer-policy": "no-referrer",
-            "cross-origin-opener-policy": "same-origin",
-            "cross-origin-resource-policy": "same-origin",
-          });
-          res.end(page);
-        },
-      },
-    };
-    routes["/console/session"] = {
-      open: true,
-      methods: {
-        POST: async (_req, res, body) => {
-          const b = await body();
-          const token = isObject(b) ? own(b, "token") : undefined;
-          if (typeof token !== "string" || token === "" || token.length > MAX_TOKEN)
-            throw new HttpError(400, "invalid_request", 'the body must be { "token": "..." }, the approver\'s own token', { location: "/token" });
-          refuseServiceToken(token);
-          const approver = approvers!.byToken(token);
-          if (approver === null) throw new HttpError(401, "unauthorized", "the token is no approver's");
-          const { setCookie, session } = signIn.open(approver);
-          options.log?.(logLine`console: ${approver.name} signed in`);
-          sendJson(res, 200, { approver: { name: approver.name, groups: approver.groups }, csrf: session.csrf, expiresAt: new Date(session.expiresAt).toISOString() }, { "set-cookie": setCookie });
-        },
-        DELETE: async (req, res) => {
-          const session = signIn.find(req);
-          if (session !== null) signIn.checkStateChange(req, session);
-          sendJson(res, 200, { signedOut: true }, { "set-cookie": signIn.close(req) });
-        },
-      },
-    };
-    routes["/console/events"] = {
-      open: true,
-      methods: {
-        GET: async (req, res) => {
-          const a = caller(req, false)!;
-          const session = signIn.find(req);
-          streams.open(res, a.name, visibleTo(a), session?.expiresAt ?? Date.now() + (options.sessionTtlMs ?? 15 * 60_000));
-        },
-      },
-    };
+    Object.assign(
+      routes,
+      consoleRoutes({
+        approvers: approvers!,
+        signIn,
+        streams,
+        caller: (req) => caller(req, false)!,
+        refuseServiceToken,
+        visibleTo,
+        streamTtlMs: options.sessionTtlMs ?? DEFAULT_STREAM_TTL_MS,
+        ...(options.log !== undefined ? { log: options.log } : {}),
+      }),
+    );
   }
   return {
     find(path) {
