@@ -99,10 +99,12 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
   const forget = (): void => {
     const t = now();
     for (const [id, k] of kept) if (k.forgetAt <= t && k.state?.status !== "pending") kept.delete(id);
-    // still full: the oldest that is not pending goes first
-    for (const [id, k] of kept) {
-      if (kept.size < maxKept) break;
-      if (k.state?.status !== "pending") kept.delete(id);
+    // still full: the oldest never opened go first, then the oldest settled (never a pending one)
+    for (const settledToo of [false, true]) {
+      for (const [id, k] of kept) {
+        if (kept.size < maxKept) return;
+        if (k.state === null || (settledToo && k.state.status !== "pending")) kept.delete(id);
+      }
     }
   };
 
