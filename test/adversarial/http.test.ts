@@ -94,6 +94,10 @@ describe("a web page next to the service (row 2)", () => {
     { name: "JSON in another charset", headers: { "content-type": "application/json; charset=iso-8859-1" }, status: 415, code: "unsupported_media_type" },
     { name: "JSON from a foreign origin", headers: { ...JSON_TYPE, ...evil }, status: 403, code: "origin_not_allowed" },
     { name: "JSON from the opaque origin", headers: { ...JSON_TYPE, origin: "null" }, status: 403, code: "origin_not_allowed" },
+    // the service's own pages (the approval console) may call it; a page on another port of the host may not
+    { name: "JSON from a page on another port of loopback", headers: { ...JSON_TYPE, origin: "http://127.0.0.1:1" }, status: 403, code: "origin_not_allowed" },
+    { name: "JSON from localhost's origin while Host names 127.0.0.1", headers: { ...JSON_TYPE, origin: "http://localhost:PORT" }, status: 403, code: "origin_not_allowed" },
+    { name: "text/plain from the service's own origin", headers: { "content-type": "text/plain", origin: "http://127.0.0.1:PORT" }, status: 415, code: "unsupported_media_type" },
     { name: "DNS rebinding: the attacker's host name", headers: { ...JSON_TYPE, host: "evil.example:PORT" }, status: 403, code: "host_not_allowed" },
     { name: "DNS rebinding: the attacker's name without a port", headers: { ...JSON_TYPE, host: "evil.example" }, status: 403, code: "host_not_allowed" },
     { name: "loopback on another port", headers: { ...JSON_TYPE, host: "127.0.0.1:1" }, status: 403, code: "host_not_allowed" },
@@ -106,6 +110,13 @@ describe("a web page next to the service (row 2)", () => {
     const r = await raw(svc.url, "POST", "/v1/record", h, JSON.stringify({ action: mail, session: "victim" }));
     expect(r.status).toBe(status);
     expect(code(r)).toBe(expected);
+    expect(r.headers["access-control-allow-origin"]).toBeUndefined();
+  });
+
+  it("a page the service serves itself (its own origin: the host the request names) may call it, without CORS headers", async () => {
+    const port = new URL(svc.url).port;
+    const r = await raw(svc.url, "POST", "/v1/decide", { ...JSON_TYPE, origin: `http://127.0.0.1:${port}` }, JSON.stringify({ action: { type: "read" }, session: "own-page" }));
+    expect(r.status).toBe(200);
     expect(r.headers["access-control-allow-origin"]).toBeUndefined();
   });
 

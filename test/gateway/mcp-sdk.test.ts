@@ -3,6 +3,7 @@
  * official SDK client, with the gateway spawned as a user runs it.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -183,6 +184,52 @@ describe("armor mcp in front of server-everything", () => {
       ["approved", "alice"],
       ["rejected", "bob"],
     ]);
+  });
+
+  it("--approvals web: the console signs an approver in, shows the call live, and the approval runs it", async () => {
+    const port = await freePort();
+    const approvers = join(work, "web-approvers.json");
+    const token = "olga-console-token-3e1";
+    writeFileSync(approvers, JSON.stringify({ approvers: [{ name: "olga", groups: ["ops"], tokenSha256: createHash("sha256").update(token).digest("hex") }] }));
+    const gw = await connectGateway(["--policy", policy, "--approvals", "web", "--approvals-port", String(port), "--approvers", approvers, "--", process.execPath, ...everything]);
+    const origin = `http://127.0.0.1:${port}`;
+    try {
+      const page = await fetch(`${origin}/console`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("<title>Agent Armor approvals</title>");
+      const signIn = await fetch(`${origin}/console/session`, { method: "POST", headers: { "content-type": "application/json", origin }, body: JSON.stringify({ token }) });
+      expect(signIn.status).toBe(200);
+      const cookie = signIn.headers.get("set-cookie")!.split(";")[0]!;
+      const { csrf } = (await signIn.json()) as { csrf: string };
+      // the event stream shows the call once it waits
+      const events = await fetch(`${origin}/console/events`, { headers: { cookie } });
+      const reader = events.body!.getReader();
+      let text = "";
+      const call = gw.client.callTool({ name: "get-tiny-image", arguments: {} });
+      const requested = await waitFor(
+        async () => {
+          text += new TextDecoder().decode((await reader.read()).value);
+          const m = /event: requested\ndata: (.*)\n/.exec(text);
+          return m ? (JSON.parse(m[1]!) as { id: string; actionHash: string; action: { type: string } }) : undefined;
+        },
+        10_000,
+        "the request in the event stream",
+      );
+      expect(requested.action.type).toBe("get-tiny-image");
+      const ok = await fetch(`${origin}/approvals/${encodeURIComponent(requested.id)}`, {
+        method: "POST",
+        headers: { cookie, origin, "content-type": "application/json", "x-csrf-token": csrf },
+        body: JSON.stringify({ approved: true, actionHash: requested.actionHash }),
+      });
+      expect(ok.status).toBe(200);
+      expect((await call).isError).toBeFalsy();
+      await reader.cancel();
+    } finally {
+      await gw.close();
+    }
+    const usage = spawnSyncGateway(["mcp", "--policy", policy, "--approvals", "web", "--", process.execPath, ...everything]);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain("--approvals web signs approvers in with their own tokens: give --approvers FILE");
   });
 
   it("without an approval handler, calls that need approval are denied", async () => {

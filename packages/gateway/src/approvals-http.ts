@@ -1,5 +1,6 @@
 /**
- * The approval queue over loopback HTTP, for `armor mcp --approvals queue`:
+ * The approval queue over HTTP: `approvalRoutes` for `armor mcp --approvals queue|web` (served on
+ * loopback by `serveApprovals`) and `armor serve --approvers`:
  *
  *   GET  /approvals        { pending: PendingApproval[] }
  *   GET  /approvals/:id    one pending request, or 404
@@ -13,15 +14,21 @@
  * (http-access.ts): `Host` must name the endpoint, browser origins are refused unless allowed, and
  * POST bodies are `application/json` only. Who may answer:
  *
- * - with `approvers` (approvers.ts), each request carries an approver's own bearer token; an
- *   approver sees and answers only the requests whose rule asks its groups (or no group), and
- *   the approver recorded is the one the token names (a body's `approver` is refused: 400);
+ * - with `approvers` (approvers.ts), each request carries an approver's own bearer token, or the
+ *   approval console's session cookie (approval-console.ts; changes also need the console's own
+ *   origin and its CSRF token); an approver sees and answers only the requests whose rule asks
+ *   its groups (or no group), and the approver recorded is the one the token names (a body's
+ *   `approver` is refused: 400); the service's own token (`serviceToken`) never approves;
  * - otherwise, anyone who can call it (with the shared bearer token, when one is configured).
  */
+import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ApprovalQueue, PendingApproval } from "@agent-armor/runtime";
-import type { Approver, Approvers } from "./approvers.js";
+import { consoleRoutes } from "./approval-console.js";
+import { createEventStreams, type EventStreamOptions } from "./approval-events.js";
+import { createSignIn, type SignIn } from "./approval-sign-in.js";
+import { type Approver, type Approvers, tokenDigest } from "./approvers.js";
 import { type AccessOptions, createAccess } from "./http-access.js";
 import { answerClientError, dispatch, type Route } from "./http-dispatch.js";
 import { HttpError, isObject, own, sendJson } from "./http-util.js";
@@ -30,6 +37,8 @@ import { logLine } from "./log-text.js";
 export interface ApprovalEndpoint {
   server: Server;
   url: string;
+  /** The approval console's address, when it is served. */
+  consoleUrl?: string;
   port: number;
   close(): Promise<void>;
 }
@@ -42,6 +51,12 @@ export interface ApprovalEndpointOptions {
   access?: AccessOptions;
   /** Who may approve, each with a token of its own (approvers.ts). */
   approvers?: Approvers;
+  /** Serve the approval console (`/console`); needs `approvers`, whose tokens sign in. */
+  console?: boolean;
+  /** Bounds of the console's event streams. */
+  streams?: EventStreamOptions;
+  /** How long a console sign-in lasts (default 15 minutes). */
+  sessionTtlMs?: number;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -84,53 +99,163 @@ function answer(
   return { id, resolved: true, approved };
 }
 
+/** The approver routes by path and method, as `approvalRoutes` serves them (the console's when it is on). */
+export const APPROVER_ROUTES: Readonly<Record<string, readonly string[]>> = {
+  "/approvals": ["GET"],
+  "/approvals/{id}": ["GET", "POST"],
+  "/console": ["GET"],
+  "/console/session": ["POST", "DELETE"],
+  "/console/events": ["GET"],
+};
+
+export interface ApprovalRoutesOptions {
+  approvers?: Approvers;
+  /** Serve the console; needs `approvers`. */
+  console?: boolean;
+  /** Mark the console's cookie `Secure` (an endpoint that is not on loopback). */
+  secureCookies: boolean;
+  /** The service's own bearer token (`armor serve --token-file`): refused wherever an approver's is taken. */
+  serviceToken?: string;
+  log?: (line: string) => void;
+  streams?: EventStreamOptions;
+  sessionTtlMs?: number;
+}
+
+export interface ApprovalRoutes {
+  /** The route at a path, or undefined. */
+  find(path: string): Route | undefined;
+  /** Ends the console's event streams. */
+  close(): void;
+}
+
+const BEARER = /^bearer +(\S+) *$/i;
+/** How long an event stream opened with a bearer token (no console session) lasts. */
+const DEFAULT_STREAM_TTL_MS = 15 * 60_000;
+
+/** Whether the loopback address `host` keeps a cookie off the network (no `Secure` needed). */
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * The approval queue's routes, for `armor mcp --approvals queue|web` and `armor serve`. With
+ * `approvers`, every route but the console page authenticates its caller itself (an approver's
+ * bearer token, or the console's session cookie with a same-origin CSRF check for changes), so
+ * the routes are `open` to the dispatcher's shared-token check.
+ */
+export function approvalRoutes(queue: ApprovalQueue, options: ApprovalRoutesOptions): ApprovalRoutes {
+  const { approvers } = options;
+  if (options.console && approvers === undefined) throw new Error("the approval console signs approvers in with their own tokens: give the approvers (--approvers FILE)");
+  const service = options.serviceToken === undefined ? null : tokenDigest(options.serviceToken);
+  if (service !== null && approvers?.has(service))
+    throw new Error("an approver's token is the service's own token (--token-file): the agent's credentials can never approve; give that approver another token");
+  const signIn: SignIn | null = options.console ? createSignIn({ secure: options.secureCookies, ...(options.sessionTtlMs !== undefined ? { ttlMs: options.sessionTtlMs } : {}) }) : null;
+  const streams = options.console ? createEventStreams(queue, options.streams) : null;
+  const open = approvers !== undefined;
+
+  const refuseServiceToken = (token: string): void => {
+    if (service !== null && timingSafeEqual(tokenDigest(token), service)) {
+      throw new HttpError(403, "service_token", "this is the service's own token (--token-file), the agent's credential: it can never approve; use an approver's own token");
+    }
+  };
+  /** The approver calling, or null when there are no approvers (the shared token, if any, was checked). */
+  const caller = (req: IncomingMessage, change: boolean): Approver | null => {
+    if (approvers === undefined) return null;
+    const header = req.headers.authorization;
+    if (header !== undefined) {
+      const m = BEARER.exec(header);
+      if (m !== null) refuseServiceToken(m[1]!);
+      return approvers.identify(req);
+    }
+    const session = signIn?.find(req) ?? null;
+    if (session === null) {
+      throw new HttpError(
+        401,
+        "unauthorized",
+        signIn ? "sign in on the console (/console) or send `Authorization: Bearer TOKEN`, the approver's own token" : "approvals need `Authorization: Bearer TOKEN`, the approver's own token",
+        {},
+        { "www-authenticate": 'Bearer realm="agent-armor approvals"' },
+      );
+    }
+    if (change) signIn!.checkStateChange(req, session);
+    return session.approver;
+  };
+  const visibleTo = (a: Approver | null) => (p: PendingApproval) => a === null || approvers!.mayAnswer(a, p.from);
+
+  const routes: Record<string, Route> = {
+    "/approvals": {
+      open,
+      methods: {
+        GET: async (req, res) => sendJson(res, 200, { pending: queue.pending().filter(visibleTo(caller(req, false))) }),
+      },
+    },
+  };
+  const one = (id: string): Route => ({
+    open,
+    methods: {
+      GET: async (req, res) => {
+        const a = caller(req, false);
+        const p = queue.get(id);
+        if (!p) throw new HttpError(404, "not_found", `no pending approval ${id}`);
+        if (a !== null) checkGroup(approvers!, a, p);
+        sendJson(res, 200, p);
+      },
+      POST: async (req, res, body) => {
+        const a = caller(req, true);
+        sendJson(res, 200, answer(queue, id, await body(), options.log, a === null ? null : { approvers: approvers!, approver: a }));
+      },
+    },
+  });
+  if (signIn !== null && streams !== null) {
+    Object.assign(
+      routes,
+      consoleRoutes({
+        approvers: approvers!,
+        signIn,
+        streams,
+        caller: (req) => caller(req, false)!,
+        refuseServiceToken,
+        visibleTo,
+        streamTtlMs: options.sessionTtlMs ?? DEFAULT_STREAM_TTL_MS,
+        ...(options.log !== undefined ? { log: options.log } : {}),
+      }),
+    );
+  }
+  return {
+    find(path) {
+      if (Object.hasOwn(routes, path)) return routes[path];
+      const parts = path.split("/").filter(Boolean);
+      if (parts[0] !== "approvals" || parts.length !== 2) return undefined;
+      let id: string;
+      try {
+        id = decodeURIComponent(parts[1]!);
+      } catch {
+        throw new HttpError(400, "invalid_request", "the approval id in the path is not valid percent-encoding");
+      }
+      return one(id);
+    },
+    close: () => streams?.close(),
+  };
+}
+
 export async function serveApprovals(queue: ApprovalQueue, options: ApprovalEndpointOptions = {}): Promise<ApprovalEndpoint> {
   const host = options.host ?? "127.0.0.1";
   const approvers = options.approvers;
   if (approvers !== undefined && options.access?.token !== undefined) {
     throw new Error("approvers authenticate with tokens of their own: the approval endpoint takes no shared token beside them");
   }
-  // the approver a request names (401 otherwise), or null without approvers
-  const who = (req: IncomingMessage) => (approvers === undefined ? null : { approvers, approver: approvers.identify(req) });
-  const list: Route = {
-    methods: {
-      GET: async (req, res) => {
-        const w = who(req);
-        const pending = queue.pending();
-        sendJson(res, 200, { pending: w === null ? pending : pending.filter((p) => w.approvers.mayAnswer(w.approver, p.from)) });
-      },
-    },
-  };
-  const one = (id: string): Route => ({
-    methods: {
-      GET: async (req, res) => {
-        const w = who(req);
-        const p = queue.get(id);
-        if (!p) throw new HttpError(404, "not_found", `no pending approval ${id}`);
-        if (w !== null) checkGroup(w.approvers, w.approver, p);
-        sendJson(res, 200, p);
-      },
-      POST: async (req, res, body) => {
-        const w = who(req);
-        sendJson(res, 200, answer(queue, id, await body(), options.log, w));
-      },
-    },
+  const routes = approvalRoutes(queue, {
+    ...(approvers !== undefined ? { approvers } : {}),
+    console: options.console === true,
+    secureCookies: !isLoopbackHost(host),
+    ...(options.log !== undefined ? { log: options.log } : {}),
+    ...(options.streams !== undefined ? { streams: options.streams } : {}),
+    ...(options.sessionTtlMs !== undefined ? { sessionTtlMs: options.sessionTtlMs } : {}),
   });
-  const find = (path: string): Route | undefined => {
-    const parts = path.split("/").filter(Boolean);
-    if (parts[0] !== "approvals" || parts.length > 2) return undefined;
-    if (parts.length === 1) return list;
-    let id: string;
-    try {
-      id = decodeURIComponent(parts[1]!);
-    } catch {
-      throw new HttpError(400, "invalid_request", "the approval id in the path is not valid percent-encoding");
-    }
-    return one(id);
-  };
+  const paths = options.console ? "/approvals, /approvals/:id, /console" : "/approvals and /approvals/:id";
   let access = createAccess(options.access ?? {}, { host, port: options.port ?? 0 });
   const server = createServer((req, res) => {
-    void dispatch(req, res, { access, find, notFound: (path) => `no route ${path}; the routes are /approvals and /approvals/:id`, maxBody: MAX_BODY, log: options.log ?? (() => undefined) });
+    void dispatch(req, res, { access, find: routes.find, notFound: (path) => `no route ${path}; the routes are ${paths}`, maxBody: MAX_BODY, log: options.log ?? (() => undefined) });
   });
   server.on("clientError", answerClientError);
   await new Promise<void>((resolve, reject) => {
@@ -142,12 +267,15 @@ export async function serveApprovals(queue: ApprovalQueue, options: ApprovalEndp
   });
   const port = (server.address() as AddressInfo).port;
   access = createAccess(options.access ?? {}, { host, port });
+  const base = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   return {
     server,
     port,
-    url: `http://${host}:${port}/approvals`,
+    url: `${base}/approvals`,
+    ...(options.console ? { consoleUrl: `${base}/console` } : {}),
     close: () =>
       new Promise<void>((resolve) => {
+        routes.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

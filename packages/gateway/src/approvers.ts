@@ -27,6 +27,8 @@ export interface Approvers {
    * token or one that belongs to no approver.
    */
   identify(req: IncomingMessage): Approver;
+  /** The approver a token belongs to, or null (the console's sign-in, where the token comes in a body). */
+  byToken(token: string): Approver | null;
   /** Whether `approver` may answer a request whose rule asks `from` a group (null: any approver). */
   mayAnswer(approver: Approver, from: string | null): boolean;
   /** The SHA-256 digests of the approvers' tokens (to refuse a service token that is also an approver's). */
@@ -103,6 +105,7 @@ export function approversFrom(list: readonly unknown[], where = "approvers"): Ap
       if (approver === null) throw new HttpError(401, "unauthorized", "the bearer token is no approver's", {}, { "www-authenticate": `${REALM}, error="invalid_token"` });
       return approver;
     },
+    byToken: (token) => find(digest(token)),
     mayAnswer: (approver, from) => from === null || approver.groups.includes(from),
     has: (d) => find(d) !== null,
   };

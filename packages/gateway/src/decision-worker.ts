@@ -3,7 +3,7 @@
  * enforcer with its session history and reservations, and the audit log, so that a slow
  * decision holds this thread and never the one that answers HTTP.
  *
- * Messages in: `{ id, op: "decide" | "result" | "output" | "record" | "release" | "close", args, flag }`, where
+ * Messages in: `{ id, op: "decide" | "result" | "output" | "record" | "release" | "approval" | "close", args, flag }`, where
  * `flag` is an Int32Array over shared memory: 0 queued, 1 started (set here), 2 given up by the
  * HTTP thread. A request given up before it started is skipped: it is never decided, so it
  * needs no audit record, and its client was told to retry. Messages out: `ready` (the policy's
@@ -14,6 +14,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import * as compiler from "@agent-armor/compiler";
 import {
   type ActionContext,
+  type AuditFields,
   type AuditLog,
   createAuditLog,
   createEnforcer,
@@ -35,7 +36,7 @@ export interface WorkerData {
   store?: string;
 }
 
-export type Op = "decide" | "result" | "output" | "record" | "release" | "close";
+export type Op = "decide" | "result" | "output" | "record" | "release" | "approval" | "close";
 
 export interface Request {
   id: number;
@@ -62,13 +63,14 @@ async function main(): Promise<void> {
   const post = (m: Event | Reply): void => port.postMessage(m);
   let enforcer: Awaited<ReturnType<typeof createEnforcer>>;
   let history: SharedHistoryStore | null = null;
+  let audit: AuditLog | null = null;
   try {
     const loaded = await loadPolicy(data.policy, { compiler });
     // loaded only by a service that uses it (the Redis client is most of a bundle's chunk)
     if (data.store !== undefined) history = (await import("@agent-armor/store-redis")).redisStore({ url: data.store });
     // the service holds the audit log so that /v1/record writes into the same chain as decisions;
     // each process its own chain, so the file may be named by the process ({pid}, {host})
-    const audit: AuditLog | null = data.audit ? createAuditLog({ sinks: [fileSink(auditFileName(data.audit))] }) : null;
+    audit = data.audit ? createAuditLog({ sinks: [fileSink(auditFileName(data.audit))] }) : null;
     // throwOnDeny: false, so that a result's run answers with its decisions rather than an exception
     enforcer = await createEnforcer({
       policy: loaded.module,
@@ -94,6 +96,8 @@ async function main(): Promise<void> {
     output: ([output, ctx]) => enforcer.checkOutput(output as OutputMessage, ctx as ActionContext),
     record: ([action, ctx, info]) => enforcer.record(action, ctx as ActionContext, info as RecordInfo),
     release: ([id, ctx]) => enforcer.release(id as string, ctx as ActionContext),
+    // an approval record of the service's approvals (serve-approvals.ts), in the same chain
+    approval: async ([fields]) => void (await audit?.append(fields as AuditFields)),
     close: () => enforcer.close().finally(() => history?.close()),
   };
   port.on("message", (m: Request) => {

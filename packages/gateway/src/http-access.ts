@@ -8,8 +8,9 @@
  * - `Host` must name the service: `localhost`, a loopback or bound address with the bound port,
  *   or a name given with `allowedHosts` (any port: a reverse proxy may forward its own). This
  *   defeats DNS rebinding, where the browser sends the attacker's name.
- * - A request with a browser `Origin` is refused unless the origin is in `allowedOrigins`;
- *   CORS preflights are answered only for those, and only they get `Access-Control-Allow-*`.
+ * - A request with a browser `Origin` is refused unless the origin is in `allowedOrigins` or is
+ *   the service's own (the host the request names: a page it serves, the approval console);
+ *   CORS preflights are answered only for allowed origins, and only they get `Access-Control-Allow-*`.
  * - With a `token`, every route except the ones marked open needs `Authorization: Bearer TOKEN`
  *   (compared in constant time); otherwise 401 with `WWW-Authenticate`.
  *
@@ -139,6 +140,9 @@ export function createAccess(options: AccessOptions, bound: { host: string; port
     if (header === undefined) return null;
     const n = normalOrigin(header);
     if (n !== null && origins.has(n)) return n;
+    // the service's own pages (the approval console): the origin names the host the request
+    // names, which checkHost accepted; same-origin needs no CORS headers
+    if (n !== null && req.headers.host !== undefined && (n === normalOrigin(`http://${req.headers.host}`) || n === normalOrigin(`https://${req.headers.host}`))) return null;
     throw new HttpError(403, "origin_not_allowed", `requests from the web origin ${JSON.stringify(header)} are refused; allow it with --allowed-origin if it is yours`);
   }
 

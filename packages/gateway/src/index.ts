@@ -1,7 +1,7 @@
 /** The public API of @agent-armor/gateway. */
 
 export { type ApprovalWebhook, type ApprovalWebhookOptions, approvalPayload, approvalWebhook, slackPayload, webhookSignature } from "./approval-webhook.js";
-export { type ApprovalEndpoint, type ApprovalEndpointOptions, serveApprovals } from "./approvals-http.js";
+export { APPROVER_ROUTES, type ApprovalEndpoint, type ApprovalEndpointOptions, type ApprovalRoutes, type ApprovalRoutesOptions, approvalRoutes, serveApprovals } from "./approvals-http.js";
 export { type Approver, type ApproverEntry, type Approvers, approversFrom, loadApprovers, tokenDigest } from "./approvers.js";
 export { DEFAULT_QUEUE_TIMEOUT_MS } from "./decider.js";
 export { alwaysDeniedTools } from "./hidden.js";

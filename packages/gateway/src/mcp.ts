@@ -68,7 +68,8 @@ export interface McpGatewayOptions {
   policy: string;
   upstream: UpstreamSpec;
   audit?: string;
-  approvals?: "terminal" | "queue" | "none";
+  /** `web`: the queue, and the approval console beside it (needs `approvers`). */
+  approvals?: "terminal" | "queue" | "web" | "none";
   approvalsPort?: number;
   /** Who may call the approval queue: allowed hosts and origins, the bearer token. */
   approvalsAccess?: AccessOptions;
@@ -177,7 +178,9 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   let endpoint: ApprovalEndpoint | null = null;
   let terminal: (ApprovalHandler & { close(): void }) | null = null;
   let handler: ApprovalHandler | undefined;
-  if (options.approvals === "queue") {
+  const web = options.approvals === "web";
+  if (web && options.approvers === undefined) throw new Error("--approvals web signs approvers in with their own tokens: give --approvers FILE");
+  if (options.approvals === "queue" || web) {
     const webhook = options.approvalsWebhook ? approvalWebhook({ log, ...options.approvalsWebhook }) : null;
     queue = createApprovalQueue({
       onRequest: (p) => {
@@ -217,9 +220,11 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
       ...(options.approvalsPort !== undefined ? { port: options.approvalsPort } : {}),
       ...(options.approvalsAccess ? { access: options.approvalsAccess } : {}),
       ...(approvers !== undefined ? { approvers } : {}),
+      console: web,
       log,
     });
     log(logLine`approvals queue at ${endpoint.url}`);
+    if (endpoint.consoleUrl !== undefined) log(logLine`approval console at ${endpoint.consoleUrl}`);
   }
 
   let upstream: Upstream;

@@ -10,6 +10,10 @@
  *                     reports an executed action (a reservation's id: counted once)
  *   POST /v1/release  { decisionId } takes a reservation back (the action did not run)
  *   GET  /healthz     { status: "ok", policy }
+ *   POST /v1/approvals { decisionId } opens the approval of a require_approval decision, and
+ *   GET  /v1/approvals/{decisionId}?wait=S waits for its answer (serve-approvals.ts); approvers
+ *                     answer at /approvals/{id} and in the console at /console (approvals-http.ts)
+ *                     with their own tokens, given with `approvers` (--approvers FILE)
  *
  * Who may call (http-access.ts): requests naming the service in `Host`, without a browser
  * `Origin` unless allowed, with the bearer token when one is configured (not for /healthz);
@@ -23,11 +27,14 @@ import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type ActionContext, actionHash, type Decision, type PolicyDiagnostic, type RecordResult } from "@agent-armor/runtime";
+import { APPROVER_ROUTES, type ApprovalRoutes, approvalRoutes, isLoopbackHost } from "./approvals-http.js";
+import { type Approvers, loadApprovers } from "./approvers.js";
 import { DEFAULT_QUEUE_TIMEOUT_MS, type Decider, startDecider } from "./decider.js";
 import { type AccessOptions, createAccess } from "./http-access.js";
 import { answerClientError, dispatch, type Route } from "./http-dispatch.js";
 import { HttpError, isObject, nonFiniteAt, own, sendJson } from "./http-util.js";
 import { logLine } from "./log-text.js";
+import { createServiceApprovals, type ServiceApprovals, type ServiceApprovalsOptions } from "./serve-approvals.js";
 import { VERSION } from "./version.js";
 
 // what the command line of the service needs beside it (`@agent-armor/gateway/serve` loads no MCP code)
@@ -56,6 +63,15 @@ export interface ServeOptions {
   access?: AccessOptions;
   /** How long a request may wait for its turn to be decided before 503 (default 10 s); see decider.ts. */
   queueTimeoutMs?: number;
+  /**
+   * Who may approve (approvers.ts: a file or the approvers): with them, the service takes
+   * approvals of its `require_approval` decisions and serves the approval console.
+   */
+  approvers?: string | Approvers;
+  /** How long a console sign-in lasts (default 15 minutes). */
+  consoleSessionTtlMs?: number;
+  /** Bounds of pending and waited-for approvals (serve-approvals.ts). */
+  approvalLimits?: Pick<ServiceApprovalsOptions, "maxPending" | "maxPendingPerSession" | "maxWaiting" | "maxKept">;
 }
 
 export const DEFAULT_MAX_BODY = 1024 * 1024;
@@ -66,7 +82,22 @@ export const ROUTES: Readonly<Record<string, readonly string[]>> = {
   "/v1/record": ["POST"],
   "/v1/release": ["POST"],
   "/healthz": ["GET"],
+  "/v1/approvals": ["POST"],
+  "/v1/approvals/{decisionId}": ["GET"],
+  ...APPROVER_ROUTES,
 };
+
+/** The longest a `GET /v1/approvals/{decisionId}` may wait, in seconds (also bounded by the approval's timeout). */
+const MAX_WAIT_S = 600;
+
+/** The `?wait=S` of a request: whole seconds, 0 to MAX_WAIT_S (400 otherwise). */
+function waitSeconds(url: string | undefined): number {
+  const text = new URL(url ?? "/", "http://localhost").searchParams.get("wait");
+  if (text === null) return 0;
+  if (!/^\d{1,4}$/.test(text) || Number(text) > MAX_WAIT_S)
+    throw new HttpError(400, "invalid_request", `\`wait\` is a number of seconds from 0 to ${MAX_WAIT_S}, not ${JSON.stringify(text.slice(0, 20))}`, { location: "?wait" });
+  return Number(text);
+}
 
 export interface DecisionService {
   server: Server;
@@ -174,8 +205,25 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
   const host = options.host ?? "127.0.0.1";
   // checked first (a bad --allowed-origin fails before anything starts), bound to the real port below
   let access = createAccess(options.access ?? {}, { host, port: options.port ?? 8470 });
+  // approvals (with approvers): checked before anything starts, e.g. an approver holding the service's token
+  const approvers = typeof options.approvers === "string" ? loadApprovers(options.approvers) : options.approvers;
+  let decider!: Decider;
+  const approvals: ServiceApprovals | null =
+    approvers === undefined ? null : createServiceApprovals({ audit: async (fields) => void (await decider.call("approval", [fields])), ...options.approvalLimits });
+  const approverRoutes: ApprovalRoutes | null =
+    approvals === null
+      ? null
+      : approvalRoutes(approvals.queue, {
+          approvers: approvers!,
+          console: true,
+          secureCookies: !isLoopbackHost(host),
+          ...(options.access?.token !== undefined ? { serviceToken: options.access.token } : {}),
+          log: (line) => log(line),
+          ...(options.consoleSessionTtlMs !== undefined ? { sessionTtlMs: options.consoleSessionTtlMs } : {}),
+        });
+  const noApprovers = () => new HttpError(404, "no_approvers", "this service takes no approvals: start it with --approvers FILE (who may approve, each with a token of their own)");
   // the policy, the enforcer and the audit log live in a worker thread (decider.ts)
-  const decider: Decider = await startDecider({
+  decider = await startDecider({
     policy: options.policy,
     ...(options.audit !== undefined ? { audit: options.audit } : {}),
     ...(options.store !== undefined ? { store: options.store } : {}),
@@ -203,7 +251,10 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
           if (stage === "output") return sendJson(res, 200, await decider.call("output", [own(b, "output"), context(b)]));
           const reserve = own(b, "reserve") ?? false;
           if (typeof reserve !== "boolean") throw new HttpError(400, "invalid_request", "`reserve` must be true or false", { location: "/reserve" });
-          const decision = (await decider.call("decide", [own(b, "action"), context(b), reserve])) as Decision;
+          const ctx = context(b);
+          const decision = (await decider.call("decide", [own(b, "action"), ctx, reserve])) as Decision;
+          // kept, so that the agent can ask for its approval by id (POST /v1/approvals)
+          approvals?.keep(decision, ctx.user);
           if (!reserve) return sendJson(res, 200, decision);
           sendJson(res, 200, { ...decision, reserved: decision.reserved === true });
         },
@@ -217,7 +268,8 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
           if (!isObject(action) || typeof own(action, "type") !== "string") throw new HttpError(400, "invalid_request", "`action` must be an object with a string `type`", { location: "/action" });
           rejectNonFinite(b);
           const ctx = context(b);
-          const decisionId = idField(b, "decisionId", false) ?? `record-${randomUUID()}`;
+          const given = idField(b, "decisionId", false);
+          const decisionId = given ?? `record-${randomUUID()}`;
           const outcome = own(b, "outcome") ?? "ok";
           if (outcome !== "ok" && outcome !== "error") throw new HttpError(400, "invalid_request", '`outcome` must be "ok" or "error"', { location: "/outcome" });
           const error = own(b, "error");
@@ -227,6 +279,8 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
           } catch (e) {
             throw new HttpError(400, "invalid_request", `the action cannot be hashed: ${(e as Error).message}`, { location: "/action" });
           }
+          // a decision that required approval is reported only once approved, with the approved action
+          if (given !== undefined) approvals?.checkRecord(given, action);
           // it ran: it counts, whatever a decision now would say (once, if it was reserved)
           let recorded: RecordResult;
           try {
@@ -262,6 +316,19 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
         },
       },
     },
+    "/v1/approvals": {
+      methods: {
+        POST: async (_req, res, body) => {
+          const b = await body();
+          if (!isObject(b)) throw new HttpError(400, "invalid_request", "the request body must be a JSON object", { location: "" });
+          if (approvals === null) throw noApprovers();
+          const id = idField(b, "decisionId", true)!;
+          const state = await approvals.open(id, idField(b, "session", false));
+          if (state.status === "pending") log(logLine`approval ${id} pending${state.from !== null ? ` (from ${state.from})` : ""}: ${url}/console`);
+          sendJson(res, state.status === "pending" ? 202 : 200, state);
+        },
+      },
+    },
     "/healthz": {
       open: true,
       methods: {
@@ -274,6 +341,32 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
         },
       },
     },
+  };
+
+  /** `GET /v1/approvals/{decisionId}`: the approval's state, after a long poll of `?wait=S` seconds. */
+  const approvalState = (id: string): Route => ({
+    methods: {
+      GET: async (req, res) => {
+        const wait = waitSeconds(req.url);
+        if (approvals === null) throw noApprovers();
+        sendJson(res, 200, await approvals.wait(id, wait * 1000));
+      },
+    },
+  });
+  const approverStub: Route = { methods: Object.fromEntries(["GET", "POST", "DELETE"].map((m) => [m, async () => Promise.reject(noApprovers())])) };
+  const find = (path: string): Route | undefined => {
+    if (Object.hasOwn(routes, path)) return routes[path];
+    if (path.startsWith("/v1/approvals/") && path.length > "/v1/approvals/".length) {
+      let id: string;
+      try {
+        id = decodeURIComponent(path.slice("/v1/approvals/".length));
+      } catch {
+        throw new HttpError(400, "invalid_request", "the decision id in the path is not valid percent-encoding");
+      }
+      return approvalState(id);
+    }
+    if (approverRoutes !== null) return approverRoutes.find(path);
+    return /^\/(approvals|console)(\/|$)/.test(path) ? approverStub : undefined;
   };
 
   let shuttingDown = false;
@@ -289,7 +382,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
     if (shuttingDown) res.setHeader("connection", "close");
     void dispatch(req, res, {
       access,
-      find: (path) => (Object.hasOwn(routes, path) ? routes[path] : undefined),
+      find,
       notFound: (path) => `no route ${path}; the routes are ${Object.keys(ROUTES).join(", ")}`,
       maxBody,
       log,
@@ -317,6 +410,9 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
   const close = (): Promise<void> => {
     closing ??= (async () => {
       shuttingDown = true;
+      // event streams and long polls end now (a long poll answers the state it has)
+      approverRoutes?.close();
+      approvals?.close();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (inFlight > 0) {

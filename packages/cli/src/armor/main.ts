@@ -1,10 +1,10 @@
 /**
  * `armor`: the command line of the MCP gateway and the decision service (@agent-armor/gateway).
  *
- *   armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P] [--approvers FILE]
+ *   armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE]
  *             [--token-file FILE] [--allowed-origin O]... [--allowed-host H]...
  *             [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)
- *   armor serve --policy POLICY [--port P] [--host H] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS]
+ *   armor serve --policy POLICY [--port P] [--host H] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] [--approvers FILE]
  *               [--token-file FILE] [--allowed-origin O]... [--allowed-host H]...
  *
  * Exit codes: 0 clean exit, 1 startup failure (policy does not compile, upstream unreachable,
@@ -18,8 +18,8 @@ import type { PolicyDiagnostic } from "@agent-armor/runtime";
 import { type OptionSpecs, parseCommandArgs, UsageError, wantsHelp } from "../args.js";
 
 const ACCESS_USAGE = "[--token-file FILE] [--allowed-origin ORIGIN]... [--allowed-host NAME]...";
-const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
-const SERVE_USAGE = `armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] ${ACCESS_USAGE}`;
+const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
+const SERVE_USAGE = `armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] [--approvers FILE] ${ACCESS_USAGE}`;
 
 const HELP = `armor ${VERSION}: Agent Armor where agents already are
 
@@ -30,7 +30,8 @@ Usage:
 Commands:
   mcp    an MCP gateway on stdio: every tools/call is decided by the policy before it reaches
          the upstream server (denied calls come back as tool errors naming the rules)
-  serve  a decision service over HTTP: POST /v1/decide, /v1/record, /v1/release, GET /healthz
+  serve  a decision service over HTTP: POST /v1/decide, /v1/record, /v1/release, GET /healthz;
+         with --approvers, approvals (/v1/approvals) and the approval console (/console)
          (loopback only unless --host says otherwise; see packages/gateway/openapi.yaml)
 
 Options of mcp:
@@ -38,7 +39,8 @@ Options of mcp:
   --audit FILE            append hash-chained audit records (JSON Lines) to FILE; {pid} and
                           {host} in FILE name the process (a chain per process)
   --approvals MODE        terminal: a prompt on /dev/tty; queue: pending approvals over HTTP
-                          (GET /approvals, POST /approvals/:id); default: approvals are denied
+                          (GET /approvals, POST /approvals/:id); web: the queue and the approval
+                          console (a web page at /console, with --approvers); default: denied
   --approvals-port P      port of the approval queue on 127.0.0.1 (default: any free port)
   --approvals-webhook URL post each new pending approval to URL (with --approvals queue), retried
                           with backoff; --approvals-webhook-format json|slack (default json);
@@ -65,8 +67,13 @@ Options of serve:
   --max-body BYTES        largest request body (default ${DEFAULT_MAX_BODY}); larger ones get 413
   --queue-timeout MS      decisions run in a worker thread, one at a time; a request not started
                           within MS (default ${DEFAULT_QUEUE_TIMEOUT_MS}) gets 503 busy with Retry-After, undecided
+  --approvers FILE        who may approve, as for mcp: the agent opens the approval of a
+                          require_approval decision (POST /v1/approvals { decisionId }) and waits
+                          (GET /v1/approvals/ID?wait=S); approvers answer at /approvals/ID or in
+                          the console at /console with their own tokens, never the service's
   --token-file FILE       require \`Authorization: Bearer TOKEN\` (the file's first line) on every
-                          route but GET /healthz; 401 with WWW-Authenticate otherwise
+                          route but GET /healthz and the approvers' own; 401 with WWW-Authenticate
+                          otherwise; an approver holding this token is refused at start
   --allowed-origin ORIGIN a web origin (http://localhost:3000) whose pages may call the service
                           (CORS); requests with any other Origin header get 403 (repeatable)
   --allowed-host NAME     a host name, besides localhost and the bound address, that requests may
@@ -89,7 +96,7 @@ export interface McpArgs {
   allowedOrigins: string[];
   allowedHosts: string[];
   audit?: string;
-  approvals?: "terminal" | "queue";
+  approvals?: "terminal" | "queue" | "web";
   approvalsPort?: number;
   hideDeniedTools: boolean;
   session?: string;
@@ -126,6 +133,7 @@ const SERVE_OPTIONS: OptionSpecs = {
   store: { type: "string" },
   "max-body": { type: "string" },
   "queue-timeout": { type: "string" },
+  approvers: { type: "string" },
   ...ACCESS_OPTIONS,
 };
 
@@ -152,7 +160,10 @@ function parseMcpArgs(argv: readonly string[]): McpArgs {
   const policy = values.get("--policy");
   if (policy === undefined) throw new UsageError("--policy is required");
   const approvals = values.get("--approvals");
-  if (approvals !== undefined && approvals !== "terminal" && approvals !== "queue") throw new UsageError(`--approvals is terminal or queue, not \`${approvals}\``);
+  if (approvals !== undefined && approvals !== "terminal" && approvals !== "queue" && approvals !== "web") throw new UsageError(`--approvals is terminal, queue or web, not \`${approvals}\``);
+  // the console's queue is the queue: every option of the queue is an option of the console
+  const queued = approvals === "queue" || approvals === "web";
+  if (approvals === "web" && !values.has("--approvers")) throw new UsageError("--approvals web signs approvers in with their own tokens: give --approvers FILE");
   const upstreamUrl = values.get("--upstream-url");
   if (upstreamUrl !== undefined && command.length > 0) throw new UsageError("give either --upstream-url or an upstream command, not both");
   if (upstreamUrl === undefined && command.length === 0) throw new UsageError("name the upstream MCP server: -- COMMAND ARGS... or --upstream-url URL");
@@ -164,15 +175,15 @@ function parseMcpArgs(argv: readonly string[]): McpArgs {
     }
   }
   const ap = values.get("--approvals-port");
-  if (ap !== undefined && approvals !== "queue") throw new UsageError("--approvals-port needs --approvals queue");
-  if (approvals !== "queue" && (values.has("--token-file") || allowedOrigins.length > 0 || allowedHosts.length > 0))
-    throw new UsageError("--token-file, --allowed-origin and --allowed-host are for the approval queue: they need --approvals queue");
-  if (values.has("--approvers") && approvals !== "queue") throw new UsageError("--approvers says who may answer the approval queue: it needs --approvals queue");
+  if (ap !== undefined && !queued) throw new UsageError("--approvals-port needs --approvals queue or web");
+  if (!queued && (values.has("--token-file") || allowedOrigins.length > 0 || allowedHosts.length > 0))
+    throw new UsageError("--token-file, --allowed-origin and --allowed-host are for the approval queue: they need --approvals queue or web");
+  if (values.has("--approvers") && !queued) throw new UsageError("--approvers says who may answer the approval queue: it needs --approvals queue or web");
   const webhook = values.get("--approvals-webhook");
   const webhookFormat = values.get("--approvals-webhook-format");
   const webhookSecret = values.get("--approvals-webhook-secret-file");
-  if ((webhook !== undefined || webhookFormat !== undefined || webhookSecret !== undefined) && approvals !== "queue")
-    throw new UsageError("--approvals-webhook posts the queue's pending approvals: it needs --approvals queue");
+  if ((webhook !== undefined || webhookFormat !== undefined || webhookSecret !== undefined) && !queued)
+    throw new UsageError("--approvals-webhook posts the queue's pending approvals: it needs --approvals queue or web");
   if ((webhookFormat !== undefined || webhookSecret !== undefined) && webhook === undefined)
     throw new UsageError("--approvals-webhook-format and --approvals-webhook-secret-file need --approvals-webhook URL");
   if (webhookFormat !== undefined && webhookFormat !== "json" && webhookFormat !== "slack") throw new UsageError(`--approvals-webhook-format is json or slack, not \`${webhookFormat}\``);
@@ -276,6 +287,7 @@ async function serve(argv: string[]): Promise<number | null> {
     store?: string;
     "max-body"?: string;
     "queue-timeout"?: string;
+    approvers?: string;
     "token-file"?: string;
     "allowed-origin"?: string[];
     "allowed-host"?: string[];
@@ -302,6 +314,7 @@ async function serve(argv: string[]): Promise<number | null> {
       ...(v.audit !== undefined ? { audit: v.audit } : {}),
       ...(v.store !== undefined ? { store: v.store } : {}),
       ...(maxBody !== undefined ? { maxBody } : {}),
+      ...(v.approvers !== undefined ? { approvers: v.approvers } : {}),
       access: accessOptions(v["token-file"], v["allowed-origin"] ?? [], v["allowed-host"] ?? []),
     });
   } catch (e) {
@@ -311,6 +324,7 @@ async function serve(argv: string[]): Promise<number | null> {
   }
   await printDiagnostics(service.diagnostics);
   process.stderr.write(`armor serve: policy ${service.policy.name} listening on ${service.url}\n`);
+  if (v.approvers !== undefined) process.stderr.write(`armor serve: approval console at ${service.url}/console\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       process.stderr.write(`armor serve: ${signal}: finishing requests in flight\n`);

@@ -1,0 +1,239 @@
+/**
+ * Approvals for the decision service (`armor serve --approvers FILE`). `/v1/decide` answers
+ * `require_approval` to the agent; this keeps what the service decided, so that the agent can
+ * then ask for the approval by the decision's id alone:
+ *
+ *   POST /v1/approvals { decisionId, session? }  (service token) opens it: the request the
+ *        approvers see is the service's decision (the action as it would run, redacted as the
+ *        policy redacts it, its hash, rules, reason, group, timeout, session and user), never
+ *        anything the agent sends now → 202 { status: "pending", expiresAt, ... }
+ *   GET  /v1/approvals/{id}?wait=S  (service token) its state, after waiting up to S seconds
+ *        (at most until the approval times out) for an answer: pending, approved, rejected,
+ *        timeout or error
+ *   approvers answer through the approval routes (approvals-http.ts), by token or the console.
+ *
+ * The approval's audit records (`requested`, then `approved`, `rejected`, `timeout` or `error`,
+ * with the approver the token names) are written to the service's chain under the decision's
+ * id, as the runtime writes its own; an approval whose record cannot be written does not count
+ * (fail closed). An approved decision may be reported once with `POST /v1/record` under its id
+ * and only with the approved action (`checkRecord`). Everything here is bounded: decisions kept
+ * (`maxKept`, each for its approval timeout), pending approvals per session and overall, and
+ * waiting requests; past a bound the caller gets 429 saying which.
+ */
+import { type ApprovalQueue, actionHash, createApprovalQueue, type Decision, setLongTimeout } from "@agent-armor/runtime";
+import { HttpError } from "./http-util.js";
+
+/** The runtime's default approval timeout, for a policy that names none. */
+const DEFAULT_TIMEOUT_MS = 5 * 60_000;
+/** How long a settled approval's answer stays readable (and reportable). */
+const KEEP_SETTLED_MS = 10 * 60_000;
+
+export type ApprovalStatus = "pending" | "approved" | "rejected" | "timeout" | "error";
+
+export interface ApprovalState {
+  decisionId: string;
+  status: ApprovalStatus;
+  actionHash: string;
+  from: string | null;
+  /** When a pending approval times out (ISO-8601). */
+  expiresAt: string;
+  approver?: string;
+  note?: string;
+}
+
+export interface ServiceApprovalsOptions {
+  /** Appends an approval record to the service's audit log (rejects when it cannot). */
+  audit(fields: Record<string, unknown>): Promise<void>;
+  maxPending?: number;
+  maxPendingPerSession?: number;
+  maxWaiting?: number;
+  maxKept?: number;
+  now?: () => number;
+}
+
+interface Kept {
+  decision: Decision;
+  user: Record<string, unknown> | undefined;
+  timeoutMs: number;
+  /** Until when it may be opened, or (once settled) read and reported. */
+  forgetAt: number;
+  state: ApprovalState | null;
+  waiters: Set<() => void>;
+  reported: boolean;
+}
+
+export interface ServiceApprovals {
+  readonly queue: ApprovalQueue;
+  /** Keeps a `require_approval` decision of `/v1/decide` (others are ignored). */
+  keep(decision: Decision, user: Record<string, unknown> | undefined): void;
+  /** Opens the approval of a kept decision (idempotent: an open one answers its state). */
+  open(decisionId: string, session: string | undefined): Promise<ApprovalState>;
+  /** The state, after waiting up to `waitMs` for a pending approval to settle. */
+  wait(decisionId: string, waitMs: number): Promise<ApprovalState>;
+  /**
+   * For `/v1/record` under `decisionId`: nothing when the id is no kept decision; 409 unless
+   * its approval was given, for this action, and not reported yet; then marks it reported.
+   */
+  checkRecord(decisionId: string, action: unknown): void;
+  /** Answers every waiting request with the state it has, and stops the timers. */
+  close(): void;
+}
+
+const unknown = (id: string) =>
+  new HttpError(404, "unknown_decision", `no decision ${id} awaits approval here (unknown, not require_approval, another session's, or past its approval timeout)`, {
+    hint: "open an approval with the id of a require_approval decision this service gave, within its timeout",
+  });
+
+export function createServiceApprovals(options: ServiceApprovalsOptions): ServiceApprovals {
+  const now = options.now ?? Date.now;
+  const maxPending = options.maxPending ?? 256;
+  const perSession = options.maxPendingPerSession ?? 16;
+  const maxWaiting = options.maxWaiting ?? 256;
+  const maxKept = options.maxKept ?? 10_000;
+  const queue = createApprovalQueue();
+  const kept = new Map<string, Kept>();
+  const timers = new Set<() => void>();
+  let waiting = 0;
+  let closed = false;
+
+  const forget = (): void => {
+    const t = now();
+    for (const [id, k] of kept) if (k.forgetAt <= t && k.state?.status !== "pending") kept.delete(id);
+    // still full: the oldest never opened go first, then the oldest settled (never a pending one)
+    for (const settledToo of [false, true]) {
+      for (const [id, k] of kept) {
+        if (kept.size < maxKept) return;
+        if (k.state === null || (settledToo && k.state.status !== "pending")) kept.delete(id);
+      }
+    }
+  };
+
+  const settle = async (k: Kept, status: Exclude<ApprovalStatus, "pending">, approver: string | undefined, note: string | undefined): Promise<void> => {
+    const state = k.state!;
+    let final: ApprovalState = { ...state, status, ...(approver !== undefined ? { approver } : {}), ...(note !== undefined ? { note } : {}) };
+    try {
+      await options.audit(record(k, status === "error" ? "error" : status, { from: state.from, approver: approver ?? null, note: note ?? null }));
+    } catch (e) {
+      // an approval that is not on record does not count
+      if (status === "approved") final = { ...final, status: "error", note: `the approval could not be recorded: ${(e as Error).message}` };
+    }
+    k.state = final;
+    k.forgetAt = now() + KEEP_SETTLED_MS;
+    for (const wake of [...k.waiters]) wake();
+  };
+
+  return {
+    queue,
+    keep(decision, user) {
+      if (decision.decision !== "require_approval" || decision.actionHash === "") return;
+      if (kept.size >= maxKept) forget();
+      if (kept.size >= maxKept) return;
+      const timeoutMs = decision.approval?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+      kept.set(decision.id, { decision, user, timeoutMs, forgetAt: now() + timeoutMs, state: null, waiters: new Set(), reported: false });
+    },
+
+    async open(decisionId, session) {
+      if (closed) throw new HttpError(503, "shutting_down", "the service is shutting down");
+      const k = kept.get(decisionId);
+      if (k === undefined || (session !== undefined && session !== k.decision.session)) throw unknown(decisionId);
+      if (k.state !== null) return k.state;
+      if (k.forgetAt <= now()) throw unknown(decisionId);
+      const pending = queue.pending();
+      if (pending.length >= maxPending)
+        throw new HttpError(429, "too_many_pending", `${maxPending} approvals are pending, the most this service keeps; answer or let some time out first`, {}, { "retry-after": "5" });
+      if (pending.filter((p) => p.session === k.decision.session).length >= perSession) {
+        throw new HttpError(429, "too_many_pending", `session ${k.decision.session} has ${perSession} approvals pending, the most one session may`, {}, { "retry-after": "5" });
+      }
+      const d = k.decision;
+      const from = d.approval?.from ?? null;
+      const expiresAt = now() + k.timeoutMs;
+      k.state = { decisionId, status: "pending", actionHash: d.actionHash, from, expiresAt: new Date(expiresAt).toISOString() };
+      try {
+        await options.audit(record(k, "requested", { from, timeoutMs: k.timeoutMs }));
+      } catch (e) {
+        k.state = null;
+        throw new HttpError(500, "audit_failed", `the approval was not opened: its request could not be recorded in the audit log: ${(e as Error).message}`);
+      }
+      const rules = d.rules.filter((r) => r.effect === "require_approval");
+      const controller = new AbortController();
+      const stop = setLongTimeout(() => controller.abort(new Error("approval timed out")), k.timeoutMs);
+      timers.add(stop);
+      queue
+        .request({
+          id: decisionId,
+          action: d.action,
+          actionHash: d.actionHash,
+          rules,
+          reason: rules.find((r) => r.reason !== null)?.reason ?? null,
+          from,
+          timeoutMs: k.timeoutMs,
+          session: d.session,
+          user: k.user,
+          policy: d.policy,
+          signal: controller.signal,
+        })
+        .then(
+          (answer) => settle(k, answer.approved ? "approved" : "rejected", answer.approver, answer.note),
+          (e: unknown) => settle(k, controller.signal.aborted && !closed ? "timeout" : "error", undefined, controller.signal.aborted ? undefined : (e as Error).message),
+        )
+        .finally(() => {
+          stop();
+          timers.delete(stop);
+        });
+      return k.state;
+    },
+
+    async wait(decisionId, waitMs) {
+      const k = kept.get(decisionId);
+      if (k === undefined || k.state === null) throw unknown(decisionId);
+      const left = Date.parse(k.state.expiresAt) - now();
+      if (k.state.status !== "pending" || waitMs <= 0 || closed) return k.state;
+      if (waiting >= maxWaiting)
+        throw new HttpError(429, "too_many_waiting", `${maxWaiting} requests are waiting for approvals, the most this service holds; poll without wait or retry`, {}, { "retry-after": "1" });
+      waiting++;
+      try {
+        await new Promise<void>((resolve) => {
+          // bounded by the approval's own timeout (its settlement wakes this too)
+          const stop = setLongTimeout(done, Math.max(0, Math.min(waitMs, left + 1_000)));
+          function done(): void {
+            stop();
+            k!.waiters.delete(done);
+            resolve();
+          }
+          k.waiters.add(done);
+        });
+      } finally {
+        waiting--;
+      }
+      return k.state;
+    },
+
+    checkRecord(decisionId, action) {
+      const k = kept.get(decisionId);
+      if (k === undefined) return;
+      const status = k.state?.status ?? "not opened";
+      if (status !== "approved") throw new HttpError(409, "not_approved", `decision ${decisionId} requires approval, and its approval is ${status}: it may not be reported as run`);
+      let hash: string;
+      try {
+        hash = actionHash(action);
+      } catch {
+        hash = "";
+      }
+      if (hash !== k.state!.actionHash) throw new HttpError(409, "hash_mismatch", "this is not the action that was approved: report the decision's `action` exactly as the service returned it");
+      if (k.reported) throw new HttpError(409, "approval_used", `the approval of decision ${decisionId} was already reported as run: an approval holds once`);
+      k.reported = true;
+    },
+
+    close() {
+      closed = true;
+      for (const stop of timers) stop();
+      timers.clear();
+      for (const k of kept.values()) for (const wake of [...k.waiters]) wake();
+    },
+  };
+}
+
+/** An `approval` audit record, in the shape the runtime writes its own (approval-step.ts). */
+function record(k: Kept, event: string, fields: Record<string, unknown>): Record<string, unknown> {
+  return { kind: "approval", decisionId: k.decision.id, time: new Date().toISOString(), session: k.decision.session, actionHash: k.decision.actionHash, event, ...fields };
+}
