@@ -6,7 +6,7 @@
  */
 
 import { createServer, type Server, type Socket } from "node:net";
-import { createEnforcer, type Enforcer } from "@agent-armor/runtime";
+import { createEnforcer, type Enforcer, type SharedHistoryStore } from "@agent-armor/runtime";
 import { redisStore } from "@agent-armor/store-redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RedisServer, skipWithoutRedis, startRedis } from "../support/redis-server.js";
@@ -130,5 +130,63 @@ describe.skipIf(skip)("session names against a real Redis", () => {
     expect((await e.run({ type: "wire" }, { session: neighbour }, () => "ran")).decision.decision).toBe("deny");
     e.endSession(neighbour);
     e.endSession(session);
+  });
+});
+
+/** A shared store that answers nothing and notes what was asked of it. */
+function recordingStore(): SharedHistoryStore & { calls: string[] } {
+  const calls: string[] = [];
+  const fail = (what: string) => async () => {
+    calls.push(what);
+    throw new Error("not reachable");
+  };
+  return {
+    shared: true,
+    name: "recording://",
+    calls,
+    read: fail("read"),
+    refile: fail("refile"),
+    keep: fail("keep"),
+    confirm: fail("confirm"),
+    pending: fail("pending"),
+    release: fail("release"),
+    addLabels: fail("addLabels"),
+    forget: fail("forget"),
+    close: async () => undefined,
+  } as SharedHistoryStore & { calls: string[] };
+}
+
+const revoked = Proxy.revocable({}, {});
+revoked.revoke();
+const HOSTILE_CONTEXTS: [string, unknown][] = [
+  [
+    "a session getter that throws",
+    Object.defineProperty({}, "session", {
+      get: () => {
+        throw new Error("boom");
+      },
+      enumerable: true,
+    }),
+  ],
+  [
+    "a Proxy whose get trap throws",
+    new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error("trap");
+        },
+      },
+    ),
+  ],
+  ["a revoked Proxy", revoked.proxy],
+];
+
+describe("release() with a shared store and a hostile context", () => {
+  it.each(HOSTILE_CONTEXTS)("answers false for %s, without throwing or asking the store", async (_what, ctx) => {
+    const store = recordingStore();
+    const e = await createEnforcer({ policy: { source: POLICY, fileName: "adv.armor" }, history: store, throwOnDeny: false });
+    await expect(e.release("some-id", ctx as never)).resolves.toBe(false);
+    expect(store.calls).toEqual([]);
   });
 });
