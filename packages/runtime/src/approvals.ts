@@ -63,6 +63,15 @@ export interface ApprovalResolution extends ApprovalResponse {
   valueHash?: string;
 }
 
+/**
+ * A change of an `ApprovalQueue`: a request joined it (`requested`) or left it (`settled`:
+ * answered, aborted or timed out). Listeners read the request itself with `get(id)`.
+ */
+export interface ApprovalQueueEvent {
+  readonly type: "requested" | "settled";
+  readonly id: string;
+}
+
 export interface ApprovalQueueOptions {
   /** Called synchronously when a request arrives (after it joined the queue). */
   onRequest?: (pending: PendingApproval) => void;
@@ -87,6 +96,12 @@ export interface ApprovalQueue extends ApprovalHandler {
    * does. Rejects with `ApprovalAborted` if `options.signal` aborts first.
    */
   waitFor(predicate?: (pending: PendingApproval) => boolean, options?: { signal?: AbortSignal }): Promise<PendingApproval>;
+  /**
+   * Calls `listener` after each change, synchronously, in the order of the changes; returns the
+   * function that unsubscribes. A listener that throws is unsubscribed (it cannot stop the queue
+   * or the other listeners).
+   */
+  subscribe(listener: (event: ApprovalQueueEvent) => void): () => void;
 }
 
 interface QueueEntry {
@@ -104,6 +119,17 @@ export function createApprovalQueue(options: ApprovalQueueOptions = {}): Approva
   // Map iteration order is insertion order: arrival order.
   const entries = new Map<string, QueueEntry>();
   const waiters = new Set<Waiter>();
+  const listeners = new Set<(event: ApprovalQueueEvent) => void>();
+  const emit = (type: ApprovalQueueEvent["type"], id: string): void => {
+    const event: ApprovalQueueEvent = Object.freeze({ type, id });
+    for (const listener of [...listeners]) {
+      try {
+        listener(event);
+      } catch {
+        listeners.delete(listener);
+      }
+    }
+  };
 
   const offer = (pending: PendingApproval): void => {
     for (const waiter of [...waiters]) {
@@ -152,6 +178,7 @@ export function createApprovalQueue(options: ApprovalQueueOptions = {}): Approva
           if (entries.get(req.id) !== entry) return;
           entries.delete(req.id);
           reject(new ApprovalAborted(req.id, signal.reason));
+          emit("settled", req.id);
         };
         const entry: QueueEntry = {
           pending,
@@ -159,6 +186,7 @@ export function createApprovalQueue(options: ApprovalQueueOptions = {}): Approva
             entries.delete(req.id);
             signal.removeEventListener("abort", onAbort);
             resolve(response);
+            emit("settled", req.id);
           },
         };
         entries.set(req.id, entry);
@@ -177,6 +205,8 @@ export function createApprovalQueue(options: ApprovalQueueOptions = {}): Approva
           }
         }
         // onRequest may have answered it already.
+        if (entries.get(req.id) !== entry) return;
+        emit("requested", req.id);
         if (entries.get(req.id) === entry) offer(pending);
       });
     },
@@ -207,6 +237,11 @@ export function createApprovalQueue(options: ApprovalQueueOptions = {}): Approva
 
     reject(id, approver, note) {
       return queue.resolve(id, note === undefined ? { approved: false, approver } : { approved: false, approver, note });
+    },
+
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
     },
 
     waitFor(predicate = () => true, waitOptions = {}) {

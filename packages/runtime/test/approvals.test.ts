@@ -214,6 +214,40 @@ describe("createApprovalQueue", () => {
     void queue.request(makeRequest("a"));
     expect(queue.pending().map((p) => p.id)).toEqual(["a"]);
   });
+
+  it("subscribe reports each arrival and each settlement (answered, aborted, answered by onRequest) until unsubscribed", async () => {
+    const events: string[] = [];
+    let self: ReturnType<typeof createApprovalQueue> | null = null;
+    const queue = createApprovalQueue({ onRequest: (p) => void (p.id === "auto" && self?.approve("auto", "bot")) });
+    self = queue;
+    const stop = queue.subscribe((e) => events.push(`${e.type} ${e.id}`));
+    const ac = new AbortController();
+    const answered = queue.request(makeRequest("a"));
+    const aborted = queue.request(makeRequest("b", { signal: ac.signal }));
+    await queue.request(makeRequest("auto"));
+    queue.approve("a", "ann");
+    ac.abort();
+    await answered;
+    await expect(aborted).rejects.toBeInstanceOf(ApprovalAborted);
+    // a request answered while it arrived was never pending to anyone watching
+    expect(events).toEqual(["requested a", "requested b", "settled auto", "settled a", "settled b"]);
+    stop();
+    void queue.request(makeRequest("c"));
+    expect(events).toHaveLength(5);
+  });
+
+  it("a listener that throws is dropped and stops neither the queue nor the others", async () => {
+    const queue = createApprovalQueue();
+    const seen: string[] = [];
+    queue.subscribe(() => {
+      throw new Error("broken listener");
+    });
+    queue.subscribe((e) => seen.push(e.type));
+    const p = queue.request(makeRequest("a"));
+    expect(queue.approve("a", "ann")).toBe(true);
+    await expect(p).resolves.toEqual({ approved: true, approver: "ann" });
+    expect(seen).toEqual(["requested", "settled"]);
+  });
 });
 
 // ---- terminal ----------------------------------------------------------------------------
