@@ -22,6 +22,9 @@ import {
   type StoreValue,
 } from "@agent-armor/runtime";
 import { Redis, type RedisOptions } from "ioredis";
+
+export { DEFAULT_MAX_PENDING, type RedisApprovalQueue, type RedisApprovalQueueOptions, redisApprovalQueue } from "./approvals.js";
+
 import { CONFIRM, FORGET, KEEP, LABELS, PENDING, READ, REFILE, RELEASE } from "./scripts.js";
 
 export interface RedisStoreOptions {
