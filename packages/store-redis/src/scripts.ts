@@ -302,18 +302,24 @@ for i = 1, n do
     end
     out[i] = { -1, value, after }
   else
+    -- poison is rare: trimmed only when its oldest entry left the window
+    local oldest = redis.call('ZRANGE', poison, 0, 0, 'WITHSCORES')
     if w >= 0 then
       redis.call('ZREMRANGEBYSCORE', entries, '-inf', edge)
-      redis.call('ZREMRANGEBYSCORE', poison, '-inf', edge)
+      if oldest[1] and tonumber(oldest[2]) <= now - w then
+        redis.call('ZREMRANGEBYSCORE', poison, '-inf', edge)
+        oldest = redis.call('ZRANGE', poison, 0, 0)
+      end
     end
-    local oldest = redis.call('ZRANGE', poison, 0, 0)
-    out[i] = { redis.call('ZCARD', entries), oldest[1] or '' }
+    local count = redis.call('ZCARD', entries)
+    out[i] = { count, oldest[1] or '' }
     if id ~= '' and filing ~= '0' then
-      local key, member = entries, id
-      if filing == '2' then key, member = poison, id .. '\\n' .. ARGV[5 + 3 * i] end
+      local key, member, fresh = entries, id, count == 0
+      if filing == '2' then key, member, fresh = poison, id .. '\\n' .. ARGV[5 + 3 * i], not oldest[1] end
       redis.call('ZADD', key, now, member)
       if w >= 0 then redis.call('PEXPIRE', key, w + 60000) end
-      redis.call('SADD', KEYS[3], key)
+      -- a set that held entries is in the index already (it expires, and forget deletes, with them)
+      if fresh then redis.call('SADD', KEYS[3], key) end
       filed[#filed + 1] = { key, member }
     end
   end

@@ -104,6 +104,18 @@ const CASES: Case[] = [
     expect: ["allow/allow", "allow/deny", "allow/deny", "allow/allow"],
   },
   {
+    name: "a plain count whose condition cannot be evaluated on an entry, while it is in the window",
+    rules: 'rule many when action.type == "pay" and count(type == "pay" and amount > 3 within 1h) >= 5 deny because "five large ones an hour"',
+    steps: [
+      { at: 0, action: pay("x") },
+      { at: 1, action: pay(5) },
+      { at: H - 1, action: pay(5) },
+      { at: H, action: pay(5) },
+      { at: H + 1, action: pay(5) },
+    ],
+    expect: ["allow", "deny", "deny", "allow", "allow"],
+  },
+  {
     name: "max over a sliding window",
     rules: 'rule big when action.type == "pay" and max(amount where type == "pay" within 10m) >= 50 deny because "a large one lately"',
     steps: [
