@@ -25,8 +25,22 @@ import { currentKeyOf, holds, kindFiling } from "../tracker-kinds.js";
 import type { PolicyTracker } from "../types.js";
 import type { EnforcerState } from "./state.js";
 
+/** The trackers of the policies in force, as the store keeps them, and by key. */
+interface Kept {
+  readonly all: readonly PolicyTracker[];
+  readonly kept: readonly StoreTracker[];
+  readonly byKey: ReadonlyMap<string, PolicyTracker>;
+  /** Whether a tracker reads `current.F` (its current key is then computed per decision). */
+  readonly keyed: boolean;
+}
+
+/** Per policy in force, and its shadow candidate: computed once, not per decision. */
+const keptFor = new WeakMap<object, { readonly shadow: object | null; readonly kept: Kept }>();
+
 /** The trackers of the policies in force (the enforced one and the shadow candidate), each once, as the store keeps them. */
-function storeTrackers(st: EnforcerState): { all: PolicyTracker[]; kept: StoreTracker[] } {
+function storeTrackers(st: EnforcerState): Kept {
+  const cached = keptFor.get(st.active);
+  if (cached !== undefined && cached.shadow === st.shadow) return cached.kept;
   const all: PolicyTracker[] = [];
   const kept: StoreTracker[] = [];
   const seen = new Set<string>();
@@ -39,7 +53,9 @@ function storeTrackers(st: EnforcerState): { all: PolicyTracker[]; kept: StoreTr
       kept.push({ key: t.key, kind: t.kind, withinMs: t.withinMs, ...(typeof t.since === "function" ? { since: true } : {}), ...(typeof t.entryKeys === "function" ? { keyed: true } : {}) });
     }
   }
-  return { all, kept };
+  const result: Kept = { all, kept, byKey: new Map(all.map((t) => [t.key, t])), keyed: kept.some((k) => k.keyed === true) };
+  keptFor.set(st.active, { shadow: st.shadow, kept: result });
+  return result;
 }
 
 /** The trackers an entry with `labels` is filed in: those whose condition it matches, or whose condition fails on it; the other kinds as `kindFiling` says. */
@@ -72,7 +88,7 @@ export class StoreView implements TrackerSource {
   readonly state: EnforcerState;
   private readonly values_ = new Map<string, StoreValue>();
   private readonly labels: string[];
-  private readonly byKey = new Map<string, PolicyTracker>();
+  private readonly byKey: ReadonlyMap<string, PolicyTracker>;
   private readonly kept: readonly StoreTracker[];
   /** The entry as filed by `read`: with no labels (the decision's labels are known only after it). */
   private filings: StoreFiling[];
@@ -93,7 +109,7 @@ export class StoreView implements TrackerSource {
     private readonly problem_: string | null,
     answer: StoreReadResult | null,
     kept: readonly StoreTracker[],
-    all: readonly PolicyTracker[],
+    byKey: ReadonlyMap<string, PolicyTracker>,
     filings: StoreFiling[],
     /** The action hash the filing was kept with. */
     private readonly filedHash: string | null,
@@ -101,7 +117,7 @@ export class StoreView implements TrackerSource {
     this.kept = kept;
     this.filings = filings;
     this.filedAsRead = filings;
-    for (const t of all) this.byKey.set(t.key, t);
+    this.byKey = byKey;
     if (answer !== null) for (let i = 0; i < kept.length; i++) this.values_.set(kept[i]!.key, answer.values[i]!);
     this.labels = answer === null ? [] : [...answer.labels];
     let handed = id === null;
@@ -121,17 +137,16 @@ export class StoreView implements TrackerSource {
    * does not answer makes every decision of the view a deny that names it.
    */
   static async open(st: EnforcerState, store: SharedHistoryStore, scope: string, now: number, action: unknown, reserveFor: string | null): Promise<StoreView> {
-    const { all, kept } = storeTrackers(st);
-    const byKey = new Map(all.map((t) => [t.key, t]));
+    const { kept, byKey, keyed } = storeTrackers(st);
     const id = reserveFor !== null ? st.decisionId(now) : null;
     const filings = reserveFor !== null ? filingsOf(kept, byKey, action, undefined) : [];
     try {
       const reserve = id !== null ? { reserve: { id, ttlMs: st.reservations.ttlMs, filings, actionHash: reserveFor! } } : {};
-      const current: CurrentKey[] = kept.map((k) => (k.keyed === true ? currentKeyOf(byKey.get(k.key)!, action) : ""));
-      const answer = await store.read({ scope, now, trackers: kept, ...(current.some((c) => c !== "") ? { current } : {}), ...reserve });
-      return new StoreView(st, store, scope, now, id, action, null, answer, kept, all, filings, reserveFor);
+      const current: CurrentKey[] | null = keyed ? kept.map((k) => (k.keyed === true ? currentKeyOf(byKey.get(k.key)!, action) : "")) : null;
+      const answer = await store.read({ scope, now, trackers: kept, ...(current !== null ? { current } : {}), ...reserve });
+      return new StoreView(st, store, scope, now, id, action, null, answer, kept, byKey, filings, reserveFor);
     } catch (e) {
-      return new StoreView(st, store, scope, now, null, action, unavailable(store, e), null, kept, all, [], null);
+      return new StoreView(st, store, scope, now, null, action, unavailable(store, e), null, kept, byKey, [], null);
     }
   }
 
@@ -289,8 +304,8 @@ export async function relabelShared(st: EnforcerState, store: SharedHistoryStore
   if (pending === null || pending.actionHash !== actionHash) return;
   const next = [...pending.labels, ...labels.filter((l, i) => !pending.labels.includes(l) && labels.indexOf(l) === i)];
   if (next.length === pending.labels.length) return;
-  const { all, kept } = storeTrackers(st);
-  const filings = filingsOf(kept, new Map(all.map((t) => [t.key, t])), action, next);
+  const { kept, byKey } = storeTrackers(st);
+  const filings = filingsOf(kept, byKey, action, next);
   await store.refile(id, scope, st.clock(), filings, next);
 }
 
