@@ -2,12 +2,15 @@
  * Hostile input to the Redis history store. Session names that are Redis-special (glob
  * characters, hash-tag braces, separators, newlines, a megabyte) make keys of their own and never
  * reach another session's keys; a "Redis" that answers garbage, closes the connection, or never
- * answers makes every decision a deny that names the store, within the store's timeout.
+ * answers makes every decision a deny that names the store, within the store's timeout; so does
+ * an answer to the sum/max/min/since script that is well-formed RESP but not a value. Approval ids
+ * that are Redis-special or huge are only ever data (never a key, a pattern or a script), and
+ * pending approvals are bounded: past `maxPending`, a request is refused and its action denied.
  */
 
 import { createServer, type Server, type Socket } from "node:net";
-import { createEnforcer, type Enforcer } from "@agent-armor/runtime";
-import { redisStore } from "@agent-armor/store-redis";
+import { createEnforcer, type Enforcer, type SharedHistoryStore } from "@agent-armor/runtime";
+import { redisApprovalQueue, redisStore } from "@agent-armor/store-redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RedisServer, skipWithoutRedis, startRedis } from "../support/redis-server.js";
 
@@ -24,14 +27,14 @@ const enforcerOn = (url: string, prefix = "adv") => {
 };
 
 /** A TCP server posing as Redis, answering each chunk it reads with `answer` (or nothing). */
-function fakeRedis(answer: ((socket: Socket) => void) | null): Promise<{ server: Server; url: string }> {
+function fakeRedis(answer: ((socket: Socket, chunk: Buffer) => void) | null): Promise<{ server: Server; url: string }> {
   return new Promise((resolve) => {
     const sockets = new Set<Socket>();
     const server = createServer((socket) => {
       sockets.add(socket);
       socket.on("error", () => {});
       socket.on("close", () => sockets.delete(socket));
-      socket.on("data", () => answer?.(socket));
+      socket.on("data", (chunk: Buffer) => answer?.(socket, chunk));
     });
     server.on("close", () => {
       for (const s of sockets) s.destroy();
@@ -130,5 +133,228 @@ describe.skipIf(skip)("session names against a real Redis", () => {
     expect((await e.run({ type: "wire" }, { session: neighbour }, () => "ran")).decision.decision).toBe("deny");
     e.endSession(neighbour);
     e.endSession(session);
+  });
+});
+
+/** A shared store that answers nothing and notes what was asked of it. */
+function recordingStore(): SharedHistoryStore & { calls: string[] } {
+  const calls: string[] = [];
+  const fail = (what: string) => async () => {
+    calls.push(what);
+    throw new Error("not reachable");
+  };
+  return {
+    shared: true,
+    name: "recording://",
+    calls,
+    read: fail("read"),
+    refile: fail("refile"),
+    keep: fail("keep"),
+    confirm: fail("confirm"),
+    pending: fail("pending"),
+    release: fail("release"),
+    addLabels: fail("addLabels"),
+    forget: fail("forget"),
+    close: async () => undefined,
+  } as SharedHistoryStore & { calls: string[] };
+}
+
+const revoked = Proxy.revocable({}, {});
+revoked.revoke();
+const HOSTILE_CONTEXTS: [string, unknown][] = [
+  [
+    "a session getter that throws",
+    Object.defineProperty({}, "session", {
+      get: () => {
+        throw new Error("boom");
+      },
+      enumerable: true,
+    }),
+  ],
+  [
+    "a Proxy whose get trap throws",
+    new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error("trap");
+        },
+      },
+    ),
+  ],
+  ["a revoked Proxy", revoked.proxy],
+];
+
+describe("release() with a shared store and a hostile context", () => {
+  it.each(HOSTILE_CONTEXTS)("answers false for %s, without throwing or asking the store", async (_what, ctx) => {
+    const store = recordingStore();
+    const e = await createEnforcer({ policy: { source: POLICY, fileName: "adv.armor" }, history: store, throwOnDeny: false });
+    await expect(e.release("some-id", ctx as never)).resolves.toBe(false);
+    expect(store.calls).toEqual([]);
+  });
+});
+
+/** RESP text of the read script's answer for one tracker of another kind: [[-1, value, after], []]. */
+const kindAnswer = (value: string, after = "") => `*2\r\n*3\r\n:-1\r\n$${Buffer.byteLength(value)}\r\n${value}\r\n$${Buffer.byteLength(after)}\r\n${after}\r\n*0\r\n`;
+
+const KIND_GARBAGE: [string, string][] = [
+  ["an unknown value tag", kindAnswer("Xyz")],
+  ["a sum that is not a number", kindAnswer("Sabc")],
+  ["a sum that is not finite", kindAnswer("Sinf")],
+  ["an empty sum", kindAnswer("S")],
+  ["a negative count", kindAnswer("C-1")],
+  ["a fractional count", kindAnswer("C1.5")],
+  ["a max without a number", kindAnswer("Vid\nabc")],
+  ["a boolean with more after it", kindAnswer("Tx")],
+  ["an empty value", kindAnswer("")],
+  ["a plain count where a value was asked", "*2\r\n*2\r\n:3\r\n$0\r\n\r\n*0\r\n"],
+  ["an integer where the value should be", "*2\r\n*3\r\n:-1\r\n:5\r\n$0\r\n\r\n*0\r\n"],
+  ["a garbage value after filing", kindAnswer("S1", "Q")],
+];
+
+/** Answers every command (not every chunk: a client may send several in one) with `answer`: RESP arrays of bulk strings, as clients send them. */
+function perCommand(answer: string): (socket: Socket, chunk: Buffer) => void {
+  let pending = Buffer.alloc(0);
+  return (socket, chunk) => {
+    pending = Buffer.concat([pending, chunk]);
+    for (;;) {
+      let at = 0;
+      const line = (): number | null => {
+        const end = pending.indexOf("\r\n", at);
+        if (end < 0) return null;
+        const n = Number(pending.subarray(at + 1, end).toString());
+        at = end + 2;
+        return n;
+      };
+      const count = line();
+      if (count === null) return;
+      for (let i = 0; i < count; i++) {
+        const len = line();
+        if (len === null || pending.length < at + len + 2) return;
+        at += len + 2;
+      }
+      pending = pending.subarray(at);
+      socket.write(answer);
+    }
+  };
+}
+
+describe("a Redis that answers the sum script with well-formed garbage", () => {
+  it.each(KIND_GARBAGE)("denies naming the store for %s", async (_name, answer) => {
+    const { server, url } = await fakeRedis(perCommand(answer));
+    const store = redisStore({ url, prefix: "adv", timeoutMs: TIMEOUT_MS, redis: { enableReadyCheck: false } });
+    try {
+      const source = 'default allow\nrule big when action.type == "pay" and sum(amount where type == "pay" within 1h) > 100 deny because "too much"\n';
+      const e = await createEnforcer({ policy: { source, fileName: "sum.armor" }, history: store, throwOnDeny: false });
+      for (const reserve of [false, true]) {
+        const d = await e.decide({ type: "pay", amount: 1 }, { session: "s" }, { reserve });
+        expect(d.decision).toBe("deny");
+        expect(d.errors[0]?.message, d.errors[0]?.message).toMatch(/^history store unavailable: redis:\/\/127\.0\.0\.1:\d+: Redis answered something the store did not expect/);
+      }
+    } finally {
+      await store.close();
+      server.close();
+    }
+  });
+});
+
+describe("an approval queue on a Redis that misbehaves", () => {
+  it.each(FAKES)("refuses requests (the action is denied) when it %s", async (_name, answer) => {
+    const { server, url } = await fakeRedis(answer);
+    const queue = redisApprovalQueue({ url, prefix: "adv", timeoutMs: TIMEOUT_MS, pollMs: 50 });
+    try {
+      await expect(queue.ready).rejects.toThrow();
+      const source = 'default allow\nrule big when action.type == "wire" require approval timeout 5s because "check"\n';
+      const e = await createEnforcer({ policy: { source, fileName: "a.armor" }, approvals: queue, throwOnDeny: false });
+      const started = Date.now();
+      const { decision } = await e.run({ type: "wire" }, { session: "s" }, () => "ran");
+      expect(decision.decision).toBe("deny");
+      expect(Date.now() - started).toBeLessThan(TIMEOUT_MS * 10);
+      expect(queue.pending()).toEqual([]);
+    } finally {
+      await queue.close();
+      server.close();
+    }
+  });
+});
+
+const HOSTILE_IDS: [string, string][] = [
+  ["glob characters", "a*?[b]"],
+  ["hash-tag braces", "}{approvals}"],
+  ["the key separator", "armor:{approvals}:pending"],
+  ["a newline and a command", "x\r\nFLUSHALL\r\n"],
+  ["a quote and Lua", "'..redis.call('FLUSHALL')..'"],
+  ["JSON", '{"t":"settled","id":"other"}'],
+  ["__proto__", "__proto__"],
+  ["a megabyte", "i".repeat(1 << 20)],
+];
+
+describe.skipIf(skip)("approval ids and floods against a real Redis", () => {
+  let redis: RedisServer;
+  const queues: ReturnType<typeof redisApprovalQueue>[] = [];
+  const open = async (prefix: string, maxPending?: number) => {
+    const q = redisApprovalQueue({ url: redis.url, prefix, timeoutMs: 5000, pollMs: 200, ...(maxPending !== undefined ? { maxPending } : {}) });
+    queues.push(q);
+    await q.ready;
+    return q;
+  };
+  const request = (id: string, signal: AbortSignal) =>
+    ({
+      id,
+      action: { type: "wire" },
+      actionHash: "h",
+      rules: [],
+      reason: null,
+      from: null,
+      timeoutMs: 10_000,
+      session: "s",
+      user: undefined,
+      policy: { name: "p", version: null, sourceHash: "x" },
+      signal,
+    }) as never;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    for (const q of queues) await q.close();
+    await redis?.dispose();
+  });
+
+  it.each(HOSTILE_IDS)("keeps an approval id with %s as data: listed, answered and gone exactly", async (what, id) => {
+    const [a, b] = [await open(`hid ${what}`), await open(`hid ${what}`)];
+    const bystander = a.request(request("bystander", new AbortController().signal));
+    const mine = a.request(request(id, new AbortController().signal));
+    await b.waitFor((p) => p.id === id);
+    expect(b.get(id)?.id).toBe(id);
+    // an unknown id close to it, or not a string, answers nothing
+    for (const other of [`${id}x`, id.slice(0, -1), 42, null]) expect(b.resolve(other as string, { approved: true })).toBe(false);
+    expect(await b.answer(id, { approved: true, approver: "alice" })).toBe(true);
+    await expect(mine).resolves.toMatchObject({ approved: true, approver: "alice" });
+    // the other request is untouched
+    await expect.poll(() => b.pending().map((p) => p.id)).toEqual(["bystander"]);
+    expect(await b.answer("bystander", { approved: false })).toBe(true);
+    await expect(bystander).resolves.toMatchObject({ approved: false });
+  });
+
+  it("bounds a flood of pending approvals: past maxPending a request is refused and its action denied", async () => {
+    const q = await open("flood", 5);
+    const controllers = Array.from({ length: 8 }, () => new AbortController());
+    const outcomes = controllers.map((c, i) =>
+      q.request(request(`f${i}`, c.signal)).then(
+        () => "answered",
+        (e: Error) => e.message,
+      ),
+    );
+    // the requests past the bound are refused by Redis, the first five stay pending
+    const refused = await Promise.all(outcomes.slice(5));
+    expect(refused.every((m) => /already holds 5 pending requests/.test(m))).toBe(true);
+    const other = await open("flood", 5);
+    expect(other.pending().map((p) => p.id)).toEqual(["f0", "f1", "f2", "f3", "f4"]);
+    const source = 'default allow\nrule big when action.type == "wire" require approval timeout 5s because "check"\n';
+    const e = await createEnforcer({ policy: { source, fileName: "a.armor" }, approvals: q, throwOnDeny: false });
+    expect((await e.run({ type: "wire" }, { session: "s" }, () => "ran")).decision.decision).toBe("deny");
+    for (const c of controllers) c.abort();
+    await Promise.all(outcomes);
+    await expect.poll(() => other.pending().length).toBe(0);
   });
 });

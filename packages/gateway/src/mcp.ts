@@ -30,6 +30,7 @@ import {
   type Decision,
   type Enforcer,
   loadPolicy,
+  type PendingApproval,
   type PolicyDiagnostic,
   type StageDecision,
   terminalApprovals,
@@ -80,6 +81,12 @@ export interface McpGatewayOptions {
   hideDeniedTools?: boolean;
   /** The session id for the enforcer's history; default one per gateway process. */
   session?: string;
+  /**
+   * A shared store, `redis://HOST:PORT` (`@agent-armor/store-redis`): the session's history, and
+   * with `approvals: "queue"` the pending approvals, kept in Redis, so gateways on one Redis share
+   * them and a restart keeps them.
+   */
+  store?: string;
   log?: (line: string) => void;
 }
 
@@ -180,16 +187,29 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   let handler: ApprovalHandler | undefined;
   const web = options.approvals === "web";
   if (web && options.approvers === undefined) throw new Error("--approvals web signs approvers in with their own tokens: give --approvers FILE");
+  // loaded only by a gateway that uses it (the Redis client is most of a bundle's chunk)
+  const redis = options.store !== undefined ? await import("@agent-armor/store-redis") : null;
+  let shared: { close(): Promise<void> } | null = null;
   if (options.approvals === "queue" || web) {
     const webhook = options.approvalsWebhook ? approvalWebhook({ log, ...options.approvalsWebhook }) : null;
-    queue = createApprovalQueue({
-      onRequest: (p) => {
-        log(
-          logLine`approval ${p.id} pending for ${p.stage === "result" ? "the result of " : ""}\`${(p.action as { type?: unknown } | null)?.type}\`${p.from ? ` (from ${p.from})` : ""}: ${endpoint?.url ?? ""}`,
-        );
-        webhook?.notify(p, endpoint?.url);
-      },
-    });
+    const onRequest = (p: PendingApproval): void => {
+      log(
+        logLine`approval ${p.id} pending for ${p.stage === "result" ? "the result of " : ""}\`${(p.action as { type?: unknown } | null)?.type}\`${p.from ? ` (from ${p.from})` : ""}: ${endpoint?.url ?? ""}`,
+      );
+      webhook?.notify(p, endpoint?.url);
+    };
+    if (redis !== null) {
+      // pending approvals in Redis: listed and answerable from every gateway on it, kept across restarts
+      const inRedis = redis.redisApprovalQueue({ url: options.store!, onRequest });
+      shared = inRedis;
+      try {
+        await inRedis.ready;
+      } catch (e) {
+        await inRedis.close();
+        throw new Error(`cannot read the pending approvals from ${redis.storeName(options.store!)}: ${(e as Error).message}`);
+      }
+      queue = inRedis;
+    } else queue = createApprovalQueue({ onRequest });
     handler = queue;
   } else if (options.approvals === "terminal") {
     terminal = openTerminalApprovals();
@@ -207,9 +227,11 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   };
 
   const loaded = await loadPolicy(options.policy, { compiler });
+  const history = redis !== null ? redis.redisStore({ url: options.store! }) : null;
   const enforcer = await createEnforcer({
     policy: loaded.module,
     ...(approvals ? { approvals } : {}),
+    ...(history !== null ? { history } : {}),
     ...(options.audit ? { audit: { file: auditFileName(options.audit), fsync: false } } : {}),
     throwOnDeny: false,
     onError: (e) => log(logLine`error: ${e.message}`),
@@ -233,6 +255,8 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   } catch (e) {
     await endpoint?.close();
     await enforcer.close();
+    await shared?.close();
+    await history?.close();
     throw new Error(`cannot connect to the upstream MCP server ${describeUpstream(options.upstream)}: ${(e as Error).message}`);
   }
   const upstreamCaps = upstream.client.getServerCapabilities() ?? {};
@@ -397,6 +421,8 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
       await endpoint?.close();
       terminal?.close();
       await enforcer.close().catch((e: Error) => log(logLine`closing the audit log failed: ${e.message}`));
+      await shared?.close();
+      await history?.close();
       markClosed({ upstreamLost });
     })();
     return closing;

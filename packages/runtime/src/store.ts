@@ -10,7 +10,10 @@
  * later) and tracker key (the predicate's identity, PolicyTracker.key). The runtime evaluates the
  * predicates' conditions (they are the compiled module's functions); the store keeps, per
  * tracker, the entries that matched (by time) and the entries the condition could not be
- * evaluated on (poison, by time), and answers with how many are in the window.
+ * evaluated on (poison, by time), and answers with how many are in the window. For the other
+ * kinds (sum, max, min, since, `current.F`) the runtime says what an entry adds (`KindFiling`,
+ * the twin of tracker-kinds.ts `addToKind`) and which key the decision looks up, and the store
+ * answers the value, as the in-memory store computes it.
  *
  * Deciding is one call, `read`: it reads every tracker the policies need and, when asked,
  * files the action in the trackers it matches under the decision's id, atomically (in Redis one
@@ -21,21 +24,50 @@
  * never the other way.
  */
 
-/** A tracker as the store keeps it: the predicates a shared store counts (`count`, `seen`). */
+/**
+ * A tracker as the store keeps it. `count` and `seen` without `current` are counted entries
+ * (`filing`'s `error`); the others (`sum`, `max`, `min`, `seen(A since B)`, and any predicate that
+ * reads `current.F`, kept per key) are filed as a `KindFiling` and answered as their value.
+ */
 export interface StoreTracker {
   /** PolicyTracker.key: the predicate's identity across policy versions. */
   readonly key: string;
-  readonly kind: "count" | "seen";
+  readonly kind: "count" | "seen" | "sum" | "max" | "min";
   /** The window in ms, or null for the whole scope's history. */
   readonly withinMs: number | null;
+  /** `seen(A since B)`. */
+  readonly since?: boolean;
+  /** Reads `current.F`: its state is kept per key (the keys an entry is filed under, `entryKeys`). */
+  readonly keyed?: boolean;
 }
 
-/** An entry filed in a tracker: it matched the condition, or the condition failed on it (`error`). */
+/** Whether the store keeps the tracker as a plain count (`count`/`seen` without `since` or `current`). */
+export const isCountTracker = (t: StoreTracker): boolean => (t.kind === "count" || t.kind === "seen") && t.since !== true && t.keyed !== true;
+
+/**
+ * What an entry adds to a tracker that is not a plain count, as tracker-kinds.ts `addToKind` would
+ * add it in memory: poison for the tracker while it is in the window (its condition or keys could
+ * not be evaluated), poison for the whole history (`since`'s B could not be), an entry whose keys
+ * cannot be made (`unkeyed`), `since`'s last B, the last A under `keys`, a number (1 for
+ * count/seen) under `keys`, or a number that could not be read (`bad`: poison for those keys).
+ */
+export type KindFiling =
+  | { readonly type: "poison" | "lasting"; readonly error: string }
+  | { readonly type: "unkeyed" | "b" }
+  | { readonly type: "a"; readonly keys: readonly string[] }
+  | { readonly type: "entry"; readonly keys: readonly string[]; readonly value: number }
+  | { readonly type: "bad"; readonly keys: readonly string[]; readonly error: string };
+
+/** An entry filed in a tracker: it matched the condition, or the condition failed on it (`error`); `kind` for the trackers that are not plain counts. */
 export interface StoreFiling {
   readonly tracker: StoreTracker;
   /** Why the condition could not be evaluated on the entry (poison while it is in the window), or null when it matched. */
   readonly error: string | null;
+  readonly kind?: KindFiling;
 }
+
+/** The key a decision looks up in a tracker that reads `current.F` (`currentKey`): a key, none (its values equal nothing), or why it cannot be made. */
+export type CurrentKey = string | null | { readonly error: string };
 
 export interface StoreRead {
   /** The scope key the trackers are kept under: the session's name. */
@@ -44,6 +76,8 @@ export interface StoreRead {
   readonly now: number;
   /** The trackers whose values the decision reads, in the policy's order. */
   readonly trackers: readonly StoreTracker[];
+  /** Per tracker (in `trackers`' order), the key the decision looks up in a `keyed` one; `""` for the others. */
+  readonly current?: readonly CurrentKey[];
   /** File the action (count it in flight) under `id`; kept for `ttlMs` unless confirmed or released. */
   readonly reserve?: {
     readonly id: string;
@@ -54,10 +88,17 @@ export interface StoreRead {
   };
 }
 
-/** A tracker's state at a decision: entries in its window, and the error of the oldest poisoned entry still in it. */
+/**
+ * A tracker's state at a decision. A plain count: entries in its window, and the error of the
+ * oldest poisoned entry still in it. Another kind: its value as `decide` takes it (`value`, or
+ * `error`), and, when the read filed the action in it, its value with the action counted
+ * (`filed`), for the decisions that follow in the same call (a result's).
+ */
 export interface StoreValue {
   readonly count: number;
   readonly error: string | null;
+  readonly value?: number | boolean | null;
+  readonly filed?: { readonly value: number | boolean | null; readonly error: string | null };
 }
 
 export interface StoreReadResult {

@@ -13,6 +13,7 @@
  */
 import { addPartial, partialsValue } from "./exact-sum.js";
 import { type Latest, mark, newLatest } from "./latest-mark.js";
+import type { CurrentKey, KindFiling } from "./store.js";
 import type { PolicyTracker } from "./types.js";
 
 /** A number some action contributed, or the error its `value` threw (the poison of a window). */
@@ -168,7 +169,7 @@ function newInner(t: PolicyTracker): Inner {
 }
 
 /** A message for something that threw: the module's evaluation error, or a fixed text for anything else. */
-function errorText(t: PolicyTracker, e: unknown, what: string): string {
+export function errorText(t: PolicyTracker, e: unknown, what: string): string {
   try {
     if (e instanceof Error && typeof e.message === "string" && e.message.length > 0) return e.message.slice(0, 500);
   } catch {
@@ -267,6 +268,39 @@ export function addToKind(t: PolicyTracker, state: KindState, time: number, acti
     : () => {
         for (const u of undo) u();
       };
+}
+
+/**
+ * What `addToKind` would add for an action, as a shared store files it (store.ts `KindFiling`):
+ * the same tests in the same order (B, the condition, the keys, the number), or null when the
+ * action adds nothing.
+ */
+export function kindFiling(t: PolicyTracker, action: unknown, labels?: readonly string[]): KindFiling | null {
+  if (typeof t.since === "function") {
+    const b = holds(t, (a) => t.since!(a, labels), action);
+    if (b !== true && b !== false) return { type: "lasting", error: b.error };
+    if (b) return { type: "b" };
+  }
+  const matched = holds(t, (a) => t.matches(a, labels), action);
+  if (matched !== true && matched !== false) return { type: "poison", error: matched.error };
+  if (!matched) return null;
+  const keys = entryKeys(t, action);
+  if (keys === null) return { type: "unkeyed" };
+  if (!Array.isArray(keys)) return { type: "poison", error: (keys as { error: string }).error };
+  if (typeof t.since === "function") return { type: "a", keys };
+  const c = contribution(t, 0, action, labels);
+  return c.error !== null ? { type: "bad", keys, error: c.error } : { type: "entry", keys, value: c.value };
+}
+
+/** The key a decision on `action` looks up, as `kindValue` reads it: `""` without `current`. */
+export function currentKeyOf(t: PolicyTracker, action: unknown): CurrentKey {
+  if (!keyed(t)) return "";
+  try {
+    const k = t.currentKey!(action);
+    return typeof k === "string" ? k : null;
+  } catch (e) {
+    return { error: errorText(t, e, "a key") };
+  }
 }
 
 /** Takes back the action that created a key, and drops the key if nothing else was filed under it (a released reservation leaves no key behind). */
@@ -461,7 +495,7 @@ function expireKeys(t: PolicyTracker, state: KindState, now: number): void {
 type Value = number | boolean | null | { error: string };
 
 /** The value of a tracker that nothing matched. */
-function emptyValue(t: PolicyTracker): Value {
+export function emptyValue(t: PolicyTracker): Value {
   return t.kind === "seen" ? false : t.kind === "count" || t.kind === "sum" ? 0 : null;
 }
 

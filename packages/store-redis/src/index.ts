@@ -10,8 +10,21 @@
  * ioredis reconnects by itself, and decisions work again as soon as Redis answers.
  */
 import { createHash } from "node:crypto";
-import type { SharedHistoryStore, StoreFiling, StoreRead, StoreReadResult, StoreValue } from "@agent-armor/runtime";
+import {
+  type CurrentKey,
+  isCountTracker,
+  type KindFiling,
+  type SharedHistoryStore,
+  type StoreFiling,
+  type StoreRead,
+  type StoreReadResult,
+  type StoreTracker,
+  type StoreValue,
+} from "@agent-armor/runtime";
 import { Redis, type RedisOptions } from "ioredis";
+
+export { DEFAULT_MAX_PENDING, type RedisApprovalQueue, type RedisApprovalQueueOptions, redisApprovalQueue } from "./approvals.js";
+
 import { CONFIRM, FORGET, KEEP, LABELS, PENDING, READ, REFILE, RELEASE } from "./scripts.js";
 
 export interface RedisStoreOptions {
@@ -112,28 +125,30 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
     client,
 
     async read(request: StoreRead): Promise<StoreReadResult> {
-      const { scope, now, trackers, reserve } = request;
+      const { scope, now, trackers, reserve, current } = request;
       const filed = new Map<string, StoreFiling>();
       for (const f of reserve?.filings ?? []) filed.set(f.tracker.key, f);
       const keys = [labelsKey(scope), reservationKey(scope, reserve?.id ?? ""), indexKey(scope)];
       const args: (string | number)[] = [now, reserve?.id ?? "", reserve?.ttlMs ?? 0, scopeDigest(scope), trackers.length];
-      for (const t of trackers) {
+      for (let i = 0; i < trackers.length; i++) {
+        const t = trackers[i]!;
         keys.push(...trackerKeys(scope, t.key));
         const f = filed.get(t.key);
-        args.push(t.withinMs ?? -1, f === undefined ? 0 : f.error === null ? 1 : 2, f?.error ?? "");
+        if (isCountTracker(t)) args.push(t.withinMs ?? -1, f === undefined ? 0 : f.error === null ? 1 : 2, f?.error ?? "");
+        else args.push(t.withinMs ?? -1, "k", JSON.stringify({ k: kindName(t), c: currentSpec(current?.[i] ?? ""), ...(f?.kind !== undefined ? { f: kindSpec(f.kind) } : {}) }));
       }
       args.push(reserve?.actionHash ?? "");
       const answer = await client.armorRead(keys.length, ...keys, ...args);
-      return readAnswer(answer, trackers.length);
+      return readAnswer(answer, trackers);
     },
 
     async refile(id: string, scope: string, _now: number, filings: readonly StoreFiling[], labels: readonly string[]): Promise<void> {
       const keys = [reservationKey(scope, id), indexKey(scope)];
       const args: (string | number)[] = [scopeDigest(scope), id, JSON.stringify(labels)];
       for (const f of filings) {
-        const [entries, poison] = trackerKeys(scope, f.tracker.key);
-        keys.push(f.error === null ? entries : poison);
-        args.push(f.error === null ? 1 : 2, f.tracker.withinMs ?? -1, f.error ?? "");
+        keys.push(...trackerKeys(scope, f.tracker.key));
+        if (f.kind !== undefined) args.push("k", f.tracker.withinMs ?? -1, JSON.stringify({ k: kindName(f.tracker), f: kindSpec(f.kind) }));
+        else args.push(f.error === null ? 1 : 2, f.tracker.withinMs ?? -1, f.error ?? "");
       }
       await client.armorRefile(keys.length, ...keys, ...args);
     },
@@ -175,12 +190,83 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
   };
 }
 
+/** The kind the scripts keep a tracker as (scripts.ts KINDS). */
+const kindName = (t: StoreTracker): string => (t.since === true ? "since" : t.kind);
+
+/** The current key as the read script takes it: `#` and its digest, `-` for none, `!` and why it cannot be made. */
+function currentSpec(c: CurrentKey): string {
+  if (typeof c === "string") return `#${digest(c)}`;
+  return c === null ? "-" : `!${c.error}`;
+}
+
+/** A filing as the scripts take it: keys as digests, the number as its shortest text (which Lua's tonumber reads back exactly). */
+function kindSpec(f: KindFiling): Record<string, unknown> {
+  switch (f.type) {
+    case "poison":
+    case "lasting":
+      return { t: f.type, e: f.error };
+    case "unkeyed":
+    case "b":
+      return { t: f.type };
+    case "a":
+      return { t: f.type, k: f.keys.map(digest) };
+    case "bad":
+      return { t: f.type, k: f.keys.map(digest), e: f.error };
+    case "entry":
+      return { t: f.type, k: f.keys.map(digest), v: String(f.value) };
+  }
+}
+
+/** The value of a tracker that nothing matched (tracker-kinds.ts `emptyValue`). */
+const emptyValue = (t: StoreTracker): number | boolean | null => (t.since === true || t.kind === "seen" ? false : t.kind === "max" || t.kind === "min" ? null : 0);
+
+/** A kind's value as the read script answers it (scripts.ts READ). */
+function kindAnswer(t: StoreTracker, text: unknown): { value: number | boolean | null; error: string | null } {
+  if (typeof text !== "string" || text === "") throw new Unexpected("a tracker's value");
+  const rest = text.slice(1);
+  const number = (s: string): number => {
+    const n = s.trim() === "" ? Number.NaN : Number(s);
+    if (!Number.isFinite(n)) throw new Unexpected("a tracker's number");
+    return n;
+  };
+  switch (text[0]) {
+    case "E":
+      return { value: null, error: rest };
+    case "Z":
+      return { value: emptyValue(t), error: null };
+    case "C": {
+      const n = number(rest);
+      if (!Number.isSafeInteger(n) || n < 0) throw new Unexpected("a tracker's count");
+      return { value: t.kind === "seen" ? n > 0 : n, error: null };
+    }
+    case "S":
+      return { value: number(rest), error: null };
+    case "V":
+      return { value: number(rest.slice(rest.lastIndexOf("\n") + 1)), error: null };
+    case "N":
+      return { value: null, error: null };
+    case "T":
+    case "F":
+      if (rest !== "") break;
+      return { value: text === "T", error: null };
+  }
+  throw new Unexpected("a tracker's value");
+}
+
 /** The read script's answer, checked: a Redis (or something posing as one) answering otherwise fails the decision. */
-function readAnswer(answer: unknown, n: number): StoreReadResult {
+function readAnswer(answer: unknown, trackers: readonly StoreTracker[]): StoreReadResult {
+  const n = trackers.length;
   if (!Array.isArray(answer) || answer.length !== n + 1) throw new Unexpected("not the trackers asked for");
   const values: StoreValue[] = [];
   for (let i = 0; i < n; i++) {
     const v = answer[i] as unknown;
+    const t = trackers[i]!;
+    if (!isCountTracker(t)) {
+      if (!Array.isArray(v) || v[0] !== -1 || typeof v[2] !== "string") throw new Unexpected("a tracker's value");
+      const now = kindAnswer(t, v[1]);
+      values.push({ count: 0, ...now, ...(v[2] !== "" ? { filed: kindAnswer(t, v[2]) } : {}) });
+      continue;
+    }
     if (!Array.isArray(v) || !Number.isSafeInteger(v[0]) || v[0] < 0 || typeof v[1] !== "string") throw new Unexpected("a tracker's value");
     const poison = v[1] as string;
     const cut = poison.indexOf("\n");

@@ -16,13 +16,271 @@
  */
 
 /**
+ * The trackers that are not plain counts, as tracker-kinds.ts keeps them in memory: Lua functions
+ * the scripts that read, file, refile and release share. A tracker's keys all start with its
+ * entries key (`E`, the plain count's key, so that however a tracker's key is chosen, its state
+ * follows): per key of `current.F` (the digest `kd`; one fixed key without `current`)
+ * `E:z:kd` its entries (score: time; member: `id`, or `id\n<number>` for sum/max/min), `E:v:kd`
+ * the same members scored by their number (max/min: the extreme in O(log n)), `E:s:kd` a sum's
+ * exact running sum (Shewchuk's partials, exact-sum.ts, as `%.17g` text, which gives back each
+ * double exactly) and a `since` key's floor, `E:q:kd` entries whose number could not be read
+ * (poison of that key), `E:a:kd` the marks of `since`'s A (score: a sequence number; member
+ * `id\n<time>`); for the whole tracker the poison key (`P`), `E:l` the errors of `since`'s B
+ * (they last for the whole history), `E:u` entries whose keys could not be made, `E:b` the marks
+ * of B and `E:h` the sequence counter and B's floor. Marks are trimmed to the newest
+ * MARKS: only the newest A and B decide, and the newest one trimmed stays as the floor, so a
+ * value changes only if more than MARKS newer marks are taken back (reservations are capped far
+ * below that). A reservation's filings are items `{ key, member[, op, other key] }`: `s` takes a
+ * sum's number back out of its partials, `x` removes a max/min member from its value set too.
+ */
+const KINDS = `
+local MARKS = 1000
+local SAFE = 2 ^ 1020
+local function addPartial(p, x)
+  local i = 0
+  for j = 1, #p do
+    local y = p[j]
+    if math.abs(x) < math.abs(y) then x, y = y, x end
+    local hi = x + y
+    local lo = y - (hi - x)
+    if lo ~= 0 then i = i + 1; p[i] = lo end
+    x = hi
+  end
+  for j = #p, i + 1, -1 do p[j] = nil end
+  p[i + 1] = x
+  return x - x == 0
+end
+local function partialsValue(p)
+  local n = #p
+  if n == 0 then return 0 end
+  local hi = p[n]
+  n = n - 1
+  local lo = 0
+  while n > 0 do
+    local x = hi
+    local y = p[n]
+    n = n - 1
+    hi = x + y
+    lo = y - (hi - x)
+    if lo ~= 0 then break end
+  end
+  if n > 0 and ((lo < 0 and p[n] < 0) or (lo > 0 and p[n] > 0)) then
+    local y = lo * 2
+    local x = hi + y
+    if y == x - hi then hi = x end
+  end
+  if hi == 0 then return 0 end
+  return hi
+end
+local function num(x) return string.format('%.17g', x) end
+local function ser(p)
+  local t = {}
+  for i = 1, #p do t[i] = num(p[i]) end
+  return table.concat(t, ',')
+end
+local function parse(s)
+  local p = {}
+  if s then for x in string.gmatch(s, '[^,]+') do p[#p + 1] = tonumber(x) end end
+  return p
+end
+local function tail(m) return string.match(m, '\\n([^\\n]*)$') end
+local function head(m) return string.match(m, '^[^\\n]*') end
+local function errorOf(m) return string.sub(m, string.find(m, '\\n', 1, true) + 1) end
+local function sumState(S)
+  local h = redis.call('HMGET', S, 'p', 'm', 'o', 'd')
+  return { p = parse(h[1]), m = parse(h[2]), o = h[3] == '1', d = h[4] == '1' }
+end
+local function saveSum(S, st)
+  redis.call('HSET', S, 'p', ser(st.p), 'm', ser(st.m), 'o', st.o and '1' or '0', 'd', st.d and '1' or '0')
+end
+local function sumAdd(st, x)
+  addPartial(st.m, math.abs(x))
+  if not st.o and not addPartial(st.p, x) then st.o = true end
+end
+local function sumSub(st, x)
+  st.d = true
+  addPartial(st.m, -math.abs(x))
+  if not st.o and not addPartial(st.p, -x) then st.o = true end
+end
+local function zremAll(key, members)
+  for i = 1, #members, 500 do redis.call('ZREM', key, unpack(members, i, math.min(i + 499, #members))) end
+end
+local function trimKey(kind, base, kd, edge)
+  local Z = base .. ':z:' .. kd
+  redis.call('ZREMRANGEBYSCORE', base .. ':q:' .. kd, '-inf', edge)
+  if kind == 'sum' or kind == 'max' or kind == 'min' then
+    local gone = redis.call('ZRANGEBYSCORE', Z, '-inf', edge)
+    if #gone > 0 then
+      if kind == 'sum' then
+        local S = base .. ':s:' .. kd
+        local st = sumState(S)
+        for _, m in ipairs(gone) do sumSub(st, tonumber(tail(m))) end
+        saveSum(S, st)
+      else
+        zremAll(base .. ':v:' .. kd, gone)
+      end
+    end
+  end
+  redis.call('ZREMRANGEBYSCORE', Z, '-inf', edge)
+  if kind == 'sum' and redis.call('ZCARD', Z) == 0 then redis.call('DEL', base .. ':s:' .. kd) end
+end
+local function newest(key)
+  local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  if top[1] then return tonumber(top[2]), top[1] end
+  return nil, nil
+end
+local function sinceValue(base, kd, w, now)
+  local aseq, am = newest(base .. ':a:' .. kd)
+  if not aseq then
+    local f = redis.call('HGET', base .. ':s:' .. kd, 'f')
+    if not f then return 'F' end
+    aseq, am = tonumber(head(f)), f
+  end
+  local atime = tonumber(tail(am))
+  local bseq = newest(base .. ':b')
+  if not bseq then bseq = tonumber(head(redis.call('HGET', base .. ':h', 'b') or '0')) end
+  if aseq > bseq and (w < 0 or now - atime < w) then return 'T' end
+  return 'F'
+end
+local function keyValue(kind, base, kd, w, now, edge)
+  if kind == 'since' then return sinceValue(base, kd, w, now) end
+  if w >= 0 then trimKey(kind, base, kd, edge) end
+  local q = redis.call('ZRANGE', base .. ':q:' .. kd, 0, 0)
+  if q[1] then return 'E' .. errorOf(q[1]) end
+  local Z = base .. ':z:' .. kd
+  if kind == 'count' or kind == 'seen' then return 'C' .. redis.call('ZCARD', Z) end
+  if kind == 'max' or kind == 'min' then
+    local at = kind == 'max' and -1 or 0
+    local r = redis.call('ZRANGE', base .. ':v:' .. kd, at, at)
+    if r[1] then return 'V' .. r[1] end
+    return 'N'
+  end
+  local S = base .. ':s:' .. kd
+  local st = sumState(S)
+  if w >= 0 and st.d and (st.o or not (partialsValue(st.m) < SAFE)) then
+    -- numbers were taken back and the sum is near the largest double: added up again in time order, as the scan does
+    st = { p = {}, m = {}, o = false, d = false }
+    local all = redis.call('ZRANGE', Z, 0, -1)
+    for _, m in ipairs(all) do addPartial(st.m, math.abs(tonumber(tail(m)))) end
+    for _, m in ipairs(all) do
+      if not addPartial(st.p, tonumber(tail(m))) then st.o = true; break end
+    end
+    saveSum(S, st)
+  end
+  if st.o then return 'E\`sum\` over the history is not a finite number' end
+  return 'S' .. num(partialsValue(st.p))
+end
+local function kindValue(k, base, P, w, now, edge, c)
+  if w >= 0 then
+    redis.call('ZREMRANGEBYSCORE', P, '-inf', edge)
+    redis.call('ZREMRANGEBYSCORE', base .. ':u', '-inf', edge)
+  end
+  local l = redis.call('ZRANGE', base .. ':l', 0, 0)
+  if l[1] then return 'E' .. errorOf(l[1]) end
+  local p = redis.call('ZRANGE', P, 0, 0)
+  if p[1] then return 'E' .. errorOf(p[1]) end
+  local lead = string.sub(c, 1, 1)
+  if lead == '-' then return 'Z' end
+  if lead == '!' then
+    if redis.call('ZCARD', base .. ':u') > 0 then return 'E' .. string.sub(c, 2) end
+    return 'Z'
+  end
+  return keyValue(k, base, string.sub(c, 2), w, now, edge)
+end
+local function touch(key, w, index)
+  if w >= 0 then redis.call('PEXPIRE', key, w + 60000) end
+  redis.call('SADD', index, key)
+end
+local function trimMarks(key, floorKey, field)
+  local n = redis.call('ZCARD', key)
+  if n <= MARKS then return end
+  local cut = redis.call('ZRANGE', key, n - MARKS - 1, n - MARKS - 1, 'WITHSCORES')
+  redis.call('HSET', floorKey, field, cut[2] .. '\\n' .. cut[1])
+  redis.call('ZREMRANGEBYRANK', key, 0, n - MARKS - 1)
+end
+-- files what kindFiling describes (f) at time t; seq() gives the entry's sequence number; items it filed go to filed
+local function fileKind(k, base, P, w, t, f, id, seq, index, filed)
+  local edge = num(t - w)
+  local function add(key, score, member, window)
+    redis.call('ZADD', key, score, member)
+    touch(key, window, index)
+    filed[#filed + 1] = { key, member }
+  end
+  local kind = f.t
+  if kind == 'poison' then add(P, t, id .. '\\n' .. f.e, w)
+  elseif kind == 'lasting' then add(base .. ':l', t, id .. '\\n' .. f.e, -1)
+  elseif kind == 'unkeyed' then add(base .. ':u', t, id, w)
+  elseif kind == 'b' then
+    add(base .. ':b', seq(), id, -1)
+    trimMarks(base .. ':b', base .. ':h', 'b')
+    touch(base .. ':h', -1, index)
+  elseif kind == 'a' then
+    local s = seq()
+    for _, kd in ipairs(f.k) do
+      add(base .. ':a:' .. kd, s, id .. '\\n' .. num(t), w)
+      trimMarks(base .. ':a:' .. kd, base .. ':s:' .. kd, 'f')
+      touch(base .. ':s:' .. kd, w, index)
+    end
+  elseif kind == 'bad' then
+    for _, kd in ipairs(f.k) do add(base .. ':q:' .. kd, t, id .. '\\n' .. f.e, w) end
+  elseif kind == 'entry' then
+    for _, kd in ipairs(f.k) do
+      if w >= 0 then trimKey(k, base, kd, edge) end
+      local Z = base .. ':z:' .. kd
+      if k == 'count' or k == 'seen' then add(Z, t, id, w)
+      else
+        local m = id .. '\\n' .. f.v
+        redis.call('ZADD', Z, t, m)
+        touch(Z, w, index)
+        if k == 'sum' then
+          local S = base .. ':s:' .. kd
+          local st = sumState(S)
+          sumAdd(st, tonumber(f.v))
+          saveSum(S, st)
+          touch(S, w, index)
+          filed[#filed + 1] = { Z, m, 's', S }
+        else
+          local V = base .. ':v:' .. kd
+          redis.call('ZADD', V, f.v, m)
+          touch(V, w, index)
+          filed[#filed + 1] = { Z, m, 'x', V }
+        end
+      end
+    end
+  end
+end
+-- the sequence number of a reservation's entry in the tracker at base (its own, when filed before)
+local function seqFor(res, base)
+  return function()
+    local q = redis.call('HGET', res, 'q:' .. base)
+    if q then return tonumber(q) end
+    local n = redis.call('HINCRBY', base .. ':h', 'n', 1)
+    redis.call('HSET', res, 'q:' .. base, n)
+    return n
+  end
+end
+local function takeBack(item)
+  local removed = redis.call('ZREM', item[1], item[2])
+  if item[3] == 's' and removed == 1 then
+    local st = sumState(item[4])
+    sumSub(st, tonumber(tail(item[2])))
+    if redis.call('ZCARD', item[1]) == 0 then redis.call('DEL', item[4]) else saveSum(item[4], st) end
+  elseif item[3] == 'x' then
+    redis.call('ZREM', item[4], item[2])
+  end
+end
+`;
+
+/**
  * Reads the trackers and files the reservation. KEYS: labels, reservation, the scope's index (the
  * tracker keys it has, for `forget`), then per tracker its entries and poison. ARGV: now, id ("" reads only), ttl ms, scope, tracker count, then per
- * tracker: window ms (-1: none), filing (0 none, 1 entry, 2 poison), error; last, the action hash
+ * tracker: window ms (-1: none), filing (0 none, 1 entry, 2 poison; `k` another kind), error (for
+ * `k`: JSON `{ k: kind, c: the current key, f?: the filing }`, KINDS); last, the action hash
  * the reservation is kept for.
- * Returns { {count, oldest poison member or ""} per tracker..., {labels...} }.
+ * Returns { per tracker {count, oldest poison member or ""} or {-1, value, value after filing or ""}..., {labels...} },
+ * a kind's value as text: `E<error>`, `Z` (nothing matched), `C<count>`, `S<sum>`, `V<member>`, `N` (none), `T`, `F`.
  */
-export const READ = `
+export const READ = `${KINDS}
 local now = tonumber(ARGV[1])
 local id = ARGV[2]
 local n = tonumber(ARGV[5])
@@ -32,21 +290,38 @@ for i = 1, n do
   local entries = KEYS[2 + 2 * i]
   local poison = KEYS[3 + 2 * i]
   local w = tonumber(ARGV[3 + 3 * i])
-  if w >= 0 then
-    local edge = string.format('%.0f', now - w)
-    redis.call('ZREMRANGEBYSCORE', entries, '-inf', edge)
-    redis.call('ZREMRANGEBYSCORE', poison, '-inf', edge)
-  end
-  local oldest = redis.call('ZRANGE', poison, 0, 0)
-  out[i] = { redis.call('ZCARD', entries), oldest[1] or '' }
   local filing = ARGV[4 + 3 * i]
-  if id ~= '' and filing ~= '0' then
-    local key, member = entries, id
-    if filing == '2' then key, member = poison, id .. '\\n' .. ARGV[5 + 3 * i] end
-    redis.call('ZADD', key, now, member)
-    if w >= 0 then redis.call('PEXPIRE', key, w + 60000) end
-    redis.call('SADD', KEYS[3], key)
-    filed[#filed + 1] = { key, member }
+  local edge = string.format('%.0f', now - w)
+  if filing == 'k' then
+    local spec = cjson.decode(ARGV[5 + 3 * i])
+    local value = kindValue(spec.k, entries, poison, w, now, edge, spec.c)
+    local after = ''
+    if id ~= '' and spec.f then
+      fileKind(spec.k, entries, poison, w, now, spec.f, id, seqFor(KEYS[2], entries), KEYS[3], filed)
+      after = kindValue(spec.k, entries, poison, w, now, edge, spec.c)
+    end
+    out[i] = { -1, value, after }
+  else
+    -- poison is rare: trimmed only when its oldest entry left the window
+    local oldest = redis.call('ZRANGE', poison, 0, 0, 'WITHSCORES')
+    if w >= 0 then
+      redis.call('ZREMRANGEBYSCORE', entries, '-inf', edge)
+      if oldest[1] and tonumber(oldest[2]) <= now - w then
+        redis.call('ZREMRANGEBYSCORE', poison, '-inf', edge)
+        oldest = redis.call('ZRANGE', poison, 0, 0)
+      end
+    end
+    local count = redis.call('ZCARD', entries)
+    out[i] = { count, oldest[1] or '' }
+    if id ~= '' and filing ~= '0' then
+      local key, member, fresh = entries, id, count == 0
+      if filing == '2' then key, member, fresh = poison, id .. '\\n' .. ARGV[5 + 3 * i], not oldest[1] end
+      redis.call('ZADD', key, now, member)
+      if w >= 0 then redis.call('PEXPIRE', key, w + 60000) end
+      -- a set that held entries is in the index already (it expires, and forget deletes, with them)
+      if fresh then redis.call('SADD', KEYS[3], key) end
+      filed[#filed + 1] = { key, member }
+    end
   end
 end
 if id ~= '' then
@@ -60,28 +335,34 @@ return out
 
 /**
  * Files a reservation's entry again, at its own time, in other trackers (its labels changed).
- * KEYS: reservation, the scope's index, then per new filing its key. ARGV: scope, id, the entry's
- * labels (JSON), then per new filing: kind (1 entry, 2 poison), window ms (-1: none), error. Returns 1, or 0 when no reservation of the
- * scope is pending (it expired or was settled: nothing changes it any more).
+ * KEYS: reservation, the scope's index, then per new filing its tracker's entries and poison keys.
+ * ARGV: scope, id, the entry's labels (JSON), then per new filing: kind (1 entry, 2 poison, `k`
+ * another kind), window ms (-1: none), error (for `k`: JSON `{ k, f }`). Returns 1, or 0 when no
+ * reservation of the scope is pending (it expired or was settled: nothing changes it any more).
  */
-export const REFILE = `
+export const REFILE = `${KINDS}
 local res = KEYS[1]
 if redis.call('HGET', res, 's') ~= ARGV[1] then return 0 end
 local id = ARGV[2]
-local t = redis.call('HGET', res, 't')
-for _, pair in ipairs(cjson.decode(redis.call('HGET', res, 'f'))) do
-  redis.call('ZREM', pair[1], pair[2])
-end
+local t = tonumber(redis.call('HGET', res, 't'))
+for _, item in ipairs(cjson.decode(redis.call('HGET', res, 'f'))) do takeBack(item) end
 local filed = {}
-for i = 3, #KEYS do
-  local base = 3 * (i - 3)
-  local member = id
-  if ARGV[4 + base] == '2' then member = id .. '\\n' .. ARGV[6 + base] end
-  redis.call('ZADD', KEYS[i], t, member)
+for i = 1, (#KEYS - 2) / 2 do
+  local entries, poison = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
+  local base = 3 * (i - 1)
+  local kind = ARGV[4 + base]
   local w = tonumber(ARGV[5 + base])
-  if w >= 0 then redis.call('PEXPIRE', KEYS[i], w + 60000) end
-  redis.call('SADD', KEYS[2], KEYS[i])
-  filed[#filed + 1] = { KEYS[i], member }
+  if kind == 'k' then
+    local spec = cjson.decode(ARGV[6 + base])
+    fileKind(spec.k, entries, poison, w, t, spec.f, id, seqFor(res, entries), KEYS[2], filed)
+  else
+    local key, member = entries, id
+    if kind == '2' then key, member = poison, id .. '\\n' .. ARGV[6 + base] end
+    redis.call('ZADD', key, t, member)
+    if w >= 0 then redis.call('PEXPIRE', key, w + 60000) end
+    redis.call('SADD', KEYS[2], key)
+    filed[#filed + 1] = { key, member }
+  end
 end
 redis.call('HSET', res, 'f', cjson.encode(filed), 'l', ARGV[3])
 return 1
@@ -113,12 +394,10 @@ return { redis.call('HGET', KEYS[1], 'h') or '', redis.call('HGET', KEYS[1], 'l'
 `;
 
 /** Takes a reservation back. KEYS: reservation. ARGV: scope. */
-export const RELEASE = `
+export const RELEASE = `${KINDS}
 local res = KEYS[1]
 if redis.call('HGET', res, 's') ~= ARGV[1] then return 0 end
-for _, pair in ipairs(cjson.decode(redis.call('HGET', res, 'f'))) do
-  redis.call('ZREM', pair[1], pair[2])
-end
+for _, item in ipairs(cjson.decode(redis.call('HGET', res, 'f'))) do takeBack(item) end
 redis.call('DEL', res)
 return 1
 `;

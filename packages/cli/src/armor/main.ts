@@ -1,7 +1,7 @@
 /**
  * `armor`: the command line of the MCP gateway and the decision service (@agent-armor/gateway).
  *
- *   armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE]
+ *   armor mcp --policy POLICY [--audit FILE] [--store redis://HOST:PORT] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE]
  *             [--token-file FILE] [--allowed-origin O]... [--allowed-host H]...
  *             [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)
  *   armor serve --policy POLICY [--port P] [--host H] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] [--approvers FILE]
@@ -18,7 +18,7 @@ import type { PolicyDiagnostic } from "@agent-armor/runtime";
 import { type OptionSpecs, parseCommandArgs, UsageError, wantsHelp } from "../args.js";
 
 const ACCESS_USAGE = "[--token-file FILE] [--allowed-origin ORIGIN]... [--allowed-host NAME]...";
-const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
+const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--store redis://HOST:PORT] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
 const SERVE_USAGE = `armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] [--approvers FILE] ${ACCESS_USAGE}`;
 
 const HELP = `armor ${VERSION}: Agent Armor where agents already are
@@ -53,6 +53,10 @@ Options of mcp:
                           the token is needed on every route of the queue)
   --hide-denied-tools     leave tools the policy always denies out of tools/list
   --session ID            the session for history rules (default: one per gateway process)
+  --store redis://HOST:PORT  keep the session's history, and with --approvals queue the pending
+                          approvals, in Redis (or Valkey): gateways on one Redis share them, an
+                          approval answered at any gateway's queue releases the call, and a
+                          restart keeps both (docs/deployment.md)
   --upstream-url URL      a streamable HTTP upstream instead of a command
 
 Options of serve:
@@ -100,6 +104,7 @@ export interface McpArgs {
   approvalsPort?: number;
   hideDeniedTools: boolean;
   session?: string;
+  store?: string;
   upstreamUrl?: string;
   command: string[];
 }
@@ -122,6 +127,7 @@ const MCP_OPTIONS: OptionSpecs = {
   "upstream-url": { type: "string" },
   session: { type: "string" },
   "hide-denied-tools": { type: "boolean" },
+  store: { type: "string" },
   ...ACCESS_OPTIONS,
 };
 
@@ -190,6 +196,8 @@ function parseMcpArgs(argv: readonly string[]): McpArgs {
   if (webhook !== undefined && !/^https?:\/\//.test(webhook)) throw new UsageError(`--approvals-webhook is an http(s) URL, not \`${webhook}\``);
   if (values.has("--approvers") && values.has("--token-file"))
     throw new UsageError("--approvers and --token-file: approvers authenticate with tokens of their own, so the queue takes no shared token");
+  const store = values.get("--store");
+  if (store !== undefined) storeUrl(store);
   return {
     policy,
     allowedOrigins,
@@ -203,8 +211,15 @@ function parseMcpArgs(argv: readonly string[]): McpArgs {
     ...(approvals !== undefined ? { approvals } : {}),
     ...(ap !== undefined ? { approvalsPort: port(ap, "--approvals-port") } : {}),
     ...(values.has("--session") ? { session: values.get("--session")! } : {}),
+    ...(store !== undefined ? { store } : {}),
     ...(upstreamUrl !== undefined ? { upstreamUrl } : {}),
   };
+}
+
+/** A `--store` URL, or a usage error saying what it takes. */
+function storeUrl(text: string): string {
+  if (!/^rediss?:\/\/[^\s]+$/.test(text)) throw new UsageError(`--store must be a redis://HOST:PORT (or rediss://) URL, not \`${text}\``);
+  return text;
 }
 
 /** The access options of an HTTP endpoint from the command line (reads the token file). */
@@ -263,6 +278,7 @@ async function mcp(argv: string[]): Promise<number | null> {
         ? { approvalsWebhook: { url: a.webhook.url, format: a.webhook.format, ...(a.webhook.secretFile !== undefined ? { secret: readTokenFile(a.webhook.secretFile) } : {}) } }
         : {}),
       ...(a.session !== undefined ? { session: a.session } : {}),
+      ...(a.store !== undefined ? { store: a.store } : {}),
       hideDeniedTools: a.hideDeniedTools,
     });
   } catch (e) {
@@ -303,7 +319,7 @@ async function serve(argv: string[]): Promise<number | null> {
     queueTimeoutMs = Number(v["queue-timeout"]);
     if (!/^\d+$/.test(v["queue-timeout"]) || queueTimeoutMs < 1) throw new UsageError(`--queue-timeout must be a positive number of milliseconds, not \`${v["queue-timeout"]}\``);
   }
-  if (v.store !== undefined && !/^rediss?:\/\/[^\s]+$/.test(v.store)) throw new UsageError(`--store must be a redis://HOST:PORT (or rediss://) URL, not \`${v.store}\``);
+  if (v.store !== undefined) storeUrl(v.store);
   let service: Awaited<ReturnType<typeof startDecisionService>>;
   try {
     service = await startDecisionService({

@@ -36,15 +36,38 @@ export function meta(m: PolicyModule): Decision["policy"] {
   return { name: m.policy.name, version: m.policy.version, sourceHash: m.policy.sourceHash };
 }
 
-/** Swaps in a new policy atomically; one that does not load leaves the old in force. */
+/**
+ * Swaps in a new policy atomically; one that does not load leaves the old in force. With a shared
+ * history store, so does one that adds history predicates: the in-memory store starts a new
+ * predicate from the session's recent actions, but a shared store keeps no actions, only the
+ * predicates' state, so a new predicate would start from zero, and a reload could reset a limit
+ * (a window changed by a minute is a new predicate). Set as the shadow policy first, its
+ * predicates are counted from then on, and a reload finds them.
+ */
 export async function reload(st: EnforcerState, source: PolicySource): Promise<LoadResult> {
   try {
     const next = await loadPolicy(source);
+    const fresh = st.store === null ? [] : newPredicates(st, next.module);
+    if (fresh.length > 0) {
+      const named = fresh.slice(0, 3).map((t) => `${t.since !== undefined ? "seen(... since ...)" : t.kind}${t.withinMs !== null ? ` within ${t.withinMs} ms` : ""}`);
+      throw new Error(
+        `reload refused: the policy adds ${fresh.length} history predicate${fresh.length === 1 ? "" : "s"} (${named.join(", ")}${fresh.length > 3 ? ", ..." : ""}) ` +
+          `that the history store ${st.store!.name} has not counted: it keeps no past actions to start them from, so they would start from zero. ` +
+          "Set the policy as the shadow policy first (setShadow): the store counts its predicates from then on, and a reload after their longest window finds them counted",
+      );
+    }
     st.active = activate(next.module, st.options.validate);
     return { ok: true, diagnostics: next.diagnostics };
   } catch (e) {
     return notLoaded(st, e);
   }
+}
+
+/** The history predicates of `module` that neither the policy in force nor the shadow candidate has. */
+function newPredicates(st: EnforcerState, module: PolicyModule): PolicyModule["trackers"] {
+  const known = new Set<string>();
+  for (const p of st.shadow === null ? [st.active] : [st.active, st.shadow]) for (const t of p.module.trackers) known.add(t.key);
+  return module.trackers.filter((t) => !known.has(t.key));
 }
 
 /** Sets (and starts counting the flips of) or clears the shadow candidate. */

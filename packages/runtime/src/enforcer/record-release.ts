@@ -95,18 +95,18 @@ function labelsNow(st: EnforcerState, subject: Subject, now: number): readonly s
 }
 
 export async function release(st: EnforcerState, id: string, ctx: ActionContext = {}): Promise<boolean> {
-  if (st.store !== null) return releaseShared(st, st.store, id, sessionOf(ctx));
-  const now = st.clock();
-  const reservations = st.reservations;
-  reservations.expire(now);
-  const pending = typeof id === "string" ? reservations.get(id) : undefined;
   let session: string;
   try {
     session = sessionOf(ctx ?? {});
   } catch {
-    // a context whose session cannot be read names no session
+    // a context whose session cannot be read (a getter that throws, a revoked Proxy) names no session
     return false;
   }
+  if (st.store !== null) return releaseShared(st, st.store, id, session);
+  const now = st.clock();
+  const reservations = st.reservations;
+  reservations.expire(now);
+  const pending = typeof id === "string" ? reservations.get(id) : undefined;
   // only the session that reserved may take it back: ids are unique, not secret
   if (pending === undefined || pending.session !== session) return false;
   // taken out first, so that a second release of the same id finds nothing

@@ -12,18 +12,35 @@
  * A count or seen tracker's value is the number of entries in its window, whatever their order,
  * so filing an entry again at its own time with other labels is exact: nothing filed after it
  * has to be taken back and filed again, as the in-memory store does for its ordered kinds.
- * Predicates of the other kinds (sum, max, min, since, `current.F` keys) are not kept by a shared
- * store: their values are errors that name the store, so rules that read them deny.
+ * The other kinds (sum, max, min, since, `current.F` keys) are filed as tracker-kinds.ts
+ * `kindFiling` describes the action, and the store answers their values, computed as the
+ * in-memory store computes them (exact sums, windows, poison). Their values after the action was
+ * filed are read in the same call, for the result's decision; an entry filed again with other
+ * labels (a result's) keeps its time and its place among `since` marks.
  */
 import { sha256 } from "../hash.js";
 import { MAX_SESSION_LABELS, type Reservation, type TrackerSource, type TrackerValue } from "../history.js";
-import type { SharedHistoryStore, StoreFiling, StoreReadResult, StoreTracker, StoreValue } from "../store.js";
-import { holds, isKindTracker } from "../tracker-kinds.js";
+import { type CurrentKey, isCountTracker, type SharedHistoryStore, type StoreFiling, type StoreReadResult, type StoreTracker, type StoreValue } from "../store.js";
+import { currentKeyOf, holds, kindFiling } from "../tracker-kinds.js";
 import type { PolicyTracker } from "../types.js";
 import type { EnforcerState } from "./state.js";
 
+/** The trackers of the policies in force, as the store keeps them, and by key. */
+interface Kept {
+  readonly all: readonly PolicyTracker[];
+  readonly kept: readonly StoreTracker[];
+  readonly byKey: ReadonlyMap<string, PolicyTracker>;
+  /** Whether a tracker reads `current.F` (its current key is then computed per decision). */
+  readonly keyed: boolean;
+}
+
+/** Per policy in force, and its shadow candidate: computed once, not per decision. */
+const keptFor = new WeakMap<object, { readonly shadow: object | null; readonly kept: Kept }>();
+
 /** The trackers of the policies in force (the enforced one and the shadow candidate), each once, as the store keeps them. */
-function storeTrackers(st: EnforcerState): { all: PolicyTracker[]; kept: StoreTracker[] } {
+function storeTrackers(st: EnforcerState): Kept {
+  const cached = keptFor.get(st.active);
+  if (cached !== undefined && cached.shadow === st.shadow) return cached.kept;
   const all: PolicyTracker[] = [];
   const kept: StoreTracker[] = [];
   const seen = new Set<string>();
@@ -33,17 +50,24 @@ function storeTrackers(st: EnforcerState): { all: PolicyTracker[]; kept: StoreTr
       if (seen.has(t.key)) continue;
       seen.add(t.key);
       all.push(t);
-      if (!isKindTracker(t)) kept.push({ key: t.key, kind: t.kind as "count" | "seen", withinMs: t.withinMs });
+      kept.push({ key: t.key, kind: t.kind, withinMs: t.withinMs, ...(typeof t.since === "function" ? { since: true } : {}), ...(typeof t.entryKeys === "function" ? { keyed: true } : {}) });
     }
   }
-  return { all, kept };
+  const result: Kept = { all, kept, byKey: new Map(all.map((t) => [t.key, t])), keyed: kept.some((k) => k.keyed === true) };
+  keptFor.set(st.active, { shadow: st.shadow, kept: result });
+  return result;
 }
 
-/** The trackers an entry with `labels` is filed in: those whose condition it matches, or whose condition fails on it. */
+/** The trackers an entry with `labels` is filed in: those whose condition it matches, or whose condition fails on it; the other kinds as `kindFiling` says. */
 function filingsOf(trackers: readonly StoreTracker[], byKey: ReadonlyMap<string, PolicyTracker>, action: unknown, labels: readonly string[] | undefined): StoreFiling[] {
   const out: StoreFiling[] = [];
   for (const tracker of trackers) {
     const t = byKey.get(tracker.key)!;
+    if (!isCountTracker(tracker)) {
+      const kind = kindFiling(t, action, labels);
+      if (kind !== null) out.push({ tracker, error: null, kind });
+      continue;
+    }
     const matches = holds(t, (a) => t.matches(a, labels), action);
     if (matches === true) out.push({ tracker, error: null });
     else if (matches !== false) out.push({ tracker, error: matches.error });
@@ -51,7 +75,8 @@ function filingsOf(trackers: readonly StoreTracker[], byKey: ReadonlyMap<string,
   return out;
 }
 
-const sameFilings = (a: readonly StoreFiling[], b: readonly StoreFiling[]): boolean => a.length === b.length && a.every((f, i) => f.tracker.key === b[i]!.tracker.key && f.error === b[i]!.error);
+const sameFiling = (a: StoreFiling, b: StoreFiling): boolean => a.tracker.key === b.tracker.key && a.error === b.error && JSON.stringify(a.kind) === JSON.stringify(b.kind);
+const sameFilings = (a: readonly StoreFiling[], b: readonly StoreFiling[]): boolean => a.length === b.length && a.every((f, i) => sameFiling(f, b[i]!));
 
 export function unavailable(store: SharedHistoryStore, e: unknown): string {
   return `history store unavailable: ${store.name}: ${e instanceof Error ? e.message : String(e)}`;
@@ -63,10 +88,12 @@ export class StoreView implements TrackerSource {
   readonly state: EnforcerState;
   private readonly values_ = new Map<string, StoreValue>();
   private readonly labels: string[];
-  private readonly byKey = new Map<string, PolicyTracker>();
+  private readonly byKey: ReadonlyMap<string, PolicyTracker>;
   private readonly kept: readonly StoreTracker[];
   /** The entry as filed by `read`: with no labels (the decision's labels are known only after it). */
   private filings: StoreFiling[];
+  /** The filings the read made, whose values after filing it answered. */
+  private readonly filedAsRead: readonly StoreFiling[];
   private recorded = false;
   private cancelled = false;
   private settled = false;
@@ -82,14 +109,15 @@ export class StoreView implements TrackerSource {
     private readonly problem_: string | null,
     answer: StoreReadResult | null,
     kept: readonly StoreTracker[],
-    all: readonly PolicyTracker[],
+    byKey: ReadonlyMap<string, PolicyTracker>,
     filings: StoreFiling[],
     /** The action hash the filing was kept with. */
     private readonly filedHash: string | null,
   ) {
     this.kept = kept;
     this.filings = filings;
-    for (const t of all) this.byKey.set(t.key, t);
+    this.filedAsRead = filings;
+    this.byKey = byKey;
     if (answer !== null) for (let i = 0; i < kept.length; i++) this.values_.set(kept[i]!.key, answer.values[i]!);
     this.labels = answer === null ? [] : [...answer.labels];
     let handed = id === null;
@@ -109,16 +137,16 @@ export class StoreView implements TrackerSource {
    * does not answer makes every decision of the view a deny that names it.
    */
   static async open(st: EnforcerState, store: SharedHistoryStore, scope: string, now: number, action: unknown, reserveFor: string | null): Promise<StoreView> {
-    const { all, kept } = storeTrackers(st);
-    const byKey = new Map(all.map((t) => [t.key, t]));
+    const { kept, byKey, keyed } = storeTrackers(st);
     const id = reserveFor !== null ? st.decisionId(now) : null;
     const filings = reserveFor !== null ? filingsOf(kept, byKey, action, undefined) : [];
     try {
       const reserve = id !== null ? { reserve: { id, ttlMs: st.reservations.ttlMs, filings, actionHash: reserveFor! } } : {};
-      const answer = await store.read({ scope, now, trackers: kept, ...reserve });
-      return new StoreView(st, store, scope, now, id, action, null, answer, kept, all, filings, reserveFor);
+      const current: CurrentKey[] | null = keyed ? kept.map((k) => (k.keyed === true ? currentKeyOf(byKey.get(k.key)!, action) : "")) : null;
+      const answer = await store.read({ scope, now, trackers: kept, ...(current !== null ? { current } : {}), ...reserve });
+      return new StoreView(st, store, scope, now, id, action, null, answer, kept, byKey, filings, reserveFor);
     } catch (e) {
-      return new StoreView(st, store, scope, now, null, action, unavailable(store, e), null, kept, all, [], null);
+      return new StoreView(st, store, scope, now, null, action, unavailable(store, e), null, kept, byKey, [], null);
     }
   }
 
@@ -133,19 +161,29 @@ export class StoreView implements TrackerSource {
   private value(session: string, t: PolicyTracker): TrackerValue {
     if (this.problem_ !== null) return { error: this.problem_ };
     if (session !== this.scope) return { error: `the history store read session ${JSON.stringify(this.scope)}, not this one` };
-    if (isKindTracker(t)) return { error: `the history store ${this.store.name} keeps count and seen predicates without \`current\` only; this one needs the in-memory store` };
     const read = this.values_.get(t.key);
     if (read === undefined) return { error: `the history store did not read tracker ${t.key}` };
+    const own = this.recorded && !this.cancelled ? this.filings.find((f) => f.tracker.key === t.key) : undefined;
+    if (read.value !== undefined) return this.kindValue(t, read, own);
     let count = read.count;
     let error = read.error;
     // once recorded, the entry counts for the decisions that follow in this call (its result's)
-    if (this.recorded && !this.cancelled) {
-      const own = this.filings.find((f) => f.tracker.key === t.key);
-      if (own !== undefined && own.error === null) count++;
-      else if (own !== undefined && error === null) error = own.error;
-    }
+    if (own !== undefined && own.error === null) count++;
+    else if (own !== undefined && error === null) error = own.error;
     if (error !== null) return { error };
     return t.kind === "count" ? count : count > 0;
+  }
+
+  /** A tracker of another kind: its value as read, or, once the action is recorded in it, as read after filing it. */
+  private kindValue(t: PolicyTracker, read: StoreValue, own: StoreFiling | undefined): TrackerValue {
+    let value: { readonly value?: number | boolean | null; readonly error: string | null } = read;
+    if (own !== undefined) {
+      // filed again with other labels (a result's) after the read: its value with the entry is not known here
+      if (read.filed === undefined || !this.filedAsRead.some((f) => sameFiling(f, own)))
+        return { error: `the history store ${this.store.name} read ${t.key} before the action's labels changed which entries it holds; decide again` };
+      value = read.filed;
+    }
+    return value.error !== null ? { error: value.error } : (value.value ?? null);
   }
 
   sessionInput(_session: string): { readonly labels: readonly string[] } {
@@ -266,8 +304,8 @@ export async function relabelShared(st: EnforcerState, store: SharedHistoryStore
   if (pending === null || pending.actionHash !== actionHash) return;
   const next = [...pending.labels, ...labels.filter((l, i) => !pending.labels.includes(l) && labels.indexOf(l) === i)];
   if (next.length === pending.labels.length) return;
-  const { all, kept } = storeTrackers(st);
-  const filings = filingsOf(kept, new Map(all.map((t) => [t.key, t])), action, next);
+  const { kept, byKey } = storeTrackers(st);
+  const filings = filingsOf(kept, byKey, action, next);
   await store.refile(id, scope, st.clock(), filings, next);
 }
 
