@@ -4,7 +4,7 @@
  * and the same approver group; a decision that now needs another group asks that group.
  */
 import { setLongTimeout } from "../timers.js";
-import type { ApprovalHandler, ApprovalRequest, ApprovalResponse, Decision, FiredRule } from "../types.js";
+import type { ApprovalHandler, ApprovalRequest, ApprovalResponse, ApprovalVote, Decision, FiredRule } from "../types.js";
 import type { ApprovalOutcome } from "./api.js";
 import { write } from "./audit-step.js";
 import { type Decided, decideWith } from "./decide-step.js";
@@ -68,18 +68,76 @@ function askApproval(st: EnforcerState, decided: Decided, subject: Subject): Pro
 export async function ask(st: EnforcerState, decision: Decision, build: (timeoutMs: number, signal: AbortSignal) => ApprovalRequest): Promise<ApprovalOutcome> {
   const from = decision.approval?.from ?? null;
   const timeoutMs = decision.approval?.timeoutMs ?? st.options.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
-  const base = { required: true, from, timeoutMs, approver: null, note: null };
+  const base = { required: true, from, timeoutMs, approver: null, note: null, approvers: [], groups: null, grant: false };
   const handler = st.options.approvals;
   if (handler === undefined) return { ...base, outcome: "unavailable" };
   // the request is in the audit log before anyone is asked: a process that dies while it waits
   // leaves the request on record; one that cannot be recorded is not asked (fail closed)
   const failClosed = (st.options.onAuditFailure ?? "deny") === "deny";
-  const requested = await recordApproval(st, decision, { event: "requested", from, timeoutMs });
+  const quorum = decision.approval?.quorum ?? 1;
+  const requested = await recordApproval(st, decision, { event: "requested", from, timeoutMs, ...(quorum !== 1 ? { quorum } : {}) });
   if (requested !== null && failClosed) return { ...base, outcome: "error", note: `the approval request could not be recorded: ${requested.message}` };
-  const outcome = await waitForAnswer(st, handler, base, timeoutMs, build);
-  const answered = await recordApproval(st, decision, { event: outcome.outcome, from, approver: outcome.approver, note: outcome.note });
-  if (answered !== null && failClosed && outcome.outcome === "approved") return { ...outcome, outcome: "error", note: `the approval could not be recorded: ${answered.message}` };
+  // each vote is on record, in the order the handler took them, before the answer
+  const votes = new VoteRecords(st, decision, from);
+  const answer = await waitForAnswer(st, handler, base, timeoutMs, (t, signal) => ({ ...build(t, signal), onVote: (v) => votes.add(v) }));
+  const outcome = checkQuorum(answer, quorum, from);
+  for (const approver of outcome.approvers) votes.add({ approver, approved: true, grant: outcome.grant });
+  const lost = await votes.done();
+  const answered = await recordApproval(st, decision, {
+    event: outcome.outcome,
+    from,
+    approver: outcome.approver,
+    note: outcome.note,
+    ...(quorum !== 1 || outcome.approvers.length > 1 ? { approvers: outcome.approvers } : {}),
+  });
+  const failed = answered ?? lost;
+  if (failed !== null && failClosed && outcome.outcome === "approved") return { ...outcome, outcome: "error", note: `the approval could not be recorded: ${failed.message}` };
   return outcome;
+}
+
+/** The `vote` records of one request: each approver's approval once, and every rejection, written in order. */
+class VoteRecords {
+  private readonly seen = new Set<string>();
+  private chain: Promise<Error | null> = Promise.resolve(null);
+
+  constructor(
+    private readonly st: EnforcerState,
+    private readonly decision: Decision,
+    private readonly from: string | null,
+  ) {}
+
+  add(v: ApprovalVote): void {
+    if (v.approved && v.approver !== null) {
+      if (this.seen.has(v.approver)) return;
+      this.seen.add(v.approver);
+    }
+    const fields = { event: "vote", from: this.from, approver: v.approver, approved: v.approved, ...(v.grant ? { grant: true } : {}), ...(v.note !== undefined ? { note: v.note } : {}) };
+    this.chain = this.chain.then(async (earlier) => (await recordApproval(this.st, this.decision, fields)) ?? earlier);
+  }
+
+  /** Waits for the records; the first failure, or null. */
+  done(): Promise<Error | null> {
+    return this.chain;
+  }
+}
+
+/**
+ * An approval holds only with `quorum` distinct approvers, each (where the handler reports their
+ * groups) in the rule's group; otherwise it is an error that says why, whatever the handler said.
+ */
+function checkQuorum(o: ApprovalOutcome, quorum: number, from: string | null): ApprovalOutcome {
+  if (o.outcome !== "approved") return o;
+  const have = o.approvers.length;
+  // an approval without a name holds only where one approver is enough
+  if (have < quorum && quorum > 1) {
+    const who = have === 0 ? "no named approver" : `${have} distinct approver${have === 1 ? "" : "s"} (${o.approvers.join(", ")})`;
+    return { ...o, outcome: "error", grant: false, note: `approved by ${who}, and the rule needs ${quorum}` };
+  }
+  if (from !== null && o.groups !== null) {
+    const outside = o.approvers.filter((a) => !(Object.hasOwn(o.groups!, a) && Array.isArray(o.groups![a]) && o.groups![a]!.includes(from)));
+    if (outside.length > 0) return { ...o, outcome: "error", grant: false, note: `${outside.join(", ")} ${outside.length === 1 ? "is" : "are"} not in the group \`${from}\` the rule asks` };
+  }
+  return o;
 }
 
 /**
@@ -112,7 +170,16 @@ async function waitForAnswer(
       return { ...base, outcome: "timeout" };
     }
     const r = response as ApprovalResponse;
-    return { ...base, outcome: r.approved === true ? "approved" : "rejected", approver: r.approver ?? null, note: r.note ?? null };
+    const approved = r.approved === true;
+    return {
+      ...base,
+      outcome: approved ? "approved" : "rejected",
+      approver: typeof r.approver === "string" ? r.approver : null,
+      note: typeof r.note === "string" ? r.note : null,
+      approvers: approved ? distinctApprovers(r) : [],
+      groups: approved && r.groups !== null && typeof r.groups === "object" ? r.groups : null,
+      grant: approved && r.grant === true,
+    };
   } catch (e) {
     st.report(e);
     controller.abort(e);
@@ -120,6 +187,14 @@ async function waitForAnswer(
   } finally {
     cancelTimer();
   }
+}
+
+/** The distinct approvers an answer names: `approvers`, and `approver` when it is not among them. */
+function distinctApprovers(r: ApprovalResponse): string[] {
+  const names = new Set<string>();
+  if (Array.isArray(r.approvers)) for (const a of r.approvers) if (typeof a === "string") names.add(a);
+  if (typeof r.approver === "string") names.add(r.approver);
+  return [...names];
 }
 
 /** What the approver is shown: copies, so that what it sees (or edits) cannot change what runs. */
@@ -134,6 +209,8 @@ function approvalRequest(decided: Decided, approvalRules: FiredRule[], subject: 
     reason: approvalRules.find((r) => r.reason !== null)?.reason ?? null,
     from: decision.approval?.from ?? null,
     timeoutMs,
+    quorum: decision.approval?.quorum ?? 1,
+    grant: decision.approval?.grant ?? null,
     session: decision.session,
     // a copy too: an approver that edits the user changes nothing the policy reads later
     user: (subject.user === undefined ? undefined : fresh(subject.userJson)) as ApprovalRequest["user"],
