@@ -121,3 +121,117 @@ describe("quorum over HTTP", () => {
     expect((await p.running).decision.decision).toBe("deny");
   });
 });
+
+// ---- grants ---------------------------------------------------------------------------------------
+
+const GRANT_POLICY = `default allow
+rule big when action.type == "wire" and amount > 5000 deny because "too big for anyone"
+rule wires when action.type == "wire" require approval from "finance" grant action.to 1h up to 1000 of action.amount
+rule sends when action.type == "send" require approval grant session 30m
+rule cents when action.type == "pay" require approval grant action.to 1h up to 0.3 of action.amount
+`;
+
+/** An enforcer over GRANT_POLICY with a clock the test moves, a queue, and its audit records. */
+async function granting() {
+  const clock = { now: Date.parse("2026-03-02T10:00:00Z") };
+  const q = createApprovalQueue();
+  const records: Record<string, unknown>[] = [];
+  const e = await createEnforcer({
+    policy: { source: GRANT_POLICY, fileName: "g.armor" },
+    approvals: q,
+    throwOnDeny: false,
+    clock: () => clock.now,
+    approvalTimeoutMs: 60_000,
+    audit: { callback: (r) => void records.push(r as unknown as Record<string, unknown>) },
+  });
+  const asked = new Set<string>();
+  /** Runs an action; approves it (with `grant`) if it is asked, and says whether it was. */
+  const act = async (action: Record<string, unknown>, session = "s1", answer: { grant?: boolean; approve?: boolean } = {}, tool: () => unknown = () => "ran") => {
+    const running = e.run(action, { session }, tool as () => string);
+    const waited = await Promise.race([running.then(() => null), q.waitFor((p) => !asked.has(p.id))]);
+    if (waited !== null) {
+      asked.add(waited.id);
+      q.resolve(waited.id, { approved: answer.approve ?? true, approver: "ann", ...(answer.grant ? { grant: true } : {}) });
+    }
+    return { asked: waited !== null, ...(await running) };
+  };
+  const events = (...kinds: string[]) => records.filter((r) => r.kind === "approval" && kinds.includes(r.event as string));
+  return { clock, q, e, act, records, events };
+}
+
+describe("grants", () => {
+  it("a session grant covers the rule's later actions in that session only, audited with its id", async () => {
+    const g = await granting();
+    expect(await g.act({ type: "send", to: "a" }, "s1", { grant: true })).toMatchObject({ asked: true, decision: { decision: "allow" } });
+    const [created] = g.events("grant");
+    expect(created).toMatchObject({ grantId: expect.stringMatching(/^grant-/), rule: "sends", scope: "session", value: "s1", approvers: ["ann"] });
+    const covered = await g.act({ type: "send", to: "b" }, "s1");
+    expect(covered).toMatchObject({ asked: false, result: "ran", decision: { decision: "allow", grant: { id: created!.grantId, rule: "sends" } } });
+    expect(g.events("grant_used")).toEqual([expect.objectContaining({ grantId: created!.grantId, decisionId: covered.decision.id })]);
+    // another session is asked (and rejected here)
+    expect(await g.act({ type: "send", to: "b" }, "s2", { approve: false })).toMatchObject({ asked: true, decision: { decision: "deny" } });
+    await g.e.close();
+  });
+
+  it("approving once grants nothing", async () => {
+    const g = await granting();
+    await g.act({ type: "send", to: "a" }, "s1");
+    expect((await g.act({ type: "send", to: "a" }, "s1")).asked).toBe(true);
+    expect(g.events("grant", "grant_used")).toEqual([]);
+    await g.e.close();
+  });
+
+  it("an amount grant covers one recipient up to its limit, exactly, and deny rules still deny", async () => {
+    const g = await granting();
+    await g.act({ type: "wire", to: "acme", amount: 100 }, "s1", { grant: true });
+    // [action, asked, decision]
+    const STEPS: [Record<string, unknown>, boolean, string][] = [
+      [{ type: "wire", to: "acme", amount: 600 }, false, "allow"],
+      // 400 are left: a little more is asked for
+      [{ type: "wire", to: "acme", amount: 400.01 }, true, "allow"],
+      [{ type: "wire", to: "evil", amount: 1 }, true, "allow"],
+      [{ type: "wire", to: "acme", amount: 6000 }, false, "deny"],
+      [{ type: "wire", to: "acme", amount: 400 }, false, "allow"],
+      // exhausted
+      [{ type: "wire", to: "acme", amount: 0.01 }, true, "allow"],
+    ];
+    for (const [action, asked, decision] of STEPS) expect(await g.act(action, "s9"), JSON.stringify(action)).toMatchObject({ asked, decision: { decision } });
+    expect(g.events("grant_used").map((r) => [r.amount, r.remaining, r.exhausted ?? false])).toEqual([
+      [600, 400, false],
+      [400, 0, true],
+    ]);
+    await g.e.close();
+  });
+
+  it("adds amounts exactly: 0.1 then 0.2 overrun a grant of 0.3", async () => {
+    const g = await granting();
+    await g.act({ type: "pay", to: "x", amount: 1 }, "s1", { grant: true });
+    expect((await g.act({ type: "pay", to: "x", amount: 0.1 })).asked).toBe(false);
+    // 0.1 + 0.2 is more than 0.3 in the doubles the amounts are
+    expect((await g.act({ type: "pay", to: "x", amount: 0.2 })).asked).toBe(true);
+    await g.e.close();
+  });
+
+  it("an expired grant is found, recorded and dropped, and the approver asked again", async () => {
+    const g = await granting();
+    await g.act({ type: "send" }, "s1", { grant: true });
+    g.clock.now += 30 * 60_000;
+    expect((await g.act({ type: "send" }, "s1")).asked).toBe(true);
+    expect(g.events("grant_expired")).toHaveLength(1);
+    await g.e.close();
+  });
+
+  it("gives the amount back when the tool fails", async () => {
+    const g = await granting();
+    await g.act({ type: "wire", to: "acme", amount: 1 }, "s1", { grant: true });
+    await expect(
+      g.act({ type: "wire", to: "acme", amount: 1000 }, "s1", {}, () => {
+        throw new Error("bank down");
+      }),
+    ).rejects.toThrow("bank down");
+    expect(g.events("grant_returned")).toHaveLength(1);
+    // the whole 1000 is there again
+    expect(await g.act({ type: "wire", to: "acme", amount: 1000 })).toMatchObject({ asked: false, decision: { decision: "allow" } });
+    await g.e.close();
+  });
+});

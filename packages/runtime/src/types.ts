@@ -4,6 +4,7 @@
  */
 
 import type { FiredRule, GrantOffer, PolicyDecision } from "@agent-armor/contract";
+import type { GrantStore } from "./grants.js";
 
 // the compiled module's contract, re-exported for the runtime's users
 export type { DecisionInput, DecisionKind, EffectKind, FiredRule, GrantInput, GrantOffer, GrantUse, PolicyDecision, PolicyMetadata, PolicyModule, PolicyTracker } from "@agent-armor/contract";
@@ -133,6 +134,8 @@ export interface HistoryStore {
   get(session: string): SessionHistory | undefined;
   set(session: string, state: SessionHistory): void;
   delete(session: string): void;
+  /** The grants approvers gave (grants.ts); a store without them keeps grants in this process. */
+  grants?: GrantStore;
 }
 
 /**

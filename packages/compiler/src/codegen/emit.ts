@@ -155,6 +155,8 @@ export interface PolicyMetadata {
     readonly stage?: Stage;
     /** \`label "L"\`: the label; absent for other effects. */
     readonly label?: string;
+    /** \`require approval ... grant\`: the grant the rule offers; absent without one. */
+    readonly grant?: Readonly<GrantOffer>;
   }[];
   readonly trackers: readonly { readonly kind: "count" | "seen" | "sum" | "max" | "min"; readonly withinMs: number | null }[];
 }

@@ -536,6 +536,7 @@ function planMetadata(p: IR.Policy, compilerVersion: string | null): PolicyMetad
       typeOnly: r.actionTypes !== null && isTrue(specialize(r)),
       stage: r.stage,
       ...(r.effect.kind === "label" ? { label: r.effect.label } : {}),
+      ...(r.effect.kind === "require_approval" && r.effect.grant !== null ? { grant: r.effect.grant } : {}),
     })),
     trackers: p.trackers.map((t) => ({ kind: t.kind, withinMs: t.withinMs })),
   };

@@ -3,8 +3,9 @@
  * approval the same snapshot is decided again. The approval holds only for the same action hash
  * and the same approver group; a decision that now needs another group asks that group.
  */
+import { grantValue } from "../grants.js";
 import { setLongTimeout } from "../timers.js";
-import type { ApprovalHandler, ApprovalRequest, ApprovalResponse, ApprovalVote, Decision, FiredRule } from "../types.js";
+import type { ApprovalHandler, ApprovalRequest, ApprovalResponse, ApprovalVote, Decision, FiredRule, GrantOffer } from "../types.js";
 import type { ApprovalOutcome } from "./api.js";
 import { write } from "./audit-step.js";
 import { type Decided, decideWith } from "./decide-step.js";
@@ -20,6 +21,8 @@ export interface Approving {
   subject: Subject;
   now: number;
   approval: ApprovalOutcome | null;
+  /** A grant that stood in for the approval: what the action took of it, given back if it does not run. */
+  grantUse?: { readonly grantId: string; readonly decisionId: string } | null;
 }
 
 /**
@@ -36,6 +39,8 @@ export async function approve(st: EnforcerState, r: Approving): Promise<void> {
       r.decided = { ...r.decided, decision: { ...decision, decision: "deny", errors: [...decision.errors, { rule: null, message: "the action kept changing while it was being approved" }] } };
       return;
     }
+    // a live grant of the rule stands in for asking
+    if (await useGrant(st, r)) return;
     r.approval = await askApproval(st, r.decided, r.subject);
     if (r.approval.outcome !== "approved") {
       r.decided = { ...r.decided, decision: denyAfterApproval(decision, r.approval) };
@@ -52,7 +57,89 @@ export async function approve(st: EnforcerState, r: Approving): Promise<void> {
       continue;
     }
     r.decided = { ...again, decision: { ...again.decision, decision: "allow" } };
+    if (r.approval.grant) await createGrant(st, decision, r.subject, r.now, r.approval.approvers);
   }
+}
+
+/** The value a grant of `offer` is scoped to for this action: the session id or the field's value; null when it has none a grant can hold. */
+function scopeValue(offer: GrantOffer, subject: Subject): string | number | boolean | null {
+  return grantValue(offer.scope === "session" ? subject.session : readPath(subject.action, offer.scope));
+}
+
+/** `action.a.b` of the action snapshot, own fields only. */
+function readPath(action: unknown, path: string): unknown {
+  let v = action;
+  for (const k of path.split(".").slice(1)) v = v !== null && typeof v === "object" && !Array.isArray(v) && Object.hasOwn(v, k) ? (v as Record<string, unknown>)[k] : undefined;
+  return v;
+}
+
+/** The grant a decision may use: the one approval rule that fired offers it. */
+function offerOf(d: Decision): GrantOffer | null {
+  const offer = d.approval?.grant;
+  return offer !== undefined && d.rules.filter((x) => x.effect === "require_approval").length === 1 ? offer : null;
+}
+
+/**
+ * Decides again with the live grants of the action's scope; when the policy allows it by one of
+ * them, takes the action's amount of it (exactly) and records the use. True when the action is
+ * then allowed by the grant; grants found expired are recorded (`grant_expired`) and dropped.
+ */
+async function useGrant(st: EnforcerState, r: Approving): Promise<boolean> {
+  const d = r.decided.decision;
+  const offer = offerOf(d);
+  const value = offer === null ? null : scopeValue(offer, r.subject);
+  if (offer === null || value === null) return false;
+  const now = st.clock();
+  const { live, expired } = st.grants.find(offer.rule, offer.scope, value, now);
+  for (const g of expired) await recordApproval(st, d, { event: "grant_expired", grantId: g.id, rule: g.rule, expiresAt: isoTime(g.expiresAt) });
+  if (live.length === 0) return false;
+  const subject = afresh(r.subject);
+  const again = decideWith(st, st.active, subject, now, d.id, live);
+  const use = again.decision.grant;
+  if (again.decision.decision !== "allow" || use === undefined || again.decision.actionHash !== d.actionHash) return false;
+  const amount = offer.of === null ? null : (readPath(subject.action, offer.of) as number);
+  const taken = st.grants.use(use.id, d.id, amount, now);
+  if (taken === null) return false;
+  const failed = await recordApproval(st, d, {
+    event: "grant_used",
+    grantId: use.id,
+    rule: use.rule,
+    expiresAt: use.expiresAt,
+    ...(taken.amount !== null ? { amount: taken.amount, remaining: taken.remaining, ...(taken.remaining === 0 ? { exhausted: true } : {}) } : {}),
+  });
+  if (failed !== null && (st.options.onAuditFailure ?? "deny") === "deny") {
+    // a use that is not on record is not made: the approver is asked (and that fails closed too)
+    st.grants.giveBack(use.id, d.id);
+    return false;
+  }
+  r.decided = again;
+  r.subject = subject;
+  r.now = now;
+  r.grantUse = { grantId: use.id, decisionId: d.id };
+  return true;
+}
+
+/** "Approve and grant": the grant the rule offers, for the approved action's scope, in the store and on record. */
+async function createGrant(st: EnforcerState, decision: Decision, subject: Subject, now: number, approvers: readonly string[]): Promise<void> {
+  const offer = offerOf(decision);
+  const value = offer === null ? null : scopeValue(offer, subject);
+  if (offer === null || value === null) return;
+  const g = st.grants.create(`grant-${decision.id}`, offer, value, now);
+  await recordApproval(st, decision, {
+    event: "grant",
+    grantId: g.id,
+    rule: g.rule,
+    scope: g.scope,
+    value: g.value,
+    expiresAt: isoTime(g.expiresAt),
+    upTo: g.upTo,
+    approvers: [...approvers],
+  });
+}
+
+/** What a grant use took goes back when its action did not run (denied, or the tool failed). */
+export async function giveBackGrant(st: EnforcerState, decision: Decision, use: { readonly grantId: string; readonly decisionId: string }, why: string): Promise<void> {
+  if (st.grants.giveBack(use.grantId, use.decisionId)) await recordApproval(st, decision, { event: "grant_returned", grantId: use.grantId, why });
 }
 
 function askApproval(st: EnforcerState, decided: Decided, subject: Subject): Promise<ApprovalOutcome> {

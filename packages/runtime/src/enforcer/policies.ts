@@ -1,6 +1,7 @@
 /** The policies an enforcer holds: the one in force and the shadow candidate, and swapping them. */
 import { canonicalJsonOrUndefined } from "../hash.js";
 import { loadPolicy, PolicyLoadError, type PolicySource } from "../load.js";
+import type { SharedHistoryStore } from "../store.js";
 import type { Decision, PolicyModule } from "../types.js";
 import { type ActionValidator, compileValidator } from "../validate.js";
 import type { LoadResult } from "./api.js";
@@ -36,11 +37,22 @@ export function meta(m: PolicyModule): Decision["policy"] {
   return { name: m.policy.name, version: m.policy.version, sourceHash: m.policy.sourceHash };
 }
 
+/** Throws when the policy offers grants and the shared store cannot keep them (store-redis keeps no grants yet). */
+export function refuseGrants(store: SharedHistoryStore, a: Active): void {
+  const rule = a.module.policy.rules.find((r) => r.grant !== undefined);
+  if (rule === undefined) return;
+  throw new Error(
+    `the shared history store ${store.name} keeps no grants, which rule \`${rule.id}\` offers (\`require approval ... grant\`): use the in-memory history, or remove the grant clause so that each action is approved`,
+  );
+}
+
 /** Swaps in a new policy atomically; one that does not load leaves the old in force. */
 export async function reload(st: EnforcerState, source: PolicySource): Promise<LoadResult> {
   try {
     const next = await loadPolicy(source);
-    st.active = activate(next.module, st.options.validate);
+    const a = activate(next.module, st.options.validate);
+    if (st.store !== null) refuseGrants(st.store, a);
+    st.active = a;
     return { ok: true, diagnostics: next.diagnostics };
   } catch (e) {
     return notLoaded(st, e);
@@ -56,7 +68,9 @@ export async function setShadow(st: EnforcerState, source: PolicySource | null):
   }
   try {
     const next = await loadPolicy(source);
-    st.shadow = activate(next.module, st.options.validate);
+    const a = activate(next.module, st.options.validate);
+    if (st.store !== null) refuseGrants(st.store, a);
+    st.shadow = a;
     Object.assign(st.shadowStats, { candidate: meta(next.module), decisions: 0, flips: 0, byKind: {} });
     return { ok: true, diagnostics: next.diagnostics };
   } catch (e) {
