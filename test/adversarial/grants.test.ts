@@ -2,11 +2,15 @@
  * Quorum and grants under attack. Quorum over HTTP: a vote replayed, one approver voting twice
  * for a quorum of 2, a vote after the request settled, a grant asked of a rule that offers none;
  * each is refused with a clear error and settles nothing, and every vote that counted is an
- * `approval` record (event `vote`) in the verified chain.
+ * `approval` record (event `vote`) in the verified chain. Grants: one session's or recipient's
+ * grant used by another, an expired grant, an amount that overruns what is left by a little
+ * (exactly), grant data in `decide` input through prototypes, getters and floods, a tool that
+ * fails (the amount comes back), and a shared store that cannot keep grants.
  */
 import { createHash } from "node:crypto";
+import { compileSource, emit, evaluatePolicy } from "@agent-armor/compiler";
 import { type ApprovalEndpoint, approversFrom, serveApprovals } from "@agent-armor/gateway";
-import { type ApprovalQueue, createApprovalQueue, createEnforcer, type Enforcer, verifyAuditLog } from "@agent-armor/runtime";
+import { type ApprovalQueue, createApprovalQueue, createEnforcer, type Enforcer, MAX_GRANTS, MAX_GRANTS_PER_SCOPE, memoryGrantStore, type PolicyModule, verifyAuditLog } from "@agent-armor/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertBuilt } from "../gateway/support.js";
 
@@ -233,5 +237,135 @@ describe("grants", () => {
     // the whole 1000 is there again
     expect(await g.act({ type: "wire", to: "acme", amount: 1000 })).toMatchObject({ asked: false, decision: { decision: "allow" } });
     await g.e.close();
+  });
+});
+
+describe("grant data that cannot be trusted", () => {
+  it("bounds the grants of one scope: a flood keeps the newest", () => {
+    const store = memoryGrantStore();
+    const offer = { rule: "sends", scope: "session", durationMs: 3_600_000, upTo: null, of: null };
+    for (let i = 0; i < 1000; i++) store.create(`g${i}`, offer, "s1", 0);
+    const { live } = store.find("sends", "session", "s1", 1);
+    expect(live.map((g) => g.id)).toEqual(Array.from({ length: MAX_GRANTS_PER_SCOPE }, (_v, i) => `g${1000 - MAX_GRANTS_PER_SCOPE + i}`));
+    // and in all
+    for (let i = 0; i < MAX_GRANTS + 50; i++) store.create(`h${i}`, offer, `s${i}`, 0);
+    expect(store.find("sends", "session", `s${MAX_GRANTS + 49}`, 1).live).toHaveLength(1);
+    expect(store.find("sends", "session", "s20", 1).live).toHaveLength(0);
+  });
+
+  const POLICY_DECIDE = `default allow
+rule sends when action.type == "send" require approval grant session 30m
+`;
+  const GRANT = { id: "g1", rule: "sends", scope: "session", value: "s1", expiresAt: "2026-03-02T11:00:00Z" };
+  // [what, input besides the action, decision]
+  const INPUTS: [string, () => Record<string, unknown>, string][] = [
+    ["a live grant of the session", () => ({ session: { id: "s1" }, grants: [GRANT] }), "allow"],
+    ["a grant of another session", () => ({ session: { id: "s2" }, grants: [GRANT] }), "require_approval"],
+    ["a grant of another rule", () => ({ session: { id: "s1" }, grants: [{ ...GRANT, rule: "other" }] }), "require_approval"],
+    ["an expired grant", () => ({ session: { id: "s1" }, time: "2026-03-02T11:00:00Z", grants: [GRANT] }), "require_approval"],
+    ["grant fields on the prototype only", () => ({ session: { id: "s1" }, grants: [Object.create(GRANT)] }), "deny"],
+    ["an own __proto__ key holding a grant", () => ({ session: { id: "s1" }, grants: [JSON.parse(`{"__proto__": ${JSON.stringify(GRANT)}}`)] }), "deny"],
+    ["a session id on the prototype only", () => ({ session: Object.create({ id: "s1" }), grants: [GRANT] }), "require_approval"],
+    ["grants on the prototype only", () => Object.create({ grants: [GRANT], session: { id: "s1" } }), "require_approval"],
+    ["grants that are not a list", () => ({ session: { id: "s1" }, grants: { 0: GRANT, length: 1 } }), "deny"],
+    ["more than 1,000 grants", () => ({ session: { id: "s1" }, grants: Array.from({ length: 1001 }, () => GRANT) }), "deny"],
+    [
+      "a grant behind a getter that throws",
+      () => ({
+        session: { id: "s1" },
+        grants: Object.defineProperty([], 0, {
+          get: () => {
+            throw new Error("boom");
+          },
+          enumerable: true,
+        }),
+      }),
+      "deny",
+    ],
+    ["an expiry that is no time", () => ({ session: { id: "s1" }, grants: [{ ...GRANT, expiresAt: "2026-02-30T10:00:00Z" }] }), "deny"],
+  ];
+
+  it.each(INPUTS)("decide with %s", async (_what, extra, decision) => {
+    const c = compileSource("d.armor", POLICY_DECIDE);
+    const m = (await import(`data:text/javascript,${encodeURIComponent(emit(c).js)}`)) as PolicyModule;
+    const input = Object.assign(extra(), { action: { type: "send" }, ...(Object.hasOwn(extra(), "time") ? {} : { time: "2026-03-02T10:00:00Z" }) });
+    const d = m.decide(input);
+    expect(d.decision).toBe(decision);
+    expect(evaluatePolicy(c.policy, input).result.decision).toBe(decision);
+    if (decision === "deny") expect(d.errors[0]).toMatchObject({ rule: "sends", message: expect.stringMatching(/grants/) });
+  });
+
+  it("Object.prototype polluted with grant fields grants nothing", async () => {
+    const c = compileSource("d.armor", POLICY_DECIDE);
+    const m = (await import(`data:text/javascript,${encodeURIComponent(emit(c).js)}`)) as PolicyModule;
+    const proto = Object.prototype as Record<string, unknown>;
+    const inputs = [
+      { action: { type: "send" }, session: {} },
+      { action: { type: "send" }, session: { id: "s1" }, grants: [{}] },
+    ];
+    const decided: [string, boolean][] = [];
+    try {
+      Object.assign(proto, { grants: [GRANT], id: "s1", rule: "sends", scope: "session", value: "s1", expiresAt: GRANT.expiresAt });
+      for (const input of inputs) {
+        const d = m.decide({ ...input, time: "2026-03-02T10:00:00Z" });
+        decided.push([d.decision, Object.hasOwn(d, "grant")]);
+      }
+    } finally {
+      // (expect itself reads fields the pollution would answer)
+      for (const k of ["grants", "id", "rule", "scope", "value", "expiresAt"]) delete proto[k];
+    }
+    // without an own session id the grant is not for this session; an own grant without own fields denies
+    expect(decided).toEqual([
+      ["require_approval", false],
+      ["deny", false],
+    ]);
+  });
+
+  it("refuses at start a shared store, which keeps no grants, for a policy that offers one", async () => {
+    const fail = async () => {
+      throw new Error("unused");
+    };
+    const store = {
+      shared: true as const,
+      name: "redis://127.0.0.1:6379",
+      read: fail,
+      refile: fail,
+      keep: fail,
+      confirm: fail,
+      pending: fail,
+      release: fail,
+      addLabels: fail,
+      forget: fail,
+      close: async () => {},
+    };
+    await expect(createEnforcer({ policy: { source: GRANT_POLICY, fileName: "g.armor" }, history: store as never })).rejects.toThrow(
+      /shared history store redis:\/\/127\.0\.0\.1:6379 keeps no grants, which rule `wires` offers/,
+    );
+  });
+});
+
+describe("grants over HTTP", () => {
+  it("shows the grant a rule offers, and an approval with grant: true makes it", async () => {
+    const q = createApprovalQueue();
+    const ep = await serveApprovals(q, { approvers: approversFrom(APPROVERS) });
+    const e = await createEnforcer({ policy: { source: GRANT_POLICY, fileName: "g.armor" }, approvals: q, throwOnDeny: false });
+    try {
+      const first = e.run({ type: "wire", to: "acme", amount: 10 }, { session: "h" }, () => "ran");
+      const p = await q.waitFor();
+      const shown = await fetch(`${ep.url}/${encodeURIComponent(p.id)}`, { headers: { authorization: `Bearer ${TOKENS.ann}` } });
+      expect(((await shown.json()) as { grant: unknown }).grant).toEqual({ rule: "wires", scope: "action.to", durationMs: 3_600_000, upTo: 1000, of: "action.amount" });
+      const res = await fetch(`${ep.url}/${encodeURIComponent(p.id)}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKENS.ann}`, "content-type": "application/json" },
+        body: JSON.stringify({ approved: true, grant: true }),
+      });
+      expect(res.status).toBe(200);
+      expect((await first).decision.decision).toBe("allow");
+      // the next wire to acme runs without asking
+      expect(await e.run({ type: "wire", to: "acme", amount: 999 }, { session: "other" }, () => "ran")).toMatchObject({ result: "ran", decision: { grant: { rule: "wires" } } });
+    } finally {
+      await ep.close();
+      await e.close();
+    }
   });
 });
