@@ -89,10 +89,11 @@ describe("answers to a request from finance", () => {
     expect(ran.result).toBe("ran");
     const record = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.kind === "decision" && r.decisionId === p.id);
     expect(record?.approval).toMatchObject({ outcome: "approved", approver: "ann", note: "ok" });
-    // the request and its answer have records of their own, before the decision's
+    // the request, the vote and the answer have records of their own, before the decision's
     const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === "approval" && r.decisionId === p.id);
     expect(events.map((r) => [r.event, r.approver ?? null, r.from])).toEqual([
       ["requested", null, "finance"],
+      ["vote", "ann", "finance"],
       ["approved", "ann", "finance"],
     ]);
     expect(verifyAuditLog(lines.map((l) => `${l}\n`).join("")).ok).toBe(true);

@@ -27,6 +27,7 @@ rule a on result when session.labels contains "pii" and result.size > 1 deny
 rule b when seen(labels contains "x" since type == "y" within 1h) label "z"
 rule c when sum(amount where type == "w") > 1 and any(r in to: r ends_with "x") and body matches std.email deny
 rule d on output when output.text matches glob("*x*") redact output.text
+rule e when amount > 5 require approval from "finance" quorum 2 grant action.to 1h up to 500 of action.amount
 `;
 
 /** The first occurrence of `marked` (with `$0` where the cursor is) in the policy. */
@@ -46,6 +47,10 @@ const rows: readonly [string, string][] = [
   ["std.em$0ail", "`std.email`"],
   ["output.te$0xt matches", "`output`"],
   ['gl$0ob("*x*")', '`glob("PATTERN")`'],
+  ["quo$0rum 2", '`require approval from "GROUP" quorum N`'],
+  ["gra$0nt action.to", "`grant session DURATION`"],
+  ["u$0p to 500", "`grant ... up to N of action.AMOUNT`"],
+  ["rule e$0 when", '**rule** `e`: require approval from "finance" quorum 2 grant action.to 1h up to 500 of action.amount'],
 ];
 
 describe("hover on the newer constructs", () => {

@@ -18,7 +18,8 @@ import {
   type TrackerValue,
   timeParts,
 } from "./decision-input.js";
-import type * as IR from "./ir.js";
+import { grantedDecision } from "./grant-source.js";
+import * as IR from "./ir.js";
 import { constantSet, literalAffix, literalSide } from "./ir-shapes.js";
 import { patternReplace, patternTest, RegexLimitError, type RegexProgram } from "./regex/index.js";
 import * as sem from "./semantics.js";
@@ -404,7 +405,9 @@ export function evaluatePolicy(policy: IR.Policy, input: unknown, options: Evalu
     if (options.explain) explanations.push({ rule, fired: fires, error, trace: ctx.trace ?? [] });
   }
   if (stage === "call") action = rewritten as Record<string, unknown>;
-  return { result: combine(policy, fired, errors, action, stage, rewritten), explanations };
+  const result = combine(policy, fired, errors, action, stage, rewritten);
+  // a live grant in the input stands in for the approval of the one rule that asks for it
+  return { result: stage === "call" && policy.grants ? grantedDecision(result, input, options.now ?? Date.now) : result, explanations };
 }
 
 /** A redaction of the action, the result or the output: objects are copied along the path; anything else is left as it is. */
@@ -440,7 +443,7 @@ export function combine(policy: IR.Policy, fired: readonly IR.Rule[], errors: IR
   else if (has("require_approval")) {
     decision = "require_approval";
     const first = fired.find((r) => r.effect.kind === "require_approval")!.effect as Extract<IR.Effect, { kind: "require_approval" }>;
-    approval = { from: first.from, timeoutMs: first.timeoutMs };
+    approval = IR.approvalAsk(first);
   } else if (has("allow") || has("redact")) decision = "allow";
   else if (stage !== "call") {
     // `default` is about calls: a result or message that no rule decides passes

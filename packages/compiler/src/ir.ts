@@ -13,7 +13,10 @@ import type { Span } from "./syntax/source.js";
 export type Value = null | boolean | number | string | readonly Value[] | { readonly [key: string]: Value };
 
 // the decision's shapes are the compiled module's contract; re-exported for the compiler's users
-export type { DecisionError, DecisionKind, EffectKind, FiredRule, PolicyDecision } from "@agent-armor/contract";
+export type { ApprovalAsk, DecisionError, DecisionKind, EffectKind, FiredRule, GrantInput, GrantOffer, GrantUse, PolicyDecision } from "@agent-armor/contract";
+
+import type { ApprovalAsk, GrantOffer } from "@agent-armor/contract";
+
 export { REDACTED } from "@agent-armor/contract";
 
 /**
@@ -235,7 +238,15 @@ export interface Tracker {
 export type Effect =
   | { readonly kind: "allow" }
   | { readonly kind: "deny" }
-  | { readonly kind: "require_approval"; readonly from: string | null; readonly timeoutMs: number | null }
+  | {
+      readonly kind: "require_approval";
+      readonly from: string | null;
+      readonly timeoutMs: number | null;
+      /** `quorum N`: the distinct approvers needed (1 without it). */
+      readonly quorum: number;
+      /** `grant ...`: what an approver may grant, with the rule's id; null without it. */
+      readonly grant: GrantOffer | null;
+    }
   | {
       readonly kind: "label";
       /** The label added to the decision, the session and the action's history entry. */
@@ -283,7 +294,7 @@ export interface Policy {
   readonly sourceHash: string;
   readonly defaultDecision: "allow" | "deny" | "require_approval";
   /** With `default require approval`: its `from` and `timeout`; null otherwise. */
-  readonly defaultApproval: { readonly from: string | null; readonly timeoutMs: number | null } | null;
+  readonly defaultApproval: { readonly from: string | null; readonly timeoutMs: number | null; readonly quorum?: number } | null;
   /** Whether the policy states its default. */
   readonly defaultExplicit: boolean;
   /** IANA zone for `time.*`; `null` means UTC. */
@@ -291,6 +302,8 @@ export interface Policy {
   readonly rules: readonly Rule[];
   readonly regexes: readonly RegexDef[];
   readonly trackers: readonly Tracker[];
+  /** Whether a rule offers a grant (`require approval ... grant`): decisions then read `input.grants`. */
+  readonly grants: boolean;
   /** The schema file as named in the policy, if any. */
   readonly schema: string | null;
   /** The schema document itself (JSON), so that runtimes can validate actions; `null` without one. */
@@ -301,4 +314,15 @@ export interface Policy {
    * schema must be checked; `null` without a schema.
    */
   readonly actionBranches: Readonly<Record<string, string | null>> | null;
+}
+
+/**
+ * The approval a decision asks for by an approval effect: the group and timeout, and `quorum` and
+ * `grant` only when the rule names them (so that decisions of rules without them keep their shape).
+ */
+export function approvalAsk(e: { readonly from: string | null; readonly timeoutMs: number | null; readonly quorum: number; readonly grant: GrantOffer | null }): ApprovalAsk {
+  const ask: ApprovalAsk = { from: e.from, timeoutMs: e.timeoutMs };
+  if (e.quorum !== 1) ask.quorum = e.quorum;
+  if (e.grant !== null) ask.grant = { ...e.grant };
+  return ask;
 }

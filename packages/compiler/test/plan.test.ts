@@ -37,7 +37,7 @@ describe("the plan of a policy of two rules", () => {
     // the rules in source order, each with its condition's template and literals
     { field: "rules.length", want: 2 },
     { field: "rules.0.id", want: "big_wire" },
-    { field: "rules.0.effect", want: { kind: "require_approval", from: "finance", timeoutMs: null } },
+    { field: "rules.0.effect", want: { kind: "require_approval", from: "finance", timeoutMs: null, quorum: 1, grant: null } },
     // the type test is dropped inside the type's function; the threshold is data
     { field: "rules.0.condition", want: { template: "$g0", literals: [10000] } },
     { field: "rules.0.onlyRuleOfAType", want: false },

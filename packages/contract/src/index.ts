@@ -3,11 +3,15 @@
 export type { CompiledSource, CompilerApi } from "./compiler.js";
 export type { Diagnostic, DiagnosticFix, PolicyDiagnostic, Position, Severity, Span, TextEdit } from "./diagnostics.js";
 export type {
+  ApprovalAsk,
   DecisionError,
   DecisionInput,
   DecisionKind,
   EffectKind,
   FiredRule,
+  GrantInput,
+  GrantOffer,
+  GrantUse,
   OutputDecisionInput,
   PolicyDecision,
   PolicyMetadata,

@@ -4,8 +4,15 @@
  *
  *   GET  /approvals        { pending: PendingApproval[] }
  *   GET  /approvals/:id    one pending request, or 404
- *   POST /approvals/:id    { approved: boolean, approver?: string, note?: string, actionHash?: string, valueHash?: string }
- *                          → 200 { id, resolved: true, approved } | 404 (unknown or settled) | 409 (hash differs)
+ *   POST /approvals/:id    { approved: boolean, approver?: string, note?: string, grant?: boolean, actionHash?: string, valueHash?: string }
+ *                          → 200 { id, resolved: true, approved } | 202 { id, resolved: false, votes, quorum }
+ *                            (an approval counted, the quorum not yet reached) | 404 (unknown or settled)
+ *                            | 409 (hash differs, or this approver already approved)
+ *
+ * Each POST is one vote: with `quorum N` the request waits for N distinct approvers (the same
+ * approver twice counts once: 409 `already_voted`), and the first rejection rejects. `grant: true`
+ * is "approve and grant": the grant the rule offers (a pending request shows it as `grant`, or
+ * null), never a scope of the request's choosing; it is made when every approver asked for it.
  *
  * A pending tool result (`stage: "result"`) carries the result as it would be returned (`value`)
  * and its hash (`valueHash`), which an answer can name as it names `actionHash` for a call.
@@ -74,7 +81,7 @@ function answer(
   body: unknown,
   log: ((line: string) => void) | undefined,
   who: { approvers: Approvers; approver: Approver } | null,
-): { id: string; resolved: true; approved: boolean } {
+): { status: 200; body: { id: string; resolved: true; approved: boolean } } | { status: 202; body: { id: string; resolved: false; votes: number; quorum: number } } {
   if (!isObject(body) || typeof own(body, "approved") !== "boolean") throw new HttpError(400, "invalid_request", "the body must be an object with a boolean `approved`");
   if (who !== null && own(body, "approver") !== undefined) {
     throw new HttpError(400, "invalid_request", "the approver is the one the bearer token names: leave `approver` out", { location: "/approver" });
@@ -85,6 +92,8 @@ function answer(
     if (v !== undefined && typeof v !== "string") throw new HttpError(400, "invalid_request", `\`${k}\` must be a string`, { location: `/${k}` });
     if (typeof v === "string") fields[k] = v;
   }
+  const grant = own(body, "grant");
+  if (grant !== undefined && typeof grant !== "boolean") throw new HttpError(400, "invalid_request", "`grant` must be true or false", { location: "/grant" });
   const approved = own(body, "approved") as boolean;
   const pending = queue.get(id);
   if (!pending) throw new HttpError(404, "not_found", `no pending approval ${id} (unknown, answered or timed out)`);
@@ -94,9 +103,25 @@ function answer(
   }
   if (fields.actionHash !== undefined && fields.actionHash !== pending.actionHash) throw new HttpError(409, "hash_mismatch", "the action changed: `actionHash` is not the pending request's");
   if (fields.valueHash !== undefined && fields.valueHash !== pending.valueHash) throw new HttpError(409, "hash_mismatch", "the result changed: `valueHash` is not the pending request's");
-  if (!queue.resolve(id, { approved, ...fields })) throw new HttpError(404, "not_found", `approval ${id} was settled meanwhile`);
+  if (grant === true && pending.grant === null) throw new HttpError(400, "invalid_request", "the rule of this request offers no grant: approve once (`grant: false`)", { location: "/grant" });
+  const quorum = pending.quorum ?? 1;
+  if (approved && fields.approver !== undefined && (pending.approvers ?? []).includes(fields.approver)) {
+    throw new HttpError(409, "already_voted", `${fields.approver} already approved ${id}; it needs ${quorum} distinct approvers`);
+  }
+  if (approved && fields.approver === undefined && quorum > 1) {
+    throw new HttpError(400, "invalid_request", `approval ${id} needs ${quorum} distinct approvers: name the \`approver\``, { location: "/approver" });
+  }
+  const groups = who === null ? {} : { groups: who.approver.groups };
+  if (!queue.resolve(id, { approved, ...fields, ...groups, ...(grant === true ? { grant: true } : {}) })) throw new HttpError(404, "not_found", `approval ${id} was settled meanwhile`);
+  // counted from the request as it was read, not read back: a queue in a shared store applies
+  // the vote in the store, after this call returns
+  const votes = (pending.approvers ?? []).length + 1;
+  if (approved && votes < quorum) {
+    log?.(logLine`approval ${id}: vote ${String(votes)} of ${String(quorum)}${fields.approver !== undefined ? ` by ${fields.approver}` : ""}`);
+    return { status: 202, body: { id, resolved: false, votes, quorum } };
+  }
   log?.(logLine`approval ${id} ${approved ? "approved" : "rejected"}${fields.approver !== undefined ? ` by ${fields.approver}` : ""}`);
-  return { id, resolved: true, approved };
+  return { status: 200, body: { id, resolved: true, approved } };
 }
 
 /** The approver routes by path and method, as `approvalRoutes` serves them (the console's when it is on). */
@@ -202,7 +227,8 @@ export function approvalRoutes(queue: ApprovalQueue, options: ApprovalRoutesOpti
       },
       POST: async (req, res, body) => {
         const a = caller(req, true);
-        sendJson(res, 200, answer(queue, id, await body(), options.log, a === null ? null : { approvers: approvers!, approver: a }));
+        const r = answer(queue, id, await body(), options.log, a === null ? null : { approvers: approvers!, approver: a });
+        sendJson(res, r.status, r.body);
       },
     },
   });

@@ -20,7 +20,7 @@
  * (`maxKept`, each for its approval timeout), pending approvals per session and overall, and
  * waiting requests; past a bound the caller gets 429 saying which.
  */
-import { type ApprovalQueue, actionHash, createApprovalQueue, type Decision, setLongTimeout } from "@agent-armor/runtime";
+import { type ApprovalQueue, type ApprovalResponse, actionHash, createApprovalQueue, type Decision, setLongTimeout } from "@agent-armor/runtime";
 import { HttpError } from "./http-util.js";
 
 /** The runtime's default approval timeout, for a policy that names none. */
@@ -155,6 +155,7 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
         throw new HttpError(500, "audit_failed", `the approval was not opened: its request could not be recorded in the audit log: ${(e as Error).message}`);
       }
       const rules = d.rules.filter((r) => r.effect === "require_approval");
+      const quorum = d.approval?.quorum ?? 1;
       const controller = new AbortController();
       const stop = setLongTimeout(() => controller.abort(new Error("approval timed out")), k.timeoutMs);
       timers.add(stop);
@@ -171,9 +172,12 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
           user: k.user,
           policy: d.policy,
           signal: controller.signal,
+          quorum,
+          // a grant is made by the runtime's enforcer; the service approves once
+          grant: null,
         })
         .then(
-          (answer) => settle(k, answer.approved ? "approved" : "rejected", answer.approver, answer.note),
+          (answer) => settle(k, answer.approved && (quorum <= 1 || approversOf(answer).length >= quorum) ? "approved" : "rejected", answer.approver, answer.note),
           (e: unknown) => settle(k, controller.signal.aborted && !closed ? "timeout" : "error", undefined, controller.signal.aborted ? undefined : (e as Error).message),
         )
         .finally(() => {
@@ -236,4 +240,10 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
 /** An `approval` audit record, in the shape the runtime writes its own (approval-step.ts). */
 function record(k: Kept, event: string, fields: Record<string, unknown>): Record<string, unknown> {
   return { kind: "approval", decisionId: k.decision.id, time: new Date().toISOString(), session: k.decision.session, actionHash: k.decision.actionHash, event, ...fields };
+}
+
+/** The distinct approvers an answer holds: its `approvers`, or its one `approver`. */
+function approversOf(answer: ApprovalResponse): string[] {
+  const names = Array.isArray(answer.approvers) ? answer.approvers : typeof answer.approver === "string" ? [answer.approver] : [];
+  return [...new Set(names.filter((n): n is string => typeof n === "string"))];
 }

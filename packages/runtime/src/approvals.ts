@@ -13,7 +13,7 @@
  * This module imports no Node modules at top level; the terminal handler loads `node:readline`
  * and `node:os` when it first needs them.
  */
-import type { ApprovalHandler, ApprovalRequest, ApprovalResponse, Decision, FiredRule } from "./types.js";
+import type { ApprovalHandler, ApprovalRequest, ApprovalResponse, ApprovalVote, Decision, FiredRule, GrantOffer } from "./types.js";
 
 /** The request's promise rejects with this when `req.signal` aborts before an answer. */
 export class ApprovalAborted extends Error {
@@ -42,6 +42,12 @@ export interface PendingApproval {
   readonly reason: string | null;
   readonly from: string | null;
   readonly timeoutMs: number | null;
+  /** The distinct approvers needed (`quorum N`; 1 without it). */
+  readonly quorum: number;
+  /** The approvers who approved so far, in the order they voted. */
+  readonly approvers: readonly string[];
+  /** What an approver may grant besides approving once (`require approval ... grant`), or null. */
+  readonly grant: Readonly<GrantOffer> | null;
   readonly session: string;
   readonly user: Record<string, unknown> | undefined;
   readonly policy: Decision["policy"];
@@ -58,9 +64,11 @@ export interface PendingApproval {
  * a message), the queue refuses the answer unless it is the hash of the pending request: a
  * resolver that looked at a stale view of an action cannot approve a different one.
  */
-export interface ApprovalResolution extends ApprovalResponse {
+export interface ApprovalResolution extends Omit<ApprovalResponse, "groups" | "approvers"> {
   actionHash?: string;
   valueHash?: string;
+  /** The groups of the approver who votes, where the resolver knows them (approvers.ts does). */
+  groups?: readonly string[];
 }
 
 /**
@@ -83,8 +91,12 @@ export interface ApprovalQueue extends ApprovalHandler {
   /** A waiting request, or undefined when unknown or already settled. */
   get(id: string): PendingApproval | undefined;
   /**
-   * Answers a waiting request. False when the id is unknown, the request is already settled
-   * (answered or aborted), or `response.actionHash` is given and differs from the request's.
+   * Votes on a waiting request: a rejection settles it rejected; an approval by `approver` is
+   * counted, and settles it approved once `quorum` distinct approvers approved (an approval
+   * without an approver counts only when the quorum is 1). False when the id is unknown, the
+   * request is already settled (answered or aborted), `response.actionHash` is given and differs
+   * from the request's, or the vote counts nothing (the approver already approved, or no
+   * approver with a quorum above 1). `get(id)` shows the votes of a request still waiting.
    */
   resolve(id: string, response: ApprovalResolution): boolean;
   /** `resolve(id, { approved: true, approver, note })`. */
@@ -106,6 +118,9 @@ export interface ApprovalQueue extends ApprovalHandler {
 
 interface QueueEntry {
   pending: PendingApproval;
+  /** The approvals so far, by approver: its groups (when the resolver gave them) and whether it asked for the grant. */
+  readonly votes: Map<string, { groups: readonly string[] | undefined; grant: boolean }>;
+  onVote: ((vote: ApprovalVote) => void) | undefined;
   settle(response: ApprovalResponse): void;
 }
 
@@ -168,6 +183,9 @@ export function createApprovalQueue(options: ApprovalQueueOptions = {}): Approva
           reason: req.reason,
           from: req.from,
           timeoutMs: req.timeoutMs,
+          quorum: validQuorum(req.quorum),
+          approvers: Object.freeze([]),
+          grant: req.grant === null || req.grant === undefined ? null : Object.freeze({ ...req.grant }),
           session: req.session,
           user: req.user,
           policy: Object.freeze({ ...req.policy }),
@@ -182,6 +200,8 @@ export function createApprovalQueue(options: ApprovalQueueOptions = {}): Approva
         };
         const entry: QueueEntry = {
           pending,
+          votes: new Map(),
+          onVote: req.onVote,
           settle(response) {
             entries.delete(req.id);
             signal.removeEventListener("abort", onAbort);
@@ -224,11 +244,7 @@ export function createApprovalQueue(options: ApprovalQueueOptions = {}): Approva
       if (!entry) return false;
       if (response.actionHash !== undefined && response.actionHash !== entry.pending.actionHash) return false;
       if (response.valueHash !== undefined && response.valueHash !== entry.pending.valueHash) return false;
-      const answer: ApprovalResponse = { approved: response.approved === true };
-      if (response.approver !== undefined) answer.approver = response.approver;
-      if (response.note !== undefined) answer.note = response.note;
-      entry.settle(answer);
-      return true;
+      return vote(entry, response);
     },
 
     approve(id, approver, note) {
@@ -283,6 +299,52 @@ export function createApprovalQueue(options: ApprovalQueueOptions = {}): Approva
     },
   };
   return queue;
+}
+
+/** A request's quorum as the queue counts it: a whole number of at least 1 (1 for anything else). */
+function validQuorum(q: unknown): number {
+  return typeof q === "number" && Number.isSafeInteger(q) && q >= 1 ? q : 1;
+}
+
+/**
+ * One vote on a waiting entry (see `ApprovalQueue.resolve`): counted, reported to the request's
+ * `onVote`, and the entry settled when it rejects or completes the quorum; false when it counts
+ * nothing.
+ */
+function vote(entry: QueueEntry, response: ApprovalResolution): boolean {
+  const approved = response.approved === true;
+  const approver = typeof response.approver === "string" ? response.approver : null;
+  const quorum = entry.pending.quorum;
+  if (approved && (approver === null ? quorum !== 1 : entry.votes.has(approver))) return false;
+  const grant = approved && response.grant === true;
+  const note = typeof response.note === "string" ? response.note : undefined;
+  if (approver !== null && approved) entry.votes.set(approver, { groups: response.groups, grant });
+  try {
+    entry.onVote?.({ approver, approved, grant, ...(note !== undefined ? { note } : {}) });
+  } catch {
+    // a failing listener must not lose the vote; the runtime records votes again from the answer
+  }
+  if (approved && approver !== null && entry.votes.size < quorum) {
+    entry.pending = Object.freeze({ ...entry.pending, approvers: Object.freeze([...entry.votes.keys()]) });
+    return true;
+  }
+  const answer: ApprovalResponse = { approved };
+  if (approver !== null) answer.approver = approver;
+  if (note !== undefined) answer.note = note;
+  if (approved) {
+    answer.approvers = [...entry.votes.keys()];
+    const groups: Record<string, readonly string[]> = Object.create(null);
+    let known = true;
+    for (const [name, v] of entry.votes) {
+      if (v.groups === undefined) known = false;
+      else groups[name] = [...v.groups];
+    }
+    if (known && entry.votes.size > 0) answer.groups = groups;
+    // a grant is made only when every approver asked for it
+    if (entry.votes.size > 0 ? [...entry.votes.values()].every((v) => v.grant) : grant) answer.grant = true;
+  }
+  entry.settle(answer);
+  return true;
 }
 
 // ---- terminal ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@
  * recent actions the session still holds (as far back as the longest window of the policies in
  * force), so a reload cannot be used to reset a rate limit.
  */
+import { memoryGrantStore } from "./grants.js";
 import { addToKind, type Change, holds, isKindTracker, type KindState, kindValue, newKindState } from "./tracker-kinds.js";
 import type { HistoryEntry, HistoryStore, PolicyTracker, SessionHistory, SessionLabels, TrackerState } from "./types.js";
 
@@ -43,6 +44,7 @@ export function memoryHistoryStore(): HistoryStore {
     get: (s) => sessions.get(s),
     set: (s, state) => void sessions.set(s, state),
     delete: (s) => void sessions.delete(s),
+    grants: memoryGrantStore(),
   };
 }
 

@@ -3,10 +3,11 @@
  * the interfaces of its pluggable parts (approval handlers, history stores, audit sinks).
  */
 
-import type { FiredRule, PolicyDecision } from "@agent-armor/contract";
+import type { FiredRule, GrantOffer, PolicyDecision } from "@agent-armor/contract";
+import type { GrantStore } from "./grants.js";
 
 // the compiled module's contract, re-exported for the runtime's users
-export type { DecisionInput, DecisionKind, EffectKind, FiredRule, PolicyDecision, PolicyMetadata, PolicyModule, PolicyTracker } from "@agent-armor/contract";
+export type { DecisionInput, DecisionKind, EffectKind, FiredRule, GrantInput, GrantOffer, GrantUse, PolicyDecision, PolicyMetadata, PolicyModule, PolicyTracker } from "@agent-armor/contract";
 
 /** An action an agent proposes: a tool name in `type` and its arguments. */
 export interface Action {
@@ -65,6 +66,19 @@ export interface ApprovalRequest {
   from: string | null;
   /** The timeout named by the policy, if any; the runtime enforces it. */
   timeoutMs: number | null;
+  /**
+   * `quorum N`: how many distinct approvers must approve (1 without it). A handler answers when
+   * that many have approved, listing them in `approvers`, or at the first rejection; the runtime
+   * denies an approval with fewer.
+   */
+  quorum: number;
+  /** `grant ...`: what an approver may grant besides approving once (`grant: true` in the answer); null when the rule offers no grant. */
+  grant: GrantOffer | null;
+  /**
+   * Called by a handler that collects votes (the queue) for each vote it takes, before the answer:
+   * the runtime records each in the audit log (`approval` record, event `vote`).
+   */
+  onVote?: (vote: ApprovalVote) => void;
   session: string;
   user: Record<string, unknown> | undefined;
   policy: Decision["policy"];
@@ -83,6 +97,7 @@ export interface ApprovalRequest {
 
 export interface ApprovalResponse {
   approved: boolean;
+  /** Who answered (the last vote, with a quorum). */
   approver?: string;
   note?: string;
   /**
@@ -90,6 +105,24 @@ export interface ApprovalResponse {
    * framework's human-in-the-loop, measures the wait itself): the runtime takes it as a timeout.
    */
   expired?: boolean;
+  /** Every distinct approver whose approval the answer holds (with a quorum, the voters); `[approver]` when absent. */
+  approvers?: string[];
+  /**
+   * The groups each approver belongs to, where the handler knows them (`{ ann: ["finance"] }`):
+   * the runtime then denies an approval by an approver outside the rule's group.
+   */
+  groups?: Record<string, readonly string[]>;
+  /** "Approve and grant": with a rule that offers a grant, the approval also creates it. */
+  grant?: boolean;
+}
+
+/** One vote on a request (see `ApprovalRequest.onVote`). */
+export interface ApprovalVote {
+  approver: string | null;
+  approved: boolean;
+  /** Whether the vote asks for the rule's grant too. */
+  grant: boolean;
+  note?: string;
 }
 
 export interface ApprovalHandler {
@@ -106,6 +139,8 @@ export interface HistoryStore {
   get(session: string): SessionHistory | undefined;
   set(session: string, state: SessionHistory): void;
   delete(session: string): void;
+  /** The grants approvers gave (grants.ts); a store without them keeps grants in this process. */
+  grants?: GrantStore;
 }
 
 /**

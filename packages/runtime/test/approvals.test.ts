@@ -15,6 +15,8 @@ function makeRequest(id: string, overrides: Partial<ApprovalRequest> = {}): Appr
     reason: "payments over 1000 need finance",
     from: "finance",
     timeoutMs: 15 * 60_000,
+    quorum: 1,
+    grant: null,
     session: "s1",
     user: { id: "u1" },
     policy: { name: "payments", version: "1.2.0", sourceHash: "abc" },
@@ -43,7 +45,7 @@ describe("createApprovalQueue", () => {
     expect(queue.get("r")).toMatchObject({ stage: "result", value: { a: 1 }, valueHash: "a".repeat(64) });
     expect(queue.resolve("r", { approved: true, valueHash: "b".repeat(64) })).toBe(false);
     expect(queue.resolve("r", { approved: true, approver: "dana", valueHash: "a".repeat(64) })).toBe(true);
-    await expect(p).resolves.toEqual({ approved: true, approver: "dana" });
+    await expect(p).resolves.toEqual({ approved: true, approver: "dana", approvers: ["dana"] });
   });
 
   it("keeps pending requests in arrival order with their details", async () => {
@@ -61,6 +63,9 @@ describe("createApprovalQueue", () => {
       reason: "payments over 1000 need finance",
       from: "finance",
       timeoutMs: 900_000,
+      quorum: 1,
+      approvers: [],
+      grant: null,
       session: "s1",
       user: { id: "u1" },
       policy: { name: "payments", version: "1.2.0", sourceHash: "abc" },
@@ -76,8 +81,8 @@ describe("createApprovalQueue", () => {
     expect(queue.reject("a", "bob", "too much")).toBe(true);
     expect(queue.resolve("c", { approved: true, approver: "carol", note: "ok" })).toBe(true);
     await expect(p1).resolves.toEqual({ approved: false, approver: "bob", note: "too much" });
-    await expect(p2).resolves.toEqual({ approved: true, approver: "alice" });
-    await expect(p3).resolves.toEqual({ approved: true, approver: "carol", note: "ok" });
+    await expect(p2).resolves.toEqual({ approved: true, approver: "alice", approvers: ["alice"] });
+    await expect(p3).resolves.toEqual({ approved: true, approver: "carol", note: "ok", approvers: ["carol"] });
     expect(queue.pending()).toEqual([]);
   });
 
@@ -90,7 +95,7 @@ describe("createApprovalQueue", () => {
     expect(queue.approve("a", "mallory")).toBe(false);
     expect(queue.reject("a", "mallory")).toBe(false);
     expect(queue.resolve("a", { approved: false })).toBe(false);
-    await expect(p).resolves.toEqual({ approved: true, approver: "alice" });
+    await expect(p).resolves.toEqual({ approved: true, approver: "alice", approvers: ["alice"] });
     expect(queue.get("a")).toBeUndefined();
   });
 
@@ -111,7 +116,7 @@ describe("createApprovalQueue", () => {
     expect(queue.get("a")).toBeDefined();
     expect(await state(p)).toBe("pending");
     expect(queue.resolve("a", { approved: true, approver: "alice", actionHash: req.actionHash })).toBe(true);
-    await expect(p).resolves.toEqual({ approved: true, approver: "alice" });
+    await expect(p).resolves.toEqual({ approved: true, approver: "alice", approvers: ["alice"] });
   });
 
   it("drops an aborted request and rejects its promise", async () => {
@@ -145,7 +150,7 @@ describe("createApprovalQueue", () => {
     const p = queue.request(makeRequest("a", { signal: ac.signal }));
     queue.approve("a", "alice");
     ac.abort();
-    await expect(p).resolves.toEqual({ approved: true, approver: "alice" });
+    await expect(p).resolves.toEqual({ approved: true, approver: "alice", approvers: ["alice"] });
   });
 
   it("calls onRequest on arrival, which may answer synchronously", async () => {
@@ -159,7 +164,7 @@ describe("createApprovalQueue", () => {
     const p1 = queue.request(makeRequest("auto"));
     const p2 = queue.request(makeRequest("manual"));
     expect(seen).toEqual(["auto", "manual"]);
-    await expect(p1).resolves.toEqual({ approved: true, approver: "bot" });
+    await expect(p1).resolves.toEqual({ approved: true, approver: "bot", approvers: ["bot"] });
     expect(queue.pending().map((p) => p.id)).toEqual(["manual"]);
     queue.reject("manual", "bot");
     await expect(p2).resolves.toMatchObject({ approved: false });
@@ -245,7 +250,7 @@ describe("createApprovalQueue", () => {
     queue.subscribe((e) => seen.push(e.type));
     const p = queue.request(makeRequest("a"));
     expect(queue.approve("a", "ann")).toBe(true);
-    await expect(p).resolves.toEqual({ approved: true, approver: "ann" });
+    await expect(p).resolves.toMatchObject({ approved: true, approver: "ann" });
     expect(seen).toEqual(["requested", "settled"]);
   });
 });

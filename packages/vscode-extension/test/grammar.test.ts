@@ -236,6 +236,7 @@ describe("grammar/armor.tmLanguage.json", () => {
     'rule l when any(r in recipients: r ends_with "@x.com") and all(m in messages: m.size > 1) deny',
     'when result.status == 1 and output.text == "x" label "untrusted" because "r"',
     'rule w on result when session.labels contains "y" deny',
+    "rule g when x require approval quorum 2 grant session 1h up to 5 of action.amount",
   ];
   const scopeOfWord = (w: string, suffix = ""): string => {
     const line = samples.find((s) => new RegExp(`\\b${w}\\b${suffix}`).test(s));

@@ -39,8 +39,10 @@ export interface DecisionInput {
   time?: string;
   /** Earlier executed actions of this session, for count(...) and seen(...), with the labels each was given. */
   history?: { action: { type: string; [field: string]: unknown }; time?: string; labels?: string[] }[];
-  /** The session's labels so far (\`session.labels\`); none when absent. */
-  session?: { labels?: string[] };
+  /** The session's labels so far (\`session.labels\`); none when absent. Its \`id\` is what \`grant session\` grants are compared with. */
+  session?: { labels?: string[]; id?: string };
+  /** Grants approvers gave (\`require approval ... grant\`), at most 1,000; read only for an action that would ask for approval. */
+  grants?: GrantInput[];
 }
 
 /** What \`decideResult\` reads: a call's input and what the tool returned. */
@@ -72,10 +74,51 @@ export interface DecisionError {
   message: string;
 }
 
+/** What an approver of a \`require approval ... grant\` rule may grant besides approving once. */
+export interface GrantOffer {
+  rule: string;
+  scope: string;
+  durationMs: number;
+  upTo: number | null;
+  of: string | null;
+}
+
+/** The approval a decision asks for. */
+export interface ApprovalAsk {
+  from: string | null;
+  timeoutMs: number | null;
+  /** \`quorum N\`: the distinct approvers needed; absent for one. */
+  quorum?: number;
+  /** \`grant ...\`: what an approver may grant; absent without \`grant\`. */
+  grant?: GrantOffer;
+}
+
+/** A grant an approver gave, as \`decide\` reads it in \`input.grants\`. */
+export interface GrantInput {
+  id: string;
+  rule: string;
+  scope: string;
+  /** The session id or the field's value the grant was given for (a string, number or boolean). */
+  value: string | number | boolean;
+  /** ISO-8601; the grant covers actions decided before it. */
+  expiresAt: string;
+  /** With \`up to\`: the amount left (an action is covered when its amount is at most this). */
+  remaining?: number | null;
+}
+
+/** The grant that allowed a decision that would otherwise have asked for approval. */
+export interface GrantUse {
+  id: string;
+  rule: string;
+  expiresAt: string;
+}
+
 export interface PolicyDecision {
   decision: DecisionKind;
   rules: FiredRule[];
-  approval: { from: string | null; timeoutMs: number | null } | null;
+  approval: ApprovalAsk | null;
+  /** Present when a live grant in \`input.grants\` covered an action that would ask for approval: the decision is then \`allow\`. */
+  grant?: GrantUse;
   action: unknown;
   errors: DecisionError[];
   /** The labels the fired rules added, in rule order, without repeats (always set by this module). */
@@ -94,7 +137,7 @@ export interface PolicyMetadata {
   /** The decision when no rule fires; \`require_approval\` with \`defaultApproval\`. */
   readonly default: "allow" | "deny" | "require_approval";
   /** With \`default require approval\`: the approval's group and timeout; null otherwise. */
-  readonly defaultApproval: { readonly from: string | null; readonly timeoutMs: number | null } | null;
+  readonly defaultApproval: { readonly from: string | null; readonly timeoutMs: number | null; readonly quorum?: number } | null;
   readonly timezone: string | null;
   readonly schema: string | null;
   readonly compiler: string | null;
@@ -112,6 +155,8 @@ export interface PolicyMetadata {
     readonly stage?: Stage;
     /** \`label "L"\`: the label; absent for other effects. */
     readonly label?: string;
+    /** \`require approval ... grant\`: the grant the rule offers; absent without one. */
+    readonly grant?: Readonly<GrantOffer>;
   }[];
   readonly trackers: readonly { readonly kind: "count" | "seen" | "sum" | "max" | "min"; readonly withinMs: number | null }[];
 }

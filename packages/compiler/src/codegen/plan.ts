@@ -37,6 +37,8 @@ export interface ModulePlan {
   readonly defaultDecision: IR.Policy["defaultDecision"];
   /** With `default require approval`: its approval. */
   readonly defaultApproval: IR.Policy["defaultApproval"];
+  /** Whether a rule offers a grant: `decide` then applies `input.grants` (grant-source.ts). */
+  readonly grants: boolean;
   /** The prelude helpers the module calls, in the order of first use (`helperClosure` adds what they need). */
   readonly helpers: readonly string[];
   /** Whether a pattern is matched (`__reLength`) and whether by the matcher (its source). */
@@ -215,12 +217,14 @@ export function planModule(policy: IR.Policy, options: EmitOptions = {}): Module
   // decide's guards, registered before the helpers are listed
   code.use("$failed");
   if (policy.trackers.length > 0 && lazyInput) code.use("$tv");
+  if (policy.grants) code.use("$granted");
   return {
     format: options.format ?? "esm",
     compilerVersion: options.compilerVersion ?? null,
     source: { file: policy.file, name: policy.name, version: policy.version, sourceHash: policy.sourceHash },
     defaultDecision: policy.defaultDecision,
     defaultApproval: policy.defaultApproval,
+    grants: policy.grants,
     helpers: code.helpers(),
     regex: { length: code.usesRegex, matcher: code.usesRegexVm },
     detectorChecks: [...code.checks],
@@ -532,6 +536,7 @@ function planMetadata(p: IR.Policy, compilerVersion: string | null): PolicyMetad
       typeOnly: r.actionTypes !== null && isTrue(specialize(r)),
       stage: r.stage,
       ...(r.effect.kind === "label" ? { label: r.effect.label } : {}),
+      ...(r.effect.kind === "require_approval" && r.effect.grant !== null ? { grant: r.effect.grant } : {}),
     })),
     trackers: p.trackers.map((t) => ({ kind: t.kind, withinMs: t.withinMs })),
   };

@@ -9,6 +9,8 @@
  * the outermost quantifier resets); absent outside, where the comparisons (`$eq`, `$in`, `$so`)
  * reset `$wb` for themselves and the others charge nothing, as the interpreter does.
  */
+
+import { GRANT_SOURCE } from "../grant-source.js";
 import { MAX_WORK, STEPS_PER_ELEMENT, STEPS_PER_FIELD, STEPS_PER_VALUE, WORK_LIMIT_MESSAGE } from "../semantics.js";
 
 export interface Helper {
@@ -226,6 +228,11 @@ function $scanTime(s) {
   if (Number.isNaN(offset)) return "the offset " + s.slice(n - 5) + " is out of range (at most 23:59 either way)";
   return $daysFromCivil(year, month, day) * 86400000 + hour * 3600000 + (minute - offset) * 60000 + second * 1000 + ms;
 }`,
+  },
+  $granted: {
+    // grant-source.ts, which the interpreter runs too
+    needs: ["$scanTime"],
+    source: GRANT_SOURCE,
   },
   $readTime: {
     // parseTime in decision-input.ts, throwing

@@ -6,6 +6,7 @@
  * User text reaches the output only through `escape.ts`.
  */
 
+import type * as IR from "../ir.js";
 import { DETECTOR_VM_SOURCE, detectorCheckSource, REGEX_LENGTH_SOURCE, REGEX_VM_SOURCE } from "../regex/index.js";
 import { MAX_WORK } from "../semantics.js";
 import { jsComment, jsString, jsValue } from "./escape.js";
@@ -72,7 +73,7 @@ function printResults(p: ModulePlan): string[] {
       ? [`  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : null, action: O, errors: $NONE, labels: ${labels} };`]
       : [`  return { decision: $DECISIONS[eff], rules: F, approval: (eff & 12) === 4 ? ap : eff === 0 ? $DEFAULT_APPROVAL : null, action: O, errors: $NONE, labels: ${labels} };`]),
     `}`,
-    ...(p.defaultApproval === null ? [] : [`const $DEFAULT_APPROVAL = Object.freeze({ from: ${jsValue(p.defaultApproval.from)}, timeoutMs: ${jsValue(p.defaultApproval.timeoutMs)} });`]),
+    ...(p.defaultApproval === null ? [] : [`const $DEFAULT_APPROVAL = ${approvalObject({ ...p.defaultApproval, quorum: p.defaultApproval.quorum ?? 1, grant: null })};`]),
     `/** The frozen list of the rules whose bits are set in m, in source order (their descriptors are at offsets from o); cached in the entry. */`,
     `function $rules(D, o, m, offsets) {`,
     `  const F = [];`,
@@ -241,10 +242,10 @@ function printDecide(p: ModulePlan, exportKw: string): string[] {
     `  // as the interpreter reads it (an own \`__proto__\` getter is then not called), and what still`,
     `  // throws denies`,
     `  try {`,
-    `    return $decide(input, trackerValues, false);`,
+    `    return ${p.grants ? "$granted($decide(input, trackerValues, false), input, Date.now)" : "$decide(input, trackerValues, false)"};`,
     `  } catch {`,
     `    try {`,
-    `      return $decide(input, trackerValues, true);`,
+    `      return ${p.grants ? "$granted($decide(input, trackerValues, true), input, Date.now)" : "$decide(input, trackerValues, true)"};`,
     `    } catch (e) {`,
     `      return $failed(input, e);`,
     `    }`,
@@ -333,11 +334,20 @@ function printExports(p: ModulePlan, exportKw: string): string[] {
   ];
 }
 
+/** The frozen approval object of an approval effect (the interpreter's `approvalAsk`): `quorum` and `grant` only when the rule names them. */
+function approvalObject(e: { readonly from: string | null; readonly timeoutMs: number | null; readonly quorum: number; readonly grant: IR.GrantOffer | null }): string {
+  const quorum = e.quorum !== 1 ? `, quorum: ${jsValue(e.quorum)}` : "";
+  const g = e.grant;
+  const grant =
+    g === null ? "" : `, grant: Object.freeze({ rule: ${jsValue(g.rule)}, scope: ${jsValue(g.scope)}, durationMs: ${jsValue(g.durationMs)}, upTo: ${jsValue(g.upTo)}, of: ${jsValue(g.of)} })`;
+  return `Object.freeze({ from: ${jsValue(e.from)}, timeoutMs: ${jsValue(e.timeoutMs)}${quorum}${grant} })`;
+}
+
 /** A rule's frozen descriptor (whose `id` names it in errors), list, approval and redaction path. */
 function printRuleConstants(r: RulePlan): string[] {
   const lines = [`const $R${r.index} = Object.freeze({ id: ${jsString(r.id)}, effect: ${jsString(r.effect.kind)}, reason: ${jsValue(r.reason)} });`];
   if (r.onlyRuleOfAType) lines.push(`const $F${r.index} = Object.freeze([$R${r.index}]);`);
-  if (r.effect.kind === "require_approval") lines.push(`const $AP${r.index} = Object.freeze({ from: ${jsValue(r.effect.from)}, timeoutMs: ${jsValue(r.effect.timeoutMs)} });`);
+  if (r.effect.kind === "require_approval") lines.push(`const $AP${r.index} = ${approvalObject(r.effect)};`);
   if (r.effect.kind === "redact") lines.push(`const $X${r.index} = Object.freeze(${jsValue(r.effect.path)});`);
   return lines;
 }

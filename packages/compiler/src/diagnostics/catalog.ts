@@ -84,6 +84,16 @@ export const catalog = {
   invalidRedactText: entry("A318", "invalid-redact-text", "error", "the text after `with` is not a string"),
   invalidLabel: entry("A319", "invalid-label", "error", "a label is empty, longer than 64 characters, or has characters other than letters, digits and `_ - . : /`"),
   fieldOfList: entry("A321", "field-of-list", "error", "a field is read through a list, which has no fields; test its elements with `any(...)`"),
+  invalidQuorum: entry("A325", "invalid-quorum", "error", "`quorum N` is not a whole number from 1 to 100"),
+  grantWithoutApproval: entry(
+    "A326",
+    "grant-without-approval",
+    "error",
+    "a `grant` clause where no rule's approval on calls could be granted (`default require approval`, a rule on results or output)",
+  ),
+  grantDuration: entry("A327", "grant-duration", "error", "a grant's duration is zero or longer than the longest grant, 7 days"),
+  grantAmount: entry("A328", "grant-amount", "error", "`up to N of FIELD` needs a positive limit and a numeric field of the action"),
+  grantScope: entry("A329", "grant-scope", "error", "a grant's scope is neither `session` nor a field of the action"),
 
   // analysis
   neverFires: entry("A401", "never-fires", "warning", "a rule's condition can never be true"),

@@ -469,6 +469,24 @@ class Formatter {
     return [this.gap(pos), text];
   }
 
+  /** `from "G" quorum N timeout D grant SCOPE D up to N of PATH`, the clauses written, in that order. */
+  private approvalClauses(e: { from: A.StringNode | null; quorum: A.NumberNode | null; timeout: A.DurationNode | null; grant: A.GrantNode | null }): Doc {
+    const g = e.grant;
+    return [
+      e.from ? this.keywordThen(e.from.span.start, " from", () => quoteString(e.from!.value)) : "",
+      e.quorum ? this.keywordThen(e.quorum.span.start, " quorum", () => e.quorum!.raw) : "",
+      e.timeout ? this.keywordThen(e.timeout.span.start, " timeout", () => e.timeout!.raw) : "",
+      g
+        ? [
+            this.keywordThen(g.scope.span.start, " grant", () => this.path(g.scope)),
+            g.duration ? [this.gap(g.duration.span.start), " ", g.duration.raw] : "",
+            g.limit ? this.keywordThen(g.limit.span.start, " up to", () => g.limit!.raw) : "",
+            g.amount ? this.keywordThen(g.amount.span.start, " of", () => this.path(g.amount!)) : "",
+          ]
+        : "",
+    ];
+  }
+
   /** A keyword followed by its operand: comments keep their side of the keyword. */
   private keywordThen(anchor: number, text: string, operand: () => Doc): Doc {
     return [this.gap(this.tokenBefore(anchor)), text, this.gap(anchor), " ", operand()];
@@ -492,11 +510,7 @@ class Formatter {
         return ["schema", item.path ? [this.gap(item.path.span.start), " ", quoteString(item.path.value)] : ""];
       case "default":
         if (item.effect === "require_approval") {
-          return [
-            "default require approval",
-            item.from ? this.keywordThen(item.from.span.start, " from", () => quoteString(item.from!.value)) : "",
-            item.timeout ? this.keywordThen(item.timeout.span.start, " timeout", () => item.timeout!.raw) : "",
-          ];
+          return ["default require approval", this.approvalClauses(item)];
         }
         return ["default", item.effect ? [this.gap(this.lastTokenStart(item.span)), " ", item.effect] : ""];
       case "timezone":
@@ -549,12 +563,7 @@ class Formatter {
         body = e.kind;
         break;
       case "require_approval":
-        body = [
-          "require",
-          this.keyword(this.lastTokenStart({ start: e.span.start, end: e.span.start + 1 }, 1), " approval"),
-          e.from ? this.keywordThen(e.from.span.start, " from", () => quoteString(e.from!.value)) : "",
-          e.timeout ? this.keywordThen(e.timeout.span.start, " timeout", () => e.timeout!.raw) : "",
-        ];
+        body = ["require", this.keyword(this.lastTokenStart({ start: e.span.start, end: e.span.start + 1 }, 1), " approval"), this.approvalClauses(e)];
         break;
       case "label":
         body = ["label", e.label ? [this.gap(e.label.span.start), " ", quoteString(e.label.value)] : ""];

@@ -27,6 +27,11 @@ import type { ActionSchema, FieldInfo } from "./schema.js";
 import { branchRecord } from "./schema-branches.js";
 import { ANY, BOOL, LIST, NULL, NUM, OBJ, STR, type Type, typeName, typeOfValue } from "./types.js";
 
+/** The most approvers `quorum N` may ask for. */
+const MAX_QUORUM = 100;
+/** The longest grant (`grant session 7d`). */
+export const MAX_GRANT_MS = 7 * 86_400_000;
+
 export interface LetSymbol {
   readonly name: string;
   readonly decl: A.LetDecl;
@@ -205,6 +210,7 @@ class Checker {
       rules,
       regexes: this.regexes,
       trackers: this.trackers,
+      grants: rules.some((r) => r.effect.kind === "require_approval" && r.effect.grant !== null),
       schema: headers.schema,
       actionSchema: this.schema?.document ?? null,
       actionBranches: this.schema ? branchRecord(this.schema.branches) : null,
@@ -253,7 +259,15 @@ class Checker {
           break;
         case "default":
           out.defaultDecision = item.effect;
-          if (item.effect === "require_approval") out.defaultApproval = { from: item.from?.value ?? null, timeoutMs: item.timeout?.ms ?? null };
+          if (item.effect === "require_approval") {
+            const quorum = this.quorum(item.quorum);
+            out.defaultApproval = { from: item.from?.value ?? null, timeoutMs: item.timeout?.ms ?? null, ...(quorum !== 1 ? { quorum } : {}) };
+            if (item.grant !== null) {
+              this.report(catalog.grantWithoutApproval, item.grant.span, "`default require approval` cannot grant: a grant covers the later actions of one rule", {
+                help: 'write the approval as a rule with the grant (`when action.type == "wire" require approval grant session 1h`)',
+              });
+            }
+          }
           break;
         case "schema":
           out.schema = item.path?.value ?? null;
@@ -366,7 +380,8 @@ class Checker {
         anonymous: item.anonymous,
         stage,
         condition,
-        effect,
+        // a grant covers the rule it is written on
+        effect: effect.kind === "require_approval" && effect.grant !== null ? { ...effect, grant: { ...effect.grant, rule: id } } : effect,
         reason: item.effect.reason?.value ?? null,
         span: item.span,
         line: pos.line + 1,
@@ -436,7 +451,7 @@ class Checker {
       case "deny":
         return { kind: e.kind };
       case "require_approval":
-        return { kind: "require_approval", from: e.from?.value ?? null, timeoutMs: e.timeout?.ms ?? null };
+        return { kind: "require_approval", from: e.from?.value ?? null, timeoutMs: e.timeout?.ms ?? null, quorum: this.quorum(e.quorum), grant: this.grantOffer(e.grant, scope) };
       case "label":
         return { kind: "label", label: this.label(e.label) };
       case "redact": {
@@ -469,6 +484,65 @@ class Checker {
         return { kind: "redact", root: "action", path: fields, regex, text: this.redactText(e.text) };
       }
     }
+  }
+
+  /** `quorum N`: a whole number from 1 to 100 (A325); 1 when absent or wrong. */
+  private quorum(q: A.NumberNode | null): number {
+    if (q === null) return 1;
+    if (Number.isInteger(q.value) && q.value >= 1 && q.value <= MAX_QUORUM) return q.value;
+    this.report(catalog.invalidQuorum, q.span, `\`quorum ${q.raw}\` is not a whole number from 1 to ${MAX_QUORUM}`, {
+      help: 'name how many distinct approvers must approve, e.g. `require approval from "finance" quorum 2`',
+    });
+    return 1;
+  }
+
+  /**
+   * `grant SCOPE DURATION [up to N of FIELD]`: checked, as an offer whose rule id the caller fills
+   * in; null (reported) where no rule's approval on calls could be granted or a part is wrong.
+   */
+  private grantOffer(g: A.GrantNode | null, scope: Scope): IR.GrantOffer | null {
+    if (g === null) return null;
+    if (this.stage !== "call") {
+      this.report(catalog.grantWithoutApproval, g.span, `a rule on ${this.stage} cannot grant approvals`, {
+        help: "grants cover later tool calls that a rule sends for approval: put `grant` on a rule on calls, or approve each value",
+      });
+      return null;
+    }
+    const names = g.scope.segments.map((s) => s.name);
+    let ok = true;
+    if (!(names.length === 1 && names[0] === "session") && !(names.length >= 2 && names[0] === "action")) {
+      ok = false;
+      this.report(catalog.grantScope, g.scope.span, `a grant cannot be scoped to \`${names.join(".") || "nothing"}\``, {
+        help: "grant for the session (`grant session 1h`) or for one value of a field of the action (`grant action.to 1h`)",
+      });
+    } else if (names[0] === "action") this.fieldInfo("action", names.slice(1), scope, g.scope.segments[1]!.span.start, g.scope.span);
+    const ms = g.duration?.ms ?? null;
+    if (g.duration !== null && (ms === null || ms <= 0 || ms > MAX_GRANT_MS)) {
+      ok = false;
+      this.report(catalog.grantDuration, g.duration.span, `a grant of \`${g.duration.raw}\` is ${ms !== null && ms > MAX_GRANT_MS ? "longer than the longest grant, 7 days" : "empty"}`, {
+        help: "grant for a duration from 1ms to 7d, e.g. `grant session 1h`; past it, approvers are asked again",
+      });
+    }
+    let of: string | null = null;
+    if (g.limit !== null || g.amount !== null) {
+      const amount = g.amount?.segments.map((s) => s.name) ?? [];
+      const type = amount.length >= 2 && amount[0] === "action" ? this.fieldInfo("action", amount.slice(1), scope, g.amount!.segments[1]!.span.start, g.amount!.span) : null;
+      if (g.limit === null || !(g.limit.value > 0) || type === null || (type & NUM) === 0) {
+        ok = false;
+        const why =
+          g.limit !== null && !(g.limit.value > 0)
+            ? `the limit of a grant must be more than 0, not \`${g.limit.raw}\``
+            : type === null
+              ? `\`up to\` adds up a field of the action, not \`${amount.join(".") || "nothing"}\``
+              : `\`up to\` adds up a number, but \`${amount.join(".")}\` is ${typeName(type)}`;
+        this.report(catalog.grantAmount, g.amount?.span ?? g.span, why, {
+          help: "name a positive limit and a numeric field, e.g. `grant action.to 1h up to 50000 of action.amount`",
+        });
+      }
+      of = amount.join(".");
+    }
+    if (!ok || ms === null) return null;
+    return { rule: "", scope: names.join("."), durationMs: ms, upTo: g.limit?.value ?? null, of };
   }
 
   /** `redact PATH matching P` rewrites a string; a field the schema says is never one makes it an error of the rule on every action (A301). */

@@ -190,6 +190,10 @@ export function canonicalRule(decl: A.RuleDecl): string {
   return `(rule ${canonicalExpr(decl.condition)} ${canonicalEffect(decl.effect)})`;
 }
 
+function canonicalGrant(g: A.GrantNode): string {
+  return `(grant ${canonicalExpr(g.scope)} ${json(g.duration?.ms ?? null)} ${json(g.limit?.value ?? null)} ${g.amount ? canonicalExpr(g.amount) : "null"})`;
+}
+
 function canonicalEffect(e: A.EffectNode | null): string {
   if (e === null) return "(missing)";
   switch (e.kind) {
@@ -197,7 +201,8 @@ function canonicalEffect(e: A.EffectNode | null): string {
     case "deny":
       return `(${e.kind})`;
     case "require_approval":
-      return `(require_approval ${json(e.from?.value ?? null)} ${json(e.timeout?.ms ?? null)})`;
+      // quorum and grant only when written, so rules without them keep their ids
+      return `(require_approval ${json(e.from?.value ?? null)} ${json(e.timeout?.ms ?? null)}${e.quorum ? ` (quorum ${json(e.quorum.value)})` : ""}${e.grant ? ` ${canonicalGrant(e.grant)}` : ""})`;
     case "label":
       return `(label ${json(e.label?.value ?? null)})`;
     case "redact":

@@ -15,6 +15,23 @@ export interface StringNode {
   readonly span: Span;
 }
 
+/** A number written where a literal number is required (`quorum 2`). */
+export interface NumberNode {
+  readonly value: number;
+  readonly raw: string;
+  readonly span: Span;
+}
+
+/** `grant SCOPE DURATION [up to LIMIT of AMOUNT]` after `require approval`. */
+export interface GrantNode {
+  /** `session`, or a path of the action (`action.to`). */
+  readonly scope: PathExpr;
+  readonly duration: DurationNode | null;
+  readonly limit: NumberNode | null;
+  readonly amount: PathExpr | null;
+  readonly span: Span;
+}
+
 export interface DurationNode {
   readonly ms: number;
   readonly raw: string;
@@ -154,6 +171,10 @@ export type EffectNode =
       readonly kind: "require_approval";
       readonly from: StringNode | null;
       readonly timeout: DurationNode | null;
+      /** `quorum N`; null when absent (one approver). */
+      readonly quorum: NumberNode | null;
+      /** `grant SCOPE DURATION [up to N of PATH]`; null when absent. */
+      readonly grant: GrantNode | null;
       readonly span: Span;
       readonly reason: StringNode | null;
     }
@@ -193,6 +214,8 @@ export interface DefaultDecl {
   /** For `default require approval`: `from` and `timeout`, as in the effect. */
   readonly from: StringNode | null;
   readonly timeout: DurationNode | null;
+  readonly quorum: NumberNode | null;
+  readonly grant: GrantNode | null;
   readonly span: Span;
 }
 export interface TimezoneDecl {

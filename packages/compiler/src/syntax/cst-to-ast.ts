@@ -115,12 +115,8 @@ export class AstBuilder {
       case "defaultDecl": {
         const e = tok(inner, "effect");
         const approval = sub(inner, "approvalEffect");
-        if (approval) {
-          const from = tok(approval, "group");
-          const timeout = tok(approval, "timeout");
-          return { kind: "default", effect: "require_approval", from: from ? this.string(from) : null, timeout: timeout ? this.duration(timeout) : null, span: s };
-        }
-        return { kind: "default", effect: e ? (e.image as "allow" | "deny") : null, from: null, timeout: null, span: s };
+        if (approval) return { kind: "default", effect: "require_approval", ...this.approvalClauses(approval), span: s };
+        return { kind: "default", effect: e ? (e.image as "allow" | "deny") : null, from: null, timeout: null, quorum: null, grant: null, span: s };
       }
       case "timezoneDecl": {
         const z = tok(inner, "zone");
@@ -309,15 +305,7 @@ export class AstBuilder {
       const t = tok(label, "label");
       effect = { kind: "label", label: t ? this.string(t) : null, span: s, reason: null };
     } else if (approval) {
-      const from = tok(approval, "group");
-      const timeout = tok(approval, "timeout");
-      effect = {
-        kind: "require_approval",
-        from: from ? this.string(from) : null,
-        timeout: timeout ? this.duration(timeout) : null,
-        span: s,
-        reason: null,
-      };
+      effect = { kind: "require_approval", ...this.approvalClauses(approval), span: s, reason: null };
     } else if (redact) {
       const p = sub(redact, "path");
       const regex = this.pattern(sub(redact, "pattern"));
@@ -338,6 +326,39 @@ export class AstBuilder {
       effect = { kind: t?.image === "allow" ? "allow" : "deny", span: s, reason: null };
     }
     return { ...effect, reason: reasonTok ? this.string(reasonTok) : null };
+  }
+
+  /** The clauses of `require approval`: `from`, `quorum`, `timeout`, `grant`. */
+  private approvalClauses(node: CstNode): { from: A.StringNode | null; timeout: A.DurationNode | null; quorum: A.NumberNode | null; grant: A.GrantNode | null } {
+    const from = tok(node, "group");
+    const quorum = tok(node, "quorum");
+    const timeout = tok(node, "timeout");
+    const grant = sub(node, "grantClause");
+    return {
+      from: from ? this.string(from) : null,
+      quorum: quorum ? this.numberNode(quorum) : null,
+      timeout: timeout ? this.duration(timeout) : null,
+      grant: grant ? this.grantClause(grant) : null,
+    };
+  }
+
+  private numberNode(t: IToken): A.NumberNode {
+    return { value: this.number(t, false), raw: t.image, span: tokenSpan(t) };
+  }
+
+  private grantClause(node: CstNode): A.GrantNode {
+    const scopeNode = sub(node, "scope");
+    const scope = scopeNode ? this.path(scopeNode) : { kind: "path" as const, segments: [], span: span(this.lastEnd, this.lastEnd) };
+    const duration = tok(node, "duration");
+    const limit = tok(node, "limit");
+    const amount = sub(node, "amount");
+    return {
+      scope,
+      duration: duration ? this.duration(duration) : null,
+      limit: limit ? this.numberNode(limit) : null,
+      amount: amount ? this.path(amount) : null,
+      span: nodeSpan(node, this.lastEnd),
+    };
   }
 
   private path(node: CstNode): A.PathExpr {

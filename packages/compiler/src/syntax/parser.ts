@@ -163,9 +163,28 @@ export class ArmorParser extends CstParser {
       this.CONSUME(T.From);
       this.CONSUME(T.StringLiteral, { LABEL: "group" });
     });
+    this.OPTION3(() => {
+      this.CONSUME(T.Quorum);
+      this.CONSUME(T.NumberLiteral, { LABEL: "quorum" });
+    });
     this.OPTION2(() => {
       this.CONSUME(T.Timeout);
       this.CONSUME(T.DurationLiteral, { LABEL: "timeout" });
+    });
+    this.OPTION4(() => this.SUBRULE(this.grantClause));
+  });
+
+  /** `grant session 1h`, `grant action.to 1h`, `grant action.to 1h up to 50000 of action.amount`. */
+  grantClause = this.RULE("grantClause", () => {
+    this.CONSUME(T.Grant);
+    this.SUBRULE(this.path, { LABEL: "scope" });
+    this.CONSUME(T.DurationLiteral, { LABEL: "duration" });
+    this.OPTION(() => {
+      this.CONSUME(T.Up);
+      this.CONSUME(T.To);
+      this.CONSUME(T.NumberLiteral, { LABEL: "limit" });
+      this.CONSUME(T.Of);
+      this.SUBRULE2(this.path, { LABEL: "amount" });
     });
   });
 

@@ -26,7 +26,7 @@ function ruleSummary(policy: PolicyAnalysis, id: string): string | null {
   const e = rule.effect;
   const effect =
     e.kind === "require_approval"
-      ? `require approval${e.from ? ` from ${JSON.stringify(e.from)}` : ""}${e.timeoutMs !== null ? ` timeout ${duration(e.timeoutMs)}` : ""}`
+      ? `require approval${e.from ? ` from ${JSON.stringify(e.from)}` : ""}${e.quorum !== 1 ? ` quorum ${e.quorum}` : ""}${e.timeoutMs !== null ? ` timeout ${duration(e.timeoutMs)}` : ""}${e.grant ? ` grant ${e.grant.scope} ${duration(e.grant.durationMs)}${e.grant.upTo !== null ? ` up to ${e.grant.upTo} of ${e.grant.of}` : ""}` : ""}`
       : e.kind === "redact"
         ? `redact ${e.path.join(".")}`
         : e.kind;

@@ -19,6 +19,12 @@ export interface ApprovalOutcome {
   outcome: "approved" | "rejected" | "timeout" | "error" | "unavailable";
   approver: string | null;
   note: string | null;
+  /** The distinct approvers of an approval (with a quorum, every voter); empty otherwise. */
+  approvers: string[];
+  /** The approvers' groups, where the handler reported them; null otherwise. */
+  groups: Readonly<Record<string, readonly string[]>> | null;
+  /** Whether the approval also grants what the rule offers ("approve and grant"). */
+  grant: boolean;
 }
 
 /** A decision of the candidate policy that differs from the enforced one. */

@@ -3,8 +3,9 @@
  * approval the same snapshot is decided again. The approval holds only for the same action hash
  * and the same approver group; a decision that now needs another group asks that group.
  */
+import { grantValue } from "../grants.js";
 import { setLongTimeout } from "../timers.js";
-import type { ApprovalHandler, ApprovalRequest, ApprovalResponse, Decision, FiredRule } from "../types.js";
+import type { ApprovalHandler, ApprovalRequest, ApprovalResponse, ApprovalVote, Decision, FiredRule, GrantOffer } from "../types.js";
 import type { ApprovalOutcome } from "./api.js";
 import { write } from "./audit-step.js";
 import { type Decided, decideWith } from "./decide-step.js";
@@ -20,6 +21,8 @@ export interface Approving {
   subject: Subject;
   now: number;
   approval: ApprovalOutcome | null;
+  /** A grant that stood in for the approval: what the action took of it, given back if it does not run. */
+  grantUse?: { readonly grantId: string; readonly decisionId: string } | null;
 }
 
 /**
@@ -36,6 +39,8 @@ export async function approve(st: EnforcerState, r: Approving): Promise<void> {
       r.decided = { ...r.decided, decision: { ...decision, decision: "deny", errors: [...decision.errors, { rule: null, message: "the action kept changing while it was being approved" }] } };
       return;
     }
+    // a live grant of the rule stands in for asking
+    if (await useGrant(st, r)) return;
     r.approval = await askApproval(st, r.decided, r.subject);
     if (r.approval.outcome !== "approved") {
       r.decided = { ...r.decided, decision: denyAfterApproval(decision, r.approval) };
@@ -52,7 +57,89 @@ export async function approve(st: EnforcerState, r: Approving): Promise<void> {
       continue;
     }
     r.decided = { ...again, decision: { ...again.decision, decision: "allow" } };
+    if (r.approval.grant) await createGrant(st, decision, r.subject, r.now, r.approval.approvers);
   }
+}
+
+/** The value a grant of `offer` is scoped to for this action: the session id or the field's value; null when it has none a grant can hold. */
+function scopeValue(offer: GrantOffer, subject: Subject): string | number | boolean | null {
+  return grantValue(offer.scope === "session" ? subject.session : readPath(subject.action, offer.scope));
+}
+
+/** `action.a.b` of the action snapshot, own fields only. */
+function readPath(action: unknown, path: string): unknown {
+  let v = action;
+  for (const k of path.split(".").slice(1)) v = v !== null && typeof v === "object" && !Array.isArray(v) && Object.hasOwn(v, k) ? (v as Record<string, unknown>)[k] : undefined;
+  return v;
+}
+
+/** The grant a decision may use: the one approval rule that fired offers it. */
+function offerOf(d: Decision): GrantOffer | null {
+  const offer = d.approval?.grant;
+  return offer !== undefined && d.rules.filter((x) => x.effect === "require_approval").length === 1 ? offer : null;
+}
+
+/**
+ * Decides again with the live grants of the action's scope; when the policy allows it by one of
+ * them, takes the action's amount of it (exactly) and records the use. True when the action is
+ * then allowed by the grant; grants found expired are recorded (`grant_expired`) and dropped.
+ */
+async function useGrant(st: EnforcerState, r: Approving): Promise<boolean> {
+  const d = r.decided.decision;
+  const offer = offerOf(d);
+  const value = offer === null ? null : scopeValue(offer, r.subject);
+  if (offer === null || value === null) return false;
+  const now = st.clock();
+  const { live, expired } = st.grants.find(offer.rule, offer.scope, value, now);
+  for (const g of expired) await recordApproval(st, d, { event: "grant_expired", grantId: g.id, rule: g.rule, expiresAt: isoTime(g.expiresAt) });
+  if (live.length === 0) return false;
+  const subject = afresh(r.subject);
+  const again = decideWith(st, st.active, subject, now, d.id, live);
+  const use = again.decision.grant;
+  if (again.decision.decision !== "allow" || use === undefined || again.decision.actionHash !== d.actionHash) return false;
+  const amount = offer.of === null ? null : (readPath(subject.action, offer.of) as number);
+  const taken = st.grants.use(use.id, d.id, amount, now);
+  if (taken === null) return false;
+  const failed = await recordApproval(st, d, {
+    event: "grant_used",
+    grantId: use.id,
+    rule: use.rule,
+    expiresAt: use.expiresAt,
+    ...(taken.amount !== null ? { amount: taken.amount, remaining: taken.remaining, ...(taken.remaining === 0 ? { exhausted: true } : {}) } : {}),
+  });
+  if (failed !== null && (st.options.onAuditFailure ?? "deny") === "deny") {
+    // a use that is not on record is not made: the approver is asked (and that fails closed too)
+    st.grants.giveBack(use.id, d.id);
+    return false;
+  }
+  r.decided = again;
+  r.subject = subject;
+  r.now = now;
+  r.grantUse = { grantId: use.id, decisionId: d.id };
+  return true;
+}
+
+/** "Approve and grant": the grant the rule offers, for the approved action's scope, in the store and on record. */
+async function createGrant(st: EnforcerState, decision: Decision, subject: Subject, now: number, approvers: readonly string[]): Promise<void> {
+  const offer = offerOf(decision);
+  const value = offer === null ? null : scopeValue(offer, subject);
+  if (offer === null || value === null) return;
+  const g = st.grants.create(`grant-${decision.id}`, offer, value, now);
+  await recordApproval(st, decision, {
+    event: "grant",
+    grantId: g.id,
+    rule: g.rule,
+    scope: g.scope,
+    value: g.value,
+    expiresAt: isoTime(g.expiresAt),
+    upTo: g.upTo,
+    approvers: [...approvers],
+  });
+}
+
+/** What a grant use took goes back when its action did not run (denied, or the tool failed). */
+export async function giveBackGrant(st: EnforcerState, decision: Decision, use: { readonly grantId: string; readonly decisionId: string }, why: string): Promise<void> {
+  if (st.grants.giveBack(use.grantId, use.decisionId)) await recordApproval(st, decision, { event: "grant_returned", grantId: use.grantId, why });
 }
 
 function askApproval(st: EnforcerState, decided: Decided, subject: Subject): Promise<ApprovalOutcome> {
@@ -68,18 +155,76 @@ function askApproval(st: EnforcerState, decided: Decided, subject: Subject): Pro
 export async function ask(st: EnforcerState, decision: Decision, build: (timeoutMs: number, signal: AbortSignal) => ApprovalRequest): Promise<ApprovalOutcome> {
   const from = decision.approval?.from ?? null;
   const timeoutMs = decision.approval?.timeoutMs ?? st.options.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
-  const base = { required: true, from, timeoutMs, approver: null, note: null };
+  const base = { required: true, from, timeoutMs, approver: null, note: null, approvers: [], groups: null, grant: false };
   const handler = st.options.approvals;
   if (handler === undefined) return { ...base, outcome: "unavailable" };
   // the request is in the audit log before anyone is asked: a process that dies while it waits
   // leaves the request on record; one that cannot be recorded is not asked (fail closed)
   const failClosed = (st.options.onAuditFailure ?? "deny") === "deny";
-  const requested = await recordApproval(st, decision, { event: "requested", from, timeoutMs });
+  const quorum = decision.approval?.quorum ?? 1;
+  const requested = await recordApproval(st, decision, { event: "requested", from, timeoutMs, ...(quorum !== 1 ? { quorum } : {}) });
   if (requested !== null && failClosed) return { ...base, outcome: "error", note: `the approval request could not be recorded: ${requested.message}` };
-  const outcome = await waitForAnswer(st, handler, base, timeoutMs, build);
-  const answered = await recordApproval(st, decision, { event: outcome.outcome, from, approver: outcome.approver, note: outcome.note });
-  if (answered !== null && failClosed && outcome.outcome === "approved") return { ...outcome, outcome: "error", note: `the approval could not be recorded: ${answered.message}` };
+  // each vote is on record, in the order the handler took them, before the answer
+  const votes = new VoteRecords(st, decision, from);
+  const answer = await waitForAnswer(st, handler, base, timeoutMs, (t, signal) => ({ ...build(t, signal), onVote: (v) => votes.add(v) }));
+  const outcome = checkQuorum(answer, quorum, from);
+  for (const approver of outcome.approvers) votes.add({ approver, approved: true, grant: outcome.grant });
+  const lost = await votes.done();
+  const answered = await recordApproval(st, decision, {
+    event: outcome.outcome,
+    from,
+    approver: outcome.approver,
+    note: outcome.note,
+    ...(quorum !== 1 || outcome.approvers.length > 1 ? { approvers: outcome.approvers } : {}),
+  });
+  const failed = answered ?? lost;
+  if (failed !== null && failClosed && outcome.outcome === "approved") return { ...outcome, outcome: "error", note: `the approval could not be recorded: ${failed.message}` };
   return outcome;
+}
+
+/** The `vote` records of one request: each approver's approval once, and every rejection, written in order. */
+class VoteRecords {
+  private readonly seen = new Set<string>();
+  private chain: Promise<Error | null> = Promise.resolve(null);
+
+  constructor(
+    private readonly st: EnforcerState,
+    private readonly decision: Decision,
+    private readonly from: string | null,
+  ) {}
+
+  add(v: ApprovalVote): void {
+    if (v.approved && v.approver !== null) {
+      if (this.seen.has(v.approver)) return;
+      this.seen.add(v.approver);
+    }
+    const fields = { event: "vote", from: this.from, approver: v.approver, approved: v.approved, ...(v.grant ? { grant: true } : {}), ...(v.note !== undefined ? { note: v.note } : {}) };
+    this.chain = this.chain.then(async (earlier) => (await recordApproval(this.st, this.decision, fields)) ?? earlier);
+  }
+
+  /** Waits for the records; the first failure, or null. */
+  done(): Promise<Error | null> {
+    return this.chain;
+  }
+}
+
+/**
+ * An approval holds only with `quorum` distinct approvers, each (where the handler reports their
+ * groups) in the rule's group; otherwise it is an error that says why, whatever the handler said.
+ */
+function checkQuorum(o: ApprovalOutcome, quorum: number, from: string | null): ApprovalOutcome {
+  if (o.outcome !== "approved") return o;
+  const have = o.approvers.length;
+  // an approval without a name holds only where one approver is enough
+  if (have < quorum && quorum > 1) {
+    const who = have === 0 ? "no named approver" : `${have} distinct approver${have === 1 ? "" : "s"} (${o.approvers.join(", ")})`;
+    return { ...o, outcome: "error", grant: false, note: `approved by ${who}, and the rule needs ${quorum}` };
+  }
+  if (from !== null && o.groups !== null) {
+    const outside = o.approvers.filter((a) => !(Object.hasOwn(o.groups!, a) && Array.isArray(o.groups![a]) && o.groups![a]!.includes(from)));
+    if (outside.length > 0) return { ...o, outcome: "error", grant: false, note: `${outside.join(", ")} ${outside.length === 1 ? "is" : "are"} not in the group \`${from}\` the rule asks` };
+  }
+  return o;
 }
 
 /**
@@ -112,8 +257,17 @@ async function waitForAnswer(
       return { ...base, outcome: "timeout" };
     }
     const r = response as ApprovalResponse;
-    const outcome = r.expired === true ? "timeout" : r.approved === true ? "approved" : "rejected";
-    return { ...base, outcome, approver: r.approver ?? null, note: r.note ?? null };
+    const approved = r.approved === true && r.expired !== true;
+    return {
+      ...base,
+      // an answer the handler says came after the policy's timeout is a timeout
+      outcome: r.expired === true ? "timeout" : approved ? "approved" : "rejected",
+      approver: typeof r.approver === "string" ? r.approver : null,
+      note: typeof r.note === "string" ? r.note : null,
+      approvers: approved ? distinctApprovers(r) : [],
+      groups: approved && r.groups !== null && typeof r.groups === "object" ? r.groups : null,
+      grant: approved && r.grant === true,
+    };
   } catch (e) {
     st.report(e);
     controller.abort(e);
@@ -121,6 +275,14 @@ async function waitForAnswer(
   } finally {
     cancelTimer();
   }
+}
+
+/** The distinct approvers an answer names: `approvers`, and `approver` when it is not among them. */
+function distinctApprovers(r: ApprovalResponse): string[] {
+  const names = new Set<string>();
+  if (Array.isArray(r.approvers)) for (const a of r.approvers) if (typeof a === "string") names.add(a);
+  if (typeof r.approver === "string") names.add(r.approver);
+  return [...names];
 }
 
 /** What the approver is shown: copies, so that what it sees (or edits) cannot change what runs. */
@@ -135,6 +297,8 @@ function approvalRequest(decided: Decided, approvalRules: FiredRule[], subject: 
     reason: approvalRules.find((r) => r.reason !== null)?.reason ?? null,
     from: decision.approval?.from ?? null,
     timeoutMs,
+    quorum: decision.approval?.quorum ?? 1,
+    grant: decision.approval?.grant ?? null,
     session: decision.session,
     // a copy too: an approver that edits the user changes nothing the policy reads later
     user: (subject.user === undefined ? undefined : fresh(subject.userJson)) as ApprovalRequest["user"],

@@ -4,7 +4,7 @@
  * it (id, time, policy, session, action hash). Also the shadow candidate's decision beside it.
  */
 import { canonicalJsonOrUndefined, sha256 } from "../hash.js";
-import type { Decision, PolicyDecision } from "../types.js";
+import type { Decision, GrantInput, PolicyDecision } from "../types.js";
 import type { ShadowFlip } from "./api.js";
 import { isoTime } from "./ids.js";
 import type { Active } from "./policies.js";
@@ -28,13 +28,13 @@ export interface Decided {
 }
 
 /** The runtime's decision on a subject by `policy` at `now`; `id` when it decides again under an earlier id. */
-export function decideWith(st: EnforcerState, policy: Active, subject: Subject, now: number, id?: string): Decided {
-  const d = evaluate(st, policy, subject, now);
+export function decideWith(st: EnforcerState, policy: Active, subject: Subject, now: number, id?: string, grants?: readonly GrantInput[]): Decided {
+  const d = evaluate(st, policy, subject, now, grants);
   return finish(policy, d, subject, now, id ?? st.decisionId(now));
 }
 
 /** The policy's decision for an action, synchronously, never throwing. */
-function evaluate(st: EnforcerState, policy: Active, subject: Subject, now: number): PolicyDecision {
+function evaluate(st: EnforcerState, policy: Active, subject: Subject, now: number, grants?: readonly GrantInput[]): PolicyDecision {
   const action = subject.action;
   if (subject.problem !== null) return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message: subject.problem }] };
   // a shared history store that did not answer: no decision can count or read the session's history
@@ -48,7 +48,12 @@ function evaluate(st: EnforcerState, policy: Active, subject: Subject, now: numb
       }
     }
     const values = st.trackers.values(subject.session, policy.module.trackers, now, action);
-    const input = { action, user: subject.user, context: subject.context, time: isoTime(now), session: st.trackers.sessionInput(subject.session) };
+    const session = st.trackers.sessionInput(subject.session);
+    const input =
+      grants === undefined
+        ? { action, user: subject.user, context: subject.context, time: isoTime(now), session }
+        : // the grants the store holds for this action's scope, which `grant session` compares with the session's id
+          { action, user: subject.user, context: subject.context, time: isoTime(now), session: { labels: session.labels, id: subject.session }, grants };
     return policy.module.decide(input, values);
   } catch (e) {
     return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message: `the policy failed: ${(e as Error).message}` }] };
@@ -83,6 +88,7 @@ function finish(policy: Active, d: PolicyDecision, subject: Subject, now: number
     session: subject.session,
     actionHash: hash,
   };
+  if (d.grant !== undefined) decision.grant = d.grant;
   return { decision, actionJson, policyJson: policy.metaJson };
 }
 

@@ -1,6 +1,7 @@
 /** The policies an enforcer holds: the one in force and the shadow candidate, and swapping them. */
 import { canonicalJsonOrUndefined } from "../hash.js";
 import { loadPolicy, PolicyLoadError, type PolicySource } from "../load.js";
+import type { SharedHistoryStore } from "../store.js";
 import type { Decision, PolicyModule } from "../types.js";
 import { type ActionValidator, compileValidator } from "../validate.js";
 import type { LoadResult } from "./api.js";
@@ -36,13 +37,23 @@ export function meta(m: PolicyModule): Decision["policy"] {
   return { name: m.policy.name, version: m.policy.version, sourceHash: m.policy.sourceHash };
 }
 
+/** Throws when the policy offers grants and the shared store cannot keep them (store-redis keeps no grants yet). */
+export function refuseGrants(store: SharedHistoryStore, a: Active): void {
+  const rule = a.module.policy.rules.find((r) => r.grant !== undefined);
+  if (rule === undefined) return;
+  throw new Error(
+    `the shared history store ${store.name} keeps no grants, which rule \`${rule.id}\` offers (\`require approval ... grant\`): use the in-memory history, or remove the grant clause so that each action is approved`,
+  );
+}
+
 /**
  * Swaps in a new policy atomically; one that does not load leaves the old in force. With a shared
  * history store, so does one that adds history predicates: the in-memory store starts a new
  * predicate from the session's recent actions, but a shared store keeps no actions, only the
  * predicates' state, so a new predicate would start from zero, and a reload could reset a limit
  * (a window changed by a minute is a new predicate). Set as the shadow policy first, its
- * predicates are counted from then on, and a reload finds them.
+ * predicates are counted from then on, and a reload finds them. A shared store keeps no grants
+ * either: a policy that offers one is refused.
  */
 export async function reload(st: EnforcerState, source: PolicySource): Promise<LoadResult> {
   try {
@@ -56,7 +67,9 @@ export async function reload(st: EnforcerState, source: PolicySource): Promise<L
           "Set the policy as the shadow policy first (setShadow): the store counts its predicates from then on, and a reload after their longest window finds them counted",
       );
     }
-    st.active = activate(next.module, st.options.validate);
+    const a = activate(next.module, st.options.validate);
+    if (st.store !== null) refuseGrants(st.store, a);
+    st.active = a;
     return { ok: true, diagnostics: next.diagnostics };
   } catch (e) {
     return notLoaded(st, e);
@@ -79,7 +92,9 @@ export async function setShadow(st: EnforcerState, source: PolicySource | null):
   }
   try {
     const next = await loadPolicy(source);
-    st.shadow = activate(next.module, st.options.validate);
+    const a = activate(next.module, st.options.validate);
+    if (st.store !== null) refuseGrants(st.store, a);
+    st.shadow = a;
     Object.assign(st.shadowStats, { candidate: meta(next.module), decisions: 0, flips: 0, byKind: {} });
     return { ok: true, diagnostics: next.diagnostics };
   } catch (e) {

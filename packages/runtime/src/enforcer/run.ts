@@ -14,9 +14,10 @@
 import type { SharedHistoryStore } from "../store.js";
 import type { Action, ActionContext } from "../types.js";
 import type { RunResult } from "./api.js";
-import { type Approving, approve } from "./approval-step.js";
+import { type Approving, approve, giveBackGrant } from "./approval-step.js";
 import { recordDecision } from "./audit-step.js";
 import { decideWith, shadowDecide } from "./decide-step.js";
+import { ResultWithheld } from "./errors.js";
 import { type Execution, perform } from "./execute-step.js";
 import { addLabels, count } from "./history-step.js";
 import type { EnforcerState } from "./state.js";
@@ -67,7 +68,22 @@ async function runShared<T>(st: EnforcerState, store: SharedHistoryStore, subjec
 
 async function runAfterApproval<T>(st: EnforcerState, r: Run<T>): Promise<RunResult<T>> {
   await approve(st, r);
-  return runDecided(st, r);
+  const use = r.grantUse;
+  if (use === undefined || use === null) return runDecided(st, r);
+  // an action a grant allowed keeps what it took of it only when it runs
+  let ran = false;
+  try {
+    const result = await runDecided(st, r);
+    ran = result.decision.decision === "allow";
+    return result;
+  } catch (e) {
+    // a withheld result is of an action that ran
+    ran = e instanceof ResultWithheld;
+    throw e;
+  } finally {
+    if (ran) st.grants.settle(use.grantId, use.decisionId);
+    else await giveBackGrant(st, r.decided.decision, use, "the action did not run, or its tool failed");
+  }
 }
 
 /** Records an allowed action into the trackers, writes the decision record, and runs the action if it is still allowed. */

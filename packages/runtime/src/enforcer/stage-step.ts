@@ -157,6 +157,8 @@ function stageRequest(decided: StageDecided, userJson: string | undefined, timeo
     reason: rules.find((r) => r.reason !== null)?.reason ?? null,
     from: d.approval?.from ?? null,
     timeoutMs,
+    quorum: d.approval?.quorum ?? 1,
+    grant: null,
     session: d.session,
     user: (userJson === undefined || userJson === "null" ? undefined : JSON.parse(userJson)) as ApprovalRequest["user"],
     policy: d.policy,

@@ -3,6 +3,7 @@
  * policies in force, the session history, the pending reservations and the audit log.
  */
 import { DEFAULT_WRITE_TIMEOUT_MS } from "../audit.js";
+import { type GrantStore, memoryGrantStore } from "../grants.js";
 import { memoryHistoryStore, SessionTrackers, type TrackerSource } from "../history.js";
 import { loadPolicy } from "../load.js";
 import { isSharedStore, type SharedHistoryStore } from "../store.js";
@@ -11,7 +12,7 @@ import type { EnforcerOptions, ShadowReport } from "./api.js";
 import { type AuditChannel, auditChannel } from "./audit-step.js";
 import { Reservations } from "./history-step.js";
 import { idSource } from "./ids.js";
-import { type Active, activate, meta } from "./policies.js";
+import { type Active, activate, meta, refuseGrants } from "./policies.js";
 
 export interface EnforcerState {
   /**
@@ -30,6 +31,8 @@ export interface EnforcerState {
   /** The shared store the entry points ask before deciding, or null when the history is in this process. */
   readonly store: SharedHistoryStore | null;
   readonly reservations: Reservations;
+  /** The grants approvers gave: the history store's, or kept in this process. */
+  readonly grants: GrantStore;
   /** The audit log, or null when decisions are not recorded. */
   readonly audit: AuditChannel | null;
   readonly throwOnDeny: boolean;
@@ -52,13 +55,17 @@ export async function enforcerState(options: EnforcerOptions): Promise<EnforcerS
   const shadow: Active | null = options.shadow !== undefined ? activate((await loadPolicy(options.shadow)).module, options.validate) : null;
   const shadowStats: ShadowReport = { candidate: shadow ? meta(shadow.module) : null, decisions: 0, flips: 0, byKind: {} };
   const store = isSharedStore(options.history) ? options.history : null;
-  const trackers = new SessionTrackers(store === null ? ((options.history as HistoryStore | undefined) ?? memoryHistoryStore()) : memoryHistoryStore(), report);
+  const local = store === null ? ((options.history as HistoryStore | undefined) ?? memoryHistoryStore()) : memoryHistoryStore();
+  const trackers = new SessionTrackers(local, report);
+  // a grant must hold wherever the policy is enforced: a shared store that keeps none cannot
+  if (store !== null) for (const a of shadow === null ? [active] : [active, shadow]) refuseGrants(store, a);
+  const grants = local.grants ?? memoryGrantStore();
   const audit = auditChannel(options.audit, options.auditTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS);
   const reservationTtlMs = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
   // a cap that is not a number (NaN) would leave reservations unbounded: the default then
   const maxReservations = Math.max(1, Number.isFinite(options.maxReservations) ? options.maxReservations! : DEFAULT_MAX_RESERVATIONS);
   const reservations = new Reservations(reservationTtlMs, maxReservations);
-  return { options, clock, report, decisionId: idSource(), trackers, store, reservations, audit, throwOnDeny: options.throwOnDeny ?? true, active, shadow, shadowStats };
+  return { options, clock, report, decisionId: idSource(), trackers, store, reservations, grants, audit, throwOnDeny: options.throwOnDeny ?? true, active, shadow, shadowStats };
 }
 
 function reporter(options: EnforcerOptions): (e: unknown) => void {

@@ -1,0 +1,145 @@
+/**
+ * Grants (`require approval ... grant SCOPE D [up to N of action.F]`): what an approver granted
+ * besides approving once, kept in the history store. A grant is keyed by its rule, its scope and
+ * the scope's value (the session id, or the field's value), and ends at `expiresAt`; with `up to`,
+ * it holds the amount left as exact partials (exact-sum.ts), so that uses add up without
+ * rounding, and a use is taken back exactly when its action is denied or fails.
+ *
+ * The store is bounded: at most `MAX_GRANTS_PER_SCOPE` live grants per (rule, scope, value), the
+ * oldest giving way to a new one, and `MAX_GRANTS` in all, the soonest to expire giving way.
+ */
+import { addPartial, partialsValue } from "./exact-sum.js";
+import type { GrantInput, GrantOffer } from "./types.js";
+
+export const MAX_GRANTS_PER_SCOPE = 16;
+export const MAX_GRANTS = 10_000;
+
+/** A grant as the store keeps it. */
+export interface Grant {
+  readonly id: string;
+  readonly rule: string;
+  readonly scope: string;
+  readonly value: string | number | boolean;
+  readonly expiresAt: number;
+  readonly upTo: number | null;
+  /** With `up to`: the exact amount left, as partials; empty otherwise. */
+  readonly left: number[];
+  /** The amounts taken by the actions that use it, by decision id, until given back. */
+  readonly uses: Map<string, number>;
+}
+
+/** What a use of a grant took, to give it back. */
+export interface GrantUseResult {
+  readonly grant: Grant;
+  /** The amount taken (null without `up to`). */
+  readonly amount: number | null;
+  /** The amount left after it (rounded down; null without `up to`). */
+  readonly remaining: number | null;
+}
+
+export interface GrantStore {
+  /** Creates a grant; `id` is unique (the approving decision's id makes it so). */
+  create(id: string, offer: GrantOffer, value: string | number | boolean, now: number): Grant;
+  /** The live grants of a scope, as `decide` reads them, and the ones found expired (then dropped). */
+  find(rule: string, scope: string, value: string | number | boolean, now: number): { live: GrantInput[]; expired: Grant[] };
+  /** Takes `amount` (null without `up to`) for `decisionId`; null when the grant is gone, expired, or has less left (exactly). */
+  use(grantId: string, decisionId: string, amount: number | null, now: number): GrantUseResult | null;
+  /** The action that took it ran: what it took stays taken. */
+  settle(grantId: string, decisionId: string): void;
+  /** Gives back what `decisionId` took; false when it took nothing. */
+  giveBack(grantId: string, decisionId: string): boolean;
+}
+
+/** A value a grant may be scoped to: the session id, or a field's string, finite number or boolean. */
+export function grantValue(v: unknown): string | number | boolean | null {
+  return typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)) ? v : null;
+}
+
+const keyOf = (rule: string, scope: string, value: string | number | boolean): string => JSON.stringify([rule, scope, typeof value, value]);
+
+/** The largest double at most the exact value of `partials` (so that `amount <= it` says exactly whether `amount` fits). */
+export function roundedDown(partials: readonly number[]): number {
+  const r = partialsValue(partials);
+  const check = [...partials];
+  addPartial(check, -r);
+  return partialsValue(check) < 0 ? nextDown(r) : r;
+}
+
+function nextDown(x: number): number {
+  if (x === 0) return -Number.MIN_VALUE;
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigUint64(0);
+  view.setBigUint64(0, x > 0 ? bits - 1n : bits + 1n);
+  return view.getFloat64(0);
+}
+
+/** The in-memory grant store (what `memoryHistoryStore()` keeps). */
+export function memoryGrantStore(): GrantStore {
+  const byId = new Map<string, Grant>();
+  const byKey = new Map<string, Grant[]>();
+  const drop = (g: Grant): void => {
+    byId.delete(g.id);
+    const key = keyOf(g.rule, g.scope, g.value);
+    const list = byKey.get(key)?.filter((x) => x !== g) ?? [];
+    if (list.length === 0) byKey.delete(key);
+    else byKey.set(key, list);
+  };
+  const live = (g: Grant, now: number): boolean => now < g.expiresAt;
+  return {
+    create(id, offer, value, now) {
+      const key = keyOf(offer.rule, offer.scope, value);
+      for (const x of byKey.get(key) ?? []) if (!live(x, now)) drop(x);
+      while ((byKey.get(key)?.length ?? 0) >= MAX_GRANTS_PER_SCOPE) drop(byKey.get(key)![0]!);
+      if (byId.size >= MAX_GRANTS) {
+        let first: Grant | undefined;
+        for (const x of byId.values()) if (first === undefined || x.expiresAt < first.expiresAt) first = x;
+        drop(first!);
+      }
+      const g: Grant = { id, rule: offer.rule, scope: offer.scope, value, expiresAt: now + offer.durationMs, upTo: offer.upTo, left: offer.upTo === null ? [] : [offer.upTo], uses: new Map() };
+      byKey.set(key, [...(byKey.get(key) ?? []), g]);
+      byId.set(id, g);
+      return g;
+    },
+    find(rule, scope, value, now) {
+      const out: GrantInput[] = [];
+      const expired: Grant[] = [];
+      for (const g of byKey.get(keyOf(rule, scope, value)) ?? []) {
+        if (!live(g, now)) {
+          expired.push(g);
+          continue;
+        }
+        out.push({ id: g.id, rule: g.rule, scope: g.scope, value: g.value, expiresAt: new Date(g.expiresAt).toISOString(), remaining: g.upTo === null ? null : roundedDown(g.left) });
+      }
+      for (const g of expired) drop(g);
+      return { live: out, expired };
+    },
+    use(grantId, decisionId, amount, now) {
+      const g = byId.get(grantId);
+      if (g === undefined || !live(g, now) || g.uses.has(decisionId)) return null;
+      if (g.upTo === null) {
+        g.uses.set(decisionId, 0);
+        return { grant: g, amount: null, remaining: null };
+      }
+      if (amount === null || !Number.isFinite(amount) || amount < 0) return null;
+      const after = [...g.left];
+      addPartial(after, -amount);
+      if (partialsValue(after) < 0) return null;
+      g.left.length = 0;
+      g.left.push(...after);
+      g.uses.set(decisionId, amount);
+      return { grant: g, amount, remaining: roundedDown(g.left) };
+    },
+    settle(grantId, decisionId) {
+      byId.get(grantId)?.uses.delete(decisionId);
+    },
+    giveBack(grantId, decisionId) {
+      const g = byId.get(grantId);
+      const amount = g?.uses.get(decisionId);
+      if (g === undefined || amount === undefined) return false;
+      g.uses.delete(decisionId);
+      if (g.upTo !== null) addPartial(g.left, amount);
+      return true;
+    },
+  };
+}
