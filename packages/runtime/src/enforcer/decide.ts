@@ -34,7 +34,7 @@ async function decideSubject(st: EnforcerState, subject: Subject, now: number, o
   const session = decided.decision.session;
   const reserve = options?.reserve === true && decided.decision.decision === "allow";
   // counted before anything awaits, as run() does: concurrent decisions see it
-  const reservation = reserve ? count(st, session, decided.decision.action, now, decided.decision.labels, policy.decidesResults) : null;
+  const reservation = reserve ? count(st, session, decided.decision.action, now, subject, decided.decision.labels, policy.decidesResults) : null;
   const final = await recordDecision(st, decided, subject, "decide", null, shadowInfo, reserve);
   if (!reserve) return final;
   if (final.decision !== "allow") {

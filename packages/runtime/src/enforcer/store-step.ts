@@ -33,7 +33,7 @@ function storeTrackers(st: EnforcerState): { all: PolicyTracker[]; kept: StoreTr
       if (seen.has(t.key)) continue;
       seen.add(t.key);
       all.push(t);
-      if (!isKindTracker(t)) kept.push({ key: t.key, kind: t.kind as "count" | "seen", withinMs: t.withinMs });
+      if (!isKindTracker(t) && t.scope === undefined) kept.push({ key: t.key, kind: t.kind as "count" | "seen", withinMs: t.withinMs });
     }
   }
   return { all, kept };
@@ -134,6 +134,7 @@ export class StoreView implements TrackerSource {
     if (this.problem_ !== null) return { error: this.problem_ };
     if (session !== this.scope) return { error: `the history store read session ${JSON.stringify(this.scope)}, not this one` };
     if (isKindTracker(t)) return { error: `the history store ${this.store.name} keeps count and seen predicates without \`current\` only; this one needs the in-memory store` };
+    if (t.scope !== undefined) return { error: `the history store ${this.store.name} keeps the session's history only; \`per ${t.scope}\` needs the in-memory store` };
     const read = this.values_.get(t.key);
     if (read === undefined) return { error: `the history store did not read tracker ${t.key}` };
     let count = read.count;
