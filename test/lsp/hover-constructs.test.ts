@@ -27,6 +27,7 @@ rule a on result when session.labels contains "pii" and result.size > 1 deny
 rule b when seen(labels contains "x" since type == "y" within 1h) label "z"
 rule c when sum(amount where type == "w") > 1 and any(r in to: r ends_with "x") and body matches std.email deny
 rule d on output when output.text matches glob("*x*") redact output.text
+rule e when count(type == "w" within 1h per user.id) > 1 and seen(type == "v" per deployment) deny
 `;
 
 /** The first occurrence of `marked` (with `$0` where the cursor is) in the policy. */
@@ -45,6 +46,8 @@ const rows: readonly [string, string][] = [
   ["st$0d.email", "`std.NAME`"],
   ["std.em$0ail", "`std.email`"],
   ["output.te$0xt matches", "`output`"],
+  ["1h pe$0r user", "`count(C [within D] per user.F)`"],
+  ["per deploy$0ment", "`per deployment`"],
   ['gl$0ob("*x*")', '`glob("PATTERN")`'],
 ];
 
