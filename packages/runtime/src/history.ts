@@ -83,7 +83,7 @@ function split(trackers: readonly PolicyTracker[]): { readonly session: readonly
 }
 
 /** The scope key of an action decided with `who`, or the error that says why it has none. */
-function scopeKeyOf(t: PolicyTracker, action: unknown, who: Who | undefined): string | { error: string } {
+export function scopeKeyOf(t: PolicyTracker, action: unknown, who: Who | undefined): string | { error: string } {
   try {
     const k = t.scopeKey!(action, who?.user ?? null, who?.context ?? null);
     return typeof k === "string" ? k : { error: `\`per ${t.scope}\`: the module gave no scope key` };

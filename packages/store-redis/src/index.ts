@@ -10,7 +10,7 @@
  * ioredis reconnects by itself, and decisions work again as soon as Redis answers.
  */
 import { createHash } from "node:crypto";
-import type { SharedHistoryStore, StoreFiling, StoreRead, StoreReadResult, StoreValue } from "@agent-armor/runtime";
+import type { SharedHistoryStore, StoreFiling, StoreRead, StoreReadResult, StoreTracker, StoreValue } from "@agent-armor/runtime";
 import { Redis, type RedisOptions } from "ioredis";
 import { CONFIRM, FORGET, KEEP, LABELS, PENDING, READ, REFILE, RELEASE } from "./scripts.js";
 
@@ -98,8 +98,14 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
     }
     return d;
   };
-  const trackerKeys = (scope: string, key: string): [string, string] => {
-    const base = `${scopeKey(scope)}:${trackerDigest(key)}`;
+  /**
+   * A tracker's entries and poison: under the session (`scope`), or, for a predicate with a scope
+   * of its own (`per user.id`, `StoreTracker.scope`), under that scope value, which every session
+   * shares; those keys have their own namespace (`:scope:`), so no session name can reach them,
+   * and they are not in a session's index (`forget` leaves them).
+   */
+  const trackerKeys = (scope: string, t: StoreTracker): [string, string] => {
+    const base = `${t.scope === undefined ? scopeKey(scope) : `${prefix}:scope:{${digest(t.scope)}}`}:${trackerDigest(t.key)}`;
     return [`${base}:e`, `${base}:p`];
   };
   const reservationKey = (scope: string, id: string): string => `${scopeKey(scope)}:r:${digest(id)}`;
@@ -118,7 +124,7 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
       const keys = [labelsKey(scope), reservationKey(scope, reserve?.id ?? ""), indexKey(scope)];
       const args: (string | number)[] = [now, reserve?.id ?? "", reserve?.ttlMs ?? 0, scopeDigest(scope), trackers.length];
       for (const t of trackers) {
-        keys.push(...trackerKeys(scope, t.key));
+        keys.push(...trackerKeys(scope, t));
         const f = filed.get(t.key);
         args.push(t.withinMs ?? -1, f === undefined ? 0 : f.error === null ? 1 : 2, f?.error ?? "");
       }
@@ -131,7 +137,7 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
       const keys = [reservationKey(scope, id), indexKey(scope)];
       const args: (string | number)[] = [scopeDigest(scope), id, JSON.stringify(labels)];
       for (const f of filings) {
-        const [entries, poison] = trackerKeys(scope, f.tracker.key);
+        const [entries, poison] = trackerKeys(scope, f.tracker);
         keys.push(f.error === null ? entries : poison);
         args.push(f.error === null ? 1 : 2, f.tracker.withinMs ?? -1, f.error ?? "");
       }

@@ -28,6 +28,8 @@ local id = ARGV[2]
 local n = tonumber(ARGV[5])
 local out = {}
 local filed = {}
+-- the session's own keys start as its index does; a scoped tracker's (per user.id) are not the session's to forget
+local own = string.sub(KEYS[3], 1, #KEYS[3] - 4)
 for i = 1, n do
   local entries = KEYS[2 + 2 * i]
   local poison = KEYS[3 + 2 * i]
@@ -45,7 +47,7 @@ for i = 1, n do
     if filing == '2' then key, member = poison, id .. '\\n' .. ARGV[5 + 3 * i] end
     redis.call('ZADD', key, now, member)
     if w >= 0 then redis.call('PEXPIRE', key, w + 60000) end
-    redis.call('SADD', KEYS[3], key)
+    if string.sub(key, 1, #own) == own then redis.call('SADD', KEYS[3], key) end
     filed[#filed + 1] = { key, member }
   end
 end
@@ -80,7 +82,7 @@ for i = 3, #KEYS do
   redis.call('ZADD', KEYS[i], t, member)
   local w = tonumber(ARGV[5 + base])
   if w >= 0 then redis.call('PEXPIRE', KEYS[i], w + 60000) end
-  redis.call('SADD', KEYS[2], KEYS[i])
+  if string.sub(KEYS[i], 1, #KEYS[2] - 4) == string.sub(KEYS[2], 1, #KEYS[2] - 4) then redis.call('SADD', KEYS[2], KEYS[i]) end
   filed[#filed + 1] = { KEYS[i], member }
 end
 redis.call('HSET', res, 'f', cjson.encode(filed), 'l', ARGV[3])

@@ -16,7 +16,7 @@ export async function decide(st: EnforcerState, action: unknown, ctx: ActionCont
   const subject = snapshot(action, ctx);
   if (st.store === null) return decideSubject(st, subject, now, options);
   // a shared store: one call reads the history and files the action, then the same steps run on its answer
-  const view = await StoreView.open(st, st.store, subject.session, now, subject.action, filedHash(subject, options?.reserve === true));
+  const view = await StoreView.open(st, st.store, subject.session, now, subject.action, filedHash(subject, options?.reserve === true), subject);
   try {
     const final = await decideSubject(view.state, subject, now, options);
     if (final.reserved === true) view.keep(final.actionHash, st.reservations.ttlMs);

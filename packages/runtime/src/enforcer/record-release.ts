@@ -71,7 +71,7 @@ async function settleShared(st: EnforcerState, store: SharedHistoryStore, subjec
     st.reservations.delete(id!);
     return true;
   }
-  const view = await StoreView.open(st, store, subject.session, now, subject.action, hash);
+  const view = await StoreView.open(st, store, subject.session, now, subject.action, hash, subject);
   const problem = view.problem();
   if (problem !== null) throw new HistoryStoreUnavailable(problem);
   count(view.state, subject.session, subject.action, now, subject, labelsNow(view.state, subject, now));

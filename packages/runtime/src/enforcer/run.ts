@@ -57,7 +57,7 @@ function runSubject<T>(st: EnforcerState, subject: Subject, now: number, execute
 
 /** With a shared history store: one call to the store files the action, then the same steps run on its answer (store-step.ts). */
 async function runShared<T>(st: EnforcerState, store: SharedHistoryStore, subject: Subject, now: number, execute: (action: Action) => T | Promise<T>): Promise<RunResult<T>> {
-  const view = await StoreView.open(st, store, subject.session, now, subject.action, filedHash(subject, true));
+  const view = await StoreView.open(st, store, subject.session, now, subject.action, filedHash(subject, true), subject);
   try {
     return await runSubject(view.state, subject, now, execute);
   } finally {

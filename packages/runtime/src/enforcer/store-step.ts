@@ -13,10 +13,12 @@
  * so filing an entry again at its own time with other labels is exact: nothing filed after it
  * has to be taken back and filed again, as the in-memory store does for its ordered kinds.
  * Predicates of the other kinds (sum, max, min, since, `current.F` keys) are not kept by a shared
- * store: their values are errors that name the store, so rules that read them deny.
+ * store: their values are errors that name the store, so rules that read them deny. A count or
+ * seen with a scope (`per user.id`) is read and filed under the decision's scope value, which the
+ * store shares between sessions; a decision whose value cannot key a scope has that error.
  */
 import { sha256 } from "../hash.js";
-import { MAX_SESSION_LABELS, type Reservation, type TrackerSource, type TrackerValue } from "../history.js";
+import { MAX_SESSION_LABELS, type Reservation, scopeKeyOf, type TrackerSource, type TrackerValue, type Who } from "../history.js";
 import type { SharedHistoryStore, StoreFiling, StoreReadResult, StoreTracker, StoreValue } from "../store.js";
 import { holds, isKindTracker } from "../tracker-kinds.js";
 import type { PolicyTracker } from "../types.js";
@@ -37,6 +39,23 @@ function storeTrackers(st: EnforcerState): { all: PolicyTracker[]; kept: StoreTr
     }
   }
   return { all, kept };
+}
+
+/**
+ * The kept trackers of one decision: the session's, and each scoped `count`/`seen` under its
+ * scope value's key, from the decision's action, user and context (`who`); a decision whose value
+ * cannot key a scope has that error as the tracker's value, and files nothing there.
+ */
+function decisionTrackers(all: readonly PolicyTracker[], kept: readonly StoreTracker[], action: unknown, who: Who | null): { kept: StoreTracker[]; errors: Map<string, string> } {
+  const out = [...kept];
+  const errors = new Map<string, string>();
+  for (const t of all) {
+    if (t.scope === undefined || isKindTracker(t)) continue;
+    const key = who === null ? { error: `\`per ${t.scope}\`: this decision has no user and context to scope by` } : scopeKeyOf(t, action, who);
+    if (typeof key === "string") out.push({ key: t.key, kind: t.kind as "count" | "seen", withinMs: t.withinMs, scope: `${t.scope}\u0000${key}` });
+    else errors.set(t.key, key.error);
+  }
+  return { kept: out, errors };
 }
 
 /** The trackers an entry with `labels` is filed in: those whose condition it matches, or whose condition fails on it. */
@@ -65,6 +84,8 @@ export class StoreView implements TrackerSource {
   private readonly labels: string[];
   private readonly byKey = new Map<string, PolicyTracker>();
   private readonly kept: readonly StoreTracker[];
+  /** Scoped trackers whose scope this decision cannot key, with why. */
+  private readonly scopeErrors: ReadonlyMap<string, string>;
   /** The entry as filed by `read`: with no labels (the decision's labels are known only after it). */
   private filings: StoreFiling[];
   private recorded = false;
@@ -86,8 +107,10 @@ export class StoreView implements TrackerSource {
     filings: StoreFiling[],
     /** The action hash the filing was kept with. */
     private readonly filedHash: string | null,
+    scopeErrors: ReadonlyMap<string, string> = new Map(),
   ) {
     this.kept = kept;
+    this.scopeErrors = scopeErrors;
     this.filings = filings;
     for (const t of all) this.byKey.set(t.key, t);
     if (answer !== null) for (let i = 0; i < kept.length; i++) this.values_.set(kept[i]!.key, answer.values[i]!);
@@ -108,17 +131,18 @@ export class StoreView implements TrackerSource {
    * files the action under a new decision id in the same call. Never rejects: a store that
    * does not answer makes every decision of the view a deny that names it.
    */
-  static async open(st: EnforcerState, store: SharedHistoryStore, scope: string, now: number, action: unknown, reserveFor: string | null): Promise<StoreView> {
-    const { all, kept } = storeTrackers(st);
+  static async open(st: EnforcerState, store: SharedHistoryStore, scope: string, now: number, action: unknown, reserveFor: string | null, who: Who | null = null): Promise<StoreView> {
+    const { all, kept: session } = storeTrackers(st);
+    const { kept, errors } = decisionTrackers(all, session, action, who);
     const byKey = new Map(all.map((t) => [t.key, t]));
     const id = reserveFor !== null ? st.decisionId(now) : null;
     const filings = reserveFor !== null ? filingsOf(kept, byKey, action, undefined) : [];
     try {
       const reserve = id !== null ? { reserve: { id, ttlMs: st.reservations.ttlMs, filings, actionHash: reserveFor! } } : {};
       const answer = await store.read({ scope, now, trackers: kept, ...reserve });
-      return new StoreView(st, store, scope, now, id, action, null, answer, kept, all, filings, reserveFor);
+      return new StoreView(st, store, scope, now, id, action, null, answer, kept, all, filings, reserveFor, errors);
     } catch (e) {
-      return new StoreView(st, store, scope, now, null, action, unavailable(store, e), null, kept, all, [], null);
+      return new StoreView(st, store, scope, now, null, action, unavailable(store, e), null, kept, all, [], null, errors);
     }
   }
 
@@ -134,7 +158,8 @@ export class StoreView implements TrackerSource {
     if (this.problem_ !== null) return { error: this.problem_ };
     if (session !== this.scope) return { error: `the history store read session ${JSON.stringify(this.scope)}, not this one` };
     if (isKindTracker(t)) return { error: `the history store ${this.store.name} keeps count and seen predicates without \`current\` only; this one needs the in-memory store` };
-    if (t.scope !== undefined) return { error: `the history store ${this.store.name} keeps the session's history only; \`per ${t.scope}\` needs the in-memory store` };
+    const scopeError = this.scopeErrors.get(t.key);
+    if (scopeError !== undefined) return { error: scopeError };
     const read = this.values_.get(t.key);
     if (read === undefined) return { error: `the history store did not read tracker ${t.key}` };
     let count = read.count;
@@ -247,9 +272,9 @@ export class StoreView implements TrackerSource {
 }
 
 /** Runs `steps` on the history of `scope` as it is now: in this process, or read from the shared store first (without filing anything). */
-export async function withHistory<T>(st: EnforcerState, scope: string, now: number, steps: (st: EnforcerState) => Promise<T>): Promise<T> {
+export async function withHistory<T>(st: EnforcerState, scope: string, now: number, steps: (st: EnforcerState) => Promise<T>, action: unknown = null, who: Who | null = null): Promise<T> {
   if (st.store === null) return steps(st);
-  const view = await StoreView.open(st, st.store, scope, now, null, null);
+  const view = await StoreView.open(st, st.store, scope, now, action, null, who);
   try {
     return await steps(view.state);
   } finally {
@@ -262,12 +287,23 @@ export async function withHistory<T>(st: EnforcerState, scope: string, now: numb
  * decision id): the entry is filed again with its labels and these, where it stands. Nothing
  * happens when no reservation of the scope and action is pending.
  */
-export async function relabelShared(st: EnforcerState, store: SharedHistoryStore, id: string, scope: string, actionHash: string, action: unknown, labels: readonly string[]): Promise<void> {
+export async function relabelShared(
+  st: EnforcerState,
+  store: SharedHistoryStore,
+  id: string,
+  scope: string,
+  actionHash: string,
+  action: unknown,
+  labels: readonly string[],
+  who: Who | null = null,
+): Promise<void> {
   const pending = await store.pending(id, scope);
   if (pending === null || pending.actionHash !== actionHash) return;
   const next = [...pending.labels, ...labels.filter((l, i) => !pending.labels.includes(l) && labels.indexOf(l) === i)];
   if (next.length === pending.labels.length) return;
-  const { all, kept } = storeTrackers(st);
+  // filed again in every tracker, the scoped ones under the call's own scope values
+  const { all, kept: session } = storeTrackers(st);
+  const { kept } = decisionTrackers(all, session, action, who);
   const filings = filingsOf(kept, new Map(all.map((t) => [t.key, t])), action, next);
   await store.refile(id, scope, st.clock(), filings, next);
 }
