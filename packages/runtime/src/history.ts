@@ -322,6 +322,8 @@ export class SessionTrackers implements TrackerSource {
    * returns what takes it back.
    */
   private file(s: SessionHistory, action: unknown, now: number, policies: readonly (readonly PolicyTracker[])[], labels: readonly string[] | undefined, who: Who | undefined): Undo {
+    // the common case, no scoped trackers: nothing more is allocated per action
+    if (policies.every((ts) => split(ts).scoped.length === 0)) return this.fileInto(s, action, now, policies, labels);
     const undoSession = this.fileInto(
       s,
       action,
