@@ -112,6 +112,18 @@ const CASES: readonly Case[] = [
     example: (_i, h) => typeof h[0]?.value === "number" && (h[0].value as number) >= 3 && (h[0].value as number) < 5,
   },
   {
+    name: "a history predicate given a scope reads another history: its value is free of the session's",
+    old: 'default allow\nrule burst when action.type == "post" and count(action.type == "post" within 1h) >= 3 deny\n',
+    new: 'default allow\nrule burst when action.type == "post" and count(action.type == "post" within 1h per user.id) >= 3 deny\n',
+    changes: ["allow->deny", "deny->allow"],
+  },
+  {
+    name: "the same scoped predicate in both versions changes nothing",
+    old: 'default allow\nrule a when seen(action.type == "x" per context.tenant) deny\nrule b when count(true per deployment) > 9 deny\n',
+    new: 'default allow\nrule b when count(true per deployment) > 9 deny\nrule a when seen(action.type == "x" per context.tenant) deny\n',
+    changes: [],
+  },
+  {
     name: "29 February of a leap year is a date",
     old: "default allow\n",
     new: 'default allow\nrule leap when time.date == "2028-02-29" deny\n',

@@ -408,6 +408,9 @@ const strValue = fc.oneof({ weight: 3, arbitrary: pick(STR_LITS) }, { weight: 1,
 const listValue = fc.oneof({ weight: 2, arbitrary: pick(LIST_LITS) }, { weight: 2, arbitrary: pick(LET_LIST) });
 const scalarLit = fc.oneof(pick(NUM_LITS), pick(STR_LITS), pick(["true", "false", "null"]));
 
+/** Scopes of history predicates: fields of the user, the context and the action (strings, numbers, lists, missing), and the deployment. */
+const SCOPES = ["user.id", "user.role", "user.level", "context.tenant", "context.payee_age_days", "action.recipient", "action.amount", "action.__proto__", "deployment"];
+
 function pathArb(history: boolean): fc.Arbitrary<string> {
   if (history) return pick(ITEM_PATHS);
   return fc.oneof({ weight: 6, arbitrary: pick(ACTION_PATHS) }, { weight: 2, arbitrary: pick(USER_PATHS) }, { weight: 2, arbitrary: pick(CONTEXT_PATHS) });
@@ -521,7 +524,9 @@ function atom(history: boolean): fc.Arbitrary<string> {
     fc.constant('time.date between "2026-01-01" and "2026-06-30"'),
   );
   const hcond = cond(true, 1);
-  const countExpr = fc.tuple(hcond, pick(DURATIONS)).map(([c, d]) => `count(${c} within ${d})`);
+  // whose history (§7.1): the session's, a user's, a tenant's, an action field's, or the deployment's
+  const scope = fc.oneof({ weight: 3, arbitrary: fc.constant("") }, { weight: 2, arbitrary: pick(SCOPES).map((x) => ` per ${x}`) });
+  const countExpr = fc.tuple(hcond, pick(DURATIONS), scope).map(([c, d, s]) => `count(${c} within ${d}${s})`);
   const count = fc.oneof(
     { weight: 6, arbitrary: fc.tuple(countExpr, pick(cmpOps), pick(["0", "1", "2", "3", "5", "50", "LIMIT"]), fc.boolean()).map(([c, op, n, flip]) => (flip ? `${n} ${op} ${c}` : `${c} ${op} ${n}`)) },
     { weight: 1, arbitrary: countExpr.map((c) => `${c} between 1 and 3`) },
@@ -535,20 +540,20 @@ function atom(history: boolean): fc.Arbitrary<string> {
         .map(([c, a, op, n]) => `${c} ${a} ${op} ${n}`),
     },
   );
-  const seen = fc.tuple(hcond, fc.option(pick(DURATIONS), { nil: null })).map(([c, d]) => `seen(${c}${d ? ` within ${d}` : ""})`);
+  const seen = fc.tuple(hcond, fc.option(pick(DURATIONS), { nil: null }), scope).map(([c, d, s]) => `seen(${c}${d ? ` within ${d}` : ""}${s})`);
   const window = fc.option(pick(DURATIONS), { nil: null }).map((d) => (d ? ` within ${d}` : ""));
   // a whole session's count; sums, largest and smallest values (over numbers, and over fields that are not always numbers)
-  const countAll = fc.tuple(hcond, pick(cmpOps), pick(["0", "1", "3"])).map(([c, op, n]) => `count(${c}) ${op} ${n}`);
+  const countAll = fc.tuple(hcond, pick(cmpOps), pick(["0", "1", "3"]), scope).map(([c, op, n, s]) => `count(${c}${s}) ${op} ${n}`);
   const aggregateExpr = fc
-    .tuple(pick(["sum", "max", "min"]), pick(["amount", "amount", "action.amount", "payload.card", "path", "toString"]), hcond, window)
-    .map(([f, v, c, w]) => `${f}(${v} where ${c}${w})`);
+    .tuple(pick(["sum", "max", "min"]), pick(["amount", "amount", "action.amount", "payload.card", "path", "toString"]), hcond, window, scope)
+    .map(([f, v, c, w, s]) => `${f}(${v} where ${c}${w}${s})`);
   const aggregate = fc.oneof(
     { weight: 4, arbitrary: fc.tuple(aggregateExpr, pick(cmpOps), pick(["0", "-1", "1", "50", "10_000", "1e21", "0.5"])).map(([a, op, n]) => `${a} ${op} ${n}`) },
     { weight: 1, arbitrary: aggregateExpr.map((a) => `${a} == null`) },
     { weight: 1, arbitrary: aggregateExpr.map((a) => `${a} between 1 and 100`) },
     { weight: 1, arbitrary: fc.tuple(aggregateExpr, pick(cmpOps)).map(([a, op]) => `${a} ${op} amount`) },
   );
-  const since = fc.tuple(hcond, hcond, window).map(([a, b, w]) => `seen(${a} since ${b}${w})`);
+  const since = fc.tuple(hcond, hcond, window, scope).map(([a, b, w, s]) => `seen(${a} since ${b}${w}${s})`);
   // correlations with the current action: one or two `ENTRY == current.F` conjuncts, over fields that are strings, numbers, objects, lists or missing
   const keyConjunct = fc
     .tuple(pick(["recipient", "path", "amount", "payload", "tags", "payload.card", "action.memo"]), pick(["recipient", "path", "amount", "payload", "body", "memo", "payload.card"]), fc.boolean())
@@ -564,7 +569,7 @@ function atom(history: boolean): fc.Arbitrary<string> {
     .map(([l, g, c, flip]) => (flip ? `any(x in ${l}: current.${c} == x${g})` : `any(x in ${l}: x${g} == current.${c})`));
   const keys = fc.array(fc.oneof({ weight: 3, arbitrary: keyConjunct }, { weight: 2, arbitrary: listKey }), { minLength: 1, maxLength: 2 }).map((ks) => ks.join(" and "));
   const correlated = fc.oneof(
-    fc.tuple(hcond, keys, window, pick(cmpOps), pick(["0", "1", "2"])).map(([c, k, w, op, n]) => `count((${c}) and ${k}${w}) ${op} ${n}`),
+    fc.tuple(hcond, keys, window, pick(cmpOps), pick(["0", "1", "2"]), scope).map(([c, k, w, op, n, s]) => `count((${c}) and ${k}${w}${s}) ${op} ${n}`),
     fc.tuple(keys, hcond, window).map(([k, c, w]) => `seen(${k} and (${c})${w})`),
     fc.tuple(pick(["sum", "max", "min"]), hcond, keys, window).map(([f, c, k, w]) => `${f}(amount where (${c}) and ${k}${w}) > 1`),
     fc.tuple(keys, hcond, hcond, window).map(([k, a, b, w]) => `seen((${a}) and ${k} since ${b}${w})`),
@@ -966,6 +971,10 @@ const historyTimeStyle = fc.oneof({ weight: 400, arbitrary: fc.nat(5) }, { weigh
 
 const historyEntry = fc.record({
   action: actionJson(fc.oneof({ weight: 5, arbitrary: pick(TYPES) }, { weight: 1, arbitrary: pick(INPUT_TYPES) }), 3),
+  // what a scope reads: the user and context the entry was decided with, and whether another session recorded it
+  user: fc.option(userJson, { nil: null, freq: 3 }),
+  context: fc.option(contextJson, { nil: null, freq: 3 }),
+  otherSession: fc.option(pick(["true", "true", "false", '"yes"']), { nil: null, freq: 2 }),
   offset: fc.option(offsetArb, { nil: null, freq: 8 }),
   style: historyTimeStyle,
   // what the action returned and the labels it got, as a host that records the whole agent loop
@@ -977,7 +986,16 @@ const MALFORMED_HISTORY = ['"nope"', "{}", "[null]", '[{"action":[]}]', '[{"time
 const badEntries = ['{"action":{"type":"read_file"},"time":"not a time"}', '{"time":"2026-03-02T10:00:00Z"}', '"entry"', '{"action":"x"}'];
 
 interface HistoryShape {
-  readonly entries: readonly { action: string; offset: number | null; style: number; result: string | null; labels: string | null }[];
+  readonly entries: readonly {
+    action: string;
+    offset: number | null;
+    style: number;
+    result: string | null;
+    labels: string | null;
+    user: string | null;
+    context: string | null;
+    otherSession: string | null;
+  }[];
   /** JSON text of a malformed `history`, or "absent" for none. */
   readonly malformed: string | null;
   /** JSON text of a malformed entry to put among well-formed ones. */
@@ -1053,6 +1071,9 @@ const wellFormedInput: fc.Arbitrary<GeneratedInput> = fc
         if (e.offset !== null) es.push(["time", j(iso(r.base - e.offset, e.style))]);
         if (e.result !== null) es.push(["result", e.result]);
         if (e.labels !== null) es.push(["labels", e.labels]);
+        if (e.user !== null) es.push(["user", e.user]);
+        if (e.context !== null) es.push(["context", e.context]);
+        if (e.otherSession !== null) es.push(["otherSession", e.otherSession]);
         return obj(es);
       });
       if (h.bad !== null) items.splice(items.length >> 1, 0, h.bad);

@@ -2,7 +2,8 @@
  * `armor serve --store redis://...`: three replicas on one real Redis share their limits. 500
  * concurrent reserved decisions in one session against "at most 20 an hour" allow exactly 20;
  * a replica killed (SIGKILL) in the middle of a burst over-admits nothing; replicas started again
- * still see the counts; each replica keeps its own audit chain, and `armorc audit verify FOLDER`
+ * still see the counts; 500 concurrent reserved decisions of one user over 50 sessions against "at
+ * most 20 an hour per user" (`per user.id`) allow exactly 20; each replica keeps its own audit chain, and `armorc audit verify FOLDER`
  * checks them all.
  */
 import { spawnSync } from "node:child_process";
@@ -15,6 +16,7 @@ import { repoRoot, type Served, startServe } from "./support.js";
 
 const POLICY = `default allow
 rule hourly when action.type == "send" and count(type == "send" within 1h) >= 20 deny because "at most 20 an hour"
+rule hourly_per_user when action.type == "pay" and count(type == "pay" within 1h per user.id) >= 20 deny because "at most 20 an hour per user"
 `;
 
 const skip = skipWithoutRedis("armor serve --store");
@@ -71,6 +73,24 @@ describe.skipIf(skip)("armor serve replicas on one Redis", () => {
     expect(allowed).toHaveLength(20);
     expect(allowed.every((a) => a.body?.reserved === true)).toBe(true);
     expect(answers.filter((a) => a.body?.decision === "deny").every((a) => a.body?.rules?.[0]?.id === "hourly")).toBe(true);
+  });
+
+  it("allows exactly 20 of 500 concurrent reserved decisions of one user over many sessions (per user.id)", async () => {
+    const pay = (r: Served, user: string, session: string, n: number) => post(r.url, "/v1/decide", { action: { type: "pay", n }, session, user: { id: user }, reserve: true });
+    const answers = await Promise.all(Array.from({ length: 500 }, (_, i) => pay(replicas[i % 3]!, "ann", `ann-${i % 50}`, i)));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    const allowed = answers.filter((a) => a.body?.decision === "allow");
+    expect(allowed).toHaveLength(20);
+    expect(answers.filter((a) => a.body?.decision === "deny").every((a) => a.body?.rules?.[0]?.id === "hourly_per_user")).toBe(true);
+    // another user's limit is their own, in any session (ann's too); a release on another replica gives a place back
+    const bob = [];
+    for (let i = 0; i < 20; i++) bob.push(await pay(replicas[i % 3]!, "bob", i === 0 ? "ann-0" : `bob-${i}`, i));
+    expect(bob.map((a) => a.body?.decision)).toEqual(Array(20).fill("allow"));
+    expect((await pay(replicas[0]!, "bob", "bob-new", 20)).body?.decision).toBe("deny");
+    const released = await post(replicas[2]!.url, "/v1/release", { decisionId: bob[5]!.body?.id, session: "bob-5" });
+    expect(released.body).toMatchObject({ released: true });
+    expect((await pay(replicas[1]!, "bob", "bob-new", 21)).body?.decision).toBe("allow");
+    expect((await pay(replicas[0]!, "bob", "bob-other", 22)).body?.decision).toBe("deny");
   });
 
   it("over-admits nothing when a replica is killed in the middle, and keeps the counts across restarts", async () => {

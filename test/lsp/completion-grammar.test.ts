@@ -73,7 +73,9 @@ const rows: readonly Row[] = [
   { name: "after `default`", text: `${header}default $0`, exactly: ["allow", "deny", "require approval"] },
   { name: "after `matches`", text: `${header}rule x when memo matches $0`, exactly: ["std", "glob"] },
   { name: "after `matches std.`", text: `${header}rule x when memo matches std.$0`, offers: ["iban", "card_number", "email", "us_ssn", "secret"] },
-  { name: "inside count(...)", text: `${header}rule x when count(amount > 1 $0`, offers: ["within", "where", "since", "and", "or"], not: effects },
+  { name: "inside count(...)", text: `${header}rule x when count(amount > 1 $0`, offers: ["within", "where", "since", "per", "and", "or"], not: effects },
+  { name: "after a window, inside count(...)", text: `${header}rule x when count(amount > 1 within 1h $0`, offers: ["per"], not: [...effects, "within"] },
+  { name: "after `per`", text: `${header}rule x when count(amount > 1 within 1h per $0`, exactly: ["user", "context", "action", "deployment"] },
   { name: "a schema field after a narrowing", text: `${header}rule x when action.type == "send_email" and action.$0`, offers: ["to", "body"], not: ["amount"] },
   { name: "a let's value", text: `${header}let L = $0`, offers: ["true", "null"], not: ["amount", "count", ...itemWords] },
   {

@@ -28,6 +28,7 @@ rule b when seen(labels contains "x" since type == "y" within 1h) label "z"
 rule c when sum(amount where type == "w") > 1 and any(r in to: r ends_with "x") and body matches std.email deny
 rule d on output when output.text matches glob("*x*") redact output.text
 rule e when amount > 5 require approval from "finance" quorum 2 grant action.to 1h up to 500 of action.amount
+rule f when count(type == "w" within 1h per user.id) > 1 and seen(type == "v" per deployment) deny
 `;
 
 /** The first occurrence of `marked` (with `$0` where the cursor is) in the policy. */
@@ -46,6 +47,8 @@ const rows: readonly [string, string][] = [
   ["st$0d.email", "`std.NAME`"],
   ["std.em$0ail", "`std.email`"],
   ["output.te$0xt matches", "`output`"],
+  ["1h pe$0r user", "`count(C [within D] per user.F)`"],
+  ["per deploy$0ment", "`per deployment`"],
   ['gl$0ob("*x*")', '`glob("PATTERN")`'],
   ["quo$0rum 2", '`require approval from "GROUP" quorum N`'],
   ["gra$0nt action.to", "`grant session DURATION`"],

@@ -85,6 +85,8 @@ export function trackerKey(policy: IR.Policy, t: IR.Tracker): string {
     since: t.since === null ? null : exprKey(policy, t.since),
     value: t.value === null ? null : exprKey(policy, t.value),
     withinMs: t.withinMs,
+    // a scoped predicate (`per user.id`) reads another history: a value of its own, never the session's
+    scope: t.scope.kind === "path" ? `${t.scope.root}.${t.scope.fields.join(".")}` : t.scope.kind,
   });
 }
 

@@ -12,6 +12,10 @@ export interface HistoryEntry {
   readonly time: number | null;
   /** The entry's `labels` as given (`null` when absent), read inside history conditions as `labels`. */
   readonly labels: unknown;
+  /** `otherSession: true`: recorded in another session, so only predicates with a `per` scope read it. */
+  readonly other: boolean;
+  /** The entry as given: a scope reads its `user` or `context` (what the decision that recorded it had). */
+  readonly entry: unknown;
 }
 
 /**
@@ -244,7 +248,10 @@ function readHistory(raw: unknown): HistoryEntry[] {
     const a = readField(entry, "action");
     if (!isRecord(a)) throw new EvaluationError(`\`history[${i}].action\` must be an object`);
     const et = readField(entry, "time");
-    out.push({ action: a, time: et === null ? null : readTime(et, `\`history[${i}].time\``), labels: readField(entry, "labels") });
+    const time = et === null ? null : readTime(et, `\`history[${i}].time\``);
+    const other = readField(entry, "otherSession");
+    if (other !== null && typeof other !== "boolean") throw new EvaluationError(`\`history[${i}].otherSession\` must be true or false`);
+    out.push({ action: a, time, labels: readField(entry, "labels"), other: other === true, entry });
   }
   return out;
 }

@@ -20,6 +20,7 @@ import {
 } from "./decision-input.js";
 import { grantedDecision } from "./grant-source.js";
 import * as IR from "./ir.js";
+import { scopeText } from "./ir.js";
 import { constantSet, literalAffix, literalSide } from "./ir-shapes.js";
 import { patternReplace, patternTest, RegexLimitError, type RegexProgram } from "./regex/index.js";
 import * as sem from "./semantics.js";
@@ -82,6 +83,15 @@ class Context {
     return this.time[field];
   }
 
+  scopeOf(t: IR.Tracker): (entry: HistoryEntry) => boolean {
+    const s = t.scope;
+    if (s.kind === "deployment") return everyEntry;
+    if (s.kind === "session") return sessionEntry;
+    const root = s.root === "action" ? this.input.action : s.root === "user" ? this.input.user() : this.input.context();
+    const current = sem.decisionScopeKey(root, s.fields, scopeText(s));
+    return (e) => sem.scopeKeyAt(s.root === "action" ? e.action : sem.readField(e.entry, s.root), s.fields) === current;
+  }
+
   tracker(index: number): number | boolean | null {
     // checked when the input was read (readTrackerValues)
     const given = this.given?.[index];
@@ -99,13 +109,16 @@ class Context {
         this.entryLabels = entry.labels;
         return sem.truth(evaluate(this, c, entry.action, false));
       };
-      if (t.kind === "sum" || t.kind === "max" || t.kind === "min") v = aggregate(this, t, t.kind, history, inWindow);
+      // the entries of the predicate's scope: the others are not its history at all
+      const inScope = this.scopeOf(t);
+      if (t.kind === "sum" || t.kind === "max" || t.kind === "min") v = aggregate(this, t, t.kind, history, inScope, inWindow);
       else if (t.since !== null) {
         // an entry matching B (window or not) restarts the search; an A after it must be in the window.
         // A is tested on every entry in the window that is not a B, so that an entry on which it
         // cannot be evaluated is an error wherever it is (as in a runtime's trackers)
         let found = false;
         for (const entry of history) {
+          if (!inScope(entry)) continue;
           if (holds(t.since, entry)) found = false;
           else if (inWindow(entry) && holds(t.condition, entry)) found = true;
         }
@@ -114,7 +127,7 @@ class Context {
         let n = 0;
         for (const entry of history) {
           // `seen` too tests every entry in the window: one it cannot evaluate is an error, before or after a match
-          if (inWindow(entry) && holds(t.condition, entry)) n++;
+          if (inScope(entry) && inWindow(entry) && holds(t.condition, entry)) n++;
         }
         v = t.kind === "count" ? n : n > 0;
       }
@@ -125,18 +138,34 @@ class Context {
 }
 
 /**
+ * Which entries a predicate reads (docs/language.md §7.1): without `per`, the session's (not those
+ * marked `otherSession`); `per deployment`, all; `per user.F` (`context.F`, `action.F`), those whose
+ * value there is the decision's, as a scope key. The decision's value is read first, and one that
+ * cannot key a scope is an evaluation error; an entry whose value cannot is in no scope.
+ */
+const everyEntry = (): boolean => true;
+const sessionEntry = (e: HistoryEntry): boolean => !e.other;
+
+/**
  * `sum`/`max`/`min` of the tracker's value over the history entries in the window that match its
  * condition. A sum is exact, rounded once (`sem.addPartial`); once it goes past the largest finite
  * number the entries after are still read, so that an entry without a number is the error reported.
  */
-function aggregate(ctx: Context, t: IR.Tracker, kind: "sum" | "max" | "min", history: readonly HistoryEntry[], inWindow: (e: HistoryEntry) => boolean): number | null {
+function aggregate(
+  ctx: Context,
+  t: IR.Tracker,
+  kind: "sum" | "max" | "min",
+  history: readonly HistoryEntry[],
+  inScope: (e: HistoryEntry) => boolean,
+  inWindow: (e: HistoryEntry) => boolean,
+): number | null {
   let acc: number | null = null;
   const partials: number[] = [];
   let finite = true;
   for (let i = 0; i < history.length; i++) {
     const entry = history[i]!;
     ctx.entryLabels = entry.labels;
-    if (!inWindow(entry) || !sem.truth(evaluate(ctx, t.condition, entry.action, false))) continue;
+    if (!inScope(entry) || !inWindow(entry) || !sem.truth(evaluate(ctx, t.condition, entry.action, false))) continue;
     const v = sem.aggregateValue(kind, i, evaluate(ctx, t.value!, entry.action, false));
     if (kind !== "sum") acc = sem.aggregateStep(kind, acc, v);
     else if (finite) finite = sem.addPartial(partials, v);

@@ -211,6 +211,27 @@ export interface TrackerKey {
 }
 
 /**
+ * Whose history a predicate reads (`per ...`, docs/language.md §7.1): the current session's
+ * entries (the default), every entry of the deployment (`per deployment`), or the entries whose
+ * value at `root.fields` equals the decision's (`per user.id`): an entry's `user`/`context` as
+ * recorded with it, or a field of its action.
+ */
+export type TrackerScope =
+  | { readonly kind: "session" }
+  | { readonly kind: "deployment" }
+  | {
+      readonly kind: "path";
+      readonly root: "action" | "user" | "context";
+      /** Never empty. */
+      readonly fields: readonly string[];
+    };
+
+/** How a scope is written after `per`: `user.id`, `deployment`; `session` for the default. */
+export function scopeText(s: TrackerScope): string {
+  return s.kind === "path" ? `${s.root}.${s.fields.join(".")}` : s.kind;
+}
+
+/**
  * A history predicate: how many (or whether any) earlier actions satisfy `condition`; for `sum`,
  * `max` and `min`, the sum, largest or smallest `value` of those actions.
  */
@@ -232,6 +253,8 @@ export interface Tracker {
   readonly rest: Expr;
   /** The window in milliseconds; `null` means the whole session. */
   readonly withinMs: number | null;
+  /** Whose history it reads: the session's by default. */
+  readonly scope: TrackerScope;
   readonly span: Span;
 }
 

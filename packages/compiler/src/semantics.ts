@@ -492,3 +492,39 @@ export function arith(op: ArithOp, a: unknown, b: unknown): number {
   if (!finite(v)) throw new EvaluationError(`\`${op}\` gives a number too large to represent`);
   return v;
 }
+
+/** The longest string a scope value (`per user.id`) may be, in UTF-16 code units. */
+export const MAX_SCOPE_TEXT = 1024;
+
+/**
+ * The value at `fields` of `root`, as a scope key (`per user.id`, docs/language.md §7.1): `s:` and
+ * a string of at most MAX_SCOPE_TEXT code units, or `n:` and a finite number (`0` and `-0` are one
+ * key, as they are `==`); null when the value cannot key a scope. The emitted twin is `$scopeOf`.
+ */
+export function scopeKeyAt(root: unknown, fields: readonly string[]): string | null {
+  let v = root;
+  for (const f of fields) v = readField(v, f);
+  if (typeof v === "string") return v.length <= MAX_SCOPE_TEXT ? `s:${v}` : null;
+  if (typeof v === "number") return v - v === 0 ? `n:${String(v)}` : null;
+  return null;
+}
+
+/**
+ * The scope key of the decision (`root` is its user, context or action), or the evaluation error
+ * that says why its value cannot key a scope (missing, not a string or a finite number, too long).
+ * The emitted twin is `$scopeKey`.
+ */
+export function decisionScopeKey(root: unknown, fields: readonly string[], text: string): string {
+  const key = scopeKeyAt(root, fields);
+  if (key !== null) return key;
+  let v = root;
+  for (const f of fields) v = readField(v, f);
+  const kind = kindOf(v);
+  const why =
+    kind === "null"
+      ? `the decision has no \`${text}\``
+      : kind === "string"
+        ? `\`${text}\` is longer than ${MAX_SCOPE_TEXT.toLocaleString("en-US")} characters`
+        : `\`${text}\` is ${kind === "list" ? "a list" : kind === "object" ? "an object" : kind === "boolean" ? "a boolean" : `a ${kind}`}, not a string or a finite number`;
+  throw new EvaluationError(`\`per ${text}\`: ${why}`);
+}

@@ -120,6 +120,23 @@ describe("running and reporting", () => {
     ]);
   });
 
+  it("gives a test's history entries its user and context, so scoped predicates read them", async () => {
+    const policyText = `default allow
+rule per_user when action.type == "pay" and count(type == "pay" within 1h per user.id) >= 2 deny
+rule per_tenant when action.type == "pay" and seen(type == "freeze" per context.tenant) deny
+test "ann's third pay" { user { id: "ann" } history 2 of { type: "pay" } within 1h action { type: "pay" } expect deny by per_user }
+test "a frozen tenant" { context { tenant: "t" } history { type: "freeze" } ago 1d action { type: "pay" } expect deny }
+test "no user: the scope has no value" { history 2 of { type: "pay" } within 1h action { type: "pay" } expect error }
+test "a user's history without the scope's field" { user { name: "ann" } history { type: "pay" } ago 1m action { type: "pay" } expect error }`;
+    const suite = await runSuite({ policyFile: "s.armor", policyText, testFiles: [] }, { host: noFiles });
+    expect(suite.results.map((r) => [r.test.name, r.passed, r.failures])).toEqual([
+      ["ann's third pay", true, []],
+      ["a frozen tenant", true, []],
+      ["no user: the scope has no value", true, []],
+      ["a user's history without the scope's field", true, []],
+    ]);
+  });
+
   it("filters by name", async () => {
     const suite = await runSuite(suiteInput, { host: noFiles, filter: /^pass/ });
     expect(suite.results.map((r) => r.test.name)).toEqual(["passes"]);

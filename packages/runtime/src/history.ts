@@ -35,6 +35,64 @@ export const MAX_SESSION_LABELS = 1_000;
  */
 export const MAX_OPEN_ENTRIES = 1_000;
 
+/**
+ * At most this many scope values (`per user.id`, `per context.tenant`, the deployment) hold history
+ * at once in one enforcer. When a decision needs one more, the scopes whose history is empty are
+ * dropped first; when none is, a predicate over a new scope value has the evaluation error
+ * `SCOPES_FULL`, so the rule that reads it denies, and the decision is denied even when no rule
+ * reads it (an action that is never counted must not run): memory stays bounded and nothing is
+ * silently left uncounted.
+ */
+export const MAX_SCOPES = 100_000;
+
+/** The user and context an action was decided with: what a scope (`per user.id`) reads. */
+export interface Who {
+  readonly user: unknown;
+  readonly context: unknown;
+}
+
+/** Why a decision whose scope has no history yet cannot be made when MAX_SCOPES are held. */
+export function scopesFull(scope: string): string {
+  return `\`per ${scope}\`: the enforcer already keeps the history of ${MAX_SCOPES.toLocaleString("en-US")} scope values, at most, and none of them is empty`;
+}
+
+/** A tracker value that denies the whole decision: its scope's history cannot be kept. */
+export class ScopeUnavailable {
+  constructor(readonly error: string) {}
+}
+
+/** The history of one scope value: the same state a session keeps, for the trackers of that scope. */
+interface ScopeHistory {
+  readonly history: SessionHistory;
+  /** The longest window of the trackers filed into it (Infinity for a whole history, or `since`): how long its recent actions matter. */
+  keepFor: number;
+}
+
+/** Whether a tracker reads a scope's history (`per ...`) rather than the session's. */
+const isScoped = (t: PolicyTracker): boolean => typeof t.scope === "string" && typeof t.scopeKey === "function";
+
+/** The trackers of a list that keep the session's history, and those that keep a scope's; computed once per list. */
+const splits = new WeakMap<readonly PolicyTracker[], { readonly session: readonly PolicyTracker[]; readonly scoped: readonly PolicyTracker[] }>();
+function split(trackers: readonly PolicyTracker[]): { readonly session: readonly PolicyTracker[]; readonly scoped: readonly PolicyTracker[] } {
+  let s = splits.get(trackers);
+  if (s === undefined) {
+    const scoped = trackers.filter(isScoped);
+    s = { session: scoped.length === 0 ? trackers : trackers.filter((t) => !scoped.includes(t)), scoped };
+    splits.set(trackers, s);
+  }
+  return s;
+}
+
+/** The scope key of an action decided with `who`, or the error that says why it has none. */
+export function scopeKeyOf(t: PolicyTracker, action: unknown, who: Who | undefined): string | { error: string } {
+  try {
+    const k = t.scopeKey!(action, who?.user ?? null, who?.context ?? null);
+    return typeof k === "string" ? k : { error: `\`per ${t.scope}\`: the module gave no scope key` };
+  } catch (e) {
+    return { error: e instanceof Error && typeof e.message === "string" ? e.message.slice(0, 500) : `\`per ${t.scope}\`: the scope key cannot be read` };
+  }
+}
+
 /** What a decision reads as `session` in a session without labels. */
 const NO_LABELS: { readonly labels: readonly string[] } = Object.freeze({ labels: Object.freeze([]) as readonly string[] });
 
@@ -124,6 +182,7 @@ interface Filed {
   readonly now: number;
   readonly policies: readonly (readonly PolicyTracker[])[];
   labels: readonly string[] | undefined;
+  readonly who: Who | undefined;
   undo: Undo;
   /** Its place in its session's log: consecutive for the entries of one log. */
   readonly seq: number;
@@ -141,8 +200,9 @@ interface Filed {
 export interface TrackerSource {
   /** Why no decision can be made with this history (a store that did not answer), or null. */
   problem(session: string): string | null;
-  values(session: string, trackers: readonly PolicyTracker[], now: number, action?: unknown): readonly TrackerValue[];
-  record(session: string, action: unknown, now: number, policies: readonly (readonly PolicyTracker[])[], labels?: readonly string[], relabelled?: boolean): Reservation;
+  /** `who`: the user and context of the decision, which scoped predicates (`per user.id`) read. */
+  values(session: string, trackers: readonly PolicyTracker[], now: number, action?: unknown, who?: Who): readonly TrackerValue[];
+  record(session: string, action: unknown, now: number, policies: readonly (readonly PolicyTracker[])[], labels?: readonly string[], relabelled?: boolean, who?: Who): Reservation;
   sessionInput(session: string): { readonly labels: readonly string[] };
   addLabels(session: string, labels: readonly string[] | undefined): string | null;
   forget(session: string): void;
@@ -155,6 +215,10 @@ export class SessionTrackers implements TrackerSource {
    * results are being decided.
    */
   private readonly open = new Map<string, Filed[]>();
+  /** The history of each scope value (`per user.id`, the deployment), by scope and key: at most MAX_SCOPES. */
+  private readonly scopes = new Map<string, ScopeHistory>();
+  /** No sweep for empty scopes before this time, after one that freed little. */
+  private nextSweep = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly store: HistoryStore,
@@ -177,11 +241,12 @@ export class SessionTrackers implements TrackerSource {
 
   /** The value of each tracker for a decision in `session` at `now`, in the policy's order. */
   /** `action` is the action being decided: trackers that read `current.F` look up its key. */
-  values(session: string, trackers: readonly PolicyTracker[], now: number, action?: unknown): readonly TrackerValue[] {
+  values(session: string, trackers: readonly PolicyTracker[], now: number, action?: unknown, who?: Who): readonly TrackerValue[] {
     if (trackers.length === 0) return NO_VALUES;
     const s = this.store.get(session);
-    this.ensure(s, trackers, now);
+    this.ensure(s, split(trackers).session, now);
     return trackers.map((t) => {
+      if (isScoped(t)) return this.scopedValue(t, now, action, who);
       const state = s?.trackers.get(t.key);
       return isKindTracker(t) ? kindValue(t, state as KindState | undefined, now, action) : trackerValue(t, state as TrackerState | undefined, now);
     });
@@ -194,11 +259,11 @@ export class SessionTrackers implements TrackerSource {
    * action's result will be decided, and its labels may be added to the entry (`relabel`) until
    * it is settled.
    */
-  record(session: string, action: unknown, now: number, policies: readonly (readonly PolicyTracker[])[], labels?: readonly string[], relabelled = false): Reservation {
+  record(session: string, action: unknown, now: number, policies: readonly (readonly PolicyTracker[])[], labels?: readonly string[], relabelled = false, who?: Who): Reservation {
     const s = this.session(session);
     const log = this.open.get(session);
     const seq = log === undefined || log.length === 0 ? 0 : log[log.length - 1]!.seq + 1;
-    const f: Filed = { action, now, policies, labels, undo: this.file(s, action, now, policies, labels), cancelled: false, settled: !relabelled, seq };
+    const f: Filed = { action, now, policies, labels, who, undo: this.file(s, action, now, policies, labels, who), cancelled: false, settled: !relabelled, seq };
     if (relabelled || log !== undefined) {
       if (log === undefined) this.open.set(session, [f]);
       else {
@@ -238,7 +303,7 @@ export class SessionTrackers implements TrackerSource {
     // seeded again, from the recent actions (which hold it with them), when next read
     const filedWith = new Set(f.policies.flatMap((ts) => ts.map((t) => t.key)));
     for (const key of [...s.trackers.keys()]) if (!filedWith.has(key)) s.trackers.delete(key);
-    for (const e of later) e.undo = this.file(s, e.action, e.now, e.policies, e.labels);
+    for (const e of later) e.undo = this.file(s, e.action, e.now, e.policies, e.labels, e.who);
     this.store.set(session, s);
   }
 
@@ -253,8 +318,97 @@ export class SessionTrackers implements TrackerSource {
     else if (drop > 0) log.splice(0, drop);
   }
 
-  /** Files an entry into every tracker of `policies` and the session's recent actions; returns what takes it back. */
-  private file(s: SessionHistory, action: unknown, now: number, policies: readonly (readonly PolicyTracker[])[], labels: readonly string[] | undefined): Undo {
+  /**
+   * Files an entry into every tracker of `policies`: the session's trackers and recent actions,
+   * and each scoped tracker's scope value (an action whose value cannot key a scope is in none);
+   * returns what takes it back.
+   */
+  private file(s: SessionHistory, action: unknown, now: number, policies: readonly (readonly PolicyTracker[])[], labels: readonly string[] | undefined, who: Who | undefined): Undo {
+    // the common case, no scoped trackers: nothing more is allocated per action
+    if (policies.every((ts) => split(ts).scoped.length === 0)) return this.fileInto(s, action, now, policies, labels);
+    const undoSession = this.fileInto(
+      s,
+      action,
+      now,
+      policies.map((ts) => split(ts).session),
+      labels,
+    );
+    const groups = new Map<string, PolicyTracker[]>();
+    const seen = new Set<string>();
+    for (const ts of policies) {
+      for (const t of split(ts).scoped) {
+        if (seen.has(t.key)) continue;
+        seen.add(t.key);
+        const key = scopeKeyOf(t, action, who);
+        if (typeof key !== "string") continue;
+        const id = `${t.scope}\u0000${key}`;
+        const group = groups.get(id);
+        if (group === undefined) groups.set(id, [t]);
+        else group.push(t);
+      }
+    }
+    if (groups.size === 0) return undoSession;
+    const undos: Undo[] = [undoSession];
+    for (const [id, trackers] of groups) {
+      // created even past the bound: the decision checked it, and an allowed action is always counted
+      const scope = this.scopeHistory(id, now, true)!;
+      for (const t of trackers) scope.keepFor = Math.max(scope.keepFor, t.withinMs === null || t.since !== undefined ? Infinity : t.withinMs);
+      undos.push(this.fileInto(scope.history, action, now, [trackers], labels));
+    }
+    return () => {
+      for (const undo of undos) undo();
+    };
+  }
+
+  /**
+   * A scoped tracker's value for a decision: its scope value's history (empty when that value
+   * has none yet), the error of a decision whose value cannot key a scope, or, when MAX_SCOPES are
+   * held and none is empty, `ScopeUnavailable`.
+   */
+  private scopedValue(t: PolicyTracker, now: number, action: unknown, who: Who | undefined): TrackerValue {
+    const key = scopeKeyOf(t, action, who);
+    if (typeof key !== "string") return key;
+    const scope = this.scopeHistory(`${t.scope}\u0000${key}`, now, false);
+    if (scope === null) return new ScopeUnavailable(scopesFull(t.scope!));
+    if (scope === undefined) return isKindTracker(t) ? kindValue(t, undefined, now, action) : trackerValue(t, undefined, now);
+    this.ensure(scope.history, [t], now);
+    const state = scope.history.trackers.get(t.key);
+    return isKindTracker(t) ? kindValue(t, state as KindState | undefined, now, action) : trackerValue(t, state as TrackerState | undefined, now);
+  }
+
+  /**
+   * The history of a scope value: created when `create` (recording), otherwise undefined when it
+   * has none; null when it has none and no more can be held (MAX_SCOPES, after dropping the empty
+   * ones).
+   */
+  private scopeHistory(id: string, now: number, create: boolean): ScopeHistory | undefined | null {
+    const held = this.scopes.get(id);
+    if (held !== undefined) return held;
+    if (this.scopes.size >= MAX_SCOPES && !this.sweep(now) && !create) return null;
+    if (!create) return undefined;
+    const fresh: ScopeHistory = { history: { trackers: new Map(), recent: [] }, keepFor: 0 };
+    this.scopes.set(id, fresh);
+    return fresh;
+  }
+
+  /**
+   * Drops the scopes whose history is empty (every recent action older than their longest
+   * window); whether one more can be held. A sweep that frees less than a tenth of the bound
+   * waits a second before the next, so a full table costs O(1) amortized per decision.
+   */
+  private sweep(now: number): boolean {
+    if (now < this.nextSweep) return false;
+    for (const [id, scope] of this.scopes) {
+      const recent = scope.history.recent;
+      const last = recent[recent.length - 1];
+      if (last === undefined || now - last.time >= scope.keepFor) this.scopes.delete(id);
+    }
+    if (this.scopes.size > MAX_SCOPES * 0.9) this.nextSweep = now + 1000;
+    return this.scopes.size < MAX_SCOPES;
+  }
+
+  /** Files an entry into every tracker of `policies` and the recent actions of `s` (a session's or a scope's); returns what takes it back. */
+  private fileInto(s: SessionHistory, action: unknown, now: number, policies: readonly (readonly PolicyTracker[])[], labels: readonly string[] | undefined): Undo {
     const touched: TrackerState[] = [];
     const poisoned: TrackerState[] = [];
     const changed: Change[] = [];

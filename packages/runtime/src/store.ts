@@ -6,8 +6,8 @@
  * its usual synchronous steps on what the store answered; with the in-memory store nothing is
  * awaited and no step changes.
  *
- * A shared store keeps trackers by scope key (the session's name today; a user or tenant key
- * later) and tracker key (the predicate's identity, PolicyTracker.key). The runtime evaluates the
+ * A shared store keeps trackers by scope key (the session's name, or for a predicate with a scope
+ * of its own, `per user.id`, that scope value: `StoreTracker.scope`) and tracker key (the predicate's identity, PolicyTracker.key). The runtime evaluates the
  * predicates' conditions (they are the compiled module's functions); the store keeps, per
  * tracker, the entries that matched (by time) and the entries the condition could not be
  * evaluated on (poison, by time), and answers with how many are in the window. For the other
@@ -39,6 +39,12 @@ export interface StoreTracker {
   readonly since?: boolean;
   /** Reads `current.F`: its state is kept per key (the keys an entry is filed under, `entryKeys`). */
   readonly keyed?: boolean;
+  /**
+   * A predicate with a scope (`per user.id`, `per deployment`): the scope value's key
+   * (`user.id`, a NUL, and the module's scope key), under which the store keeps this tracker
+   * instead of the read's `scope` (the session), shared by every session with that value.
+   */
+  readonly scope?: string;
 }
 
 /** Whether the store keeps the tracker as a plain count (`count`/`seen` without `since` or `current`). */
@@ -70,7 +76,7 @@ export interface StoreFiling {
 export type CurrentKey = string | null | { readonly error: string };
 
 export interface StoreRead {
-  /** The scope key the trackers are kept under: the session's name. */
+  /** The scope key the trackers are kept under: the session's name (a tracker with a `scope` of its own is kept under that). */
   readonly scope: string;
   /** Milliseconds since the epoch: the decision's time. */
   readonly now: number;

@@ -16,7 +16,8 @@ function mapStore(): SharedHistoryStore & { calls: number } {
   const set = <V>(m: Map<string, Map<string, V>>, k: string) => m.get(k) ?? m.set(k, new Map()).get(k)!;
   const file = (scope: string, id: string, time: number, filings: readonly StoreFiling[]): [string, boolean][] =>
     filings.map((f) => {
-      const key = `${scope}\u0000${f.tracker.key}`;
+      // a tracker with a scope of its own (`per user.id`) is kept under that scope value, for every session
+      const key = f.tracker.scope === undefined ? `${scope}\u0000${f.tracker.key}` : `scope\u0000${f.tracker.scope}\u0000${f.tracker.key}`;
       if (f.error === null) set(entries, key).set(id, time);
       else set(poison, key).set(id, [time, f.error]);
       return [key, f.error === null];
@@ -31,7 +32,7 @@ function mapStore(): SharedHistoryStore & { calls: number } {
     async read(r: StoreRead) {
       store.calls++;
       const values = r.trackers.map((t) => {
-        const key = `${r.scope}\u0000${t.key}`;
+        const key = t.scope === undefined ? `${r.scope}\u0000${t.key}` : `scope\u0000${t.scope}\u0000${t.key}`;
         const inWindow = (time: number) => t.withinMs === null || r.now - time < t.withinMs;
         const count = [...(entries.get(key)?.values() ?? [])].filter(inWindow).length;
         const oldest = [...(poison.get(key)?.values() ?? [])].filter(([time]) => inWindow(time)).sort((a, b) => a[0] - b[0])[0];
@@ -162,6 +163,48 @@ describe("a shared store decides as the in-memory store", () => {
     const d = await a!.decide({ type: "x" }, { session: "s" }, { reserve: true });
     expect(d.reserved).toBe(true);
     expect((await b!.record({ type: "x" }, { session: "s" }, { decisionId: d.id })).settled).toBe(true);
+  });
+});
+
+describe("a shared store keeps scoped predicates per scope value, across sessions", () => {
+  const SCOPED = `default allow
+rule per_user when action.type == "pay" and count(type == "pay" within 1h per user.id) >= 3 deny because "at most 3 an hour per user"
+rule per_tenant when action.type == "pay" and seen(type == "freeze" per context.tenant) deny because "frozen tenant"
+`;
+  // [session, user id, tenant, action type, how]: the same steps against the in-memory store and a shared one
+  const steps: [string, string | null, string, string, "run" | "reserve" | "release"][] = [
+    ["s1", "ann", "t1", "pay", "run"],
+    ["s2", "ann", "t1", "pay", "reserve"],
+    ["s3", "ann", "t2", "pay", "release"],
+    ["s3", "ann", "t2", "pay", "run"],
+    ["s4", "ann", "t2", "pay", "run"],
+    ["s4", "bob", "t2", "pay", "run"],
+    ["s5", "bob", "t1", "freeze", "run"],
+    ["s6", "cid", "t1", "pay", "run"],
+    ["s6", "cid", "t2", "pay", "run"],
+    ["s7", null, "t2", "pay", "run"],
+  ];
+  it("decides every step as the in-memory store does", async () => {
+    let now = Date.parse("2026-01-01T00:00:00Z");
+    const clock = () => (now += 1000);
+    const memory = await createEnforcer({ policy: { source: SCOPED, fileName: "p.armor" }, throwOnDeny: false, clock });
+    const shared = await createEnforcer({ policy: { source: SCOPED, fileName: "p.armor" }, throwOnDeny: false, clock, history: mapStore() });
+    const got: unknown[][] = [[], []];
+    for (const [session, id, tenant, type, how] of steps) {
+      for (const [i, e] of [memory, shared].entries()) {
+        const ctx = { session, ...(id === null ? {} : { user: { id } }), context: { tenant } };
+        if (how === "run") got[i]!.push((await e.run({ type }, ctx, () => "ok")).decision.decision);
+        else {
+          const d = await e.decide({ type }, ctx, { reserve: true });
+          got[i]!.push([d.decision, d.errors.map((x) => x.message), how === "release" ? await e.release(d.id, ctx) : null]);
+        }
+      }
+    }
+    expect(got[1]).toEqual(got[0]);
+    expect(JSON.stringify(got[0])).toContain("deny");
+    // ann's third and fourth pays (other sessions, another tenant) reach her limit; cid's pay in the frozen
+    // tenant is denied, in the other tenant allowed; a pay without a user has no `user.id` and is denied
+    expect(got[0]).toEqual(["allow", ["allow", [], null], ["allow", [], true], "allow", "deny", "allow", "allow", "deny", "allow", "deny"]);
   });
 });
 

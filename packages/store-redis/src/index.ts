@@ -111,8 +111,14 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
     }
     return d;
   };
-  const trackerKeys = (scope: string, key: string): [string, string] => {
-    const base = `${scopeKey(scope)}:${trackerDigest(key)}`;
+  /**
+   * A tracker's entries and poison: under the session (`scope`), or, for a predicate with a scope
+   * of its own (`per user.id`, `StoreTracker.scope`), under that scope value, which every session
+   * shares; those keys have their own namespace (`:scope:`), so no session name can reach them,
+   * and they are not in a session's index (`forget` leaves them).
+   */
+  const trackerKeys = (scope: string, t: StoreTracker): [string, string] => {
+    const base = `${t.scope === undefined ? scopeKey(scope) : `${prefix}:scope:{${digest(t.scope)}}`}:${trackerDigest(t.key)}`;
     return [`${base}:e`, `${base}:p`];
   };
   const reservationKey = (scope: string, id: string): string => `${scopeKey(scope)}:r:${digest(id)}`;
@@ -132,7 +138,7 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
       const args: (string | number)[] = [now, reserve?.id ?? "", reserve?.ttlMs ?? 0, scopeDigest(scope), trackers.length];
       for (let i = 0; i < trackers.length; i++) {
         const t = trackers[i]!;
-        keys.push(...trackerKeys(scope, t.key));
+        keys.push(...trackerKeys(scope, t));
         const f = filed.get(t.key);
         if (isCountTracker(t)) args.push(t.withinMs ?? -1, f === undefined ? 0 : f.error === null ? 1 : 2, f?.error ?? "");
         else args.push(t.withinMs ?? -1, "k", JSON.stringify({ k: kindName(t), c: currentSpec(current?.[i] ?? ""), ...(f?.kind !== undefined ? { f: kindSpec(f.kind) } : {}) }));
@@ -146,7 +152,7 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
       const keys = [reservationKey(scope, id), indexKey(scope)];
       const args: (string | number)[] = [scopeDigest(scope), id, JSON.stringify(labels)];
       for (const f of filings) {
-        keys.push(...trackerKeys(scope, f.tracker.key));
+        keys.push(...trackerKeys(scope, f.tracker));
         if (f.kind !== undefined) args.push("k", f.tracker.withinMs ?? -1, JSON.stringify({ k: kindName(f.tracker), f: kindSpec(f.kind) }));
         else args.push(f.error === null ? 1 : 2, f.tracker.withinMs ?? -1, f.error ?? "");
       }

@@ -286,6 +286,8 @@ local id = ARGV[2]
 local n = tonumber(ARGV[5])
 local out = {}
 local filed = {}
+-- the session's own keys start as its index does; a scoped tracker's (per user.id) are not the session's to forget
+local own = string.sub(KEYS[3], 1, #KEYS[3] - 4)
 for i = 1, n do
   local entries = KEYS[2 + 2 * i]
   local poison = KEYS[3 + 2 * i]
@@ -319,7 +321,8 @@ for i = 1, n do
       redis.call('ZADD', key, now, member)
       if w >= 0 then redis.call('PEXPIRE', key, w + 60000) end
       -- a set that held entries is in the index already (it expires, and forget deletes, with them)
-      if fresh then redis.call('SADD', KEYS[3], key) end
+      -- a scoped tracker's keys (per user.id) are not the session's: its index leaves them
+      if fresh and string.sub(key, 1, #own) == own then redis.call('SADD', KEYS[3], key) end
       filed[#filed + 1] = { key, member }
     end
   end
@@ -360,7 +363,7 @@ for i = 1, (#KEYS - 2) / 2 do
     if kind == '2' then key, member = poison, id .. '\\n' .. ARGV[6 + base] end
     redis.call('ZADD', key, t, member)
     if w >= 0 then redis.call('PEXPIRE', key, w + 60000) end
-    redis.call('SADD', KEYS[2], key)
+    if string.sub(key, 1, #KEYS[2] - 4) == string.sub(KEYS[2], 1, #KEYS[2] - 4) then redis.call('SADD', KEYS[2], key) end
     filed[#filed + 1] = { key, member }
   end
 end

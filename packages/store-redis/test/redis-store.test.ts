@@ -168,6 +168,24 @@ rule after when action.type == "send" and seen(labels contains "untrusted" since
     expect((await a.run({ type: "send" }, { session: "s" }, () => "sent")).decision.decision).toBe("allow");
   });
 
+  it("keeps a per-user limit across sessions and enforcers, under keys no session name reaches and ending a session leaves", async () => {
+    const source = 'default allow\nrule per_user when action.type == "pay" and count(type == "pay" within 1h per user.id) >= 3 deny\n';
+    const open = async () => {
+      const s = redisStore({ url: redis.url, prefix: "p10", timeoutMs: 5000 });
+      stores.push(s);
+      return createEnforcer({ policy: { source, fileName: "user.armor" }, history: s, throwOnDeny: false });
+    };
+    const [a, b] = [await open(), await open()];
+    const pay = (e: Enforcer, session: string, id: string) => e.run({ type: "pay" }, { session, user: { id } }, () => "paid").then((r) => r.decision.decision);
+    expect([await pay(a, "s1", "ann"), await pay(b, "s2", "ann")]).toEqual(["allow", "allow"]);
+    // a session named like the scope value's key text shares nothing with it; ending ann's sessions keeps her count
+    expect(await pay(a, "user.id\u0000s:ann", "bob")).toBe("allow");
+    a.endSession("s1");
+    b.endSession("s2");
+    await new Promise((r) => setTimeout(r, 100));
+    expect([await pay(b, "s3", "ann"), await pay(a, "s4", "ann"), await pay(a, "s5", "bob")]).toEqual(["allow", "deny", "allow"]);
+  });
+
   it("denies naming the store while Redis is down, and recovers by itself when it is back", async () => {
     const e = await enforcer("p6");
     expect((await e.run({ type: "send" }, { session: "s" }, () => "sent")).decision.decision).toBe("allow");

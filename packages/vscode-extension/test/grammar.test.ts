@@ -237,6 +237,7 @@ describe("grammar/armor.tmLanguage.json", () => {
     'when result.status == 1 and output.text == "x" label "untrusted" because "r"',
     'rule w on result when session.labels contains "y" deny',
     "rule g when x require approval quorum 2 grant session 1h up to 5 of action.amount",
+    'rule u when count(type == "w" within 1h per user.id) > 1 and seen(type == "d" per deployment) deny',
   ];
   const scopeOfWord = (w: string, suffix = ""): string => {
     const line = samples.find((s) => new RegExp(`\\b${w}\\b${suffix}`).test(s));
@@ -296,6 +297,9 @@ describe("grammar/armor.tmLanguage.json", () => {
   });
 
   it("treats soft keywords as names where they are fields", () => {
+    expect(scopeOf("when per == 1 and action.deployment == 2", "per")).toBe("variable.other.readwrite.armor");
+    expect(scopeOf("when per == 1 and action.deployment == 2", "deployment")).toBe("variable.other.property.armor");
+    expect(scopeOf("when count(true per deployment.x) > 1", "deployment")).not.toMatch(/^keyword/);
     expect(scopeOf('when from == "ceo@example.com" and version matches /^2/', "from")).toBe("variable.other.readwrite.armor");
     expect(scopeOf('when from == "ceo@example.com" and version matches /^2/', "version")).toBe("variable.other.readwrite.armor");
     expect(scopeOf('require approval from "finance" timeout 15m', "from")).toBe("keyword.other.from.armor");

@@ -104,15 +104,21 @@ function $history() {
       if (a === null || typeof a !== "object" || Array.isArray(a)) throw new $E("`history[" + i + "].action` must be an object");
       const et = $f(raw[i], "time");
       const t = et === null ? null : $readTime(et, "`history[" + i + "].time`");
+      const other = $f(raw[i], "otherSession");
+      if (other !== null && typeof other !== "boolean") throw new $E("`history[" + i + "].otherSession` must be true or false");
       $historyActions[n] = a;
       $historyTimes[n] = t;
       $historyLabels[n] = $f(raw[i], "labels");
+      $historyOther[n] = other === true;
+      $historyEntries[n] = raw[i];
       n++;
     }
   }
   $historyActions.length = n;
   $historyTimes.length = n;
   $historyLabels.length = n;
+  $historyOther.length = n;
+  $historyEntries.length = n;
   $historyRead = true;
   return $historyActions;
 }
@@ -272,7 +278,7 @@ function $tv(values, i, kind) {
 // decision state of the time and history helpers, set and reset by decide(); decide is
 // synchronous, so one set of slots suffices
 let $I = null, $nowValue = undefined, $timeRead = false, $historyRead = false;
-const $historyActions = [], $historyTimes = [], $historyLabels = [], $trackerValues = new Array(5);
+const $historyActions = [], $historyTimes = [], $historyLabels = [], $historyOther = [], $historyEntries = [], $trackerValues = new Array(5);
 const $trackerKinds = ["sum", "max", "min", "count", "seen"];
 const $NONE = Object.freeze([]);
 
@@ -298,6 +304,7 @@ function $k0() {
   const partials = [];
   let finite = true;
   for (let i = 0; i < actions.length; i++) {
+    if ($historyOther[i]) continue;
     const at = $historyTimes[i];
     if (at !== null && now - at >= 86400000) continue;
     if (!$m0(actions[i])) continue;
@@ -321,6 +328,7 @@ function $k1() {
   const now = $now();
   let acc = null;
   for (let i = 0; i < actions.length; i++) {
+    if ($historyOther[i]) continue;
     const at = $historyTimes[i];
     if (at !== null && now - at >= 86400000) continue;
     if (!$m1(actions[i])) continue;
@@ -342,6 +350,7 @@ function $k2() {
   $wb = 10000000;
   let acc = null;
   for (let i = 0; i < actions.length; i++) {
+    if ($historyOther[i]) continue;
     if (!$m2(actions[i])) continue;
     const v = $aggValue("min", "history[" + i + "]", $v2(actions[i]));
     if (acc === null || v < acc) acc = v;
@@ -358,6 +367,7 @@ function $k3() {
   $wb = 10000000;
   let n = 0;
   for (let i = 0; i < actions.length; i++) {
+    if ($historyOther[i]) continue;
     if ($m3(actions[i])) n++;
   }
   return ($trackerValues[3] = n);
@@ -376,6 +386,7 @@ function $k4() {
   const now = $now();
   let found = false;
   for (let i = 0; i < actions.length; i++) {
+    if ($historyOther[i]) continue;
     if ($s4(actions[i])) {
       found = false;
       continue;
@@ -558,7 +569,7 @@ function $decide(input, trackerValues, careful) {
     }
   } finally {
     $I = null;
-    if ($historyActions.length !== 0) $historyActions.length = 0;
+    if ($historyActions.length !== 0) $historyActions.length = $historyEntries.length = 0;
   }
 }
 
@@ -611,7 +622,7 @@ function $decideStage(input, trackerValues, stage) {
     $deciding = false;
     $V = null;
     $I = null;
-    if ($historyActions.length !== 0) $historyActions.length = 0;
+    if ($historyActions.length !== 0) $historyActions.length = $historyEntries.length = 0;
   }
 }
 const $SD1 = [];

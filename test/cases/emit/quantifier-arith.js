@@ -159,15 +159,21 @@ function $history() {
       if (a === null || typeof a !== "object" || Array.isArray(a)) throw new $E("`history[" + i + "].action` must be an object");
       const et = $f(raw[i], "time");
       const t = et === null ? null : $readTime(et, "`history[" + i + "].time`");
+      const other = $f(raw[i], "otherSession");
+      if (other !== null && typeof other !== "boolean") throw new $E("`history[" + i + "].otherSession` must be true or false");
       $historyActions[n] = a;
       $historyTimes[n] = t;
       $historyLabels[n] = $f(raw[i], "labels");
+      $historyOther[n] = other === true;
+      $historyEntries[n] = raw[i];
       n++;
     }
   }
   $historyActions.length = n;
   $historyTimes.length = n;
   $historyLabels.length = n;
+  $historyOther.length = n;
+  $historyEntries.length = n;
   $historyRead = true;
   return $historyActions;
 }
@@ -286,7 +292,7 @@ function $tv(values, i, kind) {
 // decision state of the time and history helpers, set and reset by decide(); decide is
 // synchronous, so one set of slots suffices
 let $I = null, $nowValue = undefined, $timeRead = false, $historyRead = false;
-const $historyActions = [], $historyTimes = [], $historyLabels = [], $trackerValues = new Array(2);
+const $historyActions = [], $historyTimes = [], $historyLabels = [], $historyOther = [], $historyEntries = [], $trackerValues = new Array(2);
 const $trackerKinds = ["count", "seen"];
 const $NONE = Object.freeze([]);
 
@@ -359,6 +365,7 @@ function $k0() {
   const now = $now();
   let n = 0;
   for (let i = 0; i < actions.length; i++) {
+    if ($historyOther[i]) continue;
     const at = $historyTimes[i];
     if (at !== null && now - at >= 86400000) continue;
     if ($m0(actions[i])) n++;
@@ -376,6 +383,7 @@ function $k1() {
   const now = $now();
   let n = 0;
   for (let i = 0; i < actions.length; i++) {
+    if ($historyOther[i]) continue;
     const at = $historyTimes[i];
     if (at !== null && now - at >= 3600000) continue;
     if ($m1(actions[i])) n++;
@@ -536,7 +544,7 @@ function $decide(input, trackerValues, careful) {
     }
   } finally {
     $I = null;
-    if ($historyActions.length !== 0) $historyActions.length = 0;
+    if ($historyActions.length !== 0) $historyActions.length = $historyEntries.length = 0;
   }
 }
 
@@ -589,7 +597,7 @@ function $decideStage(input, trackerValues, stage) {
     $deciding = false;
     $V = null;
     $I = null;
-    if ($historyActions.length !== 0) $historyActions.length = 0;
+    if ($historyActions.length !== 0) $historyActions.length = $historyEntries.length = 0;
   }
 }
 const $SD1 = [];

@@ -182,6 +182,18 @@ export interface PolicyTracker {
   readonly entryKeys?: (action: unknown) => readonly string[] | null;
   /** The key the current action looks up (\`null\`: its values equal nothing, so no entry matches). Absent without \`current\`. */
   readonly currentKey?: (action: unknown) => string | null;
+  /**
+   * \`per ...\`: whose history the predicate reads; absent for the session's. \`"deployment"\` (every
+   * session), or the field whose value keys it (\`"user.id"\`, \`"context.tenant"\`, \`"action.account"\`).
+   */
+  readonly scope?: string;
+  /**
+   * With \`scope\`: the key of the scope an action decided with \`user\` and \`context\` belongs to (\`""\`
+   * for the deployment). Throws, saying why, when the value cannot key a scope (missing, not a
+   * string or a finite number, longer than 1,024 characters): for a decision, the predicate's
+   * value is that error; a recorded action is then in no scope.
+   */
+  readonly scopeKey?: (action: unknown, user: unknown, context: unknown) => string;
 }
 
 /**

@@ -17,7 +17,7 @@
 import { createHash } from "node:crypto";
 import type { PolicyMetadata } from "@agent-armor/contract";
 import type * as IR from "../ir.js";
-import { REDACTED } from "../ir.js";
+import { REDACTED, scopeText } from "../ir.js";
 import { readsOnlyType } from "../semantic/dispatch.js";
 import * as sem from "../semantics.js";
 import { type Constant, ExpressionCompiler, type Literal } from "./expressions.js";
@@ -123,6 +123,8 @@ export interface TrackerPlan {
   readonly keyed: { readonly rest: Body; readonly entry: Body; readonly current: Body; readonly listed: boolean } | null;
   /** Whether it reads the entries' `labels`: the scan sets `$itemLabels` per entry, and the exported functions take them. */
   readonly readsLabels: boolean;
+  /** Whose history it reads (`per ...`): the scan keeps the entries of that scope, and the export names it. */
+  readonly scope: IR.TrackerScope;
 }
 
 interface Body {
@@ -303,6 +305,10 @@ function planTracker(t: IR.Tracker, code: ExpressionCompiler, regexes: IR.Policy
     code.use("$sumAdd");
     code.use("$sumValue");
   }
+  if (t.scope.kind === "path") {
+    code.use("$scopeKey");
+    code.use("$scopeOf");
+  }
   let keyed: TrackerPlan["keyed"] = null;
   if (t.keys.length > 0) {
     code.use("$keyOf");
@@ -329,6 +335,7 @@ function planTracker(t: IR.Tracker, code: ExpressionCompiler, regexes: IR.Policy
     value: value && { body: value.body, temps: value.temps },
     keyed,
     readsLabels: [t.condition, t.since, t.value].some((e) => e !== null && readsItemLabels(e)),
+    scope: t.scope,
   };
 }
 
@@ -377,8 +384,8 @@ function trackerKey(t: IR.Tracker, regexes: IR.Policy["regexes"]): string {
       if (k === "span") return undefined;
       return k === "regex" && this.kind === "matches" && typeof v === "number" ? pattern(v) : v;
     });
-  // `since` and `value` are appended only when present, so the keys of `count` and `seen` stay as they were
-  const extra = `${t.since !== null ? `|since|${text(t.since)}` : ""}${t.value !== null ? `|value|${text(t.value)}` : ""}`;
+  // `since`, `value` and a scope are appended only when present, so the keys of `count` and `seen` stay as they were
+  const extra = `${t.since !== null ? `|since|${text(t.since)}` : ""}${t.value !== null ? `|value|${text(t.value)}` : ""}${t.scope.kind !== "session" ? `|per|${scopeText(t.scope)}` : ""}`;
   return createHash("sha256")
     .update(`${t.kind}|${t.withinMs}|${text(t.condition)}${extra}`)
     .digest("hex")

@@ -11,7 +11,7 @@
  */
 
 import { GRANT_SOURCE } from "../grant-source.js";
-import { MAX_WORK, STEPS_PER_ELEMENT, STEPS_PER_FIELD, STEPS_PER_VALUE, WORK_LIMIT_MESSAGE } from "../semantics.js";
+import { MAX_SCOPE_TEXT, MAX_WORK, STEPS_PER_ELEMENT, STEPS_PER_FIELD, STEPS_PER_VALUE, WORK_LIMIT_MESSAGE } from "../semantics.js";
 
 export interface Helper {
   readonly source: string;
@@ -44,6 +44,33 @@ export const helpers: Record<string, Helper> = {
   if (t === "number") return v - v === 0 ? t : "non-finite number";
   if (t === "string" || t === "boolean") return t;
   return "unsupported value";
+}`,
+  },
+  // a scope key (semantics.ts scopeKeyAt, decisionScopeKey): \`per user.id\`
+  $scopeOf: {
+    needs: ["$f"],
+    source: `function $scopeOf(v, fields) {
+  for (let i = 0; i < fields.length; i++) v = $f(v, fields[i]);
+  if (typeof v === "string") return v.length <= ${MAX_SCOPE_TEXT} ? "s:" + v : null;
+  if (typeof v === "number") return v - v === 0 ? "n:" + String(v) : null;
+  return null;
+}`,
+  },
+  $scopeKey: {
+    needs: ["$f", "$E", "$kind", "$scopeOf"],
+    source: `function $scopeKey(root, fields, text) {
+  const key = $scopeOf(root, fields);
+  if (key !== null) return key;
+  let v = root;
+  for (let i = 0; i < fields.length; i++) v = $f(v, fields[i]);
+  const kind = $kind(v);
+  const why =
+    kind === "null"
+      ? "the decision has no \`" + text + "\`"
+      : kind === "string"
+        ? "\`" + text + "\` is longer than ${MAX_SCOPE_TEXT.toLocaleString("en-US")} characters"
+        : "\`" + text + "\` is " + (kind === "list" ? "a list" : kind === "object" ? "an object" : kind === "boolean" ? "a boolean" : "a " + kind) + ", not a string or a finite number";
+  throw new $E("\`per " + text + "\`: " + why);
 }`,
   },
   $eq: {
@@ -356,15 +383,21 @@ function $measureOffset(epochMs) {
       if (a === null || typeof a !== "object" || Array.isArray(a)) throw new $E("\`history[" + i + "].action\` must be an object");
       const et = $f(raw[i], "time");
       const t = et === null ? null : $readTime(et, "\`history[" + i + "].time\`");
+      const other = $f(raw[i], "otherSession");
+      if (other !== null && typeof other !== "boolean") throw new $E("\`history[" + i + "].otherSession\` must be true or false");
       $historyActions[n] = a;
       $historyTimes[n] = t;
       $historyLabels[n] = $f(raw[i], "labels");
+      $historyOther[n] = other === true;
+      $historyEntries[n] = raw[i];
       n++;
     }
   }
   $historyActions.length = n;
   $historyTimes.length = n;
   $historyLabels.length = n;
+  $historyOther.length = n;
+  $historyEntries.length = n;
   $historyRead = true;
   return $historyActions;
 }`,

@@ -7,6 +7,7 @@
  */
 
 import type * as IR from "../ir.js";
+import { scopeText } from "../ir.js";
 import { DETECTOR_VM_SOURCE, detectorCheckSource, REGEX_LENGTH_SOURCE, REGEX_VM_SOURCE } from "../regex/index.js";
 import { MAX_WORK } from "../semantics.js";
 import { jsComment, jsString, jsValue } from "./escape.js";
@@ -45,7 +46,10 @@ function printDefinitions(p: ModulePlan): string[] {
         ]
       : []),
     ...(trackerCount > 0
-      ? [`const $historyActions = [], $historyTimes = [], $historyLabels = [], $trackerValues = new Array(${trackerCount});`, `const $trackerKinds = ${jsValue(p.trackers.map((t) => t.kind))};`]
+      ? [
+          `const $historyActions = [], $historyTimes = [], $historyLabels = [], $historyOther = [], $historyEntries = [], $trackerValues = new Array(${trackerCount});`,
+          `const $trackerKinds = ${jsValue(p.trackers.map((t) => t.kind))};`,
+        ]
       : []),
     `const $NONE = Object.freeze([]);`,
     "",
@@ -207,7 +211,7 @@ function printStages(p: ModulePlan, exportKw: string): string[] {
     `    $deciding = false;`,
     `    $V = null;`,
     ...(p.lazyInput ? [`    $I = null;`] : []),
-    ...(trackerCount > 0 ? [`    if ($historyActions.length !== 0) $historyActions.length = 0;`] : []),
+    ...(trackerCount > 0 ? [`    if ($historyActions.length !== 0) $historyActions.length = $historyEntries.length = 0;`] : []),
     `  }`,
     `}`,
     ...stage(1, "decideResult", p.stages.result),
@@ -284,7 +288,7 @@ function printDecide(p: ModulePlan, exportKw: string): string[] {
           ...dispatchCall.map((l) => `    ${l}`),
           `  } finally {`,
           `    $I = null;`,
-          ...(trackerCount > 0 ? [`    if ($historyActions.length !== 0) $historyActions.length = 0;`] : []),
+          ...(trackerCount > 0 ? [`    if ($historyActions.length !== 0) $historyActions.length = $historyEntries.length = 0;`] : []),
           `  }`,
         ]
       : dispatchCall.map((l) => `  ${l}`)),
@@ -302,6 +306,12 @@ function exportedTracker(t: TrackerPlan): string {
   const params = t.readsLabels ? "(action, labels)" : "(action)";
   const call = (body: string): string => (t.readsLabels ? `{ $itemLabels = labels === undefined ? null : labels; ${reset}; return ${body}; }` : `(${reset}, ${body})`);
   const members = [`kind: ${jsString(t.kind)}`, `withinMs: ${jsValue(t.withinMs)}`, `key: ${jsString(t.key)}`, `matches: ${params} => ${call(matches)}`];
+  if (t.scope.kind === "deployment") members.push(`scope: "deployment"`, `scopeKey: () => ""`);
+  else if (t.scope.kind === "path") {
+    // the scope key of a decision, or of a recorded entry (its action, and the user and context it was decided with)
+    const root = t.scope.root === "action" ? "action" : t.scope.root === "user" ? "user" : "context";
+    members.push(`scope: ${jsString(scopeText(t.scope))}`, `scopeKey: (action, user, context) => $scopeKey(${root}, ${jsValue(t.scope.fields)}, ${jsString(scopeText(t.scope))})`);
+  }
   if (t.since !== null) members.push(`since: ${params} => ${call(`$s${t.index}(action)`)}`);
   if (t.value !== null) members.push(`value: ${params} => ${call(`$aggValue(${jsString(t.kind)}, "an earlier action", $v${t.index}(action))`)}`);
   if (t.keyed !== null) {
@@ -386,16 +396,32 @@ function printTracker(t: TrackerPlan): string {
     // one work budget for the whole scan: what a history condition does for each entry adds up
     `  $wb = ${MAX_WORK};`,
     ...(t.withinMs !== null ? [`  const now = $now();`] : []),
+    ...scopeStart(t),
     ...trackerLoop(t, inWindow),
     `}`,
   ];
   return lines.join("\n");
 }
 
-/** The scan of `$k<n>`: over `actions`, skipping entries outside the window (`inWindow`), into the tracker's value. */
+/** A scoped scan's first step: the decision's scope key (`per user.id`), or its evaluation error (interpreter.ts, `scopeOf`). */
+function scopeStart(t: TrackerPlan): string[] {
+  if (t.scope.kind !== "path") return [];
+  return [`  const scope = $scopeKey($f($I, ${jsString(t.scope.root)}), ${jsValue(t.scope.fields)}, ${jsString(scopeText(t.scope))});`];
+}
+
+/** Skips the entries outside the tracker's scope: another session's, or another scope value's. */
+function scopeTest(t: TrackerPlan): string[] {
+  if (t.scope.kind === "deployment") return [];
+  if (t.scope.kind === "session") return [`    if ($historyOther[i]) continue;`];
+  const root = t.scope.root === "action" ? "actions[i]" : `$f($historyEntries[i], ${jsString(t.scope.root)})`;
+  return [`    if ($scopeOf(${root}, ${jsValue(t.scope.fields)}) !== scope) continue;`];
+}
+
+/** The scan of `$k<n>`: over `actions`, skipping entries outside the scope and the window (`inWindow`), into the tracker's value. */
 function trackerLoop(t: TrackerPlan, inWindow: string[]): string[] {
   // a predicate that reads the entries' `labels` finds them in `$itemLabels`, set per entry
-  const entryLabels = t.readsLabels ? [`    $itemLabels = $historyLabels[i];`] : [];
+  // entries outside the scope are not the predicate's history: skipped before anything reads them
+  const entryLabels = [...scopeTest(t), ...(t.readsLabels ? [`    $itemLabels = $historyLabels[i];`] : [])];
   const store = (v: string): string => `  return ($trackerValues[${t.index}] = ${v});`;
   if (t.value !== null) {
     return [

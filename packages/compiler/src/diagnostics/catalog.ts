@@ -67,6 +67,7 @@ export const catalog = {
   unknownStage: entry("A217", "unknown-stage", "error", "`on STAGE` names no stage: the stages are `call`, `result` and `output`"),
   stageScope: entry("A218", "stage-scope", "error", "a name only one stage reads (`result`, `output`) is used in a rule of another stage"),
   redactStageRoot: entry("A219", "redact-stage-root", "error", "a redaction's path is not in what the rule's stage decides (`action.` on calls, `result.` on results, `output.` on output)"),
+  invalidScope: entry("A220", "invalid-scope", "error", "the scope after `per` is not `deployment` or a field of `user`, `context` or `action` that can hold a string or a number"),
 
   // types and schema
   typeMismatch: entry("A301", "type-mismatch", "error", "an operand has a type the operator cannot use"),

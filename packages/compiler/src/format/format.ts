@@ -601,6 +601,7 @@ class Formatter {
           this.expr(e.argument, 2),
           e.clause ? this.keywordThen(e.clause.expr.span.start, ` ${e.clause.keyword}`, () => this.expr(e.clause!.expr, 2)) : "",
           e.window ? this.keywordThen(e.window.span.start, " within", () => e.window!.raw) : "",
+          e.scope ? this.keywordThen(e.scope.path.span.start, " per", () => this.path(e.scope!.path)) : "",
           this.gap(e.span.end),
           ")",
         ];

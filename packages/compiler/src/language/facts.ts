@@ -111,6 +111,13 @@ export const keywords: readonly KeywordFact[] = [
   k("std", "contextual", "clause", "`std.NAME`: a detector, a pattern usable wherever a regex is (`S matches std.iban`, `redact body matching std.card_number`)."),
   k("where", "soft", "history", "`sum(EXPR where CONDITION [within D])`: the earlier actions whose values `sum`, `max` and `min` take."),
   k("since", "soft", "history", "`seen(A since B [within D])`: an earlier action matching `A` after the last one matching `B`."),
+  k(
+    "per",
+    "soft",
+    "history",
+    "`count(C [within D] per user.F)`: the history of every session whose decision has the same `user.F` (or `context.F`, `action.F`); `per deployment`: of every session. Without it, the session's.",
+  ),
+  k("deployment", "contextual", "history", "`per deployment`: a history predicate over every session of the deployment, not only the current one."),
 ];
 
 /** The roots of the decision input that a condition reads. */
@@ -188,10 +195,16 @@ export interface FunctionFact {
 export const functions: readonly FunctionFact[] = [
   {
     name: "count",
-    usage: "count(COND [within D])",
+    usage: "count(COND [within D] [per SCOPE])",
     parameters: [
       { label: "CONDITION", type: "condition", optional: false, doc: "a condition on an earlier action of the session" },
       { label: "within DURATION", type: "duration", optional: true, doc: "the window: entries younger than this (the whole session without it)" },
+      {
+        label: "per SCOPE",
+        type: "field",
+        optional: true,
+        doc: "whose history: `user.F`, `context.F` or `action.F` (every session with the same value), or `deployment` (every session); the session's without it",
+      },
     ],
     result: "number",
     doc: "`count(CONDITION [within DURATION])`: the number of earlier actions (in the window, or in the whole session) for which the condition holds.",
@@ -199,11 +212,17 @@ export const functions: readonly FunctionFact[] = [
   },
   {
     name: "seen",
-    usage: "seen(COND [since COND] [within D])",
+    usage: "seen(COND [since COND] [within D] [per SCOPE])",
     parameters: [
       { label: "CONDITION", type: "condition", optional: false, doc: "a condition on an earlier action of the session" },
       { label: "since CONDITION", type: "condition", optional: true, doc: "only the entries after the last one for which this holds" },
       { label: "within DURATION", type: "duration", optional: true, doc: "the window: entries younger than this (the whole session without it)" },
+      {
+        label: "per SCOPE",
+        type: "field",
+        optional: true,
+        doc: "whose history: `user.F`, `context.F` or `action.F` (every session with the same value), or `deployment` (every session); the session's without it",
+      },
     ],
     result: "boolean",
     doc: "`seen(A [since B] [within DURATION])`: whether an earlier action (in the window, after the last action matching `B`) matches `A`.",
@@ -268,11 +287,17 @@ export const functions: readonly FunctionFact[] = [
   ...(["sum", "max", "min"] as const).map(
     (name): FunctionFact => ({
       name,
-      usage: `${name}(EXPR where COND [within D])`,
+      usage: `${name}(EXPR where COND [within D] [per SCOPE])`,
       parameters: [
         { label: "EXPR", type: "number", optional: false, doc: "a number read from the earlier action, e.g. `amount`" },
         { label: "where CONDITION", type: "condition", optional: false, doc: "which earlier actions of the session count" },
         { label: "within DURATION", type: "duration", optional: true, doc: "the window: entries younger than this (the whole session without it)" },
+        {
+          label: "per SCOPE",
+          type: "field",
+          optional: true,
+          doc: "whose history: `user.F`, `context.F` or `action.F` (every session with the same value), or `deployment` (every session); the session's without it",
+        },
       ],
       result: name === "sum" ? "number" : "number?",
       doc:

@@ -969,6 +969,7 @@ class Checker {
     const result = fact.result === "number" ? NUM : fact.result === "number?" ? NUM | NULL : BOOL;
     const window = fact.parameters.find((p) => p.type === "duration");
     if (window === undefined && e.window) this.report(catalog.unknownFunction, e.window.span, `\`${name}\` takes no window`, { help: `write \`${fact.usage}\`` });
+    if (window === undefined && e.scope) this.report(catalog.invalidScope, e.scope.span, `\`${name}\` takes no \`per\``, { help: `\`per\` belongs to the history functions; write \`${fact.usage}\`` });
     if (fact.name === "glob") {
       this.report(catalog.typeMismatch, e.span, "`glob(...)` is a pattern, not a value", { help: 'match a string against it: `path matches glob("src/**")`' });
       return { expr: { kind: "literal", value: false, span: e.span }, type: BOOL };
@@ -1025,17 +1026,63 @@ class Checker {
       }
     }
     const withinMs = e.window?.ms ?? null;
+    const trackerScope = this.historyScopeOf(e, scope);
     const split = correlationKeys(condition);
     condition = split.condition;
-    const key = `${kind}|${withinMs}|${exprKey(condition)}|${since ? exprKey(since) : ""}|${value ? exprKey(value) : ""}`;
+    const key = `${kind}|${withinMs}|${exprKey(condition)}|${since ? exprKey(since) : ""}|${value ? exprKey(value) : ""}|${IR.scopeText(trackerScope)}`;
     let index = this.trackerKeys.get(key);
     if (index === undefined) {
       index = this.trackers.length;
-      this.trackers.push({ index, kind, condition, since, value, withinMs, span: e.span, keys: split.keys, rest: split.rest });
+      this.trackers.push({ index, kind, condition, since, value, withinMs, scope: trackerScope, span: e.span, keys: split.keys, rest: split.rest });
       this.trackerKeys.set(key, index);
     }
     if (kind === "sum" || kind === "max" || kind === "min") return { expr: { kind: "aggregate", aggregate: kind, tracker: index, span: e.span }, type: result };
     return { expr: { kind, tracker: index, span: e.span }, type: result };
+  }
+
+  /**
+   * The scope after `per` (docs/language.md §7.1): `deployment`, or a field of `user` or `context`
+   * (untyped), or of the action (typed by the schema where the rule is narrowed, A302), that can
+   * hold a string or a number; anything else is A220 and reads the session.
+   */
+  private historyScopeOf(e: A.CallExpr, scope: Scope): IR.TrackerScope {
+    const per = e.scope;
+    if (per === null) return { kind: "session" };
+    const names = per.path.segments.map((s) => s.name);
+    const text = names.join(".");
+    const bad = (message: string, help: string, fix?: string): IR.TrackerScope => {
+      this.report(catalog.invalidScope, per.path.segments.length > 0 ? per.path.span : per.span, message, {
+        help,
+        ...(fix !== undefined ? { fixes: [replacement(`write \`per ${fix}\``, this.bag.file, per.path.span, fix)] } : {}),
+      });
+      return { kind: "session" };
+    };
+    // a `per` without a scope is a syntax error already (A101)
+    if (names.length === 0) return { kind: "session" };
+    const head = names[0]!;
+    if (names.length === 1 && head === "deployment") return { kind: "deployment" };
+    if (names.length === 1 && head === "session") return bad("the session is the default scope", "leave `per session` out: a history predicate without `per` reads the session's history");
+    if ((head === "user" || head === "context" || head === "action") && names.length === 1) {
+      return bad(`\`per ${head}\` needs a field`, `a scope is one value: write \`per ${head}.id\` or another field that holds a string or a number`, `${head}.id`);
+    }
+    if (head === "user" || head === "context") return { kind: "path", root: head, fields: names.slice(1) };
+    if (head !== "action") {
+      const known = head === "time" || head === "current" || head === "result" || head === "output";
+      return bad(
+        known ? `\`per ${text}\` is not a scope` : `\`${head}\` is not a scope`,
+        "a scope is `deployment` or a field of `user`, `context` or `action` (`per user.id`, `per context.tenant`, `per action.account`)",
+        known || names.length > 1 ? undefined : `action.${head}`,
+      );
+    }
+    // an action field: typed where the rule is narrowed, as the rule would read it
+    const l = this.lower(per.path, { history: false, types: scope.types }, false);
+    if ((l.type & (STR | NUM)) === 0) {
+      this.report(catalog.invalidScope, per.path.span, `\`${text}\` is ${typeName(l.type)}, and a scope is a string or a number`, {
+        help: "scope by a field that holds an id, a name or a number",
+      });
+      return { kind: "session" };
+    }
+    return { kind: "path", root: "action", fields: names.slice(1) };
   }
 
   /**
@@ -1046,6 +1093,7 @@ class Checker {
   private valueFunction(e: A.CallExpr, fact: facts.FunctionFact & { name: IR.FnExpr["name"] }, scope: Scope): Lowered {
     const name = fact.name;
     if (e.window) this.report(catalog.unknownFunction, e.window.span, `\`${name}\` takes no window`, { help: `write \`${fact.usage}\`` });
+    if (e.scope) this.report(catalog.invalidScope, e.scope.span, `\`${name}\` takes no \`per\``, { help: `\`per\` belongs to the history functions; write \`${fact.usage}\`` });
     const result = VALUE_FUNCTION_RESULTS[name];
     let arg = e.argument;
     while (arg.kind === "paren") arg = arg.expr;

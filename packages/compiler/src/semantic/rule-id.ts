@@ -222,7 +222,7 @@ function canonicalExpr(e: A.Expr): string {
     case "path":
       return `(path${e.segments.map((s) => ` ${s.name}`).join("")})`;
     case "call":
-      return `(call ${e.callee.name} ${canonicalExpr(e.argument)} ${json(e.window?.ms ?? null)}${e.clause ? ` (${e.clause.keyword} ${canonicalExpr(e.clause.expr)})` : ""})`;
+      return `(call ${e.callee.name} ${canonicalExpr(e.argument)} ${json(e.window?.ms ?? null)}${e.clause ? ` (${e.clause.keyword} ${canonicalExpr(e.clause.expr)})` : ""}${e.scope ? ` (per ${canonicalExpr(e.scope.path)})` : ""})`;
     case "not":
       return `(not ${canonicalExpr(e.operand)})`;
     case "and":

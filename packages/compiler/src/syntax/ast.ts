@@ -98,6 +98,13 @@ export interface CallExpr {
   /** `where COND` of `sum`/`max`/`min`, `since B` of `seen`; null without one. */
   readonly clause: CallClause | null;
   readonly window: DurationNode | null;
+  /** `per PATH` of a history function (`per user.id`, `per deployment`); null without one. */
+  readonly scope: CallScope | null;
+  readonly span: Span;
+}
+export interface CallScope {
+  readonly path: PathExpr;
+  /** The `per` keyword's span. */
   readonly span: Span;
 }
 export interface CallClause {

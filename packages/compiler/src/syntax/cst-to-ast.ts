@@ -484,8 +484,16 @@ export class AstBuilder {
       }
       const w = tok(call, "window");
       const window = w ? this.duration(w) : null;
+      const perTok = tok(call, "scopeKeyword");
+      let scope: A.CallScope | null = null;
+      if (perTok) {
+        this.see(perTok);
+        const scopeNode = sub(call, "scope");
+        const path: A.PathExpr = scopeNode ? this.path(scopeNode) : { kind: "path", segments: [], span: tokenSpan(perTok) };
+        scope = { path, span: tokenSpan(perTok) };
+      }
       this.see(tok(call, "RParen"));
-      return { kind: "call", callee, argument, clause, window, span: nodeSpan(call, this.lastEnd) };
+      return { kind: "call", callee, argument, clause, window, scope, span: nodeSpan(call, this.lastEnd) };
     }
     const path = sub(node, "path");
     if (path) return this.path(path);

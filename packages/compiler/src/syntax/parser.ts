@@ -376,7 +376,7 @@ export class ArmorParser extends CstParser {
   });
 
   /**
-   * `count(COND [within D])`, `seen(A [since B] [within D])`, `sum(EXPR where COND [within D])`,
+   * `count(COND [within D] [per S])`, `seen(A [since B] [within D] [per S])`, `sum(EXPR where COND [within D] [per S])`,
    * `exists(PATH)`, and `any(NAME in LIST: COND)`, `all(...)`: `any` and `all` are names, not
    * keywords (a field may be called `any`), so the binding form is chosen by the callee's text and
    * `NAME in` after the parenthesis.
@@ -407,6 +407,11 @@ export class ArmorParser extends CstParser {
           this.OPTION(() => {
             this.CONSUME(T.Within);
             this.CONSUME(T.DurationLiteral, { LABEL: "window" });
+          });
+          // `per user.id`, `per context.tenant`, `per action.account`, `per deployment`: whose history
+          this.OPTION3(() => {
+            this.CONSUME(T.Per, { LABEL: "scopeKeyword" });
+            this.SUBRULE(this.path, { LABEL: "scope" });
           });
         },
       },

@@ -80,6 +80,7 @@ export const ErrorKeyword = keyword("error");
 export const With = keyword("with");
 export const Where = keyword("where");
 export const Since = keyword("since");
+export const Per = keyword("per");
 
 export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n\f\v\u00a0\ufeff]+/, group: Lexer.SKIPPED });
 const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n\r]*/, group: "comments" });

@@ -46,7 +46,7 @@ export interface TestCase {
     result?: unknown;
     output?: unknown;
     time: string;
-    history: { action: unknown; time: string; labels?: string[] }[];
+    history: { action: unknown; time: string; labels?: string[]; user?: unknown; context?: unknown }[];
   };
   expectations: Expectation[];
 }
@@ -272,7 +272,8 @@ function buildOne(t: A.TestDecl, file: string, ctx: TestContext): TestCase | nul
       ...(result !== null ? { result: result.value } : {}),
       ...(output !== null ? { output: output.value } : {}),
       time,
-      history,
+      // the test's earlier actions are the session's, made by its user in its context: scopes (`per user.id`) read them so
+      history: user === undefined && context === undefined ? history : history.map((h) => ({ ...h, ...(user !== undefined ? { user } : {}), ...(context !== undefined ? { context } : {}) })),
     },
     expectations,
   };

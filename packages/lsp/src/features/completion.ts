@@ -202,6 +202,15 @@ function ruleItems(policy: PolicyAnalysis | null): CompletionItem[] {
   return out;
 }
 
+/** What may follow `per` in a history function: the roots a scope's field is read from, and `deployment`. */
+function scopeItems(): CompletionItem[] {
+  const roots = facts.roots.filter((r) => r.name === "user" || r.name === "context" || r.name === "action");
+  return [
+    ...roots.map((r) => ({ label: r.name, kind: CompletionItemKind.Module, sortText: `1${r.name}`, documentation: r.doc })),
+    { label: "deployment", kind: CompletionItemKind.Keyword, sortText: "2deployment", documentation: { kind: MarkupKind.Markdown, value: facts.keywordFact("deployment")!.doc } },
+  ];
+}
+
 // ---- narrowing ------------------------------------------------------------------------------
 
 /** The action types in scope at `offset`, as the checker narrowed them (`action.type` tests before it). */
@@ -389,6 +398,7 @@ function grammarCompletion(a: Analysis, policy: PolicyAnalysis | null, item: AST
       if (where === "testStep") add(testSteps.map((s) => keyword(s, "1")));
       else if (where === "pattern") add([keyword("std", "1"), functionItem(facts.functionFact("glob")!)]);
       else if (where === "ruleDecl" && ex.before[ex.before.length - 1]?.image === "on") add(stageItems());
+      else if (where === "path" && ex.before[ex.before.length - 1]?.image === "per") add(scopeItems());
       else if (policy && within(n, "operand") && within(n, "ruleDecl", "anonymousRule", "letDecl")) add(operandItems(a, policy, item, offset, ex.wordStart));
       else if (policy && where === "redactEffect") add(letItems(policy));
       continue;

@@ -141,6 +141,8 @@ export function hover(a: Analysis, project: Project, offset: number): Hover | nu
         // the stage of `rule ID on STAGE`: what the stage decides
         const stage = facts.stages.find((st) => st.name === w);
         if (stage && /\bon\s+$/.test(a.text.slice(Math.max(0, target.span.start - 8), target.span.start))) return md(stage.doc, a, target.span);
+        // `deployment` of `per deployment`: the scope of every session
+        if (w === "deployment" && /\bper\s+$/.test(a.text.slice(Math.max(0, target.span.start - 8), target.span.start))) return md(facts.keywordFact("deployment")!.doc, a, target.span);
         // `std` of `std.NAME`: what a detector is
         if (w === "std" && a.text[target.span.end] === ".") return md(facts.keywordFact("std")!.doc, a, target.span);
         const afterDot = a.text[target.span.start - 1] === ".";

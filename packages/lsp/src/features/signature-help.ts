@@ -81,7 +81,8 @@ export function signatureHelp(a: Analysis, offset: number): SignatureHelp | null
   const inside = new Set(topLevelTokens(a, paren, offset));
   const window = fn.parameters.findIndex((p) => p.type === "duration");
   const clause = fn.parameters.findIndex((p) => /^(where|since) /.test(p.label));
-  let activeParameter = window >= 0 && inside.has("Within") ? window : clause >= 0 && (inside.has("Where") || inside.has("Since")) ? clause : 0;
+  const scope = fn.parameters.findIndex((p) => p.label.startsWith("per "));
+  let activeParameter = scope >= 0 && inside.has("Per") ? scope : window >= 0 && inside.has("Within") ? window : clause >= 0 && (inside.has("Where") || inside.has("Since")) ? clause : 0;
   // `any(x in LIST: CONDITION)`: the list after `in`, the condition after the colon
   if (fn.parameters[0]?.type === "name") activeParameter = inside.has("Colon") ? 2 : inside.has("In") ? 1 : 0;
   return {

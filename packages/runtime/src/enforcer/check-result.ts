@@ -48,16 +48,23 @@ export async function checkResult(st: EnforcerState, action: unknown, result: un
     // a tool that returns nothing returns null, as a missing result reads
     value: snapshotStageValue(result === undefined ? null : result, "result"),
   };
-  return withHistory(st, call.session, now, async (hst) => {
-    let decided = decideStage(hst, hst.active, s, now);
-    if (decided.decision.decision === "require_approval") decided = await approveStage(hst, s, decided);
-    // the reservation stays pending for `record` or `release`; only its labels are settled here
-    const labels = decided.decision.labels;
-    if (labels.length > 0 && local && pending!.reservation !== null) pending!.reservation.relabel(labels);
-    // reserved in another process: the store files the labels on its entry
-    else if (labels.length > 0 && shared) await relabelShared(hst, store!, given!, call.session, actionHash, call.action, labels).catch((e) => st.report(e));
-    return finishStage(hst, s, decided);
-  });
+  return withHistory(
+    st,
+    call.session,
+    now,
+    async (hst) => {
+      let decided = decideStage(hst, hst.active, s, now);
+      if (decided.decision.decision === "require_approval") decided = await approveStage(hst, s, decided);
+      // the reservation stays pending for `record` or `release`; only its labels are settled here
+      const labels = decided.decision.labels;
+      if (labels.length > 0 && local && pending!.reservation !== null) pending!.reservation.relabel(labels);
+      // reserved in another process: the store files the labels on its entry
+      else if (labels.length > 0 && shared) await relabelShared(hst, store!, given!, call.session, actionHash, call.action, labels, call).catch((e) => st.report(e));
+      return finishStage(hst, s, decided);
+    },
+    call.action,
+    call,
+  );
 }
 
 /** The decision id a caller names, read once, own field only. */

@@ -4,6 +4,7 @@
  * it (id, time, policy, session, action hash). Also the shadow candidate's decision beside it.
  */
 import { canonicalJsonOrUndefined, sha256 } from "../hash.js";
+import { ScopeUnavailable } from "../history.js";
 import type { Decision, GrantInput, PolicyDecision } from "../types.js";
 import type { ShadowFlip } from "./api.js";
 import { isoTime } from "./ids.js";
@@ -47,7 +48,10 @@ function evaluate(st: EnforcerState, policy: Active, subject: Subject, now: numb
         return { decision: "deny", rules: [], approval: null, action, errors: problems.map((message) => ({ rule: null, message: `invalid action: ${message}` })) };
       }
     }
-    const values = st.trackers.values(subject.session, policy.module.trackers, now, action);
+    const values = st.trackers.values(subject.session, policy.module.trackers, now, action, subject);
+    // a scope whose history cannot be kept (MAX_SCOPES): the action could not be counted, so it does not run
+    const full = values.find((v) => v instanceof ScopeUnavailable) as ScopeUnavailable | undefined;
+    if (full !== undefined) return { decision: "deny", rules: [], approval: null, action, errors: [{ rule: null, message: full.error }] };
     const session = st.trackers.sessionInput(subject.session);
     const input =
       grants === undefined

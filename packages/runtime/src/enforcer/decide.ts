@@ -16,7 +16,7 @@ export async function decide(st: EnforcerState, action: unknown, ctx: ActionCont
   const subject = snapshot(action, ctx);
   if (st.store === null) return decideSubject(st, subject, now, options);
   // a shared store: one call reads the history and files the action, then the same steps run on its answer
-  const view = await StoreView.open(st, st.store, subject.session, now, subject.action, filedHash(subject, options?.reserve === true));
+  const view = await StoreView.open(st, st.store, subject.session, now, subject.action, filedHash(subject, options?.reserve === true), subject);
   try {
     const final = await decideSubject(view.state, subject, now, options);
     if (final.reserved === true) view.keep(final.actionHash, st.reservations.ttlMs);
@@ -34,7 +34,7 @@ async function decideSubject(st: EnforcerState, subject: Subject, now: number, o
   const session = decided.decision.session;
   const reserve = options?.reserve === true && decided.decision.decision === "allow";
   // counted before anything awaits, as run() does: concurrent decisions see it
-  const reservation = reserve ? count(st, session, decided.decision.action, now, decided.decision.labels, policy.decidesResults) : null;
+  const reservation = reserve ? count(st, session, decided.decision.action, now, subject, decided.decision.labels, policy.decidesResults) : null;
   const final = await recordDecision(st, decided, subject, "decide", null, shadowInfo, reserve);
   if (!reserve) return final;
   if (final.decision !== "allow") {

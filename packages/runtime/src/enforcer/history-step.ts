@@ -4,19 +4,20 @@
  * `decide(..., { reserve: true })` keeps until `record` settles them, `release` takes them back,
  * or they expire (an expired or retired reservation stays counted: fail closed).
  */
-import type { Reservation } from "../history.js";
+import type { Reservation, Who } from "../history.js";
 import type { EnforcerState } from "./state.js";
 
 /**
  * Counts an allowed action in its session's history (with the shadow policy's trackers too), with
- * the labels of its entry; `relabelled`: its result will be decided, and may add labels to the
+ * the labels of its entry and the user and context it was decided with (`who`, what scoped
+ * predicates file it by); `relabelled`: its result will be decided, and may add labels to the
  * entry until the reservation is settled.
  */
-export function count(st: EnforcerState, session: string, action: unknown, now: number, labels?: readonly string[], relabelled = false): Reservation | null {
+export function count(st: EnforcerState, session: string, action: unknown, now: number, who: Who, labels?: readonly string[], relabelled = false): Reservation | null {
   const active = st.active;
   const shadow = st.shadow;
   if (active.module.trackers.length === 0 && (shadow === null || shadow.module.trackers.length === 0)) return null;
-  return st.trackers.record(session, action, now, shadow ? [active.module.trackers, shadow.module.trackers] : [active.module.trackers], labels, relabelled);
+  return st.trackers.record(session, action, now, shadow ? [active.module.trackers, shadow.module.trackers] : [active.module.trackers], labels, relabelled, who);
 }
 
 /**

@@ -26,9 +26,16 @@ export async function checkOutput(st: EnforcerState, message: OutputMessage, ctx
     problem: who.problem,
     value: snapshotStageValue(typeof message === "string" ? { text: message } : message, "output"),
   };
-  return withHistory(st, who.session, now, async (hst) => {
-    let decided = decideStage(hst, hst.active, s, now);
-    if (decided.decision.decision === "require_approval") decided = await approveStage(hst, s, decided);
-    return finishStage(hst, s, decided);
-  });
+  return withHistory(
+    st,
+    who.session,
+    now,
+    async (hst) => {
+      let decided = decideStage(hst, hst.active, s, now);
+      if (decided.decision.decision === "require_approval") decided = await approveStage(hst, s, decided);
+      return finishStage(hst, s, decided);
+    },
+    null,
+    who,
+  );
 }

@@ -51,7 +51,7 @@ function settleHere(st: EnforcerState, subject: Subject, hash: string, now: numb
   if (settled) {
     st.reservations.delete(id!);
     pending.reservation?.settle();
-  } else count(st, subject.session, subject.action, now, labelsNow(st, subject, now));
+  } else count(st, subject.session, subject.action, now, subject, labelsNow(st, subject, now));
   return settled;
 }
 
@@ -71,10 +71,10 @@ async function settleShared(st: EnforcerState, store: SharedHistoryStore, subjec
     st.reservations.delete(id!);
     return true;
   }
-  const view = await StoreView.open(st, store, subject.session, now, subject.action, hash);
+  const view = await StoreView.open(st, store, subject.session, now, subject.action, hash, subject);
   const problem = view.problem();
   if (problem !== null) throw new HistoryStoreUnavailable(problem);
-  count(view.state, subject.session, subject.action, now, labelsNow(view.state, subject, now));
+  count(view.state, subject.session, subject.action, now, subject, labelsNow(view.state, subject, now));
   await view.finish(true);
   return false;
 }

@@ -58,7 +58,7 @@ function runSubject<T>(st: EnforcerState, subject: Subject, now: number, execute
 
 /** With a shared history store: one call to the store files the action, then the same steps run on its answer (store-step.ts). */
 async function runShared<T>(st: EnforcerState, store: SharedHistoryStore, subject: Subject, now: number, execute: (action: Action) => T | Promise<T>): Promise<RunResult<T>> {
-  const view = await StoreView.open(st, store, subject.session, now, subject.action, filedHash(subject, true));
+  const view = await StoreView.open(st, store, subject.session, now, subject.action, filedHash(subject, true), subject);
   try {
     return await runSubject(view.state, subject, now, execute);
   } finally {
@@ -92,7 +92,7 @@ function runDecided<T>(st: EnforcerState, r: Run<T>): Promise<RunResult<T>> {
   if (r.decided.decision.labels!.length > 0) r.decided = { ...r.decided, decision: addLabels(st, r.decided.decision) };
   const decision = r.decided.decision;
   // record before anything awaits, so concurrent decisions in the session count this one
-  const reservation = decision.decision === "allow" ? count(st, decision.session, decision.action, r.now, decision.labels, st.active.decidesResults) : null;
+  const reservation = decision.decision === "allow" ? count(st, decision.session, decision.action, r.now, r.subject, decision.labels, st.active.decidesResults) : null;
   const recording = recordDecision(st, r.decided, r.subject, "run", r.approval, r.shadowInfo);
   return recording instanceof Promise ? recording.then((final) => perform(st, r, final, reservation)) : perform(st, r, recording, reservation);
 }

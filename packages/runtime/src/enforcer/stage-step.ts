@@ -112,7 +112,7 @@ function evaluate(st: EnforcerState, policy: Active, s: StageSubject, now: numbe
   if (typeof decideFn !== "function") return { decision: "allow", rules: [], approval: null, action: null, errors: [], labels: NO_LABELS, [s.stage]: copyOf(s.value.copy) };
   try {
     const action = s.stage === "result" ? s.action : undefined;
-    const values = st.trackers.values(s.session, policy.module.trackers, now, action);
+    const values = st.trackers.values(s.session, policy.module.trackers, now, action, s);
     // the snapshot is the runtime's own copy, which the module only reads
     const value = again ? copyOf(s.value.copy) : s.value.copy;
     const input = { action, user: s.user, context: s.context, time: isoTime(now), session: st.trackers.sessionInput(s.session), [s.stage]: value };

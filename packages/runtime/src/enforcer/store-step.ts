@@ -17,11 +17,16 @@
  * in-memory store computes them (exact sums, windows, poison). Their values after the action was
  * filed are read in the same call, for the result's decision; an entry filed again with other
  * labels (a result's) keeps its time and its place among `since` marks.
+ *
+ * A count or seen with a scope (`per user.id`) is read and filed under the decision's scope value,
+ * which the store shares between sessions; a decision whose value cannot key a scope has that
+ * error. The other kinds with a scope are not kept by a shared store: their values are errors
+ * that name the store, so rules that read them deny.
  */
 import { sha256 } from "../hash.js";
-import { MAX_SESSION_LABELS, type Reservation, type TrackerSource, type TrackerValue } from "../history.js";
+import { MAX_SESSION_LABELS, type Reservation, scopeKeyOf, type TrackerSource, type TrackerValue, type Who } from "../history.js";
 import { type CurrentKey, isCountTracker, type SharedHistoryStore, type StoreFiling, type StoreReadResult, type StoreTracker, type StoreValue } from "../store.js";
-import { currentKeyOf, holds, kindFiling } from "../tracker-kinds.js";
+import { currentKeyOf, holds, isKindTracker, kindFiling } from "../tracker-kinds.js";
 import type { PolicyTracker } from "../types.js";
 import type { EnforcerState } from "./state.js";
 
@@ -50,12 +55,35 @@ function storeTrackers(st: EnforcerState): Kept {
       if (seen.has(t.key)) continue;
       seen.add(t.key);
       all.push(t);
+      if (t.scope !== undefined) continue; // kept per decision, under its scope value (decisionTrackers)
       kept.push({ key: t.key, kind: t.kind, withinMs: t.withinMs, ...(typeof t.since === "function" ? { since: true } : {}), ...(typeof t.entryKeys === "function" ? { keyed: true } : {}) });
     }
   }
   const result: Kept = { all, kept, byKey: new Map(all.map((t) => [t.key, t])), keyed: kept.some((k) => k.keyed === true) };
   keptFor.set(st.active, { shadow: st.shadow, kept: result });
   return result;
+}
+
+/**
+ * The kept trackers of one decision: the session's, and each scoped `count`/`seen` under its
+ * scope value's key, from the decision's action, user and context (`who`); a decision whose value
+ * cannot key a scope has that error as the tracker's value, and files nothing there. A scoped
+ * predicate of another kind is not kept by a shared store: its value is that error.
+ */
+function decisionTrackers(all: readonly PolicyTracker[], kept: readonly StoreTracker[], action: unknown, who: Who | null, store: SharedHistoryStore): { kept: StoreTracker[]; errors: Map<string, string> } {
+  const out = [...kept];
+  const errors = new Map<string, string>();
+  for (const t of all) {
+    if (t.scope === undefined) continue;
+    if (isKindTracker(t)) {
+      errors.set(t.key, `the history store ${store.name} keeps \`count\` and \`seen\` with a scope (\`per ${t.scope}\`) only; this one needs the in-memory store`);
+      continue;
+    }
+    const key = who === null ? { error: `\`per ${t.scope}\`: this decision has no user and context to scope by` } : scopeKeyOf(t, action, who);
+    if (typeof key === "string") out.push({ key: t.key, kind: t.kind as "count" | "seen", withinMs: t.withinMs, scope: `${t.scope}\u0000${key}` });
+    else errors.set(t.key, key.error);
+  }
+  return { kept: out, errors };
 }
 
 /** The trackers an entry with `labels` is filed in: those whose condition it matches, or whose condition fails on it; the other kinds as `kindFiling` says. */
@@ -90,6 +118,8 @@ export class StoreView implements TrackerSource {
   private readonly labels: string[];
   private readonly byKey: ReadonlyMap<string, PolicyTracker>;
   private readonly kept: readonly StoreTracker[];
+  /** Scoped trackers whose scope this decision cannot key, with why. */
+  private readonly scopeErrors: ReadonlyMap<string, string>;
   /** The entry as filed by `read`: with no labels (the decision's labels are known only after it). */
   private filings: StoreFiling[];
   /** The filings the read made, whose values after filing it answered. */
@@ -113,8 +143,10 @@ export class StoreView implements TrackerSource {
     filings: StoreFiling[],
     /** The action hash the filing was kept with. */
     private readonly filedHash: string | null,
+    scopeErrors: ReadonlyMap<string, string> = new Map(),
   ) {
     this.kept = kept;
+    this.scopeErrors = scopeErrors;
     this.filings = filings;
     this.filedAsRead = filings;
     this.byKey = byKey;
@@ -136,17 +168,18 @@ export class StoreView implements TrackerSource {
    * files the action under a new decision id in the same call. Never rejects: a store that
    * does not answer makes every decision of the view a deny that names it.
    */
-  static async open(st: EnforcerState, store: SharedHistoryStore, scope: string, now: number, action: unknown, reserveFor: string | null): Promise<StoreView> {
-    const { kept, byKey, keyed } = storeTrackers(st);
+  static async open(st: EnforcerState, store: SharedHistoryStore, scope: string, now: number, action: unknown, reserveFor: string | null, who: Who | null = null): Promise<StoreView> {
+    const { all, kept: session, byKey, keyed } = storeTrackers(st);
+    const { kept, errors } = decisionTrackers(all, session, action, who, store);
     const id = reserveFor !== null ? st.decisionId(now) : null;
     const filings = reserveFor !== null ? filingsOf(kept, byKey, action, undefined) : [];
     try {
       const reserve = id !== null ? { reserve: { id, ttlMs: st.reservations.ttlMs, filings, actionHash: reserveFor! } } : {};
       const current: CurrentKey[] | null = keyed ? kept.map((k) => (k.keyed === true ? currentKeyOf(byKey.get(k.key)!, action) : "")) : null;
       const answer = await store.read({ scope, now, trackers: kept, ...(current !== null ? { current } : {}), ...reserve });
-      return new StoreView(st, store, scope, now, id, action, null, answer, kept, byKey, filings, reserveFor);
+      return new StoreView(st, store, scope, now, id, action, null, answer, kept, byKey, filings, reserveFor, errors);
     } catch (e) {
-      return new StoreView(st, store, scope, now, null, action, unavailable(store, e), null, kept, byKey, [], null);
+      return new StoreView(st, store, scope, now, null, action, unavailable(store, e), null, kept, byKey, [], null, errors);
     }
   }
 
@@ -161,6 +194,8 @@ export class StoreView implements TrackerSource {
   private value(session: string, t: PolicyTracker): TrackerValue {
     if (this.problem_ !== null) return { error: this.problem_ };
     if (session !== this.scope) return { error: `the history store read session ${JSON.stringify(this.scope)}, not this one` };
+    const scopeError = this.scopeErrors.get(t.key);
+    if (scopeError !== undefined) return { error: scopeError };
     const read = this.values_.get(t.key);
     if (read === undefined) return { error: `the history store did not read tracker ${t.key}` };
     const own = this.recorded && !this.cancelled ? this.filings.find((f) => f.tracker.key === t.key) : undefined;
@@ -284,9 +319,9 @@ export class StoreView implements TrackerSource {
 }
 
 /** Runs `steps` on the history of `scope` as it is now: in this process, or read from the shared store first (without filing anything). */
-export async function withHistory<T>(st: EnforcerState, scope: string, now: number, steps: (st: EnforcerState) => Promise<T>): Promise<T> {
+export async function withHistory<T>(st: EnforcerState, scope: string, now: number, steps: (st: EnforcerState) => Promise<T>, action: unknown = null, who: Who | null = null): Promise<T> {
   if (st.store === null) return steps(st);
-  const view = await StoreView.open(st, st.store, scope, now, null, null);
+  const view = await StoreView.open(st, st.store, scope, now, action, null, who);
   try {
     return await steps(view.state);
   } finally {
@@ -299,12 +334,23 @@ export async function withHistory<T>(st: EnforcerState, scope: string, now: numb
  * decision id): the entry is filed again with its labels and these, where it stands. Nothing
  * happens when no reservation of the scope and action is pending.
  */
-export async function relabelShared(st: EnforcerState, store: SharedHistoryStore, id: string, scope: string, actionHash: string, action: unknown, labels: readonly string[]): Promise<void> {
+export async function relabelShared(
+  st: EnforcerState,
+  store: SharedHistoryStore,
+  id: string,
+  scope: string,
+  actionHash: string,
+  action: unknown,
+  labels: readonly string[],
+  who: Who | null = null,
+): Promise<void> {
   const pending = await store.pending(id, scope);
   if (pending === null || pending.actionHash !== actionHash) return;
   const next = [...pending.labels, ...labels.filter((l, i) => !pending.labels.includes(l) && labels.indexOf(l) === i)];
   if (next.length === pending.labels.length) return;
-  const { kept, byKey } = storeTrackers(st);
+  // filed again in every tracker, the scoped ones under the call's own scope values
+  const { all, kept: session, byKey } = storeTrackers(st);
+  const { kept } = decisionTrackers(all, session, action, who, store);
   const filings = filingsOf(kept, byKey, action, next);
   await store.refile(id, scope, st.clock(), filings, next);
 }
