@@ -161,6 +161,7 @@ describe("the examples' test suites", () => {
     expect(r.stdout).not.toContain("never fired:");
     expect(r.stdout).not.toContain("never seen not firing:");
     expect(r.status, r.stderr).toBe(0);
-    for (const name of ["payments", "email", "coding-agent", "data-access", "agent", "support-agent", "data-analysis"]) expect(r.stdout).toContain(`examples/${name}/policy.armor + examples/${name}/policy.test.armor`);
+    for (const name of ["payments", "email", "coding-agent", "data-access", "agent", "support-agent", "data-analysis"])
+      expect(r.stdout).toContain(`examples/${name}/policy.armor + examples/${name}/policy.test.armor`);
   });
 });

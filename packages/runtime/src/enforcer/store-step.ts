@@ -70,7 +70,13 @@ function storeTrackers(st: EnforcerState): Kept {
  * cannot key a scope has that error as the tracker's value, and files nothing there. A scoped
  * predicate of another kind is not kept by a shared store: its value is that error.
  */
-function decisionTrackers(all: readonly PolicyTracker[], kept: readonly StoreTracker[], action: unknown, who: Who | null, store: SharedHistoryStore): { kept: StoreTracker[]; errors: Map<string, string> } {
+function decisionTrackers(
+  all: readonly PolicyTracker[],
+  kept: readonly StoreTracker[],
+  action: unknown,
+  who: Who | null,
+  store: SharedHistoryStore,
+): { kept: StoreTracker[]; errors: Map<string, string> } {
   const out = [...kept];
   const errors = new Map<string, string>();
   for (const t of all) {
