@@ -6,9 +6,10 @@
 import { renderText } from "@agent-armor/compiler";
 import { humanReport, runSuite } from "@agent-armor/compiler/testing";
 import type { CodeLens } from "vscode-languageserver";
-import type { Analysis } from "../analysis.js";
+import type { Analysis, Project } from "../analysis.js";
 import { basename, type Documents, isTestFile, policyUriOf, testUriOf, uriToPath } from "../documents.js";
 import { toRange } from "../positions.js";
+import { EXPLAIN_TEST, type Explanation, explainTest } from "./evaluate.js";
 
 export const RUN_TEST = "armor.runTest";
 export const RUN_TESTS = "armor.runTests";
@@ -26,14 +27,40 @@ export function resultKey(uri: string, name: string): string {
   return `${uri}\u0000${name}`;
 }
 
-export function codeLenses(a: Analysis, results: TestResults): CodeLens[] {
+/**
+ * The tests decided when lenses are asked for; the lenses of later tests are decided when the
+ * editor resolves them (VS Code resolves only the visible ones), so a file of thousands of tests
+ * costs a bounded amount per request.
+ */
+export const DECIDED_LENSES = 100;
+
+/** What a lens resolves: the test `name` of the document `uri`. */
+export interface LensData {
+  readonly uri: string;
+  readonly name: string;
+}
+
+/** The decision lens's title: the decision and whether the test's expectations hold. */
+export function decisionTitle(e: Explanation): string {
+  if (e.problem !== null) return `⚠ not decided: ${clip(e.problem, 100)}`;
+  if (e.failures === null || e.failures.length === 0) return `✓ ${clip(e.summary, 100)} · explain`;
+  return `✗ ${clip(e.failures[0]!, 100)} · explain`;
+}
+
+function clip(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+export function codeLenses(a: Analysis, results: TestResults, project: Project): CodeLens[] {
   const ast = a.kind === "policy" ? a.compilation.ast : a.ast;
   const out: CodeLens[] = [];
+  let decided = 0;
   for (const item of ast.items) {
     if (item.kind !== "test" || !item.name) continue;
     const range = toRange(a.source, item.name.span);
     const name = item.name.value;
     out.push({ range, command: { title: "▶ run test", command: RUN_TEST, arguments: [a.uri, name] } });
+    out.push(decided++ < DECIDED_LENSES ? decisionLens(a, project, name, range) : { range, data: { uri: a.uri, name } satisfies LensData });
     const last = results.get(resultKey(a.uri, name));
     if (last) {
       const title = last.passed ? "last result: passed" : `last result: failed${last.failures[0] ? `: ${last.failures[0]}` : ""}`;
@@ -41,6 +68,13 @@ export function codeLenses(a: Analysis, results: TestResults): CodeLens[] {
     }
   }
   return out;
+}
+
+/** The lens that shows a test's decision, decided by the interpreter; it opens the explanation. */
+export function decisionLens(a: Analysis, project: Project, name: string, range: CodeLens["range"]): CodeLens {
+  const e = explainTest(a, project, name);
+  const title = e === null ? `no test named ${JSON.stringify(name)}` : decisionTitle(e);
+  return { range, command: { title, command: EXPLAIN_TEST, arguments: [a.uri, name] } };
 }
 
 function escapeRegex(s: string): string {
