@@ -4,8 +4,8 @@
  * whole suite, as the `armor.runTests` command, with the report `armorc test` prints.
  */
 import { renderText } from "@agent-armor/compiler";
-import { humanReport, runSuite } from "@agent-armor/compiler/testing";
-import type { CodeLens } from "vscode-languageserver";
+import { describeDecision, humanReport, runSuite } from "@agent-armor/compiler/testing";
+import type { CodeLens, Range } from "vscode-languageserver";
 import type { Analysis, Project } from "../analysis.js";
 import { basename, type Documents, isTestFile, policyUriOf, testUriOf, uriToPath } from "../documents.js";
 import { toRange } from "../positions.js";
@@ -99,6 +99,26 @@ export async function runTest(uri: string, name: string, documents: Documents): 
   return { name, passed: result.passed, failures: result.failures };
 }
 
+/** A test's outcome in a suite, with where the test is and what it expected and got. */
+export interface SuiteTestResult extends TestOutcome {
+  /** The file the test is written in, and the test's range there. */
+  readonly uri: string;
+  readonly range: Range;
+  /** The test's `expect` lines as written, and the decision it got (as `armorc test` describes it). */
+  readonly expected: string;
+  readonly actual: string;
+  /** For a failing test: every rule of its stage with its conditions' values; null when it passed. */
+  readonly explanation: string | null;
+}
+
+export interface RuleCoverageReport {
+  readonly id: string;
+  /** The rule's line in the policy, 0-based. */
+  readonly line: number;
+  readonly fired: number;
+  readonly notFired: number;
+}
+
 export interface SuiteReport {
   /** The policy's path, and the test file's (`null` when the policy has no `NAME.test.armor`). */
   readonly policyFile: string;
@@ -107,7 +127,9 @@ export interface SuiteReport {
   readonly problem: string | null;
   /** Errors in the policy or its tests: no test ran. */
   readonly errors: number;
-  readonly results: readonly TestOutcome[];
+  readonly results: readonly SuiteTestResult[];
+  /** Every rule: in how many tests of its stage it fired and did not (`armorc test --coverage`). */
+  readonly coverage: readonly RuleCoverageReport[];
   /** The errors as `armorc check` prints them ("" when none), and the report as `armorc test --coverage` prints it, without colour. */
   readonly diagnosticsText: string;
   readonly report: string;
@@ -124,7 +146,7 @@ export async function runPolicyTests(uri: string, documents: Documents): Promise
   const policy = documents.get(policyUri);
   const tests = documents.get(testUri);
   const testFile = tests ? uriToPath(testUri) : null;
-  const empty = { policyFile, testFile, errors: 0, results: [], diagnosticsText: "", report: "" };
+  const empty = { policyFile, testFile, errors: 0, results: [], coverage: [], diagnosticsText: "", report: "" };
   if (!policy) {
     return { ...empty, problem: isTestFile(uri) ? `${basename(uriToPath(uri))} tests ${basename(policyFile)}, which does not exist` : `${basename(policyFile)} does not exist` };
   }
@@ -135,7 +157,22 @@ export async function runPolicyTests(uri: string, documents: Documents): Promise
     testFile,
     problem: null,
     errors,
-    results: suite.results.map((r) => ({ name: r.test.name, passed: r.passed, failures: r.failures })),
+    results: suite.results.map((r) => {
+      const source = suite.sources.get(r.test.file)!;
+      const expected = r.test.expectations.map((e) => source.text.slice(e.span.start, e.span.end)).join("\n");
+      const uri = r.test.file === policyFile ? policyUri : testUri;
+      return {
+        name: r.test.name,
+        passed: r.passed,
+        failures: r.failures,
+        uri,
+        range: toRange(source, r.test.span),
+        expected,
+        actual: describeDecision(r.decision, r.test.stage),
+        explanation: r.explanation,
+      };
+    }),
+    coverage: suite.coverage.map((c) => ({ id: c.id, line: c.line - 1, fired: c.fired, notFired: c.notFired })),
     diagnosticsText: errors > 0 ? renderText(suite.diagnostics, suite.sources, { color: false }) : "",
     report: humanReport([suite], { coverage: true }),
   };
