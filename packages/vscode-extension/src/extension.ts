@@ -13,7 +13,7 @@ import type { CompileResult, Explanation, SuiteReport } from "@agent-armor/lsp";
 import * as vscode from "vscode";
 import { LanguageClient, type LanguageClientOptions, type ServerOptions, TransportKind } from "vscode-languageclient/node";
 import { ExplanationPanel } from "./explanation-panel.js";
-import { PolicyTests } from "./test-explorer.js";
+import { PolicyTests, type ServerSymbol } from "./test-explorer.js";
 
 let client: LanguageClient | undefined;
 let output: vscode.OutputChannel;
@@ -26,7 +26,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   output = vscode.window.createOutputChannel("Agent Armor");
   compileDiagnostics = vscode.languages.createDiagnosticCollection("armor-compile");
   panel = new ExplanationPanel(runCommand);
-  const tests = new PolicyTests(runCommand);
+  const tests = new PolicyTests(runCommand, documentSymbols, (line) => output.appendLine(line));
   context.subscriptions.push(
     panel,
     tests,
@@ -148,6 +148,17 @@ async function runCommand<T>(command: string, args: unknown[]): Promise<T | unde
     return await client.sendRequest<T>("workspace/executeCommand", { command, arguments: args });
   } catch (e) {
     void vscode.window.showErrorMessage(`Agent Armor: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
+  }
+}
+
+/** The server's document symbols of a file, open or not (the server reads it from disk); `undefined` when it is not running. */
+async function documentSymbols(uri: vscode.Uri): Promise<readonly ServerSymbol[] | undefined> {
+  if (client === undefined || !client.isRunning()) return undefined;
+  try {
+    return (await client.sendRequest<ServerSymbol[] | null>("textDocument/documentSymbol", { textDocument: { uri: client.code2ProtocolConverter.asUri(uri) } })) ?? [];
+  } catch (e) {
+    output.appendLine(`test discovery: ${uri.fsPath}: ${e instanceof Error ? e.message : String(e)}`);
     return undefined;
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Policy tests in VS Code's Test Explorer (the testing API). Tests are discovered from the
- * language server's document symbols (every `test` block of a `.armor` or `.test.armor` file),
+ * language server's document symbols (every `test` block of a `.armor` or `.test.armor` file;
+ * the server reads a file that is not open from disk, so discovery opens no documents),
  * grouped under the policy they test, and found again when a file changes on disk or in an
  * editor. A run asks the server's `armor.runTests` for the suite of each policy involved (the
  * runner of `armorc test`, on the editors' unsaved text) and reports each test: passed, or
@@ -13,14 +14,29 @@ import * as vscode from "vscode";
 /** Runs a command of the language server; `undefined` when it is not running or fails (after saying why). */
 export type ServerCommand = <T>(command: string, args: unknown[]) => Promise<T | undefined>;
 
+/** A document symbol as the server sends it (LSP positions). */
+export interface ServerSymbol {
+  readonly name: string;
+  readonly kind: number;
+  readonly detail?: string;
+  readonly range: { readonly start: { line: number; character: number }; readonly end: { line: number; character: number } };
+}
+
+/** The server's document symbols of a file (open or on disk); `undefined` when the server is not running. */
+export type ServerSymbols = (uri: vscode.Uri) => Promise<readonly ServerSymbol[] | undefined>;
+
+/** LSP's SymbolKind.Event, which the server gives tests. */
+const EVENT = 24;
+
 const TEST_FILE = /\.test\.armor$/;
 
 function policyUriOf(uri: vscode.Uri): vscode.Uri {
   return uri.with({ path: uri.path.replace(TEST_FILE, ".armor") });
 }
 
+/** A test's id: its file and its name (VS Code refuses ids with U+0000, which it uses itself). */
 function testId(file: vscode.Uri, name: string): string {
-  return `${file.toString()}\u0000${name}`;
+  return `${file.toString()}#${encodeURIComponent(name)}`;
 }
 
 export class PolicyTests implements vscode.Disposable {
@@ -28,8 +44,13 @@ export class PolicyTests implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [this.controller];
   private readonly details = new WeakMap<vscode.FileCoverage, vscode.StatementCoverage[]>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
+  private readonly parents = new Map<string, vscode.TestItem>();
 
-  constructor(private readonly server: ServerCommand) {
+  constructor(
+    private readonly server: ServerCommand,
+    private readonly symbols: ServerSymbols,
+    private readonly log: (line: string) => void,
+  ) {
     this.controller.resolveHandler = async (item) => {
       if (item === undefined) await this.discoverAll();
     };
@@ -60,6 +81,11 @@ export class PolicyTests implements vscode.Disposable {
   async discoverAll(): Promise<void> {
     const files = await vscode.workspace.findFiles("**/*.armor", "**/{node_modules,dist,.git}/**");
     for (const f of files) await this.discover(f);
+    let tests = 0;
+    this.controller.items.forEach((p) => {
+      tests += p.children.size;
+    });
+    this.log(`Test Explorer: ${tests} test${tests === 1 ? "" : "s"} in ${files.length} .armor file${files.length === 1 ? "" : "s"}`);
   }
 
   /** Finds a file's tests again after edits have settled. */
@@ -75,39 +101,54 @@ export class PolicyTests implements vscode.Disposable {
     );
   }
 
+  /**
+   * The policy's item, made once and kept: it is in the tree while the policy or its test file has
+   * tests. (Deleting an item and adding a new one with the same id in one turn can lose it.)
+   */
   private policyItem(policy: vscode.Uri): vscode.TestItem {
     const id = policy.toString();
-    const have = this.controller.items.get(id);
-    if (have) return have;
-    const item = this.controller.createTestItem(id, policy.path.split("/").pop() ?? id, policy);
-    this.controller.items.add(item);
+    let item = this.parents.get(id);
+    if (item === undefined) {
+      item = this.controller.createTestItem(id, policy.path.split("/").pop() ?? id, policy);
+      this.parents.set(id, item);
+    }
     return item;
   }
 
   /** The tests of one file, from the server's document symbols, under the item of the policy they test. */
   async discover(file: vscode.Uri): Promise<void> {
-    let symbols: vscode.DocumentSymbol[] | undefined;
     try {
-      symbols = await vscode.commands.executeCommand<vscode.DocumentSymbol[]>("vscode.executeDocumentSymbolProvider", file);
-    } catch {
-      symbols = undefined;
+      const symbols = await this.symbols(file);
+      if (symbols !== undefined)
+        this.place(
+          file,
+          symbols.filter((s) => s.kind === EVENT && s.detail === "test"),
+        );
+    } catch (e) {
+      this.log(`Test Explorer: ${file.fsPath}: ${e instanceof Error ? e.message : String(e)}`);
     }
+  }
+
+  /** Puts a file's tests (none: takes them out) under their policy's item, which is in the tree while it has tests. */
+  private place(file: vscode.Uri, tests: readonly ServerSymbol[]): void {
     const parent = this.policyItem(policyUriOf(file));
-    for (const [id, child] of parent.children) if (child.uri?.toString() === file.toString()) parent.children.delete(id);
-    for (const s of symbols ?? []) {
-      if (s.kind !== vscode.SymbolKind.Event || s.detail !== "test") continue;
+    const others: vscode.TestItem[] = [];
+    parent.children.forEach((child) => {
+      if (child.uri?.toString() !== file.toString()) others.push(child);
+    });
+    const mine = tests.map((s) => {
       const item = this.controller.createTestItem(testId(file, s.name), s.name, file);
-      item.range = s.range;
-      parent.children.add(item);
-    }
-    if (parent.children.size === 0 && !TEST_FILE.test(file.path)) this.controller.items.delete(parent.id);
+      item.range = new vscode.Range(s.range.start.line, s.range.start.character, s.range.end.line, s.range.end.character);
+      return item;
+    });
+    parent.children.replace([...others, ...mine]);
+    const shown = this.controller.items.get(parent.id) !== undefined;
+    if (parent.children.size > 0 && !shown) this.controller.items.add(parent);
+    else if (parent.children.size === 0 && shown) this.controller.items.delete(parent.id);
   }
 
   private forget(file: vscode.Uri): void {
-    const parent = this.controller.items.get(policyUriOf(file).toString());
-    if (!parent) return;
-    for (const [id, child] of parent.children) if (child.uri?.toString() === file.toString()) parent.children.delete(id);
-    if (parent.children.size === 0) this.controller.items.delete(parent.id);
+    this.place(file, []);
   }
 
   private async run(request: vscode.TestRunRequest, token: vscode.CancellationToken, withCoverage: boolean): Promise<void> {
