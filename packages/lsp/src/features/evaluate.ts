@@ -115,9 +115,12 @@ function notDecided(subject: string, policyUri: string, stage: Stage, problem: s
   return { subject, policyUri, problem, problemAt: at, stage, decision: null, summary: `not decided: ${problem}`, failures: null, rules: [], text: `${subject}: not decided\n${problem}\n` };
 }
 
-/** Decides `input` at `stage` with the interpreter, and explains every rule of the stage. */
-function decide(subject: string, policy: PolicyAnalysis, input: unknown, stage: Stage, expectations: TestCase["expectations"] | null): Explanation {
-  const { result, explanations } = evaluatePolicy(policy.compilation.policy, input, { explain: true, stage });
+/**
+ * Decides `input` at `stage` with the interpreter and, with `explain`, explains every rule of the
+ * stage (without it, `rules` is empty and `text` has only the decision: what a lens shows).
+ */
+function decide(subject: string, policy: PolicyAnalysis, input: unknown, stage: Stage, expectations: TestCase["expectations"] | null, explain = true): Explanation {
+  const { result, explanations } = evaluatePolicy(policy.compilation.policy, input, { explain, stage });
   const source: SourceFile = policy.source;
   const rules: RuleReport[] = explanations.map(({ rule, fired, error, trace }) => ({
     id: rule.id,
@@ -137,7 +140,7 @@ function decide(subject: string, policy: PolicyAnalysis, input: unknown, stage: 
   const failures = expectations === null ? null : checkExpectations(expectations, result, stage);
   const verdict = failures === null ? "" : failures.length === 0 ? "passes\n" : `fails:\n${failures.map((f) => `  ${f}\n`).join("")}`;
   // a decision with an error names it; the rules' lines below say which rule and why
-  const text = `${subject} (${stage} stage): ${summary}\n${verdict}\n${explainRules(source, explanations)}`;
+  const text = `${subject} (${stage} stage): ${summary}\n${verdict}${explain ? `\n${explainRules(source, explanations)}` : ""}`;
   return { subject, policyUri: policy.uri, problem: null, problemAt: null, stage, decision: result, summary, failures, rules, text };
 }
 
@@ -149,10 +152,15 @@ function testsOf(a: Analysis): readonly TestCase[] {
 
 const explained = new WeakMap<Analysis, Map<string, Explanation>>();
 
-/** Explains the test named `name` of a document (a policy's own test, or one in its `.test.armor`); null when there is none. */
-export function explainTest(a: Analysis, project: Project, name: string): Explanation | null {
+/**
+ * Explains the test named `name` of a document (a policy's own test, or one in its `.test.armor`);
+ * null when there is none. Without `explain`, only decides it (lenses and hints show no more, and
+ * explaining every rule costs far more than deciding: bench/lsp-lens.mjs).
+ */
+export function explainTest(a: Analysis, project: Project, name: string, explain = true): Explanation | null {
   let cache = explained.get(a);
-  const hit = cache?.get(name);
+  const key = `${explain ? "explained" : "decided"}\u0000${name}`;
+  const hit = cache?.get(key);
   if (hit !== undefined) return hit;
   const item = (a.kind === "policy" ? a.compilation.ast : a.ast).items.find((i) => i.kind === "test" && i.name?.value === name);
   if (item === undefined) return null;
@@ -169,13 +177,13 @@ export function explainTest(a: Analysis, project: Project, name: string): Explan
       const first = own[0];
       const why = first ? `the test does not check: ${first.code} ${first.message}` : "the test does not check";
       out = notDecided(subject, policy.uri, test?.stage ?? "call", why, first ? { uri: a.uri, range: toRange(a.source, first.span) } : null);
-    } else out = decide(subject, policy, test.input, test.stage, test.expectations);
+    } else out = decide(subject, policy, test.input, test.stage, test.expectations, explain);
   }
   if (cache === undefined) {
     cache = new Map();
     explained.set(a, cache);
   }
-  cache.set(name, out);
+  cache.set(key, out);
   return out;
 }
 

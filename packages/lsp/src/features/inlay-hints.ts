@@ -45,7 +45,7 @@ function testHints(a: Analysis, project: Project, inRange: (s: Span) => boolean,
   const out: InlayHint[] = [];
   for (const item of (a.kind === "policy" ? a.compilation.ast : a.ast).items) {
     if (item.kind !== "test" || item.name === null || !inRange(item.span)) continue;
-    const e = explainTest(a, project, item.name.value);
+    const e = explainTest(a, project, item.name.value, false);
     if (e === null) continue;
     if (e.problem !== null) out.push(hint(item.name.span.end, "⚠ not decided", undefined, e.problem));
     else {

@@ -72,7 +72,7 @@ export function codeLenses(a: Analysis, results: TestResults, project: Project):
 
 /** The lens that shows a test's decision, decided by the interpreter; it opens the explanation. */
 export function decisionLens(a: Analysis, project: Project, name: string, range: CodeLens["range"]): CodeLens {
-  const e = explainTest(a, project, name);
+  const e = explainTest(a, project, name, false);
   const title = e === null ? `no test named ${JSON.stringify(name)}` : decisionTitle(e);
   return { range, command: { title, command: EXPLAIN_TEST, arguments: [a.uri, name] } };
 }
