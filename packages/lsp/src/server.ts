@@ -5,7 +5,7 @@
  * the debounced diagnostics, whichever comes first).
  */
 import { expectedAt } from "@agent-armor/compiler";
-import { CodeActionKind, type Connection, type InitializeResult, ResponseError, TextDocumentSyncKind } from "vscode-languageserver";
+import { CodeActionKind, type Connection, FileChangeType, type InitializeResult, ResponseError, TextDocumentSyncKind } from "vscode-languageserver";
 import { Analyses, type Analysis } from "./analysis.js";
 import { type Settings, settingsFrom } from "./config.js";
 import { badUri, Documents, isTestFile, policyUriOf, testUriOf, uriToPath } from "./documents.js";
@@ -123,6 +123,8 @@ export function startServer(connection: Connection): void {
   connection.onDidCloseTextDocument(({ textDocument: d }) => {
     documents.close(d.uri);
     analyses.forget(d.uri);
+    // the file on disk counts again, not the text the document had
+    workspaceSymbols.changed(d.uri, false, false);
     tokenResults.forget(d.uri);
     clearTimeout(timers.get(d.uri));
     timers.delete(d.uri);
@@ -131,6 +133,7 @@ export function startServer(connection: Connection): void {
   });
   connection.onDidChangeWatchedFiles(({ changes }) => {
     analyses = new Analyses(documents, settings.docsBaseUrl);
+    for (const c of changes) if (c.uri.endsWith(".armor")) workspaceSymbols.changed(c.uri, c.type === FileChangeType.Created, c.type === FileChangeType.Deleted);
     for (const c of changes) schedule(c.uri, 0);
     for (const u of documents.openUris()) schedule(u, 0);
   });
