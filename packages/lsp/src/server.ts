@@ -82,6 +82,7 @@ export function startServer(connection: Connection): void {
     canRefreshHints = params.capabilities.workspace?.inlayHint?.refreshSupport === true;
     const roots = params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
     folders = roots.filter((u) => u.startsWith("file:") && badUri(u) === null).map(uriToPath);
+    documents.setRoots(folders);
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },

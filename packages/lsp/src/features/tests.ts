@@ -90,7 +90,7 @@ export async function runTest(uri: string, name: string, documents: Documents): 
   const tests = testFile ? documents.get(uri) : undefined;
   const suite = await runSuite(
     { policyFile: uriToPath(policyUri), policyText: policy.text, testFiles: tests ? [{ name: uriToPath(uri), text: tests.text }] : [] },
-    { filter: new RegExp(`^${escapeRegex(name)}$`), host: documents.host() },
+    { filter: new RegExp(`^${escapeRegex(name)}$`), host: documents.host(uriToPath(policyUri)) },
   );
   const errors = suite.diagnostics.filter((d) => d.severity === "error");
   if (errors.length > 0) return { name, passed: false, failures: errors.map((d) => `${d.code} ${d.message}`) };
@@ -150,7 +150,7 @@ export async function runPolicyTests(uri: string, documents: Documents): Promise
   if (!policy) {
     return { ...empty, problem: isTestFile(uri) ? `${basename(uriToPath(uri))} tests ${basename(policyFile)}, which does not exist` : `${basename(policyFile)} does not exist` };
   }
-  const suite = await runSuite({ policyFile, policyText: policy.text, testFiles: tests && testFile ? [{ name: testFile, text: tests.text }] : [] }, { host: documents.host() });
+  const suite = await runSuite({ policyFile, policyText: policy.text, testFiles: tests && testFile ? [{ name: testFile, text: tests.text }] : [] }, { host: documents.host(policyFile) });
   const errors = suite.diagnostics.filter((d) => d.severity === "error").length;
   return {
     policyFile,
