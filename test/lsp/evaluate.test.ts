@@ -105,12 +105,15 @@ describe("the decision lens on tests", () => {
   it("is decided again when the policy is edited, in the policy and in its test file", async () => {
     const p = await client.open(join(work, "p.armor"), policy);
     const t = await client.open(join(work, "p.test.armor"), tests);
-    await client.replace(p, policy.replace("/secret/", "/secret|public/").replace("amount > LIMIT", "amount > LIMIT * 10"));
-    const titles = await decisionTitles("p.armor");
-    expect(titles[1]).toBe("✓ deny by no_secrets · explain");
-    expect(await decisionTitles("p.test.armor")).toEqual(["✗ expected require_approval by big_payments, got allow (the default; no rule fired) · explain"]);
-    await client.close(p);
-    await client.close(t);
+    try {
+      await client.replace(p, policy.replace("/secret/", "/secret|public/").replace("amount > LIMIT", "amount > LIMIT * 10"));
+      const titles = await decisionTitles("p.armor");
+      expect(titles[1]).toBe("✓ deny by no_secrets · explain");
+      expect(await decisionTitles("p.test.armor")).toEqual(["✗ expected require_approval by big_payments, got allow (the default; no rule fired) · explain"]);
+    } finally {
+      await client.close(p);
+      await client.close(t);
+    }
   });
 
   it("says why nothing is decided when the policy does not check, and where", async () => {
