@@ -88,8 +88,10 @@ async function openFile(name: string, text: string): Promise<void> {
   await page.keyboard.press("Control+P");
   await page.waitForSelector(".quick-input-widget input", { state: "visible", timeout: 20_000 });
   await page.keyboard.type(name);
-  await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: name }).first().waitFor({ timeout: 20_000 });
-  await page.keyboard.press("Enter");
+  // the row of that file (Enter would open the first row, which may be a recently opened file whose name is a prefix)
+  const row = page.locator(".quick-input-list .monaco-list-row").filter({ hasText: name }).first();
+  await row.waitFor({ timeout: 20_000 });
+  await row.click();
   await page.waitForSelector(`.tab.active:has-text(${JSON.stringify(name)})`, { timeout: 30_000 });
   await page.waitForSelector(`.editor-instance .view-lines:has-text(${JSON.stringify(text)})`, { timeout: 30_000 });
 }
