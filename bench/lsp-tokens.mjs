@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parse } from "../packages/compiler/dist/index.js";
 import * as lsp from "../packages/lsp/dist/index.js";
+import { generate } from "./lib/lsp-policy.mjs";
 
 const args = Object.fromEntries(process.argv.slice(2).flatMap((a, i, all) => (a.startsWith("--") ? [[a.slice(2), all[i + 1] ?? ""]] : [])));
 const LINES = Number(args.lines ?? 5000);
@@ -26,19 +27,6 @@ const SCREEN = 60;
 const repo = new URL("..", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "armor-lsp-tokens-"));
 copyFileSync(join(repo, "test/cases/check/actions.schema.json"), join(dir, "actions.schema.json"));
-
-function generate(lines) {
-  const out = ['policy generated version "1.0.0"', 'schema "./actions.schema.json"', "default deny", ""];
-  for (let i = 0; out.length + 6 < lines; i++) {
-    if (i % 4 === 0) out.push(`let LIST_${i} = ["acct-${i}", "acct-${i + 1}"]`, `// wires of group ${i}`);
-    if (i % 4 === 1) out.push(`rule wire_${i}`, `  when action.type == "wire_transfer" and amount > ${1000 + i} and recipient in LIST_${i - 1}`, `  require approval from "finance" timeout 1h`);
-    if (i % 4 === 2) out.push(`rule post_${i}`, `  when action.type == "http_post" and seen(type == "read_file" and path matches /secret-${i}/ within 30m)`, `  deny because "exfiltration ${i}"`);
-    if (i % 4 === 3) out.push(`test "wire ${i}" {`, `  action { type: "wire_transfer", amount: ${i}, recipient: "bob" }`, "  expect deny", "}");
-    out.push("");
-  }
-  while (out.length < lines) out.push(`// filler ${out.length}`);
-  return `${out.join("\n")}\n`;
-}
 
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * q) - 1)];
 const fmt = (x) => x.toFixed(2);

@@ -5,11 +5,11 @@
  * ARMOR_E2E is not "1".
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { paymentsFixture, serverCommand, skipUnlessReady, which } from "./support.js";
+import { cleanPayments, OUTPUT_DIR, paymentsFixture, serverCommand, skipUnlessReady, which } from "./support.js";
 
 const nvim = which("nvim");
 const server = serverCommand();
@@ -73,5 +73,47 @@ describe("Neovim as an LSP client", () => {
       expect(r.status).toBe(0);
     },
     120_000,
+  );
+
+  it.skipIf(skip)(
+    "shows each test's decision as a code lens and an inlay hint, follows an edit, and opens the explanation",
+    () => {
+      const policy = cleanPayments(join(work, "lens"));
+      const tests = policy.replace(/\.armor$/, ".test.armor");
+      const out = join(work, "nvim-lens.txt");
+      const r = spawnSync(nvim!, ["--headless", "--clean", "-c", `luafile ${join(import.meta.dirname, "nvim-lens-check.lua")}`], {
+        cwd: join(work, "lens"),
+        encoding: "utf8",
+        timeout: 90_000,
+        killSignal: "SIGKILL",
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, ARMOR_SERVER: server.argv.join(" "), ARMOR_FILE: tests, ARMOR_OUT: out },
+      });
+      let log = "";
+      try {
+        log = readFileSync(out, "utf8");
+      } catch {
+        /* reported below */
+      }
+      console.log(`[e2e] nvim (lens) exit ${r.status}${r.signal ? ` (${r.signal})` : ""}\n${log}${r.stderr ? `stderr: ${r.stderr}` : ""}`);
+      // the log is this test's record of what Neovim showed (no screenshots in a headless terminal)
+      mkdirSync(OUTPUT_DIR, { recursive: true });
+      writeFileSync(join(OUTPUT_DIR, "nvim-lens.txt"), log);
+      const get = (key: string): string =>
+        log
+          .split("\n")
+          .find((l) => l.startsWith(`${key}=`))
+          ?.slice(key.length + 1) ?? "";
+      const count = (readFileSync(tests, "utf8").match(/^test "/gm) ?? []).length;
+      expect(Number(get("lenses.count")), "one decision lens per test").toBe(count);
+      expect(Number(get("lenses.passing"))).toBe(count);
+      expect(get("lens.1")).toMatch(/^\d+ ✓ allow by /);
+      expect(Number(get("hints.count"))).toBe(count);
+      expect(get("lens.after_edit")).toMatch(/^✗ expected (allow|deny)/);
+      expect(get("explanation.first_lines")).toMatch(/^test ".*" \(call stage\): /);
+      expect(get("result")).toBe("PASS");
+      expect(r.status).toBe(0);
+    },
+    90_000,
   );
 });

@@ -88,8 +88,10 @@ async function openFile(name: string, text: string): Promise<void> {
   await page.keyboard.press("Control+P");
   await page.waitForSelector(".quick-input-widget input", { state: "visible", timeout: 20_000 });
   await page.keyboard.type(name);
-  await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: name }).first().waitFor({ timeout: 20_000 });
-  await page.keyboard.press("Enter");
+  // the row of that file (Enter would open the first row, which may be a recently opened file whose name is a prefix)
+  const row = page.locator(".quick-input-list .monaco-list-row").filter({ hasText: name }).first();
+  await row.waitFor({ timeout: 20_000 });
+  await row.click();
   await page.waitForSelector(`.tab.active:has-text(${JSON.stringify(name)})`, { timeout: 30_000 });
   await page.waitForSelector(`.editor-instance .view-lines:has-text(${JSON.stringify(text)})`, { timeout: 30_000 });
 }
@@ -103,6 +105,16 @@ describe.skipIf(skip)("the extension in code-server", () => {
     const workspace = join(work, "workspace");
     paymentsFixture(workspace, "payments");
     cleanPayments(join(workspace, "tested"));
+    // a small policy with one passing and one failing test, for the Test Explorer
+    mkdirSync(join(workspace, "failing"));
+    writeFileSync(
+      join(workspace, "failing", "shop.armor"),
+      'policy shop version "1.0.0"\ndefault allow\n\nrule no_refunds\n  when action.type == "refund" and amount > 100\n  deny because "large refunds go to a person"\n',
+    );
+    writeFileSync(
+      join(workspace, "failing", "shop.test.armor"),
+      'test "a large refund is refused" {\n  action { type: "refund", amount: 500 }\n  expect deny by no_refunds\n}\n\ntest "a small refund is refused too" {\n  action { type: "refund", amount: 5 }\n  expect deny by no_refunds\n}\n',
+    );
     const userData = join(work, "user-data");
     const extensions = join(work, "extensions");
     mkdirSync(join(userData, "User"), { recursive: true });
@@ -319,5 +331,62 @@ describe.skipIf(skip)("the extension in code-server", () => {
     const js = readFileSync(join(workspace, "tested", "policy.js"), "utf8");
     expect(js).toContain("export function decide");
     expect(existsSync(join(workspace, "tested", "policy.d.ts"))).toBe(true);
+  }, 120_000);
+
+  it("shows each test's decision as a code lens, and its explanation beside the editor", async () => {
+    await openFile("shop.test.armor", "a large refund is refused");
+    const lens = page.locator(".codelens-decoration a").filter({ hasText: /explain/ });
+    await lens.first().waitFor({ timeout: 60_000 });
+    const titles = (await lens.allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim());
+    log("decision lenses:", JSON.stringify(titles));
+    expect(titles[0]).toBe("✓ deny by no_refunds · explain");
+    expect(titles[1]).toMatch(/^✗ expected deny by no_refunds, got allow/);
+    await lens.nth(1).click();
+    await page.waitForSelector('.tab:has-text(".explanation")', { timeout: 30_000 });
+    await page.waitForSelector('.editor-instance .view-lines:has-text("did not fire")', { timeout: 30_000 });
+    const text = (await page.locator(".editor-instance .view-lines").filter({ hasText: "did not fire" }).first().innerText()).replace(/\s+/g, " ");
+    log("explanation:", text.slice(0, 300));
+    expect(text).toContain("rule no_refunds (deny, line 4): did not fire");
+    expect(text).toContain("amount > 100 -> false");
+    await shot("code-server-decision-lens");
+  }, 120_000);
+
+  it("lists the policies' tests in the Test Explorer and runs them, a failure with its expectation and decision", async () => {
+    await openFile("shop.armor", "policy shop");
+    await runCommand("Testing: Focus on Test Explorer View");
+    const rows = page.locator(".test-explorer .monaco-list-row");
+    await rows.filter({ hasText: "shop.armor" }).first().waitFor({ timeout: 60_000 });
+    await rows.filter({ hasText: "policy.armor" }).first().waitFor({ timeout: 60_000 });
+    log("test explorer:", JSON.stringify((await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, " "))));
+    await runCommand("Test: Run All Tests");
+    const failed = page.locator(".test-explorer .codicon-testing-failed-icon");
+    await failed.first().waitFor({ timeout: 60_000 });
+    await page.locator(".test-explorer .codicon-testing-passed-icon").first().waitFor({ timeout: 60_000 });
+    // the failing test's item, expanded: its message is the expectation against the decision
+    const shop = rows.filter({ hasText: "shop.armor" }).first();
+    await shop.click();
+    await page.keyboard.press("ArrowRight");
+    await rows.filter({ hasText: "a small refund is refused too" }).first().waitFor({ timeout: 30_000 });
+    const states = await page.evaluate(() =>
+      Array.from(document.querySelectorAll(".test-explorer .monaco-list-row")).map(
+        (r) => `${r.textContent?.trim()}: ${r.querySelector(".codicon-testing-failed-icon") ? "failed" : r.querySelector(".codicon-testing-passed-icon") ? "passed" : "?"}`,
+      ),
+    );
+    log("after the run:", JSON.stringify(states));
+    expect(states.some((s) => s.startsWith("a small refund is refused too") && s.endsWith("failed"))).toBe(true);
+    expect(states.some((s) => s.startsWith("a large refund is refused") && s.endsWith("passed"))).toBe(true);
+    expect(states.some((s) => s.startsWith("policy.armor") && s.endsWith("passed"))).toBe(true);
+    await shot("code-server-test-explorer");
+    // one editor, wide enough for the inline message (the explanation was open beside)
+    await runCommand("View: Close All Editors");
+    await openFile("shop.test.armor", "a large refund is refused");
+    // the editor shows the diff at the test as `ACTUAL != EXPECTED` (in a decoration's CSS text, seen in the screenshot);
+    // the Test Results panel lists the failure's message
+    const results = page.locator(".part.panel .monaco-list-row").filter({ hasText: "a small refund is refused too" });
+    await results.first().waitFor({ timeout: 20_000 });
+    const failure = (await results.first().innerText()).replace(/\s+/g, " ");
+    log("failure in the results:", failure);
+    expect(failure).toContain("expected deny by no_refunds, got allow");
+    await shot("code-server-test-failure");
   }, 120_000);
 });

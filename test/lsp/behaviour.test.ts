@@ -101,7 +101,9 @@ describe("language server behaviour", () => {
   it("runs a test from its code lens and asks the client to refresh the lenses", async () => {
     const text = `${policy}\ntest "passes" {\n  action { type: "read_file", path: "/secret" }\n  expect deny by no_secrets\n}\n`;
     const uri = await client.open(join(workspace, "lens.armor"), text);
-    const lenses = await client.request<{ command: { command: string; arguments: unknown[] } }[]>("textDocument/codeLens", { textDocument: { uri } });
+    const all = await client.request<{ command: { command: string; arguments: unknown[] } }[]>("textDocument/codeLens", { textDocument: { uri } });
+    // "run test", and the decision lens (test/lsp/evaluate.test.ts)
+    const lenses = all.filter((l) => l.command.command === "armor.runTest");
     expect(lenses).toHaveLength(1);
     const before = client.refreshes;
     const outcome = await client.request<{ passed: boolean }>("workspace/executeCommand", lenses[0]!.command);

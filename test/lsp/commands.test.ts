@@ -49,7 +49,8 @@ interface SuiteReport {
   testFile: string | null;
   problem: string | null;
   errors: number;
-  results: { name: string; passed: boolean; failures: string[] }[];
+  results: { name: string; passed: boolean; failures: string[]; uri: string; range: { start: { line: number } }; expected: string; actual: string; explanation: string | null }[];
+  coverage: { id: string; line: number; fired: number; notFired: number }[];
   diagnosticsText: string;
   report: string;
 }
@@ -122,6 +123,17 @@ describe("armor.runTests", () => {
     expect(r.report).toMatch(/✓ secret/);
     expect(r.report).toMatch(/✗ public/);
     expect(r.diagnosticsText).toBe("");
+  });
+
+  it("gives each result where the test is, what it expected and what it got, and each rule's coverage (for the Test Explorer)", async () => {
+    const r = await command<SuiteReport>("armor.runTests", [uri("suite.armor")]);
+    expect(r.results.map((t) => ({ uri: t.uri, line: t.range.start.line, expected: t.expected, actual: t.actual }))).toEqual([
+      { uri: uri("suite.test.armor"), line: 0, expected: "expect deny by no_secrets", actual: "deny by no_secrets" },
+      { uri: uri("suite.test.armor"), line: 4, expected: "expect deny", actual: "allow (the default; no rule fired)" },
+    ]);
+    expect(r.results[0]!.explanation).toBeNull();
+    expect(r.results[1]!.explanation).toContain("action.path matches /secret/  ->  false");
+    expect(r.coverage).toEqual([{ id: "no_secrets", line: 2, fired: 1, notFired: 1 }]);
   });
 
   it("runs a policy without a test file: no tests", async () => {

@@ -63,6 +63,28 @@ describe("workspace symbols", () => {
     const uri = await client.open(path, 'default allow\nrule renamed_mail when action.type == "send_email" deny\n');
     expect(await symbols("mail")).toEqual(["renamed_mail mail/nested/mail.armor:1"]);
     await client.close(uri);
+    // closed: the file on disk counts again
+    expect(await symbols("mail")).toEqual(["wire_mail mail/nested/mail.armor:1"]);
+  });
+
+  it("keeps its index of the folders until the client says a file was created, changed or deleted", async () => {
+    await symbols("");
+    const path = join(workspace, "extra/new.armor");
+    const uri = pathToFileURL(path).href;
+    const watched = (type: number) => client.connection.sendNotification("workspace/didChangeWatchedFiles", { changes: [{ uri, type }] });
+    mkdirSync(join(workspace, "extra"), { recursive: true });
+    writeFileSync(path, "default allow\nrule fresh_rule when true deny\n");
+    // no folder walk per query: a file nobody announced is not there yet
+    expect(await symbols("fresh")).toEqual([]);
+    await watched(1);
+    expect(await symbols("fresh")).toEqual(["fresh_rule extra/new.armor:1"]);
+    writeFileSync(path, "default allow\nrule fresher_rule when true deny\n");
+    expect(await symbols("fresh")).toEqual(["fresh_rule extra/new.armor:1"]);
+    await watched(2);
+    expect(await symbols("fresh")).toEqual(["fresher_rule extra/new.armor:1"]);
+    rmSync(path);
+    await watched(3);
+    expect(await symbols("fresh")).toEqual([]);
   });
 });
 

@@ -29,6 +29,11 @@ import { VERSION } from "./version.js";
 export interface CompilerHost {
   /** Returns the file's text, or `undefined` when it cannot be read. */
   readFile(path: string): string | undefined;
+  /**
+   * Why this host will not read `path` at all (an editor reads a schema only inside its workspace
+   * folders), or null; the reason becomes the diagnostic. Absent: every path may be read.
+   */
+  refuse?(path: string): string | null;
 }
 
 export const nodeHost: CompilerHost = {
@@ -71,8 +76,13 @@ export function compileSource(fileName: string, text: string, host: CompilerHost
   if (schemaDecl?.kind === "schema" && schemaDecl.path) {
     const named = schemaDecl.path.value;
     schemaPath = isAbsolute(named) ? named : resolve(dirname(fileName), named);
-    const schemaText = host.readFile(schemaPath);
-    if (schemaText === undefined) {
+    const refused = host.refuse?.(schemaPath) ?? null;
+    const schemaText = refused === null ? host.readFile(schemaPath) : undefined;
+    if (refused !== null) {
+      bag.report(catalog.schemaNotFound, schemaDecl.path.span, `the schema \`${named}\` is not read: ${refused}`, {
+        help: "move the schema inside the workspace, or open the folder that holds both the policy and its schema",
+      });
+    } else if (schemaText === undefined) {
       bag.report(catalog.schemaNotFound, schemaDecl.path.span, `cannot read the schema \`${named}\``, {
         help: "the path is relative to the policy file; check that the file exists",
       });

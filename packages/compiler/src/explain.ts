@@ -34,29 +34,49 @@ function verdict(value: unknown, paint: Paint): string {
   return paint.yellow(showValue(value));
 }
 
+/** One condition of a rule's trace as data: its text as written, its value, and what it compared. */
+export interface ConditionLine {
+  readonly span: { readonly start: number; readonly end: number };
+  /** The condition's text, whitespace runs made one space. */
+  readonly text: string;
+  readonly value: unknown;
+  /** For `A not in L`: the value of `A in L` (`value` is the negation's). */
+  readonly inner?: { readonly text: string; readonly value: unknown };
+  /** The operand values of a comparison, in order. */
+  readonly operands?: readonly unknown[];
+}
+
 /**
- * The lines of one rule's trace. Every condition shows its own value as written: `and`/`or` are
- * left out (their operands are shown), an explicit `not C` gets a line of its own after `C`'s,
+ * The conditions of one rule's trace. Every condition shows its own value as written: `and`/`or`
+ * are left out (their operands are shown), an explicit `not C` gets a line of its own after `C`'s,
  * and `A not in L`, which is `not` around `A in L` with the same span, is one line with the
- * value of the `not` and, in parentheses, the value of the `in`.
+ * value of the `not` and, as `inner`, the value of the `in`.
  */
-function traceLines(source: SourceFile, trace: readonly Trace[], paint: Paint): string[] {
+export function conditionLines(source: SourceFile, trace: readonly Trace[]): ConditionLine[] {
   const text = (s: { start: number; end: number }): string => source.text.slice(s.start, s.end).replace(/\s+/g, " ");
   const notIn = new Map<IR.Expr, unknown>();
   for (const t of trace) if (t.expr.kind === "not" && sameSpan(t.expr.span, t.expr.arg.span)) notIn.set(t.expr.arg, t.value);
-  const lines: string[] = [];
+  const lines: ConditionLine[] = [];
   for (const t of trace) {
     if (t.expr.kind === "and" || t.expr.kind === "or") continue;
     if (t.expr.kind === "not" && notIn.has(t.expr.arg)) continue;
-    const values = t.operands ? `  ${paint.dim(`with ${t.operands.map(showValue).join(", ")}`)}` : "";
+    const operands = t.operands ? { operands: t.operands } : {};
     if (notIn.has(t.expr) && t.expr.kind === "in") {
-      const inner = `${text(t.expr.left.span)} in ${text(t.expr.list.span)}`;
-      lines.push(`${text(t.expr.span)}  ->  ${verdict(notIn.get(t.expr), paint)}  (${inner}  ->  ${verdict(t.value, paint)})${values}`);
+      const inner = { text: `${text(t.expr.left.span)} in ${text(t.expr.list.span)}`, value: t.value };
+      lines.push({ span: t.expr.span, text: text(t.expr.span), value: notIn.get(t.expr), inner, ...operands });
       continue;
     }
-    lines.push(`${text(t.expr.span)}  ->  ${verdict(t.value, paint)}${values}`);
+    lines.push({ span: t.expr.span, text: text(t.expr.span), value: t.value, ...operands });
   }
   return lines;
+}
+
+function traceLines(source: SourceFile, trace: readonly Trace[], paint: Paint): string[] {
+  return conditionLines(source, trace).map((c) => {
+    const values = c.operands ? `  ${paint.dim(`with ${c.operands.map(showValue).join(", ")}`)}` : "";
+    const inner = c.inner ? `  (${c.inner.text}  ->  ${verdict(c.inner.value, paint)})` : "";
+    return `${c.text}  ->  ${verdict(c.value, paint)}${inner}${values}`;
+  });
 }
 
 export function explainRules(source: SourceFile, explanations: readonly RuleExplanation[], paint: Paint = noPaint, indent = ""): string {

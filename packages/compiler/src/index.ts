@@ -20,8 +20,9 @@ export { allEntries, type CatalogEntry, catalog, type DiagnosticTag, docsAnchor,
 export { type Diagnostic, hasErrors, makeDiagnostic, type RelatedInfo, replacement, sortDiagnostics } from "./diagnostics/diagnostic.js";
 export { renderText, toJson, toSarif } from "./diagnostics/render.js";
 // ---- for the command line (@agent-armor/cli): re-exports only, no new code ---------------------
-export { explainRules, type Paint } from "./explain.js";
+export { type ConditionLine, conditionLines, explainRules, noPaint, type Paint, showValue } from "./explain.js";
 export { type FormatResult, formatSource } from "./format/format.js";
+export { parseJsonInput } from "./input-text.js";
 export { type Evaluation, evaluatePolicy, type RuleExplanation, type Trace } from "./interpreter.js";
 export type * as IR from "./ir.js";
 export { type JsonText, parseJsonText } from "./json-text.js";

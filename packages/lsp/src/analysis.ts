@@ -50,7 +50,7 @@ export interface Project {
 
 /** `previous`: the document's last analysis, whose unchanged items the parser reuses. */
 function policyAnalysis(uri: string, version: number | null, text: string, documents: Documents, previous: PolicyAnalysis | undefined): PolicyAnalysis {
-  const compilation = compileSource(uriToPath(uri), text, documents.host(), previous?.compilation);
+  const compilation = compileSource(uriToPath(uri), text, documents.host(uriToPath(uri)), previous?.compilation);
   return { kind: "policy", uri, version, text, source: compilation.source, compilation, syntax: compilation.syntax, ast: compilation.ast, diagnostics: compilation.diagnostics };
 }
 

@@ -2,7 +2,8 @@
  * Open documents and files on disk, by URI. Everything the server reads goes through here: an
  * open document wins over the file on disk (a schema or a sibling policy being edited).
  */
-import { basename } from "node:path";
+import { realpathSync } from "node:fs";
+import { basename, dirname, isAbsolute, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { type CompilerHost, readRegularFile } from "@agent-armor/compiler";
 import { TextDocument } from "vscode-languageserver-textdocument";
@@ -48,8 +49,28 @@ export function testUriOf(policyUri: string): string {
 
 export { basename };
 
+/** A path with its symbolic links resolved, when it exists (a link inside a folder may point out of it). */
+function real(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return path;
+  }
+}
+
+function inside(path: string, root: string): boolean {
+  const rel = relative(root, path);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+}
+
 export class Documents {
   private readonly open = new Map<string, TextDocument>();
+  /** The workspace folders (paths): a policy's schema is read only inside them. */
+  private roots: readonly string[] = [];
+
+  setRoots(roots: readonly string[]): void {
+    this.roots = roots;
+  }
 
   openDocument(uri: string, version: number, text: string): TextDocument {
     const doc = TextDocument.create(uri, "armor", version, text);
@@ -97,8 +118,21 @@ export class Documents {
     return file && "text" in file ? { uri, version: null, text: file.text } : file;
   }
 
-  /** The compiler's view of files (the schema): open documents first, then the disk. */
-  host(): CompilerHost {
-    return { readFile: (path) => this.get(pathToUri(path))?.text };
+  /**
+   * The compiler's view of files (the schema) for the policy at `policyPath`: open documents
+   * first, then the disk, and only inside the workspace folders (without folders, inside the
+   * policy's own folder), so a policy opened from anywhere cannot make the editor read any file.
+   */
+  host(policyPath: string): CompilerHost {
+    const roots = this.roots.length > 0 ? this.roots : [dirname(policyPath)];
+    return {
+      readFile: (path) => this.get(pathToUri(path))?.text,
+      refuse: (path) => {
+        const target = real(path);
+        if (roots.some((r) => inside(target, real(r)))) return null;
+        const where = this.roots.length > 0 ? `the workspace folders (${roots.join(", ")})` : `the policy's folder (${roots[0]}), and no workspace folder is open`;
+        return `it is outside ${where}`;
+      },
+    };
   }
 }

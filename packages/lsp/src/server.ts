@@ -5,7 +5,7 @@
  * the debounced diagnostics, whichever comes first).
  */
 import { expectedAt } from "@agent-armor/compiler";
-import { CodeActionKind, type Connection, type InitializeResult, ResponseError, TextDocumentSyncKind } from "vscode-languageserver";
+import { CodeActionKind, type Connection, FileChangeType, type InitializeResult, ResponseError, TextDocumentSyncKind } from "vscode-languageserver";
 import { Analyses, type Analysis } from "./analysis.js";
 import { type Settings, settingsFrom } from "./config.js";
 import { badUri, Documents, isTestFile, policyUriOf, testUriOf, uriToPath } from "./documents.js";
@@ -13,16 +13,18 @@ import { codeActions } from "./features/code-actions.js";
 import { COMPILE, compilePolicy } from "./features/compile.js";
 import { completion } from "./features/completion.js";
 import { diagnostics } from "./features/diagnostics.js";
+import { EVALUATE, EXPLAIN_TEST, evaluateInput, explainTest, type InputOptions } from "./features/evaluate.js";
 import { formatting, rangeFormatting } from "./features/formatting.js";
 import { hover } from "./features/hover.js";
+import { inlayHints } from "./features/inlay-hints.js";
 import { definition, documentHighlights, prepareRename, references, rename } from "./features/navigation.js";
 import { selectionRanges } from "./features/selection-ranges.js";
 import { legend, SemanticTokenResults, semanticTokensRange } from "./features/semantic-tokens.js";
 import { signatureHelp } from "./features/signature-help.js";
 import { documentSymbols, foldingRanges } from "./features/symbols.js";
-import { codeLenses, RUN_TEST, RUN_TESTS, resultKey, runPolicyTests, runTest, type TestOutcome } from "./features/tests.js";
+import { codeLenses, decisionLens, type LensData, RUN_TEST, RUN_TESTS, resultKey, runPolicyTests, runTest, type TestOutcome } from "./features/tests.js";
 import { WorkspaceSymbols } from "./features/workspace-symbols.js";
-import { toOffset } from "./positions.js";
+import { SourceFile, toOffset } from "./positions.js";
 
 export function startServer(connection: Connection): void {
   const documents = new Documents();
@@ -32,6 +34,7 @@ export function startServer(connection: Connection): void {
   const timers = new Map<string, NodeJS.Timeout>();
   const tokenResults = new SemanticTokenResults();
   let canRefreshLenses = false;
+  let canRefreshHints = false;
   const workspaceSymbols = new WorkspaceSymbols(documents);
   /** The workspace folders, as paths: where workspace symbols are looked for. */
   let folders: string[] = [];
@@ -48,6 +51,9 @@ export function startServer(connection: Connection): void {
     const a = analysisOf(uri);
     if (!a) return;
     void connection.sendDiagnostics({ uri, ...(a.version !== null ? { version: a.version } : {}), diagnostics: diagnostics(a, settings.docsBaseUrl) });
+    // a test's decision changes with its policy: lenses and hints of other documents are asked again
+    if (canRefreshLenses) void connection.sendRequest("workspace/codeLens/refresh").catch(() => undefined);
+    if (canRefreshHints) void connection.sendRequest("workspace/inlayHint/refresh").catch(() => undefined);
   };
   /** Diagnostics for a document and the documents that depend on it (a policy's test file). */
   const schedule = (uri: string, delay: number): void => {
@@ -73,8 +79,10 @@ export function startServer(connection: Connection): void {
     settings = settingsFrom(params.initializationOptions);
     analyses = new Analyses(documents, settings.docsBaseUrl);
     canRefreshLenses = params.capabilities.workspace?.codeLens?.refreshSupport === true;
+    canRefreshHints = params.capabilities.workspace?.inlayHint?.refreshSupport === true;
     const roots = params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
     folders = roots.filter((u) => u.startsWith("file:") && badUri(u) === null).map(uriToPath);
+    documents.setRoots(folders);
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
@@ -93,8 +101,9 @@ export function startServer(connection: Connection): void {
         documentFormattingProvider: true,
         documentRangeFormattingProvider: true,
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
-        codeLensProvider: { resolveProvider: false },
-        executeCommandProvider: { commands: [RUN_TEST, RUN_TESTS, COMPILE] },
+        codeLensProvider: { resolveProvider: true },
+        inlayHintProvider: true,
+        executeCommandProvider: { commands: [RUN_TEST, RUN_TESTS, COMPILE, EXPLAIN_TEST, EVALUATE] },
       },
       serverInfo: { name: "armor-lsp", version: "0.1.0" },
     };
@@ -115,6 +124,8 @@ export function startServer(connection: Connection): void {
   connection.onDidCloseTextDocument(({ textDocument: d }) => {
     documents.close(d.uri);
     analyses.forget(d.uri);
+    // the file on disk counts again, not the text the document had
+    workspaceSymbols.changed(d.uri, false, false);
     tokenResults.forget(d.uri);
     clearTimeout(timers.get(d.uri));
     timers.delete(d.uri);
@@ -123,6 +134,7 @@ export function startServer(connection: Connection): void {
   });
   connection.onDidChangeWatchedFiles(({ changes }) => {
     analyses = new Analyses(documents, settings.docsBaseUrl);
+    for (const c of changes) if (c.uri.endsWith(".armor")) workspaceSymbols.changed(c.uri, c.type === FileChangeType.Created, c.type === FileChangeType.Deleted);
     for (const c of changes) schedule(c.uri, 0);
     for (const u of documents.openUris()) schedule(u, 0);
   });
@@ -179,7 +191,17 @@ export function startServer(connection: Connection): void {
   });
   connection.onCodeLens(({ textDocument }) => {
     const a = analysisOf(textDocument.uri);
-    return a ? codeLenses(a, results) : [];
+    return a ? codeLenses(a, results, analyses) : [];
+  });
+  connection.onCodeLensResolve((lens) => {
+    const data = lens.data as Partial<LensData> | undefined;
+    if (typeof data?.uri !== "string" || typeof data.name !== "string") return lens;
+    const a = analysisOf(data.uri);
+    return a ? decisionLens(a, analyses, data.name, lens.range) : lens;
+  });
+  connection.languages.inlayHint.on(({ textDocument, range }) => {
+    const a = analysisOf(textDocument.uri);
+    return a ? inlayHints(a, analyses, range) : [];
   });
   connection.onExecuteCommand(async ({ command, arguments: args }) => {
     if (command === COMPILE || command === RUN_TESTS) {
@@ -196,6 +218,17 @@ export function startServer(connection: Connection): void {
       if (a.kind !== "policy") throw invalidParams(`${uriToPath(uri)} holds tests, not a policy`);
       return compilePolicy(a, settings.docsBaseUrl);
     }
+    if (command === EXPLAIN_TEST) {
+      const [uri, name] = commandArguments(args, `${EXPLAIN_TEST} takes [uri, name]: a document URI and a test name`);
+      if (typeof uri !== "string" || !uri.endsWith(".armor") || typeof name !== "string") throw invalidParams(`${EXPLAIN_TEST} takes the URI of a .armor document and a test name`);
+      checkUri(uri);
+      const a = analysisOf(uri);
+      if (a === undefined) throw invalidParams(documents.problem(uri) ?? `${uriToPath(uri)} does not exist`);
+      const e = explainTest(a, analyses, name);
+      if (e === null) throw invalidParams(`${uriToPath(uri)} has no test named ${JSON.stringify(name)}`);
+      return e;
+    }
+    if (command === EVALUATE) return evaluate(args);
     if (command !== RUN_TEST) throw new ResponseError(-32601, `unknown command ${command}`);
     const [uri, name] = commandArguments(args, `${RUN_TEST} takes [uri, name]: a document URI and a test name`);
     if (typeof uri !== "string" || typeof name !== "string") throw invalidParams(`${RUN_TEST} takes a document URI and a test name`);
@@ -206,7 +239,58 @@ export function startServer(connection: Connection): void {
     return outcome;
   });
 
+  /** `armor.evaluate [policyUri, inputUri, options?]`: an input JSON file (or a range of it) decided with a policy. */
+  const evaluate = (args: unknown): unknown => {
+    const usage = `${EVALUATE} takes [policyUri, inputUri, { text?, range?, stage? }]`;
+    const [policyUri, inputUri, options] = commandArguments(args, usage);
+    if (typeof policyUri !== "string" || !policyUri.endsWith(".armor") || isTestFile(policyUri)) throw invalidParams(`${usage}: the first is the URI of a .armor policy`);
+    if (typeof inputUri !== "string") throw invalidParams(`${usage}: the second is the URI of the input JSON`);
+    checkUri(policyUri);
+    checkUri(inputUri);
+    const o = inputOptions(options, usage);
+    const policy = analysisOf(policyUri);
+    if (policy === undefined) throw invalidParams(documents.problem(policyUri) ?? `${uriToPath(policyUri)} does not exist`);
+    if (policy.kind !== "policy") throw invalidParams(`${uriToPath(policyUri)} holds tests, not a policy`);
+    const text = o.text ?? documents.get(inputUri)?.text;
+    if (text === undefined) throw invalidParams(documents.problem(inputUri) ?? `${uriToPath(inputUri)} does not exist`);
+    const source = new SourceFile(uriToPath(inputUri), text);
+    if (o.range && !inText(source, o.range)) throw invalidParams(`${usage}: the range is not inside the input's text`);
+    return evaluateInput(policy, inputUri, text, o, source);
+  };
+
   connection.listen();
+}
+
+const STAGES = ["call", "result", "output"];
+
+function isPosition(p: unknown): p is { line: number; character: number } {
+  const o = p as { line?: unknown; character?: unknown } | null;
+  return typeof o === "object" && o !== null && Number.isSafeInteger(o.line) && Number.isSafeInteger(o.character) && (o.line as number) >= 0 && (o.character as number) >= 0;
+}
+
+/** The options of `armor.evaluate`, checked field by field (own fields only). */
+function inputOptions(options: unknown, usage: string): InputOptions {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== "object" || Array.isArray(options)) throw invalidParams(`${usage}: the options are an object`);
+  const own = (k: string): unknown => (Object.hasOwn(options, k) ? (options as Record<string, unknown>)[k] : undefined);
+  const text = own("text");
+  const range = own("range") as { start?: unknown; end?: unknown } | undefined;
+  const stage = own("stage");
+  if (text !== undefined && typeof text !== "string") throw invalidParams(`${usage}: text is a string`);
+  if (range !== undefined && (typeof range !== "object" || range === null || !isPosition(range.start) || !isPosition(range.end))) throw invalidParams(`${usage}: range is { start, end } positions`);
+  if (stage !== undefined && !STAGES.includes(stage as string)) throw invalidParams(`${usage}: stage is call, result or output`);
+  return {
+    ...(text !== undefined ? { text } : {}),
+    ...(range !== undefined ? { range: range as InputOptions["range"] & object } : {}),
+    ...(stage !== undefined ? { stage: stage as InputOptions["stage"] & string } : {}),
+  };
+}
+
+/** Whether a range's positions are lines of the text and its start is not after its end. */
+function inText(source: SourceFile, range: NonNullable<InputOptions["range"]>): boolean {
+  const lines = source.positionAt(source.text.length).line;
+  if (range.start.line > lines || range.end.line > lines) return false;
+  return toOffset(source, range.start) <= toOffset(source, range.end);
 }
 
 function invalidParams(message: string): ResponseError<void> {

@@ -3,22 +3,34 @@
  * completion, hover, formatting, ...) comes from the language server, bundled as dist/server.js
  * or named by `armor.server.path`. The two commands ask the server too (`armor.compile`,
  * `armor.runTests`): the extension writes the module it gets back as NAME.js and NAME.d.ts
- * beside the policy, and shows the report of the same runner as `armorc test`.
+ * beside the policy, and shows the report of the same runner as `armorc test`. Policy tests are
+ * listed in the Test Explorer (test-explorer.ts), and the explanations of decisions open beside
+ * the editor (explanation-panel.ts): a test's decision lens, or "Decide This Input" on a JSON file.
  */
 import { writeFileSync } from "node:fs";
 import { basename, dirname, extname, isAbsolute, join, sep } from "node:path";
-import type { CompileResult, SuiteReport } from "@agent-armor/lsp";
+import type { CompileResult, Explanation, SuiteReport } from "@agent-armor/lsp";
 import * as vscode from "vscode";
 import { LanguageClient, type LanguageClientOptions, type ServerOptions, TransportKind } from "vscode-languageclient/node";
+import { ExplanationPanel } from "./explanation-panel.js";
+import { PolicyTests, type ServerSymbol } from "./test-explorer.js";
 
 let client: LanguageClient | undefined;
 let output: vscode.OutputChannel;
 let compileDiagnostics: vscode.DiagnosticCollection;
+let panel: ExplanationPanel;
+/** The policy each input file was last decided with. */
+const policyOfInput = new Map<string, string>();
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel("Agent Armor");
   compileDiagnostics = vscode.languages.createDiagnosticCollection("armor-compile");
+  panel = new ExplanationPanel(runCommand);
+  const tests = new PolicyTests(runCommand, documentSymbols, (line) => output.appendLine(line));
   context.subscriptions.push(
+    panel,
+    tests,
+    vscode.commands.registerCommand("agentArmor.evaluateInput", (uri?: vscode.Uri) => evaluateInput(uri)),
     output,
     compileDiagnostics,
     vscode.commands.registerCommand("agentArmor.compilePolicy", (uri?: vscode.Uri) => compilePolicy(uri)),
@@ -39,6 +51,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
   );
   await startClient(context);
+  void tests.discoverAll();
 }
 
 export async function deactivate(): Promise<void> {
@@ -86,6 +99,14 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     },
     outputChannelName: "Agent Armor Language Server",
     initializationOptions: initializationOptions(),
+    middleware: {
+      // a test's decision lens runs armor.explainTest: its answer opens beside the editor
+      executeCommand: async (command, args, next) => {
+        const result = await next(command, args);
+        if (command === "armor.explainTest" && result && typeof result === "object") await panel.showTest(args, result as Explanation);
+        return result;
+      },
+    },
   };
   client = new LanguageClient("armor", "Agent Armor Language Server", serverOptions(context), clientOptions);
   try {
@@ -118,17 +139,71 @@ async function target(uri: vscode.Uri | undefined): Promise<vscode.Uri | undefin
 }
 
 /** Runs a command of the language server; `undefined` (with a message) when it is not running or fails. */
-async function serverCommand<T>(command: string, uri: vscode.Uri): Promise<T | undefined> {
+async function runCommand<T>(command: string, args: unknown[]): Promise<T | undefined> {
   if (client === undefined || !client.isRunning()) {
     void vscode.window.showErrorMessage('Agent Armor: the language server is not running; run "Agent Armor: Restart Language Server".');
     return undefined;
   }
   try {
-    return await client.sendRequest<T>("workspace/executeCommand", { command, arguments: [client.code2ProtocolConverter.asUri(uri)] });
+    return await client.sendRequest<T>("workspace/executeCommand", { command, arguments: args });
   } catch (e) {
     void vscode.window.showErrorMessage(`Agent Armor: ${e instanceof Error ? e.message : String(e)}`);
     return undefined;
   }
+}
+
+/** The server's document symbols of a file, open or not (the server reads it from disk); `undefined` when it is not running. */
+async function documentSymbols(uri: vscode.Uri): Promise<readonly ServerSymbol[] | undefined> {
+  if (client === undefined || !client.isRunning()) return undefined;
+  try {
+    return (await client.sendRequest<ServerSymbol[] | null>("textDocument/documentSymbol", { textDocument: { uri: client.code2ProtocolConverter.asUri(uri) } })) ?? [];
+  } catch (e) {
+    output.appendLine(`test discovery: ${uri.fsPath}: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
+  }
+}
+
+async function serverCommand<T>(command: string, uri: vscode.Uri): Promise<T | undefined> {
+  return runCommand<T>(command, [client ? client.code2ProtocolConverter.asUri(uri) : uri.toString()]);
+}
+
+/**
+ * "Decide This Input": the active JSON document (or its selection) decided with a policy: the
+ * one it was decided with before, the only policy in its folder, or one picked from the
+ * workspace's policies.
+ */
+async function evaluateInput(uri: vscode.Uri | undefined): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  const doc = uri ? await vscode.workspace.openTextDocument(uri) : editor?.document;
+  if (doc === undefined || !(doc.languageId === "json" || doc.uri.path.endsWith(".json"))) {
+    void vscode.window.showWarningMessage("Agent Armor: open an input JSON file first.");
+    return;
+  }
+  const policy = policyOfInput.get(doc.uri.toString()) ?? (await pickPolicy(doc.uri));
+  if (policy === undefined) return;
+  policyOfInput.set(doc.uri.toString(), policy);
+  const selection = editor && editor.document === doc && !editor.selection.isEmpty ? editor.selection : null;
+  const e = await panel.evaluate(policy, doc.uri, selection);
+  if (e?.problemAt && e.problemAt.uri === doc.uri.toString()) {
+    const { start, end } = e.problemAt.range;
+    if (editor && editor.document === doc) editor.selection = new vscode.Selection(start.line, start.character, end.line, end.character);
+  }
+}
+
+async function pickPolicy(input: vscode.Uri): Promise<string | undefined> {
+  const policies = (await vscode.workspace.findFiles("**/*.armor", "**/{node_modules,dist,.git}/**")).filter((u) => !u.path.endsWith(".test.armor"));
+  const folder = dirname(input.path);
+  const beside = policies.filter((u) => dirname(u.path) === folder);
+  if (beside.length === 1) return beside[0]!.toString();
+  if (policies.length === 0) {
+    void vscode.window.showWarningMessage("Agent Armor: there is no .armor policy in the workspace to decide this input with.");
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(
+    policies.map((u) => ({ label: vscode.workspace.asRelativePath(u), uri: u })),
+    { placeHolder: "The policy to decide this input with" },
+  );
+  return picked?.uri.toString();
 }
 
 async function compilePolicy(uri: vscode.Uri | undefined): Promise<void> {

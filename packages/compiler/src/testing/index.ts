@@ -3,4 +3,4 @@ export { type Expected, loadPolicyForTests, PolicyAssertionError, PolicyCompileE
 export { DEFAULT_TEST_TIME, type Expectation, type TestCase } from "./cases.js";
 export { type Discovery, discover, FIXTURES_MARKER, policyOf, type TestTarget, testFileOf, testWithoutPolicy } from "./discover.js";
 export { coverageTable, humanReport, jsonReport, junitReport, percent, type Totals, totals } from "./report.js";
-export { decidingRules, type RuleCoverage, runSuite, type Suite, type TestResult } from "./runner.js";
+export { checkExpectations, decidingRules, describeDecision, type RuleCoverage, runSuite, type Suite, type TestResult } from "./runner.js";

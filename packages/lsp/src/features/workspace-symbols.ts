@@ -2,8 +2,11 @@
  * Workspace symbols: the rules, lets and tests of every policy and test file in the workspace
  * folders, found as `armorc test` finds suites (the compiler's `discover`: node_modules, dist,
  * hidden folders and fixture trees are skipped). Open documents are read with their current
- * text, other files from disk; each file is parsed (syntax only) once per text and the
- * names kept, so a query after the first costs a walk of the folders and a filter.
+ * text, other files from disk. The index (the files under the folders, and each file's names,
+ * parsed once per text) is built on the first query and kept: a file's entry is dropped when the
+ * client says it changed on disk, and the list of files is walked again only when one is created
+ * or deleted, so a query costs a filter over names in memory (and a re-parse of open documents
+ * whose text changed). At most 10,000 files are indexed.
  */
 
 import { resolve } from "node:path";
@@ -15,6 +18,8 @@ import { SourceFile, toRange } from "../positions.js";
 
 /** At most this many symbols are answered: a client filters further as the query grows. */
 const MAX_SYMBOLS = 1000;
+/** At most this many files are indexed. */
+const MAX_FILES = 10_000;
 
 interface FileSymbols {
   readonly text: string;
@@ -58,17 +63,17 @@ function armorFilesIn(folder: string): string[] {
 }
 
 export class WorkspaceSymbols {
+  /** Each file's names, by URI, for the text they were read from. */
   private readonly cache = new Map<string, FileSymbols>();
+  /** The files under the folders, as URIs; null until walked, and again after a file is created or deleted. */
+  private files: { readonly folders: string; readonly uris: readonly string[] } | null = null;
 
   constructor(private readonly documents: Documents) {}
 
   query(folders: readonly string[], query: string): SymbolInformation[] {
     const out: SymbolInformation[] = [];
-    const seen = new Set<string>();
-    for (const path of folders.flatMap(armorFilesIn)) {
-      if (seen.has(path)) continue;
-      seen.add(path);
-      for (const s of this.fileSymbols(pathToUri(path))) {
+    for (const uri of this.filesIn(folders)) {
+      for (const s of this.fileSymbols(uri)) {
         if (!matches(s.name, query)) continue;
         out.push(s);
         if (out.length >= MAX_SYMBOLS) return out;
@@ -77,10 +82,26 @@ export class WorkspaceSymbols {
     return out;
   }
 
+  /** A file changed on disk (`created`/`deleted`: the list of files changes too). */
+  changed(uri: string, created: boolean, deleted: boolean): void {
+    this.cache.delete(uri);
+    if (created || deleted) this.files = null;
+  }
+
+  private filesIn(folders: readonly string[]): readonly string[] {
+    const key = folders.join("\u0000");
+    if (this.files?.folders === key) return this.files.uris;
+    const uris = [...new Set(folders.flatMap(armorFilesIn))].slice(0, MAX_FILES).map(pathToUri);
+    this.files = { folders: key, uris };
+    return uris;
+  }
+
   private fileSymbols(uri: string): readonly SymbolInformation[] {
+    const cached = this.cache.get(uri);
+    // an open document's text is in memory; a closed file's entry holds until the client says it changed
+    if (cached !== undefined && !this.documents.isOpen(uri)) return cached.symbols;
     const text = this.documents.get(uri)?.text;
     if (text === undefined) return [];
-    const cached = this.cache.get(uri);
     if (cached?.text === text) return cached.symbols;
     const symbols = symbolsOf(uri, text);
     this.cache.set(uri, { text, symbols });
