@@ -2,14 +2,14 @@
  * The behaviour difference between two versions of a policy at the call stage. For each kind of
  * change (a decision that becomes another, a redaction added or removed) the solver either proves
  * that no input makes it, or gives an input that does; that input is decided again by the
- * reference interpreter and by the compiled module of each version before it is reported, and one
- * that does not reproduce is an internal error. Where the encoding left a construct out (see
+ * reference interpreter and by the compiled module of each version before it is reported; one
+ * that does not reproduce is never reported, and the search below looks instead. Where the encoding left a construct out (see
  * encode.ts), or the solver gave up within its timeout, a bounded random search over the same
  * variables looks for an example instead, and the result says so.
  */
 import { type Compilation, emit, evaluatePolicy, type IR, loadModule, type PolicyDecision, type PolicyModule } from "@agent-armor/compiler";
 import { encodePolicy, exprKey, type NotEncoded, OUTCOMES, type Outcome, type PolicyEncoding } from "./encode.js";
-import { type Assignment, buildInput, type Counterexample, trackerValues } from "./model.js";
+import { type Assignment, buildInput, type Counterexample, type TrackerValue, trackerValues } from "./model.js";
 import { literalsOf, randomAssignments } from "./search.js";
 import * as smt from "./smt.js";
 import { openSession } from "./solver.js";
@@ -74,17 +74,6 @@ export interface DiffOptions {
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_SEARCH_SAMPLES = 1_000;
-
-/** A counterexample the solver gave that the policies decide otherwise: a bug in the encoding. */
-export class UnreproducedCounterexample extends Error {
-  constructor(
-    readonly kind: ChangeKind,
-    readonly example: Counterexample,
-    detail: string,
-  ) {
-    super(`internal error: the solver's example for ${kind.id} does not reproduce (${detail}); input: ${JSON.stringify(example.input)}`);
-  }
-}
 
 interface Side extends Loaded {
   readonly encoding: PolicyEncoding;
@@ -221,6 +210,7 @@ async function diffGroup(group: Group, oldL: Loaded, newL: Loaded, timeoutMs: nu
     return name;
   });
   const constraints = vocab.constraints();
+  for (const what of new Set(vocab.lateNotEncoded)) notEncoded.push({ file: newL.compilation.policy.file, line: 0, column: 0, what });
   const session = await openSession([...vocab.lines, ...constraints].join("\n"), timeoutMs);
   let search: Map<string, Example> | null = null;
   // a type no rule names, for the search's inputs of the last group
@@ -275,8 +265,13 @@ async function diffGroup(group: Group, oldL: Loaded, newL: Loaded, timeoutMs: nu
       const example = buildExample(vocab, value, old, neu);
       const problem = reproduces(kind, example, old, neu);
       if (problem === null) findings.set(i, { kind, status: "changed", method: "solver", note: null, example: describe(simplify(vocab, value, kind, old, neu), old, neu) });
-      else if (notEncoded.length === 0) throw new UnreproducedCounterexample(kind, example.counterexample, problem);
-      else fallBack(i, "the solver's example relies on constructs not encoded and does not reproduce");
+      else {
+        // what is not encoded, or a value the input cannot hold exactly (a number past 2^53, a
+        // field under a parent the solution left out), can make the solver's example miss: the
+        // change may still happen, so the search looks for one and the result says why
+        const why = notEncoded.length > 0 ? "it relies on constructs not encoded" : "the encoding and the policies disagree on it, a limit of the encoding";
+        fallBack(i, `the solver's example does not reproduce (${problem}; ${why}); input: ${JSON.stringify(example.counterexample.input)}`);
+      }
     }
   } finally {
     session.close();
@@ -334,17 +329,17 @@ function query(k: ChangeKind, old: PolicyEncoding, neu: PolicyEncoding): smt.Ter
 
 interface Example {
   readonly counterexample: Counterexample;
-  /** The tracker values each side decides with. */
-  readonly old: (number | boolean | null)[];
-  readonly neu: (number | boolean | null)[];
+  /** The tracker values each side decides with; undefined when the history is malformed (then scanned). */
+  readonly old: TrackerValue[] | undefined;
+  readonly neu: TrackerValue[] | undefined;
 }
 
 function buildExample(vocab: Vocabulary, value: Assignment, old: Side, neu: Side): Example {
-  return { counterexample: buildInput(vocab, value), old: trackerValues(old.encoding.trackers, value), neu: trackerValues(neu.encoding.trackers, value) };
+  return { counterexample: buildInput(vocab, value), old: trackerValues(vocab, old.encoding.trackers, value), neu: trackerValues(vocab, neu.encoding.trackers, value) };
 }
 
 /** Both ways of deciding (interpreter and compiled module), for one side. */
-function decideBoth(s: Side, input: unknown, values: (number | boolean | null)[]): { interpreted: PolicyDecision; compiled: PolicyDecision } {
+function decideBoth(s: Side, input: unknown, values: TrackerValue[] | undefined): { interpreted: PolicyDecision; compiled: PolicyDecision } {
   const given = s.compilation.policy.trackers.length > 0 ? values : undefined;
   const interpreted = evaluatePolicy(s.compilation.policy, input, { trackerValues: given, now: () => 0 }).result;
   const compiled = (s.module.decide as (i: unknown, t?: unknown) => PolicyDecision)(input, given);
@@ -374,7 +369,7 @@ function makes(k: ChangeKind, a: { decision: string; redacted: boolean }, b: { d
 }
 
 function describe(e: Example, old: Side, neu: Side): Finding["example"] {
-  const side = (s: Side, values: (number | boolean | null)[]): SideDecision => {
+  const side = (s: Side, values: TrackerValue[] | undefined): SideDecision => {
     const d = decideBoth(s, e.counterexample.input, values).interpreted;
     return { ...outcome(d), responsible: responsible(s.compilation.policy, d), rules: d.rules.map((r) => r.id) };
   };

@@ -27,7 +27,7 @@ export const runDiff: Command = {
     "                    (default 10000); past it, a bounded random search looks instead",
     "",
     "Exit codes: 0 no change (proved), 1 changes found, 2 errors, or a change that could be",
-    "neither ruled out nor shown; 70 an internal error.",
+    "neither ruled out nor shown.",
   ].join("\n"),
   options: { format: { type: "string" }, timeout: { type: "string" } },
   async run({ values, positionals }, io) {
@@ -54,17 +54,9 @@ export const runDiff: Command = {
       }
       compiled.push(c);
     }
-    const { diffPolicies, renderDiff, UnreproducedCounterexample } = await import("@agent-armor/analysis");
-    try {
-      const result = await diffPolicies(compiled[0]!, compiled[1]!, timeoutMs === undefined ? {} : { timeoutMs });
-      io.stdout.write(renderDiff(result, format as (typeof FORMATS)[number]));
-      return result.status === "unchanged" ? 0 : result.status === "changed" ? 1 : 2;
-    } catch (e) {
-      if (e instanceof UnreproducedCounterexample) {
-        io.stderr.write(`armorc diff: ${e.message}\nplease report this with both policy files\n`);
-        return 70;
-      }
-      throw e;
-    }
+    const { diffPolicies, renderDiff } = await import("@agent-armor/analysis");
+    const result = await diffPolicies(compiled[0]!, compiled[1]!, timeoutMs === undefined ? {} : { timeoutMs });
+    io.stdout.write(renderDiff(result, format as (typeof FORMATS)[number]));
+    return result.status === "unchanged" ? 0 : result.status === "changed" ? 1 : 2;
   },
 };
