@@ -318,6 +318,61 @@ describe("armorc diff: constructs the encoding does not know", () => {
   });
 });
 
+// ---- --schema: inputs the schema rules out are not counterexamples ---------------------------
+
+const WIRE_SCHEMA = JSON.stringify({
+  oneOf: [
+    {
+      type: "object",
+      properties: {
+        type: { const: "wire" },
+        amount: { type: "number" },
+        memo: { type: "string" },
+        currency: { enum: ["EUR", "USD"] },
+        meta: { type: "object", properties: { tag: { type: "string" } }, required: ["tag"] },
+      },
+      required: ["type", "amount"],
+      additionalProperties: false,
+    },
+  ],
+});
+
+function schemaOf(text: string) {
+  const c = compileSource("with-schema.armor", 'schema "s.json"\ndefault allow\n', { readFile: () => text });
+  if (c.schema === null) throw new Error(c.diagnostics.map((d) => d.message).join("; "));
+  return c.schema;
+}
+
+const SCHEMA_CASES: readonly { readonly name: string; readonly added: string }[] = [
+  { name: "a field of another type", added: "exists(memo) and memo == 5" },
+  { name: "a value outside an enum", added: 'currency == "XXX"' },
+  { name: "a required field missing", added: "not exists(amount)" },
+  { name: "a field a closed object does not have", added: "exists(extra)" },
+  { name: "an action type the schema does not name", added: 'action.type == "delete_all"' },
+  { name: "a required field of a nested object missing", added: "exists(meta) and not exists(meta.tag)" },
+];
+
+describe("armorc diff --schema", () => {
+  const schema = schemaOf(WIRE_SCHEMA);
+
+  it.each(SCHEMA_CASES)("$name: a change only there is proved away under the schema, and found without it", async (c) => {
+    const oldC = compile("old.armor", "default allow\n");
+    const newC = compile("new.armor", `default allow\nrule s when ${c.added} deny\n`);
+    const without = await diffPolicies(oldC, newC);
+    expect(changedKinds(without)).toContain("allow->deny");
+    const under = await diffPolicies(oldC, newC, { schema });
+    expect(under.status, JSON.stringify(under.findings)).toBe("unchanged");
+    expect(under.schema).toBe("s.json");
+  });
+
+  it("still finds a change the schema allows, with an example valid under it", async () => {
+    const r = await diffPolicies(compile("old.armor", "default allow\nrule big when amount > 100 deny\n"), compile("new.armor", "default allow\nrule big when amount > 1000 deny\n"), { schema });
+    expect(changedKinds(r)).toEqual(["deny->allow"]);
+    const action = exampleOf(r, "deny->allow")!.input.action;
+    expect(schema.validatorFor(String(action.type))(action), JSON.stringify(action)).toBe(true);
+  });
+});
+
 // ---- the property: random sampling never finds a change the diff misses -----------------------
 
 const FIELDS = ["amount", "recipient", "user.role", "context.env"];

@@ -126,6 +126,9 @@ const ARGUMENTS: readonly { readonly name: string; readonly args: (p: string) =>
   { name: "a timeout that is not a number", args: (p) => [p, p, "--timeout", "soon"], message: /--timeout must be a whole number of milliseconds/ },
   { name: "a missing file", args: (p) => [p, join(work, "missing.armor")], message: /missing\.armor/ },
   { name: "a policy with errors", args: (p) => [p, file("broken.armor", "default allow\nrule r when amount > deny\n")], message: /broken\.armor has errors/ },
+  { name: "a schema that cannot be read", args: (p) => [p, p, "--schema", join(work, "missing.json")], message: /--schema: cannot read the schema/ },
+  { name: "a schema that is not JSON", args: (p) => [p, p, "--schema", file("bad.json", "{ not json")], message: /--schema: .*is not valid JSON at line 1, column 3/ },
+  { name: "a schema without action types", args: (p) => [p, p, "--schema", file("empty.json", "{}")], message: /--schema: .*names no action types/ },
 ];
 
 describe("armorc diff: arguments", () => {

@@ -7,9 +7,10 @@
  * encode.ts), or the solver gave up within its timeout, a bounded random search over the same
  * variables looks for an example instead, and the result says so.
  */
-import { type Compilation, emit, evaluatePolicy, type IR, loadModule, type PolicyDecision, type PolicyModule } from "@agent-armor/compiler";
+import { type ActionSchema, type Compilation, emit, evaluatePolicy, type IR, loadModule, type PolicyDecision, type PolicyModule } from "@agent-armor/compiler";
 import { encodePolicy, exprKey, type NotEncoded, OUTCOMES, type Outcome, type PolicyEncoding } from "./encode.js";
 import { type Assignment, buildInput, type Counterexample, type TrackerValue, trackerValues } from "./model.js";
+import { schemaConstraints } from "./schema.js";
 import { literalsOf, randomAssignments } from "./search.js";
 import * as smt from "./smt.js";
 import { openSession } from "./solver.js";
@@ -63,6 +64,8 @@ export interface DiffResult {
   readonly notCompared: readonly { readonly file: string; readonly rule: string; readonly stage: IR.Stage; readonly why?: string }[];
   readonly solverMs: number;
   readonly searchSamples: number;
+  /** The schema inputs were limited to (its path), or null. */
+  readonly schema: string | null;
 }
 
 export interface DiffOptions {
@@ -70,6 +73,11 @@ export interface DiffOptions {
   readonly timeoutMs?: number;
   /** The inputs the random search tries when it runs (DEFAULT_SEARCH_SAMPLES). */
   readonly searchSamples?: number;
+  /**
+   * The action schema inputs are limited to (`armorc diff --schema`): an action it rules out is
+   * never a counterexample, and every example is validated against it.
+   */
+  readonly schema?: ActionSchema;
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -77,6 +85,7 @@ export const DEFAULT_SEARCH_SAMPLES = 1_000;
 
 interface Side extends Loaded {
   readonly encoding: PolicyEncoding;
+  readonly schema: ActionSchema | null;
 }
 
 /** The difference between two compiled, error-free policies. */
@@ -88,7 +97,8 @@ export async function diffPolicies(oldC: Compilation, newC: Compilation, options
   const old = await load(oldC);
   const neu = await load(newC);
   const results: GroupResult[] = [];
-  for (const group of groupsToSolve(oldC.policy, newC.policy)) results.push(await diffGroup(group, old, neu, timeoutMs, samples));
+  const schema = options.schema ?? null;
+  for (const group of groupsToSolve(oldC.policy, newC.policy)) results.push(await diffGroup(group, old, neu, timeoutMs, samples, schema));
   const findings = CHANGE_KINDS.map((kind, i) =>
     merge(
       kind,
@@ -110,6 +120,7 @@ export async function diffPolicies(oldC: Compilation, newC: Compilation, options
     notCompared,
     solverMs: Math.round(results.reduce((sum, r) => sum + r.solverMs, 0)),
     searchSamples: results.reduce((sum, r) => sum + r.searchSamples, 0),
+    schema: schema?.path ?? null,
   };
 }
 
@@ -188,12 +199,12 @@ function merge(kind: ChangeKind, perGroup: readonly Finding[]): Finding {
   return perGroup.find((f) => f.status === "changed") ?? perGroup.find((f) => f.status === "unknown") ?? { kind, status: "unchanged", method: null, note: null, example: null };
 }
 
-async function diffGroup(group: Group, oldL: Loaded, newL: Loaded, timeoutMs: number, samples: number): Promise<GroupResult> {
+async function diffGroup(group: Group, oldL: Loaded, newL: Loaded, timeoutMs: number, samples: number, schema: ActionSchema | null): Promise<GroupResult> {
   const vocab = new Vocabulary(oldL.compilation.policy.timezone);
   const side = (l: Loaded): Side => {
     const c = l.compilation;
     const source = { lineColumn: (o: number) => lineColumn(c, o), text: (s: { start: number; end: number }) => c.source.text.slice(s.start, s.end) };
-    return { ...l, encoding: encodePolicy(vocab, c.policy, source, rulesFor(c.policy, group)) };
+    return { ...l, encoding: encodePolicy(vocab, c.policy, source, rulesFor(c.policy, group)), schema };
   };
   const old = side(oldL);
   const neu = side(newL);
@@ -210,6 +221,7 @@ async function diffGroup(group: Group, oldL: Loaded, newL: Loaded, timeoutMs: nu
     return name;
   });
   const constraints = vocab.constraints();
+  if (schema !== null) constraints.push(...schemaConstraints(vocab, schema).map((t) => `(assert ${t})`));
   for (const what of new Set(vocab.lateNotEncoded)) notEncoded.push({ file: newL.compilation.policy.file, line: 0, column: 0, what });
   const session = await openSession([...vocab.lines, ...constraints].join("\n"), timeoutMs);
   let search: Map<string, Example> | null = null;
@@ -352,6 +364,8 @@ function outcome(d: PolicyDecision): { decision: IR.DecisionKind; redacted: bool
 
 /** Null when the example makes change `k` in both the interpreter and the compiled modules; else what differs. */
 function reproduces(k: ChangeKind, e: Example, old: Side, neu: Side): string | null {
+  const action = e.counterexample.input.action;
+  if (old.schema !== null && !old.schema.validatorFor(String(action.type))(action)) return `the action is not valid under the schema ${old.schema.path}`;
   const a = decideBoth(old, e.counterexample.input, e.old);
   const b = decideBoth(neu, e.counterexample.input, e.neu);
   for (const [name, d] of [
