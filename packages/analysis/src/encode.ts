@@ -375,7 +375,7 @@ class Encoder {
 
   trackerVar(index: number): TrackerVar {
     const t = this.policy.trackers[index]!;
-    return this.vocab.tracker(trackerKey(this.policy, t), t.kind, this.source.text(t.span).replace(/\s+/g, " "));
+    return this.vocab.tracker(trackerKey(this.policy, t), t.kind, this.source.text(t.span).replace(/\s+/g, " "), t.withinMs !== null);
   }
 
   private fn(e: IR.FnExpr): Sym {

@@ -15,6 +15,8 @@ export type TrackerValue = number | boolean | null | { readonly error: string };
 
 /** What a poisoned predicate's value says (a runtime's trackers give the entry's error instead). */
 export const POISON: { readonly error: string } = Object.freeze({ error: "an entry in the window cannot be evaluated" });
+/** What a predicate with a window says when the input's `time` is malformed. */
+export const WINDOW_WITHOUT_TIME: { readonly error: string } = Object.freeze({ error: "`time` is not a date-time, so the window cannot be placed" });
 /** What a malformed `history` or `time` holds in a counterexample. */
 export const MALFORMED_HISTORY = "not a list of entries";
 export const MALFORMED_TIME = "not a date-time";
@@ -49,7 +51,7 @@ export function buildInput(vocab: Vocabulary, value: Assignment): Counterexample
     input.history = MALFORMED_HISTORY;
     return { input, history: [] };
   }
-  const history = vocab.trackers.map((t) => ({ predicate: t.text, value: trackerValue(t, value) }));
+  const history = vocab.trackers.map((t) => ({ predicate: t.text, value: trackerValue(vocab, t, value) }));
   return { input, history };
 }
 
@@ -64,11 +66,13 @@ export function historyMalformed(vocab: Vocabulary, value: Assignment): boolean 
  */
 export function trackerValues(vocab: Vocabulary, trackers: readonly TrackerVar[], value: Assignment): TrackerValue[] | undefined {
   if (historyMalformed(vocab, value)) return undefined;
-  return trackers.map((t) => trackerValue(t, value));
+  return trackers.map((t) => trackerValue(vocab, t, value));
 }
 
-function trackerValue(t: TrackerVar, value: Assignment): TrackerValue {
+function trackerValue(vocab: Vocabulary, t: TrackerVar, value: Assignment): TrackerValue {
   if (value(t.poison) === true) return POISON;
+  // a predicate with a window reads `time` to scan: a malformed one makes it fail (encode.ts)
+  if (t.windowed && vocab.timeBad !== null && value(vocab.timeBad) === true) return WINDOW_WITHOUT_TIME;
   const v = value(t.value);
   if (t.kind === "seen") return v === true;
   if ((t.kind === "max" || t.kind === "min") && value(t.none) === true) return null;

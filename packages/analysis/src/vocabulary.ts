@@ -54,6 +54,8 @@ export interface TrackerVar {
    * cannot be evaluated, which makes reading it an evaluation error (a runtime passes `{ error }`).
    */
   readonly poison: string;
+  /** Whether it has a window (then a malformed `time` makes reading it fail). */
+  readonly windowed: boolean;
 }
 
 export type TimeField = IR.TimeField;
@@ -252,12 +254,12 @@ export class Vocabulary {
     return name;
   }
 
-  tracker(key: string, kind: IR.TrackerKind, text: string): TrackerVar {
+  tracker(key: string, kind: IR.TrackerKind, text: string, windowed: boolean): TrackerVar {
     let t = this.trackerByKey.get(key);
     if (!t) {
       const i = this.trackers.length;
       const sort = kind === "count" ? "Int" : kind === "seen" ? "Bool" : "Real";
-      t = { index: i, key, kind, text, value: this.declare(`k${i}v`, sort), none: this.declare(`k${i}z`, "Bool"), poison: this.declare(`k${i}e`, "Bool") };
+      t = { index: i, key, kind, text, value: this.declare(`k${i}v`, sort), none: this.declare(`k${i}z`, "Bool"), poison: this.declare(`k${i}e`, "Bool"), windowed };
       this.trackers.push(t);
       this.trackerByKey.set(key, t);
     }
