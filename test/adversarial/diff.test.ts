@@ -126,6 +126,9 @@ const ARGUMENTS: readonly { readonly name: string; readonly args: (p: string) =>
   { name: "a timeout that is not a number", args: (p) => [p, p, "--timeout", "soon"], message: /--timeout must be a whole number of milliseconds/ },
   { name: "a missing file", args: (p) => [p, join(work, "missing.armor")], message: /missing\.armor/ },
   { name: "a policy with errors", args: (p) => [p, file("broken.armor", "default allow\nrule r when amount > deny\n")], message: /broken\.armor has errors/ },
+  { name: "a schema that cannot be read", args: (p) => [p, p, "--schema", join(work, "missing.json")], message: /--schema: cannot read the schema/ },
+  { name: "a schema that is not JSON", args: (p) => [p, p, "--schema", file("bad.json", "{ not json")], message: /--schema: .*is not valid JSON at line 1, column 3/ },
+  { name: "a schema without action types", args: (p) => [p, p, "--schema", file("empty.json", "{}")], message: /--schema: .*names no action types/ },
 ];
 
 describe("armorc diff: arguments", () => {
@@ -136,4 +139,40 @@ describe("armorc diff: arguments", () => {
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
+});
+
+// values at the edges of what the encoding follows exactly: a proof must never rest on them
+const EDGES: readonly { readonly name: string; readonly old: string; readonly new: string; readonly kind: string; readonly notEncoded?: string }[] = [
+  {
+    name: "objects compared with `==` nested deeper than the encoding follows",
+    old: "default allow\n",
+    new: "default allow\nrule r when a.b.c.d.e.f.g.h.i.j == 1 and a == z deny\n",
+    kind: "allow->deny",
+    notEncoded: "`==` of objects nested more than 8 levels deep",
+  },
+  {
+    name: "a history predicate whose condition fails on an entry",
+    old: 'default allow\nrule q when seen(type == "x" within 1d) and f == 1 and f == 2 deny\n',
+    new: "default allow\nrule q when seen(amount > 1 within 1d) and f == 1 and f == 2 deny\n",
+    kind: "allow->deny",
+  },
+  {
+    name: "a string past the matcher's limit, which only `matches` fails on",
+    old: 'default allow\nrule r when s starts_with "" and length(s) < 0 deny\n',
+    new: "default allow\nrule r when s matches /^a*$/ and length(s) < 0 deny\n",
+    kind: "allow->deny",
+  },
+];
+
+describe("armorc diff: values at the edges of the encoding", () => {
+  it.each(EDGES)(
+    "$name: never proved unchanged",
+    async (c) => {
+      const r = await diffPolicies(compileSource("old.armor", c.old), compileSource("new.armor", c.new), { timeoutMs: 2_000, searchSamples: 100 });
+      const f = r.findings.find((x) => x.kind.id === c.kind)!;
+      if (c.notEncoded) expect(r.notEncoded.map((n) => n.what)).toContain(c.notEncoded);
+      expect(f.status, JSON.stringify(f)).not.toBe("unchanged");
+    },
+    60_000,
+  );
 });

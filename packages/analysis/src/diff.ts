@@ -2,14 +2,15 @@
  * The behaviour difference between two versions of a policy at the call stage. For each kind of
  * change (a decision that becomes another, a redaction added or removed) the solver either proves
  * that no input makes it, or gives an input that does; that input is decided again by the
- * reference interpreter and by the compiled module of each version before it is reported, and one
- * that does not reproduce is an internal error. Where the encoding left a construct out (see
+ * reference interpreter and by the compiled module of each version before it is reported; one
+ * that does not reproduce is never reported, and the search below looks instead. Where the encoding left a construct out (see
  * encode.ts), or the solver gave up within its timeout, a bounded random search over the same
  * variables looks for an example instead, and the result says so.
  */
-import { type Compilation, emit, evaluatePolicy, type IR, loadModule, type PolicyDecision, type PolicyModule } from "@agent-armor/compiler";
+import { type ActionSchema, type Compilation, emit, evaluatePolicy, type IR, loadModule, type PolicyDecision, type PolicyModule } from "@agent-armor/compiler";
 import { encodePolicy, exprKey, type NotEncoded, OUTCOMES, type Outcome, type PolicyEncoding } from "./encode.js";
-import { type Assignment, buildInput, type Counterexample, trackerValues } from "./model.js";
+import { type Assignment, buildInput, type Counterexample, type TrackerValue, trackerValues } from "./model.js";
+import { schemaConstraints } from "./schema.js";
 import { literalsOf, randomAssignments } from "./search.js";
 import * as smt from "./smt.js";
 import { openSession } from "./solver.js";
@@ -63,6 +64,8 @@ export interface DiffResult {
   readonly notCompared: readonly { readonly file: string; readonly rule: string; readonly stage: IR.Stage; readonly why?: string }[];
   readonly solverMs: number;
   readonly searchSamples: number;
+  /** The schema inputs were limited to (its path), or null. */
+  readonly schema: string | null;
 }
 
 export interface DiffOptions {
@@ -70,24 +73,19 @@ export interface DiffOptions {
   readonly timeoutMs?: number;
   /** The inputs the random search tries when it runs (DEFAULT_SEARCH_SAMPLES). */
   readonly searchSamples?: number;
+  /**
+   * The action schema inputs are limited to (`armorc diff --schema`): an action it rules out is
+   * never a counterexample, and every example is validated against it.
+   */
+  readonly schema?: ActionSchema;
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_SEARCH_SAMPLES = 1_000;
 
-/** A counterexample the solver gave that the policies decide otherwise: a bug in the encoding. */
-export class UnreproducedCounterexample extends Error {
-  constructor(
-    readonly kind: ChangeKind,
-    readonly example: Counterexample,
-    detail: string,
-  ) {
-    super(`internal error: the solver's example for ${kind.id} does not reproduce (${detail}); input: ${JSON.stringify(example.input)}`);
-  }
-}
-
 interface Side extends Loaded {
   readonly encoding: PolicyEncoding;
+  readonly schema: ActionSchema | null;
 }
 
 /** The difference between two compiled, error-free policies. */
@@ -99,7 +97,8 @@ export async function diffPolicies(oldC: Compilation, newC: Compilation, options
   const old = await load(oldC);
   const neu = await load(newC);
   const results: GroupResult[] = [];
-  for (const group of groupsToSolve(oldC.policy, newC.policy)) results.push(await diffGroup(group, old, neu, timeoutMs, samples));
+  const schema = options.schema ?? null;
+  for (const group of groupsToSolve(oldC.policy, newC.policy)) results.push(await diffGroup(group, old, neu, timeoutMs, samples, schema));
   const findings = CHANGE_KINDS.map((kind, i) =>
     merge(
       kind,
@@ -121,6 +120,7 @@ export async function diffPolicies(oldC: Compilation, newC: Compilation, options
     notCompared,
     solverMs: Math.round(results.reduce((sum, r) => sum + r.solverMs, 0)),
     searchSamples: results.reduce((sum, r) => sum + r.searchSamples, 0),
+    schema: schema?.path ?? null,
   };
 }
 
@@ -199,12 +199,12 @@ function merge(kind: ChangeKind, perGroup: readonly Finding[]): Finding {
   return perGroup.find((f) => f.status === "changed") ?? perGroup.find((f) => f.status === "unknown") ?? { kind, status: "unchanged", method: null, note: null, example: null };
 }
 
-async function diffGroup(group: Group, oldL: Loaded, newL: Loaded, timeoutMs: number, samples: number): Promise<GroupResult> {
+async function diffGroup(group: Group, oldL: Loaded, newL: Loaded, timeoutMs: number, samples: number, schema: ActionSchema | null): Promise<GroupResult> {
   const vocab = new Vocabulary(oldL.compilation.policy.timezone);
   const side = (l: Loaded): Side => {
     const c = l.compilation;
     const source = { lineColumn: (o: number) => lineColumn(c, o), text: (s: { start: number; end: number }) => c.source.text.slice(s.start, s.end) };
-    return { ...l, encoding: encodePolicy(vocab, c.policy, source, rulesFor(c.policy, group)) };
+    return { ...l, encoding: encodePolicy(vocab, c.policy, source, rulesFor(c.policy, group)), schema };
   };
   const old = side(oldL);
   const neu = side(newL);
@@ -221,6 +221,8 @@ async function diffGroup(group: Group, oldL: Loaded, newL: Loaded, timeoutMs: nu
     return name;
   });
   const constraints = vocab.constraints();
+  if (schema !== null) constraints.push(...schemaConstraints(vocab, schema).map((t) => `(assert ${t})`));
+  for (const what of new Set(vocab.lateNotEncoded)) notEncoded.push({ file: newL.compilation.policy.file, line: 0, column: 0, what });
   const session = await openSession([...vocab.lines, ...constraints].join("\n"), timeoutMs);
   let search: Map<string, Example> | null = null;
   // a type no rule names, for the search's inputs of the last group
@@ -275,8 +277,13 @@ async function diffGroup(group: Group, oldL: Loaded, newL: Loaded, timeoutMs: nu
       const example = buildExample(vocab, value, old, neu);
       const problem = reproduces(kind, example, old, neu);
       if (problem === null) findings.set(i, { kind, status: "changed", method: "solver", note: null, example: describe(simplify(vocab, value, kind, old, neu), old, neu) });
-      else if (notEncoded.length === 0) throw new UnreproducedCounterexample(kind, example.counterexample, problem);
-      else fallBack(i, "the solver's example relies on constructs not encoded and does not reproduce");
+      else {
+        // what is not encoded, or a value the input cannot hold exactly (a number past 2^53, a
+        // field under a parent the solution left out), can make the solver's example miss: the
+        // change may still happen, so the search looks for one and the result says why
+        const why = notEncoded.length > 0 ? "it relies on constructs not encoded" : "the encoding and the policies disagree on it, a limit of the encoding";
+        fallBack(i, `the solver's example does not reproduce (${problem}; ${why}); input: ${JSON.stringify(example.counterexample.input)}`);
+      }
     }
   } finally {
     session.close();
@@ -334,17 +341,17 @@ function query(k: ChangeKind, old: PolicyEncoding, neu: PolicyEncoding): smt.Ter
 
 interface Example {
   readonly counterexample: Counterexample;
-  /** The tracker values each side decides with. */
-  readonly old: (number | boolean | null)[];
-  readonly neu: (number | boolean | null)[];
+  /** The tracker values each side decides with; undefined when the history is malformed (then scanned). */
+  readonly old: TrackerValue[] | undefined;
+  readonly neu: TrackerValue[] | undefined;
 }
 
 function buildExample(vocab: Vocabulary, value: Assignment, old: Side, neu: Side): Example {
-  return { counterexample: buildInput(vocab, value), old: trackerValues(old.encoding.trackers, value), neu: trackerValues(neu.encoding.trackers, value) };
+  return { counterexample: buildInput(vocab, value), old: trackerValues(vocab, old.encoding.trackers, value), neu: trackerValues(vocab, neu.encoding.trackers, value) };
 }
 
 /** Both ways of deciding (interpreter and compiled module), for one side. */
-function decideBoth(s: Side, input: unknown, values: (number | boolean | null)[]): { interpreted: PolicyDecision; compiled: PolicyDecision } {
+function decideBoth(s: Side, input: unknown, values: TrackerValue[] | undefined): { interpreted: PolicyDecision; compiled: PolicyDecision } {
   const given = s.compilation.policy.trackers.length > 0 ? values : undefined;
   const interpreted = evaluatePolicy(s.compilation.policy, input, { trackerValues: given, now: () => 0 }).result;
   const compiled = (s.module.decide as (i: unknown, t?: unknown) => PolicyDecision)(input, given);
@@ -357,6 +364,8 @@ function outcome(d: PolicyDecision): { decision: IR.DecisionKind; redacted: bool
 
 /** Null when the example makes change `k` in both the interpreter and the compiled modules; else what differs. */
 function reproduces(k: ChangeKind, e: Example, old: Side, neu: Side): string | null {
+  const action = e.counterexample.input.action;
+  if (old.schema !== null && !old.schema.validatorFor(String(action.type))(action)) return `the action is not valid under the schema ${old.schema.path}`;
   const a = decideBoth(old, e.counterexample.input, e.old);
   const b = decideBoth(neu, e.counterexample.input, e.neu);
   for (const [name, d] of [
@@ -374,7 +383,7 @@ function makes(k: ChangeKind, a: { decision: string; redacted: boolean }, b: { d
 }
 
 function describe(e: Example, old: Side, neu: Side): Finding["example"] {
-  const side = (s: Side, values: (number | boolean | null)[]): SideDecision => {
+  const side = (s: Side, values: TrackerValue[] | undefined): SideDecision => {
     const d = decideBoth(s, e.counterexample.input, values).interpreted;
     return { ...outcome(d), responsible: responsible(s.compilation.policy, d), rules: d.rules.map((r) => r.id) };
   };

@@ -14,6 +14,7 @@
  * reported with its location.
  */
 import type { IR } from "@agent-armor/compiler";
+import { literalAffix, literalSide } from "./ir-shapes.js";
 import { encodeSearch } from "./regex.js";
 import type { Term } from "./smt.js";
 import * as smt from "./smt.js";
@@ -78,17 +79,22 @@ export function exprKey(policy: IR.Policy, e: unknown): string {
   });
 }
 
+/**
+ * A history predicate by meaning: every field of the tracker but its index and place, so that a
+ * field a later version of the language adds (a scope, say) keeps two predicates apart.
+ */
 export function trackerKey(policy: IR.Policy, t: IR.Tracker): string {
-  return JSON.stringify({
-    kind: t.kind,
-    condition: exprKey(policy, t.condition),
-    since: t.since === null ? null : exprKey(policy, t.since),
-    value: t.value === null ? null : exprKey(policy, t.value),
-    withinMs: t.withinMs,
-    // a scoped predicate (`per user.id`) reads another history: a value of its own, never the session's
-    scope: t.scope.kind === "path" ? `${t.scope.root}.${t.scope.fields.join(".")}` : t.scope.kind,
-  });
+  const { index: _index, span: _span, ...meaning } = t;
+  return exprKey(policy, meaning);
 }
+
+/** The most steps one comparison of input values may take (semantics.ts `MAX_WORK`, docs/language.md §3). */
+const MAX_WORK = 10_000_000;
+/** The longest string the matcher takes (docs/language.md §6.6); past it a match errs. */
+const MAX_MATCH_LENGTH = 1_048_576;
+
+/** The checker's history predicates read `item` (the entry) and `current` (the action decided). */
+type Mode = "decision" | "entry";
 
 class Encoder {
   readonly notEncoded: NotEncoded[] = [];
@@ -97,6 +103,8 @@ class Encoder {
     readonly vocab: Vocabulary,
     readonly policy: IR.Policy,
     readonly source: SourceLines,
+    /** `entry`: encoding a history condition only to learn whether it can fail (see `trackerMayErr`). */
+    readonly mode: Mode = "decision",
   ) {}
 
   private unsupported(e: IR.Expr, what: string): void {
@@ -175,6 +183,7 @@ class Encoder {
       case "literal":
         return this.literal(e.value);
       case "path":
+        if (this.mode === "entry" && (e.root === "item" || e.root === "current") && e.fields.length > 0) return this.pathSym("action", e.fields);
         if (e.root === "action" || e.root === "current" || e.root === "user" || e.root === "context" || e.root === "session") {
           if (e.root !== "action" && e.root !== "current" && e.fields.length === 0) return this.pathSym(e.root, []);
           if (e.fields.length > 0) return this.pathSym(e.root === "current" ? "action" : e.root, e.fields);
@@ -206,21 +215,26 @@ class Encoder {
       case "count":
       case "seen":
       case "aggregate":
-        return this.tracker(e.tracker);
+        return this.tracker(e.tracker, e);
       case "fn":
         return this.fn(e);
       case "arith":
         return this.arith(e);
       case "quantifier":
         return this.opaque(e, `\`${e.quantifier}(...)\``, true);
+      default:
+        // a construct this encoding does not know (a newer compiler's): left open and reported, never guessed
+        return this.opaque(e, `an expression of kind \`${String((e as { kind: unknown }).kind)}\` (unknown to the encoding)`, false);
     }
   }
 
   private time(e: IR.TimeExpr): Sym {
     if (this.policy.timezone !== this.vocab.timezone) return this.opaque(e, "`time` in another timezone than the other policy's", false);
     const name = this.vocab.timeField(e.field);
-    if (e.field === "hour" || e.field === "minute") return { err: smt.FALSE, tag: T("number"), b: NO.b, n: `(to_real ${name})`, s: NO.s };
-    return { err: smt.FALSE, tag: T("string"), b: NO.b, n: NO.n, s: name };
+    // an input whose `time` is not a date-time makes every read of a field an error
+    const err = this.vocab.badTime();
+    if (e.field === "hour" || e.field === "minute") return { err, tag: T("number"), b: NO.b, n: `(to_real ${name})`, s: NO.s };
+    return { err, tag: T("string"), b: NO.b, n: NO.n, s: name };
   }
 
   private junction(e: IR.AndExpr | IR.OrExpr): Sym {
@@ -255,50 +269,12 @@ class Encoder {
 
   /**
    * Two lists, or two objects, are equal in a counterexample (model.ts builds them) when they hold
-   * the same literals or fields and the same hidden part. A literal list or object is not encoded.
+   * the same literals or fields, recursively, and the same hidden part. A literal list or object is
+   * not encoded.
    */
   private compositeEqual(l: Sym, r: Sym, at: IR.Expr): Term {
     if (!l.path || !r.path) return this.opaque(at, "`==` with a list or object literal", true).b;
-    const a = l.path;
-    const b = r.path;
-    return this.vocab.shared(`composite:${a.index}:${b.index}`, () => {
-      const name = this.vocab.declare("ce", "Bool");
-      this.vocab.defer(() => smt.eq(name, this.compositeTerm(l, a, b)));
-      return name;
-    });
-  }
-
-  /** Written last (Vocabulary.defer), so that it sees every literal and field read anywhere. */
-  private compositeTerm(l: Sym, a: PathVar, b: PathVar): Term {
-    const lists = [smt.eq(a.h, b.h)];
-    const literals = new Set([...a.members.keys(), ...b.members.keys()]);
-    for (const key of literals) {
-      const value = (a.members.get(key) ?? b.members.get(key))!.value;
-      lists.push(smt.eq(this.vocab.member(a, value), this.vocab.member(b, value)));
-    }
-    const objects = [smt.eq(a.h, b.h)];
-    const fields = new Set<string>();
-    for (const p of this.vocab.paths) {
-      if (p.root === a.root && p.fields.length === a.fields.length + 1 && a.fields.every((f, i) => p.fields[i] === f)) fields.add(p.fields.at(-1)!);
-      if (p.root === b.root && p.fields.length === b.fields.length + 1 && b.fields.every((f, i) => p.fields[i] === f)) fields.add(p.fields.at(-1)!);
-    }
-    for (const f of fields) {
-      const fa = this.pathSym(a.root, [...a.fields, f]);
-      const fb = this.pathSym(b.root, [...b.fields, f]);
-      // one level: equality of the fields' primitive values and of their tags
-      objects.push(
-        smt.and(
-          smt.eq(fa.tag, fb.tag),
-          smt.or(
-            smt.eq(fa.tag, T("null")),
-            smt.and(smt.eq(fa.tag, T("bool")), smt.eq(fa.b, fb.b)),
-            smt.and(smt.eq(fa.tag, T("number")), smt.eq(fa.n, fb.n)),
-            smt.and(smt.eq(fa.tag, T("string")), smt.eq(fa.s, fb.s)),
-          ),
-        ),
-      );
-    }
-    return smt.or(smt.and(isTag(l, "list"), ...lists), smt.and(isTag(l, "object"), ...objects));
+    return this.vocab.equal(l.path, r.path);
   }
 
   private compare(e: IR.CompareExpr): Sym {
@@ -307,7 +283,10 @@ class Encoder {
     const err = smt.or(l.err, r.err);
     if (e.op === "==" || e.op === "!=") {
       const same = this.equal(l, r, e);
-      return this.bool(err, e.op === "==" ? same : smt.not(same));
+      // without a primitive literal side the comparison walks its operands on a budget: two
+      // strings of the same length cost their length (composite values: see `assumptions`)
+      const walked = literalSide(e) ? smt.FALSE : smt.and(isTag(l, "string"), isTag(r, "string"), smt.eq(`(str.len ${l.s})`, `(str.len ${r.s})`), `(> (str.len ${l.s}) ${MAX_WORK})`);
+      return this.bool(smt.or(err, walked), e.op === "==" ? same : smt.not(same));
     }
     const anyNull = smt.or(isTag(l, "null"), isTag(r, "null"));
     const nums = smt.and(isTag(l, "number"), isTag(r, "number"));
@@ -354,7 +333,9 @@ class Encoder {
     const wrong = smt.and(smt.not(isTag(v, "null")), smt.not(isTag(v, "string")));
     const r = encodeSearch(this.policy.regexes[e.regex]!);
     const m = r.ok ? smt.app("str.in_re", v.s, r.search) : this.opaque(e, `\`matches\` with ${r.why}`, true).b;
-    return this.bool(smt.or(v.err, wrong), smt.and(isTag(v, "string"), m));
+    // the matcher takes strings of at most MAX_MATCH_LENGTH code units; a longer one is an error
+    const tooLong = smt.and(isTag(v, "string"), `(> (str.len ${v.s}) ${MAX_MATCH_LENGTH})`);
+    return this.bool(smt.or(v.err, wrong, tooLong), smt.and(isTag(v, "string"), m));
   }
 
   private stringOp(e: IR.StringOpExpr): Sym {
@@ -366,28 +347,44 @@ class Encoder {
     const wrong = smt.and(smt.not(nulls), smt.not(list), smt.not(strs));
     const op = e.op === "contains" ? smt.app("str.contains", l.s, r.s) : e.op === "starts_with" ? smt.app("str.prefixof", r.s, l.s) : smt.app("str.suffixof", r.s, l.s);
     const inList = list === smt.FALSE ? smt.FALSE : smt.and(smt.not(nulls), list, this.holds(l, r, e));
-    return this.bool(smt.or(l.err, r.err, wrong), smt.or(inList, smt.and(strs, op)));
+    // on the budget of one comparison: `contains` costs both lengths, the others the shorter one
+    // (`starts_with`/`ends_with` a literal cost nothing)
+    const la = `(str.len ${l.s})`;
+    const lb = `(str.len ${r.s})`;
+    const steps = e.op === "contains" ? `(+ ${la} ${lb})` : `(ite (< ${la} ${lb}) ${la} ${lb})`;
+    const walked = literalAffix(e) ? smt.FALSE : smt.and(strs, `(> ${steps} ${MAX_WORK})`);
+    return this.bool(smt.or(l.err, r.err, wrong, walked), smt.or(inList, smt.and(strs, op)));
   }
 
-  private tracker(index: number): Sym {
+  private tracker(index: number, at: IR.Expr): Sym {
+    const def = this.policy.trackers[index]!;
+    if (!(TRACKER_KINDS as readonly string[]).includes(def.kind)) return this.opaque(at, `a history predicate of kind \`${def.kind}\` (unknown to the encoding)`, false);
     const t = this.trackerVar(index);
-    if (t.kind === "seen") return { err: smt.FALSE, tag: T("bool"), b: t.value, n: NO.n, s: NO.s };
+    // reading it fails when the history is malformed, when an entry in its window poisons it
+    // (its condition or value cannot be evaluated there), and, in a scan with a window, when
+    // `time` is malformed
+    const err = this.vocab.define(
+      "Bool",
+      smt.or(this.vocab.badHistory(), trackerMayErr(this.vocab, this.policy, def) ? t.poison : smt.FALSE, def.withinMs !== null ? this.vocab.badTime() : smt.FALSE),
+    );
+    if (t.kind === "seen") return { err, tag: T("bool"), b: t.value, n: NO.n, s: NO.s };
     const n = t.kind === "count" ? `(to_real ${t.value})` : t.value;
     const tag = t.kind === "max" || t.kind === "min" ? `(ite ${t.none} ${T("null")} ${T("number")})` : T("number");
-    return { err: smt.FALSE, tag, b: NO.b, n, s: NO.s };
+    return { err, tag, b: NO.b, n, s: NO.s };
   }
 
   trackerVar(index: number): TrackerVar {
     const t = this.policy.trackers[index]!;
-    return this.vocab.tracker(trackerKey(this.policy, t), t.kind, this.source.text(t.span).replace(/\s+/g, " "));
+    return this.vocab.tracker(trackerKey(this.policy, t), t.kind, this.source.text(t.span).replace(/\s+/g, " "), t.withinMs !== null);
   }
 
   private fn(e: IR.FnExpr): Sym {
     if (e.name !== "length") return this.opaque(e, `\`${e.name}(...)\``, false);
     const v = this.expr(e.arg);
     const wrong = smt.and(smt.not(isTag(v, "null")), smt.not(isTag(v, "string")), smt.not(isTag(v, "list")));
-    const listLength = smt.and(isTag(v, "list")) === smt.FALSE ? "0.0" : this.opaque(e, "`length` of a list", false).n;
-    const n = smt.ite(isTag(v, "string"), `(to_real (str.len ${v.s}))`, listLength);
+    // a list read from the input has a length (vocabulary.ts); a list of another kind is left open
+    const listLength = v.path ? `(to_real ${this.vocab.listLength(v.path)})` : this.opaque(e, "`length` of a list that is not a field of the input", false).n;
+    const n = smt.ite(isTag(v, "string"), `(to_real (str.len ${v.s}))`, smt.ite(isTag(v, "list"), listLength, "0.0"));
     const tag = smt.ite(isTag(v, "null"), T("null"), T("number"));
     return { err: this.vocab.define("Bool", smt.or(v.err, wrong)), tag: this.vocab.define("Int", tag), b: NO.b, n: this.vocab.define("Real", n), s: NO.s };
   }
@@ -409,6 +406,21 @@ class Encoder {
     const v = this.pathSym("action", effect.path);
     return smt.and(smt.not(isTag(v, "null")), smt.not(isTag(v, "string")));
   }
+}
+
+const TRACKER_KINDS = ["count", "seen", "sum", "max", "min"] as const;
+
+/**
+ * Whether reading a history predicate can be an evaluation error because of its entries: its
+ * condition (or `since`) can fail on some entry, it reads a value (`sum`, `max`, `min`: an entry
+ * without a number fails), or it has correlation keys (a key that cannot be made). The condition
+ * is encoded over a scratch vocabulary with the entry as the action; an error term that folds to
+ * false means no entry can make it fail.
+ */
+function trackerMayErr(vocab: Vocabulary, policy: IR.Policy, t: IR.Tracker): boolean {
+  if (t.value !== null || t.keys.length > 0) return true;
+  const scratch = new Encoder(new Vocabulary(vocab.timezone), policy, { lineColumn: () => ({ line: 0, column: 0 }), text: () => "" }, "entry");
+  return [t.condition, t.since].some((c) => c !== null && scratch.condition(c).err !== smt.FALSE);
 }
 
 /** What the interpreter's `combine` decides from the rules' terms. */

@@ -9,7 +9,6 @@ export {
   diffPolicies,
   type Finding,
   type SideDecision,
-  UnreproducedCounterexample,
 } from "./diff.js";
 export { encodePolicy, type NotEncoded, type Outcome, type PolicyEncoding, type RuleTerms } from "./encode.js";
 export { type Assignment, buildInput, type Counterexample } from "./model.js";

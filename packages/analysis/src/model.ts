@@ -10,10 +10,24 @@ import { type PathVar, Tag, type TrackerVar, type Vocabulary, WEEKDAYS } from ".
 /** A variable's value in a solution; `undefined` where the solution leaves it free. */
 export type Assignment = (name: string) => boolean | number | string | undefined;
 
+/** A history predicate's value as a runtime passes it: `{ error }` for a poisoned one. */
+export type TrackerValue = number | boolean | null | { readonly error: string };
+
+/** What a poisoned predicate's value says (a runtime's trackers give the entry's error instead). */
+export const POISON: { readonly error: string } = Object.freeze({ error: "an entry in the window cannot be evaluated" });
+/** What a predicate with a window says when the input's `time` is malformed. */
+export const WINDOW_WITHOUT_TIME: { readonly error: string } = Object.freeze({ error: "`time` is not a date-time, so the window cannot be placed" });
+/** What a malformed `history` or `time` holds in a counterexample. */
+export const MALFORMED_HISTORY = "not a list of entries";
+export const MALFORMED_TIME = "not a date-time";
+
 export interface Counterexample {
-  readonly input: { action: Record<string, unknown>; user?: unknown; context?: unknown; session?: unknown; time?: string };
-  /** The history predicates the solution sets, as written, with their values. */
-  readonly history: readonly { readonly predicate: string; readonly value: number | boolean | null }[];
+  readonly input: { action: Record<string, unknown>; user?: unknown; context?: unknown; session?: unknown; time?: string; history?: string };
+  /**
+   * The history predicates the solution sets, as written, with their values; empty when the
+   * input's `history` is malformed (then every predicate that reads it errs, with no values given).
+   */
+  readonly history: readonly { readonly predicate: string; readonly value: TrackerValue }[];
 }
 
 /** Builds the input a solution describes. */
@@ -31,17 +45,34 @@ export function buildInput(vocab: Vocabulary, value: Assignment): Counterexample
   if ("user" in roots) input.user = roots.user;
   if ("context" in roots) input.context = roots.context;
   if ("session" in roots) input.session = roots.session;
-  if (vocab.time.size > 0) input.time = timeText(vocab, value);
-  const history = vocab.trackers.map((t) => ({ predicate: t.text, value: trackerValue(t, value) }));
+  if (vocab.timeBad !== null && value(vocab.timeBad) === true) input.time = MALFORMED_TIME;
+  else if (vocab.time.size > 0) input.time = timeText(vocab, value);
+  if (historyMalformed(vocab, value)) {
+    input.history = MALFORMED_HISTORY;
+    return { input, history: [] };
+  }
+  const history = vocab.trackers.map((t) => ({ predicate: t.text, value: trackerValue(vocab, t, value) }));
   return { input, history };
 }
 
-/** The values to pass as `trackerValues` for a policy whose trackers are `trackers`. */
-export function trackerValues(trackers: readonly TrackerVar[], value: Assignment): (number | boolean | null)[] {
-  return trackers.map((t) => trackerValue(t, value));
+/** Whether the solution makes the input's `history` malformed. */
+export function historyMalformed(vocab: Vocabulary, value: Assignment): boolean {
+  return vocab.historyBad !== null && value(vocab.historyBad) === true;
 }
 
-function trackerValue(t: TrackerVar, value: Assignment): number | boolean | null {
+/**
+ * The values to pass as `trackerValues` for a policy whose trackers are `trackers`; undefined
+ * when the history is malformed (the policy then scans it, and every predicate errs).
+ */
+export function trackerValues(vocab: Vocabulary, trackers: readonly TrackerVar[], value: Assignment): TrackerValue[] | undefined {
+  if (historyMalformed(vocab, value)) return undefined;
+  return trackers.map((t) => trackerValue(vocab, t, value));
+}
+
+function trackerValue(vocab: Vocabulary, t: TrackerVar, value: Assignment): TrackerValue {
+  if (value(t.poison) === true) return POISON;
+  // a predicate with a window reads `time` to scan: a malformed one makes it fail (encode.ts)
+  if (t.windowed && vocab.timeBad !== null && value(vocab.timeBad) === true) return WINDOW_WITHOUT_TIME;
   const v = value(t.value);
   if (t.kind === "seen") return v === true;
   if ((t.kind === "max" || t.kind === "min") && value(t.none) === true) return null;
@@ -62,7 +93,12 @@ function pathValue(p: PathVar, value: Assignment): unknown {
     case Tag.string:
       return String(value(p.s) ?? "");
     case Tag.list: {
-      const members = [...p.members.values()].filter((m) => value(m.name) === true).map((m) => m.value);
+      // in one order for every path (by the literal's JSON), so that two lists the solution
+      // makes equal (the same literals and hidden part) are equal element by element
+      const members = [...p.members.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .filter(([, m]) => value(m.name) === true)
+        .map(([, m]) => m.value);
       // the elements the policies do not look for: strings no literal of theirs equals
       for (let i = 0; i < hidden; i++)
         members.push(

@@ -32,6 +32,7 @@ function historyLines(f: Finding): string[] {
 
 function caveats(r: DiffResult): string[] {
   const out: string[] = [];
+  if (r.schema !== null) out.push(`inputs: only actions valid under the schema ${r.schema}`);
   for (const n of r.notEncoded) out.push(`not encoded: ${n.file}${n.line > 0 ? `:${n.line}:${n.column}` : ""}: ${n.what}`);
   if (r.notEncoded.length > 0) out.push("  (proofs still hold: what is not encoded is left free; examples it affects come from a bounded random search, labelled `search`)");
   for (const n of r.notCompared)

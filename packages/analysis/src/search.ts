@@ -87,7 +87,11 @@ export function* randomAssignments(vocab: Vocabulary, samples: number, literals:
       else if (t.kind === "count") values.set(t.value, random() < 0.5 ? Math.floor(random() * 4) : Math.max(0, Math.round(pick(numbers))));
       else values.set(t.value, pick(numbers));
       values.set(t.none, random() < 0.2);
+      values.set(t.poison, random() < 0.05);
     }
+    // now and then a malformed history or time, which make the rules that read them fail
+    if (vocab.historyBad !== null) values.set(vocab.historyBad, random() < 0.03);
+    if (vocab.timeBad !== null) values.set(vocab.timeBad, random() < 0.03);
     yield (name) => values.get(name);
   }
 }

@@ -16,8 +16,11 @@ import * as smt from "./smt.js";
 /** The type tag of a value. */
 export const Tag = { null: 0, bool: 1, number: 2, string: 3, list: 4, object: 5 } as const;
 
-/** The longest string a counterexample may hold: far below the matcher's limits, so no limit is reached. */
+/** The longest string the random search builds (the solver's strings have no bound). */
 export const MAX_STRING = 4096;
+
+/** How deep `==` follows two objects field by field; deeper, their equality is left free (and reported). */
+export const MAX_EQUAL_DEPTH = 8;
 
 export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 
@@ -46,6 +49,13 @@ export interface TrackerVar {
   readonly value: string;
   /** `max`/`min`: whether no entry matched (the value is null). */
   readonly none: string;
+  /**
+   * Whether the predicate is poisoned: an entry in its window on which its condition (or value)
+   * cannot be evaluated, which makes reading it an evaluation error (a runtime passes `{ error }`).
+   */
+  readonly poison: string;
+  /** Whether it has a window (then a malformed `time` makes reading it fail). */
+  readonly windowed: boolean;
 }
 
 export type TimeField = IR.TimeField;
@@ -62,12 +72,106 @@ export class Vocabulary {
   private readonly trackerByKey = new Map<string, TrackerVar>();
   readonly time = new Map<TimeField, string>();
   private readonly opaque = new Map<string, unknown>();
+  /** Set once something reads the history: the input's `history` is not a list of entries. */
+  historyBad: string | null = null;
+  /** Set once something reads `time`: the input's `time` is not a date-time. */
+  timeBad: string | null = null;
+  /** Places the encoding left open while writing the deferred assertions (nested `==` too deep). */
+  readonly lateNotEncoded: string[] = [];
   private counter = 0;
   /** Assertions written last, when every variable is known (equality of two lists or objects). */
   private readonly deferred: (() => Term)[] = [];
 
+  /** Pairs of paths compared with `==` (or whose fields are, below such a pair): their Bool, by key. */
+  private readonly equalPairs = new Map<string, { readonly a: PathVar; readonly b: PathVar; readonly depth: number; readonly name: string }>();
+
   defer(assertion: () => Term): void {
     this.deferred.push(assertion);
+  }
+
+  /**
+   * Whether the values at two paths are equal (`sem.equals`): a Bool whose definition is written
+   * with the constraints, once every field read anywhere is known (see `equalityTerms`).
+   */
+  equal(a: PathVar, b: PathVar, depth = 0): string {
+    if (a.index === b.index) return smt.TRUE;
+    const [x, y] = a.index < b.index ? [a, b] : [b, a];
+    const key = `${x.index}:${y.index}`;
+    let pair = this.equalPairs.get(key);
+    if (!pair) {
+      pair = { a: x, b: y, depth, name: this.declare("ce", "Bool") };
+      this.equalPairs.set(key, pair);
+    }
+    return pair.name;
+  }
+
+  /** The fields of `p` some path reads, directly or below them. */
+  private children(p: PathVar): string[] {
+    const out = new Set<string>();
+    for (const q of this.paths) if (q.root === p.root && q.fields.length > p.fields.length && p.fields.every((f, i) => q.fields[i] === f)) out.add(q.fields[p.fields.length]!);
+    return [...out];
+  }
+
+  /** The nearest path above `p` that has variables (a root read whole counts), or null. */
+  private ancestor(p: PathVar): PathVar | null {
+    for (let n = p.fields.length - 1; n >= 0; n--) {
+      const a = this.pathByKey.get(JSON.stringify([p.root, ...p.fields.slice(0, n)]));
+      if (a) return a;
+    }
+    return null;
+  }
+
+  /**
+   * The definitions of the equality Bools. First the pairs are closed: two objects compared have
+   * the same fields read (a field read under one is read under the other, so a counterexample
+   * holds it on both sides), and each pair of fields is a pair in turn, down to MAX_EQUAL_DEPTH
+   * levels; deeper, objects' equality is left free and reported (`lateNotEncoded`). Then each
+   * pair is equal when the tags agree and the values do: primitives by value, lists by the
+   * literals they hold and their hidden part, objects by their fields and their hidden part.
+   */
+  private equalityTerms(): Term[] {
+    let changed = true;
+    while (changed) {
+      changed = false;
+      // a Map's iteration visits the entries added during it
+      for (const { a, b, depth } of this.equalPairs.values()) {
+        if (depth >= MAX_EQUAL_DEPTH) continue;
+        for (const f of new Set([...this.children(a), ...this.children(b)])) {
+          const size = this.paths.length + this.equalPairs.size;
+          this.equal(this.path(a.root, [...a.fields, f]), this.path(b.root, [...b.fields, f]), depth + 1);
+          if (this.paths.length + this.equalPairs.size > size) changed = true;
+        }
+      }
+    }
+    return [...this.equalPairs.values()].map((p) => smt.eq(p.name, this.equalTerm(p.a, p.b, p.depth)));
+  }
+
+  private equalTerm(a: PathVar, b: PathVar, depth: number): Term {
+    const tag = (p: PathVar, k: keyof typeof Tag): Term => smt.eq(p.tag, String(Tag[k]));
+    const lists = [smt.eq(a.h, b.h)];
+    for (const key of new Set([...a.members.keys(), ...b.members.keys()])) {
+      const value = (a.members.get(key) ?? b.members.get(key))!.value;
+      lists.push(smt.eq(this.member(a, value), this.member(b, value)));
+    }
+    const objects = [smt.eq(a.h, b.h)];
+    const fields = new Set([...this.children(a), ...this.children(b)]);
+    if (fields.size > 0 && depth >= MAX_EQUAL_DEPTH) {
+      this.lateNotEncoded.push(`\`==\` of objects nested more than ${MAX_EQUAL_DEPTH} levels deep`);
+      objects.push(this.declare("ce", "Bool"));
+    } else {
+      for (const f of fields) objects.push(this.equal(this.path(a.root, [...a.fields, f]), this.path(b.root, [...b.fields, f]), depth + 1));
+    }
+    return smt.and(
+      smt.eq(a.tag, b.tag),
+      smt.or(
+        tag(a, "null"),
+        smt.and(tag(a, "bool"), smt.eq(a.b, b.b)),
+        smt.and(tag(a, "number"), smt.eq(a.n, b.n)),
+        smt.and(tag(a, "string"), smt.eq(a.s, b.s)),
+        smt.and(tag(a, "list"), ...lists),
+        smt.and(tag(a, "object"), ...objects),
+      ),
+    );
   }
 
   declare(prefix: string, sort: "Bool" | "Int" | "Real" | "String"): string {
@@ -117,6 +221,30 @@ export class Vocabulary {
     return m.name;
   }
 
+  /**
+   * The length of the list at `p`: the literals it holds and its hidden elements (model.ts builds
+   * it so), written last, when every membership is known.
+   */
+  listLength(p: PathVar): string {
+    return this.shared(`length:${p.index}`, () => {
+      const name = this.declare("len", "Int");
+      this.defer(() => smt.eq(name, `(+ ${p.h} ${[...p.members.values()].map((m) => `(ite ${m.name} 1 0)`).join(" ")} 0)`));
+      return name;
+    });
+  }
+
+  /** The flag that the input's history is malformed (every history predicate then errs). */
+  badHistory(): string {
+    this.historyBad ??= this.declare("history_bad", "Bool");
+    return this.historyBad;
+  }
+
+  /** The flag that the input's `time` is malformed (every `time` field then errs). */
+  badTime(): string {
+    this.timeBad ??= this.declare("time_bad", "Bool");
+    return this.timeBad;
+  }
+
   timeField(field: TimeField): string {
     let name = this.time.get(field);
     if (!name) {
@@ -126,12 +254,12 @@ export class Vocabulary {
     return name;
   }
 
-  tracker(key: string, kind: IR.TrackerKind, text: string): TrackerVar {
+  tracker(key: string, kind: IR.TrackerKind, text: string, windowed: boolean): TrackerVar {
     let t = this.trackerByKey.get(key);
     if (!t) {
       const i = this.trackers.length;
       const sort = kind === "count" ? "Int" : kind === "seen" ? "Bool" : "Real";
-      t = { index: i, key, kind, text, value: this.declare(`k${i}v`, sort), none: this.declare(`k${i}z`, "Bool") };
+      t = { index: i, key, kind, text, value: this.declare(`k${i}v`, sort), none: this.declare(`k${i}z`, "Bool"), poison: this.declare(`k${i}e`, "Bool"), windowed };
       this.trackers.push(t);
       this.trackerByKey.set(key, t);
     }
@@ -152,14 +280,19 @@ export class Vocabulary {
     const assert = (t: Term): void => {
       if (t !== smt.TRUE) out.push(`(assert ${t})`);
     };
+    for (const t of this.equalityTerms()) assert(t);
+    // after the equalities, which may add list memberships that a list's length counts
     for (const d of this.deferred) assert(d());
     for (const p of this.paths) {
-      assert(`(and (<= 0 ${p.tag}) (<= ${p.tag} 5) (<= 0 ${p.h}) (<= (str.len ${p.s}) ${MAX_STRING}))`);
+      // strings have no bound: a regex may need a long one, and past the matcher's limit of
+      // 1,048,576 characters a match errs (encode.ts says so); a model's long string is real
+      assert(`(and (<= 0 ${p.tag}) (<= ${p.tag} 5) (<= 0 ${p.h}))`);
       // the input's shape, checked before any rule: action.type is a string
       if (p.root === "action" && p.fields.length === 1 && p.fields[0] === "type") assert(smt.eq(p.tag, String(Tag.string)));
-      // a field read through a value that is not an object is null
-      const parent = this.pathByKey.get(JSON.stringify([p.root, ...p.fields.slice(0, -1)]));
-      if (parent && p.fields.length > 0) assert(`(=> (not (= ${p.tag} 0)) (= ${parent.tag} ${Tag.object}))`);
+      // a field read through a value that is not an object is null (the levels between a field and
+      // its nearest ancestor with variables are objects a counterexample makes)
+      const parent = this.ancestor(p);
+      if (parent) assert(`(=> (not (= ${p.tag} 0)) (= ${parent.tag} ${Tag.object}))`);
     }
     for (const [field, name] of this.time) {
       if (field === "hour") assert(`(and (<= 0 ${name}) (<= ${name} 23))`);
@@ -175,6 +308,8 @@ export class Vocabulary {
       // seen and max/min say whether an entry matched, which a count over the same entries says too
       if (t.kind === "seen" && count) assert(`(= ${t.value} (> ${count.value} 0))`);
       if ((t.kind === "max" || t.kind === "min") && count) assert(`(= ${t.none} (= ${count.value} 0))`);
+      // `seen` tests every entry in the window as `count` does: an entry that poisons one poisons both
+      if (t.kind === "seen" && count) assert(`(= ${t.poison} ${count.poison})`);
     }
     return out;
   }
