@@ -49,6 +49,8 @@ export interface ServiceApprovalsOptions {
   maxWaiting?: number;
   maxKept?: number;
   now?: () => number;
+  /** Where pending approvals wait (default: in this process); `redisApprovalQueue` shares them with every replica on one Redis. */
+  queue?: ApprovalQueue;
 }
 
 interface Kept {
@@ -90,7 +92,7 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
   const perSession = options.maxPendingPerSession ?? 16;
   const maxWaiting = options.maxWaiting ?? 256;
   const maxKept = options.maxKept ?? 10_000;
-  const queue = createApprovalQueue();
+  const queue = options.queue ?? createApprovalQueue();
   const kept = new Map<string, Kept>();
   const timers = new Set<() => void>();
   let waiting = 0;

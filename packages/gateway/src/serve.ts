@@ -26,7 +26,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type ActionContext, actionHash, type Decision, type PolicyDiagnostic, type RecordResult } from "@agent-armor/runtime";
+import { type ActionContext, type ApprovalQueue, actionHash, type Decision, type PolicyDiagnostic, type RecordResult } from "@agent-armor/runtime";
 import { APPROVER_ROUTES, type ApprovalRoutes, approvalRoutes, isLoopbackHost } from "./approvals-http.js";
 import { type Approvers, loadApprovers } from "./approvers.js";
 import { DEFAULT_QUEUE_TIMEOUT_MS, type Decider, startDecider } from "./decider.js";
@@ -208,8 +208,16 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
   // approvals (with approvers): checked before anything starts, e.g. an approver holding the service's token
   const approvers = typeof options.approvers === "string" ? loadApprovers(options.approvers) : options.approvers;
   let decider!: Decider;
+  // with a store, pending approvals are in it too: listed and answered at every replica, kept across restarts
+  const sharedQueue = approvers !== undefined && options.store !== undefined ? await openSharedQueue(options.store) : null;
   const approvals: ServiceApprovals | null =
-    approvers === undefined ? null : createServiceApprovals({ audit: async (fields) => void (await decider.call("approval", [fields])), ...options.approvalLimits });
+    approvers === undefined
+      ? null
+      : createServiceApprovals({
+          audit: async (fields) => void (await decider.call("approval", [fields])),
+          ...options.approvalLimits,
+          ...(sharedQueue !== null ? { queue: sharedQueue } : {}),
+        });
   const approverRoutes: ApprovalRoutes | null =
     approvals === null
       ? null
@@ -422,9 +430,23 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
       server.closeAllConnections();
       await stopped;
       await decider.close(options.shutdownTimeoutMs ?? 10_000);
+      await sharedQueue?.close();
     })();
     return closing;
   };
 
   return { server, url, port, policy: decider.policy, diagnostics: decider.diagnostics, close };
+}
+
+/** The pending approvals in the Redis store (its client is loaded only by a service that uses it). */
+async function openSharedQueue(store: string): Promise<ApprovalQueue & { close(): Promise<void> }> {
+  const redis = await import("@agent-armor/store-redis");
+  const queue = redis.redisApprovalQueue({ url: store });
+  try {
+    await queue.ready;
+  } catch (e) {
+    await queue.close();
+    throw new Error(`cannot read the pending approvals from ${redis.storeName(store)}: ${(e as Error).message}`);
+  }
+  return queue;
 }
