@@ -130,38 +130,105 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
+/** What every approval queue tells the same way: events to its listeners, and requests to `waitFor`'s waiters. */
+export interface QueueNotices {
+  /** Tells the listeners; a listener that throws is unsubscribed. */
+  emit(type: ApprovalQueueEvent["type"], id: string): void;
+  /** Hands a request that joined the queue to the waiters it matches. */
+  offer(pending: PendingApproval): void;
+  subscribe: ApprovalQueue["subscribe"];
+  waitFor: ApprovalQueue["waitFor"];
+  /** Rejects every waiter with `error` (the queue closed). */
+  rejectAll(error: unknown): void;
+}
+
+/** The notices of a queue whose waiting requests `current` lists, in arrival order. */
+export function queueNotices(current: () => Iterable<PendingApproval>): QueueNotices {
+  const waiters = new Set<Waiter>();
+  const listeners = new Set<(event: ApprovalQueueEvent) => void>();
+  return {
+    emit(type, id) {
+      const event: ApprovalQueueEvent = Object.freeze({ type, id });
+      for (const listener of [...listeners]) {
+        try {
+          listener(event);
+        } catch {
+          listeners.delete(listener);
+        }
+      }
+    },
+    offer(pending) {
+      for (const waiter of [...waiters]) {
+        let matches: boolean;
+        try {
+          matches = waiter.predicate(pending);
+        } catch (error) {
+          waiters.delete(waiter);
+          waiter.reject(error);
+          continue;
+        }
+        if (matches) {
+          waiters.delete(waiter);
+          waiter.resolve(pending);
+        }
+      }
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+    rejectAll(error) {
+      for (const waiter of [...waiters]) {
+        waiters.delete(waiter);
+        waiter.reject(error);
+      }
+    },
+    waitFor(predicate = () => true, waitOptions = {}) {
+      return new Promise<PendingApproval>((resolve, reject) => {
+        const { signal } = waitOptions;
+        if (signal?.aborted) {
+          reject(new ApprovalAborted("waitFor", signal.reason));
+          return;
+        }
+        try {
+          for (const pending of current()) {
+            if (predicate(pending)) {
+              resolve(pending);
+              return;
+            }
+          }
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        const onAbort = (): void => {
+          waiters.delete(waiter);
+          reject(new ApprovalAborted("waitFor", signal?.reason));
+        };
+        const waiter: Waiter = {
+          predicate,
+          resolve(pending) {
+            signal?.removeEventListener("abort", onAbort);
+            resolve(pending);
+          },
+          reject(error) {
+            signal?.removeEventListener("abort", onAbort);
+            reject(error);
+          },
+        };
+        waiters.add(waiter);
+        signal?.addEventListener("abort", onAbort, { once: true });
+      });
+    },
+  };
+}
+
 export function createApprovalQueue(options: ApprovalQueueOptions = {}): ApprovalQueue {
   // Map iteration order is insertion order: arrival order.
   const entries = new Map<string, QueueEntry>();
-  const waiters = new Set<Waiter>();
-  const listeners = new Set<(event: ApprovalQueueEvent) => void>();
-  const emit = (type: ApprovalQueueEvent["type"], id: string): void => {
-    const event: ApprovalQueueEvent = Object.freeze({ type, id });
-    for (const listener of [...listeners]) {
-      try {
-        listener(event);
-      } catch {
-        listeners.delete(listener);
-      }
-    }
-  };
-
-  const offer = (pending: PendingApproval): void => {
-    for (const waiter of [...waiters]) {
-      let matches: boolean;
-      try {
-        matches = waiter.predicate(pending);
-      } catch (error) {
-        waiters.delete(waiter);
-        waiter.reject(error);
-        continue;
-      }
-      if (matches) {
-        waiters.delete(waiter);
-        waiter.resolve(pending);
-      }
-    }
-  };
+  const { emit, offer, subscribe, waitFor } = queueNotices(function* () {
+    for (const entry of entries.values()) yield entry.pending;
+  });
 
   const queue: ApprovalQueue = {
     request(req: ApprovalRequest): Promise<ApprovalResponse> {
@@ -255,48 +322,8 @@ export function createApprovalQueue(options: ApprovalQueueOptions = {}): Approva
       return queue.resolve(id, note === undefined ? { approved: false, approver } : { approved: false, approver, note });
     },
 
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => void listeners.delete(listener);
-    },
-
-    waitFor(predicate = () => true, waitOptions = {}) {
-      return new Promise<PendingApproval>((resolve, reject) => {
-        const { signal } = waitOptions;
-        if (signal?.aborted) {
-          reject(new ApprovalAborted("waitFor", signal.reason));
-          return;
-        }
-        try {
-          for (const entry of entries.values()) {
-            if (predicate(entry.pending)) {
-              resolve(entry.pending);
-              return;
-            }
-          }
-        } catch (error) {
-          reject(error);
-          return;
-        }
-        const onAbort = (): void => {
-          waiters.delete(waiter);
-          reject(new ApprovalAborted("waitFor", signal?.reason));
-        };
-        const waiter: Waiter = {
-          predicate,
-          resolve(pending) {
-            signal?.removeEventListener("abort", onAbort);
-            resolve(pending);
-          },
-          reject(error) {
-            signal?.removeEventListener("abort", onAbort);
-            reject(error);
-          },
-        };
-        waiters.add(waiter);
-        signal?.addEventListener("abort", onAbort, { once: true });
-      });
-    },
+    subscribe,
+    waitFor,
   };
   return queue;
 }

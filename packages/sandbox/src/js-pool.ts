@@ -10,6 +10,7 @@
  * policy deciding each call) run in the parent's thread, never in the worker.
  */
 import { Worker } from "node:worker_threads";
+import { answerHostCall } from "./host-call.js";
 import type { FromWorker, ToWorker } from "./js-worker.js";
 import { SandboxFailure, type SandboxFailureKind, type SandboxLimits } from "./limits.js";
 import type { HostFunction, JsRunResult } from "./quickjs-run.js";
@@ -148,25 +149,13 @@ function runIn(worker: Worker, job: number, code: string, limits: SandboxLimits,
   });
 }
 
-/** Runs a host call the worker asked for and posts the answer back. */
+/** Answers a host call the worker asked for. */
 function answer(worker: Worker, m: Extract<FromWorker, { kind: "call" }>, host: Readonly<Record<string, HostFunction>>): void {
-  const fn = Object.hasOwn(host, m.name) ? host[m.name] : undefined;
-  const post = (ok: boolean, json: string): void => {
+  answerHostCall(host, m.name, m.args, (ok, json) => {
     try {
       worker.postMessage({ kind: "answer", call: m.call, ok, json } satisfies ToWorker);
     } catch {
       // the worker is gone (its run was stopped): nobody waits for the answer
     }
-  };
-  if (fn === undefined) {
-    post(false, `no host function \`${m.name}\``);
-    return;
-  }
-  Promise.resolve()
-    .then(() => fn(JSON.parse(m.args) as unknown[]))
-    .then((v) => JSON.stringify(v === undefined ? null : v))
-    .then(
-      (json) => post(true, json),
-      (e: unknown) => post(false, e instanceof Error ? e.message : String(e)),
-    );
+  });
 }

@@ -15,6 +15,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { answerHostCall } from "./host-call.js";
 import type { CodeFacts } from "./js-facts.js";
 import { SandboxFailure, type SandboxFailureKind, type SandboxLimits } from "./limits.js";
 import type { FromPython, ToPython } from "./py-host.js";
@@ -221,21 +222,9 @@ function runIn(it: Interpreter, job: number, code: string, limits: SandboxLimits
   });
 }
 
-/** Runs a host call the child asked for and sends the answer back. */
+/** Answers a host call the child asked for. */
 function answer(child: ChildProcess, m: Extract<FromPython, { kind: "call" }>, host: Readonly<Record<string, HostFunction>>): void {
-  const post = (ok: boolean, json: string): void => {
+  answerHostCall(host, m.name, m.args, (ok, json) => {
     if (child.connected) child.send({ kind: "answer", call: m.call, ok, json } satisfies ToPython);
-  };
-  const fn = Object.hasOwn(host, m.name) ? host[m.name] : undefined;
-  if (fn === undefined) {
-    post(false, `no host function \`${m.name}\``);
-    return;
-  }
-  Promise.resolve()
-    .then(() => fn(JSON.parse(m.args) as unknown[]))
-    .then((v) => JSON.stringify(v === undefined ? null : v))
-    .then(
-      (json) => post(true, json),
-      (e: unknown) => post(false, e instanceof Error ? e.message : String(e)),
-    );
+  });
 }

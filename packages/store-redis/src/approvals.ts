@@ -33,7 +33,7 @@
  * records, as it does with any handler.
  */
 import { createHash } from "node:crypto";
-import { ApprovalAborted, type ApprovalQueue, type ApprovalQueueEvent, type ApprovalRequest, type ApprovalResolution, type ApprovalResponse, type PendingApproval } from "@agent-armor/runtime";
+import { ApprovalAborted, type ApprovalQueue, type ApprovalRequest, type ApprovalResolution, type ApprovalResponse, type PendingApproval, queueNotices } from "@agent-armor/runtime";
 import { Redis, type RedisOptions } from "ioredis";
 import { storeName } from "./index.js";
 
@@ -215,36 +215,9 @@ export function redisApprovalQueue(options: RedisApprovalQueueOptions): RedisApp
   let mirror = new Map<string, PendingApproval>();
   /** This process's requests, waiting for their answer. */
   const waiting = new Map<string, Waiting>();
-  const listeners = new Set<(event: ApprovalQueueEvent) => void>();
-  const watchers = new Set<{ predicate: (p: PendingApproval) => boolean; resolve(p: PendingApproval): void; reject(e: unknown): void }>();
+  const { emit, offer, subscribe, waitFor, rejectAll } = queueNotices(() => mirror.values());
   let closed = false;
 
-  const emit = (type: ApprovalQueueEvent["type"], id: string): void => {
-    const event: ApprovalQueueEvent = Object.freeze({ type, id });
-    for (const listener of [...listeners]) {
-      try {
-        listener(event);
-      } catch {
-        listeners.delete(listener);
-      }
-    }
-  };
-  const offer = (p: PendingApproval): void => {
-    for (const w of [...watchers]) {
-      let matches: boolean;
-      try {
-        matches = w.predicate(p);
-      } catch (e) {
-        watchers.delete(w);
-        w.reject(e);
-        continue;
-      }
-      if (matches) {
-        watchers.delete(w);
-        w.resolve(p);
-      }
-    }
-  };
   /** Makes `next` the mirror, telling listeners which requests joined and which left. */
   const replace = (next: Map<string, PendingApproval>): void => {
     const before = mirror;
@@ -462,47 +435,15 @@ export function redisApprovalQueue(options: RedisApprovalQueueOptions): RedisApp
       return queue.resolve(id, note === undefined ? { approved: false, approver } : { approved: false, approver, note });
     },
 
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => void listeners.delete(listener);
-    },
-
-    waitFor(predicate = () => true, waitOptions = {}) {
-      return new Promise<PendingApproval>((resolve, reject) => {
-        const { signal } = waitOptions;
-        if (signal?.aborted) return reject(new ApprovalAborted("waitFor", signal.reason));
-        try {
-          for (const p of mirror.values()) if (predicate(p)) return resolve(p);
-        } catch (e) {
-          return reject(e);
-        }
-        const onAbort = (): void => {
-          watchers.delete(w);
-          reject(new ApprovalAborted("waitFor", signal?.reason));
-        };
-        const w = {
-          predicate,
-          resolve(p: PendingApproval) {
-            signal?.removeEventListener("abort", onAbort);
-            resolve(p);
-          },
-          reject(e: unknown) {
-            signal?.removeEventListener("abort", onAbort);
-            reject(e);
-          },
-        };
-        watchers.add(w);
-        signal?.addEventListener("abort", onAbort, { once: true });
-      });
-    },
+    subscribe,
+    waitFor,
 
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(poll);
       for (const [id, w] of [...waiting]) w.fail(new ApprovalAborted(id, new Error("the approval queue was closed")));
-      for (const w of [...watchers]) w.reject(new ApprovalAborted("waitFor", new Error("the approval queue was closed")));
-      watchers.clear();
+      rejectAll(new ApprovalAborted("waitFor", new Error("the approval queue was closed")));
       subscriber.disconnect();
       client.disconnect();
     },
