@@ -104,6 +104,9 @@ const SESSIONS: [string, string, string][] = [
   ["a backslash", "a\\*", "a*"],
   ["the empty name", "", "default"],
   ["a megabyte", "m".repeat(1 << 20), "m"],
+  // UTF-8 turns every lone surrogate into U+FFFD: keys come from the code units instead
+  ["a lone high surrogate (its neighbour: U+FFFD)", "x\uD800", "x\uFFFD"],
+  ["a lone low surrogate (its neighbour: another)", "agent-\uDFFF", "agent-\uDC00"],
 ];
 
 describe.skipIf(skip)("session names against a real Redis", () => {

@@ -44,7 +44,8 @@ type Scripted = Redis &
   Record<"armorRead" | "armorRefile" | "armorKeep" | "armorConfirm" | "armorPending" | "armorRelease" | "armorLabels" | "armorForget", (...args: (string | number)[]) => Promise<unknown>>;
 
 /** A short, fixed-length key part for any text (a 1 MB session name, glob or newline characters): 128 bits of SHA-256. */
-const digest = (text: string): string => createHash("sha256").update(text).digest("hex").slice(0, 32);
+// over the string's UTF-16 code units: lossless, so strings with lone surrogates (which UTF-8 turns into U+FFFD) keep keys of their own
+const digest = (text: string): string => createHash("sha256").update(text, "utf16le").digest("hex").slice(0, 32);
 
 /** The URL without its password, for error messages. */
 export function storeName(url: string): string {
