@@ -240,6 +240,48 @@ describe("grants", () => {
   });
 });
 
+describe("grants after a policy reload", () => {
+  const V1 = `default allow
+rule wires when action.type == "wire" require approval from "finance" grant action.to 1h up to 1000 of action.amount
+`;
+  const rule = (clause: string) => `default allow\nrule wires when action.type == "wire" require approval ${clause}\n`;
+  // [the rule after the reload, whether the grant still covers]
+  const CASES: [string, boolean][] = [
+    [rule('from "finance" grant action.to 1h up to 1000 of action.amount'), true],
+    [rule('from "security" grant action.to 1h up to 1000 of action.amount'), false],
+    [rule('from "finance" quorum 2 grant action.to 1h up to 1000 of action.amount'), false],
+    [rule('from "finance" grant action.to 1h up to 100 of action.amount'), false],
+    [rule('from "finance" grant action.to 30m up to 1000 of action.amount'), false],
+    [rule('from "finance" grant action.to 1h'), false],
+    [rule("grant action.to 1h up to 1000 of action.amount"), false],
+  ];
+  it.each(CASES)("a grant made under the old rule covers only the same offer: %s", async (v2, covers) => {
+    const q = createApprovalQueue();
+    const records: Record<string, unknown>[] = [];
+    const e = await createEnforcer({
+      policy: { source: V1, fileName: "g.armor" },
+      approvals: q,
+      throwOnDeny: false,
+      approvalTimeoutMs: 60_000,
+      audit: { callback: (r) => void records.push(r as unknown as Record<string, unknown>) },
+    });
+    const first = e.run({ type: "wire", to: "acme", amount: 10 }, { session: "s" }, () => "ran");
+    const p = await q.waitFor(() => true);
+    q.resolve(p.id, { approved: true, approver: "ann", groups: ["finance"], grant: true });
+    expect((await first).decision.decision).toBe("allow");
+    expect((await e.reload({ source: v2, fileName: "g.armor" })).ok).toBe(true);
+    const second = e.run({ type: "wire", to: "acme", amount: 50 }, { session: "s" }, () => "ran");
+    const asked = await Promise.race([second.then(() => null), q.waitFor((x) => x.id !== p.id)]);
+    if (asked !== null) q.resolve(asked.id, { approved: false, approver: "ann" });
+    expect(asked === null).toBe(covers);
+    expect((await second).decision.decision).toBe(covers ? "allow" : "deny");
+    const ev = (k: string) => records.filter((r) => r.kind === "approval" && r.event === k);
+    expect(ev("grant_used")).toHaveLength(covers ? 1 : 0);
+    expect(ev("grant_revoked")).toHaveLength(covers ? 0 : 1);
+    await e.close();
+  });
+});
+
 describe("grant data that cannot be trusted", () => {
   it("bounds the grants of one scope: a flood keeps the newest", () => {
     const store = memoryGrantStore();

@@ -5,9 +5,15 @@
  * it holds the amount left as exact partials (exact-sum.ts), so that uses add up without
  * rounding, and a use is taken back exactly when its action is denied or fails.
  *
+ * Each grant keeps a digest of the offer it was made under (`offerDigest`: the rule's grant clause,
+ * its `from` group and quorum): a grant is found only while the rule still offers the same, so a
+ * policy reload that changes the rule's offer (another group, a quorum, a smaller cap, a shorter
+ * duration) ends the grants made under the old one.
+ *
  * The store is bounded: at most `MAX_GRANTS_PER_SCOPE` live grants per (rule, scope, value), the
  * oldest giving way to a new one, and `MAX_GRANTS` in all, the soonest to expire giving way.
  */
+import { createHash } from "node:crypto";
 import { addPartial, partialsValue } from "./exact-sum.js";
 import type { GrantInput, GrantOffer } from "./types.js";
 
@@ -22,6 +28,8 @@ export interface Grant {
   readonly value: string | number | boolean;
   readonly expiresAt: number;
   readonly upTo: number | null;
+  /** The digest of the offer it was made under (`offerDigest`); null when made without one. */
+  readonly offer: string | null;
   /** With `up to`: the exact amount left, as partials; empty otherwise. */
   readonly left: number[];
   /** The amounts taken by the actions that use it, by decision id, until given back. */
@@ -39,9 +47,13 @@ export interface GrantUseResult {
 
 export interface GrantStore {
   /** Creates a grant; `id` is unique (the approving decision's id makes it so). */
-  create(id: string, offer: GrantOffer, value: string | number | boolean, now: number): Grant;
-  /** The live grants of a scope, as `decide` reads them, and the ones found expired (then dropped). */
-  find(rule: string, scope: string, value: string | number | boolean, now: number): { live: GrantInput[]; expired: Grant[] };
+  create(id: string, offer: GrantOffer, value: string | number | boolean, now: number, digest?: string): Grant;
+  /**
+   * The live grants of a scope, as `decide` reads them, the ones found expired, and (given the
+   * digest of the rule's current offer) the ones made under another offer (`stale`); the expired
+   * and the stale are dropped.
+   */
+  find(rule: string, scope: string, value: string | number | boolean, now: number, digest?: string): { live: GrantInput[]; expired: Grant[]; stale: Grant[] };
   /** Takes `amount` (null without `up to`) for `decisionId`; null when the grant is gone, expired, or has less left (exactly). */
   use(grantId: string, decisionId: string, amount: number | null, now: number): GrantUseResult | null;
   /** The action that took it ran: what it took stays taken. */
@@ -53,6 +65,12 @@ export interface GrantStore {
 /** A value a grant may be scoped to: the session id, or a field's string, finite number or boolean. */
 export function grantValue(v: unknown): string | number | boolean | null {
   return typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)) ? v : null;
+}
+
+/** The digest of what a rule offers: its grant clause, its `from` group and its quorum. */
+export function offerDigest(offer: GrantOffer, from: string | null, quorum: number): string {
+  const clause = [offer.rule, offer.scope, offer.durationMs, offer.upTo, offer.of, from, quorum];
+  return createHash("sha256").update(JSON.stringify(clause), "utf8").digest("hex");
 }
 
 const keyOf = (rule: string, scope: string, value: string | number | boolean): string => JSON.stringify([rule, scope, typeof value, value]);
@@ -87,7 +105,7 @@ export function memoryGrantStore(): GrantStore {
   };
   const live = (g: Grant, now: number): boolean => now < g.expiresAt;
   return {
-    create(id, offer, value, now) {
+    create(id, offer, value, now, digest) {
       const key = keyOf(offer.rule, offer.scope, value);
       for (const x of byKey.get(key) ?? []) if (!live(x, now)) drop(x);
       while ((byKey.get(key)?.length ?? 0) >= MAX_GRANTS_PER_SCOPE) drop(byKey.get(key)![0]!);
@@ -96,23 +114,38 @@ export function memoryGrantStore(): GrantStore {
         for (const x of byId.values()) if (first === undefined || x.expiresAt < first.expiresAt) first = x;
         drop(first!);
       }
-      const g: Grant = { id, rule: offer.rule, scope: offer.scope, value, expiresAt: now + offer.durationMs, upTo: offer.upTo, left: offer.upTo === null ? [] : [offer.upTo], uses: new Map() };
+      const g: Grant = {
+        id,
+        rule: offer.rule,
+        scope: offer.scope,
+        value,
+        expiresAt: now + offer.durationMs,
+        upTo: offer.upTo,
+        offer: digest ?? null,
+        left: offer.upTo === null ? [] : [offer.upTo],
+        uses: new Map(),
+      };
       byKey.set(key, [...(byKey.get(key) ?? []), g]);
       byId.set(id, g);
       return g;
     },
-    find(rule, scope, value, now) {
+    find(rule, scope, value, now, digest) {
       const out: GrantInput[] = [];
       const expired: Grant[] = [];
+      const stale: Grant[] = [];
       for (const g of byKey.get(keyOf(rule, scope, value)) ?? []) {
         if (!live(g, now)) {
           expired.push(g);
           continue;
         }
+        if (digest !== undefined && g.offer !== digest) {
+          stale.push(g);
+          continue;
+        }
         out.push({ id: g.id, rule: g.rule, scope: g.scope, value: g.value, expiresAt: new Date(g.expiresAt).toISOString(), remaining: g.upTo === null ? null : roundedDown(g.left) });
       }
-      for (const g of expired) drop(g);
-      return { live: out, expired };
+      for (const g of [...expired, ...stale]) drop(g);
+      return { live: out, expired, stale };
     },
     use(grantId, decisionId, amount, now) {
       const g = byId.get(grantId);

@@ -3,7 +3,7 @@
  * approval the same snapshot is decided again. The approval holds only for the same action hash
  * and the same approver group; a decision that now needs another group asks that group.
  */
-import { grantValue } from "../grants.js";
+import { grantValue, offerDigest } from "../grants.js";
 import { setLongTimeout } from "../timers.js";
 import type { ApprovalHandler, ApprovalRequest, ApprovalResponse, ApprovalVote, Decision, FiredRule, GrantOffer } from "../types.js";
 import type { ApprovalOutcome } from "./api.js";
@@ -79,10 +79,16 @@ function offerOf(d: Decision): GrantOffer | null {
   return offer !== undefined && d.rules.filter((x) => x.effect === "require_approval").length === 1 ? offer : null;
 }
 
+/** The digest of what the decision's rule offers now: its grant clause, group and quorum. */
+function digestOf(d: Decision, offer: GrantOffer): string {
+  return offerDigest(offer, d.approval?.from ?? null, d.approval?.quorum ?? 1);
+}
+
 /**
  * Decides again with the live grants of the action's scope; when the policy allows it by one of
  * them, takes the action's amount of it (exactly) and records the use. True when the action is
- * then allowed by the grant; grants found expired are recorded (`grant_expired`) and dropped.
+ * then allowed by the grant; grants found expired (`grant_expired`) or made under an offer the rule
+ * no longer makes (`grant_revoked`) are recorded and dropped.
  */
 async function useGrant(st: EnforcerState, r: Approving): Promise<boolean> {
   const d = r.decided.decision;
@@ -90,8 +96,10 @@ async function useGrant(st: EnforcerState, r: Approving): Promise<boolean> {
   const value = offer === null ? null : scopeValue(offer, r.subject);
   if (offer === null || value === null) return false;
   const now = st.clock();
-  const { live, expired } = st.grants.find(offer.rule, offer.scope, value, now);
+  // a grant made under another offer (the policy was reloaded since) covers nothing: it is dropped
+  const { live, expired, stale } = st.grants.find(offer.rule, offer.scope, value, now, digestOf(d, offer));
   for (const g of expired) await recordApproval(st, d, { event: "grant_expired", grantId: g.id, rule: g.rule, expiresAt: isoTime(g.expiresAt) });
+  for (const g of stale) await recordApproval(st, d, { event: "grant_revoked", grantId: g.id, rule: g.rule, why: "the rule's grant, group or quorum changed" });
   if (live.length === 0) return false;
   const subject = afresh(r.subject);
   const again = decideWith(st, st.active, subject, now, d.id, live);
@@ -124,7 +132,7 @@ async function createGrant(st: EnforcerState, decision: Decision, subject: Subje
   const offer = offerOf(decision);
   const value = offer === null ? null : scopeValue(offer, subject);
   if (offer === null || value === null) return;
-  const g = st.grants.create(`grant-${decision.id}`, offer, value, now);
+  const g = st.grants.create(`grant-${decision.id}`, offer, value, now, digestOf(decision, offer));
   await recordApproval(st, decision, {
     event: "grant",
     grantId: g.id,
