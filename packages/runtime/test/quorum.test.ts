@@ -180,3 +180,31 @@ describe("the enforcer checks what a handler answers", () => {
     await enforcer.close();
   });
 });
+
+describe("an approval holds for the quorum it was asked with", () => {
+  const rule = (clause: string) => `default allow\nrule wires when action.type == "wire" require approval ${clause}\n`;
+  // [the rule when asked, the rule reloaded while waiting, whether the approval given still holds]
+  const RELOADS: [string, string, boolean][] = [
+    ['from "finance"', 'from "finance"', true],
+    ['from "finance"', 'from "finance" quorum 2', false],
+    ['from "finance" quorum 2', 'from "finance" quorum 3', false],
+    ['from "finance" quorum 2', 'from "finance"', false],
+    ['from "finance"', 'from "security"', false],
+  ];
+  it.each(RELOADS)("asked %s, reloaded to %s", async (before, after, holds) => {
+    const queue = createApprovalQueue();
+    const enforcer = await createEnforcer({ policy: { source: rule(before), fileName: "q.armor" }, approvals: queue, throwOnDeny: false, approvalTimeoutMs: 60_000 });
+    const running = enforcer.run({ type: "wire", amount: 5 }, { session: "s" }, () => "ran");
+    const p = await queue.waitFor();
+    expect((await enforcer.reload({ source: rule(after), fileName: "q.armor" })).ok).toBe(true);
+    for (const name of ["ann", "bob"].slice(0, p.quorum)) queue.resolve(p.id, { approved: true, approver: name, groups: ["finance"] });
+    const again = await Promise.race([running.then(() => null), queue.waitFor((x) => x.id !== p.id || x.approvers.length === 0)]);
+    expect(again === null).toBe(holds);
+    if (again !== null) {
+      expect(again.quorum).toBe(/quorum (\d)/.exec(after)?.[1] === undefined ? 1 : Number(/quorum (\d)/.exec(after)![1]));
+      queue.reject(again.id, "no");
+    }
+    expect((await running).decision.decision).toBe(holds ? "allow" : "deny");
+    await enforcer.close();
+  });
+});

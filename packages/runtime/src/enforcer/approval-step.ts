@@ -1,7 +1,8 @@
 /**
  * Approvals: the approver is asked (shown a copy of the action that was hashed), and after an
- * approval the same snapshot is decided again. The approval holds only for the same action hash
- * and the same approver group; a decision that now needs another group asks that group.
+ * approval the same snapshot is decided again. The approval holds only for the same action hash,
+ * the same approver group and the same quorum; a decision that now needs another group or another
+ * quorum asks again.
  */
 import { grantValue, offerDigest } from "../grants.js";
 import { setLongTimeout } from "../timers.js";
@@ -50,7 +51,7 @@ export async function approve(st: EnforcerState, r: Approving): Promise<void> {
     // the same snapshot, afresh: nothing anyone did to the decision's action meanwhile counts
     r.subject = afresh(r.subject);
     const again = decideWith(st, st.active, r.subject, r.now, decision.id);
-    // the approval given holds only for the same action and the same approver group: if the
+    // the approval given holds only for the same action, approver group and quorum: if the
     // policy now asks someone else (the time, the history or the policy changed), they are asked
     if (again.decision.decision === "deny" || again.decision.actionHash !== decision.actionHash || !sameApprover(again.decision, decision)) {
       r.decided = again;
@@ -315,9 +316,9 @@ function approvalRequest(decided: Decided, approvalRules: FiredRule[], subject: 
   };
 }
 
-/** Whether a decision asks for no approval, or for the one another asked for. */
+/** Whether a decision asks for no approval, or for the one another asked for: the same group and the same quorum. */
 export function sameApprover(now: Decision, approved: Decision): boolean {
-  return now.decision !== "require_approval" || (now.approval?.from ?? null) === (approved.approval?.from ?? null);
+  return now.decision !== "require_approval" || ((now.approval?.from ?? null) === (approved.approval?.from ?? null) && (now.approval?.quorum ?? 1) === (approved.approval?.quorum ?? 1));
 }
 
 export function denyAfterApproval<D extends Decision>(d: D, outcome: ApprovalOutcome): D {
