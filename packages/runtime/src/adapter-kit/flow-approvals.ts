@@ -44,7 +44,7 @@ const keyOf = (session: string, actionHash: string): string => `${session}\u0000
 export function flowApprovals(options: FlowApprovalsOptions): FlowApprovals {
   const now = options.now ?? Date.now;
   const askedAt = new Map<string, number>();
-  const grants = new Map<string, { answer: ApprovalResponse; askedAt: number }>();
+  const grants = new Map<string, { answer: ApprovalResponse; askedAt: number | null }>();
   return {
     asked(session, actionHash) {
       const key = keyOf(session, actionHash);
@@ -54,7 +54,9 @@ export function flowApprovals(options: FlowApprovalsOptions): FlowApprovals {
     },
     grant(session, actionHash, answer) {
       const key = keyOf(session, actionHash);
-      const g = { answer, askedAt: askedAt.get(key) ?? now() };
+      // an answer to a question this process did not see asked (evicted, or asked before a
+      // restart) has no start to count the timeout from: it is taken as late
+      const g = { answer, askedAt: askedAt.get(key) ?? null };
       askedAt.delete(key);
       grants.set(key, g);
       bound(grants);
@@ -68,6 +70,9 @@ export function flowApprovals(options: FlowApprovalsOptions): FlowApprovals {
       if (g === undefined) return undefined;
       grants.delete(key);
       if (!g.answer.approved) return g.answer;
+      if (g.askedAt === null) {
+        return { ...g.answer, approved: false, expired: true, note: `${options.flow} answered a question this process has no record of asking, so its wait cannot be bounded: ask again` };
+      }
       const waited = now() - g.askedAt;
       if (req.timeoutMs !== null && waited > req.timeoutMs) {
         return { ...g.answer, approved: false, expired: true, note: `${options.flow} answered after ${waited} ms, past the policy's approval timeout of ${req.timeoutMs} ms` };
