@@ -240,6 +240,45 @@ describe("grants", () => {
   });
 });
 
+describe("a grant that is not on record", () => {
+  // [onAuditFailure, whether the grant is made when its \`grant\` record cannot be written]
+  const CASES: ["deny" | "allow" | undefined, boolean][] = [
+    [undefined, false],
+    ["deny", false],
+    ["allow", true],
+  ];
+  it.each(CASES)("onAuditFailure %s: grant made %s", async (onAuditFailure, made) => {
+    const q = createApprovalQueue();
+    const events: string[] = [];
+    const e = await createEnforcer({
+      policy: { source: 'default allow\nrule wires when action.type == "wire" require approval grant session 1h\n', fileName: "g.armor" },
+      approvals: q,
+      throwOnDeny: false,
+      approvalTimeoutMs: 60_000,
+      ...(onAuditFailure ? { onAuditFailure } : {}),
+      audit: {
+        callback: (r) => {
+          const rec = r as unknown as Record<string, unknown>;
+          if (rec.kind === "approval" && rec.event === "grant") throw new Error("disk full");
+          if (rec.kind === "approval") events.push(rec.event as string);
+        },
+      },
+    });
+    const first = e.run({ type: "wire", amount: 1 }, { session: "s" }, () => "ran");
+    const p = await q.waitFor(() => true);
+    q.resolve(p.id, { approved: true, approver: "ann", grant: true });
+    // the approved action runs either way: only the grant depends on its record
+    expect((await first).decision.decision).toBe("allow");
+    const second = e.run({ type: "wire", amount: 2 }, { session: "s" }, () => "ran");
+    const asked = await Promise.race([second.then(() => null), q.waitFor((x) => x.id !== p.id)]);
+    if (asked !== null) q.resolve(asked.id, { approved: false, approver: "ann" });
+    expect(asked === null).toBe(made);
+    expect(events.includes("grant_used")).toBe(made);
+    await second;
+    await e.close();
+  });
+});
+
 describe("grants after a policy reload", () => {
   const V1 = `default allow
 rule wires when action.type == "wire" require approval from "finance" grant action.to 1h up to 1000 of action.amount

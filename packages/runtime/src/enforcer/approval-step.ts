@@ -128,22 +128,28 @@ async function useGrant(st: EnforcerState, r: Approving): Promise<boolean> {
   return true;
 }
 
-/** "Approve and grant": the grant the rule offers, for the approved action's scope, in the store and on record. */
+/**
+ * "Approve and grant": the grant the rule offers, for the approved action's scope, on record and
+ * then in the store. The record comes first: a grant whose record cannot be written is not made
+ * (with `onAuditFailure: "deny"`, the default), so that no action runs under a grant the log lacks.
+ */
 async function createGrant(st: EnforcerState, decision: Decision, subject: Subject, now: number, approvers: readonly string[]): Promise<void> {
   const offer = offerOf(decision);
   const value = offer === null ? null : scopeValue(offer, subject);
   if (offer === null || value === null) return;
-  const g = st.grants.create(`grant-${decision.id}`, offer, value, now, digestOf(decision, offer));
-  await recordApproval(st, decision, {
+  const id = `grant-${decision.id}`;
+  const failed = await recordApproval(st, decision, {
     event: "grant",
-    grantId: g.id,
-    rule: g.rule,
-    scope: g.scope,
-    value: g.value,
-    expiresAt: isoTime(g.expiresAt),
-    upTo: g.upTo,
+    grantId: id,
+    rule: offer.rule,
+    scope: offer.scope,
+    value,
+    expiresAt: isoTime(now + offer.durationMs),
+    upTo: offer.upTo,
     approvers: [...approvers],
   });
+  if (failed !== null && (st.options.onAuditFailure ?? "deny") === "deny") return;
+  st.grants.create(id, offer, value, now, digestOf(decision, offer));
 }
 
 /** What a grant use took goes back when its action did not run (denied, or the tool failed). */
