@@ -63,4 +63,40 @@ describe("the service's approvals", () => {
     expect(() => a.checkRecord("x", { type: "wire", id: "x" })).toThrow(/its approval is error/);
     a.close();
   });
+
+  // [what, maxPending, maxPendingPerSession, the sessions of the decisions opened at once, how many open]
+  const RACES: [string, number, number, string[], number][] = [
+    ["one session, past its limit", 5, 2, Array(20).fill("one"), 2],
+    ["many sessions, past the overall limit", 5, 16, Array.from({ length: 20 }, (_v, i) => `s${i}`), 5],
+    ["two sessions, each past its limit", 10, 3, Array.from({ length: 20 }, (_v, i) => `s${i % 2}`), 6],
+    ["within the limits", 256, 16, ["a", "b", "a"], 3],
+  ];
+  it.each(RACES)("concurrent opens keep the pending limits: %s", async (_what, maxPending, maxPendingPerSession, sessions, opens) => {
+    // a slow audit log: every open waits on its record
+    const a = createServiceApprovals({ audit: () => new Promise((r) => setTimeout(r, 20)), maxPending, maxPendingPerSession });
+    sessions.forEach((s, i) => a.keep(decision(`d${i}`, s), undefined));
+    const res = await Promise.allSettled(sessions.map((_s, i) => a.open(`d${i}`, undefined)));
+    expect(res.filter((r) => r.status === "fulfilled")).toHaveLength(opens);
+    for (const r of res) if (r.status === "rejected") expect(r.reason).toMatchObject({ status: 429, code: "too_many_pending" });
+    expect(a.queue.pending()).toHaveLength(opens);
+    a.close();
+    for (const p of a.queue.pending()) a.queue.reject(p.id, "cleanup");
+  });
+
+  it("an open that cannot be recorded does not count against the limits", async () => {
+    let fail = true;
+    const a = createServiceApprovals({
+      audit: async () => {
+        if (fail) throw new Error("disk full");
+      },
+      maxPending: 1,
+    });
+    a.keep(decision("x"), undefined);
+    a.keep(decision("y"), undefined);
+    await expect(a.open("x", undefined)).rejects.toMatchObject({ status: 500 });
+    fail = false;
+    await expect(a.open("y", undefined)).resolves.toMatchObject({ status: "pending" });
+    a.close();
+    a.queue.reject("y", "cleanup");
+  });
 });

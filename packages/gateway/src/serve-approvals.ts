@@ -97,6 +97,16 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
   const timers = new Set<() => void>();
   let waiting = 0;
   let closed = false;
+  // approvals opened here and not settled, by session: counted against the limits from the check
+  // on, before the request is recorded and in the queue, so that concurrent opens cannot all pass
+  const opened = new Map<string, string>();
+  const pendingCount = (session: string): { all: number; session: number } => {
+    const ids = new Map<string, string>(opened);
+    for (const p of queue.pending()) ids.set(p.id, p.session);
+    let mine = 0;
+    for (const s of ids.values()) if (s === session) mine++;
+    return { all: ids.size, session: mine };
+  };
 
   const forget = (): void => {
     const t = now();
@@ -140,12 +150,14 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
       if (k === undefined || (session !== undefined && session !== k.decision.session)) throw unknown(decisionId);
       if (k.state !== null) return k.state;
       if (k.forgetAt <= now()) throw unknown(decisionId);
-      const pending = queue.pending();
-      if (pending.length >= maxPending)
+      const pending = pendingCount(k.decision.session);
+      if (pending.all >= maxPending)
         throw new HttpError(429, "too_many_pending", `${maxPending} approvals are pending, the most this service keeps; answer or let some time out first`, {}, { "retry-after": "5" });
-      if (pending.filter((p) => p.session === k.decision.session).length >= perSession) {
+      if (pending.session >= perSession) {
         throw new HttpError(429, "too_many_pending", `session ${k.decision.session} has ${perSession} approvals pending, the most one session may`, {}, { "retry-after": "5" });
       }
+      // pending from here: the awaits below cannot let another open past the limits
+      opened.set(decisionId, k.decision.session);
       const d = k.decision;
       const from = d.approval?.from ?? null;
       const expiresAt = now() + k.timeoutMs;
@@ -154,6 +166,7 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
         await options.audit(record(k, "requested", { from, timeoutMs: k.timeoutMs }));
       } catch (e) {
         k.state = null;
+        opened.delete(decisionId);
         throw new HttpError(500, "audit_failed", `the approval was not opened: its request could not be recorded in the audit log: ${(e as Error).message}`);
       }
       const rules = d.rules.filter((r) => r.effect === "require_approval");
@@ -185,6 +198,7 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
         .finally(() => {
           stop();
           timers.delete(stop);
+          opened.delete(decisionId);
         });
       return k.state;
     },
