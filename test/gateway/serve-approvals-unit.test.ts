@@ -99,4 +99,74 @@ describe("the service's approvals", () => {
     a.close();
     a.queue.reject("y", "cleanup");
   });
+
+  // [what, quorum, votes (approver, approved), the approval records written]
+  const VOTED: [string, number, [string, boolean][], unknown[][]][] = [
+    [
+      "quorum 2, two approvals",
+      2,
+      [
+        ["ann", true],
+        ["bob", true],
+      ],
+      [
+        ["requested", undefined, undefined],
+        ["vote", "ann", undefined],
+        ["vote", "bob", undefined],
+        ["approved", "bob", ["ann", "bob"]],
+      ],
+    ],
+    [
+      "quorum 2, one approval, then a rejection",
+      2,
+      [
+        ["ann", true],
+        ["bob", false],
+      ],
+      [
+        ["requested", undefined, undefined],
+        ["vote", "ann", undefined],
+        ["vote", "bob", undefined],
+        ["rejected", "bob", undefined],
+      ],
+    ],
+    [
+      "one approver",
+      1,
+      [["ann", true]],
+      [
+        ["requested", undefined, undefined],
+        ["vote", "ann", undefined],
+        ["approved", "ann", undefined],
+      ],
+    ],
+  ];
+  it.each(VOTED)("records each vote, and the approvers of a quorum: %s", async (_what, quorum, votes, want) => {
+    const records: Record<string, unknown>[] = [];
+    const a = createServiceApprovals({ audit: async (f) => void records.push(f) });
+    const d = decision("q") as unknown as { approval: Record<string, unknown> };
+    d.approval = { ...d.approval, quorum };
+    a.keep(d as unknown as Decision, undefined);
+    await a.open("q", undefined);
+    for (const [approver, approved] of votes) a.queue.resolve("q", { approved, approver });
+    expect((await a.wait("q", 1_000)).status).toBe(votes.every(([, ok]) => ok) ? "approved" : "rejected");
+    expect(records.map((r) => [r.event, r.approver ?? undefined, r.approvers])).toEqual(want);
+    a.close();
+  });
+
+  it("an approval whose vote cannot be recorded does not count", async () => {
+    const a = createServiceApprovals({
+      audit: async (f) => {
+        if (f.event === "vote" && f.approver === "bob") throw new Error("disk full");
+      },
+    });
+    const d = decision("v") as unknown as { approval: Record<string, unknown> };
+    d.approval = { ...d.approval, quorum: 2 };
+    a.keep(d as unknown as Decision, undefined);
+    await a.open("v", undefined);
+    a.queue.approve("v", "ann");
+    a.queue.approve("v", "bob");
+    expect(await a.wait("v", 1_000)).toMatchObject({ status: "error", note: "the approval could not be recorded: disk full" });
+    a.close();
+  });
 });

@@ -12,15 +12,16 @@
  *        timeout or error
  *   approvers answer through the approval routes (approvals-http.ts), by token or the console.
  *
- * The approval's audit records (`requested`, then `approved`, `rejected`, `timeout` or `error`,
- * with the approver the token names) are written to the service's chain under the decision's
+ * The approval's audit records (`requested`, a `vote` for each vote the queue takes, then
+ * `approved` (with `approvers` for a quorum), `rejected`, `timeout` or `error`, with the approver
+ * the token names) are written to the service's chain under the decision's
  * id, as the runtime writes its own; an approval whose record cannot be written does not count
  * (fail closed). An approved decision may be reported once with `POST /v1/record` under its id
  * and only with the approved action (`checkRecord`). Everything here is bounded: decisions kept
  * (`maxKept`, each for its approval timeout), pending approvals per session and overall, and
  * waiting requests; past a bound the caller gets 429 saying which.
  */
-import { type ApprovalQueue, type ApprovalResponse, actionHash, createApprovalQueue, type Decision, setLongTimeout } from "@agent-armor/runtime";
+import { type ApprovalQueue, type ApprovalResponse, type ApprovalVote, actionHash, createApprovalQueue, type Decision, setLongTimeout } from "@agent-armor/runtime";
 import { HttpError } from "./http-util.js";
 
 /** The runtime's default approval timeout, for a policy that names none. */
@@ -120,11 +121,21 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
     }
   };
 
-  const settle = async (k: Kept, status: Exclude<ApprovalStatus, "pending">, approver: string | undefined, note: string | undefined): Promise<void> => {
+  const settle = async (
+    k: Kept,
+    status: Exclude<ApprovalStatus, "pending">,
+    approver: string | undefined,
+    note: string | undefined,
+    votes: Promise<Error | null>,
+    approvers: string[] | null,
+  ): Promise<void> => {
     const state = k.state!;
     let final: ApprovalState = { ...state, status, ...(approver !== undefined ? { approver } : {}), ...(note !== undefined ? { note } : {}) };
     try {
-      await options.audit(record(k, status === "error" ? "error" : status, { from: state.from, approver: approver ?? null, note: note ?? null }));
+      // every vote is on record before the answer; a vote that is not does not count
+      const lost = await votes;
+      if (lost !== null) throw lost;
+      await options.audit(record(k, status === "error" ? "error" : status, { from: state.from, approver: approver ?? null, note: note ?? null, ...(approvers !== null ? { approvers } : {}) }));
     } catch (e) {
       // an approval that is not on record does not count
       if (status === "approved") final = { ...final, status: "error", note: `the approval could not be recorded: ${(e as Error).message}` };
@@ -171,6 +182,19 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
       }
       const rules = d.rules.filter((r) => r.effect === "require_approval");
       const quorum = d.approval?.quorum ?? 1;
+      // each vote the queue takes is an `approval` record (event `vote`), in order, as the runtime writes them
+      let votes: Promise<Error | null> = Promise.resolve(null);
+      const onVote = (v: ApprovalVote): void => {
+        const fields = { from, approver: v.approver, approved: v.approved, ...(v.note !== undefined ? { note: v.note } : {}) };
+        votes = votes.then(async (earlier) => {
+          try {
+            await options.audit(record(k, "vote", fields));
+            return earlier;
+          } catch (e) {
+            return earlier ?? (e as Error);
+          }
+        });
+      };
       const controller = new AbortController();
       const stop = setLongTimeout(() => controller.abort(new Error("approval timed out")), k.timeoutMs);
       timers.add(stop);
@@ -190,10 +214,15 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
           quorum,
           // a grant is made by the runtime's enforcer; the service approves once
           grant: null,
+          onVote,
         })
         .then(
-          (answer) => settle(k, answer.approved && (quorum <= 1 || approversOf(answer).length >= quorum) ? "approved" : "rejected", answer.approver, answer.note),
-          (e: unknown) => settle(k, controller.signal.aborted && !closed ? "timeout" : "error", undefined, controller.signal.aborted ? undefined : (e as Error).message),
+          (answer) => {
+            const approved = answer.approved === true && (quorum <= 1 || approversOf(answer).length >= quorum);
+            const approvers = approved && (quorum !== 1 || approversOf(answer).length > 1) ? approversOf(answer) : null;
+            return settle(k, approved ? "approved" : "rejected", answer.approver, answer.note, votes, approvers);
+          },
+          (e: unknown) => settle(k, controller.signal.aborted && !closed ? "timeout" : "error", undefined, controller.signal.aborted ? undefined : (e as Error).message, votes, null),
         )
         .finally(() => {
           stop();
