@@ -169,4 +169,33 @@ describe("the service's approvals", () => {
     expect(await a.wait("v", 1_000)).toMatchObject({ status: "error", note: "the approval could not be recorded: disk full" });
     a.close();
   });
+
+  it("bounds the decisions kept by the length of their JSON, the oldest going first", async () => {
+    const big = (id: string) => ({ ...decision(id), action: { type: "wire", id, memo: "x".repeat(10_000) } }) as unknown as Decision;
+    const size = JSON.stringify(big("a0")).length;
+    const a = createServiceApprovals({ audit: async () => undefined, maxKeptBytes: 3 * size + 100 });
+    for (let i = 0; i < 10; i++) a.keep(big(`a${i}`), undefined);
+    expect(a.stats()).toEqual({ kept: 3, bytes: 3 * size });
+    await expect(a.open("a6", undefined)).rejects.toMatchObject({ status: 404 });
+    await expect(a.open("a7", undefined)).resolves.toMatchObject({ status: "pending" });
+    // a pending one stays; one larger than the whole bound is not kept
+    for (let i = 10; i < 20; i++) a.keep(big(`a${i}`), undefined);
+    await expect(a.open("a7", undefined)).resolves.toMatchObject({ status: "pending" });
+    a.keep({ ...decision("huge"), action: { memo: "x".repeat(4 * size) } } as unknown as Decision, undefined);
+    await expect(a.open("huge", undefined)).rejects.toMatchObject({ status: 404 });
+    expect(a.stats().kept).toBe(3);
+    a.close();
+    a.queue.reject("a7", "cleanup");
+  });
+
+  it("drops decisions past their approval window on a timer", async () => {
+    const clock = { now: 1_000_000 };
+    const a = createServiceApprovals({ audit: async () => undefined, now: () => clock.now, sweepMs: 20 });
+    for (let i = 0; i < 5; i++) a.keep(decision(`t${i}`), undefined);
+    expect(a.stats().kept).toBe(5);
+    clock.now += 60_001;
+    await new Promise((r) => setTimeout(r, 60));
+    expect(a.stats()).toEqual({ kept: 0, bytes: 0 });
+    a.close();
+  });
 });

@@ -18,7 +18,8 @@
  * id, as the runtime writes its own; an approval whose record cannot be written does not count
  * (fail closed). An approved decision may be reported once with `POST /v1/record` under its id
  * and only with the approved action (`checkRecord`). Everything here is bounded: decisions kept
- * (`maxKept`, each for its approval timeout), pending approvals per session and overall, and
+ * (`maxKept` of them and `maxKeptBytes` of their JSON, the oldest going first, each for its
+ * approval timeout, dropped on a timer after it), pending approvals per session and overall, and
  * waiting requests; past a bound the caller gets 429 saying which.
  */
 import { type ApprovalQueue, type ApprovalResponse, type ApprovalVote, actionHash, createApprovalQueue, type Decision, setLongTimeout } from "@agent-armor/runtime";
@@ -49,6 +50,10 @@ export interface ServiceApprovalsOptions {
   maxPendingPerSession?: number;
   maxWaiting?: number;
   maxKept?: number;
+  /** The most decision JSON kept, in all (default 64 MiB): past it, the oldest go first. */
+  maxKeptBytes?: number;
+  /** How often kept decisions past their time are dropped (default 10 s). */
+  sweepMs?: number;
   now?: () => number;
   /** Where pending approvals wait (default: in this process); `redisApprovalQueue` shares them with every replica on one Redis. */
   queue?: ApprovalQueue;
@@ -63,6 +68,8 @@ interface Kept {
   state: ApprovalState | null;
   waiters: Set<() => void>;
   reported: boolean;
+  /** The length of its JSON (the decision's and the user's), counted against `maxKeptBytes`. */
+  bytes: number;
 }
 
 export interface ServiceApprovals {
@@ -78,6 +85,8 @@ export interface ServiceApprovals {
    * its approval was given, for this action, and not reported yet; then marks it reported.
    */
   checkRecord(decisionId: string, action: unknown): void;
+  /** How many decisions are kept, and the length of their JSON. */
+  stats(): { kept: number; bytes: number };
   /** Answers every waiting request with the state it has, and stops the timers. */
   close(): void;
 }
@@ -93,6 +102,7 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
   const perSession = options.maxPendingPerSession ?? 16;
   const maxWaiting = options.maxWaiting ?? 256;
   const maxKept = options.maxKept ?? 10_000;
+  const maxKeptBytes = options.maxKeptBytes ?? 64 * 1024 * 1024;
   const queue = options.queue ?? createApprovalQueue();
   const kept = new Map<string, Kept>();
   const timers = new Set<() => void>();
@@ -109,17 +119,35 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
     return { all: ids.size, session: mine };
   };
 
-  const forget = (): void => {
+  let keptBytes = 0;
+  const drop = (id: string, k: Kept): void => {
+    kept.delete(id);
+    keptBytes -= k.bytes;
+  };
+  /** Drops the decisions past their time (never a pending one). */
+  const sweep = (): void => {
     const t = now();
-    for (const [id, k] of kept) if (k.forgetAt <= t && k.state?.status !== "pending") kept.delete(id);
+    for (const [id, k] of kept) if (k.forgetAt <= t && k.state?.status !== "pending") drop(id, k);
+  };
+  /** Makes room for one more decision of `bytes`: true when there is room. */
+  const forget = (bytes: number): boolean => {
+    const full = () => kept.size >= maxKept || keptBytes + bytes > maxKeptBytes;
+    if (!full()) return true;
+    // one that could never fit is not kept, and drops nothing
+    if (bytes > maxKeptBytes) return false;
+    sweep();
     // still full: the oldest never opened go first, then the oldest settled (never a pending one)
     for (const settledToo of [false, true]) {
       for (const [id, k] of kept) {
-        if (kept.size < maxKept) return;
-        if (k.state === null || (settledToo && k.state.status !== "pending")) kept.delete(id);
+        if (!full()) return true;
+        if (k.state === null || (settledToo && k.state.status !== "pending")) drop(id, k);
       }
     }
+    return !full();
   };
+  // past their time, decisions go on a timer too, whether or not the service is full
+  const sweeper = setInterval(sweep, options.sweepMs ?? 10_000);
+  sweeper.unref?.();
 
   const settle = async (
     k: Kept,
@@ -149,10 +177,17 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
     queue,
     keep(decision, user) {
       if (decision.decision !== "require_approval" || decision.actionHash === "") return;
-      if (kept.size >= maxKept) forget();
-      if (kept.size >= maxKept) return;
+      if (closed || kept.has(decision.id)) return;
+      let bytes: number;
+      try {
+        bytes = JSON.stringify(decision).length + (user === undefined ? 0 : JSON.stringify(user).length);
+      } catch {
+        return;
+      }
+      if (!forget(bytes)) return;
       const timeoutMs = decision.approval?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-      kept.set(decision.id, { decision, user, timeoutMs, forgetAt: now() + timeoutMs, state: null, waiters: new Set(), reported: false });
+      kept.set(decision.id, { decision, user, timeoutMs, forgetAt: now() + timeoutMs, state: null, waiters: new Set(), reported: false, bytes });
+      keptBytes += bytes;
     },
 
     async open(decisionId, session) {
@@ -273,8 +308,13 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
       k.reported = true;
     },
 
+    stats() {
+      return { kept: kept.size, bytes: keptBytes };
+    },
+
     close() {
       closed = true;
+      clearInterval(sweeper);
       for (const stop of timers) stop();
       timers.clear();
       for (const k of kept.values()) for (const wake of [...k.waiters]) wake();
