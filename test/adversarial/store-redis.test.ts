@@ -361,3 +361,35 @@ describe.skipIf(skip)("approval ids and floods against a real Redis", () => {
     await expect.poll(() => other.pending().length).toBe(0);
   });
 });
+
+describe.skipIf(skip)("seen(A since B) after more marks than the store keeps are taken back", () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.dispose();
+  });
+
+  // 1,001 reservations of the mark, all released: the store trimmed the oldest into its floor
+  // and cannot know what came before it; it must not answer with a mark that was taken back
+  it.each([
+    ["A's marks released", 'not seen(type == "mfa" since type == "logout")', "logout", "mfa"],
+    ["B's marks released", 'seen(type == "read_secret" since type == "sanitize")', "read_secret", "sanitize"],
+  ])("%s: the rule still denies", async (_what, condition, settled, reserved) => {
+    const store = redisStore({ url: redis.url, prefix: `since-${reserved}`, timeoutMs: 5000 });
+    const policy = `default allow\nrule guard when action.type == "act" and ${condition} deny because "guarded"\n`;
+    const e = await createEnforcer({ policy: { source: policy, fileName: "since.armor" }, history: store, throwOnDeny: false });
+    try {
+      await e.run({ type: settled }, { session: "s" }, () => 1);
+      const ids: string[] = [];
+      for (let i = 0; i < 1001; i++) ids.push((await e.decide({ type: reserved }, { session: "s" }, { reserve: true })).id);
+      for (const id of ids) expect(await e.release(id, { session: "s" })).toBe(true);
+      const d = await e.decide({ type: "act" }, { session: "s" });
+      expect(d.decision).toBe("deny");
+    } finally {
+      await e.close();
+      await store.close();
+    }
+  });
+});

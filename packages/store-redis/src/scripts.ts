@@ -28,9 +28,10 @@
  * `id\n<time>`); for the whole tracker the poison key (`P`), `E:l` the errors of `since`'s B
  * (they last for the whole history), `E:u` entries whose keys could not be made, `E:b` the marks
  * of B and `E:h` the sequence counter and B's floor. Marks are trimmed to the newest
- * MARKS: only the newest A and B decide, and the newest one trimmed stays as the floor, so a
- * value changes only if more than MARKS newer marks are taken back (reservations are capped far
- * below that). A reservation's filings are items `{ key, member[, op, other key] }`: `s` takes a
+ * MARKS: only the newest A and B decide, and the newest one trimmed stays as the floor. When
+ * the floor itself is taken back (more than MARKS newer marks were, reservations released), what
+ * came before it is not known any more: the floor becomes `X`, and the value is an error (the
+ * rules that read it deny) until a newer mark is trimmed into the floor. A reservation's filings are items `{ key, member[, op, other key] }`: `s` takes a
  * sum's number back out of its partials, `x` removes a max/min member from its value set too.
  */
 const KINDS = `
@@ -129,16 +130,22 @@ local function newest(key)
   if top[1] then return tonumber(top[2]), top[1] end
   return nil, nil
 end
+local LOST = 'more than ' .. MARKS .. ' marks of since were taken back after the older ones were trimmed, so which came last is not known'
 local function sinceValue(base, kd, w, now)
   local aseq, am = newest(base .. ':a:' .. kd)
   if not aseq then
     local f = redis.call('HGET', base .. ':s:' .. kd, 'f')
     if not f then return 'F' end
+    if f == 'X' then return 'E' .. LOST end
     aseq, am = tonumber(head(f)), f
   end
   local atime = tonumber(tail(am))
   local bseq = newest(base .. ':b')
-  if not bseq then bseq = tonumber(head(redis.call('HGET', base .. ':h', 'b') or '0')) end
+  if not bseq then
+    local hb = redis.call('HGET', base .. ':h', 'b') or '0'
+    if hb == 'X' then return 'E' .. LOST end
+    bseq = tonumber(head(hb))
+  end
   if aseq > bseq and (w < 0 or now - atime < w) then return 'T' end
   return 'F'
 end
@@ -259,8 +266,24 @@ local function seqFor(res, base)
     return n
   end
 end
+-- the floor of a marks key of since (its newest trimmed mark), or nil for other keys
+local function floorOf(key)
+  local base, kd = string.match(key, '^(.*):a:([^:]+)$')
+  if base then return base .. ':s:' .. kd, 'f' end
+  base = string.match(key, '^(.*):b$')
+  if base then return base .. ':h', 'b' end
+  return nil, nil
+end
 local function takeBack(item)
   local removed = redis.call('ZREM', item[1], item[2])
+  if removed == 0 then
+    -- a mark trimmed already: when it is the floor, what was before it is gone too (LOST)
+    local fk, field = floorOf(item[1])
+    if fk then
+      local f = redis.call('HGET', fk, field)
+      if f and f ~= 'X' and string.sub(f, #head(f) + 2) == item[2] then redis.call('HSET', fk, field, 'X') end
+    end
+  end
   if item[3] == 's' and removed == 1 then
     local st = sumState(item[4])
     sumSub(st, tonumber(tail(item[2])))
