@@ -323,7 +323,8 @@ describe("the extension manifest", () => {
   const c = manifest.contributes;
   it("contributes the armor language, its grammar, configuration, snippets, commands and settings", () => {
     expect(manifest.main).toBe("./dist/extension.js");
-    expect(manifest.activationEvents).toEqual(["onLanguage:armor"]);
+    // a workspace with policies activates it before one is opened: the Test Explorer lists their tests
+    expect(manifest.activationEvents).toEqual(["onLanguage:armor", "workspaceContains:**/*.armor"]);
     expect(c.languages[0]).toMatchObject({ id: "armor", extensions: [".armor"] });
     expect(existsSync(join(pkgDir, c.languages[0]!.configuration))).toBe(true);
     expect(c.grammars[0]).toMatchObject({ language: "armor", scopeName: "source.armor", path: "./dist/armor.tmLanguage.json" });
