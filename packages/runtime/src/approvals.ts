@@ -83,7 +83,15 @@ export interface ApprovalQueueEvent {
 export interface ApprovalQueueOptions {
   /** Called synchronously when a request arrives (after it joined the queue). */
   onRequest?: (pending: PendingApproval) => void;
+  /**
+   * The most requests pending at once (default 1,000, as the Redis queue): a request past it is
+   * refused (its promise rejects, saying so), and the enforcer denies its action.
+   */
+  maxPending?: number;
 }
+
+/** The default bound of an in-memory approval queue: the requests pending at once. */
+const DEFAULT_MAX_PENDING = 1_000;
 
 export interface ApprovalQueue extends ApprovalHandler {
   /** The requests waiting for an answer, in arrival order. */
@@ -226,6 +234,7 @@ export function queueNotices(current: () => Iterable<PendingApproval>): QueueNot
 export function createApprovalQueue(options: ApprovalQueueOptions = {}): ApprovalQueue {
   // Map iteration order is insertion order: arrival order.
   const entries = new Map<string, QueueEntry>();
+  const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
   const { emit, offer, subscribe, waitFor } = queueNotices(function* () {
     for (const entry of entries.values()) yield entry.pending;
   });
@@ -240,6 +249,10 @@ export function createApprovalQueue(options: ApprovalQueueOptions = {}): Approva
         }
         if (entries.has(req.id)) {
           reject(new Error(`an approval request with id ${req.id} is already pending`));
+          return;
+        }
+        if (entries.size >= maxPending) {
+          reject(new Error(`the approval queue already holds ${maxPending} pending requests, the most it keeps`));
           return;
         }
         const pending: PendingApproval = Object.freeze({

@@ -208,3 +208,47 @@ describe("an approval holds for the quorum it was asked with", () => {
     await enforcer.close();
   });
 });
+
+describe("the in-memory queue is bounded", () => {
+  // [maxPending (undefined: the default), requests, how many wait]
+  const BOUNDS: [number | undefined, number, number][] = [
+    [3, 5, 3],
+    [1, 1, 1],
+    [undefined, 1_005, 1_000],
+  ];
+  it.each(BOUNDS)("maxPending %s: %i requests, %i pending", async (maxPending, n, waits) => {
+    const queue = createApprovalQueue(maxPending === undefined ? {} : { maxPending });
+    const answers = Array.from({ length: n }, (_v, i) => queue.request(request(`r${i}`, 1)));
+    const settled = await Promise.race([Promise.allSettled(answers.slice(waits)), new Promise((r) => setTimeout(() => r("pending"), 50))]);
+    expect(queue.pending()).toHaveLength(waits);
+    if (n > waits) {
+      expect(settled).not.toBe("pending");
+      for (const s of settled as PromiseSettledResult<unknown>[]) expect(s).toMatchObject({ status: "rejected", reason: { message: expect.stringMatching(/already holds \d+ pending requests/) } });
+    }
+    for (const p of queue.pending()) queue.reject(p.id, "cleanup");
+    await Promise.allSettled(answers);
+    // room again once they settle
+    const again = queue.request(request("again", 1));
+    expect(queue.pending()).toHaveLength(1);
+    queue.reject("again", "cleanup");
+    await again.catch(() => undefined);
+  });
+
+  it("the enforcer denies an action the queue refuses, saying why", async () => {
+    const queue = createApprovalQueue({ maxPending: 1 });
+    const enforcer = await createEnforcer({
+      policy: { source: 'default allow\nrule wires when action.type == "wire" require approval\n', fileName: "q.armor" },
+      approvals: queue,
+      throwOnDeny: false,
+      approvalTimeoutMs: 60_000,
+    });
+    const first = enforcer.run({ type: "wire", amount: 1 }, { session: "s" }, () => "ran");
+    await queue.waitFor();
+    const second = await enforcer.run({ type: "wire", amount: 2 }, { session: "s" }, () => "ran");
+    expect(second.decision.decision).toBe("deny");
+    expect(second.decision.errors.map((e) => e.message).join("\n")).toMatch(/the approval handler failed: the approval queue already holds 1 pending requests/);
+    for (const p of queue.pending()) queue.resolve(p.id, { approved: true, approver: "ann" });
+    expect((await first).decision.decision).toBe("allow");
+    await enforcer.close();
+  });
+});
