@@ -235,6 +235,60 @@ describe("answers with the console's cookie", () => {
 });
 
 describe("the page and the event stream", () => {
+  /** The page's text helpers, as served: the script between its markers, run without a DOM. */
+  async function pageHelpers(): Promise<{ safe(t: string): string; quorumText(p: unknown): string | null; grantText(g: unknown): string }> {
+    const page = (await call(base, "GET", "/console")).text;
+    const begin = page.indexOf("// text helpers (no DOM): begin");
+    const end = page.indexOf("// text helpers (no DOM): end");
+    expect(begin).toBeGreaterThan(0);
+    expect(end).toBeGreaterThan(begin);
+    return new Function(`${page.slice(begin, end)}; return { safe: safe, quorumText: quorumText, grantText: grantText };`)();
+  }
+
+  // [agent text, as the console shows it]
+  const SHOWN: [string, string][] = [
+    ["acme", "acme"],
+    ["\u202Eemca", "\\u202eemca"],
+    ["acme\u2067\u202E.evil\u2069", "acme\\u2067\\u202e.evil\\u2069"],
+    ["a\u202Ab\u202Bc\u202Cd\u202De\u2066f\u2068g", "a\\u202ab\\u202bc\\u202cd\\u202de\\u2066f\\u2068g"],
+    ["zero\u200Bwidth\u200Fmark\uFEFF", "zero\\u200bwidth\\u200fmark\\ufeff"],
+    ["bell\u0007 esc\u001b[31m del\u007f c1\u0085", "bell\\u0007 esc\\u001b[31m del\\u007f c1\\u0085"],
+    ["line\u2028sep\u2029para", "line\\u2028sep\\u2029para"],
+    ["two\nlines\tand a tab", "two\nlines\tand a tab"],
+    ["not \\u202e itself", "not \\u202e itself"],
+  ];
+  it.each(SHOWN)("the page escapes control and bidi characters visibly in every text node: %j", async (text, shown) => {
+    const h = await pageHelpers();
+    expect(h.safe(text)).toBe(shown);
+    // escaping is idempotent: text shown twice (a title in a status line) reads the same
+    expect(h.safe(h.safe(text))).toBe(shown);
+  });
+
+  it("every string the page puts in a text node goes through the escaping", async () => {
+    const page = (await call(base, "GET", "/console")).text;
+    const script = page.slice(page.indexOf("<script"), page.indexOf("</script>"));
+    expect(script).toContain('e.append(typeof arguments[i] === "string" ? safe(arguments[i]) : arguments[i])');
+    // every textContent is a fixed string, a clock, a count, or escaped
+    for (const [, value] of script.matchAll(/textContent = ([^;]+);/g)) expect(value, value).toMatch(/^(safe\(|"[^"]*"$|clock\(|"\(" \+ cards\.size)/);
+  });
+
+  // [request fields, the quorum line, the grant label]
+  const LABELS: [Record<string, unknown>, string | null, string | null][] = [
+    [{ quorum: 2, approvers: [] }, "0 of 2 approvals", null],
+    [{ quorum: 3, approvers: ["ann", "bob"] }, "2 of 3 approvals: ann, bob", null],
+    [{ quorum: 2, votes: ["eve", "mallory"] }, "0 of 2 approvals", null],
+    [{}, null, null],
+    [{ quorum: 1, approvers: [] }, null, null],
+    [{ grant: { rule: "r", scope: "session", durationMs: 3_600_000, upTo: null, of: null } }, null, "session for 1h"],
+    [{ grant: { rule: "r", scope: "action.to", durationMs: 7 * 86_400_000, upTo: 1000, of: "action.amount" } }, null, "action.to for 7d up to 1000 of action.amount"],
+    [{ grant: { rule: "r", scope: "action.to", durationMs: 5_400_000, upTo: 0.3, of: "action.amount" } }, null, "action.to for 1h 30m up to 0.3 of action.amount"],
+  ];
+  it.each(LABELS)("the quorum line reads approvers and the grant label durationMs and of: %j", async (p, quorum, grant) => {
+    const h = await pageHelpers();
+    expect(h.quorumText(p)).toBe(quorum);
+    if (grant !== null) expect(h.grantText(p.grant)).toBe(grant);
+  });
+
   it("serves the page under a nonce CSP, a new nonce each time, with no way to insert markup", async () => {
     const a = await call(base, "GET", "/console");
     const b = await call(base, "GET", "/console");

@@ -239,9 +239,22 @@ describe.skipIf(skip)("the approval console in Chromium", () => {
     await card.getByRole("button", { name: /^Approve/ }).click();
     expect((await wire.running).decision.decision).toBe("allow");
   });
+  it("shows bidi overrides and other control characters escaped, visibly, never as they would reorder text", async () => {
+    await signIn();
+    const wire = agentWire({ payee: "\u202Eemca", note: "acme\u2067\u202E.evil\u2069", "\u202Eto": "x", zw: "a\u200Bb\u0007" });
+    const card = page.getByRole("article").filter({ hasText: wire.to });
+    await card.waitFor();
+    const text = (await card.textContent()) ?? "";
+    expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
+    const pre = (await card.locator("pre").textContent()) ?? "";
+    for (const shown of ['"payee": "\\u202eemca"', '"note": "acme\\u2067\\u202e.evil\\u2069"', '"\\u202eto": "x"', '"zw": "a\\u200bb\\u0007"']) expect(pre).toContain(shown);
+    await card.getByRole("button", { name: /^Reject/ }).click();
+    await wire.running;
+  });
+
   it("shows quorum, votes and a grant offer when a request has them, and sends the grant choice", async () => {
     // a queue whose requests carry the fields quorum and grants add (absent fields show nothing)
-    const extra = { quorum: 2, votes: ["bob"], grant: { scope: "session", duration: "1h", upTo: 50000 } };
+    const extra = { quorum: 2, approvers: ["bob"], grant: { rule: "wires", scope: "session", durationMs: 3_600_000, upTo: 50000, of: "action.amount" } };
     const withGrant = {
       ...queue,
       pending: () => queue.pending().map((p) => ({ ...p, ...extra })),
@@ -262,7 +275,7 @@ describe.skipIf(skip)("the approval console in Chromium", () => {
       const card = page.getByRole("article").filter({ hasText: wire.to });
       await card.waitFor();
       await expect(card.textContent()).resolves.toContain("1 of 2 approvals: bob");
-      await card.getByLabel("Also grant: session for 1h up to 50000").check();
+      await card.getByLabel("Also grant: session for 1h up to 50000 of action.amount").check();
       await card.getByRole("button", { name: /^Approve/ }).click();
       expect((await wire.running).decision.decision).toBe("allow");
       expect(JSON.parse(bodies[0]!)).toMatchObject({ approved: true, grant: true });

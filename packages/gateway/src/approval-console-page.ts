@@ -66,15 +66,56 @@ const SCRIPT = `
   var csrf = null, source = null, skew = 0, session = null;
   var cards = new Map();
 
-  /** An element with a class and children; strings become text nodes, never markup. */
+  // text helpers (no DOM): begin
+  /**
+   * Text as it is shown: control characters, zero-width and bidi override characters (which
+   * could make "\\u202Eemca" read as "acme") escaped visibly as \\\\uXXXX; line feeds kept.
+   */
+  function safe(text) {
+    return String(text).replace(/[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\ufeff]/g, function (c) {
+      return "\\\\u" + c.charCodeAt(0).toString(16).padStart(4, "0");
+    });
+  }
+  function own(o, k) { return o !== null && typeof o === "object" && Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined; }
+  /** 90000000 → "1d 1h" */
+  function durationText(ms) {
+    if (typeof ms !== "number" || !isFinite(ms) || ms < 0) return null;
+    var out = [], rest = Math.round(ms);
+    [["d", 86400000], ["h", 3600000], ["m", 60000], ["s", 1000], ["ms", 1]].forEach(function (u) {
+      var n = Math.floor(rest / u[1]);
+      if (n > 0) { out.push(n + u[0]); rest -= n * u[1]; }
+    });
+    return out.length ? out.join(" ") : "0s";
+  }
+  /** The quorum line (for a quorum above 1): the approvals so far (the request's \`approvers\`) of the quorum. */
+  function quorumText(p) {
+    var quorum = own(p, "quorum");
+    if (typeof quorum !== "number" || !(quorum > 1)) return null;
+    var votes = Array.isArray(own(p, "approvers")) ? p.approvers.map(String) : [];
+    return votes.length + " of " + quorum + " approvals" + (votes.length ? ": " + votes.join(", ") : "");
+  }
+  /** What "Also grant" grants: the scope, for how long, and up to how much of which field. */
+  function grantText(g) {
+    var d = durationText(own(g, "durationMs"));
+    var upTo = own(g, "upTo");
+    var of = own(g, "of");
+    return [
+      own(g, "scope") === undefined ? null : String(g.scope),
+      d ? "for " + d : null,
+      upTo !== undefined && upTo !== null ? "up to " + upTo + (typeof of === "string" ? " of " + of : "") : null,
+    ].filter(Boolean).join(" ");
+  }
+  // text helpers (no DOM): end
+
+  /** An element with a class and children; strings become text nodes, never markup, escaped by \`safe\`. */
   function el(tag, cls) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
-    for (var i = 2; i < arguments.length; i++) if (arguments[i] !== null && arguments[i] !== undefined) e.append(arguments[i]);
+    for (var i = 2; i < arguments.length; i++) if (arguments[i] !== null && arguments[i] !== undefined) e.append(typeof arguments[i] === "string" ? safe(arguments[i]) : arguments[i]);
     return e;
   }
-  function say(text) { byId("status").textContent = text; }
-  function fail(text) { byId("error").textContent = text; }
+  function say(text) { byId("status").textContent = safe(text); }
+  function fail(text) { byId("error").textContent = safe(text); }
   function json(value) { try { return JSON.stringify(value, null, 2); } catch (e) { return String(value); } }
   function errorText(body, status) { return body && body.error && typeof body.error.message === "string" ? body.error.message : "the request failed (HTTP " + status + ")"; }
   function headers() { var h = { "content-type": "application/json" }; if (csrf) h["x-csrf-token"] = csrf; return h; }
@@ -88,7 +129,6 @@ const SCRIPT = `
     var id = Object.prototype.hasOwnProperty.call(user, "id") ? user.id : Object.prototype.hasOwnProperty.call(user, "name") ? user.name : undefined;
     return (typeof id === "string" || typeof id === "number" ? String(id) + "  " : "") + JSON.stringify(user);
   }
-  function own(o, k) { return o !== null && typeof o === "object" && Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined; }
   function clock(ms) {
     if (ms <= 0) return "timed out";
     var s = Math.floor(ms / 1000), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
@@ -117,11 +157,7 @@ const SCRIPT = `
     var rules = own(p, "rules");
     var ruleReasons = Array.isArray(rules) ? rules.map(function (r) { return own(r, "reason"); }) : [];
     if (typeof own(p, "reason") === "string" && ruleReasons.indexOf(p.reason) < 0) row(dl, "Reason", p.reason);
-    var quorum = own(p, "quorum");
-    if (typeof quorum === "number") {
-      var votes = Array.isArray(own(p, "votes")) ? p.votes.map(String) : [];
-      row(dl, "Quorum", votes.length + " of " + quorum + " approvals" + (votes.length ? ": " + votes.join(", ") : ""));
-    }
+    row(dl, "Quorum", quorumText(p));
     row(dl, "Request", String(own(p, "id")));
     var hash = stage !== undefined ? own(p, "valueHash") : own(p, "actionHash");
     row(dl, "Hash", typeof hash === "string" ? hash.slice(0, 16) : null);
@@ -144,8 +180,7 @@ const SCRIPT = `
     if (g !== null && typeof g === "object") {
       grant = el("input");
       grant.type = "checkbox";
-      var scope = [own(g, "scope"), own(g, "duration") ? "for " + g.duration : null, own(g, "upTo") !== undefined && own(g, "upTo") !== null ? "up to " + g.upTo : null].filter(Boolean).map(String).join(" ");
-      article.append(el("label", "grant", grant, "Also grant: " + scope));
+      article.append(el("label", "grant", grant, "Also grant: " + grantText(g)));
     }
     var approveBtn = el("button", "approve", "Approve");
     var rejectBtn = el("button", "reject", "Reject");
@@ -207,9 +242,9 @@ const SCRIPT = `
     c.err.textContent = "";
     send("POST", "approvals/" + encodeURIComponent(c.p.id), body).then(function (r) {
       if (r.status === 200) { remove(c.p.id, (approved ? "Approved " : "Rejected ") + c.title.textContent); return; }
-      if (r.status === 202 && r.body) { c.err.textContent = "Your vote counts: " + own(r.body, "votes") + " of " + own(r.body, "quorum") + " approvals so far."; return; }
+      if (r.status === 202 && r.body) { c.err.textContent = safe("Your vote counts: " + own(r.body, "votes") + " of " + own(r.body, "quorum") + " approvals so far."); return; }
       if (r.status === 401) { signedOut("Your session ended; sign in again."); return; }
-      c.err.textContent = errorText(r.body, r.status);
+      c.err.textContent = safe(errorText(r.body, r.status));
       if (r.status === 404) { setTimeout(function () { remove(c.p.id, null); }, 4000); return; }
       c.buttons.forEach(function (b) { b.disabled = false; });
     }, function () { c.err.textContent = "the console cannot reach the approval service"; c.buttons.forEach(function (b) { b.disabled = false; }); });
@@ -237,7 +272,7 @@ const SCRIPT = `
 
   function signedIn(s) {
     session = s;
-    byId("who").textContent = "Signed in as " + s.approver.name + (s.approver.groups.length ? " (" + s.approver.groups.join(", ") + ")" : "");
+    byId("who").textContent = safe("Signed in as " + s.approver.name + (s.approver.groups.length ? " (" + s.approver.groups.join(", ") + ")" : ""));
     byId("signin").hidden = true;
     byId("signout").hidden = false;
     byId("queue").hidden = false;
