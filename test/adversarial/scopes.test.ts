@@ -13,7 +13,7 @@ import { compileSource, emit } from "../../packages/compiler/src/compile.js";
 import { evaluatePolicy } from "../../packages/compiler/src/interpreter.js";
 import { loadModule } from "../../packages/compiler/src/load.js";
 import { createEnforcer } from "../../packages/runtime/src/enforcer.js";
-import { MAX_SCOPES, memoryHistoryStore, ScopeUnavailable, SessionTrackers, scopesFull } from "../../packages/runtime/src/history.js";
+import { MAX_SCOPES, memoryHistoryStore, SCOPE_OVERSHOOT, ScopeUnavailable, SessionTrackers, scopesFull } from "../../packages/runtime/src/history.js";
 
 const source = `
 default allow
@@ -122,6 +122,10 @@ describe("many scope values", () => {
     const full = trackers.values("s", module.trackers, T0 + 1000, action, who("new"))[0];
     expect(full).toBeInstanceOf(ScopeUnavailable);
     expect(full).toEqual({ error: scopesFull("user.id") });
+    // recording past the bound (no decision checked it) keeps at most SCOPE_OVERSHOOT more values
+    for (let i = 0; i < SCOPE_OVERSHOOT + 10; i++) trackers.record("s", action, T0 + 2000, [module.trackers], undefined, false, { user: { id: `late-${i}` }, context: null });
+    expect(trackers.values("s", module.trackers, T0 + 3000, action, who("late-5"))).toEqual([1]);
+    expect(trackers.values("s", module.trackers, T0 + 3000, action, who(`late-${SCOPE_OVERSHOOT + 5}`))[0]).toBeInstanceOf(ScopeUnavailable);
     // a minute later every scope's history is empty: they are dropped, and the new value is held
     expect(trackers.values("s", module.trackers, T0 + 61_000, action, who("new"))).toEqual([0]);
   }, 120_000);

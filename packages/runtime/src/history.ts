@@ -44,6 +44,8 @@ export const MAX_OPEN_ENTRIES = 1_000;
  * silently left uncounted.
  */
 export const MAX_SCOPES = 100_000;
+/** How far past MAX_SCOPES recording an action may still create a scope value's history (actions allowed while others were in flight). */
+export const SCOPE_OVERSHOOT = 1_000;
 
 /** The user and context an action was decided with: what a scope (`per user.id`) reads. */
 export interface Who {
@@ -350,8 +352,11 @@ export class SessionTrackers implements TrackerSource {
     if (groups.size === 0) return undoSession;
     const undos: Undo[] = [undoSession];
     for (const [id, trackers] of groups) {
-      // created even past the bound: the decision checked it, and an allowed action is always counted
-      const scope = this.scopeHistory(id, now, true)!;
+      // created past the bound by up to SCOPE_OVERSHOOT: the decision checked it, and an allowed
+      // action in flight is counted; past that (actions recorded without a decision), its scope
+      // is not kept, and decisions that need a new scope value deny until some empty
+      const scope = this.scopeHistory(id, now, true);
+      if (scope === null || scope === undefined) continue;
       for (const t of trackers) scope.keepFor = Math.max(scope.keepFor, t.withinMs === null || t.since !== undefined ? Infinity : t.withinMs);
       undos.push(this.fileInto(scope.history, action, now, [trackers], labels));
     }
@@ -384,7 +389,7 @@ export class SessionTrackers implements TrackerSource {
   private scopeHistory(id: string, now: number, create: boolean): ScopeHistory | undefined | null {
     const held = this.scopes.get(id);
     if (held !== undefined) return held;
-    if (this.scopes.size >= MAX_SCOPES && !this.sweep(now) && !create) return null;
+    if (this.scopes.size >= MAX_SCOPES && !this.sweep(now) && (!create || this.scopes.size >= MAX_SCOPES + SCOPE_OVERSHOOT)) return null;
     if (!create) return undefined;
     const fresh: ScopeHistory = { history: { trackers: new Map(), recent: [] }, keepFor: 0 };
     this.scopes.set(id, fresh);
