@@ -2,8 +2,14 @@
  * serve-approvals.ts in process: which kept decisions a full service forgets first, and an
  * approval whose audit record cannot be written (not opened; an approval that does not count).
  */
+
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startDecisionService } from "@agent-armor/gateway";
 import type { Decision } from "@agent-armor/runtime";
 import { describe, expect, it } from "vitest";
+import { approvalAsksOf, unenforcedApprovalsWarning } from "../../packages/gateway/src/approvals-http.js";
 import { createServiceApprovals } from "../../packages/gateway/src/serve-approvals.js";
 
 const decision = (id: string, session = "s"): Decision =>
@@ -197,5 +203,49 @@ describe("the service's approvals", () => {
     await new Promise((r) => setTimeout(r, 60));
     expect(a.stats()).toEqual({ kept: 0, bytes: 0 });
     a.close();
+  });
+});
+
+describe("approvals without approvers", () => {
+  const work = mkdtempSync(join(tmpdir(), "armor-noapprovers-"));
+  const file = (name: string, text: string) => {
+    const path = join(work, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  // [the approval rules, the warning printed at start (null: none)]
+  const WARNINGS: [string, string | null][] = [
+    ['rule a when action.type == "a" require approval', null],
+    ['rule a when action.type == "a" require approval quorum 1', null],
+    [
+      'rule a when action.type == "a" require approval from "finance"',
+      'warning: the policy asks for approval from "finance", but no approvers are configured (--approvers FILE): approvers\' groups and distinct names cannot be checked, so neither can be enforced',
+    ],
+    [
+      'rule a when action.type == "a" require approval quorum 2',
+      "warning: the policy asks for a quorum of 2, but no approvers are configured (--approvers FILE): approvers' groups and distinct names cannot be checked, so neither can be enforced",
+    ],
+    [
+      'rule a when action.type == "a" require approval from "finance" quorum 2\nrule b when action.type == "b" require approval from "security" quorum 3',
+      'warning: the policy asks for approval from "finance", "security" and a quorum of 3, but no approvers are configured (--approvers FILE): approvers\' groups and distinct names cannot be checked, so neither can be enforced',
+    ],
+    [
+      'default require approval from "ops"',
+      'warning: the policy asks for approval from "ops", but no approvers are configured (--approvers FILE): approvers\' groups and distinct names cannot be checked, so neither can be enforced',
+    ],
+  ];
+  it.each(WARNINGS)("%s", async (rules, warning) => {
+    const policy = file(`p${WARNINGS.findIndex(([r]) => r === rules)}.armor`, rules.startsWith("default") ? `${rules}\n` : `default allow\n${rules}\n`);
+    expect(unenforcedApprovalsWarning(await approvalAsksOf(policy))).toBe(warning);
+  });
+
+  it("armor serve prints it at start without --approvers", async () => {
+    const policy = file("quorum.armor", 'default allow\nrule a when action.type == "a" require approval from "finance" quorum 2\n');
+    const lines: string[] = [];
+    const svc = await startDecisionService({ policy, port: 0, log: (l) => void lines.push(l) });
+    await svc.close();
+    expect(lines).toContain(
+      'warning: the policy asks for approval from "finance" and a quorum of 2, but no approvers are configured (--approvers FILE): approvers\' groups and distinct names cannot be checked, so neither can be enforced',
+    );
   });
 });

@@ -307,3 +307,38 @@ export async function serveApprovals(queue: ApprovalQueue, options: ApprovalEndp
       }),
   };
 }
+
+/** What a policy's approval asks need of approvers: the groups (`from`) and the largest quorum. */
+export interface ApprovalAsks {
+  readonly groups: readonly string[];
+  readonly quorum: number;
+}
+
+/**
+ * The groups and quorums a policy's `require approval` rules (and its default) ask for, read from
+ * its `.armor` source; null for a compiled module or a file that cannot be read or compiled (the
+ * policy's own loading reports that).
+ */
+export async function approvalAsksOf(policy: string): Promise<ApprovalAsks | null> {
+  if (!policy.endsWith(".armor")) return null;
+  try {
+    const [{ readFile }, { compileSource }] = await Promise.all([import("node:fs/promises"), import("@agent-armor/compiler")]);
+    const ir = compileSource(policy, await readFile(policy, "utf8")).policy;
+    const asks: { from: string | null; quorum?: number }[] = ir.defaultApproval !== null ? [ir.defaultApproval] : [];
+    for (const r of ir.rules) if (r.effect.kind === "require_approval") asks.push(r.effect);
+    return { groups: [...new Set(asks.map((a) => a.from).filter((f): f is string => f !== null))], quorum: Math.max(1, ...asks.map((a) => a.quorum ?? 1)) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The warning for a gateway that takes approvals without approvers (`--approvers FILE`) while
+ * its policy asks a group or a quorum above 1: nobody's group is known then, and one caller can
+ * give any approver's name, so neither can be enforced. Null when there is nothing to warn of.
+ */
+export function unenforcedApprovalsWarning(asks: ApprovalAsks | null): string | null {
+  if (asks === null || (asks.groups.length === 0 && asks.quorum <= 1)) return null;
+  const what = [...(asks.groups.length > 0 ? [`approval from ${asks.groups.map((g) => `"${g}"`).join(", ")}`] : []), ...(asks.quorum > 1 ? [`a quorum of ${asks.quorum}`] : [])].join(" and ");
+  return `warning: the policy asks for ${what}, but no approvers are configured (--approvers FILE): approvers' groups and distinct names cannot be checked, so neither can be enforced`;
+}

@@ -55,7 +55,7 @@ import {
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { type ApprovalWebhookOptions, approvalWebhook } from "./approval-webhook.js";
-import { type ApprovalEndpoint, serveApprovals } from "./approvals-http.js";
+import { type ApprovalEndpoint, approvalAsksOf, serveApprovals, unenforcedApprovalsWarning } from "./approvals-http.js";
 import { type Approvers, loadApprovers } from "./approvers.js";
 import { auditFileName } from "./audit-file-name.js";
 import { alwaysDeniedTools, type RuleMeta } from "./hidden.js";
@@ -227,6 +227,11 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   };
 
   const loaded = await loadPolicy(options.policy, { compiler });
+  // approvals taken without approvers cannot hold a policy's groups and quorums: say so at start
+  if (handler !== undefined && options.approvers === undefined) {
+    const warning = unenforcedApprovalsWarning(await approvalAsksOf(options.policy));
+    if (warning !== null) log(warning);
+  }
   const history = redis !== null ? redis.redisStore({ url: options.store! }) : null;
   const enforcer = await createEnforcer({
     policy: loaded.module,

@@ -27,7 +27,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type ActionContext, type ApprovalQueue, actionHash, type Decision, type PolicyDiagnostic, type RecordResult } from "@agent-armor/runtime";
-import { APPROVER_ROUTES, type ApprovalRoutes, approvalRoutes, isLoopbackHost } from "./approvals-http.js";
+import { APPROVER_ROUTES, type ApprovalRoutes, approvalAsksOf, approvalRoutes, isLoopbackHost, unenforcedApprovalsWarning } from "./approvals-http.js";
 import { type Approvers, loadApprovers } from "./approvers.js";
 import { DEFAULT_QUEUE_TIMEOUT_MS, type Decider, startDecider } from "./decider.js";
 import { type AccessOptions, createAccess } from "./http-access.js";
@@ -207,6 +207,11 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
   let access = createAccess(options.access ?? {}, { host, port: options.port ?? 8470 });
   // approvals (with approvers): checked before anything starts, e.g. an approver holding the service's token
   const approvers = typeof options.approvers === "string" ? loadApprovers(options.approvers) : options.approvers;
+  // without approvers, require_approval goes back to the agent: the policy's groups and quorums are not enforced here
+  if (approvers === undefined) {
+    const warning = unenforcedApprovalsWarning(await approvalAsksOf(options.policy));
+    if (warning !== null) log(warning);
+  }
   let decider!: Decider;
   // with a store, pending approvals are in it too: listed and answered at every replica, kept across restarts
   const sharedQueue = approvers !== undefined && options.store !== undefined ? await openSharedQueue(options.store) : null;
