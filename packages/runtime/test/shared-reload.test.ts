@@ -28,25 +28,34 @@ function emptyStore(): SharedHistoryStore {
 const BASE = 'default allow\nrule hourly when action.type == "send" and count(type == "send" within 1h) >= 20 deny\n';
 const policy = (rules: string) => ({ source: `default allow\n${rules}\n`, fileName: "p.armor" });
 
-// [what, the new policy's rules, the shadow set first (or null), taken with a shared store]
-const CASES: [string, string, string | null, boolean][] = [
+// [what, the new policy's rules, the shadow set first (or null) and how long before the reload (ms), taken with a shared store]
+const SUM = 'rule big when action.type == "pay" and sum(amount where type == "pay" within 1d) > 100 deny';
+const DAY = 24 * 3_600_000;
+const CASES: [string, string, [string, number] | null, boolean][] = [
   ["the same predicate in another rule", 'rule other when action.type == "mail" and count(type == "send" within 1h) >= 5 deny', null, true],
   ["no history at all", 'rule plain when action.type == "rm" deny', null, true],
   ["the window changed by a minute", 'rule hourly when action.type == "send" and count(type == "send" within 61m) >= 20 deny', null, false],
-  ["a new sum", 'rule big when action.type == "pay" and sum(amount where type == "pay" within 1d) > 100 deny', null, false],
+  ["a new sum", SUM, null, false],
+  ["a new sum the shadow candidate counted for its whole window", SUM, [SUM, DAY], true],
+  // set as the shadow and reloaded at once, the predicate has counted nothing yet
+  ["a new sum the shadow candidate counted for less than its window", SUM, [SUM, DAY - 1], false],
   [
-    "a new sum the shadow candidate counted first",
-    'rule big when action.type == "pay" and sum(amount where type == "pay" within 1d) > 100 deny',
-    'rule big when action.type == "pay" and sum(amount where type == "pay" within 1d) > 100 deny',
-    true,
+    "a new count over the whole history, however long the shadow counted",
+    'rule ever when action.type == "send" and count(type == "send") >= 100 deny',
+    ['rule ever when action.type == "send" and count(type == "send") >= 100 deny', 30 * DAY],
+    false,
   ],
 ];
 
 describe("reloading a policy with a shared history store", () => {
   it.each(CASES)("%s", async (_what, rules, shadow, taken) => {
     for (const shared of [true, false]) {
-      const e = await createEnforcer({ policy: { source: BASE, fileName: "p.armor" }, throwOnDeny: false, onError: () => undefined, ...(shared ? { history: emptyStore() } : {}) });
-      if (shadow !== null) expect((await e.setShadow(policy(shadow))).ok).toBe(true);
+      let now = Date.parse("2026-12-01T00:00:00Z");
+      const e = await createEnforcer({ policy: { source: BASE, fileName: "p.armor" }, clock: () => now, throwOnDeny: false, onError: () => undefined, ...(shared ? { history: emptyStore() } : {}) });
+      if (shadow !== null) {
+        expect((await e.setShadow(policy(shadow[0]))).ok).toBe(true);
+        now += shadow[1];
+      }
       const r = await e.reload(policy(rules));
       expect(r.ok).toBe(shared ? taken : true);
       if (!r.ok) {

@@ -79,7 +79,11 @@ export async function reload(st: EnforcerState, source: PolicySource): Promise<L
 /** The history predicates of `module` that neither the policy in force nor the shadow candidate has. */
 function newPredicates(st: EnforcerState, module: PolicyModule): PolicyModule["trackers"] {
   const known = new Set<string>();
-  for (const p of st.shadow === null ? [st.active] : [st.active, st.shadow]) for (const t of p.module.trackers) known.add(t.key);
+  for (const t of st.active.module.trackers) known.add(t.key);
+  // the shadow's predicates count from when it was set: one is counted once its window has
+  // passed since then; one over the whole history (or `since`) never is
+  const counted = st.shadowSince === null ? 0 : st.clock() - st.shadowSince;
+  for (const t of st.shadow?.module.trackers ?? []) if (t.withinMs !== null && t.since === undefined && counted >= t.withinMs) known.add(t.key);
   return module.trackers.filter((t) => !known.has(t.key));
 }
 
@@ -87,6 +91,7 @@ function newPredicates(st: EnforcerState, module: PolicyModule): PolicyModule["t
 export async function setShadow(st: EnforcerState, source: PolicySource | null): Promise<LoadResult> {
   if (source === null) {
     st.shadow = null;
+    st.shadowSince = null;
     st.shadowStats.candidate = null;
     return { ok: true, diagnostics: [] };
   }
@@ -95,6 +100,7 @@ export async function setShadow(st: EnforcerState, source: PolicySource | null):
     const a = activate(next.module, st.options.validate);
     if (st.store !== null) refuseGrants(st.store, a);
     st.shadow = a;
+    st.shadowSince = st.clock();
     Object.assign(st.shadowStats, { candidate: meta(next.module), decisions: 0, flips: 0, byKind: {} });
     return { ok: true, diagnostics: next.diagnostics };
   } catch (e) {

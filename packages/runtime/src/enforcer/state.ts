@@ -40,6 +40,8 @@ export interface EnforcerState {
   active: Active;
   /** The candidate decided beside it, if any; `setShadow` swaps it. */
   shadow: Active | null;
+  /** When the shadow candidate started being counted (ms), or null without one. */
+  shadowSince: number | null;
   readonly shadowStats: ShadowReport;
 }
 
@@ -65,7 +67,8 @@ export async function enforcerState(options: EnforcerOptions): Promise<EnforcerS
   // a cap that is not a number (NaN) would leave reservations unbounded: the default then
   const maxReservations = Math.max(1, Number.isFinite(options.maxReservations) ? options.maxReservations! : DEFAULT_MAX_RESERVATIONS);
   const reservations = new Reservations(reservationTtlMs, maxReservations);
-  return { options, clock, report, decisionId: idSource(), trackers, store, reservations, grants, audit, throwOnDeny: options.throwOnDeny ?? true, active, shadow, shadowStats };
+  const shadowSince = shadow === null ? null : clock();
+  return { options, clock, report, decisionId: idSource(), trackers, store, reservations, grants, audit, throwOnDeny: options.throwOnDeny ?? true, active, shadow, shadowSince, shadowStats };
 }
 
 function reporter(options: EnforcerOptions): (e: unknown) => void {
