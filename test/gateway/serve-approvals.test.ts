@@ -86,6 +86,7 @@ describe("approvals of the decision service", () => {
     const approvals = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === "approval" && r.decisionId === id);
     expect(approvals.map((r) => [r.event, r.approver ?? null])).toEqual([
       ["requested", null],
+      ["vote", "ann"],
       ["approved", "ann"],
     ]);
   });
