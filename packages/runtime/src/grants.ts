@@ -13,8 +13,8 @@
  * The store is bounded: at most `MAX_GRANTS_PER_SCOPE` live grants per (rule, scope, value), the
  * oldest giving way to a new one, and `MAX_GRANTS` in all, the soonest to expire giving way.
  */
-import { createHash } from "node:crypto";
 import { addPartial, partialsValue } from "./exact-sum.js";
+import { sha256 } from "./sha256.js";
 import type { GrantInput, GrantOffer } from "./types.js";
 
 export const MAX_GRANTS_PER_SCOPE = 16;
@@ -70,7 +70,7 @@ export function grantValue(v: unknown): string | number | boolean | null {
 /** The digest of what a rule offers: its grant clause, its `from` group and its quorum. */
 export function offerDigest(offer: GrantOffer, from: string | null, quorum: number): string {
   const clause = [offer.rule, offer.scope, offer.durationMs, offer.upTo, offer.of, from, quorum];
-  return createHash("sha256").update(JSON.stringify(clause), "utf8").digest("hex");
+  return sha256(JSON.stringify(clause));
 }
 
 const keyOf = (rule: string, scope: string, value: string | number | boolean): string => JSON.stringify([rule, scope, typeof value, value]);
