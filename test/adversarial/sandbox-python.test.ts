@@ -6,6 +6,7 @@
  * Python's own parser, a forbidden import is denied before anything runs, host calls are
  * decided, output is redacted, and the audit log verifies.
  */
+import dgram from "node:dgram";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +14,7 @@ import { ActionDenied, createEnforcer, verifyAuditLogFile } from "@agent-armor/r
 import { createPythonPool, runCode, SandboxFailure, type SandboxFailureKind } from "@agent-armor/sandbox";
 import { afterAll, describe, expect, it } from "vitest";
 
-const pool = createPythonPool({ size: 2 });
+const pool = createPythonPool({ size: 1 });
 afterAll(() => pool.close());
 
 // generous times: an interpreter's work is slow on a loaded machine; the bombs end on their limit first
@@ -51,6 +52,49 @@ describe("hostile Python", () => {
   it("an endless loop is stopped at the deadline", async () => {
     const r = await pool.run("while True: pass", { ...limits, timeMs: 1_000 }, {}).catch((e: unknown) => e);
     expect(r).toMatchObject({ kind: "timeout", message: "the code ran longer than 1000 ms" });
+  });
+});
+
+// Python reaches JavaScript objects (a converted list, a host function's closure); what it can do with them
+const ESCAPES = [
+  { name: "through to_js(...).constructor.constructor", reach: "from pyodide.ffi import to_js\nF = to_js([1]).constructor.constructor" },
+  { name: "through a host function's closure", reach: "cs = [c.cell_contents for c in probe.__closure__]\nF = [c for c in cs if callable(c) and not isinstance(c, str)][0].constructor.constructor" },
+];
+const JS_DEEDS = [
+  { name: "reads the parent's environment", js: "return process.env.ARMOR_PROBE_SECRET" },
+  { name: "sends a UDP datagram", js: "const d = process.getBuiltinModule('node:dgram'); const s = new d.Socket({ type: 'udp4' }); s.send('escaped', PORT, '127.0.0.1'); return 'sent'" },
+  { name: "signals the parent", js: "process.kill(process.ppid, 'SIGTERM'); return 'killed'" },
+];
+
+describe("Python that reaches JavaScript", () => {
+  it.each(ESCAPES.flatMap((e) => JS_DEEDS.map((d) => ({ ...d, reach: e.reach, label: `${e.name}: ${d.name}` }))))("$label", async ({ reach, js }) => {
+    process.env.ARMOR_PROBE_SECRET = "hunter2";
+    const listener = dgram.createSocket("udp4");
+    const received: string[] = [];
+    listener.on("message", (m) => received.push(String(m)));
+    await new Promise<void>((resolve) => listener.bind(0, "127.0.0.1", resolve));
+    const port = listener.address().port;
+    let signalled = false;
+    const onSignal = (): void => {
+      signalled = true;
+    };
+    process.on("SIGTERM", onSignal);
+    try {
+      const code = `${reach}\nstr(F(${JSON.stringify(js.replace("PORT", String(port)))})())`;
+      const r = await pool.run(code, limits, { probe: () => null }).then(
+        (ok) => ({ value: ok.value }),
+        (e: unknown) => e,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(JSON.stringify(r) ?? "").not.toContain("hunter2");
+      expect(r).toMatchObject({ kind: "exception", message: expect.stringMatching(/EvalError: Code generation from strings disallowed/) });
+      expect(received).toEqual([]);
+      expect(signalled).toBe(false);
+    } finally {
+      process.off("SIGTERM", onSignal);
+      listener.close();
+      delete process.env.ARMOR_PROBE_SECRET;
+    }
   });
 });
 

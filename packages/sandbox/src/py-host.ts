@@ -20,6 +20,7 @@ import dgram from "node:dgram";
 import dns from "node:dns";
 import { constants as fsConstants } from "node:fs";
 import http from "node:http";
+import http2 from "node:http2";
 import https from "node:https";
 import { syncBuiltinESMExports } from "node:module";
 import net from "node:net";
@@ -56,14 +57,44 @@ function lockDown(): void {
     [tls, ["connect", "createServer", "createSecureContext"]],
     [http, ["request", "get", "createServer"]],
     [https, ["request", "get", "createServer"]],
+    [http2, ["connect", "createServer", "createSecureServer"]],
     [dgram, ["createSocket"]],
     [dns, ["lookup", "resolve", "resolve4", "resolve6", "resolveAny", "resolveTxt", "reverse"]],
   ] as const) {
     for (const k of keys) mutable(m)[k] = refuse(`the network (${k})`);
   }
-  net.Socket.prototype.connect = refuse("the network (connect)") as never;
-  net.Server.prototype.listen = refuse("the network (listen)") as never;
   for (const k of ["lookup", "resolve", "resolve4", "resolve6", "resolveAny", "resolveTxt", "reverse"]) mutable(dns.promises)[k] = refuse(`the network (${k})`);
+  // the classes too, since `new dgram.Socket(...)` or `new dns.Resolver()` skip the factories: every
+  // method on their prototypes (and their bases') refuses, and the exports themselves refuse to construct
+  for (const cls of [net.Socket, net.Server, tls.TLSSocket, tls.Server, dgram.Socket, dns.Resolver, dns.promises.Resolver, http.Agent, https.Agent]) {
+    for (let proto = cls.prototype as object | null; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+      if (proto === Object.getPrototypeOf(net.Socket.prototype) && cls !== net.Socket) break; // the stream bases are shared; net.Socket's own methods are enough
+      for (const k of Object.getOwnPropertyNames(proto)) {
+        if (!/^(connect|listen|bind|send|sendto|resolve\w*|reverse|lookup\w*|setServers|addMembership|addSourceSpecificMembership|createConnection|_start|_connect\w*)$/.test(k)) continue;
+        try {
+          Object.defineProperty(proto, k, { value: refuse(`the network (${k})`), writable: false, configurable: false });
+        } catch {
+          // a property that cannot be redefined: its class is refused as a whole below
+        }
+      }
+    }
+  }
+  for (const [m, k] of [
+    [net, "Socket"],
+    [net, "Stream"],
+    [net, "Server"],
+    [tls, "TLSSocket"],
+    [dgram, "Socket"],
+    [dns, "Resolver"],
+    [dns.promises, "Resolver"],
+  ] as const) {
+    // a function (not an arrow) keeping the prototype: modules that extend the class still load
+    const refused = function refusedClass(): never {
+      throw new Error(`the network (${k}) is not available in the sandbox`);
+    };
+    refused.prototype = (mutable(m)[k] as { prototype: object }).prototype;
+    mutable(m)[k] = refused;
+  }
   for (const g of ["fetch", "WebSocket", "EventSource", "XMLHttpRequest"]) Reflect.deleteProperty(globalThis, g);
   const proc = process as unknown as Record<string, unknown>;
   // Pyodide reads the file-system flags once as it starts; nothing else is given
@@ -73,7 +104,33 @@ function lockDown(): void {
   };
   proc._linkedBinding = refuse("process._linkedBinding");
   proc.dlopen = refuse("process.dlopen");
+  // no signals to other processes (the parent), no way to end this one other than exiting, no
+  // environment (the parent starts it with none), and no modules by name
+  for (const k of ["kill", "_kill", "reallyExit", "abort", "getBuiltinModule", "chdir", "setuid", "setgid", "seteuid", "setegid", "setgroups", "initgroups"]) {
+    if (k in proc) proc[k] = refuse(`process.${k}`);
+  }
+  proc.env = {};
   syncBuiltinESMExports();
+}
+
+/**
+ * The IPC channel to the parent, kept in a closure: `process.send` and `process._send` are taken off the global process object. `process.channel` stays (Node's IPC reads it as it
+ * delivers messages), so the parent checks every message it gets from this process.
+ */
+function takeChannel(): (m: FromPython) => void {
+  const proc = process as unknown as Record<string, unknown>;
+  const send = proc.send as ((this: unknown, m: unknown) => boolean) | undefined;
+  const rawSend = proc._send;
+  if (typeof send !== "function") return () => undefined;
+  // `send` calls `this._send` and reads `this.connected`: a carrier that keeps both
+  const carrier = Object.create(process, {
+    _send: { value: rawSend },
+    connected: { get: () => proc.connected === true },
+  }) as unknown;
+  for (const k of ["send", "_send"]) proc[k] = refuse(`process.${k}`);
+  return (m) => {
+    send.call(carrier, m);
+  };
 }
 
 /** Python's side of the host functions: each an async builtin that speaks JSON. Fixed text: names arrive as data. */
@@ -137,10 +194,10 @@ def _armor_facts(src):
     return json.dumps({"imports": unique(imports), "calls": unique(calls), "urls": unique(urls), "hosts": unique(hosts), "dynamic": dynamic, "error": None})
 `;
 
+/** The only way to speak to the parent (see takeChannel). */
+const send = takeChannel();
+
 async function main(): Promise<void> {
-  const send = (m: FromPython): void => {
-    process.send?.(m);
-  };
   lockDown();
   const { loadPyodide } = await import("pyodide");
   let stdout = "";
@@ -227,6 +284,6 @@ function toJson(value: unknown): string {
 }
 
 main().catch((e: unknown) => {
-  process.send?.({ kind: "failed", job: -1, failure: "engine", message: e instanceof Error ? e.message : String(e) } satisfies FromPython);
+  send({ kind: "failed", job: -1, failure: "engine", message: e instanceof Error ? e.message : String(e) } satisfies FromPython);
   process.exit(70);
 });

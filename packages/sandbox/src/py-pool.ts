@@ -84,8 +84,11 @@ export function createPythonPool(options: PythonPoolOptions = {}): PythonPool {
   let nextJob = 0;
 
   const spawn = (): Interpreter => {
-    const flags = ["--experimental-permission", ...readable().map((d) => `--allow-fs-read=${d}/*`), "--no-warnings"];
-    const child = fork(new URL("./py-host.js", import.meta.url), [], { execArgv: flags, stdio: ["ignore", "ignore", "ignore", "ipc"], serialization: "json" });
+    // no code from strings: Pyodide loads and runs without eval or `Function`, so JavaScript
+    // reached from Python (`to_js(x).constructor.constructor`) cannot compile anything
+    const flags = ["--experimental-permission", ...readable().map((d) => `--allow-fs-read=${d}/*`), "--disallow-code-generation-from-strings", "--no-warnings"];
+    // no environment (nothing of the parent's secrets) and a neutral working folder (this package's build)
+    const child = fork(new URL("./py-host.js", import.meta.url), [], { execArgv: flags, env: {}, cwd: here, stdio: ["ignore", "ignore", "ignore", "ipc"], serialization: "json" });
     const it: Interpreter = { child, ready: Promise.resolve(), baseline: 0 };
     it.ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => settle(new SandboxFailure("engine", `the Python interpreter did not start within ${START_MS} ms`)), START_MS);
