@@ -7,9 +7,11 @@
  * - `calls`: the global functions it calls by name (`fetch(...)`, `send_email(...)`): the host
  *   functions it may use, and any other global it calls;
  * - `urls` and `hosts`: string and template literals that are http(s) URLs, and their hosts;
- * - `dynamic`: whether it does something these facts cannot see through: `eval`, `Function`,
- *   `import(x)` or `require(x)` with a computed name, or a global reached by a computed member
- *   (`globalThis[x]`).
+ * - `dynamic`: whether it does something these facts cannot see through: any mention of `eval`,
+ *   `Function` or `Reflect`, `.constructor`, `import(x)` or `require(x)` with a computed name, a
+ *   global reached by a computed member (`globalThis[x]`), a callee that is neither a name nor a
+ *   member with a written name (`(0, eval)(...)`, `f()(...)`, `o[k](...)`), or code that cannot be
+ *   read.
  *
  * The facts are what the text says, not what it will do: code can build a URL from pieces, or
  * call a function through an alias. A rule that must hold whatever the code does belongs on the
@@ -30,20 +32,46 @@ export interface CodeFacts {
 }
 
 const MAX_FACTS = 256;
+/** Code longer than this is not read (its facts are an error, `dynamic` true). */
+export const MAX_CODE_CHARS = 1_000_000;
 const GLOBAL_OBJECTS = new Set(["globalThis", "self", "window", "global"]);
+/** Names whose mere mention hides what the code does: a reference, not only a call (`const e = eval`). */
+const HIDING_NAMES = new Set(["eval", "Function", "Reflect"]);
 
-/** The facts of `code`, read as the body of an async function (as the sandbox runs it). */
+type Node = { type: string; [k: string]: unknown };
+const failed = (error: string): CodeFacts => ({ imports: [], calls: [], urls: [], hosts: [], dynamic: true, error });
+
+/**
+ * The facts of `code`, read exactly as the sandbox runs it: a script (not a module; `import`
+ * declarations do not parse there, as in QuickJS) whose text is the body of an async arrow
+ * function. Never throws: code it cannot read (too long, too deep to walk) has an `error` and
+ * `dynamic` true.
+ */
 export function javaScriptFacts(code: string): CodeFacts {
+  if (code.length > MAX_CODE_CHARS) return failed(`the code is longer than ${MAX_CODE_CHARS} characters`);
+  try {
+    return readFacts(code);
+  } catch (e) {
+    return failed(e instanceof RangeError ? "the code is nested too deeply to read" : e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** The text QuickJS evaluates for `code` (quickjs-run.ts wraps it the same way). */
+const wrap = (code: string): string => `(async () => {\n${code}\n})()`;
+
+function readFacts(code: string): CodeFacts {
   const imports = new Set<string>();
   const calls = new Set<string>();
   const urls = new Set<string>();
   let dynamic = false;
   let tree: ReturnType<typeof parse>;
   try {
-    tree = parse(code, { ecmaVersion: "latest", sourceType: "module", allowReturnOutsideFunction: true, allowAwaitOutsideFunction: true, locations: false });
+    tree = parse(wrap(code), { ecmaVersion: "latest", sourceType: "script", locations: false });
   } catch (e) {
-    return { imports: [], calls: [], urls: [], hosts: [], dynamic: true, error: e instanceof Error ? e.message : String(e) };
+    return failed(e instanceof Error ? e.message : String(e));
   }
+  // the wrapper's own call of the arrow function is not the code's
+  const wrapper = ((tree.body[0] as unknown as { expression: unknown }) ?? { expression: null }).expression;
   const add = (set: Set<string>, v: string): void => {
     if (set.size < MAX_FACTS) set.add(v);
   };
@@ -51,6 +79,12 @@ export function javaScriptFacts(code: string): CodeFacts {
     if (n.type === "Literal" && typeof n.value === "string") return n.value;
     if (n.type === "TemplateLiteral" && n.expressions?.length === 0) return n.quasis?.[0]?.value.cooked ?? undefined;
     return undefined;
+  };
+  /** The name of a member's property when the text says it (`a.b`, `a["b"]`), else undefined. */
+  const propertyName = (m: Node): string | undefined => {
+    const p = m.property as Node;
+    if (!m.computed && p.type === "Identifier") return p.name as string;
+    return literal(p as never);
   };
   simple(tree, {
     ImportDeclaration(n) {
@@ -67,31 +101,35 @@ export function javaScriptFacts(code: string): CodeFacts {
       if (m === undefined) dynamic = true;
       else add(imports, m);
     },
+    Identifier(n) {
+      if (HIDING_NAMES.has(n.name)) dynamic = true;
+    },
     CallExpression(n) {
-      const callee = n.callee;
+      if (n === wrapper) return;
+      const callee = n.callee as unknown as Node;
       if (callee.type === "Identifier") {
-        add(calls, callee.name);
-        if (callee.name === "require") {
+        const name = callee.name as string;
+        add(calls, name);
+        if (name === "require") {
           const first = n.arguments[0];
           const m = first === undefined ? undefined : literal(first as never);
           if (m === undefined) dynamic = true;
           else add(imports, m);
         }
-        if (callee.name === "eval" || callee.name === "Function") dynamic = true;
-      } else if (callee.type === "MemberExpression" && callee.object.type === "Identifier" && GLOBAL_OBJECTS.has(callee.object.name)) {
-        if (!callee.computed && callee.property.type === "Identifier") add(calls, callee.property.name);
-        else {
-          const m = literal(callee.property as never);
-          if (m === undefined) dynamic = true;
-          else add(calls, m);
-        }
+      } else if (callee.type === "MemberExpression") {
+        const object = callee.object as Node;
+        const name = propertyName(callee);
+        if (name === undefined) dynamic = true;
+        else if ((object.type === "Identifier" && GLOBAL_OBJECTS.has(object.name as string)) || object.type === "ThisExpression") add(calls, name);
+      } else if (callee.type !== "FunctionExpression" && callee.type !== "ArrowFunctionExpression") {
+        // `(0, eval)(...)`, `f()(...)`, `(a || b)(...)`: what is called is not in the text
+        dynamic = true;
       }
     },
-    NewExpression(n) {
-      if (n.callee.type === "Identifier" && n.callee.name === "Function") dynamic = true;
-    },
     MemberExpression(n) {
-      if (n.computed && n.object.type === "Identifier" && GLOBAL_OBJECTS.has(n.object.name) && literal(n.property as never) === undefined) dynamic = true;
+      const name = propertyName(n as unknown as Node);
+      if (name === "constructor") dynamic = true;
+      if (n.computed && name === undefined && ((n.object.type === "Identifier" && GLOBAL_OBJECTS.has(n.object.name)) || n.object.type === "ThisExpression")) dynamic = true;
     },
     Literal(n) {
       if (typeof n.value === "string" && isUrl(n.value)) add(urls, n.value);

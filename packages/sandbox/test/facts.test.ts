@@ -5,10 +5,22 @@ import { javaScriptFacts } from "../src/js-facts.js";
 const cases: { name: string; code: string; facts: Partial<ReturnType<typeof javaScriptFacts>> }[] = [
   { name: "plain arithmetic", code: "return 1 + 2", facts: { imports: [], calls: [], urls: [], hosts: [], dynamic: false, error: null } },
   {
-    name: "static imports and re-exports",
-    code: 'import fs from "node:fs"; export * from "child_process"; export { a } from "os";',
-    facts: { imports: ["node:fs", "child_process", "os"], dynamic: false },
+    name: "static imports do not parse (the code is a script's function body, as QuickJS runs it)",
+    code: 'import fs from "node:fs"; export * from "child_process";',
+    facts: { imports: [], dynamic: true, error: expect.stringMatching(/import|export/) },
   },
+  { name: "an HTML-like comment hides nothing (read as a script, as QuickJS reads it)", code: 'let x = 1\nx <!-- /*\nawait send_email({to: "x"})\nx <!-- */ x', facts: { calls: ["send_email"] } },
+  { name: "(0, eval)(...)", code: `(0, eval)("send_email({})")`, facts: { dynamic: true } },
+  { name: "eval under another name", code: 'const e = eval; e("1")', facts: { dynamic: true } },
+  { name: "a function's constructor", code: '(() => {}).constructor("return send_email")()', facts: { dynamic: true } },
+  { name: "Reflect.apply", code: "Reflect.apply(send_email, null, [{}])", facts: { dynamic: true } },
+  { name: "this.x(...) is a call of x", code: 'await this.send_email({to: "a@b"})', facts: { calls: ["send_email"], dynamic: false } },
+  { name: "a call of a call's result", code: "f()()", facts: { dynamic: true } },
+  { name: "a method with a computed name", code: "const k = 'x'; o[k]()", facts: { dynamic: true } },
+  { name: "method calls and function expressions are plain", code: "[1].map((x) => x).filter(Boolean); (function () {})(); (async () => 1)()", facts: { dynamic: false } },
+  { name: "a member chain too deep to walk", code: `a${".b".repeat(100_000)}`, facts: { dynamic: true, error: expect.any(String) } },
+  { name: "a call chain too deep to walk", code: `f${"()".repeat(100_000)}`, facts: { dynamic: true, error: expect.any(String) } },
+  { name: "code longer than 1,000,000 characters", code: `//${"x".repeat(1_000_000)}`, facts: { dynamic: true, error: "the code is longer than 1000000 characters" } },
   {
     name: "require and import() with literal names",
     code: 'const cp = require("child_process"); const m = await import(`net`);',
@@ -17,6 +29,7 @@ const cases: { name: string; code: string; facts: Partial<ReturnType<typeof java
   { name: "require with a computed name", code: 'const m = require("child" + "_process")', facts: { imports: [], dynamic: true } },
   { name: "import() with a computed name", code: "const n = 'fs'; await import(n)", facts: { imports: [], dynamic: true } },
   { name: "eval and Function", code: 'eval("1"); new Function("return 1")', facts: { calls: ["eval"], dynamic: true } },
+  { name: "Function mentioned, not called", code: "const F = Function", facts: { dynamic: true } },
   { name: "globals reached by a computed member", code: "const k = 'fetch'; globalThis[k]('x')", facts: { dynamic: true } },
   { name: "globals reached by name", code: 'globalThis.fetch("https://a.test"); globalThis["send_email"]({})', facts: { calls: ["fetch", "send_email"], dynamic: false } },
   {
