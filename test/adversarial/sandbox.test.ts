@@ -148,6 +148,22 @@ describe("data that crosses the boundary", () => {
   });
 });
 
+describe("host calls' arguments", () => {
+  it("longer than outputChars as JSON: the call fails in the guest and the host function never runs", async () => {
+    let ran = 0;
+    const host = {
+      sink: () => {
+        ran++;
+        return "ok";
+      },
+    };
+    const r = await pool.run(`try { await sink("x".repeat(20000)); return "called" } catch (e) { return String(e.message) }`, { ...limits, timeMs: 2_000, stackBytes: 1 << 18 }, host);
+    expect(r.value).toMatch(/arguments of `sink` are longer than 10000 characters/);
+    expect(ran).toBe(0);
+    expect((await pool.run(`return await sink("small")`, { ...limits, timeMs: 2_000, stackBytes: 1 << 18 }, host)).value).toBe("ok");
+  });
+});
+
 describe("the host after many runs", () => {
   it("keeps its memory near where it was after 1,000 runs, failures among them", { timeout: 300_000 }, async () => {
     const quick = { timeMs: 1000, memoryBytes: 4 << 20, stackBytes: 1 << 18, outputChars: 1000, hostCalls: 2 };

@@ -13,6 +13,7 @@ import { Worker } from "node:worker_threads";
 import { answerHostCall } from "./host-call.js";
 import type { FromWorker, ToWorker } from "./js-worker.js";
 import { SandboxFailure, type SandboxFailureKind, type SandboxLimits } from "./limits.js";
+import { checkMessage, parseJson } from "./messages.js";
 import type { HostFunction, JsRunResult } from "./quickjs-run.js";
 
 /** Added to a run's time limit before its worker is terminated by force (ms). */
@@ -62,8 +63,10 @@ export function createSandboxPool(options: JsPoolOptions = {}): JsPool {
         worker.off("exit", onExit);
         error === null ? resolve() : reject(error);
       };
-      const onMessage = (m: FromWorker): void => {
-        if (m.kind === "ready") settle(null);
+      const onMessage = (raw: unknown): void => {
+        const m = checkMessage(raw);
+        if (m === null) settle(new SandboxFailure("engine", "the sandbox's worker sent a malformed message"));
+        else if (m.kind === "ready") settle(null);
       };
       const onError = (e: Error): void => settle(new SandboxFailure("engine", `the sandbox's worker failed to start: ${e.message}`));
       const onExit = (code: number): void => settle(new SandboxFailure("engine", `the sandbox's worker exited while starting (code ${code})`));
@@ -128,14 +131,33 @@ function runIn(worker: Worker, job: number, code: string, limits: SandboxLimits,
       worker.off("error", onError);
       worker.off("exit", onExit);
     };
-    const onMessage = (m: FromWorker): void => {
-      if (m.kind === "ready" || m.job !== job) return;
-      if (m.kind === "call") return void answer(worker, m, host);
-      done();
-      if (m.kind === "done") {
-        resolve({ value: JSON.parse(m.value) as unknown, stdout: m.stdout });
+    const onMessage = (raw: unknown): void => {
+      const m = checkMessage(raw);
+      if (m === null) {
+        fail("engine", "the sandbox's worker sent a malformed message");
         return;
       }
+      if (m.kind === "ready" || m.kind === "facts" || m.job !== job) return;
+      if (m.kind === "call") return void answer(worker, m, host, limits.outputChars);
+      if (m.kind === "done") {
+        if (m.stdout.length > limits.outputChars) {
+          fail("output", `the code printed more than ${limits.outputChars} characters`);
+          return;
+        }
+        if (m.value.length > limits.outputChars) {
+          fail("output", `the code returned more than ${limits.outputChars} characters of JSON`);
+          return;
+        }
+        const value = parseJson(m.value);
+        if (!value.ok) {
+          fail("engine", "the sandbox's worker sent a value that is not JSON");
+          return;
+        }
+        done();
+        resolve({ value: value.value, stdout: m.stdout });
+        return;
+      }
+      done();
       const kind = FAILURE_KINDS.has(m.failure as SandboxFailureKind) ? (m.failure as SandboxFailureKind) : "engine";
       if (kind === "engine") broken();
       reject(new SandboxFailure(kind, m.message));
@@ -149,13 +171,19 @@ function runIn(worker: Worker, job: number, code: string, limits: SandboxLimits,
   });
 }
 
-/** Answers a host call the worker asked for. */
-function answer(worker: Worker, m: Extract<FromWorker, { kind: "call" }>, host: Readonly<Record<string, HostFunction>>): void {
-  answerHostCall(host, m.name, m.args, (ok, json) => {
-    try {
-      worker.postMessage({ kind: "answer", call: m.call, ok, json } satisfies ToWorker);
-    } catch {
-      // the worker is gone (its run was stopped): nobody waits for the answer
-    }
-  });
+/** Answers a host call the worker asked for (arguments longer than `outputChars` as JSON: an error the guest sees). */
+function answer(worker: Worker, m: Extract<FromWorker, { kind: "call" }>, host: Readonly<Record<string, HostFunction>>, maxArgs: number): void {
+  answerHostCall(
+    host,
+    m.name,
+    m.args,
+    (ok, json) => {
+      try {
+        worker.postMessage({ kind: "answer", call: m.call, ok, json } satisfies ToWorker);
+      } catch {
+        // the worker is gone (its run was stopped): nobody waits for the answer
+      }
+    },
+    maxArgs,
+  );
 }

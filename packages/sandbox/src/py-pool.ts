@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { answerHostCall } from "./host-call.js";
 import type { CodeFacts } from "./js-facts.js";
 import { SandboxFailure, type SandboxFailureKind, type SandboxLimits } from "./limits.js";
+import { checkMessage, parseJson } from "./messages.js";
 import type { FromPython, ToPython } from "./py-host.js";
 import type { HostFunction, JsRunResult } from "./quickjs-run.js";
 
@@ -103,8 +104,10 @@ export function createPythonPool(options: PythonPoolOptions = {}): PythonPool {
         it.baseline = residentBytes(child.pid) ?? 0;
         resolve();
       };
-      const onMessage = (m: FromPython): void => {
-        if (m.kind === "ready") settle(null);
+      const onMessage = (raw: unknown): void => {
+        const m = checkMessage(raw);
+        if (m === null) settle(new SandboxFailure("engine", "the Python interpreter sent a malformed message"));
+        else if (m.kind === "ready") settle(null);
         else if (m.kind === "failed") settle(new SandboxFailure("engine", `the Python interpreter failed to start: ${m.message}`));
       };
       const onExit = (code: number | null): void => settle(new SandboxFailure("engine", `the Python interpreter exited while starting (code ${code})`));
@@ -173,10 +176,20 @@ function factsIn(it: Interpreter, job: number, code: string): Promise<CodeFacts>
       clearTimeout(timer);
       child.off("message", onMessage);
       child.off("exit", onExit);
+      if (error !== null) child.kill("SIGKILL");
       error === null ? resolve(facts as CodeFacts) : reject(error);
     };
-    const onMessage = (m: FromPython): void => {
-      if (m.kind === "facts" && m.job === job) settle(null, JSON.parse(m.facts) as CodeFacts);
+    const onMessage = (raw: unknown): void => {
+      const m = checkMessage(raw);
+      if (m === null) {
+        settle(new SandboxFailure("engine", "the Python interpreter sent a malformed message"));
+        return;
+      }
+      if (m.kind !== "facts" || m.job !== job) return;
+      const parsed = parseJson(m.facts);
+      const facts = parsed.ok ? asFacts(parsed.value) : null;
+      if (facts === null) settle(new SandboxFailure("engine", "the Python interpreter sent malformed facts"));
+      else settle(null, facts);
     };
     const onExit = (exit: number | null, signal: NodeJS.Signals | null): void => settle(new SandboxFailure("engine", `the Python interpreter exited (${signal ?? `code ${exit}`})`));
     child.on("message", onMessage);
@@ -207,16 +220,39 @@ function runIn(it: Interpreter, job: number, code: string, limits: SandboxLimits
       child.off("message", onMessage);
       child.off("exit", onExit);
     };
-    const onMessage = (m: FromPython): void => {
+    const onMessage = (raw: unknown): void => {
+      const m = checkMessage(raw);
+      if (m === null) {
+        fail("engine", "the Python interpreter sent a malformed message");
+        return;
+      }
       if (m.kind === "ready" || m.kind === "facts" || m.job !== job) return;
       if (m.kind === "call") {
         if (++calls > limits.hostCalls) fail("host_calls", `the code called host functions more than ${limits.hostCalls} times`);
-        else answer(child, m, host);
+        else answer(child, m, host, limits.outputChars);
+        return;
+      }
+      if (m.kind === "done") {
+        // the child checks the output limit; the parent checks it again, and the JSON
+        if (m.stdout.length > limits.outputChars) {
+          fail("output", `the code printed more than ${limits.outputChars} characters`);
+          return;
+        }
+        if (m.value.length > limits.outputChars) {
+          fail("output", `the code returned more than ${limits.outputChars} characters of JSON`);
+          return;
+        }
+        const value = parseJson(m.value);
+        if (!value.ok) {
+          fail("engine", "the Python interpreter sent a value that is not JSON");
+          return;
+        }
+        done();
+        resolve({ value: value.value, stdout: m.stdout });
         return;
       }
       done();
-      if (m.kind === "done") resolve({ value: JSON.parse(m.value) as unknown, stdout: m.stdout });
-      else reject(new SandboxFailure(FAILURES.has(m.failure) ? m.failure : "engine", m.message));
+      reject(new SandboxFailure(FAILURES.has(m.failure as SandboxFailureKind) ? (m.failure as SandboxFailureKind) : "engine", m.message));
     };
     const onExit = (exit: number | null, signal: NodeJS.Signals | null): void => fail("engine", `the Python interpreter exited (${signal ?? `code ${exit}`})`);
     child.on("message", onMessage);
@@ -225,9 +261,26 @@ function runIn(it: Interpreter, job: number, code: string, limits: SandboxLimits
   });
 }
 
-/** Answers a host call the child asked for. */
-function answer(child: ChildProcess, m: Extract<FromPython, { kind: "call" }>, host: Readonly<Record<string, HostFunction>>): void {
-  answerHostCall(host, m.name, m.args, (ok, json) => {
-    if (child.connected) child.send({ kind: "answer", call: m.call, ok, json } satisfies ToPython);
-  });
+/** Answers a host call the child asked for (arguments longer than `outputChars` as JSON: an error the guest sees, and the host function does not run). */
+function answer(child: ChildProcess, m: Extract<FromPython, { kind: "call" }>, host: Readonly<Record<string, HostFunction>>, maxArgs: number): void {
+  answerHostCall(
+    host,
+    m.name,
+    m.args,
+    (ok, json) => {
+      if (child.connected) child.send({ kind: "answer", call: m.call, ok, json } satisfies ToPython);
+    },
+    maxArgs,
+  );
+}
+
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
+
+/** Facts as the child sent them, when they have the shape of facts. */
+function asFacts(v: unknown): CodeFacts | null {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return null;
+  const f = v as Record<string, unknown>;
+  if (!isStrings(f.imports) || !isStrings(f.calls) || !isStrings(f.urls) || !isStrings(f.hosts) || typeof f.dynamic !== "boolean") return null;
+  if (f.error !== null && typeof f.error !== "string") return null;
+  return { imports: f.imports, calls: f.calls, urls: f.urls, hosts: f.hosts, dynamic: f.dynamic, error: f.error };
 }
