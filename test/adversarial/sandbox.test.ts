@@ -164,6 +164,27 @@ describe("host calls' arguments", () => {
   });
 });
 
+describe("many runs at once", () => {
+  it("start no more workers than the pool's max; runs that wait past their time limit fail with timeout", async () => {
+    const capped = createSandboxPool({ size: 1, max: 2 });
+    let peak = 0;
+    const watch = setInterval(() => {
+      peak = Math.max(peak, capped.workers);
+    }, 5);
+    try {
+      const hang = { wait: () => new Promise(() => undefined) };
+      const runs = Array.from({ length: 12 }, () => capped.run("await wait(); return 1", { ...limits, timeMs: 300, stackBytes: 1 << 18 }, hang).catch((e: unknown) => e));
+      const out = (await Promise.all(runs)) as SandboxFailure[];
+      expect(out.every((e) => e instanceof SandboxFailure && e.kind === "timeout")).toBe(true);
+      expect(out.filter((e) => /waited for a free worker longer than 300 ms/.test(e.message)).length).toBeGreaterThan(0);
+      expect(peak).toBeLessThanOrEqual(2);
+    } finally {
+      clearInterval(watch);
+      await capped.close();
+    }
+  });
+});
+
 describe("the host after many runs", () => {
   it("keeps its memory near where it was after 1,000 runs, failures among them", { timeout: 300_000 }, async () => {
     const quick = { timeMs: 1000, memoryBytes: 4 << 20, stackBytes: 1 << 18, outputChars: 1000, hostCalls: 2 };

@@ -15,6 +15,7 @@ import type { FromWorker, ToWorker } from "./js-worker.js";
 import { SandboxFailure, type SandboxFailureKind, type SandboxLimits } from "./limits.js";
 import { checkMessage, parseJson } from "./messages.js";
 import type { HostFunction, JsRunResult } from "./quickjs-run.js";
+import { createSlots } from "./slots.js";
 
 /** Added to a run's time limit before its worker is terminated by force (ms). */
 const GRACE_MS = 250;
@@ -24,6 +25,8 @@ const DEFAULT_POOL_SIZE = 2;
 export interface JsPoolOptions {
   /** Warm workers kept (default 2). */
   size?: number;
+  /** Workers alive at most, warm and busy (default `size` × 2, at least `size`): runs beyond it wait for one, at most their `timeMs`. */
+  max?: number;
 }
 
 export interface JsPool {
@@ -46,6 +49,7 @@ const START_MS = 30_000;
 
 export function createSandboxPool(options: JsPoolOptions = {}): JsPool {
   const size = options.size ?? DEFAULT_POOL_SIZE;
+  const slots = createSlots(Math.max(options.max ?? size * 2, size, 1));
   const warm: PoolWorker[] = [];
   const busy = new Set<PoolWorker>();
   let closed = false;
@@ -87,6 +91,11 @@ export function createSandboxPool(options: JsPoolOptions = {}): JsPool {
     },
     async run(code, limits, host) {
       if (closed) throw new Error("the sandbox pool is closed");
+      const free = await slots.acquire(limits.timeMs, "worker");
+      if (closed) {
+        free();
+        throw new Error("the sandbox pool is closed");
+      }
       const pw = warm.shift() ?? spawn();
       busy.add(pw);
       let healthy = true;
@@ -105,10 +114,12 @@ export function createSandboxPool(options: JsPoolOptions = {}): JsPool {
         if (healthy && !closed && warm.length < size) warm.push(pw);
         else void pw.worker.terminate();
         refill();
+        free();
       }
     },
     async close() {
       closed = true;
+      slots.close();
       const all = [...warm.splice(0), ...busy];
       busy.clear();
       await Promise.all(all.map((w) => w.worker.terminate()));

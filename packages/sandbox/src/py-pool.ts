@@ -21,6 +21,7 @@ import { SandboxFailure, type SandboxFailureKind, type SandboxLimits } from "./l
 import { checkMessage, parseJson } from "./messages.js";
 import type { FromPython, ToPython } from "./py-host.js";
 import type { HostFunction, JsRunResult } from "./quickjs-run.js";
+import { createSlots } from "./slots.js";
 
 /** How long a new interpreter may take to load before its run fails with `engine` (ms). */
 const START_MS = 120_000;
@@ -31,6 +32,8 @@ const PAGE_BYTES = 4096;
 export interface PythonPoolOptions {
   /** Loaded interpreters kept waiting (default 1). */
   size?: number;
+  /** Interpreters alive at most, warm and busy (default 2, at least `size`): runs beyond it wait for one, at most their `timeMs`. */
+  max?: number;
 }
 
 /** One loaded interpreter, for one run: its facts of the code first (the syntax tree, nothing runs), then the run. */
@@ -42,8 +45,8 @@ export interface PythonLease {
 }
 
 export interface PythonPool {
-  /** A loaded interpreter (waiting for one to load when none is warm). */
-  take(): Promise<PythonLease>;
+  /** A loaded interpreter (waiting for one to load when none is warm); when `max` are in use, waiting at most `waitMs` (default: the start-up time) for one to end, then failing with `timeout`. */
+  take(waitMs?: number): Promise<PythonLease>;
   /** take, run, release. */
   run(code: string, limits: SandboxLimits, host: Readonly<Record<string, HostFunction>>): Promise<JsRunResult>;
   /** Interpreters alive now (warm and busy). */
@@ -79,6 +82,7 @@ function residentBytes(pid: number | undefined): number | null {
 
 export function createPythonPool(options: PythonPoolOptions = {}): PythonPool {
   const size = options.size ?? 1;
+  const slots = createSlots(Math.max(options.max ?? 2, size, 1));
   const warm: Interpreter[] = [];
   const busy = new Set<Interpreter>();
   let closed = false;
@@ -126,8 +130,13 @@ export function createPythonPool(options: PythonPoolOptions = {}): PythonPool {
     get processes() {
       return warm.length + busy.size;
     },
-    async take() {
+    async take(waitMs = START_MS) {
       if (closed) throw new Error("the sandbox pool is closed");
+      const free = await slots.acquire(waitMs, "Python interpreter");
+      if (closed) {
+        free();
+        throw new Error("the sandbox pool is closed");
+      }
       const it = warm.shift() ?? spawn();
       busy.add(it);
       let released = false;
@@ -138,6 +147,7 @@ export function createPythonPool(options: PythonPoolOptions = {}): PythonPool {
         busy.delete(it);
         it.child.kill("SIGKILL");
         refill();
+        free();
       };
       try {
         await it.ready;
@@ -152,7 +162,7 @@ export function createPythonPool(options: PythonPoolOptions = {}): PythonPool {
       };
     },
     async run(code, limits, host) {
-      const lease = await this.take();
+      const lease = await this.take(limits.timeMs);
       try {
         return await lease.run(code, limits, host);
       } finally {
@@ -161,6 +171,7 @@ export function createPythonPool(options: PythonPoolOptions = {}): PythonPool {
     },
     async close() {
       closed = true;
+      slots.close();
       for (const it of [...warm.splice(0), ...busy]) it.child.kill("SIGKILL");
       busy.clear();
     },
