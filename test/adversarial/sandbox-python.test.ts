@@ -7,12 +7,12 @@
  * decided, output is redacted, and the audit log verifies.
  */
 import dgram from "node:dgram";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ActionDenied, createEnforcer, verifyAuditLogFile } from "@agent-armor/runtime";
-import { createPythonPool, runCode, SandboxFailure, type SandboxFailureKind } from "@agent-armor/sandbox";
-import { afterAll, describe, expect, it } from "vitest";
+import { createPythonPool, type PythonLease, runCode, SandboxFailure, type SandboxFailureKind } from "@agent-armor/sandbox";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const pool = createPythonPool({ size: 1 });
 afterAll(() => pool.close());
@@ -98,6 +98,49 @@ describe("Python that reaches JavaScript", () => {
   });
 });
 
+// the parser's facts: what hides a call or an import is `dynamic`, and code it cannot read is an error, never a dead interpreter
+const FACTS: { name: string; code: string; facts: Record<string, unknown> }[] = [
+  { name: "plain code", code: "import statistics\nstatistics.mean([1, 2])", facts: { imports: ["statistics"], dynamic: false, error: null } },
+  { name: "__import__ with a literal name", code: "__import__('os')", facts: { imports: ["os"], dynamic: false } },
+  { name: "__import__ under another name", code: "i = __import__\ni('os')", facts: { dynamic: true } },
+  { name: "__builtins__.__dict__[...]", code: "__builtins__.__dict__['ev' + 'al']('1')", facts: { dynamic: true } },
+  { name: "import_module under another name", code: "from importlib import import_module as im\nim('os')", facts: { dynamic: true } },
+  { name: "exec under another name", code: "e = exec\ne('x = 1')", facts: { dynamic: true } },
+  { name: "getattr of builtins' eval", code: "import builtins\ngetattr(builtins, 'eval')('1')", facts: { dynamic: true } },
+  { name: "globals() and vars()", code: "globals()['x'] = 1", facts: { dynamic: true } },
+  { name: "a host function's __closure__", code: "fetch.__closure__[0].cell_contents", facts: { dynamic: true } },
+  { name: "a call of a subscript", code: "fs = [print]\nfs[0]('x')", facts: { dynamic: true } },
+  { name: "method calls are plain", code: "', '.join(['a']).split(',')", facts: { dynamic: false } },
+  { name: "an expression too deep to parse", code: `a${".b".repeat(100_000)}`, facts: { dynamic: true, error: expect.any(String) } },
+  { name: "code longer than 1,000,000 characters", code: `#${"x".repeat(1_000_000)}`, facts: { dynamic: true, error: "the code is longer than 1000000 characters" } },
+];
+
+describe("Python's facts", () => {
+  let lease: PythonLease;
+  beforeAll(async () => {
+    lease = await pool.take();
+  });
+  afterAll(() => lease.release());
+  it.each(FACTS)("$name", async ({ code, facts }) => {
+    expect(await lease.facts(code)).toMatchObject(facts);
+  });
+});
+
+describe("many Python runs at once", () => {
+  it("start no more interpreters than the pool's max; a run that waits past its time limit fails with timeout", async () => {
+    const capped = createPythonPool({ size: 1, max: 1 });
+    try {
+      const lease = await capped.take();
+      const waiting = await capped.run("1", { ...limits, timeMs: 300 }, {}).catch((e: unknown) => e);
+      expect(waiting).toMatchObject({ kind: "timeout", message: expect.stringMatching(/waited for a free Python interpreter longer than 300 ms/) });
+      expect(capped.processes).toBe(1);
+      lease.release();
+    } finally {
+      await capped.close();
+    }
+  });
+});
+
 const POLICY = `policy analysis version "1"
 default allow
 rule no_processes
@@ -130,6 +173,17 @@ describe("runCode with Python under a policy", () => {
     const denied = await runCode(enforcer, { language: "python", code: "import subprocess\nsubprocess.run(['id'])" }, { session: "py-1" }, { pythonPool: pool }).catch((e: unknown) => e);
     expect(denied).toBeInstanceOf(ActionDenied);
     expect((denied as ActionDenied).decision.rules.map((r) => r.id)).toEqual(["no_processes"]);
+
+    // code whose facts cannot be read is still decided (and audited), as dynamic with an error
+    const before = readFileSync(file, "utf8").trim().split("\n").length;
+    const deep = await runCode(enforcer, { language: "python", code: `a${".b".repeat(100_000)}` }, { session: "py-1" }, { pythonPool: pool, limits }).catch((e: unknown) => e);
+    expect(deep).toBeInstanceOf(Error);
+    const records = readFileSync(file, "utf8")
+      .trim()
+      .split("\n")
+      .slice(before)
+      .map((l) => JSON.parse(l) as { kind: string; action?: { dynamic?: boolean; error?: unknown } });
+    expect(records.some((r) => r.action?.dynamic === true && typeof r.action.error === "string")).toBe(true);
     await enforcer.close();
     expect((await verifyAuditLogFile(file)).ok).toBe(true);
   });

@@ -145,12 +145,27 @@ def _armor_install(names, call):
     for n in json.loads(names):
         setattr(builtins, n, make(n))
 
+HIDING_NAMES = {"eval", "exec", "compile", "__import__", "import_module", "__builtins__", "vars", "globals", "locals", "Function", "Reflect"}
+HIDING_ATTRS = HIDING_NAMES | {"__dict__", "__closure__", "__globals__", "__code__", "__subclasses__", "__class__", "__bases__", "__mro__", "__getattribute__", "constructor", "f_globals", "f_locals", "f_builtins", "gi_frame", "cr_frame", "tb_frame"}
+MAX_CODE_CHARS = 1000000
+
 def _armor_facts(src):
-    import ast, re
+    def failed(why):
+        return json.dumps({"imports": [], "calls": [], "urls": [], "hosts": [], "dynamic": True, "error": why})
+    if len(src) > MAX_CODE_CHARS:
+        return failed(f"the code is longer than {MAX_CODE_CHARS} characters")
     try:
-        tree = ast.parse(src)
+        return _armor_read_facts(src)
     except SyntaxError as e:
-        return json.dumps({"imports": [], "calls": [], "urls": [], "hosts": [], "dynamic": True, "error": f"{e.msg} (line {e.lineno})"})
+        return failed(f"{e.msg} (line {e.lineno})")
+    except RecursionError:
+        return failed("the code is nested too deeply to read")
+    except Exception as e:
+        return failed(f"the code's facts cannot be read: {type(e).__name__}")
+
+def _armor_read_facts(src):
+    import ast, re
+    tree = ast.parse(src)
     def dotted(f):
         parts = []
         while isinstance(f, ast.Attribute):
@@ -163,14 +178,31 @@ def _armor_facts(src):
     def literal(n):
         return n.value if isinstance(n, ast.Constant) and isinstance(n.value, str) else None
     imports, calls, urls, dynamic = [], [], [], False
+    plain = set()  # __import__("m") and import_module("m") with a literal name: an import, not hiding
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Call):
+            name = dotted(n.func)
+            if name is not None and name.split(".")[-1] in ("__import__", "import_module") and n.args and literal(n.args[0]) is not None:
+                plain.add(id(n.func))
     for n in ast.walk(tree):
         if isinstance(n, ast.Import):
             imports += [a.name for a in n.names]
         elif isinstance(n, ast.ImportFrom):
             imports.append("." * n.level + (n.module or ""))
+            if any(a.name in HIDING_NAMES or a.name == "*" for a in n.names):
+                dynamic = True
+        elif isinstance(n, ast.Name):
+            if n.id in HIDING_NAMES and id(n) not in plain:
+                dynamic = True
+        elif isinstance(n, ast.Attribute):
+            if n.attr in HIDING_ATTRS and id(n) not in plain:
+                dynamic = True
         elif isinstance(n, ast.Call):
             name = dotted(n.func)
             if name is None:
+                # a call of a call's result, of a subscript, of anything but a name or an attribute
+                if not isinstance(n.func, (ast.Attribute, ast.Lambda)):
+                    dynamic = True
                 continue
             calls.append(name)
             last = name.split(".")[-1]
@@ -180,10 +212,10 @@ def _armor_facts(src):
                     dynamic = True
                 else:
                     imports.append(m)
-            if last in ("eval", "exec", "compile"):
-                dynamic = True
-            if last in ("getattr", "setattr") and (len(n.args) < 2 or literal(n.args[1]) is None):
-                dynamic = True
+            if last in ("getattr", "setattr", "delattr", "hasattr"):
+                attr = literal(n.args[1]) if len(n.args) >= 2 else None
+                if attr is None or attr in HIDING_ATTRS:
+                    dynamic = True
         elif isinstance(n, ast.Constant) and isinstance(n.value, str) and re.match(r"https?://[^\\s/]", n.value, re.I):
             urls.append(n.value)
     def host(u):
@@ -235,8 +267,15 @@ async function main(): Promise<void> {
       return;
     }
     if (m.kind === "facts") {
-      // the syntax tree only: nothing of the code runs
-      send({ kind: "facts", job: m.job, facts: facts(m.code) });
+      // the syntax tree only: nothing of the code runs; facts that cannot be read are an error, never the end of this process
+      let text: string;
+      try {
+        text = facts(m.code);
+      } catch (e) {
+        const why = e instanceof Error ? (e.message.trim().split("\n").at(-1) ?? e.message) : String(e);
+        text = JSON.stringify({ imports: [], calls: [], urls: [], hosts: [], dynamic: true, error: `the code's facts cannot be read: ${why.slice(0, 200)}` });
+      }
+      send({ kind: "facts", job: m.job, facts: text });
       return;
     }
     void (async () => {

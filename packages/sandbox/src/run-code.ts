@@ -80,9 +80,13 @@ export async function runCode(enforcer: Enforcer, request: RunCodeRequest, ctx: 
   if (request.language === "javascript") {
     return enforcer.run(runCodeAction(request, options.type), ctx, (decided) => (options.pool ?? sharedPool()).run(decidedCode(decided), limits, host));
   }
-  const lease = await (options.pythonPool ?? sharedPythonPool()).take();
+  const lease = await (options.pythonPool ?? sharedPythonPool()).take(limits.timeMs);
   try {
-    const facts = await lease.facts(request.code);
+    // facts that cannot be read (the interpreter failed reading them) are decided as such, so the
+    // decision is made and audited; the run then fails on its own if it gets to run
+    const facts = await lease
+      .facts(request.code)
+      .catch((e: unknown): CodeFacts => ({ imports: [], calls: [], urls: [], hosts: [], dynamic: true, error: `the code's facts cannot be read: ${e instanceof Error ? e.message : String(e)}` }));
     return await enforcer.run(runCodeAction(request, options.type, facts), ctx, (decided) => lease.run(decidedCode(decided), limits, host));
   } finally {
     lease.release();
