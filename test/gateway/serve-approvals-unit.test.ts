@@ -80,7 +80,7 @@ describe("the service's approvals", () => {
   it.each(RACES)("concurrent opens keep the pending limits: %s", async (_what, maxPending, maxPendingPerSession, sessions, opens) => {
     // a slow audit log: every open waits on its record
     const a = createServiceApprovals({ audit: () => new Promise((r) => setTimeout(r, 20)), maxPending, maxPendingPerSession });
-    sessions.forEach((s, i) => a.keep(decision(`d${i}`, s), undefined));
+    for (const [i, s] of sessions.entries()) a.keep(decision(`d${i}`, s), undefined);
     const res = await Promise.allSettled(sessions.map((_s, i) => a.open(`d${i}`, undefined)));
     expect(res.filter((r) => r.status === "fulfilled")).toHaveLength(opens);
     for (const r of res) if (r.status === "rejected") expect(r.reason).toMatchObject({ status: 429, code: "too_many_pending" });
