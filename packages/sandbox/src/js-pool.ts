@@ -13,7 +13,7 @@ import { Worker } from "node:worker_threads";
 import { answerHostCall } from "./host-call.js";
 import type { FromWorker, ToWorker } from "./js-worker.js";
 import { SandboxFailure, type SandboxFailureKind, type SandboxLimits } from "./limits.js";
-import { checkMessage, parseJson } from "./messages.js";
+import { checkMessage, doneResult } from "./messages.js";
 import type { HostFunction, JsRunResult } from "./quickjs-run.js";
 import { createSlots } from "./slots.js";
 
@@ -151,21 +151,13 @@ function runIn(worker: Worker, job: number, code: string, limits: SandboxLimits,
       if (m.kind === "ready" || m.kind === "facts" || m.job !== job) return;
       if (m.kind === "call") return void answer(worker, m, host, limits.outputChars);
       if (m.kind === "done") {
-        if (m.stdout.length > limits.outputChars) {
-          fail("output", `the code printed more than ${limits.outputChars} characters`);
-          return;
-        }
-        if (m.value.length > limits.outputChars) {
-          fail("output", `the code returned more than ${limits.outputChars} characters of JSON`);
-          return;
-        }
-        const value = parseJson(m.value);
-        if (!value.ok) {
-          fail("engine", "the sandbox's worker sent a value that is not JSON");
+        const r = doneResult(m, limits.outputChars, "the sandbox's worker");
+        if (!r.ok) {
+          fail(r.kind, r.message);
           return;
         }
         done();
-        resolve({ value: value.value, stdout: m.stdout });
+        resolve(r.result);
         return;
       }
       done();

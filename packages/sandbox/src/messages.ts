@@ -44,3 +44,19 @@ export function parseJson(text: string): { ok: true; value: unknown } | { ok: fa
     return { ok: false };
   }
 }
+
+/**
+ * A `done` message as the run's result, with the output limit kept again in the parent (the
+ * worker or process checks it too, but what it sends is not trusted), or why it cannot be one.
+ */
+export function doneResult(
+  m: { value: string; stdout: string },
+  outputChars: number,
+  sender: string,
+): { ok: true; result: { value: unknown; stdout: string } } | { ok: false; kind: "output" | "engine"; message: string } {
+  if (m.stdout.length > outputChars) return { ok: false, kind: "output", message: `the code printed more than ${outputChars} characters` };
+  if (m.value.length > outputChars) return { ok: false, kind: "output", message: `the code returned more than ${outputChars} characters of JSON` };
+  const value = parseJson(m.value);
+  if (!value.ok) return { ok: false, kind: "engine", message: `${sender} sent a value that is not JSON` };
+  return { ok: true, result: { value: value.value, stdout: m.stdout } };
+}

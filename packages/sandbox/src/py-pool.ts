@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { answerHostCall } from "./host-call.js";
 import type { CodeFacts } from "./js-facts.js";
 import { SandboxFailure, type SandboxFailureKind, type SandboxLimits } from "./limits.js";
-import { checkMessage, parseJson } from "./messages.js";
+import { checkMessage, doneResult, parseJson } from "./messages.js";
 import type { FromPython, ToPython } from "./py-host.js";
 import type { HostFunction, JsRunResult } from "./quickjs-run.js";
 import { createSlots } from "./slots.js";
@@ -244,22 +244,13 @@ function runIn(it: Interpreter, job: number, code: string, limits: SandboxLimits
         return;
       }
       if (m.kind === "done") {
-        // the child checks the output limit; the parent checks it again, and the JSON
-        if (m.stdout.length > limits.outputChars) {
-          fail("output", `the code printed more than ${limits.outputChars} characters`);
-          return;
-        }
-        if (m.value.length > limits.outputChars) {
-          fail("output", `the code returned more than ${limits.outputChars} characters of JSON`);
-          return;
-        }
-        const value = parseJson(m.value);
-        if (!value.ok) {
-          fail("engine", "the Python interpreter sent a value that is not JSON");
+        const r = doneResult(m, limits.outputChars, "the Python interpreter");
+        if (!r.ok) {
+          fail(r.kind, r.message);
           return;
         }
         done();
-        resolve({ value: value.value, stdout: m.stdout });
+        resolve(r.result);
         return;
       }
       done();
