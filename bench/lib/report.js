@@ -381,6 +381,20 @@ export function writeReport(out, { mdPath = path.join(BENCH, "RESULTS.md"), svgP
       .trim()}\n`;
   }
 
+  for (const [file, script] of [
+    ["shared-state.md", "`bench/store-redis.mjs` and `bench/serve-throughput.mjs`"],
+    ["editor.md", "`bench/lsp-tokens.mjs` and `bench/lsp-lens.mjs`"],
+  ]) {
+    const extra = path.join(BENCH, "results", file);
+    if (!fs.existsSync(extra)) continue;
+    const [title, ...rest] = fs
+      .readFileSync(extra, "utf8")
+      .trim()
+      .replace(/^#+ /gm, (h) => `#${h}`)
+      .split("\n");
+    md += `\n${title}\n\nFrom ${script} (not run by \`npm run bench\`; \`bench/results/${file}\`).\n${rest.join("\n")}\n`;
+  }
+
   md += `\n## Method and caveats\n\n`;
   md += `- Each (engine, N) runs in a fresh \`node --expose-gc\` process (\`bench/one.mjs\`): load, compile, the agreement check on 10,000 actions, then warm-up (≥ ${options.quick ? 200 : 500} ms), then ${options.quick ? "3 repeats of ≥ 100 ms" : "5 repeats of ≥ 250 ms"} made of ≈1 ms batches of \`decide(pool[i & 4095])\`, \`gc()\` before each repeat (not for Cedar: a forced GC after its optimised JS→Wasm call aborts Node 20, see the peer harness). The timing method is the peer harness's.\n`;
   md += `- Agent Armor and its interpreter get the action as \`{ action: {...}, user }\`, converted once before timing; the adapters return \`decide(input).decision\`, so the compiled figure includes building the full decision object (rules, approval, action, errors). The hand-written floor returns a string.\n`;
