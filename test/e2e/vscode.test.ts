@@ -3,7 +3,10 @@
  * ~/.cache/armor-e2e/code-server) with the .vsix installed, driven by Debian's headless Chromium
  * through playwright-core. Checks that a .armor file opens in the Armor language mode with the
  * grammar's colours, that an error shows a squiggle and a Problems entry, that completion after
- * `action.` offers the schema's fields, and that the two commands compile and test a policy.
+ * `action.` offers the schema's fields, that the two commands compile and test a policy, that a
+ * test's decision lens explains it, that the Test Explorer runs the tests (and with rule
+ * coverage: each rule's line hit or missed), and that "Decide This Input" decides an input JSON
+ * file with the policy beside it, again as the input is edited.
  * Screenshots go to test-output/e2e/. Skipped (with the reason printed) only when a tool is
  * missing and ARMOR_E2E is not "1". Everything listens on 127.0.0.1.
  */
@@ -109,12 +112,14 @@ describe.skipIf(skip)("the extension in code-server", () => {
     mkdirSync(join(workspace, "failing"));
     writeFileSync(
       join(workspace, "failing", "shop.armor"),
-      'policy shop version "1.0.0"\ndefault allow\n\nrule no_refunds\n  when action.type == "refund" and amount > 100\n  deny because "large refunds go to a person"\n',
+      'policy shop version "1.0.0"\ndefault allow\n\nrule no_refunds\n  when action.type == "refund" and amount > 100\n  deny because "large refunds go to a person"\n\nrule no_gift_cards\n  when action.type == "gift_card"\n  deny\n',
     );
     writeFileSync(
       join(workspace, "failing", "shop.test.armor"),
       'test "a large refund is refused" {\n  action { type: "refund", amount: 500 }\n  expect deny by no_refunds\n}\n\ntest "a small refund is refused too" {\n  action { type: "refund", amount: 5 }\n  expect deny by no_refunds\n}\n',
     );
+    // an input to decide with the policy beside it ("Decide This Input")
+    writeFileSync(join(workspace, "failing", "refund.json"), '{ "action": { "type": "refund", "amount": 500 } }\n');
     const userData = join(work, "user-data");
     const extensions = join(work, "extensions");
     mkdirSync(join(userData, "User"), { recursive: true });
@@ -388,5 +393,50 @@ describe.skipIf(skip)("the extension in code-server", () => {
     log("failure in the results:", failure);
     expect(failure).toContain("expected deny by no_refunds, got allow");
     await shot("code-server-test-failure");
+  }, 120_000);
+
+  it("decides an input JSON file with the policy beside it, and decides again as the input changes", async () => {
+    await runCommand("View: Close All Editors");
+    await openFile("refund.json", '"refund"');
+    await runCommand("Agent Armor: Decide This Input");
+    await page.waitForSelector('.tab:has-text(".explanation")', { timeout: 30_000 });
+    const explanation = page.locator(".editor-instance .view-lines").filter({ hasText: "rule no_refunds" }).first();
+    await explanation.waitFor({ timeout: 30_000 });
+    const fired = (await explanation.innerText()).replace(/\s+/g, " ");
+    log("input decided:", fired.slice(0, 300));
+    expect(fired).toContain("rule no_refunds (deny, line 4): fired");
+    expect(fired).toContain("amount > 100 -> true");
+    await shot("code-server-decide-input");
+    // the input edited (500 -> 5): the explanation beside follows
+    await page.locator(".editor-instance .view-line span span", { hasText: /^500$/ }).first().dblclick();
+    await page.keyboard.type("5");
+    await page.locator(".editor-instance .view-lines").filter({ hasText: "rule no_refunds (deny, line 4): did not fire" }).first().waitFor({ timeout: 30_000 });
+    const after = (await page.locator(".editor-instance .view-lines").filter({ hasText: "rule no_refunds" }).first().innerText()).replace(/\s+/g, " ");
+    log("after the edit:", after.slice(0, 300));
+    expect(after).toContain("amount > 100 -> false");
+    await shot("code-server-decide-input-edited");
+  }, 120_000);
+
+  it("runs the tests with rule coverage: each rule's line with the tests it fired in", async () => {
+    await runCommand("View: Close All Editors");
+    await openFile("shop.armor", "policy shop");
+    await runCommand("Test: Run All Tests with Coverage");
+    await runCommand("Testing: Focus on Test Coverage View");
+    const rows = page.locator(".monaco-list-row").filter({ hasText: "shop.armor" });
+    await rows.filter({ hasText: "%" }).first().waitFor({ timeout: 60_000 });
+    const listed = (await page.locator(".monaco-list-row").allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim()).filter((t) => /\.armor \d/.test(t));
+    log("coverage view:", JSON.stringify(listed));
+    // shop.armor's two rules: no_refunds fired in a test, no_gift_cards in none
+    expect(listed).toContain("shop.armor 50.00%");
+    expect(listed).toContain("policy.armor 100.00%");
+    // in the editor, the lines of the rule that fired and of the one that did not are marked apart
+    const marks = await page.evaluate(() =>
+      Array.from(document.querySelectorAll(".editor-instance .margin-view-overlays .coverage-deco-gutter")).map(
+        (d) => `${d.textContent?.trim()}:${d.classList.contains("coverage-deco-hit") ? "hit" : d.classList.contains("coverage-deco-miss") ? "miss" : "?"}`,
+      ),
+    );
+    log("gutter:", JSON.stringify(marks));
+    expect(marks.sort()).toEqual(["4:hit", "8:miss"]);
+    await shot("code-server-coverage");
   }, 120_000);
 });
