@@ -50,7 +50,7 @@ export const runEval: Command = {
       return 2;
     }
     const compilation = compileSource(file, read.text);
-    printDiagnostics(io, io.stderr, compilation.diagnostics, sourcesOf([[file, read.text]]), "text");
+    printDiagnostics(io, io.stderr, compilation.diagnostics, compilation.sources, "text");
     if (!compilation.ok) return 1;
     const module = await loadModule(emit(compilation).js);
     const stage = (stageName as Stage | undefined) ?? stageOfInput(input.value);
