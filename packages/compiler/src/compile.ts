@@ -175,7 +175,7 @@ export function compileSource(fileName: string, text: string, host: CompilerHost
       sources,
     };
   }
-  const resolved = resolveImports({ path: fileName, source, syntax: parsed }, host, schema, (imported) => checkFile({ ast: parsed.ast, source, schema, bag, imported }));
+  const resolved = resolveImports({ path: fileName, source, syntax: parsed }, host, schema, (imported, importedRules) => checkFile({ ast: parsed.ast, source, schema, bag, imported, importedRules }));
   const policy: IR.Policy = { ...resolved.policy, sourceHash: policySourceHash(resolved.files) };
   const all = [...parsed.diagnostics, ...bag.items, ...resolved.diagnostics];
   if (!hasErrors(all)) analyzeByFile(policy, fileName, all);
@@ -243,7 +243,7 @@ export function compileTests(fileName: string, text: string, policy: Compilation
     fileName,
     {
       bag,
-      rules: new Set(policy.model.rules.keys()),
+      rules: new Set([...policy.model.rules.keys(), ...policy.policy.rules.map((r) => r.id)]),
       lineIds: lineIds(baseName(policy.source.name), policy.model.rules.values(), (offset) => policy.source.positionAt(offset).line + 1),
       schema: policy.schema,
       lineOf: (offset) => source.positionAt(offset).line + 1,

@@ -133,14 +133,14 @@ export function resolveImports(
   root: { readonly path: string; readonly source: SourceFile; readonly syntax: ParseResult },
   host: ImportHost,
   schema: ActionSchema | null,
-  checkRoot: (imported: ReadonlyMap<string, LetTable>) => CheckOutput,
+  checkRoot: (imported: ReadonlyMap<string, LetTable>, importedRules: ReadonlySet<string>) => CheckOutput,
 ): ImportResult & { readonly root: CheckOutput } {
   const graph = new ImportGraph(host, root.path, schema);
   graph.files.push({ path: root.path, name: baseOf(root.path), source: root.source, syntax: root.syntax });
   graph.seen.add(normalizePath(root.path));
   let rootCheck: CheckOutput | undefined;
-  const merged = graph.load(root.path, root.syntax.ast, [], "", graph.allowedFor(root.path), (imported, _bag) => {
-    rootCheck = checkRoot(imported);
+  const merged = graph.load(root.path, root.syntax.ast, [], "", graph.allowedFor(root.path), (imported, importedRules) => {
+    rootCheck = checkRoot(imported, importedRules);
     return rootCheck;
   });
   return { policy: merged.policy, files: graph.files, imports: graph.imports, diagnostics: dedupe(graph.diagnostics), root: rootCheck! };
@@ -196,7 +196,14 @@ class ImportGraph {
    * Checks a file with its imports: each import resolved, loaded (recursively) and its lets
    * handed to `check`; the result is the file's IR with its imports' rules merged in.
    */
-  load(path: string, ast: A.FileNode, stack: readonly Frame[], prefix: string, allowed: string, check: (imported: ReadonlyMap<string, LetTable>, bag: DiagnosticBag) => CheckOutput): Checked {
+  load(
+    path: string,
+    ast: A.FileNode,
+    stack: readonly Frame[],
+    prefix: string,
+    allowed: string,
+    check: (imported: ReadonlyMap<string, LetTable>, importedRules: ReadonlySet<string>, bag: DiagnosticBag) => CheckOutput,
+  ): Checked {
     const bag = new DiagnosticBag(path);
     const children: { ns: string; decl: A.ImportDecl; checked: Checked; file: string }[] = [];
     const namespaces = new Map<string, A.ImportDecl>();
@@ -210,7 +217,8 @@ class ImportGraph {
       if (child !== null) children.push({ ns, decl: item, checked: child.checked, file: child.file });
     }
     const imported = new Map<string, LetTable>(children.map((c) => [c.ns, c.checked.lets]));
-    const own = check(imported, bag);
+    const importedRules = new Set(children.flatMap((c) => c.checked.policy.rules.map((r) => `${c.ns}.${r.id}`)));
+    const own = check(imported, importedRules, bag);
     const policy = mergeImports(own.policy, children, ast, bag);
     // only the root's `default` counts: an imported file without one is not told to add one
     this.diagnostics.push(...(stack.length === 0 ? bag.items : bag.items.filter((d) => d.code !== catalog.missingDefault.code)));
@@ -282,10 +290,9 @@ class ImportGraph {
     this.imports.push({ from, span: item.span, namespace: ns, path: resolved });
     const params = this.params(item, syntax.ast, resolved, bag);
     this.version(syntax.ast, resolved);
-    const checked = this.load(resolved, syntax.ast, chain, `${ns}.`, this.allowedFor(resolved), (imported, childBag) => {
-      const out = checkFile({ ast: syntax.ast, source, schema: this.schema, bag: childBag, params, imported });
-      return out;
-    });
+    const checked = this.load(resolved, syntax.ast, chain, `${ns}.`, this.allowedFor(resolved), (imported, importedRules, childBag) =>
+      checkFile({ ast: syntax.ast, source, schema: this.schema, bag: childBag, params, imported, importedRules }),
+    );
     return { checked, file: resolved };
   }
 

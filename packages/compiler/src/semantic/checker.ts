@@ -100,6 +100,8 @@ export interface CheckInput {
   readonly params?: ReadonlyMap<string, IR.Value>;
   /** The lets of the files this one imports, by namespace: `NAMESPACE.LET` reads them. */
   readonly imported?: ReadonlyMap<string, ReadonlyMap<string, { readonly value: IR.Value; readonly type: Type }>>;
+  /** The ids of the imported rules (`base.big`), which this file's tests may name. */
+  readonly importedRules?: ReadonlySet<string>;
 }
 
 interface Scope {
@@ -167,6 +169,7 @@ class Checker {
   private readonly imported: ReadonlyMap<string, ReadonlyMap<string, { readonly value: IR.Value; readonly type: Type }>>;
   /** The lets that are `param`s: an importer may be the one that reads them, so they are never reported unused. */
   private readonly paramNames = new Set<string>();
+  private readonly importedRules: ReadonlySet<string>;
   private readonly resolving = new Set<string>();
   /** The comparison whose operands are being lowered, for the fix of a field read through a list (A321). */
   private comparison: A.CompareExpr | null = null;
@@ -184,6 +187,7 @@ class Checker {
     this.bag = input.bag;
     this.params = input.params ?? new Map();
     this.imported = input.imported ?? new Map();
+    this.importedRules = input.importedRules ?? new Set();
   }
 
   private report(entry: (typeof catalog)[keyof typeof catalog], at: Span, message: string, extras?: Parameters<DiagnosticBag["report"]>[3]): Diagnostic {
@@ -1702,7 +1706,7 @@ class Checker {
     const tests = this.ast.items.filter((i): i is A.TestDecl => i.kind === "test");
     return buildTestCases(tests, this.bag.file, {
       bag: this.bag,
-      rules: new Set(this.rules.keys()),
+      rules: new Set([...this.rules.keys(), ...this.importedRules]),
       lineIds: lineIds(baseName(this.bag.file), this.rules.values(), (offset) => this.source.positionAt(offset).line + 1),
       schema: this.schema,
       lineOf: (offset) => this.source.positionAt(offset).line + 1,
