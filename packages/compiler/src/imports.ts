@@ -270,7 +270,8 @@ class ImportGraph {
       return null;
     }
     this.loaded++;
-    const refused = this.host.refuse?.(resolved) ?? null;
+    // a pack is the compiler's own file: a host's limits on what a policy may read are not about it
+    const refused = spec.value.startsWith("armor:") ? null : (this.host.refuse?.(resolved) ?? null);
     const text = refused === null ? this.host.readFile(resolved) : undefined;
     if (text === undefined) {
       bag.report(catalog.importNotFound, spec.span, refused !== null ? `\`${spec.value}\` is not read: ${refused}` : `cannot read \`${spec.value}\` (${resolved})`, {
