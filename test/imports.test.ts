@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { type CompilerHost, compileSource, emit, nodeHost } from "../packages/compiler/src/compile.js";
+import { explainRules } from "../packages/compiler/src/explain.js";
 import { evaluatePolicy } from "../packages/compiler/src/interpreter.js";
 import { loadModule } from "../packages/compiler/src/load.js";
 
@@ -203,6 +204,14 @@ describe("imports", () => {
     expect(a.policy.sourceHash).toMatch(/^[0-9a-f]{64}$/);
     expect(b.policy.sourceHash).not.toBe(a.policy.sourceHash);
     expect(compile(files).policy.sourceHash).toBe(a.policy.sourceHash);
+  });
+
+  it("explains an imported rule with its own file's text and line", () => {
+    const c = compile({ "main.armor": 'default allow\nimport "./base.armor" as base\n', "base.armor": BASE });
+    const { explanations } = evaluatePolicy(c.policy, { action: { type: "wire", amount: 20000, recipient: "x" } }, { explain: true });
+    const text = explainRules(c.source, explanations, undefined, "", c.sources);
+    expect(text).toContain(`rule base.big (require_approval, ${DIR}/base.armor:11): fired`);
+    expect(text).toContain("amount > threshold  ->  true");
   });
 
   it("emits one self-contained module whose metadata names imported rules by their namespaced ids", () => {

@@ -59,7 +59,7 @@ export const runEval: Command = {
     const decision = decideFn!.call(module, input.value);
     if (values.explain === true) {
       const { explanations } = evaluatePolicy(compilation.policy, input.value, { explain: true, stage });
-      io.stderr.write(explainRules(compilation.source, explanations, colors(io, io.stderr)));
+      io.stderr.write(explainRules(compilation.source, explanations, colors(io, io.stderr), "", compilation.sources));
     }
     io.stdout.write(`${JSON.stringify(decision, null, 2)}\n`);
     return 0;
