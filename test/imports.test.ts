@@ -8,6 +8,7 @@ import { type CompilerHost, compileSource, emit, nodeHost } from "../packages/co
 import { explainRules } from "../packages/compiler/src/explain.js";
 import { evaluatePolicy } from "../packages/compiler/src/interpreter.js";
 import { loadModule } from "../packages/compiler/src/load.js";
+import { runSuite } from "../packages/compiler/src/testing/runner.js";
 
 const DIR = "/project";
 
@@ -204,6 +205,15 @@ describe("imports", () => {
     expect(a.policy.sourceHash).toMatch(/^[0-9a-f]{64}$/);
     expect(b.policy.sourceHash).not.toBe(a.policy.sourceHash);
     expect(compile(files).policy.sourceHash).toBe(a.policy.sourceHash);
+  });
+
+  it("ships armor:secrets with its own tests, which pass, and cover each of its rules", async () => {
+    const file = nodeHost.packFile!("secrets")!;
+    const suite = await runSuite({ policyFile: file, policyText: nodeHost.readFile(file)!, testFiles: [] });
+    expect(suite.diagnostics.filter((d) => d.severity !== "info")).toEqual([]);
+    expect(suite.results.length).toBeGreaterThanOrEqual(7);
+    expect(suite.results.filter((r) => !r.passed).map((r) => r.test.name)).toEqual([]);
+    for (const c of suite.coverage) expect({ id: c.id, fired: c.fired > 0, notFired: c.notFired > 0 }).toEqual({ id: c.id, fired: true, notFired: true });
   });
 
   it("explains an imported rule with its own file's text and line", () => {
