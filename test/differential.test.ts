@@ -2091,3 +2091,31 @@ describe("grants: compiled decision functions agree with the reference interpret
     expect([...decisions].sort()).toEqual(expect.arrayContaining(["allow by grant", "deny", "require_approval"]));
   });
 });
+
+// ---- policies in two files ---------------------------------------------------------------------
+
+const IMPORT_POLICIES = 60;
+
+describe("imports: compiled decision functions agree with the reference interpreter", () => {
+  it(`on ${IMPORT_POLICIES} random policies importing another random policy × ${INPUTS_PER_POLICY} inputs`, async () => {
+    const stats = { policies: 0, compiled: 0, imported: 0 };
+    await fc.assert(
+      fc.asyncProperty(policyArb, policyArb, fc.array(fc.tuple(inputArb, trackerValuesArb), { minLength: INPUTS_PER_POLICY, maxLength: INPUTS_PER_POLICY }), async (main, lib, inputs) => {
+        // the imported file reads time in the root's zone (A709 otherwise), and its rules have names of their own (A705)
+        const libText = lib.replace(/^timezone .*$/m, "").replace(/^rule (\w+)/gm, "rule lib_$1");
+        const source = `import "./lib.armor" as lib\n${main}`;
+        const host = { readFile: (p: string) => (p === "lib.armor" ? libText : undefined) };
+        const compilation = compileSource("main.armor", source, host);
+        stats.policies++;
+        if (!compilation.ok) return;
+        stats.compiled++;
+        if (compilation.policy.rules.some((r) => r.id.startsWith("lib."))) stats.imported++;
+        const c: Compiled = { compilation, module: await loadModule(emit(compilation).js) };
+        for (const [{ text, nowMs }, planned] of inputs) checkAgreement(`${source}\n// lib.armor:\n${libText}`, c, JSON.parse(text), nowMs, text, realTrackerValues(planned));
+      }),
+      { numRuns: IMPORT_POLICIES },
+    );
+    expect(stats.compiled / stats.policies).toBeGreaterThanOrEqual(0.3);
+    expect(stats.imported).toBeGreaterThan(IMPORT_POLICIES / 4);
+  });
+});

@@ -55,6 +55,10 @@ const files = [
     .filter((f) => f.endsWith(".md"))
     .sort()
     .map((f) => `docs/${f}`),
+  ...readdirSync(join(repoRoot, "docs", "packs"))
+    .filter((f) => f.endsWith(".md"))
+    .sort()
+    .map((f) => `docs/packs/${f}`),
   ...readdirSync(join(repoRoot, "packages"))
     .sort()
     .map((p) => `packages/${p}/README.md`)

@@ -8,7 +8,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFi
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import { type CompilerHost, compileSource, evaluatePolicy } from "@agent-armor/compiler";
+import { type CompilerHost, compileSource, evaluatePolicy, nodeHost } from "@agent-armor/compiler";
 import type { Block } from "./markdown.js";
 
 export const repoRoot = resolve(new URL("../..", import.meta.url).pathname);
@@ -215,7 +215,11 @@ export interface PolicyCheck {
  */
 export function checkPolicy(text: string, files: ReadonlyMap<string, string>, fileName = "policy.armor"): PolicyCheck {
   const dir = "/docs-example";
-  const host: CompilerHost = { readFile: (p) => (dirname(p) === dir ? files.get(basename(p)) : undefined) };
+  // the document's saved files, and the packs that ship with the compiler (`import "armor:NAME"`)
+  const host: CompilerHost = {
+    ...nodeHost,
+    readFile: (p) => (dirname(p) === dir ? files.get(basename(p)) : nodeHost.packFile !== undefined && p === nodeHost.packFile(basename(p, ".armor")) ? nodeHost.readFile(p) : undefined),
+  };
   const c = compileSource(join(dir, fileName), text, host);
   const shown = c.diagnostics.filter((d) => d.severity === "error" || d.severity === "warning");
   const withSeverity = shown.map((d) => `${d.code} ${d.severity}`);

@@ -9,10 +9,15 @@
  *   analyze    IR → never-firing and shadowed rules       (semantic/analysis.ts; only on error-free IR)
  *   emit       IR → JavaScript module                     (codegen/emit.ts; only without errors)
  */
+import { createHash } from "node:crypto";
+import { existsSync, realpathSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type EmitOptions, type EmitOutput, emitModule } from "./codegen/emit.js";
 import { catalog } from "./diagnostics/catalog.js";
 import { type Diagnostic, DiagnosticBag, hasErrors, reportedDiagnostics } from "./diagnostics/diagnostic.js";
+import { type ImportHost, type PolicyFile, type ResolvedImport, resolveImports } from "./imports.js";
 import type * as IR from "./ir.js";
 import { readRegularFile } from "./read-file.js";
 import { analyzeRules } from "./semantic/analysis.js";
@@ -25,8 +30,12 @@ import { SourceFile } from "./syntax/source.js";
 import { buildTestCases, type TestCase } from "./testing/cases.js";
 import { VERSION } from "./version.js";
 
-/** How the compiler reads files other than the policy itself (the schema). */
-export interface CompilerHost {
+/**
+ * How the compiler reads files other than the policy itself (the schema, imported files and
+ * packs): the one interface through which the CLI, the runtime and the language server (with
+ * unsaved text) supply them.
+ */
+export interface CompilerHost extends ImportHost {
   /** Returns the file's text, or `undefined` when it cannot be read. */
   readFile(path: string): string | undefined;
   /**
@@ -36,12 +45,48 @@ export interface CompilerHost {
   refuse?(path: string): string | null;
 }
 
+/**
+ * The packs that ship with the compiler: `packs/NAME.armor` beside `dist/`, found from this
+ * module, or through the package's `./packs/*` export when this code runs from a bundle.
+ */
+function packFile(name: string): string | undefined {
+  const beside = fileURLToPath(new URL(`../packs/${name}.armor`, import.meta.url));
+  if (existsSync(beside)) return beside;
+  try {
+    return createRequire(import.meta.url).resolve(`@agent-armor/compiler/packs/${name}.armor`);
+  } catch {
+    return beside;
+  }
+}
+
 export const nodeHost: CompilerHost = {
   readFile(path) {
     const read = readRegularFile(path);
     return read !== undefined && "text" in read ? read.text : undefined;
   },
+  packFile,
+  realPath(path) {
+    try {
+      return realpathSync(path);
+    } catch {
+      return undefined;
+    }
+  },
 };
+
+/**
+ * The source hash of a policy in many files: SHA-256 over one line per file, in import order
+ * (the root first), `SHA256(CONTENT) NAME\n`, where NAME is the file's path relative to the root
+ * policy's directory (`armor:NAME` for a pack). A policy in one file keeps SHA256(CONTENT).
+ */
+export function policySourceHash(files: readonly { readonly name: string; readonly source: SourceFile }[]): string {
+  if (files.length === 1) return sha256(files[0]!.source.text);
+  return sha256(files.map((f) => `${sha256(f.source.text)} ${f.name}\n`).join(""));
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
 
 export interface Compilation {
   readonly source: SourceFile;
@@ -58,6 +103,12 @@ export interface Compilation {
   readonly tests: readonly TestCase[];
   /** The syntax stage's result, which a later compilation of the same file can start from. */
   readonly syntax: ParseResult;
+  /** Every file of the policy: the root first, then the imported files in import order, each once. */
+  readonly files: readonly PolicyFile[];
+  /** The imports of every file, resolved. */
+  readonly imports: readonly ResolvedImport[];
+  /** The text of every file, by path, for rendering diagnostics that belong to imported files. */
+  readonly sources: ReadonlyMap<string, SourceFile>;
 }
 
 /**
@@ -101,22 +152,64 @@ export function compileSource(fileName: string, text: string, host: CompilerHost
     }
   }
 
-  const checked = checkFile({ ast: parsed.ast, source, schema, bag });
-  const errorsSoFar = hasErrors(parsed.diagnostics) || hasErrors(bag.items);
-  if (!errorsSoFar) analyzeRules(checked.policy, bag);
-  const diagnostics = reportedDiagnostics(fileName, [...parsed.diagnostics, ...bag.items]);
+  const rootFile: PolicyFile = { path: fileName, name: baseName(fileName), source, syntax: parsed };
+  if (!parsed.ast.items.some((i) => i.kind === "import" || i.kind === "override" || i.kind === "disable")) {
+    const checked = checkFile({ ast: parsed.ast, source, schema, bag });
+    const errorsSoFar = hasErrors(parsed.diagnostics) || hasErrors(bag.items);
+    if (!errorsSoFar) analyzeRules(checked.policy, bag);
+    const diagnostics = reportedDiagnostics(fileName, [...parsed.diagnostics, ...bag.items]);
+    const sources = new Map([[fileName, source]]);
+    return {
+      source,
+      ast: parsed.ast,
+      schema,
+      schemaPath,
+      model: checked.model,
+      policy: checked.policy,
+      diagnostics,
+      ok: !hasErrors(diagnostics),
+      tests: checked.tests,
+      syntax: parsed,
+      files: [rootFile],
+      imports: [],
+      sources,
+    };
+  }
+  const resolved = resolveImports({ path: fileName, source, syntax: parsed }, host, schema, (imported, importedRules) => checkFile({ ast: parsed.ast, source, schema, bag, imported, importedRules }));
+  const policy: IR.Policy = { ...resolved.policy, sourceHash: policySourceHash(resolved.files) };
+  const all = [...parsed.diagnostics, ...bag.items, ...resolved.diagnostics];
+  if (!hasErrors(all)) analyzeByFile(policy, fileName, all);
+  const diagnostics = reportedDiagnostics(fileName, all);
   return {
     source,
     ast: parsed.ast,
     schema,
     schemaPath,
-    model: checked.model,
-    policy: checked.policy,
+    model: resolved.root.model,
+    policy,
     diagnostics,
     ok: !hasErrors(diagnostics),
-    tests: checked.tests,
+    tests: resolved.root.tests,
     syntax: parsed,
+    files: resolved.files,
+    imports: resolved.imports,
+    sources: new Map(resolved.files.map((f) => [f.path, f.source])),
   };
+}
+
+/** Rule analysis of a policy in many files, each file's rules on their own, reported in their file. */
+function analyzeByFile(policy: IR.Policy, root: string, into: Diagnostic[]): void {
+  const byFile = new Map<string, IR.Rule[]>();
+  for (const r of policy.rules) {
+    const file = r.file ?? root;
+    byFile.set(file, [...(byFile.get(file) ?? []), r]);
+  }
+  for (const [file, rules] of byFile) {
+    const fileBag = new DiagnosticBag(file);
+    analyzeRules({ ...policy, rules }, fileBag);
+    // a file whose every rule was disabled has no rules here; that is the importer's choice
+    into.push(...fileBag.items.filter((d) => d.code !== catalog.noRules.code || file === root));
+  }
 }
 
 export interface TestFileCompilation {
@@ -150,7 +243,7 @@ export function compileTests(fileName: string, text: string, policy: Compilation
     fileName,
     {
       bag,
-      rules: new Set(policy.model.rules.keys()),
+      rules: new Set([...policy.model.rules.keys(), ...policy.policy.rules.map((r) => r.id)]),
       lineIds: lineIds(baseName(policy.source.name), policy.model.rules.values(), (offset) => policy.source.positionAt(offset).line + 1),
       schema: policy.schema,
       lineOf: (offset) => source.positionAt(offset).line + 1,

@@ -79,12 +79,18 @@ function traceLines(source: SourceFile, trace: readonly Trace[], paint: Paint): 
   });
 }
 
-export function explainRules(source: SourceFile, explanations: readonly RuleExplanation[], paint: Paint = noPaint, indent = ""): string {
+/**
+ * Every rule's conditions with their values. An imported rule's conditions are read from its own
+ * file, found in `sources` (a compilation's), and its line is shown with the file's name.
+ */
+export function explainRules(source: SourceFile, explanations: readonly RuleExplanation[], paint: Paint = noPaint, indent = "", sources?: ReadonlyMap<string, SourceFile>): string {
   const lines: string[] = [];
   for (const { rule, fired, error, trace } of explanations) {
     const status = error !== null ? paint.red(`error: ${error}`) : fired ? paint.green("fired") : paint.dim("did not fire");
-    lines.push(`${indent}${paint.bold(`rule ${rule.id}`)} (${rule.effect.kind}, line ${rule.line}): ${status}`);
-    for (const line of traceLines(source, trace, paint)) lines.push(`${indent}  ${line}`);
+    const own = rule.file === undefined ? source : sources?.get(rule.file);
+    const where = rule.file === undefined ? `line ${rule.line}` : `${rule.file}:${rule.line}`;
+    lines.push(`${indent}${paint.bold(`rule ${rule.id}`)} (${rule.effect.kind}, ${where}): ${status}`);
+    if (own !== undefined) for (const line of traceLines(own, trace, paint)) lines.push(`${indent}  ${line}`);
     if (trace.length === 0 && error === null) lines.push(`${indent}  ${paint.dim("(condition is constant)")}`);
   }
   return `${lines.join("\n")}\n`;

@@ -14,7 +14,7 @@ export {
   REDACTED,
 } from "@agent-armor/contract";
 export { type EmitOptions, type EmitOutput, emitModule, type ModuleFormat } from "./codegen/emit.js";
-export { type Compilation, type CompilerHost, compileSource, compileTests, emit, nodeHost, type TestFileCompilation } from "./compile.js";
+export { type Compilation, type CompilerHost, compileSource, compileTests, emit, nodeHost, policySourceHash, type TestFileCompilation } from "./compile.js";
 export { timeParts } from "./decision-input.js";
 export { allEntries, type CatalogEntry, catalog, type DiagnosticTag, docsAnchor, type Severity } from "./diagnostics/catalog.js";
 export { type Diagnostic, hasErrors, makeDiagnostic, type RelatedInfo, replacement, sortDiagnostics } from "./diagnostics/diagnostic.js";
@@ -22,6 +22,7 @@ export { renderText, toJson, toSarif } from "./diagnostics/render.js";
 // ---- for the command line (@agent-armor/cli): re-exports only, no new code ---------------------
 export { type ConditionLine, conditionLines, explainRules, noPaint, type Paint, showValue } from "./explain.js";
 export { type FormatResult, formatSource } from "./format/format.js";
+export { type ImportHost, MAX_IMPORT_DEPTH, MAX_IMPORTED_FILES, type PolicyFile, type ResolvedImport } from "./imports.js";
 export { parseJsonInput } from "./input-text.js";
 export { type Evaluation, evaluatePolicy, type RuleExplanation, type Trace } from "./interpreter.js";
 export type * as IR from "./ir.js";

@@ -290,6 +290,8 @@ export type Effect =
 export interface Rule {
   readonly index: number;
   readonly id: string;
+  /** The file the rule is written in when it is not the policy's own (an imported rule): its span, line and column are that file's. */
+  readonly file?: string;
   /** Anonymous rules get an id made from their content (`semantic/rule-id.ts`). */
   readonly anonymous: boolean;
   /** The stage the rule decides (`on STAGE`; `call` when absent). */

@@ -10,6 +10,8 @@ export interface CompiledSource {
   readonly ok: boolean;
   readonly diagnostics: readonly Diagnostic[];
   readonly source: { positionAt(offset: number): Position };
+  /** Every file of a policy in many files (the root first), each with its text's positions; absent from compilers without imports. */
+  readonly files?: readonly { readonly path: string; readonly source: { positionAt(offset: number): Position } }[];
 }
 
 export interface CompilerApi<C extends CompiledSource = CompiledSource> {

@@ -130,6 +130,11 @@ export class Analyses implements Project {
     return a?.kind === "tests" ? a : null;
   }
 
+  /** The analysis computed last for `uri`, without computing one. */
+  cached(uri: string): Analysis | undefined {
+    return this.cache.get(uri);
+  }
+
   forget(uri: string): void {
     this.cache.delete(uri);
   }

@@ -5,7 +5,7 @@
 import { realpathSync } from "node:fs";
 import { basename, dirname, isAbsolute, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { type CompilerHost, readRegularFile } from "@agent-armor/compiler";
+import { type CompilerHost, nodeHost, readRegularFile } from "@agent-armor/compiler";
 import { TextDocument } from "vscode-languageserver-textdocument";
 
 export interface DocumentText {
@@ -126,6 +126,8 @@ export class Documents {
   host(policyPath: string): CompilerHost {
     const roots = this.roots.length > 0 ? this.roots : [dirname(policyPath)];
     return {
+      packFile: nodeHost.packFile,
+      realPath: nodeHost.realPath,
       readFile: (path) => this.get(pathToUri(path))?.text,
       refuse: (path) => {
         const target = real(path);

@@ -59,6 +59,18 @@ export function startServer(connection: Connection): void {
   const schedule = (uri: string, delay: number): void => {
     const targets = [uri];
     if (uri.endsWith(".armor") && !isTestFile(uri)) targets.push(testUriOf(uri));
+    // an open policy that imports the changed file is checked again with its new text
+    if (uri.endsWith(".armor")) {
+      const path = uriToPath(uri);
+      for (const other of documents.openUris()) {
+        if (other === uri || !other.endsWith(".armor") || isTestFile(other)) continue;
+        const cached = analyses.cached(other);
+        if (cached?.kind === "policy" && cached.compilation.files.some((f) => f.path === path)) {
+          analyses.forget(other);
+          targets.push(other);
+        }
+      }
+    }
     if (uri.endsWith(".json")) {
       analyses = new Analyses(documents, settings.docsBaseUrl);
       targets.push(...documents.openUris().filter((u) => u.endsWith(".armor")));

@@ -22,6 +22,7 @@ import { reload, setShadow } from "./enforcer/policies.js";
 import { record, release } from "./enforcer/record-release.js";
 import { run } from "./enforcer/run.js";
 import { enforcerState } from "./enforcer/state.js";
+import { type PolicyWatch, watchPolicy } from "./enforcer/watch.js";
 import type { ActionContext } from "./types.js";
 
 export type {
@@ -45,6 +46,7 @@ const resolveCtx = (ctx: ActionContext | (() => ActionContext) | undefined): Act
 
 export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer> {
   const st = await enforcerState(options);
+  let watching: PolicyWatch | null = null;
   const enforcer: Enforcer = {
     decide: (action, ctx, opts) => decide(st, action, ctx, opts),
     run: (action, ctx, execute) => run(st, action, ctx, execute),
@@ -80,8 +82,12 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
       else st.store.forget(session).catch((e) => st.report(e));
     },
     async close() {
+      watching?.close();
       await st.audit?.log.close();
     },
   };
+  if (options.watch !== undefined && options.watch !== false && typeof options.policy === "string" && options.policy.endsWith(".armor")) {
+    watching = await watchPolicy(options.policy, st.files, (path) => reload(st, path), options.watch === true ? {} : options.watch, st.report);
+  }
   return enforcer;
 }

@@ -23,6 +23,8 @@ export class PolicyLoadError extends Error {
 export interface LoadedPolicy {
   module: PolicyModule;
   diagnostics: PolicyDiagnostic[];
+  /** The files a `.armor` policy was compiled from: the policy and every file it imports (empty for a module). */
+  files: string[];
 }
 
 function isModule(v: unknown): v is PolicyModule {
@@ -45,8 +47,11 @@ async function compiler(given: CompilerApi | undefined): Promise<CompilerApi> {
 async function compileText(fileName: string, text: string, given: CompilerApi | undefined): Promise<LoadedPolicy> {
   const c = await compiler(given);
   const compilation = c.compileSource(fileName, text);
+  const files = compilation.files ?? [{ path: fileName, source: compilation.source }];
+  const sources = new Map(files.map((f) => [f.path, f.source]));
   const diagnostics = compilation.diagnostics.map((d) => {
-    const pos = compilation.source.positionAt(d.span.start);
+    // a diagnostic of an imported file is placed in that file's text
+    const pos = (sources.get(d.file) ?? compilation.source).positionAt(d.span.start);
     return {
       code: d.code,
       severity: d.severity,
@@ -60,12 +65,12 @@ async function compileText(fileName: string, text: string, given: CompilerApi | 
     };
   });
   if (!compilation.ok) {
-    const rendered = c.renderText(compilation.diagnostics, new Map([[fileName, compilation.source]]), { color: false });
+    const rendered = c.renderText(compilation.diagnostics, sources as ReadonlyMap<string, typeof compilation.source>, { color: false });
     throw new PolicyLoadError(`the policy ${fileName} does not compile:\n${rendered}`, diagnostics);
   }
   const module = await c.loadModule(c.emit(compilation).js);
   if (!isModule(module)) throw new PolicyLoadError(`the compiled policy ${fileName} is not a decision module`, diagnostics);
-  return { module, diagnostics };
+  return { module, diagnostics, files: files.map((f) => f.path) };
 }
 
 /** A string that names neither kind of file: most often policy text passed where a path goes. */
@@ -104,9 +109,9 @@ export async function loadPolicy(source: PolicySource, options: LoadOptions = {}
       throw new PolicyLoadError(`cannot load the compiled policy ${source}: ${(e as Error).message}`, []);
     }
     if (!isModule(module)) throw new PolicyLoadError(`${source} is not a module compiled by armorc`, []);
-    return { module, diagnostics: [] };
+    return { module, diagnostics: [], files: [] };
   }
-  if (isModule(source)) return { module: source, diagnostics: [] };
+  if (isModule(source)) return { module: source, diagnostics: [], files: [] };
   if (typeof source === "object" && source !== null && typeof (source as { source?: unknown }).source === "string") {
     const s = source as { source: string; fileName?: string };
     return compileText(s.fileName ?? "policy.armor", s.source, options.compiler);

@@ -41,6 +41,8 @@ export const runCheck: Command = {
         else all.push(read.diagnostic);
         const compilation = read.ok ? compileSource(file, read.text) : null;
         if (compilation) all.push(...compilation.diagnostics);
+        // diagnostics of imported files are shown with their own text
+        for (const f of compilation?.files ?? []) texts.set(f.path, f.source.text);
         policies.set(file, compilation);
       }
       return policies.get(file)!;

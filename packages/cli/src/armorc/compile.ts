@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { compileSource, emit, type ModuleFormat } from "@agent-armor/compiler";
-import { printDiagnostics, readSource, sourcesOf, UsageError } from "../io.js";
+import { printDiagnostics, readSource, UsageError } from "../io.js";
 import type { Command } from "./main.js";
 
 function isDirectory(path: string): boolean {
@@ -72,7 +72,7 @@ export const runCompile: Command = {
         continue;
       }
       const compilation = compileSource(file, read.text);
-      printDiagnostics(io, io.stderr, compilation.diagnostics, sourcesOf([[file, read.text]]), "text");
+      printDiagnostics(io, io.stderr, compilation.diagnostics, compilation.sources, "text");
       if (!compilation.ok) {
         status = Math.max(status, 1);
         continue;

@@ -5,7 +5,7 @@
  */
 import { resolve } from "node:path";
 import { type ActionSchema, type Compilation, compileSource, nodeHost } from "@agent-armor/compiler";
-import { printDiagnostics, readSource, sourcesOf, UsageError } from "../io.js";
+import { printDiagnostics, readSource, UsageError } from "../io.js";
 import type { Command } from "./main.js";
 
 const FORMATS = ["text", "json", "markdown"] as const;
@@ -50,7 +50,7 @@ export const runDiff: Command = {
         return 2;
       }
       const c = compileSource(file, read.text);
-      printDiagnostics(io, io.stderr, c.diagnostics, sourcesOf([[file, read.text]]), "text");
+      printDiagnostics(io, io.stderr, c.diagnostics, c.sources, "text");
       if (!c.ok) {
         io.stderr.write(`armorc diff: ${file} has errors; fix them to compare it\n`);
         return 2;

@@ -50,7 +50,7 @@ export const runEval: Command = {
       return 2;
     }
     const compilation = compileSource(file, read.text);
-    printDiagnostics(io, io.stderr, compilation.diagnostics, sourcesOf([[file, read.text]]), "text");
+    printDiagnostics(io, io.stderr, compilation.diagnostics, compilation.sources, "text");
     if (!compilation.ok) return 1;
     const module = await loadModule(emit(compilation).js);
     const stage = (stageName as Stage | undefined) ?? stageOfInput(input.value);
@@ -59,7 +59,7 @@ export const runEval: Command = {
     const decision = decideFn!.call(module, input.value);
     if (values.explain === true) {
       const { explanations } = evaluatePolicy(compilation.policy, input.value, { explain: true, stage });
-      io.stderr.write(explainRules(compilation.source, explanations, colors(io, io.stderr)));
+      io.stderr.write(explainRules(compilation.source, explanations, colors(io, io.stderr), "", compilation.sources));
     }
     io.stdout.write(`${JSON.stringify(decision, null, 2)}\n`);
     return 0;

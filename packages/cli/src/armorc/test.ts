@@ -1,6 +1,7 @@
 /** `armorc test [PATH...]`: run policy tests against the compiled policies. */
-import { watch } from "node:fs";
+import { existsSync, watch } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { nodeHost } from "@agent-armor/compiler";
 import { coverageTable, discover, humanReport, jsonReport, junitReport, percent, runSuite, type Suite, testWithoutPolicy, totals } from "@agent-armor/compiler/testing";
 import { colors, type Io, printDiagnostics, readSource, UsageError } from "../io.js";
 import type { Command } from "./main.js";
@@ -36,7 +37,11 @@ async function runOnce(io: Io, o: TestOptions): Promise<number> {
     printDiagnostics(io, io.stderr, [testWithoutPolicy(orphan)], new Map(), "text");
     status = Math.max(status, 1);
   }
-  for (const target of found.targets) {
+  // the files a policy imports (packs too) are tested as suites of their own, each once
+  const targets = [...found.targets];
+  const tested = new Set(targets.map((t) => resolve(io.cwd, t.policy)));
+  for (let i = 0; i < targets.length; i++) {
+    const target = targets[i]!;
     const policy = readSource(resolve(io.cwd, target.policy));
     if (!policy.ok) {
       printDiagnostics(io, io.stderr, [policy.diagnostic], new Map(), "text");
@@ -53,6 +58,7 @@ async function runOnce(io: Io, o: TestOptions): Promise<number> {
       {
         ...(o.filter !== undefined ? { filter: o.filter } : {}),
         host: {
+          ...nodeHost,
           readFile: (p) => {
             const r = readSource(resolve(io.cwd, p));
             return r.ok ? r.text : undefined;
@@ -64,6 +70,12 @@ async function runOnce(io: Io, o: TestOptions): Promise<number> {
     const errors = suite.diagnostics.filter((d) => d.severity === "error");
     if (errors.length > 0) printDiagnostics(io, io.stderr, errors, suite.sources, "text");
     if (suite.results.length > 0 || errors.length > 0) suites.push(suite);
+    for (const imported of suite.imports) {
+      if (tested.has(resolve(io.cwd, imported))) continue;
+      tested.add(resolve(io.cwd, imported));
+      const testFile = imported.replace(/\.armor$/, ".test.armor");
+      targets.push({ policy: imported, testFile: existsSync(testFile) ? testFile : null });
+    }
   }
   if (suites.length === 0) {
     if (found.missing.length > 0) return status;

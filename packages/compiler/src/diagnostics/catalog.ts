@@ -124,6 +124,17 @@ export const catalog = {
   localShadowsRoot: entry("A210", "local-shadows-root", "error", "the local name of `any`/`all` is the name of an input root"),
   historyInQuantifier: entry("A211", "history-in-quantifier", "error", "a history condition is written inside the condition of `any`/`all`"),
   constantArithmetic: entry("A312", "constant-arithmetic", "error", "arithmetic on constants divides by zero or has no finite result"),
+
+  // imports
+  importNotFound: entry("A701", "import-not-found", "error", "an imported file or pack cannot be read"),
+  importRefused: entry("A702", "import-refused", "error", "an import names a path outside the policy's directory tree, an absolute path, or a file that is not `.armor`"),
+  importCycle: entry("A703", "import-cycle", "error", "a file imports itself, directly or through other files"),
+  importTooDeep: entry("A704", "import-too-deep", "error", "imports nest deeper than 32 files, or a policy imports more than 256 files in all"),
+  importName: entry("A705", "import-name", "error", "an import's namespace is taken, or a local rule has the name of an imported one without `override`"),
+  importParam: entry("A706", "import-param", "error", "an import sets a parameter the file does not declare, or a value of the wrong type"),
+  importTarget: entry("A707", "import-target", "error", "`override` or `disable` names no imported rule"),
+  importVersion: entry("A708", "import-version", "error", "two imported files are versions of one policy with different versions"),
+  importHeader: entry("A709", "import-header", "error", "an imported file sets something only the root policy may set (a different `timezone`)"),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type CatalogKey = keyof typeof catalog;

@@ -521,10 +521,28 @@ class Formatter {
         return this.rule(item);
       case "test":
         return this.test(item);
+      case "import":
+        return [
+          "import",
+          item.path ? [this.gap(item.path.span.start), " ", quoteString(item.path.value)] : "",
+          item.name ? this.keywordThen(item.name.span.start, " as", () => item.name!.name) : "",
+          item.params ? this.keywordThen(item.params.span.start, " with", () => this.data(item.params!)) : "",
+        ];
+      case "param":
+        return [
+          "param",
+          item.name ? [this.gap(item.name.span.start), " ", item.name.name, ":"] : "",
+          item.type ? [this.gap(item.type.span.start), " ", item.list ? `[${item.type.name}]` : item.type.name] : "",
+          item.value ? this.keywordThen(item.value.span.start, " =", () => this.data(item.value!)) : "",
+        ];
+      case "disable":
+        return ["disable", item.target.length > 0 ? [this.gap(item.target[0]!.span.start), " ", item.target.map((t) => t.name).join(".")] : ""];
+      case "override":
+        return this.rule(item.rule, "override");
     }
   }
 
-  private rule(r: A.RuleDecl): Doc {
+  private rule(r: A.RuleDecl, keyword: "rule" | "override" = "rule"): Doc {
     const condStart = r.condition.span.start;
     const effectStart = r.effect?.span.start ?? r.span.end;
     if (r.anonymous || r.name === null) {
@@ -533,7 +551,7 @@ class Formatter {
     }
     const whenStart = this.lineStartAnchor(condStart);
     return [
-      "rule",
+      keyword,
       this.gap(r.name.span.start),
       " ",
       r.name.name,

@@ -22,6 +22,7 @@ import { currentSides, pickedBy } from "./current-scope.js";
 import { dispatchTypes } from "./dispatch.js";
 import { exprKey } from "./expr-key.js";
 import { closest } from "./names.js";
+import { dataValue, PARAM_TYPE_HELP, paramTypeProblem } from "./params.js";
 import { anonymousRuleIds, lineIds } from "./rule-id.js";
 import type { ActionSchema, FieldInfo } from "./schema.js";
 import { branchRecord } from "./schema-branches.js";
@@ -95,6 +96,12 @@ export interface CheckInput {
   readonly source: SourceFile;
   readonly schema: ActionSchema | null;
   readonly bag: DiagnosticBag;
+  /** The values an importer gives this file's `param`s (already checked against their types); absent ones take their defaults. */
+  readonly params?: ReadonlyMap<string, IR.Value>;
+  /** The lets of the files this one imports, by namespace: `NAMESPACE.LET` reads them. */
+  readonly imported?: ReadonlyMap<string, ReadonlyMap<string, { readonly value: IR.Value; readonly type: Type }>>;
+  /** The ids of the imported rules (`base.big`), which this file's tests may name. */
+  readonly importedRules?: ReadonlySet<string>;
 }
 
 interface Scope {
@@ -158,6 +165,11 @@ class Checker {
   private readonly source: SourceFile;
   private readonly schema: ActionSchema | null;
   private readonly bag: DiagnosticBag;
+  private readonly params: ReadonlyMap<string, IR.Value>;
+  private readonly imported: ReadonlyMap<string, ReadonlyMap<string, { readonly value: IR.Value; readonly type: Type }>>;
+  /** The lets that are `param`s: an importer may be the one that reads them, so they are never reported unused. */
+  private readonly paramNames = new Set<string>();
+  private readonly importedRules: ReadonlySet<string>;
   private readonly resolving = new Set<string>();
   /** The comparison whose operands are being lowered, for the fix of a field read through a list (A321). */
   private comparison: A.CompareExpr | null = null;
@@ -173,6 +185,9 @@ class Checker {
     this.source = input.source;
     this.schema = input.schema;
     this.bag = input.bag;
+    this.params = input.params ?? new Map();
+    this.imported = input.imported ?? new Map();
+    this.importedRules = input.importedRules ?? new Set();
   }
 
   private report(entry: (typeof catalog)[keyof typeof catalog], at: Span, message: string, extras?: Parameters<DiagnosticBag["report"]>[3]): Diagnostic {
@@ -185,7 +200,7 @@ class Checker {
     const rules = this.lowerRules();
     for (const sym of this.lets.values()) {
       this.resolveLet(sym);
-      if (sym.references.length === 0 && sym.decl.name) {
+      if (sym.references.length === 0 && sym.decl.name && !this.paramNames.has(sym.name)) {
         this.report(catalog.unusedLet, sym.decl.name.span, `let \`${sym.name}\` is never used`, {
           help: "remove it, or use it in a rule",
           fixes: [replacement(`remove \`${sym.name}\``, this.bag.file, lineSpan(this.source, sym.decl.span), "")],
@@ -242,7 +257,7 @@ class Checker {
       schema: null as string | null,
     };
     for (const item of this.ast.items) {
-      if (item.kind === "let" || item.kind === "rule" || item.kind === "test") continue;
+      if (item.kind === "let" || item.kind === "rule" || item.kind === "test" || item.kind === "import" || item.kind === "param" || item.kind === "disable" || item.kind === "override") continue;
       const first = seen.get(item.kind);
       if (first) {
         this.report(catalog.duplicateHeader, item.span, `\`${item.kind}\` is declared twice`, {
@@ -299,6 +314,7 @@ class Checker {
 
   private declareLets(): void {
     for (const item of this.ast.items) {
+      if (item.kind === "param" && item.name) this.declareParam(item, item.name);
       if (item.kind !== "let" || !item.name) continue;
       const existing = this.lets.get(item.name.name);
       if (existing) {
@@ -310,6 +326,28 @@ class Checker {
       }
       this.lets.set(item.name.name, { name: item.name.name, decl: item, value: undefined, type: ANY, references: [] });
     }
+  }
+
+  /**
+   * A `param` is a let whose value is the importer's (checked against the declared type by
+   * imports.ts) or its default; the default is checked against the type here.
+   */
+  private declareParam(item: A.ParamDecl, name: A.Ident): void {
+    const existing = this.lets.get(name.name);
+    if (existing) {
+      this.report(catalog.duplicateLet, name.span, `\`${name.name}\` is declared twice`, {
+        help: "rename one of them",
+        related: [{ file: this.bag.file, span: existing.decl.span, message: "first declared here" }],
+      });
+      return;
+    }
+    const fallback = item.value === null ? null : dataValue(item.value);
+    const problem = paramTypeProblem(item, fallback);
+    if (problem !== null) this.report(catalog.importParam, item.value?.span ?? item.span, `the default of \`${name.name}\` ${problem}`, { help: PARAM_TYPE_HELP });
+    const value = this.params.has(name.name) ? this.params.get(name.name)! : fallback;
+    this.paramNames.add(name.name);
+    const decl: A.LetDecl = { kind: "let", name, value: { kind: "missing", span: item.span }, span: item.span };
+    this.lets.set(name.name, { name: name.name, decl, value, type: value === null ? ANY : typeOfValue(value), references: [] });
   }
 
   private resolveLet(sym: LetSymbol): void {
@@ -354,7 +392,7 @@ class Checker {
   private lowerRules(): IR.Rule[] {
     // a named rule whose name is missing is broken; its syntax error says so, and an id made
     // up for it would only collide with the rules that recovery found after it
-    const items = this.ast.items.filter((i): i is A.RuleDecl => i.kind === "rule" && (i.anonymous || i.name !== null));
+    const items = this.ast.items.map((i) => (i.kind === "override" ? i.rule : i)).filter((i): i is A.RuleDecl => i.kind === "rule" && (i.anonymous || i.name !== null));
     const lowered = items.map((item) => this.lowerRule(item));
     // anonymous ids read the checked conditions (a let named `type` is not the action's type)
     const anonymous = anonymousRuleIds(
@@ -1174,6 +1212,20 @@ class Checker {
     return [];
   }
 
+  /** `NAMESPACE.LET`: a let of an imported file, as a constant. */
+  private importedLet(e: A.PathExpr, namespace: ReadonlyMap<string, { readonly value: IR.Value; readonly type: Type }>): Lowered {
+    const [head, name] = e.segments;
+    const let_ = name !== undefined && e.segments.length === 2 ? namespace.get(name.name) : undefined;
+    if (let_ === undefined) {
+      const suggestion = name !== undefined ? closest(name.name, namespace.keys()) : null;
+      this.report(catalog.unknownName, e.span, `\`${e.segments.map((s) => s.name).join(".")}\` is not a let of the file imported as \`${head!.name}\``, {
+        help: suggestion ? `did you mean \`${head!.name}.${suggestion}\`?` : `\`${head!.name}.NAME\` reads a let (or param) of the imported file`,
+      });
+      return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
+    }
+    return { expr: { kind: "literal", value: let_.value, span: e.span }, type: let_.type };
+  }
+
   private path(e: A.PathExpr, scope: Scope, constant: boolean): Lowered {
     const segs = e.segments;
     const head = segs[0];
@@ -1188,6 +1240,8 @@ class Checker {
       this.resolveLet(let_);
       return { expr: { kind: "literal", value: let_.value ?? null, span: e.span }, type: let_.type };
     }
+    const namespace = this.imported.get(head.name);
+    if (namespace !== undefined && !this.lets.has(head.name)) return this.importedLet(e, namespace);
     if (constant) {
       const suggestion = closest(head.name, this.lets.keys());
       this.report(catalog.nonConstantLet, e.span, `\`${names.join(".")}\` is not a constant`, {
@@ -1652,7 +1706,7 @@ class Checker {
     const tests = this.ast.items.filter((i): i is A.TestDecl => i.kind === "test");
     return buildTestCases(tests, this.bag.file, {
       bag: this.bag,
-      rules: new Set(this.rules.keys()),
+      rules: new Set([...this.rules.keys(), ...this.importedRules]),
       lineIds: lineIds(baseName(this.bag.file), this.rules.values(), (offset) => this.source.positionAt(offset).line + 1),
       schema: this.schema,
       lineOf: (offset) => this.source.positionAt(offset).line + 1,

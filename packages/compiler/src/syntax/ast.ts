@@ -202,7 +202,40 @@ export type EffectNode =
       readonly reason: StringNode | null;
     };
 
-export type Item = PolicyDecl | SchemaDecl | DefaultDecl | TimezoneDecl | LetDecl | RuleDecl | TestDecl;
+export type Item = PolicyDecl | SchemaDecl | DefaultDecl | TimezoneDecl | LetDecl | RuleDecl | TestDecl | ImportDecl | ParamDecl | DisableDecl | OverrideDecl;
+
+/** `import "PATH" as NAME [with { PARAM: VALUE, ... }]`. */
+export interface ImportDecl {
+  readonly kind: "import";
+  readonly path: StringNode | null;
+  readonly name: Ident | null;
+  /** The `with { ... }` object; null without it. */
+  readonly params: DataObject | null;
+  readonly span: Span;
+}
+/** `param NAME: TYPE = DEFAULT`; `list` for `[TYPE]`. */
+export interface ParamDecl {
+  readonly kind: "param";
+  readonly name: Ident | null;
+  readonly type: Ident | null;
+  readonly list: boolean;
+  readonly value: DataValue | null;
+  readonly span: Span;
+}
+/** `disable NAME.RULE`. */
+export interface DisableDecl {
+  readonly kind: "disable";
+  /** The dotted name's parts; empty where it is broken. */
+  readonly target: readonly Ident[];
+  readonly span: Span;
+}
+/** `override NAME.RULE ... when CONDITION EFFECT`: `rule` is the replacement, named by the whole target. */
+export interface OverrideDecl {
+  readonly kind: "override";
+  readonly target: readonly Ident[];
+  readonly rule: RuleDecl;
+  readonly span: Span;
+}
 
 export interface PolicyDecl {
   readonly kind: "policy";

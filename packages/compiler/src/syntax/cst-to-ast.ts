@@ -149,9 +149,42 @@ export class AstBuilder {
       }
       case "testDecl":
         return this.test(inner, s);
+      case "importDecl": {
+        const p = tok(inner, "path");
+        const n = tok(inner, "name");
+        const params = sub(inner, "params");
+        const data = params ? this.data(params, "objectValue") : null;
+        return { kind: "import", path: p ? this.string(p) : null, name: n ? this.ident(n) : null, params: data?.kind === "object" ? data : null, span: s };
+      }
+      case "paramDecl": {
+        const n = tok(inner, "name");
+        const t = tok(inner, "type");
+        const v = sub(inner, "default");
+        return { kind: "param", name: n ? this.ident(n) : null, type: t ? this.ident(t) : null, list: tok(inner, "list") !== undefined, value: v ? this.data(v, "value") : null, span: s };
+      }
+      case "disableDecl":
+        return { kind: "disable", target: this.qualified(sub(inner, "target")), span: s };
+      case "overrideDecl": {
+        const target = this.qualified(sub(inner, "target"));
+        const stage = tok(inner, "stage");
+        this.see(tok(inner, "When") ?? stage);
+        const c = sub(inner, "condition");
+        const condition = c ? this.expression(c) : this.hole();
+        const e = sub(inner, "effect");
+        const effect = e ? this.effect(e) : null;
+        const name = target.length >= 2 ? { name: target.map((t) => t.name).join("."), span: span(target[0]!.span.start, target[target.length - 1]!.span.end) } : null;
+        const rule: A.RuleDecl = { kind: "rule", name, anonymous: false, stage: stage ? this.ident(stage) : null, condition, effect, span: s };
+        return { kind: "override", target, rule, span: s };
+      }
       default:
         return null;
     }
+  }
+
+  /** The parts of a `qualifiedName`; empty when it is missing. */
+  private qualified(node: CstNode | undefined): A.Ident[] {
+    if (node === undefined) return [];
+    return ((node.children.parts ?? []) as IToken[]).filter((t) => isToken(t)).map((t) => this.ident(t));
   }
 
   private ident(t: IToken): A.Ident {

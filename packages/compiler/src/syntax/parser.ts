@@ -10,8 +10,9 @@ import * as T from "./tokens.js";
 
 /** What each grammar rule expects, in words, for "expected ..." messages. */
 const ruleDescriptions: Record<string, string> = {
-  file: "a declaration (`policy`, `schema`, `default`, `timezone`, `let`, `rule`, `when` or `test`)",
-  item: "a declaration (`policy`, `schema`, `default`, `timezone`, `let`, `rule`, `when` or `test`)",
+  file: "a declaration (`policy`, `schema`, `default`, `timezone`, `import`, `param`, `let`, `rule`, `when`, `override`, `disable` or `test`)",
+  item: "a declaration (`policy`, `schema`, `default`, `timezone`, `import`, `param`, `let`, `rule`, `when`, `override`, `disable` or `test`)",
+  qualifiedName: "an imported rule (`NAME.RULE`)",
   effect: "an effect (`allow`, `deny`, `require approval`, `redact` or `label`)",
   defaultDecl: "`allow`, `deny` or `require approval`",
   pattern: 'a pattern (`/regex/`, `std.NAME` or `glob("...")`)',
@@ -90,7 +91,70 @@ export class ArmorParser extends CstParser {
       { ALT: () => this.SUBRULE(this.ruleDecl) },
       { ALT: () => this.SUBRULE(this.anonymousRule) },
       { ALT: () => this.SUBRULE(this.testDecl) },
+      { ALT: () => this.SUBRULE(this.importDecl) },
+      { ALT: () => this.SUBRULE(this.paramDecl) },
+      { ALT: () => this.SUBRULE(this.disableDecl) },
+      { ALT: () => this.SUBRULE(this.overrideDecl) },
     ]);
+  });
+
+  /** `import "PATH" as NAME [with { PARAM: VALUE, ... }]`. */
+  importDecl = this.RULE("importDecl", () => {
+    this.CONSUME(T.Import);
+    this.CONSUME(T.StringLiteral, { LABEL: "path" });
+    this.CONSUME(T.As);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.OPTION(() => {
+      this.CONSUME(T.With);
+      this.SUBRULE(this.objectValue, { LABEL: "params" });
+    });
+  });
+
+  /** `param NAME: TYPE = DEFAULT`, TYPE a name or `[NAME]`. */
+  paramDecl = this.RULE("paramDecl", () => {
+    this.CONSUME(T.Param);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.Colon);
+    this.OR([
+      { ALT: () => this.CONSUME2(T.Identifier, { LABEL: "type" }) },
+      {
+        ALT: () => {
+          this.CONSUME(T.LBracket, { LABEL: "list" });
+          this.CONSUME3(T.Identifier, { LABEL: "type" });
+          this.CONSUME(T.RBracket);
+        },
+      },
+    ]);
+    this.CONSUME(T.Assign);
+    this.SUBRULE(this.value, { LABEL: "default" });
+  });
+
+  /** `NAME.NAME...`: an imported rule. */
+  qualifiedName = this.RULE("qualifiedName", () => {
+    this.CONSUME(T.Identifier, { LABEL: "parts" });
+    this.AT_LEAST_ONE(() => {
+      this.CONSUME(T.Dot);
+      this.CONSUME2(T.Identifier, { LABEL: "parts" });
+    });
+  });
+
+  /** `disable NAME.RULE`. */
+  disableDecl = this.RULE("disableDecl", () => {
+    this.CONSUME(T.Disable);
+    this.SUBRULE(this.qualifiedName, { LABEL: "target" });
+  });
+
+  /** `override NAME.RULE [on STAGE] when CONDITION EFFECT`. */
+  overrideDecl = this.RULE("overrideDecl", () => {
+    this.CONSUME(T.Override);
+    this.SUBRULE(this.qualifiedName, { LABEL: "target" });
+    this.OPTION(() => {
+      this.CONSUME(T.On);
+      this.CONSUME(T.Identifier, { LABEL: "stage" });
+    });
+    this.CONSUME(T.When);
+    this.SUBRULE(this.expression, { LABEL: "condition" });
+    this.SUBRULE(this.effect);
   });
 
   policyDecl = this.RULE("policyDecl", () => {

@@ -81,6 +81,11 @@ export const With = keyword("with");
 export const Where = keyword("where");
 export const Since = keyword("since");
 export const Per = keyword("per");
+export const Import = keyword("import");
+export const As = keyword("as");
+export const Param = keyword("param");
+export const Disable = keyword("disable");
+export const Override = keyword("override");
 
 export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n\f\v\u00a0\ufeff]+/, group: Lexer.SKIPPED });
 const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n\r]*/, group: "comments" });

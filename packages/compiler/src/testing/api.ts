@@ -125,7 +125,8 @@ export async function policyForTests(fileName: string, text: string): Promise<Po
   const compilation = compileSource(fileName, text, nodeHost);
   if (!compilation.ok) throw new PolicyCompileError(compilation);
   const module = await loadModule(emit(compilation).js);
-  const explain = (input: unknown, stage = stageOfInput(input)): string => explainRules(compilation.source, evaluatePolicy(compilation.policy, input, { explain: true, stage }).explanations);
+  const explain = (input: unknown, stage = stageOfInput(input)): string =>
+    explainRules(compilation.source, evaluatePolicy(compilation.policy, input, { explain: true, stage }).explanations, undefined, "", compilation.sources);
   const decide = (input: unknown, stage = stageOfInput(input)): PolicyDecision =>
     (stage === "result" ? module.decideResult! : stage === "output" ? module.decideOutput! : module.decide).call(module, input);
   return {

@@ -31,6 +31,8 @@ export interface TestResult {
 
 export interface RuleCoverage {
   readonly id: string;
+  /** The file the rule is written in: the policy's, or an imported file's. */
+  readonly file: string;
   readonly effect: EffectKind;
   readonly line: number;
   /** The stage the rule decides; only the tests of that stage count for it. */
@@ -45,6 +47,8 @@ export interface Suite {
   readonly policyFile: string;
   readonly testFiles: readonly string[];
   readonly sources: ReadonlyMap<string, SourceFile>;
+  /** The files the policy imports (each has its own tests, run as a suite of its own). */
+  readonly imports: readonly string[];
   /** Diagnostics of the policy and its test files; with errors, no test runs. */
   readonly diagnostics: readonly Diagnostic[];
   readonly results: readonly TestResult[];
@@ -155,14 +159,15 @@ export async function runSuite(input: SuiteInput, options: RunOptions = {}): Pro
   const host = options.host ?? nodeHost;
   const compilation = compileSource(input.policyFile, input.policyText, host);
   const testCompilations = input.testFiles.map((f) => compileTests(f.name, f.text, compilation));
-  const sources = new Map<string, SourceFile>([[input.policyFile, compilation.source], ...testCompilations.map((t) => [t.source.name, t.source] as [string, SourceFile])]);
+  const sources = new Map<string, SourceFile>([...compilation.sources, [input.policyFile, compilation.source], ...testCompilations.map((t) => [t.source.name, t.source] as [string, SourceFile])]);
   const diagnostics = [...compilation.diagnostics, ...testCompilations.flatMap((t) => t.diagnostics)];
-  const base = { policyFile: input.policyFile, testFiles: input.testFiles.map((f) => f.name), sources, diagnostics };
+  const imports = compilation.files.slice(1).map((f) => f.path);
+  const base = { policyFile: input.policyFile, testFiles: input.testFiles.map((f) => f.name), sources, imports, diagnostics };
   const coverage = (results: readonly TestResult[]): RuleCoverage[] =>
     compilation.policy.rules.map((r) => {
       const ofStage = results.filter((t) => t.test.stage === r.stage);
       const fired = ofStage.filter((t) => t.decision.rules.some((x) => x.id === r.id)).length;
-      return { id: r.id, effect: r.effect.kind, line: r.line, stage: r.stage, fired, notFired: ofStage.length - fired };
+      return { id: r.id, file: r.file ?? input.policyFile, effect: r.effect.kind, line: r.line, stage: r.stage, fired, notFired: ofStage.length - fired };
     });
   if (hasErrors(diagnostics)) return { ...base, results: [], coverage: coverage([]), filteredOut: 0 };
 
@@ -178,7 +183,7 @@ export async function runSuite(input: SuiteInput, options: RunOptions = {}): Pro
     let explanation: string | null = null;
     if (failures.length > 0) {
       const { explanations } = evaluatePolicy(compilation.policy, test.input, { explain: true, stage: test.stage });
-      explanation = explainRules(compilation.source, explanations, options.paint ?? noPaint, "    ");
+      explanation = explainRules(compilation.source, explanations, options.paint ?? noPaint, "    ", compilation.sources);
     }
     results.push({ test, passed: failures.length === 0, failures, decision, explanation, durationMs });
   }

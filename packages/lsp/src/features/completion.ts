@@ -6,6 +6,7 @@
  * the checker knows at the cursor (`actionTypesAt`); lets; rules; the language's words and the
  * members of `time` (language facts); `current` only where the checker accepts it (`currentAllowedAt`).
  */
+
 import {
   type AST,
   actionTypesAt,
@@ -23,6 +24,7 @@ import {
 } from "@agent-armor/compiler";
 import { type CompletionItem, CompletionItemKind, InsertTextFormat, MarkupKind } from "vscode-languageserver";
 import type { Analysis, PolicyAnalysis, Project } from "../analysis.js";
+import { importCompletion } from "./imports.js";
 import { itemAt, pathsIn } from "./locate.js";
 
 /** The roots a test gives: every root of the input but `current`, which only a history condition reads. */
@@ -313,7 +315,7 @@ const isName = (n: NextToken): boolean => n.token === "Identifier" || n.token ==
 const innermost = (n: NextToken): string => n.rules[n.rules.length - 1] ?? "";
 
 /** Item starts: the tokens that begin a top-level item (an anonymous rule's `when` too). */
-const itemStarts = new Set(["Policy", "Schema", "Default", "Timezone", "Let", "Rule", "Test"]);
+const itemStarts = new Set(["Policy", "Schema", "Default", "Timezone", "Let", "Rule", "Test", "Import", "Param", "Disable", "Override"]);
 function startsItem(n: NextToken): boolean {
   return itemStarts.has(n.token) || (n.token === "When" && innermost(n) === "anonymousRule");
 }
@@ -414,6 +416,8 @@ function stringCompletion(policy: PolicyAnalysis | null, ex: Expected): Completi
 }
 
 export function completion(a: Analysis, project: Project, offset: number): CompletionItem[] {
+  const imported = a.kind === "policy" ? importCompletion(a, offset) : null;
+  if (imported !== null) return imported;
   const ex = expectedAt(a.text, offset);
   const policy = project.policyOf(a);
   if (ex.inside === "string") return stringCompletion(policy, ex);

@@ -1,9 +1,11 @@
 /** Compiler diagnostics as LSP diagnostics, with codes, docs links, related locations and data. */
+
 import type { Diagnostic as ArmorDiagnostic } from "@agent-armor/compiler";
 import { type Diagnostic, DiagnosticSeverity, DiagnosticTag } from "vscode-languageserver";
 import type { Analysis } from "../analysis.js";
 import { pathToUri } from "../documents.js";
 import { type SourceFile, toRange } from "../positions.js";
+import { importDiagnostics } from "./imports.js";
 
 const severities = {
   error: DiagnosticSeverity.Error,
@@ -51,7 +53,10 @@ export function toLspDiagnostic(d: ArmorDiagnostic, source: SourceFile, docsBase
 }
 
 export function diagnostics(a: Analysis, docsBaseUrl: string | null): Diagnostic[] {
-  const out = a.diagnostics.filter((d) => d.file === a.source.name).map((d) => toLspDiagnostic(d, a.source, docsBaseUrl));
+  const sources = a.kind === "policy" ? (a.compilation.sources as ReadonlyMap<string, SourceFile>) : undefined;
+  const out = a.diagnostics.filter((d) => d.file === a.source.name).map((d) => toLspDiagnostic(d, a.source, docsBaseUrl, sources));
   for (const d of out) for (const r of d.relatedInformation ?? []) if (r.location.uri === "") r.location.uri = a.uri;
+  // an imported file's errors are that file's; here, its import says it has some
+  if (a.kind === "policy") out.push(...importDiagnostics(a));
   return out;
 }

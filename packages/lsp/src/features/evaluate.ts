@@ -122,15 +122,18 @@ function notDecided(subject: string, policyUri: string, stage: Stage, problem: s
 function decide(subject: string, policy: PolicyAnalysis, input: unknown, stage: Stage, expectations: TestCase["expectations"] | null, explain = true): Explanation {
   const { result, explanations } = evaluatePolicy(policy.compilation.policy, input, { explain, stage });
   const source: SourceFile = policy.source;
+  // an imported rule's spans are in its own file (docs/language.md §18)
+  const sources = policy.compilation.sources as ReadonlyMap<string, SourceFile>;
+  const sourceOf = (file: string | undefined): SourceFile => (file === undefined ? source : (sources.get(file) ?? source));
   const rules: RuleReport[] = explanations.map(({ rule, fired, error, trace }) => ({
     id: rule.id,
     effect: rule.effect.kind,
-    range: toRange(source, rule.span),
+    range: toRange(sourceOf(rule.file), rule.span),
     fired,
     error,
-    conditions: conditionLines(source, trace).map((c) => ({
+    conditions: conditionLines(sourceOf(rule.file), trace).map((c) => ({
       text: c.text,
-      range: toRange(source, c.span),
+      range: toRange(sourceOf(rule.file), c.span),
       value: shown(c.value),
       ...(c.inner ? { inner: { text: c.inner.text, value: shown(c.inner.value) } } : {}),
       ...(c.operands ? { operands: c.operands.map(shown) } : {}),
@@ -140,7 +143,7 @@ function decide(subject: string, policy: PolicyAnalysis, input: unknown, stage: 
   const failures = expectations === null ? null : checkExpectations(expectations, result, stage);
   const verdict = failures === null ? "" : failures.length === 0 ? "passes\n" : `fails:\n${failures.map((f) => `  ${f}\n`).join("")}`;
   // a decision with an error names it; the rules' lines below say which rule and why
-  const text = `${subject} (${stage} stage): ${summary}\n${verdict}${explain ? `\n${explainRules(source, explanations)}` : ""}`;
+  const text = `${subject} (${stage} stage): ${summary}\n${verdict}${explain ? `\n${explainRules(source, explanations, undefined, "", sources)}` : ""}`;
   return { subject, policyUri: policy.uri, problem: null, problemAt: null, stage, decision: result, summary, failures, rules, text };
 }
 

@@ -1,8 +1,10 @@
 /** Hover: field types and schema descriptions, let values, rule summaries, keyword docs. */
+
 import { type AST, facts, type Span, typeName } from "@agent-armor/compiler";
 import { type Hover, MarkupKind } from "vscode-languageserver";
 import type { Analysis, PolicyAnalysis, Project } from "../analysis.js";
 import { toRange } from "../positions.js";
+import { importHover } from "./imports.js";
 import { pathsIn, targetAt } from "./locate.js";
 
 function md(value: string, a: Analysis, span: { start: number; end: number }): Hover {
@@ -91,6 +93,8 @@ function inputHover(a: Analysis, offset: number): Hover | null {
 }
 
 export function hover(a: Analysis, project: Project, offset: number): Hover | null {
+  const imported = a.kind === "policy" ? importHover(a, offset) : null;
+  if (imported !== null) return imported;
   const policy = project.policyOf(a);
   const local = localHover(a, policy, offset);
   if (local) return local;

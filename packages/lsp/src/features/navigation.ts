@@ -2,11 +2,13 @@
  * Go to definition, find references, document highlight and rename, for lets and rules
  * (including `by` in tests), and definition of schema-backed fields in the schema file.
  */
+
 import { facts, keywordNames, SourceFile, type Span } from "@agent-armor/compiler";
 import { type DocumentHighlight, DocumentHighlightKind, type Location, ResponseError, type TextEdit, type WorkspaceEdit } from "vscode-languageserver";
 import type { Analysis, PolicyAnalysis, Project } from "../analysis.js";
 import { pathToUri } from "../documents.js";
 import { toRange } from "../positions.js";
+import { importDefinition } from "./imports.js";
 import { jsonPointerSpan } from "./json-pointer.js";
 import { byReferences, targetAt } from "./locate.js";
 
@@ -19,6 +21,8 @@ function at(a: Analysis, span: Span): Location {
 }
 
 export function definition(a: Analysis, project: Project, offset: number, files: SchemaReader): Location[] {
+  const imported = a.kind === "policy" ? importDefinition(a, offset) : null;
+  if (imported !== null) return imported;
   const target = targetAt(a, offset);
   const policy = project.policyOf(a);
   if (!target || !policy) return [];

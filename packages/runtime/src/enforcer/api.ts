@@ -71,6 +71,13 @@ export interface EnforcerOptions {
   onError?: (error: Error) => void;
   /** Validate actions against the policy's schema before deciding (default: when it has one). */
   validate?: boolean;
+  /**
+   * With `policy` the path of a `.armor` file: reload it whenever it or a file it imports changes
+   * (the folders of those files are watched, so a file replaced by an editor or created later is
+   * seen). A policy that does not load leaves the last good one in force; `onReload` hears every
+   * attempt, and a failed one also goes to `onError`. `close()` stops watching.
+   */
+  watch?: boolean | { readonly debounceMs?: number; readonly onReload?: (result: LoadResult) => void };
   /** A candidate policy decided beside the enforced one; its flips are reported, never enforced. */
   shadow?: PolicySource;
   onShadowFlip?: (flip: ShadowFlip) => void;
@@ -105,6 +112,8 @@ export interface LoadResult {
   ok: boolean;
   /** The compiler's diagnostics for a `.armor` source (warnings on success, errors on failure). */
   diagnostics: PolicyDiagnostic[];
+  /** The files the policy loaded was compiled from (the policy and every file it imports); absent when none was loaded. */
+  files?: string[];
   /** Why the policy was not loaded. */
   error?: string;
 }

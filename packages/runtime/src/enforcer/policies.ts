@@ -70,7 +70,8 @@ export async function reload(st: EnforcerState, source: PolicySource): Promise<L
     const a = activate(next.module, st.options.validate);
     if (st.store !== null) refuseGrants(st.store, a);
     st.active = a;
-    return { ok: true, diagnostics: next.diagnostics };
+    st.files = next.files;
+    return { ok: true, diagnostics: next.diagnostics, files: next.files };
   } catch (e) {
     return notLoaded(st, e);
   }

@@ -38,6 +38,8 @@ export interface EnforcerState {
   readonly throwOnDeny: boolean;
   /** The policy in force; `reload` swaps it. */
   active: Active;
+  /** The files the policy in force was compiled from (for `watch`). */
+  files: string[];
   /** The candidate decided beside it, if any; `setShadow` swaps it. */
   shadow: Active | null;
   /** When the shadow candidate started being counted (ms), or null without one. */
@@ -68,7 +70,23 @@ export async function enforcerState(options: EnforcerOptions): Promise<EnforcerS
   const maxReservations = Math.max(1, Number.isFinite(options.maxReservations) ? options.maxReservations! : DEFAULT_MAX_RESERVATIONS);
   const reservations = new Reservations(reservationTtlMs, maxReservations);
   const shadowSince = shadow === null ? null : clock();
-  return { options, clock, report, decisionId: idSource(), trackers, store, reservations, grants, audit, throwOnDeny: options.throwOnDeny ?? true, active, shadow, shadowSince, shadowStats };
+  return {
+    options,
+    clock,
+    report,
+    decisionId: idSource(),
+    trackers,
+    store,
+    reservations,
+    grants,
+    audit,
+    throwOnDeny: options.throwOnDeny ?? true,
+    active,
+    files: loaded.files,
+    shadow,
+    shadowSince,
+    shadowStats,
+  };
 }
 
 function reporter(options: EnforcerOptions): (e: unknown) => void {
