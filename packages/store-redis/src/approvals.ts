@@ -148,9 +148,14 @@ class Unexpected extends Error {
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
 
-/** A stored answer, checked: anything else is not an answer. */
+/** A stored answer, checked: anything else (text that is not JSON, an object without a boolean `approved`) is not an answer, and throws `Unexpected`. */
 function parseAnswer(text: unknown): ApprovalResponse & { approvers: string[] } {
-  const a = typeof text === "string" ? (JSON.parse(text) as unknown) : null;
+  let a: unknown = null;
+  try {
+    a = typeof text === "string" ? (JSON.parse(text) as unknown) : null;
+  } catch {
+    // not JSON: refused below, as any other text that is not an answer
+  }
   if (a === null || typeof a !== "object" || typeof (a as { approved?: unknown }).approved !== "boolean") throw new Unexpected("an answer");
   const { approved, approver, note, approvers } = a as Record<string, unknown>;
   return {
@@ -270,10 +275,25 @@ export function redisApprovalQueue(options: RedisApprovalQueueOptions): RedisApp
       const [err, fields] = answers[i] ?? [null, null];
       if (err !== null || !Array.isArray(fields)) return;
       const w = waiting.get(id);
-      if (w === undefined) return;
-      if (typeof fields[1] === "string") w.settle(parseAnswer(fields[1]));
       // gone without an answer (expired, or aborted elsewhere): the enforcer's own timeout decides
+      if (w !== undefined && typeof fields[1] === "string") settleWith(w, fields[1]);
     });
+  };
+
+  /**
+   * Settles a waiting request with its stored answer. A stored answer that is not one is never
+   * trusted: the request fails with an error naming it (the enforcer denies and records why),
+   * and the answers of the other requests are still collected.
+   */
+  const settleWith = (w: Waiting, text: unknown): void => {
+    let response: ApprovalResponse;
+    try {
+      response = parseAnswer(text);
+    } catch (e) {
+      w.fail(new Error(`approval queue ${name}: ${(e as Error).message}; the answer is not trusted`));
+      return;
+    }
+    w.settle(response);
   };
 
   const refresh = (): void => {
@@ -314,7 +334,8 @@ export function redisApprovalQueue(options: RedisApprovalQueueOptions): RedisApp
     if (!Array.isArray(answer) || ![0, 1, 2].includes(answer[0] as number)) throw new Unexpected("an answer's outcome");
     if (answer[0] === 2) {
       // the request settled: its process (this one, or another through pub/sub) lets the action go on
-      waiting.get(id)?.settle(parseAnswer(answer[1]));
+      const w = waiting.get(id);
+      if (w !== undefined) settleWith(w, answer[1]);
       refresh();
     }
     return answer[0] !== 0;
