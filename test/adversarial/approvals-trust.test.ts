@@ -1,9 +1,10 @@
 /**
  * Approvals that must stay trustworthy when their store or their callers misbehave: corrupt
  * answers in a Redis approval queue, votes sent while Redis is down, console event streams that
- * try to outlive their sign-in, and floods of failed sign-ins. Each case is a row of a table;
- * what must hold: a corrupt answer is never trusted and never stops the others, a vote is
- * acknowledged only once stored, a stream ends with its session, and guessing tokens is bounded.
+ * try to outlive their sign-in, floods of failed sign-ins, and replicas racing for the last of a
+ * grant kept in Redis. Each case is a row of a table; what must hold: a corrupt answer is never
+ * trusted and never stops the others, a vote is acknowledged only once stored, a stream ends
+ * with its session, guessing tokens is bounded, and a grant's amount is used at most once.
  */
 import { createHash } from "node:crypto";
 import { request as httpRequest } from "node:http";
@@ -133,6 +134,24 @@ describe.skipIf(skipRedis)("a Redis approval queue and its store", () => {
     const ended = records.find((r) => r.kind === "approval" && r.decisionId === first.id && r.event === "error");
     expect(String(ended?.note)).toMatch(/did not expect \(an answer\); the answer is not trusted/);
     await enforcer.close();
+  });
+
+  it("carries approve and grant through Redis only when every approving vote asked for it", async () => {
+    const [asking, other] = [await open("grant-votes"), await open("grant-votes")];
+    const CASES: [string, number, boolean[], boolean][] = [
+      ["one approver who grants", 1, [true], true],
+      ["one approver who approves once", 1, [false], false],
+      ["a quorum of two who both grant", 2, [true, true], true],
+      ["a quorum of two, one approving once", 2, [true, false], false],
+    ];
+    for (const [what, quorum, grants, expected] of CASES) {
+      const id = `gv-${what.replace(/\W+/g, "-")}`;
+      const answered = asking.request({ ...request(id, new AbortController().signal), quorum } as ApprovalRequest);
+      await other.waitFor((p) => p.id === id);
+      for (const [i, grant] of grants.entries()) expect(await other.answer(id, { approved: true, approver: `a${i}`, grant })).toBe(true);
+      const r = await answered;
+      expect([what, r.approved, r.grant === true]).toEqual([what, true, expected]);
+    }
   });
 
   describe("votes while the store is down", () => {
@@ -301,5 +320,94 @@ describe("floods of failed sign-ins", () => {
     } finally {
       await endpoint.close();
     }
+  });
+});
+
+describe.skipIf(skipRedis)("grants shared by replicas on one Redis", () => {
+  const GRANTS = `default allow
+rule wires when action.type == "wire" require approval from "finance" grant action.to 1h up to 100 of action.amount because "wires need finance"
+`;
+  let redis: RedisServer;
+  const closing: { close(): Promise<void> }[] = [];
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    for (const c of closing) await c.close();
+    await redis?.dispose();
+  });
+
+  /** A replica: an enforcer on the shared Redis whose approver answers what `answer` says (approve and grant, or reject). */
+  async function replica(prefix: string, clock?: () => number) {
+    const { redisStore } = await import("@agent-armor/store-redis");
+    const records: Record<string, unknown>[] = [];
+    const state = { grant: true };
+    const store = redisStore({ url: redis.url, prefix });
+    const enforcer = await createEnforcer({
+      policy: { source: GRANTS, fileName: "g.armor" },
+      history: store,
+      approvals: { request: async () => (state.grant ? { approved: true, approver: "ann", grant: true } : { approved: false, approver: "ann", note: "asked again" }) },
+      audit: { callback: (r) => void records.push(r) },
+      throwOnDeny: false,
+      ...(clock !== undefined ? { clock } : {}),
+    });
+    closing.push(enforcer, store);
+    return { enforcer, records, state };
+  }
+  const wire = (to: string, amount: number) => ({ type: "wire", to, amount });
+  const events = (records: Record<string, unknown>[]) => records.filter((r) => r.kind === "approval").map((r) => r.event);
+
+  it("a grant made at one replica covers the rule's next actions at another, within its amount, for its recipient only", async () => {
+    const [a, b] = [await replica("g1"), await replica("g1")];
+    b.state.grant = false;
+    const first = await a.enforcer.run(wire("acme", 10), { session: "s1" }, () => "sent");
+    expect(first.decision.decision).toBe("allow");
+    expect(events(a.records)).toContain("grant");
+    const CASES: [string, ReturnType<typeof wire>, "allow" | "deny", number | null][] = [
+      ["covered, at the other replica", wire("acme", 30), "allow", 70],
+      ["another recipient is asked (and rejected)", wire("globex", 1), "deny", null],
+      ["more than is left is asked", wire("acme", 70.5), "deny", null],
+      ["exactly what is left", wire("acme", 70), "allow", 0],
+      ["nothing is left", wire("acme", 0.01), "deny", null],
+    ];
+    for (const [what, action, expected, remaining] of CASES) {
+      const before = b.records.length;
+      const { decision } = await b.enforcer.run(action, { session: "s2" }, () => "sent");
+      expect([what, decision.decision]).toEqual([what, expected]);
+      const used = b.records.slice(before).find((r) => r.event === "grant_used");
+      expect([what, used === undefined ? null : used.remaining]).toEqual([what, remaining]);
+      if (expected === "allow") expect(decision.grant?.id).toBe(used?.grantId);
+    }
+  });
+
+  it("two replicas using the last of a grant at once: exactly one gets it, every time", async () => {
+    const [a, b] = [await replica("g2"), await replica("g2")];
+    for (let round = 0; round < 8; round++) {
+      a.state.grant = true;
+      const to = `r${round}`;
+      expect((await a.enforcer.run(wire(to, 1), { session: "s" }, () => "sent")).decision.decision).toBe("allow");
+      a.state.grant = false;
+      b.state.grant = false;
+      const both = await Promise.all([a.enforcer.run(wire(to, 60), { session: "x" }, () => "sent"), b.enforcer.run(wire(to, 60), { session: "y" }, () => "sent")]);
+      expect(both.map((r) => r.decision.decision).sort()).toEqual(["allow", "deny"]);
+      expect(both.filter((r) => r.decision.grant !== undefined)).toHaveLength(1);
+    }
+  });
+
+  it("a tool that fails gives the amount back, and an expired grant is dropped on record", async () => {
+    let now = Date.now();
+    const [a, b] = [await replica("g3", () => now), await replica("g3", () => now)];
+    await a.enforcer.run(wire("acme", 1), { session: "s" }, () => "sent");
+    b.state.grant = false;
+    await expect(
+      b.enforcer.run(wire("acme", 100), { session: "s" }, () => {
+        throw new Error("bank down");
+      }),
+    ).rejects.toThrow(/bank down/);
+    expect(events(b.records)).toEqual(expect.arrayContaining(["grant_used", "grant_returned"]));
+    expect((await b.enforcer.run(wire("acme", 100), { session: "s" }, () => "sent")).decision.decision).toBe("allow");
+    now += 2 * 3_600_000;
+    expect((await a.enforcer.run(wire("acme", 0), { session: "s" }, () => "sent")).decision.decision).toBe("allow");
+    expect(events(a.records)).toContain("grant_expired");
   });
 });
