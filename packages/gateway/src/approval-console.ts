@@ -17,6 +17,7 @@ import type { Approver, Approvers } from "./approvers.js";
 import type { Route } from "./http-dispatch.js";
 import { HttpError, isObject, own, sendJson } from "./http-util.js";
 import { logLine } from "./log-text.js";
+import type { SignInLimit } from "./sign-in-limit.js";
 
 const MAX_TOKEN = 4096;
 
@@ -32,6 +33,10 @@ export interface ConsoleDeps {
   visibleTo(approver: Approver): (p: PendingApproval) => boolean;
   /** How long a stream opened with a bearer token (no session) lasts. */
   streamTtlMs: number;
+  /** The bound on failed sign-ins. */
+  limit: SignInLimit;
+  /** The address failed sign-ins are counted by. */
+  clientAddress(req: IncomingMessage): string;
   log?: (line: string) => void;
 }
 
@@ -58,7 +63,9 @@ export function consoleRoutes(d: ConsoleDeps): Record<string, Route> {
   const signIn: Route = {
     open: true,
     methods: {
-      POST: async (_req, res, body) => {
+      POST: async (req, res, body) => {
+        const client = d.clientAddress(req);
+        d.limit.check(client);
         const b = await body();
         const token = isObject(b) ? own(b, "token") : undefined;
         if (typeof token !== "string" || token === "" || token.length > MAX_TOKEN) {
@@ -66,7 +73,10 @@ export function consoleRoutes(d: ConsoleDeps): Record<string, Route> {
         }
         d.refuseServiceToken(token);
         const approver = d.approvers.byToken(token);
-        if (approver === null) throw new HttpError(401, "unauthorized", "the token is no approver's");
+        if (approver === null) {
+          d.limit.fail(client);
+          throw new HttpError(401, "unauthorized", "the token is no approver's");
+        }
         const { setCookie, session } = d.signIn.open(approver);
         d.log?.(logLine`console: ${approver.name} signed in`);
         sendJson(res, 200, { approver: { name: approver.name, groups: approver.groups }, csrf: session.csrf, expiresAt: new Date(session.expiresAt).toISOString() }, { "set-cookie": setCookie });
@@ -85,7 +95,8 @@ export function consoleRoutes(d: ConsoleDeps): Record<string, Route> {
         const approver = d.caller(req);
         // a stream ends with the session that opened it
         const session = req.headers.authorization === undefined ? d.signIn.find(req) : null;
-        d.streams.open(res, approver.name, d.visibleTo(approver), session?.expiresAt ?? Date.now() + d.streamTtlMs);
+        if (session === null) d.streams.open(res, approver.name, d.visibleTo(approver), Date.now() + d.streamTtlMs);
+        else d.streams.open(res, approver.name, d.visibleTo(approver), session.expiresAt, session.id);
       },
     },
   };

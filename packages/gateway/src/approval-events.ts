@@ -4,7 +4,8 @@
  *   event: snapshot   { now, pending: [ ...requests the approver may answer, with expiresAt ] }
  *   event: requested  one such request, when it arrives
  *   event: settled    { id } of a request this stream showed, when it is answered or times out
- *   event: expired    {} when the approver's session ends (the stream then closes)
+ *   event: expired    {} when the approver's session ends: its time is up, it signed out, or it
+ *                     was pushed out by newer sign-ins (the stream then closes)
  *
  * Streams are bounded, overall and per approver (429 past either), send a comment every
  * `heartbeatMs` so that proxies keep them open, and end with the session that opened them.
@@ -24,9 +25,12 @@ export interface EventStreamOptions {
 export interface EventStreams {
   /**
    * Starts a stream on `res` for `approver`, showing the requests `visible` accepts, until
-   * `until` (epoch ms) or the client leaves; 429 when too many are open.
+   * `until` (epoch ms), the client leaves, or `endSession(session)` for the console session that
+   * opened it; 429 when too many are open.
    */
-  open(res: ServerResponse, approver: string, visible: (p: PendingApproval) => boolean, until: number): void;
+  open(res: ServerResponse, approver: string, visible: (p: PendingApproval) => boolean, until: number, session?: string): void;
+  /** Ends the streams the console session `session` opened (it signed out, or was pushed out), each with an `expired` event. */
+  endSession(session: string): void;
   /** How many streams are open. */
   readonly size: number;
   /** Ends every stream. */
@@ -47,12 +51,14 @@ export function createEventStreams(queue: ApprovalQueue, options: EventStreamOpt
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const open = new Map<ServerResponse, string>();
   const enders = new Set<() => void>();
+  /** The enders of the streams each console session opened. */
+  const bySession = new Map<string, Set<() => void>>();
 
   return {
     get size() {
       return open.size;
     },
-    open(res, approver, visible, until) {
+    open(res, approver, visible, until, session) {
       if (open.size >= maxStreams)
         throw new HttpError(429, "too_many_streams", `${maxStreams} console event streams are open, the most this endpoint keeps; close a console tab and retry`, {}, { "retry-after": "5" });
       let mine = 0;
@@ -89,6 +95,11 @@ export function createEventStreams(queue: ApprovalQueue, options: EventStreamOpt
       const end = (expired: boolean): void => {
         if (!open.delete(res)) return;
         enders.delete(finish);
+        if (session !== undefined) {
+          const mine = bySession.get(session);
+          mine?.delete(expire);
+          if (mine?.size === 0) bySession.delete(session);
+        }
         unsubscribe();
         clearInterval(heartbeat);
         clearTimeout(expiry);
@@ -96,8 +107,13 @@ export function createEventStreams(queue: ApprovalQueue, options: EventStreamOpt
         res.end();
       };
       const finish = (): void => end(false);
+      const expire = (): void => end(true);
       enders.add(finish);
+      if (session !== undefined) bySession.set(session, (bySession.get(session) ?? new Set()).add(expire));
       res.on("close", finish);
+    },
+    endSession(session) {
+      for (const expire of [...(bySession.get(session) ?? [])]) expire();
     },
     close() {
       for (const end of [...enders]) end();

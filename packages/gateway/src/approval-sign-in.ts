@@ -10,6 +10,8 @@
  *   from the endpoint's own origin (`Origin`, and `Sec-Fetch-Site` when the browser sends it).
  * - Sessions are kept by the SHA-256 of the cookie's value, at most `maxSessions` (the oldest
  *   goes first); CSRF tokens are compared in constant time.
+ * - A session that ends (signed out, pushed out, expired) is told to `onEnd`, which ends the
+ *   event streams it opened: no stream outlives the sign-in that opened it.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
@@ -22,6 +24,8 @@ const DEFAULT_TTL_MS = 15 * 60_000;
 const DEFAULT_MAX_SESSIONS = 256;
 
 export interface ConsoleSession {
+  /** The session's key: the SHA-256 of its cookie's value (never the value itself). */
+  readonly id: string;
   readonly approver: Approver;
   readonly csrf: string;
   /** Epoch milliseconds after which the cookie is refused. */
@@ -45,6 +49,8 @@ export interface SignInOptions {
   ttlMs?: number;
   maxSessions?: number;
   now?: () => number;
+  /** Called when a session ends before its cookie would: signed out, or pushed out by `maxSessions` (what it opened ends with it). */
+  onEnd?: (session: ConsoleSession) => void;
 }
 
 const digest = (text: string): string => createHash("sha256").update(text, "utf8").digest("base64url");
@@ -80,18 +86,25 @@ export function createSignIn(options: SignInOptions): SignIn {
   const sessions = new Map<string, ConsoleSession>();
   const attributes = `Path=/; HttpOnly; SameSite=Strict${options.secure ? "; Secure" : ""}`;
 
+  const end = (key: string): void => {
+    const s = sessions.get(key);
+    if (s === undefined) return;
+    sessions.delete(key);
+    options.onEnd?.(s);
+  };
   const prune = (): void => {
     const t = now();
-    for (const [k, s] of sessions) if (s.expiresAt <= t) sessions.delete(k);
-    while (sessions.size >= max) sessions.delete(sessions.keys().next().value as string);
+    for (const [k, s] of sessions) if (s.expiresAt <= t) end(k);
+    while (sessions.size >= max) end(sessions.keys().next().value as string);
   };
 
   return {
     open(approver) {
       prune();
       const value = randomBytes(32).toString("base64url");
-      const session: ConsoleSession = Object.freeze({ approver, csrf: randomBytes(32).toString("base64url"), expiresAt: now() + ttlMs });
-      sessions.set(digest(value), session);
+      const id = digest(value);
+      const session: ConsoleSession = Object.freeze({ id, approver, csrf: randomBytes(32).toString("base64url"), expiresAt: now() + ttlMs });
+      sessions.set(id, session);
       return { setCookie: `${SESSION_COOKIE}=${value}; Max-Age=${Math.floor(ttlMs / 1000)}; ${attributes}`, session };
     },
     find(req) {
@@ -101,14 +114,14 @@ export function createSignIn(options: SignInOptions): SignIn {
       const s = sessions.get(key);
       if (s === undefined) return null;
       if (s.expiresAt <= now()) {
-        sessions.delete(key);
+        end(key);
         return null;
       }
       return s;
     },
     close(req) {
       const value = cookieValue(req, SESSION_COOKIE);
-      if (value !== null) sessions.delete(digest(value));
+      if (value !== null) end(digest(value));
       return `${SESSION_COOKIE}=; Max-Age=0; ${attributes}`;
     },
     checkStateChange(req, session) {

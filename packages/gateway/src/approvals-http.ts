@@ -8,6 +8,7 @@
  *                          → 200 { id, resolved: true, approved } | 202 { id, resolved: false, votes, quorum }
  *                            (an approval counted, the quorum not yet reached) | 404 (unknown or settled)
  *                            | 409 (hash differs, or this approver already approved)
+ *                            | 503 `store_unavailable` (the shared store did not take the vote: send it again)
  *
  * Each POST is one vote: with `quorum N` the request waits for N distinct approvers (the same
  * approver twice counts once: 409 `already_voted`), and the first rejection rejects. `grant: true`
@@ -31,7 +32,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ApprovalQueue, PendingApproval } from "@agent-armor/runtime";
+import type { ApprovalQueue, ApprovalResolution, PendingApproval } from "@agent-armor/runtime";
 import { consoleRoutes } from "./approval-console.js";
 import { createEventStreams, type EventStreamOptions } from "./approval-events.js";
 import { createSignIn, type SignIn } from "./approval-sign-in.js";
@@ -40,6 +41,7 @@ import { type AccessOptions, createAccess } from "./http-access.js";
 import { answerClientError, dispatch, type Route } from "./http-dispatch.js";
 import { HttpError, isObject, own, sendJson } from "./http-util.js";
 import { logLine } from "./log-text.js";
+import { createSignInLimit, type SignInLimitOptions } from "./sign-in-limit.js";
 
 export interface ApprovalEndpoint {
   server: Server;
@@ -64,6 +66,8 @@ export interface ApprovalEndpointOptions {
   streams?: EventStreamOptions;
   /** How long a console sign-in lasts (default 15 minutes). */
   sessionTtlMs?: number;
+  /** The bound on failed sign-ins (sign-in-limit.ts; 10 per address and 100 in all per minute). */
+  signInLimit?: SignInLimitOptions;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -75,13 +79,34 @@ function checkGroup(approvers: Approvers, approver: Approver, pending: PendingAp
   }
 }
 
-function answer(
+/**
+ * Hands a vote to the queue and waits until it is kept: a queue in a shared store (`answer`)
+ * stores it before this resolves, and a store that fails makes it 503 (nothing was counted; the
+ * approver sends it again), never an acknowledged vote that was lost. False when the request was
+ * settled meanwhile or the vote counted nothing.
+ */
+async function store(queue: ApprovalQueue, id: string, resolution: ApprovalResolution): Promise<boolean> {
+  if (queue.answer === undefined) return queue.resolve(id, resolution);
+  try {
+    return await queue.answer(id, resolution);
+  } catch (e) {
+    throw new HttpError(
+      503,
+      "store_unavailable",
+      `the answer to approval ${id} was not stored (${e instanceof Error ? e.message : String(e)}): nothing was counted; send it again`,
+      {},
+      { "retry-after": "1" },
+    );
+  }
+}
+
+async function answer(
   queue: ApprovalQueue,
   id: string,
   body: unknown,
   log: ((line: string) => void) | undefined,
   who: { approvers: Approvers; approver: Approver } | null,
-): { status: 200; body: { id: string; resolved: true; approved: boolean } } | { status: 202; body: { id: string; resolved: false; votes: number; quorum: number } } {
+): Promise<{ status: 200; body: { id: string; resolved: true; approved: boolean } } | { status: 202; body: { id: string; resolved: false; votes: number; quorum: number } }> {
   if (!isObject(body) || typeof own(body, "approved") !== "boolean") throw new HttpError(400, "invalid_request", "the body must be an object with a boolean `approved`");
   if (who !== null && own(body, "approver") !== undefined) {
     throw new HttpError(400, "invalid_request", "the approver is the one the bearer token names: leave `approver` out", { location: "/approver" });
@@ -112,9 +137,8 @@ function answer(
     throw new HttpError(400, "invalid_request", `approval ${id} needs ${quorum} distinct approvers: name the \`approver\``, { location: "/approver" });
   }
   const groups = who === null ? {} : { groups: who.approver.groups };
-  if (!queue.resolve(id, { approved, ...fields, ...groups, ...(grant === true ? { grant: true } : {}) })) throw new HttpError(404, "not_found", `approval ${id} was settled meanwhile`);
-  // counted from the request as it was read, not read back: a queue in a shared store applies
-  // the vote in the store, after this call returns
+  if (!(await store(queue, id, { approved, ...fields, ...groups, ...(grant === true ? { grant: true } : {}) }))) throw new HttpError(404, "not_found", `approval ${id} was settled meanwhile`);
+  // counted from the request as it was read, not read back: another replica may have voted since
   const votes = (pending.approvers ?? []).length + 1;
   if (approved && votes < quorum) {
     log?.(logLine`approval ${id}: vote ${String(votes)} of ${String(quorum)}${fields.approver !== undefined ? ` by ${fields.approver}` : ""}`);
@@ -144,6 +168,8 @@ export interface ApprovalRoutesOptions {
   log?: (line: string) => void;
   streams?: EventStreamOptions;
   sessionTtlMs?: number;
+  /** The bound on failed sign-ins, by the console and by bearer token (sign-in-limit.ts). */
+  signInLimit?: SignInLimitOptions;
 }
 
 export interface ApprovalRoutes {
@@ -156,6 +182,11 @@ export interface ApprovalRoutes {
 const BEARER = /^bearer +(\S+) *$/i;
 /** How long an event stream opened with a bearer token (no console session) lasts. */
 const DEFAULT_STREAM_TTL_MS = 15 * 60_000;
+
+/** The address a request comes from, which failed sign-ins are counted by. */
+function clientAddress(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? "unknown";
+}
 
 /** Whether the loopback address `host` keeps a cookie off the network (no `Secure` needed). */
 export function isLoopbackHost(host: string): boolean {
@@ -174,9 +205,12 @@ export function approvalRoutes(queue: ApprovalQueue, options: ApprovalRoutesOpti
   const service = options.serviceToken === undefined ? null : tokenDigest(options.serviceToken);
   if (service !== null && approvers?.has(service))
     throw new Error("an approver's token is the service's own token (--token-file): the agent's credentials can never approve; give that approver another token");
-  const signIn: SignIn | null = options.console ? createSignIn({ secure: options.secureCookies, ...(options.sessionTtlMs !== undefined ? { ttlMs: options.sessionTtlMs } : {}) }) : null;
   const streams = options.console ? createEventStreams(queue, options.streams) : null;
+  // a session that ends (signed out, pushed out, expired) ends the event streams it opened
+  const signIn: SignIn | null =
+    streams === null ? null : createSignIn({ secure: options.secureCookies, ...(options.sessionTtlMs !== undefined ? { ttlMs: options.sessionTtlMs } : {}), onEnd: (s) => streams.endSession(s.id) });
   const open = approvers !== undefined;
+  const limit = createSignInLimit(options.signInLimit);
 
   const refuseServiceToken = (token: string): void => {
     if (service !== null && timingSafeEqual(tokenDigest(token), service)) {
@@ -190,7 +224,15 @@ export function approvalRoutes(queue: ApprovalQueue, options: ApprovalRoutesOpti
     if (header !== undefined) {
       const m = BEARER.exec(header);
       if (m !== null) refuseServiceToken(m[1]!);
-      return approvers.identify(req);
+      // a token that is no approver's is a failed sign-in: bounded per address and in all
+      const client = clientAddress(req);
+      limit.check(client);
+      try {
+        return approvers.identify(req);
+      } catch (e) {
+        if (e instanceof HttpError && e.status === 401) limit.fail(client);
+        throw e;
+      }
     }
     const session = signIn?.find(req) ?? null;
     if (session === null) {
@@ -227,7 +269,7 @@ export function approvalRoutes(queue: ApprovalQueue, options: ApprovalRoutesOpti
       },
       POST: async (req, res, body) => {
         const a = caller(req, true);
-        const r = answer(queue, id, await body(), options.log, a === null ? null : { approvers: approvers!, approver: a });
+        const r = await answer(queue, id, await body(), options.log, a === null ? null : { approvers: approvers!, approver: a });
         sendJson(res, r.status, r.body);
       },
     },
@@ -242,6 +284,8 @@ export function approvalRoutes(queue: ApprovalQueue, options: ApprovalRoutesOpti
         caller: (req) => caller(req, false)!,
         refuseServiceToken,
         visibleTo,
+        limit,
+        clientAddress,
         streamTtlMs: options.sessionTtlMs ?? DEFAULT_STREAM_TTL_MS,
         ...(options.log !== undefined ? { log: options.log } : {}),
       }),
@@ -277,6 +321,7 @@ export async function serveApprovals(queue: ApprovalQueue, options: ApprovalEndp
     ...(options.log !== undefined ? { log: options.log } : {}),
     ...(options.streams !== undefined ? { streams: options.streams } : {}),
     ...(options.sessionTtlMs !== undefined ? { sessionTtlMs: options.sessionTtlMs } : {}),
+    ...(options.signInLimit !== undefined ? { signInLimit: options.signInLimit } : {}),
   });
   const paths = options.console ? "/approvals, /approvals/:id, /console" : "/approvals and /approvals/:id";
   let access = createAccess(options.access ?? {}, { host, port: options.port ?? 0 });

@@ -35,6 +35,7 @@ import { answerClientError, dispatch, type Route } from "./http-dispatch.js";
 import { HttpError, isObject, nonFiniteAt, own, sendJson } from "./http-util.js";
 import { logLine } from "./log-text.js";
 import { createServiceApprovals, type ServiceApprovals, type ServiceApprovalsOptions } from "./serve-approvals.js";
+import type { SignInLimitOptions } from "./sign-in-limit.js";
 import { VERSION } from "./version.js";
 
 // what the command line of the service needs beside it (`@agent-armor/gateway/serve` loads no MCP code)
@@ -70,6 +71,8 @@ export interface ServeOptions {
   approvers?: string | Approvers;
   /** How long a console sign-in lasts (default 15 minutes). */
   consoleSessionTtlMs?: number;
+  /** The bound on approvers' failed sign-ins (default 10 per client address and 100 in all per minute). */
+  signInLimit?: SignInLimitOptions;
   /** Bounds of pending and waited-for approvals (serve-approvals.ts). */
   approvalLimits?: Pick<ServiceApprovalsOptions, "maxPending" | "maxPendingPerSession" | "maxWaiting" | "maxKept">;
 }
@@ -233,6 +236,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
           ...(options.access?.token !== undefined ? { serviceToken: options.access.token } : {}),
           log: (line) => log(line),
           ...(options.consoleSessionTtlMs !== undefined ? { sessionTtlMs: options.consoleSessionTtlMs } : {}),
+          ...(options.signInLimit !== undefined ? { signInLimit: options.signInLimit } : {}),
         });
   const noApprovers = () => new HttpError(404, "no_approvers", "this service takes no approvals: start it with --approvers FILE (who may approve, each with a token of their own)");
   // the policy, the enforcer and the audit log live in a worker thread (decider.ts)

@@ -107,6 +107,13 @@ export interface ApprovalQueue extends ApprovalHandler {
    * approver with a quorum above 1). `get(id)` shows the votes of a request still waiting.
    */
   resolve(id: string, response: ApprovalResolution): boolean;
+  /**
+   * `resolve` for a queue kept outside this process (a shared store): resolves once the vote is
+   * stored there, true when it was taken (as `resolve`), and rejects when the store did not take
+   * it (unreachable), so that a caller never reports a vote that was lost. Absent where
+   * `resolve` already applies the vote before it returns (the in-memory queue).
+   */
+  answer?(id: string, response: ApprovalResolution): Promise<boolean>;
   /** `resolve(id, { approved: true, approver, note })`. */
   approve(id: string, approver: string, note?: string): boolean;
   /** `resolve(id, { approved: false, approver, note })`. */

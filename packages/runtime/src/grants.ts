@@ -45,20 +45,45 @@ export interface GrantUseResult {
   readonly remaining: number | null;
 }
 
+/** A result now, or (a store shared by processes: `@agent-armor/store-redis`) later. */
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * Where grants are kept: this process (`memoryGrantStore`, synchronous) or a store shared by
+ * processes, whose calls may be asynchronous and may fail (the enforcer then asks the approver,
+ * as if there were no grant). A shared store takes an amount atomically: two processes using
+ * the last of a grant at once cannot both get it.
+ */
 export interface GrantStore {
   /** Creates a grant; `id` is unique (the approving decision's id makes it so). */
-  create(id: string, offer: GrantOffer, value: string | number | boolean, now: number, digest?: string): Grant;
+  create(id: string, offer: GrantOffer, value: string | number | boolean, now: number, digest?: string): Awaitable<Grant>;
   /**
    * The live grants of a scope, as `decide` reads them, the ones found expired, and (given the
    * digest of the rule's current offer) the ones made under another offer (`stale`); the expired
    * and the stale are dropped.
    */
-  find(rule: string, scope: string, value: string | number | boolean, now: number, digest?: string): { live: GrantInput[]; expired: Grant[]; stale: Grant[] };
+  find(rule: string, scope: string, value: string | number | boolean, now: number, digest?: string): Awaitable<GrantsFound>;
   /** Takes `amount` (null without `up to`) for `decisionId`; null when the grant is gone, expired, or has less left (exactly). */
-  use(grantId: string, decisionId: string, amount: number | null, now: number): GrantUseResult | null;
+  use(grantId: string, decisionId: string, amount: number | null, now: number): Awaitable<GrantUseResult | null>;
   /** The action that took it ran: what it took stays taken. */
-  settle(grantId: string, decisionId: string): void;
+  settle(grantId: string, decisionId: string): Awaitable<void>;
   /** Gives back what `decisionId` took; false when it took nothing. */
+  giveBack(grantId: string, decisionId: string): Awaitable<boolean>;
+}
+
+/** What `find` answers: the live grants as `decide` reads them, and the ones it dropped. */
+export interface GrantsFound {
+  live: GrantInput[];
+  expired: Grant[];
+  stale: Grant[];
+}
+
+/** The grant store of this process: every call answers at once. */
+export interface MemoryGrantStore extends GrantStore {
+  create(id: string, offer: GrantOffer, value: string | number | boolean, now: number, digest?: string): Grant;
+  find(rule: string, scope: string, value: string | number | boolean, now: number, digest?: string): GrantsFound;
+  use(grantId: string, decisionId: string, amount: number | null, now: number): GrantUseResult | null;
+  settle(grantId: string, decisionId: string): void;
   giveBack(grantId: string, decisionId: string): boolean;
 }
 
@@ -73,7 +98,9 @@ export function offerDigest(offer: GrantOffer, from: string | null, quorum: numb
   return sha256(JSON.stringify(clause));
 }
 
-const keyOf = (rule: string, scope: string, value: string | number | boolean): string => JSON.stringify([rule, scope, typeof value, value]);
+/** The key grants of one rule, scope and value are kept under (a string, a number and a boolean of the same text differ). */
+export const grantKey = (rule: string, scope: string, value: string | number | boolean): string => JSON.stringify([rule, scope, typeof value, value]);
+const keyOf = grantKey;
 
 /** The largest double at most the exact value of `partials` (so that `amount <= it` says exactly whether `amount` fits). */
 export function roundedDown(partials: readonly number[]): number {
@@ -93,7 +120,7 @@ function nextDown(x: number): number {
 }
 
 /** The in-memory grant store (what `memoryHistoryStore()` keeps). */
-export function memoryGrantStore(): GrantStore {
+export function memoryGrantStore(): MemoryGrantStore {
   const byId = new Map<string, Grant>();
   const byKey = new Map<string, Grant[]>();
   const drop = (g: Grant): void => {

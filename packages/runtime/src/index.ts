@@ -27,7 +27,21 @@ export {
   type ShadowReport,
   ToolFailed,
 } from "./enforcer.js";
-export { type Grant, type GrantStore, type GrantUseResult, grantValue, MAX_GRANTS, MAX_GRANTS_PER_SCOPE, memoryGrantStore } from "./grants.js";
+export { addPartial, partialsValue } from "./exact-sum.js";
+export {
+  type Awaitable,
+  type Grant,
+  type GrantStore,
+  type GrantsFound,
+  type GrantUseResult,
+  grantKey,
+  grantValue,
+  MAX_GRANTS,
+  MAX_GRANTS_PER_SCOPE,
+  type MemoryGrantStore,
+  memoryGrantStore,
+  roundedDown,
+} from "./grants.js";
 export * from "./hash.js";
 export { MAX_OPEN_ENTRIES, MAX_SESSION_LABELS, memoryHistoryStore, RECENT_LIMIT, type Reservation, type TrackerSource, type TrackerValue } from "./history.js";
 export { type CompilerApi, type LoadedPolicy, type LoadOptions, loadPolicy, type PolicyDiagnostic, PolicyLoadError, type PolicySource } from "./load.js";

@@ -1,3 +1,5 @@
+import type { GrantStore } from "./grants.js";
+
 /**
  * What a history store is. The enforcer's history lives either in this process (the in-memory
  * store, history.ts: synchronous, O(1) per tracker, the default) or in a shared store that many
@@ -136,6 +138,12 @@ export interface SharedHistoryStore {
   /** Forgets everything kept under the scope. */
   forget(scope: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * The grants approvers gave, shared as the history is (grants.ts: the same meaning as in
+   * memory, an amount taken atomically); a store without them cannot enforce a policy that
+   * offers grants, and the enforcer refuses such a policy.
+   */
+  readonly grants?: GrantStore;
 }
 
 export function isSharedStore(store: unknown): store is SharedHistoryStore {

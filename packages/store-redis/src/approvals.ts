@@ -84,8 +84,10 @@ return 'ok'
 
 /**
  * An answer. KEYS: pending ids, the hash. ARGV: id, approved (1/0), approver, note, action hash
- * ("" any), value hash ("" any), channel. Returns {0} (not taken), {1} (a vote, not settled yet)
- * or {2, answer JSON}. A settled request keeps its answer a minute, for the process that waits.
+ * ("" any), value hash ("" any), channel, grant (1/0: "approve and grant"). Returns {0} (not
+ * taken), {1} (a vote, not settled yet) or {2, answer JSON}. A settled request keeps its answer a
+ * minute, for the process that waits. An approval grants only when every approving vote asked
+ * for the grant (field `ng` marks a vote that did not).
  */
 const VOTE = `
 if redis.call('HEXISTS', KEYS[2], 'r') == 0 or redis.call('HEXISTS', KEYS[2], 'a') == 1 then return {0} end
@@ -96,6 +98,7 @@ local answer = { approved = ARGV[2] == '1', approver = ARGV[3], note = ARGV[4] }
 if ARGV[2] == '1' then
   for _, v in ipairs(votes) do if v == ARGV[3] then return {0} end end
   votes[#votes + 1] = ARGV[3]
+  if ARGV[8] ~= '1' then redis.call('HSET', KEYS[2], 'ng', '1') end
   if #votes < tonumber(redis.call('HGET', KEYS[2], 'q')) then
     redis.call('HSET', KEYS[2], 'v', cjson.encode(votes))
     redis.call('PUBLISH', ARGV[7], cjson.encode({ t = 'voted', id = ARGV[1] }))
@@ -103,6 +106,7 @@ if ARGV[2] == '1' then
   end
 end
 answer.approvers = votes
+answer.grant = answer.approved and redis.call('HEXISTS', KEYS[2], 'ng') == 0
 local text = cjson.encode(answer)
 redis.call('HSET', KEYS[2], 'a', text, 'v', cjson.encode(votes))
 redis.call('PEXPIRE', KEYS[2], 60000)
@@ -148,15 +152,21 @@ class Unexpected extends Error {
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
 
-/** A stored answer, checked: anything else is not an answer. */
+/** A stored answer, checked: anything else (text that is not JSON, an object without a boolean `approved`) is not an answer, and throws `Unexpected`. */
 function parseAnswer(text: unknown): ApprovalResponse & { approvers: string[] } {
-  const a = typeof text === "string" ? (JSON.parse(text) as unknown) : null;
+  let a: unknown = null;
+  try {
+    a = typeof text === "string" ? (JSON.parse(text) as unknown) : null;
+  } catch {
+    // not JSON: refused below, as any other text that is not an answer
+  }
   if (a === null || typeof a !== "object" || typeof (a as { approved?: unknown }).approved !== "boolean") throw new Unexpected("an answer");
   const { approved, approver, note, approvers } = a as Record<string, unknown>;
   return {
     approved: approved === true,
     ...(typeof approver === "string" && approver !== "" ? { approver } : {}),
     ...(typeof note === "string" && note !== "" ? { note } : {}),
+    ...(approved === true && (a as { grant?: unknown }).grant === true ? { grant: true } : {}),
     approvers: strings(approvers),
   };
 }
@@ -270,10 +280,25 @@ export function redisApprovalQueue(options: RedisApprovalQueueOptions): RedisApp
       const [err, fields] = answers[i] ?? [null, null];
       if (err !== null || !Array.isArray(fields)) return;
       const w = waiting.get(id);
-      if (w === undefined) return;
-      if (typeof fields[1] === "string") w.settle(parseAnswer(fields[1]));
       // gone without an answer (expired, or aborted elsewhere): the enforcer's own timeout decides
+      if (w !== undefined && typeof fields[1] === "string") settleWith(w, fields[1]);
     });
+  };
+
+  /**
+   * Settles a waiting request with its stored answer. A stored answer that is not one is never
+   * trusted: the request fails with an error naming it (the enforcer denies and records why),
+   * and the answers of the other requests are still collected.
+   */
+  const settleWith = (w: Waiting, text: unknown): void => {
+    let response: ApprovalResponse;
+    try {
+      response = parseAnswer(text);
+    } catch (e) {
+      w.fail(new Error(`approval queue ${name}: ${(e as Error).message}; the answer is not trusted`));
+      return;
+    }
+    w.settle(response);
   };
 
   const refresh = (): void => {
@@ -310,11 +335,13 @@ export function redisApprovalQueue(options: RedisApprovalQueueOptions): RedisApp
       typeof resolution.actionHash === "string" ? resolution.actionHash : "",
       typeof resolution.valueHash === "string" ? resolution.valueHash : "",
       channel,
+      resolution.grant === true ? "1" : "0",
     );
     if (!Array.isArray(answer) || ![0, 1, 2].includes(answer[0] as number)) throw new Unexpected("an answer's outcome");
     if (answer[0] === 2) {
       // the request settled: its process (this one, or another through pub/sub) lets the action go on
-      waiting.get(id)?.settle(parseAnswer(answer[1]));
+      const w = waiting.get(id);
+      if (w !== undefined) settleWith(w, answer[1]);
       refresh();
     }
     return answer[0] !== 0;
@@ -343,6 +370,8 @@ export function redisApprovalQueue(options: RedisApprovalQueueOptions): RedisApp
           policy: req.policy,
           requestedAt: new Date().toISOString(),
           quorum: typeof quorum === "number" && Number.isSafeInteger(quorum) && quorum >= 1 ? quorum : 1,
+          // what "approve and grant" would grant (the console shows it), or null
+          grant: req.grant ?? null,
           ...(req.stage !== undefined ? { stage: req.stage, value: req.value, valueHash: req.valueHash } : {}),
         };
         const pending = deepFreeze({ ...(JSON.parse(JSON.stringify(stored)) as object), approvers: [] }) as unknown as PendingApproval;

@@ -12,6 +12,7 @@
 import { createHash } from "node:crypto";
 import {
   type CurrentKey,
+  type GrantStore,
   isCountTracker,
   type KindFiling,
   type SharedHistoryStore,
@@ -24,6 +25,9 @@ import {
 import { Redis, type RedisOptions } from "ioredis";
 
 export { DEFAULT_MAX_PENDING, type RedisApprovalQueue, type RedisApprovalQueueOptions, redisApprovalQueue } from "./approvals.js";
+export { redisGrantStore } from "./grants.js";
+
+import { redisGrantStore } from "./grants.js";
 
 import { CONFIRM, FORGET, KEEP, LABELS, PENDING, READ, REFILE, RELEASE } from "./scripts.js";
 
@@ -63,7 +67,7 @@ class Unexpected extends Error {
   }
 }
 
-export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { readonly client: Redis } {
+export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { readonly client: Redis; readonly grants: GrantStore } {
   if (typeof options?.url !== "string" || !/^rediss?:\/\//.test(options.url)) {
     throw new TypeError(`redisStore: url must be a redis:// or rediss:// URL, got ${JSON.stringify(String(options?.url)).slice(0, 200)}`);
   }
@@ -130,6 +134,8 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
     shared: true,
     name,
     client,
+    // grants are shared as the history is (grants.ts)
+    grants: redisGrantStore(client, prefix, name),
 
     async read(request: StoreRead): Promise<StoreReadResult> {
       const { scope, now, trackers, reserve, current } = request;

@@ -98,7 +98,9 @@ async function useGrant(st: EnforcerState, r: Approving): Promise<boolean> {
   if (offer === null || value === null) return false;
   const now = st.clock();
   // a grant made under another offer (the policy was reloaded since) covers nothing: it is dropped
-  const { live, expired, stale } = st.grants.find(offer.rule, offer.scope, value, now, digestOf(d, offer));
+  const found = await grantStoreCall(st, () => st.grants.find(offer.rule, offer.scope, value, now, digestOf(d, offer)));
+  if (found === null) return false;
+  const { live, expired, stale } = found;
   for (const g of expired) await recordApproval(st, d, { event: "grant_expired", grantId: g.id, rule: g.rule, expiresAt: isoTime(g.expiresAt) });
   for (const g of stale) await recordApproval(st, d, { event: "grant_revoked", grantId: g.id, rule: g.rule, why: "the rule's grant, group or quorum changed" });
   if (live.length === 0) return false;
@@ -107,7 +109,7 @@ async function useGrant(st: EnforcerState, r: Approving): Promise<boolean> {
   const use = again.decision.grant;
   if (again.decision.decision !== "allow" || use === undefined || again.decision.actionHash !== d.actionHash) return false;
   const amount = offer.of === null ? null : (readPath(subject.action, offer.of) as number);
-  const taken = st.grants.use(use.id, d.id, amount, now);
+  const taken = await grantStoreCall(st, () => st.grants.use(use.id, d.id, amount, now));
   if (taken === null) return false;
   const failed = await recordApproval(st, d, {
     event: "grant_used",
@@ -118,7 +120,7 @@ async function useGrant(st: EnforcerState, r: Approving): Promise<boolean> {
   });
   if (failed !== null && (st.options.onAuditFailure ?? "deny") === "deny") {
     // a use that is not on record is not made: the approver is asked (and that fails closed too)
-    st.grants.giveBack(use.id, d.id);
+    await grantStoreCall(st, () => st.grants.giveBack(use.id, d.id));
     return false;
   }
   r.decided = again;
@@ -149,12 +151,33 @@ async function createGrant(st: EnforcerState, decision: Decision, subject: Subje
     approvers: [...approvers],
   });
   if (failed !== null && (st.options.onAuditFailure ?? "deny") === "deny") return;
-  st.grants.create(id, offer, value, now, digestOf(decision, offer));
+  // a grant the store did not keep is on record as made: the record that follows says it is not
+  if ((await grantStoreCall(st, () => st.grants.create(id, offer, value, now, digestOf(decision, offer)))) === null) {
+    await recordApproval(st, decision, { event: "grant_revoked", grantId: id, rule: offer.rule, why: "the grant store did not keep it" });
+  }
+}
+
+/**
+ * A call of the grant store; null when it fails (a shared store that does not answer), which is
+ * reported. Without a grant the approver is asked, so a store that fails never allows more.
+ */
+async function grantStoreCall<T>(st: EnforcerState, call: () => T | Promise<T>): Promise<T | null> {
+  try {
+    return await call();
+  } catch (e) {
+    st.report(new Error(`grant store unavailable: ${e instanceof Error ? e.message : String(e)}`));
+    return null;
+  }
+}
+
+/** The action a grant allowed ran: what it took stays taken (a store that fails keeps it taken too). */
+export async function settleGrant(st: EnforcerState, use: { readonly grantId: string; readonly decisionId: string }): Promise<void> {
+  await grantStoreCall(st, () => st.grants.settle(use.grantId, use.decisionId));
 }
 
 /** What a grant use took goes back when its action did not run (denied, or the tool failed). */
 export async function giveBackGrant(st: EnforcerState, decision: Decision, use: { readonly grantId: string; readonly decisionId: string }, why: string): Promise<void> {
-  if (st.grants.giveBack(use.grantId, use.decisionId)) await recordApproval(st, decision, { event: "grant_returned", grantId: use.grantId, why });
+  if ((await grantStoreCall(st, () => st.grants.giveBack(use.grantId, use.decisionId))) === true) await recordApproval(st, decision, { event: "grant_returned", grantId: use.grantId, why });
 }
 
 function askApproval(st: EnforcerState, decided: Decided, subject: Subject): Promise<ApprovalOutcome> {

@@ -37,8 +37,9 @@ export function meta(m: PolicyModule): Decision["policy"] {
   return { name: m.policy.name, version: m.policy.version, sourceHash: m.policy.sourceHash };
 }
 
-/** Throws when the policy offers grants and the shared store cannot keep them (store-redis keeps no grants yet). */
+/** Throws when the policy offers grants and the shared store cannot keep them (it has no `grants`). */
 export function refuseGrants(store: SharedHistoryStore, a: Active): void {
+  if (store.grants !== undefined) return;
   const rule = a.module.policy.rules.find((r) => r.grant !== undefined);
   if (rule === undefined) return;
   throw new Error(
@@ -52,8 +53,8 @@ export function refuseGrants(store: SharedHistoryStore, a: Active): void {
  * predicate from the session's recent actions, but a shared store keeps no actions, only the
  * predicates' state, so a new predicate would start from zero, and a reload could reset a limit
  * (a window changed by a minute is a new predicate). Set as the shadow policy first, its
- * predicates are counted from then on, and a reload finds them. A shared store keeps no grants
- * either: a policy that offers one is refused.
+ * predicates are counted from then on, and a reload finds them. A shared store that keeps no
+ * grants refuses a policy that offers one.
  */
 export async function reload(st: EnforcerState, source: PolicySource): Promise<LoadResult> {
   try {

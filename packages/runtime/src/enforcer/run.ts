@@ -14,7 +14,7 @@
 import type { SharedHistoryStore } from "../store.js";
 import type { Action, ActionContext } from "../types.js";
 import type { RunResult } from "./api.js";
-import { type Approving, approve, giveBackGrant } from "./approval-step.js";
+import { type Approving, approve, giveBackGrant, settleGrant } from "./approval-step.js";
 import { recordDecision } from "./audit-step.js";
 import { decideWith, shadowDecide } from "./decide-step.js";
 import { ResultWithheld } from "./errors.js";
@@ -81,7 +81,7 @@ async function runAfterApproval<T>(st: EnforcerState, r: Run<T>): Promise<RunRes
     ran = e instanceof ResultWithheld;
     throw e;
   } finally {
-    if (ran) st.grants.settle(use.grantId, use.decisionId);
+    if (ran) await settleGrant(st, use);
     else await giveBackGrant(st, r.decided.decision, use, "the action did not run, or its tool failed");
   }
 }

@@ -63,7 +63,7 @@ export async function enforcerState(options: EnforcerOptions): Promise<EnforcerS
   const trackers = new SessionTrackers(local, report);
   // a grant must hold wherever the policy is enforced: a shared store that keeps none cannot
   if (store !== null) for (const a of shadow === null ? [active] : [active, shadow]) refuseGrants(store, a);
-  const grants = local.grants ?? memoryGrantStore();
+  const grants = (store === null ? local.grants : store.grants) ?? memoryGrantStore();
   const audit = auditChannel(options.audit, options.auditTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS);
   const reservationTtlMs = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
   // a cap that is not a number (NaN) would leave reservations unbounded: the default then

@@ -1,0 +1,271 @@
+/**
+ * Grants kept in Redis (`redisStore(...).grants`): what an approver granted holds at every
+ * process on the same Redis, with the in-memory store's meaning (the runtime's grants.ts): a
+ * grant is found by its rule, scope and value while it is live and made under the rule's current
+ * offer (the expired and the stale are dropped, and `find` answers them for their records, each
+ * once, whichever process dropped it); `up to N` keeps the amount left as exact partials; at most
+ * `MAX_GRANTS_PER_SCOPE` per (rule, scope, value), the oldest giving way, and `MAX_GRANTS` in
+ * all, the soonest to expire giving way.
+ *
+ * Amounts are taken atomically without doing arithmetic in Lua: a use reads the amount left,
+ * computes what is left after it exactly in JavaScript (the runtime's exact sum), and a script
+ * stores that only if the amount left is still the text it read (compare and set), else the use
+ * is tried again on the new amount. So two processes using the last of a grant at once cannot
+ * both get it: the second sees the first's amount and finds too little. Giving back is the same.
+ *
+ * Keys, under `PREFIX:{grants}` (one hash tag: every key a script touches is in one slot):
+ * `g:SHA1(id)` the grant (a hash), `u:SHA1(id)` its uses in flight (decision id → amount),
+ * `k:SHA1(rule, scope, value)` the grants of a scope (a sorted set by creation), and `all` every
+ * grant by expiry. A grant's keys expire a minute after it does.
+ */
+import { createHash } from "node:crypto";
+import {
+  addPartial,
+  type Grant,
+  type GrantOffer,
+  type GrantStore,
+  type GrantsFound,
+  type GrantUseResult,
+  grantKey,
+  MAX_GRANTS,
+  MAX_GRANTS_PER_SCOPE,
+  partialsValue,
+  roundedDown,
+} from "@agent-armor/runtime";
+import type { Redis } from "ioredis";
+
+/** Drops a grant and its keys. Shared by the scripts; `P` is the key prefix. */
+const DROP_FN = `
+local function drop(P, id)
+  local h = P .. 'g:' .. redis.sha1hex(id)
+  local k = redis.call('HGET', h, 'k')
+  if k then redis.call('ZREM', k, id) end
+  redis.call('ZREM', P .. 'all', id)
+  return redis.call('DEL', h, P .. 'u:' .. redis.sha1hex(id))
+end
+`;
+
+/** Creates a grant. KEYS: scope set. ARGV: prefix, id, now, expiresAt, fields JSON (rule, scope, value, upTo, offer, left), max per scope, max in all. */
+const CREATE = `${DROP_FN}
+local P, id, now, exp = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+for _, g in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local e = redis.call('HGET', P .. 'g:' .. redis.sha1hex(g), 'exp')
+  if not e or tonumber(e) <= now then drop(P, g); redis.call('ZREM', KEYS[1], g) end
+end
+while redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[6]) do drop(P, redis.call('ZRANGE', KEYS[1], 0, 0)[1]) end
+for _, g in ipairs(redis.call('ZRANGEBYSCORE', P .. 'all', '-inf', now)) do drop(P, g) end
+while redis.call('ZCARD', P .. 'all') >= tonumber(ARGV[7]) do drop(P, redis.call('ZRANGE', P .. 'all', 0, 0)[1]) end
+local h = P .. 'g:' .. redis.sha1hex(id)
+local f = cjson.decode(ARGV[5])
+redis.call('HSET', h, 'id', id, 'k', KEYS[1], 'exp', ARGV[4], 'rule', f.rule, 'scope', f.scope, 'value', f.value, 'upTo', f.upTo, 'offer', f.offer, 'left', f.left)
+redis.call('PEXPIREAT', h, exp + 60000)
+redis.call('ZADD', KEYS[1], now, id)
+redis.call('PEXPIREAT', KEYS[1], exp + 60000)
+redis.call('ZADD', P .. 'all', exp, id)
+return 1
+`;
+
+/** The grants of a scope: {id, exp, rule, scope, value, upTo, offer, left}...; drops ids whose grant is gone. KEYS: scope set. ARGV: prefix. */
+const LIST = `
+local out = {}
+for _, g in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local f = redis.call('HMGET', ARGV[1] .. 'g:' .. redis.sha1hex(g), 'id', 'exp', 'rule', 'scope', 'value', 'upTo', 'offer', 'left')
+  if f[1] then out[#out + 1] = f else redis.call('ZREM', KEYS[1], g) end
+end
+return out
+`;
+
+/** Drops grants (expired or stale); answers the ids this call dropped (another process may have first). ARGV: prefix, ids... */
+const DROP = `${DROP_FN}
+local out = {}
+for i = 2, #ARGV do if drop(ARGV[1], ARGV[i]) > 0 then out[#out + 1] = ARGV[i] end end
+return out
+`;
+
+/**
+ * Takes an amount for a decision, if the amount left is still `expected` (compare and set).
+ * ARGV: prefix, id, decision id, now, expected left ('' without up to), new left, amount.
+ * Answers 'ok', 'gone' (expired or dropped), 'used' (this decision already took it) or 'changed'.
+ */
+const USE = `
+local h = ARGV[1] .. 'g:' .. redis.sha1hex(ARGV[2])
+local u = ARGV[1] .. 'u:' .. redis.sha1hex(ARGV[2])
+local exp = redis.call('HGET', h, 'exp')
+if not exp or tonumber(exp) <= tonumber(ARGV[4]) then return 'gone' end
+if redis.call('HEXISTS', u, ARGV[3]) == 1 then return 'used' end
+if ARGV[5] ~= '' then
+  if redis.call('HGET', h, 'left') ~= ARGV[5] then return 'changed' end
+  redis.call('HSET', h, 'left', ARGV[6])
+end
+redis.call('HSET', u, ARGV[3], ARGV[7])
+redis.call('PEXPIREAT', u, tonumber(exp) + 60000)
+return 'ok'
+`;
+
+/**
+ * Gives back what a decision took, if the amount left is still `expected`. ARGV: prefix, id,
+ * decision id, expected left ('' without up to), new left. Answers 'ok', 'none' or 'changed'.
+ */
+const GIVE_BACK = `
+local h = ARGV[1] .. 'g:' .. redis.sha1hex(ARGV[2])
+local u = ARGV[1] .. 'u:' .. redis.sha1hex(ARGV[2])
+if redis.call('HEXISTS', u, ARGV[3]) == 0 then return 'none' end
+if ARGV[4] ~= '' and redis.call('EXISTS', h) == 1 then
+  if redis.call('HGET', h, 'left') ~= ARGV[4] then return 'changed' end
+  redis.call('HSET', h, 'left', ARGV[5])
+end
+redis.call('HDEL', u, ARGV[3])
+return 'ok'
+`;
+
+type Scripted = Redis & Record<"armorGrantCreate" | "armorGrantList" | "armorGrantDrop" | "armorGrantUse" | "armorGrantGiveBack", (...args: (string | number)[]) => Promise<unknown>>;
+
+/** How often a use or a give-back is tried again when another process changed the amount meanwhile. */
+const MAX_TRIES = 64;
+
+const sha1 = (text: string): string => createHash("sha1").update(text, "utf16le").digest("hex");
+
+class Unexpected extends Error {
+  constructor(what: string) {
+    super(`Redis answered something the grant store did not expect (${what})`);
+  }
+}
+
+/** A grant as a LIST row holds it; null when a field is not what it should be. */
+function grantOf(row: unknown): Grant | null {
+  if (!Array.isArray(row) || row.length !== 8 || row.some((x) => typeof x !== "string")) return null;
+  const [id, exp, rule, scope, value, upTo, offer, left] = row as string[];
+  try {
+    const v = JSON.parse(value!) as unknown;
+    const u = JSON.parse(upTo!) as unknown;
+    const l = JSON.parse(left!) as unknown;
+    const o = JSON.parse(offer!) as unknown;
+    const expiresAt = Number(exp);
+    const valueOk = typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v));
+    const amountsOk = (u === null || (typeof u === "number" && Number.isFinite(u))) && Array.isArray(l) && l.every((x) => typeof x === "number" && Number.isFinite(x));
+    if (!valueOk || !amountsOk || !Number.isSafeInteger(expiresAt) || (o !== null && typeof o !== "string")) return null;
+    return { id: id!, rule: rule!, scope: scope!, value: v as string | number | boolean, expiresAt, upTo: u as number | null, offer: o as string | null, left: l as number[], uses: new Map() };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The grant store of `redisStore`, on its client. `name` is the store's name for errors (never a
+ * password); `prefix` what its keys start with.
+ */
+export function redisGrantStore(redis: Redis, prefix: string, name: string): GrantStore {
+  const client = redis as Scripted;
+  client.defineCommand("armorGrantCreate", { lua: CREATE, numberOfKeys: 1 });
+  client.defineCommand("armorGrantList", { lua: LIST, numberOfKeys: 1 });
+  client.defineCommand("armorGrantDrop", { lua: DROP, numberOfKeys: 0 });
+  client.defineCommand("armorGrantUse", { lua: USE, numberOfKeys: 0 });
+  client.defineCommand("armorGrantGiveBack", { lua: GIVE_BACK, numberOfKeys: 0 });
+  const P = `${prefix}:{grants}:`;
+  const scopeSet = (rule: string, scope: string, value: string | number | boolean): string => `${P}k:${sha1(grantKey(rule, scope, value))}`;
+  const hash = (id: string): string => `${P}g:${createHash("sha1").update(id).digest("hex")}`;
+  const fail = (e: unknown): never => {
+    throw new Error(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+  };
+
+  /** The grant as stored now, or null when it is gone. */
+  const read = async (id: string): Promise<Grant | null> => {
+    const f = await client.hmget(hash(id), "id", "exp", "rule", "scope", "value", "upTo", "offer", "left");
+    if (f[0] === null) return null;
+    const g = grantOf(f);
+    if (g === null) throw new Unexpected(`grant ${id}`);
+    return g;
+  };
+
+  return {
+    async create(id, offer: GrantOffer, value, now, digest) {
+      const g: Grant = {
+        id,
+        rule: offer.rule,
+        scope: offer.scope,
+        value,
+        expiresAt: now + offer.durationMs,
+        upTo: offer.upTo,
+        offer: digest ?? null,
+        left: offer.upTo === null ? [] : [offer.upTo],
+        uses: new Map(),
+      };
+      const fields = { rule: g.rule, scope: g.scope, value: JSON.stringify(value), upTo: JSON.stringify(g.upTo), offer: JSON.stringify(g.offer), left: JSON.stringify(g.left) };
+      await client.armorGrantCreate(scopeSet(g.rule, g.scope, value), P, id, now, g.expiresAt, JSON.stringify(fields), MAX_GRANTS_PER_SCOPE, MAX_GRANTS).catch(fail);
+      return g;
+    },
+
+    async find(rule, scope, value, now, digest): Promise<GrantsFound> {
+      const rows = await client.armorGrantList(scopeSet(rule, scope, value), P).catch(fail);
+      if (!Array.isArray(rows)) throw new Unexpected("the grants of a scope");
+      const live: GrantsFound["live"] = [];
+      const expired: Grant[] = [];
+      const stale: Grant[] = [];
+      for (const row of rows) {
+        const g = grantOf(row);
+        // a grant whose fields cannot be read covers nothing, and is dropped as stale
+        if (g === null) {
+          if (Array.isArray(row) && typeof row[0] === "string") stale.push({ id: row[0], rule, scope, value, expiresAt: 0, upTo: null, offer: null, left: [], uses: new Map() });
+          continue;
+        }
+        if (now >= g.expiresAt) expired.push(g);
+        else if (digest !== undefined && g.offer !== digest) stale.push(g);
+        else live.push({ id: g.id, rule: g.rule, scope: g.scope, value: g.value, expiresAt: new Date(g.expiresAt).toISOString(), remaining: g.upTo === null ? null : roundedDown(g.left) });
+      }
+      const gone = [...expired, ...stale];
+      if (gone.length === 0) return { live, expired, stale };
+      const dropped = await client.armorGrantDrop(P, ...gone.map((g) => g.id)).catch(fail);
+      // each is answered once, to the process that dropped it, which records it
+      const mine = new Set(Array.isArray(dropped) ? dropped : []);
+      return { live, expired: expired.filter((g) => mine.has(g.id)), stale: stale.filter((g) => mine.has(g.id)) };
+    },
+
+    async use(grantId, decisionId, amount, now): Promise<GrantUseResult | null> {
+      for (let i = 0; i < MAX_TRIES; i++) {
+        const g = await read(grantId).catch(fail);
+        if (g === null || now >= g.expiresAt) return null;
+        let after: number[] = [];
+        let taken: number | null = null;
+        if (g.upTo !== null) {
+          if (amount === null || !Number.isFinite(amount) || amount < 0) return null;
+          after = [...g.left];
+          addPartial(after, -amount);
+          if (partialsValue(after) < 0) return null;
+          taken = amount;
+        }
+        const expected = g.upTo === null ? "" : JSON.stringify(g.left);
+        const outcome = await client.armorGrantUse(P, grantId, decisionId, now, expected, JSON.stringify(after), JSON.stringify(taken ?? 0)).catch(fail);
+        if (outcome === "ok") return { grant: { ...g, left: after }, amount: taken, remaining: taken === null ? null : roundedDown(after) };
+        if (outcome === "gone" || outcome === "used") return null;
+        if (outcome !== "changed") throw new Unexpected("a use's outcome");
+      }
+      // changed by others on every try: no use is made, and the approver is asked
+      return null;
+    },
+
+    async settle(grantId, decisionId) {
+      await client.hdel(`${P}u:${createHash("sha1").update(grantId).digest("hex")}`, decisionId).catch(fail);
+    },
+
+    async giveBack(grantId, decisionId) {
+      const uses = `${P}u:${createHash("sha1").update(grantId).digest("hex")}`;
+      for (let i = 0; i < MAX_TRIES; i++) {
+        const [g, took] = await Promise.all([read(grantId), client.hget(uses, decisionId)]).catch(fail);
+        if (took === null) return false;
+        let expected = "";
+        let after: number[] = [];
+        if (g !== null && g.upTo !== null) {
+          const amount = Number(JSON.parse(took));
+          after = [...g.left];
+          addPartial(after, amount);
+          expected = JSON.stringify(g.left);
+        }
+        const outcome = await client.armorGrantGiveBack(P, grantId, decisionId, expected, JSON.stringify(after)).catch(fail);
+        if (outcome === "ok") return true;
+        if (outcome === "none") return false;
+        if (outcome !== "changed") throw new Unexpected("a give-back's outcome");
+      }
+      return false;
+    },
+  };
+}
