@@ -6,12 +6,13 @@
  * text, JSON and HTML with the documented exit codes.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileSource, emit, loadModule } from "@agent-armor/compiler";
 import { createEnforcer, type ReplayReport, replayAuditLogFile } from "@agent-armor/runtime";
 import { beforeAll, describe, expect, it } from "vitest";
+import { outputPattern } from "./docs/run.js";
 import { armorcBin, assertBuilt, connectGateway, everything, repoRoot, startServe } from "./gateway/support.js";
 
 const dir = mkdtempSync(join(tmpdir(), "armor-replay-"));
@@ -217,5 +218,23 @@ describe("armorc replay: logs of armor mcp and armor serve", () => {
     expect(r.decisions).toBe(4);
     expect(r.pairs).toEqual({ "allow->allow": 3, "allow->deny": 1 });
     expect(r.examples["allow->deny"]![0]!.line).toBe(readFileSync(log, "utf8").trim().split("\n").length);
+  }, 60_000);
+});
+
+describe("armorc replay: the worked example of docs/cli.md", () => {
+  it("runs on a fresh log of examples/agent and prints what the docs show", () => {
+    assertBuilt();
+    const work = mkdtempSync(join(tmpdir(), "armor-replay-doc-"));
+    const agent = spawnSync(process.execPath, [join(repoRoot, "examples", "agent", "agent.mjs"), join(work, "audit.jsonl")], { encoding: "utf8" });
+    expect(agent.status, agent.stderr).toBe(0);
+    copyFileSync(join(repoRoot, "test", "docs", "fixtures", "replay", "policy-v2.armor"), join(work, "policy-v2.armor"));
+    const docs = readFileSync(join(repoRoot, "docs", "cli.md"), "utf8");
+    const annotation = "<!-- docs-test: files replay; run armorc replay audit.jsonl --policy policy-v2.armor; exit 1 -->\n```text\n";
+    const at = docs.indexOf(annotation);
+    expect(at).toBeGreaterThan(0);
+    const shown = docs.slice(at + annotation.length, docs.indexOf("```", at + annotation.length));
+    const r = spawnSync(process.execPath, [armorcBin, "replay", "audit.jsonl", "--policy", "policy-v2.armor"], { cwd: work, encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(outputPattern(shown));
   }, 60_000);
 });

@@ -4,16 +4,18 @@
  * SVG. The log is untrusted: every text from it goes through `escapeHtml` and nothing else.
  */
 import type { ReplayExample } from "@agent-armor/runtime";
-import { chainLine, exitCode, type ReplayRun } from "./replay-report.js";
+import { chainLine, exitCode, plain, type ReplayRun } from "./replay-report.js";
 
 const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
 /**
- * Text for HTML element content and quoted attribute values. Written here rather than taken from
- * a library: the five characters are the whole job, and the page has no other templating.
+ * Text for HTML element content and quoted attribute values: control and bidi characters shown
+ * as `\uXXXX` (as in the text report: a log must not reorder what the page shows), then the five
+ * characters HTML gives meaning to as entities. Written here rather than taken from a library:
+ * those are the whole job, and the page has no other templating.
  */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
+  return plain(text).replace(/[&<>"']/g, (c) => ENTITIES[c]!);
 }
 
 const COLORS: Record<string, string> = { allow: "#2e7d32", deny: "#c62828", require_approval: "#ef6c00", redact: "#6a1b9a" };
