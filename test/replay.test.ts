@@ -10,7 +10,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileSource, emit, loadModule } from "@agent-armor/compiler";
-import { createEnforcer, type ReplayReport, replayAuditLogFile } from "@agent-armor/runtime";
+import { createEnforcer, Replayer, type ReplayReport, replayAuditLogFile } from "@agent-armor/runtime";
 import { beforeAll, describe, expect, it } from "vitest";
 import { outputPattern } from "./docs/run.js";
 import { armorcBin, assertBuilt, connectGateway, everything, repoRoot, startServe } from "./gateway/support.js";
@@ -142,6 +142,23 @@ describe("armorc replay: the runtime's log", () => {
     const r = await replay(log, `${RECORDED}rule tenant\n  when action.type == "send" and context.tenant == "acme"\n  deny because "t"\n`);
     expect(r.replayed).toBe(0);
     expect(r.notReconstructed).toEqual({ count: 7, reasons: [{ reason: "the candidate reads the context, which audit records do not keep", count: 7, firstLine: 1 }] });
+  });
+
+  it("counts decisions whose history lost a record as not reconstructed while the candidate's windows could see the loss", async () => {
+    const lines = readFileSync(log, "utf8").trim().split("\n");
+    // line 3 (a's second send, seq 2) is gone: seq skips from 1 to 3
+    const cut = lines.filter((_, i) => i !== 2);
+    const windowed = new Replayer(await moduleOf(RECORDED.replace(">= 3", ">= 2")));
+    cut.forEach((l, i) => windowed.line(i + 1, l));
+    const r = windowed.report();
+    // the four decisions within the hour after the loss are not compared; a's send two hours later is
+    expect(r.lost).toBe(1);
+    expect(r.notReconstructed).toEqual({ count: 4, reasons: [{ reason: "records the session's history needs are missing (the log lost records before line 3)", count: 4, firstLine: 4 }] });
+    expect(r.pairs).toEqual({ "allow->allow": 2 });
+    // a candidate without history predicates needs no history: every decision is compared
+    const stateless = new Replayer(await moduleOf(`policy p version "1"\ndefault allow\n`));
+    cut.forEach((l, i) => stateless.line(i + 1, l));
+    expect(stateless.report()).toMatchObject({ replayed: 6, notReconstructed: { count: 0 } });
   });
 
   it("runs from the command line: text, JSON and HTML, exit 1 on changes and 0 on none", () => {
