@@ -10,7 +10,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileSource, emit, loadModule } from "@agent-armor/compiler";
-import { createEnforcer, Replayer, type ReplayReport, replayAuditLogFile } from "@agent-armor/runtime";
+import { createApprovalQueue, createEnforcer, Replayer, type ReplayReport, replayAuditLogFile } from "@agent-armor/runtime";
 import { beforeAll, describe, expect, it } from "vitest";
 import { outputPattern } from "./docs/run.js";
 import { armorcBin, assertBuilt, connectGateway, everything, repoRoot, startServe } from "./gateway/support.js";
@@ -159,6 +159,24 @@ describe("armorc replay: the runtime's log", () => {
     const stateless = new Replayer(await moduleOf(`policy p version "1"\ndefault allow\n`));
     cut.forEach((l, i) => stateless.line(i + 1, l));
     expect(stateless.report()).toMatchObject({ replayed: 6, notReconstructed: { count: 0 } });
+  });
+
+  it("takes an allow under a grant, or after an approval, as the recorded policy's require_approval", async () => {
+    const source = `policy g version "1"\ndefault allow\nrule sends\n  when action.type == "send"\n  require approval grant session 30m\n`;
+    const grantLog = join(dir, "grants.jsonl");
+    const q = createApprovalQueue();
+    const e = await createEnforcer({ policy: { source, fileName: "g.armor" }, approvals: q, audit: { file: grantLog, fsync: false }, throwOnDeny: false });
+    const first = e.run({ type: "send", to: "a" }, { session: "s" }, () => "sent");
+    const asked = await q.waitFor(() => true);
+    q.resolve(asked.id, { approved: true, approver: "ann", grant: true });
+    expect((await first).decision.decision).toBe("allow");
+    // covered by the grant: allowed without asking
+    expect((await e.run({ type: "send", to: "b" }, { session: "s" }, () => "sent")).decision.decision).toBe("allow");
+    await e.close();
+    const r = await replay(grantLog, source);
+    expect(r.pairs).toEqual({ "require_approval->require_approval": 2 });
+    const tighter = await replay(grantLog, source.replace("require approval grant session 30m", "deny"));
+    expect(tighter.pairs).toEqual({ "require_approval->deny": 2 });
   });
 
   it("runs from the command line: text, JSON and HTML, exit 1 on changes and 0 on none", () => {

@@ -122,18 +122,21 @@ function timeOf(v: unknown): number | null {
   return Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 19) === v.slice(0, 19) ? ms : null;
 }
 
-/** The ids of a list of fired rules (`[{ id, effect }]`), and whether one of them redacts. */
-function rulesOf(v: unknown): { ids: string[]; redacts: boolean } {
+/** The ids of a list of fired rules (`[{ id, effect }]`), whether one of them redacts, and whether one asks for approval. */
+function rulesOf(v: unknown): { ids: string[]; redacts: boolean; asks: boolean } {
   const ids: string[] = [];
   let redacts = false;
-  if (!Array.isArray(v)) return { ids, redacts };
+  let asks = false;
+  if (!Array.isArray(v)) return { ids, redacts, asks };
   for (const r of v.slice(0, MAX_RULE_IDS)) {
     if (typeof r !== "object" || r === null) continue;
     const id = own(r as Rec, "id");
     if (typeof id === "string") ids.push(cut(id));
-    if (own(r as Rec, "effect") === "redact") redacts = true;
+    const effect = own(r as Rec, "effect");
+    if (effect === "redact") redacts = true;
+    if (effect === "require_approval") asks = true;
   }
-  return { ids, redacts };
+  return { ids, redacts, asks };
 }
 
 function labelsOf(v: unknown): string[] | undefined {
@@ -360,7 +363,7 @@ export class Replayer {
     const labels = labelsOf(own(r, "labels"));
     const why = this.cannotReplay(r, session, now, old.redacts);
     if (why !== null) this.notReconstructed(n, why);
-    else this.compare(n, r, session as string, action, now!, old.ids);
+    else this.compare(n, r, session as string, action, now!, old);
     if (typeof session !== "string" || now === null || !Object.hasOwn(r, "action")) return;
     // what the runtime did with the session after this decision, as the log records it
     if (labels !== undefined) this.trackers.addLabels(session, labels);
@@ -402,7 +405,7 @@ export class Replayer {
     return this.lostAt !== null && this.longest > 0 && now - this.lostAt < this.longest;
   }
 
-  private compare(n: number, r: Rec, session: string, action: unknown, now: number, oldRules: string[]): void {
+  private compare(n: number, r: Rec, session: string, action: unknown, now: number, old: { ids: string[]; asks: boolean }): void {
     if (this.accept !== null && this.accept(action) !== null) {
       this.report_.outsideSchema++;
       return;
@@ -417,21 +420,23 @@ export class Replayer {
       this.notReconstructed(n, `records the session's history needs are missing (the log lost records before line ${this.lostLine})`);
       return;
     }
-    // an approval asked (or a grant used) means the recorded policy required one, whatever the approver said
+    // an approval asked means the recorded policy required one, whatever the approver said; an
+    // allow by a rule that requires approval is one a grant (or an approval) let through
     const approval = own(r, "approval");
-    const before: ReplayKind = approval !== null && approval !== undefined ? "require_approval" : (own(r, "decision") as ReplayKind);
+    const recorded = own(r, "decision") as ReplayKind;
+    const before: ReplayKind = (approval !== null && approval !== undefined) || (recorded === "allow" && old.asks) ? "require_approval" : recorded;
     const after = kindOf(d);
     const rep = this.report_;
     rep.replayed++;
     const pair = `${before}->${after}`;
     rep.pairs[pair] = (rep.pairs[pair] ?? 0) + 1;
     const newRules = d.rules.map((x) => x.id);
-    this.countRules(oldRules, newRules);
+    this.countRules(old.ids, newRules);
     if (before === after) return;
     rep.changed++;
     const list = rep.examples[pair] ?? [];
     rep.examples[pair] = list;
-    if (list.length < this.examplesPer) list.push(exampleOf(n, r, session, action, { decision: before, rules: oldRules.slice(0, 50) }, d));
+    if (list.length < this.examplesPer) list.push(exampleOf(n, r, session, action, { decision: before, rules: old.ids.slice(0, 50) }, d));
   }
 
   /** The candidate's decision as the runtime would make it (schema, tracker values, decide), never throwing. */
