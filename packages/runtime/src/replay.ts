@@ -115,11 +115,23 @@ type Rec = Record<string, unknown>;
 const own = (r: Rec, k: string): unknown => (Object.hasOwn(r, k) ? r[k] : undefined);
 const cut = (s: string, n = MAX_TEXT): string => (s.length > n ? `${s.slice(0, n)}…` : s);
 
+/** The last time read, and its value: a decision and its outcome record usually share their time. */
+let lastTimeText = "";
+let lastTimeMs: number | null = null;
+
 /** A record's time in ms, or null when it is not the runtime's ISO-8601 text of a real instant. */
 function timeOf(v: unknown): number | null {
-  if (typeof v !== "string" || !ISO_TIME.test(v)) return null;
-  const ms = Date.parse(v);
-  return Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 19) === v.slice(0, 19) ? ms : null;
+  if (typeof v !== "string") return null;
+  if (v === lastTimeText) return lastTimeMs;
+  let ms: number | null = null;
+  if (ISO_TIME.test(v)) {
+    const parsed = Date.parse(v);
+    // Date.parse rolls a 30th of February over into March: the text must name the instant it parses to
+    ms = Number.isFinite(parsed) && new Date(parsed).toISOString().slice(0, 19) === v.slice(0, 19) ? parsed : null;
+  }
+  lastTimeText = v;
+  lastTimeMs = ms;
+  return ms;
 }
 
 /** The ids of a list of fired rules (`[{ id, effect }]`), whether one of them redacts, and whether one asks for approval. */
