@@ -149,7 +149,7 @@ describe("armorc replay: the runtime's log", () => {
     // line 3 (a's second send, seq 2) is gone: seq skips from 1 to 3
     const cut = lines.filter((_, i) => i !== 2);
     const windowed = new Replayer(await moduleOf(RECORDED.replace(">= 3", ">= 2")));
-    cut.forEach((l, i) => windowed.line(i + 1, l));
+    for (const [i, l] of cut.entries()) windowed.line(i + 1, l);
     const r = windowed.report();
     // the four decisions within the hour after the loss are not compared; a's send two hours later is
     expect(r.lost).toBe(1);
@@ -157,7 +157,7 @@ describe("armorc replay: the runtime's log", () => {
     expect(r.pairs).toEqual({ "allow->allow": 2 });
     // a candidate without history predicates needs no history: every decision is compared
     const stateless = new Replayer(await moduleOf(`policy p version "1"\ndefault allow\n`));
-    cut.forEach((l, i) => stateless.line(i + 1, l));
+    for (const [i, l] of cut.entries()) stateless.line(i + 1, l);
     expect(stateless.report()).toMatchObject({ replayed: 6, notReconstructed: { count: 0 } });
   });
 
