@@ -29,9 +29,11 @@ class LineTooLong extends Error {
 
 /**
  * Reads a file chunk by chunk and calls `f` with every line (decoded as UTF-8, without its
- * newline); a line split across chunks is carried over. Stops when `f` returns false.
+ * newline); a line split across chunks is carried over. Stops when `f` returns false. A line
+ * longer than `maxLineBytes` throws `LineTooLong`, or, with `tooLong`, is skipped (never held
+ * whole) and `tooLong` is called with its number.
  */
-async function eachLineOfFile(path: string, options: VerifyFileOptions, f: (n: number, line: string, unterminated: boolean) => boolean): Promise<void> {
+export async function eachLineOfFile(path: string, options: VerifyFileOptions, f: (n: number, line: string, unterminated: boolean) => boolean, tooLong?: (n: number) => void): Promise<void> {
   const { open } = await import("node:fs/promises");
   const chunkBytes = Math.max(1, options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
   const maxLine = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
@@ -43,6 +45,8 @@ async function eachLineOfFile(path: string, options: VerifyFileOptions, f: (n: n
     let carriedBytes = 0;
     let n = 1;
     let read = 0;
+    /** Inside a line that is too long, which is being skipped up to its newline. */
+    let skipping = false;
     for (;;) {
       const { bytesRead } = await fh.read(buffer, 0, chunkBytes, null);
       if (bytesRead === 0) break;
@@ -52,6 +56,12 @@ async function eachLineOfFile(path: string, options: VerifyFileOptions, f: (n: n
         const nl = buffer.indexOf(0x0a, start);
         if (nl < 0 || nl >= bytesRead) break;
         let line: string;
+        if (skipping) {
+          skipping = false;
+          tooLong!(n++);
+          start = nl + 1;
+          continue;
+        }
         if (carriedBytes > 0) {
           carried.push(buffer.subarray(start, nl));
           line = Buffer.concat(carried).toString("utf8");
@@ -61,15 +71,23 @@ async function eachLineOfFile(path: string, options: VerifyFileOptions, f: (n: n
         if (!f(n++, line, false)) return;
         start = nl + 1;
       }
-      if (start < bytesRead) {
+      if (start < bytesRead && !skipping) {
         carriedBytes += bytesRead - start;
+        if (carriedBytes > maxLine && tooLong !== undefined) {
+          skipping = true;
+          carried = [];
+          carriedBytes = 0;
+          options.onProgress?.(read, total);
+          continue;
+        }
         if (carriedBytes > maxLine) throw new LineTooLong(n, maxLine);
         // copied: the buffer is reused for the next chunk
         carried.push(Buffer.from(buffer.subarray(start, bytesRead)));
       }
       options.onProgress?.(read, total);
     }
-    if (carriedBytes > 0) f(n, Buffer.concat(carried).toString("utf8"), true);
+    if (skipping) tooLong!(n);
+    else if (carriedBytes > 0) f(n, Buffer.concat(carried).toString("utf8"), true);
   } finally {
     await fh.close();
   }

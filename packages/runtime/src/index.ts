@@ -45,6 +45,8 @@ export {
 export * from "./hash.js";
 export { MAX_OPEN_ENTRIES, MAX_SESSION_LABELS, memoryHistoryStore, RECENT_LIMIT, type Reservation, type TrackerSource, type TrackerValue } from "./history.js";
 export { type CompilerApi, type LoadedPolicy, type LoadOptions, loadPolicy, type PolicyDiagnostic, PolicyLoadError, type PolicySource } from "./load.js";
+export { type ReplayExample, Replayer, type ReplayGap, type ReplayKind, type ReplayOptions, type ReplayReport, type ReplayRuleChange } from "./replay.js";
+export { type ReplayFileOptions, type ReplayFileResult, replayAuditLogFile } from "./replay-file.js";
 export * from "./store.js";
 export { MAX_TIMER_MS, setLongTimeout } from "./timers.js";
 export type * from "./types.js";

@@ -14,6 +14,7 @@ import { runCompile } from "./compile.js";
 import { runDiff } from "./diff.js";
 import { runEval } from "./eval.js";
 import { runFmt } from "./fmt.js";
+import { runReplay } from "./replay.js";
 import { runSchema } from "./schema.js";
 import { runTest } from "./test.js";
 
@@ -26,7 +27,7 @@ export interface Command {
   run(args: ParsedArgs, io: Io): Promise<number>;
 }
 
-const commands: Command[] = [runCompile, runCheck, runEval, runTest, runFmt, runDiff, runAudit, runSchema];
+const commands: Command[] = [runCompile, runCheck, runEval, runTest, runFmt, runDiff, runReplay, runAudit, runSchema];
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -1,0 +1,275 @@
+/**
+ * `armorc replay`: logs written by the runtime, `armor mcp` and `armor serve` (each made by
+ * running it) decided again by a candidate policy: the chain verified first, sessions replayed
+ * with the history they had (windows at the recorded times, scopes over the whole log,
+ * reservations released), what the log lacks counted as not reconstructed, and the report in
+ * text, JSON and HTML with the documented exit codes.
+ */
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { compileSource, emit, loadModule } from "@agent-armor/compiler";
+import { createApprovalQueue, createEnforcer, Replayer, type ReplayReport, replayAuditLogFile } from "@agent-armor/runtime";
+import { beforeAll, describe, expect, it } from "vitest";
+import { outputPattern } from "./docs/run.js";
+import { armorcBin, assertBuilt, connectGateway, everything, repoRoot, startServe } from "./gateway/support.js";
+
+const dir = mkdtempSync(join(tmpdir(), "armor-replay-"));
+const file = (name: string, text: string): string => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+
+function armorc(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [armorcBin, ...args], { cwd: repoRoot, encoding: "utf8" });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function moduleOf(source: string) {
+  const c = compileSource("candidate.armor", source);
+  expect(c.ok, JSON.stringify(c.diagnostics)).toBe(true);
+  return loadModule(emit(c).js);
+}
+
+async function replay(log: string, source: string): Promise<ReplayReport> {
+  const r = await replayAuditLogFile(log, await moduleOf(source), { examples: 10 });
+  expect(r.verification.ok).toBe(true);
+  return r.replay!;
+}
+
+const RECORDED = `policy mail version "1"
+default allow
+rule per_session
+  when action.type == "send" and count(type == "send" within 1h) >= 3
+  deny because "three an hour"
+`;
+
+/** A log written by the runtime: sessions a, b and c's z2 of user u1, a reservation of u2 released, times set by a clock. */
+async function runtimeLog(): Promise<string> {
+  const log = join(dir, "runtime.jsonl");
+  let now = Date.parse("2026-01-05T10:00:00.000Z");
+  const e = await createEnforcer({ policy: { source: RECORDED, fileName: "mail.armor" }, audit: { file: log, fsync: false }, clock: () => now, throwOnDeny: false });
+  const send = (session: string, to: string) => e.run({ type: "send", to }, { session, user: { id: "u1" } }, () => "sent");
+  const minute = 60_000;
+  await send("a", "x1");
+  now += minute;
+  await send("a", "x2");
+  now += minute;
+  await send("a", "x3");
+  now += minute;
+  await send("b", "y1");
+  // a reservation taken back: the action never ran, so it is in no history
+  now += minute;
+  const reserved = await e.decide({ type: "send", to: "z1" }, { session: "c", user: { id: "u2" } }, { reserve: true });
+  expect(await e.release(reserved.id, { session: "c" })).toBe(true);
+  now += minute;
+  await send("c", "z2");
+  // two hours later every window is empty again
+  now += 2 * 60 * minute;
+  await send("a", "x4");
+  await e.close();
+  return log;
+}
+
+describe("armorc replay: the runtime's log", () => {
+  let log: string;
+  beforeAll(async () => {
+    assertBuilt();
+    log = await runtimeLog();
+  });
+
+  // each candidate, and what replaying the log with it must report
+  const cases: { name: string; candidate: string; pairs: Record<string, number>; flips: { session: string; to: string; rules: string[] }[]; rules?: Record<string, [number, number]> }[] = [
+    {
+      name: "the same policy changes nothing",
+      candidate: RECORDED,
+      pairs: { "allow->allow": 7 },
+      flips: [],
+    },
+    {
+      name: "a lower limit flips the third send of session a, and only while it is in the window",
+      candidate: RECORDED.replace(">= 3", ">= 2"),
+      pairs: { "allow->allow": 6, "allow->deny": 1 },
+      flips: [{ session: "a", to: "x3", rules: ["per_session"] }],
+      rules: { per_session: [1, 0] },
+    },
+    {
+      name: "a per-user limit counts the user's actions over every session of the log",
+      candidate: `${RECORDED}rule per_user\n  when action.type == "send" and count(type == "send" within 1h per user.id) >= 3\n  deny because "three per user"\n`,
+      pairs: { "allow->allow": 5, "allow->deny": 2 },
+      flips: [
+        { session: "b", to: "y1", rules: ["per_user"] },
+        { session: "c", to: "z2", rules: ["per_user"] },
+      ],
+    },
+    {
+      name: "a released reservation is in no history",
+      candidate: `${RECORDED}rule once_in_c\n  when action.type == "send" and count(type == "send" within 1h) >= 1 and to == "z2"\n  deny because "one"\n`,
+      pairs: { "allow->allow": 7 },
+      flips: [],
+    },
+    {
+      name: "decisions are made at their recorded time",
+      candidate: `${RECORDED}rule afternoon\n  when action.type == "send" and time.hour >= 12\n  deny because "mornings only"\n`,
+      pairs: { "allow->allow": 6, "allow->deny": 1 },
+      flips: [{ session: "a", to: "x4", rules: ["afternoon"] }],
+    },
+    {
+      name: "a new approval rule",
+      candidate: `${RECORDED}rule review_z\n  when action.type == "send" and to matches /^z/\n  require approval from "ops" timeout 1m because "z"\n`,
+      pairs: { "allow->allow": 5, "allow->require_approval": 2 },
+      flips: [
+        { session: "c", to: "z1", rules: ["review_z"] },
+        { session: "c", to: "z2", rules: ["review_z"] },
+      ],
+    },
+  ];
+
+  it.each(cases)("$name", async ({ candidate, pairs, flips, rules }) => {
+    const r = await replay(log, candidate);
+    expect(r.decisions).toBe(7);
+    expect(r.notReconstructed.count).toBe(0);
+    expect(r.pairs).toEqual(pairs);
+    const examples = Object.values(r.examples).flat();
+    expect(examples.map((x) => ({ session: x.session, to: JSON.parse(x.action).to, rules: x.new.rules }))).toEqual(flips);
+    expect(r.changed).toBe(flips.length);
+    if (rules) for (const [id, [fires, stops]] of Object.entries(rules)) expect(r.rules.find((c) => c.rule === id)).toMatchObject({ newlyFires: fires, stopsFiring: stops });
+  });
+
+  it("counts a decision that would read the context, which records do not keep, as not reconstructed", async () => {
+    const r = await replay(log, `${RECORDED}rule tenant\n  when action.type == "send" and context.tenant == "acme"\n  deny because "t"\n`);
+    expect(r.replayed).toBe(0);
+    expect(r.notReconstructed).toEqual({ count: 7, reasons: [{ reason: "the candidate reads the context, which audit records do not keep", count: 7, firstLine: 1 }] });
+  });
+
+  it("counts decisions whose history lost a record as not reconstructed while the candidate's windows could see the loss", async () => {
+    const lines = readFileSync(log, "utf8").trim().split("\n");
+    // line 3 (a's second send, seq 2) is gone: seq skips from 1 to 3
+    const cut = lines.filter((_, i) => i !== 2);
+    const windowed = new Replayer(await moduleOf(RECORDED.replace(">= 3", ">= 2")));
+    for (const [i, l] of cut.entries()) windowed.line(i + 1, l);
+    const r = windowed.report();
+    // the four decisions within the hour after the loss are not compared; a's send two hours later is
+    expect(r.lost).toBe(1);
+    expect(r.notReconstructed).toEqual({ count: 4, reasons: [{ reason: "records the session's history needs are missing (the log lost records before line 3)", count: 4, firstLine: 4 }] });
+    expect(r.pairs).toEqual({ "allow->allow": 2 });
+    // a candidate without history predicates needs no history: every decision is compared
+    const stateless = new Replayer(await moduleOf(`policy p version "1"\ndefault allow\n`));
+    for (const [i, l] of cut.entries()) stateless.line(i + 1, l);
+    expect(stateless.report()).toMatchObject({ replayed: 6, notReconstructed: { count: 0 } });
+  });
+
+  it("takes an allow under a grant, or after an approval, as the recorded policy's require_approval", async () => {
+    const source = `policy g version "1"\ndefault allow\nrule sends\n  when action.type == "send"\n  require approval grant session 30m\n`;
+    const grantLog = join(dir, "grants.jsonl");
+    const q = createApprovalQueue();
+    const e = await createEnforcer({ policy: { source, fileName: "g.armor" }, approvals: q, audit: { file: grantLog, fsync: false }, throwOnDeny: false });
+    const first = e.run({ type: "send", to: "a" }, { session: "s" }, () => "sent");
+    const asked = await q.waitFor(() => true);
+    q.resolve(asked.id, { approved: true, approver: "ann", grant: true });
+    expect((await first).decision.decision).toBe("allow");
+    // covered by the grant: allowed without asking
+    expect((await e.run({ type: "send", to: "b" }, { session: "s" }, () => "sent")).decision.decision).toBe("allow");
+    await e.close();
+    const r = await replay(grantLog, source);
+    expect(r.pairs).toEqual({ "require_approval->require_approval": 2 });
+    const tighter = await replay(grantLog, source.replace("require approval grant session 30m", "deny"));
+    expect(tighter.pairs).toEqual({ "require_approval->deny": 2 });
+  });
+
+  it("runs from the command line: text, JSON and HTML, exit 1 on changes and 0 on none", () => {
+    const lower = file("lower.armor", RECORDED.replace(">= 3", ">= 2"));
+    const text = armorc("replay", log, "--policy", lower);
+    expect(text.status, text.stderr).toBe(1);
+    expect(text.stdout).toContain("chain verified: ");
+    expect(text.stdout).toContain("7 recorded decisions, 7 replayed: 1 changed, 6 unchanged");
+    expect(text.stdout).toMatch(/allow -> deny: first 1 of 1\n {4}line \d+ {2}2026-01-05T10:02:00.000Z {2}session a {2}send \{"to":"x3","type":"send"\}/);
+    const json = JSON.parse(armorc("replay", log, "--policy", lower, "--format", "json").stdout);
+    expect(json).toMatchObject({ version: 1, chain: { verified: true, noVerify: false }, exitCode: 1, replay: { changed: 1, pairs: { "allow->deny": 1 } } });
+    const out = join(dir, "report.html");
+    expect(armorc("replay", log, "--policy", lower, "--format", "html", "--out", out).status).toBe(1);
+    const html = readFileSync(out, "utf8");
+    expect(html).toContain("<svg");
+    expect(html).not.toMatch(/<script|<link|src=/i);
+    expect(armorc("replay", log, "--policy", file("same.armor", RECORDED)).status).toBe(0);
+  });
+
+  it("refuses a log whose chain does not verify, naming the first bad line, unless --no-verify", () => {
+    const lines = readFileSync(log, "utf8").split("\n");
+    lines[2] = lines[2]!.replace('"to":"x2"', '"to":"x9"');
+    const forged = file("forged.jsonl", lines.join("\n"));
+    const policy = file("lower2.armor", RECORDED.replace(">= 3", ">= 2"));
+    const refused = armorc("replay", forged, "--policy", policy);
+    expect(refused.status).toBe(2);
+    expect(refused.stdout).toContain("chain NOT verified: line 3: record 2 (line 3) was edited");
+    expect(refused.stderr).toContain("not replayed");
+    const anyway = armorc("replay", forged, "--policy", policy, "--no-verify");
+    expect(anyway.status).toBe(1);
+    expect(anyway.stdout).toContain("replayed anyway (--no-verify)");
+  });
+});
+
+describe("armorc replay: logs of armor mcp and armor serve", () => {
+  it("replays a log `armor mcp` wrote", async () => {
+    const policy = file("mcp.armor", `policy gw version "1"\ndefault allow\nrule big_sums\n  when action.type == "get-sum" and a > 100\n  deny because "big"\n`);
+    const log = join(dir, "mcp.jsonl");
+    const gw = await connectGateway(["--policy", policy, "--audit", log, "--", process.execPath, ...everything]);
+    try {
+      for (const a of [50, 150, 20]) await gw.client.callTool({ name: "get-sum", arguments: { a, b: 1 } });
+      await gw.client.callTool({ name: "echo", arguments: { message: "hi" } });
+    } finally {
+      await gw.close();
+    }
+    const r = await replay(log, `policy gw version "2"\ndefault allow\nrule big_sums\n  when action.type == "get-sum" and a > 40\n  deny because "big"\n`);
+    expect(r.decisions).toBe(4);
+    expect(r.pairs).toEqual({ "allow->allow": 2, "allow->deny": 1, "deny->deny": 1 });
+    expect(JSON.parse(r.examples["allow->deny"]![0]!.action)).toMatchObject({ type: "get-sum", a: 50 });
+  }, 60_000);
+
+  it("replays a log `armor serve` wrote: reserved, recorded and released actions in the history", async () => {
+    const source = `policy svc version "1"\ndefault allow\nrule mail_limit\n  when action.type == "send_email" and count(type == "send_email" within 1h) >= 3\n  deny because "three"\n`;
+    const log = join(dir, "serve.jsonl");
+    const svc = await startServe(["--policy", file("svc.armor", source), "--audit", log]);
+    const post = async (path: string, body: unknown) =>
+      (await fetch(`${svc.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })).json() as Promise<Record<string, unknown>>;
+    try {
+      const mail = { type: "send_email", body: "hi" };
+      const session = "s1";
+      // one reserved and released (never ran), one reserved and recorded, one decided and recorded
+      const released = await post("/v1/decide", { action: mail, session, reserve: true });
+      await post("/v1/release", { decisionId: released.id, session });
+      const kept = await post("/v1/decide", { action: mail, session, reserve: true });
+      await post("/v1/record", { action: mail, session, decisionId: kept.id });
+      await post("/v1/decide", { action: mail, session });
+      await post("/v1/record", { action: mail, session });
+      expect((await post("/v1/decide", { action: mail, session })).decision).toBe("allow");
+    } finally {
+      await svc.stop();
+    }
+    // with a limit of 2, only the last decision (after two actions that ran) flips
+    const r = await replay(log, source.replace(">= 3", ">= 2"));
+    expect(r.decisions).toBe(4);
+    expect(r.pairs).toEqual({ "allow->allow": 3, "allow->deny": 1 });
+    expect(r.examples["allow->deny"]![0]!.line).toBe(readFileSync(log, "utf8").trim().split("\n").length);
+  }, 60_000);
+});
+
+describe("armorc replay: the worked example of docs/cli.md", () => {
+  it("runs on a fresh log of examples/agent and prints what the docs show", () => {
+    assertBuilt();
+    const work = mkdtempSync(join(tmpdir(), "armor-replay-doc-"));
+    const agent = spawnSync(process.execPath, [join(repoRoot, "examples", "agent", "agent.mjs"), join(work, "audit.jsonl")], { encoding: "utf8" });
+    expect(agent.status, agent.stderr).toBe(0);
+    copyFileSync(join(repoRoot, "test", "docs", "fixtures", "replay", "policy-v2.armor"), join(work, "policy-v2.armor"));
+    const docs = readFileSync(join(repoRoot, "docs", "cli.md"), "utf8");
+    const annotation = "<!-- docs-test: files replay; run armorc replay audit.jsonl --policy policy-v2.armor; exit 1 -->\n```text\n";
+    const at = docs.indexOf(annotation);
+    expect(at).toBeGreaterThan(0);
+    const shown = docs.slice(at + annotation.length, docs.indexOf("```", at + annotation.length));
+    const r = spawnSync(process.execPath, [armorcBin, "replay", "audit.jsonl", "--policy", "policy-v2.armor"], { cwd: work, encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(outputPattern(shown));
+  }, 60_000);
+});
