@@ -127,7 +127,9 @@ async function callOnce(sandbox: Sandbox, enforcer: Enforcer, pools: Pools, args
   let failure: { kind: string; message: string } | null = null;
   // whether the run was decided and started (the pools' run is the decided action's tool)
   let started = false;
-  const start = (): void => void (started = true);
+  const start = (): void => {
+    started = true;
+  };
   const note = (e: unknown): never => {
     if (e instanceof sandbox.SandboxFailure) failure = { kind: e.kind, message: e.message };
     throw e;
