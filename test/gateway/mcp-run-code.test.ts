@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { armorcBin, assertBuilt, type Connected, connectGateway, fixtures, repoRoot, textOf } from "./support.js";
+import { armorBin, armorcBin, assertBuilt, type Connected, connectGateway, fixtures, repoRoot, textOf } from "./support.js";
 
 const policy = join(fixtures, "run-code.armor");
 const upstream = [process.execPath, join(fixtures, "run-code-upstream.mjs")];
@@ -141,5 +141,23 @@ describe("the sandbox loads only with --run-code", () => {
     } finally {
       await gw.close();
     }
+  });
+});
+
+describe("the --run-code options", () => {
+  // [arguments, the usage error's text]
+  const refused: [string[], string][] = [
+    [["mcp", "--policy", policy, "--run-code", "ruby", "--", "true"], "--run-code takes js, python or js,python, not `ruby`"],
+    [["mcp", "--policy", policy, "--run-code-time", "500", "--", "true"], "--run-code-time sets a limit of the sandbox: it needs --run-code js,python"],
+    [["serve", "--policy", policy, "--run-code", "js", "--run-code-memory", "0"], "--run-code-memory must be a whole number from 1 to 4096, not `0`"],
+    [["serve", "--policy", policy, "--run-code", "js", "--run-code-time", "1e3"], "--run-code-time must be a whole number from 1 to 600000, not `1e3`"],
+    [["mcp", "--policy", policy, "--run-code", "js", "--run-code-tools", "read-file", "--", "true"], "`read-file` is not a name the code can call"],
+    [["serve", "--policy", policy, "--run-code", "js", "--run-code-tools", "lookup"], "--run-code-tools"],
+  ];
+  it.each(refused)("armor %j is a usage error", (args, text) => {
+    const r = spawnSync(process.execPath, [armorBin, ...args], { cwd: repoRoot, encoding: "utf8", input: "", timeout: 30_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(text);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
