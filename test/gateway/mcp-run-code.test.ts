@@ -6,7 +6,7 @@
  * step is in the audit log, which verifies.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -138,6 +138,24 @@ describe("the sandbox loads only with --run-code", () => {
       expect(tools.find((t) => t.name === "run_code")?.description).toBe("the upstream's own");
       const r = await gw.client.callTool({ name: "run_code", arguments: { imports: [], dynamic: false } });
       expect(textOf(r)).toBe("the upstream's run_code ran");
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe("armor mcp --run-code --hide-denied-tools", () => {
+  it("leaves run_code out of the list when the policy always denies it, and still decides a call of it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "armor-mcp-run-code-hidden-"));
+    const denying = join(dir, "no-code.armor");
+    writeFileSync(denying, 'policy no_code version "1"\ndefault allow\nrule no_code\n  when action.type == "run_code"\n  deny because "no code runs here"\n');
+    const gw = await connectGateway(["--policy", denying, "--hide-denied-tools", "--run-code", "js", "--", ...upstream]);
+    try {
+      const { tools } = await gw.client.listTools();
+      expect(tools.map((t) => t.name).sort()).toEqual(["lookup", "lookups"]);
+      const r = await gw.client.callTool({ name: "run_code", arguments: { language: "javascript", code: "return 1" } });
+      expect(r.isError).toBe(true);
+      expect(textOf(r)).toContain("rule no_code: no code runs here");
     } finally {
       await gw.close();
     }

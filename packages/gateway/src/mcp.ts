@@ -497,8 +497,8 @@ function withRunCode<L extends { tools: { name: string }[] }>(
 ): L {
   if (list.tools.some((t) => t.name === RUN_CODE_TOOL)) log(`the upstream's own \`${RUN_CODE_TOOL}\` tool is not listed: --run-code runs every call of \`${RUN_CODE_TOOL}\` in the sandbox`);
   const tools = list.tools.filter((t) => t.name !== RUN_CODE_TOOL && !hidden.has(t.name));
-  // listed once, on the first page of the list
-  return { ...list, tools: firstPage ? [...tools, runCodeToolDefinition(tool.languages, hostTools)] : tools };
+  // listed once, on the first page of the list; like any tool, hidden when the policy always denies it
+  return { ...list, tools: firstPage && !hidden.has(RUN_CODE_TOOL) ? [...tools, runCodeToolDefinition(tool.languages, hostTools)] : tools };
 }
 
 export { clientResult, type TextLayout, type ToolResultView, toolResultView } from "./tool-result.js";
