@@ -41,7 +41,12 @@ interface Waiting {
 }
 
 export async function startDecider(options: DeciderOptions): Promise<Decider> {
-  const data: WorkerData = { policy: options.policy, ...(options.audit !== undefined ? { audit: options.audit } : {}), ...(options.store !== undefined ? { store: options.store } : {}) };
+  const data: WorkerData = {
+    policy: options.policy,
+    ...(options.audit !== undefined ? { audit: options.audit } : {}),
+    ...(options.store !== undefined ? { store: options.store } : {}),
+    ...(options.runCode !== undefined ? { runCode: options.runCode } : {}),
+  };
   const worker = new Worker(new URL("./decision-worker.js", import.meta.url), { workerData: data });
   const waiting = new Map<number, Waiting>();
   let nextId = 1;

@@ -28,15 +28,18 @@ import {
   type SharedHistoryStore,
 } from "@agent-armor/runtime";
 import { auditFileName } from "./audit-file-name.js";
+import { type RunCodeConfig, type RunCodeTool, startRunCodeTool } from "./run-code-tool.js";
 
 export interface WorkerData {
   policy: string;
   audit?: string;
   /** A shared history store, `redis://HOST:PORT`: replicas of the service count in one place. */
   store?: string;
+  /** The sandbox's languages and limits for `POST /v1/run_code` (run-code-tool.ts); the sandbox loads only with it. */
+  runCode?: RunCodeConfig;
 }
 
-export type Op = "decide" | "result" | "output" | "record" | "release" | "approval" | "close";
+export type Op = "decide" | "result" | "output" | "record" | "release" | "approval" | "run_code" | "close";
 
 export interface Request {
   id: number;
@@ -64,6 +67,7 @@ async function main(): Promise<void> {
   let enforcer: Awaited<ReturnType<typeof createEnforcer>>;
   let history: SharedHistoryStore | null = null;
   let audit: AuditLog | null = null;
+  let runCode: RunCodeTool | null = null;
   try {
     const loaded = await loadPolicy(data.policy, { compiler });
     // loaded only by a service that uses it (the Redis client is most of a bundle's chunk)
@@ -79,6 +83,7 @@ async function main(): Promise<void> {
       throwOnDeny: false,
       onError: (e) => post({ type: "log", line: `error: ${e.message}` }),
     });
+    if (data.runCode !== undefined) runCode = await startRunCodeTool(enforcer, data.runCode);
     const { name, version, sourceHash } = loaded.module.policy;
     post({ type: "ready", policy: { name, version, sourceHash }, diagnostics: loaded.diagnostics });
   } catch (e) {
@@ -98,7 +103,13 @@ async function main(): Promise<void> {
     release: ([id, ctx]) => enforcer.release(id as string, ctx as ActionContext),
     // an approval record of the service's approvals (serve-approvals.ts), in the same chain
     approval: async ([fields]) => void (await audit?.append(fields as AuditFields)),
-    close: () => enforcer.close().finally(() => history?.close()),
+    // the run is decided here and runs in the sandbox's own workers and processes, so this thread
+    // goes on deciding other requests while it runs
+    run_code: ([args, ctx]) => (runCode !== null ? runCode.call(args, ctx as ActionContext) : Promise.reject(new Error("this service runs no code: start it with --run-code"))),
+    close: () =>
+      Promise.resolve(runCode?.close())
+        .then(() => enforcer.close())
+        .finally(() => history?.close()),
   };
   port.on("message", (m: Request) => {
     if (Atomics.compareExchange(m.flag, 0, QUEUED, STARTED) !== QUEUED) return;

@@ -61,6 +61,7 @@ import { auditFileName } from "./audit-file-name.js";
 import { alwaysDeniedTools, type RuleMeta } from "./hidden.js";
 import type { AccessOptions } from "./http-access.js";
 import { logLine } from "./log-text.js";
+import { RUN_CODE_TOOL, type RunCodeConfig, type RunCodeTool, runCodeCallResult, runCodeToolDefinition, startRunCodeTool, upstreamHostTools } from "./run-code-tool.js";
 import { clientResult, type TextLayout, toolResultView } from "./tool-result.js";
 import { connectUpstream, describeUpstream, type Upstream, type UpstreamSpec } from "./upstream.js";
 import { VERSION } from "./version.js";
@@ -88,6 +89,11 @@ export interface McpGatewayOptions {
    */
   store?: string;
   log?: (line: string) => void;
+  /**
+   * The built-in `run_code` tool (run-code-tool.ts): code in the sandbox, under the policy; with
+   * `hostTools`, the upstream's tools the code may call as functions. The sandbox loads only then.
+   */
+  runCode?: RunCodeConfig & { hostTools?: readonly string[] };
 }
 
 /** The text of a denied call's tool result: the rules and reasons that decided, and the errors. */
@@ -255,9 +261,12 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   }
 
   let upstream: Upstream;
+  let runCode: RunCodeTool | null = null;
   try {
+    if (options.runCode !== undefined) runCode = await startRunCodeTool(enforcer, options.runCode);
     upstream = await connectUpstream(options.upstream);
   } catch (e) {
+    await runCode?.close();
     await endpoint?.close();
     await enforcer.close();
     await shared?.close();
@@ -322,6 +331,7 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     ListToolsRequestSchema,
     tracked(async (req, extra) => {
       const result = await upstream.client.listTools(req.params, { signal: extra.signal });
+      if (runCode !== null) return withRunCode(result, runCode, options.runCode?.hostTools ?? [], hidden, req.params?.cursor === undefined, log);
       if (hidden.size === 0) return result;
       return { ...result, tools: result.tools.filter((t) => !hidden.has(t.name)) };
     }),
@@ -331,6 +341,15 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     CallToolRequestSchema,
     tracked(async (req, extra): Promise<CallToolResult> => {
       const { name, arguments: args, ...restParams } = req.params;
+      if (runCode !== null && name === RUN_CODE_TOOL) {
+        const host = upstreamHostTools(
+          options.runCode?.hostTools ?? [],
+          async (tool, forwarded) => toolResultView((await upstream.client.callTool({ name: tool, arguments: forwarded }, CallToolResultSchema, { signal: extra.signal })) as CallToolResult).view,
+        );
+        const answer = await runCode.call(args, { session, context: context() }, host);
+        log(logLine`${name}: ${answer.status}${answer.decision !== null ? ` ${answer.decision.id}` : ""}${answer.status === "failed" ? ` (${answer.failure.kind})` : ""}`);
+        return runCodeCallResult(answer, { denial: denialText, withheld: withheldText });
+      }
       const given = (args ?? {}) as Record<string, unknown>;
       // the action type is the tool name; a tool argument that is itself called `type` cannot be
       // seen by the policy under that name and is forwarded as given
@@ -423,6 +442,7 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
         // already closed
       }
       await upstream.close();
+      await runCode?.close();
       await endpoint?.close();
       terminal?.close();
       await enforcer.close().catch((e: Error) => log(logLine`closing the audit log failed: ${e.message}`));
@@ -461,6 +481,24 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     logLine`policy ${loaded.module.policy.name}${loaded.module.policy.version ? ` ${loaded.module.policy.version}` : ""} in front of ${describeUpstream(options.upstream)}; session ${session}${options.audit ? `; audit ${options.audit}` : ""}`,
   );
   return { enforcer, approvals: endpoint, queue, hidden, diagnostics: loaded.diagnostics, close, closed };
+}
+
+/**
+ * The tool list with the built-in `run_code`: an upstream tool of the same name is left out (every
+ * call of `run_code` runs in the sandbox, so the policy's `run_code` always means it), and logged.
+ */
+function withRunCode<L extends { tools: { name: string }[] }>(
+  list: L,
+  tool: RunCodeTool,
+  hostTools: readonly string[],
+  hidden: ReadonlySet<string>,
+  firstPage: boolean,
+  log: (line: string) => void,
+): L {
+  if (list.tools.some((t) => t.name === RUN_CODE_TOOL)) log(`the upstream's own \`${RUN_CODE_TOOL}\` tool is not listed: --run-code runs every call of \`${RUN_CODE_TOOL}\` in the sandbox`);
+  const tools = list.tools.filter((t) => t.name !== RUN_CODE_TOOL && !hidden.has(t.name));
+  // listed once, on the first page of the list; like any tool, hidden when the policy always denies it
+  return { ...list, tools: firstPage && !hidden.has(RUN_CODE_TOOL) ? [...tools, runCodeToolDefinition(tool.languages, hostTools)] : tools };
 }
 
 export { clientResult, type TextLayout, type ToolResultView, toolResultView } from "./tool-result.js";

@@ -34,6 +34,7 @@ import { type AccessOptions, createAccess } from "./http-access.js";
 import { answerClientError, dispatch, type Route } from "./http-dispatch.js";
 import { HttpError, isObject, nonFiniteAt, own, sendJson } from "./http-util.js";
 import { logLine } from "./log-text.js";
+import type { RunCodeConfig } from "./run-code-tool.js";
 import { createServiceApprovals, type ServiceApprovals, type ServiceApprovalsOptions } from "./serve-approvals.js";
 import type { SignInLimitOptions } from "./sign-in-limit.js";
 import { VERSION } from "./version.js";
@@ -75,6 +76,8 @@ export interface ServeOptions {
   signInLimit?: SignInLimitOptions;
   /** Bounds of pending and waited-for approvals (serve-approvals.ts). */
   approvalLimits?: Pick<ServiceApprovalsOptions, "maxPending" | "maxPendingPerSession" | "maxWaiting" | "maxKept">;
+  /** `POST /v1/run_code`: code run in the sandbox under the policy (run-code-tool.ts); the sandbox loads only with it. */
+  runCode?: RunCodeConfig;
 }
 
 export const DEFAULT_MAX_BODY = 1024 * 1024;
@@ -85,6 +88,7 @@ export const ROUTES: Readonly<Record<string, readonly string[]>> = {
   "/v1/record": ["POST"],
   "/v1/release": ["POST"],
   "/healthz": ["GET"],
+  "/v1/run_code": ["POST"],
   "/v1/approvals": ["POST"],
   "/v1/approvals/{decisionId}": ["GET"],
   ...APPROVER_ROUTES,
@@ -244,6 +248,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
     policy: options.policy,
     ...(options.audit !== undefined ? { audit: options.audit } : {}),
     ...(options.store !== undefined ? { store: options.store } : {}),
+    ...(options.runCode !== undefined ? { runCode: options.runCode } : {}),
     queueTimeoutMs: options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
     log: (line) => log(logLine`${line}`),
   });
@@ -330,6 +335,19 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
             throw e;
           }
           sendJson(res, 200, { decisionId, released });
+        },
+      },
+    },
+    "/v1/run_code": {
+      methods: {
+        POST: async (_req, res, body) => {
+          const b = await body();
+          if (!isObject(b)) throw new HttpError(400, "invalid_request", "the request body must be a JSON object: { language, code, session?, user?, context? }", { location: "" });
+          if (options.runCode === undefined) throw new HttpError(404, "no_run_code", "this service runs no code: start it with --run-code js,python");
+          const ctx = context(b);
+          // the rest is the tool's arguments: read, decided and audited in the worker, also when they cannot run
+          const args = Object.fromEntries(Object.entries(b).filter(([k]) => k !== "session" && k !== "user" && k !== "context"));
+          sendJson(res, 200, await decider.call("run_code", [args, ctx]));
         },
       },
     },

@@ -79,7 +79,18 @@ export function createSandboxPool(options: JsPoolOptions = {}): JsPool {
       worker.on("exit", onExit);
     });
     ready.catch(() => undefined); // awaited by the run that takes the worker
-    return { worker, ready };
+    const pw = { worker, ready };
+    // a worker that fails or exits outside a run (an error thrown in a later turn of its loop) is
+    // dropped; without a listener, its 'error' event would be thrown in the host's thread
+    const drop = (): void => {
+      const i = warm.indexOf(pw);
+      if (i >= 0) warm.splice(i, 1);
+      void worker.terminate();
+      refill();
+    };
+    worker.on("error", drop);
+    worker.on("exit", drop);
+    return pw;
   };
   const refill = (): void => {
     while (!closed && warm.length + busy.size < size) warm.push(spawn());

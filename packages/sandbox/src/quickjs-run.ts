@@ -204,7 +204,8 @@ class GuestRun {
       r.error.dispose();
     }
     setImmediate(() => {
-      if (this.stop !== null || !this.rt.alive || this.deferreds.size > 0 || this.rt.hasPendingJob() || !this.isStuck()) return;
+      // the run may have ended (and its context been freed) before this turn
+      if (this.stop !== null || !this.rt.alive || !this.ctx.alive || this.deferreds.size > 0 || this.rt.hasPendingJob() || !this.isStuck()) return;
       const { memoryBytes } = this.options.limits;
       this.stop =
         this.heapUsed() >= memoryBytes * 0.9

@@ -8,7 +8,7 @@
  * results. Every step is in the audit log. A sandbox failure (timeout, memory, output, an engine
  * failure) fails the run, naming its cause: the tool failed, and the runtime records it so.
  */
-import type { Action, ActionContext, Enforcer, RunResult } from "@agent-armor/runtime";
+import { type Action, type ActionContext, ActionDenied, type Enforcer, ResultWithheld, type RunResult } from "@agent-armor/runtime";
 import { type CodeFacts, javaScriptFacts } from "./js-facts.js";
 import { createSandboxPool, type JsPool } from "./js-pool.js";
 import { limitsOf, type SandboxLimits } from "./limits.js";
@@ -106,8 +106,12 @@ function hostFunctions(enforcer: Enforcer, ctx: ActionContext | undefined, tools
   for (const [name, tool] of Object.entries(tools)) {
     out[name] = async (args) => {
       const fields = tool.action ? tool.action(args) : isRecord(args[0]) ? args[0] : { args };
-      const { result } = await enforcer.run({ ...fields, type: tool.type ?? name }, ctx, (action) => tool.run(action));
-      return result;
+      const run = await enforcer.run({ ...fields, type: tool.type ?? name }, ctx, (action) => tool.run(action));
+      // an enforcer made with `throwOnDeny: false` (the gateway's) answers a denial rather than
+      // throwing it: the guest gets the same error either way, never a null it cannot tell apart
+      if (run.decision.decision !== "allow") throw new ActionDenied(run.decision);
+      if (run.resultDecision !== undefined && run.resultDecision.decision !== "allow") throw new ResultWithheld(run.resultDecision);
+      return run.result;
     };
   }
   return out;

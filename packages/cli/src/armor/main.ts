@@ -16,10 +16,11 @@ import type { AccessOptions } from "@agent-armor/gateway";
 import { DEFAULT_MAX_BODY, DEFAULT_QUEUE_TIMEOUT_MS, logText, readTokenFile, startDecisionService, VERSION } from "@agent-armor/gateway/serve";
 import type { PolicyDiagnostic } from "@agent-armor/runtime";
 import { type OptionSpecs, parseCommandArgs, UsageError, wantsHelp } from "../args.js";
+import { RUN_CODE_HELP, RUN_CODE_OPTIONS, RUN_CODE_TOOLS_OPTIONS, RUN_CODE_TOOLS_USAGE, RUN_CODE_USAGE, runCodeArgs } from "./run-code-args.js";
 
 const ACCESS_USAGE = "[--token-file FILE] [--allowed-origin ORIGIN]... [--allowed-host NAME]...";
-const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--store redis://HOST:PORT] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
-const SERVE_USAGE = `armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] [--approvers FILE] ${ACCESS_USAGE}`;
+const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--store redis://HOST:PORT] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] ${RUN_CODE_USAGE} ${RUN_CODE_TOOLS_USAGE} (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
+const SERVE_USAGE = `armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] [--approvers FILE] ${ACCESS_USAGE} ${RUN_CODE_USAGE}`;
 
 const HELP = `armor ${VERSION}: Agent Armor where agents already are
 
@@ -58,6 +59,11 @@ Options of mcp:
                           approval answered at any gateway's queue releases the call, and a
                           restart keeps both (docs/deployment.md)
   --upstream-url URL      a streamable HTTP upstream instead of a command
+${RUN_CODE_HELP.trimEnd()}
+                          (a tool \`run_code\`, listed with the upstream's; an upstream tool of
+                          that name is left out)
+  --run-code-tools NAMES  the upstream's tools the code may call as functions, each call decided
+                          as that tool's own call (comma-separated)
 
 Options of serve:
   --policy POLICY         as above
@@ -82,6 +88,8 @@ Options of serve:
                           (CORS); requests with any other Origin header get 403 (repeatable)
   --allowed-host NAME     a host name, besides localhost and the bound address, that requests may
                           name in Host (a proxy's); others get 403, against DNS rebinding (repeatable)
+${RUN_CODE_HELP.trimEnd()}
+                          (POST /v1/run_code { language, code, session?, user?, context? })
 
 Who may call serve: a client that names the service in Host (localhost, the bound address and
 port, or an --allowed-host), sends no browser Origin (or an --allowed-origin), and carries the
@@ -107,6 +115,7 @@ export interface McpArgs {
   store?: string;
   upstreamUrl?: string;
   command: string[];
+  runCode?: ReturnType<typeof runCodeArgs>;
 }
 
 const ACCESS_OPTIONS: OptionSpecs = {
@@ -129,6 +138,8 @@ const MCP_OPTIONS: OptionSpecs = {
   "hide-denied-tools": { type: "boolean" },
   store: { type: "string" },
   ...ACCESS_OPTIONS,
+  ...RUN_CODE_OPTIONS,
+  ...RUN_CODE_TOOLS_OPTIONS,
 };
 
 const SERVE_OPTIONS: OptionSpecs = {
@@ -141,6 +152,7 @@ const SERVE_OPTIONS: OptionSpecs = {
   "queue-timeout": { type: "string" },
   approvers: { type: "string" },
   ...ACCESS_OPTIONS,
+  ...RUN_CODE_OPTIONS,
 };
 
 function port(text: string, name: string): number {
@@ -198,7 +210,9 @@ function parseMcpArgs(argv: readonly string[]): McpArgs {
     throw new UsageError("--approvers and --token-file: approvers authenticate with tokens of their own, so the queue takes no shared token");
   const store = values.get("--store");
   if (store !== undefined) storeUrl(store);
+  const runCode = runCodeArgs(v);
   return {
+    ...(runCode !== undefined ? { runCode } : {}),
     policy,
     allowedOrigins,
     allowedHosts,
@@ -280,6 +294,7 @@ async function mcp(argv: string[]): Promise<number | null> {
       ...(a.session !== undefined ? { session: a.session } : {}),
       ...(a.store !== undefined ? { store: a.store } : {}),
       hideDeniedTools: a.hideDeniedTools,
+      ...(a.runCode !== undefined ? { runCode: a.runCode } : {}),
     });
   } catch (e) {
     await reportStartFailure("mcp", e);
@@ -295,7 +310,9 @@ async function mcp(argv: string[]): Promise<number | null> {
 }
 
 async function serve(argv: string[]): Promise<number | null> {
-  const v = parseCommandArgs(argv, SERVE_OPTIONS, { positionals: false, helpCommand: "armor serve" }).values as {
+  const values = parseCommandArgs(argv, SERVE_OPTIONS, { positionals: false, helpCommand: "armor serve" }).values;
+  const runCode = runCodeArgs(values);
+  const v = values as {
     policy?: string;
     port?: string;
     host?: string;
@@ -332,6 +349,7 @@ async function serve(argv: string[]): Promise<number | null> {
       ...(maxBody !== undefined ? { maxBody } : {}),
       ...(v.approvers !== undefined ? { approvers: v.approvers } : {}),
       access: accessOptions(v["token-file"], v["allowed-origin"] ?? [], v["allowed-host"] ?? []),
+      ...(runCode !== undefined ? { runCode } : {}),
     });
   } catch (e) {
     if (e instanceof UsageError) throw e;
