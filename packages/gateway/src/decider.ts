@@ -19,6 +19,8 @@ export interface DeciderOptions extends WorkerData {
   /** How long a request may wait for the worker before 503 (default 10 s). */
   queueTimeoutMs?: number;
   log: (line: string) => void;
+  /** Each event of the decision shipper (with `ship`), e.g. for metrics. */
+  onShipEvent?: (event: Extract<Event, { type: "ship" }>["event"]) => void;
 }
 
 export interface Decider {
@@ -41,7 +43,12 @@ interface Waiting {
 }
 
 export async function startDecider(options: DeciderOptions): Promise<Decider> {
-  const data: WorkerData = { policy: options.policy, ...(options.audit !== undefined ? { audit: options.audit } : {}), ...(options.store !== undefined ? { store: options.store } : {}) };
+  const data: WorkerData = {
+    policy: options.policy,
+    ...(options.audit !== undefined ? { audit: options.audit } : {}),
+    ...(options.store !== undefined ? { store: options.store } : {}),
+    ...(options.ship !== undefined ? { ship: options.ship } : {}),
+  };
   const worker = new Worker(new URL("./decision-worker.js", import.meta.url), { workerData: data });
   const waiting = new Map<number, Waiting>();
   let nextId = 1;
@@ -74,6 +81,7 @@ export async function startDecider(options: DeciderOptions): Promise<Decider> {
   worker.on("message", (m: Event | Reply) => {
     if (!("id" in m)) {
       if (m.type === "log") options.log(m.line);
+      else if (m.type === "ship") options.onShipEvent?.(m.event);
       return;
     }
     const w = waiting.get(m.id);

@@ -26,14 +26,18 @@ import {
   type RecordInfo,
   type RunResult,
   type SharedHistoryStore,
+  type ShipEvent,
 } from "@agent-armor/runtime";
 import { auditFileName } from "./audit-file-name.js";
+import { type ShipConfig, shippedAuditLog } from "./shipping.js";
 
 export interface WorkerData {
   policy: string;
   audit?: string;
   /** A shared history store, `redis://HOST:PORT`: replicas of the service count in one place. */
   store?: string;
+  /** Decision shipping (shipping.ts): the audit file's records sent to a collector. */
+  ship?: ShipConfig;
 }
 
 export type Op = "decide" | "result" | "output" | "record" | "release" | "approval" | "close";
@@ -52,7 +56,9 @@ export type Event =
   | { type: "ready"; policy: { name: string; version: string | null; sourceHash: string }; diagnostics: PolicyDiagnostic[] }
   /** `diagnostics`: a policy that does not compile, as the runtime's `PolicyLoadError` holds them. */
   | { type: "failed"; error: string; diagnostics: PolicyDiagnostic[] }
-  | { type: "log"; line: string };
+  | { type: "log"; line: string }
+  /** What the decision shipper reported (for counting; the worker logs it too). */
+  | { type: "ship"; event: ShipEvent };
 
 const QUEUED = 0;
 const STARTED = 1;
@@ -70,7 +76,9 @@ async function main(): Promise<void> {
     if (data.store !== undefined) history = (await import("@agent-armor/store-redis")).redisStore({ url: data.store });
     // the service holds the audit log so that /v1/record writes into the same chain as decisions;
     // each process its own chain, so the file may be named by the process ({pid}, {host})
-    audit = data.audit ? createAuditLog({ sinks: [fileSink(auditFileName(data.audit))] }) : null;
+    const log = (line: string): void => post({ type: "log", line });
+    if (data.audit !== undefined && data.ship !== undefined) audit = shippedAuditLog(data.audit, data.ship, log, (event) => post({ type: "ship", event })).log;
+    else audit = data.audit ? createAuditLog({ sinks: [fileSink(auditFileName(data.audit))] }) : null;
     // throwOnDeny: false, so that a result's run answers with its decisions rather than an exception
     enforcer = await createEnforcer({
       policy: loaded.module,

@@ -11,5 +11,6 @@ export { logLine, logText } from "./log-text.js";
 export { denialText, type GatewayExit, type McpGatewayOptions, type RunningGateway, runMcpGateway } from "./mcp.js";
 export { schemaFromMcp, schemaFromTools } from "./schema.js";
 export { DEFAULT_MAX_BODY, type DecisionService, ROUTES, type ServeOptions, startDecisionService } from "./serve.js";
+export { collectorName, type ShipConfig, type ShippedLog, shipEventLogger, shippedAuditLog } from "./shipping.js";
 export { connectUpstream, type Upstream, type UpstreamSpec } from "./upstream.js";
 export { VERSION } from "./version.js";

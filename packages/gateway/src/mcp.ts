@@ -32,6 +32,7 @@ import {
   loadPolicy,
   type PendingApproval,
   type PolicyDiagnostic,
+  type ShipEvent,
   type StageDecision,
   terminalApprovals,
 } from "@agent-armor/runtime";
@@ -61,6 +62,7 @@ import { auditFileName } from "./audit-file-name.js";
 import { alwaysDeniedTools, type RuleMeta } from "./hidden.js";
 import type { AccessOptions } from "./http-access.js";
 import { logLine } from "./log-text.js";
+import { type ShipConfig, shippedAuditLog } from "./shipping.js";
 import { clientResult, type TextLayout, toolResultView } from "./tool-result.js";
 import { connectUpstream, describeUpstream, type Upstream, type UpstreamSpec } from "./upstream.js";
 import { VERSION } from "./version.js";
@@ -87,6 +89,10 @@ export interface McpGatewayOptions {
    * them and a restart keeps them.
    */
   store?: string;
+  /** Ships the audit file's records to a collector (shipping.ts); needs `audit`. */
+  ship?: ShipConfig;
+  /** Each event of the decision shipper (batches shipped and failed, overflow), e.g. for metrics. */
+  onShipEvent?: (event: ShipEvent) => void;
   log?: (line: string) => void;
 }
 
@@ -226,6 +232,7 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     request: (req) => Promise.race([inner.request(req), lost.then(() => Promise.reject(new Error("the upstream MCP server exited while the action waited for approval")))]),
   };
 
+  if (options.ship !== undefined && !options.audit) throw new Error("decision shipping sends the audit log's records: give an audit file (--audit FILE) with --ship-to");
   const loaded = await loadPolicy(options.policy, { compiler });
   // approvals taken without approvers cannot hold a policy's groups and quorums: say so at start
   if (handler !== undefined && options.approvers === undefined) {
@@ -237,7 +244,7 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     policy: loaded.module,
     ...(approvals ? { approvals } : {}),
     ...(history !== null ? { history } : {}),
-    ...(options.audit ? { audit: { file: auditFileName(options.audit), fsync: false } } : {}),
+    ...(options.audit ? { audit: auditOption(options, log) } : {}),
     throwOnDeny: false,
     onError: (e) => log(logLine`error: ${e.message}`),
   });
@@ -461,6 +468,12 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     logLine`policy ${loaded.module.policy.name}${loaded.module.policy.version ? ` ${loaded.module.policy.version}` : ""} in front of ${describeUpstream(options.upstream)}; session ${session}${options.audit ? `; audit ${options.audit}` : ""}`,
   );
   return { enforcer, approvals: endpoint, queue, hidden, diagnostics: loaded.diagnostics, close, closed };
+}
+
+/** The enforcer's audit option: the file, teed to a collector with `ship`. */
+function auditOption(options: McpGatewayOptions, log: (line: string) => void) {
+  if (options.ship === undefined) return { file: auditFileName(options.audit!), fsync: false };
+  return shippedAuditLog(options.audit!, options.ship, log, options.onShipEvent).log;
 }
 
 export { clientResult, type TextLayout, type ToolResultView, toolResultView } from "./tool-result.js";

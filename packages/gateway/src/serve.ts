@@ -26,7 +26,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type ActionContext, type ApprovalQueue, actionHash, type Decision, type PolicyDiagnostic, type RecordResult } from "@agent-armor/runtime";
+import { type ActionContext, type ApprovalQueue, actionHash, type Decision, type PolicyDiagnostic, type RecordResult, type ShipEvent } from "@agent-armor/runtime";
 import { APPROVER_ROUTES, type ApprovalRoutes, approvalAsksOf, approvalRoutes, isLoopbackHost, unenforcedApprovalsWarning } from "./approvals-http.js";
 import { type Approvers, loadApprovers } from "./approvers.js";
 import { DEFAULT_QUEUE_TIMEOUT_MS, type Decider, startDecider } from "./decider.js";
@@ -35,12 +35,14 @@ import { answerClientError, dispatch, type Route } from "./http-dispatch.js";
 import { HttpError, isObject, nonFiniteAt, own, sendJson } from "./http-util.js";
 import { logLine } from "./log-text.js";
 import { createServiceApprovals, type ServiceApprovals, type ServiceApprovalsOptions } from "./serve-approvals.js";
+import type { ShipConfig } from "./shipping.js";
 import { VERSION } from "./version.js";
 
 // what the command line of the service needs beside it (`@agent-armor/gateway/serve` loads no MCP code)
 export { DEFAULT_QUEUE_TIMEOUT_MS } from "./decider.js";
 export { readTokenFile } from "./http-access.js";
 export { logText } from "./log-text.js";
+export type { ShipConfig } from "./shipping.js";
 export { VERSION } from "./version.js";
 
 export interface ServeOptions {
@@ -72,6 +74,10 @@ export interface ServeOptions {
   consoleSessionTtlMs?: number;
   /** Bounds of pending and waited-for approvals (serve-approvals.ts). */
   approvalLimits?: Pick<ServiceApprovalsOptions, "maxPending" | "maxPendingPerSession" | "maxWaiting" | "maxKept">;
+  /** Ships the audit file's records to a collector (shipping.ts); needs `audit`. */
+  ship?: ShipConfig;
+  /** Each event of the decision shipper (batches shipped and failed, overflow), e.g. for metrics. */
+  onShipEvent?: (event: ShipEvent) => void;
 }
 
 export const DEFAULT_MAX_BODY = 1024 * 1024;
@@ -240,6 +246,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
     policy: options.policy,
     ...(options.audit !== undefined ? { audit: options.audit } : {}),
     ...(options.store !== undefined ? { store: options.store } : {}),
+    ...shipping(options),
     queueTimeoutMs: options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
     log: (line) => log(logLine`${line}`),
   });
@@ -441,6 +448,13 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
   };
 
   return { server, url, port, policy: decider.policy, diagnostics: decider.diagnostics, close };
+}
+
+/** The decider's shipping options: shipping needs the local audit file, the chain it ships from. */
+function shipping(options: ServeOptions): { ship?: ShipConfig; onShipEvent?: (event: ShipEvent) => void } {
+  if (options.ship === undefined) return {};
+  if (options.audit === undefined) throw new Error("decision shipping sends the audit log's records: give an audit file (--audit FILE) with --ship-to");
+  return { ship: options.ship, ...(options.onShipEvent !== undefined ? { onShipEvent: options.onShipEvent } : {}) };
 }
 
 /** The pending approvals in the Redis store (its client is loaded only by a service that uses it). */
