@@ -16,10 +16,11 @@ import type { AccessOptions } from "@agent-armor/gateway";
 import { DEFAULT_MAX_BODY, DEFAULT_QUEUE_TIMEOUT_MS, logText, readTokenFile, startDecisionService, VERSION } from "@agent-armor/gateway/serve";
 import type { PolicyDiagnostic } from "@agent-armor/runtime";
 import { type OptionSpecs, parseCommandArgs, UsageError, wantsHelp } from "../args.js";
+import { SHIP_HELP, SHIP_OPTIONS, SHIP_USAGE, shipArgs } from "./shipping-args.js";
 
 const ACCESS_USAGE = "[--token-file FILE] [--allowed-origin ORIGIN]... [--allowed-host NAME]...";
-const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--store redis://HOST:PORT] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
-const SERVE_USAGE = `armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] [--approvers FILE] ${ACCESS_USAGE}`;
+const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--store redis://HOST:PORT] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] ${SHIP_USAGE} (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
+const SERVE_USAGE = `armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] [--approvers FILE] ${ACCESS_USAGE} ${SHIP_USAGE}`;
 
 const HELP = `armor ${VERSION}: Agent Armor where agents already are
 
@@ -58,7 +59,7 @@ Options of mcp:
                           approval answered at any gateway's queue releases the call, and a
                           restart keeps both (docs/deployment.md)
   --upstream-url URL      a streamable HTTP upstream instead of a command
-
+${SHIP_HELP}
 Options of serve:
   --policy POLICY         as above
   --port P                default 8470 (0: any free port; the address is logged)
@@ -82,6 +83,7 @@ Options of serve:
                           (CORS); requests with any other Origin header get 403 (repeatable)
   --allowed-host NAME     a host name, besides localhost and the bound address, that requests may
                           name in Host (a proxy's); others get 403, against DNS rebinding (repeatable)
+  --ship-to URL ...       decision shipping, as for mcp
 
 Who may call serve: a client that names the service in Host (localhost, the bound address and
 port, or an --allowed-host), sends no browser Origin (or an --allowed-origin), and carries the
@@ -107,6 +109,8 @@ export interface McpArgs {
   store?: string;
   upstreamUrl?: string;
   command: string[];
+  /** The raw values of the decision-shipping options (shipping-args.ts), read when the command starts. */
+  shipValues: Record<string, unknown>;
 }
 
 const ACCESS_OPTIONS: OptionSpecs = {
@@ -129,6 +133,7 @@ const MCP_OPTIONS: OptionSpecs = {
   "hide-denied-tools": { type: "boolean" },
   store: { type: "string" },
   ...ACCESS_OPTIONS,
+  ...SHIP_OPTIONS,
 };
 
 const SERVE_OPTIONS: OptionSpecs = {
@@ -141,6 +146,7 @@ const SERVE_OPTIONS: OptionSpecs = {
   "queue-timeout": { type: "string" },
   approvers: { type: "string" },
   ...ACCESS_OPTIONS,
+  ...SHIP_OPTIONS,
 };
 
 function port(text: string, name: string): number {
@@ -198,7 +204,10 @@ function parseMcpArgs(argv: readonly string[]): McpArgs {
     throw new UsageError("--approvers and --token-file: approvers authenticate with tokens of their own, so the queue takes no shared token");
   const store = values.get("--store");
   if (store !== undefined) storeUrl(store);
+  // checked now (usage errors); the token file is read when the gateway starts
+  shipArgs(v, values.get("--audit"), () => "");
   return {
+    shipValues: v,
     policy,
     allowedOrigins,
     allowedHosts,
@@ -266,7 +275,9 @@ async function mcp(argv: string[]): Promise<number | null> {
   const { runMcpGateway } = await import("@agent-armor/gateway/mcp");
   let gateway: Awaited<ReturnType<typeof runMcpGateway>>;
   try {
+    const ship = shipArgs(a.shipValues, a.audit, readTokenFile);
     gateway = await runMcpGateway({
+      ...(ship !== undefined ? { ship } : {}),
       approvalsAccess: accessOptions(a.tokenFile, a.allowedOrigins, a.allowedHosts),
       policy: a.policy,
       upstream: a.upstreamUrl !== undefined ? { url: a.upstreamUrl } : { command: command!, args },
@@ -320,9 +331,13 @@ async function serve(argv: string[]): Promise<number | null> {
     if (!/^\d+$/.test(v["queue-timeout"]) || queueTimeoutMs < 1) throw new UsageError(`--queue-timeout must be a positive number of milliseconds, not \`${v["queue-timeout"]}\``);
   }
   if (v.store !== undefined) storeUrl(v.store);
+  const values = v as Record<string, unknown>;
+  shipArgs(values, v.audit, () => "");
   let service: Awaited<ReturnType<typeof startDecisionService>>;
   try {
+    const ship = shipArgs(values, v.audit, readTokenFile);
     service = await startDecisionService({
+      ...(ship !== undefined ? { ship } : {}),
       ...(queueTimeoutMs !== undefined ? { queueTimeoutMs } : {}),
       policy: v.policy,
       ...(v.port !== undefined ? { port: port(v.port, "--port") } : {}),
