@@ -79,7 +79,8 @@ server.close();
 
 const local = localRecords().map((l) => JSON.parse(l));
 const same = local.every((r) => collector.records.has(r.seq) && JSON.parse(collector.records.get(r.seq)).hash === r.hash);
-const counts = decisions.reduce((m, d) => ({ ...m, [d]: (m[d] ?? 0) + 1 }), {});
+const counts = {};
+for (const d of decisions) counts[d] = (counts[d] ?? 0) + 1;
 const received = collector.verify();
 say(
   `decisions: ${Object.entries(counts)

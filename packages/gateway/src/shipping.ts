@@ -80,5 +80,6 @@ export function shippedAuditLog(file: string, ship: ShipConfig, log: (line: stri
   });
   const audit = createAuditLog({ sinks: [shipper.tee(fileSink(auditFileName(file)))] });
   shipper.attach(audit);
+  log(`shipping the audit log's records to ${collectorName(ship.url)}${ship.overflow === "deny" ? " (decisions are denied while its buffer is full)" : ""}`);
   return { log: audit, shipper };
 }
