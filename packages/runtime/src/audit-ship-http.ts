@@ -37,7 +37,7 @@ export async function gzip(text: string): Promise<Uint8Array> {
 export function retryAfterMs(value: string | null, now: number): number | null {
   if (value === null) return null;
   const text = value.trim();
-  if (/^\d{1,10}$/.test(text)) return Number(text) * 1000;
+  if (/^\d{1,20}$/.test(text)) return Number(text) * 1000;
   const at = Date.parse(text);
   if (Number.isNaN(at)) return null;
   return Math.max(0, at - now);
@@ -106,7 +106,8 @@ export async function postBatch(req: PostRequest): Promise<PostOutcome> {
       }
       return { ok: false, status: res.status, retryAfterMs: retryAfter, error: `the collector answered ${res.status}, a redirect to ${where}: redirects are not followed` };
     }
-    const excerpt = await bodyExcerpt(res, MAX_ERROR_BODY, abort.signal);
+    // a body that stops coming still leaves the status to report
+    const excerpt = await bodyExcerpt(res, MAX_ERROR_BODY, abort.signal).catch(() => "");
     return { ok: false, status: res.status, retryAfterMs: retryAfter, error: `the collector answered ${res.status}${excerpt !== "" ? `: ${excerpt}` : ""}` };
   } catch (e) {
     return { ok: false, status: null, retryAfterMs: null, error: abort.signal.aborted ? `no answer within ${req.timeoutMs} ms` : describeError(e) };
