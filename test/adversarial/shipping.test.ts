@@ -139,7 +139,18 @@ describe("hostile records", () => {
     try {
       const shipper = createDecisionShipper({ url: c.url, flushIntervalMs: 5 });
       const lines: string[] = [];
-      const log = createAuditLog({ sinks: [shipper.tee(streamSink({ write: (chunk, cb) => (lines.push(chunk), cb()) }))] });
+      const log = createAuditLog({
+        sinks: [
+          shipper.tee(
+            streamSink({
+              write: (chunk, cb) => {
+                lines.push(chunk);
+                cb();
+              },
+            }),
+          ),
+        ],
+      });
       shipper.attach(log);
       const hostile = [
         JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": {"x": 1}}}'),
