@@ -1,14 +1,21 @@
 /**
  * Decision shipping against hostile collectors and records: an endpoint that answers garbage,
  * never answers, redirects to another host, answers with an endless body or an absurd
- * `Retry-After`; records whose fields are named `__proto__`, `constructor` or `seq`. What must
+ * `Retry-After`; records whose fields are named `__proto__`, `constructor` or `seq`; config
+ * files (`--config`) with prototype keys, alias bombs, a megabyte and more, deep nesting. What must
  * hold: every exchange ends within its timeout with a one-line error (never a throw, a hang, a
  * followed redirect or a body read past 2 KiB), and records reach the collector as the chain
- * stored them.
+ * stored them; a config file is refused with FILE:LINE:COLUMN and why, in bounded time, and no
+ * prototype is touched.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { readConfigFile } from "../../packages/cli/src/armor/config-file.js";
+import { SERVE_OPTIONS } from "../../packages/cli/src/armor/main.js";
 import { postBatch } from "../../packages/runtime/src/audit-ship-http.js";
 import { createAuditLog, createDecisionShipper, MAX_RETRY_AFTER_MS, type ShipEvent, streamSink, verifyAuditLog } from "../../packages/runtime/src/index.js";
 import { type Collector, startCollector } from "../helpers/collector.js";
@@ -50,8 +57,14 @@ let other: Collector;
 afterAll(() => other?.stop());
 
 describe("a hostile collector", () => {
-  const cases: { name: string; serve: (s: Socket) => void; error: RegExp; status?: number | null }[] = [
-    { name: "garbage instead of HTTP", serve: (s) => s.once("data", () => s.end("\u001b[31mHELLO\r\n\r\n\u0000\u0000")), error: /fetch failed|parse|invalid/i, status: null },
+  const cases: { name: string; serve: (s: Socket) => void; error: RegExp; status?: number | null; timeoutMs?: number }[] = [
+    {
+      name: "garbage instead of HTTP",
+      serve: (s) => s.once("data", () => s.end("\u001b[31mHELLO\r\n\r\n\u0000\u0000")),
+      error: /fetch failed|parse|invalid/i,
+      status: null,
+      timeoutMs: 3_000,
+    },
     { name: "no answer at all", serve: () => undefined, error: /^no answer within 300 ms$/, status: null },
     { name: "headers and then nothing", serve: (s) => s.once("data", () => s.write("HTTP/1.1 500 Oops\r\ncontent-length: 100\r\n\r\n")), error: /^the collector answered 500/, status: 500 },
     {
@@ -76,10 +89,10 @@ describe("a hostile collector", () => {
       status: 307,
     },
   ];
-  it.each(cases)("$name: a one-line error within the timeout", async ({ serve, error, status }) => {
+  it.each(cases)("$name: a one-line error within the timeout", async ({ serve, error, status, timeoutMs = 300 }) => {
     const url = await raw(serve);
     const started = Date.now();
-    const outcome = await postBatch({ url, body: "[]", headers: { "content-type": "application/json" }, timeoutMs: 300 });
+    const outcome = await postBatch({ url, body: "[]", headers: { "content-type": "application/json" }, timeoutMs });
     expect(outcome.ok).toBe(false);
     expect(outcome.error).toMatch(error);
     expect(outcome.error).not.toMatch(/[\n\r\u001b\u2028]/);
@@ -170,5 +183,42 @@ describe("hostile records", () => {
     } finally {
       await c.stop();
     }
+  });
+});
+
+describe("hostile config files", () => {
+  const dir = mkdtempSync(join(tmpdir(), "armor-config-hostile-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // a billion laughs: nine levels of ten aliases each, a billion strings if expanded
+  const laughs = ['a0: &a0 "lol"', ...Array.from({ length: 9 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(",")}]`)].join("\n");
+  const cases: { name: string; text: string | (() => string); error: RegExp }[] = [
+    { name: "a __proto__ key", text: "__proto__:\n  policy: evil.armor\n", error: /:1:1: unknown key `__proto__`/ },
+    { name: "a __proto__ key in quotes", text: '"__proto__": {"polluted": true}\n', error: /:1:1: unknown key `__proto__`/ },
+    { name: "a constructor key", text: "constructor: {prototype: {polluted: true}}\n", error: /:1:1: unknown key `constructor`/ },
+    { name: "toString as a key", text: "policy: p.armor\ntoString: x\n", error: /:2:1: unknown key `toString`/ },
+    { name: "a merge key", text: "<<: {policy: p.armor}\n", error: /:1:1: unknown key `<<`/ },
+    { name: "a billion laughs", text: laughs, error: /:1:9: anchors \(&a0\) are not allowed/ },
+    { name: "an alias to a value defined elsewhere", text: "policy: *p\n", error: /:1:9: .*(alias|Alias)/ },
+    { name: "a custom tag", text: "policy: !!js/function 'return 1'\n", error: /:1:9: .*tag/ },
+    { name: "1 MiB and more", text: () => `policy: "${"x".repeat(1024 * 1024)}"\n`, error: /larger than 1024 KiB/ },
+    { name: "100,000 nested lists", text: () => `policy: ${"[".repeat(100_000)}${"]".repeat(100_000)}\n`, error: /:1:73: the file nests brackets deeper than 64 levels/ },
+    { name: "a key of a megabyte less a little", text: () => `${"k".repeat(1000_000)}: 1\n`, error: /:1:1: (unknown key `k{64}…`|.*(long|implicit))/ },
+    { name: "binary garbage", text: "\u0000\u0001\u0002\ufffe: \u001b[2J\n", error: /:1:1: / },
+  ];
+  it.each(cases)("$name: refused at its place, in bounded time", ({ text, error }) => {
+    const path = join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(path, typeof text === "string" ? text : text());
+    const started = Date.now();
+    expect(() => readConfigFile(path, SERVE_OPTIONS, "serve")).toThrow(error);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(({} as Record<string, unknown>).policy).toBeUndefined();
+  });
+
+  it("a directory or a FIFO where the file goes is refused without blocking", () => {
+    const sub = join(dir, "a-dir.yaml");
+    mkdirSync(sub);
+    expect(() => readConfigFile(sub, SERVE_OPTIONS, "serve")).toThrow(/not a regular file/);
+    expect(() => readConfigFile(join(dir, "missing.yaml"), SERVE_OPTIONS, "serve")).toThrow(/no such file/);
   });
 });

@@ -16,11 +16,12 @@ import type { AccessOptions } from "@agent-armor/gateway";
 import { DEFAULT_MAX_BODY, DEFAULT_QUEUE_TIMEOUT_MS, logText, readTokenFile, startDecisionService, VERSION } from "@agent-armor/gateway/serve";
 import type { PolicyDiagnostic } from "@agent-armor/runtime";
 import { type OptionSpecs, parseCommandArgs, UsageError, wantsHelp } from "../args.js";
+import { ConfigError, withConfig } from "./config-file.js";
 import { SHIP_HELP, SHIP_OPTIONS, SHIP_USAGE, shipArgs } from "./shipping-args.js";
 
 const ACCESS_USAGE = "[--token-file FILE] [--allowed-origin ORIGIN]... [--allowed-host NAME]...";
-const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--store redis://HOST:PORT] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] ${SHIP_USAGE} (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
-const SERVE_USAGE = `armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] [--approvers FILE] ${ACCESS_USAGE} ${SHIP_USAGE}`;
+const MCP_USAGE = `armor mcp [--config armor.yaml] --policy POLICY [--audit FILE] [--store redis://HOST:PORT] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] ${SHIP_USAGE} (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
+const SERVE_USAGE = `armor serve [--config armor.yaml] --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] [--approvers FILE] ${ACCESS_USAGE} ${SHIP_USAGE}`;
 
 const HELP = `armor ${VERSION}: Agent Armor where agents already are
 
@@ -34,6 +35,12 @@ Commands:
   serve  a decision service over HTTP: POST /v1/decide, /v1/record, /v1/release, GET /healthz;
          with --approvers, approvals (/v1/approvals) and the approval console (/console)
          (loopback only unless --host says otherwise; see packages/gateway/openapi.yaml)
+
+Options of both:
+  --config FILE           read the options from a YAML file: each key an option without its
+                          dashes (\`policy: p.armor\`, \`allowed-host: [a, b]\`, for mcp
+                          \`upstream-command: [node, server.js]\`); options given on the command
+                          line override the file's (docs/cli.md#the-config-file)
 
 Options of mcp:
   --policy POLICY         a .armor file (compiled on load) or a module from \`armorc compile\`
@@ -119,7 +126,8 @@ const ACCESS_OPTIONS: OptionSpecs = {
   "allowed-host": { type: "string", multiple: true },
 };
 
-const MCP_OPTIONS: OptionSpecs = {
+export const MCP_OPTIONS: OptionSpecs = {
+  config: { type: "string" },
   policy: { type: "string" },
   audit: { type: "string" },
   approvals: { type: "string" },
@@ -136,7 +144,8 @@ const MCP_OPTIONS: OptionSpecs = {
   ...SHIP_OPTIONS,
 };
 
-const SERVE_OPTIONS: OptionSpecs = {
+export const SERVE_OPTIONS: OptionSpecs = {
+  config: { type: "string" },
   policy: { type: "string" },
   port: { type: "string" },
   host: { type: "string" },
@@ -160,7 +169,9 @@ function port(text: string, name: string): number {
  * not an option (MCP Inspector's CLI swallows `--`), so the upstream's own flags are never ours.
  */
 function parseMcpArgs(argv: readonly string[]): McpArgs {
-  const { values: v, positionals: command } = parseCommandArgs(argv, MCP_OPTIONS, { stopAtPositional: true, helpCommand: "armor mcp" });
+  const parsed = parseCommandArgs(argv, MCP_OPTIONS, { stopAtPositional: true, helpCommand: "armor mcp" });
+  const { values: v, upstreamCommand } = withConfig(parsed.values, MCP_OPTIONS, "mcp");
+  const command = parsed.positionals.length > 0 ? parsed.positionals : upstreamCommand;
   const values = new Map(
     Object.entries(v)
       .filter((e): e is [string, string] => typeof e[1] === "string")
@@ -306,7 +317,7 @@ async function mcp(argv: string[]): Promise<number | null> {
 }
 
 async function serve(argv: string[]): Promise<number | null> {
-  const v = parseCommandArgs(argv, SERVE_OPTIONS, { positionals: false, helpCommand: "armor serve" }).values as {
+  const v = withConfig(parseCommandArgs(argv, SERVE_OPTIONS, { positionals: false, helpCommand: "armor serve" }).values, SERVE_OPTIONS, "serve").values as {
     policy?: string;
     port?: string;
     host?: string;
@@ -399,6 +410,10 @@ export async function main(argv: string[]): Promise<number | null> {
   try {
     return cmd === "mcp" ? await mcp(rest) : await serve(rest);
   } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`armor ${cmd}: ${e.message}\n  = help: the config file's keys and values: docs/cli.md#the-config-file\n`);
+      return 2;
+    }
     if (e instanceof UsageError) {
       process.stderr.write(`armor ${cmd}: ${e.message}\nusage: ${usage}\n`);
       return 2;
