@@ -14,6 +14,7 @@
 import { Worker } from "node:worker_threads";
 import type { Event, Op, Reply, WorkerData } from "./decision-worker.js";
 import { HttpError } from "./http-util.js";
+import type { ReloadAnswer } from "./reload-policy.js";
 
 export interface DeciderOptions extends WorkerData {
   /** How long a request may wait for the worker before 503 (default 10 s). */
@@ -24,7 +25,10 @@ export interface DeciderOptions extends WorkerData {
 }
 
 export interface Decider {
+  /** The policy in force (changed by a reload). */
   readonly policy: { name: string; version: string | null; sourceHash: string };
+  /** Reads and compiles the policy file again in the worker; the policy in force stays when it does not load. */
+  reload(): Promise<ReloadAnswer>;
   readonly diagnostics: Extract<Event, { type: "ready" }>["diagnostics"];
   /** Runs an enforcer method in the worker; rejects with HttpError 503 if it waited too long. */
   call(op: Exclude<Op, "close">, args: unknown[]): Promise<unknown>;
@@ -136,8 +140,16 @@ export async function startDecider(options: DeciderOptions): Promise<Decider> {
     });
   }
 
+  let policy = ready.policy;
   return {
-    policy: ready.policy,
+    get policy() {
+      return policy;
+    },
+    async reload() {
+      const answer = (await send("reload", [], queueTimeout)) as ReloadAnswer;
+      if (answer.ok) policy = answer.policy;
+      return answer;
+    },
     diagnostics: ready.diagnostics,
     call: (op, args) => send(op, args, queueTimeout),
     async close(timeoutMs) {

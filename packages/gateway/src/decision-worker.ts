@@ -18,6 +18,7 @@ import {
   type AuditLog,
   createAuditLog,
   createEnforcer,
+  type DecisionShipper,
   type Enforcer,
   fileSink,
   loadPolicy,
@@ -29,6 +30,7 @@ import {
   type ShipEvent,
 } from "@agent-armor/runtime";
 import { auditFileName } from "./audit-file-name.js";
+import { reloadPolicy } from "./reload-policy.js";
 import { type ShipConfig, shippedAuditLog } from "./shipping.js";
 
 export interface WorkerData {
@@ -40,7 +42,7 @@ export interface WorkerData {
   ship?: ShipConfig;
 }
 
-export type Op = "decide" | "result" | "output" | "record" | "release" | "approval" | "close";
+export type Op = "decide" | "result" | "output" | "record" | "release" | "approval" | "reload" | "health" | "close";
 
 export interface Request {
   id: number;
@@ -70,6 +72,7 @@ async function main(): Promise<void> {
   let enforcer: Awaited<ReturnType<typeof createEnforcer>>;
   let history: SharedHistoryStore | null = null;
   let audit: AuditLog | null = null;
+  let shipper: DecisionShipper | null = null;
   try {
     const loaded = await loadPolicy(data.policy, { compiler });
     // loaded only by a service that uses it (the Redis client is most of a bundle's chunk)
@@ -77,7 +80,7 @@ async function main(): Promise<void> {
     // the service holds the audit log so that /v1/record writes into the same chain as decisions;
     // each process its own chain, so the file may be named by the process ({pid}, {host})
     const log = (line: string): void => post({ type: "log", line });
-    if (data.audit !== undefined && data.ship !== undefined) audit = shippedAuditLog(data.audit, data.ship, log, (event) => post({ type: "ship", event })).log;
+    if (data.audit !== undefined && data.ship !== undefined) ({ log: audit, shipper } = shippedAuditLog(data.audit, data.ship, log, (event) => post({ type: "ship", event })));
     else audit = data.audit ? createAuditLog({ sinks: [fileSink(auditFileName(data.audit))] }) : null;
     // throwOnDeny: false, so that a result's run answers with its decisions rather than an exception
     enforcer = await createEnforcer({
@@ -106,6 +109,9 @@ async function main(): Promise<void> {
     release: ([id, ctx]) => enforcer.release(id as string, ctx as ActionContext),
     // an approval record of the service's approvals (serve-approvals.ts), in the same chain
     approval: async ([fields]) => void (await audit?.append(fields as AuditFields)),
+    // the policy file read and compiled again; the policy in force stays when it does not load
+    reload: () => reloadPolicy(enforcer, data.policy),
+    health: () => health(history, audit, shipper, data.ship?.overflow === "deny"),
     close: () => enforcer.close().finally(() => history?.close()),
   };
   port.on("message", (m: Request) => {
@@ -115,6 +121,20 @@ async function main(): Promise<void> {
       (e: unknown) => post({ id: m.id, ok: false, error: e instanceof Error ? e.message : String(e), name: e instanceof Error ? e.name : "Error" }),
     );
   });
+}
+
+/** What readiness needs from the worker: each part that is not ready, with why. */
+async function health(history: SharedHistoryStore | null, audit: AuditLog | null, shipper: DecisionShipper | null, failsClosed: boolean): Promise<string[]> {
+  const problems: string[] = [];
+  const within = <T>(p: Promise<T>, what: string): Promise<unknown> =>
+    Promise.race([p, new Promise((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within 1 s`)), 1_000).unref())]);
+  if (history !== null) {
+    await within(history.pending("readyz", "readyz"), `the history store ${history.name}`).catch((e: Error) => problems.push(`history store: ${e.message}`));
+  }
+  if (audit !== null) await within(audit.flush(), "the audit log").catch((e: Error) => problems.push(`audit log: ${e.message}`));
+  const s = shipper?.stats();
+  if (s !== undefined && failsClosed && s.failing > 0 && s.lastError !== null) problems.push(`decision shipping (fails closed): ${s.lastError}`);
+  return problems;
 }
 
 /**

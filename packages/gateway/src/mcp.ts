@@ -62,6 +62,7 @@ import { auditFileName } from "./audit-file-name.js";
 import { alwaysDeniedTools, type RuleMeta } from "./hidden.js";
 import type { AccessOptions } from "./http-access.js";
 import { logLine } from "./log-text.js";
+import { type ReloadAnswer, reloadPolicy } from "./reload-policy.js";
 import { type ShipConfig, shippedAuditLog } from "./shipping.js";
 import { clientResult, type TextLayout, toolResultView } from "./tool-result.js";
 import { connectUpstream, describeUpstream, type Upstream, type UpstreamSpec } from "./upstream.js";
@@ -173,6 +174,10 @@ export interface RunningGateway {
   close(): Promise<void>;
   /** Resolves when the gateway has shut down; `upstreamLost` when the upstream went away first. */
   closed: Promise<GatewayExit>;
+  /** The policy in force; a reload changes it. */
+  readonly policy: { name: string; version: string | null; sourceHash: string };
+  /** Reads and compiles the policy file again; the policy in force stays when the new one does not load. */
+  reload(): Promise<ReloadAnswer>;
 }
 
 export interface GatewayExit {
@@ -467,7 +472,26 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   log(
     logLine`policy ${loaded.module.policy.name}${loaded.module.policy.version ? ` ${loaded.module.policy.version}` : ""} in front of ${describeUpstream(options.upstream)}; session ${session}${options.audit ? `; audit ${options.audit}` : ""}`,
   );
-  return { enforcer, approvals: endpoint, queue, hidden, diagnostics: loaded.diagnostics, close, closed };
+  const { name, version, sourceHash } = loaded.module.policy;
+  let policy = { name, version, sourceHash };
+  const reload = async (): Promise<ReloadAnswer> => {
+    const answer = await reloadPolicy(enforcer, options.policy);
+    if (answer.ok) policy = answer.policy;
+    return answer;
+  };
+  return {
+    enforcer,
+    approvals: endpoint,
+    queue,
+    hidden,
+    diagnostics: loaded.diagnostics,
+    close,
+    closed,
+    get policy() {
+      return policy;
+    },
+    reload,
+  };
 }
 
 /** The enforcer's audit option: the file, teed to a collector with `ship`. */

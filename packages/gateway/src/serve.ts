@@ -10,6 +10,8 @@
  *                     reports an executed action (a reservation's id: counted once)
  *   POST /v1/release  { decisionId } takes a reservation back (the action did not run)
  *   GET  /healthz     { status: "ok", policy }
+ *   GET  /livez, /readyz  liveness (the process answers) and readiness (the policy loaded, the
+ *                     store and the audit log answering; 503 with why otherwise): probes.ts
  *   POST /v1/approvals { decisionId } opens the approval of a require_approval decision, and
  *   GET  /v1/approvals/{decisionId}?wait=S waits for its answer (serve-approvals.ts); approvers
  *                     answer at /approvals/{id} and in the console at /console (approvals-http.ts)
@@ -34,6 +36,8 @@ import { type AccessOptions, createAccess } from "./http-access.js";
 import { answerClientError, dispatch, type Route } from "./http-dispatch.js";
 import { HttpError, isObject, nonFiniteAt, own, sendJson } from "./http-util.js";
 import { logLine } from "./log-text.js";
+import { PROBE_ROUTES, probeRoutes } from "./probes.js";
+import type { ReloadAnswer } from "./reload-policy.js";
 import { createServiceApprovals, type ServiceApprovals, type ServiceApprovalsOptions } from "./serve-approvals.js";
 import type { ShipConfig } from "./shipping.js";
 import { VERSION } from "./version.js";
@@ -41,7 +45,10 @@ import { VERSION } from "./version.js";
 // what the command line of the service needs beside it (`@agent-armor/gateway/serve` loads no MCP code)
 export { DEFAULT_QUEUE_TIMEOUT_MS } from "./decider.js";
 export { readTokenFile } from "./http-access.js";
+export { createLogger, LOG_FORMATS, type LogFormat, type Logger } from "./log-format.js";
 export { logText } from "./log-text.js";
+export { type PolicyWatch, type ReloadEvent, watchPolicy } from "./policy-reload.js";
+export type { ReloadAnswer } from "./reload-policy.js";
 export type { ShipConfig } from "./shipping.js";
 export { VERSION } from "./version.js";
 
@@ -88,6 +95,7 @@ export const ROUTES: Readonly<Record<string, readonly string[]>> = {
   "/v1/record": ["POST"],
   "/v1/release": ["POST"],
   "/healthz": ["GET"],
+  ...PROBE_ROUTES,
   "/v1/approvals": ["POST"],
   "/v1/approvals/{decisionId}": ["GET"],
   ...APPROVER_ROUTES,
@@ -109,8 +117,10 @@ export interface DecisionService {
   server: Server;
   url: string;
   port: number;
-  /** The policy in force (the enforcer itself lives in the decision worker). */
-  policy: { name: string; version: string | null; sourceHash: string };
+  /** The policy in force (the enforcer itself lives in the decision worker); a reload changes it. */
+  readonly policy: { name: string; version: string | null; sourceHash: string };
+  /** Reads and compiles the policy file again; the policy in force stays when the new one does not load. */
+  reload(): Promise<ReloadAnswer>;
   /** The policy's warnings from compiling it on load, as data (the command line prints them). */
   diagnostics: readonly PolicyDiagnostic[];
   /** Stops accepting, waits for requests in flight, closes the audit log. Idempotent. */
@@ -361,6 +371,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
         },
       },
     },
+    ...probeRoutes({ shuttingDown: () => shuttingDown, policy: () => decider.policy, health: () => decider.call("health", []) as Promise<string[]> }),
   };
 
   /** `GET /v1/approvals/{decisionId}`: the approval's state, after a long poll of `?wait=S` seconds. */
@@ -447,7 +458,17 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
     return closing;
   };
 
-  return { server, url, port, policy: decider.policy, diagnostics: decider.diagnostics, close };
+  return {
+    server,
+    url,
+    port,
+    get policy() {
+      return decider.policy;
+    },
+    reload: () => decider.reload(),
+    diagnostics: decider.diagnostics,
+    close,
+  };
 }
 
 /** The decider's shipping options: shipping needs the local audit file, the chain it ships from. */

@@ -17,6 +17,7 @@ import { DEFAULT_MAX_BODY, DEFAULT_QUEUE_TIMEOUT_MS, logText, readTokenFile, sta
 import type { PolicyDiagnostic } from "@agent-armor/runtime";
 import { type OptionSpecs, parseCommandArgs, UsageError, wantsHelp } from "../args.js";
 import { ConfigError, withConfig } from "./config-file.js";
+import { logDiagnostics, logFormat, logger, reloadOnChange } from "./operate.js";
 import { SHIP_HELP, SHIP_OPTIONS, SHIP_USAGE, shipArgs } from "./shipping-args.js";
 
 const ACCESS_USAGE = "[--token-file FILE] [--allowed-origin ORIGIN]... [--allowed-host NAME]...";
@@ -37,6 +38,9 @@ Commands:
          (loopback only unless --host says otherwise; see packages/gateway/openapi.yaml)
 
 Options of both:
+  --log-format text|json  text (default): \`armor serve: MESSAGE\` lines; json: one object per
+                          line with time, level, msg, component and the event's fields
+                          (docs/cli.md#logs-probes-and-reload)
   --config FILE           read the options from a YAML file: each key an option without its
                           dashes (\`policy: p.armor\`, \`allowed-host: [a, b]\`, for mcp
                           \`upstream-command: [node, server.js]\`); options given on the command
@@ -118,6 +122,7 @@ export interface McpArgs {
   command: string[];
   /** The raw values of the decision-shipping options (shipping-args.ts), read when the command starts. */
   shipValues: Record<string, unknown>;
+  logFormat: "text" | "json";
 }
 
 const ACCESS_OPTIONS: OptionSpecs = {
@@ -128,6 +133,7 @@ const ACCESS_OPTIONS: OptionSpecs = {
 
 export const MCP_OPTIONS: OptionSpecs = {
   config: { type: "string" },
+  "log-format": { type: "string" },
   policy: { type: "string" },
   audit: { type: "string" },
   approvals: { type: "string" },
@@ -146,6 +152,7 @@ export const MCP_OPTIONS: OptionSpecs = {
 
 export const SERVE_OPTIONS: OptionSpecs = {
   config: { type: "string" },
+  "log-format": { type: "string" },
   policy: { type: "string" },
   port: { type: "string" },
   host: { type: "string" },
@@ -219,6 +226,7 @@ function parseMcpArgs(argv: readonly string[]): McpArgs {
   shipArgs(v, values.get("--audit"), () => "");
   return {
     shipValues: v,
+    logFormat: logFormat(v["log-format"]),
     policy,
     allowedOrigins,
     allowedHosts,
@@ -279,15 +287,31 @@ async function reportStartFailure(command: string, e: unknown): Promise<void> {
   process.stderr.write(`armor ${command}: ${logText(message)}\n`);
 }
 
+function ignoreHangup(): void {
+  // reloads are not set up yet; the file watcher sees a change made meanwhile
+}
+
+/** Why a command could not start, as JSON log lines: the first line, then each diagnostic. */
+function reportStartFailureAsJson(say: (line: string, fields?: Record<string, unknown>) => void, e: unknown): void {
+  const message = e instanceof Error ? e.message : String(e);
+  say(logText(message.split("\n")[0]!), { level: "error" });
+  const diagnostics = (e as { diagnostics?: unknown } | null)?.diagnostics;
+  if (Array.isArray(diagnostics)) logDiagnostics(say, diagnostics as PolicyDiagnostic[]);
+}
+
 async function mcp(argv: string[]): Promise<number | null> {
   const a = parseMcpArgs(argv);
   const [command, ...args] = a.command;
   // the MCP SDK loads only for this command (a chunk of the bundle)
   const { runMcpGateway } = await import("@agent-armor/gateway/mcp");
+  const say = logger(a.logFormat, "mcp");
+  // a SIGHUP while starting (before reloads are set up) must not end the process
+  process.on("SIGHUP", ignoreHangup);
   let gateway: Awaited<ReturnType<typeof runMcpGateway>>;
   try {
     const ship = shipArgs(a.shipValues, a.audit, readTokenFile);
     gateway = await runMcpGateway({
+      log: say,
       ...(ship !== undefined ? { ship } : {}),
       approvalsAccess: accessOptions(a.tokenFile, a.allowedOrigins, a.allowedHosts),
       policy: a.policy,
@@ -304,11 +328,18 @@ async function mcp(argv: string[]): Promise<number | null> {
       hideDeniedTools: a.hideDeniedTools,
     });
   } catch (e) {
-    await reportStartFailure("mcp", e);
+    if (a.logFormat === "json") reportStartFailureAsJson(say, e);
+    else await reportStartFailure("mcp", e);
     return 1;
   }
-  await printDiagnostics(gateway.diagnostics);
-  const stop = (): void => void gateway.close();
+  if (a.logFormat === "json") logDiagnostics(say, gateway.diagnostics);
+  else await printDiagnostics(gateway.diagnostics);
+  const unwatch = reloadOnChange(a.policy, gateway, say);
+  process.off("SIGHUP", ignoreHangup);
+  const stop = (): void => {
+    unwatch();
+    void gateway.close();
+  };
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
   const { upstreamLost } = await gateway.closed;
@@ -329,6 +360,7 @@ async function serve(argv: string[]): Promise<number | null> {
     "token-file"?: string;
     "allowed-origin"?: string[];
     "allowed-host"?: string[];
+    "log-format"?: string;
   };
   if (v.policy === undefined) throw new UsageError("--policy is required");
   let maxBody: number | undefined;
@@ -344,10 +376,15 @@ async function serve(argv: string[]): Promise<number | null> {
   if (v.store !== undefined) storeUrl(v.store);
   const values = v as Record<string, unknown>;
   shipArgs(values, v.audit, () => "");
+  const format = logFormat(values["log-format"]);
+  const say = logger(format, "serve");
+  // a SIGHUP while starting (before reloads are set up) must not end the process
+  process.on("SIGHUP", ignoreHangup);
   let service: Awaited<ReturnType<typeof startDecisionService>>;
   try {
     const ship = shipArgs(values, v.audit, readTokenFile);
     service = await startDecisionService({
+      log: say,
       ...(ship !== undefined ? { ship } : {}),
       ...(queueTimeoutMs !== undefined ? { queueTimeoutMs } : {}),
       policy: v.policy,
@@ -361,24 +398,30 @@ async function serve(argv: string[]): Promise<number | null> {
     });
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    await reportStartFailure("serve", e);
+    if (format === "json") reportStartFailureAsJson(say, e);
+    else await reportStartFailure("serve", e);
     return 1;
   }
-  await printDiagnostics(service.diagnostics);
-  process.stderr.write(`armor serve: policy ${service.policy.name} listening on ${service.url}\n`);
-  if (v.approvers !== undefined) process.stderr.write(`armor serve: approval console at ${service.url}/console\n`);
+  if (format === "json") logDiagnostics(say, service.diagnostics);
+  else await printDiagnostics(service.diagnostics);
+  // watching before saying it listens, so a SIGHUP from whoever waits for that line reloads
+  const unwatch = reloadOnChange(v.policy, service, say);
+  process.off("SIGHUP", ignoreHangup);
+  say(`policy ${service.policy.name} listening on ${service.url}`, { url: service.url, policy: service.policy.name, version: service.policy.version, sourceHash: service.policy.sourceHash });
+  if (v.approvers !== undefined) say(`approval console at ${service.url}/console`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
-      process.stderr.write(`armor serve: ${signal}: finishing requests in flight\n`);
+      unwatch();
+      say(`${signal}: finishing requests in flight`);
       void service.close().then(resolve, (e: Error) => {
-        process.stderr.write(`armor serve: shutdown: ${e.message}\n`);
+        say(`shutdown: ${e.message}`, { level: "error" });
         resolve();
       });
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
-  process.stderr.write("armor serve: stopped\n");
+  say("stopped");
   return 0;
 }
 
