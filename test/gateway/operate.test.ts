@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { startCollector } from "../helpers/collector.js";
 import { assertBuilt, connectGateway, everything, type Served, startServe, waitFor } from "./support.js";
 
 const work = mkdtempSync(join(tmpdir(), "armor-operate-"));
@@ -104,6 +105,35 @@ describe("armor serve as a service", () => {
       await s.stop();
     }
     await expect(startServe(["--policy", policy, "--log-format", "yaml"])).rejects.toThrow(/--log-format is text or json, not `yaml`/);
+  });
+});
+
+describe("readiness", () => {
+  it("is 503 naming the collector while decisions fail closed on shipping, and 200 again once it takes records", { timeout: 120_000 }, async () => {
+    const c = await startCollector();
+    c.answer = () => ({ status: 503, body: "collector down" });
+    const policy = join(work, "ready.armor");
+    writeFileSync(policy, V1);
+    const s = await startServe(["--policy", policy, "--audit", join(work, "ready.jsonl"), "--ship-to", c.url, "--ship-overflow", "deny", "--ship-interval", "20"]);
+    try {
+      expect(await decide(s, "read")).toBe("allow");
+      const notReady = await waitFor(
+        async () => {
+          const res = await fetch(`${s.url}/readyz`);
+          return res.status === 503 ? ((await res.json()) as { status: string; problems: string[] }) : undefined;
+        },
+        30_000,
+        "readyz to say 503",
+      );
+      expect(notReady.status).toBe("not_ready");
+      expect(notReady.problems.join("\n")).toMatch(/^decision shipping \(fails closed\): the collector answered 503: collector down$/m);
+      expect((await fetch(`${s.url}/livez`)).status).toBe(200);
+      c.answer = () => null;
+      await waitFor(async () => ((await fetch(`${s.url}/readyz`)).status === 200 ? true : undefined), 60_000, "readyz to say 200");
+    } finally {
+      await s.stop();
+      await c.stop();
+    }
   });
 });
 
