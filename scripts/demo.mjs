@@ -74,4 +74,7 @@ for (const [name, what] of [
 // agent-written Python in the sandbox, under the policy
 process.stdout.write(`\n${paint("1", "examples/data-analysis")}  a data-analysis agent whose Python runs in @agent-armor/sandbox\n`);
 if (spawnSync(process.execPath, [join(examples, "data-analysis", "run.mjs")], { stdio: "inherit" }).status !== 0) failures++;
+// the decision service shipping its audit records to a local collector that goes down and comes back
+process.stdout.write(`\n${paint("1", "examples/decision-shipping")}  armor serve ships its audit log to a collector\n\n`);
+if (spawnSync(process.execPath, [join(examples, "decision-shipping", "run.mjs")], { stdio: "inherit" }).status !== 0) failures++;
 process.exitCode = failures === 0 ? 0 : 1;

@@ -73,7 +73,7 @@ export async function startServe(args: string[]): Promise<Served> {
     const timer = setTimeout(() => reject(new Error(`armor serve did not start:\n${err}`)), 20_000);
     child.stderr.on("data", (d: Buffer) => {
       err += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(err);
+      const m = /listening on (http:\/\/[^\s"]+)/.exec(err);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);

@@ -37,6 +37,7 @@ export { Assertion as RegexAssertion } from "./regex/ast.js";
 export { parseRegexTree } from "./regex/parser.js";
 export type { FieldReference, LetSymbol, LocalSymbol, RuleSymbol, SemanticModel } from "./semantic/checker.js";
 export { currentAllowedAt } from "./semantic/current-scope.js";
+export { closest } from "./semantic/names.js";
 export { actionTypesAt, currentTypesAt } from "./semantic/narrowing.js";
 export type { ActionSchema, ActionTypeInfo, FieldInfo } from "./semantic/schema.js";
 export { type Type, typeName } from "./semantic/types.js";

@@ -14,15 +14,21 @@
 import { Worker } from "node:worker_threads";
 import type { Event, Op, Reply, WorkerData } from "./decision-worker.js";
 import { HttpError } from "./http-util.js";
+import type { ReloadAnswer } from "./reload-policy.js";
 
 export interface DeciderOptions extends WorkerData {
   /** How long a request may wait for the worker before 503 (default 10 s). */
   queueTimeoutMs?: number;
   log: (line: string) => void;
+  /** Each event of the decision shipper (with `ship`), e.g. for metrics. */
+  onShipEvent?: (event: Extract<Event, { type: "ship" }>["event"]) => void;
 }
 
 export interface Decider {
+  /** The policy in force (changed by a reload). */
   readonly policy: { name: string; version: string | null; sourceHash: string };
+  /** Reads and compiles the policy file again in the worker; the policy in force stays when it does not load. */
+  reload(): Promise<ReloadAnswer>;
   readonly diagnostics: Extract<Event, { type: "ready" }>["diagnostics"];
   /** Runs an enforcer method in the worker; rejects with HttpError 503 if it waited too long. */
   call(op: Exclude<Op, "close">, args: unknown[]): Promise<unknown>;
@@ -46,6 +52,7 @@ export async function startDecider(options: DeciderOptions): Promise<Decider> {
     ...(options.audit !== undefined ? { audit: options.audit } : {}),
     ...(options.store !== undefined ? { store: options.store } : {}),
     ...(options.runCode !== undefined ? { runCode: options.runCode } : {}),
+    ...(options.ship !== undefined ? { ship: options.ship } : {}),
   };
   const worker = new Worker(new URL("./decision-worker.js", import.meta.url), { workerData: data });
   const waiting = new Map<number, Waiting>();
@@ -79,6 +86,7 @@ export async function startDecider(options: DeciderOptions): Promise<Decider> {
   worker.on("message", (m: Event | Reply) => {
     if (!("id" in m)) {
       if (m.type === "log") options.log(m.line);
+      else if (m.type === "ship") options.onShipEvent?.(m.event);
       return;
     }
     const w = waiting.get(m.id);
@@ -133,8 +141,16 @@ export async function startDecider(options: DeciderOptions): Promise<Decider> {
     });
   }
 
+  let policy = ready.policy;
   return {
-    policy: ready.policy,
+    get policy() {
+      return policy;
+    },
+    async reload() {
+      const answer = (await send("reload", [], queueTimeout)) as ReloadAnswer;
+      if (answer.ok) policy = answer.policy;
+      return answer;
+    },
     diagnostics: ready.diagnostics,
     call: (op, args) => send(op, args, queueTimeout),
     async close(timeoutMs) {

@@ -18,6 +18,7 @@ import {
   type AuditLog,
   createAuditLog,
   createEnforcer,
+  type DecisionShipper,
   type Enforcer,
   fileSink,
   loadPolicy,
@@ -26,9 +27,12 @@ import {
   type RecordInfo,
   type RunResult,
   type SharedHistoryStore,
+  type ShipEvent,
 } from "@agent-armor/runtime";
 import { auditFileName } from "./audit-file-name.js";
 import { type RunCodeConfig, type RunCodeTool, startRunCodeTool } from "./run-code-tool.js";
+import { reloadPolicy } from "./reload-policy.js";
+import { type ShipConfig, shippedAuditLog } from "./shipping.js";
 
 export interface WorkerData {
   policy: string;
@@ -37,9 +41,11 @@ export interface WorkerData {
   store?: string;
   /** The sandbox's languages and limits for `POST /v1/run_code` (run-code-tool.ts); the sandbox loads only with it. */
   runCode?: RunCodeConfig;
+  /** Decision shipping (shipping.ts): the audit file's records sent to a collector. */
+  ship?: ShipConfig;
 }
 
-export type Op = "decide" | "result" | "output" | "record" | "release" | "approval" | "run_code" | "close";
+export type Op = "decide" | "result" | "output" | "record" | "release" | "approval" | "run_code" | "reload" | "health" | "close";
 
 export interface Request {
   id: number;
@@ -55,7 +61,9 @@ export type Event =
   | { type: "ready"; policy: { name: string; version: string | null; sourceHash: string }; diagnostics: PolicyDiagnostic[] }
   /** `diagnostics`: a policy that does not compile, as the runtime's `PolicyLoadError` holds them. */
   | { type: "failed"; error: string; diagnostics: PolicyDiagnostic[] }
-  | { type: "log"; line: string };
+  | { type: "log"; line: string }
+  /** What the decision shipper reported (for counting; the worker logs it too). */
+  | { type: "ship"; event: ShipEvent };
 
 const QUEUED = 0;
 const STARTED = 1;
@@ -68,13 +76,16 @@ async function main(): Promise<void> {
   let history: SharedHistoryStore | null = null;
   let audit: AuditLog | null = null;
   let runCode: RunCodeTool | null = null;
+  let shipper: DecisionShipper | null = null;
   try {
     const loaded = await loadPolicy(data.policy, { compiler });
     // loaded only by a service that uses it (the Redis client is most of a bundle's chunk)
     if (data.store !== undefined) history = (await import("@agent-armor/store-redis")).redisStore({ url: data.store });
     // the service holds the audit log so that /v1/record writes into the same chain as decisions;
     // each process its own chain, so the file may be named by the process ({pid}, {host})
-    audit = data.audit ? createAuditLog({ sinks: [fileSink(auditFileName(data.audit))] }) : null;
+    const log = (line: string): void => post({ type: "log", line });
+    if (data.audit !== undefined && data.ship !== undefined) ({ log: audit, shipper } = shippedAuditLog(data.audit, data.ship, log, (event) => post({ type: "ship", event })));
+    else audit = data.audit ? createAuditLog({ sinks: [fileSink(auditFileName(data.audit))] }) : null;
     // throwOnDeny: false, so that a result's run answers with its decisions rather than an exception
     enforcer = await createEnforcer({
       policy: loaded.module,
@@ -106,6 +117,9 @@ async function main(): Promise<void> {
     // the run is decided here and runs in the sandbox's own workers and processes, so this thread
     // goes on deciding other requests while it runs
     run_code: ([args, ctx]) => (runCode !== null ? runCode.call(args, ctx as ActionContext) : Promise.reject(new Error("this service runs no code: start it with --run-code"))),
+    // the policy file read and compiled again; the policy in force stays when it does not load
+    reload: () => reloadPolicy(enforcer, data.policy),
+    health: () => health(history, audit, shipper, data.ship?.overflow === "deny"),
     close: () =>
       Promise.resolve(runCode?.close())
         .then(() => enforcer.close())
@@ -118,6 +132,20 @@ async function main(): Promise<void> {
       (e: unknown) => post({ id: m.id, ok: false, error: e instanceof Error ? e.message : String(e), name: e instanceof Error ? e.name : "Error" }),
     );
   });
+}
+
+/** What readiness needs from the worker: each part that is not ready, with why. */
+async function health(history: SharedHistoryStore | null, audit: AuditLog | null, shipper: DecisionShipper | null, failsClosed: boolean): Promise<string[]> {
+  const problems: string[] = [];
+  const within = <T>(p: Promise<T>, what: string): Promise<unknown> =>
+    Promise.race([p, new Promise((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within 1 s`)), 1_000).unref())]);
+  if (history !== null) {
+    await within(history.pending("readyz", "readyz"), `the history store ${history.name}`).catch((e: Error) => problems.push(`history store: ${e.message}`));
+  }
+  if (audit !== null) await within(audit.flush(), "the audit log").catch((e: Error) => problems.push(`audit log: ${e.message}`));
+  const s = shipper?.stats();
+  if (s !== undefined && failsClosed && s.failing > 0 && s.lastError !== null) problems.push(`decision shipping (fails closed): ${s.lastError}`);
+  return problems;
 }
 
 /**

@@ -12,5 +12,6 @@ export { denialText, type GatewayExit, type McpGatewayOptions, type RunningGatew
 export { schemaFromMcp, schemaFromTools } from "./schema.js";
 export { DEFAULT_MAX_BODY, type DecisionService, ROUTES, type ServeOptions, startDecisionService } from "./serve.js";
 export { DEFAULT_SIGN_IN_LIMIT, type SignInLimitOptions } from "./sign-in-limit.js";
+export { collectorName, type ShipConfig, type ShippedLog, shipEventLogger, shippedAuditLog } from "./shipping.js";
 export { connectUpstream, type Upstream, type UpstreamSpec } from "./upstream.js";
 export { VERSION } from "./version.js";

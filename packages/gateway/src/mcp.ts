@@ -32,6 +32,7 @@ import {
   loadPolicy,
   type PendingApproval,
   type PolicyDiagnostic,
+  type ShipEvent,
   type StageDecision,
   terminalApprovals,
 } from "@agent-armor/runtime";
@@ -62,6 +63,8 @@ import { alwaysDeniedTools, type RuleMeta } from "./hidden.js";
 import type { AccessOptions } from "./http-access.js";
 import { logLine } from "./log-text.js";
 import { RUN_CODE_TOOL, type RunCodeConfig, type RunCodeTool, runCodeCallResult, runCodeToolDefinition, startRunCodeTool, upstreamHostTools } from "./run-code-tool.js";
+import { type ReloadAnswer, reloadPolicy } from "./reload-policy.js";
+import { type ShipConfig, shippedAuditLog } from "./shipping.js";
 import { clientResult, type TextLayout, toolResultView } from "./tool-result.js";
 import { connectUpstream, describeUpstream, type Upstream, type UpstreamSpec } from "./upstream.js";
 import { VERSION } from "./version.js";
@@ -88,6 +91,10 @@ export interface McpGatewayOptions {
    * them and a restart keeps them.
    */
   store?: string;
+  /** Ships the audit file's records to a collector (shipping.ts); needs `audit`. */
+  ship?: ShipConfig;
+  /** Each event of the decision shipper (batches shipped and failed, overflow), e.g. for metrics. */
+  onShipEvent?: (event: ShipEvent) => void;
   log?: (line: string) => void;
   /**
    * The built-in `run_code` tool (run-code-tool.ts): code in the sandbox, under the policy; with
@@ -173,6 +180,10 @@ export interface RunningGateway {
   close(): Promise<void>;
   /** Resolves when the gateway has shut down; `upstreamLost` when the upstream went away first. */
   closed: Promise<GatewayExit>;
+  /** The policy in force; a reload changes it. */
+  readonly policy: { name: string; version: string | null; sourceHash: string };
+  /** Reads and compiles the policy file again; the policy in force stays when the new one does not load. */
+  reload(): Promise<ReloadAnswer>;
 }
 
 export interface GatewayExit {
@@ -232,6 +243,7 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     request: (req) => Promise.race([inner.request(req), lost.then(() => Promise.reject(new Error("the upstream MCP server exited while the action waited for approval")))]),
   };
 
+  if (options.ship !== undefined && !options.audit) throw new Error("decision shipping sends the audit log's records: give an audit file (--audit FILE) with --ship-to");
   const loaded = await loadPolicy(options.policy, { compiler });
   // approvals taken without approvers cannot hold a policy's groups and quorums: say so at start
   if (handler !== undefined && options.approvers === undefined) {
@@ -243,7 +255,7 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     policy: loaded.module,
     ...(approvals ? { approvals } : {}),
     ...(history !== null ? { history } : {}),
-    ...(options.audit ? { audit: { file: auditFileName(options.audit), fsync: false } } : {}),
+    ...(options.audit ? { audit: auditOption(options, log) } : {}),
     throwOnDeny: false,
     onError: (e) => log(logLine`error: ${e.message}`),
   });
@@ -480,7 +492,32 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   log(
     logLine`policy ${loaded.module.policy.name}${loaded.module.policy.version ? ` ${loaded.module.policy.version}` : ""} in front of ${describeUpstream(options.upstream)}; session ${session}${options.audit ? `; audit ${options.audit}` : ""}`,
   );
-  return { enforcer, approvals: endpoint, queue, hidden, diagnostics: loaded.diagnostics, close, closed };
+  const { name, version, sourceHash } = loaded.module.policy;
+  let policy = { name, version, sourceHash };
+  const reload = async (): Promise<ReloadAnswer> => {
+    const answer = await reloadPolicy(enforcer, options.policy);
+    if (answer.ok) policy = answer.policy;
+    return answer;
+  };
+  return {
+    enforcer,
+    approvals: endpoint,
+    queue,
+    hidden,
+    diagnostics: loaded.diagnostics,
+    close,
+    closed,
+    get policy() {
+      return policy;
+    },
+    reload,
+  };
+}
+
+/** The enforcer's audit option: the file, teed to a collector with `ship`. */
+function auditOption(options: McpGatewayOptions, log: (line: string) => void) {
+  if (options.ship === undefined) return { file: auditFileName(options.audit!), fsync: false };
+  return shippedAuditLog(options.audit!, options.ship, log, options.onShipEvent).log;
 }
 
 /**

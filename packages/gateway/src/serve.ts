@@ -10,6 +10,8 @@
  *                     reports an executed action (a reservation's id: counted once)
  *   POST /v1/release  { decisionId } takes a reservation back (the action did not run)
  *   GET  /healthz     { status: "ok", policy }
+ *   GET  /livez, /readyz  liveness (the process answers) and readiness (the policy loaded, the
+ *                     store and the audit log answering; 503 with why otherwise): probes.ts
  *   POST /v1/approvals { decisionId } opens the approval of a require_approval decision, and
  *   GET  /v1/approvals/{decisionId}?wait=S waits for its answer (serve-approvals.ts); approvers
  *                     answer at /approvals/{id} and in the console at /console (approvals-http.ts)
@@ -26,7 +28,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type ActionContext, type ApprovalQueue, actionHash, type Decision, type PolicyDiagnostic, type RecordResult } from "@agent-armor/runtime";
+import { type ActionContext, type ApprovalQueue, actionHash, type Decision, type PolicyDiagnostic, type RecordResult, type ShipEvent } from "@agent-armor/runtime";
 import { APPROVER_ROUTES, type ApprovalRoutes, approvalAsksOf, approvalRoutes, isLoopbackHost, unenforcedApprovalsWarning } from "./approvals-http.js";
 import { type Approvers, loadApprovers } from "./approvers.js";
 import { DEFAULT_QUEUE_TIMEOUT_MS, type Decider, startDecider } from "./decider.js";
@@ -34,15 +36,22 @@ import { type AccessOptions, createAccess } from "./http-access.js";
 import { answerClientError, dispatch, type Route } from "./http-dispatch.js";
 import { HttpError, isObject, nonFiniteAt, own, sendJson } from "./http-util.js";
 import { logLine } from "./log-text.js";
+import { PROBE_ROUTES, probeRoutes } from "./probes.js";
+import type { ReloadAnswer } from "./reload-policy.js";
 import type { RunCodeConfig } from "./run-code-tool.js";
 import { createServiceApprovals, type ServiceApprovals, type ServiceApprovalsOptions } from "./serve-approvals.js";
+import type { ShipConfig } from "./shipping.js";
 import type { SignInLimitOptions } from "./sign-in-limit.js";
 import { VERSION } from "./version.js";
 
 // what the command line of the service needs beside it (`@agent-armor/gateway/serve` loads no MCP code)
 export { DEFAULT_QUEUE_TIMEOUT_MS } from "./decider.js";
 export { readTokenFile } from "./http-access.js";
+export { createLogger, LOG_FORMATS, type LogFormat, type Logger } from "./log-format.js";
 export { logText } from "./log-text.js";
+export { type PolicyWatch, type ReloadEvent, watchPolicy } from "./policy-reload.js";
+export type { ReloadAnswer } from "./reload-policy.js";
+export type { ShipConfig } from "./shipping.js";
 export { VERSION } from "./version.js";
 
 export interface ServeOptions {
@@ -78,6 +87,10 @@ export interface ServeOptions {
   approvalLimits?: Pick<ServiceApprovalsOptions, "maxPending" | "maxPendingPerSession" | "maxWaiting" | "maxKept">;
   /** `POST /v1/run_code`: code run in the sandbox under the policy (run-code-tool.ts); the sandbox loads only with it. */
   runCode?: RunCodeConfig;
+  /** Ships the audit file's records to a collector (shipping.ts); needs `audit`. */
+  ship?: ShipConfig;
+  /** Each event of the decision shipper (batches shipped and failed, overflow), e.g. for metrics. */
+  onShipEvent?: (event: ShipEvent) => void;
 }
 
 export const DEFAULT_MAX_BODY = 1024 * 1024;
@@ -89,6 +102,7 @@ export const ROUTES: Readonly<Record<string, readonly string[]>> = {
   "/v1/release": ["POST"],
   "/healthz": ["GET"],
   "/v1/run_code": ["POST"],
+  ...PROBE_ROUTES,
   "/v1/approvals": ["POST"],
   "/v1/approvals/{decisionId}": ["GET"],
   ...APPROVER_ROUTES,
@@ -110,8 +124,10 @@ export interface DecisionService {
   server: Server;
   url: string;
   port: number;
-  /** The policy in force (the enforcer itself lives in the decision worker). */
-  policy: { name: string; version: string | null; sourceHash: string };
+  /** The policy in force (the enforcer itself lives in the decision worker); a reload changes it. */
+  readonly policy: { name: string; version: string | null; sourceHash: string };
+  /** Reads and compiles the policy file again; the policy in force stays when the new one does not load. */
+  reload(): Promise<ReloadAnswer>;
   /** The policy's warnings from compiling it on load, as data (the command line prints them). */
   diagnostics: readonly PolicyDiagnostic[];
   /** Stops accepting, waits for requests in flight, closes the audit log. Idempotent. */
@@ -249,6 +265,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
     ...(options.audit !== undefined ? { audit: options.audit } : {}),
     ...(options.store !== undefined ? { store: options.store } : {}),
     ...(options.runCode !== undefined ? { runCode: options.runCode } : {}),
+    ...shipping(options),
     queueTimeoutMs: options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
     log: (line) => log(logLine`${line}`),
   });
@@ -376,6 +393,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
         },
       },
     },
+    ...probeRoutes({ shuttingDown: () => shuttingDown, policy: () => decider.policy, health: () => decider.call("health", []) as Promise<string[]> }),
   };
 
   /** `GET /v1/approvals/{decisionId}`: the approval's state, after a long poll of `?wait=S` seconds. */
@@ -462,7 +480,24 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
     return closing;
   };
 
-  return { server, url, port, policy: decider.policy, diagnostics: decider.diagnostics, close };
+  return {
+    server,
+    url,
+    port,
+    get policy() {
+      return decider.policy;
+    },
+    reload: () => decider.reload(),
+    diagnostics: decider.diagnostics,
+    close,
+  };
+}
+
+/** The decider's shipping options: shipping needs the local audit file, the chain it ships from. */
+function shipping(options: ServeOptions): { ship?: ShipConfig; onShipEvent?: (event: ShipEvent) => void } {
+  if (options.ship === undefined) return {};
+  if (options.audit === undefined) throw new Error("decision shipping sends the audit log's records: give an audit file (--audit FILE) with --ship-to");
+  return { ship: options.ship, ...(options.onShipEvent !== undefined ? { onShipEvent: options.onShipEvent } : {}) };
 }
 
 /** The pending approvals in the Redis store (its client is loaded only by a service that uses it). */

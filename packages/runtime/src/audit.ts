@@ -33,7 +33,8 @@ export const GENESIS_HASH = "0".repeat(64);
 
 /** What the caller gives `append`: everything but `seq`, `prev` and `hash`, which the log adds. */
 export interface AuditFields {
-  kind: "decision" | "outcome" | "result" | "output" | "approval";
+  /** `shipping`: records the decision shipper dropped from a full buffer (audit-ship.ts). */
+  kind: "decision" | "outcome" | "result" | "output" | "approval" | "shipping";
   decisionId: string;
   /** ISO-8601 time. */
   time: string;
@@ -162,7 +163,7 @@ export interface AuditAppender {
 const HASH_RE = /^[0-9a-f]{64}$/;
 const RESERVED = ["seq", "prev", "hash"] as const;
 /** The kinds of record a caller may append (the log writes `gap` records itself). */
-const RECORD_KINDS = new Set<unknown>(["decision", "outcome", "result", "output", "approval"]);
+const RECORD_KINDS = new Set<unknown>(["decision", "outcome", "result", "output", "approval", "shipping"]);
 
 function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -176,7 +177,7 @@ function isChainState(v: unknown): v is ChainState {
 
 function validateFields(fields: AuditFields): void {
   if (typeof fields !== "object" || fields === null || Array.isArray(fields)) throw new TypeError("audit fields must be an object");
-  if (!RECORD_KINDS.has(fields.kind)) throw new TypeError(`audit record kind must be "decision", "outcome", "result", "output" or "approval", not ${JSON.stringify(fields.kind)}`);
+  if (!RECORD_KINDS.has(fields.kind)) throw new TypeError(`audit record kind must be "decision", "outcome", "result", "output", "approval" or "shipping", not ${JSON.stringify(fields.kind)}`);
   if (typeof fields.decisionId !== "string" || fields.decisionId === "") throw new TypeError("audit record decisionId must be a non-empty string");
   if (typeof fields.time !== "string") throw new TypeError("audit record time must be a string");
   for (const k of RESERVED) {

@@ -3,6 +3,7 @@
 export { MAX_STAGE_DEPTH, MAX_STAGE_TEXT, MAX_STAGE_VALUES } from "@agent-armor/contract";
 export * from "./approvals.js";
 export * from "./audit.js";
+export * from "./audit-ship.js";
 export * from "./audit-verify.js";
 export { type VerifyFileOptions, verifyAuditLogFile } from "./audit-verify-file.js";
 export {

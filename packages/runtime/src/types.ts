@@ -199,8 +199,11 @@ export interface TrackerState {
 export interface AuditRecord {
   /** Position in the log, from 0. */
   seq: number;
-  /** `gap`: written by the log itself after records were lost (see audit.ts). */
-  kind: "decision" | "outcome" | "result" | "output" | "approval" | "gap";
+  /**
+   * `gap`: written by the log itself after records were lost (see audit.ts); `shipping`: records
+   * a full decision-shipping buffer did not ship (audit-ship.ts).
+   */
+  kind: "decision" | "outcome" | "result" | "output" | "approval" | "gap" | "shipping";
   decisionId: string;
   time: string;
   [field: string]: unknown;

@@ -17,10 +17,13 @@ import { DEFAULT_MAX_BODY, DEFAULT_QUEUE_TIMEOUT_MS, logText, readTokenFile, sta
 import type { PolicyDiagnostic } from "@agent-armor/runtime";
 import { type OptionSpecs, parseCommandArgs, UsageError, wantsHelp } from "../args.js";
 import { RUN_CODE_HELP, RUN_CODE_OPTIONS, RUN_CODE_TOOLS_OPTIONS, RUN_CODE_TOOLS_USAGE, RUN_CODE_USAGE, runCodeArgs } from "./run-code-args.js";
+import { ConfigError, withConfig } from "./config-file.js";
+import { logDiagnostics, logFormat, logger, reloadOnChange } from "./operate.js";
+import { SHIP_HELP, SHIP_OPTIONS, SHIP_USAGE, shipArgs } from "./shipping-args.js";
 
 const ACCESS_USAGE = "[--token-file FILE] [--allowed-origin ORIGIN]... [--allowed-host NAME]...";
-const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--store redis://HOST:PORT] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] ${RUN_CODE_USAGE} ${RUN_CODE_TOOLS_USAGE} (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
-const SERVE_USAGE = `armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] [--approvers FILE] ${ACCESS_USAGE} ${RUN_CODE_USAGE}`;
+const MCP_USAGE = `armor mcp [--config armor.yaml] --policy POLICY [--audit FILE] [--store redis://HOST:PORT] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] ${RUN_CODE_USAGE} ${RUN_CODE_TOOLS_USAGE} ${SHIP_USAGE} (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
+const SERVE_USAGE = `armor serve [--config armor.yaml] --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] [--approvers FILE] ${ACCESS_USAGE} ${RUN_CODE_USAGE} ${SHIP_USAGE}`;
 
 const HELP = `armor ${VERSION}: Agent Armor where agents already are
 
@@ -34,6 +37,15 @@ Commands:
   serve  a decision service over HTTP: POST /v1/decide, /v1/record, /v1/release, GET /healthz;
          with --approvers, approvals (/v1/approvals) and the approval console (/console)
          (loopback only unless --host says otherwise; see packages/gateway/openapi.yaml)
+
+Options of both:
+  --log-format text|json  text (default): \`armor serve: MESSAGE\` lines; json: one object per
+                          line with time, level, msg, component and the event's fields
+                          (docs/cli.md#logs-probes-and-reload)
+  --config FILE           read the options from a YAML file: each key an option without its
+                          dashes (\`policy: p.armor\`, \`allowed-host: [a, b]\`, for mcp
+                          \`upstream-command: [node, server.js]\`); options given on the command
+                          line override the file's (docs/cli.md#the-config-file)
 
 Options of mcp:
   --policy POLICY         a .armor file (compiled on load) or a module from \`armorc compile\`
@@ -65,6 +77,7 @@ ${RUN_CODE_HELP.trimEnd()}
   --run-code-tools NAMES  the upstream's tools the code may call as functions, each call decided
                           as that tool's own call (comma-separated)
 
+${SHIP_HELP}
 Options of serve:
   --policy POLICY         as above
   --port P                default 8470 (0: any free port; the address is logged)
@@ -90,6 +103,7 @@ Options of serve:
                           name in Host (a proxy's); others get 403, against DNS rebinding (repeatable)
 ${RUN_CODE_HELP.trimEnd()}
                           (POST /v1/run_code { language, code, session?, user?, context? })
+  --ship-to URL ...       decision shipping, as for mcp
 
 Who may call serve: a client that names the service in Host (localhost, the bound address and
 port, or an --allowed-host), sends no browser Origin (or an --allowed-origin), and carries the
@@ -116,6 +130,9 @@ export interface McpArgs {
   upstreamUrl?: string;
   command: string[];
   runCode?: ReturnType<typeof runCodeArgs>;
+  /** The raw values of the decision-shipping options (shipping-args.ts), read when the command starts. */
+  shipValues: Record<string, unknown>;
+  logFormat: "text" | "json";
 }
 
 const ACCESS_OPTIONS: OptionSpecs = {
@@ -124,7 +141,9 @@ const ACCESS_OPTIONS: OptionSpecs = {
   "allowed-host": { type: "string", multiple: true },
 };
 
-const MCP_OPTIONS: OptionSpecs = {
+export const MCP_OPTIONS: OptionSpecs = {
+  config: { type: "string" },
+  "log-format": { type: "string" },
   policy: { type: "string" },
   audit: { type: "string" },
   approvals: { type: "string" },
@@ -140,9 +159,12 @@ const MCP_OPTIONS: OptionSpecs = {
   ...ACCESS_OPTIONS,
   ...RUN_CODE_OPTIONS,
   ...RUN_CODE_TOOLS_OPTIONS,
+  ...SHIP_OPTIONS,
 };
 
-const SERVE_OPTIONS: OptionSpecs = {
+export const SERVE_OPTIONS: OptionSpecs = {
+  config: { type: "string" },
+  "log-format": { type: "string" },
   policy: { type: "string" },
   port: { type: "string" },
   host: { type: "string" },
@@ -153,6 +175,7 @@ const SERVE_OPTIONS: OptionSpecs = {
   approvers: { type: "string" },
   ...ACCESS_OPTIONS,
   ...RUN_CODE_OPTIONS,
+  ...SHIP_OPTIONS,
 };
 
 function port(text: string, name: string): number {
@@ -166,7 +189,9 @@ function port(text: string, name: string): number {
  * not an option (MCP Inspector's CLI swallows `--`), so the upstream's own flags are never ours.
  */
 function parseMcpArgs(argv: readonly string[]): McpArgs {
-  const { values: v, positionals: command } = parseCommandArgs(argv, MCP_OPTIONS, { stopAtPositional: true, helpCommand: "armor mcp" });
+  const parsed = parseCommandArgs(argv, MCP_OPTIONS, { stopAtPositional: true, helpCommand: "armor mcp" });
+  const { values: v, upstreamCommand } = withConfig(parsed.values, MCP_OPTIONS, "mcp");
+  const command = parsed.positionals.length > 0 ? parsed.positionals : upstreamCommand;
   const values = new Map(
     Object.entries(v)
       .filter((e): e is [string, string] => typeof e[1] === "string")
@@ -211,8 +236,12 @@ function parseMcpArgs(argv: readonly string[]): McpArgs {
   const store = values.get("--store");
   if (store !== undefined) storeUrl(store);
   const runCode = runCodeArgs(v);
+  // checked now (usage errors); the token file is read when the gateway starts
+  shipArgs(v, values.get("--audit"), () => "");
   return {
     ...(runCode !== undefined ? { runCode } : {}),
+    shipValues: v,
+    logFormat: logFormat(v["log-format"]),
     policy,
     allowedOrigins,
     allowedHosts,
@@ -273,14 +302,32 @@ async function reportStartFailure(command: string, e: unknown): Promise<void> {
   process.stderr.write(`armor ${command}: ${logText(message)}\n`);
 }
 
+function ignoreHangup(): void {
+  // reloads are not set up yet; the file watcher sees a change made meanwhile
+}
+
+/** Why a command could not start, as JSON log lines: the first line, then each diagnostic. */
+function reportStartFailureAsJson(say: (line: string, fields?: Record<string, unknown>) => void, e: unknown): void {
+  const message = e instanceof Error ? e.message : String(e);
+  say(logText(message.split("\n")[0]!), { level: "error" });
+  const diagnostics = (e as { diagnostics?: unknown } | null)?.diagnostics;
+  if (Array.isArray(diagnostics)) logDiagnostics(say, diagnostics as PolicyDiagnostic[]);
+}
+
 async function mcp(argv: string[]): Promise<number | null> {
   const a = parseMcpArgs(argv);
   const [command, ...args] = a.command;
   // the MCP SDK loads only for this command (a chunk of the bundle)
   const { runMcpGateway } = await import("@agent-armor/gateway/mcp");
+  const say = logger(a.logFormat, "mcp");
+  // a SIGHUP while starting (before reloads are set up) must not end the process
+  process.on("SIGHUP", ignoreHangup);
   let gateway: Awaited<ReturnType<typeof runMcpGateway>>;
   try {
+    const ship = shipArgs(a.shipValues, a.audit, readTokenFile);
     gateway = await runMcpGateway({
+      log: say,
+      ...(ship !== undefined ? { ship } : {}),
       approvalsAccess: accessOptions(a.tokenFile, a.allowedOrigins, a.allowedHosts),
       policy: a.policy,
       upstream: a.upstreamUrl !== undefined ? { url: a.upstreamUrl } : { command: command!, args },
@@ -297,11 +344,18 @@ async function mcp(argv: string[]): Promise<number | null> {
       ...(a.runCode !== undefined ? { runCode: a.runCode } : {}),
     });
   } catch (e) {
-    await reportStartFailure("mcp", e);
+    if (a.logFormat === "json") reportStartFailureAsJson(say, e);
+    else await reportStartFailure("mcp", e);
     return 1;
   }
-  await printDiagnostics(gateway.diagnostics);
-  const stop = (): void => void gateway.close();
+  if (a.logFormat === "json") logDiagnostics(say, gateway.diagnostics);
+  else await printDiagnostics(gateway.diagnostics);
+  const unwatch = reloadOnChange(a.policy, gateway, say);
+  process.off("SIGHUP", ignoreHangup);
+  const stop = (): void => {
+    unwatch();
+    void gateway.close();
+  };
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
   const { upstreamLost } = await gateway.closed;
@@ -310,9 +364,9 @@ async function mcp(argv: string[]): Promise<number | null> {
 }
 
 async function serve(argv: string[]): Promise<number | null> {
-  const values = parseCommandArgs(argv, SERVE_OPTIONS, { positionals: false, helpCommand: "armor serve" }).values;
-  const runCode = runCodeArgs(values);
-  const v = values as {
+  const parsed = withConfig(parseCommandArgs(argv, SERVE_OPTIONS, { positionals: false, helpCommand: "armor serve" }).values, SERVE_OPTIONS, "serve").values;
+  const runCode = runCodeArgs(parsed);
+  const v = parsed as {
     policy?: string;
     port?: string;
     host?: string;
@@ -324,6 +378,7 @@ async function serve(argv: string[]): Promise<number | null> {
     "token-file"?: string;
     "allowed-origin"?: string[];
     "allowed-host"?: string[];
+    "log-format"?: string;
   };
   if (v.policy === undefined) throw new UsageError("--policy is required");
   let maxBody: number | undefined;
@@ -337,9 +392,18 @@ async function serve(argv: string[]): Promise<number | null> {
     if (!/^\d+$/.test(v["queue-timeout"]) || queueTimeoutMs < 1) throw new UsageError(`--queue-timeout must be a positive number of milliseconds, not \`${v["queue-timeout"]}\``);
   }
   if (v.store !== undefined) storeUrl(v.store);
+  const values = v as Record<string, unknown>;
+  shipArgs(values, v.audit, () => "");
+  const format = logFormat(values["log-format"]);
+  const say = logger(format, "serve");
+  // a SIGHUP while starting (before reloads are set up) must not end the process
+  process.on("SIGHUP", ignoreHangup);
   let service: Awaited<ReturnType<typeof startDecisionService>>;
   try {
+    const ship = shipArgs(values, v.audit, readTokenFile);
     service = await startDecisionService({
+      log: say,
+      ...(ship !== undefined ? { ship } : {}),
       ...(queueTimeoutMs !== undefined ? { queueTimeoutMs } : {}),
       policy: v.policy,
       ...(v.port !== undefined ? { port: port(v.port, "--port") } : {}),
@@ -353,24 +417,30 @@ async function serve(argv: string[]): Promise<number | null> {
     });
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    await reportStartFailure("serve", e);
+    if (format === "json") reportStartFailureAsJson(say, e);
+    else await reportStartFailure("serve", e);
     return 1;
   }
-  await printDiagnostics(service.diagnostics);
-  process.stderr.write(`armor serve: policy ${service.policy.name} listening on ${service.url}\n`);
-  if (v.approvers !== undefined) process.stderr.write(`armor serve: approval console at ${service.url}/console\n`);
+  if (format === "json") logDiagnostics(say, service.diagnostics);
+  else await printDiagnostics(service.diagnostics);
+  // watching before saying it listens, so a SIGHUP from whoever waits for that line reloads
+  const unwatch = reloadOnChange(v.policy, service, say);
+  process.off("SIGHUP", ignoreHangup);
+  say(`policy ${service.policy.name} listening on ${service.url}`, { url: service.url, policy: service.policy.name, version: service.policy.version, sourceHash: service.policy.sourceHash });
+  if (v.approvers !== undefined) say(`approval console at ${service.url}/console`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
-      process.stderr.write(`armor serve: ${signal}: finishing requests in flight\n`);
+      unwatch();
+      say(`${signal}: finishing requests in flight`);
       void service.close().then(resolve, (e: Error) => {
-        process.stderr.write(`armor serve: shutdown: ${e.message}\n`);
+        say(`shutdown: ${e.message}`, { level: "error" });
         resolve();
       });
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
-  process.stderr.write("armor serve: stopped\n");
+  say("stopped");
   return 0;
 }
 
@@ -402,6 +472,10 @@ export async function main(argv: string[]): Promise<number | null> {
   try {
     return cmd === "mcp" ? await mcp(rest) : await serve(rest);
   } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`armor ${cmd}: ${e.message}\n  = help: the config file's keys and values: docs/cli.md#the-config-file\n`);
+      return 2;
+    }
     if (e instanceof UsageError) {
       process.stderr.write(`armor ${cmd}: ${e.message}\nusage: ${usage}\n`);
       return 2;

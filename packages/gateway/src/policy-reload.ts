@@ -1,0 +1,147 @@
+/**
+ * Policy reload for `armor serve` and `armor mcp`: on `SIGHUP`, and when the policy file changes
+ * (fs.watch on its folder, so an editor that saves by renaming is seen; changes within 200 ms
+ * are one reload). Reloads run one at a time; a change during one reloads once more after it.
+ * Each result is logged: the policy now in force (name, version, source hash), or why the new
+ * one did not load (the first diagnostic with FILE:LINE:COLUMN) while the last good policy stays.
+ * `onReload` hears every result, for whoever counts them (metrics).
+ */
+import { type FSWatcher, watch } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
+import type { PolicyDiagnostic } from "@agent-armor/runtime";
+import type { ReloadAnswer } from "./reload-policy.js";
+
+export type ReloadTrigger = "SIGHUP" | "file change";
+
+/** A reload's result as logged and counted. */
+export type ReloadEvent =
+  | { ok: true; trigger: ReloadTrigger; policy: { name: string; version: string | null; sourceHash: string } }
+  | { ok: false; trigger: ReloadTrigger; error: string; location: string | null; kept: { name: string; version: string | null; sourceHash: string } };
+
+export interface PolicyWatchOptions {
+  /** The policy file. */
+  path: string;
+  reload(): Promise<ReloadAnswer>;
+  /** The policy in force (kept when a reload fails). */
+  current(): { name: string; version: string | null; sourceHash: string };
+  /** One line per result, with its fields (for structured logs). */
+  log(line: string, fields: Record<string, unknown>): void;
+  onReload?: (event: ReloadEvent) => void;
+  /** Reload on SIGHUP (default true). */
+  signal?: boolean;
+  /** Reload when the file changes (default true). */
+  watchFile?: boolean;
+}
+
+export interface PolicyWatch {
+  /** Reloads now (as SIGHUP does); resolves with the result. */
+  reload(trigger: ReloadTrigger): Promise<ReloadEvent>;
+  close(): void;
+}
+
+const DEBOUNCE_MS = 200;
+
+function firstError(diagnostics: readonly PolicyDiagnostic[]): PolicyDiagnostic | undefined {
+  return diagnostics.find((d) => d.severity === "error") ?? diagnostics[0];
+}
+
+function describePolicy(p: { name: string; version: string | null; sourceHash: string }): string {
+  return `${p.name}${p.version !== null ? ` ${p.version}` : ""} (source ${p.sourceHash.slice(0, 12)})`;
+}
+
+export function watchPolicy(options: PolicyWatchOptions): PolicyWatch {
+  let running: Promise<ReloadEvent> | null = null;
+  let again: ReloadTrigger | null = null;
+
+  async function once(trigger: ReloadTrigger): Promise<ReloadEvent> {
+    let answer: ReloadAnswer;
+    try {
+      answer = await options.reload();
+    } catch (e) {
+      answer = { ok: false, error: (e as Error).message, diagnostics: [] };
+    }
+    const event: ReloadEvent = answer.ok ? { ok: true, trigger, policy: answer.policy } : failed(trigger, answer);
+    if (event.ok) {
+      options.log(`policy reloaded (${trigger}): ${describePolicy(event.policy)}`, {
+        event: "reload",
+        result: "ok",
+        trigger,
+        policy: event.policy.name,
+        version: event.policy.version,
+        sourceHash: event.policy.sourceHash,
+      });
+    } else {
+      options.log(`policy reload failed (${trigger}): ${event.location !== null ? `${event.location}: ` : ""}${event.error}; keeping ${describePolicy(event.kept)}`, {
+        event: "reload",
+        result: "error",
+        trigger,
+        error: event.error,
+        location: event.location,
+        policy: event.kept.name,
+        version: event.kept.version,
+        sourceHash: event.kept.sourceHash,
+      });
+    }
+    try {
+      options.onReload?.(event);
+    } catch {
+      // a listener that throws changes nothing here
+    }
+    return event;
+  }
+
+  function failed(trigger: ReloadTrigger, answer: Extract<ReloadAnswer, { ok: false }>): ReloadEvent {
+    const d = firstError(answer.diagnostics);
+    const location = d !== undefined ? `${d.file}:${d.line}:${d.column}` : null;
+    const error = d !== undefined ? `${d.code} ${d.message}` : answer.error.split("\n")[0]!;
+    return { ok: false, trigger, error, location, kept: options.current() };
+  }
+
+  function reload(trigger: ReloadTrigger): Promise<ReloadEvent> {
+    if (running !== null) {
+      again = trigger;
+      return running;
+    }
+    running = once(trigger).finally(() => {
+      running = null;
+      const next = again;
+      again = null;
+      if (next !== null) void reload(next);
+    });
+    return running;
+  }
+
+  const onSignal = (): void => void reload("SIGHUP");
+  if (options.signal !== false) process.on("SIGHUP", onSignal);
+
+  let watcher: FSWatcher | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  if (options.watchFile !== false) {
+    const full = resolve(options.path);
+    const name = basename(full);
+    try {
+      watcher = watch(dirname(full), (_event, changed) => {
+        if (changed !== null && changed.toString() !== name) return;
+        if (timer !== null) clearTimeout(timer);
+        timer = setTimeout(() => {
+          timer = null;
+          void reload("file change");
+        }, DEBOUNCE_MS);
+      });
+      watcher.on("error", () => watcher?.close());
+      watcher.unref();
+    } catch {
+      // a folder that cannot be watched: SIGHUP still reloads
+      watcher = null;
+    }
+  }
+
+  return {
+    reload,
+    close() {
+      process.off("SIGHUP", onSignal);
+      watcher?.close();
+      if (timer !== null) clearTimeout(timer);
+    },
+  };
+}
