@@ -27,7 +27,9 @@ import {
   type RunResult,
   type SharedHistoryStore,
 } from "@agent-armor/runtime";
+import { Registry } from "prom-client";
 import { auditFileName } from "./audit-file-name.js";
+import { decisionMetrics } from "./metrics.js";
 
 export interface WorkerData {
   policy: string;
@@ -36,7 +38,7 @@ export interface WorkerData {
   store?: string;
 }
 
-export type Op = "decide" | "result" | "output" | "record" | "release" | "approval" | "close";
+export type Op = "decide" | "result" | "output" | "record" | "release" | "approval" | "metrics" | "close";
 
 export interface Request {
   id: number;
@@ -64,6 +66,8 @@ async function main(): Promise<void> {
   let enforcer: Awaited<ReturnType<typeof createEnforcer>>;
   let history: SharedHistoryStore | null = null;
   let audit: AuditLog | null = null;
+  // the decisions' metrics (metrics.ts): kept here, where the enforcer decides; `metrics` answers their text
+  const registry = new Registry();
   try {
     const loaded = await loadPolicy(data.policy, { compiler });
     // loaded only by a service that uses it (the Redis client is most of a bundle's chunk)
@@ -77,6 +81,7 @@ async function main(): Promise<void> {
       ...(audit ? { audit } : {}),
       ...(history !== null ? { history } : {}),
       throwOnDeny: false,
+      telemetry: { observer: decisionMetrics(registry, null) },
       onError: (e) => post({ type: "log", line: `error: ${e.message}` }),
     });
     const { name, version, sourceHash } = loaded.module.policy;
@@ -98,6 +103,7 @@ async function main(): Promise<void> {
     release: ([id, ctx]) => enforcer.release(id as string, ctx as ActionContext),
     // an approval record of the service's approvals (serve-approvals.ts), in the same chain
     approval: async ([fields]) => void (await audit?.append(fields as AuditFields)),
+    metrics: () => registry.metrics(),
     close: () => enforcer.close().finally(() => history?.close()),
   };
   port.on("message", (m: Request) => {

@@ -61,6 +61,7 @@ import { auditFileName } from "./audit-file-name.js";
 import { alwaysDeniedTools, type RuleMeta } from "./hidden.js";
 import type { AccessOptions } from "./http-access.js";
 import { logLine } from "./log-text.js";
+import { decisionMetrics, type MetricsServer, serviceMetrics, startMetricsServer } from "./metrics.js";
 import { clientResult, type TextLayout, toolResultView } from "./tool-result.js";
 import { connectUpstream, describeUpstream, type Upstream, type UpstreamSpec } from "./upstream.js";
 import { VERSION } from "./version.js";
@@ -87,6 +88,8 @@ export interface McpGatewayOptions {
    * them and a restart keeps them.
    */
   store?: string;
+  /** Serve Prometheus metrics at `http://127.0.0.1:PORT/metrics` (metrics.ts; 0: any free port). */
+  metricsPort?: number;
   log?: (line: string) => void;
 }
 
@@ -159,6 +162,8 @@ function openTerminalApprovals(): ApprovalHandler & { close(): void } {
 export interface RunningGateway {
   enforcer: Enforcer;
   approvals: ApprovalEndpoint | null;
+  /** The metrics endpoint (`metricsPort`), or null. */
+  metrics: MetricsServer | null;
   queue: ApprovalQueue | null;
   hidden: ReadonlySet<string>;
   /** The policy's warnings from compiling it on load, as data (the command line prints them). */
@@ -233,7 +238,9 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     if (warning !== null) log(warning);
   }
   const history = redis !== null ? redis.redisStore({ url: options.store! }) : null;
+  const metrics = options.metricsPort !== undefined ? serviceMetrics() : null;
   const enforcer = await createEnforcer({
+    ...(metrics !== null ? { telemetry: { observer: decisionMetrics(metrics.registry, metrics.approvals) } } : {}),
     policy: loaded.module,
     ...(approvals ? { approvals } : {}),
     ...(history !== null ? { history } : {}),
@@ -254,10 +261,14 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     if (endpoint.consoleUrl !== undefined) log(logLine`approval console at ${endpoint.consoleUrl}`);
   }
 
+  const metricsServer = metrics !== null ? await startMetricsServer(() => metrics.scrape(), options.metricsPort!, log) : null;
+  if (metricsServer !== null) log(logLine`metrics at ${metricsServer.url}`);
+
   let upstream: Upstream;
   try {
     upstream = await connectUpstream(options.upstream);
   } catch (e) {
+    await metricsServer?.close();
     await endpoint?.close();
     await enforcer.close();
     await shared?.close();
@@ -423,6 +434,7 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
         // already closed
       }
       await upstream.close();
+      await metricsServer?.close();
       await endpoint?.close();
       terminal?.close();
       await enforcer.close().catch((e: Error) => log(logLine`closing the audit log failed: ${e.message}`));
@@ -460,7 +472,7 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   log(
     logLine`policy ${loaded.module.policy.name}${loaded.module.policy.version ? ` ${loaded.module.policy.version}` : ""} in front of ${describeUpstream(options.upstream)}; session ${session}${options.audit ? `; audit ${options.audit}` : ""}`,
   );
-  return { enforcer, approvals: endpoint, queue, hidden, diagnostics: loaded.diagnostics, close, closed };
+  return { enforcer, approvals: endpoint, metrics: metricsServer, queue, hidden, diagnostics: loaded.diagnostics, close, closed };
 }
 
 export { clientResult, type TextLayout, type ToolResultView, toolResultView } from "./tool-result.js";

@@ -10,6 +10,7 @@
  *                     reports an executed action (a reservation's id: counted once)
  *   POST /v1/release  { decisionId } takes a reservation back (the action did not run)
  *   GET  /healthz     { status: "ok", policy }
+ *   GET  /metrics     Prometheus metrics (metrics.ts), behind the same access rules as /v1/*
  *   POST /v1/approvals { decisionId } opens the approval of a require_approval decision, and
  *   GET  /v1/approvals/{decisionId}?wait=S waits for its answer (serve-approvals.ts); approvers
  *                     answer at /approvals/{id} and in the console at /console (approvals-http.ts)
@@ -34,6 +35,7 @@ import { type AccessOptions, createAccess } from "./http-access.js";
 import { answerClientError, dispatch, type Route } from "./http-dispatch.js";
 import { HttpError, isObject, nonFiniteAt, own, sendJson } from "./http-util.js";
 import { logLine } from "./log-text.js";
+import { approvalRecordMetrics, metricsRoute, serviceMetrics } from "./metrics.js";
 import { createServiceApprovals, type ServiceApprovals, type ServiceApprovalsOptions } from "./serve-approvals.js";
 import { VERSION } from "./version.js";
 
@@ -82,6 +84,7 @@ export const ROUTES: Readonly<Record<string, readonly string[]>> = {
   "/v1/record": ["POST"],
   "/v1/release": ["POST"],
   "/healthz": ["GET"],
+  "/metrics": ["GET"],
   "/v1/approvals": ["POST"],
   "/v1/approvals/{decisionId}": ["GET"],
   ...APPROVER_ROUTES,
@@ -213,13 +216,18 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
     if (warning !== null) log(warning);
   }
   let decider!: Decider;
+  const metrics = serviceMetrics();
+  const approvalRecorded = approvalRecordMetrics(metrics.approvals);
   // with a store, pending approvals are in it too: listed and answered at every replica, kept across restarts
   const sharedQueue = approvers !== undefined && options.store !== undefined ? await openSharedQueue(options.store) : null;
   const approvals: ServiceApprovals | null =
     approvers === undefined
       ? null
       : createServiceApprovals({
-          audit: async (fields) => void (await decider.call("approval", [fields])),
+          audit: async (fields) => {
+            await decider.call("approval", [fields]);
+            approvalRecorded(fields);
+          },
           ...options.approvalLimits,
           ...(sharedQueue !== null ? { queue: sharedQueue } : {}),
         });
@@ -342,6 +350,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
         },
       },
     },
+    "/metrics": metricsRoute(async () => metrics.scrape((await decider.call("metrics", [])) as string)),
     "/healthz": {
       open: true,
       methods: {

@@ -30,7 +30,8 @@ Usage:
 Commands:
   mcp    an MCP gateway on stdio: every tools/call is decided by the policy before it reaches
          the upstream server (denied calls come back as tool errors naming the rules)
-  serve  a decision service over HTTP: POST /v1/decide, /v1/record, /v1/release, GET /healthz;
+  serve  a decision service over HTTP: POST /v1/decide, /v1/record, /v1/release, GET /healthz,
+         GET /metrics (Prometheus);
          with --approvers, approvals (/v1/approvals) and the approval console (/console)
          (loopback only unless --host says otherwise; see packages/gateway/openapi.yaml)
 
@@ -85,7 +86,7 @@ Options of serve:
 
 Who may call serve: a client that names the service in Host (localhost, the bound address and
 port, or an --allowed-host), sends no browser Origin (or an --allowed-origin), and carries the
-token when --token-file is given. POST bodies must be application/json (415 otherwise) and nest
+token when --token-file is given (GET /metrics too). POST bodies must be application/json (415 otherwise) and nest
 at most 64 levels (400). The approval queue of mcp checks the same.
 
 Docs: packages/gateway/README.md
@@ -128,6 +129,7 @@ const MCP_OPTIONS: OptionSpecs = {
   session: { type: "string" },
   "hide-denied-tools": { type: "boolean" },
   store: { type: "string" },
+  "metrics-port": { type: "string" },
   ...ACCESS_OPTIONS,
 };
 
