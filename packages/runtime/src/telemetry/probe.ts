@@ -55,16 +55,21 @@ export class Telemetry {
     this.tracerProvider = tp;
     this.meterProvider = mp;
     let tracer: Tracer | null = null;
-    let meter: Meter | null = null;
+    let meters: TelemetryObserver | null = null;
     try {
       if (tp !== NOOP_TRACER_PROVIDER) tracer = tp.getTracer(INSTRUMENTATION);
-      const m = mp.getMeter(INSTRUMENTATION);
-      if (m !== NOOP_METER) meter = m;
     } catch (e) {
-      // an SDK that cannot give a tracer or a meter: without them, as with no SDK
+      // an SDK that cannot give a tracer: without spans, as with no SDK
       this.report(e);
     }
-    const observers = [...(meter !== null ? [meterObserver(meter)] : []), ...(o.observer !== undefined ? [o.observer] : [])];
+    try {
+      const m = mp.getMeter(INSTRUMENTATION);
+      if (m !== NOOP_METER) meters = meterObserver(m);
+    } catch (e) {
+      // nor a meter or its instruments: without metrics
+      this.report(e);
+    }
+    const observers = [...(meters !== null ? [meters] : []), ...(o.observer !== undefined ? [o.observer] : [])];
     const observer = observers.length === 0 ? null : guarded(observers, this.report);
     this.probe = tracer === null && observer === null ? null : { tracer, observer, options: o, report: this.report };
   }
