@@ -1,7 +1,7 @@
 /**
  * `armor`: the command line of the MCP gateway and the decision service (@agent-armor/gateway).
  *
- *   armor mcp --policy POLICY [--audit FILE] [--store redis://HOST:PORT] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE]
+ *   armor mcp --policy POLICY [--audit FILE] [--store redis://HOST:PORT] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE] [--metrics-port P]
  *             [--token-file FILE] [--allowed-origin O]... [--allowed-host H]...
  *             [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)
  *   armor serve --policy POLICY [--port P] [--host H] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] [--approvers FILE]
@@ -18,7 +18,7 @@ import type { PolicyDiagnostic } from "@agent-armor/runtime";
 import { type OptionSpecs, parseCommandArgs, UsageError, wantsHelp } from "../args.js";
 
 const ACCESS_USAGE = "[--token-file FILE] [--allowed-origin ORIGIN]... [--allowed-host NAME]...";
-const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--store redis://HOST:PORT] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
+const MCP_USAGE = `armor mcp --policy POLICY [--audit FILE] [--store redis://HOST:PORT] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] [--metrics-port P] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
 const SERVE_USAGE = `armor serve --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] [--approvers FILE] ${ACCESS_USAGE}`;
 
 const HELP = `armor ${VERSION}: Agent Armor where agents already are
@@ -59,6 +59,8 @@ Options of mcp:
                           approval answered at any gateway's queue releases the call, and a
                           restart keeps both (docs/deployment.md)
   --upstream-url URL      a streamable HTTP upstream instead of a command
+  --metrics-port P        Prometheus metrics at http://127.0.0.1:P/metrics (0: any free port;
+                          the address is logged); any local process may scrape them
 
 Options of serve:
   --policy POLICY         as above
@@ -103,6 +105,7 @@ export interface McpArgs {
   audit?: string;
   approvals?: "terminal" | "queue" | "web";
   approvalsPort?: number;
+  metricsPort?: number;
   hideDeniedTools: boolean;
   session?: string;
   store?: string;
@@ -212,6 +215,7 @@ function parseMcpArgs(argv: readonly string[]): McpArgs {
     ...(values.has("--audit") ? { audit: values.get("--audit")! } : {}),
     ...(approvals !== undefined ? { approvals } : {}),
     ...(ap !== undefined ? { approvalsPort: port(ap, "--approvals-port") } : {}),
+    ...(values.has("--metrics-port") ? { metricsPort: port(values.get("--metrics-port")!, "--metrics-port") } : {}),
     ...(values.has("--session") ? { session: values.get("--session")! } : {}),
     ...(store !== undefined ? { store } : {}),
     ...(upstreamUrl !== undefined ? { upstreamUrl } : {}),
@@ -275,6 +279,7 @@ async function mcp(argv: string[]): Promise<number | null> {
       ...(a.audit !== undefined ? { audit: a.audit } : {}),
       ...(a.approvals !== undefined ? { approvals: a.approvals } : {}),
       ...(a.approvalsPort !== undefined ? { approvalsPort: a.approvalsPort } : {}),
+      ...(a.metricsPort !== undefined ? { metricsPort: a.metricsPort } : {}),
       ...(a.approvers !== undefined ? { approvers: a.approvers } : {}),
       ...(a.webhook !== undefined
         ? { approvalsWebhook: { url: a.webhook.url, format: a.webhook.format, ...(a.webhook.secretFile !== undefined ? { secret: readTokenFile(a.webhook.secretFile) } : {}) } }
