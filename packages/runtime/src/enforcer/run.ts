@@ -35,9 +35,9 @@ interface Run<T> extends Approving, Execution<T> {
 
 export function run<T>(st: EnforcerState, action: unknown, ctx: ActionContext | undefined, execute: (action: Action) => T | Promise<T>): Promise<RunResult<T>> {
   const probe = st.telemetry.current();
-  if (probe === null || probe.tracer === null) return runTraced(st, action, ctx, execute, null);
+  if (probe === null || probe.tracer === null) return runAction(st, action, ctx, execute, null);
   const trace = new RunTrace(probe, st.active.decidesResults);
-  return runTraced(st, action, ctx, trace.execute(execute), trace).then(
+  return runAction(st, action, ctx, trace.execute(execute), trace).then(
     (r) => {
       trace.finish(r.decision, r.resultDecision);
       return r;
@@ -51,7 +51,7 @@ export function run<T>(st: EnforcerState, action: unknown, ctx: ActionContext | 
   );
 }
 
-function runTraced<T>(st: EnforcerState, action: unknown, ctx: ActionContext | undefined, execute: (action: Action) => T | Promise<T>, trace: RunTrace | null): Promise<RunResult<T>> {
+function runAction<T>(st: EnforcerState, action: unknown, ctx: ActionContext | undefined, execute: (action: Action) => T | Promise<T>, trace: RunTrace | null): Promise<RunResult<T>> {
   try {
     const now = st.clock();
     // reservations past their time settle, so that the entries recorded after them need not wait
