@@ -29,10 +29,12 @@ import {
   type SharedHistoryStore,
   type ShipEvent,
 } from "@agent-armor/runtime";
+import { Registry } from "prom-client";
 import { auditFileName } from "./audit-file-name.js";
 import { type RunCodeConfig, type RunCodeTool, startRunCodeTool } from "./run-code-tool.js";
 import { reloadPolicy } from "./reload-policy.js";
 import { type ShipConfig, shippedAuditLog } from "./shipping.js";
+import { decisionMetrics } from "./metrics.js";
 
 export interface WorkerData {
   policy: string;
@@ -45,7 +47,7 @@ export interface WorkerData {
   ship?: ShipConfig;
 }
 
-export type Op = "decide" | "result" | "output" | "record" | "release" | "approval" | "run_code" | "reload" | "health" | "close";
+export type Op = "decide" | "result" | "output" | "record" | "release" | "approval" | "run_code" | "reload" | "health" | "metrics" | "close";
 
 export interface Request {
   id: number;
@@ -77,6 +79,8 @@ async function main(): Promise<void> {
   let audit: AuditLog | null = null;
   let runCode: RunCodeTool | null = null;
   let shipper: DecisionShipper | null = null;
+  // the decisions' metrics (metrics.ts): kept here, where the enforcer decides; `metrics` answers their text
+  const registry = new Registry();
   try {
     const loaded = await loadPolicy(data.policy, { compiler });
     // loaded only by a service that uses it (the Redis client is most of a bundle's chunk)
@@ -92,6 +96,7 @@ async function main(): Promise<void> {
       ...(audit ? { audit } : {}),
       ...(history !== null ? { history } : {}),
       throwOnDeny: false,
+      telemetry: { observer: decisionMetrics(registry, null) },
       onError: (e) => post({ type: "log", line: `error: ${e.message}` }),
     });
     if (data.runCode !== undefined) runCode = await startRunCodeTool(enforcer, data.runCode);
@@ -120,6 +125,7 @@ async function main(): Promise<void> {
     // the policy file read and compiled again; the policy in force stays when it does not load
     reload: () => reloadPolicy(enforcer, data.policy),
     health: () => health(history, audit, shipper, data.ship?.overflow === "deny"),
+    metrics: () => registry.metrics(),
     close: () =>
       Promise.resolve(runCode?.close())
         .then(() => enforcer.close())

@@ -65,6 +65,7 @@ import { logLine } from "./log-text.js";
 import { RUN_CODE_TOOL, type RunCodeConfig, type RunCodeTool, runCodeCallResult, runCodeToolDefinition, startRunCodeTool, upstreamHostTools } from "./run-code-tool.js";
 import { type ReloadAnswer, reloadPolicy } from "./reload-policy.js";
 import { type ShipConfig, shippedAuditLog } from "./shipping.js";
+import { decisionMetrics, type MetricsServer, serviceMetrics, startMetricsServer } from "./metrics.js";
 import { clientResult, type TextLayout, toolResultView } from "./tool-result.js";
 import { connectUpstream, describeUpstream, type Upstream, type UpstreamSpec } from "./upstream.js";
 import { VERSION } from "./version.js";
@@ -95,6 +96,8 @@ export interface McpGatewayOptions {
   ship?: ShipConfig;
   /** Each event of the decision shipper (batches shipped and failed, overflow), e.g. for metrics. */
   onShipEvent?: (event: ShipEvent) => void;
+  /** Serve Prometheus metrics at `http://127.0.0.1:PORT/metrics` (metrics.ts; 0: any free port). */
+  metricsPort?: number;
   log?: (line: string) => void;
   /**
    * The built-in `run_code` tool (run-code-tool.ts): code in the sandbox, under the policy; with
@@ -172,6 +175,8 @@ function openTerminalApprovals(): ApprovalHandler & { close(): void } {
 export interface RunningGateway {
   enforcer: Enforcer;
   approvals: ApprovalEndpoint | null;
+  /** The metrics endpoint (`metricsPort`), or null. */
+  metrics: MetricsServer | null;
   queue: ApprovalQueue | null;
   hidden: ReadonlySet<string>;
   /** The policy's warnings from compiling it on load, as data (the command line prints them). */
@@ -251,7 +256,9 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     if (warning !== null) log(warning);
   }
   const history = redis !== null ? redis.redisStore({ url: options.store! }) : null;
+  const metrics = options.metricsPort !== undefined ? serviceMetrics() : null;
   const enforcer = await createEnforcer({
+    ...(metrics !== null ? { telemetry: { observer: decisionMetrics(metrics.registry, metrics.approvals) } } : {}),
     policy: loaded.module,
     ...(approvals ? { approvals } : {}),
     ...(history !== null ? { history } : {}),
@@ -272,6 +279,9 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     if (endpoint.consoleUrl !== undefined) log(logLine`approval console at ${endpoint.consoleUrl}`);
   }
 
+  const metricsServer = metrics !== null ? await startMetricsServer(() => metrics.scrape(), options.metricsPort!, log) : null;
+  if (metricsServer !== null) log(logLine`metrics at ${metricsServer.url}`);
+
   let upstream: Upstream;
   let runCode: RunCodeTool | null = null;
   try {
@@ -279,6 +289,7 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     upstream = await connectUpstream(options.upstream);
   } catch (e) {
     await runCode?.close();
+    await metricsServer?.close();
     await endpoint?.close();
     await enforcer.close();
     await shared?.close();
@@ -455,6 +466,7 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
       }
       await upstream.close();
       await runCode?.close();
+      await metricsServer?.close();
       await endpoint?.close();
       terminal?.close();
       await enforcer.close().catch((e: Error) => log(logLine`closing the audit log failed: ${e.message}`));
@@ -497,6 +509,7 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   const reload = async (): Promise<ReloadAnswer> => {
     const answer = await reloadPolicy(enforcer, options.policy);
     if (answer.ok) policy = answer.policy;
+    metrics?.reloaded(answer.ok ? "ok" : "failed");
     return answer;
   };
   return {
@@ -504,6 +517,7 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     approvals: endpoint,
     queue,
     hidden,
+    metrics: metricsServer,
     diagnostics: loaded.diagnostics,
     close,
     closed,

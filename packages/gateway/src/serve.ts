@@ -12,6 +12,7 @@
  *   GET  /healthz     { status: "ok", policy }
  *   GET  /livez, /readyz  liveness (the process answers) and readiness (the policy loaded, the
  *                     store and the audit log answering; 503 with why otherwise): probes.ts
+ *   GET  /metrics     Prometheus metrics (metrics.ts), behind the same access rules as /v1/*
  *   POST /v1/approvals { decisionId } opens the approval of a require_approval decision, and
  *   GET  /v1/approvals/{decisionId}?wait=S waits for its answer (serve-approvals.ts); approvers
  *                     answer at /approvals/{id} and in the console at /console (approvals-http.ts)
@@ -39,6 +40,7 @@ import { logLine } from "./log-text.js";
 import { PROBE_ROUTES, probeRoutes } from "./probes.js";
 import type { ReloadAnswer } from "./reload-policy.js";
 import type { RunCodeConfig } from "./run-code-tool.js";
+import { approvalRecordMetrics, metricsRoute, serviceMetrics } from "./metrics.js";
 import { createServiceApprovals, type ServiceApprovals, type ServiceApprovalsOptions } from "./serve-approvals.js";
 import type { ShipConfig } from "./shipping.js";
 import type { SignInLimitOptions } from "./sign-in-limit.js";
@@ -103,6 +105,7 @@ export const ROUTES: Readonly<Record<string, readonly string[]>> = {
   "/healthz": ["GET"],
   "/v1/run_code": ["POST"],
   ...PROBE_ROUTES,
+  "/metrics": ["GET"],
   "/v1/approvals": ["POST"],
   "/v1/approvals/{decisionId}": ["GET"],
   ...APPROVER_ROUTES,
@@ -236,13 +239,18 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
     if (warning !== null) log(warning);
   }
   let decider!: Decider;
+  const metrics = serviceMetrics();
+  const approvalRecorded = approvalRecordMetrics(metrics.approvals);
   // with a store, pending approvals are in it too: listed and answered at every replica, kept across restarts
   const sharedQueue = approvers !== undefined && options.store !== undefined ? await openSharedQueue(options.store) : null;
   const approvals: ServiceApprovals | null =
     approvers === undefined
       ? null
       : createServiceApprovals({
-          audit: async (fields) => void (await decider.call("approval", [fields])),
+          audit: async (fields) => {
+            await decider.call("approval", [fields]);
+            approvalRecorded(fields);
+          },
           ...options.approvalLimits,
           ...(sharedQueue !== null ? { queue: sharedQueue } : {}),
         });
@@ -381,6 +389,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
         },
       },
     },
+    "/metrics": metricsRoute(async () => metrics.scrape((await decider.call("metrics", [])) as string)),
     "/healthz": {
       open: true,
       methods: {
@@ -487,7 +496,11 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
     get policy() {
       return decider.policy;
     },
-    reload: () => decider.reload(),
+    reload: async () => {
+      const answer = await decider.reload();
+      metrics.reloaded(answer.ok ? "ok" : "failed");
+      return answer;
+    },
     diagnostics: decider.diagnostics,
     close,
   };

@@ -49,6 +49,9 @@ export { type CompilerApi, type LoadedPolicy, type LoadOptions, loadPolicy, type
 export { type ReplayExample, Replayer, type ReplayGap, type ReplayKind, type ReplayOptions, type ReplayReport, type ReplayRuleChange } from "./replay.js";
 export { type ReplayFileOptions, type ReplayFileResult, replayAuditLogFile } from "./replay-file.js";
 export * from "./store.js";
+export { MAX_LABEL_VALUES } from "./telemetry/labels.js";
+export type { DecisionEvent, FailCause, TelemetryObserver, TelemetryOptions } from "./telemetry/options.js";
+export { INSTRUMENTATION } from "./telemetry/probe.js";
 export { MAX_TIMER_MS, setLongTimeout } from "./timers.js";
 export type * from "./types.js";
 export { type ActionValidator, compileValidator } from "./validate.js";

@@ -1,7 +1,7 @@
 /**
  * `armor`: the command line of the MCP gateway and the decision service (@agent-armor/gateway).
  *
- *   armor mcp --policy POLICY [--audit FILE] [--store redis://HOST:PORT] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE]
+ *   armor mcp --policy POLICY [--audit FILE] [--store redis://HOST:PORT] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE] [--metrics-port P]
  *             [--token-file FILE] [--allowed-origin O]... [--allowed-host H]...
  *             [--hide-denied-tools] [--session ID] (--upstream-url URL | -- UPSTREAM_CMD ARGS...)
  *   armor serve --policy POLICY [--port P] [--host H] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] [--approvers FILE]
@@ -22,7 +22,7 @@ import { logDiagnostics, logFormat, logger, reloadOnChange } from "./operate.js"
 import { SHIP_HELP, SHIP_OPTIONS, SHIP_USAGE, shipArgs } from "./shipping-args.js";
 
 const ACCESS_USAGE = "[--token-file FILE] [--allowed-origin ORIGIN]... [--allowed-host NAME]...";
-const MCP_USAGE = `armor mcp [--config armor.yaml] --policy POLICY [--audit FILE] [--store redis://HOST:PORT] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] ${RUN_CODE_USAGE} ${RUN_CODE_TOOLS_USAGE} ${SHIP_USAGE} (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
+const MCP_USAGE = `armor mcp [--config armor.yaml] --policy POLICY [--audit FILE] [--store redis://HOST:PORT] [--approvals terminal|queue|web] [--approvals-port P] [--approvers FILE] [--approvals-webhook URL] ${ACCESS_USAGE} [--hide-denied-tools] [--session ID] [--metrics-port P] ${RUN_CODE_USAGE} ${RUN_CODE_TOOLS_USAGE} ${SHIP_USAGE} (--upstream-url URL | -- UPSTREAM_CMD ARGS...)`;
 const SERVE_USAGE = `armor serve [--config armor.yaml] --policy POLICY [--port P] [--host 127.0.0.1] [--audit FILE] [--store redis://HOST:PORT] [--max-body BYTES] [--queue-timeout MS] [--approvers FILE] ${ACCESS_USAGE} ${RUN_CODE_USAGE} ${SHIP_USAGE}`;
 
 const HELP = `armor ${VERSION}: Agent Armor where agents already are
@@ -34,7 +34,8 @@ Usage:
 Commands:
   mcp    an MCP gateway on stdio: every tools/call is decided by the policy before it reaches
          the upstream server (denied calls come back as tool errors naming the rules)
-  serve  a decision service over HTTP: POST /v1/decide, /v1/record, /v1/release, GET /healthz;
+  serve  a decision service over HTTP: POST /v1/decide, /v1/record, /v1/release, GET /healthz,
+         GET /metrics (Prometheus);
          with --approvers, approvals (/v1/approvals) and the approval console (/console)
          (loopback only unless --host says otherwise; see packages/gateway/openapi.yaml)
 
@@ -71,6 +72,8 @@ Options of mcp:
                           approval answered at any gateway's queue releases the call, and a
                           restart keeps both (docs/deployment.md)
   --upstream-url URL      a streamable HTTP upstream instead of a command
+  --metrics-port P        Prometheus metrics at http://127.0.0.1:P/metrics (0: any free port;
+                          the address is logged); any local process may scrape them
 ${RUN_CODE_HELP.trimEnd()}
                           (a tool \`run_code\`, listed with the upstream's; an upstream tool of
                           that name is left out)
@@ -107,7 +110,7 @@ ${RUN_CODE_HELP.trimEnd()}
 
 Who may call serve: a client that names the service in Host (localhost, the bound address and
 port, or an --allowed-host), sends no browser Origin (or an --allowed-origin), and carries the
-token when --token-file is given. POST bodies must be application/json (415 otherwise) and nest
+token when --token-file is given (GET /metrics too). POST bodies must be application/json (415 otherwise) and nest
 at most 64 levels (400). The approval queue of mcp checks the same.
 
 Docs: packages/gateway/README.md
@@ -124,6 +127,7 @@ export interface McpArgs {
   audit?: string;
   approvals?: "terminal" | "queue" | "web";
   approvalsPort?: number;
+  metricsPort?: number;
   hideDeniedTools: boolean;
   session?: string;
   store?: string;
@@ -156,6 +160,7 @@ export const MCP_OPTIONS: OptionSpecs = {
   session: { type: "string" },
   "hide-denied-tools": { type: "boolean" },
   store: { type: "string" },
+  "metrics-port": { type: "string" },
   ...ACCESS_OPTIONS,
   ...RUN_CODE_OPTIONS,
   ...RUN_CODE_TOOLS_OPTIONS,
@@ -253,6 +258,7 @@ function parseMcpArgs(argv: readonly string[]): McpArgs {
     ...(values.has("--audit") ? { audit: values.get("--audit")! } : {}),
     ...(approvals !== undefined ? { approvals } : {}),
     ...(ap !== undefined ? { approvalsPort: port(ap, "--approvals-port") } : {}),
+    ...(values.has("--metrics-port") ? { metricsPort: port(values.get("--metrics-port")!, "--metrics-port") } : {}),
     ...(values.has("--session") ? { session: values.get("--session")! } : {}),
     ...(store !== undefined ? { store } : {}),
     ...(upstreamUrl !== undefined ? { upstreamUrl } : {}),
@@ -334,6 +340,7 @@ async function mcp(argv: string[]): Promise<number | null> {
       ...(a.audit !== undefined ? { audit: a.audit } : {}),
       ...(a.approvals !== undefined ? { approvals: a.approvals } : {}),
       ...(a.approvalsPort !== undefined ? { approvalsPort: a.approvalsPort } : {}),
+      ...(a.metricsPort !== undefined ? { metricsPort: a.metricsPort } : {}),
       ...(a.approvers !== undefined ? { approvers: a.approvers } : {}),
       ...(a.webhook !== undefined
         ? { approvalsWebhook: { url: a.webhook.url, format: a.webhook.format, ...(a.webhook.secretFile !== undefined ? { secret: readTokenFile(a.webhook.secretFile) } : {}) } }

@@ -2,6 +2,7 @@
 import type { AuditLog, AuditSink } from "../audit.js";
 import type { PolicyDiagnostic, PolicySource } from "../load.js";
 import type { SharedHistoryStore } from "../store.js";
+import type { TelemetryOptions } from "../telemetry/options.js";
 import type { Action, ActionContext, ApprovalHandler, Decision, HistoryStore, PolicyModule, StageDecision } from "../types.js";
 
 export type AuditOption =
@@ -98,6 +99,11 @@ export interface EnforcerOptions {
    * retires the oldest, as its expiry would: it stays counted and can no longer be released.
    */
   maxReservations?: number;
+  /**
+   * OpenTelemetry spans and metrics (docs/telemetry.md): by default to the global providers an
+   * SDK registered, at no cost when none is; `false` for none at all.
+   */
+  telemetry?: TelemetryOptions | false;
 }
 
 export interface DecideOptions {

@@ -5,6 +5,7 @@
  * quorum asks again.
  */
 import { grantValue, offerDigest } from "../grants.js";
+import { secondsSince } from "../telemetry/probe.js";
 import { setLongTimeout } from "../timers.js";
 import type { ApprovalHandler, ApprovalRequest, ApprovalResponse, ApprovalVote, Decision, FiredRule, GrantOffer } from "../types.js";
 import type { ApprovalOutcome } from "./api.js";
@@ -204,8 +205,12 @@ export async function ask(st: EnforcerState, decision: Decision, build: (timeout
   if (requested !== null && failClosed) return { ...base, outcome: "error", note: `the approval request could not be recorded: ${requested.message}` };
   // each vote is on record, in the order the handler took them, before the answer
   const votes = new VoteRecords(st, decision, from);
+  const observer = st.telemetry.last?.observer;
+  const asked = observer != null ? performance.now() : 0;
+  observer?.approvalAsked();
   const answer = await waitForAnswer(st, handler, base, timeoutMs, (t, signal) => ({ ...build(t, signal), onVote: (v) => votes.add(v) }));
   const outcome = checkQuorum(answer, quorum, from);
+  observer?.approvalAnswered(outcome.outcome, secondsSince(asked));
   for (const approver of outcome.approvers) votes.add({ approver, approved: true, grant: outcome.grant });
   const lost = await votes.done();
   const answered = await recordApproval(st, decision, {

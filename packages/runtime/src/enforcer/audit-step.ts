@@ -4,8 +4,11 @@
  */
 import { type AuditAppender, type AuditFields, type AuditLog, type AuditSink, appenderFor, callbackSink, createAuditLog, fileSink, type SerializedRecord, streamSink } from "../audit.js";
 import { DecisionRecord } from "../records.js";
+import { actionTypeLabel, failCause, policyLabels, ruleLabel } from "../telemetry/labels.js";
+import type { TelemetryObserver } from "../telemetry/options.js";
+import { secondsSince } from "../telemetry/probe.js";
 import { withTimeout } from "../timers.js";
-import type { Decision } from "../types.js";
+import type { Decision, StageDecision } from "../types.js";
 import type { ApprovalOutcome, AuditOption } from "./api.js";
 import type { Decided } from "./decide-step.js";
 import type { EnforcerState } from "./state.js";
@@ -63,6 +66,23 @@ export function auditFailed(st: EnforcerState, e: unknown): Error {
 export function write(st: EnforcerState, entry: AuditFields | SerializedRecord, defer = false): Error | null | Promise<Error | null> {
   const audit = st.audit;
   if (audit === null) return null;
+  const observer = st.telemetry.last?.observer;
+  if (observer != null) return timedWrite(st, audit, entry, defer, observer);
+  return append(st, audit, entry, defer);
+}
+
+/** A write, its time and outcome told to the telemetry observer. */
+function timedWrite(st: EnforcerState, audit: AuditChannel, entry: AuditFields | SerializedRecord, defer: boolean, observer: TelemetryObserver): Error | null | Promise<Error | null> {
+  const started = performance.now();
+  const written = append(st, audit, entry, defer);
+  const done = (failure: Error | null) => {
+    observer.auditWrite(secondsSince(started), failure === null);
+    return failure;
+  };
+  return written instanceof Promise ? written.then(done) : done(written);
+}
+
+function append(st: EnforcerState, audit: AuditChannel, entry: AuditFields | SerializedRecord, defer: boolean): Error | null | Promise<Error | null> {
   let pending: Promise<void> | null;
   try {
     pending = audit.appendNow(entry, defer);
@@ -93,25 +113,27 @@ export function recordDecision(
   reserved = false,
 ): Decision | Promise<Decision> {
   const decision = decided.decision;
-  if (st.audit === null) return recorded(st, decision, null);
+  if (st.audit === null) return recorded(st, decision, null, decided.started);
   let entry: DecisionRecord;
   try {
     entry = new DecisionRecord(decision, decided.actionJson, decided.policyJson, mode, subject.userJson, approval, shadowInfo, reserved);
   } catch (e) {
     // a user that cannot be serialized (it contains itself, a getter throws): the record cannot be written
-    return recorded(st, decision, auditFailed(st, e));
+    return recorded(st, decision, auditFailed(st, e), decided.started);
   }
   const written = write(st, entry);
-  return written instanceof Promise ? written.then((failure) => recorded(st, decision, failure)) : recorded(st, decision, written);
+  return written instanceof Promise ? written.then((failure) => recorded(st, decision, failure, decided.started)) : recorded(st, decision, written, decided.started);
 }
 
 /** The decision as recorded (a deny when the log failed, unless `onAuditFailure: "allow"`), handed to `onDecision`. */
-function recorded(st: EnforcerState, decision: Decision, failure: Error | null): Decision {
+function recorded(st: EnforcerState, decision: Decision, failure: Error | null, started: number): Decision {
   const options = st.options;
   let final = decision;
   if (failure !== null && (options.onAuditFailure ?? "deny") === "deny" && decision.decision !== "deny") {
     final = { ...decision, decision: "deny", errors: [...decision.errors, { rule: null, message: `the audit log failed, so nothing runs: ${failure.message}` }] };
   }
+  const observer = st.telemetry.last?.observer;
+  if (observer != null) observeDecision(st, observer, final, "call", started);
   if (options.onDecision !== undefined) {
     try {
       options.onDecision(final);
@@ -120,4 +142,12 @@ function recorded(st: EnforcerState, decision: Decision, failure: Error | null):
     }
   }
   return final;
+}
+
+/** A decision on record, told to the telemetry observer with label values the policy bounds (telemetry/labels.ts). */
+export function observeDecision(st: EnforcerState, observer: TelemetryObserver, d: Decision | StageDecision, stage: "call" | "result" | "output", started: number): void {
+  const labels = policyLabels(st.active.module);
+  observer.decision({ stage, decision: d.decision, rule: ruleLabel(labels, d), actionType: actionTypeLabel(labels, d.action), seconds: started === 0 ? 0 : secondsSince(started) });
+  const cause = failCause(d);
+  if (cause !== null) observer.failClosed(cause);
 }

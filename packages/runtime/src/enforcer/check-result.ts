@@ -12,6 +12,7 @@
  */
 import { sha256 } from "../hash.js";
 import { snapshotStageValue } from "../stage-value.js";
+import { traced } from "../telemetry/spans.js";
 import type { ActionContext, StageDecision } from "../types.js";
 import type { ResultInfo } from "./api.js";
 import { NoReservation } from "./errors.js";
@@ -20,7 +21,13 @@ import type { EnforcerState } from "./state.js";
 import { relabelShared, withHistory } from "./store-step.js";
 import { snapshot } from "./subject.js";
 
-export async function checkResult(st: EnforcerState, action: unknown, result: unknown, ctx: ActionContext = {}, info: ResultInfo = {}): Promise<StageDecision> {
+export function checkResult(st: EnforcerState, action: unknown, result: unknown, ctx: ActionContext = {}, info: ResultInfo = {}): Promise<StageDecision> {
+  const probe = st.telemetry.current();
+  if (probe === null || probe.tracer === null) return checkResultOf(st, action, result, ctx, info);
+  return traced(probe, "armor.check_result", () => checkResultOf(st, action, result, ctx, info));
+}
+
+async function checkResultOf(st: EnforcerState, action: unknown, result: unknown, ctx: ActionContext, info: ResultInfo): Promise<StageDecision> {
   const now = st.clock();
   const call = snapshot(action, ctx ?? {});
   const actionHash = call.problem === null ? sha256(call.json ?? "null") : "";

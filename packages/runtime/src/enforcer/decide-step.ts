@@ -26,12 +26,15 @@ export interface Decided {
   decision: Decision;
   actionJson: string | undefined;
   policyJson: string | undefined;
+  /** When the policy's evaluation started (`performance.now()`), while telemetry is on; 0 otherwise. */
+  started: number;
 }
 
 /** The runtime's decision on a subject by `policy` at `now`; `id` when it decides again under an earlier id. */
 export function decideWith(st: EnforcerState, policy: Active, subject: Subject, now: number, id?: string, grants?: readonly GrantInput[]): Decided {
+  const started = st.telemetry.last === null ? 0 : performance.now();
   const d = evaluate(st, policy, subject, now, grants);
-  return finish(policy, d, subject, now, id ?? st.decisionId(now));
+  return finish(policy, d, subject, now, id ?? st.decisionId(now), started);
 }
 
 /** The policy's decision for an action, synchronously, never throwing. */
@@ -65,7 +68,7 @@ function evaluate(st: EnforcerState, policy: Active, subject: Subject, now: numb
 }
 
 /** The runtime's decision: the policy's, with its id, time, policy, session and action hash. */
-function finish(policy: Active, d: PolicyDecision, subject: Subject, now: number, id: string): Decided {
+function finish(policy: Active, d: PolicyDecision, subject: Subject, now: number, id: string, started: number): Decided {
   let actionJson: string | undefined;
   let hash: string;
   try {
@@ -93,7 +96,7 @@ function finish(policy: Active, d: PolicyDecision, subject: Subject, now: number
     actionHash: hash,
   };
   if (d.grant !== undefined) decision.grant = d.grant;
-  return { decision, actionJson, policyJson: policy.metaJson };
+  return { decision, actionJson, policyJson: policy.metaJson, started };
 }
 
 /** The shadow candidate's decision on the same subject, counted and reported when it differs; the record's `shadow` field. */

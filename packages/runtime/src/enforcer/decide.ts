@@ -2,6 +2,8 @@
  * decide(): the steps of run() up to the decision record, without approvals or executing; with
  * `reserve`, an allowed action is counted at once and its reservation kept under the decision's id.
  */
+
+import { traced } from "../telemetry/spans.js";
 import type { ActionContext, Decision } from "../types.js";
 import type { DecideOptions } from "./api.js";
 import { recordDecision } from "./audit-step.js";
@@ -11,7 +13,13 @@ import type { EnforcerState } from "./state.js";
 import { filedHash, StoreView } from "./store-step.js";
 import { type Subject, snapshot } from "./subject.js";
 
-export async function decide(st: EnforcerState, action: unknown, ctx: ActionContext = {}, options: DecideOptions = {}): Promise<Decision> {
+export function decide(st: EnforcerState, action: unknown, ctx: ActionContext = {}, options: DecideOptions = {}): Promise<Decision> {
+  const probe = st.telemetry.current();
+  if (probe === null || probe.tracer === null) return decideAction(st, action, ctx, options);
+  return traced(probe, "armor.decide", () => decideAction(st, action, ctx, options));
+}
+
+async function decideAction(st: EnforcerState, action: unknown, ctx: ActionContext, options: DecideOptions): Promise<Decision> {
   const now = st.clock();
   const subject = snapshot(action, ctx);
   if (st.store === null) return decideSubject(st, subject, now, options);

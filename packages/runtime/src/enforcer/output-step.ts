@@ -3,6 +3,7 @@
  * output (stage-step.ts). The host withholds it when the decision is not `allow`; nothing throws.
  */
 import { snapshotStageValue } from "../stage-value.js";
+import { traced } from "../telemetry/spans.js";
 import type { ActionContext, StageDecision } from "../types.js";
 import type { OutputMessage } from "./api.js";
 import { approveStage, decideStage, finishStage, type StageSubject } from "./stage-step.js";
@@ -10,7 +11,13 @@ import type { EnforcerState } from "./state.js";
 import { withHistory } from "./store-step.js";
 import { snapshot } from "./subject.js";
 
-export async function checkOutput(st: EnforcerState, message: OutputMessage, ctx: ActionContext = {}): Promise<StageDecision> {
+export function checkOutput(st: EnforcerState, message: OutputMessage, ctx: ActionContext = {}): Promise<StageDecision> {
+  const probe = st.telemetry.current();
+  if (probe === null || probe.tracer === null) return checkMessage(st, message, ctx);
+  return traced(probe, "armor.check_output", () => checkMessage(st, message, ctx));
+}
+
+async function checkMessage(st: EnforcerState, message: OutputMessage, ctx: ActionContext): Promise<StageDecision> {
   const now = st.clock();
   // the user and the context, snapshotted as a call's are (no action)
   const who = snapshot(null, ctx ?? {});

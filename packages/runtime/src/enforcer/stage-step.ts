@@ -11,7 +11,7 @@ import { changedPaths, type StageValue, snapshotStageValue } from "../stage-valu
 import type { ApprovalRequest, FiredRule, PolicyDecision, StageDecision } from "../types.js";
 import type { ApprovalOutcome } from "./api.js";
 import { ask, denyAfterApproval, sameApprover } from "./approval-step.js";
-import { write } from "./audit-step.js";
+import { observeDecision, write } from "./audit-step.js";
 import { compareShadow, NO_LABELS } from "./decide-step.js";
 import { addLabels } from "./history-step.js";
 import { isoTime } from "./ids.js";
@@ -49,6 +49,8 @@ export interface StageDecided {
    */
   kept: unknown;
   approval: ApprovalOutcome | null;
+  /** When the policy's evaluation started (`performance.now()`), while telemetry is on; 0 otherwise. */
+  started: number;
 }
 
 /** A copy of plain JSON data, keys in their order (stage-value.ts, on data already checked). */
@@ -61,6 +63,7 @@ export function copyOf(v: unknown): unknown {
  * `again`: a decision after an approval, which reads a fresh copy of the value.
  */
 export function decideStage(st: EnforcerState, policy: Active, s: StageSubject, now: number, again = false): StageDecided {
+  const started = st.telemetry.last === null ? 0 : performance.now();
   const d = evaluate(st, policy, s, now, again);
   // the shadow candidate decides the same value (a fresh copy), once per value
   const shadow = st.shadow;
@@ -97,7 +100,7 @@ export function decideStage(st: EnforcerState, policy: Active, s: StageSubject, 
     valueHash: hash,
     ...(s.stage === "result" ? { result: value } : { output: value }),
   };
-  return { decision, kept, approval: null };
+  return { decision, kept, approval: null, started };
 }
 
 /** The module's decision of the stage, or a deny that says why there is none. */
@@ -177,16 +180,18 @@ function stageRequest(decided: StageDecided, userJson: string | undefined, timeo
 export function finishStage(st: EnforcerState, s: StageSubject, decided: StageDecided): StageDecision | Promise<StageDecision> {
   const decision = addLabels(st, decided.decision);
   const written = st.audit === null ? null : write(st, stageRecord(s, { ...decided, decision }));
-  return written instanceof Promise ? written.then((failure) => recorded(st, decision, failure)) : recorded(st, decision, written);
+  return written instanceof Promise ? written.then((failure) => recorded(st, decision, failure, decided.started)) : recorded(st, decision, written, decided.started);
 }
 
-function recorded(st: EnforcerState, decision: StageDecision, failure: Error | null): StageDecision {
+function recorded(st: EnforcerState, decision: StageDecision, failure: Error | null, started: number): StageDecision {
   let final = decision;
   if (failure !== null && (st.options.onAuditFailure ?? "deny") === "deny" && decision.decision !== "deny") {
     final = { ...decision, decision: "deny", errors: [...decision.errors, { rule: null, message: `the audit log failed, so the ${decision.stage} is withheld: ${failure.message}` }] };
   }
   // a withheld value goes no further, not even inside the decision that withholds it
   if (final.decision !== "allow") final = { ...final, [final.stage]: null };
+  const observer = st.telemetry.last?.observer;
+  if (observer != null) observeDecision(st, observer, final, final.stage, started);
   try {
     st.options.onDecision?.(final);
   } catch (e) {

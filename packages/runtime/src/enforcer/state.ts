@@ -7,6 +7,7 @@ import { type GrantStore, memoryGrantStore } from "../grants.js";
 import { memoryHistoryStore, SessionTrackers, type TrackerSource } from "../history.js";
 import { loadPolicy } from "../load.js";
 import { isSharedStore, type SharedHistoryStore } from "../store.js";
+import { Telemetry } from "../telemetry/probe.js";
 import type { HistoryStore } from "../types.js";
 import type { EnforcerOptions, ShadowReport } from "./api.js";
 import { type AuditChannel, auditChannel } from "./audit-step.js";
@@ -45,6 +46,8 @@ export interface EnforcerState {
   /** When the shadow candidate started being counted (ms), or null without one. */
   shadowSince: number | null;
   readonly shadowStats: ShadowReport;
+  /** Spans and metrics (telemetry/): checked at each entry point; null probes when no SDK listens. */
+  readonly telemetry: Telemetry;
 }
 
 const DEFAULT_RESERVATION_TTL_MS = 10 * 60_000;
@@ -70,7 +73,9 @@ export async function enforcerState(options: EnforcerOptions): Promise<EnforcerS
   const maxReservations = Math.max(1, Number.isFinite(options.maxReservations) ? options.maxReservations! : DEFAULT_MAX_RESERVATIONS);
   const reservations = new Reservations(reservationTtlMs, maxReservations);
   const shadowSince = shadow === null ? null : clock();
+  const telemetry = new Telemetry(options.telemetry ?? {}, report);
   return {
+    telemetry,
     options,
     clock,
     report,

@@ -1,0 +1,63 @@
+/**
+ * `armor mcp --metrics-port P`: Prometheus metrics on 127.0.0.1 beside the stdio gateway; after
+ * tool calls, the scrape counts the decisions the audit log records, by decision and tool; other
+ * hosts, browser origins and other routes are refused.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { armorBin, assertBuilt, connectGateway, everything, fixtures, freePort, repoRoot, waitFor } from "./support.js";
+
+describe("armor mcp --metrics-port", () => {
+  it("serves the gateway's decisions as Prometheus metrics on loopback", async () => {
+    assertBuilt();
+    const audit = join(mkdtempSync(join(tmpdir(), "armor-mcp-metrics-")), "audit.jsonl");
+    const port = await freePort();
+    const gw = await connectGateway(["--policy", join(fixtures, "everything.armor"), "--audit", audit, "--metrics-port", String(port), "--", process.execPath, ...everything]);
+    try {
+      await waitFor(() => (/metrics at http:\/\/127\.0\.0\.1:\d+\/metrics/.test(gw.stderr()) ? true : undefined), 10_000, "the metrics address in the log");
+      await gw.client.callTool({ name: "get-sum", arguments: { a: 2, b: 3 } });
+      await gw.client.callTool({ name: "echo", arguments: { message: "hi" } });
+      await gw.client.callTool({ name: "echo", arguments: { message: "again" } });
+      const url = `http://127.0.0.1:${port}/metrics`;
+      const text = await (await fetch(url)).text();
+      const counted: Record<string, number> = {};
+      for (const m of text.matchAll(/^armor_decisions_total\{([^}]*)\} (\d+)$/gm)) {
+        const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+        if (labels.stage !== "call") continue;
+        const key = `${labels.decision} ${labels.action_type}`;
+        counted[key] = (counted[key] ?? 0) + Number(m[2]);
+      }
+      const logged: Record<string, number> = {};
+      for (const line of readFileSync(audit, "utf8").trim().split("\n")) {
+        const r = JSON.parse(line) as { kind: string; decision?: string; action?: { type: string } };
+        if (r.kind !== "decision") continue;
+        const key = `${r.decision} ${r.action!.type}`;
+        logged[key] = (logged[key] ?? 0) + 1;
+      }
+      expect(Object.values(logged).reduce((a, b) => a + b, 0)).toBe(3);
+      // a tool the policy does not name is `other`
+      const named = (k: string) => (readFileSync(join(fixtures, "everything.armor"), "utf8").includes(`"${k.split(" ")[1]}"`) ? k : `${k.split(" ")[0]} other`);
+      const expected: Record<string, number> = {};
+      for (const [k, n] of Object.entries(logged)) expected[named(k)] = (expected[named(k)] ?? 0) + n;
+      expect(counted).toEqual(expected);
+      expect(text).toContain("process_cpu_user_seconds_total");
+      expect((await fetch(url, { headers: { origin: "https://evil.example" } })).status).toBe(403);
+      expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
+      expect((await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(405);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it.each([
+    ["99999", "--metrics-port must be a port number (0-65535), not `99999`"],
+    ["http", "--metrics-port must be a port number (0-65535), not `http`"],
+  ])("refuses --metrics-port %s with a usage error", (value, message) => {
+    const r = spawnSync(process.execPath, [armorBin, "mcp", "--policy", join(fixtures, "everything.armor"), "--metrics-port", value, "--", "node", "x.js"], { cwd: repoRoot, encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(message);
+  });
+});
