@@ -194,9 +194,10 @@ local function kindValue(k, base, P, w, now, edge, c)
   end
   return keyValue(k, base, string.sub(c, 2), w, now, edge)
 end
+-- index: the session's index, or nil for a scoped tracker's keys (per user.id), which are not the session's to forget
 local function touch(key, w, index)
   if w >= 0 then redis.call('PEXPIRE', key, w + 60000) end
-  redis.call('SADD', index, key)
+  if index then redis.call('SADD', index, key) end
 end
 local function trimMarks(key, floorKey, field)
   local n = redis.call('ZCARD', key)
@@ -322,7 +323,7 @@ for i = 1, n do
     local value = kindValue(spec.k, entries, poison, w, now, edge, spec.c)
     local after = ''
     if id ~= '' and spec.f then
-      fileKind(spec.k, entries, poison, w, now, spec.f, id, seqFor(KEYS[2], entries), KEYS[3], filed)
+      fileKind(spec.k, entries, poison, w, now, spec.f, id, seqFor(KEYS[2], entries), string.sub(entries, 1, #own) == own and KEYS[3] or nil, filed)
       after = kindValue(spec.k, entries, poison, w, now, edge, spec.c)
     end
     out[i] = { -1, value, after }
@@ -370,6 +371,7 @@ export const REFILE = `${KINDS}
 local res = KEYS[1]
 if redis.call('HGET', res, 's') ~= ARGV[1] then return 0 end
 local id = ARGV[2]
+local own = string.sub(KEYS[2], 1, #KEYS[2] - 4)
 local t = tonumber(redis.call('HGET', res, 't'))
 for _, item in ipairs(cjson.decode(redis.call('HGET', res, 'f'))) do takeBack(item) end
 local filed = {}
@@ -380,13 +382,13 @@ for i = 1, (#KEYS - 2) / 2 do
   local w = tonumber(ARGV[5 + base])
   if kind == 'k' then
     local spec = cjson.decode(ARGV[6 + base])
-    fileKind(spec.k, entries, poison, w, t, spec.f, id, seqFor(res, entries), KEYS[2], filed)
+    fileKind(spec.k, entries, poison, w, t, spec.f, id, seqFor(res, entries), string.sub(entries, 1, #own) == own and KEYS[2] or nil, filed)
   else
     local key, member = entries, id
     if kind == '2' then key, member = poison, id .. '\\n' .. ARGV[6 + base] end
     redis.call('ZADD', key, t, member)
     if w >= 0 then redis.call('PEXPIRE', key, w + 60000) end
-    if string.sub(key, 1, #KEYS[2] - 4) == string.sub(KEYS[2], 1, #KEYS[2] - 4) then redis.call('SADD', KEYS[2], key) end
+    if string.sub(key, 1, #own) == own then redis.call('SADD', KEYS[2], key) end
     filed[#filed + 1] = { key, member }
   end
 end
