@@ -346,6 +346,26 @@ const CASES: Case[] = [
     ],
     expect: ["allow", "allow", "allow", "deny", "deny", "allow"],
   },
+  {
+    // the scope value is the one the decision read, before the policy redacted it (language §7.1)
+    name: "per action field on a field the policy redacts: keyed by the value before redaction",
+    rules: [
+      'rule hide when action.type == "pay" redact account because "account numbers never reach the tool"',
+      'rule twice when action.type == "pay" and count(type == "pay" within 1h per action.account) >= 2 deny because "two an account an hour"',
+      'rule most when action.type == "pay" and sum(amount where type == "pay" per action.account) + action.amount > 100 deny because "100 an account"',
+    ].join("\n"),
+    steps: [
+      { at: 0, action: pay(60, { account: "x" }), who: as("s1", "ann") },
+      { at: 1, action: pay(50, { account: "y" }), who: as("s2", "bob") },
+      { at: 2, action: pay(50, { account: "x" }), who: as("s2", "bob") },
+      { at: 3, action: pay(1, { account: "x" }), op: "reserve", who: as("s3", "cy") },
+      { at: 4, action: pay(1, { account: "x" }), who: as("s3", "cy") },
+      { at: 5, action: pay(1, { account: "[REDACTED]" }), who: as("s3", "cy") },
+      { at: 6, action: pay(1, { account: "y" }), op: "reserve", who: as("s1", "ann") },
+      { at: 7, action: pay(1, { account: "y" }), who: as("s1", "ann") },
+    ],
+    expect: ["allow", "allow", "deny", "allow", "deny", "allow", "allow", "deny"],
+  },
 ];
 
 type Outcome = { decision: string; rules: string[]; errors: string[] };
