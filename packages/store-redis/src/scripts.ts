@@ -16,6 +16,39 @@
  */
 
 /**
+ * `edgeOf(now, w)`: the window's edge as a score text, so that `ZREMRANGEBYSCORE key -inf edge`
+ * removes exactly the entries the in-memory store drops (`now - time >= w`), whatever fractions
+ * of a millisecond the clock has. Lua numbers are the same doubles as JavaScript's.
+ */
+export const WINDOW_EDGE = `
+local function num(x) return string.format('%.17g', x) end
+-- the next double above x (finite x; a step of 0 below the smallest normal numbers, which edgeOf's bounded loops absorb)
+local function nextUp(x)
+  if x == 0 then return math.ldexp(1, -1074) end
+  local m, ex = math.frexp(x)
+  if m == -0.5 then return x + math.ldexp(1, ex - 54) end
+  return x + math.ldexp(1, ex - 53)
+end
+-- The window's edge at now, as a score: the latest time t with now - t >= w, the in-memory
+-- store's test (an entry leaves the window when now - time >= w), computed with the same double
+-- arithmetic. now - w itself may round (a clock with fractions of a millisecond): it is moved to
+-- the exact boundary, at most a few steps of one unit in the last place.
+local function edgeOf(now, w)
+  local e = now - w
+  for _ = 1, 4 do
+    if now - e >= w then break end
+    e = -nextUp(-e)
+  end
+  for _ = 1, 4 do
+    local up = nextUp(e)
+    if not (now - up >= w) then break end
+    e = up
+  end
+  return num(e)
+end
+`;
+
+/**
  * The trackers that are not plain counts, as tracker-kinds.ts keeps them in memory: Lua functions
  * the scripts that read, file, refile and release share. A tracker's keys all start with its
  * entries key (`E`, the plain count's key, so that however a tracker's key is chosen, its state
@@ -73,7 +106,7 @@ local function partialsValue(p)
   if hi == 0 then return 0 end
   return hi
 end
-local function num(x) return string.format('%.17g', x) end
+${WINDOW_EDGE}
 local function ser(p)
   local t = {}
   for i = 1, #p do t[i] = num(p[i]) end
@@ -208,7 +241,7 @@ local function trimMarks(key, floorKey, field)
 end
 -- files what kindFiling describes (f) at time t; seq() gives the entry's sequence number; items it filed go to filed
 local function fileKind(k, base, P, w, t, f, id, seq, index, filed)
-  local edge = num(t - w)
+  local edge = w >= 0 and edgeOf(t, w) or ''
   local function add(key, score, member, window)
     redis.call('ZADD', key, score, member)
     touch(key, window, index)
@@ -317,7 +350,7 @@ for i = 1, n do
   local poison = KEYS[3 + 2 * i]
   local w = tonumber(ARGV[3 + 3 * i])
   local filing = ARGV[4 + 3 * i]
-  local edge = string.format('%.0f', now - w)
+  local edge = w >= 0 and edgeOf(now, w) or ''
   if filing == 'k' then
     local spec = cjson.decode(ARGV[5 + 3 * i])
     local value = kindValue(spec.k, entries, poison, w, now, edge, spec.c)
@@ -332,7 +365,7 @@ for i = 1, n do
     local oldest = redis.call('ZRANGE', poison, 0, 0, 'WITHSCORES')
     if w >= 0 then
       redis.call('ZREMRANGEBYSCORE', entries, '-inf', edge)
-      if oldest[1] and tonumber(oldest[2]) <= now - w then
+      if oldest[1] and tonumber(oldest[2]) <= tonumber(edge) then
         redis.call('ZREMRANGEBYSCORE', poison, '-inf', edge)
         oldest = redis.call('ZRANGE', poison, 0, 0)
       end

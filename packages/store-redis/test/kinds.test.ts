@@ -366,6 +366,28 @@ const CASES: Case[] = [
     ],
     expect: ["allow", "allow", "deny", "allow", "deny", "allow", "allow", "deny"],
   },
+  {
+    // a clock with fractions of a millisecond: an entry leaves the window exactly when now - time >= the window
+    name: "window edges with a fractional clock",
+    rules: [
+      'rule many when action.type == "send" and count(type == "send" within 1h) >= 1 deny because "one an hour"',
+      'rule big when action.type == "pay" and sum(amount where type == "pay" within 1h) >= 10 deny because "10 an hour"',
+      'rule mine when action.type == "mail" and count(type == "mail" within 1h per user.id) >= 1 deny because "one a user an hour"',
+    ].join("\n"),
+    steps: [
+      { at: 0, action: { type: "send" } },
+      { at: H - 0.5, action: { type: "send" } },
+      { at: H - 0.25, action: { type: "send" } },
+      { at: H, action: { type: "send" } },
+      { at: H + 0.5, action: pay(10) },
+      { at: 2 * H + 0.25, action: pay(1) },
+      { at: 2 * H + 0.5, action: pay(1) },
+      { at: 2.5, action: { type: "mail" }, who: as("s1", "ann") },
+      { at: H + 2, action: { type: "mail" }, who: as("s2", "ann") },
+      { at: H + 2.5, action: { type: "mail" }, who: as("s2", "ann") },
+    ],
+    expect: ["allow", "deny", "deny", "allow", "allow", "deny", "allow", "allow", "deny", "allow"],
+  },
 ];
 
 type Outcome = { decision: string; rules: string[]; errors: string[] };
