@@ -59,9 +59,9 @@ export interface Who {
   readonly action?: unknown;
 }
 
-/** Why a decision whose scope has no history yet cannot be made when MAX_SCOPES are held. */
-export function scopesFull(scope: string): string {
-  return `\`per ${scope}\`: the enforcer already keeps the history of ${MAX_SCOPES.toLocaleString("en-US")} scope values, at most, and none of them is empty`;
+/** Why a decision whose scope has no history yet cannot be made when MAX_SCOPES (or a shared store's bound, `max`) are held by `holder`. */
+export function scopesFull(scope: string, holder = "the enforcer", max = MAX_SCOPES): string {
+  return `\`per ${scope}\`: ${holder} already keeps the history of ${max.toLocaleString("en-US")} scope values, at most, and none of them is empty`;
 }
 
 /** A tracker value that denies the whole decision: its scope's history cannot be kept. */

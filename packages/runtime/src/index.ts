@@ -29,7 +29,18 @@ export {
 } from "./enforcer.js";
 export { type Grant, type GrantStore, type GrantUseResult, grantValue, MAX_GRANTS, MAX_GRANTS_PER_SCOPE, memoryGrantStore } from "./grants.js";
 export * from "./hash.js";
-export { MAX_OPEN_ENTRIES, MAX_SESSION_LABELS, memoryHistoryStore, RECENT_LIMIT, type Reservation, type TrackerSource, type TrackerValue } from "./history.js";
+export {
+  MAX_OPEN_ENTRIES,
+  MAX_SCOPES,
+  MAX_SESSION_LABELS,
+  memoryHistoryStore,
+  RECENT_LIMIT,
+  type Reservation,
+  SCOPE_OVERSHOOT,
+  scopesFull,
+  type TrackerSource,
+  type TrackerValue,
+} from "./history.js";
 export { type CompilerApi, type LoadedPolicy, type LoadOptions, loadPolicy, type PolicyDiagnostic, PolicyLoadError, type PolicySource } from "./load.js";
 export * from "./store.js";
 export { MAX_TIMER_MS, setLongTimeout } from "./timers.js";

@@ -308,6 +308,21 @@ local function floorOf(key)
   if base then return base .. ':h', 'b' end
   return nil, nil
 end
+-- the scope digest a tracker key is under (PREFIX:scope:{D}:T:e; a session's key gives the session's digest, never a scope's)
+local function scopeOfKey(key) return string.match(key, '{(%x+)}:%x+:e$') end
+-- Takes back what a reservation added to the registry of scope values (SCOPES): a scope it
+-- added leaves it, a later time it gave a scope is set back, unless something filed since moved it.
+local function takeBackScopes(res)
+  local g = redis.call('HGET', res, 'g')
+  if not g then return end
+  g = cjson.decode(g)
+  for _, item in ipairs(g.i) do
+    local now = redis.call('ZSCORE', g.r, item[1])
+    if now and tonumber(now) == tonumber(item[2]) then
+      if item[3] == '' then redis.call('ZREM', g.r, item[1]) else redis.call('ZADD', g.r, item[3], item[1]) end
+    end
+  end
+end
 local function takeBack(item)
   local removed = redis.call('ZREM', item[1], item[2])
   if removed == 0 then
@@ -329,15 +344,64 @@ end
 `;
 
 /**
- * Reads the trackers and files the reservation. KEYS: labels, reservation, the scope's index (the
- * tracker keys it has, for `forget`), then per tracker its entries and poison. ARGV: now, id ("" reads only), ttl ms, scope, tracker count, then per
- * tracker: window ms (-1: none), filing (0 none, 1 entry, 2 poison; `k` another kind), error (for
- * `k`: JSON `{ k: kind, c: the current key, f?: the filing }`, KINDS); last, the action hash
- * the reservation is kept for.
- * Returns { per tracker {count, oldest poison member or ""} or {-1, value, value after filing or ""}..., {labels...} },
- * a kind's value as text: `E<error>`, `Z` (nothing matched), `C<count>`, `S<sum>`, `V<member>`, `N` (none), `T`, `F`.
+ * The registry of scope values (`per user.id`: the in-memory store's MAX_SCOPES, for every process
+ * on the store): a sorted set of scope digests scored by when their history is empty (the newest
+ * action filed in the scope plus the longest window of its trackers; `inf` without a window or for
+ * `since`). A scope value not in it, when it holds the most it may (`max`), first drops the scopes
+ * whose history is empty; if none was, the decision's trackers of that scope answer `{-2}` (the
+ * enforcer denies the decision: its action could not be counted), and a reserved action is still
+ * filed there up to `over` scopes past the bound (an action recorded without a decision, as in
+ * memory), never further. A reservation keeps what it added (`g`), which a release takes back.
+ * Sets `full` and `skip` (digest → true) and returns the reservation's registry items.
  */
-export const READ = `${KINDS}
+const SCOPES = `
+local function scopeRegistry(R, now, id, max, over, list, full, skip)
+  local added = {}
+  local held, swept = nil, false
+  for j = 1, #list, 2 do
+    local d, keep = list[j], list[j + 1]
+    local score = redis.call('ZSCORE', R, d)
+    local until_ = keep == 'inf' and 'inf' or num(now + tonumber(keep))
+    if not score then
+      held = held or redis.call('ZCARD', R)
+      if held >= max and not swept then
+        swept = true
+        redis.call('ZREMRANGEBYSCORE', R, '-inf', num(now))
+        held = redis.call('ZCARD', R)
+      end
+      if held >= max then full[d] = true end
+      if id ~= '' then
+        if held < max + over then
+          redis.call('ZADD', R, until_, d)
+          held = held + 1
+          added[#added + 1] = { d, until_, '' }
+        else
+          skip[d] = true
+        end
+      end
+    elseif id ~= '' and tonumber(until_) > tonumber(score) then
+      redis.call('ZADD', R, until_, d)
+      added[#added + 1] = { d, until_, score }
+    end
+  end
+  return added
+end
+`;
+
+/**
+ * Reads the trackers and files the reservation. KEYS: labels, reservation, the scope's index (the
+ * tracker keys it has, for `forget`), then per tracker its entries and poison, and, when a tracker
+ * has a scope of its own, the registry of scope values (SCOPES). ARGV: now, id ("" reads only),
+ * ttl ms, scope, tracker count, then per tracker: window ms (-1: none), filing (0 none, 1 entry,
+ * 2 poison; `k` another kind), error (for `k`: JSON `{ k: kind, c: the current key, f?: the
+ * filing }`, KINDS); then the action hash the reservation is kept for; then, with scopes, the
+ * most scope values the registry holds, how far past it an action is still filed, and per scope
+ * value of the decision its digest and how long its history lasts (ms, or `inf`).
+ * Returns { per tracker {count, oldest poison member or ""} or {-1, value, value after filing or ""}
+ * or {-2} (its scope value cannot be held)..., {labels...} }, a kind's value as text: `E<error>`,
+ * `Z` (nothing matched), `C<count>`, `S<sum>`, `V<member>`, `N` (none), `T`, `F`.
+ */
+export const READ = `${KINDS}${SCOPES}
 local now = tonumber(ARGV[1])
 local id = ARGV[2]
 local n = tonumber(ARGV[5])
@@ -345,17 +409,24 @@ local out = {}
 local filed = {}
 -- the session's own keys start as its index does; a scoped tracker's (per user.id) are not the session's to forget
 local own = string.sub(KEYS[3], 1, #KEYS[3] - 4)
+local full, skip, scopes = {}, {}, nil
+if #KEYS > 3 + 2 * n then
+  scopes = scopeRegistry(KEYS[#KEYS], now, id, tonumber(ARGV[7 + 3 * n]), tonumber(ARGV[8 + 3 * n]), { unpack(ARGV, 9 + 3 * n) }, full, skip)
+end
 for i = 1, n do
   local entries = KEYS[2 + 2 * i]
   local poison = KEYS[3 + 2 * i]
   local w = tonumber(ARGV[3 + 3 * i])
   local filing = ARGV[4 + 3 * i]
   local edge = w >= 0 and edgeOf(now, w) or ''
+  local sd = scopes and scopeOfKey(entries)
+  -- past the bound of scope values, a reserved action is not filed in a new one
+  if sd and skip[sd] then filing = '0' end
   if filing == 'k' then
     local spec = cjson.decode(ARGV[5 + 3 * i])
     local value = kindValue(spec.k, entries, poison, w, now, edge, spec.c)
     local after = ''
-    if id ~= '' and spec.f then
+    if id ~= '' and spec.f and not (sd and skip[sd]) then
       fileKind(spec.k, entries, poison, w, now, spec.f, id, seqFor(KEYS[2], entries), string.sub(entries, 1, #own) == own and KEYS[3] or nil, filed)
       after = kindValue(spec.k, entries, poison, w, now, edge, spec.c)
     end
@@ -383,10 +454,12 @@ for i = 1, n do
       filed[#filed + 1] = { key, member }
     end
   end
+  if sd and full[sd] then out[i] = { -2 } end
 end
 if id ~= '' then
   local res = KEYS[2]
   redis.call('HSET', res, 'f', cjson.encode(filed), 's', ARGV[4], 't', ARGV[1], 'h', ARGV[6 + 3 * n])
+  if scopes and #scopes > 0 then redis.call('HSET', res, 'g', cjson.encode({ r = KEYS[#KEYS], i = scopes })) end
   redis.call('PEXPIRE', res, tonumber(ARGV[3]))
 end
 out[n + 1] = redis.call('ZRANGE', KEYS[1], 0, -1)
@@ -454,11 +527,12 @@ if redis.call('HGET', KEYS[1], 's') ~= ARGV[1] then return false end
 return { redis.call('HGET', KEYS[1], 'h') or '', redis.call('HGET', KEYS[1], 'l') or '[]' }
 `;
 
-/** Takes a reservation back. KEYS: reservation. ARGV: scope. */
+/** Takes a reservation back, and what it added to the registry of scope values. KEYS: reservation. ARGV: scope. */
 export const RELEASE = `${KINDS}
 local res = KEYS[1]
 if redis.call('HGET', res, 's') ~= ARGV[1] then return 0 end
 for _, item in ipairs(cjson.decode(redis.call('HGET', res, 'f'))) do takeBack(item) end
+takeBackScopes(res)
 redis.call('DEL', res)
 return 1
 `;

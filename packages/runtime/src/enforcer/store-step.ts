@@ -23,7 +23,7 @@
  * has that error.
  */
 import { sha256 } from "../hash.js";
-import { MAX_SESSION_LABELS, type Reservation, scopeKeyOf, type TrackerSource, type TrackerValue, type Who } from "../history.js";
+import { MAX_SESSION_LABELS, type Reservation, ScopeUnavailable, scopeKeyOf, scopesFull, type TrackerSource, type TrackerValue, type Who } from "../history.js";
 import { type CurrentKey, isCountTracker, type SharedHistoryStore, type StoreFiling, type StoreReadResult, type StoreTracker, type StoreValue } from "../store.js";
 import { currentKeyOf, holds, kindFiling } from "../tracker-kinds.js";
 import type { PolicyTracker } from "../types.js";
@@ -201,6 +201,8 @@ export class StoreView implements TrackerSource {
     if (scopeError !== undefined) return { error: scopeError };
     const read = this.values_.get(t.key);
     if (read === undefined) return { error: `the history store did not read tracker ${t.key}` };
+    // its scope value cannot be held: the action could not be counted, so the decision denies
+    if (read.scopesFull === true) return new ScopeUnavailable(read.error ?? scopesFull(t.scope ?? "", `the history store ${this.store.name}`));
     const own = this.recorded && !this.cancelled ? this.filings.find((f) => f.tracker.key === t.key) : undefined;
     if (read.value !== undefined) return this.kindValue(t, read, own);
     let count = read.count;
