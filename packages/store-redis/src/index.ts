@@ -28,7 +28,7 @@ import { Redis, type RedisOptions } from "ioredis";
 
 export { DEFAULT_MAX_PENDING, type RedisApprovalQueue, type RedisApprovalQueueOptions, redisApprovalQueue } from "./approvals.js";
 
-import { CONFIRM, FORGET, KEEP, LABELS, PENDING, READ, REFILE, RELEASE } from "./scripts.js";
+import { CONFIRM, FORGET, KEEP, LABELS, PENDING, READ, READ_COUNTS, REFILE, RELEASE } from "./scripts.js";
 
 export interface RedisStoreOptions {
   /** `redis://[:password@]host:port[/db]` (or `rediss://` for TLS). */
@@ -51,7 +51,10 @@ export interface RedisStoreOptions {
 export const DEFAULT_TIMEOUT_MS = 1000;
 
 type Scripted = Redis &
-  Record<"armorRead" | "armorRefile" | "armorKeep" | "armorConfirm" | "armorPending" | "armorRelease" | "armorLabels" | "armorForget", (...args: (string | number)[]) => Promise<unknown>>;
+  Record<
+    "armorRead" | "armorReadCounts" | "armorRefile" | "armorKeep" | "armorConfirm" | "armorPending" | "armorRelease" | "armorLabels" | "armorForget",
+    (...args: (string | number)[]) => Promise<unknown>
+  >;
 
 /** A short, fixed-length key part for any text (a 1 MB session name, glob or newline characters): 128 bits of SHA-256. */
 // over the string's UTF-16 code units: lossless, so strings with lone surrogates (which UTF-8 turns into U+FFFD) keep keys of their own
@@ -94,6 +97,7 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
   // connection errors reach the decisions that fail; an unhandled 'error' event would end the process
   client.on("error", () => {});
   client.defineCommand("armorRead", { lua: READ });
+  client.defineCommand("armorReadCounts", { lua: READ_COUNTS });
   client.defineCommand("armorRefile", { lua: REFILE });
   client.defineCommand("armorKeep", { lua: KEEP, numberOfKeys: 1 });
   client.defineCommand("armorConfirm", { lua: CONFIRM, numberOfKeys: 1 });
@@ -153,6 +157,7 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
       const args: (string | number)[] = [now, reserve?.id ?? "", reserve?.ttlMs ?? 0, scopeDigest(scope), trackers.length];
       // per scope value of the decision: how long its history lasts (its trackers' longest window)
       let scopes: Map<string, number> | null = null;
+      let counts = true;
       for (let i = 0; i < trackers.length; i++) {
         const t = trackers[i]!;
         const scoped = t.scope === undefined ? null : digest(t.scope);
@@ -163,7 +168,10 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
         }
         const f = filed.get(t.key);
         if (isCountTracker(t)) args.push(t.withinMs ?? -1, f === undefined ? 0 : f.error === null ? 1 : 2, f?.error ?? "");
-        else args.push(t.withinMs ?? -1, "k", JSON.stringify({ k: kindName(t), c: currentSpec(current?.[i] ?? ""), ...(f?.kind !== undefined ? { f: kindSpec(f.kind) } : {}) }));
+        else {
+          counts = false;
+          args.push(t.withinMs ?? -1, "k", JSON.stringify({ k: kindName(t), c: currentSpec(current?.[i] ?? ""), ...(f?.kind !== undefined ? { f: kindSpec(f.kind) } : {}) }));
+        }
       }
       args.push(reserve?.actionHash ?? "");
       if (scopes !== null) {
@@ -171,7 +179,7 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
         args.push(maxScopes, SCOPE_OVERSHOOT);
         for (const [d, keep] of scopes) args.push(d, keep === Number.POSITIVE_INFINITY ? "inf" : keep);
       }
-      const answer = await client.armorRead(keys.length, ...keys, ...args);
+      const answer = await (counts ? client.armorReadCounts : client.armorRead).call(client, keys.length, ...keys, ...args);
       return readAnswer(answer, trackers, (t) => scopesFull(t.scope!.slice(0, t.scope!.indexOf("\u0000")), `the history store ${name}`, maxScopes));
     },
 

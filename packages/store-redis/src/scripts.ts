@@ -308,8 +308,6 @@ local function floorOf(key)
   if base then return base .. ':h', 'b' end
   return nil, nil
 end
--- the scope digest a tracker key is under (PREFIX:scope:{D}:T:e; a session's key gives the session's digest, never a scope's)
-local function scopeOfKey(key) return string.match(key, '{(%x+)}:%x+:e$') end
 -- Takes back what a reservation added to the registry of scope values (SCOPES): a scope it
 -- added leaves it, a later time it gave a scope is set back, unless something filed since moved it.
 local function takeBackScopes(res)
@@ -355,6 +353,8 @@ end
  * Sets `full` and `skip` (digest → true) and returns the reservation's registry items.
  */
 const SCOPES = `
+-- the scope digest a tracker key is under (PREFIX:scope:{D}:T:e; a session's key gives the session's digest, never a scope's)
+local function scopeOfKey(key) return string.match(key, '{(%x+)}:%x+:e$') end
 local function scopeRegistry(R, now, id, max, over, list, full, skip)
   local added = {}
   local held, swept = nil, false
@@ -401,7 +401,7 @@ end
  * or {-2} (its scope value cannot be held)..., {labels...} }, a kind's value as text: `E<error>`,
  * `Z` (nothing matched), `C<count>`, `S<sum>`, `V<member>`, `N` (none), `T`, `F`.
  */
-export const READ = `${KINDS}${SCOPES}
+const READ_BODY = `
 local now = tonumber(ARGV[1])
 local id = ARGV[2]
 local n = tonumber(ARGV[5])
@@ -412,6 +412,15 @@ local own = string.sub(KEYS[3], 1, #KEYS[3] - 4)
 local full, skip, scopes = {}, {}, nil
 if #KEYS > 3 + 2 * n then
   scopes = scopeRegistry(KEYS[#KEYS], now, id, tonumber(ARGV[7 + 3 * n]), tonumber(ARGV[8 + 3 * n]), { unpack(ARGV, 9 + 3 * n) }, full, skip)
+end
+-- poison is rare: the plain counts' poison sets are read only when one of them exists
+local poisoned = 0
+do
+  local ps = {}
+  for i = 1, n do
+    if ARGV[4 + 3 * i] ~= 'k' then ps[#ps + 1] = KEYS[3 + 2 * i] end
+  end
+  if #ps > 0 then poisoned = redis.call('EXISTS', unpack(ps)) end
 end
 for i = 1, n do
   local entries = KEYS[2 + 2 * i]
@@ -432,8 +441,8 @@ for i = 1, n do
     end
     out[i] = { -1, value, after }
   else
-    -- poison is rare: trimmed only when its oldest entry left the window
-    local oldest = redis.call('ZRANGE', poison, 0, 0, 'WITHSCORES')
+    -- trimmed only when its oldest entry left the window
+    local oldest = poisoned > 0 and redis.call('ZRANGE', poison, 0, 0, 'WITHSCORES') or {}
     if w >= 0 then
       redis.call('ZREMRANGEBYSCORE', entries, '-inf', edge)
       if oldest[1] and tonumber(oldest[2]) <= tonumber(edge) then
@@ -458,13 +467,25 @@ for i = 1, n do
 end
 if id ~= '' then
   local res = KEYS[2]
-  redis.call('HSET', res, 'f', cjson.encode(filed), 's', ARGV[4], 't', ARGV[1], 'h', ARGV[6 + 3 * n])
-  if scopes and #scopes > 0 then redis.call('HSET', res, 'g', cjson.encode({ r = KEYS[#KEYS], i = scopes })) end
+  if scopes and #scopes > 0 then
+    redis.call('HSET', res, 'f', cjson.encode(filed), 's', ARGV[4], 't', ARGV[1], 'h', ARGV[6 + 3 * n], 'g', cjson.encode({ r = KEYS[#KEYS], i = scopes }))
+  else
+    redis.call('HSET', res, 'f', cjson.encode(filed), 's', ARGV[4], 't', ARGV[1], 'h', ARGV[6 + 3 * n])
+  end
   redis.call('PEXPIRE', res, tonumber(ARGV[3]))
 end
 out[n + 1] = redis.call('ZRANGE', KEYS[1], 0, -1)
 return out
 `;
+
+export const READ = `${KINDS}${SCOPES}${READ_BODY}`;
+
+/**
+ * READ for a decision whose trackers are all plain counts (`count`/`seen` without `since` or
+ * `current.F`): the same body without the other kinds' functions, which a script defines again
+ * on every call (a few microseconds of Redis's time per decision).
+ */
+export const READ_COUNTS = `${WINDOW_EDGE}${SCOPES}${READ_BODY}`;
 
 /**
  * Files a reservation's entry again, at its own time, in other trackers (its labels changed).
