@@ -72,12 +72,16 @@ function storeTrackers(st: EnforcerState): Kept {
   return result;
 }
 
+const NO_ERRORS: ReadonlyMap<string, string> = new Map();
+
 /**
  * The kept trackers of one decision: the session's, and each scoped one under its scope value's
  * key, from the decision's action, user and context (`who`); a decision whose value cannot key a
  * scope has that error as the tracker's value, and files nothing there.
  */
-function decisionTrackers(all: readonly PolicyTracker[], kept: readonly StoreTracker[], action: unknown, who: Who | null): { kept: StoreTracker[]; errors: Map<string, string> } {
+function decisionTrackers(all: readonly PolicyTracker[], kept: readonly StoreTracker[], action: unknown, who: Who | null): { kept: readonly StoreTracker[]; errors: ReadonlyMap<string, string> } {
+  // no scoped predicates (the common case): nothing is allocated per decision
+  if (all.length === kept.length) return { kept, errors: NO_ERRORS };
   const out = [...kept];
   const errors = new Map<string, string>();
   for (const t of all) {
