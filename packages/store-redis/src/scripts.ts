@@ -22,7 +22,7 @@
  */
 export const WINDOW_EDGE = `
 local function num(x) return string.format('%.17g', x) end
--- the next double above x (finite x; a step of 0 below the smallest normal numbers, which edgeOf's bounded loops absorb)
+-- the next double above x (finite x)
 local function nextUp(x)
   if x == 0 then return math.ldexp(1, -1074) end
   local m, ex = math.frexp(x)
@@ -30,21 +30,28 @@ local function nextUp(x)
   return x + math.ldexp(1, ex - 53)
 end
 -- The window's edge at now, as a score: the latest time t with now - t >= w, the in-memory
--- store's test (an entry leaves the window when now - time >= w), computed with the same double
--- arithmetic. now - w itself may round (a clock with fractions of a millisecond): it is moved to
--- the exact boundary, at most a few steps of one unit in the last place.
+-- store's test (an entry leaves the window when now - time >= w), in the same double arithmetic.
+-- With whole milliseconds now - w is that time; with fractions of a millisecond (or a window as
+-- long as the clock's value) it may round, and the edge is found by bisection between a time
+-- that has left the window and one that has not (now - t never increases with t): at most a few
+-- hundred halvings, only for such clocks.
 local function edgeOf(now, w)
   local e = now - w
-  for _ = 1, 4 do
-    if now - e >= w then break end
-    e = -nextUp(-e)
+  if now - e >= w and not (now - nextUp(e) >= w) then return num(e) end
+  local lo, hi
+  if now - e >= w then
+    lo = e
+    hi = w > 0 and now or nextUp(now)
+  else
+    hi = e
+    lo = e - ((math.abs(now) + math.abs(e)) * 2 ^ -50 + 1)
   end
-  for _ = 1, 4 do
-    local up = nextUp(e)
-    if not (now - up >= w) then break end
-    e = up
+  for _ = 1, 2100 do
+    local mid = lo + (hi - lo) / 2
+    if mid == lo or mid == hi then break end
+    if now - mid >= w then lo = mid else hi = mid end
   end
-  return num(e)
+  return num(lo)
 end
 `;
 
