@@ -51,11 +51,17 @@ export const SCOPE_OVERSHOOT = 1_000;
 export interface Who {
   readonly user: unknown;
   readonly context: unknown;
+  /**
+   * The action as the decision read it, before the policy redacted it: what `per action.F` reads,
+   * so that an action is filed under the scope value its decision read (language §7.1). Absent:
+   * the action recorded.
+   */
+  readonly action?: unknown;
 }
 
-/** Why a decision whose scope has no history yet cannot be made when MAX_SCOPES are held. */
-export function scopesFull(scope: string): string {
-  return `\`per ${scope}\`: the enforcer already keeps the history of ${MAX_SCOPES.toLocaleString("en-US")} scope values, at most, and none of them is empty`;
+/** Why a decision whose scope has no history yet cannot be made when MAX_SCOPES (or a shared store's bound, `max`) are held by `holder`. */
+export function scopesFull(scope: string, holder = "the enforcer", max = MAX_SCOPES): string {
+  return `\`per ${scope}\`: ${holder} already keeps the history of ${max.toLocaleString("en-US")} scope values, at most, and none of them is empty`;
 }
 
 /** A tracker value that denies the whole decision: its scope's history cannot be kept. */
@@ -88,7 +94,7 @@ function split(trackers: readonly PolicyTracker[]): { readonly session: readonly
 /** The scope key of an action decided with `who`, or the error that says why it has none. */
 export function scopeKeyOf(t: PolicyTracker, action: unknown, who: Who | undefined): string | { error: string } {
   try {
-    const k = t.scopeKey!(action, who?.user ?? null, who?.context ?? null);
+    const k = t.scopeKey!(who !== undefined && Object.hasOwn(who, "action") ? who.action : action, who?.user ?? null, who?.context ?? null);
     return typeof k === "string" ? k : { error: `\`per ${t.scope}\`: the module gave no scope key` };
   } catch (e) {
     return { error: e instanceof Error && typeof e.message === "string" ? e.message.slice(0, 500) : `\`per ${t.scope}\`: the scope key cannot be read` };

@@ -44,7 +44,18 @@ export {
   roundedDown,
 } from "./grants.js";
 export * from "./hash.js";
-export { MAX_OPEN_ENTRIES, MAX_SESSION_LABELS, memoryHistoryStore, RECENT_LIMIT, type Reservation, type TrackerSource, type TrackerValue } from "./history.js";
+export {
+  MAX_OPEN_ENTRIES,
+  MAX_SCOPES,
+  MAX_SESSION_LABELS,
+  memoryHistoryStore,
+  RECENT_LIMIT,
+  type Reservation,
+  SCOPE_OVERSHOOT,
+  scopesFull,
+  type TrackerSource,
+  type TrackerValue,
+} from "./history.js";
 export { type CompilerApi, type LoadedPolicy, type LoadOptions, loadPolicy, type PolicyDiagnostic, PolicyLoadError, type PolicySource } from "./load.js";
 export { type ReplayExample, Replayer, type ReplayGap, type ReplayKind, type ReplayOptions, type ReplayReport, type ReplayRuleChange } from "./replay.js";
 export { type ReplayFileOptions, type ReplayFileResult, replayAuditLogFile } from "./replay-file.js";

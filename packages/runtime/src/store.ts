@@ -107,6 +107,12 @@ export interface StoreValue {
   readonly error: string | null;
   readonly value?: number | boolean | null;
   readonly filed?: { readonly value: number | boolean | null; readonly error: string | null };
+  /**
+   * A scoped tracker whose scope value the store cannot hold (it holds the most scope values it
+   * may, none of them empty): `error` says so, and the whole decision is denied, as with the
+   * in-memory store's MAX_SCOPES (history.ts `ScopeUnavailable`).
+   */
+  readonly scopesFull?: true;
 }
 
 export interface StoreReadResult {

@@ -15,12 +15,15 @@ import {
   type GrantStore,
   isCountTracker,
   type KindFiling,
+  MAX_SCOPES,
+  SCOPE_OVERSHOOT,
   type SharedHistoryStore,
   type StoreFiling,
   type StoreRead,
   type StoreReadResult,
   type StoreTracker,
   type StoreValue,
+  scopesFull,
 } from "@agent-armor/runtime";
 import { Redis, type RedisOptions } from "ioredis";
 
@@ -29,7 +32,7 @@ export { redisGrantStore } from "./grants.js";
 
 import { redisGrantStore } from "./grants.js";
 
-import { CONFIRM, FORGET, KEEP, LABELS, PENDING, READ, REFILE, RELEASE } from "./scripts.js";
+import { CONFIRM, FORGET, KEEP, LABELS, PENDING, READ, READ_COUNTS, REFILE, RELEASE } from "./scripts.js";
 
 export interface RedisStoreOptions {
   /** `redis://[:password@]host:port[/db]` (or `rediss://` for TLS). */
@@ -40,12 +43,22 @@ export interface RedisStoreOptions {
   timeoutMs?: number;
   /** More ioredis options (TLS, sentinels, ...); the store's own (timeouts, retries) win. */
   redis?: RedisOptions;
+  /**
+   * At most this many scope values (`per user.id`, `per context.tenant`, the deployment) hold
+   * history at once under the prefix, for every process on it (default MAX_SCOPES, the in-memory
+   * store's bound per process); past it, as in memory, the empty ones are dropped, and a decision
+   * that needs one more is denied.
+   */
+  maxScopes?: number;
 }
 
 export const DEFAULT_TIMEOUT_MS = 1000;
 
 type Scripted = Redis &
-  Record<"armorRead" | "armorRefile" | "armorKeep" | "armorConfirm" | "armorPending" | "armorRelease" | "armorLabels" | "armorForget", (...args: (string | number)[]) => Promise<unknown>>;
+  Record<
+    "armorRead" | "armorReadCounts" | "armorRefile" | "armorKeep" | "armorConfirm" | "armorPending" | "armorRelease" | "armorLabels" | "armorForget",
+    (...args: (string | number)[]) => Promise<unknown>
+  >;
 
 /** A short, fixed-length key part for any text (a 1 MB session name, glob or newline characters): 128 bits of SHA-256. */
 // over the string's UTF-16 code units: lossless, so strings with lone surrogates (which UTF-8 turns into U+FFFD) keep keys of their own
@@ -71,6 +84,8 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
   if (typeof options?.url !== "string" || !/^rediss?:\/\//.test(options.url)) {
     throw new TypeError(`redisStore: url must be a redis:// or rediss:// URL, got ${JSON.stringify(String(options?.url)).slice(0, 200)}`);
   }
+  const maxScopes = options.maxScopes ?? MAX_SCOPES;
+  if (!Number.isSafeInteger(maxScopes) || maxScopes < 1) throw new TypeError(`redisStore: maxScopes must be a positive integer, got ${String(maxScopes).slice(0, 50)}`);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const prefix = options.prefix ?? "armor";
   const name = storeName(options.url);
@@ -86,6 +101,7 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
   // connection errors reach the decisions that fail; an unhandled 'error' event would end the process
   client.on("error", () => {});
   client.defineCommand("armorRead", { lua: READ });
+  client.defineCommand("armorReadCounts", { lua: READ_COUNTS });
   client.defineCommand("armorRefile", { lua: REFILE });
   client.defineCommand("armorKeep", { lua: KEEP, numberOfKeys: 1 });
   client.defineCommand("armorConfirm", { lua: CONFIRM, numberOfKeys: 1 });
@@ -122,10 +138,12 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
    * shares; those keys have their own namespace (`:scope:`), so no session name can reach them,
    * and they are not in a session's index (`forget` leaves them).
    */
-  const trackerKeys = (scope: string, t: StoreTracker): [string, string] => {
-    const base = `${t.scope === undefined ? scopeKey(scope) : `${prefix}:scope:{${digest(t.scope)}}`}:${trackerDigest(t.key)}`;
+  const trackerKeys = (scope: string, t: StoreTracker, scoped = t.scope === undefined ? null : digest(t.scope)): [string, string] => {
+    const base = `${scoped === null ? scopeKey(scope) : `${prefix}:scope:{${scoped}}`}:${trackerDigest(t.key)}`;
     return [`${base}:e`, `${base}:p`];
   };
+  /** The registry of the scope values that hold history (scripts.ts SCOPES). */
+  const scopesKey = `${prefix}:scopes`;
   const reservationKey = (scope: string, id: string): string => `${scopeKey(scope)}:r:${digest(id)}`;
   const labelsKey = (scope: string): string => `${scopeKey(scope)}:labels`;
   const indexKey = (scope: string): string => `${scopeKey(scope)}:keys`;
@@ -143,16 +161,32 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
       for (const f of reserve?.filings ?? []) filed.set(f.tracker.key, f);
       const keys = [labelsKey(scope), reservationKey(scope, reserve?.id ?? ""), indexKey(scope)];
       const args: (string | number)[] = [now, reserve?.id ?? "", reserve?.ttlMs ?? 0, scopeDigest(scope), trackers.length];
+      // per scope value of the decision: how long its history lasts (its trackers' longest window)
+      let scopes: Map<string, number> | null = null;
+      let counts = true;
       for (let i = 0; i < trackers.length; i++) {
         const t = trackers[i]!;
-        keys.push(...trackerKeys(scope, t));
+        const scoped = t.scope === undefined ? null : digest(t.scope);
+        keys.push(...trackerKeys(scope, t, scoped));
+        if (scoped !== null) {
+          scopes ??= new Map();
+          scopes.set(scoped, Math.max(scopes.get(scoped) ?? 0, t.withinMs === null || t.since === true ? Number.POSITIVE_INFINITY : t.withinMs));
+        }
         const f = filed.get(t.key);
         if (isCountTracker(t)) args.push(t.withinMs ?? -1, f === undefined ? 0 : f.error === null ? 1 : 2, f?.error ?? "");
-        else args.push(t.withinMs ?? -1, "k", JSON.stringify({ k: kindName(t), c: currentSpec(current?.[i] ?? ""), ...(f?.kind !== undefined ? { f: kindSpec(f.kind) } : {}) }));
+        else {
+          counts = false;
+          args.push(t.withinMs ?? -1, "k", JSON.stringify({ k: kindName(t), c: currentSpec(current?.[i] ?? ""), ...(f?.kind !== undefined ? { f: kindSpec(f.kind) } : {}) }));
+        }
       }
       args.push(reserve?.actionHash ?? "");
-      const answer = await client.armorRead(keys.length, ...keys, ...args);
-      return readAnswer(answer, trackers);
+      if (scopes !== null) {
+        keys.push(scopesKey);
+        args.push(maxScopes, SCOPE_OVERSHOOT);
+        for (const [d, keep] of scopes) args.push(d, keep === Number.POSITIVE_INFINITY ? "inf" : keep);
+      }
+      const answer = await (counts ? client.armorReadCounts : client.armorRead).call(client, keys.length, ...keys, ...args);
+      return readAnswer(answer, trackers, (t) => scopesFull(t.scope!.slice(0, t.scope!.indexOf("\u0000")), `the history store ${name}`, maxScopes));
     },
 
     async refile(id: string, scope: string, _now: number, filings: readonly StoreFiling[], labels: readonly string[]): Promise<void> {
@@ -266,14 +300,19 @@ function kindAnswer(t: StoreTracker, text: unknown): { value: number | boolean |
   throw new Unexpected("a tracker's value");
 }
 
-/** The read script's answer, checked: a Redis (or something posing as one) answering otherwise fails the decision. */
-function readAnswer(answer: unknown, trackers: readonly StoreTracker[]): StoreReadResult {
+/** The read script's answer, checked: a Redis (or something posing as one) answering otherwise fails the decision. `full`: why a scope value cannot be held. */
+function readAnswer(answer: unknown, trackers: readonly StoreTracker[], full: (t: StoreTracker) => string): StoreReadResult {
   const n = trackers.length;
   if (!Array.isArray(answer) || answer.length !== n + 1) throw new Unexpected("not the trackers asked for");
   const values: StoreValue[] = [];
   for (let i = 0; i < n; i++) {
     const v = answer[i] as unknown;
     const t = trackers[i]!;
+    if (Array.isArray(v) && v[0] === -2) {
+      if (t.scope === undefined) throw new Unexpected("a full scope for a session's tracker");
+      values.push({ count: 0, error: full(t), scopesFull: true });
+      continue;
+    }
     if (!isCountTracker(t)) {
       if (!Array.isArray(v) || v[0] !== -1 || typeof v[2] !== "string") throw new Unexpected("a tracker's value");
       const now = kindAnswer(t, v[1]);

@@ -16,6 +16,46 @@
  */
 
 /**
+ * `edgeOf(now, w)`: the window's edge as a score text, so that `ZREMRANGEBYSCORE key -inf edge`
+ * removes exactly the entries the in-memory store drops (`now - time >= w`), whatever fractions
+ * of a millisecond the clock has. Lua numbers are the same doubles as JavaScript's.
+ */
+export const WINDOW_EDGE = `
+local function num(x) return string.format('%.17g', x) end
+-- the next double above x (finite x)
+local function nextUp(x)
+  if x == 0 then return math.ldexp(1, -1074) end
+  local m, ex = math.frexp(x)
+  if m == -0.5 then return x + math.ldexp(1, ex - 54) end
+  return x + math.ldexp(1, ex - 53)
+end
+-- The window's edge at now, as a score: the latest time t with now - t >= w, the in-memory
+-- store's test (an entry leaves the window when now - time >= w), in the same double arithmetic.
+-- With whole milliseconds now - w is that time; with fractions of a millisecond (or a window as
+-- long as the clock's value) it may round, and the edge is found by bisection between a time
+-- that has left the window and one that has not (now - t never increases with t): at most a few
+-- hundred halvings, only for such clocks.
+local function edgeOf(now, w)
+  local e = now - w
+  if now - e >= w and not (now - nextUp(e) >= w) then return num(e) end
+  local lo, hi
+  if now - e >= w then
+    lo = e
+    hi = w > 0 and now or nextUp(now)
+  else
+    hi = e
+    lo = e - ((math.abs(now) + math.abs(e)) * 2 ^ -50 + 1)
+  end
+  for _ = 1, 2100 do
+    local mid = lo + (hi - lo) / 2
+    if mid == lo or mid == hi then break end
+    if now - mid >= w then lo = mid else hi = mid end
+  end
+  return num(lo)
+end
+`;
+
+/**
  * The trackers that are not plain counts, as tracker-kinds.ts keeps them in memory: Lua functions
  * the scripts that read, file, refile and release share. A tracker's keys all start with its
  * entries key (`E`, the plain count's key, so that however a tracker's key is chosen, its state
@@ -73,7 +113,7 @@ local function partialsValue(p)
   if hi == 0 then return 0 end
   return hi
 end
-local function num(x) return string.format('%.17g', x) end
+${WINDOW_EDGE}
 local function ser(p)
   local t = {}
   for i = 1, #p do t[i] = num(p[i]) end
@@ -194,9 +234,10 @@ local function kindValue(k, base, P, w, now, edge, c)
   end
   return keyValue(k, base, string.sub(c, 2), w, now, edge)
 end
+-- index: the session's index, or nil for a scoped tracker's keys (per user.id), which are not the session's to forget
 local function touch(key, w, index)
   if w >= 0 then redis.call('PEXPIRE', key, w + 60000) end
-  redis.call('SADD', index, key)
+  if index then redis.call('SADD', index, key) end
 end
 local function trimMarks(key, floorKey, field)
   local n = redis.call('ZCARD', key)
@@ -207,7 +248,7 @@ local function trimMarks(key, floorKey, field)
 end
 -- files what kindFiling describes (f) at time t; seq() gives the entry's sequence number; items it filed go to filed
 local function fileKind(k, base, P, w, t, f, id, seq, index, filed)
-  local edge = num(t - w)
+  local edge = w >= 0 and edgeOf(t, w) or ''
   local function add(key, score, member, window)
     redis.call('ZADD', key, score, member)
     touch(key, window, index)
@@ -274,6 +315,19 @@ local function floorOf(key)
   if base then return base .. ':h', 'b' end
   return nil, nil
 end
+-- Takes back what a reservation added to the registry of scope values (SCOPES): a scope it
+-- added leaves it, a later time it gave a scope is set back, unless something filed since moved it.
+local function takeBackScopes(res)
+  local g = redis.call('HGET', res, 'g')
+  if not g then return end
+  g = cjson.decode(g)
+  for _, item in ipairs(g.i) do
+    local now = redis.call('ZSCORE', g.r, item[1])
+    if now and tonumber(now) == tonumber(item[2]) then
+      if item[3] == '' then redis.call('ZREM', g.r, item[1]) else redis.call('ZADD', g.r, item[3], item[1]) end
+    end
+  end
+end
 local function takeBack(item)
   local removed = redis.call('ZREM', item[1], item[2])
   if removed == 0 then
@@ -295,15 +349,66 @@ end
 `;
 
 /**
- * Reads the trackers and files the reservation. KEYS: labels, reservation, the scope's index (the
- * tracker keys it has, for `forget`), then per tracker its entries and poison. ARGV: now, id ("" reads only), ttl ms, scope, tracker count, then per
- * tracker: window ms (-1: none), filing (0 none, 1 entry, 2 poison; `k` another kind), error (for
- * `k`: JSON `{ k: kind, c: the current key, f?: the filing }`, KINDS); last, the action hash
- * the reservation is kept for.
- * Returns { per tracker {count, oldest poison member or ""} or {-1, value, value after filing or ""}..., {labels...} },
- * a kind's value as text: `E<error>`, `Z` (nothing matched), `C<count>`, `S<sum>`, `V<member>`, `N` (none), `T`, `F`.
+ * The registry of scope values (`per user.id`: the in-memory store's MAX_SCOPES, for every process
+ * on the store): a sorted set of scope digests scored by when their history is empty (the newest
+ * action filed in the scope plus the longest window of its trackers; `inf` without a window or for
+ * `since`). A scope value not in it, when it holds the most it may (`max`), first drops the scopes
+ * whose history is empty; if none was, the decision's trackers of that scope answer `{-2}` (the
+ * enforcer denies the decision: its action could not be counted), and a reserved action is still
+ * filed there up to `over` scopes past the bound (an action recorded without a decision, as in
+ * memory), never further. A reservation keeps what it added (`g`), which a release takes back.
+ * Sets `full` and `skip` (digest → true) and returns the reservation's registry items.
  */
-export const READ = `${KINDS}
+const SCOPES = `
+-- the scope digest a tracker key is under (PREFIX:scope:{D}:T:e; a session's key gives the session's digest, never a scope's)
+local function scopeOfKey(key) return string.match(key, '{(%x+)}:%x+:e$') end
+local function scopeRegistry(R, now, id, max, over, list, full, skip)
+  local added = {}
+  local held, swept = nil, false
+  for j = 1, #list, 2 do
+    local d, keep = list[j], list[j + 1]
+    local score = redis.call('ZSCORE', R, d)
+    local until_ = keep == 'inf' and 'inf' or num(now + tonumber(keep))
+    if not score then
+      held = held or redis.call('ZCARD', R)
+      if held >= max and not swept then
+        swept = true
+        redis.call('ZREMRANGEBYSCORE', R, '-inf', num(now))
+        held = redis.call('ZCARD', R)
+      end
+      if held >= max then full[d] = true end
+      if id ~= '' then
+        if held < max + over then
+          redis.call('ZADD', R, until_, d)
+          held = held + 1
+          added[#added + 1] = { d, until_, '' }
+        else
+          skip[d] = true
+        end
+      end
+    elseif id ~= '' and tonumber(until_) > tonumber(score) then
+      redis.call('ZADD', R, until_, d)
+      added[#added + 1] = { d, until_, score }
+    end
+  end
+  return added
+end
+`;
+
+/**
+ * Reads the trackers and files the reservation. KEYS: labels, reservation, the scope's index (the
+ * tracker keys it has, for `forget`), then per tracker its entries and poison, and, when a tracker
+ * has a scope of its own, the registry of scope values (SCOPES). ARGV: now, id ("" reads only),
+ * ttl ms, scope, tracker count, then per tracker: window ms (-1: none), filing (0 none, 1 entry,
+ * 2 poison; `k` another kind), error (for `k`: JSON `{ k: kind, c: the current key, f?: the
+ * filing }`, KINDS); then the action hash the reservation is kept for; then, with scopes, the
+ * most scope values the registry holds, how far past it an action is still filed, and per scope
+ * value of the decision its digest and how long its history lasts (ms, or `inf`).
+ * Returns { per tracker {count, oldest poison member or ""} or {-1, value, value after filing or ""}
+ * or {-2} (its scope value cannot be held)..., {labels...} }, a kind's value as text: `E<error>`,
+ * `Z` (nothing matched), `C<count>`, `S<sum>`, `V<member>`, `N` (none), `T`, `F`.
+ */
+const READ_BODY = `
 local now = tonumber(ARGV[1])
 local id = ARGV[2]
 local n = tonumber(ARGV[5])
@@ -311,27 +416,43 @@ local out = {}
 local filed = {}
 -- the session's own keys start as its index does; a scoped tracker's (per user.id) are not the session's to forget
 local own = string.sub(KEYS[3], 1, #KEYS[3] - 4)
+local full, skip, scopes = {}, {}, nil
+if #KEYS > 3 + 2 * n then
+  scopes = scopeRegistry(KEYS[#KEYS], now, id, tonumber(ARGV[7 + 3 * n]), tonumber(ARGV[8 + 3 * n]), { unpack(ARGV, 9 + 3 * n) }, full, skip)
+end
+-- poison is rare: the plain counts' poison sets are read only when one of them exists
+local poisoned = 0
+do
+  local ps = {}
+  for i = 1, n do
+    if ARGV[4 + 3 * i] ~= 'k' then ps[#ps + 1] = KEYS[3 + 2 * i] end
+  end
+  if #ps > 0 then poisoned = redis.call('EXISTS', unpack(ps)) end
+end
 for i = 1, n do
   local entries = KEYS[2 + 2 * i]
   local poison = KEYS[3 + 2 * i]
   local w = tonumber(ARGV[3 + 3 * i])
   local filing = ARGV[4 + 3 * i]
-  local edge = string.format('%.0f', now - w)
+  local edge = w >= 0 and edgeOf(now, w) or ''
+  local sd = scopes and scopeOfKey(entries)
+  -- past the bound of scope values, a reserved action is not filed in a new one
+  if sd and skip[sd] then filing = '0' end
   if filing == 'k' then
     local spec = cjson.decode(ARGV[5 + 3 * i])
     local value = kindValue(spec.k, entries, poison, w, now, edge, spec.c)
     local after = ''
-    if id ~= '' and spec.f then
-      fileKind(spec.k, entries, poison, w, now, spec.f, id, seqFor(KEYS[2], entries), KEYS[3], filed)
+    if id ~= '' and spec.f and not (sd and skip[sd]) then
+      fileKind(spec.k, entries, poison, w, now, spec.f, id, seqFor(KEYS[2], entries), string.sub(entries, 1, #own) == own and KEYS[3] or nil, filed)
       after = kindValue(spec.k, entries, poison, w, now, edge, spec.c)
     end
     out[i] = { -1, value, after }
   else
-    -- poison is rare: trimmed only when its oldest entry left the window
-    local oldest = redis.call('ZRANGE', poison, 0, 0, 'WITHSCORES')
+    -- trimmed only when its oldest entry left the window
+    local oldest = poisoned > 0 and redis.call('ZRANGE', poison, 0, 0, 'WITHSCORES') or {}
     if w >= 0 then
       redis.call('ZREMRANGEBYSCORE', entries, '-inf', edge)
-      if oldest[1] and tonumber(oldest[2]) <= now - w then
+      if oldest[1] and tonumber(oldest[2]) <= tonumber(edge) then
         redis.call('ZREMRANGEBYSCORE', poison, '-inf', edge)
         oldest = redis.call('ZRANGE', poison, 0, 0)
       end
@@ -349,15 +470,29 @@ for i = 1, n do
       filed[#filed + 1] = { key, member }
     end
   end
+  if sd and full[sd] then out[i] = { -2 } end
 end
 if id ~= '' then
   local res = KEYS[2]
-  redis.call('HSET', res, 'f', cjson.encode(filed), 's', ARGV[4], 't', ARGV[1], 'h', ARGV[6 + 3 * n])
+  if scopes and #scopes > 0 then
+    redis.call('HSET', res, 'f', cjson.encode(filed), 's', ARGV[4], 't', ARGV[1], 'h', ARGV[6 + 3 * n], 'g', cjson.encode({ r = KEYS[#KEYS], i = scopes }))
+  else
+    redis.call('HSET', res, 'f', cjson.encode(filed), 's', ARGV[4], 't', ARGV[1], 'h', ARGV[6 + 3 * n])
+  end
   redis.call('PEXPIRE', res, tonumber(ARGV[3]))
 end
 out[n + 1] = redis.call('ZRANGE', KEYS[1], 0, -1)
 return out
 `;
+
+export const READ = `${KINDS}${SCOPES}${READ_BODY}`;
+
+/**
+ * READ for a decision whose trackers are all plain counts (`count`/`seen` without `since` or
+ * `current.F`): the same body without the other kinds' functions, which a script defines again
+ * on every call (a few microseconds of Redis's time per decision).
+ */
+export const READ_COUNTS = `${WINDOW_EDGE}${SCOPES}${READ_BODY}`;
 
 /**
  * Files a reservation's entry again, at its own time, in other trackers (its labels changed).
@@ -370,6 +505,7 @@ export const REFILE = `${KINDS}
 local res = KEYS[1]
 if redis.call('HGET', res, 's') ~= ARGV[1] then return 0 end
 local id = ARGV[2]
+local own = string.sub(KEYS[2], 1, #KEYS[2] - 4)
 local t = tonumber(redis.call('HGET', res, 't'))
 for _, item in ipairs(cjson.decode(redis.call('HGET', res, 'f'))) do takeBack(item) end
 local filed = {}
@@ -380,13 +516,13 @@ for i = 1, (#KEYS - 2) / 2 do
   local w = tonumber(ARGV[5 + base])
   if kind == 'k' then
     local spec = cjson.decode(ARGV[6 + base])
-    fileKind(spec.k, entries, poison, w, t, spec.f, id, seqFor(res, entries), KEYS[2], filed)
+    fileKind(spec.k, entries, poison, w, t, spec.f, id, seqFor(res, entries), string.sub(entries, 1, #own) == own and KEYS[2] or nil, filed)
   else
     local key, member = entries, id
     if kind == '2' then key, member = poison, id .. '\\n' .. ARGV[6 + base] end
     redis.call('ZADD', key, t, member)
     if w >= 0 then redis.call('PEXPIRE', key, w + 60000) end
-    if string.sub(key, 1, #KEYS[2] - 4) == string.sub(KEYS[2], 1, #KEYS[2] - 4) then redis.call('SADD', KEYS[2], key) end
+    if string.sub(key, 1, #own) == own then redis.call('SADD', KEYS[2], key) end
     filed[#filed + 1] = { key, member }
   end
 end
@@ -419,11 +555,12 @@ if redis.call('HGET', KEYS[1], 's') ~= ARGV[1] then return false end
 return { redis.call('HGET', KEYS[1], 'h') or '', redis.call('HGET', KEYS[1], 'l') or '[]' }
 `;
 
-/** Takes a reservation back. KEYS: reservation. ARGV: scope. */
+/** Takes a reservation back, and what it added to the registry of scope values. KEYS: reservation. ARGV: scope. */
 export const RELEASE = `${KINDS}
 local res = KEYS[1]
 if redis.call('HGET', res, 's') ~= ARGV[1] then return 0 end
 for _, item in ipairs(cjson.decode(redis.call('HGET', res, 'f'))) do takeBack(item) end
+takeBackScopes(res)
 redis.call('DEL', res)
 return 1
 `;

@@ -1,16 +1,21 @@
 /**
- * The predicates that are not plain counts (`sum`, `max`, `min`, `seen(A since B)`, `current.F`)
+ * The predicates that are not plain counts (`sum`, `max`, `min`, `seen(A since B)`, `current.F`),
+ * with or without a scope (`per user.id`, `per context.tenant`, `per action.F`, `per deployment`),
  * on the Redis store decide what they decide on the in-memory store: each case runs the same
- * steps (actions run, reserved, released, at given times) through an enforcer on each store and
- * compares every decision (its kind, the rules that fired, the errors). One real redis-server.
+ * steps (actions run, reserved, released, sessions ended, at given times, in given sessions for
+ * given users and tenants) through an enforcer on each store and compares every decision (its
+ * kind, the rules that fired, the errors). One real redis-server.
  */
 import { createEnforcer, type Enforcer } from "@agent-armor/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RedisServer, skipWithoutRedis, startRedis } from "../../../test/support/redis-server.js";
 import { redisStore } from "../src/index.js";
 
-/** A step: run an action (`run`), reserve it (`reserve`, remembered by its index), release the reservation of step `release`, or only decide. */
-type Step = { at: number; action: Record<string, unknown>; op?: "run" | "reserve" | "decide" } | { at: number; release: number };
+/** Who decides a step: its session (default `s`), user and context. */
+type Who = { session?: string; user?: unknown; context?: unknown };
+
+/** A step: run an action (`run`), reserve it (`reserve`, remembered by its index), release the reservation of step `release`, only decide, or end a session; as `who`. */
+type Step = { at: number; action: Record<string, unknown>; op?: "run" | "reserve" | "decide"; who?: Who } | { at: number; release: number } | { at: number; end: string };
 
 interface Case {
   name: string;
@@ -22,6 +27,8 @@ interface Case {
 
 const H = 3_600_000;
 const pay = (amount: unknown, extra: Record<string, unknown> = {}) => ({ type: "pay", amount, ...extra });
+/** A session of a user (and tenant). */
+const as = (session: string, user: string, tenant = "t1"): Who => ({ session, user: { id: user }, context: { tenant } });
 
 const CASES: Case[] = [
   {
@@ -240,6 +247,147 @@ const CASES: Case[] = [
     ],
     expect: ["allow", "deny", "allow", "deny"],
   },
+  // with a scope (language §7.1): one state per (scope value, tracker), shared by the sessions
+  {
+    name: "sum per user, across sessions",
+    rules: 'rule big when action.type == "pay" and sum(amount where type == "pay" within 1h per user.id) + action.amount > 100 deny because "100 a user an hour"',
+    steps: [
+      { at: 0, action: pay(60), who: as("s1", "ann") },
+      { at: 1, action: pay(30), who: as("s2", "ann") },
+      { at: 2, action: pay(30), who: as("s3", "ann") },
+      { at: 3, action: pay(90), who: as("s1", "bob") },
+      { at: 4, action: pay(10), who: as("s3", "ann") },
+      { at: 5, action: pay(1), who: as("s3", "ann") },
+      // a user's history is not a session's: ending her sessions keeps it
+      { at: 6, end: "s1" },
+      { at: 7, end: "s3" },
+      { at: 8, action: pay(1), who: as("s5", "ann") },
+      { at: H, action: pay(60), who: as("s2", "ann") },
+      { at: H + 5, action: pay(40), who: as("s4", "ann") },
+      { at: H + 6, action: pay(1), who: as("s4", "ann") },
+    ],
+    expect: ["allow", "allow", "deny", "allow", "allow", "deny", "ended", "ended", "deny", "allow", "allow", "deny"],
+  },
+  {
+    name: "a scoped sum's reservation taken back, and a decision without the scope's value",
+    rules: 'rule big when action.type == "pay" and sum(amount where type == "pay" per context.tenant) + action.amount > 100 deny because "100 a tenant"',
+    steps: [
+      { at: 0, action: pay(60), op: "reserve", who: as("s1", "ann", "acme") },
+      { at: 1, action: pay(50), op: "reserve", who: as("s2", "bob", "acme") },
+      { at: 2, release: 0 },
+      { at: 3, action: pay(50), op: "reserve", who: as("s2", "bob", "acme") },
+      { at: 4, action: pay(51), who: as("s3", "cy", "acme") },
+      { at: 5, action: pay(51), who: as("s3", "cy", "other") },
+      { at: 6, action: pay(1), who: { session: "s3", user: { id: "cy" } } },
+      { at: 7, action: pay(1), who: { session: "s3", context: { tenant: { not: "a scope" } } } },
+    ],
+    expect: ["allow", "deny", "released", "allow", "deny", "allow", "deny", "deny"],
+  },
+  {
+    name: "max per tenant and min per deployment over a window",
+    rules: [
+      'rule top when action.type == "pay" and max(amount where type == "pay" within 10m per context.tenant) >= 50 deny because "a large one in the tenant lately"',
+      'rule low when action.type == "check" and min(amount where type == "pay" within 10m per deployment) < 5 deny because "a small one anywhere lately"',
+    ].join("\n"),
+    steps: [
+      { at: 0, action: pay(70), who: as("s1", "ann", "acme") },
+      { at: 1, action: pay(3), who: as("s2", "bob", "other") },
+      { at: 2, action: pay(10), who: as("s3", "cy", "acme") },
+      { at: 3, action: pay(10), who: as("s3", "cy", "other") },
+      { at: 4, action: { type: "check" }, who: as("s9", "dan", "none") },
+      { at: 600_001, action: { type: "check" }, who: as("s9", "dan", "none") },
+      { at: 600_002, action: pay(10), who: as("s3", "cy", "acme") },
+    ],
+    expect: ["allow", "allow", "deny", "allow", "deny", "allow", "allow"],
+  },
+  {
+    name: "seen A since B per user, across sessions",
+    rules: 'rule fresh when action.type == "send" and not seen(type == "login" since type == "logout" per user.id) deny because "log in first"',
+    steps: [
+      { at: 0, action: { type: "login" }, who: as("s1", "ann") },
+      { at: 1, action: { type: "send" }, who: as("s2", "ann") },
+      { at: 2, action: { type: "send" }, who: as("s2", "bob") },
+      { at: 3, action: { type: "logout" }, who: as("s3", "ann") },
+      { at: 4, action: { type: "send" }, who: as("s1", "ann") },
+      { at: 5, action: { type: "login" }, op: "reserve", who: as("s4", "ann") },
+      { at: 6, action: { type: "send" }, who: as("s1", "ann") },
+      { at: 7, release: 5 },
+      { at: 8, action: { type: "send" }, who: as("s2", "ann") },
+    ],
+    expect: ["allow", "allow", "deny", "allow", "deny", "allow", "allow", "released", "deny"],
+  },
+  {
+    name: "count per current key per user",
+    rules: 'rule spam when action.type == "mail" and count(type == "mail" and to == current.to within 1h per user.id) >= 2 deny because "two a person a user an hour"',
+    steps: [
+      { at: 0, action: { type: "mail", to: "a" }, who: as("s1", "ann") },
+      { at: 1, action: { type: "mail", to: "a" }, who: as("s2", "ann") },
+      { at: 2, action: { type: "mail", to: "a" }, who: as("s3", "ann") },
+      { at: 3, action: { type: "mail", to: "a" }, who: as("s3", "bob") },
+      { at: 4, action: { type: "mail", to: "b" }, who: as("s3", "ann") },
+      { at: 5, action: { type: "mail" }, who: as("s3", "ann") },
+      { at: H + 1, action: { type: "mail", to: "a" }, who: as("s1", "ann") },
+    ],
+    expect: ["allow", "allow", "deny", "allow", "allow", "allow", "allow"],
+  },
+  {
+    name: "sum per action field, and a current key per action field",
+    rules: [
+      'rule most when action.type == "pay" and sum(amount where type == "pay" per action.account) + action.amount > 100 deny because "100 an account"',
+      'rule twice when action.type == "pay" and seen(type == "pay" and to == current.to within 1h per action.account) deny because "once a payee an account"',
+    ].join("\n"),
+    steps: [
+      { at: 0, action: pay(60, { account: "x", to: "p" }), who: as("s1", "ann") },
+      { at: 1, action: pay(30, { account: "y", to: "p" }), who: as("s2", "bob") },
+      { at: 2, action: pay(30, { account: "x", to: "q" }), who: as("s2", "bob") },
+      { at: 3, action: pay(20, { account: "x", to: "r" }), who: as("s3", "cy") },
+      { at: 4, action: pay(1, { account: "y", to: "p" }), who: as("s1", "ann") },
+      { at: 5, action: pay(1, { account: 7, to: "p" }), who: as("s1", "ann") },
+    ],
+    expect: ["allow", "allow", "allow", "deny", "deny", "allow"],
+  },
+  {
+    // the scope value is the one the decision read, before the policy redacted it (language §7.1)
+    name: "per action field on a field the policy redacts: keyed by the value before redaction",
+    rules: [
+      'rule hide when action.type == "pay" redact account because "account numbers never reach the tool"',
+      'rule twice when action.type == "pay" and count(type == "pay" within 1h per action.account) >= 2 deny because "two an account an hour"',
+      'rule most when action.type == "pay" and sum(amount where type == "pay" per action.account) + action.amount > 100 deny because "100 an account"',
+    ].join("\n"),
+    steps: [
+      { at: 0, action: pay(60, { account: "x" }), who: as("s1", "ann") },
+      { at: 1, action: pay(50, { account: "y" }), who: as("s2", "bob") },
+      { at: 2, action: pay(50, { account: "x" }), who: as("s2", "bob") },
+      { at: 3, action: pay(1, { account: "x" }), op: "reserve", who: as("s3", "cy") },
+      { at: 4, action: pay(1, { account: "x" }), who: as("s3", "cy") },
+      { at: 5, action: pay(1, { account: "[REDACTED]" }), who: as("s3", "cy") },
+      { at: 6, action: pay(1, { account: "y" }), op: "reserve", who: as("s1", "ann") },
+      { at: 7, action: pay(1, { account: "y" }), who: as("s1", "ann") },
+    ],
+    expect: ["allow", "allow", "deny", "allow", "deny", "allow", "allow", "deny"],
+  },
+  {
+    // a clock with fractions of a millisecond: an entry leaves the window exactly when now - time >= the window
+    name: "window edges with a fractional clock",
+    rules: [
+      'rule many when action.type == "send" and count(type == "send" within 1h) >= 1 deny because "one an hour"',
+      'rule big when action.type == "pay" and sum(amount where type == "pay" within 1h) >= 10 deny because "10 an hour"',
+      'rule mine when action.type == "mail" and count(type == "mail" within 1h per user.id) >= 1 deny because "one a user an hour"',
+    ].join("\n"),
+    steps: [
+      { at: 0, action: { type: "send" } },
+      { at: H - 0.5, action: { type: "send" } },
+      { at: H - 0.25, action: { type: "send" } },
+      { at: H, action: { type: "send" } },
+      { at: H + 0.5, action: pay(10) },
+      { at: 2 * H + 0.25, action: pay(1) },
+      { at: 2 * H + 0.5, action: pay(1) },
+      { at: 2.5, action: { type: "mail" }, who: as("s1", "ann") },
+      { at: H + 2, action: { type: "mail" }, who: as("s2", "ann") },
+      { at: H + 2.5, action: { type: "mail" }, who: as("s2", "ann") },
+    ],
+    expect: ["allow", "deny", "deny", "allow", "allow", "deny", "allow", "allow", "deny", "allow"],
+  },
 ];
 
 type Outcome = { decision: string; rules: string[]; errors: string[] };
@@ -249,22 +397,31 @@ async function runCase(c: Case, make: (clock: () => number) => Promise<Enforcer>
   let now = 1_800_000_000_000;
   const start = now;
   const e = await make(() => now);
-  const reserved = new Map<number, string>();
+  const reserved = new Map<number, { id: string; session: string }>();
   const out: Outcome[] = [];
   for (const [i, step] of c.steps.entries()) {
     now = start + step.at;
     if ("release" in step) {
-      const ok = await e.release(reserved.get(step.release)!, { session: "s" });
+      const r = reserved.get(step.release)!;
+      const ok = await e.release(r.id, { session: r.session });
       out.push({ decision: ok ? "released" : "not released", rules: [], errors: [] });
       continue;
     }
+    if ("end" in step) {
+      e.endSession(step.end);
+      // the store forgets it in the background
+      await new Promise((r) => setTimeout(r, 50));
+      out.push({ decision: "ended", rules: [], errors: [] });
+      continue;
+    }
+    const ctx = { session: "s", ...step.who };
     if (step.op === "reserve" || step.op === "decide") {
-      const d = await e.decide(step.action, { session: "s" }, { reserve: step.op === "reserve" });
-      if (step.op === "reserve" && d.decision === "allow") reserved.set(i, d.id);
+      const d = await e.decide(step.action, ctx, { reserve: step.op === "reserve" });
+      if (step.op === "reserve" && d.decision === "allow") reserved.set(i, { id: d.id, session: ctx.session });
       out.push({ decision: d.decision, rules: d.rules.map((r) => r.id), errors: d.errors.map((x) => x.message) });
       continue;
     }
-    const { decision: d, resultDecision: r } = await e.run(step.action, { session: "s" }, () => ({ text: "ran" }));
+    const { decision: d, resultDecision: r } = await e.run(step.action, ctx, () => ({ text: "ran" }));
     // a result's decision reads the history with the call counted
     const both = r === undefined ? [d] : [d, r];
     out.push({ decision: both.map((x) => x.decision).join("/"), rules: both.flatMap((x) => x.rules.map((f) => f.id)), errors: both.flatMap((x) => x.errors.map((f) => f.message)) });

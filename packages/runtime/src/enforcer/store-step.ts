@@ -18,15 +18,14 @@
  * filed are read in the same call, for the result's decision; an entry filed again with other
  * labels (a result's) keeps its time and its place among `since` marks.
  *
- * A count or seen with a scope (`per user.id`) is read and filed under the decision's scope value,
- * which the store shares between sessions; a decision whose value cannot key a scope has that
- * error. The other kinds with a scope are not kept by a shared store: their values are errors
- * that name the store, so rules that read them deny.
+ * A predicate with a scope (`per user.id`), of any kind, is read and filed under the decision's
+ * scope value, which the store shares between sessions; a decision whose value cannot key a scope
+ * has that error.
  */
 import { sha256 } from "../hash.js";
-import { MAX_SESSION_LABELS, type Reservation, scopeKeyOf, type TrackerSource, type TrackerValue, type Who } from "../history.js";
+import { MAX_SESSION_LABELS, type Reservation, ScopeUnavailable, scopeKeyOf, scopesFull, type TrackerSource, type TrackerValue, type Who } from "../history.js";
 import { type CurrentKey, isCountTracker, type SharedHistoryStore, type StoreFiling, type StoreReadResult, type StoreTracker, type StoreValue } from "../store.js";
-import { currentKeyOf, holds, isKindTracker, kindFiling } from "../tracker-kinds.js";
+import { currentKeyOf, holds, kindFiling } from "../tracker-kinds.js";
 import type { PolicyTracker } from "../types.js";
 import type { EnforcerState } from "./state.js";
 
@@ -35,9 +34,18 @@ interface Kept {
   readonly all: readonly PolicyTracker[];
   readonly kept: readonly StoreTracker[];
   readonly byKey: ReadonlyMap<string, PolicyTracker>;
-  /** Whether a tracker reads `current.F` (its current key is then computed per decision). */
+  /** Whether a tracker (scoped or not) reads `current.F` (its current key is then computed per decision). */
   readonly keyed: boolean;
 }
+
+/** A tracker as the store keeps it. */
+const storeTracker = (t: PolicyTracker): StoreTracker => ({
+  key: t.key,
+  kind: t.kind,
+  withinMs: t.withinMs,
+  ...(typeof t.since === "function" ? { since: true } : {}),
+  ...(typeof t.entryKeys === "function" ? { keyed: true } : {}),
+});
 
 /** Per policy in force, and its shadow candidate: computed once, not per decision. */
 const keptFor = new WeakMap<object, { readonly shadow: object | null; readonly kept: Kept }>();
@@ -56,37 +64,30 @@ function storeTrackers(st: EnforcerState): Kept {
       seen.add(t.key);
       all.push(t);
       if (t.scope !== undefined) continue; // kept per decision, under its scope value (decisionTrackers)
-      kept.push({ key: t.key, kind: t.kind, withinMs: t.withinMs, ...(typeof t.since === "function" ? { since: true } : {}), ...(typeof t.entryKeys === "function" ? { keyed: true } : {}) });
+      kept.push(storeTracker(t));
     }
   }
-  const result: Kept = { all, kept, byKey: new Map(all.map((t) => [t.key, t])), keyed: kept.some((k) => k.keyed === true) };
+  const result: Kept = { all, kept, byKey: new Map(all.map((t) => [t.key, t])), keyed: all.some((t) => typeof t.entryKeys === "function") };
   keptFor.set(st.active, { shadow: st.shadow, kept: result });
   return result;
 }
 
+const NO_ERRORS: ReadonlyMap<string, string> = new Map();
+
 /**
- * The kept trackers of one decision: the session's, and each scoped `count`/`seen` under its
- * scope value's key, from the decision's action, user and context (`who`); a decision whose value
- * cannot key a scope has that error as the tracker's value, and files nothing there. A scoped
- * predicate of another kind is not kept by a shared store: its value is that error.
+ * The kept trackers of one decision: the session's, and each scoped one under its scope value's
+ * key, from the decision's action, user and context (`who`); a decision whose value cannot key a
+ * scope has that error as the tracker's value, and files nothing there.
  */
-function decisionTrackers(
-  all: readonly PolicyTracker[],
-  kept: readonly StoreTracker[],
-  action: unknown,
-  who: Who | null,
-  store: SharedHistoryStore,
-): { kept: StoreTracker[]; errors: Map<string, string> } {
+function decisionTrackers(all: readonly PolicyTracker[], kept: readonly StoreTracker[], action: unknown, who: Who | null): { kept: readonly StoreTracker[]; errors: ReadonlyMap<string, string> } {
+  // no scoped predicates (the common case): nothing is allocated per decision
+  if (all.length === kept.length) return { kept, errors: NO_ERRORS };
   const out = [...kept];
   const errors = new Map<string, string>();
   for (const t of all) {
     if (t.scope === undefined) continue;
-    if (isKindTracker(t)) {
-      errors.set(t.key, `the history store ${store.name} keeps \`count\` and \`seen\` with a scope (\`per ${t.scope}\`) only; this one needs the in-memory store`);
-      continue;
-    }
     const key = who === null ? { error: `\`per ${t.scope}\`: this decision has no user and context to scope by` } : scopeKeyOf(t, action, who);
-    if (typeof key === "string") out.push({ key: t.key, kind: t.kind as "count" | "seen", withinMs: t.withinMs, scope: `${t.scope}\u0000${key}` });
+    if (typeof key === "string") out.push({ ...storeTracker(t), scope: `${t.scope}\u0000${key}` });
     else errors.set(t.key, key.error);
   }
   return { kept: out, errors };
@@ -176,7 +177,7 @@ export class StoreView implements TrackerSource {
    */
   static async open(st: EnforcerState, store: SharedHistoryStore, scope: string, now: number, action: unknown, reserveFor: string | null, who: Who | null = null): Promise<StoreView> {
     const { all, kept: session, byKey, keyed } = storeTrackers(st);
-    const { kept, errors } = decisionTrackers(all, session, action, who, store);
+    const { kept, errors } = decisionTrackers(all, session, action, who);
     const id = reserveFor !== null ? st.decisionId(now) : null;
     const filings = reserveFor !== null ? filingsOf(kept, byKey, action, undefined) : [];
     try {
@@ -204,6 +205,8 @@ export class StoreView implements TrackerSource {
     if (scopeError !== undefined) return { error: scopeError };
     const read = this.values_.get(t.key);
     if (read === undefined) return { error: `the history store did not read tracker ${t.key}` };
+    // its scope value cannot be held: the action could not be counted, so the decision denies
+    if (read.scopesFull === true) return new ScopeUnavailable(read.error ?? scopesFull(t.scope ?? "", `the history store ${this.store.name}`));
     const own = this.recorded && !this.cancelled ? this.filings.find((f) => f.tracker.key === t.key) : undefined;
     if (read.value !== undefined) return this.kindValue(t, read, own);
     let count = read.count;
@@ -356,7 +359,7 @@ export async function relabelShared(
   if (next.length === pending.labels.length) return;
   // filed again in every tracker, the scoped ones under the call's own scope values
   const { all, kept: session, byKey } = storeTrackers(st);
-  const { kept } = decisionTrackers(all, session, action, who, store);
+  const { kept } = decisionTrackers(all, session, action, who);
   const filings = filingsOf(kept, byKey, action, next);
   await store.refile(id, scope, st.clock(), filings, next);
 }
