@@ -238,6 +238,8 @@ describe("grammar/armor.tmLanguage.json", () => {
     'rule w on result when session.labels contains "y" deny',
     "rule g when x require approval quorum 2 grant session 1h up to 5 of action.amount",
     'rule u when count(type == "w" within 1h per user.id) > 1 and seen(type == "d" per deployment) deny',
+    "property p: never allow or redacted when amount > 1",
+    "property q: always deny",
   ];
   const scopeOfWord = (w: string, suffix = ""): string => {
     const line = samples.find((s) => new RegExp(`\\b${w}\\b${suffix}`).test(s));

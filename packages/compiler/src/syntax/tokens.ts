@@ -54,6 +54,8 @@ export const Quorum = keyword("quorum");
 export const Grant = keyword("grant");
 export const Up = keyword("up");
 export const To = keyword("to");
+// before `redact`, which would otherwise take the first six letters of `redacted`
+export const Redacted = keyword("redacted");
 export const Redact = keyword("redact");
 export const Label = keyword("label");
 export const Matching = keyword("matching");
@@ -81,6 +83,9 @@ export const With = keyword("with");
 export const Where = keyword("where");
 export const Since = keyword("since");
 export const Per = keyword("per");
+export const Property = keyword("property");
+export const Always = keyword("always");
+export const Never = keyword("never");
 
 export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n\f\v\u00a0\ufeff]+/, group: Lexer.SKIPPED });
 const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n\r]*/, group: "comments" });
