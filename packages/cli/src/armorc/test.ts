@@ -161,7 +161,7 @@ async function watchMode(io: Io, o: TestOptions): Promise<number> {
 export const runTest: Command = {
   name: "test",
   summary: "run policy tests against the compiled policies",
-  usage: "armorc test [PATH...] [--coverage] [--coverage-threshold P] [--reporter human|json|junit] [--filter PATTERN] [--watch]",
+  usage: "armorc test [PATH...] [--coverage] [--coverage-threshold P] [--reporter human|json|junit] [--filter PATTERN] [--watch] [--timeout MS]",
   help: [
     'Finds tests in policies (`test "name" { ... }` blocks) and in NAME.test.armor files beside',
     "NAME.armor, in the given files and folders (default: the current folder, recursively), and",
