@@ -42,7 +42,7 @@ interface Row {
   readonly exactly?: readonly string[];
 }
 
-const itemWords = ["rule", "let", "test", "policy", "schema", "default", "timezone"];
+const itemWords = ["rule", "let", "test", "policy", "schema", "default", "timezone", "property"];
 const expressionStarts = ["amount", "recipient", "action", "user", "count", "seen", "sum", "any", "all", "not", "true"];
 const effects = ["allow", "deny", "require approval", "redact", "label"];
 

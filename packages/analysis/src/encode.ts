@@ -461,4 +461,14 @@ export function encodePolicy(vocab: Vocabulary, policy: IR.Policy, source: Sourc
   return { policy, rules, decision, redacted, trackers, notEncoded: enc.notEncoded, otherStages };
 }
 
+/**
+ * A condition of `policy` (a property's `when`) as terms over `vocab`'s variables: whether it
+ * fails and whether it is true. The same condition as a rule's has the same terms.
+ */
+export function encodeCondition(vocab: Vocabulary, policy: IR.Policy, source: SourceLines, e: IR.Expr): { err: Term; val: Term; notEncoded: readonly NotEncoded[] } {
+  const enc = new Encoder(vocab, policy, source);
+  const c = enc.condition(e);
+  return { err: c.err, val: c.val, notEncoded: enc.notEncoded };
+}
+
 export { Vocabulary, WEEKDAYS };

@@ -24,12 +24,13 @@ export { type ConditionLine, conditionLines, explainRules, noPaint, type Paint, 
 export { type FormatResult, formatSource } from "./format/format.js";
 export { type ImportHost, MAX_IMPORT_DEPTH, MAX_IMPORTED_FILES, type PolicyFile, type ResolvedImport } from "./imports.js";
 export { parseJsonInput } from "./input-text.js";
-export { type Evaluation, evaluatePolicy, type RuleExplanation, type Trace } from "./interpreter.js";
+export { type Evaluation, evaluateCondition, evaluatePolicy, type RuleExplanation, type Trace } from "./interpreter.js";
 export type * as IR from "./ir.js";
 export { type JsonText, parseJsonText } from "./json-text.js";
 export * as facts from "./language/facts.js";
 export { loadModule } from "./load.js";
 export { jsonTooDeepAt, MAX_NESTING } from "./nesting.js";
+export { checkProperty, decisionIsOneOf, describeProperty, meetsProperty, type PropertyCheck, type PropertyCheckOptions, propertyPolicy } from "./properties.js";
 export { MAX_FILE_BYTES, readRegularFile } from "./read-file.js";
 // ---- for @agent-armor/analysis: a regex's syntax tree (flags already applied), to encode it in a solver
 export type { Node as RegexNode } from "./regex/ast.js";

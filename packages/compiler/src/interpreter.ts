@@ -439,6 +439,33 @@ export function evaluatePolicy(policy: IR.Policy, input: unknown, options: Evalu
   return { result: stage === "call" && policy.grants ? grantedDecision(result, input, options.now ?? Date.now) : result, explanations };
 }
 
+/**
+ * A condition's value on a call input, as a rule's condition would be evaluated (a property's
+ * `when`): `true`/`false`, or the evaluation error's text. `policy.trackers` are the predicates
+ * the condition may read, and `trackerValues` their values (otherwise `input.history` is scanned).
+ */
+export function evaluateCondition(policy: IR.Policy, condition: IR.Expr, input: unknown, options: EvaluateOptions = {}): { readonly value: boolean } | { readonly error: string } {
+  let read: ReadInput | string;
+  let given: (TrackerValue | undefined)[] | undefined;
+  try {
+    read = readInput(input, options.now ?? Date.now, true);
+    if (typeof read !== "string" && policy.trackers.length > 0 && options.trackerValues !== undefined) {
+      given = readTrackerValues(
+        options.trackerValues,
+        policy.trackers.map((t) => t.kind),
+      );
+    }
+  } catch (e) {
+    read = isEvaluationError(e) ? e.message : INPUT_UNREADABLE;
+  }
+  if (typeof read === "string") return { error: read };
+  try {
+    return { value: sem.truth(evaluate(new Context(policy, read, given), condition, null, true)) };
+  } catch (e) {
+    return { error: isEvaluationError(e) ? e.message : FOREIGN_ERROR };
+  }
+}
+
 /** A redaction of the action, the result or the output: objects are copied along the path; anything else is left as it is. */
 function redactValue(value: unknown, effect: Extract<IR.Effect, { kind: "redact" }>, policy: IR.Policy): unknown {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return value;

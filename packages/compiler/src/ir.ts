@@ -339,6 +339,32 @@ export interface Policy {
    * schema must be checked; `null` without a schema.
    */
   readonly actionBranches: Readonly<Record<string, string | null>> | null;
+  /** The policy's properties (`property NAME: ...`): checked, never decided, not in the module. */
+  readonly properties: readonly Property[];
+  /**
+   * The history predicates only properties read, numbered after `trackers` (a property's
+   * condition indexes `[...trackers, ...propertyTrackers]`); the compiled module has only `trackers`.
+   */
+  readonly propertyTrackers: readonly Tracker[];
+}
+
+/** What a property says of a decision: its kind, or that a redaction fired. */
+export type PropertyOutcome = "allow" | "deny" | "require_approval" | "redacted";
+
+/**
+ * `property NAME: always|never OUTCOMES when CONDITION`: for every call input on which the
+ * condition holds (is true without an error), the decision is one of the outcomes (`always`) or
+ * none of them (`never`).
+ */
+export interface Property {
+  readonly name: string;
+  readonly mode: "always" | "never";
+  readonly outcomes: readonly PropertyOutcome[];
+  /** `true` when the property has no `when`. */
+  readonly condition: Expr;
+  readonly span: Span;
+  readonly line: number;
+  readonly column: number;
 }
 
 /**

@@ -12,12 +12,13 @@ import { badUri, Documents, isTestFile, policyUriOf, testUriOf, uriToPath } from
 import { codeActions } from "./features/code-actions.js";
 import { COMPILE, compilePolicy } from "./features/compile.js";
 import { completion } from "./features/completion.js";
-import { diagnostics } from "./features/diagnostics.js";
+import { diagnostics, toLspDiagnostic } from "./features/diagnostics.js";
 import { EVALUATE, EXPLAIN_TEST, evaluateInput, explainTest, type InputOptions } from "./features/evaluate.js";
 import { formatting, rangeFormatting } from "./features/formatting.js";
 import { hover } from "./features/hover.js";
 import { inlayHints } from "./features/inlay-hints.js";
 import { definition, documentHighlights, prepareRename, references, rename } from "./features/navigation.js";
+import { PropertyProofs } from "./features/property-proofs.js";
 import { selectionRanges } from "./features/selection-ranges.js";
 import { legend, SemanticTokenResults, semanticTokensRange } from "./features/semantic-tokens.js";
 import { signatureHelp } from "./features/signature-help.js";
@@ -36,6 +37,7 @@ export function startServer(connection: Connection): void {
   let canRefreshLenses = false;
   let canRefreshHints = false;
   const workspaceSymbols = new WorkspaceSymbols(documents);
+  const proofs = new PropertyProofs();
   /** The workspace folders, as paths: where workspace symbols are looked for. */
   let folders: string[] = [];
 
@@ -50,7 +52,9 @@ export function startServer(connection: Connection): void {
     if (!documents.isOpen(uri)) return;
     const a = analysisOf(uri);
     if (!a) return;
-    void connection.sendDiagnostics({ uri, ...(a.version !== null ? { version: a.version } : {}), diagnostics: diagnostics(a, settings.docsBaseUrl) });
+    // a policy's property proofs, when one has finished for the text the document has now
+    const proved = a.kind === "policy" ? proofs.diagnostics(a).map((d) => toLspDiagnostic(d, a.source, settings.docsBaseUrl)) : [];
+    void connection.sendDiagnostics({ uri, ...(a.version !== null ? { version: a.version } : {}), diagnostics: [...diagnostics(a, settings.docsBaseUrl), ...proved] });
     // a test's decision changes with its policy: lenses and hints of other documents are asked again
     if (canRefreshLenses) void connection.sendRequest("workspace/codeLens/refresh").catch(() => undefined);
     if (canRefreshHints) void connection.sendRequest("workspace/inlayHint/refresh").catch(() => undefined);
@@ -97,7 +101,7 @@ export function startServer(connection: Connection): void {
     documents.setRoots(folders);
     return {
       capabilities: {
-        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: true },
         completionProvider: { triggerCharacters: [".", '"', " "] },
         hoverProvider: true,
         signatureHelpProvider: { triggerCharacters: ["(", " "] },
@@ -125,10 +129,25 @@ export function startServer(connection: Connection): void {
     // the first content assist builds Chevrotain's lookahead tables (~100 ms): build them now, not on the first completion
     setImmediate(() => expectedAt("rule r when a and ", 18));
   });
+  /** Proves a policy's properties off the keystroke path (on open and save); publishes again when done. */
+  const prove = (uri: string): void => {
+    const a = analysisOf(uri);
+    if (a?.kind !== "policy") return;
+    proofs.start(
+      a,
+      () => {
+        const now = analysisOf(uri);
+        return now?.kind === "policy" ? now : undefined;
+      },
+      () => publish(uri),
+    );
+  };
   connection.onDidOpenTextDocument(({ textDocument: d }) => {
     documents.openDocument(d.uri, d.version, d.text);
     schedule(d.uri, 0);
+    prove(d.uri);
   });
+  connection.onDidSaveTextDocument(({ textDocument: d }) => prove(d.uri));
   connection.onDidChangeTextDocument(({ textDocument: d, contentChanges }) => {
     documents.change(d.uri, d.version, contentChanges);
     schedule(d.uri, settings.debounceMs);
@@ -136,6 +155,7 @@ export function startServer(connection: Connection): void {
   connection.onDidCloseTextDocument(({ textDocument: d }) => {
     documents.close(d.uri);
     analyses.forget(d.uri);
+    proofs.forget(d.uri);
     // the file on disk counts again, not the text the document had
     workspaceSymbols.changed(d.uri, false, false);
     tokenResults.forget(d.uri);

@@ -242,6 +242,8 @@ describe("grammar/armor.tmLanguage.json", () => {
     "param limit: number = 1",
     "disable base.r",
     "override base.q when x deny",
+    "property p: never allow or redacted when amount > 1",
+    "property q: always deny",
   ];
   const scopeOfWord = (w: string, suffix = ""): string => {
     const line = samples.find((s) => new RegExp(`\\b${w}\\b${suffix}`).test(s));

@@ -17,16 +17,21 @@ function diagnosticFormat(value: unknown): DiagnosticFormat {
 export const runCheck: Command = {
   name: "check",
   summary: "check policies for errors and warnings",
-  usage: "armorc check FILE... [--format text|json|sarif] [--deny-warnings]",
+  usage: "armorc check FILE... [--format text|json|sarif] [--deny-warnings] [--exact [--timeout MS]]",
   help: [
     "Options:",
     "  --format F         text (default), json, or sarif for code scanning in CI",
     "  --deny-warnings    exit 1 when there are warnings, not only errors",
+    "  --exact            ask the Z3 solver, for every call rule of a policy without errors,",
+    "                     whether it can fire (A401) and whether it can change the decision",
+    "                     (A402): proofs the fast check misses are added, and a fast warning",
+    "                     the solver refutes becomes an info with the input that refutes it",
+    "  --timeout MS       each of --exact's solver questions' limit (default 5000)",
     "",
     "Exit code 0 when clean, 1 when any file has errors (or warnings with --deny-warnings),",
     "2 when a file cannot be read.",
   ].join("\n"),
-  options: { format: { type: "string" }, "deny-warnings": { type: "boolean" } },
+  options: { format: { type: "string" }, "deny-warnings": { type: "boolean" }, exact: { type: "boolean" }, timeout: { type: "string" } },
   async run({ values, positionals }, io) {
     const format = diagnosticFormat(values.format);
     if (positionals.length === 0) throw new UsageError("name at least one policy file");
@@ -70,6 +75,22 @@ export const runCheck: Command = {
       const tested = policy(policyFile);
       if (tested === null) unreadable = true;
       else all.push(...compileTests(file, read.text, tested).diagnostics);
+    }
+    if (values.timeout !== undefined && values.exact !== true) throw new UsageError("--timeout is an option of --exact");
+    if (values.exact === true) {
+      const timeoutMs = values.timeout === undefined ? undefined : Number(values.timeout);
+      if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 3_600_000)) throw new UsageError("--timeout takes a whole number of milliseconds from 1 to 3600000");
+      // the solver (Z3 in WebAssembly) loads only for --exact
+      const { analyseRules, exactRuleDiagnostics } = await import("@agent-armor/analysis");
+      for (const c of policies.values()) {
+        if (c === null || !c.ok) continue;
+        const exact = exactRuleDiagnostics(c, await analyseRules(c, timeoutMs !== undefined ? { timeoutMs } : {}));
+        const own = new Set<Diagnostic>(c.diagnostics);
+        const at = all.findIndex((d) => own.has(d));
+        const kept = all.filter((d) => !own.has(d));
+        kept.splice(at < 0 ? kept.length : at, 0, ...exact);
+        all.splice(0, all.length, ...kept);
+      }
     }
     const out = format === "text" ? io.stderr : io.stdout;
     printDiagnostics(io, out, all, sourcesOf(texts), format);

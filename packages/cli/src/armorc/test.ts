@@ -1,7 +1,7 @@
 /** `armorc test [PATH...]`: run policy tests against the compiled policies. */
 import { existsSync, watch } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { nodeHost } from "@agent-armor/compiler";
+import { compileSource, nodeHost } from "@agent-armor/compiler";
 import { coverageTable, discover, humanReport, jsonReport, junitReport, percent, runSuite, type Suite, testWithoutPolicy, totals } from "@agent-armor/compiler/testing";
 import { colors, type Io, printDiagnostics, readSource, UsageError } from "../io.js";
 import type { Command } from "./main.js";
@@ -14,6 +14,29 @@ interface TestOptions {
   coverage: boolean;
   threshold: number | null;
   filter: string | RegExp | undefined;
+  /** Each property's solver question gives up after this long. */
+  timeoutMs: number | undefined;
+}
+
+/** A policy's properties proved (or not): the lines to print, the JSON, and whether every one holds. */
+interface Proofs {
+  readonly lines: string[];
+  readonly json: unknown[];
+  readonly allHold: boolean;
+}
+
+/**
+ * Proves the properties of a policy that compiles, on the solver (@agent-armor/analysis, loaded
+ * only when a policy has properties, so that Z3's WebAssembly does not load otherwise).
+ */
+async function proveAll(file: string, text: string, host: { readFile(p: string): string | undefined }, o: TestOptions): Promise<Proofs | null> {
+  const c = compileSource(file, text, host);
+  if (!c.ok || c.policy.properties.length === 0) return null;
+  const { proveProperties, propertyLines, propertyJson } = await import("@agent-armor/analysis");
+  const results = await proveProperties(c, o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {});
+  const lines = results.flatMap((r) => propertyLines(r, `${file}:${r.property.line}`));
+  for (const r of results) for (const n of r.notEncoded) if (r.status !== "holds") lines.push(`    not encoded: ${n.file}:${n.line}:${n.column}: ${n.what}`);
+  return { lines, json: results.map((r) => propertyJson(r, file)), allHold: results.every((r) => r.status === "holds") };
 }
 
 function parseFilter(f: string | undefined): string | RegExp | undefined {
@@ -32,6 +55,7 @@ async function runOnce(io: Io, o: TestOptions): Promise<number> {
   const found = discover(o.paths, io.cwd);
   for (const m of found.missing) io.stderr.write(`armorc test: \`${m}\` does not exist\n`);
   const suites: Suite[] = [];
+  const proofs: Proofs[] = [];
   let status = found.missing.length > 0 ? 2 : 0;
   for (const orphan of found.orphans) {
     printDiagnostics(io, io.stderr, [testWithoutPolicy(orphan)], new Map(), "text");
@@ -53,20 +77,23 @@ async function runOnce(io: Io, o: TestOptions): Promise<number> {
       const t = readSource(resolve(io.cwd, target.testFile));
       if (t.ok) testFiles.push({ name: target.testFile, text: t.text });
     }
+    const host = {
+      ...nodeHost,
+      readFile: (p: string) => {
+        const r = readSource(resolve(io.cwd, p));
+        return r.ok ? r.text : undefined;
+      },
+    };
     const suite = await runSuite(
       { policyFile: target.policy, policyText: policy.text, testFiles },
       {
         ...(o.filter !== undefined ? { filter: o.filter } : {}),
-        host: {
-          ...nodeHost,
-          readFile: (p) => {
-            const r = readSource(resolve(io.cwd, p));
-            return r.ok ? r.text : undefined;
-          },
-        },
+        host,
         paint: o.reporter === "human" ? colors(io, io.stdout) : undefined,
       },
     );
+    const proved = await proveAll(target.policy, policy.text, host, o);
+    if (proved !== null) proofs.push(proved);
     const errors = suite.diagnostics.filter((d) => d.severity === "error");
     if (errors.length > 0) printDiagnostics(io, io.stderr, errors, suite.sources, "text");
     if (suite.results.length > 0 || errors.length > 0) suites.push(suite);
@@ -77,15 +104,30 @@ async function runOnce(io: Io, o: TestOptions): Promise<number> {
       targets.push({ policy: imported, testFile: existsSync(testFile) ? testFile : null });
     }
   }
+  if (proofs.some((p) => !p.allHold)) status = Math.max(status, 1);
+  if (suites.length === 0 && proofs.length > 0) {
+    if (o.reporter === "json") io.stdout.write(`${JSON.stringify({ properties: proofs.flatMap((p) => p.json) }, null, 2)}\n`);
+    else io.stdout.write(`${proofs.flatMap((p) => p.lines).join("\n")}\n`);
+    return status;
+  }
   if (suites.length === 0) {
     if (found.missing.length > 0) return status;
     io.stderr.write('armorc test: no tests found (write `test "name" { ... }` blocks in a policy or in NAME.test.armor beside it)\n');
     return Math.max(status, 1);
   }
   const t = totals(suites);
-  if (o.reporter === "json") io.stdout.write(`${JSON.stringify(jsonReport(suites), null, 2)}\n`);
-  else if (o.reporter === "junit") io.stdout.write(junitReport(suites));
-  else io.stdout.write(humanReport(suites, { paint: colors(io, io.stdout), coverage: o.coverage || o.threshold !== null }));
+  const propertyLines = proofs.flatMap((p) => p.lines);
+  if (o.reporter === "json") {
+    const report = jsonReport(suites) as Record<string, unknown>;
+    io.stdout.write(`${JSON.stringify(proofs.length > 0 ? { ...report, properties: proofs.flatMap((p) => p.json) } : report, null, 2)}\n`);
+  } else if (o.reporter === "junit") {
+    io.stdout.write(junitReport(suites));
+    // JUnit lists tests; the properties' verdicts go to stderr, and a failing one still fails the run
+    if (propertyLines.length > 0) io.stderr.write(`${propertyLines.join("\n")}\n`);
+  } else {
+    io.stdout.write(humanReport(suites, { paint: colors(io, io.stdout), coverage: o.coverage || o.threshold !== null }));
+    if (propertyLines.length > 0) io.stdout.write(`\n${propertyLines.join("\n")}\n`);
+  }
   if (o.reporter !== "human" && (o.coverage || o.threshold !== null)) io.stderr.write(coverageTable(suites));
   if (t.failed > 0 || t.broken > 0) status = Math.max(status, 1);
   if (o.threshold !== null) {
@@ -130,12 +172,16 @@ async function watchMode(io: Io, o: TestOptions): Promise<number> {
 export const runTest: Command = {
   name: "test",
   summary: "run policy tests against the compiled policies",
-  usage: "armorc test [PATH...] [--coverage] [--coverage-threshold P] [--reporter human|json|junit] [--filter PATTERN] [--watch]",
+  usage: "armorc test [PATH...] [--coverage] [--coverage-threshold P] [--reporter human|json|junit] [--filter PATTERN] [--watch] [--timeout MS]",
   help: [
     'Finds tests in policies (`test "name" { ... }` blocks) and in NAME.test.armor files beside',
     "NAME.armor, in the given files and folders (default: the current folder, recursively), and",
     "decides each with the compiled policy. A failing test shows the expected and actual decision,",
     "the rules that fired, and every rule's conditions with the values that decided them.",
+    "Each `property` of a policy is proved for every input on the Z3 solver, or shown failing with",
+    "a counterexample that the interpreter and the compiled module both decide against it; one the",
+    "solver cannot settle within --timeout is searched (a bounded random search) and reported as",
+    "NOT PROVED, which fails the run too.",
     "Folder searches skip node_modules, dist, out, coverage, hidden folders, and fixture trees:",
     "folders holding a file named .armor-fixtures. A path named here is always read.",
     "",
@@ -146,8 +192,10 @@ export const runTest: Command = {
     "  --reporter R             human (default), json, or junit (XML for CI systems)",
     "  --filter PATTERN         run only tests whose name contains PATTERN (or matches /regex/)",
     "  --watch                  run again whenever a .armor or .json file changes",
+    "  --timeout MS             each property's solver limit in milliseconds (default 10000)",
     "",
-    "Exit code 0 when every test passes, 1 on failures, errors or low coverage, 2 on bad paths.",
+    "Exit code 0 when every test passes and every property is proved, 1 on failures, errors,",
+    "properties that fail or are not proved, or low coverage, 2 on bad paths.",
   ].join("\n"),
   options: {
     coverage: { type: "boolean" },
@@ -155,6 +203,7 @@ export const runTest: Command = {
     reporter: { type: "string" },
     filter: { type: "string" },
     watch: { type: "boolean" },
+    timeout: { type: "string" },
   },
   async run({ values, positionals }, io) {
     const reporter = ((values.reporter as string | undefined) ?? "human") as Reporter;
@@ -162,7 +211,10 @@ export const runTest: Command = {
     const rawThreshold = values["coverage-threshold"] as string | undefined;
     const threshold = rawThreshold === undefined ? null : Number(rawThreshold);
     if (threshold !== null && (!Number.isFinite(threshold) || threshold < 0 || threshold > 100)) throw new UsageError("--coverage-threshold takes a percentage from 0 to 100");
-    const o: TestOptions = { paths: positionals, reporter, coverage: values.coverage === true, threshold, filter: parseFilter(values.filter as string | undefined) };
+    const rawTimeout = values.timeout as string | undefined;
+    const timeoutMs = rawTimeout === undefined ? undefined : Number(rawTimeout);
+    if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 3_600_000)) throw new UsageError("--timeout takes a whole number of milliseconds from 1 to 3600000");
+    const o: TestOptions = { paths: positionals, reporter, coverage: values.coverage === true, threshold, filter: parseFilter(values.filter as string | undefined), timeoutMs };
     return values.watch === true ? watchMode(io, o) : runOnce(io, o);
   },
 };

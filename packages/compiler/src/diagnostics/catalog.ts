@@ -68,6 +68,7 @@ export const catalog = {
   stageScope: entry("A218", "stage-scope", "error", "a name only one stage reads (`result`, `output`) is used in a rule of another stage"),
   redactStageRoot: entry("A219", "redact-stage-root", "error", "a redaction's path is not in what the rule's stage decides (`action.` on calls, `result.` on results, `output.` on output)"),
   invalidScope: entry("A220", "invalid-scope", "error", "the scope after `per` is not `deployment` or a field of `user`, `context` or `action` that can hold a string or a number"),
+  duplicateProperty: entry("A230", "duplicate-property", "error", "two properties have the same name"),
 
   // types and schema
   typeMismatch: entry("A301", "type-mismatch", "error", "an operand has a type the operator cannot use"),
@@ -104,6 +105,7 @@ export const catalog = {
   alwaysTrue: entry("A405", "always-true", "info", "a condition is always true"),
   noRules: entry("A406", "no-rules", "warning", "the policy has no rules"),
   repeatedRule: entry("A407", "repeated-rule", "warning", "an anonymous rule repeats an earlier one: same condition, effect and reason"),
+  propertyFails: entry("A408", "property-fails", "error", "a property does not hold: an input decided against it (its counterexample is in the message)"),
 
   // files and inputs
   fileNotFound: entry("A501", "file-not-found", "error", "a file named on the command line cannot be read"),

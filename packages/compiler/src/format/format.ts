@@ -333,13 +333,14 @@ function placeComments(text: string, comments: readonly A.Comment[], tokens: rea
 
 // ---- the formatter --------------------------------------------------------------------------
 
-type ItemGroup = "header" | "let" | "rule" | "test";
+type ItemGroup = "header" | "let" | "rule" | "test" | "property";
 
 function itemGroup(item: A.Item): ItemGroup {
   switch (item.kind) {
     case "let":
     case "rule":
     case "test":
+    case "property":
       return item.kind;
     default:
       return "header";
@@ -539,7 +540,23 @@ class Formatter {
         return ["disable", item.target.length > 0 ? [this.gap(item.target[0]!.span.start), " ", item.target.map((t) => t.name).join(".")] : ""];
       case "override":
         return this.rule(item.rule, "override");
+      case "property":
+        return this.property(item);
     }
+  }
+
+  /** `property NAME: always OUTCOME or OUTCOME when CONDITION`, on one line when it fits. */
+  private property(p: A.PropertyDecl): Doc {
+    const words = (o: A.PropertyOutcome): string => (o === "require_approval" ? "require approval" : o);
+    const outcomes: Doc[] = p.outcomes.map((o, i) => [i === 0 ? "" : " or", this.gap(o.span.start), " ", words(o.outcome)]);
+    const condition = p.condition;
+    return group([
+      "property",
+      p.name ? [this.gap(p.name.span.start), " ", p.name.name, ":"] : "",
+      p.mode ? [" ", p.mode] : "",
+      outcomes,
+      condition ? indent(2, [line, this.keywordThen(condition.span.start, "when", () => this.expr(condition, 4))]) : "",
+    ]);
   }
 
   private rule(r: A.RuleDecl, keyword: "rule" | "override" = "rule"): Doc {

@@ -103,6 +103,15 @@ export const keywords: readonly KeywordFact[] = [
   k("true", "reserved", "literal", "The boolean `true`."),
   k("false", "reserved", "literal", "The boolean `false`."),
   k("null", "reserved", "literal", "`null`: the value of a missing field. `null == null` is true."),
+  k(
+    "property",
+    "soft",
+    "item",
+    "`property NAME: always|never OUTCOME [or OUTCOME ...] [when CONDITION]`: what must hold for every input that meets the condition (`armorc test` proves it); not a rule, so the compiled module does not change.",
+  ),
+  k("always", "soft", "clause", "`property NAME: always OUTCOME ... when C`: every input that meets `C` is decided with one of the outcomes."),
+  k("never", "soft", "clause", "`property NAME: never OUTCOME ... when C`: no input that meets `C` is decided with any of the outcomes."),
+  k("redacted", "soft", "clause", "`redacted` in a property's outcomes: a redaction rule fired on the action."),
   k("test", "reserved", "item", '`test "NAME" { ... }`: a policy test: an action, optional user, context, time and history, and expectations.'),
   k(
     "expect",

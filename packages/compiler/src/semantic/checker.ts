@@ -198,6 +198,9 @@ class Checker {
     const headers = this.headers();
     this.declareLets();
     const rules = this.lowerRules();
+    // after the rules: the history predicates only properties read are numbered after the rules'
+    const ruleTrackers = this.trackers.length;
+    const properties = this.lowerProperties();
     for (const sym of this.lets.values()) {
       this.resolveLet(sym);
       if (sym.references.length === 0 && sym.decl.name && !this.paramNames.has(sym.name)) {
@@ -224,11 +227,13 @@ class Checker {
       timezone: headers.timezone,
       rules,
       regexes: this.regexes,
-      trackers: this.trackers,
+      trackers: this.trackers.slice(0, ruleTrackers),
       grants: rules.some((r) => r.effect.kind === "require_approval" && r.effect.grant !== null),
       schema: headers.schema,
       actionSchema: this.schema?.document ?? null,
       actionBranches: this.schema ? branchRecord(this.schema.branches) : null,
+      properties,
+      propertyTrackers: this.trackers.slice(ruleTrackers),
     };
     return {
       policy,
@@ -257,7 +262,7 @@ class Checker {
       schema: null as string | null,
     };
     for (const item of this.ast.items) {
-      if (item.kind === "let" || item.kind === "rule" || item.kind === "test" || item.kind === "import" || item.kind === "param" || item.kind === "disable" || item.kind === "override") continue;
+      if (item.kind === "let" || item.kind === "rule" || item.kind === "test" || item.kind === "import" || item.kind === "param" || item.kind === "disable" || item.kind === "override" || item.kind === "property") continue;
       const first = seen.get(item.kind);
       if (first) {
         this.report(catalog.duplicateHeader, item.span, `\`${item.kind}\` is declared twice`, {
@@ -425,6 +430,47 @@ class Checker {
         line: pos.line + 1,
         column: pos.column + 1,
         actionTypes: dispatchTypes(condition),
+      });
+    }
+    return out;
+  }
+
+  // ---- properties ------------------------------------------------------------------------
+
+  /**
+   * The properties (`property NAME: always|never OUTCOMES when CONDITION`), checked like a call
+   * rule's condition. A broken one (no name, mode or outcome: a syntax error says so) is left out.
+   */
+  private lowerProperties(): IR.Property[] {
+    const out: IR.Property[] = [];
+    const names = new Map<string, A.PropertyDecl>();
+    for (const item of this.ast.items) {
+      if (item.kind !== "property") continue;
+      let condition: IR.Expr = { kind: "literal", value: true, span: item.span };
+      if (item.condition !== null) {
+        const cond = this.lower(item.condition, { history: false, types: null }, false);
+        this.expectCondition(cond, item.condition.span);
+        condition = cond.expr;
+      }
+      if (item.name === null || item.mode === null || item.outcomes.length === 0) continue;
+      const first = names.get(item.name.name);
+      if (first) {
+        this.report(catalog.duplicateProperty, item.name.span, `property \`${item.name.name}\` is declared twice`, {
+          help: "property names are unique within a policy; rename one",
+          related: [{ file: this.bag.file, span: first.name!.span, message: "first declared here" }],
+        });
+        continue;
+      }
+      names.set(item.name.name, item);
+      const pos = this.source.positionAt(item.span.start);
+      out.push({
+        name: item.name.name,
+        mode: item.mode,
+        outcomes: [...new Set(item.outcomes.map((o) => o.outcome))],
+        condition,
+        span: item.span,
+        line: pos.line + 1,
+        column: pos.column + 1,
       });
     }
     return out;

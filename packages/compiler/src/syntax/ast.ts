@@ -202,7 +202,7 @@ export type EffectNode =
       readonly reason: StringNode | null;
     };
 
-export type Item = PolicyDecl | SchemaDecl | DefaultDecl | TimezoneDecl | LetDecl | RuleDecl | TestDecl | ImportDecl | ParamDecl | DisableDecl | OverrideDecl;
+export type Item = PolicyDecl | SchemaDecl | DefaultDecl | TimezoneDecl | LetDecl | RuleDecl | TestDecl | ImportDecl | ParamDecl | DisableDecl | OverrideDecl | PropertyDecl;
 
 /** `import "PATH" as NAME [with { PARAM: VALUE, ... }]`. */
 export interface ImportDecl {
@@ -234,6 +234,21 @@ export interface OverrideDecl {
   readonly kind: "override";
   readonly target: readonly Ident[];
   readonly rule: RuleDecl;
+  readonly span: Span;
+}
+
+/** What a property says of a decision: its kind, or that a redaction fired. */
+export type PropertyOutcome = "allow" | "deny" | "require_approval" | "redacted";
+
+/** `property NAME: always|never OUTCOME [or OUTCOME ...] [when CONDITION]`. */
+export interface PropertyDecl {
+  readonly kind: "property";
+  readonly name: Ident | null;
+  /** Null where the word is missing (a syntax error says so). */
+  readonly mode: "always" | "never" | null;
+  readonly outcomes: readonly { readonly outcome: PropertyOutcome; readonly span: Span }[];
+  /** Null without `when`: the property is about every input. */
+  readonly condition: Expr | null;
   readonly span: Span;
 }
 

@@ -176,6 +176,8 @@ export class AstBuilder {
         const rule: A.RuleDecl = { kind: "rule", name, anonymous: false, stage: stage ? this.ident(stage) : null, condition, effect, span: s };
         return { kind: "override", target, rule, span: s };
       }
+      case "propertyDecl":
+        return this.property(inner, s);
       default:
         return null;
     }
@@ -185,6 +187,29 @@ export class AstBuilder {
   private qualified(node: CstNode | undefined): A.Ident[] {
     if (node === undefined) return [];
     return ((node.children.parts ?? []) as IToken[]).filter((t) => isToken(t)).map((t) => this.ident(t));
+  }
+
+  private property(node: CstNode, s: Span): A.PropertyDecl {
+    const n = tok(node, "name");
+    if (n) this.see(n);
+    const modeNode = sub(node, "mode");
+    const modeWord = modeNode ? tok(modeNode, "word") : undefined;
+    this.see(modeWord);
+    const outcomes: { outcome: A.PropertyOutcome; span: Span }[] = [];
+    for (const o of subs(node, "outcome")) {
+      const word = tok(o, "word");
+      if (!word) continue;
+      this.see(word);
+      const approval = tok(o, "Approval");
+      this.see(approval);
+      const outcome: A.PropertyOutcome = word.image === "require" ? "require_approval" : (word.image as A.PropertyOutcome);
+      outcomes.push({ outcome, span: approval ? span(word.startOffset, (approval.endOffset ?? approval.startOffset) + 1) : tokenSpan(word) });
+    }
+    const c = sub(node, "condition");
+    const hasWhen = tok(node, "When") !== undefined;
+    this.see(tok(node, "When"));
+    const condition = c ? this.expression(c) : hasWhen ? this.hole() : null;
+    return { kind: "property", name: n ? this.ident(n) : null, mode: modeWord ? (modeWord.image as "always" | "never") : null, outcomes, condition, span: s };
   }
 
   private ident(t: IToken): A.Ident {

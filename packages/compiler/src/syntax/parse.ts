@@ -3,7 +3,7 @@
  * as diagnostics. It never throws on any input.
  *
  * A file is parsed item by item. A line that starts, at column 0, with `policy`, `schema`,
- * `default`, `timezone`, `let`, `rule`, `test`, `import`, `param`, `disable` or `override` begins a new top-level item (docs/language.md
+ * `default`, `timezone`, `let`, `rule`, `test`, `import`, `param`, `disable`, `override` or `property` begins a new top-level item (docs/language.md
  * §3.1, item lines), so the text between two such lines is lexed and parsed on its own: a syntax error
  * never reaches past the next item, and re-parsing after an edit (`previous`) only lexes and
  * parses the stretches whose text changed. Unchanged stretches keep their AST, moved by the
@@ -87,10 +87,10 @@ const characterHelp: Record<string, string> = {
 };
 
 /** Tokens that can only start a top-level item: an error before one does not hide errors after it. */
-const itemStarts = new Set([T.Policy, T.Schema, T.Default, T.Timezone, T.Let, T.Rule, T.Test]);
+const itemStarts = new Set([T.Policy, T.Schema, T.Default, T.Timezone, T.Let, T.Rule, T.Test, T.Property]);
 
 /** A line that begins a top-level item: one of these keywords at column 0. */
-const itemLine = /^(?:policy|schema|default|timezone|let|rule|test|import|param|disable|override)(?![A-Za-z0-9_])/gm;
+const itemLine = /^(?:policy|schema|default|timezone|let|rule|test|import|param|disable|override|property)(?![A-Za-z0-9_])/gm;
 
 /**
  * Parses `text`. With `previous` (the result for an earlier text of the same file), stretches

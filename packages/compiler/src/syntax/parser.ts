@@ -10,13 +10,15 @@ import * as T from "./tokens.js";
 
 /** What each grammar rule expects, in words, for "expected ..." messages. */
 const ruleDescriptions: Record<string, string> = {
-  file: "a declaration (`policy`, `schema`, `default`, `timezone`, `import`, `param`, `let`, `rule`, `when`, `override`, `disable` or `test`)",
-  item: "a declaration (`policy`, `schema`, `default`, `timezone`, `import`, `param`, `let`, `rule`, `when`, `override`, `disable` or `test`)",
+  file: "a declaration (`policy`, `schema`, `default`, `timezone`, `import`, `param`, `let`, `rule`, `when`, `override`, `disable`, `property` or `test`)",
+  item: "a declaration (`policy`, `schema`, `default`, `timezone`, `import`, `param`, `let`, `rule`, `when`, `override`, `disable`, `property` or `test`)",
   qualifiedName: "an imported rule (`NAME.RULE`)",
   effect: "an effect (`allow`, `deny`, `require approval`, `redact` or `label`)",
   defaultDecl: "`allow`, `deny` or `require approval`",
   pattern: 'a pattern (`/regex/`, `std.NAME` or `glob("...")`)',
   operand: "a value, a field or `(`",
+  propertyMode: "`always` or `never`",
+  propertyOutcome: "an outcome (`allow`, `deny`, `require approval` or `redacted`)",
   notExpr: "a condition",
   comparison: "an operator",
   testStep: "a test step (`action`, `user`, `context`, `time`, `history` or `expect`)",
@@ -95,6 +97,42 @@ export class ArmorParser extends CstParser {
       { ALT: () => this.SUBRULE(this.paramDecl) },
       { ALT: () => this.SUBRULE(this.disableDecl) },
       { ALT: () => this.SUBRULE(this.overrideDecl) },
+      { ALT: () => this.SUBRULE(this.propertyDecl) },
+    ]);
+  });
+
+  /** `property NAME: always|never OUTCOME [or OUTCOME ...] [when CONDITION]`: checked, never decided. */
+  propertyDecl = this.RULE("propertyDecl", () => {
+    this.CONSUME(T.Property);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.Colon);
+    this.SUBRULE(this.propertyMode, { LABEL: "mode" });
+    this.SUBRULE(this.propertyOutcome, { LABEL: "outcome" });
+    this.MANY(() => {
+      this.CONSUME(T.Or);
+      this.SUBRULE2(this.propertyOutcome, { LABEL: "outcome" });
+    });
+    this.OPTION(() => {
+      this.CONSUME(T.When);
+      this.SUBRULE(this.expression, { LABEL: "condition" });
+    });
+  });
+
+  propertyMode = this.RULE("propertyMode", () => {
+    this.OR([{ ALT: () => this.CONSUME(T.Always, { LABEL: "word" }) }, { ALT: () => this.CONSUME(T.Never, { LABEL: "word" }) }]);
+  });
+
+  propertyOutcome = this.RULE("propertyOutcome", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.Allow, { LABEL: "word" }) },
+      { ALT: () => this.CONSUME(T.Deny, { LABEL: "word" }) },
+      { ALT: () => this.CONSUME(T.Redacted, { LABEL: "word" }) },
+      {
+        ALT: () => {
+          this.CONSUME(T.Require, { LABEL: "word" });
+          this.CONSUME(T.Approval);
+        },
+      },
     ]);
   });
 

@@ -54,6 +54,8 @@ export const Quorum = keyword("quorum");
 export const Grant = keyword("grant");
 export const Up = keyword("up");
 export const To = keyword("to");
+// before `redact`, which would otherwise take the first six letters of `redacted`
+export const Redacted = keyword("redacted");
 export const Redact = keyword("redact");
 export const Label = keyword("label");
 export const Matching = keyword("matching");
@@ -86,6 +88,9 @@ export const As = keyword("as");
 export const Param = keyword("param");
 export const Disable = keyword("disable");
 export const Override = keyword("override");
+export const Property = keyword("property");
+export const Always = keyword("always");
+export const Never = keyword("never");
 
 export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n\f\v\u00a0\ufeff]+/, group: Lexer.SKIPPED });
 const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n\r]*/, group: "comments" });

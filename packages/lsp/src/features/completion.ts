@@ -315,7 +315,7 @@ const isName = (n: NextToken): boolean => n.token === "Identifier" || n.token ==
 const innermost = (n: NextToken): string => n.rules[n.rules.length - 1] ?? "";
 
 /** Item starts: the tokens that begin a top-level item (an anonymous rule's `when` too). */
-const itemStarts = new Set(["Policy", "Schema", "Default", "Timezone", "Let", "Rule", "Test", "Import", "Param", "Disable", "Override"]);
+const itemStarts = new Set(["Policy", "Schema", "Default", "Timezone", "Let", "Rule", "Test", "Import", "Param", "Disable", "Override", "Property"]);
 function startsItem(n: NextToken): boolean {
   return itemStarts.has(n.token) || (n.token === "When" && innermost(n) === "anonymousRule");
 }

@@ -1,0 +1,64 @@
+/**
+ * A failing property as a diagnostic: proved when the policy is opened or saved (never on a
+ * change), shown at the property's name with its counterexample (A408), cached for the text it
+ * proved and dropped once the text changes; a property that holds shows nothing.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TestClient } from "./client.js";
+
+let workspace = "";
+let client: TestClient;
+
+beforeAll(async () => {
+  workspace = mkdtempSync(join(tmpdir(), "armor-lsp-properties-"));
+  client = await TestClient.start({ debounceMs: 10 });
+});
+
+afterAll(async () => {
+  await client?.stop();
+  if (workspace) rmSync(workspace, { recursive: true, force: true });
+});
+
+const policy = `default allow
+rule review when action.type == "wire" and amount > 100000 require approval
+property big_wires: never allow when action.type == "wire" and amount > 10000
+property reviewed: never allow when action.type == "wire" and amount > 100000
+`;
+
+describe("language server: property proofs", () => {
+  it("shows a failing property at its name with its counterexample, and nothing for one that holds", async () => {
+    const uri = await client.open(join(workspace, "wires.armor"), policy);
+    const published = await client.diagnosticsWhere(uri, (p) => p.diagnostics.some((d) => d.code === "A408"));
+    const proofs = published.diagnostics.filter((d) => d.code === "A408");
+    expect(proofs).toHaveLength(1);
+    const d = proofs[0]!;
+    expect(d.severity).toBe(1);
+    expect(d.range).toEqual({ start: { line: 2, character: 9 }, end: { line: 2, character: 18 } });
+    expect(d.message).toContain("property `big_wires` (never allow) fails");
+    expect(d.message).toContain('"amount":10001');
+    expect(d.message).toContain("decided allow by the default");
+
+    // a change is not proved: the cached result belongs to the old text and is no longer shown
+    const v2 = await client.replace(uri, policy.replace("amount > 100000 require", "amount > 200000 require"));
+    const changed = await client.diagnosticsOf(uri, v2);
+    expect(changed.diagnostics.filter((d) => d.code === "A408")).toEqual([]);
+
+    // a save proves the new text: now both properties fail
+    await client.connection.sendNotification("textDocument/didSave", { textDocument: { uri } });
+    const saved = await client.diagnosticsWhere(uri, (p) => p.version === v2 && p.diagnostics.some((d) => d.code === "A408"));
+    expect(saved.diagnostics.filter((d) => d.code === "A408").map((d) => d.range.start.line)).toEqual([2, 3]);
+  }, 120_000);
+
+  it("shows a property the solver cannot settle as a warning saying why", async () => {
+    const text = 'default allow\nrule bad when any(x in items: x starts_with "ba") deny\nproperty p: always deny when any(x in items: x == "bad")\n';
+    const uri = await client.open(join(workspace, "open.armor"), text);
+    const published = await client.diagnosticsWhere(uri, (p) => p.diagnostics.some((d) => d.code === "A408"));
+    const d = published.diagnostics.find((x) => x.code === "A408")!;
+    expect(d.severity).toBe(2);
+    expect(d.message).toContain("is not proved");
+    expect(d.message).toMatch(/a bounded search of \d+ inputs found no counterexample/);
+  }, 120_000);
+});
