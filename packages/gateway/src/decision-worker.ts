@@ -31,10 +31,10 @@ import {
 } from "@agent-armor/runtime";
 import { Registry } from "prom-client";
 import { auditFileName } from "./audit-file-name.js";
-import { type RunCodeConfig, type RunCodeTool, startRunCodeTool } from "./run-code-tool.js";
-import { reloadPolicy } from "./reload-policy.js";
-import { type ShipConfig, shippedAuditLog } from "./shipping.js";
 import { decisionMetrics } from "./metrics.js";
+import { reloadPolicy } from "./reload-policy.js";
+import { type RunCodeConfig, type RunCodeTool, startRunCodeTool } from "./run-code-tool.js";
+import { type ShipConfig, shippedAuditLog } from "./shipping.js";
 
 export interface WorkerData {
   policy: string;

@@ -11,7 +11,7 @@ export { logLine, logText } from "./log-text.js";
 export { denialText, type GatewayExit, type McpGatewayOptions, type RunningGateway, runMcpGateway } from "./mcp.js";
 export { schemaFromMcp, schemaFromTools } from "./schema.js";
 export { DEFAULT_MAX_BODY, type DecisionService, ROUTES, type ServeOptions, startDecisionService } from "./serve.js";
-export { DEFAULT_SIGN_IN_LIMIT, type SignInLimitOptions } from "./sign-in-limit.js";
 export { collectorName, type ShipConfig, type ShippedLog, shipEventLogger, shippedAuditLog } from "./shipping.js";
+export { DEFAULT_SIGN_IN_LIMIT, type SignInLimitOptions } from "./sign-in-limit.js";
 export { connectUpstream, type Upstream, type UpstreamSpec } from "./upstream.js";
 export { VERSION } from "./version.js";

@@ -16,9 +16,9 @@ import type { AccessOptions } from "@agent-armor/gateway";
 import { DEFAULT_MAX_BODY, DEFAULT_QUEUE_TIMEOUT_MS, logText, readTokenFile, startDecisionService, VERSION } from "@agent-armor/gateway/serve";
 import type { PolicyDiagnostic } from "@agent-armor/runtime";
 import { type OptionSpecs, parseCommandArgs, UsageError, wantsHelp } from "../args.js";
-import { RUN_CODE_HELP, RUN_CODE_OPTIONS, RUN_CODE_TOOLS_OPTIONS, RUN_CODE_TOOLS_USAGE, RUN_CODE_USAGE, runCodeArgs } from "./run-code-args.js";
 import { ConfigError, withConfig } from "./config-file.js";
 import { logDiagnostics, logFormat, logger, reloadOnChange } from "./operate.js";
+import { RUN_CODE_HELP, RUN_CODE_OPTIONS, RUN_CODE_TOOLS_OPTIONS, RUN_CODE_TOOLS_USAGE, RUN_CODE_USAGE, runCodeArgs } from "./run-code-args.js";
 import { SHIP_HELP, SHIP_OPTIONS, SHIP_USAGE, shipArgs } from "./shipping-args.js";
 
 const ACCESS_USAGE = "[--token-file FILE] [--allowed-origin ORIGIN]... [--allowed-host NAME]...";

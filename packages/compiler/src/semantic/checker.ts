@@ -262,7 +262,17 @@ class Checker {
       schema: null as string | null,
     };
     for (const item of this.ast.items) {
-      if (item.kind === "let" || item.kind === "rule" || item.kind === "test" || item.kind === "import" || item.kind === "param" || item.kind === "disable" || item.kind === "override" || item.kind === "property") continue;
+      if (
+        item.kind === "let" ||
+        item.kind === "rule" ||
+        item.kind === "test" ||
+        item.kind === "import" ||
+        item.kind === "param" ||
+        item.kind === "disable" ||
+        item.kind === "override" ||
+        item.kind === "property"
+      )
+        continue;
       const first = seen.get(item.kind);
       if (first) {
         this.report(catalog.duplicateHeader, item.span, `\`${item.kind}\` is declared twice`, {
