@@ -40,8 +40,8 @@ fi
 
 cd "$ROOT"
 if [ "${ARMOR_E2E_SKIP_BUILD:-}" != "1" ]; then
-  log "building the contract, runtime, compiler, language server and extension"
-  for w in @agent-armor/contract @agent-armor/runtime @agent-armor/compiler @agent-armor/lsp agent-armor; do
+  log "building the contract, runtime, compiler, analysis, language server and extension"
+  for w in @agent-armor/contract @agent-armor/runtime @agent-armor/compiler @agent-armor/analysis @agent-armor/lsp agent-armor; do
     npm run build --silent -w "$w" >/dev/null
   done
   log "packaging the extension"

@@ -21,7 +21,7 @@ export function counterexampleLines(r: PropertyResult): string[] {
         ? `rules ${d.rules.map((x) => x.id).join(", ")}`
         : "the default";
   const redacted = d.rules.some((x) => x.effect === "redact") ? " with a redaction" : "";
-  const out = [`counterexample${r.method === "search" ? " (found by a bounded search: " + r.note + ")" : ""}: ${JSON.stringify(e.input)}`];
+  const out = [`counterexample${r.method === "search" ? ` (found by a bounded search: ${r.note})` : ""}: ${JSON.stringify(e.input)}`];
   for (const h of e.history) out.push(`history: ${h.predicate} = ${JSON.stringify(h.value)}`);
   out.push(`decided ${d.decision}${redacted} by ${by} (the interpreter and the compiled module agree)`);
   return out;
