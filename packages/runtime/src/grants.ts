@@ -120,6 +120,21 @@ function nextDown(x: number): number {
 }
 
 /** The in-memory grant store (what `memoryHistoryStore()` keeps). */
+/** A grant made now under `offer`, with all of its amount left and no use yet; every store makes them so. */
+export function newGrant(id: string, offer: GrantOffer, value: string | number | boolean, now: number, digest?: string): Grant {
+  return {
+    id,
+    rule: offer.rule,
+    scope: offer.scope,
+    value,
+    expiresAt: now + offer.durationMs,
+    upTo: offer.upTo,
+    offer: digest ?? null,
+    left: offer.upTo === null ? [] : [offer.upTo],
+    uses: new Map(),
+  };
+}
+
 export function memoryGrantStore(): MemoryGrantStore {
   const byId = new Map<string, Grant>();
   const byKey = new Map<string, Grant[]>();
@@ -141,17 +156,7 @@ export function memoryGrantStore(): MemoryGrantStore {
         for (const x of byId.values()) if (first === undefined || x.expiresAt < first.expiresAt) first = x;
         drop(first!);
       }
-      const g: Grant = {
-        id,
-        rule: offer.rule,
-        scope: offer.scope,
-        value,
-        expiresAt: now + offer.durationMs,
-        upTo: offer.upTo,
-        offer: digest ?? null,
-        left: offer.upTo === null ? [] : [offer.upTo],
-        uses: new Map(),
-      };
+      const g = newGrant(id, offer, value, now, digest);
       byKey.set(key, [...(byKey.get(key) ?? []), g]);
       byId.set(id, g);
       return g;

@@ -41,6 +41,7 @@ export {
   MAX_GRANTS_PER_SCOPE,
   type MemoryGrantStore,
   memoryGrantStore,
+  newGrant,
   roundedDown,
 } from "./grants.js";
 export * from "./hash.js";

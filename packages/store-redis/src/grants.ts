@@ -29,6 +29,7 @@ import {
   grantKey,
   MAX_GRANTS,
   MAX_GRANTS_PER_SCOPE,
+  newGrant,
   partialsValue,
   roundedDown,
 } from "@agent-armor/runtime";
@@ -179,17 +180,7 @@ export function redisGrantStore(redis: Redis, prefix: string, name: string): Gra
 
   return {
     async create(id, offer: GrantOffer, value, now, digest) {
-      const g: Grant = {
-        id,
-        rule: offer.rule,
-        scope: offer.scope,
-        value,
-        expiresAt: now + offer.durationMs,
-        upTo: offer.upTo,
-        offer: digest ?? null,
-        left: offer.upTo === null ? [] : [offer.upTo],
-        uses: new Map(),
-      };
+      const g = newGrant(id, offer, value, now, digest);
       const fields = { rule: g.rule, scope: g.scope, value: JSON.stringify(value), upTo: JSON.stringify(g.upTo), offer: JSON.stringify(g.offer), left: JSON.stringify(g.left) };
       await client.armorGrantCreate(scopeSet(g.rule, g.scope, value), P, id, now, g.expiresAt, JSON.stringify(fields), MAX_GRANTS_PER_SCOPE, MAX_GRANTS).catch(fail);
       return g;
