@@ -206,6 +206,17 @@ describe("forged and hostile records", () => {
     if (pairs) expect(r.pairs).toEqual(pairs);
   });
 
+  it("a record that repeats a rule id counts the rule once", async () => {
+    const c = compileSource("p.armor", POLICY);
+    const replayer = new Replayer(await loadModule(emit(c).js));
+    const rules = Array.from({ length: 10 }, () => ({ id: "no_big", effect: "deny", reason: "big" }));
+    replayer.line(1, JSON.stringify(decision({ type: "pay", amount: 1 }, { decision: "deny", rules })));
+    const r = replayer.report();
+    expect(r.pairs).toEqual({ "deny->allow": 1 });
+    expect(r.rules).toEqual([expect.objectContaining({ rule: "no_big", newlyFires: 0, stopsFiring: 1 })]);
+    expect(r.examples["deny->allow"]![0]!.old.rules).toEqual(["no_big"]);
+  });
+
   it("an `Object.prototype` with record fields gives records none of them", async () => {
     const c = compileSource("p.armor", POLICY);
     const replayer = new Replayer(await loadModule(emit(c).js));

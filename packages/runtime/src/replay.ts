@@ -134,21 +134,22 @@ function timeOf(v: unknown): number | null {
   return ms;
 }
 
-/** The ids of a list of fired rules (`[{ id, effect }]`), whether one of them redacts, and whether one asks for approval. */
+/** The distinct ids of a list of fired rules (`[{ id, effect }]`), whether one of them redacts, and whether one asks for approval. */
 function rulesOf(v: unknown): { ids: string[]; redacts: boolean; asks: boolean } {
-  const ids: string[] = [];
+  const seen = new Set<string>();
   let redacts = false;
   let asks = false;
-  if (!Array.isArray(v)) return { ids, redacts, asks };
+  if (!Array.isArray(v)) return { ids: [], redacts, asks };
   for (const r of v.slice(0, MAX_RULE_IDS)) {
     if (typeof r !== "object" || r === null) continue;
     const id = own(r as Rec, "id");
-    if (typeof id === "string") ids.push(cut(id));
+    // a record that names a rule twice fired it once
+    if (typeof id === "string") seen.add(cut(id));
     const effect = own(r as Rec, "effect");
     if (effect === "redact") redacts = true;
     if (effect === "require_approval") asks = true;
   }
-  return { ids, redacts, asks };
+  return { ids: [...seen], redacts, asks };
 }
 
 function labelsOf(v: unknown): string[] | undefined {
