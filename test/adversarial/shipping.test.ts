@@ -201,7 +201,19 @@ describe("hostile config files", () => {
     { name: "an alias to a value defined elsewhere", text: "policy: *p\n", error: /:1:9: .*(alias|Alias)/ },
     { name: "a custom tag", text: "policy: !!js/function 'return 1'\n", error: /:1:9: .*tag/ },
     { name: "1 MiB and more", text: () => `policy: "${"x".repeat(1024 * 1024)}"\n`, error: /larger than 1024 KiB/ },
-    { name: "100,000 nested lists", text: () => `policy: ${"[".repeat(100_000)}${"]".repeat(100_000)}\n`, error: /:1:73: the file nests brackets deeper than 64 levels/ },
+    { name: "100,000 nested lists", text: () => `policy: ${"[".repeat(100_000)}${"]".repeat(100_000)}\n`, error: /:1:72: the file nests deeper than 64 levels/ },
+    { name: "200,000 nested block lists on a line", text: () => `allowed-host:\n${"- ".repeat(200_000)}x\n`, error: /:2:127: the file nests deeper than 64 levels/ },
+    {
+      name: "block lists nested by indentation",
+      text: () => `allowed-host:\n${Array.from({ length: 100 }, (_, i) => `${" ".repeat(i)}-`).join("\n")} x\n`,
+      error: /:65:64: the file nests deeper than 64 levels/,
+    },
+    {
+      name: "maps nested by indentation",
+      text: () => `allowed-host:\n${Array.from({ length: 1000 }, (_, i) => `${" ".repeat(i + 1)}k${i}:`).join("\n")} x\n`,
+      error: /:65:65: the file nests deeper than 64 levels/,
+    },
+    { name: "block lists inside brackets' depth", text: () => `allowed-host:\n${"- ".repeat(40)}${"[".repeat(40)}x${"]".repeat(40)}\n`, error: /:2:\d+: the file nests deeper than 64 levels/ },
     { name: "a key of a megabyte less a little", text: () => `${"k".repeat(1000_000)}: 1\n`, error: /:1:1: (unknown key `k{64}…`|.*(long|implicit))/ },
     { name: "binary garbage", text: "\u0000\u0001\u0002\ufffe: \u001b[2J\n", error: /:1:1: / },
   ];

@@ -41,21 +41,68 @@ const TYPED: Record<string, JsonSchema> = {
   "log-format": { enum: ["text", "json"] },
 };
 
-/** The deepest `[` / `{` nesting read (options are values and lists of values). */
+/** The deepest nesting read (options are values and lists of values). */
 const MAX_NESTING = 64;
 
+/** A block indicator (`- `, `? `, `: ` at the start of a line's content): it opens a level. */
+function isIndicator(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (c !== 0x2d && c !== 0x3f && c !== 0x3a) return false;
+  const next = text.charCodeAt(i + 1);
+  return Number.isNaN(next) || next === 0x20 || next === 0x09 || next === 0x0a || next === 0x0d;
+}
+
+/** A line (its content, without the indentation) that ends in a block scalar's header (`|`, `>-`, `|2`). */
+const BLOCK_SCALAR = /(^|[\s:-])[|>][0-9+-]*[ \t]*(#.*)?$/;
+
 /**
- * Where brackets first nest deeper than MAX_NESTING, or null: checked before parsing, since the
- * parser's time grows faster than the text on deep nesting. Quotes are not followed, so a
- * string holding 64 unbalanced brackets is refused too; no option's value needs that.
+ * Where the file first nests deeper than MAX_NESTING, or null: checked before parsing, since the
+ * parser recurses once per level (200,000 `- ` overflow its stack) and its time grows faster than
+ * the text. A level is a `[` or `{`, a block indicator (`- `, `? `, `: `, several on one line
+ * too: `- - - x`), or a line indented deeper than the lines it is inside. Quotes are not
+ * followed, so a string holding 64 unbalanced brackets is refused too; no option's value needs
+ * that. A block scalar's lines (after `|` or `>`) are text, whatever their indentation.
  */
 function tooDeep(text: string): number | null {
-  let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x5b || c === 0x7b) {
-      if (++depth > MAX_NESTING) return i;
-    } else if ((c === 0x5d || c === 0x7d) && depth > 0) depth--;
+  let brackets = 0;
+  // the columns of the block levels open at the current line
+  const block: number[] = [];
+  // the indentation of a line that started a block scalar, whose deeper lines are its text
+  let scalarIndent = -1;
+  for (let start = 0; start < text.length; ) {
+    let eol = text.indexOf("\n", start);
+    if (eol < 0) eol = text.length;
+    let i = start;
+    while (i < eol && text.charCodeAt(i) === 0x20) i++;
+    const indent = i - start;
+    const blank = i >= eol || text.charCodeAt(i) === 0x0d || text.charCodeAt(i) === 0x23;
+    if (scalarIndent >= 0 && (blank || indent > scalarIndent)) {
+      start = eol + 1;
+      continue;
+    }
+    scalarIndent = -1;
+    if (!blank && brackets === 0) {
+      // a block line: it closes the levels at its column or right of it, and opens its own
+      while (block.length > 0 && block[block.length - 1]! >= indent) block.pop();
+      block.push(indent);
+      if (block.length > MAX_NESTING) return i;
+      while (i < eol && isIndicator(text, i)) {
+        const at = i;
+        i++;
+        while (i < eol && (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x09)) i++;
+        block.push(i - start);
+        if (block.length > MAX_NESTING) return at;
+      }
+      const line = text.slice(i, eol);
+      if (line.length < 4096 && BLOCK_SCALAR.test(line.trimEnd())) scalarIndent = indent;
+    }
+    for (; i < eol; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 0x5b || c === 0x7b) {
+        if (++brackets + block.length > MAX_NESTING) return i;
+      } else if ((c === 0x5d || c === 0x7d) && brackets > 0) brackets--;
+    }
+    start = eol + 1;
   }
   return null;
 }
@@ -124,7 +171,7 @@ export function readConfigFile(file: string, specs: OptionSpecs, command: "serve
   if (deep !== null) {
     lines.addNewLine(0);
     for (let i = read.text.indexOf("\n"); i >= 0; i = read.text.indexOf("\n", i + 1)) lines.addNewLine(i + 1);
-    throw new ConfigError(`${at(file, lines, deep)}: the file nests brackets deeper than ${MAX_NESTING} levels; options are values and lists of values`);
+    throw new ConfigError(`${at(file, lines, deep)}: the file nests deeper than ${MAX_NESTING} levels (brackets, \`- \` lists or indentation); options are values and lists of values`);
   }
   let doc: ReturnType<typeof parseDocument>;
   try {
