@@ -4,7 +4,7 @@
  * result logged (the policy now in force, or the error with its place while the last good
  * policy stays).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -88,6 +88,34 @@ describe("armor serve as a service", () => {
       expect(await decide(s, "read")).toBe("deny");
       expect(((await (await fetch(`${s.url}/healthz`)).json()) as { policy: { version: string } }).policy.version).toBe("3");
       expect(((await (await fetch(`${s.url}/readyz`)).json()) as { policy: { version: string } }).policy.version).toBe("3");
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it("a file written in two steps is reloaded once it stops changing, never half-written", { timeout: 120_000 }, async () => {
+    const policy = join(work, "two-steps.armor");
+    writeFileSync(policy, V1);
+    const s = await startServe(["--policy", policy, "--log-format", "json"]);
+    try {
+      expect(await decide(s, "delete")).toBe("deny");
+      // the first half is a valid policy without the deny rule; the rest comes 600 ms later
+      writeFileSync(policy, 'policy ops version "4"\ndefault allow\n');
+      const seen: string[] = [];
+      const until = Date.now() + 600;
+      while (Date.now() < until) {
+        seen.push(await decide(s, "delete"));
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      appendFileSync(policy, 'rule no_delete when action.type == "delete" deny\n');
+      await waitFor(() => (reloads(s.stderr()).some((r) => r.version === "4") ? true : undefined), 20_000, "the reload of the whole file");
+      seen.push(await decide(s, "delete"));
+      expect(seen.filter((d) => d !== "deny")).toEqual([]);
+      // one reload, of the whole file
+      const four = reloads(s.stderr()).filter((r) => r.version === "4");
+      expect(four).toHaveLength(1);
+      expect(four[0]).toMatchObject({ result: "ok", trigger: "file change" });
+      expect(await decide(s, "read")).toBe("allow");
     } finally {
       await s.stop();
     }

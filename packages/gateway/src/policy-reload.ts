@@ -1,12 +1,18 @@
 /**
  * Policy reload for `armor serve` and `armor mcp`: on `SIGHUP`, and when the policy file changes
- * (fs.watch on its folder, so an editor that saves by renaming is seen; changes within 200 ms
- * are one reload). Reloads run one at a time; a change during one reloads once more after it.
+ * (fs.watch on its folder, so an editor that saves by renaming is seen). A change is reloaded
+ * only once the file has stopped changing: its size, mtime and content hash the same at three
+ * samples 250 ms apart (two quiet periods) with no change event between them, so a file written
+ * in steps (`>` then `>>`, a slow copy) is not read half-written; a file still changing after
+ * 10 s is not reloaded (the next change, or SIGHUP, reloads it). Reloads run one at a time; a
+ * change during one reloads once more after it.
  * Each result is logged: the policy now in force (name, version, source hash), or why the new
  * one did not load (the first diagnostic with FILE:LINE:COLUMN) while the last good policy stays.
  * `onReload` hears every result, for whoever counts them (metrics).
  */
+import { createHash } from "node:crypto";
 import { type FSWatcher, watch } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import type { PolicyDiagnostic } from "@agent-armor/runtime";
 import type { ReloadAnswer } from "./reload-policy.js";
@@ -31,6 +37,10 @@ export interface PolicyWatchOptions {
   signal?: boolean;
   /** Reload when the file changes (default true). */
   watchFile?: boolean;
+  /** The quiet period between two samples of a changed file (default 250 ms). */
+  settleMs?: number;
+  /** How long a changed file may keep changing before it is left alone (default 10 s). */
+  maxSettleMs?: number;
 }
 
 export interface PolicyWatch {
@@ -39,7 +49,19 @@ export interface PolicyWatch {
   close(): void;
 }
 
-const DEBOUNCE_MS = 200;
+const SETTLE_MS = 250;
+const MAX_SETTLE_MS = 10_000;
+
+/** What says a file changed: its size, mtime and content hash ("missing" when it cannot be read). */
+async function sample(path: string): Promise<string> {
+  try {
+    const st = await stat(path);
+    const text = await readFile(path);
+    return `${st.size} ${st.mtimeMs} ${text.length} ${createHash("sha256").update(text).digest("hex")}`;
+  } catch (e) {
+    return `missing ${(e as NodeJS.ErrnoException).code ?? ""}`;
+  }
+}
 
 function firstError(diagnostics: readonly PolicyDiagnostic[]): PolicyDiagnostic | undefined {
   return diagnostics.find((d) => d.severity === "error") ?? diagnostics[0];
@@ -116,17 +138,53 @@ export function watchPolicy(options: PolicyWatchOptions): PolicyWatch {
 
   let watcher: FSWatcher | null = null;
   let timer: NodeJS.Timeout | null = null;
+  let closed = false;
+  // a change seen since the last sample; the settle in progress (its samples and start)
+  let changed = false;
+  let settling: { started: number; last: string | null; quiet: number } | null = null;
+  const settleMs = options.settleMs ?? SETTLE_MS;
+  const maxSettleMs = options.maxSettleMs ?? MAX_SETTLE_MS;
+  const full = resolve(options.path);
+
+  /** One sample of a changed file: reloads after two quiet periods with nothing changed. */
+  async function tick(): Promise<void> {
+    timer = null;
+    const st = settling;
+    if (closed || st === null) return;
+    const now = await sample(full);
+    if (closed) return;
+    const still = !changed && now === st.last;
+    changed = false;
+    st.last = now;
+    st.quiet = still ? st.quiet + 1 : 0;
+    if (st.quiet >= 2) {
+      settling = null;
+      void reload("file change");
+      return;
+    }
+    if (Date.now() - st.started >= maxSettleMs) {
+      settling = null;
+      options.log(`policy file still changing after ${Math.round(maxSettleMs / 1000)} s: not reloaded (the next change or SIGHUP reloads it); keeping ${describePolicy(options.current())}`, {
+        level: "warn",
+        event: "reload",
+        result: "unsettled",
+        trigger: "file change",
+        policy: options.current().name,
+      });
+      return;
+    }
+    timer = setTimeout(() => void tick(), settleMs);
+  }
+
   if (options.watchFile !== false) {
-    const full = resolve(options.path);
     const name = basename(full);
     try {
-      watcher = watch(dirname(full), (_event, changed) => {
-        if (changed !== null && changed.toString() !== name) return;
-        if (timer !== null) clearTimeout(timer);
-        timer = setTimeout(() => {
-          timer = null;
-          void reload("file change");
-        }, DEBOUNCE_MS);
+      watcher = watch(dirname(full), (_event, file) => {
+        if (file !== null && file.toString() !== name) return;
+        changed = true;
+        if (settling !== null) return;
+        settling = { started: Date.now(), last: null, quiet: 0 };
+        timer = setTimeout(() => void tick(), settleMs);
       });
       watcher.on("error", () => watcher?.close());
       watcher.unref();
@@ -139,6 +197,8 @@ export function watchPolicy(options: PolicyWatchOptions): PolicyWatch {
   return {
     reload,
     close() {
+      closed = true;
+      settling = null;
       process.off("SIGHUP", onSignal);
       watcher?.close();
       if (timer !== null) clearTimeout(timer);
