@@ -112,7 +112,9 @@ describe("decision shipping", () => {
     await s.enforcer.close();
     const failed = s.events.filter((e): e is Extract<ShipEvent, { type: "failed" }> => e.type === "failed");
     expect(failed.map((e) => e.status)).toEqual([503, 503, 429]);
-    expect(failed[0]!.error).toContain("down for maintenance");
+    // the collector's words go to the log line only (detail), never to lastError, /readyz or a denial
+    expect(failed[0]!.detail).toContain("down for maintenance");
+    expect(failed[0]!.error).toBe("the collector answered 503 (a server error: retried)");
     expect(failed[2]!.retryInMs).toBe(1000);
     const [, , limited, taken] = c.deliveries;
     expect(taken!.at - limited!.at).toBeGreaterThanOrEqual(950);
@@ -155,6 +157,15 @@ describe("decision shipping", () => {
     expect(missing).toEqual(Array.from({ length: 14 }, (_, i) => 6 + i));
     expect(c.records.has(drop.seq)).toBe(true);
     expect(c.duplicates).toBe(0);
+    // the collector's copy verifies as a shipped copy: the shipping record declares the range it lacks
+    expect(verifyAuditLog(c.text()).problem?.kind).toBe("deleted");
+    const copy = verifyAuditLog(c.text(), { shipped: true });
+    expect(copy.problem).toBeNull();
+    expect(copy.gaps).toEqual([expect.objectContaining({ from: 6, to: 19, seq: drop.seq })]);
+    // records missing without a shipping record that declares them are still deleted records
+    const lines = c.text().split("\n");
+    const cut = lines.filter((l) => l === "" || ![2, 3].includes((JSON.parse(l) as AuditRecord).seq)).join("\n");
+    expect(verifyAuditLog(cut, { shipped: true }).problem).toMatchObject({ kind: "deleted", seq: 4 });
   });
 
   it("with overflow deny, fails closed while the buffer is full and recovers when the collector takes records", async () => {
@@ -180,5 +191,94 @@ describe("decision shipping", () => {
     expect(verifyAuditLog(readFileSync(s.file, "utf8")).ok).toBe(true);
     expect(local.some((r) => r.kind === "gap")).toBe(true);
     expectSameChain(c, local);
+  });
+
+  it("names each batch's chain by the hash of its first record, so two chains that both start at seq 0 stay apart", async () => {
+    const c = await collector();
+    const a = await shipped({ url: c.url });
+    const b = await shipped({ url: c.url });
+    for (let i = 0; i < 3; i++) {
+      await a.act(i);
+      await b.act(i);
+    }
+    expect(await a.shipper.flush(10_000)).toBe(true);
+    expect(await b.shipper.flush(10_000)).toBe(true);
+    await a.enforcer.close();
+    await b.enforcer.close();
+    const ids = [a.local()[0]!.hash, b.local()[0]!.hash];
+    expect(ids[0]).not.toBe(ids[1]);
+    const named = new Set(c.deliveries.map((d) => d.headers["x-armor-chain-id"]));
+    expect(named).toEqual(new Set(ids));
+    // the example collector keeps both chains, keyed by (chain, seq), and verifies each
+    const { createCollector } = (await import("../examples/decision-shipping/collector.mjs")) as {
+      createCollector(): { take(body: Buffer, headers: Record<string, string>): { status: number }; records: Map<string, string>; chains: Map<string, unknown>; verify(): { ok: boolean } };
+    };
+    const example = createCollector();
+    for (const s of [a, b]) {
+      const local = readFileSync(s.file, "utf8").trim().split("\n");
+      const chainId = JSON.parse(local[0]!).hash as string;
+      expect(example.take(Buffer.from(`[${local.join(",")}]`), { "x-armor-chain-id": chainId, "x-armor-chain-prev": "0".repeat(64) }).status).toBe(200);
+    }
+    expect(example.records.size).toBe(a.local().length + b.local().length);
+    expect(example.chains.size).toBe(2);
+    expect(example.verify().ok).toBe(true);
+    // a batch that claims a chain its record 0 does not start is refused
+    const other = readFileSync(a.file, "utf8").trim().split("\n");
+    expect(example.take(Buffer.from(`[${other[0]}]`), { "x-armor-chain-id": ids[1]! }).status).toBe(400);
+  });
+
+  it("never retries sooner than the backoff, whatever Retry-After says (0, or a date in the past)", async () => {
+    const c = await collector();
+    c.answer = (i) => (i === 0 ? { status: 503, headers: { "retry-after": "0" } } : i === 1 ? { status: 429, headers: { "retry-after": "Thu, 01 Jan 1970 00:00:00 GMT" } } : null);
+    const s = await shipped({ url: c.url, initialBackoffMs: 200, maxBackoffMs: 1000 });
+    await s.act(1);
+    expect(await s.shipper.flush(10_000)).toBe(true);
+    await s.enforcer.close();
+    const [first, second, third] = c.deliveries;
+    // equal jitter: at least half the backoff (200 ms, then 400 ms)
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(90);
+    expect(third!.at - second!.at).toBeGreaterThanOrEqual(190);
+    expect(third!.status).toBe(200);
+    expectSameChain(c, s.local());
+  });
+
+  it("sends a batch refused for good record by record, skips a record still refused and declares it in the chain", async () => {
+    const c = await collector();
+    // the collector refuses (400) any batch holding the record of action 3, and takes the rest
+    const poisoned = (batch: readonly Record<string, unknown>[]) => batch.some((r) => JSON.stringify(r).includes('"i":3'));
+    c.answer = (_i, batch) => (poisoned(batch) ? { status: 400, body: "bad record" } : null);
+    const s = await shipped({ url: c.url, overflow: "deny", bufferRecords: 50 });
+    for (let i = 0; i < 6; i++) expect((await s.act(i)).decision.decision).toBe("allow");
+    await waitFor("the refusal record", () => s.events.some((e) => e.type === "refused" && e.recorded));
+    expect(await s.shipper.flush(10_000)).toBe(true);
+    // the collector takes records again: decisions go on (deny mode is not blocked)
+    for (let i = 6; i < 8; i++) expect((await s.act(i)).decision.decision).toBe("allow");
+    expect(await s.shipper.flush(10_000)).toBe(true);
+    expect(s.shipper.stats()).toMatchObject({ refused: 1, buffered: 0 });
+    await s.enforcer.close();
+    const local = s.local();
+    const skipped = local.find((r) => JSON.stringify(r).includes('"i":3') && r.kind === "decision")!;
+    const declared = local.find((r) => r.kind === "shipping")!;
+    expect(declared).toMatchObject({ refused: 1, from: skipped.seq, to: skipped.seq, status: 400 });
+    const missing = local.filter((r) => !c.records.has(r.seq)).map((r) => r.seq);
+    expect(missing).toEqual([skipped.seq]);
+    expect(verifyAuditLog(c.text(), { shipped: true }).problem).toBeNull();
+    const lastError = s.events.find((e) => e.type === "failed") as Extract<ShipEvent, { type: "failed" }>;
+    expect(lastError.error).not.toContain("bad record");
+  });
+
+  it("counts the buffer's bytes in UTF-8", async () => {
+    const c = await collector();
+    c.answer = () => ({ status: 503 });
+    const s = await shipped({ url: c.url, maxBackoffMs: 10_000, initialBackoffMs: 5_000 });
+    await s.log.append({ kind: "decision", decisionId: "d-utf8", time: new Date().toISOString(), note: "é€😀".repeat(300) } as never);
+    await s.log.flush();
+    const stored = readFileSync(s.file, "utf8");
+    const expected = Buffer.byteLength(stored);
+    expect(s.shipper.stats().bufferedBytes).toBe(expected);
+    expect(expected).toBe(stored.length + 1500);
+    c.answer = () => null;
+    expect(await s.shipper.flush(15_000)).toBe(true);
+    await s.enforcer.close();
   });
 });

@@ -78,7 +78,9 @@ await until("the last records", () => collector.records.size === localRecords().
 server.close();
 
 const local = localRecords().map((l) => JSON.parse(l));
-const same = local.every((r) => collector.records.has(r.seq) && JSON.parse(collector.records.get(r.seq)).hash === r.hash);
+// one chain, named by the hash of its first record
+const chain = collector.chains.get(local[0]?.hash);
+const same = collector.chains.size === 1 && local.every((r) => chain?.has(r.seq) && JSON.parse(chain.get(r.seq)).hash === r.hash);
 const counts = {};
 for (const d of decisions) counts[d] = (counts[d] ?? 0) + 1;
 const received = collector.verify();

@@ -57,7 +57,8 @@ let other: Collector;
 afterAll(() => other?.stop());
 
 describe("a hostile collector", () => {
-  const cases: { name: string; serve: (s: Socket) => void; error: RegExp; status?: number | null; timeoutMs?: number }[] = [
+  // `error` (lastError, /readyz, denials) is the status and a fixed description; `detail` (the log line only) what the body said, on one line
+  const cases: { name: string; serve: (s: Socket) => void; error: RegExp; detail?: RegExp; status?: number | null; timeoutMs?: number }[] = [
     {
       name: "garbage instead of HTTP",
       serve: (s) => s.once("data", () => s.end("\u001b[31mHELLO\r\n\r\n\u0000\u0000")),
@@ -70,7 +71,8 @@ describe("a hostile collector", () => {
     {
       name: "an endless error body",
       serve: (s) => endless(s, "HTTP/1.1 503 Busy\r\ntransfer-encoding: identity\r\nconnection: close\r\n\r\n"),
-      error: /^the collector answered 503: A{200}$/,
+      error: /^the collector answered 503 \(a server error: retried\)$/,
+      detail: /^A{200}$/,
       status: 503,
     },
     {
@@ -79,23 +81,27 @@ describe("a hostile collector", () => {
         const body = "\u001b[2Jfake\nlog line\u2028injected";
         s.once("data", () => s.end(`HTTP/1.1 400 Bad\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`));
       },
-      error: /^the collector answered 400: \[2Jfake log line injected$/,
+      error: /^the collector answered 400 \(the batch was refused\)$/,
+      detail: /^\[2Jfake log line injected$/,
       status: 400,
     },
     {
       name: "a redirect to another host",
       serve: (s) => s.once("data", () => s.end("HTTP/1.1 307 Temporary Redirect\r\nlocation: http://collector.evil.example:8080/steal\r\ncontent-length: 0\r\n\r\n")),
-      error: /^the collector answered 307, a redirect to collector\.evil\.example:8080: redirects are not followed$/,
+      error: /^the collector answered 307, a redirect: redirects are not followed$/,
+      detail: /^to collector\.evil\.example:8080$/,
       status: 307,
     },
   ];
-  it.each(cases)("$name: a one-line error within the timeout", async ({ serve, error, status, timeoutMs = 300 }) => {
+  it.each(cases)("$name: a one-line error within the timeout", async ({ serve, error, detail, status, timeoutMs = 300 }) => {
     const url = await raw(serve);
     const started = Date.now();
     const outcome = await postBatch({ url, body: "[]", headers: { "content-type": "application/json" }, timeoutMs });
     expect(outcome.ok).toBe(false);
     expect(outcome.error).toMatch(error);
     expect(outcome.error).not.toMatch(/[\n\r\u001b\u2028]/);
+    if (detail !== undefined) expect(outcome.detail).toMatch(detail);
+    expect(outcome.detail).not.toMatch(/[\n\r\u001b\u2028]/);
     if (status !== undefined) expect(outcome.status).toBe(status);
     // bounded by the request timeout (and the machine's load), never by the collector
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -112,7 +118,7 @@ describe("a hostile collector", () => {
   it("a 2xx with an endless body is taken without reading it", async () => {
     const url = await raw((s) => endless(s, "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n"));
     const outcome = await postBatch({ url, body: "[]", headers: {}, timeoutMs: 2_000 });
-    expect(outcome).toEqual({ ok: true, status: 200, retryAfterMs: null, error: null });
+    expect(outcome).toEqual({ ok: true, status: 200, retryAfterMs: null, error: null, detail: "" });
   });
 
   const retryAfter: { value: string; wait: number }[] = [

@@ -27,8 +27,8 @@ export interface Collector {
   records: Map<number, string>;
   duplicates: number;
   deliveries: Delivery[];
-  /** Decides the answer to each request (default: take every batch). */
-  answer: (n: number) => Answer;
+  /** Decides the answer to each request, from its number and its records (default: take every batch). */
+  answer: (n: number, batch: readonly Record<string, unknown>[]) => Answer;
   stop(): Promise<void>;
   start(): Promise<void>;
   /** The received records in seq order, as JSON Lines. */
@@ -74,7 +74,13 @@ export async function startCollector(port = 0): Promise<Collector> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks);
-    const answer = c.answer(requests++);
+    let parsed: Record<string, unknown>[] = [];
+    try {
+      parsed = JSON.parse((req.headers["content-encoding"] === "gzip" ? gunzipSync(raw) : raw).toString("utf8")) as Record<string, unknown>[];
+    } catch {
+      // take() reports it
+    }
+    const answer = c.answer(requests++, parsed);
     const records = answer === null || answer.take === true ? take(raw, req.headers["content-encoding"] === "gzip") : 0;
     if (answer?.delayMs !== undefined) await new Promise((r) => setTimeout(r, answer.delayMs));
     const status = answer?.status ?? 200;

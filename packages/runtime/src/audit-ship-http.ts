@@ -16,8 +16,10 @@ export interface PostOutcome {
   status: number | null;
   /** From a `Retry-After` header (seconds or an HTTP date), in milliseconds; null without one. */
   retryAfterMs: number | null;
-  /** Why it failed, in one line; null when ok. */
+  /** Why it failed, in one line: the status and a fixed description, never the collector's words; null when ok. */
   error: string | null;
+  /** What the collector's error answer said (at most 200 characters, control characters replaced), for a log line only; "" without one. */
+  detail: string;
 }
 
 export interface PostRequest {
@@ -75,6 +77,23 @@ async function bodyExcerpt(res: Response, max: number, signal: AbortSignal): Pro
     .slice(0, 200);
 }
 
+/** A fixed description of an error status (never text the collector chose). */
+function statusText(status: number): string {
+  if (isPermanentStatus(status)) return status === 413 ? "the batch is too large: refused" : "the batch was refused";
+  if (status === 408 || status === 429) return "not now: retried";
+  if (status >= 500) return "a server error: retried";
+  return "not a success: retried";
+}
+
+/**
+ * A status that says the collector will never take this batch, whatever the wait: a 4xx but
+ * 408 (timeout) and 429 (too many requests). The shipper sends such a batch again record by
+ * record, and skips (and declares) a record that is refused on its own.
+ */
+export function isPermanentStatus(status: number | null): boolean {
+  return status !== null && status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
 function describeError(e: unknown): string {
   const err = e as { name?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } } | null;
   if (err?.name === "AbortError" || err?.name === "TimeoutError") return "no answer in time";
@@ -93,7 +112,7 @@ export async function postBatch(req: PostRequest): Promise<PostOutcome> {
     const retryAfter = retryAfterMs(res.headers.get("retry-after"), Date.now());
     if (res.status >= 200 && res.status < 300) {
       void res.body?.cancel().catch(() => undefined);
-      return { ok: true, status: res.status, retryAfterMs: null, error: null };
+      return { ok: true, status: res.status, retryAfterMs: null, error: null, detail: "" };
     }
     if (res.status >= 300 && res.status < 400) {
       void res.body?.cancel().catch(() => undefined);
@@ -104,13 +123,13 @@ export async function postBatch(req: PostRequest): Promise<PostOutcome> {
       } catch {
         // a Location that is no URL
       }
-      return { ok: false, status: res.status, retryAfterMs: retryAfter, error: `the collector answered ${res.status}, a redirect to ${where}: redirects are not followed` };
+      return { ok: false, status: res.status, retryAfterMs: retryAfter, error: `the collector answered ${res.status}, a redirect: redirects are not followed`, detail: `to ${where}` };
     }
     // a body that stops coming still leaves the status to report
     const excerpt = await bodyExcerpt(res, MAX_ERROR_BODY, abort.signal).catch(() => "");
-    return { ok: false, status: res.status, retryAfterMs: retryAfter, error: `the collector answered ${res.status}${excerpt !== "" ? `: ${excerpt}` : ""}` };
+    return { ok: false, status: res.status, retryAfterMs: retryAfter, error: `the collector answered ${res.status} (${statusText(res.status)})`, detail: excerpt };
   } catch (e) {
-    return { ok: false, status: null, retryAfterMs: null, error: abort.signal.aborted ? `no answer within ${req.timeoutMs} ms` : describeError(e) };
+    return { ok: false, status: null, retryAfterMs: null, error: abort.signal.aborted ? `no answer within ${req.timeoutMs} ms` : describeError(e), detail: "" };
   } finally {
     clearTimeout(timer);
   }

@@ -6,11 +6,17 @@
  * The local chain stays the source of truth. The shipper sees a record only after a local sink
  * stored it (`tee` wraps that sink: the record is buffered once the sink's write succeeded), and
  * ships the stored line as it is: each record carries its `seq`, `prev` and `hash`, and each
- * batch names the chain position before it (`X-Armor-Chain-Prev`) and its seq range
- * (`X-Armor-Chain-Seq: FIRST-LAST`), so a collector can check continuity, verify the chain
- * (verifyAuditLog over the records in seq order) and drop the duplicates a retry delivers (a
- * batch whose answer was lost is sent again: delivery is at least once, and seq makes it exactly
- * once for a collector that keys by it).
+ * batch names its chain (`X-Armor-Chain-Id`: the hash of the chain's first record, seq 0, which
+ * the collector checks when it gets that record), the chain position before it
+ * (`X-Armor-Chain-Prev`) and its seq range (`X-Armor-Chain-Seq: FIRST-LAST`), so a collector can
+ * tell chains apart (replicas, or a new file after a restart, each start at seq 0), check
+ * continuity, verify each chain (verifyAuditLog over its records in seq order, `shipped: true`)
+ * and drop the duplicates a retry delivers (a batch whose answer was lost is sent again: delivery
+ * is at least once, and (chain, seq) makes it exactly once for a collector that keys by it).
+ *
+ * A batch the collector refuses for good (a 4xx but 408 and 429) is sent again record by record;
+ * a record still refused on its own is skipped, and a `shipping` record appended to the chain
+ * declares it (`refused`, `from`, `to`, `status`), as a full buffer's drop is declared.
  *
  * The buffer is bounded (records and bytes, the batch in flight included). When it is full:
  * - `overflow: "drop"` (default): the records stay in the local chain but are not shipped; once
@@ -24,7 +30,7 @@
  * the parsed line; the line itself is shipped byte for byte.
  */
 import type { AuditLog, AuditSink, SyncSinkWriter } from "./audit.js";
-import { backoffMs, gzip, postBatch } from "./audit-ship-http.js";
+import { backoffMs, gzip, isPermanentStatus, postBatch } from "./audit-ship-http.js";
 
 export interface ShipperOptions {
   /** The collector: an http(s) URL that takes a POST of a JSON array of records. */
@@ -35,13 +41,13 @@ export interface ShipperOptions {
   gzip?: boolean;
   /** A batch holds at most this many records (default 500) ... */
   batchRecords?: number;
-  /** ... and this many bytes of JSON before compression (default 1 MiB; a larger record goes alone). */
+  /** ... and this many bytes (UTF-8) of JSON before compression (default 1 MiB; a larger record goes alone). */
   batchBytes?: number;
   /** A partial batch waits at most this long for more records (default 1 s). */
   flushIntervalMs?: number;
   /** The buffer holds at most this many records (default 10,000) ... */
   bufferRecords?: number;
-  /** ... and this many bytes (default 64 MiB), the batch in flight included. */
+  /** ... and this many bytes (UTF-8, default 64 MiB), the batch in flight included. */
   bufferBytes?: number;
   /** What a full buffer does (see above; default "drop"). */
   overflow?: "drop" | "deny";
@@ -52,6 +58,12 @@ export interface ShipperOptions {
   maxBackoffMs?: number;
   /** How long close() keeps trying to ship what is buffered (default 5 s). */
   closeTimeoutMs?: number;
+  /**
+   * The chain's id, sent as `X-Armor-Chain-Id`: the `hash` of its first record (seq 0). Without
+   * it, the shipper takes the hash of the record with seq 0 when it stores it; give it when the
+   * log resumes a chain whose first record is already stored (the gateway reads it from the file).
+   */
+  chainId?: string;
   /** Told about every batch shipped or failed, every overflow and what close() left behind (e.g. for metrics and logs). */
   onEvent?: (event: ShipEvent) => void;
   /** For tests: the jitter's random numbers in [0, 1). */
@@ -59,8 +71,12 @@ export interface ShipperOptions {
 }
 
 export type ShipEvent =
-  | { type: "shipped"; records: number; bytes: number; from: number; to: number }
-  | { type: "failed"; records: number; attempt: number; status: number | null; error: string; retryInMs: number }
+  /** `buffered`: the records still waiting after this event (for a gauge of the buffer's fill). */
+  | { type: "shipped"; records: number; bytes: number; from: number; to: number; buffered: number }
+  /** `error` is the status and a fixed description; `detail`, what the collector's answer said (for a log line only). */
+  | { type: "failed"; records: number; attempt: number; status: number | null; error: string; detail: string; retryInMs: number; buffered: number }
+  /** A record the collector refused on its own (a 4xx but 408 and 429), skipped; declared by a `shipping` record in the chain unless `recorded` is false. */
+  | { type: "refused"; count: number; from: number; to: number; status: number; recorded: boolean }
   /** The buffer became full: from now records are dropped (or refused, with overflow "deny"). */
   | { type: "full"; records: number; bytes: number; overflow: "drop" | "deny" }
   /** Records dropped by a full buffer, now declared by a `shipping` record in the chain (or, with `recorded: false`, only here). */
@@ -74,9 +90,11 @@ export interface ShipperStats {
   bufferedBytes: number;
   shipped: number;
   dropped: number;
+  /** Records the collector refused on their own, skipped (declared in the chain). */
+  refused: number;
   /** Failed POSTs since the last one that succeeded (0 when the collector is taking records). */
   failing: number;
-  /** The last failure, or null once a batch has been shipped after it. */
+  /** The last failure (its status and a fixed description), or null once a batch has been shipped after it. */
   lastError: string | null;
 }
 
@@ -121,16 +139,49 @@ function positive(name: string, v: number | undefined, fallback: number): number
   return v;
 }
 
-/** `seq` and `prev` of a stored line, read as own properties. */
-function position(line: string): { seq: number; prev: string } {
+/** `seq`, `prev`, `hash` and `kind` of a stored line, read as own properties. */
+function position(line: string): { seq: number; prev: string; hash: string; kind: unknown; declaresRefused: boolean } {
   try {
     const r = JSON.parse(line) as Record<string, unknown>;
-    const seq = Object.hasOwn(r, "seq") ? r.seq : undefined;
-    const prev = Object.hasOwn(r, "prev") ? r.prev : undefined;
-    return { seq: typeof seq === "number" ? seq : -1, prev: typeof prev === "string" ? prev : "" };
+    const own = (k: string): unknown => (Object.hasOwn(r, k) ? r[k] : undefined);
+    const seq = own("seq");
+    const prev = own("prev");
+    const hash = own("hash");
+    const kind = own("kind");
+    return {
+      seq: typeof seq === "number" ? seq : -1,
+      prev: typeof prev === "string" ? prev : "",
+      hash: typeof hash === "string" ? hash : "",
+      kind,
+      declaresRefused: kind === "shipping" && own("refused") !== undefined,
+    };
   } catch {
-    return { seq: -1, prev: "" };
+    return { seq: -1, prev: "", hash: "", kind: undefined, declaresRefused: false };
   }
+}
+
+const NON_ASCII = /[^\u0000-\u007f]/;
+
+/**
+ * The UTF-8 size of a string: what a line takes in the file and in a batch. An ASCII line (most
+ * are: canonical JSON of ids, times and hashes) is its length, found by one regex scan (about
+ * 1 µs for a 370-character record, against 5 µs for the loop below); otherwise one pass over its
+ * code units (a lone surrogate counts 3, as TextEncoder writes U+FFFD).
+ */
+export function utf8Length(s: string): number {
+  if (!NON_ASCII.test(s)) return s.length;
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      // a pair: 4 bytes for 2 units
+      n += 2;
+      i++;
+    } else n += 2;
+  }
+  return n;
 }
 
 export function createDecisionShipper(options: ShipperOptions): DecisionShipper {
@@ -143,6 +194,7 @@ export function createDecisionShipper(options: ShipperOptions): DecisionShipper 
   if (target.protocol !== "http:" && target.protocol !== "https:") throw new TypeError(`decision shipping: the collector's URL must be http(s), not ${target.protocol}`);
   if (target.username !== "" || target.password !== "") throw new TypeError("decision shipping: put the collector's credentials in a token, not in its URL");
   const url = target.href;
+  if (options.chainId !== undefined && !/^[0-9a-f]{64}$/.test(options.chainId)) throw new TypeError("decision shipping: chainId is the hash of the chain's first record (64 hex digits)");
   const o = {
     batchRecords: Math.floor(positive("batchRecords", options.batchRecords, DEFAULTS.batchRecords)),
     batchBytes: positive("batchBytes", options.batchBytes, DEFAULTS.batchBytes),
@@ -173,8 +225,15 @@ export function createDecisionShipper(options: ShipperOptions): DecisionShipper 
     }
   };
 
-  // the buffer: lines[head..] are waiting (the first `inFlight` of them being sent)
+  // the buffer: lines[head..] are waiting, sizes[head..] their UTF-8 bytes with the newline
   let lines: string[] = [];
+  let sizes: number[] = [];
+  let chainId: string | null = options.chainId ?? null;
+  // the first stored line was read for the chain's id (only a chain's seq 0 gives it)
+  let chainChecked = chainId !== null;
+  // after a batch the collector refused for good, this many records go one by one
+  let singles = 0;
+  let refusedTotal = 0;
   let head = 0;
   let bytes = 0;
   // room taken by writes that the local sink has not finished (overflow "deny")
@@ -233,9 +292,15 @@ export function createDecisionShipper(options: ShipperOptions): DecisionShipper 
   /** Takes stored lines into the buffer; with no room, drops them (overflow "drop"). */
   function accept(stored: readonly string[]): void {
     for (const line of stored) {
-      const size = line.length + 1;
+      if (!chainChecked) {
+        chainChecked = true;
+        const first = position(line);
+        if (first.seq === 0 && /^[0-9a-f]{64}$/.test(first.hash)) chainId = first.hash;
+      }
+      const size = utf8Length(line) + 1;
       if (hasRoom(1, size)) {
         lines.push(line);
+        sizes.push(size);
         bytes += size;
         continue;
       }
@@ -263,7 +328,7 @@ export function createDecisionShipper(options: ShipperOptions): DecisionShipper 
     const wrapped: AuditSink = {
       ...(sink.name !== undefined ? { name: sink.name } : {}),
       async write(line) {
-        const size = line.length + 1;
+        const size = utf8Length(line) + 1;
         if (overflow === "deny") {
           if (!hasRoom(1, size)) {
             noteFull();
@@ -299,7 +364,7 @@ export function createDecisionShipper(options: ShipperOptions): DecisionShipper 
         ready: () => inner.ready(),
         write(text) {
           const stored = splitLines(text);
-          if (overflow === "deny" && !hasRoom(stored.length, text.length)) {
+          if (overflow === "deny" && !hasRoom(stored.length, utf8Length(text))) {
             noteFull();
             throw fullError();
           }
@@ -313,17 +378,17 @@ export function createDecisionShipper(options: ShipperOptions): DecisionShipper 
     return wrapped;
   }
 
-  /** The next batch: up to batchRecords records and batchBytes bytes (at least one). */
-  function nextBatch(): string[] {
+  /** The next batch: up to batchRecords records and batchBytes bytes (at least one; one while `singles`), and its bytes. */
+  function nextBatch(): { batch: string[]; size: number } {
     const batch: string[] = [];
     let size = 0;
-    for (let i = head; i < lines.length && batch.length < o.batchRecords; i++) {
-      const line = lines[i]!;
-      if (batch.length > 0 && size + line.length + 1 > o.batchBytes) break;
-      batch.push(line);
-      size += line.length + 1;
+    const most = singles > 0 ? 1 : o.batchRecords;
+    for (let i = head; i < lines.length && batch.length < most; i++) {
+      if (batch.length > 0 && size + sizes[i]! > o.batchBytes) break;
+      batch.push(lines[i]!);
+      size += sizes[i]!;
     }
-    return batch;
+    return { batch, size };
   }
 
   function remove(n: number, size: number): void {
@@ -331,8 +396,35 @@ export function createDecisionShipper(options: ShipperOptions): DecisionShipper 
     bytes -= size;
     if (head > 1024 && head * 2 > lines.length) {
       lines = lines.slice(head);
+      sizes = sizes.slice(head);
       head = 0;
     }
+  }
+
+  /** Declares a record the collector refused on its own, in the chain (unless it is itself such a declaration). */
+  function declareRefused(line: string, status: number): void {
+    const { seq, declaresRefused } = position(line);
+    refusedTotal++;
+    const d = { count: 1, from: seq, to: seq, status };
+    if (log === null || closed || declaresRefused) {
+      emit({ type: "refused", ...d, recorded: false });
+      return;
+    }
+    log
+      .append({
+        kind: "shipping",
+        decisionId: `shipping-refused-${seq}`,
+        time: new Date().toISOString(),
+        refused: 1,
+        from: seq,
+        to: seq,
+        status,
+        reason: `the collector refused the record (status ${status}); it is in the local audit log`,
+      })
+      .then(
+        () => emit({ type: "refused", ...d, recorded: true }),
+        () => emit({ type: "refused", ...d, recorded: false }),
+      );
   }
 
   /** Declares the records a full buffer dropped, in the chain (the record is shipped in turn). */
@@ -360,7 +452,8 @@ export function createDecisionShipper(options: ShipperOptions): DecisionShipper 
     );
   }
 
-  async function send(batch: string[]): Promise<boolean> {
+  /** Sends a batch until it is taken ("shipped"), refused for good with that status, or close() runs out of time ("stopped"). */
+  async function send(batch: string[], size: number): Promise<"shipped" | "stopped" | number> {
     const first = position(batch[0]!);
     const last = batch.length > 1 ? position(batch[batch.length - 1]!) : first;
     const text = `[${batch.join(",")}]`;
@@ -369,23 +462,27 @@ export function createDecisionShipper(options: ShipperOptions): DecisionShipper 
       const outcome = await postBatch({
         url,
         body,
-        headers: { ...headers, "x-armor-chain-prev": first.prev, "x-armor-chain-seq": `${first.seq}-${last.seq}` },
+        headers: { ...headers, ...(chainId !== null ? { "x-armor-chain-id": chainId } : {}), "x-armor-chain-prev": first.prev, "x-armor-chain-seq": `${first.seq}-${last.seq}` },
         timeoutMs: Math.max(1, Math.min(o.requestTimeoutMs, closeBy - Date.now())),
       });
       if (outcome.ok) {
         shipped += batch.length;
         failing = 0;
         lastError = null;
-        emit({ type: "shipped", records: batch.length, bytes: text.length, from: first.seq, to: last.seq });
-        return true;
+        emit({ type: "shipped", records: batch.length, bytes: size, from: first.seq, to: last.seq, buffered: count() - batch.length });
+        return "shipped";
       }
       failing++;
       lastError = outcome.error;
-      const delay = outcome.retryAfterMs !== null ? Math.min(outcome.retryAfterMs, MAX_RETRY_AFTER_MS) : backoffMs(attempt, o.initialBackoffMs, o.maxBackoffMs, random);
-      emit({ type: "failed", records: batch.length, attempt, status: outcome.status, error: outcome.error ?? "failed", retryInMs: delay });
-      if (Date.now() + delay >= closeBy) return false;
+      const permanent = isPermanentStatus(outcome.status);
+      // a Retry-After of 0 or in the past never shortens the backoff
+      const backoff = backoffMs(attempt, o.initialBackoffMs, o.maxBackoffMs, random);
+      const delay = permanent ? 0 : Math.max(backoff, outcome.retryAfterMs !== null ? Math.min(outcome.retryAfterMs, MAX_RETRY_AFTER_MS) : 0);
+      emit({ type: "failed", records: batch.length, attempt, status: outcome.status, error: outcome.error ?? "failed", detail: outcome.detail, retryInMs: delay, buffered: count() });
+      if (permanent) return outcome.status!;
+      if (Date.now() + delay >= closeBy) return "stopped";
       await wait(delay);
-      if (Date.now() >= closeBy) return false;
+      if (Date.now() >= closeBy) return "stopped";
     }
   }
 
@@ -405,12 +502,26 @@ export function createDecisionShipper(options: ShipperOptions): DecisionShipper 
         idle = false;
         continue;
       }
-      if (count() < o.batchRecords && bytes < o.batchBytes && !flushWanted && closing === null) {
+      if (singles === 0 && count() < o.batchRecords && bytes < o.batchBytes && !flushWanted && closing === null) {
         await wait(o.flushIntervalMs);
       }
-      const batch = nextBatch();
-      const size = batch.reduce((n, l) => n + l.length + 1, 0);
-      if (!(await send(batch))) return;
+      const { batch, size } = nextBatch();
+      const sent = await send(batch, size);
+      if (sent === "stopped") return;
+      if (typeof sent === "number") {
+        if (batch.length > 1) {
+          // refused for good: its records go one by one, to find the ones refused on their own
+          singles = batch.length;
+          continue;
+        }
+        // one record refused on its own: skipped, and declared in the chain
+        remove(1, size);
+        if (singles > 0) singles--;
+        declareRefused(batch[0]!, sent);
+        settleFlushes();
+        continue;
+      }
+      if (singles > 0) singles--;
       remove(batch.length, size);
       if (drop !== null) declareDrop();
       else full = false;
@@ -457,7 +568,7 @@ export function createDecisionShipper(options: ShipperOptions): DecisionShipper 
       })();
       return closing;
     },
-    stats: () => ({ buffered: count(), bufferedBytes: bytes, shipped, dropped: droppedTotal, failing, lastError }),
+    stats: () => ({ buffered: count(), bufferedBytes: bytes, shipped, dropped: droppedTotal, refused: refusedTotal, failing, lastError }),
   };
   return shipper;
 }

@@ -19,6 +19,13 @@
  * writer puts there when it resumes after a torn write; any other line that is not a record is
  * a problem.
  *
+ * Shipped copies (`shipped: true`): a collector's copy of a chain lacks the records the shipper
+ * dropped from a full buffer or skipped because the collector refused them; a `shipping` record
+ * later in the chain declares each such range (`from`, `to`, and `dropped` or `refused`). The
+ * chain is continued across a missing range (the record after it cannot be linked) only when a
+ * later `shipping` record declares that range, by the end of the log; the ranges are listed in
+ * `gaps` too.
+ *
  * Like any hash chain read on its own, this cannot tell that the newest records were cut off.
  */
 import { GENESIS_HASH } from "./audit.js";
@@ -150,9 +157,13 @@ function declaredRange(r: ChainRecord, last: Position, sink: string | null): { f
 export class ChainCheck {
   /** The sink this log is a copy of (`options.sink`): only ranges declared missing for it are excused. */
   private readonly sink: string | null;
+  private readonly shipped: boolean;
   constructor(options: VerifyOptions = {}) {
     this.sink = options.sink ?? null;
+    this.shipped = options.shipped === true;
   }
+  /** Shipped copies: ranges missing before a record, waiting for a later `shipping` record to declare them. */
+  private undeclared: Array<{ from: number; to: number; line: number; seq: number }> = [];
   records = 0;
   private last: Position = START;
   private readonly tornLines: number[] = [];
@@ -217,8 +228,24 @@ export class ChainCheck {
       this.fragments = [];
     }
     if (!links && range === null) {
-      this.misfit = { line: n, record: r, last };
-      return false;
+      // a shipped copy: records missing here may be declared by a later shipping record
+      if (!this.shipped || this.fragments.length > 0 || r.seq <= last.seq + 1 || this.undeclared.length >= LIST_CAP) {
+        this.misfit = { line: n, record: r, last };
+        return false;
+      }
+      this.undeclared.push({ from: last.seq + 1, to: r.seq - 1, line: n, seq: r.seq });
+    }
+    if (this.shipped && r.kind === "shipping" && this.undeclared.length > 0) {
+      const { from, to } = r;
+      const count = typeof r.dropped === "number" ? r.dropped : typeof r.refused === "number" ? r.refused : null;
+      if (Number.isSafeInteger(from) && Number.isSafeInteger(to) && count !== null) {
+        const covered = this.undeclared.filter((u) => u.from >= (from as number) && u.to <= (to as number));
+        const missing = covered.reduce((k, u) => k + u.to - u.from + 1, 0);
+        if (covered.length > 0 && missing <= count) {
+          this.undeclared = this.undeclared.filter((u) => !covered.includes(u));
+          for (const u of covered) this.note(this.gaps, { line: n, seq: r.seq, lost: 0, from: u.from, to: u.to, reason: typeof r.reason === "string" ? r.reason : "" } as never);
+        }
+      }
     }
     if (r.kind === "gap") {
       const lost = typeof r.lost === "number" ? r.lost : 0;
@@ -242,6 +269,11 @@ export class ChainCheck {
   /** The result once every line was taken (or verification stopped). */
   result(): VerifyResult {
     if (this.problem === null && this.misfit === null && this.fragments.length > 0) this.fragmentProblem(null);
+    const u = this.undeclared[0];
+    if (this.problem === null && this.misfit === null && u !== undefined) {
+      const what = u.from === u.to ? `record ${u.from} is` : `records ${u.from}–${u.to} are`;
+      this.fail(u.line, u.seq, "deleted", `${what} missing before record ${u.seq} (line ${u.line}), and no shipping record after it declares them dropped or refused`);
+    }
     const ok = this.problem === null && this.misfit === null;
     return { ok, records: this.records, problem: this.problem, tornTail: ok && this.tornTail, tornLines: this.tornLines, gaps: this.gaps };
   }
@@ -335,6 +367,11 @@ export interface VerifyOptions {
    * only a log that holds every record verifies.
    */
   sink?: string;
+  /**
+   * The log is a collector's copy of a shipped chain: records missing from it are accepted where a
+   * later `shipping` record declares them (dropped from a full buffer, or refused by the collector).
+   */
+  shipped?: boolean;
 }
 
 export function verifyAuditLog(text: string, options: VerifyOptions = {}): VerifyResult {
