@@ -273,3 +273,58 @@ describe("armorc replay: the worked example of docs/cli.md", () => {
     expect(r.stdout).toMatch(outputPattern(shown));
   }, 60_000);
 });
+
+describe("armorc replay: memory follows the candidate's windows, not the sessions", () => {
+  const RATE =
+    'policy rate version "1"\ndefault allow\nrule email_rate\n  when action.type == "send_email" and count(type == "send_email" within 1m) >= 3\n  deny because "at most 3 emails a minute"\n';
+  const WHOLE = 'policy whole version "1"\ndefault allow\nrule email_total\n  when action.type == "send_email" and count(type == "send_email") >= 3\n  deny because "at most 3 emails a session"\n';
+  const NONE = 'policy none version "1"\ndefault allow\nrule no_big when action.type == "pay" and amount > 100 deny\n';
+  const replayer = async (source: string) => new Replayer(await loadModule(emit(compileSource("p.armor", source)).js));
+  const t0 = Date.parse("2026-01-01T00:00:00Z");
+  /** Sessions `s0…`: each sends four emails a second apart (the fourth is over a 1m rate), one session every 10 s. */
+  function feed(r: Replayer, sessions: number): void {
+    let n = 0;
+    for (let i = 0; i < sessions; i++) {
+      for (let k = 0; k < 4; k++) {
+        const time = new Date(t0 + i * 10_000 + k * 1000).toISOString();
+        r.line(
+          ++n,
+          JSON.stringify({
+            kind: "decision",
+            mode: "run",
+            decisionId: `d${n}`,
+            session: `s${i}`,
+            time,
+            decision: k === 3 ? "deny" : "allow",
+            rules: k === 3 ? [{ id: "email_rate", effect: "deny" }] : [],
+            action: { type: "send_email" },
+            labels: i % 2 === 0 ? ["seen"] : undefined,
+          }),
+        );
+      }
+    }
+  }
+
+  it("a session idle longer than the longest window is forgotten, and decisions are the same", async () => {
+    const r = await replayer(RATE);
+    feed(r, 2000);
+    const report = r.report();
+    expect(report).toMatchObject({ decisions: 8000, replayed: 8000, changed: 0, pairs: { "allow->allow": 6000, "deny->deny": 2000 } });
+    // the sessions of the last minute and a little more, not all 2,000
+    expect(r.sessionsHeld()).toBeLessThan(20);
+  });
+
+  it("a predicate over the whole session keeps every session", async () => {
+    const r = await replayer(WHOLE);
+    feed(r, 200);
+    expect(r.report()).toMatchObject({ decisions: 800, changed: 0 });
+    expect(r.sessionsHeld()).toBe(200);
+  });
+
+  it("a candidate without history predicates keeps no history (only the labels sessions collected)", async () => {
+    const r = await replayer(NONE);
+    feed(r, 200);
+    expect(r.report()).toMatchObject({ decisions: 800, pairs: { "allow->allow": 600, "deny->allow": 200 } });
+    expect(r.sessionsHeld()).toBe(0);
+  });
+});

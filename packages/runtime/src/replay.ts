@@ -15,12 +15,16 @@
  * lost to a gap, a torn or unreadable line or a jump in `seq`) is counted as not reconstructed,
  * with the reason, and not compared.
  *
- * Records are read line by line (`line`); memory is bounded by the sessions' history windows,
- * the examples kept (`examples` per kind of flip) and the fixed caps below, never by the log.
+ * Records are read line by line (`line`); memory is bounded by the actions inside the
+ * candidate's windows (a session idle longer than its longest window is forgotten, but for the
+ * labels it collected), the examples kept (`examples` per kind of flip) and the fixed caps below,
+ * never by the log. A candidate with a predicate over the whole session or a `since` keeps every
+ * session's history: its memory grows with the sessions.
  */
 import type { PolicyDecision, PolicyModule } from "@agent-armor/contract";
 import { canonicalJsonOrUndefined } from "./hash.js";
-import { memoryHistoryStore, type Reservation, ScopeUnavailable, SessionTrackers, type Who } from "./history.js";
+import { type Reservation, ScopeUnavailable, SessionTrackers, type Who } from "./history.js";
+import type { SessionHistory } from "./types.js";
 import { type ActionValidator, compileValidator } from "./validate.js";
 
 /** A decision as the replay compares it: `redact` is an allow that redacted the action. */
@@ -246,8 +250,26 @@ class Pending {
   }
 }
 
+/**
+ * How far behind the latest time read a session must have been idle, beyond the candidate's
+ * longest window, before its history is forgotten: records of concurrent decisions may reach the
+ * log a little out of time order.
+ */
+const EVICT_SLACK_MS = 60_000;
+
 export class Replayer {
-  private readonly trackers = new SessionTrackers(memoryHistoryStore());
+  /** Each session's history (trackers, recent actions, labels), as the runtime's memory store keeps it. */
+  private readonly sessions = new Map<string, SessionHistory>();
+  private readonly trackers = new SessionTrackers({
+    get: (s) => this.sessions.get(s),
+    set: (s, state) => void this.sessions.set(s, state),
+    delete: (s) => void this.sessions.delete(s),
+  });
+  /**
+   * The sessions with history, by the time they last recorded an action, least recent first
+   * (only when the longest window is finite): one idle past it is forgotten, its labels kept.
+   */
+  private readonly idle = new Map<string, number>();
   private readonly validator: ActionValidator | null;
   private readonly examplesPer: number;
   private readonly accept: ActionValidator | null;
@@ -386,6 +408,7 @@ export class Replayer {
     if (mode !== "run" && !reserved) return;
     const id = own(r, "decisionId");
     const entry = this.trackers.record(session, action, now, [this.module.trackers], labels, typeof id === "string", this.who(r));
+    this.active(session, now);
     if (typeof id !== "string") return;
     if (reserved) this.reserved.keep(id, entry);
     this.relabelling.keep(id, entry);
@@ -499,6 +522,34 @@ export class Replayer {
     const session = own(r, "session");
     if (typeof session !== "string" || now === null || !Object.hasOwn(r, "action") || this.module.trackers.length === 0) return;
     this.trackers.record(session, own(r, "action"), now, [this.module.trackers], undefined, false, this.who(r));
+    this.active(session, now);
+  }
+
+  /** A session recorded an action at `now`: it is the most recent, and the idle ones are forgotten. */
+  private active(session: string, now: number): void {
+    if (!Number.isFinite(this.longest)) return;
+    this.idle.delete(session);
+    this.idle.set(session, now);
+    const before = this.lastTime - this.longest - EVICT_SLACK_MS;
+    for (const [s, last] of this.idle) {
+      if (last >= before) break;
+      this.idle.delete(s);
+      this.forget(s);
+    }
+  }
+
+  /** Forgets a session's history (nothing in it is inside a window any more), keeping the labels it collected. */
+  private forget(session: string): void {
+    const labels = this.trackers.sessionInput(session).labels;
+    this.trackers.forget(session);
+    if (labels.length > 0) this.trackers.addLabels(session, [...labels]);
+  }
+
+  /** The sessions whose history (trackers or recent actions) is held: for tests of memory. */
+  sessionsHeld(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.trackers.size > 0 || s.recent.length > 0) n++;
+    return n;
   }
 
   /** A `result` or `output` record: its labels reach the session (and a result's, its call's entry). */
