@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { verifyAuditLog } from "../../packages/runtime/src/index.js";
 import { type Collector, startCollector } from "../helpers/collector.js";
 import { armorBin, assertBuilt, connectGateway, everything, waitFor } from "./support.js";
@@ -65,5 +65,41 @@ describe("armor mcp --ship-to", () => {
     expect(c.records.size).toBe(lines().length);
     expect(c.deliveries.every((d) => d.headers.authorization === "Bearer s3cret")).toBe(true);
     expect(gw.stderr()).toContain(`shipping the audit log's records to ${c.url}`);
+  });
+
+  it("names a resumed file's chain by its first record, and counts what it shipped in its metrics", { timeout: 60_000 }, async () => {
+    const own = await startCollector();
+    onTestFinished(() => own.stop());
+    const audit = join(work, "mcp-resumed.jsonl");
+    const lines = () => readFileSync(audit, "utf8").split("\n").filter(Boolean);
+    for (const run of [1, 2]) {
+      const gw = await connectGateway(["--policy", policy, "--audit", audit, "--ship-to", own.url, "--ship-interval", "20", "--metrics-port", "0", "--", ...everything]);
+      try {
+        await gw.client.callTool({ name: "echo", arguments: { message: `run ${run}` } });
+        const url = await waitFor(() => /metrics at (\S+)/.exec(gw.stderr())?.[1], 10_000, "the metrics URL");
+        const shipped = () => lines().filter((l) => own.records.has(JSON.parse(l).seq)).length;
+        await waitFor(() => (shipped() === lines().length ? true : undefined), 20_000, "the records at the collector");
+        const scrape = await waitFor(
+          async () => {
+            const text = await (await fetch(url)).text();
+            const m = /^armor_shipping_records_total\{result="shipped"\} (\d+)$/m.exec(text);
+            return m !== null && Number(m[1]) > 0 ? text : undefined;
+          },
+          10_000,
+          "the shipping metrics",
+        );
+        expect(scrape).toMatch(/^armor_shipping_records_total\{result="dropped"\} 0$/m);
+        expect(scrape).toMatch(/^armor_shipping_batches_failed_total\{status="5xx"\} 0$/m);
+        expect(scrape).toMatch(/^armor_shipping_buffer_records \d+$/m);
+      } finally {
+        await gw.close();
+      }
+    }
+    // the second run resumed the file's chain: its batches name the same chain, record 0's hash
+    const ids = new Set(own.deliveries.filter((d) => d.headers["x-armor-chain-seq"] !== undefined).map((d) => d.headers["x-armor-chain-id"]));
+    expect(ids.has(JSON.parse(lines()[0]!).hash)).toBe(true);
+    const resumed = own.deliveries.filter((d) => !String(d.headers["x-armor-chain-seq"]).startsWith("0-"));
+    expect(resumed.length).toBeGreaterThan(0);
+    expect(resumed.every((d) => d.headers["x-armor-chain-id"] === JSON.parse(lines()[0]!).hash)).toBe(true);
   });
 });

@@ -62,7 +62,7 @@ import { auditFileName } from "./audit-file-name.js";
 import { alwaysDeniedTools, type RuleMeta } from "./hidden.js";
 import type { AccessOptions } from "./http-access.js";
 import { logLine } from "./log-text.js";
-import { decisionMetrics, type MetricsServer, serviceMetrics, startMetricsServer } from "./metrics.js";
+import { decisionMetrics, type MetricsServer, type ServiceMetrics, serviceMetrics, shippingMetrics, startMetricsServer } from "./metrics.js";
 import { type ReloadAnswer, reloadPolicy } from "./reload-policy.js";
 import { RUN_CODE_TOOL, type RunCodeConfig, type RunCodeTool, runCodeCallResult, runCodeToolDefinition, startRunCodeTool, upstreamHostTools } from "./run-code-tool.js";
 import { type ShipConfig, shippedAuditLog } from "./shipping.js";
@@ -262,7 +262,7 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     policy: loaded.module,
     ...(approvals ? { approvals } : {}),
     ...(history !== null ? { history } : {}),
-    ...(options.audit ? { audit: auditOption(options, log) } : {}),
+    ...(options.audit ? { audit: auditOption(options, log, metrics) } : {}),
     throwOnDeny: false,
     onError: (e) => log(logLine`error: ${e.message}`),
   });
@@ -529,9 +529,14 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
 }
 
 /** The enforcer's audit option: the file, teed to a collector with `ship`. */
-function auditOption(options: McpGatewayOptions, log: (line: string) => void) {
+function auditOption(options: McpGatewayOptions, log: (line: string) => void, metrics: ServiceMetrics | null) {
   if (options.ship === undefined) return { file: auditFileName(options.audit!), fsync: false };
-  return shippedAuditLog(options.audit!, options.ship, log, options.onShipEvent).log;
+  const counted = metrics !== null ? shippingMetrics(metrics.registry) : null;
+  const onShipEvent = (event: ShipEvent): void => {
+    counted?.(event);
+    options.onShipEvent?.(event);
+  };
+  return shippedAuditLog(options.audit!, options.ship, log, onShipEvent).log;
 }
 
 /**

@@ -12,7 +12,7 @@
 
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { DecisionEvent, FailCause, TelemetryObserver } from "@agent-armor/runtime";
+import type { DecisionEvent, FailCause, ShipEvent, TelemetryObserver } from "@agent-armor/runtime";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { createAccess } from "./http-access.js";
 import { dispatch, type Route } from "./http-dispatch.js";
@@ -114,6 +114,46 @@ export function serviceMetrics(registry: Registry = new Registry()): ServiceMetr
       const own = await registry.metrics();
       return more === undefined || more === "" ? own : `${own.endsWith("\n") ? own : `${own}\n`}${more}`;
     },
+  };
+}
+
+/**
+ * Decision shipping's metrics (`--ship-to`), from the shipper's events: records shipped, dropped
+ * by a full buffer and refused by the collector, failed POSTs by status class, and the records
+ * waiting in the buffer. In the HTTP thread's registry (the events of `armor serve`'s worker come
+ * to it as messages). Every series exists from the start.
+ */
+export function shippingMetrics(registry: Registry): (event: ShipEvent) => void {
+  const records = new Counter({ name: "armor_shipping_records_total", help: "Audit records sent to the collector, by result", labelNames: ["result"] as const, registers: [registry] });
+  const failed = new Counter({ name: "armor_shipping_batches_failed_total", help: "Batches the collector did not take, by status class", labelNames: ["status"] as const, registers: [registry] });
+  const buffered = new Gauge({ name: "armor_shipping_buffer_records", help: "Audit records waiting to be shipped, the batch in flight included", registers: [registry] });
+  for (const result of ["shipped", "dropped", "refused"]) records.inc({ result }, 0);
+  for (const status of ["none", "4xx", "5xx", "other"]) failed.inc({ status }, 0);
+  return (e) => {
+    switch (e.type) {
+      case "shipped":
+        records.inc({ result: "shipped" }, e.records);
+        buffered.set(e.buffered);
+        return;
+      case "failed": {
+        const s = e.status;
+        failed.inc({ status: s === null ? "none" : s >= 400 && s < 500 ? "4xx" : s >= 500 && s < 600 ? "5xx" : "other" });
+        buffered.set(e.buffered);
+        return;
+      }
+      case "full":
+        buffered.set(e.records);
+        return;
+      case "dropped":
+        records.inc({ result: "dropped" }, e.count);
+        return;
+      case "refused":
+        records.inc({ result: "refused" }, e.count);
+        return;
+      case "unshipped":
+        buffered.set(e.count);
+        return;
+    }
   };
 }
 

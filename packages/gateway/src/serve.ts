@@ -37,7 +37,7 @@ import { type AccessOptions, createAccess } from "./http-access.js";
 import { answerClientError, dispatch, type Route } from "./http-dispatch.js";
 import { HttpError, isObject, nonFiniteAt, own, sendJson } from "./http-util.js";
 import { logLine } from "./log-text.js";
-import { approvalRecordMetrics, metricsRoute, serviceMetrics } from "./metrics.js";
+import { approvalRecordMetrics, metricsRoute, type ServiceMetrics, serviceMetrics, shippingMetrics } from "./metrics.js";
 import { PROBE_ROUTES, probeRoutes } from "./probes.js";
 import type { ReloadAnswer } from "./reload-policy.js";
 import type { RunCodeConfig } from "./run-code-tool.js";
@@ -273,7 +273,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
     ...(options.audit !== undefined ? { audit: options.audit } : {}),
     ...(options.store !== undefined ? { store: options.store } : {}),
     ...(options.runCode !== undefined ? { runCode: options.runCode } : {}),
-    ...shipping(options),
+    ...shipping(options, metrics.registry),
     queueTimeoutMs: options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
     log: (line) => log(logLine`${line}`),
   });
@@ -507,10 +507,17 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
 }
 
 /** The decider's shipping options: shipping needs the local audit file, the chain it ships from. */
-function shipping(options: ServeOptions): { ship?: ShipConfig; onShipEvent?: (event: ShipEvent) => void } {
+function shipping(options: ServeOptions, registry: ServiceMetrics["registry"]): { ship?: ShipConfig; onShipEvent?: (event: ShipEvent) => void } {
   if (options.ship === undefined) return {};
   if (options.audit === undefined) throw new Error("decision shipping sends the audit log's records: give an audit file (--audit FILE) with --ship-to");
-  return { ship: options.ship, ...(options.onShipEvent !== undefined ? { onShipEvent: options.onShipEvent } : {}) };
+  const counted = shippingMetrics(registry);
+  return {
+    ship: options.ship,
+    onShipEvent: (event) => {
+      counted(event);
+      options.onShipEvent?.(event);
+    },
+  };
 }
 
 /** The pending approvals in the Redis store (its client is loaded only by a service that uses it). */

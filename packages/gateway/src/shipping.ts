@@ -7,6 +7,8 @@
  * streak and the recovery after it, a full buffer, dropped and unshipped records. Every event is
  * also handed to `onEvent`, for whoever counts them (metrics).
  */
+
+import { closeSync, openSync, readSync } from "node:fs";
 import { type AuditLog, createAuditLog, createDecisionShipper, type DecisionShipper, fileSink, type ShipEvent } from "@agent-armor/runtime";
 import { auditFileName } from "./audit-file-name.js";
 
@@ -44,7 +46,8 @@ export function shipEventLogger(url: string, log: (line: string) => void): (e: S
   return (e) => {
     switch (e.type) {
       case "failed":
-        if (failingSince === null) log(`decision shipping to ${where} failed: ${e.error}; retrying with backoff`);
+        // the collector's own words only here, their control characters replaced (audit-ship-http.ts)
+        if (failingSince === null) log(`decision shipping to ${where} failed: ${e.error}${e.detail !== "" ? `: ${e.detail}` : ""}; retrying with backoff`);
         failingSince ??= Date.now();
         return;
       case "shipped":
@@ -61,6 +64,11 @@ export function shipEventLogger(url: string, log: (line: string) => void): (e: S
       case "dropped":
         log(`decision shipping dropped ${e.count} records (seq ${e.from} to ${e.to})${e.recorded ? "; a shipping record in the audit log says so" : ""}`);
         return;
+      case "refused":
+        log(
+          `decision shipping: ${where} refused record ${e.from} (status ${e.status}); it was skipped${e.recorded ? " and a shipping record in the audit log says so" : ""} (it is in the local audit log)`,
+        );
+        return;
       case "unshipped":
         log(`decision shipping stopped with ${e.count} records not shipped (seq ${e.from} to ${e.to}): ${e.error}; they are in the local audit log`);
         return;
@@ -68,17 +76,47 @@ export function shipEventLogger(url: string, log: (line: string) => void): (e: S
   };
 }
 
-/** The audit log of `file` ({pid} and {host} expanded), teed to a shipper. */
+/**
+ * The id of the chain a file holds: the hash of its first record (seq 0), read from its first
+ * line (at most 1 MiB); undefined when the file is missing, empty or does not start a chain (the
+ * shipper then takes the id from record 0 when it is stored).
+ */
+export function chainIdOfFile(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return undefined;
+  }
+  try {
+    const buf = Buffer.alloc(1024 * 1024);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    const text = buf.subarray(0, n).toString("utf8");
+    const nl = text.indexOf("\n");
+    if (nl < 0) return undefined;
+    const first = JSON.parse(text.slice(0, nl)) as Record<string, unknown>;
+    return first.seq === 0 && typeof first.hash === "string" && /^[0-9a-f]{64}$/.test(first.hash) ? first.hash : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The audit log of `file` ({pid} and {host} expanded), teed to a shipper whose batches name the file's chain. */
 export function shippedAuditLog(file: string, ship: ShipConfig, log: (line: string) => void, onEvent?: (e: ShipEvent) => void): ShippedLog {
   const toLog = shipEventLogger(ship.url, log);
+  const path = auditFileName(file);
+  const chainId = chainIdOfFile(path);
   const shipper = createDecisionShipper({
     ...ship,
+    ...(chainId !== undefined ? { chainId } : {}),
     onEvent: (e) => {
       toLog(e);
       onEvent?.(e);
     },
   });
-  const audit = createAuditLog({ sinks: [shipper.tee(fileSink(auditFileName(file)))] });
+  const audit = createAuditLog({ sinks: [shipper.tee(fileSink(path))] });
   shipper.attach(audit);
   log(`shipping the audit log's records to ${collectorName(ship.url)}${ship.overflow === "deny" ? " (decisions are denied while its buffer is full)" : ""}`);
   return { log: audit, shipper };
