@@ -31,8 +31,9 @@ export function logDiagnostics(log: Logger, diagnostics: readonly PolicyDiagnost
 }
 
 /**
- * Reloads the policy on SIGHUP and when its file changes, logging each result; `onReload` hears
- * every result (for metrics). Returns the function that stops watching.
+ * Reloads the policy on SIGHUP and when its file changes (once it has stopped changing: see
+ * watchPolicy), logging each result; `onReload` hears every result (for metrics). Returns the
+ * function that stops watching.
  */
 export function reloadOnChange(
   path: string,
