@@ -5,11 +5,11 @@
  * Each is a diagnostic with a location, read from a real directory through the compiler's own
  * host, never an exception or a hang.
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { compileSource, emit } from "../../packages/compiler/src/compile.js";
+import { type CompilerHost, compileSource, emit, nodeHost } from "../../packages/compiler/src/compile.js";
 import { loadModule } from "../../packages/compiler/src/load.js";
 
 const root = mkdtempSync(join(tmpdir(), "armor-imports-"));
@@ -137,5 +137,32 @@ describe("hostile imports", () => {
       const module = await loadModule(emit(compilation).js);
       expect(module.decide({ action: { type: "x", amount: 9 } }).decision).toBe("deny");
     }
+  });
+});
+
+describe("a link swapped between the check and the read", () => {
+  it("does not merge the file outside the tree that the link points to when it is read", () => {
+    const files = { "main.armor": 'default allow\nimport "./link.armor" as b\n', "inside.armor": 'rule ok when action.type == "x" deny\n' };
+    const dir = project("swap-race", files);
+    const link = join(dir, "link.armor");
+    symlinkSync(join(dir, "inside.armor"), link);
+    // the host resolves the link while it points inside, then an attacker swaps it out of the tree
+    const host: CompilerHost = {
+      ...nodeHost,
+      realPath(path) {
+        const real = nodeHost.realPath!(path);
+        if (path === link) {
+          unlinkSync(link);
+          symlinkSync(join(outside, "evil.armor"), link);
+        }
+        return real;
+      },
+    };
+    const compilation = compileSource(join(dir, "main.armor"), files["main.armor"], host);
+    expect(compilation.policy.rules.map((r) => r.id)).not.toContain("b.evil");
+    expect(compilation.files.map((f) => f.source.text)).not.toContain("rule evil when true allow\n");
+    const errors = compilation.diagnostics.filter((d) => d.severity === "error");
+    expect(errors.map((d) => d.code)).toEqual(["A702"]);
+    expect(errors[0]!.file).toBe(join(dir, "main.armor"));
   });
 });

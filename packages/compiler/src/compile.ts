@@ -19,7 +19,7 @@ import { catalog } from "./diagnostics/catalog.js";
 import { type Diagnostic, DiagnosticBag, hasErrors, reportedDiagnostics } from "./diagnostics/diagnostic.js";
 import { type ImportHost, type PolicyFile, type ResolvedImport, resolveImports } from "./imports.js";
 import type * as IR from "./ir.js";
-import { readRegularFile } from "./read-file.js";
+import { readRegularFile, readRegularFileReal } from "./read-file.js";
 import { analyzeRules } from "./semantic/analysis.js";
 import { baseName, checkFile, type SemanticModel } from "./semantic/checker.js";
 import { lineIds } from "./semantic/rule-id.js";
@@ -63,6 +63,10 @@ export const nodeHost: CompilerHost = {
   readFile(path) {
     const read = readRegularFile(path);
     return read !== undefined && "text" in read ? read.text : undefined;
+  },
+  readReal(path) {
+    const read = readRegularFileReal(path);
+    return read !== undefined && "text" in read ? read : undefined;
   },
   packFile,
   realPath(path) {

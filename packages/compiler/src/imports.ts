@@ -33,6 +33,13 @@ export const MAX_IMPORTED_FILES = 256;
 /** What the importer needs of the host: reading, and where packs and real paths are. */
 export interface ImportHost {
   readFile(path: string): string | undefined;
+  /**
+   * The file's text together with the real path of the file actually read (symbolic links
+   * resolved when it was opened), or undefined. An imported file is read through this when the
+   * host has it, and the tree is checked against that path: a link swapped between the check of
+   * `realPath` and the read cannot lead outside the tree.
+   */
+  readReal?(path: string): { readonly text: string; readonly realPath: string } | undefined;
   refuse?(path: string): string | null;
   /** The file of the pack `armor:NAME`, or undefined when there is no such pack. */
   packFile?(name: string): string | undefined;
@@ -272,7 +279,14 @@ class ImportGraph {
     this.loaded++;
     // a pack is the compiler's own file: a host's limits on what a policy may read are not about it
     const refused = spec.value.startsWith("armor:") ? null : (this.host.refuse?.(resolved) ?? null);
-    const text = refused === null ? this.host.readFile(resolved) : undefined;
+    const read = refused === null ? this.read(resolved, spec.value.startsWith("armor:") ? null : allowed) : undefined;
+    if (read === "outside") {
+      bag.report(catalog.importRefused, spec.span, `\`${spec.value}\` is outside the policy's directory tree (${allowed})`, {
+        help: "an import reaches only files under the root policy's directory; move the file there",
+      });
+      return null;
+    }
+    const text = read;
     if (text === undefined) {
       bag.report(catalog.importNotFound, spec.span, refused !== null ? `\`${spec.value}\` is not read: ${refused}` : `cannot read \`${spec.value}\` (${resolved})`, {
         help: refused !== null ? "import files inside the workspace" : "the path is relative to this file; check that the file exists, is a regular file and is at most 16 MiB",
@@ -295,6 +309,19 @@ class ImportGraph {
       checkFile({ ast: syntax.ast, source, schema: this.schema, bag: childBag, params, imported, importedRules }),
     );
     return { checked, file: resolved };
+  }
+
+  /**
+   * The text of an imported file; "outside" when the file the host read (its real path, when the
+   * host tells it) is not inside `allowed` (null: a pack, not bound to a tree).
+   */
+  private read(path: string, allowed: string | null): string | "outside" | undefined {
+    if (this.host.readReal === undefined) return this.host.readFile(path);
+    const read = this.host.readReal(path);
+    if (read === undefined) return undefined;
+    const realRoot = allowed === null ? undefined : this.host.realPath?.(allowed);
+    if (realRoot !== undefined && !inside(normalizePath(realRoot), normalizePath(read.realPath))) return "outside";
+    return read.text;
   }
 
   /** The host path an import names, or null (reported) when it names none it may read. */

@@ -129,6 +129,18 @@ export class Documents {
       packFile: nodeHost.packFile,
       realPath: nodeHost.realPath,
       readFile: (path) => this.get(pathToUri(path))?.text,
+      // an open document is the editor's text, its real path the file's; a file on disk is read
+      // once, and kept only when the file opened is inside the roots or the packs' folder (a link
+      // swapped after `refuse` looked at it is not followed out)
+      readReal: (path) => {
+        const doc = this.open.get(pathToUri(path));
+        if (doc) return { text: doc.getText(), realPath: real(path) };
+        if (badUri(pathToUri(path)) !== null || nodeHost.readReal === undefined) return undefined;
+        const read = nodeHost.readReal(path);
+        const packs = nodeHost.packFile?.("secrets");
+        const allowed = packs === undefined ? roots : [...roots, dirname(packs)];
+        return read !== undefined && allowed.some((r) => inside(read.realPath, real(r))) ? read : undefined;
+      },
       refuse: (path) => {
         const target = real(path);
         if (roots.some((r) => inside(target, real(r)))) return null;
