@@ -101,11 +101,11 @@ export function createSandboxPool(options: JsPoolOptions = {}): JsPool {
       return warm.length + busy.size;
     },
     async run(code, limits, host) {
-      if (closed) throw new Error("the sandbox pool is closed");
+      if (closed) throw new SandboxFailure("closed", "the sandbox pool is closed");
       const free = await slots.acquire(limits.timeMs, "worker");
       if (closed) {
         free();
-        throw new Error("the sandbox pool is closed");
+        throw new SandboxFailure("closed", "the sandbox pool is closed");
       }
       const pw = warm.shift() ?? spawn();
       busy.add(pw);

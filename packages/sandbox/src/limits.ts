@@ -38,7 +38,11 @@ export type SandboxFailureKind =
   /** It called host functions more than `hostCalls` times. */
   | "host_calls"
   /** The engine itself failed; the engine is discarded and the next run starts a new one. */
-  | "engine";
+  | "engine"
+  /** The policy rewrote the code (or its language) it decided, with a redaction: rewritten code is never run. */
+  | "rewritten"
+  /** The pool was closing: the code did not run. */
+  | "closed";
 
 /** A sandboxed run's failure, naming its cause; `run` rejects with it. */
 export class SandboxFailure extends Error {

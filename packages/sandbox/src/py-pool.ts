@@ -131,11 +131,11 @@ export function createPythonPool(options: PythonPoolOptions = {}): PythonPool {
       return warm.length + busy.size;
     },
     async take(waitMs = START_MS) {
-      if (closed) throw new Error("the sandbox pool is closed");
+      if (closed) throw new SandboxFailure("closed", "the sandbox pool is closed");
       const free = await slots.acquire(waitMs, "Python interpreter");
       if (closed) {
         free();
-        throw new Error("the sandbox pool is closed");
+        throw new SandboxFailure("closed", "the sandbox pool is closed");
       }
       const it = warm.shift() ?? spawn();
       busy.add(it);

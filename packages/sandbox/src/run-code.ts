@@ -1,8 +1,9 @@
 /**
  * Agent-written code run under the policy: the run itself is an action (`run_code`, carrying the
  * language, the code and the facts read from it), decided before anything runs; the code that
- * runs is the code the policy decided (after its redactions, after an approval: what a person
- * approved is exactly what runs); each call the code makes of a host function is an action of its
+ * runs is the code the policy decided, and only when it is the code sent (after an approval: what
+ * a person approved is exactly what runs; a policy that rewrote the code with a redaction fails the
+ * run, `rewritten`, as its facts were read from other code); each call the code makes of a host function is an action of its
  * own, decided in the same session (so the session's history and labels apply) before the host
  * function runs; and the run's value and output are its result, decided by the policy's rules on
  * results. Every step is in the audit log. A sandbox failure (timeout, memory, output, an engine
@@ -11,7 +12,7 @@
 import { type Action, type ActionContext, ActionDenied, type Enforcer, ResultWithheld, type RunResult } from "@agent-armor/runtime";
 import { type CodeFacts, javaScriptFacts } from "./js-facts.js";
 import { createSandboxPool, type JsPool } from "./js-pool.js";
-import { limitsOf, type SandboxLimits } from "./limits.js";
+import { limitsOf, SandboxFailure, type SandboxLimits } from "./limits.js";
 import { createPythonPool, type PythonPool } from "./py-pool.js";
 import type { HostFunction, JsRunResult } from "./quickjs-run.js";
 
@@ -35,6 +36,8 @@ export interface RunCodeOptions {
   pool?: JsPool;
   /** The interpreters Python runs in (default: one pool shared by every run of this process). */
   pythonPool?: PythonPool;
+  /** Told of a sandbox failure of the decided run (its kind), before the run rejects with the tool's failure; never of one before the decision. */
+  onFailure?: (failure: SandboxFailure) => void;
 }
 
 let sharedPython: PythonPool | null = null;
@@ -67,8 +70,8 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "obj
  * Decides and runs agent-written code in the sandbox. Resolves as `enforcer.run` does (the
  * decision, and the run's `{ value, stdout }` as the policy's rules on results left it); rejects
  * as it does (`ActionDenied`, `ResultWithheld`, `ToolFailed` or the `SandboxFailure` itself when
- * the policy has no rules on results). Python's facts come from the interpreter's own parser, in
- * the interpreter that then runs the code.
+ * the policy has no rules on results). Python's facts come from the interpreter's own parser (an
+ * interpreter used for that only); the run takes its worker or interpreter once it is decided.
  */
 export async function runCode(enforcer: Enforcer, request: RunCodeRequest, ctx: ActionContext | undefined, options: RunCodeOptions = {}): Promise<RunResult<JsRunResult>> {
   if (request.language !== "javascript" && request.language !== "python") {
@@ -77,26 +80,54 @@ export async function runCode(enforcer: Enforcer, request: RunCodeRequest, ctx: 
   if (typeof request.code !== "string") throw new TypeError("runCode: `code` must be a string");
   const limits = limitsOf(options.limits);
   const host = hostFunctions(enforcer, ctx, options.host ?? {});
-  if (request.language === "javascript") {
-    return enforcer.run(runCodeAction(request, options.type), ctx, (decided) => (options.pool ?? sharedPool()).run(decidedCode(decided), limits, host));
-  }
-  const lease = await (options.pythonPool ?? sharedPythonPool()).take(limits.timeMs);
+  // the interpreter or worker that runs the code is taken only once the run is decided, inside
+  // the tool: a decision that waits (an approval) or denies holds none
+  const runDecided = async (decided: Action): Promise<JsRunResult> => {
+    try {
+      const code = decidedCode(decided, request);
+      if (request.language === "javascript") return await (options.pool ?? sharedPool()).run(code, limits, host);
+      return await (options.pythonPool ?? sharedPythonPool()).run(code, limits, host);
+    } catch (e) {
+      if (e instanceof SandboxFailure) options.onFailure?.(e);
+      throw e;
+    }
+  };
+  if (request.language === "javascript") return enforcer.run(runCodeAction(request, options.type), ctx, runDecided);
+  const facts = await pythonFacts(options.pythonPool ?? sharedPythonPool(), request.code, limits.timeMs);
+  return enforcer.run(runCodeAction(request, options.type, facts), ctx, runDecided);
+}
+
+/**
+ * Python's facts, read by an interpreter of the pool that is then ended (a run gets one of its
+ * own, once decided); facts that cannot be read (the interpreter failed reading them) are decided
+ * as such, so the decision is made and audited, and the run then fails on its own if it gets to run.
+ */
+async function pythonFacts(pool: PythonPool, code: string, waitMs: number): Promise<CodeFacts> {
+  const lease = await pool.take(waitMs);
   try {
-    // facts that cannot be read (the interpreter failed reading them) are decided as such, so the
-    // decision is made and audited; the run then fails on its own if it gets to run
-    const facts = await lease
-      .facts(request.code)
+    return await lease
+      .facts(code)
       .catch((e: unknown): CodeFacts => ({ imports: [], calls: [], urls: [], hosts: [], dynamic: true, error: `the code's facts cannot be read: ${e instanceof Error ? e.message : String(e)}` }));
-    return await enforcer.run(runCodeAction(request, options.type, facts), ctx, (decided) => lease.run(decidedCode(decided), limits, host));
   } finally {
     lease.release();
   }
 }
 
-/** The code that runs is the code that was decided. */
-function decidedCode(decided: Action): string {
+/**
+ * The code that runs is the code that was decided, and it must be the code the facts were read
+ * from: a policy that rewrote the code or its language (a redaction) made code nobody decided on
+ * (`g[4111111111111111]` redacted to `g[[CARD]]` is `eval`), so rewritten code is never run; the
+ * run fails (`rewritten`), as the tool's failure, audited.
+ */
+function decidedCode(decided: Action, request: RunCodeRequest): string {
   const code = decided.code;
-  if (typeof code !== "string") throw new TypeError("the decided action has no `code` to run");
+  if (typeof code !== "string") throw new SandboxFailure("rewritten", "the decided action has no `code` to run");
+  if (code !== request.code || decided.language !== request.language) {
+    throw new SandboxFailure(
+      "rewritten",
+      `the policy rewrote the ${code !== request.code ? "code" : "language"} it decided (a redaction); rewritten code is never run, as its facts are not the ones decided`,
+    );
+  }
   return code;
 }
 

@@ -51,7 +51,7 @@ export function createSlots(max: number): Slots {
       });
     },
     close() {
-      for (const w of queue.splice(0)) w.fail(new Error("the sandbox pool is closed"));
+      for (const w of queue.splice(0)) w.fail(new SandboxFailure("closed", "the sandbox pool is closed"));
     },
   };
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ActionDenied, createEnforcer, type Enforcer, ToolFailed, verifyAuditLogFile } from "@agent-armor/runtime";
-import { createSandboxPool, type HostTool, runCode } from "@agent-armor/sandbox";
+import { createPythonPool, createSandboxPool, type HostTool, type PythonPool, runCode, SandboxFailure } from "@agent-armor/sandbox";
 import { afterAll, describe, expect, it } from "vitest";
 
 const POLICY = `policy sandbox_test version "1"
@@ -107,5 +107,132 @@ describe("runCode", () => {
     await enforcer.close();
     expect(records(file)).toEqual(["decision run_code allow", "outcome error", "result allow"]);
     expect((await verifyAuditLogFile(file)).ok).toBe(true);
+  });
+});
+
+describe("runCode runs only the code decided", () => {
+  const REDACTING = `policy sandbox_redact version "1"
+
+default allow
+
+rule no_hidden_code
+  when action.type == "run_code" and dynamic == true
+  deny because "code that hides what it runs is not run"
+
+rule cards_never_run
+  when action.type == "run_code"
+  redact code matching std.card_number with "[CARD]"
+`;
+
+  // redacted, \`g[4111111111111111]\` would be \`g[[CARD]]\`, that is \`g["eval"]\`: code whose facts were never read
+  it("a policy that rewrites the code fails the run (rewritten) without running it, audited", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "armor-sandbox-")), "audit.jsonl");
+    const enforcer = await createEnforcer({ policy: { fileName: "redact.armor", source: REDACTING }, audit: { file } });
+    const failures: string[] = [];
+    const code = 'const CARD = "eval"; const g = [globalThis][0]; const f = g[4111111111111111]; return f("6*7")';
+    const err = await runCode(enforcer, { language: "javascript", code }, { session: "r1" }, { pool, onFailure: (f) => failures.push(f.kind) }).catch((e: unknown) => e);
+    // a policy without rules on results: the failure itself
+    expect(err).toBeInstanceOf(SandboxFailure);
+    expect((err as SandboxFailure).kind).toBe("rewritten");
+    expect((err as Error).message).toMatch(/the policy rewrote the code it decided .*rewritten code is never run/);
+    expect(failures).toEqual(["rewritten"]);
+    // code the policy leaves as it is runs
+    const { result } = await runCode(enforcer, { language: "javascript", code: "return 6 * 7" }, { session: "r1" }, { pool });
+    expect(result?.value).toBe(42);
+    await enforcer.close();
+    expect(records(file)).toEqual(["decision run_code allow", "outcome error", "decision run_code allow", "outcome ok"]);
+    expect((await verifyAuditLogFile(file)).ok).toBe(true);
+  });
+});
+
+describe("runCode and Python interpreters", () => {
+  const APPROVING = `policy sandbox_approve version "1"
+
+default allow
+
+rule ask_first
+  when action.type == "run_code" and "json" in imports
+  require approval from "ops"
+`;
+
+  /** A pool that counts the interpreters held, and reads \`import json\` as the only fact. */
+  function countingPool() {
+    const state = { held: 0, taken: 0, runs: [] as string[] };
+    const pool: PythonPool = {
+      async take() {
+        state.held++;
+        state.taken++;
+        let released = false;
+        return {
+          facts: async (code) => ({ imports: code.includes("import json") ? ["json"] : [], calls: [], urls: [], hosts: [], dynamic: false, error: null }),
+          run: async (code) => {
+            state.runs.push(code);
+            return { value: 1, stdout: "" };
+          },
+          release: () => {
+            if (!released) state.held--;
+            released = true;
+          },
+        };
+      },
+      async run(code, limits, host) {
+        const lease = await this.take(limits.timeMs);
+        try {
+          return await lease.run(code, limits, host);
+        } finally {
+          lease.release();
+        }
+      },
+      get processes() {
+        return state.held;
+      },
+      close: async () => undefined,
+    };
+    return { pool, state };
+  }
+
+  it.each([
+    [true, ["import json\n1"]],
+    [false, []],
+  ])("no interpreter is held while the decision waits for an approval (approved: %s)", async (approved, runs) => {
+    const { pool: pythonPool, state } = countingPool();
+    const heldWhileWaiting: number[] = [];
+    const approvals = {
+      request: async () => {
+        heldWhileWaiting.push(state.held);
+        return { approved, approver: "ann" };
+      },
+    };
+    const enforcer = await createEnforcer({ policy: { fileName: "approve.armor", source: APPROVING }, approvals, throwOnDeny: false });
+    await runCode(enforcer, { language: "python", code: "import json\n1" }, { session: "p1" }, { pythonPool });
+    expect(heldWhileWaiting).toEqual([0]);
+    expect(state.runs).toEqual(runs);
+    // facts on one interpreter, the run (once allowed) on another; none left held
+    expect(state.taken).toBe(approved ? 2 : 1);
+    expect(state.held).toBe(0);
+    await enforcer.close();
+  });
+});
+
+describe("a closed pool", () => {
+  it("fails the run with a SandboxFailure (closed), audited as the tool's failure", async () => {
+    const closed = createSandboxPool({ size: 1 });
+    await closed.close();
+    const file = join(mkdtempSync(join(tmpdir(), "armor-sandbox-")), "audit.jsonl");
+    const enforcer = await createEnforcer({ policy: { fileName: "sandbox.armor", source: POLICY }, audit: { file } });
+    const failures: string[] = [];
+    const err = await runCode(enforcer, { language: "javascript", code: "return 1" }, { session: "c1" }, { pool: closed, onFailure: (f) => failures.push(f.kind) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ToolFailed);
+    expect(failures).toEqual(["closed"]);
+    await enforcer.close();
+    expect(records(file)).toEqual(["decision run_code allow", "outcome error", "result allow"]);
+  });
+
+  it("a closed Python pool refuses a lease with a SandboxFailure", async () => {
+    const py = createPythonPool({ size: 0 });
+    await py.close();
+    const err = await py.take(100).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SandboxFailure);
+    expect((err as SandboxFailure).kind).toBe("closed");
   });
 });
