@@ -79,7 +79,7 @@ const cases: [string, unknown, RegExp, RegExp | null][] = [
   ["code that is not a string", { language: "javascript", code: { toString: "return 1" } }, /`code` must be a string/, /must be a string/],
   ["an own __proto__ argument", JSON.parse('{"__proto__": {"language": "javascript", "code": "return 1"}}'), /the request cannot run: (unknown argument "__proto__"|`language` must be a string)/, /./],
   ["an argument beside language and code", { ...js("return 1"), limits: { timeMs: 1e9 } }, /unknown argument "limits": run_code takes `language` and `code`/, /unknown argument/],
-  ["code of more than 1,000,000 characters", js(`//${"a".repeat(1_000_000)}`), /`code` is 1000002 characters long; at most 1000000 are run/, /characters long/],
+  ["code of more than 65,536 characters", js(`//${"a".repeat(65_535)}`), /`code` is 65537 characters long; at most 65536 are run/, /characters long/],
   ["no arguments at all", undefined, /the request cannot run: (the arguments must be an object|`language` must be a string)/, /./],
 ];
 

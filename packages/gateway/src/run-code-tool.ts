@@ -25,8 +25,12 @@ export const RUN_CODE_LANGUAGES: readonly RunCodeLanguage[] = ["javascript", "py
 /** The tool's name and its action's type: the policy's `action.type == "run_code"` means the sandbox. */
 export const RUN_CODE_TOOL = "run_code";
 
-/** The longest code a request may carry (characters): the longest the sandbox reads facts from. */
-export const MAX_CODE_CHARS = 1_000_000;
+/**
+ * The longest code a request may carry (characters): the longest the sandbox reads JavaScript
+ * facts from (64 KiB). Facts are read on the thread that decides every request of the service,
+ * so the bound keeps one request from stalling the others (a megabyte took seconds to parse).
+ */
+export const MAX_CODE_CHARS = 65_536;
 
 export interface RunCodeConfig {
   /** The languages the tool runs. */
@@ -137,6 +141,12 @@ async function callOnce(sandbox: Sandbox, enforcer: Enforcer, pools: Pools, args
   const options = {
     host,
     limits: pools.limits,
+    // told of a failure of the decided run only, also one before the pools are reached (code the
+    // policy rewrote): the run was decided and started
+    onFailure: (e: { kind: string; message: string }) => {
+      started = true;
+      failure = { kind: e.kind, message: e.message };
+    },
     ...(pools.js !== null ? { pool: noting(pools.js, start, note) } : {}),
     ...(pools.py !== null ? { pythonPool: notingPython(pools.py, start, note) } : {}),
   };
@@ -220,6 +230,9 @@ function notingPython(pool: PythonPool, start: () => void, note: (e: unknown) =>
 export function upstreamHostTools(names: readonly string[], call: (name: string, args: Record<string, unknown>) => Promise<unknown>): Record<string, HostTool> {
   const out: Record<string, HostTool> = {};
   for (const name of names) {
+    // the upstream's own `run_code` is never a host function: the guest would call it with facts
+    // it made up, decided as the sandbox's action (`armor mcp` refuses the name before this)
+    if (name === RUN_CODE_TOOL) continue;
     out[name] = {
       type: name,
       run: (action) => {
