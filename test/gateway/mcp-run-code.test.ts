@@ -171,6 +171,10 @@ describe("the --run-code options", () => {
     [["serve", "--policy", policy, "--run-code", "js", "--run-code-time", "1e3"], "--run-code-time must be a whole number from 1 to 600000, not `1e3`"],
     [["mcp", "--policy", policy, "--run-code", "js", "--run-code-tools", "read-file", "--", "true"], "`read-file` is not a name the code can call"],
     [["serve", "--policy", policy, "--run-code", "js", "--run-code-tools", "lookup"], "--run-code-tools"],
+    // the guest would call the upstream's own run_code with facts it made up
+    [["mcp", "--policy", policy, "--run-code", "js", "--run-code-tools", "lookup,run_code", "--", "true"], "--run-code-tools cannot name `run_code`"],
+    // without a token, any client that reaches the port would run code
+    [["serve", "--policy", policy, "--host", "0.0.0.0", "--run-code", "js"], "--run-code on --host 0.0.0.0 needs --token-file"],
   ];
   it.each(refused)("armor %j is a usage error", (args, text) => {
     const r = spawnSync(process.execPath, [armorBin, ...args], { cwd: repoRoot, encoding: "utf8", input: "", timeout: 30_000 });

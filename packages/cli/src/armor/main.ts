@@ -18,7 +18,7 @@ import type { PolicyDiagnostic } from "@agent-armor/runtime";
 import { type OptionSpecs, parseCommandArgs, UsageError, wantsHelp } from "../args.js";
 import { ConfigError, withConfig } from "./config-file.js";
 import { logDiagnostics, logFormat, logger, reloadOnChange } from "./operate.js";
-import { RUN_CODE_HELP, RUN_CODE_OPTIONS, RUN_CODE_TOOLS_OPTIONS, RUN_CODE_TOOLS_USAGE, RUN_CODE_USAGE, runCodeArgs } from "./run-code-args.js";
+import { checkRunCodeAccess, RUN_CODE_HELP, RUN_CODE_OPTIONS, RUN_CODE_TOOLS_OPTIONS, RUN_CODE_TOOLS_USAGE, RUN_CODE_USAGE, runCodeArgs } from "./run-code-args.js";
 import { SHIP_HELP, SHIP_OPTIONS, SHIP_USAGE, shipArgs } from "./shipping-args.js";
 
 const ACCESS_USAGE = "[--token-file FILE] [--allowed-origin ORIGIN]... [--allowed-host NAME]...";
@@ -388,6 +388,7 @@ async function serve(argv: string[]): Promise<number | null> {
     "log-format"?: string;
   };
   if (v.policy === undefined) throw new UsageError("--policy is required");
+  checkRunCodeAccess(runCode, v.host, v["token-file"]);
   let maxBody: number | undefined;
   if (v["max-body"] !== undefined) {
     maxBody = Number(v["max-body"]);

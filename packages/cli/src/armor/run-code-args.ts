@@ -74,5 +74,23 @@ export function runCodeArgs(values: Record<string, unknown>): RunCodeArgs | unde
   const hostTools = tools.split(",").map((t) => t.trim());
   const bad = hostTools.find((t) => !HOST_NAME.test(t) || t === "console");
   if (bad !== undefined) throw new UsageError(`--run-code-tools names the upstream's tools the code may call as functions; \`${bad}\` is not a name the code can call (letters, digits and _)`);
+  // `run_code` is the sandbox's own action: the upstream's tool of that name is never called, and
+  // as a host function the guest would call it with facts it made up
+  if (hostTools.includes("run_code")) throw new UsageError("--run-code-tools cannot name `run_code`: that is the sandbox's own action, and the upstream's tool of that name is never called");
   return { languages, limits, hostTools };
+}
+
+/** Whether `host` is a loopback address (reachable from this machine only). */
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * `armor serve --run-code` on an address other machines reach needs `--token-file`: without a
+ * token, any client that reaches the port runs code (`POST /v1/run_code`), and on loopback only
+ * local processes do.
+ */
+export function checkRunCodeAccess(runCode: RunCodeArgs | undefined, host: string | undefined, tokenFile: string | undefined): void {
+  if (runCode === undefined || tokenFile !== undefined || host === undefined || isLoopback(host)) return;
+  throw new UsageError(`--run-code on --host ${host} needs --token-file: without a token, any client that reaches the port could run code (POST /v1/run_code); on loopback only local processes can`);
 }
