@@ -155,6 +155,14 @@ const CASES: readonly Case[] = [
     changes: ["allow->require_approval", "allow->deny"],
     example: (i) => i.action.type === "git_push" && i.session.labels.includes("untrusted"),
   },
+  {
+    name: "arithmetic: a bound that survives rounding is proved, the change is found",
+    old: 'default allow\nrule a when action.type == "w" and action.a * 2 > 10 deny\n',
+    new: 'default allow\nrule a when action.type == "w" and action.a > 6 deny\n',
+    changes: ["deny->allow"],
+    // a missing or non-number `a` is an error in the old version (it denies)
+    example: (i) => typeof i.action.a !== "number" || (i.action.a * 2 > 10 && i.action.a <= 6),
+  },
 ];
 
 describe("armorc diff: known answers", () => {
@@ -192,6 +200,37 @@ describe("armorc diff: known answers", () => {
     expect(found.map((f) => f.kind.id).sort()).toEqual(["allow->deny", "deny->allow"]);
     for (const f of found) expect(f.method).toBe("search");
   });
+});
+
+// JavaScript rounds arithmetic to doubles, and `length` counts code points: never "no change"
+// from exact reals or UTF-16 lengths
+describe("armorc diff: rounding and code points", () => {
+  it.each([
+    {
+      name: "`a + 1 > a` is false for a = 1e16",
+      old: 'default allow\nrule r when action.type == "w" deny\n',
+      new: 'default allow\nrule r when action.type == "w" and action.a + 1 > action.a deny\n',
+      // biome-ignore lint/suspicious/noExplicitAny: an example is JSON
+      example: (a: any) => typeof a.a === "number" && a.a + 1 === a.a,
+    },
+    {
+      name: '`length("😀")` is 1',
+      old: 'default allow\nrule r when action.type == "w" and action.s starts_with "😀" deny\n',
+      new: 'default allow\nrule r when action.type == "w" and action.s starts_with "😀" and length(action.s) >= 2 deny\n',
+      // biome-ignore lint/suspicious/noExplicitAny: an example is JSON
+      example: (a: any) => a.s === "😀",
+    },
+  ])(
+    "$name: deny->allow, with an example that reproduces",
+    async (c) => {
+      const r = await diff(c.old, c.new);
+      expect(changedKinds(r)).toEqual(["deny->allow"]);
+      const e = exampleOf(r, "deny->allow")!;
+      expect(c.example(e.input.action), JSON.stringify(e.input)).toBe(true);
+      expect(r.notEncoded.length).toBeGreaterThan(0);
+    },
+    120_000,
+  );
 });
 
 // ---- soundness: pairs the diff once reported "proved" (or stopped with exit 70) on -----------

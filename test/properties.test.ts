@@ -198,6 +198,61 @@ describe("proveProperties: known answers", () => {
   }, 60_000);
 });
 
+// JavaScript rounds arithmetic to doubles, and `length` counts code points: a proof that holds
+// only on exact reals, or on UTF-16 code units, is never reported as holding
+describe("proveProperties: rounding and code points", () => {
+  it.each([
+    {
+      name: "`a + 1 > a` is false for a = 1e16: the property fails",
+      policy: 'default allow\nrule r when action.type == "w" and action.a + 1 > action.a deny\nproperty p: never allow when action.type == "w"\n',
+      status: "fails",
+      example: (a: Record<string, unknown>) => typeof a.a === "number" && a.a + 1 === a.a,
+    },
+    {
+      name: '`length("😀")` is 1, not 2: the property fails',
+      policy: 'default allow\nrule r when action.type == "w" and length(action.s) >= 2 deny\nproperty p: never allow when action.type == "w" and action.s starts_with "😀"\n',
+      status: "fails",
+      example: (a: Record<string, unknown>) => a.s === "😀",
+    },
+    {
+      name: "a bound that survives rounding still holds",
+      policy: 'default allow\nrule r when action.type == "w" and action.a * 2 > 10 deny\nproperty p: never allow when action.type == "w" and action.a > 6\n',
+      status: "holds",
+    },
+    {
+      name: "`length` of strings without a surrogate pair, and a lower bound with them, still hold",
+      policy:
+        'default allow\nrule r when action.type == "w" and length(action.s) > 1 deny\nproperty ascii: never allow when action.type == "w" and action.s == "ab"\nproperty prefix: never allow when action.type == "w" and action.s starts_with "abcd"\n',
+      status: "holds",
+    },
+  ])(
+    "$name",
+    async (k) => {
+      const compiled = compile(k.policy);
+      const results = await prove(k.policy);
+      for (const r of results) {
+        expect(r.status, r.note ?? "").toBe(k.status);
+        if (r.status === "fails") {
+          confirmFails(compiled, r);
+          expect(k.example?.(r.example!.input.action as Record<string, unknown>), JSON.stringify(r.example!.input)).toBe(true);
+        }
+        // what the encoding bounds is reported, a proof's too
+        expect(r.notEncoded.length).toBeGreaterThan(0);
+      }
+    },
+    120_000,
+  );
+
+  it("says why a proof on exact reals is not one", async () => {
+    // without the search's luck, the result is "not proved", with the reason
+    const text = 'default allow\nrule r when action.type == "w" and action.a + 1 > action.a deny\nproperty p: never allow when action.type == "w"\n';
+    const [r] = await proveProperties(compile(text), { timeoutMs: 20_000, searchSamples: 1 });
+    expect(r!.status).not.toBe("holds");
+    if (r!.status === "unknown") expect(r!.note).toMatch(/^not proved: proved only for arithmetic on exact reals/);
+    else confirmFails(compile(text), r!);
+  }, 120_000);
+});
+
 describe("the issue's three examples, on the example policies", () => {
   const example = (dir: string, properties: string): Compilation => {
     const file = join(import.meta.dirname, "../examples", dir, "policy.armor");

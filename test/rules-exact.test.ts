@@ -17,7 +17,7 @@ function compile(text: string): Compilation {
   return c;
 }
 
-type V = "proved" | "example";
+type V = "proved" | "example" | "unknown";
 
 interface Case {
   readonly name: string;
@@ -52,6 +52,13 @@ const cases: Case[] = [
     policy:
       'default allow\nrule burst when count(type == "w" within 1h) > 5 deny\nrule burst2 when count(type == "w" within 1h) > 9 deny\nrule never when seen(type == "x") and not seen(type == "x") deny\n',
     expected: { burst: ["example", "example"], burst2: ["example", "proved"], never: ["proved", null] },
+  },
+  {
+    name: "doubles and code points: never proved from exact reals or UTF-16 lengths",
+    policy:
+      'default allow\nrule emoji when action.type == "w" and action.s starts_with "😀" and length(action.s) < 2 deny\nrule big when action.type == "v" and action.a + 1 == action.a deny\nrule ok when action.type == "x" and action.a * 2 > 10 and action.a < 4 deny\n',
+    // `big` fires for a = 1e16 (1e16 + 1 is 1e16), `emoji` for "😀"; `ok` is impossible for every rounding
+    expected: { emoji: ["example", "example"], big: ["example", "example"], ok: ["proved", null] },
   },
 ];
 

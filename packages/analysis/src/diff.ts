@@ -223,7 +223,7 @@ async function diffGroup(group: Group, oldL: Loaded, newL: Loaded, timeoutMs: nu
   const constraints = vocab.constraints();
   if (schema !== null) constraints.push(...schemaConstraints(vocab, schema).map((t) => `(assert ${t})`));
   for (const what of new Set(vocab.lateNotEncoded)) notEncoded.push({ file: newL.compilation.policy.file, line: 0, column: 0, what });
-  const session = await openSession([...vocab.lines, ...constraints].join("\n"), timeoutMs);
+  const session = await openSession([...vocab.lines, ...constraints].join("\n"), timeoutMs, vocab.approximation());
   let search: Map<string, Example> | null = null;
   // a type no rule names, for the search's inputs of the last group
   const searchType = group.type ?? unusedType(group.others);
@@ -282,7 +282,9 @@ async function diffGroup(group: Group, oldL: Loaded, newL: Loaded, timeoutMs: nu
         // field under a parent the solution left out), can make the solver's example miss: the
         // change may still happen, so the search looks for one and the result says why
         const why = notEncoded.length > 0 ? "it relies on constructs not encoded" : "the encoding and the policies disagree on it, a limit of the encoding";
-        fallBack(i, `the solver's example does not reproduce (${problem}; ${why}); input: ${JSON.stringify(example.counterexample.input)}`);
+        const input = JSON.stringify(example.counterexample.input);
+        if (answer.inexact !== undefined) fallBack(i, `${answer.inexact} (the solver's example does not reproduce: ${problem}; input: ${input})`);
+        else fallBack(i, `the solver's example does not reproduce (${problem}; ${why}); input: ${input}`);
       }
     }
   } finally {

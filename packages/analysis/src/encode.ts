@@ -93,6 +93,17 @@ const MAX_WORK = 10_000_000;
 /** The longest string the matcher takes (docs/language.md §6.6); past it a match errs. */
 const MAX_MATCH_LENGTH = 1_048_576;
 
+const ARITH_ROUNDING = "arithmetic, which JavaScript rounds to doubles (encoded within the rounding's bounds)";
+const EXACT_REALS = "arithmetic on exact reals (JavaScript rounds each step to a double)";
+/** Round to nearest: a double's relative error is at most 2^-53 ... */
+const HALF_ULP = "(/ 1.0 9007199254740992.0)";
+/** ... and, among the subnormals, its absolute error at most 2^-1075. */
+const HALF_SUBNORMAL = `(/ 1.0 ${2n ** 1075n}.0)`;
+/** A rounded result is infinite only when the exact one is at least about 1.798e308; 1e308 is below that. */
+const OVERFLOW_BELOW = `${10n ** 308n}.0`;
+/** Counting Unicode code points is not encoded (see `stringLength`). */
+const CODE_POINTS = "`length` of a string with more than one character outside the Basic Multilingual Plane (its code points are bounded, not counted)";
+
 /** The checker's history predicates read `item` (the entry) and `current` (the action decided). */
 type Mode = "decision" | "entry";
 
@@ -384,20 +395,49 @@ class Encoder {
     const wrong = smt.and(smt.not(isTag(v, "null")), smt.not(isTag(v, "string")), smt.not(isTag(v, "list")));
     // a list read from the input has a length (vocabulary.ts); a list of another kind is left open
     const listLength = v.path ? `(to_real ${this.vocab.listLength(v.path)})` : this.opaque(e, "`length` of a list that is not a field of the input", false).n;
-    const n = smt.ite(isTag(v, "string"), `(to_real (str.len ${v.s}))`, smt.ite(isTag(v, "list"), listLength, "0.0"));
+    const n = smt.ite(isTag(v, "string"), `(to_real ${this.stringLength(e, v.s)})`, smt.ite(isTag(v, "list"), listLength, "0.0"));
     const tag = smt.ite(isTag(v, "null"), T("null"), T("number"));
     return { err: this.vocab.define("Bool", smt.or(v.err, wrong)), tag: this.vocab.define("Int", tag), b: NO.b, n: this.vocab.define("Real", n), s: NO.s };
   }
 
+  /**
+   * A string's number of Unicode code points (semantics.ts `length`): its UTF-16 length less its
+   * surrogate pairs. Z3 cannot count the pairs, so their number P is free within what certainly
+   * holds: none without a pair, at least one with one, and at most half the length.
+   */
+  private stringLength(e: IR.Expr, s: Term): Term {
+    return this.vocab.shared(`codepoints:${s}`, () => {
+      this.unsupported(e, CODE_POINTS);
+      const v = this.vocab;
+      const pairs = v.declare("sp", "Int");
+      const units = `(str.len ${s})`;
+      const pair = `(re.++ (re.range ${smt.char(0xd800)} ${smt.char(0xdbff)}) (re.range ${smt.char(0xdc00)} ${smt.char(0xdfff)}))`;
+      const hasPair = `(str.in_re ${s} (re.++ re.all ${pair} re.all))`;
+      v.lines.push(`(assert (and (<= 0 ${pairs}) (<= (* 2 ${pairs}) ${units}) (= ${hasPair} (>= ${pairs} 1))))`);
+      return v.define("Int", `(- ${units} ${pairs})`);
+    });
+  }
+
   private arith(e: IR.ArithExpr): Sym {
-    // encoded, but on exact reals: where JavaScript's rounding to doubles decides, an example may not reproduce
-    this.unsupported(e, "arithmetic is encoded on exact reals (JavaScript rounds each step to a double)");
+    // JavaScript rounds each step to a double and errs past the largest one (semantics.ts
+    // `arith`): the result is a free value within the rounding's bounds of the exact one, and may
+    // overflow only where the exact one is that large; the exact value is the solver's first try
+    this.unsupported(e, ARITH_ROUNDING);
+    const flag = this.vocab.exact(EXACT_REALS);
     const l = this.expr(e.left);
     const r = this.expr(e.right);
+    const v = this.vocab;
     const nums = smt.and(isTag(l, "number"), isTag(r, "number"));
     const byZero = e.op === "/" ? smt.eq(r.n, "0.0") : smt.FALSE;
-    const err = smt.or(l.err, r.err, smt.not(nums), smt.and(nums, byZero));
-    return { err: this.vocab.define("Bool", err), tag: T("number"), b: NO.b, n: this.vocab.define("Real", smt.app(e.op, l.n, r.n)), s: NO.s };
+    const real = v.define("Real", smt.app(e.op, l.n, r.n));
+    const value = v.declare("a", "Real");
+    const overflow = v.declare("ovf", "Bool");
+    const abs = (t: Term): Term => `(ite (>= ${t} 0.0) ${t} (- ${t}))`;
+    v.lines.push(`(assert (=> ${flag} (and (= ${value} ${real}) (not ${overflow}))))`);
+    v.lines.push(`(assert (=> (not ${overflow}) (<= ${abs(`(- ${value} ${real})`)} (+ (* ${HALF_ULP} ${abs(real)}) ${HALF_SUBNORMAL}))))`);
+    v.lines.push(`(assert (=> ${overflow} (>= ${abs(real)} ${OVERFLOW_BELOW})))`);
+    const err = smt.or(l.err, r.err, smt.not(nums), smt.and(nums, byZero), smt.and(nums, smt.not(byZero), overflow));
+    return { err: v.define("Bool", err), tag: T("number"), b: NO.b, n: value, s: NO.s };
   }
 
   /** A redaction fails when its regex meets a value that is neither a string nor null. */

@@ -13,7 +13,7 @@ export {
 export { encodeCondition, encodePolicy, type NotEncoded, type Outcome, type PolicyEncoding, type RuleTerms } from "./encode.js";
 export { type Assignment, buildInput, type Counterexample } from "./model.js";
 export { DEFAULT_PROPERTY_SAMPLES, DEFAULT_PROPERTY_TIMEOUT_MS, type PropertyOptions, type PropertyResult, proveProperties } from "./properties.js";
-export { counterexampleLines, propertyJson, propertyLines } from "./properties-report.js";
+export { counterexampleLines, notEncodedLines, propertyJson, propertyLines } from "./properties-report.js";
 export { type DiffFormat, renderDiff } from "./report.js";
 export { exactRuleDiagnostics } from "./rule-diagnostics.js";
 export { analyseRules, DEFAULT_RULE_TIMEOUT_MS, type RuleAnalysis, type Verdict } from "./rules.js";

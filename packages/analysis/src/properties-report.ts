@@ -1,12 +1,22 @@
 /** Properties' results as text (a terminal, the language server's message) and as JSON data. */
 import type { PropertyResult } from "./properties.js";
 
-/** One line for the property's verdict, and the lines of its counterexample or of why it is not proved. */
+/**
+ * One line for the property's verdict, the lines of its counterexample or of why it is not proved,
+ * and what the encoding left open or bounded on the way (for a proof too: it says what the proof
+ * took as free), each place once.
+ */
 export function propertyLines(r: PropertyResult, at: string): string[] {
   const head = `property ${r.property.name} (${at})`;
-  if (r.status === "holds") return [`${head}: holds for every input (proved)`];
-  if (r.status === "unknown") return [`${head}: NOT PROVED, ${r.note}`];
-  return [`${head}: FAILS`, ...counterexampleLines(r).map((l) => `    ${l}`)];
+  const open = notEncodedLines(r).map((l) => `    ${l}`);
+  if (r.status === "holds") return [`${head}: holds for every input (proved)`, ...open];
+  if (r.status === "unknown") return [`${head}: NOT PROVED, ${r.note}`, ...open];
+  return [`${head}: FAILS`, ...counterexampleLines(r).map((l) => `    ${l}`), ...open];
+}
+
+/** `not encoded: FILE:LINE:COLUMN: WHAT`, once for each place and construct. */
+export function notEncodedLines(r: PropertyResult): string[] {
+  return [...new Set(r.notEncoded.map((n) => `not encoded: ${n.file}${n.line > 0 ? `:${n.line}:${n.column}` : ""}: ${n.what}`))];
 }
 
 /** What a failing property's counterexample is, and how it is decided. */
@@ -37,7 +47,7 @@ export function propertyJson(r: PropertyResult, file: string): unknown {
     method: r.method,
     note: r.note,
     example: r.example === null ? null : { input: r.example.input, history: r.example.history, decision: r.example.decision.decision, rules: r.example.decision.rules.map((x) => x.id) },
-    notEncoded: r.notEncoded.map((n) => `${n.file}:${n.line}:${n.column}: ${n.what}`),
+    notEncoded: [...new Set(r.notEncoded.map((n) => `${n.file}:${n.line}:${n.column}: ${n.what}`))],
     solverMs: r.solverMs,
     searchSamples: r.searchSamples,
   };

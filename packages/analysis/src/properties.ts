@@ -3,7 +3,8 @@
  * call input on the solver: the policy's decision and the property's condition are encoded over
  * one vocabulary (encode.ts), and the question is whether some input meets the condition and is
  * decided against the property. "No such input" is a proof (the encoding over-approximates what
- * it leaves open, so a proof still holds); a solution is a counterexample only once the reference
+ * it leaves open, so a proof still holds; arithmetic, which JavaScript rounds, counts only once
+ * impossible with every rounding its bounds allow: solver.ts); a solution is a counterexample only once the reference
  * interpreter and the compiled module both decide it against the property. Where the solver gives
  * up (its timeout) or its solution does not reproduce (a construct the encoding leaves open), a
  * bounded random search looks for a counterexample, and the result says it was searched, not proved.
@@ -91,7 +92,7 @@ async function prove(c: Compilation, module: PolicyModule, property: IR.Property
   const script = [...vocab.lines, ...vocab.constraints()].join("\n");
   for (const what of new Set(vocab.lateNotEncoded)) notEncoded.push({ file: c.policy.file, line: property.line, column: property.column, what });
   const base = { property, notEncoded, searchSamples: 0 };
-  const session = await openSession(script, timeoutMs);
+  const session = await openSession(script, timeoutMs, vocab.approximation());
   const t = performance.now();
   let why: string;
   try {
@@ -102,7 +103,10 @@ async function prove(c: Compilation, module: PolicyModule, property: IR.Property
       const value: Assignment = (name) => answer.values.get(name);
       const problem = reproduces(p, property, value);
       if (problem === null) return { ...base, status: "fails", method: "solver", note: null, example: describe(p, property, simplify(p, property, value)), solverMs };
-      why = `the solver's counterexample does not reproduce (${problem}; ${notEncoded.length > 0 ? "it relies on constructs not encoded" : "a limit of the encoding"})`;
+      why =
+        answer.inexact !== undefined
+          ? `${answer.inexact} (the solver's counterexample does not reproduce: ${problem})`
+          : `the solver's counterexample does not reproduce (${problem}; ${notEncoded.length > 0 ? "it relies on constructs not encoded" : "a limit of the encoding"})`;
     } else {
       why = `the solver gave up (${answer.reason === "timeout" || answer.reason === "canceled" ? `timeout of ${timeoutMs} ms` : answer.reason})`;
     }

@@ -34,7 +34,10 @@ function caveats(r: DiffResult): string[] {
   const out: string[] = [];
   if (r.schema !== null) out.push(`inputs: only actions valid under the schema ${r.schema}`);
   for (const n of r.notEncoded) out.push(`not encoded: ${n.file}${n.line > 0 ? `:${n.line}:${n.column}` : ""}: ${n.what}`);
-  if (r.notEncoded.length > 0) out.push("  (proofs still hold: what is not encoded is left free; examples it affects come from a bounded random search, labelled `search`)");
+  if (r.notEncoded.length > 0)
+    out.push(
+      "  (proofs still hold: what is not encoded is left free, and arithmetic takes every value its rounding to doubles allows; examples it affects come from a bounded random search, labelled `search`)",
+    );
   for (const n of r.notCompared)
     out.push(n.why !== undefined ? `not compared: rule ${n.rule} of ${n.file}: ${n.why}` : `not compared: rule ${n.rule} of ${n.file} decides the ${n.stage} stage; the diff compares calls`);
   return out;

@@ -12,7 +12,8 @@
  *
  * Every example is decided again by the reference interpreter (with and without the rule) before
  * it is believed; one that does not reproduce, or a question the solver gives up on, leaves the
- * rule `unknown`, never proved.
+ * rule `unknown`, never proved. Arithmetic (rounded by JavaScript) proves nothing unless the
+ * question is impossible with every rounding its bounds allow (solver.ts).
  */
 import { type Compilation, evaluatePolicy, type IR, type PolicyDecision } from "@agent-armor/compiler";
 import { encodePolicy, OUTCOMES, type PolicyEncoding, type SourceLines } from "./encode.js";
@@ -78,7 +79,7 @@ export async function analyseRules(c: Compilation, options: { readonly timeoutMs
     vocab.lines.push(`(assert (= ${q} ${smt.or(kind, smt.not(smt.eq(full.redacted, without.redacted)))}))`);
     differs.set(r, q);
   }
-  const session = await openSession([...vocab.lines, ...vocab.constraints()].join("\n"), timeoutMs);
+  const session = await openSession([...vocab.lines, ...vocab.constraints()].join("\n"), timeoutMs, vocab.approximation());
   const example = (value: Assignment): { input: Counterexample; values: TrackerValue[] | undefined } => ({
     input: buildInput(vocab, value),
     values: trackerValues(vocab, full.trackers, value),
@@ -93,7 +94,11 @@ export async function analyseRules(c: Compilation, options: { readonly timeoutMs
       return { status: "unknown", why: `the solver gave up (${answer.reason === "timeout" || answer.reason === "canceled" ? `timeout of ${timeoutMs} ms` : answer.reason})` };
     const e = example((name) => answer.values.get(name));
     const problem = confirm(e);
-    return problem === null ? { status: "example", input: e.input } : { status: "unknown", why: `the solver's example does not reproduce (${problem})` };
+    if (problem === null) return { status: "example", input: e.input };
+    return {
+      status: "unknown",
+      why: answer.inexact !== undefined ? `${answer.inexact} (the solver's example does not reproduce: ${problem})` : `the solver's example does not reproduce (${problem})`,
+    };
   };
   const out: RuleAnalysis[] = [];
   try {

@@ -54,6 +54,8 @@ export function* randomAssignments(vocab: Vocabulary, samples: number, literals:
   const random = generator(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const numbers = [0, 1, -1, ...literals.filter((v): v is number => typeof v === "number").flatMap((n) => [n, n - 1, n + 1, n + 0.5, n - 0.5])];
+  // with arithmetic, numbers where doubles and reals part: past 2^53, near the largest, tiny, inexact
+  if (vocab.exactFlag !== null) numbers.push(2 ** 53, 1e16, -1e16, 1e308, -1e308, 0.1, 5e-324);
   const strings = ["", "x", " ", ...literals.filter((v): v is string => typeof v === "string" && v.length <= MAX_STRING)];
   const string = (): string => {
     const r = random();

@@ -5,7 +5,26 @@
  */
 import { readModelValue } from "./smt.js";
 
-export type Answer = { readonly kind: "sat"; readonly values: ReadonlyMap<string, boolean | number | string> } | { readonly kind: "unsat" } | { readonly kind: "unknown"; readonly reason: string };
+/**
+ * `sat` with `inexact` set: no solution with exact values, only one with the approximated values
+ * (arithmetic rounded somewhere within its bounds); `inexact` says why the question is not proved,
+ * and the solution is an example only if it reproduces.
+ */
+export type Answer =
+  | { readonly kind: "sat"; readonly values: ReadonlyMap<string, boolean | number | string>; readonly inexact?: string }
+  | { readonly kind: "unsat" }
+  | { readonly kind: "unknown"; readonly reason: string };
+
+/** What a script approximates (`Vocabulary.approximation()`): the flag of exact values, and why. */
+export interface Approximation {
+  readonly flag: string;
+  readonly why: readonly string[];
+}
+
+/** Why a question the encoding approximates is not proved (an `inexact` answer's text). */
+export function inexactReason(a: Approximation): string {
+  return `proved only for ${a.why.join(" and ")}; with the values JavaScript computes it may happen`;
+}
 
 export interface Session {
   /** Whether the script's assertions and one of `anyOf` (Bool constants it declares) can all hold. */
@@ -30,26 +49,42 @@ async function load(): Promise<Z3Context> {
   return z3;
 }
 
-/** A solver holding `script`; each check gives up after `timeoutMs`. */
-export async function openSession(script: string, timeoutMs: number): Promise<Session> {
+/**
+ * A solver holding `script`; each check gives up after `timeoutMs`. This is where every analysis
+ * (diff.ts, properties.ts, rules.ts) learns whether a question is impossible: with `approx`, a
+ * check first asks with exact values (solutions that tend to reproduce), and only an `unsat`
+ * without them, where approximated values range over all they may be, is `unsat`.
+ */
+export async function openSession(script: string, timeoutMs: number, approx: Approximation | null = null): Promise<Session> {
   const ctx = await load();
   const solver = new ctx.Solver();
   solver.set("timeout", timeoutMs);
   solver.fromString(script);
   return {
     async check(anyOf) {
-      solver.push();
-      try {
-        solver.add(ctx.Or(...anyOf.map((name) => ctx.Bool.const(name))));
-        return await answer();
-      } finally {
-        solver.pop();
+      if (approx !== null) {
+        const exact = await ask(anyOf, true);
+        if (exact.kind === "sat") return exact;
+        const loose = await ask(anyOf, false);
+        return loose.kind === "sat" ? { ...loose, inexact: inexactReason(approx) } : loose;
       }
+      return ask(anyOf, false);
     },
     close() {
       solver.release();
     },
   };
+
+  async function ask(anyOf: readonly string[], exact: boolean): Promise<Answer> {
+    solver.push();
+    try {
+      solver.add(ctx.Or(...anyOf.map((name) => ctx.Bool.const(name))));
+      if (exact && approx !== null) solver.add(ctx.Bool.const(approx.flag));
+      return await answer();
+    } finally {
+      solver.pop();
+    }
+  }
 
   async function answer(): Promise<Answer> {
     const result = await solver.check();

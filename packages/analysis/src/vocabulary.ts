@@ -78,6 +78,14 @@ export class Vocabulary {
   timeBad: string | null = null;
   /** Places the encoding left open while writing the deferred assertions (nested `==` too deep). */
   readonly lateNotEncoded: string[] = [];
+  /**
+   * Set once the encoding approximates a value (arithmetic, which JavaScript rounds to doubles):
+   * true, it takes the exact value (the solver's first try, for examples that reproduce); free,
+   * only bounds that certainly hold. A proof ("impossible") counts only without it (solver.ts).
+   */
+  exactFlag: string | null = null;
+  /** Why the encoding approximates, for the reports of what is not proved. */
+  readonly approximations = new Set<string>();
   private counter = 0;
   /** Assertions written last, when every variable is known (equality of two lists or objects). */
   private readonly deferred: (() => Term)[] = [];
@@ -172,6 +180,18 @@ export class Vocabulary {
         smt.and(tag(a, "object"), ...objects),
       ),
     );
+  }
+
+  /** The flag of exact values (see `exactFlag`), recording why the encoding approximates. */
+  exact(why: string): string {
+    this.approximations.add(why);
+    this.exactFlag ??= this.declare("exact", "Bool");
+    return this.exactFlag;
+  }
+
+  /** What `openSession` needs to tell a proof from an approximation's artefact. */
+  approximation(): { readonly flag: string; readonly why: readonly string[] } | null {
+    return this.exactFlag === null ? null : { flag: this.exactFlag, why: [...this.approximations] };
   }
 
   declare(prefix: string, sort: "Bool" | "Int" | "Real" | "String"): string {

@@ -34,8 +34,8 @@ async function proveAll(file: string, text: string, host: { readFile(p: string):
   if (!c.ok || c.policy.properties.length === 0) return null;
   const { proveProperties, propertyLines, propertyJson } = await import("@agent-armor/analysis");
   const results = await proveProperties(c, o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {});
+  // each result with what its encoding left open (a proof's too), each place once (propertyLines)
   const lines = results.flatMap((r) => propertyLines(r, `${file}:${r.property.line}`));
-  for (const r of results) for (const n of r.notEncoded) if (r.status !== "holds") lines.push(`    not encoded: ${n.file}:${n.line}:${n.column}: ${n.what}`);
   return { lines, json: results.map((r) => propertyJson(r, file)), allHold: results.every((r) => r.status === "holds") };
 }
 
