@@ -64,10 +64,6 @@ export const nodeHost: CompilerHost = {
     const read = readRegularFile(path);
     return read !== undefined && "text" in read ? read.text : undefined;
   },
-  readReal(path) {
-    const read = readRegularFileReal(path);
-    return read !== undefined && "text" in read ? read : undefined;
-  },
   packFile,
   realPath(path) {
     try {
@@ -77,6 +73,15 @@ export const nodeHost: CompilerHost = {
     }
   },
 };
+// Not enumerable: a host made as `{ ...nodeHost, readFile }` reads imported files through its
+// own `readFile`, not through this one, which would bypass it.
+Object.defineProperty(nodeHost, "readReal", {
+  enumerable: false,
+  value: (path: string) => {
+    const read = readRegularFileReal(path);
+    return read !== undefined && "text" in read ? read : undefined;
+  },
+});
 
 /**
  * The source hash of a policy in many files: SHA-256 over one line per file, in import order
@@ -206,7 +211,10 @@ function analyzeByFile(policy: IR.Policy, root: string, into: Diagnostic[]): voi
   const byFile = new Map<string, IR.Rule[]>();
   for (const r of policy.rules) {
     const file = r.file ?? root;
-    byFile.set(file, [...(byFile.get(file) ?? []), r]);
+    // appended in place: copying the list per rule made a policy of many imported rules quadratic
+    const rules = byFile.get(file);
+    if (rules === undefined) byFile.set(file, [r]);
+    else rules.push(r);
   }
   for (const [file, rules] of byFile) {
     const fileBag = new DiagnosticBag(file);
