@@ -105,8 +105,14 @@ function readNumber(t: string): number {
   const m = /^\(\s*-\s+(.*)\)$/s.exec(t);
   if (m) return -readNumber(m[1]!);
   const d = /^\(\s*\/\s+(\S+)\s+(\S+)\s*\)$/s.exec(t);
-  if (d) return Number(d[1]) / Number(d[2]);
+  if (d) return /^\d+(\.0)?$/.test(d[1]!) && /^\d+(\.0)?$/.test(d[2]!) ? ratio(BigInt(d[1]!.replace(/\.0$/, "")), BigInt(d[2]!.replace(/\.0$/, ""))) : Number(d[1]) / Number(d[2]);
   return /^\d+(\.\d+)?$/.test(t) ? Number(t) : Number.NaN;
+}
+
+/** n / d as the nearest double, also when n or d is past the largest double (a bounded rounding's model has such fractions). */
+function ratio(n: bigint, d: bigint): number {
+  const k = Math.max(0, n.toString(2).length - 1000, d.toString(2).length - 1000);
+  return Number(n >> BigInt(k)) / Number(d >> BigInt(k));
 }
 
 function readStringLiteral(t: string): string {
