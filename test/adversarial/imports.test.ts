@@ -149,6 +149,7 @@ describe("a link swapped between the check and the read", () => {
     // the host resolves the link while it points inside, then an attacker swaps it out of the tree
     const host: CompilerHost = {
       ...nodeHost,
+      readReal: nodeHost.readReal,
       realPath(path) {
         const real = nodeHost.realPath!(path);
         if (path === link) {
@@ -164,5 +165,56 @@ describe("a link swapped between the check and the read", () => {
     const errors = compilation.diagnostics.filter((d) => d.severity === "error");
     expect(errors.map((d) => d.code)).toEqual(["A702"]);
     expect(errors[0]!.file).toBe(join(dir, "main.armor"));
+  });
+});
+
+describe("an import graph's work is bounded", () => {
+  const rules = (n: number) => Array.from({ length: n }, (_, i) => `rule r${i} when action.type == "t${i}" and action.x > ${i} deny\n`).join("");
+
+  it("refuses the import that passes 16 MiB of imported text in all, each import of a file counted (A704)", () => {
+    // 1.5 MiB, most of it one comment: 11 imports stay under 16 MiB, the 11th passes it
+    const big = `// ${"x".repeat(1536 * 1024)}\nrule r when action.type == "x" deny\n`;
+    const imports = Array.from({ length: 12 }, (_, i) => `import "./big.armor" as b${i}\n`).join("");
+    const files = { "main.armor": `default allow\n${imports}`, "big.armor": big };
+    const dir = project("budget", files);
+    const compilation = compileSource(join(dir, "main.armor"), files["main.armor"]);
+    const errors = compilation.diagnostics.filter((d) => d.severity === "error");
+    expect(errors.map((d) => d.code)).toEqual(["A704", "A704"]);
+    expect(errors[0]!.file).toBe(join(dir, "main.armor"));
+    expect(compilation.source.text.slice(errors[0]!.span.start, errors[0]!.span.end)).toBe('"./big.armor"');
+    expect(compilation.source.positionAt(errors[0]!.span.start).line).toBe(11);
+    expect(errors[0]!.message).toContain("16 MiB");
+    expect(errors[0]!.help).toBeTruthy();
+  });
+
+  it("parses and checks a file imported many times with the same values once: eight imports of 2,000 rules in seconds", async () => {
+    const imports = Array.from({ length: 8 }, (_, i) => `import "./mid.armor" as n${i}\n`).join("");
+    const files = { "main.armor": `default allow\n${imports}import "./mid.armor" as other with { }\n`, "mid.armor": `default allow\n${rules(2000)}` };
+    const dir = project("many-times", files);
+    const started = Date.now();
+    const compilation = compileSource(join(dir, "main.armor"), files["main.armor"]);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(compilation.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    expect(compilation.policy.rules).toHaveLength(18_000);
+    const module = await loadModule(emit(compilation).js);
+    expect(module.decide({ action: { type: "t5", x: 9 } }).decision).toBe("deny");
+    expect(module.decide({ action: { type: "t5", x: 1 } }).decision).toBe("allow");
+  }, 60_000);
+
+  it("keeps each import's own values and its nested imports when a file is imported again", () => {
+    const files = {
+      "main.armor": 'default allow\nimport "./p.armor" as a with { n: 1 }\nimport "./p.armor" as b with { n: 5 }\nimport "./p.armor" as c with { n: 1 }\n',
+      "p.armor": 'param n: number = 0\nimport "./leaf.armor" as leaf\nrule big when action.type == "x" and action.x > n deny\n',
+      "leaf.armor": 'rule l when action.type == "leaf" deny\n',
+    };
+    const dir = project("params-cache", files);
+    const compilation = compileSource(join(dir, "main.armor"), files["main.armor"]);
+    expect(compilation.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    expect(compilation.policy.rules.map((r) => r.id)).toEqual(["a.leaf.l", "a.big", "b.leaf.l", "b.big", "c.leaf.l", "c.big"]);
+    expect(compilation.imports.map((i) => i.namespace)).toEqual(["a", "a.leaf", "b", "b.leaf", "c", "c.leaf"]);
+    expect(compilation.files.map((f) => f.name)).toEqual(["main.armor", "p.armor", "leaf.armor"]);
+    const limits = compilation.policy.rules.filter((r) => r.id.endsWith(".big")).map((r) => JSON.stringify(r.condition));
+    expect(limits[0]).toBe(limits[2]);
+    expect(limits[0]).not.toBe(limits[1]);
   });
 });

@@ -29,6 +29,12 @@ import { SourceFile, type Span } from "./syntax/source.js";
 export const MAX_IMPORT_DEPTH = 32;
 /** The most files one policy may import, counting each import of a file. */
 export const MAX_IMPORTED_FILES = 256;
+/**
+ * The most text one policy may import in all, counting each import of a file (a file imported
+ * eight times counts eight times: its rules are merged eight times): the size limit of one file
+ * (MAX_FILE_BYTES), so an import graph compiles to no more than two files at that limit would.
+ */
+export const MAX_IMPORTED_BYTES = 16 * 1024 * 1024;
 
 /** What the importer needs of the host: reading, and where packs and real paths are. */
 export interface ImportHost {
@@ -153,6 +159,16 @@ export function resolveImports(
   return { policy: merged.policy, files: graph.files, imports: graph.imports, diagnostics: dedupe(graph.diagnostics), root: rootCheck! };
 }
 
+/** A key for a set of parameter values: equal values give equal keys. */
+function paramsKey(params: ReadonlyMap<string, IR.Value>): string {
+  // numbers and strings tagged, so that no two different values print alike (Infinity and null, -0 and 0)
+  const tagged = (_: string, v: unknown): unknown => (typeof v === "number" ? `n:${Object.is(v, -0) ? "-0" : String(v)}` : typeof v === "string" ? `s:${v}` : v);
+  return JSON.stringify(
+    [...params].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    tagged,
+  );
+}
+
 function baseOf(p: string): string {
   const at = Math.max(p.lastIndexOf("/"), p.lastIndexOf("\\"));
   return p.slice(at + 1);
@@ -174,6 +190,16 @@ class ImportGraph {
   readonly imports: ResolvedImport[] = [];
   readonly diagnostics: Diagnostic[] = [];
   private loaded = 0;
+  /** The characters of every import read so far, each import of a file counted (see MAX_IMPORTED_BYTES). */
+  private importedBytes = 0;
+  /**
+   * Each file parsed and checked once per set of parameters: an import of a file already loaded
+   * with the same values reuses its result, with what its own imports added (files counted,
+   * imports for tools, the depth below it).
+   */
+  private readonly cache = new Map<string, { text: string; syntax: ParseResult; checked: Checked; imports: readonly ResolvedImport[]; loaded: number; bytes: number; depth: number }>();
+  /** The deepest chain reached so far, to know how deep a cached file's imports go. */
+  private deepest = 0;
   private readonly rootDir: string;
   private readonly versions = new Map<string, { version: string; file: string; span: Span }>();
 
@@ -277,6 +303,7 @@ class ImportGraph {
       return null;
     }
     this.loaded++;
+    this.deepest = Math.max(this.deepest, chain.length);
     // a pack is the compiler's own file: a host's limits on what a policy may read are not about it
     const refused = spec.value.startsWith("armor:") ? null : (this.host.refuse?.(resolved) ?? null);
     const read = refused === null ? this.read(resolved, spec.value.startsWith("armor:") ? null : allowed) : undefined;
@@ -293,21 +320,59 @@ class ImportGraph {
       });
       return null;
     }
-    const source = new SourceFile(resolved, text);
-    const syntax = parse(resolved, text);
-    this.diagnostics.push(...syntax.diagnostics);
+    if (this.importedBytes + text.length > MAX_IMPORTED_BYTES) {
+      bag.report(catalog.importTooDeep, spec.span, `the policy imports more than ${MAX_IMPORTED_BYTES / (1024 * 1024)} MiB of text in all here (each import of a file counts)`, {
+        help: "import each shared file once, from the root policy, and split or trim the largest files",
+      });
+      return null;
+    }
+    this.importedBytes += text.length;
     const key = normalizePath(resolved);
+    const ns = `${prefix}${item.name!.name}`;
+    this.imports.push({ from, span: item.span, namespace: ns, path: resolved });
+    const cached = this.cache.get(key);
+    const syntax = cached !== undefined && cached.text === text ? cached.syntax : parse(resolved, text);
+    const params = this.params(item, syntax.ast, resolved, bag);
+    const cacheKey = `${key}\0${paramsKey(params)}`;
+    const hit = this.cache.get(cacheKey);
+    if (
+      hit !== undefined &&
+      hit.text === text &&
+      chain.length + hit.depth <= MAX_IMPORT_DEPTH &&
+      this.loaded + hit.loaded <= MAX_IMPORTED_FILES &&
+      this.importedBytes + hit.bytes <= MAX_IMPORTED_BYTES
+    ) {
+      // the same file with the same values: its result again, and what its imports add, under this namespace
+      this.loaded += hit.loaded;
+      this.deepest = Math.max(this.deepest, chain.length + hit.depth);
+      this.importedBytes += hit.bytes;
+      for (const i of hit.imports) this.imports.push({ ...i, namespace: `${ns}.${i.namespace}` });
+      return { checked: hit.checked, file: resolved };
+    }
+    const source = new SourceFile(resolved, text);
+    if (syntax !== cached?.syntax) this.diagnostics.push(...syntax.diagnostics);
     if (!this.seen.has(key)) {
       this.seen.add(key);
       this.files.push({ path: resolved, name: this.nameOf(resolved), source, syntax });
     }
-    const ns = `${prefix}${item.name!.name}`;
-    this.imports.push({ from, span: item.span, namespace: ns, path: resolved });
-    const params = this.params(item, syntax.ast, resolved, bag);
     this.version(syntax.ast, resolved);
+    const before = { imports: this.imports.length, loaded: this.loaded, bytes: this.importedBytes, deepest: this.deepest };
+    this.deepest = chain.length;
     const checked = this.load(resolved, syntax.ast, chain, `${ns}.`, this.allowedFor(resolved), (imported, importedRules, childBag) =>
       checkFile({ ast: syntax.ast, source, schema: this.schema, bag: childBag, params, imported, importedRules }),
     );
+    const entry = {
+      text,
+      syntax,
+      checked,
+      imports: this.imports.slice(before.imports).map((i) => ({ ...i, namespace: i.namespace.slice(ns.length + 1) })),
+      loaded: this.loaded - before.loaded,
+      bytes: this.importedBytes - before.bytes,
+      depth: this.deepest - chain.length,
+    };
+    this.deepest = Math.max(this.deepest, before.deepest);
+    this.cache.set(key, entry);
+    this.cache.set(cacheKey, entry);
     return { checked, file: resolved };
   }
 
