@@ -207,11 +207,19 @@ class GuestRun {
       // the run may have ended (and its context been freed) before this turn
       if (this.stop !== null || !this.rt.alive || !this.ctx.alive || this.deferreds.size > 0 || this.rt.hasPendingJob() || !this.isStuck()) return;
       const { memoryBytes } = this.options.limits;
-      this.stop =
-        this.heapUsed() >= memoryBytes * 0.9
-          ? new SandboxFailure("memory", `the code used more than ${memoryBytes} bytes of memory`)
-          : new SandboxFailure("exception", "the code waits for a promise that nothing can settle");
+      this.stop = this.nearHeapLimit()
+        ? new SandboxFailure("memory", `the code used more than ${memoryBytes} bytes of memory`)
+        : new SandboxFailure("exception", "the code waits for a promise that nothing can settle");
     });
+  }
+
+  /** Whether the guest heap is within a tenth of its limit (false when it cannot be read). */
+  private nearHeapLimit(): boolean {
+    try {
+      return this.rt.alive && this.ctx.alive && this.heapUsed() >= this.options.limits.memoryBytes * 0.9;
+    } catch {
+      return false;
+    }
   }
 
   /** The guest heap's bytes in use, as QuickJS counts them against the limit. */
@@ -276,6 +284,10 @@ class GuestRun {
         const o = e as Record<string, unknown>;
         return { name: String(o.name ?? "Error"), message: String(o.message ?? "") };
       }
+      // no error object: QuickJS rejects a promise chain it cannot go on resolving with `null`
+      // (as when the code throws `null` itself); say so rather than print a bare "null"
+      if (e === null || e === undefined)
+        return { name: "Error", message: `the code failed without an error object (${String(e)}): it threw one, or the engine stopped a promise chain it could not go on resolving` };
       return { name: "Error", message: String(e) };
     } finally {
       h.dispose();
@@ -285,8 +297,11 @@ class GuestRun {
   /** The failure for a guest error: a limit when QuickJS says so, else the code's own exception. */
   private failure(e: { name: string; message: string }): SandboxFailure {
     if (this.stop !== null) return this.stop;
+    // past the deadline, whatever surfaced is the interrupt's doing: QuickJS interrupting a promise
+    // job rejects the run with no error object (it dumps as `null`), not with `interrupted`
+    const late = Date.now() > this.deadline;
     const kind: SandboxFailureKind =
-      e.name === "InternalError" && e.message === "interrupted"
+      late || (e.name === "InternalError" && e.message === "interrupted")
         ? "timeout"
         : e.message === "out of memory" || (e.name === "InternalError" && /out of memory/.test(e.message))
           ? "memory"
@@ -294,7 +309,10 @@ class GuestRun {
             ? "stack"
             : e.name === "SyntaxError"
               ? "syntax"
-              : "exception";
+              : this.nearHeapLimit()
+                ? // QuickJS out of memory in a promise job cannot allocate its error: the run is rejected with `null`
+                  "memory"
+                : "exception";
     const message =
       kind === "timeout"
         ? `the code ran longer than ${this.options.limits.timeMs} ms`
