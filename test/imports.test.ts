@@ -46,6 +46,8 @@ interface Case {
   decisions?: { action: Record<string, unknown>; decision: string; rules: string[] }[];
 }
 
+const STAGED = 'default deny\nrule r1 when action.type == "w" deny because "b1"\nrule r2 on result when result.text contains "secret" deny because "leak"\n';
+
 const CASES: Case[] = [
   {
     name: "a base file's rules under its namespace, with its defaults",
@@ -149,6 +151,24 @@ const CASES: Case[] = [
     name: "an override of a rule that is not imported",
     files: { "main.armor": 'default allow\nimport "./base.armor" as base\noverride base.bigg when true deny\n', "base.armor": BASE },
     errors: ["A707@main.armor"],
+  },
+  {
+    name: "an override that moves a result rule to the call stage",
+    files: { "main.armor": 'default allow\nimport "./b.armor" as b\noverride b.r2 when action.type == "w" allow\n', "b.armor": STAGED },
+    errors: ["A707@main.armor"],
+  },
+  {
+    name: "an override that moves a call rule to the result stage",
+    files: { "main.armor": 'default allow\nimport "./b.armor" as b\noverride b.r1 on result when result.text contains "q" deny\n', "b.armor": STAGED },
+    errors: ["A707@main.armor"],
+  },
+  {
+    name: "an override in the imported rule's stage",
+    files: {
+      "main.armor": 'default allow\nimport "./b.armor" as b\noverride b.r2 on result when result.text contains "key" deny because "leak"\noverride b.r1 on call when action.type == "v" deny\n',
+      "b.armor": STAGED,
+    },
+    errors: [],
   },
   { name: "a disable without an import", files: { "main.armor": "default allow\ndisable base.big\n" }, errors: ["A707@main.armor"] },
   {

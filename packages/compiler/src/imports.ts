@@ -590,6 +590,14 @@ function mergeImports(own: IR.Policy, children: readonly { ns: string; decl: A.I
     else {
       overrides.add(id);
       const rule = own.rules.find((r) => r.id === id);
+      const target = origin.get(id)!.rule;
+      if (rule !== undefined && rule.stage !== target.stage) {
+        // a rule replaced at another stage would stop deciding where the imported file meant it to
+        bag.report(catalog.importTarget, item.rule.stage?.span ?? at, `\`${id}\` decides the ${target.stage} stage, and this override the ${rule.stage} stage`, {
+          help: `write \`override ${id} on ${target.stage} when ...\` to replace it where it decides, or \`disable ${id}\` and add a rule of this file`,
+          related: [{ file: origin.get(id)!.file, span: target.span, message: `the imported rule, on ${target.stage}` }],
+        });
+      }
       replaced.set(id, rule ?? null);
     }
   }
