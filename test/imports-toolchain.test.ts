@@ -4,7 +4,7 @@
  * source hash covers every file; `armorc check`, `test` and `fmt` on a policy with imports.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -45,6 +45,35 @@ function nextReload(reloads: LoadResult[], count: number): Promise<LoadResult> {
 }
 
 describe("createEnforcer with watch", () => {
+  it("reloads an imported file reached through a link, edited where it is and when a ConfigMap swaps its ..data link", async () => {
+    const lib = (d: string) => `rule r when action.type == "w" ${d}\n`;
+    const dir = project({
+      "..v1/main.armor": 'default allow\nimport "./lib.armor" as lib\n',
+      "..v1/lib.armor": lib("deny"),
+      "..v2/main.armor": 'default allow\nimport "./lib.armor" as lib\n',
+      "..v2/lib.armor": lib("allow"),
+    });
+    symlinkSync("..v1", join(dir, "..data"));
+    symlinkSync("..data/main.armor", join(dir, "main.armor"));
+    symlinkSync("..data/lib.armor", join(dir, "lib.armor"));
+    const reloads: LoadResult[] = [];
+    const enforcer = await createEnforcer({ policy: join(dir, "main.armor"), watch: { debounceMs: 20, onReload: (r) => reloads.push(r) } });
+    try {
+      expect((await enforcer.decide({ type: "w" })).decision).toBe("deny");
+      // the file edited where it is (through no link): its folder is watched too
+      writeFileSync(join(dir, "..v1/lib.armor"), lib('require approval from "ops"'));
+      expect((await nextReload(reloads, 1)).ok).toBe(true);
+      expect((await enforcer.decide({ type: "w" })).decision).toBe("require_approval");
+      // the ConfigMap update: a new ..data link renamed over the old one
+      symlinkSync("..v2", join(dir, "..data_tmp"));
+      renameSync(join(dir, "..data_tmp"), join(dir, "..data"));
+      expect((await nextReload(reloads, 2)).ok).toBe(true);
+      expect((await enforcer.decide({ type: "w" })).decision).toBe("allow");
+    } finally {
+      await enforcer.close();
+    }
+  });
+
   it("reloads when an imported file changes, and keeps the last good policy when an import breaks", async () => {
     const dir = project({ "main.armor": MAIN, "shared/base.armor": BASE(100) });
     const reloads: LoadResult[] = [];

@@ -2,7 +2,9 @@
  * `watch`: reloading a `.armor` policy when it or a file it imports changes. The folders of the
  * policy's files are watched rather than the files, so that a file an editor replaces (a rename
  * over it) or an import created after a failed load is seen; after each successful reload the
- * folders of the new set of files are watched. `node:fs` is imported only when watching starts,
+ * folders of the new set of files are watched, and the folders of their real paths (symbolic links
+ * resolved), so that a file reached through a link is seen when it is edited where it is, or when a
+ * link on the way is swapped to another target (a Kubernetes ConfigMap's `..data`). `node:fs` is imported only when watching starts,
  * so the runtime core loads without Node built-ins.
  */
 import type { LoadResult } from "./api.js";
@@ -30,7 +32,17 @@ function baseOf(p: string): string {
  * `report` hears a failed reload. Reloads run one at a time.
  */
 export async function watchPolicy(path: string, files: readonly string[], reload: (path: string) => Promise<LoadResult>, options: WatchOptions, report: (error: Error) => void): Promise<PolicyWatch> {
-  const { watch } = await import("node:fs");
+  const { realpathSync, watch } = await import("node:fs");
+  const realOf = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  // each file's real path when armed: a link swapped to another target (a Kubernetes ConfigMap
+  // swaps its `..data` link) changes it without an event naming the file
+  let reals = new Map<string, string>();
   let closed = false;
   let watchers: ReturnType<typeof watch>[] = [];
   let names = new Set<string>();
@@ -39,11 +51,16 @@ export async function watchPolicy(path: string, files: readonly string[], reload
   const arm = (set: readonly string[]): void => {
     for (const w of watchers) w.close();
     const all = set.length > 0 ? set : [path];
-    names = new Set(all.map(baseOf));
-    watchers = [...new Set(all.map(dirOf))].map((dir) => {
+    reals = new Map(all.map((f) => [f, realOf(f)]));
+    // the folders of the files as named and of their real paths (a file reached through a link is edited there)
+    const real = [...reals.values()];
+    names = new Set([...all, ...real].map(baseOf));
+    watchers = [...new Set([...all, ...real].map(dirOf))].map((dir) => {
       const w = watch(dir, (_event, file) => {
         // a folder event without a name, or naming one of the policy's files (or any .armor file, which a broken import may be waiting for)
         if (file === null || names.has(String(file)) || String(file).endsWith(".armor")) schedule();
+        // any other name (a link on the way to a file): reload when a file's real path changed
+        else if ([...reals].some(([f, r]) => realOf(f) !== r)) schedule();
       });
       w.on("error", (e) => report(e instanceof Error ? e : new Error(String(e))));
       return w;
