@@ -83,6 +83,8 @@ async function runOnce(io: Io, o: TestOptions): Promise<number> {
         const r = readSource(resolve(io.cwd, p));
         return r.ok ? r.text : undefined;
       },
+      // imported files: opened once, and checked against the file that was opened
+      readReal: (p: string) => nodeHost.readReal?.(resolve(io.cwd, p)),
     };
     const suite = await runSuite(
       { policyFile: target.policy, policyText: policy.text, testFiles },
