@@ -284,8 +284,8 @@ class GuestRun {
         const o = e as Record<string, unknown>;
         return { name: String(o.name ?? "Error"), message: String(o.message ?? "") };
       }
-      // no error object: QuickJS rejects a promise chain it cannot go on resolving with `null`
-      // (as when the code throws `null` itself); say so rather than print a bare "null"
+      // no error object: the code threw `null`, or QuickJS gave up on a promise chain without one
+      // (an endless `then` chain is rejected with `null`); say so rather than print a bare "null"
       if (e === null || e === undefined)
         return { name: "Error", message: `the code failed without an error object (${String(e)}): it threw one, or the engine stopped a promise chain it could not go on resolving` };
       return { name: "Error", message: String(e) };
@@ -297,8 +297,8 @@ class GuestRun {
   /** The failure for a guest error: a limit when QuickJS says so, else the code's own exception. */
   private failure(e: { name: string; message: string }): SandboxFailure {
     if (this.stop !== null) return this.stop;
-    // past the deadline, whatever surfaced is the interrupt's doing: QuickJS interrupting a promise
-    // job rejects the run with no error object (it dumps as `null`), not with `interrupted`
+    // past the deadline, whatever surfaced is the deadline's doing: the interrupt stops the guest
+    // wherever it is, and what reaches the run's promise need not say `interrupted`
     const late = Date.now() > this.deadline;
     const kind: SandboxFailureKind =
       late || (e.name === "InternalError" && e.message === "interrupted")
@@ -310,7 +310,7 @@ class GuestRun {
             : e.name === "SyntaxError"
               ? "syntax"
               : this.nearHeapLimit()
-                ? // QuickJS out of memory in a promise job cannot allocate its error: the run is rejected with `null`
+                ? // at its heap limit, what surfaced is the limit's doing (QuickJS may not allocate a proper error)
                   "memory"
                 : "exception";
     const message =
