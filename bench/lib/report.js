@@ -385,6 +385,7 @@ export function writeReport(out, { mdPath = path.join(BENCH, "RESULTS.md"), svgP
     ["shared-state.md", "`bench/store-redis.mjs` and `bench/serve-throughput.mjs`"],
     ["editor.md", "`bench/lsp-tokens.mjs` and `bench/lsp-lens.mjs`"],
     ["telemetry.md", "`bench/telemetry.mjs`"],
+    ["sandbox.md", "`bench/sandbox.mjs`"],
   ]) {
     const extra = path.join(BENCH, "results", file);
     if (!fs.existsSync(extra)) continue;
