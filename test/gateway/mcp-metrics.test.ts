@@ -1,13 +1,16 @@
 /**
  * `armor mcp --metrics-port P`: Prometheus metrics on 127.0.0.1 beside the stdio gateway; after
  * tool calls, the scrape counts the decisions the audit log records, by decision and tool; other
- * hosts, browser origins and other routes are refused.
+ * hosts, browser origins and other routes are refused. The same port answers an orchestrator's
+ * probes: `/livez` while the process runs, `/readyz` when the policy, the upstream, the audit log
+ * and (failing closed) the decision shipping are ready.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { startCollector } from "../helpers/collector.js";
 import { armorBin, assertBuilt, connectGateway, everything, fixtures, freePort, repoRoot, waitFor } from "./support.js";
 
 describe("armor mcp --metrics-port", () => {
@@ -49,6 +52,45 @@ describe("armor mcp --metrics-port", () => {
       expect((await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(405);
     } finally {
       await gw.close();
+    }
+  });
+
+  it("answers /livez and /readyz beside /metrics, and /readyz is 503 naming the collector while shipping fails closed", { timeout: 120_000 }, async () => {
+    assertBuilt();
+    const c = await startCollector();
+    const audit = join(mkdtempSync(join(tmpdir(), "armor-mcp-probes-")), "audit.jsonl");
+    const port = await freePort();
+    const ship = ["--ship-to", c.url, "--ship-overflow", "deny", "--ship-interval", "20"];
+    const gw = await connectGateway(["--policy", join(fixtures, "everything.armor"), "--audit", audit, "--metrics-port", String(port), ...ship, "--", process.execPath, ...everything]);
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      const live = await fetch(`${base}/livez`);
+      expect([live.status, await live.json()]).toEqual([200, { status: "ok" }]);
+      const ready = await fetch(`${base}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ status: "ready", policy: { name: expect.any(String), sourceHash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+
+      c.answer = () => ({ status: 503, body: "collector down" });
+      await gw.client.callTool({ name: "echo", arguments: { message: "hi" } });
+      const notReady = await waitFor(
+        async () => {
+          const res = await fetch(`${base}/readyz`);
+          return res.status === 503 ? ((await res.json()) as { status: string; problems: string[] }) : undefined;
+        },
+        30_000,
+        "readyz to say 503",
+      );
+      expect(notReady.status).toBe("not_ready");
+      expect(notReady.problems).toEqual(["decision shipping (fails closed): the collector answered 503 (a server error: retried)"]);
+      expect((await fetch(`${base}/livez`)).status).toBe(200);
+      c.answer = () => null;
+      await waitFor(async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : undefined), 60_000, "readyz to say 200");
+      // probes are read-only and local, as /metrics
+      expect((await fetch(`${base}/readyz`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(405);
+      expect((await fetch(`${base}/livez`, { headers: { origin: "https://evil.example" } })).status).toBe(403);
+    } finally {
+      await gw.close();
+      await c.stop();
     }
   });
 

@@ -32,6 +32,7 @@ import {
 import { Registry } from "prom-client";
 import { auditFileName } from "./audit-file-name.js";
 import { decisionMetrics } from "./metrics.js";
+import { readinessProblems } from "./readiness.js";
 import { reloadPolicy } from "./reload-policy.js";
 import { type RunCodeConfig, type RunCodeTool, startRunCodeTool } from "./run-code-tool.js";
 import { type ShipConfig, shippedAuditLog } from "./shipping.js";
@@ -124,7 +125,7 @@ async function main(): Promise<void> {
     run_code: ([args, ctx]) => (runCode !== null ? runCode.call(args, ctx as ActionContext) : Promise.reject(new Error("this service runs no code: start it with --run-code"))),
     // the policy file read and compiled again; the policy in force stays when it does not load
     reload: () => reloadPolicy(enforcer, data.policy),
-    health: () => health(history, audit, shipper, data.ship?.overflow === "deny"),
+    health: () => readinessProblems({ history, audit, shipper, shipFailsClosed: data.ship?.overflow === "deny" }),
     metrics: () => registry.metrics(),
     close: () =>
       Promise.resolve(runCode?.close())
@@ -138,20 +139,6 @@ async function main(): Promise<void> {
       (e: unknown) => post({ id: m.id, ok: false, error: e instanceof Error ? e.message : String(e), name: e instanceof Error ? e.name : "Error" }),
     );
   });
-}
-
-/** What readiness needs from the worker: each part that is not ready, with why. */
-async function health(history: SharedHistoryStore | null, audit: AuditLog | null, shipper: DecisionShipper | null, failsClosed: boolean): Promise<string[]> {
-  const problems: string[] = [];
-  const within = <T>(p: Promise<T>, what: string): Promise<unknown> =>
-    Promise.race([p, new Promise((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within 1 s`)), 1_000).unref())]);
-  if (history !== null) {
-    await within(history.pending("readyz", "readyz"), `the history store ${history.name}`).catch((e: Error) => problems.push(`history store: ${e.message}`));
-  }
-  if (audit !== null) await within(audit.flush(), "the audit log").catch((e: Error) => problems.push(`audit log: ${e.message}`));
-  const s = shipper?.stats();
-  if (s !== undefined && failsClosed && s.failing > 0 && s.lastError !== null) problems.push(`decision shipping (fails closed): ${s.lastError}`);
-  return problems;
 }
 
 /**

@@ -25,10 +25,14 @@ import * as compiler from "@agent-armor/compiler";
 import {
   type ApprovalHandler,
   type ApprovalQueue,
+  type AuditLog,
   createApprovalQueue,
+  createAuditLog,
   createEnforcer,
   type Decision,
+  type DecisionShipper,
   type Enforcer,
+  fileSink,
   loadPolicy,
   type PendingApproval,
   type PolicyDiagnostic,
@@ -63,6 +67,8 @@ import { alwaysDeniedTools, type RuleMeta } from "./hidden.js";
 import type { AccessOptions } from "./http-access.js";
 import { logLine } from "./log-text.js";
 import { decisionMetrics, type MetricsServer, type ServiceMetrics, serviceMetrics, shippingMetrics, startMetricsServer } from "./metrics.js";
+import type { ProbeSources } from "./probes.js";
+import { readinessProblems } from "./readiness.js";
 import { type ReloadAnswer, reloadPolicy } from "./reload-policy.js";
 import { RUN_CODE_TOOL, type RunCodeConfig, type RunCodeTool, runCodeCallResult, runCodeToolDefinition, startRunCodeTool, upstreamHostTools } from "./run-code-tool.js";
 import { type ShipConfig, shippedAuditLog } from "./shipping.js";
@@ -257,12 +263,13 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   }
   const history = redis !== null ? redis.redisStore({ url: options.store! }) : null;
   const metrics = options.metricsPort !== undefined ? serviceMetrics() : null;
+  const audited = options.audit ? auditLogOf(options, log, metrics) : null;
   const enforcer = await createEnforcer({
     ...(metrics !== null ? { telemetry: { observer: decisionMetrics(metrics.registry, metrics.approvals) } } : {}),
     policy: loaded.module,
     ...(approvals ? { approvals } : {}),
     ...(history !== null ? { history } : {}),
-    ...(options.audit ? { audit: auditOption(options, log, metrics) } : {}),
+    ...(audited !== null ? { audit: audited.log } : {}),
     throwOnDeny: false,
     onError: (e) => log(logLine`error: ${e.message}`),
   });
@@ -279,7 +286,22 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
     if (endpoint.consoleUrl !== undefined) log(logLine`approval console at ${endpoint.consoleUrl}`);
   }
 
-  const metricsServer = metrics !== null ? await startMetricsServer(() => metrics.scrape(), options.metricsPort!, log) : null;
+  const { name, version, sourceHash } = loaded.module.policy;
+  let policy = { name, version, sourceHash };
+  // set once the upstream answers, and when it goes away or the gateway closes (readiness)
+  let connected = false;
+  let upstreamLost = false;
+  let closing: Promise<void> | null = null;
+  const probes: ProbeSources = {
+    shuttingDown: () => closing !== null,
+    policy: () => policy,
+    health: async () => {
+      const problems = connected ? [] : [upstreamLost ? "the upstream MCP server exited" : "the upstream MCP server is not connected yet"];
+      const parts = await readinessProblems({ history, audit: audited?.log ?? null, shipper: audited?.shipper ?? null, shipFailsClosed: options.ship?.overflow === "deny" });
+      return [...problems, ...parts];
+    },
+  };
+  const metricsServer = metrics !== null ? await startMetricsServer(() => metrics.scrape(), options.metricsPort!, log, probes) : null;
   if (metricsServer !== null) log(logLine`metrics at ${metricsServer.url}`);
 
   let upstream: Upstream;
@@ -287,6 +309,7 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   try {
     if (options.runCode !== undefined) runCode = await startRunCodeTool(enforcer, options.runCode);
     upstream = await connectUpstream(options.upstream);
+    connected = true;
   } catch (e) {
     await runCode?.close();
     await metricsServer?.close();
@@ -335,7 +358,6 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   // every request in flight; when the upstream goes away, each is answered with a JSON-RPC
   // error at once, and the gateway waits for them to finish (audit records) before it exits
   const pending = new Set<Promise<unknown>>();
-  let upstreamLost = false;
   const upstreamGone = (what: string): McpError =>
     new McpError(ErrorCode.InternalError, `the upstream MCP server exited before answering ${what}; the gateway is shutting down`, { upstream: describeUpstream(options.upstream) });
   function tracked<Req extends { method: string; params?: unknown }, Extra, R>(fn: (req: Req, extra: Extra) => Promise<R>): (req: Req, extra: Extra) => Promise<R> {
@@ -454,7 +476,6 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   }
   upstream.client.setNotificationHandler(ToolListChangedNotificationSchema, () => void server.sendToolListChanged());
 
-  let closing: Promise<void> | null = null;
   let markClosed!: (exit: GatewayExit) => void;
   const closed = new Promise<GatewayExit>((r) => (markClosed = r));
   const close = (): Promise<void> => {
@@ -490,6 +511,7 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   upstream.client.onclose = () => {
     if (closing || upstreamLost) return;
     upstreamLost = true;
+    connected = false;
     log(`the upstream server closed the connection${pending.size > 0 ? ` with ${pending.size} request(s) pending; answering them with errors` : ""}`);
     markLost();
     void closeAfterPending();
@@ -504,8 +526,6 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   log(
     logLine`policy ${loaded.module.policy.name}${loaded.module.policy.version ? ` ${loaded.module.policy.version}` : ""} in front of ${describeUpstream(options.upstream)}; session ${session}${options.audit ? `; audit ${options.audit}` : ""}`,
   );
-  const { name, version, sourceHash } = loaded.module.policy;
-  let policy = { name, version, sourceHash };
   const reload = async (): Promise<ReloadAnswer> => {
     const answer = await reloadPolicy(enforcer, options.policy);
     if (answer.ok) policy = answer.policy;
@@ -528,15 +548,15 @@ export async function runMcpGateway(options: McpGatewayOptions): Promise<Running
   };
 }
 
-/** The enforcer's audit option: the file, teed to a collector with `ship`. */
-function auditOption(options: McpGatewayOptions, log: (line: string) => void, metrics: ServiceMetrics | null) {
-  if (options.ship === undefined) return { file: auditFileName(options.audit!), fsync: false };
+/** The gateway's audit log: the file, teed to a collector with `ship` (its shipper then too). */
+function auditLogOf(options: McpGatewayOptions, log: (line: string) => void, metrics: ServiceMetrics | null): { log: AuditLog; shipper: DecisionShipper | null } {
+  if (options.ship === undefined) return { log: createAuditLog({ sinks: [fileSink(auditFileName(options.audit!), { fsync: false })] }), shipper: null };
   const counted = metrics !== null ? shippingMetrics(metrics.registry) : null;
   const onShipEvent = (event: ShipEvent): void => {
     counted?.(event);
     options.onShipEvent?.(event);
   };
-  return shippedAuditLog(options.audit!, options.ship, log, onShipEvent).log;
+  return shippedAuditLog(options.audit!, options.ship, log, onShipEvent);
 }
 
 /**

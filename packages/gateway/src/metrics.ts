@@ -16,6 +16,7 @@ import type { DecisionEvent, FailCause, ShipEvent, TelemetryObserver } from "@ag
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { createAccess } from "./http-access.js";
 import { dispatch, type Route } from "./http-dispatch.js";
+import { type ProbeSources, probeRoutes } from "./probes.js";
 
 /** The content type of a scrape. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -201,16 +202,20 @@ export interface MetricsServer {
 }
 
 /**
- * `armor mcp --metrics-port P`: `GET /metrics` alone, on 127.0.0.1 (MCP itself runs over stdio).
- * Any local process may scrape it; requests that name another host or carry a browser `Origin`
- * are refused as by the service (http-access.ts).
+ * `armor mcp --metrics-port P`: `GET /metrics`, and with `probes` `GET /livez` and `GET /readyz`
+ * (probes.ts), on 127.0.0.1 (MCP itself runs over stdio). Any local process may scrape it;
+ * requests that name another host or carry a browser `Origin` are refused as by the service
+ * (http-access.ts).
  */
-export async function startMetricsServer(scrape: () => Promise<string>, port: number, log: (line: string) => void): Promise<MetricsServer> {
+export async function startMetricsServer(scrape: () => Promise<string>, port: number, log: (line: string) => void, probes?: ProbeSources): Promise<MetricsServer> {
   const host = "127.0.0.1";
   let access = createAccess({}, { host, port });
-  const route = metricsRoute(scrape);
+  const routes: Record<string, Route> = { "/metrics": metricsRoute(scrape), ...(probes !== undefined ? probeRoutes(probes) : {}) };
+  const notFound = `the routes are ${Object.keys(routes)
+    .map((r) => `GET ${r}`)
+    .join(", ")}`;
   const server: Server = createServer((req, res) => {
-    void dispatch(req, res, { access, find: (path) => (path === "/metrics" ? route : undefined), notFound: () => "the only route is GET /metrics", maxBody: 0, log });
+    void dispatch(req, res, { access, find: (path) => (Object.hasOwn(routes, path) ? routes[path] : undefined), notFound: () => notFound, maxBody: 0, log });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

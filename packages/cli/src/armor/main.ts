@@ -72,8 +72,9 @@ Options of mcp:
                           approval answered at any gateway's queue releases the call, and a
                           restart keeps both (docs/deployment.md)
   --upstream-url URL      a streamable HTTP upstream instead of a command
-  --metrics-port P        Prometheus metrics at http://127.0.0.1:P/metrics (0: any free port;
-                          the address is logged); any local process may scrape them
+  --metrics-port P        Prometheus metrics at http://127.0.0.1:P/metrics, and the probes
+                          /livez and /readyz (0: any free port; the address is logged); any
+                          local process may read them
 ${RUN_CODE_HELP.trimEnd()}
                           (a tool \`run_code\`, listed with the upstream's; an upstream tool of
                           that name is left out)
