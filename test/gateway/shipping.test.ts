@@ -4,13 +4,14 @@
  * shipping options are refused, naming the option, when they cannot work.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { cursorFileOf, lastSeqOf, readShipCursor, unshippedTail } from "../../packages/gateway/src/shipping.js";
 import { verifyAuditLog } from "../../packages/runtime/src/index.js";
 import { type Collector, startCollector } from "../helpers/collector.js";
-import { armorBin, assertBuilt, connectGateway, everything, waitFor } from "./support.js";
+import { armorBin, assertBuilt, connectGateway, everything, startServe, waitFor } from "./support.js";
 
 const work = mkdtempSync(join(tmpdir(), "armor-ship-cli-"));
 const policy = join(work, "p.armor");
@@ -101,5 +102,96 @@ describe("armor mcp --ship-to", () => {
     const resumed = own.deliveries.filter((d) => !String(d.headers["x-armor-chain-seq"]).startsWith("0-"));
     expect(resumed.length).toBeGreaterThan(0);
     expect(resumed.every((d) => d.headers["x-armor-chain-id"] === JSON.parse(lines()[0]!).hash)).toBe(true);
+  });
+});
+
+describe("records stored but not shipped when a process dies", () => {
+  const decide = async (url: string, type: string): Promise<void> => {
+    const res = await fetch(`${url}/v1/decide`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action: { type } }) });
+    expect(res.status).toBe(200);
+  };
+
+  it("are shipped by the next start on the same file, ahead of new ones, and the collector's copy verifies", { timeout: 120_000 }, async () => {
+    const c = await startCollector();
+    onTestFinished(() => c.stop());
+    const audit = join(work, "killed.jsonl");
+    const lines = () => readFileSync(audit, "utf8").split("\n").filter(Boolean);
+    // the collector takes nothing: the records wait in the buffer, and the process is killed
+    c.answer = () => ({ status: 503 });
+    const first = await startServe(["--policy", policy, "--audit", audit, "--ship-to", c.url, "--ship-interval", "20"]);
+    for (const t of ["a", "b", "c", "d", "e"]) await decide(first.url, t);
+    await waitFor(() => (c.deliveries.length > 0 ? true : undefined), 20_000, "a refused batch");
+    await first.stop("SIGKILL");
+    expect(c.records.size).toBe(0);
+    const stored = lines().length;
+    expect(stored).toBe(5);
+    expect(readShipCursor(audit)).toEqual({ chain: null, seq: -1 });
+
+    c.answer = () => null;
+    const second = await startServe(["--policy", policy, "--audit", audit, "--ship-to", c.url, "--ship-interval", "20"]);
+    try {
+      await decide(second.url, "f");
+      await waitFor(() => (c.records.size === lines().length ? true : undefined), 20_000, "every record at the collector");
+      // in order: the earlier process's records first
+      const seqs = c.deliveries.filter((d) => d.status === 200).flatMap((d) => String(d.headers["x-armor-chain-seq"]).split("-").map(Number));
+      expect(seqs[0]).toBe(0);
+      expect(verifyAuditLog(c.text(), { shipped: true })).toMatchObject({ ok: true, records: lines().length });
+      await waitFor(() => (readShipCursor(audit)?.seq === lines().length - 1 ? true : undefined), 10_000, "the cursor at the last record");
+      expect(second.stderr()).toContain("decision shipping: 5 records stored but not shipped before this start are shipped first");
+      expect(readShipCursor(audit)!.chain).toBe(JSON.parse(lines()[0]!).hash);
+    } finally {
+      await second.stop();
+    }
+    // a third start has nothing to catch up on
+    const third = await startServe(["--policy", policy, "--audit", audit, "--ship-to", c.url, "--ship-interval", "20"]);
+    await third.stop();
+    expect(third.stderr()).not.toContain("stored but not shipped");
+    expect(c.duplicates).toBe(0);
+  });
+
+  const record = (seq: number): string => JSON.stringify({ seq, kind: "decision", text: "x".repeat(seq % 7) });
+  const file = (name: string, text: string): string => {
+    const path = join(work, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const five = [0, 1, 2, 3, 4].map(record).join("\n");
+  it.each([
+    { name: "after a cursor in the middle", text: `${five}\n`, after: 2, most: 10, seqs: [3, 4], skipped: undefined },
+    { name: "none shipped yet", text: `${five}\n`, after: -1, most: 10, seqs: [0, 1, 2, 3, 4], skipped: undefined },
+    { name: "everything shipped", text: `${five}\n`, after: 4, most: 10, seqs: [], skipped: undefined },
+    { name: "a write torn by a kill is not a record", text: `${five}\n{"seq":5,"kin`, after: 2, most: 10, seqs: [3, 4], skipped: undefined },
+    { name: "a torn write then the gap record a restart wrote", text: `${five}\n{"seq":5,"kin\n${record(6)}\n`, after: 3, most: 10, seqs: [4, 6], skipped: undefined },
+    { name: "more than the buffer's share: the newest, the rest declared", text: `${five}\n`, after: 0, most: 2, seqs: [3, 4], skipped: { count: 2, from: 1, to: 2 } },
+    { name: "an empty file", text: "", after: -1, most: 10, seqs: [], skipped: undefined },
+  ])("the unshipped tail: $name", ({ name, text, after, most, seqs, skipped }) => {
+    const path = file(`tail-${name.replace(/\W+/g, "-")}.jsonl`, text);
+    const tail = unshippedTail(path, after, most);
+    expect(tail.lines.map((l) => JSON.parse(l).seq)).toEqual(seqs);
+    expect(tail.skipped).toEqual(skipped);
+  });
+
+  it("reads a tail across the file's 1 MiB chunks, lines longer than a chunk included", () => {
+    const long = (seq: number): string => JSON.stringify({ seq, kind: "decision", text: "y".repeat(1_500_000 + seq) });
+    const path = file("long-lines.jsonl", `${[0, 1, 2].map(long).join("\n")}\n${record(3)}\n`);
+    const tail = unshippedTail(path, 0, 10);
+    expect(tail.lines.map((l) => JSON.parse(l).seq)).toEqual([1, 2, 3]);
+    expect(tail.lines[0]).toBe(long(1));
+    expect(lastSeqOf(path)).toBe(3);
+    expect(lastSeqOf(join(work, "missing.jsonl"))).toBe(-1);
+  });
+
+  it.each([
+    ["not JSON", "{"],
+    ["a seq below -1", '{"chain":null,"seq":-2}'],
+    ["a chain that is not a hash", '{"chain":"abc","seq":1}'],
+    ["a fraction", '{"chain":null,"seq":1.5}'],
+    ["an inherited seq", '{"chain":null,"__proto__":{"seq":1}}'],
+  ])("a cursor file holding %s is no cursor", (_name, text) => {
+    const path = join(work, `cursor-${_name.replace(/\W+/g, "-")}.jsonl`);
+    writeFileSync(cursorFileOf(path), text);
+    expect(readShipCursor(path)).toBeUndefined();
+    appendFileSync(path, "");
+    expect(existsSync(cursorFileOf(path))).toBe(true);
   });
 });

@@ -68,6 +68,9 @@ export async function startDecider(options: DeciderOptions): Promise<Decider> {
       if (m.type === "ready") resolve(m);
       // the runtime's PolicyLoadError, by shape: the HTTP thread does not load the runtime
       else if (m.type === "failed") reject(Object.assign(new Error(m.error), { name: "PolicyLoadError", diagnostics: m.diagnostics }));
+      // what the worker says while it starts (the audit log, shipping) is logged as later lines are
+      else if (m.type === "log") options.log(m.line);
+      else if (m.type === "ship") options.onShipEvent?.(m.event);
     };
     onError = reject;
     onExit = (code) => reject(new Error(`the decision worker exited (${code}) while loading the policy`));

@@ -106,6 +106,14 @@ export interface DecisionShipper {
   tee(sink: AuditSink): AuditSink;
   /** The log whose chain gets the `shipping` records that declare dropped records. */
   attach(log: AuditLog): void;
+  /**
+   * Takes the records an earlier process stored but did not ship (read back from the local file),
+   * ahead of any record stored since: lines that are not records (a write torn by a crash) are
+   * left out. `skipped`, records between the last one shipped and the first of `lines` that are
+   * not given (more than the buffer holds), is declared in the chain as a full buffer's drop is.
+   * Call it before the log stores anything.
+   */
+  resume(lines: readonly string[], skipped?: { count: number; from: number; to: number }): void;
   /** Resolves once everything buffered now has been shipped, or `timeoutMs` passed (false then). */
   flush(timeoutMs?: number): Promise<boolean>;
   /** Ships what it can within `closeTimeoutMs`, reports the rest (`unshipped`), and stops. */
@@ -534,6 +542,13 @@ export function createDecisionShipper(options: ShipperOptions): DecisionShipper 
     tee,
     attach(l) {
       log = l;
+    },
+    resume(stored, skipped) {
+      if (skipped !== undefined && skipped.count > 0) {
+        droppedTotal += skipped.count;
+        drop = { ...skipped };
+      }
+      accept(stored.filter((line) => position(line).seq >= 0));
     },
     flush(timeoutMs = o.closeTimeoutMs) {
       if (count() === 0) return Promise.resolve(true);
