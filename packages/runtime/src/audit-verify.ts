@@ -24,7 +24,10 @@
  * later in the chain declares each such range (`from`, `to`, and `dropped` or `refused`). The
  * chain is continued across a missing range (the record after it cannot be linked) only when a
  * later `shipping` record declares that range, by the end of the log; the ranges are listed in
- * `gaps` too.
+ * `gaps` too. A collector's file may hold several chains one after the other (replicas, or a new
+ * file after a restart, each start at seq 0): a record 0 that starts from the genesis hash after
+ * the first record ends the chain before it (which must be whole by then) and starts the next;
+ * `chains` counts them.
  *
  * Like any hash chain read on its own, this cannot tell that the newest records were cut off.
  */
@@ -52,6 +55,8 @@ export interface AuditGap {
   from: number | null;
   to: number | null;
   reason: string;
+  /** Set when the range is one a shipped copy misses, declared by a `shipping` record (not a gap record). */
+  shipping?: true;
 }
 
 export interface VerifyResult {
@@ -65,6 +70,8 @@ export interface VerifyResult {
   tornLines: number[];
   /** The gap records in the log (the first 1,000). */
   gaps: AuditGap[];
+  /** The chains the log holds: 1, or with `shipped`, each one starting at record 0 (0 for an empty log). */
+  chains: number;
 }
 
 interface ChainRecord {
@@ -165,6 +172,7 @@ export class ChainCheck {
   /** Shipped copies: ranges missing before a record, waiting for a later `shipping` record to declare them. */
   private undeclared: Array<{ from: number; to: number; line: number; seq: number }> = [];
   records = 0;
+  private chains = 0;
   private last: Position = START;
   private readonly tornLines: number[] = [];
   private readonly gaps: AuditGap[] = [];
@@ -207,6 +215,13 @@ export class ChainCheck {
     const { hash, ...body } = r;
     if (sha256(canonicalJson(body)) !== hash) return this.fail(n, r.seq, "edited", `record ${r.seq} (line ${n}) was edited: its hash does not match its contents`);
     if (canonicalJson(r) !== e.text) return this.fail(n, r.seq, "edited", `record ${r.seq} (line ${n}) was edited: its text is not the canonical JSON of its contents`);
+    if (this.shipped && r.seq === 0 && r.prev === GENESIS_HASH && this.last !== START) {
+      // the next chain of a collector's file: the one before it ends here, whole
+      if (this.fragments.length > 0) return this.fragmentProblem({ line: n, record: r });
+      if (this.undeclaredProblem()) return false;
+      this.last = START;
+    }
+    if (this.last === START) this.chains++;
     const last = this.last;
     const links = r.seq === last.seq + 1 && r.prev === last.hash;
     const declared = links ? null : declaredRange(r, last, this.sink);
@@ -243,7 +258,7 @@ export class ChainCheck {
         const missing = covered.reduce((k, u) => k + u.to - u.from + 1, 0);
         if (covered.length > 0 && missing <= count) {
           this.undeclared = this.undeclared.filter((u) => !covered.includes(u));
-          for (const u of covered) this.note(this.gaps, { line: n, seq: r.seq, lost: 0, from: u.from, to: u.to, reason: typeof r.reason === "string" ? r.reason : "" } as never);
+          for (const u of covered) this.note(this.gaps, { line: n, seq: r.seq, lost: 0, from: u.from, to: u.to, reason: typeof r.reason === "string" ? r.reason : "", shipping: true } as never);
         }
       }
     }
@@ -266,16 +281,21 @@ export class ChainCheck {
     return this.fail(first, null, "malformed", `line ${first} is not valid JSON, and only the last line may be a torn write: ${after}`);
   }
 
+  /** A range missing from a shipped copy that no shipping record declared by the end of its chain: true, and the problem set. */
+  private undeclaredProblem(): boolean {
+    const u = this.undeclared[0];
+    if (u === undefined) return false;
+    const what = u.from === u.to ? `record ${u.from} is` : `records ${u.from}–${u.to} are`;
+    this.fail(u.line, u.seq, "deleted", `${what} missing before record ${u.seq} (line ${u.line}), and no shipping record after it declares them dropped or refused`);
+    return true;
+  }
+
   /** The result once every line was taken (or verification stopped). */
   result(): VerifyResult {
     if (this.problem === null && this.misfit === null && this.fragments.length > 0) this.fragmentProblem(null);
-    const u = this.undeclared[0];
-    if (this.problem === null && this.misfit === null && u !== undefined) {
-      const what = u.from === u.to ? `record ${u.from} is` : `records ${u.from}–${u.to} are`;
-      this.fail(u.line, u.seq, "deleted", `${what} missing before record ${u.seq} (line ${u.line}), and no shipping record after it declares them dropped or refused`);
-    }
+    if (this.problem === null && this.misfit === null) this.undeclaredProblem();
     const ok = this.problem === null && this.misfit === null;
-    return { ok, records: this.records, problem: this.problem, tornTail: ok && this.tornTail, tornLines: this.tornLines, gaps: this.gaps };
+    return { ok, records: this.records, problem: this.problem, tornTail: ok && this.tornTail, tornLines: this.tornLines, gaps: this.gaps, chains: this.chains };
   }
 }
 

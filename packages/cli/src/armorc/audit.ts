@@ -8,7 +8,7 @@ import type { Command } from "./main.js";
 export const runAudit: Command = {
   name: "audit",
   summary: "verify a tamper-evident audit log",
-  usage: "armorc audit verify FILE|FOLDER... [--sink NAME]",
+  usage: "armorc audit verify FILE|FOLDER... [--sink NAME | --shipped]",
   help: [
     "Checks every record's hash and the chain of seq and prev from the first record to the last,",
     "and names the first record that was edited, deleted, inserted or reordered. A final line cut",
@@ -24,6 +24,11 @@ export const runAudit: Command = {
     "                `file audit.jsonl`): records a gap record declares missing from that sink",
     "                are accepted as missing. Without it, only a log holding every record verifies.",
     "                With one file only.",
+    "  --shipped     the files are a collector's copies of shipped chains (`--ship-to`): records",
+    "                missing from a copy are accepted where a later `shipping` record declares",
+    "                them dropped from a full buffer or refused by the collector, and a file may",
+    "                hold several chains one after the other, each from its record 0 (replicas,",
+    "                or a new file after a restart); each must be whole to its last record.",
     "",
     "The file is read in chunks, so logs of any size verify in constant memory; on a terminal, a",
     "progress bar is drawn on stderr.",
@@ -33,20 +38,22 @@ export const runAudit: Command = {
     "",
     "Exit code 0 when every log is intact, 1 when one is not, 2 when a file cannot be read.",
   ].join("\n"),
-  options: { sink: { type: "string" } },
+  options: { sink: { type: "string" }, shipped: { type: "boolean" } },
   async run({ values, positionals }, io) {
     const [sub, ...paths] = positionals;
     if (sub !== "verify") throw new UsageError(sub === undefined ? "name a subcommand: verify" : `unknown subcommand \`${sub}\`; the only one is \`verify\``);
     if (paths.length === 0) throw new UsageError("name the audit log file (or files, or a folder) to verify");
     const sink = values.sink as string | undefined;
+    const shipped = values.shipped === true;
+    if (sink !== undefined && shipped) throw new UsageError("--sink verifies one sink's copy of a local chain and --shipped a collector's copy: give one of them");
     const files = await logFiles(paths, io);
     if (files === null) return 2;
-    if (files.length === 1 && paths.length === 1 && files[0] === paths[0]) return verifyOne(files[0]!, sink, io, "");
+    if (files.length === 1 && paths.length === 1 && files[0] === paths[0]) return verifyOne(files[0]!, { sink, shipped }, io, "");
     if (sink !== undefined) throw new UsageError("--sink names the sink of one file; verify the files one by one");
     let worst = 0;
     let intact = 0;
     for (const file of files) {
-      const code = await verifyOne(file, undefined, io, `${file}: `);
+      const code = await verifyOne(file, { sink: undefined, shipped }, io, `${file}: `);
       if (code === 0) intact++;
       worst = Math.max(worst, code);
     }
@@ -75,13 +82,14 @@ async function logFiles(paths: readonly string[], io: { stderr: Output }): Promi
 }
 
 /** Verifies one chain and reports it (each line after `label`, with several files); the exit code. */
-async function verifyOne(file: string, sink: string | undefined, io: { stdout: Output; stderr: Output }, label: string): Promise<number> {
+async function verifyOne(file: string, how: { sink: string | undefined; shipped: boolean }, io: { stdout: Output; stderr: Output }, label: string): Promise<number> {
+  const { sink, shipped } = how;
   // loaded here, not at the top, so that the other commands never load the runtime
   const { verifyAuditLogFile } = await import("@agent-armor/runtime");
   const progress = io.stderr.isTTY === true ? progressBar(io.stderr) : null;
   let result: Awaited<ReturnType<typeof verifyAuditLogFile>>;
   try {
-    result = await verifyAuditLogFile(file, { ...(progress ? { onProgress: progress.update } : {}), ...(sink !== undefined ? { sink } : {}) });
+    result = await verifyAuditLogFile(file, { ...(progress ? { onProgress: progress.update } : {}), ...(sink !== undefined ? { sink } : {}), ...(shipped ? { shipped } : {}) });
   } catch (e) {
     progress?.clear();
     const code = (e as NodeJS.ErrnoException).code;
@@ -102,9 +110,12 @@ async function verifyOne(file: string, sink: string | undefined, io: { stdout: O
   if (torn.length > 0) notes.push(`${torn.length === 1 ? "line" : "lines"} ${torn.join(", ")}: ${torn.length === 1 ? "a write" : "writes"} torn by a crash, ignored`);
   for (const g of result.gaps) {
     const missing = g.from === null ? "" : `, records ${g.from}–${g.to} missing here`;
-    notes.push(`line ${g.line}: gap record, ${g.lost} lost${missing}${g.reason ? ` (${g.reason})` : ""}`);
+    // a shipped copy's missing range is declared by a shipping record, not a gap record
+    const declared = g.shipping === true ? `line ${g.line}: shipping record, records ${g.from}–${g.to} not shipped` : `line ${g.line}: gap record, ${g.lost} lost${missing}`;
+    notes.push(`${declared}${g.reason ? ` (${g.reason})` : ""}`);
   }
-  io.stdout.write(`${label}ok: ${result.records} ${result.records === 1 ? "record" : "records"}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}\n`);
+  const chains = shipped && result.chains > 1 ? ` in ${result.chains} chains` : "";
+  io.stdout.write(`${label}ok: ${result.records} ${result.records === 1 ? "record" : "records"}${chains}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}\n`);
   return 0;
 }
 
