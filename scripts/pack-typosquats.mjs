@@ -18,21 +18,84 @@ import { readFileSync, writeFileSync } from "node:fs";
 /** Popular npm and PyPI packages, most downloaded and most imitated (lower case). */
 export const POPULAR = [
   // npm
-  "lodash", "react", "express", "axios", "chalk", "commander", "moment", "request", "debug",
-  "webpack", "typescript", "eslint", "jquery", "underscore", "mongoose", "dotenv", "yargs",
-  "cross-env", "body-parser", "electron", "node-fetch", "prettier", "socket.io", "bluebird",
-  "minimist", "semver", "nodemailer", "event-stream", "babel-core", "coffee-script",
+  "lodash",
+  "react",
+  "express",
+  "axios",
+  "chalk",
+  "commander",
+  "moment",
+  "request",
+  "debug",
+  "webpack",
+  "typescript",
+  "eslint",
+  "jquery",
+  "underscore",
+  "mongoose",
+  "dotenv",
+  "yargs",
+  "cross-env",
+  "body-parser",
+  "electron",
+  "node-fetch",
+  "prettier",
+  "socket.io",
+  "bluebird",
+  "minimist",
+  "semver",
+  "nodemailer",
+  "event-stream",
+  "babel-core",
+  "coffee-script",
   // PyPI
-  "requests", "numpy", "pandas", "urllib3", "setuptools", "boto3", "django", "flask",
-  "python-dateutil", "pyyaml", "cryptography", "jellyfish", "beautifulsoup4", "matplotlib",
-  "scipy", "tensorflow", "selenium", "pillow", "colorama", "openai", "scikit-learn", "pytest",
+  "requests",
+  "numpy",
+  "pandas",
+  "urllib3",
+  "setuptools",
+  "boto3",
+  "django",
+  "flask",
+  "python-dateutil",
+  "pyyaml",
+  "cryptography",
+  "jellyfish",
+  "beautifulsoup4",
+  "matplotlib",
+  "scipy",
+  "tensorflow",
+  "selenium",
+  "pillow",
+  "colorama",
+  "openai",
+  "scikit-learn",
+  "pytest",
 ];
 
 /** Real packages (not squats) that one of the techniques happens to produce. */
 const LEGITIMATE = new Set(["axis", "boto", "color", "colors", "request", "requests", "react-dom", "babel-cli", "moment-timezone", "esbuild"]);
 
-const LOOKALIKES = [["l", "1"], ["i", "1"], ["o", "0"], ["m", "rn"], ["s", "5"], ["e", "3"]];
-const AFFIXES = [(n) => `${n}-js`, (n) => `${n}.js`, (n) => `${n}js`, (n) => `node-${n}`, (n) => `${n}-python`, (n) => `py${n}`, (n) => `python-${n}`, (n) => `python3-${n}`, (n) => `${n}2`, (n) => `${n}3`];
+const LOOKALIKES = [
+  ["l", "1"],
+  ["i", "1"],
+  ["o", "0"],
+  ["m", "rn"],
+  ["s", "5"],
+  ["e", "3"],
+];
+const AFFIXES = [
+  (n) => `${n}-js`,
+  (n) => `${n}.js`,
+  (n) => `${n}js`,
+  (n) => `node-${n}`,
+  (n) => `${n}-python`,
+  (n) => `py${n}`,
+  (n) => `python-${n}`,
+  (n) => `python3-${n}`,
+  (n) => `${n}2`,
+  (n) => `${n}3`,
+];
 
 export function variants(name) {
   const out = new Set();
