@@ -10,8 +10,11 @@ import { compileSource, emit, nodeHost } from "../packages/compiler/src/compile.
 import { evaluatePolicy } from "../packages/compiler/src/interpreter.js";
 import { loadModule } from "../packages/compiler/src/load.js";
 import { runSuite } from "../packages/compiler/src/testing/runner.js";
-// @ts-expect-error: a plain .mjs script without declarations
-import { nearMisses, withList } from "../scripts/pack-typosquats.mjs";
+
+const { nearMisses, withList } = (await import("../scripts/pack-typosquats.mjs")) as {
+  nearMisses: () => string[];
+  withList: (text: string) => string;
+};
 
 const PACK = nodeHost.packFile!("coding")!;
 const TESTS = PACK.replace(/\.armor$/, ".test.armor");
@@ -81,7 +84,7 @@ describe("armor:coding", () => {
   it("ships the near-miss names its generator makes, none of them a popular name itself", () => {
     const text = readFileSync(PACK, "utf8");
     expect(withList(text)).toBe(text);
-    const names: string[] = nearMisses();
+    const names = nearMisses();
     expect(names).toContain("lodahs");
     expect(names).not.toContain("lodash");
     expect(names).not.toContain("python_dateutil"); // PyPI's spelling of the same package
