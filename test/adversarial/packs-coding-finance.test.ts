@@ -117,7 +117,7 @@ const CODING: Case[] = [
   { name: "a name that is a prototype key", action: install("__proto__"), decision: "require_approval", rules: ["coding.unreadable_package"] },
   { name: "constructor", action: install("constructor"), decision: "allow", rules: [] },
   { name: "a scoped name", action: install("@types/node"), decision: "allow", rules: [] },
-  { name: "a name that is a number", action: install(5), decision: "deny", rules: [], errors: ["coding.malicious_package", "coding.typosquat_package", "coding.unreadable_package"] },
+  { name: "a name that is a number", action: install(5), decision: "deny", rules: [], errors: ["coding.malicious_package", "coding.unreadable_package", "coding.typosquat_package"] },
 ];
 
 const wire = (fields: Record<string, unknown>) => ({ type: "wire_transfer", amount: 100, currency: "USD", recipient: "Acme Inc", ...fields });
