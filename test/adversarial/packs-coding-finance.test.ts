@@ -48,6 +48,10 @@ const CODING: Case[] = [
   { name: "a redirection onto a disk", action: shell("cat img > /dev/sda"), decision: "deny", rules: ["coding.destructive_shell"] },
   { name: "a named fork bomb", action: shell("bomb(){ bomb|bomb & }; bomb"), decision: "deny", rules: ["coding.destructive_shell"] },
   { name: "a Perl fork bomb", action: shell("perl -e 'fork while fork'"), decision: "deny", rules: ["coding.destructive_shell"] },
+  { name: "the workspace's contents", action: shell("rm -rf ./*"), decision: "deny", rules: ["coding.destructive_shell"] },
+  { name: "the parent's contents, quoted", action: shell('rm -rf ".."/*'), decision: "deny", rules: ["coding.destructive_shell"] },
+  { name: "git rm of the index", action: shell("git rm -r --cached ."), decision: "allow", rules: [] },
+  { name: "a bidirectional override", action: shell("ls \u202e/ fr- mr"), decision: "require_approval", rules: ["coding.obscured_shell"] },
   { name: "a non-breaking space as a separator", action: shell("rm\u00a0-rf /"), decision: "deny", rules: ["coding.destructive_shell", "coding.obscured_shell"] },
   // shell: what it cannot read through is asked about
   { name: "brace expansion", action: shell("{rm,-rf,/}"), decision: "require_approval", rules: ["coding.obscured_shell"] },
@@ -188,6 +192,7 @@ const FINANCE: Case[] = [
   { name: "a listed name with spaces around", action: wire({ recipient: " Evil Corp " }), decision: "require_approval", rules: ["finance.possible_sanctioned_match"] },
   { name: "a listed name with a non-breaking space", action: wire({ recipient: "Evil\u00a0Corp" }), decision: "require_approval", rules: ["finance.possible_sanctioned_match"] },
   { name: "a listed name with a tab", action: wire({ recipient: "evil\tcorp" }), decision: "require_approval", rules: ["finance.possible_sanctioned_match"] },
+  { name: "a listed name with a bidirectional isolate", action: wire({ recipient: "Evil\u2066 Corp" }), decision: "require_approval", rules: ["finance.possible_sanctioned_match"] },
   { name: "a listed name with a zero-width space", action: wire({ recipient: "Evil Co\u200brp" }), decision: "require_approval", rules: ["finance.possible_sanctioned_match"] },
   { name: "a listed name with a Cyrillic o", action: wire({ recipient: "Evil C\u043erp" }), decision: "require_approval", rules: ["finance.possible_sanctioned_match"] },
   { name: "a listed name starting with a Cyrillic E", action: wire({ recipient: "\u0415VIL CORP" }), decision: "require_approval", rules: ["finance.possible_sanctioned_match"] },
