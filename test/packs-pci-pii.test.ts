@@ -1,0 +1,171 @@
+/**
+ * The packs `armor:pci` and `armor:pii` (docs/packs/pci.md, docs/packs/pii.md): their own test
+ * suites pass and cover every rule, and an importer that sets their parameters decides as the
+ * tables below say, in the compiled module and the interpreter alike, at every stage.
+ */
+import { describe, expect, it } from "vitest";
+import { compileSource, emit, nodeHost } from "../packages/compiler/src/compile.js";
+import { evaluatePolicy } from "../packages/compiler/src/interpreter.js";
+import { loadModule } from "../packages/compiler/src/load.js";
+import { runSuite } from "../packages/compiler/src/testing/runner.js";
+
+type Stage = "call" | "result" | "output";
+
+interface Case {
+  name: string;
+  stage?: Stage;
+  input: Record<string, unknown>;
+  decision: "allow" | "deny" | "require_approval";
+  rules: string[];
+  /** the rules that erred (a decision that cannot be evaluated denies, naming them) */
+  errors?: string[];
+  /** the rewritten value: the action's, result's or output's field `F` must equal this */
+  rewritten?: Record<string, unknown>;
+}
+
+export async function compiledPolicy(text: string) {
+  const c = compileSource("/project/main.armor", text, { readFile: nodeHost.readFile, packFile: nodeHost.packFile });
+  expect(c.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+  return { policy: c.policy, module: await loadModule(emit(c).js) };
+}
+
+export async function decideBoth(text: string, stage: Stage, input: Record<string, unknown>) {
+  const { policy, module } = await compiledPolicy(text);
+  const compiled = stage === "call" ? module.decide(input) : stage === "result" ? module.decideResult(input) : module.decideOutput(input);
+  const interpreted = evaluatePolicy(policy, input, { stage }).result;
+  expect(JSON.stringify(interpreted)).toBe(JSON.stringify(compiled));
+  return compiled;
+}
+
+function checkCases(importer: string, cases: Case[]) {
+  it.each(cases.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
+    const stage = c.stage ?? "call";
+    const d = await decideBoth(importer, stage, c.input);
+    expect({ decision: d.decision, rules: d.rules.map((r) => r.id), errors: d.errors.map((e) => e.rule) }).toEqual({ decision: c.decision, rules: c.rules, errors: c.errors ?? [] });
+    if (c.rewritten !== undefined) {
+      const value = (stage === "call" ? d.action : stage === "result" ? d.result : d.output) as Record<string, unknown>;
+      for (const [k, v] of Object.entries(c.rewritten)) expect(value[k]).toEqual(v);
+    }
+  });
+}
+
+describe.each(["pci"])("armor:%s's own tests", (name) => {
+  it("pass, and each rule is seen firing and not firing", async () => {
+    const file = nodeHost.packFile!(name)!;
+    const testFile = file.replace(/\.armor$/, ".test.armor");
+    const suite = await runSuite({ policyFile: file, policyText: nodeHost.readFile(file)!, testFiles: [{ file: testFile, text: nodeHost.readFile(testFile)! }] });
+    expect(suite.diagnostics.filter((d) => d.severity !== "info")).toEqual([]);
+    expect(suite.results.length).toBeGreaterThanOrEqual(12);
+    expect(suite.results.filter((r) => !r.passed).map((r) => r.test.name)).toEqual([]);
+    for (const c of suite.coverage) expect({ id: c.id, fired: c.fired > 0, notFired: c.notFired > 0 }).toEqual({ id: c.id, fired: true, notFired: true });
+  });
+});
+
+const CARD = "4111 1111 1111 1111";
+const PCI = `default allow
+import "armor:pci" as pci with { allowed_hosts: ["api.processor.example", "vault.example"], card_tools: ["tokenize"], messaging_tools: ["send_email", "notify"] }
+`;
+
+describe("armor:pci with parameters", () => {
+  checkCases(PCI, [
+    { name: "a PAN to the processor", input: { action: { type: "http_post", url: "https://api.processor.example/v1/charges", body: { card: CARD } } }, decision: "allow", rules: [] },
+    {
+      name: "a PAN to the processor, host spelled in capitals with a port",
+      input: { action: { type: "http_post", url: "https://API.Processor.Example:443/v1", card: CARD } },
+      decision: "allow",
+      rules: [],
+    },
+    {
+      name: "a PAN to a host that only starts like the processor's",
+      input: { action: { type: "http_post", url: "https://api.processor.example.evil.com/", card: CARD } },
+      decision: "deny",
+      rules: ["pci.pan_only_to_allowed_hosts"],
+    },
+    {
+      name: "a PAN to the processor with a second URL elsewhere",
+      input: { action: { type: "http_post", url: "https://api.processor.example/v1", callback: "https://evil.example/hook", card: CARD } },
+      decision: "deny",
+      rules: ["pci.pan_only_to_allowed_hosts"],
+    },
+    {
+      name: "a PAN with user info naming the processor",
+      input: { action: { type: "http_post", url: "https://api.processor.example@evil.example/", card: CARD } },
+      decision: "deny",
+      rules: ["pci.pan_only_to_allowed_hosts"],
+    },
+    { name: "a PAN to a tokenization tool", input: { action: { type: "tokenize", pan: "4111111111111111" } }, decision: "allow", rules: [] },
+    {
+      name: "a PAN in a notification, even naming an allowed host",
+      input: { action: { type: "notify", url: "https://vault.example/", text: `card ${CARD}` } },
+      decision: "deny",
+      rules: ["pci.no_pan_in_messages"],
+    },
+    {
+      name: "a PAN in a tool named in the default messaging list but not in this one",
+      input: { action: { type: "slack_post", text: CARD } },
+      decision: "deny",
+      rules: ["pci.pan_only_to_allowed_hosts"],
+    },
+    { name: "an Amex PAN in a database insert", input: { action: { type: "db_insert", row: { card: "3782-822463-10005" } } }, decision: "deny", rules: ["pci.pan_only_to_allowed_hosts"] },
+    { name: "a Luhn-failing number to anywhere", input: { action: { type: "http_post", url: "https://evil.example/", n: "4111 1111 1111 1112" } }, decision: "allow", rules: [] },
+    { name: "a PAN as an object key", input: { action: { type: "http_post", url: "https://evil.example/", data: { [CARD]: true } } }, decision: "deny", rules: ["pci.pan_only_to_allowed_hosts"] },
+    {
+      name: "a text result",
+      stage: "result",
+      input: { action: { type: "lookup" }, result: { text: `card ${CARD} exp 12/27` } },
+      decision: "allow",
+      rules: ["pci.mask_pan_in_result"],
+      rewritten: { text: "card [CARD] exp 12/27" },
+    },
+    {
+      name: "two PANs in a text result",
+      stage: "result",
+      input: { action: { type: "lookup" }, result: { text: "4111111111111111 and 5500 0000 0000 0004" } },
+      decision: "allow",
+      rules: ["pci.mask_pan_in_result"],
+      rewritten: { text: "[CARD] and [CARD]" },
+    },
+    {
+      name: "an MCP result with an image beside the text",
+      stage: "result",
+      input: { action: { type: "lookup" }, result: { text: CARD, content: [{ type: "image", data: "AAAA" }], isError: false } },
+      decision: "deny",
+      rules: ["pci.withhold_pan_in_result"],
+    },
+    {
+      name: "a result with a number that is not JSON-text",
+      stage: "result",
+      input: { action: { type: "lookup" }, result: { text: CARD, n: 1 } },
+      decision: "deny",
+      rules: ["pci.withhold_pan_in_result"],
+    },
+    {
+      name: "a result whose text is not a string",
+      stage: "result",
+      input: { action: { type: "lookup" }, result: { text: [CARD] } },
+      decision: "deny",
+      rules: [],
+      errors: ["pci.mask_pan_in_result", "pci.withhold_pan_in_result"],
+    },
+    { name: "a message", stage: "output", input: { output: { text: `charged ${CARD}` } }, decision: "allow", rules: ["pci.mask_pan_in_output"], rewritten: { text: "charged [CARD]" } },
+    { name: "a message with a copy of its text in another field", stage: "output", input: { output: { text: CARD, plain: CARD } }, decision: "deny", rules: ["pci.withhold_pan_in_output"] },
+  ]);
+});
+
+describe("armor:pci with results and messages withheld", () => {
+  checkCases(`default allow\nimport "armor:pci" as pci with { in_results: "withhold", in_output: "withhold", mask_text: "****" }\n`, [
+    { name: "a text result", stage: "result", input: { action: { type: "lookup" }, result: { text: CARD } }, decision: "deny", rules: ["pci.withhold_pan_in_result"] },
+    { name: "a message", stage: "output", input: { output: { text: CARD } }, decision: "deny", rules: ["pci.withhold_pan_in_output"] },
+    { name: "a clean message", stage: "output", input: { output: { text: "ok" } }, decision: "allow", rules: [] },
+  ]);
+  checkCases(`default allow\nimport "armor:pci" as pci with { mask_text: "****" }\n`, [
+    {
+      name: "a message masked with the importer's text",
+      stage: "output",
+      input: { output: { text: `card ${CARD}.` } },
+      decision: "allow",
+      rules: ["pci.mask_pan_in_output"],
+      rewritten: { text: "card ****." },
+    },
+  ]);
+});
