@@ -49,13 +49,13 @@ function checkCases(importer: string, cases: Case[]) {
   });
 }
 
-describe.each(["pci"])("armor:%s's own tests", (name) => {
+describe.each(["pci", "pii"])("armor:%s's own tests", (name) => {
   it("pass, and each rule is seen firing and not firing", async () => {
     const file = nodeHost.packFile!(name)!;
     const testFile = file.replace(/\.armor$/, ".test.armor");
     const suite = await runSuite({ policyFile: file, policyText: nodeHost.readFile(file)!, testFiles: [{ file: testFile, text: nodeHost.readFile(testFile)! }] });
     expect(suite.diagnostics.filter((d) => d.severity !== "info")).toEqual([]);
-    expect(suite.results.length).toBeGreaterThanOrEqual(12);
+    expect(suite.results.length).toBeGreaterThanOrEqual(10);
     expect(suite.results.filter((r) => !r.passed).map((r) => r.test.name)).toEqual([]);
     for (const c of suite.coverage) expect({ id: c.id, fired: c.fired > 0, notFired: c.notFired > 0 }).toEqual({ id: c.id, fired: true, notFired: true });
   });
@@ -167,5 +167,50 @@ describe("armor:pci with results and messages withheld", () => {
       rules: ["pci.mask_pan_in_output"],
       rewritten: { text: "card ****." },
     },
+  ]);
+});
+
+const PII = `default allow
+import "armor:pii" as pii with { internal_domains: ["@example.com", "@eu.example.com"], processor_hosts: ["crm.example"], exempt_tools: ["hr_store"] }
+`;
+const SSN = "ssn 123-45-6789";
+const ext = ["pii.approve_personal_data_to_external"];
+const mail = (fields: Record<string, unknown>) => ({ action: { type: "send_email", body: SSN, ...fields } });
+
+describe("armor:pii with parameters", () => {
+  checkCases(PII, [
+    { name: "to an internal address", input: mail({ to: "bob@example.com" }), decision: "allow", rules: [] },
+    { name: "to internal addresses of two domains, in lists", input: mail({ to: ["bob@example.com"], cc: ["eve@eu.example.com"], bcc: [] }), decision: "allow", rules: [] },
+    { name: "to an internal address in capitals", input: mail({ to: "Bob@EXAMPLE.com" }), decision: "allow", rules: [] },
+    { name: "with an external cc", input: mail({ to: "bob@example.com", cc: "eve@other.example" }), decision: "require_approval", rules: ext },
+    { name: "with an external bcc", input: mail({ to: "bob@example.com", bcc: ["eve@other.example"] }), decision: "require_approval", rules: ext },
+    { name: "to a domain that ends like an internal one", input: mail({ to: "bob@notexample.com" }), decision: "require_approval", rules: ext },
+    { name: "to a domain with an internal one as a prefix", input: mail({ to: "bob@example.com.evil.org" }), decision: "require_approval", rules: ext },
+    { name: "to two addresses in one string", input: mail({ to: "eve@other.example,bob@example.com" }), decision: "require_approval", rules: ext },
+    { name: "to an address with a display name", input: mail({ to: "Bob <bob@example.com>" }), decision: "require_approval", rules: ext },
+    { name: "to an address with two @", input: mail({ to: "eve@other.example@example.com" }), decision: "require_approval", rules: ext },
+    { name: "to a recipient object", input: mail({ to: { address: "bob@example.com" } }), decision: "require_approval", rules: ext },
+    { name: "with no recipient named", input: mail({ channel: "#general" }), decision: "require_approval", rules: ext },
+    { name: "a message to an external address without personal data", input: mail({ to: "eve@other.example", body: "see you at 10" }), decision: "allow", rules: [] },
+    { name: "a third person's address in the body of an external mail", input: mail({ to: "eve@other.example", body: "write to alice@example.org" }), decision: "require_approval", rules: ext },
+    { name: "personal data to the processor", input: { action: { type: "http_post", url: "https://crm.example/leads", email: "alice@example.org" } }, decision: "allow", rules: [] },
+    {
+      name: "personal data to a host named like the processor in user info",
+      input: { action: { type: "http_post", url: "https://crm.example@evil.example/", email: "alice@example.org" } },
+      decision: "require_approval",
+      rules: ["pii.approve_personal_data_to_unlisted_hosts"],
+    },
+    { name: "personal data to an exempt tool with a URL", input: { action: { type: "hr_store", url: "https://evil.example/", ssn: "123-45-6789" } }, decision: "allow", rules: [] },
+    {
+      name: "a message",
+      stage: "output",
+      input: { output: { text: "mail alice@example.org or call (212) 555-0100" } },
+      decision: "allow",
+      rules: ["pii.mask_emails_in_output", "pii.mask_phones_in_output"],
+      rewritten: { text: "mail [EMAIL] or call [PHONE]" },
+    },
+  ]);
+  checkCases(`default allow\nimport "armor:pii" as pii with { mask_output: false }\n`, [
+    { name: "a message with masking turned off", stage: "output", input: { output: { text: "mail alice@example.org" } }, decision: "allow", rules: [], rewritten: { text: "mail alice@example.org" } },
   ]);
 });

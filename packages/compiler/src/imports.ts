@@ -397,7 +397,7 @@ class ImportGraph {
       const file = PACK_NAME.test(name) ? this.host.packFile?.(name) : undefined;
       if (file === undefined || this.host.readFile(file) === undefined) {
         bag.report(catalog.importNotFound, spec.span, `there is no pack \`${named}\``, {
-          help: "the packs that ship with the compiler are listed in docs/packs/ (`armor:secrets`, `armor:pci`)",
+          help: "the packs that ship with the compiler are listed in docs/packs/ (`armor:secrets`, `armor:pci`, `armor:pii`)",
         });
         return null;
       }
