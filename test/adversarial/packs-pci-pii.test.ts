@@ -159,3 +159,69 @@ describe("armor:pci given prototype names as parameters", () => {
     }
   });
 });
+
+const PII = 'default allow\nimport "armor:pii" as pii with { internal_domains: ["@example.com"], processor_hosts: ["crm.example"] }\n';
+const ext = ["pii.approve_personal_data_to_external"];
+const mail = (fields: Record<string, unknown>) => () => ({ action: { type: "send_email", body: "ssn 123-45-6789", ...fields } });
+
+describe("armor:pii against hostile input", async () => {
+  await run(PII, [
+    {
+      name: "a recipient that is an own __proto__ key",
+      input: () => ({ action: JSON.parse('{"type":"send_email","body":"ssn 123-45-6789","to":"bob@example.com","__proto__":{"cc":"eve@other.example"}}') }),
+      decision: "allow",
+      rules: [],
+    },
+    {
+      name: "cc given as an own __proto__ object's field is not a cc",
+      input: () => ({ action: JSON.parse('{"type":"send_email","body":"ssn 123-45-6789","to":"eve@other.example","__proto__":{"to":"bob@example.com"}}') }),
+      decision: "require_approval",
+      rules: ext,
+    },
+    {
+      name: "a recipient list of 200,000 internal addresses is past the quantifier's bound",
+      input: mail({ to: Array.from({ length: 200_000 }, () => "bob@example.com") }),
+      decision: "deny",
+      rules: [],
+    },
+    { name: "an internal address followed by a newline and another", input: mail({ to: "bob@example.com\neve@other.example" }), decision: "require_approval", rules: ext },
+    { name: "an internal address with a trailing space", input: mail({ to: "eve@other.example bob@example.com" }), decision: "require_approval", rules: ext },
+    { name: "a local part with a fullwidth at sign is delivered to the internal domain", input: mail({ to: "eve＠other.example@example.com" }), decision: "allow", rules: [] },
+    { name: "a megabyte body of phone-like digits", input: mail({ to: "eve@other.example", body: "+1 ".repeat(340_000) }), decision: "allow", rules: [] },
+    { name: "a megabyte body with one SSN at the end", input: mail({ to: "eve@other.example", body: `${"word ".repeat(200_000)}123-45-6789` }), decision: "require_approval", rules: ext },
+    { name: "a body past the matcher's length limit denies", input: mail({ to: "eve@other.example", body: "x".repeat(1_100_000) }), decision: "deny", rules: [] },
+    {
+      name: "a message of a megabyte of addresses is masked whole",
+      stage: "output",
+      input: () => ({ output: { text: "a@b.example ".repeat(80_000) } }),
+      decision: "allow",
+      rules: ["pii.mask_emails_in_output"],
+      field: ["text", "[EMAIL] ".repeat(80_000)],
+    },
+    { name: "a message of 200,000 SSN-like never-issued numbers", stage: "output", input: () => ({ output: { text: "000-12-3456 ".repeat(80_000) } }), decision: "allow", rules: [] },
+  ]);
+
+  it("reads no recipient from Object.prototype", async () => {
+    const c = compile(PII);
+    const module = await loadModule(emit(c).js);
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.to = "bob@example.com";
+    try {
+      const input = { action: { type: "send_email", body: "ssn 123-45-6789" } };
+      expect(module.decide(input).decision).toBe("require_approval");
+      expect(evaluatePolicy(c.policy, input).result.decision).toBe("require_approval");
+    } finally {
+      delete proto.to;
+    }
+  });
+
+  it.each([['with { internal_domains: "@example.com" }'], ["with { __proto__: true }"], ['with { mask_output: "no" }'], ['with { hasOwnProperty: ["x"] }']])(
+    "%s is a diagnostic with a location",
+    (w) => {
+      const c = compile(`default allow\nimport "armor:pii" as pii ${w}\n`);
+      const errors = c.diagnostics.filter((d) => d.severity === "error");
+      expect(errors.map((d) => d.code)).toEqual(["A706"]);
+      expect(errors[0]!.file).toBe("/project/main.armor");
+    },
+  );
+});
