@@ -3,6 +3,10 @@
  * suites pass and cover every rule, and an importer that sets their parameters decides as the
  * tables below say, in the compiled module and the interpreter alike, at every stage.
  */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compileSource, emit, nodeHost } from "../packages/compiler/src/compile.js";
 import { evaluatePolicy } from "../packages/compiler/src/interpreter.js";
@@ -58,6 +62,31 @@ describe.each(["pci", "pii"])("armor:%s's own tests", (name) => {
     expect(suite.results.length).toBeGreaterThanOrEqual(10);
     expect(suite.results.filter((r) => !r.passed).map((r) => r.test.name)).toEqual([]);
     for (const c of suite.coverage) expect({ id: c.id, fired: c.fired > 0, notFired: c.notFired > 0 }).toEqual({ id: c.id, fired: true, notFired: true });
+  });
+});
+
+describe("armorc test on a policy that imports the packs", () => {
+  it("runs each pack's own tests beside the importer's, and they pass", () => {
+    const dir = mkdtempSync(join(tmpdir(), "armor-packs-"));
+    try {
+      writeFileSync(
+        join(dir, "agent.armor"),
+        'default allow\nimport "armor:pci" as pci with { allowed_hosts: ["api.processor.example"] }\nimport "armor:pii" as pii\n\ntest "a charge to the processor passes" {\n  action { type: "http_post", url: "https://api.processor.example/v1", card: "4111 1111 1111 1111" }\n  expect allow\n}\n',
+      );
+      const bin = join(__dirname, "..", "packages", "cli", "bin", "armorc.js");
+      const r = spawnSync(process.execPath, [bin, "test", "agent.armor", "--reporter", "json"], { cwd: dir, encoding: "utf8" });
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      const report = JSON.parse(r.stdout) as { suites: { policy: string; tests: { name: string; status: string }[] }[] };
+      const suites = new Map(report.suites.map((s) => [s.policy.replace(/^.*\//, ""), s.tests]));
+      expect([...suites.keys()].sort()).toEqual(["agent.armor", "pci.armor", "pii.armor"]);
+      for (const name of ["pci.armor", "pii.armor"]) {
+        expect(suites.get(name)!.length).toBeGreaterThanOrEqual(10);
+        expect(suites.get(name)!.filter((t) => t.status !== "passed")).toEqual([]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
