@@ -90,6 +90,28 @@ describe("armorc test on a policy that imports the packs", () => {
   });
 });
 
+describe("the packs under an importer's closed schema", () => {
+  it("compile without errors: their fields of results are read without assuming their types", () => {
+    const schema = JSON.stringify({
+      oneOf: [
+        {
+          type: "object",
+          properties: { type: { const: "read_file" }, path: { type: "string" } },
+          required: ["type", "path"],
+          additionalProperties: false,
+          result: { type: "object", properties: { content: { type: "string" }, isError: { type: "string" } }, additionalProperties: false },
+        },
+      ],
+    });
+    const files: Record<string, string> = { "/project/s.json": schema };
+    const c = compileSource("/project/main.armor", 'schema "s.json"\ndefault allow\nimport "armor:pci" as pci with { messaging_tools: [] }\nimport "armor:pii" as pii with { messaging_tools: [] }\n', {
+      readFile: (p) => (Object.hasOwn(files, p) ? files[p] : nodeHost.readFile(p)),
+      packFile: nodeHost.packFile,
+    });
+    expect(c.diagnostics.filter((d) => d.severity === "error").map((d) => `${d.code} ${d.message}`)).toEqual([]);
+  });
+});
+
 const CARD = "4111 1111 1111 1111";
 const PCI = `default allow
 import "armor:pci" as pci with { allowed_hosts: ["api.processor.example", "vault.example"], card_tools: ["tokenize"], messaging_tools: ["send_email", "notify"] }
