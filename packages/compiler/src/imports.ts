@@ -276,7 +276,22 @@ class ImportGraph {
       });
       return false;
     }
+    // `NS.F` reads the import, never the field: a namespace named like a field of the schema's
+    // actions would silently take that field's shorthand (`body.text`) from every rule
+    const field = this.fieldNamed(ns);
+    if (field !== null) {
+      bag.report(catalog.importName, name.span, `\`${ns}\` cannot name an import: it is the field \`${ns}\` of the action type \`${field}\` in the schema`, {
+        help: `\`${ns}.NAME\` would read the import instead of the field; choose another name after \`as\` (\`${ns}_rules\`)`,
+      });
+      return false;
+    }
     return true;
+  }
+
+  /** The first action type of the schema with a field of this name, or null. */
+  private fieldNamed(name: string): string | null {
+    for (const t of this.schema?.types.values() ?? []) if (t.fields.has(name)) return t.name;
+    return null;
   }
 
   /** Resolves, reads, parses and checks one import; null (with a diagnostic) when it cannot. */
@@ -397,7 +412,7 @@ class ImportGraph {
       const file = PACK_NAME.test(name) ? this.host.packFile?.(name) : undefined;
       if (file === undefined || this.host.readFile(file) === undefined) {
         bag.report(catalog.importNotFound, spec.span, `there is no pack \`${named}\``, {
-          help: "the packs that ship with the compiler are listed in docs/packs/ (`armor:secrets`)",
+          help: "the packs that ship with the compiler are listed in docs/packs/ (`armor:secrets`, `armor:pci`, `armor:pii`, `armor:coding`, `armor:finance`)",
         });
         return null;
       }

@@ -1275,7 +1275,9 @@ class Checker {
     if (let_ === undefined) {
       const suggestion = name !== undefined ? closest(name.name, namespace.keys()) : null;
       this.report(catalog.unknownName, e.span, `\`${e.segments.map((s) => s.name).join(".")}\` is not a let of the file imported as \`${head!.name}\``, {
-        help: suggestion ? `did you mean \`${head!.name}.${suggestion}\`?` : `\`${head!.name}.NAME\` reads a let (or param) of the imported file`,
+        help: suggestion
+          ? `did you mean \`${head!.name}.${suggestion}\`?`
+          : `\`${head!.name}.NAME\` reads a let (or param) of the imported file; for the action's field write \`action.${e.segments.map((s) => s.name).join(".")}\``,
       });
       return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
     }
