@@ -171,4 +171,50 @@ describe.skipIf(skip)("hostile scope values on the Redis store", () => {
     // a value held keeps the entries its labels (`paid`) filed
     expect((await enforcer.run({ type: "refund" }, { session: "s", user: { id: "w1" } }, () => "ran")).decision.decision).toBe("allow");
   });
+
+  // A reservation's key is `PREFIX:{S}:R:ID` for an id of letters, digits, - and _ (the runtime's), else `#` and a digest of it.
+  const HOSTILE_IDS: [string, (real: string) => string][] = [
+    ["the real id with hash-tag braces", (id) => `{${id}}`],
+    ["the real id and a newline", (id) => `${id}\n`],
+    ["the real id and a key separator", (id) => `${id}:R:x`],
+    ["the real id in upper case", (id) => id.toUpperCase()],
+    ["a # and 32 hex digits", () => `#${"0".repeat(32)}`],
+    ["65 characters", () => "a".repeat(65)],
+    ["a megabyte", () => "m".repeat(1 << 20)],
+    ["a glob", () => "*"],
+    ["the empty string", () => ""],
+    ["__proto__", () => "__proto__"],
+  ];
+
+  it.each(HOSTILE_IDS)("settles nothing for a decision id that is %s, and the real reservation stays pending", async (_what, make) => {
+    const { store, enforcer } = await open("ids");
+    const session = `s-${_what}`;
+    const real = await enforcer.decide({ type: "pay", amount: 1 }, { session, user: { id: `ids-${_what}` } }, { reserve: true });
+    expect(real.decision).toBe("allow");
+    const id = make(real.id);
+    expect(await enforcer.release(id, { session })).toBe(false);
+    expect(await store.confirm(id, session)).toBe(false);
+    expect(await store.keep(id, session, real.actionHash, 60_000)).toBe(false);
+    expect(await store.pending(id, session)).toBeNull();
+    expect(await store.client.keys(`ids:*:R:#*`)).toEqual([]);
+    // another session cannot reach it either
+    expect(await enforcer.release(real.id, { session: `${session}-other` })).toBe(false);
+    expect(await store.pending(real.id, session)).toEqual({ actionHash: real.actionHash, labels: ["paid"] });
+    expect(await enforcer.release(real.id, { session })).toBe(true);
+    expect(await store.pending(real.id, session)).toBeNull();
+  });
+
+  it.each([
+    ["0 ms", 0],
+    ["half a millisecond", 0.5],
+  ])("keeps no reservation with a time to live of %s, and the action stays counted", async (_what, ttl) => {
+    const store = redisStore({ url: redis.url, prefix: "ttl", timeoutMs: 10_000 });
+    stores.push(store);
+    const enforcer = await createEnforcer({ policy: { source: POLICY, fileName: "scopes.armor" }, history: store, clock: () => T0, throwOnDeny: false, reservationTtlMs: ttl });
+    const user = { id: `ttl-${ttl}` };
+    const first = await enforcer.decide({ type: "pay", amount: 1 }, { session: "s", user }, { reserve: true });
+    expect(first.decision).toBe("allow");
+    expect(await enforcer.release(first.id, { session: "s" })).toBe(false);
+    expect((await enforcer.decide({ type: "pay", amount: 1 }, { session: "s2", user }, { reserve: true })).rules.map((r) => r.id)).toContain("once");
+  });
 });

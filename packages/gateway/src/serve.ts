@@ -27,7 +27,7 @@
  * documents every route (a test keeps the two in step).
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type ActionContext, type ApprovalQueue, actionHash, type Decision, type PolicyDiagnostic, type RecordResult, type ShipEvent } from "@agent-armor/runtime";
 import { APPROVER_ROUTES, type ApprovalRoutes, approvalAsksOf, approvalRoutes, isLoopbackHost, unenforcedApprovalsWarning } from "./approvals-http.js";
@@ -223,6 +223,23 @@ function idField(body: Record<string, unknown>, key: string, required: boolean):
 function rejectNonFinite(body: Record<string, unknown>): void {
   const at = nonFiniteAt(body);
   if (at !== null) throw new HttpError(400, "invalid_request", `the number at ${at} is not finite (JSON numbers beyond about ±1.8e308 have no value)`, { location: at });
+}
+
+/**
+ * Idle keep-alive connections are advertised as kept KEEP_ALIVE_ADVERTISED_S seconds and held a
+ * minute longer. A client reuses an idle connection until the advertised time, less a margin of
+ * its own; one whose event loop stalls (a loaded machine) writes later than it planned, and a
+ * connection the server closed meanwhile fails that request ("other side closed"), which a client
+ * does not retry for a POST. Node 20 advertises the timeout it enforces (and holds 1 s more), so
+ * the headers are set here; a response that must close (shutting down, a body not read) still
+ * says `connection: close`.
+ */
+const KEEP_ALIVE_ADVERTISED_S = 5;
+const KEEP_ALIVE_HELD_MS = 65_000;
+
+function advertiseKeepAlive(res: ServerResponse): void {
+  res.setHeader("connection", "keep-alive");
+  res.setHeader("keep-alive", `timeout=${KEEP_ALIVE_ADVERTISED_S}`);
 }
 
 export async function startDecisionService(options: ServeOptions): Promise<DecisionService> {
@@ -435,13 +452,14 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
   let inFlight = 0;
   let drained: (() => void) | null = null;
 
-  const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_HELD_MS }, (req, res) => {
     inFlight++;
     res.on("close", () => {
       inFlight--;
       if (inFlight === 0) drained?.();
     });
     if (shuttingDown) res.setHeader("connection", "close");
+    else if (res.shouldKeepAlive) advertiseKeepAlive(res);
     void dispatch(req, res, {
       access,
       find,

@@ -64,6 +64,15 @@ type Scripted = Redis &
 // over the string's UTF-16 code units: lossless, so strings with lone surrogates (which UTF-8 turns into U+FFFD) keep keys of their own
 const digest = (text: string): string => createHash("sha256").update(text, "utf16le").digest("hex").slice(0, 32);
 
+/**
+ * A reservation's key part for a decision id: the id itself when it is a short run of letters,
+ * digits, `-` and `_` (the runtime's ids are), which saves a digest on every reserved decision;
+ * otherwise `#` and its digest (no such id can be `#...`, so the two never meet).
+ */
+function reservationName(id: string): string {
+  return /^[0-9A-Za-z_-]{1,64}$/.test(id) ? id : `#${digest(id)}`;
+}
+
 /** The URL without its password, for error messages. */
 export function storeName(url: string): string {
   try {
@@ -144,7 +153,7 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
   };
   /** The registry of the scope values that hold history (scripts.ts SCOPES). */
   const scopesKey = `${prefix}:scopes`;
-  const reservationKey = (scope: string, id: string): string => `${scopeKey(scope)}:r:${digest(id)}`;
+  const reservationKey = (scope: string, id: string): string => `${scopeKey(scope)}:R:${reservationName(id)}`;
   const labelsKey = (scope: string): string => `${scopeKey(scope)}:labels`;
   const indexKey = (scope: string): string => `${scopeKey(scope)}:keys`;
 

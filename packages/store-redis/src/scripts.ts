@@ -10,9 +10,8 @@
  * back or filed again by its id, and trimming in the script keeps each set to its window, so a
  * decision costs O(log n) in the entries of the window, whatever the length of the history.
  * Without a window the entries stay (the count of the whole session) and ZCARD reads it in O(1).
- * A reservation is a hash (`f`: the [key, member] pairs it filed, as JSON; `s`: its scope; `h`:
- * the action hash it was kept with) that expires after its TTL; once it expired, its filings stay
- * counted (fail closed).
+ * A reservation is one string (RESERVATION) that expires after its TTL; once it expired, its
+ * filings stay counted (fail closed).
  */
 
 /**
@@ -297,13 +296,14 @@ local function fileKind(k, base, P, w, t, f, id, seq, index, filed)
     end
   end
 end
--- the sequence number of a reservation's entry in the tracker at base (its own, when filed before)
-local function seqFor(res, base)
+-- the sequence number of a reservation's entry in the tracker at base (its own, when filed before);
+-- q: the reservation's numbers by tracker (RESERVATION), which it keeps
+local function seqFor(q, base)
   return function()
-    local q = redis.call('HGET', res, 'q:' .. base)
-    if q then return tonumber(q) end
-    local n = redis.call('HINCRBY', base .. ':h', 'n', 1)
-    redis.call('HSET', res, 'q:' .. base, n)
+    local n = q[base]
+    if n then return tonumber(n) end
+    n = redis.call('HINCRBY', base .. ':h', 'n', 1)
+    q[base] = num(n)
     return n
   end
 end
@@ -317,10 +317,9 @@ local function floorOf(key)
 end
 -- Takes back what a reservation added to the registry of scope values (SCOPES): a scope it
 -- added leaves it, a later time it gave a scope is set back, unless something filed since moved it.
-local function takeBackScopes(res)
-  local g = redis.call('HGET', res, 'g')
+-- g: the reservation's { r = the registry's key, i = its items }, or nil.
+local function takeBackScopes(g)
   if not g then return end
-  g = cjson.decode(g)
   for _, item in ipairs(g.i) do
     local now = redis.call('ZSCORE', g.r, item[1])
     if now and tonumber(now) == tonumber(item[2]) then
@@ -345,6 +344,36 @@ local function takeBack(item)
   elseif item[3] == 'x' then
     redis.call('ZREM', item[4], item[2])
   end
+end
+`;
+
+/**
+ * A reservation, one string: `SCOPE\nTIME\nHASH\nJSON`, the scope digest it was made in, the
+ * time its entries were filed at (as the read got it: exact), the action hash it is kept for ("" until
+ * kept), and `{ f: the items it filed ([key, member(, op, other key)], KINDS), g?: what it added to
+ * the registry of scope values (SCOPES), q?: the sequence numbers of its `since` entries by
+ * tracker, l?: its entry's labels as JSON }`. One string rather than a hash: one command to make
+ * it with its expiry, and most calls (confirm, keep) read it without decoding the JSON.
+ * `loadReservation` gives nil for none, or one of another scope (a caller's id names nothing of
+ * another session's); `saveReservation` keeps its expiry without `ttl`, and a `ttl` under 1 ms
+ * leaves nothing (as PEXPIRE 0 would).
+ */
+const RESERVATION = `
+local function loadReservation(key, scope)
+  local v = redis.call('GET', key)
+  if not v then return nil end
+  local s, t, h, body = string.match(v, '^([^\\n]*)\\n([^\\n]*)\\n([^\\n]*)\\n(.*)$')
+  if s ~= scope then return nil end
+  return { t = t, h = h, body = body }
+end
+local function saveReservation(key, scope, t, h, body, ttl)
+  local text = scope .. '\\n' .. t .. '\\n' .. h .. '\\n' .. (type(body) == 'table' and cjson.encode(body) or body)
+  if ttl == nil then
+    redis.call('SET', key, text, 'KEEPTTL')
+    return
+  end
+  ttl = math.floor(tonumber(ttl))
+  if ttl >= 1 then redis.call('SET', key, text, 'PX', ttl) else redis.call('DEL', key) end
 end
 `;
 
@@ -417,6 +446,8 @@ local filed = {}
 -- the session's own keys start as its index does; a scoped tracker's (per user.id) are not the session's to forget
 local own = string.sub(KEYS[3], 1, #KEYS[3] - 4)
 local full, skip, scopes = {}, {}, nil
+-- the sequence numbers of its since entries, by tracker (RESERVATION)
+local q = {}
 if #KEYS > 3 + 2 * n then
   scopes = scopeRegistry(KEYS[#KEYS], now, id, tonumber(ARGV[7 + 3 * n]), tonumber(ARGV[8 + 3 * n]), { unpack(ARGV, 9 + 3 * n) }, full, skip)
 end
@@ -443,7 +474,7 @@ for i = 1, n do
     local value = kindValue(spec.k, entries, poison, w, now, edge, spec.c)
     local after = ''
     if id ~= '' and spec.f and not (sd and skip[sd]) then
-      fileKind(spec.k, entries, poison, w, now, spec.f, id, seqFor(KEYS[2], entries), string.sub(entries, 1, #own) == own and KEYS[3] or nil, filed)
+      fileKind(spec.k, entries, poison, w, now, spec.f, id, seqFor(q, entries), string.sub(entries, 1, #own) == own and KEYS[3] or nil, filed)
       after = kindValue(spec.k, entries, poison, w, now, edge, spec.c)
     end
     out[i] = { -1, value, after }
@@ -473,26 +504,23 @@ for i = 1, n do
   if sd and full[sd] then out[i] = { -2 } end
 end
 if id ~= '' then
-  local res = KEYS[2]
-  if scopes and #scopes > 0 then
-    redis.call('HSET', res, 'f', cjson.encode(filed), 's', ARGV[4], 't', ARGV[1], 'h', ARGV[6 + 3 * n], 'g', cjson.encode({ r = KEYS[#KEYS], i = scopes }))
-  else
-    redis.call('HSET', res, 'f', cjson.encode(filed), 's', ARGV[4], 't', ARGV[1], 'h', ARGV[6 + 3 * n])
-  end
-  redis.call('PEXPIRE', res, tonumber(ARGV[3]))
+  local body = { f = filed }
+  if scopes and #scopes > 0 then body.g = { r = KEYS[#KEYS], i = scopes } end
+  if next(q) then body.q = q end
+  saveReservation(KEYS[2], ARGV[4], ARGV[1], ARGV[6 + 3 * n], body, ARGV[3])
 end
 out[n + 1] = redis.call('ZRANGE', KEYS[1], 0, -1)
 return out
 `;
 
-export const READ = `${KINDS}${SCOPES}${READ_BODY}`;
+export const READ = `${KINDS}${SCOPES}${RESERVATION}${READ_BODY}`;
 
 /**
  * READ for a decision whose trackers are all plain counts (`count`/`seen` without `since` or
  * `current.F`): the same body without the other kinds' functions, which a script defines again
  * on every call (a few microseconds of Redis's time per decision).
  */
-export const READ_COUNTS = `${WINDOW_EDGE}${SCOPES}${READ_BODY}`;
+export const READ_COUNTS = `${WINDOW_EDGE}${SCOPES}${RESERVATION}${READ_BODY}`;
 
 /**
  * Files a reservation's entry again, at its own time, in other trackers (its labels changed).
@@ -501,13 +529,16 @@ export const READ_COUNTS = `${WINDOW_EDGE}${SCOPES}${READ_BODY}`;
  * another kind), window ms (-1: none), error (for `k`: JSON `{ k, f }`). Returns 1, or 0 when no
  * reservation of the scope is pending (it expired or was settled: nothing changes it any more).
  */
-export const REFILE = `${KINDS}
+export const REFILE = `${KINDS}${RESERVATION}
 local res = KEYS[1]
-if redis.call('HGET', res, 's') ~= ARGV[1] then return 0 end
+local r = loadReservation(res, ARGV[1])
+if not r then return 0 end
+local body = cjson.decode(r.body)
+local q = body.q or {}
 local id = ARGV[2]
 local own = string.sub(KEYS[2], 1, #KEYS[2] - 4)
-local t = tonumber(redis.call('HGET', res, 't'))
-for _, item in ipairs(cjson.decode(redis.call('HGET', res, 'f'))) do takeBack(item) end
+local t = tonumber(r.t)
+for _, item in ipairs(body.f) do takeBack(item) end
 local filed = {}
 for i = 1, (#KEYS - 2) / 2 do
   local entries, poison = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
@@ -516,7 +547,7 @@ for i = 1, (#KEYS - 2) / 2 do
   local w = tonumber(ARGV[5 + base])
   if kind == 'k' then
     local spec = cjson.decode(ARGV[6 + base])
-    fileKind(spec.k, entries, poison, w, t, spec.f, id, seqFor(res, entries), string.sub(entries, 1, #own) == own and KEYS[2] or nil, filed)
+    fileKind(spec.k, entries, poison, w, t, spec.f, id, seqFor(q, entries), string.sub(entries, 1, #own) == own and KEYS[2] or nil, filed)
   else
     local key, member = entries, id
     if kind == '2' then key, member = poison, id .. '\\n' .. ARGV[6 + base] end
@@ -526,22 +557,26 @@ for i = 1, (#KEYS - 2) / 2 do
     filed[#filed + 1] = { key, member }
   end
 end
-redis.call('HSET', res, 'f', cjson.encode(filed), 'l', ARGV[3])
+body.f = filed
+body.l = ARGV[3]
+if next(q) then body.q = q end
+saveReservation(res, ARGV[1], r.t, r.h, body, nil)
 return 1
 `;
 
 /** Keeps a reservation for an action hash. KEYS: reservation. ARGV: scope, hash, ttl ms. */
-export const KEEP = `
-if redis.call('HGET', KEYS[1], 's') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'h', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
+export const KEEP = `${RESERVATION}
+local r = loadReservation(KEYS[1], ARGV[1])
+if not r then return 0 end
+saveReservation(KEYS[1], ARGV[1], r.t, ARGV[2], r.body, ARGV[3])
 return 1
 `;
 
 /** Settles a reservation (its filings stay). KEYS: reservation. ARGV: scope, hash ("" for any). */
-export const CONFIRM = `
-if redis.call('HGET', KEYS[1], 's') ~= ARGV[1] then return 0 end
-if ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'h') ~= ARGV[2] then return 0 end
+export const CONFIRM = `${RESERVATION}
+local r = loadReservation(KEYS[1], ARGV[1])
+if not r then return 0 end
+if ARGV[2] ~= '' and r.h ~= ARGV[2] then return 0 end
 redis.call('DEL', KEYS[1])
 return 1
 `;
@@ -550,17 +585,20 @@ return 1
  * A pending reservation: { the hash it was kept with ("" when not kept), its entry's labels as
  * JSON }, or nil. KEYS: reservation. ARGV: scope.
  */
-export const PENDING = `
-if redis.call('HGET', KEYS[1], 's') ~= ARGV[1] then return false end
-return { redis.call('HGET', KEYS[1], 'h') or '', redis.call('HGET', KEYS[1], 'l') or '[]' }
+export const PENDING = `${RESERVATION}
+local r = loadReservation(KEYS[1], ARGV[1])
+if not r then return false end
+return { r.h, cjson.decode(r.body).l or '[]' }
 `;
 
 /** Takes a reservation back, and what it added to the registry of scope values. KEYS: reservation. ARGV: scope. */
-export const RELEASE = `${KINDS}
+export const RELEASE = `${KINDS}${RESERVATION}
 local res = KEYS[1]
-if redis.call('HGET', res, 's') ~= ARGV[1] then return 0 end
-for _, item in ipairs(cjson.decode(redis.call('HGET', res, 'f'))) do takeBack(item) end
-takeBackScopes(res)
+local r = loadReservation(res, ARGV[1])
+if not r then return 0 end
+local body = cjson.decode(r.body)
+for _, item in ipairs(body.f) do takeBack(item) end
+takeBackScopes(body.g)
 redis.call('DEL', res)
 return 1
 `;

@@ -107,6 +107,19 @@ describe.skipIf(skip)("redisStore with a real Redis", () => {
     expect(second.rules.map((r) => r.id)).toEqual(["once"]);
   });
 
+  it("keeps a reservation the reserving process forgot past its maxReservations pending in Redis, for record or release in any process", async () => {
+    const [a, b] = [await enforcer("p9", { maxReservations: 2 }), await enforcer("p9")];
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await a.decide({ type: "send", i }, { session: "s" }, { reserve: true })).id);
+    // `a` holds two; the first two are the store's, pending until its own expiry
+    expect(await b.release(ids[0]!, { session: "s" })).toBe(true);
+    expect((await b.record({ type: "send", i: 1 }, { session: "s" }, { decisionId: ids[1]! })).settled).toBe(true);
+    expect(await a.release(ids[3]!, { session: "s" })).toBe(true);
+    const keys = await stores.at(-1)!.client.keys("p9:*:e");
+    // 4 filed, 2 released: 2 counted
+    expect(await stores.at(-1)!.client.zcard(keys[0]!)).toBe(2);
+  });
+
   it("files labels with the session and the entry, seen by another enforcer", async () => {
     const [a, b] = [await enforcer("p5"), await enforcer("p5")];
     expect((await a.run({ type: "export" }, { session: "s" }, () => "ok")).decision.decision).toBe("allow");

@@ -10,7 +10,7 @@ import type { ShadowFlip } from "./api.js";
 import { isoTime } from "./ids.js";
 import type { Active } from "./policies.js";
 import type { EnforcerState } from "./state.js";
-import type { Subject } from "./subject.js";
+import { actionHashOf, type Subject } from "./subject.js";
 
 /** The labels of a decision made by a module compiled before labels existed. */
 export const NO_LABELS: string[] = Object.freeze([]) as unknown as string[];
@@ -75,7 +75,7 @@ function finish(policy: Active, d: PolicyDecision, subject: Subject, now: number
     // the policy's action is the snapshot itself unless it rewrote it (a redacted copy)
     actionJson = d.action === subject.action ? subject.json : canonicalJsonOrUndefined(d.action);
     // an action that is not JSON has no hash; the policy's deny already says why
-    hash = d.action === subject.action && !subject.hashable ? "" : sha256(actionJson ?? "null");
+    hash = d.action !== subject.action ? sha256(actionJson ?? "null") : subject.hashable ? actionHashOf(subject) : "";
   } catch (e) {
     actionJson = undefined;
     hash = "";

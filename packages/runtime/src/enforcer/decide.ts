@@ -49,6 +49,9 @@ async function decideSubject(st: EnforcerState, subject: Subject, now: number, o
     reservation?.cancel();
     return final;
   }
-  st.reservations.keep(final.id, { session, actionHash: final.actionHash, reservation, expires: now + st.reservations.ttlMs });
+  // with a shared store the reservation stays pending there, for `record` or `release` in any process,
+  // until the store's own expiry: this process forgetting it (past its cap) must not settle it there
+  const kept = st.store !== null && reservation !== null ? { ...reservation, settle: () => {} } : reservation;
+  st.reservations.keep(final.id, { session, actionHash: final.actionHash, reservation: kept, expires: now + st.reservations.ttlMs });
   return { ...final, reserved: true };
 }

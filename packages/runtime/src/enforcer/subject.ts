@@ -3,7 +3,7 @@
  * for, so that the policy, the hash, the audit record, the approver and the tool all see one
  * value, which the caller can no longer change.
  */
-import { JsonValueError, jsonSnapshot, strictJson } from "../hash.js";
+import { JsonValueError, jsonSnapshot, sha256, strictJson } from "../hash.js";
 import type { ActionContext } from "../types.js";
 import { errorText } from "./errors.js";
 
@@ -28,6 +28,8 @@ export interface Subject {
   /** The session, read once: the history the policy reads and the one the action counts in are the same. */
   session: string;
   problem: string | null;
+  /** The SHA-256 of `json` once `actionHashOf` computed it: the reservation and the decision both carry it. */
+  hash: string | undefined;
 }
 
 /** A fresh copy of a snapshotted value (its canonical JSON), or undefined where JSON has no text. */
@@ -77,6 +79,7 @@ export function snapshot(action: unknown, ctx: ActionContext): Subject {
       contextJson: undefined,
       session,
       problem: `invalid action: ${inputProblem(e, "the action")}`,
+      hash: undefined,
     };
   }
   // what JSON has no text for (undefined) is decided as it is: the policy denies it
@@ -89,7 +92,13 @@ export function snapshot(action: unknown, ctx: ActionContext): Subject {
       problem = `invalid context: ${inputProblem(e, "the context")}`;
     }
   }
-  return { action: copy, json, spare, hashable: true, user, userJson, context: fresh(contextJson), contextJson, session, problem };
+  return { action: copy, json, spare, hashable: true, user, userJson, context: fresh(contextJson), contextJson, session, problem, hash: undefined };
+}
+
+/** The SHA-256 of the action's canonical JSON (of `null` when JSON has no text for it), computed once per subject. */
+export function actionHashOf(subject: Subject): string {
+  subject.hash ??= sha256(subject.json ?? "null");
+  return subject.hash;
 }
 
 /** The same snapshot, afresh: nothing anyone did to the copies handed out meanwhile counts. */
