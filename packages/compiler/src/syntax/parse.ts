@@ -272,39 +272,14 @@ function moveChunk(c: Chunk, start: number): Chunk {
  */
 function moved<T>(node: T, delta: number): T {
   if (node === null || typeof node !== "object") return node;
-  if (Array.isArray(node)) {
-    const copy = new Array<unknown>(node.length);
-    for (let i = 0; i < node.length; i++) copy[i] = moved(node[i], delta);
-    return copy as T;
-  }
-  // `for...in` over own keys (syntax trees are plain objects) allocates no entry pairs, and each
-  // key's role is looked up once per process: moving the unchanged items is most of a re-parse
-  const source = node as Record<string, unknown>;
+  if (Array.isArray(node)) return node.map((x: unknown) => moved(x, delta)) as T;
   const out: Record<string, unknown> = {};
-  for (const k in source) {
-    if (!Object.hasOwn(source, k)) continue;
-    const v = source[k];
-    const role = keyRole(k);
-    if (role === SPAN) out[k] = movedSpan(v as Span, delta);
-    else if (role === OFFSET) out[k] = (v as number) + delta;
-    else out[k] = v === null || typeof v !== "object" ? v : moved(v, delta);
+  for (const [k, v] of Object.entries(node)) {
+    if (k === "span" || k.endsWith("Span")) out[k] = movedSpan(v as Span, delta);
+    else if (k === "sourceStart") out[k] = (v as number) + delta;
+    else out[k] = moved(v, delta);
   }
   return out as T;
-}
-
-const DATA = 0;
-const SPAN = 1;
-const OFFSET = 2;
-const keyRoles = new Map<string, number>();
-
-/** Whether a key of a syntax tree holds a span, an offset or data. */
-function keyRole(k: string): number {
-  let role = keyRoles.get(k);
-  if (role === undefined) {
-    role = k === "span" || k.endsWith("Span") ? SPAN : k === "sourceStart" ? OFFSET : DATA;
-    keyRoles.set(k, role);
-  }
-  return role;
 }
 
 function movedSpan(s: Span, delta: number): Span {
