@@ -177,7 +177,10 @@ export function startServer(connection: Connection): void {
   connection.onDefinition(({ textDocument, position }) => at(textDocument.uri, position, (a, o) => definition(a, analyses, o, { readText: (uri) => documents.get(uri)?.text }), []));
   connection.onReferences(({ textDocument, position, context }) => at(textDocument.uri, position, (a, o) => references(a, analyses, o, context.includeDeclaration), []));
   connection.onPrepareRename(({ textDocument, position }) => at(textDocument.uri, position, (a, o) => prepareRename(a, analyses, o), null));
-  connection.onRenameRequest(({ textDocument, position, newName }) => at(textDocument.uri, position, (a, o) => rename(a, analyses, o, newName), { changes: {} }));
+  connection.onRenameRequest(({ textDocument, position, newName }) => at(textDocument.uri, position, (a, o) => rename(a, analyses, o, newName, importingCandidates()), { changes: {} }));
+  /** The workspace's and the open policies that may import another: their text names `import`. */
+  const importingCandidates = (): string[] =>
+    [...new Set([...workspaceSymbols.uris(folders), ...documents.openUris()])].filter((u) => u.endsWith(".armor") && documents.get(u)?.text.includes("import") === true);
   connection.onDocumentSymbol(({ textDocument }) => {
     const a = analysisOf(textDocument.uri);
     return a ? documentSymbols(a) : [];

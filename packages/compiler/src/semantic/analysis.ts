@@ -214,6 +214,24 @@ function candidates(a: RuleFacts, generic: RuleFacts[], byType: Map<string, Rule
 // a label never changes the decision: it neither overrides nor is overridden
 const strength: Record<IR.EffectKind, number> = { deny: 3, require_approval: 2, allow: 1, redact: 0, label: -1 };
 
+/** The live rules whose effect is at least `min` strong: those without dispatch types, and the rest by type. */
+function overriders(info: readonly RuleFacts[], live: ReadonlySet<number>, min: number): { generic: RuleFacts[]; byType: Map<string, RuleFacts[]> } {
+  const generic: RuleFacts[] = [];
+  const byType = new Map<string, RuleFacts[]>();
+  for (const b of info) {
+    if (!live.has(b.rule.index) || strength[b.rule.effect.kind] < min) continue;
+    if (b.rule.actionTypes === null) generic.push(b);
+    else {
+      for (const t of b.rule.actionTypes) {
+        const list = byType.get(t);
+        if (list) list.push(b);
+        else byType.set(t, [b]);
+      }
+    }
+  }
+  return { generic, byType };
+}
+
 export function analyzeRules(policy: IR.Policy, bag: DiagnosticBag): void {
   const info: RuleFacts[] = policy.rules.map((rule) => {
     const cs = conjuncts(rule.condition);
@@ -238,26 +256,18 @@ export function analyzeRules(policy: IR.Policy, bag: DiagnosticBag): void {
     }
     live.add(rule.index);
   }
-  // rules that can override others (deny, require approval), indexed by their dispatch types
-  const generic: RuleFacts[] = [];
-  const byType = new Map<string, RuleFacts[]>();
-  for (const b of info) {
-    if (!live.has(b.rule.index) || strength[b.rule.effect.kind] < strength.require_approval) continue;
-    if (b.rule.actionTypes === null) generic.push(b);
-    else {
-      for (const t of b.rule.actionTypes) {
-        const list = byType.get(t);
-        if (list) list.push(b);
-        else byType.set(t, [b]);
-      }
-    }
-  }
+  // the rules that can override an effect (deny overrides require approval; both override
+  // allow), indexed by their dispatch types: a rule is compared only with rules stronger than it,
+  // so thousands of approvals of one action type are not compared with each other
+  const overApproval = overriders(info, live, strength.deny);
+  const overAllow = overriders(info, live, strength.require_approval);
   for (const a of info) {
     if (!live.has(a.rule.index)) continue;
     const ka = a.rule.effect.kind;
     if (ka === "deny" || ka === "redact" || ka === "label") continue;
+    const stronger = ka === "allow" ? overAllow : overApproval;
     let over: RuleFacts | undefined;
-    for (const b of candidates(a, generic, byType)) {
+    for (const b of candidates(a, stronger.generic, stronger.byType)) {
       // rules of different stages decide different things
       if (b !== a && b.rule.stage === a.rule.stage && strength[b.rule.effect.kind] > strength[ka] && implies(a, b)) {
         if (over === undefined || b.rule.index < over.rule.index) over = b;

@@ -13,7 +13,7 @@ import { pathToUri } from "../documents.js";
 import { toRange } from "../positions.js";
 
 /** The imports written in the analysed file itself, by namespace. */
-function ownImports(c: Compilation): Map<string, { imp: ResolvedImport; file: PolicyFile }> {
+export function ownImports(c: Compilation): Map<string, { imp: ResolvedImport; file: PolicyFile }> {
   const out = new Map<string, { imp: ResolvedImport; file: PolicyFile }>();
   for (const imp of c.imports) {
     if (imp.from !== c.source.name) continue;
@@ -38,7 +38,7 @@ function declIn(file: PolicyFile, name: string): AST.Ident | null {
 }
 
 /** `NS.NAME` ending at or around `offset` in the text: the namespace and the name's span. */
-function qualifiedAt(text: string, offset: number): { ns: string; name: string; span: Span } | null {
+export function qualifiedAt(text: string, offset: number): { ns: string; name: string; span: Span } | null {
   let end = offset;
   while (end < text.length && /[A-Za-z0-9_]/.test(text[end]!)) end++;
   const before = text.slice(Math.max(0, offset - 200), end);

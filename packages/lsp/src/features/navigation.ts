@@ -11,6 +11,7 @@ import { toRange } from "../positions.js";
 import { importDefinition } from "./imports.js";
 import { jsonPointerSpan } from "./json-pointer.js";
 import { byReferences, targetAt } from "./locate.js";
+import { crossFileTarget, editsOf, importedAt, importerOccurrences, refusePack } from "./rename-imports.js";
 
 export interface SchemaReader {
   readText(uri: string): string | undefined;
@@ -109,6 +110,11 @@ function isDeclaration(policy: PolicyAnalysis, kind: "let" | "rule", name: strin
 }
 
 export function prepareRename(a: Analysis, project: Project, offset: number): { range: ReturnType<typeof toRange>; placeholder: string } | null {
+  const imported = a.kind === "policy" ? importedAt(a, offset) : null;
+  if (imported !== null) {
+    refusePack(imported);
+    return { range: toRange(a.source, imported.span), placeholder: imported.name };
+  }
   const target = targetAt(a, offset);
   if (!target || (target.kind !== "let" && target.kind !== "rule")) return null;
   const policy = project.policyOf(a);
@@ -130,7 +136,17 @@ function renameProblem(policy: PolicyAnalysis, kind: "let" | "rule", oldName: st
   return null;
 }
 
-export function rename(a: Analysis, project: Project, offset: number, newName: string): WorkspaceEdit {
+/**
+ * The edits of a rename. `workspace`: the policies that may import this one (URIs); a name that
+ * is imported is renamed in them too (features/rename-imports.ts).
+ */
+export function rename(a: Analysis, project: Project, offset: number, newName: string, workspace: readonly string[] = []): WorkspaceEdit {
+  const cross = crossFileTarget(a, project, workspace, offset);
+  if (cross !== null) {
+    const problem = renameProblem(cross.definition, cross.kind, cross.name, newName);
+    if (problem) throw new ResponseError(-32602, `cannot rename: ${problem}`);
+    return editsOf([...occurrences(cross.definition, project, cross.kind, cross.name), ...importerOccurrences(project, workspace, cross)], newName);
+  }
   const target = targetAt(a, offset);
   const policy = project.policyOf(a);
   if (!target || !policy || (target.kind !== "let" && target.kind !== "rule")) throw new ResponseError(-32602, "only lets and rules can be renamed");

@@ -88,6 +88,11 @@ export class WorkspaceSymbols {
     if (created || deleted) this.files = null;
   }
 
+  /** The policies and test files under the folders, as URIs (walked once, as for `query`). */
+  uris(folders: readonly string[]): readonly string[] {
+    return this.filesIn(folders);
+  }
+
   private filesIn(folders: readonly string[]): readonly string[] {
     const key = folders.join("\u0000");
     if (this.files?.folders === key) return this.files.uris;
