@@ -1,6 +1,7 @@
 // A hunt for unsound proofs of `armorc diff`: random pairs of small policies over a richer
 // vocabulary than test/diff.test.ts (nested fields, `==` between two fields, lists, `length`,
-// history predicates whose conditions can fail, `time`, long strings), each decided on random
+// `lower`/`upper`/`host` on ASCII and other text and on malformed URLs, history predicates whose
+// conditions can fail, `time`, long strings), each decided on random
 // inputs by the reference interpreter (with random tracker values, poisoned ones included). A pair
 // is a finding when sampling shows a kind of change that the diff reports as proved impossible;
 // an example the solver gives that does not reproduce is counted too (the diff then falls back to
@@ -31,6 +32,14 @@ const atomArb = fc.oneof(
   fc.tuple(fc.constantFrom('type == "x"', "amount > 5", '"p" in tags', "amount == 1"), fc.constantFrom("", " within 1h")).map(([c, w]) => `count(${c}${w}) > 1`),
   fc.tuple(fc.constantFrom('type == "x"', "amount > 5"), fc.constantFrom("", " within 1h")).map(([c, w]) => `seen(${c}${w})`),
   fc.constantFrom("time.hour < 6", 'time.weekday == "sat"', "exists(a.x)", 'action.type == "wire"'),
+  // the string functions the encoding maps exactly on part of the strings and leaves free elsewhere
+  fc
+    .tuple(fc.constantFrom("lower", "upper"), fc.constantFrom(...FIELDS), fc.constantFrom("==", "starts_with", "contains"), fc.constantFrom('"admin"', '"ADMIN"', '"k"', '""'))
+    .map(([fn, f, op, v]) => `${fn}(${f}) ${op} ${v}`),
+  fc
+    .tuple(fc.constantFrom(...FIELDS), fc.constantFrom("==", "ends_with", "!="), fc.constantFrom('"evil.com"', '"a.evil.com"', "null"))
+    .filter(([, op, v]) => op !== "ends_with" || v !== "null")
+    .map(([f, op, v]) => `host(${f}) ${op} ${v}`),
 );
 const condArb = fc.oneof(
   { weight: 3, arbitrary: atomArb },
@@ -42,7 +51,14 @@ const policyArb = fc
   .tuple(fc.constantFrom("allow", "deny"), fc.array(fc.tuple(condArb, effectArb), { minLength: 1, maxLength: 3 }))
   .map(([d, rules]) => `default ${d}\n${rules.map(([c, e], i) => `rule r${i} when ${c} ${e}\n`).join("")}`);
 
-const leafArb = fc.oneof(fc.constantFrom(0, 5, 100, -1, 2.5, 6, 4097), fc.constantFrom("a", "admin", "x@evil.com", "", "aaa", "p", "x"), fc.constant(null), fc.boolean());
+const leafArb = fc.oneof(
+  fc.constantFrom(0, 5, 100, -1, 2.5, 6, 4097),
+  fc.constantFrom("a", "admin", "x@evil.com", "", "aaa", "p", "x"),
+  // case mappings and URLs, ASCII and not, well-formed and not
+  fc.constantFrom("ADMIN", "Admin", "\u212A", "K", "stra\u00DFe", "http://evil.com/x", "HTTP://EVIL.COM", "http://a.evil.com:80", "http://evil.com\\@b.org", "http://0x7f.1", "evil.com"),
+  fc.constant(null),
+  fc.boolean(),
+);
 const valueArb = fc.oneof(
   { weight: 4, arbitrary: leafArb },
   { weight: 1, arbitrary: fc.array(leafArb, { maxLength: 3 }) },

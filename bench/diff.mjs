@@ -6,7 +6,10 @@
 // Beside each, in the same run, the floor: `armorc check` of the same two files (start and
 // compile, no solver), so the ratio says what the analysis adds on this machine.
 // Targets (issue 19): under 2 s per example pair, under 10 s for the 1,000-rule pair.
-//   node bench/diff.mjs [--repeats 3] [--n 1000]
+// Writes bench/results/diff.md (a row per pair: time, floor, ratio, target, met), with the load
+// average before and after the run (the machine is shared; the ratio to the floor is the figure
+// that travels).
+//   node bench/diff.mjs [--repeats 3] [--n 1000] [--out bench/results/diff.md]
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -19,6 +22,7 @@ import { emitResult, median, parseArgs, ROOT } from "./lib/util.js";
 const args = parseArgs(process.argv.slice(2));
 const REPEATS = Number(args.repeats ?? 3);
 const N = Number(args.n ?? 1000);
+const OUT = args.out ?? path.join(ROOT, "bench", "results", "diff.md");
 const ARMORC = path.join(ROOT, "packages", "cli", "bin", "armorc.js");
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "armor-diff-bench-"));
 
@@ -61,6 +65,7 @@ function timed(argv, okCodes) {
 }
 
 execFileSync(process.execPath, [ARMORC, "--version"]);
+const loadBefore = os.loadavg();
 const rows = [];
 const list = pairs();
 try {
@@ -86,4 +91,27 @@ try {
 } finally {
   for (const p of list) if (p.cleanup) fs.rmSync(p.cleanup, { force: true });
 }
+writeReport(rows, loadBefore, os.loadavg());
 emitResult({ bench: "diff", repeats: REPEATS, cpus: os.cpus().length, rows });
+
+function writeReport(rows, before, after) {
+  const load = (l) => l.map((x) => x.toFixed(2)).join(", ");
+  const lines = [
+    "# `armorc diff` of two versions of each example",
+    "",
+    "`node bench/diff.mjs` (after `npm run build`). Each pair is timed as an author runs it (a child process:",
+    "start, compile both versions, load Z3, solve, re-decide every example); the floor is `armorc check` of the",
+    `same two files in the same run. Medians of ${REPEATS} runs.`,
+    "",
+    `- machine: ${os.cpus()[0]?.model.trim()} × ${os.cpus().length}, Node ${process.version}, ${process.platform}/${process.arch}`,
+    `- date: ${new Date().toISOString()}`,
+    `- load average before / after: ${load(before)} / ${load(after)} (the machine is shared)`,
+    `- targets met: ${rows.filter((r) => r.meetsTarget).length} of ${rows.length}`,
+    "",
+    "| pair | diff ms | floor (check) ms | ratio | target ms | met | result |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+    ...rows.map((r) => `| ${r.pair} | ${r.diffMs} | ${r.floorMs} | ${r.ratio} | < ${r.targetMs} | ${r.meetsTarget ? "yes" : "no"} | ${r.summary} |`),
+  ];
+  fs.mkdirSync(path.dirname(OUT), { recursive: true });
+  fs.writeFileSync(OUT, `${lines.join("\n")}\n`);
+}

@@ -18,6 +18,7 @@ import { literalAffix, literalSide } from "./ir-shapes.js";
 import { encodeSearch } from "./regex.js";
 import type { Term } from "./smt.js";
 import * as smt from "./smt.js";
+import { AFTER_HOST, asciiCaseMap, asciiOnly, BEFORE_HOST, caseExcluded, casePreimage, HOST_REGEX } from "./text-functions.js";
 import { type InputRoot, type PathVar, Tag, type TrackerVar, Vocabulary, WEEKDAYS } from "./vocabulary.js";
 
 /** A symbolic value: whether evaluating it fails, its type tag and its value in each type. */
@@ -31,6 +32,10 @@ interface Sym {
   readonly path?: PathVar;
   /** A literal's value, when it is one. */
   readonly literal?: IR.Value;
+  /** `lower(arg)`/`upper(arg)`: the argument's string, so that a comparison with a literal asks the argument (text-functions.ts). */
+  readonly cased?: { readonly name: "lower" | "upper"; readonly arg: Term; readonly ascii: Term; readonly free: Term };
+  /** A string function's result: a string or null, never a list (so `contains` on it is no membership). */
+  readonly text?: true;
 }
 
 export interface NotEncoded {
@@ -102,6 +107,9 @@ const HALF_SUBNORMAL = `(/ 1.0 ${2n ** 1075n}.0)`;
 /** A rounded result is infinite only when the exact one is at least about 1.798e308; 1e308 is below that. */
 const OVERFLOW_BELOW = `${10n ** 308n}.0`;
 /** Counting Unicode code points is not encoded (see `stringLength`). */
+/** Where `lower`, `upper` and `host` are exact (text-functions.ts); elsewhere their result is free. */
+const CASE_MAPPING = "`lower`/`upper` of ASCII text (another character's case mapping is left free)";
+const HOST_SHAPE = "`host` of `http(s)://` URLs with an ASCII lower-case host, or of text without `:` (another URL's host is left free)";
 const CODE_POINTS = "`length` of a string with more than one character outside the Basic Multilingual Plane (its code points are bounded, not counted)";
 
 /** The checker's history predicates read `item` (the entry) and `current` (the action decided). */
@@ -273,9 +281,27 @@ class Encoder {
       both("null"),
       smt.and(both("bool"), smt.eq(l.b, r.b)),
       smt.and(both("number"), smt.eq(l.n, r.n)),
-      smt.and(both("string"), smt.eq(l.s, r.s)),
+      smt.and(both("string"), this.sameString(l, r)),
       composite === smt.FALSE ? smt.FALSE : smt.and(composite, this.compositeEqual(l, r, at)),
     );
+  }
+
+  /** Two strings are equal; `lower(x) == "lit"` is asked of `x` (see `viaArgument`). */
+  private sameString(l: Sym, r: Sym): Term {
+    return this.viaArgument(l, r, (lit) => lit) ?? this.viaArgument(r, l, (lit) => lit) ?? smt.eq(l.s, r.s);
+  }
+
+  /**
+   * A test of `lower(x)`/`upper(x)` against a string literal, asked of `x`: on ASCII text, `x`
+   * in the regex `wrap(preimage of the literal)`; on other text, the test of the free result
+   * (`test`, equality by default). Undefined when `cased` is no case mapping or `lit` no string literal.
+   */
+  private viaArgument(cased: Sym, lit: Sym, wrap: (re: Term) => Term, test?: (s: Term, lit: Term) => Term): Term | undefined {
+    if (!cased.cased || typeof lit.literal !== "string") return undefined;
+    const c = cased.cased;
+    const pre = casePreimage(c.name, lit.literal);
+    const onAscii = pre === "re.none" ? smt.FALSE : `(str.in_re ${c.arg} ${wrap(pre)})`;
+    return smt.ite(c.ascii, onAscii, test ? test(c.free, lit.s) : smt.eq(c.free, lit.s));
   }
 
   /**
@@ -354,9 +380,11 @@ class Encoder {
     const r = this.expr(e.right);
     const nulls = smt.or(isTag(l, "null"), isTag(r, "null"));
     const strs = smt.and(isTag(l, "string"), isTag(r, "string"));
-    const list = e.op === "contains" ? isTag(l, "list") : smt.FALSE;
+    const list = e.op === "contains" && !l.text ? isTag(l, "list") : smt.FALSE;
     const wrong = smt.and(smt.not(nulls), smt.not(list), smt.not(strs));
-    const op = e.op === "contains" ? smt.app("str.contains", l.s, r.s) : e.op === "starts_with" ? smt.app("str.prefixof", r.s, l.s) : smt.app("str.suffixof", r.s, l.s);
+    const test = (a: Term, b: Term): Term => (e.op === "contains" ? smt.app("str.contains", a, b) : e.op === "starts_with" ? smt.app("str.prefixof", b, a) : smt.app("str.suffixof", b, a));
+    const wrap = (pre: Term): Term => (e.op === "contains" ? `(re.++ re.all ${pre} re.all)` : e.op === "starts_with" ? `(re.++ ${pre} re.all)` : `(re.++ re.all ${pre})`);
+    const op = this.viaArgument(l, r, wrap, test) ?? test(l.s, r.s);
     const inList = list === smt.FALSE ? smt.FALSE : smt.and(smt.not(nulls), list, this.holds(l, r, e));
     // on the budget of one comparison: `contains` costs both lengths, the others the shorter one
     // (`starts_with`/`ends_with` a literal cost nothing)
@@ -390,6 +418,8 @@ class Encoder {
   }
 
   private fn(e: IR.FnExpr): Sym {
+    if (e.name === "lower" || e.name === "upper") return this.changeCase(e, e.name);
+    if (e.name === "host") return this.host(e);
     if (e.name !== "length") return this.opaque(e, `\`${e.name}(...)\``, false);
     const v = this.expr(e.arg);
     const wrong = smt.and(smt.not(isTag(v, "null")), smt.not(isTag(v, "string")), smt.not(isTag(v, "list")));
@@ -398,6 +428,62 @@ class Encoder {
     const n = smt.ite(isTag(v, "string"), `(to_real ${this.stringLength(e, v.s)})`, smt.ite(isTag(v, "list"), listLength, "0.0"));
     const tag = smt.ite(isTag(v, "null"), T("null"), T("number"));
     return { err: this.vocab.define("Bool", smt.or(v.err, wrong)), tag: this.vocab.define("Int", tag), b: NO.b, n: this.vocab.define("Real", n), s: NO.s };
+  }
+
+  /** A string function's error and result tag: `null` stays null, another non-string is an error. */
+  private stringArgument(v: Sym): { err: Term; isNull: Term } {
+    const isNull = isTag(v, "null");
+    return { err: this.vocab.define("Bool", smt.or(v.err, smt.and(smt.not(isNull), smt.not(isTag(v, "string"))))), isNull };
+  }
+
+  /**
+   * `lower(x)`/`upper(x)` (text-functions.ts): exact on ASCII text, free on other text; the
+   * exact flag keeps the solver's first try to ASCII.
+   */
+  private changeCase(e: IR.FnExpr, name: "lower" | "upper"): Sym {
+    const v = this.expr(e.arg);
+    const { err, isNull } = this.stringArgument(v);
+    return this.vocab.shared(`case:${name}:${v.err}:${v.tag}:${v.s}`, () => {
+      const vocab = this.vocab;
+      const flag = vocab.exact(CASE_MAPPING);
+      const ascii = vocab.define("Bool", asciiOnly(v.s));
+      vocab.lines.push(`(assert (=> ${flag} ${ascii}))`);
+      const free = vocab.declare("case", "String");
+      // what holds of every string (checked over every code point): `toLowerCase` gives no ASCII
+      // upper-case letter, `toUpperCase` no ASCII lower-case one
+      vocab.lines.push(`(assert (not (str.in_re ${free} ${caseExcluded(name)})))`);
+      const s = vocab.define("String", smt.ite(ascii, asciiCaseMap(name, v.s), free));
+      return { err, tag: vocab.define("Int", smt.ite(isNull, T("null"), T("string"))), b: NO.b, n: NO.n, s, cased: { name, arg: v.s, ascii, free }, text: true };
+    });
+  }
+
+  /**
+   * `host(x)` (text-functions.ts): `null` for text without `:`; the host of a URL of the simple
+   * shape; free (null or any string) otherwise, where the exact flag keeps the solver's first try
+   * out of.
+   */
+  private host(e: IR.FnExpr): Sym {
+    const v = this.expr(e.arg);
+    const { err, isNull } = this.stringArgument(v);
+    return this.vocab.shared(`host:${v.err}:${v.tag}:${v.s}`, () => {
+      const vocab = this.vocab;
+      const flag = vocab.exact(HOST_SHAPE);
+      const noUrl = vocab.define("Bool", smt.not(smt.app("str.contains", v.s, '":"')));
+      const [before, host, after] = [vocab.declare("url", "String"), vocab.declare("host", "String"), vocab.declare("url", "String")];
+      // the URL is taken apart only where `simple` holds; left false, the host is free. Z3 decides
+      // the three parts' regexes far faster than the whole URL's, and a free host is never wrong
+      // (the exact flag makes the solver's first try take the URL apart where it can)
+      const simple = vocab.declare("simple", "Bool");
+      // the host is the one stretch between the parts (neither can hold a host's last character)
+      vocab.lines.push(
+        `(assert (=> ${simple} (and (= ${v.s} (str.++ ${before} ${host} ${after})) (str.in_re ${before} ${BEFORE_HOST}) (str.in_re ${host} ${HOST_REGEX}) (str.in_re ${after} ${AFTER_HOST}))))`,
+      );
+      vocab.lines.push(`(assert (=> ${flag} (or ${noUrl} ${simple})))`);
+      const freeNull = vocab.declare("hostnull", "Bool");
+      const free = vocab.declare("host", "String");
+      const tag = smt.ite(smt.or(isNull, noUrl), T("null"), smt.ite(simple, T("string"), smt.ite(freeNull, T("null"), T("string"))));
+      return { err, tag: vocab.define("Int", tag), b: NO.b, n: NO.n, s: vocab.define("String", smt.ite(simple, host, free)), text: true };
+    });
   }
 
   /**

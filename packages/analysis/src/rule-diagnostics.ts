@@ -2,10 +2,11 @@
  * The exact rule analysis (rules.ts) as diagnostics, merged with the compiler's syntactic A401
  * and A402: a proof the syntactic check missed is added; a syntactic warning the solver refutes
  * (an input on which the rule fires, or is decided differently without it) is replaced by an
- * `info` with that input; what the solver could not settle is an `info` saying why.
+ * `info` with that input (labelled when the bounded search found it, with why the solver did not);
+ * what neither settled is an `info` saying why.
  */
 import { type Compilation, catalog, type Diagnostic, makeDiagnostic } from "@agent-armor/compiler";
-import type { RuleAnalysis } from "./rules.js";
+import type { RuleAnalysis, Verdict } from "./rules.js";
 
 export function exactRuleDiagnostics(c: Compilation, analyses: readonly RuleAnalysis[]): Diagnostic[] {
   const file = c.policy.file;
@@ -22,7 +23,9 @@ export function exactRuleDiagnostics(c: Compilation, analyses: readonly RuleAnal
     } else if (v.status === "example" && fast401 !== undefined) {
       refuted.add(fast401);
       added.push(
-        makeDiagnostic(catalog.neverFires, file, r.span, `${name} fires on ${JSON.stringify(v.input.input)}${history(v.input)}, though the fast check says it never fires`, { severity: "info" }),
+        makeDiagnostic(catalog.neverFires, file, r.span, `${name} fires on ${JSON.stringify(v.input.input)}${history(v.input)}${searched(v)}, though the fast check says it never fires`, {
+          severity: "info",
+        }),
       );
     } else if (v.status === "unknown") {
       added.push(makeDiagnostic(catalog.neverFires, file, r.span, `whether ${name} can fire is not settled: ${v.why}`, { severity: "info" }));
@@ -43,7 +46,7 @@ export function exactRuleDiagnostics(c: Compilation, analyses: readonly RuleAnal
           catalog.shadowedEffect,
           file,
           r.span,
-          `${name} matters, though the fast check says it is shadowed: ${JSON.stringify(s.input.input)}${history(s.input)} is decided ${s.with} with it and ${s.without} without it`,
+          `${name} matters, though the fast check says it is shadowed: ${JSON.stringify(s.input.input)}${history(s.input)}${searched(s)} is decided ${s.with} with it and ${s.without} without it`,
           { severity: "info" },
         ),
       );
@@ -56,4 +59,9 @@ export function exactRuleDiagnostics(c: Compilation, analyses: readonly RuleAnal
 
 function history(input: { readonly history: readonly { readonly predicate: string; readonly value: unknown }[] }): string {
   return input.history.length === 0 ? "" : ` (history: ${input.history.map((h) => `${h.predicate} = ${JSON.stringify(h.value)}`).join(", ")})`;
+}
+
+/** Where an example came from, when not from the solver. */
+function searched(v: Extract<Verdict, { status: "example" }>): string {
+  return v.method === "search" ? ` (found by a bounded random search: ${v.why ?? "the solver did not settle it"})` : "";
 }
