@@ -248,12 +248,11 @@ function replacementsOn(p: Prover, e: Example): string[] {
     }
     const override = p.policy.rules.find((x) => x.id === r.rule.id);
     const now = override !== undefined && fires(override);
-    if (was !== now)
-      out.push(
-        was
-          ? `${original}; the override at ${where} does not fire on it`
-          : `the override of ${r.rule.id} at ${where} fires on this input (${effectWord(override!)}), and ${r.rule.id} (${r.rule.file ?? p.policy.file}:${r.rule.line}) would not`,
-      );
+    if (was && !now) out.push(`${original}; the override at ${where} does not fire on it`);
+    else if (now && !(was && override!.effect.kind === r.rule.effect.kind)) {
+      const instead = was ? `would ${effectWord(r.rule)} it` : "would not fire";
+      out.push(`the override of ${r.rule.id} at ${where} fires on this input (${effectWord(override!)}); ${r.rule.id} (${r.rule.file ?? p.policy.file}:${r.rule.line}) ${instead}`);
+    }
   }
   return out;
 }
