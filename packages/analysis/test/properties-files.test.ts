@@ -146,12 +146,15 @@ property mail: always deny when action.type == "mail" and to matches /^spam$/ an
       "main.armor": `default allow
 import "./base.armor" as base
 property own: never allow when action.type == "wire" and seen(type == "x" within 1h) and amount > 10000
+property unguarded: never allow when action.type == "wire" and amount <= 10000 and seen(type == "x" within 1h)
 property quiet: always deny when action.type == "wire" and count(type == "wire" within 1h) > 100 and not seen(type == "y" within 1h)
 `,
       "base.armor": BASE,
     },
     verdicts: [
       { name: "own", file: "main.armor", status: "holds", replaced: [] },
+      // read as the imported rule's count before: reported as holding, though a small wire is allowed
+      { name: "unguarded", file: "main.armor", status: "fails", replaced: [], action: { type: "wire" } },
       { name: "quiet", file: "main.armor", status: "holds", replaced: [] },
       { name: "base.sanctioned_denied", file: "base.armor", status: "holds", replaced: [] },
       { name: "base.big_reviewed", file: "base.armor", status: "holds", replaced: [] },
