@@ -3,7 +3,7 @@
  * change), shown at the property's name with its counterexample (A408), cached for the text it
  * proved and dropped once the text changes; a property that holds shows nothing.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -50,6 +50,21 @@ describe("language server: property proofs", () => {
     await client.connection.sendNotification("textDocument/didSave", { textDocument: { uri } });
     const saved = await client.diagnosticsWhere(uri, (p) => p.version === v2 && p.diagnostics.some((d) => d.code === "A408"));
     expect(saved.diagnostics.filter((d) => d.code === "A408").map((d) => d.range.start.line)).toEqual([2, 3]);
+  }, 120_000);
+
+  it("proves a test file's properties against the policy beside it, and shows a failing one in the test file", async () => {
+    const dir = join(workspace, "tests");
+    mkdirSync(dir);
+    const policyText = 'default allow\nlet LIMIT = 10000\nrule review when action.type == "wire" and amount > LIMIT require approval\n';
+    writeFileSync(join(dir, "pay.armor"), policyText);
+    const tests = 'property reviewed: never allow when action.type == "wire" and amount > LIMIT\nproperty small: always allow when action.type == "wire" and amount > 100\n';
+    const uri = await client.open(join(dir, "pay.test.armor"), tests);
+    const published = await client.diagnosticsWhere(uri, (p) => p.diagnostics.some((d) => d.code === "A408"));
+    const proofs = published.diagnostics.filter((d) => d.code === "A408");
+    // `reviewed` holds (the policy's let LIMIT read from the test file); `small` fails at its name
+    expect(proofs.map((d) => [d.range.start.line, d.range.start.character, d.range.end.character])).toEqual([[1, 9, 14]]);
+    expect(proofs[0]!.message).toContain("property `small` (always allow) fails");
+    expect(proofs[0]!.message).toContain('"amount":10001');
   }, 120_000);
 
   it("shows a property the solver cannot settle as a warning saying why", async () => {

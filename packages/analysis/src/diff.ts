@@ -35,7 +35,8 @@ export interface SideDecision {
   readonly decision: IR.DecisionKind;
   readonly redacted: boolean;
   /** The rules that decided: the failed rules, or the fired rules of the decision's effect; empty for the default. */
-  readonly responsible: readonly { readonly id: string; readonly line: number; readonly effect: string; readonly error?: string }[];
+  /** Each with the file it is written in: the policy's, or an imported file's (`line` is that file's). */
+  readonly responsible: readonly { readonly id: string; readonly file: string; readonly line: number; readonly effect: string; readonly error?: string }[];
   readonly rules: readonly string[];
 }
 
@@ -393,10 +394,13 @@ function describe(e: Example, old: Side, neu: Side): Finding["example"] {
 }
 
 function responsible(policy: IR.Policy, d: PolicyDecision): SideDecision["responsible"] {
-  const line = (id: string | null): number => policy.rules.find((r) => r.id === id)?.line ?? 0;
-  if (d.errors.length > 0) return d.errors.map((e) => ({ id: e.rule ?? "(input)", line: line(e.rule), effect: "error", error: e.message }));
+  const where = (id: string | null): { file: string; line: number } => {
+    const rule = policy.rules.find((r) => r.id === id);
+    return { file: rule?.file ?? policy.file, line: rule?.line ?? 0 };
+  };
+  if (d.errors.length > 0) return d.errors.map((e) => ({ id: e.rule ?? "(input)", ...where(e.rule), effect: "error", error: e.message }));
   const effects = d.decision === "allow" ? ["allow", "redact"] : [d.decision];
-  return d.rules.filter((r) => effects.includes(r.effect)).map((r) => ({ id: r.id, line: line(r.id), effect: r.effect }));
+  return d.rules.filter((r) => effects.includes(r.effect)).map((r) => ({ id: r.id, ...where(r.id), effect: r.effect }));
 }
 
 /** The first input of the random search that makes each kind of change, by kind id. */

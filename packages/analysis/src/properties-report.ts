@@ -34,6 +34,7 @@ export function counterexampleLines(r: PropertyResult): string[] {
   const out = [`counterexample${r.method === "search" ? ` (found by a bounded search: ${r.note})` : ""}: ${JSON.stringify(e.input)}`];
   for (const h of e.history) out.push(`history: ${h.predicate} = ${JSON.stringify(h.value)}`);
   out.push(`decided ${d.decision}${redacted} by ${by} (the interpreter and the compiled module agree)`);
+  for (const line of r.replacements) out.push(`replaced: ${line}`);
   return out;
 }
 
@@ -48,6 +49,7 @@ export function propertyJson(r: PropertyResult, file: string): unknown {
     note: r.note,
     example: r.example === null ? null : { input: r.example.input, history: r.example.history, decision: r.example.decision.decision, rules: r.example.decision.rules.map((x) => x.id) },
     notEncoded: [...new Set(r.notEncoded.map((n) => `${n.file}:${n.line}:${n.column}: ${n.what}`))],
+    replacements: r.replacements,
     solverMs: r.solverMs,
     searchSamples: r.searchSamples,
   };

@@ -9,7 +9,19 @@
  * up (its timeout) or its solution does not reproduce (a construct the encoding leaves open), a
  * bounded random search looks for a counterexample, and the result says it was searched, not proved.
  */
-import { type Compilation, checkProperty, emit, type IR, loadModule, meetsProperty, type PolicyDecision, type PolicyModule, propertyPolicy } from "@agent-armor/compiler";
+import {
+  type Compilation,
+  checkProperty,
+  emit,
+  evaluatePolicy,
+  type IR,
+  loadModule,
+  meetsProperty,
+  type PolicyDecision,
+  type PolicyModule,
+  propertyPolicy,
+  type SourceFile,
+} from "@agent-armor/compiler";
 import { encodeCondition, encodePolicy, type NotEncoded, type PolicyEncoding, type SourceLines } from "./encode.js";
 import { type Assignment, buildInput, type Counterexample, type TrackerValue, trackerValues } from "./model.js";
 import { literalsOf, randomAssignments } from "./search.js";
@@ -44,54 +56,101 @@ export interface PropertyResult {
   readonly solverMs: number;
   /** The inputs the bounded search tried (0 when it did not run). */
   readonly searchSamples: number;
+  /**
+   * For a counterexample: the importer's `disable`s and `override`s that change the decision of an
+   * imported rule on it (one line each: the rule, what it would do, and where it is replaced).
+   */
+  readonly replacements: readonly string[];
 }
 
 interface Prover {
-  readonly compilation: Compilation;
+  /** The policy the property is about: the compilation's, or the one a test file's properties were joined to. */
+  readonly policy: IR.Policy;
   readonly combined: IR.Policy;
   readonly module: PolicyModule;
   readonly vocab: Vocabulary;
   readonly encoding: PolicyEncoding;
 }
 
-/** Proves each property of an error-free compilation, in source order. */
-export async function proveProperties(c: Compilation, options: PropertyOptions = {}): Promise<PropertyResult[]> {
+/** A property's source: where the solver's notes about its condition point. */
+export interface PropertySources {
+  /** The text of every file a property may be written in (imported files, the test file), by path. */
+  readonly sources?: ReadonlyMap<string, SourceFile>;
+}
+
+/**
+ * Proves each property of an error-free compilation, in order: the root's, then those of the
+ * files it imports (each against the merged policy). `policy`: the compilation's policy with other
+ * properties (a test file's, `TestFileCompilation.propertyPolicy`), proved instead of its own;
+ * `sources` then names the test file's text.
+ */
+export async function proveProperties(c: Compilation, options: PropertyOptions & PropertySources = {}, policy: IR.Policy = c.policy): Promise<PropertyResult[]> {
   if (!c.ok) throw new Error(`proveProperties: ${c.policy.file} has errors; only policies that compile can be proved`);
   const out: PropertyResult[] = [];
-  if (c.policy.properties.length === 0) return out;
+  if (policy.properties.length === 0) return out;
   const module = await loadModule(emit(c).js);
+  const sources = new Map([...c.sources, ...(options.sources ?? [])]);
   // one vocabulary and solver per property: each question starts from the policy alone
-  for (const property of c.policy.properties) out.push(await prove(c, module, property, options));
+  const root = withTrackerTexts(sourceLines(c.source), policy, (file) => sources.get(file));
+  for (const property of policy.properties) {
+    const own = property.file === undefined ? sourceLines(c.source) : sourceLines(sources.get(property.file) ?? c.source);
+    out.push(await prove(policy, module, property, { root, condition: own }, options));
+  }
   return out;
 }
 
-function sourceLines(c: Compilation): SourceLines {
+function sourceLines(source: SourceFile): SourceLines {
   return {
     lineColumn: (o) => {
-      const p = c.source.positionAt(o);
+      const p = source.positionAt(o);
       return { line: p.line + 1, column: p.column + 1 };
     },
-    text: (s) => c.source.text.slice(s.start, s.end),
+    text: (s) => source.text.slice(s.start, s.end),
   };
 }
 
-async function prove(c: Compilation, module: PolicyModule, property: IR.Property, options: PropertyOptions): Promise<PropertyResult> {
+/**
+ * `lines`, except that the text of a history predicate only a property of another file reads (a
+ * counterexample names it) is read from that file: the tracker's span is looked up by identity.
+ */
+function withTrackerTexts(lines: SourceLines, policy: IR.Policy, sourceOf: (file: string) => SourceFile | undefined): SourceLines {
+  const bySpan = new Map<object, SourceFile>();
+  const all = [...policy.trackers, ...policy.propertyTrackers];
+  for (const p of policy.properties) {
+    const file = p.file === undefined ? undefined : sourceOf(p.file);
+    if (file === undefined) continue;
+    for (const i of trackersRead(p.condition)) if (i >= policy.trackers.length && all[i] !== undefined) bySpan.set(all[i]!.span, file);
+  }
+  if (bySpan.size === 0) return lines;
+  return { lineColumn: lines.lineColumn, text: (span) => (bySpan.has(span) ? bySpan.get(span)!.text.slice(span.start, span.end) : lines.text(span)) };
+}
+
+/** The trackers an expression reads (its `count`, `seen` and aggregates, at any depth). */
+function trackersRead(e: unknown, out: number[] = []): number[] {
+  if (e === null || typeof e !== "object") return out;
+  const node = e as { kind?: unknown; tracker?: unknown };
+  if ((node.kind === "count" || node.kind === "seen" || node.kind === "aggregate") && typeof node.tracker === "number") out.push(node.tracker);
+  for (const v of Object.values(e)) trackersRead(v, out);
+  return out;
+}
+
+async function prove(policy: IR.Policy, module: PolicyModule, property: IR.Property, source: { root: SourceLines; condition: SourceLines }, options: PropertyOptions): Promise<PropertyResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_PROPERTY_TIMEOUT_MS;
   const samples = options.searchSamples ?? DEFAULT_PROPERTY_SAMPLES;
-  const combined = propertyPolicy(c.policy);
+  const combined = propertyPolicy(policy);
   const vocab = new Vocabulary(combined.timezone);
-  const source = sourceLines(c);
-  const encoding = encodePolicy(vocab, combined, source);
-  const condition = encodeCondition(vocab, combined, source, property.condition);
-  const p: Prover = { compilation: c, combined, module, vocab, encoding };
+  const encoding = encodePolicy(vocab, combined, source.root);
+  // the condition's notes name the file the property is written in
+  const condition = encodeCondition(vocab, { ...combined, file: property.file ?? combined.file }, source.condition, property.condition);
+  const p: Prover = { policy, combined, module, vocab, encoding };
   const notEncoded = [...encoding.notEncoded, ...condition.notEncoded];
   const one = smt.or(...property.outcomes.map((o) => (o === "redacted" ? encoding.redacted : encoding.decision[o])));
   const violated = smt.and(smt.not(condition.err), condition.val, property.mode === "always" ? smt.not(one) : one);
   const q = vocab.declare("q", "Bool");
   vocab.lines.push(`(assert (= ${q} ${violated}))`);
   const script = [...vocab.lines, ...vocab.constraints()].join("\n");
-  for (const what of new Set(vocab.lateNotEncoded)) notEncoded.push({ file: c.policy.file, line: property.line, column: property.column, what });
-  const base = { property, notEncoded, searchSamples: 0 };
+  for (const what of new Set(vocab.lateNotEncoded)) notEncoded.push({ file: property.file ?? policy.file, line: property.line, column: property.column, what });
+  const base = { property, notEncoded, searchSamples: 0, replacements: [] as string[] };
   const session = await openSession(script, timeoutMs, vocab.approximation());
   const t = performance.now();
   let why: string;
@@ -102,7 +161,10 @@ async function prove(c: Compilation, module: PolicyModule, property: IR.Property
     if (answer.kind === "sat") {
       const value: Assignment = (name) => answer.values.get(name);
       const problem = reproduces(p, property, value);
-      if (problem === null) return { ...base, status: "fails", method: "solver", note: null, example: describe(p, property, simplify(p, property, value)), solverMs };
+      if (problem === null) {
+        const simple = simplify(p, property, value);
+        return { ...base, status: "fails", method: "solver", note: null, example: describe(p, property, simple), replacements: replacementsOn(p, simple), solverMs };
+      }
       why =
         answer.inexact !== undefined
           ? `${answer.inexact} (the solver's counterexample does not reproduce: ${problem})`
@@ -115,7 +177,7 @@ async function prove(c: Compilation, module: PolicyModule, property: IR.Property
   }
   const solverMs = Math.round(performance.now() - t);
   const found = search(p, property, samples);
-  if (found !== null) return { ...base, status: "fails", method: "search", note: why, example: describe(p, property, found), solverMs, searchSamples: samples };
+  if (found !== null) return { ...base, status: "fails", method: "search", note: why, example: describe(p, property, found), replacements: replacementsOn(p, found), solverMs, searchSamples: samples };
   return { ...base, status: "unknown", method: null, note: `not proved: ${why}; a bounded search of ${samples} inputs found no counterexample`, example: null, solverMs, searchSamples: samples };
 }
 
@@ -131,7 +193,7 @@ function build(p: Prover, value: Assignment): Example {
 
 /** Null when the example meets the condition and both the interpreter and the compiled module decide it against the property; else what differs. */
 function confirm(p: Prover, property: IR.Property, e: Example): string | null {
-  const policy = p.compilation.policy;
+  const policy = p.policy;
   const checked = checkProperty(policy, property, e.input.input, { trackerValues: e.values, now: () => 0 });
   if (checked.status !== "fails") return checked.conditionError !== null ? `its condition cannot be evaluated: ${checked.conditionError}` : `the interpreter says ${checked.status}`;
   const given = policy.trackers.length > 0 ? e.values?.slice(0, policy.trackers.length) : undefined;
@@ -160,8 +222,43 @@ function simplify(p: Prover, property: IR.Property, value: Assignment): Example 
 }
 
 function describe(p: Prover, property: IR.Property, e: Example): PropertyResult["example"] {
-  const decision = checkProperty(p.compilation.policy, property, e.input.input, { trackerValues: e.values, now: () => 0 }).decision;
+  const decision = checkProperty(p.policy, property, e.input.input, { trackerValues: e.values, now: () => 0 }).decision;
   return { ...e.input, decision };
+}
+
+/**
+ * The replaced imported rules whose replacement decides the counterexample differently: a
+ * disabled rule that would fire on it, an override that fires where the imported rule would not
+ * (or the other way round). Each line names the imported rule's file and the replacement's.
+ */
+function replacementsOn(p: Prover, e: Example): string[] {
+  const out: string[] = [];
+  const fires = (rule: IR.Rule): boolean => {
+    const alone = { ...p.policy, rules: [rule], defaultDecision: "allow" as const, defaultApproval: null };
+    const values = e.values?.slice(0, p.policy.trackers.length);
+    return evaluatePolicy(alone, e.input.input, { trackerValues: values, now: () => 0 }).result.rules.some((r) => r.id === rule.id);
+  };
+  for (const r of p.policy.replacedRules ?? []) {
+    const original = `${r.rule.id} (${r.rule.file ?? p.policy.file}:${r.rule.line}) would ${effectWord(r.rule)} this input`;
+    const where = `${r.file}:${r.line}:${r.column}`;
+    const was = fires(r.rule);
+    if (r.how === "disable") {
+      if (was) out.push(`${original}; it is disabled at ${where}`);
+      continue;
+    }
+    const override = p.policy.rules.find((x) => x.id === r.rule.id);
+    const now = override !== undefined && fires(override);
+    if (was && !now) out.push(`${original}; the override at ${where} does not fire on it`);
+    else if (now && !(was && override!.effect.kind === r.rule.effect.kind)) {
+      const instead = was ? `would ${effectWord(r.rule)} it` : "would not fire";
+      out.push(`the override of ${r.rule.id} at ${where} fires on this input (${effectWord(override!)}); ${r.rule.id} (${r.rule.file ?? p.policy.file}:${r.rule.line}) ${instead}`);
+    }
+  }
+  return out;
+}
+
+function effectWord(rule: IR.Rule): string {
+  return rule.effect.kind === "require_approval" ? "require approval for" : rule.effect.kind === "redact" ? "redact" : `${rule.effect.kind}`;
 }
 
 /** The first input of a seeded random search that the property fails on, over every action type the policy or property names (and one it does not). */

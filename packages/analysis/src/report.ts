@@ -21,8 +21,10 @@ function summary(r: DiffResult): string {
   return "unknown: no change found, but not every kind of change could be ruled out";
 }
 
-function side(d: SideDecision): string {
-  const who = d.responsible.length === 0 ? "the default" : d.responsible.map((x) => `${x.id} (line ${x.line}${x.error ? `: ${x.error}` : ""})`).join(", ");
+/** The rules responsible for one side's decision: a rule of the side's policy file by its line, an imported one by its file and line. */
+function side(d: SideDecision, file: string): string {
+  const at = (x: SideDecision["responsible"][number]): string => (x.file === file ? `line ${x.line}` : `${x.file}:${x.line}`);
+  const who = d.responsible.length === 0 ? "the default" : d.responsible.map((x) => `${x.id} (${at(x)}${x.error ? `: ${x.error}` : ""})`).join(", ");
   return `${d.decision}${d.redacted ? " with redaction" : ""} by ${who}`;
 }
 
@@ -56,8 +58,8 @@ function text(r: DiffResult): string {
     lines.push(`${label(f)}${f.method === "search" ? ` (found by random search: ${f.note})` : ""}`);
     lines.push(`  input: ${JSON.stringify(e.input)}`);
     for (const h of historyLines(f)) lines.push(`  history: ${h}`);
-    lines.push(`  old: ${side(e.old)}`);
-    lines.push(`  new: ${side(e.new)}`);
+    lines.push(`  old: ${side(e.old, r.old)}`);
+    lines.push(`  new: ${side(e.new, r.new)}`);
   }
   const proved = r.findings.filter((f) => f.status === "unchanged").map(label);
   if (proved.length > 0 && r.status !== "unchanged") lines.push("", `proved impossible: ${proved.join(", ")}`);
@@ -75,7 +77,7 @@ function markdown(r: DiffResult): string {
   for (const f of r.findings) {
     if (f.status !== "changed") continue;
     const e = f.example!;
-    lines.push("", `#### ${label(f)}`, "", `- old: ${side(e.old)}`, `- new: ${side(e.new)}`);
+    lines.push("", `#### ${label(f)}`, "", `- old: ${side(e.old, r.old)}`, `- new: ${side(e.new, r.new)}`);
     for (const h of historyLines(f)) lines.push(`- history: \`${h}\``);
     lines.push("", "```json", JSON.stringify(e.input, null, 2), "```");
   }

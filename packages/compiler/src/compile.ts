@@ -19,12 +19,13 @@ import { catalog } from "./diagnostics/catalog.js";
 import { type Diagnostic, DiagnosticBag, hasErrors, reportedDiagnostics } from "./diagnostics/diagnostic.js";
 import { type ImportHost, type PolicyFile, type ResolvedImport, resolveImports } from "./imports.js";
 import type * as IR from "./ir.js";
+import { renumberProperty, renumberRegex, renumberTracker } from "./ir-renumber.js";
 import { readRegularFile, readRegularFileReal } from "./read-file.js";
 import { analyzeRules } from "./semantic/analysis.js";
-import { baseName, checkFile, type SemanticModel } from "./semantic/checker.js";
+import { baseName, type CheckInput, checkFile, type SemanticModel } from "./semantic/checker.js";
 import { lineIds } from "./semantic/rule-id.js";
 import { type ActionSchema, loadActionSchema } from "./semantic/schema.js";
-import type { FileNode, TestDecl } from "./syntax/ast.js";
+import type { FileNode, PropertyDecl, TestDecl } from "./syntax/ast.js";
 import { type ParseResult, parse } from "./syntax/parse.js";
 import { SourceFile } from "./syntax/source.js";
 import { buildTestCases, type TestCase } from "./testing/cases.js";
@@ -118,6 +119,14 @@ export interface Compilation {
   readonly imports: readonly ResolvedImport[];
   /** The text of every file, by path, for rendering diagnostics that belong to imported files. */
   readonly sources: ReadonlyMap<string, SourceFile>;
+  /** What the root file was checked with from its imports, so that a test file's properties are checked with the same names. */
+  readonly rootScope: RootScope;
+}
+
+/** The lets and rule ids of a root's imports, as its checker saw them. */
+export interface RootScope {
+  readonly imported: NonNullable<CheckInput["imported"]>;
+  readonly importedRules: ReadonlySet<string>;
 }
 
 /**
@@ -182,9 +191,14 @@ export function compileSource(fileName: string, text: string, host: CompilerHost
       files: [rootFile],
       imports: [],
       sources,
+      rootScope: { imported: new Map(), importedRules: new Set() },
     };
   }
-  const resolved = resolveImports({ path: fileName, source, syntax: parsed }, host, schema, (imported, importedRules) => checkFile({ ast: parsed.ast, source, schema, bag, imported, importedRules }));
+  let rootScope: RootScope = { imported: new Map(), importedRules: new Set() };
+  const resolved = resolveImports({ path: fileName, source, syntax: parsed }, host, schema, (imported, importedRules) => {
+    rootScope = { imported, importedRules };
+    return checkFile({ ast: parsed.ast, source, schema, bag, imported, importedRules });
+  });
   const policy: IR.Policy = { ...resolved.policy, sourceHash: policySourceHash(resolved.files) };
   const all = [...parsed.diagnostics, ...bag.items, ...resolved.diagnostics];
   if (!hasErrors(all)) analyzeByFile(policy, fileName, all);
@@ -203,6 +217,7 @@ export function compileSource(fileName: string, text: string, host: CompilerHost
     files: resolved.files,
     imports: resolved.imports,
     sources: new Map(resolved.files.map((f) => [f.path, f.source])),
+    rootScope,
   };
 }
 
@@ -232,6 +247,12 @@ export interface TestFileCompilation {
   readonly ok: boolean;
   /** The syntax stage's result, which a later compilation of the same file can start from. */
   readonly syntax: ParseResult;
+  /**
+   * The policy under test with this file's `property` items as its properties (their trackers and
+   * regexes numbered after the policy's), to be proved against it; null when the file states
+   * none or they do not check. Its rules, trackers and module are the policy's.
+   */
+  readonly propertyPolicy: IR.Policy | null;
 }
 
 /**
@@ -244,8 +265,8 @@ export function compileTests(fileName: string, text: string, policy: Compilation
   const parsed = parse(fileName, text, previous?.syntax);
   const bag = new DiagnosticBag(fileName);
   for (const item of parsed.ast.items) {
-    if (item.kind !== "test") {
-      bag.report(catalog.testInvalidStep, item.span, `a test file holds only tests, not \`${item.kind}\``, {
+    if (item.kind !== "test" && item.kind !== "property") {
+      bag.report(catalog.testInvalidStep, item.span, `a test file holds only tests and properties, not \`${item.kind}\``, {
         help: `move it to ${policy.source.name}`,
       });
     }
@@ -261,8 +282,37 @@ export function compileTests(fileName: string, text: string, policy: Compilation
       lineOf: (offset) => source.positionAt(offset).line + 1,
     },
   );
+  const properties = parsed.ast.items.filter((i): i is PropertyDecl => i.kind === "property");
+  const propertyPolicy = properties.length > 0 ? testFileProperties(policy, properties, source, bag) : null;
   const diagnostics = reportedDiagnostics(fileName, [...parsed.diagnostics, ...bag.items]);
-  return { source, ast: parsed.ast, tests, diagnostics, ok: !hasErrors(diagnostics), syntax: parsed };
+  const ok = !hasErrors(diagnostics);
+  return { source, ast: parsed.ast, tests, diagnostics, ok, syntax: parsed, propertyPolicy: ok && policy.ok ? propertyPolicy : null };
+}
+
+/**
+ * A test file's properties, checked with the names of the policy under test (its root file
+ * checked again, with the same imports' names, and the properties after its own), joined to the
+ * policy: the root's own numbering mapped into the merged policy's, where the root's rule
+ * trackers come first, its property trackers first after every rule tracker, and its regexes first.
+ */
+function testFileProperties(c: Compilation, items: readonly PropertyDecl[], source: SourceFile, bag: DiagnosticBag): IR.Policy | null {
+  const again = checkFile({ ast: c.ast, source: c.source, schema: c.schema, bag: new DiagnosticBag(c.source.name), ...c.rootScope, extraProperties: { items, source, bag } });
+  const extra = again.extra;
+  if (extra === null) return null;
+  const ownRules = again.policy.trackers.length;
+  const merged = c.policy;
+  const ruleTrackers = merged.trackers.length;
+  const mergedTrackers = ruleTrackers + merged.propertyTrackers.length;
+  const n = {
+    regex: (i: number) => (i < extra.regexesFrom ? i : merged.regexes.length + i - extra.regexesFrom),
+    tracker: (i: number) => (i < ownRules ? i : i < extra.trackersFrom ? ruleTrackers + i - ownRules : mergedTrackers + i - extra.trackersFrom),
+  };
+  return {
+    ...merged,
+    properties: extra.properties.map((p) => renumberProperty(p, n)),
+    regexes: [...merged.regexes, ...extra.regexes.map((r) => renumberRegex(r, n))],
+    propertyTrackers: [...merged.propertyTrackers, ...extra.trackers.map((t) => renumberTracker(t, n))],
+  };
 }
 
 /** Emits the decision module of an error-free compilation. */

@@ -15,6 +15,7 @@
 import { catalog } from "./diagnostics/catalog.js";
 import { type Diagnostic, DiagnosticBag, type RelatedInfo } from "./diagnostics/diagnostic.js";
 import type * as IR from "./ir.js";
+import { offsets, type Renumbering, renumberEffect, renumberExpr, renumberProperty, renumberRegex, renumberTracker } from "./ir-renumber.js";
 import type { CheckOutput } from "./semantic/checker.js";
 import { checkFile } from "./semantic/checker.js";
 import { closest } from "./semantic/names.js";
@@ -152,7 +153,7 @@ export function resolveImports(
   graph.files.push({ path: root.path, name: baseOf(root.path), source: root.source, syntax: root.syntax });
   graph.seen.add(normalizePath(root.path));
   let rootCheck: CheckOutput | undefined;
-  const merged = graph.load(root.path, root.syntax.ast, [], "", graph.allowedFor(root.path), (imported, importedRules) => {
+  const merged = graph.load(root.path, root.syntax.ast, root.source, [], "", graph.allowedFor(root.path), (imported, importedRules) => {
     rootCheck = checkRoot(imported, importedRules);
     return rootCheck;
   });
@@ -232,6 +233,7 @@ class ImportGraph {
   load(
     path: string,
     ast: A.FileNode,
+    source: SourceFile,
     stack: readonly Frame[],
     prefix: string,
     allowed: string,
@@ -252,7 +254,7 @@ class ImportGraph {
     const imported = new Map<string, LetTable>(children.map((c) => [c.ns, c.checked.lets]));
     const importedRules = new Set(children.flatMap((c) => c.checked.policy.rules.map((r) => `${c.ns}.${r.id}`)));
     const own = check(imported, importedRules, bag);
-    const policy = mergeImports(own.policy, children, ast, bag);
+    const policy = mergeImports(own.policy, children, ast, source, bag);
     // only the root's `default` counts: an imported file without one is not told to add one
     this.diagnostics.push(...(stack.length === 0 ? bag.items : bag.items.filter((d) => d.code !== catalog.missingDefault.code)));
     const letTable = new Map<string, { value: IR.Value; type: Type }>();
@@ -373,7 +375,7 @@ class ImportGraph {
     this.version(syntax.ast, resolved);
     const before = { imports: this.imports.length, loaded: this.loaded, bytes: this.importedBytes, deepest: this.deepest };
     this.deepest = chain.length;
-    const checked = this.load(resolved, syntax.ast, chain, `${ns}.`, this.allowedFor(resolved), (imported, importedRules, childBag) =>
+    const checked = this.load(resolved, syntax.ast, source, chain, `${ns}.`, this.allowedFor(resolved), (imported, importedRules, childBag) =>
       checkFile({ ast: syntax.ast, source, schema: this.schema, bag: childBag, params, imported, importedRules }),
     );
     const entry = {
@@ -499,72 +501,18 @@ class ImportGraph {
 
 // ---- merging IR ----------------------------------------------------------------------------
 
-interface Offsets {
-  readonly regex: number;
-  readonly tracker: number;
-}
-
-function shift(e: IR.Expr, o: Offsets): IR.Expr {
-  switch (e.kind) {
-    case "literal":
-    case "path":
-    case "time":
-    case "exists":
-      return e;
-    case "and":
-    case "or":
-      return { ...e, args: e.args.map((a) => shift(a, o)) };
-    case "not":
-      return { ...e, arg: shift(e.arg, o) };
-    case "fn":
-      return { ...e, arg: shift(e.arg, o) };
-    case "compare":
-    case "stringOp":
-    case "arith":
-      return { ...e, left: shift(e.left, o), right: shift(e.right, o) };
-    case "in":
-      return { ...e, left: shift(e.left, o), list: shift(e.list, o) };
-    case "between":
-      return { ...e, value: shift(e.value, o), low: shift(e.low, o), high: shift(e.high, o) };
-    case "matches":
-      return { ...e, value: shift(e.value, o), regex: e.regex + o.regex };
-    case "count":
-    case "seen":
-    case "aggregate":
-      return { ...e, tracker: e.tracker + o.tracker };
-    case "quantifier":
-      return { ...e, list: shift(e.list, o), condition: shift(e.condition, o) };
-  }
-}
-
-function shiftEffect(e: IR.Effect, o: Offsets, id: string): IR.Effect {
-  if (e.kind === "redact" && e.regex !== null) return { ...e, regex: e.regex + o.regex };
-  if (e.kind === "require_approval" && e.grant !== null) return { ...e, grant: { ...e.grant, rule: id } };
-  return e;
-}
-
-function shiftTracker(t: IR.Tracker, o: Offsets): IR.Tracker {
-  return {
-    ...t,
-    index: t.index + o.tracker,
-    condition: shift(t.condition, o),
-    since: t.since === null ? null : shift(t.since, o),
-    value: t.value === null ? null : shift(t.value, o),
-    rest: shift(t.rest, o),
-    keys: t.keys.map((k) => ({ ...k, entry: shift(k.entry, o), ...(k.list ? { list: { ...k.list, expr: shift(k.list.expr, o) } } : {}) })),
-  };
-}
-
 /**
  * The importer's IR with its imports' rules in front of its own (in import order), their ids
  * under `NS.`, their regexes and trackers renumbered after the importer's; `disable` drops an
  * imported rule, `override` puts the importer's rule (already named `NS.R`) in its place.
  */
-function mergeImports(own: IR.Policy, children: readonly { ns: string; decl: A.ImportDecl; checked: Checked; file: string }[], ast: A.FileNode, bag: DiagnosticBag): IR.Policy {
+function mergeImports(own: IR.Policy, children: readonly { ns: string; decl: A.ImportDecl; checked: Checked; file: string }[], ast: A.FileNode, source: SourceFile, bag: DiagnosticBag): IR.Policy {
   if (children.length === 0 && !ast.items.some((i) => i.kind === "override" || i.kind === "disable")) return own;
   const regexes: IR.RegexDef[] = [...own.regexes];
   const trackers: IR.Tracker[] = [...own.trackers];
   const imported: IR.Rule[] = [];
+  const replacements: IR.ReplacedRule[] = [];
+  const placed: { child: (typeof children)[number]; regexFrom: number; trackerFrom: number }[] = [];
   const origin = new Map<string, { ns: string; local: string; rule: IR.Rule; file: string }>();
   for (const child of children) {
     const zone = child.checked.policy.timezone;
@@ -573,12 +521,17 @@ function mergeImports(own: IR.Policy, children: readonly { ns: string; decl: A.I
         help: "a policy reads time in one zone, its root's: remove the imported file's `timezone` or set the same one here",
       });
     }
-    const o: Offsets = { regex: regexes.length, tracker: trackers.length };
-    regexes.push(...child.checked.policy.regexes.map((r) => ({ ...r, index: r.index + o.regex })));
-    trackers.push(...child.checked.policy.trackers.map((t) => shiftTracker(t, o)));
+    const o = offsets(regexes.length, trackers.length);
+    placed.push({ child, regexFrom: regexes.length, trackerFrom: trackers.length });
+    regexes.push(...child.checked.policy.regexes.map((r) => renumberRegex(r, o)));
+    trackers.push(...child.checked.policy.trackers.map((t) => renumberTracker(t, o)));
+    for (const r of child.checked.policy.replacedRules ?? []) {
+      const id = `${child.ns}.${r.rule.id}`;
+      replacements.push({ ...r, rule: { ...r.rule, id, file: r.rule.file ?? child.file, condition: renumberExpr(r.rule.condition, o), effect: renumberEffect(r.rule.effect, o, id) } });
+    }
     for (const r of child.checked.policy.rules) {
       const id = `${child.ns}.${r.id}`;
-      const rule: IR.Rule = { ...r, id, file: r.file ?? child.file, condition: shift(r.condition, o), effect: shiftEffect(r.effect, o, id) };
+      const rule: IR.Rule = { ...r, id, file: r.file ?? child.file, condition: renumberExpr(r.condition, o), effect: renumberEffect(r.effect, o, id) };
       imported.push(rule);
       origin.set(id, { ns: child.ns, local: r.id, rule, file: r.file ?? child.file });
     }
@@ -601,6 +554,8 @@ function mergeImports(own: IR.Policy, children: readonly { ns: string; decl: A.I
       bag.report(catalog.importTarget, at, `\`${id}\` is already overridden or disabled`, { help: "keep one `override` or `disable` per imported rule" });
       continue;
     }
+    const pos = source.positionAt(item.span.start);
+    replacements.push({ rule: origin.get(id)!.rule, how: item.kind, file: bag.file, line: pos.line + 1, column: pos.column + 1 });
     if (item.kind === "disable") replaced.set(id, null);
     else {
       overrides.add(id);
@@ -637,5 +592,43 @@ function mergeImports(own: IR.Policy, children: readonly { ns: string; decl: A.I
   }
   rules.push(...locals);
   const numbered = rules.map((r, index) => ({ ...r, index }));
-  return { ...own, rules: numbered, regexes, trackers, grants: numbered.some((r) => r.effect.kind === "require_approval" && r.effect.grant !== null) };
+  return {
+    ...own,
+    rules: numbered,
+    regexes,
+    trackers,
+    ...mergeProperties(own, placed, trackers.length),
+    replacedRules: replacements,
+    grants: numbered.some((r) => r.effect.kind === "require_approval" && r.effect.grant !== null),
+  };
+}
+
+/**
+ * Every file's properties in the merged policy, the importer's first, then each import's under
+ * `NS.` (proved against the merged policy: the importer's `disable`, `override` and parameters
+ * included). The trackers only properties read come after every rule tracker (`ruleTrackers`),
+ * the importer's first; each file's conditions are renumbered to match.
+ */
+function mergeProperties(
+  own: IR.Policy,
+  placed: readonly { child: { ns: string; checked: Checked; file: string }; regexFrom: number; trackerFrom: number }[],
+  ruleTrackers: number,
+): Pick<IR.Policy, "properties" | "propertyTrackers"> {
+  const properties: IR.Property[] = [];
+  const propertyTrackers: IR.Tracker[] = [];
+  const join = (p: IR.Policy, n: Renumbering, ns: string, file: string | undefined): void => {
+    propertyTrackers.push(...p.propertyTrackers.map((t) => renumberTracker(t, n)));
+    for (const prop of p.properties) {
+      const renumbered = renumberProperty(prop, n);
+      properties.push(ns === "" ? renumbered : { ...renumbered, name: `${ns}.${prop.name}`, file: prop.file ?? file });
+    }
+  };
+  const ownRules = own.trackers.length;
+  join(own, { regex: (i) => i, tracker: (i) => (i < ownRules ? i : ruleTrackers + i - ownRules) }, "", undefined);
+  for (const { child, regexFrom, trackerFrom } of placed) {
+    const p = child.checked.policy;
+    const from = ruleTrackers + propertyTrackers.length;
+    join(p, { regex: (i) => i + regexFrom, tracker: (i) => (i < p.trackers.length ? i + trackerFrom : from + i - p.trackers.length) }, child.ns, child.file);
+  }
+  return { properties, propertyTrackers };
 }

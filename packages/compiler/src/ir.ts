@@ -346,6 +346,22 @@ export interface Policy {
    * condition indexes `[...trackers, ...propertyTrackers]`); the compiled module has only `trackers`.
    */
   readonly propertyTrackers: readonly Tracker[];
+  /**
+   * The imported rules the policy's files `disable` or `override`, as imported (numbered like the
+   * policy's rules), with where the replacement is written: a counterexample to an imported
+   * file's property names the replacement that breaks it. Absent without imports; never emitted.
+   */
+  readonly replacedRules?: readonly ReplacedRule[];
+}
+
+/** An imported rule that `disable` dropped or `override` replaced. */
+export interface ReplacedRule {
+  readonly rule: Rule;
+  readonly how: "disable" | "override";
+  /** The file of the `disable` or `override`, and its 1-based line and column. */
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
 }
 
 /** What a property says of a decision: its kind, or that a redaction fired. */
@@ -365,6 +381,11 @@ export interface Property {
   readonly span: Span;
   readonly line: number;
   readonly column: number;
+  /**
+   * The file the property is written in when it is not the policy's own (an imported file, or the
+   * policy's `.test.armor` file): its span, line and column are that file's.
+   */
+  readonly file?: string;
 }
 
 /**

@@ -53,7 +53,7 @@ export function startServer(connection: Connection): void {
     const a = analysisOf(uri);
     if (!a) return;
     // a policy's property proofs, when one has finished for the text the document has now
-    const proved = a.kind === "policy" ? proofs.diagnostics(a).map((d) => toLspDiagnostic(d, a.source, settings.docsBaseUrl)) : [];
+    const proved = proofs.diagnostics(a).map((d) => toLspDiagnostic(d, a.source, settings.docsBaseUrl));
     void connection.sendDiagnostics({ uri, ...(a.version !== null ? { version: a.version } : {}), diagnostics: [...diagnostics(a, settings.docsBaseUrl), ...proved] });
     // a test's decision changes with its policy: lenses and hints of other documents are asked again
     if (canRefreshLenses) void connection.sendRequest("workspace/codeLens/refresh").catch(() => undefined);
@@ -132,15 +132,14 @@ export function startServer(connection: Connection): void {
   /** Proves a policy's properties off the keystroke path (on open and save); publishes again when done. */
   const prove = (uri: string): void => {
     const a = analysisOf(uri);
-    if (a?.kind !== "policy") return;
+    if (a === undefined) return;
     proofs.start(
       a,
-      () => {
-        const now = analysisOf(uri);
-        return now?.kind === "policy" ? now : undefined;
-      },
+      () => analysisOf(uri),
       () => publish(uri),
     );
+    // a test file's properties are proved against its policy: saving the policy proves them again
+    if (a.kind === "policy" && documents.isOpen(testUriOf(uri))) prove(testUriOf(uri));
   };
   connection.onDidOpenTextDocument(({ textDocument: d }) => {
     documents.openDocument(d.uri, d.version, d.text);

@@ -1,7 +1,7 @@
 /** `armorc test [PATH...]`: run policy tests against the compiled policies. */
 import { existsSync, watch } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { compileSource, nodeHost } from "@agent-armor/compiler";
+import { type CompilerHost, compileSource, compileTests, nodeHost } from "@agent-armor/compiler";
 import { coverageTable, discover, humanReport, jsonReport, junitReport, percent, runSuite, type Suite, testWithoutPolicy, totals } from "@agent-armor/compiler/testing";
 import { colors, type Io, printDiagnostics, readSource, UsageError } from "../io.js";
 import type { Command } from "./main.js";
@@ -29,14 +29,19 @@ interface Proofs {
  * Proves the properties of a policy that compiles, on the solver (@agent-armor/analysis, loaded
  * only when a policy has properties, so that Z3's WebAssembly does not load otherwise).
  */
-async function proveAll(file: string, text: string, host: { readFile(p: string): string | undefined }, o: TestOptions): Promise<Proofs | null> {
+async function proveAll(file: string, text: string, testFiles: readonly { name: string; text: string }[], host: CompilerHost, o: TestOptions): Promise<Proofs | null> {
   const c = compileSource(file, text, host);
-  if (!c.ok || c.policy.properties.length === 0) return null;
+  if (!c.ok) return null;
+  // the properties of the test file are proved against the policy exactly as its own are
+  const tests = testFiles.map((t) => compileTests(t.name, t.text, c)).filter((t) => t.propertyPolicy !== null);
+  if (c.policy.properties.length === 0 && tests.length === 0) return null;
   const { proveProperties, propertyLines, propertyJson } = await import("@agent-armor/analysis");
-  const results = await proveProperties(c, o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {});
+  const options = o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {};
+  const results = await proveProperties(c, options);
+  for (const t of tests) results.push(...(await proveProperties(c, { ...options, sources: new Map([[t.source.name, t.source]]) }, t.propertyPolicy!)));
   // each result with what its encoding left open (a proof's too), each place once (propertyLines)
-  const lines = results.flatMap((r) => propertyLines(r, `${file}:${r.property.line}`));
-  return { lines, json: results.map((r) => propertyJson(r, file)), allHold: results.every((r) => r.status === "holds") };
+  const lines = results.flatMap((r) => propertyLines(r, `${r.property.file ?? file}:${r.property.line}`));
+  return { lines, json: results.map((r) => propertyJson(r, r.property.file ?? file)), allHold: results.every((r) => r.status === "holds") };
 }
 
 function parseFilter(f: string | undefined): string | RegExp | undefined {
@@ -94,7 +99,7 @@ async function runOnce(io: Io, o: TestOptions): Promise<number> {
         paint: o.reporter === "human" ? colors(io, io.stdout) : undefined,
       },
     );
-    const proved = await proveAll(target.policy, policy.text, host, o);
+    const proved = await proveAll(target.policy, policy.text, testFiles, host, o);
     if (proved !== null) proofs.push(proved);
     const errors = suite.diagnostics.filter((d) => d.severity === "error");
     if (errors.length > 0) printDiagnostics(io, io.stderr, errors, suite.sources, "text");

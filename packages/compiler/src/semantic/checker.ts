@@ -102,6 +102,30 @@ export interface CheckInput {
   readonly imported?: ReadonlyMap<string, ReadonlyMap<string, { readonly value: IR.Value; readonly type: Type }>>;
   /** The ids of the imported rules (`base.big`), which this file's tests may name. */
   readonly importedRules?: ReadonlySet<string>;
+  /**
+   * Properties written in another file (a `.test.armor` file) about this policy: checked with this
+   * file's names after its own properties, reported into that file's bag with its positions.
+   */
+  readonly extraProperties?: ExtraProperties;
+}
+
+/**
+ * Extra properties, checked: their conditions index this file's own numbering, where `regexes`
+ * start at `regexesFrom` and `trackers` (the history predicates only they read) at `trackersFrom`.
+ */
+export interface ExtraPropertiesIR {
+  readonly properties: readonly IR.Property[];
+  readonly regexes: readonly IR.RegexDef[];
+  readonly regexesFrom: number;
+  readonly trackers: readonly IR.Tracker[];
+  readonly trackersFrom: number;
+}
+
+/** The `property` items of another file, with the text and the bag their spans and diagnostics belong to. */
+export interface ExtraProperties {
+  readonly items: readonly A.PropertyDecl[];
+  readonly source: SourceFile;
+  readonly bag: DiagnosticBag;
 }
 
 interface Scope {
@@ -140,6 +164,12 @@ function listed(items: readonly string[]): string {
 
 export interface CheckOutput {
   readonly policy: IR.Policy;
+  /**
+   * The properties of `extraProperties`, with `file` set, and where their numbering starts: their
+   * conditions index regexes and trackers of this file's own numbering, the new ones from
+   * `regexesFrom` and `trackersFrom` on (the policy's own properties' trackers come before them).
+   */
+  readonly extra: ExtraPropertiesIR | null;
   /** The file's own `test` blocks, checked and lowered. */
   readonly tests: readonly TestCase[];
   readonly model: SemanticModel;
@@ -162,9 +192,11 @@ class Checker {
   private readonly trackers: IR.Tracker[] = [];
   private readonly trackerKeys = new Map<string, number>();
   private readonly ast: A.FileNode;
-  private readonly source: SourceFile;
+  /** The file being checked; another file's while its extra properties are checked (`lowerExtraProperties`). */
+  private source: SourceFile;
   private readonly schema: ActionSchema | null;
-  private readonly bag: DiagnosticBag;
+  private bag: DiagnosticBag;
+  private readonly extraProperties: ExtraProperties | null;
   private readonly params: ReadonlyMap<string, IR.Value>;
   private readonly imported: ReadonlyMap<string, ReadonlyMap<string, { readonly value: IR.Value; readonly type: Type }>>;
   /** The lets that are `param`s: an importer may be the one that reads them, so they are never reported unused. */
@@ -188,6 +220,7 @@ class Checker {
     this.params = input.params ?? new Map();
     this.imported = input.imported ?? new Map();
     this.importedRules = input.importedRules ?? new Set();
+    this.extraProperties = input.extraProperties ?? null;
   }
 
   private report(entry: (typeof catalog)[keyof typeof catalog], at: Span, message: string, extras?: Parameters<DiagnosticBag["report"]>[3]): Diagnostic {
@@ -200,7 +233,8 @@ class Checker {
     const rules = this.lowerRules();
     // after the rules: the history predicates only properties read are numbered after the rules'
     const ruleTrackers = this.trackers.length;
-    const properties = this.lowerProperties();
+    const properties = this.lowerProperties(this.ast.items, new Map());
+    const extra = this.lowerExtraProperties(properties);
     for (const sym of this.lets.values()) {
       this.resolveLet(sym);
       if (sym.references.length === 0 && sym.decl.name && !this.paramNames.has(sym.name)) {
@@ -226,17 +260,19 @@ class Checker {
       defaultExplicit: headers.defaultDecision !== null,
       timezone: headers.timezone,
       rules,
-      regexes: this.regexes,
       trackers: this.trackers.slice(0, ruleTrackers),
       grants: rules.some((r) => r.effect.kind === "require_approval" && r.effect.grant !== null),
       schema: headers.schema,
       actionSchema: this.schema?.document ?? null,
       actionBranches: this.schema ? branchRecord(this.schema.branches) : null,
       properties,
-      propertyTrackers: this.trackers.slice(ruleTrackers),
+      propertyTrackers: this.trackers.slice(ruleTrackers, extra?.trackersFrom),
+      // the regexes of the extra properties are theirs: `extra.regexesFrom` says where they start
+      regexes: extra === null ? this.regexes : this.regexes.slice(0, extra.regexesFrom),
     };
     return {
       policy,
+      extra: extra === null ? null : { ...extra, regexes: this.regexes.slice(extra.regexesFrom), trackers: this.trackers.slice(extra.trackersFrom) },
       tests,
       model: { lets: this.lets, rules: this.rules, fieldReferences: this.fieldReferences, narrowings: this.narrowings, schema: this.schema, locals: this.locals },
     };
@@ -451,10 +487,9 @@ class Checker {
    * The properties (`property NAME: always|never OUTCOMES when CONDITION`), checked like a call
    * rule's condition. A broken one (no name, mode or outcome: a syntax error says so) is left out.
    */
-  private lowerProperties(): IR.Property[] {
+  private lowerProperties(items: readonly A.Item[], names: Map<string, { readonly file: string; readonly span: Span }>): IR.Property[] {
     const out: IR.Property[] = [];
-    const names = new Map<string, A.PropertyDecl>();
-    for (const item of this.ast.items) {
+    for (const item of items) {
       if (item.kind !== "property") continue;
       let condition: IR.Expr = { kind: "literal", value: true, span: item.span };
       if (item.condition !== null) {
@@ -467,11 +502,11 @@ class Checker {
       if (first) {
         this.report(catalog.duplicateProperty, item.name.span, `property \`${item.name.name}\` is declared twice`, {
           help: "property names are unique within a policy; rename one",
-          related: [{ file: this.bag.file, span: first.name!.span, message: "first declared here" }],
+          related: [{ file: first.file, span: first.span, message: "first declared here" }],
         });
         continue;
       }
-      names.set(item.name.name, item);
+      names.set(item.name.name, { file: this.bag.file, span: item.name.span });
       const pos = this.source.positionAt(item.span.start);
       out.push({
         name: item.name.name,
@@ -481,9 +516,38 @@ class Checker {
         span: item.span,
         line: pos.line + 1,
         column: pos.column + 1,
+        ...(this.extraProperties !== null && this.bag === this.extraProperties.bag ? { file: this.bag.file } : {}),
       });
     }
     return out;
+  }
+
+  /**
+   * The properties of another file (`extraProperties`), checked with this file's names: the
+   * checker reads that file's text and reports into its bag while it lowers them, and their
+   * names are unique together with this file's properties (A230).
+   */
+  private lowerExtraProperties(own: readonly IR.Property[]): Omit<ExtraPropertiesIR, "regexes" | "trackers"> | null {
+    const extra = this.extraProperties;
+    if (extra === null) return null;
+    const regexesFrom = this.regexes.length;
+    const trackersFrom = this.trackers.length;
+    const names = new Map(own.map((p) => [p.name, { file: this.bag.file, span: this.nameSpan(p) }]));
+    const [source, bag] = [this.source, this.bag];
+    this.source = extra.source;
+    this.bag = extra.bag;
+    try {
+      return { properties: this.lowerProperties(extra.items, names), regexesFrom, trackersFrom };
+    } finally {
+      this.source = source;
+      this.bag = bag;
+    }
+  }
+
+  /** The span of a property's name in this file. */
+  private nameSpan(p: IR.Property): Span {
+    const item = this.ast.items.find((i) => i.kind === "property" && i.name?.name === p.name);
+    return item?.kind === "property" && item.name !== null ? item.name.span : p.span;
   }
 
   /** A rule's condition and effect, checked. */
