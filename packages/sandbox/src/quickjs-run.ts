@@ -34,6 +34,9 @@ export interface JsRunResult {
   stdout: string;
 }
 
+/** Promise jobs run between two readings of the heap (see GuestRun.runJobs). */
+const JOB_BATCH = 256;
+
 const NAME = /^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/;
 const RESERVED = new Set(["console", "globalThis", "JSON", "Object", "Array", "Promise", "Error", "Function", "eval"]);
 
@@ -156,6 +159,8 @@ class GuestRun implements PreparedRun {
   /** Why the guest must stop at its next interrupt check (output overflow), or null. */
   private stop: SandboxFailure | null = null;
   private hostCalls = 0;
+  /** Whether the heap was seen near its limit between jobs (see runJobs). */
+  private heapPeaked = false;
   private readonly deferreds = new Set<QuickJSDeferredPromise>();
 
   constructor(readonly module: QuickJSWASMModule) {
@@ -307,19 +312,38 @@ class GuestRun implements PreparedRun {
       // the run may have ended (and its context been freed) before this turn
       if (this.stop !== null || !this.rt.alive || !this.ctx.alive || this.deferreds.size > 0 || this.rt.hasPendingJob() || !this.isStuck()) return;
       const { memoryBytes } = this.options.limits;
-      this.stop = this.nearHeapLimit()
+      this.stop = this.reachedHeapLimit()
         ? new SandboxFailure("memory", `the code used more than ${memoryBytes} bytes of memory`)
         : new SandboxFailure("exception", "the code waits for a promise that nothing can settle");
     });
   }
 
-  /** Runs the guest's pending jobs until none are left (or the interrupt stops one). */
+  /**
+   * Runs the guest's pending jobs until none are left (or the interrupt stops one), in batches of
+   * `JOB_BATCH`, reading the heap after each full batch. A chain of promises that never ends (each
+   * reaction returning a new promise: `function f() { return Promise.resolve().then(f) }`) holds
+   * every link, so it grows the heap until an allocation fails inside a reaction; QuickJS then
+   * rejects the chain with `null` (it cannot allocate an error either) or drops it, and frees it:
+   * by the time the run's failure is read the heap is small again. The batches remember that it
+   * reached its limit, so such a run fails as `memory`, not as an exception without an error.
+   */
   private runJobs(): void {
-    const r = this.rt.executePendingJobs();
-    if (r.error) {
-      // a reaction that threw outside any promise the code awaits: it surfaces through the run's promise, or not at all
-      r.error.dispose();
+    for (;;) {
+      const r = this.rt.executePendingJobs(JOB_BATCH);
+      if (r.error) {
+        // a job the interrupt stopped (the deadline, a stop), or a reaction that threw outside any
+        // promise the code awaits: it surfaces through the run's promise, or not at all
+        r.error.dispose();
+        return;
+      }
+      if (r.value < JOB_BATCH || this.stop !== null || Date.now() > this.deadline) return;
+      if (!this.heapPeaked && this.nearHeapLimit()) this.heapPeaked = true;
     }
+  }
+
+  /** Whether the heap reached its limit during the run: seen between jobs, or now. */
+  private reachedHeapLimit(): boolean {
+    return this.heapPeaked || this.nearHeapLimit();
   }
 
   /** Whether the guest heap is within a tenth of its limit (false when it cannot be read). */
@@ -418,7 +442,7 @@ class GuestRun implements PreparedRun {
             ? "stack"
             : e.name === "SyntaxError"
               ? "syntax"
-              : this.nearHeapLimit()
+              : this.reachedHeapLimit()
                 ? // at its heap limit, what surfaced is the limit's doing (QuickJS may not allocate a proper error)
                   "memory"
                 : "exception";
