@@ -5,16 +5,21 @@
  * interrupt.
  */
 import { parentPort } from "node:worker_threads";
+import { javaScriptFacts } from "./js-facts.js";
 import { SandboxFailure, type SandboxLimits } from "./limits.js";
 import { type HostFunction, type PreparedRun, prepareJavaScript, runJavaScript } from "./quickjs-run.js";
 
 /** Parent → worker. */
-export type ToWorker = { kind: "run"; job: number; code: string; limits: SandboxLimits; host: string[] } | { kind: "answer"; call: number; ok: boolean; json: string };
+export type ToWorker =
+  | { kind: "run"; job: number; code: string; limits: SandboxLimits; host: string[] }
+  | { kind: "facts"; job: number; code: string }
+  | { kind: "answer"; call: number; ok: boolean; json: string };
 
 /** Worker → parent. */
 export type FromWorker =
   | { kind: "ready" }
   | { kind: "call"; job: number; call: number; name: string; args: string }
+  | { kind: "facts"; job: number; facts: string }
   | { kind: "done"; job: number; value: string; stdout: string }
   | { kind: "failed"; job: number; failure: string; message: string };
 
@@ -57,6 +62,11 @@ port.on("message", (m: ToWorker) => {
     const settle = waiting.get(m.call);
     waiting.delete(m.call);
     settle?.(m);
+    return;
+  }
+  if (m.kind === "facts") {
+    // the facts of long code are read here rather than on the thread that decides (js-pool.ts)
+    port.postMessage({ kind: "facts", job: m.job, facts: JSON.stringify(javaScriptFacts(m.code)) } satisfies FromWorker);
     return;
   }
   void runJob(m);
