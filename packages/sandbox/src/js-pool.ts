@@ -216,7 +216,10 @@ function factsIn(worker: Worker, job: number, code: string, timeMs: number, brok
     const timer = setTimeout(() => settle(new SandboxFailure("timeout", `the code's facts were not read within ${timeMs} ms`)), timeMs);
     const onMessage = (raw: unknown): void => {
       const m = checkMessage(raw);
-      if (m === null) return settle(new SandboxFailure("engine", "the sandbox's worker sent a malformed message"));
+      if (m === null) {
+        settle(new SandboxFailure("engine", "the sandbox's worker sent a malformed message"));
+        return;
+      }
       if (m.kind !== "facts" || m.job !== job) return;
       const facts = factsOf(m.facts);
       settle(facts === null ? new SandboxFailure("engine", "the sandbox's worker sent malformed facts") : null, facts ?? undefined);
