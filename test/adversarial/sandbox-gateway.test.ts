@@ -61,12 +61,7 @@ const cases: [string, unknown, RegExp, RegExp | null][] = [
   ["output that floods", js('for (;;) console.log("x".repeat(1000))'), /^the run failed \(output\): the code printed more than 4096 characters/, null],
   ["a value larger than the output limit", js('return "y".repeat(100000)'), /^the run failed \(output\): the code returned more than 4096 characters of JSON/, null],
   ["a loop that never ends", js("for (;;) {}"), /^the run failed \(timeout\): the code ran longer than 2000 ms/, null],
-  [
-    "a loop that never ends in a promise chain",
-    js("const f = () => Promise.resolve().then(f); await f()"),
-    /^the run failed \((timeout|memory|exception)\): (the code ran longer|the code used more|Error: the code failed without an error object)/,
-    null,
-  ],
+  ["a loop that never ends in a promise chain", js("const f = () => Promise.resolve().then(f); await f()"), /^the run failed \((timeout|memory)\): (the code ran longer|the code used more)/, null],
   ["huge memory", js("const a = []; for (;;) a.push(new Array(1e5).fill(a.length))"), /^the run failed \((memory|timeout)\)/, null],
   ["one huge allocation", js('return "z".repeat(2 ** 28).length'), /^the run failed \((memory|exception|timeout)\)/, null],
   ["host functions called in a loop", js('for (;;) await lookup({ key: "a" })'), /^the run failed \(host_calls\): the code called host functions more than 5 times/, null],

@@ -11,9 +11,10 @@
  */
 import { Worker } from "node:worker_threads";
 import { answerHostCall } from "./host-call.js";
+import type { CodeFacts } from "./js-facts.js";
 import type { FromWorker, ToWorker } from "./js-worker.js";
 import { SandboxFailure, type SandboxFailureKind, type SandboxLimits } from "./limits.js";
-import { checkMessage, doneResult } from "./messages.js";
+import { checkMessage, doneResult, factsOf } from "./messages.js";
 import type { HostFunction, JsRunResult } from "./quickjs-run.js";
 import { createSlots } from "./slots.js";
 
@@ -31,6 +32,12 @@ export interface JsPoolOptions {
 
 export interface JsPool {
   run(code: string, limits: SandboxLimits, host: Readonly<Record<string, HostFunction>>): Promise<JsRunResult>;
+  /**
+   * The code's facts (`javaScriptFacts`), read in a worker of the pool, off the thread that
+   * decides; waits for a worker at most `waitMs`, and takes at most `waitMs` to read them. Rejects
+   * with a `SandboxFailure` when they cannot be had (the caller decides the code as unread).
+   */
+  facts?(code: string, waitMs: number): Promise<CodeFacts>;
   /** Workers alive now (warm and busy). */
   readonly workers: number;
   close(): Promise<void>;
@@ -95,38 +102,45 @@ export function createSandboxPool(options: JsPoolOptions = {}): JsPool {
   const refill = (): void => {
     while (!closed && warm.length + busy.size < size) warm.push(spawn());
   };
+  /** `job` on a warm worker (a new one when none is warm), holding a slot; a worker the job broke is replaced. */
+  const withWorker = async <T>(waitMs: number, job: (worker: Worker, broken: () => void) => Promise<T>): Promise<T> => {
+    if (closed) throw new SandboxFailure("closed", "the sandbox pool is closed");
+    const free = await slots.acquire(waitMs, "worker");
+    if (closed) {
+      free();
+      throw new SandboxFailure("closed", "the sandbox pool is closed");
+    }
+    const pw = warm.shift() ?? spawn();
+    busy.add(pw);
+    let healthy = true;
+    try {
+      try {
+        await pw.ready;
+      } catch (e) {
+        healthy = false;
+        throw e;
+      }
+      return await job(pw.worker, () => {
+        healthy = false;
+      });
+    } finally {
+      busy.delete(pw);
+      if (healthy && !closed && warm.length < size) warm.push(pw);
+      else void pw.worker.terminate();
+      refill();
+      free();
+    }
+  };
 
   return {
     get workers() {
       return warm.length + busy.size;
     },
-    async run(code, limits, host) {
-      if (closed) throw new SandboxFailure("closed", "the sandbox pool is closed");
-      const free = await slots.acquire(limits.timeMs, "worker");
-      if (closed) {
-        free();
-        throw new SandboxFailure("closed", "the sandbox pool is closed");
-      }
-      const pw = warm.shift() ?? spawn();
-      busy.add(pw);
-      let healthy = true;
-      try {
-        try {
-          await pw.ready;
-        } catch (e) {
-          healthy = false;
-          throw e;
-        }
-        return await runIn(pw.worker, nextJob++, code, limits, host, () => {
-          healthy = false;
-        });
-      } finally {
-        busy.delete(pw);
-        if (healthy && !closed && warm.length < size) warm.push(pw);
-        else void pw.worker.terminate();
-        refill();
-        free();
-      }
+    run(code, limits, host) {
+      return withWorker(limits.timeMs, (worker, broken) => runIn(worker, nextJob++, code, limits, host, broken));
+    },
+    facts(code, waitMs) {
+      return withWorker(waitMs, (worker, broken) => factsIn(worker, nextJob++, code, waitMs, broken));
     },
     async close() {
       closed = true;
@@ -182,6 +196,40 @@ function runIn(worker: Worker, job: number, code: string, limits: SandboxLimits,
     worker.on("error", onError);
     worker.on("exit", onExit);
     worker.postMessage({ kind: "run", job, code, limits, host: Object.keys(host) } satisfies ToWorker);
+  });
+}
+
+/** The facts of `code` read in a worker, within `timeMs` (then the worker is stopped); facts not of the shape of facts fail with `engine`. */
+function factsIn(worker: Worker, job: number, code: string, timeMs: number, broken: () => void): Promise<CodeFacts> {
+  return new Promise<CodeFacts>((resolve, reject) => {
+    const settle = (error: SandboxFailure | null, facts?: CodeFacts): void => {
+      clearTimeout(timer);
+      worker.off("message", onMessage);
+      worker.off("error", onError);
+      worker.off("exit", onExit);
+      if (error === null) resolve(facts as CodeFacts);
+      else {
+        broken();
+        reject(error);
+      }
+    };
+    const timer = setTimeout(() => settle(new SandboxFailure("timeout", `the code's facts were not read within ${timeMs} ms`)), timeMs);
+    const onMessage = (raw: unknown): void => {
+      const m = checkMessage(raw);
+      if (m === null) {
+        settle(new SandboxFailure("engine", "the sandbox's worker sent a malformed message"));
+        return;
+      }
+      if (m.kind !== "facts" || m.job !== job) return;
+      const facts = factsOf(m.facts);
+      settle(facts === null ? new SandboxFailure("engine", "the sandbox's worker sent malformed facts") : null, facts ?? undefined);
+    };
+    const onError = (e: Error): void => settle(new SandboxFailure("engine", `the sandbox's worker failed: ${e.message}`));
+    const onExit = (exit: number): void => settle(new SandboxFailure("engine", `the sandbox's worker exited (code ${exit})`));
+    worker.on("message", onMessage);
+    worker.on("error", onError);
+    worker.on("exit", onExit);
+    worker.postMessage({ kind: "facts", job, code } satisfies ToWorker);
   });
 }
 

@@ -5,25 +5,50 @@
  * interrupt.
  */
 import { parentPort } from "node:worker_threads";
+import { javaScriptFacts } from "./js-facts.js";
 import { SandboxFailure, type SandboxLimits } from "./limits.js";
-import { type HostFunction, runJavaScript, warmJavaScript } from "./quickjs-run.js";
+import { type HostFunction, type PreparedRun, prepareJavaScript, runJavaScript } from "./quickjs-run.js";
 
 /** Parent → worker. */
-export type ToWorker = { kind: "run"; job: number; code: string; limits: SandboxLimits; host: string[] } | { kind: "answer"; call: number; ok: boolean; json: string };
+export type ToWorker =
+  | { kind: "run"; job: number; code: string; limits: SandboxLimits; host: string[] }
+  | { kind: "facts"; job: number; code: string }
+  | { kind: "answer"; call: number; ok: boolean; json: string };
 
 /** Worker → parent. */
 export type FromWorker =
   | { kind: "ready" }
   | { kind: "call"; job: number; call: number; name: string; args: string }
+  | { kind: "facts"; job: number; facts: string }
   | { kind: "done"; job: number; value: string; stdout: string }
   | { kind: "failed"; job: number; failure: string; message: string };
 
 const port = parentPort;
 if (port === null) throw new Error("js-worker.js runs as a worker thread");
 
-// a warm worker has its engine loaded before its first run, and says so
-warmJavaScript().then(
-  () => port.postMessage({ kind: "ready" } satisfies FromWorker),
+/**
+ * The runtime and context the next run takes, made while the worker waits for it: a run does not
+ * pay for making them, and each is used by one run only (nothing runs in it before), so every run
+ * still starts from a clean state. Null while one is being made, or when making it failed (the
+ * run then makes its own).
+ */
+let next: PreparedRun | null = null;
+const prepareNext = (): Promise<void> =>
+  prepareJavaScript().then(
+    (p) => {
+      next = p;
+    },
+    () => {
+      next = null;
+    },
+  );
+
+// a warm worker has its engine loaded and its first runtime made before its first run, and says so
+prepareJavaScript().then(
+  (p) => {
+    next = p;
+    port.postMessage({ kind: "ready" } satisfies FromWorker);
+  },
   (e: unknown) => {
     throw e;
   },
@@ -39,6 +64,11 @@ port.on("message", (m: ToWorker) => {
     settle?.(m);
     return;
   }
+  if (m.kind === "facts") {
+    // the facts of long code are read here rather than on the thread that decides (js-pool.ts)
+    port.postMessage({ kind: "facts", job: m.job, facts: JSON.stringify(javaScriptFacts(m.code)) } satisfies FromWorker);
+    return;
+  }
   void runJob(m);
 });
 
@@ -52,11 +82,17 @@ async function runJob(m: Extract<ToWorker, { kind: "run" }>): Promise<void> {
         port!.postMessage({ kind: "call", job: m.job, call, name, args: JSON.stringify(args) } satisfies FromWorker);
       });
   }
+  const prepared = next ?? undefined;
+  next = null;
   try {
-    const r = await runJavaScript(m.code, { limits: m.limits, host });
+    const r = await runJavaScript(m.code, { limits: m.limits, host }, prepared);
     port!.postMessage({ kind: "done", job: m.job, value: JSON.stringify(r.value), stdout: r.stdout } satisfies FromWorker);
   } catch (e) {
     const failure = e instanceof SandboxFailure ? e.kind : "engine";
     port!.postMessage({ kind: "failed", job: m.job, failure, message: e instanceof Error ? e.message : String(e) } satisfies FromWorker);
   }
+  // the answer is on its way: the next run's runtime is made once the parent has had a moment to
+  // read it (made at once, it competes for the CPU with the parent waking to read the answer on
+  // a busy machine, which measurably delays the answer)
+  setTimeout(prepareNext, 0);
 }

@@ -4,6 +4,7 @@
  * on it. Anything but a well-formed message fails the run with `engine` (and the worker or
  * process is discarded).
  */
+import type { CodeFacts } from "./js-facts.js";
 
 /** A message from a worker or Python process, well formed. */
 export type FromSandbox =
@@ -34,6 +35,21 @@ export function checkMessage(m: unknown): FromSandbox | null {
     if (t === "int" ? !Number.isSafeInteger(v) : typeof v !== "string") return null;
   }
   return m as FromSandbox;
+}
+
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
+
+/** Facts as a worker or Python process sent them (JSON text), when they have the shape of facts; own fields only. */
+export function factsOf(text: string): CodeFacts | null {
+  const parsed = parseJson(text);
+  if (!parsed.ok) return null;
+  const v = parsed.value;
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return null;
+  const own = (k: string): unknown => (Object.hasOwn(v, k) ? (v as Record<string, unknown>)[k] : undefined);
+  const [imports, calls, urls, hosts, dynamic, error] = ["imports", "calls", "urls", "hosts", "dynamic", "error"].map(own);
+  if (!isStrings(imports) || !isStrings(calls) || !isStrings(urls) || !isStrings(hosts) || typeof dynamic !== "boolean") return null;
+  if (error !== null && typeof error !== "string") return null;
+  return { imports, calls, urls, hosts, dynamic, error };
 }
 
 /** JSON text parsed, or `undefined` when it is not JSON. */

@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { answerHostCall } from "./host-call.js";
 import type { CodeFacts } from "./js-facts.js";
 import { SandboxFailure, type SandboxFailureKind, type SandboxLimits } from "./limits.js";
-import { checkMessage, doneResult, parseJson } from "./messages.js";
+import { checkMessage, doneResult, factsOf } from "./messages.js";
 import type { FromPython, ToPython } from "./py-host.js";
 import type { HostFunction, JsRunResult } from "./quickjs-run.js";
 import { createSlots } from "./slots.js";
@@ -197,8 +197,7 @@ function factsIn(it: Interpreter, job: number, code: string): Promise<CodeFacts>
         return;
       }
       if (m.kind !== "facts" || m.job !== job) return;
-      const parsed = parseJson(m.facts);
-      const facts = parsed.ok ? asFacts(parsed.value) : null;
+      const facts = factsOf(m.facts);
       if (facts === null) settle(new SandboxFailure("engine", "the Python interpreter sent malformed facts"));
       else settle(null, facts);
     };
@@ -274,15 +273,4 @@ function answer(child: ChildProcess, m: Extract<FromPython, { kind: "call" }>, h
     },
     maxArgs,
   );
-}
-
-const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
-
-/** Facts as the child sent them, when they have the shape of facts. */
-function asFacts(v: unknown): CodeFacts | null {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return null;
-  const f = v as Record<string, unknown>;
-  if (!isStrings(f.imports) || !isStrings(f.calls) || !isStrings(f.urls) || !isStrings(f.hosts) || typeof f.dynamic !== "boolean") return null;
-  if (f.error !== null && typeof f.error !== "string") return null;
-  return { imports: f.imports, calls: f.calls, urls: f.urls, hosts: f.hosts, dynamic: f.dynamic, error: f.error };
 }

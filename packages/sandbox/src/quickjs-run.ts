@@ -16,7 +16,7 @@
  */
 import type { QuickJSContext, QuickJSDeferredPromise, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from "quickjs-emscripten-core";
 import { newQuickJSWASMModuleFromVariant } from "quickjs-emscripten-core";
-import { SandboxFailure, type SandboxFailureKind, type SandboxLimits } from "./limits.js";
+import { DEFAULT_LIMITS, SandboxFailure, type SandboxFailureKind, type SandboxLimits } from "./limits.js";
 
 /** A function the guest may call: JSON arguments in, JSON data out. */
 export type HostFunction = (args: unknown[]) => Promise<unknown>;
@@ -34,27 +34,49 @@ export interface JsRunResult {
   stdout: string;
 }
 
+/** Promise jobs run between two readings of the heap (see GuestRun.runJobs). */
+const JOB_BATCH = 256;
+
 const NAME = /^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/;
 const RESERVED = new Set(["console", "globalThis", "JSON", "Object", "Array", "Promise", "Error", "Function", "eval"]);
 
-/** The guest's own setup: `console`, and each host function as an async global that speaks JSON. Fixed text: names arrive as data. */
+/**
+ * The guest's own setup, made with its context (before the run is known): `console`, and
+ * `__armor_define`, which the run calls once with its host functions' names (as data) to make each
+ * an async global that speaks JSON, and which removes itself first. Fixed text.
+ */
 const PRELUDE = `(() => {
-  const call = globalThis.__armor_host, names = JSON.parse(globalThis.__armor_names), print = globalThis.__armor_print;
-  delete globalThis.__armor_host; delete globalThis.__armor_names; delete globalThis.__armor_print;
+  const call = globalThis.__armor_host, print = globalThis.__armor_print;
+  delete globalThis.__armor_host; delete globalThis.__armor_print;
   const text = (v) => { if (typeof v === "string") return v; try { const j = JSON.stringify(v); return j === undefined ? String(v) : j; } catch { return String(v); } };
   const log = (...a) => print(a.map(text).join(" "));
   globalThis.console = Object.freeze({ log, info: log, warn: log, error: log, debug: log });
-  for (const n of names) {
-    const f = async (...args) => JSON.parse(await call(n, JSON.stringify(args)));
-    Object.defineProperty(globalThis, n, { value: f, enumerable: false, writable: false, configurable: false });
-  }
+  const parse = JSON.parse, stringify = JSON.stringify, define = Object.defineProperty;
+  globalThis.__armor_define = (namesJson) => {
+    delete globalThis.__armor_define;
+    for (const n of parse(namesJson)) {
+      const f = async (...args) => parse(await call(n, stringify(args)));
+      define(globalThis, n, { value: f, enumerable: false, writable: false, configurable: false });
+    }
+  };
 })();`;
 
 let engine: Promise<QuickJSWASMModule> | null = null;
+/** The module `engine` resolved to, once it has. */
+let loaded: QuickJSWASMModule | null = null;
 
 function loadEngine(): Promise<QuickJSWASMModule> {
-  engine ??= newQuickJSWASMModuleFromVariant(import("@jitl/quickjs-wasmfile-release-sync"));
+  engine ??= newQuickJSWASMModuleFromVariant(import("@jitl/quickjs-wasmfile-release-sync")).then((m) => {
+    loaded = m;
+    return m;
+  });
   return engine;
+}
+
+/** The next run loads a new module (this one broke). */
+function discardEngine(): void {
+  engine = null;
+  loaded = null;
 }
 
 /** Loads the WebAssembly module ahead of the first run (a run loads it otherwise). */
@@ -62,76 +84,151 @@ export async function warmJavaScript(): Promise<void> {
   await loadEngine();
 }
 
-/** Runs `code` in a fresh QuickJS context; rejects with a `SandboxFailure` naming why it did not finish. */
-export async function runJavaScript(code: string, options: JsRunOptions): Promise<JsRunResult> {
+/**
+ * A QuickJS runtime and context made ahead of a run (see `prepareJavaScript`): nothing has run in
+ * it, so it is as clean as one made when the run starts, and the run does not wait for its making.
+ */
+export interface PreparedRun {
+  /** Whether it is still usable (not taken by a run, its engine not discarded). */
+  readonly usable: boolean;
+}
+
+/**
+ * A fresh runtime and context for the next run, made now (a worker makes one while it waits, so
+ * that a run does not pay for making them). Unused ones are freed by `discardPrepared`.
+ */
+export async function prepareJavaScript(): Promise<PreparedRun> {
+  freeRetired();
+  return new GuestRun(await loadEngine());
+}
+
+/** Runs on prepared runtimes that ended: freed before the next run or runtime is made (see runJavaScript). */
+const retired: GuestRun[] = [];
+
+/**
+ * Frees the runtimes of ended runs; QuickJS aborts when a runtime it frees still has objects the
+ * host holds (a run stopped in the middle of a promise's reactions): the module is then unusable,
+ * and the next run starts another.
+ */
+function freeRetired(): void {
+  for (const run of retired.splice(0)) if (!run.dispose() && run.module === loaded) discardEngine();
+}
+
+/** Frees a prepared run that will not be used. */
+export function discardPrepared(prepared: PreparedRun): void {
+  if (prepared instanceof GuestRun && prepared.usable) prepared.dispose();
+}
+
+/**
+ * Runs `code` in a fresh QuickJS context (`prepared`'s, when it is given and usable; one made now
+ * otherwise); rejects with a `SandboxFailure` naming why it did not finish. A run given a prepared
+ * runtime leaves freeing it to the next `prepareJavaScript` or `runJavaScript` (a worker answers
+ * first, then frees it while the parent reads the answer); others free theirs before they settle.
+ */
+export async function runJavaScript(code: string, options: JsRunOptions, prepared?: PreparedRun): Promise<JsRunResult> {
   for (const name of Object.keys(options.host)) {
     if (!NAME.test(name) || RESERVED.has(name) || name.startsWith("__armor"))
       throw new TypeError(`a host function cannot be named \`${name.slice(0, 80)}\`: use a plain identifier that is not a built-in`);
   }
+  freeRetired();
   const module = await loadEngine();
-  const run = new GuestRun(module, options);
+  const run = prepared instanceof GuestRun && prepared.usable && prepared.module === module ? prepared : new GuestRun(module);
+  if (run !== prepared && prepared !== undefined) discardPrepared(prepared);
   try {
-    return await run.execute(code);
+    return await run.execute(code, options);
   } catch (e) {
     if (e instanceof SandboxFailure) throw e;
     // the engine itself broke (the host's stack overflowed inside it, an abort): a new one next time
-    engine = null;
+    discardEngine();
     throw new SandboxFailure("engine", `the JavaScript engine failed: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
-    // QuickJS aborts when a runtime it frees still has objects the host holds (a run stopped in
-    // the middle of a promise's reactions): the module is then unusable, and the next run starts another
-    if (!run.dispose()) engine = null;
+    retired.push(run);
+    if (run !== prepared) freeRetired();
   }
 }
 
 /** One run: its runtime, context, deadline, output and pending host calls. */
-class GuestRun {
+class GuestRun implements PreparedRun {
   private readonly rt: QuickJSRuntime;
   private readonly ctx: QuickJSContext;
-  private readonly deadline: number;
+  /** Set when the run starts (`execute`); until then nothing runs in the context. */
+  private options: JsRunOptions = { limits: DEFAULT_LIMITS, host: {} };
+  private deadline = Number.POSITIVE_INFINITY;
+  private started = false;
   private stdout = "";
   /** Why the guest must stop at its next interrupt check (output overflow), or null. */
   private stop: SandboxFailure | null = null;
   private hostCalls = 0;
+  /** Whether the heap was seen near its limit between jobs (see runJobs). */
+  private heapPeaked = false;
   private readonly deferreds = new Set<QuickJSDeferredPromise>();
 
-  constructor(
-    module: QuickJSWASMModule,
-    private readonly options: JsRunOptions,
-  ) {
-    const { limits } = options;
-    this.deadline = Date.now() + limits.timeMs;
+  constructor(readonly module: QuickJSWASMModule) {
     this.rt = module.newRuntime();
-    this.rt.setMemoryLimit(limits.memoryBytes);
-    this.rt.setMaxStackSize(limits.stackBytes);
     this.rt.setInterruptHandler(() => this.stop !== null || Date.now() > this.deadline);
     this.ctx = this.rt.newContext();
+    this.installBridge();
   }
 
-  async execute(code: string): Promise<JsRunResult> {
-    this.install();
+  get usable(): boolean {
+    return !this.started && this.rt.alive && this.ctx.alive && this.module === loaded;
+  }
+
+  async execute(code: string, options: JsRunOptions): Promise<JsRunResult> {
+    this.started = true;
+    this.options = options;
+    const { limits } = options;
+    this.deadline = Date.now() + limits.timeMs;
+    this.rt.setMemoryLimit(limits.memoryBytes);
+    this.rt.setMaxStackSize(limits.stackBytes);
+    this.defineHost();
     const evaluated = this.ctx.evalCode(`(async () => {\n${code}\n})()`, "agent.js");
     if (evaluated.error) throw this.failure(this.consumeError(evaluated.error));
-    let done = false;
-    const settled = this.ctx.resolvePromise(evaluated.value).finally(() => {
-      done = true;
-    });
-    evaluated.value.dispose();
-    this.pump();
-    this.isStuck = () => !done;
-    const result = await this.withinDeadline(settled);
+    const result = this.settledNow(evaluated.value) ?? (await this.settledLater(evaluated.value));
     if (result.error) throw this.failure(this.consumeError(result.error));
     const value = this.consumeValue(result.value);
     return { value, stdout: this.stdout };
   }
 
+  /**
+   * The run's outcome when its promise settles once its pending jobs have run (code that calls no
+   * host function, the common case: no host promise, no turn of the event loop), else null.
+   */
+  private settledNow(promise: QuickJSHandle): { value: QuickJSHandle; error?: undefined } | { error: QuickJSHandle } | null {
+    this.runJobs();
+    const state = this.ctx.getPromiseState(promise);
+    if (state.type === "pending") {
+      // stopped (output, host calls) or out of time: no host promise is made for a guest that the
+      // interrupt stops at once (its reactions would be left holding the runtime's objects)
+      if (this.stop === null && Date.now() <= this.deadline) return null;
+      promise.dispose();
+      throw this.stop ?? new SandboxFailure("timeout", `the code ran longer than ${this.options.limits.timeMs} ms`);
+    }
+    promise.dispose();
+    if (this.stop !== null) {
+      // settled as the interrupt stopped it: the cause is the stop, whatever the promise holds
+      (state.type === "fulfilled" ? state.value : state.error).dispose();
+      throw this.stop;
+    }
+    return state.type === "fulfilled" ? { value: state.value } : { error: state.error };
+  }
+
+  /** The run's outcome once its promise settles (host calls answered), under its deadline. */
+  private async settledLater(promise: QuickJSHandle): Promise<{ value: QuickJSHandle; error?: undefined } | { error: QuickJSHandle }> {
+    let done = false;
+    const settled = this.ctx.resolvePromise(promise).finally(() => {
+      done = true;
+    });
+    promise.dispose();
+    this.pump();
+    this.isStuck = () => !done;
+    return await this.withinDeadline(settled);
+  }
+
   /** The host's bindings, then the prelude that wraps them and removes them from the global object. */
-  private install(): void {
+  private installBridge(): void {
     const { ctx } = this;
     const g = ctx.global;
-    const names = ctx.newString(JSON.stringify(Object.keys(this.options.host)));
-    ctx.setProp(g, "__armor_names", names);
-    names.dispose();
     const print = ctx.newFunction("print", (line) => {
       this.write(ctx.getString(line));
     });
@@ -143,6 +240,18 @@ class GuestRun {
     const prelude = ctx.evalCode(PRELUDE, "prelude.js");
     if (prelude.error) throw this.failure(this.consumeError(prelude.error));
     prelude.value.dispose();
+  }
+
+  /** The run's host functions as globals (`__armor_define`, which removes itself before the code runs). */
+  private defineHost(): void {
+    const { ctx } = this;
+    const define = ctx.getProp(ctx.global, "__armor_define");
+    const names = ctx.newString(JSON.stringify(Object.keys(this.options.host)));
+    const r = ctx.callFunction(define, ctx.undefined, names);
+    names.dispose();
+    define.dispose();
+    if (r.error) throw this.failure(this.consumeError(r.error));
+    r.value.dispose();
   }
 
   private write(line: string): void {
@@ -198,19 +307,43 @@ class GuestRun {
    */
   private pump(): void {
     if (!this.rt.alive) return;
-    const r = this.rt.executePendingJobs();
-    if (r.error) {
-      // a reaction that threw outside any promise the code awaits: it surfaces through the run's promise, or not at all
-      r.error.dispose();
-    }
+    this.runJobs();
     setImmediate(() => {
       // the run may have ended (and its context been freed) before this turn
       if (this.stop !== null || !this.rt.alive || !this.ctx.alive || this.deferreds.size > 0 || this.rt.hasPendingJob() || !this.isStuck()) return;
       const { memoryBytes } = this.options.limits;
-      this.stop = this.nearHeapLimit()
+      this.stop = this.reachedHeapLimit()
         ? new SandboxFailure("memory", `the code used more than ${memoryBytes} bytes of memory`)
         : new SandboxFailure("exception", "the code waits for a promise that nothing can settle");
     });
+  }
+
+  /**
+   * Runs the guest's pending jobs until none are left (or the interrupt stops one), in batches of
+   * `JOB_BATCH`, reading the heap after each full batch. A chain of promises that never ends (each
+   * reaction returning a new promise: `function f() { return Promise.resolve().then(f) }`) holds
+   * every link, so it grows the heap until an allocation fails inside a reaction; QuickJS then
+   * rejects the chain with `null` (it cannot allocate an error either) or drops it, and frees it:
+   * by the time the run's failure is read the heap is small again. The batches remember that it
+   * reached its limit, so such a run fails as `memory`, not as an exception without an error.
+   */
+  private runJobs(): void {
+    for (;;) {
+      const r = this.rt.executePendingJobs(JOB_BATCH);
+      if (r.error) {
+        // a job the interrupt stopped (the deadline, a stop), or a reaction that threw outside any
+        // promise the code awaits: it surfaces through the run's promise, or not at all
+        r.error.dispose();
+        return;
+      }
+      if (r.value < JOB_BATCH || this.stop !== null || Date.now() > this.deadline) return;
+      if (!this.heapPeaked && this.nearHeapLimit()) this.heapPeaked = true;
+    }
+  }
+
+  /** Whether the heap reached its limit during the run: seen between jobs, or now. */
+  private reachedHeapLimit(): boolean {
+    return this.heapPeaked || this.nearHeapLimit();
   }
 
   /** Whether the guest heap is within a tenth of its limit (false when it cannot be read). */
@@ -309,7 +442,7 @@ class GuestRun {
             ? "stack"
             : e.name === "SyntaxError"
               ? "syntax"
-              : this.nearHeapLimit()
+              : this.reachedHeapLimit()
                 ? // at its heap limit, what surfaced is the limit's doing (QuickJS may not allocate a proper error)
                   "memory"
                 : "exception";

@@ -10,7 +10,7 @@
  * failure) fails the run, naming its cause: the tool failed, and the runtime records it so.
  */
 import { type Action, type ActionContext, ActionDenied, type Enforcer, ResultWithheld, type RunResult } from "@agent-armor/runtime";
-import { type CodeFacts, javaScriptFacts } from "./js-facts.js";
+import { type CodeFacts, javaScriptFacts, MAX_CODE_CHARS } from "./js-facts.js";
 import { createSandboxPool, type JsPool } from "./js-pool.js";
 import { limitsOf, SandboxFailure, type SandboxLimits } from "./limits.js";
 import { createPythonPool, type PythonPool } from "./py-pool.js";
@@ -92,10 +92,39 @@ export async function runCode(enforcer: Enforcer, request: RunCodeRequest, ctx: 
       throw e;
     }
   };
-  if (request.language === "javascript") return enforcer.run(runCodeAction(request, options.type), ctx, runDecided);
+  if (request.language === "javascript") {
+    const facts = await javaScriptFactsFor(options.pool ?? sharedPool(), request.code, limits.timeMs);
+    return enforcer.run(runCodeAction(request, options.type, facts), ctx, runDecided);
+  }
   const facts = await pythonFacts(options.pythonPool ?? sharedPythonPool(), request.code, limits.timeMs);
   return enforcer.run(runCodeAction(request, options.type, facts), ctx, runDecided);
 }
+
+/**
+ * Code up to this long has its facts read on the calling thread (a fraction of a millisecond);
+ * longer code has them read in a worker of the pool, so that the thread that decides every other
+ * action is not held for the tens of milliseconds 64 KiB of code can take to parse.
+ */
+export const INLINE_FACTS_CHARS = 4_096;
+
+/**
+ * JavaScript's facts: here for short code, in a worker of the pool for long code (a pool without
+ * `facts` reads them here too); facts that cannot be read (no worker in time, a worker that
+ * failed) are decided as such, `dynamic` with an error, so the decision is made and audited.
+ */
+async function javaScriptFactsFor(pool: JsPool, code: string, waitMs: number): Promise<CodeFacts> {
+  if (code.length <= INLINE_FACTS_CHARS || code.length > MAX_CODE_CHARS || pool.facts === undefined) return javaScriptFacts(code);
+  return await pool.facts(code, waitMs).catch((e: unknown): CodeFacts => unreadFacts(e));
+}
+
+const unreadFacts = (e: unknown): CodeFacts => ({
+  imports: [],
+  calls: [],
+  urls: [],
+  hosts: [],
+  dynamic: true,
+  error: `the code's facts cannot be read: ${e instanceof Error ? e.message : String(e)}`,
+});
 
 /**
  * Python's facts, read by an interpreter of the pool that is then ended (a run gets one of its
@@ -105,9 +134,7 @@ export async function runCode(enforcer: Enforcer, request: RunCodeRequest, ctx: 
 async function pythonFacts(pool: PythonPool, code: string, waitMs: number): Promise<CodeFacts> {
   const lease = await pool.take(waitMs);
   try {
-    return await lease
-      .facts(code)
-      .catch((e: unknown): CodeFacts => ({ imports: [], calls: [], urls: [], hosts: [], dynamic: true, error: `the code's facts cannot be read: ${e instanceof Error ? e.message : String(e)}` }));
+    return await lease.facts(code).catch(unreadFacts);
   } finally {
     lease.release();
   }
