@@ -4,7 +4,11 @@
  * try to outlive their sign-in, floods of failed sign-ins, and replicas racing for the last of a
  * grant kept in Redis. Each case is a row of a table; what must hold: a corrupt answer is never
  * trusted and never stops the others, a vote is acknowledged only once stored, a stream ends
- * with its session, guessing tokens is bounded, and a grant's amount is used at most once.
+ * with its session, guessing tokens is bounded, and a grant's amount is used at most once. A vote
+ * answered at a replica that has not seen another replica's vote replies with the count Redis
+ * holds. Grants through `decide` at two replicas: the last of a grant reserved at both at once, a
+ * record without its reservation past (or within) the amount, a release replayed or by another
+ * session, another recipient's or another action's use: the amount is used exactly.
  */
 import { createHash } from "node:crypto";
 import { request as httpRequest } from "node:http";
@@ -151,6 +155,35 @@ describe.skipIf(skipRedis)("a Redis approval queue and its store", () => {
       for (const [i, grant] of grants.entries()) expect(await other.answer(id, { approved: true, approver: `a${i}`, grant })).toBe(true);
       const r = await answered;
       expect([what, r.approved, r.grant === true]).toEqual([what, true, expected]);
+    }
+  });
+
+  // [what, whether the answering replica's mirror is behind the other replica's vote]
+  const MIRRORS: [string, boolean][] = [
+    ["has not seen the other replica's vote yet", true],
+    ["has seen it", false],
+  ];
+  it.each(MIRRORS)("a vote's reply carries the count Redis holds after it, when the replica answering %s", async (what, behind) => {
+    const prefix = `votes-${behind ? "behind" : "current"}`;
+    const [asking, a, b] = [await open(prefix), await open(prefix), await open(prefix)];
+    const id = `quorum-3-${prefix}`;
+    const answered = asking.request({ ...request(id, new AbortController().signal), quorum: 3 } as ApprovalRequest);
+    await a.waitFor((p) => p.id === id);
+    const seen = await b.waitFor((p) => p.id === id);
+    // replica b's view, frozen before ann votes at replica a when it is behind
+    const view = new Proxy(b, { get: (q, k) => (behind && k === "get" ? () => seen : behind && k === "pending" ? () => [seen] : Reflect.get(q, k)) });
+    const [atA, atB] = [await serveApprovals(a, { approvers: APPROVERS }), await serveApprovals(view, { approvers: APPROVERS })];
+    try {
+      const vote = (endpoint: ApprovalEndpoint, token: string) => call(endpoint.url.replace(/\/approvals$/, ""), "POST", `/approvals/${id}`, { authorization: `Bearer ${token}` }, { approved: true });
+      expect((await vote(atA, TOKENS.ann)).json).toEqual({ id, resolved: false, votes: 1, quorum: 3 });
+      for (let i = 0; !behind && i < 100 && (b.get(id)?.approvers ?? []).length !== 1; i++) await new Promise((r) => setTimeout(r, 20));
+      const second = await vote(atB, TOKENS.bob);
+      expect([what, second.status, second.json]).toEqual([what, 202, { id, resolved: false, votes: 2, quorum: 3 }]);
+    } finally {
+      await atA.close();
+      await atB.close();
+      asking.reject(id, "cleanup");
+      await answered.catch(() => undefined);
     }
   });
 
@@ -409,5 +442,69 @@ rule wires when action.type == "wire" require approval from "finance" grant acti
     now += 2 * 3_600_000;
     expect((await a.enforcer.run(wire("acme", 0), { session: "s" }, () => "sent")).decision.decision).toBe("allow");
     expect(events(a.records)).toContain("grant_expired");
+  });
+
+  /** Two replicas on prefix `p` with a grant up to 100 for wires to acme, made at the first: its id. */
+  async function granted(p: string) {
+    const [a, b] = [await replica(p), await replica(p)];
+    b.state.grant = false;
+    await a.enforcer.run(wire("acme", 0), { session: "s" }, () => "sent");
+    a.state.grant = false;
+    const grantId = a.records.find((r) => r.event === "grant")!.grantId as string;
+    return { a, b, grantId };
+  }
+  const refusal = (p: Promise<unknown>) =>
+    p.then(
+      () => "recorded",
+      (e: Error) => e.name,
+    );
+  // [what, what the hostile caller does, what must be seen]
+  const HOSTILE: [string, (g: Awaited<ReturnType<typeof granted>>) => Promise<unknown>, unknown][] = [
+    [
+      "the last of a grant reserved at two replicas at once",
+      async ({ a, b }) => {
+        const both = await Promise.all([a.enforcer.decide(wire("acme", 60), { session: "x" }, { reserve: true }), b.enforcer.decide(wire("acme", 60), { session: "y" }, { reserve: true })]);
+        return both.map((d) => d.decision).sort();
+      },
+      ["allow", "require_approval"],
+    ],
+    [
+      "a record without decisionId past the amount left",
+      async ({ b }) => [await refusal(b.enforcer.record(wire("acme", 500), { session: "x" })), await refusal(b.enforcer.record(wire("acme", 5), { session: "x" }))],
+      ["GrantNeedsReservation", "GrantNeedsReservation"],
+    ],
+    [
+      "a release replayed at another replica",
+      async ({ a, b }) => {
+        const d = await a.enforcer.decide(wire("acme", 100), { session: "x" }, { reserve: true });
+        const releases = [await b.enforcer.release(d.id, { session: "x" }), await b.enforcer.release(d.id, { session: "x" }), await a.enforcer.release(d.id, { session: "x" })];
+        const returned = [...a.records, ...b.records].filter((r) => r.event === "grant_returned" && r.decisionId === d.id).length;
+        // the whole 100 is back once: exactly one more 100 fits
+        const next = await Promise.all([a.enforcer.decide(wire("acme", 100), { session: "y" }, { reserve: true }), b.enforcer.decide(wire("acme", 100), { session: "z" }, { reserve: true })]);
+        return [releases, returned, next.filter((n) => n.decision === "allow").length];
+      },
+      [[true, false, false], 1, 1],
+    ],
+    [
+      "a release by another session",
+      async ({ a, b }) => {
+        const d = await a.enforcer.decide(wire("acme", 100), { session: "x" }, { reserve: true });
+        return [await b.enforcer.release(d.id, { session: "intruder" }), (await b.enforcer.decide(wire("acme", 1), { session: "y" }, { reserve: true })).decision];
+      },
+      [false, "require_approval"],
+    ],
+    [
+      "a grant for another recipient, and a reservation recorded for another action",
+      async ({ a, b }) => {
+        const other = (await b.enforcer.decide(wire("globex", 1), { session: "x" }, { reserve: true })).decision;
+        const d = await a.enforcer.decide(wire("acme", 10), { session: "x" }, { reserve: true });
+        return [other, await refusal(b.enforcer.record(wire("acme", 11), { session: "x" }, { decisionId: d.id }))];
+      },
+      ["require_approval", "GrantNeedsReservation"],
+    ],
+  ];
+  it.each(HOSTILE)("%s: the grant's amount is used exactly", async (what, act, expected) => {
+    const g = await granted(`hostile-${sha(what).slice(0, 8)}`);
+    expect([what, await act(g)]).toEqual([what, expected]);
   });
 });

@@ -80,15 +80,21 @@ function checkGroup(approvers: Approvers, approver: Approver, pending: PendingAp
 }
 
 /**
- * Hands a vote to the queue and waits until it is kept: a queue in a shared store (`answer`)
- * stores it before this resolves, and a store that fails makes it 503 (nothing was counted; the
- * approver sends it again), never an acknowledged vote that was lost. False when the request was
- * settled meanwhile or the vote counted nothing.
+ * Hands a vote to the queue and waits until it is kept: a queue in a shared store (`vote`,
+ * `answer`) stores it before this resolves, and a store that fails makes it 503 (nothing was
+ * counted; the approver sends it again), never an acknowledged vote that was lost. `taken` is
+ * false when the request was settled meanwhile or the vote counted nothing; `votes` the approvals
+ * the queue holds after a vote that did not settle it (another replica's included), or null.
  */
-async function store(queue: ApprovalQueue, id: string, resolution: ApprovalResolution): Promise<boolean> {
-  if (queue.answer === undefined) return queue.resolve(id, resolution);
+async function store(queue: ApprovalQueue, id: string, resolution: ApprovalResolution): Promise<{ taken: boolean; votes: number | null }> {
+  if (queue.answer === undefined && queue.vote === undefined) {
+    const taken = queue.resolve(id, resolution);
+    // in this process the vote is applied before resolve returns: the request as it is now
+    return { taken, votes: taken ? (queue.get(id)?.approvers?.length ?? null) : null };
+  }
   try {
-    return await queue.answer(id, resolution);
+    if (queue.vote !== undefined) return await queue.vote(id, resolution);
+    return { taken: await queue.answer!(id, resolution), votes: null };
   } catch (e) {
     throw new HttpError(
       503,
@@ -137,9 +143,10 @@ async function answer(
     throw new HttpError(400, "invalid_request", `approval ${id} needs ${quorum} distinct approvers: name the \`approver\``, { location: "/approver" });
   }
   const groups = who === null ? {} : { groups: who.approver.groups };
-  if (!(await store(queue, id, { approved, ...fields, ...groups, ...(grant === true ? { grant: true } : {}) }))) throw new HttpError(404, "not_found", `approval ${id} was settled meanwhile`);
-  // counted from the request as it was read, not read back: another replica may have voted since
-  const votes = (pending.approvers ?? []).length + 1;
+  const stored = await store(queue, id, { approved, ...fields, ...groups, ...(grant === true ? { grant: true } : {}) });
+  if (!stored.taken) throw new HttpError(404, "not_found", `approval ${id} was settled meanwhile`);
+  // the count the queue holds after this vote (another replica may have voted since the request was read)
+  const votes = stored.votes ?? (pending.approvers ?? []).length + 1;
   if (approved && votes < quorum) {
     log?.(logLine`approval ${id}: vote ${String(votes)} of ${String(quorum)}${fields.approver !== undefined ? ` by ${fields.approver}` : ""}`);
     return { status: 202, body: { id, resolved: false, votes, quorum } };

@@ -3,7 +3,7 @@
  * enforcer with its session history and reservations, and the audit log, so that a slow
  * decision holds this thread and never the one that answers HTTP.
  *
- * Messages in: `{ id, op: "decide" | "result" | "output" | "record" | "release" | "approval" | "close", args, flag }`, where
+ * Messages in: `{ id, op: "decide" | "result" | "output" | "record" | "release" | "approval" | "grant" | "close", args, flag }`, where
  * `flag` is an Int32Array over shared memory: 0 queued, 1 started (set here), 2 given up by the
  * HTTP thread. A request given up before it started is skipped: it is never decided, so it
  * needs no audit record, and its client was told to retry. Messages out: `ready` (the policy's
@@ -18,6 +18,7 @@ import {
   type AuditLog,
   createAuditLog,
   createEnforcer,
+  type Decision,
   type DecisionShipper,
   type Enforcer,
   fileSink,
@@ -48,7 +49,7 @@ export interface WorkerData {
   ship?: ShipConfig;
 }
 
-export type Op = "decide" | "result" | "output" | "record" | "release" | "approval" | "run_code" | "reload" | "health" | "metrics" | "close";
+export type Op = "decide" | "result" | "output" | "record" | "release" | "approval" | "grant" | "run_code" | "reload" | "health" | "metrics" | "close";
 
 export interface Request {
   id: number;
@@ -120,6 +121,8 @@ async function main(): Promise<void> {
     release: ([id, ctx]) => enforcer.release(id as string, ctx as ActionContext),
     // an approval record of the service's approvals (serve-approvals.ts), in the same chain
     approval: async ([fields]) => void (await audit?.append(fields as AuditFields)),
+    // "approve and grant" of the service's approvals: the grant the decision's rule offers, in the history store's grants
+    grant: ([decision, approvers]) => enforcer.grant(decision as Decision, approvers as string[]),
     // the run is decided here and runs in the sandbox's own workers and processes, so this thread
     // goes on deciding other requests while it runs
     run_code: ([args, ctx]) => (runCode !== null ? runCode.call(args, ctx as ActionContext) : Promise.reject(new Error("this service runs no code: start it with --run-code"))),

@@ -41,11 +41,18 @@ export interface ApprovalState {
   expiresAt: string;
   approver?: string;
   note?: string;
+  /** "Approve and grant": the grant the approval made (the rule's offer), which later decisions of its scope use. */
+  grantId?: string;
 }
 
 export interface ServiceApprovalsOptions {
   /** Appends an approval record to the service's audit log (rejects when it cannot). */
   audit(fields: Record<string, unknown>): Promise<void>;
+  /**
+   * "Approve and grant": makes the grant the decision's rule offers (the enforcer's `grant`, on
+   * record in the same chain); its id, or null when none was made. Without it, approvals are once only.
+   */
+  grant?(decision: Decision, approvers: readonly string[]): Promise<string | null>;
   maxPending?: number;
   maxPendingPerSession?: number;
   maxWaiting?: number;
@@ -81,10 +88,11 @@ export interface ServiceApprovals {
   /** The state, after waiting up to `waitMs` for a pending approval to settle. */
   wait(decisionId: string, waitMs: number): Promise<ApprovalState>;
   /**
-   * For `/v1/record` under `decisionId`: nothing when the id is no kept decision; 409 unless
-   * its approval was given, for this action, and not reported yet; then marks it reported.
+   * For `/v1/record` under `decisionId`: false when the id is no kept decision; 409 unless
+   * its approval was given, for this action, and not reported yet; then marks it reported and
+   * answers true (a person approved it).
    */
-  checkRecord(decisionId: string, action: unknown): void;
+  checkRecord(decisionId: string, action: unknown): boolean;
   /** How many decisions are kept, and the length of their JSON. */
   stats(): { kept: number; bytes: number };
   /** Answers every waiting request with the state it has, and stops the timers. */
@@ -156,6 +164,7 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
     note: string | undefined,
     votes: Promise<Error | null>,
     approvers: string[] | null,
+    grant = false,
   ): Promise<void> => {
     const state = k.state!;
     let final: ApprovalState = { ...state, status, ...(approver !== undefined ? { approver } : {}), ...(note !== undefined ? { note } : {}) };
@@ -164,6 +173,11 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
       const lost = await votes;
       if (lost !== null) throw lost;
       await options.audit(record(k, status === "error" ? "error" : status, { from: state.from, approver: approver ?? null, note: note ?? null, ...(approvers !== null ? { approvers } : {}) }));
+      // the grant after the approval it comes with is on record (a grant that is not made leaves the approval once only)
+      if (status === "approved" && grant && options.grant !== undefined) {
+        const grantId = await options.grant(k.decision, approvers ?? (approver !== undefined ? [approver] : [])).catch(() => null);
+        if (grantId !== null) final = { ...final, grantId };
+      }
     } catch (e) {
       // an approval that is not on record does not count
       if (status === "approved") final = { ...final, status: "error", note: `the approval could not be recorded: ${(e as Error).message}` };
@@ -220,7 +234,7 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
       // each vote the queue takes is an `approval` record (event `vote`), in order, as the runtime writes them
       let votes: Promise<Error | null> = Promise.resolve(null);
       const onVote = (v: ApprovalVote): void => {
-        const fields = { from, approver: v.approver, approved: v.approved, ...(v.note !== undefined ? { note: v.note } : {}) };
+        const fields = { from, approver: v.approver, approved: v.approved, ...(v.grant ? { grant: true } : {}), ...(v.note !== undefined ? { note: v.note } : {}) };
         votes = votes.then(async (earlier) => {
           try {
             await options.audit(record(k, "vote", fields));
@@ -247,15 +261,15 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
           policy: d.policy,
           signal: controller.signal,
           quorum,
-          // a grant is made by the runtime's enforcer; the service approves once
-          grant: null,
+          // what "approve and grant" grants: the offer of the one approval rule that fired (once only without `grant`)
+          grant: options.grant !== undefined && rules.length === 1 ? (d.approval?.grant ?? null) : null,
           onVote,
         })
         .then(
           (answer) => {
             const approved = answer.approved === true && (quorum <= 1 || approversOf(answer).length >= quorum);
             const approvers = approved && (quorum !== 1 || approversOf(answer).length > 1) ? approversOf(answer) : null;
-            return settle(k, approved ? "approved" : "rejected", answer.approver, answer.note, votes, approvers);
+            return settle(k, approved ? "approved" : "rejected", answer.approver, answer.note, votes, approvers, approved && answer.grant === true);
           },
           (e: unknown) => settle(k, controller.signal.aborted && !closed ? "timeout" : "error", undefined, controller.signal.aborted ? undefined : (e as Error).message, votes, null),
         )
@@ -294,7 +308,7 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
 
     checkRecord(decisionId, action) {
       const k = kept.get(decisionId);
-      if (k === undefined) return;
+      if (k === undefined) return false;
       const status = k.state?.status ?? "not opened";
       if (status !== "approved") throw new HttpError(409, "not_approved", `decision ${decisionId} requires approval, and its approval is ${status}: it may not be reported as run`);
       let hash: string;
@@ -306,6 +320,7 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
       if (hash !== k.state!.actionHash) throw new HttpError(409, "hash_mismatch", "this is not the action that was approved: report the decision's `action` exactly as the service returned it");
       if (k.reported) throw new HttpError(409, "approval_used", `the approval of decision ${decisionId} was already reported as run: an approval holds once`);
       k.reported = true;
+      return true;
     },
 
     stats() {

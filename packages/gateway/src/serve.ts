@@ -268,6 +268,8 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
             await decider.call("approval", [fields]);
             approvalRecorded(fields);
           },
+          // "approve and grant": made by the enforcer in the worker, on record in the same chain, in the store the decisions read
+          grant: async (decision, names) => (await decider.call("grant", [decision, names])) as string | null,
           ...options.approvalLimits,
           ...(sharedQueue !== null ? { queue: sharedQueue } : {}),
         });
@@ -344,13 +346,20 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
             throw new HttpError(400, "invalid_request", `the action cannot be hashed: ${(e as Error).message}`, { location: "/action" });
           }
           // a decision that required approval is reported only once approved, with the approved action
-          if (given !== undefined) approvals?.checkRecord(given, action);
+          const approved = given !== undefined && approvals?.checkRecord(given, action) === true;
           // it ran: it counts, whatever a decision now would say (once, if it was reserved)
           let recorded: RecordResult;
           try {
-            recorded = (await decider.call("record", [action, ctx, { decisionId, outcome, ...(typeof error === "string" ? { error } : {}) }])) as RecordResult;
+            const info = { decisionId, outcome, ...(typeof error === "string" ? { error } : {}), ...(approved ? { approved } : {}) };
+            recorded = (await decider.call("record", [action, ctx, info])) as RecordResult;
           } catch (e) {
             if (e instanceof HttpError) throw e;
+            if ((e as Error).name === "GrantNeedsReservation") {
+              throw new HttpError(409, "reservation_required", `the action was not recorded: ${(e as Error).message}`, {
+                location: "/decisionId",
+                hint: 'decide the action with "reserve": true (which takes its amount of the grant) and send that decision\'s `id` as `decisionId`',
+              });
+            }
             if ((e as Error).name === "InvalidInputError") throw new HttpError(400, "invalid_request", (e as Error).message);
             if ((e as Error).name === "HistoryStoreUnavailable") throw new HttpError(503, "store_unavailable", `the action was not recorded: ${(e as Error).message}`);
             throw new HttpError(500, "audit_failed", `the action was recorded in the session history, but the audit log failed: ${(e as Error).message}`);

@@ -114,6 +114,12 @@ export interface ApprovalQueue extends ApprovalHandler {
    * `resolve` already applies the vote before it returns (the in-memory queue).
    */
   answer?(id: string, response: ApprovalResolution): Promise<boolean>;
+  /**
+   * `answer`, also saying how many approvals the shared store holds after the vote (other
+   * processes' votes included), where `get(id)` may not show them yet; `votes` is null when the
+   * vote counted none (a rejection, or not taken).
+   */
+  vote?(id: string, response: ApprovalResolution): Promise<{ taken: boolean; votes: number | null }>;
   /** `resolve(id, { approved: true, approver, note })`. */
   approve(id: string, approver: string, note?: string): boolean;
   /** `resolve(id, { approved: false, approver, note })`. */

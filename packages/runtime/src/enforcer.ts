@@ -17,6 +17,7 @@ import type { Enforcer, EnforcerOptions } from "./enforcer/api.js";
 import { checkResult } from "./enforcer/check-result.js";
 import { decide } from "./enforcer/decide.js";
 import { ActionDenied, ResultWithheld } from "./enforcer/errors.js";
+import { grantApproved } from "./enforcer/grant-step.js";
 import { checkOutput } from "./enforcer/output-step.js";
 import { reload, setShadow } from "./enforcer/policies.js";
 import { record, release } from "./enforcer/record-release.js";
@@ -40,7 +41,7 @@ export type {
   ShadowFlip,
   ShadowReport,
 } from "./enforcer/api.js";
-export { ActionDenied, HistoryStoreUnavailable, InvalidInputError, NoReservation, ResultWithheld, ToolFailed } from "./enforcer/errors.js";
+export { ActionDenied, GrantNeedsReservation, HistoryStoreUnavailable, InvalidInputError, NoReservation, ResultWithheld, ToolFailed } from "./enforcer/errors.js";
 
 const resolveCtx = (ctx: ActionContext | (() => ActionContext) | undefined): ActionContext | undefined => (typeof ctx === "function" ? ctx() : ctx);
 
@@ -54,6 +55,7 @@ export async function createEnforcer(options: EnforcerOptions): Promise<Enforcer
     checkResult: (action, result, ctx, info) => checkResult(st, action, result, ctx, info),
     checkOutput: (message, ctx) => checkOutput(st, message, ctx),
     release: (id, ctx) => release(st, id, ctx),
+    grant: (decision, approvers) => grantApproved(st, decision, approvers),
     wrap(name, fn, ctx) {
       return async (args) => {
         const action = { ...(args ?? {}), type: name };

@@ -34,6 +34,17 @@ export interface Grant {
   readonly left: number[];
   /** The amounts taken by the actions that use it, by decision id, until given back. */
   readonly uses: Map<string, number>;
+  /**
+   * The uses held for a reservation (`decide` with `reserve`), by decision id: until when. One
+   * not settled by then is given back by the store, as `find` reports (`lapsed`).
+   */
+  readonly holds: Map<string, number>;
+}
+
+/** A reservation's use of a grant that was not settled in time, and was given back. */
+export interface LapsedUse {
+  readonly grantId: string;
+  readonly decisionId: string;
 }
 
 /** What a use of a grant took, to give it back. */
@@ -63,12 +74,18 @@ export interface GrantStore {
    * and the stale are dropped.
    */
   find(rule: string, scope: string, value: string | number | boolean, now: number, digest?: string): Awaitable<GrantsFound>;
-  /** Takes `amount` (null without `up to`) for `decisionId`; null when the grant is gone, expired, or has less left (exactly). */
-  use(grantId: string, decisionId: string, amount: number | null, now: number): Awaitable<GrantUseResult | null>;
-  /** The action that took it ran: what it took stays taken. */
-  settle(grantId: string, decisionId: string): Awaitable<void>;
+  /**
+   * Takes `amount` (null without `up to`) for `decisionId`; null when the grant is gone, expired, or
+   * has less left (exactly). With `holdUntil` (a reservation's use), the use is held until then:
+   * `settle` keeps it, and one not settled by then is given back (`find` reports it as `lapsed`).
+   */
+  use(grantId: string, decisionId: string, amount: number | null, now: number, holdUntil?: number): Awaitable<GrantUseResult | null>;
+  /** The action that took it ran: what it took stays taken; false when `decisionId` holds nothing of it. */
+  settle(grantId: string, decisionId: string): Awaitable<boolean | undefined>;
   /** Gives back what `decisionId` took; false when it took nothing. */
   giveBack(grantId: string, decisionId: string): Awaitable<boolean>;
+  /** The grant a reservation's use (`use` with `holdUntil`) is held of, while it is; null otherwise. */
+  usedBy?(decisionId: string): Awaitable<string | null>;
 }
 
 /** What `find` answers: the live grants as `decide` reads them, and the ones it dropped. */
@@ -76,15 +93,18 @@ export interface GrantsFound {
   live: GrantInput[];
   expired: Grant[];
   stale: Grant[];
+  /** Reservations' uses of these grants past their time, given back before `live` was read (each reported once). */
+  lapsed?: LapsedUse[];
 }
 
 /** The grant store of this process: every call answers at once. */
 export interface MemoryGrantStore extends GrantStore {
   create(id: string, offer: GrantOffer, value: string | number | boolean, now: number, digest?: string): Grant;
   find(rule: string, scope: string, value: string | number | boolean, now: number, digest?: string): GrantsFound;
-  use(grantId: string, decisionId: string, amount: number | null, now: number): GrantUseResult | null;
-  settle(grantId: string, decisionId: string): void;
+  use(grantId: string, decisionId: string, amount: number | null, now: number, holdUntil?: number): GrantUseResult | null;
+  settle(grantId: string, decisionId: string): boolean;
   giveBack(grantId: string, decisionId: string): boolean;
+  usedBy(decisionId: string): string | null;
 }
 
 /** A value a grant may be scoped to: the session id, or a field's string, finite number or boolean. */
@@ -132,20 +152,38 @@ export function newGrant(id: string, offer: GrantOffer, value: string | number |
     offer: digest ?? null,
     left: offer.upTo === null ? [] : [offer.upTo],
     uses: new Map(),
+    holds: new Map(),
   };
 }
 
 export function memoryGrantStore(): MemoryGrantStore {
   const byId = new Map<string, Grant>();
   const byKey = new Map<string, Grant[]>();
+  // the grant each held use is of, by decision id (`usedBy`)
+  const heldBy = new Map<string, string>();
   const drop = (g: Grant): void => {
     byId.delete(g.id);
+    for (const d of g.holds.keys()) heldBy.delete(d);
     const key = keyOf(g.rule, g.scope, g.value);
     const list = byKey.get(key)?.filter((x) => x !== g) ?? [];
     if (list.length === 0) byKey.delete(key);
     else byKey.set(key, list);
   };
   const live = (g: Grant, now: number): boolean => now < g.expiresAt;
+  /** Gives back what `decisionId` took of `g`; false when it took nothing. */
+  const giveBack = (g: Grant, decisionId: string): boolean => {
+    const amount = g.uses.get(decisionId);
+    if (amount === undefined) return false;
+    g.uses.delete(decisionId);
+    g.holds.delete(decisionId);
+    heldBy.delete(decisionId);
+    if (g.upTo !== null) addPartial(g.left, amount);
+    return true;
+  };
+  /** Gives back the held uses of `g` past their time. */
+  const lapse = (g: Grant, now: number, out: LapsedUse[]): void => {
+    for (const [decisionId, until] of g.holds) if (until <= now && giveBack(g, decisionId)) out.push({ grantId: g.id, decisionId });
+  };
   return {
     create(id, offer, value, now, digest) {
       const key = keyOf(offer.rule, offer.scope, value);
@@ -165,7 +203,9 @@ export function memoryGrantStore(): MemoryGrantStore {
       const out: GrantInput[] = [];
       const expired: Grant[] = [];
       const stale: Grant[] = [];
+      const lapsed: LapsedUse[] = [];
       for (const g of byKey.get(keyOf(rule, scope, value)) ?? []) {
+        lapse(g, now, lapsed);
         if (!live(g, now)) {
           expired.push(g);
           continue;
@@ -177,13 +217,19 @@ export function memoryGrantStore(): MemoryGrantStore {
         out.push({ id: g.id, rule: g.rule, scope: g.scope, value: g.value, expiresAt: new Date(g.expiresAt).toISOString(), remaining: g.upTo === null ? null : roundedDown(g.left) });
       }
       for (const g of [...expired, ...stale]) drop(g);
-      return { live: out, expired, stale };
+      return { live: out, expired, stale, lapsed };
     },
-    use(grantId, decisionId, amount, now) {
+    use(grantId, decisionId, amount, now, holdUntil) {
       const g = byId.get(grantId);
       if (g === undefined || !live(g, now) || g.uses.has(decisionId)) return null;
+      const hold = (): void => {
+        if (holdUntil === undefined) return;
+        g.holds.set(decisionId, holdUntil);
+        heldBy.set(decisionId, g.id);
+      };
       if (g.upTo === null) {
         g.uses.set(decisionId, 0);
+        hold();
         return { grant: g, amount: null, remaining: null };
       }
       if (amount === null || !Number.isFinite(amount) || amount < 0) return null;
@@ -193,18 +239,21 @@ export function memoryGrantStore(): MemoryGrantStore {
       g.left.length = 0;
       g.left.push(...after);
       g.uses.set(decisionId, amount);
+      hold();
       return { grant: g, amount, remaining: roundedDown(g.left) };
     },
     settle(grantId, decisionId) {
-      byId.get(grantId)?.uses.delete(decisionId);
+      const g = byId.get(grantId);
+      heldBy.delete(decisionId);
+      g?.holds.delete(decisionId);
+      return g?.uses.delete(decisionId) ?? false;
     },
     giveBack(grantId, decisionId) {
       const g = byId.get(grantId);
-      const amount = g?.uses.get(decisionId);
-      if (g === undefined || amount === undefined) return false;
-      g.uses.delete(decisionId);
-      if (g.upTo !== null) addPartial(g.left, amount);
-      return true;
+      return g !== undefined && giveBack(g, decisionId);
+    },
+    usedBy(decisionId) {
+      return heldBy.get(decisionId) ?? null;
     },
   };
 }

@@ -59,6 +59,8 @@ export interface RedisApprovalQueue extends ApprovalQueue {
   readonly ready: Promise<void>;
   /** Answers a request in Redis: true when this answer was taken (a vote, or the settling answer), false when the request was unknown, settled, or the answer's hash or vote did not count. */
   answer(id: string, resolution: ApprovalResolution): Promise<boolean>;
+  /** `answer`, with the approvals Redis holds after the vote (other processes' included); null when it counted none. */
+  vote(id: string, resolution: ApprovalResolution): Promise<{ taken: boolean; votes: number | null }>;
   /** Stops listening; requests this process waits for are aborted (they stay in Redis until they expire). */
   close(): Promise<void>;
 }
@@ -85,7 +87,7 @@ return 'ok'
 /**
  * An answer. KEYS: pending ids, the hash. ARGV: id, approved (1/0), approver, note, action hash
  * ("" any), value hash ("" any), channel, grant (1/0: "approve and grant"). Returns {0} (not
- * taken), {1} (a vote, not settled yet) or {2, answer JSON}. A settled request keeps its answer a
+ * taken), {1, approvals held after it} (a vote, not settled yet) or {2, answer JSON}. A settled request keeps its answer a
  * minute, for the process that waits. An approval grants only when every approving vote asked
  * for the grant (field `ng` marks a vote that did not).
  */
@@ -102,7 +104,7 @@ if ARGV[2] == '1' then
   if #votes < tonumber(redis.call('HGET', KEYS[2], 'q')) then
     redis.call('HSET', KEYS[2], 'v', cjson.encode(votes))
     redis.call('PUBLISH', ARGV[7], cjson.encode({ t = 'voted', id = ARGV[1] }))
-    return {1}
+    return {1, #votes}
   end
 end
 answer.approvers = votes
@@ -323,7 +325,19 @@ export function redisApprovalQueue(options: RedisApprovalQueueOptions): RedisApp
   const poll = setInterval(refresh, options.pollMs ?? 1000);
   poll.unref();
 
-  const send = async (id: string, resolution: ApprovalResolution): Promise<boolean> => {
+  /** The approvals a vote's outcome says Redis holds: after a vote ({1, n}), or in the answer that settled the request; null when unknown. */
+  const votesOf = (answer: unknown[]): number | null => {
+    if (answer[0] === 1) return Number.isSafeInteger(answer[1]) ? (answer[1] as number) : null;
+    if (answer[0] !== 2 || typeof answer[1] !== "string") return null;
+    try {
+      const approvers = (JSON.parse(answer[1]) as { approvers?: unknown }).approvers;
+      return Array.isArray(approvers) ? approvers.length : null;
+    } catch {
+      return null;
+    }
+  };
+  /** A vote sent to Redis: whether it was taken, and (one that did not settle the request) the approvals Redis holds after it. */
+  const send = async (id: string, resolution: ApprovalResolution): Promise<{ taken: boolean; votes: number | null }> => {
     const approver = typeof resolution.approver === "string" ? resolution.approver : "";
     const answer = await client.armorApprovalVote(
       idsKey,
@@ -344,7 +358,7 @@ export function redisApprovalQueue(options: RedisApprovalQueueOptions): RedisApp
       if (w !== undefined) settleWith(w, answer[1]);
       refresh();
     }
-    return answer[0] !== 0;
+    return { taken: answer[0] !== 0, votes: votesOf(answer) };
   };
 
   const queue: RedisApprovalQueue = {
@@ -451,8 +465,13 @@ export function redisApprovalQueue(options: RedisApprovalQueueOptions): RedisApp
       return true;
     },
 
-    answer(id, resolution) {
-      if (typeof id !== "string") return Promise.resolve(false);
+    async answer(id, resolution) {
+      if (typeof id !== "string") return false;
+      return (await send(id, resolution)).taken;
+    },
+
+    vote(id, resolution) {
+      if (typeof id !== "string") return Promise.resolve({ taken: false, votes: null });
       return send(id, resolution);
     },
 

@@ -27,6 +27,7 @@ import {
   type GrantsFound,
   type GrantUseResult,
   grantKey,
+  type LapsedUse,
   MAX_GRANTS,
   MAX_GRANTS_PER_SCOPE,
   newGrant,
@@ -42,7 +43,9 @@ local function drop(P, id)
   local k = redis.call('HGET', h, 'k')
   if k then redis.call('ZREM', k, id) end
   redis.call('ZREM', P .. 'all', id)
-  return redis.call('DEL', h, P .. 'u:' .. redis.sha1hex(id))
+  local t = P .. 't:' .. redis.sha1hex(id)
+  for _, d in ipairs(redis.call('HKEYS', t)) do redis.call('DEL', P .. 'd:' .. redis.sha1hex(d)) end
+  return redis.call('DEL', h, P .. 'u:' .. redis.sha1hex(id), t)
 end
 `;
 
@@ -66,12 +69,23 @@ redis.call('ZADD', P .. 'all', exp, id)
 return 1
 `;
 
-/** The grants of a scope: {id, exp, rule, scope, value, upTo, offer, left}...; drops ids whose grant is gone. KEYS: scope set. ARGV: prefix. */
+/**
+ * The grants of a scope: {id, exp, rule, scope, value, upTo, offer, left, {lapsed decision ids}}...
+ * (a held use is lapsed when its time is at most `now`); drops ids whose grant is gone. KEYS: scope
+ * set. ARGV: prefix, now.
+ */
 const LIST = `
 local out = {}
+local now = tonumber(ARGV[2])
 for _, g in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local f = redis.call('HMGET', ARGV[1] .. 'g:' .. redis.sha1hex(g), 'id', 'exp', 'rule', 'scope', 'value', 'upTo', 'offer', 'left')
-  if f[1] then out[#out + 1] = f else redis.call('ZREM', KEYS[1], g) end
+  if f[1] then
+    local lapsed = {}
+    local t = redis.call('HGETALL', ARGV[1] .. 't:' .. redis.sha1hex(g))
+    for i = 1, #t, 2 do if tonumber(t[i + 1]) <= now then lapsed[#lapsed + 1] = t[i] end end
+    f[9] = lapsed
+    out[#out + 1] = f
+  else redis.call('ZREM', KEYS[1], g) end
 end
 return out
 `;
@@ -85,8 +99,10 @@ return out
 
 /**
  * Takes an amount for a decision, if the amount left is still `expected` (compare and set).
- * ARGV: prefix, id, decision id, now, expected left ('' without up to), new left, amount.
- * Answers 'ok', 'gone' (expired or dropped), 'used' (this decision already took it) or 'changed'.
+ * ARGV: prefix, id, decision id, now, expected left ('' without up to), new left, amount, held
+ * until ('' when not held: a reservation's use is held until then, in `t:`, and found by its
+ * decision id in `d:`). Answers 'ok', 'gone' (expired or dropped), 'used' (this decision already
+ * took it) or 'changed'.
  */
 const USE = `
 local h = ARGV[1] .. 'g:' .. redis.sha1hex(ARGV[2])
@@ -100,7 +116,21 @@ if ARGV[5] ~= '' then
 end
 redis.call('HSET', u, ARGV[3], ARGV[7])
 redis.call('PEXPIREAT', u, tonumber(exp) + 60000)
+if ARGV[8] ~= '' then
+  local t = ARGV[1] .. 't:' .. redis.sha1hex(ARGV[2])
+  redis.call('HSET', t, ARGV[3], ARGV[8])
+  redis.call('PEXPIREAT', t, tonumber(exp) + 60000)
+  redis.call('SET', ARGV[1] .. 'd:' .. redis.sha1hex(ARGV[3]), ARGV[2], 'PXAT', math.max(tonumber(exp), tonumber(ARGV[8])) + 60000)
+end
 return 'ok'
+`;
+
+/** A use stays taken: it is no longer held. ARGV: prefix, id, decision id. Answers 1 when the decision had a use of the grant, else 0. */
+const SETTLE = `
+local t = ARGV[1] .. 't:' .. redis.sha1hex(ARGV[2])
+redis.call('HDEL', t, ARGV[3])
+redis.call('DEL', ARGV[1] .. 'd:' .. redis.sha1hex(ARGV[3]))
+return redis.call('HDEL', ARGV[1] .. 'u:' .. redis.sha1hex(ARGV[2]), ARGV[3])
 `;
 
 /**
@@ -116,10 +146,13 @@ if ARGV[4] ~= '' and redis.call('EXISTS', h) == 1 then
   redis.call('HSET', h, 'left', ARGV[5])
 end
 redis.call('HDEL', u, ARGV[3])
+redis.call('HDEL', ARGV[1] .. 't:' .. redis.sha1hex(ARGV[2]), ARGV[3])
+redis.call('DEL', ARGV[1] .. 'd:' .. redis.sha1hex(ARGV[3]))
 return 'ok'
 `;
 
-type Scripted = Redis & Record<"armorGrantCreate" | "armorGrantList" | "armorGrantDrop" | "armorGrantUse" | "armorGrantGiveBack", (...args: (string | number)[]) => Promise<unknown>>;
+type Scripted = Redis &
+  Record<"armorGrantCreate" | "armorGrantList" | "armorGrantDrop" | "armorGrantUse" | "armorGrantSettle" | "armorGrantGiveBack", (...args: (string | number)[]) => Promise<unknown>>;
 
 /** How often a use or a give-back is tried again when another process changed the amount meanwhile. */
 const MAX_TRIES = 64;
@@ -145,7 +178,18 @@ function grantOf(row: unknown): Grant | null {
     const valueOk = typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v));
     const amountsOk = (u === null || (typeof u === "number" && Number.isFinite(u))) && Array.isArray(l) && l.every((x) => typeof x === "number" && Number.isFinite(x));
     if (!valueOk || !amountsOk || !Number.isSafeInteger(expiresAt) || (o !== null && typeof o !== "string")) return null;
-    return { id: id!, rule: rule!, scope: scope!, value: v as string | number | boolean, expiresAt, upTo: u as number | null, offer: o as string | null, left: l as number[], uses: new Map() };
+    return {
+      id: id!,
+      rule: rule!,
+      scope: scope!,
+      value: v as string | number | boolean,
+      expiresAt,
+      upTo: u as number | null,
+      offer: o as string | null,
+      left: l as number[],
+      uses: new Map(),
+      holds: new Map(),
+    };
   } catch {
     return null;
   }
@@ -161,6 +205,7 @@ export function redisGrantStore(redis: Redis, prefix: string, name: string): Gra
   client.defineCommand("armorGrantList", { lua: LIST, numberOfKeys: 1 });
   client.defineCommand("armorGrantDrop", { lua: DROP, numberOfKeys: 0 });
   client.defineCommand("armorGrantUse", { lua: USE, numberOfKeys: 0 });
+  client.defineCommand("armorGrantSettle", { lua: SETTLE, numberOfKeys: 0 });
   client.defineCommand("armorGrantGiveBack", { lua: GIVE_BACK, numberOfKeys: 0 });
   const P = `${prefix}:{grants}:`;
   const scopeSet = (rule: string, scope: string, value: string | number | boolean): string => `${P}k:${sha1(grantKey(rule, scope, value))}`;
@@ -178,6 +223,28 @@ export function redisGrantStore(redis: Redis, prefix: string, name: string): Gra
     return g;
   };
 
+  /** Gives back what `decisionId` took of the grant (compare and set on the amount left); false when it took nothing. */
+  const giveBack = async (grantId: string, decisionId: string): Promise<boolean> => {
+    const uses = `${P}u:${createHash("sha1").update(grantId).digest("hex")}`;
+    for (let i = 0; i < MAX_TRIES; i++) {
+      const [g, took] = await Promise.all([read(grantId), client.hget(uses, decisionId)]).catch(fail);
+      if (took === null) return false;
+      let expected = "";
+      let after: number[] = [];
+      if (g !== null && g.upTo !== null) {
+        const amount = Number(JSON.parse(took));
+        after = [...g.left];
+        addPartial(after, amount);
+        expected = JSON.stringify(g.left);
+      }
+      const outcome = await client.armorGrantGiveBack(P, grantId, decisionId, expected, JSON.stringify(after)).catch(fail);
+      if (outcome === "ok") return true;
+      if (outcome === "none") return false;
+      if (outcome !== "changed") throw new Unexpected("a give-back's outcome");
+    }
+    return false;
+  };
+
   return {
     async create(id, offer: GrantOffer, value, now, digest) {
       const g = newGrant(id, offer, value, now, digest);
@@ -187,16 +254,29 @@ export function redisGrantStore(redis: Redis, prefix: string, name: string): Gra
     },
 
     async find(rule, scope, value, now, digest): Promise<GrantsFound> {
-      const rows = await client.armorGrantList(scopeSet(rule, scope, value), P).catch(fail);
-      if (!Array.isArray(rows)) throw new Unexpected("the grants of a scope");
+      const list = async (): Promise<unknown[]> => {
+        const rows = await client.armorGrantList(scopeSet(rule, scope, value), P, now).catch(fail);
+        if (!Array.isArray(rows)) throw new Unexpected("the grants of a scope");
+        return rows;
+      };
+      let rows = await list();
+      // reservations' uses past their time go back first, each by the process that gives it back
+      const lapsed: LapsedUse[] = [];
+      for (const row of rows) {
+        const [id, ids] = Array.isArray(row) ? [row[0] as unknown, row[8] as unknown] : [];
+        if (!Array.isArray(ids) || typeof id !== "string") continue;
+        for (const d of ids) if (typeof d === "string" && (await giveBack(id, d))) lapsed.push({ grantId: id, decisionId: d });
+      }
+      if (lapsed.length > 0) rows = await list();
       const live: GrantsFound["live"] = [];
       const expired: Grant[] = [];
       const stale: Grant[] = [];
-      for (const row of rows) {
+      for (const full of rows) {
+        const row = Array.isArray(full) ? full.slice(0, 8) : full;
         const g = grantOf(row);
         // a grant whose fields cannot be read covers nothing, and is dropped as stale
         if (g === null) {
-          if (Array.isArray(row) && typeof row[0] === "string") stale.push({ id: row[0], rule, scope, value, expiresAt: 0, upTo: null, offer: null, left: [], uses: new Map() });
+          if (Array.isArray(row) && typeof row[0] === "string") stale.push({ id: row[0], rule, scope, value, expiresAt: 0, upTo: null, offer: null, left: [], uses: new Map(), holds: new Map() });
           continue;
         }
         if (now >= g.expiresAt) expired.push(g);
@@ -204,14 +284,14 @@ export function redisGrantStore(redis: Redis, prefix: string, name: string): Gra
         else live.push({ id: g.id, rule: g.rule, scope: g.scope, value: g.value, expiresAt: new Date(g.expiresAt).toISOString(), remaining: g.upTo === null ? null : roundedDown(g.left) });
       }
       const gone = [...expired, ...stale];
-      if (gone.length === 0) return { live, expired, stale };
+      if (gone.length === 0) return { live, expired, stale, lapsed };
       const dropped = await client.armorGrantDrop(P, ...gone.map((g) => g.id)).catch(fail);
       // each is answered once, to the process that dropped it, which records it
       const mine = new Set(Array.isArray(dropped) ? dropped : []);
-      return { live, expired: expired.filter((g) => mine.has(g.id)), stale: stale.filter((g) => mine.has(g.id)) };
+      return { live, expired: expired.filter((g) => mine.has(g.id)), stale: stale.filter((g) => mine.has(g.id)), lapsed };
     },
 
-    async use(grantId, decisionId, amount, now): Promise<GrantUseResult | null> {
+    async use(grantId, decisionId, amount, now, holdUntil): Promise<GrantUseResult | null> {
       for (let i = 0; i < MAX_TRIES; i++) {
         const g = await read(grantId).catch(fail);
         if (g === null || now >= g.expiresAt) return null;
@@ -225,7 +305,8 @@ export function redisGrantStore(redis: Redis, prefix: string, name: string): Gra
           taken = amount;
         }
         const expected = g.upTo === null ? "" : JSON.stringify(g.left);
-        const outcome = await client.armorGrantUse(P, grantId, decisionId, now, expected, JSON.stringify(after), JSON.stringify(taken ?? 0)).catch(fail);
+        const held = holdUntil === undefined ? "" : String(holdUntil);
+        const outcome = await client.armorGrantUse(P, grantId, decisionId, now, expected, JSON.stringify(after), JSON.stringify(taken ?? 0), held).catch(fail);
         if (outcome === "ok") return { grant: { ...g, left: after }, amount: taken, remaining: taken === null ? null : roundedDown(after) };
         if (outcome === "gone" || outcome === "used") return null;
         if (outcome !== "changed") throw new Unexpected("a use's outcome");
@@ -235,28 +316,14 @@ export function redisGrantStore(redis: Redis, prefix: string, name: string): Gra
     },
 
     async settle(grantId, decisionId) {
-      await client.hdel(`${P}u:${createHash("sha1").update(grantId).digest("hex")}`, decisionId).catch(fail);
+      return (await client.armorGrantSettle(P, grantId, decisionId).catch(fail)) === 1;
     },
 
-    async giveBack(grantId, decisionId) {
-      const uses = `${P}u:${createHash("sha1").update(grantId).digest("hex")}`;
-      for (let i = 0; i < MAX_TRIES; i++) {
-        const [g, took] = await Promise.all([read(grantId), client.hget(uses, decisionId)]).catch(fail);
-        if (took === null) return false;
-        let expected = "";
-        let after: number[] = [];
-        if (g !== null && g.upTo !== null) {
-          const amount = Number(JSON.parse(took));
-          after = [...g.left];
-          addPartial(after, amount);
-          expected = JSON.stringify(g.left);
-        }
-        const outcome = await client.armorGrantGiveBack(P, grantId, decisionId, expected, JSON.stringify(after)).catch(fail);
-        if (outcome === "ok") return true;
-        if (outcome === "none") return false;
-        if (outcome !== "changed") throw new Unexpected("a give-back's outcome");
-      }
-      return false;
+    giveBack,
+
+    async usedBy(decisionId) {
+      const id = await client.get(`${P}d:${createHash("sha1").update(decisionId).digest("hex")}`).catch(fail);
+      return typeof id === "string" ? id : null;
     },
   };
 }

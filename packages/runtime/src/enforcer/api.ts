@@ -133,6 +133,12 @@ export interface RecordInfo {
   decisionId?: string;
   outcome?: "ok" | "error";
   error?: string;
+  /**
+   * A person approved this action for `decisionId` (a `require_approval` decision approved outside
+   * `run`, as `armor serve`'s approvals are): it is recorded without a reservation even where a
+   * grant's amount would govern it (otherwise `GrantNeedsReservation`).
+   */
+  approved?: boolean;
 }
 
 export interface ResultInfo {
@@ -196,6 +202,14 @@ export interface Enforcer {
    * another session's: only the session that reserved (`ctx.session`) may take it back.
    */
   release(decisionId: string, ctx?: ActionContext): Promise<boolean>;
+  /**
+   * "Approve and grant" for an approval given outside `run` (as `armor serve`'s approvers give
+   * them): makes the grant the `require_approval` decision's rule offers, for the decision's
+   * session or field value, on record (an `approval` record, event `grant`, with `approvers`)
+   * before it is kept. Later decisions it covers (`run`, and `decide`) use it. The grant's id, or
+   * null when the rule offers none or the grant was not made (its record or the store failed).
+   */
+  grant(decision: Decision, approvers: readonly string[]): Promise<string | null>;
   /**
    * Decides a model's message before the user reads it (the policy's rules on output), asking for
    * approval when required, and writes an `output` record. Never throws for a deny: the host

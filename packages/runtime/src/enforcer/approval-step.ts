@@ -4,14 +4,13 @@
  * the same approver group and the same quorum; a decision that now needs another group or another
  * quorum asks again.
  */
-import { grantValue, offerDigest } from "../grants.js";
 import { secondsSince } from "../telemetry/probe.js";
 import { setLongTimeout } from "../timers.js";
-import type { ApprovalHandler, ApprovalRequest, ApprovalResponse, ApprovalVote, Decision, FiredRule, GrantOffer } from "../types.js";
+import type { ApprovalHandler, ApprovalRequest, ApprovalResponse, ApprovalVote, Decision, FiredRule } from "../types.js";
 import type { ApprovalOutcome } from "./api.js";
-import { write } from "./audit-step.js";
+import { recordApproval } from "./audit-step.js";
 import { type Decided, decideWith } from "./decide-step.js";
-import { isoTime } from "./ids.js";
+import { createGrant, type GrantUseRef, useGrant } from "./grant-step.js";
 import type { EnforcerState } from "./state.js";
 import { afresh, fresh, type Subject } from "./subject.js";
 
@@ -24,7 +23,7 @@ export interface Approving {
   now: number;
   approval: ApprovalOutcome | null;
   /** A grant that stood in for the approval: what the action took of it, given back if it does not run. */
-  grantUse?: { readonly grantId: string; readonly decisionId: string } | null;
+  grantUse?: GrantUseRef | null;
 }
 
 /**
@@ -42,7 +41,14 @@ export async function approve(st: EnforcerState, r: Approving): Promise<void> {
       return;
     }
     // a live grant of the rule stands in for asking
-    if (await useGrant(st, r)) return;
+    const covered = await useGrant(st, r.decided, r.subject, { take: true });
+    if (covered !== null) {
+      r.decided = covered.decided;
+      r.subject = covered.subject;
+      r.now = covered.now;
+      r.grantUse = covered.use;
+      return;
+    }
     r.approval = await askApproval(st, r.decided, r.subject);
     if (r.approval.outcome !== "approved") {
       r.decided = { ...r.decided, decision: denyAfterApproval(decision, r.approval) };
@@ -61,124 +67,6 @@ export async function approve(st: EnforcerState, r: Approving): Promise<void> {
     r.decided = { ...again, decision: { ...again.decision, decision: "allow" } };
     if (r.approval.grant) await createGrant(st, decision, r.subject, r.now, r.approval.approvers);
   }
-}
-
-/** The value a grant of `offer` is scoped to for this action: the session id or the field's value; null when it has none a grant can hold. */
-function scopeValue(offer: GrantOffer, subject: Subject): string | number | boolean | null {
-  return grantValue(offer.scope === "session" ? subject.session : readPath(subject.action, offer.scope));
-}
-
-/** `action.a.b` of the action snapshot, own fields only. */
-function readPath(action: unknown, path: string): unknown {
-  let v = action;
-  for (const k of path.split(".").slice(1)) v = v !== null && typeof v === "object" && !Array.isArray(v) && Object.hasOwn(v, k) ? (v as Record<string, unknown>)[k] : undefined;
-  return v;
-}
-
-/** The grant a decision may use: the one approval rule that fired offers it. */
-function offerOf(d: Decision): GrantOffer | null {
-  const offer = d.approval?.grant;
-  return offer !== undefined && d.rules.filter((x) => x.effect === "require_approval").length === 1 ? offer : null;
-}
-
-/** The digest of what the decision's rule offers now: its grant clause, group and quorum. */
-function digestOf(d: Decision, offer: GrantOffer): string {
-  return offerDigest(offer, d.approval?.from ?? null, d.approval?.quorum ?? 1);
-}
-
-/**
- * Decides again with the live grants of the action's scope; when the policy allows it by one of
- * them, takes the action's amount of it (exactly) and records the use. True when the action is
- * then allowed by the grant; grants found expired (`grant_expired`) or made under an offer the rule
- * no longer makes (`grant_revoked`) are recorded and dropped.
- */
-async function useGrant(st: EnforcerState, r: Approving): Promise<boolean> {
-  const d = r.decided.decision;
-  const offer = offerOf(d);
-  const value = offer === null ? null : scopeValue(offer, r.subject);
-  if (offer === null || value === null) return false;
-  const now = st.clock();
-  // a grant made under another offer (the policy was reloaded since) covers nothing: it is dropped
-  const found = await grantStoreCall(st, () => st.grants.find(offer.rule, offer.scope, value, now, digestOf(d, offer)));
-  if (found === null) return false;
-  const { live, expired, stale } = found;
-  for (const g of expired) await recordApproval(st, d, { event: "grant_expired", grantId: g.id, rule: g.rule, expiresAt: isoTime(g.expiresAt) });
-  for (const g of stale) await recordApproval(st, d, { event: "grant_revoked", grantId: g.id, rule: g.rule, why: "the rule's grant, group or quorum changed" });
-  if (live.length === 0) return false;
-  const subject = afresh(r.subject);
-  const again = decideWith(st, st.active, subject, now, d.id, live);
-  const use = again.decision.grant;
-  if (again.decision.decision !== "allow" || use === undefined || again.decision.actionHash !== d.actionHash) return false;
-  const amount = offer.of === null ? null : (readPath(subject.action, offer.of) as number);
-  const taken = await grantStoreCall(st, () => st.grants.use(use.id, d.id, amount, now));
-  if (taken === null) return false;
-  const failed = await recordApproval(st, d, {
-    event: "grant_used",
-    grantId: use.id,
-    rule: use.rule,
-    expiresAt: use.expiresAt,
-    ...(taken.amount !== null ? { amount: taken.amount, remaining: taken.remaining, ...(taken.remaining === 0 ? { exhausted: true } : {}) } : {}),
-  });
-  if (failed !== null && (st.options.onAuditFailure ?? "deny") === "deny") {
-    // a use that is not on record is not made: the approver is asked (and that fails closed too)
-    await grantStoreCall(st, () => st.grants.giveBack(use.id, d.id));
-    return false;
-  }
-  r.decided = again;
-  r.subject = subject;
-  r.now = now;
-  r.grantUse = { grantId: use.id, decisionId: d.id };
-  return true;
-}
-
-/**
- * "Approve and grant": the grant the rule offers, for the approved action's scope, on record and
- * then in the store. The record comes first: a grant whose record cannot be written is not made
- * (with `onAuditFailure: "deny"`, the default), so that no action runs under a grant the log lacks.
- */
-async function createGrant(st: EnforcerState, decision: Decision, subject: Subject, now: number, approvers: readonly string[]): Promise<void> {
-  const offer = offerOf(decision);
-  const value = offer === null ? null : scopeValue(offer, subject);
-  if (offer === null || value === null) return;
-  const id = `grant-${decision.id}`;
-  const failed = await recordApproval(st, decision, {
-    event: "grant",
-    grantId: id,
-    rule: offer.rule,
-    scope: offer.scope,
-    value,
-    expiresAt: isoTime(now + offer.durationMs),
-    upTo: offer.upTo,
-    approvers: [...approvers],
-  });
-  if (failed !== null && (st.options.onAuditFailure ?? "deny") === "deny") return;
-  // a grant the store did not keep is on record as made: the record that follows says it is not
-  if ((await grantStoreCall(st, () => st.grants.create(id, offer, value, now, digestOf(decision, offer)))) === null) {
-    await recordApproval(st, decision, { event: "grant_revoked", grantId: id, rule: offer.rule, why: "the grant store did not keep it" });
-  }
-}
-
-/**
- * A call of the grant store; null when it fails (a shared store that does not answer), which is
- * reported. Without a grant the approver is asked, so a store that fails never allows more.
- */
-async function grantStoreCall<T>(st: EnforcerState, call: () => T | Promise<T>): Promise<T | null> {
-  try {
-    return await call();
-  } catch (e) {
-    st.report(new Error(`grant store unavailable: ${e instanceof Error ? e.message : String(e)}`));
-    return null;
-  }
-}
-
-/** The action a grant allowed ran: what it took stays taken (a store that fails keeps it taken too). */
-export async function settleGrant(st: EnforcerState, use: { readonly grantId: string; readonly decisionId: string }): Promise<void> {
-  await grantStoreCall(st, () => st.grants.settle(use.grantId, use.decisionId));
-}
-
-/** What a grant use took goes back when its action did not run (denied, or the tool failed). */
-export async function giveBackGrant(st: EnforcerState, decision: Decision, use: { readonly grantId: string; readonly decisionId: string }, why: string): Promise<void> {
-  if ((await grantStoreCall(st, () => st.grants.giveBack(use.grantId, use.decisionId))) === true) await recordApproval(st, decision, { event: "grant_returned", grantId: use.grantId, why });
 }
 
 function askApproval(st: EnforcerState, decided: Decided, subject: Subject): Promise<ApprovalOutcome> {
@@ -268,17 +156,6 @@ function checkQuorum(o: ApprovalOutcome, quorum: number, from: string | null): A
     if (outside.length > 0) return { ...o, outcome: "error", grant: false, note: `${outside.join(", ")} ${outside.length === 1 ? "is" : "are"} not in the group \`${from}\` the rule asks` };
   }
   return o;
-}
-
-/**
- * An `approval` audit record: the request (`requested`) and its answer (`approved`, `rejected`,
- * `timeout`, `error`), chained with the decision's other records under its id; the failure, or null.
- */
-async function recordApproval(st: EnforcerState, decision: Decision, fields: Record<string, unknown>): Promise<Error | null> {
-  if (st.audit === null) return null;
-  const stage = (decision as { stage?: unknown }).stage;
-  const hashes = stage === "result" || stage === "output" ? { stage, valueHash: (decision as { valueHash?: unknown }).valueHash } : { actionHash: decision.actionHash };
-  return write(st, { kind: "approval", decisionId: decision.id, time: isoTime(st.clock()), session: decision.session, ...hashes, ...fields });
 }
 
 async function waitForAnswer(

@@ -11,6 +11,7 @@ import { withTimeout } from "../timers.js";
 import type { Decision, StageDecision } from "../types.js";
 import type { ApprovalOutcome, AuditOption } from "./api.js";
 import type { Decided } from "./decide-step.js";
+import { isoTime } from "./ids.js";
 import type { EnforcerState } from "./state.js";
 import type { Subject } from "./subject.js";
 
@@ -150,4 +151,19 @@ export function observeDecision(st: EnforcerState, observer: TelemetryObserver, 
   observer.decision({ stage, decision: d.decision, rule: ruleLabel(labels, d), actionType: actionTypeLabel(labels, d.action), seconds: started === 0 ? 0 : secondsSince(started) });
   const cause = failCause(d);
   if (cause !== null) observer.failClosed(cause);
+}
+
+/** What an `approval` record is filed under: the decision's id, session and hashes. */
+export type ApprovalSubject = Pick<Decision, "id" | "session" | "actionHash">;
+
+/**
+ * An `approval` audit record: the request (`requested`) and its answer (`approved`, `rejected`,
+ * `timeout`, `error`), votes and grants' events, chained with the decision's other records under
+ * its id; the failure, or null.
+ */
+export async function recordApproval(st: EnforcerState, decision: ApprovalSubject, fields: Record<string, unknown>): Promise<Error | null> {
+  if (st.audit === null) return null;
+  const stage = (decision as { stage?: unknown }).stage;
+  const hashes = stage === "result" || stage === "output" ? { stage, valueHash: (decision as { valueHash?: unknown }).valueHash } : { actionHash: decision.actionHash };
+  return write(st, { kind: "approval", decisionId: decision.id, time: isoTime(st.clock()), session: decision.session, ...hashes, ...fields });
 }

@@ -8,6 +8,7 @@ import type { ActionContext, Decision } from "../types.js";
 import type { DecideOptions } from "./api.js";
 import { recordDecision } from "./audit-step.js";
 import { decideWith, shadowDecide } from "./decide-step.js";
+import { type GrantUseRef, giveBackGrant, useGrant } from "./grant-step.js";
 import { addLabels, count } from "./history-step.js";
 import type { EnforcerState } from "./state.js";
 import { filedHash, StoreView } from "./store-step.js";
@@ -38,15 +39,28 @@ async function decideSubject(st: EnforcerState, subject: Subject, now: number, o
   const policy = st.active;
   let decided = decideWith(st, policy, subject, now);
   const shadowInfo = shadowDecide(st, decided.decision, subject, now);
+  const reserving = options?.reserve === true;
+  // a live grant of the rule stands in for the approval: named, and with `reserve` taken and held
+  let use: GrantUseRef | null = null;
+  if (decided.decision.decision === "require_approval") {
+    const covered = await useGrant(st, decided, subject, reserving ? { take: true, holdUntil: now + st.reservations.ttlMs } : { take: false });
+    if (covered !== null) {
+      // decided again after the grant's awaits, so that what is counted below is what the history says now
+      decided = decideWith(st, policy, covered.subject, now, decided.decision.id, covered.live);
+      subject = covered.subject;
+      use = covered.use;
+    }
+  }
   if (decided.decision.labels!.length > 0) decided = { ...decided, decision: addLabels(st, decided.decision) };
   const session = decided.decision.session;
-  const reserve = options?.reserve === true && decided.decision.decision === "allow";
+  const reserve = reserving && decided.decision.decision === "allow";
   // counted before anything awaits, as run() does: concurrent decisions see it
   const reservation = reserve ? count(st, session, decided.decision.action, now, subject, decided.decision.labels, policy.decidesResults) : null;
   const final = await recordDecision(st, decided, subject, "decide", null, shadowInfo, reserve);
-  if (!reserve) return final;
-  if (final.decision !== "allow") {
+  if (!reserve || final.decision !== "allow") {
     reservation?.cancel();
+    // a grant's amount is held only for an allowed reservation
+    if (use !== null) await giveBackGrant(st, final, use, "the decision was not allowed and reserved");
     return final;
   }
   // with a shared store the reservation stays pending there, for `record` or `release` in any process,

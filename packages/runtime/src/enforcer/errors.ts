@@ -66,6 +66,23 @@ export class HistoryStoreUnavailable extends Error {
   override readonly name = "HistoryStoreUnavailable";
 }
 
+/**
+ * Thrown by `record` for an action a live grant's amount (`grant ... up to N of action.F`) governs,
+ * when the record settles no reservation of it: such an action is recorded only under the
+ * reservation that took its amount (`decide` with `reserve`, then `record` with its decision id),
+ * so that no amount is used twice or not at all. Nothing was counted or written.
+ */
+export class GrantNeedsReservation extends Error {
+  override readonly name = "GrantNeedsReservation";
+  constructor(
+    message: string,
+    /** The grant that governs the action. */
+    readonly grantId: string,
+  ) {
+    super(message);
+  }
+}
+
 function describeDenial(d: Decision): string {
   // the rules that decided: the denying ones when any fired, else the approval rules
   const denying = d.rules.filter((r) => r.effect === "deny");

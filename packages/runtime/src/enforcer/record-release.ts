@@ -11,6 +11,7 @@ import type { RecordInfo, RecordResult } from "./api.js";
 import { write } from "./audit-step.js";
 import { decideWith } from "./decide-step.js";
 import { HistoryStoreUnavailable, InvalidInputError } from "./errors.js";
+import { giveBackGrant, heldUse, refuseUnreserved, settleGrant } from "./grant-step.js";
 import { count, type Pending } from "./history-step.js";
 import type { EnforcerState } from "./state.js";
 import { StoreView, unavailable } from "./store-step.js";
@@ -25,7 +26,12 @@ export async function record(st: EnforcerState, action: unknown, ctx: ActionCont
   const reservations = st.reservations;
   reservations.expire(now);
   const pending = info.decisionId === undefined ? undefined : reservations.get(info.decisionId);
-  const settled = st.store !== null ? await settleShared(st, st.store, subject, hash, now, info.decisionId) : settleHere(st, subject, hash, now, info.decisionId, pending);
+  const settled = st.store !== null ? await settleShared(st, st.store, subject, hash, now, info) : await settleHere(st, subject, hash, now, info, pending);
+  // the grant's amount the reservation held stays taken
+  if (settled) {
+    const use = await heldUse(st, info.decisionId!);
+    if (use !== null) await settleGrant(st, use);
+  }
   // another session's pending reservation is not this record's decision: it gets an id of its own
   const id = pending !== undefined && !settled ? st.decisionId(now) : (info.decisionId ?? st.decisionId(now));
   const failure = await write(st, {
@@ -46,13 +52,16 @@ export async function record(st: EnforcerState, action: unknown, ctx: ActionCont
 }
 
 /** Settles the action's pending reservation, or counts the action; whether it settled one. */
-function settleHere(st: EnforcerState, subject: Subject, hash: string, now: number, id: string | undefined, pending: Pending | undefined): boolean {
+async function settleHere(st: EnforcerState, subject: Subject, hash: string, now: number, info: RecordInfo, pending: Pending | undefined): Promise<boolean> {
   const settled = pending !== undefined && pending.session === subject.session && pending.actionHash === hash;
   if (settled) {
-    st.reservations.delete(id!);
+    st.reservations.delete(info.decisionId!);
     pending.reservation?.settle();
-  } else count(st, subject.session, subject.action, now, subject, labelsNow(st, subject, now));
-  return settled;
+    return true;
+  }
+  if (info.approved !== true) await refuseUnreserved(st, subject, now);
+  count(st, subject.session, subject.action, now, subject, labelsNow(st, subject, now));
+  return false;
 }
 
 /**
@@ -60,7 +69,8 @@ function settleHere(st: EnforcerState, subject: Subject, hash: string, now: numb
  * without one, the action is filed (one call) and confirmed. A store that does not answer
  * rejects the record: the action may not be counted.
  */
-async function settleShared(st: EnforcerState, store: SharedHistoryStore, subject: Subject, hash: string, now: number, id: string | undefined): Promise<boolean> {
+async function settleShared(st: EnforcerState, store: SharedHistoryStore, subject: Subject, hash: string, now: number, info: RecordInfo): Promise<boolean> {
+  const id = info.decisionId;
   let settled: boolean;
   try {
     settled = id !== undefined && typeof id === "string" && (await store.confirm(id, subject.session, hash));
@@ -74,6 +84,12 @@ async function settleShared(st: EnforcerState, store: SharedHistoryStore, subjec
   const view = await StoreView.open(st, store, subject.session, now, subject.action, hash, subject);
   const problem = view.problem();
   if (problem !== null) throw new HistoryStoreUnavailable(problem);
+  try {
+    if (info.approved !== true) await refuseUnreserved(view.state, subject, now);
+  } catch (e) {
+    await view.finish(false);
+    throw e;
+  }
   count(view.state, subject.session, subject.action, now, subject, labelsNow(view.state, subject, now));
   await view.finish(true);
   return false;
@@ -118,7 +134,14 @@ export async function release(st: EnforcerState, id: string, ctx: ActionContext 
     throw failure;
   }
   pending.reservation?.cancel();
+  await giveBackHeld(st, id, pending.session, pending.actionHash);
   return true;
+}
+
+/** A released reservation gives back the grant's amount it held. */
+async function giveBackHeld(st: EnforcerState, id: string, session: string, actionHash: string): Promise<void> {
+  const use = await heldUse(st, id);
+  if (use !== null) await giveBackGrant(st, { id, session, actionHash }, use, "its reservation was released");
 }
 
 function releaseRecord(id: string, session: string, actionHash: string, now: number) {
@@ -142,9 +165,12 @@ async function releaseShared(st: EnforcerState, store: SharedHistoryStore, id: s
   const failure = await write(st, releaseRecord(id, session, pending.actionHash, now));
   if (failure !== null) throw failure;
   st.reservations.delete(id);
+  let released: boolean;
   try {
-    return await store.release(id, session);
+    released = await store.release(id, session);
   } catch (e) {
     throw new HistoryStoreUnavailable(unavailable(store, e));
   }
+  if (released) await giveBackHeld(st, id, session, pending.actionHash);
+  return released;
 }

@@ -1,0 +1,213 @@
+/**
+ * Grants in decisions (`require approval ... grant`): a live grant of the rule that fired, for the
+ * action's scope, stands in for asking. `run` takes the action's amount of it and keeps it when
+ * the action runs; `decide` with `reserve` takes it and holds it for the reservation (`record`
+ * with the decision's id keeps it, `release` gives it back, and a reservation that expires gives
+ * it back); `decide` without `reserve` only says which grant covers the action. Every use is an
+ * `approval` record naming the grant.
+ */
+import { grantValue, offerDigest } from "../grants.js";
+import type { Decision, GrantInput, GrantOffer } from "../types.js";
+import { type ApprovalSubject, recordApproval } from "./audit-step.js";
+import { type Decided, decideWith } from "./decide-step.js";
+import { GrantNeedsReservation } from "./errors.js";
+import { isoTime } from "./ids.js";
+import type { EnforcerState } from "./state.js";
+import { afresh, type Subject, snapshot } from "./subject.js";
+
+/** A use of a grant by a decision: what to keep or give back. */
+export interface GrantUseRef {
+  readonly grantId: string;
+  readonly decisionId: string;
+}
+
+/** The decision a grant covered: decided again with the grants in `live`, and the use it made (null when nothing was taken). */
+export interface Covered {
+  readonly decided: Decided;
+  readonly subject: Subject;
+  readonly now: number;
+  readonly live: readonly GrantInput[];
+  readonly use: GrantUseRef | null;
+}
+
+/** How a grant is used: taken (`run`, and `decide` with `reserve`: held until `holdUntil`), or only named (`decide`). */
+export type GrantMode = { readonly take: true; readonly holdUntil?: number } | { readonly take: false };
+
+/** The value a grant of `offer` is scoped to for this action: the session id or the field's value; null when it has none a grant can hold. */
+function scopeValue(offer: GrantOffer, subject: Subject): string | number | boolean | null {
+  return grantValue(offer.scope === "session" ? subject.session : readPath(subject.action, offer.scope));
+}
+
+/** `action.a.b` of the action snapshot, own fields only. */
+function readPath(action: unknown, path: string): unknown {
+  let v = action;
+  for (const k of path.split(".").slice(1)) v = v !== null && typeof v === "object" && !Array.isArray(v) && Object.hasOwn(v, k) ? (v as Record<string, unknown>)[k] : undefined;
+  return v;
+}
+
+/** The grant a decision may use: the one approval rule that fired offers it. */
+export function offerOf(d: Decision): GrantOffer | null {
+  const offer = d.approval?.grant;
+  return offer !== undefined && d.rules.filter((x) => x.effect === "require_approval").length === 1 ? offer : null;
+}
+
+/** The digest of what the decision's rule offers now: its grant clause, group and quorum. */
+function digestOf(d: Decision, offer: GrantOffer): string {
+  return offerDigest(offer, d.approval?.from ?? null, d.approval?.quorum ?? 1);
+}
+
+/**
+ * The live grants of the decision's rule for the action's scope, made under the rule's current
+ * offer; grants found expired (`grant_expired`), made under an offer the rule no longer makes
+ * (`grant_revoked`), and reservations' uses past their time (`grant_returned`) are recorded.
+ * Null when the rule offers none, the action has no scope value, or the store failed.
+ */
+async function liveGrants(st: EnforcerState, d: Decision, subject: Subject, now: number): Promise<{ offer: GrantOffer; live: GrantInput[] } | null> {
+  const offer = offerOf(d);
+  const value = offer === null ? null : scopeValue(offer, subject);
+  if (offer === null || value === null) return null;
+  // a grant made under another offer (the policy was reloaded since) covers nothing: it is dropped
+  const found = await grantStoreCall(st, () => st.grants.find(offer.rule, offer.scope, value, now, digestOf(d, offer)));
+  if (found === null) return null;
+  for (const g of found.expired) await recordApproval(st, d, { event: "grant_expired", grantId: g.id, rule: g.rule, expiresAt: isoTime(g.expiresAt) });
+  for (const g of found.stale) await recordApproval(st, d, { event: "grant_revoked", grantId: g.id, rule: g.rule, why: "the rule's grant, group or quorum changed" });
+  for (const l of found.lapsed ?? []) {
+    await recordApproval(
+      st,
+      { id: l.decisionId, session: d.session, actionHash: "" },
+      { event: "grant_returned", grantId: l.grantId, why: "its reservation was neither recorded nor released in time" },
+    );
+  }
+  return { offer, live: found.live };
+}
+
+/**
+ * Decides again with the live grants of the action's scope; when the policy allows it by one of
+ * them, takes the action's amount of it (exactly, with `mode.take`) and records the use
+ * (`grant_used`, or `grant_covers` when nothing is taken). The covered decision, or null when no
+ * grant covers the action (or its use could not be recorded: the approver is asked then).
+ */
+export async function useGrant(st: EnforcerState, decided: Decided, subject: Subject, mode: GrantMode): Promise<Covered | null> {
+  const d = decided.decision;
+  const now = st.clock();
+  const grants = await liveGrants(st, d, subject, now);
+  if (grants === null || grants.live.length === 0) return null;
+  const { offer, live } = grants;
+  const fresh = afresh(subject);
+  const again = decideWith(st, st.active, fresh, now, d.id, live);
+  const g = again.decision.grant;
+  if (again.decision.decision !== "allow" || g === undefined || again.decision.actionHash !== d.actionHash) return null;
+  const grant = { grantId: g.id, rule: g.rule, expiresAt: g.expiresAt };
+  const failClosed = (st.options.onAuditFailure ?? "deny") === "deny";
+  if (!mode.take) {
+    const remaining = live.find((x) => x.id === g.id)?.remaining;
+    const failed = await recordApproval(st, d, { event: "grant_covers", ...grant, ...(typeof remaining === "number" ? { remaining } : {}) });
+    return failed !== null && failClosed ? null : { decided: again, subject: fresh, now, live, use: null };
+  }
+  const amount = offer.of === null ? null : (readPath(fresh.action, offer.of) as number);
+  const taken = await grantStoreCall(st, () => st.grants.use(g.id, d.id, amount, now, mode.holdUntil));
+  if (taken === null) return null;
+  const failed = await recordApproval(st, d, {
+    event: "grant_used",
+    ...grant,
+    ...(taken.amount !== null ? { amount: taken.amount, remaining: taken.remaining, ...(taken.remaining === 0 ? { exhausted: true } : {}) } : {}),
+    ...(mode.holdUntil !== undefined ? { reserved: true } : {}),
+  });
+  if (failed !== null && failClosed) {
+    // a use that is not on record is not made: the approver is asked (and that fails closed too)
+    await grantStoreCall(st, () => st.grants.giveBack(g.id, d.id));
+    return null;
+  }
+  return { decided: again, subject: fresh, now, live, use: { grantId: g.id, decisionId: d.id } };
+}
+
+/**
+ * "Approve and grant": the grant the rule offers, for the approved action's scope, on record and
+ * then in the store. The record comes first: a grant whose record cannot be written is not made
+ * (with `onAuditFailure: "deny"`, the default), so that no action runs under a grant the log lacks.
+ * The grant's id, or null when none was made.
+ */
+export async function createGrant(st: EnforcerState, decision: Decision, subject: Subject, now: number, approvers: readonly string[]): Promise<string | null> {
+  const offer = offerOf(decision);
+  const value = offer === null ? null : scopeValue(offer, subject);
+  if (offer === null || value === null) return null;
+  const id = `grant-${decision.id}`;
+  const failed = await recordApproval(st, decision, {
+    event: "grant",
+    grantId: id,
+    rule: offer.rule,
+    scope: offer.scope,
+    value,
+    expiresAt: isoTime(now + offer.durationMs),
+    upTo: offer.upTo,
+    approvers: [...approvers],
+  });
+  if (failed !== null && (st.options.onAuditFailure ?? "deny") === "deny") return null;
+  // a grant the store did not keep is on record as made: the record that follows says it is not
+  if ((await grantStoreCall(st, () => st.grants.create(id, offer, value, now, digestOf(decision, offer)))) === null) {
+    await recordApproval(st, decision, { event: "grant_revoked", grantId: id, rule: offer.rule, why: "the grant store did not keep it" });
+    return null;
+  }
+  return id;
+}
+
+/**
+ * `Enforcer.grant`: the grant a `require_approval` decision's rule offers, made for an approval
+ * given outside `run` (the decision service's approvers), scoped by the decision's session and
+ * action. The grant's id, or null when the rule offers none or it was not made.
+ */
+export async function grantApproved(st: EnforcerState, decision: Decision, approvers: readonly string[]): Promise<string | null> {
+  if (decision?.decision !== "require_approval" || offerOf(decision) === null || typeof decision.session !== "string") return null;
+  const names = Array.isArray(approvers) ? approvers.filter((a) => typeof a === "string") : [];
+  return createGrant(st, decision, snapshot(decision.action, { session: decision.session }), st.clock(), names);
+}
+
+/**
+ * `record` of an action that settles no reservation: refused (`GrantNeedsReservation`) when the
+ * action would ask for approval from a rule whose grant has an amount (`up to`) and a live grant of
+ * it holds for the action's scope. Such an action is recorded under the reservation that took its
+ * amount, never beside it: a record past the amount left would admit more than the grant, and one
+ * within it would use the amount without the compare-and-set a reservation makes.
+ */
+export async function refuseUnreserved(st: EnforcerState, subject: Subject, now: number): Promise<void> {
+  const d = decideWith(st, st.active, subject, now).decision;
+  if (d.decision !== "require_approval" || offerOf(d)?.upTo == null) return;
+  const grants = await liveGrants(st, d, subject, now);
+  const governing = grants?.live[0];
+  if (governing === undefined) return;
+  throw new GrantNeedsReservation(
+    `grant ${governing.id} of rule \`${governing.rule}\` governs this action's amount: record it with the \`decisionId\` of a decision reserved for it (\`reserve: true\`), which took its amount`,
+    governing.id,
+  );
+}
+
+/**
+ * A call of the grant store; null when it fails (a shared store that does not answer), which is
+ * reported. Without a grant the approver is asked, so a store that fails never allows more.
+ */
+async function grantStoreCall<T>(st: EnforcerState, call: () => T | Promise<T>): Promise<T | null> {
+  try {
+    return await call();
+  } catch (e) {
+    st.report(new Error(`grant store unavailable: ${e instanceof Error ? e.message : String(e)}`));
+    return null;
+  }
+}
+
+/** The action a grant allowed ran: what it took stays taken (a store that fails keeps it taken too). */
+export async function settleGrant(st: EnforcerState, use: GrantUseRef): Promise<void> {
+  await grantStoreCall(st, () => st.grants.settle(use.grantId, use.decisionId));
+}
+
+/** What a grant use took goes back when its action did not run (denied, or the tool failed). */
+export async function giveBackGrant(st: EnforcerState, decision: ApprovalSubject, use: GrantUseRef, why: string): Promise<void> {
+  if ((await grantStoreCall(st, () => st.grants.giveBack(use.grantId, use.decisionId))) === true) await recordApproval(st, decision, { event: "grant_returned", grantId: use.grantId, why });
+}
+
+/** The use a reservation holds of a grant (`decide` with `reserve`), found by the decision's id in any process sharing the store; null when none. */
+export async function heldUse(st: EnforcerState, decisionId: string): Promise<GrantUseRef | null> {
+  const usedBy = st.grants.usedBy;
+  if (usedBy === undefined) return null;
+  const grantId = await grantStoreCall(st, () => usedBy.call(st.grants, decisionId));
+  return grantId === null ? null : { grantId, decisionId };
+}

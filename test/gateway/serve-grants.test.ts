@@ -1,0 +1,119 @@
+/**
+ * `armor serve --approvers FILE` making and using grants: an approver answers "approve and grant"
+ * (the scope the policy offers), the grant is an audited `grant` record, and the session's (or the
+ * recipient's) later decisions at `/v1/decide` use it: named without `reserve`, its amount taken
+ * once with it, kept by `/v1/record` with the decision's id, given back by `/v1/release`; a
+ * `/v1/record` without a reservation of an action the grant's amount governs is 409.
+ */
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { verifyAuditLog } from "@agent-armor/runtime";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assertBuilt, type Served, startServe } from "./support.js";
+
+const sha = (t: string) => createHash("sha256").update(t, "utf8").digest("hex");
+const SERVICE = "service-token-grants-6d1f";
+const ANN = "ann-grants-token-77a0";
+const POLICY = `default allow
+rule wires when action.type == "wire" require approval from "finance" timeout 1m grant action.to 1h up to 50000 of action.amount because "wires need finance"
+rule exports when action.type == "export" require approval from "finance" timeout 1m because "once only"
+`;
+
+let svc: Served;
+let audit: string;
+
+beforeAll(async () => {
+  assertBuilt();
+  const work = mkdtempSync(join(tmpdir(), "armor-serve-grants-"));
+  writeFileSync(join(work, "wires.armor"), POLICY);
+  writeFileSync(join(work, "token"), `${SERVICE}\n`);
+  writeFileSync(join(work, "approvers.json"), JSON.stringify({ approvers: [{ name: "ann", groups: ["finance"], tokenSha256: sha(ANN) }] }));
+  audit = join(work, "audit.jsonl");
+  svc = await startServe(["--policy", join(work, "wires.armor"), "--audit", audit, "--token-file", join(work, "token"), "--approvers", join(work, "approvers.json")]);
+});
+
+afterAll(async () => {
+  await svc?.stop();
+});
+
+async function call(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${svc.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+const wire = (amount: number, to = "acme") => ({ type: "wire", to, amount });
+const decide = (action: unknown, session: string, reserve = false) => call("POST", "/v1/decide", SERVICE, { action, session, ...(reserve ? { reserve } : {}) });
+
+/** A require_approval decision, opened and answered by ann (`grant` or not); the state the agent then reads. */
+async function approve(action: unknown, session: string, answer: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const d = await decide(action, session);
+  expect(d.json.decision).toBe("require_approval");
+  const id = d.json.id as string;
+  expect((await call("POST", "/v1/approvals", SERVICE, { decisionId: id, session })).status).toBe(202);
+  const pending = await call("GET", `/approvals/${encodeURIComponent(id)}`, ANN);
+  const answered = await call("POST", `/approvals/${encodeURIComponent(id)}`, ANN, { actionHash: d.json.actionHash, ...answer });
+  const state = await call("GET", `/v1/approvals/${encodeURIComponent(id)}?wait=${answered.status === 200 ? 10 : 0}`, SERVICE);
+  return { id, offered: pending.json.grant ?? null, answered: answered.status, ...state.json };
+}
+
+describe("armor serve: approve and grant", () => {
+  it("shows the rule's offer, refuses a grant a rule does not offer, and approves once when not asked to grant", async () => {
+    const once = await approve({ type: "export", table: "t" }, "s0", { approved: true, grant: true });
+    expect([once.offered, once.answered]).toEqual([null, 400]);
+    const plain = await approve(wire(5, "initech"), "s0", { approved: true });
+    expect(plain).toMatchObject({ offered: { rule: "wires", scope: "action.to", upTo: 50000, of: "action.amount" }, answered: 200, status: "approved" });
+    expect(plain.grantId).toBeUndefined();
+    expect((await decide(wire(5, "initech"), "s0")).json.decision).toBe("require_approval");
+  });
+
+  it("makes the grant on record, and later decisions at /v1/decide use it exactly", async () => {
+    const approved = await approve(wire(1), "s1", { approved: true, grant: true });
+    expect(approved).toMatchObject({ status: "approved", approver: "ann", grantId: `grant-${approved.id}` });
+    const grantId = approved.grantId as string;
+    // the approved action itself is reported under its id, once
+    expect((await call("POST", "/v1/record", SERVICE, { action: wire(1), session: "s1", decisionId: approved.id })).status).toBe(200);
+
+    // named without reserve (in any session: the grant is the recipient's), taken with it
+    const named = await decide(wire(30_000), "other-session");
+    expect([named.json.decision, (named.json.grant as { id?: string } | undefined)?.id]).toEqual(["allow", grantId]);
+    const first = await decide(wire(30_000), "a", true);
+    expect(first.json).toMatchObject({ decision: "allow", reserved: true, grant: { id: grantId } });
+    expect((await decide(wire(30_000), "b", true)).json).toMatchObject({ decision: "require_approval", reserved: false });
+    expect((await call("POST", "/v1/release", SERVICE, { decisionId: first.json.id, session: "a" })).json).toEqual({ decisionId: first.json.id, released: true });
+    // a release replayed gives nothing back twice
+    expect((await call("POST", "/v1/release", SERVICE, { decisionId: first.json.id, session: "a" })).json).toEqual({ decisionId: first.json.id, released: false });
+    const second = await decide(wire(30_000), "b", true);
+    expect(second.json).toMatchObject({ decision: "allow", reserved: true });
+    expect((await call("POST", "/v1/record", SERVICE, { action: wire(30_000), session: "b", decisionId: second.json.id })).json).toMatchObject({ recorded: true, settled: true });
+    // 20,000 are left: a record without the reservation is refused, whatever the amount
+    for (const amount of [10, 20_000, 25_000]) {
+      const refused = await call("POST", "/v1/record", SERVICE, { action: wire(amount), session: "c" });
+      expect([amount, refused.status, (refused.json.error as { code?: string }).code]).toEqual([amount, 409, "reservation_required"]);
+    }
+    expect((await decide(wire(20_000), "c", true)).json).toMatchObject({ decision: "allow", reserved: true });
+    expect((await decide(wire(0.01), "c", true)).json).toMatchObject({ decision: "require_approval" });
+
+    const records = readFileSync(audit, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = records.filter((r) => r.kind === "approval" && r.grantId === grantId).map((r) => [r.event, r.decisionId]);
+    expect(events).toEqual([
+      ["grant", approved.id],
+      ["grant_covers", named.json.id],
+      ["grant_used", first.json.id],
+      ["grant_returned", first.json.id],
+      ["grant_used", second.json.id],
+      ["grant_used", expect.any(String)],
+    ]);
+    expect(records.find((r) => r.event === "grant")).toMatchObject({ scope: "action.to", value: "acme", upTo: 50000, approvers: ["ann"] });
+    expect(records.filter((r) => r.event === "vote").at(-1)).toMatchObject({ approver: "ann", grant: true });
+    expect(verifyAuditLog(`${records.map((r) => JSON.stringify(r)).join("\n")}\n`).ok).toBe(true);
+  });
+});
