@@ -57,17 +57,18 @@ beforeAll(async () => {
   put("over-declared", without(a, [1, 2, 3]));
   put("two-chains", [...a, ...b]);
   put("two-chains-first-cut", [...without(await chain(6), [2]), ...b]);
+  put("same-chain-twice", [...a, ...a]);
   put("two-chains-declared", [...without(a, [2, 3]), ...without(b, [])]);
 });
 
 describe("armorc audit verify --shipped", () => {
   const cases: { name: string; args: () => string[]; status: number; stdout?: RegExp; stderr?: RegExp }[] = [
-    { name: "a whole copy", args: () => ["--shipped", files.whole!], status: 0, stdout: /^ok: 6 records\n$/ },
+    { name: "a whole copy", args: () => ["--shipped", files.whole!], status: 0, stdout: /^ok: 6 records\n {2}chain [0-9a-f]{64}: from line 1, last seq 5, head [0-9a-f]{64}\n$/ },
     {
       name: "records a later shipping record declares dropped are accepted, and listed",
       args: () => ["--shipped", files.declared!],
       status: 0,
-      stdout: /^ok: 4 records \(line 3: shipping record, records 2–3 not shipped \(the decision shipping buffer was full\)\)\n$/,
+      stdout: /^ok: 4 records \(line 3: shipping record, records 2–3 not shipped \(the decision shipping buffer was full\)\)\n {2}chain [0-9a-f]{64}: from line 1, last seq 5, head [0-9a-f]{64}\n$/,
     },
     { name: "the same copy without --shipped is a local chain missing records", args: () => [files.declared!], status: 1, stderr: /deleted|missing/ },
     {
@@ -77,7 +78,12 @@ describe("armorc audit verify --shipped", () => {
       stderr: /undeclared\.jsonl:2: record 1 is missing before record 2, and no shipping record after it declares them dropped or refused/,
     },
     { name: "more missing than the shipping record declares", args: () => ["--shipped", files["over-declared"]!], status: 1, stderr: /records 1–3 are missing/ },
-    { name: "two chains one after the other", args: () => ["--shipped", files["two-chains"]!], status: 0, stdout: /^ok: 10 records in 2 chains\n$/ },
+    {
+      name: "two chains one after the other",
+      args: () => ["--shipped", files["two-chains"]!],
+      status: 0,
+      stdout: /^ok: 10 records in 2 chains\n {2}chain [0-9a-f]{64}: from line 1, last seq 5, head [0-9a-f]{64}\n {2}chain [0-9a-f]{64}: from line 7, last seq 3, head [0-9a-f]{64}\n$/,
+    },
     { name: "two chains, the second's start is not taken as a local chain's", args: () => [files["two-chains"]!], status: 1 },
     {
       name: "a chain cut before the next one starts",
@@ -91,7 +97,8 @@ describe("armorc audit verify --shipped", () => {
       status: 0,
       stdout: /^ok: 8 records in 2 chains \(line 3: shipping record, records 2–3 not shipped/,
     },
-    { name: "a folder of copies", args: () => ["--shipped", work], status: 1, stdout: /7 files: 4 verified, 3 not\n$/ },
+    { name: "a folder of copies", args: () => ["--shipped", work], status: 1, stdout: /8 files: 4 verified, 4 not\n$/ },
+    { name: "a chain that appears twice", args: () => ["--shipped", files["same-chain-twice"]!], status: 1, stderr: /same-chain-twice\.jsonl:7: record 0 starts chain [0-9a-f]{12} a second time/ },
     { name: "--sink and --shipped together", args: () => ["--shipped", "--sink", "file x", files.whole!], status: 2, stderr: /give one of them/ },
   ];
   it.each(cases)("$name", ({ args, status, stdout, stderr }) => {
@@ -107,5 +114,11 @@ describe("armorc audit verify --shipped", () => {
     expect(verifyAuditLog(`${[...a, ...b].join("\n")}\n`, { shipped: true })).toMatchObject({ ok: true, records: 5, chains: 2 });
     expect(verifyAuditLog(`${a.join("\n")}\n`)).toMatchObject({ ok: true, chains: 1 });
     expect(verifyAuditLog("")).toMatchObject({ ok: true, chains: 0 });
+    // a copy is as good as its heads: the last record of each chain
+    const last = (lines: string[]) => JSON.parse(lines[lines.length - 1]!) as { seq: number; hash: string };
+    expect(verifyAuditLog(`${[...a, ...b].join("\n")}\n`, { shipped: true }).heads).toEqual([
+      { chain: JSON.parse(a[0]!).hash, line: 1, last: last(a).seq, hash: last(a).hash },
+      { chain: JSON.parse(b[0]!).hash, line: 4, last: last(b).seq, hash: last(b).hash },
+    ]);
   });
 });

@@ -139,7 +139,8 @@ describe("decision shipping", () => {
   it("records in the local chain how many records a full buffer dropped", async () => {
     const c = await collector();
     c.answer = () => ({ status: 503 });
-    const s = await shipped({ url: c.url, bufferRecords: 6 });
+    // a key in the collector's query string never reaches the chain
+    const s = await shipped({ url: `${c.url}?key=SECRET-KEY`, bufferRecords: 6 });
     for (let i = 0; i < 10; i++) await s.act(i);
     await s.log.flush();
     expect(s.events.some((e) => e.type === "full")).toBe(true);
@@ -152,6 +153,8 @@ describe("decision shipping", () => {
     const drop = local.find((r) => r.kind === "shipping")!;
     expect(drop).toMatchObject({ dropped: 14, from: 6, to: 19 });
     expect(drop.reason).toContain("buffer was full");
+    expect(drop.reason).toContain(`${new URL(c.url).origin}${new URL(c.url).pathname} was not taking records`);
+    expect(readFileSync(s.file, "utf8")).not.toContain("SECRET-KEY");
     // the collector has every record but the dropped ones, and the record that declares them
     const missing = local.filter((r) => !c.records.has(r.seq)).map((r) => r.seq);
     expect(missing).toEqual(Array.from({ length: 14 }, (_, i) => 6 + i));
@@ -171,7 +174,7 @@ describe("decision shipping", () => {
   it("with overflow deny, fails closed while the buffer is full and recovers when the collector takes records", async () => {
     const c = await collector();
     c.answer = () => ({ status: 503 });
-    const s = await shipped({ url: c.url, bufferRecords: 4, overflow: "deny" });
+    const s = await shipped({ url: `${c.url}?key=SECRET-KEY`, bufferRecords: 4, overflow: "deny" });
     const decisions = [];
     for (let i = 0; i < 4; i++) decisions.push((await s.act(i)).decision);
     expect(decisions.slice(0, 2).map((d) => d.decision)).toEqual(["allow", "allow"]);
@@ -180,6 +183,7 @@ describe("decision shipping", () => {
     expect(refused.errors.map((e) => e.message).join("\n")).toMatch(
       /the audit log failed, so nothing runs: .*the decision shipping buffer is full \(\d records and \d+ bytes held; at most 4 records .* is not taking records/,
     );
+    expect(refused.errors.map((e) => e.message).join("\n")).not.toContain("SECRET-KEY");
     c.answer = () => null;
     expect(await s.shipper.flush(10_000)).toBe(true);
     const after = await s.act(99);

@@ -4,11 +4,11 @@
  * shipping options are refused, naming the option, when they cannot work.
  */
 import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { cursorFileOf, lastSeqOf, readShipCursor, unshippedTail } from "../../packages/gateway/src/shipping.js";
+import { cursorFileOf, lastSeqOf, linesBackwards, readShipCursor, resumePlan, unshippedTail, writeShipCursor } from "../../packages/gateway/src/ship-resume.js";
 import { verifyAuditLog } from "../../packages/runtime/src/index.js";
 import { type Collector, startCollector } from "../helpers/collector.js";
 import { armorBin, assertBuilt, connectGateway, everything, startServe, waitFor } from "./support.js";
@@ -105,6 +105,12 @@ describe("armor mcp --ship-to", () => {
   });
 });
 
+/** The cursor beside `path` when it is one. */
+const cursorOf = (path: string) => {
+  const c = readShipCursor(path);
+  return typeof c === "object" && !("invalid" in c) ? c : undefined;
+};
+
 describe("records stored but not shipped when a process dies", () => {
   const decide = async (url: string, type: string): Promise<void> => {
     const res = await fetch(`${url}/v1/decide`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action: { type } }) });
@@ -125,7 +131,7 @@ describe("records stored but not shipped when a process dies", () => {
     expect(c.records.size).toBe(0);
     const stored = lines().length;
     expect(stored).toBe(5);
-    expect(readShipCursor(audit)).toEqual({ chain: null, seq: -1 });
+    expect(cursorOf(audit)).toEqual({ chain: null, seq: -1 });
 
     c.answer = () => null;
     const second = await startServe(["--policy", policy, "--audit", audit, "--ship-to", c.url, "--ship-interval", "20"]);
@@ -136,9 +142,9 @@ describe("records stored but not shipped when a process dies", () => {
       const seqs = c.deliveries.filter((d) => d.status === 200).flatMap((d) => String(d.headers["x-armor-chain-seq"]).split("-").map(Number));
       expect(seqs[0]).toBe(0);
       expect(verifyAuditLog(c.text(), { shipped: true })).toMatchObject({ ok: true, records: lines().length });
-      await waitFor(() => (readShipCursor(audit)?.seq === lines().length - 1 ? true : undefined), 10_000, "the cursor at the last record");
+      await waitFor(() => (cursorOf(audit)?.seq === lines().length - 1 ? true : undefined), 10_000, "the cursor at the last record");
       expect(second.stderr()).toContain("decision shipping: 5 records stored but not shipped before this start are shipped first");
-      expect(readShipCursor(audit)!.chain).toBe(JSON.parse(lines()[0]!).hash);
+      expect(cursorOf(audit)!.chain).toBe(JSON.parse(lines()[0]!).hash);
     } finally {
       await second.stop();
     }
@@ -190,8 +196,96 @@ describe("records stored but not shipped when a process dies", () => {
   ])("a cursor file holding %s is no cursor", (_name, text) => {
     const path = join(work, `cursor-${_name.replace(/\W+/g, "-")}.jsonl`);
     writeFileSync(cursorFileOf(path), text);
-    expect(readShipCursor(path)).toBeUndefined();
+    expect(readShipCursor(path)).toEqual({ invalid: expect.any(String) });
     appendFileSync(path, "");
     expect(existsSync(cursorFileOf(path))).toBe(true);
+  });
+
+  const chainFile = (name: string, n: number): { path: string; id: string } => {
+    const lines = [0, 1, 2, 3, 4, 5].slice(0, n).map(record);
+    const path = file(name, lines.length > 0 ? `${lines.join("\n")}\n` : "");
+    // record() is not hashed: the plan reads a chain id only through chainIdOfFile, given here
+    return { path, id: "c".repeat(64) };
+  };
+  it.each([
+    { name: "no cursor, an empty file", records: 0, cursor: null, after: -1, seqs: [], skipped: undefined, note: null },
+    {
+      name: "no cursor, records already there: declared as stored before shipping began",
+      records: 4,
+      cursor: null,
+      after: 3,
+      seqs: [],
+      skipped: { count: 4, from: 0, to: 3 },
+      note: /starts after the 4 records already in the audit file/,
+    },
+    {
+      name: "a cursor of this chain",
+      records: 5,
+      cursor: '{"chain":"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc","seq":2}',
+      after: 2,
+      seqs: [3, 4],
+      skipped: undefined,
+      note: /2 records stored but not shipped/,
+    },
+    { name: "a cursor of no chain yet, nothing shipped", records: 3, cursor: '{"chain":null,"seq":-1}', after: -1, seqs: [0, 1, 2], skipped: undefined, note: /3 records stored but not shipped/ },
+    {
+      name: "a cursor of no chain that shipped records: not trusted",
+      records: 3,
+      cursor: '{"chain":null,"seq":1}',
+      after: -1,
+      seqs: [0, 1, 2],
+      skipped: undefined,
+      note: /names no chain: shipping the file's newest records/,
+    },
+    { name: "a cursor of another chain", records: 3, cursor: `{"chain":"${"d".repeat(64)}","seq":1}`, after: -1, seqs: [0, 1, 2], skipped: undefined, note: /of another chain/ },
+    {
+      name: "a cursor past the file's end",
+      records: 3,
+      cursor: `{"chain":"${"c".repeat(64)}","seq":9}`,
+      after: -1,
+      seqs: [0, 1, 2],
+      skipped: undefined,
+      note: /past the audit file's last record \(9 > 2\)/,
+    },
+    { name: "a corrupt cursor", records: 3, cursor: "{not json", after: -1, seqs: [0, 1, 2], skipped: undefined, note: /unusable \(it is not JSON\)/ },
+    {
+      name: "more than the start takes: the newest, the rest declared",
+      records: 6,
+      cursor: "none-but-corrupt",
+      after: -1,
+      seqs: [4, 5],
+      skipped: { count: 4, from: 0, to: 3 },
+      note: /4 older ones are declared/,
+    },
+  ])("where shipping resumes: $name", ({ name, records, cursor, after, seqs, skipped, note }) => {
+    const { path, id } = chainFile(`plan-${name.replace(/\W+/g, "-")}.jsonl`, records);
+    if (cursor !== null) writeFileSync(cursorFileOf(path), cursor);
+    const plan = resumePlan(path, records > 0 ? id : undefined, 2 + (records === 6 ? 0 : 10), "http://collector/v1/logs");
+    expect(plan.after).toBe(after);
+    expect(plan.lines.map((l) => JSON.parse(l).seq)).toEqual(seqs);
+    expect(plan.skipped === undefined ? undefined : { count: plan.skipped.count, from: plan.skipped.from, to: plan.skipped.to }).toEqual(skipped);
+    if (note === null) expect(plan.note).toBeNull();
+    else expect(plan.note).toMatch(note);
+  });
+
+  it("reads a line of many chunks back in time linear in its length", () => {
+    const big = JSON.stringify({ seq: 1, text: "z".repeat(16 * 1024 * 1024) });
+    const path = file("sixteen-mib.jsonl", `${record(0)}\n${big}`);
+    const lines = [...linesBackwards(path)];
+    expect(lines.length).toBe(2);
+    expect(lines[0]!.length).toBe(big.length);
+    expect(lines[0] === big).toBe(true);
+    expect(lines[1]).toBe(record(0));
+  });
+
+  it("writes the cursor through no link planted at its name", () => {
+    const path = join(work, "linked.jsonl");
+    const elsewhere = join(work, "elsewhere.txt");
+    writeFileSync(elsewhere, "untouched");
+    symlinkSync(elsewhere, cursorFileOf(path));
+    writeShipCursor(path, { chain: null, seq: 3 });
+    expect(readFileSync(elsewhere, "utf8")).toBe("untouched");
+    expect(lstatSync(cursorFileOf(path)).isSymbolicLink()).toBe(false);
+    expect(cursorOf(path)).toEqual({ chain: null, seq: 3 });
   });
 });

@@ -113,7 +113,7 @@ export interface DecisionShipper {
    * not given (more than the buffer holds), is declared in the chain as a full buffer's drop is.
    * Call it before the log stores anything.
    */
-  resume(lines: readonly string[], skipped?: { count: number; from: number; to: number }): void;
+  resume(lines: readonly string[], skipped?: { count: number; from: number; to: number; reason: string }): void;
   /** Resolves once everything buffered now has been shipped, or `timeoutMs` passed (false then). */
   flush(timeoutMs?: number): Promise<boolean>;
   /** Ships what it can within `closeTimeoutMs`, reports the rest (`unshipped`), and stops. */
@@ -202,6 +202,8 @@ export function createDecisionShipper(options: ShipperOptions): DecisionShipper 
   if (target.protocol !== "http:" && target.protocol !== "https:") throw new TypeError(`decision shipping: the collector's URL must be http(s), not ${target.protocol}`);
   if (target.username !== "" || target.password !== "") throw new TypeError("decision shipping: put the collector's credentials in a token, not in its URL");
   const url = target.href;
+  // the collector as records and errors name it: origin and path, never a query string (it may hold a key)
+  const where = `${target.origin}${target.pathname}`;
   if (options.chainId !== undefined && !/^[0-9a-f]{64}$/.test(options.chainId)) throw new TypeError("decision shipping: chainId is the hash of the chain's first record (64 hex digits)");
   const o = {
     batchRecords: Math.floor(positive("batchRecords", options.batchRecords, DEFAULTS.batchRecords)),
@@ -253,7 +255,7 @@ export function createDecisionShipper(options: ShipperOptions): DecisionShipper 
   let lastError: string | null = null;
   let full = false;
   // dropped records not yet declared in the chain
-  let drop: { count: number; from: number; to: number } | null = null;
+  let drop: { count: number; from: number; to: number; reason?: string } | null = null;
   let log: AuditLog | null = null;
   let closed = false;
   let closing: Promise<void> | null = null;
@@ -293,7 +295,7 @@ export function createDecisionShipper(options: ShipperOptions): DecisionShipper 
 
   function fullError(): ShippingBufferFull {
     return new ShippingBufferFull(
-      `the decision shipping buffer is full (${count()} records and ${bytes} bytes held; at most ${o.bufferRecords} records and ${o.bufferBytes} bytes) because ${url} is not taking records${lastError !== null ? ` (${lastError})` : ""}; decisions are denied until it does`,
+      `the decision shipping buffer is full (${count()} records and ${bytes} bytes held; at most ${o.bufferRecords} records and ${o.bufferBytes} bytes) because ${where} is not taking records${lastError !== null ? ` (${lastError})` : ""}; decisions are denied until it does`,
     );
   }
 
@@ -448,7 +450,8 @@ export function createDecisionShipper(options: ShipperOptions): DecisionShipper 
       dropped: d.count,
       from: d.from,
       to: d.to,
-      reason: `the decision shipping buffer was full (${o.bufferRecords} records or ${o.bufferBytes} bytes) while ${url} was not taking records${lastError !== null ? `: ${lastError}` : ""}`,
+      reason:
+        d.reason ?? `the decision shipping buffer was full (${o.bufferRecords} records or ${o.bufferBytes} bytes) while ${where} was not taking records${lastError !== null ? `: ${lastError}` : ""}`,
     };
     if (log === null || closed) {
       emit({ type: "dropped", ...d, recorded: false });

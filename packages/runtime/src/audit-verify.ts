@@ -27,7 +27,11 @@
  * `gaps` too. A collector's file may hold several chains one after the other (replicas, or a new
  * file after a restart, each start at seq 0): a record 0 that starts from the genesis hash after
  * the first record ends the chain before it (which must be whole by then) and starts the next;
- * `chains` counts them.
+ * `chains` counts them, a chain that appears twice is a problem, and `heads` gives each chain's
+ * id, last seq and last hash. A copy proves no more than its heads: whoever holds it can cut a
+ * chain's newest records or write new records, `shipping` ones included, and hash them, so a
+ * copy is trusted as far as each head matches the head of the chain the process wrote (its local
+ * file, or a head kept where the copy's holder cannot change it).
  *
  * Like any hash chain read on its own, this cannot tell that the newest records were cut off.
  */
@@ -72,6 +76,16 @@ export interface VerifyResult {
   gaps: AuditGap[];
   /** The chains the log holds: 1, or with `shipped`, each one starting at record 0 (0 for an empty log). */
   chains: number;
+  /** With `shipped`: each chain's id (its record 0's hash, null when the copy lacks record 0), last seq and last hash (the first 1,000). */
+  heads: ChainHead[];
+}
+
+export interface ChainHead {
+  chain: string | null;
+  /** 1-based line of the chain's first record in the log. */
+  line: number;
+  last: number;
+  hash: string;
 }
 
 interface ChainRecord {
@@ -173,6 +187,9 @@ export class ChainCheck {
   private undeclared: Array<{ from: number; to: number; line: number; seq: number }> = [];
   records = 0;
   private chains = 0;
+  private readonly heads: ChainHead[] = [];
+  /** Ids of the chains seen, to refuse one that appears twice. */
+  private readonly chainIds = new Set<string>();
   private last: Position = START;
   private readonly tornLines: number[] = [];
   private readonly gaps: AuditGap[] = [];
@@ -221,7 +238,15 @@ export class ChainCheck {
       if (this.undeclaredProblem()) return false;
       this.last = START;
     }
-    if (this.last === START) this.chains++;
+    if (this.last === START) {
+      this.chains++;
+      const id = r.seq === 0 && r.prev === GENESIS_HASH ? r.hash : null;
+      if (this.shipped && id !== null) {
+        if (this.chainIds.has(id)) return this.fail(n, r.seq, "inserted", `record 0 (line ${n}) starts chain ${id.slice(0, 12)} a second time: a collector keeps each chain once`);
+        if (this.chainIds.size < LIST_CAP) this.chainIds.add(id);
+      }
+      if (this.heads.length < LIST_CAP) this.heads.push({ chain: id, line: n, last: -1, hash: GENESIS_HASH });
+    }
     const last = this.last;
     const links = r.seq === last.seq + 1 && r.prev === last.hash;
     const declared = links ? null : declaredRange(r, last, this.sink);
@@ -268,6 +293,11 @@ export class ChainCheck {
       this.note(this.gaps, gap as never);
     }
     this.last = { seq: r.seq, hash, line: n };
+    const head = this.heads.length === this.chains ? this.heads[this.heads.length - 1] : undefined;
+    if (head !== undefined) {
+      head.last = r.seq;
+      head.hash = hash;
+    }
     this.records++;
     return true;
   }
@@ -295,7 +325,7 @@ export class ChainCheck {
     if (this.problem === null && this.misfit === null && this.fragments.length > 0) this.fragmentProblem(null);
     if (this.problem === null && this.misfit === null) this.undeclaredProblem();
     const ok = this.problem === null && this.misfit === null;
-    return { ok, records: this.records, problem: this.problem, tornTail: ok && this.tornTail, tornLines: this.tornLines, gaps: this.gaps, chains: this.chains };
+    return { ok, records: this.records, problem: this.problem, tornTail: ok && this.tornTail, tornLines: this.tornLines, gaps: this.gaps, chains: this.chains, heads: this.shipped ? this.heads : [] };
   }
 }
 

@@ -70,7 +70,7 @@ describe("the chain", () => {
       expect(hash).toBe(sha256(canonicalJson(body)));
     }
     expect(lines).toEqual(records.map((r) => canonicalJson(r)));
-    expect(verifyAuditLog(joined(lines))).toEqual({ ok: true, records: 40, problem: null, tornTail: false, tornLines: [], gaps: [], chains: 1 });
+    expect(verifyAuditLog(joined(lines))).toEqual({ ok: true, records: 40, problem: null, tornTail: false, tornLines: [], gaps: [], chains: 1, heads: [] });
   });
 
   it("returns the record as stored, snapshotting the fields at call time", async () => {
@@ -145,6 +145,7 @@ describe("the chain", () => {
       tornLines: [4],
       gaps: [{ line: 5, seq: 3, lost: 1, from: null, to: null, reason: expect.stringContaining("torn") }],
       chains: 1,
+      heads: [],
     });
   });
 
@@ -424,16 +425,16 @@ describe("verifyAuditLog", () => {
   it("accepts a log truncated mid-line at the end as a torn tail", async () => {
     const lines = await tenLines();
     const text = joined(lines.slice(0, 9)) + lines[9]!.slice(0, 57);
-    expect(verifyAuditLog(text)).toEqual({ ok: true, records: 9, problem: null, tornTail: true, tornLines: [10], gaps: [], chains: 1 });
+    expect(verifyAuditLog(text)).toEqual({ ok: true, records: 9, problem: null, tornTail: true, tornLines: [10], gaps: [], chains: 1, heads: [] });
   });
 
   it("accepts a whole final record without its newline", async () => {
     const text = joined(await tenLines()).slice(0, -1);
-    expect(verifyAuditLog(text)).toEqual({ ok: true, records: 10, problem: null, tornTail: false, tornLines: [], gaps: [], chains: 1 });
+    expect(verifyAuditLog(text)).toEqual({ ok: true, records: 10, problem: null, tornTail: false, tornLines: [], gaps: [], chains: 1, heads: [] });
   });
 
   it("accepts an empty log", () => {
-    expect(verifyAuditLog("")).toEqual({ ok: true, records: 0, problem: null, tornTail: false, tornLines: [], gaps: [], chains: 0 });
+    expect(verifyAuditLog("")).toEqual({ ok: true, records: 0, problem: null, tornTail: false, tornLines: [], gaps: [], chains: 0, heads: [] });
   });
 
   it("reports the first problem only, and counts the records verified before it", async () => {

@@ -29,6 +29,9 @@ export const runAudit: Command = {
     "                them dropped from a full buffer or refused by the collector, and a file may",
     "                hold several chains one after the other, each from its record 0 (replicas,",
     "                or a new file after a restart); each must be whole to its last record.",
+    "                Each chain's id, last seq and head hash are printed: the copy is to be",
+    "                trusted as far as each head matches the chain its process wrote (whoever",
+    "                holds a copy can cut its newest records or write and hash new ones).",
     "",
     "The file is read in chunks, so logs of any size verify in constant memory; on a terminal, a",
     "progress bar is drawn on stderr.",
@@ -116,6 +119,10 @@ async function verifyOne(file: string, how: { sink: string | undefined; shipped:
   }
   const chains = shipped && result.chains > 1 ? ` in ${result.chains} chains` : "";
   io.stdout.write(`${label}ok: ${result.records} ${result.records === 1 ? "record" : "records"}${chains}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}\n`);
+  // a copy is as good as its heads: each to be compared with the head of the chain its process wrote
+  for (const h of result.heads) {
+    io.stdout.write(`${label}  chain ${h.chain ?? "(its record 0 is missing)"}: from line ${h.line}, last seq ${h.last}, head ${h.hash}\n`);
+  }
   return 0;
 }
 
