@@ -5,7 +5,8 @@
  *   createEnforcer({ policy, history: redisStore({ url: "redis://127.0.0.1:6379" }) })
  *
  * Each decision is one round trip: a script (scripts.ts) reads the session's trackers and files
- * the action when it is reserved. A Redis that does not answer within `timeoutMs` (or is down)
+ * the action when it is reserved. A Redis that does not answer within `timeoutMs` (or is down; a
+ * decision's read is timed by deadlines.ts, the other calls by ioredis's `commandTimeout`)
  * fails the call, and the enforcer denies with `history store unavailable: redis://HOST:PORT: ...`;
  * ioredis reconnects by itself, and decisions work again as soon as Redis answers.
  */
@@ -30,6 +31,7 @@ import { Redis, type RedisOptions } from "ioredis";
 export { DEFAULT_MAX_PENDING, type RedisApprovalQueue, type RedisApprovalQueueOptions, redisApprovalQueue } from "./approvals.js";
 export { redisGrantStore } from "./grants.js";
 
+import { Deadlines } from "./deadlines.js";
 import { redisGrantStore } from "./grants.js";
 
 import { CONFIRM, FORGET, KEEP, LABELS, PENDING, READ, READ_COUNTS, REFILE, RELEASE } from "./scripts.js";
@@ -118,6 +120,20 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
   client.defineCommand("armorRelease", { lua: RELEASE, numberOfKeys: 1 });
   client.defineCommand("armorLabels", { lua: LABELS, numberOfKeys: 1 });
   client.defineCommand("armorForget", { lua: FORGET, numberOfKeys: 2 });
+
+  // A decision's read has the store's time limit from one shared timer (deadlines.ts) rather than
+  // ioredis's timer per command; every other call (grants, reservations, labels) keeps
+  // `commandTimeout`. ioredis reads the option when the call is sent, which `apply` does at once.
+  const deadlines = new Deadlines(timeoutMs);
+  const readWithin = (read: (...args: (string | number)[]) => Promise<unknown>, args: (string | number)[]): Promise<unknown> => {
+    const o = client.options;
+    o.commandTimeout = undefined;
+    try {
+      return deadlines.within(read.apply(client, args));
+    } finally {
+      o.commandTimeout = timeoutMs;
+    }
+  };
 
   // a scope's digest, kept for the next call: most calls in a row are for the same session
   let lastScope: string | null = null;
@@ -219,7 +235,7 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
         args.push(maxScopes, SCOPE_OVERSHOOT);
         for (const [d, keep] of scopes) args.push(d, keep === Number.POSITIVE_INFINITY ? "inf" : keep);
       }
-      const answer = await (fixed.all ? client.armorReadCounts : client.armorRead).apply(client, args);
+      const answer = await readWithin(fixed.all ? client.armorReadCounts : client.armorRead, args);
       return readAnswer(answer, trackers, (t) => scopesFull(t.scope!.slice(0, t.scope!.indexOf("\u0000")), `the history store ${name}`, maxScopes));
     },
 
