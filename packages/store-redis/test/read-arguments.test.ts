@@ -73,4 +73,34 @@ describe.skipIf(skip)("the read script's arguments", () => {
     expect((await store.read({ scope: "s", now: 1000, trackers: [tracker], labels: true })).labels).toEqual(["secret"]);
     expect((await store.read({ scope: "s", now: 1000, trackers: [tracker], labels: false })).labels).toEqual([]);
   });
+
+  it("reads the session's labels only for policies that read or add them, and a policy that reads them sees them", async () => {
+    const store = redisStore({ url: redis.url, prefix: "need", timeoutMs: 5000 });
+    stores.push(store);
+    const asked: (boolean | undefined)[] = [];
+    const read = store.read.bind(store);
+    store.read = (r) => {
+      asked.push(r.labels);
+      return read(r);
+    };
+    const source = (rules: string) => ({ source: `default allow\nrule n when action.type == "send" and count(type == "send" within 1h) >= 100 deny\n${rules}`, fileName: "need.armor" });
+    const plain = await createEnforcer({ policy: source(""), history: store, throwOnDeny: false });
+    expect((await plain.decide({ type: "send" }, { session: "s" }, { reserve: true })).decision).toBe("allow");
+    expect(asked).toEqual([false]);
+    // a policy that adds labels reads them (a label already held is not added again, and the bound is the store's)
+    const labelling = await createEnforcer({ policy: source('rule l when action.type == "read" label "secret"\n'), history: store, throwOnDeny: false });
+    expect((await labelling.run({ type: "read" }, { session: "s" }, () => "ok")).decision.labels).toEqual(["secret"]);
+    expect(asked.at(-1)).toBeUndefined();
+    // one that reads them sees the labels another process added
+    const reading = await createEnforcer({ policy: source('rule r when action.type == "mail" and "secret" in session.labels deny\n'), history: store, throwOnDeny: false });
+    const d = await reading.decide({ type: "mail" }, { session: "s" }, { reserve: true });
+    expect(d.decision).toBe("deny");
+    expect(d.rules.map((r) => r.id)).toEqual(["r"]);
+    expect(asked.at(-1)).toBeUndefined();
+    // a shadow candidate that reads them makes the read include them, and the enforced policy still does not need them
+    const shadowed = await createEnforcer({ policy: source(""), shadow: source('rule r when action.type == "mail" and "secret" in session.labels deny\n'), history: store, throwOnDeny: false });
+    expect((await shadowed.decide({ type: "mail" }, { session: "s" }, { reserve: true })).decision).toBe("allow");
+    expect(asked.at(-1)).toBeUndefined();
+    expect(shadowed.shadowReport().byKind["allow->deny"]).toBe(1);
+  });
 });
