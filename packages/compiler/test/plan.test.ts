@@ -154,6 +154,34 @@ rule a when action.type == "x" redact body matching /\\d+/
       ],
     },
     {
+      name: "a policy whose rules do not read session.labels says so (a store may skip reading them)",
+      source: `policy p
+default allow
+rule a when count(item.type == "x" and labels contains "l" within 1h) > 3 deny
+rule b when action.type == "y" label "l"
+`,
+      field: "metadata.readsSessionLabels",
+      want: false,
+    },
+    {
+      name: "a rule on calls that reads session.labels inside a quantifier",
+      source: `policy p
+default allow
+rule a when any(x in action.tags: x in session.labels) deny
+`,
+      field: "metadata.readsSessionLabels",
+      want: true,
+    },
+    {
+      name: "a rule on results that reads session.labels",
+      source: `policy p
+default allow
+rule a on result when result.text contains "x" and "secret" in session.labels deny
+`,
+      field: "metadata.readsSessionLabels",
+      want: true,
+    },
+    {
       name: "a history predicate is a tracker and makes the input lazy",
       source: `policy p
 default allow

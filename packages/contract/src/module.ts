@@ -154,6 +154,12 @@ export interface PolicyMetadata {
     readonly grant?: Readonly<GrantOffer>;
   }[];
   readonly trackers: readonly { readonly kind: "count" | "seen" | "sum" | "max" | "min"; readonly withinMs: number | null }[];
+  /**
+   * Whether a rule, at any stage, reads `session.labels`: a runtime that keeps the session's labels
+   * elsewhere may skip reading them when no rule does (and none adds them). Absent in modules
+   * compiled before it: read as true.
+   */
+  readonly readsSessionLabels?: boolean;
 }
 
 /**

@@ -86,6 +86,11 @@ export interface StoreRead {
   readonly trackers: readonly StoreTracker[];
   /** Per tracker (in `trackers`' order), the key the decision looks up in a `keyed` one; `""` for the others. */
   readonly current?: readonly CurrentKey[];
+  /**
+   * False when no policy in force reads or adds the scope's labels (no rule reads `session.labels`
+   * or has a `label` effect): the store may then answer no labels, and skip reading them.
+   */
+  readonly labels?: boolean;
   /** File the action (count it in flight) under `id`; kept for `ttlMs` unless confirmed or released. */
   readonly reserve?: {
     readonly id: string;

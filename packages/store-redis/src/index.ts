@@ -5,7 +5,8 @@
  *   createEnforcer({ policy, history: redisStore({ url: "redis://127.0.0.1:6379" }) })
  *
  * Each decision is one round trip: a script (scripts.ts) reads the session's trackers and files
- * the action when it is reserved. A Redis that does not answer within `timeoutMs` (or is down)
+ * the action when it is reserved. A Redis that does not answer within `timeoutMs` (or is down; a
+ * decision's read is timed by deadlines.ts, the other calls by ioredis's `commandTimeout`)
  * fails the call, and the enforcer denies with `history store unavailable: redis://HOST:PORT: ...`;
  * ioredis reconnects by itself, and decisions work again as soon as Redis answers.
  */
@@ -30,6 +31,7 @@ import { Redis, type RedisOptions } from "ioredis";
 export { DEFAULT_MAX_PENDING, type RedisApprovalQueue, type RedisApprovalQueueOptions, redisApprovalQueue } from "./approvals.js";
 export { redisGrantStore } from "./grants.js";
 
+import { Deadlines } from "./deadlines.js";
 import { redisGrantStore } from "./grants.js";
 
 import { CONFIRM, FORGET, KEEP, LABELS, PENDING, READ, READ_COUNTS, REFILE, RELEASE } from "./scripts.js";
@@ -109,8 +111,8 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
   }) as Scripted;
   // connection errors reach the decisions that fail; an unhandled 'error' event would end the process
   client.on("error", () => {});
-  client.defineCommand("armorRead", { lua: READ });
-  client.defineCommand("armorReadCounts", { lua: READ_COUNTS });
+  client.defineCommand("armorRead", { lua: READ, numberOfKeys: 1 });
+  client.defineCommand("armorReadCounts", { lua: READ_COUNTS, numberOfKeys: 1 });
   client.defineCommand("armorRefile", { lua: REFILE });
   client.defineCommand("armorKeep", { lua: KEEP, numberOfKeys: 1 });
   client.defineCommand("armorConfirm", { lua: CONFIRM, numberOfKeys: 1 });
@@ -118,6 +120,20 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
   client.defineCommand("armorRelease", { lua: RELEASE, numberOfKeys: 1 });
   client.defineCommand("armorLabels", { lua: LABELS, numberOfKeys: 1 });
   client.defineCommand("armorForget", { lua: FORGET, numberOfKeys: 2 });
+
+  // A decision's read has the store's time limit from one shared timer (deadlines.ts) rather than
+  // ioredis's timer per command; every other call (grants, reservations, labels) keeps
+  // `commandTimeout`. ioredis reads the option when the call is sent, which `apply` does at once.
+  const deadlines = new Deadlines(timeoutMs);
+  const readWithin = (read: (...args: (string | number)[]) => Promise<unknown>, args: (string | number)[]): Promise<unknown> => {
+    const o = client.options;
+    o.commandTimeout = undefined;
+    try {
+      return deadlines.within(read.apply(client, args));
+    } finally {
+      o.commandTimeout = timeoutMs;
+    }
+  };
 
   // a scope's digest, kept for the next call: most calls in a row are for the same session
   let lastScope: string | null = null;
@@ -151,8 +167,24 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
     const base = `${scoped === null ? scopeKey(scope) : `${prefix}:scope:{${scoped}}`}:${trackerDigest(t.key)}`;
     return [`${base}:e`, `${base}:p`];
   };
-  /** The registry of the scope values that hold history (scripts.ts SCOPES). */
-  const scopesKey = `${prefix}:scopes`;
+  /**
+   * The trackers as the read script takes them (READ: `W/T` or `W/T/S` each), and which are plain
+   * counts: the same for every decision of a policy (kept per list of trackers; a policy with
+   * scoped trackers makes a list per decision).
+   */
+  const specs = new WeakMap<readonly StoreTracker[], TrackerSpec>();
+  const trackerSpec = (trackers: readonly StoreTracker[]): TrackerSpec => {
+    let spec = specs.get(trackers);
+    if (spec !== undefined) return spec;
+    const counts = trackers.map(isCountTracker);
+    spec = {
+      spec: trackers.map((t) => `${t.withinMs ?? -1}/${trackerDigest(t.key)}${t.scope === undefined ? "" : `/${digest(t.scope)}`}`).join(","),
+      counts,
+      all: counts.every((c) => c),
+    };
+    specs.set(trackers, spec);
+    return spec;
+  };
   const reservationKey = (scope: string, id: string): string => `${scopeKey(scope)}:R:${reservationName(id)}`;
   const labelsKey = (scope: string): string => `${scopeKey(scope)}:labels`;
   const indexKey = (scope: string): string => `${scopeKey(scope)}:keys`;
@@ -166,35 +198,44 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
 
     async read(request: StoreRead): Promise<StoreReadResult> {
       const { scope, now, trackers, reserve, current } = request;
-      const filed = new Map<string, StoreFiling>();
-      for (const f of reserve?.filings ?? []) filed.set(f.tracker.key, f);
-      const keys = [labelsKey(scope), reservationKey(scope, reserve?.id ?? ""), indexKey(scope)];
-      const args: (string | number)[] = [now, reserve?.id ?? "", reserve?.ttlMs ?? 0, scopeDigest(scope), trackers.length];
+      const fixed = trackerSpec(trackers);
+      const fl = reserve?.filings ?? [];
+      // whether the labels are read (READ), then a character per tracker
+      let filings = request.labels === false ? "-" : "L";
+      const extra: string[] = [];
       // per scope value of the decision: how long its history lasts (its trackers' longest window)
       let scopes: Map<string, number> | null = null;
-      let counts = true;
-      for (let i = 0; i < trackers.length; i++) {
+      for (let i = 0, j = 0; i < trackers.length; i++) {
         const t = trackers[i]!;
-        const scoped = t.scope === undefined ? null : digest(t.scope);
-        keys.push(...trackerKeys(scope, t, scoped));
-        if (scoped !== null) {
+        // the filings come in the trackers' order (StoreView), so the next one is the usual match
+        let f = fl[j];
+        if (f !== undefined && f.tracker.key === t.key) j++;
+        else f = fl.find((x) => x.tracker.key === t.key);
+        if (t.scope !== undefined) {
+          const scoped = digest(t.scope);
           scopes ??= new Map();
           scopes.set(scoped, Math.max(scopes.get(scoped) ?? 0, t.withinMs === null || t.since === true ? Number.POSITIVE_INFINITY : t.withinMs));
         }
-        const f = filed.get(t.key);
-        if (isCountTracker(t)) args.push(t.withinMs ?? -1, f === undefined ? 0 : f.error === null ? 1 : 2, f?.error ?? "");
-        else {
-          counts = false;
-          args.push(t.withinMs ?? -1, "k", JSON.stringify({ k: kindName(t), c: currentSpec(current?.[i] ?? ""), ...(f?.kind !== undefined ? { f: kindSpec(f.kind) } : {}) }));
+        if (fixed.counts[i]) {
+          if (f === undefined) filings += "0";
+          else if (f.error === null) filings += "1";
+          else {
+            filings += "2";
+            extra.push(f.error);
+          }
+        } else {
+          filings += "k";
+          extra.push(JSON.stringify({ k: kindName(t), c: currentSpec(current?.[i] ?? ""), ...(f?.kind !== undefined ? { f: kindSpec(f.kind) } : {}) }));
         }
       }
-      args.push(reserve?.actionHash ?? "");
+      const id = reserve === undefined ? "" : reserve.id;
+      const reserved = reservationName(id);
+      const args: (string | number)[] = [scopeKey(scope), now, reserved === id ? id : `${reserved}\n${id}`, reserve?.ttlMs ?? 0, reserve?.actionHash ?? "", fixed.spec, filings, ...extra];
       if (scopes !== null) {
-        keys.push(scopesKey);
         args.push(maxScopes, SCOPE_OVERSHOOT);
         for (const [d, keep] of scopes) args.push(d, keep === Number.POSITIVE_INFINITY ? "inf" : keep);
       }
-      const answer = await (counts ? client.armorReadCounts : client.armorRead).call(client, keys.length, ...keys, ...args);
+      const answer = await readWithin(fixed.all ? client.armorReadCounts : client.armorRead, args);
       return readAnswer(answer, trackers, (t) => scopesFull(t.scope!.slice(0, t.scope!.indexOf("\u0000")), `the history store ${name}`, maxScopes));
     },
 
@@ -244,6 +285,14 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
       client.disconnect();
     },
   };
+}
+
+interface TrackerSpec {
+  readonly spec: string;
+  /** Per tracker, whether it is a plain count. */
+  readonly counts: readonly boolean[];
+  /** Whether every tracker is (the leaner READ_COUNTS then reads them). */
+  readonly all: boolean;
 }
 
 /** The kind the scripts keep a tracker as (scripts.ts KINDS). */

@@ -425,56 +425,76 @@ end
 `;
 
 /**
- * Reads the trackers and files the reservation. KEYS: labels, reservation, the scope's index (the
- * tracker keys it has, for `forget`), then per tracker its entries and poison, and, when a tracker
- * has a scope of its own, the registry of scope values (SCOPES). ARGV: now, id ("" reads only),
- * ttl ms, scope, tracker count, then per tracker: window ms (-1: none), filing (0 none, 1 entry,
- * 2 poison; `k` another kind), error (for `k`: JSON `{ k: kind, c: the current key, f?: the
- * filing }`, KINDS); then the action hash the reservation is kept for; then, with scopes, the
- * most scope values the registry holds, how far past it an action is still filed, and per scope
- * value of the decision its digest and how long its history lasts (ms, or `inf`).
+ * Reads the trackers and files the reservation. One key, the scope's base (`PREFIX:{SCOPE}`):
+ * every other key is built from it, as the kinds' keys are (the labels `BASE:labels`, the
+ * reservation `BASE:R:NAME`, the index of the scope's tracker keys `BASE:keys`, for `forget`, a
+ * tracker's entries and poison `BASE:T:e` and `BASE:T:p`, or for a tracker with a scope of its own
+ * `PREFIX:scope:{S}:T:e`, and the registry of scope values `PREFIX:scopes`), so a decision sends
+ * few arguments. ARGV: now, the reservation's id ("" reads only; `NAME\nID` when its key part is
+ * not the id itself), ttl ms, the action hash the reservation is kept for, the trackers (fixed
+ * per policy: `W/T` or `W/T/S` per tracker, comma-separated, W the window in ms or -1, T the
+ * tracker's digest, S the scope value's digest), the filings (one character whether the labels
+ * are read, `L`, or not, `-`, then one per tracker: 0 none, 1 entry, 2 poison, `k` another kind),
+ * then per tracker filed as poison its error and per tracker of another kind its JSON
+ * `{ k: kind, c: the current key, f?: the filing }` (KINDS), in the trackers' order; then, with
+ * scopes, the most scope values the registry holds, how far past it an action is still filed,
+ * and per scope value of the decision its digest and how long its history lasts (ms, or `inf`).
  * Returns { per tracker {count, oldest poison member or ""} or {-1, value, value after filing or ""}
- * or {-2} (its scope value cannot be held)..., {labels...} }, a kind's value as text: `E<error>`,
- * `Z` (nothing matched), `C<count>`, `S<sum>`, `V<member>`, `N` (none), `T`, `F`.
+ * or {-2} (its scope value cannot be held)..., {labels...} (none when not read) }, a kind's value
+ * as text: `E<error>`, `Z` (nothing matched), `C<count>`, `S<sum>`, `V<member>`, `N` (none), `T`, `F`.
  */
 const READ_BODY = `
+local base = KEYS[1]
 local now = tonumber(ARGV[1])
-local id = ARGV[2]
-local n = tonumber(ARGV[5])
+local name, id = ARGV[2], ARGV[2]
+do
+  local nl = string.find(id, '\\n', 1, true)
+  if nl then name, id = string.sub(id, 1, nl - 1), string.sub(id, nl + 1) end
+end
+local prefix, sd0 = string.match(base, '^(.*):{(%x+)}$')
+local index = base .. ':keys'
+local filings = ARGV[6]
+local entriesOf, poisonOf, windows, extra = {}, {}, {}, {}
+local n, at = 0, 7
+for w, d, s in string.gmatch(ARGV[5], '([^/,]+)/(%x+)/?(%x*)') do
+  n = n + 1
+  local b = s == '' and base .. ':' .. d or prefix .. ':scope:{' .. s .. '}:' .. d
+  entriesOf[n], poisonOf[n], windows[n] = b .. ':e', b .. ':p', tonumber(w)
+  local f = string.sub(filings, n + 1, n + 1)
+  if f == '2' or f == 'k' then extra[n] = ARGV[at]; at = at + 1 end
+end
 local out = {}
 local filed = {}
--- the session's own keys start as its index does; a scoped tracker's (per user.id) are not the session's to forget
-local own = string.sub(KEYS[3], 1, #KEYS[3] - 4)
 local full, skip, scopes = {}, {}, nil
 -- the sequence numbers of its since entries, by tracker (RESERVATION)
 local q = {}
-if #KEYS > 3 + 2 * n then
-  scopes = scopeRegistry(KEYS[#KEYS], now, id, tonumber(ARGV[7 + 3 * n]), tonumber(ARGV[8 + 3 * n]), { unpack(ARGV, 9 + 3 * n) }, full, skip)
+if at <= #ARGV then
+  scopes = scopeRegistry(prefix .. ':scopes', now, id, tonumber(ARGV[at]), tonumber(ARGV[at + 1]), { unpack(ARGV, at + 2) }, full, skip)
 end
 -- poison is rare: the plain counts' poison sets are read only when one of them exists
 local poisoned = 0
 do
   local ps = {}
   for i = 1, n do
-    if ARGV[4 + 3 * i] ~= 'k' then ps[#ps + 1] = KEYS[3 + 2 * i] end
+    if string.sub(filings, i + 1, i + 1) ~= 'k' then ps[#ps + 1] = poisonOf[i] end
   end
   if #ps > 0 then poisoned = redis.call('EXISTS', unpack(ps)) end
 end
 for i = 1, n do
-  local entries = KEYS[2 + 2 * i]
-  local poison = KEYS[3 + 2 * i]
-  local w = tonumber(ARGV[3 + 3 * i])
-  local filing = ARGV[4 + 3 * i]
+  local entries = entriesOf[i]
+  local poison = poisonOf[i]
+  local w = windows[i]
+  local filing = string.sub(filings, i + 1, i + 1)
   local edge = w >= 0 and edgeOf(now, w) or ''
   local sd = scopes and scopeOfKey(entries)
   -- past the bound of scope values, a reserved action is not filed in a new one
   if sd and skip[sd] then filing = '0' end
   if filing == 'k' then
-    local spec = cjson.decode(ARGV[5 + 3 * i])
+    local spec = cjson.decode(extra[i])
     local value = kindValue(spec.k, entries, poison, w, now, edge, spec.c)
     local after = ''
     if id ~= '' and spec.f and not (sd and skip[sd]) then
-      fileKind(spec.k, entries, poison, w, now, spec.f, id, seqFor(q, entries), string.sub(entries, 1, #own) == own and KEYS[3] or nil, filed)
+      fileKind(spec.k, entries, poison, w, now, spec.f, id, seqFor(q, entries), string.sub(entries, 1, #base) == base and index or nil, filed)
       after = kindValue(spec.k, entries, poison, w, now, edge, spec.c)
     end
     out[i] = { -1, value, after }
@@ -492,12 +512,12 @@ for i = 1, n do
     out[i] = { count, oldest[1] or '' }
     if id ~= '' and filing ~= '0' then
       local key, member, fresh = entries, id, count == 0
-      if filing == '2' then key, member, fresh = poison, id .. '\\n' .. ARGV[5 + 3 * i], not oldest[1] end
+      if filing == '2' then key, member, fresh = poison, id .. '\\n' .. extra[i], not oldest[1] end
       redis.call('ZADD', key, now, member)
       if w >= 0 then redis.call('PEXPIRE', key, w + 60000) end
       -- a set that held entries is in the index already (it expires, and forget deletes, with them)
       -- a scoped tracker's keys (per user.id) are not the session's: its index leaves them
-      if fresh and string.sub(key, 1, #own) == own then redis.call('SADD', KEYS[3], key) end
+      if fresh and string.sub(key, 1, #base) == base then redis.call('SADD', index, key) end
       filed[#filed + 1] = { key, member }
     end
   end
@@ -505,11 +525,11 @@ for i = 1, n do
 end
 if id ~= '' then
   local body = { f = filed }
-  if scopes and #scopes > 0 then body.g = { r = KEYS[#KEYS], i = scopes } end
+  if scopes and #scopes > 0 then body.g = { r = prefix .. ':scopes', i = scopes } end
   if next(q) then body.q = q end
-  saveReservation(KEYS[2], ARGV[4], ARGV[1], ARGV[6 + 3 * n], body, ARGV[3])
+  saveReservation(base .. ':R:' .. name, sd0, ARGV[1], ARGV[4], body, ARGV[3])
 end
-out[n + 1] = redis.call('ZRANGE', KEYS[1], 0, -1)
+out[n + 1] = string.sub(filings, 1, 1) == 'L' and redis.call('ZRANGE', base .. ':labels', 0, -1) or {}
 return out
 `;
 

@@ -368,6 +368,43 @@ function readsItemLabels(e: IR.Expr): boolean {
   }
 }
 
+/** Whether a rule of the policy, at any stage, reads `session.labels` (its metadata says so: `readsSessionLabels`). */
+export function readsSessionLabels(p: IR.Policy): boolean {
+  return p.rules.some((r) => readsRoot(r.condition, "session"));
+}
+
+/** Whether an expression reads a path from `root` (tracker conditions are not entered: they read entries). */
+function readsRoot(e: IR.Expr, root: IR.PathRoot): boolean {
+  const reads = (x: IR.Expr): boolean => readsRoot(x, root);
+  switch (e.kind) {
+    case "path":
+      return e.root === root;
+    case "exists":
+      return e.path.root === root;
+    case "and":
+    case "or":
+      return e.args.some(reads);
+    case "not":
+      return reads(e.arg);
+    case "compare":
+    case "stringOp":
+    case "arith":
+      return reads(e.left) || reads(e.right);
+    case "in":
+      return reads(e.left) || reads(e.list);
+    case "between":
+      return reads(e.value) || reads(e.low) || reads(e.high);
+    case "matches":
+      return reads(e.value);
+    case "fn":
+      return reads(e.arg);
+    case "quantifier":
+      return reads(e.list) || reads(e.condition);
+    default:
+      return false;
+  }
+}
+
 /**
  * A tracker's identity across policy versions: the same kind, window and condition give the same
  * key, so a runtime can keep a predicate's counters when a policy is reloaded. A pattern is named
@@ -546,6 +583,7 @@ function planMetadata(p: IR.Policy, compilerVersion: string | null): PolicyMetad
       ...(r.effect.kind === "require_approval" && r.effect.grant !== null ? { grant: r.effect.grant } : {}),
     })),
     trackers: p.trackers.map((t) => ({ kind: t.kind, withinMs: t.withinMs })),
+    readsSessionLabels: readsSessionLabels(p),
   };
 }
 

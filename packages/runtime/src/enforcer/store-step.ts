@@ -25,7 +25,7 @@
 import { MAX_SESSION_LABELS, type Reservation, ScopeUnavailable, scopeKeyOf, scopesFull, type TrackerSource, type TrackerValue, type Who } from "../history.js";
 import { type CurrentKey, isCountTracker, type SharedHistoryStore, type StoreFiling, type StoreReadResult, type StoreTracker, type StoreValue } from "../store.js";
 import { currentKeyOf, holds, kindFiling } from "../tracker-kinds.js";
-import type { PolicyTracker } from "../types.js";
+import type { PolicyModule, PolicyTracker } from "../types.js";
 import type { EnforcerState } from "./state.js";
 import { actionHashOf, type Subject } from "./subject.js";
 
@@ -36,7 +36,16 @@ interface Kept {
   readonly byKey: ReadonlyMap<string, PolicyTracker>;
   /** Whether a tracker (scoped or not) reads `current.F` (its current key is then computed per decision). */
   readonly keyed: boolean;
+  /** Whether a decision needs the session's labels: a policy in force reads them or adds to them (StoreRead `labels`). */
+  readonly labels: boolean;
 }
+
+/**
+ * Whether a policy's decisions need the session's labels from the store: a rule reads
+ * `session.labels` (a module compiled before its metadata said so is taken to), or a rule adds
+ * labels, which are added to the session only when new and within its bound (`addLabels`).
+ */
+const needsLabels = (m: PolicyModule): boolean => m.policy.readsSessionLabels !== false || m.policy.rules.some((r) => r.effect === "label");
 
 /** A tracker as the store keeps it. */
 const storeTracker = (t: PolicyTracker): StoreTracker => ({
@@ -67,7 +76,8 @@ function storeTrackers(st: EnforcerState): Kept {
       kept.push(storeTracker(t));
     }
   }
-  const result: Kept = { all, kept, byKey: new Map(all.map((t) => [t.key, t])), keyed: all.some((t) => typeof t.entryKeys === "function") };
+  const labels = needsLabels(st.active.module) || (st.shadow !== null && needsLabels(st.shadow.module));
+  const result: Kept = { all, kept, byKey: new Map(all.map((t) => [t.key, t])), keyed: all.some((t) => typeof t.entryKeys === "function"), labels };
   keptFor.set(st.active, { shadow: st.shadow, kept: result });
   return result;
 }
@@ -177,14 +187,14 @@ export class StoreView implements TrackerSource {
    * does not answer makes every decision of the view a deny that names it.
    */
   static async open(st: EnforcerState, store: SharedHistoryStore, scope: string, now: number, action: unknown, reserveFor: string | null, who: Who | null = null): Promise<StoreView> {
-    const { all, kept: session, byKey, keyed } = storeTrackers(st);
+    const { all, kept: session, byKey, keyed, labels } = storeTrackers(st);
     const { kept, errors } = decisionTrackers(all, session, action, who);
     const id = reserveFor !== null ? st.decisionId(now) : null;
     const filings = reserveFor !== null ? filingsOf(kept, byKey, action, undefined) : [];
     try {
       const reserve = id !== null ? { reserve: { id, ttlMs: st.reservations.ttlMs, filings, actionHash: reserveFor! } } : {};
       const current: CurrentKey[] | null = keyed ? kept.map((k) => (k.keyed === true ? currentKeyOf(byKey.get(k.key)!, action) : "")) : null;
-      const answer = await store.read({ scope, now, trackers: kept, ...(current !== null ? { current } : {}), ...reserve });
+      const answer = await store.read({ scope, now, trackers: kept, ...(current !== null ? { current } : {}), ...(labels ? {} : { labels: false }), ...reserve });
       return new StoreView(st, store, scope, now, id, action, null, answer, kept, byKey, filings, reserveFor, errors);
     } catch (e) {
       return new StoreView(st, store, scope, now, null, action, unavailable(store, e), null, kept, byKey, [], null, errors);
