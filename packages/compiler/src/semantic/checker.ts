@@ -173,6 +173,8 @@ export interface CheckOutput {
   /** The file's own `test` blocks, checked and lowered. */
   readonly tests: readonly TestCase[];
   readonly model: SemanticModel;
+  /** The lets of imported files this file reads (`NS.LET`), by namespace: they are used, though not in their own file. */
+  readonly importedReads: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 export function checkFile(input: CheckInput): CheckOutput {
@@ -202,6 +204,7 @@ class Checker {
   /** The lets that are `param`s: an importer may be the one that reads them, so they are never reported unused. */
   private readonly paramNames = new Set<string>();
   private readonly importedRules: ReadonlySet<string>;
+  private readonly importedReads = new Map<string, Set<string>>();
   private readonly resolving = new Set<string>();
   /** The comparison whose operands are being lowered, for the fix of a field read through a list (A321). */
   private comparison: A.CompareExpr | null = null;
@@ -278,6 +281,7 @@ class Checker {
       extra: extra === null ? null : { ...extra, regexes: this.regexes.slice(extra.regexesFrom), trackers: this.trackers.slice(extra.trackersFrom) },
       tests,
       model: { lets: this.lets, rules: this.rules, fieldReferences: this.fieldReferences, narrowings: this.narrowings, schema: this.schema, locals: this.locals },
+      importedReads: this.importedReads,
     };
   }
 
@@ -1348,6 +1352,9 @@ class Checker {
       });
       return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
     }
+    const reads = this.importedReads.get(head!.name);
+    if (reads === undefined) this.importedReads.set(head!.name, new Set([name!.name]));
+    else reads.add(name!.name);
     return { expr: { kind: "literal", value: let_.value, span: e.span }, type: let_.type };
   }
 
