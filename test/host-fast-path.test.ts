@@ -62,7 +62,35 @@ const INPUTS: string[] = [
   `${" ".repeat(1000)}http://spaces.example`,
 ];
 
+/** How many times `new URL` runs while `f` does. */
+async function parses(f: () => unknown): Promise<number> {
+  const Real = globalThis.URL;
+  let n = 0;
+  globalThis.URL = class extends Real {
+    constructor(url: string | URL, base?: string | URL) {
+      n++;
+      super(url, base);
+    }
+  } as typeof URL;
+  try {
+    await f();
+  } finally {
+    globalThis.URL = Real;
+  }
+  return n;
+}
+
+const NOT_URLS = ["plain text", "", ":", "//x.example/path", "a b:c", "1http://x.example", "x".repeat(100_000)];
+
 describe("host() before the URL parser", () => {
+  it("never asks the parser about a string that is not an absolute URL", async () => {
+    expect(await parses(() => NOT_URLS.map((v) => host(v)))).toBe(0);
+    const c = compileSource("main.armor", 'default allow\nrule r when action.type == "t" and host(action.u) != null deny\n');
+    const m = await loadModule(emit(c).js);
+    expect(await parses(() => NOT_URLS.map((u) => m.decide({ action: { type: "t", u } })))).toBe(0);
+    expect(await parses(() => host("https://x.example/"))).toBe(1);
+  });
+
   it("answers as the parser alone would, in the interpreter", () => {
     for (const v of INPUTS) expect(host(v), JSON.stringify(v.slice(0, 40))).toBe(reference(v));
   });
