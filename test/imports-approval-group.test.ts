@@ -46,7 +46,12 @@ rule huge
 const CASES: [string, Record<string, string>, Record<string, unknown>, string | null][] = [
   ["a param's default", { "main.armor": BASE }, { action: { type: "wire", amount: 500 } }, "finance"],
   ["a let", { "main.armor": BASE.replace("rule big", "rule big_off").replace("amount > 100", "amount > 1e12") }, { action: { type: "wire", amount: 2e6 } }, "cfo"],
-  ["the importer's value", { "main.armor": 'default allow\nimport "./base.armor" as base with { approvers: "treasury" }\n', "base.armor": BASE }, { action: { type: "wire", amount: 500 } }, "treasury"],
+  [
+    "the importer's value",
+    { "main.armor": 'default allow\nimport "./base.armor" as base with { approvers: "treasury" }\n', "base.armor": BASE },
+    { action: { type: "wire", amount: 500 } },
+    "treasury",
+  ],
   ["the param's default through an import", { "main.armor": 'default allow\nimport "./base.armor" as base\n', "base.armor": BASE }, { action: { type: "wire", amount: 500 } }, "finance"],
   [
     "an imported let, NS.LET",

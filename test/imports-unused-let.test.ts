@@ -37,10 +37,18 @@ const CASES: [string, Record<string, string>, string[]][] = [
     },
     ["base.armor: let `GROUP` is never used"],
   ],
-  ["no importer reads it", { "main.armor": 'default allow\nimport "./base.armor" as base\n', "base.armor": BASE }, ["base.armor: let `SANCTIONED` is never used", "base.armor: let `UNUSED` is never used", "base.armor: let `GROUP` is never used"]],
+  [
+    "no importer reads it",
+    { "main.armor": 'default allow\nimport "./base.armor" as base\n', "base.armor": BASE },
+    ["base.armor: let `SANCTIONED` is never used", "base.armor: let `UNUSED` is never used", "base.armor: let `GROUP` is never used"],
+  ],
   [
     "the importer's own unused let is still reported",
-    { "main.armor": 'default allow\nimport "./base.armor" as base\nlet MINE = 2\nrule r when action.type == "email" and to in base.SANCTIONED and amount > base.UNUSED require approval from base.GROUP\n', "base.armor": BASE },
+    {
+      "main.armor":
+        'default allow\nimport "./base.armor" as base\nlet MINE = 2\nrule r when action.type == "email" and to in base.SANCTIONED and amount > base.UNUSED require approval from base.GROUP\n',
+      "base.armor": BASE,
+    },
     ["main.armor: let `MINE` is never used"],
   ],
 ];

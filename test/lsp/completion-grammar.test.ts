@@ -61,7 +61,11 @@ const rows: readonly Row[] = [
     text: `${header}param approvers: string = "ops"\nparam limit: number = 5\nlet SECOND = "cfo"\nrule x\n  when amount > limit\n  require approval from $0`,
     exactly: ["approvers", "SECOND"],
   },
-  { name: "after `require approval from NAME`", text: `${header}param approvers: string = "ops"\nrule x\n  when amount > 1\n  require approval from approvers $0`, exactly: ["quorum", "timeout", "grant", "because"] },
+  {
+    name: "after `require approval from NAME`",
+    text: `${header}param approvers: string = "ops"\nrule x\n  when amount > 1\n  require approval from approvers $0`,
+    exactly: ["quorum", "timeout", "grant", "because"],
+  },
   { name: "after a grant's duration", text: `${header}rule x\n  when amount > 1\n  require approval grant action.recipient 1h $0`, exactly: ["up", "because"] },
   { name: "after `up`", text: `${header}rule x\n  when amount > 1\n  require approval grant action.recipient 1h up $0`, exactly: ["to"] },
   { name: "an effect on its own line", text: `${header}rule x\n  when amount > 1\n  $0`, offers: [...effects, "and", "or"], not: itemWords },

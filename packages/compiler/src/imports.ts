@@ -158,7 +158,11 @@ export function resolveImports(
     rootCheck = checkRoot(imported, importedRules);
     return rootCheck;
   });
-  return { policy: merged.policy, files: graph.files, imports: graph.imports, diagnostics: dedupe(graph.diagnostics).filter((d) => !(d.code === catalog.unusedLet.code && graph.readLets.has(`${normalizePath(d.file)}\0${d.span.start}\0${d.span.end}`))),
+  return {
+    policy: merged.policy,
+    files: graph.files,
+    imports: graph.imports,
+    diagnostics: dedupe(graph.diagnostics).filter((d) => !(d.code === catalog.unusedLet.code && graph.readLets.has(`${normalizePath(d.file)}\0${d.span.start}\0${d.span.end}`))),
     root: rootCheck!,
   };
 }

@@ -1786,8 +1786,7 @@ class Checker {
     if (name === null || name.segments.length === 0) return null;
     const text = name.segments.map((s) => s.name).join(".");
     const head = name.segments[0]!;
-    const constant =
-      (name.segments.length === 1 && this.lets.has(head.name)) || (name.segments.length === 2 && this.imported.has(head.name) && !this.lets.has(head.name));
+    const constant = (name.segments.length === 1 && this.lets.has(head.name)) || (name.segments.length === 2 && this.imported.has(head.name) && !this.lets.has(head.name));
     if (!constant) {
       const strings = [...this.lets.values()].filter((l) => l.decl.name !== null && (l.value === undefined || typeof l.value === "string")).map((l) => l.name);
       const suggestion = name.segments.length === 1 ? closest(head.name, strings) : null;
