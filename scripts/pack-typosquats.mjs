@@ -159,7 +159,7 @@ export function render() {
     "  when action.type in install_tools",
     "    and not any(a in allowed_packages: lower(a) == lower(name))",
     `    and (${patterns.join("\n      or ")})`,
-    '  require approval from "maintainers" because "the name is one typo away from a popular package"',
+    '  require approval from approvers because "the name is one typo away from a popular package"',
     END,
   ].join("\n");
 }

@@ -56,6 +56,16 @@ const rows: readonly Row[] = [
   { name: "after an effect, in the rule", text: `${header}rule x\n  when amount > 1\n  deny\n  $0`, exactly: ["because"] },
   { name: "after `require approval`", text: `${header}rule x\n  when amount > 1\n  require approval $0`, exactly: ["from", "quorum", "timeout", "grant", "because"] },
   { name: "after `require approval from G`", text: `${header}rule x\n  when amount > 1\n  require approval from "g" $0`, exactly: ["quorum", "timeout", "grant", "because"] },
+  {
+    name: "after `require approval from`: the string params and lets",
+    text: `${header}param approvers: string = "ops"\nparam limit: number = 5\nlet SECOND = "cfo"\nrule x\n  when amount > limit\n  require approval from $0`,
+    exactly: ["approvers", "SECOND"],
+  },
+  {
+    name: "after `require approval from NAME`",
+    text: `${header}param approvers: string = "ops"\nrule x\n  when amount > 1\n  require approval from approvers $0`,
+    exactly: ["quorum", "timeout", "grant", "because"],
+  },
   { name: "after a grant's duration", text: `${header}rule x\n  when amount > 1\n  require approval grant action.recipient 1h $0`, exactly: ["up", "because"] },
   { name: "after `up`", text: `${header}rule x\n  when amount > 1\n  require approval grant action.recipient 1h up $0`, exactly: ["to"] },
   { name: "an effect on its own line", text: `${header}rule x\n  when amount > 1\n  $0`, offers: [...effects, "and", "or"], not: itemWords },

@@ -29,6 +29,8 @@ rule c when sum(amount where type == "w") > 1 and any(r in to: r ends_with "x") 
 rule d on output when output.text matches glob("*x*") redact output.text
 rule e when amount > 5 require approval from "finance" quorum 2 grant action.to 1h up to 500 of action.amount
 rule f when count(type == "w" within 1h per user.id) > 1 and seen(type == "v" per deployment) deny
+param approvers: string = "ops"
+rule g when amount > 9 require approval from approvers
 `;
 
 /** The first occurrence of `marked` (with `$0` where the cursor is) in the policy. */
@@ -53,6 +55,8 @@ const rows: readonly [string, string][] = [
   ["quo$0rum 2", '`require approval from "GROUP" quorum N`'],
   ["gra$0nt action.to", "`grant session DURATION`"],
   ["u$0p to 500", "`grant ... up to N of action.AMOUNT`"],
+  ["from approv$0ers", "```armor\nlet approvers"],
+  ["rule g$0 when", '**rule** `g`: require approval from "ops"'],
   ["rule e$0 when", '**rule** `e`: require approval from "finance" quorum 2 grant action.to 1h up to 500 of action.amount'],
 ];
 

@@ -83,7 +83,8 @@ export interface ImportResult {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-type LetTable = ReadonlyMap<string, { readonly value: IR.Value; readonly type: Type }>;
+/** A file's lets and params, with where each is declared (null for a param), for `NS.LET` reads. */
+type LetTable = ReadonlyMap<string, { readonly value: IR.Value; readonly type: Type; readonly declared?: Span | null }>;
 
 interface Frame {
   readonly file: string;
@@ -157,7 +158,13 @@ export function resolveImports(
     rootCheck = checkRoot(imported, importedRules);
     return rootCheck;
   });
-  return { policy: merged.policy, files: graph.files, imports: graph.imports, diagnostics: dedupe(graph.diagnostics), root: rootCheck! };
+  return {
+    policy: merged.policy,
+    files: graph.files,
+    imports: graph.imports,
+    diagnostics: dedupe(graph.diagnostics).filter((d) => !(d.code === catalog.unusedLet.code && graph.readLets.has(`${normalizePath(d.file)}\0${d.span.start}\0${d.span.end}`))),
+    root: rootCheck!,
+  };
 }
 
 /** A key for a set of parameter values: equal values give equal keys. */
@@ -190,6 +197,8 @@ class ImportGraph {
   readonly seen = new Set<string>();
   readonly imports: ResolvedImport[] = [];
   readonly diagnostics: Diagnostic[] = [];
+  /** The lets of imported files some importer reads (`FILE\0START\0END` of the let's name): not reported unused. */
+  readonly readLets = new Set<string>();
   private loaded = 0;
   /** The characters of every import read so far, each import of a file counted (see MAX_IMPORTED_BYTES). */
   private importedBytes = 0;
@@ -254,11 +263,18 @@ class ImportGraph {
     const imported = new Map<string, LetTable>(children.map((c) => [c.ns, c.checked.lets]));
     const importedRules = new Set(children.flatMap((c) => c.checked.policy.rules.map((r) => `${c.ns}.${r.id}`)));
     const own = check(imported, importedRules, bag);
+    // a let an importer reads as `NS.LET` is used, though its own file never names it (A403)
+    for (const child of children) {
+      for (const name of own.importedReads.get(child.ns) ?? []) {
+        const declared = child.checked.lets.get(name)?.declared;
+        if (declared) this.readLets.add(`${normalizePath(child.file)}\0${declared.start}\0${declared.end}`);
+      }
+    }
     const policy = mergeImports(own.policy, children, ast, source, bag);
     // only the root's `default` counts: an imported file without one is not told to add one
     this.diagnostics.push(...(stack.length === 0 ? bag.items : bag.items.filter((d) => d.code !== catalog.missingDefault.code)));
-    const letTable = new Map<string, { value: IR.Value; type: Type }>();
-    for (const sym of own.model.lets.values()) letTable.set(sym.name, { value: sym.value ?? null, type: sym.type });
+    const letTable = new Map<string, { value: IR.Value; type: Type; declared: Span | null }>();
+    for (const sym of own.model.lets.values()) letTable.set(sym.name, { value: sym.value ?? null, type: sym.type, declared: sym.decl.name?.span ?? null });
     return { policy, lets: letTable };
   }
 

@@ -218,6 +218,7 @@ export function host(v: unknown, work: Work | null = null): string | null {
   if (v === null || v === undefined) return null;
   if (typeof v !== "string") throw new EvaluationError(`\`host\` needs a string, got ${kindOf(v)}`);
   spend(work, v.length);
+  if (!mayBeAbsoluteUrl(v)) return null;
   let h: string;
   try {
     h = new URL(v).hostname;
@@ -226,6 +227,30 @@ export function host(v: unknown, work: Work | null = null): string | null {
   }
   if (h.endsWith(".")) h = h.slice(0, -1);
   return h === "" ? null : h.toLowerCase();
+}
+
+/**
+ * Whether `URL` could read `v` as an absolute URL: after the leading C0 controls and spaces it
+ * strips, a scheme (an ASCII letter, then letters, digits, `+`, `-` or `.`; tabs and newlines are
+ * removed anywhere) and a `:`. Anything else throws in the parser, which costs far more than this
+ * scan (most strings `host` is asked about, such as the values of `strings(action)`, are not
+ * URLs). The emitted `$host` makes the same scan.
+ */
+export function mayBeAbsoluteUrl(v: string): boolean {
+  const n = v.length;
+  let i = 0;
+  while (i < n && v.charCodeAt(i) <= 0x20) i++;
+  if (i === n) return false;
+  let c = v.charCodeAt(i) | 0x20;
+  if (c < 0x61 || c > 0x7a) return false;
+  for (i++; i < n; i++) {
+    c = v.charCodeAt(i);
+    if (c === 0x3a) return true;
+    if (c === 0x09 || c === 0x0a || c === 0x0d) continue;
+    const l = c | 0x20;
+    if (!((l >= 0x61 && l <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e)) return false;
+  }
+  return false;
 }
 
 /** `lower(s)` and `upper(s)`: the Unicode default case mapping (`toLowerCase`), the same in every locale. */

@@ -38,6 +38,21 @@ function $host(v, w) {
   if (v === null) return null;
   if (typeof v !== "string") throw new $E("`host` needs a string, got " + $kind(v));
   if (w && ($wb -= v.length) < 0) $wOver();
+  // not an absolute URL unless a scheme and `:` come first (semantics.ts mayBeAbsoluteUrl): no parser throw
+  const n = v.length;
+  let i = 0;
+  while (i < n && v.charCodeAt(i) <= 0x20) i++;
+  if (i === n) return null;
+  let c = v.charCodeAt(i) | 0x20;
+  if (c < 0x61 || c > 0x7a) return null;
+  for (i++; ; i++) {
+    if (i === n) return null;
+    c = v.charCodeAt(i);
+    if (c === 0x3a) break;
+    if (c === 0x09 || c === 0x0a || c === 0x0d) continue;
+    const l = c | 0x20;
+    if (!((l >= 0x61 && l <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e)) return null;
+  }
   let h;
   try {
     h = new URL(v).hostname;

@@ -96,6 +96,7 @@ export const catalog = {
   grantDuration: entry("A327", "grant-duration", "error", "a grant's duration is zero or longer than the longest grant, 7 days"),
   grantAmount: entry("A328", "grant-amount", "error", "`up to N of FIELD` needs a positive limit and a numeric field of the action"),
   grantScope: entry("A329", "grant-scope", "error", "a grant's scope is neither `session` nor a field of the action"),
+  approvalGroup: entry("A330", "approval-group", "error", "`require approval from NAME` names something that is not a string known at compile time (a `param` or let)"),
 
   // analysis
   neverFires: entry("A401", "never-fires", "warning", "a rule's condition can never be true"),

@@ -471,10 +471,11 @@ class Formatter {
   }
 
   /** `from "G" quorum N timeout D grant SCOPE D up to N of PATH`, the clauses written, in that order. */
-  private approvalClauses(e: { from: A.StringNode | null; quorum: A.NumberNode | null; timeout: A.DurationNode | null; grant: A.GrantNode | null }): Doc {
+  private approvalClauses(e: { from: A.StringNode | null; fromName: A.PathExpr | null; quorum: A.NumberNode | null; timeout: A.DurationNode | null; grant: A.GrantNode | null }): Doc {
     const g = e.grant;
     return [
       e.from ? this.keywordThen(e.from.span.start, " from", () => quoteString(e.from!.value)) : "",
+      e.fromName ? this.keywordThen(e.fromName.span.start, " from", () => this.path(e.fromName!)) : "",
       e.quorum ? this.keywordThen(e.quorum.span.start, " quorum", () => e.quorum!.raw) : "",
       e.timeout ? this.keywordThen(e.timeout.span.start, " timeout", () => e.timeout!.raw) : "",
       g

@@ -75,7 +75,7 @@ export const keywords: readonly KeywordFact[] = [
     "effect",
     '`require approval [from "GROUP"] [quorum N] [timeout DURATION] [grant SCOPE DURATION]`: the action waits for a human approval. In tests: `expect approval from "GROUP"`.',
   ),
-  k("from", "soft", "clause", '`from "GROUP"`: the group whose approval is required.'),
+  k("from", "soft", "clause", '`from "GROUP"`: the group whose approval is required; `from NAME` reads it from a `param` or let that holds a string, when the policy is compiled.'),
   k("timeout", "soft", "clause", "`timeout DURATION`: without an approval within `DURATION`, the host treats the action as denied."),
   k("quorum", "soft", "clause", '`require approval from "GROUP" quorum N`: N distinct approvers of `GROUP` must approve (the same approver twice counts once); 1 when absent.'),
   k(

@@ -173,6 +173,8 @@ export interface CheckOutput {
   /** The file's own `test` blocks, checked and lowered. */
   readonly tests: readonly TestCase[];
   readonly model: SemanticModel;
+  /** The lets of imported files this file reads (`NS.LET`), by namespace: they are used, though not in their own file. */
+  readonly importedReads: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 export function checkFile(input: CheckInput): CheckOutput {
@@ -202,6 +204,7 @@ class Checker {
   /** The lets that are `param`s: an importer may be the one that reads them, so they are never reported unused. */
   private readonly paramNames = new Set<string>();
   private readonly importedRules: ReadonlySet<string>;
+  private readonly importedReads = new Map<string, Set<string>>();
   private readonly resolving = new Set<string>();
   /** The comparison whose operands are being lowered, for the fix of a field read through a list (A321). */
   private comparison: A.CompareExpr | null = null;
@@ -230,6 +233,9 @@ class Checker {
   run(): CheckOutput {
     const headers = this.headers();
     this.declareLets();
+    // `default require approval from NAME` reads a let: known once the lets are declared
+    const defaultDecl = this.ast.items.find((i): i is A.DefaultDecl => i.kind === "default");
+    if (headers.defaultApproval !== null && defaultDecl?.fromName) headers.defaultApproval = { ...headers.defaultApproval, from: this.approvalGroup(defaultDecl) };
     const rules = this.lowerRules();
     // after the rules: the history predicates only properties read are numbered after the rules'
     const ruleTrackers = this.trackers.length;
@@ -275,6 +281,7 @@ class Checker {
       extra: extra === null ? null : { ...extra, regexes: this.regexes.slice(extra.regexesFrom), trackers: this.trackers.slice(extra.trackersFrom) },
       tests,
       model: { lets: this.lets, rules: this.rules, fieldReferences: this.fieldReferences, narrowings: this.narrowings, schema: this.schema, locals: this.locals },
+      importedReads: this.importedReads,
     };
   }
 
@@ -609,7 +616,7 @@ class Checker {
       case "deny":
         return { kind: e.kind };
       case "require_approval":
-        return { kind: "require_approval", from: e.from?.value ?? null, timeoutMs: e.timeout?.ms ?? null, quorum: this.quorum(e.quorum), grant: this.grantOffer(e.grant, scope) };
+        return { kind: "require_approval", from: this.approvalGroup(e), timeoutMs: e.timeout?.ms ?? null, quorum: this.quorum(e.quorum), grant: this.grantOffer(e.grant, scope) };
       case "label":
         return { kind: "label", label: this.label(e.label) };
       case "redact": {
@@ -1345,6 +1352,9 @@ class Checker {
       });
       return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
     }
+    const reads = this.importedReads.get(head!.name);
+    if (reads === undefined) this.importedReads.set(head!.name, new Set([name!.name]));
+    else reads.add(name!.name);
     return { expr: { kind: "literal", value: let_.value, span: e.span }, type: let_.type };
   }
 
@@ -1765,6 +1775,41 @@ class Checker {
   }
 
   /** The replacement text of a redaction: `with "TEXT"`, `with LET` (a string let), or the default. */
+  /**
+   * The group of `require approval from ...`: a string, or a `param` or let holding one (also
+   * `NS.LET` of an import), read at compile time: the group is part of what the policy says,
+   * recorded and shown to approvers, so it never depends on the action.
+   */
+  private approvalGroup(e: { readonly from: A.StringNode | null; readonly fromName: A.PathExpr | null }): string | null {
+    if (e.from !== null) return e.from.value;
+    const name = e.fromName;
+    if (name === null || name.segments.length === 0) return null;
+    const text = name.segments.map((s) => s.name).join(".");
+    const head = name.segments[0]!;
+    const constant = (name.segments.length === 1 && this.lets.has(head.name)) || (name.segments.length === 2 && this.imported.has(head.name) && !this.lets.has(head.name));
+    if (!constant) {
+      const strings = [...this.lets.values()].filter((l) => l.decl.name !== null && (l.value === undefined || typeof l.value === "string")).map((l) => l.name);
+      const suggestion = name.segments.length === 1 ? closest(head.name, strings) : null;
+      this.report(catalog.approvalGroup, name.span, `\`${text}\` is not a \`param\` or let: the approver group must be known at compile time`, {
+        help: suggestion
+          ? `did you mean \`${suggestion}\`?`
+          : 'write the group as a string (`from "finance"`) or name a `param` or let that holds one (`param approvers: string = "finance"`); it cannot read the action, the user or the context',
+        ...(suggestion ? { fixes: [replacement(`use \`${suggestion}\``, this.bag.file, name.span, suggestion)], data: { suggestion } } : {}),
+      });
+      return null;
+    }
+    const lowered = this.path(name, { history: false, types: null }, true);
+    if (lowered.expr.kind !== "literal" || lowered.type === ANY) return null; // already reported
+    const value = lowered.expr.value;
+    if (typeof value !== "string") {
+      this.report(catalog.approvalGroup, name.span, `\`from\` needs a string, but \`${text}\` is ${typeName(lowered.type)}`, {
+        help: 'give it a string value, the name of the approvers\' group (`param approvers: string = "finance"`)',
+      });
+      return null;
+    }
+    return value;
+  }
+
   private redactText(t: A.RedactText | null): string {
     if (t === null) return REDACTED;
     if (t.kind === "string") return t.value;

@@ -202,7 +202,8 @@ function canonicalEffect(e: A.EffectNode | null): string {
       return `(${e.kind})`;
     case "require_approval":
       // quorum and grant only when written, so rules without them keep their ids
-      return `(require_approval ${json(e.from?.value ?? null)} ${json(e.timeout?.ms ?? null)}${e.quorum ? ` (quorum ${json(e.quorum.value)})` : ""}${e.grant ? ` ${canonicalGrant(e.grant)}` : ""})`;
+      // a group read from a param or let by its name, so an importer's value keeps the id
+      return `(require_approval ${e.fromName ? `(name ${e.fromName.segments.map((s) => s.name).join(".")})` : json(e.from?.value ?? null)} ${json(e.timeout?.ms ?? null)}${e.quorum ? ` (quorum ${json(e.quorum.value)})` : ""}${e.grant ? ` ${canonicalGrant(e.grant)}` : ""})`;
     case "label":
       return `(label ${json(e.label?.value ?? null)})`;
     case "redact":

@@ -177,6 +177,8 @@ export type EffectNode =
   | {
       readonly kind: "require_approval";
       readonly from: StringNode | null;
+      /** `from NAME`: a `param` or let holding the group (`from` is then null). */
+      readonly fromName: PathExpr | null;
       readonly timeout: DurationNode | null;
       /** `quorum N`; null when absent (one approver). */
       readonly quorum: NumberNode | null;
@@ -268,6 +270,7 @@ export interface DefaultDecl {
   readonly effect: "allow" | "deny" | "require_approval" | null;
   /** For `default require approval`: `from` and `timeout`, as in the effect. */
   readonly from: StringNode | null;
+  readonly fromName: PathExpr | null;
   readonly timeout: DurationNode | null;
   readonly quorum: NumberNode | null;
   readonly grant: GrantNode | null;

@@ -116,7 +116,7 @@ export class AstBuilder {
         const e = tok(inner, "effect");
         const approval = sub(inner, "approvalEffect");
         if (approval) return { kind: "default", effect: "require_approval", ...this.approvalClauses(approval), span: s };
-        return { kind: "default", effect: e ? (e.image as "allow" | "deny") : null, from: null, timeout: null, quorum: null, grant: null, span: s };
+        return { kind: "default", effect: e ? (e.image as "allow" | "deny") : null, from: null, fromName: null, timeout: null, quorum: null, grant: null, span: s };
       }
       case "timezoneDecl": {
         const z = tok(inner, "zone");
@@ -387,13 +387,15 @@ export class AstBuilder {
   }
 
   /** The clauses of `require approval`: `from`, `quorum`, `timeout`, `grant`. */
-  private approvalClauses(node: CstNode): { from: A.StringNode | null; timeout: A.DurationNode | null; quorum: A.NumberNode | null; grant: A.GrantNode | null } {
+  private approvalClauses(node: CstNode): { from: A.StringNode | null; fromName: A.PathExpr | null; timeout: A.DurationNode | null; quorum: A.NumberNode | null; grant: A.GrantNode | null } {
     const from = tok(node, "group");
+    const fromName = sub(node, "groupName");
     const quorum = tok(node, "quorum");
     const timeout = tok(node, "timeout");
     const grant = sub(node, "grantClause");
     return {
       from: from ? this.string(from) : null,
+      fromName: fromName ? this.path(fromName) : null,
       quorum: quorum ? this.numberNode(quorum) : null,
       timeout: timeout ? this.duration(timeout) : null,
       grant: grant ? this.grantClause(grant) : null,

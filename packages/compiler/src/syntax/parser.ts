@@ -263,7 +263,8 @@ export class ArmorParser extends CstParser {
     this.CONSUME(T.Approval);
     this.OPTION(() => {
       this.CONSUME(T.From);
-      this.CONSUME(T.StringLiteral, { LABEL: "group" });
+      // a string, or a `param`/let holding one (`from approvers`, `from base.APPROVERS`)
+      this.OR([{ ALT: () => this.CONSUME(T.StringLiteral, { LABEL: "group" }) }, { ALT: () => this.SUBRULE(this.path, { LABEL: "groupName" }) }]);
     });
     this.OPTION3(() => {
       this.CONSUME(T.Quorum);

@@ -403,6 +403,9 @@ function grammarCompletion(a: Analysis, policy: PolicyAnalysis | null, item: AST
       else if (where === "path" && ex.before[ex.before.length - 1]?.image === "per") add(scopeItems());
       else if (policy && within(n, "operand") && within(n, "ruleDecl", "anonymousRule", "letDecl")) add(operandItems(a, policy, item, offset, ex.wordStart));
       else if (policy && where === "redactEffect") add(letItems(policy));
+      // `require approval from NAME`: the params and lets that hold a string (a group)
+      else if (policy && where === "path" && within(n, "approvalEffect") && !within(n, "grantClause"))
+        add(letItems(policy).filter((i) => typeof policy.compilation.model.lets.get(i.label)?.value === "string"));
       continue;
     }
     const word = keywordWord(n);
