@@ -108,7 +108,6 @@ class SolverHost {
     if (this.worker !== null) return;
     const z3 = createRequire(import.meta.url).resolve("z3-solver");
     const worker = new Worker(Z3_WORKER_SOURCE, { eval: true, workerData: { z3 } });
-    worker.unref();
     worker.on("message", (reply: Reply) => {
       const p = this.pending;
       if (p === null || p.id !== reply.id) return;
@@ -117,6 +116,8 @@ class SolverHost {
     });
     worker.on("error", (e) => this.fail(worker, `Z3's WebAssembly worker crashed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`));
     worker.on("exit", (code) => this.fail(worker, `Z3's WebAssembly worker exited (code ${code})`));
+    // after the listeners: adding a "message" listener refs the worker's port again
+    worker.unref();
     this.worker = worker;
     this.generation++;
   }
