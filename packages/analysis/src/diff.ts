@@ -260,7 +260,9 @@ async function diffGroup(group: Group, oldL: Loaded, newL: Loaded, timeoutMs: nu
       }
       if (answer.kind === "unknown") {
         // one hard kind should not hide easy ones: past a timeout on several, each is asked alone
-        if (remaining.length > 1 && !alone) {
+        // (not after a solver that failed: it is replaced, and asking each kind again would
+        // restart it for each)
+        if (remaining.length > 1 && !alone && !answer.failed) {
           alone = true;
           queue = remaining.map((i) => [i]);
           remaining = [];

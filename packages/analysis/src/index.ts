@@ -17,5 +17,5 @@ export { counterexampleLines, notEncodedLines, propertyJson, propertyLines } fro
 export { type DiffFormat, renderDiff } from "./report.js";
 export { exactRuleDiagnostics } from "./rule-diagnostics.js";
 export { analyseRules, DEFAULT_RULE_TIMEOUT_MS, type RuleAnalysis, type Verdict } from "./rules.js";
-export { type Answer, openSession, type Session } from "./solver.js";
+export { type Answer, injectSolverFault, openSession, preloadSolver, type Session, type SolverFault } from "./solver.js";
 export { Vocabulary } from "./vocabulary.js";

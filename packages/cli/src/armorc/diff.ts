@@ -42,6 +42,9 @@ export const runDiff: Command = {
     if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
       throw new UsageError(`--timeout must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, not \`${timeoutText}\``);
     }
+    // Z3 loads in its own thread while the policies compile here
+    const { diffPolicies, preloadSolver, renderDiff } = await import("@agent-armor/analysis");
+    preloadSolver();
     const compiled: Compilation[] = [];
     for (const file of positionals) {
       const read = readSource(file);
@@ -66,7 +69,6 @@ export const runDiff: Command = {
       }
       schema = loaded;
     }
-    const { diffPolicies, renderDiff } = await import("@agent-armor/analysis");
     const result = await diffPolicies(compiled[0]!, compiled[1]!, { ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(schema ? { schema } : {}) });
     io.stdout.write(renderDiff(result, format as (typeof FORMATS)[number]));
     return result.status === "unchanged" ? 0 : result.status === "changed" ? 1 : 2;
