@@ -96,8 +96,15 @@ export async function runCode(enforcer: Enforcer, request: RunCodeRequest, ctx: 
     const facts = await javaScriptFactsFor(options.pool ?? sharedPool(), request.code, limits.timeMs);
     return enforcer.run(runCodeAction(request, options.type, facts), ctx, runDecided);
   }
-  const facts = await pythonFacts(options.pythonPool ?? sharedPythonPool(), request.code, limits.timeMs);
-  return enforcer.run(runCodeAction(request, options.type, facts), ctx, runDecided);
+  const { facts, unread } = await pythonFacts(options.pythonPool ?? sharedPythonPool(), request.code, limits.timeMs);
+  return enforcer.run(runCodeAction(request, options.type, facts), ctx, async (decided) => {
+    if (unread !== null) {
+      const failure = new SandboxFailure("engine", `${unread}; code whose facts were not read is never run`);
+      options.onFailure?.(failure);
+      throw failure;
+    }
+    return await runDecided(decided);
+  });
 }
 
 /**
@@ -108,33 +115,33 @@ export async function runCode(enforcer: Enforcer, request: RunCodeRequest, ctx: 
 export const INLINE_FACTS_CHARS = 4_096;
 
 /**
- * JavaScript's facts: here for short code, in a worker of the pool for long code (a pool without
- * `facts` reads them here too); facts that cannot be read (no worker in time, a worker that
- * failed) are decided as such, `dynamic` with an error, so the decision is made and audited.
+ * JavaScript's facts: here for short code, in the pool's facts thread for long code (a pool without
+ * `facts` reads them here too). When that thread cannot give them (it is stuck, it failed), they
+ * are read here after all: 64 KiB takes tens of milliseconds, and the policy must decide on the
+ * code's own facts, never on a stand-in that says nothing of what the code imports or reaches.
  */
 async function javaScriptFactsFor(pool: JsPool, code: string, waitMs: number): Promise<CodeFacts> {
   if (code.length <= INLINE_FACTS_CHARS || code.length > MAX_CODE_CHARS || pool.facts === undefined) return javaScriptFacts(code);
-  return await pool.facts(code, waitMs).catch((e: unknown): CodeFacts => unreadFacts(e));
+  return await pool.facts(code, waitMs).catch((): CodeFacts => javaScriptFacts(code));
 }
-
-const unreadFacts = (e: unknown): CodeFacts => ({
-  imports: [],
-  calls: [],
-  urls: [],
-  hosts: [],
-  dynamic: true,
-  error: `the code's facts cannot be read: ${e instanceof Error ? e.message : String(e)}`,
-});
 
 /**
  * Python's facts, read by an interpreter of the pool that is then ended (a run gets one of its
- * own, once decided); facts that cannot be read (the interpreter failed reading them) are decided
- * as such, so the decision is made and audited, and the run then fails on its own if it gets to run.
+ * own, once decided). When the interpreter fails to give them (it crashed, it sent something
+ * malformed), there are no facts to decide on: the action is still decided and audited, as
+ * `dynamic` with the reason in `error`, and `unread` says why the run must then fail without
+ * running (code no policy saw the facts of never runs).
  */
-async function pythonFacts(pool: PythonPool, code: string, waitMs: number): Promise<CodeFacts> {
+async function pythonFacts(pool: PythonPool, code: string, waitMs: number): Promise<{ facts: CodeFacts; unread: string | null }> {
   const lease = await pool.take(waitMs);
   try {
-    return await lease.facts(code).catch(unreadFacts);
+    return await lease.facts(code).then(
+      (facts) => ({ facts, unread: null }),
+      (e: unknown) => {
+        const unread = `the code's facts cannot be read: ${e instanceof Error ? e.message : String(e)}`;
+        return { facts: { imports: [], calls: [], urls: [], hosts: [], dynamic: true, error: unread }, unread };
+      },
+    );
   } finally {
     lease.release();
   }
