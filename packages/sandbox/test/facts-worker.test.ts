@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEnforcer } from "@agent-armor/runtime";
-import { createSandboxPool, javaScriptFacts, runCode, SandboxFailure, type SandboxPool } from "@agent-armor/sandbox";
+import { createSandboxPool, javaScriptFacts, type PythonLease, type PythonPool, runCode, SandboxFailure, type SandboxPool } from "@agent-armor/sandbox";
 import { afterAll, describe, expect, it } from "vitest";
 import { INLINE_FACTS_CHARS } from "../src/run-code.js";
 
@@ -93,6 +93,30 @@ describe("facts read in a worker", () => {
     }
     const first = JSON.parse(readFileSync(file, "utf8").split("\n")[0]!) as { action: Record<string, unknown> };
     expect(first.action).toMatchObject({ imports: ["child_process"], hosts: ["evil.example"], dynamic: false, error: null });
+  });
+
+  it("Python code whose facts the interpreter failed to give is decided and audited, and never runs", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "armor-facts-")), "audit.jsonl");
+    const ran: string[] = [];
+    const lease: PythonLease = {
+      facts: async () => {
+        throw new SandboxFailure("engine", "the Python interpreter exited (code 1)");
+      },
+      run: async (code) => {
+        ran.push(code);
+        return { value: null, stdout: "" };
+      },
+      release: () => undefined,
+    };
+    const pythonPool: PythonPool = { take: async () => lease, run: (code, limits, host) => lease.run(code, limits, host), processes: 0, close: async () => undefined };
+    const enforcer = await createEnforcer({ policy: { fileName: "p.armor", source: NO_PROCESSES }, audit: { file }, throwOnDeny: false });
+    const err = await runCode(enforcer, { language: "python", code: "import subprocess" }, { session: "s" }, { pythonPool }).catch((e: unknown) => e);
+    await enforcer.close();
+    expect(ran).toEqual([]);
+    expect(String(err)).toContain("the code's facts cannot be read: the Python interpreter exited (code 1); code whose facts were not read is never run");
+    const kinds = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { kind: string; outcome?: string; action: { error?: string } });
+    expect(kinds[0]!.action.error).toBe("the code's facts cannot be read: the Python interpreter exited (code 1)");
+    expect(kinds.some((r) => r.outcome === "error")).toBe(true);
   });
 
   it("a worker that takes too long to read them is stopped, and the pool goes on", async () => {
