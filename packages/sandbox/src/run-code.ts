@@ -79,7 +79,9 @@ export async function runCode(enforcer: Enforcer, request: RunCodeRequest, ctx: 
   }
   if (typeof request.code !== "string") throw new TypeError("runCode: `code` must be a string");
   const limits = limitsOf(options.limits);
-  const host = hostFunctions(enforcer, ctx, options.host ?? {});
+  // set once the run has answered: a host call that has not started by then never runs its tool
+  let answered = false;
+  const host = hostFunctions(enforcer, ctx, options.host ?? {}, () => answered);
   // the interpreter or worker that runs the code is taken only once the run is decided, inside
   // the tool: a decision that waits (an approval) or denies holds none
   const runDecided = async (decided: Action): Promise<JsRunResult> => {
@@ -90,6 +92,8 @@ export async function runCode(enforcer: Enforcer, request: RunCodeRequest, ctx: 
     } catch (e) {
       if (e instanceof SandboxFailure) options.onFailure?.(e);
       throw e;
+    } finally {
+      answered = true;
     }
   };
   if (request.language === "javascript") {
@@ -165,13 +169,23 @@ function decidedCode(decided: Action, request: RunCodeRequest): string {
   return code;
 }
 
-/** Each host tool as a function the guest calls: every call decided (and run) by `enforcer.run`. */
-function hostFunctions(enforcer: Enforcer, ctx: ActionContext | undefined, tools: Readonly<Record<string, HostTool>>): Record<string, HostFunction> {
+/**
+ * Each host tool as a function the guest calls: every call decided (and run) by `enforcer.run`;
+ * none once the run has answered (`answered`): a call the guest made without waiting for it
+ * (`ping(); return 1`) neither is decided nor runs its tool after the run's result.
+ */
+function hostFunctions(enforcer: Enforcer, ctx: ActionContext | undefined, tools: Readonly<Record<string, HostTool>>, answered: () => boolean): Record<string, HostFunction> {
   const out: Record<string, HostFunction> = {};
   for (const [name, tool] of Object.entries(tools)) {
+    const refused = (): Error => new Error(`the run has answered: \`${name}\` was not called`);
     out[name] = async (args) => {
+      if (answered()) throw refused();
       const fields = tool.action ? tool.action(args) : isRecord(args[0]) ? args[0] : { args };
-      const run = await enforcer.run({ ...fields, type: tool.type ?? name }, ctx, (action) => tool.run(action));
+      const run = await enforcer.run({ ...fields, type: tool.type ?? name }, ctx, (action) => {
+        // decided while the run answered: its tool does not run after the result
+        if (answered()) throw refused();
+        return tool.run(action);
+      });
       // an enforcer made with `throwOnDeny: false` (the gateway's) answers a denial rather than
       // throwing it: the guest gets the same error either way, never a null it cannot tell apart
       if (run.decision.decision !== "allow") throw new ActionDenied(run.decision);
