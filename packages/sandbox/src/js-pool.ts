@@ -243,7 +243,8 @@ function createFactsThread(): FactsThread {
   };
   return {
     read(code, timeMs) {
-      const w = (worker ??= start());
+      worker ??= start();
+      const w = worker;
       const job = nextJob++;
       return new Promise<CodeFacts>((resolve, reject) => {
         const settle = (error: SandboxFailure | null, facts?: CodeFacts): void => {

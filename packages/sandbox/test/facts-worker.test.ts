@@ -114,7 +114,10 @@ describe("facts read in a worker", () => {
     await enforcer.close();
     expect(ran).toEqual([]);
     expect(String(err)).toContain("the code's facts cannot be read: the Python interpreter exited (code 1); code whose facts were not read is never run");
-    const kinds = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { kind: string; outcome?: string; action: { error?: string } });
+    const kinds = readFileSync(file, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { kind: string; outcome?: string; action: { error?: string } });
     expect(kinds[0]!.action.error).toBe("the code's facts cannot be read: the Python interpreter exited (code 1)");
     expect(kinds.some((r) => r.outcome === "error")).toBe(true);
   });
