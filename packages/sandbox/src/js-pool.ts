@@ -33,9 +33,11 @@ export interface JsPoolOptions {
 export interface JsPool {
   run(code: string, limits: SandboxLimits, host: Readonly<Record<string, HostFunction>>): Promise<JsRunResult>;
   /**
-   * The code's facts (`javaScriptFacts`), read in a worker of the pool, off the thread that
-   * decides; waits for a worker at most `waitMs`, and takes at most `waitMs` to read them. Rejects
-   * with a `SandboxFailure` when they cannot be had (the caller decides the code as unread).
+   * The code's facts (`javaScriptFacts`), read off the thread that decides, in a thread of the
+   * pool's own for facts (never one of the workers that run code, so runs holding every worker do
+   * not hold the facts up); rejects with a `SandboxFailure` when that thread does not answer within
+   * `waitMs` (the thread is then stopped, and the next request starts another). `runCode` then
+   * reads them on its own thread: the policy always decides on the code's own facts.
    */
   facts?(code: string, waitMs: number): Promise<CodeFacts>;
   /** Workers alive now (warm and busy). */
@@ -61,6 +63,8 @@ export function createSandboxPool(options: JsPoolOptions = {}): JsPool {
   const busy = new Set<PoolWorker>();
   let closed = false;
   let nextJob = 0;
+
+  const factsThread = createFactsThread();
 
   const spawn = (): PoolWorker => {
     const worker = new Worker(new URL("./js-worker.js", import.meta.url), { resourceLimits: { stackSizeMb: 8 } });
@@ -140,11 +144,13 @@ export function createSandboxPool(options: JsPoolOptions = {}): JsPool {
       return withWorker(limits.timeMs, (worker, broken) => runIn(worker, nextJob++, code, limits, host, broken));
     },
     facts(code, waitMs) {
-      return withWorker(waitMs, (worker, broken) => factsIn(worker, nextJob++, code, waitMs, broken));
+      if (closed) return Promise.reject(new SandboxFailure("closed", "the sandbox pool is closed"));
+      return factsThread.read(code, waitMs);
     },
     async close() {
       closed = true;
       slots.close();
+      await factsThread.close();
       const all = [...warm.splice(0), ...busy];
       busy.clear();
       await Promise.all(all.map((w) => w.worker.terminate()));
@@ -199,38 +205,66 @@ function runIn(worker: Worker, job: number, code: string, limits: SandboxLimits,
   });
 }
 
-/** The facts of `code` read in a worker, within `timeMs` (then the worker is stopped); facts not of the shape of facts fail with `engine`. */
-function factsIn(worker: Worker, job: number, code: string, timeMs: number, broken: () => void): Promise<CodeFacts> {
-  return new Promise<CodeFacts>((resolve, reject) => {
-    const settle = (error: SandboxFailure | null, facts?: CodeFacts): void => {
-      clearTimeout(timer);
-      worker.off("message", onMessage);
-      worker.off("error", onError);
-      worker.off("exit", onExit);
-      if (error === null) resolve(facts as CodeFacts);
-      else {
-        broken();
-        reject(error);
-      }
-    };
-    const timer = setTimeout(() => settle(new SandboxFailure("timeout", `the code's facts were not read within ${timeMs} ms`)), timeMs);
-    const onMessage = (raw: unknown): void => {
+/** The thread a pool reads the facts of long code in (facts-worker.ts), made on first use. */
+interface FactsThread {
+  /** The facts of `code`, or a `SandboxFailure` when the thread does not give them within `timeMs`. */
+  read(code: string, timeMs: number): Promise<CodeFacts>;
+  close(): Promise<void>;
+}
+
+function createFactsThread(): FactsThread {
+  let worker: Worker | null = null;
+  let nextJob = 0;
+  const pending = new Map<number, (error: SandboxFailure | null, facts?: CodeFacts) => void>();
+  /** Stops the thread (it failed, or is stuck on a request) and fails every request it holds; the next request starts another. */
+  const stop = (w: Worker, error: SandboxFailure): void => {
+    if (worker !== w) return;
+    worker = null;
+    void w.terminate();
+    for (const settle of [...pending.values()]) settle(error);
+  };
+  const start = (): Worker => {
+    const w = new Worker(new URL("./facts-worker.js", import.meta.url), { resourceLimits: { stackSizeMb: 8 } });
+    w.unref();
+    w.on("message", (raw: unknown) => {
       const m = checkMessage(raw);
-      if (m === null) {
-        settle(new SandboxFailure("engine", "the sandbox's worker sent a malformed message"));
+      if (m === null || m.kind !== "facts") {
+        stop(w, new SandboxFailure("engine", "the facts thread sent a malformed message"));
         return;
       }
-      if (m.kind !== "facts" || m.job !== job) return;
       const facts = factsOf(m.facts);
-      settle(facts === null ? new SandboxFailure("engine", "the sandbox's worker sent malformed facts") : null, facts ?? undefined);
-    };
-    const onError = (e: Error): void => settle(new SandboxFailure("engine", `the sandbox's worker failed: ${e.message}`));
-    const onExit = (exit: number): void => settle(new SandboxFailure("engine", `the sandbox's worker exited (code ${exit})`));
-    worker.on("message", onMessage);
-    worker.on("error", onError);
-    worker.on("exit", onExit);
-    worker.postMessage({ kind: "facts", job, code } satisfies ToWorker);
-  });
+      const settle = pending.get(m.job);
+      if (facts === null) stop(w, new SandboxFailure("engine", "the facts thread sent malformed facts"));
+      else settle?.(null, facts);
+    });
+    w.on("error", (e: Error) => stop(w, new SandboxFailure("engine", `the facts thread failed: ${e.message}`)));
+    w.on("exit", (exit: number) => stop(w, new SandboxFailure("engine", `the facts thread exited (code ${exit})`)));
+    return w;
+  };
+  return {
+    read(code, timeMs) {
+      worker ??= start();
+      const w = worker;
+      const job = nextJob++;
+      return new Promise<CodeFacts>((resolve, reject) => {
+        const settle = (error: SandboxFailure | null, facts?: CodeFacts): void => {
+          clearTimeout(timer);
+          pending.delete(job);
+          error === null ? resolve(facts as CodeFacts) : reject(error);
+        };
+        // a request it does not answer in time leaves the thread stuck (on it, or on those before it)
+        const timer = setTimeout(() => stop(w, new SandboxFailure("timeout", `the code's facts were not read within ${timeMs} ms`)), timeMs);
+        pending.set(job, settle);
+        w.postMessage({ kind: "facts", job, code } satisfies ToWorker);
+      });
+    },
+    async close() {
+      const w = worker;
+      if (w === null) return;
+      stop(w, new SandboxFailure("closed", "the sandbox pool is closed"));
+      await w.terminate();
+    },
+  };
 }
 
 /** Answers a host call the worker asked for (arguments longer than `outputChars` as JSON: an error the guest sees). */

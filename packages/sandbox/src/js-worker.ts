@@ -5,11 +5,10 @@
  * interrupt.
  */
 import { parentPort } from "node:worker_threads";
-import { javaScriptFacts } from "./js-facts.js";
 import { SandboxFailure, type SandboxLimits } from "./limits.js";
 import { type HostFunction, type PreparedRun, prepareJavaScript, runJavaScript } from "./quickjs-run.js";
 
-/** Parent → worker. */
+/** Parent → worker (`facts`: to the facts thread, facts-worker.ts). */
 export type ToWorker =
   | { kind: "run"; job: number; code: string; limits: SandboxLimits; host: string[] }
   | { kind: "facts"; job: number; code: string }
@@ -64,12 +63,8 @@ port.on("message", (m: ToWorker) => {
     settle?.(m);
     return;
   }
-  if (m.kind === "facts") {
-    // the facts of long code are read here rather than on the thread that decides (js-pool.ts)
-    port.postMessage({ kind: "facts", job: m.job, facts: JSON.stringify(javaScriptFacts(m.code)) } satisfies FromWorker);
-    return;
-  }
-  void runJob(m);
+  // facts are read in a thread of their own (facts-worker.ts), never in one that runs code
+  if (m.kind === "run") void runJob(m);
 });
 
 async function runJob(m: Extract<ToWorker, { kind: "run" }>): Promise<void> {

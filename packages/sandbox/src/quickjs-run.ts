@@ -162,6 +162,14 @@ class GuestRun implements PreparedRun {
   /** Whether the heap was seen near its limit between jobs (see runJobs). */
   private heapPeaked = false;
   private readonly deferreds = new Set<QuickJSDeferredPromise>();
+  /**
+   * Set the moment the run's outcome is known (its promise settled, read right after the jobs that
+   * settled it, or the run failed): a host call the guest made that has not started by then never
+   * starts (`ping(); return 1` answers 1, and `ping` must not run after the answer).
+   */
+  private answered = false;
+  /** The run's promise while it is pending on host calls (see settledLater). */
+  private pending: QuickJSHandle | null = null;
 
   constructor(readonly module: QuickJSWASMModule) {
     this.rt = module.newRuntime();
@@ -175,6 +183,16 @@ class GuestRun implements PreparedRun {
   }
 
   async execute(code: string, options: JsRunOptions): Promise<JsRunResult> {
+    try {
+      return await this.executeOnce(code, options);
+    } finally {
+      this.answered = true;
+      if (this.pending?.alive) this.pending.dispose();
+      this.pending = null;
+    }
+  }
+
+  private async executeOnce(code: string, options: JsRunOptions): Promise<JsRunResult> {
     this.started = true;
     this.options = options;
     const { limits } = options;
@@ -197,6 +215,7 @@ class GuestRun implements PreparedRun {
   private settledNow(promise: QuickJSHandle): { value: QuickJSHandle; error?: undefined } | { error: QuickJSHandle } | null {
     this.runJobs();
     const state = this.ctx.getPromiseState(promise);
+    if (state.type !== "pending") this.answered = true;
     if (state.type === "pending") {
       // stopped (output, host calls) or out of time: no host promise is made for a guest that the
       // interrupt stops at once (its reactions would be left holding the runtime's objects)
@@ -219,7 +238,8 @@ class GuestRun implements PreparedRun {
     const settled = this.ctx.resolvePromise(promise).finally(() => {
       done = true;
     });
-    promise.dispose();
+    // kept to read, after each batch of jobs, whether the run settled in it (see pump)
+    this.pending = promise;
     this.pump();
     this.isStuck = () => !done;
     return await this.withinDeadline(settled);
@@ -286,7 +306,11 @@ class GuestRun implements PreparedRun {
       settle(false, `no host function \`${name}\``);
     } else {
       Promise.resolve()
-        .then(() => fn(JSON.parse(argsJson) as unknown[]))
+        .then(() => {
+          // the guest's jobs that made the call also settled the run: the call never starts
+          if (this.answered) throw new Error(`the run has answered: \`${name}\` was not called`);
+          return fn(JSON.parse(argsJson) as unknown[]);
+        })
         .then(
           (v) => settle(true, JSON.stringify(v === undefined ? null : v)),
           (e: unknown) => settle(false, e instanceof Error ? e.message : String(e)),
@@ -308,6 +332,13 @@ class GuestRun implements PreparedRun {
   private pump(): void {
     if (!this.rt.alive) return;
     this.runJobs();
+    if (this.pending?.alive && this.ctx.alive) {
+      const state = this.ctx.getPromiseState(this.pending);
+      if (state.type !== "pending") {
+        this.answered = true;
+        (state.type === "fulfilled" ? state.value : state.error).dispose();
+      }
+    }
     setImmediate(() => {
       // the run may have ended (and its context been freed) before this turn
       if (this.stop !== null || !this.rt.alive || !this.ctx.alive || this.deferreds.size > 0 || this.rt.hasPendingJob() || !this.isStuck()) return;

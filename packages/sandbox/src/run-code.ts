@@ -79,7 +79,9 @@ export async function runCode(enforcer: Enforcer, request: RunCodeRequest, ctx: 
   }
   if (typeof request.code !== "string") throw new TypeError("runCode: `code` must be a string");
   const limits = limitsOf(options.limits);
-  const host = hostFunctions(enforcer, ctx, options.host ?? {});
+  // set once the run has answered: a host call that has not started by then never runs its tool
+  let answered = false;
+  const host = hostFunctions(enforcer, ctx, options.host ?? {}, () => answered);
   // the interpreter or worker that runs the code is taken only once the run is decided, inside
   // the tool: a decision that waits (an approval) or denies holds none
   const runDecided = async (decided: Action): Promise<JsRunResult> => {
@@ -90,14 +92,23 @@ export async function runCode(enforcer: Enforcer, request: RunCodeRequest, ctx: 
     } catch (e) {
       if (e instanceof SandboxFailure) options.onFailure?.(e);
       throw e;
+    } finally {
+      answered = true;
     }
   };
   if (request.language === "javascript") {
     const facts = await javaScriptFactsFor(options.pool ?? sharedPool(), request.code, limits.timeMs);
     return enforcer.run(runCodeAction(request, options.type, facts), ctx, runDecided);
   }
-  const facts = await pythonFacts(options.pythonPool ?? sharedPythonPool(), request.code, limits.timeMs);
-  return enforcer.run(runCodeAction(request, options.type, facts), ctx, runDecided);
+  const { facts, unread } = await pythonFacts(options.pythonPool ?? sharedPythonPool(), request.code, limits.timeMs);
+  return enforcer.run(runCodeAction(request, options.type, facts), ctx, async (decided) => {
+    if (unread !== null) {
+      const failure = new SandboxFailure("engine", `${unread}; code whose facts were not read is never run`);
+      options.onFailure?.(failure);
+      throw failure;
+    }
+    return await runDecided(decided);
+  });
 }
 
 /**
@@ -108,33 +119,33 @@ export async function runCode(enforcer: Enforcer, request: RunCodeRequest, ctx: 
 export const INLINE_FACTS_CHARS = 4_096;
 
 /**
- * JavaScript's facts: here for short code, in a worker of the pool for long code (a pool without
- * `facts` reads them here too); facts that cannot be read (no worker in time, a worker that
- * failed) are decided as such, `dynamic` with an error, so the decision is made and audited.
+ * JavaScript's facts: here for short code, in the pool's facts thread for long code (a pool without
+ * `facts` reads them here too). When that thread cannot give them (it is stuck, it failed), they
+ * are read here after all: 64 KiB takes tens of milliseconds, and the policy must decide on the
+ * code's own facts, never on a stand-in that says nothing of what the code imports or reaches.
  */
 async function javaScriptFactsFor(pool: JsPool, code: string, waitMs: number): Promise<CodeFacts> {
   if (code.length <= INLINE_FACTS_CHARS || code.length > MAX_CODE_CHARS || pool.facts === undefined) return javaScriptFacts(code);
-  return await pool.facts(code, waitMs).catch((e: unknown): CodeFacts => unreadFacts(e));
+  return await pool.facts(code, waitMs).catch((): CodeFacts => javaScriptFacts(code));
 }
-
-const unreadFacts = (e: unknown): CodeFacts => ({
-  imports: [],
-  calls: [],
-  urls: [],
-  hosts: [],
-  dynamic: true,
-  error: `the code's facts cannot be read: ${e instanceof Error ? e.message : String(e)}`,
-});
 
 /**
  * Python's facts, read by an interpreter of the pool that is then ended (a run gets one of its
- * own, once decided); facts that cannot be read (the interpreter failed reading them) are decided
- * as such, so the decision is made and audited, and the run then fails on its own if it gets to run.
+ * own, once decided). When the interpreter fails to give them (it crashed, it sent something
+ * malformed), there are no facts to decide on: the action is still decided and audited, as
+ * `dynamic` with the reason in `error`, and `unread` says why the run must then fail without
+ * running (code no policy saw the facts of never runs).
  */
-async function pythonFacts(pool: PythonPool, code: string, waitMs: number): Promise<CodeFacts> {
+async function pythonFacts(pool: PythonPool, code: string, waitMs: number): Promise<{ facts: CodeFacts; unread: string | null }> {
   const lease = await pool.take(waitMs);
   try {
-    return await lease.facts(code).catch(unreadFacts);
+    return await lease.facts(code).then(
+      (facts) => ({ facts, unread: null }),
+      (e: unknown) => {
+        const unread = `the code's facts cannot be read: ${e instanceof Error ? e.message : String(e)}`;
+        return { facts: { imports: [], calls: [], urls: [], hosts: [], dynamic: true, error: unread }, unread };
+      },
+    );
   } finally {
     lease.release();
   }
@@ -158,13 +169,23 @@ function decidedCode(decided: Action, request: RunCodeRequest): string {
   return code;
 }
 
-/** Each host tool as a function the guest calls: every call decided (and run) by `enforcer.run`. */
-function hostFunctions(enforcer: Enforcer, ctx: ActionContext | undefined, tools: Readonly<Record<string, HostTool>>): Record<string, HostFunction> {
+/**
+ * Each host tool as a function the guest calls: every call decided (and run) by `enforcer.run`;
+ * none once the run has answered (`answered`): a call the guest made without waiting for it
+ * (`ping(); return 1`) neither is decided nor runs its tool after the run's result.
+ */
+function hostFunctions(enforcer: Enforcer, ctx: ActionContext | undefined, tools: Readonly<Record<string, HostTool>>, answered: () => boolean): Record<string, HostFunction> {
   const out: Record<string, HostFunction> = {};
   for (const [name, tool] of Object.entries(tools)) {
+    const refused = (): Error => new Error(`the run has answered: \`${name}\` was not called`);
     out[name] = async (args) => {
+      if (answered()) throw refused();
       const fields = tool.action ? tool.action(args) : isRecord(args[0]) ? args[0] : { args };
-      const run = await enforcer.run({ ...fields, type: tool.type ?? name }, ctx, (action) => tool.run(action));
+      const run = await enforcer.run({ ...fields, type: tool.type ?? name }, ctx, (action) => {
+        // decided while the run answered: its tool does not run after the result
+        if (answered()) throw refused();
+        return tool.run(action);
+      });
       // an enforcer made with `throwOnDeny: false` (the gateway's) answers a denial rather than
       // throwing it: the guest gets the same error either way, never a null it cannot tell apart
       if (run.decision.decision !== "allow") throw new ActionDenied(run.decision);
