@@ -272,12 +272,22 @@ function moveChunk(c: Chunk, start: number): Chunk {
  */
 function moved<T>(node: T, delta: number): T {
   if (node === null || typeof node !== "object") return node;
-  if (Array.isArray(node)) return node.map((x: unknown) => moved(x, delta)) as T;
+  // plain loops: this copies every item after an edit, and the copies survive into the new
+  // compilation, so every temporary here (entry pairs, closures) is garbage the collector sees
+  if (Array.isArray(node)) {
+    const copy: unknown[] = new Array(node.length);
+    for (let i = 0; i < node.length; i++) copy[i] = moved(node[i] as unknown, delta);
+    return copy as T;
+  }
+  const source = node as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(node)) {
+  const keys = Object.keys(source);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const v = source[k];
     if (k === "span" || k.endsWith("Span")) out[k] = movedSpan(v as Span, delta);
     else if (k === "sourceStart") out[k] = (v as number) + delta;
-    else out[k] = moved(v, delta);
+    else out[k] = typeof v === "object" && v !== null ? moved(v, delta) : v;
   }
   return out as T;
 }
