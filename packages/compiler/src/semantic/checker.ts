@@ -189,6 +189,8 @@ class Checker {
   private readonly locals: LocalSymbol[] = [];
   /** What the schema says of the value of a local's path (`m.to`), by span, for a quantifier over it. */
   private readonly localInfoAt = new SpanTable<FieldInfo | null>();
+  /** `{type}` for each action type tested with `==`, shared by the tests (narrowing sets are never changed). */
+  private readonly singleTypes = new Map<string, ReadonlySet<string>>();
   private readonly regexes: IR.RegexDef[] = [];
   private readonly trackers: IR.Tracker[] = [];
   private readonly trackerKeys = new Map<string, number>();
@@ -992,15 +994,13 @@ class Checker {
     this.comparison = outer;
     const lt = left.type;
     const rt = right.type;
-    const mismatch = (message: string, help: string): void => {
-      this.report(catalog.typeMismatch, e.span, message, { help });
-    };
     let expr: IR.Expr;
     switch (e.op) {
       case "==":
       case "!=": {
         if ((lt & rt) === 0 && lt !== ANY && rt !== ANY) {
-          mismatch(
+          this.mismatch(
+            e,
             `\`${sourceText(this.source, e.left.span)}\` is ${typeName(lt)} and \`${sourceText(this.source, e.right.span)}\` is ${typeName(rt)}, so they are never equal`,
             "compare values of the same type",
           );
@@ -1017,7 +1017,8 @@ class Checker {
       case ">":
       case ">=":
         if ((orderable(lt) & orderable(rt)) === 0) {
-          mismatch(
+          this.mismatch(
+            e,
             `\`${e.op}\` needs two numbers or two strings, but \`${sourceText(this.source, e.left.span)}\` is ${typeName(lt)} and \`${sourceText(this.source, e.right.span)}\` is ${typeName(rt)}`,
             this.orderingHelp(e, left, right),
           );
@@ -1027,7 +1028,7 @@ class Checker {
       case "in":
       case "not in": {
         if ((rt & (LIST | NULL)) === 0 || rt === NULL)
-          mismatch(`\`${e.op}\` needs a list on its right, but this is ${typeName(rt)}`, 'write a list such as `["a", "b"]` or the name of a let that holds one');
+          this.mismatch(e, `\`${e.op}\` needs a list on its right, but this is ${typeName(rt)}`, 'write a list such as `["a", "b"]` or the name of a let that holds one');
         if (right.expr.kind === "literal" && Array.isArray(right.expr.value)) {
           this.checkEnumList(e.left, right.expr.value as IR.Value[], scope);
         }
@@ -1045,7 +1046,8 @@ class Checker {
       case "ends_with": {
         const leftOk = e.op === "contains" ? (lt & (STR | LIST)) !== 0 : (lt & STR) !== 0;
         if (!leftOk || ((lt & LIST) === 0 && (rt & STR) === 0)) {
-          mismatch(
+          this.mismatch(
+            e,
             `\`${e.op}\` needs ${e.op === "contains" ? "a string or a list" : "a string"} on its left and a string on its right, got ${typeName(lt)} and ${typeName(rt)}`,
             `write e.g. \`command ${e.op} "rm -rf"\``,
           );
@@ -1056,10 +1058,20 @@ class Checker {
     }
   }
 
+  private mismatch(e: A.CompareExpr, message: string, help: string): void {
+    this.report(catalog.typeMismatch, e.span, message, { help });
+  }
+
   /** `action.type == "x"` narrows the subject to type x. */
   private typeNarrowing(subject: Lowered, value: Lowered): ReadonlySet<string> | undefined {
     if (!isTypePath(subject.expr) || value.expr.kind !== "literal" || typeof value.expr.value !== "string") return undefined;
-    return new Set([value.expr.value]);
+    const type = value.expr.value;
+    let one = this.singleTypes.get(type);
+    if (one === undefined) {
+      one = new Set([type]);
+      this.singleTypes.set(type, one);
+    }
+    return one;
   }
 
   private typeListNarrowing(subject: Lowered, list: Lowered): ReadonlySet<string> | undefined {
@@ -1869,9 +1881,20 @@ function isBoolOrNull(v: IR.Value): v is boolean | null {
   return v === true || v === false || v === null;
 }
 
-function intersect(a: ReadonlySet<string> | undefined, b: ReadonlySet<string>): Set<string> {
-  if (a === undefined) return new Set(b);
-  return new Set([...a].filter((x) => b.has(x)));
+/** The types in both; the sets are never changed once made, so an operand that is already the answer is returned as it is. */
+function intersect(a: ReadonlySet<string> | undefined, b: ReadonlySet<string>): ReadonlySet<string> {
+  if (a === undefined || a === b) return b;
+  let all = true;
+  for (const x of a) {
+    if (!b.has(x)) {
+      all = false;
+      break;
+    }
+  }
+  if (all) return a;
+  const out = new Set<string>();
+  for (const x of a) if (b.has(x)) out.add(x);
+  return out;
 }
 
 function sourceText(source: SourceFile, s: Span): string {
