@@ -41,6 +41,7 @@ export { currentAllowedAt } from "./semantic/current-scope.js";
 export { closest } from "./semantic/names.js";
 export { actionTypesAt, currentTypesAt } from "./semantic/narrowing.js";
 export type { ActionSchema, ActionTypeInfo, FieldInfo } from "./semantic/schema.js";
+export type { ReadonlySpanTable } from "./semantic/span-table.js";
 export { type Type, typeName } from "./semantic/types.js";
 export { type Stage, stageOfInput } from "./stage-input.js";
 export type * as AST from "./syntax/ast.js";

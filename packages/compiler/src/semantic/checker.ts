@@ -24,8 +24,9 @@ import { exprKey } from "./expr-key.js";
 import { closest } from "./names.js";
 import { dataValue, PARAM_TYPE_HELP, paramTypeProblem } from "./params.js";
 import { anonymousRuleIds, lineIds } from "./rule-id.js";
-import type { ActionSchema, FieldInfo } from "./schema.js";
+import type { ActionSchema, ActionTypeInfo, FieldInfo } from "./schema.js";
 import { branchRecord } from "./schema-branches.js";
+import { type ReadonlySpanTable, SpanTable } from "./span-table.js";
 import { ANY, BOOL, LIST, NULL, NUM, OBJ, STR, type Type, typeName, typeOfValue } from "./types.js";
 
 /** The most approvers `quorum N` may ask for. */
@@ -64,10 +65,10 @@ export interface SemanticModel {
   readonly fieldReferences: readonly FieldReference[];
   /**
    * The action types each condition restricts the subject to when it is true (`action.type ==
-   * "x"`, `type in L`, an `and` or `or` of such tests), by the expression's span
-   * (`"start:end"`); narrowing.ts reads what holds at a position from it.
+   * "x"`, `type in L`, an `and` or `or` of such tests), by the expression's span; narrowing.ts
+   * reads what holds at a position from it.
    */
-  readonly narrowings: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly narrowings: ReadonlySpanTable<ReadonlySet<string>>;
   readonly schema: ActionSchema | null;
   /** The local names bound by `any`/`all`, with their uses. */
   readonly locals: readonly LocalSymbol[];
@@ -185,11 +186,13 @@ class Checker {
   private readonly lets = new Map<string, LetSymbol>();
   private readonly rules = new Map<string, RuleSymbol>();
   private readonly fieldReferences: FieldReference[] = [];
-  private readonly fieldReferenceAt = new Map<string, FieldReference>();
-  private readonly narrowings = new Map<string, ReadonlySet<string>>();
+  private readonly fieldReferenceAt = new SpanTable<FieldReference>();
+  private readonly narrowings = new SpanTable<ReadonlySet<string>>();
   private readonly locals: LocalSymbol[] = [];
   /** What the schema says of the value of a local's path (`m.to`), by span, for a quantifier over it. */
-  private readonly localInfoAt = new Map<string, FieldInfo | null>();
+  private readonly localInfoAt = new SpanTable<FieldInfo | null>();
+  /** `{type}` for each action type tested with `==`, shared by the tests (narrowing sets are never changed). */
+  private readonly singleTypes = new Map<string, ReadonlySet<string>>();
   private readonly regexes: IR.RegexDef[] = [];
   private readonly trackers: IR.Tracker[] = [];
   private readonly trackerKeys = new Map<string, number>();
@@ -765,7 +768,7 @@ class Checker {
   /** Lowers an expression, and keeps what it narrows for the semantic model. */
   private lower(e: A.Expr, scope: Scope, constant: boolean): Lowered {
     const l = this.lowerExpr(e, scope, constant);
-    if (l.narrows) this.narrowings.set(`${e.span.start}:${e.span.end}`, l.narrows);
+    if (l.narrows) this.narrowings.set(e.span, l.narrows);
     return l;
   }
 
@@ -914,8 +917,7 @@ class Checker {
   /** What the schema says of the elements of a quantifier's list (a field or a local's field). */
   private listElement(list: A.Expr): FieldInfo | null {
     const inner = list.kind === "paren" ? list.expr : list;
-    const key = `${inner.span.start}:${inner.span.end}`;
-    const info = this.localInfoAt.has(key) ? this.localInfoAt.get(key)! : (this.fieldReferenceAt.get(key)?.info ?? null);
+    const info = this.localInfoAt.has(inner.span) ? this.localInfoAt.get(inner.span)! : (this.fieldReferenceAt.get(inner.span)?.info ?? null);
     return info?.items ?? null;
   }
 
@@ -950,7 +952,7 @@ class Checker {
       type = next.type | NULL;
     }
     if (e.segments.length > 1 && info === null) type = ANY;
-    this.localInfoAt.set(`${e.span.start}:${e.span.end}`, info);
+    this.localInfoAt.set(e.span, info);
     return { expr: { kind: "path", root: "local", fields, span: e.span }, type };
   }
 
@@ -999,15 +1001,13 @@ class Checker {
     this.comparison = outer;
     const lt = left.type;
     const rt = right.type;
-    const mismatch = (message: string, help: string): void => {
-      this.report(catalog.typeMismatch, e.span, message, { help });
-    };
     let expr: IR.Expr;
     switch (e.op) {
       case "==":
       case "!=": {
         if ((lt & rt) === 0 && lt !== ANY && rt !== ANY) {
-          mismatch(
+          this.mismatch(
+            e,
             `\`${sourceText(this.source, e.left.span)}\` is ${typeName(lt)} and \`${sourceText(this.source, e.right.span)}\` is ${typeName(rt)}, so they are never equal`,
             "compare values of the same type",
           );
@@ -1024,7 +1024,8 @@ class Checker {
       case ">":
       case ">=":
         if ((orderable(lt) & orderable(rt)) === 0) {
-          mismatch(
+          this.mismatch(
+            e,
             `\`${e.op}\` needs two numbers or two strings, but \`${sourceText(this.source, e.left.span)}\` is ${typeName(lt)} and \`${sourceText(this.source, e.right.span)}\` is ${typeName(rt)}`,
             this.orderingHelp(e, left, right),
           );
@@ -1034,7 +1035,7 @@ class Checker {
       case "in":
       case "not in": {
         if ((rt & (LIST | NULL)) === 0 || rt === NULL)
-          mismatch(`\`${e.op}\` needs a list on its right, but this is ${typeName(rt)}`, 'write a list such as `["a", "b"]` or the name of a let that holds one');
+          this.mismatch(e, `\`${e.op}\` needs a list on its right, but this is ${typeName(rt)}`, 'write a list such as `["a", "b"]` or the name of a let that holds one');
         if (right.expr.kind === "literal" && Array.isArray(right.expr.value)) {
           this.checkEnumList(e.left, right.expr.value as IR.Value[], scope);
         }
@@ -1052,7 +1053,8 @@ class Checker {
       case "ends_with": {
         const leftOk = e.op === "contains" ? (lt & (STR | LIST)) !== 0 : (lt & STR) !== 0;
         if (!leftOk || ((lt & LIST) === 0 && (rt & STR) === 0)) {
-          mismatch(
+          this.mismatch(
+            e,
             `\`${e.op}\` needs ${e.op === "contains" ? "a string or a list" : "a string"} on its left and a string on its right, got ${typeName(lt)} and ${typeName(rt)}`,
             `write e.g. \`command ${e.op} "rm -rf"\``,
           );
@@ -1063,10 +1065,20 @@ class Checker {
     }
   }
 
+  private mismatch(e: A.CompareExpr, message: string, help: string): void {
+    this.report(catalog.typeMismatch, e.span, message, { help });
+  }
+
   /** `action.type == "x"` narrows the subject to type x. */
   private typeNarrowing(subject: Lowered, value: Lowered): ReadonlySet<string> | undefined {
     if (!isTypePath(subject.expr) || value.expr.kind !== "literal" || typeof value.expr.value !== "string") return undefined;
-    return new Set([value.expr.value]);
+    const type = value.expr.value;
+    let one = this.singleTypes.get(type);
+    if (one === undefined) {
+      one = new Set([type]);
+      this.singleTypes.set(type, one);
+    }
+    return one;
   }
 
   private typeListNarrowing(subject: Lowered, list: Lowered): ReadonlySet<string> | undefined {
@@ -1101,7 +1113,7 @@ class Checker {
       }
       return;
     }
-    const ref = this.fieldReferenceAt.get(`${subjectAst.span.start}:${subjectAst.span.end}`);
+    const ref = this.fieldReferenceAt.get(subjectAst.span);
     const allowed = ref?.info?.values;
     if (!allowed || scope.types === null) return;
     for (const v of values) {
@@ -1362,7 +1374,6 @@ class Checker {
     const segs = e.segments;
     const head = segs[0];
     if (!head) return { expr: { kind: "literal", value: null, span: e.span }, type: ANY };
-    const names = segs.map((s) => s.name);
     // a local of `any`/`all` shadows a let and a field of the same name
     const localSymbol = scope.locals?.get(head.name);
     if (localSymbol) return this.localPath(e, localSymbol);
@@ -1372,6 +1383,7 @@ class Checker {
       this.resolveLet(let_);
       return { expr: { kind: "literal", value: let_.value ?? null, span: e.span }, type: let_.type };
     }
+    const names = segs.map((s) => s.name);
     const namespace = this.imported.get(head.name);
     if (namespace !== undefined && !this.lets.has(head.name)) return this.importedLet(e, namespace);
     if (constant) {
@@ -1497,11 +1509,7 @@ class Checker {
    * when a type in scope has none. A field no result schema has, where all are closed, is A302.
    */
   private resultFieldInfo(fields: readonly string[], scope: Scope, pathSpan: Span): Type {
-    const record = (info: FieldInfo | null): void => {
-      const ref: FieldReference = { span: pathSpan, root: "result", path: fields, actionTypes: scope.types ? [...scope.types] : null, info };
-      this.fieldReferences.push(ref);
-      this.fieldReferenceAt.set(`${pathSpan.start}:${pathSpan.end}`, ref);
-    };
+    const record = (info: FieldInfo | null): void => this.recordField(pathSpan, "result", fields, scope, info);
     const types = this.schema ? (scope.types ? [...scope.types].map((t) => this.schema!.types.get(t)) : [...this.schema.types.values()]) : [];
     if (types.length === 0 || types.some((t) => t?.result == null)) {
       record(null);
@@ -1568,24 +1576,33 @@ class Checker {
     return { expr: { kind: "path", root: "current", fields, span: e.span }, type };
   }
 
+  /** A field read, for the semantic model (hover, completion) and the checks that look it up by span. */
+  private recordField(pathSpan: Span, root: FieldReference["root"], fields: readonly string[], scope: Scope, info: FieldInfo | null): void {
+    const ref: FieldReference = { span: pathSpan, root, path: fields, actionTypes: scope.types ? [...scope.types] : null, info };
+    this.fieldReferences.push(ref);
+    this.fieldReferenceAt.set(pathSpan, ref);
+  }
+
   /** The type of an action field; reports unknown fields against the schema. */
   private fieldInfo(root: "action" | "item", fields: string[], scope: Scope, fieldStart: number, pathSpan: Span): Type {
-    const record = (info: FieldInfo | null): void => {
-      const ref: FieldReference = { span: pathSpan, root, path: fields, actionTypes: scope.types ? [...scope.types] : null, info };
-      this.fieldReferences.push(ref);
-      this.fieldReferenceAt.set(`${pathSpan.start}:${pathSpan.end}`, ref);
-    };
     if (fields.length === 1 && fields[0] === "type") {
-      record(null);
+      this.recordField(pathSpan, root, fields, scope, null);
       return STR;
     }
     if (!this.schema || this.schema.types.size === 0) {
-      record(null);
+      this.recordField(pathSpan, root, fields, scope, null);
       return ANY;
     }
-    const types = scope.types ? [...scope.types].map((t) => this.schema!.types.get(t)).filter((t) => t !== undefined) : [...this.schema.types.values()];
+    let types: ActionTypeInfo[];
+    if (scope.types) {
+      types = [];
+      for (const name of scope.types) {
+        const t = this.schema.types.get(name);
+        if (t !== undefined) types.push(t);
+      }
+    } else types = [...this.schema.types.values()];
     if (types.length === 0) {
-      record(null);
+      this.recordField(pathSpan, root, fields, scope, null);
       return ANY;
     }
     let type: Type = 0;
@@ -1631,7 +1648,7 @@ class Checker {
         found ??= info;
       }
     }
-    record(found);
+    this.recordField(pathSpan, root, fields, scope, found);
     if (type !== 0) return type;
     if (throughList !== null) {
       this.reportFieldOfList(fields, throughList, fieldStart, pathSpan);
@@ -1909,9 +1926,20 @@ function isBoolOrNull(v: IR.Value): v is boolean | null {
   return v === true || v === false || v === null;
 }
 
-function intersect(a: ReadonlySet<string> | undefined, b: ReadonlySet<string>): Set<string> {
-  if (a === undefined) return new Set(b);
-  return new Set([...a].filter((x) => b.has(x)));
+/** The types in both; the sets are never changed once made, so an operand that is already the answer is returned as it is. */
+function intersect(a: ReadonlySet<string> | undefined, b: ReadonlySet<string>): ReadonlySet<string> {
+  if (a === undefined || a === b) return b;
+  let all = true;
+  for (const x of a) {
+    if (!b.has(x)) {
+      all = false;
+      break;
+    }
+  }
+  if (all) return a;
+  const out = new Set<string>();
+  for (const x of a) if (b.has(x)) out.add(x);
+  return out;
 }
 
 function sourceText(source: SourceFile, s: Span): string {

@@ -11,7 +11,7 @@ import type * as A from "../syntax/ast.js";
 import type { SemanticModel } from "./checker.js";
 
 function narrowsOf(model: SemanticModel, e: A.Expr): ReadonlySet<string> | undefined {
-  return model.narrowings.get(`${e.span.start}:${e.span.end}`);
+  return model.narrowings.get(e.span);
 }
 
 function intersect(a: ReadonlySet<string> | null, b: ReadonlySet<string>): ReadonlySet<string> {

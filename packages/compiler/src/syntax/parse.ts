@@ -131,16 +131,34 @@ export function parse(fileName: string, text: string, previous?: ParseResult): P
 
 /** Offsets where stretches begin: 0, every item line, and the end of the text. */
 function itemLineStarts(text: string): number[] {
+  // `itemLine` after each line break, by hand: a whole-text regex made a match object per item
+  // line on every keystroke (`^` would also match after U+2028/U+2029, which are not line breaks here)
   const starts = [0];
-  for (const m of text.matchAll(itemLine)) {
-    const at = m.index;
-    if (at === 0) continue;
-    const before = text.charCodeAt(at - 1);
-    // `^` in a multiline pattern also matches after U+2028/U+2029, which are not line breaks here
-    if (before === 10 || before === 13) starts.push(at);
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 10 && c !== 13) continue;
+    const at = i + 1;
+    let end = at;
+    while (end < n && end - at <= LONGEST_ITEM_KEYWORD) {
+      const k = text.charCodeAt(end);
+      if (k < 97 || k > 122) break;
+      end++;
+    }
+    if (end - at < SHORTEST_ITEM_KEYWORD || end - at > LONGEST_ITEM_KEYWORD || (end < n && isWordChar(text.charCodeAt(end)))) continue;
+    if (itemKeywords.has(text.slice(at, end))) starts.push(at);
   }
-  starts.push(text.length);
+  starts.push(n);
   return starts;
+}
+
+/** The words of `itemLine`, read from it. */
+const itemKeywords: ReadonlySet<string> = new Set(/\(\?:([^)]*)\)/.exec(itemLine.source)![1]!.split("|"));
+const SHORTEST_ITEM_KEYWORD = Math.min(...[...itemKeywords].map((k) => k.length));
+const LONGEST_ITEM_KEYWORD = Math.max(...[...itemKeywords].map((k) => k.length));
+
+function isWordChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
 }
 
 /**
@@ -272,12 +290,22 @@ function moveChunk(c: Chunk, start: number): Chunk {
  */
 function moved<T>(node: T, delta: number): T {
   if (node === null || typeof node !== "object") return node;
-  if (Array.isArray(node)) return node.map((x: unknown) => moved(x, delta)) as T;
+  // plain loops: this copies every item after an edit, and the copies survive into the new
+  // compilation, so every temporary here (entry pairs, closures) is garbage the collector sees
+  if (Array.isArray(node)) {
+    const copy: unknown[] = new Array(node.length);
+    for (let i = 0; i < node.length; i++) copy[i] = moved(node[i] as unknown, delta);
+    return copy as T;
+  }
+  const source = node as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(node)) {
+  const keys = Object.keys(source);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const v = source[k];
     if (k === "span" || k.endsWith("Span")) out[k] = movedSpan(v as Span, delta);
     else if (k === "sourceStart") out[k] = (v as number) + delta;
-    else out[k] = moved(v, delta);
+    else out[k] = typeof v === "object" && v !== null ? moved(v, delta) : v;
   }
   return out as T;
 }
