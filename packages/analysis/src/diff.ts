@@ -58,11 +58,13 @@ export interface DiffResult {
   readonly findings: readonly Finding[];
   readonly notEncoded: readonly NotEncoded[];
   /**
-   * Rules of the result and output stages, which the diff does not compare; and call rules whose
-   * effect's details changed (what a redaction rewrites, a label, an approval's group or timeout),
-   * which the kinds of change do not tell apart (`why` says which).
+   * Rules of the result and output stages that differ between the versions (added, removed or
+   * disabled, changed, or moved), which the solver does not compare; and call rules whose effect's
+   * details changed (what a redaction rewrites, a label, an approval's group or timeout), which the
+   * kinds of change do not tell apart. `why` says which. A stage whose rules are the same in both
+   * versions decides alike, and its rules are not listed.
    */
-  readonly notCompared: readonly { readonly file: string; readonly rule: string; readonly stage: IR.Stage; readonly why?: string }[];
+  readonly notCompared: readonly { readonly file: string; readonly rule: string; readonly stage: IR.Stage; readonly why: string }[];
   readonly solverMs: number;
   readonly searchSamples: number;
   /** The schema inputs were limited to (its path), or null. */
@@ -107,11 +109,13 @@ export async function diffPolicies(oldC: Compilation, newC: Compilation, options
     ),
   );
   const details = effectDetailChanges(oldC.policy, newC.policy);
+  const stages = stageRuleChanges(oldC.policy, newC.policy);
   const proved = findings.every((f) => f.status === "unchanged");
   // a change in what a redaction rewrites, a label or an approval's group is not a kind of change
-  // the solver tells apart: "no change" is then not claimed
-  const status = findings.some((f) => f.status === "changed") ? "changed" : proved && details.length === 0 ? "unchanged" : "unknown";
-  const notCompared = [...[oldC, newC].flatMap((c) => c.policy.rules.filter((r) => r.stage !== "call").map((r) => ({ file: c.policy.file, rule: r.id, stage: r.stage }))), ...details];
+  // the solver tells apart, nor is any change to the rules of the result and output stages, which
+  // it does not compare: "no change" is then not claimed
+  const status = findings.some((f) => f.status === "changed") ? "changed" : proved && details.length === 0 && stages.length === 0 ? "unchanged" : "unknown";
+  const notCompared = [...stages, ...details];
   return {
     old: oldC.policy.file,
     new: newC.policy.file,
@@ -150,6 +154,63 @@ function effectDetailChanges(oldP: IR.Policy, newP: IR.Policy): { file: string; 
     const b = after.get(id) ?? null;
     if (a === b || (a === null && b === null)) continue;
     out.push({ file: newP.file, rule: id, stage: "call", why: "its redaction, label or approval group differs between the versions, which the kinds of change do not tell apart" });
+  }
+  return out;
+}
+
+type NotCompared = { file: string; rule: string; stage: IR.Stage; why: string };
+
+/** The stages whose rules the solver does not compare (`stageRuleChanges` compares them by structure). */
+const UNENCODED_STAGES = ["result", "output"] as const satisfies readonly IR.Stage[];
+
+/**
+ * The rules of the result and output stages that differ between the versions. A stage's rules
+ * decide alike when they are the same in both, by meaning (condition, effect with what a redaction
+ * rewrites and with what text, label, approval), in the same order (redactions apply in order),
+ * with the same timezone where they read `time`; their ids and reasons aside. Otherwise each rule
+ * that differs is named: one in a version only (added, or removed or disabled), one whose meaning
+ * changed, or, when the rules only moved, each that moved.
+ */
+function stageRuleChanges(oldP: IR.Policy, newP: IR.Policy): NotCompared[] {
+  const out: NotCompared[] = [];
+  for (const stage of UNENCODED_STAGES) {
+    const meanings = (p: IR.Policy) =>
+      p.rules
+        .filter((r) => r.stage === stage)
+        .map((r) => {
+          const key = exprKey(p, { condition: r.condition, effect: r.effect });
+          // the timezone decides `time.*`, so a rule that reads time means another thing in another zone
+          return { id: r.id, key: key.includes('"kind":"time"') ? `${key} ${p.timezone ?? "UTC"}` : key };
+        });
+    const before = meanings(oldP);
+    const after = meanings(newP);
+    if (JSON.stringify(before.map((r) => r.key)) === JSON.stringify(after.map((r) => r.key))) continue;
+    const not = `; the diff does not compare the ${stage} stage, so no change there is ruled out`;
+    const found: NotCompared[] = [];
+    const oldById = new Map(before.map((r) => [r.id, r.key]));
+    const newById = new Map(after.map((r) => [r.id, r.key]));
+    for (const r of before) if (!newById.has(r.id)) found.push({ file: oldP.file, rule: r.id, stage, why: `a rule on ${stage} in the old version only (removed or disabled in the new)${not}` });
+    for (const r of after) {
+      const was = oldById.get(r.id);
+      if (was === undefined) found.push({ file: newP.file, rule: r.id, stage, why: `a rule on ${stage} in the new version only (added)${not}` });
+      else if (was !== r.key)
+        found.push({
+          file: newP.file,
+          rule: r.id,
+          stage,
+          why: `a rule on ${stage} whose condition or effect (what it redacts, with what text, its label or approval) differs between the versions${not}`,
+        });
+    }
+    if (found.length === 0) {
+      // the same rules by id and meaning, in another order
+      const oldOrder = before.map((r) => r.id);
+      const newOrder = after.map((r) => r.id);
+      newOrder.forEach((id, i) => {
+        if (oldOrder[i] !== id)
+          found.push({ file: newP.file, rule: id, stage, why: `a rule on ${stage} whose place among the rules on ${stage} differs between the versions (redactions apply in order)${not}` });
+      });
+    }
+    out.push(...found);
   }
   return out;
 }

@@ -18,6 +18,9 @@ function summary(r: DiffResult): string {
   const changed = r.findings.filter((f) => f.status === "changed").length;
   if (r.status === "unchanged") return "no behaviour change (proved)";
   if (r.status === "changed") return `behaviour changes: ${changed} kind${changed === 1 ? "" : "s"} of change`;
+  // every kind of change to calls is ruled out: what is left open is the rules listed below
+  if (r.findings.every((f) => f.status === "unchanged"))
+    return `unknown: no change to calls (proved), but ${r.notCompared.length === 1 ? "a rule the diff does not compare differs" : `${r.notCompared.length} rules the diff does not compare differ`} (not compared, below)`;
   return "unknown: no change found, but not every kind of change could be ruled out";
 }
 
@@ -40,8 +43,7 @@ function caveats(r: DiffResult): string[] {
     out.push(
       "  (proofs still hold: what is not encoded is left free, and arithmetic takes every value its rounding to doubles allows; examples it affects come from a bounded random search, labelled `search`)",
     );
-  for (const n of r.notCompared)
-    out.push(n.why !== undefined ? `not compared: rule ${n.rule} of ${n.file}: ${n.why}` : `not compared: rule ${n.rule} of ${n.file} decides the ${n.stage} stage; the diff compares calls`);
+  for (const n of r.notCompared) out.push(`not compared: rule ${n.rule} of ${n.file}: ${n.why}`);
   return out;
 }
 
