@@ -35,6 +35,7 @@ export {
   type Grant,
   type GrantStore,
   type GrantsFound,
+  type GrantHolder,
   type GrantUseResult,
   grantKey,
   grantValue,

@@ -2,9 +2,9 @@
  * Grants in decisions (`require approval ... grant`): a live grant of the rule that fired, for the
  * action's scope, stands in for asking. `run` takes the action's amount of it and keeps it when
  * the action runs; `decide` with `reserve` takes it and holds it for the reservation (`record`
- * with the decision's id keeps it, `release` gives it back, and a reservation that expires gives
- * it back); `decide` without `reserve` only says which grant covers the action. Every use is an
- * `approval` record naming the grant.
+ * with the decision's id keeps it, `release` gives it back, and a hold that outlives its reservation
+ * keeps it taken, `grant_hold_expired`: the action may have run); `decide` without `reserve` only
+ * says which grant covers the action. Every use is an `approval` record naming the grant.
  */
 import { grantValue, offerDigest } from "../grants.js";
 import type { Decision, GrantInput, GrantOffer } from "../types.js";
@@ -59,7 +59,8 @@ function digestOf(d: Decision, offer: GrantOffer): string {
 /**
  * The live grants of the decision's rule for the action's scope, made under the rule's current
  * offer; grants found expired (`grant_expired`), made under an offer the rule no longer makes
- * (`grant_revoked`), and reservations' uses past their time (`grant_returned`) are recorded.
+ * (`grant_revoked`), and reservations' holds past their time (`grant_hold_expired`: the amount stays
+ * taken, recorded under the reserving session) are recorded.
  * Null when the rule offers none, the action has no scope value, or the store failed.
  */
 async function liveGrants(st: EnforcerState, d: Decision, subject: Subject, now: number): Promise<{ offer: GrantOffer; live: GrantInput[] } | null> {
@@ -74,8 +75,8 @@ async function liveGrants(st: EnforcerState, d: Decision, subject: Subject, now:
   for (const l of found.lapsed ?? []) {
     await recordApproval(
       st,
-      { id: l.decisionId, session: d.session, actionHash: "" },
-      { event: "grant_returned", grantId: l.grantId, why: "its reservation was neither recorded nor released in time" },
+      { id: l.decisionId, session: l.session ?? d.session, actionHash: l.actionHash ?? "" },
+      { event: "grant_hold_expired", grantId: l.grantId, why: "its reservation was neither recorded nor released in time: the amount stays taken" },
     );
   }
   return { offer, live: found.live };
@@ -105,7 +106,8 @@ export async function useGrant(st: EnforcerState, decided: Decided, subject: Sub
     return failed !== null && failClosed ? null : { decided: again, subject: fresh, now, live, use: null };
   }
   const amount = offer.of === null ? null : (readPath(fresh.action, offer.of) as number);
-  const taken = await grantStoreCall(st, () => st.grants.use(g.id, d.id, amount, now, mode.holdUntil));
+  const holder = mode.holdUntil !== undefined ? { session: d.session, actionHash: d.actionHash } : undefined;
+  const taken = await grantStoreCall(st, () => st.grants.use(g.id, d.id, amount, now, mode.holdUntil, holder));
   if (taken === null) return null;
   const failed = await recordApproval(st, d, {
     event: "grant_used",
