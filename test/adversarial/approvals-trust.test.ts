@@ -371,12 +371,28 @@ rule wires when action.type == "wire" require approval from "finance" grant acti
   });
 
   /** A replica: an enforcer on the shared Redis whose approver answers what `answer` says (approve and grant, or reject). */
-  async function replica(prefix: string, clock?: () => number) {
+  async function replica(prefix: string, clock?: () => number, options: { reservationTtlMs?: number; failSettle?: { once: boolean } } = {}) {
     const { redisStore } = await import("@agent-armor/store-redis");
     const records: Record<string, unknown>[] = [];
     const state = { grant: true };
     const store = redisStore({ url: redis.url, prefix });
+    const fail = options.failSettle;
+    if (fail !== undefined) {
+      // the grant store's settle fails once when asked to (a connection reset between two calls)
+      const real = store.grants;
+      const settle = real.settle.bind(real);
+      (store as { grants: typeof real }).grants = Object.assign(Object.create(real) as typeof real, {
+        settle: async (grantId: string, decisionId: string) => {
+          if (fail.once) {
+            fail.once = false;
+            throw new Error("connection reset");
+          }
+          return settle(grantId, decisionId);
+        },
+      });
+    }
     const enforcer = await createEnforcer({
+      ...(options.reservationTtlMs !== undefined ? { reservationTtlMs: options.reservationTtlMs } : {}),
       policy: { source: GRANTS, fileName: "g.armor" },
       history: store,
       approvals: { request: async () => (state.grant ? { approved: true, approver: "ann", grant: true } : { approved: false, approver: "ann", note: "asked again" }) },
@@ -442,6 +458,38 @@ rule wires when action.type == "wire" require approval from "finance" grant acti
     now += 2 * 3_600_000;
     expect((await a.enforcer.run(wire("acme", 0), { session: "s" }, () => "sent")).decision.decision).toBe("allow");
     expect(events(a.records)).toContain("grant_expired");
+  });
+
+  it("a reservation's hold outlives it: read at a replica whose clock runs ahead, or after a settle that failed, the amount stays taken", async () => {
+    // b's clock is ten minutes ahead of a's (and of Redis's): the hold is measured by Redis's clock
+    const [a, b] = [await replica("skew"), await replica("skew", () => Date.now() + 600_000)];
+    b.state.grant = false;
+    await a.enforcer.run(wire("acme", 0), { session: "s" }, () => "sent");
+    a.state.grant = false;
+    const d = await a.enforcer.decide(wire("acme", 100), { session: "x" }, { reserve: true });
+    expect(d.reserved).toBe(true);
+    expect((await b.enforcer.decide(wire("acme", 100), { session: "y" }, { reserve: true })).decision).toBe("require_approval");
+    expect(await a.enforcer.record(wire("acme", 100), { session: "x" }, { decisionId: d.id })).toMatchObject({ settled: true });
+    expect((await b.enforcer.decide(wire("acme", 1), { session: "y" }, { reserve: true })).decision).toBe("require_approval");
+    expect([...events(a.records), ...events(b.records)].filter((e) => e === "grant_returned" || e === "grant_hold_expired")).toEqual([]);
+
+    // the settle of a recorded reservation fails: the record fails naming the store, and the hold past its time stays taken
+    const failSettle = { once: false };
+    const c = await replica("settle-fails", undefined, { reservationTtlMs: 300, failSettle });
+    await c.enforcer.run(wire("acme", 0), { session: "s" }, () => "sent");
+    c.state.grant = false;
+    const held = await c.enforcer.decide(wire("acme", 100), { session: "x" }, { reserve: true });
+    expect(held.reserved).toBe(true);
+    failSettle.once = true;
+    const refused = await c.enforcer.record(wire("acme", 100), { session: "x" }, { decisionId: held.id }).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect([refused?.name, refused?.message.includes(redis.url)]).toEqual(["HistoryStoreUnavailable", true]);
+    await new Promise((r) => setTimeout(r, 450));
+    expect((await c.enforcer.decide(wire("acme", 100), { session: "y" }, { reserve: true })).decision).toBe("require_approval");
+    expect(c.records.filter((r) => r.event === "grant_hold_expired").map((r) => [r.decisionId, r.session])).toEqual([[held.id, "x"]]);
+    expect(events(c.records)).not.toContain("grant_returned");
   });
 
   /** Two replicas on prefix `p` with a grant up to 100 for wires to acme, made at the first: its id. */

@@ -10,7 +10,7 @@ import { grantValue, offerDigest } from "../grants.js";
 import type { Decision, GrantInput, GrantOffer } from "../types.js";
 import { type ApprovalSubject, recordApproval } from "./audit-step.js";
 import { type Decided, decideWith } from "./decide-step.js";
-import { GrantNeedsReservation } from "./errors.js";
+import { GrantNeedsReservation, HistoryStoreUnavailable } from "./errors.js";
 import { isoTime } from "./ids.js";
 import type { EnforcerState } from "./state.js";
 import { afresh, type Subject, snapshot } from "./subject.js";
@@ -199,6 +199,24 @@ async function grantStoreCall<T>(st: EnforcerState, call: () => T | Promise<T>):
 /** The action a grant allowed ran: what it took stays taken (a store that fails keeps it taken too). */
 export async function settleGrant(st: EnforcerState, use: GrantUseRef): Promise<void> {
   await grantStoreCall(st, () => st.grants.settle(use.grantId, use.decisionId));
+}
+
+/**
+ * `record` of a reservation: the grant's amount it holds, if any, stays taken. A store that does
+ * not answer fails the record (`HistoryStoreUnavailable`, naming the store), so that it is never
+ * answered settled while the hold is not; the hold then stays taken at its time all the same.
+ */
+export async function settleHeld(st: EnforcerState, decisionId: string): Promise<void> {
+  const grants = st.grants;
+  try {
+    const grantId = grants.usedBy === undefined ? null : await grants.usedBy(decisionId);
+    if (grantId !== null) await grants.settle(grantId, decisionId);
+  } catch (e) {
+    const store = st.store?.name ?? "grants";
+    throw new HistoryStoreUnavailable(
+      `history store unavailable: ${store}: the reservation ${decisionId} was confirmed but the grant it holds was not settled (it stays taken): ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
 }
 
 /** What a grant use took goes back when its action did not run (denied, or the tool failed). */

@@ -11,7 +11,7 @@ import type { RecordInfo, RecordResult } from "./api.js";
 import { write } from "./audit-step.js";
 import { decideWith } from "./decide-step.js";
 import { HistoryStoreUnavailable, InvalidInputError } from "./errors.js";
-import { giveBackGrant, heldUse, refuseUnreserved, settleGrant } from "./grant-step.js";
+import { giveBackGrant, heldUse, refuseUnreserved, settleHeld } from "./grant-step.js";
 import { count, type Pending } from "./history-step.js";
 import type { EnforcerState } from "./state.js";
 import { StoreView, unavailable } from "./store-step.js";
@@ -27,11 +27,8 @@ export async function record(st: EnforcerState, action: unknown, ctx: ActionCont
   reservations.expire(now);
   const pending = info.decisionId === undefined ? undefined : reservations.get(info.decisionId);
   const settled = st.store !== null ? await settleShared(st, st.store, subject, hash, now, info) : await settleHere(st, subject, hash, now, info, pending);
-  // the grant's amount the reservation held stays taken
-  if (settled) {
-    const use = await heldUse(st, info.decisionId!);
-    if (use !== null) await settleGrant(st, use);
-  }
+  // the grant's amount the reservation held stays taken: a store that fails to say so fails the record
+  if (settled) await settleHeld(st, info.decisionId!);
   // another session's pending reservation is not this record's decision: it gets an id of its own
   const id = pending !== undefined && !settled ? st.decisionId(now) : (info.decisionId ?? st.decisionId(now));
   const failure = await write(st, {
