@@ -492,6 +492,26 @@ rule wires when action.type == "wire" require approval from "finance" grant acti
     expect(events(c.records)).not.toContain("grant_returned");
   });
 
+  it("granting the same decision again (a replay, at any replica) makes nothing and never resets the amount", async () => {
+    const memory = await createEnforcer({ policy: { source: GRANTS, fileName: "g.armor" }, throwOnDeny: false });
+    closing.push(memory);
+    const [a, b] = [await replica("regrant"), await replica("regrant")];
+    // [what, where it is decided and granted, where it is granted again]
+    const CASES: [string, typeof memory, typeof memory][] = [
+      ["in memory", memory, memory],
+      ["on Redis, again at another replica", a.enforcer, b.enforcer],
+    ];
+    for (const [what, first, again] of CASES) {
+      const d = await first.decide(wire("acme", 100), { session: "s" });
+      expect([what, d.decision]).toEqual([what, "require_approval"]);
+      const id = await first.grant(d, ["ann"]);
+      expect([what, typeof id]).toEqual([what, "string"]);
+      expect([what, (await first.decide(wire("acme", 100), { session: "x" }, { reserve: true })).decision]).toEqual([what, "allow"]);
+      expect([what, await again.grant(d, ["ann"]), await first.grant(d, ["ann"])]).toEqual([what, null, null]);
+      expect([what, (await again.decide(wire("acme", 1), { session: "y" }, { reserve: true })).decision]).toEqual([what, "require_approval"]);
+    }
+  });
+
   /** Two replicas on prefix `p` with a grant up to 100 for wires to acme, made at the first: its id. */
   async function granted(p: string) {
     const [a, b] = [await replica(p), await replica(p)];

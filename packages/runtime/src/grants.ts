@@ -79,8 +79,12 @@ export type Awaitable<T> = T | Promise<T>;
  * the last of a grant at once cannot both get it.
  */
 export interface GrantStore {
-  /** Creates a grant; `id` is unique (the approving decision's id makes it so). */
-  create(id: string, offer: GrantOffer, value: string | number | boolean, now: number, digest?: string): Awaitable<Grant>;
+  /**
+   * Creates a grant; `id` is unique (the approving decision's id makes it so). Once only: null
+   * when a grant of that id is kept already (granting the same decision again makes nothing, and
+   * never gives the grant its whole amount again).
+   */
+  create(id: string, offer: GrantOffer, value: string | number | boolean, now: number, digest?: string): Awaitable<Grant | null>;
   /**
    * The live grants of a scope, as `decide` reads them, the ones found expired, and (given the
    * digest of the rule's current offer) the ones made under another offer (`stale`); the expired
@@ -101,6 +105,8 @@ export interface GrantStore {
   giveBack(grantId: string, decisionId: string): Awaitable<boolean>;
   /** The grant a reservation's use (`use` with `holdUntil`) is held of, while it is; null otherwise. */
   usedBy?(decisionId: string): Awaitable<string | null>;
+  /** Whether a grant of this id is kept (made, and not dropped). */
+  has?(id: string): Awaitable<boolean>;
 }
 
 /** What `find` answers: the live grants as `decide` reads them, and the ones it dropped. */
@@ -114,12 +120,13 @@ export interface GrantsFound {
 
 /** The grant store of this process: every call answers at once. */
 export interface MemoryGrantStore extends GrantStore {
-  create(id: string, offer: GrantOffer, value: string | number | boolean, now: number, digest?: string): Grant;
+  create(id: string, offer: GrantOffer, value: string | number | boolean, now: number, digest?: string): Grant | null;
   find(rule: string, scope: string, value: string | number | boolean, now: number, digest?: string): GrantsFound;
   use(grantId: string, decisionId: string, amount: number | null, now: number, holdUntil?: number, holder?: GrantHolder): GrantUseResult | null;
   settle(grantId: string, decisionId: string): boolean;
   giveBack(grantId: string, decisionId: string): boolean;
   usedBy(decisionId: string): string | null;
+  has(id: string): boolean;
 }
 
 /** A value a grant may be scoped to: the session id, or a field's string, finite number or boolean. */
@@ -215,6 +222,7 @@ export function memoryGrantStore(): MemoryGrantStore {
   };
   return {
     create(id, offer, value, now, digest) {
+      if (byId.has(id)) return null;
       const key = keyOf(offer.rule, offer.scope, value);
       for (const x of byKey.get(key) ?? []) if (!live(x, now)) drop(x);
       while ((byKey.get(key)?.length ?? 0) >= MAX_GRANTS_PER_SCOPE) drop(byKey.get(key)![0]!);
@@ -285,6 +293,9 @@ export function memoryGrantStore(): MemoryGrantStore {
     },
     usedBy(decisionId) {
       return heldBy.get(decisionId) ?? null;
+    },
+    has(id) {
+      return byId.has(id);
     },
   };
 }

@@ -52,9 +52,14 @@ local function drop(P, id)
 end
 `;
 
-/** Creates a grant. KEYS: scope set. ARGV: prefix, id, now, expiresAt, fields JSON (rule, scope, value, upTo, offer, left), max per scope, max in all. */
+/**
+ * Creates a grant, once: answers 0 when a grant of that id is kept already (its amount left is
+ * never reset), 1 when made. KEYS: scope set. ARGV: prefix, id, now, expiresAt, fields JSON
+ * (rule, scope, value, upTo, offer, left), max per scope, max in all.
+ */
 const CREATE = `${DROP_FN}
 local P, id, now, exp = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+if redis.call('EXISTS', P .. 'g:' .. redis.sha1hex(id)) == 1 then return 0 end
 for _, g in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local e = redis.call('HGET', P .. 'g:' .. redis.sha1hex(g), 'exp')
   if not e or tonumber(e) <= now then drop(P, g); redis.call('ZREM', KEYS[1], g) end
@@ -286,8 +291,8 @@ export function redisGrantStore(redis: Redis, prefix: string, name: string): Gra
     async create(id, offer: GrantOffer, value, now, digest) {
       const g = newGrant(id, offer, value, now, digest);
       const fields = { rule: g.rule, scope: g.scope, value: JSON.stringify(value), upTo: JSON.stringify(g.upTo), offer: JSON.stringify(g.offer), left: JSON.stringify(g.left) };
-      await client.armorGrantCreate(scopeSet(g.rule, g.scope, value), P, id, now, g.expiresAt, JSON.stringify(fields), MAX_GRANTS_PER_SCOPE, MAX_GRANTS).catch(fail);
-      return g;
+      const made = await client.armorGrantCreate(scopeSet(g.rule, g.scope, value), P, id, now, g.expiresAt, JSON.stringify(fields), MAX_GRANTS_PER_SCOPE, MAX_GRANTS).catch(fail);
+      return made === 1 ? g : null;
     },
 
     async find(rule, scope, value, now, digest): Promise<GrantsFound> {
@@ -361,6 +366,10 @@ export function redisGrantStore(redis: Redis, prefix: string, name: string): Gra
     },
 
     giveBack,
+
+    async has(id) {
+      return (await client.exists(hash(id)).catch(fail)) === 1;
+    },
 
     async usedBy(decisionId) {
       const id = await client.get(`${P}d:${createHash("sha1").update(decisionId).digest("hex")}`).catch(fail);

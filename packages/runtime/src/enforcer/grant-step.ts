@@ -134,6 +134,8 @@ export async function createGrant(st: EnforcerState, decision: Decision, subject
   const value = offer === null ? null : scopeValue(offer, subject);
   if (offer === null || value === null) return null;
   const id = `grant-${decision.id}`;
+  // a grant is made once per decision: granting it again (a replay) makes nothing
+  if (await grantKept(st, id)) return null;
   const failed = await recordApproval(st, decision, {
     event: "grant",
     grantId: id,
@@ -146,11 +148,21 @@ export async function createGrant(st: EnforcerState, decision: Decision, subject
   });
   if (failed !== null && (st.options.onAuditFailure ?? "deny") === "deny") return null;
   // a grant the store did not keep is on record as made: the record that follows says it is not
-  if ((await grantStoreCall(st, () => st.grants.create(id, offer, value, now, digestOf(decision, offer)))) === null) {
-    await recordApproval(st, decision, { event: "grant_revoked", grantId: id, rule: offer.rule, why: "the grant store did not keep it" });
+  const made = await grantStoreCall(st, () => st.grants.create(id, offer, value, now, digestOf(decision, offer)));
+  if (made === null) {
+    // null from the store itself: one of this id was made meanwhile, and it stands as it is
+    if (await grantKept(st, id)) await recordApproval(st, decision, { event: "grant_not_made", grantId: id, rule: offer.rule, why: "a grant of this decision was made already: it stands as it was" });
+    else await recordApproval(st, decision, { event: "grant_revoked", grantId: id, rule: offer.rule, why: "the grant store did not keep it" });
     return null;
   }
   return id;
+}
+
+/** Whether the store keeps a grant of this id (a failing store answers no: `create` decides then). */
+async function grantKept(st: EnforcerState, id: string): Promise<boolean> {
+  const has = st.grants.has;
+  if (has === undefined) return false;
+  return (await grantStoreCall(st, () => has.call(st.grants, id))) === true;
 }
 
 /**
