@@ -554,6 +554,16 @@ rule wires when action.type == "wire" require approval from "finance" grant acti
       [[true, false, false], 1, 1],
     ],
     [
+      "two releases of one reservation at once, at two replicas",
+      async ({ a, b }) => {
+        const d = await a.enforcer.decide(wire("acme", 100), { session: "x" }, { reserve: true });
+        const both = await Promise.all([a.enforcer.release(d.id, { session: "x" }), b.enforcer.release(d.id, { session: "x" })]);
+        const released = [...a.records, ...b.records].filter((r) => r.kind === "outcome" && r.outcome === "released" && r.decisionId === d.id).length;
+        return [both.sort(), released];
+      },
+      [[false, true], 1],
+    ],
+    [
       "a release by another session",
       async ({ a, b }) => {
         const d = await a.enforcer.decide(wire("acme", 100), { session: "x" }, { reserve: true });

@@ -146,8 +146,10 @@ function releaseRecord(id: string, session: string, actionHash: string, now: num
 }
 
 /**
- * With a shared store, whichever process made the reservation: it is looked up, the release is
- * audited, then taken back (not audited, not taken back).
+ * With a shared store, whichever process made the reservation: it is looked up, taken back, and
+ * the release is audited once the store says this call took it back (two releases at once, at two
+ * processes, write one `released` record, by the one that released it). A log that fails then
+ * rejects the release, which stands.
  */
 async function releaseShared(st: EnforcerState, store: SharedHistoryStore, id: string, session: string): Promise<boolean> {
   const now = st.clock();
@@ -159,15 +161,16 @@ async function releaseShared(st: EnforcerState, store: SharedHistoryStore, id: s
     throw new HistoryStoreUnavailable(unavailable(store, e));
   }
   if (pending === null) return false;
-  const failure = await write(st, releaseRecord(id, session, pending.actionHash, now));
-  if (failure !== null) throw failure;
-  st.reservations.delete(id);
   let released: boolean;
   try {
     released = await store.release(id, session);
   } catch (e) {
     throw new HistoryStoreUnavailable(unavailable(store, e));
   }
-  if (released) await giveBackHeld(st, id, session, pending.actionHash);
-  return released;
+  if (!released) return false;
+  st.reservations.delete(id);
+  const failure = await write(st, releaseRecord(id, session, pending.actionHash, now));
+  await giveBackHeld(st, id, session, pending.actionHash);
+  if (failure !== null) throw failure;
+  return true;
 }
