@@ -33,9 +33,9 @@ export { addPartial, partialsValue } from "./exact-sum.js";
 export {
   type Awaitable,
   type Grant,
+  type GrantHolder,
   type GrantStore,
   type GrantsFound,
-  type GrantHolder,
   type GrantUseResult,
   grantKey,
   grantValue,
