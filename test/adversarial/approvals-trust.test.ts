@@ -371,12 +371,28 @@ rule wires when action.type == "wire" require approval from "finance" grant acti
   });
 
   /** A replica: an enforcer on the shared Redis whose approver answers what `answer` says (approve and grant, or reject). */
-  async function replica(prefix: string, clock?: () => number) {
+  async function replica(prefix: string, clock?: () => number, options: { reservationTtlMs?: number; failSettle?: { once: boolean } } = {}) {
     const { redisStore } = await import("@agent-armor/store-redis");
     const records: Record<string, unknown>[] = [];
     const state = { grant: true };
     const store = redisStore({ url: redis.url, prefix });
+    const fail = options.failSettle;
+    if (fail !== undefined) {
+      // the grant store's settle fails once when asked to (a connection reset between two calls)
+      const real = store.grants;
+      const settle = real.settle.bind(real);
+      (store as { grants: typeof real }).grants = Object.assign(Object.create(real) as typeof real, {
+        settle: async (grantId: string, decisionId: string) => {
+          if (fail.once) {
+            fail.once = false;
+            throw new Error("connection reset");
+          }
+          return settle(grantId, decisionId);
+        },
+      });
+    }
     const enforcer = await createEnforcer({
+      ...(options.reservationTtlMs !== undefined ? { reservationTtlMs: options.reservationTtlMs } : {}),
       policy: { source: GRANTS, fileName: "g.armor" },
       history: store,
       approvals: { request: async () => (state.grant ? { approved: true, approver: "ann", grant: true } : { approved: false, approver: "ann", note: "asked again" }) },
@@ -444,6 +460,58 @@ rule wires when action.type == "wire" require approval from "finance" grant acti
     expect(events(a.records)).toContain("grant_expired");
   });
 
+  it("a reservation's hold outlives it: read at a replica whose clock runs ahead, or after a settle that failed, the amount stays taken", async () => {
+    // b's clock is ten minutes ahead of a's (and of Redis's): the hold is measured by Redis's clock
+    const [a, b] = [await replica("skew"), await replica("skew", () => Date.now() + 600_000)];
+    b.state.grant = false;
+    await a.enforcer.run(wire("acme", 0), { session: "s" }, () => "sent");
+    a.state.grant = false;
+    const d = await a.enforcer.decide(wire("acme", 100), { session: "x" }, { reserve: true });
+    expect(d.reserved).toBe(true);
+    expect((await b.enforcer.decide(wire("acme", 100), { session: "y" }, { reserve: true })).decision).toBe("require_approval");
+    expect(await a.enforcer.record(wire("acme", 100), { session: "x" }, { decisionId: d.id })).toMatchObject({ settled: true });
+    expect((await b.enforcer.decide(wire("acme", 1), { session: "y" }, { reserve: true })).decision).toBe("require_approval");
+    expect([...events(a.records), ...events(b.records)].filter((e) => e === "grant_returned" || e === "grant_hold_expired")).toEqual([]);
+
+    // the settle of a recorded reservation fails: the record fails naming the store, and the hold past its time stays taken
+    const failSettle = { once: false };
+    const c = await replica("settle-fails", undefined, { reservationTtlMs: 300, failSettle });
+    await c.enforcer.run(wire("acme", 0), { session: "s" }, () => "sent");
+    c.state.grant = false;
+    const held = await c.enforcer.decide(wire("acme", 100), { session: "x" }, { reserve: true });
+    expect(held.reserved).toBe(true);
+    failSettle.once = true;
+    const refused = await c.enforcer.record(wire("acme", 100), { session: "x" }, { decisionId: held.id }).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect([refused?.name, refused?.message.includes(redis.url)]).toEqual(["HistoryStoreUnavailable", true]);
+    await new Promise((r) => setTimeout(r, 450));
+    expect((await c.enforcer.decide(wire("acme", 100), { session: "y" }, { reserve: true })).decision).toBe("require_approval");
+    expect(c.records.filter((r) => r.event === "grant_hold_expired").map((r) => [r.decisionId, r.session])).toEqual([[held.id, "x"]]);
+    expect(events(c.records)).not.toContain("grant_returned");
+  });
+
+  it("granting the same decision again (a replay, at any replica) makes nothing and never resets the amount", async () => {
+    const memory = await createEnforcer({ policy: { source: GRANTS, fileName: "g.armor" }, throwOnDeny: false });
+    closing.push(memory);
+    const [a, b] = [await replica("regrant"), await replica("regrant")];
+    // [what, where it is decided and granted, where it is granted again]
+    const CASES: [string, typeof memory, typeof memory][] = [
+      ["in memory", memory, memory],
+      ["on Redis, again at another replica", a.enforcer, b.enforcer],
+    ];
+    for (const [what, first, again] of CASES) {
+      const d = await first.decide(wire("acme", 100), { session: "s" });
+      expect([what, d.decision]).toEqual([what, "require_approval"]);
+      const id = await first.grant(d, ["ann"]);
+      expect([what, typeof id]).toEqual([what, "string"]);
+      expect([what, (await first.decide(wire("acme", 100), { session: "x" }, { reserve: true })).decision]).toEqual([what, "allow"]);
+      expect([what, await again.grant(d, ["ann"]), await first.grant(d, ["ann"])]).toEqual([what, null, null]);
+      expect([what, (await again.decide(wire("acme", 1), { session: "y" }, { reserve: true })).decision]).toEqual([what, "require_approval"]);
+    }
+  });
+
   /** Two replicas on prefix `p` with a grant up to 100 for wires to acme, made at the first: its id. */
   async function granted(p: string) {
     const [a, b] = [await replica(p), await replica(p)];
@@ -484,6 +552,16 @@ rule wires when action.type == "wire" require approval from "finance" grant acti
         return [releases, returned, next.filter((n) => n.decision === "allow").length];
       },
       [[true, false, false], 1, 1],
+    ],
+    [
+      "two releases of one reservation at once, at two replicas",
+      async ({ a, b }) => {
+        const d = await a.enforcer.decide(wire("acme", 100), { session: "x" }, { reserve: true });
+        const both = await Promise.all([a.enforcer.release(d.id, { session: "x" }), b.enforcer.release(d.id, { session: "x" })]);
+        const released = [...a.records, ...b.records].filter((r) => r.kind === "outcome" && r.outcome === "released" && r.decisionId === d.id).length;
+        return [both.sort(), released];
+      },
+      [[false, true], 1],
     ],
     [
       "a release by another session",

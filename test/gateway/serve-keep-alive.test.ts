@@ -4,7 +4,8 @@
  * event loop stalls (a loaded machine) acts later than it planned, and may write a request on a
  * connection idle for longer than that. The server must still be holding it, or the request meets
  * a closed socket ("other side closed"), after which a POST is never retried. So the service keeps
- * idle connections open a minute past what it advertises.
+ * idle connections open ten seconds past what it advertises (15 s in all), and holds at most
+ * `maxConnections` connections (1,024 by default).
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
@@ -76,5 +77,28 @@ describe("armor serve keeps idle connections past what it advertises", () => {
     expect(answer).toMatch(/\r\nconnection: close\r\n/i);
     expect(answer).not.toMatch(/keep-alive: timeout/i);
     await ended;
+  });
+});
+
+describe("armor serve bounds idle and open connections", () => {
+  it("holds an idle connection about 15 s, past what it advertises, and at most maxConnections at once", async () => {
+    const { startDecisionService } = await import("@agent-armor/gateway");
+    const dir = mkdtempSync(join(tmpdir(), "armor-conns-"));
+    writeFileSync(join(dir, "p.armor"), "default allow\n");
+    const svc = await startDecisionService({ policy: join(dir, "p.armor"), port: 0, host: "127.0.0.1", maxConnections: 2 });
+    try {
+      expect([svc.server.keepAliveTimeout, svc.server.maxConnections]).toEqual([15_000, 2]);
+      const { hostname, port, host } = new URL(svc.url);
+      const sockets = [0, 1, 2].map(() => connect(Number(port), hostname).on("error", () => {}));
+      const answers = [];
+      for (const s of sockets) answers.push(await exchange(s, host));
+      // the third connection is closed unanswered; the two held ones advertise less than is held
+      expect(answers.map((a) => (a === null ? null : a.slice(0, 12)))).toEqual(["HTTP/1.1 200", "HTTP/1.1 200", null]);
+      const advertised = Number(/keep-alive: timeout=(\d+)/i.exec(answers[0]!)![1]);
+      expect(advertised * 1000).toBeLessThan(15_000);
+      for (const s of sockets) s.destroy();
+    } finally {
+      await svc.close();
+    }
   });
 });

@@ -69,6 +69,8 @@ export interface ServeOptions {
   store?: string;
   /** Largest request body in bytes (default 1 MiB). */
   maxBody?: number;
+  /** Connections held at once (default 1,024); a new one past it is closed (`server.maxConnections`). */
+  maxConnections?: number;
   log?: (line: string) => void;
   /** Milliseconds to wait for requests in flight on shutdown before cutting them (default 10 s). */
   shutdownTimeoutMs?: number;
@@ -226,8 +228,9 @@ function rejectNonFinite(body: Record<string, unknown>): void {
 }
 
 /**
- * Idle keep-alive connections are advertised as kept KEEP_ALIVE_ADVERTISED_S seconds and held a
- * minute longer. A client reuses an idle connection until the advertised time, less a margin of
+ * Idle keep-alive connections are advertised as kept KEEP_ALIVE_ADVERTISED_S seconds and held
+ * ten seconds longer (KEEP_ALIVE_HELD_MS: long enough for a stalled client, short enough that idle
+ * sockets do not pile up), and the service holds at most `maxConnections` at once. A client reuses an idle connection until the advertised time, less a margin of
  * its own; one whose event loop stalls (a loaded machine) writes later than it planned, and a
  * connection the server closed meanwhile fails that request ("other side closed"), which a client
  * does not retry for a POST. Node 20 advertises the timeout it enforces (and holds 1 s more), so
@@ -235,7 +238,9 @@ function rejectNonFinite(body: Record<string, unknown>): void {
  * says `connection: close`.
  */
 const KEEP_ALIVE_ADVERTISED_S = 5;
-const KEEP_ALIVE_HELD_MS = 65_000;
+export const KEEP_ALIVE_HELD_MS = 15_000;
+/** The connections `armor serve` holds at once by default; past it, a new one is closed at once. */
+export const DEFAULT_MAX_CONNECTIONS = 1024;
 
 function advertiseKeepAlive(res: ServerResponse): void {
   res.setHeader("connection", "keep-alive");
@@ -478,6 +483,8 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
     });
   });
   server.on("clientError", answerClientError);
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  server.maxConnections = Number.isSafeInteger(maxConnections) && maxConnections > 0 ? maxConnections : DEFAULT_MAX_CONNECTIONS;
 
   try {
     await new Promise<void>((resolve, reject) => {

@@ -36,15 +36,28 @@ export interface Grant {
   readonly uses: Map<string, number>;
   /**
    * The uses held for a reservation (`decide` with `reserve`), by decision id: until when. One
-   * not settled by then is given back by the store, as `find` reports (`lapsed`).
+   * neither settled nor given back by then stays taken (its action may have run), as `find`
+   * reports (`lapsed`): only an explicit release gives a held amount back.
    */
   readonly holds: Map<string, number>;
 }
 
-/** A reservation's use of a grant that was not settled in time, and was given back. */
+/** Who holds a use of a grant: the reserving decision's session and action hash (its records name them). */
+export interface GrantHolder {
+  readonly session: string;
+  readonly actionHash: string;
+}
+
+/**
+ * A reservation's use of a grant that was neither settled nor given back in time: it stays taken
+ * (the action may have run), and is no longer held. `session` and `actionHash` name the
+ * reservation that held it (absent when the store did not keep them).
+ */
 export interface LapsedUse {
   readonly grantId: string;
   readonly decisionId: string;
+  readonly session?: string;
+  readonly actionHash?: string;
 }
 
 /** What a use of a grant took, to give it back. */
@@ -66,8 +79,12 @@ export type Awaitable<T> = T | Promise<T>;
  * the last of a grant at once cannot both get it.
  */
 export interface GrantStore {
-  /** Creates a grant; `id` is unique (the approving decision's id makes it so). */
-  create(id: string, offer: GrantOffer, value: string | number | boolean, now: number, digest?: string): Awaitable<Grant>;
+  /**
+   * Creates a grant; `id` is unique (the approving decision's id makes it so). Once only: null
+   * when a grant of that id is kept already (granting the same decision again makes nothing, and
+   * never gives the grant its whole amount again).
+   */
+  create(id: string, offer: GrantOffer, value: string | number | boolean, now: number, digest?: string): Awaitable<Grant | null>;
   /**
    * The live grants of a scope, as `decide` reads them, the ones found expired, and (given the
    * digest of the rule's current offer) the ones made under another offer (`stale`); the expired
@@ -76,16 +93,20 @@ export interface GrantStore {
   find(rule: string, scope: string, value: string | number | boolean, now: number, digest?: string): Awaitable<GrantsFound>;
   /**
    * Takes `amount` (null without `up to`) for `decisionId`; null when the grant is gone, expired, or
-   * has less left (exactly). With `holdUntil` (a reservation's use), the use is held until then:
-   * `settle` keeps it, and one not settled by then is given back (`find` reports it as `lapsed`).
+   * has less left (exactly). With `holdUntil` (a reservation's use), the use is held until then
+   * for `holder`: `settle` keeps it, `giveBack` returns it, and one still held then stays taken
+   * (`find` reports it as `lapsed`, once). A shared store measures the hold by its own clock: it is
+   * held for `holdUntil - now` from the store's time.
    */
-  use(grantId: string, decisionId: string, amount: number | null, now: number, holdUntil?: number): Awaitable<GrantUseResult | null>;
+  use(grantId: string, decisionId: string, amount: number | null, now: number, holdUntil?: number, holder?: GrantHolder): Awaitable<GrantUseResult | null>;
   /** The action that took it ran: what it took stays taken; false when `decisionId` holds nothing of it. */
   settle(grantId: string, decisionId: string): Awaitable<boolean | undefined>;
   /** Gives back what `decisionId` took; false when it took nothing. */
   giveBack(grantId: string, decisionId: string): Awaitable<boolean>;
   /** The grant a reservation's use (`use` with `holdUntil`) is held of, while it is; null otherwise. */
   usedBy?(decisionId: string): Awaitable<string | null>;
+  /** Whether a grant of this id is kept (made, and not dropped). */
+  has?(id: string): Awaitable<boolean>;
 }
 
 /** What `find` answers: the live grants as `decide` reads them, and the ones it dropped. */
@@ -93,18 +114,19 @@ export interface GrantsFound {
   live: GrantInput[];
   expired: Grant[];
   stale: Grant[];
-  /** Reservations' uses of these grants past their time, given back before `live` was read (each reported once). */
+  /** Reservations' uses of these grants past their time, kept taken and no longer held (each reported once). */
   lapsed?: LapsedUse[];
 }
 
 /** The grant store of this process: every call answers at once. */
 export interface MemoryGrantStore extends GrantStore {
-  create(id: string, offer: GrantOffer, value: string | number | boolean, now: number, digest?: string): Grant;
+  create(id: string, offer: GrantOffer, value: string | number | boolean, now: number, digest?: string): Grant | null;
   find(rule: string, scope: string, value: string | number | boolean, now: number, digest?: string): GrantsFound;
-  use(grantId: string, decisionId: string, amount: number | null, now: number, holdUntil?: number): GrantUseResult | null;
+  use(grantId: string, decisionId: string, amount: number | null, now: number, holdUntil?: number, holder?: GrantHolder): GrantUseResult | null;
   settle(grantId: string, decisionId: string): boolean;
   giveBack(grantId: string, decisionId: string): boolean;
   usedBy(decisionId: string): string | null;
+  has(id: string): boolean;
 }
 
 /** A value a grant may be scoped to: the session id, or a field's string, finite number or boolean. */
@@ -159,11 +181,15 @@ export function newGrant(id: string, offer: GrantOffer, value: string | number |
 export function memoryGrantStore(): MemoryGrantStore {
   const byId = new Map<string, Grant>();
   const byKey = new Map<string, Grant[]>();
-  // the grant each held use is of, by decision id (`usedBy`)
+  // the grant each held use is of, by decision id (`usedBy`), and who holds it
   const heldBy = new Map<string, string>();
+  const holders = new Map<string, GrantHolder>();
   const drop = (g: Grant): void => {
     byId.delete(g.id);
-    for (const d of g.holds.keys()) heldBy.delete(d);
+    for (const d of g.holds.keys()) {
+      heldBy.delete(d);
+      holders.delete(d);
+    }
     const key = keyOf(g.rule, g.scope, g.value);
     const list = byKey.get(key)?.filter((x) => x !== g) ?? [];
     if (list.length === 0) byKey.delete(key);
@@ -175,17 +201,28 @@ export function memoryGrantStore(): MemoryGrantStore {
     const amount = g.uses.get(decisionId);
     if (amount === undefined) return false;
     g.uses.delete(decisionId);
-    g.holds.delete(decisionId);
-    heldBy.delete(decisionId);
+    unhold(g, decisionId);
     if (g.upTo !== null) addPartial(g.left, amount);
     return true;
   };
-  /** Gives back the held uses of `g` past their time. */
+  const unhold = (g: Grant, decisionId: string): void => {
+    g.holds.delete(decisionId);
+    heldBy.delete(decisionId);
+    holders.delete(decisionId);
+  };
+  /** Settles the held uses of `g` past their time: what they took stays taken (their actions may have run). */
   const lapse = (g: Grant, now: number, out: LapsedUse[]): void => {
-    for (const [decisionId, until] of g.holds) if (until <= now && giveBack(g, decisionId)) out.push({ grantId: g.id, decisionId });
+    for (const [decisionId, until] of g.holds) {
+      if (until > now) continue;
+      const holder = holders.get(decisionId);
+      unhold(g, decisionId);
+      g.uses.delete(decisionId);
+      out.push({ grantId: g.id, decisionId, ...(holder !== undefined ? { session: holder.session, actionHash: holder.actionHash } : {}) });
+    }
   };
   return {
     create(id, offer, value, now, digest) {
+      if (byId.has(id)) return null;
       const key = keyOf(offer.rule, offer.scope, value);
       for (const x of byKey.get(key) ?? []) if (!live(x, now)) drop(x);
       while ((byKey.get(key)?.length ?? 0) >= MAX_GRANTS_PER_SCOPE) drop(byKey.get(key)![0]!);
@@ -219,13 +256,14 @@ export function memoryGrantStore(): MemoryGrantStore {
       for (const g of [...expired, ...stale]) drop(g);
       return { live: out, expired, stale, lapsed };
     },
-    use(grantId, decisionId, amount, now, holdUntil) {
+    use(grantId, decisionId, amount, now, holdUntil, holder) {
       const g = byId.get(grantId);
       if (g === undefined || !live(g, now) || g.uses.has(decisionId)) return null;
       const hold = (): void => {
         if (holdUntil === undefined) return;
         g.holds.set(decisionId, holdUntil);
         heldBy.set(decisionId, g.id);
+        if (holder !== undefined) holders.set(decisionId, { session: holder.session, actionHash: holder.actionHash });
       };
       if (g.upTo === null) {
         g.uses.set(decisionId, 0);
@@ -245,6 +283,7 @@ export function memoryGrantStore(): MemoryGrantStore {
     settle(grantId, decisionId) {
       const g = byId.get(grantId);
       heldBy.delete(decisionId);
+      holders.delete(decisionId);
       g?.holds.delete(decisionId);
       return g?.uses.delete(decisionId) ?? false;
     },
@@ -254,6 +293,9 @@ export function memoryGrantStore(): MemoryGrantStore {
     },
     usedBy(decisionId) {
       return heldBy.get(decisionId) ?? null;
+    },
+    has(id) {
+      return byId.has(id);
     },
   };
 }

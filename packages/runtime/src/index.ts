@@ -33,6 +33,7 @@ export { addPartial, partialsValue } from "./exact-sum.js";
 export {
   type Awaitable,
   type Grant,
+  type GrantHolder,
   type GrantStore,
   type GrantsFound,
   type GrantUseResult,

@@ -15,8 +15,11 @@
  *
  * Keys, under `PREFIX:{grants}` (one hash tag: every key a script touches is in one slot):
  * `g:SHA1(id)` the grant (a hash), `u:SHA1(id)` its uses in flight (decision id → amount),
- * `k:SHA1(rule, scope, value)` the grants of a scope (a sorted set by creation), and `all` every
- * grant by expiry. A grant's keys expire a minute after it does.
+ * `t:SHA1(id)` its reservations' holds (decision id → until when, by Redis's clock), `o:SHA1(id)`
+ * who holds them (decision id → session and action hash), `d:SHA1(decision id)` the grant a
+ * reservation holds, `k:SHA1(rule, scope, value)` the grants of a scope (a sorted set by
+ * creation), and `all` every grant by expiry. A grant's keys expire a minute after it does. A hold
+ * past its time stays taken (its action may have run): only a release gives it back.
  */
 import { createHash } from "node:crypto";
 import {
@@ -45,13 +48,18 @@ local function drop(P, id)
   redis.call('ZREM', P .. 'all', id)
   local t = P .. 't:' .. redis.sha1hex(id)
   for _, d in ipairs(redis.call('HKEYS', t)) do redis.call('DEL', P .. 'd:' .. redis.sha1hex(d)) end
-  return redis.call('DEL', h, P .. 'u:' .. redis.sha1hex(id), t)
+  return redis.call('DEL', h, P .. 'u:' .. redis.sha1hex(id), t, P .. 'o:' .. redis.sha1hex(id))
 end
 `;
 
-/** Creates a grant. KEYS: scope set. ARGV: prefix, id, now, expiresAt, fields JSON (rule, scope, value, upTo, offer, left), max per scope, max in all. */
+/**
+ * Creates a grant, once: answers 0 when a grant of that id is kept already (its amount left is
+ * never reset), 1 when made. KEYS: scope set. ARGV: prefix, id, now, expiresAt, fields JSON
+ * (rule, scope, value, upTo, offer, left), max per scope, max in all.
+ */
 const CREATE = `${DROP_FN}
 local P, id, now, exp = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+if redis.call('EXISTS', P .. 'g:' .. redis.sha1hex(id)) == 1 then return 0 end
 for _, g in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local e = redis.call('HGET', P .. 'g:' .. redis.sha1hex(g), 'exp')
   if not e or tonumber(e) <= now then drop(P, g); redis.call('ZREM', KEYS[1], g) end
@@ -70,19 +78,35 @@ return 1
 `;
 
 /**
- * The grants of a scope: {id, exp, rule, scope, value, upTo, offer, left, {lapsed decision ids}}...
- * (a held use is lapsed when its time is at most `now`); drops ids whose grant is gone. KEYS: scope
- * set. ARGV: prefix, now.
+ * The grants of a scope: {id, exp, rule, scope, value, upTo, offer, left, {lapsed: decision id,
+ * holder JSON...}}...; drops ids whose grant is gone. A held use is lapsed when its time is at most
+ * Redis's own clock (\`TIME\`: processes whose clocks differ agree on it): it is settled here, its
+ * amount staying taken (its action may have run), and answered once, to this call. KEYS: scope
+ * set. ARGV: prefix.
  */
 const LIST = `
 local out = {}
-local now = tonumber(ARGV[2])
+local P = ARGV[1]
+local tm = redis.call('TIME')
+local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)
 for _, g in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local f = redis.call('HMGET', ARGV[1] .. 'g:' .. redis.sha1hex(g), 'id', 'exp', 'rule', 'scope', 'value', 'upTo', 'offer', 'left')
+  local f = redis.call('HMGET', P .. 'g:' .. redis.sha1hex(g), 'id', 'exp', 'rule', 'scope', 'value', 'upTo', 'offer', 'left')
   if f[1] then
     local lapsed = {}
-    local t = redis.call('HGETALL', ARGV[1] .. 't:' .. redis.sha1hex(g))
-    for i = 1, #t, 2 do if tonumber(t[i + 1]) <= now then lapsed[#lapsed + 1] = t[i] end end
+    local tk = P .. 't:' .. redis.sha1hex(g)
+    local ok = P .. 'o:' .. redis.sha1hex(g)
+    local t = redis.call('HGETALL', tk)
+    for i = 1, #t, 2 do
+      if tonumber(t[i + 1]) <= now then
+        local d = t[i]
+        lapsed[#lapsed + 1] = d
+        lapsed[#lapsed + 1] = redis.call('HGET', ok, d) or ''
+        redis.call('HDEL', tk, d)
+        redis.call('HDEL', ok, d)
+        redis.call('HDEL', P .. 'u:' .. redis.sha1hex(g), d)
+        redis.call('DEL', P .. 'd:' .. redis.sha1hex(d))
+      end
+    end
     f[9] = lapsed
     out[#out + 1] = f
   else redis.call('ZREM', KEYS[1], g) end
@@ -100,9 +124,9 @@ return out
 /**
  * Takes an amount for a decision, if the amount left is still `expected` (compare and set).
  * ARGV: prefix, id, decision id, now, expected left ('' without up to), new left, amount, held
- * until ('' when not held: a reservation's use is held until then, in `t:`, and found by its
- * decision id in `d:`). Answers 'ok', 'gone' (expired or dropped), 'used' (this decision already
- * took it) or 'changed'.
+ * for ('' when not held: a reservation's use is held for so many milliseconds from Redis's
+ * \`TIME\`, in `t:`, its holder in `o:`, and found by its decision id in `d:`), holder JSON.
+ * Answers 'ok', 'gone' (expired or dropped), 'used' (this decision already took it) or 'changed'.
  */
 const USE = `
 local h = ARGV[1] .. 'g:' .. redis.sha1hex(ARGV[2])
@@ -117,10 +141,15 @@ end
 redis.call('HSET', u, ARGV[3], ARGV[7])
 redis.call('PEXPIREAT', u, tonumber(exp) + 60000)
 if ARGV[8] ~= '' then
+  local tm = redis.call('TIME')
+  local untilMs = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000) + tonumber(ARGV[8])
   local t = ARGV[1] .. 't:' .. redis.sha1hex(ARGV[2])
-  redis.call('HSET', t, ARGV[3], ARGV[8])
+  local o = ARGV[1] .. 'o:' .. redis.sha1hex(ARGV[2])
+  redis.call('HSET', t, ARGV[3], untilMs)
   redis.call('PEXPIREAT', t, tonumber(exp) + 60000)
-  redis.call('SET', ARGV[1] .. 'd:' .. redis.sha1hex(ARGV[3]), ARGV[2], 'PXAT', math.max(tonumber(exp), tonumber(ARGV[8])) + 60000)
+  redis.call('HSET', o, ARGV[3], ARGV[9])
+  redis.call('PEXPIREAT', o, tonumber(exp) + 60000)
+  redis.call('SET', ARGV[1] .. 'd:' .. redis.sha1hex(ARGV[3]), ARGV[2], 'PXAT', math.max(tonumber(exp), untilMs) + 60000)
 end
 return 'ok'
 `;
@@ -129,6 +158,7 @@ return 'ok'
 const SETTLE = `
 local t = ARGV[1] .. 't:' .. redis.sha1hex(ARGV[2])
 redis.call('HDEL', t, ARGV[3])
+redis.call('HDEL', ARGV[1] .. 'o:' .. redis.sha1hex(ARGV[2]), ARGV[3])
 redis.call('DEL', ARGV[1] .. 'd:' .. redis.sha1hex(ARGV[3]))
 return redis.call('HDEL', ARGV[1] .. 'u:' .. redis.sha1hex(ARGV[2]), ARGV[3])
 `;
@@ -147,6 +177,7 @@ if ARGV[4] ~= '' and redis.call('EXISTS', h) == 1 then
 end
 redis.call('HDEL', u, ARGV[3])
 redis.call('HDEL', ARGV[1] .. 't:' .. redis.sha1hex(ARGV[2]), ARGV[3])
+redis.call('HDEL', ARGV[1] .. 'o:' .. redis.sha1hex(ARGV[2]), ARGV[3])
 redis.call('DEL', ARGV[1] .. 'd:' .. redis.sha1hex(ARGV[3]))
 return 'ok'
 `;
@@ -162,6 +193,17 @@ const sha1 = (text: string): string => createHash("sha1").update(text, "utf16le"
 class Unexpected extends Error {
   constructor(what: string) {
     super(`Redis answered something the grant store did not expect (${what})`);
+  }
+}
+
+/** The holder a LIST row names for a lapsed hold (JSON of its session and action hash), when it is one. */
+function holderOf(text: unknown): { session?: string; actionHash?: string } {
+  if (typeof text !== "string" || text === "") return {};
+  try {
+    const h = JSON.parse(text) as { session?: unknown; actionHash?: unknown };
+    return typeof h.session === "string" && typeof h.actionHash === "string" ? { session: h.session, actionHash: h.actionHash } : {};
+  } catch {
+    return {};
   }
 }
 
@@ -249,25 +291,27 @@ export function redisGrantStore(redis: Redis, prefix: string, name: string): Gra
     async create(id, offer: GrantOffer, value, now, digest) {
       const g = newGrant(id, offer, value, now, digest);
       const fields = { rule: g.rule, scope: g.scope, value: JSON.stringify(value), upTo: JSON.stringify(g.upTo), offer: JSON.stringify(g.offer), left: JSON.stringify(g.left) };
-      await client.armorGrantCreate(scopeSet(g.rule, g.scope, value), P, id, now, g.expiresAt, JSON.stringify(fields), MAX_GRANTS_PER_SCOPE, MAX_GRANTS).catch(fail);
-      return g;
+      const made = await client.armorGrantCreate(scopeSet(g.rule, g.scope, value), P, id, now, g.expiresAt, JSON.stringify(fields), MAX_GRANTS_PER_SCOPE, MAX_GRANTS).catch(fail);
+      return made === 1 ? g : null;
     },
 
     async find(rule, scope, value, now, digest): Promise<GrantsFound> {
       const list = async (): Promise<unknown[]> => {
-        const rows = await client.armorGrantList(scopeSet(rule, scope, value), P, now).catch(fail);
+        const rows = await client.armorGrantList(scopeSet(rule, scope, value), P).catch(fail);
         if (!Array.isArray(rows)) throw new Unexpected("the grants of a scope");
         return rows;
       };
-      let rows = await list();
-      // reservations' uses past their time go back first, each by the process that gives it back
+      const rows = await list();
+      // reservations' holds past their time were settled by the script (their amounts stay taken), each answered once
       const lapsed: LapsedUse[] = [];
       for (const row of rows) {
         const [id, ids] = Array.isArray(row) ? [row[0] as unknown, row[8] as unknown] : [];
         if (!Array.isArray(ids) || typeof id !== "string") continue;
-        for (const d of ids) if (typeof d === "string" && (await giveBack(id, d))) lapsed.push({ grantId: id, decisionId: d });
+        for (let i = 0; i + 1 < ids.length; i += 2) {
+          const [d, who] = [ids[i] as unknown, ids[i + 1] as unknown];
+          if (typeof d === "string") lapsed.push({ grantId: id, decisionId: d, ...holderOf(who) });
+        }
       }
-      if (lapsed.length > 0) rows = await list();
       const live: GrantsFound["live"] = [];
       const expired: Grant[] = [];
       const stale: Grant[] = [];
@@ -291,7 +335,7 @@ export function redisGrantStore(redis: Redis, prefix: string, name: string): Gra
       return { live, expired: expired.filter((g) => mine.has(g.id)), stale: stale.filter((g) => mine.has(g.id)), lapsed };
     },
 
-    async use(grantId, decisionId, amount, now, holdUntil): Promise<GrantUseResult | null> {
+    async use(grantId, decisionId, amount, now, holdUntil, holder): Promise<GrantUseResult | null> {
       for (let i = 0; i < MAX_TRIES; i++) {
         const g = await read(grantId).catch(fail);
         if (g === null || now >= g.expiresAt) return null;
@@ -305,8 +349,10 @@ export function redisGrantStore(redis: Redis, prefix: string, name: string): Gra
           taken = amount;
         }
         const expected = g.upTo === null ? "" : JSON.stringify(g.left);
-        const held = holdUntil === undefined ? "" : String(holdUntil);
-        const outcome = await client.armorGrantUse(P, grantId, decisionId, now, expected, JSON.stringify(after), JSON.stringify(taken ?? 0), held).catch(fail);
+        // held for its time from Redis's clock, so that every process measures it alike
+        const held = holdUntil === undefined ? "" : String(Math.max(0, Math.ceil(holdUntil - now)));
+        const who = holder === undefined ? "" : JSON.stringify({ session: holder.session, actionHash: holder.actionHash });
+        const outcome = await client.armorGrantUse(P, grantId, decisionId, now, expected, JSON.stringify(after), JSON.stringify(taken ?? 0), held, who).catch(fail);
         if (outcome === "ok") return { grant: { ...g, left: after }, amount: taken, remaining: taken === null ? null : roundedDown(after) };
         if (outcome === "gone" || outcome === "used") return null;
         if (outcome !== "changed") throw new Unexpected("a use's outcome");
@@ -320,6 +366,10 @@ export function redisGrantStore(redis: Redis, prefix: string, name: string): Gra
     },
 
     giveBack,
+
+    async has(id) {
+      return (await client.exists(hash(id)).catch(fail)) === 1;
+    },
 
     async usedBy(decisionId) {
       const id = await client.get(`${P}d:${createHash("sha1").update(decisionId).digest("hex")}`).catch(fail);

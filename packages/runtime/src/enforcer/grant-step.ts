@@ -2,15 +2,15 @@
  * Grants in decisions (`require approval ... grant`): a live grant of the rule that fired, for the
  * action's scope, stands in for asking. `run` takes the action's amount of it and keeps it when
  * the action runs; `decide` with `reserve` takes it and holds it for the reservation (`record`
- * with the decision's id keeps it, `release` gives it back, and a reservation that expires gives
- * it back); `decide` without `reserve` only says which grant covers the action. Every use is an
- * `approval` record naming the grant.
+ * with the decision's id keeps it, `release` gives it back, and a hold that outlives its reservation
+ * keeps it taken, `grant_hold_expired`: the action may have run); `decide` without `reserve` only
+ * says which grant covers the action. Every use is an `approval` record naming the grant.
  */
 import { grantValue, offerDigest } from "../grants.js";
 import type { Decision, GrantInput, GrantOffer } from "../types.js";
 import { type ApprovalSubject, recordApproval } from "./audit-step.js";
 import { type Decided, decideWith } from "./decide-step.js";
-import { GrantNeedsReservation } from "./errors.js";
+import { GrantNeedsReservation, HistoryStoreUnavailable } from "./errors.js";
 import { isoTime } from "./ids.js";
 import type { EnforcerState } from "./state.js";
 import { afresh, type Subject, snapshot } from "./subject.js";
@@ -59,7 +59,8 @@ function digestOf(d: Decision, offer: GrantOffer): string {
 /**
  * The live grants of the decision's rule for the action's scope, made under the rule's current
  * offer; grants found expired (`grant_expired`), made under an offer the rule no longer makes
- * (`grant_revoked`), and reservations' uses past their time (`grant_returned`) are recorded.
+ * (`grant_revoked`), and reservations' holds past their time (`grant_hold_expired`: the amount stays
+ * taken, recorded under the reserving session) are recorded.
  * Null when the rule offers none, the action has no scope value, or the store failed.
  */
 async function liveGrants(st: EnforcerState, d: Decision, subject: Subject, now: number): Promise<{ offer: GrantOffer; live: GrantInput[] } | null> {
@@ -74,8 +75,8 @@ async function liveGrants(st: EnforcerState, d: Decision, subject: Subject, now:
   for (const l of found.lapsed ?? []) {
     await recordApproval(
       st,
-      { id: l.decisionId, session: d.session, actionHash: "" },
-      { event: "grant_returned", grantId: l.grantId, why: "its reservation was neither recorded nor released in time" },
+      { id: l.decisionId, session: l.session ?? d.session, actionHash: l.actionHash ?? "" },
+      { event: "grant_hold_expired", grantId: l.grantId, why: "its reservation was neither recorded nor released in time: the amount stays taken" },
     );
   }
   return { offer, live: found.live };
@@ -105,7 +106,8 @@ export async function useGrant(st: EnforcerState, decided: Decided, subject: Sub
     return failed !== null && failClosed ? null : { decided: again, subject: fresh, now, live, use: null };
   }
   const amount = offer.of === null ? null : (readPath(fresh.action, offer.of) as number);
-  const taken = await grantStoreCall(st, () => st.grants.use(g.id, d.id, amount, now, mode.holdUntil));
+  const holder = mode.holdUntil !== undefined ? { session: d.session, actionHash: d.actionHash } : undefined;
+  const taken = await grantStoreCall(st, () => st.grants.use(g.id, d.id, amount, now, mode.holdUntil, holder));
   if (taken === null) return null;
   const failed = await recordApproval(st, d, {
     event: "grant_used",
@@ -132,6 +134,8 @@ export async function createGrant(st: EnforcerState, decision: Decision, subject
   const value = offer === null ? null : scopeValue(offer, subject);
   if (offer === null || value === null) return null;
   const id = `grant-${decision.id}`;
+  // a grant is made once per decision: granting it again (a replay) makes nothing
+  if (await grantKept(st, id)) return null;
   const failed = await recordApproval(st, decision, {
     event: "grant",
     grantId: id,
@@ -144,11 +148,21 @@ export async function createGrant(st: EnforcerState, decision: Decision, subject
   });
   if (failed !== null && (st.options.onAuditFailure ?? "deny") === "deny") return null;
   // a grant the store did not keep is on record as made: the record that follows says it is not
-  if ((await grantStoreCall(st, () => st.grants.create(id, offer, value, now, digestOf(decision, offer)))) === null) {
-    await recordApproval(st, decision, { event: "grant_revoked", grantId: id, rule: offer.rule, why: "the grant store did not keep it" });
+  const made = await grantStoreCall(st, () => st.grants.create(id, offer, value, now, digestOf(decision, offer)));
+  if (made === null) {
+    // null from the store itself: one of this id was made meanwhile, and it stands as it is
+    if (await grantKept(st, id)) await recordApproval(st, decision, { event: "grant_not_made", grantId: id, rule: offer.rule, why: "a grant of this decision was made already: it stands as it was" });
+    else await recordApproval(st, decision, { event: "grant_revoked", grantId: id, rule: offer.rule, why: "the grant store did not keep it" });
     return null;
   }
   return id;
+}
+
+/** Whether the store keeps a grant of this id (a failing store answers no: `create` decides then). */
+async function grantKept(st: EnforcerState, id: string): Promise<boolean> {
+  const has = st.grants.has;
+  if (has === undefined) return false;
+  return (await grantStoreCall(st, () => has.call(st.grants, id))) === true;
 }
 
 /**
@@ -197,6 +211,24 @@ async function grantStoreCall<T>(st: EnforcerState, call: () => T | Promise<T>):
 /** The action a grant allowed ran: what it took stays taken (a store that fails keeps it taken too). */
 export async function settleGrant(st: EnforcerState, use: GrantUseRef): Promise<void> {
   await grantStoreCall(st, () => st.grants.settle(use.grantId, use.decisionId));
+}
+
+/**
+ * `record` of a reservation: the grant's amount it holds, if any, stays taken. A store that does
+ * not answer fails the record (`HistoryStoreUnavailable`, naming the store), so that it is never
+ * answered settled while the hold is not; the hold then stays taken at its time all the same.
+ */
+export async function settleHeld(st: EnforcerState, decisionId: string): Promise<void> {
+  const grants = st.grants;
+  try {
+    const grantId = grants.usedBy === undefined ? null : await grants.usedBy(decisionId);
+    if (grantId !== null) await grants.settle(grantId, decisionId);
+  } catch (e) {
+    const store = st.store?.name ?? "grants";
+    throw new HistoryStoreUnavailable(
+      `history store unavailable: ${store}: the reservation ${decisionId} was confirmed but the grant it holds was not settled (it stays taken): ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
 }
 
 /** What a grant use took goes back when its action did not run (denied, or the tool failed). */

@@ -11,7 +11,7 @@ import type { RecordInfo, RecordResult } from "./api.js";
 import { write } from "./audit-step.js";
 import { decideWith } from "./decide-step.js";
 import { HistoryStoreUnavailable, InvalidInputError } from "./errors.js";
-import { giveBackGrant, heldUse, refuseUnreserved, settleGrant } from "./grant-step.js";
+import { giveBackGrant, heldUse, refuseUnreserved, settleHeld } from "./grant-step.js";
 import { count, type Pending } from "./history-step.js";
 import type { EnforcerState } from "./state.js";
 import { StoreView, unavailable } from "./store-step.js";
@@ -27,11 +27,8 @@ export async function record(st: EnforcerState, action: unknown, ctx: ActionCont
   reservations.expire(now);
   const pending = info.decisionId === undefined ? undefined : reservations.get(info.decisionId);
   const settled = st.store !== null ? await settleShared(st, st.store, subject, hash, now, info) : await settleHere(st, subject, hash, now, info, pending);
-  // the grant's amount the reservation held stays taken
-  if (settled) {
-    const use = await heldUse(st, info.decisionId!);
-    if (use !== null) await settleGrant(st, use);
-  }
+  // the grant's amount the reservation held stays taken: a store that fails to say so fails the record
+  if (settled) await settleHeld(st, info.decisionId!);
   // another session's pending reservation is not this record's decision: it gets an id of its own
   const id = pending !== undefined && !settled ? st.decisionId(now) : (info.decisionId ?? st.decisionId(now));
   const failure = await write(st, {
@@ -149,8 +146,10 @@ function releaseRecord(id: string, session: string, actionHash: string, now: num
 }
 
 /**
- * With a shared store, whichever process made the reservation: it is looked up, the release is
- * audited, then taken back (not audited, not taken back).
+ * With a shared store, whichever process made the reservation: it is looked up, taken back, and
+ * the release is audited once the store says this call took it back (two releases at once, at two
+ * processes, write one `released` record, by the one that released it). A log that fails then
+ * rejects the release, which stands.
  */
 async function releaseShared(st: EnforcerState, store: SharedHistoryStore, id: string, session: string): Promise<boolean> {
   const now = st.clock();
@@ -162,15 +161,16 @@ async function releaseShared(st: EnforcerState, store: SharedHistoryStore, id: s
     throw new HistoryStoreUnavailable(unavailable(store, e));
   }
   if (pending === null) return false;
-  const failure = await write(st, releaseRecord(id, session, pending.actionHash, now));
-  if (failure !== null) throw failure;
-  st.reservations.delete(id);
   let released: boolean;
   try {
     released = await store.release(id, session);
   } catch (e) {
     throw new HistoryStoreUnavailable(unavailable(store, e));
   }
-  if (released) await giveBackHeld(st, id, session, pending.actionHash);
-  return released;
+  if (!released) return false;
+  st.reservations.delete(id);
+  const failure = await write(st, releaseRecord(id, session, pending.actionHash, now));
+  await giveBackHeld(st, id, session, pending.actionHash);
+  if (failure !== null) throw failure;
+  return true;
 }
