@@ -246,3 +246,17 @@ describe("armor:pii against hostile input", async () => {
     },
   );
 });
+
+describe("armor:pii with a malformed internal_domains entry fails closed", async () => {
+  await run('default allow\nimport "armor:pii" as pii with { internal_domains: ["example.com"] }\n', [
+    { name: "a domain without its @ does not make a look-alike domain internal", input: mail({ to: "eve@evilexample.com" }), decision: "require_approval", rules: ext },
+    { name: "a domain without its @ makes nobody internal", input: mail({ to: "bob@example.com" }), decision: "require_approval", rules: ext },
+  ]);
+  await run('default allow\nimport "armor:pii" as pii with { internal_domains: ["@example.com", ""] }\n', [
+    { name: "an empty entry does not make everyone internal", input: mail({ to: "eve@other.example" }), decision: "require_approval", rules: ext },
+    { name: "the well-formed entry beside it still counts", input: mail({ to: "bob@example.com" }), decision: "allow", rules: [] },
+  ]);
+  await run('default allow\nimport "armor:pii" as pii with { internal_domains: ["@Example.com"] }\n', [
+    { name: "an entry in capitals makes nobody internal", input: mail({ to: "bob@example.com" }), decision: "require_approval", rules: ext },
+  ]);
+});
