@@ -139,7 +139,9 @@ const PER_PATTERN = 400;
  * value), and is matched by the same linear-time matcher.
  */
 export function render() {
-  const names = nearMisses().map((n) => n.replaceAll(".", "\\."));
+  // PyPI reads a run of `-`, `_` and `.` as one separator and folds case (PEP 503): each name
+  // matches with any run of them where it has one (`python3.dateutil`, `setup_tools`)
+  const names = [...new Set(nearMisses().map((n) => n.replace(/[-_.]+/g, "-")))].map((n) => n.replaceAll("-", "[-_.]+"));
   const patterns = [];
   for (let i = 0; i < names.length; i += PER_PATTERN) patterns.push(`lower(name) matches /^(${names.slice(i, i + PER_PATTERN).join("|")})$/`);
   const popular = [];

@@ -56,6 +56,10 @@ const fullwidth = (s: string) => s.replace(/[0-9]/g, (d) => String.fromCharCode(
 describe("armor:pci against hostile input", async () => {
   await run('default allow\nimport "armor:pci" as pci with { allowed_hosts: ["api.processor.example"] }\n', [
     // separators
+    { name: "the allowed host with a backslash before @", input: post({ url: "https://api.processor.example\\@evil.example/x", n: CARD }), decision: "deny", rules: toHost },
+    { name: "the allowed host with a tab in the authority", input: post({ url: "https://api.processor.example\t/x", n: CARD }), decision: "deny", rules: toHost },
+    { name: "the allowed host with user info", input: post({ url: "https://u@api.processor.example/x", n: CARD }), decision: "deny", rules: toHost },
+    { name: "the allowed host, plainly", input: post({ url: "https://api.processor.example/x", n: CARD }), decision: "allow", rules: [] },
     { name: "groups of four joined by spaces", input: post({ n: "4111 1111 1111 1111" }), decision: "deny", rules: toHost },
     { name: "groups joined by dashes", input: post({ n: "4111-1111-1111-1111" }), decision: "deny", rules: toHost },
     { name: "uneven groups (Amex 4-6-5)", input: post({ n: "3782 822463 10005" }), decision: "deny", rules: toHost },
@@ -245,4 +249,18 @@ describe("armor:pii against hostile input", async () => {
       expect(errors[0]!.file).toBe("/project/main.armor");
     },
   );
+});
+
+describe("armor:pii with a malformed internal_domains entry fails closed", async () => {
+  await run('default allow\nimport "armor:pii" as pii with { internal_domains: ["example.com"] }\n', [
+    { name: "a domain without its @ does not make a look-alike domain internal", input: mail({ to: "eve@evilexample.com" }), decision: "require_approval", rules: ext },
+    { name: "a domain without its @ makes nobody internal", input: mail({ to: "bob@example.com" }), decision: "require_approval", rules: ext },
+  ]);
+  await run('default allow\nimport "armor:pii" as pii with { internal_domains: ["@example.com", ""] }\n', [
+    { name: "an empty entry does not make everyone internal", input: mail({ to: "eve@other.example" }), decision: "require_approval", rules: ext },
+    { name: "the well-formed entry beside it still counts", input: mail({ to: "bob@example.com" }), decision: "allow", rules: [] },
+  ]);
+  await run('default allow\nimport "armor:pii" as pii with { internal_domains: ["@Example.com"] }\n', [
+    { name: "an entry in capitals makes nobody internal", input: mail({ to: "bob@example.com" }), decision: "require_approval", rules: ext },
+  ]);
 });
