@@ -93,11 +93,14 @@ export function shippedAuditLog(file: string, ship: ShipConfig, log: (line: stri
   // half the buffer at most, so that new records still have room
   const plan = resumePlan(path, chainId, Math.max(1, Math.floor((ship.bufferRecords ?? DEFAULT_BUFFER_RECORDS) / 2)), collectorName(ship.url));
   let shippedUpTo = Number.NEGATIVE_INFINITY;
+  // a new file's chain id, read from its record 0 once it holds one (not again per batch)
+  let chain = chainId ?? null;
   const saveCursor = (seq: number): void => {
     if (seq <= shippedUpTo) return;
     shippedUpTo = seq;
+    if (chain === null && seq >= 0) chain = chainIdOfFile(path) ?? null;
     try {
-      writeShipCursor(path, { chain: chainId ?? chainIdOfFile(path) ?? null, seq });
+      writeShipCursor(path, { chain, seq });
     } catch (e) {
       log(`decision shipping: cannot store the cursor ${cursorFileOf(path)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; after a crash, records may be shipped again`);
     }
