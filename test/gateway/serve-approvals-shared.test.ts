@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { verifyAuditLog } from "@agent-armor/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RedisServer, skipWithoutRedis, startRedis } from "../support/redis-server.js";
-import { assertBuilt, type Served, startServe } from "./support.js";
+import { assertBuilt, callWithToken, type Served, startServe } from "./support.js";
 
 const sha = (t: string) => createHash("sha256").update(t, "utf8").digest("hex");
 const SERVICE = "service-token-shared-41";
@@ -45,14 +45,7 @@ afterAll(async () => {
   await redis?.dispose();
 });
 
-async function call(svc: Served, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${svc.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
+const call = callWithToken;
 
 describe.skipIf(skip)("approvals of replicas on one Redis", () => {
   it("an approval opened at one replica is answered at another, and the agent waiting at the first proceeds", async () => {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { verifyAuditLog } from "@agent-armor/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, type Served, startServe } from "./support.js";
+import { assertBuilt, callWithToken, type Served, startServe } from "./support.js";
 
 const sha = (t: string) => createHash("sha256").update(t, "utf8").digest("hex");
 const SERVICE = "service-token-7a0c55";
@@ -37,14 +37,7 @@ afterAll(async () => {
   await svc?.stop();
 });
 
-async function call(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${svc.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
+const call = (method: string, path: string, token: string, body?: unknown) => callWithToken(svc, method, path, token, body);
 
 describe("approvals of the decision service", () => {
   it("the agent opens an approval by decision id, waits, and reports the approved action once; the chain holds every step", async () => {

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { verifyAuditLog } from "@agent-armor/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, type Served, startServe } from "./support.js";
+import { assertBuilt, callWithToken, type Served, startServe } from "./support.js";
 
 const sha = (t: string) => createHash("sha256").update(t, "utf8").digest("hex");
 const SERVICE = "service-token-grants-6d1f";
@@ -38,14 +38,7 @@ afterAll(async () => {
   await svc?.stop();
 });
 
-async function call(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${svc.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
+const call = (method: string, path: string, token: string, body?: unknown) => callWithToken(svc, method, path, token, body);
 
 const wire = (amount: number, to = "acme") => ({ type: "wire", to, amount });
 const decide = (action: unknown, session: string, reserve = false) => call("POST", "/v1/decide", SERVICE, { action, session, ...(reserve ? { reserve } : {}) });

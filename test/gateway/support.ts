@@ -93,6 +93,16 @@ export async function startServe(args: string[]): Promise<Served> {
   };
 }
 
+/** A JSON request to a running service with a bearer token; its status and JSON answer. */
+export async function callWithToken(svc: Served, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${svc.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
 export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, what = "a condition"): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
