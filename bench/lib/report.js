@@ -386,6 +386,8 @@ export function writeReport(out, { mdPath = path.join(BENCH, "RESULTS.md"), svgP
     ["editor.md", "`bench/lsp-tokens.mjs` and `bench/lsp-lens.mjs`"],
     ["telemetry.md", "`bench/telemetry.mjs`"],
     ["sandbox.md", "`bench/sandbox.mjs`"],
+    ["diff.md", "`bench/diff.mjs`"],
+    ["imports.md", "`bench/imports.mjs`"],
   ]) {
     const extra = path.join(BENCH, "results", file);
     if (!fs.existsSync(extra)) continue;
