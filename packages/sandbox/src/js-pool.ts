@@ -42,6 +42,12 @@ export interface JsPool {
   facts?(code: string, waitMs: number): Promise<CodeFacts>;
   /** Workers alive now (warm and busy). */
   readonly workers: number;
+  /**
+   * Resolves once no run is going on and every warm worker has made its next run's runtime (a
+   * worker makes it after answering a run): the state a run finds on a pool that had a moment
+   * since its last run. Measurements start from it, so that no run pays for another's clean-up.
+   */
+  idle?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -51,6 +57,8 @@ const FAILURE_KINDS = new Set<SandboxFailureKind>(["exception", "syntax", "timeo
 interface PoolWorker {
   worker: Worker;
   ready: Promise<void>;
+  /** Whether it has the next run's runtime made (it said `ready` since its last run). */
+  prepared: boolean;
 }
 
 /** How long a new worker may take to load its engine before the run fails with `engine` (ms). */
@@ -63,6 +71,15 @@ export function createSandboxPool(options: JsPoolOptions = {}): JsPool {
   const busy = new Set<PoolWorker>();
   let closed = false;
   let nextJob = 0;
+  /** Waiting for the pool to be idle (see JsPool.idle). */
+  let idleWaiters: (() => void)[] = [];
+  const isIdle = (): boolean => closed || (busy.size === 0 && warm.every((w) => w.prepared));
+  const checkIdle = (): void => {
+    if (idleWaiters.length === 0 || !isIdle()) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const w of waiters) w();
+  };
 
   const factsThread = createFactsThread();
 
@@ -90,7 +107,13 @@ export function createSandboxPool(options: JsPoolOptions = {}): JsPool {
       worker.on("exit", onExit);
     });
     ready.catch(() => undefined); // awaited by the run that takes the worker
-    const pw = { worker, ready };
+    const pw: PoolWorker = { worker, ready, prepared: false };
+    // `ready` again after each run: its next runtime is made (one said during a run is stale)
+    worker.on("message", (raw: unknown) => {
+      if (busy.has(pw) || checkMessage(raw)?.kind !== "ready") return;
+      pw.prepared = true;
+      checkIdle();
+    });
     // a worker that fails or exits outside a run (an error thrown in a later turn of its loop) is
     // dropped; without a listener, its 'error' event would be thrown in the host's thread
     const drop = (): void => {
@@ -98,6 +121,7 @@ export function createSandboxPool(options: JsPoolOptions = {}): JsPool {
       if (i >= 0) warm.splice(i, 1);
       void worker.terminate();
       refill();
+      checkIdle();
     };
     worker.on("error", drop);
     worker.on("exit", drop);
@@ -114,7 +138,10 @@ export function createSandboxPool(options: JsPoolOptions = {}): JsPool {
       free();
       throw new SandboxFailure("closed", "the sandbox pool is closed");
     }
-    const pw = warm.shift() ?? spawn();
+    // a worker with its runtime made first: one still making it would compete with the run
+    const i = warm.findIndex((w) => w.prepared);
+    const pw = (i >= 0 ? warm.splice(i, 1)[0] : warm.shift()) ?? spawn();
+    pw.prepared = false;
     busy.add(pw);
     let healthy = true;
     try {
@@ -133,12 +160,16 @@ export function createSandboxPool(options: JsPoolOptions = {}): JsPool {
       else void pw.worker.terminate();
       refill();
       free();
+      checkIdle();
     }
   };
 
   return {
     get workers() {
       return warm.length + busy.size;
+    },
+    idle() {
+      return isIdle() ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve));
     },
     run(code, limits, host) {
       return withWorker(limits.timeMs, (worker, broken) => runIn(worker, nextJob++, code, limits, host, broken));
@@ -149,6 +180,7 @@ export function createSandboxPool(options: JsPoolOptions = {}): JsPool {
     },
     async close() {
       closed = true;
+      checkIdle();
       slots.close();
       await factsThread.close();
       const all = [...warm.splice(0), ...busy];

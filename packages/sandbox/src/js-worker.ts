@@ -32,15 +32,23 @@ if (port === null) throw new Error("js-worker.js runs as a worker thread");
  * run then makes its own).
  */
 let next: PreparedRun | null = null;
+/**
+ * Makes the next run's runtime, then says `ready` again: the pool gives runs to a worker that has
+ * one made before a worker still making its own (whose making would compete with the run for the
+ * CPU), and can tell when every warm worker is idle.
+ */
 const prepareNext = (): Promise<void> =>
-  prepareJavaScript().then(
-    (p) => {
-      next = p;
-    },
-    () => {
-      next = null;
-    },
-  );
+  // a run that came before this turn made its own runtime, and a later turn may find one made
+  (next !== null ? Promise.resolve(next) : prepareJavaScript())
+    .then(
+      (p) => {
+        next = p;
+      },
+      () => {
+        next = null;
+      },
+    )
+    .then(() => port.postMessage({ kind: "ready" } satisfies FromWorker));
 
 // a warm worker has its engine loaded and its first runtime made before its first run, and says so
 prepareJavaScript().then(
