@@ -38,6 +38,22 @@ export interface RunCodeOptions {
   pythonPool?: PythonPool;
   /** Told of a sandbox failure of the decided run (its kind), before the run rejects with the tool's failure; never of one before the decision. */
   onFailure?: (failure: SandboxFailure) => void;
+  /** Told how long each step of the run took, once it has settled (for finding where a run's time goes; nothing is timed without it). */
+  onTimings?: (timings: RunCodeTimings) => void;
+}
+
+/** The steps of one `runCode`, in milliseconds. */
+export interface RunCodeTimings {
+  /** Reading the code's facts. */
+  facts: number;
+  /** From the facts to the sandbox's start: deciding the run (an approval included) and writing its record. */
+  decide: number;
+  /** The sandbox: taking a worker or interpreter, the run, its answer back (0 when the run was not decided to run). */
+  sandbox: number;
+  /** From the sandbox's answer to the run's: deciding the result and writing the outcome's records. */
+  after: number;
+  /** The whole call. */
+  total: number;
 }
 
 let sharedPython: PythonPool | null = null;
@@ -79,12 +95,14 @@ export async function runCode(enforcer: Enforcer, request: RunCodeRequest, ctx: 
   }
   if (typeof request.code !== "string") throw new TypeError("runCode: `code` must be a string");
   const limits = limitsOf(options.limits);
+  const clock = options.onTimings === undefined ? null : new StepClock();
   // set once the run has answered: a host call that has not started by then never runs its tool
   let answered = false;
   const host = hostFunctions(enforcer, ctx, options.host ?? {}, () => answered);
   // the interpreter or worker that runs the code is taken only once the run is decided, inside
   // the tool: a decision that waits (an approval) or denies holds none
   const runDecided = async (decided: Action): Promise<JsRunResult> => {
+    clock?.sandboxStarts();
     try {
       const code = decidedCode(decided, request);
       if (request.language === "javascript") return await (options.pool ?? sharedPool()).run(code, limits, host);
@@ -94,14 +112,18 @@ export async function runCode(enforcer: Enforcer, request: RunCodeRequest, ctx: 
       throw e;
     } finally {
       answered = true;
+      clock?.sandboxEnds();
     }
   };
   if (request.language === "javascript") {
     const facts = await javaScriptFactsFor(options.pool ?? sharedPool(), request.code, limits.timeMs);
-    return enforcer.run(runCodeAction(request, options.type, facts), ctx, runDecided);
+    clock?.factsRead();
+    const running = enforcer.run(runCodeAction(request, options.type, facts), ctx, runDecided);
+    return clock === null ? running : clock.told(running, options.onTimings!);
   }
   const { facts, unread } = await pythonFacts(options.pythonPool ?? sharedPythonPool(), request.code, limits.timeMs);
-  return enforcer.run(runCodeAction(request, options.type, facts), ctx, async (decided) => {
+  clock?.factsRead();
+  const running = enforcer.run(runCodeAction(request, options.type, facts), ctx, async (decided) => {
     if (unread !== null) {
       const failure = new SandboxFailure("engine", `${unread}; code whose facts were not read is never run`);
       options.onFailure?.(failure);
@@ -109,6 +131,39 @@ export async function runCode(enforcer: Enforcer, request: RunCodeRequest, ctx: 
     }
     return await runDecided(decided);
   });
+  return clock === null ? running : clock.told(running, options.onTimings!);
+}
+
+/** The times of a run's steps (RunCodeTimings), read as the run passes them. */
+class StepClock {
+  private readonly start = performance.now();
+  private facts = this.start;
+  private sandboxStart: number | null = null;
+  private sandboxEnd: number | null = null;
+
+  factsRead(): void {
+    this.facts = performance.now();
+  }
+  sandboxStarts(): void {
+    this.sandboxStart = performance.now();
+  }
+  sandboxEnds(): void {
+    this.sandboxEnd = performance.now();
+  }
+  /** `running`, telling `tell` the steps' times once it settles (either way); a `tell` that throws does not change the run's outcome. */
+  told<T>(running: Promise<T>, tell: (timings: RunCodeTimings) => void): Promise<T> {
+    const report = (): void => {
+      const end = performance.now();
+      const sandboxStart = this.sandboxStart ?? end;
+      const sandboxEnd = this.sandboxEnd ?? sandboxStart;
+      try {
+        tell({ facts: this.facts - this.start, decide: sandboxStart - this.facts, sandbox: sandboxEnd - sandboxStart, after: end - sandboxEnd, total: end - this.start });
+      } catch {
+        // timings are for reading, never a reason for a run to fail
+      }
+    };
+    return running.finally(report);
+  }
 }
 
 /**
