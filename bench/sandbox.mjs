@@ -10,8 +10,14 @@
 //   - the issue's target: the policy's and the sandbox's overhead under 5 % of a 10 ms snippet
 //     with warm instances, i.e. (runCode − the engine alone) / the engine alone for the same code;
 //     a warm worker makes each run's runtime before the run arrives, so the stricter comparison,
-//     against the engine given a runtime made beforehand (its run's own work), is reported too.
-//   node bench/sandbox.mjs [--repeats 15] [--python-repeats 3] [--no-python]
+//     against the engine given a runtime made beforehand (its run's own work), is reported too;
+//   - where runCode's time goes: the median of each step (its `onTimings`: reading the facts,
+//     deciding and writing the decision's record, the sandbox, deciding the result and writing
+//     the outcome's records).
+// The JavaScript kinds alternate sample by sample, and every sample starts from an idle pool
+// (no run going on, every warm worker with its next runtime made), so that no sample pays for
+// another's clean-up and the machine's load falls on all kinds alike.
+//   node bench/sandbox.mjs [--repeats 40] [--python-repeats 3] [--no-python]
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -23,7 +29,7 @@ import { createPythonPool, createSandboxPool, limitsOf, prepareJavaScript, runCo
 import { emitResult, median, parseArgs } from "./lib/util.js";
 
 const args = parseArgs(process.argv.slice(2));
-const REPEATS = Number(args.repeats ?? 15);
+const REPEATS = Number(args.repeats ?? 40);
 const PY_REPEATS = Number(args["python-repeats"] ?? 3);
 const PYTHON = args["no-python"] === undefined;
 
@@ -47,6 +53,13 @@ const time = async (fn) => {
   const t0 = performance.now();
   await fn();
   return ms(t0);
+};
+/** The CPU time (ms) the process (every thread) spends on `fn`: the work done, whatever the machine's load. */
+const cpuTime = async (fn) => {
+  const c = process.cpuUsage();
+  await fn();
+  const d = process.cpuUsage(c);
+  return (d.user + d.system) / 1000;
 };
 const samples = async (n, fn) => {
   const xs = [];
@@ -75,7 +88,9 @@ async function calibrateVm(target) {
   for (let pass = 0; pass < 2; pass++) {
     n = 10_000;
     for (;;) {
-      const t = median(await samples(3, () => inVm(vmLoop(n))));
+      const xs = [];
+      for (let i = 0; i < 7; i++) xs.push(await cpuTime(() => inVm(vmLoop(n))));
+      const t = median(xs);
       if (t >= target / 2 || n > 1e10) {
         n = Math.max(1, Math.round((n * target) / t));
         break;
@@ -99,11 +114,23 @@ const pool = createSandboxPool({ size: 2 });
 const trivial = "return 1";
 const loop = (n) => `let s = 0; for (let i = 0; i < ${n}; i++) s = (s + i * 7) % 1000003; return s`;
 await pool.run(trivial, limits, {});
-// the loop length that takes ~10 ms in a warm worker, over a trivial run's time
-const poolBase = median(await samples(9, () => pool.run(trivial, limits, {})));
+/** The CPU time of a run in QuickJS on this thread, its runtime made beforehand and the pool idle (the engine's own work). */
+const engineRun = async (code) => {
+  const prepared = await prepareJavaScript();
+  await pool.idle();
+  return await cpuTime(() => runJavaScript(code, { limits, host: {} }, prepared));
+};
+const engineSamples = async (n, code) => {
+  const xs = [];
+  for (let i = 0; i < n; i++) xs.push(await engineRun(code));
+  return xs;
+};
+// the loop length that takes ~10 ms of QuickJS's work, over a trivial run's (CPU time, on this
+// thread: on a loaded machine wall time and a worker's wake-ups would make it look longer)
+const engineBase = median(await engineSamples(9, trivial));
 let nQjs = 20_000;
 for (;;) {
-  const t = median(await samples(5, () => pool.run(loop(nQjs), limits, {}))) - poolBase;
+  const t = median(await engineSamples(7, loop(nQjs))) - engineBase;
   if (t >= 5 || nQjs > 1e9) {
     nQjs = Math.max(1, Math.round((nQjs * 10) / Math.max(t, 0.01)));
     break;
@@ -111,19 +138,37 @@ for (;;) {
   nQjs *= 4;
 }
 await runCode(enforcer, { language: "javascript", code: trivial }, { session: "b" }, { pool, limits });
-/** The ways of running `code`, one sample of each in turn (so that the machine's load falls on all alike). */
+/**
+ * The ways of running `code`, one sample of each in turn (so that the machine's load falls on all
+ * alike), each from an idle pool (a worker still making its next runtime would compete for the CPU
+ * with whatever runs next); runCode's steps (`onTimings`) are kept.
+ */
 const interleaved = async (n, code) => {
-  const out = { engine: [], prepared: [], pool: [], runCode: [] };
+  const out = { engine: [], prepared: [], pool: [], runCode: [], steps: [], cpu: { engine: [], prepared: [], pool: [], runCode: [] } };
+  const onTimings = (t) => out.steps.push(t);
+  /** One sample of `kind`: its wall time, and the CPU time of every thread of the process meanwhile. */
+  const sample = async (kind, fn) => {
+    await pool.idle();
+    let wall = 0;
+    out.cpu[kind].push(
+      await cpuTime(async () => {
+        wall = await time(fn);
+      }),
+    );
+    out[kind].push(wall);
+  };
   for (let i = 0; i < n; i++) {
-    out.engine.push(await time(() => runJavaScript(code, { limits, host: {} })));
+    await sample("engine", () => runJavaScript(code, { limits, host: {} }));
     // the engine with its runtime made beforehand (as a warm worker has it): the run's own work only
     const prepared = await prepareJavaScript();
-    out.prepared.push(await time(() => runJavaScript(code, { limits, host: {} }, prepared)));
-    out.pool.push(await time(() => pool.run(code, limits, {})));
-    out.runCode.push(await time(() => runCode(enforcer, { language: "javascript", code }, { session: "b" }, { pool, limits })));
+    await sample("prepared", () => runJavaScript(code, { limits, host: {} }, prepared));
+    await sample("pool", () => pool.run(code, limits, {}));
+    await sample("runCode", () => runCode(enforcer, { language: "javascript", code }, { session: "b" }, { pool, limits, onTimings }));
   }
   return out;
 };
+/** The median of each of runCode's steps (ms). */
+const stepMedians = (steps) => Object.fromEntries(["facts", "decide", "sandbox", "after", "total"].map((k) => [k, median(steps.map((s) => s[k]))]));
 const t1 = await interleaved(REPEATS * 4, trivial);
 const t10 = await interleaved(REPEATS, loop(nQjs));
 const jsRows = {
@@ -140,6 +185,10 @@ const jsRows = {
   pool10: row("js 10 ms: warm pool, no policy", t10.pool),
   runCode10: row("js 10 ms: runCode with the policy, warm pool, audited", t10.runCode),
 };
+const cpu10 = Object.fromEntries(Object.entries(t10.cpu).map(([k, xs]) => [k, median(xs)]));
+const cpu1 = Object.fromEntries(Object.entries(t1.cpu).map(([k, xs]) => [k, median(xs)]));
+const steps1 = stepMedians(t1.steps);
+const steps10 = stepMedians(t10.steps);
 await pool.close();
 
 // ---- Python ----
@@ -242,6 +291,18 @@ const ratios = {
   "js: runCode trivial, ms (the fixed cost)": round(jsRows.runCodeTrivial),
   "js: runCode trivial over a warm pool run": pct(jsRows.runCodeTrivial / jsRows.poolTrivial - 1),
   "js: QuickJS over node:vm on the same loop (x)": round(jsRows.engine10 / jsRows.vmSameLoop),
+  "js: CPU time (every thread), 10 ms, ms (QuickJS alone / runtime made beforehand / warm pool / runCode)": [cpu10.engine, cpu10.prepared, cpu10.pool, cpu10.runCode].map(round).join(" / "),
+  "js: CPU time (every thread), trivial, ms (QuickJS alone / runtime made beforehand / warm pool / runCode)": [cpu1.engine, cpu1.prepared, cpu1.pool, cpu1.runCode].map(round).join(" / "),
+  "js: CPU time, runCode 10 ms over QuickJS alone": pct(cpu10.runCode / cpu10.engine - 1),
+  "js: CPU time, runCode 10 ms over the warm pool (the policy's work)": pct(cpu10.runCode / cpu10.pool - 1),
+  "js: runCode 10 ms, its steps' medians, ms (facts / decide and record / sandbox / result and records / total)": [steps10.facts, steps10.decide, steps10.sandbox, steps10.after, steps10.total]
+    .map(round)
+    .join(" / "),
+  "js: runCode 10 ms, the policy's steps (facts + decide + result) over QuickJS alone": pct((steps10.facts + steps10.decide + steps10.after) / jsRows.engine10),
+  "js: runCode 10 ms, its sandbox step over a warm pool run (the same run, taken through runCode)": pct(steps10.sandbox / jsRows.pool10 - 1),
+  "js: runCode trivial, its steps' medians, ms (facts / decide and record / sandbox / result and records / total)": [steps1.facts, steps1.decide, steps1.sandbox, steps1.after, steps1.total]
+    .map(round)
+    .join(" / "),
 };
 if (pyRows.runCode10 !== undefined) {
   ratios["python: runCode 10 ms, wall time over the loop's own time (the target: < 5 %)"] = pct(pyRows.runCode10 / pyRows.inside10 - 1);
