@@ -145,6 +145,10 @@ describe("armor serve: approve and grant", () => {
       ["r2", false, "ReservationMismatch"],
       ["r1", false, "ReservationMismatch"],
     ]);
+    // so is the approved decision reported by another session, refused before the enforcer saw it
+    expect(records.filter((r) => r.outcome === "record_refused" && String(r.error).startsWith("session_mismatch: "))).toEqual([
+      expect.objectContaining({ kind: "outcome", mode: "record", session: "s6", decisionId: expect.not.stringMatching(approved.id as string) }),
+    ]);
   });
 
   it("scopes a grant for a field a rule redacts by the value before redaction, never written to the log", async () => {

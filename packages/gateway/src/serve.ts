@@ -351,7 +351,15 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
             throw new HttpError(400, "invalid_request", `the action cannot be hashed: ${(e as Error).message}`, { location: "/action" });
           }
           // a decision that required approval is reported only once approved, with the approved action
-          const approved = given !== undefined && approvals?.checkRecord(given, action, typeof ctx.session === "string" ? ctx.session : "default") === true;
+          let approved: boolean;
+          try {
+            approved = given !== undefined && approvals?.checkRecord(given, action, typeof ctx.session === "string" ? ctx.session : "default") === true;
+          } catch (e) {
+            // refused here, before the enforcer: on record all the same (every record leaves one)
+            if (e instanceof HttpError)
+              await decider.call("refused", [action, ctx, `${e.code}: ${e.message}`]).catch((f: unknown) => log(logLine`error: a refused record could not be recorded: ${(f as Error).message}`));
+            throw e;
+          }
           // it ran: it counts, whatever a decision now would say (once, if it was reserved)
           let recorded: RecordResult;
           try {
