@@ -1,10 +1,12 @@
 /**
  * Grants through `decide()`: a live grant of the rule covers an action that would ask for
- * approval, and the decision names it. Without `reserve` nothing is taken; with it the action's
- * amount is taken once and held for the reservation: `record` with its id keeps it, `release`
- * gives it back (once), and a reservation that expires gives it back. A `record` without the
- * reservation of an action whose amount a live grant governs is refused, counting nothing. The
- * same with the in-memory store and with grants and history in Redis.
+ * approval, and the decision names it. Without `reserve` nothing is taken: a grant without an
+ * amount is named, and one whose amount governs the action answers a deny naming `reserve` (an
+ * allow would let the action run with its amount taken nowhere); with it the action's amount is
+ * taken once and held for the reservation: `record` with its id keeps it, `release` gives it back
+ * (once), and a hold that outlives its reservation stays taken. A `record` without the
+ * reservation of an action whose amount a live grant governs is refused, counting nothing, with a
+ * `record_refused` record. The same with the in-memory store and with grants and history in Redis.
  */
 import { createEnforcer, type Decision, GrantNeedsReservation, type SharedHistoryStore } from "@agent-armor/runtime";
 import { redisStore } from "@agent-armor/store-redis";
@@ -62,12 +64,12 @@ const wire = (amount: number, to = "acme") => ({ type: "wire", to, amount });
 const outcome = (d: Decision) => [d.decision, d.grant?.id ?? null, d.reserved === true];
 
 describe.each([["memory"], ...(skipRedis ? [] : [["redis"]])] as ["memory" | "redis"][])("grants through decide(), %s store", (kind) => {
-  it("names the grant without taking anything when not reserving", async () => {
+  it("without reserve, names a grant without an amount and denies naming `reserve` where an amount governs", async () => {
     const g = await granting(kind);
     // [action, session, decision, grant]
     const CASES: [Record<string, unknown>, string, string, string | null][] = [
-      [wire(30_000), "a", "allow", g.wireGrant],
-      [wire(50_000), "b", "allow", g.wireGrant],
+      [wire(30_000), "a", "deny", null],
+      [wire(50_000), "b", "deny", null],
       [wire(50_000.01), "b", "require_approval", null],
       [wire(10, "globex"), "a", "require_approval", null],
       [wire(70_000), "a", "deny", null],
@@ -77,12 +79,9 @@ describe.each([["memory"], ...(skipRedis ? [] : [["redis"]])] as ["memory" | "re
     for (const [action, session, decision, grant] of CASES) {
       const d = await g.e.decide(action, { session });
       expect([JSON.stringify(action), session, d.decision, d.grant?.id ?? null]).toEqual([JSON.stringify(action), session, decision, grant]);
+      if (decision === "deny" && (action.amount as number) <= 50_000) expect(d.errors).toEqual([{ rule: "wires", message: expect.stringContaining(`grant ${g.wireGrant} of rule \`wires\``) }]);
     }
-    expect(g.events("grant_covers").map((r) => [r.grantId, r.remaining ?? null])).toEqual([
-      [g.wireGrant, 50_000],
-      [g.wireGrant, 50_000],
-      [g.sendGrant, null],
-    ]);
+    expect(g.events("grant_covers").map((r) => [r.grantId, r.remaining ?? null])).toEqual([[g.sendGrant, null]]);
     expect(g.events("grant_used")).toEqual([]);
   });
 
@@ -144,8 +143,9 @@ describe.each([["memory"], ...(skipRedis ? [] : [["redis"]])] as ["memory" | "re
       );
       expect([what, got]).toEqual([what, refused ? "refused" : "recorded"]);
     }
-    // only the three records that went through are in the log; the whole amount is still there
-    expect(g.records.slice(before).filter((r) => r.kind === "outcome")).toHaveLength(3);
+    // the three records that went through are outcomes, the three refused are on record as refused; the whole amount is still there
+    const outcomes = g.records.slice(before).filter((r) => r.kind === "outcome");
+    expect(outcomes.map((r) => r.outcome)).toEqual(["record_refused", "record_refused", "record_refused", "ok", "ok", "ok"]);
     expect(outcome(await g.e.decide(wire(50_000), { session: "a" }, { reserve: true }))).toEqual(["allow", g.wireGrant, true]);
   });
 });

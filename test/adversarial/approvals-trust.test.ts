@@ -8,7 +8,8 @@
  * answered at a replica that has not seen another replica's vote replies with the count Redis
  * holds. Grants through `decide` at two replicas: the last of a grant reserved at both at once, a
  * record without its reservation past (or within) the amount, a release replayed or by another
- * session, another recipient's or another action's use: the amount is used exactly.
+ * session, another recipient's or another action's use: the amount is used exactly. A decision
+ * made up is granted at no replica, and one edited only as it was issued.
  */
 import { createHash } from "node:crypto";
 import { request as httpRequest } from "node:http";
@@ -538,8 +539,13 @@ rule wires when action.type == "wire" require approval from "finance" grant acti
     ],
     [
       "a record without decisionId past the amount left",
-      async ({ b }) => [await refusal(b.enforcer.record(wire("acme", 500), { session: "x" })), await refusal(b.enforcer.record(wire("acme", 5), { session: "x" }))],
-      ["GrantNeedsReservation", "GrantNeedsReservation"],
+      async ({ b }) => [
+        await refusal(b.enforcer.record(wire("acme", 500), { session: "x" })),
+        await refusal(b.enforcer.record(wire("acme", 5), { session: "x" })),
+        // each refusal is on record
+        b.records.filter((r) => r.kind === "outcome" && r.outcome === "record_refused" && String(r.error).startsWith("GrantNeedsReservation: ")).length,
+      ],
+      ["GrantNeedsReservation", "GrantNeedsReservation", 2],
     ],
     [
       "a release replayed at another replica",
@@ -578,7 +584,19 @@ rule wires when action.type == "wire" require approval from "finance" grant acti
         const d = await a.enforcer.decide(wire("acme", 10), { session: "x" }, { reserve: true });
         return [other, await refusal(b.enforcer.record(wire("acme", 11), { session: "x" }, { decisionId: d.id }))];
       },
-      ["require_approval", "GrantNeedsReservation"],
+      ["require_approval", "ReservationMismatch"],
+    ],
+    [
+      "a decision made up, or issued at one replica and edited, granted at another",
+      async ({ a, b }) => {
+        const d = await a.enforcer.decide(wire("globex", 10), { session: "x" });
+        const forged = await b.enforcer.grant({ ...d, id: "made-up", action: wire("evil", 1) }, ["ann"]);
+        // the real id and action hash: granted as issued (globex, up to 100), whatever the object says
+        const edited = await b.enforcer.grant({ ...d, action: wire("evil", 1), session: "intruder" }, ["ann"]);
+        const after = async (action: ReturnType<typeof wire>) => (await a.enforcer.decide(action, { session: "y" }, { reserve: true })).decision;
+        return [d.decision, forged, edited === `grant-${d.id}`, await after(wire("evil", 1)), await after(wire("globex", 101)), await after(wire("globex", 100))];
+      },
+      ["require_approval", null, true, "require_approval", "require_approval", "allow"],
     ],
   ];
   it.each(HOSTILE)("%s: the grant's amount is used exactly", async (what, act, expected) => {

@@ -298,8 +298,9 @@ describe("row 11: inputs that are not JSON are invalid, naming the field", () =>
     await expect(e.record(action, ctx)).rejects.toThrow(InvalidInputError);
     await expect(e.record(action, ctx)).rejects.toThrow(message);
     await e.close();
-    // both denials are audited, and no record says null where the number was
-    expect(sink.records().map((x) => x.decision)).toEqual(["deny", "deny"]);
+    // both denials are audited, each refused record too, and no record says null where the number was
+    expect(sink.records().map((x) => x.decision ?? x.outcome)).toEqual(["deny", "deny", "record_refused", "record_refused"]);
+    expect(sink.records().at(-1)).toMatchObject({ kind: "outcome", mode: "record", error: `InvalidInputError: ${message}` });
     const field = /`(?:.*[.[])?"?(\w+)"?\]?`/.exec(message)![1]!;
     for (const line of sink.lines) expect(line).not.toMatch(new RegExp(`"${field}":null`));
     // an invalid user is left out of the record rather than written as something it was not
@@ -355,14 +356,25 @@ describe("row 3: reservations", () => {
     expect(verifyAuditLog(sink.lines.map((l) => `${l}\n`).join("")).ok).toBe(true);
   });
 
-  it("counts again when record names the reservation with another action or session", async () => {
-    const e = await enforcer();
+  it("refuses, on record, a record that names the reservation with another action or session; the reservation stays its session's", async () => {
+    const sink = gatedSink();
+    sink.release();
+    const e = await enforcer({ audit: { callback: sink.callback } });
     const d = await e.decide(send, { session: "s" }, { reserve: true });
-    expect((await e.record({ ...send, to: "y" }, { session: "s" }, { decisionId: d.id })).settled).toBe(false);
-    expect((await e.record(send, { session: "s2" }, { decisionId: d.id })).settled).toBe(false);
-    // s: the reservation and the other action: 2; one more is allowed
+    await expect(e.record({ ...send, to: "y" }, { session: "s" }, { decisionId: d.id })).rejects.toMatchObject({ name: "ReservationMismatch" });
+    await expect(e.record(send, { session: "s2" }, { decisionId: d.id })).rejects.toMatchObject({ name: "ReservationMismatch" });
+    const refused = sink.records().filter((r) => r.outcome === "record_refused");
+    expect(refused.map((r) => [r.session, r.decisionId === d.id])).toEqual([
+      ["s", false],
+      ["s2", false],
+    ]);
+    // the reservation still settles; s counts only it: two more are allowed
+    expect((await e.record(send, { session: "s" }, { decisionId: d.id })).settled).toBe(true);
+    expect((await e.decide(send, { session: "s" }, { reserve: true })).decision).toBe("allow");
     expect((await e.decide(send, { session: "s" }, { reserve: true })).decision).toBe("allow");
     expect((await e.decide(send, { session: "s" })).decision).toBe("deny");
+    await e.close();
+    expect(verifyAuditLog(sink.lines.map((l) => `${l}\n`).join("")).ok).toBe(true);
   });
 
   it("frees a slot on release, once, and writes that it did", async () => {
@@ -392,12 +404,17 @@ describe("row 3: reservations", () => {
     expect(await e.release(a.id, { session: "s" })).toBe(false);
     const b = await e.decide(send, { session: "s" }, { reserve: true });
     const c = await e.decide(send, { session: "s" }, { reserve: true });
-    expect((await e.decide(send, { session: "t" }, { reserve: true })).decision).toBe("allow");
-    // the cap of 2 retired b, the oldest
-    expect(await e.release(b.id, { session: "s" })).toBe(false);
+    // at the cap of 2, t has none of its own to retire: refused, never by pushing out s's
+    const refused = await e.decide(send, { session: "t" }, { reserve: true });
+    expect([refused.decision, refused.errors.map((x) => x.message).join()]).toEqual(["deny", expect.stringContaining("(maxReservations)")]);
     expect(await e.release(c.id, { session: "s" })).toBe(true);
-    // a and b still count: one more is allowed in s
+    const t = await e.decide(send, { session: "t" }, { reserve: true });
+    expect(t.reserved).toBe(true);
+    // at the cap again, s retires its own oldest, b
     expect((await e.decide(send, { session: "s" }, { reserve: true })).decision).toBe("allow");
+    expect(await e.release(b.id, { session: "s" })).toBe(false);
+    expect(await e.release(t.id, { session: "t" })).toBe(true);
+    // a, b and the last still count in s
     expect((await e.decide(send, { session: "s" }, { reserve: true })).decision).toBe("deny");
   });
 

@@ -66,7 +66,9 @@ describe("the service's approvals", () => {
     a.queue.approve("x", "ann");
     const state = await a.wait("x", 1_000);
     expect(state).toMatchObject({ status: "error", note: "the approval could not be recorded: disk full" });
-    expect(() => a.checkRecord("x", { type: "wire", id: "x" })).toThrow(/its approval is error/);
+    expect(() => a.checkRecord("x", { type: "wire", id: "x" }, "s")).toThrow(/its approval is error/);
+    // reported by another session: refused before anything else is said of it
+    expect(() => a.checkRecord("x", { type: "wire", id: "x" }, "other")).toThrow(expect.objectContaining({ status: 409, code: "session_mismatch" }));
     a.close();
   });
 

@@ -3,7 +3,10 @@
  * (the scope the policy offers), the grant is an audited `grant` record, and the session's (or the
  * recipient's) later decisions at `/v1/decide` use it: named without `reserve`, its amount taken
  * once with it, kept by `/v1/record` with the decision's id, given back by `/v1/release`; a
- * `/v1/record` without a reservation of an action the grant's amount governs is 409.
+ * `/v1/decide` without `reserve` of an action the grant's amount governs is a deny naming
+ * `reserve`, and a `/v1/record` without its reservation is 409. A decision is recorded only by
+ * its own session (409 otherwise, on record), and a grant for a field a rule redacts is scoped by
+ * the value before redaction, which the log never holds.
  */
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -19,6 +22,8 @@ const ANN = "ann-grants-token-77a0";
 const POLICY = `default allow
 rule wires when action.type == "wire" require approval from "finance" timeout 1m grant action.to 1h up to 50000 of action.amount because "wires need finance"
 rule exports when action.type == "export" require approval from "finance" timeout 1m because "once only"
+rule hide_payee when action.type == "pay" redact to
+rule pays when action.type == "pay" require approval from "finance" timeout 1m grant action.to 1h because "payees need finance"
 `;
 
 let svc: Served;
@@ -72,9 +77,10 @@ describe("armor serve: approve and grant", () => {
     // the approved action itself is reported under its id, once
     expect((await call("POST", "/v1/record", SERVICE, { action: wire(1), session: "s1", decisionId: approved.id })).status).toBe(200);
 
-    // named without reserve (in any session: the grant is the recipient's), taken with it
+    // without reserve an allow would leave the amount taken nowhere: a deny naming the grant and `reserve`
     const named = await decide(wire(30_000), "other-session");
-    expect([named.json.decision, (named.json.grant as { id?: string } | undefined)?.id]).toEqual(["allow", grantId]);
+    expect([named.json.decision, named.json.grant, JSON.stringify(named.json.errors)]).toEqual(["deny", undefined, expect.stringContaining(`grant ${grantId} of rule`)]);
+    expect(JSON.stringify(named.json.errors)).toContain("reserve: true");
     const first = await decide(wire(30_000), "a", true);
     expect(first.json).toMatchObject({ decision: "allow", reserved: true, grant: { id: grantId } });
     expect((await decide(wire(30_000), "b", true)).json).toMatchObject({ decision: "require_approval", reserved: false });
@@ -99,7 +105,6 @@ describe("armor serve: approve and grant", () => {
     const events = records.filter((r) => r.kind === "approval" && r.grantId === grantId).map((r) => [r.event, r.decisionId]);
     expect(events).toEqual([
       ["grant", approved.id],
-      ["grant_covers", named.json.id],
       ["grant_used", first.json.id],
       ["grant_returned", first.json.id],
       ["grant_used", second.json.id],
@@ -108,5 +113,61 @@ describe("armor serve: approve and grant", () => {
     expect(records.find((r) => r.event === "grant")).toMatchObject({ scope: "action.to", value: "acme", upTo: 50000, approvers: ["ann"] });
     expect(records.filter((r) => r.event === "vote").at(-1)).toMatchObject({ approver: "ann", grant: true });
     expect(verifyAuditLog(`${records.map((r) => JSON.stringify(r)).join("\n")}\n`).ok).toBe(true);
+  });
+
+  it("records a decision only for its own session and action, and writes other ids' outcomes under ids of their own", async () => {
+    const approved = await approve({ type: "export", table: "t5" }, "s5", { approved: true });
+    expect(approved.status).toBe("approved");
+    const reserved = await decide({ type: "note" }, "r1", true);
+    expect(reserved.json.reserved).toBe(true);
+    // [what, body, status, code]
+    const REFUSED: [string, Record<string, unknown>, number, string][] = [
+      ["an approved decision from another session", { action: { type: "export", table: "t5" }, session: "s6", decisionId: approved.id }, 409, "session_mismatch"],
+      ["a reservation from another session", { action: { type: "note" }, session: "r2", decisionId: reserved.json.id }, 409, "reservation_mismatch"],
+      ["a reservation with another action", { action: { type: "note", n: 2 }, session: "r1", decisionId: reserved.json.id }, 409, "reservation_mismatch"],
+    ];
+    for (const [what, body, status, code] of REFUSED) {
+      const got = await call("POST", "/v1/record", SERVICE, body);
+      expect([what, got.status, (got.json.error as { code?: string }).code]).toEqual([what, status, code]);
+    }
+    expect((await call("POST", "/v1/record", SERVICE, { action: { type: "export", table: "t5" }, session: "s5", decisionId: approved.id })).json).toMatchObject({ decisionId: approved.id });
+    expect((await call("POST", "/v1/record", SERVICE, { action: { type: "note" }, session: "r1", decisionId: reserved.json.id })).json).toMatchObject({ decisionId: reserved.json.id, settled: true });
+    const other = await call("POST", "/v1/record", SERVICE, { action: { type: "note" }, session: "r3", decisionId: "made-up-id" });
+    expect([other.status, other.json.settled, other.json.decisionId === "made-up-id"]).toEqual([200, false, false]);
+    const records = readFileSync(audit, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records.filter((r) => r.kind === "outcome" && r.decisionId === "made-up-id")).toEqual([]);
+    // the refused reservation records are on record, under ids of their own
+    const refused = records.filter((r) => r.outcome === "record_refused" && String(r.error).startsWith("ReservationMismatch"));
+    expect(refused.map((r) => [r.session, r.decisionId === reserved.json.id, String(r.error).split(":")[0]])).toEqual([
+      ["r2", false, "ReservationMismatch"],
+      ["r1", false, "ReservationMismatch"],
+    ]);
+    // so is the approved decision reported by another session, refused before the enforcer saw it
+    expect(records.filter((r) => r.outcome === "record_refused" && String(r.error).startsWith("session_mismatch: "))).toEqual([
+      expect.objectContaining({ kind: "outcome", mode: "record", session: "s6", decisionId: expect.not.stringMatching(approved.id as string) }),
+    ]);
+  });
+
+  it("scopes a grant for a field a rule redacts by the value before redaction, never written to the log", async () => {
+    const approved = await approve({ type: "pay", to: "umbrella" }, "p1", { approved: true, grant: true });
+    expect(approved).toMatchObject({ status: "approved", grantId: `grant-${approved.id}` });
+    // [payee, decision]: the grant is umbrella's, not every payee's ("[REDACTED]" is what each decided action shows)
+    const PAYEES: [string, string][] = [
+      ["globex", "require_approval"],
+      ["[REDACTED]", "require_approval"],
+      ["umbrella", "allow"],
+    ];
+    for (const [to, decision] of PAYEES) expect([to, (await decide({ type: "pay", to }, "p2", true)).json.decision]).toEqual([to, decision]);
+    const text = readFileSync(audit, "utf8");
+    expect(text.includes("umbrella")).toBe(false);
+    const grant = text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((r) => r.event === "grant" && r.grantId === approved.grantId);
+    expect(grant).toMatchObject({ scope: "action.to", value: "[REDACTED]", redacted: true });
   });
 });

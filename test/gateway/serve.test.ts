@@ -72,7 +72,9 @@ describe("armor serve", () => {
       const d = await call("POST", "/v1/decide", { action: mail, session });
       const r = await call("POST", "/v1/record", { action: d.json.action, session, decisionId: d.json.id });
       expect(r.status).toBe(200);
-      expect(r.json).toMatchObject({ recorded: true, session, decisionId: d.json.id, audited: true });
+      expect(r.json).toMatchObject({ recorded: true, session, audited: true });
+      // it settles no reservation: its outcome is an action of its own, never written under the decision's id
+      expect(r.json.decisionId).not.toBe(d.json.id);
     }
     const third = await call("POST", "/v1/decide", { action: mail, session });
     expect(third.json.decision).toBe("deny");

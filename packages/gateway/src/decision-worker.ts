@@ -3,19 +3,21 @@
  * enforcer with its session history and reservations, and the audit log, so that a slow
  * decision holds this thread and never the one that answers HTTP.
  *
- * Messages in: `{ id, op: "decide" | "result" | "output" | "record" | "release" | "approval" | "grant" | "close", args, flag }`, where
+ * Messages in: `{ id, op: "decide" | "result" | "output" | "record" | "refused" | "release" | "approval" | "grant" | "close", args, flag }`, where
  * `flag` is an Int32Array over shared memory: 0 queued, 1 started (set here), 2 given up by the
  * HTTP thread. A request given up before it started is skipped: it is never decided, so it
  * needs no audit record, and its client was told to retry. Messages out: `ready` (the policy's
  * name, version, source hash and diagnostics) or `failed` once, then `{ id, ok, value | error }`
  * per request and `log` lines.
  */
+import { randomUUID } from "node:crypto";
 import { parentPort, workerData } from "node:worker_threads";
 import * as compiler from "@agent-armor/compiler";
 import {
   type ActionContext,
   type AuditFields,
   type AuditLog,
+  actionHash,
   createAuditLog,
   createEnforcer,
   type Decision,
@@ -49,7 +51,7 @@ export interface WorkerData {
   ship?: ShipConfig;
 }
 
-export type Op = "decide" | "result" | "output" | "record" | "release" | "approval" | "grant" | "run_code" | "reload" | "health" | "metrics" | "close";
+export type Op = "decide" | "result" | "output" | "record" | "refused" | "release" | "approval" | "grant" | "run_code" | "reload" | "health" | "metrics" | "close";
 
 export interface Request {
   id: number;
@@ -118,6 +120,8 @@ async function main(): Promise<void> {
       typeof decisionId === "string" ? resultOfReserved(enforcer, action, ctx as ActionContext, result, decisionId) : enforcer.run(action, ctx as ActionContext, () => result).then(resultAnswer),
     output: ([output, ctx]) => enforcer.checkOutput(output as OutputMessage, ctx as ActionContext),
     record: ([action, ctx, info]) => enforcer.record(action, ctx as ActionContext, info as RecordInfo),
+    // a /v1/record the service refused before the enforcer saw it (an approval's checks): on record all the same
+    refused: async ([action, ctx, reason]) => void (await audit?.append(refusedRecord(action, ctx as ActionContext, String(reason)))),
     release: ([id, ctx]) => enforcer.release(id as string, ctx as ActionContext),
     // an approval record of the service's approvals (serve-approvals.ts), in the same chain
     approval: async ([fields]) => void (await audit?.append(fields as AuditFields)),
@@ -142,6 +146,22 @@ async function main(): Promise<void> {
       (e: unknown) => post({ id: m.id, ok: false, error: e instanceof Error ? e.message : String(e), name: e instanceof Error ? e.name : "Error" }),
     );
   });
+}
+
+/**
+ * The `record_refused` outcome record of a `/v1/record` the service refused itself, in the shape
+ * the runtime writes its own (record-release.ts), under an id of its own.
+ */
+function refusedRecord(action: unknown, ctx: ActionContext, reason: string): AuditFields {
+  let hash: string | null;
+  try {
+    hash = actionHash(action);
+  } catch {
+    hash = null;
+  }
+  const session = typeof ctx?.session === "string" ? ctx.session : "default";
+  const fields = { kind: "outcome", decisionId: `refused-${randomUUID()}`, time: new Date().toISOString(), mode: "record", session, outcome: "record_refused", error: reason };
+  return (hash === null ? fields : { ...fields, action, actionHash: hash }) as unknown as AuditFields;
 }
 
 /**

@@ -16,8 +16,8 @@
  * `approved` (with `approvers` for a quorum), `rejected`, `timeout` or `error`, with the approver
  * the token names) are written to the service's chain under the decision's
  * id, as the runtime writes its own; an approval whose record cannot be written does not count
- * (fail closed). An approved decision may be reported once with `POST /v1/record` under its id
- * and only with the approved action (`checkRecord`). Everything here is bounded: decisions kept
+ * (fail closed). An approved decision may be reported once with `POST /v1/record` under its id,
+ * by its own session and only with the approved action (`checkRecord`). Everything here is bounded: decisions kept
  * (`maxKept` of them and `maxKeptBytes` of their JSON, the oldest going first, each for its
  * approval timeout, dropped on a timer after it), pending approvals per session and overall, and
  * waiting requests; past a bound the caller gets 429 saying which.
@@ -89,10 +89,10 @@ export interface ServiceApprovals {
   wait(decisionId: string, waitMs: number): Promise<ApprovalState>;
   /**
    * For `/v1/record` under `decisionId`: false when the id is no kept decision; 409 unless
-   * its approval was given, for this action, and not reported yet; then marks it reported and
-   * answers true (a person approved it).
+   * it is the session's own decision, its approval was given, for this action, and not reported
+   * yet; then marks it reported and answers true (a person approved it).
    */
-  checkRecord(decisionId: string, action: unknown): boolean;
+  checkRecord(decisionId: string, action: unknown, session: string): boolean;
   /** How many decisions are kept, and the length of their JSON. */
   stats(): { kept: number; bytes: number };
   /** Answers every waiting request with the state it has, and stops the timers. */
@@ -306,9 +306,15 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
       return k.state;
     },
 
-    checkRecord(decisionId, action) {
+    checkRecord(decisionId, action, session) {
       const k = kept.get(decisionId);
       if (k === undefined) return false;
+      if (k.decision.session !== session) {
+        throw new HttpError(409, "session_mismatch", `decision ${decisionId} is another session's: a decision is reported by the session it was decided for`, {
+          location: "/session",
+          hint: "send the same `session` as in the decision's /v1/decide",
+        });
+      }
       const status = k.state?.status ?? "not opened";
       if (status !== "approved") throw new HttpError(409, "not_approved", `decision ${decisionId} requires approval, and its approval is ${status}: it may not be reported as run`);
       let hash: string;

@@ -7,8 +7,10 @@
  *                     (the action ran: it is decided, counted and recorded as `run` does);
  *                     { stage: "output", output, ... } → the decision on a model's message
  *   POST /v1/record   { action, session?, user?, context?, decisionId?, outcome?, error? }
- *                     reports an executed action (a reservation's id: counted once)
- *   POST /v1/release  { decisionId } takes a reservation back (the action did not run)
+ *                     reports an executed action (a reservation's id: counted once, by the
+ *                     session and with the action that reserved it, else 409; the outcome is
+ *                     written under that id only when it settles it or reports its approval)
+ *   POST /v1/release  { decisionId, session? } takes a reservation back (the action did not run)
  *   GET  /healthz     { status: "ok", policy }
  *   GET  /livez, /readyz  liveness (the process answers) and readiness (the policy loaded, the
  *                     store and the audit log answering; 503 with why otherwise): probes.ts
@@ -26,7 +28,6 @@
  * accepting connections, let requests in flight finish, then close the audit log. `openapi.yaml`
  * documents every route (a test keeps the two in step).
  */
-import { randomUUID } from "node:crypto";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type ActionContext, type ApprovalQueue, actionHash, type Decision, type PolicyDiagnostic, type RecordResult, type ShipEvent } from "@agent-armor/runtime";
@@ -340,7 +341,6 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
           rejectNonFinite(b);
           const ctx = context(b);
           const given = idField(b, "decisionId", false);
-          const decisionId = given ?? `record-${randomUUID()}`;
           const outcome = own(b, "outcome") ?? "ok";
           if (outcome !== "ok" && outcome !== "error") throw new HttpError(400, "invalid_request", '`outcome` must be "ok" or "error"', { location: "/outcome" });
           const error = own(b, "error");
@@ -351,11 +351,19 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
             throw new HttpError(400, "invalid_request", `the action cannot be hashed: ${(e as Error).message}`, { location: "/action" });
           }
           // a decision that required approval is reported only once approved, with the approved action
-          const approved = given !== undefined && approvals?.checkRecord(given, action) === true;
+          let approved: boolean;
+          try {
+            approved = given !== undefined && approvals?.checkRecord(given, action, typeof ctx.session === "string" ? ctx.session : "default") === true;
+          } catch (e) {
+            // refused here, before the enforcer: on record all the same (every record leaves one)
+            if (e instanceof HttpError)
+              await decider.call("refused", [action, ctx, `${e.code}: ${e.message}`]).catch((f: unknown) => log(logLine`error: a refused record could not be recorded: ${(f as Error).message}`));
+            throw e;
+          }
           // it ran: it counts, whatever a decision now would say (once, if it was reserved)
           let recorded: RecordResult;
           try {
-            const info = { decisionId, outcome, ...(typeof error === "string" ? { error } : {}), ...(approved ? { approved } : {}) };
+            const info = { ...(given !== undefined ? { decisionId: given } : {}), outcome, ...(typeof error === "string" ? { error } : {}), ...(approved ? { approved } : {}) };
             recorded = (await decider.call("record", [action, ctx, info])) as RecordResult;
           } catch (e) {
             if (e instanceof HttpError) throw e;
@@ -363,6 +371,12 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
               throw new HttpError(409, "reservation_required", `the action was not recorded: ${(e as Error).message}`, {
                 location: "/decisionId",
                 hint: 'decide the action with "reserve": true (which takes its amount of the grant) and send that decision\'s `id` as `decisionId`',
+              });
+            }
+            if ((e as Error).name === "ReservationMismatch") {
+              throw new HttpError(409, "reservation_mismatch", `the action was not recorded: ${(e as Error).message}`, {
+                location: "/decisionId",
+                hint: "record a reservation with the `session` and the exact `action` of the /v1/decide that made it",
               });
             }
             if ((e as Error).name === "InvalidInputError") throw new HttpError(400, "invalid_request", (e as Error).message);

@@ -41,7 +41,7 @@ export type {
   ShadowFlip,
   ShadowReport,
 } from "./enforcer/api.js";
-export { ActionDenied, GrantNeedsReservation, HistoryStoreUnavailable, InvalidInputError, NoReservation, ResultWithheld, ToolFailed } from "./enforcer/errors.js";
+export { ActionDenied, GrantNeedsReservation, HistoryStoreUnavailable, InvalidInputError, NoReservation, ReservationMismatch, ResultWithheld, ToolFailed } from "./enforcer/errors.js";
 
 const resolveCtx = (ctx: ActionContext | (() => ActionContext) | undefined): ActionContext | undefined => (typeof ctx === "function" ? ctx() : ctx);
 

@@ -19,6 +19,23 @@ import type { GrantInput, GrantOffer } from "./types.js";
 
 export const MAX_GRANTS_PER_SCOPE = 16;
 export const MAX_GRANTS = 10_000;
+/** The most approval-requiring decisions a store keeps on record for `Enforcer.grant` (the soonest to lapse giving way). */
+export const MAX_ISSUED = 10_000;
+
+/**
+ * A `require_approval` decision whose rule offers a grant, as the enforcer issued it (`decide`):
+ * what `Enforcer.grant` makes the grant from, never the decision object a caller hands back.
+ */
+export interface IssuedApproval {
+  readonly session: string;
+  readonly offer: GrantOffer;
+  /** `offerDigest` of the offer with the rule's group and quorum when it was decided. */
+  readonly digest: string;
+  /** The scope's value before redaction: the session id, or the field's value the decision read. */
+  readonly value: string | number | boolean;
+  /** A redaction rewrote the scope's field in the decided action: the value is never shown (records say `[REDACTED]`). */
+  readonly redacted: boolean;
+}
 
 /** A grant as the store keeps it. */
 export interface Grant {
@@ -107,6 +124,14 @@ export interface GrantStore {
   usedBy?(decisionId: string): Awaitable<string | null>;
   /** Whether a grant of this id is kept (made, and not dropped). */
   has?(id: string): Awaitable<boolean>;
+  /**
+   * Keeps on record an approval-requiring decision the enforcer issued, under its id and action
+   * hash, for `ttlMs` (at most `MAX_ISSUED`, the soonest to lapse giving way). A store shared by
+   * processes shares it, so that any of them can grant a decision another one issued.
+   */
+  issue?(decisionId: string, actionHash: string, issued: IssuedApproval, now: number, ttlMs: number): Awaitable<void>;
+  /** The decision issued under this id and action hash, while kept; null otherwise. */
+  issued?(decisionId: string, actionHash: string, now: number): Awaitable<IssuedApproval | null>;
 }
 
 /** What `find` answers: the live grants as `decide` reads them, and the ones it dropped. */
@@ -127,6 +152,33 @@ export interface MemoryGrantStore extends GrantStore {
   giveBack(grantId: string, decisionId: string): boolean;
   usedBy(decisionId: string): string | null;
   has(id: string): boolean;
+  issue(decisionId: string, actionHash: string, issued: IssuedApproval, now: number, ttlMs: number): void;
+  issued(decisionId: string, actionHash: string, now: number): IssuedApproval | null;
+}
+
+/** The issued decisions of this process, by decision id and action hash, each until its time (`memoryGrantStore` keeps them so). */
+export function memoryIssued(max = MAX_ISSUED): Pick<MemoryGrantStore, "issue" | "issued"> {
+  const kept = new Map<string, { issued: IssuedApproval; until: number }>();
+  const keyOf = (decisionId: string, actionHash: string): string => JSON.stringify([decisionId, actionHash]);
+  return {
+    issue(decisionId, actionHash, issued, now, ttlMs) {
+      const key = keyOf(decisionId, actionHash);
+      kept.delete(key);
+      if (kept.size >= max) for (const [k, x] of kept) if (x.until <= now) kept.delete(k);
+      // still full: the soonest to lapse gives way
+      while (kept.size >= max) {
+        let first: [string, number] | null = null;
+        for (const [k, x] of kept) if (first === null || x.until < first[1]) first = [k, x.until];
+        kept.delete(first![0]);
+      }
+      kept.set(key, { issued, until: now + ttlMs });
+    },
+    issued(decisionId, actionHash, now) {
+      if (typeof decisionId !== "string" || typeof actionHash !== "string") return null;
+      const x = kept.get(keyOf(decisionId, actionHash));
+      return x === undefined || x.until <= now ? null : x.issued;
+    },
+  };
 }
 
 /** A value a grant may be scoped to: the session id, or a field's string, finite number or boolean. */
@@ -179,6 +231,7 @@ export function newGrant(id: string, offer: GrantOffer, value: string | number |
 }
 
 export function memoryGrantStore(): MemoryGrantStore {
+  const issued = memoryIssued();
   const byId = new Map<string, Grant>();
   const byKey = new Map<string, Grant[]>();
   // the grant each held use is of, by decision id (`usedBy`), and who holds it
@@ -297,5 +350,7 @@ export function memoryGrantStore(): MemoryGrantStore {
     has(id) {
       return byId.has(id);
     },
+    issue: issued.issue,
+    issued: issued.issued,
   };
 }

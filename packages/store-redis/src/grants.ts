@@ -19,7 +19,10 @@
  * who holds them (decision id → session and action hash), `d:SHA1(decision id)` the grant a
  * reservation holds, `k:SHA1(rule, scope, value)` the grants of a scope (a sorted set by
  * creation), and `all` every grant by expiry. A grant's keys expire a minute after it does. A hold
- * past its time stays taken (its action may have run): only a release gives it back.
+ * past its time stays taken (its action may have run): only a release gives it back. The
+ * approval-requiring decisions the enforcers issued (`issue`), which `Enforcer.grant` alone makes
+ * grants of: `i:SHA1(decision id, action hash)` each (JSON, expiring with its time), and `issued`
+ * their names by when they lapse, at most `MAX_ISSUED` (the soonest to lapse giving way).
  */
 import { createHash } from "node:crypto";
 import {
@@ -30,9 +33,11 @@ import {
   type GrantsFound,
   type GrantUseResult,
   grantKey,
+  type IssuedApproval,
   type LapsedUse,
   MAX_GRANTS,
   MAX_GRANTS_PER_SCOPE,
+  MAX_ISSUED,
   newGrant,
   partialsValue,
   roundedDown,
@@ -182,8 +187,33 @@ redis.call('DEL', ARGV[1] .. 'd:' .. redis.sha1hex(ARGV[3]))
 return 'ok'
 `;
 
+/**
+ * Keeps an issued decision: the lapsed ones dropped, then the soonest to lapse while at the cap.
+ * ARGV: prefix, name (the SHA-1 of id and action hash), JSON, lapses at (ms), ttl (ms), now, cap.
+ */
+const ISSUE = `
+local P = ARGV[1]
+local idx = P .. 'issued'
+for _, n in ipairs(redis.call('ZRANGEBYSCORE', idx, '-inf', ARGV[6], 'LIMIT', 0, 100)) do
+  redis.call('DEL', P .. 'i:' .. n)
+  redis.call('ZREM', idx, n)
+end
+redis.call('ZREM', idx, ARGV[2])
+while redis.call('ZCARD', idx) >= tonumber(ARGV[7]) do
+  local n = redis.call('ZRANGE', idx, 0, 0)[1]
+  redis.call('DEL', P .. 'i:' .. n)
+  redis.call('ZREM', idx, n)
+end
+redis.call('SET', P .. 'i:' .. ARGV[2], ARGV[3], 'PX', ARGV[5])
+redis.call('ZADD', idx, ARGV[4], ARGV[2])
+return 1
+`;
+
 type Scripted = Redis &
-  Record<"armorGrantCreate" | "armorGrantList" | "armorGrantDrop" | "armorGrantUse" | "armorGrantSettle" | "armorGrantGiveBack", (...args: (string | number)[]) => Promise<unknown>>;
+  Record<
+    "armorGrantCreate" | "armorGrantList" | "armorGrantDrop" | "armorGrantUse" | "armorGrantSettle" | "armorGrantGiveBack" | "armorGrantIssue",
+    (...args: (string | number)[]) => Promise<unknown>
+  >;
 
 /** How often a use or a give-back is tried again when another process changed the amount meanwhile. */
 const MAX_TRIES = 64;
@@ -204,6 +234,30 @@ function holderOf(text: unknown): { session?: string; actionHash?: string } {
     return typeof h.session === "string" && typeof h.actionHash === "string" ? { session: h.session, actionHash: h.actionHash } : {};
   } catch {
     return {};
+  }
+}
+
+/** An issued decision as `issue` stored it; null when it is not one. */
+function issuedOf(text: unknown): IssuedApproval | null {
+  if (typeof text !== "string") return null;
+  try {
+    const x = JSON.parse(text) as Record<string, unknown>;
+    const o = x.offer as Record<string, unknown> | null;
+    const v = x.value;
+    const valueOk = typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v));
+    const offerOk =
+      o !== null &&
+      typeof o === "object" &&
+      typeof o.rule === "string" &&
+      typeof o.scope === "string" &&
+      typeof o.durationMs === "number" &&
+      (o.upTo === null || typeof o.upTo === "number") &&
+      (o.of === null || typeof o.of === "string");
+    if (!valueOk || !offerOk || typeof x.session !== "string" || typeof x.digest !== "string" || typeof x.redacted !== "boolean") return null;
+    const offer = { rule: o.rule as string, scope: o.scope as string, durationMs: o.durationMs as number, upTo: o.upTo as number | null, of: o.of as string | null };
+    return { session: x.session, offer, digest: x.digest, value: v as string | number | boolean, redacted: x.redacted };
+  } catch {
+    return null;
   }
 }
 
@@ -249,6 +303,8 @@ export function redisGrantStore(redis: Redis, prefix: string, name: string): Gra
   client.defineCommand("armorGrantUse", { lua: USE, numberOfKeys: 0 });
   client.defineCommand("armorGrantSettle", { lua: SETTLE, numberOfKeys: 0 });
   client.defineCommand("armorGrantGiveBack", { lua: GIVE_BACK, numberOfKeys: 0 });
+  client.defineCommand("armorGrantIssue", { lua: ISSUE, numberOfKeys: 0 });
+  const issuedName = (decisionId: string, actionHash: string): string => sha1(JSON.stringify([decisionId, actionHash]));
   const P = `${prefix}:{grants}:`;
   const scopeSet = (rule: string, scope: string, value: string | number | boolean): string => `${P}k:${sha1(grantKey(rule, scope, value))}`;
   const hash = (id: string): string => `${P}g:${createHash("sha1").update(id).digest("hex")}`;
@@ -369,6 +425,21 @@ export function redisGrantStore(redis: Redis, prefix: string, name: string): Gra
 
     async has(id) {
       return (await client.exists(hash(id)).catch(fail)) === 1;
+    },
+
+    async issue(decisionId, actionHash, issued, now, ttlMs) {
+      const ttl = Math.max(1, Math.ceil(ttlMs));
+      const text = JSON.stringify({ session: issued.session, offer: issued.offer, digest: issued.digest, value: issued.value, redacted: issued.redacted });
+      await client.armorGrantIssue(P, issuedName(decisionId, actionHash), text, now + ttl, ttl, now, MAX_ISSUED).catch(fail);
+    },
+
+    async issued(decisionId, actionHash) {
+      if (typeof decisionId !== "string" || typeof actionHash !== "string") return null;
+      const text = await client.get(`${P}i:${issuedName(decisionId, actionHash)}`).catch(fail);
+      if (text === null) return null;
+      const issued = issuedOf(text);
+      if (issued === null) throw new Unexpected(`the decision ${decisionId} on record for a grant`);
+      return issued;
     },
 
     async usedBy(decisionId) {

@@ -66,10 +66,11 @@ describe.skipIf(skip)("redisStore with a real Redis", () => {
     const rec = await a.record({ type: "send", again: true }, { session: "s" }, { decisionId: again.id });
     expect(rec.settled).toBe(true);
     expect(await b.release(again.id, { session: "s" })).toBe(false);
-    // a record of another action than the one reserved does not settle it: it counts
-    const rec2 = await b.record({ type: "send", other: true }, { session: "s" }, { decisionId: ids[1]! });
-    expect(rec2.settled).toBe(false);
+    // a record of another action than the one reserved is refused: it settles and counts nothing
+    await expect(b.record({ type: "send", other: true }, { session: "s" }, { decisionId: ids[1]! })).rejects.toMatchObject({ name: "ReservationMismatch" });
     expect(await a.release(ids[1]!, { session: "s" })).toBe(true);
+    // recorded without the id, it counts
+    expect((await b.record({ type: "send", other: true }, { session: "s" })).settled).toBe(false);
     expect((await a.decide({ type: "send" }, { session: "s" }, { reserve: true })).decision).toBe("deny");
   });
 

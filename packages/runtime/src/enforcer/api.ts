@@ -96,9 +96,16 @@ export interface EnforcerOptions {
   reservationTtlMs?: number;
   /**
    * How many reservations can be pending at once (default 10,000). At the cap, a new reservation
-   * retires the oldest, as its expiry would: it stays counted and can no longer be released.
+   * retires its own session's oldest, as its expiry would: it stays counted and can no longer be
+   * released; a session with none pending is refused (the decision is a deny saying so). One
+   * session never retires another's.
    */
   maxReservations?: number;
+  /**
+   * How many reservations one session can have pending at once (default 1,000, at most
+   * `maxReservations`): past it, the session's own oldest is retired.
+   */
+  maxReservationsPerSession?: number;
   /**
    * OpenTelemetry spans and metrics (docs/telemetry.md): by default to the global providers an
    * SDK registered, at no cost when none is; `false` for none at all.

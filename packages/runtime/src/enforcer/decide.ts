@@ -7,8 +7,8 @@ import { traced } from "../telemetry/spans.js";
 import type { ActionContext, Decision } from "../types.js";
 import type { DecideOptions } from "./api.js";
 import { recordDecision } from "./audit-step.js";
-import { decideWith, shadowDecide } from "./decide-step.js";
-import { type GrantUseRef, giveBackGrant, useGrant } from "./grant-step.js";
+import { type Decided, decideWith, shadowDecide } from "./decide-step.js";
+import { type GrantUseRef, giveBackGrant, issueApproval, useGrant } from "./grant-step.js";
 import { addLabels, count } from "./history-step.js";
 import type { EnforcerState } from "./state.js";
 import { filedHash, StoreView } from "./store-step.js";
@@ -44,7 +44,8 @@ async function decideSubject(st: EnforcerState, subject: Subject, now: number, o
   let use: GrantUseRef | null = null;
   if (decided.decision.decision === "require_approval") {
     const covered = await useGrant(st, decided, subject, reserving ? { take: true, holdUntil: now + st.reservations.ttlMs } : { take: false });
-    if (covered !== null) {
+    if (covered?.reservationRequired !== undefined) decided = reservationRequired(decided, covered.reservationRequired);
+    else if (covered !== null) {
       // decided again after the grant's awaits, so that what is counted below is what the history says now
       decided = decideWith(st, policy, covered.subject, now, decided.decision.id, covered.live);
       subject = covered.subject;
@@ -53,11 +54,24 @@ async function decideSubject(st: EnforcerState, subject: Subject, now: number, o
   }
   if (decided.decision.labels!.length > 0) decided = { ...decided, decision: addLabels(st, decided.decision) };
   const session = decided.decision.session;
+  // room for the reservation, claimed before it is counted: a session past its share retires its own oldest, never another's
+  const refused = reserving && decided.decision.decision === "allow" ? st.reservations.claim(session, now) : null;
+  if (refused !== null)
+    decided = { ...decided, decision: { ...decided.decision, decision: "deny", errors: [...decided.decision.errors, { rule: null, message: `no reservation can be kept: ${refused}` }] } };
   const reserve = reserving && decided.decision.decision === "allow";
   // counted before anything awaits, as run() does: concurrent decisions see it
   const reservation = reserve ? count(st, session, decided.decision.action, now, subject, decided.decision.labels, policy.decidesResults) : null;
-  const final = await recordDecision(st, decided, subject, "decide", null, shadowInfo, reserve);
+  let final: Decision;
+  try {
+    final = await recordDecision(st, decided, subject, "decide", null, shadowInfo, reserve);
+  } catch (e) {
+    if (reserve) st.reservations.unclaim(session);
+    throw e;
+  }
+  // an approval it asks for may be granted (`Enforcer.grant`) only as issued here
+  await issueApproval(st, final, subject, now);
   if (!reserve || final.decision !== "allow") {
+    if (reserve) st.reservations.unclaim(session);
     reservation?.cancel();
     // a grant's amount is held only for an allowed reservation
     if (use !== null) await giveBackGrant(st, final, use, "the decision was not allowed and reserved");
@@ -68,4 +82,15 @@ async function decideSubject(st: EnforcerState, subject: Subject, now: number, o
   const kept = st.store !== null && reservation !== null ? { ...reservation, settle: () => {} } : reservation;
   st.reservations.keep(final.id, { session, actionHash: final.actionHash, reservation: kept, expires: now + st.reservations.ttlMs });
   return { ...final, reserved: true };
+}
+
+/**
+ * `decide` without `reserve` of an action a grant's amount (`up to`) would cover: denied, naming
+ * the grant and `reserve`. An allow here would let the action run with its amount taken nowhere
+ * (`record` refuses it: `GrantNeedsReservation`); with `reserve` the amount is taken and held.
+ */
+function reservationRequired(decided: Decided, grant: { readonly grantId: string; readonly rule: string }): Decided {
+  const d = decided.decision;
+  const message = `grant ${grant.grantId} of rule \`${grant.rule}\` covers this action's amount only when it is taken: decide it with \`reserve: true\` (which takes the amount and holds it for the reservation), then record it with that decision's id`;
+  return { ...decided, decision: { ...d, decision: "deny", errors: [...d.errors, { rule: grant.rule, message }] } };
 }

@@ -70,7 +70,7 @@ export class HistoryStoreUnavailable extends Error {
  * Thrown by `record` for an action a live grant's amount (`grant ... up to N of action.F`) governs,
  * when the record settles no reservation of it: such an action is recorded only under the
  * reservation that took its amount (`decide` with `reserve`, then `record` with its decision id),
- * so that no amount is used twice or not at all. Nothing was counted or written.
+ * so that no amount is used twice or not at all. Nothing was counted; a `record_refused` outcome record says why.
  */
 export class GrantNeedsReservation extends Error {
   override readonly name = "GrantNeedsReservation";
@@ -81,6 +81,15 @@ export class GrantNeedsReservation extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * Thrown by `record` given the `decisionId` of a pending reservation of another session, or of
+ * this session for another action: a reservation is settled only by its own session with its own
+ * action. Nothing was counted; a `record_refused` outcome record says why.
+ */
+export class ReservationMismatch extends Error {
+  override readonly name = "ReservationMismatch";
 }
 
 function describeDenial(d: Decision): string {

@@ -6,14 +6,15 @@
  * keeps it taken, `grant_hold_expired`: the action may have run); `decide` without `reserve` only
  * says which grant covers the action. Every use is an `approval` record naming the grant.
  */
-import { grantValue, offerDigest } from "../grants.js";
+import { REDACTED } from "@agent-armor/contract";
+import { grantValue, type IssuedApproval, offerDigest } from "../grants.js";
 import type { Decision, GrantInput, GrantOffer } from "../types.js";
 import { type ApprovalSubject, recordApproval } from "./audit-step.js";
 import { type Decided, decideWith } from "./decide-step.js";
 import { GrantNeedsReservation, HistoryStoreUnavailable } from "./errors.js";
 import { isoTime } from "./ids.js";
 import type { EnforcerState } from "./state.js";
-import { afresh, type Subject, snapshot } from "./subject.js";
+import { afresh, type Subject } from "./subject.js";
 
 /** A use of a grant by a decision: what to keep or give back. */
 export interface GrantUseRef {
@@ -28,6 +29,12 @@ export interface Covered {
   readonly now: number;
   readonly live: readonly GrantInput[];
   readonly use: GrantUseRef | null;
+  /**
+   * `decide` without `reserve` of an action whose amount the covering grant governs (`up to`):
+   * the grant would cover it only with a reservation taking its amount, so nothing is named or
+   * taken, and `decide` denies saying so.
+   */
+  readonly reservationRequired?: { readonly grantId: string; readonly rule: string };
 }
 
 /** How a grant is used: taken (`run`, and `decide` with `reserve`: held until `holdUntil`), or only named (`decide`). */
@@ -100,6 +107,7 @@ export async function useGrant(st: EnforcerState, decided: Decided, subject: Sub
   if (again.decision.decision !== "allow" || g === undefined || again.decision.actionHash !== d.actionHash) return null;
   const grant = { grantId: g.id, rule: g.rule, expiresAt: g.expiresAt };
   const failClosed = (st.options.onAuditFailure ?? "deny") === "deny";
+  if (!mode.take && offer.upTo !== null) return { decided: again, subject: fresh, now, live, use: null, reservationRequired: { grantId: g.id, rule: g.rule } };
   if (!mode.take) {
     const remaining = live.find((x) => x.id === g.id)?.remaining;
     const failed = await recordApproval(st, d, { event: "grant_covers", ...grant, ...(typeof remaining === "number" ? { remaining } : {}) });
@@ -123,6 +131,38 @@ export async function useGrant(st: EnforcerState, decided: Decided, subject: Sub
   return { decided: again, subject: fresh, now, live, use: { grantId: g.id, decisionId: d.id } };
 }
 
+/** How long past its approval's timeout an issued decision may still be granted (the approval may be opened up to a timeout after it was decided). */
+const ISSUED_MARGIN_MS = 60_000;
+const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * What a grant of the decision's rule would be made of for this action: its offer, the scope's
+ * value before redaction (as scoped history reads it), and whether a redaction rewrote that field
+ * in the decided action (then the value is never shown). Null when the rule offers no grant or
+ * the action has no scope value a grant can hold.
+ */
+function issuedOf(decision: Decision, subject: Subject): IssuedApproval | null {
+  const offer = offerOf(decision);
+  const value = offer === null ? null : scopeValue(offer, subject);
+  if (offer === null || value === null) return null;
+  const shown = offer.scope === "session" ? value : readPath(decision.action, offer.scope);
+  return { session: decision.session, offer, digest: digestOf(decision, offer), value, redacted: shown !== value };
+}
+
+/**
+ * Keeps on record a `require_approval` decision of `decide` whose rule offers a grant, so that
+ * `Enforcer.grant` makes grants only of decisions this enforcer (or, with a shared store, a
+ * process sharing it) issued. A store that fails to keep it is reported: the decision stands, and
+ * its approval then grants nothing.
+ */
+export async function issueApproval(st: EnforcerState, decision: Decision, subject: Subject, now: number): Promise<void> {
+  if (decision.decision !== "require_approval") return;
+  const issued = issuedOf(decision, subject);
+  if (issued === null) return;
+  const timeoutMs = decision.approval?.timeoutMs ?? st.options.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
+  await grantStoreCall(st, () => st.issued.issue(decision.id, decision.actionHash, issued, now, 2 * timeoutMs + ISSUED_MARGIN_MS));
+}
+
 /**
  * "Approve and grant": the grant the rule offers, for the approved action's scope, on record and
  * then in the store. The record comes first: a grant whose record cannot be written is not made
@@ -130,9 +170,13 @@ export async function useGrant(st: EnforcerState, decided: Decided, subject: Sub
  * The grant's id, or null when none was made.
  */
 export async function createGrant(st: EnforcerState, decision: Decision, subject: Subject, now: number, approvers: readonly string[]): Promise<string | null> {
-  const offer = offerOf(decision);
-  const value = offer === null ? null : scopeValue(offer, subject);
-  if (offer === null || value === null) return null;
+  const issued = issuedOf(decision, subject);
+  return issued === null ? null : makeGrant(st, decision, issued, now, approvers);
+}
+
+/** The grant of an issued decision (`decision` names it in the records: its id, session and action hash). */
+async function makeGrant(st: EnforcerState, decision: ApprovalSubject, issued: IssuedApproval, now: number, approvers: readonly string[]): Promise<string | null> {
+  const { offer, value } = issued;
   const id = `grant-${decision.id}`;
   // a grant is made once per decision: granting it again (a replay) makes nothing
   if (await grantKept(st, id)) return null;
@@ -141,14 +185,16 @@ export async function createGrant(st: EnforcerState, decision: Decision, subject
     grantId: id,
     rule: offer.rule,
     scope: offer.scope,
-    value,
+    // the value of a field a rule redacts is never written: the grant holds it, the log does not
+    value: issued.redacted ? REDACTED : value,
+    ...(issued.redacted ? { redacted: true } : {}),
     expiresAt: isoTime(now + offer.durationMs),
     upTo: offer.upTo,
     approvers: [...approvers],
   });
   if (failed !== null && (st.options.onAuditFailure ?? "deny") === "deny") return null;
   // a grant the store did not keep is on record as made: the record that follows says it is not
-  const made = await grantStoreCall(st, () => st.grants.create(id, offer, value, now, digestOf(decision, offer)));
+  const made = await grantStoreCall(st, () => st.grants.create(id, offer, value, now, issued.digest));
   if (made === null) {
     // null from the store itself: one of this id was made meanwhile, and it stands as it is
     if (await grantKept(st, id)) await recordApproval(st, decision, { event: "grant_not_made", grantId: id, rule: offer.rule, why: "a grant of this decision was made already: it stands as it was" });
@@ -167,13 +213,24 @@ async function grantKept(st: EnforcerState, id: string): Promise<boolean> {
 
 /**
  * `Enforcer.grant`: the grant a `require_approval` decision's rule offers, made for an approval
- * given outside `run` (the decision service's approvers), scoped by the decision's session and
- * action. The grant's id, or null when the rule offers none or it was not made.
+ * given outside `run` (the decision service's approvers). Only a decision this enforcer issued
+ * (or, with a shared store, a process sharing it), found by its id and action hash, is granted,
+ * and the grant is made from what was issued (the session, the rule's offer, the scope's value
+ * before redaction), never from the object handed in. The grant's id, or null when the decision
+ * was not issued (or lapsed), its rule offers none, or the grant was not made.
  */
 export async function grantApproved(st: EnforcerState, decision: Decision, approvers: readonly string[]): Promise<string | null> {
-  if (decision?.decision !== "require_approval" || offerOf(decision) === null || typeof decision.session !== "string") return null;
+  if (decision === null || typeof decision !== "object") return null;
+  const { id, actionHash } = decision;
+  if (typeof id !== "string" || typeof actionHash !== "string") return null;
+  const now = st.clock();
+  const issued = await grantStoreCall(st, () => st.issued.issued(id, actionHash, now));
+  if (issued === null) {
+    st.report(new Error(`no grant made for decision ${id}: it is no require_approval decision this enforcer issued with that action hash (or its time to be granted passed)`));
+    return null;
+  }
   const names = Array.isArray(approvers) ? approvers.filter((a) => typeof a === "string") : [];
-  return createGrant(st, decision, snapshot(decision.action, { session: decision.session }), st.clock(), names);
+  return makeGrant(st, { id, session: issued.session, actionHash }, issued, now, names);
 }
 
 /**

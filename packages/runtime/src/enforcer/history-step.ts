@@ -38,13 +38,25 @@ export interface Pending {
   expires: number;
 }
 
-/** Pending reservations by decision id, oldest first (they all live equally long), capped. */
+/**
+ * Pending reservations by decision id, oldest first (they all live equally long), capped in all
+ * (`max`) and per session (`perSession`). Room is claimed before a reservation is counted: a
+ * session past its share, or one that finds the cap reached, retires its own oldest reservation
+ * (as its expiry would: it stays counted); with none of its own to retire it is refused. One
+ * session never pushes out another's.
+ */
 export class Reservations {
   private readonly pending = new Map<string, Pending>();
+  /** Each session's pending reservations, oldest first. */
+  private readonly bySession = new Map<string, Set<string>>();
+  /** Room claimed by decisions being made, per session, and in all. */
+  private readonly claims = new Map<string, number>();
+  private claimed = 0;
 
   constructor(
     readonly ttlMs: number,
     private readonly max: number,
+    private readonly perSession: number = max,
   ) {}
 
   get(id: string): Pending | undefined {
@@ -52,31 +64,77 @@ export class Reservations {
   }
 
   delete(id: string): void {
+    const p = this.pending.get(id);
+    if (p === undefined) return;
     this.pending.delete(id);
+    const mine = this.bySession.get(p.session);
+    mine?.delete(id);
+    if (mine?.size === 0) this.bySession.delete(p.session);
   }
 
   /** Puts a reservation back as it was (a release that could not be audited). */
   restore(id: string, pending: Pending): void {
-    this.pending.set(id, pending);
+    this.add(id, pending);
   }
 
   /** Forgets reservations past their time; they stay counted (fail closed), with the labels they have. */
   expire(now: number): void {
     for (const [id, p] of this.pending) {
       if (p.expires > now) break;
-      this.pending.delete(id);
-      p.reservation?.settle();
+      this.retire(id);
     }
   }
 
-  /** Keeps a reservation; at the cap, the oldest one is retired as if it had expired. */
-  keep(id: string, pending: Pending): void {
-    this.expire(pending.expires - this.ttlMs);
-    while (this.pending.size >= this.max) {
-      const oldest = this.pending.keys().next().value as string;
-      this.pending.get(oldest)!.reservation?.settle();
-      this.pending.delete(oldest);
+  /**
+   * Room for one more reservation of `session`, claimed now (before anything awaits, so that
+   * concurrent decisions cannot all pass): null, or why there is none. Past the session's share, or
+   * at the cap, the session's own oldest reservation is retired as if it had expired; a session
+   * with none of its own to retire is refused.
+   */
+  claim(session: string, now: number): string | null {
+    this.expire(now);
+    const mine = this.bySession.get(session);
+    const own = (mine?.size ?? 0) + (this.claims.get(session) ?? 0);
+    if (own >= this.perSession || this.pending.size + this.claimed >= this.max) {
+      const oldest = mine?.values().next().value;
+      if (oldest === undefined) {
+        return own >= this.perSession
+          ? `session ${session} is making ${own} reservations at once, the most one session may (maxReservationsPerSession)`
+          : `${this.max} reservations are pending, the most this enforcer keeps (maxReservations), and none of them is session ${session}'s: record or release some, or wait for them to expire`;
+      }
+      this.retire(oldest);
     }
+    this.claims.set(session, (this.claims.get(session) ?? 0) + 1);
+    this.claimed++;
+    return null;
+  }
+
+  /** Gives back room claimed for a reservation that was not made. */
+  unclaim(session: string): void {
+    const n = this.claims.get(session) ?? 0;
+    if (n === 0) return;
+    if (n === 1) this.claims.delete(session);
+    else this.claims.set(session, n - 1);
+    this.claimed--;
+  }
+
+  /** Keeps a reservation in the room its session claimed. */
+  keep(id: string, pending: Pending): void {
+    this.unclaim(pending.session);
+    this.add(id, pending);
+  }
+
+  private add(id: string, pending: Pending): void {
     this.pending.set(id, pending);
+    const mine = this.bySession.get(pending.session) ?? new Set<string>();
+    this.bySession.set(pending.session, mine);
+    mine.add(id);
+  }
+
+  /** Retires a reservation as its expiry would: it stays counted and can no longer be released. */
+  private retire(id: string): void {
+    const p = this.pending.get(id);
+    this.delete(id);
+    p?.reservation?.settle();
   }
 }

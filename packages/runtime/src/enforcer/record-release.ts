@@ -10,7 +10,7 @@ import type { ActionContext } from "../types.js";
 import type { RecordInfo, RecordResult } from "./api.js";
 import { write } from "./audit-step.js";
 import { decideWith } from "./decide-step.js";
-import { HistoryStoreUnavailable, InvalidInputError } from "./errors.js";
+import { errorText, HistoryStoreUnavailable, InvalidInputError, ReservationMismatch } from "./errors.js";
 import { giveBackGrant, heldUse, refuseUnreserved, settleHeld } from "./grant-step.js";
 import { count, type Pending } from "./history-step.js";
 import type { EnforcerState } from "./state.js";
@@ -21,16 +21,31 @@ export async function record(st: EnforcerState, action: unknown, ctx: ActionCont
   const now = st.clock();
   const subject = snapshot(action, ctx);
   const session = subject.session;
-  if (subject.problem !== null) throw new InvalidInputError(subject.problem);
+  if (subject.problem !== null) {
+    const problem = new InvalidInputError(subject.problem);
+    await refused(st, subject, null, now, problem);
+    throw problem;
+  }
   const hash = sha256(subject.json ?? "null");
   const reservations = st.reservations;
   reservations.expire(now);
-  const pending = info.decisionId === undefined ? undefined : reservations.get(info.decisionId);
-  const settled = st.store !== null ? await settleShared(st, st.store, subject, hash, now, info) : await settleHere(st, subject, hash, now, info, pending);
-  // the grant's amount the reservation held stays taken: a store that fails to say so fails the record
-  if (settled) await settleHeld(st, info.decisionId!);
-  // another session's pending reservation is not this record's decision: it gets an id of its own
-  const id = pending !== undefined && !settled ? st.decisionId(now) : (info.decisionId ?? st.decisionId(now));
+  const given = typeof info.decisionId === "string" ? info.decisionId : undefined;
+  let settled: boolean;
+  try {
+    // another session's reservation, or this session's of another action, is not this record's to settle
+    const pending = given === undefined ? undefined : reservations.get(given);
+    if (pending !== undefined && (pending.session !== session || pending.actionHash !== hash)) throw mismatch(given!, pending.session !== session);
+    settled = st.store !== null ? await settleShared(st, st.store, subject, hash, now, info) : await settleHere(st, subject, hash, now, info, pending);
+    // the grant's amount the reservation held stays taken: a store that fails to say so fails the record
+    if (settled) await settleHeld(st, given!);
+  } catch (e) {
+    // every record leaves one in the log: what was refused, and why
+    await refused(st, subject, hash, now, e);
+    throw e;
+  }
+  // under the decision's id only when it settled that decision's reservation, or the caller checked
+  // it reports that approved decision (`approved`); anything else is an action of its own
+  const id = given !== undefined && (settled || info.approved === true) ? given : st.decisionId(now);
   const failure = await write(st, {
     kind: "outcome",
     decisionId: id,
@@ -46,6 +61,35 @@ export async function record(st: EnforcerState, action: unknown, ctx: ActionCont
   });
   if (failure !== null) throw failure;
   return { decisionId: id, session, actionHash: hash, settled };
+}
+
+const mismatch = (id: string, otherSession: boolean): ReservationMismatch =>
+  new ReservationMismatch(
+    otherSession
+      ? `decision ${id} is another session's reservation: a reservation is recorded by the session that made it (the same \`session\` as its decide)`
+      : `decision ${id} reserved another action: record the action exactly as it was decided (its \`actionHash\` must match)`,
+  );
+
+/**
+ * The `record_refused` outcome record of a record that counted nothing (its input, its decision id
+ * or its store refused it), under an id of its own: the log has one record for every record call,
+ * and a late or mistaken one is on record with its reason. A log that fails here is reported; the
+ * refusal stands.
+ */
+async function refused(st: EnforcerState, subject: Subject, hash: string | null, now: number, e: unknown): Promise<void> {
+  const failure = await write(st, {
+    kind: "outcome",
+    decisionId: st.decisionId(now),
+    time: new Date(now).toISOString(),
+    mode: "record",
+    session: subject.session,
+    // a user that is not JSON is left out rather than written as something it was not
+    ...(subject.userJson !== undefined ? { user: subject.user ?? null } : {}),
+    ...(hash !== null ? { action: subject.action, actionHash: hash } : {}),
+    outcome: "record_refused",
+    error: `${e instanceof Error ? e.name : "Error"}: ${errorText(e)}`,
+  });
+  if (failure !== null) st.report(failure);
 }
 
 /** Settles the action's pending reservation, or counts the action; whether it settled one. */
@@ -77,6 +121,16 @@ async function settleShared(st: EnforcerState, store: SharedHistoryStore, subjec
   if (settled) {
     st.reservations.delete(id!);
     return true;
+  }
+  if (typeof id === "string") {
+    // this session's reservation of another action is not settled by this one
+    let kept: { readonly actionHash: string } | null;
+    try {
+      kept = await store.pending(id, subject.session);
+    } catch (e) {
+      throw new HistoryStoreUnavailable(unavailable(store, e));
+    }
+    if (kept !== null && kept.actionHash !== "" && kept.actionHash !== hash) throw mismatch(id, false);
   }
   const view = await StoreView.open(st, store, subject.session, now, subject.action, hash, subject);
   const problem = view.problem();

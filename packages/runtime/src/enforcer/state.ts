@@ -3,7 +3,7 @@
  * policies in force, the session history, the pending reservations and the audit log.
  */
 import { DEFAULT_WRITE_TIMEOUT_MS } from "../audit.js";
-import { type GrantStore, memoryGrantStore } from "../grants.js";
+import { type GrantStore, memoryGrantStore, memoryIssued } from "../grants.js";
 import { memoryHistoryStore, SessionTrackers, type TrackerSource } from "../history.js";
 import { loadPolicy } from "../load.js";
 import { isSharedStore, type SharedHistoryStore } from "../store.js";
@@ -34,6 +34,12 @@ export interface EnforcerState {
   readonly reservations: Reservations;
   /** The grants approvers gave: the history store's, or kept in this process. */
   readonly grants: GrantStore;
+  /**
+   * The approval-requiring decisions this enforcer issued that offer a grant (`Enforcer.grant`
+   * makes grants only of these): the grant store's record, shared with the processes that share
+   * it, or kept in this process when the store keeps none.
+   */
+  readonly issued: Required<Pick<GrantStore, "issue" | "issued">>;
   /** The audit log, or null when decisions are not recorded. */
   readonly audit: AuditChannel | null;
   readonly throwOnDeny: boolean;
@@ -52,6 +58,7 @@ export interface EnforcerState {
 
 const DEFAULT_RESERVATION_TTL_MS = 10 * 60_000;
 const DEFAULT_MAX_RESERVATIONS = 10_000;
+const DEFAULT_MAX_RESERVATIONS_PER_SESSION = 1_000;
 
 /** Loads the policies, then opens the audit log: a policy that does not load leaves no log behind. */
 export async function enforcerState(options: EnforcerOptions): Promise<EnforcerState> {
@@ -67,11 +74,13 @@ export async function enforcerState(options: EnforcerOptions): Promise<EnforcerS
   // a grant must hold wherever the policy is enforced: a shared store that keeps none cannot
   if (store !== null) for (const a of shadow === null ? [active] : [active, shadow]) refuseGrants(store, a);
   const grants = (store === null ? local.grants : store.grants) ?? memoryGrantStore();
+  const issued = grants.issue !== undefined && grants.issued !== undefined ? { issue: grants.issue.bind(grants), issued: grants.issued.bind(grants) } : memoryIssued();
   const audit = auditChannel(options.audit, options.auditTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS);
   const reservationTtlMs = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
   // a cap that is not a number (NaN) would leave reservations unbounded: the default then
   const maxReservations = Math.max(1, Number.isFinite(options.maxReservations) ? options.maxReservations! : DEFAULT_MAX_RESERVATIONS);
-  const reservations = new Reservations(reservationTtlMs, maxReservations);
+  const perSession = Math.max(1, Math.min(maxReservations, Number.isFinite(options.maxReservationsPerSession) ? options.maxReservationsPerSession! : DEFAULT_MAX_RESERVATIONS_PER_SESSION));
+  const reservations = new Reservations(reservationTtlMs, maxReservations, perSession);
   const shadowSince = shadow === null ? null : clock();
   const telemetry = new Telemetry(options.telemetry ?? {}, report);
   return {
@@ -84,6 +93,7 @@ export async function enforcerState(options: EnforcerOptions): Promise<EnforcerS
     store,
     reservations,
     grants,
+    issued,
     audit,
     throwOnDeny: options.throwOnDeny ?? true,
     active,
