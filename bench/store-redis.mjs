@@ -110,7 +110,7 @@ try {
   for (const k of kinds) console.log(`| ${k.label} | ${ms(s[k.name].p50)} | ${ms(s[k.name].p99)} | ${ratio(k.name).toFixed(2)} |`);
 
   let profile;
-  if (args.profile) profile = await profileRun(kinds, store, shared);
+  if (args.profile) profile = await profileRun(kinds, store);
 
   emitResult({
     kind: "store-redis",
@@ -134,7 +134,7 @@ try {
  * command on the client wrapped (the synchronous part is ioredis encoding and writing the
  * command), and the socket's first 'data' event after the write marks the answer's arrival.
  */
-async function profileRun(kinds, store, shared) {
+async function profileRun(kinds, store) {
   const client = store.client;
   const marks = {};
   const mark = (name) => {
