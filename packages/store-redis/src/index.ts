@@ -347,28 +347,30 @@ function kindAnswer(t: StoreTracker, text: unknown): { value: number | boolean |
 /** The read script's answer, checked: a Redis (or something posing as one) answering otherwise fails the decision. `full`: why a scope value cannot be held. */
 function readAnswer(answer: unknown, trackers: readonly StoreTracker[], full: (t: StoreTracker) => string): StoreReadResult {
   const n = trackers.length;
-  if (!Array.isArray(answer) || answer.length !== n + 1) throw new Unexpected("not the trackers asked for");
+  // flat: three items per tracker, then the labels (scripts.ts READ)
+  if (!Array.isArray(answer) || answer.length < 3 * n) throw new Unexpected("not the trackers asked for");
   const values: StoreValue[] = [];
   for (let i = 0; i < n; i++) {
-    const v = answer[i] as unknown;
+    const head = answer[3 * i] as unknown;
+    const second = answer[3 * i + 1] as unknown;
+    const third = answer[3 * i + 2] as unknown;
     const t = trackers[i]!;
-    if (Array.isArray(v) && v[0] === -2) {
+    if (head === -2) {
       if (t.scope === undefined) throw new Unexpected("a full scope for a session's tracker");
       values.push({ count: 0, error: full(t), scopesFull: true });
       continue;
     }
     if (!isCountTracker(t)) {
-      if (!Array.isArray(v) || v[0] !== -1 || typeof v[2] !== "string") throw new Unexpected("a tracker's value");
-      const now = kindAnswer(t, v[1]);
-      values.push({ count: 0, ...now, ...(v[2] !== "" ? { filed: kindAnswer(t, v[2]) } : {}) });
+      if (head !== -1 || typeof third !== "string") throw new Unexpected("a tracker's value");
+      const now = kindAnswer(t, second);
+      values.push({ count: 0, ...now, ...(third !== "" ? { filed: kindAnswer(t, third) } : {}) });
       continue;
     }
-    if (!Array.isArray(v) || !Number.isSafeInteger(v[0]) || v[0] < 0 || typeof v[1] !== "string") throw new Unexpected("a tracker's value");
-    const poison = v[1] as string;
-    const cut = poison.indexOf("\n");
-    values.push({ count: v[0] as number, error: poison === "" ? null : poison.slice(cut + 1) });
+    if (typeof head !== "number" || !Number.isSafeInteger(head) || head < 0 || typeof second !== "string" || third !== "") throw new Unexpected("a tracker's value");
+    const cut = second.indexOf("\n");
+    values.push({ count: head, error: second === "" ? null : second.slice(cut + 1) });
   }
-  const labels = answer[n] as unknown;
-  if (!Array.isArray(labels) || !labels.every((l) => typeof l === "string")) throw new Unexpected("the session's labels");
+  const labels = answer.slice(3 * n) as unknown[];
+  if (!labels.every((l) => typeof l === "string")) throw new Unexpected("the session's labels");
   return { values, labels };
 }

@@ -376,8 +376,10 @@ local function saveReservation(key, scope, t, h, body, ttl)
     redis.call('SET', key, text, 'KEEPTTL')
     return
   end
-  ttl = math.floor(tonumber(ttl))
-  if ttl >= 1 then redis.call('SET', key, text, 'PX', string.format('%d', ttl)) else redis.call('DEL', key) end
+  local ms = math.floor(tonumber(ttl))
+  -- a whole number of ms goes as it came (the client writes it out as digits): formatting a number costs more than the SET
+  if ms >= 1 then redis.call('SET', key, text, 'PX', (ms == tonumber(ttl) and ms < 1e15) and ttl or string.format('%d', ms))
+  else redis.call('DEL', key) end
 end
 `;
 
@@ -466,9 +468,10 @@ end
  * `{ k: kind, c: the current key, f?: the filing }` (KINDS), in the trackers' order; then, with
  * scopes, the most scope values the registry holds, how far past it an action is still filed,
  * and per scope value of the decision its digest and how long its history lasts (ms, or `inf`).
- * Returns { per tracker {count, oldest poison member or ""} or {-1, value, value after filing or ""}
- * or {-2} (its scope value cannot be held)..., {labels...} (none when not read) }, a kind's value
- * as text: `E<error>`, `Z` (nothing matched), `C<count>`, `S<sum>`, `V<member>`, `N` (none), `T`, `F`.
+ * Returns one flat array (Redis converts a nested table's every level, at a cost per table): per
+ * tracker three items, count, oldest poison member or "", "" (a plain count), or -1, value, value
+ * after filing or "" (another kind), or -2, "", "" (its scope value cannot be held); then the
+ * session's labels (none when not read). A kind's value as text: `E<error>`, `Z` (nothing matched), `C<count>`, `S<sum>`, `V<member>`, `N` (none), `T`, `F`.
  */
 const READ_BODY = `
 local base = KEYS[1]
@@ -527,7 +530,7 @@ for i = 1, n do
       fileKind(spec.k, entries, poison, w, now, spec.f, id, seqFor(q, entries), string.sub(entries, 1, #base) == base and index or nil, filed)
       after = kindValue(spec.k, entries, poison, w, now, edge, spec.c)
     end
-    out[i] = { -1, value, after }
+    out[3 * i - 2], out[3 * i - 1], out[3 * i] = -1, value, after
   else
     -- trimmed only when its oldest entry left the window
     local oldest = poisoned > 0 and redis.call('ZRANGE', poison, 0, 0, 'WITHSCORES') or {}
@@ -543,7 +546,7 @@ for i = 1, n do
       if w >= 0 then redis.call('ZREMRANGEBYSCORE', entries, '-inf', edge) end
       count = redis.call('ZCARD', entries)
     end
-    out[i] = { count, oldest[1] or '' }
+    out[3 * i - 2], out[3 * i - 1], out[3 * i] = count, oldest[1] or '', ''
     if files then
       local key, member, fresh = entries, id, count == 0
       if filing == '2' then key, member, fresh = poison, id .. '\\n' .. extra[i], not oldest[1] end
@@ -556,7 +559,7 @@ for i = 1, n do
       filed[#filed + 1] = { key, member }
     end
   end
-  if sd and full[sd] then out[i] = { -2 } end
+  if sd and full[sd] then out[3 * i - 2], out[3 * i - 1], out[3 * i] = -2, '', '' end
 end
 if id ~= '' then
   local body = { f = filed }
@@ -564,7 +567,9 @@ if id ~= '' then
   if next(q) then body.q = q end
   saveReservation(base .. ':R:' .. name, sd0, ARGV[1], ARGV[4], body, ARGV[3])
 end
-out[n + 1] = string.sub(filings, 1, 1) == 'L' and redis.call('ZRANGE', base .. ':labels', 0, -1) or {}
+if string.sub(filings, 1, 1) == 'L' then
+  for j, label in ipairs(redis.call('ZRANGE', base .. ':labels', 0, -1)) do out[3 * n + j] = label end
+end
 return out
 `;
 
