@@ -491,17 +491,19 @@ local entriesOf, poisonOf, extra = {}, {}, {}
 local at = 7
 for i = 1, n do
   local d, s = spec.d[i], spec.s[i]
-  local b = s == '' and base .. ':' .. d or prefix .. ':scope:{' .. s .. '}:' .. d
-  entriesOf[i], poisonOf[i] = b .. ':e', b .. ':p'
+  if s == '' then entriesOf[i], poisonOf[i] = base .. ':' .. d .. ':e', base .. ':' .. d .. ':p'
+  else entriesOf[i], poisonOf[i] = prefix .. ':scope:{' .. s .. '}:' .. d .. ':e', prefix .. ':scope:{' .. s .. '}:' .. d .. ':p' end
   local f = string.sub(filings, i + 1, i + 1)
   if f == '2' or f == 'k' then extra[i] = ARGV[at]; at = at + 1 end
 end
 local out = {}
 local filed = {}
-local full, skip, scopes = {}, {}, nil
+-- made only when a decision has scoped trackers (full, skip) or other kinds (q): a table is Lua's costliest value
+local full, skip, scopes = nil, nil, nil
 -- the sequence numbers of its since entries, by tracker (RESERVATION)
-local q = {}
+local q = nil
 if at <= #ARGV then
+  full, skip = {}, {}
   scopes = scopeRegistry(prefix .. ':scopes', now, id, tonumber(ARGV[at]), tonumber(ARGV[at + 1]), { unpack(ARGV, at + 2) }, full, skip)
 end
 -- poison is rare: the plain counts' poison sets are read only when one of them exists
@@ -523,6 +525,7 @@ for i = 1, n do
   -- past the bound of scope values, a reserved action is not filed in a new one
   if sd and skip[sd] then filing = '0' end
   if filing == 'k' then
+    q = q or {}
     local spec = cjson.decode(extra[i])
     local value = kindValue(spec.k, entries, poison, w, now, edge, spec.c)
     local after = ''
@@ -564,7 +567,7 @@ end
 if id ~= '' then
   local body = { f = filed }
   if scopes and #scopes > 0 then body.g = { r = prefix .. ':scopes', i = scopes } end
-  if next(q) then body.q = q end
+  if q and next(q) then body.q = q end
   saveReservation(base .. ':R:' .. name, sd0, ARGV[1], ARGV[4], body, ARGV[3])
 end
 if string.sub(filings, 1, 1) == 'L' then
