@@ -36,8 +36,8 @@ const LIBRARY = (() => {
 export const LIBRARY_NAME = LIBRARY.functions.read.slice(0, -"_read".length);
 
 const notFound = (e: unknown): boolean => e instanceof Error && /function not found/i.test(e.message);
-/** FCALL unknown to this Redis (before 7, or renamed away). */
-const noFunctions = (e: unknown): boolean => e instanceof Error && /unknown command/i.test(e.message) && /fcall/i.test(e.message);
+/** FCALL or FUNCTION unknown to this Redis (before 7, or renamed away), or not for this user (ACL): scripts then go by EVALSHA. */
+const noFunctions = (e: unknown): boolean => e instanceof Error && /unknown command|NOPERM/i.test(e.message) && /fcall|function/i.test(e.message);
 
 export function scriptRunner(client: Redis): ScriptRunner {
   const evals = client as Evals;
@@ -70,7 +70,13 @@ export function scriptRunner(client: Redis): ScriptRunner {
       return viaEval(name, keys, args);
     }
     if (!notFound(e)) throw e;
-    await load();
+    try {
+      await load();
+    } catch (failed) {
+      if (!noFunctions(failed)) throw failed;
+      mode = "eval";
+      return viaEval(name, keys, args);
+    }
     const answer = await fcall(name, keys, args);
     mode = "function";
     return answer;

@@ -88,6 +88,22 @@ describe.skipIf(skip)("the store's scripts as a function library", () => {
     expect((await e.decide({ type: "send" }, { session: "s" }, { reserve: true })).decision).toBe("deny");
   });
 
+  it.each([
+    ["may not call functions", "-fcall -fcall_ro"],
+    ["may call functions but not load them", "-function|load"],
+  ])("runs the scripts with EVALSHA for a user who %s (ACL)", async (_, denied) => {
+    if (major < 7) return expect(major).toBeLessThan(7);
+    const admin = open(redis.url, "acl-admin");
+    const user = `u${Math.random().toString(36).slice(2, 8)}`;
+    await admin.client.call("ACL", "SETUSER", user, "on", ">secret", "~*", "&*", "+@all", ...denied.split(" "));
+    await admin.client.call("FUNCTION", "FLUSH");
+    const url = redis.url.replace("redis://", `redis://${user}:secret@`);
+    const store = open(url, `acl-${user}`);
+    const sent = spy(store);
+    await limitsHold(store, "s");
+    expect(sent.filter((c) => c === "evalsha").length).toBeGreaterThan(5);
+  });
+
   it("runs the same scripts with EVALSHA on a Redis without FCALL, with the same answers", async () => {
     const old = await startRedis(["--rename-command", "FCALL", ""]);
     try {
