@@ -61,6 +61,20 @@ export function scriptRunner(client: Redis): ScriptRunner {
     });
     return loading;
   };
+  // loaded as soon as a connection is ready (the first, and after each reconnect: a Redis restarted
+  // without persistence lost it), before the commands queued meanwhile go out, so a burst of first
+  // decisions does not each find it missing; a Redis without functions says so here already
+  client.on("ready", () => {
+    load().then(
+      () => {
+        mode ??= "function";
+      },
+      (e: unknown) => {
+        if (noFunctions(e)) mode = "eval";
+        // anything else: the calls find out for themselves
+      },
+    );
+  });
   const fcall = (name: ScriptName, keys: readonly Arg[], args: readonly Arg[]): Promise<unknown> => client.fcall(LIBRARY.functions[name], keys.length, ...keys, ...args);
 
   /** The first call's answer says which Redis this is; a missing library is loaded and the call made again. */

@@ -105,12 +105,13 @@ describe.skipIf(skip)("the store's scripts as a function library", () => {
   });
 
   it("runs the same scripts with EVALSHA on a Redis without FCALL, with the same answers", async () => {
-    const old = await startRedis(["--rename-command", "FCALL", ""]);
+    const old = await startRedis(["--rename-command", "FCALL", "", "--rename-command", "FUNCTION", ""]);
     try {
       const store = open(old.url, "old");
       const sent = spy(store);
       await limitsHold(store, "s");
-      expect(sent).not.toContain("function");
+      // the library's load as the connection was ready failed; no FCALL was tried after it
+      expect(sent.filter((c) => c === "function")).toEqual(["function"]);
       // the calls made before the first answer said so try FCALL; none after it
       const firstEval = sent.findIndex((c) => c === "eval" || c === "evalsha");
       expect(firstEval).toBeGreaterThan(0);
