@@ -50,7 +50,8 @@ export interface RedisServer {
   dispose(): Promise<void>;
 }
 
-export async function startRedis(): Promise<RedisServer> {
+/** `extraArgs`: more redis-server options (`--rename-command FCALL ""` makes a Redis without functions). */
+export async function startRedis(extraArgs: readonly string[] = []): Promise<RedisServer> {
   const bin = redisServerPath();
   if (bin === null) throw new Error("redis-server is not installed (apt-get install redis-server)");
   const port = await freePort();
@@ -58,7 +59,7 @@ export async function startRedis(): Promise<RedisServer> {
   let child: ChildProcess | null = null;
   const start = (): Promise<void> =>
     new Promise((resolve, reject) => {
-      const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--loglevel", "notice"];
+      const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--loglevel", "notice", ...extraArgs];
       const p = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
       child = p;
       let out = "";

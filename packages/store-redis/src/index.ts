@@ -32,9 +32,8 @@ export { DEFAULT_MAX_PENDING, type RedisApprovalQueue, type RedisApprovalQueueOp
 export { redisGrantStore } from "./grants.js";
 
 import { Deadlines } from "./deadlines.js";
+import { scriptRunner } from "./functions.js";
 import { redisGrantStore } from "./grants.js";
-
-import { CONFIRM, FORGET, KEEP, LABELS, PENDING, READ, READ_COUNTS, REFILE, RELEASE } from "./scripts.js";
 
 export interface RedisStoreOptions {
   /** `redis://[:password@]host:port[/db]` (or `rediss://` for TLS). */
@@ -55,12 +54,6 @@ export interface RedisStoreOptions {
 }
 
 export const DEFAULT_TIMEOUT_MS = 1000;
-
-type Scripted = Redis &
-  Record<
-    "armorRead" | "armorReadCounts" | "armorRefile" | "armorKeep" | "armorConfirm" | "armorPending" | "armorRelease" | "armorLabels" | "armorForget",
-    (...args: (string | number)[]) => Promise<unknown>
-  >;
 
 /** A short, fixed-length key part for any text (a 1 MB session name, glob or newline characters): 128 bits of SHA-256. */
 // over the string's UTF-16 code units: lossless, so strings with lone surrogates (which UTF-8 turns into U+FFFD) keep keys of their own
@@ -108,28 +101,21 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
     maxRetriesPerRequest: 0,
     // reconnect forever, at most every half second
     retryStrategy: (times: number) => Math.min(50 * times, 500),
-  }) as Scripted;
+  });
   // connection errors reach the decisions that fail; an unhandled 'error' event would end the process
   client.on("error", () => {});
-  client.defineCommand("armorRead", { lua: READ, numberOfKeys: 1 });
-  client.defineCommand("armorReadCounts", { lua: READ_COUNTS, numberOfKeys: 1 });
-  client.defineCommand("armorRefile", { lua: REFILE });
-  client.defineCommand("armorKeep", { lua: KEEP, numberOfKeys: 1 });
-  client.defineCommand("armorConfirm", { lua: CONFIRM, numberOfKeys: 1 });
-  client.defineCommand("armorPending", { lua: PENDING, numberOfKeys: 1 });
-  client.defineCommand("armorRelease", { lua: RELEASE, numberOfKeys: 1 });
-  client.defineCommand("armorLabels", { lua: LABELS, numberOfKeys: 1 });
-  client.defineCommand("armorForget", { lua: FORGET, numberOfKeys: 2 });
+  // FCALL of the store's function library on Redis 7, EVALSHA before (functions.ts)
+  const scripts = scriptRunner(client);
 
   // A decision's read has the store's time limit from one shared timer (deadlines.ts) rather than
   // ioredis's timer per command; every other call (grants, reservations, labels) keeps
   // `commandTimeout`. ioredis reads the option when the call is sent, which `apply` does at once.
   const deadlines = new Deadlines(timeoutMs);
-  const readWithin = (read: (...args: (string | number)[]) => Promise<unknown>, args: (string | number)[]): Promise<unknown> => {
+  const readWithin = (name: "read" | "readCounts", key: string, args: (string | number)[]): Promise<unknown> => {
     const o = client.options;
     o.commandTimeout = undefined;
     try {
-      return deadlines.within(read.apply(client, args));
+      return deadlines.within(scripts.run(name, [key], args));
     } finally {
       o.commandTimeout = timeoutMs;
     }
@@ -230,12 +216,12 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
       }
       const id = reserve === undefined ? "" : reserve.id;
       const reserved = reservationName(id);
-      const args: (string | number)[] = [scopeKey(scope), now, reserved === id ? id : `${reserved}\n${id}`, reserve?.ttlMs ?? 0, reserve?.actionHash ?? "", fixed.spec, filings, ...extra];
+      const args: (string | number)[] = [now, reserved === id ? id : `${reserved}\n${id}`, reserve?.ttlMs ?? 0, reserve?.actionHash ?? "", fixed.spec, filings, ...extra];
       if (scopes !== null) {
         args.push(maxScopes, SCOPE_OVERSHOOT);
         for (const [d, keep] of scopes) args.push(d, keep === Number.POSITIVE_INFINITY ? "inf" : keep);
       }
-      const answer = await readWithin(fixed.all ? client.armorReadCounts : client.armorRead, args);
+      const answer = await readWithin(fixed.all ? "readCounts" : "read", scopeKey(scope), args);
       return readAnswer(answer, trackers, (t) => scopesFull(t.scope!.slice(0, t.scope!.indexOf("\u0000")), `the history store ${name}`, maxScopes));
     },
 
@@ -247,19 +233,19 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
         if (f.kind !== undefined) args.push("k", f.tracker.withinMs ?? -1, JSON.stringify({ k: kindName(f.tracker), f: kindSpec(f.kind) }));
         else args.push(f.error === null ? 1 : 2, f.tracker.withinMs ?? -1, f.error ?? "");
       }
-      await client.armorRefile(keys.length, ...keys, ...args);
+      await scripts.run("refile", keys, args);
     },
 
     async keep(id: string, scope: string, actionHash: string, ttlMs: number): Promise<boolean> {
-      return (await client.armorKeep(reservationKey(scope, id), scopeDigest(scope), actionHash, ttlMs)) === 1;
+      return (await scripts.run("keep", [reservationKey(scope, id)], [scopeDigest(scope), actionHash, ttlMs])) === 1;
     },
 
     async confirm(id: string, scope: string, actionHash?: string): Promise<boolean> {
-      return (await client.armorConfirm(reservationKey(scope, id), scopeDigest(scope), actionHash ?? "")) === 1;
+      return (await scripts.run("confirm", [reservationKey(scope, id)], [scopeDigest(scope), actionHash ?? ""])) === 1;
     },
 
     async pending(id: string, scope: string): Promise<{ actionHash: string; labels: string[] } | null> {
-      const answer = await client.armorPending(reservationKey(scope, id), scopeDigest(scope));
+      const answer = await scripts.run("pending", [reservationKey(scope, id)], [scopeDigest(scope)]);
       if (answer === null) return null;
       if (!Array.isArray(answer) || typeof answer[0] !== "string" || typeof answer[1] !== "string") throw new Unexpected("a pending reservation");
       const labels = JSON.parse(answer[1]) as unknown;
@@ -268,17 +254,17 @@ export function redisStore(options: RedisStoreOptions): SharedHistoryStore & { r
     },
 
     async release(id: string, scope: string): Promise<boolean> {
-      return (await client.armorRelease(reservationKey(scope, id), scopeDigest(scope))) === 1;
+      return (await scripts.run("release", [reservationKey(scope, id)], [scopeDigest(scope)])) === 1;
     },
 
     async addLabels(scope: string, labels: readonly string[], max: number): Promise<string | null> {
-      const answer = await client.armorLabels(labelsKey(scope), max, ...labels);
+      const answer = await scripts.run("labels", [labelsKey(scope)], [max, ...labels]);
       if (typeof answer !== "string") throw new Unexpected("labels");
       return answer === "" ? null : answer;
     },
 
     async forget(scope: string): Promise<void> {
-      await client.armorForget(indexKey(scope), labelsKey(scope));
+      await scripts.run("forget", [indexKey(scope), labelsKey(scope)], []);
     },
 
     async close(): Promise<void> {
@@ -361,28 +347,30 @@ function kindAnswer(t: StoreTracker, text: unknown): { value: number | boolean |
 /** The read script's answer, checked: a Redis (or something posing as one) answering otherwise fails the decision. `full`: why a scope value cannot be held. */
 function readAnswer(answer: unknown, trackers: readonly StoreTracker[], full: (t: StoreTracker) => string): StoreReadResult {
   const n = trackers.length;
-  if (!Array.isArray(answer) || answer.length !== n + 1) throw new Unexpected("not the trackers asked for");
+  // flat: three items per tracker, then the labels (scripts.ts READ)
+  if (!Array.isArray(answer) || answer.length < 3 * n) throw new Unexpected("not the trackers asked for");
   const values: StoreValue[] = [];
   for (let i = 0; i < n; i++) {
-    const v = answer[i] as unknown;
+    const head = answer[3 * i] as unknown;
+    const second = answer[3 * i + 1] as unknown;
+    const third = answer[3 * i + 2] as unknown;
     const t = trackers[i]!;
-    if (Array.isArray(v) && v[0] === -2) {
+    if (head === -2) {
       if (t.scope === undefined) throw new Unexpected("a full scope for a session's tracker");
       values.push({ count: 0, error: full(t), scopesFull: true });
       continue;
     }
     if (!isCountTracker(t)) {
-      if (!Array.isArray(v) || v[0] !== -1 || typeof v[2] !== "string") throw new Unexpected("a tracker's value");
-      const now = kindAnswer(t, v[1]);
-      values.push({ count: 0, ...now, ...(v[2] !== "" ? { filed: kindAnswer(t, v[2]) } : {}) });
+      if (head !== -1 || typeof third !== "string") throw new Unexpected("a tracker's value");
+      const now = kindAnswer(t, second);
+      values.push({ count: 0, ...now, ...(third !== "" ? { filed: kindAnswer(t, third) } : {}) });
       continue;
     }
-    if (!Array.isArray(v) || !Number.isSafeInteger(v[0]) || v[0] < 0 || typeof v[1] !== "string") throw new Unexpected("a tracker's value");
-    const poison = v[1] as string;
-    const cut = poison.indexOf("\n");
-    values.push({ count: v[0] as number, error: poison === "" ? null : poison.slice(cut + 1) });
+    if (typeof head !== "number" || !Number.isSafeInteger(head) || head < 0 || typeof second !== "string" || third !== "") throw new Unexpected("a tracker's value");
+    const cut = second.indexOf("\n");
+    values.push({ count: head, error: second === "" ? null : second.slice(cut + 1) });
   }
-  const labels = answer[n] as unknown;
-  if (!Array.isArray(labels) || !labels.every((l) => typeof l === "string")) throw new Unexpected("the session's labels");
+  const labels = answer.slice(3 * n) as unknown[];
+  if (!labels.every((l) => typeof l === "string")) throw new Unexpected("the session's labels");
   return { values, labels };
 }

@@ -20,7 +20,11 @@
  * of a millisecond the clock has. Lua numbers are the same doubles as JavaScript's.
  */
 export const WINDOW_EDGE = `
-local function num(x) return string.format('%.17g', x) end
+-- a whole number (a clock in milliseconds) as %d, which gives the same text as %.17g at a fraction of its cost
+local function num(x)
+  if x == math.floor(x) and x > -9007199254740992 and x < 9007199254740992 then return string.format('%d', x) end
+  return string.format('%.17g', x)
+end
 -- the next double above x (finite x)
 local function nextUp(x)
   if x == 0 then return math.ldexp(1, -1074) end
@@ -372,8 +376,10 @@ local function saveReservation(key, scope, t, h, body, ttl)
     redis.call('SET', key, text, 'KEEPTTL')
     return
   end
-  ttl = math.floor(tonumber(ttl))
-  if ttl >= 1 then redis.call('SET', key, text, 'PX', ttl) else redis.call('DEL', key) end
+  local ms = math.floor(tonumber(ttl))
+  -- a whole number of ms goes as it came (the client writes it out as digits): formatting a number costs more than the SET
+  if ms >= 1 then redis.call('SET', key, text, 'PX', (ms == tonumber(ttl) and ms < 1e15) and ttl or string.format('%d', ms))
+  else redis.call('DEL', key) end
 end
 `;
 
@@ -425,6 +431,29 @@ end
 `;
 
 /**
+ * The trackers of a read (READ's ARGV[5], fixed per policy) parsed: per tracker its window (ms,
+ * or -1), the text PEXPIRE takes for it, its digest and its scope value's digest ('' for the
+ * session's). In the function library (functions.ts) the parse is kept for the next calls, at
+ * most 64 of them (then the cache starts again); a script run with EVALSHA parses on every call.
+ */
+const SPECS = `
+local SPECS, SPECS_HELD = {}, 0
+local function parseSpec(text)
+  local p = SPECS[text]
+  if p then return p end
+  p = { n = 0, w = {}, ttl = {}, d = {}, s = {} }
+  for w, d, s in string.gmatch(text, '([^/,]+)/(%x+)/?(%x*)') do
+    local n = p.n + 1
+    p.n = n
+    p.w[n], p.ttl[n], p.d[n], p.s[n] = tonumber(w), tostring(tonumber(w) + 60000), d, s
+  end
+  if SPECS_HELD >= 64 then SPECS, SPECS_HELD = {}, 0 end
+  SPECS[text], SPECS_HELD = p, SPECS_HELD + 1
+  return p
+end
+`;
+
+/**
  * Reads the trackers and files the reservation. One key, the scope's base (`PREFIX:{SCOPE}`):
  * every other key is built from it, as the kinds' keys are (the labels `BASE:labels`, the
  * reservation `BASE:R:NAME`, the index of the scope's tracker keys `BASE:keys`, for `forget`, a
@@ -439,9 +468,10 @@ end
  * `{ k: kind, c: the current key, f?: the filing }` (KINDS), in the trackers' order; then, with
  * scopes, the most scope values the registry holds, how far past it an action is still filed,
  * and per scope value of the decision its digest and how long its history lasts (ms, or `inf`).
- * Returns { per tracker {count, oldest poison member or ""} or {-1, value, value after filing or ""}
- * or {-2} (its scope value cannot be held)..., {labels...} (none when not read) }, a kind's value
- * as text: `E<error>`, `Z` (nothing matched), `C<count>`, `S<sum>`, `V<member>`, `N` (none), `T`, `F`.
+ * Returns one flat array (Redis converts a nested table's every level, at a cost per table): per
+ * tracker three items, count, oldest poison member or "", "" (a plain count), or -1, value, value
+ * after filing or "" (another kind), or -2, "", "" (its scope value cannot be held); then the
+ * session's labels (none when not read). A kind's value as text: `E<error>`, `Z` (nothing matched), `C<count>`, `S<sum>`, `V<member>`, `N` (none), `T`, `F`.
  */
 const READ_BODY = `
 local base = KEYS[1]
@@ -451,24 +481,29 @@ do
   local nl = string.find(id, '\\n', 1, true)
   if nl then name, id = string.sub(id, 1, nl - 1), string.sub(id, nl + 1) end
 end
-local prefix, sd0 = string.match(base, '^(.*):{(%x+)}$')
+-- the base is PREFIX:{D}, D the scope's digest (32 hex digits)
+local prefix, sd0 = string.sub(base, 1, -36), string.sub(base, -33, -2)
 local index = base .. ':keys'
 local filings = ARGV[6]
-local entriesOf, poisonOf, windows, extra = {}, {}, {}, {}
-local n, at = 0, 7
-for w, d, s in string.gmatch(ARGV[5], '([^/,]+)/(%x+)/?(%x*)') do
-  n = n + 1
-  local b = s == '' and base .. ':' .. d or prefix .. ':scope:{' .. s .. '}:' .. d
-  entriesOf[n], poisonOf[n], windows[n] = b .. ':e', b .. ':p', tonumber(w)
-  local f = string.sub(filings, n + 1, n + 1)
-  if f == '2' or f == 'k' then extra[n] = ARGV[at]; at = at + 1 end
+local spec = parseSpec(ARGV[5])
+local n, windows, expiries = spec.n, spec.w, spec.ttl
+local entriesOf, poisonOf, extra = {}, {}, {}
+local at = 7
+for i = 1, n do
+  local d, s = spec.d[i], spec.s[i]
+  if s == '' then entriesOf[i], poisonOf[i] = base .. ':' .. d .. ':e', base .. ':' .. d .. ':p'
+  else entriesOf[i], poisonOf[i] = prefix .. ':scope:{' .. s .. '}:' .. d .. ':e', prefix .. ':scope:{' .. s .. '}:' .. d .. ':p' end
+  local f = string.sub(filings, i + 1, i + 1)
+  if f == '2' or f == 'k' then extra[i] = ARGV[at]; at = at + 1 end
 end
 local out = {}
 local filed = {}
-local full, skip, scopes = {}, {}, nil
+-- made only when a decision has scoped trackers (full, skip) or other kinds (q): a table is Lua's costliest value
+local full, skip, scopes = nil, nil, nil
 -- the sequence numbers of its since entries, by tracker (RESERVATION)
-local q = {}
+local q = nil
 if at <= #ARGV then
+  full, skip = {}, {}
   scopes = scopeRegistry(prefix .. ':scopes', now, id, tonumber(ARGV[at]), tonumber(ARGV[at + 1]), { unpack(ARGV, at + 2) }, full, skip)
 end
 -- poison is rare: the plain counts' poison sets are read only when one of them exists
@@ -490,6 +525,7 @@ for i = 1, n do
   -- past the bound of scope values, a reserved action is not filed in a new one
   if sd and skip[sd] then filing = '0' end
   if filing == 'k' then
+    q = q or {}
     local spec = cjson.decode(extra[i])
     local value = kindValue(spec.k, entries, poison, w, now, edge, spec.c)
     local after = ''
@@ -497,50 +533,58 @@ for i = 1, n do
       fileKind(spec.k, entries, poison, w, now, spec.f, id, seqFor(q, entries), string.sub(entries, 1, #base) == base and index or nil, filed)
       after = kindValue(spec.k, entries, poison, w, now, edge, spec.c)
     end
-    out[i] = { -1, value, after }
+    out[3 * i - 2], out[3 * i - 1], out[3 * i] = -1, value, after
   else
     -- trimmed only when its oldest entry left the window
     local oldest = poisoned > 0 and redis.call('ZRANGE', poison, 0, 0, 'WITHSCORES') or {}
-    if w >= 0 then
-      redis.call('ZREMRANGEBYSCORE', entries, '-inf', edge)
-      if oldest[1] and tonumber(oldest[2]) <= tonumber(edge) then
-        redis.call('ZREMRANGEBYSCORE', poison, '-inf', edge)
-        oldest = redis.call('ZRANGE', poison, 0, 0)
-      end
+    local files = id ~= '' and filing ~= '0'
+    if w >= 0 and oldest[1] and tonumber(oldest[2]) <= tonumber(edge) then
+      redis.call('ZREMRANGEBYSCORE', poison, '-inf', edge)
+      oldest = redis.call('ZRANGE', poison, 0, 0)
     end
-    local count = redis.call('ZCARD', entries)
-    out[i] = { count, oldest[1] or '' }
-    if id ~= '' and filing ~= '0' then
+    -- the entries are trimmed when one is filed (a set nothing is filed in does not grow); a read counts the window's
+    local count
+    if w >= 0 and not files then count = redis.call('ZCOUNT', entries, '(' .. edge, '+inf')
+    else
+      if w >= 0 then redis.call('ZREMRANGEBYSCORE', entries, '-inf', edge) end
+      count = redis.call('ZCARD', entries)
+    end
+    out[3 * i - 2], out[3 * i - 1], out[3 * i] = count, oldest[1] or '', ''
+    if files then
       local key, member, fresh = entries, id, count == 0
       if filing == '2' then key, member, fresh = poison, id .. '\\n' .. extra[i], not oldest[1] end
-      redis.call('ZADD', key, now, member)
-      if w >= 0 then redis.call('PEXPIRE', key, w + 60000) end
+      -- the time as its text: the same score as the number (which Redis would write out with %.17g first)
+      redis.call('ZADD', key, ARGV[1], member)
+      if w >= 0 then redis.call('PEXPIRE', key, expiries[i]) end
       -- a set that held entries is in the index already (it expires, and forget deletes, with them)
       -- a scoped tracker's keys (per user.id) are not the session's: its index leaves them
       if fresh and string.sub(key, 1, #base) == base then redis.call('SADD', index, key) end
       filed[#filed + 1] = { key, member }
     end
   end
-  if sd and full[sd] then out[i] = { -2 } end
+  if sd and full[sd] then out[3 * i - 2], out[3 * i - 1], out[3 * i] = -2, '', '' end
 end
 if id ~= '' then
   local body = { f = filed }
   if scopes and #scopes > 0 then body.g = { r = prefix .. ':scopes', i = scopes } end
-  if next(q) then body.q = q end
+  if q and next(q) then body.q = q end
   saveReservation(base .. ':R:' .. name, sd0, ARGV[1], ARGV[4], body, ARGV[3])
 end
-out[n + 1] = string.sub(filings, 1, 1) == 'L' and redis.call('ZRANGE', base .. ':labels', 0, -1) or {}
+if string.sub(filings, 1, 1) == 'L' then
+  for j, label in ipairs(redis.call('ZRANGE', base .. ':labels', 0, -1)) do out[3 * n + j] = label end
+end
 return out
 `;
 
-export const READ = `${KINDS}${SCOPES}${RESERVATION}${READ_BODY}`;
+export const READ = `${KINDS}${SCOPES}${RESERVATION}${SPECS}${READ_BODY}`;
 
 /**
  * READ for a decision whose trackers are all plain counts (`count`/`seen` without `since` or
  * `current.F`): the same body without the other kinds' functions, which a script defines again
- * on every call (a few microseconds of Redis's time per decision).
+ * on every call (a few microseconds of Redis's time per decision; the function library defines
+ * them once, when it is loaded).
  */
-export const READ_COUNTS = `${WINDOW_EDGE}${SCOPES}${RESERVATION}${READ_BODY}`;
+export const READ_COUNTS = `${WINDOW_EDGE}${SCOPES}${RESERVATION}${SPECS}${READ_BODY}`;
 
 /**
  * Files a reservation's entry again, at its own time, in other trackers (its labels changed).
@@ -549,7 +593,7 @@ export const READ_COUNTS = `${WINDOW_EDGE}${SCOPES}${RESERVATION}${READ_BODY}`;
  * another kind), window ms (-1: none), error (for `k`: JSON `{ k, f }`). Returns 1, or 0 when no
  * reservation of the scope is pending (it expired or was settled: nothing changes it any more).
  */
-export const REFILE = `${KINDS}${RESERVATION}
+const REFILE_BODY = `
 local res = KEYS[1]
 local r = loadReservation(res, ARGV[1])
 if not r then return 0 end
@@ -585,7 +629,7 @@ return 1
 `;
 
 /** Keeps a reservation for an action hash. KEYS: reservation. ARGV: scope, hash, ttl ms. */
-export const KEEP = `${RESERVATION}
+const KEEP_BODY = `
 local r = loadReservation(KEYS[1], ARGV[1])
 if not r then return 0 end
 saveReservation(KEYS[1], ARGV[1], r.t, ARGV[2], r.body, ARGV[3])
@@ -593,7 +637,7 @@ return 1
 `;
 
 /** Settles a reservation (its filings stay). KEYS: reservation. ARGV: scope, hash ("" for any). */
-export const CONFIRM = `${RESERVATION}
+const CONFIRM_BODY = `
 local r = loadReservation(KEYS[1], ARGV[1])
 if not r then return 0 end
 if ARGV[2] ~= '' and r.h ~= ARGV[2] then return 0 end
@@ -605,14 +649,14 @@ return 1
  * A pending reservation: { the hash it was kept with ("" when not kept), its entry's labels as
  * JSON }, or nil. KEYS: reservation. ARGV: scope.
  */
-export const PENDING = `${RESERVATION}
+const PENDING_BODY = `
 local r = loadReservation(KEYS[1], ARGV[1])
 if not r then return false end
 return { r.h, cjson.decode(r.body).l or '[]' }
 `;
 
 /** Takes a reservation back, and what it added to the registry of scope values. KEYS: reservation. ARGV: scope. */
-export const RELEASE = `${KINDS}${RESERVATION}
+const RELEASE_BODY = `
 local res = KEYS[1]
 local r = loadReservation(res, ARGV[1])
 if not r then return 0 end
@@ -627,7 +671,7 @@ return 1
  * Adds labels, each once, in the order first added (score: the position). KEYS: labels. ARGV:
  * max, labels... Returns "" or why none was added.
  */
-export const LABELS = `
+const LABELS_BODY = `
 local held = redis.call('ZCARD', KEYS[1])
 local fresh = {}
 for i = 2, #ARGV do
@@ -652,8 +696,53 @@ return ''
  * Forgets a scope: its trackers (through its index) and its labels; its pending reservations
  * expire by themselves. KEYS: the index, labels.
  */
-export const FORGET = `
+const FORGET_BODY = `
 for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do redis.call('DEL', key) end
 redis.call('DEL', KEYS[1], KEYS[2])
 return 1
 `;
+
+/** The store's scripts by name (functions.ts calls them so). */
+export type ScriptName = "read" | "readCounts" | "refile" | "keep" | "confirm" | "pending" | "release" | "labels" | "forget";
+
+/** Each script as EVAL runs it (Redis before 7): the functions it uses, then its body. */
+export const SCRIPTS: Readonly<Record<ScriptName, string>> = {
+  read: READ,
+  readCounts: READ_COUNTS,
+  refile: `${KINDS}${RESERVATION}${REFILE_BODY}`,
+  keep: `${RESERVATION}${KEEP_BODY}`,
+  confirm: `${RESERVATION}${CONFIRM_BODY}`,
+  pending: `${RESERVATION}${PENDING_BODY}`,
+  release: `${KINDS}${RESERVATION}${RELEASE_BODY}`,
+  labels: LABELS_BODY,
+  forget: FORGET_BODY,
+};
+
+/** The bodies the library registers as functions (`readCounts` is `read` there: the library defines every function once). */
+const BODIES: Readonly<Record<Exclude<ScriptName, "readCounts">, string>> = {
+  read: READ_BODY,
+  refile: REFILE_BODY,
+  keep: KEEP_BODY,
+  confirm: CONFIRM_BODY,
+  pending: PENDING_BODY,
+  release: RELEASE_BODY,
+  labels: LABELS_BODY,
+  forget: FORGET_BODY,
+};
+
+/**
+ * The scripts as one Redis 7 function library (FUNCTION LOAD), named `name`: the shared Lua
+ * functions are defined once, when the library is loaded, not on every call as with EVALSHA, and
+ * each body is a registered function `NAME_SCRIPT` (its KEYS and ARGV are the function's
+ * arguments). Returns the library's text and the function that runs each script.
+ */
+export function functionLibrary(name: string): { code: string; functions: Readonly<Record<ScriptName, string>> } {
+  const functions = {} as Record<ScriptName, string>;
+  let code = `#!lua name=${name}\n${KINDS}${SCOPES}${RESERVATION}${SPECS}`;
+  for (const [script, body] of Object.entries(BODIES) as [Exclude<ScriptName, "readCounts">, string][]) {
+    functions[script] = `${name}_${script}`;
+    code += `\nredis.register_function('${name}_${script}', function(KEYS, ARGV)\n${body}\nend)\n`;
+  }
+  functions.readCounts = functions.read;
+  return { code, functions };
+}

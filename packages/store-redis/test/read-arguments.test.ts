@@ -44,9 +44,9 @@ describe.skipIf(skip)("the read script's arguments", () => {
     const d = await e.decide({ type: "send", big: true, to: "x" }, { session: "s" }, { reserve: true });
     expect(d.decision).toBe("deny");
     expect(d.rules.map((r) => r.id)).toEqual(["b"]);
-    const reads = sent.filter((c) => c.name === "evalsha" || c.name === "eval");
+    const reads = sent.filter((c) => c.name === "fcall" || c.name === "evalsha" || c.name === "eval");
     expect(reads.length).toBeGreaterThanOrEqual(3);
-    // sha, number of keys, the scope's key, then now, id, ttl, action hash, trackers, filings
+    // function (or sha), number of keys, the scope's key, then now, id, ttl, action hash, trackers, filings
     for (const r of reads.slice(0, 3)) expect(r.args).toHaveLength(2 + 1 + 6);
   });
 
