@@ -63,7 +63,7 @@ describe("armor:coding", () => {
     expect(suite.diagnostics.filter((d) => d.severity !== "info")).toEqual([]);
     expect(suite.results.length).toBeGreaterThanOrEqual(30);
     expect(suite.results.filter((r) => !r.passed).map((r) => r.test.name)).toEqual([]);
-    expect(suite.coverage.length).toBe(14);
+    expect(suite.coverage.length).toBe(15);
     for (const c of suite.coverage) expect({ id: c.id, fired: c.fired > 0, notFired: c.notFired > 0 }).toEqual({ id: c.id, fired: true, notFired: true });
   });
 
