@@ -75,6 +75,38 @@ const tables: Record<string, readonly Case[]> = {
     yes("1 4222222222222 1", "1 <X> 1"), // 13 digits between single digits
     yes("12345 4111111111111111", "12345 <X>"),
     yes("4111111111111111 1234567890123456789012345", "<X> 1234567890123456789012345"),
+    // separators a person reads as a card's: no-break and other Unicode spaces, zero-width
+    // characters, Unicode dashes, dots
+    yes("card 4111\u00a01111\u00a01111\u00a01111 ok", "card <X> ok"),
+    yes("4111\u202f1111\u202f1111\u202f1111"),
+    yes("4111\u30001111\u30001111\u30001111"),
+    yes("4111\u200b1111\u200b1111\u200b1111"),
+    yes("4111\ufeff1111\u20601111\u200d1111"),
+    yes("4111\u20131111\u20141111\u22121111"),
+    yes("4111\uff0d1111\u20101111\u20111111"),
+    yes("4111.1111.1111.1111"),
+    yes("pay 4111\u00b71111\u00b71111\u00b71111.", "pay <X>."),
+    yes("3782.822463.10005"),
+    no("4111..1111.1111.1111"), // two dots: two runs, each too short
+    no("4111\t1111\t1111\t1111"), // a tab is not a separator
+    no("4111/1111/1111/1111"),
+    // the issuer ranges and lengths of the card networks
+    yes("2221000000000009"), // Mastercard 2-series
+    yes("6200000000000005"), // UnionPay
+    yes("3530111333300000"), // JCB
+    yes("36227206271667"), // Diners Club, 14 digits
+    yes("6759649826438453"), // Maestro
+    yes("6761000000001"), // Maestro, 13 digits
+    yes("2200000000000004"), // Mir
+    no("1000 0000 0000 0008"), // Luhn passes, but no network issues 1
+    no("order 1234 5678 1234 5670"), // Luhn passes, no network issues 12
+    no("0000 0000 0000 0000"),
+    no("7000000000000005"),
+    no("9900000000000002"),
+    no("400000000000006"), // Visa issues 13, 16 and 19 digits, not 15
+    no("3700000000000007"), // American Express issues 15 digits, not 16
+    no("60000000000000004"), // RuPay issues 16 digits, not 17
+    yes("4111 1111 1111 1111 1", "<X> 1"), // 17 digits are not a Visa card: the 16 before are
   ],
   iban: [
     yes("DE89370400440532013000"),
@@ -174,8 +206,22 @@ rule hide when action.type == "r" redact s matching std.${name} with "<X>"
 });
 
 // The rule of std.card_number written plainly (docs/language.md, "Detectors"): in each run of digit
-// groups joined by single spaces or dashes, the parts from a group's start to a group's end with 13
-// to 19 digits that pass Luhn; leftmost start first, for each start the longest, then on after it.
+// groups joined by single separators, the parts from a group's start to a group's end with 13 to
+// 19 digits that pass Luhn and start with a network's range, with a length it issues; leftmost
+// start first, for each start the longest, then on after it.
+const SEPARATOR = "[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u200b-\u200d\u2060\ufeff\\-\u2010-\u2015\u2212\ufe58\ufe63\uff0d.\u00b7\u2024\uff0e]";
+const NETWORKS: readonly (readonly [RegExp, readonly number[]])[] = [
+  [/^4/, [13, 16, 19]], // Visa
+  [/^(5[1-5]|222[1-9]|22[3-9]\d|2[3-6]\d\d|27[01]\d|2720)/, [16]], // Mastercard
+  [/^3[47]/, [15]], // American Express
+  [/^(6011|64[4-9]|65)/, [16, 17, 18, 19]], // Discover
+  [/^35(2[89]|[3-8]\d)/, [16, 17, 18, 19]], // JCB
+  [/^(36|30[0-5]|3095|3[89])/, [14, 15, 16, 17, 18, 19]], // Diners Club
+  [/^62/, [16, 17, 18, 19]], // UnionPay
+  [/^(5018|5020|5038|5893|6304|6759|676[1-3])/, [13, 14, 15, 16, 17, 18, 19]], // Maestro
+  [/^220[0-4]/, [16, 17, 18, 19]], // Mir
+  [/^(60|508|8[12])/, [16]], // RuPay
+];
 function luhn(digits: string): boolean {
   let sum = 0;
   for (let i = digits.length - 1, odd = false; i >= 0; i--, odd = !odd) {
@@ -184,15 +230,18 @@ function luhn(digits: string): boolean {
   }
   return sum % 10 === 0;
 }
+function isCard(digits: string): boolean {
+  return luhn(digits) && NETWORKS.some(([prefix, lengths]) => prefix.test(digits) && lengths.includes(digits.length));
+}
 function redactCards(text: string, replacement: string): string {
-  return text.replace(/\d+(?:[ -]\d+)*/g, (run) => {
+  return text.replace(new RegExp(`\\d+(?:${SEPARATOR}\\d+)*`, "g"), (run) => {
     const groups = [...run.matchAll(/\d+/g)].map((m) => ({ start: m.index, end: m.index + m[0].length }));
     const digitsOf = (i: number, j: number): string => run.slice(groups[i]!.start, groups[j]!.end).replace(/\D/g, "");
     let out = "";
     let last = 0;
     for (let i = 0; i < groups.length; i++) {
       let j = groups.length - 1;
-      while (j >= i && !(digitsOf(i, j).length >= 13 && digitsOf(i, j).length <= 19 && luhn(digitsOf(i, j)))) j--;
+      while (j >= i && !(digitsOf(i, j).length >= 13 && digitsOf(i, j).length <= 19 && isCard(digitsOf(i, j)))) j--;
       if (j < i) continue;
       out += run.slice(last, groups[i]!.start) + replacement;
       last = groups[j]!.end;
@@ -205,9 +254,19 @@ function redactCards(text: string, replacement: string): string {
 describe("std.card_number against its rule written plainly", () => {
   // digits (often a real card's), single and double separators, other characters
   const piece = fc.oneof(
-    fc.constantFrom("4111 1111 1111 1111", "4111111111111111", "5500-0000-0000-0004", "4222222222222", "378282246310005"),
+    fc.constantFrom(
+      "4111 1111 1111 1111",
+      "4111111111111111",
+      "5500-0000-0000-0004",
+      "4222222222222",
+      "378282246310005",
+      "2221.0000.0000.0009",
+      "36227206271667",
+      "1000000000000008",
+      "3700000000000007",
+    ),
     fc.stringMatching(/^\d{1,8}$/),
-    fc.constantFrom(" ", "-", "  ", " -", "x", "/", "\n"),
+    fc.constantFrom(" ", "-", ".", "\u00a0", "\u2013", "\u200b", "  ", " -", "x", "/", "\n", "\t"),
   );
   it("matches and redacts what the rule says, compiled and interpreted alike", async () => {
     const p = await policy(`default allow

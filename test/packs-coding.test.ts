@@ -11,7 +11,8 @@ import { evaluatePolicy } from "../packages/compiler/src/interpreter.js";
 import { loadModule } from "../packages/compiler/src/load.js";
 import { runSuite } from "../packages/compiler/src/testing/runner.js";
 
-const { nearMisses, withList } = (await import("../scripts/pack-typosquats.mjs")) as {
+const { alternation, nearMisses, withList } = (await import("../scripts/pack-typosquats.mjs")) as {
+  alternation: (names: string[]) => string;
   nearMisses: () => string[];
   withList: (text: string) => string;
 };
@@ -63,7 +64,7 @@ describe("armor:coding", () => {
     expect(suite.diagnostics.filter((d) => d.severity !== "info")).toEqual([]);
     expect(suite.results.length).toBeGreaterThanOrEqual(30);
     expect(suite.results.filter((r) => !r.passed).map((r) => r.test.name)).toEqual([]);
-    expect(suite.coverage.length).toBe(14);
+    expect(suite.coverage.length).toBe(15);
     for (const c of suite.coverage) expect({ id: c.id, fired: c.fired > 0, notFired: c.notFired > 0 }).toEqual({ id: c.id, fired: true, notFired: true });
   });
 
@@ -88,5 +89,15 @@ describe("armor:coding", () => {
     expect(names).toContain("lodahs");
     expect(names).not.toContain("lodash");
     expect(names).not.toContain("python_dateutil"); // PyPI's spelling of the same package
+  });
+
+  it("writes the names as one alternation with shared prefixes that matches exactly those names", () => {
+    const names = [...new Set(nearMisses().map((n) => n.replace(/[-_.]+/g, "-")))];
+    const listed = new Set(names);
+    const pattern = new RegExp(`^(${alternation(names)})$`);
+    const probes = names.flatMap((n) => [n, n.slice(0, -1), `${n}x`, n.slice(1), n.replaceAll("-", "_.")]);
+    const wrong = probes.filter((p) => pattern.test(p) !== listed.has(p.replace(/[-_.]+/g, "-")));
+    expect(wrong).toEqual([]);
+    expect(alternation(["axios2", "axois", "axios3"])).toBe("ax(?:ios(?:2|3)|ois)");
   });
 });

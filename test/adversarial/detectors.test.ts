@@ -58,8 +58,11 @@ const cases: readonly Case[] = [
   { name: "1 MiB of one digit and a dash", detector: "card_number", input: () => fill("1-"), found: false, replaced: 0 },
   { name: "1 MiB of 4-digit groups", detector: "card_number", input: () => fill("1234 "), found: false, replaced: 0 },
   // every 16-digit part is 4111411141114111, which fails Luhn; the run's last part,
-  // 4111-4111-4111-4 (13 digits), passes
-  { name: "1 MiB of 4111 joined by dashes", detector: "card_number", input: () => fill("4111-"), found: true, replaced: 1 },
+  // 4111-4111-4111-4111-4 (17 digits), passes Luhn, but Visa issues no 17-digit cards
+  { name: "1 MiB of 4111 joined by dashes", detector: "card_number", input: () => fill("4111-"), found: false, replaced: 0 },
+  // the same run, joined by no-break spaces and dots, with a card at its end
+  { name: "1 MiB of 4111 joined by no-break spaces, a card at the end", detector: "card_number", input: () => `${fill("4111\u00a0", N - 20)} 4111.1111.1111.1111`, found: true, replaced: 1 },
+  { name: "1 MiB of Luhn-valid numbers no network issues", detector: "card_number", input: () => fill("1000 0000 0000 0008 x "), found: false, replaced: 0 },
   // every card of the run is found: one candidate each
   { name: "1 MiB of cards one space apart", detector: "card_number", input: () => fill("4111 1111 1111 1111 "), found: true, replaced: 52_428 },
   { name: "1 MiB of cards one dash apart", detector: "card_number", input: () => fill("4111-1111-1111-1111-"), found: true, replaced: 52_428 },

@@ -74,9 +74,26 @@ describe("armor:pci against hostile input", async () => {
     },
     { name: "a card as an object key", input: post({ m: { [CARD]: 1 } }), decision: "deny", rules: toHost },
     { name: "a card deep in lists", input: post({ m: [[[[{ x: [CARD] }]]]] }), decision: "deny", rules: toHost },
-    // what the detector does not read as one card: two spaces, dots, slashes
+    // separators a person reads as a card's: dots, no-break and other Unicode spaces, Unicode dashes, zero-width characters
+    { name: "groups joined by dots", input: post({ n: "4111.1111.1111.1111" }), decision: "deny", rules: toHost },
+    { name: "groups joined by no-break spaces", input: post({ n: "4111\u00a01111\u00a01111\u00a01111" }), decision: "deny", rules: toHost },
+    { name: "groups joined by narrow no-break spaces", input: post({ n: "4111\u202f1111\u202f1111\u202f1111" }), decision: "deny", rules: toHost },
+    { name: "groups joined by ideographic spaces", input: post({ n: "4111\u30001111\u30001111\u30001111" }), decision: "deny", rules: toHost },
+    { name: "groups joined by en and em dashes", input: post({ n: "4111\u20131111\u20141111\u20131111" }), decision: "deny", rules: toHost },
+    { name: "groups joined by minus signs", input: post({ n: "4111\u22121111\u22121111\u22121111" }), decision: "deny", rules: toHost },
+    { name: "groups joined by zero-width spaces", input: post({ n: "4111\u200b1111\u200b1111\u200b1111" }), decision: "deny", rules: toHost },
+    { name: "groups joined by mixed separators", input: post({ n: "4111 1111.1111\u00a01111" }), decision: "deny", rules: toHost },
+    // what the detector does not read as one card: two separators, slashes, tabs
     { name: "groups joined by double spaces: each group alone is too short", input: post({ n: "4111  1111  1111  1111" }), decision: "allow", rules: [] },
-    { name: "groups joined by dots", input: post({ n: "4111.1111.1111.1111" }), decision: "allow", rules: [] },
+    { name: "groups joined by slashes", input: post({ n: "4111/1111/1111/1111" }), decision: "allow", rules: [] },
+    { name: "groups joined by a dot and a space", input: post({ n: "4111. 1111. 1111. 1111" }), decision: "allow", rules: [] },
+    // numbers that pass Luhn but that no card network issues: order ids, phone-like numbers
+    { name: "an order id that passes Luhn", input: post({ n: "order 1000 0000 0000 0008" }), decision: "allow", rules: [] },
+    { name: "a phone-like number that passes Luhn", input: post({ n: "call +7 900 000 0000 0006" }), decision: "allow", rules: [] },
+    { name: "a Visa-prefixed number of 15 digits", input: post({ n: "400000000000006" }), decision: "allow", rules: [] },
+    { name: "an Amex-prefixed number of 16 digits", input: post({ n: "3700000000000007" }), decision: "allow", rules: [] },
+    { name: "a Mastercard 2-series card", input: post({ n: "2221 0000 0000 0009" }), decision: "deny", rules: toHost },
+    { name: "a UnionPay card of 19 digits", input: post({ n: "6200000000000000000" }), decision: "deny", rules: toHost },
     // digits of other scripts
     { name: "fullwidth digits", input: post({ n: fullwidth("4111 1111 1111 1111") }), decision: "deny", rules: ["pci.no_pan_in_other_digits"] },
     { name: "one fullwidth digit among ASCII ones", input: post({ n: "4111 1111 1111 111１" }), decision: "deny", rules: ["pci.no_pan_in_other_digits"] },

@@ -355,7 +355,7 @@ export interface DetectorFact {
 export const detectors: readonly DetectorFact[] = [
   {
     name: "card_number",
-    doc: "`std.card_number`: 13 to 19 Luhn-valid digits, in groups joined by single spaces or dashes, from the start of a group to the end of one (a card followed by its CVV, or two cards in a row, are found); never part of a longer group of digits.",
+    doc: "`std.card_number`: 13 to 19 digits that pass the Luhn check and start with a card network's issuer range, with a length it issues (Visa, Mastercard, Amex, Discover, JCB, Diners Club, UnionPay, Maestro, Mir, RuPay), in groups joined by single spaces (any Unicode space), dashes or dots, from the start of a group to the end of one (a card followed by its CVV, or two cards in a row, are found); never part of a longer group of digits.",
     example: "body matches std.card_number",
   },
   { name: "iban", doc: "`std.iban`: an IBAN of a SEPA country, compact or in groups of four, of the country's registered length, mod-97 valid.", example: "iban matches std.iban" },

@@ -13,9 +13,10 @@
  * `end + 1` and may accept a prefix of their candidate; `__reCard` reads on (see below).
  *
  * The rules (docs/language.md, "Detectors"):
- * - `__reCard`: the candidate starts a run of groups of digits joined by single spaces or dashes;
- *   a card number is a part of the run that starts and ends at group boundaries, has 13 to 19
- *   digits and passes the Luhn check. The parts are tried leftmost start first and, for each
+ * - `__reCard`: the candidate starts a run of groups of digits joined by single separators
+ *   (`CARD_SEPARATORS`: spaces, dashes, dots); a card number is a part of the run that starts and
+ *   ends at group boundaries, has 13 to 19 digits, passes the Luhn check and starts with a card
+ *   network's issuer range, with a length that network issues (`CARD_NETWORKS`). The parts are tried leftmost start first and, for each
  *   start, longest first; the first that passes is the match (its start in `__reAt`). The check
  *   reads on past its candidate to the end of the run (at most 19 digits past the last start it
  *   tries) and, when no part passes, the search resumes after the run: each unit of the run is
@@ -33,27 +34,107 @@ export const DETECTOR_CHECKS: Readonly<Record<string, string>> = {
   us_ssn: "__reSsn",
 };
 
-// A run of digit groups: groups of digits, each joined to the next by one space or dash. The
+// The characters that join two groups of digits into a run: spaces (U+0020, no-break U+00A0 and
+// every other space separator of Unicode, category Zs), zero-width ones (U+200B-U+200D, U+2060,
+// U+FEFF), dashes (`-`, U+2010-U+2015, minus U+2212, small and fullwidth hyphen-minus) and dots
+// (`.`, middle dot U+00B7, one dot leader U+2024, fullwidth full stop U+FF0E). One of them, once:
+// a person reads `4111\u00a01111\u00a01111\u00a01111` or `4111.1111.1111.1111` as a card.
+export const CARD_SEPARATORS: readonly (readonly [number, number])[] = [
+  [0x20, 0x20],
+  [0x2d, 0x2e],
+  [0xa0, 0xa0],
+  [0xb7, 0xb7],
+  [0x1680, 0x1680],
+  [0x2000, 0x200d],
+  [0x2010, 0x2015],
+  [0x2024, 0x2024],
+  [0x202f, 0x202f],
+  [0x205f, 0x2060],
+  [0x2212, 0x2212],
+  [0x3000, 0x3000],
+  [0xfe58, 0xfe58],
+  [0xfe63, 0xfe63],
+  [0xfeff, 0xfeff],
+  [0xff0d, 0xff0e],
+];
+
+/**
+ * The card networks' issuer identification number ranges (ISO/IEC 7812-1 IINs, the first digits
+ * of a PAN) and the lengths each issues: a run of digits is a card number only when its first
+ * digits fall in one of these ranges and its length is one of the range's. `from` and `to` have
+ * the same number of digits, at most six. Sources: the networks' published ranges as collected
+ * in the "Payment card number" article (Wikipedia, IIN ranges table) and Discover's
+ * IIN table for its partner networks (Diners Club, JCB, UnionPay).
+ */
+export const CARD_NETWORKS: readonly { network: string; from: string; to: string; lengths: readonly number[] }[] = [
+  { network: "Visa", from: "4", to: "4", lengths: [13, 16, 19] },
+  { network: "Mastercard", from: "51", to: "55", lengths: [16] },
+  { network: "Mastercard", from: "2221", to: "2720", lengths: [16] },
+  { network: "American Express", from: "34", to: "34", lengths: [15] },
+  { network: "American Express", from: "37", to: "37", lengths: [15] },
+  { network: "Discover", from: "6011", to: "6011", lengths: [16, 17, 18, 19] },
+  { network: "Discover", from: "644", to: "649", lengths: [16, 17, 18, 19] },
+  { network: "Discover", from: "65", to: "65", lengths: [16, 17, 18, 19] },
+  { network: "JCB", from: "3528", to: "3589", lengths: [16, 17, 18, 19] },
+  { network: "Diners Club", from: "36", to: "36", lengths: [14, 15, 16, 17, 18, 19] },
+  { network: "Diners Club", from: "300", to: "305", lengths: [14, 15, 16, 17, 18, 19] },
+  { network: "Diners Club", from: "3095", to: "3095", lengths: [14, 15, 16, 17, 18, 19] },
+  { network: "Diners Club", from: "38", to: "39", lengths: [14, 15, 16, 17, 18, 19] },
+  { network: "UnionPay", from: "62", to: "62", lengths: [16, 17, 18, 19] },
+  { network: "Maestro", from: "5018", to: "5018", lengths: [13, 14, 15, 16, 17, 18, 19] },
+  { network: "Maestro", from: "5020", to: "5020", lengths: [13, 14, 15, 16, 17, 18, 19] },
+  { network: "Maestro", from: "5038", to: "5038", lengths: [13, 14, 15, 16, 17, 18, 19] },
+  { network: "Maestro", from: "5893", to: "5893", lengths: [13, 14, 15, 16, 17, 18, 19] },
+  { network: "Maestro", from: "6304", to: "6304", lengths: [13, 14, 15, 16, 17, 18, 19] },
+  { network: "Maestro", from: "6759", to: "6759", lengths: [13, 14, 15, 16, 17, 18, 19] },
+  { network: "Maestro", from: "6761", to: "6763", lengths: [13, 14, 15, 16, 17, 18, 19] },
+  { network: "Mir", from: "2200", to: "2204", lengths: [16, 17, 18, 19] },
+  { network: "RuPay", from: "60", to: "60", lengths: [16] },
+  { network: "RuPay", from: "508", to: "508", lengths: [16] },
+  { network: "RuPay", from: "81", to: "82", lengths: [16] },
+];
+
+// [low, high, divisor, lengths as a bit mask]: the first six digits p of a part are in the range
+// when low <= floor(p / divisor) <= high.
+const CARD_IINS = CARD_NETWORKS.map((n) => [Number(n.from), Number(n.to), 10 ** (6 - n.from.length), n.lengths.reduce((mask, k) => mask | (1 << k), 0)]);
+
+// A run of digit groups: groups of digits, each joined to the next by one separator. The
 // candidate's start is a group's first digit (the search only resumes where no group goes on).
-const CARD = `function __reDigitAt(s, i) {
+const CARD = `const __reCardIins = ${JSON.stringify(CARD_IINS)};
+const __reCardSeps = ${JSON.stringify(CARD_SEPARATORS)};
+function __reDigitAt(s, i) {
   const c = s.charCodeAt(i);
   return c >= 48 && c <= 57;
 }
+function __reCardSep(c) {
+  for (let i = 0; i < __reCardSeps.length; i++) if (c >= __reCardSeps[i][0] && c <= __reCardSeps[i][1]) return true;
+  return false;
+}
+// Whether a part of k digits whose first six digits are p is in a network's range and length.
+function __reCardIin(p, k) {
+  for (let i = 0; i < __reCardIins.length; i++) {
+    const e = __reCardIins[i], q = Math.floor(p / e[2]);
+    if (q >= e[0] && q <= e[1] && (e[3] & (1 << k)) !== 0) return true;
+  }
+  return false;
+}
 // The end of the longest part of the run from the group start g that ends at a group boundary,
-// has 13 to 19 digits and passes the Luhn check, or -1. One pass over at most 19 digits: Luhn
-// doubles every second digit counted from the right, so a part of k digits doubles the digits at
-// even offsets from g when k is even and at odd offsets when k is odd; both sums are kept.
+// has 13 to 19 digits, passes the Luhn check and is in a network's range and length, or -1. One
+// pass over at most 19 digits: Luhn doubles every second digit counted from the right, so a part
+// of k digits doubles the digits at even offsets from g when k is even and at odd offsets when k
+// is odd; both sums are kept, and the first six digits.
 function __reCardFrom(s, g) {
-  let i = g, k = 0, c = 0, d = 0, evenDoubled = 0, oddDoubled = 0, best = -1;
+  let i = g, k = 0, c = 0, d = 0, p = 0, evenDoubled = 0, oddDoubled = 0, best = -1;
   for (;;) {
     for (c = s.charCodeAt(i); c >= 48 && c <= 57 && k < 19; c = s.charCodeAt(++i)) {
       d = c - 48;
+      if (k < 6) p = p * 10 + d;
       if (k++ % 2 === 0) { evenDoubled += d > 4 ? 2 * d - 9 : 2 * d; oddDoubled += d; }
       else { evenDoubled += d; oddDoubled += d > 4 ? 2 * d - 9 : 2 * d; }
     }
     if (c >= 48 && c <= 57) break;
-    if (k >= 13 && (k % 2 === 0 ? evenDoubled : oddDoubled) % 10 === 0) best = i;
-    if ((c !== 32 && c !== 45) || !__reDigitAt(s, i + 1)) break;
+    if (k >= 13 && (k % 2 === 0 ? evenDoubled : oddDoubled) % 10 === 0 && __reCardIin(p, k)) best = i;
+    if (!__reCardSep(c) || !__reDigitAt(s, i + 1)) break;
     i++;
   }
   return best;
@@ -65,7 +146,7 @@ function __reCard(s, a) {
     if (e > 0) { __reAt = g; return e; }
     for (e = g; __reDigitAt(s, e); e++);
     c = s.charCodeAt(e);
-    if ((c !== 32 && c !== 45) || !__reDigitAt(s, e + 1)) return -e;
+    if (!__reCardSep(c) || !__reDigitAt(s, e + 1)) return -e;
     g = e + 1;
   }
 }
