@@ -16,6 +16,7 @@ import { globToRegex } from "../patterns/glob.js";
 import { parseRegex } from "../regex/index.js";
 import * as sem from "../semantics.js";
 import type * as A from "../syntax/ast.js";
+import { movedFrom } from "../syntax/parse.js";
 import { type SourceFile, type Span, span } from "../syntax/source.js";
 import { buildTestCases, type TestCase } from "../testing/cases.js";
 import { currentSides, pickedBy } from "./current-scope.js";
@@ -23,7 +24,7 @@ import { dispatchTypes } from "./dispatch.js";
 import { exprKey } from "./expr-key.js";
 import { closest } from "./names.js";
 import { dataValue, PARAM_TYPE_HELP, paramTypeProblem } from "./params.js";
-import { type LoweredRule, letsFingerprint, type RuleCache, type RuleEffect, type RuleRecord, sameNumbers } from "./rule-cache.js";
+import { type LoweredRule, letsFingerprint, movedRecord, type RuleCache, type RuleEffect, type RuleRecord, sameNumbers } from "./rule-cache.js";
 import { anonymousRuleIds, lineIds } from "./rule-id.js";
 import type { ActionSchema, ActionTypeInfo, FieldInfo } from "./schema.js";
 import { branchRecord } from "./schema-branches.js";
@@ -611,10 +612,19 @@ class Checker {
   /** A rule checked, or taken over from the previous check when nothing it read changed. */
   private cachedRule(item: A.RuleDecl, cache: ReturnType<Checker["ruleCache"]>): LoweredRule {
     if (cache === null) return this.lowerRule(item);
-    const old = cache.previous?.get(item);
-    if (old !== undefined && this.replay(old)) {
-      cache.next.set(item, old);
-      return old.lowered;
+    let old = cache.previous?.get(item);
+    let delta = 0;
+    if (old === undefined && cache.previous !== null) {
+      // the same text moved by an edit before it: the record moves with it
+      const from = movedFrom.get(item);
+      old = from === undefined ? undefined : cache.previous.get(from.item as A.RuleDecl);
+      delta = from?.delta ?? 0;
+    }
+    if (old !== undefined && this.keepsNumbers(old)) {
+      const record = delta === 0 ? old : movedRecord(old, item, delta);
+      this.replay(record);
+      cache.next.set(item, record);
+      return record.lowered;
     }
     const effects: RuleEffect[] = [];
     this.effects = effects;
@@ -627,11 +637,15 @@ class Checker {
     }
   }
 
-  /** Replays a rule's effects when its regexes and trackers keep their numbers; false (and nothing done) otherwise. */
-  private replay(record: RuleRecord): boolean {
+  /** Whether a record's regexes and trackers would keep their numbers if it were replayed now. */
+  private keepsNumbers(record: RuleRecord): boolean {
     const regexes = { count: this.regexes.length, index: (key: string) => this.regexKeys.get(key) };
     const trackers = { count: this.trackers.length, index: (key: string) => this.trackerKeys.get(key) };
-    if (!sameNumbers(record.effects, regexes, trackers)) return false;
+    return sameNumbers(record.effects, regexes, trackers);
+  }
+
+  /** Replays a rule's effects on the checker's state, in order. */
+  private replay(record: RuleRecord): void {
     for (const e of record.effects) {
       switch (e.kind) {
         case "diagnostic":
@@ -669,7 +683,6 @@ class Checker {
           break;
       }
     }
-    return true;
   }
 
   /** A rule's condition and effect, checked. */

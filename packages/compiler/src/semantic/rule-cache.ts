@@ -83,3 +83,69 @@ export function sameNumbers(
   }
   return true;
 }
+
+/**
+ * A record moved with its rule: the same text further on or back in the file (an edit before it
+ * changed the length of the text), so every offset it holds moves by `delta` and nothing else
+ * changes. Schema facts, narrowing sets and compiled regex programs are shared, not copied.
+ */
+export function movedRecord(record: RuleRecord, item: A.RuleDecl, delta: number): RuleRecord {
+  const { lowered } = record;
+  return {
+    lowered: { item, stage: lowered.stage, condition: shifted(lowered.condition, delta), effect: shifted(lowered.effect, delta) },
+    effects: record.effects.map((e) => movedEffect(e, delta)),
+  };
+}
+
+function movedEffect(e: RuleEffect, delta: number): RuleEffect {
+  switch (e.kind) {
+    case "diagnostic":
+      return { kind: "diagnostic", diagnostic: shifted(e.diagnostic, delta) };
+    case "let":
+      return { kind: "let", name: e.name, at: movedSpan(e.at, delta) };
+    case "field": {
+      const ref = e.ref as { readonly span: Span };
+      return { kind: "field", ref: { ...ref, span: movedSpan(ref.span, delta) } };
+    }
+    case "narrowing":
+      return { kind: "narrowing", at: movedSpan(e.at, delta), types: e.types };
+    case "local": {
+      const s = e.symbol as { readonly span: Span; readonly scope: Span; readonly within: Span; readonly references: readonly Span[] };
+      const symbol = { ...s, span: movedSpan(s.span, delta), scope: movedSpan(s.scope, delta), within: movedSpan(s.within, delta), references: s.references.map((r) => movedSpan(r, delta)) };
+      return { kind: "local", symbol };
+    }
+    case "localInfo":
+      return { kind: "localInfo", at: movedSpan(e.at, delta), info: e.info };
+    case "regex":
+      return { kind: "regex", key: e.key, def: { ...e.def, span: movedSpan(e.def.span, delta) } };
+    case "tracker":
+      return { kind: "tracker", key: e.key, tracker: shifted(e.tracker, delta) };
+  }
+}
+
+function movedSpan(s: Span, delta: number): Span {
+  return { start: s.start + delta, end: s.end + delta };
+}
+
+/**
+ * A copy of IR or a diagnostic with every `span` (and `...Span`) moved. A literal's value is data
+ * and is shared, as are sets, maps and functions.
+ */
+function shifted<T>(node: T, delta: number): T {
+  if (node === null || typeof node !== "object" || node instanceof Set || node instanceof Map) return node;
+  if (Array.isArray(node)) {
+    const copy: unknown[] = new Array(node.length);
+    for (let i = 0; i < node.length; i++) copy[i] = shifted(node[i] as unknown, delta);
+    return copy as T;
+  }
+  const source = node as Record<string, unknown>;
+  const literal = source.kind === "literal";
+  const out: Record<string, unknown> = {};
+  for (const k in source) {
+    const v = source[k];
+    if (k === "span" || k.endsWith("Span")) out[k] = movedSpan(v as Span, delta);
+    else if (literal && k === "value") out[k] = v;
+    else out[k] = typeof v === "object" && v !== null ? shifted(v, delta) : v;
+  }
+  return out as T;
+}
