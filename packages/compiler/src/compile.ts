@@ -23,6 +23,7 @@ import { renumberProperty, renumberRegex, renumberTracker } from "./ir-renumber.
 import { readRegularFile, readRegularFileReal } from "./read-file.js";
 import { analyzeRules } from "./semantic/analysis.js";
 import { baseName, type CheckInput, checkFile, type SemanticModel } from "./semantic/checker.js";
+import type { RuleCache } from "./semantic/rule-cache.js";
 import { lineIds } from "./semantic/rule-id.js";
 import { type ActionSchema, loadActionSchema } from "./semantic/schema.js";
 import type { FileNode, PropertyDecl, TestDecl } from "./syntax/ast.js";
@@ -121,6 +122,8 @@ export interface Compilation {
   readonly sources: ReadonlyMap<string, SourceFile>;
   /** What the root file was checked with from its imports, so that a test file's properties are checked with the same names. */
   readonly rootScope: RootScope;
+  /** What checking each rule did, which a later compilation of the same file takes over for the rules that did not change; null for a file that imports. */
+  readonly ruleCache: RuleCache | null;
 }
 
 /** The lets and rule ids of a root's imports, as its checker saw them. */
@@ -131,8 +134,8 @@ export interface RootScope {
 
 /**
  * Compiles a policy. `previous`, an earlier compilation of the same file (an editor re-checking
- * after an edit), lets the parser reuse the items whose text did not change; the result is the
- * same as without it.
+ * after an edit), lets the parser reuse the items whose text did not change and the checker take
+ * over the rules among them that read nothing that changed; the result is the same as without it.
  */
 export function compileSource(fileName: string, text: string, host: CompilerHost = nodeHost, previous?: Compilation): Compilation {
   const source = new SourceFile(fileName, text);
@@ -172,7 +175,7 @@ export function compileSource(fileName: string, text: string, host: CompilerHost
 
   const rootFile: PolicyFile = { path: fileName, name: baseName(fileName), source, syntax: parsed };
   if (!parsed.ast.items.some((i) => i.kind === "import" || i.kind === "override" || i.kind === "disable")) {
-    const checked = checkFile({ ast: parsed.ast, source, schema, bag });
+    const checked = checkFile({ ast: parsed.ast, source, schema, bag, previous: previous?.ruleCache ?? null });
     const errorsSoFar = hasErrors(parsed.diagnostics) || hasErrors(bag.items);
     if (!errorsSoFar) analyzeRules(checked.policy, bag);
     const diagnostics = reportedDiagnostics(fileName, [...parsed.diagnostics, ...bag.items]);
@@ -192,6 +195,7 @@ export function compileSource(fileName: string, text: string, host: CompilerHost
       imports: [],
       sources,
       rootScope: { imported: new Map(), importedRules: new Set() },
+      ruleCache: checked.ruleCache,
     };
   }
   let rootScope: RootScope = { imported: new Map(), importedRules: new Set() };
@@ -218,6 +222,7 @@ export function compileSource(fileName: string, text: string, host: CompilerHost
     imports: resolved.imports,
     sources: new Map(resolved.files.map((f) => [f.path, f.source])),
     rootScope,
+    ruleCache: null,
   };
 }
 

@@ -29,7 +29,13 @@ interface Conjunct {
   /** Tests a candidate value of `key`. */
   readonly test?: (v: IR.Value) => boolean;
   readonly apply?: (d: Domain) => void;
-  readonly text: string;
+  /** The structural key of `expr` (`conjunctText`), computed only when another rule's condition is compared with it. */
+  text?: string;
+}
+
+function conjunctText(c: Conjunct): string {
+  c.text ??= exprKey(c.expr);
+  return c.text;
 }
 
 function pathKey(e: IR.Expr): string | null {
@@ -49,7 +55,6 @@ function safe(f: () => boolean): boolean {
 }
 
 function conjunct(e: IR.Expr): Conjunct {
-  const text = exprKey(e);
   if (e.kind === "compare") {
     let subject = e.left;
     let value = e.right;
@@ -75,7 +80,7 @@ function conjunct(e: IR.Expr): Conjunct {
           } else if (!d.hi || bound.v < d.hi.v || (bound.v === d.hi.v && !bound.inclusive)) d.hi = bound;
         }
       };
-      return { expr: e, key, test, apply, text };
+      return { expr: e, key, test, apply };
     }
   }
   if (e.kind === "in" && e.list.kind === "literal" && Array.isArray(e.list.value)) {
@@ -85,7 +90,6 @@ function conjunct(e: IR.Expr): Conjunct {
       return {
         expr: e,
         key,
-        text,
         test: (v) => safe(() => sem.inList(v, list)),
         apply: (d) => {
           d.oneOf = d.oneOf ? d.oneOf.filter((x) => list.some((y) => sem.equals(x, y))) : [...list];
@@ -97,7 +101,7 @@ function conjunct(e: IR.Expr): Conjunct {
     const key = pathKey(e.arg.left);
     const list = e.arg.list.value as IR.Value[];
     if (key !== null) {
-      return { expr: e, key, text, test: (v) => !safe(() => sem.inList(v, list)), apply: (d) => void d.ne.push(...list) };
+      return { expr: e, key, test: (v) => !safe(() => sem.inList(v, list)), apply: (d) => void d.ne.push(...list) };
     }
   }
   if (e.kind === "between" && e.low.kind === "literal" && e.high.kind === "literal") {
@@ -108,7 +112,6 @@ function conjunct(e: IR.Expr): Conjunct {
       return {
         expr: e,
         key,
-        text,
         test: (v) => safe(() => sem.between(v, lo, hi)),
         apply: (d) => {
           conjunct({ kind: "compare", op: ">=", left: e.value, right: e.low, span: e.span }).apply!(d);
@@ -117,7 +120,7 @@ function conjunct(e: IR.Expr): Conjunct {
       };
     }
   }
-  return { expr: e, key: null, text };
+  return { expr: e, key: null };
 }
 
 function conjuncts(e: IR.Expr): Conjunct[] {
@@ -185,16 +188,46 @@ function domainImplies(d: Domain | undefined, c: Conjunct): boolean {
   return false;
 }
 
+/** What a condition says, as conjuncts and the domains they give each path; read only once built. */
+interface ConditionFacts {
+  readonly cs: Conjunct[];
+  readonly ds: Map<string, Domain>;
+  /** The keys of `cs`, computed when the rule is first compared with a broader one (most never are). */
+  texts: Set<string> | null;
+}
+
 interface RuleFacts {
   readonly rule: IR.Rule;
   readonly cs: Conjunct[];
   readonly ds: Map<string, Domain>;
-  readonly texts: Set<string>;
+  readonly facts: ConditionFacts;
+}
+
+/**
+ * The facts of each condition analysed, by the condition's IR: a checker that takes a rule over
+ * from its previous check (an editor's re-check, rule-cache.ts) hands back the same condition, so
+ * its facts are not computed again. IR is never changed once built.
+ */
+const conditionFacts = new WeakMap<IR.Expr, ConditionFacts>();
+
+function factsOf(condition: IR.Expr): ConditionFacts {
+  let f = conditionFacts.get(condition);
+  if (f === undefined) {
+    const cs = conjuncts(condition);
+    f = { cs, ds: domains(cs), texts: null };
+    conditionFacts.set(condition, f);
+  }
+  return f;
+}
+
+function textsOf(f: RuleFacts): Set<string> {
+  f.facts.texts ??= new Set(f.cs.map(conjunctText));
+  return f.facts.texts;
 }
 
 /** Whether the condition of `a` implies the condition of `b` (b is broader). */
 function implies(a: RuleFacts, b: RuleFacts): boolean {
-  return b.cs.every((c) => a.texts.has(c.text) || (c.key !== null && domainImplies(a.ds.get(c.key), c)));
+  return b.cs.every((c) => (c.key !== null && domainImplies(a.ds.get(c.key), c)) || textsOf(a).has(conjunctText(c)));
 }
 
 /**
@@ -234,8 +267,8 @@ function overriders(info: readonly RuleFacts[], live: ReadonlySet<number>, min: 
 
 export function analyzeRules(policy: IR.Policy, bag: DiagnosticBag): void {
   const info: RuleFacts[] = policy.rules.map((rule) => {
-    const cs = conjuncts(rule.condition);
-    return { rule, cs, ds: domains(cs), texts: new Set(cs.map((c) => c.text)) };
+    const facts = factsOf(rule.condition);
+    return { rule, cs: facts.cs, ds: facts.ds, facts };
   });
   const live = new Set<number>();
   for (const { rule, cs, ds } of info) {

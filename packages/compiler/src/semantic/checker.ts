@@ -16,6 +16,7 @@ import { globToRegex } from "../patterns/glob.js";
 import { parseRegex } from "../regex/index.js";
 import * as sem from "../semantics.js";
 import type * as A from "../syntax/ast.js";
+import { movedFrom } from "../syntax/parse.js";
 import { type SourceFile, type Span, span } from "../syntax/source.js";
 import { buildTestCases, type TestCase } from "../testing/cases.js";
 import { currentSides, pickedBy } from "./current-scope.js";
@@ -23,6 +24,7 @@ import { dispatchTypes } from "./dispatch.js";
 import { exprKey } from "./expr-key.js";
 import { closest } from "./names.js";
 import { dataValue, PARAM_TYPE_HELP, paramTypeProblem } from "./params.js";
+import { type LoweredRule, letsFingerprint, movedRecord, type RuleCache, type RuleEffect, type RuleRecord, sameNumbers } from "./rule-cache.js";
 import { anonymousRuleIds, lineIds } from "./rule-id.js";
 import type { ActionSchema, ActionTypeInfo, FieldInfo } from "./schema.js";
 import { branchRecord } from "./schema-branches.js";
@@ -108,6 +110,11 @@ export interface CheckInput {
    * file's names after its own properties, reported into that file's bag with its positions.
    */
   readonly extraProperties?: ExtraProperties;
+  /**
+   * The rule cache of an earlier check of the same file (`CheckOutput.ruleCache`): the rules it
+   * checked that are unchanged, and read nothing that changed, are taken over (rule-cache.ts).
+   */
+  readonly previous?: RuleCache | null;
 }
 
 /**
@@ -176,6 +183,8 @@ export interface CheckOutput {
   readonly model: SemanticModel;
   /** The lets of imported files this file reads (`NS.LET`), by namespace: they are used, though not in their own file. */
   readonly importedReads: ReadonlyMap<string, ReadonlySet<string>>;
+  /** What checking each rule did, for the next check of the same file (`CheckInput.previous`); null when the file imports. */
+  readonly ruleCache: RuleCache | null;
 }
 
 export function checkFile(input: CheckInput): CheckOutput {
@@ -196,6 +205,13 @@ class Checker {
   private readonly regexes: IR.RegexDef[] = [];
   private readonly trackers: IR.Tracker[] = [];
   private readonly trackerKeys = new Map<string, number>();
+  /** `regexes` by `regexKey`: equal patterns share one entry. */
+  private readonly regexKeys = new Map<string, number>();
+  /** The effects of the rule being checked, kept for the next check (`RuleCache`); null when not kept. */
+  private effects: RuleEffect[] | null = null;
+  private readonly previous: RuleCache | null;
+  /** This check's records, for the next one. */
+  private nextCache: RuleCache | null = null;
   private readonly ast: A.FileNode;
   /** The file being checked; another file's while its extra properties are checked (`lowerExtraProperties`). */
   private source: SourceFile;
@@ -227,15 +243,28 @@ class Checker {
     this.imported = input.imported ?? new Map();
     this.importedRules = input.importedRules ?? new Set();
     this.extraProperties = input.extraProperties ?? null;
+    this.previous = input.previous ?? null;
   }
 
   private report(entry: (typeof catalog)[keyof typeof catalog], at: Span, message: string, extras?: Parameters<DiagnosticBag["report"]>[3]): Diagnostic {
-    return this.bag.report(entry, at, message, extras);
+    const diagnostic = this.bag.report(entry, at, message, extras);
+    this.effects?.push({ kind: "diagnostic", diagnostic });
+    return diagnostic;
+  }
+
+  /** A let read at `at`. */
+  private referenceLet(sym: LetSymbol, at: Span): void {
+    sym.references.push(at);
+    this.effects?.push({ kind: "let", name: sym.name, at });
+    this.resolveLet(sym);
   }
 
   run(): CheckOutput {
     const headers = this.headers();
     this.declareLets();
+    // every let is resolved before the rules read them, in the order they are declared, so that
+    // what a let means never depends on which rule reads it first
+    for (const sym of this.lets.values()) this.resolveLet(sym);
     // `default require approval from NAME` reads a let: known once the lets are declared
     const defaultDecl = this.ast.items.find((i): i is A.DefaultDecl => i.kind === "default");
     if (headers.defaultApproval !== null && defaultDecl?.fromName) headers.defaultApproval = { ...headers.defaultApproval, from: this.approvalGroup(defaultDecl) };
@@ -285,6 +314,7 @@ class Checker {
       tests,
       model: { lets: this.lets, rules: this.rules, fieldReferences: this.fieldReferences, narrowings: this.narrowings, schema: this.schema, locals: this.locals },
       importedReads: this.importedReads,
+      ruleCache: this.nextCache,
     };
   }
 
@@ -431,7 +461,11 @@ class Checker {
       return;
     }
     this.resolving.add(sym.name);
+    // what resolving a let does is the let's, not the rule's that happened to read it first
+    const effects = this.effects;
+    this.effects = null;
     const lowered = this.lower(sym.decl.value, { history: false, types: null }, true);
+    this.effects = effects;
     this.resolving.delete(sym.name);
     if (lowered.expr.kind === "literal") {
       sym.value = lowered.expr.value;
@@ -454,13 +488,15 @@ class Checker {
     // a named rule whose name is missing is broken; its syntax error says so, and an id made
     // up for it would only collide with the rules that recovery found after it
     const items = this.ast.items.map((i) => (i.kind === "override" ? i.rule : i)).filter((i): i is A.RuleDecl => i.kind === "rule" && (i.anonymous || i.name !== null));
-    const lowered = items.map((item) => this.lowerRule(item));
+    const cache = this.ruleCache();
+    const lowered = items.map((item) => this.cachedRule(item, cache));
     // anonymous ids read the checked conditions (a let named `type` is not the action's type)
     const anonymous = anonymousRuleIds(
       baseName(this.bag.file),
       lowered.filter((l) => l.item.anonymous).map((l) => ({ decl: l.item, condition: l.condition })),
     );
     this.reportDuplicates(anonymous.duplicates);
+    if (cache !== null) this.nextCache = { file: this.bag.file, lets: cache.lets, schema: this.schema, rules: cache.next };
     const out: IR.Rule[] = [];
     for (const { item, condition, effect, stage } of lowered) {
       const id = item.name ? item.name.name : anonymous.ids.get(item)!;
@@ -560,8 +596,97 @@ class Checker {
     return item?.kind === "property" && item.name !== null ? item.name.span : p.span;
   }
 
+  /**
+   * Where this check keeps what checking each rule did, with the records of the previous check
+   * that it may take over (`rule-cache.ts`); null when the file imports or is imported (its names
+   * then come from other files).
+   */
+  private ruleCache(): { readonly previous: ReadonlyMap<A.RuleDecl, RuleRecord> | null; readonly next: Map<A.RuleDecl, RuleRecord>; readonly lets: string } | null {
+    if (this.imported.size > 0 || this.params.size > 0 || this.importedRules.size > 0 || this.extraProperties !== null) return null;
+    const lets = letsFingerprint(this.ast, this.source.text);
+    const p = this.previous;
+    const same = p !== null && p.file === this.bag.file && p.schema === this.schema && p.lets === lets;
+    return { previous: same ? p.rules : null, next: new Map(), lets };
+  }
+
+  /** A rule checked, or taken over from the previous check when nothing it read changed. */
+  private cachedRule(item: A.RuleDecl, cache: ReturnType<Checker["ruleCache"]>): LoweredRule {
+    if (cache === null) return this.lowerRule(item);
+    let old = cache.previous?.get(item);
+    let delta = 0;
+    if (old === undefined && cache.previous !== null) {
+      // the same text moved by an edit before it: the record moves with it
+      const from = movedFrom.get(item);
+      old = from === undefined ? undefined : cache.previous.get(from.item as A.RuleDecl);
+      delta = from?.delta ?? 0;
+    }
+    if (old !== undefined && this.keepsNumbers(old)) {
+      const record = delta === 0 ? old : movedRecord(old, item, delta);
+      this.replay(record);
+      cache.next.set(item, record);
+      return record.lowered;
+    }
+    const effects: RuleEffect[] = [];
+    this.effects = effects;
+    try {
+      const lowered = this.lowerRule(item);
+      cache.next.set(item, { lowered, effects });
+      return lowered;
+    } finally {
+      this.effects = null;
+    }
+  }
+
+  /** Whether a record's regexes and trackers would keep their numbers if it were replayed now. */
+  private keepsNumbers(record: RuleRecord): boolean {
+    const regexes = { count: this.regexes.length, index: (key: string) => this.regexKeys.get(key) };
+    const trackers = { count: this.trackers.length, index: (key: string) => this.trackerKeys.get(key) };
+    return sameNumbers(record.effects, regexes, trackers);
+  }
+
+  /** Replays a rule's effects on the checker's state, in order. */
+  private replay(record: RuleRecord): void {
+    for (const e of record.effects) {
+      switch (e.kind) {
+        case "diagnostic":
+          this.bag.items.push(e.diagnostic);
+          break;
+        case "let":
+          this.lets.get(e.name)!.references.push(e.at);
+          break;
+        case "field": {
+          const ref = e.ref as FieldReference;
+          this.fieldReferences.push(ref);
+          this.fieldReferenceAt.set(ref.span, ref);
+          break;
+        }
+        case "narrowing":
+          this.narrowings.set(e.at, e.types);
+          break;
+        case "local":
+          this.locals.push(e.symbol as LocalSymbol);
+          break;
+        case "localInfo":
+          this.localInfoAt.set(e.at, e.info);
+          break;
+        case "regex":
+          if (e.def.index === this.regexes.length) {
+            this.regexes.push(e.def);
+            this.regexKeys.set(e.key, e.def.index);
+          }
+          break;
+        case "tracker":
+          if (e.tracker.index === this.trackers.length) {
+            this.trackers.push(e.tracker);
+            this.trackerKeys.set(e.key, e.tracker.index);
+          }
+          break;
+      }
+    }
+  }
+
   /** A rule's condition and effect, checked. */
-  private lowerRule(item: A.RuleDecl): { item: A.RuleDecl; stage: IR.Stage; condition: IR.Expr; effect: IR.Effect | null } {
+  private lowerRule(item: A.RuleDecl): LoweredRule {
     this.stage = this.ruleStage(item);
     const cond = this.lower(item.condition, { history: false, types: null }, false);
     this.expectCondition(cond, item.condition.span);
@@ -768,7 +893,10 @@ class Checker {
   /** Lowers an expression, and keeps what it narrows for the semantic model. */
   private lower(e: A.Expr, scope: Scope, constant: boolean): Lowered {
     const l = this.lowerExpr(e, scope, constant);
-    if (l.narrows) this.narrowings.set(e.span, l.narrows);
+    if (l.narrows) {
+      this.narrowings.set(e.span, l.narrows);
+      this.effects?.push({ kind: "narrowing", at: e.span, types: l.narrows });
+    }
     return l;
   }
 
@@ -871,6 +999,7 @@ class Checker {
       references: [],
     };
     this.locals.push(symbol);
+    this.effects?.push({ kind: "local", symbol });
     const locals = new Map(scope.locals ?? []);
     locals.set(name, symbol);
     const cond = this.lower(e.condition, { ...scope, locals }, false);
@@ -953,6 +1082,7 @@ class Checker {
     }
     if (e.segments.length > 1 && info === null) type = ANY;
     this.localInfoAt.set(e.span, info);
+    this.effects?.push({ kind: "localInfo", at: e.span, info });
     return { expr: { kind: "path", root: "local", fields, span: e.span }, type };
   }
 
@@ -1207,12 +1337,15 @@ class Checker {
     const split = correlationKeys(condition);
     condition = split.condition;
     const key = `${kind}|${withinMs}|${exprKey(condition)}|${since ? exprKey(since) : ""}|${value ? exprKey(value) : ""}|${IR.scopeText(trackerScope)}`;
-    let index = this.trackerKeys.get(key);
-    if (index === undefined) {
-      index = this.trackers.length;
-      this.trackers.push({ index, kind, condition, since, value, withinMs, scope: trackerScope, span: e.span, keys: split.keys, rest: split.rest });
+    const shared = this.trackerKeys.get(key);
+    const index = shared ?? this.trackers.length;
+    const tracker: IR.Tracker = { index, kind, condition, since, value, withinMs, scope: trackerScope, span: e.span, keys: split.keys, rest: split.rest };
+    if (shared === undefined) {
+      this.trackers.push(tracker);
       this.trackerKeys.set(key, index);
     }
+    // the tracker as this rule would add it: replayed after the one it shares has gone, it is added
+    this.effects?.push({ kind: "tracker", key, tracker });
     if (kind === "sum" || kind === "max" || kind === "min") return { expr: { kind: "aggregate", aggregate: kind, tracker: index, span: e.span }, type: result };
     return { expr: { kind, tracker: index, span: e.span }, type: result };
   }
@@ -1379,8 +1512,7 @@ class Checker {
     if (localSymbol) return this.localPath(e, localSymbol);
     const let_ = segs.length === 1 ? this.lets.get(head.name) : undefined;
     if (let_) {
-      let_.references.push(head.span);
-      this.resolveLet(let_);
+      this.referenceLet(let_, head.span);
       return { expr: { kind: "literal", value: let_.value ?? null, span: e.span }, type: let_.type };
     }
     const names = segs.map((s) => s.name);
@@ -1581,6 +1713,7 @@ class Checker {
     const ref: FieldReference = { span: pathSpan, root, path: fields, actionTypes: scope.types ? [...scope.types] : null, info };
     this.fieldReferences.push(ref);
     this.fieldReferenceAt.set(pathSpan, ref);
+    this.effects?.push({ kind: "field", ref });
   }
 
   /** The type of an action field; reports unknown fields against the schema. */
@@ -1732,10 +1865,18 @@ class Checker {
 
   /** The index of a pattern in `Policy.regexes`: equal patterns share one entry. */
   private addRegex(def: Omit<IR.RegexDef, "index">): number {
-    const existing = this.regexes.find((x) => x.source === def.source && x.flags === def.flags && x.detector === def.detector && x.glob === def.glob);
-    if (existing) return existing.index;
+    const key = regexKey(def);
+    const existing = this.regexKeys.get(key);
+    if (existing !== undefined) {
+      // the entry as this rule would add it: replayed after the one it shares has gone, it is added
+      if (this.effects !== null) this.effects.push({ kind: "regex", key, def: { index: existing, ...def } });
+      return existing;
+    }
     const index = this.regexes.length;
-    this.regexes.push({ index, ...def });
+    const entry: IR.RegexDef = { index, ...def };
+    this.regexes.push(entry);
+    this.regexKeys.set(key, index);
+    this.effects?.push({ kind: "regex", key, def: entry });
     return index;
   }
 
@@ -1839,8 +1980,7 @@ class Checker {
       });
       return REDACTED;
     }
-    let_.references.push(t.span);
-    this.resolveLet(let_);
+    this.referenceLet(let_, t.span);
     if (typeof let_.value !== "string") {
       this.report(catalog.invalidRedactText, t.span, `\`with\` needs a string, but \`${t.name}\` is ${typeName(let_.type)}`, { help: 'give the let a string value, e.g. `let CARD_TEXT = "[card]"`' });
       return REDACTED;
@@ -1905,6 +2045,11 @@ class Checker {
 const VALUE_FUNCTION_ARGUMENTS: Record<string, Type> = { string: STR | NULL, stringOrList: STR | LIST | NULL, value: ANY };
 const VALUE_FUNCTION_ARGUMENT_NAMES: Record<string, string> = { string: "a string", stringOrList: "a string or a list", value: "a value" };
 const VALUE_FUNCTION_RESULTS: Record<IR.FnExpr["name"], Type> = { host: STR | NULL, lower: STR | NULL, upper: STR | NULL, length: NUM | NULL, strings: LIST };
+
+/** What makes two patterns the same entry of `Policy.regexes`. */
+function regexKey(def: Omit<IR.RegexDef, "index">): string {
+  return `${def.source}\u0000${def.flags}\u0000${def.detector ?? ""}\u0001${def.glob ?? ""}\u0001${def.detector === null ? 0 : 1}${def.glob === null ? 0 : 1}`;
+}
 
 function isValueFunction(fact: facts.FunctionFact): fact is facts.FunctionFact & { name: IR.FnExpr["name"] } {
   return Object.hasOwn(VALUE_FUNCTION_RESULTS, fact.name);
@@ -1979,13 +2124,23 @@ function supportedZones(): string[] {
   return zones;
 }
 
+/** Zones already tried: building a formatter costs about a millisecond, and an editor re-checks on every keystroke. */
+const knownZones = new Map<string, boolean>();
+
 function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: zone });
-    return true;
-  } catch {
-    return false;
+  let known = knownZones.get(zone);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone: zone });
+      known = true;
+    } catch {
+      known = false;
+    }
+    // bounded: a user typing zone names one letter at a time must not grow it without end
+    if (knownZones.size >= 1024) knownZones.clear();
+    knownZones.set(zone, known);
   }
+  return known;
 }
 
 /** Whether an IR expression reads the current action. */

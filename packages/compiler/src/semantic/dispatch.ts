@@ -67,7 +67,19 @@ export function readsOnlyType(e: IR.Expr): boolean {
   }
 }
 
+/** By condition: a re-check that takes a rule over (rule-cache.ts) hands back the same condition. IR is never changed once built. */
+const dispatchOf = new WeakMap<IR.Expr, string[] | null>();
+
 export function dispatchTypes(condition: IR.Expr): string[] | null {
+  let types = dispatchOf.get(condition);
+  if (types === undefined) {
+    types = computeDispatchTypes(condition);
+    dispatchOf.set(condition, types);
+  }
+  return types;
+}
+
+function computeDispatchTypes(condition: IR.Expr): string[] | null {
   const conjuncts = condition.kind === "and" ? condition.args : [condition];
   let acc: Set<string> | null = null;
   for (const c of conjuncts) {

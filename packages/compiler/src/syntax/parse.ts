@@ -267,6 +267,12 @@ function moveToken(t: IToken, delta: number): void {
   if (t.endOffset !== undefined) t.endOffset += delta;
 }
 
+/**
+ * The item each moved item was copied from, and by how much it moved: a later stage that kept
+ * something for the original (the checker's rule records, semantic/rule-cache.ts) can move it too.
+ */
+export const movedFrom = new WeakMap<Item, { readonly item: Item; readonly delta: number }>();
+
 /** The chunk at a new offset: the same text, so the same tree with every span moved. */
 function moveChunk(c: Chunk, start: number): Chunk {
   const delta = start - c.start;
@@ -275,7 +281,11 @@ function moveChunk(c: Chunk, start: number): Chunk {
     start,
     text: c.text,
     next: c.next,
-    items: c.items.map((item) => moved(item, delta)),
+    items: c.items.map((item) => {
+      const copy = moved(item, delta);
+      movedFrom.set(copy, { item, delta });
+      return copy;
+    }),
     comments: c.comments.map((comment) => moved(comment, delta)),
     diagnostics: c.diagnostics.map((d) => moved(d, delta)),
     tokens: c.tokens,
