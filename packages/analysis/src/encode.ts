@@ -495,6 +495,9 @@ class Encoder {
       const q = this.vocab.quantified(p, decides);
       const found = this.vocab.declare("q", "Bool");
       const pastLimit = this.vocab.declare("qp", "Bool");
+      // declared now: the script's declarations are read before the deferred assertions are written
+      const free = this.vocab.declare("qf", "Bool");
+      const length = this.vocab.listLength(p);
       // every membership is known only once every expression is encoded
       this.vocab.defer(() => {
         const members = [...p.members.values()];
@@ -505,7 +508,7 @@ class Encoder {
           .map((m) => `(ite ${m.name} 1 0)`)
           .join(" ")} ${decides(OTHER) ? "0" : p.h})`;
         // quantifiers over this list decided by other elements: past the limit is left open (reported)
-        const past = q.exact ? smt.and(q.order, `(>= ${others} ${MAX_QUANTIFIER_VISITS})`) : smt.and(this.vocab.declare("qf", "Bool"), `(> ${this.vocab.listLength(p)} ${MAX_QUANTIFIER_VISITS})`);
+        const past = q.exact ? smt.and(q.order, `(>= ${others} ${MAX_QUANTIFIER_VISITS})`) : smt.and(free, `(> ${length} ${MAX_QUANTIFIER_VISITS})`);
         return smt.and(smt.eq(found, smt.or(...deciding, decides(OTHER) ? `(> ${p.h} 0)` : smt.FALSE)), smt.eq(pastLimit, past));
       });
       return { found, pastLimit };
