@@ -193,13 +193,75 @@ describe("armorc diff: known answers", () => {
   });
 
   it("falls back to a labelled random search where a construct is not encoded", async () => {
-    const r = await diff('default allow\nrule q when any(t in action.tags: t == "x") deny\n', 'default allow\nrule q when any(t in action.tags: t == "y") deny\n');
+    const r = await diff('default allow\nrule q when any(t in action.tags: t starts_with "x") deny\n', 'default allow\nrule q when any(t in action.tags: t starts_with "y") deny\n');
     expect(r.notEncoded.map((n) => n.what)).toContain("`any(...)`");
     expect(r.status).toBe("changed");
     const found = r.findings.filter((f) => f.status === "changed");
     expect(found.map((f) => f.kind.id).sort()).toEqual(["allow->deny", "deny->allow"]);
     for (const f of found) expect(f.method).toBe("search");
   });
+});
+
+// `any`/`all` over a list of the input whose condition tests the element against literals: exact
+describe("armorc diff: quantifiers", () => {
+  const LIMIT_OPEN = "the visit limit of `any`/`all` over one list whose quantifiers are decided by different elements (left open past 100,000 elements)";
+  const QUANTIFIER_CASES: readonly (Case & { readonly notEncoded?: readonly string[] })[] = [
+    {
+      name: "any element x or any element y",
+      old: 'default allow\nrule q when any(t in action.tags: t == "x") deny\n',
+      new: 'default allow\nrule q when any(t in action.tags: t == "y") deny\n',
+      changes: ["allow->deny", "deny->allow"],
+      example: (i) => Array.isArray(i.action.tags) && !i.action.tags.includes("x") && i.action.tags.includes("y"),
+      // the two quantifiers are decided by different elements: past the visit limit, which fails is left open
+      notEncoded: [LIMIT_OPEN],
+    },
+    {
+      name: "`or` of two equalities and `in` a literal list are the same test",
+      old: 'default allow\nrule q when any(t in action.tags: t == "x" or "y" == t) deny\n',
+      new: 'default allow\nrule q when any(t in action.tags: t in ["y", "x"]) deny\n',
+      changes: [],
+    },
+    {
+      name: "`all(!=)` and `not any(==)` differ only on a missing list",
+      old: 'default deny\nrule q when all(t in action.tags: t != "bad") allow\n',
+      new: 'default deny\nrule q when not any(t in action.tags: t == "bad") allow\n',
+      changes: ["deny->allow"],
+      example: (i) => i.action.tags === undefined || i.action.tags === null,
+    },
+    {
+      name: "`all` over a list with only allowed elements, against membership",
+      old: 'default deny\nrule q when action.tags contains "a" and all(t in action.tags: t in ["a", "b"]) allow\n',
+      new: 'default deny\nrule q when action.tags contains "a" allow\n',
+      changes: ["deny->allow"],
+      // a text that contains "a" is no list for `all`; a list holds an element neither "a" nor "b"
+      example: (i) => typeof i.action.tags === "string" || (i.action.tags.includes("a") && i.action.tags.some((t: unknown) => t !== "a" && t !== "b")),
+    },
+    {
+      name: "`any` visits at most 100,000 elements: a longer list without the element is an error",
+      old: 'default allow\nrule q when any(t in action.tags: t == "x") deny\n',
+      new: 'default allow\nrule q when action.tags contains "x" deny\n',
+      changes: ["deny->allow"],
+      // a text is no list for `any`; a list must be longer than the limit
+      example: (i) => typeof i.action.tags === "string" || (i.action.tags.length > 100_000 && !i.action.tags.includes("x")),
+    },
+  ];
+
+  it.each(QUANTIFIER_CASES)(
+    "$name",
+    async (c) => {
+      const r = await diff(c.old, c.new);
+      expect(r.notEncoded.map((n) => n.what)).toEqual(c.notEncoded ?? []);
+      expect(changedKinds(r).sort()).toEqual([...c.changes].sort());
+      expect(r.findings.filter((f) => !c.changes.includes(f.kind.id)).every((f) => f.status === "unchanged")).toBe(true);
+      // every example is the solver's, re-decided by the interpreter and both compiled modules
+      for (const f of r.findings) if (f.status === "changed") expect(f.method).toBe("solver");
+      if (c.example) {
+        const e = exampleOf(r, c.changes[0]!)!;
+        expect(c.example(e.input, e.history), JSON.stringify(e).slice(0, 500)).toBe(true);
+      }
+    },
+    120_000,
+  );
 });
 
 // JavaScript rounds arithmetic to doubles, and `length` counts code points: never "no change"
@@ -436,6 +498,9 @@ const atomArb: fc.Arbitrary<string> = fc.oneof(
   fc.tuple(fc.constantFrom(...FIELDS), fc.constantFrom('["a", "admin"]', "[5, 100]")).map(([f, l]) => `${f} in ${l}`),
   fc.tuple(fc.constantFrom(...FIELDS), fc.constantFrom("/^a/", "/min$/", "/[0-9]+/")).map(([f, r]) => `${f} matches ${r}`),
   fc.constantFrom('action.type == "wire"', 'action.type == "send_email"', "exists(amount)"),
+  // quantifiers over two lists, each decided by one set of elements (where they are exact past the visit limit too)
+  fc.constantFrom('any(t in tags: t == "a")', 'all(t in tags: t != "a")', 'not any(t in tags: t in ["a"])', 'tags contains "a"'),
+  fc.constantFrom('all(l in labels: l in ["a", 5])', 'any(l in labels: not (l == "a" or 5 == l))', "labels contains 5"),
 );
 const condArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: atomArb },
@@ -455,10 +520,12 @@ const inputArb = fc.record({
   recipient: fc.option(valueArb, { nil: undefined }),
   role: fc.option(valueArb, { nil: undefined }),
   env: fc.option(valueArb, { nil: undefined }),
+  tags: fc.option(fc.oneof(fc.array(valueArb, { maxLength: 3 }), valueArb), { nil: undefined }),
+  labels: fc.option(fc.oneof(fc.array(valueArb, { maxLength: 3 }), valueArb), { nil: undefined }),
 });
 
 function outcome(policy: Compilation, raw: Record<string, unknown>): { decision: string; redacted: boolean } {
-  const input = { action: { type: raw.type, amount: raw.amount, recipient: raw.recipient }, user: { role: raw.role }, context: { env: raw.env } };
+  const input = { action: { type: raw.type, amount: raw.amount, recipient: raw.recipient, tags: raw.tags, labels: raw.labels }, user: { role: raw.role }, context: { env: raw.env } };
   const d = evaluatePolicy(policy.policy, JSON.parse(JSON.stringify(input))).result;
   return { decision: d.decision, redacted: d.rules.some((r) => r.effect === "redact") };
 }

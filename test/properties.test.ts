@@ -161,6 +161,18 @@ property flagged_week: never allow when seen(type == "fraud_flag" within 7d)
     expected: { burst: "holds", flagged: "holds", flagged_week: "fails" },
   },
   {
+    name: "any and all over a list of the input",
+    policy: `default allow
+let BLOCKED = ["evil-corp", "shady-llc"]
+rule blocked when action.type == "wire" and any(r in recipients: r in BLOCKED) deny
+property never_blocked: never allow when action.type == "wire" and recipients contains "evil-corp"
+property all_fine: always allow when action.type == "wire" and all(r in recipients: r == "bob")
+property one_blocked: always deny when action.type == "wire" and any(r in recipients: r == "shady-llc")
+property evil_only: always deny when action.type == "wire" and any(r in recipients: r == "evil-corp" or r == "mallory")
+`,
+    expected: { never_blocked: "holds", all_fine: "holds", one_blocked: "holds", evil_only: "fails" },
+  },
+  {
     name: "evaluation errors deny",
     policy: `default allow
 rule big when amount > 100 deny

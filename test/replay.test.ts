@@ -138,10 +138,67 @@ describe("armorc replay: the runtime's log", () => {
     if (rules) for (const [id, [fires, stops]] of Object.entries(rules)) expect(r.rules.find((c) => c.rule === id)).toMatchObject({ newlyFires: fires, stopsFiring: stops });
   });
 
-  it("counts a decision that would read the context, which records do not keep, as not reconstructed", async () => {
+  it("counts a decision that would read the context, which records do not keep, as not reconstructed, naming the fields read", async () => {
     const r = await replay(log, `${RECORDED}rule tenant\n  when action.type == "send" and context.tenant == "acme"\n  deny because "t"\n`);
     expect(r.replayed).toBe(0);
-    expect(r.notReconstructed).toEqual({ count: 7, reasons: [{ reason: "the candidate reads the context, which audit records do not keep", count: 7, firstLine: 1 }] });
+    const lines = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .flatMap((l, i) => (JSON.parse(l).kind === "decision" ? [i + 1] : []));
+    expect(r.notReconstructed).toEqual({
+      count: 7,
+      reasons: [{ reason: "the candidate reads context.tenant, which audit records do not keep", count: 7, firstLine: lines[0], lines, rules: [] }],
+    });
+  });
+
+  // candidates that read the context, and the reasons (with the rules that read each field) `armorc replay` gives
+  const contextCases: { name: string; candidate: string; reasons: { reason: string; count: number; rules: string[] }[]; replayed: number }[] = [
+    {
+      name: "a rule that reads a field only for some actions leaves the others compared",
+      candidate: `${RECORDED}rule tenant\n  when action.type == "send" and action.to == "x1" and context.tenant == "acme"\n  deny\n`,
+      reasons: [{ reason: "the candidate reads context.tenant (rule `tenant`), which audit records do not keep", count: 1, rules: ["tenant"] }],
+      replayed: 6,
+    },
+    {
+      name: "two rules reading one field are both named; another field is a reason of its own",
+      candidate: `${RECORDED}rule t1 when action.to == "x1" and context.tenant == "a" deny\nrule t2 when action.to == "x1" and context.tenant == "b" deny\nrule r when action.to == "y1" and context.region == "eu" deny\n`,
+      reasons: [
+        { reason: "the candidate reads context.tenant (rules `t1`, `t2`), which audit records do not keep", count: 1, rules: ["t1", "t2"] },
+        { reason: "the candidate reads context.region (rule `r`), which audit records do not keep", count: 1, rules: ["r"] },
+      ],
+      replayed: 5,
+    },
+    {
+      name: "a history predicate counted per a context field names its rule",
+      candidate: `${RECORDED}rule team when action.type == "send" and count(type == "send" within 1h per context.team) >= 100 deny\n`,
+      reasons: [{ reason: "the candidate reads context.team (rule `team`), which audit records do not keep", count: 7, rules: ["team"] }],
+      replayed: 0,
+    },
+  ];
+
+  it("counts result records, naming the candidate's rules of that stage that would need the value", async () => {
+    const path = join(dir, "stages.jsonl");
+    const recorded = 'default allow\nrule digits on result when action.type == "read" redact result.text matching /\\d{4}/ with "#"\n';
+    const e = await createEnforcer({ policy: { source: recorded, fileName: "s.armor" }, audit: { file: path, fsync: false }, throwOnDeny: false });
+    await e.run({ type: "read" }, { session: "s" }, () => ({ text: "card 1234" }));
+    await e.close();
+    const candidate = `${recorded}rule hide on result when action.type == "read" deny\n`;
+    const r = await replay(path, candidate);
+    expect(r.stagesNotReplayed).toEqual({ result: 1, output: 0 });
+    expect(r.stageRules).toEqual({ result: ["digits", "hide"], output: [] });
+    const text = armorc("replay", path, "--policy", file("stages.armor", candidate)).stdout;
+    expect(text).toContain("  result: the candidate's `on result` rules `digits`, `hide` would need the value");
+    const none = armorc("replay", path, "--policy", file("none.armor", "default allow\n")).stdout;
+    expect(none).toContain("  result: the candidate has no `on result` rule");
+  });
+
+  it.each(contextCases)("armorc replay: $name", ({ candidate, reasons, replayed }) => {
+    const out = armorc("replay", log, "--policy", file("context.armor", candidate), "--format", "json");
+    const r = JSON.parse(out.stdout).replay as ReplayReport;
+    expect(r.replayed, out.stderr).toBe(replayed);
+    expect(r.notReconstructed.reasons.map(({ reason, count, rules }) => ({ reason, count, rules }))).toEqual(reasons);
+    const text = armorc("replay", log, "--policy", file("context.armor", candidate)).stdout;
+    for (const g of r.notReconstructed.reasons) expect(text).toContain(`  ${g.count}  ${g.reason} (${g.lines.length === 1 ? "line" : "lines"} ${g.lines.join(", ")})`);
   });
 
   it("counts decisions whose history lost a record as not reconstructed while the candidate's windows could see the loss", async () => {
@@ -153,7 +210,10 @@ describe("armorc replay: the runtime's log", () => {
     const r = windowed.report();
     // the four decisions within the hour after the loss are not compared; a's send two hours later is
     expect(r.lost).toBe(1);
-    expect(r.notReconstructed).toEqual({ count: 4, reasons: [{ reason: "records the session's history needs are missing (the log lost records before line 3)", count: 4, firstLine: 4 }] });
+    expect(r.notReconstructed).toEqual({
+      count: 4,
+      reasons: [{ reason: "records the session's history needs are missing (the log lost records before line 3)", count: 4, firstLine: 4, lines: [4, 6, 8, 10], rules: [] }],
+    });
     expect(r.pairs).toEqual({ "allow->allow": 2 });
     // a candidate without history predicates needs no history: every decision is compared
     const stateless = new Replayer(await moduleOf(`policy p version "1"\ndefault allow\n`));

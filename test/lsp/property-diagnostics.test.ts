@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "./client.js";
 
@@ -65,6 +66,47 @@ describe("language server: property proofs", () => {
     expect(proofs.map((d) => [d.range.start.line, d.range.start.character, d.range.end.character])).toEqual([[1, 9, 14]]);
     expect(proofs[0]!.message).toContain("property `small` (always allow) fails");
     expect(proofs[0]!.message).toContain('"amount":10001');
+  }, 120_000);
+
+  it("shows an imported file's property that fails against the importer in that file and at the import", async () => {
+    const dir = join(workspace, "imports");
+    mkdirSync(dir);
+    // base.armor alone denies every sanctioned wire; main disables that rule, so base's property fails there
+    const base =
+      'default allow\nlet SANCTIONED = ["evil-corp"]\nrule no_sanctioned when action.type == "wire" and recipient in SANCTIONED deny\nproperty never_sanctioned: never allow when action.type == "wire" and recipient in SANCTIONED\n';
+    writeFileSync(join(dir, "base.armor"), base);
+    const baseUri = pathToFileURL(join(dir, "base.armor")).href;
+    const main = 'default allow\nimport "./base.armor" as base\ndisable base.no_sanctioned\n';
+    const mainUri = await client.open(join(dir, "main.armor"), main);
+
+    // base.armor is not open: the importer's proof is published for it alone, at the property's name
+    const there = await client.diagnosticsWhere(baseUri, (p) => p.diagnostics.some((d) => d.code === "A408"));
+    const d = there.diagnostics.find((x) => x.code === "A408")!;
+    expect(d.severity).toBe(1);
+    expect(d.range).toEqual({ start: { line: 3, character: 9 }, end: { line: 3, character: 25 } });
+    expect(d.message).toContain("property `never_sanctioned` (never allow) fails against `main.armor`, which imports this file");
+    expect(d.message).toContain('"recipient":"evil-corp"');
+    expect(d.message).toContain("decided allow by the default");
+    expect(d.relatedInformation?.[0]?.location).toEqual({ uri: mainUri, range: { start: { line: 1, character: 0 }, end: { line: 1, character: 29 } } });
+
+    // the importer says so at the import
+    const here = await client.diagnosticsWhere(mainUri, (p) => p.diagnostics.some((x) => x.code === "A408"));
+    const atImport = here.diagnostics.filter((x) => x.code === "A408");
+    expect(atImport.map((x) => x.range.start.line)).toEqual([1]);
+    expect(atImport[0]!.message).toContain("property `base.never_sanctioned` (never allow) of the imported `base.armor` fails against this policy");
+
+    // opened, base.armor holds its own property (it denies the wire) and shows the importer's failure beside its own diagnostics
+    const opened = await client.open(join(dir, "base.armor"), base);
+    const published = await client.diagnosticsWhere(opened, (p) => p.diagnostics.some((x) => x.code === "A408"));
+    expect(published.diagnostics.filter((x) => x.code === "A408").map((x) => x.message.split("\n")[0])).toEqual([
+      "property `never_sanctioned` (never allow) fails against `main.armor`, which imports this file:",
+    ]);
+
+    // once the importer is closed, its result is no longer shown in base.armor
+    await client.close(mainUri);
+    const cleared = await client.diagnosticsWhere(baseUri, (p) => !p.diagnostics.some((x) => x.code === "A408"));
+    expect(cleared.diagnostics.filter((x) => x.code === "A408")).toEqual([]);
+    await client.close(baseUri);
   }, 120_000);
 
   it("shows a property the solver cannot settle as a warning saying why", async () => {

@@ -6,7 +6,12 @@
  * `matches` or string operator false, an operand of another wrong type is an error, and an error
  * in any rule denies (docs/language.md §6.5, §8).
  *
- * What is not encoded (quantifiers, the value functions but `length` of a string, detectors,
+ * `any`/`all` over a list read from the input, whose condition only compares the element with
+ * primitive literals (`==`, `!=`, `in [...]`, `and`, `or`, `not`), are exact: the condition is
+ * then a constant for each literal the list may hold and another for every other element, so the
+ * quantifier is a test of the list's memberships and hidden part (see `quantifier`).
+ *
+ * What is not encoded (other quantifiers, the value functions but `length` of a string, detectors,
  * regex assertions but the outer anchors, the stage values of results and outputs, ...) becomes an
  * opaque value: free variables, the same for the same expression in both policies. The encoding
  * then over-approximates: a proof of "no difference" still holds, but a solution may not be one
@@ -19,7 +24,7 @@ import { encodeSearch } from "./regex.js";
 import type { Term } from "./smt.js";
 import * as smt from "./smt.js";
 import { AFTER_HOST, asciiCaseMap, asciiOnly, BEFORE_HOST, caseExcluded, casePreimage, HOST_REGEX } from "./text-functions.js";
-import { type InputRoot, type PathVar, Tag, type TrackerVar, Vocabulary, WEEKDAYS } from "./vocabulary.js";
+import { type InputRoot, type ListElement, OTHER, type PathVar, Tag, type TrackerVar, Vocabulary, WEEKDAYS } from "./vocabulary.js";
 
 /** A symbolic value: whether evaluating it fails, its type tag and its value in each type. */
 interface Sym {
@@ -111,6 +116,71 @@ const OVERFLOW_BELOW = `${10n ** 308n}.0`;
 const CASE_MAPPING = "`lower`/`upper` of ASCII text (another character's case mapping is left free)";
 const HOST_SHAPE = "`host` of `http(s)://` URLs with an ASCII lower-case host, or of text without `:` (another URL's host is left free)";
 const CODE_POINTS = "`length` of a string with more than one character outside the Basic Multilingual Plane (its code points are bounded, not counted)";
+
+/** The most elements `any`/`all` visit in one condition (semantics.ts `MAX_QUANTIFIER_VISITS`); one more is an evaluation error. */
+const MAX_QUANTIFIER_VISITS = 100_000;
+
+type Primitive = string | number | boolean;
+
+const isPrimitive = (v: unknown): v is Primitive => typeof v === "string" || typeof v === "number" || typeof v === "boolean";
+const isElement = (e: IR.Expr, variable: string): boolean => e.kind === "path" && e.root === "local" && e.fields.length === 1 && e.fields[0] === variable;
+
+/**
+ * Whether `e` only tests the quantifier's element against primitive literals: `x == L`, `x != L`
+ * (either side), `x in [L, ...]`, `and`, `or`, `not` and boolean literals. Such a condition never
+ * fails (a primitive literal is compared without a walk) and its value depends only on which
+ * literal the element equals.
+ */
+function elementTest(e: IR.Expr, variable: string): boolean {
+  switch (e.kind) {
+    case "literal":
+      return typeof e.value === "boolean";
+    case "and":
+    case "or":
+      return e.args.every((a) => elementTest(a, variable));
+    case "not":
+      return elementTest(e.arg, variable);
+    case "compare":
+      return (
+        (e.op === "==" || e.op === "!=") &&
+        ((isElement(e.left, variable) && e.right.kind === "literal" && isPrimitive(e.right.value)) || (isElement(e.right, variable) && e.left.kind === "literal" && isPrimitive(e.left.value)))
+      );
+    case "in":
+      return isElement(e.left, variable) && e.list.kind === "literal" && Array.isArray(e.list.value) && e.list.value.every(isPrimitive);
+    default:
+      return false;
+  }
+}
+
+function collectLiterals(e: IR.Expr, out: Set<Primitive>): void {
+  if (e.kind === "and" || e.kind === "or") for (const a of e.args) collectLiterals(a, out);
+  else if (e.kind === "not") collectLiterals(e.arg, out);
+  else if (e.kind === "compare") for (const side of [e.left, e.right]) side.kind === "literal" && isPrimitive(side.value) && out.add(side.value);
+  else if (e.kind === "in" && e.list.kind === "literal" && Array.isArray(e.list.value)) for (const v of e.list.value) if (isPrimitive(v)) out.add(v);
+}
+
+/** An `elementTest` condition's value for an element (`===`, as the interpreter compares with a primitive literal). */
+function testElement(e: IR.Expr, variable: string, element: ListElement): boolean {
+  switch (e.kind) {
+    case "literal":
+      return e.value === true;
+    case "and":
+      return e.args.every((a) => testElement(a, variable, element));
+    case "or":
+      return e.args.some((a) => testElement(a, variable, element));
+    case "not":
+      return !testElement(e.arg, variable, element);
+    case "compare": {
+      const lit = (isElement(e.left, variable) ? e.right : e.left) as IR.LiteralExpr;
+      const same = element !== OTHER && element === lit.value;
+      return e.op === "==" ? same : !same;
+    }
+    case "in":
+      return element !== OTHER && (e.list as IR.LiteralExpr & { value: IR.Value[] }).value.includes(element);
+    default:
+      return false;
+  }
+}
 
 /** The checker's history predicates read `item` (the entry) and `current` (the action decided). */
 type Mode = "decision" | "entry";
@@ -240,7 +310,7 @@ class Encoder {
       case "arith":
         return this.arith(e);
       case "quantifier":
-        return this.opaque(e, `\`${e.quantifier}(...)\``, true);
+        return this.quantifier(e);
       default:
         // a construct this encoding does not know (a newer compiler's): left open and reported, never guessed
         return this.opaque(e, `an expression of kind \`${String((e as { kind: unknown }).kind)}\` (unknown to the encoding)`, false);
@@ -393,6 +463,61 @@ class Encoder {
     const steps = e.op === "contains" ? `(+ ${la} ${lb})` : `(ite (< ${la} ${lb}) ${la} ${lb})`;
     const walked = literalAffix(e) ? smt.FALSE : smt.and(strs, `(> ${steps} ${MAX_WORK})`);
     return this.bool(smt.or(l.err, r.err, wrong, walked), smt.or(inList, smt.and(strs, op)));
+  }
+
+  /**
+   * `any(x in L: C)` / `all(...)` with `L` a field of the input and `C` a test of `x` against
+   * primitive literals only (`elementTest`): `C` is a constant for each literal and one constant
+   * (`OTHER`) for every other element, so the quantifier holds when the list holds a literal, or
+   * a hidden element, that decides it (for `all`: when none holds that refutes it). Such a
+   * condition never fails and walks nothing; what fails is a list of another type, or a visit
+   * past the interpreter's limit (MAX_QUANTIFIER_VISITS): certain when no element decides the
+   * quantifier, and, when one does, a matter of where it is: some order fails exactly when
+   * at least that many elements do not decide it, and the list's order Bool picks the deciding
+   * elements first or last (vocabulary.ts `QuantifiedList`, which model.ts builds). Exact while
+   * every quantifier over the list is decided by the same elements; otherwise the limit is left
+   * open past it, and reported.
+   * Anything else is opaque.
+   */
+  private quantifier(e: IR.QuantifierExpr): Sym {
+    const what = `\`${e.quantifier}(...)\``;
+    // a list bound by an outer quantifier, or a stage's value, is not an input field
+    if (e.list.kind !== "path" || !["action", "current", "user", "context", "session", "item"].includes(e.list.root) || !elementTest(e.condition, e.variable)) return this.opaque(e, what, true);
+    const list = this.expr(e.list);
+    if (!list.path) return this.opaque(e, what, true);
+    const p = list.path;
+    const wanted = e.quantifier === "any";
+    const literals = new Set<string | number | boolean>();
+    collectLiterals(e.condition, literals);
+    for (const lit of literals) this.vocab.member(p, lit);
+    const decides = (v: ListElement): boolean => testElement(e.condition, e.variable, v) === wanted;
+    const { found, pastLimit } = this.vocab.shared(`quantifier:${p.index}:${exprKey(this.policy, e)}`, () => {
+      const q = this.vocab.quantified(p, decides);
+      const found = this.vocab.declare("q", "Bool");
+      const pastLimit = this.vocab.declare("qp", "Bool");
+      // declared now: the script's declarations are read before the deferred assertions are written
+      const free = this.vocab.declare("qf", "Bool");
+      const length = this.vocab.listLength(p);
+      // every membership is known only once every expression is encoded
+      this.vocab.defer(() => {
+        const members = [...p.members.values()];
+        const deciding = members.filter((m) => decides(m.value)).map((m) => m.name);
+        // the elements before a deciding one when those come last: every other one
+        const others = `(+ ${members
+          .filter((m) => !decides(m.value))
+          .map((m) => `(ite ${m.name} 1 0)`)
+          .join(" ")} ${decides(OTHER) ? "0" : p.h})`;
+        // quantifiers over this list decided by other elements: past the limit is left open (reported)
+        const past = q.exact ? smt.and(q.order, `(>= ${others} ${MAX_QUANTIFIER_VISITS})`) : smt.and(free, `(> ${length} ${MAX_QUANTIFIER_VISITS})`);
+        return smt.and(smt.eq(found, smt.or(...deciding, decides(OTHER) ? `(> ${p.h} 0)` : smt.FALSE)), smt.eq(pastLimit, past));
+      });
+      return { found, pastLimit };
+    });
+    const isList = isTag(list, "list");
+    const wrong = smt.and(smt.not(isTag(list, "null")), smt.not(isList));
+    // visiting more than the limit fails: every element when none decides, else those up to the deciding one
+    const tooLong = smt.and(isList, smt.ite(found, pastLimit, `(> ${this.vocab.listLength(p)} ${MAX_QUANTIFIER_VISITS})`));
+    return this.bool(smt.or(list.err, wrong, tooLong), smt.and(isList, wanted ? found : smt.not(found)));
   }
 
   private tracker(index: number, at: IR.Expr): Sym {

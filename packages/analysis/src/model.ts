@@ -5,7 +5,7 @@
  * take in place of scanning a history.
  */
 import { timeParts } from "@agent-armor/compiler";
-import { type PathVar, Tag, type TrackerVar, type Vocabulary, WEEKDAYS } from "./vocabulary.js";
+import { OTHER, type PathVar, Tag, type TrackerVar, type Vocabulary, WEEKDAYS } from "./vocabulary.js";
 
 /** A variable's value in a solution; `undefined` where the solution leaves it free. */
 export type Assignment = (name: string) => boolean | number | string | undefined;
@@ -100,14 +100,22 @@ function pathValue(p: PathVar, value: Assignment): unknown {
         .filter(([, m]) => value(m.name) === true)
         .map(([, m]) => m.value);
       // the elements the policies do not look for: strings no literal of theirs equals
+      const others: unknown[] = [];
       for (let i = 0; i < hidden; i++)
-        members.push(
+        others.push(
           unused(
             [...p.members.values()].map((m) => m.value),
             i,
           ),
         );
-      return members;
+      const q = p.quantified;
+      if (q === undefined) return [...members, ...others];
+      // read by `any`/`all`: the elements that decide the first quantifier first, or last (vocabulary.ts `QuantifiedList`)
+      const decides = q.decides[0]!;
+      const last = value(q.order) === true;
+      const early = members.filter((v) => decides(v) !== last);
+      const late = members.filter((v) => decides(v) === last);
+      return decides(OTHER) !== last ? [...early, ...others, ...late] : [...early, ...late, ...others];
     }
     case Tag.object: {
       const o: Record<string, unknown> = {};

@@ -38,6 +38,26 @@ export interface PathVar {
   readonly h: string;
   /** List memberships: the literal (by key) → its Bool variable. */
   readonly members: Map<string, { readonly value: string | number | boolean; readonly name: string }>;
+  /** Set once `any`/`all` reads the list (`Vocabulary.quantified`). */
+  quantified?: QuantifiedList;
+}
+
+/** An element of a list that equals none of the literals looked for in it (a hidden one). */
+export const OTHER: unique symbol = Symbol("other element");
+export type ListElement = string | number | boolean | typeof OTHER;
+
+/**
+ * A list that `any`/`all` read: whether each element decides the quantifier (`any`: its condition
+ * holds; `all`: it does not), per quantifier, and the Bool that orders the list: false, the
+ * deciding elements first; true, last (model.ts builds it so). A deciding element then comes
+ * first or after every other, which is all that the visit limit needs (encode.ts `quantifier`):
+ * exact while every quantifier over the list is decided by the same elements.
+ */
+export interface QuantifiedList {
+  readonly order: string;
+  readonly decides: ((v: ListElement) => boolean)[];
+  /** Known when every expression is encoded: whether the quantifiers over the list agree on the deciding elements. */
+  exact: boolean;
 }
 
 export interface TrackerVar {
@@ -239,6 +259,22 @@ export class Vocabulary {
       p.members.set(key, m);
     }
     return m.name;
+  }
+
+  /** Registers a quantifier over the list at `p` by which elements decide it. */
+  quantified(p: PathVar, decides: (v: ListElement) => boolean): QuantifiedList {
+    if (p.quantified === undefined) {
+      const q: QuantifiedList = { order: this.declare(`p${p.index}o`, "Bool"), decides: [], exact: true };
+      p.quantified = q;
+      this.defer(() => {
+        const elements: ListElement[] = [...[...p.members.values()].map((m) => m.value), OTHER];
+        q.exact = new Set(q.decides.map((d) => elements.map((v) => (d(v) ? 1 : 0)).join(""))).size <= 1;
+        if (!q.exact) this.lateNotEncoded.push("the visit limit of `any`/`all` over one list whose quantifiers are decided by different elements (left open past 100,000 elements)");
+        return smt.TRUE;
+      });
+    }
+    p.quantified.decides.push(decides);
+    return p.quantified;
   }
 
   /**

@@ -8,7 +8,7 @@ import { expectedAt } from "@agent-armor/compiler";
 import { CodeActionKind, type Connection, FileChangeType, type InitializeResult, ResponseError, TextDocumentSyncKind } from "vscode-languageserver";
 import { Analyses, type Analysis } from "./analysis.js";
 import { type Settings, settingsFrom } from "./config.js";
-import { badUri, Documents, isTestFile, policyUriOf, testUriOf, uriToPath } from "./documents.js";
+import { badUri, Documents, isTestFile, pathToUri, policyUriOf, testUriOf, uriToPath } from "./documents.js";
 import { codeActions } from "./features/code-actions.js";
 import { COMPILE, compilePolicy } from "./features/compile.js";
 import { completion } from "./features/completion.js";
@@ -47,14 +47,36 @@ export function startServer(connection: Connection): void {
     return a ? f(a, toOffset(a.source, position)) : empty;
   };
 
-  const publish = (uri: string): void => {
-    timers.delete(uri);
+  /** The failing properties of the file at `path` proved against the open policies that import it. */
+  const importedProofs = (path: string) => proofs.imported(path, analysisOf).map((p) => toLspDiagnostic(p.diagnostic, p.source, settings.docsBaseUrl, p.sources));
+  /** The files an importer's last proof published diagnostics to, by the importer's URI. */
+  const importedTargets = new Map<string, Set<string>>();
+  const send = (uri: string): void => {
     if (!documents.isOpen(uri)) return;
     const a = analysisOf(uri);
     if (!a) return;
     // a policy's property proofs, when one has finished for the text the document has now
-    const proved = proofs.diagnostics(a).map((d) => toLspDiagnostic(d, a.source, settings.docsBaseUrl));
-    void connection.sendDiagnostics({ uri, ...(a.version !== null ? { version: a.version } : {}), diagnostics: [...diagnostics(a, settings.docsBaseUrl), ...proved] });
+    const sources = a.kind === "policy" ? (a.compilation.sources as ReadonlyMap<string, SourceFile>) : undefined;
+    const proved = proofs.diagnostics(a).map((d) => toLspDiagnostic(d, a.source, settings.docsBaseUrl, sources));
+    const imported = a.kind === "policy" ? importedProofs(a.source.name) : [];
+    void connection.sendDiagnostics({ uri, ...(a.version !== null ? { version: a.version } : {}), diagnostics: [...diagnostics(a, settings.docsBaseUrl), ...proved, ...imported] });
+  };
+  /** An importer's proofs shown in its imported files: an open one is published again, a closed one gets only these. */
+  const sendImported = (importer: string): void => {
+    const before = importedTargets.get(importer) ?? new Set<string>();
+    const now = new Set(proofs.importedFiles(importer).map(pathToUri));
+    if (now.size > 0) importedTargets.set(importer, now);
+    else importedTargets.delete(importer);
+    for (const t of new Set([...before, ...now])) {
+      if (documents.isOpen(t)) send(t);
+      else void connection.sendDiagnostics({ uri: t, diagnostics: importedProofs(uriToPath(t)) });
+    }
+  };
+  const publish = (uri: string): void => {
+    timers.delete(uri);
+    if (!documents.isOpen(uri) || !analysisOf(uri)) return;
+    send(uri);
+    sendImported(uri);
     // a test's decision changes with its policy: lenses and hints of other documents are asked again
     if (canRefreshLenses) void connection.sendRequest("workspace/codeLens/refresh").catch(() => undefined);
     if (canRefreshHints) void connection.sendRequest("workspace/inlayHint/refresh").catch(() => undefined);
@@ -138,8 +160,15 @@ export function startServer(connection: Connection): void {
       () => analysisOf(uri),
       () => publish(uri),
     );
+    if (a.kind !== "policy") return;
     // a test file's properties are proved against its policy: saving the policy proves them again
-    if (a.kind === "policy" && documents.isOpen(testUriOf(uri))) prove(testUriOf(uri));
+    if (documents.isOpen(testUriOf(uri))) prove(testUriOf(uri));
+    // so are an open importer's, whose merged policy holds this file's rules and properties
+    for (const other of documents.openUris()) {
+      if (other === uri || !other.endsWith(".armor") || isTestFile(other)) continue;
+      const cached = analyses.cached(other);
+      if (cached?.kind === "policy" && cached.compilation.files.some((f) => f.path === a.source.name)) prove(other);
+    }
   };
   connection.onDidOpenTextDocument(({ textDocument: d }) => {
     documents.openDocument(d.uri, d.version, d.text);
@@ -155,12 +184,14 @@ export function startServer(connection: Connection): void {
     documents.close(d.uri);
     analyses.forget(d.uri);
     proofs.forget(d.uri);
+    sendImported(d.uri);
     // the file on disk counts again, not the text the document had
     workspaceSymbols.changed(d.uri, false, false);
     tokenResults.forget(d.uri);
     clearTimeout(timers.get(d.uri));
     timers.delete(d.uri);
-    if (d.uri.endsWith(".armor")) void connection.sendDiagnostics({ uri: d.uri, diagnostics: [] });
+    // what an open importer proved of this file stays shown
+    if (d.uri.endsWith(".armor")) void connection.sendDiagnostics({ uri: d.uri, diagnostics: importedProofs(uriToPath(d.uri)) });
     if (d.uri.endsWith(".json")) schedule(d.uri, 0);
   });
   connection.onDidChangeWatchedFiles(({ changes }) => {

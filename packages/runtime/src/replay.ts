@@ -13,7 +13,10 @@
  * What the log does not hold is never guessed: a decision the candidate would make from missing
  * data (the context, which records do not keep; an action the recorded policy redacted; history
  * lost to a gap, a torn or unreadable line or a jump in `seq`) is counted as not reconstructed,
- * with the reason, and not compared.
+ * with the reason (for the context: the fields the candidate read and the rules that read them),
+ * the candidate's rules that need it and the first lines, and not compared. `result` and `output`
+ * records keep a hash of the value, not the value: they are counted with the candidate's rules
+ * of that stage, which would need it.
  *
  * Records are read line by line (`line`); memory is bounded by the actions inside the
  * candidate's windows (a session idle longer than its longest window is forgotten, but for the
@@ -57,6 +60,10 @@ export interface ReplayGap {
   reason: string;
   count: number;
   firstLine: number;
+  /** The first lines of these decision records (at most MAX_GAP_LINES). */
+  lines: number[];
+  /** The candidate's rules that need what the log lacks, when it is known (the context's readers). */
+  rules: string[];
 }
 
 export interface ReplayReport {
@@ -82,6 +89,8 @@ export interface ReplayReport {
   outsideSchema: number;
   /** `result` and `output` records: not decided again (the log keeps a hash of the value, not the value). */
   stagesNotReplayed: { result: number; output: number };
+  /** The candidate's rules that decide results and messages: those the stage records would need. */
+  stageRules: { result: string[]; output: string[] };
   /** Lines that are not JSON objects (torn writes, garbage), and the first of them. */
   unreadable: { count: number; firstLine: number | null };
   /** Records missing from the log (declared by gap records, or skipped `seq` numbers). */
@@ -93,6 +102,11 @@ export interface ReplayOptions {
   examples?: number;
   /** Only actions this accepts are compared (`--schema`); the others still count in the history. */
   accept?: ActionValidator | null;
+  /**
+   * The candidate's rules that read each field of the context (`""`: the whole context), to name
+   * them where a decision needs the context (the compiled module does not say which rule reads what).
+   */
+  contextReaders?: ReadonlyMap<string, readonly string[]> | null;
 }
 
 /** Pending reservations by decision id: at most this many, as the runtime's default `maxReservations` (the oldest settles). */
@@ -111,6 +125,10 @@ const MAX_TEXT = 200;
 const MAX_ACTION_TEXT = 2_000;
 /** At most this many labels per record are read (a session holds at most 1,000). */
 const MAX_LABELS = 1_000;
+/** The lines listed for each reason a decision is not reconstructed. */
+const MAX_GAP_LINES = 10;
+/** The context fields one decision's reason names (a field name in a reason is cut at MAX_TEXT). */
+const MAX_CONTEXT_FIELDS = 10;
 
 const KINDS: readonly string[] = ["allow", "deny", "require_approval"];
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
@@ -195,33 +213,35 @@ function exampleOf(n: number, r: Rec, session: string, action: unknown, old: Rep
 }
 
 /**
- * An object that stands for a value the log does not hold (the context), and notes whether a
- * decision read it: a policy that reads it cannot be replayed from the log.
+ * An object that stands for a value the log does not hold (the context), and notes which of its
+ * fields a decision read (`""`: the whole object): a policy that reads it cannot be replayed from
+ * the log.
  */
 class Unrecorded {
-  touched = false;
+  readonly read = new Set<string>();
   readonly value: object;
   constructor() {
-    const touch = (): void => {
-      this.touched = true;
+    const touch = (k: string | symbol): void => {
+      // the compiled module's own-field check asks for `__proto__`, which is never a field
+      if (typeof k === "string" && k !== "__proto__" && this.read.size < MAX_CONTEXT_FIELDS) this.read.add(cut(k));
     };
     this.value = new Proxy(
       {},
       {
         get: (_t, k) => {
-          if (typeof k === "string") touch();
+          touch(k);
           return undefined;
         },
-        has: () => {
-          touch();
+        has: (_t, k) => {
+          touch(k);
           return false;
         },
-        getOwnPropertyDescriptor: () => {
-          touch();
+        getOwnPropertyDescriptor: (_t, k) => {
+          touch(k);
           return undefined;
         },
         ownKeys: () => {
-          touch();
+          touch("");
           return [];
         },
       },
@@ -287,6 +307,7 @@ export class Replayer {
   private lostLine = 0;
   private readonly ruleChanges = new Map<string, ReplayRuleChange>();
   private readonly gaps = new Map<string, ReplayGap>();
+  private readonly contextReaders: ReadonlyMap<string, readonly string[]>;
   private readonly report_: ReplayReport;
 
   constructor(
@@ -296,6 +317,7 @@ export class Replayer {
     this.validator = compileValidator(module.actionSchema, module.actionBranches);
     this.examplesPer = Math.max(0, options.examples ?? 5);
     this.accept = options.accept ?? null;
+    this.contextReaders = options.contextReaders ?? new Map();
     this.longest = module.trackers.reduce((m, t) => Math.max(m, t.withinMs === null || t.since !== undefined ? Infinity : t.withinMs), 0);
     const p = module.policy;
     this.report_ = {
@@ -310,6 +332,7 @@ export class Replayer {
       notReconstructed: { count: 0, reasons: [] },
       outsideSchema: 0,
       stagesNotReplayed: { result: 0, output: 0 },
+      stageRules: { result: p.rules.filter((r) => r.stage === "result").map((r) => r.id), output: p.rules.filter((r) => r.stage === "output").map((r) => r.id) },
       unreadable: { count: 0, firstLine: null },
       lost: 0,
     };
@@ -424,16 +447,27 @@ export class Replayer {
     return null;
   }
 
-  private notReconstructed(n: number, reason: string): void {
+  private notReconstructed(n: number, reason: string, rules: string[] = []): void {
     const nr = this.report_.notReconstructed;
     nr.count++;
     const g = this.gaps.get(reason);
-    if (g !== undefined) g.count++;
-    else {
-      const fresh = { reason, count: 1, firstLine: n };
+    if (g !== undefined) {
+      g.count++;
+      if (g.lines.length < MAX_GAP_LINES) g.lines.push(n);
+    } else {
+      const fresh = { reason, count: 1, firstLine: n, lines: [n], rules };
       this.gaps.set(reason, fresh);
       nr.reasons.push(fresh);
     }
+  }
+
+  /** A decision that read the context: the fields read, and the candidate's rules that read them. */
+  private contextGap(n: number): void {
+    const fields = [...this.context.read].sort();
+    const rules = [...new Set(fields.flatMap((f) => this.contextReaders.get(f) ?? []))];
+    const named = fields.map((f) => (f === "" ? "the whole context" : `context.${f}`)).join(", ");
+    const by = rules.length === 0 ? "" : ` (${rules.length === 1 ? "rule" : "rules"} ${rules.map((x) => `\`${x}\``).join(", ")})`;
+    this.notReconstructed(n, `the candidate reads ${named}${by}, which audit records do not keep`, rules);
   }
 
   /** Whether history lost earlier may still be inside the candidate's windows at `now`. */
@@ -446,10 +480,10 @@ export class Replayer {
       this.report_.outsideSchema++;
       return;
     }
-    this.context.touched = false;
+    this.context.read.clear();
     const d = this.decide(session, action, now, this.who(r));
-    if (this.context.touched) {
-      this.notReconstructed(n, "the candidate reads the context, which audit records do not keep");
+    if (this.context.read.size > 0) {
+      this.contextGap(n);
       return;
     }
     if (this.historyMissing(now)) {

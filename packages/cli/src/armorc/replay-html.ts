@@ -4,7 +4,7 @@
  * SVG. The log is untrusted: every text from it goes through `escapeHtml` and nothing else.
  */
 import type { ReplayExample } from "@agent-armor/runtime";
-import { chainLine, exitCode, plain, type ReplayRun } from "./replay-report.js";
+import { chainLine, exitCode, gapLines, plain, type ReplayRun } from "./replay-report.js";
 
 const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
@@ -106,14 +106,15 @@ export function renderHtml(run: ReplayRun): string {
       body.push(
         "<h2>Not reconstructed</h2>",
         table(
-          ["decisions", "why", "first line"],
-          r.notReconstructed.reasons.map((g) => [String(g.count), g.reason, String(g.firstLine)]),
+          ["decisions", "why", "the candidate's rules that need it", "records"],
+          r.notReconstructed.reasons.map((g) => [String(g.count), g.reason, g.rules.join(", ") || "\u2014", gapLines(g)]),
         ),
       );
     }
     const { result, output } = r.stagesNotReplayed;
+    const stageRules = (stage: "result" | "output"): string => (r.stageRules[stage].length === 0 ? "none" : r.stageRules[stage].join(", "));
     body.push(
-      `<p class="none">${result} result and ${output} output records were not decided again (the log keeps a hash of each value, not the value); ${r.unreadable.count} lines were not records; ${r.lost} records are missing from the log.</p>`,
+      `<p class="none">${result} result and ${output} output records were not decided again (the log keeps a hash of each value, not the value; the candidate's rules that would need it: on result ${escapeHtml(stageRules("result"))}, on output ${escapeHtml(stageRules("output"))}); ${r.unreadable.count} lines were not records; ${r.lost} records are missing from the log.</p>`,
     );
   }
   return [

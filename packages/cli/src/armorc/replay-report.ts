@@ -91,15 +91,35 @@ export function renderText(run: ReplayRun): string {
   }
   if (r.notReconstructed.count > 0) {
     out.push("", "not reconstructed (not compared; the log lacks what the candidate needs):");
-    for (const g of r.notReconstructed.reasons) out.push(`  ${g.count}  ${g.reason} (first at line ${g.firstLine})`);
+    for (const g of r.notReconstructed.reasons) out.push(`  ${g.count}  ${g.reason} (${gapLines(g)})`);
   }
   const notes: string[] = [];
   const { result, output } = r.stagesNotReplayed;
   if (result + output > 0) notes.push(`${count(result, "result record")} and ${count(output, "output record")} not decided again: the log keeps a hash of each value, not the value`);
+  for (const stage of ["result", "output"] as const) {
+    const rules = r.stageRules[stage];
+    if (r.stagesNotReplayed[stage] > 0)
+      notes.push(
+        `  ${stage}: ${
+          rules.length === 0
+            ? `the candidate has no \`on ${stage}\` rule`
+            : `the candidate's \`on ${stage}\` rules ${rules
+                .slice(0, 20)
+                .map((x) => `\`${x}\``)
+                .join(", ")}${rules.length > 20 ? ", ..." : ""} would need the value`
+        }`,
+      );
+  }
   if (r.unreadable.count > 0) notes.push(`${count(r.unreadable.count, "line")} not a record (first: line ${r.unreadable.firstLine})`);
   if (r.lost > 0) notes.push(`${count(r.lost, "record")} missing from the log (gap records, skipped seq numbers)`);
   if (notes.length > 0) out.push("", ...notes);
   return `${out.join("\n")}\n`;
+}
+
+/** `line 3` or `lines 3, 7, 9, ...`: the first lines of a reason's records. */
+export function gapLines(g: { count: number; lines: number[] }): string {
+  const lines = g.lines;
+  return `${lines.length === 1 ? "line" : "lines"} ${lines.join(", ")}${g.count > lines.length ? ", ..." : ""}`;
 }
 
 /** The JSON report (its shape is documented in docs/cli.md, `armorc replay`). */

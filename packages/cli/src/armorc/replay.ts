@@ -4,7 +4,7 @@
  * and what would have changed reported as text, JSON or a self-contained HTML page.
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { compileSource, emit, loadModule } from "@agent-armor/compiler";
+import { compileSource, emit, type IR, loadModule } from "@agent-armor/compiler";
 import { printDiagnostics, readSource, sourcesOf, UsageError } from "../io.js";
 import type { Command } from "./main.js";
 import { renderHtml } from "./replay-html.js";
@@ -23,7 +23,10 @@ export const runReplay: Command = {
     "history they had (the actions that ran, as the log records them; `per user`/`per deployment`",
     "predicates over the whole log). Logs of the runtime, `armor mcp` and `armor serve` replay.",
     "A decision that needs what the log does not keep (the context, an action as it was before a",
-    "redaction, records lost to a gap) is counted as not reconstructed, never guessed.",
+    "redaction, records lost to a gap) is counted as not reconstructed, never guessed; the report",
+    "says why, which of the candidate's rules need it (for the context: the fields read) and the",
+    "first lines. `result` and `output` records keep a hash of the value: they are counted, with",
+    "the candidate's rules of that stage, not decided again.",
     "",
     "Options:",
     "  --policy FILE     the candidate policy (.armor; required)",
@@ -82,7 +85,7 @@ export const runReplay: Command = {
     const noVerify = values["no-verify"] === true;
     let result: Awaited<ReturnType<typeof runtime.replayAuditLogFile>>;
     try {
-      result = await runtime.replayAuditLogFile(log, module, { examples, accept, noVerify });
+      result = await runtime.replayAuditLogFile(log, module, { examples, accept, noVerify, contextReaders: contextReaders(compiled.policy) });
     } catch (e) {
       io.stderr.write(`armorc replay: cannot read \`${log}\`: ${fileProblem(e)}\n`);
       return 2;
@@ -103,6 +106,35 @@ export const runReplay: Command = {
     return exitCode(result.replay);
   },
 };
+
+/**
+ * The candidate's rules that read each field of the context (`""`: the whole context), in their
+ * conditions, effects or the `per context.F` scopes of their history predicates: named in the
+ * report where a decision needs the context, which the log does not keep.
+ */
+export function contextReaders(policy: IR.Policy): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const rule of policy.rules) {
+    const fields = new Set<string>();
+    const seen = new Set<unknown>();
+    const walk = (v: unknown): void => {
+      if (typeof v !== "object" || v === null || seen.has(v)) return;
+      seen.add(v);
+      if (Array.isArray(v)) {
+        for (const x of v) walk(x);
+        return;
+      }
+      const o = v as Record<string, unknown>;
+      if (o.kind === "path" && o.root === "context" && Array.isArray(o.fields)) fields.add(typeof o.fields[0] === "string" ? o.fields[0] : "");
+      if (typeof o.tracker === "number") walk(policy.trackers[o.tracker]);
+      for (const [k, x] of Object.entries(o)) if (k !== "span") walk(x);
+    };
+    walk(rule.condition);
+    walk(rule.effect);
+    for (const f of fields) out.set(f, [...(out.get(f) ?? []), rule.id]);
+  }
+  return out;
+}
 
 function fileProblem(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
