@@ -257,7 +257,9 @@ async function main(): Promise<void> {
   await py.runPythonAsync(PRELUDE);
   const install = py.globals.get("_armor_install") as (names: string, call: unknown) => void;
   const facts = py.globals.get("_armor_facts") as (code: string) => string;
-  // no Pyodide API; and Emscripten's `_` (the program's path on the host) out of the environment
+  // no Pyodide API (unregistered, so that no import finds it again once Python takes the `None`
+  // out of sys.modules); and Emscripten's `_` (the program's path on the host) out of the environment
+  py.unregisterJsModule("pyodide_js");
   py.runPython("import os, sys\nsys.modules['pyodide_js'] = None\nos.environ.pop('_', None)\ndel os, sys");
 
   process.on("message", (m: ToPython) => {
