@@ -10,7 +10,7 @@ import dgram from "node:dgram";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ActionDenied, createEnforcer, verifyAuditLogFile } from "@agent-armor/runtime";
+import { ActionDenied, createEnforcer, ToolFailed, verifyAuditLogFile } from "@agent-armor/runtime";
 import { createPythonPool, type PythonLease, runCode, SandboxFailure, type SandboxFailureKind } from "@agent-armor/sandbox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -254,6 +254,27 @@ describe("runCode with Python under a policy", () => {
       .map((l) => JSON.parse(l) as { kind: string; action?: { dynamic?: boolean; error?: unknown } });
     expect(records.some((r) => r.action?.dynamic === true && typeof r.action.error === "string")).toBe(true);
     await enforcer.close();
+    expect((await verifyAuditLogFile(file)).ok).toBe(true);
+  });
+
+  it("fails a way out through Pyodide's bindings as the tool's failure, audited, and the next run is fine", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "armor-py-")), "audit.jsonl");
+    const enforcer = await createEnforcer({ policy: { fileName: "analysis.armor", source: POLICY }, audit: { file } });
+    const code = "import sys\ndel sys.modules['pyodide_js']\nimport pyodide_js\npyodide_js._api";
+    const failed = await runCode(enforcer, { language: "python", code }, { session: "py-2" }, { pythonPool: pool, limits }).catch((e: unknown) => e);
+    // the policy has rules on results: the failure is decided as the result `{ error }`
+    expect(failed).toBeInstanceOf(ToolFailed);
+    expect((failed as ToolFailed).message).toMatch(/ModuleNotFoundError: No module named 'pyodide_js'/);
+    const { result } = await runCode(enforcer, { language: "python", code: "6 * 7" }, { session: "py-2" }, { pythonPool: pool, limits });
+    expect(result).toEqual({ value: 42, stdout: "" });
+    await enforcer.close();
+    const outcomes = readFileSync(file, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { outcome?: string })
+      .map((r) => r.outcome)
+      .filter((o) => o !== undefined);
+    expect(outcomes).toEqual(["error", "ok"]);
     expect((await verifyAuditLogFile(file)).ok).toBe(true);
   });
 });
