@@ -10,7 +10,7 @@ import dgram from "node:dgram";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ActionDenied, createEnforcer, verifyAuditLogFile } from "@agent-armor/runtime";
+import { ActionDenied, createEnforcer, ToolFailed, verifyAuditLogFile } from "@agent-armor/runtime";
 import { createPythonPool, type PythonLease, runCode, SandboxFailure, type SandboxFailureKind } from "@agent-armor/sandbox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -30,9 +30,78 @@ const cases: { name: string; code: string; outcome: Outcome }[] = [
   { name: "JavaScript's globals", code: "import js\njs.process.env", outcome: { failure: "exception", message: /AttributeError/ } },
   { name: "JavaScript through run_js", code: "from pyodide.code import run_js\nrun_js('process.exit(1)')", outcome: { failure: "exception", message: /ImportError|cannot import/ } },
   { name: "the Pyodide API", code: "import pyodide_js\npyodide_js._api", outcome: { failure: "exception", message: /ModuleNotFoundError/ } },
+  // JavaScript through Pyodide's bindings: `js` is an empty object, `pyodide_js` cannot be imported by any route
+  { name: "js.require", code: "import js\njs.require('fs')", outcome: { failure: "exception", message: /AttributeError: require/ } },
+  { name: "js.globalThis", code: "import js\njs.globalThis.process", outcome: { failure: "exception", message: /AttributeError: globalThis/ } },
+  { name: "from js import process", code: "from js import process\nprocess.exit(1)", outcome: { failure: "exception", message: /ImportError: cannot import name 'process' from 'js'/ } },
+  { name: "what js holds", code: "import js\nlist(js.as_object_map())", outcome: { value: [] } },
+  {
+    name: "js imported again after sys.modules forgets it",
+    code: "import importlib, sys\nsys.modules.pop('js', None)\nm = importlib.import_module('js')\nlist(m.as_object_map())",
+    outcome: { value: [] },
+  },
+  {
+    name: "the file system API through pyodide_js (mountNodeFS)",
+    code: "import pyodide_js\npyodide_js.mountNodeFS('/mnt', '/')",
+    outcome: { failure: "exception", message: /ModuleNotFoundError: import of pyodide_js halted/ },
+  },
+  {
+    name: "pyodide_js.FS",
+    code: "from pyodide_js import FS\nFS.mount(FS.filesystems.NODEFS, {'root': '/'}, '/mnt')",
+    outcome: { failure: "exception", message: /ModuleNotFoundError: import of pyodide_js halted/ },
+  },
+  {
+    name: "pyodide_js through importlib",
+    code: "import importlib\nimportlib.import_module('pyodide_js')",
+    outcome: { failure: "exception", message: /ModuleNotFoundError: import of pyodide_js halted/ },
+  },
+  {
+    name: "pyodide_js through builtins.__import__",
+    code: "import builtins\nbuiltins.__import__('pyodide_js')",
+    outcome: { failure: "exception", message: /ModuleNotFoundError: import of pyodide_js halted/ },
+  },
+  {
+    name: "pyodide_js after sys.modules forgets it",
+    code: "import sys\ndel sys.modules['pyodide_js']\nimport pyodide_js\npyodide_js._api",
+    outcome: { failure: "exception", message: /ModuleNotFoundError: No module named 'pyodide_js'/ },
+  },
+  { name: "pyodide_js found by importlib.util", code: "import importlib.util\nstr(importlib.util.find_spec('pyodide_js'))", outcome: { value: "None" } },
+  { name: "pyodide.http.pyfetch", code: "import pyodide.http\nawait pyodide.http.pyfetch('http://127.0.0.1:1')", outcome: { failure: "exception", message: /NameError|not available|unreachable/ } },
+  {
+    name: "ctypes: JavaScript through emscripten_run_script",
+    code: "import ctypes\nctypes.CDLL(None).emscripten_run_script(b'process.exit(3)')",
+    outcome: { failure: "engine", message: /the Python interpreter exited \(code 1\)/ },
+  },
+  {
+    name: "ctypes: the environment through emscripten_run_script_string",
+    code: "import ctypes\nctypes.CDLL(None).emscripten_run_script_string(b'JSON.stringify(process.env)')",
+    outcome: { failure: "engine", message: /the Python interpreter exited \(code 1\)/ },
+  },
+  { name: "ctypes: libc's system", code: "import ctypes\nctypes.CDLL(None).system(b'id')", outcome: { value: 32512 } },
+  { name: "ctypes: libc's open of the host's files", code: "import ctypes\nctypes.CDLL(None).open(b'/etc/passwd', 0)", outcome: { value: -1 } },
+  { name: "os.system through sys.modules", code: "import sys\nsys.modules['os'].system('id')", outcome: { value: 32512 } },
+  { name: "os.popen", code: "import os\nos.popen('id').read()", outcome: { failure: "exception", message: /OSError: .*does not support processes/ } },
+  { name: "os.fork", code: "import os\nos.fork()", outcome: { failure: "exception", message: /OSError/ } },
+  { name: "os.execv", code: "import os\nos.execv('/bin/sh', ['sh'])", outcome: { failure: "exception", message: /OSError/ } },
+  { name: "the host's environment", code: "import os\nsorted(os.environ)", outcome: { value: ["HOME", "LANG", "LD_LIBRARY_PATH", "LOGNAME", "PATH", "PWD", "PYTHONINSPECT", "USER"] } },
+  { name: "the process's environment file", code: "open('/proc/self/environ').read()", outcome: { failure: "exception", message: /FileNotFoundError/ } },
+  { name: "the file system's root (Pyodide's own, in memory)", code: "import os\nsorted(os.listdir('/'))", outcome: { value: ["dev", "home", "lib", "proc", "tmp"] } },
+  { name: "a package from the network", code: "import micropip", outcome: { failure: "exception", message: /ModuleNotFoundError|loading-packages/ } },
   { name: "a memory bomb", code: "x = []\nwhile True: x.append(bytearray(10**6))", outcome: { failure: "memory", message: /more than 67108864 bytes/ } },
   { name: "a flood of output", code: "while True: print('x' * 100)", outcome: { failure: "output", message: /printed more than 10000 characters/ } },
   { name: "a recursion bomb", code: "def f(): return f()\nf()", outcome: { failure: "exception", message: /RecursionError/ } },
+  // bombs of another shape: each ends in a bounded, named failure
+  { name: "printing a gigabyte at once", code: "print('x' * 10**9)", outcome: { failure: "memory", message: /more than 67108864 bytes/ } },
+  { name: "a list of ten billion items", code: "[0] * 10**10", outcome: { failure: "exception", message: /OverflowError|MemoryError/ } },
+  { name: "a two-gigabyte buffer", code: "bytearray(2**31)", outcome: { failure: "exception", message: /OverflowError|MemoryError/ } },
+  { name: "many large strings", code: "x = 'x' * 10**8\ny = [x + str(i) for i in range(100)]", outcome: { failure: "memory", message: /more than 67108864 bytes/ } },
+  {
+    name: "recursion past a raised recursion limit",
+    code: "import sys\nsys.setrecursionlimit(10**6)\ndef f(n): return f(n + 1)\nf(0)",
+    outcome: { failure: "memory", message: /more than 67108864 bytes/ },
+  },
+  { name: "a recursion tree", code: "def f(): return [f() for _ in range(2)]\nf()", outcome: { failure: "exception", message: /RecursionError/ } },
+  { name: "a thread", code: "import threading\nthreading.Thread(target=lambda: None).start()", outcome: { failure: "exception", message: /RuntimeError: can't start new thread/ } },
   { name: "code that does not parse", code: "def (:", outcome: { failure: "syntax", message: /SyntaxError/ } },
 ];
 
@@ -185,6 +254,27 @@ describe("runCode with Python under a policy", () => {
       .map((l) => JSON.parse(l) as { kind: string; action?: { dynamic?: boolean; error?: unknown } });
     expect(records.some((r) => r.action?.dynamic === true && typeof r.action.error === "string")).toBe(true);
     await enforcer.close();
+    expect((await verifyAuditLogFile(file)).ok).toBe(true);
+  });
+
+  it("fails a way out through Pyodide's bindings as the tool's failure, audited, and the next run is fine", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "armor-py-")), "audit.jsonl");
+    const enforcer = await createEnforcer({ policy: { fileName: "analysis.armor", source: POLICY }, audit: { file } });
+    const code = "import sys\ndel sys.modules['pyodide_js']\nimport pyodide_js\npyodide_js._api";
+    const failed = await runCode(enforcer, { language: "python", code }, { session: "py-2" }, { pythonPool: pool, limits }).catch((e: unknown) => e);
+    // the policy has rules on results: the failure is decided as the result `{ error }`
+    expect(failed).toBeInstanceOf(ToolFailed);
+    expect((failed as ToolFailed).message).toMatch(/ModuleNotFoundError: No module named 'pyodide_js'/);
+    const { result } = await runCode(enforcer, { language: "python", code: "6 * 7" }, { session: "py-2" }, { pythonPool: pool, limits });
+    expect(result).toEqual({ value: 42, stdout: "" });
+    await enforcer.close();
+    const outcomes = readFileSync(file, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { outcome?: string })
+      .map((r) => r.outcome)
+      .filter((o) => o !== undefined);
+    expect(outcomes).toEqual(["error", "ok"]);
     expect((await verifyAuditLogFile(file)).ok).toBe(true);
   });
 });

@@ -27,7 +27,7 @@ export interface CodeFacts {
   urls: string[];
   hosts: string[];
   dynamic: boolean;
-  /** Why the facts could not be read (the code does not parse); the lists are then empty and `dynamic` true. */
+  /** Why the facts could not be read (`SyntaxError: ...` when the code does not parse); the lists are then empty and `dynamic` true. */
   error: string | null;
 }
 
@@ -72,7 +72,10 @@ function readFacts(code: string): CodeFacts {
   try {
     tree = parse(wrap(code), { ecmaVersion: "latest", sourceType: "script", locations: false });
   } catch (e) {
-    return failed(e instanceof Error ? e.message : String(e));
+    // marked as the parser's: code that does not parse fails as `syntax` (see run-code.ts)
+    // (acorn says a nesting deeper than its stack with a SyntaxError too: that code may be valid)
+    if (e instanceof SyntaxError && e.message.startsWith("Not enough stack space")) return failed("the code is nested too deeply to read");
+    return failed(e instanceof SyntaxError ? `SyntaxError: ${e.message}` : e instanceof Error ? e.message : String(e));
   }
   // the wrapper's own call of the arrow function is not the code's
   const wrapper = ((tree.body[0] as unknown as { expression: unknown }) ?? { expression: null }).expression;

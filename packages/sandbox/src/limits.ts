@@ -11,6 +11,13 @@ export interface SandboxLimits {
   outputChars: number;
   /** Calls of host functions in one run. */
   hostCalls: number;
+  /**
+   * The longest code `runCode` runs (characters): longer code is decided (its facts empty, with
+   * an `error` naming this limit, so an audit record says what was refused) and never runs
+   * (`unread`). JavaScript's facts are read up to 65,536 characters, Python's up to 1,000,000,
+   * whatever this says: code whose facts cannot be read never runs either.
+   */
+  codeChars: number;
 }
 
 export const DEFAULT_LIMITS: SandboxLimits = {
@@ -19,6 +26,7 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   stackBytes: 256 * 1024,
   outputChars: 64 * 1024,
   hostCalls: 32,
+  codeChars: 65_536,
 };
 
 /** Why a run ended without a result. */
@@ -39,6 +47,12 @@ export type SandboxFailureKind =
   | "host_calls"
   /** The engine itself failed; the engine is discarded and the next run starts a new one. */
   | "engine"
+  /**
+   * The code's facts could not be read (it is longer than `codeChars`, nested too deeply, or does
+   * not parse for the facts' reader): decided and audited, never run, as the policy did not see
+   * what it does.
+   */
+  | "unread"
   /** The policy rewrote the code (or its language) it decided, with a redaction: rewritten code is never run. */
   | "rewritten"
   /** The pool was closing: the code did not run. */

@@ -157,7 +157,7 @@ def _armor_facts(src):
     try:
         return _armor_read_facts(src)
     except SyntaxError as e:
-        return failed(f"{e.msg} (line {e.lineno})")
+        return failed(f"SyntaxError: {e.msg} (line {e.lineno})")
     except RecursionError:
         return failed("the code is nested too deeply to read")
     except Exception as e:
@@ -257,7 +257,10 @@ async function main(): Promise<void> {
   await py.runPythonAsync(PRELUDE);
   const install = py.globals.get("_armor_install") as (names: string, call: unknown) => void;
   const facts = py.globals.get("_armor_facts") as (code: string) => string;
-  py.runPython("import sys\nsys.modules['pyodide_js'] = None\ndel sys");
+  // no Pyodide API (unregistered, so that no import finds it again once Python takes the `None`
+  // out of sys.modules); and Emscripten's `_` (the program's path on the host) out of the environment
+  py.unregisterJsModule("pyodide_js");
+  py.runPython("import os, sys\nsys.modules['pyodide_js'] = None\nos.environ.pop('_', None)\ndel os, sys");
 
   process.on("message", (m: ToPython) => {
     if (m.kind === "answer") {

@@ -64,8 +64,16 @@ const PRELUDE = `(() => {
 let engine: Promise<QuickJSWASMModule> | null = null;
 /** The module `engine` resolved to, once it has. */
 let loaded: QuickJSWASMModule | null = null;
+/** How many times this thread has loaded the module (see `engineLoads`). */
+let loads = 0;
+
+/** How many times this thread has loaded the WebAssembly module: 1 while no run has broken it. */
+export function engineLoads(): number {
+  return loads;
+}
 
 function loadEngine(): Promise<QuickJSWASMModule> {
+  if (engine === null) loads++;
   engine ??= newQuickJSWASMModuleFromVariant(import("@jitl/quickjs-wasmfile-release-sync")).then((m) => {
     loaded = m;
     return m;
@@ -106,9 +114,9 @@ export async function prepareJavaScript(): Promise<PreparedRun> {
 const retired: GuestRun[] = [];
 
 /**
- * Frees the runtimes of ended runs; QuickJS aborts when a runtime it frees still has objects the
- * host holds (a run stopped in the middle of a promise's reactions): the module is then unusable,
- * and the next run starts another.
+ * Frees the runtimes of ended runs. Should QuickJS abort freeing one (a runtime that still has
+ * objects the host holds: the known cause, a stray context, is freed first, see
+ * `dropStrayContexts`), the module is unusable, and the next run starts another.
  */
 function freeRetired(): void {
   for (const run of retired.splice(0)) if (!run.dispose() && run.module === loaded) discardEngine();
@@ -363,12 +371,33 @@ class GuestRun implements PreparedRun {
       const r = this.rt.executePendingJobs(JOB_BATCH);
       if (r.error) {
         // a job the interrupt stopped (the deadline, a stop), or a reaction that threw outside any
-        // promise the code awaits: it surfaces through the run's promise, or not at all
+        // promise the code awaits: it surfaces through the run's promise, or not at all; its handle
+        // is freed before a stray context it may belong to (see dropStrayContexts)
         r.error.dispose();
+        this.dropStrayContexts();
         return;
       }
+      this.dropStrayContexts();
       if (r.value < JOB_BATCH || this.stop !== null || Date.now() > this.deadline) return;
       if (!this.heapPeaked && this.nearHeapLimit()) this.heapPeaked = true;
+    }
+  }
+
+  /**
+   * Frees the contexts `executePendingJobs` made by mistake. quickjs-emscripten 0.32 reads the
+   * context of the job it ran through a view of the WebAssembly memory made before the job; a job
+   * that grows the memory (one that allocates much, or runs out of it inside a promise's reaction)
+   * detaches that view, the read gives `undefined`, and the library makes a new, empty context
+   * for it that nothing owns (justjake/quickjs-emscripten#240, its fix #248 unreleased). Left
+   * alive, it makes QuickJS abort when the runtime is freed (`list_empty(&rt->gc_obj_list)`),
+   * which kills the whole module. The runtime's contexts are its own field (`contextMap`); any
+   * but this run's is such a stray.
+   */
+  private dropStrayContexts(): void {
+    const contexts = (this.rt as unknown as { contextMap?: unknown }).contextMap;
+    if (!(contexts instanceof Map)) return;
+    for (const c of [...contexts.values()] as unknown[]) {
+      if (c !== this.ctx && c instanceof Object && "alive" in c && "dispose" in c && c.alive === true && typeof c.dispose === "function") c.dispose();
     }
   }
 
@@ -493,6 +522,7 @@ class GuestRun implements PreparedRun {
     try {
       for (const d of this.deferreds) if (d.alive) d.dispose();
       this.deferreds.clear();
+      if (this.rt.alive) this.dropStrayContexts();
       if (this.ctx.alive) this.ctx.dispose();
       if (this.rt.alive) this.rt.dispose();
       return true;

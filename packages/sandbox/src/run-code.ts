@@ -115,17 +115,16 @@ export async function runCode(enforcer: Enforcer, request: RunCodeRequest, ctx: 
       clock?.sandboxEnds();
     }
   };
-  if (request.language === "javascript") {
-    const facts = await javaScriptFactsFor(options.pool ?? sharedPool(), request.code, limits.timeMs);
-    clock?.factsRead();
-    const running = enforcer.run(runCodeAction(request, options.type, facts), ctx, runDecided);
-    return clock === null ? running : clock.told(running, options.onTimings!);
-  }
-  const { facts, unread } = await pythonFacts(options.pythonPool ?? sharedPythonPool(), request.code, limits.timeMs);
+  const { facts, unread } =
+    request.code.length > limits.codeChars
+      ? { facts: tooLong(limits.codeChars), unread: null }
+      : request.language === "javascript"
+        ? { facts: await javaScriptFactsFor(options.pool ?? sharedPool(), request.code, limits.timeMs), unread: null }
+        : await pythonFacts(options.pythonPool ?? sharedPythonPool(), request.code, limits.timeMs);
   clock?.factsRead();
   const running = enforcer.run(runCodeAction(request, options.type, facts), ctx, async (decided) => {
-    if (unread !== null) {
-      const failure = new SandboxFailure("engine", `${unread}; code whose facts were not read is never run`);
+    const failure = unread !== null ? new SandboxFailure("engine", `${unread}; code whose facts were not read is never run`) : unreadFailure(facts);
+    if (failure !== null) {
       options.onFailure?.(failure);
       throw failure;
     }
@@ -164,6 +163,29 @@ class StepClock {
     };
     return running.finally(report);
   }
+}
+
+/** The facts of code longer than the `codeChars` limit, read no further: none, and why. */
+const tooLong = (codeChars: number): CodeFacts => ({
+  imports: [],
+  calls: [],
+  urls: [],
+  hosts: [],
+  dynamic: true,
+  error: `the code is longer than ${codeChars} characters (the sandbox's \`codeChars\` limit)`,
+});
+
+/**
+ * Code whose facts could not be read completely (too long, too deep, not parsed by the facts'
+ * reader: `syntax`, though the engine might have read it) never runs, whatever the policy decided: a policy without a rule on `dynamic` or
+ * `error` would otherwise allow code whose imports, calls and hosts it never saw. The decision is
+ * still made and audited (the action carries `error`), and the run fails as the tool's failure,
+ * `unread`, naming why.
+ */
+function unreadFailure(facts: CodeFacts): SandboxFailure | null {
+  if (facts.error === null) return null;
+  if (facts.error.startsWith("SyntaxError: ")) return new SandboxFailure("syntax", `${facts.error} (the code does not parse; it was not run)`);
+  return new SandboxFailure("unread", `the code was not run: its facts could not be read (${facts.error}), and code the policy cannot see never runs`);
 }
 
 /**
