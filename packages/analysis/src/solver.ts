@@ -49,6 +49,18 @@ export interface SolverFault {
   readonly times?: number;
 }
 
+/**
+ * `ARMOR_ANALYSIS_TRACE=1` writes a line to stderr for each question the solver is asked (the
+ * session, its query variables, exact or loose, the answer and the time taken): how to find the
+ * question a slow analysis waits on.
+ */
+const TRACE = process.env.ARMOR_ANALYSIS_TRACE === "1";
+
+/** One line of the trace `ARMOR_ANALYSIS_TRACE=1` turns on. */
+export function trace(line: string): void {
+  if (TRACE) process.stderr.write(`[armor analysis] ${line}\n`);
+}
+
 const FAULT_KINDS = ["crash", "hang", "spin", "reject", "exit"] as const;
 let fault: { kind: SolverFault["kind"]; left: number } | null = faultFromEnv(process.env.ARMOR_ANALYSIS_FAULT);
 
@@ -77,6 +89,16 @@ function takeFault(): SolverFault["kind"] | null {
 export function watchdogMs(timeoutMs: number): number {
   return 2 * timeoutMs + 5_000;
 }
+/**
+ * The limit on a check's first try with exact values (`openSession`): a fifth of the question's.
+ * That try only looks for examples likely to reproduce (an answer of "impossible" comes from the
+ * second try alone), and where exact values are hard for Z3 (a URL whose host is one of a list,
+ * in the trading example) the second finds one in a fraction of the time, which is then re-decided
+ * like any other.
+ */
+export function exactLimitMs(timeoutMs: number): number {
+  return Math.ceil(timeoutMs / 5);
+}
 /** The limit on loading Z3 and a script into a new worker. */
 const OPEN_LIMIT_MS = 120_000;
 
@@ -86,7 +108,7 @@ class SolverFailure extends Error {}
 type Reply = { id: number; ok: true; result?: "sat" | "unsat" | "unknown"; reason?: string | null; values?: [string, string][] } | { id: number; ok: false; error: string };
 type Request =
   | { op: "open"; session: number; script: string; timeoutMs: number }
-  | { op: "ask"; session: number; anyOf: readonly string[]; flag: string | null; fault: string | null }
+  | { op: "ask"; session: number; anyOf: readonly string[]; flag: string | null; timeoutMs: number; fault: string | null }
   | { op: "close"; session: number };
 
 /**
@@ -213,9 +235,21 @@ export async function openSession(script: string, timeoutMs: number, approx: App
   };
 
   async function ask(anyOf: readonly string[], exact: boolean): Promise<Answer> {
+    const started = performance.now();
+    const answer = await askOnce(anyOf, exact);
+    if (TRACE)
+      trace(
+        `session ${id} ${exact && approx !== null ? "exact" : "loose"} [${anyOf.join(" ")}] ${answer.kind}${answer.kind === "unknown" ? ` (${answer.reason})` : ""} ${Math.round(performance.now() - started)} ms`,
+      );
+    return answer;
+  }
+
+  async function askOnce(anyOf: readonly string[], exact: boolean): Promise<Answer> {
     try {
       await open();
-      const reply = await host.request({ op: "ask", session: id, anyOf, flag: exact && approx !== null ? approx.flag : null, fault: takeFault() }, watchdogMs(timeoutMs));
+      const flagged = exact && approx !== null;
+      const limit = flagged ? exactLimitMs(timeoutMs) : timeoutMs;
+      const reply = await host.request({ op: "ask", session: id, anyOf, flag: flagged ? approx.flag : null, timeoutMs: limit, fault: takeFault() }, watchdogMs(limit));
       if (!reply.ok) throw new SolverFailure(`Z3's check failed: ${reply.error}`);
       if (reply.result === "unsat") return { kind: "unsat" };
       if (reply.result === "unknown") return { kind: "unknown", reason: reply.reason ?? "unknown" };
