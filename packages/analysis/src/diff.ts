@@ -326,9 +326,24 @@ async function diffGroup(group: Group, oldL: Loaded, newL: Loaded, timeoutMs: nu
         continue;
       }
       const kind = CHANGE_KINDS[i]!;
-      const value: Assignment = (name) => answer.values.get(name);
-      const example = buildExample(vocab, value, old, neu);
-      const problem = reproduces(kind, example, old, neu);
+      let value: Assignment = (name) => answer.values.get(name);
+      let example = buildExample(vocab, value, old, neu);
+      let problem = reproduces(kind, example, old, neu);
+      if (problem !== null && answer.exactCut) {
+        // the try with exact values was cut short: it gets the whole timeout before the search
+        const t2 = performance.now();
+        const again = await session.checkExact([queries[i]!]);
+        solverMs += performance.now() - t2;
+        if (again.kind === "sat") {
+          const exactValue: Assignment = (name) => again.values.get(name);
+          const retried = buildExample(vocab, exactValue, old, neu);
+          if (reproduces(kind, retried, old, neu) === null) {
+            value = exactValue;
+            example = retried;
+            problem = null;
+          }
+        }
+      }
       if (problem === null) findings.set(i, { kind, status: "changed", method: "solver", note: null, example: describe(simplify(vocab, value, kind, old, neu), old, neu) });
       else {
         // what is not encoded, or a value the input cannot hold exactly (a number past 2^53, a

@@ -16,7 +16,13 @@ import { Z3_WORKER_SOURCE } from "./z3-worker.js";
  * and the solution is an example only if it reproduces.
  */
 export type Answer =
-  | { readonly kind: "sat"; readonly values: ReadonlyMap<string, boolean | number | string>; readonly inexact?: string }
+  | {
+      readonly kind: "sat";
+      readonly values: ReadonlyMap<string, boolean | number | string>;
+      readonly inexact?: string;
+      /** With `inexact`: the try with exact values ran out of its shorter limit (`exactLimitMs`), so `checkExact` may still find one. */
+      readonly exactCut?: true;
+    }
   | { readonly kind: "unsat" }
   /** `failed`: the solver crashed, exited or stopped answering (not Z3's own "unknown"); `reason` names the cause. */
   | { readonly kind: "unknown"; readonly reason: string; readonly failed?: boolean };
@@ -35,6 +41,11 @@ export function inexactReason(a: Approximation): string {
 export interface Session {
   /** Whether the script's assertions and one of `anyOf` (Bool constants it declares) can all hold. */
   check(anyOf: readonly string[]): Promise<Answer>;
+  /**
+   * The try with exact values alone, with the whole timeout: for a caller whose `inexact` solution
+   * (`exactCut` set) did not reproduce, a last chance at one that does.
+   */
+  checkExact(anyOf: readonly string[]): Promise<Answer>;
   /** Frees the solver's memory (Z3's WebAssembly heap is bounded and not collected with JavaScript's). */
   close(): void;
 }
@@ -221,12 +232,16 @@ export async function openSession(script: string, timeoutMs: number, approx: App
   return {
     async check(anyOf) {
       if (approx !== null) {
-        const exact = await ask(anyOf, true);
+        const exact = await ask(anyOf, true, exactLimitMs(timeoutMs));
         if (exact.kind === "sat" || (exact.kind === "unknown" && exact.failed)) return exact;
-        const loose = await ask(anyOf, false);
-        return loose.kind === "sat" ? { ...loose, inexact: inexactReason(approx) } : loose;
+        const loose = await ask(anyOf, false, timeoutMs);
+        if (loose.kind !== "sat") return loose;
+        return exact.kind === "unknown" ? { ...loose, inexact: inexactReason(approx), exactCut: true } : { ...loose, inexact: inexactReason(approx) };
       }
-      return ask(anyOf, false);
+      return ask(anyOf, false, timeoutMs);
+    },
+    checkExact(anyOf) {
+      return ask(anyOf, approx !== null, timeoutMs);
     },
     close() {
       if (loaded === host.generation) host.request({ op: "close", session: id }, watchdogMs(timeoutMs)).catch(() => undefined);
@@ -234,9 +249,9 @@ export async function openSession(script: string, timeoutMs: number, approx: App
     },
   };
 
-  async function ask(anyOf: readonly string[], exact: boolean): Promise<Answer> {
+  async function ask(anyOf: readonly string[], exact: boolean, limit: number): Promise<Answer> {
     const started = performance.now();
-    const answer = await askOnce(anyOf, exact);
+    const answer = await askOnce(anyOf, exact, limit);
     if (TRACE)
       trace(
         `session ${id} ${exact && approx !== null ? "exact" : "loose"} [${anyOf.join(" ")}] ${answer.kind}${answer.kind === "unknown" ? ` (${answer.reason})` : ""} ${Math.round(performance.now() - started)} ms`,
@@ -244,11 +259,10 @@ export async function openSession(script: string, timeoutMs: number, approx: App
     return answer;
   }
 
-  async function askOnce(anyOf: readonly string[], exact: boolean): Promise<Answer> {
+  async function askOnce(anyOf: readonly string[], exact: boolean, limit: number): Promise<Answer> {
     try {
       await open();
       const flagged = exact && approx !== null;
-      const limit = flagged ? exactLimitMs(timeoutMs) : timeoutMs;
       const reply = await host.request({ op: "ask", session: id, anyOf, flag: flagged ? approx.flag : null, timeoutMs: limit, fault: takeFault() }, watchdogMs(limit));
       if (!reply.ok) throw new SolverFailure(`Z3's check failed: ${reply.error}`);
       if (reply.result === "unsat") return { kind: "unsat" };
