@@ -8,12 +8,12 @@
  * variables looks for an example instead, and the result says so.
  */
 import { type ActionSchema, type Compilation, emit, evaluatePolicy, type IR, loadModule, type PolicyDecision, type PolicyModule } from "@agent-armor/compiler";
-import { encodePolicy, exprKey, type NotEncoded, OUTCOMES, type Outcome, type PolicyEncoding } from "./encode.js";
+import { encodePolicy, exprKey, type NotEncoded, noteHostNames, OUTCOMES, type Outcome, type PolicyEncoding } from "./encode.js";
 import { type Assignment, buildInput, type Counterexample, type TrackerValue, trackerValues } from "./model.js";
 import { schemaConstraints } from "./schema.js";
 import { literalsOf, randomAssignments } from "./search.js";
 import * as smt from "./smt.js";
-import { openSession } from "./solver.js";
+import { openSession, trace } from "./solver.js";
 import { Tag, Vocabulary } from "./vocabulary.js";
 
 export interface ChangeKind {
@@ -263,6 +263,7 @@ function merge(kind: ChangeKind, perGroup: readonly Finding[]): Finding {
 
 async function diffGroup(group: Group, oldL: Loaded, newL: Loaded, timeoutMs: number, samples: number, schema: ActionSchema | null): Promise<GroupResult> {
   const vocab = new Vocabulary(oldL.compilation.policy.timezone);
+  for (const l of [oldL, newL]) noteHostNames(vocab, l.compilation.policy);
   const side = (l: Loaded): Side => {
     const c = l.compilation;
     const source = { lineColumn: (o: number) => lineColumn(c, o), text: (s: { start: number; end: number }) => c.source.text.slice(s.start, s.end) };
@@ -285,7 +286,9 @@ async function diffGroup(group: Group, oldL: Loaded, newL: Loaded, timeoutMs: nu
   const constraints = vocab.constraints();
   if (schema !== null) constraints.push(...schemaConstraints(vocab, schema).map((t) => `(assert ${t})`));
   for (const what of new Set(vocab.lateNotEncoded)) notEncoded.push({ file: newL.compilation.policy.file, line: 0, column: 0, what });
+  const opened = performance.now();
   const session = await openSession([...vocab.lines, ...constraints].join("\n"), timeoutMs, vocab.approximation());
+  trace(`diff group ${group.type ?? "(the other types)"}: opened in ${Math.round(performance.now() - opened)} ms; ${queries.map((q, i) => `${q} = ${CHANGE_KINDS[i]!.id}`).join(", ")}`);
   let search: Map<string, Example> | null = null;
   // a type no rule names, for the search's inputs of the last group
   const searchType = group.type ?? unusedType(group.others);
@@ -302,44 +305,45 @@ async function diffGroup(group: Group, oldL: Loaded, newL: Loaded, timeoutMs: nu
     else findings.set(i, { kind, status: "unknown", method: null, note: `${why}; a random search of ${samples} inputs found no example`, example: null });
   };
   try {
-    // one question for all the kinds not settled yet: each solution settles one kind (the
-    // first its query variables say it makes), and "impossible" settles all that remain
-    let remaining = CHANGE_KINDS.map((_, i) => i);
-    let alone = false;
-    let queue: number[][] = [];
-    while (remaining.length > 0 || queue.length > 0) {
-      if (remaining.length === 0) remaining = queue.shift()!.filter((i) => !findings.has(i));
-      if (remaining.length === 0) continue;
-      const asked = remaining;
+    // each kind is its own question: Z3 decides a disjunction of kinds far slower than each of
+    // them (the trading example's host question ran past its timeout as one of two kinds, and took
+    // a second alone), and the questions that fold to `false` cost it next to nothing
+    for (let i = 0; i < CHANGE_KINDS.length; i++) {
       const t = performance.now();
-      const answer = await session.check(asked.map((i) => queries[i]!));
+      const answer = await session.check([queries[i]!]);
       solverMs += performance.now() - t;
       if (answer.kind === "unsat") {
-        for (const i of asked) findings.set(i, { kind: CHANGE_KINDS[i]!, status: "unchanged", method: null, note: null, example: null });
-        remaining = [];
+        findings.set(i, { kind: CHANGE_KINDS[i]!, status: "unchanged", method: null, note: null, example: null });
         continue;
       }
       if (answer.kind === "unknown") {
-        // one hard kind should not hide easy ones: past a timeout on several, each is asked alone
-        // (not after a solver that failed: it is replaced, and asking each kind again would
-        // restart it for each)
-        if (remaining.length > 1 && !alone && !answer.failed) {
-          alone = true;
-          queue = remaining.map((i) => [i]);
-          remaining = [];
-          continue;
-        }
         const reason = answer.reason === "timeout" || answer.reason === "canceled" ? `timeout of ${timeoutMs} ms` : answer.reason;
-        for (const i of asked) fallBack(i, `the solver gave up (${reason})`);
-        remaining = remaining.filter((j) => !asked.includes(j));
+        // after a solver that failed, the kinds left are not asked: it is replaced, and asking
+        // each again would restart it for each
+        const left = answer.failed ? CHANGE_KINDS.map((_, j) => j).filter((j) => j >= i) : [i];
+        for (const j of left) fallBack(j, `the solver gave up (${reason})`);
+        if (answer.failed) break;
         continue;
       }
-      const i = remaining.find((j) => answer.values.get(queries[j]!) === true) ?? remaining[0]!;
-      remaining = remaining.filter((j) => j !== i);
       const kind = CHANGE_KINDS[i]!;
-      const value: Assignment = (name) => answer.values.get(name);
-      const example = buildExample(vocab, value, old, neu);
-      const problem = reproduces(kind, example, old, neu);
+      let value: Assignment = (name) => answer.values.get(name);
+      let example = buildExample(vocab, value, old, neu);
+      let problem = reproduces(kind, example, old, neu);
+      if (problem !== null && answer.exactCut) {
+        // the try with exact values was cut short: it gets the whole timeout before the search
+        const t2 = performance.now();
+        const again = await session.checkExact([queries[i]!]);
+        solverMs += performance.now() - t2;
+        if (again.kind === "sat") {
+          const exactValue: Assignment = (name) => again.values.get(name);
+          const retried = buildExample(vocab, exactValue, old, neu);
+          if (reproduces(kind, retried, old, neu) === null) {
+            value = exactValue;
+            example = retried;
+            problem = null;
+          }
+        }
+      }
       if (problem === null) findings.set(i, { kind, status: "changed", method: "solver", note: null, example: describe(simplify(vocab, value, kind, old, neu), old, neu) });
       else {
         // what is not encoded, or a value the input cannot hold exactly (a number past 2^53, a

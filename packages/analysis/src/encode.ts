@@ -23,7 +23,7 @@ import { literalAffix, literalSide } from "./ir-shapes.js";
 import { encodeSearch } from "./regex.js";
 import type { Term } from "./smt.js";
 import * as smt from "./smt.js";
-import { AFTER_HOST, asciiCaseMap, asciiOnly, BEFORE_HOST, caseExcluded, casePreimage, HOST_REGEX } from "./text-functions.js";
+import { AFTER_HOST, asciiCaseMap, asciiOnly, BEFORE_HOST, caseExcluded, casePreimage, HOST_REGEX, isSimpleHost } from "./text-functions.js";
 import { type InputRoot, type ListElement, OTHER, type PathVar, Tag, type TrackerVar, Vocabulary, WEEKDAYS } from "./vocabulary.js";
 
 /** A symbolic value: whether evaluating it fails, its type tag and its value in each type. */
@@ -182,6 +182,40 @@ function testElement(e: IR.Expr, variable: string, element: ListElement): boolea
   }
 }
 
+/** The most names `host` offers the solver as whole hosts (each is a case it may split on). */
+const MAX_HOST_NAMES = 64;
+const hostNamesByPolicy = new WeakMap<IR.Policy, readonly string[]>();
+
+/**
+ * Adds to `vocab.hostNames` the string literals of `policy` (its rules, trackers and properties)
+ * that have a host's shape (`isSimpleHost`), up to MAX_HOST_NAMES in all. Encoding a policy does
+ * it; a caller encoding two policies over one vocabulary does it for both first, so that a `host`
+ * term made while encoding the first offers the names of the second too.
+ */
+export function noteHostNames(vocab: Vocabulary, policy: IR.Policy): void {
+  let names = hostNamesByPolicy.get(policy);
+  if (names === undefined) {
+    const found = new Set<string>();
+    const walk = (x: unknown): void => {
+      if (x === null || typeof x !== "object") return;
+      if (Array.isArray(x)) {
+        for (const y of x) walk(y);
+        return;
+      }
+      const o = x as Record<string, unknown>;
+      if (o.kind === "literal") {
+        for (const v of Array.isArray(o.value) ? o.value : [o.value]) if (typeof v === "string" && isSimpleHost(v)) found.add(v);
+        return;
+      }
+      for (const [k, v] of Object.entries(o)) if (k !== "span" && k !== "actionSchema") walk(v);
+    };
+    walk(policy);
+    names = [...found];
+    hostNamesByPolicy.set(policy, names);
+  }
+  for (const n of names) if (vocab.hostNames.size < MAX_HOST_NAMES) vocab.hostNames.add(n);
+}
+
 /** The checker's history predicates read `item` (the entry) and `current` (the action decided). */
 type Mode = "decision" | "entry";
 
@@ -194,7 +228,9 @@ class Encoder {
     readonly source: SourceLines,
     /** `entry`: encoding a history condition only to learn whether it can fail (see `trackerMayErr`). */
     readonly mode: Mode = "decision",
-  ) {}
+  ) {
+    noteHostNames(vocab, policy);
+  }
 
   private unsupported(e: IR.Expr, what: string): void {
     const { line, column } = this.source.lineColumn(e.span.start);
@@ -594,15 +630,24 @@ class Encoder {
       const vocab = this.vocab;
       const flag = vocab.exact(HOST_SHAPE);
       const noUrl = vocab.define("Bool", smt.not(smt.app("str.contains", v.s, '":"')));
-      const [before, host, after] = [vocab.declare("url", "String"), vocab.declare("host", "String"), vocab.declare("url", "String")];
-      // the URL is taken apart only where `simple` holds; left false, the host is free. Z3 decides
-      // the three parts' regexes far faster than the whole URL's, and a free host is never wrong
-      // (the exact flag makes the solver's first try take the URL apart where it can)
+      // the URL is taken apart only where `simple` holds; left false, the host is free (never
+      // wrong: the exact flag makes the solver's first try take the URL apart where it can). The
+      // host is the one stretch between the parts (neither can hold a host's last character).
       const simple = vocab.declare("simple", "Bool");
-      // the host is the one stretch between the parts (neither can hold a host's last character)
-      vocab.lines.push(
-        `(assert (=> ${simple} (and (= ${v.s} (str.++ ${before} ${host} ${after})) (str.in_re ${before} ${BEFORE_HOST}) (str.in_re ${host} ${HOST_REGEX}) (str.in_re ${after} ${AFTER_HOST}))))`,
-      );
+      const part = (choices: readonly Term[], regex: Term): Term => {
+        const other = vocab.declare("url", "String");
+        const picks = choices.map(() => vocab.declare("pick", "Bool"));
+        // a string of the regex only when no whole string is picked, so that Z3 derives none it need not
+        vocab.lines.push(`(assert (=> ${smt.and(simple, smt.not(smt.or(...picks)))} (str.in_re ${other} ${regex})))`);
+        return vocab.define(
+          "String",
+          choices.reduceRight((rest: Term, choice, i) => smt.ite(picks[i]!, choice, rest), other),
+        );
+      };
+      const before = part(['"https://"', '"http://"'], BEFORE_HOST);
+      const host = part([...vocab.hostNames].map(smt.str), HOST_REGEX);
+      const after = part(['""', `(str.++ "/" ${vocab.declare("path", "String")})`], AFTER_HOST);
+      vocab.lines.push(`(assert (=> ${simple} (= ${v.s} (str.++ ${before} ${host} ${after}))))`);
       vocab.lines.push(`(assert (=> ${flag} (or ${noUrl} ${simple})))`);
       const freeNull = vocab.declare("hostnull", "Bool");
       const free = vocab.declare("host", "String");

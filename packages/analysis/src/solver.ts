@@ -16,7 +16,13 @@ import { Z3_WORKER_SOURCE } from "./z3-worker.js";
  * and the solution is an example only if it reproduces.
  */
 export type Answer =
-  | { readonly kind: "sat"; readonly values: ReadonlyMap<string, boolean | number | string>; readonly inexact?: string }
+  | {
+      readonly kind: "sat";
+      readonly values: ReadonlyMap<string, boolean | number | string>;
+      readonly inexact?: string;
+      /** With `inexact`: the try with exact values ran out of its shorter limit (`exactLimitMs`), so `checkExact` may still find one. */
+      readonly exactCut?: true;
+    }
   | { readonly kind: "unsat" }
   /** `failed`: the solver crashed, exited or stopped answering (not Z3's own "unknown"); `reason` names the cause. */
   | { readonly kind: "unknown"; readonly reason: string; readonly failed?: boolean };
@@ -35,6 +41,11 @@ export function inexactReason(a: Approximation): string {
 export interface Session {
   /** Whether the script's assertions and one of `anyOf` (Bool constants it declares) can all hold. */
   check(anyOf: readonly string[]): Promise<Answer>;
+  /**
+   * The try with exact values alone, with the whole timeout: for a caller whose `inexact` solution
+   * (`exactCut` set) did not reproduce, a last chance at one that does.
+   */
+  checkExact(anyOf: readonly string[]): Promise<Answer>;
   /** Frees the solver's memory (Z3's WebAssembly heap is bounded and not collected with JavaScript's). */
   close(): void;
 }
@@ -47,6 +58,18 @@ export interface Session {
 export interface SolverFault {
   readonly kind: "crash" | "hang" | "spin" | "reject" | "exit";
   readonly times?: number;
+}
+
+/**
+ * `ARMOR_ANALYSIS_TRACE=1` writes a line to stderr for each question the solver is asked (the
+ * session, its query variables, exact or loose, the answer and the time taken): how to find the
+ * question a slow analysis waits on.
+ */
+const TRACE = process.env.ARMOR_ANALYSIS_TRACE === "1";
+
+/** One line of the trace `ARMOR_ANALYSIS_TRACE=1` turns on. */
+export function trace(line: string): void {
+  if (TRACE) process.stderr.write(`[armor analysis] ${line}\n`);
 }
 
 const FAULT_KINDS = ["crash", "hang", "spin", "reject", "exit"] as const;
@@ -77,6 +100,16 @@ function takeFault(): SolverFault["kind"] | null {
 export function watchdogMs(timeoutMs: number): number {
   return 2 * timeoutMs + 5_000;
 }
+/**
+ * The limit on a check's first try with exact values (`openSession`): a fifth of the question's.
+ * That try only looks for examples likely to reproduce (an answer of "impossible" comes from the
+ * second try alone), and where exact values are hard for Z3 (a URL whose host is one of a list,
+ * in the trading example) the second finds one in a fraction of the time, which is then re-decided
+ * like any other.
+ */
+export function exactLimitMs(timeoutMs: number): number {
+  return Math.ceil(timeoutMs / 5);
+}
 /** The limit on loading Z3 and a script into a new worker. */
 const OPEN_LIMIT_MS = 120_000;
 
@@ -86,7 +119,7 @@ class SolverFailure extends Error {}
 type Reply = { id: number; ok: true; result?: "sat" | "unsat" | "unknown"; reason?: string | null; values?: [string, string][] } | { id: number; ok: false; error: string };
 type Request =
   | { op: "open"; session: number; script: string; timeoutMs: number }
-  | { op: "ask"; session: number; anyOf: readonly string[]; flag: string | null; fault: string | null }
+  | { op: "ask"; session: number; anyOf: readonly string[]; flag: string | null; timeoutMs: number; fault: string | null }
   | { op: "close"; session: number };
 
 /**
@@ -199,12 +232,16 @@ export async function openSession(script: string, timeoutMs: number, approx: App
   return {
     async check(anyOf) {
       if (approx !== null) {
-        const exact = await ask(anyOf, true);
+        const exact = await ask(anyOf, true, exactLimitMs(timeoutMs));
         if (exact.kind === "sat" || (exact.kind === "unknown" && exact.failed)) return exact;
-        const loose = await ask(anyOf, false);
-        return loose.kind === "sat" ? { ...loose, inexact: inexactReason(approx) } : loose;
+        const loose = await ask(anyOf, false, timeoutMs);
+        if (loose.kind !== "sat") return loose;
+        return exact.kind === "unknown" ? { ...loose, inexact: inexactReason(approx), exactCut: true } : { ...loose, inexact: inexactReason(approx) };
       }
-      return ask(anyOf, false);
+      return ask(anyOf, false, timeoutMs);
+    },
+    checkExact(anyOf) {
+      return ask(anyOf, approx !== null, timeoutMs);
     },
     close() {
       if (loaded === host.generation) host.request({ op: "close", session: id }, watchdogMs(timeoutMs)).catch(() => undefined);
@@ -212,10 +249,21 @@ export async function openSession(script: string, timeoutMs: number, approx: App
     },
   };
 
-  async function ask(anyOf: readonly string[], exact: boolean): Promise<Answer> {
+  async function ask(anyOf: readonly string[], exact: boolean, limit: number): Promise<Answer> {
+    const started = performance.now();
+    const answer = await askOnce(anyOf, exact, limit);
+    if (TRACE)
+      trace(
+        `session ${id} ${exact && approx !== null ? "exact" : "loose"} [${anyOf.join(" ")}] ${answer.kind}${answer.kind === "unknown" ? ` (${answer.reason})` : ""} ${Math.round(performance.now() - started)} ms`,
+      );
+    return answer;
+  }
+
+  async function askOnce(anyOf: readonly string[], exact: boolean, limit: number): Promise<Answer> {
     try {
       await open();
-      const reply = await host.request({ op: "ask", session: id, anyOf, flag: exact && approx !== null ? approx.flag : null, fault: takeFault() }, watchdogMs(timeoutMs));
+      const flagged = exact && approx !== null;
+      const reply = await host.request({ op: "ask", session: id, anyOf, flag: flagged ? approx.flag : null, timeoutMs: limit, fault: takeFault() }, watchdogMs(limit));
       if (!reply.ok) throw new SolverFailure(`Z3's check failed: ${reply.error}`);
       if (reply.result === "unsat") return { kind: "unsat" };
       if (reply.result === "unknown") return { kind: "unknown", reason: reply.reason ?? "unknown" };

@@ -106,6 +106,11 @@ export class Vocabulary {
   exactFlag: string | null = null;
   /** Why the encoding approximates, for the reports of what is not proved. */
   readonly approximations = new Set<string>();
+  /**
+   * Names the policies encoded with this vocabulary may compare a URL's host with (their string
+   * literals of a host's shape, `noteHostNames`): `host` offers them to the solver as whole hosts.
+   */
+  readonly hostNames = new Set<string>();
   private counter = 0;
   /** Assertions written last, when every variable is known (equality of two lists or objects). */
   private readonly deferred: (() => Term)[] = [];

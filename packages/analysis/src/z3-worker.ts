@@ -5,8 +5,8 @@
  * own inside this worker; when one of them crashes or never answers, the parent terminates this
  * worker, which stops them all, and starts another for the next question.
  *
- * Requests, answered one at a time in order: `open` (a solver holding a script, with Z3's timeout
- * per check), `ask` (a check under `anyOf` and an optional flag; the model's constants as
+ * Requests, answered one at a time in order: `open` (a solver holding a script), `ask` (a check
+ * under `anyOf` and an optional flag, within Z3's timeout `timeoutMs`; the model's constants as
  * `[name, value as Z3 prints it]`), `close`. A request may carry `fault`, the test seam that
  * makes this question fail the way a broken solver does: `crash` (an uncaught WebAssembly trap),
  * `hang` (no answer), `spin` (a busy loop), `reject` (the check's promise rejects), `exit` (the
@@ -18,7 +18,15 @@ const { parentPort, workerData } = require("node:worker_threads");
 const ready = require(workerData.z3).init().then((api) => {
   // strings are sequences of UTF-16 code units, as in JavaScript: \`bmp\` makes a character one unit
   api.setParam("encoding", "bmp");
-  return api.Context("main");
+  const ctx = api.Context("main");
+  // Z3's first check in a process starts its threads and warms its code (hundreds of ms, more on a
+  // loaded machine); one on a throwaway solver now, while the caller compiles, spares the first question
+  const warm = new ctx.Solver();
+  warm.fromString('(declare-const s String) (assert (str.in_re s (re.+ (re.range "a" "z"))))');
+  return warm.check().then(
+    () => (warm.release(), ctx),
+    () => ctx,
+  );
 });
 ready.catch(() => {});
 const solvers = new Map();
@@ -44,6 +52,8 @@ async function handle(req) {
       parentPort.postMessage({ id: req.id, ok: true });
     } else if (req.op === "ask") {
       const solver = solvers.get(req.session);
+      // the exact try may have a shorter limit than the session has (solver.ts, exactLimitMs)
+      solver.set("timeout", req.timeoutMs);
       solver.push();
       try {
         solver.add(ctx.Or(...req.anyOf.map((name) => ctx.Bool.const(name))));

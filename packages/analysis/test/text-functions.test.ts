@@ -9,7 +9,7 @@ import { changeCase, host } from "../../compiler/src/semantics.js";
 import { diffPolicies } from "../src/diff.js";
 import * as smt from "../src/smt.js";
 import { openSession } from "../src/solver.js";
-import { AFTER_HOST, asciiCaseMap, BEFORE_HOST, casePreimage, HOST_REGEX } from "../src/text-functions.js";
+import { AFTER_HOST, asciiCaseMap, BEFORE_HOST, casePreimage, HOST_REGEX, isSimpleHost } from "../src/text-functions.js";
 
 /** Whether Z3 finds `body` (a Bool term over the declarations) satisfiable. */
 async function satisfiable(declarations: string, body: string): Promise<string> {
@@ -77,6 +77,41 @@ describe("host of simple URLs", () => {
   });
 });
 
+describe("the host names the encoding offers whole (isSimpleHost)", () => {
+  // isSimpleHost stands for HOST_REGEX: the encoding takes a name it accepts as a URL's host
+  // without asking the regex, so the two must agree, and such a host must be what the parser reads
+  const names = [
+    "evil.com",
+    "api.marketdata.example",
+    "a",
+    "a-b_c.d9.example",
+    "xn-a.com",
+    "x.xn-",
+    "1.2.3.com",
+    "xn--abc.com",
+    "a.xn--b",
+    "1.2.3",
+    "a.0x1",
+    "a.9z",
+    "EVIL.com",
+    "évil.com",
+    "",
+    ".a",
+    "a.",
+    "a..b",
+    "a b",
+    "a/b",
+    "a:1",
+    "get_quote",
+    "@desk.example.com",
+  ];
+  it.each(names)("%j: isSimpleHost agrees with HOST_REGEX, and the URL parser reads it back", async (name) => {
+    const simple = isSimpleHost(name);
+    expect(await satisfiable("", `(str.in_re ${smt.str(name)} ${HOST_REGEX})`)).toBe(simple ? "sat" : "unsat");
+    if (simple) expect(host(`https://${name}/`)).toBe(name);
+  });
+});
+
 const noFiles = { readFile: (): undefined => undefined };
 function compile(name: string, text: string): Compilation {
   const c = compileSource(name, `default allow\n${text}\n`, noFiles);
@@ -103,6 +138,13 @@ const diffs: DiffCase[] = [
   { old: 'rule r when host(action.url) == "evil.com" deny', new: 'rule r when host(action.url) in ["evil.com", "bad.org"] deny', changed: ["allow->deny"], unchanged: ["deny->allow"] },
   { old: 'rule r when host(action.url) == "evil.com" deny', new: 'rule r when action.url contains "evil.com" deny', changed: ["allow->deny", "deny->allow"], unchanged: [] },
   { old: "rule r when host(action.url) == null deny", new: 'rule r when action.url contains ":" allow', changed: ["deny->allow"], unchanged: [] },
+  // the names a policy compares hosts with are offered whole: a URL on an approved host is found at once
+  {
+    old: 'rule r when host(action.url) not in ["api.vendor.example", "quotes.example.com"] deny\nrule s when action.n > 5 deny',
+    new: 'rule r when host(action.url) not in ["api.vendor.example", "quotes.example.com"] deny',
+    changed: ["deny->allow"],
+    unchanged: ["allow->deny"],
+  },
 ];
 
 describe("diffs over lower, upper and host", () => {
