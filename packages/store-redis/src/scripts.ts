@@ -59,6 +59,31 @@ end
 `;
 
 /**
+ * How long a tracker's key outlives its window: every filing sets its expiry to the window plus
+ * SLACK ms (Redis's clock), so the key holds its newest entry for as long as any decider counts it,
+ * for deciders whose clocks are less than a minute apart. A read that files in a set that held
+ * entries does not set it again when the same function library set it less than a minute ago by
+ * the decider's clock (REFRESHED, by key, in Redis's Lua state: at most 4096 keys, then it starts
+ * again; a script run with EVALSHA has none and always sets it): the key then still expires at
+ * least SLACK - 60 s after the window of this filing, as it did with 60 s of slack for every filing.
+ * A set that was empty (new, expired, forgotten, all its entries taken back) is always set.
+ */
+const EXPIRY = `
+local SLACK = 120000
+local REFRESHED, REFRESHED_HELD = {}, 0
+local function expireFiled(key, ttl, now, fresh)
+  local at = REFRESHED[key]
+  if not fresh and at and now - at < 60000 and at - now < 60000 then return end
+  redis.call('PEXPIRE', key, ttl)
+  if not at then
+    if REFRESHED_HELD >= 4096 then REFRESHED, REFRESHED_HELD = {}, 0 end
+    REFRESHED_HELD = REFRESHED_HELD + 1
+  end
+  REFRESHED[key] = now
+end
+`;
+
+/**
  * The trackers that are not plain counts, as tracker-kinds.ts keeps them in memory: Lua functions
  * the scripts that read, file, refile and release share. A tracker's keys all start with its
  * entries key (`E`, the plain count's key, so that however a tracker's key is chosen, its state
@@ -78,6 +103,7 @@ end
  * sum's number back out of its partials, `x` removes a max/min member from its value set too.
  */
 const KINDS = `
+${EXPIRY}
 local MARKS = 1000
 local SAFE = 2 ^ 1020
 local function addPartial(p, x)
@@ -239,7 +265,7 @@ local function kindValue(k, base, P, w, now, edge, c)
 end
 -- index: the session's index, or nil for a scoped tracker's keys (per user.id), which are not the session's to forget
 local function touch(key, w, index)
-  if w >= 0 then redis.call('PEXPIRE', key, w + 60000) end
+  if w >= 0 then redis.call('PEXPIRE', key, w + SLACK) end
   if index then redis.call('SADD', index, key) end
 end
 local function trimMarks(key, floorKey, field)
@@ -438,6 +464,8 @@ end
  */
 const SPECS = `
 local SPECS, SPECS_HELD = {}, 0
+-- an empty answer, shared (only read)
+local NONE = {}
 local function parseSpec(text)
   local p = SPECS[text]
   if p then return p end
@@ -445,11 +473,31 @@ local function parseSpec(text)
   for w, d, s in string.gmatch(text, '([^/,]+)/(%x+)/?(%x*)') do
     local n = p.n + 1
     p.n = n
-    p.w[n], p.ttl[n], p.d[n], p.s[n] = tonumber(w), tostring(tonumber(w) + 60000), d, s
+    p.w[n], p.ttl[n], p.d[n], p.s[n] = tonumber(w), tostring(tonumber(w) + SLACK), d, s
   end
   if SPECS_HELD >= 64 then SPECS, SPECS_HELD = {}, 0 end
   SPECS[text], SPECS_HELD = p, SPECS_HELD + 1
   return p
+end
+-- The keys of a read's trackers under a base (a session), kept with the parse for the next calls
+-- (at most 256 bases per parse, then they start again): a key is a concatenation, which Lua hashes
+-- and allocates. e, p: per tracker its entries and poison keys; ps: the poison keys, which one EXISTS
+-- reads (another kind's poison key too: when it exists, the plain counts read theirs, as is right).
+local function keysOf(spec, base)
+  local bases = spec.bases
+  if not bases or spec.nb >= 256 then bases = {}; spec.bases, spec.nb = bases, 0 end
+  local c = bases[base]
+  if c then return c end
+  local prefix = string.sub(base, 1, -36)
+  c = { e = {}, p = {}, ps = {}, prefix = prefix, sd0 = string.sub(base, -33, -2), index = base .. ':keys', res = base .. ':R:', labels = base .. ':labels' }
+  for i = 1, spec.n do
+    local d, s = spec.d[i], spec.s[i]
+    if s == '' then c.e[i], c.p[i] = base .. ':' .. d .. ':e', base .. ':' .. d .. ':p'
+    else c.e[i], c.p[i] = prefix .. ':scope:{' .. s .. '}:' .. d .. ':e', prefix .. ':scope:{' .. s .. '}:' .. d .. ':p' end
+    c.ps[i] = c.p[i]
+  end
+  bases[base], spec.nb = c, spec.nb + 1
+  return c
 end
 `;
 
@@ -481,20 +529,21 @@ do
   local nl = string.find(id, '\\n', 1, true)
   if nl then name, id = string.sub(id, 1, nl - 1), string.sub(id, nl + 1) end
 end
--- the base is PREFIX:{D}, D the scope's digest (32 hex digits)
-local prefix, sd0 = string.sub(base, 1, -36), string.sub(base, -33, -2)
-local index = base .. ':keys'
 local filings = ARGV[6]
 local spec = parseSpec(ARGV[5])
 local n, windows, expiries = spec.n, spec.w, spec.ttl
-local entriesOf, poisonOf, extra = {}, {}, {}
+-- the base is PREFIX:{D}, D the scope's digest (32 hex digits)
+local keys = keysOf(spec, base)
+local prefix, sd0, index = keys.prefix, keys.sd0, keys.index
+local entriesOf, poisonOf = keys.e, keys.p
+local extra = nil
 local at = 7
 for i = 1, n do
-  local d, s = spec.d[i], spec.s[i]
-  if s == '' then entriesOf[i], poisonOf[i] = base .. ':' .. d .. ':e', base .. ':' .. d .. ':p'
-  else entriesOf[i], poisonOf[i] = prefix .. ':scope:{' .. s .. '}:' .. d .. ':e', prefix .. ':scope:{' .. s .. '}:' .. d .. ':p' end
   local f = string.sub(filings, i + 1, i + 1)
-  if f == '2' or f == 'k' then extra[i] = ARGV[at]; at = at + 1 end
+  if f == '2' or f == 'k' then
+    extra = extra or {}
+    extra[i] = ARGV[at]; at = at + 1
+  end
 end
 local out = {}
 local filed = {}
@@ -508,13 +557,7 @@ if at <= #ARGV then
 end
 -- poison is rare: the plain counts' poison sets are read only when one of them exists
 local poisoned = 0
-do
-  local ps = {}
-  for i = 1, n do
-    if string.sub(filings, i + 1, i + 1) ~= 'k' then ps[#ps + 1] = poisonOf[i] end
-  end
-  if #ps > 0 then poisoned = redis.call('EXISTS', unpack(ps)) end
-end
+if #keys.ps > 0 then poisoned = redis.call('EXISTS', unpack(keys.ps)) end
 for i = 1, n do
   local entries = entriesOf[i]
   local poison = poisonOf[i]
@@ -536,7 +579,7 @@ for i = 1, n do
     out[3 * i - 2], out[3 * i - 1], out[3 * i] = -1, value, after
   else
     -- trimmed only when its oldest entry left the window
-    local oldest = poisoned > 0 and redis.call('ZRANGE', poison, 0, 0, 'WITHSCORES') or {}
+    local oldest = poisoned > 0 and redis.call('ZRANGE', poison, 0, 0, 'WITHSCORES') or NONE
     local files = id ~= '' and filing ~= '0'
     if w >= 0 and oldest[1] and tonumber(oldest[2]) <= tonumber(edge) then
       redis.call('ZREMRANGEBYSCORE', poison, '-inf', edge)
@@ -555,7 +598,7 @@ for i = 1, n do
       if filing == '2' then key, member, fresh = poison, id .. '\\n' .. extra[i], not oldest[1] end
       -- the time as its text: the same score as the number (which Redis would write out with %.17g first)
       redis.call('ZADD', key, ARGV[1], member)
-      if w >= 0 then redis.call('PEXPIRE', key, expiries[i]) end
+      if w >= 0 then expireFiled(key, expiries[i], now, fresh) end
       -- a set that held entries is in the index already (it expires, and forget deletes, with them)
       -- a scoped tracker's keys (per user.id) are not the session's: its index leaves them
       if fresh and string.sub(key, 1, #base) == base then redis.call('SADD', index, key) end
@@ -568,10 +611,10 @@ if id ~= '' then
   local body = { f = filed }
   if scopes and #scopes > 0 then body.g = { r = prefix .. ':scopes', i = scopes } end
   if q and next(q) then body.q = q end
-  saveReservation(base .. ':R:' .. name, sd0, ARGV[1], ARGV[4], body, ARGV[3])
+  saveReservation(keys.res .. name, sd0, ARGV[1], ARGV[4], body, ARGV[3])
 end
 if string.sub(filings, 1, 1) == 'L' then
-  for j, label in ipairs(redis.call('ZRANGE', base .. ':labels', 0, -1)) do out[3 * n + j] = label end
+  for j, label in ipairs(redis.call('ZRANGE', keys.labels, 0, -1)) do out[3 * n + j] = label end
 end
 return out
 `;
@@ -584,7 +627,7 @@ export const READ = `${KINDS}${SCOPES}${RESERVATION}${SPECS}${READ_BODY}`;
  * on every call (a few microseconds of Redis's time per decision; the function library defines
  * them once, when it is loaded).
  */
-export const READ_COUNTS = `${WINDOW_EDGE}${SCOPES}${RESERVATION}${SPECS}${READ_BODY}`;
+export const READ_COUNTS = `${WINDOW_EDGE}${EXPIRY}${SCOPES}${RESERVATION}${SPECS}${READ_BODY}`;
 
 /**
  * Files a reservation's entry again, at its own time, in other trackers (its labels changed).
@@ -616,7 +659,7 @@ for i = 1, (#KEYS - 2) / 2 do
     local key, member = entries, id
     if kind == '2' then key, member = poison, id .. '\\n' .. ARGV[6 + base] end
     redis.call('ZADD', key, t, member)
-    if w >= 0 then redis.call('PEXPIRE', key, w + 60000) end
+    if w >= 0 then redis.call('PEXPIRE', key, w + SLACK) end
     if string.sub(key, 1, #own) == own then redis.call('SADD', KEYS[2], key) end
     filed[#filed + 1] = { key, member }
   end
