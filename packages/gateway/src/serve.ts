@@ -23,7 +23,8 @@
  * Who may call (http-access.ts): requests naming the service in `Host`, without a browser
  * `Origin` unless allowed, with the bearer token when one is configured (not for /healthz);
  * POST bodies are `application/json` only. Errors are `{ error: { code, message, ... } }` with
- * 400 (bad JSON, with its line and column; nesting deeper than 64; a bad request shape), 401,
+ * 400 (bad JSON, with its line and column, or JSON read other than as sent: a repeated key, an
+ * integer beyond 2^53, a number that underflows; nesting deeper than 64; a bad request shape), 401,
  * 403, 404, 405 (with `Allow`), 413 (body over `maxBody`), 415. SIGTERM and SIGINT stop
  * accepting connections, let requests in flight finish, then close the audit log. `openapi.yaml`
  * documents every route (a test keeps the two in step).
