@@ -8,7 +8,7 @@
  * is written under a decision's id only by its own session, the redacted value scopes nothing and
  * is never written, and every `record` call leaves a record in a chain that verifies.
  */
-import { createEnforcer, type Decision, type Enforcer, verifyAuditLog } from "@agent-armor/runtime";
+import { createEnforcer, type Decision, type Enforcer, MAX_ISSUED, verifyAuditLog } from "@agent-armor/runtime";
 import { describe, expect, it } from "vitest";
 import { assertBuilt } from "../gateway/support.js";
 
@@ -89,6 +89,44 @@ describe("Enforcer.grant makes grants only of decisions the enforcer issued", ()
       [wire("acme", 100), true],
     ];
     for (const [action, yes] of STEPS) expect([action, await covered(e, action)]).toEqual([action, yes]);
+    await e.close();
+  });
+});
+
+describe("an issued decision makes one grant at most", () => {
+  it("granting it again, while its grant lives or after it expired, makes nothing and leaves the amount spent", async () => {
+    const { e, clock, records, verified } = await enforcer();
+    const d = await e.decide(wire("acme", 10), { session: "s" });
+    expect(await e.grant(d, ["ann"])).toBe(`grant-${d.id}`);
+    const spent = await e.decide(wire("acme", 100), { session: "s" }, { reserve: true });
+    expect(spent.decision).toBe("allow");
+    await e.record(wire("acme", 100), { session: "s" }, { decisionId: spent.id });
+    // [when, minutes on]
+    const REPLAYS: [string, number][] = [
+      ["while the grant lives", 0],
+      ["after it expired", 61],
+    ];
+    for (const [when, minutes] of REPLAYS) {
+      clock.now += minutes * 60_000;
+      expect([when, await e.grant(d, ["ann"])]).toEqual([when, null]);
+      expect([when, await covered(e, wire("acme", 1))]).toEqual([when, false]);
+    }
+    expect(records().filter((r) => r.event === "grant")).toHaveLength(1);
+    expect(verified()).toBe(true);
+    await e.close();
+  });
+});
+
+describe("issued decisions past the caps", () => {
+  it("one session's flood gives up only its own: another session's decision is still granted", async () => {
+    const { e } = await enforcer();
+    const victim = await e.decide(wire("acme", 10), { session: "victim" });
+    // as many as the enforcer keeps in all: before, the victim's gave way
+    for (let i = 0; i < MAX_ISSUED; i++) await e.decide(wire(`x${i}`, 1), { session: "flood" });
+    const latest = await e.decide(wire("y", 1), { session: "flood" });
+    expect(await e.grant(victim, ["ann"])).toBe(`grant-${victim.id}`);
+    // the flood's latest is kept: it gave up its own oldest
+    expect(await e.grant(latest, ["ann"])).toBe(`grant-${latest.id}`);
     await e.close();
   });
 });
@@ -229,6 +267,39 @@ describe("a grant scoped by a field a rule redacts", () => {
       expect([to, decision.decision, decision.grant !== undefined]).toEqual([to, yes ? "allow" : "deny", yes]);
     }
     expect(lines.filter((l) => l.includes("acme"))).toEqual([]);
+    await e.close();
+  });
+});
+
+describe("record of an action a rule redacts", () => {
+  const CARD = "4111-1111-1111-1111";
+  // [what, how the host records the action as it holds it (the card in clear), the outcome on record]
+  const RECORDS: [string, (e: Enforcer, raw: unknown) => Promise<unknown>, string][] = [
+    ["a plain record", (e, raw) => e.record(raw, { session: "s" }), "ok"],
+    [
+      "a record under its reservation, refused (the decided action was the redacted one)",
+      async (e, raw) => {
+        const d = await e.decide(raw, { session: "s" }, { reserve: true });
+        expect(d.reserved).toBe(true);
+        await expect(e.record(raw, { session: "s" }, { decisionId: d.id })).rejects.toThrow();
+      },
+      "record_refused",
+    ],
+  ];
+  it.each(RECORDS)("%s: the card never reaches the log, and the chain verifies", async (_what, rec, outcome) => {
+    assertBuilt();
+    const lines: string[] = [];
+    const e = await createEnforcer({
+      policy: { source: `default allow\nrule hide_card when action.type == "pay" redact card\n`, fileName: "r.armor" },
+      throwOnDeny: false,
+      audit: { callback: (_r, l) => void lines.push(l) },
+    });
+    await rec(e, { type: "pay", card: CARD, amount: 5 });
+    const last = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
+    expect(last).toMatchObject({ kind: "outcome", outcome });
+    if (outcome === "ok") expect(last.action).toEqual({ type: "pay", card: "[REDACTED]", amount: 5 });
+    expect(lines.filter((l) => l.includes(CARD))).toEqual([]);
+    expect(verifyAuditLog(lines.map((l) => `${l}\n`).join("")).ok).toBe(true);
     await e.close();
   });
 });

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDecisionService } from "@agent-armor/gateway";
-import type { Decision } from "@agent-armor/runtime";
+import { actionHash, type Decision } from "@agent-armor/runtime";
 import { describe, expect, it } from "vitest";
 import { approvalAsksOf, unenforcedApprovalsWarning } from "../../packages/gateway/src/approvals-http.js";
 import { createServiceApprovals } from "../../packages/gateway/src/serve-approvals.js";
@@ -175,6 +175,30 @@ describe("the service's approvals", () => {
     a.queue.approve("v", "ann");
     a.queue.approve("v", "bob");
     expect(await a.wait("v", 1_000)).toMatchObject({ status: "error", note: "the approval could not be recorded: disk full" });
+    a.close();
+  });
+
+  it("an approval is used by a record that counted it, never by one that failed (a retry is let through)", async () => {
+    const a = createServiceApprovals({ audit: async () => {} });
+    const action = { type: "wire", id: "u" };
+    a.keep({ ...decision("u"), action, actionHash: actionHash(action) } as Decision, undefined);
+    await a.open("u", undefined);
+    a.queue.approve("u", "ann");
+    expect((await a.wait("u", 1_000)).status).toBe("approved");
+    // [step, "check" (checkRecord: true, or the error it throws) or "done" (recordDone with counted)]
+    const STEPS: [string, "check" | "done", true | RegExp | boolean][] = [
+      ["a first record", "check", true],
+      ["a second while the first is under way", "check", /under way/],
+      ["the first fails: nothing counted (store_unavailable)", "done", false],
+      ["a retry", "check", true],
+      ["the retry counted", "done", true],
+      ["once used", "check", /already reported/],
+    ];
+    for (const [step, op, want] of STEPS) {
+      if (op === "done") a.recordDone("u", want as boolean);
+      else if (want === true) expect([step, a.checkRecord("u", action, "s")]).toEqual([step, true]);
+      else expect(() => a.checkRecord("u", action, "s"), step).toThrow(want as RegExp);
+    }
     a.close();
   });
 

@@ -170,4 +170,55 @@ describe("armor serve: approve and grant", () => {
       .find((r) => r.event === "grant" && r.grantId === approved.grantId);
     expect(grant).toMatchObject({ scope: "action.to", value: "[REDACTED]", redacted: true });
   });
+
+  it("never writes a payee a rule redacts, whoever records it: a refused record names the action by its hash", async () => {
+    const secret = "SECRET-PAYEE-4242";
+    const approved = await approve({ type: "pay", to: secret }, "q1", { approved: true });
+    expect(approved.status).toBe("approved");
+    // [what, body, status]: each sends the payee in clear
+    const RECORDS: [string, Record<string, unknown>, number][] = [
+      ["from another session", { action: { type: "pay", to: secret }, session: "q2", decisionId: approved.id }, 409],
+      ["with the action as the agent held it", { action: { type: "pay", to: secret }, session: "q1", decisionId: approved.id }, 409],
+      ["a plain record", { action: { type: "pay", to: secret }, session: "q3" }, 200],
+    ];
+    for (const [what, body, status] of RECORDS) expect([what, (await call("POST", "/v1/record", SERVICE, body)).status]).toEqual([what, status]);
+    const text = readFileSync(audit, "utf8");
+    expect(text.includes(secret)).toBe(false);
+    const records = text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records.filter((r) => r.mode === "record" && (r.session === "q2" || r.session === "q1")).map((r) => [r.outcome, "action" in r, typeof r.actionHash])).toEqual([
+      ["record_refused", false, "string"],
+      ["record_refused", false, "string"],
+    ]);
+    expect(records.find((r) => r.mode === "record" && r.session === "q3")).toMatchObject({ outcome: "ok", action: { type: "pay", to: "[REDACTED]" } });
+  });
+
+  it("a record refused for its input (400) is on record too, by the action's hash only", async () => {
+    // [what, raw body, the error's code, has an action hash]
+    const BAD: [string, string, string, boolean][] = [
+      ["not JSON", "{", "invalid_json", false],
+      ["no object", "[1]", "invalid_request", false],
+      ["an action without a type", JSON.stringify({ action: { a: 1 }, session: "b1" }), "invalid_request", true],
+      ["a decisionId not a string", JSON.stringify({ action: { type: "note", secret: "CLEAR-1" }, decisionId: 5, session: "b2" }), "invalid_request", true],
+      ["an outcome not ok or error", JSON.stringify({ action: { type: "note" }, outcome: "done", session: "b3" }), "invalid_request", true],
+    ];
+    const before = readFileSync(audit, "utf8").trim().split("\n").length;
+    for (const [what, body] of BAD) {
+      const r = await fetch(`${svc.url}/v1/record`, { method: "POST", headers: { authorization: `Bearer ${SERVICE}`, "content-type": "application/json" }, body });
+      expect([what, r.status]).toEqual([what, 400]);
+    }
+    const text = readFileSync(audit, "utf8");
+    const added = text
+      .trim()
+      .split("\n")
+      .slice(before)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(added.map((r) => [r.outcome, String(r.error).split(":")[0], typeof r.actionHash === "string", "action" in r])).toEqual(
+      BAD.map(([, , code, hashed]) => ["record_refused", code, hashed, false]),
+    );
+    expect(text.includes("CLEAR-1")).toBe(false);
+    expect(verifyAuditLog(text).ok).toBe(true);
+  });
 });

@@ -150,18 +150,20 @@ async function main(): Promise<void> {
 
 /**
  * The `record_refused` outcome record of a `/v1/record` the service refused itself, in the shape
- * the runtime writes its own (record-release.ts), under an id of its own.
+ * the runtime writes its own (record-release.ts), under an id of its own. It names the action by
+ * its hash only: the action was refused as it was sent, so a field a rule redacts may be in it.
  */
 function refusedRecord(action: unknown, ctx: ActionContext, reason: string): AuditFields {
   let hash: string | null;
   try {
-    hash = actionHash(action);
+    // no action (a body that was no record): no hash either
+    hash = action === undefined ? null : actionHash(action);
   } catch {
     hash = null;
   }
   const session = typeof ctx?.session === "string" ? ctx.session : "default";
   const fields = { kind: "outcome", decisionId: `refused-${randomUUID()}`, time: new Date().toISOString(), mode: "record", session, outcome: "record_refused", error: reason };
-  return (hash === null ? fields : { ...fields, action, actionHash: hash }) as unknown as AuditFields;
+  return (hash === null ? fields : { ...fields, actionHash: hash }) as unknown as AuditFields;
 }
 
 /**

@@ -206,8 +206,9 @@ export function parseJsonBody(text: string): unknown {
       limit: MAX_JSON_DEPTH,
     });
   }
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (e) {
     const offset = jsonErrorOffset(text);
     const { line, column } = lineColumn(text, offset);
@@ -217,6 +218,68 @@ export function parseJsonBody(text: string): unknown {
       detail: (e as Error).message,
     });
   }
+  // what JSON.parse would read differently from what was sent: refused rather than guessed
+  const problem = ambiguityIn(text);
+  if (problem !== null) {
+    const { line, column } = lineColumn(text, problem.offset);
+    throw new HttpError(400, "invalid_json", `the request body ${problem.what} at line ${line}, column ${column} (offset ${problem.offset})`, {
+      location: { line, column, offset: problem.offset },
+      hint: problem.hint,
+    });
+  }
+  return parsed;
+}
+
+const NUMBER = /-?(\d+)(?:\.(\d+))?(?:[eE][+-]?\d+)?/y;
+
+/**
+ * In valid JSON, what JSON.parse would not read as sent: a key repeated in one object (the last
+ * would win), an integer beyond 2^53 (rounded), or a non-zero number too small for a double
+ * (read as 0). Null when there is none.
+ */
+export function ambiguityIn(text: string): { offset: number; what: string; hint: string } | null {
+  // the keys of each open object (null for an array)
+  const open: (Set<string> | null)[] = [];
+  let key = false;
+  for (let i = 0; i < text.length; ) {
+    const c = text[i]!;
+    if (c === "{" || c === "[") {
+      open.push(c === "{" ? new Set() : null);
+      key = c === "{";
+      i++;
+    } else if (c === "}" || c === "]") {
+      open.pop();
+      key = false;
+      i++;
+    } else if (c === ",") {
+      key = open.at(-1) != null;
+      i++;
+    } else if (c === '"') {
+      // the string's end: the first quote no backslash escapes (the text is valid JSON)
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      const quoted = text.slice(i, j + 1);
+      if (key) {
+        const name = JSON.parse(quoted) as string;
+        const keys = open.at(-1)!;
+        if (keys.has(name)) return { offset: i, what: `repeats the key ${quoted.length > 80 ? `${quoted.slice(0, 80)}…` : quoted} in one object`, hint: "send each key once" };
+        keys.add(name);
+        key = false;
+      }
+      i = j + 1;
+    } else if (c === "-" || (c >= "0" && c <= "9")) {
+      NUMBER.lastIndex = i;
+      const m = NUMBER.exec(text)!;
+      const n = Number(m[0]);
+      const integer = m[2] === undefined && !/[eE]/.test(m[0]);
+      if (integer && !Number.isSafeInteger(n))
+        return { offset: i, what: `holds the integer ${m[0].slice(0, 40)}, beyond 2^53, which would be read rounded`, hint: "send a large integer as a string, or one within ±9007199254740991" };
+      if (n === 0 && /[1-9]/.test(`${m[1]}${m[2] ?? ""}`))
+        return { offset: i, what: `holds the number ${m[0].slice(0, 40)}, too small to be read as anything but 0`, hint: "send 0, or a number a double holds" };
+      i += m[0].length;
+    } else i++;
+  }
+  return null;
 }
 
 /**

@@ -74,7 +74,10 @@ interface Kept {
   forgetAt: number;
   state: ApprovalState | null;
   waiters: Set<() => void>;
+  /** Reported as run: its record counted it. */
   reported: boolean;
+  /** A record of it is under way (`checkRecord` answered true, `recordDone` not yet called). */
+  reporting: boolean;
   /** The length of its JSON (the decision's and the user's), counted against `maxKeptBytes`. */
   bytes: number;
 }
@@ -90,9 +93,16 @@ export interface ServiceApprovals {
   /**
    * For `/v1/record` under `decisionId`: false when the id is no kept decision; 409 unless
    * it is the session's own decision, its approval was given, for this action, and not reported
-   * yet; then marks it reported and answers true (a person approved it).
+   * yet, nor being reported; then marks its record under way and answers true (a person approved
+   * it). The caller ends that with `recordDone`.
    */
   checkRecord(decisionId: string, action: unknown, session: string): boolean;
+  /**
+   * Ends the record `checkRecord` let through: `counted` (the action is in the history) marks the
+   * approval reported, so it holds no more; otherwise it may be reported again (a record that
+   * failed, such as a store that did not answer, is retried).
+   */
+  recordDone(decisionId: string, counted: boolean): void;
   /** How many decisions are kept, and the length of their JSON. */
   stats(): { kept: number; bytes: number };
   /** Answers every waiting request with the state it has, and stops the timers. */
@@ -200,7 +210,7 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
       }
       if (!forget(bytes)) return;
       const timeoutMs = decision.approval?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-      kept.set(decision.id, { decision, user, timeoutMs, forgetAt: now() + timeoutMs, state: null, waiters: new Set(), reported: false, bytes });
+      kept.set(decision.id, { decision, user, timeoutMs, forgetAt: now() + timeoutMs, state: null, waiters: new Set(), reported: false, reporting: false, bytes });
       keptBytes += bytes;
     },
 
@@ -325,8 +335,20 @@ export function createServiceApprovals(options: ServiceApprovalsOptions): Servic
       }
       if (hash !== k.state!.actionHash) throw new HttpError(409, "hash_mismatch", "this is not the action that was approved: report the decision's `action` exactly as the service returned it");
       if (k.reported) throw new HttpError(409, "approval_used", `the approval of decision ${decisionId} was already reported as run: an approval holds once`);
-      k.reported = true;
+      if (k.reporting) {
+        throw new HttpError(409, "approval_in_use", `a record of the approval of decision ${decisionId} is under way: an approval holds once`, {
+          hint: "retry once that record answered: if it failed, the approval may be reported again",
+        });
+      }
+      k.reporting = true;
       return true;
+    },
+
+    recordDone(decisionId, counted) {
+      const k = kept.get(decisionId);
+      if (k === undefined) return;
+      k.reporting = false;
+      if (counted) k.reported = true;
     },
 
     stats() {

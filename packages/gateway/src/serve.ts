@@ -23,7 +23,8 @@
  * Who may call (http-access.ts): requests naming the service in `Host`, without a browser
  * `Origin` unless allowed, with the bearer token when one is configured (not for /healthz);
  * POST bodies are `application/json` only. Errors are `{ error: { code, message, ... } }` with
- * 400 (bad JSON, with its line and column; nesting deeper than 64; a bad request shape), 401,
+ * 400 (bad JSON, with its line and column, or JSON read other than as sent: a repeated key, an
+ * integer beyond 2^53, a number that underflows; nesting deeper than 64; a bad request shape), 401,
  * 403, 404, 405 (with `Allow`), 413 (body over `maxBody`), 415. SIGTERM and SIGINT stop
  * accepting connections, let requests in flight finish, then close the audit log. `openapi.yaml`
  * documents every route (a test keeps the two in step).
@@ -192,6 +193,12 @@ function requestObject(v: unknown): Record<string, unknown> {
   return v;
 }
 
+/** How many `/v1/record` calls refused for their input (400) are written to the audit log a minute. */
+const BAD_RECORDS_PER_MINUTE = 60;
+
+/** The errors of `record` after which the action counted nowhere (every other one came after it was counted). */
+const UNCOUNTED = new Set(["GrantNeedsReservation", "ReservationMismatch", "InvalidInputError", "HistoryStoreUnavailable", "NoReservation"]);
+
 /**
  * The `decisionId` of a result-stage body: the decision the action ran under (reserved with
  * `reserve: true`), whose reservation the answer settles as `/v1/record` would (409 when it names
@@ -250,6 +257,31 @@ function advertiseKeepAlive(res: ServerResponse): void {
 
 export async function startDecisionService(options: ServeOptions): Promise<DecisionService> {
   const log = options.log ?? ((line: string) => void process.stderr.write(`armor serve: ${line}\n`));
+  /**
+   * The `record_refused` record of a `/v1/record` refused for its input (400): the action by its
+   * hash only (when it has one), at most BAD_RECORDS_PER_MINUTE a minute, so that bad requests
+   * cannot fill the log; the ones past that are counted in the next one written.
+   */
+  const badRecords = { since: 0, written: 0, skipped: 0 };
+  const refuseInput = async (raw: unknown, e: HttpError): Promise<void> => {
+    const t = Date.now();
+    if (t - badRecords.since >= 60_000) Object.assign(badRecords, { since: t, written: 0 });
+    if (badRecords.written >= BAD_RECORDS_PER_MINUTE) {
+      badRecords.skipped++;
+      return;
+    }
+    badRecords.written++;
+    const skipped = badRecords.skipped;
+    badRecords.skipped = 0;
+    const body = isObject(raw) ? raw : {};
+    const action = own(body, "action");
+    const session = own(body, "session");
+    const ctx = typeof session === "string" && session.length <= 256 ? { session } : {};
+    const more = skipped > 0 ? ` (and ${skipped} more refused for their input before it, not written)` : "";
+    await decider
+      .call("refused", [isObject(action) ? action : undefined, ctx, `${e.code}: ${e.message}${more}`])
+      .catch((f: unknown) => log(logLine`error: a refused record could not be recorded: ${(f as Error).message}`));
+  };
   const maxBody = options.maxBody ?? DEFAULT_MAX_BODY;
   const host = options.host ?? "127.0.0.1";
   // checked first (a bad --allowed-origin fails before anything starts), bound to the real port below
@@ -335,20 +367,34 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
     "/v1/record": {
       methods: {
         POST: async (_req, res, body) => {
-          const b = requestObject(await body());
-          const action = own(b, "action");
-          if (!isObject(action) || typeof own(action, "type") !== "string") throw new HttpError(400, "invalid_request", "`action` must be an object with a string `type`", { location: "/action" });
-          rejectNonFinite(b);
-          const ctx = context(b);
-          const given = idField(b, "decisionId", false);
-          const outcome = own(b, "outcome") ?? "ok";
-          if (outcome !== "ok" && outcome !== "error") throw new HttpError(400, "invalid_request", '`outcome` must be "ok" or "error"', { location: "/outcome" });
-          const error = own(b, "error");
-          if (error !== undefined && typeof error !== "string") throw new HttpError(400, "invalid_request", "`error` must be a string", { location: "/error" });
+          let raw: unknown;
+          let b: Record<string, unknown>;
+          let action: unknown;
+          let ctx: ActionContext;
+          let given: string | undefined;
+          let outcome: unknown;
+          let error: unknown;
           try {
-            actionHash(action);
+            raw = await body();
+            b = requestObject(raw);
+            action = own(b, "action");
+            if (!isObject(action) || typeof own(action, "type") !== "string") throw new HttpError(400, "invalid_request", "`action` must be an object with a string `type`", { location: "/action" });
+            rejectNonFinite(b);
+            ctx = context(b);
+            given = idField(b, "decisionId", false);
+            outcome = own(b, "outcome") ?? "ok";
+            if (outcome !== "ok" && outcome !== "error") throw new HttpError(400, "invalid_request", '`outcome` must be "ok" or "error"', { location: "/outcome" });
+            error = own(b, "error");
+            if (error !== undefined && typeof error !== "string") throw new HttpError(400, "invalid_request", "`error` must be a string", { location: "/error" });
+            try {
+              actionHash(action);
+            } catch (e) {
+              throw new HttpError(400, "invalid_request", `the action cannot be hashed: ${(e as Error).message}`, { location: "/action" });
+            }
           } catch (e) {
-            throw new HttpError(400, "invalid_request", `the action cannot be hashed: ${(e as Error).message}`, { location: "/action" });
+            // a record refused for its input is on record too: by the action's hash only, and rate limited
+            if (e instanceof HttpError && e.status === 400) await refuseInput(raw, e);
+            throw e;
           }
           // a decision that required approval is reported only once approved, with the approved action
           let approved: boolean;
@@ -366,6 +412,8 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
             const info = { ...(given !== undefined ? { decisionId: given } : {}), outcome, ...(typeof error === "string" ? { error } : {}), ...(approved ? { approved } : {}) };
             recorded = (await decider.call("record", [action, ctx, info])) as RecordResult;
           } catch (e) {
+            // an approval whose record counted nothing may be reported again; one the history counted holds no more
+            if (approved) approvals?.recordDone(given!, !(e instanceof HttpError) && !UNCOUNTED.has((e as Error).name));
             if (e instanceof HttpError) throw e;
             if ((e as Error).name === "GrantNeedsReservation") {
               throw new HttpError(409, "reservation_required", `the action was not recorded: ${(e as Error).message}`, {
@@ -383,6 +431,7 @@ export async function startDecisionService(options: ServeOptions): Promise<Decis
             if ((e as Error).name === "HistoryStoreUnavailable") throw new HttpError(503, "store_unavailable", `the action was not recorded: ${(e as Error).message}`);
             throw new HttpError(500, "audit_failed", `the action was recorded in the session history, but the audit log failed: ${(e as Error).message}`);
           }
+          if (approved) approvals?.recordDone(given!, true);
           const { session, actionHash: hash, settled } = recorded;
           // `settled`: it ran under its reservation and was not counted again
           sendJson(res, 200, { recorded: true, session, decisionId: recorded.decisionId, actionHash: hash, audited, settled: settled === true });

@@ -21,6 +21,8 @@ export const MAX_GRANTS_PER_SCOPE = 16;
 export const MAX_GRANTS = 10_000;
 /** The most approval-requiring decisions a store keeps on record for `Enforcer.grant` (the soonest to lapse giving way). */
 export const MAX_ISSUED = 10_000;
+/** The share of `MAX_ISSUED` one session's issued decisions may take. */
+export const MAX_ISSUED_PER_SESSION = 1_000;
 
 /**
  * A `require_approval` decision whose rule offers a grant, as the enforcer issued it (`decide`):
@@ -126,12 +128,18 @@ export interface GrantStore {
   has?(id: string): Awaitable<boolean>;
   /**
    * Keeps on record an approval-requiring decision the enforcer issued, under its id and action
-   * hash, for `ttlMs` (at most `MAX_ISSUED`, the soonest to lapse giving way). A store shared by
+   * hash, for `ttlMs` (at most `MAX_ISSUED`, each session at most `MAX_ISSUED_PER_SESSION`: a session
+   * over its share, or at the bound, gives up its own soonest to lapse, never another's; with none
+   * of its own the call fails). A store shared by
    * processes shares it, so that any of them can grant a decision another one issued.
    */
   issue?(decisionId: string, actionHash: string, issued: IssuedApproval, now: number, ttlMs: number): Awaitable<void>;
-  /** The decision issued under this id and action hash, while kept; null otherwise. */
-  issued?(decisionId: string, actionHash: string, now: number): Awaitable<IssuedApproval | null>;
+  /**
+   * Takes the decision issued under this id and action hash, while kept, in one atomic step: it is
+   * kept no longer, so that one issued decision makes at most one grant (at any process sharing the
+   * store, and after that grant expired). Null when none is kept.
+   */
+  take?(decisionId: string, actionHash: string, now: number): Awaitable<IssuedApproval | null>;
 }
 
 /** What `find` answers: the live grants as `decide` reads them, and the ones it dropped. */
@@ -153,29 +161,52 @@ export interface MemoryGrantStore extends GrantStore {
   usedBy(decisionId: string): string | null;
   has(id: string): boolean;
   issue(decisionId: string, actionHash: string, issued: IssuedApproval, now: number, ttlMs: number): void;
-  issued(decisionId: string, actionHash: string, now: number): IssuedApproval | null;
+  take(decisionId: string, actionHash: string, now: number): IssuedApproval | null;
 }
 
-/** The issued decisions of this process, by decision id and action hash, each until its time (`memoryGrantStore` keeps them so). */
-export function memoryIssued(max = MAX_ISSUED): Pick<MemoryGrantStore, "issue" | "issued"> {
+/**
+ * The issued decisions of this process, by decision id and action hash, each until its time or until
+ * taken (`memoryGrantStore` keeps them so). Each session has a share (`perSession`) of the bound
+ * (`max`): a session past its share, or one that finds the bound reached, gives up its own soonest
+ * to lapse; one with none of its own is refused. One session never pushes out another's.
+ */
+export function memoryIssued(max = MAX_ISSUED, perSession = Math.min(max, MAX_ISSUED_PER_SESSION)): Pick<MemoryGrantStore, "issue" | "take"> {
   const kept = new Map<string, { issued: IssuedApproval; until: number }>();
+  const bySession = new Map<string, Set<string>>();
   const keyOf = (decisionId: string, actionHash: string): string => JSON.stringify([decisionId, actionHash]);
+  const drop = (key: string): void => {
+    const x = kept.get(key);
+    if (x === undefined) return;
+    kept.delete(key);
+    const mine = bySession.get(x.issued.session);
+    mine?.delete(key);
+    if (mine?.size === 0) bySession.delete(x.issued.session);
+  };
   return {
     issue(decisionId, actionHash, issued, now, ttlMs) {
       const key = keyOf(decisionId, actionHash);
-      kept.delete(key);
-      if (kept.size >= max) for (const [k, x] of kept) if (x.until <= now) kept.delete(k);
-      // still full: the soonest to lapse gives way
-      while (kept.size >= max) {
+      drop(key);
+      if (kept.size >= max || (bySession.get(issued.session)?.size ?? 0) >= perSession) for (const [k, x] of kept) if (x.until <= now) drop(k);
+      const mine = bySession.get(issued.session) ?? new Set<string>();
+      // past its share, or the bound reached: the session's own soonest to lapse gives way
+      while (mine.size >= perSession || kept.size >= max) {
         let first: [string, number] | null = null;
-        for (const [k, x] of kept) if (first === null || x.until < first[1]) first = [k, x.until];
-        kept.delete(first![0]);
+        for (const k of mine) {
+          const until = kept.get(k)!.until;
+          if (first === null || until < first[1]) first = [k, until];
+        }
+        if (first === null) throw new Error(`${max} issued decisions are kept, the most this store keeps, and none of them is session ${issued.session}'s: this decision's approval grants nothing`);
+        drop(first[0]);
       }
       kept.set(key, { issued, until: now + ttlMs });
+      bySession.set(issued.session, mine.add(key));
     },
-    issued(decisionId, actionHash, now) {
+    take(decisionId, actionHash, now) {
       if (typeof decisionId !== "string" || typeof actionHash !== "string") return null;
-      const x = kept.get(keyOf(decisionId, actionHash));
+      const key = keyOf(decisionId, actionHash);
+      const x = kept.get(key);
+      // taken once: a grant is made of it at most once, whatever happens to that grant later
+      drop(key);
       return x === undefined || x.until <= now ? null : x.issued;
     },
   };
@@ -351,6 +382,6 @@ export function memoryGrantStore(): MemoryGrantStore {
       return byId.has(id);
     },
     issue: issued.issue,
-    issued: issued.issued,
+    take: issued.take,
   };
 }

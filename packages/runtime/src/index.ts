@@ -44,6 +44,7 @@ export {
   MAX_GRANTS,
   MAX_GRANTS_PER_SCOPE,
   MAX_ISSUED,
+  MAX_ISSUED_PER_SESSION,
   type MemoryGrantStore,
   memoryGrantStore,
   memoryIssued,

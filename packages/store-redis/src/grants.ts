@@ -22,7 +22,9 @@
  * past its time stays taken (its action may have run): only a release gives it back. The
  * approval-requiring decisions the enforcers issued (`issue`), which `Enforcer.grant` alone makes
  * grants of: `i:SHA1(decision id, action hash)` each (JSON, expiring with its time), and `issued`
- * their names by when they lapse, at most `MAX_ISSUED` (the soonest to lapse giving way).
+ * their names by when they lapse, at most `MAX_ISSUED`, and `is:SHA1(session)` each session's, at
+ * most `MAX_ISSUED_PER_SESSION` (a session gives up its own soonest to lapse, never another's);
+ * `take` gets and deletes one in a step, so that it makes one grant at most.
  */
 import { createHash } from "node:crypto";
 import {
@@ -38,6 +40,7 @@ import {
   MAX_GRANTS,
   MAX_GRANTS_PER_SCOPE,
   MAX_ISSUED,
+  MAX_ISSUED_PER_SESSION,
   newGrant,
   partialsValue,
   roundedDown,
@@ -188,30 +191,53 @@ return 'ok'
 `;
 
 /**
- * Keeps an issued decision: the lapsed ones dropped, then the soonest to lapse while at the cap.
- * ARGV: prefix, name (the SHA-1 of id and action hash), JSON, lapses at (ms), ttl (ms), now, cap.
+ * Keeps an issued decision: the lapsed ones dropped from the indexes (their keys expire by
+ * themselves), then, while its session is at its share or all are at the cap, the session's own
+ * soonest to lapse; 0 (nothing kept) when the session has none to give up.
+ * ARGV: prefix, name (the SHA-1 of id and action hash), JSON, lapses at (ms), ttl (ms), now, cap,
+ * session, per-session share.
  */
 const ISSUE = `
 local P = ARGV[1]
 local idx = P .. 'issued'
-for _, n in ipairs(redis.call('ZRANGEBYSCORE', idx, '-inf', ARGV[6], 'LIMIT', 0, 100)) do
-  redis.call('DEL', P .. 'i:' .. n)
-  redis.call('ZREM', idx, n)
-end
+local sk = P .. 'is:' .. redis.sha1hex(ARGV[8])
+redis.call('ZREMRANGEBYSCORE', idx, '-inf', ARGV[6])
+redis.call('ZREMRANGEBYSCORE', sk, '-inf', ARGV[6])
 redis.call('ZREM', idx, ARGV[2])
-while redis.call('ZCARD', idx) >= tonumber(ARGV[7]) do
-  local n = redis.call('ZRANGE', idx, 0, 0)[1]
+redis.call('ZREM', sk, ARGV[2])
+while redis.call('ZCARD', sk) >= tonumber(ARGV[9]) or redis.call('ZCARD', idx) >= tonumber(ARGV[7]) do
+  local n = redis.call('ZRANGE', sk, 0, 0)[1]
+  if not n then return 0 end
   redis.call('DEL', P .. 'i:' .. n)
   redis.call('ZREM', idx, n)
+  redis.call('ZREM', sk, n)
 end
 redis.call('SET', P .. 'i:' .. ARGV[2], ARGV[3], 'PX', ARGV[5])
 redis.call('ZADD', idx, ARGV[4], ARGV[2])
+redis.call('ZADD', sk, ARGV[4], ARGV[2])
+if redis.call('PTTL', sk) < tonumber(ARGV[5]) then redis.call('PEXPIRE', sk, ARGV[5]) end
 return 1
+`;
+
+/**
+ * Takes an issued decision: its JSON, and it is kept no longer (so it makes one grant at most, at
+ * any process). ARGV: prefix, name.
+ */
+const TAKE = `
+local P = ARGV[1]
+local k = P .. 'i:' .. ARGV[2]
+local v = redis.call('GET', k)
+redis.call('DEL', k)
+redis.call('ZREM', P .. 'issued', ARGV[2])
+if not v then return false end
+local ok, x = pcall(cjson.decode, v)
+if ok and type(x) == 'table' and type(x.session) == 'string' then redis.call('ZREM', P .. 'is:' .. redis.sha1hex(x.session), ARGV[2]) end
+return v
 `;
 
 type Scripted = Redis &
   Record<
-    "armorGrantCreate" | "armorGrantList" | "armorGrantDrop" | "armorGrantUse" | "armorGrantSettle" | "armorGrantGiveBack" | "armorGrantIssue",
+    "armorGrantCreate" | "armorGrantList" | "armorGrantDrop" | "armorGrantUse" | "armorGrantSettle" | "armorGrantGiveBack" | "armorGrantIssue" | "armorGrantTake",
     (...args: (string | number)[]) => Promise<unknown>
   >;
 
@@ -304,6 +330,7 @@ export function redisGrantStore(redis: Redis, prefix: string, name: string): Gra
   client.defineCommand("armorGrantSettle", { lua: SETTLE, numberOfKeys: 0 });
   client.defineCommand("armorGrantGiveBack", { lua: GIVE_BACK, numberOfKeys: 0 });
   client.defineCommand("armorGrantIssue", { lua: ISSUE, numberOfKeys: 0 });
+  client.defineCommand("armorGrantTake", { lua: TAKE, numberOfKeys: 0 });
   const issuedName = (decisionId: string, actionHash: string): string => sha1(JSON.stringify([decisionId, actionHash]));
   const P = `${prefix}:{grants}:`;
   const scopeSet = (rule: string, scope: string, value: string | number | boolean): string => `${P}k:${sha1(grantKey(rule, scope, value))}`;
@@ -430,12 +457,14 @@ export function redisGrantStore(redis: Redis, prefix: string, name: string): Gra
     async issue(decisionId, actionHash, issued, now, ttlMs) {
       const ttl = Math.max(1, Math.ceil(ttlMs));
       const text = JSON.stringify({ session: issued.session, offer: issued.offer, digest: issued.digest, value: issued.value, redacted: issued.redacted });
-      await client.armorGrantIssue(P, issuedName(decisionId, actionHash), text, now + ttl, ttl, now, MAX_ISSUED).catch(fail);
+      const kept = await client.armorGrantIssue(P, issuedName(decisionId, actionHash), text, now + ttl, ttl, now, MAX_ISSUED, issued.session, MAX_ISSUED_PER_SESSION).catch(fail);
+      if (kept !== 1)
+        throw new Error(`${name}: ${MAX_ISSUED} issued decisions are kept, the most the store keeps, and none of them is session ${issued.session}'s: this decision's approval grants nothing`);
     },
 
-    async issued(decisionId, actionHash) {
+    async take(decisionId, actionHash) {
       if (typeof decisionId !== "string" || typeof actionHash !== "string") return null;
-      const text = await client.get(`${P}i:${issuedName(decisionId, actionHash)}`).catch(fail);
+      const text = await client.armorGrantTake(P, issuedName(decisionId, actionHash)).catch(fail);
       if (text === null) return null;
       const issued = issuedOf(text);
       if (issued === null) throw new Unexpected(`the decision ${decisionId} on record for a grant`);

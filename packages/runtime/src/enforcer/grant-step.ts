@@ -216,17 +216,21 @@ async function grantKept(st: EnforcerState, id: string): Promise<boolean> {
  * given outside `run` (the decision service's approvers). Only a decision this enforcer issued
  * (or, with a shared store, a process sharing it), found by its id and action hash, is granted,
  * and the grant is made from what was issued (the session, the rule's offer, the scope's value
- * before redaction), never from the object handed in. The grant's id, or null when the decision
- * was not issued (or lapsed), its rule offers none, or the grant was not made.
+ * before redaction), never from the object handed in. The issued decision is taken as the grant
+ * is made, so it makes one grant at most. The grant's id, or null when the decision was not issued
+ * (or lapsed, or was granted already), its rule offers none, or the grant was not made.
  */
 export async function grantApproved(st: EnforcerState, decision: Decision, approvers: readonly string[]): Promise<string | null> {
   if (decision === null || typeof decision !== "object") return null;
   const { id, actionHash } = decision;
   if (typeof id !== "string" || typeof actionHash !== "string") return null;
   const now = st.clock();
-  const issued = await grantStoreCall(st, () => st.issued.issued(id, actionHash, now));
+  // taken: one issued decision makes one grant, never a second once the first expired or elsewhere
+  const issued = await grantStoreCall(st, () => st.issued.take(id, actionHash, now));
   if (issued === null) {
-    st.report(new Error(`no grant made for decision ${id}: it is no require_approval decision this enforcer issued with that action hash (or its time to be granted passed)`));
+    st.report(
+      new Error(`no grant made for decision ${id}: it is no require_approval decision this enforcer issued with that action hash, or it was granted already (or its time to be granted passed)`),
+    );
     return null;
   }
   const names = Array.isArray(approvers) ? approvers.filter((a) => typeof a === "string") : [];

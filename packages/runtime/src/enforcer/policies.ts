@@ -23,6 +23,8 @@ export interface Active {
   decidesResults: boolean;
   /** Whether rules on calls give labels (`label "L"`): `record` then decides the action for its entry's labels. */
   labelsCalls: boolean;
+  /** Whether rules on calls redact: `record` then writes the action as a decision of it redacts it. */
+  redactsCalls: boolean;
 }
 
 export function activate(module: PolicyModule, validate: boolean | undefined): Active {
@@ -30,7 +32,8 @@ export function activate(module: PolicyModule, validate: boolean | undefined): A
   const m = meta(module);
   const decidesResults = typeof module.decideResult === "function" && module.policy.rules.some((r) => r.stage === "result");
   const labelsCalls = module.policy.rules.some((r) => r.effect === "label" && (r.stage ?? "call") === "call");
-  return { module, validator, meta: Object.freeze(m), metaJson: canonicalJsonOrUndefined(m), decidesResults, labelsCalls };
+  const redactsCalls = module.policy.rules.some((r) => r.effect === "redact" && (r.stage ?? "call") === "call");
+  return { module, validator, meta: Object.freeze(m), metaJson: canonicalJsonOrUndefined(m), decidesResults, labelsCalls, redactsCalls };
 }
 
 export function meta(m: PolicyModule): Decision["policy"] {

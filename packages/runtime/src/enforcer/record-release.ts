@@ -53,7 +53,8 @@ export async function record(st: EnforcerState, action: unknown, ctx: ActionCont
     mode: "record",
     session,
     user: subject.user ?? null,
-    action: subject.action,
+    // as the policy redacts it: what a rule hides never reaches the log, whoever records the action
+    ...loggedAction(st, subject, now),
     actionHash: hash,
     outcome: info.outcome ?? "ok",
     ...(info.error !== undefined ? { error: info.error } : {}),
@@ -61,6 +62,18 @@ export async function record(st: EnforcerState, action: unknown, ctx: ActionCont
   });
   if (failure !== null) throw failure;
   return { decisionId: id, session, actionHash: hash, settled };
+}
+
+/**
+ * The action of a `record`'s outcome record, as the policy has it written: the action itself when
+ * no rule on calls redacts, else the redacted copy a decision of it makes. When that decision has
+ * errors (a redaction that could not apply, a policy that failed), what the policy hides is not
+ * known: the record then carries the action hash only.
+ */
+function loggedAction(st: EnforcerState, subject: Subject, now: number): { action?: unknown } {
+  if (!st.active.redactsCalls) return { action: subject.action };
+  const d = decideWith(st, st.active, subject, now).decision;
+  return d.errors.length === 0 ? { action: d.action } : {};
 }
 
 const mismatch = (id: string, otherSession: boolean): ReservationMismatch =>
@@ -85,7 +98,7 @@ async function refused(st: EnforcerState, subject: Subject, hash: string | null,
     session: subject.session,
     // a user that is not JSON is left out rather than written as something it was not
     ...(subject.userJson !== undefined ? { user: subject.user ?? null } : {}),
-    ...(hash !== null ? { action: subject.action, actionHash: hash } : {}),
+    ...(hash !== null ? { ...loggedAction(st, subject, now), actionHash: hash } : {}),
     outcome: "record_refused",
     error: `${e instanceof Error ? e.name : "Error"}: ${errorText(e)}`,
   });

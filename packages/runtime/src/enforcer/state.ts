@@ -39,7 +39,7 @@ export interface EnforcerState {
    * makes grants only of these): the grant store's record, shared with the processes that share
    * it, or kept in this process when the store keeps none.
    */
-  readonly issued: Required<Pick<GrantStore, "issue" | "issued">>;
+  readonly issued: Required<Pick<GrantStore, "issue" | "take">>;
   /** The audit log, or null when decisions are not recorded. */
   readonly audit: AuditChannel | null;
   readonly throwOnDeny: boolean;
@@ -74,7 +74,7 @@ export async function enforcerState(options: EnforcerOptions): Promise<EnforcerS
   // a grant must hold wherever the policy is enforced: a shared store that keeps none cannot
   if (store !== null) for (const a of shadow === null ? [active] : [active, shadow]) refuseGrants(store, a);
   const grants = (store === null ? local.grants : store.grants) ?? memoryGrantStore();
-  const issued = grants.issue !== undefined && grants.issued !== undefined ? { issue: grants.issue.bind(grants), issued: grants.issued.bind(grants) } : memoryIssued();
+  const issued = grants.issue !== undefined && grants.take !== undefined ? { issue: grants.issue.bind(grants), take: grants.take.bind(grants) } : memoryIssued();
   const audit = auditChannel(options.audit, options.auditTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS);
   const reservationTtlMs = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
   // a cap that is not a number (NaN) would leave reservations unbounded: the default then
