@@ -98,6 +98,14 @@ const tables: Record<string, readonly Case[]> = {
     yes("6759649826438453"), // Maestro
     yes("6761000000001"), // Maestro, 13 digits
     yes("2200000000000004"), // Mir
+    yes("5019717010103742"), // Dankort
+    yes("6362970000457013"), // Elo
+    yes("5610591081018250"), // Maestro 56
+    yes("6771 7980 2100 0008"), // Laser / Maestro 6771
+    yes("6767700000000005"), // Maestro UK
+    yes("9792000000000003"), // Troy
+    yes("5060990000000008"), // Verve
+    no("501800000009"), // Maestro issues 12 digits, but a card here has 13 at least
     no("1000 0000 0000 0008"), // Luhn passes, but no network issues 1
     no("order 1234 5678 1234 5670"), // Luhn passes, no network issues 12
     no("0000 0000 0000 0000"),
@@ -221,6 +229,16 @@ const NETWORKS: readonly (readonly [RegExp, readonly number[]])[] = [
   [/^(5018|5020|5038|5893|6304|6759|676[1-3])/, [13, 14, 15, 16, 17, 18, 19]], // Maestro
   [/^220[0-4]/, [16, 17, 18, 19]], // Mir
   [/^(60|508|8[12])/, [16]], // RuPay
+  [/^(67677[04]|5[6-8])/, [13, 14, 15, 16, 17, 18, 19]], // Maestro UK, Maestro
+  [/^(6304|670[69]|6771)/, [16, 17, 18, 19]], // Laser
+  [/^5019/, [16]], // Dankort
+  [/^(506099|5061([0-8]\d|9[0-8])|5078(6[5-9]|[7-9]\d)|5079([0-5]\d|6[0-4])|6500(0[2-9]|1\d|2[0-7]))/, [16, 18, 19]], // Verve
+  [/^(504175|5066(99)|5067([0-6]\d|7[0-8])|509|636297|636368)/, [16]], // Elo
+  [/^(9792|8600|9860|2205|63[7-9])/, [16]], // Troy, UzCard, Humo, BORICA, InstaPayment
+  [/^606282/, [16, 19]], // Hipercard
+  [/^636/, [16, 17, 18, 19]], // InterPayment
+  [/^31/, [19]], // China T-Union
+  [/^1946/, [16, 18, 19]], // GPN
 ];
 function luhn(digits: string): boolean {
   let sum = 0;

@@ -63,8 +63,11 @@ export const CARD_SEPARATORS: readonly (readonly [number, number])[] = [
  * of a PAN) and the lengths each issues: a run of digits is a card number only when its first
  * digits fall in one of these ranges and its length is one of the range's. `from` and `to` have
  * the same number of digits, at most six. Sources: the networks' published ranges as collected
- * in the "Payment card number" article (Wikipedia, IIN ranges table) and Discover's
- * IIN table for its partner networks (Diners Club, JCB, UnionPay).
+ * in the "Payment card number" article (Wikipedia, IIN ranges table: Maestro UK, Laser, Dankort,
+ * Verve, Troy, Hipercard, UzCard, Humo, BORICA, InterPayment, InstaPayment, China T-Union, GPN),
+ * Mastercard's Maestro ranges (56-58), Elo's published BIN list (the ranges outside Visa's 4 and
+ * Discover's 65) and Discover's IIN table for its partner networks (Diners Club, JCB, UnionPay).
+ * Ranges issued from 12 digits (Maestro) count from 13, the detector's shortest card.
  */
 export const CARD_NETWORKS: readonly { network: string; from: string; to: string; lengths: readonly number[] }[] = [
   { network: "Visa", from: "4", to: "4", lengths: [13, 16, 19] },
@@ -92,6 +95,31 @@ export const CARD_NETWORKS: readonly { network: string; from: string; to: string
   { network: "RuPay", from: "60", to: "60", lengths: [16] },
   { network: "RuPay", from: "508", to: "508", lengths: [16] },
   { network: "RuPay", from: "81", to: "82", lengths: [16] },
+  { network: "Maestro UK", from: "676770", to: "676770", lengths: [13, 14, 15, 16, 17, 18, 19] },
+  { network: "Maestro UK", from: "676774", to: "676774", lengths: [13, 14, 15, 16, 17, 18, 19] },
+  { network: "Maestro", from: "56", to: "58", lengths: [13, 14, 15, 16, 17, 18, 19] },
+  { network: "Laser", from: "6304", to: "6304", lengths: [16, 17, 18, 19] },
+  { network: "Laser", from: "6706", to: "6706", lengths: [16, 17, 18, 19] },
+  { network: "Laser", from: "6709", to: "6709", lengths: [16, 17, 18, 19] },
+  { network: "Laser", from: "6771", to: "6771", lengths: [16, 17, 18, 19] },
+  { network: "Dankort", from: "5019", to: "5019", lengths: [16] },
+  { network: "Verve", from: "506099", to: "506198", lengths: [16, 18, 19] },
+  { network: "Verve", from: "507865", to: "507964", lengths: [16, 18, 19] },
+  { network: "Verve", from: "650002", to: "650027", lengths: [16, 18, 19] },
+  { network: "Elo", from: "504175", to: "504175", lengths: [16] },
+  { network: "Elo", from: "506699", to: "506778", lengths: [16] },
+  { network: "Elo", from: "509000", to: "509999", lengths: [16] },
+  { network: "Elo", from: "636297", to: "636297", lengths: [16] },
+  { network: "Elo", from: "636368", to: "636368", lengths: [16] },
+  { network: "Troy", from: "9792", to: "9792", lengths: [16] },
+  { network: "Hipercard", from: "606282", to: "606282", lengths: [16, 19] },
+  { network: "UzCard", from: "8600", to: "8600", lengths: [16] },
+  { network: "Humo", from: "9860", to: "9860", lengths: [16] },
+  { network: "BORICA", from: "2205", to: "2205", lengths: [16] },
+  { network: "InterPayment", from: "636", to: "636", lengths: [16, 17, 18, 19] },
+  { network: "InstaPayment", from: "637", to: "639", lengths: [16] },
+  { network: "China T-Union", from: "31", to: "31", lengths: [19] },
+  { network: "GPN", from: "1946", to: "1946", lengths: [16, 18, 19] },
 ];
 
 // [low, high, divisor, lengths as a bit mask]: the first six digits p of a part are in the range
