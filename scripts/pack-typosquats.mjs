@@ -136,7 +136,7 @@ const END = "// END generated\n";
  * start, after `;`, `&`, `|`, a newline, `(`, `$(`, a backtick, variable assignments, `sudo`,
  * `env` and a few more), then any words (options, other names).
  */
-const SHELL_RUNNERS = String.raw`(^|[;&|\n({!${"`"}]|\$\()\s*(\w+=[^\s;&|]*\s+)*((sudo|doas|env|nohup|time|exec|command)(\s[^;&|\n]*)?\s+)*([\w.\/-]*\/)?(npx|pnpx|bunx|uvx|(pnpm|yarn|bun)\s+(dlx|x|add|install|i)|npm\s+(exec|x|install|i|add)|pip[\d.]*\s+install|python[\d.]*\s+-m\s+pip\s+install|uv\s+(add|pip\s+install|tool\s+(install|run))|pipx\s+(install|run)|poetry\s+add)\s+([^;&|\n]*\s)?["']?`;
+const SHELL_RUNNERS = String.raw`(^|[;&|\n({!${"`"}]|\$\()\s*(\w+=[^\s;&|]*\s+)*(([\w.\/-]*\/)?(sudo|doas|env|nohup|time|exec|command)(\s[^;&|\n]*)?\s+)*([\w.\/-]*\/)?(npx|pnpx|bunx|uvx|(pnpm|yarn|bun)\s+(dlx|x|add|install|i)|npm\s+(exec|x|install|i|add)|pip[\d.]*\s+install|python[\d.]*\s+-m\s+pip\s+install|uv\s+(add|pip\s+install|tool\s+(install|run))|pipx\s+(install|run)|poetry\s+add)\s+([^;&|\n]*\s)?["']?`;
 /** What may follow the name: a version, a range or extras, a closing quote, then the word's end. */
 const SHELL_NAME_END = String.raw`(@[^\s;&|"']*|[=<>~!]=?[^\s;&|"']*|\[[^\]\s]*\])?["']?([\s;&|)${"`"}]|$)`;
 

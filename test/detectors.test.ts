@@ -56,7 +56,7 @@ const tables: Record<string, readonly Case[]> = {
     no("4111111111111111111"), // 19 digits, Luhn fails
     no("41111111111111110"), // a valid card inside a longer digit run
     no("14111111111111111"),
-    no("4111  1111 1111 1111"), // two spaces: two runs, each too short
+    yes("4111  1111 1111 1111"), // two spaces
     no("411111111111"), // 12 digits
     no("1234567890123456789012345"), // an order id: 25 digits in one group are not a card
     no("12345678901234567890 4111"), // ...nor 20 digits and a group
@@ -88,7 +88,20 @@ const tables: Record<string, readonly Case[]> = {
     yes("pay 4111\u00b71111\u00b71111\u00b71111.", "pay <X>."),
     yes("3782.822463.10005"),
     no("4111..1111.1111.1111"), // two dots: two runs, each too short
-    no("4111\t1111\t1111\t1111"), // a tab is not a separator
+    yes("4111\t1111\t1111\t1111"), // a tab
+    yes("4111\n1111\n1111\n1111"), // a line feed
+    yes("4111\r\n1111\r\n1111\r\n1111"), // CR LF
+    yes("4111  1111  1111  1111"), // two spaces
+    yes("4111 - 1111 - 1111 - 1111"), // a dash between spaces
+    yes("4111\u00ad1111\u00ad1111\u00ad1111"), // soft hyphen
+    yes("4111\u200e1111\u200f1111\u20661111"), // bidirectional marks and isolates
+    yes("4111\u202e1111\u20691111\u20611111"), // an override, a pop, a function application
+    yes("4111\u034f1111\u180e1111\u20641111"), // grapheme joiner, Mongolian vowel separator
+    yes("4111 \u200b1111 \u200b1111 \u200b1111"), // a space and a zero-width space
+    yes("4111\u200b\u200b\u200b-\u200b1111-1111-1111"), // invisible characters around a dash
+    no("4111   1111   1111   1111"), // three spaces
+    no("4111 -- 1111 -- 1111 -- 1111"), // two dashes
+    no("4111\n\n\n1111\n\n\n1111\n\n\n1111"), // three line breaks
     no("4111/1111/1111/1111"),
     // the issuer ranges and lengths of the card networks
     yes("2221000000000009"), // Mastercard 2-series
@@ -98,6 +111,14 @@ const tables: Record<string, readonly Case[]> = {
     yes("6759649826438453"), // Maestro
     yes("6761000000001"), // Maestro, 13 digits
     yes("2200000000000004"), // Mir
+    yes("5019717010103742"), // Dankort
+    yes("6362970000457013"), // Elo
+    yes("5610591081018250"), // Maestro 56
+    yes("6771 7980 2100 0008"), // Laser / Maestro 6771
+    yes("6767700000000005"), // Maestro UK
+    yes("9792000000000003"), // Troy
+    yes("5060990000000008"), // Verve
+    no("501800000009"), // Maestro issues 12 digits, but a card here has 13 at least
     no("1000 0000 0000 0008"), // Luhn passes, but no network issues 1
     no("order 1234 5678 1234 5670"), // Luhn passes, no network issues 12
     no("0000 0000 0000 0000"),
@@ -209,7 +230,12 @@ rule hide when action.type == "r" redact s matching std.${name} with "<X>"
 // groups joined by single separators, the parts from a group's start to a group's end with 13 to
 // 19 digits that pass Luhn and start with a network's range, with a length it issues; leftmost
 // start first, for each start the longest, then on after it.
-const SEPARATOR = "[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u200b-\u200d\u2060\ufeff\\-\u2010-\u2015\u2212\ufe58\ufe63\uff0d.\u00b7\u2024\uff0e]";
+// Between two groups: invisible characters, at most one dash or dot, at most two whitespace
+// characters on each side of it.
+const INVISIBLE = "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8]*";
+const WHITESPACE = `[\t\n\u000b\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]${INVISIBLE}`;
+const DASH_OR_DOT = "[\\-.\u00b7\u2010-\u2015\u2024\u2212\ufe58\ufe63\uff0d\uff0e]";
+const SEPARATOR = `(?=\\D)${INVISIBLE}(?:${WHITESPACE}){0,2}(?:${DASH_OR_DOT}${INVISIBLE}(?:${WHITESPACE}){0,2})?`;
 const NETWORKS: readonly (readonly [RegExp, readonly number[]])[] = [
   [/^4/, [13, 16, 19]], // Visa
   [/^(5[1-5]|222[1-9]|22[3-9]\d|2[3-6]\d\d|27[01]\d|2720)/, [16]], // Mastercard
@@ -221,6 +247,16 @@ const NETWORKS: readonly (readonly [RegExp, readonly number[]])[] = [
   [/^(5018|5020|5038|5893|6304|6759|676[1-3])/, [13, 14, 15, 16, 17, 18, 19]], // Maestro
   [/^220[0-4]/, [16, 17, 18, 19]], // Mir
   [/^(60|508|8[12])/, [16]], // RuPay
+  [/^(67677[04]|5[6-8])/, [13, 14, 15, 16, 17, 18, 19]], // Maestro UK, Maestro
+  [/^(6304|670[69]|6771)/, [16, 17, 18, 19]], // Laser
+  [/^5019/, [16]], // Dankort
+  [/^(506099|5061([0-8]\d|9[0-8])|5078(6[5-9]|[7-9]\d)|5079([0-5]\d|6[0-4])|6500(0[2-9]|1\d|2[0-7]))/, [16, 18, 19]], // Verve
+  [/^(504175|5066(99)|5067([0-6]\d|7[0-8])|509|636297|636368)/, [16]], // Elo
+  [/^(9792|8600|9860|2205|63[7-9])/, [16]], // Troy, UzCard, Humo, BORICA, InstaPayment
+  [/^606282/, [16, 19]], // Hipercard
+  [/^636/, [16, 17, 18, 19]], // InterPayment
+  [/^31/, [19]], // China T-Union
+  [/^1946/, [16, 18, 19]], // GPN
 ];
 function luhn(digits: string): boolean {
   let sum = 0;

@@ -57,6 +57,10 @@ const cases: readonly Case[] = [
   { name: "1 MiB of one digit and a space", detector: "card_number", input: () => fill("1 "), found: false, replaced: 0 },
   { name: "1 MiB of one digit and a dash", detector: "card_number", input: () => fill("1-"), found: false, replaced: 0 },
   { name: "1 MiB of 4-digit groups", detector: "card_number", input: () => fill("1234 "), found: false, replaced: 0 },
+  { name: "1 MiB of one digit and a zero-width space", detector: "card_number", input: () => fill("1\u200b"), found: false, replaced: 0 },
+  { name: "1 MiB of one digit, two spaces, a dash and two spaces", detector: "card_number", input: () => fill("1  -  "), found: false, replaced: 0 },
+  { name: "two digits around 1 MiB of soft hyphens, repeated", detector: "card_number", input: () => fill(`1${"\u00ad".repeat(1000)}`), found: false, replaced: 0 },
+  { name: "1 MiB of invisible characters after a digit", detector: "card_number", input: () => `1${"\u200e".repeat(N - 2)}1`, found: false, replaced: 0 },
   // every 16-digit part is 4111411141114111, which fails Luhn; the run's last part,
   // 4111-4111-4111-4111-4 (17 digits), passes Luhn, but Visa issues no 17-digit cards
   { name: "1 MiB of 4111 joined by dashes", detector: "card_number", input: () => fill("4111-"), found: false, replaced: 0 },

@@ -83,10 +83,17 @@ describe("armor:pci against hostile input", async () => {
     { name: "groups joined by minus signs", input: post({ n: "4111\u22121111\u22121111\u22121111" }), decision: "deny", rules: toHost },
     { name: "groups joined by zero-width spaces", input: post({ n: "4111\u200b1111\u200b1111\u200b1111" }), decision: "deny", rules: toHost },
     { name: "groups joined by mixed separators", input: post({ n: "4111 1111.1111\u00a01111" }), decision: "deny", rules: toHost },
-    // what the detector does not read as one card: two separators, slashes, tabs
-    { name: "groups joined by double spaces: each group alone is too short", input: post({ n: "4111  1111  1111  1111" }), decision: "allow", rules: [] },
+    { name: "groups joined by double spaces", input: post({ n: "4111  1111  1111  1111" }), decision: "deny", rules: toHost },
+    { name: "groups joined by a dot and a space", input: post({ n: "4111. 1111. 1111. 1111" }), decision: "deny", rules: toHost },
+    { name: "groups joined by tabs", input: post({ n: "4111\t1111\t1111\t1111" }), decision: "deny", rules: toHost },
+    { name: "groups joined by CR LF", input: post({ n: "4111\r\n1111\r\n1111\r\n1111" }), decision: "deny", rules: toHost },
+    { name: "groups joined by soft hyphens", input: post({ n: "4111\u00ad1111\u00ad1111\u00ad1111" }), decision: "deny", rules: toHost },
+    { name: "groups joined by left-to-right marks", input: post({ n: "4111\u200e1111\u200e1111\u200e1111" }), decision: "deny", rules: toHost },
+    { name: "groups joined by a space and a zero-width space", input: post({ n: "4111 \u200b1111 \u200b1111 \u200b1111" }), decision: "deny", rules: toHost },
+    // what the detector does not read as one card: three spaces, two dashes, slashes
+    { name: "groups joined by three spaces: each group alone is too short", input: post({ n: "4111   1111   1111   1111" }), decision: "allow", rules: [] },
+    { name: "groups joined by two dashes", input: post({ n: "4111--1111--1111--1111" }), decision: "allow", rules: [] },
     { name: "groups joined by slashes", input: post({ n: "4111/1111/1111/1111" }), decision: "allow", rules: [] },
-    { name: "groups joined by a dot and a space", input: post({ n: "4111. 1111. 1111. 1111" }), decision: "allow", rules: [] },
     // numbers that pass Luhn but that no card network issues: order ids, phone-like numbers
     { name: "an order id that passes Luhn", input: post({ n: "order 1000 0000 0000 0008" }), decision: "allow", rules: [] },
     { name: "a phone-like number that passes Luhn", input: post({ n: "call +7 900 000 0000 0006" }), decision: "allow", rules: [] },

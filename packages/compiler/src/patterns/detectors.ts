@@ -5,7 +5,7 @@
  * examples are language facts (language/facts.ts, `detectors`); the exact rules and their sources
  * are in docs/language.md, "Detectors".
  */
-import { CARD_SEPARATORS, DETECTOR_CHECKS } from "../regex/index.js";
+import { CARD_INVISIBLE, CARD_VISIBLE, CARD_WHITESPACE, DETECTOR_CHECKS } from "../regex/index.js";
 
 export interface DetectorDef {
   readonly name: string;
@@ -17,12 +17,16 @@ export interface DetectorDef {
   readonly check: string | null;
 }
 
-// 13 to 19 digits joined by single separators (spaces, dashes, dots: CARD_SEPARATORS): where a run
-// of digit groups long enough for a card number starts; the check reads the run and finds the card
-// numbers in it.
+// 13 to 19 digits joined by separators (invisible characters, at most one dash or dot, at most two
+// whitespace characters on each side of it: CARD_INVISIBLE, CARD_VISIBLE, CARD_WHITESPACE): where
+// a run of digit groups long enough for a card number starts; the check reads the run and finds
+// the card numbers in it.
 const hex4 = (c: number): string => `\\u${c.toString(16).padStart(4, "0")}`;
-const CARD_SEPARATOR = `[${CARD_SEPARATORS.map(([a, b]) => (a === b ? hex4(a) : `${hex4(a)}-${hex4(b)}`)).join("")}]`;
-const CARD = `\\d(?:${CARD_SEPARATOR}?\\d){12,18}`;
+const cls = (ranges: readonly (readonly [number, number])[]): string => `[${ranges.map(([a, b]) => (a === b ? hex4(a) : `${hex4(a)}-${hex4(b)}`)).join("")}]`;
+const F = `${cls(CARD_INVISIBLE)}*`;
+const W = `${cls(CARD_WHITESPACE)}${F}`;
+const CARD_GAP = `${F}(?:${W}){0,2}(?:${cls(CARD_VISIBLE)}${F}(?:${W}){0,2})?`;
+const CARD = `\\d(?:${CARD_GAP}\\d){12,18}`;
 // Country code, check digits, then 11 to 30 letters or digits, optionally a space before each.
 const IBAN = String.raw`\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}`;
 // The WHATWG "valid email address" production, narrowed for text: a local part of at most 64

@@ -14,7 +14,7 @@
  *
  * The rules (docs/language.md, "Detectors"):
  * - `__reCard`: the candidate starts a run of groups of digits joined by single separators
- *   (`CARD_SEPARATORS`: spaces, dashes, dots); a card number is a part of the run that starts and
+ *   (invisible characters, at most one dash or dot, a little whitespace); a card number is a part of the run that starts and
  *   ends at group boundaries, has 13 to 19 digits, passes the Luhn check and starts with a card
  *   network's issuer range, with a length that network issues (`CARD_NETWORKS`). The parts are tried leftmost start first and, for each
  *   start, longest first; the first that passes is the match (its start in `__reAt`). The check
@@ -34,27 +34,50 @@ export const DETECTOR_CHECKS: Readonly<Record<string, string>> = {
   us_ssn: "__reSsn",
 };
 
-// The characters that join two groups of digits into a run: spaces (U+0020, no-break U+00A0 and
-// every other space separator of Unicode, category Zs), zero-width ones (U+200B-U+200D, U+2060,
-// U+FEFF), dashes (`-`, U+2010-U+2015, minus U+2212, small and fullwidth hyphen-minus) and dots
-// (`.`, middle dot U+00B7, one dot leader U+2024, fullwidth full stop U+FF0E). One of them, once:
-// a person reads `4111\u00a01111\u00a01111\u00a01111` or `4111.1111.1111.1111` as a card.
-export const CARD_SEPARATORS: readonly (readonly [number, number])[] = [
+// What joins two groups of digits into a run: any number of invisible characters (format
+// characters and other default-ignorable code points of the BMP: soft hyphen U+00AD, U+034F,
+// U+061C, U+115F-U+1160, U+17B4-U+17B5, U+180B-U+180F, zero-width and bidirectional marks
+// U+200B-U+200F, embeddings and overrides U+202A-U+202E, U+2060-U+206F, U+3164, variation
+// selectors U+FE00-U+FE0F, U+FEFF, U+FFA0, U+FFF0-U+FFF8) with at most one visible separator, a
+// dash (`-`, U+2010-U+2015, minus U+2212, U+FE58, U+FE63, U+FF0D) or a dot (`.`, middle dot U+00B7,
+// U+2024, U+FF0E), and at most two whitespace characters on each side of it (tab, line breaks,
+// spaces of category Zs): `4111\t1111`, `4111\r\n1111`, `4111 - 1111`, `4111\u00ad1111` are
+// joined, `4111..1111` is not. A person reads each of them as one card.
+export const CARD_INVISIBLE: readonly (readonly [number, number])[] = [
+  [0xad, 0xad],
+  [0x34f, 0x34f],
+  [0x61c, 0x61c],
+  [0x115f, 0x1160],
+  [0x17b4, 0x17b5],
+  [0x180b, 0x180f],
+  [0x200b, 0x200f],
+  [0x202a, 0x202e],
+  [0x2060, 0x206f],
+  [0x3164, 0x3164],
+  [0xfe00, 0xfe0f],
+  [0xfeff, 0xfeff],
+  [0xffa0, 0xffa0],
+  [0xfff0, 0xfff8],
+];
+export const CARD_WHITESPACE: readonly (readonly [number, number])[] = [
+  [0x09, 0x0d],
   [0x20, 0x20],
-  [0x2d, 0x2e],
   [0xa0, 0xa0],
-  [0xb7, 0xb7],
   [0x1680, 0x1680],
-  [0x2000, 0x200d],
+  [0x2000, 0x200a],
+  [0x2028, 0x2029],
+  [0x202f, 0x202f],
+  [0x205f, 0x205f],
+  [0x3000, 0x3000],
+];
+export const CARD_VISIBLE: readonly (readonly [number, number])[] = [
+  [0x2d, 0x2e],
+  [0xb7, 0xb7],
   [0x2010, 0x2015],
   [0x2024, 0x2024],
-  [0x202f, 0x202f],
-  [0x205f, 0x2060],
   [0x2212, 0x2212],
-  [0x3000, 0x3000],
   [0xfe58, 0xfe58],
   [0xfe63, 0xfe63],
-  [0xfeff, 0xfeff],
   [0xff0d, 0xff0e],
 ];
 
@@ -63,8 +86,11 @@ export const CARD_SEPARATORS: readonly (readonly [number, number])[] = [
  * of a PAN) and the lengths each issues: a run of digits is a card number only when its first
  * digits fall in one of these ranges and its length is one of the range's. `from` and `to` have
  * the same number of digits, at most six. Sources: the networks' published ranges as collected
- * in the "Payment card number" article (Wikipedia, IIN ranges table) and Discover's
- * IIN table for its partner networks (Diners Club, JCB, UnionPay).
+ * in the "Payment card number" article (Wikipedia, IIN ranges table: Maestro UK, Laser, Dankort,
+ * Verve, Troy, Hipercard, UzCard, Humo, BORICA, InterPayment, InstaPayment, China T-Union, GPN),
+ * Mastercard's Maestro ranges (56-58), Elo's published BIN list (the ranges outside Visa's 4 and
+ * Discover's 65) and Discover's IIN table for its partner networks (Diners Club, JCB, UnionPay).
+ * Ranges issued from 12 digits (Maestro) count from 13, the detector's shortest card.
  */
 export const CARD_NETWORKS: readonly { network: string; from: string; to: string; lengths: readonly number[] }[] = [
   { network: "Visa", from: "4", to: "4", lengths: [13, 16, 19] },
@@ -92,6 +118,31 @@ export const CARD_NETWORKS: readonly { network: string; from: string; to: string
   { network: "RuPay", from: "60", to: "60", lengths: [16] },
   { network: "RuPay", from: "508", to: "508", lengths: [16] },
   { network: "RuPay", from: "81", to: "82", lengths: [16] },
+  { network: "Maestro UK", from: "676770", to: "676770", lengths: [13, 14, 15, 16, 17, 18, 19] },
+  { network: "Maestro UK", from: "676774", to: "676774", lengths: [13, 14, 15, 16, 17, 18, 19] },
+  { network: "Maestro", from: "56", to: "58", lengths: [13, 14, 15, 16, 17, 18, 19] },
+  { network: "Laser", from: "6304", to: "6304", lengths: [16, 17, 18, 19] },
+  { network: "Laser", from: "6706", to: "6706", lengths: [16, 17, 18, 19] },
+  { network: "Laser", from: "6709", to: "6709", lengths: [16, 17, 18, 19] },
+  { network: "Laser", from: "6771", to: "6771", lengths: [16, 17, 18, 19] },
+  { network: "Dankort", from: "5019", to: "5019", lengths: [16] },
+  { network: "Verve", from: "506099", to: "506198", lengths: [16, 18, 19] },
+  { network: "Verve", from: "507865", to: "507964", lengths: [16, 18, 19] },
+  { network: "Verve", from: "650002", to: "650027", lengths: [16, 18, 19] },
+  { network: "Elo", from: "504175", to: "504175", lengths: [16] },
+  { network: "Elo", from: "506699", to: "506778", lengths: [16] },
+  { network: "Elo", from: "509000", to: "509999", lengths: [16] },
+  { network: "Elo", from: "636297", to: "636297", lengths: [16] },
+  { network: "Elo", from: "636368", to: "636368", lengths: [16] },
+  { network: "Troy", from: "9792", to: "9792", lengths: [16] },
+  { network: "Hipercard", from: "606282", to: "606282", lengths: [16, 19] },
+  { network: "UzCard", from: "8600", to: "8600", lengths: [16] },
+  { network: "Humo", from: "9860", to: "9860", lengths: [16] },
+  { network: "BORICA", from: "2205", to: "2205", lengths: [16] },
+  { network: "InterPayment", from: "636", to: "636", lengths: [16, 17, 18, 19] },
+  { network: "InstaPayment", from: "637", to: "639", lengths: [16] },
+  { network: "China T-Union", from: "31", to: "31", lengths: [19] },
+  { network: "GPN", from: "1946", to: "1946", lengths: [16, 18, 19] },
 ];
 
 // [low, high, divisor, lengths as a bit mask]: the first six digits p of a part are in the range
@@ -101,14 +152,32 @@ const CARD_IINS = CARD_NETWORKS.map((n) => [Number(n.from), Number(n.to), 10 ** 
 // A run of digit groups: groups of digits, each joined to the next by one separator. The
 // candidate's start is a group's first digit (the search only resumes where no group goes on).
 const CARD = `const __reCardIins = ${JSON.stringify(CARD_IINS)};
-const __reCardSeps = ${JSON.stringify(CARD_SEPARATORS)};
+const __reCardKinds = [${JSON.stringify(CARD_INVISIBLE)}, ${JSON.stringify(CARD_WHITESPACE)}, ${JSON.stringify(CARD_VISIBLE)}];
 function __reDigitAt(s, i) {
   const c = s.charCodeAt(i);
   return c >= 48 && c <= 57;
 }
-function __reCardSep(c) {
-  for (let i = 0; i < __reCardSeps.length; i++) if (c >= __reCardSeps[i][0] && c <= __reCardSeps[i][1]) return true;
-  return false;
+// 1 for an invisible character, 2 for whitespace, 3 for a dash or a dot, else 0.
+function __reCardKind(c) {
+  for (let k = 0; k < 3; k++) {
+    const r = __reCardKinds[k];
+    for (let i = 0; i < r.length; i++) if (c >= r[i][0] && c <= r[i][1]) return k + 1;
+  }
+  return 0;
+}
+// Where the group after the separator starting at i starts, or -1: invisible characters, at
+// most one dash or dot, at most two whitespace characters on each side of it, then a digit.
+function __reCardGap(s, i) {
+  let n = 0, w = 0, v = 0, c = 0, k = 0;
+  for (;; i++) {
+    c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) return n > 0 ? i : -1;
+    k = __reCardKind(c);
+    if (k === 0) return -1;
+    n++;
+    if (k === 2 && ++w > 2) return -1;
+    if (k === 3) { if (v++ > 0) return -1; w = 0; }
+  }
 }
 // Whether a part of k digits whose first six digits are p is in a network's range and length.
 function __reCardIin(p, k) {
@@ -124,7 +193,7 @@ function __reCardIin(p, k) {
 // of k digits doubles the digits at even offsets from g when k is even and at odd offsets when k
 // is odd; both sums are kept, and the first six digits.
 function __reCardFrom(s, g) {
-  let i = g, k = 0, c = 0, d = 0, p = 0, evenDoubled = 0, oddDoubled = 0, best = -1;
+  let i = g, j = 0, k = 0, c = 0, d = 0, p = 0, evenDoubled = 0, oddDoubled = 0, best = -1;
   for (;;) {
     for (c = s.charCodeAt(i); c >= 48 && c <= 57 && k < 19; c = s.charCodeAt(++i)) {
       d = c - 48;
@@ -134,8 +203,9 @@ function __reCardFrom(s, g) {
     }
     if (c >= 48 && c <= 57) break;
     if (k >= 13 && (k % 2 === 0 ? evenDoubled : oddDoubled) % 10 === 0 && __reCardIin(p, k)) best = i;
-    if (!__reCardSep(c) || !__reDigitAt(s, i + 1)) break;
-    i++;
+    j = __reCardGap(s, i);
+    if (j < 0) break;
+    i = j;
   }
   return best;
 }
@@ -145,9 +215,9 @@ function __reCard(s, a) {
     e = __reCardFrom(s, g);
     if (e > 0) { __reAt = g; return e; }
     for (e = g; __reDigitAt(s, e); e++);
-    c = s.charCodeAt(e);
-    if (!__reCardSep(c) || !__reDigitAt(s, e + 1)) return -e;
-    g = e + 1;
+    c = __reCardGap(s, e);
+    if (c < 0) return -e;
+    g = c;
   }
 }
 `;

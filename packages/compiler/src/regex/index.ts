@@ -12,7 +12,7 @@ export {
   type RegexParseResult,
   type RegexProgram,
 } from "./compile-program.js";
-export { CARD_NETWORKS, CARD_SEPARATORS, DETECTOR_CHECKS, detectorCheckSource, IBAN_COUNTRY_LENGTHS } from "./detector-source.js";
+export { CARD_INVISIBLE, CARD_NETWORKS, CARD_VISIBLE, CARD_WHITESPACE, DETECTOR_CHECKS, detectorCheckSource, IBAN_COUNTRY_LENGTHS } from "./detector-source.js";
 export { MAX_REPEAT } from "./parser.js";
 export {
   type CompiledRegex,
