@@ -5,14 +5,14 @@
 // denied (a denied decision's release included), as in bench/store-redis.mjs.
 // Needs valgrind (apt-get install valgrind) and redis-server.
 //   node bench/store-redis-instructions.mjs [--count 300] [--keep: leave the dumps for callgrind_annotate]
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEnforcer } from "@agent-armor/runtime";
 import { redisStore } from "@agent-armor/store-redis";
 import { Redis } from "ioredis";
+import { freePort, startRedisServer } from "./lib/redis-server.js";
 import { emitResult, parseArgs } from "./lib/util.js";
 
 const args = parseArgs(process.argv.slice(2));
@@ -23,27 +23,9 @@ rule hourly when action.type == "send" and count(type == "send" within 1h) >= 10
 rule once when action.type == "wire" and seen(type == "wire") deny
 `;
 
-const port = await new Promise((resolve) => {
-  const s = createServer();
-  s.listen(0, "127.0.0.1", () => {
-    const p = s.address().port;
-    s.close(() => resolve(p));
-  });
-});
+const port = await freePort();
 const dir = mkdtempSync(join(tmpdir(), "armor-bench-redis-cg-"));
-const server = spawn(
-  "valgrind",
-  ["--tool=callgrind", `--callgrind-out-file=${join(dir, "cg.out")}`, "redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--hz", "1", "--dir", dir],
-  { stdio: ["ignore", "pipe", "ignore"] },
-);
-await new Promise((resolve, reject) => {
-  let out = "";
-  server.once("error", reject);
-  server.stdout.on("data", (d) => {
-    out += d;
-    if (out.includes("Ready to accept connections")) resolve();
-  });
-});
+const server = await startRedisServer(port, dir, { prefix: ["valgrind", "--tool=callgrind", `--callgrind-out-file=${join(dir, "cg.out")}`], extra: ["--hz", "1"], stderr: "ignore" });
 const url = `redis://127.0.0.1:${port}`;
 
 /** Zeroes callgrind's counters; then dumps them and gives the instructions counted since. */

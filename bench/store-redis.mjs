@@ -18,14 +18,13 @@
 // Starts its own redis-server on a free loopback port (Debian: apt-get install redis-server),
 // without persistence.
 //   node bench/store-redis.mjs [--count 2000] [--profile]
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEnforcer } from "@agent-armor/runtime";
 import { redisStore } from "@agent-armor/store-redis";
 import { Redis } from "ioredis";
+import { freePort, startRedisServer } from "./lib/redis-server.js";
 import { emitResult, parseArgs, percentile } from "./lib/util.js";
 
 const args = parseArgs(process.argv.slice(2));
@@ -37,23 +36,9 @@ rule hourly when action.type == "send" and count(type == "send" within 1h) >= 10
 rule once when action.type == "wire" and seen(type == "wire") deny
 `;
 
-const port = await new Promise((resolve) => {
-  const s = createServer();
-  s.listen(0, "127.0.0.1", () => {
-    const p = s.address().port;
-    s.close(() => resolve(p));
-  });
-});
+const port = await freePort();
 const dir = mkdtempSync(join(tmpdir(), "armor-bench-redis-"));
-const server = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: ["ignore", "pipe", "inherit"] });
-await new Promise((resolve, reject) => {
-  let out = "";
-  server.once("error", reject);
-  server.stdout.on("data", (d) => {
-    out += d;
-    if (out.includes("Ready to accept connections")) resolve();
-  });
-});
+const server = await startRedisServer(port, dir);
 const url = `redis://127.0.0.1:${port}`;
 
 const ms = (ns) => (ns / 1e6).toFixed(3);
