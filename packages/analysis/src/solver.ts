@@ -211,7 +211,7 @@ export function preloadSolver(): void {
  * does not answer within `watchdogMs(timeoutMs)` is `unknown` with the cause (and `failed` set),
  * the worker is replaced, and the next check loads the script into the new one.
  */
-export async function openSession(script: string, timeoutMs: number, approx: Approximation | null = null, reopenForExact = true): Promise<Session> {
+export async function openSession(script: string, timeoutMs: number, approx: Approximation | null = null): Promise<Session> {
   const id = ++sessions;
   let loaded = -1;
   const open = async (): Promise<void> => {
@@ -240,16 +240,8 @@ export async function openSession(script: string, timeoutMs: number, approx: App
       }
       return ask(anyOf, false, timeoutMs);
     },
-    async checkExact(anyOf) {
-      if (!reopenForExact) return ask(anyOf, approx !== null, timeoutMs);
-      // asked of a solver of its own: what the questions before it left in this one made the same
-      // question seven times slower (the trading example's host question: 7 s here, 1 s fresh)
-      const fresh = await openSession(script, timeoutMs, approx, false);
-      try {
-        return await fresh.checkExact(anyOf);
-      } finally {
-        fresh.close();
-      }
+    checkExact(anyOf) {
+      return ask(anyOf, approx !== null, timeoutMs);
     },
     close() {
       if (loaded === host.generation) host.request({ op: "close", session: id }, watchdogMs(timeoutMs)).catch(() => undefined);
