@@ -371,13 +371,12 @@ class GuestRun implements PreparedRun {
       const r = this.rt.executePendingJobs(JOB_BATCH);
       if (r.error) {
         // a job the interrupt stopped (the deadline, a stop), or a reaction that threw outside any
-        // promise the code awaits: it surfaces through the run's promise, or not at all; its handle
-        // is freed before a stray context it may belong to (see dropStrayContexts)
+        // promise the code awaits: it surfaces through the run's promise, or not at all (a stray
+        // context it made is freed with the runtime, see dropStrayContexts: freed during the run, it
+        // would take the run's pending reactions with it)
         r.error.dispose();
-        this.dropStrayContexts();
         return;
       }
-      this.dropStrayContexts();
       if (r.value < JOB_BATCH || this.stop !== null || Date.now() > this.deadline) return;
       if (!this.heapPeaked && this.nearHeapLimit()) this.heapPeaked = true;
     }
