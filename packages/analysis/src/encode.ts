@@ -21,6 +21,7 @@
 import type { IR } from "@agent-armor/compiler";
 import { literalAffix, literalSide } from "./ir-shapes.js";
 import { encodeSearch } from "./regex.js";
+import { forEachLiteral } from "./search.js";
 import type { Term } from "./smt.js";
 import * as smt from "./smt.js";
 import { AFTER_HOST, asciiCaseMap, asciiOnly, BEFORE_HOST, caseExcluded, casePreimage, HOST_REGEX, isSimpleHost } from "./text-functions.js";
@@ -196,20 +197,9 @@ export function noteHostNames(vocab: Vocabulary, policy: IR.Policy): void {
   let names = hostNamesByPolicy.get(policy);
   if (names === undefined) {
     const found = new Set<string>();
-    const walk = (x: unknown): void => {
-      if (x === null || typeof x !== "object") return;
-      if (Array.isArray(x)) {
-        for (const y of x) walk(y);
-        return;
-      }
-      const o = x as Record<string, unknown>;
-      if (o.kind === "literal") {
-        for (const v of Array.isArray(o.value) ? o.value : [o.value]) if (typeof v === "string" && isSimpleHost(v)) found.add(v);
-        return;
-      }
-      for (const [k, v] of Object.entries(o)) if (k !== "span" && k !== "actionSchema") walk(v);
-    };
-    walk(policy);
+    forEachLiteral(policy, (v) => {
+      if (typeof v === "string" && isSimpleHost(v)) found.add(v);
+    });
     names = [...found];
     hostNamesByPolicy.set(policy, names);
   }

@@ -7,24 +7,27 @@ import type { IR } from "@agent-armor/compiler";
 import type { Assignment } from "./model.js";
 import { MAX_STRING, Tag, type Vocabulary, WEEKDAYS } from "./vocabulary.js";
 
+/** Calls `visit` with every literal value under `x` (an IR node or list; a literal list's elements one by one), spans and action schemas left out. */
+export function forEachLiteral(x: unknown, visit: (v: IR.Value) => void): void {
+  if (x === null || typeof x !== "object") return;
+  if (Array.isArray(x)) {
+    for (const y of x) forEachLiteral(y, visit);
+    return;
+  }
+  const o = x as Record<string, unknown>;
+  if (o.kind === "literal") {
+    const v = o.value as IR.Value;
+    if (Array.isArray(v)) for (const e of v) visit(e);
+    else visit(v);
+    return;
+  }
+  for (const [k, v] of Object.entries(o)) if (k !== "span" && k !== "actionSchema") forEachLiteral(v, visit);
+}
+
 /** Every literal in the policies' rules and history predicates (the elements of literal lists too). */
 export function literalsOf(policies: readonly IR.Policy[]): IR.Value[] {
   const out: IR.Value[] = [];
-  const walk = (x: unknown): void => {
-    if (x === null || typeof x !== "object") return;
-    if (Array.isArray(x)) {
-      for (const y of x) walk(y);
-      return;
-    }
-    const o = x as Record<string, unknown>;
-    if (o.kind === "literal") {
-      const v = o.value as IR.Value;
-      if (Array.isArray(v)) out.push(...v);
-      else out.push(v);
-      return;
-    }
-    for (const [k, v] of Object.entries(o)) if (k !== "span" && k !== "actionSchema") walk(v);
-  };
+  const walk = (x: unknown): void => forEachLiteral(x, (v) => out.push(v));
   for (const p of policies) {
     walk(p.rules);
     walk(p.trackers);
